@@ -1,0 +1,258 @@
+//! Ed25519 keys and signatures with ONE validity rule everywhere.
+//!
+//! Keys are plain Ed25519 (RFC 8032), generated and used for signing with
+//! `ed25519-dalek`. Validity is decided by ZIP-215 (`ed25519-consensus`) in both the single
+//! and the batch check: ZIP-215's cofactored equation makes the two agree on every input,
+//! including the crafted small-order and non-canonical points on which dalek's own single
+//! and batch checks disagree. A batch may only speed up a decision, never change it.
+
+use serde::{Deserialize, Serialize};
+
+crate::fixed_bytes!(
+    /// An Ed25519 public key (member key or node key), 32 bytes.
+    PublicKey,
+    32
+);
+
+crate::fixed_bytes!(
+    /// An Ed25519 signature, 64 bytes.
+    Signature,
+    64
+);
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum SignatureError {
+    /// The public key bytes are not a point on the curve.
+    #[error("malformed public key")]
+    MalformedKey,
+    /// The signature does not verify for this key and message.
+    #[error("invalid signature")]
+    Invalid,
+}
+
+/// An Ed25519 secret key. Never serialized by serde; see [`SecretKey::to_bytes`].
+#[derive(Clone)]
+pub struct SecretKey(ed25519_dalek::SigningKey);
+
+impl SecretKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate() -> Self {
+        Self(ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng))
+    }
+
+    /// The key for a 32-byte seed (deterministic; used by tests and the simulator).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    /// The 32-byte seed. Handle with care: this is the secret.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The matching public key.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs `message` (already domain-separated; see [`signing_message`]).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        use ed25519_dalek::Signer;
+        Signature(self.0.sign(message).to_bytes())
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey(public {})", self.public())
+    }
+}
+
+/// The bytes that are actually signed: a namespace (such as `lianrong/tx/v1`) and the
+/// chain id, each length-prefixed, then the payload. A signature made for one purpose or
+/// one chain can therefore never be valid for another.
+pub fn signing_message(namespace: &str, chain_id: &str, payload: &[u8]) -> Vec<u8> {
+    assert!(namespace.len() <= u8::MAX as usize && chain_id.len() <= u8::MAX as usize);
+    let mut m = Vec::with_capacity(2 + namespace.len() + chain_id.len() + payload.len());
+    m.push(namespace.len() as u8);
+    m.extend_from_slice(namespace.as_bytes());
+    m.push(chain_id.len() as u8);
+    m.extend_from_slice(chain_id.as_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+/// The one signature-validity rule (ZIP-215).
+pub fn verify(key: &PublicKey, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+    let vk = ed25519_consensus::VerificationKey::try_from(key.0)
+        .map_err(|_| SignatureError::MalformedKey)?;
+    vk.verify(&ed25519_consensus::Signature::from(signature.0), message)
+        .map_err(|_| SignatureError::Invalid)
+}
+
+/// Checks many signatures at once; the answer for each is exactly what [`verify`] says.
+#[derive(Default)]
+pub struct BatchVerifier {
+    items: Vec<(PublicKey, Signature, Vec<u8>)>,
+}
+
+impl BatchVerifier {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one signature to check.
+    pub fn push(&mut self, key: PublicKey, message: Vec<u8>, signature: Signature) {
+        self.items.push((key, signature, message));
+    }
+
+    /// Number of queued signatures.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// One result per pushed item, in order. The fast path is one batch equation; if it
+    /// fails, each item is checked alone to find the bad ones.
+    pub fn verify(self) -> Vec<Result<(), SignatureError>> {
+        let mut batch = ed25519_consensus::batch::Verifier::new();
+        let mut all_keys_parse = true;
+        for (key, sig, msg) in &self.items {
+            if ed25519_consensus::VerificationKey::try_from(key.0).is_err() {
+                all_keys_parse = false;
+                break;
+            }
+            let vkb = ed25519_consensus::VerificationKeyBytes::from(key.0);
+            batch.queue((vkb, ed25519_consensus::Signature::from(sig.0), msg));
+        }
+        if all_keys_parse && batch.verify(rand::rngs::OsRng).is_ok() {
+            return vec![Ok(()); self.items.len()];
+        }
+        self.items.iter().map(|(k, s, m)| verify(k, m, s)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_seed([n; 32])
+    }
+
+    #[test]
+    fn sign_and_verify() {
+        let k = key(1);
+        let msg = signing_message("lianrong/tx/v1", "test-chain", b"hello");
+        let sig = k.sign(&msg);
+        assert_eq!(verify(&k.public(), &msg, &sig), Ok(()));
+        assert_eq!(verify(&key(2).public(), &msg, &sig), Err(SignatureError::Invalid));
+        let other_chain = signing_message("lianrong/tx/v1", "other-chain", b"hello");
+        assert_eq!(verify(&k.public(), &other_chain, &sig), Err(SignatureError::Invalid));
+        let other_purpose = signing_message("lianrong/vote/v1", "test-chain", b"hello");
+        assert_eq!(verify(&k.public(), &other_purpose, &sig), Err(SignatureError::Invalid));
+    }
+
+    #[test]
+    fn batch_reports_each_bad_signature() {
+        let mut b = BatchVerifier::new();
+        for i in 0..10u8 {
+            let k = key(i + 1);
+            let msg = vec![i; 8];
+            let mut sig = k.sign(&msg);
+            if i % 3 == 0 {
+                sig.0[5] ^= 1;
+            }
+            b.push(k.public(), msg, sig);
+        }
+        let results = b.verify();
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.is_ok(), i % 3 != 0, "item {i}");
+        }
+    }
+
+    /// Every encoding of a small-order point (canonical, and with the sign bit flipped)
+    /// plus the non-canonical encodings of y = 0 and y = 1 - the inputs on which
+    /// libraries that implement different equations disagree.
+    fn small_order_encodings() -> Vec<[u8; 32]> {
+        let mut out = Vec::new();
+        for p in EIGHT_TORSION.iter() {
+            let c = p.compress().to_bytes();
+            out.push(c);
+            let mut flipped = c;
+            flipped[31] ^= 0x80;
+            out.push(flipped);
+        }
+        // y = p (non-canonical 0) and y = p + 1 (non-canonical 1).
+        let mut p_enc = [0xffu8; 32];
+        p_enc[0] = 0xed;
+        p_enc[31] = 0x7f;
+        out.push(p_enc);
+        let mut p1 = p_enc;
+        p1[0] = 0xee;
+        out.push(p1);
+        out
+    }
+
+    #[test]
+    fn single_and_batch_checks_agree_on_crafted_signatures() {
+        let msg = b"zip-215 agreement".to_vec();
+        let encodings = small_order_encodings();
+        let mut disagreements_in_dalek = 0;
+        for a in &encodings {
+            for r in &encodings {
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(r);
+                let key = PublicKey(*a);
+                let sig = Signature(sig);
+                let single = verify(&key, &msg, &sig);
+                let mut b = BatchVerifier::new();
+                b.push(key, msg.clone(), sig);
+                let batched = b.verify().remove(0);
+                assert_eq!(single, batched, "A={} R={}", hex::encode(a), hex::encode(r));
+                // A batch mixing this item with honest ones must give the same answer.
+                let honest = key_for_mix();
+                let mut mixed = BatchVerifier::new();
+                mixed.push(honest.0, honest.1.clone(), honest.2);
+                mixed.push(key, msg.clone(), sig);
+                let results = mixed.verify();
+                assert_eq!(results[0], Ok(()));
+                assert_eq!(results[1], single);
+
+                if let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(a) {
+                    let ds = ed25519_dalek::Signature::from_bytes(&sig.0);
+                    let strict = vk.verify_strict(&msg, &ds).is_ok();
+                    if strict != single.is_ok() {
+                        disagreements_in_dalek += 1;
+                    }
+                }
+            }
+        }
+        // The crafted set really exercises the corner: dalek's `verify_strict` decides
+        // differently from ZIP-215 on some of these inputs, so a node mixing rules would fork.
+        assert!(disagreements_in_dalek > 0);
+    }
+
+    fn key_for_mix() -> (PublicKey, Vec<u8>, Signature) {
+        let k = key(9);
+        let m = b"honest".to_vec();
+        let s = k.sign(&m);
+        (k.public(), m, s)
+    }
+
+    #[test]
+    fn malformed_key_is_reported() {
+        // y = 2 is not on the curve for either sign of x.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        let r = verify(&PublicKey(bad), b"m", &Signature([0u8; 64]));
+        assert_eq!(r, Err(SignatureError::MalformedKey));
+    }
+}

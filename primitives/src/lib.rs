@@ -1,0 +1,19 @@
+//! Primitives shared by every LianRong crate: SHA-256 [`Hash`], Ed25519 keys and
+//! signatures with ONE validity rule (ZIP-215), organisation ids, and the one canonical
+//! binary [`codec`].
+//!
+//! This crate knows nothing of invoices, blocks or networking; it must stay small and
+//! dependency-light because everything else depends on it.
+
+pub mod bytes;
+pub mod codec;
+pub mod crypto;
+pub mod hash;
+pub mod ids;
+
+pub use codec::{decode, encode, CodecError};
+pub use crypto::{
+    signing_message, verify, BatchVerifier, PublicKey, SecretKey, Signature, SignatureError,
+};
+pub use hash::{sha256, Hash};
+pub use ids::{IdError, OrgId};
