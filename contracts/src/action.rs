@@ -1,0 +1,250 @@
+//! Every action a member key can sign (domain.md, "Documents and their lives").
+
+use chrono::NaiveDate;
+use lianrong_primitives::{Hash, OrgId};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DocId, GovChange};
+use crate::money::{Amount, Money, Rate};
+
+/// The data of an invoice to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceSpec {
+    /// Id on the ledger (often the ERP's document id).
+    pub id: DocId,
+    /// The order it bills.
+    pub order: DocId,
+    /// Invoice number as printed.
+    pub number: String,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Payable amount.
+    pub amount: Money,
+    /// Seller tax id as printed (must match the seller's registered tax id).
+    pub seller_tax_id: String,
+    /// Buyer tax id as printed (must match the buyer's registered tax id).
+    pub buyer_tax_id: String,
+    /// SHA-256 of the original invoice file.
+    pub doc_hash: Hash,
+}
+
+/// One signed action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// Open a governance proposal (validator orgs only); counts as the first approval.
+    Propose {
+        /// What to change.
+        change: GovChange,
+    },
+    /// Approve an open proposal (validator orgs only, once per org).
+    Approve {
+        /// The proposal.
+        proposal: DocId,
+    },
+
+    /// The buyer (`core`) issues a purchase order to a supplier.
+    IssueOrder {
+        /// New order id.
+        id: DocId,
+        /// The supplier.
+        seller: OrgId,
+        /// Order amount.
+        amount: Money,
+        /// Short terms text.
+        terms: String,
+        /// Commitment to the full order document.
+        doc_hash: Hash,
+    },
+    /// The seller accepts an issued order.
+    AcceptOrder {
+        /// The order.
+        order: DocId,
+    },
+    /// The buyer cancels an order that has no invoices.
+    CancelOrder {
+        /// The order.
+        order: DocId,
+    },
+    /// The buyer marks an accepted order fulfilled after a delivery.
+    FulfilOrder {
+        /// The order.
+        order: DocId,
+    },
+
+    /// A logistics firm attests that goods of an accepted order shipped.
+    AttestShipment {
+        /// New shipment id.
+        id: DocId,
+        /// The order.
+        order: DocId,
+        /// Commitment to the waybill.
+        doc_hash: Hash,
+    },
+    /// The same logistics firm attests delivery.
+    ConfirmDelivery {
+        /// The shipment.
+        shipment: DocId,
+    },
+
+    /// A logistics warehouse issues a receipt for goods it holds for `owner`.
+    IssueWarehouseReceipt {
+        /// New receipt id.
+        id: DocId,
+        /// Owner of the goods.
+        owner: OrgId,
+        /// Short description of the goods.
+        goods: String,
+        /// Commitment to the full receipt.
+        doc_hash: Hash,
+    },
+    /// The owner pledges a receipt to a bank.
+    PledgeWarehouseReceipt {
+        /// The receipt.
+        receipt: DocId,
+        /// The pledgee bank.
+        bank: OrgId,
+    },
+    /// The pledgee bank consents to release the goods.
+    ConsentRelease {
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The warehouse releases the goods (after the bank's consent if pledged).
+    ReleaseWarehouseReceipt {
+        /// The receipt.
+        receipt: DocId,
+    },
+
+    /// Register an invoice (by its seller or buyer); with `confirm` the buyer also
+    /// confirms it in the same transaction.
+    RegisterInvoice {
+        /// The invoice.
+        invoice: InvoiceSpec,
+        /// Confirm at once (buyer only).
+        confirm: bool,
+    },
+    /// The buyer confirms (确权) an invoice, creating a receivable.
+    ConfirmInvoice {
+        /// The invoice.
+        invoice: DocId,
+    },
+    /// The buyer disputes an invoice.
+    DisputeInvoice {
+        /// The invoice.
+        invoice: DocId,
+        /// Why.
+        reason: String,
+    },
+    /// The seller voids a registered or disputed invoice.
+    VoidInvoice {
+        /// The invoice.
+        invoice: DocId,
+    },
+
+    /// The holder splits a receivable into parts summing exactly to its face.
+    SplitReceivable {
+        /// The receivable.
+        receivable: DocId,
+        /// Amounts of the parts, in the receivable's currency.
+        parts: Vec<Amount>,
+    },
+    /// The holder transfers a receivable to another supplier.
+    TransferReceivable {
+        /// The receivable.
+        receivable: DocId,
+        /// The new holder.
+        to: OrgId,
+    },
+
+    /// The holder asks named banks for financing on a receivable.
+    RequestFinancing {
+        /// The receivable.
+        receivable: DocId,
+        /// Banks invited to offer.
+        banks: Vec<OrgId>,
+    },
+    /// The holder cancels a request that has not been accepted yet.
+    CancelFinancing {
+        /// The financing.
+        financing: DocId,
+    },
+    /// An invited bank offers a discount rate and fees.
+    OfferFinancing {
+        /// The financing request.
+        financing: DocId,
+        /// Annual discount rate in percent.
+        rate: Rate,
+        /// Flat fees, in the receivable's currency.
+        fees: Amount,
+    },
+    /// A bank withdraws its open offer.
+    WithdrawOffer {
+        /// The offer.
+        offer: DocId,
+    },
+    /// The holder accepts an offer; other open offers are withdrawn.
+    AcceptOffer {
+        /// The offer.
+        offer: DocId,
+    },
+    /// The accepted bank abandons the deal before paying, releasing the receivable.
+    AbandonFinancing {
+        /// The financing.
+        financing: DocId,
+    },
+    /// The accepted bank records its payment; the receivable is assigned to it.
+    Disburse {
+        /// The financing.
+        financing: DocId,
+        /// The bank's payment reference.
+        payment_ref: String,
+        /// Net amount paid; must equal the agreed net.
+        net: Amount,
+    },
+
+    /// The debtor records a payment to the current holder.
+    Repay {
+        /// The receivable.
+        receivable: DocId,
+        /// Amount paid.
+        amount: Amount,
+        /// Payment reference.
+        payment_ref: String,
+    },
+}
+
+impl Action {
+    /// A short name for logs, metrics and the explorer.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Propose { .. } => "propose",
+            Action::Approve { .. } => "approve",
+            Action::IssueOrder { .. } => "issue_order",
+            Action::AcceptOrder { .. } => "accept_order",
+            Action::CancelOrder { .. } => "cancel_order",
+            Action::FulfilOrder { .. } => "fulfil_order",
+            Action::AttestShipment { .. } => "attest_shipment",
+            Action::ConfirmDelivery { .. } => "confirm_delivery",
+            Action::IssueWarehouseReceipt { .. } => "issue_warehouse_receipt",
+            Action::PledgeWarehouseReceipt { .. } => "pledge_warehouse_receipt",
+            Action::ConsentRelease { .. } => "consent_release",
+            Action::ReleaseWarehouseReceipt { .. } => "release_warehouse_receipt",
+            Action::RegisterInvoice { .. } => "register_invoice",
+            Action::ConfirmInvoice { .. } => "confirm_invoice",
+            Action::DisputeInvoice { .. } => "dispute_invoice",
+            Action::VoidInvoice { .. } => "void_invoice",
+            Action::SplitReceivable { .. } => "split_receivable",
+            Action::TransferReceivable { .. } => "transfer_receivable",
+            Action::RequestFinancing { .. } => "request_financing",
+            Action::CancelFinancing { .. } => "cancel_financing",
+            Action::OfferFinancing { .. } => "offer_financing",
+            Action::WithdrawOffer { .. } => "withdraw_offer",
+            Action::AcceptOffer { .. } => "accept_offer",
+            Action::AbandonFinancing { .. } => "abandon_financing",
+            Action::Disburse { .. } => "disburse",
+            Action::Repay { .. } => "repay",
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Typed reasons for refusing a transaction. A refused action changes nothing but the
+//! signer's nonce, and its receipt carries one of these.
+
+use lianrong_primitives::OrgId;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Role;
+use crate::money::MoneyError;
+
+/// The kinds of document, for error messages, history and proofs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// An organisation.
+    Org,
+    /// A governance proposal.
+    Proposal,
+    /// A purchase order.
+    Order,
+    /// A shipment.
+    Shipment,
+    /// A warehouse receipt.
+    WarehouseReceipt,
+    /// An invoice.
+    Invoice,
+    /// A receivable.
+    Receivable,
+    /// A financing request/deal.
+    Financing,
+    /// A bank's offer.
+    Offer,
+}
+
+impl DocKind {
+    /// The short name used in state keys and URLs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DocKind::Org => "org",
+            DocKind::Proposal => "proposal",
+            DocKind::Order => "order",
+            DocKind::Shipment => "shipment",
+            DocKind::WarehouseReceipt => "warehouse_receipt",
+            DocKind::Invoice => "invoice",
+            DocKind::Receivable => "receivable",
+            DocKind::Financing => "financing",
+            DocKind::Offer => "offer",
+        }
+    }
+
+    /// Parses [`DocKind::as_str`] output.
+    pub fn parse(s: &str) -> Option<DocKind> {
+        [
+            DocKind::Org,
+            DocKind::Proposal,
+            DocKind::Order,
+            DocKind::Shipment,
+            DocKind::WarehouseReceipt,
+            DocKind::Invoice,
+            DocKind::Receivable,
+            DocKind::Financing,
+            DocKind::Offer,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DocKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ContractError {
+    // --- the envelope ---
+    /// The signing key is not registered to any org.
+    #[error("key is not a member key of any organisation")]
+    UnknownKey,
+    /// The signing key belongs to another org than the one named.
+    #[error("key belongs to {actual}, not {claimed}")]
+    KeyNotOfOrg {
+        /// The org named in the transaction.
+        claimed: OrgId,
+        /// The org the key belongs to.
+        actual: OrgId,
+    },
+    /// The signing key was revoked.
+    #[error("member key was revoked")]
+    RevokedKey,
+    /// The nonce is not the next one for this key.
+    #[error("wrong nonce: expected {expected}, got {got}")]
+    WrongNonce {
+        /// The next nonce.
+        expected: u64,
+        /// The nonce given.
+        got: u64,
+    },
+
+    // --- who may act ---
+    /// The signer's org lacks a role this action needs.
+    #[error("{org} lacks the {role:?} role")]
+    MissingRole {
+        /// The signer's org.
+        org: OrgId,
+        /// The role needed.
+        role: Role,
+    },
+    /// The signer's org has the role but is not the party this action needs.
+    #[error("{org} is not the {party} of {kind} {id}")]
+    NotParty {
+        /// The signer's org.
+        org: OrgId,
+        /// The party needed (buyer, seller, holder, ...).
+        party: String,
+        /// Document kind.
+        kind: DocKind,
+        /// Document id.
+        id: String,
+    },
+    /// Governance actions come only from validator orgs.
+    #[error("{0} is not a validator organisation")]
+    NotValidatorOrg(OrgId),
+
+    // --- documents ---
+    /// No such document.
+    #[error("{kind} {id} does not exist")]
+    NotFound {
+        /// Document kind.
+        kind: DocKind,
+        /// Document id.
+        id: String,
+    },
+    /// A document with this id already exists.
+    #[error("{kind} {id} already exists")]
+    AlreadyExists {
+        /// Document kind.
+        kind: DocKind,
+        /// Document id.
+        id: String,
+    },
+    /// The document is not in a status that allows this action.
+    #[error("{kind} {id} is {status}; this needs {expected}")]
+    WrongStatus {
+        /// Document kind.
+        kind: DocKind,
+        /// Document id.
+        id: String,
+        /// Its status.
+        status: String,
+        /// What the action needs.
+        expected: String,
+    },
+    /// An org named in the action is not admitted, or lacks the role it is named for.
+    #[error("{org} cannot be the {party}: {reason}")]
+    InvalidParty {
+        /// The org named.
+        org: OrgId,
+        /// The party it was named for.
+        party: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A text or list field breaks its bounds.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// Field name.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// A money rule was broken.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+
+    // --- business rules ---
+    /// The same invoice (same fingerprint) is already on the ledger.
+    #[error("duplicate invoice: the same invoice is already registered as {existing}")]
+    DuplicateInvoice {
+        /// The invoice id holding the fingerprint.
+        existing: String,
+    },
+    /// A tax id on the invoice does not match the org's registered tax id.
+    #[error("{party} tax id {given:?} does not match the registered {registered:?}")]
+    TaxIdMismatch {
+        /// seller or buyer.
+        party: String,
+        /// As printed on the invoice.
+        given: String,
+        /// As registered for the org.
+        registered: String,
+    },
+    /// Invoices would exceed the order amount.
+    #[error(
+        "order {order} amount {order_amount} would be exceeded: invoiced {invoiced} + {amount}"
+    )]
+    OrderAmountExceeded {
+        /// The order.
+        order: String,
+        /// Its amount.
+        order_amount: String,
+        /// Already invoiced (or confirmed).
+        invoiced: String,
+        /// This invoice.
+        amount: String,
+    },
+    /// No delivery is attested for the order and the network requires one.
+    #[error("no delivery is attested for order {0}")]
+    DeliveryNotAttested(String),
+    /// Dates that do not fit together.
+    #[error("invalid dates: {0}")]
+    InvalidDates(String),
+    /// Maturity too far from confirmation.
+    #[error("tenor of {days} days exceeds the cap of {cap} days")]
+    TenorTooLong {
+        /// Tenor asked.
+        days: i64,
+        /// The cap.
+        cap: u32,
+    },
+    /// Split parts do not sum to the parent.
+    #[error("split parts sum to {sum}, not the face amount {face}")]
+    SplitSumMismatch {
+        /// Sum of parts.
+        sum: String,
+        /// Parent's face.
+        face: String,
+    },
+    /// The receivable is under a live financing.
+    #[error("receivable {receivable} is under financing {financing}")]
+    UnderFinancing {
+        /// The receivable.
+        receivable: String,
+        /// The financing holding it.
+        financing: String,
+    },
+    /// Financing or moving a receivable that is overdue or past maturity.
+    #[error("receivable {0} is past maturity")]
+    PastMaturity(String),
+    /// The receivable was partly repaid, so it can no longer be split.
+    #[error("receivable {0} is partly repaid")]
+    PartlyRepaid(String),
+    /// A repayment above the outstanding amount.
+    #[error("repayment {amount} exceeds the outstanding {outstanding}")]
+    Overpayment {
+        /// Paid.
+        amount: String,
+        /// Outstanding.
+        outstanding: String,
+    },
+    /// The bank's stated net amount differs from the computed one.
+    #[error("net amount {given} differs from the agreed {expected}")]
+    NetAmountMismatch {
+        /// Stated by the bank.
+        given: String,
+        /// Face - discount - fees.
+        expected: String,
+    },
+    /// The bank was not invited, or already has an open offer.
+    #[error("{0}")]
+    OfferNotAllowed(String),
+    /// Discount and fees would eat the whole face amount.
+    #[error("discount {discount} plus fees {fees} leave nothing of {face}")]
+    NothingToPay {
+        /// Computed discount.
+        discount: String,
+        /// Fees.
+        fees: String,
+        /// Face.
+        face: String,
+    },
+    /// The org already approved this proposal.
+    #[error("{0} already approved this proposal")]
+    AlreadyApproved(OrgId),
+    /// The proposal's time ran out.
+    #[error("proposal {0} expired")]
+    ProposalExpired(String),
+    /// A governance change that cannot apply to the current state.
+    #[error("governance change refused: {0}")]
+    InvalidChange(String),
+    /// A list or counter reached its limit.
+    #[error("limit reached: {0}")]
+    LimitReached(String),
+}
+
+impl ContractError {
+    /// A stable machine-readable code for API errors (`snake_case` of the variant).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContractError::UnknownKey => "unknown_key",
+            ContractError::KeyNotOfOrg { .. } => "key_not_of_org",
+            ContractError::RevokedKey => "revoked_key",
+            ContractError::WrongNonce { .. } => "wrong_nonce",
+            ContractError::MissingRole { .. } => "missing_role",
+            ContractError::NotParty { .. } => "not_party",
+            ContractError::NotValidatorOrg(_) => "not_validator_org",
+            ContractError::NotFound { .. } => "not_found",
+            ContractError::AlreadyExists { .. } => "already_exists",
+            ContractError::WrongStatus { .. } => "wrong_status",
+            ContractError::InvalidParty { .. } => "invalid_party",
+            ContractError::InvalidField { .. } => "invalid_field",
+            ContractError::Money(_) => "invalid_money",
+            ContractError::DuplicateInvoice { .. } => "duplicate_invoice",
+            ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
+            ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
+            ContractError::DeliveryNotAttested(_) => "delivery_not_attested",
+            ContractError::InvalidDates(_) => "invalid_dates",
+            ContractError::TenorTooLong { .. } => "tenor_too_long",
+            ContractError::SplitSumMismatch { .. } => "split_sum_mismatch",
+            ContractError::UnderFinancing { .. } => "under_financing",
+            ContractError::PastMaturity(_) => "past_maturity",
+            ContractError::PartlyRepaid(_) => "partly_repaid",
+            ContractError::Overpayment { .. } => "overpayment",
+            ContractError::NetAmountMismatch { .. } => "net_amount_mismatch",
+            ContractError::OfferNotAllowed(_) => "offer_not_allowed",
+            ContractError::NothingToPay { .. } => "nothing_to_pay",
+            ContractError::AlreadyApproved(_) => "already_approved",
+            ContractError::ProposalExpired(_) => "proposal_expired",
+            ContractError::InvalidChange(_) => "invalid_change",
+            ContractError::LimitReached(_) => "limit_reached",
+        }
+    }
+
+    /// True for the "who may act" family the permission matrix checks.
+    pub fn is_permission(&self) -> bool {
+        matches!(
+            self,
+            ContractError::MissingRole { .. }
+                | ContractError::NotParty { .. }
+                | ContractError::NotValidatorOrg(_)
+        )
+    }
+}
+
+/// The storage under the state failed or returned bytes it should not have. This is the
+/// node's fault, never the caller's: block execution stops rather than guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend reported an error.
+    #[error("storage backend: {0}")]
+    Backend(String),
+    /// A stored value did not decode.
+    #[error("corrupt state at key {key}: {reason}")]
+    Corrupt {
+        /// The key, as text.
+        key: String,
+        /// Decoder's message.
+        reason: String,
+    },
+}
+
+/// Either a refusal (goes into the receipt) or a storage failure (stops the block).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The action was refused.
+    #[error(transparent)]
+    Rejected(#[from] ContractError),
+    /// The state could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MoneyError> for ExecError {
+    fn from(e: MoneyError) -> Self {
+        ExecError::Rejected(ContractError::Money(e))
+    }
+}

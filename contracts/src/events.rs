@@ -1,0 +1,277 @@
+//! What executing a block produces: per-transaction receipts with events, and the
+//! history entries that let an auditor trace every document.
+
+use chrono::NaiveDate;
+use lianrong_primitives::{Hash, OrgId, PublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ContractError, DocKind};
+use crate::model::{DocId, Validator};
+use crate::money::{Money, Rate};
+
+/// One thing that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An org was admitted.
+    OrgAdmitted { org: OrgId },
+    /// A member key was added.
+    MemberKeyAdded { org: OrgId, key: PublicKey },
+    /// A member key was revoked.
+    MemberKeyRevoked { org: OrgId, key: PublicKey },
+    /// Network parameters changed.
+    ParamsChanged,
+    /// The validator set recorded in state changed; consensus applies it at its boundary.
+    ValidatorSetChanged { validators: Vec<Validator> },
+    /// A governance proposal was opened.
+    ProposalOpened { proposal: DocId, proposer: OrgId },
+    /// A validator org approved a proposal.
+    ProposalApproved {
+        proposal: DocId,
+        org: OrgId,
+        approvals: u32,
+        needed: u32,
+    },
+    /// A proposal reached its quorum and was applied.
+    ProposalExecuted { proposal: DocId },
+
+    /// A purchase order was issued.
+    OrderIssued {
+        order: DocId,
+        buyer: OrgId,
+        seller: OrgId,
+        amount: Money,
+    },
+    /// The seller accepted the order.
+    OrderAccepted { order: DocId },
+    /// The buyer marked the order fulfilled.
+    OrderFulfilled { order: DocId },
+    /// The buyer cancelled the order.
+    OrderCancelled { order: DocId },
+
+    /// Shipment attested.
+    ShipmentAttested {
+        shipment: DocId,
+        order: DocId,
+        carrier: OrgId,
+    },
+    /// Delivery attested.
+    ShipmentDelivered { shipment: DocId, order: DocId },
+
+    /// Warehouse receipt issued.
+    WarehouseReceiptIssued { receipt: DocId, owner: OrgId },
+    /// Warehouse receipt pledged.
+    WarehouseReceiptPledged { receipt: DocId, bank: OrgId },
+    /// The pledgee consented to release.
+    WarehouseReceiptReleaseConsented { receipt: DocId, bank: OrgId },
+    /// Goods released.
+    WarehouseReceiptReleased { receipt: DocId },
+
+    /// Invoice registered.
+    InvoiceRegistered {
+        invoice: DocId,
+        order: DocId,
+        number: String,
+        amount: Money,
+        fingerprint: Hash,
+    },
+    /// Invoice confirmed (确权) and its receivable created.
+    InvoiceConfirmed { invoice: DocId, receivable: DocId },
+    /// Invoice disputed.
+    InvoiceDisputed { invoice: DocId, reason: String },
+    /// Invoice voided.
+    InvoiceVoided { invoice: DocId },
+
+    /// A receivable came into being (from confirmation or a split).
+    ReceivableIssued {
+        receivable: DocId,
+        holder: OrgId,
+        debtor: OrgId,
+        face: Money,
+        maturity: NaiveDate,
+        root: DocId,
+        parent: Option<DocId>,
+        invoice: DocId,
+    },
+    /// A receivable was split; it is closed and `parts` are live.
+    ReceivableSplit {
+        receivable: DocId,
+        parts: Vec<DocId>,
+    },
+    /// A receivable changed holder by transfer.
+    ReceivableTransferred {
+        receivable: DocId,
+        from: OrgId,
+        to: OrgId,
+    },
+    /// A receivable changed holder by assignment to the financing bank.
+    ReceivableAssigned {
+        receivable: DocId,
+        from: OrgId,
+        to: OrgId,
+        financing: DocId,
+    },
+    /// A repayment was recorded.
+    ReceivableRepaid {
+        receivable: DocId,
+        amount: Money,
+        to: OrgId,
+        outstanding: Money,
+    },
+    /// Fully repaid.
+    ReceivableSettled { receivable: DocId },
+    /// Unpaid after maturity plus grace days.
+    ReceivableOverdue {
+        receivable: DocId,
+        maturity: NaiveDate,
+    },
+
+    /// Financing requested.
+    FinancingRequested {
+        financing: DocId,
+        receivable: DocId,
+        banks: Vec<OrgId>,
+    },
+    /// Request cancelled by the holder.
+    FinancingCancelled { financing: DocId },
+    /// A bank offered.
+    OfferMade {
+        offer: DocId,
+        financing: DocId,
+        bank: OrgId,
+        rate: Rate,
+        fees: Money,
+    },
+    /// An offer was withdrawn (by its bank, or automatically).
+    OfferWithdrawn { offer: DocId, financing: DocId },
+    /// The holder accepted an offer; terms are fixed.
+    OfferAccepted {
+        offer: DocId,
+        financing: DocId,
+        bank: OrgId,
+        discount: Money,
+        net: Money,
+        days: u32,
+    },
+    /// The accepted bank abandoned the deal before paying.
+    FinancingAbandoned { financing: DocId },
+    /// The bank paid.
+    FinancingDisbursed {
+        financing: DocId,
+        bank: OrgId,
+        net: Money,
+        payment_ref: String,
+    },
+    /// The financed receivable was repaid in full.
+    FinancingClosed { financing: DocId },
+}
+
+impl Event {
+    /// The documents this event belongs to, for history and indexes.
+    pub fn documents(&self) -> Vec<(DocKind, String)> {
+        use DocKind as K;
+        let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());
+        let o = |id: &OrgId| (K::Org, id.as_str().to_string());
+        match self {
+            Event::OrgAdmitted { org }
+            | Event::MemberKeyAdded { org, .. }
+            | Event::MemberKeyRevoked { org, .. } => vec![o(org)],
+            Event::ParamsChanged | Event::ValidatorSetChanged { .. } => vec![],
+            Event::ProposalOpened { proposal, .. }
+            | Event::ProposalApproved { proposal, .. }
+            | Event::ProposalExecuted { proposal } => vec![d(K::Proposal, proposal)],
+            Event::OrderIssued { order, .. }
+            | Event::OrderAccepted { order }
+            | Event::OrderFulfilled { order }
+            | Event::OrderCancelled { order } => vec![d(K::Order, order)],
+            Event::ShipmentAttested {
+                shipment, order, ..
+            }
+            | Event::ShipmentDelivered { shipment, order } => {
+                vec![d(K::Shipment, shipment), d(K::Order, order)]
+            }
+            Event::WarehouseReceiptIssued { receipt, .. }
+            | Event::WarehouseReceiptPledged { receipt, .. }
+            | Event::WarehouseReceiptReleaseConsented { receipt, .. }
+            | Event::WarehouseReceiptReleased { receipt } => vec![d(K::WarehouseReceipt, receipt)],
+            Event::InvoiceRegistered { invoice, order, .. } => {
+                vec![d(K::Invoice, invoice), d(K::Order, order)]
+            }
+            Event::InvoiceConfirmed {
+                invoice,
+                receivable,
+            } => vec![d(K::Invoice, invoice), d(K::Receivable, receivable)],
+            Event::InvoiceDisputed { invoice, .. } | Event::InvoiceVoided { invoice } => {
+                vec![d(K::Invoice, invoice)]
+            }
+            Event::ReceivableIssued {
+                receivable, parent, ..
+            } => {
+                let mut v = vec![d(K::Receivable, receivable)];
+                if let Some(p) = parent {
+                    v.push(d(K::Receivable, p));
+                }
+                v
+            }
+            Event::ReceivableSplit { receivable, .. }
+            | Event::ReceivableTransferred { receivable, .. }
+            | Event::ReceivableRepaid { receivable, .. }
+            | Event::ReceivableSettled { receivable }
+            | Event::ReceivableOverdue { receivable, .. } => vec![d(K::Receivable, receivable)],
+            Event::ReceivableAssigned {
+                receivable,
+                financing,
+                ..
+            } => {
+                vec![d(K::Receivable, receivable), d(K::Financing, financing)]
+            }
+            Event::FinancingRequested {
+                financing,
+                receivable,
+                ..
+            } => {
+                vec![d(K::Financing, financing), d(K::Receivable, receivable)]
+            }
+            Event::FinancingCancelled { financing }
+            | Event::FinancingAbandoned { financing }
+            | Event::FinancingDisbursed { financing, .. }
+            | Event::FinancingClosed { financing } => vec![d(K::Financing, financing)],
+            Event::OfferMade {
+                offer, financing, ..
+            }
+            | Event::OfferWithdrawn { offer, financing }
+            | Event::OfferAccepted {
+                offer, financing, ..
+            } => vec![d(K::Offer, offer), d(K::Financing, financing)],
+        }
+    }
+}
+
+/// The outcome of one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Its signer's org.
+    pub signer: OrgId,
+    /// Events on success, the refusal otherwise.
+    pub outcome: Result<Vec<Event>, ContractError>,
+}
+
+/// One step in a document's history: what happened, by whom, in which transaction and
+/// block. `tx` and `signer` are `None` for changes the ledger makes by itself (overdue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Block height.
+    pub height: u64,
+    /// The transaction, if any.
+    pub tx: Option<Hash>,
+    /// The signer's org, if any.
+    pub signer: Option<OrgId>,
+    /// The signing member key, if any.
+    pub key: Option<PublicKey>,
+    /// Block time in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// What happened.
+    pub event: Event,
+}

@@ -1,0 +1,363 @@
+//! Invoices: registration with the ledger-wide fingerprint guard, and confirmation (确权)
+//! with its trade-background checks, which creates the root receivable.
+
+use chrono::NaiveDate;
+use lianrong_primitives::{codec, sha256, Hash};
+
+use super::{check_text, index_maturity, load_doc, next_id, require_new, status_err, Ctx};
+use crate::action::InvoiceSpec;
+use crate::error::{ContractError, DocKind, ExecError};
+use crate::events::Event;
+use crate::model::{
+    DocId, Invoice, InvoiceStatus, Order, OrderStatus, Org, Receivable, ReceivableStatus, Role,
+};
+use crate::money::{Amount, Currency};
+use crate::state::{keys, StateView};
+
+/// Upper-cases and drops all white space, so `" inv 001"` and `"INV001"` are one number.
+fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// The invoice fingerprint: SHA-256 over the canonical encoding of (seller tax id,
+/// invoice number, issue date, currency, amount at the currency's minor unit), with tax id
+/// and number upper-cased and stripped of white space. The same invoice therefore has
+/// one fingerprint whoever registers it, under whatever id.
+pub fn fingerprint(
+    seller_tax_id: &str,
+    number: &str,
+    issue_date: NaiveDate,
+    currency: Currency,
+    amount: Amount,
+) -> Hash {
+    let canonical = (
+        "lianrong/invoice-fingerprint/v1",
+        normalize(seller_tax_id),
+        normalize(number),
+        issue_date.to_string(),
+        currency.code(),
+        amount.to_fixed(currency.minor_units()),
+    );
+    sha256(&codec::encode(&canonical))
+}
+
+fn save(st: &mut StateView<'_>, inv: &Invoice) {
+    st.store(keys::doc(DocKind::Invoice, inv.id.as_str()), inv);
+}
+
+fn order_room_err(order: &Order, used: Amount, amount: Amount) -> ExecError {
+    ContractError::OrderAmountExceeded {
+        order: order.id.to_string(),
+        order_amount: order.amount.to_fixed(),
+        invoiced: used.to_string(),
+        amount: amount.to_string(),
+    }
+    .into()
+}
+
+/// Registers an invoice by its seller or buyer; `confirm` (buyer only) confirms it too.
+pub fn register(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    spec: &InvoiceSpec,
+    confirm: bool,
+) -> Result<Vec<Event>, ExecError> {
+    if !(ctx.org.has(Role::Supplier) || ctx.org.has(Role::Core)) {
+        ctx.require_role(Role::Supplier)?;
+    }
+    let mut order: Order = load_doc(st, DocKind::Order, spec.order.as_str())?;
+    if ctx.org_id() != &order.seller && ctx.org_id() != &order.buyer {
+        return Err(ContractError::NotParty {
+            org: ctx.org_id().clone(),
+            party: "seller or buyer".into(),
+            kind: DocKind::Order,
+            id: order.id.to_string(),
+        }
+        .into());
+    }
+    if confirm {
+        ctx.require_role(Role::Core)?;
+        ctx.require_party(&order.buyer, "buyer", DocKind::Order, &order.id)?;
+    }
+    if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
+        return Err(status_err(
+            DocKind::Order,
+            &order.id,
+            order.status,
+            "accepted or fulfilled",
+        ));
+    }
+    require_new(st, DocKind::Invoice, &spec.id)?;
+    check_text("number", &spec.number, 1, 64)?;
+    check_text("seller_tax_id", &spec.seller_tax_id, 1, 64)?;
+    check_text("buyer_tax_id", &spec.buyer_tax_id, 1, 64)?;
+    spec.amount.validate(ctx.params.amount_cap)?;
+    order.amount.same_currency(spec.amount.currency)?;
+    if spec.due_date < spec.issue_date {
+        return Err(ContractError::InvalidDates(format!(
+            "due date {} is before issue date {}",
+            spec.due_date, spec.issue_date
+        ))
+        .into());
+    }
+    let seller: Org = load_doc(st, DocKind::Org, order.seller.as_str())?;
+    let buyer: Org = load_doc(st, DocKind::Org, order.buyer.as_str())?;
+    for (party, given, registered) in [
+        ("seller", &spec.seller_tax_id, &seller.tax_id),
+        ("buyer", &spec.buyer_tax_id, &buyer.tax_id),
+    ] {
+        if normalize(given) != normalize(registered) {
+            return Err(ContractError::TaxIdMismatch {
+                party: party.into(),
+                given: given.clone(),
+                registered: registered.clone(),
+            }
+            .into());
+        }
+    }
+    let fp = fingerprint(
+        &seller.tax_id,
+        &spec.number,
+        spec.issue_date,
+        spec.amount.currency,
+        spec.amount.amount,
+    );
+    if let Some(existing) = st.load::<DocId>(&keys::fingerprint(&fp))? {
+        return Err(ContractError::DuplicateInvoice {
+            existing: existing.to_string(),
+        }
+        .into());
+    }
+    let invoiced = order.invoiced.checked_add(spec.amount.amount)?;
+    if invoiced > order.amount.amount {
+        return Err(order_room_err(&order, order.invoiced, spec.amount.amount));
+    }
+    order.invoiced = invoiced;
+    st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
+    st.store(keys::fingerprint(&fp), &spec.id);
+    let inv = Invoice {
+        id: spec.id.clone(),
+        order: spec.order.clone(),
+        seller: order.seller.clone(),
+        buyer: order.buyer.clone(),
+        number: spec.number.clone(),
+        issue_date: spec.issue_date,
+        due_date: spec.due_date,
+        amount: spec.amount,
+        seller_tax_id: spec.seller_tax_id.clone(),
+        buyer_tax_id: spec.buyer_tax_id.clone(),
+        doc_hash: spec.doc_hash,
+        fingerprint: fp,
+        status: InvoiceStatus::Registered,
+        receivable: None,
+        dispute_reason: None,
+        registered_by: ctx.org_id().clone(),
+    };
+    save(st, &inv);
+    let mut events = vec![Event::InvoiceRegistered {
+        invoice: inv.id.clone(),
+        order: inv.order.clone(),
+        number: inv.number.clone(),
+        amount: inv.amount,
+        fingerprint: fp,
+    }];
+    if confirm {
+        events.extend(confirm_checked(ctx, st, inv)?);
+    }
+    Ok(events)
+}
+
+/// The buyer confirms a registered (or disputed) invoice.
+pub fn confirm(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>, ExecError> {
+    ctx.require_role(Role::Core)?;
+    let inv: Invoice = load_doc(st, DocKind::Invoice, id.as_str())?;
+    ctx.require_party(&inv.buyer, "buyer", DocKind::Invoice, id)?;
+    if !matches!(
+        inv.status,
+        InvoiceStatus::Registered | InvoiceStatus::Disputed
+    ) {
+        return Err(status_err(
+            DocKind::Invoice,
+            id,
+            inv.status,
+            "registered or disputed",
+        ));
+    }
+    confirm_checked(ctx, st, inv)
+}
+
+/// The trade-background checks and the receivable, for an invoice whose confirmer is
+/// already known to be its buyer.
+fn confirm_checked(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    mut inv: Invoice,
+) -> Result<Vec<Event>, ExecError> {
+    let mut order: Order = load_doc(st, DocKind::Order, inv.order.as_str())?;
+    if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
+        return Err(status_err(
+            DocKind::Order,
+            &order.id,
+            order.status,
+            "accepted or fulfilled",
+        ));
+    }
+    let confirmed = order.confirmed.checked_add(inv.amount.amount)?;
+    if confirmed > order.amount.amount {
+        return Err(order_room_err(&order, order.confirmed, inv.amount.amount));
+    }
+    if ctx.params.require_delivery && !order.delivered {
+        return Err(ContractError::DeliveryNotAttested(order.id.to_string()).into());
+    }
+    if inv.due_date <= ctx.today {
+        return Err(ContractError::InvalidDates(format!(
+            "maturity {} is not after the confirmation date {}",
+            inv.due_date, ctx.today
+        ))
+        .into());
+    }
+    let tenor = (inv.due_date - ctx.today).num_days();
+    if tenor > i64::from(ctx.params.max_tenor_days) {
+        return Err(ContractError::TenorTooLong {
+            days: tenor,
+            cap: ctx.params.max_tenor_days,
+        }
+        .into());
+    }
+    order.confirmed = confirmed;
+    st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
+
+    let rid = next_id(st, "receivable", "RCV")?;
+    let r = Receivable {
+        id: rid.clone(),
+        debtor: inv.buyer.clone(),
+        holder: inv.seller.clone(),
+        face: inv.amount,
+        repaid: Amount::ZERO,
+        issue_date: ctx.today,
+        maturity: inv.due_date,
+        root: rid.clone(),
+        parent: None,
+        children: vec![],
+        invoice: inv.id.clone(),
+        status: ReceivableStatus::Active,
+        financing: None,
+    };
+    st.store(keys::doc(DocKind::Receivable, rid.as_str()), &r);
+    index_maturity(st, r.maturity, &rid)?;
+    inv.status = InvoiceStatus::Confirmed;
+    inv.receivable = Some(rid.clone());
+    inv.dispute_reason = None;
+    save(st, &inv);
+    Ok(vec![
+        Event::InvoiceConfirmed {
+            invoice: inv.id.clone(),
+            receivable: rid.clone(),
+        },
+        Event::ReceivableIssued {
+            receivable: rid.clone(),
+            holder: r.holder,
+            debtor: r.debtor,
+            face: r.face,
+            maturity: r.maturity,
+            root: rid,
+            parent: None,
+            invoice: inv.id,
+        },
+    ])
+}
+
+/// The buyer disputes a registered invoice.
+pub fn dispute(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    id: &DocId,
+    reason: &str,
+) -> Result<Vec<Event>, ExecError> {
+    ctx.require_role(Role::Core)?;
+    let mut inv: Invoice = load_doc(st, DocKind::Invoice, id.as_str())?;
+    ctx.require_party(&inv.buyer, "buyer", DocKind::Invoice, id)?;
+    if inv.status != InvoiceStatus::Registered {
+        return Err(status_err(DocKind::Invoice, id, inv.status, "registered"));
+    }
+    check_text("reason", reason, 1, 256)?;
+    inv.status = InvoiceStatus::Disputed;
+    inv.dispute_reason = Some(reason.to_string());
+    save(st, &inv);
+    Ok(vec![Event::InvoiceDisputed {
+        invoice: id.clone(),
+        reason: reason.to_string(),
+    }])
+}
+
+/// The seller voids a registered or disputed invoice; its fingerprint stays taken so the
+/// same invoice can never be registered again.
+pub fn void(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>, ExecError> {
+    ctx.require_role(Role::Supplier)?;
+    let mut inv: Invoice = load_doc(st, DocKind::Invoice, id.as_str())?;
+    ctx.require_party(&inv.seller, "seller", DocKind::Invoice, id)?;
+    if !matches!(
+        inv.status,
+        InvoiceStatus::Registered | InvoiceStatus::Disputed
+    ) {
+        return Err(status_err(
+            DocKind::Invoice,
+            id,
+            inv.status,
+            "registered or disputed",
+        ));
+    }
+    let mut order: Order = load_doc(st, DocKind::Order, inv.order.as_str())?;
+    order.invoiced = order
+        .invoiced
+        .checked_sub(inv.amount.amount)
+        .unwrap_or(Amount::ZERO);
+    st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
+    inv.status = InvoiceStatus::Voided;
+    save(st, &inv);
+    Ok(vec![Event::InvoiceVoided {
+        invoice: id.clone(),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_formatting_but_not_content() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let cny = Currency::new("CNY").unwrap();
+        let a = |s| Amount::parse(s).unwrap();
+        let base = fingerprint("91310000MA1K", "INV-001", d, cny, a("100.00"));
+        assert_eq!(
+            base,
+            fingerprint("91310000ma1k ", " inv-001", d, cny, a("100"))
+        );
+        assert_ne!(
+            base,
+            fingerprint("91310000MA1K", "INV-002", d, cny, a("100.00"))
+        );
+        assert_ne!(
+            base,
+            fingerprint("91310000MA1K", "INV-001", d, cny, a("100.01"))
+        );
+        assert_ne!(
+            base,
+            fingerprint("91310000MA1X", "INV-001", d, cny, a("100.00"))
+        );
+        assert_ne!(
+            base,
+            fingerprint(
+                "91310000MA1K",
+                "INV-001",
+                d.succ_opt().unwrap(),
+                cny,
+                a("100.00")
+            )
+        );
+    }
+}

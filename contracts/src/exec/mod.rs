@@ -1,0 +1,577 @@
+//! Executing blocks: envelope checks, dispatch to the action rules, the overdue sweep,
+//! history, and the state changes with their Merkle root.
+
+pub mod financing;
+pub mod governance;
+pub mod invoices;
+pub mod receivables;
+pub mod trade;
+
+use chrono::{Duration, NaiveDate};
+use lianrong_primitives::{Hash, OrgId, PublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::error::{ContractError, DocKind, ExecError, StoreError};
+use crate::events::{Event, HistoryEntry, Receipt};
+use crate::merkle::{compute_changes, StateChanges};
+use crate::model::{DocId, KeyRecord, Org, Params, Role};
+use crate::state::{keys, load, StateView, Storage};
+use crate::tx::VerifiedTransaction;
+
+/// Chain-wide bookkeeping kept in state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainMeta {
+    /// The chain id transactions must name.
+    pub chain_id: String,
+    /// Height of the last executed block (0 = genesis).
+    pub height: u64,
+    /// Time of the last executed block, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Every maturity date up to and including this one has been swept for overdue.
+    pub overdue_swept_through: NaiveDate,
+    /// Next page to sweep within the following date, when a sweep stopped at its limit.
+    pub overdue_next_page: u32,
+}
+
+/// The block being executed: its height and agreed time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height; must be the last height plus one.
+    pub height: u64,
+    /// Block time in ms since the Unix epoch (agreed by consensus; never a wall clock).
+    pub time_ms: u64,
+}
+
+/// What executing a block produced.
+#[derive(Debug, Clone)]
+pub struct BlockOutcome {
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+    /// Changes the ledger made by itself (overdue receivables).
+    pub ledger_events: Vec<Event>,
+    /// The state writes, tree update and new root, to be committed atomically.
+    pub changes: StateChanges,
+}
+
+impl BlockOutcome {
+    /// The state root after this block.
+    pub fn state_root(&self) -> Hash {
+        self.changes.root
+    }
+}
+
+/// Why a whole block could not be executed (the caller's or the storage's fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No genesis in this store.
+    #[error("state has no genesis")]
+    NoGenesis,
+    /// Blocks must be executed in height order.
+    #[error("expected block height {expected}, got {got}")]
+    WrongHeight {
+        /// Next height.
+        expected: u64,
+        /// Given.
+        got: u64,
+    },
+    /// Consensus guarantees monotonic time; anything else is a bug upstream.
+    #[error("block time {got} is before the previous block's {previous}")]
+    TimeWentBackwards {
+        /// Previous block time.
+        previous: u64,
+        /// Given.
+        got: u64,
+    },
+}
+
+/// Most maturity-date pages swept in one block; the rest continue in the next block, so
+/// a block's work stays bounded even after a long halt.
+pub const MAX_SWEEP_PAGES_PER_BLOCK: u32 = 64;
+/// Receivable ids per maturity-date page.
+pub const DUE_PAGE_SIZE: usize = 256;
+/// Most days a single sweep walks forward (a halted chain catches up over blocks).
+const MAX_SWEEP_DAYS_PER_BLOCK: u32 = 400;
+
+/// The business date of a block time under the network's UTC offset.
+pub fn business_date(time_ms: u64, utc_offset_minutes: i32) -> NaiveDate {
+    let shifted = time_ms as i64 + i64::from(utc_offset_minutes) * 60_000;
+    let days = shifted.div_euclid(86_400_000);
+    NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(Duration::days(days)))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// Who is acting in the current transaction, and when.
+pub struct Ctx {
+    /// Block height.
+    pub height: u64,
+    /// Block time.
+    pub time_ms: u64,
+    /// Business date of the block.
+    pub today: NaiveDate,
+    /// Network parameters in force.
+    pub params: Params,
+    /// The signer's org.
+    pub org: Org,
+}
+
+impl Ctx {
+    /// The signer's org id.
+    pub fn org_id(&self) -> &OrgId {
+        &self.org.id
+    }
+
+    /// Requires the signer's org to hold `role`.
+    pub fn require_role(&self, role: Role) -> Result<(), ContractError> {
+        if self.org.has(role) {
+            Ok(())
+        } else {
+            Err(ContractError::MissingRole {
+                org: self.org.id.clone(),
+                role,
+            })
+        }
+    }
+
+    /// Requires the signer's org to be `party` (the buyer, holder, ...) of a document.
+    pub fn require_party(
+        &self,
+        expected: &OrgId,
+        party: &str,
+        kind: DocKind,
+        id: &DocId,
+    ) -> Result<(), ContractError> {
+        if &self.org.id == expected {
+            Ok(())
+        } else {
+            Err(ContractError::NotParty {
+                org: self.org.id.clone(),
+                party: party.to_string(),
+                kind,
+                id: id.to_string(),
+            })
+        }
+    }
+}
+
+/// A `WrongStatus` refusal.
+pub fn status_err(
+    kind: DocKind,
+    id: &DocId,
+    status: impl std::fmt::Debug,
+    expected: &str,
+) -> ExecError {
+    ContractError::WrongStatus {
+        kind,
+        id: id.to_string(),
+        status: format!("{status:?}").to_lowercase(),
+        expected: expected.into(),
+    }
+    .into()
+}
+
+/// Loads a document or refuses with `NotFound`.
+pub fn load_doc<T: Serialize + serde::de::DeserializeOwned>(
+    st: &StateView<'_>,
+    kind: DocKind,
+    id: &str,
+) -> Result<T, ExecError> {
+    st.load(&keys::doc(kind, id))?.ok_or_else(|| {
+        ContractError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Refuses if a document with this id exists.
+pub fn require_new(st: &StateView<'_>, kind: DocKind, id: &DocId) -> Result<(), ExecError> {
+    if st.exists(&keys::doc(kind, id.as_str()))? {
+        return Err(ContractError::AlreadyExists {
+            kind,
+            id: id.to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Loads an admitted org or refuses with `InvalidParty`.
+pub fn load_party(
+    st: &StateView<'_>,
+    org: &OrgId,
+    party: &str,
+    role: Option<Role>,
+) -> Result<Org, ExecError> {
+    let Some(o) = st.load::<Org>(&keys::doc(DocKind::Org, org.as_str()))? else {
+        return Err(ContractError::InvalidParty {
+            org: org.clone(),
+            party: party.to_string(),
+            reason: "not an admitted organisation".into(),
+        }
+        .into());
+    };
+    if let Some(role) = role {
+        if !o.has(role) {
+            return Err(ContractError::InvalidParty {
+                org: org.clone(),
+                party: party.to_string(),
+                reason: format!("lacks the {role:?} role"),
+            }
+            .into());
+        }
+    }
+    Ok(o)
+}
+
+/// Checks a free-text field's length (in characters) and that it has no control
+/// characters.
+pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ContractError> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(ContractError::InvalidField {
+            field: field.into(),
+            reason: format!("length {n} is outside {min}..={max}"),
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ContractError::InvalidField {
+            field: field.into(),
+            reason: "control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Takes the next ledger-assigned id of a kind, e.g. `RCV-7`.
+pub fn next_id(st: &mut StateView<'_>, counter: &str, prefix: &str) -> Result<DocId, ExecError> {
+    let key = keys::counter(counter);
+    let n: u64 = st.load(&key)?.unwrap_or(1);
+    st.store(key, &(n + 1));
+    DocId::new(format!("{prefix}-{n}")).map_err(|e| {
+        StoreError::Corrupt {
+            key: counter.into(),
+            reason: e.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Adds a receivable to the page list of its maturity date, for the overdue sweep.
+pub fn index_maturity(
+    st: &mut StateView<'_>,
+    date: NaiveDate,
+    id: &DocId,
+) -> Result<(), ExecError> {
+    let d = date.to_string();
+    let mut page = 0u32;
+    loop {
+        let key = keys::due_page(&d, page);
+        let mut ids: Vec<DocId> = st.load(&key)?.unwrap_or_default();
+        if ids.len() < DUE_PAGE_SIZE {
+            ids.push(id.clone());
+            st.store(key, &ids);
+            return Ok(());
+        }
+        // Pages only grow by one id per receivable, so this walk ends after
+        // (receivables maturing that day / page size) steps.
+        page = page
+            .checked_add(1)
+            .ok_or_else(|| ContractError::LimitReached("maturity pages".into()))?;
+    }
+}
+
+fn load_meta(st: &StateView<'_>) -> Result<ChainMeta, BlockError> {
+    st.load(keys::META)?.ok_or(BlockError::NoGenesis)
+}
+
+/// Executes one block of verified transactions on top of `store`'s latest state and
+/// returns the receipts and the changes; `store` itself is not modified.
+pub fn execute_block<S: Storage>(
+    store: &S,
+    block: &BlockContext,
+    txs: &[VerifiedTransaction],
+) -> Result<BlockOutcome, BlockError> {
+    let mut st = StateView::new(store);
+    let mut meta = load_meta(&st)?;
+    if block.height != meta.height + 1 {
+        return Err(BlockError::WrongHeight {
+            expected: meta.height + 1,
+            got: block.height,
+        });
+    }
+    if block.time_ms < meta.time_ms {
+        return Err(BlockError::TimeWentBackwards {
+            previous: meta.time_ms,
+            got: block.time_ms,
+        });
+    }
+    let params: Params = st.load(keys::PARAMS)?.ok_or(BlockError::NoGenesis)?;
+    let today = business_date(block.time_ms, params.utc_offset_minutes);
+
+    let ledger_events = sweep_overdue(&mut st, &mut meta, today, params.grace_days)?;
+    write_history(&mut st, block, u32::MAX, None, &ledger_events)?;
+    st.commit_tx();
+
+    let mut receipts = Vec::with_capacity(txs.len());
+    for (index, vtx) in txs.iter().enumerate() {
+        let receipt = execute_tx(&mut st, block, today, &params, index as u32, vtx)?;
+        receipts.push(receipt);
+    }
+
+    meta.height = block.height;
+    meta.time_ms = block.time_ms;
+    st.store(keys::META.to_vec(), &meta);
+    st.commit_tx();
+    let changes = compute_changes(store, block.height, st.into_writes())?;
+    Ok(BlockOutcome {
+        receipts,
+        ledger_events,
+        changes,
+    })
+}
+
+fn execute_tx(
+    st: &mut StateView<'_>,
+    block: &BlockContext,
+    today: NaiveDate,
+    params: &Params,
+    index: u32,
+    vtx: &VerifiedTransaction,
+) -> Result<Receipt, StoreError> {
+    let tx = vtx.tx();
+    let receipt = |outcome| Receipt {
+        tx_hash: vtx.hash(),
+        signer: tx.signer.org.clone(),
+        outcome,
+    };
+
+    // The envelope: a refusal here changes nothing at all, not even the nonce.
+    let org = match check_envelope(st, &tx.signer.org, &tx.signer.key, tx.nonce) {
+        Ok(org) => org,
+        Err(ExecError::Rejected(e)) => return Ok(receipt(Err(e))),
+        Err(ExecError::Store(e)) => return Err(e),
+    };
+    // The nonce is spent even if the action is refused, so these signed bytes can never
+    // be replayed later when the action might succeed.
+    st.store(keys::nonce(&tx.signer.key), &(tx.nonce + 1));
+    st.commit_tx();
+
+    let ctx = Ctx {
+        height: block.height,
+        time_ms: block.time_ms,
+        today,
+        params: params.clone(),
+        org,
+    };
+    match apply_action(&ctx, st, &tx.action) {
+        Ok(events) => {
+            write_history(
+                st,
+                block,
+                index,
+                Some((vtx.hash(), &tx.signer.org, &tx.signer.key)),
+                &events,
+            )?;
+            st.commit_tx();
+            Ok(receipt(Ok(events)))
+        }
+        Err(ExecError::Rejected(e)) => {
+            st.rollback_tx();
+            Ok(receipt(Err(e)))
+        }
+        Err(ExecError::Store(e)) => Err(e),
+    }
+}
+
+/// Checks that `key` is an active member key of `org` and `nonce` is its next nonce;
+/// returns the org.
+pub fn check_envelope(
+    st: &StateView<'_>,
+    org: &OrgId,
+    key: &PublicKey,
+    nonce: u64,
+) -> Result<Org, ExecError> {
+    let record: KeyRecord = st
+        .load(&keys::member_key(key))?
+        .ok_or(ContractError::UnknownKey)?;
+    if &record.org != org {
+        return Err(ContractError::KeyNotOfOrg {
+            claimed: org.clone(),
+            actual: record.org,
+        }
+        .into());
+    }
+    if !record.active {
+        return Err(ContractError::RevokedKey.into());
+    }
+    let expected: u64 = st.load(&keys::nonce(key))?.unwrap_or(0);
+    if nonce != expected {
+        return Err(ContractError::WrongNonce {
+            expected,
+            got: nonce,
+        }
+        .into());
+    }
+    let org: Org = st
+        .load(&keys::doc(DocKind::Org, org.as_str()))?
+        .ok_or_else(|| StoreError::Corrupt {
+            key: format!("org {org}"),
+            reason: "key of a missing org".into(),
+        })?;
+    Ok(org)
+}
+
+/// Applies one action's rules. On `Err`, the caller discards every write it made.
+pub fn apply_action(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    action: &Action,
+) -> Result<Vec<Event>, ExecError> {
+    use Action as A;
+    match action {
+        A::Propose { change } => governance::propose(ctx, st, change),
+        A::Approve { proposal } => governance::approve(ctx, st, proposal),
+        A::IssueOrder {
+            id,
+            seller,
+            amount,
+            terms,
+            doc_hash,
+        } => trade::issue_order(ctx, st, id, seller, amount, terms, *doc_hash),
+        A::AcceptOrder { order } => trade::accept_order(ctx, st, order),
+        A::CancelOrder { order } => trade::cancel_order(ctx, st, order),
+        A::FulfilOrder { order } => trade::fulfil_order(ctx, st, order),
+        A::AttestShipment {
+            id,
+            order,
+            doc_hash,
+        } => trade::attest_shipment(ctx, st, id, order, *doc_hash),
+        A::ConfirmDelivery { shipment } => trade::confirm_delivery(ctx, st, shipment),
+        A::IssueWarehouseReceipt {
+            id,
+            owner,
+            goods,
+            doc_hash,
+        } => trade::issue_receipt(ctx, st, id, owner, goods, *doc_hash),
+        A::PledgeWarehouseReceipt { receipt, bank } => {
+            trade::pledge_receipt(ctx, st, receipt, bank)
+        }
+        A::ConsentRelease { receipt } => trade::consent_release(ctx, st, receipt),
+        A::ReleaseWarehouseReceipt { receipt } => trade::release_receipt(ctx, st, receipt),
+        A::RegisterInvoice { invoice, confirm } => invoices::register(ctx, st, invoice, *confirm),
+        A::ConfirmInvoice { invoice } => invoices::confirm(ctx, st, invoice),
+        A::DisputeInvoice { invoice, reason } => invoices::dispute(ctx, st, invoice, reason),
+        A::VoidInvoice { invoice } => invoices::void(ctx, st, invoice),
+        A::SplitReceivable { receivable, parts } => receivables::split(ctx, st, receivable, parts),
+        A::TransferReceivable { receivable, to } => receivables::transfer(ctx, st, receivable, to),
+        A::Repay {
+            receivable,
+            amount,
+            payment_ref,
+        } => receivables::repay(ctx, st, receivable, *amount, payment_ref),
+        A::RequestFinancing { receivable, banks } => financing::request(ctx, st, receivable, banks),
+        A::CancelFinancing { financing } => financing::cancel(ctx, st, financing),
+        A::OfferFinancing {
+            financing,
+            rate,
+            fees,
+        } => financing::offer(ctx, st, financing, *rate, *fees),
+        A::WithdrawOffer { offer } => financing::withdraw_offer(ctx, st, offer),
+        A::AcceptOffer { offer } => financing::accept_offer(ctx, st, offer),
+        A::AbandonFinancing { financing } => financing::abandon(ctx, st, financing),
+        A::Disburse {
+            financing,
+            payment_ref,
+            net,
+        } => financing::disburse(ctx, st, financing, payment_ref, *net),
+    }
+}
+
+fn write_history(
+    st: &mut StateView<'_>,
+    block: &BlockContext,
+    tx_index: u32,
+    by: Option<(Hash, &OrgId, &PublicKey)>,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    for (seq, event) in events.iter().enumerate() {
+        let entry = HistoryEntry {
+            height: block.height,
+            tx: by.map(|b| b.0),
+            signer: by.map(|b| b.1.clone()),
+            key: by.map(|b| *b.2),
+            time_ms: block.time_ms,
+            event: event.clone(),
+        };
+        for (kind, id) in event.documents() {
+            st.store(
+                keys::history(kind, &id, block.height, tx_index, seq as u32),
+                &entry,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Marks receivables overdue whose maturity plus grace days lies before `today`.
+fn sweep_overdue(
+    st: &mut StateView<'_>,
+    meta: &mut ChainMeta,
+    today: NaiveDate,
+    grace_days: u32,
+) -> Result<Vec<Event>, StoreError> {
+    let mut events = Vec::new();
+    // Maturities on or before `last_due` are overdue today.
+    let Some(last_due) = today.checked_sub_signed(Duration::days(i64::from(grace_days) + 1)) else {
+        return Ok(events);
+    };
+    let mut pages_left = MAX_SWEEP_PAGES_PER_BLOCK;
+    for _ in 0..MAX_SWEEP_DAYS_PER_BLOCK {
+        let Some(date) = meta.overdue_swept_through.succ_opt() else {
+            break;
+        };
+        if date > last_due {
+            break;
+        }
+        let d = date.to_string();
+        loop {
+            if pages_left == 0 {
+                return Ok(events);
+            }
+            let key = keys::due_page(&d, meta.overdue_next_page);
+            let Some(ids) = st.load::<Vec<DocId>>(&key)? else {
+                break;
+            };
+            pages_left -= 1;
+            for id in ids {
+                let rkey = keys::doc(DocKind::Receivable, id.as_str());
+                let Some(mut r) = st.load::<crate::model::Receivable>(&rkey)? else {
+                    continue;
+                };
+                if r.status == crate::model::ReceivableStatus::Active {
+                    r.status = crate::model::ReceivableStatus::Overdue;
+                    events.push(Event::ReceivableOverdue {
+                        receivable: r.id.clone(),
+                        maturity: r.maturity,
+                    });
+                    st.store(rkey, &r);
+                }
+            }
+            meta.overdue_next_page += 1;
+        }
+        meta.overdue_swept_through = date;
+        meta.overdue_next_page = 0;
+    }
+    Ok(events)
+}
+
+/// Reads the committed chain metadata.
+pub fn chain_meta<S: Storage>(store: &S) -> Result<Option<ChainMeta>, StoreError> {
+    load(store, keys::META)
+}

@@ -1,0 +1,583 @@
+//! The records kept in state: organisations, parameters, validators, documents and their
+//! statuses. Pure data; the rules live in `exec`.
+
+use chrono::NaiveDate;
+use lianrong_primitives::{Hash, OrgId, PublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Amount, DayCount, Money, Rate};
+
+/// Longest document id accepted.
+pub const MAX_DOC_ID_LEN: usize = 64;
+
+/// The id of a document (order, invoice, receivable, ...): 1-64 characters from
+/// `A-Z a-z 0-9 - _ .`; never contains `/`, which separates state keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId(String);
+
+/// A document id that breaks the rules of [`DocId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid document id {0:?}: use 1-64 characters A-Z a-z 0-9 - _ .")]
+pub struct DocIdError(pub String);
+
+impl DocId {
+    /// Validates and wraps `s`.
+    pub fn new(s: impl Into<String>) -> Result<Self, DocIdError> {
+        let s = s.into();
+        let ok = (1..=MAX_DOC_ID_LEN).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(DocIdError(s.chars().take(MAX_DOC_ID_LEN + 8).collect()))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = DocIdError;
+    fn try_from(s: String) -> Result<Self, DocIdError> {
+        Self::new(s)
+    }
+}
+
+impl From<DocId> for String {
+    fn from(id: DocId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for DocId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for DocId {
+    type Err = DocIdError;
+    fn from_str(s: &str) -> Result<Self, DocIdError> {
+        Self::new(s)
+    }
+}
+
+/// What an organisation may do (domain.md, "Who takes part").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The funder.
+    Bank,
+    /// A core enterprise (anchor buyer).
+    Core,
+    /// An SME supplier of any tier.
+    Supplier,
+    /// A carrier or warehouse.
+    Logistics,
+    /// Reads everything, writes nothing.
+    Auditor,
+}
+
+impl Role {
+    /// All roles, for tests and tables.
+    pub const ALL: [Role; 5] = [
+        Role::Bank,
+        Role::Core,
+        Role::Supplier,
+        Role::Logistics,
+        Role::Auditor,
+    ];
+}
+
+/// Most member keys an organisation may hold at once.
+pub const MAX_KEYS_PER_ORG: usize = 16;
+/// Most external identifiers (GLN, VAT number, ...) an organisation may register.
+pub const MAX_IDENTIFIERS: usize = 8;
+
+/// What is needed to admit an organisation (genesis or governance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSpec {
+    /// Stable id, e.g. `BANK-SZ`.
+    pub id: OrgId,
+    /// Legal name.
+    pub name: String,
+    /// Unified social credit code / tax id.
+    pub tax_id: String,
+    /// Roles, at least one.
+    pub roles: Vec<Role>,
+    /// Other identifiers the org is known by in trade documents (GLN, VAT id, ...).
+    pub identifiers: Vec<String>,
+    /// Initial member keys, at least one.
+    pub keys: Vec<PublicKey>,
+}
+
+/// An admitted organisation as kept in state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    /// Stable id.
+    pub id: OrgId,
+    /// Legal name.
+    pub name: String,
+    /// Unified social credit code / tax id.
+    pub tax_id: String,
+    /// Roles, sorted, without duplicates.
+    pub roles: Vec<Role>,
+    /// External identifiers.
+    pub identifiers: Vec<String>,
+    /// Active member keys.
+    pub keys: Vec<PublicKey>,
+    /// Keys that were revoked (kept so history stays explainable).
+    pub revoked_keys: Vec<PublicKey>,
+    /// Height at which the org was admitted (0 for genesis).
+    pub admitted_at: u64,
+}
+
+impl Org {
+    /// True if the org holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Which org a member key belongs to, and whether it may still sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The owning organisation.
+    pub org: OrgId,
+    /// False once revoked; a revoked key never signs again.
+    pub active: bool,
+}
+
+/// A consensus validator: the org that runs it and its node key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validator {
+    /// The operating organisation.
+    pub org: OrgId,
+    /// The node's Ed25519 key (its libp2p identity and vote key).
+    pub node_key: PublicKey,
+    /// Where peers reach it (a libp2p multiaddr), informational for the ledger.
+    pub address: String,
+}
+
+/// Network parameters, changed only by governance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    /// Longest allowed time from confirmation to maturity (default 365 days).
+    pub max_tenor_days: u32,
+    /// Tenor above which the explorer flags a receivable (default 180 days).
+    pub flag_tenor_days: u32,
+    /// Whether confirmation needs an attested delivery for the order (default true).
+    pub require_delivery: bool,
+    /// Day count for discounting (default ACT/360).
+    pub day_count: DayCount,
+    /// Days after maturity before an unpaid receivable is overdue.
+    pub grace_days: u32,
+    /// Largest single amount accepted, in any currency's major unit.
+    pub amount_cap: Amount,
+    /// The business time zone that turns block time into dates (default +480, China).
+    pub utc_offset_minutes: i32,
+    /// Days a governance proposal stays open.
+    pub proposal_ttl_days: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            max_tenor_days: 365,
+            flag_tenor_days: 180,
+            require_delivery: true,
+            day_count: DayCount::Act360,
+            grace_days: 3,
+            amount_cap: Amount::from_decimal(rust_decimal::Decimal::from(100_000_000_000u64))
+                .unwrap_or(Amount::ZERO),
+            utc_offset_minutes: 480,
+            proposal_ttl_days: 7,
+        }
+    }
+}
+
+/// A purchase order's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    /// Issued by the buyer, waiting for the seller.
+    Issued,
+    /// Accepted by the seller.
+    Accepted,
+    /// Marked fulfilled by the buyer after delivery.
+    Fulfilled,
+    /// Cancelled by the buyer before any invoice.
+    Cancelled,
+}
+
+/// A purchase order (buyer `core` -> seller `supplier`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Id chosen by the buyer.
+    pub id: DocId,
+    /// The core enterprise buying.
+    pub buyer: OrgId,
+    /// The supplier selling.
+    pub seller: OrgId,
+    /// Order amount.
+    pub amount: Money,
+    /// Short terms text (payment terms, incoterms).
+    pub terms: String,
+    /// SHA-256 of the full commercial document, kept off the ledger.
+    pub doc_hash: Hash,
+    /// Status.
+    pub status: OrderStatus,
+    /// Sum of the non-voided invoices against this order.
+    pub invoiced: Amount,
+    /// Sum of the confirmed invoices against this order.
+    pub confirmed: Amount,
+    /// Shipments attested for this order, in order.
+    pub shipments: Vec<DocId>,
+    /// Whether any shipment of this order was delivered.
+    pub delivered: bool,
+}
+
+/// Most shipments against one order.
+pub const MAX_SHIPMENTS_PER_ORDER: usize = 64;
+
+/// A shipment's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShipmentStatus {
+    /// Goods left the seller.
+    Shipped,
+    /// Goods reached the buyer.
+    Delivered,
+}
+
+/// A shipment attested by a logistics firm for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// Id chosen by the carrier.
+    pub id: DocId,
+    /// The order shipped.
+    pub order: DocId,
+    /// The attesting logistics org.
+    pub carrier: OrgId,
+    /// Commitment to the waybill.
+    pub doc_hash: Hash,
+    /// Status.
+    pub status: ShipmentStatus,
+    /// Business date of the shipment attestation.
+    pub shipped_on: NaiveDate,
+    /// Business date of delivery, once delivered.
+    pub delivered_on: Option<NaiveDate>,
+}
+
+/// A warehouse receipt's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiptStatus {
+    /// Goods held for the owner.
+    Issued,
+    /// Pledged to a bank as collateral.
+    Pledged,
+    /// Goods released; the receipt is closed.
+    Released,
+}
+
+/// A warehouse receipt: goods held by a logistics warehouse for an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseReceipt {
+    /// Id chosen by the warehouse.
+    pub id: DocId,
+    /// The issuing logistics org.
+    pub warehouse: OrgId,
+    /// Owner of the goods.
+    pub owner: OrgId,
+    /// Short description of the goods.
+    pub goods: String,
+    /// Commitment to the full receipt document.
+    pub doc_hash: Hash,
+    /// Status.
+    pub status: ReceiptStatus,
+    /// The bank it is pledged to, while pledged.
+    pub pledgee: Option<OrgId>,
+    /// Whether the pledgee bank consented to release.
+    pub release_consented: bool,
+}
+
+/// An invoice's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+    /// Registered, waiting for the buyer.
+    Registered,
+    /// Confirmed by the buyer (确权); a receivable exists.
+    Confirmed,
+    /// Disputed by the buyer.
+    Disputed,
+    /// Voided by the seller.
+    Voided,
+}
+
+/// An invoice (seller -> buyer, against an order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Id chosen by the registrant.
+    pub id: DocId,
+    /// The order invoiced.
+    pub order: DocId,
+    /// The supplier.
+    pub seller: OrgId,
+    /// The core enterprise owing the money.
+    pub buyer: OrgId,
+    /// The invoice number printed on it.
+    pub number: String,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// Due date; becomes the receivable's maturity.
+    pub due_date: NaiveDate,
+    /// Payable amount.
+    pub amount: Money,
+    /// Seller's tax id as printed.
+    pub seller_tax_id: String,
+    /// Buyer's tax id as printed.
+    pub buyer_tax_id: String,
+    /// Commitment to the original invoice file.
+    pub doc_hash: Hash,
+    /// The ledger-wide duplicate guard (see [`crate::exec::invoices::fingerprint`]).
+    pub fingerprint: Hash,
+    /// Status.
+    pub status: InvoiceStatus,
+    /// The receivable created on confirmation.
+    pub receivable: Option<DocId>,
+    /// The buyer's reason, when disputed.
+    pub dispute_reason: Option<String>,
+    /// Who registered it.
+    pub registered_by: OrgId,
+}
+
+/// A receivable's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceivableStatus {
+    /// Live and not yet due (or within grace).
+    Active,
+    /// Live, unpaid after maturity plus grace days.
+    Overdue,
+    /// Closed by a split into children.
+    Split,
+    /// Closed by full repayment.
+    Settled,
+}
+
+impl ReceivableStatus {
+    /// Live receivables carry value; split and settled ones are closed.
+    pub fn is_live(&self) -> bool {
+        matches!(self, ReceivableStatus::Active | ReceivableStatus::Overdue)
+    }
+}
+
+/// A digital debt certificate (电子债权凭证).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receivable {
+    /// Id assigned by the ledger (`RCV-n`).
+    pub id: DocId,
+    /// Who owes (the core enterprise).
+    pub debtor: OrgId,
+    /// Who is owed now.
+    pub holder: OrgId,
+    /// Face amount.
+    pub face: Money,
+    /// Paid so far to holders.
+    pub repaid: Amount,
+    /// Business date of creation.
+    pub issue_date: NaiveDate,
+    /// Maturity date (the invoice's due date).
+    pub maturity: NaiveDate,
+    /// The root of the lineage (itself for a root).
+    pub root: DocId,
+    /// The receivable this was split from.
+    pub parent: Option<DocId>,
+    /// Parts this was split into.
+    pub children: Vec<DocId>,
+    /// The source invoice.
+    pub invoice: DocId,
+    /// Status.
+    pub status: ReceivableStatus,
+    /// The live financing on it (requested, accepted or disbursed), if any.
+    pub financing: Option<DocId>,
+}
+
+impl Receivable {
+    /// Face minus repaid.
+    pub fn outstanding(&self) -> Amount {
+        self.face
+            .amount
+            .checked_sub(self.repaid)
+            .unwrap_or(Amount::ZERO)
+    }
+}
+
+/// Most parts in one split.
+pub const MAX_SPLIT_PARTS: usize = 16;
+/// Most banks invited to one financing request.
+pub const MAX_INVITED_BANKS: usize = 8;
+
+/// A financing's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FinancingStatus {
+    /// The holder asked; banks may offer.
+    Requested,
+    /// The holder accepted one offer; terms are fixed.
+    Accepted,
+    /// The bank paid and now holds the receivable.
+    Disbursed,
+    /// The receivable was repaid in full.
+    Closed,
+    /// Cancelled by the holder, or abandoned by the accepted bank before paying.
+    Cancelled,
+}
+
+impl FinancingStatus {
+    /// Live financings lock the receivable against another one.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self,
+            FinancingStatus::Requested | FinancingStatus::Accepted | FinancingStatus::Disbursed
+        )
+    }
+}
+
+/// A receivable financing (factoring) deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Financing {
+    /// Id assigned by the ledger (`FIN-n`).
+    pub id: DocId,
+    /// The receivable financed.
+    pub receivable: DocId,
+    /// The holder who asked.
+    pub applicant: OrgId,
+    /// Banks invited to offer.
+    pub banks: Vec<OrgId>,
+    /// Offers made, in order.
+    pub offers: Vec<DocId>,
+    /// Status.
+    pub status: FinancingStatus,
+    /// Set on acceptance: the funding bank and the fixed terms.
+    pub terms: Option<FinancingTerms>,
+    /// Set on disbursement.
+    pub payment_ref: Option<String>,
+}
+
+/// Terms fixed when the holder accepts an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinancingTerms {
+    /// The accepted offer.
+    pub offer: DocId,
+    /// The funding bank.
+    pub bank: OrgId,
+    /// Face amount financed.
+    pub face: Money,
+    /// Annual discount rate.
+    pub rate: Rate,
+    /// Flat fees.
+    pub fees: Money,
+    /// Value date (acceptance date) from which days are counted.
+    pub value_date: NaiveDate,
+    /// Actual days from value date to maturity.
+    pub days: u32,
+    /// Discount computed exactly (see [`crate::money::discount`]).
+    pub discount: Money,
+    /// What the bank pays the holder: face - discount - fees.
+    pub net: Money,
+}
+
+/// An offer's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OfferStatus {
+    /// Open for acceptance.
+    Open,
+    /// Accepted by the holder.
+    Accepted,
+    /// Withdrawn by the bank, or automatically when another offer was accepted or the
+    /// request was cancelled.
+    Withdrawn,
+}
+
+/// A bank's offer on a financing request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// Id assigned by the ledger (`OFR-n`).
+    pub id: DocId,
+    /// The request offered on.
+    pub financing: DocId,
+    /// The offering bank.
+    pub bank: OrgId,
+    /// Annual discount rate.
+    pub rate: Rate,
+    /// Flat fees.
+    pub fees: Money,
+    /// Status.
+    pub status: OfferStatus,
+}
+
+/// A governance change, applied once 2f+1 validator orgs approved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GovChange {
+    /// Admit a new organisation.
+    AdmitOrg(OrgSpec),
+    /// Give an org another member key.
+    AddMemberKey {
+        /// The org.
+        org: OrgId,
+        /// The new key.
+        key: PublicKey,
+    },
+    /// Revoke a member key for good.
+    RevokeMemberKey {
+        /// The org.
+        org: OrgId,
+        /// The key.
+        key: PublicKey,
+    },
+    /// Replace the network parameters.
+    SetParams(Params),
+    /// Add a validator; effective at the boundary the consensus engine defines.
+    AddValidator(Validator),
+    /// Remove a validator by node key.
+    RemoveValidator {
+        /// Its node key.
+        node_key: PublicKey,
+    },
+}
+
+/// A proposal's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProposalStatus {
+    /// Collecting approvals.
+    Open,
+    /// Approved by a quorum and applied.
+    Executed,
+}
+
+/// A governance proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Id assigned by the ledger (`GOV-n`).
+    pub id: DocId,
+    /// The validator org that proposed it.
+    pub proposer: OrgId,
+    /// What it changes.
+    pub change: GovChange,
+    /// Validator orgs that approved (the proposer first).
+    pub approvals: Vec<OrgId>,
+    /// Status.
+    pub status: ProposalStatus,
+    /// Business date it was opened; it expires `proposal_ttl_days` later.
+    pub opened_on: NaiveDate,
+}

@@ -1,0 +1,196 @@
+//! State access: the storage traits the node implements, the key layout, and the
+//! per-block overlay that makes a refused transaction change nothing.
+
+use std::collections::BTreeMap;
+
+use lianrong_primitives::{codec, Hash, PublicKey};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{DocKind, StoreError};
+
+/// Largest stored value decoded (documents are far smaller; this only bounds damage).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
+/// Read access to the latest committed key-value state.
+pub trait StateRead {
+    /// The committed value at `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// What the ledger needs from a storage backend: the committed values, a prefix scan for
+/// queries, the Merkle tree's nodes (jmt's [`jmt::storage::TreeReader`]), and the latest
+/// committed version. The node backs this with RocksDB; [`crate::merkle::MemoryStorage`]
+/// keeps it in memory.
+pub trait Storage: StateRead + jmt::storage::TreeReader {
+    /// Committed entries whose key starts with `prefix`, in key order, at most `limit`.
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// The latest committed (version, state root), or `None` before genesis.
+    fn latest(&self) -> Result<Option<(u64, Hash)>, StoreError>;
+}
+
+/// The state key layout. Keys are ASCII paths; ids never contain `/`.
+pub mod keys {
+    use super::*;
+
+    /// Chain metadata ([`crate::exec::ChainMeta`]).
+    pub const META: &[u8] = b"meta";
+    /// Network parameters.
+    pub const PARAMS: &[u8] = b"params";
+    /// The validator set as recorded by governance.
+    pub const VALIDATORS: &[u8] = b"validators";
+
+    /// A document.
+    pub fn doc(kind: DocKind, id: &str) -> Vec<u8> {
+        format!("doc/{}/{}", kind.as_str(), id).into_bytes()
+    }
+
+    /// Prefix of all documents of a kind.
+    pub fn doc_prefix(kind: DocKind) -> Vec<u8> {
+        format!("doc/{}/", kind.as_str()).into_bytes()
+    }
+
+    /// Member key -> owning org.
+    pub fn member_key(key: &PublicKey) -> Vec<u8> {
+        format!("key/{key}").into_bytes()
+    }
+
+    /// Next nonce of a member key.
+    pub fn nonce(key: &PublicKey) -> Vec<u8> {
+        format!("nonce/{key}").into_bytes()
+    }
+
+    /// Invoice fingerprint -> invoice id.
+    pub fn fingerprint(fp: &Hash) -> Vec<u8> {
+        format!("fp/{fp}").into_bytes()
+    }
+
+    /// A ledger-assigned id counter.
+    pub fn counter(name: &str) -> Vec<u8> {
+        format!("seq/{name}").into_bytes()
+    }
+
+    /// One page of receivable ids maturing on `date` (YYYY-MM-DD).
+    pub fn due_page(date: &str, page: u32) -> Vec<u8> {
+        format!("due/{date}/{page:05}").into_bytes()
+    }
+
+    /// A history entry of a document, ordered by block, transaction and event.
+    pub fn history(kind: DocKind, id: &str, height: u64, tx_index: u32, seq: u32) -> Vec<u8> {
+        format!(
+            "hist/{}/{}/{height:020}/{tx_index:06}/{seq:04}",
+            kind.as_str(),
+            id
+        )
+        .into_bytes()
+    }
+
+    /// Prefix of a document's history.
+    pub fn history_prefix(kind: DocKind, id: &str) -> Vec<u8> {
+        format!("hist/{}/{}/", kind.as_str(), id).into_bytes()
+    }
+}
+
+fn decode_value<T: Serialize + DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    codec::decode(bytes, MAX_VALUE_BYTES).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Reads and decodes a committed record.
+pub fn load<T: Serialize + DeserializeOwned>(
+    store: &dyn StateRead,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    match store.get(key)? {
+        Some(bytes) => decode_value(key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Pending writes: `None` deletes.
+pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The state as seen while executing a block: committed state, plus the block's writes so
+/// far, plus the current transaction's writes. A refused transaction's writes are dropped
+/// whole ([`StateView::rollback_tx`]); an accepted one's join the block's.
+pub struct StateView<'a> {
+    base: &'a dyn StateRead,
+    block: Writes,
+    tx: Writes,
+}
+
+impl<'a> StateView<'a> {
+    /// A view over committed state with no writes yet.
+    pub fn new(base: &'a dyn StateRead) -> Self {
+        Self {
+            base,
+            block: Writes::new(),
+            tx: Writes::new(),
+        }
+    }
+
+    /// Raw bytes at `key`, seeing pending writes.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.tx.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.block.get(key) {
+            return Ok(v.clone());
+        }
+        self.base.get(key)
+    }
+
+    /// True if something is stored at `key`.
+    pub fn exists(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.get_raw(key)?.is_some())
+    }
+
+    /// Decodes the record at `key`.
+    pub fn load<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.get_raw(key)? {
+            Some(bytes) => decode_value(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a record in the current transaction.
+    pub fn store<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.tx.insert(key, Some(codec::encode(value)));
+    }
+
+    /// Deletes a key in the current transaction.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.tx.insert(key, None);
+    }
+
+    /// Keeps the current transaction's writes.
+    pub fn commit_tx(&mut self) {
+        let tx = std::mem::take(&mut self.tx);
+        self.block.extend(tx);
+    }
+
+    /// Drops the current transaction's writes.
+    pub fn rollback_tx(&mut self) {
+        self.tx.clear();
+    }
+
+    /// The block's writes (the current transaction must be committed or rolled back).
+    pub fn into_writes(self) -> Writes {
+        assert!(
+            self.tx.is_empty(),
+            "a transaction was left open at the end of the block"
+        );
+        self.block
+    }
+}

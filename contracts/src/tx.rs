@@ -1,0 +1,283 @@
+//! The signed transaction envelope.
+//!
+//! A transaction names the chain, the signer (org and member key), the signer key's next
+//! nonce and one action. The signature covers `signing_message("lianrong/tx/v1",
+//! chain_id, canonical bytes of the transaction)`. Decoding refuses anything over
+//! [`MAX_TX_BYTES`] before reading it, trailing bytes and non-canonical encodings.
+//! A [`VerifiedTransaction`] can only be made by checking the signature, so the executor
+//! never sees an unchecked one.
+
+use lianrong_primitives::{
+    codec, sha256, signing_message, BatchVerifier, CodecError, Hash, OrgId, PublicKey, SecretKey,
+    Signature, SignatureError,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+
+/// Namespace of transaction signatures; bump the version for an incompatible change.
+pub const TX_NAMESPACE: &str = "lianrong/tx/v1";
+/// Largest encoded signed transaction accepted anywhere.
+pub const MAX_TX_BYTES: usize = 32 * 1024;
+/// Longest chain id.
+pub const MAX_CHAIN_ID_LEN: usize = 64;
+
+/// Who signs: an org acting through one of its member keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// The acting organisation.
+    pub org: OrgId,
+    /// The member key that signs.
+    pub key: PublicKey,
+}
+
+/// The signed content of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The chain this is meant for; a transaction for another chain never verifies here.
+    pub chain_id: String,
+    /// Who signs.
+    pub signer: Signer,
+    /// The signing key's next nonce (replay protection).
+    pub nonce: u64,
+    /// What to do.
+    pub action: Action,
+}
+
+impl Transaction {
+    /// The exact bytes the signature covers.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        signing_message(TX_NAMESPACE, &self.chain_id, &codec::encode(self))
+    }
+
+    /// Signs with `key` (whose public key should be `self.signer.key`).
+    pub fn sign(self, key: &SecretKey) -> SignedTransaction {
+        let signature = key.sign(&self.signing_bytes());
+        SignedTransaction {
+            tx: self,
+            signature,
+        }
+    }
+}
+
+/// A transaction and its signature, as submitted and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTransaction {
+    /// The content.
+    pub tx: Transaction,
+    /// Ed25519 signature by `tx.signer.key`.
+    pub signature: Signature,
+}
+
+/// Why a transaction envelope was refused before execution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum TxError {
+    /// Bytes that are not a canonical transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// Over the size limit.
+    #[error("transaction of {len} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        /// Size given.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// For another chain.
+    #[error("wrong chain id: expected {expected:?}, got {got:?}")]
+    WrongChain {
+        /// This chain.
+        expected: String,
+        /// The transaction's.
+        got: String,
+    },
+    /// The signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(SignatureError),
+}
+
+impl SignedTransaction {
+    /// Canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Strict decoding with the size limit checked first.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(TxError::TooLarge {
+                len: bytes.len(),
+                limit: MAX_TX_BYTES,
+            });
+        }
+        codec::decode(bytes, MAX_TX_BYTES).map_err(|e| match e {
+            CodecError::TooLarge { len, limit } => TxError::TooLarge { len, limit },
+            other => TxError::Malformed(other.to_string()),
+        })
+    }
+
+    /// The transaction hash: SHA-256 of the canonical signed bytes.
+    pub fn hash(&self) -> Hash {
+        sha256(&self.encode())
+    }
+
+    fn precheck(&self, chain_id: &str) -> Result<(), TxError> {
+        if self.tx.chain_id != chain_id {
+            return Err(TxError::WrongChain {
+                expected: chain_id.to_string(),
+                got: self.tx.chain_id.chars().take(MAX_CHAIN_ID_LEN).collect(),
+            });
+        }
+        let len = self.encode().len();
+        if len > MAX_TX_BYTES {
+            return Err(TxError::TooLarge {
+                len,
+                limit: MAX_TX_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks chain id, size and signature.
+    pub fn verify(self, chain_id: &str) -> Result<VerifiedTransaction, TxError> {
+        self.precheck(chain_id)?;
+        lianrong_primitives::verify(
+            &self.tx.signer.key,
+            &self.tx.signing_bytes(),
+            &self.signature,
+        )
+        .map_err(TxError::BadSignature)?;
+        Ok(VerifiedTransaction::new(self))
+    }
+}
+
+/// Verifies many transactions with one batch equation; each answer is exactly what
+/// [`SignedTransaction::verify`] would say.
+pub fn verify_batch(
+    txs: Vec<SignedTransaction>,
+    chain_id: &str,
+) -> Vec<Result<VerifiedTransaction, TxError>> {
+    let mut results: Vec<Option<Result<VerifiedTransaction, TxError>>> =
+        Vec::with_capacity(txs.len());
+    let mut batch = BatchVerifier::new();
+    let mut pending = Vec::new();
+    for (i, tx) in txs.into_iter().enumerate() {
+        match tx.precheck(chain_id) {
+            Err(e) => results.push(Some(Err(e))),
+            Ok(()) => {
+                batch.push(tx.tx.signer.key, tx.tx.signing_bytes(), tx.signature);
+                pending.push((i, tx));
+                results.push(None);
+            }
+        }
+    }
+    for ((i, tx), r) in pending.into_iter().zip(batch.verify()) {
+        results[i] = Some(match r {
+            Ok(()) => Ok(VerifiedTransaction::new(tx)),
+            Err(e) => Err(TxError::BadSignature(e)),
+        });
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(TxError::Malformed("not verified".into()))))
+        .collect()
+}
+
+/// A transaction whose chain id, size and signature were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTransaction {
+    signed: SignedTransaction,
+    hash: Hash,
+}
+
+impl VerifiedTransaction {
+    fn new(signed: SignedTransaction) -> Self {
+        let hash = signed.hash();
+        Self { signed, hash }
+    }
+
+    /// The transaction content.
+    pub fn tx(&self) -> &Transaction {
+        &self.signed.tx
+    }
+
+    /// The signed transaction.
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// Its hash.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DocId;
+
+    fn tx(nonce: u64, key: &SecretKey) -> SignedTransaction {
+        Transaction {
+            chain_id: "lianrong-test".into(),
+            signer: Signer {
+                org: OrgId::new("SUP-A").unwrap(),
+                key: key.public(),
+            },
+            nonce,
+            action: Action::AcceptOrder {
+                order: DocId::new("PO-1").unwrap(),
+            },
+        }
+        .sign(key)
+    }
+
+    #[test]
+    fn good_transaction_verifies_and_round_trips() {
+        let k = SecretKey::from_seed([3; 32]);
+        let t = tx(0, &k);
+        let bytes = t.encode();
+        let back = SignedTransaction::decode(&bytes).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.verify("lianrong-test").unwrap().hash(), t.hash());
+    }
+
+    #[test]
+    fn tampering_wrong_chain_and_trailing_bytes_are_refused() {
+        let k = SecretKey::from_seed([3; 32]);
+        let mut t = tx(0, &k);
+        t.tx.nonce = 1; // content changed after signing
+        assert!(matches!(
+            t.clone().verify("lianrong-test"),
+            Err(TxError::BadSignature(_))
+        ));
+        let t = tx(0, &k);
+        assert!(matches!(
+            t.clone().verify("other-chain"),
+            Err(TxError::WrongChain { .. })
+        ));
+        let mut bytes = t.encode();
+        bytes.push(0);
+        assert!(matches!(
+            SignedTransaction::decode(&bytes),
+            Err(TxError::Malformed(_))
+        ));
+        let huge = vec![0u8; MAX_TX_BYTES + 1];
+        assert!(matches!(
+            SignedTransaction::decode(&huge),
+            Err(TxError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn batch_verification_matches_single() {
+        let k = SecretKey::from_seed([4; 32]);
+        let mut txs: Vec<_> = (0..6).map(|n| tx(n, &k)).collect();
+        txs[2].signature.0[0] ^= 1;
+        txs[4].tx.chain_id = "elsewhere".into();
+        let batch = verify_batch(txs.clone(), "lianrong-test");
+        for (t, b) in txs.into_iter().zip(batch) {
+            assert_eq!(t.verify("lianrong-test").is_ok(), b.is_ok());
+        }
+    }
+}
