@@ -1,0 +1,996 @@
+//! The sans-IO consensus engine: a pure state machine from [`Input`] to [`Output`]s.
+//!
+//! No I/O, clocks, threads or randomness: the caller feeds time (`now_ms` on every call),
+//! delivered messages, timer expiries and payloads, and carries out the outputs in order.
+//! See the crate README for the protocol and the output ordering contract.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lianrong_primitives::{verify, Hash, SecretKey};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+/// Rounds beyond the current one for which votes, timeouts and proposals are accepted;
+/// bounds every per-round map against a peer inventing far-future rounds.
+pub const MAX_ROUNDS_AHEAD: u64 = 64;
+/// Rounds behind the current one for which state is kept (evidence, late votes).
+pub const STALE_ROUNDS: u64 = 8;
+/// Most uncommitted blocks held in memory.
+pub const MAX_PENDING_BLOCKS: usize = 1024;
+/// Most block hashes being fetched at once.
+pub const MAX_WANTED: usize = 64;
+/// Finalized blocks kept in memory to serve catch-up requests.
+pub const RECENT_FINALIZED: usize = 1024;
+/// Verified-certificate cache size (a cache miss only costs a re-verification).
+const QC_CACHE: usize = 512;
+/// Gap (in heights) above which catch-up switches from per-hash fetches to batch sync.
+const SYNC_GAP: u64 = 4;
+
+/// Static configuration of one engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Chain id; under every signature.
+    pub chain_id: String,
+    /// The genesis validator set.
+    pub validators: ValidatorSet,
+    /// This node's consensus key (a key outside the set makes a non-voting follower).
+    pub me: SecretKey,
+    /// Genesis time, the timestamp of the implicit genesis block.
+    pub genesis_time_ms: u64,
+    /// First round timeout.
+    pub base_timeout_ms: u64,
+    /// Timeouts double per consecutive failed round, up to `base << max_backoff_exponent`.
+    pub max_backoff_exponent: u32,
+    /// How far a block timestamp may be ahead of this node's clock and still get its vote.
+    pub max_drift_ms: u64,
+    /// Largest payload proposed or accepted (at most [`MAX_PAYLOAD_BYTES`]).
+    pub max_payload_bytes: usize,
+}
+
+impl EngineConfig {
+    /// A configuration with the default timings (1 s base timeout, back-off to 16 s,
+    /// 2 s drift).
+    pub fn new(chain_id: impl Into<String>, validators: ValidatorSet, me: SecretKey) -> Self {
+        Self {
+            chain_id: chain_id.into(),
+            validators,
+            me,
+            genesis_time_ms: 0,
+            base_timeout_ms: 1000,
+            max_backoff_exponent: 4,
+            max_drift_ms: 2000,
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
+        }
+    }
+
+    /// Hash of the implicit genesis block.
+    pub fn genesis_hash(&self) -> Hash {
+        genesis_hash(&self.chain_id, &self.validators, self.genesis_time_ms)
+    }
+}
+
+/// What must survive a crash so a restarted validator never signs two conflicting
+/// messages: the highest round it voted or timed out in, the highest round it proposed
+/// in, and its highest quorum certificate (reported in timeouts; the two-chain safety
+/// argument relies on it never going backwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyState {
+    /// Epoch.
+    pub epoch: u64,
+    /// No vote for any round at or below this one (timing out a round also raises it).
+    pub last_voted_round: u64,
+    /// No proposal for any round at or below this one.
+    pub last_proposed_round: u64,
+    /// Highest quorum certificate seen.
+    pub high_qc: QuorumCert,
+}
+
+impl SafetyState {
+    /// The state of a validator that has never signed anything.
+    pub fn genesis(config: &EngineConfig) -> Self {
+        Self {
+            epoch: 0,
+            last_voted_round: 0,
+            last_proposed_round: 0,
+            high_qc: QuorumCert::genesis(config.genesis_hash()),
+        }
+    }
+}
+
+/// Identifies a timer; stale ids are ignored, so the caller never needs to cancel one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId {
+    /// Round the timer guards.
+    pub round: u64,
+    /// Generation: only the most recently set timer is live.
+    pub generation: u64,
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every other validator.
+    All,
+    /// One validator, by index.
+    One(u16),
+}
+
+/// What the caller tells the engine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Begin: arms the first timer (call once after [`Engine::new`]).
+    Start,
+    /// A decoded message from validator `from` (the transport authenticates `from`; the
+    /// engine still checks every signature inside).
+    Message {
+        /// Sender index.
+        from: u16,
+        /// The message.
+        message: Message,
+    },
+    /// A timer set by [`Output::SetTimer`] expired.
+    Timer(TimerId),
+    /// Answer to [`Output::RequestPayload`].
+    Payload {
+        /// The round it was requested for.
+        round: u64,
+        /// The opaque payload (oversized payloads are replaced by an empty one).
+        payload: Vec<u8>,
+    },
+}
+
+/// Why an input message was refused (reported as [`Output::Rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// Another chain's message.
+    #[error("wrong chain id")]
+    WrongChain,
+    /// Another epoch's message.
+    #[error("wrong epoch")]
+    WrongEpoch,
+    /// Payload or batch too large.
+    #[error("too large")]
+    TooLarge,
+    /// A round too far ahead to buffer.
+    #[error("round too far ahead")]
+    TooFarAhead,
+    /// Sender index not in the validator set.
+    #[error("unknown validator {0}")]
+    UnknownValidator(u16),
+    /// A proposal by someone who does not lead its round.
+    #[error("proposer is not the round leader")]
+    NotLeader,
+    /// Fields that contradict each other.
+    #[error("malformed: {0}")]
+    Malformed(&'static str),
+    /// A bad proposal, vote or timeout signature.
+    #[error("bad signature")]
+    BadSignature,
+    /// A bad certificate.
+    #[error("bad certificate: {0}")]
+    Cert(#[from] CertError),
+    /// A proposal breaking the extension rule.
+    #[error("proposal does not extend the required certificate")]
+    UnsafeProposal,
+    /// Timestamp not above the parent's, or too far in the future.
+    #[error("bad timestamp")]
+    BadTimestamp,
+}
+
+/// What the engine asks the caller to do, in order. If [`Output::Persist`] is present it
+/// is first, and must be durable before any later output of the same call is acted on.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Write this safety state durably (fsync) before releasing any following message.
+    Persist(SafetyState),
+    /// Send a message.
+    Send {
+        /// Recipient(s).
+        to: Target,
+        /// The message.
+        message: Message,
+    },
+    /// Deliver [`Input::Timer`] with this id after `after_ms`.
+    SetTimer {
+        /// Timer id.
+        id: TimerId,
+        /// Delay.
+        after_ms: u64,
+    },
+    /// This node leads `round`: answer with [`Input::Payload`].
+    RequestPayload {
+        /// The round.
+        round: u64,
+        /// Height of the block to be proposed.
+        height: u64,
+    },
+    /// A block is final. Emitted once per height, in height order.
+    Finalized(FinalizedBlock),
+    /// Proof of a validator's equivocation.
+    Evidence(Evidence),
+    /// An input message was refused.
+    Rejected {
+        /// Sender index.
+        from: u16,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    hash: Hash,
+    height: u64,
+    round: u64,
+    timestamp_ms: u64,
+}
+
+/// The consensus state machine of one validator. See the module docs.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    me: Option<u16>,
+    genesis: Hash,
+    quorum: usize,
+    safety: SafetyState,
+    safety_dirty: bool,
+    now: u64,
+    round: u64,
+    timer_generation: u64,
+    timed_out_round: u64,
+    consecutive_timeouts: u32,
+    last_tc: Option<TimeoutCert>,
+    payload_requested: Option<u64>,
+    root: Meta,
+    blocks: BTreeMap<Hash, Block>,
+    pending_commit: Option<(BlockId, CommitCertificate)>,
+    pending_proposal: Option<Proposal>,
+    wanted: BTreeMap<Hash, u64>,
+    last_sync_round: Option<u64>,
+    verified_qcs: BTreeSet<Hash>,
+    votes: BTreeMap<u64, BTreeMap<VoteData, BTreeMap<u16, lianrong_primitives::Signature>>>,
+    seen_votes: BTreeMap<u64, BTreeMap<u16, (VoteData, lianrong_primitives::Signature)>>,
+    qc_formed: BTreeSet<u64>,
+    timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
+    seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
+    recent: VecDeque<FinalizedBlock>,
+    current_from: Option<u16>,
+    out: Vec<Output>,
+    self_queue: VecDeque<Message>,
+}
+
+impl Engine {
+    /// A validator resuming from `safety` (use [`SafetyState::genesis`] the first time)
+    /// whose last finalized block is `last_finalized` (`None`: only genesis).
+    pub fn new(cfg: EngineConfig, safety: SafetyState, last_finalized: Option<&FinalizedBlock>) -> Self {
+        let genesis = cfg.genesis_hash();
+        let root = match last_finalized {
+            Some(f) => Meta {
+                hash: f.block.hash(),
+                height: f.block.height,
+                round: f.block.round,
+                timestamp_ms: f.block.timestamp_ms,
+            },
+            None => Meta { hash: genesis, height: 0, round: 0, timestamp_ms: cfg.genesis_time_ms },
+        };
+        let me = cfg.validators.index_of(&cfg.me.public());
+        let quorum = cfg.validators.quorum();
+        let mut recent = VecDeque::new();
+        if let Some(f) = last_finalized {
+            recent.push_back(f.clone());
+        }
+        Self {
+            me,
+            genesis,
+            quorum,
+            safety,
+            safety_dirty: false,
+            now: 0,
+            round: 0,
+            timer_generation: 0,
+            timed_out_round: 0,
+            consecutive_timeouts: 0,
+            last_tc: None,
+            payload_requested: None,
+            root,
+            blocks: BTreeMap::new(),
+            pending_commit: None,
+            pending_proposal: None,
+            wanted: BTreeMap::new(),
+            last_sync_round: None,
+            verified_qcs: BTreeSet::new(),
+            votes: BTreeMap::new(),
+            seen_votes: BTreeMap::new(),
+            qc_formed: BTreeSet::new(),
+            timeouts: BTreeMap::new(),
+            seen_proposals: BTreeMap::new(),
+            recent,
+            current_from: None,
+            out: Vec::new(),
+            self_queue: VecDeque::new(),
+            cfg,
+        }
+    }
+
+    /// Makes the engine use a weaker quorum: the deliberately broken variant the
+    /// simulator must catch. Exists only in test builds.
+    #[cfg(test)]
+    pub(crate) fn break_quorum_for_test(&mut self, quorum: usize) {
+        self.quorum = quorum;
+    }
+
+    /// Current round.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// Height of the last finalized block.
+    pub fn finalized_height(&self) -> u64 {
+        self.root.height
+    }
+
+    /// The current safety state (what was last asked to be persisted, or newer).
+    pub fn safety(&self) -> &SafetyState {
+        &self.safety
+    }
+
+    /// This node's index in the validator set, if it is a validator.
+    pub fn index(&self) -> Option<u16> {
+        self.me
+    }
+
+    /// Handles one input at local time `now_ms` and returns what to do, in order.
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Output> {
+        self.now = self.now.max(now_ms);
+        match input {
+            Input::Start => {
+                let r = (self.safety.high_qc.round() + 1).max(self.safety.last_voted_round).max(1);
+                self.enter_round(r);
+            }
+            Input::Message { from, message } => self.on_message(from, message),
+            Input::Timer(id) => self.on_timer(id),
+            Input::Payload { round, payload } => self.on_payload(round, payload),
+        }
+        while let Some(m) = self.self_queue.pop_front() {
+            if let Some(me) = self.me {
+                self.on_message(me, m);
+            }
+        }
+        let mut out = std::mem::take(&mut self.out);
+        if self.safety_dirty {
+            self.safety_dirty = false;
+            out.insert(0, Output::Persist(self.safety.clone()));
+        }
+        out
+    }
+
+    fn on_message(&mut self, from: u16, message: Message) {
+        self.current_from = Some(from);
+        let result = match message {
+            Message::Proposal(p) => self.on_proposal(*p),
+            Message::Vote(v) => self.on_vote(v),
+            Message::Timeout(t) => self.on_timeout_msg(*t),
+            Message::BlockRequest(h) => {
+                self.on_block_request(from, h);
+                Ok(())
+            }
+            Message::BlockResponse(b) => {
+                self.on_block_response(*b);
+                Ok(())
+            }
+            Message::SyncRequest { from_height } => {
+                self.on_sync_request(from, from_height);
+                Ok(())
+            }
+            Message::SyncResponse { blocks, cert } => self.on_sync_response(blocks, cert),
+        };
+        if let Err(reason) = result {
+            self.out.push(Output::Rejected { from, reason });
+        }
+        self.current_from = None;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    fn epoch(&self) -> u64 {
+        self.safety.epoch
+    }
+
+    fn leader(&self, round: u64) -> u16 {
+        self.cfg.validators.leader(round)
+    }
+
+    fn send(&mut self, to: Target, message: Message) {
+        if to == Target::One(self.me.unwrap_or(u16::MAX)) {
+            self.self_queue.push_back(message);
+        } else {
+            self.out.push(Output::Send { to, message });
+        }
+    }
+
+    fn meta(&self, hash: &Hash) -> Option<Meta> {
+        if *hash == self.root.hash {
+            return Some(self.root);
+        }
+        self.blocks.get(hash).map(|b| Meta {
+            hash: *hash,
+            height: b.height,
+            round: b.round,
+            timestamp_ms: b.timestamp_ms,
+        })
+    }
+
+    fn verify_qc(&mut self, qc: &QuorumCert) -> Result<(), RejectReason> {
+        if qc.vote.epoch != self.epoch() {
+            return Err(RejectReason::WrongEpoch);
+        }
+        if qc.signers.is_empty() && *qc == QuorumCert::genesis(self.genesis) {
+            return Ok(());
+        }
+        let digest = qc.digest();
+        if self.verified_qcs.contains(&digest) {
+            return Ok(());
+        }
+        qc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        if self.verified_qcs.len() >= QC_CACHE {
+            self.verified_qcs.clear();
+        }
+        self.verified_qcs.insert(digest);
+        Ok(())
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        let exp = self.consecutive_timeouts.min(self.cfg.max_backoff_exponent);
+        self.cfg.base_timeout_ms.saturating_mul(1u64 << exp)
+    }
+
+    fn arm_timer(&mut self) {
+        self.timer_generation += 1;
+        let id = TimerId { round: self.round, generation: self.timer_generation };
+        let after_ms = self.timeout_ms();
+        self.out.push(Output::SetTimer { id, after_ms });
+    }
+
+    fn enter_round(&mut self, round: u64) {
+        if round <= self.round {
+            return;
+        }
+        self.round = round;
+        let keep_from = round.saturating_sub(STALE_ROUNDS);
+        self.qc_formed = self.qc_formed.split_off(&keep_from);
+        self.votes = self.votes.split_off(&keep_from);
+        self.seen_votes = self.seen_votes.split_off(&keep_from);
+        self.timeouts = self.timeouts.split_off(&keep_from);
+        self.seen_proposals = self.seen_proposals.split_off(&keep_from);
+        self.arm_timer();
+        self.maybe_request_payload();
+    }
+
+    fn maybe_request_payload(&mut self) {
+        let round = self.round;
+        if self.me != Some(self.leader(round))
+            || round <= self.safety.last_proposed_round
+            || self.payload_requested == Some(round)
+        {
+            return;
+        }
+        let hqc = self.safety.high_qc.round();
+        let justified = hqc + 1 == round
+            || self.last_tc.as_ref().is_some_and(|tc| tc.round + 1 == round && hqc >= tc.max_high_qc_round());
+        if !justified {
+            return;
+        }
+        let parent = self.safety.high_qc.vote.block_hash;
+        if self.meta(&parent).is_none() {
+            self.fetch(parent);
+            return;
+        }
+        self.payload_requested = Some(round);
+        self.out.push(Output::RequestPayload { round, height: self.safety.high_qc.vote.height + 1 });
+    }
+
+    fn on_payload(&mut self, round: u64, mut payload: Vec<u8>) {
+        if self.payload_requested != Some(round)
+            || round != self.round
+            || round <= self.safety.last_proposed_round
+        {
+            return;
+        }
+        let Some(me) = self.me else { return };
+        let Some(parent) = self.meta(&self.safety.high_qc.vote.block_hash) else { return };
+        if payload.len() > self.cfg.max_payload_bytes.min(MAX_PAYLOAD_BYTES) {
+            payload = Vec::new();
+        }
+        let justify = self.safety.high_qc.clone();
+        let tc = if justify.round() + 1 == round {
+            None
+        } else {
+            match &self.last_tc {
+                Some(tc) if tc.round + 1 == round => Some(tc.clone()),
+                _ => return,
+            }
+        };
+        let block = Block {
+            chain_id: self.cfg.chain_id.clone(),
+            epoch: self.epoch(),
+            height: parent.height + 1,
+            round,
+            parent: parent.hash,
+            justify,
+            proposer: me,
+            timestamp_ms: self.now.max(parent.timestamp_ms + 1),
+            payload,
+        };
+        self.safety.last_proposed_round = round;
+        self.safety_dirty = true;
+        let proposal = Proposal::sign(block, tc, &self.cfg.me);
+        self.out.push(Output::Send { to: Target::All, message: Message::Proposal(Box::new(proposal.clone())) });
+        if let Err(reason) = self.on_proposal(proposal) {
+            debug_assert!(false, "own proposal rejected: {reason}");
+        }
+    }
+
+    // ---------------------------------------------------------------- proposals
+
+    fn on_proposal(&mut self, p: Proposal) -> Result<(), RejectReason> {
+        let b = &p.block;
+        if b.chain_id != self.cfg.chain_id {
+            return Err(RejectReason::WrongChain);
+        }
+        if b.epoch != self.epoch() {
+            return Err(RejectReason::WrongEpoch);
+        }
+        if b.payload.len() > self.cfg.max_payload_bytes.min(MAX_PAYLOAD_BYTES) {
+            return Err(RejectReason::TooLarge);
+        }
+        if b.round > self.round + MAX_ROUNDS_AHEAD {
+            return Err(RejectReason::TooFarAhead);
+        }
+        if b.round + STALE_ROUNDS < self.round {
+            return Ok(());
+        }
+        if b.proposer != self.leader(b.round) {
+            return Err(RejectReason::NotLeader);
+        }
+        if b.parent != b.justify.vote.block_hash
+            || b.height != b.justify.vote.height + 1
+            || b.round <= b.justify.round()
+        {
+            return Err(RejectReason::Malformed("block does not match its justification"));
+        }
+        let data = Proposal::data_of(b);
+        let key = *self.cfg.validators.key(b.proposer).ok_or(RejectReason::UnknownValidator(b.proposer))?;
+        verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
+            .map_err(|_| RejectReason::BadSignature)?;
+        match self.seen_proposals.get(&b.round) {
+            Some((d, _)) if *d == data => return Ok(()),
+            Some((d, s)) => {
+                let ev = Evidence::DoubleProposal { proposer: b.proposer, a: (*d, *s), b: (data, p.signature) };
+                self.out.push(Output::Evidence(ev));
+                return Ok(());
+            }
+            None => {
+                self.seen_proposals.insert(b.round, (data, p.signature));
+            }
+        }
+        self.verify_qc(&b.justify)?;
+        if let Some(tc) = &p.tc {
+            if tc.epoch != self.epoch() || tc.round + 1 != b.round {
+                return Err(RejectReason::Malformed("timeout certificate for the wrong round"));
+            }
+            tc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.quorum)?;
+        }
+        // Jolteon's extension rule: extend the previous round's certificate, or, after a
+        // timeout certificate, a certificate at least as high as any its signers held.
+        let safe = b.justify.round() + 1 == b.round
+            || p.tc.as_ref().is_some_and(|tc| b.justify.round() >= tc.max_high_qc_round());
+        if !safe {
+            return Err(RejectReason::UnsafeProposal);
+        }
+        let justify = b.justify.clone();
+        self.process_qc(&justify);
+        if let Some(tc) = p.tc.clone() {
+            self.process_tc(tc);
+        }
+        let hash = data.block_hash;
+        if b.height > self.root.height && self.blocks.len() < MAX_PENDING_BLOCKS {
+            self.blocks.insert(hash, p.block.clone());
+            self.wanted.remove(&hash);
+        }
+        self.try_vote(p)
+    }
+
+    fn try_vote(&mut self, p: Proposal) -> Result<(), RejectReason> {
+        let b = &p.block;
+        let Some(me) = self.me else { return Ok(()) };
+        if b.round != self.round || b.round <= self.safety.last_voted_round {
+            return Ok(());
+        }
+        let Some(parent) = self.meta(&b.parent) else {
+            let parent = b.parent;
+            self.pending_proposal = Some(p);
+            self.fetch(parent);
+            return Ok(());
+        };
+        if b.timestamp_ms <= parent.timestamp_ms || b.timestamp_ms > self.now + self.cfg.max_drift_ms {
+            return Err(RejectReason::BadTimestamp);
+        }
+        let data = VoteData {
+            epoch: b.epoch,
+            block_hash: b.hash(),
+            height: b.height,
+            round: b.round,
+            parent_hash: b.parent,
+            parent_round: b.justify.round(),
+        };
+        self.safety.last_voted_round = b.round;
+        self.safety_dirty = true;
+        let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);
+        let next = self.leader(b.round + 1);
+        self.send(Target::One(next), Message::Vote(vote));
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- certificates
+
+    /// Takes in a verified quorum certificate: raises the high QC, advances the round,
+    /// records a commit it implies and fetches the certified block if missing.
+    fn process_qc(&mut self, qc: &QuorumCert) {
+        if qc.round() > self.safety.high_qc.round() {
+            self.safety.high_qc = qc.clone();
+            self.safety_dirty = true;
+        }
+        if qc.round() >= self.round {
+            self.consecutive_timeouts = 0;
+            self.enter_round(qc.round() + 1);
+        }
+        if let Some(target) = qc.vote.commits() {
+            let higher = self.pending_commit.as_ref().is_none_or(|(t, _)| target.height > t.height);
+            if target.height > self.root.height && higher {
+                self.pending_commit = Some((target, CommitCertificate { qc: qc.clone() }));
+            }
+        }
+        if qc.vote.height > self.root.height && self.meta(&qc.vote.block_hash).is_none() {
+            self.fetch(qc.vote.block_hash);
+        }
+        self.try_commit();
+    }
+
+    fn process_tc(&mut self, tc: TimeoutCert) {
+        let round = tc.round;
+        if self.last_tc.as_ref().is_none_or(|t| t.round < round) {
+            self.last_tc = Some(tc);
+        }
+        if round >= self.round {
+            self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
+            self.enter_round(round + 1);
+        }
+    }
+
+    // ---------------------------------------------------------------- votes
+
+    fn on_vote(&mut self, v: Vote) -> Result<(), RejectReason> {
+        let d = v.data;
+        if d.epoch != self.epoch() {
+            return Err(RejectReason::WrongEpoch);
+        }
+        let key = *self.cfg.validators.key(v.voter).ok_or(RejectReason::UnknownValidator(v.voter))?;
+        if self.me != Some(self.leader(d.round + 1)) || d.round + 1 < self.round {
+            return Ok(());
+        }
+        if d.round > self.round + MAX_ROUNDS_AHEAD {
+            return Err(RejectReason::TooFarAhead);
+        }
+        verify(&key, &d.signing_bytes(&self.cfg.chain_id), &v.signature)
+            .map_err(|_| RejectReason::BadSignature)?;
+        let seen = self.seen_votes.entry(d.round).or_default();
+        match seen.get(&v.voter) {
+            Some((prev, _)) if *prev == d => return Ok(()),
+            Some((prev, sig)) => {
+                let ev = Evidence::DoubleVote { voter: v.voter, a: (*prev, *sig), b: (d, v.signature) };
+                self.out.push(Output::Evidence(ev));
+                return Ok(());
+            }
+            None => {
+                seen.insert(v.voter, (d, v.signature));
+            }
+        }
+        let tally = self.votes.entry(d.round).or_default().entry(d).or_default();
+        tally.insert(v.voter, v.signature);
+        if tally.len() >= self.quorum && !self.qc_formed.contains(&d.round) {
+            let qc = QuorumCert {
+                vote: d,
+                signers: tally.keys().copied().collect(),
+                signatures: tally.values().copied().collect(),
+            };
+            self.qc_formed.insert(d.round);
+            self.verified_qcs.insert(qc.digest());
+            self.process_qc(&qc);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- timeouts
+
+    fn on_timer(&mut self, id: TimerId) {
+        if id.round != self.round || id.generation != self.timer_generation {
+            return;
+        }
+        self.local_timeout();
+        self.arm_timer();
+    }
+
+    /// Gives up on the current round: never vote in it again, and tell everyone.
+    fn local_timeout(&mut self) {
+        let round = self.round;
+        let Some(me) = self.me else { return };
+        if self.safety.last_voted_round < round {
+            self.safety.last_voted_round = round;
+            self.safety_dirty = true;
+        }
+        self.timed_out_round = self.timed_out_round.max(round);
+        let data = TimeoutData { epoch: self.epoch(), round, high_qc_round: self.safety.high_qc.round() };
+        let signature = self.cfg.me.sign(&data.signing_bytes(&self.cfg.chain_id));
+        let t = Timeout { epoch: data.epoch, round, high_qc: self.safety.high_qc.clone(), voter: me, signature };
+        self.out.push(Output::Send { to: Target::All, message: Message::Timeout(Box::new(t)) });
+        self.record_timeout(round, me, data.high_qc_round, signature);
+    }
+
+    fn on_timeout_msg(&mut self, t: Timeout) -> Result<(), RejectReason> {
+        if t.epoch != self.epoch() {
+            return Err(RejectReason::WrongEpoch);
+        }
+        let key = *self.cfg.validators.key(t.voter).ok_or(RejectReason::UnknownValidator(t.voter))?;
+        if t.round > self.round + MAX_ROUNDS_AHEAD {
+            return Err(RejectReason::TooFarAhead);
+        }
+        if t.round < self.round && t.high_qc.round() <= self.safety.high_qc.round() {
+            return Ok(());
+        }
+        if t.high_qc.round() >= t.round {
+            return Err(RejectReason::Malformed("timeout's high QC is not below its round"));
+        }
+        verify(&key, &t.data().signing_bytes(&self.cfg.chain_id), &t.signature)
+            .map_err(|_| RejectReason::BadSignature)?;
+        self.verify_qc(&t.high_qc)?;
+        self.process_qc(&t.high_qc);
+        if t.round < self.round {
+            return Ok(());
+        }
+        self.record_timeout(t.round, t.voter, t.high_qc.round(), t.signature);
+        Ok(())
+    }
+
+    fn record_timeout(&mut self, round: u64, voter: u16, hqc: u64, sig: lianrong_primitives::Signature) {
+        let entry = self.timeouts.entry(round).or_default();
+        if entry.contains_key(&voter) {
+            return;
+        }
+        entry.insert(voter, (hqc, sig));
+        let count = entry.len();
+        // f+1 timeouts include an honest one: join so that rounds re-synchronise.
+        if count > self.cfg.validators.f() && self.timed_out_round < round && self.me.is_some() {
+            if round > self.round {
+                self.enter_round(round);
+            }
+            if round == self.round {
+                self.local_timeout();
+                return; // local_timeout re-entered record_timeout and checked the quorum
+            }
+        }
+        let entry = &self.timeouts[&round];
+        if entry.len() >= self.quorum && round >= self.round {
+            let tc = TimeoutCert {
+                epoch: self.epoch(),
+                round,
+                signers: entry.keys().copied().collect(),
+                high_qc_rounds: entry.values().map(|v| v.0).collect(),
+                signatures: entry.values().map(|v| v.1).collect(),
+            };
+            self.process_tc(tc);
+        }
+    }
+
+    // ---------------------------------------------------------------- commit and catch-up
+
+    fn fetch(&mut self, hash: Hash) {
+        let round = self.round;
+        if let Some(&asked) = self.wanted.get(&hash) {
+            if asked >= round {
+                return;
+            }
+        } else if self.wanted.len() >= MAX_WANTED {
+            return;
+        }
+        let first = !self.wanted.contains_key(&hash);
+        self.wanted.insert(hash, round);
+        // Ask whoever mentioned the block first; on a retry (a later round), ask everyone.
+        let to = match self.current_from {
+            Some(f) if first && Some(f) != self.me => Target::One(f),
+            _ => Target::All,
+        };
+        self.out.push(Output::Send { to, message: Message::BlockRequest(hash) });
+    }
+
+    fn request_sync(&mut self) {
+        if self.last_sync_round.is_some_and(|r| r >= self.round) {
+            return;
+        }
+        let retry = self.last_sync_round.is_some();
+        self.last_sync_round = Some(self.round);
+        // First ask whoever showed us the commit; on retries rotate through the others,
+        // since one peer may have pruned or may be lying.
+        let n = self.cfg.validators.len() as u64;
+        let to = match self.current_from {
+            Some(f) if !retry && Some(f) != self.me => f,
+            _ => (self.round % n) as u16,
+        };
+        if Some(to) == self.me {
+            return;
+        }
+        let to = Target::One(to);
+        self.out.push(Output::Send { to, message: Message::SyncRequest { from_height: self.root.height + 1 } });
+    }
+
+    fn try_commit(&mut self) {
+        let Some((target, cert)) = self.pending_commit.clone() else { return };
+        if target.height <= self.root.height {
+            self.pending_commit = None;
+            return;
+        }
+        if target.height - self.root.height > SYNC_GAP && self.meta(&target.hash).is_none() {
+            self.request_sync();
+            return;
+        }
+        let mut chain = Vec::new();
+        let mut h = target.hash;
+        while h != self.root.hash {
+            match self.blocks.get(&h) {
+                Some(b) if b.height > self.root.height => {
+                    chain.push(h);
+                    h = b.parent;
+                }
+                // A certified chain that does not pass through our root would be a
+                // safety violation by more than f validators; refuse to follow it.
+                Some(_) => return,
+                None => {
+                    if target.height - self.root.height > SYNC_GAP {
+                        self.request_sync();
+                    } else {
+                        self.fetch(h);
+                    }
+                    return;
+                }
+            }
+        }
+        self.pending_commit = None;
+        for h in chain.into_iter().rev() {
+            if let Some(block) = self.blocks.get(&h).cloned() {
+                self.finalize(block, cert.clone());
+            }
+        }
+        self.after_blocks_changed();
+    }
+
+    fn finalize(&mut self, block: Block, cert: CommitCertificate) {
+        debug_assert_eq!(block.height, self.root.height + 1);
+        debug_assert_eq!(block.parent, self.root.hash);
+        self.root = Meta {
+            hash: block.hash(),
+            height: block.height,
+            round: block.round,
+            timestamp_ms: block.timestamp_ms,
+        };
+        let root_height = self.root.height;
+        self.blocks.retain(|_, b| b.height > root_height);
+        let fb = FinalizedBlock { block, cert };
+        if self.recent.len() >= RECENT_FINALIZED {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(fb.clone());
+        self.out.push(Output::Finalized(fb));
+    }
+
+    /// Retries whatever was waiting for a block.
+    fn after_blocks_changed(&mut self) {
+        self.try_commit();
+        if let Some(p) = self.pending_proposal.take() {
+            if self.meta(&p.block.parent).is_some() {
+                if let Err(reason) = self.try_vote(p) {
+                    let from = self.current_from.unwrap_or(u16::MAX);
+                    self.out.push(Output::Rejected { from, reason });
+                }
+            } else if p.block.round >= self.round {
+                self.pending_proposal = Some(p);
+            }
+        }
+        self.maybe_request_payload();
+    }
+
+    fn find_block(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks
+            .get(hash)
+            .or_else(|| self.recent.iter().rev().map(|f| &f.block).find(|b| b.hash() == *hash))
+    }
+
+    fn on_block_request(&mut self, from: u16, hash: Hash) {
+        if let Some(b) = self.find_block(&hash) {
+            let message = Message::BlockResponse(Box::new(b.clone()));
+            self.send(Target::One(from), message);
+        }
+    }
+
+    fn on_block_response(&mut self, block: Block) {
+        let hash = block.hash();
+        if self.wanted.remove(&hash).is_none() || block.height <= self.root.height {
+            return;
+        }
+        if self.blocks.len() >= MAX_PENDING_BLOCKS {
+            return;
+        }
+        let parent = block.parent;
+        let needs_parent = block.height > self.root.height + 1 && self.meta(&parent).is_none();
+        self.blocks.insert(hash, block);
+        if needs_parent {
+            self.fetch(parent);
+        }
+        self.after_blocks_changed();
+    }
+
+    fn on_sync_request(&mut self, from: u16, from_height: u64) {
+        let Some(first) = self.recent.front().map(|f| f.block.height) else { return };
+        if from_height < first || from_height > self.root.height {
+            return;
+        }
+        let start = (from_height - first) as usize;
+        let mut blocks = Vec::new();
+        let mut cert = None;
+        for f in self.recent.iter().skip(start).take(2 * MAX_SYNC_BLOCKS) {
+            blocks.push(f.block.clone());
+            let direct = f.cert.committed().is_some_and(|id| id.height == f.block.height);
+            if direct {
+                cert = Some(f.cert.clone());
+                if blocks.len() >= MAX_SYNC_BLOCKS {
+                    break;
+                }
+            }
+        }
+        let Some(cert) = cert else { return };
+        let last_height = cert.committed().map_or(0, |id| id.height);
+        blocks.retain(|b| b.height <= last_height);
+        self.send(Target::One(from), Message::SyncResponse { blocks, cert });
+    }
+
+    fn on_sync_response(&mut self, blocks: Vec<Block>, cert: CommitCertificate) -> Result<(), RejectReason> {
+        if blocks.is_empty() || blocks.len() > 2 * MAX_SYNC_BLOCKS {
+            return Err(RejectReason::TooLarge);
+        }
+        if blocks[0].height != self.root.height + 1 || blocks[0].parent != self.root.hash {
+            return Ok(()); // stale or not from our root; nothing to learn
+        }
+        let mut hashes = Vec::with_capacity(blocks.len());
+        for (i, b) in blocks.iter().enumerate() {
+            if b.chain_id != self.cfg.chain_id || b.epoch != self.epoch() {
+                return Err(RejectReason::WrongChain);
+            }
+            if i > 0 && (b.parent != hashes[i - 1] || b.height != blocks[i - 1].height + 1) {
+                return Err(RejectReason::Malformed("sync blocks do not form a chain"));
+            }
+            hashes.push(b.hash());
+        }
+        let id = cert.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        let last = blocks.len() - 1;
+        if id.hash != hashes[last] || id.height != blocks[last].height {
+            return Err(RejectReason::Malformed("certificate does not commit the last block"));
+        }
+        for b in blocks {
+            self.finalize(b, cert.clone());
+        }
+        self.last_sync_round = None;
+        self.verified_qcs.insert(cert.qc.digest());
+        self.process_qc(&cert.qc);
+        self.after_blocks_changed();
+        Ok(())
+    }
+}
