@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod model;
 pub mod money;
 pub mod state;
+pub mod testkit;
 pub mod tx;
 
 pub use action::{Action, InvoiceSpec};

@@ -1,0 +1,125 @@
+//! Invariant checks shared by the integration tests.
+
+use std::collections::BTreeMap;
+
+use lianrong_contracts::model::{DocId, Financing, Invoice, Receivable, ReceivableStatus};
+use lianrong_contracts::money::Amount;
+use lianrong_contracts::state::{keys, Storage};
+use lianrong_contracts::testkit::World;
+use lianrong_contracts::DocKind;
+use lianrong_primitives::{decode, Hash};
+
+fn all<T: serde::Serialize + serde::de::DeserializeOwned>(w: &World, kind: DocKind) -> Vec<T> {
+    w.store
+        .scan_prefix(&keys::doc_prefix(kind), usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| decode(&v, 1 << 20).unwrap())
+        .collect()
+}
+
+/// Checks every invariant of domain.md on the committed state; panics with the broken one.
+pub fn check_invariants(w: &World) {
+    let receivables: Vec<Receivable> = all(w, DocKind::Receivable);
+    let by_id: BTreeMap<&DocId, &Receivable> = receivables.iter().map(|r| (&r.id, r)).collect();
+
+    // Conservation per root: leaves' face sums to the root's face, and live outstanding
+    // plus everything repaid equals the confirmed amount.
+    for root in receivables.iter().filter(|r| r.parent.is_none()) {
+        assert_eq!(root.root, root.id);
+        let mut leaves_face = Amount::ZERO;
+        let mut live_outstanding = Amount::ZERO;
+        let mut repaid = Amount::ZERO;
+        let mut stack = vec![&root.id];
+        let mut seen = 0;
+        while let Some(id) = stack.pop() {
+            seen += 1;
+            assert!(seen <= receivables.len(), "lineage loop under {}", root.id);
+            let r = by_id[id];
+            assert_eq!(r.root, root.id, "{} has the wrong root", r.id);
+            if r.status == ReceivableStatus::Split {
+                let sum = r.children.iter().fold(Amount::ZERO, |a, c| {
+                    a.checked_add(by_id[c].face.amount).unwrap()
+                });
+                assert_eq!(sum, r.face.amount, "children of {} do not sum to it", r.id);
+                stack.extend(r.children.iter());
+            } else {
+                assert!(r.children.is_empty());
+                leaves_face = leaves_face.checked_add(r.face.amount).unwrap();
+                repaid = repaid.checked_add(r.repaid).unwrap();
+                if r.status.is_live() {
+                    live_outstanding = live_outstanding.checked_add(r.outstanding()).unwrap();
+                } else {
+                    assert_eq!(r.outstanding(), Amount::ZERO, "settled {} still owes", r.id);
+                }
+            }
+        }
+        assert_eq!(
+            leaves_face, root.face.amount,
+            "leaves of {} do not conserve face",
+            root.id
+        );
+        assert_eq!(
+            live_outstanding.checked_add(repaid).unwrap(),
+            root.face.amount,
+            "conservation broken for {}",
+            root.id
+        );
+    }
+
+    // One fingerprint, one invoice; one invoice, one root receivable.
+    let invoices: Vec<Invoice> = all(w, DocKind::Invoice);
+    let fps = w.store.scan_prefix(b"fp/", usize::MAX).unwrap();
+    assert_eq!(
+        fps.len(),
+        invoices.len(),
+        "fingerprints and invoices differ in number"
+    );
+    let mut fp_seen: BTreeMap<Hash, &DocId> = BTreeMap::new();
+    for inv in &invoices {
+        assert!(
+            fp_seen.insert(inv.fingerprint, &inv.id).is_none(),
+            "two invoices share a fingerprint"
+        );
+        let holder: DocId =
+            decode(&w.raw(&keys::fingerprint(&inv.fingerprint)).unwrap(), 1024).unwrap();
+        assert_eq!(holder, inv.id);
+        let roots: Vec<_> = receivables
+            .iter()
+            .filter(|r| r.parent.is_none() && r.invoice == inv.id)
+            .collect();
+        match &inv.receivable {
+            Some(rid) => {
+                assert_eq!(
+                    roots.len(),
+                    1,
+                    "invoice {} has {} root receivables",
+                    inv.id,
+                    roots.len()
+                );
+                assert_eq!(&roots[0].id, rid);
+                assert_eq!(roots[0].face, inv.amount);
+            }
+            None => assert!(roots.is_empty()),
+        }
+    }
+
+    // One live financing per receivable, and the receivable points at it.
+    let financings: Vec<Financing> = all(w, DocKind::Financing);
+    let mut live: BTreeMap<&DocId, &DocId> = BTreeMap::new();
+    for f in financings.iter().filter(|f| f.status.is_live()) {
+        assert!(
+            live.insert(&f.receivable, &f.id).is_none(),
+            "two live financings on {}",
+            f.receivable
+        );
+    }
+    for r in &receivables {
+        assert_eq!(
+            r.financing.as_ref(),
+            live.get(&r.id).copied(),
+            "receivable {} financing link",
+            r.id
+        );
+    }
+}
