@@ -65,7 +65,9 @@ pub fn register(
     spec: &InvoiceSpec,
     confirm: bool,
 ) -> Result<Vec<Event>, ExecError> {
-    if !(ctx.org.has(Role::Supplier) || ctx.org.has(Role::Core)) {
+    if confirm {
+        ctx.require_role(Role::Core)?;
+    } else if !(ctx.org.has(Role::Supplier) || ctx.org.has(Role::Core)) {
         ctx.require_role(Role::Supplier)?;
     }
     let mut order: Order = load_doc(st, DocKind::Order, spec.order.as_str())?;
@@ -79,7 +81,6 @@ pub fn register(
         .into());
     }
     if confirm {
-        ctx.require_role(Role::Core)?;
         ctx.require_party(&order.buyer, "buyer", DocKind::Order, &order.id)?;
     }
     if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
