@@ -165,6 +165,9 @@ pub struct World {
     pub height: u64,
     pending_nonces: BTreeMap<PublicKey, u64>,
     doc_seq: u64,
+    /// Every block executed so far, for replay.
+    pub log: Vec<(BlockContext, Vec<VerifiedTransaction>, Hash)>,
+    params: Params,
 }
 
 impl Default for World {
@@ -182,7 +185,7 @@ impl World {
     /// The standard cast with `params`.
     pub fn with_params(params: Params) -> Self {
         let mut store = MemoryStorage::new();
-        let changes = genesis(params)
+        let changes = genesis(params.clone())
             .changes(&store)
             .unwrap_or_else(|e| panic!("genesis: {e}"));
         store.apply(&changes);
@@ -192,6 +195,8 @@ impl World {
             height: 0,
             pending_nonces: BTreeMap::new(),
             doc_seq: 0,
+            log: Vec::new(),
+            params,
         }
     }
 
@@ -257,6 +262,7 @@ impl World {
         };
         let out = execute_block(&self.store, &ctx, txs).unwrap_or_else(|e| panic!("block: {e}"));
         self.store.apply(&out.changes);
+        self.log.push((ctx, txs.to_vec(), out.changes.root));
         self.height += 1;
         self.time_ms += 1000;
         self.pending_nonces.clear();
@@ -374,6 +380,23 @@ impl World {
         invoice
             .receivable
             .unwrap_or_else(|| panic!("invoice not confirmed"))
+    }
+
+    /// Executes the logged blocks again on a fresh genesis and returns the state root after
+    /// each; a deterministic ledger gives exactly the roots in the log.
+    pub fn replay(&self) -> Vec<Hash> {
+        let mut store = MemoryStorage::new();
+        let changes = genesis(self.params.clone())
+            .changes(&store)
+            .unwrap_or_else(|e| panic!("genesis: {e}"));
+        store.apply(&changes);
+        let mut roots = Vec::with_capacity(self.log.len());
+        for (ctx, txs, _) in &self.log {
+            let out = execute_block(&store, ctx, txs).unwrap_or_else(|e| panic!("replay: {e}"));
+            store.apply(&out.changes);
+            roots.push(out.changes.root);
+        }
+        roots
     }
 
     /// Committed raw value (for tests that inspect keys).

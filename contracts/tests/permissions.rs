@@ -53,36 +53,146 @@ fn new_org(id: &str) -> OrgSpec {
 fn fixture() -> Fixture {
     let mut w = World::new();
     let po_issued = w.fresh_id("PO");
-    w.ok("CORE-A", Action::IssueOrder { id: po_issued.clone(), seller: org("SUP-1"), amount: cny("100.00"), terms: String::new(), doc_hash: Hash::ZERO });
+    w.ok(
+        "CORE-A",
+        Action::IssueOrder {
+            id: po_issued.clone(),
+            seller: org("SUP-1"),
+            amount: cny("100.00"),
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+        },
+    );
     let po_accepted = w.fresh_id("PO");
-    w.ok("CORE-A", Action::IssueOrder { id: po_accepted.clone(), seller: org("SUP-1"), amount: cny("100.00"), terms: String::new(), doc_hash: Hash::ZERO });
-    w.ok("SUP-1", Action::AcceptOrder { order: po_accepted.clone() });
+    w.ok(
+        "CORE-A",
+        Action::IssueOrder {
+            id: po_accepted.clone(),
+            seller: org("SUP-1"),
+            amount: cny("100.00"),
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+        },
+    );
+    w.ok(
+        "SUP-1",
+        Action::AcceptOrder {
+            order: po_accepted.clone(),
+        },
+    );
     let po_shipping = w.fresh_id("PO");
-    w.ok("CORE-A", Action::IssueOrder { id: po_shipping.clone(), seller: org("SUP-1"), amount: cny("100.00"), terms: String::new(), doc_hash: Hash::ZERO });
-    w.ok("SUP-1", Action::AcceptOrder { order: po_shipping.clone() });
+    w.ok(
+        "CORE-A",
+        Action::IssueOrder {
+            id: po_shipping.clone(),
+            seller: org("SUP-1"),
+            amount: cny("100.00"),
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+        },
+    );
+    w.ok(
+        "SUP-1",
+        Action::AcceptOrder {
+            order: po_shipping.clone(),
+        },
+    );
     let shipment = w.fresh_id("SHP");
-    w.ok("LOGI", Action::AttestShipment { id: shipment.clone(), order: po_shipping, doc_hash: Hash::ZERO });
+    w.ok(
+        "LOGI",
+        Action::AttestShipment {
+            id: shipment.clone(),
+            order: po_shipping,
+            doc_hash: Hash::ZERO,
+        },
+    );
     let po_delivered = w.delivered_order("CORE-A", "SUP-1", "50000.00");
     let inv = w.invoice_spec(&po_delivered, "CORE-A", "SUP-1", "1000.00", 60);
-    w.ok("SUP-1", Action::RegisterInvoice { invoice: inv.clone(), confirm: false });
+    w.ok(
+        "SUP-1",
+        Action::RegisterInvoice {
+            invoice: inv.clone(),
+            confirm: false,
+        },
+    );
 
     let wr_issued = w.fresh_id("WR");
-    w.ok("LOGI", Action::IssueWarehouseReceipt { id: wr_issued.clone(), owner: org("SUP-1"), goods: "200 t copper".into(), doc_hash: Hash::ZERO });
+    w.ok(
+        "LOGI",
+        Action::IssueWarehouseReceipt {
+            id: wr_issued.clone(),
+            owner: org("SUP-1"),
+            goods: "200 t copper".into(),
+            doc_hash: Hash::ZERO,
+        },
+    );
     let wr_pledged = w.fresh_id("WR");
-    w.ok("LOGI", Action::IssueWarehouseReceipt { id: wr_pledged.clone(), owner: org("SUP-1"), goods: "50 t steel".into(), doc_hash: Hash::ZERO });
-    w.ok("SUP-1", Action::PledgeWarehouseReceipt { receipt: wr_pledged.clone(), bank: org("BANK-A") });
+    w.ok(
+        "LOGI",
+        Action::IssueWarehouseReceipt {
+            id: wr_pledged.clone(),
+            owner: org("SUP-1"),
+            goods: "50 t steel".into(),
+            doc_hash: Hash::ZERO,
+        },
+    );
+    w.ok(
+        "SUP-1",
+        Action::PledgeWarehouseReceipt {
+            receipt: wr_pledged.clone(),
+            bank: org("BANK-A"),
+        },
+    );
 
     let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "10000.00", 90);
     let r2 = w.trade_to_receivable("CORE-A", "SUP-2", "20000.00", 90);
-    let fin_requested = first_id(&w.ok("SUP-2", Action::RequestFinancing { receivable: r2, banks: vec![org("BANK-A"), org("BANK-B")] }));
-    let offer_open = first_id(&w.ok("BANK-B", Action::OfferFinancing { financing: doc(&fin_requested), rate: Rate::parse("5").unwrap(), fees: Amount::ZERO }));
+    let fin_requested = first_id(&w.ok(
+        "SUP-2",
+        Action::RequestFinancing {
+            receivable: r2,
+            banks: vec![org("BANK-A"), org("BANK-B")],
+        },
+    ));
+    let offer_open = first_id(&w.ok(
+        "BANK-B",
+        Action::OfferFinancing {
+            financing: doc(&fin_requested),
+            rate: Rate::parse("5").unwrap(),
+            fees: Amount::ZERO,
+        },
+    ));
     let r3 = w.trade_to_receivable("CORE-B", "SUP-1", "30000.00", 90);
-    let fin_accepted = first_id(&w.ok("SUP-1", Action::RequestFinancing { receivable: r3, banks: vec![org("BANK-B")] }));
-    let offer_b = first_id(&w.ok("BANK-B", Action::OfferFinancing { financing: doc(&fin_accepted), rate: Rate::parse("4").unwrap(), fees: Amount::ZERO }));
-    let accepted = w.ok("SUP-1", Action::AcceptOffer { offer: doc(&offer_b) });
-    let Event::OfferAccepted { net, .. } = &accepted[0] else { panic!() };
+    let fin_accepted = first_id(&w.ok(
+        "SUP-1",
+        Action::RequestFinancing {
+            receivable: r3,
+            banks: vec![org("BANK-B")],
+        },
+    ));
+    let offer_b = first_id(&w.ok(
+        "BANK-B",
+        Action::OfferFinancing {
+            financing: doc(&fin_accepted),
+            rate: Rate::parse("4").unwrap(),
+            fees: Amount::ZERO,
+        },
+    ));
+    let accepted = w.ok(
+        "SUP-1",
+        Action::AcceptOffer {
+            offer: doc(&offer_b),
+        },
+    );
+    let Event::OfferAccepted { net, .. } = &accepted[0] else {
+        panic!()
+    };
     let fin_accepted_net = net.amount;
-    let proposal = first_id(&w.ok("BANK-A", Action::Propose { change: GovChange::AdmitOrg(new_org("NEWCO")) }));
+    let proposal = first_id(&w.ok(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::AdmitOrg(new_org("NEWCO")),
+        },
+    ));
 
     Fixture {
         world: w,
@@ -107,13 +217,19 @@ enum Rule {
     /// Validator orgs only.
     Validators,
     /// Orgs holding one of `roles`, and among them only `parties`.
-    Parties { roles: &'static [Role], parties: &'static [&'static str] },
+    Parties {
+        roles: &'static [Role],
+        parties: &'static [&'static str],
+    },
 }
 
 const VALIDATOR_ORGS: &[&str] = &["BANK-A", "CORE-A", "CORE-B", "LOGI"];
 
 fn roles_of(org_id: &str) -> &'static [Role] {
-    CAST.iter().find(|c| c.0 == org_id).map(|c| c.3).unwrap_or(&[])
+    CAST.iter()
+        .find(|c| c.0 == org_id)
+        .map(|c| c.3)
+        .unwrap_or(&[])
 }
 
 fn new_invoice(f: &mut Fixture, tag: &str) -> InvoiceSpec {
@@ -130,39 +246,231 @@ fn every_action_refuses_every_unauthorised_org() {
     let d = |s: &String| doc(s);
     let inv_plain = new_invoice(&mut f, "PLAIN");
     let inv_confirm = new_invoice(&mut f, "CONFIRM");
-    let use_role = |roles: &'static [Role], parties: &'static [&'static str]| Rule::Parties { roles, parties };
+    let use_role =
+        |roles: &'static [Role], parties: &'static [&'static str]| Rule::Parties { roles, parties };
     let matrix: Vec<(Action, Rule, &str)> = vec![
-        (Action::Propose { change: GovChange::AdmitOrg(new_org("OTHERCO")) }, Rule::Validators, "CORE-B"),
-        (Action::Approve { proposal: d(&f.proposal) }, Rule::Validators, "CORE-A"),
-        (Action::IssueOrder { id: doc("PO-NEW"), seller: org("SUP-1"), amount: cny("1.00"), terms: String::new(), doc_hash: Hash::ZERO }, use_role(&[Role::Core], &["CORE-A", "CORE-B"]), "CORE-B"),
-        (Action::AcceptOrder { order: d(&f.po_issued) }, use_role(&[Role::Supplier], &["SUP-1"]), "SUP-1"),
-        (Action::CancelOrder { order: d(&f.po_issued) }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
-        (Action::FulfilOrder { order: d(&f.po_delivered) }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
-        (Action::AttestShipment { id: doc("SHP-NEW"), order: d(&f.po_accepted), doc_hash: Hash::ZERO }, use_role(&[Role::Logistics], &["LOGI"]), "LOGI"),
-        (Action::ConfirmDelivery { shipment: d(&f.shipment) }, use_role(&[Role::Logistics], &["LOGI"]), "LOGI"),
-        (Action::IssueWarehouseReceipt { id: doc("WR-NEW"), owner: org("SUP-1"), goods: "coal".into(), doc_hash: Hash::ZERO }, use_role(&[Role::Logistics], &["LOGI"]), "LOGI"),
-        (Action::PledgeWarehouseReceipt { receipt: d(&f.wr_issued), bank: org("BANK-A") }, use_role(&[], &["SUP-1"]), "SUP-1"),
-        (Action::ConsentRelease { receipt: d(&f.wr_pledged) }, use_role(&[Role::Bank], &["BANK-A"]), "BANK-A"),
-        (Action::ReleaseWarehouseReceipt { receipt: d(&f.wr_issued) }, use_role(&[Role::Logistics], &["LOGI"]), "LOGI"),
-        (Action::RegisterInvoice { invoice: inv_plain, confirm: false }, use_role(&[Role::Supplier, Role::Core], &["SUP-1", "CORE-A"]), "SUP-1"),
-        (Action::RegisterInvoice { invoice: inv_confirm, confirm: true }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
-        (Action::ConfirmInvoice { invoice: d(&f.inv_registered) }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
-        (Action::DisputeInvoice { invoice: d(&f.inv_registered), reason: "short delivery".into() }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
-        (Action::VoidInvoice { invoice: d(&f.inv_registered) }, use_role(&[Role::Supplier], &["SUP-1"]), "SUP-1"),
-        (Action::SplitReceivable { receivable: d(&f.rcv), parts: vec![Amount::parse("4000.00").unwrap(), Amount::parse("6000.00").unwrap()] }, use_role(&[Role::Supplier], &["SUP-1"]), "SUP-1"),
-        (Action::TransferReceivable { receivable: d(&f.rcv), to: org("SUP-3") }, use_role(&[Role::Supplier], &["SUP-1"]), "SUP-1"),
-        (Action::RequestFinancing { receivable: d(&f.rcv), banks: vec![org("BANK-A")] }, use_role(&[Role::Supplier], &["SUP-1"]), "SUP-1"),
-        (Action::CancelFinancing { financing: d(&f.fin_requested) }, use_role(&[Role::Supplier], &["SUP-2"]), "SUP-2"),
-        (Action::OfferFinancing { financing: d(&f.fin_requested), rate: Rate::parse("3").unwrap(), fees: Amount::ZERO }, use_role(&[Role::Bank], &["BANK-A", "BANK-B"]), "BANK-A"),
-        (Action::WithdrawOffer { offer: d(&f.offer_open) }, use_role(&[Role::Bank], &["BANK-B"]), "BANK-B"),
-        (Action::AcceptOffer { offer: d(&f.offer_open) }, use_role(&[Role::Supplier], &["SUP-2"]), "SUP-2"),
-        (Action::AbandonFinancing { financing: d(&f.fin_accepted) }, use_role(&[Role::Bank], &["BANK-B"]), "BANK-B"),
-        (Action::Disburse { financing: d(&f.fin_accepted), payment_ref: "PAY-1".into(), net: f.fin_accepted_net }, use_role(&[Role::Bank], &["BANK-B"]), "BANK-B"),
-        (Action::Repay { receivable: d(&f.rcv), amount: Amount::parse("1.00").unwrap(), payment_ref: "R-1".into() }, use_role(&[Role::Core], &["CORE-A"]), "CORE-A"),
+        (
+            Action::Propose {
+                change: GovChange::AdmitOrg(new_org("OTHERCO")),
+            },
+            Rule::Validators,
+            "CORE-B",
+        ),
+        (
+            Action::Approve {
+                proposal: d(&f.proposal),
+            },
+            Rule::Validators,
+            "CORE-A",
+        ),
+        (
+            Action::IssueOrder {
+                id: doc("PO-NEW"),
+                seller: org("SUP-1"),
+                amount: cny("1.00"),
+                terms: String::new(),
+                doc_hash: Hash::ZERO,
+            },
+            use_role(&[Role::Core], &["CORE-A", "CORE-B"]),
+            "CORE-B",
+        ),
+        (
+            Action::AcceptOrder {
+                order: d(&f.po_issued),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::CancelOrder {
+                order: d(&f.po_issued),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::FulfilOrder {
+                order: d(&f.po_delivered),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::AttestShipment {
+                id: doc("SHP-NEW"),
+                order: d(&f.po_accepted),
+                doc_hash: Hash::ZERO,
+            },
+            use_role(&[Role::Logistics], &["LOGI"]),
+            "LOGI",
+        ),
+        (
+            Action::ConfirmDelivery {
+                shipment: d(&f.shipment),
+            },
+            use_role(&[Role::Logistics], &["LOGI"]),
+            "LOGI",
+        ),
+        (
+            Action::IssueWarehouseReceipt {
+                id: doc("WR-NEW"),
+                owner: org("SUP-1"),
+                goods: "coal".into(),
+                doc_hash: Hash::ZERO,
+            },
+            use_role(&[Role::Logistics], &["LOGI"]),
+            "LOGI",
+        ),
+        (
+            Action::PledgeWarehouseReceipt {
+                receipt: d(&f.wr_issued),
+                bank: org("BANK-A"),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::ConsentRelease {
+                receipt: d(&f.wr_pledged),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::ReleaseWarehouseReceipt {
+                receipt: d(&f.wr_issued),
+            },
+            use_role(&[Role::Logistics], &["LOGI"]),
+            "LOGI",
+        ),
+        (
+            Action::RegisterInvoice {
+                invoice: inv_plain,
+                confirm: false,
+            },
+            use_role(&[Role::Supplier, Role::Core], &["SUP-1", "CORE-A"]),
+            "SUP-1",
+        ),
+        (
+            Action::RegisterInvoice {
+                invoice: inv_confirm,
+                confirm: true,
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::ConfirmInvoice {
+                invoice: d(&f.inv_registered),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::DisputeInvoice {
+                invoice: d(&f.inv_registered),
+                reason: "short delivery".into(),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::VoidInvoice {
+                invoice: d(&f.inv_registered),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::SplitReceivable {
+                receivable: d(&f.rcv),
+                parts: vec![
+                    Amount::parse("4000.00").unwrap(),
+                    Amount::parse("6000.00").unwrap(),
+                ],
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::TransferReceivable {
+                receivable: d(&f.rcv),
+                to: org("SUP-3"),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::RequestFinancing {
+                receivable: d(&f.rcv),
+                banks: vec![org("BANK-A")],
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::CancelFinancing {
+                financing: d(&f.fin_requested),
+            },
+            use_role(&[Role::Supplier], &["SUP-2"]),
+            "SUP-2",
+        ),
+        (
+            Action::OfferFinancing {
+                financing: d(&f.fin_requested),
+                rate: Rate::parse("3").unwrap(),
+                fees: Amount::ZERO,
+            },
+            use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
+            "BANK-A",
+        ),
+        (
+            Action::WithdrawOffer {
+                offer: d(&f.offer_open),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::AcceptOffer {
+                offer: d(&f.offer_open),
+            },
+            use_role(&[Role::Supplier], &["SUP-2"]),
+            "SUP-2",
+        ),
+        (
+            Action::AbandonFinancing {
+                financing: d(&f.fin_accepted),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::Disburse {
+                financing: d(&f.fin_accepted),
+                payment_ref: "PAY-1".into(),
+                net: f.fin_accepted_net,
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::Repay {
+                receivable: d(&f.rcv),
+                amount: Amount::parse("1.00").unwrap(),
+                payment_ref: "R-1".into(),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
     ];
     // Every action variant is in the matrix.
     let names: std::collections::BTreeSet<&str> = matrix.iter().map(|(a, ..)| a.name()).collect();
-    assert_eq!(names.len(), 26, "an action is missing from the matrix: {names:?}");
+    assert_eq!(
+        names.len(),
+        26,
+        "an action is missing from the matrix: {names:?}"
+    );
 
     let mut refusals = 0;
     for (action, rule, allowed) in &matrix {
@@ -170,15 +478,24 @@ fn every_action_refuses_every_unauthorised_org() {
         // The allowed org succeeds, so each row could fail.
         let mut ok = f.world.clone();
         let r = ok.exec(allowed, action.clone());
-        assert!(r.outcome.is_ok(), "{allowed} {name} should succeed: {:?}", r.outcome);
+        assert!(
+            r.outcome.is_ok(),
+            "{allowed} {name} should succeed: {:?}",
+            r.outcome
+        );
 
         for (org_id, ..) in CAST {
             let expected: Option<ContractError> = match rule {
                 Rule::Validators if VALIDATOR_ORGS.contains(org_id) => None,
                 Rule::Validators => Some(ContractError::NotValidatorOrg(org(org_id))),
                 Rule::Parties { parties, .. } if parties.contains(org_id) => None,
-                Rule::Parties { roles, .. } if !roles.is_empty() && !roles.iter().any(|r| roles_of(org_id).contains(r)) => {
-                    Some(ContractError::MissingRole { org: org(org_id), role: roles[0] })
+                Rule::Parties { roles, .. }
+                    if !roles.is_empty() && !roles.iter().any(|r| roles_of(org_id).contains(r)) =>
+                {
+                    Some(ContractError::MissingRole {
+                        org: org(org_id),
+                        role: roles[0],
+                    })
                 }
                 Rule::Parties { .. } => None, // has the role but is not the party: checked below
             };
@@ -196,12 +513,19 @@ fn every_action_refuses_every_unauthorised_org() {
             };
             match expected {
                 Some(e) => assert_eq!(err, e, "{org_id} {name}"),
-                None => assert!(matches!(err, ContractError::NotParty { .. }), "{org_id} {name}: expected NotParty, got {err:?}"),
+                None => assert!(
+                    matches!(err, ContractError::NotParty { .. }),
+                    "{org_id} {name}: expected NotParty, got {err:?}"
+                ),
             }
             // Nothing changed but the signer's nonce and the chain height.
             let nonce_key = keys::nonce(&member_key(org_id).public());
             for k in out.changes.values.keys() {
-                assert!(k == &nonce_key || k.as_slice() == keys::META, "{org_id} {name} wrote {}", String::from_utf8_lossy(k));
+                assert!(
+                    k == &nonce_key || k.as_slice() == keys::META,
+                    "{org_id} {name} wrote {}",
+                    String::from_utf8_lossy(k)
+                );
             }
             assert_ne!(w.root(), before);
             refusals += 1;
@@ -216,12 +540,28 @@ fn auditor_can_do_nothing_at_all() {
     let f = fixture();
     let mut w = f.world.clone();
     let actions = vec![
-        Action::IssueOrder { id: doc("PO-AUD"), seller: org("SUP-1"), amount: cny("1.00"), terms: String::new(), doc_hash: Hash::ZERO },
-        Action::Repay { receivable: doc(&f.rcv), amount: Amount::parse("1.00").unwrap(), payment_ref: "X".into() },
-        Action::Propose { change: GovChange::SetParams(Default::default()) },
+        Action::IssueOrder {
+            id: doc("PO-AUD"),
+            seller: org("SUP-1"),
+            amount: cny("1.00"),
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+        },
+        Action::Repay {
+            receivable: doc(&f.rcv),
+            amount: Amount::parse("1.00").unwrap(),
+            payment_ref: "X".into(),
+        },
+        Action::Propose {
+            change: GovChange::SetParams(Default::default()),
+        },
     ];
     for a in actions {
         let r = w.exec("AUDIT", a);
-        assert!(r.outcome.as_ref().is_err_and(|e| e.is_permission()), "{:?}", r.outcome);
+        assert!(
+            r.outcome.as_ref().is_err_and(|e| e.is_permission()),
+            "{:?}",
+            r.outcome
+        );
     }
 }

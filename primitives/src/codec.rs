@@ -60,10 +60,16 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 }
 
 /// Decodes `bytes` strictly; see the module docs. `limit` is the largest input accepted.
-pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
+pub fn decode<T: Serialize + DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, CodecError> {
     let limit = limit.min(MAX_DECODE_BYTES);
     if bytes.len() > limit {
-        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
     }
     let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
@@ -92,7 +98,13 @@ mod tests {
     }
 
     fn sample() -> Sample {
-        Sample { n: 7, flag: true, name: "链融".into(), parts: vec![1, 2], maybe: Some(-3) }
+        Sample {
+            n: 7,
+            flag: true,
+            name: "链融".into(),
+            parts: vec![1, 2],
+            maybe: Some(-3),
+        }
     }
 
     #[test]
@@ -105,7 +117,10 @@ mod tests {
     fn trailing_bytes_are_refused() {
         let mut bytes = encode(&sample());
         bytes.push(0);
-        assert_eq!(decode::<Sample>(&bytes, 1024), Err(CodecError::TrailingBytes(1)));
+        assert_eq!(
+            decode::<Sample>(&bytes, 1024),
+            Err(CodecError::TrailingBytes(1))
+        );
     }
 
     #[test]
@@ -113,7 +128,10 @@ mod tests {
         let bytes = vec![0u8; 2048];
         assert_eq!(
             decode::<Sample>(&bytes, 1024),
-            Err(CodecError::TooLarge { len: 2048, limit: 1024 })
+            Err(CodecError::TooLarge {
+                len: 2048,
+                limit: 1024
+            })
         );
     }
 

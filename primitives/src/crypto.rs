@@ -84,7 +84,11 @@ pub fn signing_message(namespace: &str, chain_id: &str, payload: &[u8]) -> Vec<u
 }
 
 /// The one signature-validity rule (ZIP-215).
-pub fn verify(key: &PublicKey, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+pub fn verify(
+    key: &PublicKey,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
     let vk = ed25519_consensus::VerificationKey::try_from(key.0)
         .map_err(|_| SignatureError::MalformedKey)?;
     vk.verify(&ed25519_consensus::Signature::from(signature.0), message)
@@ -142,7 +146,7 @@ impl BatchVerifier {
 mod tests {
     use super::*;
     use curve25519_dalek::constants::EIGHT_TORSION;
-    
+
     fn key(n: u8) -> SecretKey {
         SecretKey::from_seed([n; 32])
     }
@@ -153,11 +157,20 @@ mod tests {
         let msg = signing_message("lianrong/tx/v1", "test-chain", b"hello");
         let sig = k.sign(&msg);
         assert_eq!(verify(&k.public(), &msg, &sig), Ok(()));
-        assert_eq!(verify(&key(2).public(), &msg, &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            verify(&key(2).public(), &msg, &sig),
+            Err(SignatureError::Invalid)
+        );
         let other_chain = signing_message("lianrong/tx/v1", "other-chain", b"hello");
-        assert_eq!(verify(&k.public(), &other_chain, &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            verify(&k.public(), &other_chain, &sig),
+            Err(SignatureError::Invalid)
+        );
         let other_purpose = signing_message("lianrong/vote/v1", "test-chain", b"hello");
-        assert_eq!(verify(&k.public(), &other_purpose, &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            verify(&k.public(), &other_purpose, &sig),
+            Err(SignatureError::Invalid)
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ impl OrgId {
         let s = s.into();
         let ok = (2..=MAX_ORG_ID_LEN).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         if ok {
             Ok(Self(s))
         } else {
@@ -72,7 +73,15 @@ mod tests {
     fn valid_and_invalid_ids() {
         assert!(OrgId::new("BANK-SZ").is_ok());
         assert!(OrgId::new("CORE-A1").is_ok());
-        for bad in ["", "b", "bank", "1BANK", "BANK SZ", "BANK_SZ", &"A".repeat(33)] {
+        for bad in [
+            "",
+            "b",
+            "bank",
+            "1BANK",
+            "BANK SZ",
+            "BANK_SZ",
+            &"A".repeat(33),
+        ] {
             assert!(OrgId::new(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -82,6 +91,9 @@ mod tests {
         let bytes = crate::encode(&"bad id".to_string());
         assert!(crate::decode::<OrgId>(&bytes, 64).is_err());
         let good = crate::encode(&OrgId::new("CORE-A").unwrap());
-        assert_eq!(crate::decode::<OrgId>(&good, 64).unwrap().as_str(), "CORE-A");
+        assert_eq!(
+            crate::decode::<OrgId>(&good, 64).unwrap().as_str(),
+            "CORE-A"
+        );
     }
 }
