@@ -222,7 +222,6 @@ pub enum Output {
 struct Meta {
     hash: Hash,
     height: u64,
-    round: u64,
     timestamp_ms: u64,
 }
 
@@ -269,10 +268,9 @@ impl Engine {
             Some(f) => Meta {
                 hash: f.block.hash(),
                 height: f.block.height,
-                round: f.block.round,
                 timestamp_ms: f.block.timestamp_ms,
             },
-            None => Meta { hash: genesis, height: 0, round: 0, timestamp_ms: cfg.genesis_time_ms },
+            None => Meta { hash: genesis, height: 0, timestamp_ms: cfg.genesis_time_ms },
         };
         let me = cfg.validators.index_of(&cfg.me.public());
         let quorum = cfg.validators.quorum();
@@ -416,7 +414,6 @@ impl Engine {
         self.blocks.get(hash).map(|b| Meta {
             hash: *hash,
             height: b.height,
-            round: b.round,
             timestamp_ms: b.timestamp_ms,
         })
     }
@@ -732,7 +729,14 @@ impl Engine {
         self.timed_out_round = self.timed_out_round.max(round);
         let data = TimeoutData { epoch: self.epoch(), round, high_qc_round: self.safety.high_qc.round() };
         let signature = self.cfg.me.sign(&data.signing_bytes(&self.cfg.chain_id));
-        let t = Timeout { epoch: data.epoch, round, high_qc: self.safety.high_qc.clone(), voter: me, signature };
+        let t = Timeout {
+            epoch: data.epoch,
+            round,
+            high_qc: self.safety.high_qc.clone(),
+            voter: me,
+            signature,
+            last_tc: self.last_tc.clone(),
+        };
         self.out.push(Output::Send { to: Target::All, message: Message::Timeout(Box::new(t)) });
         self.record_timeout(round, me, data.high_qc_round, signature);
     }
@@ -744,6 +748,15 @@ impl Engine {
         let key = *self.cfg.validators.key(t.voter).ok_or(RejectReason::UnknownValidator(t.voter))?;
         if t.round > self.round + MAX_ROUNDS_AHEAD {
             return Err(RejectReason::TooFarAhead);
+        }
+        if let Some(tc) = &t.last_tc {
+            if tc.round >= self.round && tc.round < t.round {
+                if tc.epoch != self.epoch() {
+                    return Err(RejectReason::WrongEpoch);
+                }
+                tc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.quorum)?;
+                self.process_tc(tc.clone());
+            }
         }
         if t.round < self.round && t.high_qc.round() <= self.safety.high_qc.round() {
             return Ok(());
@@ -879,7 +892,6 @@ impl Engine {
         self.root = Meta {
             hash: block.hash(),
             height: block.height,
-            round: block.round,
             timestamp_ms: block.timestamp_ms,
         };
         let root_height = self.root.height;

@@ -212,9 +212,11 @@ impl VoteData {
     /// The block a quorum on this data commits (two-chain rule: the parent, if the voted
     /// block's round directly follows it).
     pub fn commits(&self) -> Option<BlockId> {
-        (self.height >= 1 && self.parent_round.checked_add(1) == Some(self.round)).then_some(
-            BlockId { hash: self.parent_hash, height: self.height - 1, round: self.parent_round },
-        )
+        (self.height >= 1 && self.parent_round.checked_add(1) == Some(self.round)).then(|| BlockId {
+            hash: self.parent_hash,
+            height: self.height - 1,
+            round: self.parent_round,
+        })
     }
 }
 
@@ -565,6 +567,10 @@ pub struct Timeout {
     pub voter: u16,
     /// Signature over [`TimeoutData`].
     pub signature: Signature,
+    /// The sender's latest timeout certificate (unsigned: it certifies itself), so a
+    /// validator stuck in an older round can follow; without it a lagging minority that
+    /// missed one timeout could wait forever.
+    pub last_tc: Option<TimeoutCert>,
 }
 
 impl Timeout {

@@ -1,1 +1,937 @@
-pub fn x(){}
+//! A deterministic simulator for the engine, in the style of TigerBeetle's VOPR and
+//! commonware's deterministic runtime.
+//!
+//! One seed fixes everything: the validator count (unless given), the fault mix, every
+//! message delay, drop, duplicate and partition, every crash and restart, and what the
+//! Byzantine validators do. Time is virtual (milliseconds); nothing reads a real clock,
+//! and every map is ordered, so a seed replays exactly.
+//!
+//! After every event the simulator checks: no two honest validators finalize different
+//! blocks at one height; every finalized block has a valid commit certificate; no height
+//! is finalized twice (or skipped); no honest validator signs two votes or two proposals
+//! for one round (even across restarts); evidence only ever names Byzantine validators; and
+//! after the global stabilisation time (GST) every honest validator finalizes a new block
+//! within [`SimConfig::liveness_bound_ms`].
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+
+use lianrong_primitives::{encode, sha256, Hash, SecretKey};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
+use crate::types::*;
+
+/// Chain id used by every simulated validator.
+pub const CHAIN_ID: &str = "lianrong-sim";
+
+/// Cap on processed events per run; a run that needs more is reported as a failure
+/// (it would mean a message storm, itself a bug).
+const MAX_EVENTS: u64 = 3_000_000;
+
+/// What a Byzantine validator does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByzKind {
+    /// Sends nothing at all.
+    Silent,
+    /// As leader, sends different blocks to different validators.
+    Equivocator,
+    /// Votes for every proposal it sees, plus a vote for a made-up block each time.
+    DoubleVoter,
+    /// Two independent instances sharing one key (each sees part of the traffic).
+    Twins,
+    /// Corrupts signatures (outer, or inside a certificate and then re-signs).
+    BadSignatures,
+    /// Sends random bytes and random well-formed but unsigned messages.
+    Garbage,
+}
+
+impl ByzKind {
+    /// Every behaviour.
+    pub const ALL: [ByzKind; 6] = [
+        ByzKind::Silent,
+        ByzKind::Equivocator,
+        ByzKind::DoubleVoter,
+        ByzKind::Twins,
+        ByzKind::BadSignatures,
+        ByzKind::Garbage,
+    ];
+}
+
+/// Faults injected into one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultMix {
+    /// Before GST: drops, long delays, duplicates and partitions.
+    pub network: bool,
+    /// Before GST: honest validators crash and restart from their persisted state.
+    pub crashes: bool,
+    /// One behaviour per Byzantine validator (at most `f`).
+    pub byzantine: Vec<ByzKind>,
+}
+
+impl std::fmt::Display for FaultMix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "network={} crashes={} byzantine={:?}", self.network, self.crashes, self.byzantine)
+    }
+}
+
+/// Parameters of one simulated run.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The seed; everything below is derived from it by [`SimConfig::for_seed`].
+    pub seed: u64,
+    /// Number of validators.
+    pub validators: usize,
+    /// Injected faults.
+    pub faults: FaultMix,
+    /// Global stabilisation time: partitions heal, drops stop, delays become bounded.
+    pub gst_ms: u64,
+    /// How long to keep running after GST.
+    pub run_after_gst_ms: u64,
+    /// After GST every honest validator must finalize a block at least this often.
+    pub liveness_bound_ms: u64,
+    /// End the run successfully once every honest validator has finalized this many
+    /// blocks after GST (`None`: always run the full duration, as the figures do).
+    pub stop_after_blocks: Option<u64>,
+    /// Message delay range before GST.
+    pub delay_before_gst_ms: (u64, u64),
+    /// Message delay range after GST (the synchrony bound Δ is the upper end).
+    pub delay_after_gst_ms: (u64, u64),
+    /// Payload size range.
+    pub payload_bytes: (usize, usize),
+    /// Engine base round timeout.
+    pub base_timeout_ms: u64,
+    /// Engine back-off cap (timeouts grow to `base << this`).
+    pub max_backoff_exponent: u32,
+    /// Largest clock skew of a validator from virtual time.
+    pub max_skew_ms: u64,
+    /// Quorum used by engines and certificate checks instead of `n - f` (test-only,
+    /// the deliberately broken variant).
+    #[cfg(test)]
+    pub(crate) broken_quorum: Option<usize>,
+}
+
+impl SimConfig {
+    /// The configuration a seed stands for. `validators` overrides the size (otherwise
+    /// 4, 7 or 10 chosen by the seed); the fault mix cycles through six families.
+    pub fn for_seed(seed: u64, validators: Option<usize>) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0ff_ee00_0000);
+        let n = validators.unwrap_or([4, 7, 10][((seed / 6) % 3) as usize]).max(1);
+        let f = (n - 1) / 3;
+        let family = seed % 6;
+        let (network, crashes, byz) = match family {
+            0 => (false, false, 0),
+            1 => (true, false, 0),
+            2 => (true, true, 0),
+            3 => (false, false, f),
+            4 => (true, false, f),
+            _ => (true, true, f),
+        };
+        let byz_count = if byz == 0 { 0 } else { rng.gen_range(1..=byz) };
+        let one_kind = ByzKind::ALL[rng.gen_range(0..ByzKind::ALL.len())];
+        let mixed = rng.gen_bool(0.5);
+        let byzantine = (0..byz_count)
+            .map(|_| if mixed { ByzKind::ALL[rng.gen_range(0..ByzKind::ALL.len())] } else { one_kind })
+            .collect();
+        // Even without network faults GST is where liveness starts to be measured, and the
+        // time before it is where Byzantine validators get to act.
+        let gst_ms = rng.gen_range(1_000..5_000);
+        let base_timeout_ms = 300;
+        let max_backoff_exponent = 3;
+        // Worst case after GST: rounds whose leader or next leader is faulty fail (at most
+        // 2f in a row under round robin), each at the capped timeout, plus re-synchronising
+        // rounds and the three good rounds a two-chain commit needs.
+        let liveness_bound_ms = (3 * f as u64 + 5) * (base_timeout_ms << max_backoff_exponent) + 2_000;
+        Self {
+            seed,
+            validators: n,
+            faults: FaultMix { network, crashes, byzantine },
+            gst_ms,
+            run_after_gst_ms: liveness_bound_ms + 1_000,
+            liveness_bound_ms,
+            stop_after_blocks: Some(3),
+            delay_before_gst_ms: (1, 400),
+            delay_after_gst_ms: (1, 40),
+            payload_bytes: (0, 512),
+            base_timeout_ms,
+            max_backoff_exponent,
+            max_skew_ms: 50,
+            #[cfg(test)]
+            broken_quorum: None,
+        }
+    }
+
+    /// A fault-free run with every message taking exactly `delay_ms` (for figures).
+    pub fn fault_free(seed: u64, validators: usize, delay_ms: u64, payload: usize, run_ms: u64) -> Self {
+        let mut c = Self::for_seed(seed, Some(validators));
+        c.faults = FaultMix { network: false, crashes: false, byzantine: Vec::new() };
+        c.gst_ms = 0;
+        c.run_after_gst_ms = run_ms;
+        c.stop_after_blocks = None;
+        c.delay_after_gst_ms = (delay_ms, delay_ms);
+        c.payload_bytes = (payload, payload);
+        c.max_skew_ms = 0;
+        c.base_timeout_ms = 50 * delay_ms.max(1);
+        c
+    }
+}
+
+/// A broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// Two honest validators finalized different blocks at one height.
+    Agreement {
+        /// The height.
+        height: u64,
+    },
+    /// A finalized block without a valid certificate.
+    BadCertificate {
+        /// Validator.
+        node: usize,
+        /// Height.
+        height: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A height finalized twice, skipped, or not extending the previous block.
+    NotSequential {
+        /// Validator.
+        node: usize,
+        /// Height finalized.
+        height: u64,
+    },
+    /// An honest validator signed two votes or two proposals for one round.
+    HonestEquivocation {
+        /// Validator.
+        node: usize,
+        /// Round.
+        round: u64,
+    },
+    /// Evidence that does not verify or that names an honest validator.
+    BadEvidence {
+        /// Why.
+        reason: String,
+    },
+    /// An honest validator finalized nothing for too long after GST.
+    Liveness {
+        /// Validator.
+        node: usize,
+        /// Virtual time of the check.
+        at_ms: u64,
+    },
+    /// The event budget ran out.
+    EventBudget,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// A failed run.
+#[derive(Debug, Clone)]
+pub struct SimFailure {
+    /// Virtual time of detection.
+    pub at_ms: u64,
+    /// What broke.
+    pub violation: Violation,
+    /// The fault mix and each validator's state at that moment, for debugging.
+    pub detail: String,
+}
+
+/// Figures of a passing run.
+#[derive(Debug, Clone, Default)]
+pub struct SimReport {
+    /// Virtual duration.
+    pub virtual_ms: u64,
+    /// Highest height finalized by any honest validator.
+    pub blocks: u64,
+    /// Payload bytes in those blocks.
+    pub payload_bytes: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Evidence items produced by honest validators.
+    pub evidence: u64,
+    /// Messages refused by honest engines.
+    pub rejected: u64,
+    /// Undecodable messages dropped before reaching an engine.
+    pub undecodable: u64,
+    /// Sum of (finalization time - block timestamp) over honest finalizations.
+    pub latency_sum_ms: u64,
+    /// Number of those finalizations.
+    pub latency_count: u64,
+    /// Crashes injected.
+    pub crashes: u64,
+}
+
+#[derive(Debug)]
+enum EventKind {
+    Deliver { to: usize, from: u16, bytes: Vec<u8> },
+    Timer { node: usize, inst: usize, id: TimerId, incarnation: u64 },
+    Crash(usize),
+    Restart(usize),
+    Partition(Option<Vec<bool>>),
+    Garbage(usize),
+}
+
+#[derive(Debug)]
+struct Event {
+    time: u64,
+    seq: u64,
+    kind: EventKind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, o: &Self) -> bool {
+        (self.time, self.seq) == (o.time, o.seq)
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Event {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(o.time, o.seq))
+    }
+}
+
+struct NodeState {
+    byz: Option<ByzKind>,
+    engines: Vec<Option<Engine>>,
+    persisted: Vec<SafetyState>,
+    incarnation: u64,
+    finalized: Vec<FinalizedBlock>,
+    cert_targets: BTreeMap<u64, Hash>,
+    last_progress: u64,
+    after_gst: u64,
+    skew: i64,
+}
+
+struct Sim<'a> {
+    cfg: &'a SimConfig,
+    rng: ChaCha8Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Event>>,
+    nodes: Vec<NodeState>,
+    keys: Vec<SecretKey>,
+    set: ValidatorSet,
+    engine_cfgs: Vec<EngineConfig>,
+    genesis: Hash,
+    quorum: usize,
+    partition: Option<Vec<bool>>,
+    committed: BTreeMap<u64, Hash>,
+    honest_votes: BTreeMap<(u16, u64), VoteData>,
+    honest_proposals: BTreeMap<(u16, u64), Hash>,
+    verified_certs: BTreeSet<Hash>,
+    report: SimReport,
+}
+
+/// Runs one simulation; `Ok` carries its figures, `Err` the first broken invariant.
+pub fn run(cfg: &SimConfig) -> Result<SimReport, SimFailure> {
+    let mut sim = Sim::new(cfg);
+    match sim.run() {
+        Ok(()) => Ok(sim.report),
+        Err(violation) => Err(SimFailure { at_ms: sim.now, violation, detail: sim.describe() }),
+    }
+}
+
+impl<'a> Sim<'a> {
+    fn new(cfg: &'a SimConfig) -> Self {
+        let n = cfg.validators;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let keys: Vec<SecretKey> = (0..n)
+            .map(|i| SecretKey::from_seed(*sha256(&(i as u64).to_le_bytes()).as_bytes()))
+            .collect();
+        let set = match ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()) {
+            Ok(s) => s,
+            Err(e) => panic!("simulator keys are distinct by construction: {e}"),
+        };
+        #[allow(unused_mut)]
+        let mut quorum = set.quorum();
+        #[cfg(test)]
+        if let Some(q) = cfg.broken_quorum {
+            quorum = q;
+        }
+        let engine_cfgs: Vec<EngineConfig> = keys
+            .iter()
+            .map(|k| {
+                let mut c = EngineConfig::new(CHAIN_ID, set.clone(), k.clone());
+                c.base_timeout_ms = cfg.base_timeout_ms;
+                c.max_backoff_exponent = cfg.max_backoff_exponent;
+                c.max_drift_ms = 10 * cfg.max_skew_ms + 100;
+                c
+            })
+            .collect();
+        let genesis = engine_cfgs[0].genesis_hash();
+        // Byzantine validators take random seats so every leader position gets tested.
+        let mut seats: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = rng.gen_range(0..=i);
+            seats.swap(i, j);
+        }
+        let mut byz_of = vec![None; n];
+        for (k, kind) in cfg.faults.byzantine.iter().enumerate() {
+            byz_of[seats[k]] = Some(*kind);
+        }
+        let nodes = (0..n)
+            .map(|i| {
+                let instances = match byz_of[i] {
+                    Some(ByzKind::Silent) => 0,
+                    Some(ByzKind::Twins) => 2,
+                    _ => 1,
+                };
+                let skew = if cfg.max_skew_ms == 0 {
+                    0
+                } else {
+                    rng.gen_range(-(cfg.max_skew_ms as i64)..=cfg.max_skew_ms as i64)
+                };
+                NodeState {
+                    byz: byz_of[i],
+                    engines: (0..instances)
+                        .map(|_| Some(Engine::new(engine_cfgs[i].clone(), SafetyState::genesis(&engine_cfgs[i]), None)))
+                        .collect(),
+                    persisted: vec![SafetyState::genesis(&engine_cfgs[i]); instances],
+                    incarnation: 0,
+                    finalized: Vec::new(),
+                    cert_targets: BTreeMap::new(),
+                    last_progress: 0,
+                    after_gst: 0,
+                    skew,
+                }
+            })
+            .collect();
+        Sim {
+            cfg,
+            rng,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            nodes,
+            keys,
+            set,
+            engine_cfgs,
+            genesis,
+            quorum,
+            partition: None,
+            committed: BTreeMap::new(),
+            honest_votes: BTreeMap::new(),
+            honest_proposals: BTreeMap::new(),
+            verified_certs: BTreeSet::new(),
+            report: SimReport::default(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("n={} gst={} {}\n", self.cfg.validators, self.cfg.gst_ms, self.cfg.faults);
+        for (i, node) in self.nodes.iter().enumerate() {
+            s += &format!("  node {i} byz={:?} finalized={} last_progress={}", node.byz, node.finalized.len(), node.last_progress);
+            for e in node.engines.iter().flatten() {
+                s += &format!(
+                    " [round={} final={} lvr={} hqc={}]",
+                    e.round(),
+                    e.finalized_height(),
+                    e.safety().last_voted_round,
+                    e.safety().high_qc.round()
+                );
+            }
+            s += "\n";
+        }
+        s
+    }
+
+    #[cfg(test)]
+    fn break_engines(&mut self) {
+        if let Some(q) = self.cfg.broken_quorum {
+            for node in &mut self.nodes {
+                for e in node.engines.iter_mut().flatten() {
+                    e.break_quorum_for_test(q);
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, time: u64, kind: EventKind) {
+        self.seq += 1;
+        self.queue.push(Reverse(Event { time, seq: self.seq, kind }));
+    }
+
+    fn honest(&self, node: usize) -> bool {
+        self.nodes[node].byz.is_none()
+    }
+
+    fn schedule_faults(&mut self) {
+        let n = self.cfg.validators;
+        let gst = self.cfg.gst_ms;
+        if self.cfg.faults.network && gst > 0 {
+            let mut t = 0;
+            loop {
+                t += self.rng.gen_range(200..1500);
+                if t >= gst {
+                    break;
+                }
+                let p = if self.rng.gen_bool(0.3) {
+                    None
+                } else if self.rng.gen_bool(0.5) {
+                    // A contiguous range of seats: the cut most likely to give both sides
+                    // runs of consecutive leaders.
+                    let start = self.rng.gen_range(0..n);
+                    let len = self.rng.gen_range(1..n.max(2));
+                    Some((0..n).map(|i| (i + n - start) % n < len).collect())
+                } else {
+                    Some((0..n).map(|_| self.rng.gen_bool(0.5)).collect())
+                };
+                self.push(t, EventKind::Partition(p));
+            }
+            self.push(gst, EventKind::Partition(None));
+        }
+        if self.cfg.faults.crashes && gst > 0 {
+            let honest: Vec<usize> = (0..n).filter(|&i| self.honest(i)).collect();
+            let victims = self.rng.gen_range(1..=honest.len().min(((n - 1) / 3).max(1)));
+            for k in 0..victims {
+                let node = honest[(k * 7 + self.rng.gen_range(0..honest.len())) % honest.len()];
+                let mut t = self.rng.gen_range(0..gst);
+                for _ in 0..self.rng.gen_range(1..=3) {
+                    if t >= gst {
+                        break;
+                    }
+                    let back = (t + self.rng.gen_range(50..3000)).min(gst);
+                    self.push(t, EventKind::Crash(node));
+                    self.push(back, EventKind::Restart(node));
+                    t = back + self.rng.gen_range(1..2000);
+                }
+            }
+        }
+        for i in 0..n {
+            if self.nodes[i].byz == Some(ByzKind::Garbage) {
+                let t = self.rng.gen_range(1..200);
+                self.push(t, EventKind::Garbage(i));
+            }
+        }
+    }
+
+    fn run(&mut self) -> Result<(), Violation> {
+        #[cfg(test)]
+        self.break_engines();
+        self.schedule_faults();
+        for node in 0..self.nodes.len() {
+            for inst in 0..self.nodes[node].engines.len() {
+                self.step(node, inst, Input::Start)?;
+            }
+        }
+        let end = self.cfg.gst_ms + self.cfg.run_after_gst_ms;
+        let mut events = 0u64;
+        while let Some(Reverse(ev)) = self.queue.pop() {
+            if ev.time > end {
+                break;
+            }
+            events += 1;
+            if events > MAX_EVENTS {
+                return Err(Violation::EventBudget);
+            }
+            self.now = ev.time;
+            self.dispatch(ev.kind)?;
+            self.check_liveness()?;
+            if let Some(k) = self.cfg.stop_after_blocks {
+                if self.nodes.iter().all(|n| n.byz.is_some() || n.after_gst >= k) {
+                    self.report.virtual_ms = self.now;
+                    self.report.blocks = self.committed.len() as u64;
+                    return Ok(());
+                }
+            }
+        }
+        self.now = end;
+        self.check_liveness()?;
+        for node in 0..self.nodes.len() {
+            if self.honest(node) && self.nodes[node].last_progress <= self.cfg.gst_ms {
+                return Err(Violation::Liveness { node, at_ms: end });
+            }
+        }
+        self.report.virtual_ms = end;
+        self.report.blocks = self.committed.len() as u64;
+        Ok(())
+    }
+
+    fn check_liveness(&self) -> Result<(), Violation> {
+        let gst = self.cfg.gst_ms;
+        if self.now <= gst + self.cfg.liveness_bound_ms {
+            return Ok(());
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.byz.is_none() && self.now - node.last_progress.max(gst) > self.cfg.liveness_bound_ms {
+                return Err(Violation::Liveness { node: i, at_ms: self.now });
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, kind: EventKind) -> Result<(), Violation> {
+        match kind {
+            EventKind::Deliver { to, from, bytes } => self.deliver(to, from, bytes),
+            EventKind::Timer { node, inst, id, incarnation } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.step(node, inst, Input::Timer(id))?;
+                }
+                Ok(())
+            }
+            EventKind::Crash(node) => {
+                let st = &mut self.nodes[node];
+                if st.engines[0].is_some() {
+                    st.engines[0] = None;
+                    st.incarnation += 1;
+                    self.report.crashes += 1;
+                }
+                Ok(())
+            }
+            EventKind::Restart(node) => {
+                if self.nodes[node].engines[0].is_some() {
+                    return Ok(());
+                }
+                let st = &self.nodes[node];
+                let engine = Engine::new(self.engine_cfgs[node].clone(), st.persisted[0].clone(), st.finalized.last());
+                #[allow(unused_mut)]
+                let mut engine = engine;
+                #[cfg(test)]
+                if let Some(q) = self.cfg.broken_quorum {
+                    engine.break_quorum_for_test(q);
+                }
+                self.nodes[node].engines[0] = Some(engine);
+                self.step(node, 0, Input::Start)
+            }
+            EventKind::Partition(p) => {
+                self.partition = p;
+                Ok(())
+            }
+            EventKind::Garbage(node) => {
+                self.send_garbage(node);
+                let next = self.now + self.rng.gen_range(20..300);
+                self.push(next, EventKind::Garbage(node));
+                Ok(())
+            }
+        }
+    }
+
+    fn local_time(&self, node: usize) -> u64 {
+        (self.now as i64 + self.nodes[node].skew).max(0) as u64
+    }
+
+    fn deliver(&mut self, to: usize, from: u16, bytes: Vec<u8>) -> Result<(), Violation> {
+        let message = match decode_message(&bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                self.report.undecodable += 1;
+                return Ok(());
+            }
+        };
+        let instances = self.nodes[to].engines.len();
+        if instances == 0 {
+            return Ok(());
+        }
+        if self.nodes[to].byz == Some(ByzKind::DoubleVoter) {
+            if let Message::Proposal(p) = &message {
+                let b = &p.block;
+                let data = VoteData {
+                    epoch: b.epoch,
+                    block_hash: b.hash(),
+                    height: b.height,
+                    round: b.round,
+                    parent_hash: b.parent,
+                    parent_round: b.justify.round(),
+                };
+                let vote = Vote::sign(data, to as u16, &self.keys[to], CHAIN_ID);
+                let next = self.set.leader(b.round + 1);
+                self.transmit(to, Target::One(next), Message::Vote(vote).to_bytes());
+            }
+        }
+        let targets: Vec<usize> = if instances == 2 {
+            match self.rng.gen_range(0..10) {
+                0..=3 => vec![0],
+                4..=7 => vec![1],
+                _ => vec![0, 1],
+            }
+        } else {
+            vec![0]
+        };
+        for inst in targets {
+            self.step(to, inst, Input::Message { from, message: message.clone() })?;
+        }
+        Ok(())
+    }
+
+    fn make_payload(&mut self, node: usize, inst: usize, round: u64) -> Vec<u8> {
+        let (lo, hi) = self.cfg.payload_bytes;
+        let len = if lo >= hi { lo } else { self.rng.gen_range(lo..=hi) };
+        let mut tag = (node as u64).to_le_bytes().to_vec();
+        tag.extend_from_slice(&round.to_le_bytes());
+        tag.push(inst as u8);
+        let mut p = vec![0xab; len];
+        let k = len.min(tag.len());
+        p[..k].copy_from_slice(&tag[..k]);
+        p
+    }
+
+    fn step(&mut self, node: usize, inst: usize, input: Input) -> Result<(), Violation> {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let local = self.local_time(node);
+            let outs = match self.nodes[node].engines.get_mut(inst).and_then(|e| e.as_mut()) {
+                Some(e) => e.handle(local, input),
+                None => return Ok(()),
+            };
+            for out in outs {
+                match out {
+                    Output::Persist(s) => self.nodes[node].persisted[inst] = s,
+                    Output::Send { to, message } => self.send(node, to, message)?,
+                    Output::SetTimer { id, after_ms } => {
+                        let incarnation = self.nodes[node].incarnation;
+                        self.push(self.now + after_ms, EventKind::Timer { node, inst, id, incarnation });
+                    }
+                    Output::RequestPayload { round, .. } => {
+                        let payload = self.make_payload(node, inst, round);
+                        inputs.push_back(Input::Payload { round, payload });
+                    }
+                    Output::Finalized(fb) => self.on_finalized(node, fb)?,
+                    Output::Evidence(ev) => self.on_evidence(node, ev)?,
+                    Output::Rejected { .. } => {
+                        if self.honest(node) {
+                            self.report.rejected += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, node: usize, to: Target, message: Message) -> Result<(), Violation> {
+        match self.nodes[node].byz {
+            None => {
+                self.check_honest_signature(node, &message)?;
+                self.transmit(node, to, message.to_bytes());
+            }
+            Some(ByzKind::Equivocator) => match &message {
+                Message::Proposal(p) if p.block.proposer as usize == node => {
+                    let mut other = p.block.clone();
+                    other.payload.push(0xee);
+                    let alt = Message::Proposal(Box::new(Proposal::sign(other, p.tc.clone(), &self.keys[node])));
+                    let (a, b) = (message.to_bytes(), alt.to_bytes());
+                    for j in 0..self.cfg.validators {
+                        if j != node {
+                            let bytes = if self.rng.gen_bool(0.5) { a.clone() } else { b.clone() };
+                            self.transmit(node, Target::One(j as u16), bytes);
+                        }
+                    }
+                }
+                _ => self.transmit(node, to, message.to_bytes()),
+            },
+            Some(ByzKind::DoubleVoter) => {
+                if let Message::Vote(v) = &message {
+                    let mut d = v.data;
+                    d.block_hash = Hash(self.rng.gen());
+                    let fake = Vote::sign(d, v.voter, &self.keys[node], CHAIN_ID);
+                    self.transmit(node, to, Message::Vote(fake).to_bytes());
+                }
+                self.transmit(node, to, message.to_bytes());
+            }
+            Some(ByzKind::BadSignatures) => {
+                let m = if self.rng.gen_bool(0.6) { self.corrupt(node, message) } else { message };
+                self.transmit(node, to, m.to_bytes());
+            }
+            Some(ByzKind::Twins) | Some(ByzKind::Garbage) | Some(ByzKind::Silent) => {
+                self.transmit(node, to, message.to_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    fn corrupt(&mut self, node: usize, message: Message) -> Message {
+        match message {
+            Message::Proposal(mut p) => {
+                if self.rng.gen_bool(0.5) && !p.block.justify.signatures.is_empty() {
+                    // A bad signature inside the certificate, under a valid proposal signature.
+                    p.block.justify.signatures[0].0[7] ^= 0x10;
+                    Message::Proposal(Box::new(Proposal::sign(p.block, p.tc, &self.keys[node])))
+                } else {
+                    p.signature.0[0] ^= 1;
+                    Message::Proposal(p)
+                }
+            }
+            Message::Vote(mut v) => {
+                v.signature.0[2] ^= 4;
+                Message::Vote(v)
+            }
+            Message::Timeout(mut t) => {
+                t.signature.0[9] ^= 2;
+                Message::Timeout(t)
+            }
+            other => other,
+        }
+    }
+
+    fn send_garbage(&mut self, node: usize) {
+        let to = self.rng.gen_range(0..self.cfg.validators);
+        let bytes = match self.rng.gen_range(0..3) {
+            0 => {
+                let len = self.rng.gen_range(0..300);
+                (0..len).map(|_| self.rng.gen()).collect()
+            }
+            1 => {
+                let data = VoteData {
+                    epoch: 0,
+                    block_hash: Hash(self.rng.gen()),
+                    height: self.rng.gen_range(0..50),
+                    round: self.rng.gen_range(0..80),
+                    parent_hash: Hash(self.rng.gen()),
+                    parent_round: self.rng.gen_range(0..80),
+                };
+                let mut sig = [0u8; 64];
+                self.rng.fill(&mut sig[..]);
+                let voter = self.rng.gen_range(0..self.cfg.validators as u16 + 2);
+                let v = Vote { data, voter, signature: lianrong_primitives::Signature(sig) };
+                Message::Vote(v).to_bytes()
+            }
+            _ => Message::SyncRequest { from_height: self.rng.gen() }.to_bytes(),
+        };
+        self.transmit(node, Target::One(to as u16), bytes);
+    }
+
+    fn check_honest_signature(&mut self, node: usize, message: &Message) -> Result<(), Violation> {
+        match message {
+            Message::Vote(v) => {
+                let prev = self.honest_votes.entry((v.voter, v.data.round)).or_insert(v.data);
+                if *prev != v.data {
+                    return Err(Violation::HonestEquivocation { node, round: v.data.round });
+                }
+            }
+            Message::Proposal(p) if p.block.proposer as usize == node => {
+                let h = p.block.hash();
+                let prev = self.honest_proposals.entry((p.block.proposer, p.block.round)).or_insert(h);
+                if *prev != h {
+                    return Err(Violation::HonestEquivocation { node, round: p.block.round });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn transmit(&mut self, from: usize, to: Target, bytes: Vec<u8>) {
+        let n = self.cfg.validators;
+        match to {
+            Target::All => {
+                for j in 0..n {
+                    if j != from {
+                        self.transmit_one(from, j, bytes.clone());
+                    }
+                }
+            }
+            Target::One(j) if (j as usize) < n && j as usize != from => self.transmit_one(from, j as usize, bytes),
+            Target::One(_) => {}
+        }
+    }
+
+    fn transmit_one(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        self.report.messages += 1;
+        let before_gst = self.now < self.cfg.gst_ms;
+        let faulty = before_gst && self.cfg.faults.network;
+        if faulty {
+            if let Some(p) = &self.partition {
+                if p[from] != p[to] {
+                    return;
+                }
+            }
+            if self.rng.gen_bool(0.1) {
+                return;
+            }
+        }
+        let (lo, hi) = if faulty { self.cfg.delay_before_gst_ms } else { self.cfg.delay_after_gst_ms };
+        let copies = if faulty && self.rng.gen_bool(0.05) { 2 } else { 1 };
+        for _ in 0..copies {
+            let delay = if lo >= hi { lo } else { self.rng.gen_range(lo..=hi) };
+            self.push(self.now + delay, EventKind::Deliver { to, from: from as u16, bytes: bytes.clone() });
+        }
+    }
+
+    fn on_evidence(&mut self, node: usize, ev: Evidence) -> Result<(), Violation> {
+        if !self.honest(node) {
+            return Ok(());
+        }
+        self.report.evidence += 1;
+        if let Err(e) = ev.verify(&self.set, CHAIN_ID) {
+            return Err(Violation::BadEvidence { reason: format!("does not verify: {e}") });
+        }
+        let offender = ev.offender() as usize;
+        if self.honest(offender) {
+            return Err(Violation::BadEvidence { reason: format!("names honest validator {offender}") });
+        }
+        Ok(())
+    }
+
+    fn on_finalized(&mut self, node: usize, fb: FinalizedBlock) -> Result<(), Violation> {
+        if !self.honest(node) {
+            return Ok(());
+        }
+        let height = fb.block.height;
+        let hash = fb.block.hash();
+        let st = &self.nodes[node];
+        let (expected, parent) = match st.finalized.last() {
+            Some(last) => (last.block.height + 1, last.block.hash()),
+            None => (1, self.genesis),
+        };
+        if height != expected || fb.block.parent != parent {
+            return Err(Violation::NotSequential { node, height });
+        }
+        let digest = sha256(&encode(&fb.cert));
+        let bad = |reason: String| Violation::BadCertificate { node, height, reason };
+        let target = match fb.cert.committed() {
+            Some(t) => t,
+            None => return Err(bad("certificate commits nothing".into())),
+        };
+        if !self.verified_certs.contains(&digest) {
+            fb.cert
+                .verify_with_quorum(&self.set, CHAIN_ID, self.genesis, self.quorum)
+                .map_err(|e| bad(e.to_string()))?;
+            self.verified_certs.insert(digest);
+        }
+        if target.height < height || (target.height == height && target.hash != hash) {
+            return Err(bad("certificate commits another block".into()));
+        }
+        let st = &mut self.nodes[node];
+        if target.height > height {
+            if let Some(prev) = st.cert_targets.insert(target.height, target.hash) {
+                if prev != target.hash {
+                    return Err(bad("two certificates commit different blocks".into()));
+                }
+            }
+        }
+        if let Some(t) = st.cert_targets.remove(&height) {
+            if t != hash {
+                return Err(bad("an earlier certificate committed another block here".into()));
+            }
+        }
+        match self.committed.get(&height) {
+            Some(h) if *h != hash => return Err(Violation::Agreement { height }),
+            Some(_) => {}
+            None => {
+                self.committed.insert(height, hash);
+                self.report.payload_bytes += fb.block.payload.len() as u64;
+            }
+        }
+        self.report.latency_sum_ms += self.now.saturating_sub(fb.block.timestamp_ms);
+        self.report.latency_count += 1;
+        st.last_progress = self.now;
+        if self.now >= self.cfg.gst_ms {
+            st.after_gst += 1;
+        }
+        st.finalized.push(fb);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
