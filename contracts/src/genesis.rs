@@ -114,7 +114,6 @@ impl Genesis {
                 self.genesis_time_ms,
                 self.params.utc_offset_minutes,
             ),
-            overdue_next_page: 0,
         };
         st.store(keys::META.to_vec(), &meta);
         st.commit_tx();

@@ -73,9 +73,14 @@ pub mod keys {
         format!("seq/{name}").into_bytes()
     }
 
-    /// One page of receivable ids maturing on `date` (YYYY-MM-DD).
-    pub fn due_page(date: &str, page: u32) -> Vec<u8> {
-        format!("due/{date}/{page:05}").into_bytes()
+    /// A live receivable maturing on `date` (YYYY-MM-DD), for the overdue sweep.
+    pub fn due(date: &str, id: &str) -> Vec<u8> {
+        format!("due/{date}/{id}").into_bytes()
+    }
+
+    /// Prefix of the receivables maturing on `date`.
+    pub fn due_prefix(date: &str) -> Vec<u8> {
+        format!("due/{date}/").into_bytes()
     }
 
     /// A history entry of a document, ordered by block, transaction and event.
@@ -183,6 +188,12 @@ impl<'a> StateView<'a> {
     /// Drops the current transaction's writes.
     pub fn rollback_tx(&mut self) {
         self.tx.clear();
+    }
+
+    /// True when nothing has been written yet, so the committed state is the whole truth
+    /// (and a prefix scan of it is exact).
+    pub fn is_clean(&self) -> bool {
+        self.block.is_empty() && self.tx.is_empty()
     }
 
     /// The block's writes (the current transaction must be committed or rolled back).

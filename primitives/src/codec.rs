@@ -82,6 +82,26 @@ pub fn decode<T: Serialize + DeserializeOwned>(
     }
 }
 
+/// Decodes bytes this node wrote itself (its own committed state), with the size limit
+/// and the trailing-bytes check but without the re-encoding check: those bytes came from
+/// [`encode`], and the Merkle root already vouches for them. Never use this on bytes
+/// from the network or a user; use [`decode`].
+pub fn decode_stored<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
+    let limit = limit.min(MAX_DECODE_BYTES);
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
+    }
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - read));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,8 +30,6 @@ pub struct ChainMeta {
     pub time_ms: u64,
     /// Every maturity date up to and including this one has been swept for overdue.
     pub overdue_swept_through: NaiveDate,
-    /// Next page to sweep within the following date, when a sweep stopped at its limit.
-    pub overdue_next_page: u32,
 }
 
 /// The block being executed: its height and agreed time.
@@ -88,11 +86,9 @@ pub enum BlockError {
     },
 }
 
-/// Most maturity-date pages swept in one block; the rest continue in the next block, so
-/// a block's work stays bounded even after a long halt.
-pub const MAX_SWEEP_PAGES_PER_BLOCK: u32 = 64;
-/// Receivable ids per maturity-date page.
-pub const DUE_PAGE_SIZE: usize = 256;
+/// Most receivables the overdue sweep looks at in one block; the rest continue in the
+/// next block, so a block's work stays bounded even after a long halt.
+pub const MAX_SWEEP_PER_BLOCK: usize = 4096;
 /// Most days a single sweep walks forward (a halted chain catches up over blocks).
 const MAX_SWEEP_DAYS_PER_BLOCK: u32 = 400;
 
@@ -262,28 +258,22 @@ pub fn next_id(st: &mut StateView<'_>, counter: &str, prefix: &str) -> Result<Do
     })
 }
 
-/// Adds a receivable to the page list of its maturity date, for the overdue sweep.
-pub fn index_maturity(
-    st: &mut StateView<'_>,
-    date: NaiveDate,
-    id: &DocId,
-) -> Result<(), ExecError> {
-    let d = date.to_string();
-    let mut page = 0u32;
-    loop {
-        let key = keys::due_page(&d, page);
-        let mut ids: Vec<DocId> = st.load(&key)?.unwrap_or_default();
-        if ids.len() < DUE_PAGE_SIZE {
-            ids.push(id.clone());
-            st.store(key, &ids);
-            return Ok(());
-        }
-        // Pages only grow by one id per receivable, so this walk ends after
-        // (receivables maturing that day / page size) steps.
-        page = page
-            .checked_add(1)
-            .ok_or_else(|| ContractError::LimitReached("maturity pages".into()))?;
+/// Enters a receivable in the index of its maturity date, for the overdue sweep.
+pub fn index_maturity(st: &mut StateView<'_>, date: NaiveDate, id: &DocId) -> Result<(), ExecError> {
+    st.store(keys::due(&date.to_string(), id.as_str()), &());
+    Ok(())
+}
+
+/// Takes a receivable out of the maturity index once it can no longer go overdue
+/// (split or settled), so the index only holds live receivables.
+pub fn unindex_maturity(st: &mut StateView<'_>, date: NaiveDate, id: &DocId) -> Result<(), ExecError> {
+    let key = keys::due(&date.to_string(), id.as_str());
+    // The sweep already removed overdue ones; deleting only what exists keeps the
+    // write set exact.
+    if st.exists(&key)? {
+        st.delete(key);
     }
+    Ok(())
 }
 
 fn load_meta(st: &StateView<'_>) -> Result<ChainMeta, BlockError> {
@@ -314,7 +304,7 @@ pub fn execute_block<S: Storage>(
     let params: Params = st.load(keys::PARAMS)?.ok_or(BlockError::NoGenesis)?;
     let today = business_date(block.time_ms, params.utc_offset_minutes);
 
-    let ledger_events = sweep_overdue(&mut st, &mut meta, today, params.grace_days)?;
+    let ledger_events = sweep_overdue(store, &mut st, &mut meta, today, params.grace_days)?;
     write_history(&mut st, block, u32::MAX, None, &ledger_events)?;
     st.commit_tx();
 
@@ -519,54 +509,48 @@ fn write_history(
     Ok(())
 }
 
-/// Marks receivables overdue whose maturity plus grace days lies before `today`.
-fn sweep_overdue(
+/// Marks receivables overdue whose maturity plus grace days lies before `today`, walking
+/// the maturity index date by date. Each swept entry leaves the index, so a sweep that
+/// stops at its per-block limit simply continues from the same date next block.
+fn sweep_overdue<S: Storage>(
+    store: &S,
     st: &mut StateView<'_>,
     meta: &mut ChainMeta,
     today: NaiveDate,
     grace_days: u32,
 ) -> Result<Vec<Event>, StoreError> {
+    // The sweep runs first in the block, so the committed state is all there is to scan.
+    assert!(st.is_clean(), "the overdue sweep must run before any transaction");
     let mut events = Vec::new();
     // Maturities on or before `last_due` are overdue today.
     let Some(last_due) = today.checked_sub_signed(Duration::days(i64::from(grace_days) + 1)) else {
         return Ok(events);
     };
-    let mut pages_left = MAX_SWEEP_PAGES_PER_BLOCK;
+    let mut budget = MAX_SWEEP_PER_BLOCK;
     for _ in 0..MAX_SWEEP_DAYS_PER_BLOCK {
-        let Some(date) = meta.overdue_swept_through.succ_opt() else {
-            break;
-        };
+        let Some(date) = meta.overdue_swept_through.succ_opt() else { break };
         if date > last_due {
             break;
         }
-        let d = date.to_string();
-        loop {
-            if pages_left == 0 {
-                return Ok(events);
+        let entries = store.scan_prefix(&keys::due_prefix(&date.to_string()), budget)?;
+        let complete = entries.len() < budget;
+        budget -= entries.len();
+        for (key, _) in entries {
+            st.delete(key.clone());
+            let id = key.rsplit(|b| *b == b'/').next().unwrap_or_default();
+            let id = String::from_utf8_lossy(id);
+            let rkey = keys::doc(DocKind::Receivable, &id);
+            let Some(mut r) = st.load::<crate::model::Receivable>(&rkey)? else { continue };
+            if r.status == crate::model::ReceivableStatus::Active {
+                r.status = crate::model::ReceivableStatus::Overdue;
+                events.push(Event::ReceivableOverdue { receivable: r.id.clone(), maturity: r.maturity });
+                st.store(rkey, &r);
             }
-            let key = keys::due_page(&d, meta.overdue_next_page);
-            let Some(ids) = st.load::<Vec<DocId>>(&key)? else {
-                break;
-            };
-            pages_left -= 1;
-            for id in ids {
-                let rkey = keys::doc(DocKind::Receivable, id.as_str());
-                let Some(mut r) = st.load::<crate::model::Receivable>(&rkey)? else {
-                    continue;
-                };
-                if r.status == crate::model::ReceivableStatus::Active {
-                    r.status = crate::model::ReceivableStatus::Overdue;
-                    events.push(Event::ReceivableOverdue {
-                        receivable: r.id.clone(),
-                        maturity: r.maturity,
-                    });
-                    st.store(rkey, &r);
-                }
-            }
-            meta.overdue_next_page += 1;
+        }
+        if !complete {
+            break;
         }
         meta.overdue_swept_through = date;
-        meta.overdue_next_page = 0;
     }
     Ok(events)
 }

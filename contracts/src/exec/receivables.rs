@@ -2,7 +2,7 @@
 
 use lianrong_primitives::OrgId;
 
-use super::{check_text, index_maturity, load_doc, load_party, next_id, status_err, Ctx};
+use super::{check_text, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
@@ -112,6 +112,7 @@ pub fn split(
         children.push(cid);
     }
     r.status = ReceivableStatus::Split;
+    unindex_maturity(st, r.maturity, &r.id)?;
     r.children = children.clone();
     save(st, &r);
     events.insert(
@@ -196,6 +197,7 @@ pub fn repay(
     }];
     if left.is_zero() {
         r.status = ReceivableStatus::Settled;
+        unindex_maturity(st, r.maturity, &r.id)?;
         events.push(Event::ReceivableSettled {
             receivable: id.clone(),
         });
