@@ -28,32 +28,91 @@ fn setup() -> (World, Vec<VerifiedTransaction>) {
     let mut txs = Vec::with_capacity(5 * ROUNDS);
     for i in 0..ROUNDS {
         let spec = w.invoice_spec(&orders[i], "CORE-A", "SUP-1", "80000.00", 90);
-        txs.push(w.sign("CORE-A", Action::RegisterInvoice { invoice: spec, confirm: true }));
-        txs.push(w.sign("SUP-1", Action::SplitReceivable {
-            receivable: receivables[i].clone(),
-            parts: vec![Amount::parse("20000.00").unwrap(), Amount::parse("30000.00").unwrap()],
-        }));
-        txs.push(w.sign("SUP-1", Action::TransferReceivable { receivable: receivables[ROUNDS + i].clone(), to: org("SUP-3") }));
-        txs.push(w.sign("CORE-A", Action::Repay { receivable: receivables[ROUNDS + i].clone(), amount: Amount::parse("100.00").unwrap(), payment_ref: format!("PAY-{i}") }));
+        txs.push(w.sign(
+            "CORE-A",
+            Action::RegisterInvoice {
+                invoice: spec,
+                confirm: true,
+            },
+        ));
+        txs.push(w.sign(
+            "SUP-1",
+            Action::SplitReceivable {
+                receivable: receivables[i].clone(),
+                parts: vec![
+                    Amount::parse("20000.00").unwrap(),
+                    Amount::parse("30000.00").unwrap(),
+                ],
+            },
+        ));
+        txs.push(w.sign(
+            "SUP-1",
+            Action::TransferReceivable {
+                receivable: receivables[ROUNDS + i].clone(),
+                to: org("SUP-3"),
+            },
+        ));
+        txs.push(w.sign(
+            "CORE-A",
+            Action::Repay {
+                receivable: receivables[ROUNDS + i].clone(),
+                amount: Amount::parse("100.00").unwrap(),
+                payment_ref: format!("PAY-{i}"),
+            },
+        ));
         let id = w.fresh_id("PO-B");
-        txs.push(w.sign("CORE-B", Action::IssueOrder { id, seller: org("SUP-2"), amount: cny("12345.67"), terms: "net 60".into(), doc_hash: Hash::ZERO }));
+        txs.push(w.sign(
+            "CORE-B",
+            Action::IssueOrder {
+                id,
+                seller: org("SUP-2"),
+                amount: cny("12345.67"),
+                terms: "net 60".into(),
+                doc_hash: Hash::ZERO,
+            },
+        ));
     }
     (w, txs)
 }
 
 fn bench(c: &mut Criterion) {
     let (w, txs) = setup();
-    let ctx = BlockContext { height: w.height + 1, time_ms: w.time_ms };
+    let ctx = BlockContext {
+        height: w.height + 1,
+        time_ms: w.time_ms,
+    };
     // The block must really execute: every action succeeds.
     let out = execute_block(&w.store, &ctx, &txs).unwrap();
-    let refused: Vec<_> = out.receipts.iter().filter_map(|r| r.outcome.as_ref().err()).collect();
+    let refused: Vec<_> = out
+        .receipts
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().err())
+        .collect();
     assert!(refused.is_empty(), "bench block has refusals: {refused:?}");
 
     let mut g = c.benchmark_group("execute_block");
     g.throughput(Throughput::Elements(txs.len() as u64));
     g.bench_function("500_mixed_actions", |b| {
-        b.iter_batched(|| (), |_| execute_block(&w.store, &ctx, &txs).unwrap(), BatchSize::SmallInput)
+        b.iter_batched(
+            || (),
+            |_| execute_block(&w.store, &ctx, &txs).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
+    // The Merkle update alone, to see what share of the time the tree takes.
+    let writes = out.changes.values.clone();
+    g.bench_function("500_mixed_actions_merkle_only", |b| {
+        b.iter_batched(
+            || writes.clone(),
+            |wr| lianrong_contracts::merkle::compute_changes(&w.store, ctx.height, wr).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    eprintln!(
+        "writes per block: {} for {} actions",
+        writes.len(),
+        txs.len()
+    );
     g.finish();
 }
 

@@ -11,7 +11,7 @@ use crate::money::{Money, Rate};
 
 /// One thing that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// An org was admitted.
     OrgAdmitted { org: OrgId },

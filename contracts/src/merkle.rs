@@ -33,6 +33,9 @@ pub struct StateChanges {
     pub values: Writes,
     /// New tree nodes and the value versions jmt reads back.
     pub tree: TreeUpdateBatch,
+    /// Index entries (document history) written with the block but not part of the
+    /// state root.
+    pub index: Writes,
 }
 
 /// Computes the tree update for `writes` on top of `store` at `version`.
@@ -54,6 +57,7 @@ pub fn compute_changes<S: Storage>(
         root: Hash(root.0),
         values,
         tree: batch,
+        index: Writes::new(),
     })
 }
 
@@ -131,7 +135,7 @@ impl MemoryStorage {
         if let Some((v, _)) = self.latest {
             assert!(changes.version > v, "versions must increase");
         }
-        for (k, v) in &changes.values {
+        for (k, v) in changes.values.iter().chain(&changes.index) {
             match v {
                 Some(v) => self.values.insert(k.clone(), v.clone()),
                 None => self.values.remove(k),

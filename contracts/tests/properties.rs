@@ -499,6 +499,13 @@ proptest! {
             apply(&mut w, op);
             common::check_invariants(&w);
         }
+        // Every transaction and receipt survives the canonical codec unchanged.
+        for (_, txs, _) in &w.log {
+            for t in txs {
+                let bytes = t.signed().encode();
+                prop_assert_eq!(&lianrong_contracts::SignedTransaction::decode(&bytes).unwrap(), t.signed());
+            }
+        }
         // Determinism: the same blocks from scratch give the same roots, block by block.
         let expected: Vec<_> = w.log.iter().map(|(_, _, root)| *root).collect();
         prop_assert_eq!(w.replay(), expected);

@@ -302,6 +302,46 @@ fn order_to_repayment_with_exact_amounts() {
 
     let inv: Invoice = w.get(DocKind::Invoice, spec.id.as_str()).unwrap();
     assert_eq!(inv.status, InvoiceStatus::Confirmed);
+
+    // The auditor's trail of the tier-2 part: every step, in order, with its signer.
+    use lianrong_contracts::state::{keys, Storage};
+    let history: Vec<lianrong_contracts::HistoryEntry> = w
+        .store
+        .scan_prefix(
+            &keys::history_prefix(DocKind::Receivable, part_b.as_str()),
+            100,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| lianrong_primitives::decode(&v, 1 << 20).unwrap())
+        .collect();
+    let steps: Vec<(&str, Option<&str>)> = history
+        .iter()
+        .map(|h| {
+            let name = match &h.event {
+                Event::ReceivableIssued { .. } => "issued",
+                Event::ReceivableTransferred { .. } => "transferred",
+                Event::FinancingRequested { .. } => "financing requested",
+                Event::ReceivableAssigned { .. } => "assigned",
+                Event::ReceivableRepaid { .. } => "repaid",
+                Event::ReceivableSettled { .. } => "settled",
+                e => panic!("unexpected {e:?}"),
+            };
+            (name, h.signer.as_ref().map(|o| o.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("issued", Some("SUP-1")),
+            ("transferred", Some("SUP-1")),
+            ("financing requested", Some("SUP-3")),
+            ("assigned", Some("BANK-A")),
+            ("repaid", Some("CORE-A")),
+            ("settled", Some("CORE-A")),
+        ]
+    );
+    assert!(history.iter().all(|h| h.tx.is_some() && h.height > 0));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::error::{ContractError, DocKind, ExecError, StoreError};
 use crate::events::{Event, HistoryEntry, Receipt};
 use crate::merkle::{compute_changes, StateChanges};
 use crate::model::{DocId, KeyRecord, Org, Params, Role};
-use crate::state::{keys, load, StateView, Storage};
+use crate::state::{keys, load, StateView, Storage, Writes};
 use crate::tx::VerifiedTransaction;
 
 /// Chain-wide bookkeeping kept in state.
@@ -259,14 +259,22 @@ pub fn next_id(st: &mut StateView<'_>, counter: &str, prefix: &str) -> Result<Do
 }
 
 /// Enters a receivable in the index of its maturity date, for the overdue sweep.
-pub fn index_maturity(st: &mut StateView<'_>, date: NaiveDate, id: &DocId) -> Result<(), ExecError> {
+pub fn index_maturity(
+    st: &mut StateView<'_>,
+    date: NaiveDate,
+    id: &DocId,
+) -> Result<(), ExecError> {
     st.store(keys::due(&date.to_string(), id.as_str()), &());
     Ok(())
 }
 
 /// Takes a receivable out of the maturity index once it can no longer go overdue
 /// (split or settled), so the index only holds live receivables.
-pub fn unindex_maturity(st: &mut StateView<'_>, date: NaiveDate, id: &DocId) -> Result<(), ExecError> {
+pub fn unindex_maturity(
+    st: &mut StateView<'_>,
+    date: NaiveDate,
+    id: &DocId,
+) -> Result<(), ExecError> {
     let key = keys::due(&date.to_string(), id.as_str());
     // The sweep already removed overdue ones; deleting only what exists keeps the
     // write set exact.
@@ -305,12 +313,11 @@ pub fn execute_block<S: Storage>(
     let today = business_date(block.time_ms, params.utc_offset_minutes);
 
     let ledger_events = sweep_overdue(store, &mut st, &mut meta, today, params.grace_days)?;
-    write_history(&mut st, block, u32::MAX, None, &ledger_events)?;
     st.commit_tx();
 
     let mut receipts = Vec::with_capacity(txs.len());
-    for (index, vtx) in txs.iter().enumerate() {
-        let receipt = execute_tx(&mut st, block, today, &params, index as u32, vtx)?;
+    for vtx in txs {
+        let receipt = execute_tx(&mut st, block, today, &params, vtx)?;
         receipts.push(receipt);
     }
 
@@ -318,7 +325,8 @@ pub fn execute_block<S: Storage>(
     meta.time_ms = block.time_ms;
     st.store(keys::META.to_vec(), &meta);
     st.commit_tx();
-    let changes = compute_changes(store, block.height, st.into_writes())?;
+    let mut changes = compute_changes(store, block.height, st.into_writes())?;
+    changes.index = history_index(block, &ledger_events, txs, &receipts);
     Ok(BlockOutcome {
         receipts,
         ledger_events,
@@ -331,7 +339,6 @@ fn execute_tx(
     block: &BlockContext,
     today: NaiveDate,
     params: &Params,
-    index: u32,
     vtx: &VerifiedTransaction,
 ) -> Result<Receipt, StoreError> {
     let tx = vtx.tx();
@@ -361,13 +368,6 @@ fn execute_tx(
     };
     match apply_action(&ctx, st, &tx.action) {
         Ok(events) => {
-            write_history(
-                st,
-                block,
-                index,
-                Some((vtx.hash(), &tx.signer.org, &tx.signer.key)),
-                &events,
-            )?;
             st.commit_tx();
             Ok(receipt(Ok(events)))
         }
@@ -483,30 +483,43 @@ pub fn apply_action(
     }
 }
 
-fn write_history(
-    st: &mut StateView<'_>,
+/// The history entries of a block: one per event per document it touches, keyed so a
+/// prefix scan returns a document's history in order. They are an index derived from
+/// the receipts, written with the block but outside the Merkle tree (which would
+/// otherwise spend most of its time on an append-only log the blocks already prove).
+fn history_index(
     block: &BlockContext,
-    tx_index: u32,
-    by: Option<(Hash, &OrgId, &PublicKey)>,
-    events: &[Event],
-) -> Result<(), StoreError> {
-    for (seq, event) in events.iter().enumerate() {
-        let entry = HistoryEntry {
-            height: block.height,
-            tx: by.map(|b| b.0),
-            signer: by.map(|b| b.1.clone()),
-            key: by.map(|b| *b.2),
-            time_ms: block.time_ms,
-            event: event.clone(),
-        };
-        for (kind, id) in event.documents() {
-            st.store(
-                keys::history(kind, &id, block.height, tx_index, seq as u32),
-                &entry,
-            );
+    ledger_events: &[Event],
+    txs: &[VerifiedTransaction],
+    receipts: &[Receipt],
+) -> Writes {
+    let mut index = Writes::new();
+    let mut add = |tx_index: u32, by: Option<&VerifiedTransaction>, events: &[Event]| {
+        for (seq, event) in events.iter().enumerate() {
+            let entry = HistoryEntry {
+                height: block.height,
+                tx: by.map(|t| t.hash()),
+                signer: by.map(|t| t.tx().signer.org.clone()),
+                key: by.map(|t| t.tx().signer.key),
+                time_ms: block.time_ms,
+                event: event.clone(),
+            };
+            let bytes = lianrong_primitives::encode(&entry);
+            for (kind, id) in event.documents() {
+                index.insert(
+                    keys::history(kind, &id, block.height, tx_index, seq as u32),
+                    Some(bytes.clone()),
+                );
+            }
+        }
+    };
+    add(u32::MAX, None, ledger_events);
+    for (i, (tx, receipt)) in txs.iter().zip(receipts).enumerate() {
+        if let Ok(events) = &receipt.outcome {
+            add(i as u32, Some(tx), events);
         }
     }
-    Ok(())
+    index
 }
 
 /// Marks receivables overdue whose maturity plus grace days lies before `today`, walking
@@ -520,7 +533,10 @@ fn sweep_overdue<S: Storage>(
     grace_days: u32,
 ) -> Result<Vec<Event>, StoreError> {
     // The sweep runs first in the block, so the committed state is all there is to scan.
-    assert!(st.is_clean(), "the overdue sweep must run before any transaction");
+    assert!(
+        st.is_clean(),
+        "the overdue sweep must run before any transaction"
+    );
     let mut events = Vec::new();
     // Maturities on or before `last_due` are overdue today.
     let Some(last_due) = today.checked_sub_signed(Duration::days(i64::from(grace_days) + 1)) else {
@@ -528,7 +544,9 @@ fn sweep_overdue<S: Storage>(
     };
     let mut budget = MAX_SWEEP_PER_BLOCK;
     for _ in 0..MAX_SWEEP_DAYS_PER_BLOCK {
-        let Some(date) = meta.overdue_swept_through.succ_opt() else { break };
+        let Some(date) = meta.overdue_swept_through.succ_opt() else {
+            break;
+        };
         if date > last_due {
             break;
         }
@@ -540,10 +558,15 @@ fn sweep_overdue<S: Storage>(
             let id = key.rsplit(|b| *b == b'/').next().unwrap_or_default();
             let id = String::from_utf8_lossy(id);
             let rkey = keys::doc(DocKind::Receivable, &id);
-            let Some(mut r) = st.load::<crate::model::Receivable>(&rkey)? else { continue };
+            let Some(mut r) = st.load::<crate::model::Receivable>(&rkey)? else {
+                continue;
+            };
             if r.status == crate::model::ReceivableStatus::Active {
                 r.status = crate::model::ReceivableStatus::Overdue;
-                events.push(Event::ReceivableOverdue { receivable: r.id.clone(), maturity: r.maturity });
+                events.push(Event::ReceivableOverdue {
+                    receivable: r.id.clone(),
+                    maturity: r.maturity,
+                });
                 st.store(rkey, &r);
             }
         }

@@ -2,7 +2,9 @@
 
 use lianrong_primitives::OrgId;
 
-use super::{check_text, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity, Ctx};
+use super::{
+    check_text, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity, Ctx,
+};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
