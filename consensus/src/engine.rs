@@ -1006,3 +1006,199 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHAIN: &str = "unit-chain";
+
+    fn keys() -> Vec<SecretKey> {
+        (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect()
+    }
+
+    fn config(me: usize) -> EngineConfig {
+        let k = keys();
+        let set = ValidatorSet::from_keys(&k.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
+        EngineConfig::new(CHAIN, set, k[me].clone())
+    }
+
+    /// A round-1 proposal by its leader (validator 1) on top of genesis.
+    fn proposal(payload: &[u8], timestamp_ms: u64) -> Proposal {
+        let cfg = config(1);
+        let genesis = cfg.genesis_hash();
+        let block = Block {
+            chain_id: CHAIN.into(),
+            epoch: 0,
+            height: 1,
+            round: 1,
+            parent: genesis,
+            justify: QuorumCert::genesis(genesis),
+            proposer: 1,
+            timestamp_ms,
+            payload: payload.to_vec(),
+        };
+        Proposal::sign(block, None, &keys()[1])
+    }
+
+    fn started(me: usize, safety: Option<SafetyState>) -> Engine {
+        let cfg = config(me);
+        let safety = safety.unwrap_or_else(|| SafetyState::genesis(&cfg));
+        let mut e = Engine::new(cfg, safety, None);
+        e.handle(1_000, Input::Start);
+        e
+    }
+
+    fn deliver(e: &mut Engine, from: u16, m: Message) -> Vec<Output> {
+        e.handle(1_000, Input::Message { from, message: m })
+    }
+
+    fn votes(out: &[Output]) -> Vec<Vote> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send { message: Message::Vote(v), .. } => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn votes_once_and_persists_before_sending() {
+        let mut e = started(3, None);
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
+        assert!(matches!(&out[0], Output::Persist(s) if s.last_voted_round == 1));
+        let v = votes(&out);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].data.round, 1);
+        let again = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
+        assert!(votes(&again).is_empty());
+    }
+
+    #[test]
+    fn restart_never_double_votes() {
+        let mut e = started(3, None);
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
+        let persisted = match &out[0] {
+            Output::Persist(s) => s.clone(),
+            other => panic!("expected Persist first, got {other:?}"),
+        };
+        // Crash, restart from exactly what was persisted, and be shown a conflicting block.
+        let mut e = started(3, Some(persisted));
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"b", 900))));
+        assert!(votes(&out).is_empty(), "voted twice in round 1: {out:?}");
+    }
+
+    #[test]
+    fn equivocating_leader_yields_verifiable_evidence() {
+        let mut e = started(2, None);
+        deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"b", 900))));
+        let ev = out
+            .iter()
+            .find_map(|o| match o {
+                Output::Evidence(ev) => Some(ev.clone()),
+                _ => None,
+            })
+            .expect("evidence");
+        assert_eq!(ev.offender(), 1);
+        assert_eq!(ev.verify(&config(0).validators, CHAIN), Ok(()));
+    }
+
+    #[test]
+    fn double_vote_yields_evidence_and_is_counted_once() {
+        // Validator 2 leads round 2, so it collects round-1 votes.
+        let mut e = started(2, None);
+        let p = proposal(b"a", 900);
+        let mut data = VoteData {
+            epoch: 0,
+            block_hash: p.block.hash(),
+            height: 1,
+            round: 1,
+            parent_hash: p.block.parent,
+            parent_round: 0,
+        };
+        deliver(&mut e, 0, Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)));
+        data.block_hash = Hash([9; 32]);
+        let out = deliver(&mut e, 0, Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)));
+        assert!(out.iter().any(|o| matches!(o, Output::Evidence(ev) if ev.offender() == 0)));
+    }
+
+    #[test]
+    fn bad_signatures_and_bad_timestamps_are_rejected_without_a_vote() {
+        let mut e = started(2, None);
+        let mut p = proposal(b"a", 900);
+        p.signature.0[0] ^= 1;
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(p)));
+        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::BadSignature, .. })));
+        assert!(votes(&out).is_empty());
+        let far_future = proposal(b"a", 1_000 + 60_000);
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(far_future)));
+        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::BadTimestamp, .. })));
+        assert!(votes(&out).is_empty());
+    }
+
+    #[test]
+    fn a_proposal_from_a_non_leader_is_rejected() {
+        let mut e = started(2, None);
+        let mut p = proposal(b"a", 900);
+        p.block.proposer = 3;
+        let p = Proposal::sign(p.block, None, &keys()[3]);
+        let out = deliver(&mut e, 3, Message::Proposal(Box::new(p)));
+        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::NotLeader, .. })));
+    }
+
+    #[test]
+    fn four_engines_finalize_with_certificates() {
+        // A tiny synchronous network: deliver every message immediately, in order.
+        let mut engines: Vec<Engine> = (0..4)
+            .map(|i| {
+                let cfg = config(i);
+                let safety = SafetyState::genesis(&cfg);
+                Engine::new(cfg, safety, None)
+            })
+            .collect();
+        let mut queue: VecDeque<(u16, Target, Message)> = VecDeque::new();
+        let mut finalized = vec![Vec::new(); 4];
+        let mut pending: Vec<(usize, Vec<Output>)> = Vec::new();
+        for (i, e) in engines.iter_mut().enumerate() {
+            let out = e.handle(1_000, Input::Start);
+            pending.push((i, out));
+        }
+        for step in 0..400u64 {
+            while let Some((i, outs)) = pending.pop() {
+                for o in outs {
+                    match o {
+                        Output::Send { to, message } => queue.push_back((i as u16, to, message)),
+                        Output::RequestPayload { round, .. } => {
+                            let out = engines[i].handle(1_000 + step, Input::Payload { round, payload: vec![i as u8] });
+                            pending.push((i, out));
+                        }
+                        Output::Finalized(fb) => finalized[i].push(fb),
+                        _ => {}
+                    }
+                }
+            }
+            let Some((from, to, m)) = queue.pop_front() else { break };
+            for j in 0..4 {
+                let hit = match to {
+                    Target::All => j != from as usize,
+                    Target::One(t) => t as usize == j,
+                };
+                if hit {
+                    let out = engines[j].handle(1_000 + step, Input::Message { from, message: m.clone() });
+                    pending.push((j, out));
+                }
+            }
+        }
+        let set = config(0).validators;
+        let genesis = config(0).genesis_hash();
+        assert!(finalized[0].len() >= 3, "finalized {}", finalized[0].len());
+        for f in &finalized {
+            for (a, b) in f.iter().zip(&finalized[0]) {
+                assert_eq!(a.block, b.block);
+                let id = a.cert.verify(&set, CHAIN, genesis).unwrap();
+                assert!(id.height >= a.block.height);
+            }
+        }
+    }
+}

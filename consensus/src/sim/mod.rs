@@ -136,7 +136,7 @@ impl SimConfig {
             .collect();
         // Even without network faults GST is where liveness starts to be measured, and the
         // time before it is where Byzantine validators get to act.
-        let gst_ms = rng.gen_range(1_000..5_000);
+        let gst_ms = if network { rng.gen_range(3_000..12_000) } else { rng.gen_range(1_000..5_000) };
         let base_timeout_ms = 300;
         let max_backoff_exponent = 3;
         // Worst case after GST: rounds whose leader or next leader is faulty fail (at most
@@ -264,6 +264,10 @@ pub struct SimReport {
     pub latency_count: u64,
     /// Crashes injected.
     pub crashes: u64,
+    /// Catch-up batches (finalized blocks with a certificate) sent by honest validators.
+    pub sync_responses: u64,
+    /// Single certified blocks sent on request by honest validators.
+    pub block_responses: u64,
 }
 
 #[derive(Debug)]
@@ -471,13 +475,13 @@ impl<'a> Sim<'a> {
         if self.cfg.faults.network && gst > 0 {
             let mut t = 0;
             loop {
-                t += self.rng.gen_range(200..1500);
+                t += self.rng.gen_range(500..6000);
                 if t >= gst {
                     break;
                 }
                 let p = if self.rng.gen_bool(0.3) {
                     None
-                } else if self.rng.gen_bool(0.5) {
+                } else if self.rng.gen_bool(0.7) {
                     // A contiguous range of seats: the cut most likely to give both sides
                     // runs of consecutive leaders.
                     let start = self.rng.gen_range(0..n);
@@ -712,6 +716,11 @@ impl<'a> Sim<'a> {
         match self.nodes[node].byz {
             None => {
                 self.check_honest_signature(node, &message)?;
+                match &message {
+                    Message::SyncResponse { .. } => self.report.sync_responses += 1,
+                    Message::BlockResponse(_) => self.report.block_responses += 1,
+                    _ => {}
+                }
                 self.transmit(node, to, message.to_bytes());
             }
             Some(ByzKind::Equivocator) => match &message {

@@ -6,6 +6,14 @@ fn run_seeds(seeds: std::ops::Range<u64>, validators: Option<usize>) -> Vec<(u64
         .collect()
 }
 
+fn assert_all_pass(seeds: std::ops::Range<u64>, validators: Option<usize>) {
+    let failures = run_seeds(seeds, validators);
+    for (seed, f) in &failures {
+        eprintln!("seed {seed}: {} at {} ms\n{}", f.violation, f.at_ms, f.detail);
+    }
+    assert!(failures.is_empty(), "{} seeds failed", failures.len());
+}
+
 #[test]
 fn fault_free_runs_commit_at_every_size() {
     for n in [4, 7, 10] {
@@ -20,13 +28,74 @@ fn fault_free_runs_commit_at_every_size() {
 #[test]
 fn a_seed_replays_exactly() {
     let cfg = SimConfig::for_seed(5, Some(4));
-    let a = run(&cfg).map(|r| (r.blocks, r.messages, r.payload_bytes));
-    let b = run(&cfg).map(|r| (r.blocks, r.messages, r.payload_bytes));
+    let a = run(&cfg).map(|r| (r.blocks, r.messages, r.payload_bytes, r.virtual_ms));
+    let b = run(&cfg).map(|r| (r.blocks, r.messages, r.payload_bytes, r.virtual_ms));
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
 
 #[test]
-fn smoke_seeds() {
-    let failures = run_seeds(0..24, None);
-    assert!(failures.is_empty(), "{failures:#?}");
+fn every_fault_family_and_behaviour_is_generated() {
+    let cfgs: Vec<SimConfig> = (0..300).map(|s| SimConfig::for_seed(s, None)).collect();
+    for kind in ByzKind::ALL {
+        assert!(cfgs.iter().any(|c| c.faults.byzantine.contains(&kind)), "{kind:?} never chosen");
+    }
+    for n in [4, 7, 10] {
+        assert!(cfgs.iter().any(|c| c.validators == n && c.faults.crashes && c.faults.network));
+        assert!(cfgs.iter().any(|c| c.validators == n && !c.faults.byzantine.is_empty()));
+    }
+}
+
+#[test]
+fn crashed_validators_catch_up_through_sync() {
+    let (mut sync, mut fetch) = (0, 0);
+    for seed in (2..200).step_by(6) {
+        let r = run(&SimConfig::for_seed(seed, None)).unwrap_or_else(|f| panic!("seed {seed}: {f:?}"));
+        sync += r.sync_responses;
+        fetch += r.block_responses;
+    }
+    assert!(sync > 0 && fetch > 0, "catch-up never exercised: {sync} syncs, {fetch} fetches");
+}
+
+// The CI run: 320 seeds over every fault family at n = 4, 7 and 10, split in four tests
+// so the harness runs them in parallel.
+#[test]
+fn ci_seeds_0_to_80() {
+    assert_all_pass(0..80, None);
+}
+
+#[test]
+fn ci_seeds_80_to_160() {
+    assert_all_pass(80..160, None);
+}
+
+#[test]
+fn ci_seeds_160_to_240() {
+    assert_all_pass(160..240, None);
+}
+
+#[test]
+fn ci_seeds_240_to_320() {
+    assert_all_pass(240..320, None);
+}
+
+/// The simulator is only worth something if it can fail: an engine whose quorum is f+1
+/// instead of 2f+1 must be caught breaking agreement within a few hundred seeds.
+#[test]
+fn a_broken_quorum_is_caught() {
+    let mut caught = None;
+    for seed in 0..300 {
+        let mut cfg = SimConfig::for_seed(seed, Some(7));
+        cfg.broken_quorum = Some(3);
+        if let Err(f) = run(&cfg) {
+            caught = Some((seed, f));
+            break;
+        }
+    }
+    let (seed, f) = caught.expect("the broken engine survived 300 seeds");
+    eprintln!("broken quorum caught at seed {seed}: {}", f.violation);
+    assert!(
+        matches!(f.violation, Violation::Agreement { .. } | Violation::NotSequential { .. }),
+        "caught for the wrong reason: {:?}",
+        f.violation
+    );
 }
