@@ -10,7 +10,7 @@ use lianrong_primitives::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::state::{StateRead, Storage, Writes};
+use crate::state::{Entries, StateRead, Storage, Writes};
 
 /// The root of an empty tree.
 pub fn empty_root() -> Hash {
@@ -161,11 +161,7 @@ impl StateRead for MemoryStorage {
 }
 
 impl Storage for MemoryStorage {
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
         Ok(self
             .values
             .range(prefix.to_vec()..)

@@ -11,6 +11,9 @@ use crate::error::{DocKind, StoreError};
 /// Largest stored value decoded (documents are far smaller; this only bounds damage).
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
+/// Key-value pairs from a prefix scan, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to the latest committed key-value state.
 pub trait StateRead {
     /// The committed value at `key`.
@@ -23,11 +26,7 @@ pub trait StateRead {
 /// keeps it in memory.
 pub trait Storage: StateRead + jmt::storage::TreeReader {
     /// Committed entries whose key starts with `prefix`, in key order, at most `limit`.
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError>;
     /// The latest committed (version, state root), or `None` before genesis.
     fn latest(&self) -> Result<Option<(u64, Hash)>, StoreError>;
 }
