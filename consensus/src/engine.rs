@@ -262,7 +262,11 @@ pub struct Engine {
 impl Engine {
     /// A validator resuming from `safety` (use [`SafetyState::genesis`] the first time)
     /// whose last finalized block is `last_finalized` (`None`: only genesis).
-    pub fn new(cfg: EngineConfig, safety: SafetyState, last_finalized: Option<&FinalizedBlock>) -> Self {
+    pub fn new(
+        cfg: EngineConfig,
+        safety: SafetyState,
+        last_finalized: Option<&FinalizedBlock>,
+    ) -> Self {
         let genesis = cfg.genesis_hash();
         let root = match last_finalized {
             Some(f) => Meta {
@@ -270,7 +274,11 @@ impl Engine {
                 height: f.block.height,
                 timestamp_ms: f.block.timestamp_ms,
             },
-            None => Meta { hash: genesis, height: 0, timestamp_ms: cfg.genesis_time_ms },
+            None => Meta {
+                hash: genesis,
+                height: 0,
+                timestamp_ms: cfg.genesis_time_ms,
+            },
         };
         let me = cfg.validators.index_of(&cfg.me.public());
         let quorum = cfg.validators.quorum();
@@ -343,7 +351,9 @@ impl Engine {
         self.now = self.now.max(now_ms);
         match input {
             Input::Start => {
-                let r = (self.safety.high_qc.round() + 1).max(self.safety.last_voted_round).max(1);
+                let r = (self.safety.high_qc.round() + 1)
+                    .max(self.safety.last_voted_round)
+                    .max(1);
                 self.enter_round(r);
             }
             Input::Message { from, message } => self.on_message(from, message),
@@ -429,7 +439,12 @@ impl Engine {
         if self.verified_qcs.contains(&digest) {
             return Ok(());
         }
-        qc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        qc.verify_with_quorum(
+            &self.cfg.validators,
+            &self.cfg.chain_id,
+            self.genesis,
+            self.quorum,
+        )?;
         if self.verified_qcs.len() >= QC_CACHE {
             self.verified_qcs.clear();
         }
@@ -444,7 +459,10 @@ impl Engine {
 
     fn arm_timer(&mut self) {
         self.timer_generation += 1;
-        let id = TimerId { round: self.round, generation: self.timer_generation };
+        let id = TimerId {
+            round: self.round,
+            generation: self.timer_generation,
+        };
         let after_ms = self.timeout_ms();
         self.out.push(Output::SetTimer { id, after_ms });
     }
@@ -474,7 +492,10 @@ impl Engine {
         }
         let hqc = self.safety.high_qc.round();
         let justified = hqc + 1 == round
-            || self.last_tc.as_ref().is_some_and(|tc| tc.round + 1 == round && hqc >= tc.max_high_qc_round());
+            || self
+                .last_tc
+                .as_ref()
+                .is_some_and(|tc| tc.round + 1 == round && hqc >= tc.max_high_qc_round());
         if !justified {
             return;
         }
@@ -484,7 +505,10 @@ impl Engine {
             return;
         }
         self.payload_requested = Some(round);
-        self.out.push(Output::RequestPayload { round, height: self.safety.high_qc.vote.height + 1 });
+        self.out.push(Output::RequestPayload {
+            round,
+            height: self.safety.high_qc.vote.height + 1,
+        });
     }
 
     fn on_payload(&mut self, round: u64, mut payload: Vec<u8>) {
@@ -495,7 +519,9 @@ impl Engine {
             return;
         }
         let Some(me) = self.me else { return };
-        let Some(parent) = self.meta(&self.safety.high_qc.vote.block_hash) else { return };
+        let Some(parent) = self.meta(&self.safety.high_qc.vote.block_hash) else {
+            return;
+        };
         if payload.len() > self.cfg.max_payload_bytes.min(MAX_PAYLOAD_BYTES) {
             payload = Vec::new();
         }
@@ -522,7 +548,10 @@ impl Engine {
         self.safety.last_proposed_round = round;
         self.safety_dirty = true;
         let proposal = Proposal::sign(block, tc, &self.cfg.me);
-        self.out.push(Output::Send { to: Target::All, message: Message::Proposal(Box::new(proposal.clone())) });
+        self.out.push(Output::Send {
+            to: Target::All,
+            message: Message::Proposal(Box::new(proposal.clone())),
+        });
         if let Err(reason) = self.on_proposal(proposal) {
             debug_assert!(false, "own proposal rejected: {reason}");
         }
@@ -554,16 +583,26 @@ impl Engine {
             || b.height != b.justify.vote.height + 1
             || b.round <= b.justify.round()
         {
-            return Err(RejectReason::Malformed("block does not match its justification"));
+            return Err(RejectReason::Malformed(
+                "block does not match its justification",
+            ));
         }
         let data = Proposal::data_of(b);
-        let key = *self.cfg.validators.key(b.proposer).ok_or(RejectReason::UnknownValidator(b.proposer))?;
+        let key = *self
+            .cfg
+            .validators
+            .key(b.proposer)
+            .ok_or(RejectReason::UnknownValidator(b.proposer))?;
         verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
             .map_err(|_| RejectReason::BadSignature)?;
         match self.seen_proposals.get(&b.round) {
             Some((d, _)) if *d == data => return Ok(()),
             Some((d, s)) => {
-                let ev = Evidence::DoubleProposal { proposer: b.proposer, a: (*d, *s), b: (data, p.signature) };
+                let ev = Evidence::DoubleProposal {
+                    proposer: b.proposer,
+                    a: (*d, *s),
+                    b: (data, p.signature),
+                };
                 self.out.push(Output::Evidence(ev));
                 return Ok(());
             }
@@ -574,14 +613,18 @@ impl Engine {
         self.verify_qc(&b.justify)?;
         if let Some(tc) = &p.tc {
             if tc.epoch != self.epoch() || tc.round + 1 != b.round {
-                return Err(RejectReason::Malformed("timeout certificate for the wrong round"));
+                return Err(RejectReason::Malformed(
+                    "timeout certificate for the wrong round",
+                ));
             }
             tc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.quorum)?;
         }
         // Jolteon's extension rule: extend the previous round's certificate, or, after a
         // timeout certificate, a certificate at least as high as any its signers held.
         let safe = b.justify.round() + 1 == b.round
-            || p.tc.as_ref().is_some_and(|tc| b.justify.round() >= tc.max_high_qc_round());
+            || p.tc
+                .as_ref()
+                .is_some_and(|tc| b.justify.round() >= tc.max_high_qc_round());
         if !safe {
             return Err(RejectReason::UnsafeProposal);
         }
@@ -610,7 +653,9 @@ impl Engine {
             self.fetch(parent);
             return Ok(());
         };
-        if b.timestamp_ms <= parent.timestamp_ms || b.timestamp_ms > self.now + self.cfg.max_drift_ms {
+        if b.timestamp_ms <= parent.timestamp_ms
+            || b.timestamp_ms > self.now + self.cfg.max_drift_ms
+        {
             return Err(RejectReason::BadTimestamp);
         }
         let data = VoteData {
@@ -643,7 +688,10 @@ impl Engine {
             self.enter_round(qc.round() + 1);
         }
         if let Some(target) = qc.vote.commits() {
-            let higher = self.pending_commit.as_ref().is_none_or(|(t, _)| target.height > t.height);
+            let higher = self
+                .pending_commit
+                .as_ref()
+                .is_none_or(|(t, _)| target.height > t.height);
             if target.height > self.root.height && higher {
                 self.pending_commit = Some((target, CommitCertificate { qc: qc.clone() }));
             }
@@ -672,7 +720,11 @@ impl Engine {
         if d.epoch != self.epoch() {
             return Err(RejectReason::WrongEpoch);
         }
-        let key = *self.cfg.validators.key(v.voter).ok_or(RejectReason::UnknownValidator(v.voter))?;
+        let key = *self
+            .cfg
+            .validators
+            .key(v.voter)
+            .ok_or(RejectReason::UnknownValidator(v.voter))?;
         if self.me != Some(self.leader(d.round + 1)) || d.round + 1 < self.round {
             return Ok(());
         }
@@ -685,7 +737,11 @@ impl Engine {
         match seen.get(&v.voter) {
             Some((prev, _)) if *prev == d => return Ok(()),
             Some((prev, sig)) => {
-                let ev = Evidence::DoubleVote { voter: v.voter, a: (*prev, *sig), b: (d, v.signature) };
+                let ev = Evidence::DoubleVote {
+                    voter: v.voter,
+                    a: (*prev, *sig),
+                    b: (d, v.signature),
+                };
                 self.out.push(Output::Evidence(ev));
                 return Ok(());
             }
@@ -727,7 +783,11 @@ impl Engine {
             self.safety_dirty = true;
         }
         self.timed_out_round = self.timed_out_round.max(round);
-        let data = TimeoutData { epoch: self.epoch(), round, high_qc_round: self.safety.high_qc.round() };
+        let data = TimeoutData {
+            epoch: self.epoch(),
+            round,
+            high_qc_round: self.safety.high_qc.round(),
+        };
         let signature = self.cfg.me.sign(&data.signing_bytes(&self.cfg.chain_id));
         let t = Timeout {
             epoch: data.epoch,
@@ -737,7 +797,10 @@ impl Engine {
             signature,
             last_tc: self.last_tc.clone(),
         };
-        self.out.push(Output::Send { to: Target::All, message: Message::Timeout(Box::new(t)) });
+        self.out.push(Output::Send {
+            to: Target::All,
+            message: Message::Timeout(Box::new(t)),
+        });
         self.record_timeout(round, me, data.high_qc_round, signature);
     }
 
@@ -745,7 +808,11 @@ impl Engine {
         if t.epoch != self.epoch() {
             return Err(RejectReason::WrongEpoch);
         }
-        let key = *self.cfg.validators.key(t.voter).ok_or(RejectReason::UnknownValidator(t.voter))?;
+        let key = *self
+            .cfg
+            .validators
+            .key(t.voter)
+            .ok_or(RejectReason::UnknownValidator(t.voter))?;
         if t.round > self.round + MAX_ROUNDS_AHEAD {
             return Err(RejectReason::TooFarAhead);
         }
@@ -762,10 +829,16 @@ impl Engine {
             return Ok(());
         }
         if t.high_qc.round() >= t.round {
-            return Err(RejectReason::Malformed("timeout's high QC is not below its round"));
+            return Err(RejectReason::Malformed(
+                "timeout's high QC is not below its round",
+            ));
         }
-        verify(&key, &t.data().signing_bytes(&self.cfg.chain_id), &t.signature)
-            .map_err(|_| RejectReason::BadSignature)?;
+        verify(
+            &key,
+            &t.data().signing_bytes(&self.cfg.chain_id),
+            &t.signature,
+        )
+        .map_err(|_| RejectReason::BadSignature)?;
         self.verify_qc(&t.high_qc)?;
         self.process_qc(&t.high_qc);
         if t.round < self.round {
@@ -775,7 +848,13 @@ impl Engine {
         Ok(())
     }
 
-    fn record_timeout(&mut self, round: u64, voter: u16, hqc: u64, sig: lianrong_primitives::Signature) {
+    fn record_timeout(
+        &mut self,
+        round: u64,
+        voter: u16,
+        hqc: u64,
+        sig: lianrong_primitives::Signature,
+    ) {
         let entry = self.timeouts.entry(round).or_default();
         if entry.contains_key(&voter) {
             return;
@@ -823,7 +902,10 @@ impl Engine {
             Some(f) if first && Some(f) != self.me => Target::One(f),
             _ => Target::All,
         };
-        self.out.push(Output::Send { to, message: Message::BlockRequest(hash) });
+        self.out.push(Output::Send {
+            to,
+            message: Message::BlockRequest(hash),
+        });
     }
 
     fn request_sync(&mut self) {
@@ -843,11 +925,18 @@ impl Engine {
             return;
         }
         let to = Target::One(to);
-        self.out.push(Output::Send { to, message: Message::SyncRequest { from_height: self.root.height + 1 } });
+        self.out.push(Output::Send {
+            to,
+            message: Message::SyncRequest {
+                from_height: self.root.height + 1,
+            },
+        });
     }
 
     fn try_commit(&mut self) {
-        let Some((target, cert)) = self.pending_commit.clone() else { return };
+        let Some((target, cert)) = self.pending_commit.clone() else {
+            return;
+        };
         if target.height <= self.root.height {
             self.pending_commit = None;
             return;
@@ -921,9 +1010,13 @@ impl Engine {
     }
 
     fn find_block(&self, hash: &Hash) -> Option<&Block> {
-        self.blocks
-            .get(hash)
-            .or_else(|| self.recent.iter().rev().map(|f| &f.block).find(|b| b.hash() == *hash))
+        self.blocks.get(hash).or_else(|| {
+            self.recent
+                .iter()
+                .rev()
+                .map(|f| &f.block)
+                .find(|b| b.hash() == *hash)
+        })
     }
 
     fn on_block_request(&mut self, from: u16, hash: Hash) {
@@ -951,7 +1044,9 @@ impl Engine {
     }
 
     fn on_sync_request(&mut self, from: u16, from_height: u64) {
-        let Some(first) = self.recent.front().map(|f| f.block.height) else { return };
+        let Some(first) = self.recent.front().map(|f| f.block.height) else {
+            return;
+        };
         if from_height < first || from_height > self.root.height {
             return;
         }
@@ -960,7 +1055,10 @@ impl Engine {
         let mut cert = None;
         for f in self.recent.iter().skip(start).take(2 * MAX_SYNC_BLOCKS) {
             blocks.push(f.block.clone());
-            let direct = f.cert.committed().is_some_and(|id| id.height == f.block.height);
+            let direct = f
+                .cert
+                .committed()
+                .is_some_and(|id| id.height == f.block.height);
             if direct {
                 cert = Some(f.cert.clone());
                 if blocks.len() >= MAX_SYNC_BLOCKS {
@@ -974,7 +1072,11 @@ impl Engine {
         self.send(Target::One(from), Message::SyncResponse { blocks, cert });
     }
 
-    fn on_sync_response(&mut self, blocks: Vec<Block>, cert: CommitCertificate) -> Result<(), RejectReason> {
+    fn on_sync_response(
+        &mut self,
+        blocks: Vec<Block>,
+        cert: CommitCertificate,
+    ) -> Result<(), RejectReason> {
         if blocks.is_empty() || blocks.len() > 2 * MAX_SYNC_BLOCKS {
             return Err(RejectReason::TooLarge);
         }
@@ -991,10 +1093,17 @@ impl Engine {
             }
             hashes.push(b.hash());
         }
-        let id = cert.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        let id = cert.verify_with_quorum(
+            &self.cfg.validators,
+            &self.cfg.chain_id,
+            self.genesis,
+            self.quorum,
+        )?;
         let last = blocks.len() - 1;
         if id.hash != hashes[last] || id.height != blocks[last].height {
-            return Err(RejectReason::Malformed("certificate does not commit the last block"));
+            return Err(RejectReason::Malformed(
+                "certificate does not commit the last block",
+            ));
         }
         for b in blocks {
             self.finalize(b, cert.clone());
@@ -1019,7 +1128,8 @@ mod tests {
 
     fn config(me: usize) -> EngineConfig {
         let k = keys();
-        let set = ValidatorSet::from_keys(&k.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
+        let set =
+            ValidatorSet::from_keys(&k.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
         EngineConfig::new(CHAIN, set, k[me].clone())
     }
 
@@ -1056,7 +1166,10 @@ mod tests {
     fn votes(out: &[Output]) -> Vec<Vote> {
         out.iter()
             .filter_map(|o| match o {
-                Output::Send { message: Message::Vote(v), .. } => Some(v.clone()),
+                Output::Send {
+                    message: Message::Vote(v),
+                    ..
+                } => Some(v.clone()),
                 _ => None,
             })
             .collect()
@@ -1117,10 +1230,20 @@ mod tests {
             parent_hash: p.block.parent,
             parent_round: 0,
         };
-        deliver(&mut e, 0, Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)));
+        deliver(
+            &mut e,
+            0,
+            Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)),
+        );
         data.block_hash = Hash([9; 32]);
-        let out = deliver(&mut e, 0, Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)));
-        assert!(out.iter().any(|o| matches!(o, Output::Evidence(ev) if ev.offender() == 0)));
+        let out = deliver(
+            &mut e,
+            0,
+            Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)),
+        );
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::Evidence(ev) if ev.offender() == 0)));
     }
 
     #[test]
@@ -1129,11 +1252,23 @@ mod tests {
         let mut p = proposal(b"a", 900);
         p.signature.0[0] ^= 1;
         let out = deliver(&mut e, 1, Message::Proposal(Box::new(p)));
-        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::BadSignature, .. })));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Rejected {
+                reason: RejectReason::BadSignature,
+                ..
+            }
+        )));
         assert!(votes(&out).is_empty());
         let far_future = proposal(b"a", 1_000 + 60_000);
         let out = deliver(&mut e, 1, Message::Proposal(Box::new(far_future)));
-        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::BadTimestamp, .. })));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Rejected {
+                reason: RejectReason::BadTimestamp,
+                ..
+            }
+        )));
         assert!(votes(&out).is_empty());
     }
 
@@ -1144,7 +1279,13 @@ mod tests {
         p.block.proposer = 3;
         let p = Proposal::sign(p.block, None, &keys()[3]);
         let out = deliver(&mut e, 3, Message::Proposal(Box::new(p)));
-        assert!(out.iter().any(|o| matches!(o, Output::Rejected { reason: RejectReason::NotLeader, .. })));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Rejected {
+                reason: RejectReason::NotLeader,
+                ..
+            }
+        )));
     }
 
     #[test]
@@ -1170,7 +1311,13 @@ mod tests {
                     match o {
                         Output::Send { to, message } => queue.push_back((i as u16, to, message)),
                         Output::RequestPayload { round, .. } => {
-                            let out = engines[i].handle(1_000 + step, Input::Payload { round, payload: vec![i as u8] });
+                            let out = engines[i].handle(
+                                1_000 + step,
+                                Input::Payload {
+                                    round,
+                                    payload: vec![i as u8],
+                                },
+                            );
                             pending.push((i, out));
                         }
                         Output::Finalized(fb) => finalized[i].push(fb),
@@ -1178,14 +1325,22 @@ mod tests {
                     }
                 }
             }
-            let Some((from, to, m)) = queue.pop_front() else { break };
-            for j in 0..4 {
+            let Some((from, to, m)) = queue.pop_front() else {
+                break;
+            };
+            for (j, engine) in engines.iter_mut().enumerate() {
                 let hit = match to {
                     Target::All => j != from as usize,
                     Target::One(t) => t as usize == j,
                 };
                 if hit {
-                    let out = engines[j].handle(1_000 + step, Input::Message { from, message: m.clone() });
+                    let out = engine.handle(
+                        1_000 + step,
+                        Input::Message {
+                            from,
+                            message: m.clone(),
+                        },
+                    );
                     pending.push((j, out));
                 }
             }

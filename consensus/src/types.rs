@@ -123,7 +123,11 @@ impl ValidatorSet {
 
     /// A set of unlabeled keys.
     pub fn from_keys(keys: &[PublicKey]) -> Result<Self, ValidatorSetError> {
-        Self::new(keys.iter().map(|k| Validator { key: *k, org: None }).collect())
+        Self::new(
+            keys.iter()
+                .map(|k| Validator { key: *k, org: None })
+                .collect(),
+        )
     }
 
     /// Number of validators `n`.
@@ -158,7 +162,10 @@ impl ValidatorSet {
 
     /// Index of `key`, if it is a member.
     pub fn index_of(&self, key: &PublicKey) -> Option<u16> {
-        self.validators.iter().position(|v| v.key == *key).map(|i| i as u16)
+        self.validators
+            .iter()
+            .position(|v| v.key == *key)
+            .map(|i| i as u16)
     }
 
     /// Leader of `round`: plain round robin, so every validator leads equally often and a
@@ -212,10 +219,12 @@ impl VoteData {
     /// The block a quorum on this data commits (two-chain rule: the parent, if the voted
     /// block's round directly follows it).
     pub fn commits(&self) -> Option<BlockId> {
-        (self.height >= 1 && self.parent_round.checked_add(1) == Some(self.round)).then(|| BlockId {
-            hash: self.parent_hash,
-            height: self.height - 1,
-            round: self.parent_round,
+        (self.height >= 1 && self.parent_round.checked_add(1) == Some(self.round)).then(|| {
+            BlockId {
+                hash: self.parent_hash,
+                height: self.height - 1,
+                round: self.parent_round,
+            }
         })
     }
 }
@@ -248,7 +257,10 @@ fn check_signers(
         return Err(CertError::DuplicateOrUnsorted);
     }
     if signers.len() < quorum {
-        return Err(CertError::NoQuorum { got: signers.len(), need: quorum });
+        return Err(CertError::NoQuorum {
+            got: signers.len(),
+            need: quorum,
+        });
     }
     Ok(())
 }
@@ -304,7 +316,11 @@ impl QuorumCert {
 
     /// The certified block.
     pub fn block(&self) -> BlockId {
-        BlockId { hash: self.vote.block_hash, height: self.vote.height, round: self.vote.round }
+        BlockId {
+            hash: self.vote.block_hash,
+            height: self.vote.height,
+            round: self.vote.round,
+        }
     }
 
     /// A digest of the whole certificate, used to skip re-verifying one already checked.
@@ -322,18 +338,31 @@ impl QuorumCert {
         quorum: usize,
     ) -> Result<(), CertError> {
         if self.vote.height == 0 || self.signers.is_empty() {
-            return if *self == Self::genesis(genesis) { Ok(()) } else { Err(CertError::FakeGenesis) };
+            return if *self == Self::genesis(genesis) {
+                Ok(())
+            } else {
+                Err(CertError::FakeGenesis)
+            };
         }
         check_signers(&self.signers, self.signatures.len(), set, quorum)?;
         let msg = self.vote.signing_bytes(chain_id);
         verify_all(
             set,
-            self.signers.iter().zip(&self.signatures).map(|(&i, s)| (i, msg.clone(), *s)).collect(),
+            self.signers
+                .iter()
+                .zip(&self.signatures)
+                .map(|(&i, s)| (i, msg.clone(), *s))
+                .collect(),
         )
     }
 
     /// [`QuorumCert::verify_with_quorum`] with the set's own quorum.
-    pub fn verify(&self, set: &ValidatorSet, chain_id: &str, genesis: Hash) -> Result<(), CertError> {
+    pub fn verify(
+        &self,
+        set: &ValidatorSet,
+        chain_id: &str,
+        genesis: Hash,
+    ) -> Result<(), CertError> {
         self.verify_with_quorum(set, chain_id, genesis, set.quorum())
     }
 }
@@ -370,7 +399,12 @@ impl CommitCertificate {
     /// assert_eq!((id.hash, id.height, id.round), (Hash([1; 32]), 1, 4));
     /// assert!(cert.verify(&set, "other-chain", Hash::ZERO).is_err());
     /// ```
-    pub fn verify(&self, set: &ValidatorSet, chain_id: &str, genesis: Hash) -> Result<BlockId, CertError> {
+    pub fn verify(
+        &self,
+        set: &ValidatorSet,
+        chain_id: &str,
+        genesis: Hash,
+    ) -> Result<BlockId, CertError> {
         self.verify_with_quorum(set, chain_id, genesis, set.quorum())
     }
 
@@ -446,7 +480,11 @@ impl TimeoutCert {
             .zip(&self.high_qc_rounds)
             .zip(&self.signatures)
             .map(|((&i, &hqc), s)| {
-                let data = TimeoutData { epoch: self.epoch, round: self.round, high_qc_round: hqc };
+                let data = TimeoutData {
+                    epoch: self.epoch,
+                    round: self.round,
+                    high_qc_round: hqc,
+                };
                 (i, data.signing_bytes(chain_id), *s)
             })
             .collect();
@@ -485,7 +523,11 @@ impl Block {
 
     /// Hash, height and round.
     pub fn id(&self) -> BlockId {
-        BlockId { hash: self.hash(), height: self.height, round: self.round }
+        BlockId {
+            hash: self.hash(),
+            height: self.height,
+            round: self.round,
+        }
     }
 }
 
@@ -526,12 +568,21 @@ impl Proposal {
     pub fn sign(block: Block, tc: Option<TimeoutCert>, key: &SecretKey) -> Self {
         let data = Self::data_of(&block);
         let signature = key.sign(&data.signing_bytes(&block.chain_id));
-        Self { block, tc, signature }
+        Self {
+            block,
+            tc,
+            signature,
+        }
     }
 
     /// The signed data of a block.
     pub fn data_of(block: &Block) -> ProposalData {
-        ProposalData { epoch: block.epoch, round: block.round, height: block.height, block_hash: block.hash() }
+        ProposalData {
+            epoch: block.epoch,
+            round: block.round,
+            height: block.height,
+            block_hash: block.hash(),
+        }
     }
 }
 
@@ -549,7 +600,11 @@ pub struct Vote {
 impl Vote {
     /// Signs `data` as validator `voter`.
     pub fn sign(data: VoteData, voter: u16, key: &SecretKey, chain_id: &str) -> Self {
-        Self { data, voter, signature: key.sign(&data.signing_bytes(chain_id)) }
+        Self {
+            data,
+            voter,
+            signature: key.sign(&data.signing_bytes(chain_id)),
+        }
     }
 }
 
@@ -576,7 +631,11 @@ pub struct Timeout {
 impl Timeout {
     /// The signed data.
     pub fn data(&self) -> TimeoutData {
-        TimeoutData { epoch: self.epoch, round: self.round, high_qc_round: self.high_qc.round() }
+        TimeoutData {
+            epoch: self.epoch,
+            round: self.round,
+            high_qc_round: self.high_qc.round(),
+        }
     }
 }
 
@@ -714,7 +773,10 @@ mod tests {
         QuorumCert {
             vote,
             signers: signers.to_vec(),
-            signatures: signers.iter().map(|&i| keys[i as usize].sign(&msg)).collect(),
+            signatures: signers
+                .iter()
+                .map(|&i| keys[i as usize].sign(&msg))
+                .collect(),
         }
     }
 
@@ -729,9 +791,18 @@ mod tests {
     #[test]
     fn good_certificate_verifies_and_commits_parent() {
         let k = keys(4);
-        let cert = CommitCertificate { qc: qc(&k, &[0, 2, 3], "c") };
+        let cert = CommitCertificate {
+            qc: qc(&k, &[0, 2, 3], "c"),
+        };
         let id = cert.verify(&set_of(&k), "c", Hash::ZERO).unwrap();
-        assert_eq!(id, BlockId { hash: Hash([6; 32]), height: 2, round: 8 });
+        assert_eq!(
+            id,
+            BlockId {
+                hash: Hash([6; 32]),
+                height: 2,
+                round: 8
+            }
+        );
     }
 
     #[test]
@@ -743,11 +814,17 @@ mod tests {
             qc(&k, &[0, 1], "c").verify(&set, "c", g),
             Err(CertError::NoQuorum { got: 2, need: 3 })
         );
-        assert_eq!(qc(&k, &[0, 1, 2], "c").verify(&set, "other", g), Err(CertError::BadSignature(0)));
+        assert_eq!(
+            qc(&k, &[0, 1, 2], "c").verify(&set, "other", g),
+            Err(CertError::BadSignature(0))
+        );
         let mut dup = qc(&k, &[0, 1, 2], "c");
         dup.signers[2] = 1;
         dup.signatures[2] = dup.signatures[1];
-        assert_eq!(dup.verify(&set, "c", g), Err(CertError::DuplicateOrUnsorted));
+        assert_eq!(
+            dup.verify(&set, "c", g),
+            Err(CertError::DuplicateOrUnsorted)
+        );
         let mut bad = qc(&k, &[0, 1, 2], "c");
         bad.signatures[1].0[3] ^= 1;
         assert_eq!(bad.verify(&set, "c", g), Err(CertError::BadSignature(1)));
@@ -756,14 +833,20 @@ mod tests {
         assert_eq!(short.verify(&set, "c", g), Err(CertError::LengthMismatch));
         let mut oob = qc(&k, &[0, 1, 2], "c");
         oob.signers[2] = 4;
-        assert_eq!(oob.verify(&set, "c", g), Err(CertError::SignerOutOfRange(4)));
+        assert_eq!(
+            oob.verify(&set, "c", g),
+            Err(CertError::SignerOutOfRange(4))
+        );
         let mut fake = qc(&k, &[], "c");
         fake.vote.height = 5;
         assert_eq!(fake.verify(&set, "c", g), Err(CertError::FakeGenesis));
         assert_eq!(QuorumCert::genesis(g).verify(&set, "c", g), Ok(()));
         let mut gap = qc(&k, &[0, 1, 2], "c");
         gap.vote.parent_round = 7;
-        assert_eq!(CommitCertificate { qc: gap }.verify(&set, "c", g), Err(CertError::NotACommit));
+        assert_eq!(
+            CommitCertificate { qc: gap }.verify(&set, "c", g),
+            Err(CertError::NotACommit)
+        );
     }
 
     #[test]
@@ -774,11 +857,23 @@ mod tests {
         let mut b = a;
         b.block_hash = Hash([9; 32]);
         let sign = |d: &VoteData| k[1].sign(&d.signing_bytes("c"));
-        let ev = Evidence::DoubleVote { voter: 1, a: (a, sign(&a)), b: (b, sign(&b)) };
+        let ev = Evidence::DoubleVote {
+            voter: 1,
+            a: (a, sign(&a)),
+            b: (b, sign(&b)),
+        };
         assert_eq!(ev.verify(&set, "c"), Ok(()));
-        let same = Evidence::DoubleVote { voter: 1, a: (a, sign(&a)), b: (a, sign(&a)) };
+        let same = Evidence::DoubleVote {
+            voter: 1,
+            a: (a, sign(&a)),
+            b: (a, sign(&a)),
+        };
         assert!(same.verify(&set, "c").is_err());
-        let framed = Evidence::DoubleVote { voter: 2, a: (a, sign(&a)), b: (b, sign(&b)) };
+        let framed = Evidence::DoubleVote {
+            voter: 2,
+            a: (a, sign(&a)),
+            b: (b, sign(&b)),
+        };
         assert!(framed.verify(&set, "c").is_err());
     }
 
@@ -795,7 +890,10 @@ mod tests {
     fn duplicate_validator_keys_are_refused() {
         let k = keys(2);
         let pk = k[0].public();
-        assert!(matches!(ValidatorSet::from_keys(&[pk, pk]), Err(ValidatorSetError::DuplicateKey(_))));
+        assert!(matches!(
+            ValidatorSet::from_keys(&[pk, pk]),
+            Err(ValidatorSetError::DuplicateKey(_))
+        ));
         assert!(ValidatorSet::from_keys(&[]).is_err());
     }
 }

@@ -72,7 +72,11 @@ pub struct FaultMix {
 
 impl std::fmt::Display for FaultMix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "network={} crashes={} byzantine={:?}", self.network, self.crashes, self.byzantine)
+        write!(
+            f,
+            "network={} crashes={} byzantine={:?}",
+            self.network, self.crashes, self.byzantine
+        )
     }
 }
 
@@ -117,7 +121,9 @@ impl SimConfig {
     /// 4, 7 or 10 chosen by the seed); the fault mix cycles through six families.
     pub fn for_seed(seed: u64, validators: Option<usize>) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0ff_ee00_0000);
-        let n = validators.unwrap_or([4, 7, 10][((seed / 6) % 3) as usize]).max(1);
+        let n = validators
+            .unwrap_or([4, 7, 10][((seed / 6) % 3) as usize])
+            .max(1);
         let f = (n - 1) / 3;
         let family = seed % 6;
         let (network, crashes, byz) = match family {
@@ -132,21 +138,36 @@ impl SimConfig {
         let one_kind = ByzKind::ALL[rng.gen_range(0..ByzKind::ALL.len())];
         let mixed = rng.gen_bool(0.5);
         let byzantine = (0..byz_count)
-            .map(|_| if mixed { ByzKind::ALL[rng.gen_range(0..ByzKind::ALL.len())] } else { one_kind })
+            .map(|_| {
+                if mixed {
+                    ByzKind::ALL[rng.gen_range(0..ByzKind::ALL.len())]
+                } else {
+                    one_kind
+                }
+            })
             .collect();
         // Even without network faults GST is where liveness starts to be measured, and the
         // time before it is where Byzantine validators get to act.
-        let gst_ms = if network { rng.gen_range(3_000..12_000) } else { rng.gen_range(1_000..5_000) };
+        let gst_ms = if network {
+            rng.gen_range(3_000..12_000)
+        } else {
+            rng.gen_range(1_000..5_000)
+        };
         let base_timeout_ms = 300;
         let max_backoff_exponent = 3;
         // Worst case after GST: rounds whose leader or next leader is faulty fail (at most
         // 2f in a row under round robin), each at the capped timeout, plus re-synchronising
         // rounds and the three good rounds a two-chain commit needs.
-        let liveness_bound_ms = (3 * f as u64 + 5) * (base_timeout_ms << max_backoff_exponent) + 2_000;
+        let liveness_bound_ms =
+            (3 * f as u64 + 5) * (base_timeout_ms << max_backoff_exponent) + 2_000;
         Self {
             seed,
             validators: n,
-            faults: FaultMix { network, crashes, byzantine },
+            faults: FaultMix {
+                network,
+                crashes,
+                byzantine,
+            },
             gst_ms,
             run_after_gst_ms: liveness_bound_ms + 1_000,
             liveness_bound_ms,
@@ -163,9 +184,19 @@ impl SimConfig {
     }
 
     /// A fault-free run with every message taking exactly `delay_ms` (for figures).
-    pub fn fault_free(seed: u64, validators: usize, delay_ms: u64, payload: usize, run_ms: u64) -> Self {
+    pub fn fault_free(
+        seed: u64,
+        validators: usize,
+        delay_ms: u64,
+        payload: usize,
+        run_ms: u64,
+    ) -> Self {
         let mut c = Self::for_seed(seed, Some(validators));
-        c.faults = FaultMix { network: false, crashes: false, byzantine: Vec::new() };
+        c.faults = FaultMix {
+            network: false,
+            crashes: false,
+            byzantine: Vec::new(),
+        };
         c.gst_ms = 0;
         c.run_after_gst_ms = run_ms;
         c.stop_after_blocks = None;
@@ -272,8 +303,17 @@ pub struct SimReport {
 
 #[derive(Debug)]
 enum EventKind {
-    Deliver { to: usize, from: u16, bytes: Vec<u8> },
-    Timer { node: usize, inst: usize, id: TimerId, incarnation: u64 },
+    Deliver {
+        to: usize,
+        from: u16,
+        bytes: Vec<u8>,
+    },
+    Timer {
+        node: usize,
+        inst: usize,
+        id: TimerId,
+        incarnation: u64,
+    },
     Crash(usize),
     Restart(usize),
     Partition(Option<Vec<bool>>),
@@ -341,7 +381,11 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimFailure> {
     let mut sim = Sim::new(cfg);
     match sim.run() {
         Ok(()) => Ok(sim.report),
-        Err(violation) => Err(SimFailure { at_ms: sim.now, violation, detail: sim.describe() }),
+        Err(violation) => Err(SimFailure {
+            at_ms: sim.now,
+            violation,
+            detail: sim.describe(),
+        }),
     }
 }
 
@@ -352,10 +396,11 @@ impl<'a> Sim<'a> {
         let keys: Vec<SecretKey> = (0..n)
             .map(|i| SecretKey::from_seed(*sha256(&(i as u64).to_le_bytes()).as_bytes()))
             .collect();
-        let set = match ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()) {
-            Ok(s) => s,
-            Err(e) => panic!("simulator keys are distinct by construction: {e}"),
-        };
+        let set =
+            match ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()) {
+                Ok(s) => s,
+                Err(e) => panic!("simulator keys are distinct by construction: {e}"),
+            };
         #[allow(unused_mut)]
         let mut quorum = set.quorum();
         #[cfg(test)]
@@ -398,7 +443,13 @@ impl<'a> Sim<'a> {
                 NodeState {
                     byz: byz_of[i],
                     engines: (0..instances)
-                        .map(|_| Some(Engine::new(engine_cfgs[i].clone(), SafetyState::genesis(&engine_cfgs[i]), None)))
+                        .map(|_| {
+                            Some(Engine::new(
+                                engine_cfgs[i].clone(),
+                                SafetyState::genesis(&engine_cfgs[i]),
+                                None,
+                            ))
+                        })
                         .collect(),
                     persisted: vec![SafetyState::genesis(&engine_cfgs[i]); instances],
                     incarnation: 0,
@@ -432,9 +483,17 @@ impl<'a> Sim<'a> {
     }
 
     fn describe(&self) -> String {
-        let mut s = format!("n={} gst={} {}\n", self.cfg.validators, self.cfg.gst_ms, self.cfg.faults);
+        let mut s = format!(
+            "n={} gst={} {}\n",
+            self.cfg.validators, self.cfg.gst_ms, self.cfg.faults
+        );
         for (i, node) in self.nodes.iter().enumerate() {
-            s += &format!("  node {i} byz={:?} finalized={} last_progress={}", node.byz, node.finalized.len(), node.last_progress);
+            s += &format!(
+                "  node {i} byz={:?} finalized={} last_progress={}",
+                node.byz,
+                node.finalized.len(),
+                node.last_progress
+            );
             for e in node.engines.iter().flatten() {
                 s += &format!(
                     " [round={} final={} lvr={} hqc={}]",
@@ -462,7 +521,11 @@ impl<'a> Sim<'a> {
 
     fn push(&mut self, time: u64, kind: EventKind) {
         self.seq += 1;
-        self.queue.push(Reverse(Event { time, seq: self.seq, kind }));
+        self.queue.push(Reverse(Event {
+            time,
+            seq: self.seq,
+            kind,
+        }));
     }
 
     fn honest(&self, node: usize) -> bool {
@@ -496,7 +559,9 @@ impl<'a> Sim<'a> {
         }
         if self.cfg.faults.crashes && gst > 0 {
             let honest: Vec<usize> = (0..n).filter(|&i| self.honest(i)).collect();
-            let victims = self.rng.gen_range(1..=honest.len().min(((n - 1) / 3).max(1)));
+            let victims = self
+                .rng
+                .gen_range(1..=honest.len().min(((n - 1) / 3).max(1)));
             for k in 0..victims {
                 let node = honest[(k * 7 + self.rng.gen_range(0..honest.len())) % honest.len()];
                 let mut t = self.rng.gen_range(0..gst);
@@ -542,7 +607,11 @@ impl<'a> Sim<'a> {
             self.dispatch(ev.kind)?;
             self.check_liveness()?;
             if let Some(k) = self.cfg.stop_after_blocks {
-                if self.nodes.iter().all(|n| n.byz.is_some() || n.after_gst >= k) {
+                if self
+                    .nodes
+                    .iter()
+                    .all(|n| n.byz.is_some() || n.after_gst >= k)
+                {
                     self.report.virtual_ms = self.now;
                     self.report.blocks = self.committed.len() as u64;
                     return Ok(());
@@ -567,8 +636,13 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         for (i, node) in self.nodes.iter().enumerate() {
-            if node.byz.is_none() && self.now - node.last_progress.max(gst) > self.cfg.liveness_bound_ms {
-                return Err(Violation::Liveness { node: i, at_ms: self.now });
+            if node.byz.is_none()
+                && self.now - node.last_progress.max(gst) > self.cfg.liveness_bound_ms
+            {
+                return Err(Violation::Liveness {
+                    node: i,
+                    at_ms: self.now,
+                });
             }
         }
         Ok(())
@@ -577,7 +651,12 @@ impl<'a> Sim<'a> {
     fn dispatch(&mut self, kind: EventKind) -> Result<(), Violation> {
         match kind {
             EventKind::Deliver { to, from, bytes } => self.deliver(to, from, bytes),
-            EventKind::Timer { node, inst, id, incarnation } => {
+            EventKind::Timer {
+                node,
+                inst,
+                id,
+                incarnation,
+            } => {
                 if self.nodes[node].incarnation == incarnation {
                     self.step(node, inst, Input::Timer(id))?;
                 }
@@ -597,7 +676,11 @@ impl<'a> Sim<'a> {
                     return Ok(());
                 }
                 let st = &self.nodes[node];
-                let engine = Engine::new(self.engine_cfgs[node].clone(), st.persisted[0].clone(), st.finalized.last());
+                let engine = Engine::new(
+                    self.engine_cfgs[node].clone(),
+                    st.persisted[0].clone(),
+                    st.finalized.last(),
+                );
                 #[allow(unused_mut)]
                 let mut engine = engine;
                 #[cfg(test)]
@@ -662,14 +745,25 @@ impl<'a> Sim<'a> {
             vec![0]
         };
         for inst in targets {
-            self.step(to, inst, Input::Message { from, message: message.clone() })?;
+            self.step(
+                to,
+                inst,
+                Input::Message {
+                    from,
+                    message: message.clone(),
+                },
+            )?;
         }
         Ok(())
     }
 
     fn make_payload(&mut self, node: usize, inst: usize, round: u64) -> Vec<u8> {
         let (lo, hi) = self.cfg.payload_bytes;
-        let len = if lo >= hi { lo } else { self.rng.gen_range(lo..=hi) };
+        let len = if lo >= hi {
+            lo
+        } else {
+            self.rng.gen_range(lo..=hi)
+        };
         let mut tag = (node as u64).to_le_bytes().to_vec();
         tag.extend_from_slice(&round.to_le_bytes());
         tag.push(inst as u8);
@@ -683,7 +777,11 @@ impl<'a> Sim<'a> {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
             let local = self.local_time(node);
-            let outs = match self.nodes[node].engines.get_mut(inst).and_then(|e| e.as_mut()) {
+            let outs = match self.nodes[node]
+                .engines
+                .get_mut(inst)
+                .and_then(|e| e.as_mut())
+            {
                 Some(e) => e.handle(local, input),
                 None => return Ok(()),
             };
@@ -693,7 +791,15 @@ impl<'a> Sim<'a> {
                     Output::Send { to, message } => self.send(node, to, message)?,
                     Output::SetTimer { id, after_ms } => {
                         let incarnation = self.nodes[node].incarnation;
-                        self.push(self.now + after_ms, EventKind::Timer { node, inst, id, incarnation });
+                        self.push(
+                            self.now + after_ms,
+                            EventKind::Timer {
+                                node,
+                                inst,
+                                id,
+                                incarnation,
+                            },
+                        );
                     }
                     Output::RequestPayload { round, .. } => {
                         let payload = self.make_payload(node, inst, round);
@@ -727,11 +833,19 @@ impl<'a> Sim<'a> {
                 Message::Proposal(p) if p.block.proposer as usize == node => {
                     let mut other = p.block.clone();
                     other.payload.push(0xee);
-                    let alt = Message::Proposal(Box::new(Proposal::sign(other, p.tc.clone(), &self.keys[node])));
+                    let alt = Message::Proposal(Box::new(Proposal::sign(
+                        other,
+                        p.tc.clone(),
+                        &self.keys[node],
+                    )));
                     let (a, b) = (message.to_bytes(), alt.to_bytes());
                     for j in 0..self.cfg.validators {
                         if j != node {
-                            let bytes = if self.rng.gen_bool(0.5) { a.clone() } else { b.clone() };
+                            let bytes = if self.rng.gen_bool(0.5) {
+                                a.clone()
+                            } else {
+                                b.clone()
+                            };
                             self.transmit(node, Target::One(j as u16), bytes);
                         }
                     }
@@ -748,7 +862,11 @@ impl<'a> Sim<'a> {
                 self.transmit(node, to, message.to_bytes());
             }
             Some(ByzKind::BadSignatures) => {
-                let m = if self.rng.gen_bool(0.6) { self.corrupt(node, message) } else { message };
+                let m = if self.rng.gen_bool(0.6) {
+                    self.corrupt(node, message)
+                } else {
+                    message
+                };
                 self.transmit(node, to, m.to_bytes());
             }
             Some(ByzKind::Twins) | Some(ByzKind::Garbage) | Some(ByzKind::Silent) => {
@@ -801,10 +919,17 @@ impl<'a> Sim<'a> {
                 let mut sig = [0u8; 64];
                 self.rng.fill(&mut sig[..]);
                 let voter = self.rng.gen_range(0..self.cfg.validators as u16 + 2);
-                let v = Vote { data, voter, signature: lianrong_primitives::Signature(sig) };
+                let v = Vote {
+                    data,
+                    voter,
+                    signature: lianrong_primitives::Signature(sig),
+                };
                 Message::Vote(v).to_bytes()
             }
-            _ => Message::SyncRequest { from_height: self.rng.gen() }.to_bytes(),
+            _ => Message::SyncRequest {
+                from_height: self.rng.gen(),
+            }
+            .to_bytes(),
         };
         self.transmit(node, Target::One(to as u16), bytes);
     }
@@ -812,16 +937,28 @@ impl<'a> Sim<'a> {
     fn check_honest_signature(&mut self, node: usize, message: &Message) -> Result<(), Violation> {
         match message {
             Message::Vote(v) => {
-                let prev = self.honest_votes.entry((v.voter, v.data.round)).or_insert(v.data);
+                let prev = self
+                    .honest_votes
+                    .entry((v.voter, v.data.round))
+                    .or_insert(v.data);
                 if *prev != v.data {
-                    return Err(Violation::HonestEquivocation { node, round: v.data.round });
+                    return Err(Violation::HonestEquivocation {
+                        node,
+                        round: v.data.round,
+                    });
                 }
             }
             Message::Proposal(p) if p.block.proposer as usize == node => {
                 let h = p.block.hash();
-                let prev = self.honest_proposals.entry((p.block.proposer, p.block.round)).or_insert(h);
+                let prev = self
+                    .honest_proposals
+                    .entry((p.block.proposer, p.block.round))
+                    .or_insert(h);
                 if *prev != h {
-                    return Err(Violation::HonestEquivocation { node, round: p.block.round });
+                    return Err(Violation::HonestEquivocation {
+                        node,
+                        round: p.block.round,
+                    });
                 }
             }
             _ => {}
@@ -839,7 +976,9 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            Target::One(j) if (j as usize) < n && j as usize != from => self.transmit_one(from, j as usize, bytes),
+            Target::One(j) if (j as usize) < n && j as usize != from => {
+                self.transmit_one(from, j as usize, bytes)
+            }
             Target::One(_) => {}
         }
     }
@@ -858,11 +997,30 @@ impl<'a> Sim<'a> {
                 return;
             }
         }
-        let (lo, hi) = if faulty { self.cfg.delay_before_gst_ms } else { self.cfg.delay_after_gst_ms };
-        let copies = if faulty && self.rng.gen_bool(0.05) { 2 } else { 1 };
+        let (lo, hi) = if faulty {
+            self.cfg.delay_before_gst_ms
+        } else {
+            self.cfg.delay_after_gst_ms
+        };
+        let copies = if faulty && self.rng.gen_bool(0.05) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
-            let delay = if lo >= hi { lo } else { self.rng.gen_range(lo..=hi) };
-            self.push(self.now + delay, EventKind::Deliver { to, from: from as u16, bytes: bytes.clone() });
+            let delay = if lo >= hi {
+                lo
+            } else {
+                self.rng.gen_range(lo..=hi)
+            };
+            self.push(
+                self.now + delay,
+                EventKind::Deliver {
+                    to,
+                    from: from as u16,
+                    bytes: bytes.clone(),
+                },
+            );
         }
     }
 
@@ -872,11 +1030,15 @@ impl<'a> Sim<'a> {
         }
         self.report.evidence += 1;
         if let Err(e) = ev.verify(&self.set, CHAIN_ID) {
-            return Err(Violation::BadEvidence { reason: format!("does not verify: {e}") });
+            return Err(Violation::BadEvidence {
+                reason: format!("does not verify: {e}"),
+            });
         }
         let offender = ev.offender() as usize;
         if self.honest(offender) {
-            return Err(Violation::BadEvidence { reason: format!("names honest validator {offender}") });
+            return Err(Violation::BadEvidence {
+                reason: format!("names honest validator {offender}"),
+            });
         }
         Ok(())
     }
@@ -896,7 +1058,11 @@ impl<'a> Sim<'a> {
             return Err(Violation::NotSequential { node, height });
         }
         let digest = sha256(&encode(&fb.cert));
-        let bad = |reason: String| Violation::BadCertificate { node, height, reason };
+        let bad = |reason: String| Violation::BadCertificate {
+            node,
+            height,
+            reason,
+        };
         let target = match fb.cert.committed() {
             Some(t) => t,
             None => return Err(bad("certificate commits nothing".into())),
@@ -920,7 +1086,9 @@ impl<'a> Sim<'a> {
         }
         if let Some(t) = st.cert_targets.remove(&height) {
             if t != hash {
-                return Err(bad("an earlier certificate committed another block here".into()));
+                return Err(bad(
+                    "an earlier certificate committed another block here".into()
+                ));
             }
         }
         match self.committed.get(&height) {

@@ -2,14 +2,21 @@ use super::*;
 
 fn run_seeds(seeds: std::ops::Range<u64>, validators: Option<usize>) -> Vec<(u64, SimFailure)> {
     seeds
-        .filter_map(|seed| run(&SimConfig::for_seed(seed, validators)).err().map(|f| (seed, f)))
+        .filter_map(|seed| {
+            run(&SimConfig::for_seed(seed, validators))
+                .err()
+                .map(|f| (seed, f))
+        })
         .collect()
 }
 
 fn assert_all_pass(seeds: std::ops::Range<u64>, validators: Option<usize>) {
     let failures = run_seeds(seeds, validators);
     for (seed, f) in &failures {
-        eprintln!("seed {seed}: {} at {} ms\n{}", f.violation, f.at_ms, f.detail);
+        eprintln!(
+            "seed {seed}: {} at {} ms\n{}",
+            f.violation, f.at_ms, f.detail
+        );
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
 }
@@ -37,11 +44,18 @@ fn a_seed_replays_exactly() {
 fn every_fault_family_and_behaviour_is_generated() {
     let cfgs: Vec<SimConfig> = (0..300).map(|s| SimConfig::for_seed(s, None)).collect();
     for kind in ByzKind::ALL {
-        assert!(cfgs.iter().any(|c| c.faults.byzantine.contains(&kind)), "{kind:?} never chosen");
+        assert!(
+            cfgs.iter().any(|c| c.faults.byzantine.contains(&kind)),
+            "{kind:?} never chosen"
+        );
     }
     for n in [4, 7, 10] {
-        assert!(cfgs.iter().any(|c| c.validators == n && c.faults.crashes && c.faults.network));
-        assert!(cfgs.iter().any(|c| c.validators == n && !c.faults.byzantine.is_empty()));
+        assert!(cfgs
+            .iter()
+            .any(|c| c.validators == n && c.faults.crashes && c.faults.network));
+        assert!(cfgs
+            .iter()
+            .any(|c| c.validators == n && !c.faults.byzantine.is_empty()));
     }
 }
 
@@ -49,11 +63,15 @@ fn every_fault_family_and_behaviour_is_generated() {
 fn crashed_validators_catch_up_through_sync() {
     let (mut sync, mut fetch) = (0, 0);
     for seed in (2..200).step_by(6) {
-        let r = run(&SimConfig::for_seed(seed, None)).unwrap_or_else(|f| panic!("seed {seed}: {f:?}"));
+        let r =
+            run(&SimConfig::for_seed(seed, None)).unwrap_or_else(|f| panic!("seed {seed}: {f:?}"));
         sync += r.sync_responses;
         fetch += r.block_responses;
     }
-    assert!(sync > 0 && fetch > 0, "catch-up never exercised: {sync} syncs, {fetch} fetches");
+    assert!(
+        sync > 0 && fetch > 0,
+        "catch-up never exercised: {sync} syncs, {fetch} fetches"
+    );
 }
 
 // The CI run: 320 seeds over every fault family at n = 4, 7 and 10, split in four tests
@@ -94,7 +112,10 @@ fn a_broken_quorum_is_caught() {
     let (seed, f) = caught.expect("the broken engine survived 300 seeds");
     eprintln!("broken quorum caught at seed {seed}: {}", f.violation);
     assert!(
-        matches!(f.violation, Violation::Agreement { .. } | Violation::NotSequential { .. }),
+        matches!(
+            f.violation,
+            Violation::Agreement { .. } | Violation::NotSequential { .. }
+        ),
         "caught for the wrong reason: {:?}",
         f.violation
     );
