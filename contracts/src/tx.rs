@@ -280,4 +280,84 @@ mod tests {
             assert_eq!(t.verify("lianrong-test").is_ok(), b.is_ok());
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_tx() -> impl Strategy<Value = (u64, String, u8)> {
+            (any::<u64>(), "[A-Za-z0-9 ]{0,200}", 1u8..=255)
+        }
+
+        fn make(nonce: u64, terms: String, seed: u8) -> (SecretKey, SignedTransaction) {
+            let k = SecretKey::from_seed([seed; 32]);
+            let tx = Transaction {
+                chain_id: "lianrong-test".into(),
+                signer: Signer {
+                    org: OrgId::new("CORE-A").unwrap(),
+                    key: k.public(),
+                },
+                nonce,
+                action: Action::IssueOrder {
+                    id: DocId::new("PO-1").unwrap(),
+                    seller: OrgId::new("SUP-A").unwrap(),
+                    amount: crate::money::Money::parse("10.00", "CNY").unwrap(),
+                    terms,
+                    doc_hash: Hash::ZERO,
+                },
+            };
+            let signed = tx.sign(&k);
+            (k, signed)
+        }
+
+        proptest! {
+            #[test]
+            fn round_trip_and_verify((nonce, terms, seed) in any_tx()) {
+                let (_, t) = make(nonce, terms, seed);
+                let back = SignedTransaction::decode(&t.encode()).unwrap();
+                prop_assert_eq!(&back, &t);
+                prop_assert!(back.verify("lianrong-test").is_ok());
+            }
+
+            #[test]
+            fn any_flipped_signature_bit_is_refused((nonce, terms, seed) in any_tx(), bit in 0usize..512) {
+                let (_, mut t) = make(nonce, terms, seed);
+                t.signature.0[bit / 8] ^= 1 << (bit % 8);
+                let ok = matches!(t.verify("lianrong-test"), Err(TxError::BadSignature(_)));
+                prop_assert!(ok);
+            }
+
+            #[test]
+            fn any_changed_content_is_refused((nonce, terms, seed) in any_tx(), other in any::<u64>()) {
+                prop_assume!(other != nonce);
+                let (_, mut t) = make(nonce, terms, seed);
+                t.tx.nonce = other;
+                let ok = matches!(t.verify("lianrong-test"), Err(TxError::BadSignature(_)));
+                prop_assert!(ok);
+            }
+
+            #[test]
+            fn another_chain_is_refused((nonce, terms, seed) in any_tx(), chain in "[a-z]{1,20}") {
+                prop_assume!(chain != "lianrong-test");
+                let (k, mut t) = make(nonce, terms, seed);
+                let ok = matches!(t.clone().verify(&chain), Err(TxError::WrongChain { .. }));
+                prop_assert!(ok);
+                // Re-signed for the other chain, it still fails here: the chain id is signed.
+                t.tx.chain_id = chain.clone();
+                let resigned = t.tx.clone().sign(&k);
+                prop_assert!(resigned.clone().verify(&chain).is_ok());
+                prop_assert!(resigned.verify("lianrong-test").is_err());
+            }
+
+            #[test]
+            fn oversize_is_refused_before_decoding(extra in 1usize..4096) {
+                let (_, t) = make(0, "x".repeat(MAX_TX_BYTES + extra), 1);
+                let bytes = t.encode();
+                let ok = matches!(SignedTransaction::decode(&bytes), Err(TxError::TooLarge { .. }));
+                prop_assert!(ok);
+                let ok = matches!(t.verify("lianrong-test"), Err(TxError::TooLarge { .. }));
+                prop_assert!(ok);
+            }
+        }
+    }
 }
