@@ -1,0 +1,194 @@
+//! Governance: changes apply only when validator orgs forming a BFT quorum approved.
+
+mod common;
+
+use lianrong_contracts::model::{
+    GovChange, Org, OrgSpec, Params, Proposal, ProposalStatus, Role, Validator,
+};
+use lianrong_contracts::testkit::{doc, member_key, org, World};
+use lianrong_contracts::{Action, ContractError, DocKind, Event};
+use lianrong_primitives::SecretKey;
+
+fn proposal_id(events: &[Event]) -> String {
+    match &events[0] {
+        Event::ProposalOpened { proposal, .. } => proposal.to_string(),
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn admitting_an_org_needs_three_of_four_validator_orgs() {
+    let mut w = World::new();
+    let newco_key = SecretKey::from_seed([42; 32]);
+    let spec = OrgSpec {
+        id: org("SUP-9"),
+        name: "Ningbo Castings".into(),
+        tax_id: "91330200SUP900010X".into(),
+        roles: vec![Role::Supplier],
+        identifiers: vec!["0088:5798000000009".into()],
+        keys: vec![newco_key.public()],
+    };
+    let p = proposal_id(&w.ok(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::AdmitOrg(spec),
+        },
+    ));
+    let approve = Action::Approve { proposal: doc(&p) };
+    let ev = w.ok("CORE-A", approve.clone());
+    assert!(matches!(
+        ev[0],
+        Event::ProposalApproved {
+            approvals: 2,
+            needed: 3,
+            ..
+        }
+    ));
+    assert!(
+        w.get::<Org>(DocKind::Org, "SUP-9").is_none(),
+        "two of four is not a quorum"
+    );
+    assert_eq!(
+        w.exec("CORE-A", approve.clone()).outcome,
+        Err(ContractError::AlreadyApproved(org("CORE-A")))
+    );
+    assert_eq!(
+        w.exec("BANK-B", approve.clone()).outcome,
+        Err(ContractError::NotValidatorOrg(org("BANK-B")))
+    );
+    let ev = w.ok("LOGI", approve.clone());
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::OrgAdmitted { org } if org.as_str() == "SUP-9")));
+    let p: Proposal = w.get(DocKind::Proposal, &p).unwrap();
+    assert_eq!(p.status, ProposalStatus::Executed);
+    let admitted: Org = w.get(DocKind::Org, "SUP-9").unwrap();
+    assert_eq!(admitted.keys, vec![newco_key.public()]);
+    assert!(matches!(
+        w.exec("CORE-B", approve).outcome,
+        Err(ContractError::WrongStatus { .. })
+    ));
+    common::check_invariants(&w);
+}
+
+#[test]
+fn a_revoked_key_never_signs_again() {
+    let mut w = World::new();
+    let key = member_key("SUP-1").public();
+    let p = proposal_id(&w.ok(
+        "CORE-A",
+        Action::Propose {
+            change: GovChange::RevokeMemberKey {
+                org: org("SUP-1"),
+                key,
+            },
+        },
+    ));
+    w.ok("CORE-B", Action::Approve { proposal: doc(&p) });
+    w.ok("LOGI", Action::Approve { proposal: doc(&p) });
+    let r = w.exec("SUP-1", Action::AcceptOrder { order: doc("PO-X") });
+    assert_eq!(r.outcome, Err(ContractError::RevokedKey));
+    let o: Org = w.get(DocKind::Org, "SUP-1").unwrap();
+    assert!(o.keys.is_empty() && o.revoked_keys == vec![key]);
+}
+
+#[test]
+fn validator_set_and_parameter_changes_are_recorded_for_consensus() {
+    let mut w = World::new();
+    let node = SecretKey::from_seed([7; 32]).public();
+    let add = GovChange::AddValidator(Validator {
+        org: org("BANK-B"),
+        node_key: node,
+        address: "/ip4/10.0.0.5/tcp/26656".into(),
+    });
+    let p = proposal_id(&w.ok("BANK-A", Action::Propose { change: add }));
+    w.ok("CORE-A", Action::Approve { proposal: doc(&p) });
+    let ev = w.ok("CORE-B", Action::Approve { proposal: doc(&p) });
+    let Some(Event::ValidatorSetChanged { validators }) = ev
+        .iter()
+        .find(|e| matches!(e, Event::ValidatorSetChanged { .. }))
+    else {
+        panic!("no validator set change in {ev:?}")
+    };
+    assert_eq!(validators.len(), 5);
+    // Five validator orgs now: f = 1, quorum = 4 -- BANK-B's approval is needed too.
+    let params = Params {
+        max_tenor_days: 180,
+        flag_tenor_days: 90,
+        ..Params::default()
+    };
+    let p = proposal_id(&w.ok(
+        "BANK-B",
+        Action::Propose {
+            change: GovChange::SetParams(params.clone()),
+        },
+    ));
+    w.ok("BANK-A", Action::Approve { proposal: doc(&p) });
+    let ev = w.ok("CORE-A", Action::Approve { proposal: doc(&p) });
+    assert!(matches!(
+        ev[0],
+        Event::ProposalApproved {
+            approvals: 3,
+            needed: 4,
+            ..
+        }
+    ));
+    w.ok("LOGI", Action::Approve { proposal: doc(&p) });
+    // The new tenor cap is in force.
+    let order = w.delivered_order("CORE-A", "SUP-1", "1000.00");
+    let spec = w.invoice_spec(&order, "CORE-A", "SUP-1", "1000.00", 200);
+    assert_eq!(
+        w.exec(
+            "CORE-A",
+            Action::RegisterInvoice {
+                invoice: spec,
+                confirm: true
+            }
+        )
+        .outcome,
+        Err(ContractError::TenorTooLong {
+            days: 200,
+            cap: 180
+        })
+    );
+}
+
+#[test]
+fn invalid_or_expired_proposals_are_refused() {
+    let mut w = World::new();
+    let bad = Params {
+        max_tenor_days: 0,
+        ..Params::default()
+    };
+    assert!(matches!(
+        w.exec(
+            "BANK-A",
+            Action::Propose {
+                change: GovChange::SetParams(bad)
+            }
+        )
+        .outcome,
+        Err(ContractError::InvalidChange(_))
+    ));
+    let dup_key = GovChange::AddMemberKey {
+        org: org("SUP-2"),
+        key: member_key("SUP-1").public(),
+    };
+    assert!(matches!(
+        w.exec("BANK-A", Action::Propose { change: dup_key })
+            .outcome,
+        Err(ContractError::InvalidChange(_))
+    ));
+    let p = proposal_id(&w.ok(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::SetParams(Params::default()),
+        },
+    ));
+    w.advance_days(8);
+    assert_eq!(
+        w.exec("CORE-A", Action::Approve { proposal: doc(&p) })
+            .outcome,
+        Err(ContractError::ProposalExpired(p.clone()))
+    );
+}
