@@ -84,6 +84,10 @@ pub struct SafetyState {
     pub last_proposed_round: u64,
     /// Highest quorum certificate seen.
     pub high_qc: QuorumCert,
+    /// The validator set of this epoch.
+    pub validators: ValidatorSet,
+    /// The reconfiguration block that closed the previous epoch (`None` in epoch 0).
+    pub epoch_root: Option<BlockId>,
 }
 
 impl SafetyState {
@@ -94,6 +98,8 @@ impl SafetyState {
             last_voted_round: 0,
             last_proposed_round: 0,
             high_qc: QuorumCert::genesis(config.genesis_hash()),
+            validators: config.validators.clone(),
+            epoch_root: None,
         }
     }
 }
@@ -131,6 +137,10 @@ pub enum Input {
     },
     /// A timer set by [`Output::SetTimer`] expired.
     Timer(TimerId),
+    /// The application decided (in a finalized block) to change the validator set: the
+    /// engine proposes, and votes only for, a block carrying exactly this set. Give it to
+    /// every validator's engine; it takes effect after the block carrying it is final.
+    ValidatorSetChange(ValidatorSet),
     /// Answer to [`Output::RequestPayload`].
     Payload {
         /// The round it was requested for.
@@ -229,9 +239,15 @@ struct Meta {
 #[derive(Debug)]
 pub struct Engine {
     cfg: EngineConfig,
+    set: ValidatorSet,
     me: Option<u16>,
     genesis: Hash,
     quorum: usize,
+    broken_quorum: Option<usize>,
+    epoch_root_qc: Option<QuorumCert>,
+    pending_reconfig: Option<ValidatorSet>,
+    ending: Option<Vec<Block>>,
+    epoch_end_votes: BTreeMap<u16, lianrong_primitives::Signature>,
     safety: SafetyState,
     safety_dirty: bool,
     now: u64,
@@ -246,7 +262,8 @@ pub struct Engine {
     pending_commit: Option<(BlockId, CommitCertificate)>,
     pending_proposal: Option<Proposal>,
     wanted: BTreeMap<Hash, u64>,
-    last_sync_round: Option<u64>,
+    last_sync_at: Option<u64>,
+    sync_attempts: u64,
     verified_qcs: BTreeSet<Hash>,
     votes: BTreeMap<u64, BTreeMap<VoteData, BTreeMap<u16, lianrong_primitives::Signature>>>,
     seen_votes: BTreeMap<u64, BTreeMap<u16, (VoteData, lianrong_primitives::Signature)>>,
@@ -280,16 +297,24 @@ impl Engine {
                 timestamp_ms: cfg.genesis_time_ms,
             },
         };
-        let me = cfg.validators.index_of(&cfg.me.public());
-        let quorum = cfg.validators.quorum();
+        let set = safety.validators.clone();
+        let me = set.index_of(&cfg.me.public());
+        let quorum = set.quorum();
+        let epoch_root_qc = safety.epoch_root.map(|r| epoch_root_qc(safety.epoch, &r));
         let mut recent = VecDeque::new();
         if let Some(f) = last_finalized {
             recent.push_back(f.clone());
         }
         Self {
+            set,
             me,
             genesis,
             quorum,
+            broken_quorum: None,
+            epoch_root_qc,
+            pending_reconfig: None,
+            ending: None,
+            epoch_end_votes: BTreeMap::new(),
             safety,
             safety_dirty: false,
             now: 0,
@@ -304,7 +329,8 @@ impl Engine {
             pending_commit: None,
             pending_proposal: None,
             wanted: BTreeMap::new(),
-            last_sync_round: None,
+            last_sync_at: None,
+            sync_attempts: 0,
             verified_qcs: BTreeSet::new(),
             votes: BTreeMap::new(),
             seen_votes: BTreeMap::new(),
@@ -324,6 +350,17 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn break_quorum_for_test(&mut self, quorum: usize) {
         self.quorum = quorum;
+        self.broken_quorum = Some(quorum);
+    }
+
+    /// The validator set of the current epoch.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.set
+    }
+
+    /// Current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.safety.epoch
     }
 
     /// Current round.
@@ -359,6 +396,12 @@ impl Engine {
             Input::Message { from, message } => self.on_message(from, message),
             Input::Timer(id) => self.on_timer(id),
             Input::Payload { round, payload } => self.on_payload(round, payload),
+            Input::ValidatorSetChange(set) => {
+                if set != self.set {
+                    self.pending_reconfig = Some(set);
+                    self.maybe_request_payload();
+                }
+            }
         }
         while let Some(m) = self.self_queue.pop_front() {
             if let Some(me) = self.me {
@@ -392,6 +435,7 @@ impl Engine {
                 Ok(())
             }
             Message::SyncResponse { blocks, cert } => self.on_sync_response(blocks, cert),
+            Message::EpochEnd(v) => self.on_epoch_end_vote(v),
         };
         if let Err(reason) = result {
             self.out.push(Output::Rejected { from, reason });
@@ -406,7 +450,7 @@ impl Engine {
     }
 
     fn leader(&self, round: u64) -> u16 {
-        self.cfg.validators.leader(round)
+        self.set.leader(round)
     }
 
     fn send(&mut self, to: Target, message: Message) {
@@ -432,19 +476,16 @@ impl Engine {
         if qc.vote.epoch != self.epoch() {
             return Err(RejectReason::WrongEpoch);
         }
-        if qc.signers.is_empty() && *qc == QuorumCert::genesis(self.genesis) {
+        if qc.signers.is_empty()
+            && (*qc == QuorumCert::genesis(self.genesis) || Some(qc) == self.epoch_root_qc.as_ref())
+        {
             return Ok(());
         }
         let digest = qc.digest();
         if self.verified_qcs.contains(&digest) {
             return Ok(());
         }
-        qc.verify_with_quorum(
-            &self.cfg.validators,
-            &self.cfg.chain_id,
-            self.genesis,
-            self.quorum,
-        )?;
+        qc.verify_with_quorum(&self.set, &self.cfg.chain_id, self.genesis, self.quorum)?;
         if self.verified_qcs.len() >= QC_CACHE {
             self.verified_qcs.clear();
         }
@@ -525,6 +566,16 @@ impl Engine {
         if payload.len() > self.cfg.max_payload_bytes.min(MAX_PAYLOAD_BYTES) {
             payload = Vec::new();
         }
+        let (payload, reconfig) = match self.reconfig_below(parent.hash) {
+            Ok(true) => (Vec::new(), None),
+            Ok(false) => (payload, self.pending_reconfig.clone()),
+            Err(missing) => {
+                if let Some(h) = missing {
+                    self.fetch(h);
+                }
+                return;
+            }
+        };
         let justify = self.safety.high_qc.clone();
         let tc = if justify.round() + 1 == round {
             None
@@ -544,6 +595,7 @@ impl Engine {
             proposer: me,
             timestamp_ms: self.now.max(parent.timestamp_ms + 1),
             payload,
+            reconfig,
         };
         self.safety.last_proposed_round = round;
         self.safety_dirty = true;
@@ -563,6 +615,11 @@ impl Engine {
         let b = &p.block;
         if b.chain_id != self.cfg.chain_id {
             return Err(RejectReason::WrongChain);
+        }
+        if b.epoch > self.epoch() {
+            // The others moved on to a new epoch: fetch the block that closed ours.
+            self.request_sync();
+            return Ok(());
         }
         if b.epoch != self.epoch() {
             return Err(RejectReason::WrongEpoch);
@@ -589,8 +646,7 @@ impl Engine {
         }
         let data = Proposal::data_of(b);
         let key = *self
-            .cfg
-            .validators
+            .set
             .key(b.proposer)
             .ok_or(RejectReason::UnknownValidator(b.proposer))?;
         verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
@@ -617,7 +673,7 @@ impl Engine {
                     "timeout certificate for the wrong round",
                 ));
             }
-            tc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.quorum)?;
+            tc.verify_with_quorum(&self.set, &self.cfg.chain_id, self.quorum)?;
         }
         // Jolteon's extension rule: extend the previous round's certificate, or, after a
         // timeout certificate, a certificate at least as high as any its signers held.
@@ -658,6 +714,28 @@ impl Engine {
         {
             return Err(RejectReason::BadTimestamp);
         }
+        match self.reconfig_below(b.parent) {
+            // After an uncommitted reconfiguration only empty blocks may follow, so that
+            // nothing but the reconfiguration itself is finalized in the closing epoch.
+            Ok(true) if !b.payload.is_empty() || b.reconfig.is_some() => {
+                return Err(RejectReason::Malformed(
+                    "block after a reconfiguration must be empty",
+                ));
+            }
+            Ok(true) => {}
+            // Only the set the application itself decided is ever voted for.
+            Ok(false) if b.reconfig.is_some() && b.reconfig != self.pending_reconfig => {
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(missing) => {
+                if let Some(h) = missing {
+                    self.pending_proposal = Some(p);
+                    self.fetch(h);
+                }
+                return Ok(());
+            }
+        }
         let data = VoteData {
             epoch: b.epoch,
             block_hash: b.hash(),
@@ -679,6 +757,10 @@ impl Engine {
     /// Takes in a verified quorum certificate: raises the high QC, advances the round,
     /// records a commit it implies and fetches the certified block if missing.
     fn process_qc(&mut self, qc: &QuorumCert) {
+        // Epoch-end certificates and other epochs' certificates never drive rounds.
+        if qc.vote.epoch != self.epoch() || qc.round() >= EPOCH_END_ROUND - 1 {
+            return;
+        }
         if qc.round() > self.safety.high_qc.round() {
             self.safety.high_qc = qc.clone();
             self.safety_dirty = true;
@@ -721,10 +803,14 @@ impl Engine {
             return Err(RejectReason::WrongEpoch);
         }
         let key = *self
-            .cfg
-            .validators
+            .set
             .key(v.voter)
             .ok_or(RejectReason::UnknownValidator(v.voter))?;
+        if d.round >= EPOCH_END_ROUND - 1 {
+            return Err(RejectReason::Malformed(
+                "vote in the epoch-end pseudo-round",
+            ));
+        }
         if self.me != Some(self.leader(d.round + 1)) || d.round + 1 < self.round {
             return Ok(());
         }
@@ -771,6 +857,7 @@ impl Engine {
             return;
         }
         self.local_timeout();
+        self.broadcast_epoch_end();
         self.arm_timer();
     }
 
@@ -805,12 +892,15 @@ impl Engine {
     }
 
     fn on_timeout_msg(&mut self, t: Timeout) -> Result<(), RejectReason> {
+        if t.epoch > self.epoch() {
+            self.request_sync();
+            return Ok(());
+        }
         if t.epoch != self.epoch() {
             return Err(RejectReason::WrongEpoch);
         }
         let key = *self
-            .cfg
-            .validators
+            .set
             .key(t.voter)
             .ok_or(RejectReason::UnknownValidator(t.voter))?;
         if t.round > self.round + MAX_ROUNDS_AHEAD {
@@ -821,7 +911,7 @@ impl Engine {
                 if tc.epoch != self.epoch() {
                     return Err(RejectReason::WrongEpoch);
                 }
-                tc.verify_with_quorum(&self.cfg.validators, &self.cfg.chain_id, self.quorum)?;
+                tc.verify_with_quorum(&self.set, &self.cfg.chain_id, self.quorum)?;
                 self.process_tc(tc.clone());
             }
         }
@@ -862,7 +952,7 @@ impl Engine {
         entry.insert(voter, (hqc, sig));
         let count = entry.len();
         // f+1 timeouts include an honest one: join so that rounds re-synchronise.
-        if count > self.cfg.validators.f() && self.timed_out_round < round && self.me.is_some() {
+        if count > self.set.f() && self.timed_out_round < round && self.me.is_some() {
             if round > self.round {
                 self.enter_round(round);
             }
@@ -909,17 +999,22 @@ impl Engine {
     }
 
     fn request_sync(&mut self) {
-        if self.last_sync_round.is_some_and(|r| r >= self.round) {
+        // At most one request per base timeout: rounds may be stalled while we lag.
+        if self
+            .last_sync_at
+            .is_some_and(|t| self.now < t + self.cfg.base_timeout_ms)
+        {
             return;
         }
-        let retry = self.last_sync_round.is_some();
-        self.last_sync_round = Some(self.round);
+        let retry = self.last_sync_at.is_some();
+        self.last_sync_at = Some(self.now);
+        self.sync_attempts += 1;
         // First ask whoever showed us the commit; on retries rotate through the others,
         // since one peer may have pruned or may be lying.
-        let n = self.cfg.validators.len() as u64;
+        let n = self.set.len() as u64;
         let to = match self.current_from {
             Some(f) if !retry && Some(f) != self.me => f,
-            _ => (self.round % n) as u16,
+            _ => (self.sync_attempts % n) as u16,
         };
         if Some(to) == self.me {
             return;
@@ -934,6 +1029,11 @@ impl Engine {
     }
 
     fn try_commit(&mut self) {
+        if self.ending.is_some() {
+            // The epoch's last block is final; only the epoch-end certificate matters now.
+            self.pending_commit = None;
+            return;
+        }
         let Some((target, cert)) = self.pending_commit.clone() else {
             return;
         };
@@ -967,8 +1067,21 @@ impl Engine {
             }
         }
         self.pending_commit = None;
-        for h in chain.into_iter().rev() {
-            if let Some(block) = self.blocks.get(&h).cloned() {
+        let blocks: Vec<Block> = chain
+            .into_iter()
+            .rev()
+            .filter_map(|h| self.blocks.get(&h).cloned())
+            .collect();
+        if let Some(k) = blocks.iter().position(|b| b.reconfig.is_some()) {
+            // Final up to the reconfiguration block, but emitted only with the epoch-end
+            // certificate: it commits exactly that block (blocks after it are never final),
+            // the next epoch builds on it, and auditors check it with the old set.
+            let mut blocks = blocks;
+            blocks.truncate(k + 1);
+            self.ending = Some(blocks);
+            self.broadcast_epoch_end();
+        } else {
+            for block in blocks {
                 self.finalize(block, cert.clone());
             }
         }
@@ -976,6 +1089,10 @@ impl Engine {
     }
 
     fn finalize(&mut self, block: Block, cert: CommitCertificate) {
+        debug_assert!(
+            block.reconfig.is_none() || cert.qc.vote.round == EPOCH_END_ROUND,
+            "a reconfiguration block is finalized only with its epoch-end certificate"
+        );
         debug_assert_eq!(block.height, self.root.height + 1);
         debug_assert_eq!(block.parent, self.root.hash);
         self.root = Meta {
@@ -990,7 +1107,144 @@ impl Engine {
             self.recent.pop_front();
         }
         self.recent.push_back(fb.clone());
+        let reconfig = fb.block.reconfig.clone();
+        let id = fb.block.id();
         self.out.push(Output::Finalized(fb));
+        if let Some(set) = reconfig {
+            self.start_epoch(id, set);
+        }
+    }
+
+    /// Signs (again) this node's epoch-end vote, if the epoch is ending.
+    fn broadcast_epoch_end(&mut self) {
+        let (Some(r), Some(me)) = (self.ending.as_ref().and_then(|c| c.last()), self.me) else {
+            return;
+        };
+        let data = epoch_end_vote(self.epoch(), &r.id());
+        let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);
+        self.epoch_end_votes.insert(me, vote.signature);
+        self.out.push(Output::Send {
+            to: Target::All,
+            message: Message::EpochEnd(vote),
+        });
+        self.check_epoch_end();
+    }
+
+    fn on_epoch_end_vote(&mut self, v: Vote) -> Result<(), RejectReason> {
+        if v.data.epoch > self.epoch() {
+            self.request_sync();
+            return Ok(());
+        }
+        if v.data.epoch < self.epoch() {
+            return Ok(());
+        }
+        let key = *self
+            .set
+            .key(v.voter)
+            .ok_or(RejectReason::UnknownValidator(v.voter))?;
+        if v.data.round != EPOCH_END_ROUND {
+            return Err(RejectReason::Malformed("epoch-end vote for a real round"));
+        }
+        // Until we have finalized the reconfiguration block ourselves we cannot tell what
+        // to expect; senders repeat their vote every timeout.
+        let Some(r) = self.ending.as_ref().and_then(|c| c.last()) else {
+            return Ok(());
+        };
+        if v.data != epoch_end_vote(self.epoch(), &r.id())
+            || self.epoch_end_votes.contains_key(&v.voter)
+        {
+            return Ok(());
+        }
+        verify(
+            &key,
+            &v.data.signing_bytes(&self.cfg.chain_id),
+            &v.signature,
+        )
+        .map_err(|_| RejectReason::BadSignature)?;
+        self.epoch_end_votes.insert(v.voter, v.signature);
+        self.check_epoch_end();
+        Ok(())
+    }
+
+    fn check_epoch_end(&mut self) {
+        if self.epoch_end_votes.len() < self.quorum {
+            return;
+        }
+        let Some(chain) = self.ending.take() else {
+            return;
+        };
+        let Some(r) = chain.last() else {
+            return;
+        };
+        let qc = QuorumCert {
+            vote: epoch_end_vote(self.epoch(), &r.id()),
+            signers: self.epoch_end_votes.keys().copied().collect(),
+            signatures: self.epoch_end_votes.values().copied().collect(),
+        };
+        let cert = CommitCertificate { qc };
+        for b in chain {
+            self.finalize(b, cert.clone());
+        }
+    }
+
+    /// Switches to the epoch that follows the final reconfiguration block `root`.
+    fn start_epoch(&mut self, root: BlockId, set: ValidatorSet) {
+        let epoch = self.epoch() + 1;
+        let root_qc = epoch_root_qc(epoch, &root);
+        self.safety = SafetyState {
+            epoch,
+            last_voted_round: 0,
+            last_proposed_round: 0,
+            high_qc: root_qc.clone(),
+            validators: set.clone(),
+            epoch_root: Some(root),
+        };
+        self.safety_dirty = true;
+        self.epoch_root_qc = Some(root_qc);
+        self.me = set.index_of(&self.cfg.me.public());
+        self.quorum = self.broken_quorum.unwrap_or(set.quorum());
+        self.set = set;
+        self.pending_reconfig = None;
+        self.ending = None;
+        self.epoch_end_votes.clear();
+        self.blocks.clear();
+        self.pending_commit = None;
+        self.pending_proposal = None;
+        self.wanted.clear();
+        self.last_sync_at = None;
+        self.votes.clear();
+        self.seen_votes.clear();
+        self.qc_formed.clear();
+        self.timeouts.clear();
+        self.seen_proposals.clear();
+        self.last_tc = None;
+        self.timed_out_round = 0;
+        self.consecutive_timeouts = 0;
+        self.payload_requested = None;
+        self.round = 0;
+        self.enter_round(1);
+    }
+
+    /// Whether a block between `hash` (inclusive) and the last finalized block carries a
+    /// reconfiguration. `Err(Some(h))`: block `h` of that chain is missing; `Err(None)`:
+    /// the chain does not lead to our last finalized block.
+    fn reconfig_below(&self, mut hash: Hash) -> Result<bool, Option<Hash>> {
+        for _ in 0..=MAX_PENDING_BLOCKS {
+            if hash == self.root.hash {
+                return Ok(false);
+            }
+            let Some(b) = self.blocks.get(&hash) else {
+                return Err(Some(hash));
+            };
+            if b.height <= self.root.height {
+                return Err(None);
+            }
+            if b.reconfig.is_some() {
+                return Ok(true);
+            }
+            hash = b.parent;
+        }
+        Err(None)
     }
 
     /// Retries whatever was waiting for a block.
@@ -1061,7 +1315,9 @@ impl Engine {
                 .is_some_and(|id| id.height == f.block.height);
             if direct {
                 cert = Some(f.cert.clone());
-                if blocks.len() >= MAX_SYNC_BLOCKS {
+                // A reconfiguration block ends a response: what follows is checked
+                // against the next epoch's set.
+                if blocks.len() >= MAX_SYNC_BLOCKS || f.block.reconfig.is_some() {
                     break;
                 }
             }
@@ -1088,31 +1344,55 @@ impl Engine {
             if b.chain_id != self.cfg.chain_id || b.epoch != self.epoch() {
                 return Err(RejectReason::WrongChain);
             }
+            if b.reconfig.is_some() && i + 1 != blocks.len() {
+                return Err(RejectReason::Malformed(
+                    "reconfiguration block inside a sync batch",
+                ));
+            }
             if i > 0 && (b.parent != hashes[i - 1] || b.height != blocks[i - 1].height + 1) {
                 return Err(RejectReason::Malformed("sync blocks do not form a chain"));
             }
             hashes.push(b.hash());
         }
-        let id = cert.verify_with_quorum(
-            &self.cfg.validators,
-            &self.cfg.chain_id,
-            self.genesis,
-            self.quorum,
-        )?;
+        let id =
+            cert.verify_with_quorum(&self.set, &self.cfg.chain_id, self.genesis, self.quorum)?;
         let last = blocks.len() - 1;
         if id.hash != hashes[last] || id.height != blocks[last].height {
             return Err(RejectReason::Malformed(
                 "certificate does not commit the last block",
             ));
         }
+        if blocks[last].reconfig.is_some() && cert.qc.vote.round != EPOCH_END_ROUND {
+            return Err(RejectReason::Malformed(
+                "reconfiguration block without its epoch-end certificate",
+            ));
+        }
+        self.ending = None;
         for b in blocks {
             self.finalize(b, cert.clone());
         }
-        self.last_sync_round = None;
+        self.last_sync_at = None;
         self.verified_qcs.insert(cert.qc.digest());
         self.process_qc(&cert.qc);
         self.after_blocks_changed();
         Ok(())
+    }
+}
+
+/// The signature-free certificate that starts an epoch: it certifies the reconfiguration
+/// block that closed the previous epoch, which the engine has itself seen finalized.
+fn epoch_root_qc(epoch: u64, root: &BlockId) -> QuorumCert {
+    QuorumCert {
+        vote: VoteData {
+            epoch,
+            block_hash: root.hash,
+            height: root.height,
+            round: 0,
+            parent_hash: Hash::ZERO,
+            parent_round: 0,
+        },
+        signers: Vec::new(),
+        signatures: Vec::new(),
     }
 }
 
@@ -1147,6 +1427,7 @@ mod tests {
             proposer: 1,
             timestamp_ms,
             payload: payload.to_vec(),
+            reconfig: None,
         };
         Proposal::sign(block, None, &keys()[1])
     }

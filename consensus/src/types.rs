@@ -229,6 +229,24 @@ impl VoteData {
     }
 }
 
+/// The pseudo-round of an epoch-end certificate: far above any real round, so such a
+/// certificate can never justify a block or appear in a timeout.
+pub const EPOCH_END_ROUND: u64 = u64::MAX;
+
+/// What validators sign to close an epoch at its reconfiguration block `block`, once they
+/// have finalized it: a vote for a pseudo-child in round [`EPOCH_END_ROUND`], so a quorum
+/// of them is an ordinary [`CommitCertificate`] for `block`, checkable with the old set.
+pub fn epoch_end_vote(epoch: u64, block: &BlockId) -> VoteData {
+    VoteData {
+        epoch,
+        block_hash: sha256_parts(&[b"lianrong/epoch-end/v1", block.hash.as_bytes()]),
+        height: block.height + 1,
+        round: EPOCH_END_ROUND,
+        parent_hash: block.hash,
+        parent_round: EPOCH_END_ROUND - 1,
+    }
+}
+
 /// Hash, height and round of a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BlockId {
@@ -513,6 +531,10 @@ pub struct Block {
     pub timestamp_ms: u64,
     /// Opaque application payload (at most [`MAX_PAYLOAD_BYTES`]).
     pub payload: Vec<u8>,
+    /// A validator set change decided by the application: when this block is finalized,
+    /// the epoch ends here and the next block is the first of the next epoch, certified by
+    /// this set. See the crate README ("Validator set changes").
+    pub reconfig: Option<ValidatorSet>,
 }
 
 impl Block {
@@ -674,6 +696,14 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// The epoch whose validator set the offender index refers to.
+    pub fn epoch(&self) -> u64 {
+        match self {
+            Evidence::DoubleProposal { a, .. } => a.0.epoch,
+            Evidence::DoubleVote { a, .. } => a.0.epoch,
+        }
+    }
+
     /// The validator the evidence incriminates.
     pub fn offender(&self) -> u16 {
         match self {
@@ -726,6 +756,9 @@ pub enum Message {
         /// First height wanted.
         from_height: u64,
     },
+    /// "I have finalized this epoch's reconfiguration block": an epoch-end vote
+    /// (see [`epoch_end_vote`]), broadcast.
+    EpochEnd(Vote),
     /// Consecutive finalized blocks; `cert` commits the last one.
     SyncResponse {
         /// Blocks in height order.

@@ -110,6 +110,9 @@ pub struct SimConfig {
     pub max_backoff_exponent: u32,
     /// Largest clock skew of a validator from virtual time.
     pub max_skew_ms: u64,
+    /// When a validator finalizes this height, its application decides a new validator
+    /// set (the same keys in reverse order, so every index and leader slot changes).
+    pub reconfigure_at: Option<u64>,
     /// Quorum used by engines and certificate checks instead of `n - f` (test-only,
     /// the deliberately broken variant).
     #[cfg(test)]
@@ -148,6 +151,7 @@ impl SimConfig {
             .collect();
         // Even without network faults GST is where liveness starts to be measured, and the
         // time before it is where Byzantine validators get to act.
+        let reconfigure_at = rng.gen_bool(0.35).then(|| rng.gen_range(2..8));
         let gst_ms = if network {
             rng.gen_range(3_000..12_000)
         } else {
@@ -178,6 +182,7 @@ impl SimConfig {
             base_timeout_ms,
             max_backoff_exponent,
             max_skew_ms: 50,
+            reconfigure_at,
             #[cfg(test)]
             broken_quorum: None,
         }
@@ -203,6 +208,7 @@ impl SimConfig {
         c.delay_after_gst_ms = (delay_ms, delay_ms);
         c.payload_bytes = (payload, payload);
         c.max_skew_ms = 0;
+        c.reconfigure_at = None;
         c.base_timeout_ms = 50 * delay_ms.max(1);
         c
     }
@@ -299,13 +305,15 @@ pub struct SimReport {
     pub sync_responses: u64,
     /// Single certified blocks sent on request by honest validators.
     pub block_responses: u64,
+    /// Epoch changes finalized.
+    pub epoch_changes: u64,
 }
 
 #[derive(Debug)]
 enum EventKind {
     Deliver {
         to: usize,
-        from: u16,
+        from: usize,
         bytes: Vec<u8>,
     },
     Timer {
@@ -353,6 +361,7 @@ struct NodeState {
     cert_targets: BTreeMap<u64, Hash>,
     last_progress: u64,
     after_gst: u64,
+    epoch: u64,
     skew: i64,
 }
 
@@ -364,14 +373,16 @@ struct Sim<'a> {
     queue: BinaryHeap<Reverse<Event>>,
     nodes: Vec<NodeState>,
     keys: Vec<SecretKey>,
-    set: ValidatorSet,
     engine_cfgs: Vec<EngineConfig>,
     genesis: Hash,
     quorum: usize,
     partition: Option<Vec<bool>>,
     committed: BTreeMap<u64, Hash>,
-    honest_votes: BTreeMap<(u16, u64), VoteData>,
-    honest_proposals: BTreeMap<(u16, u64), Hash>,
+    honest_votes: BTreeMap<(u64, usize, u64), VoteData>,
+    honest_proposals: BTreeMap<(u64, usize, u64), Hash>,
+    epoch_sets: Vec<ValidatorSet>,
+    next_set: ValidatorSet,
+    key_to_node: BTreeMap<lianrong_primitives::PublicKey, usize>,
     verified_certs: BTreeSet<Hash>,
     report: SimReport,
 }
@@ -418,6 +429,16 @@ impl<'a> Sim<'a> {
             })
             .collect();
         let genesis = engine_cfgs[0].genesis_hash();
+        let key_to_node = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.public(), i))
+            .collect();
+        let reversed: Vec<_> = keys.iter().rev().map(|k| k.public()).collect();
+        let next_set = match ValidatorSet::from_keys(&reversed) {
+            Ok(s) => s,
+            Err(e) => panic!("simulator keys are distinct by construction: {e}"),
+        };
         // Byzantine validators take random seats so every leader position gets tested.
         let mut seats: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
@@ -457,6 +478,7 @@ impl<'a> Sim<'a> {
                     cert_targets: BTreeMap::new(),
                     last_progress: 0,
                     after_gst: 0,
+                    epoch: 0,
                     skew,
                 }
             })
@@ -469,7 +491,6 @@ impl<'a> Sim<'a> {
             queue: BinaryHeap::new(),
             nodes,
             keys,
-            set,
             engine_cfgs,
             genesis,
             quorum,
@@ -477,6 +498,9 @@ impl<'a> Sim<'a> {
             committed: BTreeMap::new(),
             honest_votes: BTreeMap::new(),
             honest_proposals: BTreeMap::new(),
+            epoch_sets: vec![set.clone()],
+            next_set,
+            key_to_node,
             verified_certs: BTreeSet::new(),
             report: SimReport::default(),
         }
@@ -607,10 +631,11 @@ impl<'a> Sim<'a> {
             self.dispatch(ev.kind)?;
             self.check_liveness()?;
             if let Some(k) = self.cfg.stop_after_blocks {
+                let min_epoch = u64::from(self.cfg.reconfigure_at.is_some());
                 if self
                     .nodes
                     .iter()
-                    .all(|n| n.byz.is_some() || n.after_gst >= k)
+                    .all(|n| n.byz.is_some() || (n.after_gst >= k && n.epoch >= min_epoch))
                 {
                     self.report.virtual_ms = self.now;
                     self.report.blocks = self.committed.len() as u64;
@@ -688,7 +713,19 @@ impl<'a> Sim<'a> {
                     engine.break_quorum_for_test(q);
                 }
                 self.nodes[node].engines[0] = Some(engine);
-                self.step(node, 0, Input::Start)
+                self.step(node, 0, Input::Start)?;
+                // The application re-reads a decided but not yet effective change from its
+                // own state after a restart.
+                let st = &self.nodes[node];
+                let decided = self
+                    .cfg
+                    .reconfigure_at
+                    .is_some_and(|h| st.finalized.len() as u64 >= h);
+                if decided && st.persisted[0].epoch == 0 {
+                    let set = self.next_set.clone();
+                    self.step(node, 0, Input::ValidatorSetChange(set))?;
+                }
+                Ok(())
             }
             EventKind::Partition(p) => {
                 self.partition = p;
@@ -707,7 +744,17 @@ impl<'a> Sim<'a> {
         (self.now as i64 + self.nodes[node].skew).max(0) as u64
     }
 
-    fn deliver(&mut self, to: usize, from: u16, bytes: Vec<u8>) -> Result<(), Violation> {
+    /// The validator set `node` currently works with.
+    fn current_set(&self, node: usize) -> &ValidatorSet {
+        self.nodes[node]
+            .engines
+            .iter()
+            .flatten()
+            .next()
+            .map_or(&self.epoch_sets[0], |e| e.validators())
+    }
+
+    fn deliver(&mut self, to: usize, from_node: usize, bytes: Vec<u8>) -> Result<(), Violation> {
         let message = match decode_message(&bytes) {
             Ok(m) => m,
             Err(_) => {
@@ -730,9 +777,12 @@ impl<'a> Sim<'a> {
                     parent_hash: b.parent,
                     parent_round: b.justify.round(),
                 };
-                let vote = Vote::sign(data, to as u16, &self.keys[to], CHAIN_ID);
-                let next = self.set.leader(b.round + 1);
-                self.transmit(to, Target::One(next), Message::Vote(vote).to_bytes());
+                let set = self.current_set(to);
+                if let Some(me) = set.index_of(&self.keys[to].public()) {
+                    let next = set.leader(b.round + 1);
+                    let vote = Vote::sign(data, me, &self.keys[to], CHAIN_ID);
+                    self.transmit(to, Target::One(next), Message::Vote(vote).to_bytes());
+                }
             }
         }
         let targets: Vec<usize> = if instances == 2 {
@@ -744,7 +794,12 @@ impl<'a> Sim<'a> {
         } else {
             vec![0]
         };
+        let sender = self.keys[from_node].public();
         for inst in targets {
+            let from = match &self.nodes[to].engines[inst] {
+                Some(e) => e.validators().index_of(&sender).unwrap_or(u16::MAX),
+                None => continue,
+            };
             self.step(
                 to,
                 inst,
@@ -805,7 +860,12 @@ impl<'a> Sim<'a> {
                         let payload = self.make_payload(node, inst, round);
                         inputs.push_back(Input::Payload { round, payload });
                     }
-                    Output::Finalized(fb) => self.on_finalized(node, fb)?,
+                    Output::Finalized(fb) => {
+                        if Some(fb.block.height) == self.cfg.reconfigure_at {
+                            inputs.push_back(Input::ValidatorSetChange(self.next_set.clone()));
+                        }
+                        self.on_finalized(node, fb)?
+                    }
                     Output::Evidence(ev) => self.on_evidence(node, ev)?,
                     Output::Rejected { .. } => {
                         if self.honest(node) {
@@ -830,7 +890,10 @@ impl<'a> Sim<'a> {
                 self.transmit(node, to, message.to_bytes());
             }
             Some(ByzKind::Equivocator) => match &message {
-                Message::Proposal(p) if p.block.proposer as usize == node => {
+                Message::Proposal(p)
+                    if self.current_set(node).key(p.block.proposer)
+                        == Some(&self.keys[node].public()) =>
+                {
                     let mut other = p.block.clone();
                     other.payload.push(0xee);
                     let alt = Message::Proposal(Box::new(Proposal::sign(
@@ -846,7 +909,7 @@ impl<'a> Sim<'a> {
                             } else {
                                 b.clone()
                             };
-                            self.transmit(node, Target::One(j as u16), bytes);
+                            self.transmit_one(node, j, bytes);
                         }
                     }
                 }
@@ -931,7 +994,7 @@ impl<'a> Sim<'a> {
             }
             .to_bytes(),
         };
-        self.transmit(node, Target::One(to as u16), bytes);
+        self.transmit_one(node, to, bytes);
     }
 
     fn check_honest_signature(&mut self, node: usize, message: &Message) -> Result<(), Violation> {
@@ -939,7 +1002,7 @@ impl<'a> Sim<'a> {
             Message::Vote(v) => {
                 let prev = self
                     .honest_votes
-                    .entry((v.voter, v.data.round))
+                    .entry((v.data.epoch, node, v.data.round))
                     .or_insert(v.data);
                 if *prev != v.data {
                     return Err(Violation::HonestEquivocation {
@@ -948,11 +1011,12 @@ impl<'a> Sim<'a> {
                     });
                 }
             }
-            Message::Proposal(p) if p.block.proposer as usize == node => {
+            // Honest validators only ever send their own proposals.
+            Message::Proposal(p) => {
                 let h = p.block.hash();
                 let prev = self
                     .honest_proposals
-                    .entry((p.block.proposer, p.block.round))
+                    .entry((p.block.epoch, node, p.block.round))
                     .or_insert(h);
                 if *prev != h {
                     return Err(Violation::HonestEquivocation {
@@ -976,10 +1040,15 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            Target::One(j) if (j as usize) < n && j as usize != from => {
-                self.transmit_one(from, j as usize, bytes)
+            Target::One(j) => {
+                let to = self
+                    .current_set(from)
+                    .key(j)
+                    .and_then(|k| self.key_to_node.get(k).copied());
+                if let Some(to) = to.filter(|&t| t != from) {
+                    self.transmit_one(from, to, bytes);
+                }
             }
-            Target::One(_) => {}
         }
     }
 
@@ -1017,7 +1086,7 @@ impl<'a> Sim<'a> {
                 self.now + delay,
                 EventKind::Deliver {
                     to,
-                    from: from as u16,
+                    from,
                     bytes: bytes.clone(),
                 },
             );
@@ -1029,12 +1098,24 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         self.report.evidence += 1;
-        if let Err(e) = ev.verify(&self.set, CHAIN_ID) {
+        let Some(set) = self.epoch_sets.get(ev.epoch() as usize) else {
+            return Err(Violation::BadEvidence {
+                reason: format!("unknown epoch {}", ev.epoch()),
+            });
+        };
+        if let Err(e) = ev.verify(set, CHAIN_ID) {
             return Err(Violation::BadEvidence {
                 reason: format!("does not verify: {e}"),
             });
         }
-        let offender = ev.offender() as usize;
+        let offender = match set.key(ev.offender()).and_then(|k| self.key_to_node.get(k)) {
+            Some(&o) => o,
+            None => {
+                return Err(Violation::BadEvidence {
+                    reason: "offender not in the set".into(),
+                })
+            }
+        };
         if self.honest(offender) {
             return Err(Violation::BadEvidence {
                 reason: format!("names honest validator {offender}"),
@@ -1063,13 +1144,17 @@ impl<'a> Sim<'a> {
             height,
             reason,
         };
+        let quorum = self.quorum;
+        let Some(set) = self.epoch_sets.get(fb.block.epoch as usize) else {
+            return Err(bad(format!("block of unknown epoch {}", fb.block.epoch)));
+        };
         let target = match fb.cert.committed() {
             Some(t) => t,
             None => return Err(bad("certificate commits nothing".into())),
         };
         if !self.verified_certs.contains(&digest) {
             fb.cert
-                .verify_with_quorum(&self.set, CHAIN_ID, self.genesis, self.quorum)
+                .verify_with_quorum(set, CHAIN_ID, self.genesis, quorum)
                 .map_err(|e| bad(e.to_string()))?;
             self.verified_certs.insert(digest);
         }
@@ -1091,6 +1176,15 @@ impl<'a> Sim<'a> {
                 ));
             }
         }
+        if let Some(next) = &fb.block.reconfig {
+            let e = fb.block.epoch as usize;
+            if self.epoch_sets.len() == e + 1 {
+                self.epoch_sets.push(next.clone());
+                self.report.epoch_changes += 1;
+            } else if self.epoch_sets.get(e + 1) != Some(next) {
+                return Err(Violation::Agreement { height });
+            }
+        }
         match self.committed.get(&height) {
             Some(h) if *h != hash => return Err(Violation::Agreement { height }),
             Some(_) => {}
@@ -1102,6 +1196,7 @@ impl<'a> Sim<'a> {
         self.report.latency_sum_ms += self.now.saturating_sub(fb.block.timestamp_ms);
         self.report.latency_count += 1;
         st.last_progress = self.now;
+        st.epoch = st.epoch.max(fb.block.epoch);
         if self.now >= self.cfg.gst_ms {
             st.after_gst += 1;
         }

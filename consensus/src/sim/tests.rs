@@ -74,6 +74,21 @@ fn crashed_validators_catch_up_through_sync() {
     );
 }
 
+#[test]
+fn validator_set_changes_take_effect_under_faults() {
+    let mut changed = 0;
+    for seed in 0..60 {
+        let cfg = SimConfig::for_seed(seed, None);
+        if cfg.reconfigure_at.is_none() {
+            continue;
+        }
+        let r = run(&cfg).unwrap_or_else(|f| panic!("seed {seed}: {} {}", f.violation, f.detail));
+        assert_eq!(r.epoch_changes, 1, "seed {seed}");
+        changed += 1;
+    }
+    assert!(changed >= 10, "only {changed} seeds reconfigured");
+}
+
 // The CI run: 320 seeds over every fault family at n = 4, 7 and 10, split in four tests
 // so the harness runs them in parallel.
 #[test]
