@@ -358,6 +358,20 @@ impl Engine {
         &self.set
     }
 
+    /// A one-line summary of internal progress state, for logs.
+    pub fn debug_status(&self) -> String {
+        format!(
+            "ending={:?} pending_commit={:?} blocks={} wanted={} pending_reconfig={}",
+            self.ending
+                .as_ref()
+                .map(|c| c.iter().map(|b| b.height).collect::<Vec<_>>()),
+            self.pending_commit.as_ref().map(|(t, _)| t.height),
+            self.blocks.len(),
+            self.wanted.len(),
+            self.pending_reconfig.is_some(),
+        )
+    }
+
     /// Current epoch.
     pub fn current_epoch(&self) -> u64 {
         self.safety.epoch
@@ -724,7 +738,10 @@ impl Engine {
             }
             Ok(true) => {}
             // Only the set the application itself decided is ever voted for.
+            // If our application has not decided it (yet), we are probably behind the
+            // proposer, who decided it from a block it finalized: catch up from it.
             Ok(false) if b.reconfig.is_some() && b.reconfig != self.pending_reconfig => {
+                self.request_sync();
                 return Ok(());
             }
             Ok(false) => {}

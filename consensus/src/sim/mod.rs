@@ -520,7 +520,9 @@ impl<'a> Sim<'a> {
             );
             for e in node.engines.iter().flatten() {
                 s += &format!(
-                    " [round={} final={} lvr={} hqc={}]",
+                    " [epoch={} {} round={} final={} lvr={} hqc={}]",
+                    e.current_epoch(),
+                    e.debug_status(),
                     e.round(),
                     e.finalized_height(),
                     e.safety().last_voted_round,
