@@ -1570,6 +1570,111 @@ mod tests {
         assert!(votes(&out).is_empty());
     }
 
+    /// A certificate on `block` signed by validators 0, 1 and 2.
+    fn qc_on(block: &Block) -> QuorumCert {
+        let vote = VoteData {
+            epoch: 0,
+            block_hash: block.hash(),
+            height: block.height,
+            round: block.round,
+            parent_hash: block.parent,
+            parent_round: block.justify.round(),
+        };
+        let msg = vote.signing_bytes(CHAIN);
+        QuorumCert {
+            vote,
+            signers: vec![0, 1, 2],
+            signatures: keys()[..3].iter().map(|k| k.sign(&msg)).collect(),
+        }
+    }
+
+    #[test]
+    fn sync_accepts_only_certified_chains() {
+        let b1 = proposal(b"one", 900).block;
+        let b2 = Block {
+            height: 2,
+            round: 2,
+            parent: b1.hash(),
+            justify: qc_on(&b1),
+            proposer: 2,
+            timestamp_ms: 950,
+            ..b1.clone()
+        };
+        let cert = CommitCertificate { qc: qc_on(&b2) };
+        let mut forged = cert.clone();
+        forged.qc.signatures[1].0[0] ^= 1;
+        let mut e = started(3, None);
+        let out = deliver(
+            &mut e,
+            0,
+            Message::SyncResponse {
+                blocks: vec![b1.clone()],
+                cert: forged,
+            },
+        );
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Rejected {
+                reason: RejectReason::Cert(_),
+                ..
+            }
+        )));
+        assert_eq!(e.finalized_height(), 0);
+        let mut short = cert.clone();
+        short.qc.signers.pop();
+        short.qc.signatures.pop();
+        let out = deliver(
+            &mut e,
+            0,
+            Message::SyncResponse {
+                blocks: vec![b1.clone()],
+                cert: short,
+            },
+        );
+        assert!(out.iter().any(|o| matches!(o, Output::Rejected { .. })));
+        let out = deliver(
+            &mut e,
+            0,
+            Message::SyncResponse {
+                blocks: vec![b1.clone()],
+                cert,
+            },
+        );
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
+        assert_eq!(e.finalized_height(), 1);
+    }
+
+    #[test]
+    fn restart_through_a_safety_store_never_double_votes() {
+        use crate::persist::{persist_then_release, MemorySafetyStore, SafetyStore};
+        let mut store = MemorySafetyStore::default();
+        let mut e = started(3, None);
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
+        let rest = persist_then_release(&mut store, out).unwrap();
+        assert_eq!(votes(&rest).len(), 1);
+        let loaded = store.load().unwrap().expect("stored");
+        let mut e = started(3, Some(loaded));
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"b", 900))));
+        assert!(votes(&out).is_empty());
+    }
+
+    #[test]
+    fn a_block_not_after_its_parent_gets_no_vote() {
+        let mut e = started(3, None);
+        // Genesis time is 0, so a block at time 0 does not move time forward.
+        let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 0))));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Rejected {
+                reason: RejectReason::BadTimestamp,
+                ..
+            }
+        )));
+        assert!(votes(&out).is_empty());
+    }
+
     #[test]
     fn a_proposal_from_a_non_leader_is_rejected() {
         let mut e = started(2, None);

@@ -3,10 +3,30 @@
 //! two-chain, timeout certificates with exponential back-off), and the deterministic
 //! simulator that tests it. See `README.md` for the algorithm, its safety and liveness
 //! argument and the input/output contract.
+//!
+//! ```
+//! use lianrong_consensus::{Engine, EngineConfig, Input, Output, SafetyState, ValidatorSet};
+//! use lianrong_primitives::SecretKey;
+//!
+//! let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect();
+//! let set = ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
+//! // Validator 1 leads round 1.
+//! let cfg = EngineConfig::new("demo-chain", set, keys[1].clone());
+//! let mut engine = Engine::new(cfg.clone(), SafetyState::genesis(&cfg), None);
+//! let out = engine.handle(1_000, Input::Start);
+//! assert!(out.iter().any(|o| matches!(o, Output::SetTimer { .. })));
+//! assert!(out.iter().any(|o| matches!(o, Output::RequestPayload { round: 1, .. })));
+//! let out = engine.handle(1_001, Input::Payload { round: 1, payload: b"invoices".to_vec() });
+//! // Persist comes first: the proposal is recorded before it may leave the node.
+//! assert!(matches!(out[0], Output::Persist(_)));
+//! assert!(out.iter().any(|o| matches!(o, Output::Send { .. })));
+//! ```
 
 pub mod engine;
+pub mod persist;
 pub mod sim;
 pub mod types;
 
 pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
+pub use persist::{persist_then_release, MemorySafetyStore, SafetyStore};
 pub use types::*;

@@ -21,6 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
+use crate::persist::{MemorySafetyStore, SafetyStore};
 use crate::types::*;
 
 /// Chain id used by every simulated validator.
@@ -355,7 +356,7 @@ impl Ord for Event {
 struct NodeState {
     byz: Option<ByzKind>,
     engines: Vec<Option<Engine>>,
-    persisted: Vec<SafetyState>,
+    persisted: Vec<MemorySafetyStore>,
     incarnation: u64,
     finalized: Vec<FinalizedBlock>,
     cert_targets: BTreeMap<u64, Hash>,
@@ -472,7 +473,7 @@ impl<'a> Sim<'a> {
                             ))
                         })
                         .collect(),
-                    persisted: vec![SafetyState::genesis(&engine_cfgs[i]); instances],
+                    persisted: vec![MemorySafetyStore::default(); instances],
                     incarnation: 0,
                     finalized: Vec::new(),
                     cert_targets: BTreeMap::new(),
@@ -703,11 +704,14 @@ impl<'a> Sim<'a> {
                     return Ok(());
                 }
                 let st = &self.nodes[node];
-                let engine = Engine::new(
-                    self.engine_cfgs[node].clone(),
-                    st.persisted[0].clone(),
-                    st.finalized.last(),
-                );
+                let cfg = self.engine_cfgs[node].clone();
+                // Exactly what was durably written (through its encoding), nothing more.
+                let safety = match st.persisted[0].load() {
+                    Ok(Some(s)) => s,
+                    Ok(None) => SafetyState::genesis(&cfg),
+                    Err(e) => panic!("the in-memory store holds only what it encoded: {e}"),
+                };
+                let engine = Engine::new(cfg, safety, st.finalized.last());
                 #[allow(unused_mut)]
                 let mut engine = engine;
                 #[cfg(test)]
@@ -723,7 +727,11 @@ impl<'a> Sim<'a> {
                     .cfg
                     .reconfigure_at
                     .is_some_and(|h| st.finalized.len() as u64 >= h);
-                if decided && st.persisted[0].epoch == 0 {
+                if decided
+                    && self.nodes[node].engines[0]
+                        .as_ref()
+                        .is_some_and(|e| e.current_epoch() == 0)
+                {
                     let set = self.next_set.clone();
                     self.step(node, 0, Input::ValidatorSetChange(set))?;
                 }
@@ -844,7 +852,11 @@ impl<'a> Sim<'a> {
             };
             for out in outs {
                 match out {
-                    Output::Persist(s) => self.nodes[node].persisted[inst] = s,
+                    Output::Persist(s) => {
+                        if let Err(e) = self.nodes[node].persisted[inst].store(&s) {
+                            panic!("the in-memory store cannot fail: {e}");
+                        }
+                    }
                     Output::Send { to, message } => self.send(node, to, message)?,
                     Output::SetTimer { id, after_ms } => {
                         let incarnation = self.nodes[node].incarnation;
