@@ -651,7 +651,7 @@ impl Engine {
             return Err(RejectReason::NotLeader);
         }
         if b.parent != b.justify.vote.block_hash
-            || b.height != b.justify.vote.height + 1
+            || b.justify.vote.height.checked_add(1) != Some(b.height)
             || b.round <= b.justify.round()
         {
             return Err(RejectReason::Malformed(
@@ -682,7 +682,7 @@ impl Engine {
         }
         self.verify_qc(&b.justify)?;
         if let Some(tc) = &p.tc {
-            if tc.epoch != self.epoch() || tc.round + 1 != b.round {
+            if tc.epoch != self.epoch() || tc.round.checked_add(1) != Some(b.round) {
                 return Err(RejectReason::Malformed(
                     "timeout certificate for the wrong round",
                 ));
@@ -1673,6 +1673,76 @@ mod tests {
             }
         )));
         assert!(votes(&out).is_empty());
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let p = proposal(b"payload", 900);
+        let b2 = Block {
+            height: 2,
+            round: 2,
+            parent: p.block.hash(),
+            justify: qc_on(&p.block),
+            proposer: 2,
+            timestamp_ms: 950,
+            ..p.block.clone()
+        };
+        let timeout = {
+            let data = TimeoutData {
+                epoch: 0,
+                round: 1,
+                high_qc_round: 0,
+            };
+            Timeout {
+                epoch: 0,
+                round: 1,
+                high_qc: p.block.justify.clone(),
+                voter: 0,
+                signature: keys()[0].sign(&data.signing_bytes(CHAIN)),
+                last_tc: None,
+            }
+        };
+        let samples: Vec<Vec<u8>> = vec![
+            Message::Proposal(Box::new(p.clone())).to_bytes(),
+            Message::Proposal(Box::new(Proposal::sign(b2.clone(), None, &keys()[2]))).to_bytes(),
+            Message::Vote(Vote::sign(qc_on(&p.block).vote, 0, &keys()[0], CHAIN)).to_bytes(),
+            Message::Timeout(Box::new(timeout)).to_bytes(),
+            Message::SyncResponse {
+                blocks: vec![p.block.clone()],
+                cert: CommitCertificate { qc: qc_on(&b2) },
+            }
+            .to_bytes(),
+            Message::EpochEnd(Vote::sign(qc_on(&b2).vote, 1, &keys()[1], CHAIN)).to_bytes(),
+        ];
+        let mut decoded = 0;
+        for i in 0..3000 {
+            let mut bytes = samples[i % samples.len()].clone();
+            for _ in 0..rng.gen_range(1..4) {
+                let at = rng.gen_range(0..bytes.len());
+                // Flip bits, or write extreme values into what may be an integer field.
+                bytes[at] = if rng.gen_bool(0.5) {
+                    bytes[at] ^ (1 << rng.gen_range(0..8))
+                } else {
+                    0xff
+                };
+            }
+            if let Ok(m) = decode_message(&bytes) {
+                decoded += 1;
+                let mut e = started(2, None);
+                let from = rng.gen_range(0..6);
+                e.handle(1_000, Input::Message { from, message: m });
+                e.handle(
+                    5_000,
+                    Input::Timer(TimerId {
+                        round: 1,
+                        generation: 1,
+                    }),
+                );
+            }
+        }
+        assert!(decoded > 500, "only {decoded} mutants decoded");
     }
 
     #[test]
