@@ -22,11 +22,13 @@
 //! assert!(out.iter().any(|o| matches!(o, Output::Send { .. })));
 //! ```
 
+pub mod audit;
 pub mod engine;
 pub mod persist;
 pub mod sim;
 pub mod types;
 
+pub use audit::{AuditError, ChainAuditor};
 pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
 pub use persist::{persist_then_release, MemorySafetyStore, SafetyStore};
 pub use types::*;

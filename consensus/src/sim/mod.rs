@@ -14,12 +14,13 @@
 //! within [`SimConfig::liveness_bound_ms`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
-use lianrong_primitives::{encode, sha256, Hash, SecretKey};
+use lianrong_primitives::{sha256, Hash, SecretKey};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::audit::{AuditError, ChainAuditor};
 use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
 use crate::persist::{MemorySafetyStore, SafetyStore};
 use crate::types::*;
@@ -359,7 +360,7 @@ struct NodeState {
     persisted: Vec<MemorySafetyStore>,
     incarnation: u64,
     finalized: Vec<FinalizedBlock>,
-    cert_targets: BTreeMap<u64, Hash>,
+    auditor: ChainAuditor,
     last_progress: u64,
     after_gst: u64,
     epoch: u64,
@@ -375,8 +376,6 @@ struct Sim<'a> {
     nodes: Vec<NodeState>,
     keys: Vec<SecretKey>,
     engine_cfgs: Vec<EngineConfig>,
-    genesis: Hash,
-    quorum: usize,
     partition: Option<Vec<bool>>,
     committed: BTreeMap<u64, Hash>,
     honest_votes: BTreeMap<(u64, usize, u64), VoteData>,
@@ -384,7 +383,6 @@ struct Sim<'a> {
     epoch_sets: Vec<ValidatorSet>,
     next_set: ValidatorSet,
     key_to_node: BTreeMap<lianrong_primitives::PublicKey, usize>,
-    verified_certs: BTreeSet<Hash>,
     report: SimReport,
 }
 
@@ -429,7 +427,6 @@ impl<'a> Sim<'a> {
                 c
             })
             .collect();
-        let genesis = engine_cfgs[0].genesis_hash();
         let key_to_node = keys
             .iter()
             .enumerate()
@@ -449,6 +446,10 @@ impl<'a> Sim<'a> {
         let mut byz_of = vec![None; n];
         for (k, kind) in cfg.faults.byzantine.iter().enumerate() {
             byz_of[seats[k]] = Some(*kind);
+        }
+        let mut auditor = ChainAuditor::new(CHAIN_ID, set.clone(), 0);
+        if quorum != set.quorum() {
+            auditor = auditor.with_quorum(quorum);
         }
         let nodes = (0..n)
             .map(|i| {
@@ -476,7 +477,7 @@ impl<'a> Sim<'a> {
                     persisted: vec![MemorySafetyStore::default(); instances],
                     incarnation: 0,
                     finalized: Vec::new(),
-                    cert_targets: BTreeMap::new(),
+                    auditor: auditor.clone(),
                     last_progress: 0,
                     after_gst: 0,
                     epoch: 0,
@@ -493,8 +494,6 @@ impl<'a> Sim<'a> {
             nodes,
             keys,
             engine_cfgs,
-            genesis,
-            quorum,
             partition: None,
             committed: BTreeMap::new(),
             honest_votes: BTreeMap::new(),
@@ -502,7 +501,6 @@ impl<'a> Sim<'a> {
             epoch_sets: vec![set.clone()],
             next_set,
             key_to_node,
-            verified_certs: BTreeSet::new(),
             report: SimReport::default(),
         }
     }
@@ -640,6 +638,7 @@ impl<'a> Sim<'a> {
                     .iter()
                     .all(|n| n.byz.is_some() || (n.after_gst >= k && n.epoch >= min_epoch))
                 {
+                    self.check_audits_complete()?;
                     self.report.virtual_ms = self.now;
                     self.report.blocks = self.committed.len() as u64;
                     return Ok(());
@@ -648,6 +647,7 @@ impl<'a> Sim<'a> {
         }
         self.now = end;
         self.check_liveness()?;
+        self.check_audits_complete()?;
         for node in 0..self.nodes.len() {
             if self.honest(node) && self.nodes[node].last_progress <= self.cfg.gst_ms {
                 return Err(Violation::Liveness { node, at_ms: end });
@@ -655,6 +655,24 @@ impl<'a> Sim<'a> {
         }
         self.report.virtual_ms = end;
         self.report.blocks = self.committed.len() as u64;
+        Ok(())
+    }
+
+    /// Every honest validator's finalized chain is fully proven by certificates.
+    fn check_audits_complete(&self) -> Result<(), Violation> {
+        for (node, st) in self.nodes.iter().enumerate() {
+            if st.byz.is_none() {
+                if let Err(e) = st.auditor.finish() {
+                    let height = st.auditor.height();
+                    let reason = e.to_string();
+                    return Err(Violation::BadCertificate {
+                        node,
+                        height,
+                        reason,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1144,52 +1162,24 @@ impl<'a> Sim<'a> {
         }
         let height = fb.block.height;
         let hash = fb.block.hash();
-        let st = &self.nodes[node];
-        let (expected, parent) = match st.finalized.last() {
-            Some(last) => (last.block.height + 1, last.block.hash()),
-            None => (1, self.genesis),
-        };
-        if height != expected || fb.block.parent != parent {
-            return Err(Violation::NotSequential { node, height });
+        match self.committed.get(&height) {
+            Some(h) if *h != hash => return Err(Violation::Agreement { height }),
+            Some(_) => {}
+            None => {
+                self.committed.insert(height, hash);
+                self.report.payload_bytes += fb.block.payload.len() as u64;
+            }
         }
-        let digest = sha256(&encode(&fb.cert));
-        let bad = |reason: String| Violation::BadCertificate {
-            node,
-            height,
-            reason,
-        };
-        let quorum = self.quorum;
-        let Some(set) = self.epoch_sets.get(fb.block.epoch as usize) else {
-            return Err(bad(format!("block of unknown epoch {}", fb.block.epoch)));
-        };
-        let target = match fb.cert.committed() {
-            Some(t) => t,
-            None => return Err(bad("certificate commits nothing".into())),
-        };
-        if !self.verified_certs.contains(&digest) {
-            fb.cert
-                .verify_with_quorum(set, CHAIN_ID, self.genesis, quorum)
-                .map_err(|e| bad(e.to_string()))?;
-            self.verified_certs.insert(digest);
-        }
-        if target.height < height || (target.height == height && target.hash != hash) {
-            return Err(bad("certificate commits another block".into()));
-        }
+        // Exactly the audit the bank's auditors run: hash chain, epochs, certificates.
         let st = &mut self.nodes[node];
-        if target.height > height {
-            if let Some(prev) = st.cert_targets.insert(target.height, target.hash) {
-                if prev != target.hash {
-                    return Err(bad("two certificates commit different blocks".into()));
-                }
-            }
-        }
-        if let Some(t) = st.cert_targets.remove(&height) {
-            if t != hash {
-                return Err(bad(
-                    "an earlier certificate committed another block here".into()
-                ));
-            }
-        }
+        st.auditor.push(&fb).map_err(|e| match e {
+            AuditError::NotExtending(height) => Violation::NotSequential { node, height },
+            other => Violation::BadCertificate {
+                node,
+                height,
+                reason: other.to_string(),
+            },
+        })?;
         if let Some(next) = &fb.block.reconfig {
             let e = fb.block.epoch as usize;
             if self.epoch_sets.len() == e + 1 {
@@ -1199,14 +1189,7 @@ impl<'a> Sim<'a> {
                 return Err(Violation::Agreement { height });
             }
         }
-        match self.committed.get(&height) {
-            Some(h) if *h != hash => return Err(Violation::Agreement { height }),
-            Some(_) => {}
-            None => {
-                self.committed.insert(height, hash);
-                self.report.payload_bytes += fb.block.payload.len() as u64;
-            }
-        }
+        let st = &mut self.nodes[node];
         self.report.latency_sum_ms += self.now.saturating_sub(fb.block.timestamp_ms);
         self.report.latency_count += 1;
         st.last_progress = self.now;
