@@ -88,6 +88,10 @@ pub struct SafetyState {
     pub validators: ValidatorSet,
     /// The reconfiguration block that closed the previous epoch (`None` in epoch 0).
     pub epoch_root: Option<BlockId>,
+    /// Highest timeout certificate seen. Not needed for safety but for liveness: a
+    /// validator that restarts in a round it entered through a TC must still be able to
+    /// show that TC to validators left behind in the previous round.
+    pub high_tc: Option<TimeoutCert>,
 }
 
 impl SafetyState {
@@ -100,6 +104,7 @@ impl SafetyState {
             high_qc: QuorumCert::genesis(config.genesis_hash()),
             validators: config.validators.clone(),
             epoch_root: None,
+            high_tc: None,
         }
     }
 }
@@ -298,6 +303,7 @@ impl Engine {
             },
         };
         let set = safety.validators.clone();
+        let last_tc = safety.high_tc.clone();
         let me = set.index_of(&cfg.me.public());
         let quorum = set.quorum();
         let epoch_root_qc = safety.epoch_root.map(|r| epoch_root_qc(safety.epoch, &r));
@@ -322,7 +328,7 @@ impl Engine {
             timer_generation: 0,
             timed_out_round: 0,
             consecutive_timeouts: 0,
-            last_tc: None,
+            last_tc,
             payload_requested: None,
             root,
             blocks: BTreeMap::new(),
@@ -804,6 +810,8 @@ impl Engine {
     fn process_tc(&mut self, tc: TimeoutCert) {
         let round = tc.round;
         if self.last_tc.as_ref().is_none_or(|t| t.round < round) {
+            self.safety.high_tc = Some(tc.clone());
+            self.safety_dirty = true;
             self.last_tc = Some(tc);
         }
         if round >= self.round {
@@ -1215,6 +1223,7 @@ impl Engine {
             high_qc: root_qc.clone(),
             validators: set.clone(),
             epoch_root: Some(root),
+            high_tc: None,
         };
         self.safety_dirty = true;
         self.epoch_root_qc = Some(root_qc);

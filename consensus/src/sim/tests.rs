@@ -89,6 +89,27 @@ fn validator_set_changes_take_effect_under_faults() {
     assert!(changed >= 10, "only {changed} seeds reconfigured");
 }
 
+/// Regression: a validator that entered a round through a TC, crashed and restarted must
+/// still be able to show that TC to the validators left behind (found by seed 8195 of
+/// the 10,000-seed run: it persisted only its high QC and the others stalled).
+#[test]
+fn regression_seed_8195_restart_keeps_its_timeout_certificate() {
+    let cfg = SimConfig::for_seed(8195, None);
+    if let Err(f) = run(&cfg) {
+        panic!("{} at {} ms\n{}", f.violation, f.at_ms, f.detail);
+    }
+}
+
+/// Regression: a voter shown a reconfiguration its application has not decided yet must
+/// catch up rather than stall the round robin (seed 632).
+#[test]
+fn regression_seed_632_lagging_voter_catches_up_for_a_reconfiguration() {
+    let cfg = SimConfig::for_seed(632, None);
+    if let Err(f) = run(&cfg) {
+        panic!("{} at {} ms\n{}", f.violation, f.at_ms, f.detail);
+    }
+}
+
 // The CI run: 320 seeds over every fault family at n = 4, 7 and 10, split in four tests
 // so the harness runs them in parallel.
 #[test]
