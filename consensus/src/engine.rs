@@ -710,7 +710,8 @@ impl Engine {
             self.process_tc(tc);
         }
         let hash = data.block_hash;
-        if b.height > self.root.height && self.blocks.len() < MAX_PENDING_BLOCKS {
+        if b.height > self.root.height {
+            self.make_room_for_a_block();
             self.blocks.insert(hash, p.block.clone());
             self.wanted.remove(&hash);
         }
@@ -1289,6 +1290,23 @@ impl Engine {
         self.maybe_request_payload();
     }
 
+    /// Keeps the uncommitted-block store bounded during long periods without commits by
+    /// dropping its oldest-round block; a dropped block that turns out to be needed is
+    /// fetched again from the validators that certified it.
+    fn make_room_for_a_block(&mut self) {
+        while self.blocks.len() >= MAX_PENDING_BLOCKS {
+            let oldest = self
+                .blocks
+                .iter()
+                .min_by_key(|(_, b)| b.round)
+                .map(|(h, _)| *h);
+            match oldest {
+                Some(h) => self.blocks.remove(&h),
+                None => return,
+            };
+        }
+    }
+
     fn find_block(&self, hash: &Hash) -> Option<&Block> {
         self.blocks.get(hash).or_else(|| {
             self.recent
@@ -1311,9 +1329,7 @@ impl Engine {
         if self.wanted.remove(&hash).is_none() || block.height <= self.root.height {
             return;
         }
-        if self.blocks.len() >= MAX_PENDING_BLOCKS {
-            return;
-        }
+        self.make_room_for_a_block();
         let parent = block.parent;
         let needs_parent = block.height > self.root.height + 1 && self.meta(&parent).is_none();
         self.blocks.insert(hash, block);
