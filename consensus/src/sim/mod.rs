@@ -119,6 +119,10 @@ pub struct SimConfig {
     /// the deliberately broken variant).
     #[cfg(test)]
     pub(crate) broken_quorum: Option<usize>,
+    /// Drop every `Persist` output instead of storing it (test-only: a node that ignores
+    /// the ordering contract), so restarts start from genesis safety state.
+    #[cfg(test)]
+    pub(crate) forget_persisted_state: bool,
 }
 
 impl SimConfig {
@@ -187,6 +191,8 @@ impl SimConfig {
             reconfigure_at,
             #[cfg(test)]
             broken_quorum: None,
+            #[cfg(test)]
+            forget_persisted_state: false,
         }
     }
 
@@ -871,6 +877,10 @@ impl<'a> Sim<'a> {
             for out in outs {
                 match out {
                     Output::Persist(s) => {
+                        #[cfg(test)]
+                        if self.cfg.forget_persisted_state {
+                            continue;
+                        }
                         if let Err(e) = self.nodes[node].persisted[inst].store(&s) {
                             panic!("the in-memory store cannot fail: {e}");
                         }

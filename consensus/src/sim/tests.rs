@@ -156,3 +156,31 @@ fn a_broken_quorum_is_caught() {
         f.violation
     );
 }
+
+/// A node that does not persist its safety state before sending is caught signing twice
+/// in one round after a restart.
+#[test]
+fn ignoring_the_persistence_contract_is_caught() {
+    let mut caught = None;
+    for seed in (2..600).step_by(6) {
+        let mut cfg = SimConfig::for_seed(seed, None);
+        cfg.forget_persisted_state = true;
+        if let Err(f) = run(&cfg) {
+            caught = Some((seed, f));
+            break;
+        }
+    }
+    let (seed, f) = caught.expect("forgetting the safety state went unnoticed");
+    eprintln!(
+        "forgotten safety state caught at seed {seed}: {}",
+        f.violation
+    );
+    assert!(
+        matches!(
+            f.violation,
+            Violation::HonestEquivocation { .. } | Violation::Agreement { .. }
+        ),
+        "caught for the wrong reason: {:?}",
+        f.violation
+    );
+}
