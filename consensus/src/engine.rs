@@ -408,8 +408,10 @@ impl Engine {
         self.now = self.now.max(now_ms);
         match input {
             Input::Start => {
+                let after_tc = self.safety.high_tc.as_ref().map_or(0, |tc| tc.round + 1);
                 let r = (self.safety.high_qc.round() + 1)
                     .max(self.safety.last_voted_round)
+                    .max(after_tc)
                     .max(1);
                 self.enter_round(r);
             }
