@@ -118,13 +118,25 @@ pub struct TimerId {
     pub generation: u64,
 }
 
+/// The transport's handle for a connected peer, validator or follower (an explorer, a
+/// validator about to join): answers to its requests go back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerId(pub u64);
+
+impl PeerId {
+    /// The engine itself (messages it sends to itself).
+    pub const LOCAL: PeerId = PeerId(u64::MAX);
+}
+
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// Every other validator.
+    /// Every other validator of the current set (and followers, if the node serves any).
     All,
-    /// One validator, by index.
-    One(u16),
+    /// One validator, by index in the current validator set ([`Engine::validators`]).
+    Validator(u16),
+    /// The peer a message came from (answers to requests).
+    Peer(PeerId),
 }
 
 /// What the caller tells the engine.
@@ -132,11 +144,11 @@ pub enum Target {
 pub enum Input {
     /// Begin: arms the first timer (call once after [`Engine::new`]).
     Start,
-    /// A decoded message from validator `from` (the transport authenticates `from`; the
-    /// engine still checks every signature inside).
+    /// A decoded message from peer `from` (the engine checks every signature inside; the
+    /// peer id is only used to answer and to report misbehaviour).
     Message {
-        /// Sender index.
-        from: u16,
+        /// Sender.
+        from: PeerId,
         /// The message.
         message: Message,
     },
@@ -226,8 +238,8 @@ pub enum Output {
     Evidence(Evidence),
     /// An input message was refused.
     Rejected {
-        /// Sender index.
-        from: u16,
+        /// Sender.
+        from: PeerId,
         /// Why.
         reason: RejectReason,
     },
@@ -276,7 +288,7 @@ pub struct Engine {
     timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
     seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
     recent: VecDeque<FinalizedBlock>,
-    current_from: Option<u16>,
+    current_from: Option<PeerId>,
     out: Vec<Output>,
     self_queue: VecDeque<Message>,
 }
@@ -426,9 +438,7 @@ impl Engine {
             }
         }
         while let Some(m) = self.self_queue.pop_front() {
-            if let Some(me) = self.me {
-                self.on_message(me, m);
-            }
+            self.on_message(PeerId::LOCAL, m);
         }
         let mut out = std::mem::take(&mut self.out);
         if self.safety_dirty {
@@ -438,7 +448,7 @@ impl Engine {
         out
     }
 
-    fn on_message(&mut self, from: u16, message: Message) {
+    fn on_message(&mut self, from: PeerId, message: Message) {
         self.current_from = Some(from);
         let result = match message {
             Message::Proposal(p) => self.on_proposal(*p),
@@ -476,7 +486,7 @@ impl Engine {
     }
 
     fn send(&mut self, to: Target, message: Message) {
-        if to == Target::One(self.me.unwrap_or(u16::MAX)) {
+        if self.me.is_some_and(|me| to == Target::Validator(me)) {
             self.self_queue.push_back(message);
         } else {
             self.out.push(Output::Send { to, message });
@@ -774,7 +784,7 @@ impl Engine {
         self.safety_dirty = true;
         let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);
         let next = self.leader(b.round + 1);
-        self.send(Target::One(next), Message::Vote(vote));
+        self.send(Target::Validator(next), Message::Vote(vote));
         Ok(())
     }
 
@@ -1017,7 +1027,7 @@ impl Engine {
         self.wanted.insert(hash, round);
         // Ask whoever mentioned the block first; on a retry (a later round), ask everyone.
         let to = match self.current_from {
-            Some(f) if first && Some(f) != self.me => Target::One(f),
+            Some(f) if first && f != PeerId::LOCAL => Target::Peer(f),
             _ => Target::All,
         };
         self.out.push(Output::Send {
@@ -1041,13 +1051,15 @@ impl Engine {
         // since one peer may have pruned or may be lying.
         let n = self.set.len() as u64;
         let to = match self.current_from {
-            Some(f) if !retry && Some(f) != self.me => f,
-            _ => (self.sync_attempts % n) as u16,
+            Some(f) if !retry && f != PeerId::LOCAL => Target::Peer(f),
+            _ => {
+                let mut i = (self.sync_attempts % n) as u16;
+                if Some(i) == self.me {
+                    i = ((self.sync_attempts + 1) % n) as u16;
+                }
+                Target::Validator(i)
+            }
         };
-        if Some(to) == self.me {
-            return;
-        }
-        let to = Target::One(to);
         self.out.push(Output::Send {
             to,
             message: Message::SyncRequest {
@@ -1282,7 +1294,7 @@ impl Engine {
         if let Some(p) = self.pending_proposal.take() {
             if self.meta(&p.block.parent).is_some() {
                 if let Err(reason) = self.try_vote(p) {
-                    let from = self.current_from.unwrap_or(u16::MAX);
+                    let from = self.current_from.unwrap_or(PeerId::LOCAL);
                     self.out.push(Output::Rejected { from, reason });
                 }
             } else if p.block.round >= self.round {
@@ -1319,10 +1331,10 @@ impl Engine {
         })
     }
 
-    fn on_block_request(&mut self, from: u16, hash: Hash) {
+    fn on_block_request(&mut self, from: PeerId, hash: Hash) {
         if let Some(b) = self.find_block(&hash) {
             let message = Message::BlockResponse(Box::new(b.clone()));
-            self.send(Target::One(from), message);
+            self.send(Target::Peer(from), message);
         }
     }
 
@@ -1341,7 +1353,7 @@ impl Engine {
         self.after_blocks_changed();
     }
 
-    fn on_sync_request(&mut self, from: u16, from_height: u64) {
+    fn on_sync_request(&mut self, from: PeerId, from_height: u64) {
         let Some(first) = self.recent.front().map(|f| f.block.height) else {
             return;
         };
@@ -1369,7 +1381,7 @@ impl Engine {
         let Some(cert) = cert else { return };
         let last_height = cert.committed().map_or(0, |id| id.height);
         blocks.retain(|b| b.height <= last_height);
-        self.send(Target::One(from), Message::SyncResponse { blocks, cert });
+        self.send(Target::Peer(from), Message::SyncResponse { blocks, cert });
     }
 
     fn on_sync_response(
@@ -1484,8 +1496,14 @@ mod tests {
         e
     }
 
-    fn deliver(e: &mut Engine, from: u16, m: Message) -> Vec<Output> {
-        e.handle(1_000, Input::Message { from, message: m })
+    fn deliver(e: &mut Engine, from: u64, m: Message) -> Vec<Output> {
+        e.handle(
+            1_000,
+            Input::Message {
+                from: PeerId(from),
+                message: m,
+            },
+        )
     }
 
     fn votes(out: &[Output]) -> Vec<Vote> {
@@ -1758,7 +1776,7 @@ mod tests {
             if let Ok(m) = decode_message(&bytes) {
                 decoded += 1;
                 let mut e = started(2, None);
-                let from = rng.gen_range(0..6);
+                let from = PeerId(rng.gen_range(0..6));
                 e.handle(1_000, Input::Message { from, message: m });
                 e.handle(
                     5_000,
@@ -1831,13 +1849,14 @@ mod tests {
             for (j, engine) in engines.iter_mut().enumerate() {
                 let hit = match to {
                     Target::All => j != from as usize,
-                    Target::One(t) => t as usize == j,
+                    Target::Validator(t) => t as usize == j,
+                    Target::Peer(p) => p.0 as usize == j,
                 };
                 if hit {
                     let out = engine.handle(
                         1_000 + step,
                         Input::Message {
-                            from,
+                            from: PeerId(u64::from(from)),
                             message: m.clone(),
                         },
                     );

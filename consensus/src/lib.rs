@@ -29,6 +29,8 @@ pub mod sim;
 pub mod types;
 
 pub use audit::{AuditError, ChainAuditor};
-pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
+pub use engine::{
+    Engine, EngineConfig, Input, Output, PeerId, RejectReason, SafetyState, Target, TimerId,
+};
 pub use persist::{persist_then_release, MemorySafetyStore, SafetyStore};
 pub use types::*;

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::audit::{AuditError, ChainAuditor};
-use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
+use crate::engine::{Engine, EngineConfig, Input, Output, PeerId, SafetyState, Target, TimerId};
 use crate::persist::{MemorySafetyStore, SafetyStore};
 use crate::types::*;
 
@@ -815,7 +815,7 @@ impl<'a> Sim<'a> {
                 if let Some(me) = set.index_of(&self.keys[to].public()) {
                     let next = set.leader(b.round + 1);
                     let vote = Vote::sign(data, me, &self.keys[to], CHAIN_ID);
-                    self.transmit(to, Target::One(next), Message::Vote(vote).to_bytes());
+                    self.transmit(to, Target::Validator(next), Message::Vote(vote).to_bytes());
                 }
             }
         }
@@ -828,12 +828,9 @@ impl<'a> Sim<'a> {
         } else {
             vec![0]
         };
-        let sender = self.keys[from_node].public();
+        // Peer ids are node numbers: the simulated transport knows who it connects.
+        let from = PeerId(from_node as u64);
         for inst in targets {
-            let from = match &self.nodes[to].engines[inst] {
-                Some(e) => e.validators().index_of(&sender).unwrap_or(u16::MAX),
-                None => continue,
-            };
             self.step(
                 to,
                 inst,
@@ -1073,8 +1070,9 @@ impl<'a> Sim<'a> {
     }
 
     fn transmit(&mut self, from: usize, to: Target, bytes: Vec<u8>) {
-        let n = self.cfg.validators;
+        let n = self.nodes.len();
         match to {
+            // Everyone else, including followers that are not (yet) validators.
             Target::All => {
                 for j in 0..n {
                     if j != from {
@@ -1082,7 +1080,12 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            Target::One(j) => {
+            Target::Peer(p) => {
+                if (p.0 as usize) < n && p.0 as usize != from {
+                    self.transmit_one(from, p.0 as usize, bytes);
+                }
+            }
+            Target::Validator(j) => {
                 let to = self
                     .current_set(from)
                     .key(j)
