@@ -315,6 +315,8 @@ pub struct SimReport {
     pub block_responses: u64,
     /// Epoch changes finalized.
     pub epoch_changes: u64,
+    /// After a set change: the follower is now a validator and validator 0 is not.
+    pub membership_changed: bool,
 }
 
 #[derive(Debug)]
@@ -409,14 +411,17 @@ impl<'a> Sim<'a> {
     fn new(cfg: &'a SimConfig) -> Self {
         let n = cfg.validators;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let keys: Vec<SecretKey> = (0..n)
+        // With a set change, one more node starts as a follower and joins the new set.
+        let total = n + usize::from(cfg.reconfigure_at.is_some());
+        let keys: Vec<SecretKey> = (0..total)
             .map(|i| SecretKey::from_seed(*sha256(&(i as u64).to_le_bytes()).as_bytes()))
             .collect();
-        let set =
-            match ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()) {
-                Ok(s) => s,
-                Err(e) => panic!("simulator keys are distinct by construction: {e}"),
-            };
+        let set = match ValidatorSet::from_keys(
+            &keys[..n].iter().map(|k| k.public()).collect::<Vec<_>>(),
+        ) {
+            Ok(s) => s,
+            Err(e) => panic!("simulator keys are distinct by construction: {e}"),
+        };
         #[allow(unused_mut)]
         let mut quorum = set.quorum();
         #[cfg(test)]
@@ -438,7 +443,9 @@ impl<'a> Sim<'a> {
             .enumerate()
             .map(|(i, k)| (k.public(), i))
             .collect();
-        let reversed: Vec<_> = keys.iter().rev().map(|k| k.public()).collect();
+        // The new set drops validator 0, adds the follower, and reverses the order, so
+        // membership, every index and every leader slot change at the boundary.
+        let reversed: Vec<_> = keys[total - n..].iter().rev().map(|k| k.public()).collect();
         let next_set = match ValidatorSet::from_keys(&reversed) {
             Ok(s) => s,
             Err(e) => panic!("simulator keys are distinct by construction: {e}"),
@@ -449,7 +456,7 @@ impl<'a> Sim<'a> {
             let j = rng.gen_range(0..=i);
             seats.swap(i, j);
         }
-        let mut byz_of = vec![None; n];
+        let mut byz_of = vec![None; total];
         for (k, kind) in cfg.faults.byzantine.iter().enumerate() {
             byz_of[seats[k]] = Some(*kind);
         }
@@ -457,7 +464,7 @@ impl<'a> Sim<'a> {
         if quorum != set.quorum() {
             auditor = auditor.with_quorum(quorum);
         }
-        let nodes = (0..n)
+        let nodes = (0..total)
             .map(|i| {
                 let instances = match byz_of[i] {
                     Some(ByzKind::Silent) => 0,
@@ -564,7 +571,7 @@ impl<'a> Sim<'a> {
     }
 
     fn schedule_faults(&mut self) {
-        let n = self.cfg.validators;
+        let n = self.nodes.len();
         let gst = self.cfg.gst_ms;
         if self.cfg.faults.network && gst > 0 {
             let mut t = 0;
@@ -589,10 +596,12 @@ impl<'a> Sim<'a> {
             self.push(gst, EventKind::Partition(None));
         }
         if self.cfg.faults.crashes && gst > 0 {
-            let honest: Vec<usize> = (0..n).filter(|&i| self.honest(i)).collect();
+            let honest: Vec<usize> = (0..self.cfg.validators)
+                .filter(|&i| self.honest(i))
+                .collect();
             let victims = self
                 .rng
-                .gen_range(1..=honest.len().min(((n - 1) / 3).max(1)));
+                .gen_range(1..=honest.len().min(((self.cfg.validators - 1) / 3).max(1)));
             for k in 0..victims {
                 let node = honest[(k * 7 + self.rng.gen_range(0..honest.len())) % honest.len()];
                 let mut t = self.rng.gen_range(0..gst);
@@ -645,6 +654,7 @@ impl<'a> Sim<'a> {
                     .all(|n| n.byz.is_some() || (n.after_gst >= k && n.epoch >= min_epoch))
                 {
                     self.check_audits_complete()?;
+                    self.note_membership();
                     self.report.virtual_ms = self.now;
                     self.report.blocks = self.committed.len() as u64;
                     return Ok(());
@@ -654,6 +664,7 @@ impl<'a> Sim<'a> {
         self.now = end;
         self.check_liveness()?;
         self.check_audits_complete()?;
+        self.note_membership();
         for node in 0..self.nodes.len() {
             if self.honest(node) && self.nodes[node].last_progress <= self.cfg.gst_ms {
                 return Err(Violation::Liveness { node, at_ms: end });
@@ -662,6 +673,21 @@ impl<'a> Sim<'a> {
         self.report.virtual_ms = end;
         self.report.blocks = self.committed.len() as u64;
         Ok(())
+    }
+
+    fn note_membership(&mut self) {
+        let total = self.nodes.len();
+        if total > self.cfg.validators {
+            let index = |node: usize| {
+                self.nodes[node]
+                    .engines
+                    .iter()
+                    .flatten()
+                    .next()
+                    .and_then(|e| e.index())
+            };
+            self.report.membership_changed = index(total - 1).is_some() && index(0).is_none();
+        }
     }
 
     /// Every honest validator's finalized chain is fully proven by certificates.
@@ -941,7 +967,7 @@ impl<'a> Sim<'a> {
                         &self.keys[node],
                     )));
                     let (a, b) = (message.to_bytes(), alt.to_bytes());
-                    for j in 0..self.cfg.validators {
+                    for j in 0..self.nodes.len() {
                         if j != node {
                             let bytes = if self.rng.gen_bool(0.5) {
                                 a.clone()
@@ -1003,7 +1029,7 @@ impl<'a> Sim<'a> {
     }
 
     fn send_garbage(&mut self, node: usize) {
-        let to = self.rng.gen_range(0..self.cfg.validators);
+        let to = self.rng.gen_range(0..self.nodes.len());
         let bytes = match self.rng.gen_range(0..3) {
             0 => {
                 let len = self.rng.gen_range(0..300);
