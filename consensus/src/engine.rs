@@ -205,11 +205,12 @@ pub enum RejectReason {
     BadTimestamp,
 }
 
-/// What the engine asks the caller to do, in order. If [`Output::Persist`] is present it
-/// is first, and must be durable before any later output of the same call is acted on.
+/// What the engine asks the caller to do, in order. Each [`Output::Persist`] must be
+/// durable before any later output is acted on. It is normally first; at an epoch
+/// boundary the new epoch's state follows the reconfiguration block's `Finalized`.
 #[derive(Debug, Clone)]
 pub enum Output {
-    /// Write this safety state durably (fsync) before releasing any following message.
+    /// Write this safety state durably (fsync) before acting on any following output.
     Persist(SafetyState),
     /// Send a message.
     Send {
@@ -291,6 +292,9 @@ pub struct Engine {
     current_from: Option<PeerId>,
     out: Vec<Output>,
     self_queue: VecDeque<Message>,
+    // Whether this call already emitted the new epoch's `Persist` (after the `Finalized`
+    // output of the reconfiguration block, never before it).
+    epoch_persisted: bool,
 }
 
 impl Engine {
@@ -323,7 +327,7 @@ impl Engine {
         if let Some(f) = last_finalized {
             recent.push_back(f.clone());
         }
-        Self {
+        let mut engine = Self {
             set,
             me,
             genesis,
@@ -359,8 +363,23 @@ impl Engine {
             current_from: None,
             out: Vec::new(),
             self_queue: VecDeque::new(),
+            epoch_persisted: false,
             cfg,
+        };
+        // Crashed after storing the reconfiguration block but before persisting the new
+        // epoch: the stored block is final, so switch now (the `Persist` and the first
+        // timer come out of the first `handle` call).
+        if let Some(f) = last_finalized {
+            if let Some(set) = &f.block.reconfig {
+                if engine.safety.epoch == f.block.epoch {
+                    engine.start_epoch(f.block.id(), set.clone());
+                    engine.epoch_persisted = false;
+                    engine.out.retain(|o| !matches!(o, Output::Persist(_)));
+                    engine.safety_dirty = true;
+                }
+            }
         }
+        engine
     }
 
     /// Makes the engine use a weaker quorum: the deliberately broken variant the
@@ -443,8 +462,14 @@ impl Engine {
         let mut out = std::mem::take(&mut self.out);
         if self.safety_dirty {
             self.safety_dirty = false;
-            out.insert(0, Output::Persist(self.safety.clone()));
+            if self.epoch_persisted {
+                // Nothing is sent after an epoch switch within the same call.
+                out.push(Output::Persist(self.safety.clone()));
+            } else {
+                out.insert(0, Output::Persist(self.safety.clone()));
+            }
         }
+        self.epoch_persisted = false;
         out
     }
 
@@ -1229,6 +1254,14 @@ impl Engine {
 
     /// Switches to the epoch that follows the final reconfiguration block `root`.
     fn start_epoch(&mut self, root: BlockId, set: ValidatorSet) {
+        // Safety changes made earlier in this call (votes sent before) go first, as usual;
+        // the new epoch's state is persisted only after the reconfiguration block has been
+        // handed out as final, so a crash in between leaves the old epoch, which the
+        // stored block (or a sync) moves on from.
+        if self.safety_dirty {
+            self.safety_dirty = false;
+            self.out.insert(0, Output::Persist(self.safety.clone()));
+        }
         let epoch = self.epoch() + 1;
         let root_qc = epoch_root_qc(epoch, &root);
         self.safety = SafetyState {
@@ -1240,7 +1273,8 @@ impl Engine {
             epoch_root: Some(root),
             high_tc: None,
         };
-        self.safety_dirty = true;
+        self.out.push(Output::Persist(self.safety.clone()));
+        self.epoch_persisted = true;
         self.epoch_root_qc = Some(root_qc);
         self.me = set.index_of(&self.cfg.me.public());
         self.quorum = self.broken_quorum.unwrap_or(set.quorum());
@@ -1788,6 +1822,34 @@ mod tests {
             }
         }
         assert!(decoded > 500, "only {decoded} mutants decoded");
+    }
+
+    #[test]
+    fn restart_between_storing_the_reconfiguration_block_and_persisting_the_epoch() {
+        let mut r = proposal(b"", 900).block;
+        let next =
+            ValidatorSet::from_keys(&keys().iter().rev().map(|k| k.public()).collect::<Vec<_>>())
+                .unwrap();
+        r.reconfig = Some(next.clone());
+        let b2 = Block {
+            height: 2,
+            round: 2,
+            parent: r.hash(),
+            justify: qc_on(&r),
+            ..r.clone()
+        };
+        let stored = FinalizedBlock {
+            block: r.clone(),
+            cert: CommitCertificate { qc: qc_on(&b2) },
+        };
+        let cfg = config(3);
+        let mut e = Engine::new(cfg.clone(), SafetyState::genesis(&cfg), Some(&stored));
+        assert_eq!(e.current_epoch(), 1);
+        assert_eq!(e.validators(), &next);
+        let out = e.handle(1_000, Input::Start);
+        assert!(
+            matches!(&out[0], Output::Persist(s) if s.epoch == 1 && s.epoch_root == Some(r.id()))
+        );
     }
 
     #[test]
