@@ -1727,11 +1727,12 @@ mod tests {
 
     #[test]
     fn restart_through_a_safety_store_never_double_votes() {
-        use crate::persist::{persist_then_release, MemorySafetyStore, SafetyStore};
+        use crate::persist::{carry_out, MemorySafetyStore, SafetyStore};
         let mut store = MemorySafetyStore::default();
         let mut e = started(3, None);
         let out = deliver(&mut e, 1, Message::Proposal(Box::new(proposal(b"a", 900))));
-        let rest = persist_then_release(&mut store, out).unwrap();
+        let mut rest = Vec::new();
+        carry_out(&mut store, out, |o| rest.push(o)).unwrap();
         assert_eq!(votes(&rest).len(), 1);
         let loaded = store.load().unwrap().expect("stored");
         let mut e = started(3, Some(loaded));

@@ -32,5 +32,5 @@ pub use audit::{AuditError, ChainAuditor};
 pub use engine::{
     Engine, EngineConfig, Input, Output, PeerId, RejectReason, SafetyState, Target, TimerId,
 };
-pub use persist::{persist_then_release, MemorySafetyStore, SafetyStore};
+pub use persist::{carry_out, MemorySafetyStore, SafetyStore};
 pub use types::*;

@@ -1,5 +1,5 @@
 //! Durable safety state: the trait a node backs with RocksDB, and the helper that
-//! enforces the ordering contract (persist first, then release the other outputs).
+//! enforces the ordering contract (each `Persist` is durable before any later output).
 
 use lianrong_primitives::{decode, encode, CodecError};
 
@@ -31,21 +31,22 @@ impl SafetyState {
     }
 }
 
-/// Writes the `Persist` output of one [`crate::Engine::handle`] call (if any) to `store`
-/// and returns the remaining outputs, to be carried out in order. On a storage error
-/// nothing may be sent: the caller must stop (crash) rather than release the messages.
-pub fn persist_then_release<S: SafetyStore>(
+/// Carries out the outputs of one [`crate::Engine::handle`] call in order: every
+/// `Persist` is written to `store` before any later output is passed to `act`. On a storage
+/// error the remaining outputs are dropped and the error returned: the node must then stop
+/// rather than send anything.
+pub fn carry_out<S: SafetyStore>(
     store: &mut S,
     outputs: Vec<Output>,
-) -> Result<Vec<Output>, S::Error> {
-    let mut rest = Vec::with_capacity(outputs.len());
+    mut act: impl FnMut(Output),
+) -> Result<(), S::Error> {
     for out in outputs {
         match out {
             Output::Persist(state) => store.store(&state)?,
-            other => rest.push(other),
+            other => act(other),
         }
     }
-    Ok(rest)
+    Ok(())
 }
 
 /// An in-memory [`SafetyStore`] (tests and the simulator; a node uses RocksDB).
