@@ -22,6 +22,8 @@
 //! assert!(out.iter().any(|o| matches!(o, Output::Send { .. })));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod audit;
 pub mod engine;
 pub mod persist;
