@@ -118,25 +118,18 @@ pub struct TimerId {
     pub generation: u64,
 }
 
-/// The transport's handle for a connected peer, validator or follower (an explorer, a
-/// validator about to join): answers to its requests go back to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PeerId(pub u64);
-
-impl PeerId {
-    /// The engine itself (messages it sends to itself).
-    pub const LOCAL: PeerId = PeerId(u64::MAX);
-}
+/// The `from` the engine gives its own messages to itself.
+const LOCAL: u16 = u16::MAX;
 
 /// Where a message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// Every other validator of the current set (and followers, if the node serves any).
     All,
-    /// One validator, by index in the current validator set ([`Engine::validators`]).
-    Validator(u16),
-    /// The peer a message came from (answers to requests).
-    Peer(PeerId),
+    /// Validator `i` of the current set ([`Engine::validators`]). An `i` at or above the
+    /// set size is a non-member peer (a follower) under the label the transport gave it
+    /// in [`Input::Message`]; the engine only answers such peers.
+    One(u16),
 }
 
 /// What the caller tells the engine.
@@ -144,11 +137,12 @@ pub enum Target {
 pub enum Input {
     /// Begin: arms the first timer (call once after [`Engine::new`]).
     Start,
-    /// A decoded message from peer `from` (the engine checks every signature inside; the
-    /// peer id is only used to answer and to report misbehaviour).
+    /// A decoded message (the engine checks every signature inside; `from` is only used
+    /// to answer requests and to report misbehaviour).
     Message {
-        /// Sender.
-        from: PeerId,
+        /// Sender: its index in the current set, or for a non-member peer (a follower) a
+        /// label at or above the set size chosen by the transport.
+        from: u16,
         /// The message.
         message: Message,
     },
@@ -239,8 +233,8 @@ pub enum Output {
     Evidence(Evidence),
     /// An input message was refused.
     Rejected {
-        /// Sender.
-        from: PeerId,
+        /// Sender, as given in [`Input::Message`].
+        from: u16,
         /// Why.
         reason: RejectReason,
     },
@@ -289,7 +283,7 @@ pub struct Engine {
     timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
     seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
     recent: VecDeque<FinalizedBlock>,
-    current_from: Option<PeerId>,
+    current_from: Option<u16>,
     out: Vec<Output>,
     self_queue: VecDeque<Message>,
     // Whether this call already emitted the new epoch's `Persist` (after the `Finalized`
@@ -457,7 +451,7 @@ impl Engine {
             }
         }
         while let Some(m) = self.self_queue.pop_front() {
-            self.on_message(PeerId::LOCAL, m);
+            self.on_message(LOCAL, m);
         }
         let mut out = std::mem::take(&mut self.out);
         if self.safety_dirty {
@@ -473,7 +467,7 @@ impl Engine {
         out
     }
 
-    fn on_message(&mut self, from: PeerId, message: Message) {
+    fn on_message(&mut self, from: u16, message: Message) {
         self.current_from = Some(from);
         let result = match message {
             Message::Proposal(p) => self.on_proposal(*p),
@@ -511,7 +505,7 @@ impl Engine {
     }
 
     fn send(&mut self, to: Target, message: Message) {
-        if self.me.is_some_and(|me| to == Target::Validator(me)) {
+        if self.me.is_some_and(|me| to == Target::One(me)) {
             self.self_queue.push_back(message);
         } else {
             self.out.push(Output::Send { to, message });
@@ -809,7 +803,7 @@ impl Engine {
         self.safety_dirty = true;
         let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);
         let next = self.leader(b.round + 1);
-        self.send(Target::Validator(next), Message::Vote(vote));
+        self.send(Target::One(next), Message::Vote(vote));
         Ok(())
     }
 
@@ -1052,7 +1046,7 @@ impl Engine {
         self.wanted.insert(hash, round);
         // Ask whoever mentioned the block first; on a retry (a later round), ask everyone.
         let to = match self.current_from {
-            Some(f) if first && f != PeerId::LOCAL => Target::Peer(f),
+            Some(f) if first && f != LOCAL => Target::One(f),
             _ => Target::All,
         };
         self.out.push(Output::Send {
@@ -1076,13 +1070,13 @@ impl Engine {
         // since one peer may have pruned or may be lying.
         let n = self.set.len() as u64;
         let to = match self.current_from {
-            Some(f) if !retry && f != PeerId::LOCAL => Target::Peer(f),
+            Some(f) if !retry && f != LOCAL => Target::One(f),
             _ => {
                 let mut i = (self.sync_attempts % n) as u16;
                 if Some(i) == self.me {
                     i = ((self.sync_attempts + 1) % n) as u16;
                 }
-                Target::Validator(i)
+                Target::One(i)
             }
         };
         self.out.push(Output::Send {
@@ -1328,7 +1322,7 @@ impl Engine {
         if let Some(p) = self.pending_proposal.take() {
             if self.meta(&p.block.parent).is_some() {
                 if let Err(reason) = self.try_vote(p) {
-                    let from = self.current_from.unwrap_or(PeerId::LOCAL);
+                    let from = self.current_from.unwrap_or(LOCAL);
                     self.out.push(Output::Rejected { from, reason });
                 }
             } else if p.block.round >= self.round {
@@ -1365,10 +1359,10 @@ impl Engine {
         })
     }
 
-    fn on_block_request(&mut self, from: PeerId, hash: Hash) {
+    fn on_block_request(&mut self, from: u16, hash: Hash) {
         if let Some(b) = self.find_block(&hash) {
             let message = Message::BlockResponse(Box::new(b.clone()));
-            self.send(Target::Peer(from), message);
+            self.send(Target::One(from), message);
         }
     }
 
@@ -1387,7 +1381,7 @@ impl Engine {
         self.after_blocks_changed();
     }
 
-    fn on_sync_request(&mut self, from: PeerId, from_height: u64) {
+    fn on_sync_request(&mut self, from: u16, from_height: u64) {
         let Some(first) = self.recent.front().map(|f| f.block.height) else {
             return;
         };
@@ -1415,7 +1409,7 @@ impl Engine {
         let Some(cert) = cert else { return };
         let last_height = cert.committed().map_or(0, |id| id.height);
         blocks.retain(|b| b.height <= last_height);
-        self.send(Target::Peer(from), Message::SyncResponse { blocks, cert });
+        self.send(Target::One(from), Message::SyncResponse { blocks, cert });
     }
 
     fn on_sync_response(
@@ -1530,14 +1524,8 @@ mod tests {
         e
     }
 
-    fn deliver(e: &mut Engine, from: u64, m: Message) -> Vec<Output> {
-        e.handle(
-            1_000,
-            Input::Message {
-                from: PeerId(from),
-                message: m,
-            },
-        )
+    fn deliver(e: &mut Engine, from: u16, m: Message) -> Vec<Output> {
+        e.handle(1_000, Input::Message { from, message: m })
     }
 
     fn votes(out: &[Output]) -> Vec<Vote> {
@@ -1811,7 +1799,7 @@ mod tests {
             if let Ok(m) = decode_message(&bytes) {
                 decoded += 1;
                 let mut e = started(2, None);
-                let from = PeerId(rng.gen_range(0..6));
+                let from = rng.gen_range(0..6);
                 e.handle(1_000, Input::Message { from, message: m });
                 e.handle(
                     5_000,
@@ -1912,14 +1900,13 @@ mod tests {
             for (j, engine) in engines.iter_mut().enumerate() {
                 let hit = match to {
                     Target::All => j != from as usize,
-                    Target::Validator(t) => t as usize == j,
-                    Target::Peer(p) => p.0 as usize == j,
+                    Target::One(t) => t as usize == j,
                 };
                 if hit {
                     let out = engine.handle(
                         1_000 + step,
                         Input::Message {
-                            from: PeerId(u64::from(from)),
+                            from,
                             message: m.clone(),
                         },
                     );

@@ -31,8 +31,6 @@ pub mod sim;
 pub mod types;
 
 pub use audit::{AuditError, ChainAuditor};
-pub use engine::{
-    Engine, EngineConfig, Input, Output, PeerId, RejectReason, SafetyState, Target, TimerId,
-};
+pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
 pub use persist::{carry_out, MemorySafetyStore, SafetyStore};
 pub use types::*;

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::audit::{AuditError, ChainAuditor};
-use crate::engine::{Engine, EngineConfig, Input, Output, PeerId, SafetyState, Target, TimerId};
+use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
 use crate::persist::{MemorySafetyStore, SafetyStore};
 use crate::types::*;
 
@@ -841,7 +841,7 @@ impl<'a> Sim<'a> {
                 if let Some(me) = set.index_of(&self.keys[to].public()) {
                     let next = set.leader(b.round + 1);
                     let vote = Vote::sign(data, me, &self.keys[to], CHAIN_ID);
-                    self.transmit(to, Target::Validator(next), Message::Vote(vote).to_bytes());
+                    self.transmit(to, Target::One(next), Message::Vote(vote).to_bytes());
                 }
             }
         }
@@ -854,9 +854,18 @@ impl<'a> Sim<'a> {
         } else {
             vec![0]
         };
-        // Peer ids are node numbers: the simulated transport knows who it connects.
-        let from = PeerId(from_node as u64);
+        let sender = self.keys[from_node].public();
         for inst in targets {
+            // A member is named by its index; any other peer by a label above the set
+            // size (set size + node number), which `transmit` maps back.
+            let from = match &self.nodes[to].engines[inst] {
+                Some(e) => {
+                    let set = e.validators();
+                    set.index_of(&sender)
+                        .unwrap_or((set.len() + from_node) as u16)
+                }
+                None => continue,
+            };
             self.step(
                 to,
                 inst,
@@ -1106,16 +1115,13 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            Target::Peer(p) => {
-                if (p.0 as usize) < n && p.0 as usize != from {
-                    self.transmit_one(from, p.0 as usize, bytes);
-                }
-            }
-            Target::Validator(j) => {
-                let to = self
-                    .current_set(from)
-                    .key(j)
-                    .and_then(|k| self.key_to_node.get(k).copied());
+            Target::One(j) => {
+                let set = self.current_set(from);
+                let to = match set.key(j) {
+                    Some(k) => self.key_to_node.get(k).copied(),
+                    None => (j as usize).checked_sub(set.len()),
+                };
+                let to = to.filter(|&t| t < n);
                 if let Some(to) = to.filter(|&t| t != from) {
                     self.transmit_one(from, to, bytes);
                 }
