@@ -487,6 +487,7 @@ impl Engine {
             }
             Message::SyncResponse { blocks, cert } => self.on_sync_response(blocks, cert),
             Message::EpochEnd(v) => self.on_epoch_end_vote(v),
+            Message::EpochCert(c) => self.on_epoch_cert(c),
         };
         if let Err(reason) = result {
             self.out.push(Output::Rejected { from, reason });
@@ -1195,6 +1196,15 @@ impl Engine {
             return Ok(());
         }
         if v.data.epoch < self.epoch() {
+            // The sender is still collecting votes for an epoch we have closed (our own
+            // vote may have been lost, and we may not even be a validator any more):
+            // hand it the certificate instead.
+            if v.data.epoch + 1 == self.epoch() {
+                if let Some(cert) = self.epoch_root_cert() {
+                    let from = self.current_from.unwrap_or(LOCAL);
+                    self.send(Target::One(from), Message::EpochCert(cert));
+                }
+            }
             return Ok(());
         }
         let key = *self
@@ -1222,6 +1232,33 @@ impl Engine {
         .map_err(|_| RejectReason::BadSignature)?;
         self.epoch_end_votes.insert(v.voter, v.signature);
         self.check_epoch_end();
+        Ok(())
+    }
+
+    /// The epoch-end certificate of the block that opened the current epoch, if kept.
+    fn epoch_root_cert(&self) -> Option<CommitCertificate> {
+        let root = self.safety.epoch_root?;
+        self.recent
+            .iter()
+            .rev()
+            .find(|f| f.block.height == root.height && f.block.hash() == root.hash)
+            .map(|f| f.cert.clone())
+    }
+
+    fn on_epoch_cert(&mut self, cert: CommitCertificate) -> Result<(), RejectReason> {
+        let Some(r) = self.ending.as_ref().and_then(|c| c.last()) else {
+            return Ok(());
+        };
+        if cert.qc.vote != epoch_end_vote(self.epoch(), &r.id()) {
+            return Ok(());
+        }
+        cert.verify_with_quorum(&self.set, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        if let Some(chain) = self.ending.take() {
+            for b in chain {
+                self.finalize(b, cert.clone());
+            }
+            self.after_blocks_changed();
+        }
         Ok(())
     }
 

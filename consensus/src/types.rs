@@ -759,6 +759,9 @@ pub enum Message {
     /// "I have finalized this epoch's reconfiguration block": an epoch-end vote
     /// (see [`epoch_end_vote`]), broadcast.
     EpochEnd(Vote),
+    /// The epoch-end certificate of a closed epoch, sent to a validator still collecting
+    /// epoch-end votes for it.
+    EpochCert(CommitCertificate),
     /// Consecutive finalized blocks; `cert` commits the last one.
     SyncResponse {
         /// Blocks in height order.

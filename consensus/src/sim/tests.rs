@@ -119,6 +119,16 @@ fn regression_seed_632_lagging_voter_catches_up_for_a_reconfiguration() {
     }
 }
 
+/// Regression: a validator that closed an epoch (and left the set) must hand the
+/// epoch-end certificate to those still collecting votes for it (seed 8662).
+#[test]
+fn regression_seed_8662_closed_epoch_certificate_is_handed_on() {
+    let cfg = SimConfig::for_seed(8662, None);
+    if let Err(f) = run(&cfg) {
+        panic!("{} at {} ms\n{}", f.violation, f.at_ms, f.detail);
+    }
+}
+
 // The CI run: 320 seeds over every fault family at n = 4, 7 and 10, split in four tests
 // so the harness runs them in parallel.
 #[test]
