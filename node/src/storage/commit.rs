@@ -1,0 +1,286 @@
+//! Writing: genesis, and each finalized block with everything derived from it, in one
+//! synced `WriteBatch`.
+
+use std::collections::HashMap;
+
+use lianrong_contracts::exec::ChainMeta;
+use lianrong_contracts::state::keys;
+use lianrong_contracts::tx::MAX_TX_BYTES;
+use lianrong_contracts::{Receipt, StateChanges};
+use lianrong_primitives::{codec, Hash};
+use rocksdb::WriteBatch;
+use serde::{Deserialize, Serialize};
+
+use super::db::{synced, Db};
+use super::error::DbError;
+use super::indexes;
+use super::schema::*;
+
+/// Everything of one finalized block, to be stored atomically by [`Db::commit_block`].
+#[derive(Debug, Clone)]
+pub struct CommitBlock {
+    /// The block's height: the latest committed height plus one.
+    pub height: u64,
+    /// The block's hash (as consensus computes it), for [`Db::block_by_hash`].
+    pub block_hash: Hash,
+    /// The encoded block, opaque here.
+    pub block: Vec<u8>,
+    /// The encoded commit certificate, opaque here.
+    pub cert: Vec<u8>,
+    /// The block's transactions in order: (hash, signed transaction bytes).
+    pub txs: Vec<(Hash, Vec<u8>)>,
+    /// One receipt per transaction, in the same order.
+    pub receipts: Vec<lianrong_contracts::Receipt>,
+    /// The state changes from executing the block (`changes.version == height`).
+    pub changes: StateChanges,
+}
+
+/// A stored transaction and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRecord {
+    /// Height of the block that holds it.
+    pub height: u64,
+    /// Its position in that block.
+    pub index: u32,
+    /// The signed transaction bytes as they appeared in the block.
+    pub bytes: Vec<u8>,
+}
+
+impl Db {
+    /// Writes the genesis state (tree version 0). Only on an empty database; the chain id
+    /// recorded in the genesis state must be this database's.
+    pub fn apply_genesis(&self, changes: &StateChanges) -> Result<(), DbError> {
+        let _guard = self.commit_guard();
+        if let Some((latest, _)) = self.latest()? {
+            return Err(DbError::AlreadyInitialised { latest });
+        }
+        let inconsistent = |reason: String| DbError::Inconsistent { height: 0, reason };
+        if changes.version != 0 {
+            return Err(inconsistent(format!(
+                "genesis changes are for version {}",
+                changes.version
+            )));
+        }
+        let meta_bytes = changes
+            .values
+            .get(keys::META)
+            .and_then(|v| v.as_deref())
+            .ok_or_else(|| inconsistent("genesis writes no chain metadata".into()))?;
+        let meta: ChainMeta = codec::decode_stored(meta_bytes, MAX_VALUE_BYTES)
+            .map_err(|e| inconsistent(format!("genesis chain metadata: {e}")))?;
+        if meta.chain_id != self.chain_id() {
+            return Err(inconsistent(format!(
+                "genesis is for chain {:?}, the database for {:?}",
+                meta.chain_id,
+                self.chain_id()
+            )));
+        }
+        let mut batch = WriteBatch::default();
+        self.stage_changes(&mut batch, 0, changes)?;
+        batch.put_cf(self.cf(CF_META), META_GENESIS, changes.root.0);
+        self.db.write_opt(batch, &synced())?;
+        tracing::info!(root = %changes.root, "genesis committed");
+        Ok(())
+    }
+
+    /// Stores one finalized block: its bytes, certificate, transactions, receipts, state
+    /// changes, tree nodes, history and receivable indexes, and the new latest height and
+    /// root -- all in one synced write, so it is all there or none of it is (also after a
+    /// crash). Returns only once the block is durable.
+    ///
+    /// Refuses (writing nothing) a height other than latest + 1, changes for another
+    /// version, and parts that do not belong together.
+    pub fn commit_block(&self, block: &CommitBlock) -> Result<(), DbError> {
+        let _guard = self.commit_guard();
+        let height = block.height;
+        let Some((latest, _)) = self.latest()? else {
+            return Err(DbError::NoGenesis);
+        };
+        let expected = latest.checked_add(1).ok_or(DbError::WrongHeight {
+            expected: u64::MAX,
+            got: height,
+        })?;
+        if height != expected {
+            return Err(DbError::WrongHeight {
+                expected,
+                got: height,
+            });
+        }
+        self.check_block(block)?;
+
+        let mut batch = WriteBatch::default();
+        self.stage_changes(&mut batch, height, &block.changes)?;
+        let hkey = height_key(height);
+        batch.put_cf(self.cf(CF_BLOCKS), hkey, &block.block);
+        batch.put_cf(self.cf(CF_CERTS), hkey, &block.cert);
+        batch.put_cf(self.cf(CF_BLOCK_HASHES), block.block_hash.0, hkey);
+        self.stage_txs(&mut batch, height, block)?;
+        self.db.write_opt(batch, &synced())?;
+        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), "block committed");
+        Ok(())
+    }
+
+    fn commit_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The mutex guards no data, only ordering; a panic in another commit left nothing
+        // half-done in memory (the batch was either written whole or not at all).
+        self.commit_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The caller-side checks of a block, before anything is staged.
+    fn check_block(&self, b: &CommitBlock) -> Result<(), DbError> {
+        let height = b.height;
+        let inconsistent = |reason: String| DbError::Inconsistent { height, reason };
+        if b.changes.version != height {
+            return Err(inconsistent(format!(
+                "state changes are for version {}",
+                b.changes.version
+            )));
+        }
+        too_large("block", b.block.len(), MAX_BLOCK_BYTES)?;
+        too_large("commit certificate", b.cert.len(), MAX_CERT_BYTES)?;
+        too_large("transaction list", b.txs.len(), MAX_BLOCK_TXS)?;
+        if b.receipts.len() != b.txs.len() {
+            return Err(inconsistent(format!(
+                "{} receipts for {} transactions",
+                b.receipts.len(),
+                b.txs.len()
+            )));
+        }
+        for (i, ((hash, bytes), receipt)) in b.txs.iter().zip(&b.receipts).enumerate() {
+            too_large("transaction", bytes.len(), MAX_TX_BYTES)?;
+            if receipt.tx_hash != *hash {
+                return Err(inconsistent(format!(
+                    "receipt {i} is for {} but transaction {i} is {hash}",
+                    receipt.tx_hash
+                )));
+            }
+        }
+        if let Some(h) = self.read(CF_BLOCK_HASHES, &b.block_hash.0)? {
+            return Err(inconsistent(format!(
+                "block hash {} is already stored (height {:?})",
+                b.block_hash,
+                parse_height(&h)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stages state values, history, tree nodes and value versions, receivable index
+    /// changes and the new latest record.
+    fn stage_changes(
+        &self,
+        batch: &mut WriteBatch,
+        height: u64,
+        changes: &StateChanges,
+    ) -> Result<(), DbError> {
+        let inconsistent = |reason: String| DbError::Inconsistent { height, reason };
+        let state = self.cf(CF_STATE);
+        let index = self.cf(CF_INDEX);
+        for (key, value) in &changes.values {
+            // Reads route `hist/` keys to the index family; a state key there would be
+            // unreadable.
+            if key.starts_with(HISTORY_PREFIX) {
+                return Err(inconsistent(format!(
+                    "state key {} is in the history key space",
+                    String::from_utf8_lossy(key)
+                )));
+            }
+            if indexes::is_receivable_key(key) {
+                let old = self.read(CF_STATE, key)?;
+                let diff = indexes::diff(key, old.as_deref(), value.as_deref())?;
+                for k in diff.remove {
+                    batch.delete_cf(index, k);
+                }
+                for k in diff.add {
+                    batch.put_cf(index, k, []);
+                }
+            }
+            match value {
+                Some(v) => batch.put_cf(state, key, v),
+                None => batch.delete_cf(state, key),
+            }
+        }
+        for (key, value) in &changes.index {
+            if !key.starts_with(HISTORY_PREFIX) {
+                return Err(inconsistent(format!(
+                    "index key {} is outside the history key space",
+                    String::from_utf8_lossy(key)
+                )));
+            }
+            match value {
+                Some(v) => batch.put_cf(index, key, v),
+                None => batch.delete_cf(index, key),
+            }
+        }
+        let nodes = self.cf(CF_JMT_NODES);
+        for (key, node) in changes.tree.node_batch.nodes() {
+            batch.put_cf(nodes, codec::encode(key), codec::encode(node));
+        }
+        let values = self.cf(CF_JMT_VALUES);
+        for ((version, key_hash), value) in changes.tree.node_batch.values() {
+            batch.put_cf(
+                values,
+                jmt_value_key(key_hash, *version),
+                encode_jmt_value(value.as_deref()),
+            );
+        }
+        batch.put_cf(
+            self.cf(CF_META),
+            META_LATEST,
+            encode_latest(height, &changes.root.0),
+        );
+        Ok(())
+    }
+
+    /// Stages transactions and receipts. A hash seen before (the same signed bytes in an
+    /// earlier block, which the ledger refuses as a replay) keeps pointing at the copy that
+    /// succeeded, so a lookup shows the execution that counted; otherwise the newest copy
+    /// wins.
+    fn stage_txs(
+        &self,
+        batch: &mut WriteBatch,
+        height: u64,
+        b: &CommitBlock,
+    ) -> Result<(), DbError> {
+        // Whether the copy staged in this block so far succeeded, per hash.
+        let mut staged: HashMap<Hash, bool> = HashMap::new();
+        for (i, ((hash, bytes), receipt)) in b.txs.iter().zip(&b.receipts).enumerate() {
+            let earlier_ok = match staged.get(hash) {
+                Some(ok) => *ok,
+                None => self
+                    .receipt(hash)?
+                    .is_some_and(|r: Receipt| r.outcome.is_ok()),
+            };
+            if earlier_ok && receipt.outcome.is_err() {
+                continue;
+            }
+            staged.insert(*hash, receipt.outcome.is_ok());
+            let index = u32::try_from(i).map_err(|_| DbError::TooLarge {
+                what: "transaction list".into(),
+                len: b.txs.len(),
+                limit: MAX_BLOCK_TXS,
+            })?;
+            let record = TxRecord {
+                height,
+                index,
+                bytes: bytes.clone(),
+            };
+            batch.put_cf(self.cf(CF_TXS), hash.0, codec::encode(&record));
+            batch.put_cf(self.cf(CF_RECEIPTS), hash.0, codec::encode(receipt));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(what: &str, len: usize, limit: usize) -> Result<(), DbError> {
+    if len > limit {
+        return Err(DbError::TooLarge {
+            what: what.into(),
+            len,
+            limit,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Why a storage operation failed.
+
+use lianrong_contracts::StoreError;
+use lianrong_primitives::CodecError;
+
+/// A storage failure. `Rocks` and `Corrupt` are the node's own problem (stop rather than
+/// guess); the others are refusals of a caller's request, after which nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// RocksDB could not be opened at a path (missing permissions, locked by another
+    /// process, or not a RocksDB directory).
+    #[error("cannot open the database at {path}: {source}")]
+    Open {
+        /// The directory.
+        path: String,
+        /// RocksDB's reason.
+        source: rocksdb::Error,
+    },
+    /// RocksDB reported an error on a read or write.
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// Bytes this node wrote do not decode, or the stored records contradict each other.
+    #[error("corrupt database ({what}): {reason}")]
+    Corrupt {
+        /// Which record.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database belongs to another chain.
+    #[error("the database at {path} holds chain {stored:?}, not {expected:?}")]
+    WrongChain {
+        /// The directory.
+        path: String,
+        /// The chain id recorded in the database.
+        stored: String,
+        /// The chain id the node was started for.
+        expected: String,
+    },
+    /// Blocks must be committed one after the other.
+    #[error("expected block height {expected}, got {got}")]
+    WrongHeight {
+        /// The next height (latest plus one).
+        expected: u64,
+        /// The height offered.
+        got: u64,
+    },
+    /// `commit_block` before `apply_genesis`.
+    #[error("the database has no genesis yet")]
+    NoGenesis,
+    /// `apply_genesis` on a database that already holds a chain.
+    #[error("the database already holds a chain (latest height {latest})")]
+    AlreadyInitialised {
+        /// The latest committed height.
+        latest: u64,
+    },
+    /// The parts of a commit do not belong together (the caller's bug).
+    #[error("inconsistent commit at height {height}: {reason}")]
+    Inconsistent {
+        /// The height being committed.
+        height: u64,
+        /// What does not match.
+        reason: String,
+    },
+    /// A record is larger than this store accepts.
+    #[error("{what} of {len} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        /// Which record.
+        what: String,
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl DbError {
+    /// A `Corrupt` error for a record that failed to decode.
+    pub(crate) fn corrupt(what: impl Into<String>, reason: impl ToString) -> Self {
+        DbError::Corrupt {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A `Corrupt` error for a record that failed to decode with the shared codec.
+    pub(crate) fn codec(what: impl Into<String>, e: CodecError) -> Self {
+        Self::corrupt(what, e)
+    }
+}
+
+/// The contract layer only knows its own error type; a corrupt record keeps its kind so
+/// block execution reports it as such.
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Corrupt { what, reason } => StoreError::Corrupt { key: what, reason },
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The contract layer's view of the database: [`StateRead`], [`Storage`] and jmt's
+//! [`TreeReader`], behaving exactly like `lianrong_contracts::MemoryStorage`.
+
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Version};
+use lianrong_contracts::state::{Entries, StateRead, Storage};
+use lianrong_contracts::StoreError;
+use lianrong_primitives::{codec, Hash};
+
+use super::db::Db;
+use super::error::DbError;
+use super::schema::*;
+
+/// History entries live in the index column family but are part of what the contract
+/// layer reads back (as in `MemoryStorage`, where they share one map with the state).
+fn cf_of(key: &[u8]) -> &'static str {
+    if key.starts_with(HISTORY_PREFIX) {
+        CF_INDEX
+    } else {
+        CF_STATE
+    }
+}
+
+impl StateRead for Db {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(Db::read(self, cf_of(key), key)?)
+    }
+}
+
+impl Storage for Db {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        // One snapshot, so the two column families are read at the same block.
+        let snap = self.db.snapshot();
+        let mut state = self.scan_at(Some(&snap), CF_STATE, prefix, None, limit)?;
+        // History keys match the prefix if one of the two prefixes extends the other; the
+        // longer one then selects exactly the matching history keys (and never the
+        // receivable indexes that share the column family).
+        let hist_prefix = if prefix.starts_with(HISTORY_PREFIX) {
+            Some(prefix)
+        } else if HISTORY_PREFIX.starts_with(prefix) {
+            Some(HISTORY_PREFIX)
+        } else {
+            None
+        };
+        let Some(hist_prefix) = hist_prefix else {
+            return Ok(state);
+        };
+        let hist = self.scan_at(Some(&snap), CF_INDEX, hist_prefix, None, limit)?;
+        if hist.is_empty() {
+            return Ok(state);
+        }
+        // Both lists are sorted and disjoint (commits route every key to one family).
+        let mut merged = Vec::with_capacity(limit.min(state.len() + hist.len()));
+        let mut a = std::mem::take(&mut state).into_iter().peekable();
+        let mut b = hist.into_iter().peekable();
+        while merged.len() < limit {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.0 < y.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next = if take_a { a.next() } else { b.next() };
+            merged.extend(next);
+        }
+        Ok(merged)
+    }
+
+    fn latest(&self) -> Result<Option<(u64, Hash)>, StoreError> {
+        Ok(Db::latest(self)?)
+    }
+}
+
+impl Db {
+    /// A tree node by its jmt key.
+    pub(crate) fn node(&self, node_key: &NodeKey) -> Result<Option<Node>, DbError> {
+        let key = codec::encode(node_key);
+        match self.read(CF_JMT_NODES, &key)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode_stored(&bytes, MAX_NODE_BYTES)
+                .map(Some)
+                .map_err(|e| DbError::codec(format!("jmt node {node_key:?}"), e)),
+        }
+    }
+
+    /// The newest version `<= max_version` of the value under `key_hash`: one reverse
+    /// seek to the last `key_hash ++ version` key not after `key_hash ++ max_version`.
+    pub(crate) fn value_at(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> Result<Option<OwnedValue>, DbError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_JMT_VALUES));
+        it.seek_for_prev(jmt_value_key(&key_hash, max_version));
+        let found = match (it.key(), it.value()) {
+            (Some(k), Some(v)) if k.len() == 40 && k[..32] == key_hash.0 => {
+                let value = decode_jmt_value(v).ok_or_else(|| {
+                    DbError::corrupt(format!("jmt value {}", hex::encode(k)), "unknown tag")
+                })?;
+                Some(value)
+            }
+            _ => None,
+        };
+        it.status()?;
+        Ok(found.flatten())
+    }
+}
+
+impl TreeReader for Db {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        Ok(self.node(node_key)?)
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(self.value_at(max_version, key_hash)?)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only jmt's restore path asks for this; a full scan is fine there.
+        let mut best: Option<(NodeKey, LeafNode)> = None;
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_JMT_NODES));
+        it.seek_to_first();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let node: Node = codec::decode_stored(v, MAX_NODE_BYTES)
+                .map_err(|e| DbError::codec("jmt node", e))?;
+            if let Node::Leaf(leaf) = node {
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+                {
+                    let key: NodeKey = codec::decode_stored(k, MAX_NODE_KEY_BYTES)
+                        .map_err(|e| DbError::codec("jmt node key", e))?;
+                    best = Some((key, leaf));
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(DbError::from)?;
+        Ok(best)
+    }
+}

@@ -1,0 +1,37 @@
+//! The node's durable storage on RocksDB.
+//!
+//! One [`Db`] holds everything a node keeps: the contract state and its Jellyfish Merkle
+//! tree (implementing the contract layer's [`lianrong_contracts::state::Storage`] and
+//! jmt's `TreeReader`, so `execute_block`, `Genesis::changes` and `merkle::prove` run on
+//! it directly), finalized blocks and commit certificates (opaque bytes), transactions,
+//! receipts, document history, receivable indexes for the HTTP API, and the consensus
+//! safety state.
+//!
+//! Use:
+//! 1. [`Db::open`] with the chain id (refuses another chain's database);
+//! 2. once, [`Db::apply_genesis`] with `Genesis::changes(&db)`;
+//! 3. per finalized block, `execute_block(&db, ..)` then [`Db::commit_block`] -- one
+//!    synced atomic write per block;
+//! 4. before a vote leaves the node, [`Db::store_safety`] (or the consensus
+//!    `SafetyStore` impl);
+//! 5. [`Db::close`] on shutdown.
+//!
+//! Layout and limits: [`schema`].
+
+mod commit;
+mod db;
+mod error;
+mod indexes;
+mod ledger;
+mod query;
+mod safety;
+pub mod schema;
+
+pub use commit::{CommitBlock, TxRecord};
+pub use db::{Db, DbOptions};
+pub use error::DbError;
+pub use indexes::{status_name, ReceivableIndex};
+pub use safety::MAX_SAFETY_BYTES;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+//! Reads for the HTTP API and for peers catching up: blocks, certificates,
+//! transactions, receipts, document history and the receivable indexes.
+
+use lianrong_contracts::model::{DocId, Receivable};
+use lianrong_contracts::state::keys;
+use lianrong_contracts::{DocKind, HistoryEntry, Receipt};
+use lianrong_primitives::{codec, Hash};
+
+use super::commit::TxRecord;
+use super::db::Db;
+use super::error::DbError;
+use super::indexes::ReceivableIndex;
+use super::schema::*;
+
+impl Db {
+    /// The encoded block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Vec<u8>>, DbError> {
+        self.read(CF_BLOCKS, &height_key(height))
+    }
+
+    /// The height and encoded block with hash `hash`.
+    pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<(u64, Vec<u8>)>, DbError> {
+        let snap = self.db.snapshot();
+        let Some(h) = self.read_at(Some(&snap), CF_BLOCK_HASHES, &hash.0)? else {
+            return Ok(None);
+        };
+        let height = parse_height(&h)
+            .ok_or_else(|| DbError::corrupt(format!("height of block {hash}"), "not 8 bytes"))?;
+        let block = self
+            .read_at(Some(&snap), CF_BLOCKS, &height_key(height))?
+            .ok_or_else(|| {
+                DbError::corrupt(
+                    format!("block {hash}"),
+                    format!("indexed at height {height} but not stored"),
+                )
+            })?;
+        Ok(Some((height, block)))
+    }
+
+    /// The encoded commit certificate of the block at `height`.
+    pub fn cert(&self, height: u64) -> Result<Option<Vec<u8>>, DbError> {
+        self.read(CF_CERTS, &height_key(height))
+    }
+
+    /// A transaction by hash, with the height and position of its block.
+    pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, DbError> {
+        match self.read(CF_TXS, &hash.0)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode_stored(&bytes, MAX_TX_RECORD_BYTES)
+                .map(Some)
+                .map_err(|e| DbError::codec(format!("transaction {hash}"), e)),
+        }
+    }
+
+    /// The receipt of a transaction by hash.
+    pub fn receipt(&self, hash: &Hash) -> Result<Option<Receipt>, DbError> {
+        match self.read(CF_RECEIPTS, &hash.0)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode_stored(&bytes, MAX_RECEIPT_BYTES)
+                .map(Some)
+                .map_err(|e| DbError::codec(format!("receipt {hash}"), e)),
+        }
+    }
+
+    /// The genesis state root, once genesis is applied.
+    pub fn genesis_root(&self) -> Result<Option<Hash>, DbError> {
+        match self.read(CF_META, META_GENESIS)? {
+            None => Ok(None),
+            Some(b) => <[u8; 32]>::try_from(b.as_slice())
+                .map(|r| Some(Hash(r)))
+                .map_err(|_| DbError::corrupt("meta genesis root", "not 32 bytes")),
+        }
+    }
+
+    /// The first `limit` (at most [`MAX_QUERY_LIMIT`]) history entries of a document,
+    /// oldest first.
+    pub fn history(
+        &self,
+        kind: DocKind,
+        id: &str,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, DbError> {
+        let prefix = keys::history_prefix(kind, id);
+        let entries = self.scan_at(None, CF_INDEX, &prefix, None, limit.min(MAX_QUERY_LIMIT))?;
+        entries
+            .into_iter()
+            .map(|(k, v)| {
+                codec::decode_stored(&v, MAX_VALUE_BYTES).map_err(|e| {
+                    DbError::codec(format!("history {}", String::from_utf8_lossy(&k)), e)
+                })
+            })
+            .collect()
+    }
+
+    /// Receivables in one index (by holder, debtor or status), in id order (byte order of
+    /// the ids), starting after `start_after`, at most `limit` (at most
+    /// [`MAX_QUERY_LIMIT`]). Read from one snapshot, so the list and the receivables
+    /// belong to the same block.
+    pub fn receivables_by(
+        &self,
+        by: &ReceivableIndex,
+        limit: usize,
+        start_after: Option<&DocId>,
+    ) -> Result<Vec<Receivable>, DbError> {
+        let snap = self.db.snapshot();
+        let prefix = by.prefix();
+        let after = start_after.map(|id| {
+            let mut k = prefix.clone();
+            k.extend_from_slice(id.as_str().as_bytes());
+            k
+        });
+        let entries = self.scan_at(
+            Some(&snap),
+            CF_INDEX,
+            &prefix,
+            after.as_deref(),
+            limit.min(MAX_QUERY_LIMIT),
+        )?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, _) in entries {
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let key = keys::doc(DocKind::Receivable, &id);
+            let bytes = self.read_at(Some(&snap), CF_STATE, &key)?.ok_or_else(|| {
+                DbError::corrupt(
+                    format!("receivable index {}", String::from_utf8_lossy(&k)),
+                    "names a receivable that is not in state",
+                )
+            })?;
+            let r: Receivable = codec::decode_stored(&bytes, MAX_VALUE_BYTES)
+                .map_err(|e| DbError::codec(format!("receivable {id}"), e))?;
+            out.push(r);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,201 @@
+//! The on-disk layout: column families, key encodings and size limits. Everything that
+//! decides how bytes are laid out lives here, so a layout change is one file's diff.
+
+use jmt::KeyHash;
+
+/// Bumped when the layout below changes incompatibly; a node refuses to open a database
+/// written in another format rather than misread it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Column family of raw contract state (`state key -> value`), the values the Merkle root
+/// covers.
+pub const CF_STATE: &str = "state";
+/// Column family of jmt tree nodes (`encode(NodeKey) -> encode(Node)`).
+pub const CF_JMT_NODES: &str = "jmt_nodes";
+/// Column family of jmt value versions (`key_hash ++ version BE -> tag ++ value`).
+pub const CF_JMT_VALUES: &str = "jmt_values";
+/// Column family of finalized blocks (`height BE -> opaque block bytes`).
+pub const CF_BLOCKS: &str = "blocks";
+/// Column family of commit certificates (`height BE -> opaque certificate bytes`).
+pub const CF_CERTS: &str = "certs";
+/// Column family of block hashes (`hash -> height BE`).
+pub const CF_BLOCK_HASHES: &str = "block_hashes";
+/// Column family of transactions (`tx hash -> encode(TxRecord)`).
+pub const CF_TXS: &str = "txs";
+/// Column family of receipts (`tx hash -> encode(Receipt)`).
+pub const CF_RECEIPTS: &str = "receipts";
+/// Column family of derived indexes: document history (`hist/...`, as the contract layer
+/// writes it) and the receivable indexes (`rcv/...`).
+pub const CF_INDEX: &str = "index";
+/// Column family of the consensus safety state (one record).
+pub const CF_SAFETY: &str = "safety";
+/// Column family of chain bookkeeping (chain id, latest height and root, genesis root).
+pub const CF_META: &str = "meta";
+
+/// Every column family, in the order they are opened.
+pub const ALL_CFS: &[&str] = &[
+    CF_STATE,
+    CF_JMT_NODES,
+    CF_JMT_VALUES,
+    CF_BLOCKS,
+    CF_CERTS,
+    CF_BLOCK_HASHES,
+    CF_TXS,
+    CF_RECEIPTS,
+    CF_INDEX,
+    CF_SAFETY,
+    CF_META,
+];
+
+/// `meta` key: the chain id (UTF-8).
+pub const META_CHAIN_ID: &[u8] = b"chain_id";
+/// `meta` key: the layout version (u32 BE).
+pub const META_FORMAT: &[u8] = b"format";
+/// `meta` key: the latest committed height (u64 BE) and state root (32 bytes).
+pub const META_LATEST: &[u8] = b"latest";
+/// `meta` key: the genesis state root (32 bytes); present once genesis is applied.
+pub const META_GENESIS: &[u8] = b"genesis";
+/// `safety` key of the single safety record.
+pub const SAFETY_KEY: &[u8] = b"state";
+
+/// Prefix of the contract layer's history entries (see `lianrong_contracts::state::keys`);
+/// they live in [`CF_INDEX`] but are readable through the state traits like in
+/// `MemoryStorage`.
+pub const HISTORY_PREFIX: &[u8] = b"hist/";
+
+/// Largest opaque block accepted (4096 transactions of at most 32 KiB fit with room).
+pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
+/// Largest opaque commit certificate accepted (a few hundred signatures).
+pub const MAX_CERT_BYTES: usize = 4 * 1024 * 1024;
+/// Most transactions stored with one block.
+pub const MAX_BLOCK_TXS: usize = 65_536;
+/// Largest encoded receipt decoded (events plus a refusal message).
+pub const MAX_RECEIPT_BYTES: usize = 1024 * 1024;
+/// Largest stored transaction record decoded (a transaction plus its location).
+pub const MAX_TX_RECORD_BYTES: usize = lianrong_contracts::tx::MAX_TX_BYTES + 64;
+/// Largest encoded jmt node decoded (an internal node has at most 16 children).
+pub const MAX_NODE_BYTES: usize = 4096;
+/// Largest encoded jmt node key decoded (a version and at most 64 nibbles).
+pub const MAX_NODE_KEY_BYTES: usize = 128;
+/// Largest stored state value decoded by this module's queries.
+pub const MAX_VALUE_BYTES: usize = lianrong_contracts::state::MAX_VALUE_BYTES;
+/// Most entries any one query returns, whatever the caller asks for.
+pub const MAX_QUERY_LIMIT: usize = 1000;
+
+/// A height as a key: big-endian so that key order is height order.
+pub fn height_key(height: u64) -> [u8; 8] {
+    height.to_be_bytes()
+}
+
+/// Parses a height key or value.
+pub fn parse_height(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The `jmt_values` key of a value version: the key hash, then the version big-endian,
+/// so all versions of one key are adjacent and in version order (what the reverse seek
+/// in `get_value_option` relies on).
+pub fn jmt_value_key(key_hash: &KeyHash, version: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&key_hash.0);
+    k[32..].copy_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// Encodes a jmt value version: tag 0 = deleted, tag 1 followed by the value.
+pub fn encode_jmt_value(value: Option<&[u8]>) -> Vec<u8> {
+    match value {
+        None => vec![0],
+        Some(v) => {
+            let mut out = Vec::with_capacity(v.len() + 1);
+            out.push(1);
+            out.extend_from_slice(v);
+            out
+        }
+    }
+}
+
+/// Decodes [`encode_jmt_value`]'s bytes; `None` if the tag is unknown.
+pub fn decode_jmt_value(bytes: &[u8]) -> Option<Option<Vec<u8>>> {
+    match bytes.split_first() {
+        Some((0, [])) => Some(None),
+        Some((1, rest)) => Some(Some(rest.to_vec())),
+        _ => None,
+    }
+}
+
+/// Encodes the latest (height, root) record.
+pub fn encode_latest(height: u64, root: &[u8; 32]) -> [u8; 40] {
+    let mut v = [0u8; 40];
+    v[..8].copy_from_slice(&height.to_be_bytes());
+    v[8..].copy_from_slice(root);
+    v
+}
+
+/// Decodes the latest (height, root) record.
+pub fn decode_latest(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
+    if bytes.len() != 40 {
+        return None;
+    }
+    let height = parse_height(&bytes[..8])?;
+    let root: [u8; 32] = bytes[8..].try_into().ok()?;
+    Some((height, root))
+}
+
+/// The smallest key greater than every key starting with `prefix`, or `None` when no
+/// such key exists (an all-`0xff` prefix): the exclusive upper bound of a prefix scan.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jmt_value_keys_sort_by_key_hash_then_version() {
+        let a = KeyHash([1; 32]);
+        let b = KeyHash([2; 32]);
+        assert!(jmt_value_key(&a, 1) < jmt_value_key(&a, 2));
+        assert!(jmt_value_key(&a, 255) < jmt_value_key(&a, 256));
+        assert!(jmt_value_key(&a, u64::MAX) < jmt_value_key(&b, 0));
+    }
+
+    #[test]
+    fn jmt_values_round_trip_and_bad_tags_are_refused() {
+        assert_eq!(decode_jmt_value(&encode_jmt_value(None)), Some(None));
+        assert_eq!(
+            decode_jmt_value(&encode_jmt_value(Some(b"x"))),
+            Some(Some(b"x".to_vec()))
+        );
+        assert_eq!(
+            decode_jmt_value(&encode_jmt_value(Some(b""))),
+            Some(Some(vec![]))
+        );
+        assert_eq!(decode_jmt_value(&[]), None);
+        assert_eq!(decode_jmt_value(&[0, 1]), None);
+        assert_eq!(decode_jmt_value(&[2]), None);
+    }
+
+    #[test]
+    fn prefix_end_bounds_exactly_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[b'a', 0xff]), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+
+    #[test]
+    fn latest_round_trips_and_wrong_lengths_are_refused() {
+        let v = encode_latest(7, &[9; 32]);
+        assert_eq!(decode_latest(&v), Some((7, [9; 32])));
+        assert_eq!(decode_latest(&v[..39]), None);
+    }
+}

@@ -1,0 +1,325 @@
+//! The Db as the contract layer's storage: same roots, same reads, valid proofs,
+//! correct indexes.
+
+use jmt::Sha256Jmt;
+use lianrong_contracts::merkle::{key_hash, prove};
+use lianrong_contracts::state::StateRead;
+
+use super::*;
+use crate::storage::DbError;
+
+#[test]
+fn roots_reads_and_proofs_match_memory_storage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(2);
+    let db = genesis_db(dir.path());
+    assert_eq!(
+        db.latest().expect("latest").map(|(h, _)| h),
+        Some(0),
+        "genesis is height 0"
+    );
+    assert_eq!(
+        db.genesis_root().expect("genesis root"),
+        db.latest().expect("latest").map(|(_, r)| r)
+    );
+    let mut roots = vec![db.latest().expect("latest").expect("genesis").1];
+    for block in &w.log {
+        replay(&db, std::slice::from_ref(block));
+        let (h, root) = db.latest().expect("latest").expect("some");
+        assert_eq!((h, root), (block.0.height, block.2));
+        roots.push(root);
+    }
+    assert_eq!(
+        db.latest().expect("latest"),
+        w.store.latest().expect("latest")
+    );
+
+    // Reads agree with MemoryStorage, including prefixes that span state and history.
+    for prefix in [
+        &b""[..],
+        b"h",
+        b"hist/",
+        b"hist/receivable/",
+        b"doc/",
+        b"doc/receivable/",
+        b"due/",
+        b"nonce/",
+        b"zzz",
+    ] {
+        for limit in [0, 1, 7, usize::MAX] {
+            assert_eq!(
+                db.scan_prefix(prefix, limit).expect("db scan"),
+                w.store.scan_prefix(prefix, limit).expect("memory scan"),
+                "scan of {:?} limit {limit}",
+                String::from_utf8_lossy(prefix)
+            );
+        }
+    }
+    let everything = w.store.scan_prefix(b"", usize::MAX).expect("scan");
+    for (k, v) in &everything {
+        assert_eq!(StateRead::get(&db, k).expect("get"), Some(v.clone()));
+    }
+    assert_eq!(StateRead::get(&db, b"no/such/key").expect("get"), None);
+
+    // jmt's reader: every key's value at every version, as MemoryStorage answers.
+    let latest = w.height;
+    for (k, _) in everything.iter().filter(|(k, _)| !k.starts_with(b"hist/")) {
+        for v in 0..=latest {
+            assert_eq!(
+                jmt::storage::TreeReader::get_value_option(&db, v, key_hash(k)).expect("db value"),
+                jmt::storage::TreeReader::get_value_option(&w.store, v, key_hash(k))
+                    .expect("memory value"),
+                "value of {} at {v}",
+                String::from_utf8_lossy(k)
+            );
+        }
+    }
+
+    // Proofs from the Db verify against the root of their height, and only that one.
+    let tree = Sha256Jmt::new(&db);
+    for (h, root) in roots.iter().enumerate() {
+        let h = h as u64;
+        assert_eq!(tree.get_root_hash(h).expect("root").0, root.0);
+        let p = prove(&db, keys::META, h, *root).expect("prove");
+        p.verify(root).expect("meta proof verifies");
+        let absent = prove(&db, b"doc/receivable/NOPE", h, *root).expect("prove absent");
+        assert_eq!(absent.value, None);
+        absent.verify(root).expect("exclusion proof verifies");
+    }
+    let any_rcv = receivables_in_state(&db)
+        .pop()
+        .expect("the scenario made receivables");
+    let key = keys::doc(DocKind::Receivable, any_rcv.id.as_str());
+    let (h, root) = db.latest().expect("latest").expect("some");
+    let p = prove(&db, &key, h, root).expect("prove");
+    assert_eq!(p.value, StateRead::get(&db, &key).expect("get"));
+    p.verify(&root).expect("receivable proof verifies");
+    assert!(p.verify(&roots[1]).is_err());
+
+    // jmt restore's reader finds the same rightmost leaf.
+    assert_eq!(
+        jmt::storage::TreeReader::get_rightmost_leaf(&db)
+            .expect("db")
+            .map(|(_, l)| l.key_hash()),
+        jmt::storage::TreeReader::get_rightmost_leaf(&w.store)
+            .expect("memory")
+            .map(|(_, l)| l.key_hash()),
+    );
+    assert_indexes_match_state(&db);
+}
+
+#[test]
+fn blocks_txs_receipts_and_history_are_queryable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(1);
+    let db = genesis_db(dir.path());
+    let mut commits = Vec::new();
+    for (ctx, txs, _) in &w.log {
+        let c = commit_of(ctx, txs, &db);
+        db.commit_block(&c).expect("commit");
+        commits.push(c);
+    }
+    for c in &commits {
+        assert_eq!(db.block(c.height).expect("block"), Some(c.block.clone()));
+        assert_eq!(db.cert(c.height).expect("cert"), Some(c.cert.clone()));
+        assert_eq!(
+            db.block_by_hash(&c.block_hash).expect("by hash"),
+            Some((c.height, c.block.clone()))
+        );
+        for (i, ((hash, bytes), receipt)) in c.txs.iter().zip(&c.receipts).enumerate() {
+            let rec = db.tx(hash).expect("tx").expect("stored");
+            assert_eq!((rec.height, rec.index as usize), (c.height, i));
+            assert_eq!(&rec.bytes, bytes);
+            assert_eq!(db.receipt(hash).expect("receipt").as_ref(), Some(receipt));
+        }
+    }
+    assert_eq!(db.block(0).expect("block"), None, "genesis has no block");
+    assert_eq!(db.block(w.height + 1).expect("block"), None);
+    assert_eq!(db.tx(&Hash::ZERO).expect("tx"), None);
+    assert_eq!(db.receipt(&Hash::ZERO).expect("receipt"), None);
+    assert_eq!(db.block_by_hash(&Hash::ZERO).expect("by hash"), None);
+
+    // History of a document equals the history entries MemoryStorage holds.
+    let r = receivables_in_state(&db)
+        .into_iter()
+        .find(|r| r.parent.is_some())
+        .expect("a split part");
+    let prefix = keys::history_prefix(DocKind::Receivable, r.id.as_str());
+    let expected: Vec<lianrong_contracts::HistoryEntry> = w
+        .store
+        .scan_prefix(&prefix, usize::MAX)
+        .expect("scan")
+        .into_iter()
+        .map(|(_, v)| codec::decode_stored(&v, MAX_VALUE_BYTES).expect("entry"))
+        .collect();
+    assert!(expected.len() >= 2, "created and then moved or repaid");
+    assert_eq!(
+        db.history(DocKind::Receivable, r.id.as_str(), 100)
+            .expect("history"),
+        expected
+    );
+    assert_eq!(
+        db.history(DocKind::Receivable, r.id.as_str(), 1)
+            .expect("history"),
+        expected[..1]
+    );
+    assert!(db
+        .history(DocKind::Receivable, "NOPE", 100)
+        .expect("history")
+        .is_empty());
+}
+
+#[test]
+fn refused_commits_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(1);
+    let db = genesis_db(dir.path());
+    replay(&db, &w.log[..3]);
+    let before = db.scan_prefix(b"", usize::MAX).expect("scan");
+    let latest = db.latest().expect("latest");
+    let (ctx, txs, _) = &w.log[3];
+    let good = commit_of(ctx, txs, &db);
+
+    // Wrong heights: a gap, a repeat, and the same changes relabelled.
+    for height in [5, 3, 0, u64::MAX] {
+        let mut c = good.clone();
+        c.height = height;
+        match db.commit_block(&c) {
+            Err(DbError::WrongHeight { expected: 4, got }) => assert_eq!(got, height),
+            other => panic!("height {height}: {other:?}"),
+        }
+    }
+    // Changes for another version, receipts that do not match, oversized parts.
+    let mut c = good.clone();
+    c.changes.version = 5;
+    assert!(matches!(
+        db.commit_block(&c),
+        Err(DbError::Inconsistent { .. })
+    ));
+    let mut c = good.clone();
+    c.receipts.pop();
+    assert!(matches!(
+        db.commit_block(&c),
+        Err(DbError::Inconsistent { .. })
+    ));
+    if c.txs.len() > 1 {
+        let mut c = good.clone();
+        c.receipts.swap(0, 1);
+        assert!(matches!(
+            db.commit_block(&c),
+            Err(DbError::Inconsistent { .. })
+        ));
+    }
+    let mut c = good.clone();
+    c.cert = vec![0; crate::storage::schema::MAX_CERT_BYTES + 1];
+    assert!(matches!(db.commit_block(&c), Err(DbError::TooLarge { .. })));
+    let mut c = good.clone();
+    c.block_hash = sha256(&db.block(3).expect("block").expect("stored"));
+    assert!(matches!(
+        db.commit_block(&c),
+        Err(DbError::Inconsistent { .. })
+    ));
+    let mut c = good.clone();
+    c.changes
+        .index
+        .insert(b"rcv/holder/X/Y".to_vec(), Some(vec![]));
+    assert!(matches!(
+        db.commit_block(&c),
+        Err(DbError::Inconsistent { .. })
+    ));
+    // A second genesis.
+    let g = lianrong_contracts::testkit::genesis(Default::default());
+    let mut empty = lianrong_contracts::MemoryStorage::new();
+    let gc = g.changes(&empty).expect("changes");
+    empty.apply(&gc);
+    assert!(matches!(
+        db.apply_genesis(&gc),
+        Err(DbError::AlreadyInitialised { latest: 3 })
+    ));
+
+    assert_eq!(db.latest().expect("latest"), latest);
+    assert_eq!(db.scan_prefix(b"", usize::MAX).expect("scan"), before);
+    assert_eq!(db.block(4).expect("block"), None);
+    for (hash, _) in &good.txs {
+        assert_eq!(db.tx(hash).expect("tx"), None);
+    }
+    assert_indexes_match_state(&db);
+
+    // The untouched original still commits.
+    db.commit_block(&good).expect("commit");
+    assert_eq!(db.latest().expect("latest").map(|(h, _)| h), Some(4));
+}
+
+#[test]
+fn commit_before_genesis_and_foreign_genesis_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(1);
+    let db = Db::open(dir.path(), CHAIN_ID).expect("open");
+    let mut mem = lianrong_contracts::MemoryStorage::new();
+    let g = lianrong_contracts::testkit::genesis(Default::default());
+    let gc = g.changes(&mem).expect("changes");
+    mem.apply(&gc);
+    let (ctx, txs, _) = &w.log[0];
+    let out = execute_block(&mem, ctx, txs).expect("execute");
+    let c = CommitBlock {
+        height: 1,
+        block_hash: Hash::ZERO,
+        block: vec![],
+        cert: vec![],
+        txs: txs
+            .iter()
+            .map(|t| (t.hash(), t.signed().encode()))
+            .collect(),
+        receipts: out.receipts,
+        changes: out.changes,
+    };
+    assert!(matches!(db.commit_block(&c), Err(DbError::NoGenesis)));
+
+    let mut other = g.clone();
+    other.chain_id = "another-chain".into();
+    let oc = other.changes(&db).expect("changes");
+    assert!(matches!(
+        db.apply_genesis(&oc),
+        Err(DbError::Inconsistent { height: 0, .. })
+    ));
+    assert_eq!(db.latest().expect("latest"), None);
+    db.apply_genesis(&gc).expect("the right genesis");
+    assert_eq!(db.latest().expect("latest"), mem.latest().expect("latest"));
+}
+
+#[test]
+fn indexes_follow_split_transfer_repay_and_overdue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(3);
+    let db = genesis_db(dir.path());
+    // Check after every block, so each kind of change is checked as it happens.
+    for block in &w.log {
+        replay(&db, std::slice::from_ref(block));
+        assert_indexes_match_state(&db);
+    }
+    let overdue = db
+        .receivables_by(
+            &ReceivableIndex::Status(ReceivableStatus::Overdue),
+            100,
+            None,
+        )
+        .expect("query");
+    assert_eq!(overdue.len(), 3, "one per round went overdue");
+    let sup3 = db
+        .receivables_by(&ReceivableIndex::Holder(org("SUP-3")), 100, None)
+        .expect("query");
+    assert_eq!(sup3.len(), 3, "one transferred per round");
+    assert!(sup3.iter().all(|r| r.holder == org("SUP-3")));
+    let settled = db
+        .receivables_by(
+            &ReceivableIndex::Status(ReceivableStatus::Settled),
+            100,
+            None,
+        )
+        .expect("query");
+    assert_eq!(settled.len(), 3);
+    assert!(db
+        .receivables_by(&ReceivableIndex::Holder(org("SUP-3")), 0, None)
+        .expect("query")
+        .is_empty());
+}
