@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use jmt::Sha256Jmt;
+use lianrong_contracts::state::Entries;
 use lianrong_primitives::Hash;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions,
@@ -264,7 +265,7 @@ impl Db {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DbError> {
+    ) -> Result<Entries, DbError> {
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
