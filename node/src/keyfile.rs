@@ -44,9 +44,6 @@ pub fn write_new(path: &Path) -> Result<PublicKey> {
 }
 
 /// Reads a key file and checks that its public key matches its secret.
-// The client verbs and `lianrong node` load keys with this; until they land only the
-// tests below call it.
-#[allow(dead_code)]
 pub fn read(path: &Path) -> Result<SecretKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;

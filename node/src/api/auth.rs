@@ -1,0 +1,129 @@
+//! Who is calling: an API token granted in the node config, or a request signed by a
+//! member key. Unauthenticated requests get 401. What a caller may read follows its
+//! org's roles (see `visibility`).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use lianrong_contracts::model::{KeyRecord, Org, Role};
+use lianrong_contracts::state::{keys, load};
+use lianrong_contracts::DocKind;
+use lianrong_primitives::{signing_message, verify, OrgId, PublicKey, Signature};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// Namespace of signed API requests.
+pub const API_NAMESPACE: &str = "lianrong/api/v1";
+/// How far a signed request's time may be from the node's clock.
+pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// Header carrying the member key of a signed request.
+pub const H_KEY: &str = "x-lianrong-key";
+/// Header carrying the request time (ms since the Unix epoch).
+pub const H_TIME: &str = "x-lianrong-time";
+/// Header carrying the signature.
+pub const H_SIG: &str = "x-lianrong-signature";
+
+/// The bytes a member key signs for an API request: method, path with query, and time.
+/// Request bodies need no signature of their own: the only body the API takes is a
+/// signed transaction.
+pub fn request_signing_bytes(
+    chain_id: &str,
+    method: &str,
+    path_and_query: &str,
+    time_ms: u64,
+) -> Vec<u8> {
+    signing_message(
+        API_NAMESPACE,
+        chain_id,
+        format!("{method}\n{path_and_query}\n{time_ms}").as_bytes(),
+    )
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The org acting.
+    pub org: OrgId,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// Banks and auditors read everything.
+    pub fn sees_everything(&self) -> bool {
+        self.roles.contains(&Role::Bank) || self.roles.contains(&Role::Auditor)
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn load_org(state: &AppState, org: &OrgId) -> Result<Org, ApiError> {
+    load::<Org>(state.db.as_ref(), &keys::doc(DocKind::Org, org.as_str()))
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::unauthorized(format!("{org} is not an admitted organisation")))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = header(parts, "authorization") {
+            let token = auth
+                .strip_prefix("Bearer ")
+                .ok_or_else(|| ApiError::unauthorized("use 'Authorization: Bearer <token>'"))?;
+            let org = state
+                .config
+                .token_org(token.trim())
+                .cloned()
+                .ok_or_else(|| ApiError::unauthorized("unknown token"))?;
+            let o = load_org(state, &org)?;
+            return Ok(Caller {
+                org,
+                roles: o.roles,
+            });
+        }
+        let (Some(key), Some(time), Some(sig)) = (
+            header(parts, H_KEY),
+            header(parts, H_TIME),
+            header(parts, H_SIG),
+        ) else {
+            return Err(ApiError::unauthorized(format!(
+                "send a bearer token, or sign the request with {H_KEY}, {H_TIME} and {H_SIG}"
+            )));
+        };
+        let key = PublicKey::from_hex(key)
+            .map_err(|e| ApiError::unauthorized(format!("{H_KEY}: {e}")))?;
+        let sig = Signature::from_hex(sig)
+            .map_err(|e| ApiError::unauthorized(format!("{H_SIG}: {e}")))?;
+        let time: u64 = time.parse().map_err(|_| {
+            ApiError::unauthorized(format!("{H_TIME} must be milliseconds since the epoch"))
+        })?;
+        let now = super::now_ms();
+        if now.abs_diff(time) > MAX_SKEW_MS {
+            return Err(ApiError::unauthorized(
+                "request time is more than 5 minutes from the node's clock",
+            ));
+        }
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let msg = request_signing_bytes(&state.chain_id, parts.method.as_str(), path, time);
+        verify(&key, &msg, &sig).map_err(|_| ApiError::unauthorized("bad request signature"))?;
+        let record: KeyRecord = load(state.db.as_ref(), &keys::member_key(&key))
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized("key is not a member key"))?;
+        if !record.active {
+            return Err(ApiError::unauthorized("member key was revoked"));
+        }
+        let o = load_org(state, &record.org)?;
+        Ok(Caller {
+            org: record.org,
+            roles: o.roles,
+        })
+    }
+}

@@ -1,0 +1,694 @@
+//! The `/v1` route handlers.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::Json;
+use futures::Stream;
+use lianrong_consensus::{Block, CommitCertificate};
+use lianrong_contracts::model::{
+    Financing, Invoice, Offer, Order, Org, Receivable, ReceivableStatus, Shipment, WarehouseReceipt,
+};
+use lianrong_contracts::state::{keys, load, Storage};
+use lianrong_contracts::{merkle, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError};
+use lianrong_primitives::{codec, Hash, OrgId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::{visibility as vis, AppState, Command, CommitNotice};
+use crate::mempool::AdmitError;
+
+/// How long `?wait=commit` waits before answering "still pending".
+const WAIT_COMMIT: Duration = Duration::from_secs(30);
+/// Largest list page.
+const MAX_PAGE: usize = 500;
+
+fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &str) -> ApiResult<T> {
+    load::<T>(state.db.as_ref(), &keys::doc(kind, id))
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
+}
+
+fn visible<T>(ok: bool, kind: DocKind, id: &str, value: T) -> ApiResult<T> {
+    if ok {
+        Ok(value)
+    } else {
+        // The same answer as for a missing document: existence is information too.
+        Err(ApiError::not_found(format!("{kind} {id}")))
+    }
+}
+
+fn parse_hash(s: &str) -> ApiResult<Hash> {
+    Hash::from_hex(s).map_err(|e| ApiError::bad_request("invalid_hash", format!("{s:?}: {e}")))
+}
+
+/// `GET /v1/status`.
+pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
+    let status = state
+        .status
+        .read()
+        .map_err(|_| ApiError::unavailable("status lock poisoned"))?
+        .clone();
+    let validators: Vec<lianrong_contracts::model::Validator> =
+        load(state.db.as_ref(), keys::VALIDATORS)
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
+    Ok(Json(json!({
+        "chain_id": state.chain_id,
+        "height": status.height,
+        "last_block_hash": status.last_block_hash,
+        "state_root": status.state_root,
+        "last_finalized_at_ms": status.last_finalized_at_ms,
+        "validators": validators,
+        "peers": status.peers,
+        "round": status.round,
+        "mempool": status.mempool,
+        "sync": { "syncing": status.syncing },
+    })))
+}
+
+/// Query of `POST /v1/transactions`.
+#[derive(Debug, Deserialize)]
+pub struct SubmitQuery {
+    /// `commit` to answer only after finality.
+    pub wait: Option<String>,
+}
+
+/// JSON body of `POST /v1/transactions`: the canonical bytes of a signed transaction, hex.
+#[derive(Debug, Deserialize)]
+pub struct SubmitBody {
+    /// Hex of the canonical encoding.
+    pub tx: String,
+}
+
+fn tx_error(e: TxError) -> ApiError {
+    let code = match &e {
+        TxError::Malformed(_) => "malformed_transaction",
+        TxError::TooLarge { .. } => "too_large",
+        TxError::WrongChain { .. } => "wrong_chain",
+        TxError::BadSignature(_) => "bad_signature",
+    };
+    let status = if matches!(e, TxError::TooLarge { .. }) {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+fn admit_error(e: AdmitError) -> ApiError {
+    let (status, code) = match &e {
+        AdmitError::Duplicate => (StatusCode::CONFLICT, "duplicate"),
+        AdmitError::StaleNonce { .. } => (StatusCode::CONFLICT, "stale_nonce"),
+        AdmitError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
+        AdmitError::NonceTooFar { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far"),
+        AdmitError::SignerFull(_) => (StatusCode::TOO_MANY_REQUESTS, "signer_full"),
+        AdmitError::Full(_) => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+/// `POST /v1/transactions[?wait=commit]`: JSON `{"tx": "<hex>"}` or the raw bytes as
+/// `application/octet-stream`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Query(q): Query<SubmitQuery>,
+    _caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let raw: Vec<u8> = if headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"))
+    {
+        body.to_vec()
+    } else {
+        let b: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_body",
+                format!("expected {{\"tx\": \"<hex>\"}}: {e}"),
+            )
+        })?;
+        if b.tx.len() > 2 * lianrong_contracts::tx::MAX_TX_BYTES {
+            return Err(tx_error(TxError::TooLarge {
+                len: b.tx.len() / 2,
+                limit: lianrong_contracts::tx::MAX_TX_BYTES,
+            }));
+        }
+        hex::decode(b.tx.trim())
+            .map_err(|e| ApiError::bad_request("malformed_body", format!("tx is not hex: {e}")))?
+    };
+    let signed = SignedTransaction::decode(&raw).map_err(tx_error)?;
+    let hash = signed.hash();
+    if let Some(receipt) = state.db.receipt(&hash).map_err(ApiError::internal)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "duplicate",
+            format!(
+                "transaction {hash} is already committed: {}",
+                receipt_summary(&receipt)
+            ),
+        ));
+    }
+    let verified = signed.verify(&state.chain_id).map_err(|e| {
+        state.metrics.rejected_txs.inc();
+        tx_error(e)
+    })?;
+    // Refuse what execution would refuse at the envelope, so it is stored nowhere.
+    if let Err(e) = envelope_precheck(&state, &verified) {
+        state.metrics.rejected_txs.inc();
+        return Err(e);
+    }
+    let mut commits = state.commits.subscribe();
+    let (reply, answer) = oneshot::channel();
+    state
+        .commands
+        .try_send(Command::Submit {
+            tx: verified,
+            reply,
+        })
+        .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
+    let admitted = answer
+        .await
+        .map_err(|_| ApiError::unavailable("the node is shutting down"))?;
+    admitted.map_err(|e| {
+        state.metrics.rejected_txs.inc();
+        admit_error(e)
+    })?;
+    if q.wait.as_deref() != Some("commit") {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"hash": hash, "status": "pending"})),
+        ));
+    }
+    let wait = async {
+        loop {
+            match commits.recv().await {
+                Ok(notice) => {
+                    if let Some(r) = notice.receipts.iter().find(|r| r.tx_hash == hash) {
+                        return Some((notice.height, r.clone()));
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if let Ok(Some(r)) = state.db.receipt(&hash) {
+                        let h = state
+                            .db
+                            .tx(&hash)
+                            .ok()
+                            .flatten()
+                            .map(|t| t.height)
+                            .unwrap_or(0);
+                        return Some((h, r));
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    };
+    match tokio::time::timeout(WAIT_COMMIT, wait).await {
+        Ok(Some((height, receipt))) => Ok((
+            StatusCode::OK,
+            Json(
+                json!({"hash": hash, "status": "committed", "height": height, "receipt": receipt}),
+            ),
+        )),
+        _ => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"hash": hash, "status": "pending"})),
+        )),
+    }
+}
+
+/// The envelope checks of execution (key registered to the named org and active, nonce
+/// not already used), against committed state. A nonce ahead of the next one is fine
+/// here: earlier ones may still be waiting in the mempool.
+fn envelope_precheck(
+    state: &AppState,
+    tx: &lianrong_contracts::VerifiedTransaction,
+) -> ApiResult<()> {
+    let view = lianrong_contracts::state::StateView::new(state.db.as_ref());
+    let tx = tx.tx();
+    let next: u64 = view
+        .load(&keys::nonce(&tx.signer.key))
+        .map_err(ApiError::internal)?
+        .unwrap_or(0);
+    match lianrong_contracts::exec::check_envelope(
+        &view,
+        &tx.signer.org,
+        &tx.signer.key,
+        next.min(tx.nonce),
+    ) {
+        Ok(_) => Ok(()),
+        Err(lianrong_contracts::error::ExecError::Rejected(
+            c @ lianrong_contracts::ContractError::WrongNonce { .. },
+        )) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "stale_nonce",
+            c.to_string(),
+        )),
+        Err(lianrong_contracts::error::ExecError::Rejected(c)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            c.code(),
+            c.to_string(),
+        )),
+        Err(lianrong_contracts::error::ExecError::Store(s)) => Err(ApiError::internal(s)),
+    }
+}
+
+fn receipt_summary(r: &Receipt) -> String {
+    match &r.outcome {
+        Ok(_) => "executed".into(),
+        Err(e) => format!("refused ({})", e.code()),
+    }
+}
+
+/// `GET /v1/transactions/{hash}`.
+pub async fn transaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let hash = parse_hash(&hash)?;
+    let Some(crate::storage::TxRecord {
+        height,
+        index,
+        bytes,
+    }) = state.db.tx(&hash).map_err(ApiError::internal)?
+    else {
+        return Err(ApiError::not_found(format!("committed transaction {hash}")));
+    };
+    let signed: SignedTransaction =
+        codec::decode_stored(&bytes, lianrong_contracts::tx::MAX_TX_BYTES)
+            .map_err(ApiError::internal)?;
+    if !caller.sees_everything() && signed.tx.signer.org != caller.org {
+        return Err(ApiError::not_found(format!("committed transaction {hash}")));
+    }
+    let receipt = state.db.receipt(&hash).map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "hash": hash,
+        "status": "committed",
+        "height": height,
+        "index": index,
+        "signer": signed.tx.signer,
+        "nonce": signed.tx.nonce,
+        "action": signed.tx.action,
+        "action_name": signed.tx.action.name(),
+        "receipt": receipt,
+    })))
+}
+
+/// A block as the API shows it.
+fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
+    let bytes = state
+        .db
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("block {height}")))?;
+    let block: Block = codec::decode_stored(&bytes, lianrong_consensus::MAX_MESSAGE_BYTES)
+        .map_err(ApiError::internal)?;
+    let cert: Option<CommitCertificate> = match state.db.cert(height).map_err(ApiError::internal)? {
+        Some(c) => Some(
+            codec::decode_stored(&c, lianrong_consensus::MAX_MESSAGE_BYTES)
+                .map_err(ApiError::internal)?,
+        ),
+        None => None,
+    };
+    let txs: Vec<SignedTransaction> =
+        codec::decode_stored(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES)
+            .unwrap_or_default();
+    let root = jmt::Sha256Jmt::new(state.db.as_ref())
+        .get_root_hash_option(height)
+        .map_err(ApiError::internal)?
+        .map(|r| Hash(r.0));
+    Ok(json!({
+        "height": block.height,
+        "hash": block.hash(),
+        "parent": block.parent,
+        "epoch": block.epoch,
+        "round": block.round,
+        "proposer": block.proposer,
+        "timestamp_ms": block.timestamp_ms,
+        "tx_hashes": txs.iter().map(|t| t.hash()).collect::<Vec<_>>(),
+        "state_root": root,
+        "commit_certificate": cert,
+    }))
+}
+
+/// `GET /v1/blocks/latest`.
+pub async fn latest_block(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let (height, _) = state
+        .db
+        .latest()
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("any block"))?;
+    if height == 0 {
+        return Err(ApiError::not_found("block after genesis"));
+    }
+    block_json(&state, height).map(Json)
+}
+
+/// `GET /v1/blocks/{height}`.
+pub async fn block(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(height): Path<u64>,
+) -> ApiResult<Json<Value>> {
+    block_json(&state, height).map(Json)
+}
+
+/// `GET /v1/orgs`.
+pub async fn orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Org>>> {
+    let rows = state
+        .db
+        .scan_prefix(&keys::doc_prefix(DocKind::Org), MAX_PAGE)
+        .map_err(ApiError::internal)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (_, v) in rows {
+        let o: Org = codec::decode_stored(&v, 1 << 20).map_err(ApiError::internal)?;
+        out.push(vis::org_view(&caller, o));
+    }
+    Ok(Json(out))
+}
+
+/// `GET /v1/orgs/{id}`.
+pub async fn org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Org>> {
+    let o: Org = doc(&state, DocKind::Org, &id)?;
+    Ok(Json(vis::org_view(&caller, o)))
+}
+
+/// `GET /v1/orders/{id}`.
+pub async fn order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let o: Order = doc(&state, DocKind::Order, &id)?;
+    visible(vis::order(&caller, &o), DocKind::Order, &id, Json(o))
+}
+
+/// `GET /v1/shipments/{id}`.
+pub async fn shipment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Shipment>> {
+    let s: Shipment = doc(&state, DocKind::Shipment, &id)?;
+    let o: Option<Order> = doc(&state, DocKind::Order, s.order.as_str()).ok();
+    visible(
+        vis::shipment(&caller, &s, o.as_ref()),
+        DocKind::Shipment,
+        &id,
+        Json(s),
+    )
+}
+
+/// `GET /v1/warehouse-receipts/{id}`.
+pub async fn warehouse_receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WarehouseReceipt>> {
+    let r: WarehouseReceipt = doc(&state, DocKind::WarehouseReceipt, &id)?;
+    visible(
+        vis::warehouse_receipt(&caller, &r),
+        DocKind::WarehouseReceipt,
+        &id,
+        Json(r),
+    )
+}
+
+/// `GET /v1/invoices/{id}`.
+pub async fn invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invoice>> {
+    let i: Invoice = doc(&state, DocKind::Invoice, &id)?;
+    visible(vis::invoice(&caller, &i), DocKind::Invoice, &id, Json(i))
+}
+
+/// `GET /v1/receivables/{id}`.
+pub async fn receivable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Receivable>> {
+    let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
+    visible(
+        vis::receivable(&caller, &r),
+        DocKind::Receivable,
+        &id,
+        Json(r),
+    )
+}
+
+/// Query of `GET /v1/receivables`.
+#[derive(Debug, Deserialize)]
+pub struct ReceivableQuery {
+    /// Current holder.
+    pub holder: Option<String>,
+    /// Debtor.
+    pub debtor: Option<String>,
+    /// Status (`active`, `overdue`, `split`, `settled`).
+    pub status: Option<String>,
+    /// Page size (at most 500).
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/receivables?holder=&debtor=&status=`.
+pub async fn receivables(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ReceivableQuery>,
+) -> ApiResult<Json<Vec<Receivable>>> {
+    let limit = q.limit.unwrap_or(100).min(MAX_PAGE);
+    let status: Option<ReceivableStatus> = match &q.status {
+        Some(s) => Some(
+            serde_json::from_value(Value::String(s.clone())).map_err(|_| {
+                ApiError::bad_request("invalid_status", format!("unknown status {s:?}"))
+            })?,
+        ),
+        None => None,
+    };
+    let org = |s: &Option<String>| -> ApiResult<Option<OrgId>> {
+        s.as_ref()
+            .map(|s| {
+                OrgId::new(s.clone())
+                    .map_err(|e| ApiError::bad_request("invalid_org", e.to_string()))
+            })
+            .transpose()
+    };
+    let (holder, debtor) = (org(&q.holder)?, org(&q.debtor)?);
+    // Use the most selective index given, then filter on the rest.
+    use crate::storage::ReceivableIndex as By;
+    let by = match (&holder, &debtor, status) {
+        (Some(h), ..) => Some(By::Holder(h.clone())),
+        (None, Some(d), _) => Some(By::Debtor(d.clone())),
+        (None, None, Some(s)) => Some(By::Status(s)),
+        (None, None, None) => None,
+    };
+    let candidates: Vec<Receivable> = match by {
+        Some(by) => state
+            .db
+            .receivables_by(&by, MAX_PAGE * 4, None)
+            .map_err(ApiError::internal)?,
+        None => state
+            .db
+            .scan_prefix(&keys::doc_prefix(DocKind::Receivable), MAX_PAGE * 4)
+            .map_err(ApiError::internal)?
+            .iter()
+            .map(|(_, v)| codec::decode_stored(v, 1 << 20))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?,
+    };
+    let out: Vec<Receivable> = candidates
+        .into_iter()
+        .filter(|r| {
+            holder.as_ref().is_none_or(|h| &r.holder == h)
+                && debtor.as_ref().is_none_or(|d| &r.debtor == d)
+                && status.is_none_or(|s| r.status == s)
+                && vis::receivable(&caller, r)
+        })
+        .take(limit)
+        .collect();
+    Ok(Json(out))
+}
+
+/// `GET /v1/receivables/{id}/history`: the lineage up to the root, then every step of
+/// each receivable on it, each with its transaction, signer and block.
+pub async fn receivable_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
+    if !vis::receivable(&caller, &r) {
+        return Err(ApiError::not_found(format!("receivable {id}")));
+    }
+    let mut chain = vec![r.clone()];
+    let mut cur = r.clone();
+    // Lineage depth is bounded by the number of splits, each of which needs a block; cap
+    // the walk anyway.
+    for _ in 0..1024 {
+        let Some(p) = cur.parent.clone() else { break };
+        cur = doc(&state, DocKind::Receivable, p.as_str())?;
+        chain.push(cur.clone());
+    }
+    chain.reverse();
+    let mut steps = Vec::new();
+    for rec in &chain {
+        let rows = state
+            .db
+            .scan_prefix(
+                &keys::history_prefix(DocKind::Receivable, rec.id.as_str()),
+                MAX_PAGE,
+            )
+            .map_err(ApiError::internal)?;
+        let entries: Vec<HistoryEntry> = rows
+            .iter()
+            .map(|(_, v)| codec::decode_stored(v, 1 << 20))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?;
+        steps.push(json!({"receivable": rec.id, "history": entries}));
+    }
+    let invoice: Option<Invoice> = doc(&state, DocKind::Invoice, r.invoice.as_str()).ok();
+    Ok(Json(
+        json!({"receivable": r, "lineage": chain, "steps": steps, "invoice": invoice}),
+    ))
+}
+
+/// `GET /v1/financings/{id}`.
+pub async fn financing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Financing>> {
+    let f: Financing = doc(&state, DocKind::Financing, &id)?;
+    visible(
+        vis::financing(&caller, &f),
+        DocKind::Financing,
+        &id,
+        Json(f),
+    )
+}
+
+/// `GET /v1/offers/{id}`.
+pub async fn offer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Offer>> {
+    let o: Offer = doc(&state, DocKind::Offer, &id)?;
+    let f: Option<Financing> = doc(&state, DocKind::Financing, o.financing.as_str()).ok();
+    visible(
+        vis::offer(&caller, &o, f.as_ref()),
+        DocKind::Offer,
+        &id,
+        Json(o),
+    )
+}
+
+/// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of the document against the latest
+/// committed state root (anyone holding a certificate for that block can check it).
+pub async fn proof(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let kind = DocKind::parse(&kind).ok_or_else(|| {
+        ApiError::bad_request("invalid_kind", format!("unknown document kind {kind:?}"))
+    })?;
+    let allowed = match kind {
+        DocKind::Order => doc::<Order>(&state, kind, &id).map(|d| vis::order(&caller, &d))?,
+        DocKind::Invoice => doc::<Invoice>(&state, kind, &id).map(|d| vis::invoice(&caller, &d))?,
+        DocKind::Receivable => {
+            doc::<Receivable>(&state, kind, &id).map(|d| vis::receivable(&caller, &d))?
+        }
+        DocKind::Financing => {
+            doc::<Financing>(&state, kind, &id).map(|d| vis::financing(&caller, &d))?
+        }
+        DocKind::WarehouseReceipt => doc::<WarehouseReceipt>(&state, kind, &id)
+            .map(|d| vis::warehouse_receipt(&caller, &d))?,
+        _ => caller.sees_everything(),
+    };
+    if !allowed {
+        return Err(ApiError::not_found(format!("{kind} {id}")));
+    }
+    let (version, root) = state
+        .db
+        .latest()
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("state"))?;
+    let key = keys::doc(kind, &id);
+    let p = merkle::prove(state.db.as_ref(), &key, version, root).map_err(ApiError::internal)?;
+    p.verify(&root).map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "kind": kind,
+        "id": id,
+        "height": version,
+        "state_root": root,
+        "key": String::from_utf8_lossy(&key),
+        "value_hex": p.value.as_ref().map(hex::encode),
+        "proof": p.proof,
+    })))
+}
+
+/// `GET /v1/events`: server-sent events, one `block` event per finalized block. Banks
+/// and auditors get every receipt; other orgs get the block header and their own
+/// transactions' receipts.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = state.commits.subscribe();
+    let stream = futures::stream::unfold((rx, caller), |(mut rx, caller)| async move {
+        let ev = match rx.recv().await {
+            Ok(n) => SseEvent::default()
+                .event("block")
+                .json_data(view_notice(&n, &caller))
+                .unwrap_or_else(|_| SseEvent::default().comment("encoding error")),
+            // A slow subscriber skipped `n` blocks; it can re-read them from /v1/blocks.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                SseEvent::default().event("lagged").data(n.to_string())
+            }
+            Err(_) => return None,
+        };
+        Some((Ok(ev), (rx, caller)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> Value {
+    let receipts: Vec<&Receipt> = n
+        .receipts
+        .iter()
+        .filter(|r| caller.sees_everything() || r.signer == caller.org)
+        .collect();
+    json!({
+        "height": n.height,
+        "block_hash": n.block_hash,
+        "time_ms": n.time_ms,
+        "state_root": n.state_root,
+        "tx_count": n.receipts.len(),
+        "receipts": receipts,
+        "ledger_events": if caller.sees_everything() { json!(n.ledger_events) } else { json!([]) },
+    })
+}

@@ -1,0 +1,209 @@
+//! The node's configuration file (`config.toml`) and the genesis file (`genesis.json`).
+//!
+//! Relative paths in a config are resolved against the config file's folder, so a
+//! network folder can be moved or copied to another host as a whole.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lianrong_contracts::Genesis;
+use lianrong_primitives::{sha256, Hash, OrgId, PublicKey};
+use serde::{Deserialize, Serialize};
+
+/// Largest config or genesis file read (they are small; this bounds a mistake).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Why a config or genesis could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is larger than any real config.
+    #[error("{0} is too large")]
+    TooLarge(PathBuf),
+    /// The content is not valid.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// One peer to dial: its node key and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerEntry {
+    /// The peer's node key (hex).
+    pub key: PublicKey,
+    /// Its libp2p multiaddr, e.g. `/ip4/10.0.0.2/tcp/26656`.
+    pub addr: String,
+}
+
+/// An API token granted by this node to an organisation. Only its SHA-256 is stored, so
+/// a leaked config does not leak the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenGrant {
+    /// SHA-256 of the token (hex).
+    pub sha256: Hash,
+    /// The organisation the token acts for (its read permissions follow that org's roles).
+    pub org: OrgId,
+}
+
+/// `[node]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSection {
+    /// A name for logs.
+    pub name: String,
+    /// Where RocksDB lives.
+    pub data_dir: PathBuf,
+    /// The node key file (its consensus and libp2p identity).
+    pub node_key: PathBuf,
+    /// The genesis file.
+    pub genesis: PathBuf,
+}
+
+/// `[p2p]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct P2pSection {
+    /// Listen multiaddr.
+    pub listen: String,
+    /// Peers to dial and keep dialing.
+    #[serde(default)]
+    pub peers: Vec<PeerEntry>,
+    /// Extra non-validator node keys allowed to connect (declared full nodes).
+    #[serde(default)]
+    pub full_nodes: Vec<PublicKey>,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSection {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Largest request body accepted.
+    #[serde(default = "default_body_limit")]
+    pub max_body_bytes: usize,
+    /// Tokens granted to organisations.
+    #[serde(default)]
+    pub tokens: Vec<TokenGrant>,
+}
+
+fn default_body_limit() -> usize {
+    256 * 1024
+}
+
+/// `[mempool]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolSection {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most transactions held per signing key.
+    pub max_per_signer: usize,
+    /// Most transactions in one proposed block.
+    pub max_block_txs: usize,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        Self {
+            max_txs: 50_000,
+            max_per_signer: 512,
+            max_block_txs: 2_000,
+        }
+    }
+}
+
+/// A node's `config.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeConfig {
+    /// Identity and files.
+    pub node: NodeSection,
+    /// Networking.
+    pub p2p: P2pSection,
+    /// HTTP API.
+    pub api: ApiSection,
+    /// Mempool limits.
+    #[serde(default)]
+    pub mempool: MempoolSection,
+}
+
+fn read_limited(path: &Path) -> Result<String, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ConfigError::TooLarge(path.into()));
+    }
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })
+}
+
+impl NodeConfig {
+    /// Reads a config and resolves its relative paths against its folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read_limited(path)?;
+        let mut cfg: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut cfg.node.data_dir,
+            &mut cfg.node.node_key,
+            &mut cfg.node.genesis,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The org a presented API token acts for, if granted.
+    pub fn token_org(&self, token: &str) -> Option<&OrgId> {
+        let h = sha256(token.as_bytes());
+        self.api
+            .tokens
+            .iter()
+            .find(|t| t.sha256 == h)
+            .map(|t| &t.org)
+    }
+}
+
+/// Reads and validates a genesis file.
+pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
+    let text = read_limited(path)?;
+    let g: Genesis = serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    g.validate().map_err(|e| ConfigError::Invalid {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    Ok(g)
+}
+
+/// The consensus validator set of a genesis, in genesis order.
+pub fn validator_set(g: &Genesis) -> Result<lianrong_consensus::ValidatorSet, String> {
+    lianrong_consensus::ValidatorSet::new(
+        g.validators
+            .iter()
+            .map(|v| lianrong_consensus::Validator {
+                key: v.node_key,
+                org: Some(v.org.clone()),
+            })
+            .collect(),
+    )
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,76 @@
+//! What a block's opaque consensus payload holds: the canonical encoding of a list of
+//! signed transactions.
+//!
+//! Every node turns a finalized payload into the same list of transactions to execute:
+//! bytes that do not decode strictly give an empty list, and transactions whose chain id,
+//! size or signature fail are left out (ZIP-215 makes that decision identical on every
+//! node). A faulty proposer can therefore waste a block, never fork the state.
+
+use lianrong_contracts::{verify_batch, SignedTransaction, VerifiedTransaction};
+use lianrong_primitives::codec;
+
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 4096;
+
+/// The payload bytes for `txs`.
+pub fn encode(txs: &[VerifiedTransaction]) -> Vec<u8> {
+    assert!(txs.len() <= MAX_BLOCK_TXS);
+    let signed: Vec<&SignedTransaction> = txs.iter().map(|t| t.signed()).collect();
+    codec::encode(&signed)
+}
+
+/// The transactions a finalized payload executes, in order (see the module docs).
+pub fn decode(bytes: &[u8], chain_id: &str, max_bytes: usize) -> Vec<VerifiedTransaction> {
+    if bytes.is_empty() {
+        return vec![];
+    }
+    let Ok(signed) = codec::decode::<Vec<SignedTransaction>>(bytes, max_bytes) else {
+        return vec![];
+    };
+    if signed.len() > MAX_BLOCK_TXS {
+        return vec![];
+    }
+    verify_batch(signed, chain_id)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::testkit::{doc, World, CHAIN_ID};
+    use lianrong_contracts::Action;
+
+    #[test]
+    fn round_trip_drops_only_the_bad() {
+        let mut w = World::new();
+        let txs: Vec<_> = (0..5)
+            .map(|i| {
+                w.sign(
+                    "SUP-1",
+                    Action::AcceptOrder {
+                        order: doc(&format!("PO-{i}")),
+                    },
+                )
+            })
+            .collect();
+        let bytes = encode(&txs);
+        let back = decode(&bytes, CHAIN_ID, 1 << 20);
+        assert_eq!(back, txs);
+        assert!(decode(&bytes, "other-chain", 1 << 20).is_empty());
+        assert!(decode(&bytes[..bytes.len() - 1], CHAIN_ID, 1 << 20).is_empty());
+        assert!(
+            decode(&bytes, CHAIN_ID, 10).is_empty(),
+            "over the size limit"
+        );
+        assert!(decode(b"garbage", CHAIN_ID, 1 << 20).is_empty());
+
+        let mut signed: Vec<SignedTransaction> = txs.iter().map(|t| t.signed().clone()).collect();
+        signed[2].signature.0[0] ^= 1;
+        let bytes = lianrong_primitives::encode(&signed);
+        let back = decode(&bytes, CHAIN_ID, 1 << 20);
+        assert_eq!(back.len(), 4);
+        assert!(back.iter().all(|t| t.tx().nonce != 2));
+    }
+}

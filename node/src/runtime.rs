@@ -1,0 +1,512 @@
+//! `lianrong node`: the event loop that ties the consensus engine, the contract ledger,
+//! storage, networking, the mempool and the HTTP API together.
+//!
+//! One task owns the engine, the mempool and the write side of the database, so there is
+//! no locking around consensus state. The order of effects follows the engine's contract:
+//! a `Persist` output is synced to disk before any message of the same step leaves the
+//! node, so a validator killed at any moment never signs twice in a round.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use lianrong_consensus::{
+    decode_message, Block, CommitCertificate, Engine, EngineConfig, FinalizedBlock, Input, Output,
+    SafetyState, Target, TimerId, ValidatorSet,
+};
+use lianrong_contracts::exec::{execute_block, BlockContext};
+use lianrong_contracts::model::Validator as LedgerValidator;
+use lianrong_contracts::state::{keys, load};
+use lianrong_contracts::{Event, Genesis, SignedTransaction};
+use lianrong_primitives::{codec, Hash, PublicKey};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
+use crate::config::{load_genesis, validator_set, NodeConfig};
+use crate::keyfile;
+use crate::mempool::{Mempool, MempoolLimits};
+use crate::network::{self, NetEvent, NetworkConfig, NetworkHandle, PeerAddr};
+use crate::payload;
+use crate::storage::{CommitBlock, Db};
+
+/// Heights after which an unfinalized proposal's transactions may be proposed again.
+const INFLIGHT_HEIGHTS: u64 = 4;
+/// Capacity of the API command queue.
+const COMMAND_QUEUE: usize = 4096;
+/// Capacity of the timer queue (only the latest timer matters; stale ones are ignored).
+const TIMER_QUEUE: usize = 64;
+/// Capacity of the commit notice broadcast (slow subscribers skip ahead).
+const NOTICE_QUEUE: usize = 256;
+/// Largest payload this node proposes.
+const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
+
+/// Milliseconds since the Unix epoch (the only clock; it enters consensus as an input).
+fn now_ms() -> u64 {
+    api::now_ms()
+}
+
+/// Opens (or initialises from genesis) the database of `config`.
+pub fn open_db(config: &NodeConfig, genesis: &Genesis) -> Result<Db> {
+    let db = Db::open(&config.node.data_dir, &genesis.chain_id)
+        .with_context(|| format!("opening {}", config.node.data_dir.display()))?;
+    if db.latest()?.is_none() {
+        let changes = genesis.changes(&db)?;
+        db.apply_genesis(&changes)?;
+    }
+    Ok(db)
+}
+
+fn last_finalized(db: &Db) -> Result<Option<FinalizedBlock>> {
+    let Some((height, _)) = db.latest()? else {
+        return Ok(None);
+    };
+    if height == 0 {
+        return Ok(None);
+    }
+    let block = db
+        .block(height)?
+        .ok_or_else(|| anyhow!("block {height} missing"))?;
+    let cert = db
+        .cert(height)?
+        .ok_or_else(|| anyhow!("certificate {height} missing"))?;
+    Ok(Some(FinalizedBlock {
+        block: codec::decode_stored::<Block>(&block, lianrong_consensus::MAX_MESSAGE_BYTES)?,
+        cert: codec::decode_stored::<CommitCertificate>(
+            &cert,
+            lianrong_consensus::MAX_MESSAGE_BYTES,
+        )?,
+    }))
+}
+
+/// Runs a node until `shutdown` resolves.
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let genesis = load_genesis(&config.node.genesis)?;
+    let node_key = keyfile::read(&config.node.node_key)?;
+    let db = Arc::new(open_db(&config, &genesis)?);
+    let genesis_set = validator_set(&genesis).map_err(|e| anyhow!("genesis validators: {e}"))?;
+
+    let mut ecfg = EngineConfig::new(
+        genesis.chain_id.clone(),
+        genesis_set.clone(),
+        node_key.clone(),
+    );
+    ecfg.genesis_time_ms = genesis.genesis_time_ms;
+    let safety = match db.load_safety()? {
+        Some(bytes) => {
+            SafetyState::from_bytes(&bytes).map_err(|e| anyhow!("stored safety state: {e}"))?
+        }
+        None => SafetyState::genesis(&ecfg),
+    };
+    let last = last_finalized(&db)?;
+    let mut engine = Engine::new(ecfg, safety, last.as_ref());
+
+    let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.node_key).collect();
+    allowed.extend(config.p2p.full_nodes.iter().copied());
+    let peers = config
+        .p2p
+        .peers
+        .iter()
+        .map(|p| {
+            Ok(PeerAddr {
+                key: p.key,
+                addr: p
+                    .addr
+                    .parse()
+                    .map_err(|e| anyhow!("peer address {}: {e}", p.addr))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut net_cfg = NetworkConfig::new(
+        node_key.clone(),
+        config
+            .p2p
+            .listen
+            .parse()
+            .map_err(|e| anyhow!("p2p listen {}: {e}", config.p2p.listen))?,
+        peers,
+        allowed,
+    );
+    // Catch-up responses carry several full blocks.
+    net_cfg.max_message_bytes = lianrong_consensus::MAX_MESSAGE_BYTES;
+    let (net, mut net_events) = network::spawn(net_cfg)?;
+
+    let (commands_tx, mut commands) = mpsc::channel(COMMAND_QUEUE);
+    let (commits, _) = broadcast::channel(NOTICE_QUEUE);
+    let mut initial = NodeStatus::default();
+    if let Some((height, root)) = db.latest()? {
+        initial.height = height;
+        initial.state_root = Some(root);
+        initial.last_block_hash = last.as_ref().map(|f| f.block.hash());
+    }
+    let status = Arc::new(RwLock::new(initial));
+    let metrics = Arc::new(api::metrics::Metrics::default());
+    let app = AppState {
+        db: db.clone(),
+        chain_id: genesis.chain_id.clone(),
+        config: Arc::new(config.clone()),
+        commands: commands_tx,
+        commits: commits.clone(),
+        status: status.clone(),
+        metrics: metrics.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("API listen {}", config.api.listen))?;
+    tracing::info!(api = %config.api.listen, p2p = %config.p2p.listen, node = %config.node.name, "node started");
+    let api_task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, api::router(app)).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+
+    let (timer_tx, mut timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
+    let mut node = Loop {
+        chain_id: genesis.chain_id.clone(),
+        db,
+        net,
+        mempool: Mempool::new(MempoolLimits {
+            max_txs: config.mempool.max_txs,
+            max_per_signer: config.mempool.max_per_signer,
+        }),
+        max_block_txs: config.mempool.max_block_txs.min(payload::MAX_BLOCK_TXS),
+        inflight: HashMap::new(),
+        admitted_at: HashMap::new(),
+        timer_tx,
+        commits,
+        status,
+        metrics,
+        validators: genesis.validators.clone(),
+    };
+    let start = engine.handle(now_ms(), Input::Start);
+    node.carry_out(&mut engine, start).await?;
+
+    tokio::pin!(shutdown);
+    let result = loop {
+        let step = tokio::select! {
+            _ = &mut shutdown => break Ok(()),
+            Some(ev) = net_events.recv() => node.on_network(&mut engine, ev).await,
+            Some(id) = timers.recv() => {
+                let out = engine.handle(now_ms(), Input::Timer(id));
+                node.carry_out(&mut engine, out).await
+            }
+            Some(cmd) = commands.recv() => node.on_command(cmd).await,
+        };
+        if let Err(e) = step {
+            break Err(e);
+        }
+    };
+    tracing::info!("node stopping");
+    api_task.abort();
+    let _ = node.net.shutdown().await;
+    result
+}
+
+struct Loop {
+    chain_id: String,
+    db: Arc<Db>,
+    net: NetworkHandle,
+    mempool: Mempool,
+    max_block_txs: usize,
+    /// Proposed but not yet finalized: tx hash -> (signer, nonce, height proposed at).
+    inflight: HashMap<Hash, (PublicKey, u64, u64)>,
+    /// When this node admitted a transaction (for the finality latency metric).
+    admitted_at: HashMap<Hash, u64>,
+    timer_tx: mpsc::Sender<TimerId>,
+    commits: broadcast::Sender<Arc<CommitNotice>>,
+    status: Arc<RwLock<NodeStatus>>,
+    metrics: Arc<api::metrics::Metrics>,
+    validators: Vec<LedgerValidator>,
+}
+
+/// A key's next nonce on the committed ledger.
+fn committed_nonce(db: &Db, key: &PublicKey) -> u64 {
+    load::<u64>(db, &keys::nonce(key))
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+}
+
+/// The next nonce to propose for a key: after its committed one and after anything this
+/// node already proposed in a block that is not final yet.
+fn next_nonce(db: &Db, inflight: &HashMap<Hash, (PublicKey, u64, u64)>, key: &PublicKey) -> u64 {
+    let committed = committed_nonce(db, key);
+    let pending = inflight
+        .values()
+        .filter(|(k, n, _)| k == key && *n >= committed)
+        .map(|(_, n, _)| n + 1)
+        .max();
+    pending.unwrap_or(committed).max(committed)
+}
+
+impl Loop {
+    fn committed_nonce(&self, key: &PublicKey) -> u64 {
+        committed_nonce(&self.db, key)
+    }
+
+    async fn on_command(&mut self, cmd: Command) -> Result<()> {
+        match cmd {
+            Command::Submit { tx, reply } => {
+                let next = self.committed_nonce(&tx.tx().signer.key);
+                let bytes = tx.signed().encode();
+                let hash = tx.hash();
+                let result = self.mempool.admit(tx, next);
+                if result.is_ok() {
+                    self.admitted_at.insert(hash, now_ms());
+                    // Gossip is best effort: with no peer yet, the transaction still
+                    // reaches a block when this node leads.
+                    if let Err(e) = self.net.publish_tx(bytes).await {
+                        tracing::debug!(error = %e, "transaction not gossiped");
+                    }
+                }
+                self.metrics.mempool.set(self.mempool.len() as i64);
+                let _ = reply.send(result);
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_network(&mut self, engine: &mut Engine, ev: NetEvent) -> Result<()> {
+        match ev {
+            NetEvent::Consensus { from, bytes } => {
+                let Some(index) = engine.validators().index_of(&from) else {
+                    // A full node or a peer of an older epoch: nothing for the engine.
+                    return Ok(());
+                };
+                match decode_message(&bytes) {
+                    Ok(message) => {
+                        let out = engine.handle(
+                            now_ms(),
+                            Input::Message {
+                                from: index,
+                                message,
+                            },
+                        );
+                        self.carry_out(engine, out).await?;
+                    }
+                    Err(e) => {
+                        self.metrics.rejected_messages.inc();
+                        let _ = self
+                            .net
+                            .penalize(from, format!("undecodable consensus message: {e}"))
+                            .await;
+                    }
+                }
+            }
+            NetEvent::Transaction { from, id, bytes } => {
+                let verdict = SignedTransaction::decode(&bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| t.verify(&self.chain_id).map_err(|e| e.to_string()));
+                match verdict {
+                    Ok(tx) => {
+                        let next = self.committed_nonce(&tx.tx().signer.key);
+                        // A duplicate or stale transaction is honest gossip, not
+                        // misbehaviour: drop it without forwarding or blame.
+                        let _ = match self.mempool.admit(tx, next) {
+                            Ok(_) => self.net.report_tx(id, from, true).await,
+                            Err(_) => self.net.ignore_tx(id, from).await,
+                        };
+                    }
+                    Err(reason) => {
+                        tracing::debug!(peer = %from, %reason, "invalid gossiped transaction");
+                        let _ = self.net.report_tx(id, from, false).await;
+                    }
+                }
+                self.metrics.mempool.set(self.mempool.len() as i64);
+            }
+            NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
+                let peers = self.net.connected_peers().await.unwrap_or_default();
+                self.metrics.peers.set(peers.len() as i64);
+                if let Ok(mut s) = self.status.write() {
+                    s.peers = peers;
+                }
+            }
+            NetEvent::PeerRefused { peer, reason } => {
+                tracing::warn!(%peer, %reason, "refused a peer")
+            }
+            NetEvent::PeerBanned { peer, reason } => {
+                tracing::warn!(%peer, %reason, "banned a misbehaving peer")
+            }
+            NetEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
+        }
+        Ok(())
+    }
+
+    /// Carries out engine outputs in order; payload answers and validator-set changes
+    /// feed back into the engine, so this works through a queue until it is empty.
+    async fn carry_out(&mut self, engine: &mut Engine, outputs: Vec<Output>) -> Result<()> {
+        let mut queue: VecDeque<Output> = outputs.into();
+        // Each feedback input is answered by a bounded number of outputs; this bound only
+        // guards against a bug turning into a livelock.
+        for _ in 0..100_000 {
+            let Some(out) = queue.pop_front() else {
+                return Ok(());
+            };
+            match out {
+                Output::Persist(state) => self.db.store_safety(&state.to_bytes())?,
+                Output::Send { to, message } => {
+                    let bytes = message.to_bytes();
+                    match to {
+                        // Best effort: consensus re-sends on its own timeouts.
+                        Target::All => {
+                            let _ = self.net.broadcast(bytes).await;
+                        }
+                        Target::One(i) => {
+                            if let Some(key) = engine.validators().key(i) {
+                                let _ = self.net.send(*key, bytes).await;
+                            }
+                        }
+                    }
+                }
+                Output::SetTimer { id, after_ms } => {
+                    let tx = self.timer_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                        let _ = tx.send(id).await;
+                    });
+                }
+                Output::RequestPayload { round, height } => {
+                    let bytes = self.propose(height);
+                    queue.extend(engine.handle(
+                        now_ms(),
+                        Input::Payload {
+                            round,
+                            payload: bytes,
+                        },
+                    ));
+                }
+                Output::Finalized(fb) => {
+                    if let Some(set) = self.apply_finalized(&fb)? {
+                        queue.extend(engine.handle(now_ms(), Input::ValidatorSetChange(set)));
+                    }
+                    if let Ok(mut s) = self.status.write() {
+                        s.round = engine.round();
+                    }
+                }
+                Output::Evidence(e) => {
+                    tracing::warn!(evidence = ?e, "validator equivocation evidence")
+                }
+                Output::Rejected { from, reason } => {
+                    self.metrics.rejected_messages.inc();
+                    tracing::debug!(from, %reason, "consensus message refused");
+                }
+            }
+        }
+        bail!("engine output queue did not drain")
+    }
+
+    fn propose(&mut self, height: u64) -> Vec<u8> {
+        let (db, inflight) = (&self.db, &self.inflight);
+        let txs = self.mempool.proposal(
+            |k| next_nonce(db, inflight, k),
+            self.max_block_txs,
+            MAX_PROPOSAL_BYTES - 1024,
+        );
+        for t in &txs {
+            self.inflight
+                .insert(t.hash(), (t.tx().signer.key, t.tx().nonce, height));
+        }
+        if txs.is_empty() {
+            Vec::new()
+        } else {
+            payload::encode(&txs)
+        }
+    }
+
+    /// Executes a finalized block and commits it atomically; returns a new validator set
+    /// when the block changed it.
+    fn apply_finalized(&mut self, fb: &FinalizedBlock) -> Result<Option<ValidatorSet>> {
+        let height = fb.block.height;
+        let txs = payload::decode(
+            &fb.block.payload,
+            &self.chain_id,
+            lianrong_consensus::MAX_PAYLOAD_BYTES,
+        );
+        let ctx = BlockContext {
+            height,
+            time_ms: fb.block.timestamp_ms,
+        };
+        let outcome = execute_block(self.db.as_ref(), &ctx, &txs)
+            .map_err(|e| anyhow!("executing block {height}: {e}"))?;
+        let root = outcome.state_root();
+        let block_hash = fb.block.hash();
+        let committed: Vec<(Hash, PublicKey)> =
+            txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect();
+        self.db.commit_block(&CommitBlock {
+            height,
+            block_hash,
+            block: codec::encode(&fb.block),
+            cert: codec::encode(&fb.cert),
+            txs: txs
+                .iter()
+                .map(|t| (t.hash(), t.signed().encode()))
+                .collect(),
+            receipts: outcome.receipts.clone(),
+            changes: outcome.changes,
+        })?;
+
+        let db = &self.db;
+        self.mempool.prune(&committed, |k| committed_nonce(db, k));
+        for (h, _) in &committed {
+            self.inflight.remove(h);
+            if let Some(at) = self.admitted_at.remove(h) {
+                self.metrics
+                    .finality_seconds
+                    .observe(now_ms().saturating_sub(at) as f64 / 1000.0);
+            }
+        }
+        self.inflight
+            .retain(|_, (_, _, at)| *at + INFLIGHT_HEIGHTS > height);
+        // Bound the latency bookkeeping: entries for transactions that never made it.
+        if self.admitted_at.len() > 100_000 {
+            self.admitted_at.clear();
+        }
+        self.metrics.height.set(height as i64);
+        self.metrics.committed_txs.inc_by(txs.len() as u64);
+        self.metrics.mempool.set(self.mempool.len() as i64);
+        if let Ok(mut s) = self.status.write() {
+            s.height = height;
+            s.last_block_hash = Some(block_hash);
+            s.state_root = Some(root);
+            s.last_finalized_at_ms = now_ms();
+            s.mempool = self.mempool.len();
+        }
+        let changed = outcome
+            .receipts
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok())
+            .flatten()
+            .find_map(|e| match e {
+                Event::ValidatorSetChanged { validators } => Some(validators.clone()),
+                _ => None,
+            });
+        tracing::info!(height, txs = txs.len(), root = %root, "finalized");
+        let _ = self.commits.send(Arc::new(CommitNotice {
+            height,
+            block_hash,
+            time_ms: fb.block.timestamp_ms,
+            state_root: root,
+            receipts: outcome.receipts,
+            ledger_events: outcome.ledger_events,
+        }));
+        match changed {
+            Some(v) => {
+                self.validators = v.clone();
+                let set = ValidatorSet::new(
+                    v.iter()
+                        .map(|v| lianrong_consensus::Validator {
+                            key: v.node_key,
+                            org: Some(v.org.clone()),
+                        })
+                        .collect(),
+                )
+                .map_err(|e| anyhow!("ledger validator set: {e}"))?;
+                Ok(Some(set))
+            }
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! `lianrong testnet`: writes a local network -- genesis, one folder per validator with
+//! its `config.toml` and node key on free loopback ports, and member keys and API tokens
+//! for a demo cast -- so a developer can start it with `lianrong node --config`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use lianrong_contracts::model::{OrgSpec, Params, Role, Validator};
+use lianrong_contracts::Genesis;
+use lianrong_primitives::{sha256, OrgId, PublicKey, SecretKey};
+use serde::Serialize;
+
+use crate::config::{
+    ApiSection, MempoolSection, NodeConfig, NodeSection, P2pSection, PeerEntry, TokenGrant,
+};
+use crate::keyfile;
+
+/// Most validators a local testnet may have (each is a process with two ports).
+pub const MAX_TESTNET_VALIDATORS: usize = 16;
+
+/// The demo cast: id, legal name, tax id, roles, whether it runs validators.
+pub const CAST: &[(&str, &str, &str, &[Role], bool)] = &[
+    (
+        "BANK-A",
+        "招商银行深圳分行 China Merchants Bank Shenzhen",
+        "91440300MA5BANKA1X",
+        &[Role::Bank],
+        true,
+    ),
+    (
+        "BANK-B",
+        "珠江商业银行 Pearl River Commercial Bank",
+        "91440100MA5BANKB2X",
+        &[Role::Bank],
+        false,
+    ),
+    (
+        "CORE-A",
+        "华信电子集团 Huaxin Electronics Group",
+        "91310000MA1COREA3X",
+        &[Role::Core],
+        true,
+    ),
+    (
+        "CORE-B",
+        "东方汽车制造 Dongfang Motor Works",
+        "91320000MA1COREB4X",
+        &[Role::Core],
+        true,
+    ),
+    (
+        "LOGI",
+        "长江物流 Yangtze Logistics",
+        "91420000MA4LOGI05X",
+        &[Role::Logistics],
+        true,
+    ),
+    (
+        "SUP-1",
+        "江南电子元件 Jiangnan Components",
+        "91330000MA2SUP106X",
+        &[Role::Supplier],
+        false,
+    ),
+    (
+        "SUP-2",
+        "闽江塑胶 Minjiang Plastics",
+        "91350000MA3SUP207X",
+        &[Role::Supplier],
+        false,
+    ),
+    (
+        "SUP-3",
+        "萧山紧固件 Xiaoshan Fasteners (tier 2)",
+        "91330100MA2SUP308X",
+        &[Role::Supplier],
+        false,
+    ),
+    (
+        "AUDIT",
+        "银行审计部 Bank Audit Office",
+        "91110000MA0AUDIT9X",
+        &[Role::Auditor],
+        false,
+    ),
+];
+
+/// Short folder names of the first four validators.
+const NODE_NAMES: [&str; 4] = ["bank", "core-a", "core-b", "logistics"];
+
+/// Why a testnet could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum TestnetError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Key generation failed.
+    #[error(transparent)]
+    Key(#[from] anyhow::Error),
+}
+
+/// What `--json` prints for each node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeInfo {
+    /// Folder name.
+    pub name: String,
+    /// Path of its config.
+    pub config: PathBuf,
+    /// Its API base URL.
+    pub api: String,
+    /// Its node key.
+    pub node_key: PublicKey,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
+    move |source| TestnetError::Io {
+        path: path.into(),
+        source,
+    }
+}
+
+/// A free loopback port (bound and released; a small race remains, fine for local use).
+fn free_port() -> Result<u16, TestnetError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(io(Path::new("127.0.0.1:0")))?;
+    let port = l.local_addr().map_err(io(Path::new("127.0.0.1:0")))?.port();
+    Ok(port)
+}
+
+fn org(id: &str) -> Result<OrgId, TestnetError> {
+    OrgId::new(id).map_err(|e| TestnetError::Invalid(e.to_string()))
+}
+
+/// Writes a testnet of `validators` nodes into `out` (which must be empty or absent) and
+/// returns the nodes.
+pub fn write(
+    out: &Path,
+    validators: usize,
+    chain_id: &str,
+    genesis_time_ms: u64,
+) -> Result<Vec<NodeInfo>, TestnetError> {
+    if validators == 0 || validators > MAX_TESTNET_VALIDATORS {
+        return Err(TestnetError::Invalid(format!(
+            "--validators must be 1..={MAX_TESTNET_VALIDATORS}"
+        )));
+    }
+    if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
+        return Err(TestnetError::Invalid(format!(
+            "{} is not empty",
+            out.display()
+        )));
+    }
+    let keys_dir = out.join("keys");
+    std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
+
+    // Member keys and API tokens for the cast.
+    let mut orgs = Vec::new();
+    let mut tokens = Vec::new();
+    for (id, name, tax, roles, _) in CAST {
+        let key_path = keys_dir.join(format!("{id}.json"));
+        let public = keyfile::write_new(&key_path)?;
+        let token = hex::encode(SecretKey::generate().to_bytes());
+        let token_path = keys_dir.join(format!("{id}.token"));
+        std::fs::write(&token_path, format!("{token}\n")).map_err(io(&token_path))?;
+        tokens.push(TokenGrant {
+            sha256: sha256(token.as_bytes()),
+            org: org(id)?,
+        });
+        orgs.push(OrgSpec {
+            id: org(id)?,
+            name: (*name).into(),
+            tax_id: (*tax).into(),
+            roles: roles.to_vec(),
+            identifiers: vec![format!("0088:{}", &tax[..13])],
+            keys: vec![public],
+        });
+    }
+
+    // Validators, run by the validator orgs in turn.
+    let runners: Vec<&str> = CAST.iter().filter(|c| c.4).map(|c| c.0).collect();
+    let mut nodes = Vec::new();
+    for i in 0..validators {
+        let name = NODE_NAMES
+            .get(i)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| format!("node-{}", i + 1));
+        let dir = out.join(&name);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let node_key = keyfile::write_new(&dir.join("node_key.json"))?;
+        nodes.push((
+            name,
+            dir,
+            node_key,
+            runners[i % runners.len()],
+            free_port()?,
+            free_port()?,
+        ));
+    }
+    let genesis = Genesis {
+        chain_id: chain_id.into(),
+        genesis_time_ms,
+        orgs,
+        validators: nodes
+            .iter()
+            .map(|(_, _, key, runner, p2p, _)| {
+                Ok(Validator {
+                    org: org(runner)?,
+                    node_key: *key,
+                    address: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+                })
+            })
+            .collect::<Result<_, TestnetError>>()?,
+        params: Params::default(),
+    };
+    genesis
+        .validate()
+        .map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    let genesis_path = out.join("genesis.json");
+    let json =
+        serde_json::to_string_pretty(&genesis).map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    std::fs::write(&genesis_path, json).map_err(io(&genesis_path))?;
+
+    let mut infos = Vec::new();
+    for (name, dir, key, _, p2p, api) in &nodes {
+        let cfg = NodeConfig {
+            node: NodeSection {
+                name: name.clone(),
+                data_dir: PathBuf::from("data"),
+                node_key: PathBuf::from("node_key.json"),
+                genesis: PathBuf::from("../genesis.json"),
+            },
+            p2p: P2pSection {
+                listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+                peers: nodes
+                    .iter()
+                    .filter(|n| &n.2 != key)
+                    .map(|n| PeerEntry {
+                        key: n.2,
+                        addr: format!("/ip4/127.0.0.1/tcp/{}", n.4),
+                    })
+                    .collect(),
+                full_nodes: vec![],
+            },
+            api: ApiSection {
+                listen: format!("127.0.0.1:{api}")
+                    .parse()
+                    .map_err(|e| TestnetError::Invalid(format!("{e}")))?,
+                max_body_bytes: 256 * 1024,
+                tokens: tokens.clone(),
+            },
+            mempool: MempoolSection::default(),
+        };
+        let path = dir.join("config.toml");
+        let text =
+            toml::to_string_pretty(&cfg).map_err(|e| TestnetError::Invalid(e.to_string()))?;
+        std::fs::write(&path, text).map_err(io(&path))?;
+        infos.push(NodeInfo {
+            name: name.clone(),
+            config: path,
+            api: format!("http://127.0.0.1:{api}"),
+            node_key: *key,
+        });
+    }
+    Ok(infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_genesis, validator_set, NodeConfig};
+
+    #[test]
+    fn a_written_testnet_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let nodes = write(&out, 4, "lianrong-local", 1_767_542_400_000).unwrap();
+        assert_eq!(
+            nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+            ["bank", "core-a", "core-b", "logistics"]
+        );
+        let g = load_genesis(&out.join("genesis.json")).unwrap();
+        assert_eq!(g.orgs.len(), CAST.len());
+        assert_eq!(validator_set(&g).unwrap().len(), 4);
+        let runners: Vec<&str> = g.validators.iter().map(|v| v.org.as_str()).collect();
+        assert_eq!(runners, ["BANK-A", "CORE-A", "CORE-B", "LOGI"]);
+        let mut ports = std::collections::BTreeSet::new();
+        for n in &nodes {
+            let cfg = NodeConfig::load(&n.config).unwrap();
+            assert!(cfg.node.genesis.exists() && cfg.node.node_key.exists());
+            assert_eq!(cfg.p2p.peers.len(), 3);
+            assert!(ports.insert(cfg.api.listen.port()));
+            assert!(ports.insert(
+                cfg.p2p
+                    .listen
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .parse::<u16>()
+                    .unwrap()
+            ));
+            let key = crate::keyfile::read(&cfg.node.node_key).unwrap();
+            assert_eq!(key.public(), n.node_key);
+        }
+        // Each org's token is granted, by hash only.
+        let token = std::fs::read_to_string(out.join("keys/AUDIT.token")).unwrap();
+        let cfg = NodeConfig::load(&nodes[0].config).unwrap();
+        assert_eq!(
+            cfg.token_org(token.trim()).map(|o| o.as_str()),
+            Some("AUDIT")
+        );
+        assert!(!std::fs::read_to_string(&nodes[0].config)
+            .unwrap()
+            .contains(token.trim()));
+        // Refuses to overwrite.
+        assert!(write(&out, 4, "lianrong-local", 0).is_err());
+        assert!(write(&dir.path().join("x"), 0, "c", 0).is_err());
+    }
+}
