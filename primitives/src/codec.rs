@@ -64,18 +64,7 @@ pub fn decode<T: Serialize + DeserializeOwned>(
     bytes: &[u8],
     limit: usize,
 ) -> Result<T, CodecError> {
-    let limit = limit.min(MAX_DECODE_BYTES);
-    if bytes.len() > limit {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit,
-        });
-    }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
-    if read != bytes.len() {
-        return Err(CodecError::TrailingBytes(bytes.len() - read));
-    }
+    let value: T = decode_stored(bytes, limit)?;
     match bincode::serde::encode_to_vec(&value, config()) {
         Ok(again) if again == bytes => Ok(value),
         _ => Err(CodecError::NonCanonical),
