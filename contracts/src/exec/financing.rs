@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use lianrong_primitives::OrgId;
 
-use super::receivables::{check_ref, load_movable, save as save_receivable, withdraw_open_offers};
-use super::{load_doc, load_party, next_id, status_err, Ctx};
+use super::receivables::{load_movable, save as save_receivable, withdraw_open_offers};
+use super::{check_payment_ref, load_doc, load_party, next_id, status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
@@ -305,7 +305,7 @@ pub fn disburse(
     net: Amount,
 ) -> Result<Vec<Event>, ExecError> {
     let (mut f, terms) = load_accepted(ctx, st, fid)?;
-    check_ref(payment_ref)?;
+    check_payment_ref(payment_ref)?;
     if net != terms.net.amount {
         return Err(ContractError::NetAmountMismatch {
             given: net.to_string(),

@@ -244,6 +244,11 @@ pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<()
     Ok(())
 }
 
+/// The one rule for payment references (repayments and disbursements alike).
+pub fn check_payment_ref(payment_ref: &str) -> Result<(), ContractError> {
+    check_text("payment_ref", payment_ref, 1, 64)
+}
+
 /// Takes the next ledger-assigned id of a kind, e.g. `RCV-7`.
 pub fn next_id(st: &mut StateView<'_>, counter: &str, prefix: &str) -> Result<DocId, ExecError> {
     let key = keys::counter(counter);

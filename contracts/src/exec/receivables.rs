@@ -3,7 +3,8 @@
 use lianrong_primitives::OrgId;
 
 use super::{
-    check_text, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity, Ctx,
+    check_payment_ref, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity,
+    Ctx,
 };
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
@@ -173,7 +174,7 @@ pub fn repay(
             "active or overdue",
         ));
     }
-    check_text("payment_ref", payment_ref, 1, 64)?;
+    check_payment_ref(payment_ref)?;
     let paid = Money {
         amount,
         currency: r.face.currency,
@@ -261,9 +262,4 @@ pub fn withdraw_open_offers(
         }
     }
     Ok(events)
-}
-
-/// Checks a text field (re-exported for the financing rules).
-pub(crate) fn check_ref(payment_ref: &str) -> Result<(), ContractError> {
-    check_text("payment_ref", payment_ref, 1, 64)
 }
