@@ -1,0 +1,1 @@
+//! LianRong explorer: a web application for the bank's auditors over a node's API.
