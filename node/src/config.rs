@@ -120,6 +120,27 @@ impl Default for MempoolSection {
     }
 }
 
+/// `[consensus]`: block pacing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsensusSection {
+    /// How long a leader with nothing to propose waits for a transaction before it
+    /// proposes an empty block. Without it an idle network spins out empty blocks as
+    /// fast as the round trip allows; it must stay well under the 1 s round timeout so
+    /// that waiting leaders are not replaced.
+    pub idle_block_delay_ms: u64,
+}
+
+/// Upper bound of `idle_block_delay_ms` (half the first round timeout).
+pub const MAX_IDLE_BLOCK_DELAY_MS: u64 = 500;
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        Self {
+            idle_block_delay_ms: 300,
+        }
+    }
+}
+
 /// A node's `config.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -132,6 +153,9 @@ pub struct NodeConfig {
     /// Mempool limits.
     #[serde(default)]
     pub mempool: MempoolSection,
+    /// Block pacing.
+    #[serde(default)]
+    pub consensus: ConsensusSection,
 }
 
 fn read_limited(path: &Path) -> Result<String, ConfigError> {
@@ -165,6 +189,16 @@ impl NodeConfig {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+        }
+        if cfg.consensus.idle_block_delay_ms > MAX_IDLE_BLOCK_DELAY_MS {
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                reason: format!(
+                    "consensus.idle_block_delay_ms {} is above {MAX_IDLE_BLOCK_DELAY_MS}: waiting \
+                     leaders would be timed out",
+                    cfg.consensus.idle_block_delay_ms
+                ),
+            });
         }
         Ok(cfg)
     }

@@ -164,6 +164,7 @@ pub async fn run(
     });
 
     let (timer_tx, mut timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
+    let (pace_tx, mut pace) = mpsc::channel::<u64>(TIMER_QUEUE);
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         db,
@@ -176,6 +177,9 @@ pub async fn run(
         inflight: HashMap::new(),
         admitted_at: HashMap::new(),
         timer_tx,
+        pace_tx,
+        deferred: None,
+        idle_block_delay_ms: config.consensus.idle_block_delay_ms,
         commits,
         status,
         metrics,
@@ -188,12 +192,28 @@ pub async fn run(
     let result = loop {
         let step = tokio::select! {
             _ = &mut shutdown => break Ok(()),
-            Some(ev) = net_events.recv() => node.on_network(&mut engine, ev).await,
+            Some(ev) = net_events.recv() => {
+                let gossip = matches!(ev, NetEvent::Transaction { .. });
+                match node.on_network(&mut engine, ev).await {
+                    Ok(()) if gossip => node.answer_deferred(&mut engine, false).await,
+                    r => r,
+                }
+            }
             Some(id) = timers.recv() => {
                 let out = engine.handle(now_ms(), Input::Timer(id));
                 node.carry_out(&mut engine, out).await
             }
-            Some(cmd) = commands.recv() => node.on_command(cmd).await,
+            Some(cmd) = commands.recv() => match node.on_command(cmd).await {
+                Ok(()) => node.answer_deferred(&mut engine, false).await,
+                e => e,
+            },
+            Some(round) = pace.recv() => {
+                if node.deferred.is_some_and(|(r, _)| r == round) {
+                    node.answer_deferred(&mut engine, true).await
+                } else {
+                    Ok(())
+                }
+            }
         };
         if let Err(e) = step {
             break Err(e);
@@ -216,6 +236,11 @@ struct Loop {
     /// When this node admitted a transaction (for the finality latency metric).
     admitted_at: HashMap<Hash, u64>,
     timer_tx: mpsc::Sender<TimerId>,
+    /// Wakes a deferred proposal (carries its round).
+    pace_tx: mpsc::Sender<u64>,
+    /// A payload request waiting for a transaction: (round, height).
+    deferred: Option<(u64, u64)>,
+    idle_block_delay_ms: u64,
     commits: broadcast::Sender<Arc<CommitNotice>>,
     status: Arc<RwLock<NodeStatus>>,
     metrics: Arc<api::metrics::Metrics>,
@@ -368,16 +393,16 @@ impl Loop {
                         let _ = tx.send(id).await;
                     });
                 }
-                Output::RequestPayload { round, height } => {
-                    let bytes = self.propose(height);
-                    queue.extend(engine.handle(
+                Output::RequestPayload { round, height } => match self.propose(height, false) {
+                    Some(bytes) => queue.extend(engine.handle(
                         now_ms(),
                         Input::Payload {
                             round,
                             payload: bytes,
                         },
-                    ));
-                }
+                    )),
+                    None => self.defer_proposal(round, height),
+                },
                 Output::Finalized(fb) => {
                     if let Some(set) = self.apply_finalized(&fb)? {
                         queue.extend(engine.handle(now_ms(), Input::ValidatorSetChange(set)));
@@ -398,7 +423,46 @@ impl Loop {
         bail!("engine output queue did not drain")
     }
 
-    fn propose(&mut self, height: u64) -> Vec<u8> {
+    /// Nothing to propose yet: wait for a transaction, or until the idle delay ends.
+    fn defer_proposal(&mut self, round: u64, height: u64) {
+        self.deferred = Some((round, height));
+        let tx = self.pace_tx.clone();
+        let delay = self.idle_block_delay_ms;
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let _ = tx.send(round).await;
+        });
+    }
+
+    /// Answers a deferred payload request: at once when `force` (the idle delay ended),
+    /// otherwise only if there is now something to propose.
+    async fn answer_deferred(&mut self, engine: &mut Engine, force: bool) -> Result<()> {
+        let Some((round, height)) = self.deferred else {
+            return Ok(());
+        };
+        if round != engine.round() {
+            // The round moved on (timeout); the engine no longer wants this payload.
+            self.deferred = None;
+            return Ok(());
+        }
+        if let Some(bytes) = self.propose(height, force) {
+            self.deferred = None;
+            let out = engine.handle(
+                now_ms(),
+                Input::Payload {
+                    round,
+                    payload: bytes,
+                },
+            );
+            self.carry_out(engine, out).await?;
+        }
+        Ok(())
+    }
+
+    /// The payload for a proposal at `height`, or `None` when there is nothing to
+    /// propose and nothing waits for finality (then an empty block can wait), unless
+    /// `force`.
+    fn propose(&mut self, height: u64, force: bool) -> Option<Vec<u8>> {
         let (db, inflight) = (&self.db, &self.inflight);
         let txs = self.mempool.proposal(
             |k| next_nonce(db, inflight, k),
@@ -409,10 +473,15 @@ impl Loop {
             self.inflight
                 .insert(t.hash(), (t.tx().signer.key, t.tx().nonce, height));
         }
-        if txs.is_empty() {
-            Vec::new()
+        if !txs.is_empty() {
+            Some(payload::encode(&txs))
+        } else if force || !self.inflight.is_empty() || !self.mempool.is_empty() {
+            // Blocks carrying transactions need successors to become final, and a
+            // mempool with transactions (of other leaders' unfinalized blocks) means
+            // the same: keep the chain moving.
+            Some(Vec::new())
         } else {
-            payload::encode(&txs)
+            None
         }
     }
 

@@ -165,7 +165,7 @@ pub fn write(
     let mut tokens = Vec::new();
     for (id, name, tax, roles, _) in CAST {
         let key_path = keys_dir.join(format!("{id}.json"));
-        let public = keyfile::write_new(&key_path)?;
+        let public = keyfile::write_new_member(&key_path, &org(id)?, chain_id)?;
         let token = hex::encode(SecretKey::generate().to_bytes());
         let token_path = keys_dir.join(format!("{id}.token"));
         std::fs::write(&token_path, format!("{token}\n")).map_err(io(&token_path))?;
@@ -256,6 +256,7 @@ pub fn write(
                 tokens: tokens.clone(),
             },
             mempool: MempoolSection::default(),
+            consensus: Default::default(),
         };
         let path = dir.join("config.toml");
         let text =

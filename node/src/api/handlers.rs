@@ -13,7 +13,8 @@ use axum::Json;
 use futures::Stream;
 use lianrong_consensus::{Block, CommitCertificate};
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Receivable, ReceivableStatus, Shipment, WarehouseReceipt,
+    DocId, Financing, Invoice, Offer, Order, Org, Receivable, ReceivableStatus, Shipment,
+    WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{merkle, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError};
@@ -443,6 +444,35 @@ pub async fn invoice(
 ) -> ApiResult<Json<Invoice>> {
     let i: Invoice = doc(&state, DocKind::Invoice, &id)?;
     visible(vis::invoice(&caller, &i), DocKind::Invoice, &id, Json(i))
+}
+
+/// Query of `GET /v1/invoices`.
+#[derive(Debug, Deserialize)]
+pub struct InvoiceQuery {
+    /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
+    pub fingerprint: String,
+}
+
+/// `GET /v1/invoices?fingerprint=HEX`: the invoice registered under a fingerprint, as a
+/// list of zero or one that the caller may see. Importers check it before registering,
+/// so re-running a batch submits nothing.
+pub async fn invoices_by_fingerprint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InvoiceQuery>,
+) -> ApiResult<Json<Vec<Invoice>>> {
+    let fp = parse_hash(&q.fingerprint)?;
+    let id: Option<DocId> =
+        load(state.db.as_ref(), &keys::fingerprint(&fp)).map_err(ApiError::internal)?;
+    let Some(id) = id else {
+        return Ok(Json(Vec::new()));
+    };
+    let i: Invoice = doc(&state, DocKind::Invoice, id.as_str())?;
+    Ok(Json(if vis::invoice(&caller, &i) {
+        vec![i]
+    } else {
+        Vec::new()
+    }))
 }
 
 /// `GET /v1/receivables/{id}`.

@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/warehouse-receipts/{id}",
             get(handlers::warehouse_receipt),
         )
+        .route("/v1/invoices", get(handlers::invoices_by_fingerprint))
         .route("/v1/invoices/{id}", get(handlers::invoice))
         .route("/v1/receivables", get(handlers::receivables))
         .route("/v1/receivables/{id}", get(handlers::receivable))

@@ -48,6 +48,13 @@ pub fn spec() -> Value {
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["active", "overdue", "split", "settled"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}
     ]);
+    let mut invoices = op(
+        "The invoice registered under a fingerprint (a list of zero or one)",
+        "documents",
+    );
+    invoices["parameters"] = json!([
+        {"name": "fingerprint", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
+    ]);
     let mut proof = op(
         "Merkle proof of a document against the latest state root",
         "proofs",
@@ -77,6 +84,7 @@ pub fn spec() -> Value {
             "/v1/orders/{id}": {"get": doc("A purchase order", "documents")},
             "/v1/shipments/{id}": {"get": doc("A shipment", "documents")},
             "/v1/warehouse-receipts/{id}": {"get": doc("A warehouse receipt", "documents")},
+            "/v1/invoices": {"get": invoices},
             "/v1/invoices/{id}": {"get": doc("An invoice", "documents")},
             "/v1/receivables": {"get": receivables},
             "/v1/receivables/{id}": {"get": doc("A receivable", "documents")},
