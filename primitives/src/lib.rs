@@ -10,6 +10,8 @@ pub mod codec;
 pub mod crypto;
 pub mod hash;
 pub mod ids;
+pub mod keyfile;
+pub mod request;
 
 pub use codec::{decode, encode, CodecError};
 pub use crypto::{
@@ -17,3 +19,4 @@ pub use crypto::{
 };
 pub use hash::{sha256, Hash};
 pub use ids::{IdError, OrgId};
+pub use keyfile::{KeyFile, KeyFileError};

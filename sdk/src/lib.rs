@@ -1,5 +1,49 @@
 //! LianRong SDK: an async client of a LianRong node's HTTP API.
 //!
-//! Module map (see README.md): `import` turns ERP files (UBL 2.1, CSV) into invoices.
+//! - [`Client`]: typed queries, any GET as JSON, the event stream; timeouts, bounded
+//!   retries and bounded answers on every request.
+//! - [`MemberKey`] and [`Auth`]: key files and signed requests (or an API token).
+//! - [`Signer`]: builds and signs every action, manages nonces, submits idempotently and
+//!   waits for finality.
+//! - [`verify_block`] and [`verify_proof`]: check a commit certificate and a state proof
+//!   locally, trusting nothing but the validator set.
+//! - [`args`]: strict parsing of amounts, dates, ids as users type them.
+//! - `import` turns ERP files (UBL 2.1, CSV) into invoices.
+//!
+//! ```no_run
+//! use lianrong_sdk::{Auth, Client, MemberKey, Signer};
+//! # async fn demo() -> Result<(), lianrong_sdk::SdkError> {
+//! let key = MemberKey::load("/tmp/net/keys/CORE-A.json".as_ref())?;
+//! let client = Client::new("http://127.0.0.1:8080", Auth::Key(key.clone()))?;
+//! let signer = Signer::new(client.clone(), key).await?;
+//! let done = signer
+//!     .issue_order(
+//!         lianrong_sdk::args::doc_id("PO-1")?,
+//!         lianrong_sdk::args::org_id("SUP-1")?,
+//!         lianrong_sdk::args::money("1000000.00", "CNY")?,
+//!         "net 90".into(),
+//!         lianrong_primitives::Hash::ZERO,
+//!     )
+//!     .await?;
+//! println!("PO-1 issued in block {}", done.height);
+//! # Ok(()) }
+//! ```
 
+pub mod args;
+pub mod client;
+pub mod error;
 pub mod import;
+pub mod key;
+pub mod signer;
+pub mod types;
+pub mod verify;
+
+pub use client::{Client, ClientOptions, NodeEvent};
+pub use error::SdkError;
+pub use key::{Auth, MemberKey};
+pub use signer::Signer;
+pub use types::*;
+pub use verify::{validator_set, verify_block, verify_proof, Finality, VerifiedBlock};
+
+/// Civil dates as the ledger uses them (re-exported so callers need no chrono).
+pub use chrono::NaiveDate;

@@ -7,38 +7,17 @@ use axum::http::request::Parts;
 use lianrong_contracts::model::{KeyRecord, Org, Role};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
-use lianrong_primitives::{signing_message, verify, OrgId, PublicKey, Signature};
+use lianrong_primitives::{verify, OrgId, PublicKey, Signature};
 
 use super::error::ApiError;
 use super::AppState;
 
-/// Namespace of signed API requests.
-pub const API_NAMESPACE: &str = "lianrong/api/v1";
+pub use lianrong_primitives::request::{
+    request_signing_bytes, API_NAMESPACE, H_KEY, H_SIG, H_TIME,
+};
+
 /// How far a signed request's time may be from the node's clock.
 pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
-
-/// Header carrying the member key of a signed request.
-pub const H_KEY: &str = "x-lianrong-key";
-/// Header carrying the request time (ms since the Unix epoch).
-pub const H_TIME: &str = "x-lianrong-time";
-/// Header carrying the signature.
-pub const H_SIG: &str = "x-lianrong-signature";
-
-/// The bytes a member key signs for an API request: method, path with query, and time.
-/// Request bodies need no signature of their own: the only body the API takes is a
-/// signed transaction.
-pub fn request_signing_bytes(
-    chain_id: &str,
-    method: &str,
-    path_and_query: &str,
-    time_ms: u64,
-) -> Vec<u8> {
-    signing_message(
-        API_NAMESPACE,
-        chain_id,
-        format!("{method}\n{path_and_query}\n{time_ms}").as_bytes(),
-    )
-}
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
