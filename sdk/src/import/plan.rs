@@ -1,0 +1,266 @@
+//! An imported invoice with resolved parties to the ledger action that registers it, and
+//! its fingerprint (computed by the contracts' own function, so the pre-submit duplicate
+//! check and the ledger's guard can never disagree).
+
+use chrono::{Days, NaiveDate};
+use lianrong_contracts::exec::check_text;
+use lianrong_contracts::exec::invoices::fingerprint;
+use lianrong_contracts::model::{DocId, Org};
+use lianrong_contracts::{Action, InvoiceSpec};
+use lianrong_primitives::{Hash, OrgId};
+use serde::Serialize;
+
+use super::error::clip;
+use super::model::ImportedInvoice;
+use super::resolve::PartyMap;
+
+/// Longest default payment term accepted, in days (the ledger's tenor cap is below it).
+pub const MAX_DEFAULT_DUE_DAYS: u32 = 3650;
+
+/// What the importer needs to know besides the files (the CLI flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The org whose key signs the registrations; it must be the seller or the buyer.
+    pub importer: OrgId,
+    /// Register and confirm in one transaction (`--confirm`); the importer must then be
+    /// the buyer of every invoice.
+    pub confirm: bool,
+    /// The order to bill when a document names none (`--order`).
+    pub default_order: Option<DocId>,
+    /// Due date = issue date + this many days when a document has no due date
+    /// (`--due-days`); without it such a document is refused.
+    pub default_due_days: Option<u32>,
+    /// External party ids to org ids (`--party-map FILE`), on top of the orgs' registered
+    /// tax ids and identifiers.
+    pub party_map: PartyMap,
+}
+
+impl ImportOptions {
+    /// Options for `importer`: no confirmation, no defaults.
+    pub fn new(importer: OrgId) -> Self {
+        ImportOptions {
+            importer,
+            confirm: false,
+            default_order: None,
+            default_due_days: None,
+            party_map: PartyMap::new(),
+        }
+    }
+}
+
+/// Why an invoice cannot become a ledger action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlanError {
+    /// No order reference in the document and no `--order` default.
+    #[error("missing {element} (no order reference; pass --order to bill a known order)")]
+    MissingOrder {
+        /// Where the order reference belongs.
+        element: String,
+    },
+    /// No due date in the document and no `--due-days` default.
+    #[error("missing {element} (no due date; pass --due-days to derive one from the issue date)")]
+    MissingDueDate {
+        /// Where the due date belongs.
+        element: String,
+    },
+    /// A field the ledger would refuse.
+    #[error("{element}: {value:?} {reason}")]
+    Invalid {
+        /// The element or column.
+        element: String,
+        /// The value (clipped).
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The due date is before the issue date.
+    #[error("due date {due} is before issue date {issue}")]
+    DueBeforeIssue {
+        /// Due date.
+        due: NaiveDate,
+        /// Issue date.
+        issue: NaiveDate,
+    },
+    /// Seller and buyer are the same org.
+    #[error("seller and buyer are both {org}")]
+    SameParty {
+        /// The org.
+        org: OrgId,
+    },
+    /// The importer is neither seller nor buyer, so the ledger would refuse it.
+    #[error("importer {importer} is neither the seller ({seller}) nor the buyer ({buyer})")]
+    NotAParty {
+        /// The importing org.
+        importer: OrgId,
+        /// The seller.
+        seller: OrgId,
+        /// The buyer.
+        buyer: OrgId,
+    },
+    /// `--confirm` was asked but only the buyer confirms.
+    #[error("--confirm: only the buyer ({buyer}) confirms, the importer {importer} is the seller")]
+    ConfirmNotBuyer {
+        /// The importing org.
+        importer: OrgId,
+        /// The buyer.
+        buyer: OrgId,
+    },
+}
+
+impl PlanError {
+    /// The element or column the error is about, when there is one.
+    pub fn element(&self) -> Option<&str> {
+        match self {
+            PlanError::MissingOrder { element }
+            | PlanError::MissingDueDate { element }
+            | PlanError::Invalid { element, .. } => Some(element),
+            _ => None,
+        }
+    }
+}
+
+/// One invoice ready to submit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedInvoice {
+    /// The registration data.
+    pub spec: InvoiceSpec,
+    /// Whether to confirm in the same transaction.
+    pub confirm: bool,
+    /// The ledger-wide duplicate guard for this invoice.
+    pub fingerprint: Hash,
+    /// The seller org.
+    pub seller: OrgId,
+    /// The buyer org.
+    pub buyer: OrgId,
+}
+
+impl PlannedInvoice {
+    /// The action to sign.
+    pub fn action(&self) -> Action {
+        Action::RegisterInvoice {
+            invoice: self.spec.clone(),
+            confirm: self.confirm,
+        }
+    }
+}
+
+/// The ledger id used when the source gives none: derived from the fingerprint, so a
+/// re-run or another importer of the same invoice picks the same id, and two sellers'
+/// invoices with the same number never collide.
+pub fn derived_invoice_id(fp: &Hash) -> DocId {
+    let hex = fp.to_hex();
+    // 128 bits of the fingerprint: collisions are not a practical concern, and the id
+    // stays readable. Hex digits and '-' are always a valid DocId.
+    DocId::new(format!("INV-{}", &hex[..32])).expect("INV- and hex digits form a valid DocId")
+}
+
+fn doc_id(element: &str, value: &str) -> Result<DocId, PlanError> {
+    DocId::new(value).map_err(|_| PlanError::Invalid {
+        element: element.into(),
+        value: clip(value),
+        reason: "is not a valid ledger id (1-64 characters A-Z a-z 0-9 - _ .)".into(),
+    })
+}
+
+/// Builds the registration for `inv` whose parties resolved to `seller` and `buyer`.
+///
+/// The spec carries the orgs' *registered* tax ids (the file may name the party by a VAT
+/// number or endpoint instead); the contracts fingerprint the seller's registered tax id,
+/// so this is also what the duplicate pre-check must use.
+pub fn plan(
+    inv: &ImportedInvoice,
+    seller: &Org,
+    buyer: &Org,
+    opts: &ImportOptions,
+) -> Result<PlannedInvoice, PlanError> {
+    if seller.id == buyer.id {
+        return Err(PlanError::SameParty {
+            org: seller.id.clone(),
+        });
+    }
+    if opts.importer != seller.id && opts.importer != buyer.id {
+        return Err(PlanError::NotAParty {
+            importer: opts.importer.clone(),
+            seller: seller.id.clone(),
+            buyer: buyer.id.clone(),
+        });
+    }
+    if opts.confirm && opts.importer != buyer.id {
+        return Err(PlanError::ConfirmNotBuyer {
+            importer: opts.importer.clone(),
+            buyer: buyer.id.clone(),
+        });
+    }
+    check_text("number", &inv.number, 1, 64).map_err(|e| PlanError::Invalid {
+        element: inv.number_element().into(),
+        value: clip(&inv.number),
+        reason: e.to_string(),
+    })?;
+    let order = match (&inv.order, &opts.default_order) {
+        (Some(o), _) => doc_id(inv.order_element(), o)?,
+        (None, Some(d)) => d.clone(),
+        (None, None) => {
+            return Err(PlanError::MissingOrder {
+                element: inv.order_element().into(),
+            })
+        }
+    };
+    let due_date = match (inv.due_date, opts.default_due_days) {
+        (Some(d), _) => d,
+        (None, Some(days)) if days <= MAX_DEFAULT_DUE_DAYS => inv
+            .issue_date
+            .checked_add_days(Days::new(u64::from(days)))
+            .ok_or_else(|| PlanError::Invalid {
+                element: "--due-days".into(),
+                value: days.to_string(),
+                reason: "leaves the calendar".into(),
+            })?,
+        (None, Some(days)) => {
+            return Err(PlanError::Invalid {
+                element: "--due-days".into(),
+                value: days.to_string(),
+                reason: format!("is above {MAX_DEFAULT_DUE_DAYS}"),
+            })
+        }
+        (None, None) => {
+            return Err(PlanError::MissingDueDate {
+                element: inv.due_date_element().into(),
+            })
+        }
+    };
+    if due_date < inv.issue_date {
+        return Err(PlanError::DueBeforeIssue {
+            due: due_date,
+            issue: inv.issue_date,
+        });
+    }
+    let fp = fingerprint(
+        &seller.tax_id,
+        &inv.number,
+        inv.issue_date,
+        inv.amount.currency,
+        inv.amount.amount,
+    );
+    let id = match &inv.ledger_id {
+        Some(id) => doc_id("column invoice_id", id)?,
+        None => derived_invoice_id(&fp),
+    };
+    Ok(PlannedInvoice {
+        spec: InvoiceSpec {
+            id,
+            order,
+            number: inv.number.clone(),
+            issue_date: inv.issue_date,
+            due_date,
+            amount: inv.amount,
+            seller_tax_id: seller.tax_id.clone(),
+            buyer_tax_id: buyer.tax_id.clone(),
+            doc_hash: inv.doc_hash,
+        },
+        confirm: opts.confirm,
+        fingerprint: fp,
+        seller: seller.id.clone(),
+        buyer: buyer.id.clone(),
+    })
+}

@@ -1,0 +1,626 @@
+//! UBL 2.1 `Invoice` (Peppol BIS Billing 3.0) to [`ImportedInvoice`], streaming with
+//! quick-xml and matching elements by namespace URI, never by prefix.
+
+use lianrong_primitives::sha256;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+use quick_xml::XmlVersion;
+
+use super::error::{clip, ImportError};
+use super::model::{
+    IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_PARTY_IDS,
+};
+use super::values::{parse_currency, parse_date, parse_payable};
+
+/// Largest file accepted (4 MiB): a Peppol invoice with hundreds of lines is well below;
+/// checked before the first byte is parsed.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// Deepest element nesting accepted (UBL invoices nest about 8 deep).
+pub const MAX_DEPTH: usize = 64;
+/// Most elements accepted in one document.
+pub const MAX_ELEMENTS: usize = 200_000;
+/// Longest text kept from one element we read; longer values are refused, not cut.
+const MAX_VALUE_CHARS: usize = 256;
+
+const NS_INVOICE: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
+const NS_CAC: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2";
+const NS_CBC: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
+
+const PAYABLE: &str = "cac:LegalMonetaryTotal/cbc:PayableAmount";
+
+/// The namespaces that matter; everything else (extensions, signatures) is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    Cac,
+    Cbc,
+    Other,
+}
+
+/// An element below the root, by namespace and local name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tag {
+    ns: Ns,
+    name: String,
+}
+
+/// The elements this parser reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Number,
+    IssueDate,
+    DueDate,
+    TypeCode,
+    Currency,
+    Order,
+    Payable,
+    /// Another amount in `cac:LegalMonetaryTotal`, checked for its currency only.
+    OtherTotal(String),
+    PartyId(PartyRole, IdKind),
+    PartyName(PartyRole, bool),
+}
+
+/// The element being read: its target, depth, text so far and the attribute we need.
+struct Capture {
+    target: Target,
+    depth: usize,
+    text: String,
+    attr: Option<String>,
+}
+
+/// What the document said, before validation.
+#[derive(Default)]
+struct Found {
+    number: Option<String>,
+    issue_date: Option<String>,
+    due_date: Option<String>,
+    type_code: Option<String>,
+    currency: Option<String>,
+    order: Option<String>,
+    payable: Option<(String, Option<String>)>,
+    other_totals: Vec<(String, Option<String>)>,
+    seller: PartyFound,
+    buyer: PartyFound,
+    seen_supplier: bool,
+    seen_customer: bool,
+    seen_totals: bool,
+}
+
+#[derive(Default)]
+struct PartyFound {
+    ids: Vec<PartyId>,
+    registration_name: Option<String>,
+    trading_name: Option<String>,
+    has_endpoint: bool,
+    has_legal_id: bool,
+}
+
+fn malformed(position: u64, message: impl Into<String>) -> ImportError {
+    ImportError::MalformedXml {
+        position,
+        message: message.into(),
+    }
+}
+
+fn classify(res: &ResolveResult<'_>, position: u64) -> Result<(Ns, Vec<u8>), ImportError> {
+    match res {
+        ResolveResult::Bound(ns) if ns.0 == NS_CAC => Ok((Ns::Cac, ns.0.to_vec())),
+        ResolveResult::Bound(ns) if ns.0 == NS_CBC => Ok((Ns::Cbc, ns.0.to_vec())),
+        ResolveResult::Bound(ns) => Ok((Ns::Other, ns.0.to_vec())),
+        ResolveResult::Unbound => Ok((Ns::Other, Vec::new())),
+        ResolveResult::Unknown(p) => Err(malformed(
+            position,
+            format!(
+                "unknown namespace prefix {:?}",
+                clip(&String::from_utf8_lossy(p))
+            ),
+        )),
+    }
+}
+
+/// Which element of interest the path below the root names, if any.
+fn target_of(path: &[Tag]) -> Option<Target> {
+    use Ns::{Cac, Cbc};
+    let is = |t: &Tag, ns: Ns, name: &str| t.ns == ns && t.name == name;
+    match path {
+        [a] if a.ns == Cbc => match a.name.as_str() {
+            "ID" => Some(Target::Number),
+            "IssueDate" => Some(Target::IssueDate),
+            "DueDate" => Some(Target::DueDate),
+            "InvoiceTypeCode" => Some(Target::TypeCode),
+            "DocumentCurrencyCode" => Some(Target::Currency),
+            _ => None,
+        },
+        [a, b] if is(a, Cac, "OrderReference") && is(b, Cbc, "ID") => Some(Target::Order),
+        [a, b] if is(a, Cac, "LegalMonetaryTotal") && b.ns == Cbc => {
+            if b.name == "PayableAmount" {
+                Some(Target::Payable)
+            } else {
+                Some(Target::OtherTotal(b.name.clone()))
+            }
+        }
+        [side, party, rest @ ..] if party.ns == Cac && party.name == "Party" && side.ns == Cac => {
+            let role = match side.name.as_str() {
+                "AccountingSupplierParty" => PartyRole::Seller,
+                "AccountingCustomerParty" => PartyRole::Buyer,
+                _ => return None,
+            };
+            match rest {
+                [x] if is(x, Cbc, "EndpointID") => Some(Target::PartyId(role, IdKind::EndpointId)),
+                [x, y] if is(x, Cac, "PartyIdentification") && is(y, Cbc, "ID") => {
+                    Some(Target::PartyId(role, IdKind::PartyIdentification))
+                }
+                [x, y] if is(x, Cac, "PartyTaxScheme") && is(y, Cbc, "CompanyID") => {
+                    Some(Target::PartyId(role, IdKind::TaxCompanyId))
+                }
+                [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "CompanyID") => {
+                    Some(Target::PartyId(role, IdKind::LegalCompanyId))
+                }
+                [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "RegistrationName") => {
+                    Some(Target::PartyName(role, true))
+                }
+                [x, y] if is(x, Cac, "PartyName") && is(y, Cbc, "Name") => {
+                    Some(Target::PartyName(role, false))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The attribute a target needs: `schemeID` on identifiers, `currencyID` on amounts.
+fn wanted_attr(target: &Target) -> Option<&'static str> {
+    match target {
+        Target::PartyId(..) => Some("schemeID"),
+        Target::Payable | Target::OtherTotal(_) => Some("currencyID"),
+        _ => None,
+    }
+}
+
+fn read_attr(e: &BytesStart<'_>, name: &str, position: u64) -> Result<Option<String>, ImportError> {
+    let attr = e
+        .try_get_attribute(name)
+        .map_err(|err| malformed(position, err.to_string()))?;
+    match attr {
+        None => Ok(None),
+        Some(a) => {
+            let v = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| malformed(position, err.to_string()))?;
+            Ok(Some(v.trim().to_string()))
+        }
+    }
+}
+
+fn set_once(slot: &mut Option<String>, value: String, element: &str) -> Result<(), ImportError> {
+    if slot.is_some() {
+        return Err(ImportError::Repeated {
+            element: element.into(),
+        });
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl Found {
+    fn party(&mut self, role: PartyRole) -> &mut PartyFound {
+        match role {
+            PartyRole::Seller => &mut self.seller,
+            PartyRole::Buyer => &mut self.buyer,
+        }
+    }
+
+    /// Stores a finished element's text.
+    fn store(&mut self, c: Capture) -> Result<(), ImportError> {
+        let text = c.text.trim().to_string();
+        match c.target {
+            Target::Number => set_once(&mut self.number, text, "cbc:ID"),
+            Target::IssueDate => set_once(&mut self.issue_date, text, "cbc:IssueDate"),
+            Target::DueDate => set_once(&mut self.due_date, text, "cbc:DueDate"),
+            Target::TypeCode => set_once(&mut self.type_code, text, "cbc:InvoiceTypeCode"),
+            Target::Currency => set_once(&mut self.currency, text, "cbc:DocumentCurrencyCode"),
+            Target::Order => set_once(&mut self.order, text, "cac:OrderReference/cbc:ID"),
+            Target::Payable => {
+                if self.payable.is_some() {
+                    return Err(ImportError::Repeated {
+                        element: PAYABLE.into(),
+                    });
+                }
+                self.payable = Some((text, c.attr));
+                Ok(())
+            }
+            Target::OtherTotal(name) => {
+                // Bounded by the element limit; a Peppol total has at most 7 amounts.
+                if self.other_totals.len() < 32 {
+                    self.other_totals.push((name, c.attr));
+                }
+                Ok(())
+            }
+            Target::PartyId(role, kind) => {
+                let r = PartyRef::new(role);
+                let element = r.element(kind);
+                let p = self.party(role);
+                // A party has one electronic address and one legal entity; a second one
+                // would make "which org is this" ambiguous.
+                let single = match kind {
+                    IdKind::EndpointId => &mut p.has_endpoint,
+                    IdKind::LegalCompanyId => &mut p.has_legal_id,
+                    _ => &mut false,
+                };
+                if *single {
+                    return Err(ImportError::Repeated { element });
+                }
+                *single = true;
+                if text.is_empty() {
+                    return Ok(());
+                }
+                if p.ids.len() >= MAX_PARTY_IDS {
+                    return Err(ImportError::invalid(
+                        element,
+                        &text,
+                        format!("is one identifier too many (at most {MAX_PARTY_IDS} per party)"),
+                    ));
+                }
+                p.ids.push(PartyId {
+                    kind,
+                    scheme: c.attr.filter(|s| !s.is_empty()),
+                    value: text,
+                });
+                Ok(())
+            }
+            Target::PartyName(role, registration) => {
+                let p = self.party(role);
+                let slot = if registration {
+                    &mut p.registration_name
+                } else {
+                    &mut p.trading_name
+                };
+                if slot.is_none() && !text.is_empty() {
+                    *slot = Some(text);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Parses one UBL 2.1 `Invoice` document.
+///
+/// Refuses, with the element at fault: input over [`MAX_FILE_BYTES`] (before reading it),
+/// malformed or truncated XML, a `CreditNote` (or type code 381), a missing or repeated
+/// required element, an unsupported currency, a payable amount that is zero, negative or
+/// in another currency than `cbc:DocumentCurrencyCode`. `doc_hash` is SHA-256 of `bytes`
+/// exactly as given.
+pub fn parse_ubl(bytes: &[u8]) -> Result<ImportedInvoice, ImportError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(ImportError::TooLarge {
+            size: bytes.len() as u64,
+            limit: MAX_FILE_BYTES as u64,
+        });
+    }
+    let doc_hash = sha256(bytes);
+    // Peppol requires UTF-8; checking up front lets the reader work on &str.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| malformed(e.valid_up_to() as u64, "the file is not UTF-8 text"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let found = scan(text)?;
+    build(found, doc_hash)
+}
+
+/// Walks the document once, collecting the elements of interest.
+fn scan(text: &str) -> Result<Found, ImportError> {
+    let mut reader = NsReader::from_str(text);
+    let mut found = Found::default();
+    // Elements below the root (the root itself is checked separately).
+    let mut path: Vec<Tag> = Vec::new();
+    let mut capture: Option<Capture> = None;
+    let mut root_open = false;
+    let mut root_done = false;
+    let mut elements = 0usize;
+    loop {
+        let position = reader.buffer_position();
+        let (res, event) = reader
+            .read_resolved_event()
+            .map_err(|e| malformed(position, e.to_string()))?;
+        let (ns, ns_uri) = match &event {
+            Event::Start(_) | Event::Empty(_) => classify(&res, position)?,
+            _ => (Ns::Other, Vec::new()),
+        };
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                elements += 1;
+                if elements > MAX_ELEMENTS {
+                    return Err(ImportError::TooManyElements {
+                        limit: MAX_ELEMENTS,
+                    });
+                }
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if root_done {
+                    return Err(malformed(position, "content after the root element"));
+                }
+                if !root_open {
+                    check_root(&local, &ns_uri)?;
+                    if is_empty {
+                        root_done = true;
+                    } else {
+                        root_open = true;
+                    }
+                    continue;
+                }
+                if path.len() + 1 >= MAX_DEPTH {
+                    return Err(ImportError::TooDeep { limit: MAX_DEPTH });
+                }
+                path.push(Tag { ns, name: local });
+                note_aggregate(&mut found, &path)?;
+                if capture.is_none() {
+                    if let Some(target) = target_of(&path) {
+                        let attr = match wanted_attr(&target) {
+                            Some(name) => read_attr(e, name, position)?,
+                            None => None,
+                        };
+                        capture = Some(Capture {
+                            target,
+                            depth: path.len(),
+                            text: String::new(),
+                            attr,
+                        });
+                    }
+                }
+                if is_empty {
+                    finish(&mut found, &mut capture, path.len())?;
+                    path.pop();
+                }
+            }
+            Event::End(_) => {
+                if path.is_empty() {
+                    root_open = false;
+                    root_done = true;
+                } else {
+                    finish(&mut found, &mut capture, path.len())?;
+                    path.pop();
+                }
+            }
+            Event::Text(t) => {
+                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                    let s = t.decode().map_err(|e| malformed(position, e.to_string()))?;
+                    push_text(c, &s)?;
+                }
+            }
+            Event::CData(t) => {
+                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                    let s = t.decode().map_err(|e| malformed(position, e.to_string()))?;
+                    push_text(c, &s)?;
+                }
+            }
+            Event::GeneralRef(r) => {
+                // Only the five predefined entities and character references exist in a
+                // document without a DTD; anything else is not well-formed.
+                let resolved: String = match r
+                    .resolve_char_ref()
+                    .map_err(|e| malformed(position, e.to_string()))?
+                {
+                    Some(ch) => ch.to_string(),
+                    None => {
+                        let name = r.decode().map_err(|e| malformed(position, e.to_string()))?;
+                        match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(s) => s.to_string(),
+                            None => {
+                                return Err(malformed(
+                                    position,
+                                    format!("unknown entity &{};", clip(&name)),
+                                ))
+                            }
+                        }
+                    }
+                };
+                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                    push_text(c, &resolved)?;
+                }
+            }
+            Event::DocType(_) => {
+                // A DTD could declare entities; UBL never uses one, so refuse it outright.
+                return Err(malformed(
+                    position,
+                    "a DOCTYPE is not allowed in an invoice",
+                ));
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => {
+                if root_open {
+                    let open = path
+                        .last()
+                        .map(|t| t.name.clone())
+                        .unwrap_or_else(|| "Invoice".into());
+                    return Err(malformed(
+                        position,
+                        format!(
+                            "unexpected end of file: <{}> is not closed (truncated?)",
+                            clip(&open)
+                        ),
+                    ));
+                }
+                if !root_done {
+                    return Err(malformed(position, "no root element"));
+                }
+                return Ok(found);
+            }
+        }
+    }
+}
+
+fn check_root(local: &str, ns: &[u8]) -> Result<(), ImportError> {
+    if local == "Invoice" && ns == NS_INVOICE {
+        return Ok(());
+    }
+    if local == "CreditNote" {
+        return Err(ImportError::CreditNote {
+            element: "CreditNote (root element)".into(),
+        });
+    }
+    Err(ImportError::NotAnInvoice {
+        found: format!("{{{}}}{}", clip(&String::from_utf8_lossy(ns)), clip(local)),
+    })
+}
+
+/// Refuses a second supplier, customer or monetary total: merging two would silently
+/// pick one of two amounts or two parties.
+fn note_aggregate(found: &mut Found, path: &[Tag]) -> Result<(), ImportError> {
+    let [only] = path else { return Ok(()) };
+    if only.ns != Ns::Cac {
+        return Ok(());
+    }
+    let seen = match only.name.as_str() {
+        "AccountingSupplierParty" => &mut found.seen_supplier,
+        "AccountingCustomerParty" => &mut found.seen_customer,
+        "LegalMonetaryTotal" => &mut found.seen_totals,
+        _ => return Ok(()),
+    };
+    if *seen {
+        return Err(ImportError::Repeated {
+            element: format!("cac:{}", only.name),
+        });
+    }
+    *seen = true;
+    Ok(())
+}
+
+fn push_text(c: &mut Capture, s: &str) -> Result<(), ImportError> {
+    if c.text.len() + s.len() > MAX_VALUE_CHARS * 4
+        || c.text.chars().count() + s.chars().count() > MAX_VALUE_CHARS
+    {
+        let element = target_element(&c.target);
+        return Err(ImportError::invalid(
+            element,
+            &c.text,
+            format!("is longer than {MAX_VALUE_CHARS} characters"),
+        ));
+    }
+    c.text.push_str(s);
+    Ok(())
+}
+
+fn target_element(t: &Target) -> String {
+    match t {
+        Target::Number => "cbc:ID".into(),
+        Target::IssueDate => "cbc:IssueDate".into(),
+        Target::DueDate => "cbc:DueDate".into(),
+        Target::TypeCode => "cbc:InvoiceTypeCode".into(),
+        Target::Currency => "cbc:DocumentCurrencyCode".into(),
+        Target::Order => "cac:OrderReference/cbc:ID".into(),
+        Target::Payable => PAYABLE.into(),
+        Target::OtherTotal(n) => format!("cac:LegalMonetaryTotal/cbc:{n}"),
+        Target::PartyId(role, kind) => PartyRef::new(*role).element(*kind),
+        Target::PartyName(role, true) => {
+            format!(
+                "{}/cac:PartyLegalEntity/cbc:RegistrationName",
+                party_path(*role)
+            )
+        }
+        Target::PartyName(role, false) => format!("{}/cac:PartyName/cbc:Name", party_path(*role)),
+    }
+}
+
+fn party_path(role: PartyRole) -> &'static str {
+    match role {
+        PartyRole::Seller => "cac:AccountingSupplierParty/cac:Party",
+        PartyRole::Buyer => "cac:AccountingCustomerParty/cac:Party",
+    }
+}
+
+/// Completes the capture if the element closing at `depth` is the one being read.
+fn finish(
+    found: &mut Found,
+    capture: &mut Option<Capture>,
+    depth: usize,
+) -> Result<(), ImportError> {
+    if capture.as_ref().is_some_and(|c| c.depth == depth) {
+        if let Some(c) = capture.take() {
+            found.store(c)?;
+        }
+    }
+    Ok(())
+}
+
+fn required(v: Option<String>, element: &str) -> Result<String, ImportError> {
+    v.filter(|s| !s.is_empty())
+        .ok_or_else(|| ImportError::Missing {
+            element: element.into(),
+        })
+}
+
+fn party(role: PartyRole, p: PartyFound) -> PartyRef {
+    PartyRef {
+        role,
+        name: p.registration_name.or(p.trading_name),
+        ids: p.ids,
+    }
+}
+
+/// Validates what was found and maps it to an [`ImportedInvoice`].
+fn build(f: Found, doc_hash: lianrong_primitives::Hash) -> Result<ImportedInvoice, ImportError> {
+    // First what kind of document it is: a credit note's other faults do not matter.
+    if let Some(code) = f.type_code.as_deref() {
+        if code == "381" {
+            return Err(ImportError::CreditNote {
+                element: "cbc:InvoiceTypeCode 381".into(),
+            });
+        }
+    }
+    let number = required(f.number, "cbc:ID")?;
+    let issue_date = parse_date("cbc:IssueDate", &required(f.issue_date, "cbc:IssueDate")?)?;
+    let due_date = match f.due_date {
+        Some(d) => Some(parse_date("cbc:DueDate", &d)?),
+        None => None,
+    };
+    let currency = parse_currency(
+        "cbc:DocumentCurrencyCode",
+        &required(f.currency, "cbc:DocumentCurrencyCode")?,
+    )?;
+    let (payable, payable_currency) = f.payable.ok_or_else(|| ImportError::Missing {
+        element: PAYABLE.into(),
+    })?;
+    let amount = parse_payable(PAYABLE, &payable, currency)?;
+    let payable_currency = required(payable_currency, &format!("{PAYABLE}/@currencyID"))?;
+    let totals = std::iter::once((PAYABLE.to_string(), Some(payable_currency))).chain(
+        f.other_totals
+            .into_iter()
+            .map(|(n, c)| (format!("cac:LegalMonetaryTotal/cbc:{n}"), c)),
+    );
+    for (element, cur) in totals {
+        if let Some(cur) = cur {
+            if cur != currency.code() {
+                return Err(ImportError::CurrencyMismatch {
+                    element: format!("{element}/@currencyID"),
+                    expected: currency.code().to_string(),
+                    found: clip(&cur),
+                });
+            }
+        }
+    }
+    if !f.seen_supplier {
+        return Err(ImportError::Missing {
+            element: "cac:AccountingSupplierParty".into(),
+        });
+    }
+    if !f.seen_customer {
+        return Err(ImportError::Missing {
+            element: "cac:AccountingCustomerParty".into(),
+        });
+    }
+    Ok(ImportedInvoice {
+        format: SourceFormat::Ubl,
+        number,
+        issue_date,
+        due_date,
+        type_code: f.type_code.filter(|s| !s.is_empty()),
+        amount,
+        seller: party(PartyRole::Seller, f.seller),
+        buyer: party(PartyRole::Buyer, f.buyer),
+        order: f.order.filter(|s| !s.is_empty()),
+        ledger_id: None,
+        doc_hash,
+        line: None,
+    })
+}
