@@ -722,3 +722,31 @@ fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> Value {
         "ledger_events": if caller.sees_everything() { json!(n.ledger_events) } else { json!([]) },
     })
 }
+
+/// `GET /v1/keys/{public_key}`: the org a member key acts for, whether it is active and
+/// its next nonce (committed state), so a client can sign its next transaction. Banks
+/// and auditors see every key; other orgs only their own (the same 404 otherwise).
+pub async fn key_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let public = lianrong_primitives::PublicKey::from_hex(&key)
+        .map_err(|e| ApiError::bad_request("invalid_key", format!("{key:?}: {e}")))?;
+    let record: lianrong_contracts::model::KeyRecord =
+        load(state.db.as_ref(), &keys::member_key(&public))
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("member key {public}")))?;
+    if !caller.sees_everything() && record.org != caller.org {
+        return Err(ApiError::not_found(format!("member key {public}")));
+    }
+    let next_nonce: u64 = load(state.db.as_ref(), &keys::nonce(&public))
+        .map_err(ApiError::internal)?
+        .unwrap_or(0);
+    Ok(Json(json!({
+        "public_key": public,
+        "org": record.org,
+        "active": record.active,
+        "next_nonce": next_nonce,
+    })))
+}

@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/blocks/{height}", get(handlers::block))
         .route("/v1/orgs", get(handlers::orgs))
         .route("/v1/orgs/{id}", get(handlers::org))
+        .route("/v1/keys/{public_key}", get(handlers::key_info))
         .route("/v1/orders/{id}", get(handlers::order))
         .route("/v1/shipments/{id}", get(handlers::shipment))
         .route(

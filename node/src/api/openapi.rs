@@ -39,6 +39,11 @@ pub fn spec() -> Value {
         o["parameters"] = id_param("id");
         o
     };
+    let mut key_info = op(
+        "A member key's org, active flag and next nonce (own org's keys; banks and auditors: all)",
+        "transactions",
+    );
+    key_info["parameters"] = id_param("public_key");
     let mut block = op("A block with its commit certificate", "blocks");
     block["parameters"] = json!([{"name": "height", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
     let mut receivables = op("Receivables by holder, debtor and status", "documents");
@@ -81,6 +86,7 @@ pub fn spec() -> Value {
             "/v1/blocks/{height}": {"get": block},
             "/v1/orgs": {"get": op("All organisations (tax ids masked for others)", "documents")},
             "/v1/orgs/{id}": {"get": doc("An organisation", "documents")},
+            "/v1/keys/{public_key}": {"get": key_info},
             "/v1/orders/{id}": {"get": doc("A purchase order", "documents")},
             "/v1/shipments/{id}": {"get": doc("A shipment", "documents")},
             "/v1/warehouse-receipts/{id}": {"get": doc("A warehouse receipt", "documents")},
