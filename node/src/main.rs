@@ -116,6 +116,8 @@ fn run_node(config: &std::path::Path) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Logs on stderr, so stdout stays for what a command prints for scripts.
+        .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -37,7 +37,23 @@ pub struct NodeProc {
     child: Option<Child>,
 }
 
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 impl NodeProc {
+    /// A node process (not started) for a config whose API listens on `api_port`.
+    pub fn new(name: &str, config: PathBuf, api_port: u16) -> NodeProc {
+        NodeProc {
+            name: name.into(),
+            config,
+            api: format!("http://127.0.0.1:{api_port}"),
+            child: None,
+        }
+    }
+
     /// Starts (or restarts) the process.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);

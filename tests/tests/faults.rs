@@ -1,0 +1,298 @@
+//! Crash faults on real processes: validators killed with SIGKILL under load, restarted,
+//! and checked to agree block by block with the ones that kept running.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::Money;
+use lianrong_contracts::Action;
+use lianrong_primitives::{Hash, OrgId, SecretKey};
+use lianrong_tests::{sign, Cluster};
+
+/// A client that keeps submitting purchase orders, nonce after nonce, to whichever of
+/// `targets` answers. A nonce is done once a node admitted it or reports it as already
+/// known (duplicate or used), so no nonce is skipped and none is signed twice.
+struct Load {
+    stop: Arc<AtomicBool>,
+    targets: Arc<Mutex<Vec<usize>>>,
+    sent: Vec<Arc<AtomicU64>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(c: &Cluster, orgs: &[&str], targets: Vec<usize>) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let targets = Arc::new(Mutex::new(targets));
+        let apis: Vec<String> = c.nodes.iter().map(|n| n.api.clone()).collect();
+        let mut sent = Vec::new();
+        let mut threads = Vec::new();
+        for org in orgs {
+            let counter = Arc::new(AtomicU64::new(0));
+            sent.push(counter.clone());
+            let (stop, targets, apis) = (stop.clone(), targets.clone(), apis.clone());
+            let (org, key, token, chain) = (
+                org.to_string(),
+                c.member_key(org),
+                c.token(org),
+                c.chain_id.clone(),
+            );
+            threads.push(std::thread::spawn(move || {
+                load_loop(&stop, &targets, &apis, &org, &key, &token, &chain, &counter)
+            }));
+        }
+        Load {
+            stop,
+            targets,
+            sent,
+            threads,
+        }
+    }
+
+    fn target(&self, nodes: Vec<usize>) {
+        *self.targets.lock().unwrap() = nodes;
+    }
+
+    /// Stops the clients; returns how many transactions each got admitted.
+    fn finish(self) -> Vec<u64> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        self.sent.iter().map(|s| s.load(Ordering::SeqCst)).collect()
+    }
+}
+
+fn order(org: &str, n: u64) -> Action {
+    Action::IssueOrder {
+        id: DocId::new(format!("PO-{org}-{n}")).unwrap(),
+        seller: OrgId::new("SUP-1").unwrap(),
+        amount: Money::parse("250.00", "CNY").unwrap(),
+        terms: "net 30".into(),
+        doc_hash: Hash::ZERO,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_loop(
+    stop: &AtomicBool,
+    targets: &Mutex<Vec<usize>>,
+    apis: &[String],
+    org: &str,
+    key: &SecretKey,
+    token: &str,
+    chain: &str,
+    sent: &AtomicU64,
+) {
+    let mut nonce = 0u64;
+    let mut attempt = 0usize;
+    let mut tx = sign(chain, org, key, nonce, order(org, nonce));
+    while !stop.load(Ordering::SeqCst) {
+        let live = targets.lock().unwrap().clone();
+        let node = live[attempt % live.len()];
+        attempt += 1;
+        let r = ureq::post(&format!("{}/v1/transactions", apis[node]))
+            .set("Authorization", &format!("Bearer {token}"))
+            .timeout(Duration::from_secs(5))
+            .send_json(serde_json::json!({"tx": hex::encode(tx.encode())}));
+        let done = match r {
+            Ok(_) => true,
+            // Already in that node's mempool (gossip got there first) or already final.
+            Err(ureq::Error::Status(409, _)) => true,
+            Err(_) => {
+                // Node down or mempool full while consensus is stalled: try again later.
+                std::thread::sleep(Duration::from_millis(50));
+                false
+            }
+        };
+        if done {
+            nonce += 1;
+            sent.store(nonce, Ordering::SeqCst);
+            tx = sign(chain, org, key, nonce, order(org, nonce));
+            // A steady trickle, not a flood: this test is about faults, not throughput.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn heights(c: &Cluster, nodes: &[usize]) -> Vec<u64> {
+    nodes.iter().map(|i| c.height(*i)).collect()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Block hash and state root of every height up to `top` agree on `nodes`.
+fn assert_same_chain(c: &Cluster, nodes: &[usize], top: u64) {
+    for h in 1..=top {
+        let first = c
+            .get(nodes[0], &format!("/v1/blocks/{h}"), "AUDIT")
+            .unwrap();
+        for i in &nodes[1..] {
+            let b = c
+                .get(*i, &format!("/v1/blocks/{h}"), "AUDIT")
+                .unwrap_or_else(|e| panic!("{} lacks block {h}: {e:?}", c.nodes[*i].name));
+            assert_eq!(
+                b["hash"], first["hash"],
+                "block {h} differs on {}",
+                c.nodes[*i].name
+            );
+            assert_eq!(
+                b["state_root"], first["state_root"],
+                "state root {h} differs on {}",
+                c.nodes[*i].name
+            );
+        }
+    }
+}
+
+#[test]
+fn validators_killed_with_sigkill_under_load_recover_and_agree() {
+    let mut c = Cluster::start(4);
+    let load = Load::start(&c, &["CORE-A", "CORE-B"], vec![0, 1, 2]);
+    c.wait_height(5, Duration::from_secs(60));
+
+    // One of four killed: the other three keep finalizing.
+    c.nodes[3].kill();
+    let before = c.height(0);
+    wait_until(
+        "three validators finalize 10 more blocks with the fourth dead",
+        Duration::from_secs(90),
+        || heights(&c, &[0, 1, 2]).iter().all(|h| *h >= before + 10),
+    );
+    // Restarted, it recovers from its own RocksDB and catches up from its peers.
+    c.nodes[3].start();
+    c.wait_up(3);
+    let target = c.height(0);
+    wait_until(
+        "the restarted validator catches up",
+        Duration::from_secs(90),
+        || c.height(3) >= target,
+    );
+    assert_same_chain(&c, &[0, 1, 2, 3], target);
+
+    // Two of four killed: no quorum, so nothing more is finalized anywhere...
+    load.target(vec![0, 1]);
+    c.nodes[2].kill();
+    c.nodes[3].kill();
+    // (a block whose certificate was already on the wire may still land)
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled = heights(&c, &[0, 1]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        heights(&c, &[0, 1]),
+        stalled,
+        "blocks were finalized without a quorum"
+    );
+    let top = stalled.iter().copied().min().unwrap();
+    assert_same_chain(&c, &[0, 1], top);
+
+    // ...and with both back, progress resumes and all four agree.
+    c.nodes[2].start();
+    c.nodes[3].start();
+    c.wait_up(2);
+    c.wait_up(3);
+    load.target(vec![0, 1, 2, 3]);
+    let resume = top + 5;
+    wait_until(
+        "progress resumes once two validators return",
+        Duration::from_secs(120),
+        || heights(&c, &[0, 1, 2, 3]).iter().all(|h| *h >= resume),
+    );
+    let sent = load.finish();
+    // Every admitted order reaches the ledger on every node (the last ones may need a
+    // few more blocks).
+    for (org, n) in ["CORE-A", "CORE-B"].iter().zip(&sent) {
+        assert!(*n > 20, "{org}: the load barely ran ({n} orders)");
+        let last = format!("/v1/orders/PO-{org}-{}", n - 1);
+        wait_until(
+            &format!("{org}'s last order is final everywhere"),
+            Duration::from_secs(60),
+            || (0..4).all(|i| c.get(i, &last, "AUDIT").is_ok()),
+        );
+    }
+    let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
+    assert_same_chain(&c, &[0, 1, 2, 3], top);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_node_whose_key_is_not_in_genesis_cannot_join() {
+    let c = Cluster::start(4);
+    // An intruder with the bank's config (same genesis, same peers, same API tokens) but
+    // its own fresh node key and ports.
+    let dir = c.dir.join("intruder");
+    std::fs::create_dir_all(&dir).unwrap();
+    let keygen = std::process::Command::new(lianrong_tests::lianrong_bin())
+        .args(["keygen", "--out"])
+        .arg(dir.join("node_key.json"))
+        .output()
+        .unwrap();
+    assert!(keygen.status.success());
+    let bank = &c.nodes[0];
+    let text = std::fs::read_to_string(&bank.config).unwrap();
+    let mut cfg: toml::Value = toml::from_str(&text).unwrap();
+    let bank_dir = bank.config.parent().unwrap();
+    let api_port = free_port();
+    cfg["node"]["name"] = "intruder".into();
+    cfg["node"]["data_dir"] = dir.join("data").to_str().unwrap().into();
+    cfg["node"]["node_key"] = dir.join("node_key.json").to_str().unwrap().into();
+    cfg["node"]["genesis"] = bank_dir.join("../genesis.json").to_str().unwrap().into();
+    cfg["p2p"]["listen"] = format!("/ip4/127.0.0.1/tcp/{}", free_port()).into();
+    cfg["api"]["listen"] = format!("127.0.0.1:{api_port}").into();
+    std::fs::write(dir.join("config.toml"), toml::to_string(&cfg).unwrap()).unwrap();
+    let mut intruder = lianrong_tests::NodeProc::new("intruder", dir.join("config.toml"), api_port);
+    intruder.start();
+
+    let api = format!("http://127.0.0.1:{api_port}");
+    let token = c.token("AUDIT");
+    let status = || -> Option<serde_json::Value> {
+        ureq::get(&format!("{api}/v1/status"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .timeout(Duration::from_secs(5))
+            .call()
+            .ok()?
+            .into_json()
+            .ok()
+    };
+    wait_until(
+        "the intruder's API answers",
+        Duration::from_secs(60),
+        || status().is_some(),
+    );
+    // Give it time to dial every validator (and be refused by each).
+    let start = c.height(0);
+    wait_until("the validators move on", Duration::from_secs(30), || {
+        c.height(0) >= start + 3
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let s = status().unwrap();
+    assert_eq!(s["height"], 0, "the intruder learned blocks: {s}");
+    assert_eq!(
+        s["peers"].as_array().map(|p| p.len()),
+        Some(0),
+        "the intruder has peers: {s}"
+    );
+    let refused = (0..4)
+        .filter(|i| c.nodes[*i].log().contains("refused a peer"))
+        .count();
+    assert!(
+        refused >= 1,
+        "no validator logged the refusal; bank log:\n{}",
+        c.nodes[0].log()
+    );
+    intruder.kill();
+}
