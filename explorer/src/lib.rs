@@ -1,1 +1,49 @@
 //! LianRong explorer: a web application for the bank's auditors over a node's API.
+//!
+//! Module map (see README.md):
+//! - [`config`]: the TOML config (listen address, node, accounts, sessions, lock-out).
+//! - [`auth`]: argon2 passwords, sessions, lock-out after repeated failures.
+//! - [`node`]: the [`node::NodeApi`] trait the explorer reads the node through.
+//! - [`index`]: the bounded in-memory index that follows committed blocks.
+//! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
+//! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
+//! - [`lineage`]: a receivable's lineage as an SVG picture.
+//! - [`vectors`]: test vectors the in-browser verifier must reproduce.
+//! - [`server`]: the axum routes, pages, CSV export and the live event stream.
+
+pub mod auth;
+pub mod config;
+pub mod index;
+pub mod lineage;
+pub mod node;
+mod pages;
+pub mod server;
+pub mod vectors;
+pub mod views;
+pub mod vis;
+
+pub use auth::hash_password;
+pub use config::{Account, AccountRole, ExplorerConfig};
+pub use server::{bind, serve, Explorer};
+
+/// Everything that can go wrong inside the explorer library.
+#[derive(Debug, thiserror::Error)]
+pub enum ExplorerError {
+    /// The config file could not be read or is invalid.
+    #[error("config {path}: {reason}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The node answered with an error or could not be reached.
+    #[error(transparent)]
+    Node(#[from] node::NodeError),
+    /// Password hashing failed.
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    /// Binding or serving HTTP failed.
+    #[error("http server: {0}")]
+    Io(#[from] std::io::Error),
+}

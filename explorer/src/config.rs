@@ -1,0 +1,231 @@
+//! The explorer's TOML config: where to listen, which node to read with which token,
+//! the accounts that may log in, session lifetime and lock-out.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! node_url = "http://127.0.0.1:7001"
+//! node_token = "..."            # a node API token of an org that sees everything
+//! session_ttl_secs = 3600
+//! secure_cookies = true
+//! [lockout]
+//! max_failures = 5
+//! lock_secs = 900
+//! [[accounts]]
+//! username = "auditor"
+//! password_hash = "$argon2id$v=19$..."   # from `lianrong explorer hash-password`
+//! role = "auditor"                       # auditor | bank | org
+//! [[accounts]]
+//! username = "sup1"
+//! password_hash = "$argon2id$..."
+//! role = "org"
+//! org = "SUP-1"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ExplorerError;
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Most accounts a config may list.
+pub const MAX_ACCOUNTS: usize = 1000;
+
+/// What an explorer account may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountRole {
+    /// Sees everything.
+    Auditor,
+    /// Sees everything.
+    Bank,
+    /// Sees only documents its org is party to, with identifiers masked.
+    Org,
+}
+
+/// One login of the explorer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Login name.
+    pub username: String,
+    /// Argon2 PHC string (see [`crate::hash_password`]).
+    pub password_hash: String,
+    /// What the account sees.
+    pub role: AccountRole,
+    /// The org the account acts for (required for `org`, informational otherwise).
+    #[serde(default)]
+    pub org: Option<String>,
+}
+
+/// Lock-out after repeated failed logins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lockout {
+    /// Failures in a row that lock an account.
+    pub max_failures: u32,
+    /// How long it stays locked.
+    pub lock_secs: u64,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Lockout {
+            max_failures: 5,
+            lock_secs: 900,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_ttl() -> u64 {
+    3600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_index_docs() -> usize {
+    100_000
+}
+
+/// The explorer's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplorerConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Base URL of the node API, e.g. `http://127.0.0.1:7001`.
+    pub node_url: String,
+    /// A node API token of an org that sees everything (bank or auditor).
+    pub node_token: String,
+    /// Accounts that may log in.
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// Session lifetime in seconds.
+    #[serde(default = "default_ttl")]
+    pub session_ttl_secs: u64,
+    /// Mark cookies `Secure` (browsers accept them on https and on localhost).
+    #[serde(default = "default_true")]
+    pub secure_cookies: bool,
+    /// Lock-out policy.
+    #[serde(default)]
+    pub lockout: Lockout,
+    /// Most documents of each kind kept in the in-memory index.
+    #[serde(default = "default_index_docs")]
+    pub max_index_docs: usize,
+    /// Optional genesis.json whose validator set the browser verifies certificates
+    /// against; without it the node's reported validator set is used (and the page says so).
+    #[serde(default)]
+    pub genesis: Option<std::path::PathBuf>,
+}
+
+impl ExplorerConfig {
+    /// A config with no accounts, for `node_url` read with `node_token`.
+    pub fn new(node_url: impl Into<String>, node_token: impl Into<String>) -> Self {
+        ExplorerConfig {
+            listen: default_listen(),
+            node_url: node_url.into(),
+            node_token: node_token.into(),
+            accounts: vec![],
+            session_ttl_secs: default_ttl(),
+            secure_cookies: true,
+            lockout: Lockout::default(),
+            max_index_docs: default_index_docs(),
+            genesis: None,
+        }
+    }
+
+    /// Reads and validates a TOML config; a relative `genesis` path is taken from the
+    /// config's folder.
+    pub fn load(path: &Path) -> Result<Self, ExplorerError> {
+        let err = |reason: String| ExplorerError::Config {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut cfg: ExplorerConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        if let Some(g) = &cfg.genesis {
+            if g.is_relative() {
+                cfg.genesis = Some(path.parent().unwrap_or(Path::new(".")).join(g));
+            }
+        }
+        cfg.validate().map_err(err)?;
+        Ok(cfg)
+    }
+
+    /// Checks accounts are unique, org accounts name an org, and limits hold.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.accounts.len() > MAX_ACCOUNTS {
+            return Err(format!("more than {MAX_ACCOUNTS} accounts"));
+        }
+        if !(self.node_url.starts_with("http://") || self.node_url.starts_with("https://")) {
+            return Err(format!("node_url {:?} must be http(s)://", self.node_url));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &self.accounts {
+            if a.username.is_empty() || a.username.len() > 64 {
+                return Err("usernames must be 1-64 characters".into());
+            }
+            if !seen.insert(a.username.as_str()) {
+                return Err(format!("account {:?} listed twice", a.username));
+            }
+            if a.role == AccountRole::Org && a.org.as_deref().is_none_or(str::is_empty) {
+                return Err(format!("account {:?} has role org but no org", a.username));
+            }
+            if !a.password_hash.starts_with("$argon2") {
+                return Err(format!(
+                    "account {:?}: password_hash must be an argon2 PHC string",
+                    a.username
+                ));
+            }
+        }
+        if self.session_ttl_secs == 0 || self.lockout.max_failures == 0 {
+            return Err("session_ttl_secs and lockout.max_failures must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_a_config_and_refuses_bad_ones() {
+        let dir = std::env::temp_dir().join(format!("explorer-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("explorer.toml");
+        let hash = crate::hash_password("pw");
+        std::fs::write(
+            &p,
+            format!(
+                "listen = \"127.0.0.1:0\"\nnode_url = \"http://127.0.0.1:1\"\nnode_token = \"t\"\n\
+                 genesis = \"genesis.json\"\n\
+                 [[accounts]]\nusername = \"a\"\npassword_hash = \"{hash}\"\nrole = \"auditor\"\n\
+                 [[accounts]]\nusername = \"s\"\npassword_hash = \"{hash}\"\nrole = \"org\"\norg = \"SUP-1\"\n"
+            ),
+        )
+        .unwrap();
+        let c = ExplorerConfig::load(&p).unwrap();
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.accounts[1].role, AccountRole::Org);
+        assert_eq!(c.genesis, Some(dir.join("genesis.json")));
+        assert_eq!(c.lockout, Lockout::default());
+
+        let mut bad = c.clone();
+        bad.accounts[1].org = None;
+        assert!(bad.validate().is_err());
+        let mut bad = c.clone();
+        bad.accounts.push(c.accounts[0].clone());
+        assert!(bad.validate().is_err());
+        let mut bad = c;
+        bad.accounts[0].password_hash = "plain".into();
+        assert!(bad.validate().is_err());
+    }
+}

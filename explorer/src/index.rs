@@ -1,0 +1,582 @@
+//! The in-memory index: follows committed blocks (`/v1/blocks/{h}` -> tx hashes ->
+//! `/v1/transactions/{hash}` receipts -> the documents they touched) so the explorer can
+//! list what the node API does not (blocks, transactions, orders, invoices, financings,
+//! invoice numbers). Rebuilt from the node at start; every table is bounded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable, Shipment};
+use lianrong_contracts::{DocKind, Event};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::node::{NodeApi, NodeError};
+use crate::vis::{mask_json, Viewer, Visible};
+
+/// Most transactions remembered per document (for lineage and detail pages).
+pub const MAX_TXS_PER_DOC: usize = 64;
+/// Blocks kept for the dashboard charts and liveness.
+pub const RECENT_BLOCKS: usize = 120;
+
+/// A committed block as the explorer lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockRow {
+    /// Height.
+    pub height: u64,
+    /// Block hash (hex).
+    pub hash: String,
+    /// Parent hash (hex).
+    pub parent: String,
+    /// Agreed block time, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Proposer index.
+    pub proposer: u64,
+    /// Epoch.
+    pub epoch: u64,
+    /// Round.
+    pub round: u64,
+    /// Transactions in block order (hex hashes).
+    pub tx_hashes: Vec<String>,
+    /// State root after the block (hex), as reported by the node.
+    pub state_root: String,
+    /// Validator indexes that signed its commit certificate.
+    pub signers: Vec<u64>,
+}
+
+/// A committed transaction with its decoded action and receipt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TxRecord {
+    /// Hash (hex).
+    pub hash: String,
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u64,
+    /// Block time (ms).
+    pub time_ms: u64,
+    /// Signing org.
+    pub signer_org: String,
+    /// Signing member key (hex).
+    pub signer_key: String,
+    /// Nonce.
+    pub nonce: u64,
+    /// Action name (`register_invoice`, ...).
+    pub action_name: String,
+    /// The decoded action as JSON.
+    pub action: Value,
+    /// Executed (true) or refused (false).
+    pub ok: bool,
+    /// The refusal, if refused.
+    pub error: Option<Value>,
+    /// Events on success, as JSON.
+    pub events: Vec<Value>,
+    /// Documents touched (kind, id).
+    pub docs: Vec<(DocKind, String)>,
+    /// Orgs party to it: the signer and the parties of the documents it touched.
+    pub parties: Vec<String>,
+}
+
+impl Visible for TxRecord {
+    fn parties(&self) -> Vec<&str> {
+        self.parties.iter().map(String::as_str).collect()
+    }
+    fn mask_for(&mut self, _viewer: &Viewer) {
+        mask_json(&mut self.action);
+        self.events.iter_mut().for_each(mask_json);
+        if let Some(e) = &mut self.error {
+            mask_json(e);
+        }
+    }
+}
+
+/// What the node reports about itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeInfo {
+    /// Chain id.
+    pub chain_id: String,
+    /// Node height.
+    pub height: u64,
+    /// When the node finalized its last block (its clock, ms).
+    pub last_finalized_at_ms: u64,
+    /// The validator set in state (`org`, `node_key`, `address`), in index order.
+    pub validators: Vec<Value>,
+    /// Whether the node is catching up.
+    pub syncing: bool,
+}
+
+/// A committed block as pushed to live pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveUpdate {
+    /// Height.
+    pub height: u64,
+    /// Hash.
+    pub hash: String,
+    /// Block time.
+    pub time_ms: u64,
+    /// Transactions in the block (all of them, for counts).
+    pub tx_count: usize,
+    /// The transactions (filtered per viewer before sending).
+    pub txs: Vec<TxRecord>,
+}
+
+/// Everything indexed. Read through [`Index::read`].
+#[derive(Debug, Default)]
+pub struct IndexData {
+    /// Highest block indexed.
+    pub height: u64,
+    /// The node's status.
+    pub node: NodeInfo,
+    /// Blocks by height.
+    pub blocks: BTreeMap<u64, BlockRow>,
+    /// Transactions by (height, index).
+    pub txs: BTreeMap<(u64, u64), TxRecord>,
+    /// Transaction position by hash.
+    pub tx_by_hash: HashMap<String, (u64, u64)>,
+    /// Orgs.
+    pub orgs: BTreeMap<String, Org>,
+    /// Orders.
+    pub orders: BTreeMap<String, Order>,
+    /// Shipments.
+    pub shipments: BTreeMap<String, Shipment>,
+    /// Invoices.
+    pub invoices: BTreeMap<String, Invoice>,
+    /// Receivables.
+    pub receivables: BTreeMap<String, Receivable>,
+    /// Financings.
+    pub financings: BTreeMap<String, Financing>,
+    /// Invoice ids by invoice number.
+    pub invoice_numbers: HashMap<String, BTreeSet<String>>,
+    /// Transactions that touched each document, oldest first.
+    pub doc_txs: HashMap<(DocKind, String), VecDeque<String>>,
+    /// Documents not indexed because a table was full.
+    pub dropped: u64,
+    /// The last error following the node, if any.
+    pub last_error: Option<String>,
+    /// Most entries per table.
+    pub cap: usize,
+}
+
+impl IndexData {
+    /// The transaction with this hash.
+    pub fn tx(&self, hash: &str) -> Option<&TxRecord> {
+        self.tx_by_hash.get(hash).and_then(|k| self.txs.get(k))
+    }
+
+    /// Shipment with its order's parties, for [`crate::vis`].
+    pub fn shipment_view(&self, s: &Shipment) -> crate::vis::ShipmentView {
+        let order_parties = self
+            .orders
+            .get(s.order.as_str())
+            .map(|o| vec![o.buyer.to_string(), o.seller.to_string()])
+            .unwrap_or_default();
+        crate::vis::ShipmentView {
+            shipment: s.clone(),
+            order_parties,
+        }
+    }
+
+    /// The orgs party to a document, from what is indexed.
+    pub fn doc_parties(&self, kind: DocKind, id: &str) -> Vec<String> {
+        let own = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+        match kind {
+            DocKind::Order => self.orders.get(id).map(|d| own(d.parties())),
+            DocKind::Shipment => self
+                .shipments
+                .get(id)
+                .map(|s| own(self.shipment_view(s).parties())),
+            DocKind::Invoice => self.invoices.get(id).map(|d| own(d.parties())),
+            DocKind::Receivable => self.receivables.get(id).map(|d| own(d.parties())),
+            DocKind::Financing => self.financings.get(id).map(|d| own(d.parties())),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+
+    fn put<T>(map: &mut BTreeMap<String, T>, cap: usize, dropped: &mut u64, id: String, v: T) {
+        if map.len() >= cap && !map.contains_key(&id) {
+            *dropped += 1;
+            return;
+        }
+        map.insert(id, v);
+    }
+
+    fn add_block(&mut self, b: BlockRow) {
+        self.height = self.height.max(b.height);
+        self.blocks.insert(b.height, b);
+        while self.blocks.len() > self.cap.max(RECENT_BLOCKS) {
+            self.blocks.pop_first();
+        }
+    }
+
+    fn add_tx(&mut self, t: TxRecord) {
+        for d in &t.docs {
+            if self.doc_txs.len() >= self.cap.saturating_mul(4) && !self.doc_txs.contains_key(d) {
+                continue;
+            }
+            let list = self.doc_txs.entry(d.clone()).or_default();
+            if !list.contains(&t.hash) {
+                list.push_back(t.hash.clone());
+                if list.len() > MAX_TXS_PER_DOC {
+                    list.pop_front();
+                }
+            }
+        }
+        let key = (t.height, t.index);
+        self.tx_by_hash.insert(t.hash.clone(), key);
+        self.txs.insert(key, t);
+        while self.txs.len() > self.cap {
+            if let Some((_, old)) = self.txs.pop_first() {
+                self.tx_by_hash.remove(&old.hash);
+            }
+        }
+    }
+
+    fn put_doc(&mut self, kind: DocKind, id: &str, v: Value) -> Result<(), NodeError> {
+        fn de<T: DeserializeOwned>(v: Value) -> Result<T, NodeError> {
+            serde_json::from_value(v).map_err(|e| NodeError::Decode(e.to_string()))
+        }
+        let cap = self.cap;
+        let id = id.to_string();
+        match kind {
+            DocKind::Org => Self::put(&mut self.orgs, cap, &mut self.dropped, id, de(v)?),
+            DocKind::Order => Self::put(&mut self.orders, cap, &mut self.dropped, id, de(v)?),
+            DocKind::Shipment => Self::put(&mut self.shipments, cap, &mut self.dropped, id, de(v)?),
+            DocKind::Invoice => {
+                let inv: Invoice = de(v)?;
+                if self.invoice_numbers.len() < cap
+                    || self.invoice_numbers.contains_key(&inv.number)
+                {
+                    self.invoice_numbers
+                        .entry(inv.number.clone())
+                        .or_default()
+                        .insert(id.clone());
+                }
+                Self::put(&mut self.invoices, cap, &mut self.dropped, id, inv)
+            }
+            DocKind::Receivable => {
+                Self::put(&mut self.receivables, cap, &mut self.dropped, id, de(v)?)
+            }
+            DocKind::Financing => {
+                Self::put(&mut self.financings, cap, &mut self.dropped, id, de(v)?)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The shared index.
+pub struct Index {
+    data: RwLock<IndexData>,
+}
+
+impl Index {
+    /// An empty index keeping at most `cap` entries per table.
+    pub fn new(cap: usize) -> Self {
+        Index {
+            data: RwLock::new(IndexData {
+                cap: cap.max(1),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Runs `f` on the indexed data (never across an await).
+    pub fn read<R>(&self, f: impl FnOnce(&IndexData) -> R) -> R {
+        match self.data.read() {
+            Ok(d) => f(&d),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut IndexData) -> R) -> R {
+        match self.data.write() {
+            Ok(mut d) => f(&mut d),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+/// The API path of a document kind the index keeps, if any.
+pub fn doc_path(kind: DocKind) -> Option<&'static str> {
+    Some(match kind {
+        DocKind::Org => "/v1/orgs/",
+        DocKind::Order => "/v1/orders/",
+        DocKind::Shipment => "/v1/shipments/",
+        DocKind::Invoice => "/v1/invoices/",
+        DocKind::Receivable => "/v1/receivables/",
+        DocKind::Financing => "/v1/financings/",
+        _ => return None,
+    })
+}
+
+fn hex_str(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// Follows the node: indexes every committed block and publishes [`LiveUpdate`]s.
+pub struct Follower {
+    node: Arc<dyn NodeApi>,
+    index: Arc<Index>,
+    updates: broadcast::Sender<Arc<LiveUpdate>>,
+}
+
+impl Follower {
+    /// A follower filling `index` and announcing on `updates`.
+    pub fn new(
+        node: Arc<dyn NodeApi>,
+        index: Arc<Index>,
+        updates: broadcast::Sender<Arc<LiveUpdate>>,
+    ) -> Self {
+        Follower {
+            node,
+            index,
+            updates,
+        }
+    }
+
+    /// Reads `/v1/status` into the index; returns the node's height.
+    pub async fn refresh_status(&self) -> Result<u64, NodeError> {
+        let s = self.node.get_json("/v1/status").await?;
+        let info = NodeInfo {
+            chain_id: hex_str(&s["chain_id"]),
+            height: s["height"].as_u64().unwrap_or(0),
+            last_finalized_at_ms: s["last_finalized_at_ms"].as_u64().unwrap_or(0),
+            validators: s["validators"].as_array().cloned().unwrap_or_default(),
+            syncing: s["sync"]["syncing"].as_bool().unwrap_or(false),
+        };
+        let h = info.height;
+        self.index.write(|d| d.node = info);
+        Ok(h)
+    }
+
+    /// Loads orgs and the receivables list (so an index starting above old blocks still
+    /// knows them), then indexes blocks up to the node's height.
+    pub async fn rebuild(&self) -> Result<(), NodeError> {
+        let top = self.refresh_status().await?;
+        if let Ok(Value::Array(orgs)) = self.node.get_json("/v1/orgs").await {
+            for o in orgs {
+                let id = hex_str(&o["id"]);
+                self.index.write(|d| d.put_doc(DocKind::Org, &id, o))?;
+            }
+        }
+        if let Ok(Value::Array(rs)) = self.node.get_json("/v1/receivables?limit=500").await {
+            for r in rs {
+                let id = hex_str(&r["id"]);
+                self.index
+                    .write(|d| d.put_doc(DocKind::Receivable, &id, r))?;
+            }
+        }
+        let cap = self.index.read(|d| d.cap) as u64;
+        let start = top.saturating_sub(cap).max(self.index.read(|d| d.height)) + 1;
+        for h in start..=top {
+            self.index_block(h, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// Indexes block `h`; `extra` are documents changed by the ledger itself (overdue).
+    pub async fn index_block(&self, h: u64, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
+        let b = self.node.get_json(&format!("/v1/blocks/{h}")).await?;
+        let tx_hashes: Vec<String> = b["tx_hashes"]
+            .as_array()
+            .map(|a| a.iter().map(hex_str).collect())
+            .unwrap_or_default();
+        let signers = b["commit_certificate"]["qc"]["signers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        let row = BlockRow {
+            height: h,
+            hash: hex_str(&b["hash"]),
+            parent: hex_str(&b["parent"]),
+            time_ms: b["timestamp_ms"].as_u64().unwrap_or(0),
+            proposer: b["proposer"].as_u64().unwrap_or(0),
+            epoch: b["epoch"].as_u64().unwrap_or(0),
+            round: b["round"].as_u64().unwrap_or(0),
+            tx_hashes: tx_hashes.clone(),
+            state_root: hex_str(&b["state_root"]),
+            signers,
+        };
+        let mut txs = Vec::with_capacity(tx_hashes.len());
+        let mut touched: BTreeSet<(DocKind, String)> = extra.iter().cloned().collect();
+        for hash in &tx_hashes {
+            let t = self
+                .node
+                .get_json(&format!("/v1/transactions/{hash}"))
+                .await?;
+            let rec = tx_record(&t, row.time_ms)?;
+            touched.extend(rec.docs.iter().cloned());
+            txs.push(rec);
+        }
+        // Fetch each touched document once, as of now.
+        let mut docs = Vec::new();
+        for (kind, id) in &touched {
+            let Some(path) = doc_path(*kind) else {
+                continue;
+            };
+            match self.node.get_json(&format!("{path}{id}")).await {
+                Ok(v) => docs.push((*kind, id.clone(), v)),
+                Err(NodeError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let update = self.index.write(|d| -> Result<LiveUpdate, NodeError> {
+            for (kind, id, v) in docs {
+                d.put_doc(kind, &id, v)?;
+            }
+            for t in &mut txs {
+                let mut parties: BTreeSet<String> = BTreeSet::new();
+                parties.insert(t.signer_org.clone());
+                for (k, id) in &t.docs {
+                    parties.extend(d.doc_parties(*k, id));
+                }
+                t.parties = parties.into_iter().collect();
+            }
+            for t in &txs {
+                d.add_tx(t.clone());
+            }
+            let update = LiveUpdate {
+                height: h,
+                hash: row.hash.clone(),
+                time_ms: row.time_ms,
+                tx_count: txs.len(),
+                txs: txs.clone(),
+            };
+            d.add_block(row);
+            Ok(update)
+        })?;
+        let _ = self.updates.send(Arc::new(update));
+        Ok(())
+    }
+
+    /// Follows the node until the process ends: rebuilds, then indexes each new block as
+    /// the event stream announces it (polling every 2 s as a fallback).
+    pub async fn run(self: Arc<Self>) {
+        let (tx, mut rx) = mpsc::channel::<Vec<(DocKind, String)>>(64);
+        let events = {
+            let me = self.clone();
+            tokio::spawn(async move { me.listen(tx).await })
+        };
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.rebuild().await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "explorer index rebuild failed; retrying");
+                    self.index.write(|d| d.last_error = Some(e.to_string()));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        loop {
+            let extra = tokio::select! {
+                got = rx.recv() => got.unwrap_or_default(),
+                _ = tokio::time::sleep(Duration::from_secs(2)) => vec![],
+            };
+            if let Err(e) = self.catch_up(&extra).await {
+                tracing::warn!(error = %e, "explorer index update failed");
+                self.index.write(|d| d.last_error = Some(e.to_string()));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } else {
+                self.index.write(|d| d.last_error = None);
+            }
+            if events.is_finished() {
+                break;
+            }
+        }
+    }
+
+    async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
+        let top = self.refresh_status().await?;
+        let from = self.index.read(|d| d.height) + 1;
+        for h in from..=top {
+            let x = if h == top { extra } else { &[] };
+            self.index_block(h, x).await?;
+        }
+        if from > top && !extra.is_empty() {
+            // Ledger-made changes (overdue) of an already indexed block.
+            for (kind, id) in extra {
+                if let Some(path) = doc_path(*kind) {
+                    if let Ok(v) = self.node.get_json(&format!("{path}{id}")).await {
+                        self.index.write(|d| d.put_doc(*kind, id, v))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn listen(&self, tx: mpsc::Sender<Vec<(DocKind, String)>>) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.node.events().await {
+                Ok(mut s) => {
+                    backoff = Duration::from_millis(500);
+                    while let Some(ev) = s.next().await {
+                        let Ok(ev) = ev else { break };
+                        let docs: Vec<(DocKind, String)> = ev["ledger_events"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| serde_json::from_value::<Event>(e.clone()).ok())
+                            .flat_map(|e| e.documents())
+                            .collect();
+                        if tx.send(docs).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "node event stream unavailable"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// Decodes `GET /v1/transactions/{hash}`.
+pub fn tx_record(t: &Value, time_ms: u64) -> Result<TxRecord, NodeError> {
+    let outcome = &t["receipt"]["outcome"];
+    let (ok, events, error) = match (outcome.get("Ok"), outcome.get("Err")) {
+        (Some(Value::Array(evs)), _) => (true, evs.clone(), None),
+        (_, Some(e)) => (false, vec![], Some(e.clone())),
+        _ => (false, vec![], Some(Value::String("no receipt".into()))),
+    };
+    let mut docs: Vec<(DocKind, String)> = Vec::new();
+    for e in &events {
+        if let Ok(ev) = serde_json::from_value::<Event>(e.clone()) {
+            for d in ev.documents() {
+                if !docs.contains(&d) {
+                    docs.push(d);
+                }
+            }
+        }
+    }
+    let hash = hex_str(&t["hash"]);
+    if hash.is_empty() {
+        return Err(NodeError::Decode("transaction without hash".into()));
+    }
+    Ok(TxRecord {
+        hash,
+        height: t["height"].as_u64().unwrap_or(0),
+        index: t["index"].as_u64().unwrap_or(0),
+        time_ms,
+        signer_org: hex_str(&t["signer"]["org"]),
+        signer_key: hex_str(&t["signer"]["key"]),
+        nonce: t["nonce"].as_u64().unwrap_or(0),
+        action_name: hex_str(&t["action_name"]),
+        action: t["action"].clone(),
+        ok,
+        error,
+        events,
+        docs,
+        parties: vec![],
+    })
+}

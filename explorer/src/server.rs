@@ -1,0 +1,1137 @@
+//! The HTTP side: routes, login, pages, CSV export, the verify API and the live stream.
+//! Every page and export takes its data through [`crate::vis`]; the node token is never
+//! sent to the browser.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use futures::StreamExt;
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::DocKind;
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use crate::auth::{Auth, LoginError, Session};
+use crate::config::ExplorerConfig;
+use crate::index::{doc_path, Follower, Index, IndexData, LiveUpdate};
+use crate::node::{HttpNode, NodeApi, NodeError};
+use crate::pages::{fields, filters, layout, table};
+use crate::views::{self, ListQuery, Table};
+use crate::vis::{self, Viewer};
+use crate::{lineage, vectors};
+
+/// Session cookie name.
+pub const COOKIE: &str = "lr_session";
+/// Most browsers following the live stream at once.
+pub const MAX_LIVE_CLIENTS: usize = 256;
+/// Largest request body (login form).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most blocks walked to prove a block final through a descendant.
+const MAX_CARRY: u64 = 16;
+
+#[derive(Clone)]
+struct AppState {
+    node: Arc<dyn NodeApi>,
+    index: Arc<Index>,
+    auth: Arc<Auth>,
+    updates: broadcast::Sender<Arc<LiveUpdate>>,
+    live_clients: Arc<AtomicUsize>,
+    secure_cookies: bool,
+    genesis: Option<Arc<(String, Vec<String>)>>,
+}
+
+/// A bound explorer, ready to serve (its address is known, so tests can use port 0).
+pub struct Explorer {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    follower: Arc<Follower>,
+    addr: SocketAddr,
+}
+
+impl Explorer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Follows the node and serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let follower = tokio::spawn(self.follower.clone().run());
+        let r = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        follower.abort();
+        r.map_err(anyhow::Error::from)
+    }
+}
+
+/// Binds the configured address and connects to the configured node (over HTTP with the
+/// config's token).
+pub async fn bind(config: ExplorerConfig) -> anyhow::Result<Explorer> {
+    let node = HttpNode::new(&config.node_url, &config.node_token)?;
+    bind_with_node(config, Arc::new(node)).await
+}
+
+/// [`bind`] over any [`NodeApi`] (tests use a fake).
+pub async fn bind_with_node(
+    config: ExplorerConfig,
+    node: Arc<dyn NodeApi>,
+) -> anyhow::Result<Explorer> {
+    config.validate().map_err(anyhow::Error::msg)?;
+    let genesis = match &config.genesis {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)?;
+            let g: lianrong_contracts::Genesis = serde_json::from_str(&text)?;
+            Some(Arc::new((
+                g.chain_id.clone(),
+                g.validators
+                    .iter()
+                    .map(|v| v.node_key.to_string())
+                    .collect(),
+            )))
+        }
+        None => None,
+    };
+    let index = Arc::new(Index::new(config.max_index_docs));
+    let (updates, _) = broadcast::channel(256);
+    let follower = Arc::new(Follower::new(node.clone(), index.clone(), updates.clone()));
+    let state = AppState {
+        node,
+        index,
+        auth: Arc::new(Auth::new(&config)),
+        updates,
+        live_clients: Arc::new(AtomicUsize::new(0)),
+        secure_cookies: config.secure_cookies,
+        genesis,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    Ok(Explorer {
+        listener,
+        router: router(state),
+        follower,
+        addr,
+    })
+}
+
+/// Binds, follows the node and serves until `shutdown`.
+pub async fn serve(
+    config: ExplorerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let e = bind(config).await?;
+    tracing::info!(addr = %e.local_addr(), "explorer listening");
+    e.run(shutdown).await
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/static/{file}", get(static_file))
+        .route("/", get(dashboard))
+        .route("/blocks", get(blocks))
+        .route("/blocks/{height}", get(block))
+        .route("/txs", get(txs))
+        .route("/tx/{hash}", get(tx))
+        .route("/orgs", get(orgs))
+        .route("/orgs/{id}", get(org))
+        .route("/orders", get(orders))
+        .route("/orders/{id}", get(order))
+        .route("/shipments/{id}", get(shipment))
+        .route("/invoices", get(invoices))
+        .route("/invoices/{id}", get(invoice))
+        .route("/receivables", get(receivables))
+        .route("/receivables/{id}", get(receivable))
+        .route("/financings", get(financings))
+        .route("/financings/{id}", get(financing))
+        .route("/risk/{view}", get(risk))
+        .route("/search", get(search))
+        .route("/api/verify/block/{height}", get(verify_block))
+        .route("/api/verify/doc/{kind}/{id}", get(verify_doc))
+        .route("/live", get(live))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+/// The logged-in user of a request; anything else is sent to the login page.
+struct Sess(Session, String);
+
+impl FromRequestParts<AppState> for Sess {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let id = jar
+            .get(COOKIE)
+            .map(|c| c.value().to_string())
+            .unwrap_or_default();
+        match state.auth.session(&id, Instant::now()) {
+            Some(s) => Ok(Sess(s, id)),
+            None if parts.uri.path().starts_with("/api/") || parts.uri.path() == "/live" => {
+                Err((StatusCode::UNAUTHORIZED, "log in first").into_response())
+            }
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+fn page(title: &str, s: &Session, body: Markup) -> Response {
+    layout(title, Some(s), true, body).into_response()
+}
+
+fn not_found(s: &Session, what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        layout(
+            "Not found",
+            Some(s),
+            false,
+            html! { p { (what) " was not found." } },
+        ),
+    )
+        .into_response()
+}
+
+fn node_error(s: &Session, e: &NodeError) -> Response {
+    match e {
+        NodeError::NotFound(_) => not_found(s, "That"),
+        e => (
+            StatusCode::BAD_GATEWAY,
+            layout(
+                "Node unavailable",
+                Some(s),
+                false,
+                html! { p class="error" { (e.to_string()) } },
+            ),
+        )
+            .into_response(),
+    }
+}
+
+// ---------- static files ----------
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ctype): (&'static str, &str) = match file.as_str() {
+        "verify.js" => (
+            include_str!("../static/verify.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "app.js" => (
+            include_str!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "style.css" => (
+            include_str!("../static/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        "vectors.json" => (vectors::VECTORS_JSON, "application/json"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+// ---------- login ----------
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+fn login_form(error: Option<&str>) -> Markup {
+    layout(
+        "Log in",
+        None,
+        false,
+        html! {
+            @if let Some(e) = error { p class="error" id="login-error" { (e) } }
+            form method="post" action="/login" {
+                p { label { "Username " input name="username" id="username" autocomplete="username" required; } }
+                p { label { "Password " input name="password" id="password" type="password" autocomplete="current-password" required; } }
+                p { button type="submit" id="login" { "Log in" } }
+            }
+        },
+    )
+}
+
+async fn login_page() -> Markup {
+    login_form(None)
+}
+
+async fn login(State(st): State<AppState>, jar: CookieJar, Form(f): Form<LoginForm>) -> Response {
+    if f.username.len() > 256 || f.password.len() > 1024 {
+        return (StatusCode::BAD_REQUEST, login_form(Some("too long"))).into_response();
+    }
+    let auth = st.auth.clone();
+    let res =
+        tokio::task::spawn_blocking(move || auth.login(&f.username, &f.password, Instant::now()))
+            .await;
+    match res {
+        Ok(Ok(id)) => {
+            let cookie = Cookie::build((COOKIE, id))
+                .http_only(true)
+                .secure(st.secure_cookies)
+                .same_site(SameSite::Strict)
+                .path("/")
+                .build();
+            (jar.add(cookie), Redirect::to("/")).into_response()
+        }
+        Ok(Err(e @ LoginError::Locked(_))) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(Some(&e.to_string())),
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::UNAUTHORIZED, login_form(Some(&e.to_string()))).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn logout(State(st): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(c) = jar.get(COOKIE) {
+        st.auth.logout(c.value());
+    }
+    let gone = Cookie::build((COOKIE, "")).path("/").build();
+    (jar.remove(gone), Redirect::to("/login")).into_response()
+}
+
+// ---------- dashboard ----------
+
+fn throughput_svg(d: &IndexData) -> Markup {
+    let blocks: Vec<_> = d
+        .blocks
+        .values()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let max = blocks
+        .iter()
+        .map(|b| b.tx_hashes.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (w, h) = (600i64, 120i64);
+    let bw = if blocks.is_empty() {
+        10
+    } else {
+        (w / blocks.len() as i64).max(2)
+    };
+    html! {
+        svg id="throughput-chart" width=(w) height=(h + 20) viewBox=(format!("0 0 {w} {}", h + 20)) role="img" aria-label="transactions per block" {
+            rect x="0" y="0" width=(w) height=(h) fill="#fff" stroke="#d0d7de" {}
+            @for (i, b) in blocks.iter().enumerate() {
+                @let bh = (b.tx_hashes.len() as i64 * (h - 10)) / max as i64;
+                rect x=(i as i64 * bw) y=(h - bh) width=((bw - 1).max(1)) height=(bh) fill="#0b3d5c" {
+                    title { "block " (b.height) ": " (b.tx_hashes.len()) " txs" }
+                }
+            }
+            text x="4" y=(h + 15) font-size="11" { "transactions per block, last " (blocks.len()) " blocks (max " (max) ")" }
+        }
+    }
+}
+
+fn finality_svg(d: &IndexData) -> Markup {
+    let blocks: Vec<_> = d
+        .blocks
+        .values()
+        .rev()
+        .take(61)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let gaps: Vec<(u64, u64)> = blocks
+        .windows(2)
+        .map(|w| (w[1].height, w[1].time_ms.saturating_sub(w[0].time_ms)))
+        .collect();
+    let max = gaps.iter().map(|g| g.1).max().unwrap_or(0).max(1);
+    let (w, h) = (600i64, 120i64);
+    let step = if gaps.len() > 1 {
+        w / (gaps.len() as i64 - 1)
+    } else {
+        w
+    };
+    let points: String = gaps
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            format!(
+                "{},{} ",
+                i as i64 * step,
+                h - (g.1 as i64 * (h - 10)) / max as i64
+            )
+        })
+        .collect();
+    html! {
+        svg id="finality-chart" width=(w) height=(h + 20) viewBox=(format!("0 0 {w} {}", h + 20)) role="img" aria-label="time between finalized blocks" {
+            rect x="0" y="0" width=(w) height=(h) fill="#fff" stroke="#d0d7de" {}
+            polyline points=(points) fill="none" stroke="#1a7f37" stroke-width="2" {}
+            text x="4" y=(h + 15) font-size="11" { "ms between finalized blocks (max " (max) " ms)" }
+        }
+    }
+}
+
+async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
+    let body = st.index.read(|d| {
+        let recent: Vec<_> = d.blocks.values().rev().take(20).collect();
+        let last = d.blocks.values().next_back();
+        html! {
+            div class="cards" {
+                div class="card" { div class="muted" { "height" } div class="big" id="live-height" { (d.height) } }
+                div class="card" { div class="muted" { "last block time" } div id="live-time" { (last.map(|b| fmt_time(b.time_ms)).unwrap_or_default()) } }
+                div class="card" { div class="muted" { "node finalized last at" } div id="last-finality" { (fmt_time(d.node.last_finalized_at_ms)) } }
+                div class="card" { div class="muted" { "chain" } div { (d.node.chain_id) } }
+                div class="card" { div class="muted" { "indexed" } div { (d.invoices.len()) " invoices, " (d.receivables.len()) " receivables, " (d.txs.len()) " txs" } }
+            }
+            p class="muted" id="live-status" { "waiting for the next block..." }
+            @if let Some(e) = &d.last_error { p class="error" { "following the node: " (e) } }
+            @if d.dropped > 0 { p class="error" { (d.dropped) " documents were not indexed (index full)." } }
+            h2 { "Validators" }
+            table id="validators" {
+                thead { tr { th { "#" } th { "org" } th { "node key" } th { "signed (last " (recent.len()) " blocks)" } th { "last signed" } th { "liveness" } } }
+                tbody {
+                    @for (i, v) in d.node.validators.iter().enumerate() {
+                        @let signed = recent.iter().filter(|b| b.signers.contains(&(i as u64))).count();
+                        @let last_signed = d.blocks.values().rev().find(|b| b.signers.contains(&(i as u64))).map(|b| b.height);
+                        tr {
+                            td { (i) }
+                            td { (v["org"].as_str().unwrap_or_default()) }
+                            td { (v["node_key"].as_str().unwrap_or_default().chars().take(16).collect::<String>()) "..." }
+                            td { (signed) }
+                            td { (last_signed.map(|h| h.to_string()).unwrap_or_else(|| "-".into())) }
+                            td { @if recent.is_empty() || signed > 0 { "live" } @else { "silent" } }
+                        }
+                    }
+                }
+            }
+            h2 { "Throughput" } (throughput_svg(d))
+            h2 { "Finality" } (finality_svg(d))
+            h2 { "Live" }
+            ul id="live-feed" {}
+        }
+    });
+    page("Dashboard", &s, body)
+}
+
+fn fmt_time(ms: u64) -> String {
+    if ms == 0 {
+        return "-".into();
+    }
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+// ---------- lists ----------
+
+fn list_response(
+    s: &Session,
+    title: &str,
+    path: &str,
+    q: &ListQuery,
+    t: Table,
+    ladder: bool,
+) -> Response {
+    if q.format.as_deref() == Some("csv") {
+        return match t.to_csv() {
+            Ok(csv) => {
+                let name = path.trim_start_matches('/').replace('/', "-");
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{name}.csv\""),
+                        ),
+                    ],
+                    csv,
+                )
+                    .into_response()
+            }
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+    }
+    if q.partial.as_deref() == Some("1") {
+        return table(&t).into_response();
+    }
+    let mut csv_q = q.clone();
+    csv_q.format = Some("csv".into());
+    csv_q.partial = None;
+    let csv_href = format!("{path}?{}", query_string(&csv_q));
+    page(
+        title,
+        s,
+        html! {
+            (filters(path, q, &csv_href, ladder))
+            div id="live-table" { (table(&t)) }
+        },
+    )
+}
+
+fn query_string(q: &ListQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("q", &q.q),
+        ("status", &q.status),
+        ("org", &q.org),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("by", &q.by),
+        ("format", &q.format),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", url_encode(v)));
+        }
+    }
+    parts.join("&")
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn blocks(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::blocks(d, &q));
+    list_response(&s, "Blocks", "/blocks", &q, t, false)
+}
+async fn txs(State(st): State<AppState>, Sess(s, _): Sess, Query(q): Query<ListQuery>) -> Response {
+    let t = st.index.read(|d| views::transactions(d, &s.viewer, &q));
+    list_response(&s, "Transactions", "/txs", &q, t, false)
+}
+async fn orgs(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::orgs(d, &s.viewer, &q));
+    list_response(&s, "Organisations", "/orgs", &q, t, false)
+}
+async fn orders(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::orders(d, &s.viewer, &q));
+    list_response(&s, "Orders", "/orders", &q, t, false)
+}
+async fn invoices(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::invoices(d, &s.viewer, &q));
+    list_response(&s, "Invoices", "/invoices", &q, t, false)
+}
+async fn receivables(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::receivables(d, &s.viewer, &q));
+    list_response(&s, "Receivables", "/receivables", &q, t, false)
+}
+async fn financings(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = st.index.read(|d| views::financings(d, &s.viewer, &q));
+    list_response(&s, "Financings", "/financings", &q, t, false)
+}
+async fn risk(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(view): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let today = views::business_today();
+    let (title, t) = match view.as_str() {
+        "ladder" => (
+            "Maturity ladder",
+            st.index.read(|d| views::ladder(d, &s.viewer, &q, today)),
+        ),
+        "overdue" => (
+            "Overdue receivables",
+            st.index.read(|d| views::overdue(d, &s.viewer, &q, today)),
+        ),
+        "exposure" => (
+            "Exposure by core enterprise and bank",
+            st.index.read(|d| views::exposure(d, &s.viewer, &q)),
+        ),
+        "tenor" => (
+            "Receivables with tenor over 180 days",
+            st.index.read(|d| views::long_tenor(d, &s.viewer, &q)),
+        ),
+        _ => return not_found(&s, "That view"),
+    };
+    list_response(&s, title, &format!("/risk/{view}"), &q, t, view == "ladder")
+}
+
+// ---------- details ----------
+
+/// A document by kind and id: from the index, else from the node; `None` if missing OR
+/// not visible to the viewer (the same answer on purpose).
+async fn visible_doc(
+    st: &AppState,
+    v: &Viewer,
+    kind: DocKind,
+    id: &str,
+) -> Result<Option<Value>, NodeError> {
+    if DocId::new(id).is_err() && kind != DocKind::Org {
+        return Ok(None);
+    }
+    fn show<T: vis::Visible + serde::Serialize>(v: &Viewer, t: T) -> Option<Value> {
+        vis::one(v, t).and_then(|t| serde_json::to_value(t).ok())
+    }
+    let indexed = st.index.read(|d| match kind {
+        DocKind::Order => d.orders.get(id).map(|x| show(v, x.clone())),
+        DocKind::Invoice => d.invoices.get(id).map(|x| show(v, x.clone())),
+        DocKind::Receivable => d.receivables.get(id).map(|x| show(v, x.clone())),
+        DocKind::Financing => d.financings.get(id).map(|x| show(v, x.clone())),
+        DocKind::Shipment => d.shipments.get(id).map(|x| {
+            vis::one(v, d.shipment_view(x)).and_then(|sv| serde_json::to_value(sv.shipment).ok())
+        }),
+        DocKind::Org => d.orgs.get(id).map(|x| {
+            vis::orgs(v, [x.clone()])
+                .pop()
+                .and_then(|o| serde_json::to_value(o).ok())
+        }),
+        _ => Some(None),
+    });
+    if let Some(found) = indexed {
+        return Ok(found);
+    }
+    let Some(path) = doc_path(kind) else {
+        return Ok(None);
+    };
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        || id.len() > 64
+    {
+        return Ok(None);
+    }
+    let raw = match st.node.get_json(&format!("{path}{id}")).await {
+        Ok(v) => v,
+        Err(NodeError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let de = |e: serde_json::Error| NodeError::Decode(e.to_string());
+    Ok(match kind {
+        DocKind::Order => show(
+            v,
+            serde_json::from_value::<lianrong_contracts::model::Order>(raw).map_err(de)?,
+        ),
+        DocKind::Invoice => show(
+            v,
+            serde_json::from_value::<lianrong_contracts::model::Invoice>(raw).map_err(de)?,
+        ),
+        DocKind::Receivable => show(
+            v,
+            serde_json::from_value::<lianrong_contracts::model::Receivable>(raw).map_err(de)?,
+        ),
+        DocKind::Financing => show(
+            v,
+            serde_json::from_value::<lianrong_contracts::model::Financing>(raw).map_err(de)?,
+        ),
+        DocKind::Org => {
+            let o = serde_json::from_value::<lianrong_contracts::model::Org>(raw).map_err(de)?;
+            vis::orgs(v, [o])
+                .pop()
+                .and_then(|o| serde_json::to_value(o).ok())
+        }
+        DocKind::Shipment => {
+            let sh =
+                serde_json::from_value::<lianrong_contracts::model::Shipment>(raw).map_err(de)?;
+            let sv = st.index.read(|d| d.shipment_view(&sh));
+            vis::one(v, sv).and_then(|sv| serde_json::to_value(sv.shipment).ok())
+        }
+        _ => None,
+    })
+}
+
+fn related_txs(st: &AppState, v: &Viewer, kind: DocKind, id: &str) -> Markup {
+    let rows = st.index.read(|d| {
+        let list = d
+            .doc_txs
+            .get(&(kind, id.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        vis::filter(v, list.iter().filter_map(|h| d.tx(h).cloned()))
+    });
+    html! {
+        h2 { "Transactions" }
+        table id="doc-txs" {
+            thead { tr { th { "block" } th { "tx" } th { "action" } th { "signer" } th { "events" } } }
+            tbody {
+                @for t in rows {
+                    tr {
+                        td { a href=(format!("/blocks/{}", t.height)) { (t.height) } }
+                        td { a href=(format!("/tx/{}", t.hash)) { (t.hash.chars().take(16).collect::<String>()) "..." } }
+                        td { (t.action_name) }
+                        td { a href=(format!("/orgs/{}", t.signer_org)) { (t.signer_org) } }
+                        td { @for e in &t.events { (lineage::event_line(e)) br; } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn verify_buttons(kind: DocKind, id: &str) -> Markup {
+    html! {
+        h2 { "Verify in your browser" }
+        p class="muted" { "Checks, with this browser's WebCrypto, the commit certificate of the latest block (a quorum of Ed25519 signatures of the genesis validators) and the Merkle proof of this document against that block's state root. The state root is computed by every node from the certified block; the certificate signs the block hash." }
+        button type="button" id="verify-doc" data-verify-doc="1" data-kind=(kind.as_str()) data-id=(id) { "Verify this " (kind.as_str()) }
+        " "
+        button type="button" id="verify-doc-tampered" data-verify-doc="1" data-tamper="1" data-kind=(kind.as_str()) data-id=(id) { "Verify a tampered copy" }
+        div id="verify-result" {}
+    }
+}
+
+async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &str) -> Response {
+    let doc = match visible_doc(&st, &s.viewer, kind, &id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return not_found(&s, &format!("{kind} {id}")),
+        Err(e) => return node_error(&s, &e),
+    };
+    let mut extra = html! {};
+    if kind == DocKind::Receivable {
+        extra = match st
+            .node
+            .get_json(&format!("/v1/receivables/{id}/history"))
+            .await
+        {
+            Ok(h) => {
+                let steps = st.index.read(|d| lineage::steps(&h, d, &s.viewer));
+                html! { h2 { "Lineage" } div class="lineage" { (lineage::svg(&steps)) } }
+            }
+            Err(e) => html! { p class="error" { "lineage unavailable: " (e.to_string()) } },
+        };
+    }
+    if kind == DocKind::Invoice {
+        if let Some(r) = doc["receivable"].as_str() {
+            extra = html! { p { a id="lineage-link" href=(format!("/receivables/{r}")) { "Receivable " (r) " and its lineage" } } };
+        }
+    }
+    let verify = if kind == DocKind::Shipment {
+        html! {}
+    } else {
+        verify_buttons(kind, &id)
+    };
+    page(
+        &format!("{title} {id}"),
+        &s,
+        html! {
+            (fields(&doc))
+            (extra)
+            (related_txs(&st, &s.viewer, kind, &id))
+            (verify)
+        },
+    )
+}
+
+async fn org(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
+    doc_page(st, s, DocKind::Org, id, "Organisation").await
+}
+async fn order(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
+    doc_page(st, s, DocKind::Order, id, "Order").await
+}
+async fn shipment(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::Shipment, id, "Shipment").await
+}
+async fn invoice(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
+    doc_page(st, s, DocKind::Invoice, id, "Invoice").await
+}
+async fn receivable(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::Receivable, id, "Receivable").await
+}
+async fn financing(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::Financing, id, "Financing").await
+}
+
+async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
+    let row = st.index.read(|d| d.blocks.get(&height).cloned());
+    let Some(b) = row else {
+        return not_found(&s, &format!("Block {height}"));
+    };
+    let txs = st.index.read(|d| {
+        vis::filter(
+            &s.viewer,
+            b.tx_hashes.iter().filter_map(|h| d.tx(h).cloned()),
+        )
+    });
+    let hidden = b.tx_hashes.len() - txs.len();
+    page(
+        &format!("Block {height}"),
+        &s,
+        html! {
+            table class="fields" {
+                tr { th { "height" } td { (b.height) } }
+                tr { th { "hash" } td id="block-hash" { (b.hash) } }
+                tr { th { "parent" } td { @if height > 1 { a href=(format!("/blocks/{}", height - 1)) { (b.parent) } } @else { (b.parent) } } }
+                tr { th { "time" } td { (fmt_time(b.time_ms)) } }
+                tr { th { "epoch / round" } td { (b.epoch) " / " (b.round) } }
+                tr { th { "proposer" } td { (b.proposer) } }
+                tr { th { "state root" } td { (b.state_root) } }
+                tr { th { "certificate signers" } td { (format!("{:?}", b.signers)) } }
+            }
+            h2 { "Transactions" }
+            ul {
+                @for t in &txs {
+                    li { a href=(format!("/tx/{}", t.hash)) { (t.hash) } " " (t.action_name) " by " (t.signer_org) @if !t.ok { " (refused)" } }
+                }
+            }
+            @if hidden > 0 { p class="muted" { (hidden) " transactions of other organisations are not shown." } }
+            h2 { "Verify finality in your browser" }
+            p class="muted" { "Your browser fetches the certificate and checks, with its own WebCrypto, that a quorum (2f+1) of the genesis validator set signed the exact vote bytes consensus signs, and that the vote commits this block." }
+            button type="button" id="verify-block" data-verify-block="1" data-height=(height) { "Verify block " (height) }
+            " "
+            button type="button" id="verify-block-tampered" data-verify-block="1" data-tamper="1" data-height=(height) { "Verify a tampered copy" }
+            div id="verify-result" {}
+        },
+    )
+}
+
+async fn tx(State(st): State<AppState>, Sess(s, _): Sess, Path(hash): Path<String>) -> Response {
+    let rec = st.index.read(|d| d.tx(&hash.to_lowercase()).cloned());
+    let rec = match rec {
+        Some(r) => Some(r),
+        None if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            match st.node.get_json(&format!("/v1/transactions/{hash}")).await {
+                Ok(t) => crate::index::tx_record(&t, 0).ok().map(|mut r| {
+                    let mut parties = vec![r.signer_org.clone()];
+                    st.index.read(|d| {
+                        for (k, id) in &r.docs {
+                            parties.extend(d.doc_parties(*k, id));
+                        }
+                    });
+                    r.parties = parties;
+                    r
+                }),
+                Err(NodeError::NotFound(_)) => None,
+                Err(e) => return node_error(&s, &e),
+            }
+        }
+        None => None,
+    };
+    let Some(t) = rec.and_then(|r| vis::one(&s.viewer, r)) else {
+        return not_found(&s, "Transaction");
+    };
+    page(
+        "Transaction",
+        &s,
+        html! {
+            table class="fields" {
+                tr { th { "hash" } td { (t.hash) } }
+                tr { th { "block" } td { a href=(format!("/blocks/{}", t.height)) { (t.height) } " (position " (t.index) ")" } }
+                tr { th { "time" } td { (fmt_time(t.time_ms)) } }
+                tr { th { "signer" } td { a href=(format!("/orgs/{}", t.signer_org)) { (t.signer_org) } " key " (t.signer_key) } }
+                tr { th { "nonce" } td { (t.nonce) } }
+                tr { th { "action" } td id="tx-action" { (t.action_name) } }
+                tr { th { "result" } td id="tx-result" { @if t.ok { "executed" } @else { "refused" } } }
+            }
+            h2 { "Action" }
+            pre { (serde_json::to_string_pretty(&t.action).unwrap_or_default()) }
+            @if let Some(e) = &t.error { h2 { "Refusal" } pre class="error" { (serde_json::to_string_pretty(e).unwrap_or_default()) } }
+            h2 { "Receipt events" }
+            ul { @for e in &t.events { li { (lineage::event_line(e)) } } }
+            pre { (serde_json::to_string_pretty(&t.events).unwrap_or_default()) }
+        },
+    )
+}
+
+// ---------- search ----------
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+async fn search(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(sq): Query<SearchQuery>,
+) -> Response {
+    let q: String = sq.q.unwrap_or_default().trim().chars().take(128).collect();
+    let v = s.viewer.clone();
+    let hits: Vec<(String, String)> = st.index.read(|d| {
+        let mut hits = Vec::new();
+        if let Ok(h) = q.parse::<u64>() {
+            if d.blocks.contains_key(&h) {
+                hits.push((format!("block {h}"), format!("/blocks/{h}")));
+            }
+        }
+        let lower = q.to_lowercase();
+        if let Some(b) = d.blocks.values().find(|b| b.hash == lower) {
+            hits.push((
+                format!("block {}", b.height),
+                format!("/blocks/{}", b.height),
+            ));
+        }
+        if let Some(t) = d.tx(&lower).cloned().and_then(|t| vis::one(&v, t)) {
+            hits.push((format!("transaction {}", t.hash), format!("/tx/{}", t.hash)));
+        }
+        if d.orgs.contains_key(&q) {
+            hits.push((format!("org {q}"), format!("/orgs/{q}")));
+        }
+        if let Some(x) = d.orders.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
+            hits.push((format!("order {}", x.id), format!("/orders/{}", x.id)));
+        }
+        if let Some(x) = d.invoices.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
+            hits.push((format!("invoice {}", x.id), format!("/invoices/{}", x.id)));
+        }
+        for id in d.invoice_numbers.get(&q).into_iter().flatten() {
+            if let Some(x) = d.invoices.get(id).cloned().and_then(|x| vis::one(&v, x)) {
+                let hit = (
+                    format!("invoice {} (no. {})", x.id, x.number),
+                    format!("/invoices/{}", x.id),
+                );
+                if !hits.iter().any(|h| h.1 == hit.1) {
+                    hits.push(hit);
+                }
+            }
+        }
+        if let Some(x) = d.receivables.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
+            hits.push((
+                format!("receivable {}", x.id),
+                format!("/receivables/{}", x.id),
+            ));
+        }
+        if let Some(x) = d.financings.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
+            hits.push((
+                format!("financing {}", x.id),
+                format!("/financings/{}", x.id),
+            ));
+        }
+        hits
+    });
+    if hits.len() == 1 {
+        return Redirect::to(&hits[0].1).into_response();
+    }
+    page(
+        "Search",
+        &s,
+        html! {
+            p { "Results for " strong { (q) } }
+            @if hits.is_empty() { p id="no-results" { "Nothing found (or nothing you may see)." } }
+            ul id="search-results" { @for (label, href) in &hits { li { a href=(href) { (label) } } } }
+        },
+    )
+}
+
+// ---------- verify API ----------
+
+fn validators(st: &AppState) -> (String, Vec<String>, &'static str) {
+    if let Some(g) = &st.genesis {
+        return (
+            g.0.clone(),
+            g.1.clone(),
+            "genesis.json pinned in the explorer config",
+        );
+    }
+    st.index.read(|d| {
+        (
+            d.node.chain_id.clone(),
+            d.node
+                .validators
+                .iter()
+                .map(|v| v["node_key"].as_str().unwrap_or_default().to_string())
+                .collect(),
+            "validator set reported by the node (pin genesis.json in the explorer config to check it independently)",
+        )
+    })
+}
+
+async fn block_input(st: &AppState, height: u64) -> Result<Value, NodeError> {
+    let b = st.node.get_json(&format!("/v1/blocks/{height}")).await?;
+    let mut cert = b["commit_certificate"].clone();
+    let committed = cert["qc"]["vote"]["height"]
+        .as_u64()
+        .unwrap_or(0)
+        .saturating_sub(1);
+    vectors::vote_numbers_as_strings(&mut cert["qc"]["vote"]);
+    let mut chain = vec![json!({"height": height, "hash": b["hash"], "parent": b["parent"]})];
+    if committed > height && committed - height <= MAX_CARRY {
+        for h in height + 1..=committed {
+            let x = st.node.get_json(&format!("/v1/blocks/{h}")).await?;
+            chain.push(json!({"height": h, "hash": x["hash"], "parent": x["parent"]}));
+        }
+    }
+    let (chain_id, keys, source) = validators(st);
+    Ok(json!({
+        "chain_id": chain_id,
+        "validators": keys,
+        "validator_source": source,
+        "block": {"height": height, "hash": b["hash"]},
+        "state_root": b["state_root"],
+        "cert": cert,
+        "chain": chain,
+    }))
+}
+
+async fn verify_block(
+    State(st): State<AppState>,
+    Sess(_s, _): Sess,
+    Path(height): Path<u64>,
+) -> Response {
+    match block_input(&st, height).await {
+        Ok(v) => Json(v).into_response(),
+        Err(NodeError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+async fn verify_doc(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    let Some(kind) = DocKind::parse(&kind) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match visible_doc(&st, &s.viewer, kind, &id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+    let out = async {
+        let p = st
+            .node
+            .get_json(&format!("/v1/proofs/{}/{id}", kind.as_str()))
+            .await?;
+        let height = p["height"]
+            .as_u64()
+            .ok_or_else(|| NodeError::Decode("proof without height".into()))?;
+        let block = block_input(&st, height).await?;
+        Ok::<Value, NodeError>(json!({
+            "block": block,
+            "block_state_root": block["state_root"],
+            "proof": {
+                "key": p["key"], "value_hex": p["value_hex"], "state_root": p["state_root"],
+                "proof": p["proof"], "id": id,
+            },
+        }))
+    }
+    .await;
+    match out {
+        Ok(v) => Json(v).into_response(),
+        Err(NodeError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+// ---------- live ----------
+
+struct LiveSlot(Arc<AtomicUsize>);
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn live(State(st): State<AppState>, Sess(s, id): Sess) -> Response {
+    if st.live_clients.fetch_add(1, Ordering::SeqCst) >= MAX_LIVE_CLIENTS {
+        st.live_clients.fetch_sub(1, Ordering::SeqCst);
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many live clients").into_response();
+    }
+    let slot = LiveSlot(st.live_clients.clone());
+    let rx = st.updates.subscribe();
+    let auth = st.auth.clone();
+    let stream = futures::stream::unfold(
+        (rx, s, id, auth, slot),
+        |(mut rx, s, id, auth, slot)| async move {
+            loop {
+                auth.session(&id, Instant::now())?;
+                match rx.recv().await {
+                    Ok(u) => {
+                        let txs = vis::filter(&s.viewer, u.txs.iter().cloned());
+                        let data = json!({
+                            "height": u.height, "hash": u.hash, "time_ms": u.time_ms,
+                            "tx_count": u.tx_count, "txs": txs,
+                        });
+                        let ev = SseEvent::default()
+                            .event("block")
+                            .json_data(data)
+                            .unwrap_or_else(|_| SseEvent::default().comment("encoding error"));
+                        return Some((Ok::<_, Infallible>(ev), (rx, s, id, auth, slot)));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Sse::new(stream.boxed())
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}

@@ -1,0 +1,905 @@
+//! The data of every list and risk view as a [`Table`]: one table feeds both the HTML page
+//! and its CSV export, so the export always carries exactly the rows shown, with the same
+//! filters and the same visibility (every table is built from [`crate::vis::filter`]).
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration as Days, NaiveDate};
+use lianrong_contracts::model::{Receivable, ReceivableStatus, Role};
+use lianrong_contracts::money::{Amount, Money};
+use serde::Deserialize;
+
+use crate::index::IndexData;
+use crate::vis::{self, Viewer};
+
+/// Most rows in one table (pages and CSV).
+pub const MAX_ROWS: usize = 5000;
+/// Tenor above which a receivable is flagged (domain.md: the explorer flags > 180 days).
+pub const FLAG_TENOR_DAYS: i64 = 180;
+
+/// One cell: its text and, on pages, an optional link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// Text shown and exported.
+    pub text: String,
+    /// Link target on pages.
+    pub link: Option<String>,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell { text, link: None }
+    }
+}
+impl From<&str> for Cell {
+    fn from(text: &str) -> Self {
+        Cell {
+            text: text.to_string(),
+            link: None,
+        }
+    }
+}
+
+fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        link: Some(href.into()),
+    }
+}
+
+/// A list view's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Column headers.
+    pub columns: Vec<&'static str>,
+    /// Rows (at most [`MAX_ROWS`]).
+    pub rows: Vec<Vec<Cell>>,
+    /// True if rows were cut at [`MAX_ROWS`].
+    pub truncated: bool,
+}
+
+impl Table {
+    fn new(columns: Vec<&'static str>) -> Self {
+        Table {
+            columns,
+            rows: vec![],
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, row: Vec<Cell>) {
+        if self.rows.len() >= MAX_ROWS {
+            self.truncated = true;
+        } else {
+            self.rows.push(row);
+        }
+    }
+
+    /// The table as CSV (header row first). Cells that a spreadsheet would read as a
+    /// formula get a leading `'`.
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.columns)?;
+        for r in &self.rows {
+            w.write_record(r.iter().map(|c| csv_safe(&c.text)))?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+fn csv_safe(s: &str) -> String {
+    let risky = s.starts_with(['=', '+', '@', '\t', '\r'])
+        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
+    if risky {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Filters of list views (all optional; every list accepts the ones that make sense).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Status (`active`, `confirmed`, ...).
+    pub status: Option<String>,
+    /// An org that must be a party.
+    pub org: Option<String>,
+    /// Text that must appear in the id or number.
+    pub q: Option<String>,
+    /// Earliest date (issue / maturity, per view), `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Latest date, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// `week` or `month` for the maturity ladder.
+    pub by: Option<String>,
+    /// `csv` for the export.
+    pub format: Option<String>,
+    /// `1` for the table only (live refresh).
+    pub partial: Option<String>,
+}
+
+impl ListQuery {
+    fn nonempty(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    fn status_ok(&self, s: &str) -> bool {
+        Self::nonempty(&self.status).is_none_or(|want| want.eq_ignore_ascii_case(s))
+    }
+    fn org_ok(&self, parties: &[&str]) -> bool {
+        Self::nonempty(&self.org).is_none_or(|o| parties.contains(&o))
+    }
+    fn text_ok(&self, texts: &[&str]) -> bool {
+        Self::nonempty(&self.q).is_none_or(|q| {
+            let q = q.to_lowercase();
+            texts.iter().any(|t| t.to_lowercase().contains(&q))
+        })
+    }
+    fn date(v: &Option<String>) -> Option<NaiveDate> {
+        Self::nonempty(v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    }
+    fn date_ok(&self, d: NaiveDate) -> bool {
+        Self::date(&self.from).is_none_or(|f| d >= f) && Self::date(&self.to).is_none_or(|t| d <= t)
+    }
+}
+
+fn status_str<T: serde::Serialize>(s: &T) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn money(m: &Money) -> String {
+    format!(
+        "{} {}",
+        m.amount.to_fixed(m.currency.minor_units()),
+        m.currency.code()
+    )
+}
+
+fn org_link(o: &str) -> Cell {
+    link(o, format!("/orgs/{o}"))
+}
+
+fn fmt_time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// Blocks, newest first.
+pub fn blocks(d: &IndexData, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec!["height", "hash", "time", "txs", "proposer", "signers"]);
+    for b in d.blocks.values().rev() {
+        if !q.text_ok(&[&b.hash, &b.height.to_string()]) {
+            continue;
+        }
+        t.push(vec![
+            link(b.height.to_string(), format!("/blocks/{}", b.height)),
+            b.hash.clone().into(),
+            fmt_time(b.time_ms).into(),
+            b.tx_hashes.len().to_string().into(),
+            b.proposer.to_string().into(),
+            b.signers.len().to_string().into(),
+        ]);
+    }
+    t
+}
+
+/// Transactions, newest first (visible ones only).
+pub fn transactions(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec!["hash", "height", "time", "action", "signer", "result"]);
+    let rows = vis::filter(v, d.txs.values().rev().cloned());
+    for x in rows {
+        let result = if x.ok { "executed" } else { "refused" };
+        if !q.status_ok(result)
+            || !q.org_ok(&x.parties.iter().map(String::as_str).collect::<Vec<_>>())
+            || !q.text_ok(&[&x.hash, &x.action_name])
+        {
+            continue;
+        }
+        t.push(vec![
+            link(x.hash.clone(), format!("/tx/{}", x.hash)),
+            link(x.height.to_string(), format!("/blocks/{}", x.height)),
+            fmt_time(x.time_ms).into(),
+            x.action_name.clone().into(),
+            org_link(&x.signer_org),
+            result.into(),
+        ]);
+    }
+    t
+}
+
+/// Organisations (names and roles for everyone; identifiers masked for org accounts).
+pub fn orgs(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec!["id", "name", "roles", "tax id", "identifiers", "keys"]);
+    for o in vis::orgs(v, d.orgs.values().cloned()) {
+        if !q.text_ok(&[o.id.as_str(), &o.name]) {
+            continue;
+        }
+        t.push(vec![
+            org_link(o.id.as_str()),
+            o.name.clone().into(),
+            o.roles
+                .iter()
+                .map(status_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into(),
+            o.tax_id.clone().into(),
+            o.identifiers.join(" ").into(),
+            o.keys.len().to_string().into(),
+        ]);
+    }
+    t
+}
+
+/// Purchase orders.
+pub fn orders(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "buyer",
+        "seller",
+        "amount",
+        "status",
+        "invoiced",
+        "delivered",
+    ]);
+    for o in vis::filter(v, d.orders.values().cloned()) {
+        let status = status_str(&o.status);
+        if !q.status_ok(&status) || !q.org_ok(&o_parties(&o)) || !q.text_ok(&[o.id.as_str()]) {
+            continue;
+        }
+        t.push(vec![
+            link(o.id.to_string(), format!("/orders/{}", o.id)),
+            org_link(o.buyer.as_str()),
+            org_link(o.seller.as_str()),
+            money(&o.amount).into(),
+            status.into(),
+            o.invoiced.to_fixed(o.amount.currency.minor_units()).into(),
+            if o.delivered { "yes" } else { "no" }.into(),
+        ]);
+    }
+    t
+}
+
+fn o_parties(o: &lianrong_contracts::model::Order) -> Vec<&str> {
+    vec![o.buyer.as_str(), o.seller.as_str()]
+}
+
+/// Invoices (filter `from`/`to` on the issue date).
+pub fn invoices(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "number",
+        "seller",
+        "buyer",
+        "issue date",
+        "due date",
+        "amount",
+        "status",
+        "seller tax id",
+        "buyer tax id",
+        "receivable",
+    ]);
+    for i in vis::filter(v, d.invoices.values().cloned()) {
+        let status = status_str(&i.status);
+        if !q.status_ok(&status)
+            || !q.org_ok(&[i.seller.as_str(), i.buyer.as_str()])
+            || !q.text_ok(&[i.id.as_str(), &i.number])
+            || !q.date_ok(i.issue_date)
+        {
+            continue;
+        }
+        t.push(vec![
+            link(i.id.to_string(), format!("/invoices/{}", i.id)),
+            i.number.clone().into(),
+            org_link(i.seller.as_str()),
+            org_link(i.buyer.as_str()),
+            i.issue_date.to_string().into(),
+            i.due_date.to_string().into(),
+            money(&i.amount).into(),
+            status.into(),
+            i.seller_tax_id.clone().into(),
+            i.buyer_tax_id.clone().into(),
+            match &i.receivable {
+                Some(r) => link(r.to_string(), format!("/receivables/{r}")),
+                None => "".into(),
+            },
+        ]);
+    }
+    t
+}
+
+/// Receivables (filter `from`/`to` on maturity).
+pub fn receivables(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "holder",
+        "debtor",
+        "face",
+        "outstanding",
+        "issue date",
+        "maturity",
+        "status",
+        "root",
+        "parent",
+        "financing",
+    ]);
+    for r in vis::filter(v, d.receivables.values().cloned()) {
+        let status = status_str(&r.status);
+        if !q.status_ok(&status)
+            || !q.org_ok(&[r.holder.as_str(), r.debtor.as_str()])
+            || !q.text_ok(&[r.id.as_str(), r.invoice.as_str()])
+            || !q.date_ok(r.maturity)
+        {
+            continue;
+        }
+        t.push(receivable_row(&r));
+    }
+    t
+}
+
+fn receivable_row(r: &Receivable) -> Vec<Cell> {
+    let mu = r.face.currency.minor_units();
+    vec![
+        link(r.id.to_string(), format!("/receivables/{}", r.id)),
+        org_link(r.holder.as_str()),
+        org_link(r.debtor.as_str()),
+        money(&r.face).into(),
+        r.outstanding().to_fixed(mu).into(),
+        r.issue_date.to_string().into(),
+        r.maturity.to_string().into(),
+        status_str(&r.status).into(),
+        r.root.to_string().into(),
+        r.parent
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+            .into(),
+        match &r.financing {
+            Some(f) => link(f.to_string(), format!("/financings/{f}")),
+            None => "".into(),
+        },
+    ]
+}
+
+/// Financings.
+pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "receivable",
+        "applicant",
+        "banks",
+        "status",
+        "bank",
+        "face",
+        "rate",
+        "days",
+        "discount",
+        "net",
+        "payment ref",
+    ]);
+    for f in vis::filter(v, d.financings.values().cloned()) {
+        let status = status_str(&f.status);
+        let mut parties: Vec<&str> = vec![f.applicant.as_str()];
+        parties.extend(f.banks.iter().map(|b| b.as_str()));
+        if !q.status_ok(&status)
+            || !q.org_ok(&parties)
+            || !q.text_ok(&[f.id.as_str(), f.receivable.as_str()])
+        {
+            continue;
+        }
+        let terms = f.terms.as_ref();
+        t.push(vec![
+            link(f.id.to_string(), format!("/financings/{}", f.id)),
+            link(
+                f.receivable.to_string(),
+                format!("/receivables/{}", f.receivable),
+            ),
+            org_link(f.applicant.as_str()),
+            f.banks
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into(),
+            status.into(),
+            terms.map(|t| t.bank.to_string()).unwrap_or_default().into(),
+            terms.map(|t| money(&t.face)).unwrap_or_default().into(),
+            terms
+                .map(|t| format!("{}%", t.rate.percent()))
+                .unwrap_or_default()
+                .into(),
+            terms.map(|t| t.days.to_string()).unwrap_or_default().into(),
+            terms.map(|t| money(&t.discount)).unwrap_or_default().into(),
+            terms.map(|t| money(&t.net)).unwrap_or_default().into(),
+            f.payment_ref.clone().unwrap_or_default().into(),
+        ]);
+    }
+    t
+}
+
+/// Today's business date (UTC+8, the network's default business time zone).
+pub fn business_today() -> NaiveDate {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp_millis(now_ms + 8 * 3600 * 1000)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}
+
+fn live(v: &Viewer, d: &IndexData, q: &ListQuery) -> Vec<Receivable> {
+    vis::filter(v, d.receivables.values().cloned())
+        .into_iter()
+        .filter(|r| r.status.is_live() && q.org_ok(&[r.holder.as_str(), r.debtor.as_str()]))
+        .collect()
+}
+
+/// The bucket of a maturity: ISO week (Monday start) or calendar month.
+pub fn bucket(date: NaiveDate, monthly: bool) -> (NaiveDate, NaiveDate) {
+    if monthly {
+        let start = date.with_day(1).unwrap_or(date);
+        let next = if start.month() == 12 {
+            NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(start.year(), start.month() + 1, 1)
+        };
+        (start, next.map(|n| n - Days::days(1)).unwrap_or(start))
+    } else {
+        let start = date - Days::days(date.weekday().num_days_from_monday() as i64);
+        (start, start + Days::days(6))
+    }
+}
+
+/// Maturity ladder: outstanding amount of live receivables falling due per week or month
+/// (`by=month`), per currency; what is already past maturity is one "past due" bucket.
+pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
+    let monthly = q.by.as_deref() == Some("month");
+    let mut t = Table::new(vec![
+        "bucket",
+        "from",
+        "to",
+        "currency",
+        "receivables",
+        "outstanding",
+    ]);
+    let mut sums: BTreeMap<(NaiveDate, String), (NaiveDate, bool, usize, Amount, u32)> =
+        BTreeMap::new();
+    for r in live(v, d, q) {
+        if !q.date_ok(r.maturity) {
+            continue;
+        }
+        let past = r.maturity < today;
+        let (from, to) = if past {
+            (NaiveDate::MIN, today - Days::days(1))
+        } else {
+            bucket(r.maturity, monthly)
+        };
+        let e = sums
+            .entry((from, r.face.currency.code().to_string()))
+            .or_insert((to, past, 0, Amount::ZERO, r.face.currency.minor_units()));
+        e.2 += 1;
+        e.3 = e.3.checked_add(r.outstanding()).unwrap_or(e.3);
+    }
+    for ((from, cur), (to, past, n, amt, mu)) in sums {
+        let label = if past {
+            "past due".to_string()
+        } else if monthly {
+            from.format("%Y-%m").to_string()
+        } else {
+            from.format("%G-W%V").to_string()
+        };
+        t.push(vec![
+            label.into(),
+            if past {
+                String::new()
+            } else {
+                from.to_string()
+            }
+            .into(),
+            to.to_string().into(),
+            cur.into(),
+            n.to_string().into(),
+            amt.to_fixed(mu).into(),
+        ]);
+    }
+    t
+}
+
+/// Overdue: live receivables marked overdue by the ledger or past maturity.
+pub fn overdue(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "holder",
+        "debtor",
+        "outstanding",
+        "maturity",
+        "days past maturity",
+        "status",
+    ]);
+    let mut rows: Vec<Receivable> = live(v, d, q)
+        .into_iter()
+        .filter(|r| r.status == ReceivableStatus::Overdue || r.maturity < today)
+        .collect();
+    rows.sort_by_key(|r| r.maturity);
+    for r in rows {
+        t.push(vec![
+            link(r.id.to_string(), format!("/receivables/{}", r.id)),
+            org_link(r.holder.as_str()),
+            org_link(r.debtor.as_str()),
+            format!(
+                "{} {}",
+                r.outstanding().to_fixed(r.face.currency.minor_units()),
+                r.face.currency.code()
+            )
+            .into(),
+            r.maturity.to_string().into(),
+            (today - r.maturity).num_days().max(0).to_string().into(),
+            status_str(&r.status).into(),
+        ]);
+    }
+    t
+}
+
+/// Exposure: outstanding live receivables per core enterprise (debtor) and per bank
+/// (holder with the bank role, i.e. financed and assigned), per currency.
+pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "kind",
+        "org",
+        "currency",
+        "receivables",
+        "outstanding",
+    ]);
+    let is_bank = |o: &str| d.orgs.get(o).is_some_and(|o| o.roles.contains(&Role::Bank));
+    let mut sums: BTreeMap<(&'static str, String, String), (usize, Amount, u32)> = BTreeMap::new();
+    for r in live(v, d, q) {
+        let cur = r.face.currency.code().to_string();
+        let mu = r.face.currency.minor_units();
+        let mut add = |kind: &'static str, org: String| {
+            let e = sums
+                .entry((kind, org, cur.clone()))
+                .or_insert((0, Amount::ZERO, mu));
+            e.0 += 1;
+            e.1 = e.1.checked_add(r.outstanding()).unwrap_or(e.1);
+        };
+        add("core enterprise", r.debtor.to_string());
+        if is_bank(r.holder.as_str()) {
+            add("bank", r.holder.to_string());
+        }
+    }
+    for ((kind, org, cur), (n, amt, mu)) in sums {
+        t.push(vec![
+            kind.into(),
+            org_link(&org),
+            cur.into(),
+            n.to_string().into(),
+            amt.to_fixed(mu).into(),
+        ]);
+    }
+    t
+}
+
+/// Receivables whose tenor (issue date to maturity) exceeds 180 days.
+pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    let mut t = Table::new(vec![
+        "id",
+        "holder",
+        "debtor",
+        "face",
+        "issue date",
+        "maturity",
+        "tenor days",
+        "status",
+    ]);
+    for r in vis::filter(v, d.receivables.values().cloned()) {
+        let tenor = (r.maturity - r.issue_date).num_days();
+        if tenor <= FLAG_TENOR_DAYS
+            || !q.org_ok(&[r.holder.as_str(), r.debtor.as_str()])
+            || !q.status_ok(&status_str(&r.status))
+        {
+            continue;
+        }
+        t.push(vec![
+            link(r.id.to_string(), format!("/receivables/{}", r.id)),
+            org_link(r.holder.as_str()),
+            org_link(r.debtor.as_str()),
+            money(&r.face).into(),
+            r.issue_date.to_string().into(),
+            r.maturity.to_string().into(),
+            tenor.to_string().into(),
+            status_str(&r.status).into(),
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+pub mod testdata {
+    //! Small documents for unit tests.
+    use super::*;
+    use lianrong_contracts::model::{DocId, Invoice, InvoiceStatus};
+    use lianrong_primitives::{Hash, OrgId};
+
+    /// An org id.
+    pub fn org(s: &str) -> OrgId {
+        OrgId::new(s).unwrap()
+    }
+
+    /// A confirmed invoice.
+    pub fn invoice(id: &str, seller: &str, buyer: &str, due: &str, amount: &str) -> Invoice {
+        Invoice {
+            id: DocId::new(id).unwrap(),
+            order: DocId::new("PO-1").unwrap(),
+            seller: org(seller),
+            buyer: org(buyer),
+            number: format!("FP-{id}"),
+            issue_date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            due_date: due.parse().unwrap(),
+            amount: Money::parse(amount, "CNY").unwrap(),
+            seller_tax_id: "91330000MA2SUP106X".into(),
+            buyer_tax_id: "91310000MA1COREA3X".into(),
+            doc_hash: Hash::ZERO,
+            fingerprint: Hash::ZERO,
+            status: InvoiceStatus::Confirmed,
+            receivable: None,
+            dispute_reason: None,
+            registered_by: org(seller),
+        }
+    }
+
+    /// A live receivable.
+    pub fn receivable(
+        id: &str,
+        holder: &str,
+        debtor: &str,
+        issue: &str,
+        maturity: &str,
+        face: &str,
+    ) -> Receivable {
+        Receivable {
+            id: DocId::new(id).unwrap(),
+            debtor: org(debtor),
+            holder: org(holder),
+            face: Money::parse(face, "CNY").unwrap(),
+            repaid: Amount::ZERO,
+            issue_date: issue.parse().unwrap(),
+            maturity: maturity.parse().unwrap(),
+            root: DocId::new(id).unwrap(),
+            parent: None,
+            children: vec![],
+            invoice: DocId::new("INV-1").unwrap(),
+            status: ReceivableStatus::Active,
+            financing: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::*;
+    use super::*;
+    use lianrong_contracts::model::Org;
+
+    fn data() -> IndexData {
+        let mut d = IndexData::default();
+        for (id, roles) in [
+            ("BANK-A", vec![Role::Bank]),
+            ("CORE-A", vec![Role::Core]),
+            ("SUP-1", vec![Role::Supplier]),
+        ] {
+            d.orgs.insert(
+                id.into(),
+                Org {
+                    id: org(id),
+                    name: id.into(),
+                    tax_id: "91440300MA5BANKA1X".into(),
+                    roles,
+                    identifiers: vec!["6222020200112233".into()],
+                    keys: vec![],
+                    revoked_keys: vec![],
+                    admitted_at: 0,
+                },
+            );
+        }
+        let rs = [
+            receivable(
+                "RCV-1",
+                "SUP-1",
+                "CORE-A",
+                "2026-11-01",
+                "2026-12-02",
+                "100.00",
+            ),
+            receivable(
+                "RCV-2",
+                "BANK-A",
+                "CORE-A",
+                "2026-11-01",
+                "2026-12-04",
+                "50.50",
+            ),
+            receivable(
+                "RCV-3",
+                "SUP-2",
+                "CORE-B",
+                "2026-11-01",
+                "2027-01-15",
+                "10.00",
+            ),
+            receivable(
+                "RCV-4",
+                "SUP-1",
+                "CORE-A",
+                "2026-01-01",
+                "2026-11-20",
+                "7.00",
+            ),
+            receivable(
+                "RCV-5",
+                "SUP-1",
+                "CORE-A",
+                "2026-11-01",
+                "2027-10-01",
+                "1.00",
+            ),
+        ];
+        for r in rs {
+            d.receivables.insert(r.id.to_string(), r);
+        }
+        let mut settled = receivable(
+            "RCV-6",
+            "SUP-1",
+            "CORE-A",
+            "2026-11-01",
+            "2026-12-02",
+            "999.00",
+        );
+        settled.status = ReceivableStatus::Settled;
+        d.receivables.insert("RCV-6".into(), settled);
+        for i in [
+            invoice("INV-1", "SUP-1", "CORE-A", "2026-12-02", "100.00"),
+            invoice("INV-2", "SUP-2", "CORE-B", "2027-01-15", "10.00"),
+        ] {
+            d.invoices.insert(i.id.to_string(), i);
+        }
+        d
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    fn col(t: &Table, name: &str) -> Vec<String> {
+        let i = t.columns.iter().position(|c| *c == name).unwrap();
+        t.rows.iter().map(|r| r[i].text.clone()).collect()
+    }
+
+    #[test]
+    fn ladder_buckets_by_week_and_month_and_skips_closed() {
+        let d = data();
+        let audit = Viewer::Everything { org: None };
+        let weekly = ladder(&d, &audit, &ListQuery::default(), today());
+        // past due (RCV-4), week of 2026-11-30 (RCV-1 + RCV-2), 2027-W02 (RCV-3), 2027-W39 (RCV-5)
+        assert_eq!(
+            col(&weekly, "bucket"),
+            ["past due", "2026-W49", "2027-W02", "2027-W39"]
+        );
+        assert_eq!(
+            col(&weekly, "outstanding"),
+            ["7.00", "150.50", "10.00", "1.00"]
+        );
+        assert_eq!(col(&weekly, "from")[1], "2026-11-30");
+        assert_eq!(col(&weekly, "to")[1], "2026-12-06");
+        let q = ListQuery {
+            by: Some("month".into()),
+            ..Default::default()
+        };
+        let monthly = ladder(&d, &audit, &q, today());
+        assert_eq!(
+            col(&monthly, "bucket"),
+            ["past due", "2026-12", "2027-01", "2027-10"]
+        );
+        assert_eq!(col(&monthly, "to")[1], "2026-12-31");
+        // A supplier's ladder holds only its own receivables.
+        let sup = Viewer::Org("SUP-1".into());
+        let mine = ladder(&d, &sup, &q, today());
+        assert_eq!(col(&mine, "outstanding"), ["7.00", "100.00", "1.00"]);
+        assert_eq!(
+            bucket(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(), true)
+                .1
+                .to_string(),
+            "2026-12-31"
+        );
+    }
+
+    #[test]
+    fn overdue_exposure_and_tenor() {
+        let d = data();
+        let audit = Viewer::Everything { org: None };
+        let o = overdue(&d, &audit, &ListQuery::default(), today());
+        assert_eq!(col(&o, "id"), ["RCV-4"]);
+        assert_eq!(col(&o, "days past maturity"), ["7"]);
+        let e = exposure(&d, &audit, &ListQuery::default());
+        assert_eq!(col(&e, "org"), ["BANK-A", "CORE-A", "CORE-B"]);
+        assert_eq!(col(&e, "outstanding"), ["50.50", "158.50", "10.00"]);
+        let t = long_tenor(&d, &audit, &ListQuery::default());
+        assert_eq!(col(&t, "id"), ["RCV-4", "RCV-5"]);
+        assert_eq!(col(&t, "tenor days"), ["323", "334"]);
+    }
+
+    #[test]
+    fn lists_filter_and_csv_carries_the_filtered_masked_rows() {
+        let d = data();
+        let sup = Viewer::Org("SUP-1".into());
+        let audit = Viewer::Everything { org: None };
+        let q = ListQuery {
+            status: Some("active".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            col(&receivables(&d, &sup, &q), "id"),
+            ["RCV-1", "RCV-4", "RCV-5"]
+        );
+        assert_eq!(col(&receivables(&d, &audit, &q), "id").len(), 5);
+        let q = ListQuery {
+            from: Some("2026-12-01".into()),
+            to: Some("2026-12-31".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            col(&receivables(&d, &audit, &q), "id"),
+            ["RCV-1", "RCV-2", "RCV-6"]
+        );
+        let q = ListQuery {
+            org: Some("CORE-B".into()),
+            ..Default::default()
+        };
+        assert_eq!(col(&receivables(&d, &audit, &q), "id"), ["RCV-3"]);
+
+        let inv = invoices(&d, &sup, &ListQuery::default());
+        assert_eq!(col(&inv, "id"), ["INV-1"]);
+        let csv = inv.to_csv().unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("id,number,seller,buyer"));
+        assert!(
+            lines[1].contains("91330000MA2SUP106X"),
+            "own tax id in full: {}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains("9131************3X"),
+            "the buyer's masked: {}",
+            lines[1]
+        );
+        assert!(!csv.contains("91310000MA1COREA3X"));
+        let q = ListQuery {
+            q: Some("fp-inv-2".into()),
+            ..Default::default()
+        };
+        assert_eq!(col(&invoices(&d, &audit, &q), "id"), ["INV-2"]);
+
+        let o = orgs(&d, &sup, &ListQuery::default());
+        assert_eq!(col(&o, "tax id")[0], "9144************1X");
+        assert_eq!(col(&o, "identifiers")[0], "6222**********33");
+        assert_eq!(
+            col(&orgs(&d, &audit, &ListQuery::default()), "tax id")[0],
+            "91440300MA5BANKA1X"
+        );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas() {
+        let mut t = Table::new(vec!["a"]);
+        t.push(vec!["=HYPERLINK(\"x\")".into()]);
+        t.push(vec!["-12.5".into()]);
+        let csv = t.to_csv().unwrap();
+        assert!(csv.contains("'=HYPERLINK"));
+        assert!(csv.contains("\n-12.5"));
+    }
+}
