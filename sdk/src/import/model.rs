@@ -86,6 +86,17 @@ impl PartyRef {
         }
     }
 
+    /// Where this party sits in a source of `format`: the UBL party element or the CSV
+    /// column.
+    pub fn location(&self, format: SourceFormat) -> &'static str {
+        match (format, self.role) {
+            (SourceFormat::Ubl, PartyRole::Seller) => "cac:AccountingSupplierParty/cac:Party",
+            (SourceFormat::Ubl, PartyRole::Buyer) => "cac:AccountingCustomerParty/cac:Party",
+            (SourceFormat::Csv, PartyRole::Seller) => "column seller_id",
+            (SourceFormat::Csv, PartyRole::Buyer) => "column buyer_id",
+        }
+    }
+
     /// Where an identifier of this party sits in the source, e.g.
     /// `cac:AccountingSupplierParty/cac:Party/cbc:EndpointID` or `column seller_id`.
     pub fn element(&self, kind: IdKind) -> String {

@@ -383,7 +383,8 @@ async fn import_one<L: InvoiceLedger>(
     let seller = match directory.resolve(&inv.seller) {
         Ok(r) => r.org,
         Err(e) => {
-            item.outcome = rejected(Stage::Resolve, &e, None);
+            let element = inv.seller.location(inv.format);
+            item.outcome = rejected(Stage::Resolve, &e, Some(element));
             return item;
         }
     };
@@ -391,7 +392,8 @@ async fn import_one<L: InvoiceLedger>(
     let buyer = match directory.resolve(&inv.buyer) {
         Ok(r) => r.org,
         Err(e) => {
-            item.outcome = rejected(Stage::Resolve, &e, None);
+            let element = inv.buyer.location(inv.format);
+            item.outcome = rejected(Stage::Resolve, &e, Some(element));
             return item;
         }
     };
