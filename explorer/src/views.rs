@@ -455,6 +455,9 @@ pub fn bucket(date: NaiveDate, monthly: bool) -> (NaiveDate, NaiveDate) {
     }
 }
 
+/// (bucket end, past due, count, sum, minor units) of one ladder bucket.
+type LadderCell = (NaiveDate, bool, usize, Amount, u32);
+
 /// Maturity ladder: outstanding amount of live receivables falling due per week or month
 /// (`by=month`), per currency; what is already past maturity is one "past due" bucket.
 pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
@@ -467,8 +470,7 @@ pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Tab
         "receivables",
         "outstanding",
     ]);
-    let mut sums: BTreeMap<(NaiveDate, String), (NaiveDate, bool, usize, Amount, u32)> =
-        BTreeMap::new();
+    let mut sums: BTreeMap<(NaiveDate, String), LadderCell> = BTreeMap::new();
     for r in live(v, d, q) {
         if !q.date_ok(r.maturity) {
             continue;
