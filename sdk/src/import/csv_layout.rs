@@ -119,6 +119,10 @@ pub fn parse_csv(bytes: &[u8]) -> Vec<Result<ImportedInvoice, RowError>> {
             }
         }
     }
+    if out.is_empty() {
+        // A file that yields nothing must still show up in the report.
+        return file_error(ImportError::NoRows);
+    }
     out
 }
 
@@ -234,4 +238,71 @@ fn parse_row(
         doc_hash: sha256(canonical_row(&values).as_bytes()),
         line: Some(line),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "invoice_number,issue_date,due_date,currency,amount,seller_id,buyer_id,order_id";
+
+    #[test]
+    fn canonical_row_is_line_per_column_in_layout_order() {
+        let row = canonical_row(&[
+            "N",
+            "2026-01-01",
+            "2026-02-01",
+            "CNY",
+            "1.00",
+            "S",
+            "B",
+            "",
+            "",
+        ]);
+        assert_eq!(
+            row,
+            "lianrong-invoice-csv/v1\ninvoice_number=N\nissue_date=2026-01-01\n\
+             due_date=2026-02-01\ncurrency=CNY\namount=1.00\nseller_id=S\nbuyer_id=B\n\
+             order_id=\ninvoice_id=\n"
+        );
+    }
+
+    #[test]
+    fn a_header_without_rows_is_reported() {
+        let rows = parse_csv(format!("{HEADER}\n").as_bytes());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].as_ref().unwrap_err().error, ImportError::NoRows);
+    }
+
+    #[test]
+    fn rows_past_the_limit_are_one_error() {
+        let mut csv = format!("{HEADER}\n");
+        for i in 0..=MAX_CSV_ROWS {
+            csv.push_str(&format!("N-{i},2026-01-01,2026-02-01,CNY,1.00,S,B,PO\n"));
+        }
+        let rows = parse_csv(csv.as_bytes());
+        assert_eq!(rows.len(), MAX_CSV_ROWS + 1);
+        assert_eq!(
+            rows[MAX_CSV_ROWS].as_ref().unwrap_err().error,
+            ImportError::TooManyRows {
+                limit: MAX_CSV_ROWS
+            }
+        );
+    }
+
+    #[test]
+    fn line_breaks_inside_a_value_reject_only_that_row() {
+        let csv = format!(
+            "{HEADER}\n\"N-1\nX\",2026-01-01,2026-02-01,CNY,1.00,S,B,PO\nN-2,2026-01-01,2026-02-01,CNY,1.00,S,B,PO\n"
+        );
+        let rows = parse_csv(csv.as_bytes());
+        assert_eq!(rows.len(), 2);
+        let err = rows[0].as_ref().unwrap_err();
+        assert_eq!(
+            (err.line, err.error.element()),
+            (2, Some("column invoice_number"))
+        );
+        assert_eq!(rows[1].as_ref().unwrap().line, Some(4));
+    }
 }

@@ -112,6 +112,9 @@ pub enum ImportError {
         /// What is wrong.
         message: String,
     },
+    /// A CSV file with a header and no rows.
+    #[error("the CSV file has no invoice rows")]
+    NoRows,
     /// More CSV rows than one file may hold.
     #[error("more than {limit} rows in one file; split the file")]
     TooManyRows {

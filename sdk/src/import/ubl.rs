@@ -349,7 +349,8 @@ fn scan(text: &str) -> Result<Found, ImportError> {
                     }
                     continue;
                 }
-                if path.len() + 1 >= MAX_DEPTH {
+                // The new element sits at depth path.len() + 2, counting the root as 1.
+                if path.len() + 2 > MAX_DEPTH {
                     return Err(ImportError::TooDeep { limit: MAX_DEPTH });
                 }
                 path.push(Tag { ns, name: local });
@@ -383,7 +384,12 @@ fn scan(text: &str) -> Result<Found, ImportError> {
                 }
             }
             Event::Text(t) => {
-                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                if !root_open {
+                    // Only white space may surround the root element.
+                    if t.iter().any(|b| !b.is_ascii_whitespace()) {
+                        return Err(malformed(position, "text outside the root element"));
+                    }
+                } else if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
                     let s = t.decode().map_err(|e| malformed(position, e.to_string()))?;
                     push_text(c, &s)?;
                 }
@@ -623,4 +629,78 @@ fn build(f: Found, doc_hash: lianrong_primitives::Hash) -> Result<ImportedInvoic
         doc_hash,
         line: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2">"#;
+
+    fn minimal(extra: &str) -> String {
+        format!(
+            "{HEAD}<cbc:ID>A-1</cbc:ID><cbc:IssueDate>2026-01-02</cbc:IssueDate>\
+             <cbc:DocumentCurrencyCode>CNY</cbc:DocumentCurrencyCode>\
+             <cac:AccountingSupplierParty><cac:Party><cbc:EndpointID>S1</cbc:EndpointID></cac:Party></cac:AccountingSupplierParty>\
+             <cac:AccountingCustomerParty><cac:Party><cbc:EndpointID>B1</cbc:EndpointID></cac:Party></cac:AccountingCustomerParty>\
+             <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID=\"CNY\">10.00</cbc:PayableAmount></cac:LegalMonetaryTotal>\
+             {extra}</Invoice>"
+        )
+    }
+
+    #[test]
+    fn a_minimal_invoice_parses() {
+        let inv = parse_ubl(minimal("").as_bytes()).unwrap();
+        assert_eq!(inv.number, "A-1");
+        assert_eq!(inv.amount.to_fixed(), "10.00");
+        assert_eq!(inv.seller.ids.len(), 1);
+        assert_eq!(inv.buyer.ids[0].value, "B1");
+    }
+
+    #[test]
+    fn depth_limit_counts_the_root() {
+        // MAX_DEPTH levels in all (root included) is fine; one more is refused.
+        let nest = |n: usize| minimal(&format!("{}{}", "<x>".repeat(n), "</x>".repeat(n)));
+        assert!(parse_ubl(nest(MAX_DEPTH - 1).as_bytes()).is_ok());
+        assert_eq!(
+            parse_ubl(nest(MAX_DEPTH).as_bytes()).unwrap_err(),
+            ImportError::TooDeep { limit: MAX_DEPTH }
+        );
+    }
+
+    #[test]
+    fn text_may_be_split_by_comments_and_cdata() {
+        let xml = minimal("").replace(
+            "<cbc:ID>A-1</cbc:ID>",
+            "<cbc:ID> A<!-- x -->-<![CDATA[1]]> </cbc:ID>",
+        );
+        assert_eq!(parse_ubl(xml.as_bytes()).unwrap().number, "A-1");
+    }
+
+    #[test]
+    fn stray_text_and_second_roots_are_malformed() {
+        for bad in [
+            format!("junk{}", minimal("")),
+            format!("{}<Invoice/>", minimal("")),
+        ] {
+            assert!(
+                matches!(
+                    parse_ubl(bad.as_bytes()),
+                    Err(ImportError::MalformedXml { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlong_values_are_refused_not_cut() {
+        let long = "9".repeat(MAX_VALUE_CHARS + 1);
+        let xml = minimal("").replace(">S1<", &format!(">{long}<"));
+        let err = parse_ubl(xml.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.element(),
+            Some("cac:AccountingSupplierParty/cac:Party/cbc:EndpointID")
+        );
+    }
 }
