@@ -1095,6 +1095,25 @@ mod import {
     }
 
     #[tokio::test]
+    async fn an_importer_that_cannot_register_stops_the_batch_at_once() {
+        let ledger = FakeLedger::new(sample_orgs());
+        let files = paths(&["base-example.xml"]);
+        for (importer, confirm, needle) in [
+            ("NOBODY", false, "not an admitted org"),
+            ("SUP-GB", true, "--confirm needs a core enterprise"),
+            ("BANK-SZ", false, "only suppliers and core enterprises"),
+        ] {
+            let mut o = opts(importer);
+            o.confirm = confirm;
+            let report = run(&ledger, &files, &o).await;
+            assert!(report.items.is_empty(), "{report}");
+            let error = report.error.unwrap_or_default();
+            assert!(error.contains(needle), "{importer}: {error}");
+        }
+        assert_eq!(ledger.register_calls(), 0);
+    }
+
+    #[tokio::test]
     async fn the_report_serializes_to_json_and_reads_as_text() {
         let ledger = FakeLedger::new(sample_orgs());
         let report = run(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use lianrong_contracts::model::{DocId, Org};
+use lianrong_contracts::model::{DocId, Org, Role};
 use lianrong_contracts::money::Money;
 use lianrong_contracts::InvoiceSpec;
 use lianrong_primitives::{Hash, OrgId};
@@ -332,6 +332,28 @@ pub async fn run<L: InvoiceLedger>(
         Ok(d) => d,
         Err(e) => return BatchReport::failed(e.to_string()),
     };
+    // The ledger would refuse every item of a batch signed by the wrong org: say it once.
+    match directory.org(&opts.importer) {
+        None => {
+            return BatchReport::failed(format!(
+                "importer {} is not an admitted org",
+                opts.importer
+            ))
+        }
+        Some(o) if opts.confirm && !o.has(Role::Core) => {
+            return BatchReport::failed(format!(
+                "--confirm needs a core enterprise; {} is not one",
+                o.id
+            ))
+        }
+        Some(o) if !o.has(Role::Core) && !o.has(Role::Supplier) => {
+            return BatchReport::failed(format!(
+                "{} registers no invoices: only suppliers and core enterprises do",
+                o.id
+            ))
+        }
+        Some(_) => {}
+    }
     let mut report = BatchReport::default();
     // Fingerprints settled earlier in this batch: the same invoice twice in one batch is
     // submitted once, even if the node's index lags behind its commits.

@@ -29,6 +29,12 @@ const NS_CBC: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:CommonBasic
 
 const PAYABLE: &str = "cac:LegalMonetaryTotal/cbc:PayableAmount";
 
+/// UNTDID 1001 document types that are credit notes (381 is the usual one; Peppol sends
+/// them as `CreditNote` documents, but an ERP may mislabel an `Invoice`).
+const CREDIT_NOTE_CODES: [&str; 11] = [
+    "81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532",
+];
+
 /// The namespaces that matter; everything else (extensions, signatures) is skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ns {
@@ -568,9 +574,9 @@ fn party(role: PartyRole, p: PartyFound) -> PartyRef {
 fn build(f: Found, doc_hash: lianrong_primitives::Hash) -> Result<ImportedInvoice, ImportError> {
     // First what kind of document it is: a credit note's other faults do not matter.
     if let Some(code) = f.type_code.as_deref() {
-        if code == "381" {
+        if CREDIT_NOTE_CODES.contains(&code) {
             return Err(ImportError::CreditNote {
-                element: "cbc:InvoiceTypeCode 381".into(),
+                element: format!("cbc:InvoiceTypeCode {code}"),
             });
         }
     }
@@ -655,6 +661,25 @@ mod tests {
         assert_eq!(inv.amount.to_fixed(), "10.00");
         assert_eq!(inv.seller.ids.len(), 1);
         assert_eq!(inv.buyer.ids[0].value, "B1");
+    }
+
+    #[test]
+    fn credit_note_type_codes_are_refused() {
+        let typed = |code: &str| {
+            minimal("").replace(
+                "<cbc:IssueDate>",
+                &format!("<cbc:InvoiceTypeCode>{code}</cbc:InvoiceTypeCode><cbc:IssueDate>"),
+            )
+        };
+        for code in ["381", "396"] {
+            assert_eq!(
+                parse_ubl(typed(code).as_bytes()).unwrap_err(),
+                ImportError::CreditNote {
+                    element: format!("cbc:InvoiceTypeCode {code}")
+                }
+            );
+        }
+        assert!(parse_ubl(typed("380").as_bytes()).is_ok());
     }
 
     #[test]
