@@ -695,7 +695,12 @@ mod import {
             assert_eq!(r.via, MatchVia::PartyMap { line: 1 }, "{external}");
         }
         // The checked-in map: endpoint for the seller, scheme-qualified endpoint for the buyer.
-        let map = PartyMap::parse(&fixture("party-map.csv")).unwrap();
+        let map = PartyMap::load(&fixture_path("party-map.csv")).unwrap();
+        assert_eq!(map, PartyMap::parse(&fixture("party-map.csv")).unwrap());
+        assert!(matches!(
+            PartyMap::load(&fixture_path("no-such-map.csv")),
+            Err(PartyMapError::Io { .. })
+        ));
         assert_eq!(map.entries().len(), 2);
         let dir = PartyDirectory::new(unmapped_orgs(), &map).unwrap();
         assert_eq!(

@@ -42,6 +42,14 @@ pub enum PartyMapError {
         /// The limit.
         limit: u64,
     },
+    /// The file could not be read.
+    #[error("cannot read party map {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
     /// More than [`MAX_PARTY_MAP_ENTRIES`] entries.
     #[error("party map has more than {limit} entries")]
     TooManyEntries {
@@ -106,6 +114,30 @@ impl PartyMap {
     /// The entries, in file order.
     pub fn entries(&self) -> &[PartyMapEntry] {
         &self.entries
+    }
+
+    /// Reads and parses a party map file (`--party-map FILE`), refusing one larger than
+    /// [`MAX_PARTY_MAP_BYTES`] before reading it.
+    pub fn load(path: &std::path::Path) -> Result<Self, PartyMapError> {
+        use std::io::Read;
+        let io = |e: std::io::Error| PartyMapError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        if size > MAX_PARTY_MAP_BYTES as u64 {
+            return Err(PartyMapError::TooLarge {
+                size,
+                limit: MAX_PARTY_MAP_BYTES as u64,
+            });
+        }
+        let mut bytes = Vec::new();
+        // One byte past the limit, in case the file grew since the size check.
+        file.take(MAX_PARTY_MAP_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        Self::parse(&bytes)
     }
 
     /// Parses a CSV `external_id,org_id` file; a first line `external_id,org_id` is
