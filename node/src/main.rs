@@ -52,6 +52,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    #[command(flatten)]
+    Client(lianrong_node::cli::ClientCommand),
 }
 
 fn main() {
@@ -99,6 +101,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Node { config } => run_node(&config),
+        Command::Client(c) => lianrong_node::cli::run(c),
         Command::Keygen { out } => {
             let public = keyfile::write_new(&out)?;
             println!("{public}");

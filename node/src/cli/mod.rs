@@ -1,0 +1,936 @@
+//! The `lianrong` client verbs (`org`, `order`, `shipment`, `invoice`, `receivable`,
+//! `financing`, `repay`, `tx`, `status`): every one goes through `lianrong_sdk`, takes
+//! `--node URL` and `--key FILE` (or `--token`), and prints text or, with `--json`, JSON.
+//! Amounts are decimal strings, dates `YYYY-MM-DD`. On any failure the caller gets a
+//! non-zero exit and a one-line reason on stderr (see `main.rs`).
+
+pub mod output;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use lianrong_contracts::model::{DocId, Org, ReceivableStatus};
+use lianrong_contracts::{Action, InvoiceSpec};
+use lianrong_primitives::{Hash, OrgId};
+use lianrong_sdk::import::{ImportOptions, InvoiceLedger, LedgerError, PartyMap};
+use lianrong_sdk::{args, Auth, Client, ClientOptions, MemberKey, SdkError, Signer};
+use serde::Serialize;
+
+/// Largest token file read with `--token @FILE`.
+const MAX_TOKEN_FILE_BYTES: u64 = 4096;
+
+/// How to reach and authenticate to a node; shared by every client verb.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Conn {
+    /// Node API URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, global = true, value_name = "URL")]
+    pub node: Option<String>,
+    /// Member key file: signs requests and transactions.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// API token for reads (or @FILE to read it from a file); with --key, the key still
+    /// signs transactions.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Chain id, when the key file does not name it.
+    #[arg(long, global = true, value_name = "ID")]
+    pub chain_id: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Seconds to wait for each answer.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// A document's commitment: the file (hashed here) or its SHA-256.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DocArg {
+    /// The full document; its SHA-256 goes on the ledger, the file stays with you.
+    #[arg(long, value_name = "FILE", conflicts_with = "doc_hash")]
+    pub doc: Option<PathBuf>,
+    /// SHA-256 of the full document (64 hex digits).
+    #[arg(long, value_name = "HEX", value_parser = parse_hash)]
+    pub doc_hash: Option<Hash>,
+}
+
+impl DocArg {
+    fn hash(&self) -> Result<Hash> {
+        match (&self.doc, self.doc_hash) {
+            (Some(p), _) => Ok(args::file_hash(p)?),
+            (None, Some(h)) => Ok(h),
+            (None, None) => {
+                bail!("give the document with --doc FILE or its SHA-256 with --doc-hash HEX")
+            }
+        }
+    }
+}
+
+fn parse_doc_id(s: &str) -> std::result::Result<DocId, String> {
+    args::doc_id(s).map_err(|e| e.to_string())
+}
+fn parse_org(s: &str) -> std::result::Result<OrgId, String> {
+    args::org_id(s).map_err(|e| e.to_string())
+}
+fn parse_hash(s: &str) -> std::result::Result<Hash, String> {
+    args::hash(s).map_err(|e| e.to_string())
+}
+fn parse_date(s: &str) -> std::result::Result<lianrong_sdk::NaiveDate, String> {
+    args::date(s).map_err(|e| e.to_string())
+}
+fn parse_amount(s: &str) -> std::result::Result<lianrong_contracts::money::Amount, String> {
+    args::amount(s).map_err(|e| e.to_string())
+}
+fn parse_rate(s: &str) -> std::result::Result<lianrong_contracts::money::Rate, String> {
+    args::rate(s).map_err(|e| e.to_string())
+}
+fn parse_status(s: &str) -> std::result::Result<ReceivableStatus, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+        .map_err(|_| format!("{s:?}: use active, overdue, split or settled"))
+}
+
+/// The client verbs, flattened into the `lianrong` command.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Organisations: list, show.
+    Org {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: OrgCmd,
+    },
+    /// Purchase orders: create, accept, cancel, fulfil, show.
+    Order {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: OrderCmd,
+    },
+    /// Shipments: attest, deliver, show.
+    Shipment {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: ShipmentCmd,
+    },
+    /// Invoices: register, confirm, dispute, void, show, import.
+    Invoice {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: InvoiceCmd,
+    },
+    /// Receivables: show, list, history, split, transfer.
+    Receivable {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: ReceivableCmd,
+    },
+    /// Financing: request, offer, accept, disburse, cancel, withdraw, abandon, show.
+    Financing {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: FinancingCmd,
+    },
+    /// Record a repayment of a receivable to its current holder (the debtor).
+    Repay {
+        #[command(flatten)]
+        conn: Conn,
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        receivable: DocId,
+        /// Amount paid (decimal, in the receivable's currency).
+        #[arg(long, value_parser = parse_amount)]
+        amount: lianrong_contracts::money::Amount,
+        /// Payment reference.
+        #[arg(long)]
+        payment_ref: String,
+    },
+    /// Transactions: show.
+    Tx {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: TxCmd,
+    },
+    /// The node's chain id, height, validators, peers and sync state.
+    Status {
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    /// Every admitted organisation.
+    List,
+    /// One organisation.
+    Show {
+        /// Org id.
+        #[arg(value_parser = parse_org)]
+        id: OrgId,
+    },
+}
+
+/// `order` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Issue a purchase order to a supplier (core enterprise).
+    Create {
+        /// New order id.
+        #[arg(long, value_parser = parse_doc_id)]
+        id: DocId,
+        /// The supplier.
+        #[arg(long, value_parser = parse_org)]
+        seller: OrgId,
+        /// Order amount (decimal).
+        #[arg(long)]
+        amount: String,
+        /// ISO 4217 currency.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Short terms text.
+        #[arg(long, default_value = "")]
+        terms: String,
+        #[command(flatten)]
+        doc: DocArg,
+    },
+    /// Accept an issued order (the supplier).
+    Accept {
+        /// The order.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Cancel an order without invoices (the buyer).
+    Cancel {
+        /// The order.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Mark a delivered order fulfilled (the buyer).
+    Fulfil {
+        /// The order.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Show an order.
+    Show {
+        /// The order.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+}
+
+/// `shipment` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ShipmentCmd {
+    /// Attest that goods of an order shipped (logistics).
+    Attest {
+        /// New shipment id.
+        #[arg(long, value_parser = parse_doc_id)]
+        id: DocId,
+        /// The order.
+        #[arg(long, value_parser = parse_doc_id)]
+        order: DocId,
+        #[command(flatten)]
+        doc: DocArg,
+    },
+    /// Attest delivery (the carrier).
+    Deliver {
+        /// The shipment.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Show a shipment.
+    Show {
+        /// The shipment.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+}
+
+/// `invoice` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCmd {
+    /// Register an invoice (seller or buyer); --confirm also confirms it (buyer).
+    Register {
+        /// Ledger id of the invoice.
+        #[arg(long, value_parser = parse_doc_id)]
+        id: DocId,
+        /// The order it bills.
+        #[arg(long, value_parser = parse_doc_id)]
+        order: DocId,
+        /// Invoice number as printed.
+        #[arg(long)]
+        number: String,
+        /// Issue date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        issue_date: lianrong_sdk::NaiveDate,
+        /// Due date (YYYY-MM-DD); becomes the receivable's maturity.
+        #[arg(long, value_parser = parse_date)]
+        due_date: lianrong_sdk::NaiveDate,
+        /// Payable amount (decimal).
+        #[arg(long)]
+        amount: String,
+        /// ISO 4217 currency.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Seller tax id as printed (default: the seller's registered one, if visible).
+        #[arg(long)]
+        seller_tax_id: Option<String>,
+        /// Buyer tax id as printed (default: the buyer's registered one, if visible).
+        #[arg(long)]
+        buyer_tax_id: Option<String>,
+        #[command(flatten)]
+        doc: DocArg,
+        /// Confirm in the same transaction (the buyer only).
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Confirm (确权) an invoice, creating its receivable (the buyer).
+    Confirm {
+        /// The invoice.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Dispute an invoice (the buyer).
+    Dispute {
+        /// The invoice.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Void a registered or disputed invoice (the seller).
+    Void {
+        /// The invoice.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Show an invoice.
+    Show {
+        /// The invoice.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Import UBL 2.1 XML or CSV invoices; re-running a batch submits nothing twice.
+    Import {
+        /// Files (.xml UBL 2.1, .csv in the documented layout).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Register and confirm in one transaction (the key's org must be the buyer).
+        #[arg(long)]
+        confirm: bool,
+        /// CSV `external_id,org_id` mapping the documents' party ids to org ids.
+        #[arg(long, value_name = "FILE")]
+        party_map: Option<PathBuf>,
+        /// Order billed by documents that name none.
+        #[arg(long, value_parser = parse_doc_id)]
+        order: Option<DocId>,
+        /// Due date = issue date + DAYS for documents without one.
+        #[arg(long, value_name = "DAYS")]
+        due_days: Option<u32>,
+    },
+}
+
+/// `receivable` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReceivableCmd {
+    /// Show a receivable.
+    Show {
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// List receivables by holder, debtor and status.
+    List {
+        /// Current holder.
+        #[arg(long, value_parser = parse_org)]
+        holder: Option<OrgId>,
+        /// Debtor.
+        #[arg(long, value_parser = parse_org)]
+        debtor: Option<OrgId>,
+        /// active, overdue, split or settled.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<ReceivableStatus>,
+        /// At most this many (the node caps it at 500).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// The lineage from the root and every step with block, signer and transaction.
+    History {
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+    },
+    /// Split into parts that sum exactly to the face (the holder).
+    Split {
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+        /// Part amounts: repeat --part or separate with commas.
+        #[arg(long = "part", required = true, value_delimiter = ',', value_parser = parse_amount)]
+        parts: Vec<lianrong_contracts::money::Amount>,
+    },
+    /// Transfer to another organisation (the holder).
+    Transfer {
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+        /// The new holder.
+        #[arg(long, value_parser = parse_org)]
+        to: OrgId,
+    },
+}
+
+/// `financing` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FinancingCmd {
+    /// Ask named banks for financing on a receivable (the holder).
+    Request {
+        /// The receivable.
+        #[arg(value_parser = parse_doc_id)]
+        receivable: DocId,
+        /// Banks invited: repeat --bank or separate with commas.
+        #[arg(long = "bank", required = true, value_delimiter = ',', value_parser = parse_org)]
+        banks: Vec<OrgId>,
+    },
+    /// Offer an annual discount rate and fees (an invited bank).
+    Offer {
+        /// The financing request.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// Annual discount rate in percent, e.g. 3.65.
+        #[arg(long, value_parser = parse_rate)]
+        rate: lianrong_contracts::money::Rate,
+        /// Flat fees (decimal, in the receivable's currency).
+        #[arg(long, default_value = "0", value_parser = parse_amount)]
+        fees: lianrong_contracts::money::Amount,
+    },
+    /// Accept an offer; other open offers are withdrawn (the holder).
+    Accept {
+        /// The offer.
+        #[arg(value_parser = parse_doc_id)]
+        offer: DocId,
+    },
+    /// Record the payment of the agreed net; the receivable passes to the bank.
+    Disburse {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// The bank's payment reference.
+        #[arg(long)]
+        payment_ref: String,
+        /// Net paid (default: the agreed net read from the ledger).
+        #[arg(long, value_parser = parse_amount)]
+        net: Option<lianrong_contracts::money::Amount>,
+    },
+    /// Cancel a request not yet accepted (the holder).
+    Cancel {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+    },
+    /// Withdraw an open offer (its bank).
+    Withdraw {
+        /// The offer.
+        #[arg(value_parser = parse_doc_id)]
+        offer: DocId,
+    },
+    /// Abandon an accepted financing before paying (the accepted bank).
+    Abandon {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+    },
+    /// Show a financing and its offers.
+    Show {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+    },
+}
+
+/// `tx` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TxCmd {
+    /// A committed transaction and its receipt.
+    Show {
+        /// Transaction hash (64 hex digits).
+        #[arg(value_parser = parse_hash)]
+        hash: Hash,
+    },
+}
+
+impl ClientCommand {
+    fn conn(&self) -> &Conn {
+        match self {
+            ClientCommand::Org { conn, .. }
+            | ClientCommand::Order { conn, .. }
+            | ClientCommand::Shipment { conn, .. }
+            | ClientCommand::Invoice { conn, .. }
+            | ClientCommand::Receivable { conn, .. }
+            | ClientCommand::Financing { conn, .. }
+            | ClientCommand::Repay { conn, .. }
+            | ClientCommand::Tx { conn, .. }
+            | ClientCommand::Status { conn } => conn,
+        }
+    }
+
+    /// The action a write verb signs, when it needs nothing from the ledger to build it;
+    /// `None` for reads and for verbs that look something up first.
+    pub fn action(&self) -> Result<Option<Action>> {
+        use ClientCommand as C;
+        Ok(Some(match self {
+            C::Order { cmd, .. } => match cmd {
+                OrderCmd::Create {
+                    id,
+                    seller,
+                    amount,
+                    currency,
+                    terms,
+                    doc,
+                } => Action::IssueOrder {
+                    id: id.clone(),
+                    seller: seller.clone(),
+                    amount: args::money(amount, currency)?,
+                    terms: terms.clone(),
+                    doc_hash: doc.hash()?,
+                },
+                OrderCmd::Accept { id } => Action::AcceptOrder { order: id.clone() },
+                OrderCmd::Cancel { id } => Action::CancelOrder { order: id.clone() },
+                OrderCmd::Fulfil { id } => Action::FulfilOrder { order: id.clone() },
+                OrderCmd::Show { .. } => return Ok(None),
+            },
+            C::Shipment { cmd, .. } => match cmd {
+                ShipmentCmd::Attest { id, order, doc } => Action::AttestShipment {
+                    id: id.clone(),
+                    order: order.clone(),
+                    doc_hash: doc.hash()?,
+                },
+                ShipmentCmd::Deliver { id } => Action::ConfirmDelivery {
+                    shipment: id.clone(),
+                },
+                ShipmentCmd::Show { .. } => return Ok(None),
+            },
+            C::Invoice { cmd, .. } => match cmd {
+                InvoiceCmd::Confirm { id } => Action::ConfirmInvoice {
+                    invoice: id.clone(),
+                },
+                InvoiceCmd::Dispute { id, reason } => Action::DisputeInvoice {
+                    invoice: id.clone(),
+                    reason: reason.clone(),
+                },
+                InvoiceCmd::Void { id } => Action::VoidInvoice {
+                    invoice: id.clone(),
+                },
+                // Register may look up tax ids; show and import are not one action.
+                _ => return Ok(None),
+            },
+            C::Receivable { cmd, .. } => match cmd {
+                ReceivableCmd::Split { id, parts } => Action::SplitReceivable {
+                    receivable: id.clone(),
+                    parts: parts.clone(),
+                },
+                ReceivableCmd::Transfer { id, to } => Action::TransferReceivable {
+                    receivable: id.clone(),
+                    to: to.clone(),
+                },
+                _ => return Ok(None),
+            },
+            C::Financing { cmd, .. } => match cmd {
+                FinancingCmd::Request { receivable, banks } => Action::RequestFinancing {
+                    receivable: receivable.clone(),
+                    banks: banks.clone(),
+                },
+                FinancingCmd::Offer {
+                    financing,
+                    rate,
+                    fees,
+                } => Action::OfferFinancing {
+                    financing: financing.clone(),
+                    rate: *rate,
+                    fees: *fees,
+                },
+                FinancingCmd::Accept { offer } => Action::AcceptOffer {
+                    offer: offer.clone(),
+                },
+                FinancingCmd::Disburse {
+                    financing,
+                    payment_ref,
+                    net: Some(net),
+                } => Action::Disburse {
+                    financing: financing.clone(),
+                    payment_ref: payment_ref.clone(),
+                    net: *net,
+                },
+                FinancingCmd::Cancel { financing } => Action::CancelFinancing {
+                    financing: financing.clone(),
+                },
+                FinancingCmd::Withdraw { offer } => Action::WithdrawOffer {
+                    offer: offer.clone(),
+                },
+                FinancingCmd::Abandon { financing } => Action::AbandonFinancing {
+                    financing: financing.clone(),
+                },
+                _ => return Ok(None),
+            },
+            C::Repay {
+                receivable,
+                amount,
+                payment_ref,
+                ..
+            } => Action::Repay {
+                receivable: receivable.clone(),
+                amount: *amount,
+                payment_ref: payment_ref.clone(),
+            },
+            C::Org { .. } | C::Tx { .. } | C::Status { .. } => return Ok(None),
+        }))
+    }
+}
+
+/// Runs a client verb to completion on its own runtime.
+pub fn run(cmd: ClientCommand) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(cmd))
+        // stderr gets one line, whatever the cause chain looked like.
+        .map_err(|e| anyhow!(output::one_line(&format!("{e:#}"))))
+}
+
+/// What a verb needs to talk to the node.
+struct Ctx {
+    client: Client,
+    key: Option<MemberKey>,
+    json: bool,
+}
+
+fn read_token(arg: &str) -> Result<String> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(arg.trim().to_string());
+    };
+    let meta = std::fs::metadata(path).with_context(|| format!("token file {path}"))?;
+    if meta.len() > MAX_TOKEN_FILE_BYTES {
+        bail!("token file {path} is too large to hold a token");
+    }
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("token file {path}"))?
+        .trim()
+        .to_string())
+}
+
+impl Ctx {
+    fn new(conn: &Conn) -> Result<Self> {
+        let node = conn
+            .node
+            .as_deref()
+            .ok_or_else(|| anyhow!("give the node's API with --node URL"))?;
+        let key = match &conn.key {
+            Some(p) => Some(MemberKey::load(p)?),
+            None => None,
+        };
+        let auth = match (&conn.token, &key) {
+            (Some(t), _) => Auth::Token(read_token(t)?),
+            (None, Some(k)) => Auth::Key(k.clone()),
+            (None, None) => bail!("give a member key with --key FILE (or a token with --token)"),
+        };
+        let opts = ClientOptions {
+            timeout: Duration::from_secs(conn.timeout.clamp(1, 600)),
+            chain_id: conn.chain_id.clone(),
+            ..ClientOptions::default()
+        };
+        Ok(Self {
+            client: Client::with_options(node, auth, opts)?,
+            key,
+            json: conn.json,
+        })
+    }
+
+    async fn signer(&self) -> Result<Signer> {
+        let key = self
+            .key
+            .clone()
+            .ok_or_else(|| anyhow!("this verb signs a transaction: give --key FILE"))?;
+        Ok(Signer::new(self.client.clone(), key).await?)
+    }
+
+    /// Prints `value` as JSON, or `text` of it.
+    fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            println!("{}", text(value));
+        }
+        Ok(())
+    }
+
+    fn show<T: Serialize>(&self, value: &T) -> Result<()> {
+        self.print(value, |v| {
+            output::document(&serde_json::to_value(v).unwrap_or_default())
+        })
+    }
+
+    async fn sign_and_submit(&self, action: Action) -> Result<()> {
+        let name = action.name();
+        let signer = self.signer().await?;
+        let done = signer.submit(action).await?;
+        self.print(&done, |d| output::committed(name, d))
+    }
+}
+
+async fn run_async(cmd: ClientCommand) -> Result<()> {
+    let ctx = Ctx::new(cmd.conn())?;
+    if let Some(action) = cmd.action()? {
+        return ctx.sign_and_submit(action).await;
+    }
+    let c = &ctx.client;
+    use ClientCommand as C;
+    match &cmd {
+        C::Status { .. } => ctx.show(&c.status().await?),
+        C::Org { cmd, .. } => match cmd {
+            OrgCmd::List => ctx.print(&c.orgs().await?, |o| output::orgs(o)),
+            OrgCmd::Show { id } => ctx.show(&c.org(id).await?),
+        },
+        C::Order {
+            cmd: OrderCmd::Show { id },
+            ..
+        } => ctx.show(&c.order(id).await?),
+        C::Shipment {
+            cmd: ShipmentCmd::Show { id },
+            ..
+        } => ctx.show(&c.shipment(id).await?),
+        C::Invoice { cmd, .. } => match cmd {
+            InvoiceCmd::Show { id } => ctx.show(&c.invoice(id).await?),
+            InvoiceCmd::Register { .. } => {
+                let action = register_action(c, cmd).await?;
+                ctx.sign_and_submit(action).await
+            }
+            InvoiceCmd::Import {
+                files,
+                confirm,
+                party_map,
+                order,
+                due_days,
+            } => {
+                let signer = ctx.signer().await?;
+                let mut opts = ImportOptions::new(signer.org().clone());
+                opts.confirm = *confirm;
+                opts.default_order = order.clone();
+                opts.default_due_days = *due_days;
+                if let Some(p) = party_map {
+                    opts.party_map = read_party_map(p)?;
+                }
+                let report = lianrong_sdk::import::run(&SignerLedger(&signer), files, &opts).await;
+                ctx.print(&report, |r| r.to_string())?;
+                if !report.is_success() {
+                    bail!(
+                        "import incomplete: {} rejected{}",
+                        report.summary.rejected,
+                        report
+                            .error
+                            .as_deref()
+                            .map(|e| format!("; {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+                Ok(())
+            }
+            _ => unreachable_verb(),
+        },
+        C::Receivable { cmd, .. } => match cmd {
+            ReceivableCmd::Show { id } => ctx.show(&c.receivable(id).await?),
+            ReceivableCmd::List {
+                holder,
+                debtor,
+                status,
+                limit,
+            } => {
+                let filter = lianrong_sdk::ReceivableFilter {
+                    holder: holder.clone(),
+                    debtor: debtor.clone(),
+                    status: *status,
+                    limit: *limit,
+                };
+                ctx.print(&c.receivables(&filter).await?, |r| output::receivables(r))
+            }
+            ReceivableCmd::History { id } => {
+                ctx.print(&c.receivable_history(id).await?, output::history)
+            }
+            _ => unreachable_verb(),
+        },
+        C::Financing { cmd, .. } => match cmd {
+            FinancingCmd::Show { financing } => {
+                let f = c.financing(financing).await?;
+                let mut offers = Vec::new();
+                for o in f
+                    .offers
+                    .iter()
+                    .take(lianrong_contracts::model::MAX_INVITED_BANKS)
+                {
+                    offers.push(c.offer(o).await?);
+                }
+                let both = serde_json::json!({"financing": f, "offers": offers});
+                ctx.show(&both)
+            }
+            FinancingCmd::Disburse {
+                financing,
+                payment_ref,
+                net: None,
+            } => {
+                let f = c.financing(financing).await?;
+                let terms = f.terms.ok_or_else(|| {
+                    anyhow!("{financing} has no accepted offer yet, so there is no agreed net")
+                })?;
+                ctx.sign_and_submit(Action::Disburse {
+                    financing: financing.clone(),
+                    payment_ref: payment_ref.clone(),
+                    net: terms.net.amount,
+                })
+                .await
+            }
+            _ => unreachable_verb(),
+        },
+        C::Tx {
+            cmd: TxCmd::Show { hash },
+            ..
+        } => ctx.show(&c.transaction(hash).await?),
+        _ => unreachable_verb(),
+    }
+}
+
+/// Every write verb returns an action from [`ClientCommand::action`] before the match.
+fn unreachable_verb() -> Result<()> {
+    bail!("internal: this verb has no handler")
+}
+
+/// `invoice register`: the tax ids default to the parties' registered ones (readable for
+/// one's own org; the counterparty's is masked for non-banks, so pass it explicitly).
+async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
+    let InvoiceCmd::Register {
+        id,
+        order,
+        number,
+        issue_date,
+        due_date,
+        amount,
+        currency,
+        seller_tax_id,
+        buyer_tax_id,
+        doc,
+        confirm,
+    } = cmd
+    else {
+        bail!("internal: not a register command");
+    };
+    let amount = args::money(amount, currency)?;
+    let doc_hash = doc.hash()?;
+    let (seller_tax_id, buyer_tax_id) = match (seller_tax_id, buyer_tax_id) {
+        (Some(s), Some(b)) => (s.clone(), b.clone()),
+        (s, b) => {
+            let o = c.order(order).await?;
+            let pick = |given: &Option<String>, org: Org, flag: &str| -> Result<String> {
+                match given {
+                    Some(g) => Ok(g.clone()),
+                    None if org.tax_id.contains('*') => bail!(
+                        "the tax id of {} is masked for you; pass it with {flag}",
+                        org.id
+                    ),
+                    None => Ok(org.tax_id),
+                }
+            };
+            (
+                pick(s, c.org(&o.seller).await?, "--seller-tax-id")?,
+                pick(b, c.org(&o.buyer).await?, "--buyer-tax-id")?,
+            )
+        }
+    };
+    Ok(Action::RegisterInvoice {
+        invoice: InvoiceSpec {
+            id: id.clone(),
+            order: order.clone(),
+            number: number.clone(),
+            issue_date: *issue_date,
+            due_date: *due_date,
+            amount,
+            seller_tax_id,
+            buyer_tax_id,
+            doc_hash,
+        },
+        confirm: *confirm,
+    })
+}
+
+fn read_party_map(path: &std::path::Path) -> Result<PartyMap> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("party map {}", path.display()))?
+        .len();
+    if size > lianrong_sdk::import::MAX_PARTY_MAP_BYTES as u64 {
+        bail!("party map {} is too large", path.display());
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("party map {}", path.display()))?;
+    PartyMap::parse(&bytes).map_err(|e| anyhow!("party map {}: {e}", path.display()))
+}
+
+/// The importer's view of the ledger, through the signer's client.
+struct SignerLedger<'a>(&'a Signer);
+
+fn ledger_error(e: SdkError) -> LedgerError {
+    // The caller's (or the ledger's) refusal, versus a node that could not answer.
+    match &e {
+        SdkError::Refused { .. } => LedgerError::Rejected(e.to_string()),
+        SdkError::Api { status, .. } if (400..500).contains(status) && *status != 429 => {
+            LedgerError::Rejected(e.to_string())
+        }
+        _ => LedgerError::Unavailable(e.to_string()),
+    }
+}
+
+impl InvoiceLedger for SignerLedger<'_> {
+    fn orgs(&self) -> impl Future<Output = std::result::Result<Vec<Org>, LedgerError>> + Send {
+        async move { self.0.client().orgs().await.map_err(ledger_error) }
+    }
+
+    fn invoice_by_fingerprint(
+        &self,
+        fingerprint: &Hash,
+    ) -> impl Future<Output = std::result::Result<Option<DocId>, LedgerError>> + Send {
+        let fp = *fingerprint;
+        async move {
+            let found = self
+                .0
+                .client()
+                .invoices_by_fingerprint(&fp)
+                .await
+                .map_err(ledger_error)?;
+            Ok(found.into_iter().next().map(|i| i.id))
+        }
+    }
+
+    fn register(
+        &self,
+        spec: &InvoiceSpec,
+        confirm: bool,
+    ) -> impl Future<Output = std::result::Result<DocId, LedgerError>> + Send {
+        let spec = spec.clone();
+        async move {
+            let id = spec.id.clone();
+            self.0
+                .register_invoice(spec, confirm)
+                .await
+                .map(|_| id)
+                .map_err(ledger_error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

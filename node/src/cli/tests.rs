@@ -1,0 +1,232 @@
+//! Argument parsing and the actions verbs build, without a node.
+
+use clap::Parser;
+
+use super::*;
+
+#[derive(Debug, Parser)]
+#[command(name = "lianrong")]
+struct TestCli {
+    #[command(subcommand)]
+    cmd: ClientCommand,
+}
+
+fn parse(args: &str) -> std::result::Result<ClientCommand, String> {
+    TestCli::try_parse_from(std::iter::once("lianrong").chain(args.split_whitespace()))
+        .map(|c| c.cmd)
+        .map_err(|e| e.to_string())
+}
+
+fn action(args: &str) -> Action {
+    parse(args)
+        .unwrap()
+        .action()
+        .unwrap()
+        .expect("a write verb")
+}
+
+#[test]
+fn connection_flags_go_anywhere_after_the_verb() {
+    for line in [
+        "receivable show RCV-1 --node http://n:1 --key k.json --json",
+        "receivable --node http://n:1 show RCV-1 --json --key k.json",
+    ] {
+        let cmd = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let c = cmd.conn();
+        assert_eq!(c.node.as_deref(), Some("http://n:1"), "{line}");
+        assert_eq!(c.key.as_deref(), Some(std::path::Path::new("k.json")));
+        assert!(c.json);
+        assert!(cmd.action().unwrap().is_none(), "show signs nothing");
+    }
+}
+
+#[test]
+fn split_parts_may_repeat_or_be_comma_separated() {
+    let a = action("receivable split RCV-1 --part 150000.00 --part 250000.00");
+    let b = action("receivable split RCV-1 --part 150000.00,250000.00");
+    assert_eq!(a, b);
+    match a {
+        Action::SplitReceivable { receivable, parts } => {
+            assert_eq!(receivable.as_str(), "RCV-1");
+            assert_eq!(
+                parts.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                ["150000.00", "250000.00"]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        parse("receivable split RCV-1").is_err(),
+        "parts are required"
+    );
+    assert!(parse("receivable split RCV-1 --part 1,-2").is_err());
+}
+
+#[test]
+fn bad_amounts_dates_and_ids_are_refused_with_the_reason() {
+    let e = parse("repay RCV-1 --amount 1,000.00 --payment-ref P1").unwrap_err();
+    assert!(e.contains("not a decimal number"), "{e}");
+    let e = parse(
+        "invoice register --id I --order PO --number 1 --issue-date 2026-3-1 \
+         --due-date 2026-06-01 --amount 10 --doc-hash 00",
+    )
+    .unwrap_err();
+    assert!(e.contains("YYYY-MM-DD"), "{e}");
+    assert!(parse("order accept PO/1")
+        .unwrap_err()
+        .contains("invalid document id"));
+    assert!(
+        parse("receivable transfer RCV-1 --to sup-2").is_err(),
+        "org ids are upper case"
+    );
+    assert!(parse("tx show abc").unwrap_err().contains("hash"));
+    assert!(parse("receivable list --status frozen")
+        .unwrap_err()
+        .contains("active"));
+    // The currency decides the decimals: caught before anything is sent.
+    let cmd = parse(&format!(
+        "order create --id PO-1 --seller SUP-1 --amount 10.001 --currency CNY --doc-hash {}",
+        "00".repeat(32)
+    ))
+    .unwrap();
+    let e = cmd.action().unwrap_err().to_string();
+    assert!(e.contains("decimal places"), "{e}");
+}
+
+#[test]
+fn write_verbs_build_the_documented_actions() {
+    let h = "ab".repeat(32);
+    match action(&format!(
+        "order create --id PO-1 --seller SUP-1 --amount 1000000.00 --terms net90 --doc-hash {h}"
+    )) {
+        Action::IssueOrder {
+            id,
+            seller,
+            amount,
+            terms,
+            doc_hash,
+        } => {
+            assert_eq!((id.as_str(), seller.as_str()), ("PO-1", "SUP-1"));
+            assert_eq!(amount.to_string(), "1000000.00 CNY", "CNY by default");
+            assert_eq!((terms.as_str(), doc_hash.to_hex()), ("net90", h.clone()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        action("financing request RCV-2 --bank BANK-A,BANK-B"),
+        Action::RequestFinancing { banks, .. } if banks.len() == 2
+    ));
+    match action("financing offer FIN-1 --rate 3.65") {
+        Action::OfferFinancing { rate, fees, .. } => {
+            assert_eq!((rate.to_string(), fees.is_zero()), ("3.65%".into(), true));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        action("financing disburse FIN-1 --payment-ref PAY-9 --net 396350.00"),
+        Action::Disburse { net, .. } if net.to_string() == "396350.00"
+    ));
+    // Without --net the agreed net is read from the ledger first.
+    assert!(parse("financing disburse FIN-1 --payment-ref PAY-9")
+        .unwrap()
+        .action()
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        action("repay RCV-3 --amount 50000.00 --payment-ref REP-1"),
+        Action::Repay { payment_ref, .. } if payment_ref == "REP-1"
+    ));
+    assert!(matches!(
+        action("invoice dispute INV-1 --reason short"),
+        Action::DisputeInvoice { reason, .. } if reason == "short"
+    ));
+    assert!(matches!(
+        action("shipment deliver SH-1"),
+        Action::ConfirmDelivery { .. }
+    ));
+}
+
+#[test]
+fn a_document_commitment_is_required_and_hashes_the_file() {
+    let cmd = parse("shipment attest --id SH-1 --order PO-1").unwrap();
+    let e = cmd.action().unwrap_err().to_string();
+    assert!(e.contains("--doc FILE"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("waybill.pdf");
+    std::fs::write(&file, b"abc").unwrap();
+    match action(&format!(
+        "shipment attest --id SH-1 --order PO-1 --doc {}",
+        file.display()
+    )) {
+        Action::AttestShipment { doc_hash, .. } => assert_eq!(
+            doc_hash.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let h = "00".repeat(32);
+    assert!(
+        parse(&format!(
+            "shipment attest --id SH-1 --order PO-1 --doc {} --doc-hash {h}",
+            file.display()
+        ))
+        .is_err(),
+        "one or the other"
+    );
+}
+
+#[test]
+fn import_takes_files_and_its_options() {
+    match parse("invoice import a.xml b.csv --confirm --party-map map.csv --due-days 90").unwrap() {
+        ClientCommand::Invoice {
+            cmd:
+                InvoiceCmd::Import {
+                    files,
+                    confirm,
+                    party_map,
+                    due_days,
+                    ..
+                },
+            ..
+        } => {
+            assert_eq!(files.len(), 2);
+            assert!(confirm);
+            assert_eq!(party_map.as_deref(), Some(std::path::Path::new("map.csv")));
+            assert_eq!(due_days, Some(90));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(parse("invoice import").is_err(), "at least one file");
+}
+
+#[test]
+fn missing_connection_details_fail_with_one_clear_line() {
+    let cmd = parse("status").unwrap();
+    let e = run(cmd).unwrap_err().to_string();
+    assert_eq!(e, "give the node's API with --node URL");
+    let cmd = parse("status --node http://127.0.0.1:9").unwrap();
+    let e = run(cmd).unwrap_err().to_string();
+    assert!(e.contains("--key FILE"), "{e}");
+    let cmd = parse("status --node http://127.0.0.1:9 --key /nonexistent/k.json").unwrap();
+    let e = run(cmd).unwrap_err().to_string();
+    assert!(
+        e.contains("/nonexistent/k.json") && !e.contains('\n'),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_node_that_is_down_is_a_one_line_failure() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cmd = parse(&format!(
+        "org list --node http://127.0.0.1:{port} --token t --timeout 2"
+    ))
+    .unwrap();
+    let e = run(cmd).unwrap_err().to_string();
+    assert!(e.contains("cannot connect"), "{e}");
+    assert!(!e.contains('\n'));
+}
