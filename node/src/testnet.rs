@@ -309,6 +309,12 @@ mod tests {
             let key = crate::keyfile::read(&cfg.node.node_key).unwrap();
             assert_eq!(key.public(), n.node_key);
         }
+        // Member key files name their org and chain, so clients need no lookup to sign.
+        let (file, key) = lianrong_primitives::KeyFile::read(&out.join("keys/SUP-1.json")).unwrap();
+        assert_eq!(file.org.as_ref().map(|o| o.as_str()), Some("SUP-1"));
+        assert_eq!(file.chain_id.as_deref(), Some("lianrong-local"));
+        let sup = g.orgs.iter().find(|o| o.id.as_str() == "SUP-1").unwrap();
+        assert_eq!(sup.keys, [key.public()]);
         // Each org's token is granted, by hash only.
         let token = std::fs::read_to_string(out.join("keys/AUDIT.token")).unwrap();
         let cfg = NodeConfig::load(&nodes[0].config).unwrap();

@@ -6,7 +6,6 @@
 
 pub mod output;
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -895,40 +894,33 @@ fn ledger_error(e: SdkError) -> LedgerError {
 }
 
 impl InvoiceLedger for SignerLedger<'_> {
-    fn orgs(&self) -> impl Future<Output = std::result::Result<Vec<Org>, LedgerError>> + Send {
-        async move { self.0.client().orgs().await.map_err(ledger_error) }
+    async fn orgs(&self) -> std::result::Result<Vec<Org>, LedgerError> {
+        self.0.client().orgs().await.map_err(ledger_error)
     }
 
-    fn invoice_by_fingerprint(
+    async fn invoice_by_fingerprint(
         &self,
         fingerprint: &Hash,
-    ) -> impl Future<Output = std::result::Result<Option<DocId>, LedgerError>> + Send {
-        let fp = *fingerprint;
-        async move {
-            let found = self
-                .0
-                .client()
-                .invoices_by_fingerprint(&fp)
-                .await
-                .map_err(ledger_error)?;
-            Ok(found.into_iter().next().map(|i| i.id))
-        }
+    ) -> std::result::Result<Option<DocId>, LedgerError> {
+        let found = self
+            .0
+            .client()
+            .invoices_by_fingerprint(fingerprint)
+            .await
+            .map_err(ledger_error)?;
+        Ok(found.into_iter().next().map(|i| i.id))
     }
 
-    fn register(
+    async fn register(
         &self,
         spec: &InvoiceSpec,
         confirm: bool,
-    ) -> impl Future<Output = std::result::Result<DocId, LedgerError>> + Send {
-        let spec = spec.clone();
-        async move {
-            let id = spec.id.clone();
-            self.0
-                .register_invoice(spec, confirm)
-                .await
-                .map(|_| id)
-                .map_err(ledger_error)
-        }
+    ) -> std::result::Result<DocId, LedgerError> {
+        self.0
+            .register_invoice(spec.clone(), confirm)
+            .await
+            .map(|_| spec.id.clone())
+            .map_err(ledger_error)
     }
 }
 
