@@ -47,3 +47,7 @@ pub use verify::{validator_set, verify_block, verify_proof, Finality, VerifiedBl
 
 /// Civil dates as the ledger uses them (re-exported so callers need no chrono).
 pub use chrono::NaiveDate;
+/// The contract layer's types (actions, records, money, events), as the SDK uses them.
+pub use lianrong_contracts as contracts;
+/// Hashes, keys, ids and the key file format, as the SDK uses them.
+pub use lianrong_primitives as primitives;

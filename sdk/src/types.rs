@@ -224,3 +224,31 @@ pub struct BlockNotice {
     #[serde(default)]
     pub ledger_events: Vec<Event>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::DocKind;
+
+    #[test]
+    fn created_finds_the_ledger_assigned_id() {
+        let d = |s: &str| DocId::new(s).unwrap();
+        let c = Committed {
+            hash: Hash::ZERO,
+            height: 1,
+            events: vec![
+                Event::ReceivableSplit {
+                    receivable: d("RCV-1"),
+                    parts: vec![d("RCV-2"), d("RCV-3")],
+                },
+                Event::FinancingRequested {
+                    financing: d("FIN-4"),
+                    receivable: d("RCV-2"),
+                    banks: vec![],
+                },
+            ],
+        };
+        assert_eq!(c.created(DocKind::Financing), Some(d("FIN-4")));
+        assert_eq!(c.created(DocKind::Offer), None);
+    }
+}

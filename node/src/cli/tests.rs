@@ -230,3 +230,74 @@ fn a_node_that_is_down_is_a_one_line_failure() {
     assert!(e.contains("cannot connect"), "{e}");
     assert!(!e.contains('\n'));
 }
+
+/// A mock node on its own thread: `/v1/keys/*` and a `POST /v1/transactions` that
+/// commits every transaction with the ledger's refusal.
+fn refusing_node() -> String {
+    use axum::routing::{get, post};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new()
+                .route(
+                    "/v1/keys/{k}",
+                    get(
+                        |axum::extract::Path(k): axum::extract::Path<String>| async move {
+                            axum::Json(serde_json::json!({
+                                "public_key": k, "org": "SUP-1", "active": true, "next_nonce": 0
+                            }))
+                        },
+                    ),
+                )
+                .route(
+                    "/v1/transactions",
+                    post(|body: axum::body::Bytes| async move {
+                        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        let raw = hex::decode(v["tx"].as_str().unwrap()).unwrap();
+                        let t = lianrong_contracts::SignedTransaction::decode(&raw).unwrap();
+                        let receipt = lianrong_contracts::Receipt {
+                            tx_hash: t.hash(),
+                            signer: t.tx.signer.org.clone(),
+                            outcome: Err(lianrong_contracts::ContractError::RevokedKey),
+                        };
+                        axum::Json(serde_json::json!({
+                            "hash": t.hash(), "status": "committed", "height": 9, "receipt": receipt
+                        }))
+                    }),
+                );
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}", l.local_addr().unwrap()))
+                .unwrap();
+            let _ = axum::serve(l, app).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn a_transaction_the_ledger_refuses_fails_the_command_with_its_code() {
+    let url = refusing_node();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("SUP-1.json");
+    lianrong_primitives::keyfile::write_new(
+        &key,
+        Some(OrgId::new("SUP-1").unwrap()),
+        Some("mock-chain".into()),
+    )
+    .unwrap();
+    let cmd = parse(&format!(
+        "receivable transfer RCV-1 --to SUP-3 --node {url} --key {}",
+        key.display()
+    ))
+    .unwrap();
+    let e = run(cmd).unwrap_err().to_string();
+    assert!(
+        e.contains("refused at height 9") && e.contains("revoked_key"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'));
+}
