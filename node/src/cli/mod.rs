@@ -726,7 +726,8 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
                 opts.default_order = order.clone();
                 opts.default_due_days = *due_days;
                 if let Some(p) = party_map {
-                    opts.party_map = read_party_map(p)?;
+                    opts.party_map =
+                        PartyMap::load(p).map_err(|e| anyhow!("party map {}: {e}", p.display()))?;
                 }
                 let report = lianrong_sdk::import::run(&SignerLedger(&signer), files, &opts).await;
                 ctx.print(&report, |r| r.to_string())?;
@@ -866,17 +867,6 @@ async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
         },
         confirm: *confirm,
     })
-}
-
-fn read_party_map(path: &std::path::Path) -> Result<PartyMap> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("party map {}", path.display()))?
-        .len();
-    if size > lianrong_sdk::import::MAX_PARTY_MAP_BYTES as u64 {
-        bail!("party map {} is too large", path.display());
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("party map {}", path.display()))?;
-    PartyMap::parse(&bytes).map_err(|e| anyhow!("party map {}: {e}", path.display()))
 }
 
 /// The importer's view of the ledger, through the signer's client.
