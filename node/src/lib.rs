@@ -3,6 +3,7 @@
 //! that feeds the consensus engine and applies finalized blocks to the contract ledger.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod keyfile;

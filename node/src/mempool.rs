@@ -92,6 +92,12 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The waiting transaction with this hash.
+    pub fn get(&self, hash: &Hash) -> Option<&VerifiedTransaction> {
+        let (key, nonce) = self.by_hash.get(hash)?;
+        self.by_signer.get(key)?.get(nonce)
+    }
+
     /// Admits `tx` given its key's next nonce on the ledger.
     pub fn admit(&mut self, tx: VerifiedTransaction, next_nonce: u64) -> Result<Hash, AdmitError> {
         let hash = tx.hash();

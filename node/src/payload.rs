@@ -21,6 +21,19 @@ pub fn encode(txs: &[VerifiedTransaction]) -> Vec<u8> {
 
 /// The transactions a finalized payload executes, in order (see the module docs).
 pub fn decode(bytes: &[u8], chain_id: &str, max_bytes: usize) -> Vec<VerifiedTransaction> {
+    decode_with(bytes, chain_id, max_bytes, |_| None)
+}
+
+/// Like [`decode`], but transactions that `known` returns (already verified for this
+/// chain, e.g. waiting in the mempool) skip the signature check: each transaction's
+/// signature is then checked once per node, on admission, not again at commit. The
+/// result is the same list `decode` gives, because the hash covers the signature.
+pub fn decode_with(
+    bytes: &[u8],
+    chain_id: &str,
+    max_bytes: usize,
+    known: impl Fn(&lianrong_primitives::Hash) -> Option<VerifiedTransaction>,
+) -> Vec<VerifiedTransaction> {
     if bytes.is_empty() {
         return vec![];
     }
@@ -30,10 +43,23 @@ pub fn decode(bytes: &[u8], chain_id: &str, max_bytes: usize) -> Vec<VerifiedTra
     if signed.len() > MAX_BLOCK_TXS {
         return vec![];
     }
-    verify_batch(signed, chain_id)
-        .into_iter()
-        .filter_map(Result::ok)
-        .collect()
+    let mut out: Vec<Option<VerifiedTransaction>> = Vec::with_capacity(signed.len());
+    let mut unknown = Vec::new();
+    let mut slots = Vec::new();
+    for t in signed {
+        match known(&t.hash()) {
+            Some(v) => out.push(Some(v)),
+            None => {
+                slots.push(out.len());
+                out.push(None);
+                unknown.push(t);
+            }
+        }
+    }
+    for (slot, r) in slots.into_iter().zip(verify_batch(unknown, chain_id)) {
+        out[slot] = r.ok();
+    }
+    out.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
@@ -72,5 +98,13 @@ mod tests {
         let back = decode(&bytes, CHAIN_ID, 1 << 20);
         assert_eq!(back.len(), 4);
         assert!(back.iter().all(|t| t.tx().nonce != 2));
+
+        // Known transactions skip the check; the unknown ones (the tampered one among
+        // them) are still verified, and the order is kept.
+        let known = |h: &lianrong_primitives::Hash| txs.iter().find(|t| t.hash() == *h).cloned();
+        let mixed = decode_with(&bytes, CHAIN_ID, 1 << 20, |h| {
+            known(h).filter(|t| t.tx().nonce % 2 == 0)
+        });
+        assert_eq!(mixed, back);
     }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lianrong_consensus::{
-    decode_message, Block, CommitCertificate, Engine, EngineConfig, FinalizedBlock, Input, Output,
-    SafetyState, Target, TimerId, ValidatorSet,
+    decode_message, Block, CommitCertificate, Engine, EngineConfig, FinalizedBlock, Input, Message,
+    Output, SafetyState, Target, TimerId, ValidatorSet,
 };
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
@@ -32,6 +32,8 @@ use crate::storage::{CommitBlock, Db};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
+/// Most gossip chores (publish, verdict) in flight at once.
+const MAX_GOSSIP_CHORES: usize = 8192;
 /// Capacity of the API command queue.
 const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the timer queue (only the latest timer matters; stale ones are ignored).
@@ -178,6 +180,7 @@ pub async fn run(
         admitted_at: HashMap::new(),
         timer_tx,
         pace_tx,
+        gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         deferred: None,
         idle_block_delay_ms: config.consensus.idle_block_delay_ms,
         commits,
@@ -200,6 +203,7 @@ pub async fn run(
                 }
             }
             Some(id) = timers.recv() => {
+                tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
                 let out = engine.handle(now_ms(), Input::Timer(id));
                 node.carry_out(&mut engine, out).await
             }
@@ -236,6 +240,8 @@ struct Loop {
     /// When this node admitted a transaction (for the finality latency metric).
     admitted_at: HashMap<Hash, u64>,
     timer_tx: mpsc::Sender<TimerId>,
+    /// Gossip chores running in the background.
+    gossip_chores: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a deferred proposal (carries its round).
     pace_tx: mpsc::Sender<u64>,
     /// A payload request waiting for a transaction: (round, height).
@@ -255,16 +261,15 @@ fn committed_nonce(db: &Db, key: &PublicKey) -> u64 {
         .unwrap_or(0)
 }
 
-/// The next nonce to propose for a key: after its committed one and after anything this
-/// node already proposed in a block that is not final yet.
-fn next_nonce(db: &Db, inflight: &HashMap<Hash, (PublicKey, u64, u64)>, key: &PublicKey) -> u64 {
-    let committed = committed_nonce(db, key);
-    let pending = inflight
-        .values()
-        .filter(|(k, n, _)| k == key && *n >= committed)
-        .map(|(_, n, _)| n + 1)
-        .max();
-    pending.unwrap_or(committed).max(committed)
+/// For each key with proposed-but-unfinalized transactions, the nonce after the highest.
+/// Built once per proposal: one pass over the in-flight set, not one per signer.
+fn pending_nonces(inflight: &HashMap<Hash, (PublicKey, u64, u64)>) -> HashMap<PublicKey, u64> {
+    let mut next: HashMap<PublicKey, u64> = HashMap::new();
+    for (k, n, _) in inflight.values() {
+        let e = next.entry(*k).or_insert(0);
+        *e = (*e).max(n + 1);
+    }
+    next
 }
 
 impl Loop {
@@ -283,9 +288,12 @@ impl Loop {
                     self.admitted_at.insert(hash, now_ms());
                     // Gossip is best effort: with no peer yet, the transaction still
                     // reaches a block when this node leads.
-                    if let Err(e) = self.net.publish_tx(bytes).await {
-                        tracing::debug!(error = %e, "transaction not gossiped");
-                    }
+                    let net = self.net.clone();
+                    self.background(async move {
+                        if let Err(e) = net.publish_tx(bytes).await {
+                            tracing::debug!(error = %e, "transaction not gossiped");
+                        }
+                    });
                 }
                 self.metrics.mempool.set(self.mempool.len() as i64);
                 let _ = reply.send(result);
@@ -303,6 +311,9 @@ impl Loop {
                 };
                 match decode_message(&bytes) {
                     Ok(message) => {
+                        if let Message::Proposal(p) = &message {
+                            self.note_proposed(&p.block.payload, p.block.height);
+                        }
                         let out = engine.handle(
                             now_ms(),
                             Input::Message {
@@ -330,14 +341,22 @@ impl Loop {
                         let next = self.committed_nonce(&tx.tx().signer.key);
                         // A duplicate or stale transaction is honest gossip, not
                         // misbehaviour: drop it without forwarding or blame.
-                        let _ = match self.mempool.admit(tx, next) {
-                            Ok(_) => self.net.report_tx(id, from, true).await,
-                            Err(_) => self.net.ignore_tx(id, from).await,
-                        };
+                        let admitted = self.mempool.admit(tx, next).is_ok();
+                        let net = self.net.clone();
+                        self.background(async move {
+                            let _ = if admitted {
+                                net.report_tx(id, from, true).await
+                            } else {
+                                net.ignore_tx(id, from).await
+                            };
+                        });
                     }
                     Err(reason) => {
                         tracing::debug!(peer = %from, %reason, "invalid gossiped transaction");
-                        let _ = self.net.report_tx(id, from, false).await;
+                        let net = self.net.clone();
+                        self.background(async move {
+                            let _ = net.report_tx(id, from, false).await;
+                        });
                     }
                 }
                 self.metrics.mempool.set(self.mempool.len() as i64);
@@ -423,6 +442,49 @@ impl Loop {
         bail!("engine output queue did not drain")
     }
 
+    /// Runs a gossip chore (publish, verdict) without making the event loop wait for
+    /// the network task's answer: consensus messages must not queue behind
+    /// transaction gossip. At most `MAX_GOSSIP_CHORES` run at once; beyond that the
+    /// chore is dropped (an unforwarded transaction still reaches a block through the
+    /// node that holds it, and an unreported gossip message expires in gossipsub).
+    fn background(&self, chore: impl std::future::Future<Output = ()> + Send + 'static) {
+        let running = self.gossip_chores.clone();
+        if running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_GOSSIP_CHORES {
+            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            self.metrics.dropped_gossip.inc();
+            return;
+        }
+        tokio::spawn(async move {
+            chore.await;
+            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+
+    /// Marks the transactions of another leader's proposal as in flight, so that the
+    /// next leaders do not propose them again while that block becomes final (a second
+    /// copy would only fail its nonce check and waste the block's space).
+    fn note_proposed(&mut self, payload_bytes: &[u8], height: u64) {
+        if payload_bytes.is_empty() {
+            return;
+        }
+        let Ok(signed) = codec::decode::<Vec<SignedTransaction>>(payload_bytes, MAX_PROPOSAL_BYTES)
+        else {
+            return;
+        };
+        if signed.len() > payload::MAX_BLOCK_TXS {
+            return;
+        }
+        for t in signed {
+            // Only transactions this node knows (and so verified) count; a faulty
+            // leader cannot hold back others' transactions with invented ones.
+            let h = t.hash();
+            if self.mempool.contains(&h) {
+                self.inflight
+                    .insert(h, (t.tx.signer.key, t.tx.nonce, height));
+            }
+        }
+    }
+
     /// Nothing to propose yet: wait for a transaction, or until the idle delay ends.
     fn defer_proposal(&mut self, round: u64, height: u64) {
         self.deferred = Some((round, height));
@@ -463,9 +525,12 @@ impl Loop {
     /// propose and nothing waits for finality (then an empty block can wait), unless
     /// `force`.
     fn propose(&mut self, height: u64, force: bool) -> Option<Vec<u8>> {
-        let (db, inflight) = (&self.db, &self.inflight);
+        let db = &self.db;
+        let pending = pending_nonces(&self.inflight);
         let txs = self.mempool.proposal(
-            |k| next_nonce(db, inflight, k),
+            // After the committed nonce and after anything in a block that is proposed
+            // but not final yet (by this node or another leader).
+            |k| committed_nonce(db, k).max(pending.get(k).copied().unwrap_or(0)),
             self.max_block_txs,
             MAX_PROPOSAL_BYTES - 1024,
         );
@@ -489,10 +554,13 @@ impl Loop {
     /// when the block changed it.
     fn apply_finalized(&mut self, fb: &FinalizedBlock) -> Result<Option<ValidatorSet>> {
         let height = fb.block.height;
-        let txs = payload::decode(
+        let started = std::time::Instant::now();
+        let mempool = &self.mempool;
+        let txs = payload::decode_with(
             &fb.block.payload,
             &self.chain_id,
             lianrong_consensus::MAX_PAYLOAD_BYTES,
+            |h| mempool.get(h).cloned(),
         );
         let ctx = BlockContext {
             height,
@@ -552,7 +620,13 @@ impl Loop {
                 Event::ValidatorSetChanged { validators } => Some(validators.clone()),
                 _ => None,
             });
-        tracing::info!(height, txs = txs.len(), root = %root, "finalized");
+        tracing::info!(
+            height,
+            txs = txs.len(),
+            root = %root,
+            apply_ms = started.elapsed().as_millis() as u64,
+            "finalized"
+        );
         let _ = self.commits.send(Arc::new(CommitNotice {
             height,
             block_hash,

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub finality_seconds: Histogram,
     /// Consensus messages refused (bad signature, malformed, ...).
     pub rejected_messages: Counter<u64, AtomicU64>,
+    /// Gossip chores dropped because too many were in flight.
+    pub dropped_gossip: Counter<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -44,6 +46,7 @@ impl Default for Metrics {
             peers: Gauge::default(),
             finality_seconds: Histogram::new([0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0]),
             rejected_messages: Counter::default(),
+            dropped_gossip: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Latest finalized block height", m.height.clone());
@@ -72,6 +75,11 @@ impl Default for Metrics {
             "rejected_consensus_messages",
             "Consensus messages refused",
             m.rejected_messages.clone(),
+        );
+        registry.register(
+            "dropped_gossip_chores",
+            "Transaction gossip chores dropped under overload",
+            m.dropped_gossip.clone(),
         );
         Metrics { registry, ..m }
     }

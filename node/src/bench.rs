@@ -1,0 +1,581 @@
+//! `lianrong bench`: starts a local validator network as separate `lianrong node`
+//! processes, drives it with signed transactions from many client keys over the HTTP API,
+//! and reports committed tx/s, finality latency (submit -> committed block seen on the
+//! event stream), peak RSS and CPU time per node.
+//!
+//! CPU is reported per committed transaction and divided by the time of one Ed25519
+//! verification measured in the same run, so the figure compares across machines: it
+//! says how many signature checks' worth of work each node spends per transaction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures::StreamExt;
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::Money;
+use lianrong_contracts::{Action, Signer, Transaction};
+use lianrong_primitives::{sha256, Hash, OrgId, PublicKey, SecretKey};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::testnet;
+
+/// Most client keys (each is one submitting task).
+pub const MAX_KEYS: usize = 1024;
+/// Transactions a key may have submitted but not yet seen committed; below the
+/// mempool's per-signer limit so clients never hit it.
+const WINDOW_PER_KEY: u64 = 192;
+/// Largest SSE event the bench reads (a full block of receipts).
+const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+/// Most submitted-but-unseen transactions tracked for latency.
+const MAX_TRACKED: usize = 1_000_000;
+/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, fixed at 100 in Linux's ABI).
+const CLOCK_TICKS: f64 = 100.0;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Validators (processes) to start.
+    pub validators: usize,
+    /// Client keys (added to genesis under bench core enterprises, 16 keys each).
+    pub keys: usize,
+    /// Warm-up before measuring.
+    pub warmup: Duration,
+    /// Measured period.
+    pub duration: Duration,
+    /// Where to keep the network (a temporary folder when `None`).
+    pub dir: Option<PathBuf>,
+}
+
+/// Figures of one node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeFigures {
+    /// Node name.
+    pub name: String,
+    /// Peak resident memory, MiB.
+    pub peak_rss_mib: f64,
+    /// CPU seconds used in the measured period.
+    pub cpu_seconds: f64,
+    /// CPU seconds per committed transaction, divided by one Ed25519 verification.
+    pub cpu_per_tx_in_verifies: f64,
+}
+
+/// The result.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Validators.
+    pub validators: usize,
+    /// Client keys.
+    pub keys: usize,
+    /// Measured seconds.
+    pub seconds: f64,
+    /// Transactions committed in the measured period.
+    pub committed: u64,
+    /// Committed transactions per second.
+    pub tx_per_second: f64,
+    /// Finality latency percentiles, milliseconds.
+    pub finality_p50_ms: f64,
+    /// 99th percentile.
+    pub finality_p99_ms: f64,
+    /// Latency samples behind the percentiles.
+    pub latency_samples: usize,
+    /// One Ed25519 verification on this machine, microseconds.
+    pub ed25519_verify_us: f64,
+    /// Per node.
+    pub nodes: Vec<NodeFigures>,
+    /// CPUs of this machine (everything shares them).
+    pub cpus: usize,
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} validators, {} client keys, {:.1} s measured on {} CPUs (nodes and clients share them)",
+            self.validators, self.keys, self.seconds, self.cpus
+        )?;
+        writeln!(
+            f,
+            "committed: {} tx, {:.0} tx/s",
+            self.committed, self.tx_per_second
+        )?;
+        writeln!(
+            f,
+            "finality:  p50 {:.0} ms, p99 {:.0} ms ({} samples)",
+            self.finality_p50_ms, self.finality_p99_ms, self.latency_samples
+        )?;
+        writeln!(f, "ed25519 verify: {:.1} us", self.ed25519_verify_us)?;
+        for n in &self.nodes {
+            writeln!(
+                f,
+                "  {:<10} peak RSS {:>7.1} MiB   CPU {:>6.2} s   CPU per tx = {:.1} verifies",
+                n.name, n.peak_rss_mib, n.cpu_seconds, n.cpu_per_tx_in_verifies
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The client key `i` of the bench (deterministic, so a kept network can be re-driven).
+fn client_key(i: usize) -> SecretKey {
+    let seed = sha256(format!("lianrong-bench-client-{i}").as_bytes());
+    SecretKey::from_seed(seed.0)
+}
+
+/// Keys per bench org (genesis allows at most 16 per org).
+const KEYS_PER_ORG: usize = 16;
+
+/// The bench org (a core enterprise) a client key acts for.
+fn client_org(i: usize) -> String {
+    format!("BENCH-{:02}", i / KEYS_PER_ORG)
+}
+
+/// Adds core-enterprise orgs holding the client keys to `genesis.json`.
+fn add_client_orgs(genesis: &Path, keys: usize) -> Result<()> {
+    let text = std::fs::read_to_string(genesis)?;
+    let mut g: Value = serde_json::from_str(&text)?;
+    let orgs = g["orgs"]
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("genesis has no orgs"))?;
+    for first in (0..keys).step_by(KEYS_PER_ORG) {
+        let members: Vec<PublicKey> = (first..keys.min(first + KEYS_PER_ORG))
+            .map(|i| client_key(i).public())
+            .collect();
+        let id = client_org(first);
+        orgs.push(serde_json::json!({
+            "id": id,
+            "name": format!("Bench buyer {id}"),
+            "tax_id": format!("91000000BENCH{:05}", first / KEYS_PER_ORG),
+            "roles": ["core"],
+            "identifiers": [],
+            "keys": members,
+        }));
+    }
+    std::fs::write(genesis, serde_json::to_string_pretty(&g)?)?;
+    Ok(())
+}
+
+/// Child processes killed when dropped.
+struct Nodes(Vec<(String, Child)>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// (CPU seconds, peak RSS MiB) of a process from /proc.
+fn proc_figures(pid: u32) -> Result<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name (which may contain spaces).
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow!("odd /proc stat"))?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let hwm_kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok((ticks / CLOCK_TICKS, hwm_kib / 1024.0))
+}
+
+/// Mean time of one Ed25519 verification, microseconds.
+fn measure_verify() -> f64 {
+    let key = SecretKey::from_seed([7; 32]);
+    let public = key.public();
+    let msgs: Vec<Vec<u8>> = (0..2000u32).map(|i| i.to_le_bytes().repeat(40)).collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
+    let start = Instant::now();
+    let mut ok = 0;
+    for (m, s) in msgs.iter().zip(&sigs) {
+        if lianrong_primitives::verify(&public, m, s).is_ok() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, msgs.len(), "own signatures must verify");
+    start.elapsed().as_secs_f64() * 1e6 / msgs.len() as f64
+}
+
+struct Shared {
+    /// tx hash -> submit time, for latency.
+    submitted: Mutex<HashMap<Hash, Instant>>,
+    /// Latencies (ms) of transactions committed while measuring.
+    latencies: Mutex<Vec<f64>>,
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    /// Next committed nonce per key, as last seen.
+    committed: Vec<AtomicU64>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs the benchmark.
+pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
+    if !(1..=testnet::MAX_TESTNET_VALIDATORS).contains(&opts.validators) {
+        bail!(
+            "--validators must be 1..={}",
+            testnet::MAX_TESTNET_VALIDATORS
+        );
+    }
+    if opts.keys == 0 || opts.keys > MAX_KEYS {
+        bail!("--keys must be 1..={MAX_KEYS}");
+    }
+    let tmp = tempfile::tempdir()?;
+    let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
+    let chain_id = "lianrong-bench";
+    let now = crate::api::now_ms();
+    let infos = testnet::write(&dir, opts.validators, chain_id, now)?;
+    add_client_orgs(&dir.join("genesis.json"), opts.keys)?;
+    let token = std::fs::read_to_string(dir.join("keys").join("AUDIT.token"))
+        .context("reading the auditor token")?
+        .trim()
+        .to_string();
+
+    let exe = std::env::current_exe()?;
+    let mut nodes = Nodes(Vec::new());
+    for n in &infos {
+        let log = std::fs::File::create(n.config.with_file_name("node.log"))?;
+        let child = Command::new(&exe)
+            .args(["node", "--config"])
+            .arg(&n.config)
+            // The nodes log at warn unless the caller chose otherwise.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", n.name))?;
+        nodes.0.push((n.name.clone(), child));
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(opts.keys)
+        .build()?;
+    let apis: Vec<String> = infos.iter().map(|n| n.api.clone()).collect();
+    for api in &apis {
+        wait_up(&http, api, &token).await?;
+    }
+
+    let shared = Arc::new(Shared {
+        submitted: Mutex::new(HashMap::new()),
+        latencies: Mutex::new(Vec::new()),
+        measuring: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        committed: (0..opts.keys).map(|_| AtomicU64::new(0)).collect(),
+    });
+    let key_index: Arc<HashMap<PublicKey, usize>> = Arc::new(
+        (0..opts.keys)
+            .map(|i| (client_key(i).public(), i))
+            .collect(),
+    );
+    let events = tokio::spawn(follow_events(
+        http.clone(),
+        format!("{}/v1/events", apis[0]),
+        token.clone(),
+        shared.clone(),
+    ));
+    let poller = tokio::spawn(poll_nonces(
+        http.clone(),
+        apis[0].clone(),
+        token.clone(),
+        shared.clone(),
+        key_index.clone(),
+    ));
+    let mut clients = Vec::new();
+    for i in 0..opts.keys {
+        clients.push(tokio::spawn(client(
+            http.clone(),
+            apis[i % apis.len()].clone(),
+            token.clone(),
+            chain_id.to_string(),
+            i,
+            shared.clone(),
+        )));
+    }
+
+    tokio::time::sleep(opts.warmup).await;
+    let pids: Vec<(String, u32)> = nodes.0.iter().map(|(n, c)| (n.clone(), c.id())).collect();
+    let cpu_before: Vec<f64> = pids
+        .iter()
+        .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
+        .collect();
+    let exact_before = exact_committed(&http, &apis[0], &token, &key_index).await?;
+    shared.measuring.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    tokio::time::sleep(opts.duration).await;
+    let exact_after = exact_committed(&http, &apis[0], &token, &key_index).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    shared.measuring.store(false, Ordering::SeqCst);
+    let mut figures = Vec::new();
+    for ((name, pid), before) in pids.iter().zip(&cpu_before) {
+        let (cpu, rss) = proc_figures(*pid).with_context(|| format!("{name} exited early"))?;
+        figures.push((name.clone(), cpu - before, rss));
+    }
+    shared.stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        let _ = c.await;
+    }
+    events.abort();
+    poller.abort();
+    drop(nodes);
+
+    let committed = exact_after.saturating_sub(exact_before);
+    let verify_us = measure_verify();
+    let mut lat = std::mem::take(&mut *shared.latencies.lock().map_err(|_| anyhow!("poisoned"))?);
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let per_tx = |cpu: f64| {
+        if committed == 0 {
+            f64::NAN
+        } else {
+            cpu / committed as f64 / (verify_us / 1e6)
+        }
+    };
+    Ok(BenchReport {
+        validators: opts.validators,
+        keys: opts.keys,
+        seconds,
+        committed,
+        tx_per_second: committed as f64 / seconds,
+        finality_p50_ms: percentile(&lat, 0.50),
+        finality_p99_ms: percentile(&lat, 0.99),
+        latency_samples: lat.len(),
+        ed25519_verify_us: verify_us,
+        nodes: figures
+            .into_iter()
+            .map(|(name, cpu, rss)| NodeFigures {
+                name,
+                peak_rss_mib: rss,
+                cpu_seconds: cpu,
+                cpu_per_tx_in_verifies: per_tx(cpu),
+            })
+            .collect(),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    })
+}
+
+async fn wait_up(http: &reqwest::Client, api: &str, token: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = http
+            .get(format!("{api}/v1/status"))
+            .bearer_auth(token)
+            .send()
+            .await;
+        if matches!(&r, Ok(resp) if resp.status().is_success()) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("node at {api} did not come up");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn next_nonce(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    key: &PublicKey,
+) -> Result<u64> {
+    let v: Value = http
+        .get(format!("{api}/v1/keys/{key}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    v["next_nonce"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("no next_nonce in {v}"))
+}
+
+/// Transactions of the client keys on the ledger (exact, from their nonces).
+async fn exact_committed(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    keys: &HashMap<PublicKey, usize>,
+) -> Result<u64> {
+    let mut sum = 0;
+    for k in keys.keys() {
+        sum += next_nonce(http, api, token, k).await?;
+    }
+    Ok(sum)
+}
+
+/// Keeps the per-key committed nonces fresh even when the event stream skipped blocks.
+async fn poll_nonces(
+    http: reqwest::Client,
+    api: String,
+    token: String,
+    shared: Arc<Shared>,
+    keys: Arc<HashMap<PublicKey, usize>>,
+) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for (k, i) in keys.iter() {
+            if let Ok(n) = next_nonce(&http, &api, &token, k).await {
+                shared.committed[*i].fetch_max(n, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// One client key: signs orders nonce after nonce and submits them, keeping at most
+/// `WINDOW_PER_KEY` uncommitted.
+async fn client(
+    http: reqwest::Client,
+    api: String,
+    token: String,
+    chain_id: String,
+    i: usize,
+    shared: Arc<Shared>,
+) {
+    let key = client_key(i);
+    let Ok(org_id) = OrgId::new(client_org(i)) else {
+        return;
+    };
+    let Ok(seller) = OrgId::new("SUP-1") else {
+        return;
+    };
+    let Ok(amount) = Money::parse("1000.00", "CNY") else {
+        return;
+    };
+    let mut nonce = 0u64;
+    while !shared.stop.load(Ordering::SeqCst) {
+        if nonce >= shared.committed[i].load(Ordering::SeqCst) + WINDOW_PER_KEY {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        let Ok(id) = DocId::new(format!("B{i}-{nonce}")) else {
+            return;
+        };
+        let tx = Transaction {
+            chain_id: chain_id.clone(),
+            signer: Signer {
+                org: org_id.clone(),
+                key: key.public(),
+            },
+            nonce,
+            action: Action::IssueOrder {
+                id,
+                seller: seller.clone(),
+                amount,
+                terms: "net 60".into(),
+                doc_hash: Hash::ZERO,
+            },
+        }
+        .sign(&key);
+        let hash = tx.hash();
+        let sent_at = Instant::now();
+        if let Ok(mut m) = shared.submitted.lock() {
+            // Entries leave when their block is seen; if the event stream skipped
+            // blocks, start over rather than grow without bound.
+            if m.len() >= MAX_TRACKED {
+                m.clear();
+            }
+            m.insert(hash, sent_at);
+        }
+        let r = http
+            .post(format!("{api}/v1/transactions"))
+            .bearer_auth(&token)
+            .header("content-type", "application/octet-stream")
+            .body(tx.encode())
+            .send()
+            .await;
+        match r.map(|r| r.status().as_u16()) {
+            // Admitted, or already known (a retry after a lost answer).
+            Ok(200..=299) | Ok(409) => nonce += 1,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Reads the node's event stream: committed blocks -> latency samples and nonces.
+async fn follow_events(http: reqwest::Client, url: String, token: String, shared: Arc<Shared>) {
+    let Ok(resp) = http
+        .get(&url)
+        .bearer_auth(&token)
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+    else {
+        return;
+    };
+    let mut stream = resp.bytes_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        buf.extend_from_slice(&chunk);
+        while let Some(end) = find_event_end(&buf) {
+            let event: Vec<u8> = buf.drain(..end + 2).collect();
+            on_event(&event, &shared);
+        }
+        if buf.len() > MAX_EVENT_BYTES {
+            buf.clear();
+        }
+    }
+}
+
+fn find_event_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\n\n")
+}
+
+fn on_event(event: &[u8], shared: &Shared) {
+    let text = String::from_utf8_lossy(event);
+    let data: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim_start)
+        .collect();
+    let Ok(v) = serde_json::from_str::<Value>(&data) else {
+        return;
+    };
+    let now = Instant::now();
+    let measuring = shared.measuring.load(Ordering::SeqCst);
+    let Some(receipts) = v["receipts"].as_array() else {
+        return;
+    };
+    let Ok(mut submitted) = shared.submitted.lock() else {
+        return;
+    };
+    let mut samples = Vec::new();
+    for r in receipts {
+        let Ok(hash) = serde_json::from_value::<Hash>(r["tx_hash"].clone()) else {
+            continue;
+        };
+        if let Some(at) = submitted.remove(&hash) {
+            if measuring {
+                samples.push(now.duration_since(at).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    drop(submitted);
+    if let Ok(mut l) = shared.latencies.lock() {
+        l.extend(samples);
+    }
+}
