@@ -17,7 +17,7 @@ use crate::vis::{mask_json, Viewer};
 /// Most nodes drawn.
 pub const MAX_NODES: usize = 200;
 const PER_ROW: usize = 4;
-const W: i64 = 230;
+const W: i64 = 270;
 const H: i64 = 118;
 const GAP_X: i64 = 40;
 const GAP_Y: i64 = 40;
@@ -158,7 +158,7 @@ pub fn event_line(e: &Value) -> String {
             ids.join(" ")
         }
     };
-    format!("{name}: {detail}").chars().take(60).collect()
+    format!("{name}: {detail}").chars().take(44).collect()
 }
 
 fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
@@ -349,7 +349,7 @@ pub fn svg(steps: &[Step]) -> Markup {
                     }
                     @for (j, (label, href)) in s.docs.iter().take(2).enumerate() {
                         a href=(href) {
-                            text x=(x + 8 + j as i64 * 110) y=(y + H - 24) font-size="10" fill="#0b3d5c" text-decoration="underline" { (label) }
+                            text x=(x + 8 + j as i64 * 130) y=(y + H - 24) font-size="10" fill="#0b3d5c" text-decoration="underline" { (label) }
                         }
                     }
                     a href=(format!("/blocks/{}", s.height)) {
@@ -511,6 +511,10 @@ mod tests {
         assert_eq!(s[0].stage, "trade");
         assert_eq!(s[4].stage, "repay");
         assert_eq!(s[3].lines, ["receivable transferred: RCV-2 SUP-1 -> SUP-3"]);
+        assert!(s
+            .iter()
+            .flat_map(|s| &s.lines)
+            .all(|l| l.chars().count() <= 44));
         let svg = svg(&s).into_string();
         assert!(svg.contains("href=\"/tx/aa03\""));
         assert!(svg.contains("href=\"/blocks/4\""));

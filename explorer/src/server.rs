@@ -28,7 +28,7 @@ use tokio::sync::broadcast;
 use crate::auth::{Auth, LoginError, Session};
 use crate::config::ExplorerConfig;
 use crate::index::{doc_path, Follower, Index, IndexData, LiveUpdate};
-use crate::node::{HttpNode, NodeApi, NodeError};
+use crate::node::{NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
 use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
@@ -82,10 +82,10 @@ impl Explorer {
     }
 }
 
-/// Binds the configured address and connects to the configured node (over HTTP with the
-/// config's token).
+/// Binds the configured address and connects to the configured node (through the SDK
+/// client with the config's token).
 pub async fn bind(config: ExplorerConfig) -> anyhow::Result<Explorer> {
-    let node = HttpNode::new(&config.node_url, &config.node_token)?;
+    let node = SdkNode::new(&config.node_url, &config.node_token)?;
     bind_with_node(config, Arc::new(node)).await
 }
 

@@ -428,6 +428,45 @@ async fn explorer_in_headless_chromium() {
         .for_element(Locator::Css("#validators tbody tr"))
         .await
         .unwrap();
+    // Live: a new transaction shows on the dashboard without a reload.
+    let cl = cluster.clone();
+    tokio::task::spawn_blocking(move || {
+        let key = cl.member_key("CORE-B");
+        let tx = sign(
+            &cl.chain_id,
+            "CORE-B",
+            &key,
+            2,
+            Action::IssueOrder {
+                id: id("PO-E2E-LIVE"),
+                seller: org("SUP-2"),
+                amount: Money::parse("10.00", "CNY").unwrap(),
+                terms: "live".into(),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        cl.submit(1, &tx, "CORE-B", true).unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let feed = c
+            .find(Locator::Id("live-feed"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if feed.contains("issue_order by CORE-B") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard did not update live: {feed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     shot(&c, "dashboard").await;
 
     // The browser's verifier reproduces every pinned vector.
