@@ -76,7 +76,7 @@ enum Command {
         out: PathBuf,
     },
     #[command(flatten)]
-    Client(lianrong_node::cli::ClientCommand),
+    Client(Box<lianrong_node::cli::ClientCommand>),
 }
 
 fn main() {
@@ -151,7 +151,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Client(c) => lianrong_node::cli::run(c),
+        Command::Client(c) => lianrong_node::cli::run(*c),
         Command::Keygen { out } => {
             let public = keyfile::write_new(&out)?;
             println!("{public}");
