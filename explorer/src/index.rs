@@ -580,3 +580,195 @@ pub fn tx_record(t: &Value, time_ms: u64) -> Result<TxRecord, NodeError> {
         parties: vec![],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::fake::FakeNode;
+    use crate::views::{self, testdata, ListQuery};
+    use lianrong_contracts::model::{DocId, OrderStatus};
+    use lianrong_contracts::money::{Amount, Money};
+    use lianrong_primitives::Hash;
+    use serde_json::json;
+
+    fn block(h: u64, txs: &[&str]) -> Value {
+        json!({"height": h, "hash": format!("{h:064x}"), "parent": format!("{:064x}", h - 1),
+               "timestamp_ms": 1_000 * h, "proposer": 0, "epoch": 0, "round": h,
+               "tx_hashes": txs, "state_root": "00".repeat(32),
+               "commit_certificate": {"qc": {"signers": [0, 1, 3]}}})
+    }
+
+    fn tx(hash: &str, h: u64, signer: &str, action: &str, events: Vec<Event>) -> Value {
+        json!({"hash": hash, "height": h, "index": 0, "signer": {"org": signer, "key": "ab"},
+               "nonce": 0, "action": {"x": {"seller_tax_id": "91330000MA2SUP106X"}}, "action_name": action,
+               "receipt": {"tx_hash": hash, "signer": signer, "outcome": {"Ok": events}}})
+    }
+
+    #[tokio::test]
+    async fn follower_indexes_blocks_transactions_and_documents() {
+        let node = Arc::new(FakeNode::default());
+        node.set(
+            "/v1/status",
+            json!({"chain_id": "c", "height": 2, "last_finalized_at_ms": 5,
+            "validators": [{"org": "BANK-A", "node_key": "aa"}], "sync": {"syncing": false}}),
+        );
+        node.set("/v1/orgs", json!([]));
+        node.set("/v1/receivables?limit=500", json!([]));
+        let (t1, t2) = ("1".repeat(64), "2".repeat(64));
+        node.set("/v1/blocks/1", block(1, &[&t1]));
+        node.set("/v1/blocks/2", block(2, &[&t2]));
+        let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
+        let cny = Money::parse("100.00", "CNY").unwrap();
+        node.set(
+            &format!("/v1/transactions/{t1}"),
+            tx(
+                &t1,
+                1,
+                "CORE-A",
+                "register_invoice",
+                vec![
+                    Event::InvoiceRegistered {
+                        invoice: inv.id.clone(),
+                        order: inv.order.clone(),
+                        number: inv.number.clone(),
+                        amount: cny,
+                        fingerprint: Hash::ZERO,
+                    },
+                    Event::InvoiceConfirmed {
+                        invoice: inv.id.clone(),
+                        receivable: DocId::new("RCV-1").unwrap(),
+                    },
+                ],
+            ),
+        );
+        node.set("/v1/invoices/INV-1", serde_json::to_value(&inv).unwrap());
+        let rcv = testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-11-01",
+            "2027-01-31",
+            "100.00",
+        );
+        node.set("/v1/receivables/RCV-1", serde_json::to_value(&rcv).unwrap());
+        let po9 = lianrong_contracts::model::Order {
+            id: DocId::new("PO-9").unwrap(),
+            buyer: testdata::org("CORE-B"),
+            seller: testdata::org("SUP-2"),
+            amount: cny,
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+            status: OrderStatus::Issued,
+            invoiced: Amount::ZERO,
+            confirmed: Amount::ZERO,
+            shipments: vec![],
+            delivered: false,
+        };
+        node.set(
+            &format!("/v1/transactions/{t2}"),
+            tx(
+                &t2,
+                2,
+                "CORE-B",
+                "issue_order",
+                vec![Event::OrderIssued {
+                    order: po9.id.clone(),
+                    buyer: po9.buyer.clone(),
+                    seller: po9.seller.clone(),
+                    amount: cny,
+                }],
+            ),
+        );
+        node.set("/v1/orders/PO-9", serde_json::to_value(&po9).unwrap());
+
+        let index = Arc::new(Index::new(100));
+        let (updates, mut rx) = broadcast::channel(16);
+        let f = Follower::new(node, index.clone(), updates);
+        f.rebuild().await.unwrap();
+
+        index.read(|d| {
+            assert_eq!(d.height, 2);
+            assert_eq!(d.node.chain_id, "c");
+            assert_eq!(d.blocks[&1].signers, [0, 1, 3]);
+            assert!(d.invoices.contains_key("INV-1") && d.receivables.contains_key("RCV-1"));
+            assert!(d.orders.contains_key("PO-9"));
+            assert_eq!(
+                d.invoice_numbers["FP-INV-1"].iter().collect::<Vec<_>>(),
+                ["INV-1"]
+            );
+            assert_eq!(d.tx(&t1).unwrap().parties, ["CORE-A", "SUP-1"]);
+            assert_eq!(d.tx(&t2).unwrap().parties, ["CORE-B", "SUP-2"]);
+            assert_eq!(
+                d.doc_txs[&(DocKind::Receivable, "RCV-1".to_string())],
+                [t1.clone()]
+            );
+            // SUP-1 sees its own transaction only, with identifiers masked.
+            let sup1 = Viewer::Org("SUP-1".into());
+            let q = ListQuery::default();
+            let t = views::transactions(d, &sup1, &q);
+            assert_eq!(t.rows.len(), 1);
+            assert_eq!(t.rows[0][0].text, t1);
+            let seen = crate::vis::one(&sup1, d.tx(&t1).unwrap().clone()).unwrap();
+            assert_eq!(seen.action["x"]["seller_tax_id"], "9133************6X");
+            assert!(crate::vis::one(&sup1, d.tx(&t2).unwrap().clone()).is_none());
+            assert_eq!(
+                views::transactions(d, &Viewer::Everything { org: None }, &q)
+                    .rows
+                    .len(),
+                2
+            );
+        });
+        let u1 = rx.recv().await.unwrap();
+        let u2 = rx.recv().await.unwrap();
+        assert_eq!((u1.height, u2.height), (1, 2));
+        assert_eq!(
+            crate::vis::filter(&Viewer::Org("SUP-1".into()), u2.txs.clone()).len(),
+            0
+        );
+    }
+
+    #[test]
+    fn tables_are_bounded() {
+        let mut d = IndexData {
+            cap: 2,
+            ..Default::default()
+        };
+        for i in 0..5u64 {
+            d.add_block(BlockRow {
+                height: i + 1,
+                hash: String::new(),
+                parent: String::new(),
+                time_ms: 0,
+                proposer: 0,
+                epoch: 0,
+                round: 0,
+                tx_hashes: vec![],
+                state_root: String::new(),
+                signers: vec![],
+            });
+        }
+        assert_eq!(
+            d.blocks.len(),
+            5,
+            "at least RECENT_BLOCKS kept for the charts"
+        );
+        for i in 0..4 {
+            let r = testdata::receivable(
+                &format!("RCV-{i}"),
+                "SUP-1",
+                "CORE-A",
+                "2026-11-01",
+                "2027-01-31",
+                "1.00",
+            );
+            d.put_doc(
+                DocKind::Receivable,
+                &format!("RCV-{i}"),
+                serde_json::to_value(r).unwrap(),
+            )
+            .unwrap();
+        }
+        assert_eq!(d.receivables.len(), 2);
+        assert_eq!(d.dropped, 2);
+    }
+}
