@@ -700,7 +700,7 @@ mod tests {
             assert_eq!(d.tx(&t2).unwrap().parties, ["CORE-B", "SUP-2"]);
             assert_eq!(
                 d.doc_txs[&(DocKind::Receivable, "RCV-1".to_string())],
-                [t1.clone()]
+                std::slice::from_ref(&t1)
             );
             // SUP-1 sees its own transaction only, with identifiers masked.
             let sup1 = Viewer::Org("SUP-1".into());
