@@ -869,8 +869,12 @@ async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
     })
 }
 
-/// The importer's view of the ledger, through the signer's client.
-struct SignerLedger<'a>(&'a Signer);
+/// The importer's view of the ledger (`lianrong_sdk::import::InvoiceLedger`) through a
+/// signer and its client; used by `invoice import` and the demo.
+pub struct SignerLedger<'a>(
+    /// Signs the registrations; its client answers the queries.
+    pub &'a Signer,
+);
 
 fn ledger_error(e: SdkError) -> LedgerError {
     // The caller's (or the ledger's) refusal, versus a node that could not answer.
