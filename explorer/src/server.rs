@@ -1135,3 +1135,265 @@ async fn live(State(st): State<AppState>, Sess(s, id): Sess) -> Response {
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Account, AccountRole, Lockout};
+    use crate::node::fake::FakeNode;
+    use crate::views::testdata;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn http(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<&str>,
+    ) -> (u16, String, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        if let Some(c) = cookie {
+            req.push_str(&format!("Cookie: {COOKIE}={c}\r\n"));
+        }
+        if let Some(f) = form {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{f}",
+                f.len()
+            ));
+        } else {
+            req.push_str("\r\n");
+        }
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, head.to_string(), body.to_string())
+    }
+
+    fn session_of(head: &str) -> String {
+        head.lines()
+            .find_map(|l| l.strip_prefix("set-cookie: lr_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_supplier_account_sees_nothing_of_others_in_any_page_or_csv() {
+        let node = Arc::new(FakeNode::default());
+        node.set(
+            "/v1/status",
+            json!({"chain_id": "c", "height": 0, "validators": []}),
+        );
+        let org = |id: &str, tax: &str| {
+            json!({"id": id, "name": id, "tax_id": tax, "roles": ["supplier"],
+            "identifiers": [], "keys": [], "revoked_keys": [], "admitted_at": 0})
+        };
+        node.set(
+            "/v1/orgs",
+            json!([
+                org("SUP-1", "91330000MA2SUP106X"),
+                org("CORE-B", "91320000MA1COREB4X")
+            ]),
+        );
+        let mine = testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-01-01",
+            "2026-12-30",
+            "5.00",
+        );
+        let theirs = testdata::receivable(
+            "RCV-9",
+            "SUP-2",
+            "CORE-B",
+            "2026-01-01",
+            "2026-12-30",
+            "777.00",
+        );
+        node.set("/v1/receivables?limit=500", json!([mine, theirs]));
+        let mut cfg = ExplorerConfig::new("http://127.0.0.1:1", "t");
+        cfg.listen = "127.0.0.1:0".parse().unwrap();
+        cfg.lockout = Lockout {
+            max_failures: 3,
+            lock_secs: 60,
+        };
+        cfg.accounts = vec![
+            Account {
+                username: "audit".into(),
+                password_hash: crate::hash_password("a"),
+                role: AccountRole::Auditor,
+                org: None,
+            },
+            Account {
+                username: "sup1".into(),
+                password_hash: crate::hash_password("s"),
+                role: AccountRole::Org,
+                org: Some("SUP-1".into()),
+            },
+        ];
+        let e = bind_with_node(cfg, node).await.unwrap();
+        let addr = e.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(e.run(async move {
+            let _ = stopped.await;
+        }));
+
+        // Not logged in: pages go to the login page, the API and the stream refuse.
+        let (code, head, _) = http(addr, "GET", "/receivables", None, None).await;
+        assert_eq!(code, 303, "{head}");
+        assert!(head.contains("location: /login"));
+        assert_eq!(http(addr, "GET", "/live", None, None).await.0, 401);
+        assert_eq!(
+            http(addr, "GET", "/api/verify/block/1", Some("forged"), None)
+                .await
+                .0,
+            401
+        );
+
+        // The auditor sees both once indexed.
+        let (_, head, _) = http(
+            addr,
+            "POST",
+            "/login",
+            None,
+            Some("username=audit&password=a"),
+        )
+        .await;
+        let audit = session_of(&head);
+        assert!(
+            head.contains("HttpOnly")
+                && head.contains("Secure")
+                && head.contains("SameSite=Strict"),
+            "{head}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) = http(addr, "GET", "/receivables", Some(&audit), None).await;
+            if body.contains("RCV-9") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "index never loaded");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (_, _, body) = http(addr, "GET", "/orgs", Some(&audit), None).await;
+        assert!(body.contains("91320000MA1COREB4X"));
+
+        // The supplier: nothing of RCV-9 or CORE-B's tax id anywhere.
+        let (_, head, _) = http(
+            addr,
+            "POST",
+            "/login",
+            None,
+            Some("username=sup1&password=s"),
+        )
+        .await;
+        let sup = session_of(&head);
+        assert_eq!(sup.len(), 64);
+        for path in [
+            "/",
+            "/receivables",
+            "/receivables?format=csv",
+            "/receivables?partial=1",
+            "/orgs",
+            "/orgs?format=csv",
+            "/risk/ladder",
+            "/risk/ladder?format=csv&by=month",
+            "/risk/overdue?format=csv",
+            "/risk/exposure",
+            "/risk/exposure?format=csv",
+            "/risk/tenor?format=csv",
+            "/txs?format=csv",
+            "/invoices?format=csv",
+            "/search?q=RCV-9",
+            "/receivables/RCV-9",
+            "/api/verify/doc/receivable/RCV-9",
+        ] {
+            let (code, _, body) = http(addr, "GET", path, Some(&sup), None).await;
+            assert!(code == 200 || code == 404, "{path}: {code}");
+            assert!(
+                !body.contains("RCV-9") || path.contains("RCV-9") && !body.contains("777.00"),
+                "{path} leaks RCV-9: {body}"
+            );
+            assert!(!body.contains("777.00"), "{path} leaks an amount");
+            assert!(
+                !body.contains("91320000MA1COREB4X"),
+                "{path} leaks a tax id"
+            );
+        }
+        assert_eq!(
+            http(addr, "GET", "/receivables/RCV-9", Some(&sup), None)
+                .await
+                .0,
+            404
+        );
+        let (_, head, csv) = http(addr, "GET", "/receivables?format=csv", Some(&sup), None).await;
+        assert!(head.contains("text/csv"));
+        assert!(csv.contains("RCV-1"));
+        let (_, _, orgs) = http(addr, "GET", "/orgs", Some(&sup), None).await;
+        assert!(
+            orgs.contains("91330000MA2SUP106X"),
+            "its own tax id in full"
+        );
+        assert!(orgs.contains("9132************4X"));
+
+        // Log-out ends the session.
+        http(addr, "POST", "/logout", Some(&sup), None).await;
+        assert_eq!(
+            http(addr, "GET", "/receivables", Some(&sup), None).await.0,
+            303
+        );
+
+        // Lock-out after three failures, even for the right password.
+        for _ in 0..2 {
+            assert_eq!(
+                http(
+                    addr,
+                    "POST",
+                    "/login",
+                    None,
+                    Some("username=sup1&password=x")
+                )
+                .await
+                .0,
+                401
+            );
+        }
+        assert_eq!(
+            http(
+                addr,
+                "POST",
+                "/login",
+                None,
+                Some("username=sup1&password=x")
+            )
+            .await
+            .0,
+            429
+        );
+        assert_eq!(
+            http(
+                addr,
+                "POST",
+                "/login",
+                None,
+                Some("username=sup1&password=s")
+            )
+            .await
+            .0,
+            429
+        );
+
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+}

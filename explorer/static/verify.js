@@ -235,6 +235,14 @@
     el.appendChild(ul);
   }
 
+  function note(el, input) {
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = 'Chain ' + input.chain_id + '; ' + input.validators.length + ' validators from the ' +
+      input.validator_source + '.';
+    el.appendChild(p);
+  }
+
   async function fetchJson(url) {
     const r = await fetch(url, { credentials: 'same-origin' });
     if (!r.ok) throw new Error(url + ': ' + r.status);
@@ -252,6 +260,7 @@
       }
       const r = await verifyCertificate(input);
       render(out, (tamper ? 'tampered copy of ' : '') + 'commit certificate of block ' + el.dataset.height, [r]);
+      note(out, input);
     } catch (e) {
       render(out, 'could not verify', [{ valid: false, checks: [{ name: String(e.message || e), ok: false }] }]);
     }
@@ -271,6 +280,7 @@
       };
       const proof = await verifyProof(input.proof);
       render(out, (tamper ? 'tampered copy of ' : '') + el.dataset.kind + ' ' + el.dataset.id + ' at block ' + input.block.block.height, [cert, root, proof]);
+      note(out, input.block);
     } catch (e) {
       render(out, 'could not verify', [{ valid: false, checks: [{ name: String(e.message || e), ok: false }] }]);
     }
