@@ -43,7 +43,9 @@ pub use error::SdkError;
 pub use key::{Auth, MemberKey};
 pub use signer::Signer;
 pub use types::*;
-pub use verify::{validator_set, verify_block, verify_proof, Finality, VerifiedBlock};
+pub use verify::{
+    validator_set, verify_block, verify_block_json, verify_proof, Finality, VerifiedBlock,
+};
 
 /// Civil dates as the ledger uses them (re-exported so callers need no chrono).
 pub use chrono::NaiveDate;
