@@ -5,7 +5,9 @@
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod keyfile;
 pub mod mempool;
 pub mod network;

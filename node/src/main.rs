@@ -1,7 +1,5 @@
 //! `lianrong`: the LianRong command line.
 
-mod demo;
-
 use lianrong_node::keyfile;
 
 use std::path::PathBuf;
@@ -26,6 +24,9 @@ enum Command {
         /// End after the story (exit code 0 only if every step behaved).
         #[arg(long)]
         exit: bool,
+        /// Keep the network (genesis, keys, data) in this folder instead of a temporary one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Write a local network: genesis, node configs and keys, member keys and tokens.
     Testnet {
@@ -88,15 +89,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { exit } => {
-            demo::run()?;
-            if !exit {
-                println!(
-                    "(The explorer is not built yet; nothing to serve, so the demo ends here.)"
-                );
-            }
-            Ok(())
-        }
+        Command::Demo { exit, dir } => run_demo(exit, dir),
         Command::Testnet {
             validators,
             out,
@@ -160,6 +153,31 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Plays the demo; with `exit`, stops after the story (exit code 1 if a step
+/// misbehaved), otherwise keeps the network up until Ctrl-C.
+fn run_demo(exit: bool, dir: Option<PathBuf>) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "warn,libp2p=error".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (net, verdict) = lianrong_node::demo::run(dir).await?;
+        if exit || verdict.is_err() {
+            net.stop().await?;
+            return verdict;
+        }
+        println!("\nThe network keeps running; press Ctrl-C to stop.");
+        let _ = tokio::signal::ctrl_c().await;
+        net.stop().await
+    })
+}
+
 /// Runs a node until SIGTERM or Ctrl-C, then shuts down cleanly (the database is flushed
 /// and closed when the last handle drops).
 fn run_node(config: &std::path::Path) -> Result<()> {
@@ -176,6 +194,9 @@ fn run_node(config: &std::path::Path) -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        if let Some(path) = std::env::var_os("LIANRONG_DEV_CLOCK_FILE") {
+            lianrong_node::clock::follow_file(path.into());
+        }
         let shutdown = async {
             let mut term =
                 match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -43,9 +43,10 @@ const NOTICE_QUEUE: usize = 256;
 /// Largest payload this node proposes.
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
 
-/// Milliseconds since the Unix epoch (the only clock; it enters consensus as an input).
+/// Milliseconds since the Unix epoch on the ledger clock (the only clock; it enters
+/// consensus as an input).
 fn now_ms() -> u64 {
-    api::now_ms()
+    crate::clock::now_ms()
 }
 
 /// Opens (or initialises from genesis) the database of `config`.

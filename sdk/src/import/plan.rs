@@ -11,7 +11,7 @@ use lianrong_primitives::{Hash, OrgId};
 use serde::Serialize;
 
 use super::error::clip;
-use super::model::ImportedInvoice;
+use super::model::{ImportedInvoice, PartyRef};
 use super::resolve::PartyMap;
 
 /// Longest default payment term accepted, in days (the ledger's tenor cap is below it).
@@ -235,8 +235,10 @@ pub fn plan(
             issue: inv.issue_date,
         });
     }
+    let seller_tax_id = tax_id_of(seller, &inv.seller);
+    let buyer_tax_id = tax_id_of(buyer, &inv.buyer);
     let fp = fingerprint(
-        &seller.tax_id,
+        &seller_tax_id,
         &inv.number,
         inv.issue_date,
         inv.amount.currency,
@@ -254,8 +256,8 @@ pub fn plan(
             issue_date: inv.issue_date,
             due_date,
             amount: inv.amount,
-            seller_tax_id: seller.tax_id.clone(),
-            buyer_tax_id: buyer.tax_id.clone(),
+            seller_tax_id,
+            buyer_tax_id,
             doc_hash: inv.doc_hash,
         },
         confirm: opts.confirm,
@@ -263,4 +265,27 @@ pub fn plan(
         seller: seller.id.clone(),
         buyer: buyer.id.clone(),
     })
+}
+
+/// The tax id to put on the invoice for `org`. A node shows members other orgs' tax ids
+/// masked (first four and last two characters kept); then the full value must come from
+/// the file itself: the party identifier that the masked one could have come from.
+fn tax_id_of(org: &Org, party: &PartyRef) -> String {
+    if !org.tax_id.contains('*') {
+        return org.tax_id.clone();
+    }
+    let masked: Vec<char> = org.tax_id.chars().collect();
+    let fits = |value: &str| {
+        let v: Vec<char> = value.chars().collect();
+        v.len() == masked.len()
+            && v.len() > 6
+            && v[..4] == masked[..4]
+            && v[v.len() - 2..] == masked[masked.len() - 2..]
+    };
+    party
+        .ids
+        .iter()
+        .map(|id| id.value.trim().to_string())
+        .find(|v| fits(v))
+        .unwrap_or_else(|| org.tax_id.clone())
 }

@@ -1,0 +1,494 @@
+//! The supply-chain finance story, played through the SDK against the demo network:
+//! every step is a signed transaction submitted to a validator's API and waited on until
+//! final, and every figure printed is read back from the ledger.
+
+use anyhow::{anyhow, bail, Result};
+use chrono::Days;
+use lianrong_contracts::exec::business_date;
+use lianrong_contracts::model::{DocId, Params, ReceivableStatus};
+use lianrong_contracts::money::{Amount, Money, Rate};
+use lianrong_contracts::{Action, DocKind, Event};
+use lianrong_primitives::{sha256, OrgId};
+use lianrong_sdk::import::{self, ImportOptions, Outcome};
+use lianrong_sdk::{Committed, NaiveDate, SdkError, Signer};
+
+use super::network::DemoNetwork;
+use crate::cli::SignerLedger;
+
+/// One day of the ledger clock.
+const DAY_MS: u64 = 86_400_000;
+
+/// Collects a readable account and whether each step behaved as it should.
+struct Story {
+    failures: Vec<String>,
+    /// Highest block a step of the story was committed in.
+    last: u64,
+}
+
+impl Story {
+    /// A step that must succeed.
+    async fn step(&mut self, who: &Signer, action: Action, what: &str) -> Option<Committed> {
+        let org = who.org().to_string();
+        match who.submit(action).await {
+            Ok(c) => {
+                self.last = self.last.max(c.height);
+                println!("  ok   {org:<7} {what}  (block {})", c.height);
+                Some(c)
+            }
+            Err(e) => {
+                println!("  FAIL {org:<7} {what}: {e}");
+                self.failures.push(format!("{org} {what}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A step that the ledger must refuse with `code`.
+    async fn refused(&mut self, who: &Signer, action: Action, what: &str, code: &str) {
+        let org = who.org().to_string();
+        match who.submit(action).await {
+            Err(SdkError::Refused {
+                code: got, message, ..
+            }) if got == code => {
+                println!("  ok   {org:<7} {what} -> refused: {message}")
+            }
+            Err(e) => {
+                println!("  FAIL {org:<7} {what} -> refused for the wrong reason: {e}");
+                self.failures
+                    .push(format!("{org} {what}: wrong refusal {e}"));
+            }
+            Ok(_) => {
+                println!("  FAIL {org:<7} {what} -> was accepted");
+                self.failures.push(format!("{org} {what}: accepted"));
+            }
+        }
+    }
+
+    /// Waits until `reader`'s node has applied every block the story committed so far
+    /// (each org talks to its own validator; the reader's may be a block behind).
+    async fn caught_up(&self, reader: &lianrong_sdk::Client) -> Result<()> {
+        for _ in 0..100 {
+            if reader.status().await?.height >= self.last {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        bail!("the reading node did not reach block {}", self.last)
+    }
+
+    fn check(&mut self, ok: bool, what: String) {
+        if ok {
+            println!("  ok   {what}");
+        } else {
+            println!("  FAIL {what}");
+            self.failures.push(what);
+        }
+    }
+}
+
+fn amt(s: &str) -> Result<Amount> {
+    Amount::parse(s).map_err(|e| anyhow!("{s}: {e}"))
+}
+
+fn cny(s: &str) -> Result<Money> {
+    Money::parse(s, "CNY").map_err(|e| anyhow!("{s}: {e}"))
+}
+
+fn id(s: &str) -> Result<DocId> {
+    DocId::new(s).map_err(|e| anyhow!("{s}: {e}"))
+}
+
+fn org(s: &str) -> Result<OrgId> {
+    OrgId::new(s).map_err(|e| anyhow!("{s}: {e}"))
+}
+
+/// The ledger's business date now.
+fn today(params: &Params) -> NaiveDate {
+    business_date(crate::clock::now_ms(), params.utc_offset_minutes)
+}
+
+/// Order, acceptance, shipment and delivery: a trade the ledger can vouch for.
+async fn trade(
+    s: &mut Story,
+    buyer: &Signer,
+    seller: &Signer,
+    carrier: &Signer,
+    order: &str,
+    amount: &str,
+) -> Result<DocId> {
+    let order_id = id(order)?;
+    s.step(
+        buyer,
+        Action::IssueOrder {
+            id: order_id.clone(),
+            seller: seller.org().clone(),
+            amount: cny(amount)?,
+            terms: "net 90, DAP Shenzhen".into(),
+            doc_hash: sha256(format!("{order} purchase order PDF").as_bytes()),
+        },
+        &format!("issue order {order} for {amount} CNY to {}", seller.org()),
+    )
+    .await;
+    s.step(
+        seller,
+        Action::AcceptOrder {
+            order: order_id.clone(),
+        },
+        &format!("accept order {order}"),
+    )
+    .await;
+    let shipment = id(&format!("SHP-{order}"))?;
+    s.step(
+        carrier,
+        Action::AttestShipment {
+            id: shipment.clone(),
+            order: order_id.clone(),
+            doc_hash: sha256(format!("{order} bill of lading").as_bytes()),
+        },
+        &format!("attest shipment {shipment}"),
+    )
+    .await;
+    s.step(
+        carrier,
+        Action::ConfirmDelivery { shipment },
+        "confirm delivery",
+    )
+    .await;
+    Ok(order_id)
+}
+
+/// Plays the story; returns an error listing every step that misbehaved.
+pub async fn play(net: &DemoNetwork) -> Result<()> {
+    let genesis = crate::config::load_genesis(&net.genesis())?;
+    let params = genesis.params.clone();
+    // Each org talks to a different validator, as it would in production.
+    let core_a = net.signer(1, "CORE-A").await?;
+    let core_b = net.signer(2, "CORE-B").await?;
+    let sup1 = net.signer(0, "SUP-1").await?;
+    let sup2 = net.signer(3, "SUP-2").await?;
+    let sup3 = net.signer(2, "SUP-3").await?;
+    let logi = net.signer(3, "LOGI").await?;
+    let bank_a = net.signer(0, "BANK-A").await?;
+    let bank_b = net.signer(1, "BANK-B").await?;
+    let reader = net.client(0, "AUDIT")?;
+    let mut s = Story {
+        failures: vec![],
+        last: 0,
+    };
+
+    println!("1. Trade: CORE-A orders 1,000,000.00 CNY of components from SUP-1; LOGI ships and delivers.");
+    let order = trade(&mut s, &core_a, &sup1, &logi, "PO-2026-0001", "1000000.00").await?;
+
+    println!("2. CORE-A's ERP imports SUP-1's two invoices (CSV) and confirms them (确权).");
+    let issue = today(&params);
+    let due = issue
+        .checked_add_days(Days::new(90))
+        .unwrap_or(NaiveDate::MAX);
+    let seller = reader.org(sup1.org()).await?;
+    let buyer = reader.org(core_a.org()).await?;
+    let csv = format!(
+        "invoice_number,issue_date,due_date,currency,amount,seller_id,buyer_id,order_id\n\
+         JN-2026-0117,{issue},{due},CNY,700000.00,{},{},{order}\n\
+         JN-2026-0118,{issue},{due},CNY,300000.00,{},{},{order}\n",
+        seller.tax_id, buyer.tax_id, seller.tax_id, buyer.tax_id
+    );
+    let csv_path = net.path().join("erp-export-2026-11.csv");
+    std::fs::write(&csv_path, csv)?;
+    // CORE-A sees other orgs' tax ids masked (domain.md, privacy), so its ERP maps its
+    // suppliers' tax ids to ledger orgs with its vendor master: the party map.
+    let party_map = format!("external_id,org_id\n{},{}\n", seller.tax_id, sup1.org());
+    let mut opts = ImportOptions::new(core_a.org().clone());
+    opts.confirm = true;
+    opts.party_map =
+        import::PartyMap::parse(party_map.as_bytes()).map_err(|e| anyhow!("party map: {e}"))?;
+    let ledger = SignerLedger(&core_a);
+    let report = import::run(&ledger, std::slice::from_ref(&csv_path), &opts).await;
+    let mut receivables = Vec::new();
+    for item in &report.items {
+        match &item.outcome {
+            Outcome::Registered { invoice, .. } => {
+                // Read from the importer's own validator, which confirmed the commit.
+                let inv = core_a.client().invoice(invoice).await?;
+                let rcv = inv.receivable.clone();
+                println!(
+                    "  ok   CORE-A  invoice {} ({}) {} confirmed -> receivable {}",
+                    inv.number,
+                    invoice,
+                    inv.amount,
+                    rcv.as_ref().map(|r| r.to_string()).unwrap_or("none".into())
+                );
+                if let Some(r) = rcv {
+                    receivables.push(r);
+                }
+            }
+            other => {
+                println!("  FAIL CORE-A  import: {other:?}");
+                s.failures.push(format!("import: {other:?}"));
+            }
+        }
+    }
+    let [big, small] = receivables.as_slice() else {
+        bail!("the import did not create two receivables");
+    };
+    let again = import::run(&ledger, std::slice::from_ref(&csv_path), &opts).await;
+    s.check(
+        again.summary.already_on_ledger == 2 && again.summary.registered == 0,
+        "importing the same file again registers nothing (both already on the ledger)".into(),
+    );
+    let original = match &report.items.first().map(|i| &i.outcome) {
+        Some(Outcome::Registered { invoice, .. }) => core_a.client().invoice(invoice).await?,
+        _ => bail!("no first invoice"),
+    };
+    s.refused(
+        &sup1,
+        Action::RegisterInvoice {
+            invoice: lianrong_contracts::action::InvoiceSpec {
+                id: id("JN-2026-0117-BIS")?,
+                order: original.order.clone(),
+                number: " jn-2026-0117 ".into(),
+                issue_date: original.issue_date,
+                due_date: original.due_date,
+                amount: original.amount,
+                seller_tax_id: original.seller_tax_id.clone(),
+                buyer_tax_id: original.buyer_tax_id.clone(),
+                doc_hash: sha256(b"a re-typed copy of the same invoice"),
+            },
+            confirm: false,
+        },
+        "register invoice JN-2026-0117 again (re-typed, under another id)",
+        "duplicate_invoice",
+    )
+    .await;
+
+    println!("3. SUP-1 splits the 700,000.00 receivable and pays its tier-2 supplier SUP-3 with 400,000.00 of it.");
+    let split = s
+        .step(
+            &sup1,
+            Action::SplitReceivable {
+                receivable: big.clone(),
+                parts: vec![amt("400000.00")?, amt("300000.00")?],
+            },
+            "split 400,000.00 + 300,000.00",
+        )
+        .await;
+    let parts: Vec<DocId> = split
+        .iter()
+        .flat_map(|c| &c.events)
+        .find_map(|e| match e {
+            Event::ReceivableSplit { parts, .. } => Some(parts.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let [pass, keep] = parts.as_slice() else {
+        bail!("the split did not make two parts");
+    };
+    s.step(
+        &sup1,
+        Action::TransferReceivable {
+            receivable: pass.clone(),
+            to: org("SUP-3")?,
+        },
+        &format!("transfer {pass} (400,000.00) to SUP-3"),
+    )
+    .await;
+
+    println!("4. SUP-3 asks both banks to finance it; the better offer wins.");
+    let Some(fin) = s
+        .step(
+            &sup3,
+            Action::RequestFinancing {
+                receivable: pass.clone(),
+                banks: vec![org("BANK-A")?, org("BANK-B")?],
+            },
+            "request financing from BANK-A and BANK-B",
+        )
+        .await
+        .and_then(|c| c.created(DocKind::Financing))
+    else {
+        bail!("no financing request");
+    };
+    let rate = |r: &str| Rate::parse(r).map_err(|e| anyhow!("{r}: {e}"));
+    let offer_a = s
+        .step(
+            &bank_a,
+            Action::OfferFinancing {
+                financing: fin.clone(),
+                rate: rate("3.65")?,
+                fees: amt("0.00")?,
+            },
+            "BANK-A offers 3.65% a year, no fees",
+        )
+        .await
+        .and_then(|c| c.created(DocKind::Offer));
+    let offer_b = s
+        .step(
+            &bank_b,
+            Action::OfferFinancing {
+                financing: fin.clone(),
+                rate: rate("4.20")?,
+                fees: amt("200.00")?,
+            },
+            "BANK-B offers 4.20% a year, fees 200.00",
+        )
+        .await
+        .and_then(|c| c.created(DocKind::Offer));
+    let (Some(best), Some(other)) = (offer_a, offer_b) else {
+        bail!("offers missing");
+    };
+    let accepted = s
+        .step(
+            &sup3,
+            Action::AcceptOffer { offer: best },
+            "accept BANK-A's offer",
+        )
+        .await;
+    let mut net_amount = Amount::ZERO;
+    for e in accepted.iter().flat_map(|c| &c.events) {
+        if let Event::OfferAccepted {
+            discount,
+            net,
+            days,
+            ..
+        } = e
+        {
+            println!(
+                "       400,000.00 x 3.65% x {days}/360 = discount {discount}; SUP-3 will receive {net}"
+            );
+            net_amount = net.amount;
+        }
+    }
+    s.caught_up(&reader).await?;
+    let withdrawn = reader.offer(&other).await?;
+    s.check(
+        format!("{:?}", withdrawn.status).to_lowercase() == "withdrawn",
+        format!(
+            "BANK-B's offer {other} is withdrawn ({:?})",
+            withdrawn.status
+        ),
+    );
+    s.refused(
+        &sup3,
+        Action::RequestFinancing {
+            receivable: pass.clone(),
+            banks: vec![org("BANK-B")?],
+        },
+        "finance the same receivable a second time",
+        "under_financing",
+    )
+    .await;
+    s.step(
+        &bank_a,
+        Action::Disburse {
+            financing: fin.clone(),
+            payment_ref: "CMB-SZ-2026-000731".into(),
+            net: net_amount,
+        },
+        "BANK-A disburses; the receivable is assigned to BANK-A",
+    )
+    .await;
+    s.caught_up(&reader).await?;
+    let assigned = reader.receivable(pass).await?;
+    s.check(
+        assigned.holder == org("BANK-A")?,
+        format!("{pass} is now held by {}", assigned.holder),
+    );
+
+    println!("5. Another trade: CORE-B owes SUP-2 250,000.00 CNY due in 30 days.");
+    let order_b = trade(&mut s, &core_b, &sup2, &logi, "PO-2026-0002", "250000.00").await?;
+    let today_b = today(&params);
+    let sup2_org = reader.org(sup2.org()).await?;
+    let core_b_org = reader.org(core_b.org()).await?;
+    let late = s
+        .step(
+            &core_b,
+            Action::RegisterInvoice {
+                invoice: lianrong_contracts::action::InvoiceSpec {
+                    id: id("INV-DF-2026-55")?,
+                    order: order_b,
+                    number: "DF-2026-55".into(),
+                    issue_date: today_b,
+                    due_date: today_b
+                        .checked_add_days(Days::new(30))
+                        .unwrap_or(NaiveDate::MAX),
+                    amount: cny("250000.00")?,
+                    seller_tax_id: sup2_org.tax_id.clone(),
+                    buyer_tax_id: core_b_org.tax_id.clone(),
+                    doc_hash: sha256(b"DF-2026-55 invoice PDF"),
+                },
+                confirm: true,
+            },
+            "register and confirm invoice DF-2026-55, due in 30 days",
+        )
+        .await
+        .and_then(|c| c.created(DocKind::Receivable));
+    let Some(late) = late else {
+        bail!("no receivable for DF-2026-55");
+    };
+
+    println!("6. Time passes: 34 days (the demo moves the network's clock forward).");
+    crate::clock::advance(34 * DAY_MS);
+    // The overdue sweep runs with the next blocks; give it a moment.
+    let mut status = ReceivableStatus::Active;
+    for _ in 0..50 {
+        status = reader.receivable(&late).await?.status;
+        if status == ReceivableStatus::Overdue {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    s.check(
+        status == ReceivableStatus::Overdue,
+        format!(
+            "{late} (CORE-B -> SUP-2) is overdue after maturity + {} grace days",
+            params.grace_days
+        ),
+    );
+
+    println!("7. Maturity of CORE-A's receivables: CORE-A repays the current holders.");
+    crate::clock::advance(57 * DAY_MS);
+    for (rcv, amount, reference) in [
+        (pass, "400000.00", "HX-PAY-2027-0201"),
+        (keep, "300000.00", "HX-PAY-2027-0202"),
+        (small, "300000.00", "HX-PAY-2027-0203"),
+    ] {
+        s.caught_up(&reader).await?;
+        let holder = reader.receivable(rcv).await?.holder;
+        s.step(
+            &core_a,
+            Action::Repay {
+                receivable: rcv.clone(),
+                amount: amt(amount)?,
+                payment_ref: reference.into(),
+            },
+            &format!("repay {rcv} {amount} to {holder}"),
+        )
+        .await;
+        s.caught_up(&reader).await?;
+        let r = reader.receivable(rcv).await?;
+        s.check(
+            r.status == ReceivableStatus::Settled,
+            format!("{rcv} is settled"),
+        );
+    }
+
+    let status = reader.status().await?;
+    println!(
+        "\nHeight {} on {} validators; last block {}.",
+        status.height,
+        net.nodes.len(),
+        status
+            .last_block_hash
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    );
+    if s.failures.is_empty() {
+        println!("Every step behaved.");
+        Ok(())
+    } else {
+        bail!(
+            "{} step(s) misbehaved:\n{}",
+            s.failures.len(),
+            s.failures.join("\n")
+        )
+    }
+}
