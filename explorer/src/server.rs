@@ -429,7 +429,7 @@ async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
                 div class="card" { div class="muted" { "last block time" } div id="live-time" { (last.map(|b| fmt_time(b.time_ms)).unwrap_or_default()) } }
                 div class="card" { div class="muted" { "node finalized last at" } div id="last-finality" { (fmt_time(d.node.last_finalized_at_ms)) } }
                 div class="card" { div class="muted" { "chain" } div { (d.node.chain_id) } }
-                div class="card" { div class="muted" { "indexed" } div { (d.invoices.len()) " invoices, " (d.receivables.len()) " receivables, " (d.txs.len()) " txs" } }
+                div class="card" { div class="muted" { "you can see" } div { (vis::filter(&s.viewer, d.invoices.values().cloned()).len()) " invoices, " (vis::filter(&s.viewer, d.receivables.values().cloned()).len()) " receivables, " (vis::filter(&s.viewer, d.txs.values().cloned()).len()) " txs" } }
             }
             p class="muted" id="live-status" { "waiting for the next block..." }
             @if let Some(e) = &d.last_error { p class="error" { "following the node: " (e) } }
