@@ -202,7 +202,7 @@
     add('vote signing bytes', v.vote.signing_bytes_hex, bytesToHex(voteSigningBytes(v.vote.chain_id, v.vote.vote)));
     add('epoch-end vote signing bytes', v.epoch_end_vote.signing_bytes_hex,
       bytesToHex(voteSigningBytes(v.epoch_end_vote.chain_id, v.epoch_end_vote.vote)));
-    for (const name of ['certificate', 'tampered_certificate', 'short_certificate']) {
+    for (const name of ['certificate', 'tampered_certificate', 'short_certificate', 'carried_certificate', 'broken_carry']) {
       add(name, v[name].expect, (await verifyCertificate(v[name])).valid);
     }
     for (const p of v.proofs) add('proof: ' + p.name, p.expect, (await verifyProof(p.input)).valid);
