@@ -3,7 +3,7 @@
 //! and kills every process when dropped -- also when a test panics.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use lianrong_contracts::{Action, SignedTransaction, Signer, Transaction};
@@ -34,6 +34,8 @@ pub struct NodeProc {
     pub config: PathBuf,
     /// Its API base URL.
     pub api: String,
+    /// Extra environment variables the process starts with.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -50,6 +52,7 @@ impl NodeProc {
             name: name.into(),
             config,
             api: format!("http://127.0.0.1:{api_port}"),
+            env: Vec::new(),
             child: None,
         }
     }
@@ -62,6 +65,7 @@ impl NodeProc {
             .args(["node", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info,libp2p=warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -96,6 +100,8 @@ pub struct Cluster {
     pub nodes: Vec<NodeProc>,
     /// The chain id.
     pub chain_id: String,
+    /// The ledger clock offset file every node follows (`start_with_clock`).
+    pub clock_file: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -113,6 +119,17 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 impl Cluster {
     /// Writes a testnet of `validators` nodes and starts them all.
     pub fn start(validators: usize) -> Cluster {
+        Self::start_inner(validators, false)
+    }
+
+    /// Like [`Cluster::start`], but every node follows a ledger clock offset file
+    /// (`LIANRONG_DEV_CLOCK_FILE`, initially 0) that [`Cluster::set_clock_offset_ms`]
+    /// moves forward, so maturity and overdue arrive in seconds.
+    pub fn start_with_clock(validators: usize) -> Cluster {
+        Self::start_inner(validators, true)
+    }
+
+    fn start_inner(validators: usize, clock: bool) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("net");
         let out = Command::new(lianrong_bin())
@@ -132,12 +149,27 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let clock_file = clock.then(|| {
+            let f = dir.join("clock-offset-ms");
+            std::fs::write(&f, "0\n").unwrap();
+            f
+        });
+        let env: Vec<(String, String)> = clock_file
+            .iter()
+            .map(|f| {
+                (
+                    "LIANRONG_DEV_CLOCK_FILE".to_string(),
+                    f.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
         let nodes = listed
             .iter()
             .map(|n| NodeProc {
                 name: n["name"].as_str().unwrap().into(),
                 config: PathBuf::from(n["config"].as_str().unwrap()),
                 api: n["api"].as_str().unwrap().into(),
+                env: env.clone(),
                 child: None,
             })
             .collect();
@@ -148,6 +180,7 @@ impl Cluster {
             dir,
             nodes,
             chain_id: genesis["chain_id"].as_str().unwrap().into(),
+            clock_file,
             _dir: tmp,
         };
         for n in &mut c.nodes {
@@ -243,6 +276,116 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+impl Cluster {
+    /// Moves every node's ledger clock to `ms` milliseconds past the wall clock (forward
+    /// only: a smaller offset changes nothing). The nodes re-read the file twice a second;
+    /// wait on the ledger (a block time, a status) rather than for a fixed time.
+    pub fn set_clock_offset_ms(&self, ms: u64) {
+        let file = self
+            .clock_file
+            .as_ref()
+            .expect("this cluster has no clock file: start it with Cluster::start_with_clock");
+        // Written whole and renamed, so a node never reads half a number.
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, format!("{ms}\n")).unwrap();
+        std::fs::rename(&tmp, file).unwrap();
+    }
+
+    /// The member key file of an org (what `--key` takes).
+    pub fn key_file(&self, org: &str) -> PathBuf {
+        self.dir.join("keys").join(format!("{org}.json"))
+    }
+
+    /// Runs a `lianrong` client verb as `org` against node `i`, with `--node`, `--key` and
+    /// `--json` appended.
+    pub fn cli(&self, i: usize, org: &str, args: &[&str]) -> CliRun {
+        let key = self.key_file(org);
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend([
+            "--node".to_string(),
+            self.nodes[i].api.clone(),
+            "--key".to_string(),
+            key.to_string_lossy().into_owned(),
+            "--json".to_string(),
+        ]);
+        run_cli(&all)
+    }
+}
+
+/// One run of the `lianrong` binary.
+#[derive(Debug)]
+pub struct CliRun {
+    /// The arguments it ran with.
+    pub args: Vec<String>,
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Stdout parsed as JSON (`Null` when it is not JSON, e.g. empty after a failure).
+    pub json: Value,
+    /// Stdout as text.
+    pub stdout: String,
+    /// Stderr as text.
+    pub stderr: String,
+}
+
+impl CliRun {
+    /// The JSON output of a run that must have succeeded (panics with stderr otherwise).
+    pub fn ok(&self) -> &Value {
+        assert!(
+            self.status.success(),
+            "`lianrong {}` failed ({}): {}",
+            self.args.join(" "),
+            self.status,
+            self.stderr
+        );
+        assert!(
+            !self.json.is_null(),
+            "`lianrong {}` printed no JSON: {}",
+            self.args.join(" "),
+            self.stdout
+        );
+        &self.json
+    }
+
+    /// The reason of a run that must have failed: a non-zero exit and exactly one
+    /// non-empty line on stderr, which is returned.
+    pub fn refused(&self) -> &str {
+        assert!(
+            !self.status.success(),
+            "`lianrong {}` succeeded but should have failed: {}",
+            self.args.join(" "),
+            self.stdout
+        );
+        let reason = self.stderr.trim_end_matches('\n');
+        assert!(
+            !reason.trim().is_empty() && !reason.contains('\n'),
+            "`lianrong {}` must give a one-line reason on stderr, got {:?}",
+            self.args.join(" "),
+            self.stderr
+        );
+        reason
+    }
+}
+
+/// Runs the `lianrong` binary with `args` and collects its exit status and output.
+pub fn run_cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> CliRun {
+    let out = Command::new(lianrong_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    CliRun {
+        args: args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect(),
+        status: out.status,
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

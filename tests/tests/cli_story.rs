@@ -1,0 +1,900 @@
+//! The demo's supply-chain finance story (node/src/demo/story.rs) as an integration test
+//! against a real 4-node `lianrong testnet`, driven through the `lianrong` client verbs
+//! with `--json`: trade, CSV import with confirmation, duplicate invoice and double
+//! financing refused, split, transfer to tier 2, two offers, disbursement of the exact
+//! net, overdue after a clock jump, repayment to the current holders, `tx show` and
+//! `receivable history`. Every amount, holder and status is read back from the ledger;
+//! every refusal is a non-zero exit with a one-line reason on stderr.
+
+use std::time::{Duration, Instant};
+
+use lianrong_contracts::exec::business_date;
+use lianrong_contracts::money::Amount;
+use lianrong_primitives::sha256;
+use lianrong_tests::Cluster;
+use serde_json::{json, Value};
+
+/// One day of the ledger clock.
+const DAY_MS: u64 = 86_400_000;
+/// How long any awaited condition may take.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Each org talks to its own validator, as in the demo (and as it would in production).
+fn node_of(org: &str) -> usize {
+    match org {
+        "SUP-1" | "BANK-A" | "AUDIT" => 0,
+        "CORE-A" | "BANK-B" => 1,
+        "CORE-B" | "SUP-3" => 2,
+        "SUP-2" | "LOGI" => 3,
+        other => panic!("no node for {other}"),
+    }
+}
+
+/// Runs the client verbs and remembers the highest block a write was committed in, so a
+/// read on another node first waits until that node has applied it.
+struct Story<'a> {
+    c: &'a Cluster,
+    last: u64,
+}
+
+impl Story<'_> {
+    /// A write that must commit; returns its `{hash, height, events}`.
+    fn write(&mut self, org: &str, args: &[&str]) -> Value {
+        let out = self.c.cli(node_of(org), org, args);
+        let v = out.ok().clone();
+        let height = v["height"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{args:?}: no height in {v}"));
+        assert!(
+            v["hash"].as_str().is_some_and(|h| h.len() == 64),
+            "{args:?}: {v}"
+        );
+        self.last = self.last.max(height);
+        v
+    }
+
+    /// A command that must fail: non-zero exit, one line on stderr containing `reason`.
+    fn refused(&mut self, org: &str, args: &[&str], reason: &str) -> String {
+        let out = self.c.cli(node_of(org), org, args);
+        let line = out.refused().to_string();
+        assert!(
+            line.contains(reason),
+            "{org} {args:?} refused, but not for {reason:?}: {line}"
+        );
+        // A refusal by the ledger is committed (and uses the nonce): "refused at height N".
+        if let Some(h) = line
+            .split("refused at height ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|h| h.parse::<u64>().ok())
+        {
+            self.last = self.last.max(h);
+        }
+        line
+    }
+
+    /// A read as `org` on its own node, once that node has every block written so far.
+    fn read(&self, org: &str, args: &[&str]) -> Value {
+        let i = node_of(org);
+        wait_until(
+            &format!("{} reaches block {}", self.c.nodes[i].name, self.last),
+            || self.c.height(i) >= self.last,
+        );
+        self.c.cli(i, org, args).ok().clone()
+    }
+}
+
+/// Polls `cond` until it holds; panics after [`WAIT`].
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first event named `name` in a committed transaction's events.
+fn event<'v>(committed: &'v Value, name: &str) -> &'v Value {
+    committed["events"]
+        .as_array()
+        .and_then(|evs| evs.iter().find_map(|e| e.get(name)))
+        .unwrap_or_else(|| panic!("no {name} event in {committed}"))
+}
+
+/// Asserts a money object is `amount` CNY (compared as decimals: `0` equals `0.00`).
+#[track_caller]
+fn assert_cny(v: &Value, amount: &str) {
+    assert_eq!(v["currency"], "CNY", "{v}");
+    let got = v["amount"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no amount in {v}"));
+    assert_eq!(
+        Amount::parse(got).unwrap(),
+        Amount::parse(amount).unwrap(),
+        "expected {amount} CNY, got {v}"
+    );
+}
+
+/// Asserts a bare decimal string equals `amount`.
+#[track_caller]
+fn assert_dec(v: &Value, amount: &str) {
+    let got = v.as_str().unwrap_or_else(|| panic!("not a decimal: {v}"));
+    assert_eq!(
+        Amount::parse(got).unwrap(),
+        Amount::parse(amount).unwrap(),
+        "expected {amount}, got {got}"
+    );
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Waits until every node has finalized a block stamped at or after `ms`.
+fn wait_block_time(c: &Cluster, ms: u64) {
+    wait_until(&format!("every node has a block at {ms} ms"), || {
+        (0..c.nodes.len()).all(|i| {
+            c.get(i, "/v1/blocks/latest", "AUDIT")
+                .ok()
+                .and_then(|b| b["timestamp_ms"].as_u64())
+                .is_some_and(|t| t >= ms)
+        })
+    });
+}
+
+/// A document kept off the ledger; the CLI puts its SHA-256 on it.
+fn doc(c: &Cluster, name: &str, text: &str) -> (String, String) {
+    let path = c.dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    (
+        path.to_string_lossy().into_owned(),
+        sha256(text.as_bytes()).to_hex(),
+    )
+}
+
+/// Order, acceptance, shipment and delivery through the CLI, each checked on the ledger.
+fn trade(s: &mut Story, buyer: &str, seller: &str, order: &str, amount: &str) {
+    let (po_doc, po_hash) = doc(
+        s.c,
+        &format!("{order}.pdf"),
+        &format!("{order} purchase order"),
+    );
+    let issued = s.write(
+        buyer,
+        &[
+            "order",
+            "create",
+            "--id",
+            order,
+            "--seller",
+            seller,
+            "--amount",
+            amount,
+            "--terms",
+            "net 90, DAP Shenzhen",
+            "--doc",
+            &po_doc,
+        ],
+    );
+    let e = event(&issued, "order_issued");
+    assert_eq!(e["order"], order);
+    assert_eq!(e["buyer"], buyer);
+    assert_eq!(e["seller"], seller);
+    assert_cny(&e["amount"], amount);
+    let accepted = s.write(seller, &["order", "accept", order]);
+    assert_eq!(event(&accepted, "order_accepted")["order"], order);
+
+    let shipment = format!("SHP-{order}");
+    let (bl_doc, bl_hash) = doc(
+        s.c,
+        &format!("{shipment}.pdf"),
+        &format!("{order} bill of lading"),
+    );
+    let shipped = s.write(
+        "LOGI",
+        &[
+            "shipment", "attest", "--id", &shipment, "--order", order, "--doc", &bl_doc,
+        ],
+    );
+    let e = event(&shipped, "shipment_attested");
+    assert_eq!(
+        (&e["shipment"], &e["order"], &e["carrier"]),
+        (&json!(shipment), &json!(order), &json!("LOGI"))
+    );
+    let delivered = s.write("LOGI", &["shipment", "deliver", &shipment]);
+    assert_eq!(
+        event(&delivered, "shipment_delivered")["shipment"],
+        shipment.as_str()
+    );
+
+    let o = s.read(buyer, &["order", "show", order]);
+    assert_eq!(o["status"], "accepted", "{o}");
+    assert_eq!(o["buyer"], buyer);
+    assert_eq!(o["seller"], seller);
+    assert_cny(&o["amount"], amount);
+    assert_eq!(
+        o["doc_hash"],
+        po_hash.as_str(),
+        "the order commits to its document"
+    );
+    assert_eq!(o["delivered"], true, "{o}");
+    assert_eq!(o["shipments"], json!([shipment]));
+    let sh = s.read("AUDIT", &["shipment", "show", &shipment]);
+    assert_eq!(sh["status"], "delivered", "{sh}");
+    assert_eq!(sh["carrier"], "LOGI");
+    assert_eq!(sh["doc_hash"], bl_hash.as_str());
+}
+
+/// Checks a receivable's holder, debtor, face, repaid amount, maturity and status.
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+fn assert_receivable(
+    r: &Value,
+    id: &str,
+    holder: &str,
+    debtor: &str,
+    face: &str,
+    repaid: &str,
+    maturity: &str,
+    status: &str,
+) {
+    assert_eq!(r["id"], id, "{r}");
+    assert_eq!(r["holder"], holder, "{id} holder: {r}");
+    assert_eq!(r["debtor"], debtor, "{id} debtor: {r}");
+    assert_cny(&r["face"], face);
+    assert_dec(&r["repaid"], repaid);
+    assert_eq!(r["maturity"], maturity, "{id} maturity: {r}");
+    assert_eq!(r["status"], status, "{id} status: {r}");
+}
+
+#[test]
+fn the_demo_story_through_the_cli_on_four_nodes() {
+    let started = Instant::now();
+    let c = Cluster::start_with_clock(4);
+    let genesis: Value =
+        serde_json::from_str(&std::fs::read_to_string(c.dir.join("genesis.json")).unwrap())
+            .unwrap();
+    let utc_offset_min = genesis["params"]["utc_offset_minutes"].as_i64().unwrap();
+    let grace_days = genesis["params"]["grace_days"].as_u64().unwrap();
+    assert_eq!(
+        grace_days, 3,
+        "the story assumes the default grace of 3 days"
+    );
+    assert_eq!(
+        genesis["params"]["day_count"], "Act360",
+        "{}",
+        genesis["params"]
+    );
+
+    // The ledger's business day must not change while the story runs (the discount is
+    // for exactly 90 days), so first move the ledger clock to the next local noon.
+    let offset_ms = utc_offset_min * 60_000;
+    let local = wall_ms() as i64 + offset_ms;
+    let day = DAY_MS as i64;
+    let mut noon = local.div_euclid(day) * day + day / 2;
+    if noon < local {
+        noon += day;
+    }
+    let base = (noon - local) as u64;
+    let t0 = (noon - offset_ms) as u64;
+    let date = |days: u64| business_date(t0 + days * DAY_MS, utc_offset_min as i32).to_string();
+    c.set_clock_offset_ms(base);
+    wait_block_time(&c, t0);
+    let (today, due90, due30) = (date(0), date(90), date(30));
+
+    let mut s = Story { c: &c, last: 0 };
+
+    // ---- 1. Trade: CORE-A orders 1,000,000.00 CNY from SUP-1; LOGI ships and delivers.
+    trade(&mut s, "CORE-A", "SUP-1", "PO-2026-0001", "1000000.00");
+    for org in ["SUP-1", "CORE-A", "LOGI"] {
+        let status = s.read(org, &["status"]);
+        assert_eq!(status["chain_id"], c.chain_id.as_str());
+        assert_eq!(
+            status["validators"].as_array().map(Vec::len),
+            Some(4),
+            "{status}"
+        );
+    }
+
+    // ---- 2. CORE-A's ERP imports SUP-1's two invoices (CSV) and confirms them.
+    // Members see other orgs' tax ids masked; the auditor sees them whole.
+    let masked = s.read("CORE-A", &["org", "show", "SUP-1"]);
+    let sup1_tax = str_of(&s.read("AUDIT", &["org", "show", "SUP-1"])["tax_id"]);
+    assert!(str_of(&masked["tax_id"]).contains('*'), "{masked}");
+    assert_ne!(masked["tax_id"], sup1_tax.as_str());
+    let core_a_tax = str_of(&s.read("CORE-A", &["org", "show", "CORE-A"])["tax_id"]);
+    assert!(
+        !core_a_tax.contains('*'),
+        "an org sees its own tax id: {core_a_tax}"
+    );
+    let csv = c.dir.join("erp-export-2026-11.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "invoice_number,issue_date,due_date,currency,amount,seller_id,buyer_id,order_id\n\
+             JN-2026-0117,{today},{due90},CNY,700000.00,{sup1_tax},{core_a_tax},PO-2026-0001\n\
+             JN-2026-0118,{today},{due90},CNY,300000.00,{sup1_tax},{core_a_tax},PO-2026-0001\n"
+        ),
+    )
+    .unwrap();
+    // CORE-A's vendor master: SUP-1's tax id is SUP-1 on the ledger.
+    let party_map = c.dir.join("vendor-master.csv");
+    std::fs::write(
+        &party_map,
+        format!("external_id,org_id\n{sup1_tax},SUP-1\n"),
+    )
+    .unwrap();
+    let (csv, party_map) = (csv.to_string_lossy(), party_map.to_string_lossy());
+    let import = [
+        "invoice",
+        "import",
+        &*csv,
+        "--confirm",
+        "--party-map",
+        &*party_map,
+    ];
+    let report = c.cli(node_of("CORE-A"), "CORE-A", &import).ok().clone();
+    assert_eq!(
+        report["summary"],
+        json!({"registered": 2, "already_on_ledger": 0, "rejected": 0}),
+        "{report}"
+    );
+    assert_eq!(report["error"], Value::Null);
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let mut invoices = Vec::new();
+    for (item, (number, amount)) in items
+        .iter()
+        .zip([("JN-2026-0117", "700000.00"), ("JN-2026-0118", "300000.00")])
+    {
+        assert_eq!(item["number"], number, "{item}");
+        assert_eq!(item["seller"], "SUP-1");
+        assert_eq!(item["buyer"], "CORE-A");
+        assert_cny(&item["amount"], amount);
+        assert_eq!(item["outcome"]["status"], "registered", "{item}");
+        assert_eq!(item["outcome"]["confirmed"], true, "{item}");
+        invoices.push((str_of(&item["outcome"]["invoice"]), number, amount));
+    }
+    // The import waited for each commit on CORE-A's node.
+    s.last = s.last.max(c.height(node_of("CORE-A")));
+    let mut roots = Vec::new();
+    for (inv, number, amount) in &invoices {
+        let i = s.read("CORE-A", &["invoice", "show", inv]);
+        assert_eq!(i["number"], *number);
+        assert_eq!(i["status"], "confirmed", "{i}");
+        assert_eq!(i["order"], "PO-2026-0001");
+        assert_eq!(
+            (&i["seller"], &i["buyer"]),
+            (&json!("SUP-1"), &json!("CORE-A"))
+        );
+        assert_eq!(i["issue_date"], today.as_str());
+        assert_eq!(i["due_date"], due90.as_str());
+        assert_eq!(
+            i["seller_tax_id"],
+            sup1_tax.as_str(),
+            "registered under the real tax id"
+        );
+        assert_eq!(i["registered_by"], "CORE-A");
+        assert_cny(&i["amount"], amount);
+        let rcv = str_of(&i["receivable"]);
+        let r = s.read("SUP-1", &["receivable", "show", &rcv]);
+        assert_receivable(&r, &rcv, "SUP-1", "CORE-A", amount, "0", &due90, "active");
+        assert_eq!(r["issue_date"], today.as_str());
+        assert_eq!(r["root"], rcv.as_str());
+        assert_eq!(r["parent"], Value::Null);
+        roots.push(rcv);
+    }
+    let (big, small) = (roots[0].clone(), roots[1].clone());
+    let o = s.read("AUDIT", &["order", "show", "PO-2026-0001"]);
+    assert_dec(&o["invoiced"], "1000000.00");
+    assert_dec(&o["confirmed"], "1000000.00");
+
+    // Importing the same file again registers nothing: both are already on the ledger.
+    let again = c.cli(node_of("CORE-A"), "CORE-A", &import).ok().clone();
+    assert_eq!(
+        again["summary"],
+        json!({"registered": 0, "already_on_ledger": 2, "rejected": 0}),
+        "{again}"
+    );
+    for (item, (inv, _, _)) in again["items"].as_array().unwrap().iter().zip(&invoices) {
+        assert_eq!(item["outcome"]["status"], "already_on_ledger", "{item}");
+        assert_eq!(item["outcome"]["invoice"], inv.as_str(), "{item}");
+    }
+
+    // SUP-1 registers the same invoice again, re-typed under another id: refused, and the
+    // refused transaction is on the ledger with its typed error and nothing else.
+    let args = [
+        "invoice",
+        "register",
+        "--id",
+        "JN-2026-0117-BIS",
+        "--order",
+        "PO-2026-0001",
+        "--number",
+        " jn-2026-0117 ",
+        "--issue-date",
+        &today,
+        "--due-date",
+        &due90,
+        "--amount",
+        "700000.00",
+        "--doc-hash",
+        &sha256(b"a re-typed copy of the same invoice").to_hex(),
+    ];
+    // Without the buyer's tax id SUP-1 cannot fill it in: it is masked for SUP-1.
+    let line = s.refused("SUP-1", &args, "masked");
+    assert!(line.contains("--buyer-tax-id"), "{line}");
+    let mut with_tax = args.to_vec();
+    with_tax.extend(["--buyer-tax-id", &core_a_tax]);
+    let line = s.refused("SUP-1", &with_tax, "duplicate");
+    assert!(line.contains(&invoices[0].0), "names the original: {line}");
+    let dup_tx = line
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.chars().all(|ch| ch.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no transaction hash in {line:?}"))
+        .to_string();
+    let shown = s.read("AUDIT", &["tx", "show", &dup_tx]);
+    assert_eq!(shown["action_name"], "register_invoice", "{shown}");
+    assert_eq!(shown["signer"]["org"], "SUP-1");
+    assert!(
+        shown["receipt"]["outcome"]["Err"]
+            .get("DuplicateInvoice")
+            .is_some(),
+        "{shown}"
+    );
+    let missing = c.cli(0, "AUDIT", &["invoice", "show", "JN-2026-0117-BIS"]);
+    missing.refused();
+
+    // ---- 3. SUP-1 splits the 700,000.00 receivable; 400,000.00 of it pays SUP-3.
+    let split = s.write(
+        "SUP-1",
+        &[
+            "receivable",
+            "split",
+            &big,
+            "--part",
+            "400000.00",
+            "--part",
+            "300000.00",
+        ],
+    );
+    let parts: Vec<String> = event(&split, "receivable_split")["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(str_of)
+        .collect();
+    let [pass, keep] = parts.as_slice() else {
+        panic!("the split did not make two parts: {split}");
+    };
+    let (pass, keep) = (pass.clone(), keep.clone());
+    let parent = s.read("SUP-1", &["receivable", "show", &big]);
+    assert_receivable(
+        &parent,
+        &big,
+        "SUP-1",
+        "CORE-A",
+        "700000.00",
+        "0",
+        &due90,
+        "split",
+    );
+    assert_eq!(parent["children"], json!([pass, keep]));
+    for (id, face) in [(&pass, "400000.00"), (&keep, "300000.00")] {
+        let r = s.read("SUP-1", &["receivable", "show", id]);
+        assert_receivable(&r, id, "SUP-1", "CORE-A", face, "0", &due90, "active");
+        assert_eq!((&r["root"], &r["parent"]), (&json!(big), &json!(big)));
+    }
+    let moved = s.write("SUP-1", &["receivable", "transfer", &pass, "--to", "SUP-3"]);
+    let e = event(&moved, "receivable_transferred");
+    assert_eq!((&e["from"], &e["to"]), (&json!("SUP-1"), &json!("SUP-3")));
+    let r = s.read("SUP-3", &["receivable", "show", &pass]);
+    assert_receivable(
+        &r,
+        &pass,
+        "SUP-3",
+        "CORE-A",
+        "400000.00",
+        "0",
+        &due90,
+        "active",
+    );
+
+    // ---- 4. SUP-3 asks both banks; BANK-A's offer is better and wins.
+    let requested = s.write(
+        "SUP-3",
+        &[
+            "financing",
+            "request",
+            &pass,
+            "--bank",
+            "BANK-A",
+            "--bank",
+            "BANK-B",
+        ],
+    );
+    let e = event(&requested, "financing_requested");
+    assert_eq!(e["banks"], json!(["BANK-A", "BANK-B"]));
+    let fin = str_of(&e["financing"]);
+    let made = s.write("BANK-A", &["financing", "offer", &fin, "--rate", "3.65"]);
+    let e = event(&made, "offer_made");
+    assert_eq!((&e["bank"], &e["rate"]), (&json!("BANK-A"), &json!("3.65")));
+    assert_cny(&e["fees"], "0.00");
+    let offer_a = str_of(&e["offer"]);
+    let made = s.write(
+        "BANK-B",
+        &[
+            "financing",
+            "offer",
+            &fin,
+            "--rate",
+            "4.20",
+            "--fees",
+            "200.00",
+        ],
+    );
+    let e = event(&made, "offer_made");
+    assert_eq!((&e["bank"], &e["rate"]), (&json!("BANK-B"), &json!("4.20")));
+    assert_cny(&e["fees"], "200.00");
+    let offer_b = str_of(&e["offer"]);
+    let accepted = s.write("SUP-3", &["financing", "accept", &offer_a]);
+    let e = event(&accepted, "offer_accepted");
+    // 400,000.00 x 3.65% x 90 / 360 = 3,650.00; SUP-3 receives 396,350.00.
+    assert_eq!(e["days"], 90, "{e}");
+    assert_eq!(e["bank"], "BANK-A");
+    assert_eq!(
+        e["discount"],
+        json!({"amount": "3650.00", "currency": "CNY"})
+    );
+    assert_eq!(e["net"], json!({"amount": "396350.00", "currency": "CNY"}));
+    let w = event(&accepted, "offer_withdrawn");
+    assert_eq!(
+        w["offer"],
+        offer_b.as_str(),
+        "BANK-B's offer is withdrawn: {accepted}"
+    );
+    let shown = s.read("SUP-3", &["financing", "show", &fin]);
+    let f = &shown["financing"];
+    assert_eq!(f["status"], "accepted", "{shown}");
+    assert_eq!(f["applicant"], "SUP-3");
+    assert_eq!(f["receivable"], pass.as_str());
+    let terms = &f["terms"];
+    assert_eq!(
+        (&terms["bank"], &terms["offer"]),
+        (&json!("BANK-A"), &json!(offer_a))
+    );
+    assert_eq!(
+        (&terms["rate"], &terms["days"]),
+        (&json!("3.65"), &json!(90))
+    );
+    assert_eq!(terms["value_date"], today.as_str());
+    assert_cny(&terms["face"], "400000.00");
+    assert_cny(&terms["fees"], "0.00");
+    assert_eq!(
+        terms["discount"],
+        json!({"amount": "3650.00", "currency": "CNY"})
+    );
+    assert_eq!(
+        terms["net"],
+        json!({"amount": "396350.00", "currency": "CNY"})
+    );
+    let statuses: Vec<(Value, Value)> = shown["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].clone(), o["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (json!(offer_a), json!("accepted")),
+            (json!(offer_b), json!("withdrawn"))
+        ]
+    );
+    // Financing the same receivable a second time is refused.
+    s.refused(
+        "SUP-3",
+        &["financing", "request", &pass, "--bank", "BANK-B"],
+        "under_financing",
+    );
+    // A disbursement of another amount than the agreed net is refused.
+    s.refused(
+        "BANK-A",
+        &[
+            "financing",
+            "disburse",
+            &fin,
+            "--payment-ref",
+            "CMB-SZ-2026-000730",
+            "--net",
+            "396000.00",
+        ],
+        "net_amount_mismatch",
+    );
+    let paid = s.write(
+        "BANK-A",
+        &[
+            "financing",
+            "disburse",
+            &fin,
+            "--payment-ref",
+            "CMB-SZ-2026-000731",
+            "--net",
+            "396350.00",
+        ],
+    );
+    let e = event(&paid, "financing_disbursed");
+    assert_eq!(e["net"], json!({"amount": "396350.00", "currency": "CNY"}));
+    assert_eq!(e["payment_ref"], "CMB-SZ-2026-000731");
+    let e = event(&paid, "receivable_assigned");
+    assert_eq!(
+        (&e["receivable"], &e["from"], &e["to"]),
+        (&json!(pass), &json!("SUP-3"), &json!("BANK-A"))
+    );
+    let disburse_tx = str_of(&paid["hash"]);
+    let r = s.read("BANK-A", &["receivable", "show", &pass]);
+    assert_receivable(
+        &r,
+        &pass,
+        "BANK-A",
+        "CORE-A",
+        "400000.00",
+        "0",
+        &due90,
+        "active",
+    );
+    assert_eq!(r["financing"], fin.as_str());
+    let f = s.read("AUDIT", &["financing", "show", &fin]);
+    assert_eq!(f["financing"]["status"], "disbursed", "{f}");
+    assert_eq!(f["financing"]["payment_ref"], "CMB-SZ-2026-000731");
+
+    // `tx show` of the disbursement: committed, by BANK-A, with the same receipt.
+    let t = s.read("AUDIT", &["tx", "show", &disburse_tx]);
+    assert_eq!(t["status"], "committed", "{t}");
+    assert_eq!(t["height"], paid["height"]);
+    assert_eq!(t["action_name"], "disburse");
+    assert_eq!(t["signer"]["org"], "BANK-A");
+    assert_eq!(t["receipt"]["tx_hash"], disburse_tx.as_str());
+    assert_eq!(t["receipt"]["outcome"]["Ok"], paid["events"], "{t}");
+
+    // ---- 5. Another trade: CORE-B owes SUP-2 250,000.00 CNY, due in 30 days.
+    trade(&mut s, "CORE-B", "SUP-2", "PO-2026-0002", "250000.00");
+    let sup2_tax = str_of(&s.read("AUDIT", &["org", "show", "SUP-2"])["tax_id"]);
+    let (inv_doc, _) = doc(&c, "DF-2026-55.pdf", "DF-2026-55 invoice");
+    let register = [
+        "invoice",
+        "register",
+        "--id",
+        "INV-DF-2026-55",
+        "--order",
+        "PO-2026-0002",
+        "--number",
+        "DF-2026-55",
+        "--issue-date",
+        &today,
+        "--due-date",
+        &due30,
+        "--amount",
+        "250000.00",
+        "--doc",
+        &inv_doc,
+        "--confirm",
+    ];
+    s.refused("CORE-B", &register, "masked");
+    let mut register = register.to_vec();
+    register.extend(["--seller-tax-id", &sup2_tax]);
+    let confirmed = s.write("CORE-B", &register);
+    let issued = event(&confirmed, "receivable_issued");
+    let late = str_of(&issued["receivable"]);
+    let r = s.read("SUP-2", &["receivable", "show", &late]);
+    assert_receivable(
+        &r,
+        &late,
+        "SUP-2",
+        "CORE-B",
+        "250000.00",
+        "0",
+        &due30,
+        "active",
+    );
+
+    // ---- 6. Time passes. Maturity + 3 grace days is day 33: still active then ...
+    c.set_clock_offset_ms(base + 33 * DAY_MS);
+    wait_block_time(&c, t0 + 33 * DAY_MS);
+    let r = s.read("AUDIT", &["receivable", "show", &late]);
+    assert_eq!(
+        r["status"], "active",
+        "not overdue within the grace days: {r}"
+    );
+    // ... and overdue on day 34.
+    c.set_clock_offset_ms(base + 34 * DAY_MS);
+    wait_until(&format!("{late} is overdue"), || {
+        c.cli(node_of("SUP-2"), "SUP-2", &["receivable", "show", &late])
+            .ok()["status"]
+            == "overdue"
+    });
+    let overdue = s.read(
+        "CORE-B",
+        &[
+            "receivable",
+            "list",
+            "--debtor",
+            "CORE-B",
+            "--status",
+            "overdue",
+        ],
+    );
+    let ids: Vec<&Value> = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(late)], "{overdue}");
+    // CORE-A's receivables mature on day 90: not overdue.
+    for id in [&pass, &keep, &small] {
+        assert_eq!(
+            s.read("AUDIT", &["receivable", "show", id])["status"],
+            "active"
+        );
+    }
+
+    // ---- 7. Maturity of CORE-A's receivables (day 91): CORE-A repays the holders.
+    c.set_clock_offset_ms(base + 91 * DAY_MS);
+    wait_block_time(&c, t0 + 91 * DAY_MS);
+    for (rcv, holder, amount, reference) in [
+        (&pass, "BANK-A", "400000.00", "HX-PAY-2027-0201"),
+        (&keep, "SUP-1", "300000.00", "HX-PAY-2027-0202"),
+        (&small, "SUP-1", "300000.00", "HX-PAY-2027-0203"),
+    ] {
+        let before = s.read("CORE-A", &["receivable", "show", rcv]);
+        assert_receivable(
+            &before, rcv, holder, "CORE-A", amount, "0", &due90, "active",
+        );
+        let repaid = s.write(
+            "CORE-A",
+            &["repay", rcv, "--amount", amount, "--payment-ref", reference],
+        );
+        let e = event(&repaid, "receivable_repaid");
+        assert_eq!(e["to"], holder, "repaid to the current holder: {e}");
+        assert_cny(&e["amount"], amount);
+        assert_cny(&e["outstanding"], "0.00");
+        assert_eq!(
+            event(&repaid, "receivable_settled")["receivable"],
+            rcv.as_str()
+        );
+        let after = s.read(holder, &["receivable", "show", rcv]);
+        assert_receivable(
+            &after, rcv, holder, "CORE-A", amount, amount, &due90, "settled",
+        );
+    }
+    // Conservation: for each root, live face + repaid = the confirmed amount.
+    let all = s.read("AUDIT", &["receivable", "list", "--debtor", "CORE-A"]);
+    let mut got: Vec<(String, String, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (str_of(&r["id"]), str_of(&r["status"]), str_of(&r["holder"])))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (big.clone(), "split".to_string(), "SUP-1".to_string()),
+        (small.clone(), "settled".into(), "SUP-1".into()),
+        (pass.clone(), "settled".into(), "BANK-A".into()),
+        (keep.clone(), "settled".into(), "SUP-1".into()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let f = s.read("BANK-A", &["financing", "show", &fin]);
+    assert_eq!(
+        f["financing"]["status"], "closed",
+        "repaid in full closes it: {f}"
+    );
+    let late_now = s.read("AUDIT", &["receivable", "show", &late]);
+    assert_receivable(
+        &late_now,
+        &late,
+        "SUP-2",
+        "CORE-B",
+        "250000.00",
+        "0",
+        &due30,
+        "overdue",
+    );
+
+    // `receivable history`: the lineage root -> part, and every step with its block,
+    // signer and transaction.
+    let h = s.read("AUDIT", &["receivable", "history", &pass]);
+    assert_eq!(h["receivable"]["id"], pass.as_str());
+    assert_eq!(h["receivable"]["status"], "settled");
+    let lineage: Vec<&Value> = h["lineage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(lineage, vec![&json!(big), &json!(pass)], "{h}");
+    assert_eq!(h["invoice"]["id"], invoices[0].0.as_str());
+    assert_eq!(h["invoice"]["number"], "JN-2026-0117");
+    let steps: Vec<(String, String, String, Value)> = h["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| {
+            step["history"].as_array().unwrap().iter().map(move |e| {
+                assert!(e["height"].as_u64().is_some_and(|h| h > 0), "{e}");
+                // A signed step names its transaction; the ledger's own (overdue) none.
+                let signer = e["signer"].as_str().unwrap_or("(ledger)").to_string();
+                if signer != "(ledger)" {
+                    assert!(e["tx"].as_str().is_some_and(|t| t.len() == 64), "{e}");
+                }
+                let (name, fields) = e["event"].as_object().unwrap().iter().next().unwrap();
+                (
+                    str_of(&step["receivable"]),
+                    signer,
+                    name.clone(),
+                    fields.clone(),
+                )
+            })
+        })
+        .collect();
+    let names: Vec<(&str, &str, &str)> = steps
+        .iter()
+        .map(|(r, signer, name, _)| (r.as_str(), signer.as_str(), name.as_str()))
+        .collect();
+    for expected in [
+        (big.as_str(), "CORE-A", "invoice_confirmed"),
+        (big.as_str(), "SUP-1", "receivable_split"),
+        (pass.as_str(), "SUP-1", "receivable_transferred"),
+        (pass.as_str(), "SUP-3", "financing_requested"),
+        (pass.as_str(), "BANK-A", "receivable_assigned"),
+        (pass.as_str(), "CORE-A", "receivable_repaid"),
+        (pass.as_str(), "CORE-A", "receivable_settled"),
+    ] {
+        assert!(
+            names.contains(&expected),
+            "history lacks {expected:?}: {names:?}"
+        );
+    }
+    let positions: Vec<usize> = [
+        "receivable_transferred",
+        "financing_requested",
+        "receivable_assigned",
+        "receivable_repaid",
+    ]
+    .iter()
+    .map(|n| names.iter().position(|(_, _, name)| name == n).unwrap())
+    .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "history out of order: {names:?}"
+    );
+    let assigned = h["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| st["history"].as_array().unwrap())
+        .find(|e| e["event"].get("receivable_assigned").is_some())
+        .unwrap();
+    assert_eq!(
+        assigned["tx"],
+        disburse_tx.as_str(),
+        "the assignment is the disbursement"
+    );
+    assert_eq!(assigned["height"], paid["height"]);
+
+    eprintln!(
+        "story through the CLI on 4 nodes: {} blocks, {:.1} s",
+        s.last,
+        started.elapsed().as_secs_f64()
+    );
+}
