@@ -767,9 +767,44 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         };
     }
     if kind == DocKind::Invoice {
-        if let Some(r) = doc["receivable"].as_str() {
-            extra = html! { p { a id="lineage-link" href=(format!("/receivables/{r}")) { "Receivable " (r) " and its lineage" } } };
-        }
+        // Financed only once? Every financing on any receivable born of this invoice.
+        let (parts, fins) = st.index.read(|d| {
+            let parts = vis::filter(
+                &s.viewer,
+                d.receivables
+                    .values()
+                    .filter(|r| r.invoice.as_str() == id)
+                    .cloned(),
+            );
+            let fins = vis::filter(
+                &s.viewer,
+                d.financings
+                    .values()
+                    .filter(|f| parts.iter().any(|r| r.id == f.receivable))
+                    .cloned(),
+            );
+            (parts, fins)
+        });
+        let live = fins.iter().filter(|f| f.status.is_live()).count();
+        extra = html! {
+            @if let Some(r) = doc["receivable"].as_str() {
+                p { a id="lineage-link" href=(format!("/receivables/{r}")) { "Receivable " (r) " and its lineage" } }
+            }
+            h2 { "Registered once, financed once?" }
+            p id="fingerprint" {
+                "Fingerprint " code { (doc["fingerprint"].as_str().unwrap_or_default()) }
+                ": the ledger refuses a second invoice with the same seller tax id, number, date, currency and amount, under any id."
+            }
+            p id="financing-summary" {
+                (parts.len()) " receivables from this invoice, " (fins.len()) " financings, "
+                (live) " live (requested, accepted or disbursed)."
+            }
+            ul {
+                @for f in &fins {
+                    li { a href=(format!("/financings/{}", f.id)) { (f.id) } " on " (f.receivable) ": " (serde_json::to_value(f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) }
+                }
+            }
+        };
     }
     let verify = if kind == DocKind::Shipment {
         html! {}

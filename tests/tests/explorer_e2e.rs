@@ -501,6 +501,14 @@ async fn explorer_in_headless_chromium() {
         src.contains("91310000MA1COREA3X"),
         "auditors see tax ids in full"
     );
+    let summary = c
+        .find(Locator::Id("financing-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("1 financings, 1 live"), "{summary}");
     shot(&c, "invoice").await;
 
     // The invoice verifies against the certified state root; a tampered copy does not.
