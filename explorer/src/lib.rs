@@ -11,6 +11,8 @@
 //! - [`vectors`]: test vectors the in-browser verifier must reproduce.
 //! - [`server`]: the axum routes, pages, CSV export and the live event stream.
 
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod config;
 pub mod index;
