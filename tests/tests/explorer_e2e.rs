@@ -594,6 +594,52 @@ async fn explorer_in_headless_chromium() {
     assert_eq!(csv.lines().count(), 2, "{csv}");
     shot(&c, "invoices").await;
 
+    // Lists refresh live too: a new order appears in the open orders list.
+    c.goto(&format!("{base}/orders")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("live-table"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cl = cluster.clone();
+    tokio::task::spawn_blocking(move || {
+        let key = cl.member_key("CORE-B");
+        let tx = sign(
+            &cl.chain_id,
+            "CORE-B",
+            &key,
+            3,
+            Action::IssueOrder {
+                id: id("PO-E2E-LIVE2"),
+                seller: org("SUP-2"),
+                amount: Money::parse("20.00", "CNY").unwrap(),
+                terms: "live".into(),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        cl.submit(2, &tx, "CORE-B", true).unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = c
+            .find(Locator::Id("live-table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if t.contains("PO-E2E-LIVE2") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the orders list did not refresh live"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Risk views.
     for (path, name, needle) in [
         ("/risk/ladder?by=month", "ladder", "1050000.00"),
