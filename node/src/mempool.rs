@@ -221,9 +221,17 @@ impl Mempool {
                 }
             }
         }
-        // Anything committed that is still here (a nonce the ledger skipped cannot
-        // happen, but be exact) goes too.
+        // Anything else of the block still here was refused before execution (revoked
+        // key, ...) and goes too -- except a transaction ahead of its key's next nonce:
+        // it landed behind a gap (an earlier nonce sat in a proposal that never became
+        // final) and can still succeed once the gap is filled, so it waits again.
         for (h, _) in committed {
+            let Some(&(key, nonce)) = self.by_hash.get(h) else {
+                continue;
+            };
+            if nonce > next_nonce(&key) {
+                continue;
+            }
             if let Some((key, nonce)) = self.by_hash.remove(h) {
                 if let Some(q) = self.by_signer.get_mut(&key) {
                     q.remove(&nonce);
@@ -350,5 +358,28 @@ mod tests {
         m.prune(&[(a[2].hash(), key)], |_| 3);
         m.admit(a[2].clone(), 3).unwrap_err();
         assert_eq!(m.proposal(|_| 3, 100, usize::MAX).len(), 1);
+    }
+
+    #[test]
+    fn a_transaction_refused_behind_a_gap_waits_to_be_proposed_again() {
+        let mut w = World::new();
+        let mut m = Mempool::new(limits());
+        let a = txs(&mut w, "SUP-1", 3);
+        for t in &a {
+            m.admit(t.clone(), 0).unwrap();
+        }
+        let key = a[0].tx().signer.key;
+        // A block carried nonces 1 and 2 while nonce 0 sat in a proposal that never
+        // became final: the ledger refused both and the next nonce is still 0.
+        m.prune(&[(a[1].hash(), key), (a[2].hash(), key)], |_| 0);
+        assert_eq!(m.len(), 3, "nothing may be lost to the gap");
+        let again = m.proposal(|_| 0, 100, usize::MAX);
+        assert_eq!(
+            again.iter().map(|t| t.tx().nonce).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        // A transaction refused at its own nonce (say, a revoked key) does go.
+        m.prune(&[(a[0].hash(), key)], |_| 0);
+        assert!(!m.contains(&a[0].hash()));
     }
 }

@@ -67,12 +67,16 @@ fn last_finalized(db: &Db) -> Result<Option<FinalizedBlock>> {
     if height == 0 {
         return Ok(None);
     }
-    let block = db
-        .block(height)?
-        .ok_or_else(|| anyhow!("block {height} missing"))?;
-    let cert = db
-        .cert(height)?
-        .ok_or_else(|| anyhow!("certificate {height} missing"))?;
+    finalized_at(db, height)?
+        .map(Some)
+        .ok_or_else(|| anyhow!("block or certificate {height} missing"))
+}
+
+/// The finalized block at `height` with the certificate stored beside it.
+fn finalized_at(db: &Db, height: u64) -> Result<Option<FinalizedBlock>> {
+    let (Some(block), Some(cert)) = (db.block(height)?, db.cert(height)?) else {
+        return Ok(None);
+    };
     Ok(Some(FinalizedBlock {
         block: codec::decode_stored::<Block>(&block, lianrong_consensus::MAX_MESSAGE_BYTES)?,
         cert: codec::decode_stored::<CommitCertificate>(
@@ -80,6 +84,40 @@ fn last_finalized(db: &Db) -> Result<Option<FinalizedBlock>> {
             lianrong_consensus::MAX_MESSAGE_BYTES,
         )?,
     }))
+}
+
+/// A sync answer from the database, for a peer further behind than the engine's memory
+/// of recent blocks reaches: consecutive blocks from `from_height`, ending at one that
+/// its own certificate commits (and at a reconfiguration, whose successors are checked
+/// against the next validator set) -- the same shape the engine sends.
+fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
+    let top = db.latest()?.map_or(0, |(h, _)| h);
+    if from_height == 0 || from_height > top {
+        return Ok(None);
+    }
+    let mut blocks = Vec::new();
+    let mut cert = None;
+    let mut end = 0;
+    let last = top.min(from_height + 2 * lianrong_consensus::MAX_SYNC_BLOCKS as u64 - 1);
+    for h in from_height..=last {
+        let Some(f) = finalized_at(db, h)? else {
+            break;
+        };
+        let reconfig = f.block.reconfig.is_some();
+        blocks.push(f.block);
+        if f.cert.committed().is_some_and(|id| id.height == h) {
+            cert = Some(f.cert);
+            end = h;
+            if blocks.len() >= lianrong_consensus::MAX_SYNC_BLOCKS || reconfig {
+                break;
+            }
+        }
+    }
+    let Some(cert) = cert else {
+        return Ok(None);
+    };
+    blocks.retain(|b| b.height <= end);
+    Ok(Some(Message::SyncResponse { blocks, cert }))
 }
 
 /// Runs a node until `shutdown` resolves.
@@ -262,15 +300,27 @@ fn committed_nonce(db: &Db, key: &PublicKey) -> u64 {
         .unwrap_or(0)
 }
 
-/// For each key with proposed-but-unfinalized transactions, the nonce after the highest.
-/// Built once per proposal: one pass over the in-flight set, not one per signer.
-fn pending_nonces(inflight: &HashMap<Hash, (PublicKey, u64, u64)>) -> HashMap<PublicKey, u64> {
-    let mut next: HashMap<PublicKey, u64> = HashMap::new();
-    for (k, n, _) in inflight.values() {
-        let e = next.entry(*k).or_insert(0);
-        *e = (*e).max(n + 1);
+/// The (key, nonce) pairs in proposed-but-unfinalized blocks.
+fn pending_nonces(
+    inflight: &HashMap<Hash, (PublicKey, u64, u64)>,
+) -> std::collections::HashSet<(PublicKey, u64)> {
+    inflight.values().map(|(k, n, _)| (*k, *n)).collect()
+}
+
+/// The next nonce to propose for a key: after the committed one and after the run of
+/// nonces right behind it that sit in unfinalized blocks. Only a contiguous run counts:
+/// skipping ahead past a gap (a proposal that never became final) would put a nonce
+/// the ledger refuses into the block, and that transaction would be lost.
+fn next_nonce(
+    db: &Db,
+    pending: &std::collections::HashSet<(PublicKey, u64)>,
+    key: &PublicKey,
+) -> u64 {
+    let mut n = committed_nonce(db, key);
+    while pending.contains(&(*key, n)) {
+        n += 1;
     }
-    next
+    n
 }
 
 impl Loop {
@@ -314,6 +364,11 @@ impl Loop {
                     Ok(message) => {
                         if let Message::Proposal(p) = &message {
                             self.note_proposed(&p.block.payload, p.block.height);
+                        }
+                        if let Message::SyncRequest { from_height } = &message {
+                            if self.serve_old_sync(from, *from_height).await? {
+                                return Ok(());
+                            }
                         }
                         let out = engine.handle(
                             now_ms(),
@@ -461,6 +516,20 @@ impl Loop {
         });
     }
 
+    /// Answers a sync request from the database rather than the engine: the engine
+    /// remembers only its last 1024 finalized blocks (and after a restart only the
+    /// last one), the database every block since genesis, so a peer down for hours
+    /// still catches up. Returns whether the request was answered here.
+    async fn serve_old_sync(&mut self, from: PublicKey, from_height: u64) -> Result<bool> {
+        match sync_from_db(&self.db, from_height)? {
+            Some(answer) => {
+                let _ = self.net.send(from, answer.to_bytes()).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Marks the transactions of another leader's proposal as in flight, so that the
     /// next leaders do not propose them again while that block becomes final (a second
     /// copy would only fail its nonce check and waste the block's space).
@@ -531,7 +600,7 @@ impl Loop {
         let txs = self.mempool.proposal(
             // After the committed nonce and after anything in a block that is proposed
             // but not final yet (by this node or another leader).
-            |k| committed_nonce(db, k).max(pending.get(k).copied().unwrap_or(0)),
+            |k| next_nonce(db, &pending, k),
             self.max_block_txs,
             MAX_PROPOSAL_BYTES - 1024,
         );

@@ -211,11 +211,29 @@ fn validators_killed_with_sigkill_under_load_recover_and_agree() {
     for (org, n) in ["CORE-A", "CORE-B"].iter().zip(&sent) {
         assert!(*n > 20, "{org}: the load barely ran ({n} orders)");
         let last = format!("/v1/orders/PO-{org}-{}", n - 1);
-        wait_until(
-            &format!("{org}'s last order is final everywhere"),
-            Duration::from_secs(60),
-            || (0..4).all(|i| c.get(i, &last, "AUDIT").is_ok()),
-        );
+        let key = c.member_key(org).public();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !(0..4).all(|i| c.get(i, &last, "AUDIT").is_ok()) {
+            if Instant::now() > deadline {
+                let state: Vec<String> = (0..4)
+                    .map(|i| {
+                        let k = c.get(i, &format!("/v1/keys/{key}"), "AUDIT");
+                        format!(
+                            "{}: height {} next nonce {:?}",
+                            c.nodes[i].name,
+                            c.height(i),
+                            k.map(|v| v["next_nonce"].clone())
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "{org}'s last order (nonce {}) is not final everywhere: {state:?}\nbank log tail:\n{}",
+                    n - 1,
+                    c.nodes[0].log().lines().rev().take(30).collect::<Vec<_>>().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
     assert_same_chain(&c, &[0, 1, 2, 3], top);
