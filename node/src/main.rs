@@ -27,6 +27,9 @@ enum Command {
         /// Keep the network (genesis, keys, data) in this folder instead of a temporary one.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Port of the explorer served after the story (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        explorer_port: u16,
     },
     /// Write a local network: genesis, node configs and keys, member keys and tokens.
     Testnet {
@@ -70,6 +73,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the auditors' web explorer of a node (`hash-password` makes account entries).
+    Explorer {
+        /// The node's API URL (overrides `node_url` of the config).
+        #[arg(long)]
+        node: Option<String>,
+        /// The explorer's config.toml (accounts, node token, listen address).
+        #[arg(long, required_unless_present = "action")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: Option<ExplorerAction>,
+    },
     /// Write a new Ed25519 member or node key to FILE (never overwrites).
     Keygen {
         /// Where to write the key (JSON, mode 0600).
@@ -78,6 +92,13 @@ enum Command {
     },
     #[command(flatten)]
     Client(Box<lianrong_node::cli::ClientCommand>),
+}
+
+/// `lianrong explorer` helpers.
+#[derive(Subcommand)]
+enum ExplorerAction {
+    /// Print the argon2id hash of a password read from stdin, for an account entry.
+    HashPassword,
 }
 
 fn main() {
@@ -89,7 +110,11 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { exit, dir } => run_demo(exit, dir),
+        Command::Demo {
+            exit,
+            dir,
+            explorer_port,
+        } => run_demo(exit, dir, explorer_port),
         Command::Testnet {
             validators,
             out,
@@ -145,6 +170,11 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Client(c) => lianrong_node::cli::run(*c),
+        Command::Explorer {
+            node,
+            config,
+            action,
+        } => run_explorer(node, config, action),
         Command::Keygen { out } => {
             let public = keyfile::write_new(&out)?;
             println!("{public}");
@@ -153,16 +183,64 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Plays the demo; with `exit`, stops after the story (exit code 1 if a step
-/// misbehaved), otherwise keeps the network up until Ctrl-C.
-fn run_demo(exit: bool, dir: Option<PathBuf>) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "warn,libp2p=error".into());
+/// `lianrong explorer`: serves until SIGTERM or Ctrl-C.
+fn run_explorer(
+    node: Option<String>,
+    config: Option<PathBuf>,
+    action: Option<ExplorerAction>,
+) -> Result<()> {
+    if let Some(ExplorerAction::HashPassword) = action {
+        let mut password = String::new();
+        std::io::stdin().read_line(&mut password)?;
+        let password = password.trim_end_matches(['\r', '\n']);
+        if password.is_empty() {
+            anyhow::bail!("no password on stdin");
+        }
+        println!("{}", lianrong_explorer::hash_password(password));
+        return Ok(());
+    }
+    let Some(path) = config else {
+        anyhow::bail!("--config is required");
+    };
+    let mut cfg = lianrong_explorer::ExplorerConfig::load(&path)?;
+    if let Some(url) = node {
+        cfg.node_url = url;
+    }
+    init_logs("info");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(lianrong_explorer::serve(cfg, stop_signal()))
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Logs on stderr, so stdout stays for what a command prints for scripts.
+fn init_logs(default: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Plays the demo; with `exit`, stops after the story (exit code 1 if a step
+/// misbehaved), otherwise keeps the network up until Ctrl-C.
+fn run_demo(exit: bool, dir: Option<PathBuf>, explorer_port: u16) -> Result<()> {
+    init_logs("warn,libp2p=error");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -172,9 +250,10 @@ fn run_demo(exit: bool, dir: Option<PathBuf>) -> Result<()> {
             net.stop().await?;
             return verdict;
         }
-        println!("\nThe network keeps running; press Ctrl-C to stop.");
-        let _ = tokio::signal::ctrl_c().await;
-        net.stop().await
+        let explorer = lianrong_node::demo::explorer(&net, explorer_port).await?;
+        let result = explorer.run(stop_signal()).await;
+        net.stop().await?;
+        result
     })
 }
 
@@ -182,14 +261,7 @@ fn run_demo(exit: bool, dir: Option<PathBuf>) -> Result<()> {
 /// and closed when the last handle drops).
 fn run_node(config: &std::path::Path) -> Result<()> {
     let cfg = lianrong_node::config::NodeConfig::load(config)?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,libp2p=warn".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        // Logs on stderr, so stdout stays for what a command prints for scripts.
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs("info,libp2p=warn");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -197,21 +269,6 @@ fn run_node(config: &std::path::Path) -> Result<()> {
         if let Some(path) = std::env::var_os("LIANRONG_DEV_CLOCK_FILE") {
             lianrong_node::clock::follow_file(path.into());
         }
-        let shutdown = async {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot listen for SIGTERM");
-                        let _ = tokio::signal::ctrl_c().await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        };
-        lianrong_node::runtime::run(cfg, shutdown).await
+        lianrong_node::runtime::run(cfg, stop_signal()).await
     })
 }

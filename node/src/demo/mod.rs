@@ -20,3 +20,60 @@ pub async fn run(
     let verdict = story::play(&net).await;
     Ok((net, verdict))
 }
+
+/// Demo explorer accounts: (user name, password, role, org). Printed by the demo; they
+/// exist only in the demo process.
+pub const DEMO_ACCOUNTS: &[(&str, &str, lianrong_explorer::AccountRole, Option<&str>)] = &[
+    (
+        "auditor",
+        "audit-demo",
+        lianrong_explorer::AccountRole::Auditor,
+        None,
+    ),
+    (
+        "bank-a",
+        "bank-demo",
+        lianrong_explorer::AccountRole::Bank,
+        Some("BANK-A"),
+    ),
+    (
+        "sup-3",
+        "supplier-demo",
+        lianrong_explorer::AccountRole::Org,
+        Some("SUP-3"),
+    ),
+];
+
+/// The explorer over the demo network's first validator (auditor token), with the demo
+/// accounts, on `port` of localhost (0 picks a free one).
+pub async fn explorer(net: &DemoNetwork, port: u16) -> anyhow::Result<lianrong_explorer::Explorer> {
+    let node = net
+        .nodes
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the demo network has no node"))?;
+    let mut cfg = lianrong_explorer::ExplorerConfig::new(node.api.clone(), net.token("AUDIT")?);
+    cfg.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    cfg.genesis = Some(net.genesis());
+    cfg.accounts = DEMO_ACCOUNTS
+        .iter()
+        .map(|(user, password, role, org)| lianrong_explorer::Account {
+            username: (*user).into(),
+            password_hash: lianrong_explorer::hash_password(password),
+            role: *role,
+            org: org.map(String::from),
+        })
+        .collect();
+    let e = lianrong_explorer::bind(cfg).await?;
+    // Browsers keep Secure cookies over plain http only for "localhost".
+    println!(
+        "\nExplorer: http://localhost:{}  (Ctrl-C stops the network)",
+        e.local_addr().port()
+    );
+    for (user, password, role, org) in DEMO_ACCOUNTS {
+        println!(
+            "  log in as {user} / {password}  ({role:?}{})",
+            org.map(|o| format!(" of {o}")).unwrap_or_default()
+        );
+    }
+    Ok(e)
+}
