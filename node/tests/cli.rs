@@ -17,8 +17,12 @@ fn demo_plays_the_story_and_exits_zero() {
     );
     assert!(stdout.contains("Every step behaved."));
     assert!(stdout.contains("discount 3650.00"), "{stdout}");
-    assert!(stdout.contains("SUP-3 receives 396350.00"), "{stdout}");
+    assert!(stdout.contains("SUP-3 will receive 396350.00"), "{stdout}");
     assert!(stdout.contains("refused: duplicate invoice"));
+    assert!(stdout.contains("importing the same file again registers nothing"));
+    assert!(stdout.contains("is overdue after maturity"));
+    assert!(stdout.contains("is now held by BANK-A"));
+    assert_eq!(stdout.matches(" is settled").count(), 3, "{stdout}");
     assert!(!stdout.contains("FAIL"));
 }
 
@@ -50,5 +54,5 @@ fn keygen_writes_a_private_key_file_once() {
         .output()
         .unwrap();
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("must not exist"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
 }
