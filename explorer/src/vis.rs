@@ -48,18 +48,7 @@ impl Viewer {
     }
 }
 
-/// Keeps the first 4 and last 2 characters (the node's rule): enough to recognise, not
-/// to use.
-pub fn mask(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 6 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..4].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - 6));
-    out.extend(&chars[chars.len() - 2..]);
-    out
-}
+pub use lianrong_primitives::mask;
 
 /// Something shown to users: who it belongs to and how to mask it.
 pub trait Visible {

@@ -65,6 +65,20 @@ impl std::str::FromStr for OrgId {
     }
 }
 
+/// How a sensitive identifier (tax id, account number) is shown to someone who may not
+/// read it: the first 4 and last 2 characters kept, the rest starred -- enough to
+/// recognise, not to use. One rule for the node's API, the explorer and the importer.
+pub fn mask(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..4].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - 6));
+    out.extend(&chars[chars.len() - 2..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

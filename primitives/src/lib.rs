@@ -18,5 +18,5 @@ pub use crypto::{
     signing_message, verify, BatchVerifier, PublicKey, SecretKey, Signature, SignatureError,
 };
 pub use hash::{sha256, Hash};
-pub use ids::{IdError, OrgId};
+pub use ids::{mask, IdError, OrgId};
 pub use keyfile::{KeyFile, KeyFileError};

@@ -9,17 +9,7 @@ use lianrong_primitives::OrgId;
 
 use super::auth::Caller;
 
-/// Keeps the first 4 and last 2 characters: enough to recognise, not to use.
-pub fn mask(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 6 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..4].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - 6));
-    out.extend(&chars[chars.len() - 2..]);
-    out
-}
+pub use lianrong_primitives::mask;
 
 fn is(c: &Caller, org: &OrgId) -> bool {
     &c.org == org

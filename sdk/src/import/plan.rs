@@ -274,14 +274,7 @@ fn tax_id_of(org: &Org, party: &PartyRef) -> String {
     if !org.tax_id.contains('*') {
         return org.tax_id.clone();
     }
-    let masked: Vec<char> = org.tax_id.chars().collect();
-    let fits = |value: &str| {
-        let v: Vec<char> = value.chars().collect();
-        v.len() == masked.len()
-            && v.len() > 6
-            && v[..4] == masked[..4]
-            && v[v.len() - 2..] == masked[masked.len() - 2..]
-    };
+    let fits = |value: &str| lianrong_primitives::mask(value) == org.tax_id;
     party
         .ids
         .iter()
