@@ -84,6 +84,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn masking_keeps_only_the_ends() {
+        assert_eq!(mask("91310000MA1COREA3X"), "9131************3X");
+        assert_eq!(mask("abc"), "***");
+        assert_eq!(mask("监管代码123456"), "监管代码****56");
+    }
+
+    #[test]
     fn valid_and_invalid_ids() {
         assert!(OrgId::new("BANK-SZ").is_ok());
         assert!(OrgId::new("CORE-A1").is_ok());
