@@ -27,6 +27,8 @@ use crate::testnet;
 
 /// Most client keys (each is one submitting task).
 pub const MAX_KEYS: usize = 1024;
+/// Highest offered load, tx/s.
+pub const MAX_RATE: u32 = 1_000_000;
 /// Transactions a key may have submitted but not yet seen committed; below the
 /// mempool's per-signer limit so clients never hit it.
 const WINDOW_PER_KEY: u64 = 192;
@@ -50,6 +52,8 @@ pub struct BenchOptions {
     pub duration: Duration,
     /// Where to keep the network (a temporary folder when `None`).
     pub dir: Option<PathBuf>,
+    /// Offered load, transactions per second over all keys; `None` saturates.
+    pub rate: Option<u32>,
 }
 
 /// Figures of one node.
@@ -72,8 +76,12 @@ pub struct BenchReport {
     pub validators: usize,
     /// Client keys.
     pub keys: usize,
+    /// Offered load (tx/s), if the clients were paced.
+    pub offered_tx_per_second: Option<u32>,
     /// Measured seconds.
     pub seconds: f64,
+    /// Transactions the nodes admitted in the measured period.
+    pub admitted: u64,
     /// Transactions committed in the measured period.
     pub committed: u64,
     /// Committed transactions per second.
@@ -99,6 +107,18 @@ impl std::fmt::Display for BenchReport {
             "{} validators, {} client keys, {:.1} s measured on {} CPUs (nodes and clients share them)",
             self.validators, self.keys, self.seconds, self.cpus
         )?;
+        match self.offered_tx_per_second {
+            Some(rate) => writeln!(
+                f,
+                "offered:   {rate} tx/s, admitted {:.0} tx/s",
+                self.admitted as f64 / self.seconds
+            )?,
+            None => writeln!(
+                f,
+                "admitted:  {:.0} tx/s",
+                self.admitted as f64 / self.seconds
+            )?,
+        }
         writeln!(
             f,
             "committed: {} tx, {:.0} tx/s",
@@ -219,6 +239,8 @@ struct Shared {
     stop: AtomicBool,
     /// Next committed nonce per key, as last seen.
     committed: Vec<AtomicU64>,
+    /// Transactions admitted by the nodes while measuring.
+    admitted: AtomicU64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -240,6 +262,13 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     if opts.keys == 0 || opts.keys > MAX_KEYS {
         bail!("--keys must be 1..={MAX_KEYS}");
     }
+    if opts.rate.is_some_and(|r| r == 0 || r > MAX_RATE) {
+        bail!("--rate must be 1..={MAX_RATE}");
+    }
+    // Each key submits one transaction at a time, so it can only pace a bounded rate.
+    let pace = opts
+        .rate
+        .map(|r| Duration::from_secs_f64(opts.keys as f64 / f64::from(r)));
     let tmp = tempfile::tempdir()?;
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
@@ -284,6 +313,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         committed: (0..opts.keys).map(|_| AtomicU64::new(0)).collect(),
+        admitted: AtomicU64::new(0),
     });
     let key_index: Arc<HashMap<PublicKey, usize>> = Arc::new(
         (0..opts.keys)
@@ -311,6 +341,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
             token.clone(),
             chain_id.to_string(),
             i,
+            pace,
             shared.clone(),
         )));
     }
@@ -355,7 +386,9 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     Ok(BenchReport {
         validators: opts.validators,
         keys: opts.keys,
+        offered_tx_per_second: opts.rate,
         seconds,
+        admitted: shared.admitted.load(Ordering::SeqCst),
         committed,
         tx_per_second: committed as f64 / seconds,
         finality_p50_ms: percentile(&lat, 0.50),
@@ -446,16 +479,23 @@ async fn poll_nonces(
     }
 }
 
-/// One client key: signs orders nonce after nonce and submits them, keeping at most
-/// `WINDOW_PER_KEY` uncommitted.
+/// One client key: signs orders nonce after nonce and submits them, one every `pace`
+/// (as fast as admitted when `None`), keeping at most `WINDOW_PER_KEY` uncommitted.
 async fn client(
     http: reqwest::Client,
     api: String,
     token: String,
     chain_id: String,
     i: usize,
+    pace: Option<Duration>,
     shared: Arc<Shared>,
 ) {
+    let mut ticks = pace.map(|p| {
+        let mut t = tokio::time::interval(p);
+        // A client that fell behind does not make up for it with a burst.
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
     let key = client_key(i);
     let Ok(org_id) = OrgId::new(client_org(i)) else {
         return;
@@ -471,6 +511,9 @@ async fn client(
         if nonce >= shared.committed[i].load(Ordering::SeqCst) + WINDOW_PER_KEY {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
+        }
+        if let Some(t) = ticks.as_mut() {
+            t.tick().await;
         }
         let Ok(id) = DocId::new(format!("B{i}-{nonce}")) else {
             return;
@@ -510,7 +553,12 @@ async fn client(
             .await;
         match r.map(|r| r.status().as_u16()) {
             // Admitted, or already known (a retry after a lost answer).
-            Ok(200..=299) | Ok(409) => nonce += 1,
+            Ok(200..=299) | Ok(409) => {
+                nonce += 1;
+                if shared.measuring.load(Ordering::SeqCst) {
+                    shared.admitted.fetch_add(1, Ordering::SeqCst);
+                }
+            }
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod gossip;
 pub mod keyfile;
 pub mod mempool;
 pub mod network;

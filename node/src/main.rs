@@ -69,6 +69,10 @@ enum Command {
         /// Keep the network (genesis, configs, data, node logs) in this folder.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Offered load in transactions per second, spread over the keys (finality is
+        /// then measured at that load); without it the clients saturate the network.
+        #[arg(long)]
+        rate: Option<u32>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> Result<()> {
             warmup,
             seconds,
             dir,
+            rate,
             json,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -160,6 +165,7 @@ fn run(cli: Cli) -> Result<()> {
                     warmup: std::time::Duration::from_secs(warmup),
                     duration: std::time::Duration::from_secs(seconds),
                     dir,
+                    rate,
                 },
             ))?;
             if json {

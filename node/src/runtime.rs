@@ -24,9 +24,10 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
 use crate::config::{load_genesis, validator_set, NodeConfig};
+use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
-use crate::network::{self, NetEvent, NetworkConfig, NetworkHandle, PeerAddr};
+use crate::network::{self, NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
 use crate::payload;
 use crate::storage::{CommitBlock, Db};
 
@@ -34,6 +35,12 @@ use crate::storage::{CommitBlock, Db};
 const INFLIGHT_HEIGHTS: u64 = 4;
 /// Most gossip chores (publish, verdict) in flight at once.
 const MAX_GOSSIP_CHORES: usize = 8192;
+/// Most received bundles being verified off the event loop at once; beyond that they
+/// are verified on it, which slows the intake down to what the machine can check.
+const MAX_VERIFY_JOBS: usize = 4;
+/// Gossip messages queued per connection: bundles are large, so fewer than libp2p's
+/// default fit in a reasonable amount of memory (512 x 128 KiB at worst).
+const GOSSIP_QUEUE: usize = 512;
 /// Capacity of the API command queue.
 const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the timer queue (only the latest timer matters; stale ones are ignored).
@@ -173,6 +180,8 @@ pub async fn run(
     );
     // Catch-up responses carry several full blocks.
     net_cfg.max_message_bytes = lianrong_consensus::MAX_MESSAGE_BYTES;
+    net_cfg.max_tx_bytes = gossip::MAX_BUNDLE_BYTES;
+    net_cfg.limits.gossip_queue = GOSSIP_QUEUE;
     let (net, mut net_events) = network::spawn(net_cfg)?;
 
     let (commands_tx, mut commands) = mpsc::channel(COMMAND_QUEUE);
@@ -206,6 +215,9 @@ pub async fn run(
 
     let (timer_tx, mut timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, mut pace) = mpsc::channel::<u64>(TIMER_QUEUE);
+    let (verified_tx, mut verified) = mpsc::channel::<VerifiedBundle>(MAX_VERIFY_JOBS);
+    let mut bundle_window = tokio::time::interval(Duration::from_millis(gossip::BUNDLE_WINDOW_MS));
+    bundle_window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         db,
@@ -220,6 +232,9 @@ pub async fn run(
         timer_tx,
         pace_tx,
         gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        outbox: Outbox::default(),
+        verified_tx,
+        verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         deferred: None,
         idle_block_delay_ms: config.consensus.idle_block_delay_ms,
         commits,
@@ -234,12 +249,14 @@ pub async fn run(
     let result = loop {
         let step = tokio::select! {
             _ = &mut shutdown => break Ok(()),
-            Some(ev) = net_events.recv() => {
-                let gossip = matches!(ev, NetEvent::Transaction { .. });
-                match node.on_network(&mut engine, ev).await {
-                    Ok(()) if gossip => node.answer_deferred(&mut engine, false).await,
-                    r => r,
-                }
+            Some(ev) = net_events.recv() => node.on_network(&mut engine, ev).await,
+            Some(bundle) = verified.recv() => {
+                node.on_verified(bundle);
+                node.answer_deferred(&mut engine, false).await
+            }
+            _ = bundle_window.tick(), if !node.outbox.is_empty() => {
+                node.flush_outbox();
+                Ok(())
             }
             Some(id) = timers.recv() => {
                 tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
@@ -281,6 +298,12 @@ struct Loop {
     timer_tx: mpsc::Sender<TimerId>,
     /// Gossip chores running in the background.
     gossip_chores: Arc<std::sync::atomic::AtomicUsize>,
+    /// Transactions admitted from the API, waiting to be gossiped as one bundle.
+    outbox: Outbox,
+    /// Where verification jobs hand their bundles back to the loop.
+    verified_tx: mpsc::Sender<VerifiedBundle>,
+    /// Verification jobs running.
+    verify_jobs: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a deferred proposal (carries its round).
     pace_tx: mpsc::Sender<u64>,
     /// A payload request waiting for a transaction: (round, height).
@@ -290,6 +313,26 @@ struct Loop {
     status: Arc<RwLock<NodeStatus>>,
     metrics: Arc<api::metrics::Metrics>,
     validators: Vec<LedgerValidator>,
+}
+
+/// A received bundle after its signature check.
+struct VerifiedBundle {
+    from: PublicKey,
+    id: TxId,
+    /// Its new transactions that verified.
+    txs: Vec<lianrong_contracts::VerifiedTransaction>,
+    /// Why one of them failed, if one did.
+    failure: Option<String>,
+}
+
+/// What gossip should do with a received bundle.
+enum Verdict {
+    /// Something new and valid: forward it.
+    Valid,
+    /// Nothing new (all held already, or stale): drop it quietly.
+    Known,
+    /// Malformed or a bad transaction: drop it and blame the relaying peer.
+    Invalid(String),
 }
 
 /// A key's next nonce on the committed ledger.
@@ -332,19 +375,14 @@ impl Loop {
         match cmd {
             Command::Submit { tx, reply } => {
                 let next = self.committed_nonce(&tx.tx().signer.key);
-                let bytes = tx.signed().encode();
+                let len = tx.signed().encode().len();
                 let hash = tx.hash();
-                let result = self.mempool.admit(tx, next);
+                let result = self.mempool.admit(tx.clone(), next);
                 if result.is_ok() {
                     self.admitted_at.insert(hash, now_ms());
-                    // Gossip is best effort: with no peer yet, the transaction still
-                    // reaches a block when this node leads.
-                    let net = self.net.clone();
-                    self.background(async move {
-                        if let Err(e) = net.publish_tx(bytes).await {
-                            tracing::debug!(error = %e, "transaction not gossiped");
-                        }
-                    });
+                    if let Some(bundle) = self.outbox.push(tx, len) {
+                        self.publish(bundle);
+                    }
                 }
                 self.metrics.mempool.set(self.mempool.len() as i64);
                 let _ = reply.send(result);
@@ -388,35 +426,10 @@ impl Loop {
                     }
                 }
             }
-            NetEvent::Transaction { from, id, bytes } => {
-                let verdict = SignedTransaction::decode(&bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| t.verify(&self.chain_id).map_err(|e| e.to_string()));
-                match verdict {
-                    Ok(tx) => {
-                        let next = self.committed_nonce(&tx.tx().signer.key);
-                        // A duplicate or stale transaction is honest gossip, not
-                        // misbehaviour: drop it without forwarding or blame.
-                        let admitted = self.mempool.admit(tx, next).is_ok();
-                        let net = self.net.clone();
-                        self.background(async move {
-                            let _ = if admitted {
-                                net.report_tx(id, from, true).await
-                            } else {
-                                net.ignore_tx(id, from).await
-                            };
-                        });
-                    }
-                    Err(reason) => {
-                        tracing::debug!(peer = %from, %reason, "invalid gossiped transaction");
-                        let net = self.net.clone();
-                        self.background(async move {
-                            let _ = net.report_tx(id, from, false).await;
-                        });
-                    }
-                }
-                self.metrics.mempool.set(self.mempool.len() as i64);
-            }
+            NetEvent::Transaction { from, id, bytes } => match gossip::decode(&bytes) {
+                Ok(txs) => self.verify_bundle(from, id, txs),
+                Err(e) => self.judge_bundle(from, id, Verdict::Invalid(e.to_string())),
+            },
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
                 let peers = self.net.connected_peers().await.unwrap_or_default();
                 self.metrics.peers.set(peers.len() as i64);
@@ -433,6 +446,95 @@ impl Loop {
             NetEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
         }
         Ok(())
+    }
+
+    /// Sends the waiting transactions as one bundle.
+    fn flush_outbox(&mut self) {
+        if let Some(bundle) = self.outbox.take() {
+            self.publish(bundle);
+        }
+    }
+
+    /// Gossips a bundle. Best effort: with no peer yet, its transactions still reach a
+    /// block when this node leads.
+    fn publish(&self, bundle: Vec<u8>) {
+        let net = self.net.clone();
+        self.background(async move {
+            if let Err(e) = net.publish_tx(bundle).await {
+                tracing::debug!(error = %e, "transaction bundle not gossiped");
+            }
+        });
+    }
+
+    /// Checks the signatures of a received bundle's new transactions: on a blocking
+    /// thread (the loop keeps answering consensus meanwhile) unless too many checks
+    /// already run, then here.
+    fn verify_bundle(&mut self, from: PublicKey, id: TxId, txs: Vec<SignedTransaction>) {
+        // Transactions already held were verified when they arrived.
+        let fresh: Vec<SignedTransaction> = txs
+            .into_iter()
+            .filter(|t| !self.mempool.contains(&t.hash()))
+            .collect();
+        if fresh.is_empty() {
+            return self.judge_bundle(from, id, Verdict::Known);
+        }
+        let jobs = self.verify_jobs.clone();
+        if jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_VERIFY_JOBS {
+            jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            let (txs, failure) = gossip::verify(fresh, &self.chain_id);
+            return self.on_verified(VerifiedBundle {
+                from,
+                id,
+                txs,
+                failure: failure.map(|e| e.to_string()),
+            });
+        }
+        let chain_id = self.chain_id.clone();
+        let back = self.verified_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let (txs, failure) = gossip::verify(fresh, &chain_id);
+            // Waits for room in the (bounded) queue; the loop always drains it.
+            let _ = back.blocking_send(VerifiedBundle {
+                from,
+                id,
+                txs,
+                failure: failure.map(|e| e.to_string()),
+            });
+            jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+
+    /// Admits a verified bundle's transactions and tells gossip whether to forward it.
+    fn on_verified(&mut self, bundle: VerifiedBundle) {
+        let mut admitted = false;
+        for tx in bundle.txs {
+            let next = self.committed_nonce(&tx.tx().signer.key);
+            admitted |= self.mempool.admit(tx, next).is_ok();
+        }
+        self.metrics.mempool.set(self.mempool.len() as i64);
+        let verdict = match bundle.failure {
+            Some(reason) => Verdict::Invalid(reason),
+            None if admitted => Verdict::Valid,
+            // Duplicates or stale nonces are honest gossip, not misbehaviour.
+            None => Verdict::Known,
+        };
+        self.judge_bundle(bundle.from, bundle.id, verdict);
+    }
+
+    /// Reports the verdict on a bundle to gossip: forward it, drop it, or drop it and
+    /// blame the peer that relayed it.
+    fn judge_bundle(&self, from: PublicKey, id: TxId, verdict: Verdict) {
+        if let Verdict::Invalid(reason) = &verdict {
+            tracing::debug!(peer = %from, %reason, "invalid gossiped transaction bundle");
+        }
+        let net = self.net.clone();
+        self.background(async move {
+            let _ = match verdict {
+                Verdict::Valid => net.report_tx(id, from, true).await,
+                Verdict::Known => net.ignore_tx(id, from).await,
+                Verdict::Invalid(_) => net.report_tx(id, from, false).await,
+            };
+        });
     }
 
     /// Carries out engine outputs in order; payload answers and validator-set changes

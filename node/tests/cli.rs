@@ -56,3 +56,55 @@ fn keygen_writes_a_private_key_file_once() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
 }
+
+#[test]
+fn bench_paces_the_load_reports_every_node_and_stops_its_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let out = lianrong()
+        .args([
+            "bench",
+            "--keys",
+            "8",
+            "--warmup",
+            "2",
+            "--seconds",
+            "4",
+            "--rate",
+            "100",
+            "--json",
+            "--dir",
+        ])
+        .arg(&net)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["offered_tx_per_second"], 100);
+    let committed = r["committed"].as_u64().unwrap();
+    assert!(committed > 0, "nothing committed: {r}");
+    // Paced clients cannot commit more than they offered since they started.
+    assert!(committed as f64 <= 100.0 * 6.0, "more than offered: {r}");
+    assert!(r["latency_samples"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["finality_p50_ms"].as_f64().unwrap() <= r["finality_p99_ms"].as_f64().unwrap());
+    let nodes = r["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    for n in nodes {
+        assert!(n["peak_rss_mib"].as_f64().unwrap() > 1.0, "{n}");
+        assert!(n["cpu_seconds"].as_f64().unwrap() > 0.0, "{n}");
+    }
+    // Every node process it started is gone.
+    let needle = net.display().to_string();
+    let left: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&needle))
+        .collect();
+    assert!(left.is_empty(), "nodes left running: {left:?}");
+}

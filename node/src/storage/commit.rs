@@ -116,6 +116,10 @@ impl Db {
         batch.put_cf(self.cf(CF_BLOCK_HASHES), block.block_hash.0, hkey);
         self.stage_txs(&mut batch, height, block)?;
         self.db.write_opt(batch, &synced())?;
+        // Only once they are on disk: the next block reads these paths first.
+        for (key, node) in block.changes.tree.node_batch.nodes() {
+            self.nodes.insert(key.clone(), node.clone());
+        }
         tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), "block committed");
         Ok(())
     }

@@ -12,6 +12,7 @@ use rocksdb::{
 };
 
 use super::error::DbError;
+use super::node_cache::{NodeCache, NODE_CACHE_ENTRIES};
 use super::schema::{self, *};
 
 /// Knobs for [`Db::open_with`]; the defaults suit a validator on a small machine.
@@ -58,6 +59,8 @@ pub struct Db {
     pub(crate) commit_lock: Mutex<()>,
     /// Kept so the cache visibly lives as long as the database using it.
     _cache: Cache,
+    /// Recently used Merkle tree nodes.
+    pub(crate) nodes: NodeCache,
 }
 
 impl std::fmt::Debug for Db {
@@ -125,6 +128,7 @@ impl Db {
             chain_id: chain_id.to_string(),
             commit_lock: Mutex::new(()),
             _cache: cache,
+            nodes: NodeCache::new(NODE_CACHE_ENTRIES),
         };
         db.check_or_init_meta()?;
         db.check_latest_root()?;

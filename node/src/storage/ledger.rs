@@ -74,12 +74,18 @@ impl Storage for Db {
 impl Db {
     /// A tree node by its jmt key.
     pub(crate) fn node(&self, node_key: &NodeKey) -> Result<Option<Node>, DbError> {
+        if let Some(node) = self.nodes.get(node_key) {
+            return Ok(Some(node));
+        }
         let key = codec::encode(node_key);
         match self.read(CF_JMT_NODES, &key)? {
             None => Ok(None),
-            Some(bytes) => codec::decode_stored(&bytes, MAX_NODE_BYTES)
-                .map(Some)
-                .map_err(|e| DbError::codec(format!("jmt node {node_key:?}"), e)),
+            Some(bytes) => {
+                let node: Node = codec::decode_stored(&bytes, MAX_NODE_BYTES)
+                    .map_err(|e| DbError::codec(format!("jmt node {node_key:?}"), e))?;
+                self.nodes.insert(node_key.clone(), node.clone());
+                Ok(Some(node))
+            }
         }
     }
 

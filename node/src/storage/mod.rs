@@ -23,6 +23,7 @@ mod db;
 mod error;
 mod indexes;
 mod ledger;
+mod node_cache;
 mod query;
 mod safety;
 pub mod schema;
