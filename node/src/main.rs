@@ -5,6 +5,11 @@ use lianrong_node::keyfile;
 use std::path::PathBuf;
 
 use anyhow::Result;
+
+/// mimalloc instead of glibc's malloc: a node allocates and frees small buffers for every
+/// transaction, block and message, and on two cores this alone took ~9% of its CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 
 /// LianRong (链融): a permissioned BFT ledger for supply-chain finance.
