@@ -1,7 +1,7 @@
 //! State access: the storage traits the node implements, the key layout, and the
 //! per-block overlay that makes a refused transaction change nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lianrong_primitives::{codec, Hash, PublicKey};
 use serde::{de::DeserializeOwned, Serialize};
@@ -129,7 +129,14 @@ pub struct StateView<'a> {
     base: &'a dyn StateRead,
     block: Writes,
     tx: Writes,
+    /// Committed values already read: the committed state does not change while a block
+    /// executes, and its transactions read the same records (their orgs, their
+    /// counterparties) over and over.
+    read: std::cell::RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
+
+/// Committed values a [`StateView`] remembers at most; further reads go to the store.
+const MAX_REMEMBERED_READS: usize = 16_384;
 
 impl<'a> StateView<'a> {
     /// A view over committed state with no writes yet.
@@ -138,6 +145,7 @@ impl<'a> StateView<'a> {
             base,
             block: Writes::new(),
             tx: Writes::new(),
+            read: Default::default(),
         }
     }
 
@@ -149,7 +157,15 @@ impl<'a> StateView<'a> {
         if let Some(v) = self.block.get(key) {
             return Ok(v.clone());
         }
-        self.base.get(key)
+        if let Some(v) = self.read.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.base.get(key)?;
+        let mut read = self.read.borrow_mut();
+        if read.len() < MAX_REMEMBERED_READS {
+            read.insert(key.to_vec(), v.clone());
+        }
+        Ok(v)
     }
 
     /// True if something is stored at `key`.

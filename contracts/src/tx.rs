@@ -121,33 +121,36 @@ impl SignedTransaction {
         sha256(&self.encode())
     }
 
-    fn precheck(&self, chain_id: &str) -> Result<(), TxError> {
+    /// Checks chain id and size; returns the transaction hash, from the one encoding
+    /// both need.
+    fn precheck(&self, chain_id: &str) -> Result<Hash, TxError> {
         if self.tx.chain_id != chain_id {
             return Err(TxError::WrongChain {
                 expected: chain_id.to_string(),
                 got: self.tx.chain_id.chars().take(MAX_CHAIN_ID_LEN).collect(),
             });
         }
-        let len = self.encode().len();
+        let bytes = self.encode();
+        let len = bytes.len();
         if len > MAX_TX_BYTES {
             return Err(TxError::TooLarge {
                 len,
                 limit: MAX_TX_BYTES,
             });
         }
-        Ok(())
+        Ok(sha256(&bytes))
     }
 
     /// Checks chain id, size and signature.
     pub fn verify(self, chain_id: &str) -> Result<VerifiedTransaction, TxError> {
-        self.precheck(chain_id)?;
+        let hash = self.precheck(chain_id)?;
         lianrong_primitives::verify(
             &self.tx.signer.key,
             &self.tx.signing_bytes(),
             &self.signature,
         )
         .map_err(TxError::BadSignature)?;
-        Ok(VerifiedTransaction::new(self))
+        Ok(VerifiedTransaction { signed: self, hash })
     }
 }
 
@@ -164,16 +167,16 @@ pub fn verify_batch(
     for (i, tx) in txs.into_iter().enumerate() {
         match tx.precheck(chain_id) {
             Err(e) => results.push(Some(Err(e))),
-            Ok(()) => {
+            Ok(hash) => {
                 batch.push(tx.tx.signer.key, tx.tx.signing_bytes(), tx.signature);
-                pending.push((i, tx));
+                pending.push((i, tx, hash));
                 results.push(None);
             }
         }
     }
-    for ((i, tx), r) in pending.into_iter().zip(batch.verify()) {
+    for ((i, signed, hash), r) in pending.into_iter().zip(batch.verify()) {
         results[i] = Some(match r {
-            Ok(()) => Ok(VerifiedTransaction::new(tx)),
+            Ok(()) => Ok(VerifiedTransaction { signed, hash }),
             Err(e) => Err(TxError::BadSignature(e)),
         });
     }
@@ -191,11 +194,6 @@ pub struct VerifiedTransaction {
 }
 
 impl VerifiedTransaction {
-    fn new(signed: SignedTransaction) -> Self {
-        let hash = signed.hash();
-        Self { signed, hash }
-    }
-
     /// The transaction content.
     pub fn tx(&self) -> &Transaction {
         &self.signed.tx

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lianrong_contracts::VerifiedTransaction;
+use lianrong_contracts::{SignedTransaction, VerifiedTransaction};
 use lianrong_primitives::{Hash, PublicKey};
 
 /// Limits of a mempool.
@@ -90,6 +90,17 @@ impl Mempool {
     /// True if this transaction waits here.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.by_hash.contains_key(hash)
+    }
+
+    /// The waiting transaction equal to `signed`, found by its signer and nonce (no
+    /// hashing): lets a block's transactions that this node already verified skip the
+    /// check again.
+    pub fn get_same(&self, signed: &SignedTransaction) -> Option<&VerifiedTransaction> {
+        let t = self
+            .by_signer
+            .get(&signed.tx.signer.key)?
+            .get(&signed.tx.nonce)?;
+        (t.signed() == signed).then_some(t)
     }
 
     /// The waiting transaction with this hash.

@@ -24,15 +24,16 @@ pub fn decode(bytes: &[u8], chain_id: &str, max_bytes: usize) -> Vec<VerifiedTra
     decode_with(bytes, chain_id, max_bytes, |_| None)
 }
 
-/// Like [`decode`], but transactions that `known` returns (already verified for this
-/// chain, e.g. waiting in the mempool) skip the signature check: each transaction's
-/// signature is then checked once per node, on admission, not again at commit. The
-/// result is the same list `decode` gives, because the hash covers the signature.
+/// Like [`decode`], but transactions for which `known` returns their verified equal
+/// (already checked for this chain, e.g. waiting in the mempool) skip the signature
+/// check: each transaction's signature is then checked once per node, on admission, not
+/// again at commit. The result is the same list `decode` gives, provided `known` only
+/// returns a transaction equal to the one it is given.
 pub fn decode_with(
     bytes: &[u8],
     chain_id: &str,
     max_bytes: usize,
-    known: impl Fn(&lianrong_primitives::Hash) -> Option<VerifiedTransaction>,
+    known: impl Fn(&SignedTransaction) -> Option<VerifiedTransaction>,
 ) -> Vec<VerifiedTransaction> {
     if bytes.is_empty() {
         return vec![];
@@ -47,9 +48,9 @@ pub fn decode_with(
     let mut unknown = Vec::new();
     let mut slots = Vec::new();
     for t in signed {
-        match known(&t.hash()) {
-            Some(v) => out.push(Some(v)),
-            None => {
+        match known(&t) {
+            Some(v) if v.signed() == &t => out.push(Some(v)),
+            _ => {
                 slots.push(out.len());
                 out.push(None);
                 unknown.push(t);
@@ -101,10 +102,13 @@ mod tests {
 
         // Known transactions skip the check; the unknown ones (the tampered one among
         // them) are still verified, and the order is kept.
-        let known = |h: &lianrong_primitives::Hash| txs.iter().find(|t| t.hash() == *h).cloned();
-        let mixed = decode_with(&bytes, CHAIN_ID, 1 << 20, |h| {
-            known(h).filter(|t| t.tx().nonce % 2 == 0)
+        let known = |s: &SignedTransaction| txs.iter().find(|t| t.tx() == &s.tx).cloned();
+        let mixed = decode_with(&bytes, CHAIN_ID, 1 << 20, |s| {
+            known(s).filter(|t| t.tx().nonce % 2 == 0)
         });
         assert_eq!(mixed, back);
+        // A `known` that answers with a different transaction (here: the untampered
+        // original of the tampered one) is not trusted.
+        assert_eq!(decode_with(&bytes, CHAIN_ID, 1 << 20, known), back);
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use lianrong_consensus::{
@@ -233,10 +233,11 @@ pub async fn run(
         pace_tx,
         gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         outbox: Outbox::default(),
+        nonces: NonceCache::default(),
         verified_tx,
         verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         deferred: None,
-        idle_block_delay_ms: config.consensus.idle_block_delay_ms,
+        idle_block_delay: Duration::from_millis(config.consensus.idle_block_delay_ms),
         commits,
         status,
         metrics,
@@ -252,7 +253,7 @@ pub async fn run(
             Some(ev) = net_events.recv() => node.on_network(&mut engine, ev).await,
             Some(bundle) = verified.recv() => {
                 node.on_verified(bundle);
-                node.answer_deferred(&mut engine, false).await
+                node.answer_deferred(&mut engine).await
             }
             _ = bundle_window.tick(), if !node.outbox.is_empty() => {
                 node.flush_outbox();
@@ -264,12 +265,12 @@ pub async fn run(
                 node.carry_out(&mut engine, out).await
             }
             Some(cmd) = commands.recv() => match node.on_command(cmd).await {
-                Ok(()) => node.answer_deferred(&mut engine, false).await,
+                Ok(()) => node.answer_deferred(&mut engine).await,
                 e => e,
             },
             Some(round) = pace.recv() => {
-                if node.deferred.is_some_and(|(r, _)| r == round) {
-                    node.answer_deferred(&mut engine, true).await
+                if node.deferred.is_some_and(|d| d.round == round) {
+                    node.answer_deferred(&mut engine).await
                 } else {
                     Ok(())
                 }
@@ -300,19 +301,30 @@ struct Loop {
     gossip_chores: Arc<std::sync::atomic::AtomicUsize>,
     /// Transactions admitted from the API, waiting to be gossiped as one bundle.
     outbox: Outbox,
+    /// Committed nonces already read.
+    nonces: NonceCache,
     /// Where verification jobs hand their bundles back to the loop.
     verified_tx: mpsc::Sender<VerifiedBundle>,
     /// Verification jobs running.
     verify_jobs: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a deferred proposal (carries its round).
     pace_tx: mpsc::Sender<u64>,
-    /// A payload request waiting for a transaction: (round, height).
-    deferred: Option<(u64, u64)>,
-    idle_block_delay_ms: u64,
+    /// A payload request waiting for its time or for a transaction.
+    deferred: Option<Deferred>,
+    idle_block_delay: Duration,
     commits: broadcast::Sender<Arc<CommitNotice>>,
     status: Arc<RwLock<NodeStatus>>,
     metrics: Arc<api::metrics::Metrics>,
     validators: Vec<LedgerValidator>,
+}
+
+/// A payload request waiting for a transaction.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    round: u64,
+    height: u64,
+    /// From this on, propose even an empty block.
+    idle_until: Instant,
 }
 
 /// A received bundle after its signature check.
@@ -343,6 +355,40 @@ fn committed_nonce(db: &Db, key: &PublicKey) -> u64 {
         .unwrap_or(0)
 }
 
+/// Committed nonces the loop has read, so that admitting and proposing do not ask
+/// RocksDB for the same keys over and over. Only the loop commits blocks and it forgets
+/// every signer of a block right after committing it, so an entry is never stale.
+#[derive(Default)]
+struct NonceCache {
+    known: std::sync::Mutex<HashMap<PublicKey, u64>>,
+}
+
+impl NonceCache {
+    /// Keys remembered at most (then it starts over).
+    const MAX_KEYS: usize = 65_536;
+
+    fn get(&self, db: &Db, key: &PublicKey) -> u64 {
+        // A panic elsewhere cannot leave the map half-updated (one operation per lock).
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = known.get(key) {
+            return *n;
+        }
+        let n = committed_nonce(db, key);
+        if known.len() >= Self::MAX_KEYS {
+            known.clear();
+        }
+        known.insert(*key, n);
+        n
+    }
+
+    fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a PublicKey>) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            known.remove(k);
+        }
+    }
+}
+
 /// The (key, nonce) pairs in proposed-but-unfinalized blocks.
 fn pending_nonces(
     inflight: &HashMap<Hash, (PublicKey, u64, u64)>,
@@ -355,11 +401,12 @@ fn pending_nonces(
 /// skipping ahead past a gap (a proposal that never became final) would put a nonce
 /// the ledger refuses into the block, and that transaction would be lost.
 fn next_nonce(
+    nonces: &NonceCache,
     db: &Db,
     pending: &std::collections::HashSet<(PublicKey, u64)>,
     key: &PublicKey,
 ) -> u64 {
-    let mut n = committed_nonce(db, key);
+    let mut n = nonces.get(db, key);
     while pending.contains(&(*key, n)) {
         n += 1;
     }
@@ -368,7 +415,7 @@ fn next_nonce(
 
 impl Loop {
     fn committed_nonce(&self, key: &PublicKey) -> u64 {
-        committed_nonce(&self.db, key)
+        self.nonces.get(&self.db, key)
     }
 
     async fn on_command(&mut self, cmd: Command) -> Result<()> {
@@ -473,7 +520,7 @@ impl Loop {
         // Transactions already held were verified when they arrived.
         let fresh: Vec<SignedTransaction> = txs
             .into_iter()
-            .filter(|t| !self.mempool.contains(&t.hash()))
+            .filter(|t| self.mempool.get_same(t).is_none())
             .collect();
         if fresh.is_empty() {
             return self.judge_bundle(from, id, Verdict::Known);
@@ -649,29 +696,37 @@ impl Loop {
         for t in signed {
             // Only transactions this node knows (and so verified) count; a faulty
             // leader cannot hold back others' transactions with invented ones.
-            let h = t.hash();
-            if self.mempool.contains(&h) {
+            if let Some(v) = self.mempool.get_same(&t) {
                 self.inflight
-                    .insert(h, (t.tx.signer.key, t.tx.nonce, height));
+                    .insert(v.hash(), (t.tx.signer.key, t.tx.nonce, height));
             }
         }
     }
 
     /// Nothing to propose yet: wait for a transaction, or until the idle delay ends.
     fn defer_proposal(&mut self, round: u64, height: u64) {
-        self.deferred = Some((round, height));
+        let idle_until = Instant::now() + self.idle_block_delay;
+        self.deferred = Some(Deferred {
+            round,
+            height,
+            idle_until,
+        });
         let tx = self.pace_tx.clone();
-        let delay = self.idle_block_delay_ms;
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+            tokio::time::sleep_until(idle_until.into()).await;
             let _ = tx.send(round).await;
         });
     }
 
-    /// Answers a deferred payload request: at once when `force` (the idle delay ended),
-    /// otherwise only if there is now something to propose.
-    async fn answer_deferred(&mut self, engine: &mut Engine, force: bool) -> Result<()> {
-        let Some((round, height)) = self.deferred else {
+    /// Answers a deferred payload request: with whatever waits, or with an empty block
+    /// once the idle delay ended.
+    async fn answer_deferred(&mut self, engine: &mut Engine) -> Result<()> {
+        let Some(Deferred {
+            round,
+            height,
+            idle_until,
+        }) = self.deferred
+        else {
             return Ok(());
         };
         if round != engine.round() {
@@ -679,7 +734,7 @@ impl Loop {
             self.deferred = None;
             return Ok(());
         }
-        if let Some(bytes) = self.propose(height, force) {
+        if let Some(bytes) = self.propose(height, Instant::now() >= idle_until) {
             self.deferred = None;
             let out = engine.handle(
                 now_ms(),
@@ -697,12 +752,12 @@ impl Loop {
     /// propose and nothing waits for finality (then an empty block can wait), unless
     /// `force`.
     fn propose(&mut self, height: u64, force: bool) -> Option<Vec<u8>> {
-        let db = &self.db;
+        let (db, nonces) = (&self.db, &self.nonces);
         let pending = pending_nonces(&self.inflight);
         let txs = self.mempool.proposal(
             // After the committed nonce and after anything in a block that is proposed
             // but not final yet (by this node or another leader).
-            |k| next_nonce(db, &pending, k),
+            |k| next_nonce(nonces, db, &pending, k),
             self.max_block_txs,
             MAX_PROPOSAL_BYTES - 1024,
         );
@@ -732,7 +787,7 @@ impl Loop {
             &fb.block.payload,
             &self.chain_id,
             lianrong_consensus::MAX_PAYLOAD_BYTES,
-            |h| mempool.get(h).cloned(),
+            |t| mempool.get_same(t).cloned(),
         );
         let ctx = BlockContext {
             height,
@@ -757,8 +812,9 @@ impl Loop {
             changes: outcome.changes,
         })?;
 
-        let db = &self.db;
-        self.mempool.prune(&committed, |k| committed_nonce(db, k));
+        self.nonces.forget(committed.iter().map(|(_, k)| k));
+        let (db, nonces) = (&self.db, &self.nonces);
+        self.mempool.prune(&committed, |k| nonces.get(db, k));
         for (h, _) in &committed {
             self.inflight.remove(h);
             if let Some(at) = self.admitted_at.remove(h) {
