@@ -18,7 +18,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
 use lianrong_contracts::model::DocId;
 use lianrong_contracts::money::Money;
-use lianrong_contracts::{Action, Signer, Transaction};
+use lianrong_contracts::{Action, SignedTransaction, Signer, Transaction};
 use lianrong_primitives::{sha256, Hash, OrgId, PublicKey, SecretKey};
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +29,9 @@ use crate::testnet;
 pub const MAX_KEYS: usize = 1024;
 /// Highest offered load, tx/s.
 pub const MAX_RATE: u32 = 1_000_000;
+/// Most transactions per request (below the per-key window, so a key never waits on
+/// itself).
+pub const MAX_BATCH: usize = 64;
 /// Transactions a key may have submitted but not yet seen committed; below the
 /// mempool's per-signer limit so clients never hit it.
 const WINDOW_PER_KEY: u64 = 192;
@@ -54,6 +57,8 @@ pub struct BenchOptions {
     pub dir: Option<PathBuf>,
     /// Offered load, transactions per second over all keys; `None` saturates.
     pub rate: Option<u32>,
+    /// Transactions per request (`POST /v1/transactions/batch` when above 1).
+    pub batch: usize,
 }
 
 /// Figures of one node.
@@ -78,6 +83,8 @@ pub struct BenchReport {
     pub keys: usize,
     /// Offered load (tx/s), if the clients were paced.
     pub offered_tx_per_second: Option<u32>,
+    /// Transactions per request.
+    pub batch: usize,
     /// Measured seconds.
     pub seconds: f64,
     /// Transactions the nodes admitted in the measured period.
@@ -104,8 +111,8 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} validators, {} client keys, {:.1} s measured on {} CPUs (nodes and clients share them)",
-            self.validators, self.keys, self.seconds, self.cpus
+            "{} validators, {} client keys, {} tx per request, {:.1} s measured on {} CPUs (nodes and clients share them)",
+            self.validators, self.keys, self.batch, self.seconds, self.cpus
         )?;
         match self.offered_tx_per_second {
             Some(rate) => writeln!(
@@ -266,9 +273,12 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         bail!("--rate must be 1..={MAX_RATE}");
     }
     // Each key submits one transaction at a time, so it can only pace a bounded rate.
+    if opts.batch == 0 || opts.batch > MAX_BATCH {
+        bail!("--batch must be 1..={MAX_BATCH}");
+    }
     let pace = opts
         .rate
-        .map(|r| Duration::from_secs_f64(opts.keys as f64 / f64::from(r)));
+        .map(|r| Duration::from_secs_f64((opts.keys * opts.batch) as f64 / f64::from(r)));
     let tmp = tempfile::tempdir()?;
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
@@ -341,7 +351,10 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
             token.clone(),
             chain_id.to_string(),
             i,
-            pace,
+            Plan {
+                pace,
+                batch: opts.batch,
+            },
             shared.clone(),
         )));
     }
@@ -387,6 +400,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         validators: opts.validators,
         keys: opts.keys,
         offered_tx_per_second: opts.rate,
+        batch: opts.batch,
         seconds,
         admitted: shared.admitted.load(Ordering::SeqCst),
         committed,
@@ -487,9 +501,10 @@ async fn client(
     token: String,
     chain_id: String,
     i: usize,
-    pace: Option<Duration>,
+    plan: Plan,
     shared: Arc<Shared>,
 ) {
+    let Plan { pace, batch } = plan;
     let mut ticks = pace.map(|p| {
         let mut t = tokio::time::interval(p);
         // A client that fell behind does not make up for it with a burst.
@@ -507,61 +522,120 @@ async fn client(
         return;
     };
     let mut nonce = 0u64;
+    let batch = batch.max(1) as u64;
     while !shared.stop.load(Ordering::SeqCst) {
-        if nonce >= shared.committed[i].load(Ordering::SeqCst) + WINDOW_PER_KEY {
+        if nonce + batch > shared.committed[i].load(Ordering::SeqCst) + WINDOW_PER_KEY {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         }
         if let Some(t) = ticks.as_mut() {
             t.tick().await;
         }
-        let Ok(id) = DocId::new(format!("B{i}-{nonce}")) else {
-            return;
-        };
-        let tx = Transaction {
-            chain_id: chain_id.clone(),
-            signer: Signer {
-                org: org_id.clone(),
-                key: key.public(),
-            },
-            nonce,
-            action: Action::IssueOrder {
-                id,
-                seller: seller.clone(),
-                amount,
-                terms: "net 60".into(),
-                doc_hash: Hash::ZERO,
-            },
+        let mut txs = Vec::with_capacity(batch as usize);
+        for n in nonce..nonce + batch {
+            let Ok(id) = DocId::new(format!("B{i}-{n}")) else {
+                return;
+            };
+            txs.push(
+                Transaction {
+                    chain_id: chain_id.clone(),
+                    signer: Signer {
+                        org: org_id.clone(),
+                        key: key.public(),
+                    },
+                    nonce: n,
+                    action: Action::IssueOrder {
+                        id,
+                        seller: seller.clone(),
+                        amount,
+                        terms: "net 60".into(),
+                        doc_hash: Hash::ZERO,
+                    },
+                }
+                .sign(&key),
+            );
         }
-        .sign(&key);
-        let hash = tx.hash();
         let sent_at = Instant::now();
         if let Ok(mut m) = shared.submitted.lock() {
             // Entries leave when their block is seen; if the event stream skipped
             // blocks, start over rather than grow without bound.
-            if m.len() >= MAX_TRACKED {
+            if m.len() + txs.len() > MAX_TRACKED {
                 m.clear();
             }
-            m.insert(hash, sent_at);
-        }
-        let r = http
-            .post(format!("{api}/v1/transactions"))
-            .bearer_auth(&token)
-            .header("content-type", "application/octet-stream")
-            .body(tx.encode())
-            .send()
-            .await;
-        match r.map(|r| r.status().as_u16()) {
-            // Admitted, or already known (a retry after a lost answer).
-            Ok(200..=299) | Ok(409) => {
-                nonce += 1;
-                if shared.measuring.load(Ordering::SeqCst) {
-                    shared.admitted.fetch_add(1, Ordering::SeqCst);
-                }
+            for t in &txs {
+                m.insert(t.hash(), sent_at);
             }
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+        let admitted = if batch == 1 {
+            submit_one(&http, &api, &token, &txs[0]).await
+        } else {
+            submit_batch(&http, &api, &token, &txs).await
+        };
+        if admitted == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        nonce += admitted;
+        if shared.measuring.load(Ordering::SeqCst) {
+            shared.admitted.fetch_add(admitted, Ordering::SeqCst);
         }
     }
+}
+
+/// How a client key submits.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// One request every `pace` (as fast as admitted when `None`).
+    pace: Option<Duration>,
+    /// Transactions per request.
+    batch: usize,
+}
+
+/// Submits one transaction; 1 if the node holds it now (admitted, or already known
+/// after a lost answer), else 0.
+async fn submit_one(http: &reqwest::Client, api: &str, token: &str, tx: &SignedTransaction) -> u64 {
+    let r = http
+        .post(format!("{api}/v1/transactions"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(tx.encode())
+        .send()
+        .await;
+    match r.map(|r| r.status().as_u16()) {
+        Ok(200..=299) | Ok(409) => 1,
+        _ => 0,
+    }
+}
+
+/// Submits consecutive-nonce transactions in one request; how many from the first on
+/// the node holds now (the rest are sent again).
+async fn submit_batch(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    txs: &[SignedTransaction],
+) -> u64 {
+    let signed: Vec<&SignedTransaction> = txs.iter().collect();
+    let r = http
+        .post(format!("{api}/v1/transactions/batch"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(lianrong_primitives::encode(&signed))
+        .send()
+        .await;
+    let Ok(resp) = r else {
+        return 0;
+    };
+    let Ok(results) = resp.json::<Vec<Value>>().await else {
+        return 0;
+    };
+    results
+        .iter()
+        .take_while(|r| {
+            r["status"] == "pending"
+                || matches!(r["code"].as_str(), Some("duplicate" | "nonce_taken"))
+        })
+        .count() as u64
 }
 
 /// Reads the node's event stream: committed blocks -> latency samples and nonces.

@@ -78,6 +78,10 @@ enum Command {
         /// then measured at that load); without it the clients saturate the network.
         #[arg(long)]
         rate: Option<u32>,
+        /// Transactions per request: above 1, each key submits that many consecutive
+        /// transactions at once through `POST /v1/transactions/batch`.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -158,6 +162,7 @@ fn run(cli: Cli) -> Result<()> {
             seconds,
             dir,
             rate,
+            batch,
             json,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -171,6 +176,7 @@ fn run(cli: Cli) -> Result<()> {
                     duration: std::time::Duration::from_secs(seconds),
                     dir,
                     rate,
+                    batch,
                 },
             ))?;
             if json {

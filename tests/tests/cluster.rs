@@ -108,4 +108,73 @@ fn four_nodes_finalize_the_same_blocks_and_refuse_bad_transactions() {
             c.nodes[i].name
         );
     }
+
+    // A batch: each transaction gets its own answer, in order, and only the good ones
+    // reach the ledger.
+    let b12 = sign(&c.chain_id, "CORE-A", &key, 12, order("PO-B12"));
+    let b13 = sign(&c.chain_id, "CORE-A", &key, 13, order("PO-B13"));
+    let mut forged = sign(&c.chain_id, "CORE-A", &key, 14, order("PO-FORGED"));
+    forged.signature.0[5] ^= 1;
+    let stale = sign(&c.chain_id, "CORE-A", &key, 3, order("PO-STALE"));
+    let committed = sign(&c.chain_id, "CORE-A", &key, 0, order("PO-0"));
+    let batch: Vec<String> = [&b12, &b13, &forged, &stale, &committed]
+        .iter()
+        .map(|t| hex::encode(t.encode()))
+        .collect();
+    let r = ureq::post(&format!("{}/v1/transactions/batch", c.nodes[2].api))
+        .set("Authorization", &format!("Bearer {}", c.token("CORE-A")))
+        .send_json(serde_json::json!({ "txs": batch }))
+        .expect("batch answered")
+        .into_json::<serde_json::Value>()
+        .unwrap();
+    let statuses: Vec<(&str, &str)> = r
+        .as_array()
+        .expect("one result per transaction")
+        .iter()
+        .map(|x| {
+            (
+                x["status"].as_str().unwrap_or(""),
+                x["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("pending", ""),
+            ("pending", ""),
+            ("refused", "bad_signature"),
+            ("refused", "stale_nonce"),
+            ("refused", "duplicate"),
+        ],
+        "{r}"
+    );
+    assert_eq!(r[0]["hash"], serde_json::json!(b12.hash()));
+    // The same as the block payload encoding, as raw bytes.
+    let b14 = sign(&c.chain_id, "CORE-A", &key, 14, order("PO-B14"));
+    let r = ureq::post(&format!("{}/v1/transactions/batch", c.nodes[3].api))
+        .set("Authorization", &format!("Bearer {}", c.token("CORE-A")))
+        .set("Content-Type", "application/octet-stream")
+        .send_bytes(&lianrong_primitives::encode(&vec![b14]))
+        .expect("batch answered")
+        .into_json::<serde_json::Value>()
+        .unwrap();
+    assert_eq!(r[0]["status"], "pending", "{r}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for i in 0..4 {
+        for id in ["PO-B12", "PO-B13", "PO-B14"] {
+            while c.get(i, &format!("/v1/orders/{id}"), "CORE-A").is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{id} never reached {}",
+                    c.nodes[i].name
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        for id in ["PO-FORGED", "PO-STALE"] {
+            let (code, _) = c.get(i, &format!("/v1/orders/{id}"), "CORE-A").unwrap_err();
+            assert_eq!(code, 404, "{id} on {}", c.nodes[i].name);
+        }
+    }
 }

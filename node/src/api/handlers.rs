@@ -17,7 +17,9 @@ use lianrong_contracts::model::{
     WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
-use lianrong_contracts::{merkle, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError};
+use lianrong_contracts::{
+    merkle, verify_batch, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError,
+};
 use lianrong_primitives::{codec, Hash, OrgId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -229,6 +231,131 @@ pub async fn submit(
             Json(json!({"hash": hash, "status": "pending"})),
         )),
     }
+}
+
+/// Most transactions in one `POST /v1/transactions/batch` (a gossip bundle's worth).
+pub const MAX_BATCH_TXS: usize = crate::gossip::MAX_BUNDLE_TXS;
+
+/// JSON body of `POST /v1/transactions/batch`.
+#[derive(Debug, Deserialize)]
+pub struct SubmitBatchBody {
+    /// Hex of each canonical signed transaction.
+    pub txs: Vec<String>,
+}
+
+/// `POST /v1/transactions/batch`: many signed transactions in one request (an ERP
+/// import, a busy client), as JSON `{"txs": ["<hex>", ...]}` or, as
+/// `application/octet-stream`, the canonical encoding of the list (the block payload
+/// format). Their signatures are checked with one batch equation. Answers 200 with one
+/// result per transaction, in order: `{"hash", "status": "pending"}` or
+/// `{"hash", "status": "refused", "code", "message"}` (the codes of the single submit).
+pub async fn submit_batch(
+    State(state): State<AppState>,
+    _caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let octets = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"));
+    let signed: Vec<SignedTransaction> = if octets {
+        crate::gossip::decode(&body)
+            .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?
+    } else {
+        let b: SubmitBatchBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_body",
+                format!("expected {{\"txs\": [\"<hex>\", ...]}}: {e}"),
+            )
+        })?;
+        if b.txs.len() > MAX_BATCH_TXS {
+            return Err(ApiError::bad_request(
+                "too_many",
+                format!("{} transactions (at most {MAX_BATCH_TXS})", b.txs.len()),
+            ));
+        }
+        b.txs
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let raw = hex::decode(h.trim()).map_err(|e| {
+                    ApiError::bad_request("malformed_body", format!("txs[{i}] is not hex: {e}"))
+                })?;
+                SignedTransaction::decode(&raw).map_err(|e| {
+                    let mut err = tx_error(e);
+                    err.message = format!("txs[{i}]: {}", err.message);
+                    err
+                })
+            })
+            .collect::<ApiResult<_>>()?
+    };
+    if signed.len() > MAX_BATCH_TXS {
+        return Err(ApiError::bad_request(
+            "too_many",
+            format!("{} transactions (at most {MAX_BATCH_TXS})", signed.len()),
+        ));
+    }
+    let refused = |hash: Option<Hash>, e: ApiError| json!({"hash": hash, "status": "refused", "code": e.code, "message": e.message});
+    let mut results: Vec<Value> = vec![Value::Null; signed.len()];
+    let mut fresh = Vec::with_capacity(signed.len());
+    for (i, t) in signed.into_iter().enumerate() {
+        let hash = t.hash();
+        match state.db.receipt(&hash).map_err(ApiError::internal)? {
+            Some(receipt) => {
+                results[i] = refused(
+                    Some(hash),
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        "duplicate",
+                        format!(
+                            "transaction {hash} is already committed: {}",
+                            receipt_summary(&receipt)
+                        ),
+                    ),
+                );
+            }
+            None => fresh.push((i, hash, t)),
+        }
+    }
+    let (slots, txs): (Vec<(usize, Hash)>, Vec<SignedTransaction>) =
+        fresh.into_iter().map(|(i, h, t)| ((i, h), t)).unzip();
+    let mut answers = Vec::with_capacity(txs.len());
+    for ((i, hash), verdict) in slots.into_iter().zip(verify_batch(txs, &state.chain_id)) {
+        let admitted = verdict.map_err(tx_error).and_then(|verified| {
+            envelope_precheck(&state, &verified)?;
+            let (reply, answer) = oneshot::channel();
+            state
+                .commands
+                .try_send(Command::Submit {
+                    tx: verified,
+                    reply,
+                })
+                .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
+            Ok(answer)
+        });
+        match admitted {
+            Ok(answer) => answers.push((i, hash, answer)),
+            Err(e) => {
+                state.metrics.rejected_txs.inc();
+                results[i] = refused(Some(hash), e);
+            }
+        }
+    }
+    for (i, hash, answer) in answers {
+        results[i] = match answer.await {
+            Ok(Ok(_)) => json!({"hash": hash, "status": "pending"}),
+            Ok(Err(e)) => {
+                state.metrics.rejected_txs.inc();
+                refused(Some(hash), admit_error(e))
+            }
+            Err(_) => refused(
+                Some(hash),
+                ApiError::unavailable("the node is shutting down"),
+            ),
+        };
+    }
+    Ok(Json(Value::Array(results)))
 }
 
 /// The envelope checks of execution (key registered to the named org and active, nonce

@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/v1/status", get(handlers::status))
         .route("/v1/transactions", post(handlers::submit))
+        .route("/v1/transactions/batch", post(handlers::submit_batch))
         .route("/v1/transactions/{hash}", get(handlers::transaction))
         .route("/v1/blocks/latest", get(handlers::latest_block))
         .route("/v1/blocks/{height}", get(handlers::block))

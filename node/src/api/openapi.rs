@@ -34,6 +34,15 @@ pub fn spec() -> Value {
     submit["responses"]["202"] = json!({"description": "admitted, pending"});
     submit["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
     submit["responses"]["413"] = json!({"$ref": "#/components/responses/Error"});
+    let mut submit_batch = op(
+        "Submit up to 512 signed transactions; one result per transaction, in order",
+        "transactions",
+    );
+    submit_batch["requestBody"] = json!({"required": true, "content": {
+        "application/json": {"schema": {"type": "object", "required": ["txs"], "properties": {"txs": {"type": "array", "maxItems": 512, "items": {"type": "string", "description": "hex of a canonical signed transaction"}}}}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary", "description": "canonical encoding of the list (the block payload format)"}}
+    }});
+    submit_batch["responses"]["200"] = json!({"description": "per transaction: {hash, status: pending} or {hash, status: refused, code, message}"});
     let doc = |summary: &str, tag: &str| {
         let mut o = op(summary, tag);
         o["parameters"] = id_param("id");
@@ -81,6 +90,7 @@ pub fn spec() -> Value {
         "paths": {
             "/v1/status": {"get": op("Chain id, height, validators, peers, sync state", "node")},
             "/v1/transactions": {"post": submit},
+            "/v1/transactions/batch": {"post": submit_batch},
             "/v1/transactions/{hash}": {"get": get_tx},
             "/v1/blocks/latest": {"get": op("The latest finalized block", "blocks")},
             "/v1/blocks/{height}": {"get": block},
