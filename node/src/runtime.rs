@@ -250,7 +250,15 @@ pub async fn run(
     let result = loop {
         let step = tokio::select! {
             _ = &mut shutdown => break Ok(()),
-            Some(ev) = net_events.recv() => node.on_network(&mut engine, ev).await,
+            Some(ev) = net_events.recv() => {
+                // A bundle verified on the loop (all verification jobs busy) may have
+                // brought what a waiting proposal needs.
+                let gossip = matches!(ev, NetEvent::Transaction { .. });
+                match node.on_network(&mut engine, ev).await {
+                    Ok(()) if gossip => node.answer_deferred(&mut engine).await,
+                    r => r,
+                }
+            }
             Some(bundle) = verified.recv() => {
                 node.on_verified(bundle);
                 node.answer_deferred(&mut engine).await
@@ -309,7 +317,7 @@ struct Loop {
     verify_jobs: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a deferred proposal (carries its round).
     pace_tx: mpsc::Sender<u64>,
-    /// A payload request waiting for its time or for a transaction.
+    /// A payload request waiting for a transaction.
     deferred: Option<Deferred>,
     idle_block_delay: Duration,
     commits: broadcast::Sender<Arc<CommitNotice>>,
