@@ -154,34 +154,15 @@ pub async fn submit(
     };
     let signed = SignedTransaction::decode(&raw).map_err(tx_error)?;
     let hash = signed.hash();
-    if let Some(receipt) = state.db.receipt(&hash).map_err(ApiError::internal)? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "duplicate",
-            format!(
-                "transaction {hash} is already committed: {}",
-                receipt_summary(&receipt)
-            ),
-        ));
+    if let Some(e) = already_committed(&state, &hash)? {
+        return Err(e);
     }
     let verified = signed.verify(&state.chain_id).map_err(|e| {
         state.metrics.rejected_txs.inc();
         tx_error(e)
     })?;
-    // Refuse what execution would refuse at the envelope, so it is stored nowhere.
-    if let Err(e) = envelope_precheck(&state, &verified) {
-        state.metrics.rejected_txs.inc();
-        return Err(e);
-    }
     let mut commits = state.commits.subscribe();
-    let (reply, answer) = oneshot::channel();
-    state
-        .commands
-        .try_send(Command::Submit {
-            tx: verified,
-            reply,
-        })
-        .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
+    let answer = hand_to_loop(&state, verified)?;
     let admitted = answer
         .await
         .map_err(|_| ApiError::unavailable("the node is shutting down"))?;
@@ -231,6 +212,43 @@ pub async fn submit(
             Json(json!({"hash": hash, "status": "pending"})),
         )),
     }
+}
+
+/// The refusal of a transaction the ledger already holds, if it does.
+fn already_committed(state: &AppState, hash: &Hash) -> ApiResult<Option<ApiError>> {
+    let receipt = state.db.receipt(hash).map_err(ApiError::internal)?;
+    Ok(receipt.map(|r| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "duplicate",
+            format!(
+                "transaction {hash} is already committed: {}",
+                receipt_summary(&r)
+            ),
+        )
+    }))
+}
+
+/// Refuses what execution would refuse at the envelope (so it is stored nowhere), then
+/// hands the transaction to the node loop for the mempool; the answer comes back on
+/// the returned channel.
+fn hand_to_loop(
+    state: &AppState,
+    verified: lianrong_contracts::VerifiedTransaction,
+) -> ApiResult<oneshot::Receiver<Result<Hash, AdmitError>>> {
+    if let Err(e) = envelope_precheck(state, &verified) {
+        state.metrics.rejected_txs.inc();
+        return Err(e);
+    }
+    let (reply, answer) = oneshot::channel();
+    state
+        .commands
+        .try_send(Command::Submit {
+            tx: verified,
+            reply,
+        })
+        .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
+    Ok(answer)
 }
 
 /// Most transactions in one `POST /v1/transactions/batch` (a gossip bundle's worth).
@@ -296,25 +314,13 @@ pub async fn submit_batch(
             format!("{} transactions (at most {MAX_BATCH_TXS})", signed.len()),
         ));
     }
-    let refused = |hash: Option<Hash>, e: ApiError| json!({"hash": hash, "status": "refused", "code": e.code, "message": e.message});
+    let refused = |hash: Hash, e: ApiError| json!({"hash": hash, "status": "refused", "code": e.code, "message": e.message});
     let mut results: Vec<Value> = vec![Value::Null; signed.len()];
     let mut fresh = Vec::with_capacity(signed.len());
     for (i, t) in signed.into_iter().enumerate() {
         let hash = t.hash();
-        match state.db.receipt(&hash).map_err(ApiError::internal)? {
-            Some(receipt) => {
-                results[i] = refused(
-                    Some(hash),
-                    ApiError::new(
-                        StatusCode::CONFLICT,
-                        "duplicate",
-                        format!(
-                            "transaction {hash} is already committed: {}",
-                            receipt_summary(&receipt)
-                        ),
-                    ),
-                );
-            }
+        match already_committed(&state, &hash)? {
+            Some(e) => results[i] = refused(hash, e),
             None => fresh.push((i, hash, t)),
         }
     }
@@ -322,24 +328,15 @@ pub async fn submit_batch(
         fresh.into_iter().map(|(i, h, t)| ((i, h), t)).unzip();
     let mut answers = Vec::with_capacity(txs.len());
     for ((i, hash), verdict) in slots.into_iter().zip(verify_batch(txs, &state.chain_id)) {
-        let admitted = verdict.map_err(tx_error).and_then(|verified| {
-            envelope_precheck(&state, &verified)?;
-            let (reply, answer) = oneshot::channel();
-            state
-                .commands
-                .try_send(Command::Submit {
-                    tx: verified,
-                    reply,
-                })
-                .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
-            Ok(answer)
-        });
+        let admitted = verdict
+            .map_err(|e| {
+                state.metrics.rejected_txs.inc();
+                tx_error(e)
+            })
+            .and_then(|verified| hand_to_loop(&state, verified));
         match admitted {
             Ok(answer) => answers.push((i, hash, answer)),
-            Err(e) => {
-                state.metrics.rejected_txs.inc();
-                results[i] = refused(Some(hash), e);
-            }
+            Err(e) => results[i] = refused(hash, e),
         }
     }
     for (i, hash, answer) in answers {
@@ -347,12 +344,9 @@ pub async fn submit_batch(
             Ok(Ok(_)) => json!({"hash": hash, "status": "pending"}),
             Ok(Err(e)) => {
                 state.metrics.rejected_txs.inc();
-                refused(Some(hash), admit_error(e))
+                refused(hash, admit_error(e))
             }
-            Err(_) => refused(
-                Some(hash),
-                ApiError::unavailable("the node is shutting down"),
-            ),
+            Err(_) => refused(hash, ApiError::unavailable("the node is shutting down")),
         };
     }
     Ok(Json(Value::Array(results)))
