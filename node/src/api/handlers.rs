@@ -130,11 +130,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let raw: Vec<u8> = if headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/octet-stream"))
-    {
+    let raw: Vec<u8> = if is_octet_stream(&headers) {
         body.to_vec()
     } else {
         let b: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
@@ -214,6 +210,14 @@ pub async fn submit(
     }
 }
 
+/// Whether a submit body is raw canonical bytes rather than JSON.
+fn is_octet_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"))
+}
+
 /// The refusal of a transaction the ledger already holds, if it does.
 fn already_committed(state: &AppState, hash: &Hash) -> ApiResult<Option<ApiError>> {
     let receipt = state.db.receipt(hash).map_err(ApiError::internal)?;
@@ -273,11 +277,7 @@ pub async fn submit_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let octets = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/octet-stream"));
-    let signed: Vec<SignedTransaction> = if octets {
+    let signed: Vec<SignedTransaction> = if is_octet_stream(&headers) {
         crate::gossip::decode(&body)
             .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?
     } else {
