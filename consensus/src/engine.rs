@@ -680,7 +680,10 @@ impl Engine {
             return Err(RejectReason::TooLarge);
         }
         if b.round > self.round + MAX_ROUNDS_AHEAD {
-            return Err(RejectReason::TooFarAhead);
+            self.learn_from_certificates(&b.justify, p.tc.as_ref())?;
+            if b.round > self.round + MAX_ROUNDS_AHEAD {
+                return Err(RejectReason::TooFarAhead);
+            }
         }
         if b.round + STALE_ROUNDS < self.round {
             return Ok(());
@@ -853,6 +856,29 @@ impl Engine {
         }
     }
 
+    /// A message from far ahead of our round: we were down, paused or cut off while the
+    /// others went on. The message itself is not judged yet (its round is beyond what
+    /// we keep state for), but the certificates it carries are 2f+1 validators' proof of
+    /// where the others are, whoever relayed them: take them in -- round, commit target,
+    /// and the sync that fetches the blocks we missed -- so that the next message is
+    /// within reach. Without this a validator left more than `MAX_ROUNDS_AHEAD` rounds
+    /// behind refused everything it received and never caught up.
+    fn learn_from_certificates(
+        &mut self,
+        qc: &QuorumCert,
+        tc: Option<&TimeoutCert>,
+    ) -> Result<(), RejectReason> {
+        if qc.vote.epoch == self.epoch() && qc.round() >= self.round {
+            self.verify_qc(qc)?;
+            self.process_qc(qc);
+        }
+        if let Some(tc) = tc.filter(|tc| tc.epoch == self.epoch() && tc.round >= self.round) {
+            tc.verify_with_quorum(&self.set, &self.cfg.chain_id, self.quorum)?;
+            self.process_tc(tc.clone());
+        }
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- votes
 
     fn on_vote(&mut self, v: Vote) -> Result<(), RejectReason> {
@@ -962,7 +988,10 @@ impl Engine {
             .key(t.voter)
             .ok_or(RejectReason::UnknownValidator(t.voter))?;
         if t.round > self.round + MAX_ROUNDS_AHEAD {
-            return Err(RejectReason::TooFarAhead);
+            self.learn_from_certificates(&t.high_qc, t.last_tc.as_ref())?;
+            if t.round > self.round + MAX_ROUNDS_AHEAD {
+                return Err(RejectReason::TooFarAhead);
+            }
         }
         if let Some(tc) = &t.last_tc {
             if tc.round >= self.round && tc.round < t.round {

@@ -72,6 +72,9 @@ impl Genesis {
                 ));
             }
             for k in &o.keys {
+                if let Err(e) = k.check_registrable() {
+                    return bad(format!("member key {k} of {}: {e}", o.id));
+                }
                 if !member_keys.insert(k) {
                     return bad(format!("member key {k} appears twice"));
                 }
@@ -84,6 +87,9 @@ impl Genesis {
         for v in &self.validators {
             if !ids.contains(&v.org) {
                 return bad(format!("validator org {} is not among the orgs", v.org));
+            }
+            if let Err(e) = v.node_key.check_registrable() {
+                return bad(format!("node key {} of {}: {e}", v.node_key, v.org));
             }
             if !node_keys.insert(&v.node_key) {
                 return bad(format!("node key {} appears twice", v.node_key));

@@ -179,6 +179,27 @@ fn invalid_or_expired_proposals_are_refused() {
             .outcome,
         Err(ContractError::InvalidChange(_))
     ));
+    // A small-order point as a member or node key: under ZIP-215 anyone could sign
+    // for it (s = 0, R = identity verifies on any message).
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = lianrong_primitives::PublicKey(identity);
+    for change in [
+        GovChange::AddMemberKey {
+            org: org("SUP-2"),
+            key: weak,
+        },
+        GovChange::AddValidator(Validator {
+            org: org("CORE-B"),
+            node_key: weak,
+            address: "/ip4/10.0.0.9/tcp/7000".into(),
+        }),
+    ] {
+        match w.exec("BANK-A", Action::Propose { change }).outcome {
+            Err(ContractError::InvalidChange(why)) => assert!(why.contains("small-order"), "{why}"),
+            other => panic!("a small-order key was accepted: {other:?}"),
+        }
+    }
     let p = proposal_id(&w.ok(
         "BANK-A",
         Action::Propose {

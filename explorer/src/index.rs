@@ -406,10 +406,21 @@ impl Follower {
         let mut txs = Vec::with_capacity(tx_hashes.len());
         let mut touched: BTreeSet<(DocKind, String)> = extra.iter().cloned().collect();
         for hash in &tx_hashes {
-            let t = self
+            let t = match self
                 .node
                 .get_json(&format!("/v1/transactions/{hash}"))
-                .await?;
+                .await
+            {
+                Ok(t) => t,
+                // A block listing a transaction its node does not hold (an older node
+                // listed a faulty proposer's dropped ones): index the rest rather than
+                // retry this height for ever.
+                Err(NodeError::NotFound(_)) => {
+                    tracing::warn!(height = h, tx = %hash, "block lists a transaction the node does not hold");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let rec = tx_record(&t, row.time_ms)?;
             touched.extend(rec.docs.iter().cloned());
             txs.push(rec);

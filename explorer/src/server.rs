@@ -1099,11 +1099,25 @@ async fn verify_doc(
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
+    let p = match st
+        .node
+        .get_json(&format!("/v1/proofs/{}/{id}", kind.as_str()))
+        .await
+    {
+        Ok(p) => p,
+        Err(NodeError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    if proof_reveals_masked(kind, &p["value_hex"], &s.viewer) {
+        let why = format!(
+            "this {} holds identifiers masked for your account (tax ids, payment \
+             references) and its proof carries them whole; an auditor or bank account can \
+             verify it",
+            kind.as_str()
+        );
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
     let out = async {
-        let p = st
-            .node
-            .get_json(&format!("/v1/proofs/{}/{id}", kind.as_str()))
-            .await?;
         let height = p["height"]
             .as_u64()
             .ok_or_else(|| NodeError::Decode("proof without height".into()))?;
@@ -1124,6 +1138,44 @@ async fn verify_doc(
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
 }
+
+/// Whether the raw value of a proof (the document's stored bytes, which the browser
+/// hashes) would show `viewer` an identifier its pages mask. A restricted viewer gets
+/// the proof only of documents its mask leaves whole; anything undecodable is refused.
+fn proof_reveals_masked(kind: DocKind, value_hex: &Value, viewer: &Viewer) -> bool {
+    use lianrong_contracts::model::{Financing, Invoice, Org};
+    use lianrong_primitives::codec::decode_stored;
+    fn changed<T>(viewer: &Viewer, bytes: &[u8]) -> bool
+    where
+        T: vis::Visible + serde::de::DeserializeOwned + PartialEq + Clone,
+    {
+        match decode_stored::<T>(bytes, MAX_PROOF_VALUE_BYTES) {
+            Ok(doc) => {
+                let mut masked = doc.clone();
+                masked.mask_for(viewer);
+                masked != doc
+            }
+            Err(_) => true,
+        }
+    }
+    if viewer.sees_everything() {
+        return false;
+    }
+    let Some(bytes) = value_hex.as_str().and_then(|h| hex::decode(h).ok()) else {
+        return true;
+    };
+    match kind {
+        DocKind::Invoice => changed::<Invoice>(viewer, &bytes),
+        DocKind::Financing => changed::<Financing>(viewer, &bytes),
+        DocKind::Org => changed::<Org>(viewer, &bytes),
+        // No identifier of these is ever masked.
+        DocKind::Order | DocKind::Receivable | DocKind::Shipment => false,
+        _ => true,
+    }
+}
+
+/// Largest document value a proof may carry (the node's own limit for stored documents).
+const MAX_PROOF_VALUE_BYTES: usize = 1 << 20;
 
 // ---------- live ----------
 
@@ -1178,6 +1230,33 @@ mod tests {
     use crate::node::fake::FakeNode;
     use crate::views::testdata;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The proof of a document carries its stored bytes whole; a supplier gets it only
+    /// when its pages would show that document unmasked.
+    #[test]
+    fn a_proof_is_refused_where_it_would_reveal_a_masked_identifier() {
+        let hex_of = |bytes: Vec<u8>| Value::String(hex::encode(bytes));
+        let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
+        let inv_hex = hex_of(lianrong_primitives::codec::encode(&inv));
+        let rcv = testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-11-01",
+            "2027-01-31",
+            "100.00",
+        );
+        let rcv_hex = hex_of(lianrong_primitives::codec::encode(&rcv));
+        let sup1 = Viewer::Org("SUP-1".into());
+        let audit = Viewer::Everything { org: None };
+        // SUP-1 sells on INV-1 but sees CORE-A's tax id masked: the raw bytes would show it.
+        assert!(proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup1));
+        assert!(!proof_reveals_masked(DocKind::Invoice, &inv_hex, &audit));
+        assert!(!proof_reveals_masked(DocKind::Receivable, &rcv_hex, &sup1));
+        // Bytes that do not decode as the kind are refused, not passed on.
+        assert!(proof_reveals_masked(DocKind::Invoice, &rcv_hex, &sup1));
+        assert!(proof_reveals_masked(DocKind::Invoice, &Value::Null, &sup1));
+    }
 
     async fn http(
         addr: SocketAddr,

@@ -89,8 +89,16 @@ impl Table {
 }
 
 fn csv_safe(s: &str) -> String {
+    // A leading '-' is a negative amount only when a plain number follows: `-1+cmd|...`
+    // starts with a digit too, and a spreadsheet runs it as a formula.
+    let negative_number = |rest: &str| {
+        rest.bytes().any(|b| b.is_ascii_digit())
+            && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && rest.bytes().filter(|b| *b == b'.').count() <= 1
+    };
     let risky = s.starts_with(['=', '+', '@', '\t', '\r'])
-        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
+        || s.strip_prefix('-')
+            .is_some_and(|rest| !negative_number(rest));
     if risky {
         format!("'{s}")
     } else {
@@ -900,8 +908,14 @@ mod tests {
         let mut t = Table::new(vec!["a"]);
         t.push(vec!["=HYPERLINK(\"x\")".into()]);
         t.push(vec!["-12.5".into()]);
+        t.push(vec!["-1+cmd|' /C calc'!A0".into()]);
+        t.push(vec!["-2-3".into()]);
+        t.push(vec!["-".into()]);
         let csv = t.to_csv().unwrap();
         assert!(csv.contains("'=HYPERLINK"));
-        assert!(csv.contains("\n-12.5"));
+        assert!(csv.contains("\n-12.5\n"), "{csv}");
+        assert!(csv.contains("'-1+cmd|"), "{csv}");
+        assert!(csv.contains("'-2-3"), "{csv}");
+        assert!(csv.contains("\n'-\n"), "{csv}");
     }
 }

@@ -245,7 +245,10 @@
 
   async function fetchJson(url) {
     const r = await fetch(url, { credentials: 'same-origin' });
-    if (!r.ok) throw new Error(url + ': ' + r.status);
+    if (!r.ok) {
+      const why = await r.text().catch(() => '');
+      throw new Error(why && r.status === 403 ? why : url + ': ' + r.status);
+    }
     return r.json();
   }
 

@@ -168,7 +168,8 @@ pub fn write(
         let public = keyfile::write_new_member(&key_path, &org(id)?, chain_id)?;
         let token = hex::encode(SecretKey::generate().to_bytes());
         let token_path = keys_dir.join(format!("{id}.token"));
-        std::fs::write(&token_path, format!("{token}\n")).map_err(io(&token_path))?;
+        lianrong_primitives::keyfile::write_private(&token_path, format!("{token}\n").as_bytes())
+            .map_err(io(&token_path))?;
         tokens.push(TokenGrant {
             sha256: sha256(token.as_bytes()),
             org: org(id)?,
@@ -325,6 +326,16 @@ mod tests {
         assert!(!std::fs::read_to_string(&nodes[0].config)
             .unwrap()
             .contains(token.trim()));
+        // Secrets are readable by their owner only.
+        #[cfg(unix)]
+        for secret in ["keys/AUDIT.token", "keys/SUP-1.json"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join(secret))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{secret} is readable by others: {mode:o}");
+        }
         // Refuses to overwrite.
         assert!(write(&out, 4, "lianrong-local", 0).is_err());
         assert!(write(&dir.path().join("x"), 0, "c", 0).is_err());

@@ -31,6 +31,40 @@ pub enum SignatureError {
     Invalid,
 }
 
+/// Why a public key may not be registered as a member or node key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The bytes are not a point on the curve.
+    #[error("not a point on the curve")]
+    NotAPoint,
+    /// A point, but not in its one canonical encoding.
+    #[error("not the canonical encoding of its point")]
+    NonCanonical,
+    /// A point of small order: ZIP-215's cofactored equation accepts a signature with
+    /// s = 0 and R = the identity for it on ANY message, so anyone could sign as its
+    /// holder.
+    #[error("a small-order point, for which anyone can forge a signature")]
+    SmallOrder,
+}
+
+impl PublicKey {
+    /// Whether this key may be registered (a member key of an org, a validator's node
+    /// key): a canonically encoded point of large order. Checked wherever a key enters
+    /// the ledger (genesis, admission, key and validator changes); a key from
+    /// [`SecretKey::public`] always passes.
+    pub fn check_registrable(&self) -> Result<(), KeyError> {
+        let compressed = curve25519_dalek::edwards::CompressedEdwardsY(self.0);
+        let point = compressed.decompress().ok_or(KeyError::NotAPoint)?;
+        if point.compress().to_bytes() != self.0 {
+            return Err(KeyError::NonCanonical);
+        }
+        if point.is_small_order() {
+            return Err(KeyError::SmallOrder);
+        }
+        Ok(())
+    }
+}
+
 /// An Ed25519 secret key. Never serialized by serde; see [`SecretKey::to_bytes`].
 #[derive(Clone)]
 pub struct SecretKey(ed25519_dalek::SigningKey);
@@ -212,6 +246,41 @@ mod tests {
         p1[0] = 0xee;
         out.push(p1);
         out
+    }
+
+    #[test]
+    fn small_order_and_non_canonical_keys_are_not_registrable() {
+        for enc in small_order_encodings() {
+            let key = PublicKey(enc);
+            assert!(
+                key.check_registrable().is_err(),
+                "{key} would let anyone sign"
+            );
+            // Why it matters: s = 0, R = identity verifies for any message under it.
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(&EIGHT_TORSION[0].compress().to_bytes());
+            if key.check_registrable() == Err(KeyError::SmallOrder) {
+                assert!(verify(&key, b"anything at all", &Signature(sig)).is_ok());
+            }
+        }
+        for seed in 0..64u8 {
+            let key = SecretKey::from_seed([seed; 32]).public();
+            assert_eq!(key.check_registrable(), Ok(()), "{key}");
+        }
+        // About half of all y have no x on the curve.
+        let off_curve = (2u8..=255)
+            .map(|y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                PublicKey(b)
+            })
+            .find(|k| {
+                curve25519_dalek::edwards::CompressedEdwardsY(k.0)
+                    .decompress()
+                    .is_none()
+            })
+            .expect("some small y is off the curve");
+        assert_eq!(off_curve.check_registrable(), Err(KeyError::NotAPoint));
     }
 
     #[test]

@@ -133,25 +133,30 @@ impl KeyFile {
             path: path.into(),
             reason: e.to_string(),
         })?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path).map_err(|e| {
+        write_private(path, format!("{json}\n").as_bytes()).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 KeyFileError::Exists(path.into())
             } else {
                 io(e)
             }
-        })?;
-        f.write_all(json.as_bytes()).map_err(io)?;
-        f.write_all(b"\n").map_err(io)?;
-        f.sync_all().map_err(io)?;
-        Ok(())
+        })
     }
+}
+
+/// Writes a secret (a key file, an API token) readable by its owner only (mode 0600 on
+/// Unix), refusing to overwrite an existing file and syncing it to disk. The one way
+/// every secret this workspace writes reaches the file system.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Writes a fresh key to `path` (never overwriting) and returns its public key.

@@ -15,7 +15,8 @@ pub mod request;
 
 pub use codec::{decode, encode, CodecError};
 pub use crypto::{
-    signing_message, verify, BatchVerifier, PublicKey, SecretKey, Signature, SignatureError,
+    signing_message, verify, BatchVerifier, KeyError, PublicKey, SecretKey, Signature,
+    SignatureError,
 };
 pub use hash::{sha256, Hash};
 pub use ids::{mask, IdError, OrgId};

@@ -81,6 +81,27 @@ impl NodeProc {
         }
     }
 
+    /// SIGSTOP: the process freezes with every socket open, as a paused VM or a
+    /// partition looks to its peers. SIGKILL (`kill`, drop) still ends it.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`NodeProc::pause`].
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let child = self.child.as_ref().expect("the node is not running");
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill(1) runs");
+        assert!(status.success(), "kill {sig} {} failed", self.name);
+    }
+
     /// True while the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()
@@ -250,6 +271,13 @@ impl Cluster {
             .timeout(Duration::from_secs(40))
             .send_json(serde_json::json!({"tx": hex::encode(tx.encode())}));
         answer(r)
+    }
+
+    /// Current consensus round of node `i` (as of its last finalized block).
+    pub fn round(&self, i: usize) -> u64 {
+        self.get(i, "/v1/status", "AUDIT")
+            .map(|s| s["round"].as_u64().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Current height of node `i`.

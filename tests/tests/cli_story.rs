@@ -508,6 +508,17 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         &due90,
         "active",
     );
+    // The tier-2 holder sees where its receivable comes from, but the root invoice's
+    // tax ids (SUP-1's and CORE-A's) only masked: it is not a party to that invoice.
+    let h = s.read("SUP-3", &["receivable", "history", &pass]);
+    assert_eq!(h["invoice"]["number"], "JN-2026-0117", "{h}");
+    for (field, whole) in [("seller_tax_id", &sup1_tax), ("buyer_tax_id", &core_a_tax)] {
+        let shown = str_of(&h["invoice"][field]);
+        assert!(
+            shown.contains('*') && shown != *whole,
+            "SUP-3 sees the invoice's {field} unmasked: {shown}"
+        );
+    }
 
     // ---- 4. SUP-3 asks both banks; BANK-A's offer is better and wins.
     let requested = s.write(

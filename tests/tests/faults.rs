@@ -206,31 +206,127 @@ fn validators_killed_with_sigkill_under_load_recover_and_agree() {
         || heights(&c, &[0, 1, 2, 3]).iter().all(|h| *h >= resume),
     );
     let sent = load.finish();
+    assert_orders_final_everywhere(&c, &["CORE-A", "CORE-B"], &sent);
+    let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
+    assert_same_chain(&c, &[0, 1, 2, 3], top);
+}
+
+/// Found on real processes: two of four validators frozen (SIGSTOP) long enough for their
+/// peers' requests to time out, then resumed, read the abandoned streams as truncated
+/// frames, counted them as misbehaviour and banned both honest peers: no quorum, for
+/// good. A transport fault is not misbehaviour; after the resume the network must make
+/// progress again within seconds, ban nobody, and lose no admitted order.
+#[test]
+fn two_validators_paused_with_sigstop_heal_within_seconds_of_resuming() {
+    let c = Cluster::start(4);
+    let load = Load::start(&c, &["CORE-A", "CORE-B"], vec![0, 1]);
+    c.wait_height(5, Duration::from_secs(60));
+
+    c.nodes[2].pause();
+    c.nodes[3].pause();
+    // The fault itself: frozen for three request timeouts (10 s each), so the running
+    // pair abandons streams to them and their round timeouts back off to the cap.
+    std::thread::sleep(Duration::from_secs(32));
+    c.nodes[2].resume();
+    c.nodes[3].resume();
+
+    let resumed = heights(&c, &[0, 1]).into_iter().max().unwrap();
+    wait_until(
+        "all four finalize 5 more blocks within 30 s of the resume",
+        Duration::from_secs(30),
+        || heights(&c, &[0, 1, 2, 3]).iter().all(|h| *h >= resumed + 5),
+    );
+    for n in &c.nodes {
+        let log = n.log();
+        assert!(
+            !log.contains("peer banned"),
+            "{} banned a peer after the pause:\n{}",
+            n.name,
+            log.lines()
+                .filter(|l| l.contains("peer"))
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    load.target(vec![0, 1, 2, 3]);
+    let sent = load.finish();
+    assert_orders_final_everywhere(&c, &["CORE-A", "CORE-B"], &sent);
+    let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
+    assert_same_chain(&c, &[0, 1, 2, 3], top);
+}
+
+/// Found on real processes: a validator killed while the others committed for a minute
+/// came back connected to all three but stayed at its old height, because every message
+/// it received was more rounds ahead of it than it accepted. Down for however long, it
+/// must catch up within seconds and hold every order committed meanwhile.
+#[test]
+fn a_validator_down_for_many_rounds_catches_up_with_every_order() {
+    // The engine accepts messages up to this many rounds ahead of its own.
+    const MAX_ROUNDS_AHEAD: u64 = 64;
+    let mut c = Cluster::start(4);
+    let load = Load::start(&c, &["CORE-A", "CORE-B"], vec![0, 1, 2]);
+    c.wait_height(5, Duration::from_secs(60));
+    let left_at = c.round(3);
+    c.nodes[3].kill();
+    wait_until(
+        "the three others run far more rounds than a message may be ahead",
+        Duration::from_secs(240),
+        || {
+            [0, 1, 2]
+                .iter()
+                .all(|i| c.round(*i) > left_at + 2 * MAX_ROUNDS_AHEAD)
+        },
+    );
+    c.nodes[3].start();
+    c.wait_up(3);
+    let target = c.height(0);
+    wait_until(
+        "the restarted validator reaches the others' height within 30 s",
+        Duration::from_secs(30),
+        || c.height(3) >= target,
+    );
+    load.target(vec![0, 1, 2, 3]);
+    let sent = load.finish();
+    assert_orders_final_everywhere(&c, &["CORE-A", "CORE-B"], &sent);
+    let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
+    assert_same_chain(&c, &[0, 1, 2, 3], top);
+}
+
+/// Every order a client got admitted is final on every node: the last nonce of each org
+/// is readable everywhere. Admission is not commitment, so like the SDK the check
+/// resubmits the identical signed bytes of whatever is missing until it is final.
+fn assert_orders_final_everywhere(c: &Cluster, orgs: &[&str], sent: &[u64]) {
+    let all: Vec<usize> = (0..c.nodes.len()).collect();
     // Every admitted order reaches the ledger on every node (the last ones may need a
     // few more blocks).
-    for (org, n) in ["CORE-A", "CORE-B"].iter().zip(&sent) {
+    for (org, n) in orgs.iter().zip(sent) {
         assert!(*n > 20, "{org}: the load barely ran ({n} orders)");
         let last = format!("/v1/orders/PO-{org}-{}", n - 1);
         let secret = c.member_key(org);
         let key = secret.public();
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut round = 0usize;
-        while !(0..4).all(|i| c.get(i, &last, "AUDIT").is_ok()) {
+        while !all.iter().all(|&i| c.get(i, &last, "AUDIT").is_ok()) {
             // Admission is not commitment: a transaction admitted by a validator that
             // was killed before gossiping it is gone, and its client (like the SDK)
             // resubmits the identical signed bytes until it is final.
-            let next = (0..4)
+            let next = all
+                .iter()
+                .copied()
                 .filter_map(|i| c.get(i, &format!("/v1/keys/{key}"), "AUDIT").ok())
                 .filter_map(|v| v["next_nonce"].as_u64())
                 .min()
                 .unwrap_or(0);
             for nonce in next..(*n).min(next + 64) {
                 let tx = sign(&c.chain_id, org, &secret, nonce, order(org, nonce));
-                let _ = c.submit(round % 4, &tx, org, false);
+                let _ = c.submit(round % all.len(), &tx, org, false);
                 round += 1;
             }
             if Instant::now() > deadline {
-                let state: Vec<String> = (0..4)
+                let state: Vec<String> = all
+                    .iter()
+                    .copied()
                     .map(|i| {
                         let k = c.get(i, &format!("/v1/keys/{key}"), "AUDIT");
                         format!(
@@ -250,8 +346,6 @@ fn validators_killed_with_sigkill_under_load_recover_and_agree() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
-    assert_same_chain(&c, &[0, 1, 2, 3], top);
 }
 
 fn free_port() -> u16 {

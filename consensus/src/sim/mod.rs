@@ -112,6 +112,10 @@ pub struct SimConfig {
     pub max_backoff_exponent: u32,
     /// Largest clock skew of a validator from virtual time.
     pub max_skew_ms: u64,
+    /// One honest validator that is down from the start until GST (a node switched off
+    /// for a long time): the others run hundreds of rounds ahead, and after GST it must
+    /// catch up within the liveness bound like everyone else.
+    pub long_outage: Option<usize>,
     /// When a validator finalizes this height, its application decides a new validator
     /// set (the same keys in reverse order, so every index and leader slot changes).
     pub reconfigure_at: Option<u64>,
@@ -188,6 +192,7 @@ impl SimConfig {
             base_timeout_ms,
             max_backoff_exponent,
             max_skew_ms: 50,
+            long_outage: None,
             reconfigure_at,
             #[cfg(test)]
             broken_quorum: None,
@@ -615,6 +620,10 @@ impl<'a> Sim<'a> {
                     t = back + self.rng.gen_range(1..2000);
                 }
             }
+        }
+        if let Some(node) = self.cfg.long_outage.filter(|&i| i < n && self.honest(i)) {
+            self.push(1, EventKind::Crash(node));
+            self.push(gst.max(2), EventKind::Restart(node));
         }
         for i in 0..n {
             if self.nodes[i].byz == Some(ByzKind::Garbage) {

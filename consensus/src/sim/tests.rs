@@ -74,6 +74,34 @@ fn crashed_validators_catch_up_through_sync() {
     );
 }
 
+/// A validator switched off while the others ran far more rounds than a message may be
+/// ahead of its receiver (`MAX_ROUNDS_AHEAD`) and hundreds of blocks: once back it must
+/// learn the current round from the certificates in what it receives, fetch the blocks
+/// it missed, and finalize again within the liveness bound (found on real processes: a
+/// validator killed for a minute stayed at its old height for good).
+#[test]
+fn a_validator_down_for_hundreds_of_rounds_catches_up() {
+    for (n, node) in [(4, 3), (4, 0), (7, 5)] {
+        let mut cfg = SimConfig::fault_free(11, n, 10, 100, 0);
+        cfg.base_timeout_ms = 300;
+        cfg.gst_ms = 60_000;
+        cfg.delay_before_gst_ms = (10, 10);
+        cfg.long_outage = Some(node);
+        cfg.run_after_gst_ms = cfg.liveness_bound_ms + 1_000;
+        cfg.stop_after_blocks = Some(3);
+        let r = run(&cfg).unwrap_or_else(|f| panic!("n={n} node {node}: {f:?}"));
+        assert_eq!(r.crashes, 1);
+        assert!(
+            // Every round finalizes at most one block: more blocks than that are more
+            // rounds than a message may be ahead of it.
+            r.blocks > crate::engine::MAX_ROUNDS_AHEAD + 16,
+            "n={n}: the others finalized only {} blocks while it was down",
+            r.blocks
+        );
+        assert!(r.sync_responses > 0, "n={n}: it never synced");
+    }
+}
+
 #[test]
 fn validator_set_changes_take_effect_under_faults() {
     let mut changed = 0;

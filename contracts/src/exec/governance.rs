@@ -132,6 +132,12 @@ fn invalid(msg: impl Into<String>) -> ExecError {
     ContractError::InvalidChange(msg.into()).into()
 }
 
+/// A key entering the ledger must be one only its holder can sign for.
+fn registrable(what: &str, key: &PublicKey) -> Result<(), ExecError> {
+    key.check_registrable()
+        .map_err(|e| invalid(format!("{what} {key}: {e}")))
+}
+
 fn validate_spec(st: &StateView<'_>, spec: &OrgSpec) -> Result<(), ExecError> {
     if st.exists(&keys::doc(DocKind::Org, spec.id.as_str()))? {
         return Err(ContractError::AlreadyExists {
@@ -162,6 +168,7 @@ fn validate_spec(st: &StateView<'_>, spec: &OrgSpec) -> Result<(), ExecError> {
         return Err(invalid("duplicate member key"));
     }
     for k in &spec.keys {
+        registrable("member key", k)?;
         if st.exists(&keys::member_key(k))? {
             return Err(invalid(format!("member key {k} is already registered")));
         }
@@ -198,6 +205,7 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
         GovChange::AdmitOrg(spec) => validate_spec(st, spec),
         GovChange::AddMemberKey { org, key } => {
             let o: Org = load_doc(st, DocKind::Org, org.as_str())?;
+            registrable("member key", key)?;
             if st.exists(&keys::member_key(key))? {
                 return Err(invalid(format!("member key {key} is already registered")));
             }
@@ -225,6 +233,7 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
                 ));
             }
             check_text("address", &v.address, 1, 256)?;
+            registrable("node key", &v.node_key)?;
             let set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
             if set.iter().any(|x| x.node_key == v.node_key) {
                 return Err(invalid("node key is already a validator"));

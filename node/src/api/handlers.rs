@@ -430,6 +430,27 @@ pub async fn transaction(
     })))
 }
 
+/// The hashes of a block's payload split into the transactions it executed (each one
+/// readable at `/v1/transactions/{hash}`) and those dropped before execution (a faulty
+/// proposer's transaction whose signature failed: every node drops it alike). Listing a
+/// dropped one as executed sent clients after a transaction no node has.
+fn split_executed(
+    txs: &[SignedTransaction],
+    mut stored_by_this_block: impl FnMut(&Hash) -> ApiResult<bool>,
+) -> ApiResult<(Vec<Hash>, Vec<Hash>)> {
+    let mut executed = Vec::with_capacity(txs.len());
+    let mut dropped = Vec::new();
+    for t in txs {
+        let hash = t.hash();
+        if stored_by_this_block(&hash)? {
+            executed.push(hash);
+        } else {
+            dropped.push(hash);
+        }
+    }
+    Ok((executed, dropped))
+}
+
 /// A block as the API shows it.
 fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
     let bytes = state
@@ -449,6 +470,10 @@ fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
     let txs: Vec<SignedTransaction> =
         codec::decode_stored(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES)
             .unwrap_or_default();
+    let (executed, dropped) = split_executed(&txs, |hash| {
+        let rec = state.db.tx(hash).map_err(ApiError::internal)?;
+        Ok(rec.is_some_and(|r| r.height == height))
+    })?;
     let root = jmt::Sha256Jmt::new(state.db.as_ref())
         .get_root_hash_option(height)
         .map_err(ApiError::internal)?
@@ -461,7 +486,8 @@ fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
         "round": block.round,
         "proposer": block.proposer,
         "timestamp_ms": block.timestamp_ms,
-        "tx_hashes": txs.iter().map(|t| t.hash()).collect::<Vec<_>>(),
+        "tx_hashes": executed,
+        "dropped_tx_hashes": dropped,
         "state_root": root,
         "commit_certificate": cert,
     }))
@@ -720,7 +746,9 @@ pub async fn receivable_history(
             .map_err(ApiError::internal)?;
         steps.push(json!({"receivable": rec.id, "history": entries}));
     }
-    let invoice: Option<Invoice> = doc(&state, DocKind::Invoice, r.invoice.as_str()).ok();
+    let invoice: Option<Invoice> = doc(&state, DocKind::Invoice, r.invoice.as_str())
+        .ok()
+        .map(|i| vis::invoice_view(&caller, i));
     Ok(Json(
         json!({"receivable": r, "lineage": chain, "steps": steps, "invoice": invoice}),
     ))
@@ -870,4 +898,33 @@ pub async fn key_info(
         "active": record.active,
         "next_nonce": next_nonce,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::testkit::{doc, World};
+    use lianrong_contracts::Action;
+
+    /// A faulty proposer's block holds a transaction whose signature fails: the block
+    /// lists it as dropped, never among the executed ones a client then looks up.
+    #[test]
+    fn a_block_lists_only_what_it_executed() {
+        let mut w = World::new();
+        let good = w
+            .sign("SUP-1", Action::AcceptOrder { order: doc("PO-1") })
+            .signed()
+            .clone();
+        let mut forged = w
+            .sign("SUP-2", Action::AcceptOrder { order: doc("PO-2") })
+            .signed()
+            .clone();
+        forged.signature.0[0] ^= 1;
+        let txs = vec![good.clone(), forged.clone()];
+        let stored = [good.hash()];
+        let (executed, dropped) =
+            split_executed(&txs, |h| Ok(stored.contains(h))).expect("no read error");
+        assert_eq!(executed, vec![good.hash()]);
+        assert_eq!(dropped, vec![forged.hash()]);
+    }
 }

@@ -24,6 +24,17 @@ pub fn org_view(c: &Caller, mut o: Org) -> Org {
     o
 }
 
+/// An invoice as this caller may see it: shown to someone outside its parties (a
+/// later holder of a receivable born of it, reading that receivable's lineage), both
+/// tax ids are masked.
+pub fn invoice_view(c: &Caller, mut i: Invoice) -> Invoice {
+    if !invoice(c, &i) {
+        i.seller_tax_id = mask(&i.seller_tax_id);
+        i.buyer_tax_id = mask(&i.buyer_tax_id);
+    }
+    i
+}
+
 /// Orders: buyer and seller.
 pub fn order(c: &Caller, o: &Order) -> bool {
     c.sees_everything() || is(c, &o.buyer) || is(c, &o.seller)
@@ -97,5 +108,43 @@ mod tests {
         );
         assert_eq!(org_view(&auditor, org.clone()).tax_id, org.tax_id);
         assert_eq!(org_view(&own, org.clone()).tax_id, org.tax_id);
+    }
+
+    #[test]
+    fn an_invoice_shown_outside_its_parties_has_its_tax_ids_masked() {
+        let day = |m| chrono::NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+        let id = |s: &str| lianrong_contracts::model::DocId::new(s).unwrap();
+        let inv = Invoice {
+            id: id("INV-1"),
+            order: id("PO-1"),
+            seller: OrgId::new("SUP-1").unwrap(),
+            buyer: OrgId::new("CORE-A").unwrap(),
+            number: "JN-1".into(),
+            issue_date: day(1),
+            due_date: day(4),
+            amount: lianrong_contracts::money::Money::parse("100.00", "CNY").unwrap(),
+            seller_tax_id: "91310000MA1SUP0001".into(),
+            buyer_tax_id: "91310000MA1COREA3X".into(),
+            doc_hash: lianrong_primitives::Hash::ZERO,
+            fingerprint: lianrong_primitives::Hash::ZERO,
+            status: lianrong_contracts::model::InvoiceStatus::Confirmed,
+            receivable: Some(id("RCV-1")),
+            dispute_reason: None,
+            registered_by: OrgId::new("CORE-A").unwrap(),
+        };
+        let caller = |org: &str, role: Role| Caller {
+            org: OrgId::new(org).unwrap(),
+            roles: vec![role],
+        };
+        let tier2 = invoice_view(&caller("SUP-3", Role::Supplier), inv.clone());
+        assert_eq!(tier2.seller_tax_id, "9131************01");
+        assert_eq!(tier2.buyer_tax_id, "9131************3X");
+        for party in [
+            caller("SUP-1", Role::Supplier),
+            caller("CORE-A", Role::Core),
+            caller("AUDIT", Role::Auditor),
+        ] {
+            assert_eq!(invoice_view(&party, inv.clone()), inv, "{}", party.org);
+        }
     }
 }

@@ -36,6 +36,19 @@ pub enum FrameError {
 }
 
 impl FrameError {
+    /// Whether the frame proves the sender broke the protocol. A frame that is too long
+    /// or followed by bytes was sent that way; a truncated one is what any stream looks
+    /// like when its sender gave up on it (request timeout, connection closed, a process
+    /// paused and resumed): a transport fault, never counted against the peer. Counting
+    /// it banned both honest validators that a paused pair read stale streams from, and
+    /// the network lost its quorum for good.
+    pub fn is_misbehaviour(&self) -> bool {
+        match self {
+            FrameError::TooLarge { .. } | FrameError::TrailingBytes => true,
+            FrameError::Truncated => false,
+        }
+    }
+
     /// The `FrameError` inside an I/O error, if that is what caused it.
     pub fn from_io(e: &io::Error) -> Option<&FrameError> {
         if e.kind() != io::ErrorKind::InvalidData {
@@ -244,6 +257,16 @@ mod tests {
         assert_eq!(
             frame_error(codec.read_frame(&mut frame(2, b"abc")).await),
             FrameError::TrailingBytes
+        );
+    }
+
+    #[test]
+    fn only_frames_sent_wrong_count_against_the_sender() {
+        assert!(FrameError::TooLarge { len: 9, max: 8 }.is_misbehaviour());
+        assert!(FrameError::TrailingBytes.is_misbehaviour());
+        assert!(
+            !FrameError::Truncated.is_misbehaviour(),
+            "a stream its sender abandoned is a transport fault"
         );
     }
 

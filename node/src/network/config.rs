@@ -94,8 +94,12 @@ pub struct Limits {
     /// Misbehaviours (oversize or malformed frames, rejected transactions, penalties
     /// reported by the node) after which a peer is disconnected and banned.
     pub strikes_before_ban: u32,
-    /// How long a banned peer stays refused.
+    /// How long a banned peer stays refused. Short on purpose: every peer is
+    /// allow-listed, most are validators, and a validator wrongly banned by two others
+    /// takes the quorum with it; a Byzantine one that misbehaves again is banned again.
     pub ban_duration: Duration,
+    /// Strikes are forgotten after this long without a new one.
+    pub strike_memory: Duration,
     /// First delay before re-dialing a configured peer that dropped or failed.
     pub redial_initial: Duration,
     /// Cap of the exponential re-dial back-off.
@@ -122,7 +126,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             idle_connection_timeout: Duration::from_secs(24 * 60 * 60),
             strikes_before_ban: 3,
-            ban_duration: Duration::from_secs(10 * 60),
+            ban_duration: Duration::from_secs(30),
+            strike_memory: Duration::from_secs(10 * 60),
             redial_initial: Duration::from_millis(500),
             redial_max: Duration::from_secs(30),
             stable_connection: Duration::from_secs(10),

@@ -69,6 +69,7 @@ pub(crate) struct Counters {
     pub strikes: AtomicU64,
     pub bans: AtomicU64,
     pub refused: AtomicU64,
+    pub transport_faults: AtomicU64,
 }
 
 /// A snapshot of the network's counters.
@@ -84,6 +85,9 @@ pub struct NetStats {
     pub bans: u64,
     /// Connections refused (not allowed, banned, or over a limit).
     pub refused: u64,
+    /// Inbound consensus streams their sender abandoned mid-frame (timeouts, closed
+    /// connections): transport faults, not counted against anyone.
+    pub transport_faults: u64,
 }
 
 impl Counters {
@@ -94,6 +98,7 @@ impl Counters {
             strikes: self.strikes.load(Ordering::Relaxed),
             bans: self.bans.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            transport_faults: self.transport_faults.load(Ordering::Relaxed),
         }
     }
 

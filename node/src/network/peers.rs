@@ -134,23 +134,30 @@ pub enum StrikeOutcome {
     AlreadyBanned,
 }
 
-/// Strikes against peers and the bans they lead to.
+/// Strikes against peers and the bans they lead to. Every peer here is allow-listed (a
+/// validator or a declared full node), so a ban only ever lasts `ban_duration` and
+/// strikes are forgotten after `strike_memory` without a new one: a rare fault spread
+/// over weeks never adds up to a ban, and a wrong ban heals on its own.
 #[derive(Debug)]
 pub struct Discipline {
-    strikes: HashMap<PeerId, u32>,
+    /// Strikes of each peer and when the last one was counted.
+    strikes: HashMap<PeerId, (u32, Instant)>,
     bans: HashMap<PeerId, Instant>,
     strikes_before_ban: u32,
     ban_duration: Duration,
+    strike_memory: Duration,
 }
 
 impl Discipline {
-    /// `strikes_before_ban` (at least 1) strikes ban a peer for `ban_duration`.
-    pub fn new(strikes_before_ban: u32, ban_duration: Duration) -> Self {
+    /// `strikes_before_ban` (at least 1) strikes, each within `strike_memory` of the
+    /// previous one, ban a peer for `ban_duration`.
+    pub fn new(strikes_before_ban: u32, ban_duration: Duration, strike_memory: Duration) -> Self {
         Self {
             strikes: HashMap::new(),
             bans: HashMap::new(),
             strikes_before_ban: strikes_before_ban.max(1),
             ban_duration,
+            strike_memory,
         }
     }
 
@@ -159,15 +166,21 @@ impl Discipline {
         if self.bans.contains_key(&peer) {
             return StrikeOutcome::AlreadyBanned;
         }
-        let n = self.strikes.entry(peer).or_insert(0);
+        let memory = self.strike_memory;
+        let (n, last) = self.strikes.entry(peer).or_insert((0, now));
+        if now.saturating_duration_since(*last) > memory {
+            *n = 0;
+        }
         *n = n.saturating_add(1);
-        if *n >= self.strikes_before_ban {
+        *last = now;
+        let n = *n;
+        if n >= self.strikes_before_ban {
             self.strikes.remove(&peer);
             let until = now + self.ban_duration;
             self.bans.insert(peer, until);
             StrikeOutcome::Ban(until)
         } else {
-            StrikeOutcome::Counted(*n)
+            StrikeOutcome::Counted(n)
         }
     }
 
@@ -251,7 +264,7 @@ mod tests {
     #[test]
     fn strikes_lead_to_a_ban_that_expires() {
         let t0 = Instant::now();
-        let mut d = Discipline::new(3, 1000 * MS);
+        let mut d = Discipline::new(3, 1000 * MS, 60_000 * MS);
         let p = PeerId::random();
         assert_eq!(d.strike(p, t0), StrikeOutcome::Counted(1));
         assert_eq!(d.strike(p, t0), StrikeOutcome::Counted(2));
@@ -265,6 +278,26 @@ mod tests {
             d.strike(p, t0),
             StrikeOutcome::Counted(1),
             "strikes restart"
+        );
+    }
+
+    #[test]
+    fn strikes_far_apart_are_forgotten() {
+        let t0 = Instant::now();
+        let mut d = Discipline::new(3, 1000 * MS, 60_000 * MS);
+        let p = PeerId::random();
+        // One strike a day for a month never bans an allow-listed peer.
+        for day in 0..30u32 {
+            let at = t0 + day * 86_400_000 * MS;
+            assert_eq!(d.strike(p, at), StrikeOutcome::Counted(1), "day {day}");
+        }
+        // Three within the memory still do.
+        let late = t0 + 31 * 86_400_000 * MS;
+        d.strike(p, late);
+        d.strike(p, late + 30_000 * MS);
+        assert_eq!(
+            d.strike(p, late + 60_000 * MS),
+            StrikeOutcome::Ban(late + 61_000 * MS)
         );
     }
 }

@@ -155,7 +155,11 @@ pub fn spawn(
             limits.stable_connection,
             now,
         ),
-        discipline: Discipline::new(limits.strikes_before_ban, limits.ban_duration),
+        discipline: Discipline::new(
+            limits.strikes_before_ban,
+            limits.ban_duration,
+            limits.strike_memory,
+        ),
         counters: counters.clone(),
         topic,
         max_tx_bytes: config.max_tx_bytes,
@@ -481,8 +485,13 @@ impl Service {
                 ..
             } => {
                 // No acknowledgement: dropping the channel tells the sender it failed.
-                let reason = format!("bad consensus frame: {fe}");
-                self.strike(peer, &reason);
+                if fe.is_misbehaviour() {
+                    let reason = format!("bad consensus frame: {fe}");
+                    self.strike(peer, &reason);
+                } else {
+                    Counters::bump(&self.counters.transport_faults);
+                    debug!(%peer, error = %fe, "consensus stream abandoned by its sender");
+                }
             }
             Event::Message {
                 peer,
