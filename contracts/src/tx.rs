@@ -121,9 +121,10 @@ impl SignedTransaction {
         sha256(&self.encode())
     }
 
-    /// Checks chain id and size; returns the transaction hash, from the one encoding
-    /// both need.
-    fn precheck(&self, chain_id: &str) -> Result<Hash, TxError> {
+    /// Checks chain id and size -- what verification refuses without touching the
+    /// signature, so a caller can refuse cheaply first; returns the transaction hash,
+    /// from the one encoding both need.
+    pub fn precheck(&self, chain_id: &str) -> Result<Hash, TxError> {
         if self.tx.chain_id != chain_id {
             return Err(TxError::WrongChain {
                 expected: chain_id.to_string(),

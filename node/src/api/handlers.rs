@@ -153,6 +153,7 @@ pub async fn submit(
     if let Some(e) = already_committed(&state, &hash)? {
         return Err(e);
     }
+    cheap_checks(&state, &signed)?;
     let verified = signed.verify(&state.chain_id).map_err(|e| {
         state.metrics.rejected_txs.inc();
         tx_error(e)
@@ -233,17 +234,12 @@ fn already_committed(state: &AppState, hash: &Hash) -> ApiResult<Option<ApiError
     }))
 }
 
-/// Refuses what execution would refuse at the envelope (so it is stored nowhere), then
-/// hands the transaction to the node loop for the mempool; the answer comes back on
-/// the returned channel.
+/// Hands a transaction that passed [`cheap_checks`] and its signature check to the
+/// node loop for the mempool; the answer comes back on the returned channel.
 fn hand_to_loop(
     state: &AppState,
     verified: lianrong_contracts::VerifiedTransaction,
 ) -> ApiResult<oneshot::Receiver<Result<Hash, AdmitError>>> {
-    if let Err(e) = envelope_precheck(state, &verified) {
-        state.metrics.rejected_txs.inc();
-        return Err(e);
-    }
     let (reply, answer) = oneshot::channel();
     state
         .commands
@@ -317,17 +313,27 @@ pub async fn submit_batch(
     let refused = |hash: Hash, e: ApiError| json!({"hash": hash, "status": "refused", "code": e.code, "message": e.message});
     let mut results: Vec<Value> = vec![Value::Null; signed.len()];
     let mut fresh = Vec::with_capacity(signed.len());
+    // Everything that needs no signature first: up to 512 signature checks are spent
+    // only on transactions that could be admitted.
     for (i, t) in signed.into_iter().enumerate() {
         let hash = t.hash();
         match already_committed(&state, &hash)? {
             Some(e) => results[i] = refused(hash, e),
-            None => fresh.push((i, hash, t)),
+            None => match cheap_checks(&state, &t) {
+                Ok(()) => fresh.push((i, hash, t)),
+                Err(e) => results[i] = refused(hash, e),
+            },
         }
     }
     let (slots, txs): (Vec<(usize, Hash)>, Vec<SignedTransaction>) =
         fresh.into_iter().map(|(i, h, t)| ((i, h), t)).unzip();
-    let mut answers = Vec::with_capacity(txs.len());
-    for ((i, hash), verdict) in slots.into_iter().zip(verify_batch(txs, &state.chain_id)) {
+    // A batch check is milliseconds of CPU: off the async workers that serve requests.
+    let chain_id = state.chain_id.clone();
+    let verdicts = tokio::task::spawn_blocking(move || verify_batch(txs, &chain_id))
+        .await
+        .map_err(|e| ApiError::internal(format!("signature check: {e}")))?;
+    let mut answers = Vec::with_capacity(verdicts.len());
+    for ((i, hash), verdict) in slots.into_iter().zip(verdicts) {
         let admitted = verdict
             .map_err(|e| {
                 state.metrics.rejected_txs.inc();
@@ -355,12 +361,22 @@ pub async fn submit_batch(
 /// The envelope checks of execution (key registered to the named org and active, nonce
 /// not already used), against committed state. A nonce ahead of the next one is fine
 /// here: earlier ones may still be waiting in the mempool.
-fn envelope_precheck(
-    state: &AppState,
-    tx: &lianrong_contracts::VerifiedTransaction,
-) -> ApiResult<()> {
+/// What a submitted transaction must pass before its signature is checked: the right
+/// chain and size, then the envelope checks execution would refuse it for (key
+/// registered and active for its org, nonce not used), so it is stored nowhere.
+fn cheap_checks(state: &AppState, signed: &SignedTransaction) -> ApiResult<()> {
+    let checked = signed
+        .precheck(&state.chain_id)
+        .map_err(tx_error)
+        .and_then(|_| envelope_precheck(state, &signed.tx));
+    if checked.is_err() {
+        state.metrics.rejected_txs.inc();
+    }
+    checked
+}
+
+fn envelope_precheck(state: &AppState, tx: &lianrong_contracts::Transaction) -> ApiResult<()> {
     let view = lianrong_contracts::state::StateView::new(state.db.as_ref());
-    let tx = tx.tx();
     let next: u64 = view
         .load(&keys::nonce(&tx.signer.key))
         .map_err(ApiError::internal)?

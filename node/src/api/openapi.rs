@@ -53,7 +53,10 @@ pub fn spec() -> Value {
         "transactions",
     );
     key_info["parameters"] = id_param("public_key");
-    let mut block = op("A block with its commit certificate", "blocks");
+    let mut block = op(
+        "A block with its commit certificate: `tx_hashes` lists the transactions it executed, `dropped_tx_hashes` those of its payload dropped before execution (signature failed: a faulty proposer's)",
+        "blocks",
+    );
     block["parameters"] = json!([{"name": "height", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
     let mut receivables = op("Receivables by holder, debtor and status", "documents");
     receivables["parameters"] = json!([
