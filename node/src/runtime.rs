@@ -27,9 +27,9 @@ use crate::config::{load_genesis, validator_set, NodeConfig};
 use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
-use crate::network::{self, NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
 use crate::payload;
-use crate::storage::{CommitBlock, Db};
+use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
+use lianrong_storage::{CommitBlock, Db};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
@@ -182,7 +182,7 @@ pub async fn run(
     net_cfg.max_message_bytes = lianrong_consensus::MAX_MESSAGE_BYTES;
     net_cfg.max_tx_bytes = gossip::MAX_BUNDLE_BYTES;
     net_cfg.limits.gossip_queue = GOSSIP_QUEUE;
-    let (net, mut net_events) = network::spawn(net_cfg)?;
+    let (net, mut net_events) = lianrong_network::spawn(net_cfg)?;
 
     let (commands_tx, mut commands) = mpsc::channel(COMMAND_QUEUE);
     let (commits, _) = broadcast::channel(NOTICE_QUEUE);

@@ -8,7 +8,6 @@
 //! - [`verify_block`] and [`verify_proof`]: check a commit certificate and a state proof
 //!   locally, trusting nothing but the validator set.
 //! - [`args`]: strict parsing of amounts, dates, ids as users type them.
-//! - `import` turns ERP files (UBL 2.1, CSV) into invoices.
 //!
 //! ```no_run
 //! use lianrong_sdk::{Auth, Client, MemberKey, Signer};
@@ -32,7 +31,6 @@
 pub mod args;
 pub mod client;
 pub mod error;
-pub mod import;
 pub mod key;
 pub mod signer;
 pub mod types;

@@ -21,9 +21,7 @@ pub fn lianrong_bin() -> PathBuf {
             return p;
         }
     }
-    panic!(
-        "the lianrong binary is not built: run `cargo build -p lianrong-node` (scripts/test does)"
-    );
+    panic!("the lianrong binary is not built: run `cargo build -p lianrong` (scripts/test does)");
 }
 
 /// One node process of a cluster.

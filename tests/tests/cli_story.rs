@@ -1,4 +1,4 @@
-//! The demo's supply-chain finance story (node/src/demo/story.rs) as an integration test
+//! The demo's supply-chain finance story (lianrong/src/demo/story.rs) as an integration test
 //! against a real 4-node `lianrong testnet`, driven through the `lianrong` client verbs
 //! with `--json`: trade, CSV import with confirmation, duplicate invoice and double
 //! financing refused, split, transfer to tier 2, two offers, disbursement of the exact

@@ -418,7 +418,7 @@ pub async fn transaction(
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
-    let Some(crate::storage::TxRecord {
+    let Some(lianrong_storage::TxRecord {
         height,
         index,
         bytes,
@@ -490,10 +490,7 @@ fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
         let rec = state.db.tx(hash).map_err(ApiError::internal)?;
         Ok(rec.is_some_and(|r| r.height == height))
     })?;
-    let root = jmt::Sha256Jmt::new(state.db.as_ref())
-        .get_root_hash_option(height)
-        .map_err(ApiError::internal)?
-        .map(|r| Hash(r.0));
+    let root = state.db.state_root(height).map_err(ApiError::internal)?;
     Ok(json!({
         "height": block.height,
         "hash": block.hash(),
@@ -691,7 +688,7 @@ pub async fn receivables(
     };
     let (holder, debtor) = (org(&q.holder)?, org(&q.debtor)?);
     // Use the most selective index given, then filter on the rest.
-    use crate::storage::ReceivableIndex as By;
+    use lianrong_storage::ReceivableIndex as By;
     let by = match (&holder, &debtor, status) {
         (Some(h), ..) => Some(By::Holder(h.clone())),
         (None, Some(d), _) => Some(By::Debtor(d.clone())),

@@ -1,4 +1,4 @@
-//! The node's HTTP API (axum, JSON, under `/v1`); see `../shared/design/interfaces.md`.
+//! The node's HTTP API (axum, JSON, under `/v1`); see `docs/interfaces.md`.
 //!
 //! Reads go straight to the database (RocksDB is safe to read concurrently); writes go to
 //! the node's event loop as commands. Every route but `/openapi.json` and `/metrics`
@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::NodeConfig;
 use crate::mempool::AdmitError;
-use crate::storage::Db;
+use lianrong_storage::Db;
 
 /// Milliseconds since the Unix epoch by the node's clock.
 pub fn now_ms() -> u64 {

@@ -13,8 +13,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use lianrong_contracts::model::{DocId, Org, ReceivableStatus};
 use lianrong_contracts::{Action, InvoiceSpec};
+use lianrong_importer::{ImportOptions, InvoiceLedger, LedgerError, PartyMap};
 use lianrong_primitives::{Hash, OrgId};
-use lianrong_sdk::import::{ImportOptions, InvoiceLedger, LedgerError, PartyMap};
 use lianrong_sdk::{args, Auth, Client, ClientOptions, MemberKey, SdkError, Signer};
 use serde::Serialize;
 
@@ -729,7 +729,7 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
                     opts.party_map =
                         PartyMap::load(p).map_err(|e| anyhow!("party map {}: {e}", p.display()))?;
                 }
-                let report = lianrong_sdk::import::run(&SignerLedger(&signer), files, &opts).await;
+                let report = lianrong_importer::run(&SignerLedger(&signer), files, &opts).await;
                 ctx.print(&report, |r| r.to_string())?;
                 if !report.is_success() {
                     bail!(
@@ -869,7 +869,7 @@ async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
     })
 }
 
-/// The importer's view of the ledger (`lianrong_sdk::import::InvoiceLedger`) through a
+/// The importer's view of the ledger (`lianrong_importer::InvoiceLedger`) through a
 /// signer and its client; used by `invoice import` and the demo.
 pub struct SignerLedger<'a>(
     /// Signs the registrations; its client answers the queries.

@@ -57,14 +57,27 @@ fn extend_to(w: &mut World, h: u64) {
     }
 }
 
-/// A pseudo-random number from the clock: a different kill moment each run, and no
-/// dependency for it.
-fn jitter(max: u64) -> u64 {
-    let nanos = SystemTime::now()
+/// Names a seed that replays a failed run's kill moments (printed by every run).
+const SEED_ENV: &str = "LIANRONG_CRASH_SEED";
+
+/// The seed of this run's kill moments: [`SEED_ENV`] if set, else from the clock (a
+/// different kill moment each run, and no dependency for it).
+fn kill_seed() -> u64 {
+    if let Some(seed) = std::env::var(SEED_ENV).ok().and_then(|s| s.parse().ok()) {
+        return seed;
+    }
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    u64::from(nanos) % max
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or(0)
+}
+
+/// The kill delay of `round` under `seed`: 0-149 ms after ready, plus 100 ms per round.
+fn kill_delay(seed: u64, round: u64) -> Duration {
+    let mixed = seed
+        .wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    Duration::from_millis(round * 100 + (mixed >> 32) % 150)
 }
 
 /// Starts a writer on `dir`, waits until it commits, lets it run `after` and kills it.
@@ -73,7 +86,7 @@ fn run_and_kill(dir: &std::path::Path, after: Duration) {
     let mut child = Command::new(exe)
         .args([
             "--exact",
-            "storage::tests::crash::crash_writer_child",
+            "tests::crash::crash_writer_child",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -165,8 +178,12 @@ fn a_killed_writer_leaves_a_consistent_database() {
     let scenario_blocks = w.log.len();
     let mut heights = Vec::new();
     // Two kills at different moments; the second child continues the first's chain.
+    let seed = kill_seed();
+    eprintln!("crash test: seed {seed} (replay with {SEED_ENV}={seed})");
     for round in 0..2u64 {
-        run_and_kill(dir.path(), Duration::from_millis(round * 100 + jitter(150)));
+        let delay = kill_delay(seed, round);
+        eprintln!("crash test: round {round} kills the writer {delay:?} after it is ready");
+        run_and_kill(dir.path(), delay);
         let db = Db::open(dir.path(), CHAIN_ID).expect("reopen after kill");
         heights.push(check_consistent(&db, &mut w));
     }

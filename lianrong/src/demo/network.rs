@@ -10,8 +10,8 @@ use lianrong_sdk::{Auth, Client, MemberKey, Signer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::NodeConfig;
 use crate::testnet::{self, NodeInfo};
+use lianrong_node::config::NodeConfig;
 
 /// Validators of the demo network.
 pub const DEMO_VALIDATORS: usize = 4;
@@ -40,7 +40,12 @@ impl DemoNetwork {
                 (Some(t), d)
             }
         };
-        let nodes = testnet::write(&dir, DEMO_VALIDATORS, DEMO_CHAIN, crate::clock::now_ms())?;
+        let nodes = testnet::write(
+            &dir,
+            DEMO_VALIDATORS,
+            DEMO_CHAIN,
+            lianrong_node::clock::now_ms(),
+        )?;
         let (shutdown, _) = watch::channel(false);
         let mut tasks = Vec::new();
         for n in &nodes {
@@ -51,7 +56,7 @@ impl DemoNetwork {
                 let signal = async move {
                     let _ = stop.wait_for(|s| *s).await;
                 };
-                crate::runtime::run(cfg, signal)
+                lianrong_node::runtime::run(cfg, signal)
                     .await
                     .with_context(|| format!("validator {name}"))
             }));

@@ -10,10 +10,10 @@ use lianrong_contracts::Genesis;
 use lianrong_primitives::{sha256, OrgId, PublicKey, SecretKey};
 use serde::Serialize;
 
-use crate::config::{
+use lianrong_node::config::{
     ApiSection, MempoolSection, NodeConfig, NodeSection, P2pSection, PeerEntry, TokenGrant,
 };
-use crate::keyfile;
+use lianrong_node::keyfile;
 
 /// Most validators a local testnet may have (each is a process with two ports).
 pub const MAX_TESTNET_VALIDATORS: usize = 16;
@@ -276,7 +276,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_genesis, validator_set, NodeConfig};
+    use lianrong_node::config::{load_genesis, validator_set, NodeConfig};
 
     #[test]
     fn a_written_testnet_loads_back() {
@@ -307,7 +307,7 @@ mod tests {
                     .parse::<u16>()
                     .unwrap()
             ));
-            let key = crate::keyfile::read(&cfg.node.node_key).unwrap();
+            let key = lianrong_node::keyfile::read(&cfg.node.node_key).unwrap();
             assert_eq!(key.public(), n.node_key);
         }
         // Member key files name their org and chain, so clients need no lookup to sign.

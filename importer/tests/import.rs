@@ -2,7 +2,7 @@
 //! bad rows among good ones, party maps, and idempotent batches against an in-memory
 //! ledger.
 
-// One module so that `cargo test -p lianrong-sdk import` selects every test here.
+// One module so that `cargo test -p lianrong-importer import` selects every test here.
 mod import {
 
     use std::collections::HashMap;
@@ -14,8 +14,8 @@ mod import {
     use lianrong_contracts::model::{DocId, Org, Role};
     use lianrong_contracts::money::Money;
     use lianrong_contracts::InvoiceSpec;
+    use lianrong_importer::*;
     use lianrong_primitives::{sha256, Hash, OrgId};
-    use lianrong_sdk::import::*;
 
     // ---------------------------------------------------------------------------------------
     // Fixtures and helpers

@@ -62,6 +62,14 @@ impl Db {
         }
     }
 
+    /// The state root after the block at `height`, if that height is committed.
+    pub fn state_root(&self, height: u64) -> Result<Option<Hash>, DbError> {
+        jmt::Sha256Jmt::new(self)
+            .get_root_hash_option(height)
+            .map(|r| r.map(|r| Hash(r.0)))
+            .map_err(|e| DbError::corrupt(format!("merkle root at height {height}"), e))
+    }
+
     /// The genesis state root, once genesis is applied.
     pub fn genesis_root(&self) -> Result<Option<Hash>, DbError> {
         match self.read(CF_META, META_GENESIS)? {

@@ -1,5 +1,10 @@
 //! `lianrong`: the LianRong command line.
 
+mod bench;
+mod cli;
+mod demo;
+mod testnet;
+
 use lianrong_node::keyfile;
 
 use std::path::PathBuf;
@@ -104,7 +109,7 @@ enum Command {
         out: PathBuf,
     },
     #[command(flatten)]
-    Client(Box<lianrong_node::cli::ClientCommand>),
+    Client(Box<crate::cli::ClientCommand>),
 }
 
 /// `lianrong explorer` helpers.
@@ -137,7 +142,7 @@ fn run(cli: Cli) -> Result<()> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as u64;
-            let nodes = lianrong_node::testnet::write(&out, validators, &chain_id, now)?;
+            let nodes = crate::testnet::write(&out, validators, &chain_id, now)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&nodes)?);
             } else {
@@ -168,17 +173,15 @@ fn run(cli: Cli) -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let report = rt.block_on(lianrong_node::bench::run(
-                lianrong_node::bench::BenchOptions {
-                    validators,
-                    keys,
-                    warmup: std::time::Duration::from_secs(warmup),
-                    duration: std::time::Duration::from_secs(seconds),
-                    dir,
-                    rate,
-                    batch,
-                },
-            ))?;
+            let report = rt.block_on(crate::bench::run(crate::bench::BenchOptions {
+                validators,
+                keys,
+                warmup: std::time::Duration::from_secs(warmup),
+                duration: std::time::Duration::from_secs(seconds),
+                dir,
+                rate,
+                batch,
+            }))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -186,7 +189,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Client(c) => lianrong_node::cli::run(*c),
+        Command::Client(c) => crate::cli::run(*c),
         Command::Explorer {
             node,
             config,
@@ -262,12 +265,12 @@ fn run_demo(exit: bool, dir: Option<PathBuf>, explorer_port: u16) -> Result<()> 
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let (net, verdict) = lianrong_node::demo::run(dir).await?;
+        let (net, verdict) = crate::demo::run(dir).await?;
         if exit || verdict.is_err() {
             net.stop().await?;
             return verdict;
         }
-        let explorer = lianrong_node::demo::explorer(&net, explorer_port).await?;
+        let explorer = crate::demo::explorer(&net, explorer_port).await?;
         let result = explorer.run(stop_signal()).await;
         net.stop().await?;
         result

@@ -5,7 +5,7 @@ use lianrong_contracts::testkit::CHAIN_ID;
 use lianrong_primitives::SecretKey;
 
 use super::*;
-use crate::storage::{DbError, MAX_SAFETY_BYTES};
+use crate::{DbError, MAX_SAFETY_BYTES};
 
 /// Everything a reader can ask about the first `upto` logged blocks, for comparing a
 /// database before and after reopening.

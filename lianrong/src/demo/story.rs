@@ -8,8 +8,8 @@ use lianrong_contracts::exec::business_date;
 use lianrong_contracts::model::{DocId, Params, ReceivableStatus};
 use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::{Action, DocKind, Event};
+use lianrong_importer::{self as import, ImportOptions, Outcome};
 use lianrong_primitives::{sha256, OrgId};
-use lianrong_sdk::import::{self, ImportOptions, Outcome};
 use lianrong_sdk::{Committed, NaiveDate, SdkError, Signer};
 
 use super::network::DemoNetwork;
@@ -104,7 +104,7 @@ fn org(s: &str) -> Result<OrgId> {
 
 /// The ledger's business date now.
 fn today(params: &Params) -> NaiveDate {
-    business_date(crate::clock::now_ms(), params.utc_offset_minutes)
+    business_date(lianrong_node::clock::now_ms(), params.utc_offset_minutes)
 }
 
 /// Order, acceptance, shipment and delivery: a trade the ledger can vouch for.
@@ -159,7 +159,7 @@ async fn trade(
 
 /// Plays the story; returns an error listing every step that misbehaved.
 pub async fn play(net: &DemoNetwork) -> Result<()> {
-    let genesis = crate::config::load_genesis(&net.genesis())?;
+    let genesis = lianrong_node::config::load_genesis(&net.genesis())?;
     let params = genesis.params.clone();
     // Each org talks to a different validator, as it would in production.
     let core_a = net.signer(1, "CORE-A").await?;
@@ -426,7 +426,7 @@ pub async fn play(net: &DemoNetwork) -> Result<()> {
     };
 
     println!("6. Time passes: 34 days (the demo moves the network's clock forward).");
-    crate::clock::advance(34 * DAY_MS);
+    lianrong_node::clock::advance(34 * DAY_MS);
     // The overdue sweep runs with the next blocks; give it a moment.
     let mut status = ReceivableStatus::Active;
     for _ in 0..50 {
@@ -445,7 +445,7 @@ pub async fn play(net: &DemoNetwork) -> Result<()> {
     );
 
     println!("7. Maturity of CORE-A's receivables: CORE-A repays the current holders.");
-    crate::clock::advance(57 * DAY_MS);
+    lianrong_node::clock::advance(57 * DAY_MS);
     for (rcv, amount, reference) in [
         (pass, "400000.00", "HX-PAY-2027-0201"),
         (keep, "300000.00", "HX-PAY-2027-0202"),

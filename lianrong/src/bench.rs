@@ -282,7 +282,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     let tmp = tempfile::tempdir()?;
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
-    let now = crate::api::now_ms();
+    let now = lianrong_node::api::now_ms();
     let infos = testnet::write(&dir, opts.validators, chain_id, now)?;
     add_client_orgs(&dir.join("genesis.json"), opts.keys)?;
     let token = std::fs::read_to_string(dir.join("keys").join("AUDIT.token"))

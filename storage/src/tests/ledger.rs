@@ -6,7 +6,7 @@ use lianrong_contracts::merkle::{key_hash, prove};
 use lianrong_contracts::state::StateRead;
 
 use super::*;
-use crate::storage::DbError;
+use crate::DbError;
 
 #[test]
 fn roots_reads_and_proofs_match_memory_storage() {
@@ -211,7 +211,7 @@ fn refused_commits_change_nothing() {
         ));
     }
     let mut c = good.clone();
-    c.cert = vec![0; crate::storage::schema::MAX_CERT_BYTES + 1];
+    c.cert = vec![0; crate::schema::MAX_CERT_BYTES + 1];
     assert!(matches!(db.commit_block(&c), Err(DbError::TooLarge { .. })));
     let mut c = good.clone();
     c.block_hash = sha256(&db.block(3).expect("block").expect("stored"));
