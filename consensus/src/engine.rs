@@ -699,6 +699,30 @@ impl Engine {
                 "block does not match its justification",
             ));
         }
+        // Hashing a block costs as much as its payload: done once, here.
+        let Some(hash) = self.first_proposal_of_its_round(&p)? else {
+            return Ok(());
+        };
+        self.check_proposal_certificates(&p)?;
+        let justify = b.justify.clone();
+        self.process_qc(&justify);
+        if let Some(tc) = p.tc.clone() {
+            self.process_tc(tc);
+        }
+        if b.height > self.root.height {
+            self.make_room_for_a_block();
+            self.blocks.insert(hash, p.block.clone());
+            self.wanted.remove(&hash);
+        }
+        self.try_vote(p)
+    }
+
+    /// Checks the proposer's signature and remembers the proposal of its round. A second,
+    /// different proposal of the same round is equivocation: evidence out, and `None`
+    /// (nothing more is done with it), as for a copy of the one already seen. Otherwise
+    /// the block's hash.
+    fn first_proposal_of_its_round(&mut self, p: &Proposal) -> Result<Option<Hash>, RejectReason> {
+        let b = &p.block;
         let data = Proposal::data_of(b);
         let key = *self
             .set
@@ -707,7 +731,7 @@ impl Engine {
         verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
             .map_err(|_| RejectReason::BadSignature)?;
         match self.seen_proposals.get(&b.round) {
-            Some((d, _)) if *d == data => return Ok(()),
+            Some((d, _)) if *d == data => Ok(None),
             Some((d, s)) => {
                 let ev = Evidence::DoubleProposal {
                     proposer: b.proposer,
@@ -715,12 +739,18 @@ impl Engine {
                     b: (data, p.signature),
                 };
                 self.out.push(Output::Evidence(ev));
-                return Ok(());
+                Ok(None)
             }
             None => {
                 self.seen_proposals.insert(b.round, (data, p.signature));
+                Ok(Some(data.block_hash))
             }
         }
+    }
+
+    /// The proposal's certificates are valid and make it safe to extend (Jolteon's rule).
+    fn check_proposal_certificates(&mut self, p: &Proposal) -> Result<(), RejectReason> {
+        let b = &p.block;
         self.verify_qc(&b.justify)?;
         if let Some(tc) = &p.tc {
             if tc.epoch != self.epoch() || tc.round.checked_add(1) != Some(b.round) {
@@ -736,21 +766,11 @@ impl Engine {
             || p.tc
                 .as_ref()
                 .is_some_and(|tc| b.justify.round() >= tc.max_high_qc_round());
-        if !safe {
-            return Err(RejectReason::UnsafeProposal);
+        if safe {
+            Ok(())
+        } else {
+            Err(RejectReason::UnsafeProposal)
         }
-        let justify = b.justify.clone();
-        self.process_qc(&justify);
-        if let Some(tc) = p.tc.clone() {
-            self.process_tc(tc);
-        }
-        let hash = data.block_hash;
-        if b.height > self.root.height {
-            self.make_room_for_a_block();
-            self.blocks.insert(hash, p.block.clone());
-            self.wanted.remove(&hash);
-        }
-        self.try_vote(p)
     }
 
     fn try_vote(&mut self, p: Proposal) -> Result<(), RejectReason> {

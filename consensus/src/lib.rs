@@ -27,6 +27,14 @@
 pub mod audit;
 pub mod engine;
 pub mod persist;
+/// The deterministic simulator: only in tests and under the `sim` feature (the `simulate`
+/// example), never in a validator build.
+#[cfg(any(test, feature = "sim"))]
+#[allow(
+    clippy::panic,
+    clippy::too_many_lines,
+    reason = "the simulator's checker stops a run at the first violated property"
+)]
 pub mod sim;
 pub mod types;
 

@@ -18,6 +18,15 @@ pub mod merkle;
 pub mod model;
 pub mod money;
 pub mod state;
+/// Test fixtures (a standard cast, panicking helpers): only in tests and under the
+/// `testkit` feature, never in a validator build.
+#[cfg(any(test, feature = "testkit"))]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test fixtures fail loudly"
+)]
 pub mod testkit;
 pub mod tx;
 

@@ -2,6 +2,14 @@
 //! and refused with the right error, and nothing but its nonce (and the block height)
 //! changes. One org that may perform it is shown to succeed, so the matrix can fail.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 mod common;
 
 use lianrong_contracts::action::{Action, InvoiceSpec};

@@ -2,6 +2,14 @@
 //! domain.md, refused actions change nothing, and replaying the same blocks from genesis
 //! gives the same state roots.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 mod common;
 
 use lianrong_contracts::model::{Financing, Invoice, Offer, OfferStatus, Receivable};

@@ -13,6 +13,7 @@ use rand::RngCore;
 use crate::config::{Account, AccountRole, ExplorerConfig, Lockout};
 use crate::vis::Viewer;
 use crate::ExplorerError;
+use lianrong_primitives::OrgId;
 
 /// Most live sessions; the oldest is dropped beyond this.
 pub const MAX_SESSIONS: usize = 10_000;
@@ -128,7 +129,7 @@ impl Auth {
         match (ok, account) {
             (true, Some(a)) => {
                 self.clear_failures(&key);
-                Ok(self.open_session(a, now))
+                self.open_session(a, now).ok_or(LoginError::Invalid)
             }
             _ => {
                 self.record_failure(&key, now);
@@ -185,14 +186,17 @@ impl Auth {
         }
     }
 
-    fn open_session(&self, a: &Account, now: Instant) -> String {
+    /// A new session for `a`; `None` for an org account without a valid org id (the
+    /// config check refuses those at start, so this is defence in depth: such an account
+    /// must never be shown anything).
+    fn open_session(&self, a: &Account, now: Instant) -> Option<String> {
+        let viewer = match a.role {
+            AccountRole::Auditor | AccountRole::Bank => Viewer::Everything { org: a.org.clone() },
+            AccountRole::Org => Viewer::Org(OrgId::new(a.org.clone()?).ok()?),
+        };
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let id = hex::encode(raw);
-        let viewer = match a.role {
-            AccountRole::Auditor | AccountRole::Bank => Viewer::Everything { org: a.org.clone() },
-            AccountRole::Org => Viewer::Org(a.org.clone().unwrap_or_default()),
-        };
         let session = Session {
             username: a.username.clone(),
             viewer,
@@ -213,7 +217,7 @@ impl Auth {
             }
             s.insert(id.clone(), session);
         }
-        id
+        Some(id)
     }
 
     /// The live session with this id at `now` (expired ones are removed).
@@ -288,7 +292,10 @@ mod tests {
         let id = auth.login("sup1", "pw1", t0).unwrap();
         assert_eq!(id.len(), 64);
         let s = auth.session(&id, t0 + Duration::from_secs(99)).unwrap();
-        assert_eq!(s.viewer, Viewer::Org("SUP-1".into()));
+        assert_eq!(
+            s.viewer,
+            Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap())
+        );
         assert!(auth.session(&id, t0 + Duration::from_secs(100)).is_none());
         assert!(
             auth.session(&id, t0).is_none(),

@@ -178,6 +178,10 @@ impl ExplorerConfig {
             if a.role == AccountRole::Org && a.org.as_deref().is_none_or(str::is_empty) {
                 return Err(format!("account {:?} has role org but no org", a.username));
             }
+            if let Some(org) = &a.org {
+                lianrong_primitives::OrgId::new(org.as_str())
+                    .map_err(|e| format!("account {:?}: org {org:?}: {e}", a.username))?;
+            }
             if !a.password_hash.starts_with("$argon2") {
                 return Err(format!(
                     "account {:?}: password_hash must be an argon2 PHC string",

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::node::{NodeApi, NodeError};
-use crate::vis::{mask_json, Viewer, Visible};
+use crate::vis::{mask_json, Document, Shown};
 
 /// Most transactions remembered per document (for lineage and detail pages).
 pub const MAX_TXS_PER_DOC: usize = 64;
@@ -81,17 +81,21 @@ pub struct TxRecord {
     pub parties: Vec<String>,
 }
 
-impl Visible for TxRecord {
+impl Document for TxRecord {
     fn parties(&self) -> Vec<&str> {
         self.parties.iter().map(String::as_str).collect()
     }
-    fn mask_for(&mut self, _viewer: &Viewer) {
+    fn mask_identifiers(&mut self) {
         mask_json(&mut self.action);
         self.events.iter_mut().for_each(mask_json);
         if let Some(e) = &mut self.error {
             mask_json(e);
         }
     }
+}
+
+impl Shown for TxRecord {
+    const MASKED_FOR_PARTIES: bool = true;
 }
 
 /// What the node reports about itself.
@@ -168,13 +172,13 @@ impl IndexData {
     }
 
     /// Shipment with its order's parties, for [`crate::vis`].
-    pub fn shipment_view(&self, s: &Shipment) -> crate::vis::ShipmentView {
+    pub fn shipment_view(&self, s: &Shipment) -> crate::vis::ShipmentOfOrder {
         let order_parties = self
             .orders
             .get(s.order.as_str())
-            .map(|o| vec![o.buyer.to_string(), o.seller.to_string()])
+            .map(|o| vec![o.buyer.clone(), o.seller.clone()])
             .unwrap_or_default();
-        crate::vis::ShipmentView {
+        crate::vis::ShipmentOfOrder {
             shipment: s.clone(),
             order_parties,
         }
@@ -597,6 +601,7 @@ mod tests {
     use super::*;
     use crate::node::fake::FakeNode;
     use crate::views::{self, testdata, ListQuery};
+    use crate::vis::Viewer;
     use lianrong_contracts::model::{DocId, OrderStatus};
     use lianrong_contracts::money::{Amount, Money};
     use lianrong_primitives::Hash;
@@ -615,25 +620,15 @@ mod tests {
                "receipt": {"tx_hash": hash, "signer": signer, "outcome": {"Ok": events}}})
     }
 
-    #[tokio::test]
-    async fn follower_indexes_blocks_transactions_and_documents() {
-        let node = Arc::new(FakeNode::default());
-        node.set(
-            "/v1/status",
-            json!({"chain_id": "c", "height": 2, "last_finalized_at_ms": 5,
-            "validators": [{"org": "BANK-A", "node_key": "aa"}], "sync": {"syncing": false}}),
-        );
-        node.set("/v1/orgs", json!([]));
-        node.set("/v1/receivables?limit=500", json!([]));
-        let (t1, t2) = ("1".repeat(64), "2".repeat(64));
-        node.set("/v1/blocks/1", block(1, &[&t1]));
-        node.set("/v1/blocks/2", block(2, &[&t2]));
+    /// Block 1: CORE-A registers and confirms INV-1, which becomes RCV-1.
+    fn serve_invoice_block(node: &FakeNode, t1: &str) {
+        node.set("/v1/blocks/1", block(1, &[t1]));
         let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
         let cny = Money::parse("100.00", "CNY").unwrap();
         node.set(
             &format!("/v1/transactions/{t1}"),
             tx(
-                &t1,
+                t1,
                 1,
                 "CORE-A",
                 "register_invoice",
@@ -662,6 +657,12 @@ mod tests {
             "100.00",
         );
         node.set("/v1/receivables/RCV-1", serde_json::to_value(&rcv).unwrap());
+    }
+
+    /// Block 2: CORE-B issues order PO-9 to SUP-2.
+    fn serve_order_block(node: &FakeNode, t2: &str) {
+        node.set("/v1/blocks/2", block(2, &[t2]));
+        let cny = Money::parse("100.00", "CNY").unwrap();
         let po9 = lianrong_contracts::model::Order {
             id: DocId::new("PO-9").unwrap(),
             buyer: testdata::org("CORE-B"),
@@ -678,7 +679,7 @@ mod tests {
         node.set(
             &format!("/v1/transactions/{t2}"),
             tx(
-                &t2,
+                t2,
                 2,
                 "CORE-B",
                 "issue_order",
@@ -691,6 +692,21 @@ mod tests {
             ),
         );
         node.set("/v1/orders/PO-9", serde_json::to_value(&po9).unwrap());
+    }
+
+    #[tokio::test]
+    async fn follower_indexes_blocks_transactions_and_documents() {
+        let node = Arc::new(FakeNode::default());
+        node.set(
+            "/v1/status",
+            json!({"chain_id": "c", "height": 2, "last_finalized_at_ms": 5,
+            "validators": [{"org": "BANK-A", "node_key": "aa"}], "sync": {"syncing": false}}),
+        );
+        node.set("/v1/orgs", json!([]));
+        node.set("/v1/receivables?limit=500", json!([]));
+        let (t1, t2) = ("1".repeat(64), "2".repeat(64));
+        serve_invoice_block(&node, &t1);
+        serve_order_block(&node, &t2);
 
         let index = Arc::new(Index::new(100));
         let (updates, mut rx) = broadcast::channel(16);
@@ -714,7 +730,7 @@ mod tests {
                 std::slice::from_ref(&t1)
             );
             // SUP-1 sees its own transaction only, with identifiers masked.
-            let sup1 = Viewer::Org("SUP-1".into());
+            let sup1 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap());
             let q = ListQuery::default();
             let t = views::transactions(d, &sup1, &q);
             assert_eq!(t.rows.len(), 1);
@@ -733,7 +749,11 @@ mod tests {
         let u2 = rx.recv().await.unwrap();
         assert_eq!((u1.height, u2.height), (1, 2));
         assert_eq!(
-            crate::vis::filter(&Viewer::Org("SUP-1".into()), u2.txs.clone()).len(),
+            crate::vis::filter(
+                &Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap()),
+                u2.txs.clone()
+            )
+            .len(),
             0
         );
     }

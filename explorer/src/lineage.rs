@@ -11,8 +11,8 @@ use lianrong_contracts::{DocKind, HistoryEntry};
 use maud::{html, Markup};
 use serde_json::Value;
 
-use crate::index::IndexData;
-use crate::vis::{mask_json, Viewer};
+use crate::index::{IndexData, TxRecord};
+use crate::vis::{mask_json_for, Viewer};
 
 /// Most nodes drawn.
 pub const MAX_NODES: usize = 200;
@@ -70,24 +70,34 @@ pub fn event_line(e: &Value) -> String {
     let Some((name, body)) = e.as_object().and_then(|o| o.iter().next()) else {
         return e.as_str().unwrap_or("event").replace('_', " ");
     };
-    let field = |k: &str| -> String {
-        match &body[k] {
-            Value::String(s) => s.clone(),
-            Value::Object(m) if m.contains_key("amount") => format!(
-                "{} {}",
-                m["amount"].as_str().unwrap_or_default(),
-                m["currency"].as_str().unwrap_or_default()
-            ),
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => String::new(),
-        }
-    };
     let name = name.replace('_', " ");
-    let detail = match name.as_str() {
+    let detail = receivable_event_detail(&name, body)
+        .or_else(|| trade_event_detail(&name, body))
+        .unwrap_or_else(|| event_doc_ids(body));
+    format!("{name}: {detail}").chars().take(44).collect()
+}
+
+/// A field of an event body as a short text: amounts as "amount currency", lists joined.
+fn event_field(body: &Value, k: &str) -> String {
+    match &body[k] {
+        Value::String(s) => s.clone(),
+        Value::Object(m) if m.contains_key("amount") => format!(
+            "{} {}",
+            m["amount"].as_str().unwrap_or_default(),
+            m["currency"].as_str().unwrap_or_default()
+        ),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+fn receivable_event_detail(name: &str, body: &Value) -> Option<String> {
+    let field = |k: &str| event_field(body, k);
+    Some(match name {
         "receivable issued" => format!(
             "{} to {}: {}",
             field("receivable"),
@@ -109,6 +119,14 @@ pub fn event_line(e: &Value) -> String {
             field("amount"),
             field("to")
         ),
+        _ => return None,
+    })
+}
+
+/// Orders, invoices, offers and financings.
+fn trade_event_detail(name: &str, body: &Value) -> Option<String> {
+    let field = |k: &str| event_field(body, k);
+    Some(match name {
         "invoice registered" => format!(
             "{} no. {} {}",
             field("invoice"),
@@ -142,23 +160,25 @@ pub fn event_line(e: &Value) -> String {
             field("bank")
         ),
         "financing requested" => format!("{} on {}", field("financing"), field("receivable")),
-        _ => {
-            let ids: Vec<String> = [
-                "order",
-                "shipment",
-                "invoice",
-                "receivable",
-                "financing",
-                "offer",
-            ]
-            .iter()
-            .map(|k| field(k))
-            .filter(|s| !s.is_empty())
-            .collect();
-            ids.join(" ")
-        }
-    };
-    format!("{name}: {detail}").chars().take(44).collect()
+        _ => return None,
+    })
+}
+
+/// For events without a summary of their own: the documents they name.
+fn event_doc_ids(body: &Value) -> String {
+    let ids: Vec<String> = [
+        "order",
+        "shipment",
+        "invoice",
+        "receivable",
+        "financing",
+        "offer",
+    ]
+    .iter()
+    .map(|k| event_field(body, k))
+    .filter(|s| !s.is_empty())
+    .collect();
+    ids.join(" ")
 }
 
 fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
@@ -173,24 +193,59 @@ fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
     Some((format!("{kind} {id}"), format!("{base}{id}")))
 }
 
+/// Steps keyed by (height, position in block, tx hash or ledger line), so they come out
+/// oldest first and each transaction once.
+type StepsByTx = BTreeMap<(u64, u64, String), Step>;
+
 /// The steps of the lineage of `history` (the node's history answer), oldest first.
 pub fn steps(history: &Value, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
-    let chain: Vec<Receivable> = history["lineage"]
+    let mut docs = chain_docs(&lineage_chain(history));
+    let entries = history_entries(history, &mut docs);
+    add_trade_docs(d, &mut docs);
+    let mut by_tx = StepsByTx::new();
+    for doc in &docs {
+        if let Some(list) = d.doc_txs.get(doc) {
+            for h in list {
+                add_tx_step(&mut by_tx, d, viewer, h, None);
+            }
+        }
+    }
+    for h in &entries {
+        match &h.tx {
+            Some(tx) => add_tx_step(&mut by_tx, d, viewer, &tx.to_string(), Some(h)),
+            None => add_ledger_step(&mut by_tx, h),
+        }
+    }
+    by_tx.into_values().take(MAX_NODES).collect()
+}
+
+/// The receivables from the root down to the one asked about.
+fn lineage_chain(history: &Value) -> Vec<Receivable> {
+    history["lineage"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|r| serde_json::from_value(r.clone()).ok())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn chain_docs(chain: &[Receivable]) -> BTreeSet<(DocKind, String)> {
     let mut docs: BTreeSet<(DocKind, String)> = BTreeSet::new();
-    for r in &chain {
+    for r in chain {
         docs.insert((DocKind::Receivable, r.id.to_string()));
         docs.insert((DocKind::Invoice, r.invoice.to_string()));
         if let Some(f) = &r.financing {
             docs.insert((DocKind::Financing, f.to_string()));
         }
     }
+    docs
+}
+
+/// The history entries of every receivable in the chain. Also adds the financings they
+/// name to `docs`: the chain itself shows only each receivable's current financing.
+fn history_entries(history: &Value, docs: &mut BTreeSet<(DocKind, String)>) -> Vec<HistoryEntry> {
     let mut entries: Vec<HistoryEntry> = Vec::new();
     for s in history["steps"].as_array().into_iter().flatten() {
         for e in s["history"].as_array().into_iter().flatten() {
@@ -204,7 +259,11 @@ pub fn steps(history: &Value, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
             }
         }
     }
-    // The trade behind the invoice: its order and the order's shipments.
+    entries
+}
+
+/// The trade behind the invoices in `docs`: their orders and the orders' shipments.
+fn add_trade_docs(d: &IndexData, docs: &mut BTreeSet<(DocKind, String)>) {
     let invoice_ids: Vec<String> = docs
         .iter()
         .filter(|(k, _)| *k == DocKind::Invoice)
@@ -220,84 +279,86 @@ pub fn steps(history: &Value, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
             }
         }
     }
-    let mut by_tx: BTreeMap<(u64, u64, String), Step> = BTreeMap::new();
-    let add_tx = |by_tx: &mut BTreeMap<(u64, u64, String), Step>,
-                  hash: &str,
-                  fallback: Option<&HistoryEntry>| {
-        if let Some(t) = d.tx(hash) {
-            let mut t = t.clone();
-            if !viewer.sees_everything() {
-                t.events.iter_mut().for_each(mask_json);
-            }
-            let key = (t.height, t.index, t.hash.clone());
-            by_tx.entry(key).or_insert_with(|| Step {
-                height: t.height,
-                index: t.index,
-                tx: Some(t.hash.clone()),
-                signer: Some(t.signer_org.clone()),
-                title: t.action_name.replace('_', " "),
-                stage: stage_of(&t.action_name),
-                lines: t.events.iter().map(event_line).take(4).collect(),
-                docs: t
-                    .docs
-                    .iter()
-                    .filter_map(|(k, id)| doc_link(*k, id))
-                    .collect(),
-            });
-        } else if let Some(h) = fallback {
-            let key = (h.height, u64::MAX - 1, hash.to_string());
-            let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
-            let title = ev
-                .as_object()
-                .and_then(|o| o.keys().next().cloned())
-                .unwrap_or_default()
-                .replace('_', " ");
-            by_tx.entry(key).or_insert_with(|| Step {
-                height: h.height,
-                index: u64::MAX - 1,
-                tx: Some(hash.to_string()),
-                signer: h.signer.as_ref().map(|s| s.to_string()),
-                stage: stage_of(&title),
-                title,
-                lines: vec![event_line(&ev)],
-                docs: h
-                    .event
-                    .documents()
-                    .iter()
-                    .filter_map(|(k, id)| doc_link(*k, id))
-                    .collect(),
-            });
-        }
-    };
-    for doc in &docs {
-        if let Some(list) = d.doc_txs.get(doc) {
-            for h in list {
-                add_tx(&mut by_tx, h, None);
-            }
-        }
+}
+
+/// The step of transaction `hash`: from the index if it has it, else from the node's
+/// history entry (the index is bounded and may have dropped it).
+fn add_tx_step(
+    by_tx: &mut StepsByTx,
+    d: &IndexData,
+    viewer: &Viewer,
+    hash: &str,
+    fallback: Option<&HistoryEntry>,
+) {
+    if let Some(t) = d.tx(hash) {
+        add_indexed_tx_step(by_tx, t, viewer);
+    } else if let Some(h) = fallback {
+        add_history_tx_step(by_tx, h, hash);
     }
-    for h in &entries {
-        match &h.tx {
-            Some(tx) => add_tx(&mut by_tx, &tx.to_string(), Some(h)),
-            None => {
-                let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
-                let line = event_line(&ev);
-                by_tx
-                    .entry((h.height, u64::MAX, line.clone()))
-                    .or_insert_with(|| Step {
-                        height: h.height,
-                        index: u64::MAX,
-                        tx: None,
-                        signer: None,
-                        title: "ledger".into(),
-                        stage: stage_of(&line),
-                        lines: vec![line],
-                        docs: vec![],
-                    });
-            }
-        }
-    }
-    by_tx.into_values().take(MAX_NODES).collect()
+}
+
+fn add_indexed_tx_step(by_tx: &mut StepsByTx, t: &TxRecord, viewer: &Viewer) {
+    let mut t = t.clone();
+    t.events.iter_mut().for_each(|e| mask_json_for(viewer, e));
+    let key = (t.height, t.index, t.hash.clone());
+    by_tx.entry(key).or_insert_with(|| Step {
+        height: t.height,
+        index: t.index,
+        tx: Some(t.hash.clone()),
+        signer: Some(t.signer_org.clone()),
+        title: t.action_name.replace('_', " "),
+        stage: stage_of(&t.action_name),
+        lines: t.events.iter().map(event_line).take(4).collect(),
+        docs: t
+            .docs
+            .iter()
+            .filter_map(|(k, id)| doc_link(*k, id))
+            .collect(),
+    });
+}
+
+fn add_history_tx_step(by_tx: &mut StepsByTx, h: &HistoryEntry, hash: &str) {
+    // The position in the block is unknown: sort it after the block's indexed ones.
+    let key = (h.height, u64::MAX - 1, hash.to_string());
+    let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
+    let title = ev
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .unwrap_or_default()
+        .replace('_', " ");
+    by_tx.entry(key).or_insert_with(|| Step {
+        height: h.height,
+        index: u64::MAX - 1,
+        tx: Some(hash.to_string()),
+        signer: h.signer.as_ref().map(|s| s.to_string()),
+        stage: stage_of(&title),
+        title,
+        lines: vec![event_line(&ev)],
+        docs: h
+            .event
+            .documents()
+            .iter()
+            .filter_map(|(k, id)| doc_link(*k, id))
+            .collect(),
+    });
+}
+
+/// A change the ledger made by itself (no transaction), such as a receivable falling due.
+fn add_ledger_step(by_tx: &mut StepsByTx, h: &HistoryEntry) {
+    let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
+    let line = event_line(&ev);
+    by_tx
+        .entry((h.height, u64::MAX, line.clone()))
+        .or_insert_with(|| Step {
+            height: h.height,
+            index: u64::MAX,
+            tx: None,
+            signer: None,
+            title: "ledger".into(),
+            stage: stage_of(&line),
+            lines: vec![line],
+            docs: vec![],
+        });
 }
 
 fn pos(i: usize) -> (i64, i64) {
@@ -369,7 +430,6 @@ pub fn svg(steps: &[Step]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::TxRecord;
     use crate::views::testdata::*;
     use serde_json::json;
 
@@ -402,13 +462,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lineage_orders_steps_from_order_to_repayment_and_links_each() {
-        let mut d = IndexData::default();
-        let mut inv = invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
-        inv.order = lianrong_contracts::model::DocId::new("PO-1").unwrap();
-        d.invoices.insert("INV-1".into(), inv);
-        let txs = [
+    /// An order, its invoice, the receivable, a split, a transfer and a repayment.
+    fn trade_txs() -> [TxRecord; 5] {
+        [
             tx(
                 "aa01",
                 1,
@@ -457,7 +513,15 @@ mod tests {
                 ],
                 vec![(DocKind::Receivable, "RCV-2")],
             ),
-        ];
+        ]
+    }
+
+    /// The index after `txs`, with INV-1 invoicing order PO-1.
+    fn indexed(txs: [TxRecord; 5]) -> IndexData {
+        let mut d = IndexData::default();
+        let mut inv = invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
+        inv.order = lianrong_contracts::model::DocId::new("PO-1").unwrap();
+        d.invoices.insert("INV-1".into(), inv);
         for t in txs {
             for doc in &t.docs {
                 d.doc_txs
@@ -468,6 +532,11 @@ mod tests {
             d.tx_by_hash.insert(t.hash.clone(), (t.height, t.index));
             d.txs.insert((t.height, t.index), t);
         }
+        d
+    }
+
+    /// The history of RCV-2, split from RCV-1, which the ledger marked overdue.
+    fn split_leaf_history() -> Value {
         let mut root = receivable(
             "RCV-1",
             "SUP-1",
@@ -487,14 +556,20 @@ mod tests {
         );
         leaf.parent = Some(root.id.clone());
         leaf.root = root.id.clone();
-        let history = json!({
+        json!({
             "receivable": leaf,
             "lineage": [root, leaf],
             "steps": [
                 {"receivable": "RCV-1", "history": [{"height": 6, "tx": null, "signer": null, "key": null, "time_ms": 0,
                   "event": {"receivable_overdue": {"receivable": "RCV-1", "maturity": "2027-01-31"}}}]},
             ],
-        });
+        })
+    }
+
+    #[test]
+    fn lineage_orders_steps_from_order_to_repayment_and_links_each() {
+        let d = indexed(trade_txs());
+        let history = split_leaf_history();
         let s = steps(&history, &d, &Viewer::Everything { org: None });
         let titles: Vec<&str> = s.iter().map(|s| s.title.as_str()).collect();
         assert_eq!(

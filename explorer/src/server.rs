@@ -637,7 +637,7 @@ async fn visible_doc(
     if DocId::new(id).is_err() && kind != DocKind::Org {
         return Ok(None);
     }
-    fn show<T: vis::Visible + serde::Serialize>(v: &Viewer, t: T) -> Option<Value> {
+    fn show<T: vis::Shown + serde::Serialize>(v: &Viewer, t: T) -> Option<Value> {
         vis::one(v, t).and_then(|t| serde_json::to_value(t).ok())
     }
     let indexed = st.index.read(|d| match kind {
@@ -1140,23 +1140,20 @@ async fn verify_doc(
 }
 
 /// Whether the raw value of a proof (the document's stored bytes, which the browser
-/// hashes) would show `viewer` an identifier its pages mask. A restricted viewer gets
-/// the proof only of documents its mask leaves whole; anything undecodable is refused.
+/// hashes) would show `viewer` more than its pages do: a document it may not see, or an
+/// identifier its pages mask. Anything undecodable is refused.
 fn proof_reveals_masked(kind: DocKind, value_hex: &Value, viewer: &Viewer) -> bool {
-    use lianrong_contracts::model::{Financing, Invoice, Org};
+    use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable};
     use lianrong_primitives::codec::decode_stored;
-    fn changed<T>(viewer: &Viewer, bytes: &[u8]) -> bool
+    fn decoded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+        decode_stored::<T>(bytes, MAX_PROOF_VALUE_BYTES).ok()
+    }
+    /// True unless the page would show exactly the stored document.
+    fn shown_differently<T>(viewer: &Viewer, bytes: &[u8]) -> bool
     where
-        T: vis::Visible + serde::de::DeserializeOwned + PartialEq + Clone,
+        T: vis::Shown + serde::de::DeserializeOwned + PartialEq + Clone,
     {
-        match decode_stored::<T>(bytes, MAX_PROOF_VALUE_BYTES) {
-            Ok(doc) => {
-                let mut masked = doc.clone();
-                masked.mask_for(viewer);
-                masked != doc
-            }
-            Err(_) => true,
-        }
+        decoded::<T>(bytes).is_none_or(|doc| vis::one(viewer, doc.clone()) != Some(doc))
     }
     if viewer.sees_everything() {
         return false;
@@ -1165,11 +1162,16 @@ fn proof_reveals_masked(kind: DocKind, value_hex: &Value, viewer: &Viewer) -> bo
         return true;
     };
     match kind {
-        DocKind::Invoice => changed::<Invoice>(viewer, &bytes),
-        DocKind::Financing => changed::<Financing>(viewer, &bytes),
-        DocKind::Org => changed::<Org>(viewer, &bytes),
-        // No identifier of these is ever masked.
-        DocKind::Order | DocKind::Receivable | DocKind::Shipment => false,
+        DocKind::Invoice => shown_differently::<Invoice>(viewer, &bytes),
+        DocKind::Financing => shown_differently::<Financing>(viewer, &bytes),
+        DocKind::Order => shown_differently::<Order>(viewer, &bytes),
+        DocKind::Receivable => shown_differently::<Receivable>(viewer, &bytes),
+        DocKind::Org => {
+            decoded::<Org>(&bytes).is_none_or(|o| vis::orgs(viewer, [o.clone()]) != vec![o])
+        }
+        // A shipment's readers depend on its order: the verify page only offers it to
+        // viewers its page was shown to, and nothing of it is ever masked.
+        DocKind::Shipment => false,
         _ => true,
     }
 }
@@ -1232,7 +1234,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// The proof of a document carries its stored bytes whole; a supplier gets it only
-    /// when its pages would show that document unmasked.
+    /// when its pages would show that document, and show it unmasked.
     #[test]
     fn a_proof_is_refused_where_it_would_reveal_a_masked_identifier() {
         let hex_of = |bytes: Vec<u8>| Value::String(hex::encode(bytes));
@@ -1247,11 +1249,28 @@ mod tests {
             "100.00",
         );
         let rcv_hex = hex_of(lianrong_primitives::codec::encode(&rcv));
-        let sup1 = Viewer::Org("SUP-1".into());
+        let sup1 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap());
         let audit = Viewer::Everything { org: None };
-        // SUP-1 sells on INV-1 but sees CORE-A's tax id masked: the raw bytes would show it.
-        assert!(proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup1));
+        // SUP-1 sells on INV-1 and reads it whole: its proof reveals nothing more. SUP-2
+        // may not read INV-1 at all; and CORE-A's org record, which SUP-1 sees masked,
+        // would show its tax id.
+        assert!(!proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup1));
+        let sup2 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-2").unwrap());
+        assert!(proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup2));
         assert!(!proof_reveals_masked(DocKind::Invoice, &inv_hex, &audit));
+        let core_a = lianrong_contracts::model::Org {
+            id: lianrong_primitives::OrgId::new("CORE-A").unwrap(),
+            name: "Core A".into(),
+            tax_id: "91310000MA1COREA3X".into(),
+            roles: vec![lianrong_contracts::model::Role::Core],
+            identifiers: vec![],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
+        };
+        let org_hex = hex_of(lianrong_primitives::codec::encode(&core_a));
+        assert!(proof_reveals_masked(DocKind::Org, &org_hex, &sup1));
+        assert!(!proof_reveals_masked(DocKind::Org, &org_hex, &audit));
         assert!(!proof_reveals_masked(DocKind::Receivable, &rcv_hex, &sup1));
         // Bytes that do not decode as the kind are refused, not passed on.
         assert!(proof_reveals_masked(DocKind::Invoice, &rcv_hex, &sup1));
@@ -1300,8 +1319,9 @@ mod tests {
             .to_string()
     }
 
-    #[tokio::test]
-    async fn a_supplier_account_sees_nothing_of_others_in_any_page_or_csv() {
+    /// A node with SUP-1's receivable RCV-1 and SUP-2's RCV-9 (on CORE-B, whose tax id
+    /// SUP-1 must never see in full).
+    fn node_with_two_suppliers() -> Arc<FakeNode> {
         let node = Arc::new(FakeNode::default());
         node.set(
             "/v1/status",
@@ -1335,6 +1355,10 @@ mod tests {
             "777.00",
         );
         node.set("/v1/receivables?limit=500", json!([mine, theirs]));
+        node
+    }
+
+    fn config_with_auditor_and_sup1() -> ExplorerConfig {
         let mut cfg = ExplorerConfig::new("http://127.0.0.1:1", "t");
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         cfg.lockout = Lockout {
@@ -1355,6 +1379,66 @@ mod tests {
                 org: Some("SUP-1".into()),
             },
         ];
+        cfg
+    }
+
+    /// Posts the login form; the status and the response head.
+    async fn login(addr: SocketAddr, form: &str) -> (u16, String) {
+        let (code, head, _) = http(addr, "POST", "/login", None, Some(form)).await;
+        (code, head)
+    }
+
+    /// The index loads in the background after start.
+    async fn wait_until_indexed(addr: SocketAddr, audit: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) = http(addr, "GET", "/receivables", Some(audit), None).await;
+            if body.contains("RCV-9") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "index never loaded");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn assert_no_page_shows_rcv9_or_core_b_tax_id(addr: SocketAddr, sup: &str) {
+        for path in [
+            "/",
+            "/receivables",
+            "/receivables?format=csv",
+            "/receivables?partial=1",
+            "/orgs",
+            "/orgs?format=csv",
+            "/risk/ladder",
+            "/risk/ladder?format=csv&by=month",
+            "/risk/overdue?format=csv",
+            "/risk/exposure",
+            "/risk/exposure?format=csv",
+            "/risk/tenor?format=csv",
+            "/txs?format=csv",
+            "/invoices?format=csv",
+            "/search?q=RCV-9",
+            "/receivables/RCV-9",
+            "/api/verify/doc/receivable/RCV-9",
+        ] {
+            let (code, _, body) = http(addr, "GET", path, Some(sup), None).await;
+            assert!(code == 200 || code == 404, "{path}: {code}");
+            assert!(
+                !body.contains("RCV-9") || path.contains("RCV-9") && !body.contains("777.00"),
+                "{path} leaks RCV-9: {body}"
+            );
+            assert!(!body.contains("777.00"), "{path} leaks an amount");
+            assert!(
+                !body.contains("91320000MA1COREB4X"),
+                "{path} leaks a tax id"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_supplier_account_sees_nothing_of_others_in_any_page_or_csv() {
+        let node = node_with_two_suppliers();
+        let cfg = config_with_auditor_and_sup1();
         let e = bind_with_node(cfg, node).await.unwrap();
         let addr = e.local_addr();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -1375,14 +1459,7 @@ mod tests {
         );
 
         // The auditor sees both once indexed.
-        let (_, head, _) = http(
-            addr,
-            "POST",
-            "/login",
-            None,
-            Some("username=audit&password=a"),
-        )
-        .await;
+        let (_, head) = login(addr, "username=audit&password=a").await;
         let audit = session_of(&head);
         assert!(
             head.contains("HttpOnly")
@@ -1390,60 +1467,15 @@ mod tests {
                 && head.contains("SameSite=Strict"),
             "{head}"
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let (_, _, body) = http(addr, "GET", "/receivables", Some(&audit), None).await;
-            if body.contains("RCV-9") {
-                break;
-            }
-            assert!(Instant::now() < deadline, "index never loaded");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_indexed(addr, &audit).await;
         let (_, _, body) = http(addr, "GET", "/orgs", Some(&audit), None).await;
         assert!(body.contains("91320000MA1COREB4X"));
 
         // The supplier: nothing of RCV-9 or CORE-B's tax id anywhere.
-        let (_, head, _) = http(
-            addr,
-            "POST",
-            "/login",
-            None,
-            Some("username=sup1&password=s"),
-        )
-        .await;
+        let (_, head) = login(addr, "username=sup1&password=s").await;
         let sup = session_of(&head);
         assert_eq!(sup.len(), 64);
-        for path in [
-            "/",
-            "/receivables",
-            "/receivables?format=csv",
-            "/receivables?partial=1",
-            "/orgs",
-            "/orgs?format=csv",
-            "/risk/ladder",
-            "/risk/ladder?format=csv&by=month",
-            "/risk/overdue?format=csv",
-            "/risk/exposure",
-            "/risk/exposure?format=csv",
-            "/risk/tenor?format=csv",
-            "/txs?format=csv",
-            "/invoices?format=csv",
-            "/search?q=RCV-9",
-            "/receivables/RCV-9",
-            "/api/verify/doc/receivable/RCV-9",
-        ] {
-            let (code, _, body) = http(addr, "GET", path, Some(&sup), None).await;
-            assert!(code == 200 || code == 404, "{path}: {code}");
-            assert!(
-                !body.contains("RCV-9") || path.contains("RCV-9") && !body.contains("777.00"),
-                "{path} leaks RCV-9: {body}"
-            );
-            assert!(!body.contains("777.00"), "{path} leaks an amount");
-            assert!(
-                !body.contains("91320000MA1COREB4X"),
-                "{path} leaks a tax id"
-            );
-        }
+        assert_no_page_shows_rcv9_or_core_b_tax_id(addr, &sup).await;
         assert_eq!(
             http(addr, "GET", "/receivables/RCV-9", Some(&sup), None)
                 .await
@@ -1469,43 +1501,10 @@ mod tests {
 
         // Lock-out after three failures, even for the right password.
         for _ in 0..2 {
-            assert_eq!(
-                http(
-                    addr,
-                    "POST",
-                    "/login",
-                    None,
-                    Some("username=sup1&password=x")
-                )
-                .await
-                .0,
-                401
-            );
+            assert_eq!(login(addr, "username=sup1&password=x").await.0, 401);
         }
-        assert_eq!(
-            http(
-                addr,
-                "POST",
-                "/login",
-                None,
-                Some("username=sup1&password=x")
-            )
-            .await
-            .0,
-            429
-        );
-        assert_eq!(
-            http(
-                addr,
-                "POST",
-                "/login",
-                None,
-                Some("username=sup1&password=s")
-            )
-            .await
-            .0,
-            429
-        );
+        assert_eq!(login(addr, "username=sup1&password=x").await.0, 429);
+        assert_eq!(login(addr, "username=sup1&password=s").await.0, 429);
 
         let _ = stop.send(());
         let _ = server.await;

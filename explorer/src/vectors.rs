@@ -31,8 +31,8 @@ mod tests {
     use super::*;
     use lianrong_consensus::{CommitCertificate, QuorumCert, ValidatorSet, VoteData};
     use lianrong_contracts::merkle::{compute_changes, prove};
-    use lianrong_contracts::MemoryStorage;
-    use lianrong_primitives::{encode, Hash, SecretKey};
+    use lianrong_contracts::{MemoryStorage, StateProof};
+    use lianrong_primitives::{encode, Hash, PublicKey, SecretKey};
     use serde_json::{json, Value};
 
     const CHAIN: &str = "lianrong-vectors";
@@ -43,21 +43,21 @@ mod tests {
         v
     }
 
-    fn generate() -> Value {
-        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect();
-        let publics: Vec<_> = keys.iter().map(|k| k.public()).collect();
-        let set = ValidatorSet::from_keys(&publics).unwrap();
-        let vote = VoteData {
+    fn sample_vote() -> VoteData {
+        VoteData {
             epoch: 0,
             block_hash: Hash([0xb2; 32]),
             height: 8,
             round: 12,
             parent_hash: Hash([0xa1; 32]),
             parent_round: 11,
-        };
+        }
+    }
+
+    /// A commit certificate of `vote` signed by the validators at `signers`.
+    fn certify(keys: &[SecretKey], vote: VoteData, signers: &[u16]) -> CommitCertificate {
         let msg = vote.signing_bytes(CHAIN);
-        let signers = [0u16, 1, 3];
-        let cert = CommitCertificate {
+        CommitCertificate {
             qc: QuorumCert {
                 vote,
                 signers: signers.to_vec(),
@@ -66,48 +66,13 @@ mod tests {
                     .map(|&i| keys[i as usize].sign(&msg))
                     .collect(),
             },
-        };
-        let committed = cert.verify(&set, CHAIN, Hash::ZERO).unwrap();
-        let mut tampered = cert.clone();
-        tampered.qc.signatures[1].0[5] ^= 1;
-        assert!(tampered.verify(&set, CHAIN, Hash::ZERO).is_err());
-        let mut short = cert.clone();
-        short.qc.signers.pop();
-        short.qc.signatures.pop();
-        assert!(short.verify(&set, CHAIN, Hash::ZERO).is_err());
+        }
+    }
 
-        // A block final through its child: the certificate commits height 8, block 7 is
-        // linked to it by the child's parent hash.
-        let carried_vote = VoteData {
-            epoch: 0,
-            block_hash: Hash([0xe5; 32]),
-            height: 9,
-            round: 13,
-            parent_hash: Hash([0xc3; 32]),
-            parent_round: 12,
-        };
-        let cmsg = carried_vote.signing_bytes(CHAIN);
-        let carried = CommitCertificate {
-            qc: QuorumCert {
-                vote: carried_vote,
-                signers: vec![0, 2, 3],
-                signatures: [0usize, 2, 3]
-                    .iter()
-                    .map(|&i| keys[i].sign(&cmsg))
-                    .collect(),
-            },
-        };
-        assert_eq!(carried.verify(&set, CHAIN, Hash::ZERO).unwrap().height, 8);
-        let (seven, eight) = (Hash([0xd4; 32]), Hash([0xc3; 32]));
-        let good_chain = json!([
-            {"height": 7, "hash": seven, "parent": Hash([0x11; 32])},
-            {"height": 8, "hash": eight, "parent": seven},
-        ]);
-        let broken_chain = json!([
-            {"height": 7, "hash": seven, "parent": Hash([0x11; 32])},
-            {"height": 8, "hash": eight, "parent": Hash([0x99; 32])},
-        ]);
-
+    /// The bytes validators sign: a vote, and the vote that ends an epoch.
+    fn vote_vectors(vote: VoteData) -> Value {
+        let mut vote_json = serde_json::to_value(vote).unwrap();
+        vote_numbers_as_strings(&mut vote_json);
         let epoch_end = lianrong_consensus::epoch_end_vote(
             3,
             &lianrong_consensus::BlockId {
@@ -118,8 +83,95 @@ mod tests {
         );
         let mut ee = serde_json::to_value(epoch_end).unwrap();
         vote_numbers_as_strings(&mut ee);
+        json!({
+            "vote": {
+                "chain_id": CHAIN,
+                "vote": vote_json,
+                "encoded_hex": hex::encode(encode(&vote)),
+                "signing_bytes_hex": hex::encode(vote.signing_bytes(CHAIN)),
+            },
+            "epoch_end_vote": {
+                "chain_id": CHAIN,
+                "vote": ee,
+                "signing_bytes_hex": hex::encode(epoch_end.signing_bytes(CHAIN)),
+            },
+        })
+    }
 
-        // A state tree with a few documents, proofs at version 1.
+    /// A certificate of `vote` by three of four validators, and copies with a tampered
+    /// signature and with too few signers.
+    fn certificate_vectors(
+        keys: &[SecretKey],
+        publics: &[PublicKey],
+        set: &ValidatorSet,
+        vote: VoteData,
+    ) -> Value {
+        let cert = certify(keys, vote, &[0, 1, 3]);
+        let committed = cert.verify(set, CHAIN, Hash::ZERO).unwrap();
+        let mut tampered = cert.clone();
+        tampered.qc.signatures[1].0[5] ^= 1;
+        assert!(tampered.verify(set, CHAIN, Hash::ZERO).is_err());
+        let mut short = cert.clone();
+        short.qc.signers.pop();
+        short.qc.signatures.pop();
+        assert!(short.verify(set, CHAIN, Hash::ZERO).is_err());
+        let case = |cert: &CommitCertificate, expect: bool| {
+            json!({
+                "chain_id": CHAIN,
+                "validators": publics,
+                "block": {"height": committed.height, "hash": committed.hash},
+                "cert": cert_json(cert),
+                "expect": expect,
+            })
+        };
+        json!({
+            "certificate": case(&cert, true),
+            "tampered_certificate": case(&tampered, false),
+            "short_certificate": case(&short, false),
+        })
+    }
+
+    /// A block final through its child: the certificate commits height 8, block 7 is
+    /// linked to it by the child's parent hash (and, in the broken carry, is not).
+    fn carried_vectors(keys: &[SecretKey], publics: &[PublicKey], set: &ValidatorSet) -> Value {
+        let carried_vote = VoteData {
+            epoch: 0,
+            block_hash: Hash([0xe5; 32]),
+            height: 9,
+            round: 13,
+            parent_hash: Hash([0xc3; 32]),
+            parent_round: 12,
+        };
+        let carried = certify(keys, carried_vote, &[0, 2, 3]);
+        assert_eq!(carried.verify(set, CHAIN, Hash::ZERO).unwrap().height, 8);
+        let (seven, eight) = (Hash([0xd4; 32]), Hash([0xc3; 32]));
+        let good_chain = json!([
+            {"height": 7, "hash": seven, "parent": Hash([0x11; 32])},
+            {"height": 8, "hash": eight, "parent": seven},
+        ]);
+        let broken_chain = json!([
+            {"height": 7, "hash": seven, "parent": Hash([0x11; 32])},
+            {"height": 8, "hash": eight, "parent": Hash([0x99; 32])},
+        ]);
+        let case = |chain: Value, expect: bool| {
+            json!({
+                "chain_id": CHAIN,
+                "validators": publics,
+                "block": {"height": 7, "hash": seven},
+                "cert": cert_json(&carried),
+                "chain": chain,
+                "expect": expect,
+            })
+        };
+        json!({
+            "carried_certificate": case(good_chain, true),
+            "broken_carry": case(broken_chain, false),
+        })
+    }
+
+    /// A state tree of 24 invoices at version 0 and a receivable added at version 1;
+    /// the roots of both versions.
+    fn sample_state() -> (MemoryStorage, Hash, Hash) {
         let mut s = MemoryStorage::new();
         let w0: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..24)
             .map(|i| {
@@ -137,91 +189,68 @@ mod tests {
         )];
         let c1 = compute_changes(&s, 1, w1.into_iter().collect()).unwrap();
         s.apply(&c1);
-        let key = b"doc/invoice/INV-7".to_vec();
-        let p = prove(&s, &key, 1, c1.root).unwrap();
-        p.verify(&c1.root).unwrap();
-        let absent = prove(&s, b"doc/invoice/NOPE", 1, c1.root).unwrap();
-        absent.verify(&c1.root).unwrap();
-        assert!(absent.value.is_none());
-        let proof_json = |p: &lianrong_contracts::StateProof| {
-            json!({
-                "key": String::from_utf8_lossy(&p.key),
-                "value_hex": p.value.as_ref().map(hex::encode),
-                "state_root": p.root,
-                "proof": serde_json::to_value(&p.proof).unwrap(),
-            })
-        };
-        let mut bad_value = proof_json(&p);
-        bad_value["value_hex"] = json!(hex::encode(b"value-8"));
-        let mut bad_sibling = proof_json(&p);
-        // Flip one byte of the first non-null sibling.
-        let sibs = bad_sibling["proof"]["siblings"].as_array_mut().unwrap();
+        (s, c0.root, c1.root)
+    }
+
+    fn proof_json(p: &StateProof) -> Value {
+        json!({
+            "key": String::from_utf8_lossy(&p.key),
+            "value_hex": p.value.as_ref().map(hex::encode),
+            "state_root": p.root,
+            "proof": serde_json::to_value(&p.proof).unwrap(),
+        })
+    }
+
+    /// Flips one byte of the first non-null sibling of a proof in JSON.
+    fn tamper_first_sibling(proof: &mut Value) {
+        let sibs = proof["proof"]["siblings"].as_array_mut().unwrap();
         let sib = sibs.iter_mut().find(|s| s.is_object()).unwrap();
         let inner = sib.as_object_mut().unwrap().values_mut().next().unwrap();
         let field = inner.as_object_mut().unwrap().values_mut().next().unwrap();
         let b0 = field[0].as_u64().unwrap();
         field[0] = json!((b0 + 1) % 256);
+    }
 
-        let mut vote_json = serde_json::to_value(vote).unwrap();
-        vote_numbers_as_strings(&mut vote_json);
+    /// Inclusion and exclusion proofs at version 1, and proofs that must fail.
+    fn proof_vectors() -> Value {
+        let (s, root0, root1) = sample_state();
+        let key = b"doc/invoice/INV-7".to_vec();
+        let p = prove(&s, &key, 1, root1).unwrap();
+        p.verify(&root1).unwrap();
+        let absent = prove(&s, b"doc/invoice/NOPE", 1, root1).unwrap();
+        absent.verify(&root1).unwrap();
+        assert!(absent.value.is_none());
+        let mut bad_value = proof_json(&p);
+        bad_value["value_hex"] = json!(hex::encode(b"value-8"));
+        let mut bad_sibling = proof_json(&p);
+        tamper_first_sibling(&mut bad_sibling);
         let mut other_root = proof_json(&p);
-        other_root["state_root"] = json!(c0.root);
+        other_root["state_root"] = json!(root0);
+        json!([
+            {"name": "inclusion", "expect": true, "input": proof_json(&p)},
+            {"name": "exclusion", "expect": true, "input": proof_json(&absent)},
+            {"name": "tampered value", "expect": false, "input": bad_value},
+            {"name": "tampered sibling", "expect": false, "input": bad_sibling},
+            {"name": "other root", "expect": false, "input": other_root},
+        ])
+    }
+
+    fn generate() -> Value {
+        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect();
+        let publics: Vec<_> = keys.iter().map(|k| k.public()).collect();
+        let set = ValidatorSet::from_keys(&publics).unwrap();
+        let votes = vote_vectors(sample_vote());
+        let certs = certificate_vectors(&keys, &publics, &set, sample_vote());
+        let carried = carried_vectors(&keys, &publics, &set);
         json!({
-            "vote": {
-                "chain_id": CHAIN,
-                "vote": vote_json,
-                "encoded_hex": hex::encode(encode(&vote)),
-                "signing_bytes_hex": hex::encode(&msg),
-            },
-            "epoch_end_vote": {
-                "chain_id": CHAIN,
-                "vote": ee,
-                "signing_bytes_hex": hex::encode(epoch_end.signing_bytes(CHAIN)),
-            },
-            "certificate": {
-                "chain_id": CHAIN,
-                "validators": publics,
-                "block": {"height": committed.height, "hash": committed.hash},
-                "cert": cert_json(&cert),
-                "expect": true,
-            },
-            "tampered_certificate": {
-                "chain_id": CHAIN,
-                "validators": publics,
-                "block": {"height": committed.height, "hash": committed.hash},
-                "cert": cert_json(&tampered),
-                "expect": false,
-            },
-            "short_certificate": {
-                "chain_id": CHAIN,
-                "validators": publics,
-                "block": {"height": committed.height, "hash": committed.hash},
-                "cert": cert_json(&short),
-                "expect": false,
-            },
-            "carried_certificate": {
-                "chain_id": CHAIN,
-                "validators": publics,
-                "block": {"height": 7, "hash": seven},
-                "cert": cert_json(&carried),
-                "chain": good_chain,
-                "expect": true,
-            },
-            "broken_carry": {
-                "chain_id": CHAIN,
-                "validators": publics,
-                "block": {"height": 7, "hash": seven},
-                "cert": cert_json(&carried),
-                "chain": broken_chain,
-                "expect": false,
-            },
-            "proofs": [
-                {"name": "inclusion", "expect": true, "input": proof_json(&p)},
-                {"name": "exclusion", "expect": true, "input": proof_json(&absent)},
-                {"name": "tampered value", "expect": false, "input": bad_value},
-                {"name": "tampered sibling", "expect": false, "input": bad_sibling},
-                {"name": "other root", "expect": false, "input": other_root},
-            ],
+            "vote": votes["vote"],
+            "epoch_end_vote": votes["epoch_end_vote"],
+            "certificate": certs["certificate"],
+            "tampered_certificate": certs["tampered_certificate"],
+            "short_certificate": certs["short_certificate"],
+            "carried_certificate": carried["carried_certificate"],
+            "broken_carry": carried["broken_carry"],
+            "proofs": proof_vectors(),
         })
     }
 

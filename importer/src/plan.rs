@@ -148,6 +148,10 @@ impl PlannedInvoice {
 /// The ledger id used when the source gives none: derived from the fingerprint, so a
 /// re-run or another importer of the same invoice picks the same id, and two sellers'
 /// invoices with the same number never collide.
+#[allow(
+    clippy::expect_used,
+    reason = "'INV-' and 32 hex digits always form a valid DocId"
+)]
 pub fn derived_invoice_id(fp: &Hash) -> DocId {
     let hex = fp.to_hex();
     // 128 bits of the fingerprint: collisions are not a practical concern, and the id
@@ -174,67 +178,14 @@ pub fn plan(
     buyer: &Org,
     opts: &ImportOptions,
 ) -> Result<PlannedInvoice, PlanError> {
-    if seller.id == buyer.id {
-        return Err(PlanError::SameParty {
-            org: seller.id.clone(),
-        });
-    }
-    if opts.importer != seller.id && opts.importer != buyer.id {
-        return Err(PlanError::NotAParty {
-            importer: opts.importer.clone(),
-            seller: seller.id.clone(),
-            buyer: buyer.id.clone(),
-        });
-    }
-    if opts.confirm && opts.importer != buyer.id {
-        return Err(PlanError::ConfirmNotBuyer {
-            importer: opts.importer.clone(),
-            buyer: buyer.id.clone(),
-        });
-    }
+    check_parties(seller, buyer, opts)?;
     check_text("number", &inv.number, 1, 64).map_err(|e| PlanError::Invalid {
         element: inv.number_element().into(),
         value: clip(&inv.number),
         reason: e.to_string(),
     })?;
-    let order = match (&inv.order, &opts.default_order) {
-        (Some(o), _) => doc_id(inv.order_element(), o)?,
-        (None, Some(d)) => d.clone(),
-        (None, None) => {
-            return Err(PlanError::MissingOrder {
-                element: inv.order_element().into(),
-            })
-        }
-    };
-    let due_date = match (inv.due_date, opts.default_due_days) {
-        (Some(d), _) => d,
-        (None, Some(days)) if days <= MAX_DEFAULT_DUE_DAYS => inv
-            .issue_date
-            .checked_add_days(Days::new(u64::from(days)))
-            .ok_or_else(|| PlanError::Invalid {
-                element: "--due-days".into(),
-                value: days.to_string(),
-                reason: "leaves the calendar".into(),
-            })?,
-        (None, Some(days)) => {
-            return Err(PlanError::Invalid {
-                element: "--due-days".into(),
-                value: days.to_string(),
-                reason: format!("is above {MAX_DEFAULT_DUE_DAYS}"),
-            })
-        }
-        (None, None) => {
-            return Err(PlanError::MissingDueDate {
-                element: inv.due_date_element().into(),
-            })
-        }
-    };
-    if due_date < inv.issue_date {
-        return Err(PlanError::DueBeforeIssue {
-            due: due_date,
-            issue: inv.issue_date,
-        });
-    }
+    let order = order_of(inv, opts)?;
+    let due_date = due_date_of(inv, opts)?;
     let seller_tax_id = tax_id_of(seller, &inv.seller);
     let buyer_tax_id = tax_id_of(buyer, &inv.buyer);
     let fp = fingerprint(
@@ -265,6 +216,76 @@ pub fn plan(
         seller: seller.id.clone(),
         buyer: buyer.id.clone(),
     })
+}
+
+/// Refuses what the ledger would refuse about who registers: the importer must be the
+/// seller or the buyer, and only the buyer confirms.
+fn check_parties(seller: &Org, buyer: &Org, opts: &ImportOptions) -> Result<(), PlanError> {
+    if seller.id == buyer.id {
+        return Err(PlanError::SameParty {
+            org: seller.id.clone(),
+        });
+    }
+    if opts.importer != seller.id && opts.importer != buyer.id {
+        return Err(PlanError::NotAParty {
+            importer: opts.importer.clone(),
+            seller: seller.id.clone(),
+            buyer: buyer.id.clone(),
+        });
+    }
+    if opts.confirm && opts.importer != buyer.id {
+        return Err(PlanError::ConfirmNotBuyer {
+            importer: opts.importer.clone(),
+            buyer: buyer.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The document's order reference, else the `--order` default.
+fn order_of(inv: &ImportedInvoice, opts: &ImportOptions) -> Result<DocId, PlanError> {
+    match (&inv.order, &opts.default_order) {
+        (Some(o), _) => doc_id(inv.order_element(), o),
+        (None, Some(d)) => Ok(d.clone()),
+        (None, None) => Err(PlanError::MissingOrder {
+            element: inv.order_element().into(),
+        }),
+    }
+}
+
+/// The document's due date, else the issue date plus `--due-days`; never before the
+/// issue date.
+fn due_date_of(inv: &ImportedInvoice, opts: &ImportOptions) -> Result<NaiveDate, PlanError> {
+    let due_date = match (inv.due_date, opts.default_due_days) {
+        (Some(d), _) => d,
+        (None, Some(days)) if days <= MAX_DEFAULT_DUE_DAYS => inv
+            .issue_date
+            .checked_add_days(Days::new(u64::from(days)))
+            .ok_or_else(|| PlanError::Invalid {
+                element: "--due-days".into(),
+                value: days.to_string(),
+                reason: "leaves the calendar".into(),
+            })?,
+        (None, Some(days)) => {
+            return Err(PlanError::Invalid {
+                element: "--due-days".into(),
+                value: days.to_string(),
+                reason: format!("is above {MAX_DEFAULT_DUE_DAYS}"),
+            })
+        }
+        (None, None) => {
+            return Err(PlanError::MissingDueDate {
+                element: inv.due_date_element().into(),
+            })
+        }
+    };
+    if due_date < inv.issue_date {
+        return Err(PlanError::DueBeforeIssue {
+            due: due_date,
+            issue: inv.issue_date,
+        });
+    }
+    Ok(due_date)
 }
 
 /// The tax id to put on the invoice for `org`. A node shows members other orgs' tax ids

@@ -2,7 +2,7 @@
 //! quick-xml and matching elements by namespace URI, never by prefix.
 
 use lianrong_primitives::sha256;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use quick_xml::XmlVersion;
@@ -314,16 +314,123 @@ pub fn parse_ubl(bytes: &[u8]) -> Result<ImportedInvoice, ImportError> {
     build(found, doc_hash)
 }
 
+/// Where the walk over the document stands.
+#[derive(Default)]
+struct Scan {
+    found: Found,
+    /// Elements below the root (the root itself is checked separately).
+    path: Vec<Tag>,
+    capture: Option<Capture>,
+    root_open: bool,
+    root_done: bool,
+    elements: usize,
+}
+
+impl Scan {
+    /// A start or empty element: the root is checked, anything below it may start a
+    /// capture.
+    fn open(
+        &mut self,
+        e: &BytesStart<'_>,
+        ns: Ns,
+        ns_uri: &[u8],
+        is_empty: bool,
+        position: u64,
+    ) -> Result<(), ImportError> {
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(ImportError::TooManyElements {
+                limit: MAX_ELEMENTS,
+            });
+        }
+        let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        if self.root_done {
+            return Err(malformed(position, "content after the root element"));
+        }
+        if !self.root_open {
+            check_root(&local, ns_uri)?;
+            if is_empty {
+                self.root_done = true;
+            } else {
+                self.root_open = true;
+            }
+            return Ok(());
+        }
+        // The new element sits at depth path.len() + 2, counting the root as 1.
+        if self.path.len() + 2 > MAX_DEPTH {
+            return Err(ImportError::TooDeep { limit: MAX_DEPTH });
+        }
+        self.path.push(Tag { ns, name: local });
+        note_aggregate(&mut self.found, &self.path)?;
+        if self.capture.is_none() {
+            if let Some(target) = target_of(&self.path) {
+                let attr = match wanted_attr(&target) {
+                    Some(name) => read_attr(e, name, position)?,
+                    None => None,
+                };
+                self.capture = Some(Capture {
+                    target,
+                    depth: self.path.len(),
+                    text: String::new(),
+                    attr,
+                });
+            }
+        }
+        if is_empty {
+            self.close_element()?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), ImportError> {
+        if self.path.is_empty() {
+            self.root_open = false;
+            self.root_done = true;
+            Ok(())
+        } else {
+            self.close_element()
+        }
+    }
+
+    fn close_element(&mut self) -> Result<(), ImportError> {
+        finish(&mut self.found, &mut self.capture, self.path.len())?;
+        self.path.pop();
+        Ok(())
+    }
+
+    /// The capture whose element directly holds the text now being read, if any: text of
+    /// nested elements does not belong to it.
+    fn capture_here(&mut self) -> Option<&mut Capture> {
+        let depth = self.path.len();
+        self.capture.as_mut().filter(|c| c.depth == depth)
+    }
+
+    fn end_of_file(self, position: u64) -> Result<Found, ImportError> {
+        if self.root_open {
+            let open = self
+                .path
+                .last()
+                .map(|t| t.name.clone())
+                .unwrap_or_else(|| "Invoice".into());
+            return Err(malformed(
+                position,
+                format!(
+                    "unexpected end of file: <{}> is not closed (truncated?)",
+                    clip(&open)
+                ),
+            ));
+        }
+        if !self.root_done {
+            return Err(malformed(position, "no root element"));
+        }
+        Ok(self.found)
+    }
+}
+
 /// Walks the document once, collecting the elements of interest.
 fn scan(text: &str) -> Result<Found, ImportError> {
     let mut reader = NsReader::from_str(text);
-    let mut found = Found::default();
-    // Elements below the root (the root itself is checked separately).
-    let mut path: Vec<Tag> = Vec::new();
-    let mut capture: Option<Capture> = None;
-    let mut root_open = false;
-    let mut root_done = false;
-    let mut elements = 0usize;
+    let mut scan = Scan::default();
     loop {
         let position = reader.buffer_position();
         let (res, event) = reader
@@ -336,98 +443,29 @@ fn scan(text: &str) -> Result<Found, ImportError> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                elements += 1;
-                if elements > MAX_ELEMENTS {
-                    return Err(ImportError::TooManyElements {
-                        limit: MAX_ELEMENTS,
-                    });
-                }
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if root_done {
-                    return Err(malformed(position, "content after the root element"));
-                }
-                if !root_open {
-                    check_root(&local, &ns_uri)?;
-                    if is_empty {
-                        root_done = true;
-                    } else {
-                        root_open = true;
-                    }
-                    continue;
-                }
-                // The new element sits at depth path.len() + 2, counting the root as 1.
-                if path.len() + 2 > MAX_DEPTH {
-                    return Err(ImportError::TooDeep { limit: MAX_DEPTH });
-                }
-                path.push(Tag { ns, name: local });
-                note_aggregate(&mut found, &path)?;
-                if capture.is_none() {
-                    if let Some(target) = target_of(&path) {
-                        let attr = match wanted_attr(&target) {
-                            Some(name) => read_attr(e, name, position)?,
-                            None => None,
-                        };
-                        capture = Some(Capture {
-                            target,
-                            depth: path.len(),
-                            text: String::new(),
-                            attr,
-                        });
-                    }
-                }
-                if is_empty {
-                    finish(&mut found, &mut capture, path.len())?;
-                    path.pop();
-                }
+                scan.open(e, ns, &ns_uri, is_empty, position)?;
             }
-            Event::End(_) => {
-                if path.is_empty() {
-                    root_open = false;
-                    root_done = true;
-                } else {
-                    finish(&mut found, &mut capture, path.len())?;
-                    path.pop();
-                }
-            }
+            Event::End(_) => scan.close()?,
             Event::Text(t) => {
-                if !root_open {
+                if !scan.root_open {
                     // Only white space may surround the root element.
                     if t.iter().any(|b| !b.is_ascii_whitespace()) {
                         return Err(malformed(position, "text outside the root element"));
                     }
-                } else if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                } else if let Some(c) = scan.capture_here() {
                     let s = t.decode().map_err(|e| malformed(position, e.to_string()))?;
                     push_text(c, &s)?;
                 }
             }
             Event::CData(t) => {
-                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                if let Some(c) = scan.capture_here() {
                     let s = t.decode().map_err(|e| malformed(position, e.to_string()))?;
                     push_text(c, &s)?;
                 }
             }
             Event::GeneralRef(r) => {
-                // Only the five predefined entities and character references exist in a
-                // document without a DTD; anything else is not well-formed.
-                let resolved: String = match r
-                    .resolve_char_ref()
-                    .map_err(|e| malformed(position, e.to_string()))?
-                {
-                    Some(ch) => ch.to_string(),
-                    None => {
-                        let name = r.decode().map_err(|e| malformed(position, e.to_string()))?;
-                        match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(s) => s.to_string(),
-                            None => {
-                                return Err(malformed(
-                                    position,
-                                    format!("unknown entity &{};", clip(&name)),
-                                ))
-                            }
-                        }
-                    }
-                };
-                if let Some(c) = capture.as_mut().filter(|c| c.depth == path.len()) {
+                let resolved = resolve_ref(&r, position)?;
+                if let Some(c) = scan.capture_here() {
                     push_text(c, &resolved)?;
                 }
             }
@@ -439,24 +477,27 @@ fn scan(text: &str) -> Result<Found, ImportError> {
                 ));
             }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => {
-                if root_open {
-                    let open = path
-                        .last()
-                        .map(|t| t.name.clone())
-                        .unwrap_or_else(|| "Invoice".into());
-                    return Err(malformed(
-                        position,
-                        format!(
-                            "unexpected end of file: <{}> is not closed (truncated?)",
-                            clip(&open)
-                        ),
-                    ));
-                }
-                if !root_done {
-                    return Err(malformed(position, "no root element"));
-                }
-                return Ok(found);
+            Event::Eof => return scan.end_of_file(position),
+        }
+    }
+}
+
+/// Only the five predefined entities and character references exist in a document
+/// without a DTD; anything else is not well-formed.
+fn resolve_ref(r: &BytesRef<'_>, position: u64) -> Result<String, ImportError> {
+    match r
+        .resolve_char_ref()
+        .map_err(|e| malformed(position, e.to_string()))?
+    {
+        Some(ch) => Ok(ch.to_string()),
+        None => {
+            let name = r.decode().map_err(|e| malformed(position, e.to_string()))?;
+            match quick_xml::escape::resolve_predefined_entity(&name) {
+                Some(s) => Ok(s.to_string()),
+                None => Err(malformed(
+                    position,
+                    format!("unknown entity &{};", clip(&name)),
+                )),
             }
         }
     }

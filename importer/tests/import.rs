@@ -2,6 +2,14 @@
 //! bad rows among good ones, party maps, and idempotent batches against an in-memory
 //! ledger.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 // One module so that `cargo test -p lianrong-importer import` selects every test here.
 mod import {
 

@@ -258,41 +258,118 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+impl BenchOptions {
+    fn check(&self) -> Result<()> {
+        if !(1..=testnet::MAX_TESTNET_VALIDATORS).contains(&self.validators) {
+            bail!(
+                "--validators must be 1..={}",
+                testnet::MAX_TESTNET_VALIDATORS
+            );
+        }
+        if self.keys == 0 || self.keys > MAX_KEYS {
+            bail!("--keys must be 1..={MAX_KEYS}");
+        }
+        if self.rate.is_some_and(|r| r == 0 || r > MAX_RATE) {
+            bail!("--rate must be 1..={MAX_RATE}");
+        }
+        // Each key submits one transaction at a time, so it can only pace a bounded rate.
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            bail!("--batch must be 1..={MAX_BATCH}");
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn new(keys: usize) -> Shared {
+        Shared {
+            submitted: Mutex::new(HashMap::new()),
+            latencies: Mutex::new(Vec::new()),
+            measuring: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            committed: (0..keys).map(|_| AtomicU64::new(0)).collect(),
+            admitted: AtomicU64::new(0),
+        }
+    }
+}
+
 /// Runs the benchmark.
 pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
-    if !(1..=testnet::MAX_TESTNET_VALIDATORS).contains(&opts.validators) {
-        bail!(
-            "--validators must be 1..={}",
-            testnet::MAX_TESTNET_VALIDATORS
-        );
-    }
-    if opts.keys == 0 || opts.keys > MAX_KEYS {
-        bail!("--keys must be 1..={MAX_KEYS}");
-    }
-    if opts.rate.is_some_and(|r| r == 0 || r > MAX_RATE) {
-        bail!("--rate must be 1..={MAX_RATE}");
-    }
-    // Each key submits one transaction at a time, so it can only pace a bounded rate.
-    if opts.batch == 0 || opts.batch > MAX_BATCH {
-        bail!("--batch must be 1..={MAX_BATCH}");
-    }
+    opts.check()?;
     let pace = opts
         .rate
         .map(|r| Duration::from_secs_f64((opts.keys * opts.batch) as f64 / f64::from(r)));
     let tmp = tempfile::tempdir()?;
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
+    let (infos, token) = write_network(&dir, &opts, chain_id)?;
+    let nodes = start_nodes(&infos)?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(opts.keys)
+        .build()?;
+    let apis: Vec<String> = infos.iter().map(|n| n.api.clone()).collect();
+    for api in &apis {
+        wait_up(&http, api, &token).await?;
+    }
+
+    let shared = Arc::new(Shared::new(opts.keys));
+    let key_index: Arc<HashMap<PublicKey, usize>> = Arc::new(
+        (0..opts.keys)
+            .map(|i| (client_key(i).public(), i))
+            .collect(),
+    );
+    let load = Load::spawn(
+        &http,
+        &apis,
+        &token,
+        chain_id,
+        Plan {
+            pace,
+            batch: opts.batch,
+        },
+        &shared,
+        &key_index,
+    );
+
+    tokio::time::sleep(opts.warmup).await;
+    let measured = measure(
+        &nodes,
+        &http,
+        &apis[0],
+        &token,
+        &key_index,
+        &shared,
+        opts.duration,
+    )
+    .await?;
+    load.stop(&shared).await;
+    drop(nodes);
+    report(&opts, measured, &shared)
+}
+
+/// Writes the network's configuration with the bench's client orgs in genesis; returns
+/// the nodes and the auditor token that reads from them.
+fn write_network(
+    dir: &Path,
+    opts: &BenchOptions,
+    chain_id: &str,
+) -> Result<(Vec<testnet::NodeInfo>, String)> {
     let now = lianrong_node::api::now_ms();
-    let infos = testnet::write(&dir, opts.validators, chain_id, now)?;
+    let infos = testnet::write(dir, opts.validators, chain_id, now)?;
     add_client_orgs(&dir.join("genesis.json"), opts.keys)?;
     let token = std::fs::read_to_string(dir.join("keys").join("AUDIT.token"))
         .context("reading the auditor token")?
         .trim()
         .to_string();
+    Ok((infos, token))
+}
 
+/// Starts each validator as a `lianrong node` process of this executable.
+fn start_nodes(infos: &[testnet::NodeInfo]) -> Result<Nodes> {
     let exe = std::env::current_exe()?;
     let mut nodes = Nodes(Vec::new());
-    for n in &infos {
+    for n in infos {
         let log = std::fs::File::create(n.config.with_file_name("node.log"))?;
         let child = Command::new(&exe)
             .args(["node", "--config"])
@@ -308,68 +385,100 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
             .with_context(|| format!("starting {}", n.name))?;
         nodes.0.push((n.name.clone(), child));
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(opts.keys)
-        .build()?;
-    let apis: Vec<String> = infos.iter().map(|n| n.api.clone()).collect();
-    for api in &apis {
-        wait_up(&http, api, &token).await?;
-    }
+    Ok(nodes)
+}
 
-    let shared = Arc::new(Shared {
-        submitted: Mutex::new(HashMap::new()),
-        latencies: Mutex::new(Vec::new()),
-        measuring: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        committed: (0..opts.keys).map(|_| AtomicU64::new(0)).collect(),
-        admitted: AtomicU64::new(0),
-    });
-    let key_index: Arc<HashMap<PublicKey, usize>> = Arc::new(
-        (0..opts.keys)
-            .map(|i| (client_key(i).public(), i))
-            .collect(),
-    );
-    let events = tokio::spawn(follow_events(
-        http.clone(),
-        format!("{}/v1/events", apis[0]),
-        token.clone(),
-        shared.clone(),
-    ));
-    let poller = tokio::spawn(poll_nonces(
-        http.clone(),
-        apis[0].clone(),
-        token.clone(),
-        shared.clone(),
-        key_index.clone(),
-    ));
-    let mut clients = Vec::new();
-    for i in 0..opts.keys {
-        clients.push(tokio::spawn(client(
+/// The tasks that drive the network and watch its commits.
+struct Load {
+    events: tokio::task::JoinHandle<()>,
+    poller: tokio::task::JoinHandle<()>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// The watchers read from the first node; the clients spread over all of them.
+    fn spawn(
+        http: &reqwest::Client,
+        apis: &[String],
+        token: &str,
+        chain_id: &str,
+        plan: Plan,
+        shared: &Arc<Shared>,
+        key_index: &Arc<HashMap<PublicKey, usize>>,
+    ) -> Load {
+        let events = tokio::spawn(follow_events(
             http.clone(),
-            apis[i % apis.len()].clone(),
-            token.clone(),
-            chain_id.to_string(),
-            i,
-            Plan {
-                pace,
-                batch: opts.batch,
-            },
+            format!("{}/v1/events", apis[0]),
+            token.to_string(),
             shared.clone(),
-        )));
+        ));
+        let poller = tokio::spawn(poll_nonces(
+            http.clone(),
+            apis[0].clone(),
+            token.to_string(),
+            shared.clone(),
+            key_index.clone(),
+        ));
+        let mut clients = Vec::new();
+        // `committed` holds one counter per client key.
+        for i in 0..shared.committed.len() {
+            clients.push(tokio::spawn(client(
+                http.clone(),
+                apis[i % apis.len()].clone(),
+                token.to_string(),
+                chain_id.to_string(),
+                i,
+                plan,
+                shared.clone(),
+            )));
+        }
+        Load {
+            events,
+            poller,
+            clients,
+        }
     }
 
-    tokio::time::sleep(opts.warmup).await;
+    async fn stop(self, shared: &Shared) {
+        shared.stop.store(true, Ordering::SeqCst);
+        for c in self.clients {
+            let _ = c.await;
+        }
+        self.events.abort();
+        self.poller.abort();
+    }
+}
+
+/// What the measured period showed.
+struct Measured {
+    seconds: f64,
+    /// Transactions of the client keys committed in the period.
+    committed: u64,
+    /// Per node: name, CPU seconds in the period, peak RSS MiB.
+    figures: Vec<(String, f64, f64)>,
+}
+
+/// Measures the running network for `duration`. Committed transactions are counted from
+/// the keys' nonces, which no skipped event can falsify.
+async fn measure(
+    nodes: &Nodes,
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    key_index: &HashMap<PublicKey, usize>,
+    shared: &Shared,
+    duration: Duration,
+) -> Result<Measured> {
     let pids: Vec<(String, u32)> = nodes.0.iter().map(|(n, c)| (n.clone(), c.id())).collect();
     let cpu_before: Vec<f64> = pids
         .iter()
         .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
         .collect();
-    let exact_before = exact_committed(&http, &apis[0], &token, &key_index).await?;
+    let exact_before = exact_committed(http, api, token, key_index).await?;
     shared.measuring.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    tokio::time::sleep(opts.duration).await;
-    let exact_after = exact_committed(&http, &apis[0], &token, &key_index).await?;
+    tokio::time::sleep(duration).await;
+    let exact_after = exact_committed(http, api, token, key_index).await?;
     let seconds = started.elapsed().as_secs_f64();
     shared.measuring.store(false, Ordering::SeqCst);
     let mut figures = Vec::new();
@@ -377,15 +486,19 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         let (cpu, rss) = proc_figures(*pid).with_context(|| format!("{name} exited early"))?;
         figures.push((name.clone(), cpu - before, rss));
     }
-    shared.stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        let _ = c.await;
-    }
-    events.abort();
-    poller.abort();
-    drop(nodes);
+    Ok(Measured {
+        seconds,
+        committed: exact_after.saturating_sub(exact_before),
+        figures,
+    })
+}
 
-    let committed = exact_after.saturating_sub(exact_before);
+fn report(opts: &BenchOptions, measured: Measured, shared: &Shared) -> Result<BenchReport> {
+    let Measured {
+        seconds,
+        committed,
+        figures,
+    } = measured;
     let verify_us = measure_verify();
     let mut lat = std::mem::take(&mut *shared.latencies.lock().map_err(|_| anyhow!("poisoned"))?);
     lat.sort_by(|a, b| a.total_cmp(b));

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod testnet;
 
+use lianrong_node::clock::LedgerClock;
 use lianrong_node::keyfile;
 
 use std::path::PathBuf;
@@ -61,6 +62,10 @@ enum Command {
         /// The node's config.toml.
         #[arg(long)]
         config: PathBuf,
+        /// Development and test networks only: block time follows the offset (ms) written
+        /// in this file, so maturity can arrive in seconds. Never on a real network.
+        #[arg(long, hide = true)]
+        dev_clock_file: Option<PathBuf>,
     },
     /// Benchmark a local network: committed tx/s, finality p50/p99, RSS and CPU per node.
     Bench {
@@ -159,7 +164,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Node { config } => run_node(&config),
+        Command::Node {
+            config,
+            dev_clock_file,
+        } => run_node(&config, dev_clock_file.as_deref()),
         Command::Bench {
             validators,
             keys,
@@ -279,16 +287,17 @@ fn run_demo(exit: bool, dir: Option<PathBuf>, explorer_port: u16) -> Result<()> 
 
 /// Runs a node until SIGTERM or Ctrl-C, then shuts down cleanly (the database is flushed
 /// and closed when the last handle drops).
-fn run_node(config: &std::path::Path) -> Result<()> {
+fn run_node(config: &std::path::Path, dev_clock_file: Option<&std::path::Path>) -> Result<()> {
     let cfg = lianrong_node::config::NodeConfig::load(config)?;
     init_logs("info,libp2p=warn");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        if let Some(path) = std::env::var_os("LIANRONG_DEV_CLOCK_FILE") {
-            lianrong_node::clock::follow_file(path.into());
+        let clock = LedgerClock::wall();
+        if let Some(path) = dev_clock_file {
+            clock.follow_file(path.to_owned());
         }
-        lianrong_node::runtime::run(cfg, stop_signal()).await
+        lianrong_node::runtime::run(cfg, clock, stop_signal()).await
     })
 }

@@ -159,8 +159,21 @@ pub fn write(
     }
     let keys_dir = out.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
+    let (orgs, tokens) = write_cast_keys(&keys_dir, chain_id)?;
+    let nodes = write_node_keys(out, validators)?;
+    write_genesis(out, chain_id, genesis_time_ms, orgs, &nodes)?;
+    nodes
+        .iter()
+        .map(|node| write_node_config(node, &nodes, &tokens))
+        .collect()
+}
 
-    // Member keys and API tokens for the cast.
+/// Member keys and API tokens for the cast; returns the orgs for genesis and the token
+/// grants every node's API accepts.
+fn write_cast_keys(
+    keys_dir: &Path,
+    chain_id: &str,
+) -> Result<(Vec<OrgSpec>, Vec<TokenGrant>), TestnetError> {
     let mut orgs = Vec::new();
     let mut tokens = Vec::new();
     for (id, name, tax, roles, _) in CAST {
@@ -183,9 +196,23 @@ pub fn write(
             keys: vec![public],
         });
     }
+    Ok((orgs, tokens))
+}
 
-    // Validators, run by the validator orgs in turn.
-    let runners: Vec<&str> = CAST.iter().filter(|c| c.4).map(|c| c.0).collect();
+/// A validator being written.
+struct PlannedNode {
+    name: String,
+    dir: PathBuf,
+    key: PublicKey,
+    /// The org that runs it.
+    runner: &'static str,
+    p2p: u16,
+    api: u16,
+}
+
+/// A folder and node key per validator, run by the validator orgs in turn.
+fn write_node_keys(out: &Path, validators: usize) -> Result<Vec<PlannedNode>, TestnetError> {
+    let runners: Vec<&'static str> = CAST.iter().filter(|c| c.4).map(|c| c.0).collect();
     let mut nodes = Vec::new();
     for i in 0..validators {
         let name = NODE_NAMES
@@ -194,27 +221,37 @@ pub fn write(
             .unwrap_or_else(|| format!("node-{}", i + 1));
         let dir = out.join(&name);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let node_key = keyfile::write_new(&dir.join("node_key.json"))?;
-        nodes.push((
+        let key = keyfile::write_new(&dir.join("node_key.json"))?;
+        nodes.push(PlannedNode {
             name,
             dir,
-            node_key,
-            runners[i % runners.len()],
-            free_port()?,
-            free_port()?,
-        ));
+            key,
+            runner: runners[i % runners.len()],
+            p2p: free_port()?,
+            api: free_port()?,
+        });
     }
+    Ok(nodes)
+}
+
+fn write_genesis(
+    out: &Path,
+    chain_id: &str,
+    genesis_time_ms: u64,
+    orgs: Vec<OrgSpec>,
+    nodes: &[PlannedNode],
+) -> Result<(), TestnetError> {
     let genesis = Genesis {
         chain_id: chain_id.into(),
         genesis_time_ms,
         orgs,
         validators: nodes
             .iter()
-            .map(|(_, _, key, runner, p2p, _)| {
+            .map(|n| {
                 Ok(Validator {
-                    org: org(runner)?,
-                    node_key: *key,
-                    address: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+                    org: org(n.runner)?,
+                    node_key: n.key,
+                    address: format!("/ip4/127.0.0.1/tcp/{}", n.p2p),
                 })
             })
             .collect::<Result<_, TestnetError>>()?,
@@ -226,51 +263,61 @@ pub fn write(
     let genesis_path = out.join("genesis.json");
     let json =
         serde_json::to_string_pretty(&genesis).map_err(|e| TestnetError::Invalid(e.to_string()))?;
-    std::fs::write(&genesis_path, json).map_err(io(&genesis_path))?;
+    std::fs::write(&genesis_path, json).map_err(io(&genesis_path))
+}
 
-    let mut infos = Vec::new();
-    for (name, dir, key, _, p2p, api) in &nodes {
-        let cfg = NodeConfig {
-            node: NodeSection {
-                name: name.clone(),
-                data_dir: PathBuf::from("data"),
-                node_key: PathBuf::from("node_key.json"),
-                genesis: PathBuf::from("../genesis.json"),
-            },
-            p2p: P2pSection {
-                listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-                peers: nodes
-                    .iter()
-                    .filter(|n| &n.2 != key)
-                    .map(|n| PeerEntry {
-                        key: n.2,
-                        addr: format!("/ip4/127.0.0.1/tcp/{}", n.4),
-                    })
-                    .collect(),
-                full_nodes: vec![],
-            },
-            api: ApiSection {
-                listen: format!("127.0.0.1:{api}")
-                    .parse()
-                    .map_err(|e| TestnetError::Invalid(format!("{e}")))?,
-                max_body_bytes: 256 * 1024,
-                tokens: tokens.clone(),
-            },
-            mempool: MempoolSection::default(),
-            consensus: Default::default(),
-        };
-        let path = dir.join("config.toml");
-        let text =
-            toml::to_string_pretty(&cfg).map_err(|e| TestnetError::Invalid(e.to_string()))?;
-        std::fs::write(&path, text).map_err(io(&path))?;
-        infos.push(NodeInfo {
+/// The node's `config.toml`, peering with every other validator.
+fn write_node_config(
+    node: &PlannedNode,
+    nodes: &[PlannedNode],
+    tokens: &[TokenGrant],
+) -> Result<NodeInfo, TestnetError> {
+    let PlannedNode {
+        name,
+        dir,
+        key,
+        p2p,
+        api,
+        ..
+    } = node;
+    let cfg = NodeConfig {
+        node: NodeSection {
             name: name.clone(),
-            config: path,
-            api: format!("http://127.0.0.1:{api}"),
-            node_key: *key,
-        });
-    }
-    Ok(infos)
+            data_dir: PathBuf::from("data"),
+            node_key: PathBuf::from("node_key.json"),
+            genesis: PathBuf::from("../genesis.json"),
+        },
+        p2p: P2pSection {
+            listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+            peers: nodes
+                .iter()
+                .filter(|n| &n.key != key)
+                .map(|n| PeerEntry {
+                    key: n.key,
+                    addr: format!("/ip4/127.0.0.1/tcp/{}", n.p2p),
+                })
+                .collect(),
+            full_nodes: vec![],
+        },
+        api: ApiSection {
+            listen: format!("127.0.0.1:{api}")
+                .parse()
+                .map_err(|e| TestnetError::Invalid(format!("{e}")))?,
+            max_body_bytes: 256 * 1024,
+            tokens: tokens.to_vec(),
+        },
+        mempool: MempoolSection::default(),
+        consensus: Default::default(),
+    };
+    let path = dir.join("config.toml");
+    let text = toml::to_string_pretty(&cfg).map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    std::fs::write(&path, text).map_err(io(&path))?;
+    Ok(NodeInfo {
+        name: name.clone(),
+        config: path,
+        api: format!("http://127.0.0.1:{api}"),
+        node_key: *key,
+    })
 }
 
 #[cfg(test)]

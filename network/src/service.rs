@@ -11,7 +11,7 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
-use libp2p::{allow_block_list, connection_limits, noise, tcp, yamux, PeerId, Swarm};
+use libp2p::{allow_block_list, connection_limits, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
@@ -21,7 +21,7 @@ use super::codec::{ConsensusCodec, Frame, CONSENSUS_PROTOCOL};
 use super::handle::{Command, Counters, NetEvent, NetworkHandle, TxId};
 use super::identity::{keypair_from_secret, peer_id_of};
 use super::peers::{Discipline, RedialSchedule, StrikeOutcome};
-use super::{NetworkConfig, NetworkError};
+use super::{Limits, NetworkConfig, NetworkError};
 
 /// Topic of transaction gossip.
 pub const TX_TOPIC: &str = "lianrong/tx/1";
@@ -45,98 +45,11 @@ pub fn spawn(
     }
     let keypair = keypair_from_secret(&config.node_key)?;
     let local = keypair.public().to_peer_id();
-
-    // The allow list, both ways. Our own key may be in it (genesis lists every node).
-    let mut by_key: HashMap<PublicKey, PeerId> = HashMap::new();
-    for key in &config.allowed {
-        let pid = peer_id_of(key)?;
-        if pid != local {
-            by_key.insert(*key, pid);
-        }
-    }
+    let (by_key, dial) = allow_list(&config, local)?;
     let by_peer: HashMap<PeerId, PublicKey> = by_key.iter().map(|(k, p)| (*p, *k)).collect();
-    let mut dial = Vec::with_capacity(config.peers.len());
-    for p in &config.peers {
-        let pid = by_key.get(&p.key).copied().ok_or_else(|| {
-            NetworkError::Config(format!(
-                "peer {} is dialed but not in the allow list",
-                p.key
-            ))
-        })?;
-        dial.push((pid, p.addr.clone()));
-    }
-
-    let gossip_config = gossipsub::ConfigBuilder::default()
-        // Nothing is forwarded before the node has checked it (report_tx).
-        .validate_messages()
-        // Unsigned gossip: every connection is Noise-authenticated and allow-listed, so
-        // the relaying peer is known, and each transaction carries its signer's
-        // signature. A gossipsub signature would add an Ed25519 signing per message and a
-        // verification per received copy (duplicates included) for nothing we use.
-        .validation_mode(gossipsub::ValidationMode::Anonymous)
-        .max_transmit_size(config.max_tx_bytes.saturating_add(GOSSIP_RPC_OVERHEAD))
-        .max_publish_messages(limits.max_txs_per_rpc)
-        .connection_handler_queue_len(limits.gossip_queue)
-        // Content-addressed ids: the same transaction from two peers is one message.
-        .message_id_fn(|m: &gossipsub::Message| MessageId::new(&sha256(&m.data).0))
-        // Few peers (4 validators < mesh_n): publish to every subscribed peer.
-        .flood_publish(true)
-        .build()
-        .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
-    let mut gossip = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
-        .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
     let topic = IdentTopic::new(TX_TOPIC);
-    gossip
-        .subscribe(&topic)
-        .map_err(|e| NetworkError::Config(format!("gossipsub subscribe: {e}")))?;
-    // Every allowed peer is an explicit ("direct") peer: a permissioned network is small
-    // and fully known, so transactions go to all of them rather than to a random mesh.
-    for pid in by_peer.keys() {
-        gossip.add_explicit_peer(pid);
-    }
-
-    let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
-    for pid in by_peer.keys() {
-        allow.allow_peer(*pid);
-    }
-    let conn_limits = connection_limits::ConnectionLimits::default()
-        .with_max_established(Some(limits.max_connections))
-        .with_max_established_per_peer(Some(limits.max_connections_per_peer))
-        .with_max_pending_incoming(Some(limits.max_pending_incoming))
-        .with_max_pending_outgoing(Some(limits.max_pending_outgoing));
-    let consensus = request_response::Behaviour::with_codec(
-        ConsensusCodec::new(config.max_message_bytes),
-        [(CONSENSUS_PROTOCOL, ProtocolSupport::Full)],
-        request_response::Config::default()
-            .with_request_timeout(limits.request_timeout)
-            .with_max_concurrent_streams(limits.max_streams_per_connection),
-    );
-    let behaviour = Behaviour {
-        allow,
-        limits: connection_limits::Behaviour::new(conn_limits),
-        consensus,
-        gossip,
-    };
-
-    let max_yamux_streams = limits.max_yamux_streams;
-    let idle = limits.idle_connection_timeout;
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            move || {
-                let mut c = yamux::Config::default();
-                c.set_max_num_streams(max_yamux_streams);
-                c
-            },
-        )
-        .map_err(|e| NetworkError::Transport(e.to_string()))?
-        .with_behaviour(move |_| behaviour)
-        .map_err(|e| NetworkError::Transport(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-        .build();
-    swarm.listen_on(config.listen.clone())?;
+    let behaviour = behaviour(&config, &by_peer, &topic)?;
+    let swarm = build_swarm(keypair, behaviour, &limits, &config)?;
 
     let (cmd_tx, cmd_rx) = mpsc::channel(limits.command_queue);
     let (ev_tx, ev_rx) = mpsc::channel(limits.event_queue);
@@ -178,6 +91,130 @@ pub fn spawn(
         max_tx_bytes: config.max_tx_bytes,
     };
     Ok((handle, ev_rx))
+}
+
+/// The allowed peers by key, and the peers to dial.
+type AllowList = (HashMap<PublicKey, PeerId>, Vec<(PeerId, Multiaddr)>);
+
+/// The allow list (key -> peer id, without ourselves: genesis lists every node) and the
+/// peers to dial, each of which must be allowed.
+fn allow_list(config: &NetworkConfig, local: PeerId) -> Result<AllowList, NetworkError> {
+    let mut by_key: HashMap<PublicKey, PeerId> = HashMap::new();
+    for key in &config.allowed {
+        let pid = peer_id_of(key)?;
+        if pid != local {
+            by_key.insert(*key, pid);
+        }
+    }
+    let mut dial = Vec::with_capacity(config.peers.len());
+    for p in &config.peers {
+        let pid = by_key.get(&p.key).copied().ok_or_else(|| {
+            NetworkError::Config(format!(
+                "peer {} is dialed but not in the allow list",
+                p.key
+            ))
+        })?;
+        dial.push((pid, p.addr.clone()));
+    }
+    Ok((by_key, dial))
+}
+
+/// Transaction gossip: validated before forwarding, unsigned, flooded to every allowed peer.
+fn gossip_behaviour(
+    config: &NetworkConfig,
+    by_peer: &HashMap<PeerId, PublicKey>,
+    topic: &IdentTopic,
+) -> Result<gossipsub::Behaviour, NetworkError> {
+    let limits = &config.limits;
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        // Nothing is forwarded before the node has checked it (report_tx).
+        .validate_messages()
+        // Unsigned gossip: every connection is Noise-authenticated and allow-listed, so
+        // the relaying peer is known, and each transaction carries its signer's
+        // signature. A gossipsub signature would add an Ed25519 signing per message and a
+        // verification per received copy (duplicates included) for nothing we use.
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .max_transmit_size(config.max_tx_bytes.saturating_add(GOSSIP_RPC_OVERHEAD))
+        .max_publish_messages(limits.max_txs_per_rpc)
+        .connection_handler_queue_len(limits.gossip_queue)
+        // Content-addressed ids: the same transaction from two peers is one message.
+        .message_id_fn(|m: &gossipsub::Message| MessageId::new(&sha256(&m.data).0))
+        // Few peers (4 validators < mesh_n): publish to every subscribed peer.
+        .flood_publish(true)
+        .build()
+        .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
+    let mut gossip = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
+        .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
+    gossip
+        .subscribe(topic)
+        .map_err(|e| NetworkError::Config(format!("gossipsub subscribe: {e}")))?;
+    // Every allowed peer is an explicit ("direct") peer: a permissioned network is small
+    // and fully known, so transactions go to all of them rather than to a random mesh.
+    for pid in by_peer.keys() {
+        gossip.add_explicit_peer(pid);
+    }
+    Ok(gossip)
+}
+
+/// The composed behaviour: allow list, connection limits, consensus request-response,
+/// transaction gossip.
+fn behaviour(
+    config: &NetworkConfig,
+    by_peer: &HashMap<PeerId, PublicKey>,
+    topic: &IdentTopic,
+) -> Result<Behaviour, NetworkError> {
+    let limits = &config.limits;
+    let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+    for pid in by_peer.keys() {
+        allow.allow_peer(*pid);
+    }
+    let conn_limits = connection_limits::ConnectionLimits::default()
+        .with_max_established(Some(limits.max_connections))
+        .with_max_established_per_peer(Some(limits.max_connections_per_peer))
+        .with_max_pending_incoming(Some(limits.max_pending_incoming))
+        .with_max_pending_outgoing(Some(limits.max_pending_outgoing));
+    let consensus = request_response::Behaviour::with_codec(
+        ConsensusCodec::new(config.max_message_bytes),
+        [(CONSENSUS_PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(limits.request_timeout)
+            .with_max_concurrent_streams(limits.max_streams_per_connection),
+    );
+    Ok(Behaviour {
+        allow,
+        limits: connection_limits::Behaviour::new(conn_limits),
+        consensus,
+        gossip: gossip_behaviour(config, by_peer, topic)?,
+    })
+}
+
+/// TCP + Noise + yamux around `behaviour`, listening on the configured address.
+fn build_swarm(
+    keypair: libp2p::identity::Keypair,
+    behaviour: Behaviour,
+    limits: &Limits,
+    config: &NetworkConfig,
+) -> Result<Swarm<Behaviour>, NetworkError> {
+    let max_yamux_streams = limits.max_yamux_streams;
+    let idle = limits.idle_connection_timeout;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            move || {
+                let mut c = yamux::Config::default();
+                c.set_max_num_streams(max_yamux_streams);
+                c
+            },
+        )
+        .map_err(|e| NetworkError::Transport(e.to_string()))?
+        .with_behaviour(move |_| behaviour)
+        .map_err(|e| NetworkError::Transport(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .build();
+    swarm.listen_on(config.listen.clone())?;
+    Ok(swarm)
 }
 
 /// State of the network task.

@@ -24,6 +24,19 @@ pub fn decode(bytes: &[u8], chain_id: &str, max_bytes: usize) -> Vec<VerifiedTra
     decode_with(bytes, chain_id, max_bytes, |_| None)
 }
 
+/// The signed transactions a payload lists, before any signature check: none if the
+/// bytes do not decode strictly or list more than [`MAX_BLOCK_TXS`] (the rule every
+/// node applies, see the module docs).
+pub fn listed(bytes: &[u8], max_bytes: usize) -> Vec<SignedTransaction> {
+    if bytes.is_empty() {
+        return vec![];
+    }
+    match codec::decode::<Vec<SignedTransaction>>(bytes, max_bytes) {
+        Ok(signed) if signed.len() <= MAX_BLOCK_TXS => signed,
+        _ => vec![],
+    }
+}
+
 /// Like [`decode`], but transactions for which `known` returns their verified equal
 /// (already checked for this chain, e.g. waiting in the mempool) skip the signature
 /// check: each transaction's signature is then checked once per node, on admission, not
@@ -35,15 +48,7 @@ pub fn decode_with(
     max_bytes: usize,
     known: impl Fn(&SignedTransaction) -> Option<VerifiedTransaction>,
 ) -> Vec<VerifiedTransaction> {
-    if bytes.is_empty() {
-        return vec![];
-    }
-    let Ok(signed) = codec::decode::<Vec<SignedTransaction>>(bytes, max_bytes) else {
-        return vec![];
-    };
-    if signed.len() > MAX_BLOCK_TXS {
-        return vec![];
-    }
+    let signed = listed(bytes, max_bytes);
     let mut out: Vec<Option<VerifiedTransaction>> = Vec::with_capacity(signed.len());
     let mut unknown = Vec::new();
     let mut slots = Vec::new();

@@ -19,10 +19,11 @@ use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::{Event, Genesis, SignedTransaction};
-use lianrong_primitives::{codec, Hash, PublicKey};
+use lianrong_primitives::{codec, Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
+use crate::clock::LedgerClock;
 use crate::config::{load_genesis, validator_set, NodeConfig};
 use crate::gossip::{self, Outbox};
 use crate::keyfile;
@@ -49,12 +50,6 @@ const TIMER_QUEUE: usize = 64;
 const NOTICE_QUEUE: usize = 256;
 /// Largest payload this node proposes.
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
-
-/// Milliseconds since the Unix epoch on the ledger clock (the only clock; it enters
-/// consensus as an input).
-fn now_ms() -> u64 {
-    crate::clock::now_ms()
-}
 
 /// Opens (or initialises from genesis) the database of `config`.
 pub fn open_db(config: &NodeConfig, genesis: &Genesis) -> Result<Db> {
@@ -127,64 +122,21 @@ fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
     Ok(Some(Message::SyncResponse { blocks, cert }))
 }
 
-/// Runs a node until `shutdown` resolves.
+/// Runs a node until `shutdown` resolves. Block time comes from `clock` (the only clock
+/// that enters consensus).
 pub async fn run(
     config: NodeConfig,
+    clock: LedgerClock,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let genesis = load_genesis(&config.node.genesis)?;
     let node_key = keyfile::read(&config.node.node_key)?;
     let db = Arc::new(open_db(&config, &genesis)?);
-    let genesis_set = validator_set(&genesis).map_err(|e| anyhow!("genesis validators: {e}"))?;
-
-    let mut ecfg = EngineConfig::new(
-        genesis.chain_id.clone(),
-        genesis_set.clone(),
-        node_key.clone(),
-    );
-    ecfg.genesis_time_ms = genesis.genesis_time_ms;
-    let safety = match db.load_safety()? {
-        Some(bytes) => {
-            SafetyState::from_bytes(&bytes).map_err(|e| anyhow!("stored safety state: {e}"))?
-        }
-        None => SafetyState::genesis(&ecfg),
-    };
     let last = last_finalized(&db)?;
-    let mut engine = Engine::new(ecfg, safety, last.as_ref());
+    let mut engine = start_engine(&genesis, &db, node_key.clone(), last.as_ref())?;
+    let (net, net_events) = lianrong_network::spawn(network_config(&config, &genesis, node_key)?)?;
 
-    let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.node_key).collect();
-    allowed.extend(config.p2p.full_nodes.iter().copied());
-    let peers = config
-        .p2p
-        .peers
-        .iter()
-        .map(|p| {
-            Ok(PeerAddr {
-                key: p.key,
-                addr: p
-                    .addr
-                    .parse()
-                    .map_err(|e| anyhow!("peer address {}: {e}", p.addr))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut net_cfg = NetworkConfig::new(
-        node_key.clone(),
-        config
-            .p2p
-            .listen
-            .parse()
-            .map_err(|e| anyhow!("p2p listen {}: {e}", config.p2p.listen))?,
-        peers,
-        allowed,
-    );
-    // Catch-up responses carry several full blocks.
-    net_cfg.max_message_bytes = lianrong_consensus::MAX_MESSAGE_BYTES;
-    net_cfg.max_tx_bytes = gossip::MAX_BUNDLE_BYTES;
-    net_cfg.limits.gossip_queue = GOSSIP_QUEUE;
-    let (net, mut net_events) = lianrong_network::spawn(net_cfg)?;
-
-    let (commands_tx, mut commands) = mpsc::channel(COMMAND_QUEUE);
+    let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (commits, _) = broadcast::channel(NOTICE_QUEUE);
     let mut initial = NodeStatus::default();
     if let Some((height, root)) = db.latest()? {
@@ -203,23 +155,14 @@ pub async fn run(
         status: status.clone(),
         metrics: metrics.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(config.api.listen)
-        .await
-        .with_context(|| format!("API listen {}", config.api.listen))?;
-    tracing::info!(api = %config.api.listen, p2p = %config.p2p.listen, node = %config.node.name, "node started");
-    let api_task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, api::router(app)).await {
-            tracing::error!(error = %e, "API server stopped");
-        }
-    });
+    let api_task = serve_api(&config, app).await?;
 
-    let (timer_tx, mut timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
-    let (pace_tx, mut pace) = mpsc::channel::<u64>(TIMER_QUEUE);
-    let (verified_tx, mut verified) = mpsc::channel::<VerifiedBundle>(MAX_VERIFY_JOBS);
-    let mut bundle_window = tokio::time::interval(Duration::from_millis(gossip::BUNDLE_WINDOW_MS));
-    bundle_window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
+    let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
+    let (verified_tx, verified) = mpsc::channel::<VerifiedBundle>(MAX_VERIFY_JOBS);
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
+        clock,
         db,
         net,
         mempool: Mempool::new(MempoolLimits {
@@ -243,59 +186,102 @@ pub async fn run(
         metrics,
         validators: genesis.validators.clone(),
     };
-    let start = engine.handle(now_ms(), Input::Start);
+    let start = engine.handle(node.clock.now_ms(), Input::Start);
     node.carry_out(&mut engine, start).await?;
-
-    tokio::pin!(shutdown);
-    let result = loop {
-        let step = tokio::select! {
-            _ = &mut shutdown => break Ok(()),
-            Some(ev) = net_events.recv() => {
-                // A bundle verified on the loop (all verification jobs busy) may have
-                // brought what a waiting proposal needs.
-                let gossip = matches!(ev, NetEvent::Transaction { .. });
-                match node.on_network(&mut engine, ev).await {
-                    Ok(()) if gossip => node.answer_deferred(&mut engine).await,
-                    r => r,
-                }
-            }
-            Some(bundle) = verified.recv() => {
-                node.on_verified(bundle);
-                node.answer_deferred(&mut engine).await
-            }
-            _ = bundle_window.tick(), if !node.outbox.is_empty() => {
-                node.flush_outbox();
-                Ok(())
-            }
-            Some(id) = timers.recv() => {
-                tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
-                let out = engine.handle(now_ms(), Input::Timer(id));
-                node.carry_out(&mut engine, out).await
-            }
-            Some(cmd) = commands.recv() => match node.on_command(cmd).await {
-                Ok(()) => node.answer_deferred(&mut engine).await,
-                e => e,
-            },
-            Some(round) = pace.recv() => {
-                if node.deferred.is_some_and(|d| d.round == round) {
-                    node.answer_deferred(&mut engine).await
-                } else {
-                    Ok(())
-                }
-            }
-        };
-        if let Err(e) = step {
-            break Err(e);
-        }
+    let inputs = Inputs {
+        net_events,
+        verified,
+        timers,
+        commands,
+        pace,
     };
+    let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
     api_task.abort();
     let _ = node.net.shutdown().await;
     result
 }
 
+/// The engine as the database left it: the genesis validator set, the stored safety state
+/// (votes already cast are never cast again) and the last finalized block.
+fn start_engine(
+    genesis: &Genesis,
+    db: &Db,
+    node_key: SecretKey,
+    last: Option<&FinalizedBlock>,
+) -> Result<Engine> {
+    let genesis_set = validator_set(genesis).map_err(|e| anyhow!("genesis validators: {e}"))?;
+    let mut ecfg = EngineConfig::new(genesis.chain_id.clone(), genesis_set, node_key);
+    ecfg.genesis_time_ms = genesis.genesis_time_ms;
+    let safety = match db.load_safety()? {
+        Some(bytes) => {
+            SafetyState::from_bytes(&bytes).map_err(|e| anyhow!("stored safety state: {e}"))?
+        }
+        None => SafetyState::genesis(&ecfg),
+    };
+    Ok(Engine::new(ecfg, safety, last))
+}
+
+/// The network settings of `config`: genesis validators and configured full nodes are the
+/// only peers allowed in.
+fn network_config(
+    config: &NodeConfig,
+    genesis: &Genesis,
+    node_key: SecretKey,
+) -> Result<NetworkConfig> {
+    let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.node_key).collect();
+    allowed.extend(config.p2p.full_nodes.iter().copied());
+    let peers = config
+        .p2p
+        .peers
+        .iter()
+        .map(|p| {
+            let addr = p
+                .addr
+                .parse()
+                .map_err(|e| anyhow!("peer address {}: {e}", p.addr))?;
+            Ok(PeerAddr { key: p.key, addr })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let listen = config
+        .p2p
+        .listen
+        .parse()
+        .map_err(|e| anyhow!("p2p listen {}: {e}", config.p2p.listen))?;
+    let mut net_cfg = NetworkConfig::new(node_key, listen, peers, allowed);
+    // Catch-up responses carry several full blocks.
+    net_cfg.max_message_bytes = lianrong_consensus::MAX_MESSAGE_BYTES;
+    net_cfg.max_tx_bytes = gossip::MAX_BUNDLE_BYTES;
+    net_cfg.limits.gossip_queue = GOSSIP_QUEUE;
+    Ok(net_cfg)
+}
+
+/// Binds the API's listen address (an error if taken) and serves it in the background.
+async fn serve_api(config: &NodeConfig, app: AppState) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("API listen {}", config.api.listen))?;
+    tracing::info!(api = %config.api.listen, p2p = %config.p2p.listen, node = %config.node.name, "node started");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, api::router(app)).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    }))
+}
+
+/// Everything the loop waits on besides shutdown.
+struct Inputs {
+    net_events: mpsc::Receiver<NetEvent>,
+    verified: mpsc::Receiver<VerifiedBundle>,
+    timers: mpsc::Receiver<TimerId>,
+    commands: mpsc::Receiver<Command>,
+    pace: mpsc::Receiver<u64>,
+}
+
 struct Loop {
     chain_id: String,
+    /// The ledger clock (the only clock; it enters consensus as an input).
+    clock: LedgerClock,
     db: Arc<Db>,
     net: NetworkHandle,
     mempool: Mempool,
@@ -422,6 +408,52 @@ fn next_nonce(
 }
 
 impl Loop {
+    /// Takes inputs one at a time until `shutdown` resolves or a step fails.
+    async fn drive(
+        &mut self,
+        engine: &mut Engine,
+        mut inputs: Inputs,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<()> {
+        let mut bundle_window =
+            tokio::time::interval(Duration::from_millis(gossip::BUNDLE_WINDOW_MS));
+        bundle_window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                Some(ev) = inputs.net_events.recv() => {
+                    // A bundle verified on the loop (all verification jobs busy) may have
+                    // brought what a waiting proposal needs.
+                    let gossip = matches!(ev, NetEvent::Transaction { .. });
+                    self.on_network(engine, ev).await?;
+                    if gossip {
+                        self.answer_deferred(engine).await?;
+                    }
+                }
+                Some(bundle) = inputs.verified.recv() => {
+                    self.on_verified(bundle);
+                    self.answer_deferred(engine).await?;
+                }
+                _ = bundle_window.tick(), if !self.outbox.is_empty() => self.flush_outbox(),
+                Some(id) = inputs.timers.recv() => {
+                    tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
+                    let out = engine.handle(self.clock.now_ms(), Input::Timer(id));
+                    self.carry_out(engine, out).await?;
+                }
+                Some(cmd) = inputs.commands.recv() => {
+                    self.on_command(cmd).await?;
+                    self.answer_deferred(engine).await?;
+                }
+                Some(round) = inputs.pace.recv() => {
+                    if self.deferred.is_some_and(|d| d.round == round) {
+                        self.answer_deferred(engine).await?;
+                    }
+                }
+            }
+        }
+    }
+
     fn committed_nonce(&self, key: &PublicKey) -> u64 {
         self.nonces.get(&self.db, key)
     }
@@ -434,7 +466,7 @@ impl Loop {
                 let hash = tx.hash();
                 let result = self.mempool.admit(tx.clone(), next);
                 if result.is_ok() {
-                    self.admitted_at.insert(hash, now_ms());
+                    self.admitted_at.insert(hash, self.clock.now_ms());
                     if let Some(bundle) = self.outbox.push(tx, len) {
                         self.publish(bundle);
                     }
@@ -464,7 +496,7 @@ impl Loop {
                             }
                         }
                         let out = engine.handle(
-                            now_ms(),
+                            self.clock.now_ms(),
                             Input::Message {
                                 from: index,
                                 message,
@@ -627,7 +659,7 @@ impl Loop {
                 }
                 Output::RequestPayload { round, height } => match self.propose(height, false) {
                     Some(bytes) => queue.extend(engine.handle(
-                        now_ms(),
+                        self.clock.now_ms(),
                         Input::Payload {
                             round,
                             payload: bytes,
@@ -637,7 +669,9 @@ impl Loop {
                 },
                 Output::Finalized(fb) => {
                     if let Some(set) = self.apply_finalized(&fb)? {
-                        queue.extend(engine.handle(now_ms(), Input::ValidatorSetChange(set)));
+                        queue.extend(
+                            engine.handle(self.clock.now_ms(), Input::ValidatorSetChange(set)),
+                        );
                     }
                     if let Ok(mut s) = self.status.write() {
                         s.round = engine.round();
@@ -745,7 +779,7 @@ impl Loop {
         if let Some(bytes) = self.propose(height, Instant::now() >= idle_until) {
             self.deferred = None;
             let out = engine.handle(
-                now_ms(),
+                self.clock.now_ms(),
                 Input::Payload {
                     round,
                     payload: bytes,
@@ -820,23 +854,7 @@ impl Loop {
             changes: outcome.changes,
         })?;
 
-        self.nonces.forget(committed.iter().map(|(_, k)| k));
-        let (db, nonces) = (&self.db, &self.nonces);
-        self.mempool.prune(&committed, |k| nonces.get(db, k));
-        for (h, _) in &committed {
-            self.inflight.remove(h);
-            if let Some(at) = self.admitted_at.remove(h) {
-                self.metrics
-                    .finality_seconds
-                    .observe(now_ms().saturating_sub(at) as f64 / 1000.0);
-            }
-        }
-        self.inflight
-            .retain(|_, (_, _, at)| *at + INFLIGHT_HEIGHTS > height);
-        // Bound the latency bookkeeping: entries for transactions that never made it.
-        if self.admitted_at.len() > 100_000 {
-            self.admitted_at.clear();
-        }
+        self.forget_committed(height, &committed);
         self.metrics.height.set(height as i64);
         self.metrics.committed_txs.inc_by(txs.len() as u64);
         self.metrics.mempool.set(self.mempool.len() as i64);
@@ -844,7 +862,7 @@ impl Loop {
             s.height = height;
             s.last_block_hash = Some(block_hash);
             s.state_root = Some(root);
-            s.last_finalized_at_ms = now_ms();
+            s.last_finalized_at_ms = self.clock.now_ms();
             s.mempool = self.mempool.len();
         }
         let changed = outcome
@@ -871,21 +889,47 @@ impl Loop {
             receipts: outcome.receipts,
             ledger_events: outcome.ledger_events,
         }));
-        match changed {
-            Some(v) => {
-                self.validators = v.clone();
-                let set = ValidatorSet::new(
-                    v.iter()
-                        .map(|v| lianrong_consensus::Validator {
-                            key: v.node_key,
-                            org: Some(v.org.clone()),
-                        })
-                        .collect(),
-                )
-                .map_err(|e| anyhow!("ledger validator set: {e}"))?;
-                Ok(Some(set))
+        let Some(validators) = changed else {
+            return Ok(None);
+        };
+        let set = consensus_set(&validators)?;
+        self.validators = validators;
+        Ok(Some(set))
+    }
+
+    /// Drops what a committed block settled: its transactions from the mempool and the
+    /// in-flight set (stale entries too), their nonces from the cache; records finality.
+    fn forget_committed(&mut self, height: u64, committed: &[(Hash, PublicKey)]) {
+        self.nonces.forget(committed.iter().map(|(_, k)| k));
+        let (db, nonces) = (&self.db, &self.nonces);
+        self.mempool.prune(committed, |k| nonces.get(db, k));
+        for (h, _) in committed {
+            self.inflight.remove(h);
+            if let Some(at) = self.admitted_at.remove(h) {
+                self.metrics
+                    .finality_seconds
+                    .observe(self.clock.now_ms().saturating_sub(at) as f64 / 1000.0);
             }
-            None => Ok(None),
+        }
+        self.inflight
+            .retain(|_, (_, _, at)| *at + INFLIGHT_HEIGHTS > height);
+        // Bound the latency bookkeeping: entries for transactions that never made it.
+        if self.admitted_at.len() > 100_000 {
+            self.admitted_at.clear();
         }
     }
+}
+
+/// The consensus view of the ledger's validator list.
+fn consensus_set(validators: &[LedgerValidator]) -> Result<ValidatorSet> {
+    ValidatorSet::new(
+        validators
+            .iter()
+            .map(|v| lianrong_consensus::Validator {
+                key: v.node_key,
+                org: Some(v.org.clone()),
+            })
+            .collect(),
+    )
+    .map_err(|e| anyhow!("ledger validator set: {e}"))
 }

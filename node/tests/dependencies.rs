@@ -3,6 +3,14 @@
 //! (quick-xml), no HTTP client (reqwest) and no command-line parser (clap), so none of their
 //! code, bugs or advisories are in the process that signs votes.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use std::process::Command;
 
 /// Crates the validator must never link, with the reason each is out.

@@ -52,6 +52,10 @@ pub enum CodecError {
 /// # Panics
 /// Only if `value` cannot be represented (a serde impl that fails or exceeds
 /// [`MAX_DECODE_BYTES`]); our types always can, so that is a bug, not bad input.
+#[allow(
+    clippy::panic,
+    reason = "a type that cannot be encoded is a bug in this crate, not input"
+)]
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     match bincode::serde::encode_to_vec(value, config()) {
         Ok(bytes) => bytes,

@@ -16,9 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::SdkError;
 use crate::key::Auth;
-use crate::types::{
+use lianrong_api_types::{
     BlockNotice, BlockView, KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status,
-    SubmitResponse, TxView,
+    SubmitBody, SubmitResponse, TxView,
 };
 
 /// Most retries a client will ever make for one request, whatever the options say.
@@ -568,15 +568,17 @@ impl Client {
 
     /// `POST /v1/transactions[?wait=commit]` of already signed bytes. Retries resend the
     /// same bytes; a `duplicate` answer (already admitted or committed) counts as
-    /// submitted and comes back as status `duplicate`.
+    /// submitted and comes back as [`crate::SubmitStatus::Pending`].
     pub async fn submit_signed(
         &self,
         tx: &SignedTransaction,
         wait_commit: bool,
     ) -> Result<SubmitResponse, SdkError> {
         let hash = tx.hash();
-        let body = serde_json::to_vec(&serde_json::json!({"tx": hex::encode(tx.encode())}))
-            .map_err(|e| SdkError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec(&SubmitBody {
+            tx: hex::encode(tx.encode()),
+        })
+        .map_err(|e| SdkError::Invalid(e.to_string()))?;
         let (path, timeout) = if wait_commit {
             (
                 "/v1/transactions?wait=commit",
@@ -611,12 +613,8 @@ impl Client {
                 }
                 Ok(r)
             }
-            Err(e) if e.code() == Some("duplicate") => Ok(SubmitResponse {
-                hash,
-                status: "duplicate".into(),
-                height: None,
-                receipt: None,
-            }),
+            // Already admitted or committed: submitted, and final or on its way.
+            Err(e) if e.code() == Some("duplicate") => Ok(SubmitResponse::pending(hash)),
             Err(e) => Err(e),
         }
     }

@@ -30,17 +30,20 @@
 
 pub mod args;
 pub mod client;
+mod committed;
 pub mod error;
 pub mod key;
 pub mod signer;
-pub mod types;
 pub mod verify;
 
 pub use client::{Client, ClientOptions, NodeEvent};
+pub use committed::Committed;
 pub use error::SdkError;
 pub use key::{Auth, MemberKey};
+/// The node API's wire schema (every envelope the client parses).
+pub use lianrong_api_types as api_types;
+pub use lianrong_api_types::envelopes::*;
 pub use signer::Signer;
-pub use types::*;
 pub use verify::{
     validator_set, verify_block, verify_block_json, verify_proof, Finality, VerifiedBlock,
 };

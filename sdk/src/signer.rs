@@ -9,9 +9,9 @@ use lianrong_primitives::{Hash, OrgId, PublicKey};
 use tokio::sync::Mutex;
 
 use crate::client::Client;
+use crate::committed::Committed;
 use crate::error::SdkError;
 use crate::key::MemberKey;
-use crate::types::Committed;
 
 /// Most times one submission re-signs with another nonce after the node said the nonce
 /// was used (by another process sharing the key).

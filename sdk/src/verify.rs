@@ -7,7 +7,7 @@ use lianrong_contracts::{DocKind, StateProof};
 use lianrong_primitives::Hash;
 
 use crate::error::SdkError;
-use crate::types::{BlockView, ProofResponse};
+use lianrong_api_types::{BlockView, ProofResponse};
 
 /// How a block's finality was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

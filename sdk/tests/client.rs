@@ -2,6 +2,14 @@
 //! that is down, slow, refusing or flaky -- come back quickly as typed errors, and
 //! requests are signed the way the node verifies them.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

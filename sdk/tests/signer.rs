@@ -2,6 +2,14 @@
 //! the very same signed bytes, "duplicate" counts as submitted, refusals are typed, and
 //! waiting for finality is bounded.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

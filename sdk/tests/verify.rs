@@ -1,6 +1,14 @@
 //! Local verification: a certificate signed by a quorum verifies, anything else does not;
 //! a state proof verifies only for its own document, value and root.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use lianrong_consensus::{CommitCertificate, QuorumCert, ValidatorSet, VoteData};
 use lianrong_contracts::merkle::{compute_changes, prove, MemoryStorage};
 use lianrong_contracts::state::{keys, Writes};
@@ -45,7 +53,7 @@ fn block(cert: Option<CommitCertificate>) -> BlockView {
     // Through JSON, as the node serves it.
     serde_json::from_value(json!({
         "height": 5, "hash": "aa".repeat(32), "parent": "bb".repeat(32), "epoch": 0,
-        "round": 8, "proposer": 0, "timestamp_ms": 1, "tx_hashes": [],
+        "round": 8, "proposer": 0, "timestamp_ms": 1, "tx_hashes": [], "dropped_tx_hashes": [],
         "state_root": "cc".repeat(32), "commit_certificate": cert,
     }))
     .unwrap()

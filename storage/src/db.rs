@@ -248,6 +248,10 @@ impl Db {
 
     /// The handle of a column family. All of them are opened (and created) in
     /// [`Db::open_with`], so a missing one is a bug in this module, not bad data.
+    #[allow(
+        clippy::panic,
+        reason = "every column family is opened with the database"
+    )]
     pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
         self.db
             .cf_handle(name)

@@ -35,4 +35,5 @@ pub use indexes::{status_name, ReceivableIndex};
 pub use safety::MAX_SAFETY_BYTES;
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines, reason = "test scenarios read top to bottom")]
 mod tests;

@@ -2,6 +2,15 @@
 //! node` processes on loopback (ports chosen free at run time), talks to their HTTP API,
 //! and kills every process when dropped -- also when a test panics.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -32,8 +41,8 @@ pub struct NodeProc {
     pub config: PathBuf,
     /// Its API base URL.
     pub api: String,
-    /// Extra environment variables the process starts with.
-    pub env: Vec<(String, String)>,
+    /// The ledger clock offset file the node follows (`--dev-clock-file`), if any.
+    pub clock_file: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -50,7 +59,7 @@ impl NodeProc {
             name: name.into(),
             config,
             api: format!("http://127.0.0.1:{api_port}"),
-            env: Vec::new(),
+            clock_file: None,
             child: None,
         }
     }
@@ -62,8 +71,12 @@ impl NodeProc {
         let child = Command::new(lianrong_bin())
             .args(["node", "--config"])
             .arg(&self.config)
+            .args(
+                self.clock_file
+                    .iter()
+                    .flat_map(|f| [OsStr::new("--dev-clock-file"), f.as_os_str()]),
+            )
             .env("RUST_LOG", "info,libp2p=warn")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -142,7 +155,7 @@ impl Cluster {
     }
 
     /// Like [`Cluster::start`], but every node follows a ledger clock offset file
-    /// (`LIANRONG_DEV_CLOCK_FILE`, initially 0) that [`Cluster::set_clock_offset_ms`]
+    /// (`lianrong node --dev-clock-file`, initially 0) that [`Cluster::set_clock_offset_ms`]
     /// moves forward, so maturity and overdue arrive in seconds.
     pub fn start_with_clock(validators: usize) -> Cluster {
         Self::start_inner(validators, true)
@@ -173,22 +186,13 @@ impl Cluster {
             std::fs::write(&f, "0\n").unwrap();
             f
         });
-        let env: Vec<(String, String)> = clock_file
-            .iter()
-            .map(|f| {
-                (
-                    "LIANRONG_DEV_CLOCK_FILE".to_string(),
-                    f.to_string_lossy().into_owned(),
-                )
-            })
-            .collect();
         let nodes = listed
             .iter()
             .map(|n| NodeProc {
                 name: n["name"].as_str().unwrap().into(),
                 config: PathBuf::from(n["config"].as_str().unwrap()),
                 api: n["api"].as_str().unwrap().into(),
-                env: env.clone(),
+                clock_file: clock_file.clone(),
                 child: None,
             })
             .collect();

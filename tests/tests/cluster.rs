@@ -2,6 +2,14 @@
 //! finalized everywhere in the same order with the same state roots; bad transactions
 //! are refused with a 4xx and stored nowhere.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use std::time::Duration;
 
 use lianrong_contracts::model::DocId;

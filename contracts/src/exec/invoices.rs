@@ -65,60 +65,11 @@ pub fn register(
     spec: &InvoiceSpec,
     confirm: bool,
 ) -> Result<Vec<Event>, ExecError> {
-    if confirm {
-        ctx.require_role(Role::Core)?;
-    } else if !(ctx.org.has(Role::Supplier) || ctx.org.has(Role::Core)) {
-        ctx.require_role(Role::Supplier)?;
-    }
+    require_registrant_role(ctx, confirm)?;
     let mut order: Order = load_doc(st, DocKind::Order, spec.order.as_str())?;
-    if ctx.org_id() != &order.seller && ctx.org_id() != &order.buyer {
-        return Err(ContractError::NotParty {
-            org: ctx.org_id().clone(),
-            party: "seller or buyer".into(),
-            kind: DocKind::Order,
-            id: order.id.to_string(),
-        }
-        .into());
-    }
-    if confirm {
-        ctx.require_party(&order.buyer, "buyer", DocKind::Order, &order.id)?;
-    }
-    if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
-        return Err(status_err(
-            DocKind::Order,
-            &order.id,
-            order.status,
-            "accepted or fulfilled",
-        ));
-    }
-    require_new(st, DocKind::Invoice, &spec.id)?;
-    check_text("number", &spec.number, 1, 64)?;
-    check_text("seller_tax_id", &spec.seller_tax_id, 1, 64)?;
-    check_text("buyer_tax_id", &spec.buyer_tax_id, 1, 64)?;
-    spec.amount.validate(ctx.params.amount_cap)?;
-    order.amount.same_currency(spec.amount.currency)?;
-    if spec.due_date < spec.issue_date {
-        return Err(ContractError::InvalidDates(format!(
-            "due date {} is before issue date {}",
-            spec.due_date, spec.issue_date
-        ))
-        .into());
-    }
-    let seller: Org = load_doc(st, DocKind::Org, order.seller.as_str())?;
-    let buyer: Org = load_doc(st, DocKind::Org, order.buyer.as_str())?;
-    for (party, given, registered) in [
-        ("seller", &spec.seller_tax_id, &seller.tax_id),
-        ("buyer", &spec.buyer_tax_id, &buyer.tax_id),
-    ] {
-        if normalize(given) != normalize(registered) {
-            return Err(ContractError::TaxIdMismatch {
-                party: party.into(),
-                given: given.clone(),
-                registered: registered.clone(),
-            }
-            .into());
-        }
-    }
+    require_invoiceable_order(ctx, &order, confirm)?;
+    check_spec(ctx, st, spec, &order)?;
+    let seller = check_tax_ids(st, spec, &order)?;
     let fp = fingerprint(
         &seller.tax_id,
         &spec.number,
@@ -139,7 +90,104 @@ pub fn register(
     order.invoiced = invoiced;
     st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
     st.store(keys::fingerprint(&fp), &spec.id);
-    let inv = Invoice {
+    let inv = new_invoice(ctx, spec, &order, fp);
+    save(st, &inv);
+    let mut events = vec![Event::InvoiceRegistered {
+        invoice: inv.id.clone(),
+        order: inv.order.clone(),
+        number: inv.number.clone(),
+        amount: inv.amount,
+        fingerprint: fp,
+    }];
+    if confirm {
+        events.extend(confirm_checked(ctx, st, inv)?);
+    }
+    Ok(events)
+}
+
+/// Confirming needs the core role; plain registration accepts a supplier or a core
+/// enterprise, and reports a missing supplier role when neither is held.
+fn require_registrant_role(ctx: &Ctx, confirm: bool) -> Result<(), ExecError> {
+    if confirm {
+        ctx.require_role(Role::Core)?;
+    } else if !(ctx.org.has(Role::Supplier) || ctx.org.has(Role::Core)) {
+        ctx.require_role(Role::Supplier)?;
+    }
+    Ok(())
+}
+
+/// The registrant is a party to the order (its buyer when confirming too), and the order
+/// has been accepted.
+fn require_invoiceable_order(ctx: &Ctx, order: &Order, confirm: bool) -> Result<(), ExecError> {
+    if ctx.org_id() != &order.seller && ctx.org_id() != &order.buyer {
+        return Err(ContractError::NotParty {
+            org: ctx.org_id().clone(),
+            party: "seller or buyer".into(),
+            kind: DocKind::Order,
+            id: order.id.to_string(),
+        }
+        .into());
+    }
+    if confirm {
+        ctx.require_party(&order.buyer, "buyer", DocKind::Order, &order.id)?;
+    }
+    if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
+        return Err(status_err(
+            DocKind::Order,
+            &order.id,
+            order.status,
+            "accepted or fulfilled",
+        ));
+    }
+    Ok(())
+}
+
+/// The invoice's own fields, and that its id is still free.
+fn check_spec(
+    ctx: &Ctx,
+    st: &StateView<'_>,
+    spec: &InvoiceSpec,
+    order: &Order,
+) -> Result<(), ExecError> {
+    require_new(st, DocKind::Invoice, &spec.id)?;
+    check_text("number", &spec.number, 1, 64)?;
+    check_text("seller_tax_id", &spec.seller_tax_id, 1, 64)?;
+    check_text("buyer_tax_id", &spec.buyer_tax_id, 1, 64)?;
+    spec.amount.validate(ctx.params.amount_cap)?;
+    order.amount.same_currency(spec.amount.currency)?;
+    if spec.due_date < spec.issue_date {
+        return Err(ContractError::InvalidDates(format!(
+            "due date {} is before issue date {}",
+            spec.due_date, spec.issue_date
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The tax ids on the invoice must be the ones the parties registered with; returns the
+/// seller, whose registered tax id goes into the fingerprint.
+fn check_tax_ids(st: &StateView<'_>, spec: &InvoiceSpec, order: &Order) -> Result<Org, ExecError> {
+    let seller: Org = load_doc(st, DocKind::Org, order.seller.as_str())?;
+    let buyer: Org = load_doc(st, DocKind::Org, order.buyer.as_str())?;
+    for (party, given, registered) in [
+        ("seller", &spec.seller_tax_id, &seller.tax_id),
+        ("buyer", &spec.buyer_tax_id, &buyer.tax_id),
+    ] {
+        if normalize(given) != normalize(registered) {
+            return Err(ContractError::TaxIdMismatch {
+                party: party.into(),
+                given: given.clone(),
+                registered: registered.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(seller)
+}
+
+fn new_invoice(ctx: &Ctx, spec: &InvoiceSpec, order: &Order, fp: Hash) -> Invoice {
+    Invoice {
         id: spec.id.clone(),
         order: spec.order.clone(),
         seller: order.seller.clone(),
@@ -156,19 +204,7 @@ pub fn register(
         receivable: None,
         dispute_reason: None,
         registered_by: ctx.org_id().clone(),
-    };
-    save(st, &inv);
-    let mut events = vec![Event::InvoiceRegistered {
-        invoice: inv.id.clone(),
-        order: inv.order.clone(),
-        number: inv.number.clone(),
-        amount: inv.amount,
-        fingerprint: fp,
-    }];
-    if confirm {
-        events.extend(confirm_checked(ctx, st, inv)?);
     }
-    Ok(events)
 }
 
 /// The buyer confirms a registered (or disputed) invoice.

@@ -1,5 +1,13 @@
 //! Invariant checks shared by the integration tests.
 
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
 use std::collections::BTreeMap;
 
 use lianrong_contracts::model::{DocId, Financing, Invoice, Receivable, ReceivableStatus};

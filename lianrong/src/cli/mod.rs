@@ -487,112 +487,143 @@ impl ClientCommand {
     /// `None` for reads and for verbs that look something up first.
     pub fn action(&self) -> Result<Option<Action>> {
         use ClientCommand as C;
-        Ok(Some(match self {
-            C::Order { cmd, .. } => match cmd {
-                OrderCmd::Create {
-                    id,
-                    seller,
-                    amount,
-                    currency,
-                    terms,
-                    doc,
-                } => Action::IssueOrder {
-                    id: id.clone(),
-                    seller: seller.clone(),
-                    amount: args::money(amount, currency)?,
-                    terms: terms.clone(),
-                    doc_hash: doc.hash()?,
-                },
-                OrderCmd::Accept { id } => Action::AcceptOrder { order: id.clone() },
-                OrderCmd::Cancel { id } => Action::CancelOrder { order: id.clone() },
-                OrderCmd::Fulfil { id } => Action::FulfilOrder { order: id.clone() },
-                OrderCmd::Show { .. } => return Ok(None),
-            },
-            C::Shipment { cmd, .. } => match cmd {
-                ShipmentCmd::Attest { id, order, doc } => Action::AttestShipment {
-                    id: id.clone(),
-                    order: order.clone(),
-                    doc_hash: doc.hash()?,
-                },
-                ShipmentCmd::Deliver { id } => Action::ConfirmDelivery {
-                    shipment: id.clone(),
-                },
-                ShipmentCmd::Show { .. } => return Ok(None),
-            },
-            C::Invoice { cmd, .. } => match cmd {
-                InvoiceCmd::Confirm { id } => Action::ConfirmInvoice {
-                    invoice: id.clone(),
-                },
-                InvoiceCmd::Dispute { id, reason } => Action::DisputeInvoice {
-                    invoice: id.clone(),
-                    reason: reason.clone(),
-                },
-                InvoiceCmd::Void { id } => Action::VoidInvoice {
-                    invoice: id.clone(),
-                },
-                // Register may look up tax ids; show and import are not one action.
-                _ => return Ok(None),
-            },
-            C::Receivable { cmd, .. } => match cmd {
-                ReceivableCmd::Split { id, parts } => Action::SplitReceivable {
-                    receivable: id.clone(),
-                    parts: parts.clone(),
-                },
-                ReceivableCmd::Transfer { id, to } => Action::TransferReceivable {
-                    receivable: id.clone(),
-                    to: to.clone(),
-                },
-                _ => return Ok(None),
-            },
-            C::Financing { cmd, .. } => match cmd {
-                FinancingCmd::Request { receivable, banks } => Action::RequestFinancing {
-                    receivable: receivable.clone(),
-                    banks: banks.clone(),
-                },
-                FinancingCmd::Offer {
-                    financing,
-                    rate,
-                    fees,
-                } => Action::OfferFinancing {
-                    financing: financing.clone(),
-                    rate: *rate,
-                    fees: *fees,
-                },
-                FinancingCmd::Accept { offer } => Action::AcceptOffer {
-                    offer: offer.clone(),
-                },
-                FinancingCmd::Disburse {
-                    financing,
-                    payment_ref,
-                    net: Some(net),
-                } => Action::Disburse {
-                    financing: financing.clone(),
-                    payment_ref: payment_ref.clone(),
-                    net: *net,
-                },
-                FinancingCmd::Cancel { financing } => Action::CancelFinancing {
-                    financing: financing.clone(),
-                },
-                FinancingCmd::Withdraw { offer } => Action::WithdrawOffer {
-                    offer: offer.clone(),
-                },
-                FinancingCmd::Abandon { financing } => Action::AbandonFinancing {
-                    financing: financing.clone(),
-                },
-                _ => return Ok(None),
-            },
+        match self {
+            C::Order { cmd, .. } => cmd.action(),
+            C::Shipment { cmd, .. } => cmd.action(),
+            C::Invoice { cmd, .. } => Ok(cmd.action()),
+            C::Receivable { cmd, .. } => Ok(cmd.action()),
+            C::Financing { cmd, .. } => Ok(cmd.action()),
             C::Repay {
                 receivable,
                 amount,
                 payment_ref,
                 ..
-            } => Action::Repay {
+            } => Ok(Some(Action::Repay {
                 receivable: receivable.clone(),
                 amount: *amount,
                 payment_ref: payment_ref.clone(),
+            })),
+            C::Org { .. } | C::Tx { .. } | C::Status { .. } => Ok(None),
+        }
+    }
+}
+
+impl OrderCmd {
+    fn action(&self) -> Result<Option<Action>> {
+        Ok(Some(match self {
+            OrderCmd::Create {
+                id,
+                seller,
+                amount,
+                currency,
+                terms,
+                doc,
+            } => Action::IssueOrder {
+                id: id.clone(),
+                seller: seller.clone(),
+                amount: args::money(amount, currency)?,
+                terms: terms.clone(),
+                doc_hash: doc.hash()?,
             },
-            C::Org { .. } | C::Tx { .. } | C::Status { .. } => return Ok(None),
+            OrderCmd::Accept { id } => Action::AcceptOrder { order: id.clone() },
+            OrderCmd::Cancel { id } => Action::CancelOrder { order: id.clone() },
+            OrderCmd::Fulfil { id } => Action::FulfilOrder { order: id.clone() },
+            OrderCmd::Show { .. } => return Ok(None),
         }))
+    }
+}
+
+impl ShipmentCmd {
+    fn action(&self) -> Result<Option<Action>> {
+        Ok(Some(match self {
+            ShipmentCmd::Attest { id, order, doc } => Action::AttestShipment {
+                id: id.clone(),
+                order: order.clone(),
+                doc_hash: doc.hash()?,
+            },
+            ShipmentCmd::Deliver { id } => Action::ConfirmDelivery {
+                shipment: id.clone(),
+            },
+            ShipmentCmd::Show { .. } => return Ok(None),
+        }))
+    }
+}
+
+impl InvoiceCmd {
+    fn action(&self) -> Option<Action> {
+        Some(match self {
+            InvoiceCmd::Confirm { id } => Action::ConfirmInvoice {
+                invoice: id.clone(),
+            },
+            InvoiceCmd::Dispute { id, reason } => Action::DisputeInvoice {
+                invoice: id.clone(),
+                reason: reason.clone(),
+            },
+            InvoiceCmd::Void { id } => Action::VoidInvoice {
+                invoice: id.clone(),
+            },
+            // Register may look up tax ids; show and import are not one action.
+            _ => return None,
+        })
+    }
+}
+
+impl ReceivableCmd {
+    fn action(&self) -> Option<Action> {
+        Some(match self {
+            ReceivableCmd::Split { id, parts } => Action::SplitReceivable {
+                receivable: id.clone(),
+                parts: parts.clone(),
+            },
+            ReceivableCmd::Transfer { id, to } => Action::TransferReceivable {
+                receivable: id.clone(),
+                to: to.clone(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl FinancingCmd {
+    fn action(&self) -> Option<Action> {
+        Some(match self {
+            FinancingCmd::Request { receivable, banks } => Action::RequestFinancing {
+                receivable: receivable.clone(),
+                banks: banks.clone(),
+            },
+            FinancingCmd::Offer {
+                financing,
+                rate,
+                fees,
+            } => Action::OfferFinancing {
+                financing: financing.clone(),
+                rate: *rate,
+                fees: *fees,
+            },
+            FinancingCmd::Accept { offer } => Action::AcceptOffer {
+                offer: offer.clone(),
+            },
+            FinancingCmd::Disburse {
+                financing,
+                payment_ref,
+                net: Some(net),
+            } => Action::Disburse {
+                financing: financing.clone(),
+                payment_ref: payment_ref.clone(),
+                net: *net,
+            },
+            FinancingCmd::Cancel { financing } => Action::CancelFinancing {
+                financing: financing.clone(),
+            },
+            FinancingCmd::Withdraw { offer } => Action::WithdrawOffer {
+                offer: offer.clone(),
+            },
+            FinancingCmd::Abandon { financing } => Action::AbandonFinancing {
+                financing: financing.clone(),
+            },
+            // Disbursing without --net reads the agreed net from the ledger first.
+            _ => return None,
+        })
     }
 }
 
@@ -707,102 +738,120 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
             cmd: ShipmentCmd::Show { id },
             ..
         } => ctx.show(&c.shipment(id).await?),
-        C::Invoice { cmd, .. } => match cmd {
-            InvoiceCmd::Show { id } => ctx.show(&c.invoice(id).await?),
-            InvoiceCmd::Register { .. } => {
-                let action = register_action(c, cmd).await?;
-                ctx.sign_and_submit(action).await
-            }
-            InvoiceCmd::Import {
-                files,
-                confirm,
-                party_map,
-                order,
-                due_days,
-            } => {
-                let signer = ctx.signer().await?;
-                let mut opts = ImportOptions::new(signer.org().clone());
-                opts.confirm = *confirm;
-                opts.default_order = order.clone();
-                opts.default_due_days = *due_days;
-                if let Some(p) = party_map {
-                    opts.party_map =
-                        PartyMap::load(p).map_err(|e| anyhow!("party map {}: {e}", p.display()))?;
-                }
-                let report = lianrong_importer::run(&SignerLedger(&signer), files, &opts).await;
-                ctx.print(&report, |r| r.to_string())?;
-                if !report.is_success() {
-                    bail!(
-                        "import incomplete: {} rejected{}",
-                        report.summary.rejected,
-                        report
-                            .error
-                            .as_deref()
-                            .map(|e| format!("; {e}"))
-                            .unwrap_or_default()
-                    );
-                }
-                Ok(())
-            }
-            _ => unreachable_verb(),
-        },
-        C::Receivable { cmd, .. } => match cmd {
-            ReceivableCmd::Show { id } => ctx.show(&c.receivable(id).await?),
-            ReceivableCmd::List {
-                holder,
-                debtor,
-                status,
-                limit,
-            } => {
-                let filter = lianrong_sdk::ReceivableFilter {
-                    holder: holder.clone(),
-                    debtor: debtor.clone(),
-                    status: *status,
-                    limit: *limit,
-                };
-                ctx.print(&c.receivables(&filter).await?, |r| output::receivables(r))
-            }
-            ReceivableCmd::History { id } => {
-                ctx.print(&c.receivable_history(id).await?, output::history)
-            }
-            _ => unreachable_verb(),
-        },
-        C::Financing { cmd, .. } => match cmd {
-            FinancingCmd::Show { financing } => {
-                let f = c.financing(financing).await?;
-                let mut offers = Vec::new();
-                for o in f
-                    .offers
-                    .iter()
-                    .take(lianrong_contracts::model::MAX_INVITED_BANKS)
-                {
-                    offers.push(c.offer(o).await?);
-                }
-                let both = serde_json::json!({"financing": f, "offers": offers});
-                ctx.show(&both)
-            }
-            FinancingCmd::Disburse {
-                financing,
-                payment_ref,
-                net: None,
-            } => {
-                let f = c.financing(financing).await?;
-                let terms = f.terms.ok_or_else(|| {
-                    anyhow!("{financing} has no accepted offer yet, so there is no agreed net")
-                })?;
-                ctx.sign_and_submit(Action::Disburse {
-                    financing: financing.clone(),
-                    payment_ref: payment_ref.clone(),
-                    net: terms.net.amount,
-                })
-                .await
-            }
-            _ => unreachable_verb(),
-        },
+        C::Invoice { cmd, .. } => run_invoice(&ctx, cmd).await,
+        C::Receivable { cmd, .. } => run_receivable(&ctx, cmd).await,
+        C::Financing { cmd, .. } => run_financing(&ctx, cmd).await,
         C::Tx {
             cmd: TxCmd::Show { hash },
             ..
         } => ctx.show(&c.transaction(hash).await?),
+        _ => unreachable_verb(),
+    }
+}
+
+/// The `invoice` verbs that are not a single ready-made action.
+async fn run_invoice(ctx: &Ctx, cmd: &InvoiceCmd) -> Result<()> {
+    let c = &ctx.client;
+    match cmd {
+        InvoiceCmd::Show { id } => ctx.show(&c.invoice(id).await?),
+        InvoiceCmd::Register { .. } => {
+            let action = register_action(c, cmd).await?;
+            ctx.sign_and_submit(action).await
+        }
+        InvoiceCmd::Import {
+            files,
+            confirm,
+            party_map,
+            order,
+            due_days,
+        } => {
+            let signer = ctx.signer().await?;
+            let mut opts = ImportOptions::new(signer.org().clone());
+            opts.confirm = *confirm;
+            opts.default_order = order.clone();
+            opts.default_due_days = *due_days;
+            if let Some(p) = party_map {
+                opts.party_map =
+                    PartyMap::load(p).map_err(|e| anyhow!("party map {}: {e}", p.display()))?;
+            }
+            let report = lianrong_importer::run(&SignerLedger(&signer), files, &opts).await;
+            ctx.print(&report, |r| r.to_string())?;
+            if !report.is_success() {
+                bail!(
+                    "import incomplete: {} rejected{}",
+                    report.summary.rejected,
+                    report
+                        .error
+                        .as_deref()
+                        .map(|e| format!("; {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        _ => unreachable_verb(),
+    }
+}
+
+/// The `receivable` reads.
+async fn run_receivable(ctx: &Ctx, cmd: &ReceivableCmd) -> Result<()> {
+    let c = &ctx.client;
+    match cmd {
+        ReceivableCmd::Show { id } => ctx.show(&c.receivable(id).await?),
+        ReceivableCmd::List {
+            holder,
+            debtor,
+            status,
+            limit,
+        } => {
+            let filter = lianrong_sdk::ReceivableFilter {
+                holder: holder.clone(),
+                debtor: debtor.clone(),
+                status: *status,
+                limit: *limit,
+            };
+            ctx.print(&c.receivables(&filter).await?, |r| output::receivables(r))
+        }
+        ReceivableCmd::History { id } => {
+            ctx.print(&c.receivable_history(id).await?, output::history)
+        }
+        _ => unreachable_verb(),
+    }
+}
+
+/// `financing show`, and `financing disburse` without `--net`.
+async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
+    let c = &ctx.client;
+    match cmd {
+        FinancingCmd::Show { financing } => {
+            let f = c.financing(financing).await?;
+            let mut offers = Vec::new();
+            for o in f
+                .offers
+                .iter()
+                .take(lianrong_contracts::model::MAX_INVITED_BANKS)
+            {
+                offers.push(c.offer(o).await?);
+            }
+            let both = serde_json::json!({"financing": f, "offers": offers});
+            ctx.show(&both)
+        }
+        FinancingCmd::Disburse {
+            financing,
+            payment_ref,
+            net: None,
+        } => {
+            let f = c.financing(financing).await?;
+            let terms = f.terms.ok_or_else(|| {
+                anyhow!("{financing} has no accepted offer yet, so there is no agreed net")
+            })?;
+            ctx.sign_and_submit(Action::Disburse {
+                financing: financing.clone(),
+                payment_ref: payment_ref.clone(),
+                net: terms.net.amount,
+            })
+            .await
+        }
         _ => unreachable_verb(),
     }
 }

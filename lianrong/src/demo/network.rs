@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::testnet::{self, NodeInfo};
+use lianrong_node::clock::LedgerClock;
 use lianrong_node::config::NodeConfig;
 
 /// Validators of the demo network.
@@ -24,6 +25,8 @@ pub struct DemoNetwork {
     pub dir: PathBuf,
     /// The nodes.
     pub nodes: Vec<NodeInfo>,
+    /// The ledger clock every validator of the demo shares (the story moves it forward).
+    pub clock: LedgerClock,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<Result<()>>>,
     _tmp: Option<tempfile::TempDir>,
@@ -40,23 +43,20 @@ impl DemoNetwork {
                 (Some(t), d)
             }
         };
-        let nodes = testnet::write(
-            &dir,
-            DEMO_VALIDATORS,
-            DEMO_CHAIN,
-            lianrong_node::clock::now_ms(),
-        )?;
+        let clock = LedgerClock::wall();
+        let nodes = testnet::write(&dir, DEMO_VALIDATORS, DEMO_CHAIN, clock.now_ms())?;
         let (shutdown, _) = watch::channel(false);
         let mut tasks = Vec::new();
         for n in &nodes {
             let cfg = NodeConfig::load(&n.config)?;
             let mut stop = shutdown.subscribe();
             let name = n.name.clone();
+            let clock = clock.clone();
             tasks.push(tokio::spawn(async move {
                 let signal = async move {
                     let _ = stop.wait_for(|s| *s).await;
                 };
-                lianrong_node::runtime::run(cfg, signal)
+                lianrong_node::runtime::run(cfg, clock, signal)
                     .await
                     .with_context(|| format!("validator {name}"))
             }));
@@ -64,6 +64,7 @@ impl DemoNetwork {
         let net = DemoNetwork {
             dir,
             nodes,
+            clock,
             shutdown,
             tasks,
             _tmp: tmp,

@@ -5,36 +5,38 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
 use futures::Stream;
+use lianrong_api_types::visibility::{self as vis, Document, OfferOfFinancing, ShipmentOfOrder};
+use lianrong_api_types::{
+    event_names, BlockNotice, BlockView, HistorySteps, InvoiceQuery, KeyInfo, ProofResponse,
+    ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery,
+    SubmitResponse, SyncState, TxView, MAX_PAGE,
+};
 use lianrong_consensus::{Block, CommitCertificate};
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, Receivable, ReceivableStatus, Shipment,
-    WarehouseReceipt,
+    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
     merkle, verify_batch, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError,
 };
-use lianrong_primitives::{codec, Hash, OrgId};
+use lianrong_primitives::{codec, Hash};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use tokio::sync::oneshot;
+use serde::Serialize;
+use tokio::sync::{broadcast, oneshot};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
-use super::{visibility as vis, AppState, Command, CommitNotice};
+use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use super::{AppState, Command, CommitNotice};
 use crate::mempool::AdmitError;
 
 /// How long `?wait=commit` waits before answering "still pending".
 const WAIT_COMMIT: Duration = Duration::from_secs(30);
-/// Largest list page.
-const MAX_PAGE: usize = 500;
 
 fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &str) -> ApiResult<T> {
     load::<T>(state.db.as_ref(), &keys::doc(kind, id))
@@ -42,13 +44,21 @@ fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &st
         .ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
 }
 
-fn visible<T>(ok: bool, kind: DocKind, id: &str, value: T) -> ApiResult<T> {
-    if ok {
-        Ok(value)
-    } else {
-        // The same answer as for a missing document: existence is information too.
-        Err(ApiError::not_found(format!("{kind} {id}")))
-    }
+/// A document that may not exist: a missing one is `None`, a read failure an error.
+fn maybe_doc<T: Serialize + DeserializeOwned>(
+    state: &AppState,
+    kind: DocKind,
+    id: &str,
+) -> ApiResult<Option<T>> {
+    load::<T>(state.db.as_ref(), &keys::doc(kind, id)).map_err(ApiError::internal)
+}
+
+/// The document if `caller` may read it; otherwise the same answer as for a missing
+/// document (existence is information too).
+fn readable<T: Document>(caller: &Caller, kind: DocKind, id: &str, doc: T) -> ApiResult<Json<T>> {
+    vis::readable(&caller.reader(), doc)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
 }
 
 fn parse_hash(s: &str) -> ApiResult<Hash> {
@@ -56,42 +66,31 @@ fn parse_hash(s: &str) -> ApiResult<Hash> {
 }
 
 /// `GET /v1/status`.
-pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Status>> {
     let status = state
         .status
         .read()
         .map_err(|_| ApiError::unavailable("status lock poisoned"))?
         .clone();
+    // Genesis always records the validator set: its absence is a broken database.
     let validators: Vec<lianrong_contracts::model::Validator> =
         load(state.db.as_ref(), keys::VALIDATORS)
             .map_err(ApiError::internal)?
-            .unwrap_or_default();
-    Ok(Json(json!({
-        "chain_id": state.chain_id,
-        "height": status.height,
-        "last_block_hash": status.last_block_hash,
-        "state_root": status.state_root,
-        "last_finalized_at_ms": status.last_finalized_at_ms,
-        "validators": validators,
-        "peers": status.peers,
-        "round": status.round,
-        "mempool": status.mempool,
-        "sync": { "syncing": status.syncing },
-    })))
-}
-
-/// Query of `POST /v1/transactions`.
-#[derive(Debug, Deserialize)]
-pub struct SubmitQuery {
-    /// `commit` to answer only after finality.
-    pub wait: Option<String>,
-}
-
-/// JSON body of `POST /v1/transactions`: the canonical bytes of a signed transaction, hex.
-#[derive(Debug, Deserialize)]
-pub struct SubmitBody {
-    /// Hex of the canonical encoding.
-    pub tx: String,
+            .ok_or_else(|| ApiError::internal("no validator set in state"))?;
+    Ok(Json(Status {
+        chain_id: state.chain_id.clone(),
+        height: status.height,
+        last_block_hash: status.last_block_hash,
+        state_root: status.state_root,
+        last_finalized_at_ms: status.last_finalized_at_ms,
+        validators,
+        peers: status.peers,
+        round: status.round,
+        mempool: status.mempool,
+        sync: SyncState {
+            syncing: status.syncing,
+        },
+    }))
 }
 
 fn tx_error(e: TxError) -> ApiError {
@@ -125,29 +124,12 @@ fn admit_error(e: AdmitError) -> ApiError {
 /// `application/octet-stream`.
 pub async fn submit(
     State(state): State<AppState>,
-    Query(q): Query<SubmitQuery>,
+    ApiQuery(q): ApiQuery<SubmitQuery>,
     _caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let raw: Vec<u8> = if is_octet_stream(&headers) {
-        body.to_vec()
-    } else {
-        let b: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(
-                "malformed_body",
-                format!("expected {{\"tx\": \"<hex>\"}}: {e}"),
-            )
-        })?;
-        if b.tx.len() > 2 * lianrong_contracts::tx::MAX_TX_BYTES {
-            return Err(tx_error(TxError::TooLarge {
-                len: b.tx.len() / 2,
-                limit: lianrong_contracts::tx::MAX_TX_BYTES,
-            }));
-        }
-        hex::decode(b.tx.trim())
-            .map_err(|e| ApiError::bad_request("malformed_body", format!("tx is not hex: {e}")))?
-    };
+    let raw = submitted_bytes(&headers, &body)?;
     let signed = SignedTransaction::decode(&raw).map_err(tx_error)?;
     let hash = signed.hash();
     if let Some(e) = already_committed(&state, &hash)? {
@@ -158,7 +140,7 @@ pub async fn submit(
         state.metrics.rejected_txs.inc();
         tx_error(e)
     })?;
-    let mut commits = state.commits.subscribe();
+    let commits = state.commits.subscribe();
     let answer = hand_to_loop(&state, verified)?;
     let admitted = answer
         .await
@@ -167,47 +149,65 @@ pub async fn submit(
         state.metrics.rejected_txs.inc();
         admit_error(e)
     })?;
+    let pending = (StatusCode::ACCEPTED, Json(SubmitResponse::pending(hash)));
     if q.wait.as_deref() != Some("commit") {
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"hash": hash, "status": "pending"})),
-        ));
+        return Ok(pending);
     }
-    let wait = async {
-        loop {
-            match commits.recv().await {
-                Ok(notice) => {
-                    if let Some(r) = notice.receipts.iter().find(|r| r.tx_hash == hash) {
-                        return Some((notice.height, r.clone()));
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(Some(r)) = state.db.receipt(&hash) {
-                        let h = state
-                            .db
-                            .tx(&hash)
-                            .ok()
-                            .flatten()
-                            .map(|t| t.height)
-                            .unwrap_or(0);
-                        return Some((h, r));
-                    }
-                }
-                Err(_) => return None,
-            }
-        }
-    };
-    match tokio::time::timeout(WAIT_COMMIT, wait).await {
+    match tokio::time::timeout(WAIT_COMMIT, receipt_of(&state, commits, hash)).await {
         Ok(Some((height, receipt))) => Ok((
             StatusCode::OK,
-            Json(
-                json!({"hash": hash, "status": "committed", "height": height, "receipt": receipt}),
-            ),
+            Json(SubmitResponse::committed(hash, height, receipt)),
         )),
-        _ => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"hash": hash, "status": "pending"})),
-        )),
+        _ => Ok(pending),
+    }
+}
+
+/// The signed transaction's bytes of a submit body: raw, or hex inside `{"tx": ...}`.
+fn submitted_bytes(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<u8>> {
+    if is_octet_stream(headers) {
+        return Ok(body.to_vec());
+    }
+    let b: SubmitBody = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_body",
+            format!("expected {{\"tx\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    if b.tx.len() > 2 * lianrong_contracts::tx::MAX_TX_BYTES {
+        return Err(tx_error(TxError::TooLarge {
+            len: b.tx.len() / 2,
+            limit: lianrong_contracts::tx::MAX_TX_BYTES,
+        }));
+    }
+    hex::decode(b.tx.trim())
+        .map_err(|e| ApiError::bad_request("malformed_body", format!("tx is not hex: {e}")))
+}
+
+/// Waits for `hash` to be committed: its block height and receipt, or `None` if the
+/// node stops first. A subscriber that lags reads the receipt from the database.
+async fn receipt_of(
+    state: &AppState,
+    mut commits: broadcast::Receiver<Arc<CommitNotice>>,
+    hash: Hash,
+) -> Option<(u64, Receipt)> {
+    loop {
+        match commits.recv().await {
+            Ok(notice) => {
+                if let Some(r) = notice.receipts.iter().find(|r| r.tx_hash == hash) {
+                    return Some((notice.height, r.clone()));
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Receipt and transaction record are written in one batch: both or
+                // neither (a read error means "not yet", and the wait goes on).
+                let receipt = state.db.receipt(&hash).ok().flatten();
+                let record = state.db.tx(&hash).ok().flatten();
+                if let (Some(r), Some(t)) = (receipt, record) {
+                    return Some((t.height, r));
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
     }
 }
 
@@ -254,13 +254,6 @@ fn hand_to_loop(
 /// Most transactions in one `POST /v1/transactions/batch` (a gossip bundle's worth).
 pub const MAX_BATCH_TXS: usize = crate::gossip::MAX_BUNDLE_TXS;
 
-/// JSON body of `POST /v1/transactions/batch`.
-#[derive(Debug, Deserialize)]
-pub struct SubmitBatchBody {
-    /// Hex of each canonical signed transaction.
-    pub txs: Vec<String>,
-}
-
 /// `POST /v1/transactions/batch`: many signed transactions in one request (an ERP
 /// import, a busy client), as JSON `{"txs": ["<hex>", ...]}` or, as
 /// `application/octet-stream`, the canonical encoding of the list (the block payload
@@ -272,56 +265,21 @@ pub async fn submit_batch(
     _caller: Caller,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let signed: Vec<SignedTransaction> = if is_octet_stream(&headers) {
-        crate::gossip::decode(&body)
-            .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?
-    } else {
-        let b: SubmitBatchBody = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(
-                "malformed_body",
-                format!("expected {{\"txs\": [\"<hex>\", ...]}}: {e}"),
-            )
-        })?;
-        if b.txs.len() > MAX_BATCH_TXS {
-            return Err(ApiError::bad_request(
-                "too_many",
-                format!("{} transactions (at most {MAX_BATCH_TXS})", b.txs.len()),
-            ));
-        }
-        b.txs
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let raw = hex::decode(h.trim()).map_err(|e| {
-                    ApiError::bad_request("malformed_body", format!("txs[{i}] is not hex: {e}"))
-                })?;
-                SignedTransaction::decode(&raw).map_err(|e| {
-                    let mut err = tx_error(e);
-                    err.message = format!("txs[{i}]: {}", err.message);
-                    err
-                })
-            })
-            .collect::<ApiResult<_>>()?
-    };
-    if signed.len() > MAX_BATCH_TXS {
-        return Err(ApiError::bad_request(
-            "too_many",
-            format!("{} transactions (at most {MAX_BATCH_TXS})", signed.len()),
-        ));
-    }
-    let refused = |hash: Hash, e: ApiError| json!({"hash": hash, "status": "refused", "code": e.code, "message": e.message});
-    let mut results: Vec<Value> = vec![Value::Null; signed.len()];
+) -> ApiResult<Json<Vec<SubmitResponse>>> {
+    let signed = submitted_batch(&headers, &body)?;
+    let refused =
+        |hash: Hash, e: ApiError| SubmitResponse::refused(hash, e.code.to_string(), e.message);
+    let mut results: Vec<Option<SubmitResponse>> = vec![None; signed.len()];
     let mut fresh = Vec::with_capacity(signed.len());
     // Everything that needs no signature first: up to 512 signature checks are spent
     // only on transactions that could be admitted.
     for (i, t) in signed.into_iter().enumerate() {
         let hash = t.hash();
         match already_committed(&state, &hash)? {
-            Some(e) => results[i] = refused(hash, e),
+            Some(e) => results[i] = Some(refused(hash, e)),
             None => match cheap_checks(&state, &t) {
                 Ok(()) => fresh.push((i, hash, t)),
-                Err(e) => results[i] = refused(hash, e),
+                Err(e) => results[i] = Some(refused(hash, e)),
             },
         }
     }
@@ -342,25 +300,69 @@ pub async fn submit_batch(
             .and_then(|verified| hand_to_loop(&state, verified));
         match admitted {
             Ok(answer) => answers.push((i, hash, answer)),
-            Err(e) => results[i] = refused(hash, e),
+            Err(e) => results[i] = Some(refused(hash, e)),
         }
     }
     for (i, hash, answer) in answers {
-        results[i] = match answer.await {
-            Ok(Ok(_)) => json!({"hash": hash, "status": "pending"}),
+        results[i] = Some(match answer.await {
+            Ok(Ok(_)) => SubmitResponse::pending(hash),
             Ok(Err(e)) => {
                 state.metrics.rejected_txs.inc();
                 refused(hash, admit_error(e))
             }
             Err(_) => refused(hash, ApiError::unavailable("the node is shutting down")),
-        };
+        });
     }
-    Ok(Json(Value::Array(results)))
+    // Every slot was filled above: each transaction is refused, or admitted and answered.
+    let answered: Option<Vec<SubmitResponse>> = results.into_iter().collect();
+    answered
+        .map(Json)
+        .ok_or_else(|| ApiError::internal("a batch item was left unanswered"))
 }
 
-/// The envelope checks of execution (key registered to the named org and active, nonce
-/// not already used), against committed state. A nonce ahead of the next one is fine
-/// here: earlier ones may still be waiting in the mempool.
+/// The signed transactions of a batch body: the block payload encoding, or hex strings
+/// inside `{"txs": [...]}`; at most [`MAX_BATCH_TXS`].
+fn submitted_batch(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<SignedTransaction>> {
+    let too_many = |n: usize| {
+        ApiError::bad_request(
+            "too_many",
+            format!("{n} transactions (at most {MAX_BATCH_TXS})"),
+        )
+    };
+    let signed: Vec<SignedTransaction> = if is_octet_stream(headers) {
+        crate::gossip::decode(body)
+            .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?
+    } else {
+        let b: SubmitBatchBody = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_body",
+                format!("expected {{\"txs\": [\"<hex>\", ...]}}: {e}"),
+            )
+        })?;
+        if b.txs.len() > MAX_BATCH_TXS {
+            return Err(too_many(b.txs.len()));
+        }
+        b.txs
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let raw = hex::decode(h.trim()).map_err(|e| {
+                    ApiError::bad_request("malformed_body", format!("txs[{i}] is not hex: {e}"))
+                })?;
+                SignedTransaction::decode(&raw).map_err(|e| {
+                    let mut err = tx_error(e);
+                    err.message = format!("txs[{i}]: {}", err.message);
+                    err
+                })
+            })
+            .collect::<ApiResult<_>>()?
+    };
+    if signed.len() > MAX_BATCH_TXS {
+        return Err(too_many(signed.len()));
+    }
+    Ok(signed)
+}
+
 /// What a submitted transaction must pass before its signature is checked: the right
 /// chain and size, then the envelope checks execution would refuse it for (key
 /// registered and active for its org, nonce not used), so it is stored nowhere.
@@ -375,6 +377,9 @@ fn cheap_checks(state: &AppState, signed: &SignedTransaction) -> ApiResult<()> {
     checked
 }
 
+/// The envelope checks of execution (key registered to the named org and active, nonce
+/// not already used), against committed state. A nonce ahead of the next one is fine
+/// here: earlier ones may still be waiting in the mempool.
 fn envelope_precheck(state: &AppState, tx: &lianrong_contracts::Transaction) -> ApiResult<()> {
     let view = lianrong_contracts::state::StateView::new(state.db.as_ref());
     let next: u64 = view
@@ -416,7 +421,7 @@ pub async fn transaction(
     State(state): State<AppState>,
     caller: Caller,
     Path(hash): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TxView>> {
     let hash = parse_hash(&hash)?;
     let Some(lianrong_storage::TxRecord {
         height,
@@ -433,17 +438,18 @@ pub async fn transaction(
         return Err(ApiError::not_found(format!("committed transaction {hash}")));
     }
     let receipt = state.db.receipt(&hash).map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "hash": hash,
-        "status": "committed",
-        "height": height,
-        "index": index,
-        "signer": signed.tx.signer,
-        "nonce": signed.tx.nonce,
-        "action": signed.tx.action,
-        "action_name": signed.tx.action.name(),
-        "receipt": receipt,
-    })))
+    let action_name = signed.tx.action.name().to_string();
+    Ok(Json(TxView {
+        hash,
+        status: "committed".into(),
+        height,
+        index: u64::from(index),
+        signer: signed.tx.signer,
+        nonce: signed.tx.nonce,
+        action: signed.tx.action,
+        action_name,
+        receipt,
+    }))
 }
 
 /// The hashes of a block's payload split into the transactions it executed (each one
@@ -468,7 +474,7 @@ fn split_executed(
 }
 
 /// A block as the API shows it.
-fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
+fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
     let bytes = state
         .db
         .block(height)
@@ -483,34 +489,32 @@ fn block_json(state: &AppState, height: u64) -> ApiResult<Value> {
         ),
         None => None,
     };
-    let txs: Vec<SignedTransaction> =
-        codec::decode_stored(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES)
-            .unwrap_or_default();
+    let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
     let (executed, dropped) = split_executed(&txs, |hash| {
         let rec = state.db.tx(hash).map_err(ApiError::internal)?;
         Ok(rec.is_some_and(|r| r.height == height))
     })?;
     let root = state.db.state_root(height).map_err(ApiError::internal)?;
-    Ok(json!({
-        "height": block.height,
-        "hash": block.hash(),
-        "parent": block.parent,
-        "epoch": block.epoch,
-        "round": block.round,
-        "proposer": block.proposer,
-        "timestamp_ms": block.timestamp_ms,
-        "tx_hashes": executed,
-        "dropped_tx_hashes": dropped,
-        "state_root": root,
-        "commit_certificate": cert,
-    }))
+    Ok(BlockView {
+        height: block.height,
+        hash: block.hash(),
+        parent: block.parent,
+        epoch: block.epoch,
+        round: block.round,
+        proposer: block.proposer,
+        timestamp_ms: block.timestamp_ms,
+        tx_hashes: executed,
+        dropped_tx_hashes: dropped,
+        state_root: root,
+        commit_certificate: cert,
+    })
 }
 
 /// `GET /v1/blocks/latest`.
 pub async fn latest_block(
     State(state): State<AppState>,
     _caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BlockView>> {
     let (height, _) = state
         .db
         .latest()
@@ -519,16 +523,16 @@ pub async fn latest_block(
     if height == 0 {
         return Err(ApiError::not_found("block after genesis"));
     }
-    block_json(&state, height).map(Json)
+    block_view(&state, height).map(Json)
 }
 
 /// `GET /v1/blocks/{height}`.
 pub async fn block(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(height): Path<u64>,
-) -> ApiResult<Json<Value>> {
-    block_json(&state, height).map(Json)
+    ApiPath(height): ApiPath<u64>,
+) -> ApiResult<Json<BlockView>> {
+    block_view(&state, height).map(Json)
 }
 
 /// `GET /v1/orgs`.
@@ -540,7 +544,7 @@ pub async fn orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     let mut out = Vec::with_capacity(rows.len());
     for (_, v) in rows {
         let o: Org = codec::decode_stored(&v, 1 << 20).map_err(ApiError::internal)?;
-        out.push(vis::org_view(&caller, o));
+        out.push(vis::org_for(&caller.reader(), o));
     }
     Ok(Json(out))
 }
@@ -552,7 +556,7 @@ pub async fn org(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Org>> {
     let o: Org = doc(&state, DocKind::Org, &id)?;
-    Ok(Json(vis::org_view(&caller, o)))
+    Ok(Json(vis::org_for(&caller.reader(), o)))
 }
 
 /// `GET /v1/orders/{id}`.
@@ -562,7 +566,7 @@ pub async fn order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
     let o: Order = doc(&state, DocKind::Order, &id)?;
-    visible(vis::order(&caller, &o), DocKind::Order, &id, Json(o))
+    readable(&caller, DocKind::Order, &id, o)
 }
 
 /// `GET /v1/shipments/{id}`.
@@ -572,13 +576,13 @@ pub async fn shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Shipment>> {
     let s: Shipment = doc(&state, DocKind::Shipment, &id)?;
-    let o: Option<Order> = doc(&state, DocKind::Order, s.order.as_str()).ok();
-    visible(
-        vis::shipment(&caller, &s, o.as_ref()),
+    let seen = readable(
+        &caller,
         DocKind::Shipment,
         &id,
-        Json(s),
-    )
+        shipment_of_order(&state, s)?,
+    )?;
+    Ok(Json(seen.0.shipment))
 }
 
 /// `GET /v1/warehouse-receipts/{id}`.
@@ -588,12 +592,7 @@ pub async fn warehouse_receipt(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WarehouseReceipt>> {
     let r: WarehouseReceipt = doc(&state, DocKind::WarehouseReceipt, &id)?;
-    visible(
-        vis::warehouse_receipt(&caller, &r),
-        DocKind::WarehouseReceipt,
-        &id,
-        Json(r),
-    )
+    readable(&caller, DocKind::WarehouseReceipt, &id, r)
 }
 
 /// `GET /v1/invoices/{id}`.
@@ -603,14 +602,7 @@ pub async fn invoice(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Invoice>> {
     let i: Invoice = doc(&state, DocKind::Invoice, &id)?;
-    visible(vis::invoice(&caller, &i), DocKind::Invoice, &id, Json(i))
-}
-
-/// Query of `GET /v1/invoices`.
-#[derive(Debug, Deserialize)]
-pub struct InvoiceQuery {
-    /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
-    pub fingerprint: String,
+    readable(&caller, DocKind::Invoice, &id, i)
 }
 
 /// `GET /v1/invoices?fingerprint=HEX`: the invoice registered under a fingerprint, as a
@@ -619,7 +611,7 @@ pub struct InvoiceQuery {
 pub async fn invoices_by_fingerprint(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<InvoiceQuery>,
+    ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> ApiResult<Json<Vec<Invoice>>> {
     let fp = parse_hash(&q.fingerprint)?;
     let id: Option<DocId> =
@@ -628,11 +620,7 @@ pub async fn invoices_by_fingerprint(
         return Ok(Json(Vec::new()));
     };
     let i: Invoice = doc(&state, DocKind::Invoice, id.as_str())?;
-    Ok(Json(if vis::invoice(&caller, &i) {
-        vec![i]
-    } else {
-        Vec::new()
-    }))
+    Ok(Json(vis::filter(&caller.reader(), [i])))
 }
 
 /// `GET /v1/receivables/{id}`.
@@ -642,51 +630,22 @@ pub async fn receivable(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Receivable>> {
     let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
-    visible(
-        vis::receivable(&caller, &r),
-        DocKind::Receivable,
-        &id,
-        Json(r),
-    )
+    readable(&caller, DocKind::Receivable, &id, r)
 }
 
-/// Query of `GET /v1/receivables`.
-#[derive(Debug, Deserialize)]
-pub struct ReceivableQuery {
-    /// Current holder.
-    pub holder: Option<String>,
-    /// Debtor.
-    pub debtor: Option<String>,
-    /// Status (`active`, `overdue`, `split`, `settled`).
-    pub status: Option<String>,
-    /// Page size (at most 500).
-    pub limit: Option<usize>,
-}
-
-/// `GET /v1/receivables?holder=&debtor=&status=`.
+/// `GET /v1/receivables?holder=&debtor=&status=&limit=`.
 pub async fn receivables(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ReceivableQuery>,
+    ApiQuery(q): ApiQuery<ReceivableFilter>,
 ) -> ApiResult<Json<Vec<Receivable>>> {
     let limit = q.limit.unwrap_or(100).min(MAX_PAGE);
-    let status: Option<ReceivableStatus> = match &q.status {
-        Some(s) => Some(
-            serde_json::from_value(Value::String(s.clone())).map_err(|_| {
-                ApiError::bad_request("invalid_status", format!("unknown status {s:?}"))
-            })?,
-        ),
-        None => None,
-    };
-    let org = |s: &Option<String>| -> ApiResult<Option<OrgId>> {
-        s.as_ref()
-            .map(|s| {
-                OrgId::new(s.clone())
-                    .map_err(|e| ApiError::bad_request("invalid_org", e.to_string()))
-            })
-            .transpose()
-    };
-    let (holder, debtor) = (org(&q.holder)?, org(&q.debtor)?);
+    let ReceivableFilter {
+        holder,
+        debtor,
+        status,
+        ..
+    } = q;
     // Use the most selective index given, then filter on the rest.
     use lianrong_storage::ReceivableIndex as By;
     let by = match (&holder, &debtor, status) {
@@ -695,6 +654,7 @@ pub async fn receivables(
         (None, None, Some(s)) => Some(By::Status(s)),
         (None, None, None) => None,
     };
+    let reader = caller.reader();
     let candidates: Vec<Receivable> = match by {
         Some(by) => state
             .db
@@ -715,7 +675,7 @@ pub async fn receivables(
             holder.as_ref().is_none_or(|h| &r.holder == h)
                 && debtor.as_ref().is_none_or(|d| &r.debtor == d)
                 && status.is_none_or(|s| r.status == s)
-                && vis::receivable(&caller, r)
+                && vis::may_read(&reader, r)
         })
         .take(limit)
         .collect();
@@ -728,9 +688,10 @@ pub async fn receivable_history(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReceivableHistory>> {
     let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
-    if !vis::receivable(&caller, &r) {
+    let reader = caller.reader();
+    if !vis::may_read(&reader, &r) {
         return Err(ApiError::not_found(format!("receivable {id}")));
     }
     let mut chain = vec![r.clone()];
@@ -740,31 +701,41 @@ pub async fn receivable_history(
     for _ in 0..1024 {
         let Some(p) = cur.parent.clone() else { break };
         cur = doc(&state, DocKind::Receivable, p.as_str())?;
-        chain.push(cur.clone());
+        chain.push(vis::seen_from_outside(&reader, cur.clone()));
     }
     chain.reverse();
-    let mut steps = Vec::new();
-    for rec in &chain {
-        let rows = state
-            .db
-            .scan_prefix(
-                &keys::history_prefix(DocKind::Receivable, rec.id.as_str()),
-                MAX_PAGE,
-            )
-            .map_err(ApiError::internal)?;
-        let entries: Vec<HistoryEntry> = rows
-            .iter()
-            .map(|(_, v)| codec::decode_stored(v, 1 << 20))
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?;
-        steps.push(json!({"receivable": rec.id, "history": entries}));
-    }
-    let invoice: Option<Invoice> = doc(&state, DocKind::Invoice, r.invoice.as_str())
-        .ok()
-        .map(|i| vis::invoice_view(&caller, i));
-    Ok(Json(
-        json!({"receivable": r, "lineage": chain, "steps": steps, "invoice": invoice}),
-    ))
+    let steps = chain
+        .iter()
+        .map(|rec| history_steps(&state, rec))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let invoice = maybe_doc::<Invoice>(&state, DocKind::Invoice, r.invoice.as_str())?
+        .map(|i| vis::seen_from_outside(&reader, i));
+    Ok(Json(ReceivableHistory {
+        receivable: r,
+        lineage: chain,
+        steps,
+        invoice,
+    }))
+}
+
+/// One receivable's recorded steps, oldest first.
+fn history_steps(state: &AppState, rec: &Receivable) -> ApiResult<HistorySteps> {
+    let rows = state
+        .db
+        .scan_prefix(
+            &keys::history_prefix(DocKind::Receivable, rec.id.as_str()),
+            MAX_PAGE,
+        )
+        .map_err(ApiError::internal)?;
+    let history: Vec<HistoryEntry> = rows
+        .iter()
+        .map(|(_, v)| codec::decode_stored(v, 1 << 20))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(HistorySteps {
+        receivable: rec.id.clone(),
+        history,
+    })
 }
 
 /// `GET /v1/financings/{id}`.
@@ -774,12 +745,7 @@ pub async fn financing(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Financing>> {
     let f: Financing = doc(&state, DocKind::Financing, &id)?;
-    visible(
-        vis::financing(&caller, &f),
-        DocKind::Financing,
-        &id,
-        Json(f),
-    )
+    readable(&caller, DocKind::Financing, &id, f)
 }
 
 /// `GET /v1/offers/{id}`.
@@ -789,13 +755,8 @@ pub async fn offer(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Offer>> {
     let o: Offer = doc(&state, DocKind::Offer, &id)?;
-    let f: Option<Financing> = doc(&state, DocKind::Financing, o.financing.as_str()).ok();
-    visible(
-        vis::offer(&caller, &o, f.as_ref()),
-        DocKind::Offer,
-        &id,
-        Json(o),
-    )
+    let seen = readable(&caller, DocKind::Offer, &id, offer_of_financing(&state, o)?)?;
+    Ok(Json(seen.0.offer))
 }
 
 /// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of the document against the latest
@@ -804,24 +765,11 @@ pub async fn proof(
     State(state): State<AppState>,
     caller: Caller,
     Path((kind, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ProofResponse>> {
     let kind = DocKind::parse(&kind).ok_or_else(|| {
         ApiError::bad_request("invalid_kind", format!("unknown document kind {kind:?}"))
     })?;
-    let allowed = match kind {
-        DocKind::Order => doc::<Order>(&state, kind, &id).map(|d| vis::order(&caller, &d))?,
-        DocKind::Invoice => doc::<Invoice>(&state, kind, &id).map(|d| vis::invoice(&caller, &d))?,
-        DocKind::Receivable => {
-            doc::<Receivable>(&state, kind, &id).map(|d| vis::receivable(&caller, &d))?
-        }
-        DocKind::Financing => {
-            doc::<Financing>(&state, kind, &id).map(|d| vis::financing(&caller, &d))?
-        }
-        DocKind::WarehouseReceipt => doc::<WarehouseReceipt>(&state, kind, &id)
-            .map(|d| vis::warehouse_receipt(&caller, &d))?,
-        _ => caller.sees_everything(),
-    };
-    if !allowed {
+    if !may_read_doc(&state, &caller, kind, &id)? {
         return Err(ApiError::not_found(format!("{kind} {id}")));
     }
     let (version, root) = state
@@ -832,15 +780,63 @@ pub async fn proof(
     let key = keys::doc(kind, &id);
     let p = merkle::prove(state.db.as_ref(), &key, version, root).map_err(ApiError::internal)?;
     p.verify(&root).map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "kind": kind,
-        "id": id,
-        "height": version,
-        "state_root": root,
-        "key": String::from_utf8_lossy(&key),
-        "value_hex": p.value.as_ref().map(hex::encode),
-        "proof": p.proof,
-    })))
+    let proof = serde_json::to_value(&p.proof).map_err(ApiError::internal)?;
+    Ok(Json(ProofResponse {
+        kind: kind.to_string(),
+        id,
+        height: version,
+        state_root: root,
+        key: String::from_utf8_lossy(&key).into_owned(),
+        value_hex: p.value.as_ref().map(hex::encode),
+        proof,
+    }))
+}
+
+/// Whether `caller` may read the document `kind`/`id` (the rule of its own endpoint; a
+/// missing document is a 404). Kinds with no endpoint of their own (governance records)
+/// are for banks and auditors.
+fn may_read_doc(state: &AppState, caller: &Caller, kind: DocKind, id: &str) -> ApiResult<bool> {
+    let reader = caller.reader();
+    Ok(match kind {
+        DocKind::Org => {
+            doc::<Org>(state, kind, id)?;
+            true
+        }
+        DocKind::Order => vis::may_read(&reader, &doc::<Order>(state, kind, id)?),
+        DocKind::Shipment => {
+            let s = doc::<Shipment>(state, kind, id)?;
+            vis::may_read(&reader, &shipment_of_order(state, s)?)
+        }
+        DocKind::Invoice => vis::may_read(&reader, &doc::<Invoice>(state, kind, id)?),
+        DocKind::Receivable => vis::may_read(&reader, &doc::<Receivable>(state, kind, id)?),
+        DocKind::Financing => vis::may_read(&reader, &doc::<Financing>(state, kind, id)?),
+        DocKind::Offer => {
+            let o = doc::<Offer>(state, kind, id)?;
+            vis::may_read(&reader, &offer_of_financing(state, o)?)
+        }
+        DocKind::WarehouseReceipt => {
+            vis::may_read(&reader, &doc::<WarehouseReceipt>(state, kind, id)?)
+        }
+        _ => reader.sees_everything(),
+    })
+}
+
+/// A shipment with the parties of its order, who read it too.
+fn shipment_of_order(state: &AppState, shipment: Shipment) -> ApiResult<ShipmentOfOrder> {
+    let order = maybe_doc::<Order>(state, DocKind::Order, shipment.order.as_str())?;
+    Ok(ShipmentOfOrder {
+        shipment,
+        order_parties: order.map(|o| vec![o.buyer, o.seller]).unwrap_or_default(),
+    })
+}
+
+/// An offer with its financing's applicant, who reads it too.
+fn offer_of_financing(state: &AppState, offer: Offer) -> ApiResult<OfferOfFinancing> {
+    let f = maybe_doc::<Financing>(state, DocKind::Financing, offer.financing.as_str())?;
+    Ok(OfferOfFinancing {
+        offer,
+        applicant: f.map(|f| f.applicant),
+    })
 }
 
 /// `GET /v1/events`: server-sent events, one `block` event per finalized block. Banks
@@ -854,13 +850,13 @@ pub async fn events(
     let stream = futures::stream::unfold((rx, caller), |(mut rx, caller)| async move {
         let ev = match rx.recv().await {
             Ok(n) => SseEvent::default()
-                .event("block")
+                .event(event_names::BLOCK)
                 .json_data(view_notice(&n, &caller))
                 .unwrap_or_else(|_| SseEvent::default().comment("encoding error")),
             // A slow subscriber skipped `n` blocks; it can re-read them from /v1/blocks.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                SseEvent::default().event("lagged").data(n.to_string())
-            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                .event(event_names::LAGGED)
+                .data(n.to_string()),
             Err(_) => return None,
         };
         Some((Ok(ev), (rx, caller)))
@@ -868,21 +864,26 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> Value {
-    let receipts: Vec<&Receipt> = n
-        .receipts
-        .iter()
-        .filter(|r| caller.sees_everything() || r.signer == caller.org)
-        .collect();
-    json!({
-        "height": n.height,
-        "block_hash": n.block_hash,
-        "time_ms": n.time_ms,
-        "state_root": n.state_root,
-        "tx_count": n.receipts.len(),
-        "receipts": receipts,
-        "ledger_events": if caller.sees_everything() { json!(n.ledger_events) } else { json!([]) },
-    })
+fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> BlockNotice {
+    let everything = caller.sees_everything();
+    BlockNotice {
+        height: n.height,
+        block_hash: n.block_hash,
+        time_ms: n.time_ms,
+        state_root: n.state_root,
+        tx_count: n.receipts.len() as u64,
+        receipts: n
+            .receipts
+            .iter()
+            .filter(|r| everything || r.signer == caller.org)
+            .cloned()
+            .collect(),
+        ledger_events: if everything {
+            n.ledger_events.clone()
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 /// `GET /v1/keys/{public_key}`: the org a member key acts for, whether it is active and
@@ -892,7 +893,7 @@ pub async fn key_info(
     State(state): State<AppState>,
     caller: Caller,
     Path(key): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyInfo>> {
     let public = lianrong_primitives::PublicKey::from_hex(&key)
         .map_err(|e| ApiError::bad_request("invalid_key", format!("{key:?}: {e}")))?;
     let record: lianrong_contracts::model::KeyRecord =
@@ -905,12 +906,12 @@ pub async fn key_info(
     let next_nonce: u64 = load(state.db.as_ref(), &keys::nonce(&public))
         .map_err(ApiError::internal)?
         .unwrap_or(0);
-    Ok(Json(json!({
-        "public_key": public,
-        "org": record.org,
-        "active": record.active,
-        "next_nonce": next_nonce,
-    })))
+    Ok(Json(KeyInfo {
+        public_key: public,
+        org: record.org,
+        active: record.active,
+        next_nonce,
+    }))
 }
 
 #[cfg(test)]

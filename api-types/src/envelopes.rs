@@ -1,5 +1,7 @@
-//! What the node's API answers, as typed values. Documents themselves are the contract
-//! records (`lianrong_contracts::model`); these are the envelopes around them.
+//! What the node's API answers and takes, as typed values. Documents themselves are the
+//! contract records (`lianrong_contracts::model`); these are the envelopes around them.
+//! Every field the node writes is required here (no `#[serde(default)]` on an answer): a
+//! client that meets a missing field reports a malformed answer instead of a zero.
 
 use lianrong_consensus::CommitCertificate;
 use lianrong_contracts::model::{DocId, Invoice, Receivable, ReceivableStatus, Validator};
@@ -19,21 +21,16 @@ pub struct Status {
     /// State root after it.
     pub state_root: Option<Hash>,
     /// When the node finalized it (node clock, ms since the Unix epoch).
-    #[serde(default)]
     pub last_finalized_at_ms: u64,
     /// The validator set recorded in state, in index order.
     pub validators: Vec<Validator>,
     /// Connected peers' node keys.
-    #[serde(default)]
     pub peers: Vec<PublicKey>,
     /// Current consensus round.
-    #[serde(default)]
     pub round: u64,
     /// Transactions waiting in the node's mempool.
-    #[serde(default)]
     pub mempool: usize,
     /// Sync state.
-    #[serde(default)]
     pub sync: SyncState,
 }
 
@@ -45,7 +42,7 @@ pub struct SyncState {
 }
 
 /// `GET /v1/blocks/{height}`: a finalized block's header, its transactions' hashes and
-/// the commit certificate anyone can check (see [`crate::verify_block`]).
+/// the commit certificate anyone can check (the SDK's `verify_block`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockView {
     /// Height.
@@ -62,9 +59,12 @@ pub struct BlockView {
     pub proposer: u16,
     /// Agreed block time (ms since the Unix epoch).
     pub timestamp_ms: u64,
-    /// Transactions in block order.
-    #[serde(default)]
+    /// Transactions the block executed, in block order (each readable at
+    /// `/v1/transactions/{hash}`).
     pub tx_hashes: Vec<Hash>,
+    /// Transactions in the payload that every node dropped before execution (a faulty
+    /// proposer's transaction whose signature fails).
+    pub dropped_tx_hashes: Vec<Hash>,
     /// State root after executing the block, as the node computed it.
     pub state_root: Option<Hash>,
     /// Certificate committing this block or a descendant.
@@ -94,45 +94,110 @@ pub struct TxView {
     pub receipt: Option<Receipt>,
 }
 
-/// `POST /v1/transactions` answer.
+/// Where a submitted transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmitStatus {
+    /// Admitted to the mempool, not final yet.
+    Pending,
+    /// Final, with its receipt.
+    Committed,
+    /// Refused (batch answers only; a single submit answers with an error instead).
+    Refused,
+}
+
+/// Query of `POST /v1/transactions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitQuery {
+    /// `commit` to answer only after finality (or after 30 s, still pending).
+    pub wait: Option<String>,
+}
+
+/// JSON body of `POST /v1/transactions` (or the raw bytes as `application/octet-stream`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitBody {
+    /// Hex of the signed transaction's canonical encoding.
+    pub tx: String,
+}
+
+/// JSON body of `POST /v1/transactions/batch` (or the block payload encoding as
+/// `application/octet-stream`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitBatchBody {
+    /// Hex of each signed transaction's canonical encoding, at most 512.
+    pub txs: Vec<String>,
+}
+
+/// `POST /v1/transactions` answer (and each item of a batch answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitResponse {
     /// Transaction hash.
     pub hash: Hash,
-    /// `pending` (admitted, not final yet) or `committed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: SubmitStatus,
     /// Block height, once committed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
     /// The receipt, once committed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
+    /// Why it was refused (batch items only): the error code of the single submit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The refusal in words (batch items only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
-/// A transaction that is final and that the ledger executed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Committed {
-    /// Transaction hash.
-    pub hash: Hash,
-    /// Block height it was committed in.
-    pub height: u64,
-    /// What changed.
-    pub events: Vec<Event>,
-}
-
-impl Committed {
-    /// The first id of a newly created document of the given kind in the events
-    /// (`RCV-n`, `FIN-n`, `OFR-n` are assigned by the ledger).
-    pub fn created(&self, kind: lianrong_contracts::DocKind) -> Option<DocId> {
-        use lianrong_contracts::DocKind as K;
-        self.events.iter().find_map(|e| match (kind, e) {
-            (K::Receivable, Event::ReceivableIssued { receivable, .. }) => Some(receivable.clone()),
-            (K::Financing, Event::FinancingRequested { financing, .. }) => Some(financing.clone()),
-            (K::Offer, Event::OfferMade { offer, .. }) => Some(offer.clone()),
-            (K::Proposal, Event::ProposalOpened { proposal, .. }) => Some(proposal.clone()),
-            _ => None,
-        })
+impl SubmitResponse {
+    /// Admitted, not final yet.
+    pub fn pending(hash: Hash) -> SubmitResponse {
+        SubmitResponse {
+            hash,
+            status: SubmitStatus::Pending,
+            height: None,
+            receipt: None,
+            code: None,
+            message: None,
+        }
     }
+
+    /// Final, with its receipt.
+    pub fn committed(hash: Hash, height: u64, receipt: Receipt) -> SubmitResponse {
+        SubmitResponse {
+            status: SubmitStatus::Committed,
+            height: Some(height),
+            receipt: Some(receipt),
+            ..SubmitResponse::pending(hash)
+        }
+    }
+
+    /// Refused with `code` and `message` (a batch item).
+    pub fn refused(hash: Hash, code: String, message: String) -> SubmitResponse {
+        SubmitResponse {
+            status: SubmitStatus::Refused,
+            code: Some(code),
+            message: Some(message),
+            ..SubmitResponse::pending(hash)
+        }
+    }
+}
+
+/// Every error answer: `{"error": {"code", "message"}}`, 4xx for the caller's mistake,
+/// 5xx only for the node's own fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error inside an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`bad_signature`, `not_found`, ...).
+    pub code: String,
+    /// What went wrong and what to fix, in words.
+    pub message: String,
 }
 
 /// `GET /v1/keys/{public_key}`: which org a member key acts for and its next nonce.
@@ -149,17 +214,31 @@ pub struct KeyInfo {
     pub next_nonce: u64,
 }
 
-/// Filter of `GET /v1/receivables`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Query of `GET /v1/receivables`: every field optional, all given ones must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceivableFilter {
     /// Current holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<OrgId>,
     /// Debtor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debtor: Option<OrgId>,
     /// Status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReceivableStatus>,
-    /// Page size (the node caps it at 500).
+    /// Page size (default 100, at most [`MAX_PAGE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+}
+
+/// Largest list page the node answers.
+pub const MAX_PAGE: usize = 500;
+
+/// Query of `GET /v1/invoices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceQuery {
+    /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
+    pub fingerprint: String,
 }
 
 /// One receivable's steps in a [`ReceivableHistory`].
@@ -185,7 +264,7 @@ pub struct ReceivableHistory {
 }
 
 /// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of a document against a state root.
-/// Check it with [`crate::verify_proof`].
+/// Check it with the SDK's `verify_proof`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProofResponse {
     /// Document kind (`invoice`, `receivable`, ...).
@@ -218,37 +297,16 @@ pub struct BlockNotice {
     /// Transactions in the block (all, even those not shown).
     pub tx_count: u64,
     /// Receipts this caller may see.
-    #[serde(default)]
     pub receipts: Vec<Receipt>,
     /// Changes the ledger made by itself (banks and auditors only).
-    #[serde(default)]
     pub ledger_events: Vec<Event>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lianrong_contracts::DocKind;
-
-    #[test]
-    fn created_finds_the_ledger_assigned_id() {
-        let d = |s: &str| DocId::new(s).unwrap();
-        let c = Committed {
-            hash: Hash::ZERO,
-            height: 1,
-            events: vec![
-                Event::ReceivableSplit {
-                    receivable: d("RCV-1"),
-                    parts: vec![d("RCV-2"), d("RCV-3")],
-                },
-                Event::FinancingRequested {
-                    financing: d("FIN-4"),
-                    receivable: d("RCV-2"),
-                    banks: vec![],
-                },
-            ],
-        };
-        assert_eq!(c.created(DocKind::Financing), Some(d("FIN-4")));
-        assert_eq!(c.created(DocKind::Offer), None);
-    }
+/// Server-sent event names of `GET /v1/events`.
+pub mod event_names {
+    /// A finalized block; data: a [`super::BlockNotice`] as JSON.
+    pub const BLOCK: &str = "block";
+    /// The subscriber was too slow and skipped blocks; data: how many (decimal). It can
+    /// re-read them from `/v1/blocks/{height}`.
+    pub const LAGGED: &str = "lagged";
 }

@@ -1,0 +1,325 @@
+//! Who may read what (docs/domain.md, "Privacy"), written once for the node's API and the
+//! explorer.
+//!
+//! - Banks and auditors read everything, unmasked.
+//! - Any other org reads the documents it is a party to, whole: a party to an invoice sees
+//!   both tax ids on it (it is its own contract).
+//! - A document shown to a reader outside its parties (a later holder reading the lineage
+//!   of its receivable: the root invoice, its ancestors) has every identifier masked.
+//! - Org records are public within the network (names, roles, keys); their tax id and
+//!   identifiers are masked for everyone but the org itself.
+//! - Transactions, their actions and events are JSON to a restricted reader: every field
+//!   named in [`SENSITIVE_FIELDS`] is masked wherever it appears ([`mask_json`]).
+
+use lianrong_contracts::model::{
+    Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
+};
+use lianrong_primitives::OrgId;
+use serde_json::Value;
+
+pub use lianrong_primitives::mask;
+
+/// Who is reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// A bank or an auditor (or the explorer's own node token): everything, unmasked.
+    Everything,
+    /// Any other org.
+    Org(OrgId),
+}
+
+impl Reader {
+    /// True for banks and auditors.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self, Reader::Everything)
+    }
+
+    /// True if the reader is this org.
+    pub fn is(&self, org: &str) -> bool {
+        matches!(self, Reader::Org(o) if o.as_str() == org)
+    }
+
+    /// May this reader see something whose parties are `parties`?
+    pub fn may_see<'a>(&self, mut parties: impl Iterator<Item = &'a str>) -> bool {
+        match self {
+            Reader::Everything => true,
+            Reader::Org(o) => parties.any(|p| p == o.as_str()),
+        }
+    }
+}
+
+/// Something with parties who read it whole, and identifiers masked for everyone else.
+pub trait Document {
+    /// The orgs party to it.
+    fn parties(&self) -> Vec<&str>;
+    /// Masks the identifiers a reader outside its parties must not read in full.
+    fn mask_identifiers(&mut self);
+}
+
+/// The document if `reader` may read it (a party, a bank, an auditor), whole; `None`
+/// otherwise, which callers show exactly like a missing document.
+pub fn readable<T: Document>(reader: &Reader, doc: T) -> Option<T> {
+    reader.may_see(doc.parties().into_iter()).then_some(doc)
+}
+
+/// True if `reader` may read `doc`.
+pub fn may_read<T: Document>(reader: &Reader, doc: &T) -> bool {
+    reader.may_see(doc.parties().into_iter())
+}
+
+/// The items `reader` may read. Every list goes through this.
+pub fn filter<T: Document>(reader: &Reader, items: impl IntoIterator<Item = T>) -> Vec<T> {
+    items
+        .into_iter()
+        .filter_map(|d| readable(reader, d))
+        .collect()
+}
+
+/// A document shown to `reader` because something it may read leads there (the lineage
+/// of a receivable it holds): whole for its parties, banks and auditors, masked for
+/// anyone else.
+pub fn seen_from_outside<T: Document>(reader: &Reader, mut doc: T) -> T {
+    if !may_read(reader, &doc) {
+        doc.mask_identifiers();
+    }
+    doc
+}
+
+/// An org record as `reader` sees it: public, with its identifiers masked unless the
+/// reader is that org, a bank or an auditor.
+pub fn org_for(reader: &Reader, mut org: Org) -> Org {
+    if !reader.sees_everything() && !reader.is(org.id.as_str()) {
+        org.mask_identifiers();
+    }
+    org
+}
+
+impl Document for Org {
+    /// An org is the only party to its own record.
+    fn parties(&self) -> Vec<&str> {
+        vec![self.id.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        self.tax_id = mask(&self.tax_id);
+        self.identifiers = self.identifiers.iter().map(|i| mask(i)).collect();
+    }
+}
+
+impl Document for Order {
+    fn parties(&self) -> Vec<&str> {
+        vec![self.buyer.as_str(), self.seller.as_str()]
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+impl Document for Invoice {
+    fn parties(&self) -> Vec<&str> {
+        vec![self.seller.as_str(), self.buyer.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        self.seller_tax_id = mask(&self.seller_tax_id);
+        self.buyer_tax_id = mask(&self.buyer_tax_id);
+    }
+}
+
+impl Document for Receivable {
+    fn parties(&self) -> Vec<&str> {
+        vec![self.holder.as_str(), self.debtor.as_str()]
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+impl Document for Financing {
+    /// The applicant and the invited banks (banks read everything anyway).
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.applicant.as_str()];
+        v.extend(self.banks.iter().map(OrgId::as_str));
+        v
+    }
+    fn mask_identifiers(&mut self) {
+        self.payment_ref = self.payment_ref.as_deref().map(mask);
+    }
+}
+
+impl Document for WarehouseReceipt {
+    /// The warehouse, the owner and the pledgee.
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.warehouse.as_str(), self.owner.as_str()];
+        v.extend(self.pledgee.as_ref().map(OrgId::as_str));
+        v
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+/// A shipment with its order's parties: the carrier and the order's buyer and seller
+/// read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentOfOrder {
+    /// The shipment.
+    pub shipment: Shipment,
+    /// Buyer and seller of its order (empty if the order is unknown).
+    pub order_parties: Vec<OrgId>,
+}
+
+impl Document for ShipmentOfOrder {
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.shipment.carrier.as_str()];
+        v.extend(self.order_parties.iter().map(OrgId::as_str));
+        v
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+/// An offer with its financing's applicant: the offering bank and the applicant read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferOfFinancing {
+    /// The offer.
+    pub offer: Offer,
+    /// The applicant of the financing it answers (none if unknown).
+    pub applicant: Option<OrgId>,
+}
+
+impl Document for OfferOfFinancing {
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.offer.bank.as_str()];
+        v.extend(self.applicant.as_ref().map(OrgId::as_str));
+        v
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+/// Field names whose values are identifiers, masked for restricted readers wherever they
+/// appear in transactions, actions and events shown as JSON.
+pub const SENSITIVE_FIELDS: [&str; 5] = [
+    "tax_id",
+    "seller_tax_id",
+    "buyer_tax_id",
+    "payment_ref",
+    "identifiers",
+];
+
+/// Masks every [`SENSITIVE_FIELDS`] value anywhere inside a JSON value.
+pub fn mask_json(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                if SENSITIVE_FIELDS.contains(&k.as_str()) {
+                    mask_json_strings(val);
+                } else {
+                    mask_json(val);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        _ => {}
+    }
+}
+
+/// Masks a string, or each string of an array.
+fn mask_json_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = mask(s),
+        Value::Array(items) => {
+            for i in items {
+                if let Value::String(s) = i {
+                    *s = mask(s);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::model::{DocId, InvoiceStatus, Role};
+    use lianrong_contracts::money::Money;
+    use lianrong_primitives::Hash;
+
+    fn org_id(s: &str) -> OrgId {
+        OrgId::new(s).unwrap()
+    }
+
+    fn reader(s: &str) -> Reader {
+        Reader::Org(org_id(s))
+    }
+
+    fn invoice() -> Invoice {
+        let day = |m| chrono::NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+        let id = |s: &str| DocId::new(s).unwrap();
+        Invoice {
+            id: id("INV-1"),
+            order: id("PO-1"),
+            seller: org_id("SUP-1"),
+            buyer: org_id("CORE-A"),
+            number: "JN-1".into(),
+            issue_date: day(1),
+            due_date: day(4),
+            amount: Money::parse("100.00", "CNY").unwrap(),
+            seller_tax_id: "91310000MA1SUP0001".into(),
+            buyer_tax_id: "91310000MA1COREA3X".into(),
+            doc_hash: Hash::ZERO,
+            fingerprint: Hash::ZERO,
+            status: InvoiceStatus::Confirmed,
+            receivable: Some(id("RCV-1")),
+            dispute_reason: None,
+            registered_by: org_id("CORE-A"),
+        }
+    }
+
+    #[test]
+    fn parties_banks_and_auditors_read_a_document_whole_others_not_at_all() {
+        let inv = invoice();
+        for r in [reader("SUP-1"), reader("CORE-A"), Reader::Everything] {
+            assert_eq!(readable(&r, inv.clone()), Some(inv.clone()), "{r:?}");
+        }
+        assert_eq!(readable(&reader("SUP-3"), inv.clone()), None);
+        assert_eq!(filter(&reader("SUP-3"), [inv.clone()]), vec![]);
+    }
+
+    #[test]
+    fn a_document_seen_from_outside_its_parties_has_every_identifier_masked() {
+        let inv = invoice();
+        let tier2 = seen_from_outside(&reader("SUP-3"), inv.clone());
+        assert_eq!(tier2.seller_tax_id, "9131************01");
+        assert_eq!(tier2.buyer_tax_id, "9131************3X");
+        for r in [reader("SUP-1"), reader("CORE-A"), Reader::Everything] {
+            assert_eq!(seen_from_outside(&r, inv.clone()), inv, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn org_records_are_public_with_identifiers_masked_for_others() {
+        let org = Org {
+            id: org_id("CORE-A"),
+            name: "Core".into(),
+            tax_id: "91310000MA1COREA3X".into(),
+            roles: vec![Role::Core],
+            identifiers: vec!["0088:1234567890".into()],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
+        };
+        let seen = org_for(&reader("SUP-1"), org.clone());
+        assert_eq!(seen.tax_id, "9131************3X");
+        assert_eq!(seen.identifiers, ["0088*********90"]);
+        assert_eq!(org_for(&Reader::Everything, org.clone()), org);
+        assert_eq!(org_for(&reader("CORE-A"), org.clone()), org);
+    }
+
+    #[test]
+    fn sensitive_json_fields_are_masked_at_any_depth() {
+        let mut v = serde_json::json!({"RegisterInvoice": {"invoice": {
+            "seller_tax_id": "91330000MA2SUP106X", "number": "FP-1"},
+            "identifiers": ["0088:1234567890"]}, "payment_ref": "6222020200112233"});
+        mask_json(&mut v);
+        assert_eq!(
+            v["RegisterInvoice"]["invoice"]["seller_tax_id"],
+            "9133************6X"
+        );
+        assert_eq!(v["RegisterInvoice"]["invoice"]["number"], "FP-1");
+        assert_eq!(v["RegisterInvoice"]["identifiers"][0], "0088*********90");
+        assert_eq!(v["payment_ref"], "6222**********33");
+    }
+}
