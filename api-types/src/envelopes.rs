@@ -11,20 +11,25 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     /// The chain id (part of every signature).
     pub chain_id: String,
     /// Latest finalized height.
     pub height: u64,
     /// Hash of that block (none before the first block).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub last_block_hash: Option<Hash>,
     /// State root after it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub state_root: Option<Hash>,
     /// When the node finalized it (node clock, ms since the Unix epoch).
     pub last_finalized_at_ms: u64,
     /// The validator set recorded in state, in index order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub validators: Vec<Validator>,
     /// Connected peers' node keys.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub peers: Vec<PublicKey>,
     /// Current consensus round.
     pub round: u64,
@@ -36,6 +41,7 @@ pub struct Status {
 
 /// Whether the node is catching up.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncState {
     /// True while the node is behind its peers and fetching blocks.
     pub syncing: bool,
@@ -44,12 +50,15 @@ pub struct SyncState {
 /// `GET /v1/blocks/{height}`: a finalized block's header, its transactions' hashes and
 /// the commit certificate anyone can check (the SDK's `verify_block`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockView {
     /// Height.
     pub height: u64,
     /// Block hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     /// Parent hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub parent: Hash,
     /// Epoch (validator-set generation).
     pub epoch: u64,
@@ -61,20 +70,26 @@ pub struct BlockView {
     pub timestamp_ms: u64,
     /// Transactions the block executed, in block order (each readable at
     /// `/v1/transactions/{hash}`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub tx_hashes: Vec<Hash>,
     /// Transactions in the payload that every node dropped before execution (a faulty
     /// proposer's transaction whose signature fails).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub dropped_tx_hashes: Vec<Hash>,
     /// State root after executing the block, as the node computed it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub state_root: Option<Hash>,
     /// Certificate committing this block or a descendant.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub commit_certificate: Option<CommitCertificate>,
 }
 
 /// `GET /v1/transactions/{hash}`: a committed transaction and its receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxView {
     /// Transaction hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     /// Always `committed` (uncommitted transactions are 404).
     pub status: String,
@@ -83,19 +98,23 @@ pub struct TxView {
     /// Position in the block.
     pub index: u64,
     /// Who signed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub signer: Signer,
     /// The signer key's nonce it used.
     pub nonce: u64,
     /// What it did.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub action: Action,
     /// Short action name (`issue_order`, ...).
     pub action_name: String,
     /// Events, or the ledger's refusal.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub receipt: Option<Receipt>,
 }
 
 /// Where a submitted transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SubmitStatus {
     /// Admitted to the mempool, not final yet.
@@ -108,6 +127,8 @@ pub enum SubmitStatus {
 
 /// Query of `POST /v1/transactions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SubmitQuery {
     /// `commit` to answer only after finality (or after 30 s, still pending).
     pub wait: Option<String>,
@@ -115,6 +136,7 @@ pub struct SubmitQuery {
 
 /// JSON body of `POST /v1/transactions` (or the raw bytes as `application/octet-stream`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBody {
     /// Hex of the signed transaction's canonical encoding.
     pub tx: String,
@@ -123,6 +145,7 @@ pub struct SubmitBody {
 /// JSON body of `POST /v1/transactions/batch` (or the block payload encoding as
 /// `application/octet-stream`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBatchBody {
     /// Hex of each signed transaction's canonical encoding, at most 512.
     pub txs: Vec<String>,
@@ -130,8 +153,10 @@ pub struct SubmitBatchBody {
 
 /// `POST /v1/transactions` answer (and each item of a batch answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitResponse {
     /// Transaction hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     /// Where it stands.
     pub status: SubmitStatus,
@@ -140,6 +165,7 @@ pub struct SubmitResponse {
     pub height: Option<u64>,
     /// The receipt, once committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub receipt: Option<Receipt>,
     /// Why it was refused (batch items only): the error code of the single submit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,6 +212,7 @@ impl SubmitResponse {
 /// Every error answer: `{"error": {"code", "message"}}`, 4xx for the caller's mistake,
 /// 5xx only for the node's own fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -193,6 +220,7 @@ pub struct ErrorBody {
 
 /// The error inside an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable machine-readable code (`bad_signature`, `not_found`, ...).
     pub code: String,
@@ -202,10 +230,13 @@ pub struct ErrorDetail {
 
 /// `GET /v1/keys/{public_key}`: which org a member key acts for and its next nonce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyInfo {
     /// The key.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: PublicKey,
     /// Its org.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub org: OrgId,
     /// False once revoked.
     pub active: bool,
@@ -216,15 +247,20 @@ pub struct KeyInfo {
 
 /// Query of `GET /v1/receivables`: every field optional, all given ones must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ReceivableFilter {
     /// Current holder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub holder: Option<OrgId>,
     /// Debtor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub debtor: Option<OrgId>,
     /// Status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
     pub status: Option<ReceivableStatus>,
     /// Page size (default 100, at most [`MAX_PAGE`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +272,8 @@ pub const MAX_PAGE: usize = 500;
 
 /// Query of `GET /v1/invoices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InvoiceQuery {
     /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
     pub fingerprint: String,
@@ -243,29 +281,37 @@ pub struct InvoiceQuery {
 
 /// One receivable's steps in a [`ReceivableHistory`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistorySteps {
     /// The receivable.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub receivable: DocId,
     /// Its history, oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub history: Vec<HistoryEntry>,
 }
 
 /// `GET /v1/receivables/{id}/history`: the lineage from the root and every step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceivableHistory {
     /// The receivable asked for.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub receivable: Receivable,
     /// Its ancestors from the root down to itself.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub lineage: Vec<Receivable>,
     /// Each lineage member's history.
     pub steps: Vec<HistorySteps>,
     /// The source invoice, if visible.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub invoice: Option<Invoice>,
 }
 
 /// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of a document against a state root.
 /// Check it with the SDK's `verify_proof`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProofResponse {
     /// Document kind (`invoice`, `receivable`, ...).
     pub kind: String,
@@ -274,31 +320,38 @@ pub struct ProofResponse {
     /// The height (tree version) of the state root.
     pub height: u64,
     /// The state root the proof is against.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state_root: Hash,
     /// The state key, as text.
     pub key: String,
     /// Hex of the stored value (canonical encoding), or none for an absence proof.
     pub value_hex: Option<String>,
     /// The Jellyfish Merkle proof, as the node serialised it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub proof: serde_json::Value,
 }
 
 /// `GET /v1/events` `block` event: a finalized block as this caller may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockNotice {
     /// Height.
     pub height: u64,
     /// Block hash.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub block_hash: Hash,
     /// Agreed block time.
     pub time_ms: u64,
     /// State root after the block.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state_root: Hash,
     /// Transactions in the block (all, even those not shown).
     pub tx_count: u64,
     /// Receipts this caller may see.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub receipts: Vec<Receipt>,
     /// Changes the ledger made by itself (banks and auditors only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub ledger_events: Vec<Event>,
 }
 

@@ -13,9 +13,9 @@ use axum::Json;
 use futures::Stream;
 use lianrong_api_types::visibility::{self as vis, Document, OfferOfFinancing, ShipmentOfOrder};
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, HistorySteps, InvoiceQuery, KeyInfo, ProofResponse,
-    ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery,
-    SubmitResponse, SyncState, TxView, MAX_PAGE,
+    event_names, BlockNotice, BlockView, ErrorBody, HistorySteps, InvoiceQuery, KeyInfo,
+    ProofResponse, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody,
+    SubmitQuery, SubmitResponse, SyncState, TxView, MAX_PAGE,
 };
 use lianrong_consensus::{Block, CommitCertificate};
 use lianrong_contracts::model::{
@@ -66,6 +66,9 @@ fn parse_hash(s: &str) -> ApiResult<Hash> {
 }
 
 /// `GET /v1/status`.
+#[utoipa::path(get, path = "/v1/status", tag = "node",
+    summary = "Chain id, height, validators, peers, round, mempool, sync state",
+    responses((status = 200, body = Status), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Status>> {
     let status = state
         .status
@@ -122,6 +125,23 @@ fn admit_error(e: AdmitError) -> ApiError {
 
 /// `POST /v1/transactions[?wait=commit]`: JSON `{"tx": "<hex>"}` or the raw bytes as
 /// `application/octet-stream`.
+#[utoipa::path(post, path = "/v1/transactions", tag = "transactions",
+    summary = "Submit a signed transaction: JSON {\"tx\": hex}, or the canonical bytes as application/octet-stream",
+    params(SubmitQuery),
+    request_body(content(
+        (SubmitBody = "application/json"),
+        (Vec<u8> = "application/octet-stream")
+    )),
+    responses(
+        (status = 200, description = "committed (with `?wait=commit`)", body = SubmitResponse),
+        (status = 202, description = "admitted, pending", body = SubmitResponse),
+        (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "the ledger would refuse its envelope", body = ErrorBody),
+        (status = 409, description = "duplicate or nonce already used", body = ErrorBody),
+        (status = 413, description = "too large", body = ErrorBody),
+        (status = 429, description = "the signer has too many pending", body = ErrorBody),
+        (status = 503, description = "mempool full or node busy", body = ErrorBody)
+    ))]
 pub async fn submit(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SubmitQuery>,
@@ -260,6 +280,13 @@ pub const MAX_BATCH_TXS: usize = crate::gossip::MAX_BUNDLE_TXS;
 /// format). Their signatures are checked with one batch equation. Answers 200 with one
 /// result per transaction, in order: `{"hash", "status": "pending"}` or
 /// `{"hash", "status": "refused", "code", "message"}` (the codes of the single submit).
+#[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
+    summary = "Submit up to 512 signed transactions (JSON hex list, or the block payload encoding as application/octet-stream); one answer per transaction, in order",
+    request_body(content(
+        (SubmitBatchBody = "application/json"),
+        (Vec<u8> = "application/octet-stream")
+    )),
+    responses((status = 200, body = Vec<SubmitResponse>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 413, description = "too large", body = ErrorBody)))]
 pub async fn submit_batch(
     State(state): State<AppState>,
     _caller: Caller,
@@ -417,6 +444,10 @@ fn receipt_summary(r: &Receipt) -> String {
 }
 
 /// `GET /v1/transactions/{hash}`.
+#[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "transactions",
+    summary = "A committed transaction with its receipt",
+    params(("hash" = String, Path, description = "hex SHA-256 of the signed transaction")),
+    responses((status = 200, body = TxView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn transaction(
     State(state): State<AppState>,
     caller: Caller,
@@ -511,6 +542,9 @@ fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
 }
 
 /// `GET /v1/blocks/latest`.
+#[utoipa::path(get, path = "/v1/blocks/latest", tag = "blocks",
+    summary = "The latest finalized block with its commit certificate",
+    responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn latest_block(
     State(state): State<AppState>,
     _caller: Caller,
@@ -527,6 +561,10 @@ pub async fn latest_block(
 }
 
 /// `GET /v1/blocks/{height}`.
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "blocks",
+    summary = "A finalized block with its commit certificate",
+    params(("height" = u64, Path, minimum = 1)),
+    responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn block(
     State(state): State<AppState>,
     _caller: Caller,
@@ -536,6 +574,9 @@ pub async fn block(
 }
 
 /// `GET /v1/orgs`.
+#[utoipa::path(get, path = "/v1/orgs", tag = "documents",
+    summary = "Every organisation (identifiers masked but the caller's own)",
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Org>>> {
     let rows = state
         .db
@@ -550,6 +591,9 @@ pub async fn orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 /// `GET /v1/orgs/{id}`.
+#[utoipa::path(get, path = "/v1/orgs/{id}", tag = "documents", summary = "An organisation",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "An organisation", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn org(
     State(state): State<AppState>,
     caller: Caller,
@@ -560,6 +604,9 @@ pub async fn org(
 }
 
 /// `GET /v1/orders/{id}`.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "documents", summary = "A purchase order",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A purchase order", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn order(
     State(state): State<AppState>,
     caller: Caller,
@@ -570,6 +617,9 @@ pub async fn order(
 }
 
 /// `GET /v1/shipments/{id}`.
+#[utoipa::path(get, path = "/v1/shipments/{id}", tag = "documents", summary = "A shipment",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A shipment", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn shipment(
     State(state): State<AppState>,
     caller: Caller,
@@ -586,6 +636,9 @@ pub async fn shipment(
 }
 
 /// `GET /v1/warehouse-receipts/{id}`.
+#[utoipa::path(get, path = "/v1/warehouse-receipts/{id}", tag = "documents", summary = "A warehouse receipt",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A warehouse receipt", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn warehouse_receipt(
     State(state): State<AppState>,
     caller: Caller,
@@ -596,6 +649,9 @@ pub async fn warehouse_receipt(
 }
 
 /// `GET /v1/invoices/{id}`.
+#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "documents", summary = "An invoice",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "An invoice", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn invoice(
     State(state): State<AppState>,
     caller: Caller,
@@ -608,6 +664,10 @@ pub async fn invoice(
 /// `GET /v1/invoices?fingerprint=HEX`: the invoice registered under a fingerprint, as a
 /// list of zero or one that the caller may see. Importers check it before registering,
 /// so re-running a batch submits nothing.
+#[utoipa::path(get, path = "/v1/invoices", tag = "documents",
+    summary = "The invoice registered under a fingerprint (a list of zero or one)",
+    params(InvoiceQuery),
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn invoices_by_fingerprint(
     State(state): State<AppState>,
     caller: Caller,
@@ -624,6 +684,9 @@ pub async fn invoices_by_fingerprint(
 }
 
 /// `GET /v1/receivables/{id}`.
+#[utoipa::path(get, path = "/v1/receivables/{id}", tag = "documents", summary = "A receivable",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A receivable", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn receivable(
     State(state): State<AppState>,
     caller: Caller,
@@ -634,6 +697,10 @@ pub async fn receivable(
 }
 
 /// `GET /v1/receivables?holder=&debtor=&status=&limit=`.
+#[utoipa::path(get, path = "/v1/receivables", tag = "documents",
+    summary = "Receivables by holder, debtor and status",
+    params(ReceivableFilter),
+    responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn receivables(
     State(state): State<AppState>,
     caller: Caller,
@@ -684,6 +751,10 @@ pub async fn receivables(
 
 /// `GET /v1/receivables/{id}/history`: the lineage up to the root, then every step of
 /// each receivable on it, each with its transaction, signer and block.
+#[utoipa::path(get, path = "/v1/receivables/{id}/history", tag = "documents",
+    summary = "Lineage and every step with tx, signer, block",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ReceivableHistory), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn receivable_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -739,6 +810,9 @@ fn history_steps(state: &AppState, rec: &Receivable) -> ApiResult<HistorySteps> 
 }
 
 /// `GET /v1/financings/{id}`.
+#[utoipa::path(get, path = "/v1/financings/{id}", tag = "documents", summary = "A financing",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A financing", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn financing(
     State(state): State<AppState>,
     caller: Caller,
@@ -749,6 +823,9 @@ pub async fn financing(
 }
 
 /// `GET /v1/offers/{id}`.
+#[utoipa::path(get, path = "/v1/offers/{id}", tag = "documents", summary = "A bank's offer",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "A bank's offer", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn offer(
     State(state): State<AppState>,
     caller: Caller,
@@ -761,6 +838,13 @@ pub async fn offer(
 
 /// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of the document against the latest
 /// committed state root (anyone holding a certificate for that block can check it).
+#[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
+    summary = "Merkle proof of a document against the latest state root",
+    params(
+        ("kind" = String, Path, description = "org, proposal, order, shipment, warehouse_receipt, invoice, receivable, financing or offer"),
+        ("id" = String, Path)
+    ),
+    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn proof(
     State(state): State<AppState>,
     caller: Caller,
@@ -842,6 +926,9 @@ fn offer_of_financing(state: &AppState, offer: Offer) -> ApiResult<OfferOfFinanc
 /// `GET /v1/events`: server-sent events, one `block` event per finalized block. Banks
 /// and auditors get every receipt; other orgs get the block header and their own
 /// transactions' receipts.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    summary = "Server-sent events: a `block` event (a BlockNotice) per finalized block, `lagged` when the subscriber fell behind",
+    responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -889,6 +976,10 @@ fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> BlockNotice {
 /// `GET /v1/keys/{public_key}`: the org a member key acts for, whether it is active and
 /// its next nonce (committed state), so a client can sign its next transaction. Banks
 /// and auditors see every key; other orgs only their own (the same 404 otherwise).
+#[utoipa::path(get, path = "/v1/keys/{public_key}", tag = "transactions",
+    summary = "A member key's org, active flag and next nonce (own org's keys; banks and auditors: all)",
+    params(("public_key" = String, Path, description = "hex Ed25519 public key")),
+    responses((status = 200, body = KeyInfo), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn key_info(
     State(state): State<AppState>,
     caller: Caller,

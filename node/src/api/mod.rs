@@ -14,12 +14,14 @@ pub mod visibility;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
 use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
 use lianrong_primitives::{Hash, PublicKey};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::NodeConfig;
 use crate::mempool::AdmitError;
@@ -102,39 +104,59 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
-/// The router with every route, the body limit and request metrics.
+/// The router with every route, the body limit and request metrics. Routes are
+/// registered through `utoipa_axum::routes!`, which reads each handler's
+/// `#[utoipa::path]`: path, method and OpenAPI entry are written once, on the handler.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.api.max_body_bytes;
-    Router::new()
-        .route("/openapi.json", get(openapi::document))
+    let (routes, doc) = documented_routes().split_for_parts();
+    let doc = Arc::new(doc);
+    routes
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
         .route("/metrics", get(metrics::render))
-        .route("/v1/status", get(handlers::status))
-        .route("/v1/transactions", post(handlers::submit))
-        .route("/v1/transactions/batch", post(handlers::submit_batch))
-        .route("/v1/transactions/{hash}", get(handlers::transaction))
-        .route("/v1/blocks/latest", get(handlers::latest_block))
-        .route("/v1/blocks/{height}", get(handlers::block))
-        .route("/v1/orgs", get(handlers::orgs))
-        .route("/v1/orgs/{id}", get(handlers::org))
-        .route("/v1/keys/{public_key}", get(handlers::key_info))
-        .route("/v1/orders/{id}", get(handlers::order))
-        .route("/v1/shipments/{id}", get(handlers::shipment))
-        .route(
-            "/v1/warehouse-receipts/{id}",
-            get(handlers::warehouse_receipt),
-        )
-        .route("/v1/invoices", get(handlers::invoices_by_fingerprint))
-        .route("/v1/invoices/{id}", get(handlers::invoice))
-        .route("/v1/receivables", get(handlers::receivables))
-        .route("/v1/receivables/{id}", get(handlers::receivable))
-        .route(
-            "/v1/receivables/{id}/history",
-            get(handlers::receivable_history),
-        )
-        .route("/v1/financings/{id}", get(handlers::financing))
-        .route("/v1/offers/{id}", get(handlers::offer))
-        .route("/v1/proofs/{kind}/{id}", get(handlers::proof))
-        .route("/v1/events", get(handlers::events))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// Every `/v1` route with its OpenAPI entry.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    use handlers::*;
+    OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(status))
+        .routes(routes!(submit))
+        .routes(routes!(submit_batch))
+        .routes(routes!(transaction))
+        .routes(routes!(latest_block))
+        .routes(routes!(block))
+        .routes(routes!(orgs))
+        .routes(routes!(org))
+        .routes(routes!(key_info))
+        .routes(routes!(order))
+        .routes(routes!(shipment))
+        .routes(routes!(warehouse_receipt))
+        .routes(routes!(invoices_by_fingerprint))
+        .routes(routes!(invoice))
+        .routes(routes!(receivables))
+        .routes(routes!(receivable))
+        .routes(routes!(receivable_history))
+        .routes(routes!(financing))
+        .routes(routes!(offer))
+        .routes(routes!(proof))
+        .routes(routes!(events))
+}
+
+/// The OpenAPI document as JSON, for tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// The document `/openapi.json` serves.
+    pub fn document() -> serde_json::Value {
+        let doc = super::documented_routes().into_openapi();
+        serde_json::to_value(doc).unwrap()
+    }
 }

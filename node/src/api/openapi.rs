@@ -1,132 +1,128 @@
-//! `GET /openapi.json`: the OpenAPI 3 description of this API.
+//! `GET /openapi.json`: the OpenAPI 3.1 description of this API, generated from the
+//! handlers' `#[utoipa::path]` annotations and the `lianrong-api-types` envelopes, so the
+//! document cannot promise a route, a parameter or an answer the server does not have.
 
-use axum::Json;
-use serde_json::{json, Value};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::Modify;
 
-fn op(summary: &str, tag: &str) -> Value {
-    json!({
-        "summary": summary,
-        "tags": [tag],
-        "security": [{"bearer": []}, {"memberKey": []}],
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "400": {"$ref": "#/components/responses/Error"},
-            "401": {"$ref": "#/components/responses/Error"},
-            "404": {"$ref": "#/components/responses/Error"}
+/// The document's frame: title, description, authentication. The paths come from the
+/// router (`super::router`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "LianRong node API",
+        description = "Supply-chain finance ledger. Authenticate with 'Authorization: Bearer <token>' or sign the request with a member key (x-lianrong-key, x-lianrong-time, x-lianrong-signature over namespace 'lianrong/api/v1', the chain id, and 'METHOD\\nPATH?QUERY\\nTIME'). Every error is {\"error\": {\"code\", \"message\"}}: 4xx for the caller's mistake, 5xx only for the node's own fault."
+    ),
+    modifiers(&Authentication),
+    security(("bearer" = []), ("memberKey" = [])),
+    tags(
+        (name = "node", description = "the node itself"),
+        (name = "transactions", description = "submitting and reading transactions"),
+        (name = "blocks", description = "finalized blocks and their certificates"),
+        (name = "documents", description = "ledger documents, as the caller may read them"),
+        (name = "proofs", description = "Merkle proofs against a committed state root"),
+        (name = "events", description = "the live stream of finalized blocks")
+    )
+)]
+pub struct ApiDoc;
+
+/// The two ways to authenticate.
+struct Authentication;
+
+impl Modify for Authentication {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "memberKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-lianrong-signature"))),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_support::document;
+
+    /// Every route the router serves is in the document, and nothing else.
+    #[test]
+    fn the_document_lists_exactly_the_routes_served() {
+        let doc = document();
+        let mut paths: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "/v1/blocks/latest",
+                "/v1/blocks/{height}",
+                "/v1/events",
+                "/v1/financings/{id}",
+                "/v1/invoices",
+                "/v1/invoices/{id}",
+                "/v1/keys/{public_key}",
+                "/v1/offers/{id}",
+                "/v1/orders/{id}",
+                "/v1/orgs",
+                "/v1/orgs/{id}",
+                "/v1/proofs/{kind}/{id}",
+                "/v1/receivables",
+                "/v1/receivables/{id}",
+                "/v1/receivables/{id}/history",
+                "/v1/shipments/{id}",
+                "/v1/status",
+                "/v1/transactions",
+                "/v1/transactions/batch",
+                "/v1/transactions/{hash}",
+                "/v1/warehouse-receipts/{id}",
+            ]
+        );
+    }
+
+    /// Answers are described by the envelopes themselves: a field the node writes is in
+    /// the schema, with its type.
+    #[test]
+    fn answers_are_described_by_the_envelope_types() {
+        let doc = document();
+        let status = &doc["components"]["schemas"]["Status"];
+        for field in [
+            "chain_id",
+            "height",
+            "validators",
+            "peers",
+            "round",
+            "mempool",
+            "sync",
+        ] {
+            assert!(
+                status["properties"][field].is_object(),
+                "Status.{field}: {status}"
+            );
         }
-    })
-}
-
-fn id_param(name: &str) -> Value {
-    json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}}])
-}
-
-/// The document.
-pub fn spec() -> Value {
-    let mut get_tx = op("A committed transaction with its receipt", "transactions");
-    get_tx["parameters"] = id_param("hash");
-    let mut submit = op("Submit a signed transaction", "transactions");
-    submit["parameters"] = json!([{"name": "wait", "in": "query", "schema": {"type": "string", "enum": ["commit"]}, "description": "answer after finality, with the receipt"}]);
-    submit["requestBody"] = json!({"required": true, "content": {
-        "application/json": {"schema": {"type": "object", "required": ["tx"], "properties": {"tx": {"type": "string", "description": "hex of the canonical signed transaction"}}}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-    }});
-    submit["responses"]["202"] = json!({"description": "admitted, pending"});
-    submit["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
-    submit["responses"]["413"] = json!({"$ref": "#/components/responses/Error"});
-    let mut submit_batch = op(
-        "Submit up to 512 signed transactions; one result per transaction, in order",
-        "transactions",
-    );
-    submit_batch["requestBody"] = json!({"required": true, "content": {
-        "application/json": {"schema": {"type": "object", "required": ["txs"], "properties": {"txs": {"type": "array", "maxItems": 512, "items": {"type": "string", "description": "hex of a canonical signed transaction"}}}}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary", "description": "canonical encoding of the list (the block payload format)"}}
-    }});
-    submit_batch["responses"]["200"] = json!({"description": "per transaction: {hash, status: pending} or {hash, status: refused, code, message}"});
-    let doc = |summary: &str, tag: &str| {
-        let mut o = op(summary, tag);
-        o["parameters"] = id_param("id");
-        o
-    };
-    let mut key_info = op(
-        "A member key's org, active flag and next nonce (own org's keys; banks and auditors: all)",
-        "transactions",
-    );
-    key_info["parameters"] = id_param("public_key");
-    let mut block = op(
-        "A block with its commit certificate: `tx_hashes` lists the transactions it executed, `dropped_tx_hashes` those of its payload dropped before execution (signature failed: a faulty proposer's)",
-        "blocks",
-    );
-    block["parameters"] = json!([{"name": "height", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
-    let mut receivables = op("Receivables by holder, debtor and status", "documents");
-    receivables["parameters"] = json!([
-        {"name": "holder", "in": "query", "schema": {"type": "string"}},
-        {"name": "debtor", "in": "query", "schema": {"type": "string"}},
-        {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["active", "overdue", "split", "settled"]}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}
-    ]);
-    let mut invoices = op(
-        "The invoice registered under a fingerprint (a list of zero or one)",
-        "documents",
-    );
-    invoices["parameters"] = json!([
-        {"name": "fingerprint", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
-    ]);
-    let mut proof = op(
-        "Merkle proof of a document against the latest state root",
-        "proofs",
-    );
-    proof["parameters"] = json!([
-        {"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["org", "proposal", "order", "shipment", "warehouse_receipt", "invoice", "receivable", "financing", "offer"]}},
-        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}
-    ]);
-    let mut events = op(
-        "Server-sent events: one `block` event per finalized block",
-        "events",
-    );
-    events["responses"]["200"] =
-        json!({"description": "event stream", "content": {"text/event-stream": {}}});
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "LianRong node API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Supply-chain finance ledger. Authenticate with 'Authorization: Bearer <token>' or sign the request with a member key (x-lianrong-key, x-lianrong-time, x-lianrong-signature over namespace 'lianrong/api/v1', the chain id, and 'METHOD\\nPATH?QUERY\\nTIME')."},
-        "paths": {
-            "/v1/status": {"get": op("Chain id, height, validators, peers, sync state", "node")},
-            "/v1/transactions": {"post": submit},
-            "/v1/transactions/batch": {"post": submit_batch},
-            "/v1/transactions/{hash}": {"get": get_tx},
-            "/v1/blocks/latest": {"get": op("The latest finalized block", "blocks")},
-            "/v1/blocks/{height}": {"get": block},
-            "/v1/orgs": {"get": op("All organisations (tax ids masked for others)", "documents")},
-            "/v1/orgs/{id}": {"get": doc("An organisation", "documents")},
-            "/v1/keys/{public_key}": {"get": key_info},
-            "/v1/orders/{id}": {"get": doc("A purchase order", "documents")},
-            "/v1/shipments/{id}": {"get": doc("A shipment", "documents")},
-            "/v1/warehouse-receipts/{id}": {"get": doc("A warehouse receipt", "documents")},
-            "/v1/invoices": {"get": invoices},
-            "/v1/invoices/{id}": {"get": doc("An invoice", "documents")},
-            "/v1/receivables": {"get": receivables},
-            "/v1/receivables/{id}": {"get": doc("A receivable", "documents")},
-            "/v1/receivables/{id}/history": {"get": doc("Lineage and every step with tx, signer, block", "documents")},
-            "/v1/financings/{id}": {"get": doc("A financing", "documents")},
-            "/v1/offers/{id}": {"get": doc("A bank's offer", "documents")},
-            "/v1/proofs/{kind}/{id}": {"get": proof},
-            "/v1/events": {"get": events},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "tags": ["node"], "responses": {"200": {"description": "text format"}}}}
-        },
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "memberKey": {"type": "apiKey", "in": "header", "name": "x-lianrong-signature"}
-            },
-            "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
-            }}}}}
-        }
-    })
-}
-
-/// `GET /openapi.json`.
-pub async fn document() -> Json<Value> {
-    Json(spec())
+        let block = &doc["components"]["schemas"]["BlockView"]["properties"];
+        assert!(block["dropped_tx_hashes"].is_object(), "{block}");
+        let submit = &doc["paths"]["/v1/transactions"]["post"];
+        let content = &submit["requestBody"]["content"];
+        assert!(
+            content["application/json"].is_object()
+                && content["application/octet-stream"].is_object()
+        );
+        assert_eq!(submit["parameters"][0]["name"], "wait");
+        let filter = &doc["paths"]["/v1/receivables"]["get"]["parameters"];
+        let names: Vec<&str> = filter
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["holder", "debtor", "status", "limit"]);
+    }
 }
