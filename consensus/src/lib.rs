@@ -13,13 +13,16 @@
 //! // Validator 1 leads round 1.
 //! let cfg = EngineConfig::new("demo-chain", set, keys[1].clone());
 //! let mut engine = Engine::new(cfg.clone(), SafetyState::genesis(&cfg), None);
-//! let out = engine.handle(1_000, Input::Start);
-//! assert!(out.iter().any(|o| matches!(o, Output::SetTimer { .. })));
-//! assert!(out.iter().any(|o| matches!(o, Output::RequestPayload { round: 1, .. })));
-//! let out = engine.handle(1_001, Input::Payload { round: 1, payload: b"invoices".to_vec() });
-//! // Persist comes first: the proposal is recorded before it may leave the node.
-//! assert!(matches!(out[0], Output::Persist(_)));
-//! assert!(out.iter().any(|o| matches!(o, Output::Send { .. })));
+//! let step = engine.handle(1_000, Input::Start);
+//! assert!(step.outputs().iter().any(|o| matches!(o, Output::SetTimer { .. })));
+//! assert!(step.outputs().iter().any(|o| matches!(o, Output::RequestPayload { round: 1, .. })));
+//! let step = engine.handle(1_001, Input::Payload { round: 1, payload: b"invoices".to_vec() });
+//! // The proposal is recorded before it may leave the node: its outputs come out only
+//! // once the store has the safety state.
+//! assert!(step.persists_first());
+//! let mut store = lianrong_consensus::MemorySafetyStore::default();
+//! let mut released = step.persist(&mut store).unwrap();
+//! assert!(matches!(released.next(), Some(Output::Send { .. })));
 //! ```
 
 #![deny(missing_docs)]
@@ -40,5 +43,5 @@ pub mod types;
 
 pub use audit::{AuditError, ChainAuditor};
 pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
-pub use persist::{carry_out, MemorySafetyStore, SafetyStore};
+pub use persist::{carry_out, MemorySafetyStore, Released, SafetyStore, Step};
 pub use types::*;

@@ -1,5 +1,6 @@
-//! Durable safety state: the trait a node backs with RocksDB, and the helper that
-//! enforces the ordering contract (each `Persist` is durable before any later output).
+//! Durable safety state: the trait a node backs with RocksDB, and [`Step`], the one path
+//! from the engine's outputs to the world, which makes the state they depend on durable
+//! first.
 
 use lianrong_primitives::{decode, encode, CodecError};
 
@@ -31,22 +32,111 @@ impl SafetyState {
     }
 }
 
-/// Carries out the outputs of one [`crate::Engine::handle`] call in order: every
-/// `Persist` is written to `store` before any later output is passed to `act`. On a storage
-/// error the remaining outputs are dropped and the error returned: the node must then stop
-/// rather than send anything.
-pub fn carry_out<S: SafetyStore>(
-    store: &mut S,
+/// What one [`crate::Engine::handle`] call asks of the caller, with the persistence rule
+/// built in: its outputs come out only through [`Step::persist`], which first makes the
+/// safety state they depend on durable (a vote cannot leave before it is recorded), and
+/// [`Released::finish`] stores the new epoch's state after the outputs that finalize the
+/// reconfiguration block. The node and the simulator both go through this one path.
+#[derive(Debug)]
+#[must_use = "a step's outputs are acted on through `persist`"]
+pub struct Step {
+    first: Option<SafetyState>,
     outputs: Vec<Output>,
-    mut act: impl FnMut(Output),
-) -> Result<(), S::Error> {
-    for out in outputs {
-        match out {
-            Output::Persist(state) => store.store(&state)?,
-            other => act(other),
+    last: Option<SafetyState>,
+}
+
+impl Step {
+    pub(crate) fn new(
+        first: Option<SafetyState>,
+        outputs: Vec<Output>,
+        last: Option<SafetyState>,
+    ) -> Step {
+        Step {
+            first,
+            outputs,
+            last,
         }
     }
-    Ok(())
+
+    /// Stores the safety state that must be durable before any output, then releases the
+    /// outputs. On a storage error nothing is released: the node must stop, not send.
+    pub fn persist<S: SafetyStore>(self, store: &mut S) -> Result<Released, S::Error> {
+        if let Some(state) = &self.first {
+            store.store(state)?;
+        }
+        Ok(Released {
+            outputs: self.outputs.into(),
+            last: self.last,
+        })
+    }
+
+    /// The outputs, for inspection (tests); act on them through [`Step::persist`].
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    /// The safety state this step stores: the one stored last, which is what a restart
+    /// resumes from (inspection and tests).
+    pub fn safety(&self) -> Option<&SafetyState> {
+        self.last.as_ref().or(self.first.as_ref())
+    }
+
+    /// True if this step stores a safety state before its outputs.
+    pub fn persists_first(&self) -> bool {
+        self.first.is_some()
+    }
+
+    /// The outputs without storing anything: tests that only look at what an engine
+    /// says (never a node's path).
+    #[cfg(test)]
+    pub(crate) fn into_outputs(self) -> Vec<Output> {
+        self.outputs
+    }
+}
+
+/// A step's outputs, released once its first safety state is durable. Act on each in
+/// order ([`Released::next`]), then [`Released::finish`].
+#[derive(Debug)]
+#[must_use = "act on the outputs, then call `finish`"]
+pub struct Released {
+    outputs: std::collections::VecDeque<Output>,
+    last: Option<SafetyState>,
+}
+
+impl Released {
+    /// The next output to act on.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// After every output was acted on: stores the state of an epoch switch (which may
+    /// only become durable after the reconfiguration block was handed out as final).
+    pub fn finish<S: SafetyStore>(self, store: &mut S) -> Result<(), S::Error> {
+        debug_assert!(
+            self.outputs.is_empty(),
+            "finish before acting on every output"
+        );
+        match &self.last {
+            Some(state) => store.store(state),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Carries out one step synchronously: the safety state first, every output to `act` in
+/// order, then an epoch switch's state. On a storage error the remaining outputs are
+/// dropped and the error returned: the node must then stop rather than send anything.
+pub fn carry_out<S: SafetyStore>(
+    store: &mut S,
+    step: Step,
+    mut act: impl FnMut(Output),
+) -> Result<(), S::Error> {
+    let mut released = step.persist(store)?;
+    while let Some(out) = released.next() {
+        act(out);
+    }
+    released.finish(store)
 }
 
 /// An in-memory [`SafetyStore`] (tests and the simulator; a node uses RocksDB).

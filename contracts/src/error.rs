@@ -340,6 +340,11 @@ pub enum StoreError {
     /// The backend reported an error.
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The stored state breaks one of the ledger's invariants (a record that must exist
+    /// is missing, an amount that cannot go negative would): execution stops rather than
+    /// carry on from a guess.
+    #[error("state breaks an invariant: {0}")]
+    Invariant(String),
     /// A stored value did not decode.
     #[error("corrupt state at key {key}: {reason}")]
     Corrupt {

@@ -119,7 +119,13 @@ impl Genesis {
             overdue_swept_through: business_date(
                 self.genesis_time_ms,
                 self.params.utc_offset_minutes,
-            ),
+            )
+            .ok_or_else(|| {
+                GenesisError::Invalid(format!(
+                    "genesis_time_ms {} is past the calendar's range",
+                    self.genesis_time_ms
+                ))
+            })?,
         };
         st.store(keys::META.to_vec(), &meta);
         st.commit_tx();

@@ -193,8 +193,7 @@ impl Default for Params {
             require_delivery: true,
             day_count: DayCount::Act360,
             grace_days: 3,
-            amount_cap: Amount::from_decimal(rust_decimal::Decimal::from(100_000_000_000u64))
-                .unwrap_or(Amount::ZERO),
+            amount_cap: Amount::whole(100_000_000_000),
             utc_offset_minutes: 480,
             proposal_ttl_days: 7,
         }
@@ -411,12 +410,23 @@ pub struct Receivable {
 }
 
 impl Receivable {
-    /// Face minus repaid.
-    pub fn outstanding(&self) -> Amount {
-        self.face
-            .amount
-            .checked_sub(self.repaid)
-            .unwrap_or(Amount::ZERO)
+    /// Face minus repaid; `None` for a record repaid beyond its face, which the ledger
+    /// never writes (repayments are refused past the outstanding amount): replicated code
+    /// treats it as a broken invariant ([`Receivable::checked_outstanding`]), clients as a
+    /// malformed record.
+    pub fn outstanding(&self) -> Option<Amount> {
+        self.face.amount.checked_sub(self.repaid)
+    }
+
+    /// [`Receivable::outstanding`], or the broken invariant as an error that stops
+    /// execution.
+    pub fn checked_outstanding(&self) -> Result<Amount, crate::StoreError> {
+        self.outstanding().ok_or_else(|| {
+            crate::StoreError::Invariant(format!(
+                "receivable {} repaid {} beyond its face {}",
+                self.id, self.repaid, self.face.amount
+            ))
+        })
     }
 }
 

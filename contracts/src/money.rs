@@ -87,6 +87,11 @@ impl Amount {
         parse_plain_decimal(s).map(Amount)
     }
 
+    /// A whole number of currency units (never fails: `u64` fits a decimal exactly).
+    pub const fn whole(n: u64) -> Amount {
+        Amount(Decimal::from_parts(n as u32, (n >> 32) as u32, 0, false, 0))
+    }
+
     /// Wraps a decimal; negative values are refused.
     pub fn from_decimal(d: Decimal) -> Result<Self, MoneyError> {
         if d.is_sign_negative() && !d.is_zero() {
@@ -372,6 +377,17 @@ pub fn discount(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_amounts_are_exact_across_the_u64_range() {
+        for n in [0u64, 1, 100_000_000_000, u64::from(u32::MAX) + 1, u64::MAX] {
+            assert_eq!(
+                Amount::whole(n).value(),
+                rust_decimal::Decimal::from(n),
+                "{n}"
+            );
+        }
+    }
     use proptest::prelude::*;
 
     fn cny(s: &str) -> Money {

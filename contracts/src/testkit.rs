@@ -216,7 +216,7 @@ impl World {
             .ok()
             .flatten()
             .unwrap_or_default();
-        business_date(self.time_ms, params.utc_offset_minutes)
+        business_date(self.time_ms, params.utc_offset_minutes).expect("a test clock in range")
     }
 
     /// Moves the clock of the next block forward.

@@ -427,7 +427,7 @@ fn apply(w: &mut World, op: &Op) {
             permille,
         } => {
             if let Some(r) = pick(&live, *receivable) {
-                let out = r.outstanding().value();
+                let out = r.outstanding().expect("repaid within face").value();
                 let amount = (out * Decimal::from(*permille) / Decimal::from(1000))
                     .round_dp(2)
                     .max(Decimal::new(1, 2))

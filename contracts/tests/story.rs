@@ -286,7 +286,7 @@ fn order_to_repayment_with_exact_amounts() {
             payment_ref: "P2".into(),
         },
     );
-    assert_eq!(w.receivable(&part_a).outstanding(), amt("350000.00"));
+    assert_eq!(w.receivable(&part_a).outstanding(), Some(amt("350000.00")));
     w.ok(
         "CORE-A",
         Action::Repay {

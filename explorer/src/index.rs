@@ -2,20 +2,26 @@
 //! `/v1/transactions/{hash}` receipts -> the documents they touched) so the explorer can
 //! list what the node API does not (blocks, transactions, orders, invoices, financings,
 //! invoice numbers). Rebuilt from the node at start; every table is bounded.
+//!
+//! Everything is read as the typed answers of `lianrong_api_types`: a block, transaction
+//! or document the node answers with a missing or mistyped field stops the follower at
+//! that height with the error on the dashboard (and in the log), instead of indexing a
+//! zero.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
+use lianrong_api_types::{BlockView, Status, TxView, MAX_PAGE};
 use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable, Shipment};
 use lianrong_contracts::{DocKind, Event};
-use serde::de::DeserializeOwned;
+use lianrong_primitives::Hash;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::node::{NodeApi, NodeError};
+use crate::node::{paths, Doc, NodeApi, NodeError};
 use crate::vis::{mask_json, Document, Shown};
 
 /// Most transactions remembered per document (for lineage and detail pages).
@@ -35,17 +41,43 @@ pub struct BlockRow {
     /// Agreed block time, ms since the Unix epoch.
     pub time_ms: u64,
     /// Proposer index.
-    pub proposer: u64,
+    pub proposer: u16,
     /// Epoch.
     pub epoch: u64,
     /// Round.
     pub round: u64,
     /// Transactions in block order (hex hashes).
     pub tx_hashes: Vec<String>,
-    /// State root after the block (hex), as reported by the node.
-    pub state_root: String,
-    /// Validator indexes that signed its commit certificate.
-    pub signers: Vec<u64>,
+    /// State root after the block (hex), as reported by the node (none if it has none).
+    pub state_root: Option<String>,
+    /// Validator indexes that signed its commit certificate (none without a certificate).
+    pub signers: Option<Vec<u64>>,
+}
+
+impl BlockRow {
+    /// The row of a block the node served.
+    pub fn from_view(b: &BlockView) -> BlockRow {
+        BlockRow {
+            height: b.height,
+            hash: b.hash.to_hex(),
+            parent: b.parent.to_hex(),
+            time_ms: b.timestamp_ms,
+            proposer: b.proposer,
+            epoch: b.epoch,
+            round: b.round,
+            tx_hashes: b.tx_hashes.iter().map(Hash::to_hex).collect(),
+            state_root: b.state_root.map(|r| r.to_hex()),
+            signers: b
+                .commit_certificate
+                .as_ref()
+                .map(|c| c.qc.signers.iter().map(|&s| u64::from(s)).collect()),
+        }
+    }
+
+    /// Whether validator `i` signed its certificate.
+    pub fn signed_by(&self, i: u64) -> bool {
+        self.signers.as_ref().is_some_and(|s| s.contains(&i))
+    }
 }
 
 /// A committed transaction with its decoded action and receipt.
@@ -67,11 +99,11 @@ pub struct TxRecord {
     pub nonce: u64,
     /// Action name (`register_invoice`, ...).
     pub action_name: String,
-    /// The decoded action as JSON.
+    /// The decoded action as JSON (so identifiers can be masked per viewer).
     pub action: Value,
     /// Executed (true) or refused (false).
     pub ok: bool,
-    /// The refusal, if refused.
+    /// The refusal, if refused (or that the node has no receipt for it).
     pub error: Option<Value>,
     /// Events on success, as JSON.
     pub events: Vec<Value>,
@@ -98,21 +130,6 @@ impl Shown for TxRecord {
     const MASKED_FOR_PARTIES: bool = true;
 }
 
-/// What the node reports about itself.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct NodeInfo {
-    /// Chain id.
-    pub chain_id: String,
-    /// Node height.
-    pub height: u64,
-    /// When the node finalized its last block (its clock, ms).
-    pub last_finalized_at_ms: u64,
-    /// The validator set in state (`org`, `node_key`, `address`), in index order.
-    pub validators: Vec<Value>,
-    /// Whether the node is catching up.
-    pub syncing: bool,
-}
-
 /// A committed block as pushed to live pages.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveUpdate {
@@ -133,8 +150,8 @@ pub struct LiveUpdate {
 pub struct IndexData {
     /// Highest block indexed.
     pub height: u64,
-    /// The node's status.
-    pub node: NodeInfo,
+    /// The node's status, once read.
+    pub node: Option<Status>,
     /// Blocks by height.
     pub blocks: BTreeMap<u64, BlockRow>,
     /// Transactions by (height, index).
@@ -159,8 +176,12 @@ pub struct IndexData {
     pub doc_txs: HashMap<(DocKind, String), VecDeque<String>>,
     /// Documents not indexed because a table was full.
     pub dropped: u64,
-    /// The last error following the node, if any.
+    /// The last error following the node (a malformed answer, an unreachable node), if
+    /// the last attempt failed.
     pub last_error: Option<String>,
+    /// The last block notice of the event stream that did not decode, until a good one
+    /// arrives.
+    pub event_error: Option<String>,
     /// Most entries per table.
     pub cap: usize,
 }
@@ -240,18 +261,15 @@ impl IndexData {
         }
     }
 
-    fn put_doc(&mut self, kind: DocKind, id: &str, v: Value) -> Result<(), NodeError> {
-        fn de<T: DeserializeOwned>(v: Value) -> Result<T, NodeError> {
-            serde_json::from_value(v).map_err(|e| NodeError::Decode(e.to_string()))
-        }
+    fn put_doc(&mut self, doc: Doc) {
         let cap = self.cap;
-        let id = id.to_string();
-        match kind {
-            DocKind::Org => Self::put(&mut self.orgs, cap, &mut self.dropped, id, de(v)?),
-            DocKind::Order => Self::put(&mut self.orders, cap, &mut self.dropped, id, de(v)?),
-            DocKind::Shipment => Self::put(&mut self.shipments, cap, &mut self.dropped, id, de(v)?),
-            DocKind::Invoice => {
-                let inv: Invoice = de(v)?;
+        let id = doc.id().to_string();
+        let dropped = &mut self.dropped;
+        match doc {
+            Doc::Org(o) => Self::put(&mut self.orgs, cap, dropped, id, o),
+            Doc::Order(o) => Self::put(&mut self.orders, cap, dropped, id, o),
+            Doc::Shipment(s) => Self::put(&mut self.shipments, cap, dropped, id, s),
+            Doc::Invoice(inv) => {
                 if self.invoice_numbers.len() < cap
                     || self.invoice_numbers.contains_key(&inv.number)
                 {
@@ -260,17 +278,39 @@ impl IndexData {
                         .or_default()
                         .insert(id.clone());
                 }
-                Self::put(&mut self.invoices, cap, &mut self.dropped, id, inv)
+                Self::put(&mut self.invoices, cap, dropped, id, inv)
             }
-            DocKind::Receivable => {
-                Self::put(&mut self.receivables, cap, &mut self.dropped, id, de(v)?)
-            }
-            DocKind::Financing => {
-                Self::put(&mut self.financings, cap, &mut self.dropped, id, de(v)?)
-            }
-            _ => {}
+            Doc::Receivable(r) => Self::put(&mut self.receivables, cap, dropped, id, r),
+            Doc::Financing(f) => Self::put(&mut self.financings, cap, dropped, id, f),
         }
-        Ok(())
+    }
+
+    /// Indexes a fetched block: its documents (as of now), its transactions with their
+    /// parties, then the block itself; the update for live pages.
+    fn add_indexed(&mut self, row: BlockRow, mut txs: Vec<TxRecord>, docs: Vec<Doc>) -> LiveUpdate {
+        for doc in docs {
+            self.put_doc(doc);
+        }
+        for t in &mut txs {
+            let mut parties: BTreeSet<String> = BTreeSet::new();
+            parties.insert(t.signer_org.clone());
+            for (k, id) in &t.docs {
+                parties.extend(self.doc_parties(*k, id));
+            }
+            t.parties = parties.into_iter().collect();
+        }
+        for t in &txs {
+            self.add_tx(t.clone());
+        }
+        let update = LiveUpdate {
+            height: row.height,
+            hash: row.hash.clone(),
+            time_ms: row.time_ms,
+            tx_count: txs.len(),
+            txs,
+        };
+        self.add_block(row);
+        update
     }
 }
 
@@ -306,23 +346,6 @@ impl Index {
     }
 }
 
-/// The API path of a document kind the index keeps, if any.
-pub fn doc_path(kind: DocKind) -> Option<&'static str> {
-    Some(match kind {
-        DocKind::Org => "/v1/orgs/",
-        DocKind::Order => "/v1/orders/",
-        DocKind::Shipment => "/v1/shipments/",
-        DocKind::Invoice => "/v1/invoices/",
-        DocKind::Receivable => "/v1/receivables/",
-        DocKind::Financing => "/v1/financings/",
-        _ => return None,
-    })
-}
-
-fn hex_str(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 /// Follows the node: indexes every committed block and publishes [`LiveUpdate`]s.
 pub struct Follower {
     node: Arc<dyn NodeApi>,
@@ -346,16 +369,9 @@ impl Follower {
 
     /// Reads `/v1/status` into the index; returns the node's height.
     pub async fn refresh_status(&self) -> Result<u64, NodeError> {
-        let s = self.node.get_json("/v1/status").await?;
-        let info = NodeInfo {
-            chain_id: hex_str(&s["chain_id"]),
-            height: s["height"].as_u64().unwrap_or(0),
-            last_finalized_at_ms: s["last_finalized_at_ms"].as_u64().unwrap_or(0),
-            validators: s["validators"].as_array().cloned().unwrap_or_default(),
-            syncing: s["sync"]["syncing"].as_bool().unwrap_or(false),
-        };
-        let h = info.height;
-        self.index.write(|d| d.node = info);
+        let s = self.node.status().await?;
+        let h = s.height;
+        self.index.write(|d| d.node = Some(s));
         Ok(h)
     }
 
@@ -363,19 +379,14 @@ impl Follower {
     /// knows them), then indexes blocks up to the node's height.
     pub async fn rebuild(&self) -> Result<(), NodeError> {
         let top = self.refresh_status().await?;
-        if let Ok(Value::Array(orgs)) = self.node.get_json("/v1/orgs").await {
-            for o in orgs {
-                let id = hex_str(&o["id"]);
-                self.index.write(|d| d.put_doc(DocKind::Org, &id, o))?;
-            }
-        }
-        if let Ok(Value::Array(rs)) = self.node.get_json("/v1/receivables?limit=500").await {
-            for r in rs {
-                let id = hex_str(&r["id"]);
-                self.index
-                    .write(|d| d.put_doc(DocKind::Receivable, &id, r))?;
-            }
-        }
+        let orgs = self.node.orgs().await?;
+        let receivables = self.node.receivables(MAX_PAGE).await?;
+        self.index.write(|d| {
+            orgs.into_iter().for_each(|o| d.put_doc(Doc::Org(o)));
+            receivables
+                .into_iter()
+                .for_each(|r| d.put_doc(Doc::Receivable(r)));
+        });
         let cap = self.index.read(|d| d.cap) as u64;
         let start = top.saturating_sub(cap).max(self.index.read(|d| d.height)) + 1;
         for h in start..=top {
@@ -386,92 +397,75 @@ impl Follower {
 
     /// Indexes block `h`; `extra` are documents changed by the ledger itself (overdue).
     pub async fn index_block(&self, h: u64, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
-        let b = self.node.get_json(&format!("/v1/blocks/{h}")).await?;
-        let tx_hashes: Vec<String> = b["tx_hashes"]
-            .as_array()
-            .map(|a| a.iter().map(hex_str).collect())
-            .unwrap_or_default();
-        let signers = b["commit_certificate"]["qc"]["signers"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_u64).collect())
-            .unwrap_or_default();
-        let row = BlockRow {
-            height: h,
-            hash: hex_str(&b["hash"]),
-            parent: hex_str(&b["parent"]),
-            time_ms: b["timestamp_ms"].as_u64().unwrap_or(0),
-            proposer: b["proposer"].as_u64().unwrap_or(0),
-            epoch: b["epoch"].as_u64().unwrap_or(0),
-            round: b["round"].as_u64().unwrap_or(0),
-            tx_hashes: tx_hashes.clone(),
-            state_root: hex_str(&b["state_root"]),
-            signers,
-        };
-        let mut txs = Vec::with_capacity(tx_hashes.len());
+        let b = self.node.block(h).await?;
+        if b.height != h {
+            let why = format!("asked for block {h}, the node answered block {}", b.height);
+            return Err(NodeError::decode(&paths::block(h), why));
+        }
+        let row = BlockRow::from_view(&b);
+        let mut txs = Vec::with_capacity(b.tx_hashes.len());
         let mut touched: BTreeSet<(DocKind, String)> = extra.iter().cloned().collect();
-        for hash in &tx_hashes {
-            let t = match self
-                .node
-                .get_json(&format!("/v1/transactions/{hash}"))
-                .await
-            {
-                Ok(t) => t,
-                // A block listing a transaction its node does not hold (an older node
-                // listed a faulty proposer's dropped ones): index the rest rather than
-                // retry this height for ever.
-                Err(NodeError::NotFound(_)) => {
-                    tracing::warn!(height = h, tx = %hash, "block lists a transaction the node does not hold");
-                    continue;
-                }
-                Err(e) => return Err(e),
+        for hash in &b.tx_hashes {
+            let Some(t) = self.block_tx(h, *hash).await? else {
+                continue;
             };
             let rec = tx_record(&t, row.time_ms)?;
             touched.extend(rec.docs.iter().cloned());
             txs.push(rec);
         }
         // Fetch each touched document once, as of now.
-        let mut docs = Vec::new();
-        for (kind, id) in &touched {
-            let Some(path) = doc_path(*kind) else {
-                continue;
-            };
-            match self.node.get_json(&format!("{path}{id}")).await {
-                Ok(v) => docs.push((*kind, id.clone(), v)),
-                Err(NodeError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let update = self.index.write(|d| -> Result<LiveUpdate, NodeError> {
-            for (kind, id, v) in docs {
-                d.put_doc(kind, &id, v)?;
-            }
-            for t in &mut txs {
-                let mut parties: BTreeSet<String> = BTreeSet::new();
-                parties.insert(t.signer_org.clone());
-                for (k, id) in &t.docs {
-                    parties.extend(d.doc_parties(*k, id));
-                }
-                t.parties = parties.into_iter().collect();
-            }
-            for t in &txs {
-                d.add_tx(t.clone());
-            }
-            let update = LiveUpdate {
-                height: h,
-                hash: row.hash.clone(),
-                time_ms: row.time_ms,
-                tx_count: txs.len(),
-                txs: txs.clone(),
-            };
-            d.add_block(row);
-            Ok(update)
-        })?;
+        let docs = self.documents(&touched).await?;
+        let update = self.index.write(|d| d.add_indexed(row, txs, docs));
         let _ = self.updates.send(Arc::new(update));
         Ok(())
     }
 
+    /// Transaction `hash` listed by block `h`: `None` if the node does not hold it, an
+    /// error if it answers for another transaction or another block.
+    async fn block_tx(&self, h: u64, hash: Hash) -> Result<Option<TxView>, NodeError> {
+        let t = match self.node.transaction(hash).await {
+            Ok(t) => t,
+            // A block listing a transaction its node does not hold (an older node
+            // listed a faulty proposer's dropped ones): index the rest rather than
+            // retry this height for ever.
+            Err(NodeError::NotFound(_)) => {
+                tracing::warn!(height = h, tx = %hash, "block lists a transaction the node does not hold");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        if t.hash != hash || t.height != h {
+            let why = format!(
+                "block {h} lists it, the node answered transaction {} at height {}",
+                t.hash, t.height
+            );
+            return Err(NodeError::decode(&paths::transaction(&hash), why));
+        }
+        Ok(Some(t))
+    }
+
+    /// The documents the index keeps among `wanted`, as of now (missing ones skipped).
+    async fn documents<'a>(
+        &self,
+        wanted: impl IntoIterator<Item = &'a (DocKind, String)>,
+    ) -> Result<Vec<Doc>, NodeError> {
+        let mut docs = Vec::new();
+        for (kind, id) in wanted {
+            if crate::node::doc_path(*kind).is_none() {
+                continue;
+            }
+            match self.node.document(*kind, id).await {
+                Ok(d) => docs.push(d),
+                Err(NodeError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(docs)
+    }
+
     /// Follows the node until the process ends: rebuilds, then indexes each new block as
-    /// the event stream announces it (polling every 2 s as a fallback).
+    /// the event stream announces it (polling every 2 s as a fallback). Every failure is
+    /// logged and shown on the dashboard until the next attempt succeeds.
     pub async fn run(self: Arc<Self>) {
         let (tx, mut rx) = mpsc::channel::<Vec<(DocKind, String)>>(64);
         let events = {
@@ -492,6 +486,7 @@ impl Follower {
         }
         loop {
             let extra = tokio::select! {
+                // `None`: the listener ended (checked below).
                 got = rx.recv() => got.unwrap_or_default(),
                 _ = tokio::time::sleep(Duration::from_secs(2)) => vec![],
             };
@@ -508,7 +503,9 @@ impl Follower {
         }
     }
 
-    async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
+    /// Indexes every block up to the node's height; `extra` are documents the ledger
+    /// changed by itself in the newest block.
+    pub async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
         let top = self.refresh_status().await?;
         let from = self.index.read(|d| d.height) + 1;
         for h in from..=top {
@@ -517,13 +514,9 @@ impl Follower {
         }
         if from > top && !extra.is_empty() {
             // Ledger-made changes (overdue) of an already indexed block.
-            for (kind, id) in extra {
-                if let Some(path) = doc_path(*kind) {
-                    if let Ok(v) = self.node.get_json(&format!("{path}{id}")).await {
-                        self.index.write(|d| d.put_doc(*kind, id, v))?;
-                    }
-                }
-            }
+            let docs = self.documents(extra).await?;
+            self.index
+                .write(|d| docs.into_iter().for_each(|doc| d.put_doc(doc)));
         }
         Ok(())
     }
@@ -535,14 +528,23 @@ impl Follower {
                 Ok(mut s) => {
                     backoff = Duration::from_millis(500);
                     while let Some(ev) = s.next().await {
-                        let Ok(ev) = ev else { break };
-                        let docs: Vec<(DocKind, String)> = ev["ledger_events"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|e| serde_json::from_value::<Event>(e.clone()).ok())
-                            .flat_map(|e| e.documents())
-                            .collect();
+                        let docs = match ev {
+                            Ok(n) => {
+                                self.index.write(|d| d.event_error = None);
+                                n.ledger_events.iter().flat_map(Event::documents).collect()
+                            }
+                            // The stream goes on; the block is still indexed from
+                            // `/v1/blocks`, but its ledger-made changes are unknown.
+                            Err(e @ NodeError::Decode { .. }) => {
+                                tracing::warn!(error = %e, "malformed block notice");
+                                self.index.write(|d| d.event_error = Some(e.to_string()));
+                                vec![]
+                            }
+                            Err(e) => {
+                                tracing::debug!(error = %e, "node event stream ended");
+                                break;
+                            }
+                        };
                         if tx.send(docs).await.is_err() {
                             return;
                         }
@@ -556,41 +558,41 @@ impl Follower {
     }
 }
 
-/// Decodes `GET /v1/transactions/{hash}`.
-pub fn tx_record(t: &Value, time_ms: u64) -> Result<TxRecord, NodeError> {
-    let outcome = &t["receipt"]["outcome"];
-    let (ok, events, error) = match (outcome.get("Ok"), outcome.get("Err")) {
-        (Some(Value::Array(evs)), _) => (true, evs.clone(), None),
-        (_, Some(e)) => (false, vec![], Some(e.clone())),
-        _ => (false, vec![], Some(Value::String("no receipt".into()))),
+/// JSON of a decoded value, for masking and display.
+fn json_of<T: Serialize>(url: &str, what: &str, v: &T) -> Result<Value, NodeError> {
+    serde_json::to_value(v).map_err(|e| NodeError::decode(url, format!("{what}: {e}")))
+}
+
+/// The record of `GET /v1/transactions/{hash}` in a block stamped `time_ms`.
+pub fn tx_record(t: &TxView, time_ms: u64) -> Result<TxRecord, NodeError> {
+    let url = paths::transaction(&t.hash);
+    let (ok, events, error) = match t.receipt.as_ref().map(|r| &r.outcome) {
+        Some(Ok(evs)) => (true, evs.as_slice(), None),
+        Some(Err(e)) => (false, &[][..], Some(json_of(&url, "receipt.outcome", e)?)),
+        None => (false, &[][..], Some(Value::String("no receipt".into()))),
     };
     let mut docs: Vec<(DocKind, String)> = Vec::new();
-    for e in &events {
-        if let Ok(ev) = serde_json::from_value::<Event>(e.clone()) {
-            for d in ev.documents() {
-                if !docs.contains(&d) {
-                    docs.push(d);
-                }
-            }
+    for d in events.iter().flat_map(Event::documents) {
+        if !docs.contains(&d) {
+            docs.push(d);
         }
     }
-    let hash = hex_str(&t["hash"]);
-    if hash.is_empty() {
-        return Err(NodeError::Decode("transaction without hash".into()));
-    }
     Ok(TxRecord {
-        hash,
-        height: t["height"].as_u64().unwrap_or(0),
-        index: t["index"].as_u64().unwrap_or(0),
+        hash: t.hash.to_hex(),
+        height: t.height,
+        index: t.index,
         time_ms,
-        signer_org: hex_str(&t["signer"]["org"]),
-        signer_key: hex_str(&t["signer"]["key"]),
-        nonce: t["nonce"].as_u64().unwrap_or(0),
-        action_name: hex_str(&t["action_name"]),
-        action: t["action"].clone(),
+        signer_org: t.signer.org.to_string(),
+        signer_key: t.signer.key.to_hex(),
+        nonce: t.nonce,
+        action_name: t.action_name.clone(),
+        action: json_of(&url, "action", &t.action)?,
         ok,
         error,
-        events,
+        events: events
+            .iter()
+            .map(|e| json_of(&url, "receipt.outcome", e))
+            .collect::<Result<_, _>>()?,
         docs,
         parties: vec![],
     })
@@ -599,55 +601,52 @@ pub fn tx_record(t: &Value, time_ms: u64) -> Result<TxRecord, NodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::fake::FakeNode;
+    use crate::node::fake::{self, FakeNode};
     use crate::views::{self, testdata, ListQuery};
     use crate::vis::Viewer;
+    use lianrong_contracts::action::InvoiceSpec;
     use lianrong_contracts::model::{DocId, OrderStatus};
     use lianrong_contracts::money::{Amount, Money};
-    use lianrong_primitives::Hash;
-    use serde_json::json;
+    use lianrong_contracts::Action;
 
-    fn block(h: u64, txs: &[&str]) -> Value {
-        json!({"height": h, "hash": format!("{h:064x}"), "parent": format!("{:064x}", h - 1),
-               "timestamp_ms": 1_000 * h, "proposer": 0, "epoch": 0, "round": h,
-               "tx_hashes": txs, "state_root": "00".repeat(32),
-               "commit_certificate": {"qc": {"signers": [0, 1, 3]}}})
-    }
-
-    fn tx(hash: &str, h: u64, signer: &str, action: &str, events: Vec<Event>) -> Value {
-        json!({"hash": hash, "height": h, "index": 0, "signer": {"org": signer, "key": "ab"},
-               "nonce": 0, "action": {"x": {"seller_tax_id": "91330000MA2SUP106X"}}, "action_name": action,
-               "receipt": {"tx_hash": hash, "signer": signer, "outcome": {"Ok": events}}})
+    /// The action registering `inv` (it names both tax ids).
+    fn register(inv: &Invoice) -> Action {
+        Action::RegisterInvoice {
+            invoice: InvoiceSpec {
+                id: inv.id.clone(),
+                order: inv.order.clone(),
+                number: inv.number.clone(),
+                issue_date: inv.issue_date,
+                due_date: inv.due_date,
+                amount: inv.amount,
+                seller_tax_id: inv.seller_tax_id.clone(),
+                buyer_tax_id: inv.buyer_tax_id.clone(),
+                doc_hash: inv.doc_hash,
+            },
+            confirm: true,
+        }
     }
 
     /// Block 1: CORE-A registers and confirms INV-1, which becomes RCV-1.
-    fn serve_invoice_block(node: &FakeNode, t1: &str) {
-        node.set("/v1/blocks/1", block(1, &[t1]));
+    fn serve_invoice_block(node: &FakeNode, t1: Hash) {
+        node.set("/v1/blocks/1", fake::block(1, &[t1]));
         let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
-        let cny = Money::parse("100.00", "CNY").unwrap();
-        node.set(
-            &format!("/v1/transactions/{t1}"),
-            tx(
-                t1,
-                1,
-                "CORE-A",
-                "register_invoice",
-                vec![
-                    Event::InvoiceRegistered {
-                        invoice: inv.id.clone(),
-                        order: inv.order.clone(),
-                        number: inv.number.clone(),
-                        amount: cny,
-                        fingerprint: Hash::ZERO,
-                    },
-                    Event::InvoiceConfirmed {
-                        invoice: inv.id.clone(),
-                        receivable: DocId::new("RCV-1").unwrap(),
-                    },
-                ],
-            ),
-        );
-        node.set("/v1/invoices/INV-1", serde_json::to_value(&inv).unwrap());
+        let events = vec![
+            Event::InvoiceRegistered {
+                invoice: inv.id.clone(),
+                order: inv.order.clone(),
+                number: inv.number.clone(),
+                amount: inv.amount,
+                fingerprint: Hash::ZERO,
+            },
+            Event::InvoiceConfirmed {
+                invoice: inv.id.clone(),
+                receivable: DocId::new("RCV-1").unwrap(),
+            },
+        ];
+        let t = fake::tx(t1, 1, "CORE-A", register(&inv), events);
+        node.set(&paths::transaction(&t1), t);
+        node.set_doc(Doc::Invoice(inv));
         let rcv = testdata::receivable(
             "RCV-1",
             "SUP-1",
@@ -656,18 +655,15 @@ mod tests {
             "2027-01-31",
             "100.00",
         );
-        node.set("/v1/receivables/RCV-1", serde_json::to_value(&rcv).unwrap());
+        node.set_doc(Doc::Receivable(rcv));
     }
 
-    /// Block 2: CORE-B issues order PO-9 to SUP-2.
-    fn serve_order_block(node: &FakeNode, t2: &str) {
-        node.set("/v1/blocks/2", block(2, &[t2]));
-        let cny = Money::parse("100.00", "CNY").unwrap();
-        let po9 = lianrong_contracts::model::Order {
+    fn order_po9() -> Order {
+        Order {
             id: DocId::new("PO-9").unwrap(),
             buyer: testdata::org("CORE-B"),
             seller: testdata::org("SUP-2"),
-            amount: cny,
+            amount: Money::parse("100.00", "CNY").unwrap(),
             terms: String::new(),
             doc_hash: Hash::ZERO,
             status: OrderStatus::Issued,
@@ -675,39 +671,72 @@ mod tests {
             confirmed: Amount::ZERO,
             shipments: vec![],
             delivered: false,
+        }
+    }
+
+    /// Block 2: CORE-B issues order PO-9 to SUP-2.
+    fn serve_order_block(node: &FakeNode, t2: Hash) {
+        node.set("/v1/blocks/2", fake::block(2, &[t2]));
+        let po9 = order_po9();
+        let action = Action::IssueOrder {
+            id: po9.id.clone(),
+            seller: po9.seller.clone(),
+            amount: po9.amount,
+            terms: po9.terms.clone(),
+            doc_hash: po9.doc_hash,
+        };
+        let event = Event::OrderIssued {
+            order: po9.id.clone(),
+            buyer: po9.buyer.clone(),
+            seller: po9.seller.clone(),
+            amount: po9.amount,
         };
         node.set(
-            &format!("/v1/transactions/{t2}"),
-            tx(
-                t2,
-                2,
-                "CORE-B",
-                "issue_order",
-                vec![Event::OrderIssued {
-                    order: po9.id.clone(),
-                    buyer: po9.buyer.clone(),
-                    seller: po9.seller.clone(),
-                    amount: cny,
-                }],
-            ),
+            &paths::transaction(&t2),
+            fake::tx(t2, 2, "CORE-B", action, vec![event]),
         );
-        node.set("/v1/orders/PO-9", serde_json::to_value(&po9).unwrap());
+        node.set_doc(Doc::Order(po9));
+    }
+
+    /// A node at height 2 with the invoice block and the order block.
+    fn two_block_node() -> (Arc<FakeNode>, Hash, Hash) {
+        let node = Arc::new(FakeNode::default());
+        node.set(
+            "/v1/status",
+            fake::status(2, vec![fake::validator("BANK-A", 0xaa)]),
+        );
+        node.set("/v1/orgs", Vec::<Org>::new());
+        node.set("/v1/receivables?limit=500", Vec::<Receivable>::new());
+        let (t1, t2) = (fake::hash(0x11), fake::hash(0x22));
+        serve_invoice_block(&node, t1);
+        serve_order_block(&node, t2);
+        (node, t1, t2)
+    }
+
+    fn assert_sup1_sees_only_its_masked_tx(d: &IndexData, t1: &str, t2: &str) {
+        let sup1 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap());
+        let q = ListQuery::default();
+        let t = views::transactions(d, &sup1, &q);
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0][0].text, t1);
+        let seen = crate::vis::one(&sup1, d.tx(t1).unwrap().clone()).unwrap();
+        assert_eq!(
+            seen.action["RegisterInvoice"]["invoice"]["seller_tax_id"],
+            "9133************6X"
+        );
+        assert!(crate::vis::one(&sup1, d.tx(t2).unwrap().clone()).is_none());
+        assert_eq!(
+            views::transactions(d, &Viewer::Everything { org: None }, &q)
+                .rows
+                .len(),
+            2
+        );
     }
 
     #[tokio::test]
     async fn follower_indexes_blocks_transactions_and_documents() {
-        let node = Arc::new(FakeNode::default());
-        node.set(
-            "/v1/status",
-            json!({"chain_id": "c", "height": 2, "last_finalized_at_ms": 5,
-            "validators": [{"org": "BANK-A", "node_key": "aa"}], "sync": {"syncing": false}}),
-        );
-        node.set("/v1/orgs", json!([]));
-        node.set("/v1/receivables?limit=500", json!([]));
-        let (t1, t2) = ("1".repeat(64), "2".repeat(64));
-        serve_invoice_block(&node, &t1);
-        serve_order_block(&node, &t2);
-
+        let (node, t1, t2) = two_block_node();
+        let (t1, t2) = (t1.to_hex(), t2.to_hex());
         let index = Arc::new(Index::new(100));
         let (updates, mut rx) = broadcast::channel(16);
         let f = Follower::new(node, index.clone(), updates);
@@ -715,35 +744,26 @@ mod tests {
 
         index.read(|d| {
             assert_eq!(d.height, 2);
-            assert_eq!(d.node.chain_id, "c");
-            assert_eq!(d.blocks[&1].signers, [0, 1, 3]);
+            assert_eq!(d.node.as_ref().unwrap().chain_id, "c");
+            assert_eq!(d.blocks[&1].signers, Some(vec![0, 1, 3]));
+            assert_eq!(d.blocks[&2].parent, d.blocks[&1].hash);
             assert!(d.invoices.contains_key("INV-1") && d.receivables.contains_key("RCV-1"));
             assert!(d.orders.contains_key("PO-9"));
             assert_eq!(
                 d.invoice_numbers["FP-INV-1"].iter().collect::<Vec<_>>(),
                 ["INV-1"]
             );
-            assert_eq!(d.tx(&t1).unwrap().parties, ["CORE-A", "SUP-1"]);
+            let r1 = d.tx(&t1).unwrap();
+            assert_eq!((r1.height, r1.time_ms, r1.ok), (1, 1_000, true));
+            assert_eq!(r1.action_name, "register_invoice");
+            assert_eq!(r1.parties, ["CORE-A", "SUP-1"]);
             assert_eq!(d.tx(&t2).unwrap().parties, ["CORE-B", "SUP-2"]);
             assert_eq!(
                 d.doc_txs[&(DocKind::Receivable, "RCV-1".to_string())],
                 std::slice::from_ref(&t1)
             );
             // SUP-1 sees its own transaction only, with identifiers masked.
-            let sup1 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-1").unwrap());
-            let q = ListQuery::default();
-            let t = views::transactions(d, &sup1, &q);
-            assert_eq!(t.rows.len(), 1);
-            assert_eq!(t.rows[0][0].text, t1);
-            let seen = crate::vis::one(&sup1, d.tx(&t1).unwrap().clone()).unwrap();
-            assert_eq!(seen.action["x"]["seller_tax_id"], "9133************6X");
-            assert!(crate::vis::one(&sup1, d.tx(&t2).unwrap().clone()).is_none());
-            assert_eq!(
-                views::transactions(d, &Viewer::Everything { org: None }, &q)
-                    .rows
-                    .len(),
-                2
-            );
+            assert_sup1_sees_only_its_masked_tx(d, &t1, &t2);
         });
         let u1 = rx.recv().await.unwrap();
         let u2 = rx.recv().await.unwrap();
@@ -758,6 +778,75 @@ mod tests {
         );
     }
 
+    /// A malformed answer stops the follower at that block with an error naming the URL
+    /// and the field: nothing of the block is indexed, and the next attempt, once the
+    /// node answers properly, indexes it.
+    #[tokio::test]
+    async fn a_malformed_answer_is_reported_not_indexed_as_zeros() {
+        let (node, _, t2) = two_block_node();
+        let bad = crate::node::decode::<BlockView>(
+            "/v1/blocks/2",
+            serde_json::json!({"height": 2, "hash": "00".repeat(32)}),
+        )
+        .unwrap_err();
+        assert!(
+            bad.to_string().contains("/v1/blocks/2") && bad.to_string().contains("`parent`"),
+            "{bad}"
+        );
+        node.set("/v1/blocks/2", bad.clone());
+        let index = Arc::new(Index::new(100));
+        let (updates, _rx) = broadcast::channel(16);
+        let f = Follower::new(node.clone(), index.clone(), updates);
+        assert_eq!(f.rebuild().await, Err(bad));
+        index.read(|d| {
+            assert_eq!(d.height, 1);
+            assert!(!d.blocks.contains_key(&2) && !d.orders.contains_key("PO-9"));
+        });
+
+        // A block that answers for another height is refused as well.
+        node.set("/v1/blocks/2", fake::block(3, &[t2]));
+        let e = f.catch_up(&[]).await.unwrap_err();
+        assert!(
+            matches!(&e, NodeError::Decode { url, reason }
+                if url == "/v1/blocks/2" && reason.contains("answered block 3")),
+            "{e}"
+        );
+
+        node.set("/v1/blocks/2", fake::block(2, &[t2]));
+        f.catch_up(&[]).await.unwrap();
+        index.read(|d| assert!(d.height == 2 && d.orders.contains_key("PO-9")));
+    }
+
+    /// The follower's loop puts the error on the dashboard's data (`last_error`), and a
+    /// malformed event notice on `event_error`.
+    #[tokio::test]
+    async fn the_follower_reports_malformed_answers_and_notices() {
+        let (node, _, _) = two_block_node();
+        let bad = NodeError::decode("/v1/transactions/x", "missing field `height`");
+        node.set(&paths::transaction(&fake::hash(0x22)), bad.clone());
+        node.notices.lock().unwrap().push(Err(NodeError::decode(
+            "/v1/events",
+            "missing field `tx_count`",
+        )));
+        let index = Arc::new(Index::new(100));
+        let (updates, _rx) = broadcast::channel(16);
+        let f = Arc::new(Follower::new(node, index.clone(), updates));
+        let run = tokio::spawn(f.run());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (last, event) = index.read(|d| (d.last_error.clone(), d.event_error.clone()));
+            if let (Some(last), Some(event)) = (last, event) {
+                assert_eq!(last, bad.to_string());
+                assert!(event.contains("tx_count"), "{event}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no error reported");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        index.read(|d| assert_eq!(d.height, 1, "block 2 is not indexed"));
+        run.abort();
+    }
+
     #[test]
     fn tables_are_bounded() {
         let mut d = IndexData {
@@ -765,18 +854,7 @@ mod tests {
             ..Default::default()
         };
         for i in 0..5u64 {
-            d.add_block(BlockRow {
-                height: i + 1,
-                hash: String::new(),
-                parent: String::new(),
-                time_ms: 0,
-                proposer: 0,
-                epoch: 0,
-                round: 0,
-                tx_hashes: vec![],
-                state_root: String::new(),
-                signers: vec![],
-            });
+            d.add_block(BlockRow::from_view(&fake::block(i + 1, &[])));
         }
         assert_eq!(
             d.blocks.len(),
@@ -792,12 +870,7 @@ mod tests {
                 "2027-01-31",
                 "1.00",
             );
-            d.put_doc(
-                DocKind::Receivable,
-                &format!("RCV-{i}"),
-                serde_json::to_value(r).unwrap(),
-            )
-            .unwrap();
+            d.put_doc(Doc::Receivable(r));
         }
         assert_eq!(d.receivables.len(), 2);
         assert_eq!(d.dropped, 2);

@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lianrong_api_types::ReceivableHistory;
 use lianrong_contracts::model::Receivable;
-use lianrong_contracts::{DocKind, HistoryEntry};
+use lianrong_contracts::{DocKind, Event, HistoryEntry};
 use maud::{html, Markup};
 use serde_json::Value;
 
@@ -198,8 +199,8 @@ fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
 type StepsByTx = BTreeMap<(u64, u64, String), Step>;
 
 /// The steps of the lineage of `history` (the node's history answer), oldest first.
-pub fn steps(history: &Value, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
-    let mut docs = chain_docs(&lineage_chain(history));
+pub fn steps(history: &ReceivableHistory, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
+    let mut docs = chain_docs(&history.lineage);
     let entries = history_entries(history, &mut docs);
     add_trade_docs(d, &mut docs);
     let mut by_tx = StepsByTx::new();
@@ -210,25 +211,13 @@ pub fn steps(history: &Value, d: &IndexData, viewer: &Viewer) -> Vec<Step> {
             }
         }
     }
-    for h in &entries {
+    for h in entries {
         match &h.tx {
-            Some(tx) => add_tx_step(&mut by_tx, d, viewer, &tx.to_string(), Some(h)),
+            Some(tx) => add_tx_step(&mut by_tx, d, viewer, &tx.to_hex(), Some(h)),
             None => add_ledger_step(&mut by_tx, h),
         }
     }
     by_tx.into_values().take(MAX_NODES).collect()
-}
-
-/// The receivables from the root down to the one asked about.
-fn lineage_chain(history: &Value) -> Vec<Receivable> {
-    history["lineage"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| serde_json::from_value(r.clone()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn chain_docs(chain: &[Receivable]) -> BTreeSet<(DocKind, String)> {
@@ -245,17 +234,15 @@ fn chain_docs(chain: &[Receivable]) -> BTreeSet<(DocKind, String)> {
 
 /// The history entries of every receivable in the chain. Also adds the financings they
 /// name to `docs`: the chain itself shows only each receivable's current financing.
-fn history_entries(history: &Value, docs: &mut BTreeSet<(DocKind, String)>) -> Vec<HistoryEntry> {
-    let mut entries: Vec<HistoryEntry> = Vec::new();
-    for s in history["steps"].as_array().into_iter().flatten() {
-        for e in s["history"].as_array().into_iter().flatten() {
-            if let Ok(h) = serde_json::from_value::<HistoryEntry>(e.clone()) {
-                for (k, id) in h.event.documents() {
-                    if k == DocKind::Financing {
-                        docs.insert((k, id));
-                    }
-                }
-                entries.push(h);
+fn history_entries<'h>(
+    history: &'h ReceivableHistory,
+    docs: &mut BTreeSet<(DocKind, String)>,
+) -> Vec<&'h HistoryEntry> {
+    let entries: Vec<&HistoryEntry> = history.steps.iter().flat_map(|s| &s.history).collect();
+    for h in &entries {
+        for (k, id) in h.event.documents() {
+            if k == DocKind::Financing {
+                docs.insert((k, id));
             }
         }
     }
@@ -320,12 +307,14 @@ fn add_indexed_tx_step(by_tx: &mut StepsByTx, t: &TxRecord, viewer: &Viewer) {
 fn add_history_tx_step(by_tx: &mut StepsByTx, h: &HistoryEntry, hash: &str) {
     // The position in the block is unknown: sort it after the block's indexed ones.
     let key = (h.height, u64::MAX - 1, hash.to_string());
-    let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
-    let title = ev
-        .as_object()
-        .and_then(|o| o.keys().next().cloned())
-        .unwrap_or_default()
-        .replace('_', " ");
+    let ev = event_json(&h.event);
+    let title = match &ev {
+        Value::Object(o) => o.keys().next().cloned(),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+    .unwrap_or_else(|| "event".into())
+    .replace('_', " ");
     by_tx.entry(key).or_insert_with(|| Step {
         height: h.height,
         index: u64::MAX - 1,
@@ -343,10 +332,15 @@ fn add_history_tx_step(by_tx: &mut StepsByTx, h: &HistoryEntry, hash: &str) {
     });
 }
 
+/// An event as the JSON [`event_line`] reads (externally tagged). Encoding a decoded
+/// event cannot fail; if it did, the line would read "event".
+fn event_json(e: &Event) -> Value {
+    serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
 /// A change the ledger made by itself (no transaction), such as a receivable falling due.
 fn add_ledger_step(by_tx: &mut StepsByTx, h: &HistoryEntry) {
-    let ev = serde_json::to_value(&h.event).unwrap_or(Value::Null);
-    let line = event_line(&ev);
+    let line = event_line(&event_json(&h.event));
     by_tx
         .entry((h.height, u64::MAX, line.clone()))
         .or_insert_with(|| Step {
@@ -536,7 +530,7 @@ mod tests {
     }
 
     /// The history of RCV-2, split from RCV-1, which the ledger marked overdue.
-    fn split_leaf_history() -> Value {
+    fn split_leaf_history() -> ReceivableHistory {
         let mut root = receivable(
             "RCV-1",
             "SUP-1",
@@ -556,14 +550,26 @@ mod tests {
         );
         leaf.parent = Some(root.id.clone());
         leaf.root = root.id.clone();
-        json!({
-            "receivable": leaf,
-            "lineage": [root, leaf],
-            "steps": [
-                {"receivable": "RCV-1", "history": [{"height": 6, "tx": null, "signer": null, "key": null, "time_ms": 0,
-                  "event": {"receivable_overdue": {"receivable": "RCV-1", "maturity": "2027-01-31"}}}]},
-            ],
-        })
+        let overdue = HistoryEntry {
+            height: 6,
+            tx: None,
+            signer: None,
+            key: None,
+            time_ms: 0,
+            event: Event::ReceivableOverdue {
+                receivable: root.id.clone(),
+                maturity: root.maturity,
+            },
+        };
+        ReceivableHistory {
+            receivable: leaf.clone(),
+            lineage: vec![root.clone(), leaf],
+            steps: vec![lianrong_api_types::HistorySteps {
+                receivable: root.id,
+                history: vec![overdue],
+            }],
+            invoice: None,
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use futures::StreamExt;
-use lianrong_contracts::model::DocId;
 use lianrong_contracts::DocKind;
+use lianrong_primitives::Hash;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,8 +27,8 @@ use tokio::sync::broadcast;
 
 use crate::auth::{Auth, LoginError, Session};
 use crate::config::ExplorerConfig;
-use crate::index::{doc_path, Follower, Index, IndexData, LiveUpdate};
-use crate::node::{NodeApi, NodeError, SdkNode};
+use crate::index::{Follower, Index, IndexData, LiveUpdate};
+use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
 use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
@@ -427,24 +427,25 @@ async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
             div class="cards" {
                 div class="card" { div class="muted" { "height" } div class="big" id="live-height" { (d.height) } }
                 div class="card" { div class="muted" { "last block time" } div id="live-time" { (last.map(|b| fmt_time(b.time_ms)).unwrap_or_default()) } }
-                div class="card" { div class="muted" { "node finalized last at" } div id="last-finality" { (fmt_time(d.node.last_finalized_at_ms)) } }
-                div class="card" { div class="muted" { "chain" } div { (d.node.chain_id) } }
+                div class="card" { div class="muted" { "node finalized last at" } div id="last-finality" { (d.node.as_ref().map_or_else(|| "-".into(), |n| fmt_time(n.last_finalized_at_ms))) } }
+                div class="card" { div class="muted" { "chain" } div { (d.node.as_ref().map_or("-", |n| n.chain_id.as_str())) } }
                 div class="card" { div class="muted" { "you can see" } div { (vis::filter(&s.viewer, d.invoices.values().cloned()).len()) " invoices, " (vis::filter(&s.viewer, d.receivables.values().cloned()).len()) " receivables, " (vis::filter(&s.viewer, d.txs.values().cloned()).len()) " txs" } }
             }
             p class="muted" id="live-status" { "waiting for the next block..." }
-            @if let Some(e) = &d.last_error { p class="error" { "following the node: " (e) } }
+            @if let Some(e) = &d.last_error { p class="error" id="follow-error" { "following the node: " (e) } }
+            @if let Some(e) = &d.event_error { p class="error" id="event-error" { "node event stream: " (e) } }
             @if d.dropped > 0 { p class="error" { (d.dropped) " documents were not indexed (index full)." } }
             h2 { "Validators" }
             table id="validators" {
                 thead { tr { th { "#" } th { "org" } th { "node key" } th { "signed (last " (recent.len()) " blocks)" } th { "last signed" } th { "liveness" } } }
                 tbody {
-                    @for (i, v) in d.node.validators.iter().enumerate() {
-                        @let signed = recent.iter().filter(|b| b.signers.contains(&(i as u64))).count();
-                        @let last_signed = d.blocks.values().rev().find(|b| b.signers.contains(&(i as u64))).map(|b| b.height);
+                    @for (i, v) in d.node.iter().flat_map(|n| &n.validators).enumerate() {
+                        @let signed = recent.iter().filter(|b| b.signed_by(i as u64)).count();
+                        @let last_signed = d.blocks.values().rev().find(|b| b.signed_by(i as u64)).map(|b| b.height);
                         tr {
                             td { (i) }
-                            td { (v["org"].as_str().unwrap_or_default()) }
-                            td { (v["node_key"].as_str().unwrap_or_default().chars().take(16).collect::<String>()) "..." }
+                            td { (v.org) }
+                            td { (v.node_key.to_hex().chars().take(16).collect::<String>()) "..." }
                             td { (signed) }
                             td { (last_signed.map(|h| h.to_string()).unwrap_or_else(|| "-".into())) }
                             td { @if recent.is_empty() || signed > 0 { "live" } @else { "silent" } }
@@ -627,84 +628,54 @@ async fn risk(
 // ---------- details ----------
 
 /// A document by kind and id: from the index, else from the node; `None` if missing OR
-/// not visible to the viewer (the same answer on purpose).
+/// not visible to the viewer (the same answer on purpose), else as the viewer may see it.
 async fn visible_doc(
     st: &AppState,
     v: &Viewer,
     kind: DocKind,
     id: &str,
-) -> Result<Option<Value>, NodeError> {
-    if DocId::new(id).is_err() && kind != DocKind::Org {
-        return Ok(None);
-    }
-    fn show<T: vis::Shown + serde::Serialize>(v: &Viewer, t: T) -> Option<Value> {
-        vis::one(v, t).and_then(|t| serde_json::to_value(t).ok())
-    }
-    let indexed = st.index.read(|d| match kind {
-        DocKind::Order => d.orders.get(id).map(|x| show(v, x.clone())),
-        DocKind::Invoice => d.invoices.get(id).map(|x| show(v, x.clone())),
-        DocKind::Receivable => d.receivables.get(id).map(|x| show(v, x.clone())),
-        DocKind::Financing => d.financings.get(id).map(|x| show(v, x.clone())),
-        DocKind::Shipment => d.shipments.get(id).map(|x| {
-            vis::one(v, d.shipment_view(x)).and_then(|sv| serde_json::to_value(sv.shipment).ok())
-        }),
-        DocKind::Org => d.orgs.get(id).map(|x| {
-            vis::orgs(v, [x.clone()])
-                .pop()
-                .and_then(|o| serde_json::to_value(o).ok())
-        }),
-        _ => Some(None),
-    });
-    if let Some(found) = indexed {
-        return Ok(found);
-    }
-    let Some(path) = doc_path(kind) else {
+) -> Result<Option<Doc>, NodeError> {
+    let Ok(url) = paths::document(kind, id) else {
         return Ok(None);
     };
-    if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        || id.len() > 64
-    {
-        return Ok(None);
-    }
-    let raw = match st.node.get_json(&format!("{path}{id}")).await {
-        Ok(v) => v,
-        Err(NodeError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
+    let doc = match st.index.read(|d| indexed_doc(d, kind, id)) {
+        Some(doc) => doc,
+        None => match st.node.document(kind, id).await {
+            Ok(doc) => doc,
+            Err(NodeError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        },
     };
-    let de = |e: serde_json::Error| NodeError::Decode(e.to_string());
-    Ok(match kind {
-        DocKind::Order => show(
-            v,
-            serde_json::from_value::<lianrong_contracts::model::Order>(raw).map_err(de)?,
-        ),
-        DocKind::Invoice => show(
-            v,
-            serde_json::from_value::<lianrong_contracts::model::Invoice>(raw).map_err(de)?,
-        ),
-        DocKind::Receivable => show(
-            v,
-            serde_json::from_value::<lianrong_contracts::model::Receivable>(raw).map_err(de)?,
-        ),
-        DocKind::Financing => show(
-            v,
-            serde_json::from_value::<lianrong_contracts::model::Financing>(raw).map_err(de)?,
-        ),
-        DocKind::Org => {
-            let o = serde_json::from_value::<lianrong_contracts::model::Org>(raw).map_err(de)?;
-            vis::orgs(v, [o])
-                .pop()
-                .and_then(|o| serde_json::to_value(o).ok())
-        }
-        DocKind::Shipment => {
-            let sh =
-                serde_json::from_value::<lianrong_contracts::model::Shipment>(raw).map_err(de)?;
-            let sv = st.index.read(|d| d.shipment_view(&sh));
-            vis::one(v, sv).and_then(|sv| serde_json::to_value(sv.shipment).ok())
-        }
+    if doc.kind() != kind || doc.id() != id {
+        let why = format!("the node answered {} {}", doc.kind(), doc.id());
+        return Err(NodeError::decode(&url, why));
+    }
+    Ok(st.index.read(|d| shown_doc(d, v, doc)))
+}
+
+/// The indexed document `id` of `kind`, if any.
+fn indexed_doc(d: &IndexData, kind: DocKind, id: &str) -> Option<Doc> {
+    match kind {
+        DocKind::Org => d.orgs.get(id).cloned().map(Doc::Org),
+        DocKind::Order => d.orders.get(id).cloned().map(Doc::Order),
+        DocKind::Shipment => d.shipments.get(id).cloned().map(Doc::Shipment),
+        DocKind::Invoice => d.invoices.get(id).cloned().map(Doc::Invoice),
+        DocKind::Receivable => d.receivables.get(id).cloned().map(Doc::Receivable),
+        DocKind::Financing => d.financings.get(id).cloned().map(Doc::Financing),
         _ => None,
-    })
+    }
+}
+
+/// `doc` as `v` may see it, or `None`.
+fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
+    match doc {
+        Doc::Org(o) => vis::orgs(v, [o]).pop().map(Doc::Org),
+        Doc::Order(x) => vis::one(v, x).map(Doc::Order),
+        Doc::Invoice(x) => vis::one(v, x).map(Doc::Invoice),
+        Doc::Receivable(x) => vis::one(v, x).map(Doc::Receivable),
+        Doc::Financing(x) => vis::one(v, x).map(Doc::Financing),
+        Doc::Shipment(x) => vis::one(v, d.shipment_view(&x)).map(|sv| Doc::Shipment(sv.shipment)),
+    }
 }
 
 fn related_txs(st: &AppState, v: &Viewer, kind: DocKind, id: &str) -> Markup {
@@ -746,66 +717,73 @@ fn verify_buttons(kind: DocKind, id: &str) -> Markup {
     }
 }
 
+/// A receivable's lineage picture.
+async fn lineage_section(st: &AppState, s: &Session, id: &str) -> Markup {
+    match st.node.receivable_history(id).await {
+        Ok(h) => {
+            let steps = st.index.read(|d| lineage::steps(&h, d, &s.viewer));
+            html! { h2 { "Lineage" } div class="lineage" { (lineage::svg(&steps)) } }
+        }
+        Err(e) => html! { p class="error" { "lineage unavailable: " (e.to_string()) } },
+    }
+}
+
+/// Registered once, financed once? Every financing on any receivable born of `inv`.
+fn invoice_section(st: &AppState, s: &Session, inv: &lianrong_contracts::model::Invoice) -> Markup {
+    let (parts, fins) = st.index.read(|d| {
+        let parts = vis::filter(
+            &s.viewer,
+            d.receivables
+                .values()
+                .filter(|r| r.invoice == inv.id)
+                .cloned(),
+        );
+        let fins = vis::filter(
+            &s.viewer,
+            d.financings
+                .values()
+                .filter(|f| parts.iter().any(|r| r.id == f.receivable))
+                .cloned(),
+        );
+        (parts, fins)
+    });
+    let live = fins.iter().filter(|f| f.status.is_live()).count();
+    html! {
+        @if let Some(r) = &inv.receivable {
+            p { a id="lineage-link" href=(format!("/receivables/{r}")) { "Receivable " (r) " and its lineage" } }
+        }
+        h2 { "Registered once, financed once?" }
+        p id="fingerprint" {
+            "Fingerprint " code { (inv.fingerprint) }
+            ": the ledger refuses a second invoice with the same seller tax id, number, date, currency and amount, under any id."
+        }
+        p id="financing-summary" {
+            (parts.len()) " receivables from this invoice, " (fins.len()) " financings, "
+            (live) " live (requested, accepted or disbursed)."
+        }
+        ul {
+            @for f in &fins {
+                li { a href=(format!("/financings/{}", f.id)) { (f.id) } " on " (f.receivable) ": " (serde_json::to_value(f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) }
+            }
+        }
+    }
+}
+
 async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &str) -> Response {
     let doc = match visible_doc(&st, &s.viewer, kind, &id).await {
         Ok(Some(d)) => d,
         Ok(None) => return not_found(&s, &format!("{kind} {id}")),
         Err(e) => return node_error(&s, &e),
     };
-    let mut extra = html! {};
-    if kind == DocKind::Receivable {
-        extra = match st
-            .node
-            .get_json(&format!("/v1/receivables/{id}/history"))
-            .await
-        {
-            Ok(h) => {
-                let steps = st.index.read(|d| lineage::steps(&h, d, &s.viewer));
-                html! { h2 { "Lineage" } div class="lineage" { (lineage::svg(&steps)) } }
-            }
-            Err(e) => html! { p class="error" { "lineage unavailable: " (e.to_string()) } },
-        };
-    }
-    if kind == DocKind::Invoice {
-        // Financed only once? Every financing on any receivable born of this invoice.
-        let (parts, fins) = st.index.read(|d| {
-            let parts = vis::filter(
-                &s.viewer,
-                d.receivables
-                    .values()
-                    .filter(|r| r.invoice.as_str() == id)
-                    .cloned(),
-            );
-            let fins = vis::filter(
-                &s.viewer,
-                d.financings
-                    .values()
-                    .filter(|f| parts.iter().any(|r| r.id == f.receivable))
-                    .cloned(),
-            );
-            (parts, fins)
-        });
-        let live = fins.iter().filter(|f| f.status.is_live()).count();
-        extra = html! {
-            @if let Some(r) = doc["receivable"].as_str() {
-                p { a id="lineage-link" href=(format!("/receivables/{r}")) { "Receivable " (r) " and its lineage" } }
-            }
-            h2 { "Registered once, financed once?" }
-            p id="fingerprint" {
-                "Fingerprint " code { (doc["fingerprint"].as_str().unwrap_or_default()) }
-                ": the ledger refuses a second invoice with the same seller tax id, number, date, currency and amount, under any id."
-            }
-            p id="financing-summary" {
-                (parts.len()) " receivables from this invoice, " (fins.len()) " financings, "
-                (live) " live (requested, accepted or disbursed)."
-            }
-            ul {
-                @for f in &fins {
-                    li { a href=(format!("/financings/{}", f.id)) { (f.id) } " on " (f.receivable) ": " (serde_json::to_value(f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) }
-                }
-            }
-        };
-    }
+    let json = match serde_json::to_value(&doc) {
+        Ok(v) => v,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let extra = match &doc {
+        Doc::Receivable(_) => lineage_section(&st, &s, &id).await,
+        Doc::Invoice(inv) => invoice_section(&st, &s, inv),
+        _ => html! {},
+    };
     let verify = if kind == DocKind::Shipment {
         html! {}
     } else {
@@ -815,7 +793,7 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         &format!("{title} {id}"),
         &s,
         html! {
-            (fields(&doc))
+            (fields(&json))
             (extra)
             (related_txs(&st, &s.viewer, kind, &id))
             (verify)
@@ -877,8 +855,8 @@ async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<
                 tr { th { "time" } td { (fmt_time(b.time_ms)) } }
                 tr { th { "epoch / round" } td { (b.epoch) " / " (b.round) } }
                 tr { th { "proposer" } td { (b.proposer) } }
-                tr { th { "state root" } td { (b.state_root) } }
-                tr { th { "certificate signers" } td { (format!("{:?}", b.signers)) } }
+                tr { th { "state root" } td { (b.state_root.as_deref().unwrap_or("none reported")) } }
+                tr { th { "certificate signers" } td { @if let Some(signers) = &b.signers { (format!("{signers:?}")) } @else { "no certificate yet" } } }
             }
             h2 { "Transactions" }
             ul {
@@ -897,27 +875,50 @@ async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<
     )
 }
 
-async fn tx(State(st): State<AppState>, Sess(s, _): Sess, Path(hash): Path<String>) -> Response {
-    let rec = st.index.read(|d| d.tx(&hash.to_lowercase()).cloned());
-    let rec = match rec {
-        Some(r) => Some(r),
-        None if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            match st.node.get_json(&format!("/v1/transactions/{hash}")).await {
-                Ok(t) => crate::index::tx_record(&t, 0).ok().map(|mut r| {
-                    let mut parties = vec![r.signer_org.clone()];
-                    st.index.read(|d| {
-                        for (k, id) in &r.docs {
-                            parties.extend(d.doc_parties(*k, id));
-                        }
-                    });
-                    r.parties = parties;
-                    r
-                }),
-                Err(NodeError::NotFound(_)) => None,
-                Err(e) => return node_error(&s, &e),
-            }
+/// Transaction `hash` from the node (not in the index), at its block's time, with the
+/// parties the index knows of.
+async fn node_tx_record(st: &AppState, hash: Hash) -> Result<crate::index::TxRecord, NodeError> {
+    let t = st.node.transaction(hash).await?;
+    let url = paths::transaction(&hash);
+    if t.hash != hash {
+        return Err(NodeError::decode(
+            &url,
+            format!("the node answered transaction {}", t.hash),
+        ));
+    }
+    let time_ms = match node_block(st, t.height).await {
+        Ok(b) => b.timestamp_ms,
+        Err(NodeError::NotFound(_)) => {
+            let why = format!(
+                "committed at height {}, a block the node does not have",
+                t.height
+            );
+            return Err(NodeError::decode(&url, why));
         }
-        None => None,
+        Err(e) => return Err(e),
+    };
+    let mut r = crate::index::tx_record(&t, time_ms)?;
+    let mut parties = vec![r.signer_org.clone()];
+    st.index.read(|d| {
+        for (k, id) in &r.docs {
+            parties.extend(d.doc_parties(*k, id));
+        }
+    });
+    r.parties = parties;
+    Ok(r)
+}
+
+async fn tx(State(st): State<AppState>, Sess(s, _): Sess, Path(hash): Path<String>) -> Response {
+    let hash = hash.to_lowercase();
+    let rec = st.index.read(|d| d.tx(&hash).cloned());
+    let rec = match (rec, Hash::from_hex(&hash)) {
+        (Some(r), _) => Some(r),
+        (None, Ok(h)) => match node_tx_record(&st, h).await {
+            Ok(r) => Some(r),
+            Err(NodeError::NotFound(_)) => None,
+            Err(e) => return node_error(&s, &e),
+        },
+        (None, Err(_)) => None,
     };
     let Some(t) = rec.and_then(|r| vis::one(&s.viewer, r)) else {
         return not_found(&s, "Transaction");
@@ -1026,49 +1027,71 @@ async fn search(
 
 // ---------- verify API ----------
 
-fn validators(st: &AppState) -> (String, Vec<String>, &'static str) {
+/// The chain id and validator keys certificates are checked against, and where they come
+/// from: the pinned genesis, else the node's status (read now if not indexed yet).
+async fn validators(st: &AppState) -> Result<(String, Vec<String>, &'static str), NodeError> {
     if let Some(g) = &st.genesis {
-        return (
+        return Ok((
             g.0.clone(),
             g.1.clone(),
             "genesis.json pinned in the explorer config",
-        );
+        ));
     }
-    st.index.read(|d| {
-        (
-            d.node.chain_id.clone(),
-            d.node
-                .validators
-                .iter()
-                .map(|v| v["node_key"].as_str().unwrap_or_default().to_string())
-                .collect(),
-            "validator set reported by the node (pin genesis.json in the explorer config to check it independently)",
-        )
-    })
+    let status = match st.index.read(|d| d.node.clone()) {
+        Some(s) => s,
+        None => st.node.status().await?,
+    };
+    Ok((
+        status.chain_id,
+        status.validators.iter().map(|v| v.node_key.to_hex()).collect(),
+        "validator set reported by the node (pin genesis.json in the explorer config to check it independently)",
+    ))
 }
 
+/// Block `height` from the node, refusing an answer about another block.
+async fn node_block(
+    st: &AppState,
+    height: u64,
+) -> Result<lianrong_api_types::BlockView, NodeError> {
+    let b = st.node.block(height).await?;
+    if b.height != height {
+        let why = format!(
+            "asked for block {height}, the node answered block {}",
+            b.height
+        );
+        return Err(NodeError::decode(&paths::block(height), why));
+    }
+    Ok(b)
+}
+
+/// What the browser needs to check block `height` final: its certificate (vote numbers as
+/// strings, for JavaScript), the blocks up to the one the certificate votes for, and the
+/// validator set.
 async fn block_input(st: &AppState, height: u64) -> Result<Value, NodeError> {
-    let b = st.node.get_json(&format!("/v1/blocks/{height}")).await?;
-    let mut cert = b["commit_certificate"].clone();
-    let committed = cert["qc"]["vote"]["height"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(1);
-    vectors::vote_numbers_as_strings(&mut cert["qc"]["vote"]);
-    let mut chain = vec![json!({"height": height, "hash": b["hash"], "parent": b["parent"]})];
-    if committed > height && committed - height <= MAX_CARRY {
-        for h in height + 1..=committed {
-            let x = st.node.get_json(&format!("/v1/blocks/{h}")).await?;
-            chain.push(json!({"height": h, "hash": x["hash"], "parent": x["parent"]}));
+    let b = node_block(st, height).await?;
+    let url = paths::block(height);
+    let mut cert = serde_json::to_value(&b.commit_certificate)
+        .map_err(|e| NodeError::decode(&url, format!("commit_certificate: {e}")))?;
+    if let Some(vote) = cert.get_mut("qc").and_then(|qc| qc.get_mut("vote")) {
+        vectors::vote_numbers_as_strings(vote);
+    }
+    let link = |b: &lianrong_api_types::BlockView| json!({"height": b.height, "hash": b.hash.to_hex(), "parent": b.parent.to_hex()});
+    let mut chain = vec![link(&b)];
+    if let Some(voted) = b.commit_certificate.as_ref().map(|c| c.qc.vote.height) {
+        let committed = voted.saturating_sub(1);
+        if committed > height && committed - height <= MAX_CARRY {
+            for h in height + 1..=committed {
+                chain.push(link(&node_block(st, h).await?));
+            }
         }
     }
-    let (chain_id, keys, source) = validators(st);
+    let (chain_id, keys, source) = validators(st).await?;
     Ok(json!({
         "chain_id": chain_id,
         "validators": keys,
         "validator_source": source,
-        "block": {"height": height, "hash": b["hash"]},
-        "state_root": b["state_root"],
+        "block": {"height": height, "hash": b.hash.to_hex()},
+        "state_root": b.state_root.map(|r| r.to_hex()),
         "cert": cert,
         "chain": chain,
     }))
@@ -1086,6 +1109,42 @@ async fn verify_block(
     }
 }
 
+/// The proof of a document and the block input of its state root's height.
+async fn doc_input(
+    st: &AppState,
+    kind: DocKind,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<Response, NodeError> {
+    let p = st.node.proof(kind, id).await?;
+    if p.kind != kind.as_str() || p.id != id {
+        let why = format!(
+            "asked for the proof of {kind} {id}, the node answered {} {}",
+            p.kind, p.id
+        );
+        return Err(NodeError::decode(&paths::proof(kind, id)?, why));
+    }
+    if proof_reveals_masked(kind, p.value_hex.as_deref(), viewer) {
+        let why = format!(
+            "this {} holds identifiers masked for your account (tax ids, payment \
+             references) and its proof carries them whole; an auditor or bank account can \
+             verify it",
+            kind.as_str()
+        );
+        return Ok((StatusCode::FORBIDDEN, why).into_response());
+    }
+    let block = block_input(st, p.height).await?;
+    let out = json!({
+        "block": block,
+        "block_state_root": block["state_root"],
+        "proof": {
+            "key": p.key, "value_hex": p.value_hex, "state_root": p.state_root.to_hex(),
+            "proof": p.proof, "id": id,
+        },
+    });
+    Ok(Json(out).into_response())
+}
+
 async fn verify_doc(
     State(st): State<AppState>,
     Sess(s, _): Sess,
@@ -1099,41 +1158,8 @@ async fn verify_doc(
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
-    let p = match st
-        .node
-        .get_json(&format!("/v1/proofs/{}/{id}", kind.as_str()))
-        .await
-    {
-        Ok(p) => p,
-        Err(NodeError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    };
-    if proof_reveals_masked(kind, &p["value_hex"], &s.viewer) {
-        let why = format!(
-            "this {} holds identifiers masked for your account (tax ids, payment \
-             references) and its proof carries them whole; an auditor or bank account can \
-             verify it",
-            kind.as_str()
-        );
-        return (StatusCode::FORBIDDEN, why).into_response();
-    }
-    let out = async {
-        let height = p["height"]
-            .as_u64()
-            .ok_or_else(|| NodeError::Decode("proof without height".into()))?;
-        let block = block_input(&st, height).await?;
-        Ok::<Value, NodeError>(json!({
-            "block": block,
-            "block_state_root": block["state_root"],
-            "proof": {
-                "key": p["key"], "value_hex": p["value_hex"], "state_root": p["state_root"],
-                "proof": p["proof"], "id": id,
-            },
-        }))
-    }
-    .await;
-    match out {
-        Ok(v) => Json(v).into_response(),
+    match doc_input(&st, kind, &id, &s.viewer).await {
+        Ok(r) => r,
         Err(NodeError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
@@ -1142,7 +1168,7 @@ async fn verify_doc(
 /// Whether the raw value of a proof (the document's stored bytes, which the browser
 /// hashes) would show `viewer` more than its pages do: a document it may not see, or an
 /// identifier its pages mask. Anything undecodable is refused.
-fn proof_reveals_masked(kind: DocKind, value_hex: &Value, viewer: &Viewer) -> bool {
+fn proof_reveals_masked(kind: DocKind, value_hex: Option<&str>, viewer: &Viewer) -> bool {
     use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable};
     use lianrong_primitives::codec::decode_stored;
     fn decoded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
@@ -1158,7 +1184,7 @@ fn proof_reveals_masked(kind: DocKind, value_hex: &Value, viewer: &Viewer) -> bo
     if viewer.sees_everything() {
         return false;
     }
-    let Some(bytes) = value_hex.as_str().and_then(|h| hex::decode(h).ok()) else {
+    let Some(bytes) = value_hex.and_then(|h| hex::decode(h).ok()) else {
         return true;
     };
     match kind {
@@ -1229,7 +1255,7 @@ async fn live(State(st): State<AppState>, Sess(s, id): Sess) -> Response {
 mod tests {
     use super::*;
     use crate::config::{Account, AccountRole, Lockout};
-    use crate::node::fake::FakeNode;
+    use crate::node::fake::{self, FakeNode};
     use crate::views::testdata;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -1237,7 +1263,7 @@ mod tests {
     /// when its pages would show that document, and show it unmasked.
     #[test]
     fn a_proof_is_refused_where_it_would_reveal_a_masked_identifier() {
-        let hex_of = |bytes: Vec<u8>| Value::String(hex::encode(bytes));
+        let hex_of = |bytes: Vec<u8>| hex::encode(bytes);
         let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2027-01-31", "100.00");
         let inv_hex = hex_of(lianrong_primitives::codec::encode(&inv));
         let rcv = testdata::receivable(
@@ -1254,10 +1280,22 @@ mod tests {
         // SUP-1 sells on INV-1 and reads it whole: its proof reveals nothing more. SUP-2
         // may not read INV-1 at all; and CORE-A's org record, which SUP-1 sees masked,
         // would show its tax id.
-        assert!(!proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup1));
+        assert!(!proof_reveals_masked(
+            DocKind::Invoice,
+            Some(&inv_hex),
+            &sup1
+        ));
         let sup2 = Viewer::Org(lianrong_primitives::OrgId::new("SUP-2").unwrap());
-        assert!(proof_reveals_masked(DocKind::Invoice, &inv_hex, &sup2));
-        assert!(!proof_reveals_masked(DocKind::Invoice, &inv_hex, &audit));
+        assert!(proof_reveals_masked(
+            DocKind::Invoice,
+            Some(&inv_hex),
+            &sup2
+        ));
+        assert!(!proof_reveals_masked(
+            DocKind::Invoice,
+            Some(&inv_hex),
+            &audit
+        ));
         let core_a = lianrong_contracts::model::Org {
             id: lianrong_primitives::OrgId::new("CORE-A").unwrap(),
             name: "Core A".into(),
@@ -1269,12 +1307,20 @@ mod tests {
             admitted_at: 0,
         };
         let org_hex = hex_of(lianrong_primitives::codec::encode(&core_a));
-        assert!(proof_reveals_masked(DocKind::Org, &org_hex, &sup1));
-        assert!(!proof_reveals_masked(DocKind::Org, &org_hex, &audit));
-        assert!(!proof_reveals_masked(DocKind::Receivable, &rcv_hex, &sup1));
+        assert!(proof_reveals_masked(DocKind::Org, Some(&org_hex), &sup1));
+        assert!(!proof_reveals_masked(DocKind::Org, Some(&org_hex), &audit));
+        assert!(!proof_reveals_masked(
+            DocKind::Receivable,
+            Some(&rcv_hex),
+            &sup1
+        ));
         // Bytes that do not decode as the kind are refused, not passed on.
-        assert!(proof_reveals_masked(DocKind::Invoice, &rcv_hex, &sup1));
-        assert!(proof_reveals_masked(DocKind::Invoice, &Value::Null, &sup1));
+        assert!(proof_reveals_masked(
+            DocKind::Invoice,
+            Some(&rcv_hex),
+            &sup1
+        ));
+        assert!(proof_reveals_masked(DocKind::Invoice, None, &sup1));
     }
 
     async fn http(
@@ -1323,20 +1369,23 @@ mod tests {
     /// SUP-1 must never see in full).
     fn node_with_two_suppliers() -> Arc<FakeNode> {
         let node = Arc::new(FakeNode::default());
-        node.set(
-            "/v1/status",
-            json!({"chain_id": "c", "height": 0, "validators": []}),
-        );
-        let org = |id: &str, tax: &str| {
-            json!({"id": id, "name": id, "tax_id": tax, "roles": ["supplier"],
-            "identifiers": [], "keys": [], "revoked_keys": [], "admitted_at": 0})
+        node.set("/v1/status", fake::status(0, vec![]));
+        let org = |id: &str, tax: &str| lianrong_contracts::model::Org {
+            id: testdata::org(id),
+            name: id.into(),
+            tax_id: tax.into(),
+            roles: vec![lianrong_contracts::model::Role::Supplier],
+            identifiers: vec![],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
         };
         node.set(
             "/v1/orgs",
-            json!([
+            vec![
                 org("SUP-1", "91330000MA2SUP106X"),
-                org("CORE-B", "91320000MA1COREB4X")
-            ]),
+                org("CORE-B", "91320000MA1COREB4X"),
+            ],
         );
         let mine = testdata::receivable(
             "RCV-1",
@@ -1354,7 +1403,7 @@ mod tests {
             "2026-12-30",
             "777.00",
         );
-        node.set("/v1/receivables?limit=500", json!([mine, theirs]));
+        node.set("/v1/receivables?limit=500", vec![mine, theirs]);
         node
     }
 
@@ -1433,6 +1482,49 @@ mod tests {
                 "{path} leaks a tax id"
             );
         }
+    }
+
+    /// A malformed node answer is shown on the dashboard, naming the URL and the field,
+    /// and nothing of it is indexed.
+    #[tokio::test]
+    async fn the_dashboard_reports_a_malformed_node_answer() {
+        let node = node_with_two_suppliers();
+        let bad = crate::node::decode::<Vec<lianrong_contracts::model::Org>>(
+            "/v1/orgs",
+            json!([{"id": "SUP-1", "name": "S"}]),
+        )
+        .unwrap_err();
+        node.set("/v1/orgs", bad);
+        let e = bind_with_node(config_with_auditor_and_sup1(), node)
+            .await
+            .unwrap();
+        let addr = e.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(e.run(async move {
+            let _ = stopped.await;
+        }));
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) = http(addr, "GET", "/", Some(&audit), None).await;
+            if body.contains("follow-error") {
+                assert!(
+                    body.contains("malformed answer from /v1/orgs: at [0]: missing field `tax_id`"),
+                    "{body}"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "no error on the dashboard");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (_, _, list) = http(addr, "GET", "/receivables", Some(&audit), None).await;
+        assert!(
+            !list.contains("RCV-9"),
+            "indexed despite the failed rebuild"
+        );
+        let _ = stop.send(());
+        let _ = server.await;
     }
 
     #[tokio::test]

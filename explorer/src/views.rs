@@ -189,7 +189,10 @@ pub fn blocks(d: &IndexData, q: &ListQuery) -> Table {
             fmt_time(b.time_ms).into(),
             b.tx_hashes.len().to_string().into(),
             b.proposer.to_string().into(),
-            b.signers.len().to_string().into(),
+            b.signers
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |s| s.len().to_string())
+                .into(),
         ]);
     }
     t
@@ -349,6 +352,15 @@ pub fn receivables(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     t
 }
 
+/// A receivable's outstanding amount, or a visible mark on a record repaid beyond its
+/// face (the ledger never writes one; an auditor must see it if a node ever did).
+fn outstanding_text(r: &Receivable, minor_units: u32) -> String {
+    r.outstanding().map_or_else(
+        || format!("INVALID: repaid {} beyond face", r.repaid),
+        |o| o.to_fixed(minor_units),
+    )
+}
+
 fn receivable_row(r: &Receivable) -> Vec<Cell> {
     let mu = r.face.currency.minor_units();
     vec![
@@ -356,7 +368,7 @@ fn receivable_row(r: &Receivable) -> Vec<Cell> {
         org_link(r.holder.as_str()),
         org_link(r.debtor.as_str()),
         money(&r.face).into(),
-        r.outstanding().to_fixed(mu).into(),
+        outstanding_text(r, mu).into(),
         r.issue_date.to_string().into(),
         r.maturity.to_string().into(),
         status_str(&r.status).into(),
@@ -493,7 +505,10 @@ pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Tab
             .entry((from, r.face.currency.code().to_string()))
             .or_insert((to, past, 0, Amount::ZERO, r.face.currency.minor_units()));
         e.2 += 1;
-        e.3 = e.3.checked_add(r.outstanding()).unwrap_or(e.3);
+        e.3 = r
+            .outstanding()
+            .and_then(|o| e.3.checked_add(o).ok())
+            .unwrap_or(e.3);
     }
     for ((from, cur), (to, past, n, amt, mu)) in sums {
         let label = if past {
@@ -543,7 +558,7 @@ pub fn overdue(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Ta
             org_link(r.debtor.as_str()),
             format!(
                 "{} {}",
-                r.outstanding().to_fixed(r.face.currency.minor_units()),
+                outstanding_text(&r, r.face.currency.minor_units()),
                 r.face.currency.code()
             )
             .into(),
@@ -575,7 +590,10 @@ pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
                 .entry((kind, org, cur.clone()))
                 .or_insert((0, Amount::ZERO, mu));
             e.0 += 1;
-            e.1 = e.1.checked_add(r.outstanding()).unwrap_or(e.1);
+            e.1 = r
+                .outstanding()
+                .and_then(|o| e.1.checked_add(o).ok())
+                .unwrap_or(e.1);
         };
         add("core enterprise", r.debtor.to_string());
         if is_bank(r.holder.as_str()) {

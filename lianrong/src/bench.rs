@@ -3,6 +3,9 @@
 //! and reports committed tx/s, finality latency (submit -> committed block seen on the
 //! event stream), peak RSS and CPU time per node.
 //!
+//! It speaks to the nodes only through the SDK's [`Client`] (one per node API, with the
+//! auditor's token) and reads their answers as the typed envelopes of the API.
+//!
 //! CPU is reported per committed transaction and divided by the time of one Ed25519
 //! verification measured in the same run, so the figure compares across machines: it
 //! says how many signature checks' worth of work each node spends per transaction.
@@ -16,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
-use lianrong_contracts::model::DocId;
+use lianrong_contracts::model::{DocId, OrgSpec, Role};
 use lianrong_contracts::money::Money;
-use lianrong_contracts::{Action, SignedTransaction, Signer, Transaction};
+use lianrong_contracts::{Action, Genesis, SignedTransaction, Signer, Transaction};
 use lianrong_primitives::{sha256, Hash, OrgId, PublicKey, SecretKey};
+use lianrong_sdk::{Auth, BlockNotice, Client, ClientOptions, NodeEvent, SubmitStatus};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::testnet;
 
@@ -35,8 +38,6 @@ pub const MAX_BATCH: usize = 64;
 /// Transactions a key may have submitted but not yet seen committed; below the
 /// mempool's per-signer limit so clients never hit it.
 const WINDOW_PER_KEY: u64 = 192;
-/// Largest SSE event the bench reads (a full block of receipts).
-const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
 /// Most submitted-but-unseen transactions tracked for latency.
 const MAX_TRACKED: usize = 1_000_000;
 /// Clock ticks per second of /proc/<pid>/stat (USER_HZ, fixed at 100 in Linux's ABI).
@@ -165,24 +166,21 @@ fn client_org(i: usize) -> String {
 /// Adds core-enterprise orgs holding the client keys to `genesis.json`.
 fn add_client_orgs(genesis: &Path, keys: usize) -> Result<()> {
     let text = std::fs::read_to_string(genesis)?;
-    let mut g: Value = serde_json::from_str(&text)?;
-    let orgs = g["orgs"]
-        .as_array_mut()
-        .ok_or_else(|| anyhow!("genesis has no orgs"))?;
+    let mut g: Genesis = serde_json::from_str(&text)?;
     for first in (0..keys).step_by(KEYS_PER_ORG) {
-        let members: Vec<PublicKey> = (first..keys.min(first + KEYS_PER_ORG))
-            .map(|i| client_key(i).public())
-            .collect();
         let id = client_org(first);
-        orgs.push(serde_json::json!({
-            "id": id,
-            "name": format!("Bench buyer {id}"),
-            "tax_id": format!("91000000BENCH{:05}", first / KEYS_PER_ORG),
-            "roles": ["core"],
-            "identifiers": [],
-            "keys": members,
-        }));
+        g.orgs.push(OrgSpec {
+            id: OrgId::new(id.clone())?,
+            name: format!("Bench buyer {id}"),
+            tax_id: format!("91000000BENCH{:05}", first / KEYS_PER_ORG),
+            roles: vec![Role::Core],
+            identifiers: vec![],
+            keys: (first..keys.min(first + KEYS_PER_ORG))
+                .map(|i| client_key(i).public())
+                .collect(),
+        });
     }
+    g.validate()?;
     std::fs::write(genesis, serde_json::to_string_pretty(&g)?)?;
     Ok(())
 }
@@ -304,13 +302,12 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     let chain_id = "lianrong-bench";
     let (infos, token) = write_network(&dir, &opts, chain_id)?;
     let nodes = start_nodes(&infos)?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(opts.keys)
-        .build()?;
-    let apis: Vec<String> = infos.iter().map(|n| n.api.clone()).collect();
+    let apis: Vec<Client> = infos
+        .iter()
+        .map(|n| node_client(&n.api, &token, chain_id))
+        .collect::<Result<_>>()?;
     for api in &apis {
-        wait_up(&http, api, &token).await?;
+        wait_up(api).await?;
     }
 
     let shared = Arc::new(Shared::new(opts.keys));
@@ -320,9 +317,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
             .collect(),
     );
     let load = Load::spawn(
-        &http,
         &apis,
-        &token,
         chain_id,
         Plan {
             pace,
@@ -333,19 +328,26 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     );
 
     tokio::time::sleep(opts.warmup).await;
-    let measured = measure(
-        &nodes,
-        &http,
-        &apis[0],
-        &token,
-        &key_index,
-        &shared,
-        opts.duration,
-    )
-    .await?;
+    let measured = measure(&nodes, &apis[0], &key_index, &shared, opts.duration).await?;
     load.stop(&shared).await;
     drop(nodes);
     report(&opts, measured, &shared)
+}
+
+/// The bench's client of one node's API, with the auditor's token. No retries: a client
+/// key whose request failed sends the same transactions again itself.
+fn node_client(api: &str, token: &str, chain_id: &str) -> Result<Client> {
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(10),
+        retries: 0,
+        chain_id: Some(chain_id.to_string()),
+        ..ClientOptions::default()
+    };
+    Ok(Client::with_options(
+        api,
+        Auth::Token(token.to_string()),
+        opts,
+    )?)
 }
 
 /// Writes the network's configuration with the bench's client orgs in genesis; returns
@@ -398,24 +400,15 @@ struct Load {
 impl Load {
     /// The watchers read from the first node; the clients spread over all of them.
     fn spawn(
-        http: &reqwest::Client,
-        apis: &[String],
-        token: &str,
+        apis: &[Client],
         chain_id: &str,
         plan: Plan,
         shared: &Arc<Shared>,
         key_index: &Arc<HashMap<PublicKey, usize>>,
     ) -> Load {
-        let events = tokio::spawn(follow_events(
-            http.clone(),
-            format!("{}/v1/events", apis[0]),
-            token.to_string(),
-            shared.clone(),
-        ));
+        let events = tokio::spawn(follow_events(apis[0].clone(), shared.clone()));
         let poller = tokio::spawn(poll_nonces(
-            http.clone(),
             apis[0].clone(),
-            token.to_string(),
             shared.clone(),
             key_index.clone(),
         ));
@@ -423,9 +416,7 @@ impl Load {
         // `committed` holds one counter per client key.
         for i in 0..shared.committed.len() {
             clients.push(tokio::spawn(client(
-                http.clone(),
                 apis[i % apis.len()].clone(),
-                token.to_string(),
                 chain_id.to_string(),
                 i,
                 plan,
@@ -462,9 +453,7 @@ struct Measured {
 /// the keys' nonces, which no skipped event can falsify.
 async fn measure(
     nodes: &Nodes,
-    http: &reqwest::Client,
-    api: &str,
-    token: &str,
+    api: &Client,
     key_index: &HashMap<PublicKey, usize>,
     shared: &Shared,
     duration: Duration,
@@ -474,11 +463,11 @@ async fn measure(
         .iter()
         .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
         .collect();
-    let exact_before = exact_committed(http, api, token, key_index).await?;
+    let exact_before = exact_committed(api, key_index).await?;
     shared.measuring.store(true, Ordering::SeqCst);
     let started = Instant::now();
     tokio::time::sleep(duration).await;
-    let exact_after = exact_committed(http, api, token, key_index).await?;
+    let exact_after = exact_committed(api, key_index).await?;
     let seconds = started.elapsed().as_secs_f64();
     shared.measuring.store(false, Ordering::SeqCst);
     let mut figures = Vec::new();
@@ -537,86 +526,89 @@ fn report(opts: &BenchOptions, measured: Measured, shared: &Shared) -> Result<Be
     })
 }
 
-async fn wait_up(http: &reqwest::Client, api: &str, token: &str) -> Result<()> {
+async fn wait_up(api: &Client) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = http
-            .get(format!("{api}/v1/status"))
-            .bearer_auth(token)
-            .send()
-            .await;
-        if matches!(&r, Ok(resp) if resp.status().is_success()) {
-            return Ok(());
-        }
+    while api.status().await.is_err() {
         if Instant::now() > deadline {
-            bail!("node at {api} did not come up");
+            bail!("node at {} did not come up", api.base_url());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-async fn next_nonce(
-    http: &reqwest::Client,
-    api: &str,
-    token: &str,
-    key: &PublicKey,
-) -> Result<u64> {
-    let v: Value = http
-        .get(format!("{api}/v1/keys/{key}"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    v["next_nonce"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("no next_nonce in {v}"))
+    Ok(())
 }
 
 /// Transactions of the client keys on the ledger (exact, from their nonces).
-async fn exact_committed(
-    http: &reqwest::Client,
-    api: &str,
-    token: &str,
-    keys: &HashMap<PublicKey, usize>,
-) -> Result<u64> {
+async fn exact_committed(api: &Client, keys: &HashMap<PublicKey, usize>) -> Result<u64> {
     let mut sum = 0;
     for k in keys.keys() {
-        sum += next_nonce(http, api, token, k).await?;
+        sum += api.key_info(k).await?.next_nonce;
     }
     Ok(sum)
 }
 
 /// Keeps the per-key committed nonces fresh even when the event stream skipped blocks.
-async fn poll_nonces(
-    http: reqwest::Client,
-    api: String,
-    token: String,
-    shared: Arc<Shared>,
-    keys: Arc<HashMap<PublicKey, usize>>,
-) {
+async fn poll_nonces(api: Client, shared: Arc<Shared>, keys: Arc<HashMap<PublicKey, usize>>) {
     while !shared.stop.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         for (k, i) in keys.iter() {
-            if let Ok(n) = next_nonce(&http, &api, &token, k).await {
-                shared.committed[*i].fetch_max(n, Ordering::SeqCst);
+            if let Ok(info) = api.key_info(k).await {
+                shared.committed[*i].fetch_max(info.next_nonce, Ordering::SeqCst);
             }
         }
     }
 }
 
-/// One client key: signs orders nonce after nonce and submits them, one every `pace`
-/// (as fast as admitted when `None`), keeping at most `WINDOW_PER_KEY` uncommitted.
-async fn client(
-    http: reqwest::Client,
-    api: String,
-    token: String,
-    chain_id: String,
+/// What a client key signs: purchase orders of its bench org to SUP-1.
+struct Orders {
+    /// Client key index (part of each order's id).
     i: usize,
-    plan: Plan,
-    shared: Arc<Shared>,
-) {
+    key: SecretKey,
+    org: OrgId,
+    seller: OrgId,
+    amount: Money,
+    chain_id: String,
+}
+
+impl Orders {
+    fn new(i: usize, chain_id: String) -> Option<Orders> {
+        Some(Orders {
+            i,
+            key: client_key(i),
+            org: OrgId::new(client_org(i)).ok()?,
+            seller: OrgId::new("SUP-1").ok()?,
+            amount: Money::parse("1000.00", "CNY").ok()?,
+            chain_id,
+        })
+    }
+
+    /// The signed orders with these nonces.
+    fn sign(&self, nonces: std::ops::Range<u64>) -> Option<Vec<SignedTransaction>> {
+        nonces
+            .map(|n| {
+                let tx = Transaction {
+                    chain_id: self.chain_id.clone(),
+                    signer: Signer {
+                        org: self.org.clone(),
+                        key: self.key.public(),
+                    },
+                    nonce: n,
+                    action: Action::IssueOrder {
+                        id: DocId::new(format!("B{}-{n}", self.i)).ok()?,
+                        seller: self.seller.clone(),
+                        amount: self.amount,
+                        terms: "net 60".into(),
+                        doc_hash: Hash::ZERO,
+                    },
+                };
+                Some(tx.sign(&self.key))
+            })
+            .collect()
+    }
+}
+
+/// One client key: signs orders nonce after nonce and submits them, one request every
+/// `pace` (as fast as admitted when `None`), keeping at most `WINDOW_PER_KEY` uncommitted.
+async fn client(api: Client, chain_id: String, i: usize, plan: Plan, shared: Arc<Shared>) {
     let Plan { pace, batch } = plan;
     let mut ticks = pace.map(|p| {
         let mut t = tokio::time::interval(p);
@@ -624,14 +616,7 @@ async fn client(
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t
     });
-    let key = client_key(i);
-    let Ok(org_id) = OrgId::new(client_org(i)) else {
-        return;
-    };
-    let Ok(seller) = OrgId::new("SUP-1") else {
-        return;
-    };
-    let Ok(amount) = Money::parse("1000.00", "CNY") else {
+    let Some(orders) = Orders::new(i, chain_id) else {
         return;
     };
     let mut nonce = 0u64;
@@ -644,45 +629,14 @@ async fn client(
         if let Some(t) = ticks.as_mut() {
             t.tick().await;
         }
-        let mut txs = Vec::with_capacity(batch as usize);
-        for n in nonce..nonce + batch {
-            let Ok(id) = DocId::new(format!("B{i}-{n}")) else {
-                return;
-            };
-            txs.push(
-                Transaction {
-                    chain_id: chain_id.clone(),
-                    signer: Signer {
-                        org: org_id.clone(),
-                        key: key.public(),
-                    },
-                    nonce: n,
-                    action: Action::IssueOrder {
-                        id,
-                        seller: seller.clone(),
-                        amount,
-                        terms: "net 60".into(),
-                        doc_hash: Hash::ZERO,
-                    },
-                }
-                .sign(&key),
-            );
-        }
-        let sent_at = Instant::now();
-        if let Ok(mut m) = shared.submitted.lock() {
-            // Entries leave when their block is seen; if the event stream skipped
-            // blocks, start over rather than grow without bound.
-            if m.len() + txs.len() > MAX_TRACKED {
-                m.clear();
-            }
-            for t in &txs {
-                m.insert(t.hash(), sent_at);
-            }
-        }
+        let Some(txs) = orders.sign(nonce..nonce + batch) else {
+            return;
+        };
+        track(&shared, &txs);
         let admitted = if batch == 1 {
-            submit_one(&http, &api, &token, &txs[0]).await
+            submit_one(&api, &txs[0]).await
         } else {
-            submit_batch(&http, &api, &token, &txs).await
+            submit_batch(&api, &txs).await
         };
         if admitted == 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -691,6 +645,21 @@ async fn client(
         nonce += admitted;
         if shared.measuring.load(Ordering::SeqCst) {
             shared.admitted.fetch_add(admitted, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Notes the submit time of `txs`, for their finality latency.
+fn track(shared: &Shared, txs: &[SignedTransaction]) {
+    let sent_at = Instant::now();
+    if let Ok(mut m) = shared.submitted.lock() {
+        // Entries leave when their block is seen; if the event stream skipped blocks,
+        // start over rather than grow without bound.
+        if m.len() + txs.len() > MAX_TRACKED {
+            m.clear();
+        }
+        for t in txs {
+            m.insert(t.hash(), sent_at);
         }
     }
 }
@@ -705,119 +674,56 @@ struct Plan {
 }
 
 /// Submits one transaction; 1 if the node holds it now (admitted, or already known
-/// after a lost answer), else 0.
-async fn submit_one(http: &reqwest::Client, api: &str, token: &str, tx: &SignedTransaction) -> u64 {
-    let r = http
-        .post(format!("{api}/v1/transactions"))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(tx.encode())
-        .send()
-        .await;
-    match r.map(|r| r.status().as_u16()) {
-        Ok(200..=299) | Ok(409) => 1,
-        _ => 0,
+/// after a lost answer: `duplicate`, which the SDK answers as pending, or another 409,
+/// its nonce already used by these very bytes), else 0.
+async fn submit_one(api: &Client, tx: &SignedTransaction) -> u64 {
+    match api.submit_signed(tx, false).await {
+        Ok(_) => 1,
+        Err(e) if e.status() == Some(409) => 1,
+        Err(_) => 0,
     }
 }
 
 /// Submits consecutive-nonce transactions in one request; how many from the first on
-/// the node holds now (the rest are sent again).
-async fn submit_batch(
-    http: &reqwest::Client,
-    api: &str,
-    token: &str,
-    txs: &[SignedTransaction],
-) -> u64 {
-    let signed: Vec<&SignedTransaction> = txs.iter().collect();
-    let r = http
-        .post(format!("{api}/v1/transactions/batch"))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(lianrong_primitives::encode(&signed))
-        .send()
-        .await;
-    let Ok(resp) = r else {
+/// the node holds now (the rest are sent again). A `duplicate` comes back from the SDK
+/// as pending.
+async fn submit_batch(api: &Client, txs: &[SignedTransaction]) -> u64 {
+    let Ok(answers) = api.submit_batch(txs).await else {
         return 0;
     };
-    let Ok(results) = resp.json::<Vec<Value>>().await else {
-        return 0;
-    };
-    results
+    answers
         .iter()
         .take_while(|r| {
-            r["status"] == "pending"
-                || matches!(r["code"].as_str(), Some("duplicate" | "nonce_taken"))
+            r.status == SubmitStatus::Pending || r.code.as_deref() == Some("nonce_taken")
         })
         .count() as u64
 }
 
-/// Reads the node's event stream: committed blocks -> latency samples and nonces.
-async fn follow_events(http: reqwest::Client, url: String, token: String, shared: Arc<Shared>) {
-    let Ok(resp) = http
-        .get(&url)
-        .bearer_auth(&token)
-        .timeout(Duration::from_secs(3600))
-        .send()
-        .await
-    else {
-        return;
-    };
-    let mut stream = resp.bytes_stream();
-    let mut buf: Vec<u8> = Vec::new();
-    // Where the search for the end of the current event resumes (large events arrive in
-    // many chunks; rescanning from the start each time would be quadratic).
-    let mut scanned: usize = 0;
-    while let Some(Ok(chunk)) = stream.next().await {
-        buf.extend_from_slice(&chunk);
-        while let Some(end) =
-            find_event_end(&buf[scanned.saturating_sub(1)..]).map(|i| i + scanned.saturating_sub(1))
-        {
-            let event: Vec<u8> = buf.drain(..end + 2).collect();
-            on_event(&event, &shared);
-            scanned = 0;
+/// Follows the node's event stream: committed blocks -> latency samples. Reconnects if
+/// the stream ends (skipped blocks leave their transactions unsampled; the nonce poller
+/// keeps the clients going).
+async fn follow_events(api: Client, shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if let Ok(mut events) = api.events().await {
+            while let Some(Ok(event)) = events.next().await {
+                if let NodeEvent::Block(block) = event {
+                    on_block(&block, &shared);
+                }
+            }
         }
-        scanned = buf.len();
-        if buf.len() > MAX_EVENT_BYTES {
-            buf.clear();
-            scanned = 0;
-        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-fn find_event_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\n\n")
-}
-
-/// What the bench reads of a `block` event.
-#[derive(serde::Deserialize)]
-struct BlockHashes {
-    #[serde(default)]
-    receipts: Vec<ReceiptHash>,
-}
-
-#[derive(serde::Deserialize)]
-struct ReceiptHash {
-    tx_hash: Hash,
-}
-
-fn on_event(event: &[u8], shared: &Shared) {
-    let text = String::from_utf8_lossy(event);
-    let data: String = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim_start)
-        .collect();
-    // Only the hashes: the client shares the CPUs with the nodes it measures.
-    let Ok(block) = serde_json::from_str::<BlockHashes>(&data) else {
-        return;
-    };
+/// A finalized block: each tracked transaction in it is final now.
+fn on_block(block: &BlockNotice, shared: &Shared) {
     let now = Instant::now();
     let measuring = shared.measuring.load(Ordering::SeqCst);
     let Ok(mut submitted) = shared.submitted.lock() else {
         return;
     };
     let mut samples = Vec::new();
-    for r in block.receipts {
+    for r in &block.receipts {
         if let Some(at) = submitted.remove(&r.tx_hash) {
             if measuring {
                 samples.push(now.duration_since(at).as_secs_f64() * 1000.0);

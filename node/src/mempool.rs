@@ -148,79 +148,49 @@ impl Mempool {
     /// Up to `max_txs` transactions for a block, at most `max_bytes` encoded: each
     /// signer's contiguous run from its next nonce, one transaction per signer in turn,
     /// starting with a different signer each time so no key can crowd out the others.
-    pub fn proposal(
+    /// A key whose next nonce cannot be read fails the whole proposal.
+    pub fn proposal<E>(
         &mut self,
-        next_nonce: impl Fn(&PublicKey) -> u64,
+        next_nonce: impl Fn(&PublicKey) -> Result<u64, E>,
         max_txs: usize,
         max_bytes: usize,
-    ) -> Vec<VerifiedTransaction> {
+    ) -> Result<Vec<VerifiedTransaction>, E> {
         let signers: Vec<&PublicKey> = self.by_signer.keys().collect();
         if signers.is_empty() {
-            return vec![];
+            return Ok(vec![]);
         }
         let start = self.rotation % signers.len();
         self.rotation = self.rotation.wrapping_add(1);
-        struct Cursor<'a> {
-            expected: u64,
-            range: std::collections::btree_map::Range<'a, u64, VerifiedTransaction>,
-            done: bool,
-        }
         let mut cursors: Vec<Cursor<'_>> = signers[start..]
             .iter()
             .chain(&signers[..start])
             .map(|k| {
-                let expected = next_nonce(k);
-                Cursor {
+                let expected = next_nonce(k)?;
+                Ok(Cursor {
                     expected,
                     range: self.by_signer[*k].range(expected..),
                     done: false,
-                }
+                })
             })
-            .collect();
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        // Each pass takes at most one transaction per signer; passes end when nobody has
-        // a next contiguous transaction, so the loop is bounded by the mempool size.
-        loop {
-            let mut progressed = false;
-            for c in cursors.iter_mut().filter(|c| !c.done) {
-                if out.len() >= max_txs {
-                    return out;
-                }
-                match c.range.next() {
-                    Some((nonce, tx)) if *nonce == c.expected => {
-                        let size = tx.signed().encode().len();
-                        if bytes + size > max_bytes {
-                            return out;
-                        }
-                        bytes += size;
-                        c.expected += 1;
-                        out.push(tx.clone());
-                        progressed = true;
-                    }
-                    // A gap or the end: the rest of this signer's queue must wait.
-                    _ => c.done = true,
-                }
-            }
-            if !progressed {
-                return out;
-            }
-        }
+            .collect::<Result<_, E>>()?;
+        Ok(take_round_robin(&mut cursors, max_txs, max_bytes))
     }
 
     /// Drops everything a committed block made obsolete: its own transactions and any
     /// waiting transaction whose nonce is now below its key's next nonce.
     /// `committed` lists the block's transactions as (hash, signing key).
-    pub fn prune(
+    /// A key whose next nonce cannot be read fails the prune (and the caller stops: it
+    /// cannot tell what is obsolete).
+    pub fn prune<E>(
         &mut self,
         committed: &[(Hash, PublicKey)],
-        next_nonce: impl Fn(&PublicKey) -> u64,
-    ) {
+        next_nonce: impl Fn(&PublicKey) -> Result<u64, E>,
+    ) -> Result<(), E> {
         let mut touched: Vec<PublicKey> = committed.iter().map(|(_, k)| *k).collect();
         touched.sort();
         touched.dedup();
         for key in touched {
-            let next = next_nonce(&key);
+            let next = next_nonce(&key)?;
             if let Some(q) = self.by_signer.get_mut(&key) {
                 let keep = q.split_off(&next);
                 for tx in q.values() {
@@ -240,7 +210,7 @@ impl Mempool {
             let Some(&(key, nonce)) = self.by_hash.get(h) else {
                 continue;
             };
-            if nonce > next_nonce(&key) {
+            if nonce > next_nonce(&key)? {
                 continue;
             }
             if let Some((key, nonce)) = self.by_hash.remove(h) {
@@ -252,12 +222,63 @@ impl Mempool {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+/// One signer's queue as a proposal walks it: the nonce it needs next.
+struct Cursor<'a> {
+    expected: u64,
+    range: std::collections::btree_map::Range<'a, u64, VerifiedTransaction>,
+    done: bool,
+}
+
+/// One transaction per signer in turn, each signer's contiguous run only, until
+/// `max_txs` or `max_bytes`.
+fn take_round_robin(
+    cursors: &mut [Cursor<'_>],
+    max_txs: usize,
+    max_bytes: usize,
+) -> Vec<VerifiedTransaction> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    // Each pass takes at most one transaction per signer; passes end when nobody has
+    // a next contiguous transaction, so the loop is bounded by the mempool size.
+    loop {
+        let mut progressed = false;
+        for c in cursors.iter_mut().filter(|c| !c.done) {
+            if out.len() >= max_txs {
+                return out;
+            }
+            match c.range.next() {
+                Some((nonce, tx)) if *nonce == c.expected => {
+                    let size = tx.signed().encode().len();
+                    if bytes + size > max_bytes {
+                        return out;
+                    }
+                    bytes += size;
+                    c.expected += 1;
+                    out.push(tx.clone());
+                    progressed = true;
+                }
+                // A gap or the end: the rest of this signer's queue must wait.
+                _ => c.done = true,
+            }
+        }
+        if !progressed {
+            return out;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A nonce read that cannot fail.
+    fn ok(n: u64) -> Result<u64, std::convert::Infallible> {
+        Ok(n)
+    }
     use lianrong_contracts::testkit::{doc, World};
     use lianrong_contracts::Action;
 
@@ -328,11 +349,11 @@ mod tests {
             m.admit(t.clone(), 0).unwrap();
         }
         // With room for three, the quiet signer is not starved by the busy one.
-        let p = m.proposal(|_| 0, 3, usize::MAX);
+        let p = m.proposal(|_| ok(0), 3, usize::MAX).unwrap();
         assert_eq!(p.len(), 3);
         assert!(p.iter().any(|t| t.hash() == quiet[0].hash()));
         // Nonces per signer are contiguous from the committed one.
-        let p = m.proposal(|_| 0, 100, usize::MAX);
+        let p = m.proposal(|_| ok(0), 100, usize::MAX).unwrap();
         let mut by_key: BTreeMap<PublicKey, Vec<u64>> = BTreeMap::new();
         for t in &p {
             by_key
@@ -345,7 +366,7 @@ mod tests {
             .all(|n| n.iter().enumerate().all(|(i, x)| *x == i as u64)));
         // A byte limit is honoured.
         let one = busy[0].signed().encode().len();
-        assert_eq!(m.proposal(|_| 0, 100, one * 2 + 1).len(), 2);
+        assert_eq!(m.proposal(|_| ok(0), 100, one * 2 + 1).unwrap().len(), 2);
     }
 
     #[test]
@@ -359,16 +380,17 @@ mod tests {
         for i in [0usize, 1, 3] {
             m.admit(a[i].clone(), 0).unwrap();
         }
-        let p = m.proposal(|_| 0, 100, usize::MAX);
+        let p = m.proposal(|_| ok(0), 100, usize::MAX).unwrap();
         assert_eq!(p.iter().map(|t| t.tx().nonce).collect::<Vec<_>>(), [0, 1]);
         let key = a[0].tx().signer.key;
-        m.prune(&[(a[0].hash(), key), (a[1].hash(), key)], |_| 2);
+        m.prune(&[(a[0].hash(), key), (a[1].hash(), key)], |_| ok(2))
+            .unwrap();
         assert_eq!(m.len(), 1);
         assert!(m.contains(&a[3].hash()));
         // Nonce 2 was committed from another node's mempool: 3 is next and stays.
-        m.prune(&[(a[2].hash(), key)], |_| 3);
+        m.prune(&[(a[2].hash(), key)], |_| ok(3)).unwrap();
         m.admit(a[2].clone(), 3).unwrap_err();
-        assert_eq!(m.proposal(|_| 3, 100, usize::MAX).len(), 1);
+        assert_eq!(m.proposal(|_| ok(3), 100, usize::MAX).unwrap().len(), 1);
     }
 
     #[test]
@@ -382,15 +404,16 @@ mod tests {
         let key = a[0].tx().signer.key;
         // A block carried nonces 1 and 2 while nonce 0 sat in a proposal that never
         // became final: the ledger refused both and the next nonce is still 0.
-        m.prune(&[(a[1].hash(), key), (a[2].hash(), key)], |_| 0);
+        m.prune(&[(a[1].hash(), key), (a[2].hash(), key)], |_| ok(0))
+            .unwrap();
         assert_eq!(m.len(), 3, "nothing may be lost to the gap");
-        let again = m.proposal(|_| 0, 100, usize::MAX);
+        let again = m.proposal(|_| ok(0), 100, usize::MAX).unwrap();
         assert_eq!(
             again.iter().map(|t| t.tx().nonce).collect::<Vec<_>>(),
             [0, 1, 2]
         );
         // A transaction refused at its own nonce (say, a revoked key) does go.
-        m.prune(&[(a[0].hash(), key)], |_| 0);
+        m.prune(&[(a[0].hash(), key)], |_| ok(0)).unwrap();
         assert!(!m.contains(&a[0].hash()));
     }
 }

@@ -10,10 +10,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use lianrong_consensus::{
     decode_message, Block, CommitCertificate, Engine, EngineConfig, FinalizedBlock, Input, Message,
-    Output, SafetyState, Target, TimerId, ValidatorSet,
+    Output, SafetyState, Step, Target, TimerId, ValidatorSet,
 };
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
@@ -341,12 +341,13 @@ enum Verdict {
     Invalid(String),
 }
 
-/// A key's next nonce on the committed ledger.
-fn committed_nonce(db: &Db, key: &PublicKey) -> u64 {
-    load::<u64>(db, &keys::nonce(key))
-        .ok()
-        .flatten()
-        .unwrap_or(0)
+/// A key's next nonce on the committed ledger (0 for a key that never signed). A read
+/// error is the node's own fault and stops it: admitting or proposing on a guessed nonce
+/// would fill blocks with transactions the ledger refuses.
+fn committed_nonce(db: &Db, key: &PublicKey) -> Result<u64> {
+    Ok(load::<u64>(db, &keys::nonce(key))
+        .with_context(|| format!("reading the committed nonce of {key}"))?
+        .unwrap_or(0))
 }
 
 /// Committed nonces the loop has read, so that admitting and proposing do not ask
@@ -361,18 +362,18 @@ impl NonceCache {
     /// Keys remembered at most (then it starts over).
     const MAX_KEYS: usize = 65_536;
 
-    fn get(&self, db: &Db, key: &PublicKey) -> u64 {
+    fn get(&self, db: &Db, key: &PublicKey) -> Result<u64> {
         // A panic elsewhere cannot leave the map half-updated (one operation per lock).
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = known.get(key) {
-            return *n;
+            return Ok(*n);
         }
-        let n = committed_nonce(db, key);
+        let n = committed_nonce(db, key)?;
         if known.len() >= Self::MAX_KEYS {
             known.clear();
         }
         known.insert(*key, n);
-        n
+        Ok(n)
     }
 
     fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a PublicKey>) {
@@ -399,12 +400,12 @@ fn next_nonce(
     db: &Db,
     pending: &std::collections::HashSet<(PublicKey, u64)>,
     key: &PublicKey,
-) -> u64 {
-    let mut n = nonces.get(db, key);
+) -> Result<u64> {
+    let mut n = nonces.get(db, key)?;
     while pending.contains(&(*key, n)) {
         n += 1;
     }
-    n
+    Ok(n)
 }
 
 impl Loop {
@@ -432,13 +433,16 @@ impl Loop {
                     }
                 }
                 Some(bundle) = inputs.verified.recv() => {
-                    self.on_verified(bundle);
+                    self.on_verified(bundle)?;
                     self.answer_deferred(engine).await?;
                 }
                 _ = bundle_window.tick(), if !self.outbox.is_empty() => self.flush_outbox(),
                 Some(id) = inputs.timers.recv() => {
                     tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
                     let out = engine.handle(self.clock.now_ms(), Input::Timer(id));
+                    if out.outputs().iter().any(is_timeout_broadcast) {
+                        self.metrics.round_timeouts.inc();
+                    }
                     self.carry_out(engine, out).await?;
                 }
                 Some(cmd) = inputs.commands.recv() => {
@@ -454,14 +458,14 @@ impl Loop {
         }
     }
 
-    fn committed_nonce(&self, key: &PublicKey) -> u64 {
+    fn committed_nonce(&self, key: &PublicKey) -> Result<u64> {
         self.nonces.get(&self.db, key)
     }
 
     async fn on_command(&mut self, cmd: Command) -> Result<()> {
         match cmd {
             Command::Submit { tx, reply } => {
-                let next = self.committed_nonce(&tx.tx().signer.key);
+                let next = self.committed_nonce(&tx.tx().signer.key)?;
                 let len = tx.signed().encode().len();
                 let hash = tx.hash();
                 let result = self.mempool.admit(tx.clone(), next);
@@ -514,7 +518,7 @@ impl Loop {
                 }
             }
             NetEvent::Transaction { from, id, bytes } => match gossip::decode(&bytes) {
-                Ok(txs) => self.verify_bundle(from, id, txs),
+                Ok(txs) => self.verify_bundle(from, id, txs)?,
                 Err(e) => self.judge_bundle(from, id, Verdict::Invalid(e.to_string())),
             },
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
@@ -556,14 +560,20 @@ impl Loop {
     /// Checks the signatures of a received bundle's new transactions: on a blocking
     /// thread (the loop keeps answering consensus meanwhile) unless too many checks
     /// already run, then here.
-    fn verify_bundle(&mut self, from: PublicKey, id: TxId, txs: Vec<SignedTransaction>) {
+    fn verify_bundle(
+        &mut self,
+        from: PublicKey,
+        id: TxId,
+        txs: Vec<SignedTransaction>,
+    ) -> Result<()> {
         // Transactions already held were verified when they arrived.
         let fresh: Vec<SignedTransaction> = txs
             .into_iter()
             .filter(|t| self.mempool.get_same(t).is_none())
             .collect();
         if fresh.is_empty() {
-            return self.judge_bundle(from, id, Verdict::Known);
+            self.judge_bundle(from, id, Verdict::Known);
+            return Ok(());
         }
         let jobs = self.verify_jobs.clone();
         if jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_VERIFY_JOBS {
@@ -589,13 +599,14 @@ impl Loop {
             });
             jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+        Ok(())
     }
 
     /// Admits a verified bundle's transactions and tells gossip whether to forward it.
-    fn on_verified(&mut self, bundle: VerifiedBundle) {
+    fn on_verified(&mut self, bundle: VerifiedBundle) -> Result<()> {
         let mut admitted = false;
         for tx in bundle.txs {
-            let next = self.committed_nonce(&tx.tx().signer.key);
+            let next = self.committed_nonce(&tx.tx().signer.key)?;
             admitted |= self.mempool.admit(tx, next).is_ok();
         }
         self.metrics.mempool.set(self.mempool.len() as i64);
@@ -606,6 +617,7 @@ impl Loop {
             None => Verdict::Known,
         };
         self.judge_bundle(bundle.from, bundle.id, verdict);
+        Ok(())
     }
 
     /// Reports the verdict on a bundle to gossip: forward it, drop it, or drop it and
@@ -624,69 +636,82 @@ impl Loop {
         });
     }
 
-    /// Carries out engine outputs in order; payload answers and validator-set changes
-    /// feed back into the engine, so this works through a queue until it is empty.
-    async fn carry_out(&mut self, engine: &mut Engine, outputs: Vec<Output>) -> Result<()> {
-        let mut queue: VecDeque<Output> = outputs.into();
+    /// Carries out an engine step: its safety state durable first (`Step::persist`), its
+    /// outputs in order, an epoch switch's state last. Payload answers and validator-set
+    /// changes feed back into the engine as further steps, carried out after this one.
+    async fn carry_out(&mut self, engine: &mut Engine, step: Step) -> Result<()> {
+        // A handle of its own, so acting on outputs may borrow the loop mutably.
+        let db = self.db.clone();
+        let mut store: &Db = &db;
+        let mut steps = VecDeque::from([step]);
         // Each feedback input is answered by a bounded number of outputs; this bound only
         // guards against a bug turning into a livelock.
-        for _ in 0..100_000 {
-            let Some(out) = queue.pop_front() else {
-                return Ok(());
-            };
-            match out {
-                Output::Persist(state) => self.db.store_safety(&state.to_bytes())?,
-                Output::Send { to, message } => {
-                    let bytes = message.to_bytes();
-                    match to {
-                        // Best effort: consensus re-sends on its own timeouts.
-                        Target::All => {
-                            let _ = self.net.broadcast(bytes).await;
-                        }
-                        Target::One(i) => {
-                            if let Some(key) = engine.validators().key(i) {
-                                let _ = self.net.send(*key, bytes).await;
-                            }
-                        }
-                    }
-                }
-                Output::SetTimer { id, after_ms } => {
-                    let tx = self.timer_tx.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                        let _ = tx.send(id).await;
-                    });
-                }
-                Output::RequestPayload { round, height } => match self.propose(height, false) {
-                    Some(bytes) => queue.extend(engine.handle(
-                        self.clock.now_ms(),
-                        Input::Payload {
-                            round,
-                            payload: bytes,
-                        },
-                    )),
-                    None => self.defer_proposal(round, height),
-                },
-                Output::Finalized(fb) => {
-                    if let Some(set) = self.apply_finalized(&fb)? {
-                        queue.extend(
-                            engine.handle(self.clock.now_ms(), Input::ValidatorSetChange(set)),
-                        );
-                    }
-                    if let Ok(mut s) = self.status.write() {
-                        s.round = engine.round();
-                    }
-                }
-                Output::Evidence(e) => {
-                    tracing::warn!(evidence = ?e, "validator equivocation evidence")
-                }
-                Output::Rejected { from, reason } => {
-                    self.metrics.rejected_messages.inc();
-                    tracing::debug!(from, %reason, "consensus message refused");
+        let mut budget = 100_000usize;
+        while let Some(step) = steps.pop_front() {
+            let mut released = step.persist(&mut store)?;
+            while let Some(out) = released.next() {
+                budget = budget
+                    .checked_sub(1)
+                    .ok_or_else(|| anyhow!("engine outputs did not drain"))?;
+                if let Some(feedback) = self.act(engine, out).await? {
+                    steps.push_back(feedback);
                 }
             }
+            released.finish(&mut store)?;
         }
-        bail!("engine output queue did not drain")
+        Ok(())
+    }
+
+    /// Acts on one engine output; returns the engine's answer to any input it fed back.
+    async fn act(&mut self, engine: &mut Engine, out: Output) -> Result<Option<Step>> {
+        match out {
+            Output::Send { to, message } => {
+                let bytes = message.to_bytes();
+                match to {
+                    // Best effort: consensus re-sends on its own timeouts.
+                    Target::All => {
+                        let _ = self.net.broadcast(bytes).await;
+                    }
+                    Target::One(i) => {
+                        if let Some(key) = engine.validators().key(i) {
+                            let _ = self.net.send(*key, bytes).await;
+                        }
+                    }
+                }
+            }
+            Output::SetTimer { id, after_ms } => {
+                let tx = self.timer_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = tx.send(id).await;
+                });
+            }
+            Output::RequestPayload { round, height } => match self.propose(height, false)? {
+                Some(payload) => {
+                    let input = Input::Payload { round, payload };
+                    return Ok(Some(engine.handle(self.clock.now_ms(), input)));
+                }
+                None => self.defer_proposal(round, height),
+            },
+            Output::Finalized(fb) => {
+                let changed = self.apply_finalized(&fb)?;
+                if let Ok(mut s) = self.status.write() {
+                    s.round = engine.round();
+                }
+                if let Some(set) = changed {
+                    let input = Input::ValidatorSetChange(set);
+                    return Ok(Some(engine.handle(self.clock.now_ms(), input)));
+                }
+            }
+            Output::Evidence(e) => {
+                tracing::warn!(evidence = ?e, "validator equivocation evidence")
+            }
+            Output::Rejected { from, reason } => {
+                self.metrics.rejected_messages.inc();
+                tracing::debug!(from, %reason, "consensus message refused");
+            }
+        }
+        Ok(None)
     }
 
     /// Runs a gossip chore (publish, verdict) without making the event loop wait for
@@ -776,7 +801,7 @@ impl Loop {
             self.deferred = None;
             return Ok(());
         }
-        if let Some(bytes) = self.propose(height, Instant::now() >= idle_until) {
+        if let Some(bytes) = self.propose(height, Instant::now() >= idle_until)? {
             self.deferred = None;
             let out = engine.handle(
                 self.clock.now_ms(),
@@ -793,7 +818,7 @@ impl Loop {
     /// The payload for a proposal at `height`, or `None` when there is nothing to
     /// propose and nothing waits for finality (then an empty block can wait), unless
     /// `force`.
-    fn propose(&mut self, height: u64, force: bool) -> Option<Vec<u8>> {
+    fn propose(&mut self, height: u64, force: bool) -> Result<Option<Vec<u8>>> {
         let (db, nonces) = (&self.db, &self.nonces);
         let pending = pending_nonces(&self.inflight);
         let txs = self.mempool.proposal(
@@ -802,12 +827,12 @@ impl Loop {
             |k| next_nonce(nonces, db, &pending, k),
             self.max_block_txs,
             MAX_PROPOSAL_BYTES - 1024,
-        );
+        )?;
         for t in &txs {
             self.inflight
                 .insert(t.hash(), (t.tx().signer.key, t.tx().nonce, height));
         }
-        if !txs.is_empty() {
+        Ok(if !txs.is_empty() {
             Some(payload::encode(&txs))
         } else if force || !self.inflight.is_empty() || !self.mempool.is_empty() {
             // Blocks carrying transactions need successors to become final, and a
@@ -816,7 +841,7 @@ impl Loop {
             Some(Vec::new())
         } else {
             None
-        }
+        })
     }
 
     /// Executes a finalized block and commits it atomically; returns a new validator set
@@ -854,7 +879,7 @@ impl Loop {
             changes: outcome.changes,
         })?;
 
-        self.forget_committed(height, &committed);
+        self.forget_committed(height, &committed)?;
         self.metrics.height.set(height as i64);
         self.metrics.committed_txs.inc_by(txs.len() as u64);
         self.metrics.mempool.set(self.mempool.len() as i64);
@@ -899,10 +924,10 @@ impl Loop {
 
     /// Drops what a committed block settled: its transactions from the mempool and the
     /// in-flight set (stale entries too), their nonces from the cache; records finality.
-    fn forget_committed(&mut self, height: u64, committed: &[(Hash, PublicKey)]) {
+    fn forget_committed(&mut self, height: u64, committed: &[(Hash, PublicKey)]) -> Result<()> {
         self.nonces.forget(committed.iter().map(|(_, k)| k));
         let (db, nonces) = (&self.db, &self.nonces);
-        self.mempool.prune(committed, |k| nonces.get(db, k));
+        self.mempool.prune(committed, |k| nonces.get(db, k))?;
         for (h, _) in committed {
             self.inflight.remove(h);
             if let Some(at) = self.admitted_at.remove(h) {
@@ -917,7 +942,19 @@ impl Loop {
         if self.admitted_at.len() > 100_000 {
             self.admitted_at.clear();
         }
+        Ok(())
     }
+}
+
+/// The engine giving up on a round: its timeout message goes out.
+fn is_timeout_broadcast(o: &Output) -> bool {
+    matches!(
+        o,
+        Output::Send {
+            message: Message::Timeout(_),
+            ..
+        }
+    )
 }
 
 /// The consensus view of the ledger's validator list.

@@ -18,7 +18,7 @@ use crate::error::SdkError;
 use crate::key::Auth;
 use lianrong_api_types::{
     BlockNotice, BlockView, KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status,
-    SubmitBody, SubmitResponse, TxView,
+    SubmitBody, SubmitResponse, SubmitStatus, TxView,
 };
 
 /// Most retries a client will ever make for one request, whatever the options say.
@@ -619,6 +619,54 @@ impl Client {
         }
     }
 
+    /// `POST /v1/transactions/batch` of already signed transactions, in one request (an
+    /// ERP import, a busy client), sent as `application/octet-stream` in the block
+    /// payload encoding. The node takes at most 512 per request (more is refused whole
+    /// with `too_many`) and checks their signatures together.
+    ///
+    /// One answer per transaction, in order: [`SubmitStatus::Pending`] when admitted,
+    /// [`SubmitStatus::Refused`] with the single submit's `code` and `message` otherwise.
+    /// As with [`Client::submit_signed`], a `duplicate` (already admitted or committed)
+    /// counts as submitted and comes back as pending. Retries resend the same bytes. A
+    /// failure of the whole request (node busy, body too large) is an error; an answer
+    /// that does not match the transactions one for one is [`SdkError::BadResponse`].
+    /// An empty slice sends nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(
+    /// #     client: lianrong_sdk::Client,
+    /// #     txs: Vec<lianrong_sdk::contracts::SignedTransaction>,
+    /// # ) -> Result<(), lianrong_sdk::SdkError> {
+    /// for answer in client.submit_batch(&txs).await? {
+    ///     if answer.status == lianrong_sdk::SubmitStatus::Refused {
+    ///         eprintln!("{} refused: {:?}", answer.hash, answer.message);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_batch(
+        &self,
+        txs: &[SignedTransaction],
+    ) -> Result<Vec<SubmitResponse>, SdkError> {
+        const PATH: &str = "/v1/transactions/batch";
+        if txs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = Body {
+            content_type: "application/octet-stream",
+            bytes: lianrong_primitives::encode(txs),
+        };
+        let bytes = self
+            .send(Method::POST, PATH, Some(body), self.inner.opts.timeout)
+            .await?;
+        let answers: Vec<SubmitResponse> =
+            serde_json::from_slice(&bytes).map_err(|e| SdkError::BadResponse {
+                url: PATH.into(),
+                reason: e.to_string(),
+            })?;
+        batch_answers(txs, answers, PATH)
+    }
+
     /// Polls `GET /v1/transactions/{hash}` until it is committed or
     /// [`ClientOptions::commit_timeout`] passes.
     pub async fn wait_for_commit(&self, hash: &Hash) -> Result<TxView, SdkError> {
@@ -697,6 +745,46 @@ impl Client {
         })
         .boxed())
     }
+}
+
+/// Checks that a batch answer matches the submitted transactions one for one, and turns
+/// a `duplicate` refusal into pending (submitted, as for a single submit).
+fn batch_answers(
+    txs: &[SignedTransaction],
+    answers: Vec<SubmitResponse>,
+    url: &str,
+) -> Result<Vec<SubmitResponse>, SdkError> {
+    let bad = |reason: String| SdkError::BadResponse {
+        url: url.into(),
+        reason,
+    };
+    if answers.len() != txs.len() {
+        return Err(bad(format!(
+            "{} answers for {} transactions",
+            answers.len(),
+            txs.len()
+        )));
+    }
+    txs.iter()
+        .zip(answers)
+        .enumerate()
+        .map(|(i, (tx, r))| {
+            let hash = tx.hash();
+            if r.hash != hash {
+                return Err(bad(format!(
+                    "answer {i} is for {} instead of transaction {hash}",
+                    r.hash
+                )));
+            }
+            let duplicate =
+                r.status == SubmitStatus::Refused && r.code.as_deref() == Some("duplicate");
+            Ok(if duplicate {
+                SubmitResponse::pending(hash)
+            } else {
+                r
+            })
+        })
+        .collect()
 }
 
 /// One server-sent event of `GET /v1/events`.
@@ -781,9 +869,12 @@ fn to_event(event: String, data: String, url: &Url) -> NodeEvent {
     }
 }
 
-/// An incremental `text/event-stream` parser with a bound on buffered bytes.
+/// An incremental `text/event-stream` parser with a bound on buffered bytes. Each byte
+/// is scanned once however many chunks a line arrives in (a block event is one `data:`
+/// line of megabytes), so parsing stays linear.
 #[derive(Debug)]
 pub(crate) struct SseParser {
+    /// The start of a line not yet complete (no `\n` in it).
     buf: Vec<u8>,
     event: String,
     data: String,
@@ -811,19 +902,27 @@ impl SseParser {
         if self.failed.is_some() {
             return;
         }
+        // `buf` holds no newline: the search starts at the new bytes.
+        let mut from = self.buf.len();
         self.buf.extend_from_slice(bytes);
-        while let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
-            let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            self.line(&line);
+        let buf = std::mem::take(&mut self.buf);
+        let mut start = 0;
+        while let Some(end) = buf[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| from + i)
+        {
+            let line = &buf[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.line(&String::from_utf8_lossy(line));
             if self.failed.is_some() {
                 return;
             }
+            start = end + 1;
+            from = start;
         }
+        self.buf = buf;
+        self.buf.drain(..start);
         if self.buf.len() > self.limit {
             self.failed = Some(format!(
                 "server-sent event line exceeds {} bytes",
@@ -898,6 +997,23 @@ mod tests {
         assert_eq!(p.next(), Ok(Some(("block".into(), "{\"a\":1}".into()))));
         assert_eq!(p.next(), Ok(Some(("lagged".into(), "3".into()))));
         assert_eq!(p.next(), Ok(None));
+    }
+
+    #[test]
+    fn a_large_event_in_many_small_chunks_is_reassembled_whole() {
+        let data = "x".repeat(2 * 1024 * 1024);
+        let wire = format!("event: block\ndata: {data}\n\nevent: lagged\ndata: 1\n\n");
+        let mut p = SseParser::new(4 * 1024 * 1024);
+        let mut got = Vec::new();
+        for chunk in wire.as_bytes().chunks(1000) {
+            p.push(chunk);
+            while let Ok(Some(e)) = p.next() {
+                got.push(e);
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].0.as_str(), got[0].1.len()), ("block", data.len()));
+        assert_eq!(got[1], ("lagged".to_string(), "1".to_string()));
     }
 
     #[test]

@@ -18,12 +18,16 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
+use lianrong_contracts::{Action, Receipt, SignedTransaction, Transaction};
 use lianrong_primitives::request::{request_signing_bytes, H_KEY, H_SIG, H_TIME};
 use lianrong_primitives::{PublicKey, SecretKey, Signature};
-use lianrong_sdk::{Auth, Client, ClientOptions, MemberKey, NodeEvent, SdkError};
+use lianrong_sdk::{
+    args, Auth, BlockNotice, Client, ClientOptions, MemberKey, NodeEvent, SdkError, SubmitResponse,
+    SubmitStatus,
+};
 use serde_json::json;
 
 const CHAIN: &str = "mock-chain";
@@ -350,4 +354,211 @@ async fn a_silent_event_stream_ends_with_a_timeout() {
     ));
     assert!(s.next().await.is_none(), "the stream ends after an error");
     assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+/// `n` signed transactions of one key, nonces 0.. (any action will do for the mock).
+fn signed(n: u64) -> Vec<SignedTransaction> {
+    let key = SecretKey::from_seed([9; 32]);
+    (0..n)
+        .map(|nonce| {
+            Transaction {
+                chain_id: CHAIN.into(),
+                signer: lianrong_contracts::Signer {
+                    org: args::org_id("CORE-A").unwrap(),
+                    key: key.public(),
+                },
+                nonce,
+                action: Action::CancelOrder {
+                    order: args::doc_id(&format!("PO-{nonce}")).unwrap(),
+                },
+            }
+            .sign(&key)
+        })
+        .collect()
+}
+
+/// What the mock batch route saw: content types and bodies, one per request.
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn record(seen: &Seen, headers: &HeaderMap, body: &Bytes) -> Vec<SignedTransaction> {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    seen.lock().unwrap().push((ct, body.to_vec()));
+    lianrong_primitives::decode(body, 1 << 20).unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_is_sent_as_the_payload_encoding_and_answered_per_transaction() {
+    let seen: Seen = Arc::default();
+    let app = Router::new()
+        .route(
+            "/v1/transactions/batch",
+            post(
+                |State(seen): State<Seen>, headers: HeaderMap, body: Bytes| async move {
+                    let txs = record(&seen, &headers, &body);
+                    let refused = |i: usize, code: &str| {
+                        SubmitResponse::refused(txs[i].hash(), code.into(), format!("mock {code}"))
+                    };
+                    Json(vec![
+                        SubmitResponse::pending(txs[0].hash()),
+                        refused(1, "duplicate"),
+                        refused(2, "nonce_taken"),
+                    ])
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let url = serve(app).await;
+    let client = Client::with_options(&url, token(), fast(0)).unwrap();
+    let txs = signed(3);
+    let answers = client.submit_batch(&txs).await.unwrap();
+    let (ct, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(ct, "application/octet-stream");
+    let sent: Vec<SignedTransaction> = lianrong_primitives::decode(&body, 1 << 20).unwrap();
+    assert_eq!(
+        sent, txs,
+        "the block payload encoding of the list, in order"
+    );
+    let hashes: Vec<_> = txs.iter().map(SignedTransaction::hash).collect();
+    assert_eq!(answers.iter().map(|a| a.hash).collect::<Vec<_>>(), hashes);
+    // Admitted; a duplicate counts as submitted, as for a single submit; the rest keep
+    // the node's code and message.
+    assert_eq!(answers[0].status, SubmitStatus::Pending);
+    assert_eq!(answers[1], SubmitResponse::pending(hashes[1]));
+    assert_eq!(answers[2].status, SubmitStatus::Refused);
+    assert_eq!(answers[2].code.as_deref(), Some("nonce_taken"));
+    assert_eq!(answers[2].message.as_deref(), Some("mock nonce_taken"));
+
+    // Nothing to send: no request.
+    assert!(client.submit_batch(&[]).await.unwrap().is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_answer_that_does_not_match_the_transactions_is_refused() {
+    // Always one answer, for a transaction nobody sent.
+    let app = Router::new().route(
+        "/v1/transactions/batch",
+        post(|| async {
+            Json(vec![SubmitResponse::pending(lianrong_primitives::sha256(
+                b"other",
+            ))])
+        }),
+    );
+    let url = serve(app).await;
+    let client = Client::with_options(&url, token(), fast(0)).unwrap();
+    let err = client.submit_batch(&signed(2)).await.unwrap_err();
+    assert!(matches!(err, SdkError::BadResponse { .. }), "{err:?}");
+    assert!(err.to_string().contains("1 answers for 2"), "{err}");
+    let err = client.submit_batch(&signed(1)).await.unwrap_err();
+    assert!(matches!(err, SdkError::BadResponse { .. }), "{err:?}");
+    assert!(err.to_string().contains("answer 0 is for"), "{err}");
+}
+
+#[tokio::test]
+async fn a_busy_node_gets_the_same_batch_again_and_a_refused_batch_is_typed() {
+    let seen: Seen = Arc::default();
+    let app = Router::new()
+        .route(
+            "/v1/transactions/batch",
+            post(
+                |State(seen): State<Seen>, headers: HeaderMap, body: Bytes| async move {
+                    let txs = record(&seen, &headers, &body);
+                    if txs.len() > 2 {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            Json(json!({"error": {"code": "too_many", "message": "too many"}})),
+                        )
+                            .into_response();
+                    }
+                    if seen.lock().unwrap().len() < 3 {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            Json(json!({"error": {"code": "unavailable", "message": "busy"}})),
+                        )
+                            .into_response();
+                    }
+                    let answers: Vec<_> = txs
+                        .iter()
+                        .map(|t| SubmitResponse::pending(t.hash()))
+                        .collect();
+                    Json(answers).into_response()
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let url = serve(app).await;
+    let client = Client::with_options(&url, token(), fast(3)).unwrap();
+    let answers = client.submit_batch(&signed(2)).await.unwrap();
+    assert!(answers.iter().all(|a| a.status == SubmitStatus::Pending));
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3, "two 503s, then success");
+        assert!(seen.iter().all(|s| s == &seen[0]), "the very same bytes");
+    }
+    let err = client.submit_batch(&signed(3)).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(400), Some("too_many")));
+    assert_eq!(seen.lock().unwrap().len(), 4, "a 400 is not retried");
+}
+
+#[tokio::test]
+async fn block_events_carry_height_time_and_receipt_hashes_across_chunks() {
+    let txs = signed(40);
+    let notice = BlockNotice {
+        height: 3,
+        block_hash: lianrong_primitives::sha256(b"block"),
+        time_ms: 1_700_000_000_000,
+        state_root: lianrong_primitives::sha256(b"root"),
+        tx_count: txs.len() as u64,
+        receipts: txs
+            .iter()
+            .map(|t| Receipt {
+                tx_hash: t.hash(),
+                signer: t.tx.signer.org.clone(),
+                outcome: Ok(vec![]),
+            })
+            .collect(),
+        ledger_events: vec![],
+    };
+    let wire = format!(
+        "event: block\ndata: {}\n\n",
+        serde_json::to_string(&notice).unwrap()
+    );
+    // Small chunks, as a large block arrives.
+    let chunks: Vec<Bytes> = wire
+        .as_bytes()
+        .chunks(97)
+        .map(Bytes::copy_from_slice)
+        .collect();
+    let app = Router::new().route(
+        "/v1/events",
+        get(move || {
+            let chunks = chunks.clone();
+            async move {
+                let chunks = chunks.into_iter().map(Ok::<_, std::io::Error>);
+                let stream = futures::stream::iter(chunks);
+                (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(stream),
+                )
+            }
+        }),
+    );
+    let url = serve(app).await;
+    let client = Client::with_options(&url, token(), fast(0)).unwrap();
+    let events: Vec<_> = client.events().await.unwrap().collect().await;
+    match events.as_slice() {
+        [Ok(NodeEvent::Block(b))] => {
+            assert_eq!((b.height, b.time_ms), (3, 1_700_000_000_000));
+            let hashes: Vec<_> = b.receipts.iter().map(|r| r.tx_hash).collect();
+            assert_eq!(
+                hashes,
+                txs.iter().map(SignedTransaction::hash).collect::<Vec<_>>()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -148,6 +148,23 @@ impl Drop for Cluster {
 /// How long to wait for a node to answer at all.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How often a wait looks at its condition again.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Polls `cond` every [`POLL`] until it holds; panics after `timeout`, naming `what`.
+/// The one way these tests wait: for a condition that shows what they need, never for a
+/// fixed time that is supposed to prove something did not happen.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
 impl Cluster {
     /// Writes a testnet of `validators` nodes and starts them all.
     pub fn start(validators: usize) -> Cluster {
@@ -241,7 +258,7 @@ impl Cluster {
             if self.get(i, "/v1/status", "AUDIT").is_ok() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(POLL);
         }
         panic!(
             "node {} did not come up:\n{}",
@@ -304,7 +321,7 @@ impl Cluster {
                 Instant::now() < deadline,
                 "heights {hs:?} did not reach {height}"
             );
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(POLL);
         }
     }
 }

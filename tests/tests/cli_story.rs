@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use lianrong_contracts::exec::business_date;
 use lianrong_contracts::money::Amount;
 use lianrong_primitives::sha256;
-use lianrong_tests::Cluster;
+use lianrong_tests::{wait_until, Cluster};
 use serde_json::{json, Value};
 
 /// One day of the ledger clock.
@@ -86,18 +86,10 @@ impl Story<'_> {
         let i = node_of(org);
         wait_until(
             &format!("{} reaches block {}", self.c.nodes[i].name, self.last),
+            WAIT,
             || self.c.height(i) >= self.last,
         );
         self.c.cli(i, org, args).ok().clone()
-    }
-}
-
-/// Polls `cond` until it holds; panics after [`WAIT`].
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -149,7 +141,7 @@ fn wall_ms() -> u64 {
 
 /// Waits until every node has finalized a block stamped at or after `ms`.
 fn wait_block_time(c: &Cluster, ms: u64) {
-    wait_until(&format!("every node has a block at {ms} ms"), || {
+    wait_until(&format!("every node has a block at {ms} ms"), WAIT, || {
         (0..c.nodes.len()).all(|i| {
             c.get(i, "/v1/blocks/latest", "AUDIT")
                 .ok()
@@ -294,7 +286,11 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     }
     let base = (noon - local) as u64;
     let t0 = (noon - offset_ms) as u64;
-    let date = |days: u64| business_date(t0 + days * DAY_MS, utc_offset_min as i32).to_string();
+    let date = |days: u64| {
+        business_date(t0 + days * DAY_MS, utc_offset_min as i32)
+            .unwrap()
+            .to_string()
+    };
     c.set_clock_offset_ms(base);
     wait_block_time(&c, t0);
     let (today, due90, due30) = (date(0), date(90), date(30));
@@ -736,7 +732,7 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     );
     // ... and overdue on day 34.
     c.set_clock_offset_ms(base + 34 * DAY_MS);
-    wait_until(&format!("{late} is overdue"), || {
+    wait_until(&format!("{late} is overdue"), WAIT, || {
         c.cli(node_of("SUP-2"), "SUP-2", &["receivable", "show", &late])
             .ok()["status"]
             == "overdue"

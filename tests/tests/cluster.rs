@@ -107,7 +107,9 @@ fn four_nodes_finalize_the_same_blocks_and_refuse_bad_transactions() {
     // No unauthenticated access.
     let anon = ureq::get(&format!("{}/v1/status", c.nodes[0].api)).call();
     assert!(matches!(anon, Err(ureq::Error::Status(401, _))));
-    std::thread::sleep(Duration::from_secs(2));
+    // Blocks finalized after the refusals would hold anything a node had kept of them.
+    let after = (0..4).map(|i| c.height(i)).max().unwrap();
+    c.wait_height(after + 3, Duration::from_secs(60));
     for i in 0..4 {
         let (code, _) = c.get(i, "/v1/orders/PO-BAD", "CORE-A").unwrap_err();
         assert_eq!(

@@ -7,7 +7,7 @@
 //! `target/explorer-screenshots/`.
 //!
 //! Needs `chromium` and `chromium-driver` (scripts/setup installs them); skipped with a
-//! message when chromedriver is missing.
+//! message when chromedriver is missing, and failed instead when `CI` is set.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
 #![allow(
@@ -348,6 +348,11 @@ async fn explorer_in_headless_chromium() {
         .output()
         .is_err()
     {
+        // In CI a missing browser is a broken setup, not a reason to pass.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is not installed and CI is set: run scripts/setup (it installs chromium-driver)"
+        );
         eprintln!(
             "SKIPPED: chromedriver is not installed (scripts/setup installs chromium-driver)"
         );

@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::audit::{AuditError, ChainAuditor};
 use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
-use crate::persist::{MemorySafetyStore, SafetyStore};
+use crate::persist::{MemorySafetyStore, SafetyStore, Step};
 use crate::types::*;
 
 /// Chain id used by every simulated validator.
@@ -907,7 +907,7 @@ impl<'a> Sim<'a> {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
             let local = self.local_time(node);
-            let outs = match self.nodes[node]
+            let step = match self.nodes[node]
                 .engines
                 .get_mut(inst)
                 .and_then(|e| e.as_mut())
@@ -915,46 +915,81 @@ impl<'a> Sim<'a> {
                 Some(e) => e.handle(local, input),
                 None => return Ok(()),
             };
-            for out in outs {
-                match out {
-                    Output::Persist(s) => {
-                        #[cfg(test)]
-                        if self.cfg.forget_persisted_state {
-                            continue;
-                        }
-                        if let Err(e) = self.nodes[node].persisted[inst].store(&s) {
-                            panic!("the in-memory store cannot fail: {e}");
-                        }
-                    }
-                    Output::Send { to, message } => self.send(node, to, message)?,
-                    Output::SetTimer { id, after_ms } => {
-                        let incarnation = self.nodes[node].incarnation;
-                        self.push(
-                            self.now + after_ms,
-                            EventKind::Timer {
-                                node,
-                                inst,
-                                id,
-                                incarnation,
-                            },
-                        );
-                    }
-                    Output::RequestPayload { round, .. } => {
-                        let payload = self.make_payload(node, inst, round);
-                        inputs.push_back(Input::Payload { round, payload });
-                    }
-                    Output::Finalized(fb) => {
-                        if Some(fb.block.height) == self.cfg.reconfigure_at {
-                            inputs.push_back(Input::ValidatorSetChange(self.next_set.clone()));
-                        }
-                        self.on_finalized(node, fb)?
-                    }
-                    Output::Evidence(ev) => self.on_evidence(node, ev)?,
-                    Output::Rejected { .. } => {
-                        if self.honest(node) {
-                            self.report.rejected += 1;
-                        }
-                    }
+            // The node's own path: outputs only through `Step::persist`. The store is
+            // taken out of the node for the step, so acting on outputs may borrow the rest.
+            let mut store = std::mem::take(&mut self.nodes[node].persisted[inst]);
+            let result = self.carry_out(node, inst, step, &mut store, &mut inputs);
+            self.nodes[node].persisted[inst] = store;
+            result?;
+        }
+        Ok(())
+    }
+
+    /// One step of one engine instance, acted on in order; feedback inputs (payloads,
+    /// validator-set changes) go to `inputs`.
+    fn carry_out(
+        &mut self,
+        node: usize,
+        inst: usize,
+        step: Step,
+        store: &mut MemorySafetyStore,
+        inputs: &mut VecDeque<Input>,
+    ) -> Result<(), Violation> {
+        #[cfg(test)]
+        let forgetful = self.cfg.forget_persisted_state;
+        #[cfg(not(test))]
+        let forgetful = false;
+        let mut forgotten = ForgetfulStore;
+        let mut released = if forgetful {
+            step.persist(&mut forgotten).map_err(never)?
+        } else {
+            step.persist(store).map_err(never)?
+        };
+        while let Some(out) = released.next() {
+            self.act(node, inst, out, inputs)?;
+        }
+        if forgetful {
+            released.finish(&mut forgotten).map_err(never)
+        } else {
+            released.finish(store).map_err(never)
+        }
+    }
+
+    fn act(
+        &mut self,
+        node: usize,
+        inst: usize,
+        out: Output,
+        inputs: &mut VecDeque<Input>,
+    ) -> Result<(), Violation> {
+        match out {
+            Output::Send { to, message } => self.send(node, to, message)?,
+            Output::SetTimer { id, after_ms } => {
+                let incarnation = self.nodes[node].incarnation;
+                self.push(
+                    self.now + after_ms,
+                    EventKind::Timer {
+                        node,
+                        inst,
+                        id,
+                        incarnation,
+                    },
+                );
+            }
+            Output::RequestPayload { round, .. } => {
+                let payload = self.make_payload(node, inst, round);
+                inputs.push_back(Input::Payload { round, payload });
+            }
+            Output::Finalized(fb) => {
+                if Some(fb.block.height) == self.cfg.reconfigure_at {
+                    inputs.push_back(Input::ValidatorSetChange(self.next_set.clone()));
+                }
+                self.on_finalized(node, fb)?
+            }
+            Output::Evidence(ev) => self.on_evidence(node, ev)?,
+            Output::Rejected { .. } => {
+                if self.honest(node) {
+                    self.report.rejected += 1;
                 }
             }
         }
@@ -1258,3 +1293,23 @@ impl<'a> Sim<'a> {
 
 #[cfg(test)]
 mod tests;
+
+/// The broken variant's store: remembers nothing (a node that skips its fsync).
+struct ForgetfulStore;
+
+impl SafetyStore for ForgetfulStore {
+    type Error = std::convert::Infallible;
+
+    fn load(&self) -> Result<Option<SafetyState>, Self::Error> {
+        Ok(None)
+    }
+
+    fn store(&mut self, _state: &SafetyState) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// The in-memory stores cannot fail.
+fn never<E: std::fmt::Display>(e: E) -> Violation {
+    panic!("an in-memory safety store failed: {e}")
+}

@@ -209,7 +209,7 @@ pub fn accept_offer(
     let days = u32::try_from(days)
         .map_err(|_| ContractError::InvalidDates("tenor out of range".into()))?;
     let face = Money {
-        amount: r.outstanding(),
+        amount: r.checked_outstanding()?,
         currency: r.face.currency,
     };
     let disc = discount(&face, o.rate, days, ctx.params.day_count)?;

@@ -14,13 +14,20 @@ use crate::model::{
     MAX_IDENTIFIERS, MAX_KEYS_PER_ORG,
 };
 use crate::state::{keys, StateView};
+use crate::StoreError;
 
 /// Most validators the ledger records.
 pub const MAX_VALIDATORS: usize = 64;
 
+/// The validator set recorded at genesis and kept by governance: never absent.
+fn validators(st: &StateView<'_>) -> Result<Vec<Validator>, ExecError> {
+    st.load(keys::VALIDATORS)?
+        .ok_or_else(|| StoreError::Invariant("no validator set in state".into()).into())
+}
+
 /// The validator orgs (distinct, sorted) of the current set.
 pub fn validator_orgs(st: &StateView<'_>) -> Result<BTreeSet<OrgId>, ExecError> {
-    let set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
+    let set: Vec<Validator> = validators(st)?;
     Ok(set.into_iter().map(|v| v.org).collect())
 }
 
@@ -234,7 +241,7 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
             }
             check_text("address", &v.address, 1, 256)?;
             registrable("node key", &v.node_key)?;
-            let set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
+            let set: Vec<Validator> = validators(st)?;
             if set.iter().any(|x| x.node_key == v.node_key) {
                 return Err(invalid("node key is already a validator"));
             }
@@ -246,7 +253,7 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
             Ok(())
         }
         GovChange::RemoveValidator { node_key } => {
-            let set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
+            let set: Vec<Validator> = validators(st)?;
             if !set.iter().any(|x| &x.node_key == node_key) {
                 return Err(invalid("no validator with this node key"));
             }
@@ -335,13 +342,13 @@ fn apply_change(
             vec![Event::ParamsChanged]
         }
         GovChange::AddValidator(v) => {
-            let mut set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
+            let mut set: Vec<Validator> = validators(st)?;
             set.push(v.clone());
             st.store(keys::VALIDATORS.to_vec(), &set);
             vec![Event::ValidatorSetChanged { validators: set }]
         }
         GovChange::RemoveValidator { node_key } => {
-            let mut set: Vec<Validator> = st.load(keys::VALIDATORS)?.unwrap_or_default();
+            let mut set: Vec<Validator> = validators(st)?;
             set.retain(|v| &v.node_key != node_key);
             st.store(keys::VALIDATORS.to_vec(), &set);
             vec![Event::ValidatorSetChanged { validators: set }]

@@ -1,8 +1,7 @@
 //! Invoices: registration with the ledger-wide fingerprint guard, and confirmation (确权)
 //! with its trade-background checks, which creates the root receivable.
 
-use chrono::NaiveDate;
-use lianrong_primitives::{codec, sha256, Hash};
+use lianrong_primitives::Hash;
 
 use super::{check_text, index_maturity, load_doc, next_id, require_new, status_err, Ctx};
 use crate::action::InvoiceSpec;
@@ -11,38 +10,11 @@ use crate::events::Event;
 use crate::model::{
     DocId, Invoice, InvoiceStatus, Order, OrderStatus, Org, Receivable, ReceivableStatus, Role,
 };
-use crate::money::{Amount, Currency};
+use crate::money::Amount;
 use crate::state::{keys, StateView};
+use crate::StoreError;
 
-/// Upper-cases and drops all white space, so `" inv 001"` and `"INV001"` are one number.
-fn normalize(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
-/// The invoice fingerprint: SHA-256 over the canonical encoding of (seller tax id,
-/// invoice number, issue date, currency, amount at the currency's minor unit), with tax id
-/// and number upper-cased and stripped of white space. The same invoice therefore has
-/// one fingerprint whoever registers it, under whatever id.
-pub fn fingerprint(
-    seller_tax_id: &str,
-    number: &str,
-    issue_date: NaiveDate,
-    currency: Currency,
-    amount: Amount,
-) -> Hash {
-    let canonical = (
-        "lianrong/invoice-fingerprint/v1",
-        normalize(seller_tax_id),
-        normalize(number),
-        issue_date.to_string(),
-        currency.code(),
-        amount.to_fixed(currency.minor_units()),
-    );
-    sha256(&codec::encode(&canonical))
-}
+pub use super::fingerprint::{fingerprint, normalize_identifier};
 
 fn save(st: &mut StateView<'_>, inv: &Invoice) {
     st.store(keys::doc(DocKind::Invoice, inv.id.as_str()), inv);
@@ -174,7 +146,7 @@ fn check_tax_ids(st: &StateView<'_>, spec: &InvoiceSpec, order: &Order) -> Resul
         ("seller", &spec.seller_tax_id, &seller.tax_id),
         ("buyer", &spec.buyer_tax_id, &buyer.tax_id),
     ] {
-        if normalize(given) != normalize(registered) {
+        if normalize_identifier(given) != normalize_identifier(registered) {
             return Err(ContractError::TaxIdMismatch {
                 party: party.into(),
                 given: given.clone(),
@@ -348,10 +320,16 @@ pub fn void(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>,
         ));
     }
     let mut order: Order = load_doc(st, DocKind::Order, inv.order.as_str())?;
+    // Every registered invoice was added to its order's invoiced total.
     order.invoiced = order
         .invoiced
         .checked_sub(inv.amount.amount)
-        .unwrap_or(Amount::ZERO);
+        .ok_or_else(|| {
+            StoreError::Invariant(format!(
+                "order {} has {} invoiced, less than invoice {}'s {}",
+                order.id, order.invoiced, inv.id, inv.amount.amount
+            ))
+        })?;
     st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
     inv.status = InvoiceStatus::Voided;
     save(st, &inv);
@@ -363,6 +341,8 @@ pub fn void(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Currency;
+    use chrono::NaiveDate;
 
     #[test]
     fn fingerprint_ignores_formatting_but_not_content() {

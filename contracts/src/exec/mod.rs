@@ -2,6 +2,7 @@
 //! history, and the state changes with their Merkle root.
 
 pub mod financing;
+pub mod fingerprint;
 pub mod governance;
 pub mod invoices;
 pub mod receivables;
@@ -76,6 +77,12 @@ pub enum BlockError {
         /// Given.
         got: u64,
     },
+    /// A block time past the calendar's range.
+    #[error("block time {time_ms} ms is past the calendar's range")]
+    TimeOutOfRange {
+        /// Given.
+        time_ms: u64,
+    },
     /// Consensus guarantees monotonic time; anything else is a bug upstream.
     #[error("block time {got} is before the previous block's {previous}")]
     TimeWentBackwards {
@@ -92,13 +99,15 @@ pub const MAX_SWEEP_PER_BLOCK: usize = 4096;
 /// Most days a single sweep walks forward (a halted chain catches up over blocks).
 const MAX_SWEEP_DAYS_PER_BLOCK: u32 = 400;
 
-/// The business date of a block time under the network's UTC offset.
-pub fn business_date(time_ms: u64, utc_offset_minutes: i32) -> NaiveDate {
-    let shifted = time_ms as i64 + i64::from(utc_offset_minutes) * 60_000;
+/// The business date of a block time under the network's UTC offset; `None` for a time
+/// past the calendar's range (over 200,000 years: honest validators never vote for such
+/// a block, genesis refuses one).
+pub fn business_date(time_ms: u64, utc_offset_minutes: i32) -> Option<NaiveDate> {
+    let shifted = i64::try_from(time_ms)
+        .ok()?
+        .checked_add(i64::from(utc_offset_minutes) * 60_000)?;
     let days = shifted.div_euclid(86_400_000);
-    NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(Duration::days(days)))
-        .unwrap_or(NaiveDate::MIN)
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(Duration::try_days(days)?)
 }
 
 /// Who is acting in the current transaction, and when.
@@ -315,7 +324,11 @@ pub fn execute_block<S: Storage>(
         });
     }
     let params: Params = st.load(keys::PARAMS)?.ok_or(BlockError::NoGenesis)?;
-    let today = business_date(block.time_ms, params.utc_offset_minutes);
+    let today = business_date(block.time_ms, params.utc_offset_minutes).ok_or(
+        BlockError::TimeOutOfRange {
+            time_ms: block.time_ms,
+        },
+    )?;
 
     let ledger_events = sweep_overdue(store, &mut st, &mut meta, today, params.grace_days)?;
     st.commit_tx();

@@ -180,7 +180,7 @@ pub fn repay(
         currency: r.face.currency,
     };
     paid.validate(ctx.params.amount_cap)?;
-    let outstanding = r.outstanding();
+    let outstanding = r.checked_outstanding()?;
     let Some(left) = outstanding.checked_sub(amount) else {
         return Err(ContractError::Overpayment {
             amount: paid.to_fixed(),

@@ -56,9 +56,16 @@ pub fn check_invariants(w: &World) {
                 leaves_face = leaves_face.checked_add(r.face.amount).unwrap();
                 repaid = repaid.checked_add(r.repaid).unwrap();
                 if r.status.is_live() {
-                    live_outstanding = live_outstanding.checked_add(r.outstanding()).unwrap();
+                    live_outstanding = live_outstanding
+                        .checked_add(r.outstanding().unwrap())
+                        .unwrap();
                 } else {
-                    assert_eq!(r.outstanding(), Amount::ZERO, "settled {} still owes", r.id);
+                    assert_eq!(
+                        r.outstanding(),
+                        Some(Amount::ZERO),
+                        "settled {} still owes",
+                        r.id
+                    );
                 }
             }
         }

@@ -143,7 +143,10 @@ pub fn receivables(list: &[lianrong_contracts::model::Receivable]) -> String {
                 r.face.to_string(),
                 format!(
                     "{} {}",
-                    r.outstanding().to_fixed(r.face.currency.minor_units()),
+                    r.outstanding().map_or_else(
+                        || format!("INVALID: repaid {} beyond face", r.repaid),
+                        |o| o.to_fixed(r.face.currency.minor_units())
+                    ),
                     r.face.currency
                 ),
                 r.maturity.to_string(),

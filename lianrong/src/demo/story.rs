@@ -104,8 +104,9 @@ fn org(s: &str) -> Result<OrgId> {
 }
 
 /// The ledger's business date now.
-fn today(clock: &LedgerClock, params: &Params) -> NaiveDate {
+fn today(clock: &LedgerClock, params: &Params) -> Result<NaiveDate> {
     business_date(clock.now_ms(), params.utc_offset_minutes)
+        .ok_or_else(|| anyhow!("the ledger clock is past the calendar's range"))
 }
 
 /// Order, acceptance, shipment and delivery: a trade the ledger can vouch for.
@@ -279,7 +280,7 @@ impl<'n> Demo<'n> {
     /// CORE-A's ERP export of SUP-1's invoices for `order`, and the import options that
     /// register and confirm them.
     async fn erp_export(&self, order: &DocId) -> Result<(std::path::PathBuf, ImportOptions)> {
-        let issue = today(&self.net.clock, &self.params);
+        let issue = today(&self.net.clock, &self.params)?;
         let due = issue
             .checked_add_days(Days::new(90))
             .unwrap_or(NaiveDate::MAX);
@@ -507,7 +508,7 @@ impl<'n> Demo<'n> {
             "250000.00",
         )
         .await?;
-        let today_b = today(&self.net.clock, &self.params);
+        let today_b = today(&self.net.clock, &self.params)?;
         let sup2_org = self.reader.org(self.sup2.org()).await?;
         let core_b_org = self.reader.org(self.core_b.org()).await?;
         let late = self

@@ -33,6 +33,10 @@ pub struct Metrics {
     pub rejected_messages: Counter<u64, AtomicU64>,
     /// Gossip chores dropped because too many were in flight.
     pub dropped_gossip: Counter<u64, AtomicU64>,
+    /// Round timeouts this node broadcast (a round given up on, or the same round
+    /// announced again while no quorum answers): rising with a flat height means no
+    /// quorum.
+    pub round_timeouts: Counter<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -47,9 +51,15 @@ impl Default for Metrics {
             finality_seconds: Histogram::new([0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0]),
             rejected_messages: Counter::default(),
             dropped_gossip: Counter::default(),
+            round_timeouts: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Latest finalized block height", m.height.clone());
+        registry.register(
+            "round_timeouts",
+            "Round timeouts this node broadcast (new or repeated)",
+            m.round_timeouts.clone(),
+        );
         registry.register(
             "committed_transactions",
             "Transactions executed in finalized blocks",

@@ -1,0 +1,643 @@
+//! The sans-IO consensus engine: a pure state machine from [`Input`] to [`Output`]s.
+//!
+//! No I/O, clocks, threads or randomness: the caller feeds time (`now_ms` on every call),
+//! delivered messages, timer expiries and payloads, and carries out the outputs in order.
+//! See the crate README for the protocol and the output ordering contract.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lianrong_primitives::{Hash, SecretKey};
+use serde::{Deserialize, Serialize};
+
+use crate::persist::Step;
+use crate::types::*;
+
+use epochs::epoch_root_qc;
+
+mod certificates;
+mod commit;
+mod epochs;
+mod pacemaker;
+mod proposals;
+mod sync;
+
+/// Rounds beyond the current one for which votes, timeouts and proposals are accepted;
+/// bounds every per-round map against a peer inventing far-future rounds.
+pub const MAX_ROUNDS_AHEAD: u64 = 64;
+/// Rounds behind the current one for which state is kept (evidence, late votes).
+pub const STALE_ROUNDS: u64 = 8;
+/// Most uncommitted blocks held in memory.
+pub const MAX_PENDING_BLOCKS: usize = 1024;
+/// Most block hashes being fetched at once.
+pub const MAX_WANTED: usize = 64;
+/// Finalized blocks kept in memory to serve catch-up requests.
+pub const RECENT_FINALIZED: usize = 1024;
+/// Verified-certificate cache size (a cache miss only costs a re-verification).
+const QC_CACHE: usize = 512;
+/// Gap (in heights) above which catch-up switches from per-hash fetches to batch sync.
+const SYNC_GAP: u64 = 4;
+
+/// Static configuration of one engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Chain id; under every signature.
+    pub chain_id: String,
+    /// The genesis validator set.
+    pub validators: ValidatorSet,
+    /// This node's consensus key (a key outside the set makes a non-voting follower).
+    pub me: SecretKey,
+    /// Genesis time, the timestamp of the implicit genesis block.
+    pub genesis_time_ms: u64,
+    /// First round timeout.
+    pub base_timeout_ms: u64,
+    /// Timeouts double per consecutive failed round, up to `base << max_backoff_exponent`.
+    pub max_backoff_exponent: u32,
+    /// How far a block timestamp may be ahead of this node's clock and still get its vote.
+    pub max_drift_ms: u64,
+    /// Largest payload proposed or accepted (at most [`MAX_PAYLOAD_BYTES`]).
+    pub max_payload_bytes: usize,
+}
+
+impl EngineConfig {
+    /// A configuration with the default timings (1 s base timeout, back-off to 16 s,
+    /// 2 s drift).
+    pub fn new(chain_id: impl Into<String>, validators: ValidatorSet, me: SecretKey) -> Self {
+        Self {
+            chain_id: chain_id.into(),
+            validators,
+            me,
+            genesis_time_ms: 0,
+            base_timeout_ms: 1000,
+            max_backoff_exponent: 4,
+            max_drift_ms: 2000,
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
+        }
+    }
+
+    /// Hash of the implicit genesis block.
+    pub fn genesis_hash(&self) -> Hash {
+        genesis_hash(&self.chain_id, &self.validators, self.genesis_time_ms)
+    }
+}
+
+/// What must survive a crash so a restarted validator never signs two conflicting
+/// messages: the highest round it voted or timed out in, the highest round it proposed
+/// in, and its highest quorum certificate (reported in timeouts; the two-chain safety
+/// argument relies on it never going backwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyState {
+    /// Epoch.
+    pub epoch: u64,
+    /// No vote for any round at or below this one (timing out a round also raises it).
+    pub last_voted_round: u64,
+    /// No proposal for any round at or below this one.
+    pub last_proposed_round: u64,
+    /// Highest quorum certificate seen.
+    pub high_qc: QuorumCert,
+    /// The validator set of this epoch.
+    pub validators: ValidatorSet,
+    /// The reconfiguration block that closed the previous epoch (`None` in epoch 0).
+    pub epoch_root: Option<BlockId>,
+    /// Highest timeout certificate seen. Not needed for safety but for liveness: a
+    /// validator that restarts in a round it entered through a TC must still be able to
+    /// show that TC to validators left behind in the previous round.
+    pub high_tc: Option<TimeoutCert>,
+}
+
+impl SafetyState {
+    /// The state of a validator that has never signed anything.
+    pub fn genesis(config: &EngineConfig) -> Self {
+        Self {
+            epoch: 0,
+            last_voted_round: 0,
+            last_proposed_round: 0,
+            high_qc: QuorumCert::genesis(config.genesis_hash()),
+            validators: config.validators.clone(),
+            epoch_root: None,
+            high_tc: None,
+        }
+    }
+}
+
+/// Identifies a timer; stale ids are ignored, so the caller never needs to cancel one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId {
+    /// Round the timer guards.
+    pub round: u64,
+    /// Generation: only the most recently set timer is live.
+    pub generation: u64,
+}
+
+/// The `from` the engine gives its own messages to itself.
+const LOCAL: u16 = u16::MAX;
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every other validator of the current set (and followers, if the node serves any).
+    All,
+    /// Validator `i` of the current set ([`Engine::validators`]). An `i` at or above the
+    /// set size is a non-member peer (a follower) under the label the transport gave it
+    /// in [`Input::Message`]; the engine only answers such peers.
+    One(u16),
+}
+
+/// What the caller tells the engine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Begin: arms the first timer (call once after [`Engine::new`]).
+    Start,
+    /// A decoded message (the engine checks every signature inside; `from` is only used
+    /// to answer requests and to report misbehaviour).
+    Message {
+        /// Sender: its index in the current set, or for a non-member peer (a follower) a
+        /// label at or above the set size chosen by the transport.
+        from: u16,
+        /// The message.
+        message: Message,
+    },
+    /// A timer set by [`Output::SetTimer`] expired.
+    Timer(TimerId),
+    /// The application decided (in a finalized block) to change the validator set: the
+    /// engine proposes, and votes only for, a block carrying exactly this set. Give it to
+    /// every validator's engine; it takes effect after the block carrying it is final.
+    ValidatorSetChange(ValidatorSet),
+    /// Answer to [`Output::RequestPayload`].
+    Payload {
+        /// The round it was requested for.
+        round: u64,
+        /// The opaque payload (oversized payloads are replaced by an empty one).
+        payload: Vec<u8>,
+    },
+}
+
+/// Why an input message was refused (reported as [`Output::Rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// Another chain's message.
+    #[error("wrong chain id")]
+    WrongChain,
+    /// Another epoch's message.
+    #[error("wrong epoch")]
+    WrongEpoch,
+    /// Payload or batch too large.
+    #[error("too large")]
+    TooLarge,
+    /// A round too far ahead to buffer.
+    #[error("round too far ahead")]
+    TooFarAhead,
+    /// Sender index not in the validator set.
+    #[error("unknown validator {0}")]
+    UnknownValidator(u16),
+    /// A proposal by someone who does not lead its round.
+    #[error("proposer is not the round leader")]
+    NotLeader,
+    /// Fields that contradict each other.
+    #[error("malformed: {0}")]
+    Malformed(&'static str),
+    /// A bad proposal, vote or timeout signature.
+    #[error("bad signature")]
+    BadSignature,
+    /// A bad certificate.
+    #[error("bad certificate: {0}")]
+    Cert(#[from] CertError),
+    /// A proposal breaking the extension rule.
+    #[error("proposal does not extend the required certificate")]
+    UnsafeProposal,
+    /// Timestamp not above the parent's, or too far in the future.
+    #[error("bad timestamp")]
+    BadTimestamp,
+}
+
+/// What the engine asks the caller to do, in order. The safety state to make durable
+/// is not among them: it travels in the [`Step`] around them, which releases the outputs
+/// only once it is stored.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send a message.
+    Send {
+        /// Recipient(s).
+        to: Target,
+        /// The message.
+        message: Message,
+    },
+    /// Deliver [`Input::Timer`] with this id after `after_ms`.
+    SetTimer {
+        /// Timer id.
+        id: TimerId,
+        /// Delay.
+        after_ms: u64,
+    },
+    /// This node leads `round`: answer with [`Input::Payload`].
+    RequestPayload {
+        /// The round.
+        round: u64,
+        /// Height of the block to be proposed.
+        height: u64,
+    },
+    /// A block is final. Emitted once per height, in height order.
+    Finalized(FinalizedBlock),
+    /// Proof of a validator's equivocation.
+    Evidence(Evidence),
+    /// An input message was refused.
+    Rejected {
+        /// Sender, as given in [`Input::Message`].
+        from: u16,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    hash: Hash,
+    height: u64,
+    timestamp_ms: u64,
+}
+
+/// What must never go back within an epoch, read before and after each input
+/// (postconditions of [`Engine::handle`], checked in debug builds and every simulation).
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    epoch: u64,
+    round: u64,
+    last_voted_round: u64,
+    last_proposed_round: u64,
+    high_qc_round: u64,
+    finalized_height: u64,
+}
+
+impl Progress {
+    fn of(e: &Engine) -> Progress {
+        Progress {
+            epoch: e.safety.epoch,
+            round: e.round,
+            last_voted_round: e.safety.last_voted_round,
+            last_proposed_round: e.safety.last_proposed_round,
+            high_qc_round: e.safety.high_qc.round(),
+            finalized_height: e.root.height,
+        }
+    }
+
+    /// Within an epoch, round, votes, proposals and the highest certificate only move
+    /// forward; finalized height never goes back, across epochs too.
+    fn assert_no_regression(self, e: &Engine) {
+        let now = Progress::of(e);
+        debug_assert!(
+            now.epoch >= self.epoch,
+            "epoch went back: {self:?} -> {now:?}"
+        );
+        debug_assert!(
+            now.finalized_height >= self.finalized_height,
+            "finalized height went back: {self:?} -> {now:?}"
+        );
+        if now.epoch == self.epoch {
+            debug_assert!(
+                now.round >= self.round
+                    && now.last_voted_round >= self.last_voted_round
+                    && now.last_proposed_round >= self.last_proposed_round
+                    && now.high_qc_round >= self.high_qc_round,
+                "went back within epoch {}: {self:?} -> {now:?}",
+                now.epoch
+            );
+        }
+    }
+}
+
+/// The consensus state machine of one validator. See the module docs.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    set: ValidatorSet,
+    me: Option<u16>,
+    genesis: Hash,
+    quorum: usize,
+    broken_quorum: Option<usize>,
+    epoch_root_qc: Option<QuorumCert>,
+    pending_reconfig: Option<ValidatorSet>,
+    ending: Option<Vec<Block>>,
+    epoch_end_votes: BTreeMap<u16, lianrong_primitives::Signature>,
+    safety: SafetyState,
+    safety_dirty: bool,
+    now: u64,
+    round: u64,
+    timer_generation: u64,
+    timed_out_round: u64,
+    consecutive_timeouts: u32,
+    last_tc: Option<TimeoutCert>,
+    payload_requested: Option<u64>,
+    root: Meta,
+    blocks: BTreeMap<Hash, Block>,
+    pending_commit: Option<(BlockId, CommitCertificate)>,
+    pending_proposal: Option<Proposal>,
+    wanted: BTreeMap<Hash, u64>,
+    last_sync_at: Option<u64>,
+    sync_attempts: u64,
+    verified_qcs: BTreeSet<Hash>,
+    votes: BTreeMap<u64, BTreeMap<VoteData, BTreeMap<u16, lianrong_primitives::Signature>>>,
+    seen_votes: BTreeMap<u64, BTreeMap<u16, (VoteData, lianrong_primitives::Signature)>>,
+    qc_formed: BTreeSet<u64>,
+    timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
+    seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
+    recent: VecDeque<FinalizedBlock>,
+    current_from: Option<u16>,
+    out: Vec<Output>,
+    self_queue: VecDeque<Message>,
+    // Safety state of this call that must be durable before any output: set at an epoch
+    // switch for the changes made before it (votes already queued).
+    persist_first: Option<SafetyState>,
+    // The new epoch's state, durable only after the reconfiguration block's `Finalized`
+    // output has been acted on, never before it.
+    persist_last: Option<SafetyState>,
+}
+
+impl Engine {
+    /// A validator resuming from `safety` (use [`SafetyState::genesis`] the first time)
+    /// whose last finalized block is `last_finalized` (`None`: only genesis).
+    pub fn new(
+        cfg: EngineConfig,
+        safety: SafetyState,
+        last_finalized: Option<&FinalizedBlock>,
+    ) -> Self {
+        let genesis = cfg.genesis_hash();
+        let root = match last_finalized {
+            Some(f) => Meta {
+                hash: f.block.hash(),
+                height: f.block.height,
+                timestamp_ms: f.block.timestamp_ms,
+            },
+            None => Meta {
+                hash: genesis,
+                height: 0,
+                timestamp_ms: cfg.genesis_time_ms,
+            },
+        };
+        let set = safety.validators.clone();
+        let last_tc = safety.high_tc.clone();
+        let me = set.index_of(&cfg.me.public());
+        let quorum = set.quorum();
+        let epoch_root_qc = safety.epoch_root.map(|r| epoch_root_qc(safety.epoch, &r));
+        let mut recent = VecDeque::new();
+        if let Some(f) = last_finalized {
+            recent.push_back(f.clone());
+        }
+        let mut engine = Self {
+            set,
+            me,
+            genesis,
+            quorum,
+            broken_quorum: None,
+            epoch_root_qc,
+            pending_reconfig: None,
+            ending: None,
+            epoch_end_votes: BTreeMap::new(),
+            safety,
+            safety_dirty: false,
+            now: 0,
+            round: 0,
+            timer_generation: 0,
+            timed_out_round: 0,
+            consecutive_timeouts: 0,
+            last_tc,
+            payload_requested: None,
+            root,
+            blocks: BTreeMap::new(),
+            pending_commit: None,
+            pending_proposal: None,
+            wanted: BTreeMap::new(),
+            last_sync_at: None,
+            sync_attempts: 0,
+            verified_qcs: BTreeSet::new(),
+            votes: BTreeMap::new(),
+            seen_votes: BTreeMap::new(),
+            qc_formed: BTreeSet::new(),
+            timeouts: BTreeMap::new(),
+            seen_proposals: BTreeMap::new(),
+            recent,
+            current_from: None,
+            out: Vec::new(),
+            self_queue: VecDeque::new(),
+            persist_first: None,
+            persist_last: None,
+            cfg,
+        };
+        // Crashed after storing the reconfiguration block but before persisting the new
+        // epoch: the stored block is final, so switch now (the stored state and the first
+        // timer come out of the first `handle` call).
+        if let Some(f) = last_finalized {
+            if let Some(set) = &f.block.reconfig {
+                if engine.safety.epoch == f.block.epoch {
+                    engine.start_epoch(f.block.id(), set.clone());
+                    engine.persist_first = None;
+                    engine.persist_last = None;
+                    engine.safety_dirty = true;
+                }
+            }
+        }
+        engine
+    }
+
+    /// Makes the engine use a weaker quorum: the deliberately broken variant the
+    /// simulator must catch. Exists only in test builds.
+    #[cfg(test)]
+    pub(crate) fn break_quorum_for_test(&mut self, quorum: usize) {
+        self.quorum = quorum;
+        self.broken_quorum = Some(quorum);
+    }
+
+    /// The validator set of the current epoch.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.set
+    }
+
+    /// A one-line summary of internal progress state, for logs.
+    pub fn debug_status(&self) -> String {
+        format!(
+            "ending={:?} pending_commit={:?} blocks={} wanted={} pending_reconfig={}",
+            self.ending
+                .as_ref()
+                .map(|c| c.iter().map(|b| b.height).collect::<Vec<_>>()),
+            self.pending_commit.as_ref().map(|(t, _)| t.height),
+            self.blocks.len(),
+            self.wanted.len(),
+            self.pending_reconfig.is_some(),
+        )
+    }
+
+    /// Current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.safety.epoch
+    }
+
+    /// Current round.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// Height of the last finalized block.
+    pub fn finalized_height(&self) -> u64 {
+        self.root.height
+    }
+
+    /// The current safety state (what was last asked to be persisted, or newer).
+    pub fn safety(&self) -> &SafetyState {
+        &self.safety
+    }
+
+    /// This node's index in the validator set, if it is a validator.
+    pub fn index(&self) -> Option<u16> {
+        self.me
+    }
+
+    /// Handles one input at local time `now_ms` and returns what to do: a [`Step`] that
+    /// hands out its outputs only once the safety state they depend on is durable.
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Step {
+        let before = Progress::of(self);
+        let step = self.handle_input(now_ms, input);
+        before.assert_no_regression(self);
+        self.assert_bounds();
+        step
+    }
+
+    /// Every map the engine keeps stays within its limit, whatever peers send.
+    fn assert_bounds(&self) {
+        // Per-round maps hold rounds in [round - STALE_ROUNDS, round + MAX_ROUNDS_AHEAD].
+        let rounds = (STALE_ROUNDS + MAX_ROUNDS_AHEAD + 1) as usize;
+        debug_assert!(
+            self.votes.len() <= rounds,
+            "votes: {} rounds",
+            self.votes.len()
+        );
+        debug_assert!(
+            self.seen_votes.len() <= rounds,
+            "seen votes: {} rounds",
+            self.seen_votes.len()
+        );
+        debug_assert!(
+            self.timeouts.len() <= rounds,
+            "timeouts: {} rounds",
+            self.timeouts.len()
+        );
+        debug_assert!(
+            self.seen_proposals.len() <= rounds,
+            "proposals: {} rounds",
+            self.seen_proposals.len()
+        );
+        debug_assert!(
+            self.blocks.len() <= MAX_PENDING_BLOCKS,
+            "{} blocks",
+            self.blocks.len()
+        );
+        debug_assert!(
+            self.wanted.len() <= MAX_WANTED,
+            "{} wanted",
+            self.wanted.len()
+        );
+        debug_assert!(
+            self.recent.len() <= RECENT_FINALIZED,
+            "{} recent",
+            self.recent.len()
+        );
+        debug_assert!(
+            self.verified_qcs.len() <= QC_CACHE,
+            "{} cached QCs",
+            self.verified_qcs.len()
+        );
+    }
+
+    fn handle_input(&mut self, now_ms: u64, input: Input) -> Step {
+        self.now = self.now.max(now_ms);
+        match input {
+            Input::Start => {
+                let after_tc = self.safety.high_tc.as_ref().map_or(0, |tc| tc.round + 1);
+                let r = (self.safety.high_qc.round() + 1)
+                    .max(self.safety.last_voted_round)
+                    .max(after_tc)
+                    .max(1);
+                self.enter_round(r);
+            }
+            Input::Message { from, message } => self.on_message(from, message),
+            Input::Timer(id) => self.on_timer(id),
+            Input::Payload { round, payload } => self.on_payload(round, payload),
+            Input::ValidatorSetChange(set) => {
+                if set != self.set {
+                    self.pending_reconfig = Some(set);
+                    self.maybe_request_payload();
+                }
+            }
+        }
+        while let Some(m) = self.self_queue.pop_front() {
+            self.on_message(LOCAL, m);
+        }
+        let outputs = std::mem::take(&mut self.out);
+        let mut first = self.persist_first.take();
+        let mut last = self.persist_last.take();
+        if self.safety_dirty {
+            self.safety_dirty = false;
+            if last.is_some() {
+                // Changed after an epoch switch within this call (nothing is sent after
+                // one): the newer state replaces the switch's, after the outputs.
+                last = Some(self.safety.clone());
+            } else {
+                first = Some(self.safety.clone());
+            }
+        }
+        Step::new(first, outputs, last)
+    }
+
+    fn on_message(&mut self, from: u16, message: Message) {
+        self.current_from = Some(from);
+        let result = match message {
+            Message::Proposal(p) => self.on_proposal(*p),
+            Message::Vote(v) => self.on_vote(v),
+            Message::Timeout(t) => self.on_timeout_msg(*t),
+            Message::BlockRequest(h) => {
+                self.on_block_request(from, h);
+                Ok(())
+            }
+            Message::BlockResponse(b) => {
+                self.on_block_response(*b);
+                Ok(())
+            }
+            Message::SyncRequest { from_height } => {
+                self.on_sync_request(from, from_height);
+                Ok(())
+            }
+            Message::SyncResponse { blocks, cert } => self.on_sync_response(blocks, cert),
+            Message::EpochEnd(v) => self.on_epoch_end_vote(v),
+            Message::EpochCert(c) => self.on_epoch_cert(c),
+        };
+        if let Err(reason) = result {
+            self.out.push(Output::Rejected { from, reason });
+        }
+        self.current_from = None;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    fn epoch(&self) -> u64 {
+        self.safety.epoch
+    }
+
+    fn send(&mut self, to: Target, message: Message) {
+        if self.me.is_some_and(|me| to == Target::One(me)) {
+            self.self_queue.push_back(message);
+        } else {
+            self.out.push(Output::Send { to, message });
+        }
+    }
+
+    fn meta(&self, hash: &Hash) -> Option<Meta> {
+        if *hash == self.root.hash {
+            return Some(self.root);
+        }
+        self.blocks.get(hash).map(|b| Meta {
+            hash: *hash,
+            height: b.height,
+            timestamp_ms: b.timestamp_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! Pacemaker: rounds, round timers with exponential back-off, the round leader, local
+//! timeouts, timeout messages and timeout certificates (the view change).
+//!
+//! Separate because it is the liveness half of the protocol: it decides when a round ends
+//! and who leads the next one, never what is voted for.
+
+use lianrong_primitives::verify;
+
+use crate::types::*;
+
+use super::{Engine, Output, RejectReason, Target, TimerId, MAX_ROUNDS_AHEAD, STALE_ROUNDS};
+
+impl Engine {
+    pub(super) fn leader(&self, round: u64) -> u16 {
+        self.set.leader(round)
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        let exp = self.consecutive_timeouts.min(self.cfg.max_backoff_exponent);
+        self.cfg.base_timeout_ms.saturating_mul(1u64 << exp)
+    }
+
+    fn arm_timer(&mut self) {
+        self.timer_generation += 1;
+        let id = TimerId {
+            round: self.round,
+            generation: self.timer_generation,
+        };
+        let after_ms = self.timeout_ms();
+        self.out.push(Output::SetTimer { id, after_ms });
+    }
+
+    pub(super) fn enter_round(&mut self, round: u64) {
+        if round <= self.round {
+            return;
+        }
+        self.round = round;
+        let keep_from = round.saturating_sub(STALE_ROUNDS);
+        self.qc_formed = self.qc_formed.split_off(&keep_from);
+        self.votes = self.votes.split_off(&keep_from);
+        self.seen_votes = self.seen_votes.split_off(&keep_from);
+        self.timeouts = self.timeouts.split_off(&keep_from);
+        self.seen_proposals = self.seen_proposals.split_off(&keep_from);
+        self.arm_timer();
+        self.maybe_request_payload();
+    }
+
+    pub(super) fn process_tc(&mut self, tc: TimeoutCert) {
+        let round = tc.round;
+        if self.last_tc.as_ref().is_none_or(|t| t.round < round) {
+            self.safety.high_tc = Some(tc.clone());
+            self.safety_dirty = true;
+            self.last_tc = Some(tc);
+        }
+        if round >= self.round {
+            self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
+            self.enter_round(round + 1);
+        }
+    }
+
+    // ---------------------------------------------------------------- timeouts
+
+    pub(super) fn on_timer(&mut self, id: TimerId) {
+        if id.round != self.round || id.generation != self.timer_generation {
+            return;
+        }
+        self.local_timeout();
+        self.broadcast_epoch_end();
+        self.arm_timer();
+    }
+
+    /// Gives up on the current round: never vote in it again, and tell everyone.
+    fn local_timeout(&mut self) {
+        let round = self.round;
+        let Some(me) = self.me else { return };
+        if self.safety.last_voted_round < round {
+            self.safety.last_voted_round = round;
+            self.safety_dirty = true;
+        }
+        self.timed_out_round = self.timed_out_round.max(round);
+        let data = TimeoutData {
+            epoch: self.epoch(),
+            round,
+            high_qc_round: self.safety.high_qc.round(),
+        };
+        let signature = self.cfg.me.sign(&data.signing_bytes(&self.cfg.chain_id));
+        let t = Timeout {
+            epoch: data.epoch,
+            round,
+            high_qc: self.safety.high_qc.clone(),
+            voter: me,
+            signature,
+            last_tc: self.last_tc.clone(),
+        };
+        self.out.push(Output::Send {
+            to: Target::All,
+            message: Message::Timeout(Box::new(t)),
+        });
+        self.record_timeout(round, me, data.high_qc_round, signature);
+    }
+
+    pub(super) fn on_timeout_msg(&mut self, t: Timeout) -> Result<(), RejectReason> {
+        if t.epoch > self.epoch() {
+            self.request_sync();
+            return Ok(());
+        }
+        if t.epoch != self.epoch() {
+            return Err(RejectReason::WrongEpoch);
+        }
+        let key = *self
+            .set
+            .key(t.voter)
+            .ok_or(RejectReason::UnknownValidator(t.voter))?;
+        if t.round > self.round + MAX_ROUNDS_AHEAD {
+            self.learn_from_certificates(&t.high_qc, t.last_tc.as_ref())?;
+            if t.round > self.round + MAX_ROUNDS_AHEAD {
+                return Err(RejectReason::TooFarAhead);
+            }
+        }
+        if let Some(tc) = &t.last_tc {
+            if tc.round >= self.round && tc.round < t.round {
+                if tc.epoch != self.epoch() {
+                    return Err(RejectReason::WrongEpoch);
+                }
+                tc.verify_with_quorum(&self.set, &self.cfg.chain_id, self.quorum)?;
+                self.process_tc(tc.clone());
+            }
+        }
+        if t.round < self.round && t.high_qc.round() <= self.safety.high_qc.round() {
+            return Ok(());
+        }
+        if t.high_qc.round() >= t.round {
+            return Err(RejectReason::Malformed(
+                "timeout's high QC is not below its round",
+            ));
+        }
+        verify(
+            &key,
+            &t.data().signing_bytes(&self.cfg.chain_id),
+            &t.signature,
+        )
+        .map_err(|_| RejectReason::BadSignature)?;
+        self.verify_qc(&t.high_qc)?;
+        self.process_qc(&t.high_qc);
+        if t.round < self.round {
+            return Ok(());
+        }
+        self.record_timeout(t.round, t.voter, t.high_qc.round(), t.signature);
+        Ok(())
+    }
+
+    fn record_timeout(
+        &mut self,
+        round: u64,
+        voter: u16,
+        hqc: u64,
+        sig: lianrong_primitives::Signature,
+    ) {
+        let entry = self.timeouts.entry(round).or_default();
+        if entry.contains_key(&voter) {
+            return;
+        }
+        entry.insert(voter, (hqc, sig));
+        let count = entry.len();
+        // f+1 timeouts include an honest one: join so that rounds re-synchronise.
+        if count > self.set.f() && self.timed_out_round < round && self.me.is_some() {
+            if round > self.round {
+                self.enter_round(round);
+            }
+            if round == self.round {
+                self.local_timeout();
+                return; // local_timeout re-entered record_timeout and checked the quorum
+            }
+        }
+        let entry = &self.timeouts[&round];
+        if entry.len() >= self.quorum && round >= self.round {
+            let tc = TimeoutCert {
+                epoch: self.epoch(),
+                round,
+                signers: entry.keys().copied().collect(),
+                high_qc_rounds: entry.values().map(|v| v.0).collect(),
+                signatures: entry.values().map(|v| v.1).collect(),
+            };
+            self.process_tc(tc);
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! One wire schema, read two ways: a real 4-node `lianrong testnet` commits a trade (order,
+//! acceptance, shipment, delivery, an invoice registered and confirmed into a receivable)
+//! through the SDK's signer, then every answer a user relies on -- status, a block, a
+//! transaction, documents, a receivable's history, a Merkle proof and one `/v1/events`
+//! block notice -- is read through the SDK's typed client AND through the explorer's
+//! `NodeApi` (`SdkNode`). Both must give equal typed values, every field must be present
+//! and agree with the others (heights, hashes, the block listing the transaction, the
+//! proof verifying against the block's state root), and the explorer's follower must index
+//! the same block, transaction and documents from the live node.
+
+// Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use lianrong_api_types::{BlockNotice, Status};
+use lianrong_contracts::action::InvoiceSpec;
+use lianrong_contracts::exec::business_date;
+use lianrong_contracts::model::{DocId, Invoice, Receivable};
+use lianrong_contracts::money::Money;
+use lianrong_contracts::DocKind;
+use lianrong_explorer::index::{Follower, Index};
+use lianrong_explorer::node::{Doc, NodeApi, NodeError, SdkNode};
+use lianrong_primitives::{sha256, Hash, OrgId};
+use lianrong_sdk::{Auth, Client, MemberKey, NodeEvent, SdkError, Signer};
+use lianrong_tests::Cluster;
+
+/// How long any awaited condition may take.
+const WAIT: Duration = Duration::from_secs(30);
+/// One day in ms.
+const DAY_MS: u64 = 86_400_000;
+/// The network's business time zone (UTC+8).
+const UTC_OFFSET_MIN: i32 = 480;
+
+const ORDER: &str = "PO-WIRE-1";
+const SHIPMENT: &str = "SHP-WIRE-1";
+const INVOICE: &str = "INV-WIRE-1";
+
+fn id(s: &str) -> DocId {
+    DocId::new(s).unwrap()
+}
+
+fn org(s: &str) -> OrgId {
+    OrgId::new(s).unwrap()
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Polls `f` until it gives `Some`; panics after [`WAIT`], naming `what`.
+async fn poll<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The signer of `who` (its member key file) on node `i`.
+async fn signer(c: &Cluster, i: usize, who: &str) -> Signer {
+    let client = Client::new(&c.nodes[i].api, Auth::Token(c.token(who))).unwrap();
+    let key = MemberKey::load(&c.key_file(who)).unwrap();
+    Signer::new(client, key).await.unwrap()
+}
+
+/// CORE-A orders from SUP-1, SUP-1 accepts, LOGI ships and delivers: every step through
+/// the SDK, each on another node.
+async fn trade(c: &Cluster) {
+    let core = signer(c, 1, "CORE-A").await;
+    let sup = signer(c, 0, "SUP-1").await;
+    let logi = signer(c, 3, "LOGI").await;
+    let amount = Money::parse("1000000.00", "CNY").unwrap();
+    let po_hash = sha256(b"PO-WIRE-1 purchase order");
+    core.issue_order(id(ORDER), org("SUP-1"), amount, "net 90".into(), po_hash)
+        .await
+        .unwrap();
+    sup.accept_order(id(ORDER)).await.unwrap();
+    logi.attest_shipment(id(SHIPMENT), id(ORDER), sha256(b"bill of lading"))
+        .await
+        .unwrap();
+    logi.confirm_delivery(id(SHIPMENT)).await.unwrap();
+}
+
+/// CORE-A registers and confirms SUP-1's invoice of 400,000.00 CNY, due in 90 days: the
+/// transaction's hash and height and the receivable it created.
+async fn register_invoice(c: &Cluster, sdk: &Client) -> (Hash, u64, DocId) {
+    let core = signer(c, 1, "CORE-A").await;
+    let seller = sdk.org(&org("SUP-1")).await.unwrap();
+    let buyer = sdk.org(&org("CORE-A")).await.unwrap();
+    let date = |days: u64| business_date(wall_ms() + days * DAY_MS, UTC_OFFSET_MIN).unwrap();
+    let spec = InvoiceSpec {
+        id: id(INVOICE),
+        order: id(ORDER),
+        number: "FP-WIRE-0001".into(),
+        issue_date: date(0),
+        due_date: date(90),
+        amount: Money::parse("400000.00", "CNY").unwrap(),
+        seller_tax_id: seller.tax_id,
+        buyer_tax_id: buyer.tax_id,
+        doc_hash: sha256(b"invoice FP-WIRE-0001"),
+    };
+    let done = core.register_invoice(spec, true).await.unwrap();
+    let rcv = done
+        .created(DocKind::Receivable)
+        .unwrap_or_else(|| panic!("no receivable created: {:?}", done.events));
+    (done.hash, done.height, rcv)
+}
+
+type SdkEvents = BoxStream<'static, Result<NodeEvent, SdkError>>;
+type ExplorerEvents = BoxStream<'static, Result<BlockNotice, NodeError>>;
+
+/// The next block notice of the SDK's stream.
+async fn next_sdk_notice(s: &mut SdkEvents) -> BlockNotice {
+    match s.next().await {
+        Some(Ok(NodeEvent::Block(b))) => *b,
+        other => panic!("expected a block notice through the SDK, got {other:?}"),
+    }
+}
+
+/// The notice of the block that holds `tx`, read from both streams (subscribed before it
+/// was submitted, so both see that block).
+async fn notices_of(
+    sdk: &mut SdkEvents,
+    exp: &mut ExplorerEvents,
+    tx: Hash,
+) -> (BlockNotice, BlockNotice) {
+    let holds = |n: &BlockNotice| n.receipts.iter().any(|r| r.tx_hash == tx);
+    let read = async {
+        let mut a = next_sdk_notice(sdk).await;
+        while !holds(&a) {
+            a = next_sdk_notice(sdk).await;
+        }
+        let mut b = exp.next().await.unwrap().unwrap();
+        while b.height < a.height {
+            b = exp.next().await.unwrap().unwrap();
+        }
+        (a, b)
+    };
+    tokio::time::timeout(WAIT, read)
+        .await
+        .expect("no block notice with the transaction")
+}
+
+/// Status read as SDK, explorer, SDK: the same chain and validators, heights in order,
+/// and every field present and plausible.
+async fn check_status(c: &Cluster, sdk: &Client, exp: &SdkNode, tx_height: u64) -> Status {
+    let before = sdk.status().await.unwrap();
+    let s = exp.status().await.unwrap();
+    let after = sdk.status().await.unwrap();
+    assert_eq!(s.chain_id, c.chain_id);
+    assert_eq!(
+        (&before.chain_id, &after.chain_id),
+        (&s.chain_id, &s.chain_id)
+    );
+    assert_eq!(before.validators, s.validators);
+    assert_eq!(after.validators, s.validators);
+    assert!(
+        before.height <= s.height && s.height <= after.height && s.height >= tx_height,
+        "heights {} <= {} <= {}, tx at {tx_height}",
+        before.height,
+        s.height,
+        after.height
+    );
+    assert_eq!(s.validators.len(), 4, "{:?}", s.validators);
+    let orgs: Vec<&str> = s.validators.iter().map(|v| v.org.as_str()).collect();
+    assert!(
+        orgs.contains(&"BANK-A") && orgs.contains(&"CORE-A"),
+        "{orgs:?}"
+    );
+    let keys: Vec<_> = s.validators.iter().map(|v| v.node_key).collect();
+    assert!(s.peers.iter().all(|p| keys.contains(p)), "{:?}", s.peers);
+    assert!(
+        s.last_block_hash.is_some() && s.state_root.is_some(),
+        "{s:?}"
+    );
+    let age = wall_ms().abs_diff(s.last_finalized_at_ms);
+    assert!(age < 600_000, "last finalized {age} ms from now: {s:?}");
+    assert!(s.round > 0, "{s:?}");
+    s
+}
+
+/// Block `h` and transaction `tx` through both: equal, and consistent with each other and
+/// with the notice of that block.
+async fn check_block_and_tx(sdk: &Client, exp: &SdkNode, h: u64, tx: Hash, notice: &BlockNotice) {
+    let b = exp.block(h).await.unwrap();
+    assert_eq!(sdk.block(h).await.unwrap(), b, "block {h} differs");
+    assert_eq!(b.height, h);
+    assert!(b.tx_hashes.contains(&tx), "block {h} lacks {tx}: {b:?}");
+    assert_eq!(b.hash, notice.block_hash);
+    assert_eq!(b.state_root, Some(notice.state_root));
+    assert_eq!(b.timestamp_ms, notice.time_ms);
+    assert_eq!(b.tx_hashes.len() as u64, notice.tx_count);
+    assert!(b.timestamp_ms > 0 && wall_ms().abs_diff(b.timestamp_ms) < 600_000);
+    let cert = b
+        .commit_certificate
+        .as_ref()
+        .expect("block without certificate");
+    assert!(cert.qc.signers.len() >= 3, "{:?}", cert.qc.signers);
+    assert_eq!(cert.qc.signers.len(), cert.qc.signatures.len());
+    let parent = exp.block(h - 1).await.unwrap();
+    assert_eq!(b.parent, parent.hash);
+
+    let t = exp.transaction(tx).await.unwrap();
+    assert_eq!(
+        sdk.transaction(&tx).await.unwrap(),
+        t,
+        "transaction {tx} differs"
+    );
+    assert_eq!((t.hash, t.height, t.status.as_str()), (tx, h, "committed"));
+    assert_eq!(b.tx_hashes[t.index as usize], tx);
+    assert_eq!(t.signer.org.as_str(), "CORE-A");
+    assert_eq!(t.action_name, "register_invoice");
+    assert_eq!(t.action.name(), "register_invoice");
+    let receipt = t.receipt.as_ref().expect("no receipt");
+    assert_eq!((receipt.tx_hash, receipt.signer.as_str()), (tx, "CORE-A"));
+    let events = receipt.outcome.as_ref().expect("refused");
+    assert!(!events.is_empty());
+    let in_notice = notice.receipts.iter().find(|r| r.tx_hash == tx).unwrap();
+    assert_eq!(in_notice, receipt);
+}
+
+/// The order, invoice and receivable through both: equal and as committed.
+async fn check_documents(sdk: &Client, exp: &SdkNode, rcv: &DocId) -> (Invoice, Receivable) {
+    let Doc::Order(o) = exp.document(DocKind::Order, ORDER).await.unwrap() else {
+        panic!("not an order")
+    };
+    assert_eq!(sdk.order(&id(ORDER)).await.unwrap(), o);
+    assert!(o.delivered && o.shipments == [id(SHIPMENT)], "{o:?}");
+    let Doc::Invoice(inv) = exp.document(DocKind::Invoice, INVOICE).await.unwrap() else {
+        panic!("not an invoice")
+    };
+    assert_eq!(sdk.invoice(&id(INVOICE)).await.unwrap(), inv);
+    assert_eq!(inv.receivable.as_ref(), Some(rcv));
+    assert_eq!(
+        (inv.seller.as_str(), inv.buyer.as_str()),
+        ("SUP-1", "CORE-A")
+    );
+    assert_eq!(inv.amount, Money::parse("400000.00", "CNY").unwrap());
+    let Doc::Receivable(r) = exp
+        .document(DocKind::Receivable, rcv.as_str())
+        .await
+        .unwrap()
+    else {
+        panic!("not a receivable")
+    };
+    assert_eq!(sdk.receivable(rcv).await.unwrap(), r);
+    assert_eq!((r.holder.as_str(), r.debtor.as_str()), ("SUP-1", "CORE-A"));
+    assert_eq!((r.face, r.invoice.as_str()), (inv.amount, INVOICE));
+    assert_eq!(r.maturity, inv.due_date);
+    (inv, r)
+}
+
+/// The receivable's history and a Merkle proof through both: equal, the history naming
+/// the transaction, the proof verifying against the state root of its block.
+async fn check_history_and_proof(sdk: &Client, exp: &SdkNode, r: &Receivable, tx: Hash, h: u64) {
+    let hist = exp.receivable_history(r.id.as_str()).await.unwrap();
+    assert_eq!(sdk.receivable_history(&r.id).await.unwrap(), hist);
+    assert_eq!(&hist.receivable, r);
+    assert_eq!(hist.lineage, std::slice::from_ref(r));
+    assert_eq!(hist.invoice.as_ref().map(|i| i.id.as_str()), Some(INVOICE));
+    let steps = &hist.steps[0];
+    assert_eq!(steps.receivable, r.id);
+    assert!(
+        steps
+            .history
+            .iter()
+            .any(|e| e.tx == Some(tx) && e.height == h && e.signer == Some(org("CORE-A"))),
+        "{steps:?}"
+    );
+    // The proof is against the latest state root: read both until they agree on it.
+    let (a, p) = poll(
+        "the SDK and the explorer read a proof at one height",
+        || async {
+            let a = sdk.proof(DocKind::Receivable, r.id.as_str()).await.unwrap();
+            let p = exp.proof(DocKind::Receivable, r.id.as_str()).await.unwrap();
+            (a.height == p.height).then_some((a, p))
+        },
+    )
+    .await;
+    assert_eq!(a, p, "proofs differ");
+    assert_eq!(
+        (p.kind.as_str(), p.id.as_str()),
+        ("receivable", r.id.as_str())
+    );
+    assert!(p.height >= h);
+    let at = exp.block(p.height).await.unwrap();
+    assert_eq!(at.state_root, Some(p.state_root));
+    let value = lianrong_sdk::verify_proof(&p, &p.state_root)
+        .unwrap()
+        .expect("an absence proof for an existing receivable");
+    let proven: Receivable = lianrong_primitives::codec::decode_stored(&value, 1 << 20).unwrap();
+    assert_eq!(&proven, r);
+}
+
+/// The explorer's follower over the live node indexes the block, the transaction and the
+/// documents exactly as read above.
+async fn check_index(exp: SdkNode, b_hash: Hash, tx: Hash, h: u64, inv: &Invoice, r: &Receivable) {
+    let index = Arc::new(Index::new(10_000));
+    let (updates, _rx) = tokio::sync::broadcast::channel(1024);
+    let follower = Follower::new(Arc::new(exp), index.clone(), updates);
+    follower.rebuild().await.unwrap();
+    index.read(|d| {
+        assert!(d.height >= h && d.last_error.is_none());
+        let row = &d.blocks[&h];
+        assert_eq!(row.hash, b_hash.to_hex());
+        assert!(row.tx_hashes.contains(&tx.to_hex()));
+        assert!(row.signers.as_ref().is_some_and(|s| s.len() >= 3));
+        let t = d.tx(&tx.to_hex()).expect("transaction not indexed");
+        assert_eq!(
+            (t.height, t.ok, t.action_name.as_str()),
+            (h, true, "register_invoice")
+        );
+        assert_eq!((t.signer_org.as_str(), t.time_ms), ("CORE-A", row.time_ms));
+        assert!(t.parties.contains(&"SUP-1".to_string()), "{:?}", t.parties);
+        assert_eq!(d.invoices.get(INVOICE), Some(inv));
+        assert_eq!(d.receivables.get(r.id.as_str()), Some(r));
+        assert!(d.orders[ORDER].delivered);
+    });
+}
+
+async fn scenario(c: &Cluster) {
+    let api = &c.nodes[0].api;
+    let sdk = Client::new(api, Auth::Token(c.token("AUDIT"))).unwrap();
+    let exp = SdkNode::new(api, &c.token("AUDIT")).unwrap();
+    trade(c).await;
+    // Subscribe both before the invoice, so both see its block.
+    let mut sdk_events = sdk.events().await.unwrap();
+    let mut exp_events = exp.events().await.unwrap();
+    let (tx, h, rcv) = register_invoice(c, &sdk).await;
+    let (notice, exp_notice) = notices_of(&mut sdk_events, &mut exp_events, tx).await;
+    assert_eq!(notice, exp_notice, "the block notice differs");
+    assert_eq!((notice.height, notice.tx_count > 0), (h, true));
+    assert!(notice.ledger_events.is_empty(), "{notice:?}");
+    // Node 0 has committed two blocks past it (its certificate is stored).
+    poll("node 0 is two blocks past the invoice", || async {
+        (sdk.status().await.unwrap().height >= h + 2).then_some(())
+    })
+    .await;
+    check_status(c, &sdk, &exp, h).await;
+    check_block_and_tx(&sdk, &exp, h, tx, &notice).await;
+    let (inv, r) = check_documents(&sdk, &exp, &rcv).await;
+    check_history_and_proof(&sdk, &exp, &r, tx, h).await;
+    check_index(exp, notice.block_hash, tx, h, &inv, &r).await;
+}
+
+#[test]
+fn the_sdk_and_the_explorer_read_the_same_typed_answers() {
+    let c = Cluster::start(4);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(scenario(&c));
+    // Dropping the cluster SIGKILLs every node.
+}
