@@ -355,6 +355,24 @@ pub struct BlockNotice {
     pub ledger_events: Vec<Event>,
 }
 
+/// `GET /v1/evidence` item: a validator's equivocation this node saw (banks and auditors
+/// only). The evidence is portable: anyone can check both signatures against the epoch's
+/// validator set (`Evidence::verify` in the consensus crate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvidenceRecord {
+    /// Epoch whose validator set `offender` indexes.
+    pub epoch: u64,
+    /// The validator's index in that set.
+    pub offender: u16,
+    /// Its node key, when the node still knows that epoch's set.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub offender_key: Option<PublicKey>,
+    /// The two signed, conflicting messages.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub evidence: lianrong_consensus::Evidence,
+}
+
 /// Server-sent event names of `GET /v1/events`.
 pub mod event_names {
     /// A finalized block; data: a [`super::BlockNotice`] as JSON.
@@ -362,4 +380,7 @@ pub mod event_names {
     /// The subscriber was too slow and skipped blocks; data: how many (decimal). It can
     /// re-read them from `/v1/blocks/{height}`.
     pub const LAGGED: &str = "lagged";
+    /// The credential the stream was opened with no longer holds (a revoked member
+    /// key); the stream ends after it.
+    pub const REVOKED: &str = "revoked";
 }

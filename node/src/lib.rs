@@ -3,6 +3,7 @@
 //! `lianrong-storage`, the mempool, transaction gossip and the HTTP API. The `lianrong` binary
 //! crate runs it; nothing here knows about the explorer, the SDK or the importer.
 
+pub mod admission;
 pub mod api;
 pub mod clock;
 pub mod config;

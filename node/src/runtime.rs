@@ -566,11 +566,15 @@ impl Loop {
         id: TxId,
         txs: Vec<SignedTransaction>,
     ) -> Result<()> {
-        // Transactions already held were verified when they arrived.
+        // Transactions already held were verified when they arrived; those execution
+        // would refuse (unknown or revoked key, used nonce) are not worth a signature check.
         let fresh: Vec<SignedTransaction> = txs
             .into_iter()
             .filter(|t| self.mempool.get_same(t).is_none())
             .collect();
+        let (fresh, left_out) = crate::admission::admissible(self.db.as_ref(), fresh, |t| &t.tx)
+            .context("checking gossiped transactions against committed state")?;
+        self.metrics.rejected_txs.inc_by(left_out as u64);
         if fresh.is_empty() {
             self.judge_bundle(from, id, Verdict::Known);
             return Ok(());
@@ -662,6 +666,19 @@ impl Loop {
         Ok(())
     }
 
+    /// Keeps equivocation evidence (stored once, bounded), counts and logs it.
+    fn keep_evidence(&self, e: &lianrong_consensus::Evidence) -> Result<()> {
+        self.metrics.equivocations.inc();
+        let recorded = self.db.record_evidence(e)?;
+        tracing::warn!(
+            offender = e.offender(),
+            epoch = e.epoch(),
+            ?recorded,
+            "validator equivocation evidence"
+        );
+        Ok(())
+    }
+
     /// Acts on one engine output; returns the engine's answer to any input it fed back.
     async fn act(&mut self, engine: &mut Engine, out: Output) -> Result<Option<Step>> {
         match out {
@@ -703,9 +720,7 @@ impl Loop {
                     return Ok(Some(engine.handle(self.clock.now_ms(), input)));
                 }
             }
-            Output::Evidence(e) => {
-                tracing::warn!(evidence = ?e, "validator equivocation evidence")
-            }
+            Output::Evidence(e) => self.keep_evidence(&e)?,
             Output::Rejected { from, reason } => {
                 self.metrics.rejected_messages.inc();
                 tracing::debug!(from, %reason, "consensus message refused");

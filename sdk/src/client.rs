@@ -798,6 +798,11 @@ pub enum NodeEvent {
         /// Blocks skipped.
         skipped: u64,
     },
+    /// The member key this stream was opened with was revoked; the node ends the stream.
+    Revoked {
+        /// The node's words.
+        reason: String,
+    },
     /// An event type this SDK does not know yet.
     Other {
         /// Event name.
@@ -853,18 +858,20 @@ impl SseState {
 }
 
 fn to_event(event: String, data: String, url: &Url) -> NodeEvent {
+    use lianrong_api_types::event_names;
     match event.as_str() {
-        "block" => match serde_json::from_str::<BlockNotice>(&data) {
+        event_names::BLOCK => match serde_json::from_str::<BlockNotice>(&data) {
             Ok(b) => NodeEvent::Block(Box::new(b)),
             Err(e) => {
                 tracing::warn!(url = %url, error = %e, "undecodable block event");
                 NodeEvent::Other { event, data }
             }
         },
-        "lagged" => match data.trim().parse() {
+        event_names::LAGGED => match data.trim().parse() {
             Ok(skipped) => NodeEvent::Lagged { skipped },
             Err(_) => NodeEvent::Other { event, data },
         },
+        event_names::REVOKED => NodeEvent::Revoked { reason: data },
         _ => NodeEvent::Other { event, data },
     }
 }

@@ -21,6 +21,7 @@
 mod commit;
 mod db;
 mod error;
+mod evidence;
 mod indexes;
 mod ledger;
 mod node_cache;
@@ -31,6 +32,7 @@ pub mod schema;
 pub use commit::{CommitBlock, TxRecord};
 pub use db::{Db, DbOptions};
 pub use error::DbError;
+pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
 pub use safety::MAX_SAFETY_BYTES;
 

@@ -5,8 +5,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use lianrong_contracts::model::{KeyRecord, Org, Role};
-use lianrong_contracts::state::{keys, load};
+use lianrong_contracts::state::{keys, load, StateRead};
 use lianrong_contracts::DocKind;
+use lianrong_contracts::StoreError;
 use lianrong_primitives::{verify, OrgId, PublicKey, Signature};
 
 use super::error::ApiError;
@@ -26,9 +27,23 @@ pub struct Caller {
     pub org: OrgId,
     /// Its roles.
     pub roles: Vec<Role>,
+    /// The member key that signed the request (`None` for an API token).
+    pub key: Option<PublicKey>,
 }
 
 impl Caller {
+    /// Whether the credential this caller authenticated with still holds on the committed
+    /// ledger: its member key active and still its org's (a long-lived event stream
+    /// checks this on every block, so a revoked key stops receiving). API tokens are
+    /// granted by the node's config and hold while their org is admitted.
+    pub fn still_authorised(&self, state: &dyn StateRead) -> Result<bool, StoreError> {
+        match &self.key {
+            Some(key) => Ok(load::<KeyRecord>(state, &keys::member_key(key))?
+                .is_some_and(|r| r.active && r.org == self.org)),
+            None => Ok(load::<Org>(state, &keys::doc(DocKind::Org, self.org.as_str()))?.is_some()),
+        }
+    }
+
     /// Banks and auditors read everything.
     pub fn sees_everything(&self) -> bool {
         self.roles.contains(&Role::Bank) || self.roles.contains(&Role::Auditor)
@@ -62,6 +77,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller {
                 org,
                 roles: o.roles,
+                key: None,
             });
         }
         let (Some(key), Some(time), Some(sig)) = (
@@ -103,6 +119,62 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             org: record.org,
             roles: o.roles,
+            key: Some(key),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::model::GovChange;
+    use lianrong_contracts::testkit::{doc, member_key, org, World};
+    use lianrong_contracts::{Action, Event};
+
+    fn caller(org_id: &str, key: Option<PublicKey>) -> Caller {
+        Caller {
+            org: org(org_id),
+            roles: vec![Role::Supplier],
+            key,
+        }
+    }
+
+    /// The finding: an event stream opened with a member key kept receiving blocks after
+    /// the key was revoked. The stream checks this on every block.
+    #[test]
+    fn a_revoked_key_is_no_longer_authorised_and_a_token_still_is() {
+        let mut w = World::new();
+        let key = member_key("SUP-1").public();
+        let signed = caller("SUP-1", Some(key));
+        assert!(signed.still_authorised(&w.store).unwrap());
+        assert!(caller("SUP-1", None).still_authorised(&w.store).unwrap());
+        assert!(
+            !caller("CORE-A", Some(key))
+                .still_authorised(&w.store)
+                .unwrap(),
+            "another org's key"
+        );
+        let opened = w.ok(
+            "CORE-A",
+            Action::Propose {
+                change: GovChange::RevokeMemberKey {
+                    org: org("SUP-1"),
+                    key,
+                },
+            },
+        );
+        let Some(Event::ProposalOpened { proposal, .. }) = opened.first() else {
+            panic!("no proposal opened: {opened:?}");
+        };
+        let proposal = doc(proposal.as_str());
+        w.ok(
+            "CORE-B",
+            Action::Approve {
+                proposal: proposal.clone(),
+            },
+        );
+        w.ok("LOGI", Action::Approve { proposal });
+        assert!(!signed.still_authorised(&w.store).unwrap(), "revoked key");
+        assert!(caller("SUP-1", None).still_authorised(&w.store).unwrap());
     }
 }

@@ -13,9 +13,9 @@ use axum::Json;
 use futures::Stream;
 use lianrong_api_types::visibility::{self as vis, Document, OfferOfFinancing, ShipmentOfOrder};
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, ErrorBody, HistorySteps, InvoiceQuery, KeyInfo,
-    ProofResponse, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody,
-    SubmitQuery, SubmitResponse, SyncState, TxView, MAX_PAGE,
+    event_names, BlockNotice, BlockView, ErrorBody, EvidenceRecord, HistorySteps, InvoiceQuery,
+    KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody,
+    SubmitBody, SubmitQuery, SubmitResponse, SyncState, TxView, MAX_PAGE,
 };
 use lianrong_consensus::{Block, CommitCertificate};
 use lianrong_contracts::model::{
@@ -404,35 +404,22 @@ fn cheap_checks(state: &AppState, signed: &SignedTransaction) -> ApiResult<()> {
     checked
 }
 
-/// The envelope checks of execution (key registered to the named org and active, nonce
-/// not already used), against committed state. A nonce ahead of the next one is fine
-/// here: earlier ones may still be waiting in the mempool.
+/// The admission rule (`crate::admission`) as an API answer.
 fn envelope_precheck(state: &AppState, tx: &lianrong_contracts::Transaction) -> ApiResult<()> {
-    let view = lianrong_contracts::state::StateView::new(state.db.as_ref());
-    let next: u64 = view
-        .load(&keys::nonce(&tx.signer.key))
-        .map_err(ApiError::internal)?
-        .unwrap_or(0);
-    match lianrong_contracts::exec::check_envelope(
-        &view,
-        &tx.signer.org,
-        &tx.signer.key,
-        next.min(tx.nonce),
-    ) {
-        Ok(_) => Ok(()),
-        Err(lianrong_contracts::error::ExecError::Rejected(
-            c @ lianrong_contracts::ContractError::WrongNonce { .. },
-        )) => Err(ApiError::new(
+    use crate::admission::{check, Refusal};
+    match check(state.db.as_ref(), tx) {
+        Ok(()) => Ok(()),
+        Err(Refusal::StaleNonce(c)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "stale_nonce",
             c.to_string(),
         )),
-        Err(lianrong_contracts::error::ExecError::Rejected(c)) => Err(ApiError::new(
+        Err(Refusal::Envelope(c)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             c.code(),
             c.to_string(),
         )),
-        Err(lianrong_contracts::error::ExecError::Store(s)) => Err(ApiError::internal(s)),
+        Err(Refusal::Store(e)) => Err(ApiError::internal(e)),
     }
 }
 
@@ -934,19 +921,38 @@ pub async fn events(
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.commits.subscribe();
-    let stream = futures::stream::unfold((rx, caller), |(mut rx, caller)| async move {
+    let db = state.db.clone();
+    let start = (rx, caller, db, false);
+    let stream = futures::stream::unfold(start, |(mut rx, caller, db, ended)| async move {
+        if ended {
+            return None;
+        }
         let ev = match rx.recv().await {
-            Ok(n) => SseEvent::default()
-                .event(event_names::BLOCK)
-                .json_data(view_notice(&n, &caller))
-                .unwrap_or_else(|_| SseEvent::default().comment("encoding error")),
+            // The credential is checked again on every block: a stream opened with a key
+            // revoked since then gets one `revoked` event and ends.
+            Ok(n) => match caller.still_authorised(db.as_ref()) {
+                Ok(true) => SseEvent::default()
+                    .event(event_names::BLOCK)
+                    .json_data(view_notice(&n, &caller))
+                    .unwrap_or_else(|_| SseEvent::default().comment("encoding error")),
+                Ok(false) => {
+                    let ev = SseEvent::default()
+                        .event(event_names::REVOKED)
+                        .data("the member key of this stream was revoked");
+                    return Some((Ok(ev), (rx, caller, db, true)));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "event stream: reading the caller's key");
+                    return None;
+                }
+            },
             // A slow subscriber skipped `n` blocks; it can re-read them from /v1/blocks.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
                 .event(event_names::LAGGED)
                 .data(n.to_string()),
             Err(_) => return None,
         };
-        Some((Ok(ev), (rx, caller)))
+        Some((Ok(ev), (rx, caller, db, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
@@ -976,6 +982,40 @@ fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> BlockNotice {
 /// `GET /v1/keys/{public_key}`: the org a member key acts for, whether it is active and
 /// its next nonce (committed state), so a client can sign its next transaction. Banks
 /// and auditors see every key; other orgs only their own (the same 404 otherwise).
+#[utoipa::path(get, path = "/v1/evidence", tag = "node",
+    summary = "Equivocation evidence this node saw (banks and auditors)",
+    responses((status = 200, body = Vec<EvidenceRecord>), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "not a bank or an auditor", body = ErrorBody)))]
+pub async fn evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<EvidenceRecord>>> {
+    if !caller.sees_everything() {
+        return Err(ApiError::forbidden("evidence is for banks and auditors"));
+    }
+    let found = state
+        .db
+        .evidence(lianrong_storage::MAX_EVIDENCE_RECORDS)
+        .map_err(ApiError::internal)?;
+    let set: Option<Vec<lianrong_contracts::model::Validator>> =
+        load(state.db.as_ref(), keys::VALIDATORS).map_err(ApiError::internal)?;
+    let current_epoch_key = |i: u16| {
+        set.as_ref()
+            .and_then(|s| s.get(usize::from(i)))
+            .map(|v| v.node_key)
+    };
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|e| EvidenceRecord {
+                epoch: e.epoch(),
+                offender: e.offender(),
+                offender_key: current_epoch_key(e.offender()),
+                evidence: e,
+            })
+            .collect(),
+    ))
+}
+
 #[utoipa::path(get, path = "/v1/keys/{public_key}", tag = "transactions",
     summary = "A member key's org, active flag and next nonce (own org's keys; banks and auditors: all)",
     params(("public_key" = String, Path, description = "hex Ed25519 public key")),

@@ -37,6 +37,8 @@ pub struct Metrics {
     /// announced again while no quorum answers): rising with a flat height means no
     /// quorum.
     pub round_timeouts: Counter<u64, AtomicU64>,
+    /// Equivocations (two proposals or two votes for one round) seen from validators.
+    pub equivocations: Counter<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -52,9 +54,15 @@ impl Default for Metrics {
             rejected_messages: Counter::default(),
             dropped_gossip: Counter::default(),
             round_timeouts: Counter::default(),
+            equivocations: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Latest finalized block height", m.height.clone());
+        registry.register(
+            "equivocations",
+            "Equivocations seen from validators (evidence at /v1/evidence)",
+            m.equivocations.clone(),
+        );
         registry.register(
             "round_timeouts",
             "Round timeouts this node broadcast (new or repeated)",

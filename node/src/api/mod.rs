@@ -149,6 +149,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(offer))
         .routes(routes!(proof))
         .routes(routes!(events))
+        .routes(routes!(evidence))
 }
 
 /// The OpenAPI document as JSON, for tests.

@@ -65,6 +65,7 @@ mod tests {
                 "/v1/blocks/latest",
                 "/v1/blocks/{height}",
                 "/v1/events",
+                "/v1/evidence",
                 "/v1/financings/{id}",
                 "/v1/invoices",
                 "/v1/invoices/{id}",

@@ -1,0 +1,126 @@
+//! What a transaction must pass before this node spends a signature check or mempool room
+//! on it, whichever door it comes through (the API or gossip): the envelope checks
+//! execution would refuse it for -- its key registered to the named org and active, its
+//! nonce not already used -- against committed state. One rule for both doors: gossip once
+//! skipped it, so a peer could fill the mempool with transactions from throwaway keys.
+
+use lianrong_contracts::error::ExecError;
+use lianrong_contracts::state::{keys, StateRead, StateView};
+use lianrong_contracts::{ContractError, StoreError, Transaction};
+
+/// Why a transaction is not admissible.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Its nonce was already used on the ledger.
+    #[error("{0}")]
+    StaleNonce(ContractError),
+    /// Execution would refuse its envelope (unknown or revoked key, key of another org).
+    #[error("{0}")]
+    Envelope(ContractError),
+    /// Committed state could not be read: the node's own fault.
+    #[error("reading committed state: {0}")]
+    Store(StoreError),
+}
+
+/// The envelope checks against committed state. A nonce ahead of the next one passes:
+/// earlier ones may still be waiting in a mempool.
+pub fn check(state: &dyn StateRead, tx: &Transaction) -> Result<(), Refusal> {
+    let view = StateView::new(state);
+    let next: u64 = view
+        .load(&keys::nonce(&tx.signer.key))
+        .map_err(Refusal::Store)?
+        .unwrap_or(0);
+    match lianrong_contracts::exec::check_envelope(
+        &view,
+        &tx.signer.org,
+        &tx.signer.key,
+        next.min(tx.nonce),
+    ) {
+        Ok(_) => Ok(()),
+        Err(ExecError::Rejected(c @ ContractError::WrongNonce { .. })) => {
+            Err(Refusal::StaleNonce(c))
+        }
+        Err(ExecError::Rejected(c)) => Err(Refusal::Envelope(c)),
+        Err(ExecError::Store(e)) => Err(Refusal::Store(e)),
+    }
+}
+
+/// Splits gossiped transactions into those worth a signature check and the number left
+/// out. Leaving one out blames no one: a key revoked or a nonce used in a block the
+/// sender had not applied yet is an honest race. A read error is the node's own fault.
+pub fn admissible<T>(
+    state: &dyn StateRead,
+    txs: Vec<T>,
+    tx_of: impl Fn(&T) -> &Transaction,
+) -> Result<(Vec<T>, usize), StoreError> {
+    let mut kept = Vec::with_capacity(txs.len());
+    let mut left_out = 0;
+    for t in txs {
+        match check(state, tx_of(&t)) {
+            Ok(()) => kept.push(t),
+            Err(Refusal::Store(e)) => return Err(e),
+            Err(Refusal::StaleNonce(_) | Refusal::Envelope(_)) => left_out += 1,
+        }
+    }
+    Ok((kept, left_out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianrong_contracts::testkit::{doc, member_key, org, World, CHAIN_ID};
+    use lianrong_contracts::{Action, Signer};
+
+    fn signed_by(key: &lianrong_primitives::SecretKey, org_id: &str, nonce: u64) -> Transaction {
+        Transaction {
+            chain_id: CHAIN_ID.into(),
+            signer: Signer {
+                org: org(org_id),
+                key: key.public(),
+            },
+            nonce,
+            action: Action::CancelOrder {
+                order: doc("PO-NONE"),
+            },
+        }
+    }
+
+    /// The finding: a gossiped transaction from a key the ledger does not know reached the
+    /// mempool. It is left out before any signature check, as the API refuses it.
+    #[test]
+    fn gossip_leaves_out_unknown_keys_other_orgs_keys_and_used_nonces() {
+        let w = World::new();
+        let throwaway = lianrong_primitives::SecretKey::from_seed([9; 32]);
+        let good = signed_by(&member_key("CORE-A"), "CORE-A", 0);
+        let txs = vec![
+            signed_by(&throwaway, "CORE-A", 0),
+            signed_by(&member_key("SUP-1"), "CORE-A", 0),
+            good.clone(),
+        ];
+        let (kept, left_out) = admissible(&w.store, txs, |t| t).unwrap();
+        assert_eq!(kept, vec![good.clone()]);
+        assert_eq!(left_out, 2);
+        assert!(matches!(
+            check(&w.store, &signed_by(&throwaway, "CORE-A", 0)),
+            Err(Refusal::Envelope(_))
+        ));
+    }
+
+    #[test]
+    fn a_used_nonce_is_stale_and_a_nonce_ahead_is_admissible() {
+        let mut w = World::new();
+        // Refused by the contracts, but the nonce is spent all the same.
+        w.exec(
+            "CORE-A",
+            Action::CancelOrder {
+                order: doc("PO-NONE"),
+            },
+        );
+        let key = member_key("CORE-A");
+        assert!(matches!(
+            check(&w.store, &signed_by(&key, "CORE-A", 0)),
+            Err(Refusal::StaleNonce(_))
+        ));
+        assert_eq!(check(&w.store, &signed_by(&key, "CORE-A", 5)), Ok(()));
+    }
+}
