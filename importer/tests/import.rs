@@ -1076,6 +1076,41 @@ mod import {
         assert!(report.to_string().contains("duplicate check failed"));
     }
 
+    /// The finding (issue "money movements"): a re-typed invoice number -- full-width
+    /// forms, a zero-width space, a Unicode hyphen, the dash dropped -- registered the same
+    /// invoice again. The importer's pre-check uses the ledger's own fingerprint, so each
+    /// re-typed copy is already on the ledger and nothing is submitted.
+    #[tokio::test]
+    async fn retyped_invoice_numbers_are_already_on_the_ledger() {
+        let ledger = FakeLedger::new(sample_orgs());
+        let first = run(&ledger, &paths(&["invoices.csv"]), &opts("CORE-CN")).await;
+        assert_eq!(first.summary.registered, 3, "{first}");
+        let calls = ledger.register_calls();
+        let dir = std::env::temp_dir().join(format!("lianrong-retyped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "invoice_number,issue_date,due_date,currency,amount,seller_id,buyer_id,order_id,invoice_id\n";
+        let mut files = Vec::new();
+        for (i, number) in [
+            "ＩＮＶ－２０２６－００１",
+            "INV-2026\u{200B}-001",
+            "INV\u{2010}2026\u{2010}001",
+            "inv2026001",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let row = format!("{number},2026-11-01,2027-02-01,CNY,120000.00,91310000MA1K4SUP1X,91440300MA5CORE01Y,PO-2026-001,\n");
+            let path = dir.join(format!("retyped-{i}.csv"));
+            std::fs::write(&path, format!("{header}{row}")).unwrap();
+            files.push(path);
+        }
+        let again = run(&ledger, &files, &opts("CORE-CN")).await;
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(again.summary.registered, 0, "{again}");
+        assert_eq!(again.summary.already_on_ledger, 4, "{again}");
+        assert_eq!(ledger.register_calls(), calls);
+    }
+
     #[tokio::test]
     async fn unreadable_and_oversize_files_are_rejected_without_reading_them() {
         let dir = std::env::temp_dir().join(format!("lianrong-import-test-{}", std::process::id()));
