@@ -8,8 +8,10 @@
 //!   of its receivable: the root invoice, its ancestors) has every identifier masked.
 //! - Org records are public within the network (names, roles, keys); their tax id and
 //!   identifiers are masked for everyone but the org itself.
-//! - Transactions, their actions and events are JSON to a restricted reader: every field
-//!   named in [`SENSITIVE_FIELDS`] is masked wherever it appears ([`mask_json`]).
+//! - Transactions ([`tx_access`]): the signer's org, banks and auditors read one whole; a
+//!   party to a document it touched reads it with every field named in
+//!   [`SENSITIVE_FIELDS`] masked wherever it appears ([`mask_json`]), since its action and
+//!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
     Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
@@ -188,6 +190,29 @@ impl Document for OfferOfFinancing {
     fn mask_identifiers(&mut self) {}
 }
 
+/// How a reader sees a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxAccess {
+    /// As signed.
+    Whole,
+    /// With [`SENSITIVE_FIELDS`] masked.
+    Masked,
+    /// Not at all (answered like a missing transaction).
+    Hidden,
+}
+
+/// The transaction rule: `party_to_touched` is whether the reader is a party to any
+/// document the transaction touched (its receipt's events name them).
+pub fn tx_access(reader: &Reader, signer_org: &str, party_to_touched: bool) -> TxAccess {
+    if reader.sees_everything() || reader.is(signer_org) {
+        TxAccess::Whole
+    } else if party_to_touched {
+        TxAccess::Masked
+    } else {
+        TxAccess::Hidden
+    }
+}
+
 /// Field names whose values are identifiers, masked for restricted readers wherever they
 /// appear in transactions, actions and events shown as JSON.
 pub const SENSITIVE_FIELDS: [&str; 5] = [
@@ -306,6 +331,26 @@ mod tests {
         assert_eq!(seen.identifiers, ["0088*********90"]);
         assert_eq!(org_for(&Reader::Everything, org.clone()), org);
         assert_eq!(org_for(&reader("CORE-A"), org.clone()), org);
+    }
+
+    #[test]
+    fn a_transaction_is_whole_for_its_signer_masked_for_parties_hidden_from_others() {
+        assert_eq!(
+            tx_access(&reader("CORE-A"), "CORE-A", false),
+            TxAccess::Whole
+        );
+        assert_eq!(
+            tx_access(&Reader::Everything, "CORE-A", false),
+            TxAccess::Whole
+        );
+        assert_eq!(
+            tx_access(&reader("SUP-1"), "CORE-A", true),
+            TxAccess::Masked
+        );
+        assert_eq!(
+            tx_access(&reader("SUP-2"), "CORE-A", false),
+            TxAccess::Hidden
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! node_token = "..."            # a node API token of an org that sees everything
 //! session_ttl_secs = 3600
 //! secure_cookies = true
+//! max_concurrent_logins = 2     # password checks (argon2) running at once; more get 503
 //! [lockout]
-//! max_failures = 5
+//! max_failures = 5              # per (username, client address)
+//! max_address_failures = 50     # per client address, across all usernames
 //! lock_secs = 900
 //! [[accounts]]
 //! username = "auditor"
@@ -59,12 +61,17 @@ pub struct Account {
     pub org: Option<String>,
 }
 
-/// Lock-out after repeated failed logins.
+/// Lock-out after repeated failed logins. Failures are counted per (username, client
+/// address) and per client address across all usernames; a count is forgotten after
+/// `lock_secs` without a failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockout {
-    /// Failures in a row that lock an account.
+    /// Failures that lock one username for one client address.
     pub max_failures: u32,
-    /// How long it stays locked.
+    /// Failures, whatever the username, that lock a client address out entirely.
+    #[serde(default = "default_address_failures")]
+    pub max_address_failures: u32,
+    /// How long a lock lasts.
     pub lock_secs: u64,
 }
 
@@ -72,9 +79,14 @@ impl Default for Lockout {
     fn default() -> Self {
         Lockout {
             max_failures: 5,
+            max_address_failures: default_address_failures(),
             lock_secs: 900,
         }
     }
+}
+
+fn default_address_failures() -> u32 {
+    50
 }
 
 fn default_listen() -> SocketAddr {
@@ -89,6 +101,12 @@ fn default_true() -> bool {
 fn default_index_docs() -> usize {
     100_000
 }
+fn default_concurrent_logins() -> usize {
+    2
+}
+
+/// Most password checks a config may allow at once (each holds ~19 MiB for tens of ms).
+pub const MAX_CONCURRENT_LOGINS: usize = 64;
 
 /// The explorer's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +127,10 @@ pub struct ExplorerConfig {
     /// Mark cookies `Secure` (browsers accept them on https and on localhost).
     #[serde(default = "default_true")]
     pub secure_cookies: bool,
+    /// Password checks (argon2, ~19 MiB and tens of ms of CPU each) running at once; a
+    /// login that finds none free is answered 503 at once instead of queueing.
+    #[serde(default = "default_concurrent_logins")]
+    pub max_concurrent_logins: usize,
     /// Lock-out policy.
     #[serde(default)]
     pub lockout: Lockout,
@@ -131,6 +153,7 @@ impl ExplorerConfig {
             accounts: vec![],
             session_ttl_secs: default_ttl(),
             secure_cookies: true,
+            max_concurrent_logins: default_concurrent_logins(),
             lockout: Lockout::default(),
             max_index_docs: default_index_docs(),
             genesis: None,
@@ -189,8 +212,16 @@ impl ExplorerConfig {
                 ));
             }
         }
-        if self.session_ttl_secs == 0 || self.lockout.max_failures == 0 {
-            return Err("session_ttl_secs and lockout.max_failures must be positive".into());
+        if self.session_ttl_secs == 0
+            || self.lockout.max_failures == 0
+            || self.lockout.max_address_failures == 0
+        {
+            return Err("session_ttl_secs, lockout.max_failures and lockout.max_address_failures must be positive".into());
+        }
+        if !(1..=MAX_CONCURRENT_LOGINS).contains(&self.max_concurrent_logins) {
+            return Err(format!(
+                "max_concurrent_logins must be 1-{MAX_CONCURRENT_LOGINS}"
+            ));
         }
         Ok(())
     }
@@ -221,12 +252,23 @@ mod tests {
         assert_eq!(c.accounts[1].role, AccountRole::Org);
         assert_eq!(c.genesis, Some(dir.join("genesis.json")));
         assert_eq!(c.lockout, Lockout::default());
+        assert_eq!(c.lockout.max_address_failures, 50);
+        assert_eq!(c.max_concurrent_logins, 2, "a sane default");
 
         let mut bad = c.clone();
         bad.accounts[1].org = None;
         assert!(bad.validate().is_err());
         let mut bad = c.clone();
         bad.accounts.push(c.accounts[0].clone());
+        assert!(bad.validate().is_err());
+        let mut bad = c.clone();
+        bad.max_concurrent_logins = 0;
+        assert!(bad.validate().is_err());
+        let mut bad = c.clone();
+        bad.max_concurrent_logins = MAX_CONCURRENT_LOGINS + 1;
+        assert!(bad.validate().is_err());
+        let mut bad = c.clone();
+        bad.lockout.max_address_failures = 0;
         assert!(bad.validate().is_err());
         let mut bad = c;
         bad.accounts[0].password_hash = "plain".into();

@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::node::{paths, Doc, NodeApi, NodeError};
 use crate::vis::{mask_json, Document, Shown};
+use lianrong_api_types::visibility::{tx_access, Reader, TxAccess};
 
 /// Most transactions remembered per document (for lineage and detail pages).
 pub const MAX_TXS_PER_DOC: usize = 64;
@@ -127,7 +128,11 @@ impl Document for TxRecord {
 }
 
 impl Shown for TxRecord {
-    const MASKED_FOR_PARTIES: bool = true;
+    fn masked_for(&self, reader: &Reader) -> bool {
+        // Only parties reach here (`readable`), so the reader is a party to a touched
+        // document.
+        tx_access(reader, &self.signer_org, true) == TxAccess::Masked
+    }
 }
 
 /// A committed block as pushed to live pages.

@@ -42,7 +42,10 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                             @if let Some(o) = s.viewer.org() { " (" (o) ")" }
                             @if s.viewer.sees_everything() { " - sees everything" } @else { " - own documents, identifiers masked" }
                         }
-                        form action="/logout" method="post" { button type="submit" id="logout" { "Log out" } }
+                        form action="/logout" method="post" {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button type="submit" id="logout" { "Log out" }
+                        }
                     }
                 }
                 main {

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -23,9 +24,9 @@ use lianrong_primitives::Hash;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Semaphore};
 
-use crate::auth::{Auth, LoginError, Session};
+use crate::auth::{new_token, Auth, LoginError, Session};
 use crate::config::ExplorerConfig;
 use crate::index::{Follower, Index, IndexData, LiveUpdate};
 use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
@@ -36,6 +37,13 @@ use crate::{lineage, vectors};
 
 /// Session cookie name.
 pub const COOKIE: &str = "lr_session";
+/// CSRF cookie name (double submit: its value must come back in the form's `csrf` field).
+pub const CSRF_COOKIE: &str = "lr_csrf";
+/// What a POST without a matching CSRF token is told.
+const CSRF_REFUSED: &str =
+    "this form expired or did not come from this site: reload the page and try again";
+/// What a login finding every password check slot busy is told.
+const LOGINS_BUSY: &str = "too many logins in progress, try again in a moment";
 /// Most browsers following the live stream at once.
 pub const MAX_LIVE_CLIENTS: usize = 256;
 /// Largest request body (login form).
@@ -50,6 +58,8 @@ struct AppState {
     auth: Arc<Auth>,
     updates: broadcast::Sender<Arc<LiveUpdate>>,
     live_clients: Arc<AtomicUsize>,
+    /// Password checks (argon2) that may run at once.
+    login_slots: Arc<Semaphore>,
     secure_cookies: bool,
     genesis: Option<Arc<(String, Vec<String>)>>,
 }
@@ -74,7 +84,12 @@ impl Explorer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let follower = tokio::spawn(self.follower.clone().run());
-        let r = axum::serve(self.listener, self.router)
+        // The peer address feeds the per-address login limits (behind a reverse proxy it
+        // is the proxy's: see README).
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let r = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
@@ -94,6 +109,22 @@ pub async fn bind_with_node(
     config: ExplorerConfig,
     node: Arc<dyn NodeApi>,
 ) -> anyhow::Result<Explorer> {
+    let (state, follower) = app_state(&config, node)?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    Ok(Explorer {
+        listener,
+        router: router(state),
+        follower,
+        addr,
+    })
+}
+
+/// The shared state of a validated config over `node`, and the follower feeding it.
+fn app_state(
+    config: &ExplorerConfig,
+    node: Arc<dyn NodeApi>,
+) -> anyhow::Result<(AppState, Arc<Follower>)> {
     config.validate().map_err(anyhow::Error::msg)?;
     let genesis = match &config.genesis {
         Some(p) => {
@@ -115,20 +146,14 @@ pub async fn bind_with_node(
     let state = AppState {
         node,
         index,
-        auth: Arc::new(Auth::new(&config)),
+        auth: Arc::new(Auth::new(config)),
         updates,
         live_clients: Arc::new(AtomicUsize::new(0)),
+        login_slots: Arc::new(Semaphore::new(config.max_concurrent_logins)),
         secure_cookies: config.secure_cookies,
         genesis,
     };
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-    Ok(Explorer {
-        listener,
-        router: router(state),
-        follower,
-        addr,
-    })
+    Ok((state, follower))
 }
 
 /// Binds, follows the node and serves until `shutdown`.
@@ -278,13 +303,67 @@ async fn static_file(Path(file): Path<String>) -> Response {
 
 // ---------- login ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct LoginForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
-fn login_form(error: Option<&str>) -> Markup {
+/// A form whose only field is its CSRF token (log-out).
+#[derive(Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// True for a token as [`new_token`] makes them (64 lowercase hex digits).
+fn well_formed_token(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Equal non-empty strings, compared in time independent of where they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.is_empty() || a.len() != b.len() {
+        return false;
+    }
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
+    diff == 0
+}
+
+/// The double-submit check: the CSRF cookie and the form's field both present and equal.
+fn csrf_ok(jar: &CookieJar, field: &str) -> bool {
+    jar.get(CSRF_COOKIE)
+        .is_some_and(|c| same_token(c.value(), field))
+}
+
+/// The CSRF cookie carrying `token` (HttpOnly, SameSite=Strict, Secure unless configured
+/// off, like the session cookie).
+fn csrf_cookie(st: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build((CSRF_COOKIE, token))
+        .http_only(true)
+        .secure(st.secure_cookies)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
+}
+
+/// The browser's CSRF token if it has a well-formed one, else a new one.
+fn page_token(jar: &CookieJar) -> String {
+    jar.get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| well_formed_token(t))
+        .unwrap_or_else(new_token)
+}
+
+fn login_form(csrf: &str, error: Option<&str>) -> Markup {
     layout(
         "Log in",
         None,
@@ -292,6 +371,7 @@ fn login_form(error: Option<&str>) -> Markup {
         html! {
             @if let Some(e) = error { p class="error" id="login-error" { (e) } }
             form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 p { label { "Username " input name="username" id="username" autocomplete="username" required; } }
                 p { label { "Password " input name="password" id="password" type="password" autocomplete="current-password" required; } }
                 p { button type="submit" id="login" { "Log in" } }
@@ -300,39 +380,87 @@ fn login_form(error: Option<&str>) -> Markup {
     )
 }
 
-async fn login_page() -> Markup {
-    login_form(None)
+/// The login page with `status`, carrying `token` in its form and its CSRF cookie.
+fn login_reply(
+    st: &AppState,
+    jar: CookieJar,
+    token: String,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let form = login_form(&token, error);
+    (status, jar.add(csrf_cookie(st, token)), form).into_response()
 }
 
-async fn login(State(st): State<AppState>, jar: CookieJar, Form(f): Form<LoginForm>) -> Response {
-    if f.username.len() > 256 || f.password.len() > 1024 {
-        return (StatusCode::BAD_REQUEST, login_form(Some("too long"))).into_response();
+async fn login_page(State(st): State<AppState>, jar: CookieJar) -> Response {
+    let token = page_token(&jar);
+    login_reply(&st, jar, token, StatusCode::OK, None)
+}
+
+async fn login(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    // An unreadable form has no token either: refused like a missing one.
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    if !csrf_ok(&jar, &f.csrf) {
+        let token = page_token(&jar);
+        return login_reply(&st, jar, token, StatusCode::FORBIDDEN, Some(CSRF_REFUSED));
     }
+    let token = f.csrf.clone();
+    let reply = |jar, status, msg: &str| login_reply(&st, jar, token.clone(), status, Some(msg));
+    if f.username.len() > 256 || f.password.len() > 1024 {
+        return reply(jar, StatusCode::BAD_REQUEST, "too long");
+    }
+    // Locked clients are refused before taking a password check slot.
+    if let Err(e) = st.auth.check(&f.username, peer.ip(), Instant::now()) {
+        return reply(jar, StatusCode::TOO_MANY_REQUESTS, &e.to_string());
+    }
+    let Ok(slot) = st.login_slots.clone().try_acquire_owned() else {
+        return reply(jar, StatusCode::SERVICE_UNAVAILABLE, LOGINS_BUSY);
+    };
     let auth = st.auth.clone();
-    let res =
-        tokio::task::spawn_blocking(move || auth.login(&f.username, &f.password, Instant::now()))
-            .await;
+    let res = tokio::task::spawn_blocking(move || {
+        // The slot is held until argon2 is done, even if the client went away.
+        let _slot = slot;
+        auth.login(&f.username, &f.password, peer.ip(), Instant::now())
+    })
+    .await;
     match res {
-        Ok(Ok(id)) => {
-            let cookie = Cookie::build((COOKIE, id))
+        Ok(Ok(opened)) => {
+            let cookie = Cookie::build((COOKIE, opened.id))
                 .http_only(true)
                 .secure(st.secure_cookies)
                 .same_site(SameSite::Strict)
                 .path("/")
                 .build();
-            (jar.add(cookie), Redirect::to("/")).into_response()
+            // A fresh CSRF token for the session's forms.
+            let jar = jar.add(cookie).add(csrf_cookie(&st, opened.csrf));
+            (jar, Redirect::to("/")).into_response()
         }
-        Ok(Err(e @ LoginError::Locked(_))) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            login_form(Some(&e.to_string())),
-        )
-            .into_response(),
-        Ok(Err(e)) => (StatusCode::UNAUTHORIZED, login_form(Some(&e.to_string()))).into_response(),
+        Ok(Err(e @ LoginError::Locked(_))) => {
+            reply(jar, StatusCode::TOO_MANY_REQUESTS, &e.to_string())
+        }
+        Ok(Err(e)) => reply(jar, StatusCode::UNAUTHORIZED, &e.to_string()),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
-async fn logout(State(st): State<AppState>, jar: CookieJar) -> Response {
+async fn logout(
+    State(st): State<AppState>,
+    jar: CookieJar,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    if !csrf_ok(&jar, &f.csrf) {
+        let body = html! {
+            p class="error" id="csrf-error" { (CSRF_REFUSED) }
+            p { a href="/" { "Back" } }
+        };
+        return (StatusCode::FORBIDDEN, layout("Log out", None, false, body)).into_response();
+    }
     if let Some(c) = jar.get(COOKIE) {
         st.auth.logout(c.value());
     }
@@ -1323,6 +1451,7 @@ mod tests {
         assert!(proof_reveals_masked(DocKind::Invoice, None, &sup1));
     }
 
+    /// A request with the session cookie `cookie`.
     async fn http(
         addr: SocketAddr,
         method: &str,
@@ -1330,11 +1459,23 @@ mod tests {
         cookie: Option<&str>,
         form: Option<&str>,
     ) -> (u16, String, String) {
+        let cookies = cookie.map(|c| format!("{COOKIE}={c}"));
+        request(addr, method, path, cookies.as_deref(), form).await
+    }
+
+    /// A request with the `Cookie` header `cookies`.
+    async fn request(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        cookies: Option<&str>,
+        form: Option<&str>,
+    ) -> (u16, String, String) {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let mut req =
             format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        if let Some(c) = cookie {
-            req.push_str(&format!("Cookie: {COOKIE}={c}\r\n"));
+        if let Some(c) = cookies {
+            req.push_str(&format!("Cookie: {c}\r\n"));
         }
         if let Some(f) = form {
             req.push_str(&format!(
@@ -1358,8 +1499,14 @@ mod tests {
     }
 
     fn session_of(head: &str) -> String {
+        cookie_of(head, COOKIE)
+    }
+
+    /// The value of the cookie `name` the response head sets ("" if none).
+    fn cookie_of(head: &str, name: &str) -> String {
+        let prefix = format!("set-cookie: {name}=");
         head.lines()
-            .find_map(|l| l.strip_prefix("set-cookie: lr_session="))
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|v| v.split(';').next())
             .unwrap_or_default()
             .to_string()
@@ -1412,6 +1559,7 @@ mod tests {
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         cfg.lockout = Lockout {
             max_failures: 3,
+            max_address_failures: 50,
             lock_secs: 60,
         };
         cfg.accounts = vec![
@@ -1431,9 +1579,20 @@ mod tests {
         cfg
     }
 
-    /// Posts the login form; the status and the response head.
+    /// Gets the login page and posts its form (with its CSRF token); the status and the
+    /// response head.
     async fn login(addr: SocketAddr, form: &str) -> (u16, String) {
-        let (code, head, _) = http(addr, "POST", "/login", None, Some(form)).await;
+        let (code, head, body) = http(addr, "GET", "/login", None, None).await;
+        assert_eq!(code, 200, "{head}");
+        let token = cookie_of(&head, CSRF_COOKIE);
+        assert_eq!(token.len(), 64, "{head}");
+        assert!(
+            body.contains(&format!(r#"name="csrf" value="{token}""#)),
+            "{body}"
+        );
+        let cookies = format!("{CSRF_COOKIE}={token}");
+        let form = format!("{form}&csrf={token}");
+        let (code, head, _) = request(addr, "POST", "/login", Some(&cookies), Some(&form)).await;
         (code, head)
     }
 
@@ -1584,8 +1743,13 @@ mod tests {
         );
         assert!(orgs.contains("9132************4X"));
 
-        // Log-out ends the session.
-        http(addr, "POST", "/logout", Some(&sup), None).await;
+        // Log-out (with the session's CSRF token) ends the session.
+        let (_, head) = login(addr, "username=sup1&password=s").await;
+        let (sup, csrf) = (session_of(&head), cookie_of(&head, CSRF_COOKIE));
+        let cookies = format!("{COOKIE}={sup}; {CSRF_COOKIE}={csrf}");
+        let form = format!("csrf={csrf}");
+        let (code, _, _) = request(addr, "POST", "/logout", Some(&cookies), Some(&form)).await;
+        assert_eq!(code, 303);
         assert_eq!(
             http(addr, "GET", "/receivables", Some(&sup), None).await.0,
             303
@@ -1598,6 +1762,155 @@ mod tests {
         assert_eq!(login(addr, "username=sup1&password=x").await.0, 429);
         assert_eq!(login(addr, "username=sup1&password=s").await.0, 429);
 
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+
+    /// The shared state over a fake node, as `bind` builds it.
+    fn test_state(cfg: &ExplorerConfig) -> AppState {
+        app_state(cfg, node_with_two_suppliers()).unwrap().0
+    }
+
+    /// Calls the login handler as a browser at `peer` with a matching CSRF token would.
+    async fn post_login(st: &AppState, peer: &str, user: &str, pw: &str) -> (StatusCode, String) {
+        let token = new_token();
+        let jar = CookieJar::new().add(Cookie::new(CSRF_COOKIE, token.clone()));
+        let form = LoginForm {
+            username: user.into(),
+            password: pw.into(),
+            csrf: token,
+        };
+        let peer = ConnectInfo(peer.parse().unwrap());
+        let r = super::login(State(st.clone()), peer, jar, Ok(Form(form))).await;
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// With every password check slot busy, a login is answered 503 at once (no argon2
+    /// queued, no failure counted); a freed slot serves the next one.
+    #[tokio::test]
+    async fn logins_beyond_the_concurrency_cap_get_503_at_once() {
+        let mut cfg = config_with_auditor_and_sup1();
+        assert_eq!(cfg.max_concurrent_logins, 2, "the default");
+        assert_eq!(test_state(&cfg).login_slots.available_permits(), 2);
+        cfg.max_concurrent_logins = 1;
+        let st = test_state(&cfg);
+        let busy = st.login_slots.clone().try_acquire_owned().unwrap();
+        for _ in 0..5 {
+            let started = Instant::now();
+            let (code, body) = post_login(&st, "192.0.2.1:5000", "audit", "wrong").await;
+            assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(body.contains(LOGINS_BUSY), "{body}");
+            assert!(started.elapsed() < Duration::from_secs(1), "not queued");
+        }
+        assert_eq!(
+            st.auth
+                .check("audit", "192.0.2.1".parse().unwrap(), Instant::now()),
+            Ok(()),
+            "refused attempts are not failures"
+        );
+        drop(busy);
+        let (code, _) = post_login(&st, "192.0.2.1:5000", "audit", "a").await;
+        assert_eq!(code, StatusCode::SEE_OTHER);
+        assert_eq!(
+            st.login_slots.available_permits(),
+            1,
+            "the slot is given back"
+        );
+    }
+
+    /// The handler counts failures under the connection's address: one address locked
+    /// out of a name leaves the real user at another address (any port) able to log in.
+    #[tokio::test]
+    async fn a_lock_out_applies_to_the_failing_client_address_only() {
+        let st = test_state(&config_with_auditor_and_sup1());
+        for port in 1..=2 {
+            let peer = format!("192.0.2.1:{port}");
+            let (code, _) = post_login(&st, &peer, "audit", "wrong").await;
+            assert_eq!(code, StatusCode::UNAUTHORIZED);
+        }
+        let (code, _) = post_login(&st, "192.0.2.1:3", "audit", "wrong").await;
+        assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
+        let (code, body) = post_login(&st, "192.0.2.1:4", "audit", "a").await;
+        assert_eq!(code, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("too many failed attempts"), "{body}");
+        let (code, _) = post_login(&st, "198.51.100.7:9", "audit", "a").await;
+        assert_eq!(code, StatusCode::SEE_OTHER);
+    }
+
+    /// Login and log-out POSTs are refused (403) unless the CSRF cookie and the form's
+    /// field are both present and equal; the cookie is HttpOnly, Secure, SameSite=Strict.
+    #[tokio::test]
+    async fn login_and_logout_posts_without_a_matching_csrf_token_are_refused() {
+        let e = bind_with_node(config_with_auditor_and_sup1(), node_with_two_suppliers())
+            .await
+            .unwrap();
+        let addr = e.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(e.run(async move {
+            let _ = stopped.await;
+        }));
+        let (_, head, _) = http(addr, "GET", "/login", None, None).await;
+        let csrf_line = head
+            .lines()
+            .find(|l| l.starts_with("set-cookie: lr_csrf="))
+            .unwrap_or_default();
+        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+            assert!(csrf_line.contains(attr), "{attr}: {csrf_line}");
+        }
+        let token = cookie_of(&head, CSRF_COOKIE);
+        let other = new_token();
+        let creds = "username=audit&password=a";
+        let with_cookie = format!("{CSRF_COOKIE}={token}");
+        // No token, field only, cookie only, different tokens: all refused, none counted.
+        for (cookies, form) in [
+            (None, creds.to_string()),
+            (None, format!("{creds}&csrf={token}")),
+            (Some(with_cookie.as_str()), creds.to_string()),
+            (Some(with_cookie.as_str()), format!("{creds}&csrf={other}")),
+            (Some(with_cookie.as_str()), format!("{creds}&csrf=")),
+        ] {
+            let (code, head, body) = request(addr, "POST", "/login", cookies, Some(&form)).await;
+            assert_eq!(code, 403, "{cookies:?} {form}: {head}");
+            assert!(body.contains(CSRF_REFUSED), "{body}");
+            assert!(session_of(&head).is_empty(), "no session: {head}");
+        }
+        let (code, head) = login(addr, creds).await;
+        assert_eq!(code, 303, "{head}");
+        let (audit, csrf) = (session_of(&head), cookie_of(&head, CSRF_COOKIE));
+        assert_ne!(csrf, token, "a fresh token for the session");
+        let (_, _, page) = http(addr, "GET", "/blocks", Some(&audit), None).await;
+        assert!(
+            page.contains(&format!(r#"name="csrf" value="{csrf}""#)),
+            "{page}"
+        );
+
+        // Log-out without the token (a cross-site POST) leaves the session open.
+        let session_only = format!("{COOKIE}={audit}");
+        let both = format!("{COOKIE}={audit}; {CSRF_COOKIE}={csrf}");
+        for (cookies, form) in [
+            (session_only.as_str(), None),
+            (session_only.as_str(), Some(format!("csrf={csrf}"))),
+            (both.as_str(), Some(format!("csrf={other}"))),
+        ] {
+            let (code, _, body) =
+                request(addr, "POST", "/logout", Some(cookies), form.as_deref()).await;
+            assert_eq!(code, 403, "{cookies} {form:?}");
+            assert!(body.contains(CSRF_REFUSED), "{body}");
+        }
+        assert_eq!(
+            http(addr, "GET", "/blocks", Some(&audit), None).await.0,
+            200
+        );
+        let form = format!("csrf={csrf}");
+        let (code, _, _) = request(addr, "POST", "/logout", Some(&both), Some(&form)).await;
+        assert_eq!(code, 303);
+        assert_eq!(
+            http(addr, "GET", "/blocks", Some(&audit), None).await.0,
+            303
+        );
+        assert!(same_token("ab", "ab") && !same_token("ab", "ac") && !same_token("", ""));
         let _ = stop.send(());
         let _ = server.await;
     }

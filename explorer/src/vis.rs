@@ -62,7 +62,7 @@ pub fn filter<T: Shown>(viewer: &Viewer, items: impl IntoIterator<Item = T>) -> 
 pub fn one<T: Shown>(viewer: &Viewer, item: T) -> Option<T> {
     let reader = viewer.reader();
     let mut item = rule::readable(&reader, item)?;
-    if T::MASKED_FOR_PARTIES && !reader.sees_everything() {
+    if item.masked_for(&reader) {
         item.mask_identifiers();
     }
     Some(item)
@@ -70,10 +70,12 @@ pub fn one<T: Shown>(viewer: &Viewer, item: T) -> Option<T> {
 
 /// A document, or a record of the explorer's own, as pages show it.
 pub trait Shown: Document {
-    /// True for records that name orgs beyond the reader (a transaction's action and
-    /// events): a restricted reader who may see it still sees identifiers masked.
-    /// Documents are shown whole to their parties (docs/domain.md, "Privacy").
-    const MASKED_FOR_PARTIES: bool = false;
+    /// True if `reader`, who may see it, sees it masked. Documents are shown whole to
+    /// their parties (docs/domain.md, "Privacy"); a transaction follows the node's
+    /// transaction rule (`tx_access`: whole for its signer, masked for other parties).
+    fn masked_for(&self, _reader: &Reader) -> bool {
+        false
+    }
 }
 
 impl Shown for lianrong_contracts::model::Order {}

@@ -11,7 +11,9 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
 use futures::Stream;
-use lianrong_api_types::visibility::{self as vis, Document, OfferOfFinancing, ShipmentOfOrder};
+use lianrong_api_types::visibility::{
+    self as vis, Document, OfferOfFinancing, ShipmentOfOrder, TxAccess,
+};
 use lianrong_api_types::{
     event_names, BlockNotice, BlockView, ErrorBody, EvidenceRecord, HistorySteps, InvoiceQuery,
     KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody,
@@ -452,12 +454,14 @@ pub async fn transaction(
     let signed: SignedTransaction =
         codec::decode_stored(&bytes, lianrong_contracts::tx::MAX_TX_BYTES)
             .map_err(ApiError::internal)?;
-    if !caller.sees_everything() && signed.tx.signer.org != caller.org {
-        return Err(ApiError::not_found(format!("committed transaction {hash}")));
-    }
     let receipt = state.db.receipt(&hash).map_err(ApiError::internal)?;
+    let reader = caller.reader();
+    let party = !reader.sees_everything()
+        && signed.tx.signer.org != caller.org
+        && party_to_touched(&state, &reader, receipt.as_ref())?;
+    let access = vis::tx_access(&reader, signed.tx.signer.org.as_str(), party);
     let action_name = signed.tx.action.name().to_string();
-    Ok(Json(TxView {
+    let view = TxView {
         hash,
         status: "committed".into(),
         height,
@@ -467,7 +471,72 @@ pub async fn transaction(
         action: signed.tx.action,
         action_name,
         receipt,
-    }))
+    };
+    match access {
+        TxAccess::Whole => Ok(Json(view)),
+        TxAccess::Masked => masked_tx(view).map(Json),
+        TxAccess::Hidden => Err(ApiError::not_found(format!("committed transaction {hash}"))),
+    }
+}
+
+/// Whether `reader` is a party to any document the receipt's events touched (a missing
+/// document makes no one a party).
+fn party_to_touched(
+    state: &AppState,
+    reader: &vis::Reader,
+    receipt: Option<&Receipt>,
+) -> ApiResult<bool> {
+    let Some(Ok(events)) = receipt.map(|r| &r.outcome) else {
+        return Ok(false);
+    };
+    for (kind, id) in events.iter().flat_map(lianrong_contracts::Event::documents) {
+        if party_to_doc(state, reader, kind, &id)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether `reader` is a party to the document `kind`/`id` (an org to its own record).
+fn party_to_doc(
+    state: &AppState,
+    reader: &vis::Reader,
+    kind: DocKind,
+    id: &str,
+) -> ApiResult<bool> {
+    fn party<T: Document + Serialize + DeserializeOwned>(
+        state: &AppState,
+        reader: &vis::Reader,
+        kind: DocKind,
+        id: &str,
+    ) -> ApiResult<bool> {
+        Ok(maybe_doc::<T>(state, kind, id)?.is_some_and(|d| vis::may_read(reader, &d)))
+    }
+    match kind {
+        DocKind::Org => Ok(reader.is(id)),
+        DocKind::Order => party::<Order>(state, reader, kind, id),
+        DocKind::Invoice => party::<Invoice>(state, reader, kind, id),
+        DocKind::Receivable => party::<Receivable>(state, reader, kind, id),
+        DocKind::Financing => party::<Financing>(state, reader, kind, id),
+        DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
+        DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
+            Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
+            None => Ok(false),
+        },
+        DocKind::Offer => match maybe_doc::<Offer>(state, kind, id)? {
+            Some(o) => Ok(vis::may_read(reader, &offer_of_financing(state, o)?)),
+            None => Ok(false),
+        },
+        _ => Ok(false),
+    }
+}
+
+/// A transaction with every sensitive field masked (it still decodes as a `TxView`:
+/// masking keeps strings strings).
+fn masked_tx(view: TxView) -> ApiResult<TxView> {
+    let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    vis::mask_json(&mut v);
+    serde_json::from_value(v).map_err(ApiError::internal)
 }
 
 /// The hashes of a block's payload split into the transactions it executed (each one
