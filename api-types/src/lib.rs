@@ -10,3 +10,20 @@ pub mod envelopes;
 pub mod visibility;
 
 pub use envelopes::*;
+
+/// The consensus validator set of the ledger's validator list (genesis, `/v1/status`,
+/// a `ValidatorSetChanged` event), in index order: the one mapping the node, the SDK's
+/// verifier and the explorer use.
+pub fn consensus_set(
+    validators: &[lianrong_contracts::model::Validator],
+) -> Result<lianrong_consensus::ValidatorSet, lianrong_consensus::ValidatorSetError> {
+    lianrong_consensus::ValidatorSet::new(
+        validators
+            .iter()
+            .map(|v| lianrong_consensus::Validator {
+                key: v.node_key,
+                org: Some(v.org.clone()),
+            })
+            .collect(),
+    )
+}

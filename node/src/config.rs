@@ -230,14 +230,5 @@ pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
 
 /// The consensus validator set of a genesis, in genesis order.
 pub fn validator_set(g: &Genesis) -> Result<lianrong_consensus::ValidatorSet, String> {
-    lianrong_consensus::ValidatorSet::new(
-        g.validators
-            .iter()
-            .map(|v| lianrong_consensus::Validator {
-                key: v.node_key,
-                org: Some(v.org.clone()),
-            })
-            .collect(),
-    )
-    .map_err(|e| e.to_string())
+    lianrong_api_types::consensus_set(&g.validators).map_err(|e| e.to_string())
 }

@@ -974,14 +974,5 @@ fn is_timeout_broadcast(o: &Output) -> bool {
 
 /// The consensus view of the ledger's validator list.
 fn consensus_set(validators: &[LedgerValidator]) -> Result<ValidatorSet> {
-    ValidatorSet::new(
-        validators
-            .iter()
-            .map(|v| lianrong_consensus::Validator {
-                key: v.node_key,
-                org: Some(v.org.clone()),
-            })
-            .collect(),
-    )
-    .map_err(|e| anyhow!("ledger validator set: {e}"))
+    lianrong_api_types::consensus_set(validators).map_err(|e| anyhow!("ledger validator set: {e}"))
 }

@@ -39,16 +39,7 @@ pub struct VerifiedBlock {
 pub fn validator_set(
     validators: &[lianrong_contracts::model::Validator],
 ) -> Result<ValidatorSet, SdkError> {
-    ValidatorSet::new(
-        validators
-            .iter()
-            .map(|v| lianrong_consensus::Validator {
-                key: v.node_key,
-                org: Some(v.org.clone()),
-            })
-            .collect(),
-    )
-    .map_err(|e| SdkError::Verify(e.to_string()))
+    lianrong_api_types::consensus_set(validators).map_err(|e| SdkError::Verify(e.to_string()))
 }
 
 /// Checks a block's commit certificate: a quorum (2f+1) of `validators` signed, for
