@@ -13,8 +13,8 @@ pub enum MoneyError {
     /// Not a plain decimal number.
     #[error("{0:?} is not a decimal number (digits with an optional '.', no sign or exponent)")]
     NotANumber(String),
-    /// A currency this network does not know.
-    #[error("unsupported currency {0:?}")]
+    /// Not an active ISO 4217 currency code.
+    #[error("unsupported currency {0:?}: use an active ISO 4217 code such as CNY, USD, EUR or NOK")]
     UnsupportedCurrency(String),
     /// More decimal places than the currency's minor unit.
     #[error("{amount} {currency} has more than {minor_units} decimal places")]
@@ -151,45 +151,34 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// An ISO 4217 currency this network supports, with its minor units.
+/// An active ISO 4217 currency, with its minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Currency {
-    code: [u8; 3],
+    code: &'static str,
     minor_units: u32,
 }
 
-/// Supported currencies and their ISO 4217 minor units.
-const CURRENCIES: &[(&str, u32)] = &[
-    ("CNY", 2),
-    ("USD", 2),
-    ("EUR", 2),
-    ("HKD", 2),
-    ("GBP", 2),
-    ("SGD", 2),
-    ("JPY", 0),
-    ("KRW", 0),
-];
-
 impl Currency {
-    /// Looks up an ISO 4217 code such as `"CNY"`.
+    /// Looks up an ISO 4217 code such as `"CNY"` or `"NOK"`: every active currency of the
+    /// standard's table (kept by the `iso_currency` crate, pinned to one version because
+    /// the table is a consensus rule), not funds (`BOV`), metals and other special units
+    /// (`XAU`, `XDR`), or superseded codes (`HRK`).
     pub fn new(code: &str) -> Result<Self, MoneyError> {
-        CURRENCIES
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(c, m)| {
-                let b = c.as_bytes();
-                Currency {
-                    code: [b[0], b[1], b[2]],
-                    minor_units: *m,
-                }
-            })
-            .ok_or_else(|| MoneyError::UnsupportedCurrency(code.chars().take(8).collect()))
+        let unsupported = || MoneyError::UnsupportedCurrency(code.chars().take(8).collect());
+        let c = iso_currency::Currency::from_code(code).ok_or_else(unsupported)?;
+        if c.is_fund() || c.is_special() || c.is_superseded().is_some() {
+            return Err(unsupported());
+        }
+        let minor_units = c.exponent().ok_or_else(unsupported)?;
+        Ok(Currency {
+            code: c.code(),
+            minor_units: u32::from(minor_units),
+        })
     }
 
     /// The three-letter code.
     pub fn code(&self) -> &str {
-        // The code bytes come only from the ASCII table above.
-        std::str::from_utf8(&self.code).unwrap_or("???")
+        self.code
     }
 
     /// Decimal places of the minor unit (2 for CNY, 0 for JPY).
@@ -377,6 +366,39 @@ pub fn discount(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The finding: a Norwegian Peppol invoice in NOK was refused, eight currencies were
+    /// hand-picked. Every active ISO 4217 code is known, with its minor units.
+    #[test]
+    fn every_active_iso_4217_currency_with_its_minor_units() {
+        for (code, minor) in [
+            ("CNY", 2),
+            ("USD", 2),
+            ("EUR", 2),
+            ("HKD", 2),
+            ("GBP", 2),
+            ("SGD", 2),
+            ("JPY", 0),
+            ("KRW", 0),
+            ("NOK", 2),
+            ("CHF", 2),
+            ("KWD", 3),
+            ("BHD", 3),
+            ("CLP", 0),
+        ] {
+            let c = Currency::new(code).unwrap();
+            assert_eq!((c.code(), c.minor_units()), (code, minor), "{code}");
+        }
+        for refused in ["XAU", "XDR", "BOV", "HRK", "XXX", "cny", "ABC", ""] {
+            assert!(Currency::new(refused).is_err(), "{refused:?} accepted");
+        }
+        let cap = Amount::whole(1_000_000);
+        assert!(Money::parse("1.005", "KWD").unwrap().validate(cap).is_ok());
+        assert!(
+            Money::parse("1.005", "NOK").unwrap().validate(cap).is_err(),
+            "three decimals in a two-decimal currency"
+        );
+    }
 
     #[test]
     fn whole_amounts_are_exact_across_the_u64_range() {
