@@ -14,7 +14,9 @@ pub enum MoneyError {
     #[error("{0:?} is not a decimal number (digits with an optional '.', no sign or exponent)")]
     NotANumber(String),
     /// Not an active ISO 4217 currency code.
-    #[error("unsupported currency {0:?}: use an active ISO 4217 code such as CNY, USD, EUR or NOK")]
+    #[error(
+        "unsupported currency {0:?}: use an active ISO 4217 code such as CNY, USD, EUR or NOK"
+    )]
     UnsupportedCurrency(String),
     /// More decimal places than the currency's minor unit.
     #[error("{amount} {currency} has more than {minor_units} decimal places")]
