@@ -181,6 +181,14 @@ pub enum ContractError {
         /// The invoice id holding the fingerprint.
         existing: String,
     },
+    /// The seller already issued an invoice with this number, with another date or amount.
+    #[error("invoice number {number:?} of this seller is already registered as {existing} with another date or amount")]
+    InvoiceNumberConflict {
+        /// The invoice holding the number.
+        existing: String,
+        /// The number as given.
+        number: String,
+    },
     /// A tax id on the invoice does not match the org's registered tax id.
     #[error("{party} tax id {given:?} does not match the registered {registered:?}")]
     TaxIdMismatch {
@@ -302,6 +310,7 @@ impl ContractError {
             ContractError::InvalidField { .. } => "invalid_field",
             ContractError::Money(_) => "invalid_money",
             ContractError::DuplicateInvoice { .. } => "duplicate_invoice",
+            ContractError::InvoiceNumberConflict { .. } => "invoice_number_conflict",
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",

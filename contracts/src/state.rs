@@ -67,6 +67,12 @@ pub mod keys {
         format!("fp/{fp}").into_bytes()
     }
 
+    /// (seller tax id, invoice number) identity -> invoice id (see
+    /// `exec::fingerprint::number_identity`).
+    pub fn invoice_number(identity: &Hash) -> Vec<u8> {
+        format!("invno/{identity}").into_bytes()
+    }
+
     /// A ledger-assigned id counter.
     pub fn counter(name: &str) -> Vec<u8> {
         format!("seq/{name}").into_bytes()

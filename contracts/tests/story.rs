@@ -73,6 +73,51 @@ fn order_to_repayment_with_exact_amounts() {
         }
     );
 
+    // The same number with another amount or date (a re-keyed copy, or a second invoice
+    // reusing a number): refused as a conflict naming the existing invoice, state unchanged.
+    for (amount, days) in [("999999.00", 0), ("1000000.00", 1)] {
+        let mut rekeyed = spec.clone();
+        rekeyed.id = doc("INV-REKEYED");
+        rekeyed.number = spec.number.replace('-', "\u{2010}");
+        rekeyed.amount = cny(amount);
+        rekeyed.issue_date = spec.issue_date + chrono::Days::new(days);
+        let e = refused(
+            &mut w,
+            "SUP-1",
+            Action::RegisterInvoice {
+                invoice: rekeyed,
+                confirm: false,
+            },
+        );
+        assert_eq!(
+            e,
+            ContractError::InvoiceNumberConflict {
+                existing: spec.id.to_string(),
+                number: spec.number.replace('-', "\u{2010}"),
+            }
+        );
+    }
+    assert!(
+        w.get::<lianrong_contracts::model::Invoice>(DocKind::Invoice, "INV-REKEYED")
+            .is_none(),
+        "a refused registration stores nothing"
+    );
+    let mut foreign = spec.clone();
+    foreign.id = doc("INV-FOREIGN");
+    foreign.number = "发票-0001".into();
+    let e = refused(
+        &mut w,
+        "SUP-1",
+        Action::RegisterInvoice {
+            invoice: foreign,
+            confirm: false,
+        },
+    );
+    assert!(
+        matches!(&e, ContractError::InvalidField { field, .. } if field == "number"),
+        "{e:?}"
+    );
+
     // SUP-1 splits 600k/400k and passes 400k to its tier-2 supplier SUP-3.
     let bad = refused(
         &mut w,

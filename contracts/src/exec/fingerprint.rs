@@ -50,6 +50,37 @@ pub fn fingerprint(
     sha256(&codec::encode(&canonical))
 }
 
+/// Domain tag of the (seller, number) identity.
+const NUMBER_DOMAIN: &str = "lianrong/invoice-number/v1";
+
+/// The identity of an invoice number: one seller (by tax id) issues a number once,
+/// whatever the date or amount typed with it.
+pub fn number_identity(seller_tax_id: &str, number: &str) -> Hash {
+    let canonical = (
+        NUMBER_DOMAIN,
+        normalize_identifier(seller_tax_id),
+        normalize_identifier(number),
+    );
+    sha256(&codec::encode(&canonical))
+}
+
+/// The canonical form of an invoice number: [`normalize_identifier`], which must leave
+/// a non-empty ASCII string. Anything else is refused with the reason, so no two typings of
+/// one number can slip past each other through characters outside the tables.
+pub fn canonical_number(number: &str) -> Result<String, String> {
+    let n = normalize_identifier(number);
+    if n.is_empty() {
+        return Err(format!("{number:?} has no letters or digits"));
+    }
+    match n.chars().find(|c| !c.is_ascii()) {
+        Some(c) => Err(format!(
+            "{number:?} has {c:?} (U+{:04X}): invoice numbers are letters A-Z and digits, with any separators",
+            u32::from(c)
+        )),
+        None => Ok(n),
+    }
+}
+
 /// An identifier as the fingerprint sees it (see the module docs).
 pub fn normalize_identifier(s: &str) -> String {
     let kept: String = s
@@ -184,6 +215,25 @@ mod tests {
         // Characters outside ASCII that are not ignorable stay, so numbers written in
         // another script are not all one number.
         assert_ne!(fp("发票-0001"), fp("收据-0001"));
+    }
+
+    #[test]
+    fn numbers_outside_ascii_or_without_content_are_refused_with_the_reason() {
+        assert_eq!(canonical_number(" fp-0001 ").unwrap(), "FP0001");
+        assert_eq!(canonical_number("ＦＰ－０００１").unwrap(), "FP0001");
+        let err = canonical_number("发票-0001").unwrap_err();
+        assert!(err.contains("U+53D1"), "{err}");
+        assert!(canonical_number("--- \u{200B}")
+            .unwrap_err()
+            .contains("no letters or digits"));
+    }
+
+    #[test]
+    fn the_number_identity_ignores_date_and_amount_but_not_seller_or_number() {
+        let base = number_identity("91310000MA1K", "FP-0001");
+        assert_eq!(base, number_identity("91310000ma1k", "fp0001"));
+        assert_ne!(base, number_identity("91310000MA1X", "FP-0001"));
+        assert_ne!(base, number_identity("91310000MA1K", "FP-0002"));
     }
 
     #[test]

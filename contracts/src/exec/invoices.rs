@@ -14,7 +14,9 @@ use crate::money::Amount;
 use crate::state::{keys, StateView};
 use crate::StoreError;
 
-pub use super::fingerprint::{fingerprint, normalize_identifier};
+pub use super::fingerprint::{
+    canonical_number, fingerprint, normalize_identifier, number_identity,
+};
 
 fn save(st: &mut StateView<'_>, inv: &Invoice) {
     st.store(keys::doc(DocKind::Invoice, inv.id.as_str()), inv);
@@ -55,6 +57,14 @@ pub fn register(
         }
         .into());
     }
+    let identity = number_identity(&seller.tax_id, &spec.number);
+    if let Some(existing) = st.load::<DocId>(&keys::invoice_number(&identity))? {
+        return Err(ContractError::InvoiceNumberConflict {
+            existing: existing.to_string(),
+            number: spec.number.clone(),
+        }
+        .into());
+    }
     let invoiced = order.invoiced.checked_add(spec.amount.amount)?;
     if invoiced > order.amount.amount {
         return Err(order_room_err(&order, order.invoiced, spec.amount.amount));
@@ -62,6 +72,7 @@ pub fn register(
     order.invoiced = invoiced;
     st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
     st.store(keys::fingerprint(&fp), &spec.id);
+    st.store(keys::invoice_number(&identity), &spec.id);
     let inv = new_invoice(ctx, spec, &order, fp);
     save(st, &inv);
     let mut events = vec![Event::InvoiceRegistered {
@@ -123,6 +134,10 @@ fn check_spec(
 ) -> Result<(), ExecError> {
     require_new(st, DocKind::Invoice, &spec.id)?;
     check_text("number", &spec.number, 1, 64)?;
+    canonical_number(&spec.number).map_err(|reason| ContractError::InvalidField {
+        field: "number".into(),
+        reason,
+    })?;
     check_text("seller_tax_id", &spec.seller_tax_id, 1, 64)?;
     check_text("buyer_tax_id", &spec.buyer_tax_id, 1, 64)?;
     spec.amount.validate(ctx.params.amount_cap)?;
