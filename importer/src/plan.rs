@@ -74,6 +74,23 @@ pub enum PlanError {
         /// What is wrong.
         reason: String,
     },
+    /// The ledger shows the party's tax id masked to this importer and no identifier in
+    /// the file fits it: the invoice would carry a tax id the ledger refuses.
+    #[error(
+        "the {role} {org}'s registered tax id is masked for you ({masked}) and the file prints \
+         no identifier that fits it (it prints {printed:?}): print the {role}'s registered tax \
+         id on the invoice, or ask {org} for it"
+    )]
+    TaxIdNotInFile {
+        /// seller or buyer.
+        role: String,
+        /// The org the party resolved to.
+        org: String,
+        /// Its tax id as the ledger shows it.
+        masked: String,
+        /// The identifiers the file prints for the party (clipped).
+        printed: Vec<String>,
+    },
     /// The due date is before the issue date.
     #[error("due date {due} is before issue date {issue}")]
     DueBeforeIssue {
@@ -186,8 +203,8 @@ pub fn plan(
     })?;
     let order = order_of(inv, opts)?;
     let due_date = due_date_of(inv, opts)?;
-    let seller_tax_id = tax_id_of(seller, &inv.seller);
-    let buyer_tax_id = tax_id_of(buyer, &inv.buyer);
+    let seller_tax_id = tax_id_of(seller, &inv.seller)?;
+    let buyer_tax_id = tax_id_of(buyer, &inv.buyer)?;
     let fp = fingerprint(
         &seller_tax_id,
         &inv.number,
@@ -290,16 +307,27 @@ fn due_date_of(inv: &ImportedInvoice, opts: &ImportOptions) -> Result<NaiveDate,
 
 /// The tax id to put on the invoice for `org`. A node shows members other orgs' tax ids
 /// masked (first four and last two characters kept); then the full value must come from
-/// the file itself: the party identifier that the masked one could have come from.
-fn tax_id_of(org: &Org, party: &PartyRef) -> String {
+/// the file itself: the party identifier that the masked one could have come from. A
+/// masked value never goes into a transaction: without a fitting identifier in the file
+/// the item stops here, naming what the file prints instead.
+fn tax_id_of(org: &Org, party: &PartyRef) -> Result<String, PlanError> {
     if !org.tax_id.contains('*') {
-        return org.tax_id.clone();
+        return Ok(org.tax_id.clone());
     }
     let fits = |value: &str| lianrong_primitives::mask(value) == org.tax_id;
-    party
+    if let Some(v) = party
         .ids
         .iter()
-        .map(|id| id.value.trim().to_string())
+        .map(|id| id.value.trim())
         .find(|v| fits(v))
-        .unwrap_or_else(|| org.tax_id.clone())
+    {
+        return Ok(v.to_string());
+    }
+    let printed: Vec<String> = party.ids.iter().map(|id| clip(&id.value)).collect();
+    Err(PlanError::TaxIdNotInFile {
+        role: party.role.to_string(),
+        org: org.id.to_string(),
+        masked: org.tax_id.clone(),
+        printed,
+    })
 }

@@ -800,6 +800,39 @@ mod import {
         );
     }
 
+    /// The finding: with the seller's tax id masked for the importing buyer and no
+    /// matching id printed in the file, the importer sent the *masked* value to the
+    /// ledger, which refused a mismatch the user never typed. A masked value never reaches
+    /// a transaction: the plan stops, naming what the file prints.
+    #[test]
+    fn a_masked_tax_id_never_reaches_a_transaction() {
+        let inv = parse_ubl(&fixture("base-example.xml")).unwrap();
+        let masked_seller = org(
+            "SUP-GB",
+            &lianrong_primitives::mask("GB1232434"),
+            &[Role::Supplier],
+            &[],
+        );
+        let buyer = org("CORE-SE", "SE4598375937", &[Role::Core], &[]);
+        // The file prints GB1232434: it fits the mask, so that full value is used.
+        let p = plan(&inv, &masked_seller, &buyer, &opts("CORE-SE")).unwrap();
+        assert_eq!(p.spec.seller_tax_id, "GB1232434");
+        // A seller whose registered id the file does not print: refused at the plan stage.
+        let other = org(
+            "SUP-GB",
+            &lianrong_primitives::mask("GB9999999"),
+            &[Role::Supplier],
+            &[],
+        );
+        let err = plan(&inv, &other, &buyer, &opts("CORE-SE")).unwrap_err();
+        assert!(matches!(err, PlanError::TaxIdNotInFile { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("GB1232434") && text.contains("masked"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn plan_refuses_what_the_ledger_would_refuse() {
         let dir = PartyDirectory::new(sample_orgs(), &PartyMap::new()).unwrap();
