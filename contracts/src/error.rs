@@ -189,6 +189,16 @@ pub enum ContractError {
         /// The number as given.
         number: String,
     },
+    /// The accepted financing was not disbursed in time and has lapsed.
+    #[error("financing {financing} accepted on {accepted} was not disbursed within {days} days and has lapsed; the applicant may cancel it")]
+    FinancingLapsed {
+        /// The financing.
+        financing: String,
+        /// Its acceptance (value) date.
+        accepted: String,
+        /// The parameter in force.
+        days: u32,
+    },
     /// A tax id on the invoice does not match the org's registered tax id.
     #[error("{party} tax id {given:?} does not match the registered {registered:?}")]
     TaxIdMismatch {
@@ -311,6 +321,7 @@ impl ContractError {
             ContractError::Money(_) => "invalid_money",
             ContractError::DuplicateInvoice { .. } => "duplicate_invoice",
             ContractError::InvoiceNumberConflict { .. } => "invoice_number_conflict",
+            ContractError::FinancingLapsed { .. } => "financing_lapsed",
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",

@@ -183,6 +183,14 @@ pub struct Params {
     pub utc_offset_minutes: i32,
     /// Days a governance proposal stays open.
     pub proposal_ttl_days: u32,
+    /// Days an accepted financing may wait for its disbursement; after them it lapses:
+    /// the bank can no longer disburse and the applicant may cancel (default 5).
+    #[serde(default = "default_disburse_within_days")]
+    pub disburse_within_days: u32,
+}
+
+fn default_disburse_within_days() -> u32 {
+    5
 }
 
 impl Default for Params {
@@ -196,6 +204,7 @@ impl Default for Params {
             amount_cap: Amount::whole(100_000_000_000),
             utc_offset_minutes: 480,
             proposal_ttl_days: 7,
+            disburse_within_days: default_disburse_within_days(),
         }
     }
 }

@@ -164,6 +164,24 @@ fn validator_set_and_parameter_changes_are_recorded_for_consensus() {
 #[test]
 fn invalid_or_expired_proposals_are_refused() {
     let mut w = World::new();
+    // The finding: governance could raise the tenor cap to 3,650 days. 365 is a ceiling
+    // no vote can lift.
+    for too_long in [366, 3650] {
+        let lifted = Params {
+            max_tenor_days: too_long,
+            ..Params::default()
+        };
+        assert!(matches!(
+            w.exec(
+                "BANK-A",
+                Action::Propose {
+                    change: GovChange::SetParams(lifted)
+                }
+            )
+            .outcome,
+            Err(ContractError::InvalidChange(m)) if m.contains("365")
+        ));
+    }
     let bad = Params {
         max_tenor_days: 0,
         ..Params::default()

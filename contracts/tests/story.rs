@@ -584,3 +584,85 @@ fn replayed_and_foreign_transactions_are_refused() {
         Err(ContractError::KeyNotOfOrg { .. })
     ));
 }
+
+/// The finding: an accepted financing never expired, so a bank that neither paid nor
+/// abandoned locked the receivable until maturity. After `disburse_within_days` (5) the
+/// bank can no longer disburse and the applicant may cancel; before, it may not.
+#[test]
+fn an_accepted_financing_not_disbursed_in_time_lapses() {
+    let mut w = World::new();
+    let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "100000.00", 90);
+    let events = w.ok(
+        "SUP-1",
+        Action::RequestFinancing {
+            receivable: rcv.clone(),
+            banks: vec![org("BANK-A")],
+        },
+    );
+    let Event::FinancingRequested { financing: fin, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    let fin = fin.clone();
+    let ev = w.ok(
+        "BANK-A",
+        Action::OfferFinancing {
+            financing: fin.clone(),
+            rate: Rate::parse("3.65").unwrap(),
+            fees: Amount::ZERO,
+        },
+    );
+    let Event::OfferMade { offer, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    let ev = w.ok(
+        "SUP-1",
+        Action::AcceptOffer {
+            offer: offer.clone(),
+        },
+    );
+    let Event::OfferAccepted { net, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    let net = net.amount;
+    w.advance_days(5);
+    let early = refused(
+        &mut w,
+        "SUP-1",
+        Action::CancelFinancing {
+            financing: fin.clone(),
+        },
+    );
+    assert!(
+        matches!(early, ContractError::WrongStatus { .. }),
+        "{early}"
+    );
+    w.advance_days(1);
+    let late = refused(
+        &mut w,
+        "BANK-A",
+        Action::Disburse {
+            financing: fin.clone(),
+            payment_ref: "CMB-LATE".into(),
+            net,
+        },
+    );
+    assert!(
+        matches!(late, ContractError::FinancingLapsed { days: 5, .. }),
+        "{late}"
+    );
+    w.ok(
+        "SUP-1",
+        Action::CancelFinancing {
+            financing: fin.clone(),
+        },
+    );
+    assert_eq!(w.receivable(&rcv).holder.as_str(), "SUP-1");
+    // The receivable is free again: a new request goes through.
+    w.ok(
+        "SUP-1",
+        Action::RequestFinancing {
+            receivable: rcv,
+            banks: vec![org("BANK-B")],
+        },
+    );
+}

@@ -315,12 +315,7 @@ fn tax_id_of(org: &Org, party: &PartyRef) -> Result<String, PlanError> {
         return Ok(org.tax_id.clone());
     }
     let fits = |value: &str| lianrong_primitives::mask(value) == org.tax_id;
-    if let Some(v) = party
-        .ids
-        .iter()
-        .map(|id| id.value.trim())
-        .find(|v| fits(v))
-    {
+    if let Some(v) = party.ids.iter().map(|id| id.value.trim()).find(|v| fits(v)) {
         return Ok(v.to_string());
     }
     let printed: Vec<String> = party.ids.iter().map(|id| clip(&id.value)).collect();

@@ -81,8 +81,15 @@ pub fn cancel(ctx: &Ctx, st: &mut StateView<'_>, fid: &DocId) -> Result<Vec<Even
     ctx.require_role(Role::Supplier)?;
     let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
     ctx.require_party(&f.applicant, "applicant", DocKind::Financing, fid)?;
-    if f.status != FinancingStatus::Requested {
-        return Err(status_err(DocKind::Financing, fid, f.status, "requested"));
+    let lapsed =
+        f.status == FinancingStatus::Accepted && f.terms.as_ref().is_some_and(|t| lapsed(ctx, t));
+    if f.status != FinancingStatus::Requested && !lapsed {
+        return Err(status_err(
+            DocKind::Financing,
+            fid,
+            f.status,
+            "requested, or accepted and not disbursed in time",
+        ));
     }
     let mut events = withdraw_open_offers(st, &f, None)?;
     f.status = FinancingStatus::Cancelled;
@@ -284,6 +291,13 @@ fn load_accepted(
     Ok((f, terms))
 }
 
+/// An accepted financing not disbursed within `disburse_within_days` of its acceptance
+/// (its value date) has lapsed: a bank that neither pays nor abandons cannot lock the
+/// receivable until maturity.
+fn lapsed(ctx: &Ctx, terms: &FinancingTerms) -> bool {
+    (ctx.today - terms.value_date).num_days() > i64::from(ctx.params.disburse_within_days)
+}
+
 /// The accepted bank walks away before paying; the receivable is free again.
 pub fn abandon(ctx: &Ctx, st: &mut StateView<'_>, fid: &DocId) -> Result<Vec<Event>, ExecError> {
     let (mut f, _) = load_accepted(ctx, st, fid)?;
@@ -305,6 +319,14 @@ pub fn disburse(
     net: Amount,
 ) -> Result<Vec<Event>, ExecError> {
     let (mut f, terms) = load_accepted(ctx, st, fid)?;
+    if lapsed(ctx, &terms) {
+        return Err(ContractError::FinancingLapsed {
+            financing: fid.to_string(),
+            accepted: terms.value_date.to_string(),
+            days: ctx.params.disburse_within_days,
+        }
+        .into());
+    }
     check_payment_ref(payment_ref)?;
     if net != terms.net.amount {
         return Err(ContractError::NetAmountMismatch {

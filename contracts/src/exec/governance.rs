@@ -16,6 +16,9 @@ use crate::model::{
 use crate::state::{keys, StateView};
 use crate::StoreError;
 
+/// The longest tenor any parameter change may allow, in days.
+pub const MAX_TENOR_CEILING_DAYS: u32 = 365;
+
 /// Most validators the ledger records.
 pub const MAX_VALIDATORS: usize = 64;
 
@@ -186,8 +189,10 @@ fn validate_spec(st: &StateView<'_>, spec: &OrgSpec) -> Result<(), ExecError> {
 /// Validates network parameters.
 pub fn validate_params(p: &Params) -> Result<(), ContractError> {
     let bad = |m: &str| Err(ContractError::InvalidChange(m.into()));
-    if !(1..=3650).contains(&p.max_tenor_days) {
-        return bad("max_tenor_days must be 1..=3650");
+    // A hard ceiling no governance vote can lift: receivables financed on this ledger
+    // are short-term trade debt (银发〔2025〕77号 sets one year for e-receivables).
+    if !(1..=MAX_TENOR_CEILING_DAYS).contains(&p.max_tenor_days) {
+        return bad("max_tenor_days must be 1..=365 (the ceiling no governance can lift)");
     }
     if p.flag_tenor_days > p.max_tenor_days {
         return bad("flag_tenor_days must not exceed max_tenor_days");
@@ -203,6 +208,9 @@ pub fn validate_params(p: &Params) -> Result<(), ContractError> {
     }
     if !(1..=90).contains(&p.proposal_ttl_days) {
         return bad("proposal_ttl_days must be 1..=90");
+    }
+    if !(1..=90).contains(&p.disburse_within_days) {
+        return bad("disburse_within_days must be 1..=90");
     }
     Ok(())
 }
