@@ -189,6 +189,14 @@ pub enum ContractError {
         /// The number as given.
         number: String,
     },
+    /// The debtor already recorded a payment with this reference.
+    #[error("payment reference {payment_ref:?} was already recorded for {receivable}: one payment is counted once")]
+    DuplicatePaymentRef {
+        /// The reference as given.
+        payment_ref: String,
+        /// The receivable that payment settled.
+        receivable: String,
+    },
     /// The accepted financing was not disbursed in time and has lapsed.
     #[error("financing {financing} accepted on {accepted} was not disbursed within {days} days and has lapsed; the applicant may cancel it")]
     FinancingLapsed {
@@ -322,6 +330,7 @@ impl ContractError {
             ContractError::DuplicateInvoice { .. } => "duplicate_invoice",
             ContractError::InvoiceNumberConflict { .. } => "invoice_number_conflict",
             ContractError::FinancingLapsed { .. } => "financing_lapsed",
+            ContractError::DuplicatePaymentRef { .. } => "duplicate_payment_ref",
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",

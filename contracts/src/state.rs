@@ -73,6 +73,12 @@ pub mod keys {
         format!("invno/{identity}").into_bytes()
     }
 
+    /// (payer, payment reference) -> the receivable the payment settled: a bank wire is
+    /// counted once.
+    pub fn payment_ref(payer: &lianrong_primitives::OrgId, reference: &Hash) -> Vec<u8> {
+        format!("payref/{payer}/{reference}").into_bytes()
+    }
+
     /// A ledger-assigned id counter.
     pub fn counter(name: &str) -> Vec<u8> {
         format!("seq/{name}").into_bytes()

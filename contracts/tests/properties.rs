@@ -432,13 +432,15 @@ fn apply(w: &mut World, op: &Op) {
                     .round_dp(2)
                     .max(Decimal::new(1, 2))
                     .min(out);
+                // Every payment its own reference: a reference is counted once.
+                let reference = w.fresh_id("PAY").to_string();
                 let res = run(
                     w,
                     &r.debtor.to_string(),
                     Action::Repay {
                         receivable: r.id.clone(),
                         amount: Amount::from_decimal(amount).unwrap(),
-                        payment_ref: "P".into(),
+                        payment_ref: reference,
                     },
                 );
                 assert_eq!(

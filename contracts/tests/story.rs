@@ -666,3 +666,36 @@ fn an_accepted_financing_not_disbursed_in_time_lapses() {
         },
     );
 }
+
+/// The finding: the same payment reference was accepted twice, so one 300,000 wire was
+/// counted as 600,000. A debtor's reference is counted once, however it is re-typed.
+#[test]
+fn one_payment_reference_is_counted_once() {
+    let mut w = World::new();
+    let a = w.trade_to_receivable("CORE-A", "SUP-1", "600000.00", 90);
+    let b = w.trade_to_receivable("CORE-A", "SUP-2", "600000.00", 90);
+    let repay = |receivable: &lianrong_contracts::model::DocId, reference: &str| Action::Repay {
+        receivable: receivable.clone(),
+        amount: amt("300000.00"),
+        payment_ref: reference.into(),
+    };
+    w.ok("CORE-A", repay(&a, "HX-PAY-0201"));
+    for (rcv, reference) in [
+        (&a, "HX-PAY-0201"),
+        (&a, " hx pay 0201"),
+        (&b, "HX-PAY-0201"),
+    ] {
+        let e = refused(&mut w, "CORE-A", repay(rcv, reference));
+        assert_eq!(
+            e,
+            ContractError::DuplicatePaymentRef {
+                payment_ref: reference.into(),
+                receivable: a.to_string(),
+            }
+        );
+    }
+    assert_eq!(w.receivable(&a).outstanding(), Some(amt("300000.00")));
+    assert_eq!(w.receivable(&b).outstanding(), Some(amt("600000.00")));
+    w.ok("CORE-A", repay(&a, "HX-PAY-0202"));
+    assert_eq!(w.receivable(&a).outstanding(), Some(Amount::ZERO));
+}

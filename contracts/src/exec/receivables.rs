@@ -1,6 +1,6 @@
 //! Receivables: split, transfer and repayment, keeping every root's amounts conserved.
 
-use lianrong_primitives::OrgId;
+use lianrong_primitives::{sha256, OrgId};
 
 use super::{
     check_payment_ref, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity,
@@ -175,6 +175,20 @@ pub fn repay(
         ));
     }
     check_payment_ref(payment_ref)?;
+    // One wire, counted once: the debtor's references are unique ledger-wide (normalised
+    // like invoice numbers, so `HX-PAY-1` and `hx pay 1` are one reference).
+    let ref_key = keys::payment_ref(
+        ctx.org_id(),
+        &sha256(crate::exec::fingerprint::normalize_identifier(payment_ref).as_bytes()),
+    );
+    if let Some(used) = st.load::<DocId>(&ref_key)? {
+        return Err(ContractError::DuplicatePaymentRef {
+            payment_ref: payment_ref.to_string(),
+            receivable: used.to_string(),
+        }
+        .into());
+    }
+    st.store(ref_key, id);
     let paid = Money {
         amount,
         currency: r.face.currency,
