@@ -189,6 +189,16 @@ pub enum ContractError {
         /// The number as given.
         number: String,
     },
+    /// The receivable no longer owes the face the accepted terms financed.
+    #[error("financing {financing} priced a face of {financed} but the receivable now owes {outstanding}: abandon it and ask again")]
+    FinancedFaceChanged {
+        /// The financing.
+        financing: String,
+        /// The face the terms priced.
+        financed: String,
+        /// What the receivable owes now.
+        outstanding: String,
+    },
     /// The debtor already recorded a payment with this reference.
     #[error("payment reference {payment_ref:?} was already recorded for {receivable}: one payment is counted once")]
     DuplicatePaymentRef {
@@ -331,6 +341,7 @@ impl ContractError {
             ContractError::InvoiceNumberConflict { .. } => "invoice_number_conflict",
             ContractError::FinancingLapsed { .. } => "financing_lapsed",
             ContractError::DuplicatePaymentRef { .. } => "duplicate_payment_ref",
+            ContractError::FinancedFaceChanged { .. } => "financed_face_changed",
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",

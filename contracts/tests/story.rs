@@ -592,38 +592,7 @@ fn replayed_and_foreign_transactions_are_refused() {
 fn an_accepted_financing_not_disbursed_in_time_lapses() {
     let mut w = World::new();
     let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "100000.00", 90);
-    let events = w.ok(
-        "SUP-1",
-        Action::RequestFinancing {
-            receivable: rcv.clone(),
-            banks: vec![org("BANK-A")],
-        },
-    );
-    let Event::FinancingRequested { financing: fin, .. } = &events[0] else {
-        panic!("{events:?}")
-    };
-    let fin = fin.clone();
-    let ev = w.ok(
-        "BANK-A",
-        Action::OfferFinancing {
-            financing: fin.clone(),
-            rate: Rate::parse("3.65").unwrap(),
-            fees: Amount::ZERO,
-        },
-    );
-    let Event::OfferMade { offer, .. } = &ev[0] else {
-        panic!("{ev:?}")
-    };
-    let ev = w.ok(
-        "SUP-1",
-        Action::AcceptOffer {
-            offer: offer.clone(),
-        },
-    );
-    let Event::OfferAccepted { net, .. } = &ev[0] else {
-        panic!("{ev:?}")
-    };
-    let net = net.amount;
+    let (fin, net) = accepted_financing(&mut w, &rcv);
     w.advance_days(5);
     let early = refused(
         &mut w,
@@ -698,4 +667,80 @@ fn one_payment_reference_is_counted_once() {
     assert_eq!(w.receivable(&b).outstanding(), Some(amt("600000.00")));
     w.ok("CORE-A", repay(&a, "HX-PAY-0202"));
     assert_eq!(w.receivable(&a).outstanding(), Some(Amount::ZERO));
+}
+
+/// Accepts BANK-A's 3.65 % offer on a financing of `rcv` requested by SUP-1; returns the
+/// financing and the agreed net.
+fn accepted_financing(
+    w: &mut World,
+    rcv: &lianrong_contracts::model::DocId,
+) -> (lianrong_contracts::model::DocId, Amount) {
+    let events = w.ok(
+        "SUP-1",
+        Action::RequestFinancing {
+            receivable: rcv.clone(),
+            banks: vec![org("BANK-A")],
+        },
+    );
+    let Event::FinancingRequested { financing: fin, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    let fin = fin.clone();
+    let ev = w.ok(
+        "BANK-A",
+        Action::OfferFinancing {
+            financing: fin.clone(),
+            rate: Rate::parse("3.65").unwrap(),
+            fees: Amount::ZERO,
+        },
+    );
+    let Event::OfferMade { offer, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    let ev = w.ok(
+        "SUP-1",
+        Action::AcceptOffer {
+            offer: offer.clone(),
+        },
+    );
+    let Event::OfferAccepted { net, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    (fin, net.amount)
+}
+
+/// The finding: after the debtor repaid 999,999.99 to the supplier, the bank could still
+/// disburse the full net and be assigned a receivable worth 0.01 (the supplier paid
+/// twice). Disbursement re-checks that the receivable still owes the face financed.
+#[test]
+fn a_receivable_repaid_since_acceptance_cannot_be_disbursed_on() {
+    let mut w = World::new();
+    let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "1000000.00", 90);
+    let (fin, net) = accepted_financing(&mut w, &rcv);
+    w.ok(
+        "CORE-A",
+        Action::Repay {
+            receivable: rcv.clone(),
+            amount: amt("999999.99"),
+            payment_ref: "HX-EARLY".into(),
+        },
+    );
+    let e = refused(
+        &mut w,
+        "BANK-A",
+        Action::Disburse {
+            financing: fin,
+            payment_ref: "CMB-1".into(),
+            net,
+        },
+    );
+    assert!(
+        matches!(e, ContractError::FinancedFaceChanged { .. }),
+        "{e}"
+    );
+    assert_eq!(
+        w.receivable(&rcv).holder.as_str(),
+        "SUP-1",
+        "not assigned to the bank"
+    );
 }

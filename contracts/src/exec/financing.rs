@@ -10,8 +10,8 @@ use super::{check_payment_ref, load_doc, load_party, next_id, status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
-    DocId, Financing, FinancingStatus, FinancingTerms, Offer, OfferStatus, Receivable, Role,
-    MAX_INVITED_BANKS,
+    DocId, Financing, FinancingStatus, FinancingTerms, Offer, OfferStatus, Receivable,
+    ReceivableStatus, Role, MAX_INVITED_BANKS,
 };
 use crate::money::{discount, Amount, Money, Rate};
 use crate::state::{keys, StateView};
@@ -336,13 +336,20 @@ pub fn disburse(
         .into());
     }
     let mut r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
-    if !r.status.is_live() {
-        return Err(status_err(
-            DocKind::Receivable,
-            &r.id,
-            r.status,
-            "active or overdue",
-        ));
+    // The terms were fixed at acceptance; the receivable must still be what they priced:
+    // active (not overdue) and owing the face financed (a repayment since then would have
+    // the bank pay for a debt already paid to the supplier).
+    if r.status != ReceivableStatus::Active {
+        return Err(status_err(DocKind::Receivable, &r.id, r.status, "active"));
+    }
+    let outstanding = r.checked_outstanding()?;
+    if outstanding != terms.face.amount {
+        return Err(ContractError::FinancedFaceChanged {
+            financing: fid.to_string(),
+            financed: terms.face.to_fixed(),
+            outstanding: outstanding.to_fixed(terms.face.currency.minor_units()),
+        }
+        .into());
     }
     f.status = FinancingStatus::Disbursed;
     f.payment_ref = Some(payment_ref.to_string());
