@@ -4,7 +4,7 @@
 //! client that meets a missing field reports a malformed answer instead of a zero.
 
 use lianrong_consensus::CommitCertificate;
-use lianrong_contracts::model::{DocId, Invoice, Receivable, ReceivableStatus, Validator};
+use lianrong_contracts::model::{DocId, Invoice, Params, Receivable, ReceivableStatus, Validator};
 use lianrong_contracts::{Action, Event, HistoryEntry, Receipt, Signer};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,10 @@ pub struct Status {
     pub mempool: usize,
     /// Sync state.
     pub sync: SyncState,
+    /// The network's parameters in force (tenor cap and flag, grace days, ...), so clients
+    /// judge by the ledger's rules instead of constants of their own.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Params,
 }
 
 /// Whether the node is catching up.

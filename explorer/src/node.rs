@@ -494,6 +494,7 @@ pub mod fake {
             round: height,
             mempool: 0,
             sync: SyncState::default(),
+            params: lianrong_contracts::model::Params::default(),
         }
     }
 

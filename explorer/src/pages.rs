@@ -33,7 +33,7 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/risk/ladder" { "Maturity" }
                         a href="/risk/overdue" { "Overdue" }
                         a href="/risk/exposure" { "Exposure" }
-                        a href="/risk/tenor" { "Tenor > 180d" }
+                        a href="/risk/tenor" { "Long tenor" }
                         form action="/search" method="get" {
                             input type="search" name="q" id="search" placeholder="height, hash, id, invoice no." size="28";
                         }

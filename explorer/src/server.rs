@@ -745,7 +745,7 @@ async fn risk(
             st.index.read(|d| views::exposure(d, &s.viewer, &q)),
         ),
         "tenor" => (
-            "Receivables with tenor over 180 days",
+            "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
             st.index.read(|d| views::long_tenor(d, &s.viewer, &q)),
         ),
         _ => return not_found(&s, "That view"),

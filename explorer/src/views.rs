@@ -14,8 +14,6 @@ use crate::vis::{self, Viewer};
 
 /// Most rows in one table (pages and CSV).
 pub const MAX_ROWS: usize = 5000;
-/// Tenor above which a receivable is flagged (domain.md: the explorer flags > 180 days).
-pub const FLAG_TENOR_DAYS: i64 = 180;
 
 /// One cell: its text and, on pages, an optional link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -612,7 +610,10 @@ pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     t
 }
 
-/// Receivables whose tenor (issue date to maturity) exceeds 180 days.
+/// Receivables whose tenor exceeds the network's flag (`flag_tenor_days`, read from the
+/// node; empty until the node's status is read). Tenor runs from the root receivable's
+/// issue date (its confirmation): a split part keeps its root's tenor, it does not start a
+/// new one.
 pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     let mut t = Table::new(vec![
         "id",
@@ -622,11 +623,19 @@ pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
         "issue date",
         "maturity",
         "tenor days",
+        "tenor from",
         "status",
     ]);
+    let Some(flag) = d.node.as_ref().map(|s| i64::from(s.params.flag_tenor_days)) else {
+        return t;
+    };
     for r in vis::filter(v, d.receivables.values().cloned()) {
-        let tenor = (r.maturity - r.issue_date).num_days();
-        if tenor <= FLAG_TENOR_DAYS
+        let root_issue = d
+            .receivables
+            .get(r.root.as_str())
+            .map(|root| root.issue_date);
+        let tenor = (r.maturity - root_issue.unwrap_or(r.issue_date)).num_days();
+        if tenor <= flag
             || !q.org_ok(&[r.holder.as_str(), r.debtor.as_str()])
             || !q.status_ok(&status_str(&r.status))
         {
@@ -640,6 +649,12 @@ pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
             r.issue_date.to_string().into(),
             r.maturity.to_string().into(),
             tenor.to_string().into(),
+            match root_issue {
+                // Said, not hidden: the bounded index may have dropped an old root.
+                Some(_) => "root's issue date",
+                None => "this part's issue date (root not indexed)",
+            }
+            .into(),
             status_str(&r.status).into(),
         ]);
     }
@@ -795,7 +810,11 @@ mod tests {
     }
 
     fn data() -> IndexData {
-        let mut d = IndexData::default();
+        // The node's status carries the network's parameters (flag_tenor_days 180).
+        let mut d = IndexData {
+            node: Some(crate::node::fake::status(1, vec![])),
+            ..IndexData::default()
+        };
         insert_orgs(&mut d);
         insert_receivables(&mut d);
         for i in [
@@ -867,6 +886,48 @@ mod tests {
         let t = long_tenor(&d, &audit, &ListQuery::default());
         assert_eq!(col(&t, "id"), ["RCV-4", "RCV-5"]);
         assert_eq!(col(&t, "tenor days"), ["323", "334"]);
+    }
+
+    /// The finding: the explorer measured a split part's tenor from the split date, so a
+    /// part of a long receivable split late looked short. Tenor runs from the root.
+    #[test]
+    fn a_split_part_keeps_its_roots_tenor_and_the_flag_is_the_ledgers() {
+        let mut d = data();
+        let mut root = receivable(
+            "RCV-R",
+            "SUP-1",
+            "CORE-A",
+            "2026-01-01",
+            "2026-09-30",
+            "100.00",
+        );
+        root.status = ReceivableStatus::Split;
+        let mut part = receivable(
+            "RCV-P",
+            "SUP-1",
+            "CORE-A",
+            "2026-08-01",
+            "2026-09-30",
+            "60.00",
+        );
+        part.root = root.id.clone();
+        d.receivables.insert(root.id.to_string(), root);
+        d.receivables.insert(part.id.to_string(), part);
+        let audit = Viewer::Everything { org: None };
+        let t = long_tenor(&d, &audit, &ListQuery::default());
+        let ids = col(&t, "id");
+        let at = ids
+            .iter()
+            .position(|i| i == "RCV-P")
+            .expect("the late part is flagged");
+        assert_eq!(col(&t, "tenor days")[at], "272");
+        assert_eq!(col(&t, "tenor from")[at], "root's issue date");
+        // A network that flags from 300 days: the part is no longer listed.
+        if let Some(s) = d.node.as_mut() {
+            s.params.flag_tenor_days = 300;
+        }
+        let t = long_tenor(&d, &audit, &ListQuery::default());
+        assert!(!col(&t, "id").contains(&"RCV-P".to_string()));
     }
 
     #[test]

@@ -45,7 +45,8 @@ fn status_json() -> serde_json::Value {
     json!({
         "chain_id": CHAIN, "height": 7, "last_block_hash": null, "state_root": null,
         "last_finalized_at_ms": 1, "validators": [], "peers": [], "round": 9,
-        "mempool": 0, "sync": {"syncing": false}
+        "mempool": 0, "sync": {"syncing": false},
+        "params": lianrong_sdk::contracts::model::Params::default()
     })
 }
 

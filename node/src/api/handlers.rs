@@ -82,6 +82,9 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
         load(state.db.as_ref(), keys::VALIDATORS)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("no validator set in state"))?;
+    let params: lianrong_contracts::model::Params = load(state.db.as_ref(), keys::PARAMS)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("no parameters in state"))?;
     Ok(Json(Status {
         chain_id: state.chain_id.clone(),
         height: status.height,
@@ -95,6 +98,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
         sync: SyncState {
             syncing: status.syncing,
         },
+        params,
     }))
 }
 
