@@ -305,6 +305,7 @@ fn write_node_config(
                 .map_err(|e| TestnetError::Invalid(format!("{e}")))?,
             max_body_bytes: 256 * 1024,
             tokens: tokens.to_vec(),
+            public_addresses: vec![],
         },
         mempool: MempoolSection::default(),
         consensus: Default::default(),

@@ -93,6 +93,35 @@ pub struct ApiSection {
     /// Tokens granted to organisations.
     #[serde(default)]
     pub tokens: Vec<TokenGrant>,
+    /// Addresses (`host:port`) clients use to reach this API, beyond the listen address
+    /// itself (and `localhost:PORT` for a loopback or wildcard listen): a DNS name, a
+    /// public IP, a proxy. A signed request names the address it was signed for; one
+    /// naming another node's address is refused, so a captured request cannot be
+    /// replayed against another node.
+    #[serde(default)]
+    pub public_addresses: Vec<String>,
+}
+
+impl ApiSection {
+    /// Every `host:port` (lower-case) a signed request for this node may name.
+    pub fn answers_to(&self) -> Vec<String> {
+        let port = self.listen.port();
+        let ip = self.listen.ip();
+        let mut names: Vec<String> = self
+            .public_addresses
+            .iter()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect();
+        if !ip.is_unspecified() {
+            names.push(self.listen.to_string());
+        }
+        if ip.is_loopback() || ip.is_unspecified() {
+            names.push(format!("localhost:{port}"));
+            names.push(format!("127.0.0.1:{port}"));
+            names.push(format!("[::1]:{port}"));
+        }
+        names
+    }
 }
 
 fn default_body_limit() -> usize {

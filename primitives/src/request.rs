@@ -13,11 +13,14 @@ pub const H_TIME: &str = "x-lianrong-time";
 /// Header carrying the signature.
 pub const H_SIG: &str = "x-lianrong-signature";
 
-/// The bytes a member key signs for an API request: method, path with query, and time.
-/// Request bodies need no signature of their own: the only body the API takes is a
-/// signed transaction.
+/// The bytes a member key signs for an API request: the node's address as the client
+/// names it (`host:port`, the HTTP `Host`), method, path with query, and time. The address
+/// binds the request to one node: replayed to another node within the time window, it
+/// names an address that node does not answer to. Request bodies need no signature of
+/// their own: the only body the API takes is a signed transaction.
 pub fn request_signing_bytes(
     chain_id: &str,
+    authority: &str,
     method: &str,
     path_and_query: &str,
     time_ms: u64,
@@ -25,7 +28,11 @@ pub fn request_signing_bytes(
     signing_message(
         API_NAMESPACE,
         chain_id,
-        format!("{method}\n{path_and_query}\n{time_ms}").as_bytes(),
+        format!(
+            "{}\n{method}\n{path_and_query}\n{time_ms}",
+            authority.to_ascii_lowercase()
+        )
+        .as_bytes(),
     )
 }
 
@@ -35,10 +42,22 @@ mod tests {
 
     #[test]
     fn every_part_of_the_request_is_signed() {
-        let base = request_signing_bytes("c", "GET", "/v1/status", 1);
-        assert_ne!(base, request_signing_bytes("d", "GET", "/v1/status", 1));
-        assert_ne!(base, request_signing_bytes("c", "POST", "/v1/status", 1));
-        assert_ne!(base, request_signing_bytes("c", "GET", "/v1/status?x=1", 1));
-        assert_ne!(base, request_signing_bytes("c", "GET", "/v1/status", 2));
+        let h = "10.0.0.1:8080";
+        let base = request_signing_bytes("c", h, "GET", "/v1/status", 1);
+        assert_ne!(base, request_signing_bytes("d", h, "GET", "/v1/status", 1));
+        assert_ne!(
+            base,
+            request_signing_bytes("c", "10.0.0.2:8080", "GET", "/v1/status", 1)
+        );
+        assert_ne!(base, request_signing_bytes("c", h, "POST", "/v1/status", 1));
+        assert_ne!(
+            base,
+            request_signing_bytes("c", h, "GET", "/v1/status?x=1", 1)
+        );
+        assert_ne!(base, request_signing_bytes("c", h, "GET", "/v1/status", 2));
+        assert_eq!(
+            base,
+            request_signing_bytes("c", "10.0.0.1:8080", "GET", "/v1/status", 1)
+        );
     }
 }

@@ -377,8 +377,13 @@ impl Client {
                     pq.push('?');
                     pq.push_str(q);
                 }
-                let mut req = req;
-                for (name, value) in k.request_headers(&chain_id, method.as_str(), &pq, now_ms()) {
+                // The node's address, port always written, sent as the Host header too, so
+                // the node checks exactly what was signed.
+                let authority = authority_of(url)?;
+                let mut req = req.header(reqwest::header::HOST, authority.as_str());
+                let headers =
+                    k.request_headers(&chain_id, &authority, method.as_str(), &pq, now_ms());
+                for (name, value) in headers {
                     req = req.header(name, value);
                 }
                 req
@@ -855,6 +860,17 @@ impl SseState {
             }
         }
     }
+}
+
+/// `host:port` of a URL, the port always written (a signed request binds to it).
+fn authority_of(url: &Url) -> Result<String, SdkError> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| SdkError::Invalid(format!("{url} has no host")))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| SdkError::Invalid(format!("{url} has no port")))?;
+    Ok(format!("{host}:{port}").to_ascii_lowercase())
 }
 
 fn to_event(event: String, data: String, url: &Url) -> NodeEvent {

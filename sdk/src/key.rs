@@ -78,15 +78,16 @@ impl MemberKey {
     }
 
     /// The three headers of a signed API request (key, time, signature) for `method` on
-    /// `path_and_query` at `time_ms`.
+    /// `path_and_query` of the node at `authority` (`host:port`) at `time_ms`.
     pub fn request_headers(
         &self,
         chain_id: &str,
+        authority: &str,
         method: &str,
         path_and_query: &str,
         time_ms: u64,
     ) -> [(&'static str, String); 3] {
-        let msg = request_signing_bytes(chain_id, method, path_and_query, time_ms);
+        let msg = request_signing_bytes(chain_id, authority, method, path_and_query, time_ms);
         [
             (H_KEY, self.public().to_hex()),
             (H_TIME, time_ms.to_string()),

@@ -224,7 +224,9 @@ fn check_signature(headers: &HeaderMap, method: &str, uri: &Uri) -> Result<Publi
     let sig = Signature::from_hex(h(H_SIG)?).map_err(|e| e.to_string())?;
     let time: u64 = h(H_TIME)?.parse().map_err(|_| "time".to_string())?;
     let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let msg = request_signing_bytes(CHAIN, method, pq, time);
+    // The node's address as the client named it: the Host header it signed.
+    let host = h("host")?;
+    let msg = request_signing_bytes(CHAIN, host, method, pq, time);
     lianrong_primitives::verify(&key, &msg, &sig).map_err(|e| e.to_string())?;
     Ok(key)
 }

@@ -188,3 +188,46 @@ fn four_nodes_finalize_the_same_blocks_and_refuse_bad_transactions() {
         }
     }
 }
+
+/// The finding: a request signed by a member key for one node was accepted by every node
+/// for five minutes. A signed request names the node's address (`host:port`); replayed to
+/// another node it is refused, whether it keeps its Host (not that node's address) or not
+/// (the signature no longer matches).
+#[test]
+fn a_signed_request_for_one_node_is_refused_by_the_others() {
+    let c = Cluster::start(4);
+    c.wait_up(0);
+    c.wait_up(1);
+    let key = lianrong_sdk::MemberKey::load(&c.key_file("CORE-A")).unwrap();
+    let authority = |i: usize| c.nodes[i].api.trim_start_matches("http://").to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let headers = key.request_headers(&c.chain_id, &authority(0), "GET", "/v1/status", now);
+    let send = |i: usize, host: Option<&str>| {
+        let mut req = ureq::get(&format!("{}/v1/status", c.nodes[i].api));
+        if let Some(h) = host {
+            req = req.set("Host", h);
+        }
+        for (name, value) in &headers {
+            req = req.set(name, value);
+        }
+        match req.call() {
+            Ok(r) => (r.status(), String::new()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("transport error: {e}"),
+        }
+    };
+    assert_eq!(
+        send(0, None).0,
+        200,
+        "the node it was signed for accepts it"
+    );
+    let (code, body) = send(1, Some(&authority(0)));
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("signed for"), "{body}");
+    let (code, body) = send(1, None);
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("bad request signature"), "{body}");
+}

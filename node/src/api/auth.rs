@@ -54,6 +54,17 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The `host:port` the request was sent to (HTTP/2 `:authority` or the `Host` header),
+/// lower-case.
+fn authority_of(parts: &Parts) -> Option<String> {
+    parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| header(parts, "host").map(str::to_string))
+        .map(|a| a.to_ascii_lowercase())
+}
+
 fn load_org(state: &AppState, org: &OrgId) -> Result<Org, ApiError> {
     load::<Org>(state.db.as_ref(), &keys::doc(DocKind::Org, org.as_str()))
         .map_err(ApiError::internal)?
@@ -107,7 +118,23 @@ impl FromRequestParts<AppState> for Caller {
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let msg = request_signing_bytes(&state.chain_id, parts.method.as_str(), path, time);
+        let authority = authority_of(parts).ok_or_else(|| {
+            ApiError::unauthorized("a signed request needs a Host header (the node's host:port)")
+        })?;
+        if !state.config.api.answers_to().contains(&authority) {
+            return Err(ApiError::unauthorized(format!(
+                "this request was signed for {authority}, which is not this node's address \
+                 (a request signed for one node is refused by the others; an operator adds \
+                 the names clients use to [api] public_addresses)"
+            )));
+        }
+        let msg = request_signing_bytes(
+            &state.chain_id,
+            &authority,
+            parts.method.as_str(),
+            path,
+            time,
+        );
         verify(&key, &msg, &sig).map_err(|_| ApiError::unauthorized("bad request signature"))?;
         let record: KeyRecord = load(state.db.as_ref(), &keys::member_key(&key))
             .map_err(ApiError::internal)?

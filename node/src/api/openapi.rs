@@ -12,7 +12,7 @@ use utoipa::Modify;
 #[openapi(
     info(
         title = "LianRong node API",
-        description = "Supply-chain finance ledger. Authenticate with 'Authorization: Bearer <token>' or sign the request with a member key (x-lianrong-key, x-lianrong-time, x-lianrong-signature over namespace 'lianrong/api/v1', the chain id, and 'METHOD\\nPATH?QUERY\\nTIME'). Every error is {\"error\": {\"code\", \"message\"}}: 4xx for the caller's mistake, 5xx only for the node's own fault."
+        description = "Supply-chain finance ledger. Authenticate with 'Authorization: Bearer <token>' or sign the request with a member key (x-lianrong-key, x-lianrong-time, x-lianrong-signature over namespace 'lianrong/api/v1', the chain id, and 'HOST:PORT\\nMETHOD\\nPATH?QUERY\\nTIME', HOST:PORT being the node's address as sent in the Host header: a request signed for one node is refused by the others). Every error is {\"error\": {\"code\", \"message\"}}: 4xx for the caller's mistake, 5xx only for the node's own fault."
     ),
     modifiers(&Authentication),
     security(("bearer" = []), ("memberKey" = [])),
