@@ -211,6 +211,18 @@ pub struct VoteData {
 }
 
 impl VoteData {
+    /// The vote for `block`: its identity and the parent it extends.
+    pub fn for_block(block: &Block) -> VoteData {
+        VoteData {
+            epoch: block.epoch,
+            block_hash: block.hash(),
+            height: block.height,
+            round: block.round,
+            parent_hash: block.parent,
+            parent_round: block.justify.round(),
+        }
+    }
+
     /// The bytes a voter signs.
     pub fn signing_bytes(&self, chain_id: &str) -> Vec<u8> {
         signing_message(NS_VOTE, chain_id, &encode(self))

@@ -252,14 +252,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        let data = VoteData {
-            epoch: b.epoch,
-            block_hash: b.hash(),
-            height: b.height,
-            round: b.round,
-            parent_hash: b.parent,
-            parent_round: b.justify.round(),
-        };
+        let data = VoteData::for_block(b);
         self.safety.last_voted_round = b.round;
         self.safety_dirty = true;
         let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);

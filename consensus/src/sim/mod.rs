@@ -838,14 +838,7 @@ impl<'a> Sim<'a> {
         if self.nodes[to].byz == Some(ByzKind::DoubleVoter) {
             if let Message::Proposal(p) = &message {
                 let b = &p.block;
-                let data = VoteData {
-                    epoch: b.epoch,
-                    block_hash: b.hash(),
-                    height: b.height,
-                    round: b.round,
-                    parent_hash: b.parent,
-                    parent_round: b.justify.round(),
-                };
+                let data = VoteData::for_block(b);
                 let set = self.current_set(to);
                 if let Some(me) = set.index_of(&self.keys[to].public()) {
                     let next = set.leader(b.round + 1);

@@ -41,9 +41,7 @@ use crate::mempool::AdmitError;
 const WAIT_COMMIT: Duration = Duration::from_secs(30);
 
 fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &str) -> ApiResult<T> {
-    load::<T>(state.db.as_ref(), &keys::doc(kind, id))
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
+    maybe_doc(state, kind, id)?.ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
 }
 
 /// A document that may not exist: a missing one is `None`, a read failure an error.
