@@ -3,7 +3,7 @@
 //! Every field the node writes is required here (no `#[serde(default)]` on an answer): a
 //! client that meets a missing field reports a malformed answer instead of a zero.
 
-use lianrong_consensus::CommitCertificate;
+use lianrong_consensus::{BlockHeader, CommitCertificate, Divergence, ValidatorSet};
 use lianrong_contracts::model::{DocId, Invoice, Params, Receivable, ReceivableStatus, Validator};
 use lianrong_contracts::{Action, Event, HistoryEntry, Receipt, Signer};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
@@ -41,6 +41,10 @@ pub struct Status {
     /// judge by the ledger's rules instead of constants of their own.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: Params,
+    /// Set when a finalized block certified a state this node's execution did not
+    /// produce: the node has stopped taking part in consensus (an operator must look).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub divergence: Option<Divergence>,
 }
 
 /// Whether the node is catching up.
@@ -80,12 +84,62 @@ pub struct BlockView {
     /// proposer's transaction whose signature fails).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub dropped_tx_hashes: Vec<Hash>,
-    /// State root after executing the block, as the node computed it.
+    /// State root after executing the block, as this node computed it (its word only: the
+    /// certified roots are in `header.executed` of a later block).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub state_root: Option<Hash>,
+    /// The block's header: what its hash covers, including the application state it
+    /// certifies (`executed`). Hash it to check `hash`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub header: BlockHeader,
     /// Certificate committing this block or a descendant.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub commit_certificate: Option<CommitCertificate>,
+    /// When the certificate commits a descendant: the headers from this block's child up
+    /// to that descendant, whose parent links tie this block to the certified one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub descendants: Vec<BlockHeader>,
+}
+
+/// `GET /v1/blocks/{height}/raw` (banks and auditors): a finalized block exactly as
+/// consensus encoded it, payload included, with its certificate -- what an auditor needs
+/// to re-execute the chain (`lianrong audit chain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RawBlock {
+    /// Height.
+    pub height: u64,
+    /// Hex of the canonical encoding of the consensus `Block`.
+    pub block_hex: String,
+    /// Hex of the canonical encoding of its `CommitCertificate`.
+    pub certificate_hex: String,
+}
+
+/// One validator-set change, as a client checks it: the reconfiguration block that ended
+/// `epoch`, its epoch-end certificate signed by that epoch's set, and the next set (whose
+/// hash the header commits as `reconfig_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EpochChange {
+    /// The epoch that ended.
+    pub epoch: u64,
+    /// Header of the block that ended it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub header: BlockHeader,
+    /// The set that certifies epoch `epoch + 1`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub validators: ValidatorSet,
+    /// The epoch-end certificate committing `header`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub certificate: CommitCertificate,
+}
+
+/// `GET /v1/epochs`: every validator-set change since genesis, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EpochChanges {
+    /// The changes, epoch 0's end first.
+    pub changes: Vec<EpochChange>,
 }
 
 /// `GET /v1/transactions/{hash}`: a committed transaction and its receipt.
@@ -312,8 +366,35 @@ pub struct ReceivableHistory {
     pub invoice: Option<Invoice>,
 }
 
-/// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of a document against a state root.
-/// Check it with the SDK's `verify_proof`.
+/// `?of=` of `GET /v1/proofs/{kind}/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ProofQuery {
+    /// `document` (default) or `history` (the head of its history chain, with the
+    /// entries it proves).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub of: ProofSubject,
+}
+
+/// What a proof is of: a document's value, or the head of its history chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProofSubject {
+    /// The document (`doc/<kind>/<id>`).
+    #[default]
+    Document,
+    /// The head of its history chain (`hhead/<kind>/<id>`), with the entries it proves.
+    History,
+}
+
+/// `GET /v1/proofs/{kind}/{id}` (`?of=history` for its history): everything a client needs
+/// to check a document without trusting the node -- the value, its Merkle proof against a
+/// state root, the header of the finalized block that certifies that root, the block's
+/// commit certificate, and every validator-set change since genesis. Check it with the
+/// SDK's `verify_document` (or `lianrong verify doc`) holding only the genesis file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProofResponse {
@@ -321,18 +402,32 @@ pub struct ProofResponse {
     pub kind: String,
     /// Document id.
     pub id: String,
-    /// The height (tree version) of the state root.
+    /// The document or its history.
+    pub subject: ProofSubject,
+    /// The height (tree version) of the state proven: `header.executed.height`.
     pub height: u64,
-    /// The state root the proof is against.
+    /// The state root the proof is against: `header.executed.state_root`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state_root: Hash,
-    /// The state key, as text.
+    /// The state key, as text (clients recompute it from kind and id).
     pub key: String,
     /// Hex of the stored value (canonical encoding), or none for an absence proof.
     pub value_hex: Option<String>,
     /// The Jellyfish Merkle proof, as the node serialised it.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub proof: serde_json::Value,
+    /// Header of the finalized block whose `executed` field certifies `state_root`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub header: BlockHeader,
+    /// The certificate committing that block (signed by its epoch's validators).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub certificate: CommitCertificate,
+    /// Every validator-set change from genesis up to the header's epoch.
+    pub epochs: Vec<EpochChange>,
+    /// For a history proof: the document's history entries, oldest first, as far as the
+    /// proven head covers them (entries of later blocks are not yet certified).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub history: Vec<HistoryEntry>,
 }
 
 /// `GET /v1/events` `block` event: a finalized block as this caller may see it.

@@ -5,13 +5,18 @@
 //! the previous one, and each certificate must carry a quorum of valid signatures of the
 //! validator set of the block's epoch and commit either the block itself or a later block
 //! of the same run (whose hash chain then proves the earlier ones). A finalized block with
-//! `reconfig = Some(set)` switches the set for the blocks after it.
+//! `reconfig = Some(set)` switches the set for the blocks after it. Each block must certify
+//! the execution of the height [`executed_height`] names; whether those roots are right
+//! only re-execution can tell (`lianrong audit chain` does it, reading
+//! `block.executed`).
 
 use std::collections::BTreeSet;
 
 use lianrong_primitives::{encode, sha256, Hash};
 
-use crate::types::{genesis_hash, BlockId, CertError, FinalizedBlock, ValidatorSet};
+use crate::types::{
+    executed_height, genesis_hash, BlockId, CertError, FinalizedBlock, ValidatorSet,
+};
 
 /// Why a chain failed the audit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +35,16 @@ pub enum AuditError {
     /// The certificate commits a block that is not this one or a later one of its run.
     #[error("certificate at height {0} commits another block")]
     WrongTarget(u64),
+    /// The block certifies the execution of another height than the rule names.
+    #[error("block at height {height} certifies the state of height {claimed}, not {expected}")]
+    WrongExecutedHeight {
+        /// Height of the block.
+        height: u64,
+        /// The executed height it certifies.
+        claimed: u64,
+        /// The height [`executed_height`] names.
+        expected: u64,
+    },
     /// The chain ended before the certified block that proves its last blocks.
     #[error("{0} trailing blocks are not yet proven by a certificate")]
     Unproven(usize),
@@ -45,6 +60,7 @@ pub struct ChainAuditor {
     quorum: Option<usize>,
     last_hash: Hash,
     last_height: u64,
+    last_executed: u64,
     // Blocks accepted by hash chain but whose certificate commits a later block.
     unproven: usize,
     target: Option<BlockId>,
@@ -68,6 +84,7 @@ impl ChainAuditor {
             quorum: None,
             last_hash: genesis,
             last_height: 0,
+            last_executed: 0,
             unproven: 0,
             target: None,
             verified: BTreeSet::new(),
@@ -102,6 +119,14 @@ impl ChainAuditor {
         {
             return Err(AuditError::NotExtending(b.height));
         }
+        let expected = executed_height(&b.justify, self.last_executed);
+        if b.executed.height != expected {
+            return Err(AuditError::WrongExecutedHeight {
+                height: b.height,
+                claimed: b.executed.height,
+                expected,
+            });
+        }
         let digest = sha256(&encode(&fb.cert));
         let quorum = self.quorum.unwrap_or(self.set.quorum());
         let target = match fb.cert.committed() {
@@ -127,6 +152,7 @@ impl ChainAuditor {
         let hash = b.hash();
         self.last_hash = hash;
         self.last_height = b.height;
+        self.last_executed = b.executed.height;
         self.unproven += 1;
         if target.height > b.height {
             self.target = Some(target);
@@ -156,7 +182,7 @@ impl ChainAuditor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Block, CommitCertificate, QuorumCert, VoteData};
+    use crate::types::{Block, CommitCertificate, ExecutionCommit, QuorumCert, VoteData};
     use lianrong_primitives::SecretKey;
 
     const CHAIN: &str = "audit-chain";
@@ -191,9 +217,13 @@ mod tests {
         let genesis = genesis_hash(CHAIN, &set(), 0);
         let mut out: Vec<Block> = Vec::new();
         for h in 1..=n {
-            let (parent, justify) = match out.last() {
-                Some(p) => (p.hash(), qc_on(p)),
-                None => (genesis, QuorumCert::genesis(genesis)),
+            let (parent, justify, parent_executed) = match out.last() {
+                Some(p) => (p.hash(), qc_on(p), p.executed.height),
+                None => (genesis, QuorumCert::genesis(genesis), 0),
+            };
+            let executed = ExecutionCommit {
+                height: executed_height(&justify, parent_executed),
+                ..ExecutionCommit::genesis(Hash::ZERO)
             };
             out.push(Block {
                 chain_id: CHAIN.into(),
@@ -206,6 +236,7 @@ mod tests {
                 timestamp_ms: h,
                 payload: vec![h as u8],
                 reconfig: None,
+                executed,
             });
         }
         out

@@ -42,6 +42,8 @@ pub mod sim;
 pub mod types;
 
 pub use audit::{AuditError, ChainAuditor};
-pub use engine::{Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId};
+pub use engine::{
+    Divergence, Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId,
+};
 pub use persist::{carry_out, MemorySafetyStore, Released, SafetyStore, Step};
 pub use types::*;

@@ -522,7 +522,100 @@ impl TimeoutCert {
     }
 }
 
-/// A block. Its hash covers every field, including the parent's certificate.
+/// The application's state after executing one finalized block: what a block certifies
+/// about the ledger. Every block carries the commit of the height [`executed_height`]
+/// names, and a validator votes for it only if its own execution of that height gave
+/// exactly these roots; a quorum certificate on the block therefore certifies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionCommit {
+    /// Height of the executed block (0: the genesis state).
+    pub height: u64,
+    /// Root of the state tree after that block.
+    pub state_root: Hash,
+    /// Root of that block's results (its receipts, in block order); zero at genesis.
+    pub results_root: Hash,
+}
+
+impl ExecutionCommit {
+    /// The genesis state's commit (height 0, no results).
+    pub fn genesis(state_root: Hash) -> Self {
+        Self {
+            height: 0,
+            state_root,
+            results_root: Hash::ZERO,
+        }
+    }
+}
+
+/// The height whose [`ExecutionCommit`] a block extending `justify` (whose parent carries
+/// `parent_executed`) must carry: the block that `justify` commits under the two-chain
+/// rule, or, when it commits nothing, the same height as the parent. The signature-free
+/// genesis and epoch-root certificates (round 0) certify a block that is already final.
+///
+/// A pure function of the chain, so proposer, voters and auditors agree on it, and the
+/// height only grows along a chain. Every validator that votes for the block has
+/// finalized that height (it processed `justify` first), so it can check the roots.
+pub fn executed_height(justify: &QuorumCert, parent_executed: u64) -> u64 {
+    if justify.round() == 0 {
+        return justify.vote.height;
+    }
+    match justify.vote.commits() {
+        Some(committed) => committed.height.max(parent_executed),
+        None => parent_executed,
+    }
+}
+
+/// What a block's hash covers: every field of the block, with the payload, the parent's
+/// certificate and the validator-set change replaced by their hashes, so that a client
+/// can check a block's identity (and the state root it certifies) from a few hundred
+/// bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHeader {
+    /// Chain id.
+    pub chain_id: String,
+    /// Epoch.
+    pub epoch: u64,
+    /// Height.
+    pub height: u64,
+    /// Round it was proposed in.
+    pub round: u64,
+    /// Parent hash.
+    pub parent: Hash,
+    /// The parent certificate's [`QuorumCert::digest`]:
+    /// `SHA-256("lianrong/qc-digest" || encode(justify))`.
+    pub justify_hash: Hash,
+    /// Index of the proposer.
+    pub proposer: u16,
+    /// Agreed time.
+    pub timestamp_ms: u64,
+    /// `SHA-256("lianrong/payload/v1" || payload)`.
+    pub payload_hash: Hash,
+    /// `SHA-256("lianrong/reconfig/v1" || encode(reconfig))` (the encoding of an
+    /// `Option<ValidatorSet>`, so "no change" has a hash too).
+    pub reconfig_hash: Hash,
+    /// The certified application state.
+    pub executed: ExecutionCommit,
+}
+
+impl BlockHeader {
+    /// The block hash: `SHA-256("lianrong/block/v2" || encode(header))`.
+    pub fn hash(&self) -> Hash {
+        sha256_parts(&[b"lianrong/block/v2", &encode(self)])
+    }
+}
+
+/// Hash of a payload as the header commits it.
+pub fn payload_hash(payload: &[u8]) -> Hash {
+    sha256_parts(&[b"lianrong/payload/v1", payload])
+}
+
+/// Hash of a block's validator-set change as the header commits it.
+pub fn reconfig_hash(reconfig: &Option<ValidatorSet>) -> Hash {
+    sha256_parts(&[b"lianrong/reconfig/v1", &encode(reconfig)])
+}
+
+/// A block. Its hash is its header's: it covers every field, the parent's certificate and
+/// the certified application state included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     /// Chain id; a block of another chain never verifies here.
@@ -547,12 +640,32 @@ pub struct Block {
     /// the epoch ends here and the next block is the first of the next epoch, certified by
     /// this set. See the crate README ("Validator set changes").
     pub reconfig: Option<ValidatorSet>,
+    /// The application state after the block at `executed.height` =
+    /// [`executed_height`]`(justify, parent's executed height)`.
+    pub executed: ExecutionCommit,
 }
 
 impl Block {
-    /// The block hash.
+    /// The block's header: what its hash covers.
+    pub fn header(&self) -> BlockHeader {
+        BlockHeader {
+            chain_id: self.chain_id.clone(),
+            epoch: self.epoch,
+            height: self.height,
+            round: self.round,
+            parent: self.parent,
+            justify_hash: self.justify.digest(),
+            proposer: self.proposer,
+            timestamp_ms: self.timestamp_ms,
+            payload_hash: payload_hash(&self.payload),
+            reconfig_hash: reconfig_hash(&self.reconfig),
+            executed: self.executed,
+        }
+    }
+
+    /// The block hash (its header's).
     pub fn hash(&self) -> Hash {
-        sha256_parts(&[b"lianrong/block/v1", &encode(self)])
+        self.header().hash()
     }
 
     /// Hash, height and round.

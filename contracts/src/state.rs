@@ -108,6 +108,13 @@ pub mod keys {
     pub fn history_prefix(kind: DocKind, id: &str) -> Vec<u8> {
         format!("hist/{}/{}/", kind.as_str(), id).into_bytes()
     }
+
+    /// The head of a document's history hash chain
+    /// ([`crate::exec::history::HistoryHead`]): in the state tree, so a proof of it
+    /// proves every history entry.
+    pub fn history_head(kind: DocKind, id: &str) -> Vec<u8> {
+        format!("hhead/{}/{}", kind.as_str(), id).into_bytes()
+    }
 }
 
 fn decode_value<T: Serialize + DeserializeOwned>(

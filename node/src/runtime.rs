@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use lianrong_consensus::{
-    decode_message, Block, CommitCertificate, Engine, EngineConfig, FinalizedBlock, Input, Message,
-    Output, SafetyState, Step, Target, TimerId, ValidatorSet,
+    decode_message, Block, CommitCertificate, Engine, EngineConfig, ExecutionCommit,
+    FinalizedBlock, Input, Message, Output, SafetyState, Step, Target, TimerId, ValidatorSet,
 };
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
@@ -34,6 +34,9 @@ use lianrong_storage::{CommitBlock, Db};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
+/// Heights of executions (besides the latest) a restarted engine is told about: a block
+/// certifies a height at most a few below the chain's tip.
+const RECENT_EXECUTIONS: u64 = 16;
 /// Most gossip chores (publish, verdict) in flight at once.
 const MAX_GOSSIP_CHORES: usize = 8192;
 /// Most received bundles being verified off the event loop at once; beyond that they
@@ -188,6 +191,7 @@ pub async fn run(
     };
     let start = engine.handle(node.clock.now_ms(), Input::Start);
     node.carry_out(&mut engine, start).await?;
+    node.report_recent_executions(&mut engine).await?;
     let inputs = Inputs {
         net_events,
         verified,
@@ -657,9 +661,7 @@ impl Loop {
                 budget = budget
                     .checked_sub(1)
                     .ok_or_else(|| anyhow!("engine outputs did not drain"))?;
-                if let Some(feedback) = self.act(engine, out).await? {
-                    steps.push_back(feedback);
-                }
+                steps.extend(self.act(engine, out).await?);
             }
             released.finish(&mut store)?;
         }
@@ -679,8 +681,44 @@ impl Loop {
         Ok(())
     }
 
-    /// Acts on one engine output; returns the engine's answer to any input it fed back.
-    async fn act(&mut self, engine: &mut Engine, out: Output) -> Result<Option<Step>> {
+    /// Tells a (re)started engine what this node's application executed for the last
+    /// few heights, so it can check the states the next blocks certify.
+    async fn report_recent_executions(&mut self, engine: &mut Engine) -> Result<()> {
+        let Some((latest, _)) = self.db.latest()? else {
+            return Ok(());
+        };
+        for height in latest.saturating_sub(RECENT_EXECUTIONS)..=latest {
+            let commit = self
+                .db
+                .execution(height)?
+                .ok_or_else(|| anyhow!("no execution commit stored for height {height}"))?;
+            let step = engine.handle(self.clock.now_ms(), Input::Executed(commit));
+            self.carry_out(engine, step).await?;
+        }
+        Ok(())
+    }
+
+    /// A finalized block certified a state this node did not compute: the engine has
+    /// stopped; say so everywhere an operator looks.
+    fn on_divergence(&self, d: &lianrong_consensus::Divergence) {
+        self.metrics.divergence.set(1);
+        tracing::error!(
+            height = d.certified.height,
+            certified_state_root = %d.certified.state_root,
+            our_state_root = %d.ours.state_root,
+            certified_results_root = %d.certified.results_root,
+            our_results_root = %d.ours.results_root,
+            block = d.block.height,
+            "STATE DIVERGENCE: a finalized block certifies a state this node's execution did \
+             not produce; consensus stopped on this node"
+        );
+        if let Ok(mut s) = self.status.write() {
+            s.divergence = Some(*d);
+        }
+    }
+
+    /// Acts on one engine output; returns the engine's answers to any inputs it fed back.
+    async fn act(&mut self, engine: &mut Engine, out: Output) -> Result<Vec<Step>> {
         match out {
             Output::Send { to, message } => {
                 let bytes = message.to_bytes();
@@ -706,27 +744,32 @@ impl Loop {
             Output::RequestPayload { round, height } => match self.propose(height, false)? {
                 Some(payload) => {
                     let input = Input::Payload { round, payload };
-                    return Ok(Some(engine.handle(self.clock.now_ms(), input)));
+                    return Ok(vec![engine.handle(self.clock.now_ms(), input)]);
                 }
                 None => self.defer_proposal(round, height),
             },
             Output::Finalized(fb) => {
-                let changed = self.apply_finalized(&fb)?;
+                let (changed, executed) = self.apply_finalized(&fb)?;
                 if let Ok(mut s) = self.status.write() {
                     s.round = engine.round();
                 }
+                // Handled now, not after this step's other outputs: a payload request
+                // later in the same step must see the roots the new block certifies.
+                let now = self.clock.now_ms();
+                let mut steps = vec![engine.handle(now, Input::Executed(executed))];
                 if let Some(set) = changed {
-                    let input = Input::ValidatorSetChange(set);
-                    return Ok(Some(engine.handle(self.clock.now_ms(), input)));
+                    steps.push(engine.handle(now, Input::ValidatorSetChange(set)));
                 }
+                return Ok(steps);
             }
+            Output::Diverged(d) => self.on_divergence(&d),
             Output::Evidence(e) => self.keep_evidence(&e)?,
             Output::Rejected { from, reason } => {
                 self.metrics.rejected_messages.inc();
                 tracing::debug!(from, %reason, "consensus message refused");
             }
         }
-        Ok(None)
+        Ok(Vec::new())
     }
 
     /// Runs a gossip chore (publish, verdict) without making the event loop wait for
@@ -860,8 +903,11 @@ impl Loop {
     }
 
     /// Executes a finalized block and commits it atomically; returns a new validator set
-    /// when the block changed it.
-    fn apply_finalized(&mut self, fb: &FinalizedBlock) -> Result<Option<ValidatorSet>> {
+    /// when the block changed it, and the execution commit later blocks must certify.
+    fn apply_finalized(
+        &mut self,
+        fb: &FinalizedBlock,
+    ) -> Result<(Option<ValidatorSet>, ExecutionCommit)> {
         let height = fb.block.height;
         let started = std::time::Instant::now();
         let mempool = &self.mempool;
@@ -878,6 +924,11 @@ impl Loop {
         let outcome = execute_block(self.db.as_ref(), &ctx, &txs)
             .map_err(|e| anyhow!("executing block {height}: {e}"))?;
         let root = outcome.state_root();
+        let executed = ExecutionCommit {
+            height,
+            state_root: root,
+            results_root: outcome.results_root,
+        };
         let block_hash = fb.block.hash();
         let committed: Vec<(Hash, PublicKey)> =
             txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect();
@@ -892,6 +943,8 @@ impl Loop {
                 .collect(),
             receipts: outcome.receipts.clone(),
             changes: outcome.changes,
+            results_root: outcome.results_root,
+            ends_epoch: fb.block.reconfig.as_ref().map(|_| fb.block.epoch),
         })?;
 
         self.forget_committed(height, &committed)?;
@@ -930,11 +983,11 @@ impl Loop {
             ledger_events: outcome.ledger_events,
         }));
         let Some(validators) = changed else {
-            return Ok(None);
+            return Ok((None, executed));
         };
         let set = consensus_set(&validators)?;
         self.validators = validators;
-        Ok(Some(set))
+        Ok((Some(set), executed))
     }
 
     /// Drops what a committed block settled: its transactions from the mempool and the

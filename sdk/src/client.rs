@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::error::SdkError;
 use crate::key::Auth;
 use lianrong_api_types::{
-    BlockNotice, BlockView, KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status,
+    BlockNotice, BlockView, EpochChanges, KeyInfo, RawBlock, ProofResponse, ProofSubject, ReceivableFilter, ReceivableHistory, Status,
     SubmitBody, SubmitResponse, SubmitStatus, TxView,
 };
 
@@ -443,6 +443,12 @@ impl Client {
         self.get_json(&format!("/v1/blocks/{height}")).await
     }
 
+    /// `GET /v1/blocks/{height}/raw` (banks and auditors): the block as consensus encoded
+    /// it, payload included, and its certificate.
+    pub async fn raw_block(&self, height: u64) -> Result<RawBlock, SdkError> {
+        self.get_json(&format!("/v1/blocks/{height}/raw")).await
+    }
+
     /// `GET /v1/transactions/{hash}`: a committed transaction (404 while pending).
     pub async fn transaction(&self, hash: &Hash) -> Result<TxView, SdkError> {
         self.get_json(&format!("/v1/transactions/{hash}")).await
@@ -558,17 +564,43 @@ impl Client {
         self.get_json(&format!("/v1/offers/{id}")).await
     }
 
-    /// `GET /v1/proofs/{kind}/{id}`: a Merkle proof against the latest state root; check
-    /// it with [`crate::verify_proof`].
+    /// `GET /v1/proofs/{kind}/{id}`: the document proven against the latest certified
+    /// state root, with everything needed to check it; check it with
+    /// [`crate::verify_document`].
     pub async fn proof(&self, kind: DocKind, id: &str) -> Result<ProofResponse, SdkError> {
+        self.proof_of(kind, id, ProofSubject::Document).await
+    }
+
+    /// `GET /v1/proofs/{kind}/{id}?of=history`: the document's history with the proof of
+    /// its chain head; check it with [`crate::verify_history`].
+    pub async fn history_proof(&self, kind: DocKind, id: &str) -> Result<ProofResponse, SdkError> {
+        self.proof_of(kind, id, ProofSubject::History).await
+    }
+
+    async fn proof_of(
+        &self,
+        kind: DocKind,
+        id: &str,
+        subject: ProofSubject,
+    ) -> Result<ProofResponse, SdkError> {
         if !id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
             return Err(SdkError::Invalid(format!("invalid document id {id:?}")));
         }
-        self.get_json(&format!("/v1/proofs/{}/{id}", kind.as_str()))
+        let of = match subject {
+            ProofSubject::Document => "document",
+            ProofSubject::History => "history",
+        };
+        self.get_json(&format!("/v1/proofs/{}/{id}?of={of}", kind.as_str()))
             .await
+    }
+
+    /// `GET /v1/epochs`: every validator-set change since genesis; check them with
+    /// [`crate::verify_epochs`].
+    pub async fn epochs(&self) -> Result<EpochChanges, SdkError> {
+        self.get_json("/v1/epochs").await
     }
 
     /// `POST /v1/transactions[?wait=commit]` of already signed bytes. Retries resend the

@@ -5,8 +5,9 @@
 //! - [`MemberKey`] and [`Auth`]: key files and signed requests (or an API token).
 //! - [`Signer`]: builds and signs every action, manages nonces, submits idempotently and
 //!   waits for finality.
-//! - [`verify_block`] and [`verify_proof`]: check a commit certificate and a state proof
-//!   locally, trusting nothing but the validator set.
+//! - [`verify_block`], [`verify_document`], [`verify_history`], [`verify_epochs`]: check
+//!   blocks, documents and histories locally, trusting nothing but the genesis file
+//!   ([`TrustRoot`]).
 //! - [`args`]: strict parsing of amounts, dates, ids as users type them.
 //!
 //! ```no_run
@@ -45,7 +46,8 @@ pub use lianrong_api_types as api_types;
 pub use lianrong_api_types::envelopes::*;
 pub use signer::Signer;
 pub use verify::{
-    validator_set, verify_block, verify_block_json, verify_proof, Finality, VerifiedBlock,
+    validator_set, verify_block, verify_document, verify_epochs, verify_history, Finality,
+    TrustRoot, VerifiedBlock, VerifiedDocument, VerifiedHistory,
 };
 
 /// Civil dates as the ledger uses them (re-exported so callers need no chrono).

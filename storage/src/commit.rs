@@ -33,6 +33,10 @@ pub struct CommitBlock {
     pub receipts: Vec<lianrong_contracts::Receipt>,
     /// The state changes from executing the block (`changes.version == height`).
     pub changes: StateChanges,
+    /// The root of the block's results (`BlockOutcome::results_root`).
+    pub results_root: Hash,
+    /// The epoch this block ends, when it carries a validator-set change.
+    pub ends_epoch: Option<u64>,
 }
 
 /// A stored transaction and where it is.
@@ -113,6 +117,10 @@ impl Db {
         let hkey = height_key(height);
         batch.put_cf(self.cf(CF_BLOCKS), hkey, &block.block);
         batch.put_cf(self.cf(CF_CERTS), hkey, &block.cert);
+        batch.put_cf(self.cf(CF_RESULTS), hkey, block.results_root.0);
+        if let Some(epoch) = block.ends_epoch {
+            batch.put_cf(self.cf(CF_META), epoch_end_key(epoch), hkey);
+        }
         batch.put_cf(self.cf(CF_BLOCK_HASHES), block.block_hash.0, hkey);
         self.stage_txs(&mut batch, height, block)?;
         let entries = batch.len();

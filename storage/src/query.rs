@@ -70,6 +70,47 @@ impl Db {
             .map_err(|e| DbError::corrupt(format!("merkle root at height {height}"), e))
     }
 
+    /// The execution commit of `height` (state root and results root; height 0 is the
+    /// genesis state), if that height is committed: what a later block certifies.
+    pub fn execution(
+        &self,
+        height: u64,
+    ) -> Result<Option<lianrong_consensus::ExecutionCommit>, DbError> {
+        let Some(state_root) = self.state_root(height)? else {
+            return Ok(None);
+        };
+        let results_root = if height == 0 {
+            Hash::ZERO
+        } else {
+            let bytes = self
+                .read(CF_RESULTS, &height_key(height))?
+                .ok_or_else(|| DbError::corrupt(format!("results of height {height}"), "missing"))?;
+            let r = <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| DbError::corrupt(format!("results of height {height}"), "not 32 bytes"))?;
+            Hash(r)
+        };
+        Ok(Some(lianrong_consensus::ExecutionCommit {
+            height,
+            state_root,
+            results_root,
+        }))
+    }
+
+    /// The heights of the blocks that ended each epoch, epoch 0's first (at most
+    /// [`MAX_EPOCHS`]).
+    pub fn epoch_ends(&self) -> Result<Vec<(u64, u64)>, DbError> {
+        let rows = self.scan_at(None, CF_META, META_EPOCH_END, None, MAX_EPOCHS)?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let epoch = parse_height(&k[META_EPOCH_END.len()..]);
+                match (epoch, parse_height(&v)) {
+                    (Some(e), Some(h)) => Ok((e, h)),
+                    _ => Err(DbError::corrupt("epoch index", "not 8-byte epoch and height")),
+                }
+            })
+            .collect()
+    }
+
     /// The genesis state root, once genesis is applied.
     pub fn genesis_root(&self) -> Result<Option<Hash>, DbError> {
         match self.read(CF_META, META_GENESIS)? {

@@ -5,7 +5,7 @@ use jmt::KeyHash;
 
 /// Bumped when the layout below changes incompatibly; a node refuses to open a database
 /// written in another format rather than misread it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.
@@ -18,6 +18,9 @@ pub const CF_JMT_VALUES: &str = "jmt_values";
 pub const CF_BLOCKS: &str = "blocks";
 /// Column family of commit certificates (`height BE -> opaque certificate bytes`).
 pub const CF_CERTS: &str = "certs";
+/// Column family of each block's results root (`height BE -> 32 bytes`), which with the
+/// state root makes the block's execution commit (what later blocks certify).
+pub const CF_RESULTS: &str = "results";
 /// Column family of block hashes (`hash -> height BE`).
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
 /// Column family of transactions (`tx hash -> encode(TxRecord)`).
@@ -39,6 +42,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_JMT_VALUES,
     CF_BLOCKS,
     CF_CERTS,
+    CF_RESULTS,
     CF_BLOCK_HASHES,
     CF_TXS,
     CF_RECEIPTS,
@@ -55,6 +59,12 @@ pub const META_FORMAT: &[u8] = b"format";
 pub const META_LATEST: &[u8] = b"latest";
 /// `meta` key: the genesis state root (32 bytes); present once genesis is applied.
 pub const META_GENESIS: &[u8] = b"genesis";
+/// `meta` key prefix of the epoch index: `epoch_end/ ++ epoch BE -> height BE` of the
+/// reconfiguration block that ended the epoch.
+pub const META_EPOCH_END: &[u8] = b"epoch_end/";
+/// Most epoch changes listed at once (governance changes the set rarely; a chain with
+/// more than this is far outside what the explorer and the proofs are built for).
+pub const MAX_EPOCHS: usize = 10_000;
 /// `safety` key of the single safety record.
 pub const SAFETY_KEY: &[u8] = b"state";
 
@@ -85,6 +95,13 @@ pub const MAX_QUERY_LIMIT: usize = 1000;
 /// A height as a key: big-endian so that key order is height order.
 pub fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
+}
+
+/// The `meta` key recording where `epoch` ended.
+pub fn epoch_end_key(epoch: u64) -> Vec<u8> {
+    let mut k = META_EPOCH_END.to_vec();
+    k.extend_from_slice(&epoch.to_be_bytes());
+    k
 }
 
 /// Parses a height key or value.

@@ -76,11 +76,8 @@ impl Engine {
         );
         debug_assert_eq!(block.height, self.root.height + 1);
         debug_assert_eq!(block.parent, self.root.hash);
-        self.root = Meta {
-            hash: block.hash(),
-            height: block.height,
-            timestamp_ms: block.timestamp_ms,
-        };
+        self.root = Meta::of(&block);
+        self.note_certified_execution(block.executed, block.id());
         let root_height = self.root.height;
         self.blocks.retain(|_, b| b.height > root_height);
         let fb = FinalizedBlock { block, cert };

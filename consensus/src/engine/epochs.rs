@@ -152,6 +152,7 @@ impl Engine {
         self.blocks.clear();
         self.pending_commit = None;
         self.pending_proposal = None;
+        self.waiting_payload = None;
         self.wanted.clear();
         self.last_sync_at = None;
         self.votes.clear();

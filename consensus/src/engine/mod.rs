@@ -17,6 +17,7 @@ use epochs::epoch_root_qc;
 mod certificates;
 mod commit;
 mod epochs;
+mod execution;
 mod pacemaker;
 mod proposals;
 mod sync;
@@ -36,6 +37,14 @@ pub const RECENT_FINALIZED: usize = 1024;
 const QC_CACHE: usize = 512;
 /// Gap (in heights) above which catch-up switches from per-hash fetches to batch sync.
 const SYNC_GAP: u64 = 4;
+/// The application's own execution commits kept to check blocks against: far more than
+/// the few heights a block's certified state lags behind its own height.
+pub const EXECUTED_KEPT: usize = 256;
+/// Certified execution commits of finalized blocks kept until the application executes
+/// their height (it executes finalized blocks in order, so only a few ever wait).
+const CLAIMS_KEPT: usize = 1024;
+
+pub use execution::Divergence;
 
 /// Static configuration of one engine.
 #[derive(Debug, Clone)]
@@ -169,6 +178,12 @@ pub enum Input {
         /// The opaque payload (oversized payloads are replaced by an empty one).
         payload: Vec<u8>,
     },
+    /// The application executed the finalized block at `commit.height` (0: the genesis
+    /// state) and got these roots. Give it after acting on each `Finalized`, in height
+    /// order, and after `Start` for the last few heights already executed (at least the
+    /// last finalized one). The engine votes for, and proposes, only blocks whose
+    /// certified state equals what its own application computed.
+    Executed(ExecutionCommit),
 }
 
 /// Why an input message was refused (reported as [`Output::Rejected`]).
@@ -207,6 +222,20 @@ pub enum RejectReason {
     /// Timestamp not above the parent's, or too far in the future.
     #[error("bad timestamp")]
     BadTimestamp,
+    /// The block's certified state differs from this node's execution of that height.
+    #[error(
+        "block certifies a state at height {height} that this node's execution did not produce"
+    )]
+    WrongExecution {
+        /// The executed height the block certifies.
+        height: u64,
+    },
+    /// The block certifies a height this node no longer keeps the execution of.
+    #[error("block certifies height {height}, older than this node can check")]
+    ExecutionTooOld {
+        /// The executed height the block certifies.
+        height: u64,
+    },
 }
 
 /// What the engine asks the caller to do, in order. The safety state to make durable
@@ -246,6 +275,12 @@ pub enum Output {
         /// Why.
         reason: RejectReason,
     },
+    /// A finalized block certifies a state this node's application did not compute: this
+    /// node's execution diverged from a quorum's (or more than f validators are faulty).
+    /// The engine has stopped: it ignores every further input, so the node never votes
+    /// on, proposes or finalizes anything built on a state it disagrees with. Raise the
+    /// alarm; an operator must find the cause.
+    Diverged(Divergence),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -253,6 +288,19 @@ struct Meta {
     hash: Hash,
     height: u64,
     timestamp_ms: u64,
+    /// The executed height the block certifies.
+    executed: u64,
+}
+
+impl Meta {
+    fn of(block: &Block) -> Meta {
+        Meta {
+            hash: block.hash(),
+            height: block.height,
+            timestamp_ms: block.timestamp_ms,
+            executed: block.executed.height,
+        }
+    }
 }
 
 /// What must never go back within an epoch, read before and after each input
@@ -340,6 +388,19 @@ pub struct Engine {
     timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
     seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
     recent: VecDeque<FinalizedBlock>,
+    /// The application's execution commits, by height (the last [`EXECUTED_KEPT`]).
+    executed: BTreeMap<u64, ExecutionCommit>,
+    /// Execution commits certified by finalized blocks, waiting for the application to
+    /// execute their height.
+    claims: BTreeMap<u64, (ExecutionCommit, BlockId)>,
+    /// A payload that arrived before the application executed the height the block must
+    /// certify: (round, payload).
+    waiting_payload: Option<(u64, Vec<u8>)>,
+    /// Set once a finalized block certified a state this node did not compute.
+    diverged: Option<Divergence>,
+    /// Test-only broken variant: vote for any roots of the right height.
+    #[cfg(test)]
+    skip_execution_check: bool,
     current_from: Option<u16>,
     out: Vec<Output>,
     self_queue: VecDeque<Message>,
@@ -361,15 +422,12 @@ impl Engine {
     ) -> Self {
         let genesis = cfg.genesis_hash();
         let root = match last_finalized {
-            Some(f) => Meta {
-                hash: f.block.hash(),
-                height: f.block.height,
-                timestamp_ms: f.block.timestamp_ms,
-            },
+            Some(f) => Meta::of(&f.block),
             None => Meta {
                 hash: genesis,
                 height: 0,
                 timestamp_ms: cfg.genesis_time_ms,
+                executed: 0,
             },
         };
         let set = safety.validators.clone();
@@ -414,6 +472,12 @@ impl Engine {
             timeouts: BTreeMap::new(),
             seen_proposals: BTreeMap::new(),
             recent,
+            executed: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            waiting_payload: None,
+            diverged: None,
+            #[cfg(test)]
+            skip_execution_check: false,
             current_from: None,
             out: Vec::new(),
             self_queue: VecDeque::new(),
@@ -443,6 +507,14 @@ impl Engine {
     pub(crate) fn break_quorum_for_test(&mut self, quorum: usize) {
         self.quorum = quorum;
         self.broken_quorum = Some(quorum);
+    }
+
+    /// Makes the engine vote for blocks certifying any roots of the right executed height
+    /// (it no longer compares them with its own execution): the deliberately broken
+    /// variant the simulator must catch. Exists only in test builds.
+    #[cfg(test)]
+    pub(crate) fn skip_execution_check_for_test(&mut self) {
+        self.skip_execution_check = true;
     }
 
     /// The validator set of the current epoch.
@@ -477,6 +549,11 @@ impl Engine {
     /// Height of the last finalized block.
     pub fn finalized_height(&self) -> u64 {
         self.root.height
+    }
+
+    /// The divergence that stopped this engine, if any.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.diverged.as_ref()
     }
 
     /// The current safety state (what was last asked to be persisted, or newer).
@@ -539,6 +616,12 @@ impl Engine {
             self.recent.len()
         );
         debug_assert!(
+            self.executed.len() <= EXECUTED_KEPT && self.claims.len() <= CLAIMS_KEPT,
+            "{} executed, {} claims",
+            self.executed.len(),
+            self.claims.len()
+        );
+        debug_assert!(
             self.verified_qcs.len() <= QC_CACHE,
             "{} cached QCs",
             self.verified_qcs.len()
@@ -547,6 +630,10 @@ impl Engine {
 
     fn handle_input(&mut self, now_ms: u64, input: Input) -> Step {
         self.now = self.now.max(now_ms);
+        if self.diverged.is_some() {
+            // Stopped: nothing built on a state this node disagrees with.
+            return Step::new(None, Vec::new(), None);
+        }
         match input {
             Input::Start => {
                 let after_tc = self.safety.high_tc.as_ref().map_or(0, |tc| tc.round + 1);
@@ -565,6 +652,7 @@ impl Engine {
                     self.maybe_request_payload();
                 }
             }
+            Input::Executed(commit) => self.on_executed(commit),
         }
         while let Some(m) = self.self_queue.pop_front() {
             self.on_message(LOCAL, m);
@@ -635,6 +723,7 @@ impl Engine {
             hash: *hash,
             height: b.height,
             timestamp_ms: b.timestamp_ms,
+            executed: b.executed.height,
         })
     }
 }

@@ -9,6 +9,7 @@ use lianrong_primitives::{verify, Hash};
 
 use crate::types::*;
 
+use super::execution::Check;
 use super::{Engine, Output, RejectReason, Target, MAX_ROUNDS_AHEAD, STALE_ROUNDS};
 
 impl Engine {
@@ -66,6 +67,12 @@ impl Engine {
             }
         };
         let justify = self.safety.high_qc.clone();
+        let Some(executed) = self.execution_for(&justify, parent.executed) else {
+            // The block must certify a height our application has not executed yet (it
+            // was finalized in this very step): propose once it has.
+            self.waiting_payload = Some((round, payload));
+            return;
+        };
         let tc = if justify.round() + 1 == round {
             None
         } else {
@@ -85,6 +92,7 @@ impl Engine {
             timestamp_ms: self.now.max(parent.timestamp_ms + 1),
             payload,
             reconfig,
+            executed,
         };
         self.safety.last_proposed_round = round;
         self.safety_dirty = true;
@@ -249,6 +257,14 @@ impl Engine {
                     self.pending_proposal = Some(p);
                     self.fetch(h);
                 }
+                return Ok(());
+            }
+        }
+        // Only a state our own application computed is ever certified with our vote.
+        match self.check_execution(b, parent.executed)? {
+            Check::Matches => {}
+            Check::NotYetExecuted => {
+                self.pending_proposal = Some(p);
                 return Ok(());
             }
         }

@@ -2,6 +2,23 @@ use super::*;
 
 const CHAIN: &str = "unit-chain";
 
+/// The genesis state every test application starts from.
+fn genesis_state() -> ExecutionCommit {
+    ExecutionCommit::genesis(lianrong_primitives::sha256(b"unit/genesis"))
+}
+
+/// The test application's roots after executing `block`.
+fn executed_by(block: &Block) -> ExecutionCommit {
+    ExecutionCommit {
+        height: block.height,
+        state_root: lianrong_primitives::hash::sha256_parts(&[
+            b"unit/state",
+            block.hash().as_bytes(),
+        ]),
+        results_root: Hash::ZERO,
+    }
+}
+
 fn keys() -> Vec<SecretKey> {
     (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect()
 }
@@ -27,6 +44,7 @@ fn proposal(payload: &[u8], timestamp_ms: u64) -> Proposal {
         timestamp_ms,
         payload: payload.to_vec(),
         reconfig: None,
+        executed: genesis_state(),
     };
     Proposal::sign(block, None, &keys()[1])
 }
@@ -36,6 +54,7 @@ fn started(me: usize, safety: Option<SafetyState>) -> Engine {
     let safety = safety.unwrap_or_else(|| SafetyState::genesis(&cfg));
     let mut e = Engine::new(cfg, safety, None);
     let _ = e.handle(1_000, Input::Start);
+    let _ = e.handle(1_000, Input::Executed(genesis_state()));
     e
 }
 
@@ -393,7 +412,11 @@ fn four_engines_finalize_with_certificates() {
     let mut finalized = vec![Vec::new(); 4];
     let mut pending: Vec<(usize, Vec<Output>)> = Vec::new();
     for (i, e) in engines.iter_mut().enumerate() {
-        let out = e.handle(1_000, Input::Start).into_outputs();
+        let mut out = e.handle(1_000, Input::Start).into_outputs();
+        out.extend(
+            e.handle(1_000, Input::Executed(genesis_state()))
+                .into_outputs(),
+        );
         pending.push((i, out));
     }
     for step in 0..400u64 {
@@ -411,7 +434,13 @@ fn four_engines_finalize_with_certificates() {
                         );
                         pending.push((i, out.into_outputs()));
                     }
-                    Output::Finalized(fb) => finalized[i].push(fb),
+                    Output::Finalized(fb) => {
+                        // The application executes the block and reports its roots.
+                        let commit = executed_by(&fb.block);
+                        finalized[i].push(fb);
+                        let out = engines[i].handle(1_000 + step, Input::Executed(commit));
+                        pending.push((i, out.into_outputs()));
+                    }
                     _ => {}
                 }
             }
@@ -444,8 +473,18 @@ fn four_engines_finalize_with_certificates() {
             assert_eq!(a.block, b.block);
             let id = a.cert.verify(&set, CHAIN, genesis).unwrap();
             assert!(id.height >= a.block.height);
+            // Every block certifies exactly what the application computed.
+            let expected = match a.block.executed.height {
+                0 => genesis_state(),
+                h => executed_by(&finalized[0][h as usize - 1].block),
+            };
+            assert_eq!(a.block.executed, expected);
         }
     }
+    assert!(
+        finalized[0].iter().any(|f| f.block.executed.height > 0),
+        "no block certified an executed height"
+    );
 }
 
 /// Every way a certificate enters the verified cache respects its bound (a QC formed
@@ -457,4 +496,262 @@ fn the_verified_certificate_cache_stays_bounded() {
         e.remember_verified(lianrong_primitives::sha256(&i.to_le_bytes()));
         assert!(e.verified_qcs.len() <= QC_CACHE);
     }
+}
+
+/// The block of the next round after `parent` (whose leader proposes it), extending it
+/// through a certificate on it and certifying `executed`.
+fn child(parent: &Block, executed: ExecutionCommit) -> Block {
+    let round = parent.round + 1;
+    Block {
+        height: parent.height + 1,
+        round,
+        parent: parent.hash(),
+        justify: qc_on(parent),
+        proposer: (round % 4) as u16,
+        timestamp_ms: parent.timestamp_ms + 10,
+        executed,
+        ..parent.clone()
+    }
+}
+
+fn signed(block: Block) -> Message {
+    let key = keys()[block.proposer as usize].clone();
+    Message::Proposal(Box::new(Proposal::sign(block, None, &key)))
+}
+
+fn wrong_execution(out: &[Output]) -> Option<u64> {
+    out.iter().find_map(|o| match o {
+        Output::Rejected {
+            reason: RejectReason::WrongExecution { height },
+            ..
+        } => Some(*height),
+        _ => None,
+    })
+}
+
+/// Blocks 1 and 2 (both certify the genesis state) and block 3, which certifies height 1
+/// with `executed_1`.
+fn chain_to_3(executed_1: impl FnOnce(&Block) -> ExecutionCommit) -> [Block; 3] {
+    let b1 = proposal(b"one", 900).block;
+    let b2 = child(&b1, genesis_state());
+    let e1 = executed_1(&b1);
+    let b3 = child(&b2, e1);
+    [b1, b2, b3]
+}
+
+fn forged(mut c: ExecutionCommit) -> ExecutionCommit {
+    c.state_root = Hash([0xf0; 32]);
+    c
+}
+
+#[test]
+fn a_block_certifying_a_state_this_node_did_not_compute_gets_no_vote() {
+    let mut e = started(0, None);
+    let [b1, b2, _] = chain_to_3(executed_by);
+    assert_eq!(votes(&deliver(&mut e, 1, signed(b1.clone()))).len(), 1);
+    // Block 2 certifies the genesis state, which this node has: refused at once.
+    let bad = child(&b1, forged(genesis_state()));
+    let out = deliver(&mut e, 2, signed(bad));
+    assert_eq!(wrong_execution(&out), Some(0), "{out:?}");
+    assert!(votes(&out).is_empty());
+    assert_eq!(e.safety().last_voted_round, 1);
+    // A wrong results root is as wrong as a wrong state root.
+    let mut results = genesis_state();
+    results.results_root = Hash([1; 32]);
+    let mut e = started(0, None);
+    deliver(&mut e, 1, signed(b1));
+    let out = deliver(
+        &mut e,
+        2,
+        signed(Block {
+            executed: results,
+            ..b2
+        }),
+    );
+    assert_eq!(wrong_execution(&out), Some(0), "{out:?}");
+    assert_eq!(e.safety().last_voted_round, 1);
+}
+
+/// Block 3 certifies height 1, which this node finalizes only on seeing block 3's
+/// certificate: it waits for its application, then votes (right roots) or refuses.
+#[test]
+fn a_vote_waits_for_the_execution_it_certifies() {
+    for right in [true, false] {
+        let [b1, b2, b3] = chain_to_3(|b| {
+            if right {
+                executed_by(b)
+            } else {
+                forged(executed_by(b))
+            }
+        });
+        let mut e = started(0, None);
+        deliver(&mut e, 1, signed(b1.clone()));
+        deliver(&mut e, 2, signed(b2));
+        assert_eq!(e.safety().last_voted_round, 2);
+        let out = deliver(&mut e, 3, signed(b3));
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::Rejected { .. })),
+            "{out:?}"
+        );
+        assert_eq!(e.safety().last_voted_round, 2, "voted before executing");
+        let step = e.handle(1_000, Input::Executed(executed_by(&b1)));
+        if right {
+            // The vote goes to the leader of round 4, this node itself: it shows as the
+            // safety state stored before it is counted.
+            assert!(step.persists_first());
+            assert!(matches!(step.safety(), Some(s) if s.last_voted_round == 3));
+            assert_eq!(e.safety().last_voted_round, 3);
+        } else {
+            assert_eq!(wrong_execution(&step.into_outputs()), Some(1));
+            assert_eq!(e.safety().last_voted_round, 2);
+        }
+    }
+}
+
+/// A leader whose block must certify a height finalized in the same step proposes once its
+/// application reports that height, with exactly its roots.
+#[test]
+fn a_leader_proposes_once_its_application_has_executed() {
+    let [b1, b2, _] = chain_to_3(executed_by);
+    // Validator 3 leads round 3 and collects the round-2 votes.
+    let mut e = started(3, None);
+    deliver(&mut e, 1, signed(b1.clone()));
+    deliver(&mut e, 2, signed(b2.clone()));
+    let data = VoteData::for_block(&b2);
+    deliver(
+        &mut e,
+        0,
+        Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)),
+    );
+    let out = deliver(
+        &mut e,
+        1,
+        Message::Vote(Vote::sign(data, 1, &keys()[1], CHAIN)),
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::RequestPayload { round: 3, .. })),
+        "{out:?}"
+    );
+    let out = e
+        .handle(
+            1_000,
+            Input::Payload {
+                round: 3,
+                payload: b"three".to_vec(),
+            },
+        )
+        .into_outputs();
+    let proposals = |out: &[Output]| -> Vec<Block> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    message: Message::Proposal(p),
+                    ..
+                } => Some(p.block.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(proposals(&out).is_empty(), "proposed before executing");
+    let out = e
+        .handle(1_000, Input::Executed(executed_by(&b1)))
+        .into_outputs();
+    let sent = proposals(&out);
+    assert_eq!(sent.len(), 1, "{out:?}");
+    assert_eq!(sent[0].round, 3);
+    assert_eq!(sent[0].payload, b"three");
+    assert_eq!(sent[0].executed, executed_by(&b1));
+}
+
+/// A finalized block certifying roots this node's application did not compute stops the
+/// engine for good: `Diverged`, then nothing for any input.
+#[test]
+fn a_finalized_block_certifying_another_state_stops_the_engine() {
+    let [b1, b2, b3] = chain_to_3(|b| forged(executed_by(b)));
+    let b4 = child(&b3, genesis_state());
+    let mut e = started(0, None);
+    let out = deliver(
+        &mut e,
+        2,
+        Message::SyncResponse {
+            blocks: vec![b1.clone(), b2.clone(), b3.clone()],
+            cert: CommitCertificate { qc: qc_on(&b4) },
+        },
+    );
+    let finalized = out
+        .iter()
+        .filter(|o| matches!(o, Output::Finalized(_)))
+        .count();
+    assert_eq!(finalized, 3, "{out:?}");
+    // Height 1 is not executed yet: nothing to compare with so far.
+    assert!(!out.iter().any(|o| matches!(o, Output::Diverged(_))));
+    assert!(e.divergence().is_none());
+    // The application executes height 1 and gets other roots than block 3 certifies.
+    let ours = executed_by(&b1);
+    let out = e.handle(1_000, Input::Executed(ours)).into_outputs();
+    let expected = Divergence {
+        block: b3.id(),
+        certified: forged(ours),
+        ours,
+    };
+    assert!(
+        matches!(out.as_slice(), [Output::Diverged(d)] if *d == expected),
+        "{out:?}"
+    );
+    assert_eq!(e.divergence(), Some(&expected));
+    // Stopped: no input gets anything out of it any more.
+    let round = e.round();
+    let inputs = vec![
+        Input::Executed(executed_by(&b2)),
+        Input::Timer(TimerId {
+            round,
+            generation: 1,
+        }),
+        Input::Start,
+        Input::Message {
+            from: 1,
+            message: signed(child(&b4, executed_by(&b2))),
+        },
+    ];
+    for input in inputs {
+        let step = e.handle(60_000, input);
+        assert!(step.safety().is_none());
+        assert!(step.into_outputs().is_empty());
+    }
+    assert_eq!(e.finalized_height(), 3);
+}
+
+/// The same when the roots are known before the block is finalized: `Diverged` in the
+/// very step that finalizes it.
+#[test]
+fn a_divergence_on_an_executed_height_is_reported_with_the_block() {
+    let b1 = Block {
+        executed: forged(genesis_state()),
+        ..proposal(b"one", 900).block
+    };
+    let b2 = child(&b1, genesis_state());
+    let mut e = started(0, None);
+    let out = deliver(
+        &mut e,
+        2,
+        Message::SyncResponse {
+            blocks: vec![b1.clone()],
+            cert: CommitCertificate { qc: qc_on(&b2) },
+        },
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Diverged(d) if d.block == b1.id() && d.ours == genesis_state()
+        )),
+        "{out:?}"
+    );
+    assert!(e.divergence().is_some());
 }

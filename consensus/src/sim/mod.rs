@@ -9,19 +9,28 @@
 //! After every event the simulator checks: no two honest validators finalize different
 //! blocks at one height; every finalized block has a valid commit certificate; no height
 //! is finalized twice (or skipped); no honest validator signs two votes or two proposals
-//! for one round (even across restarts); evidence only ever names Byzantine validators; and
-//! after the global stabilisation time (GST) every honest validator finalizes a new block
-//! within [`SimConfig::liveness_bound_ms`].
+//! for one round (even across restarts); evidence only ever names Byzantine validators;
+//! every block an honest validator finalizes certifies exactly the roots the honest
+//! application model ([`execute`]) computes for the height it names; no honest engine
+//! reports a divergence, and a stopped one sends no vote or proposal; and after the global
+//! stabilisation time (GST) every honest validator finalizes a new block within
+//! [`SimConfig::liveness_bound_ms`].
+//!
+//! Every node runs a deterministic application beside its engine: on each `Finalized` it
+//! executes the block ([`execute`]) and gives the engine `Input::Executed` with the roots,
+//! and after every `Input::Start` it gives its last few commits (genesis before any).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
-use lianrong_primitives::{sha256, Hash, SecretKey};
+use lianrong_primitives::{hash::sha256_parts, sha256, Hash, SecretKey};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::audit::{AuditError, ChainAuditor};
-use crate::engine::{Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId};
+use crate::engine::{
+    Divergence, Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId,
+};
 use crate::persist::{MemorySafetyStore, SafetyStore, Step};
 use crate::types::*;
 
@@ -31,6 +40,42 @@ pub const CHAIN_ID: &str = "lianrong-sim";
 /// Cap on processed events per run; a run that needs more is reported as a failure
 /// (it would mean a message storm, itself a bug).
 const MAX_EVENTS: u64 = 3_000_000;
+
+/// Execution commits an application hands its engine after `Input::Start` (its last ones;
+/// the engine needs at least the last finalized height).
+const EXECUTED_ON_START: usize = 8;
+
+/// From this height on a [`ByzKind::DivergentExecutor`]'s application computes other
+/// roots than everyone else's.
+pub const DIVERGES_AT: u64 = 3;
+
+/// The state root of the genesis state of every simulated application.
+pub fn genesis_state_root() -> Hash {
+    sha256(b"sim/genesis")
+}
+
+/// The simulated application: executing finalized `block` on the state after `prev` (the
+/// commit of the height below) gives state root
+/// `sha256_parts(["sim/state", prev.state_root, payload_hash(payload)])` and results root
+/// `sha256_parts(["sim/results", block hash])`. A `divergent` application (the
+/// [`ByzKind::DivergentExecutor`]'s) uses another tag from [`DIVERGES_AT`] on, so its
+/// state roots differ from that height on.
+pub fn execute(prev: &ExecutionCommit, block: &Block, divergent: bool) -> ExecutionCommit {
+    let tag: &[u8] = if divergent && block.height >= DIVERGES_AT {
+        b"sim/state/divergent"
+    } else {
+        b"sim/state"
+    };
+    ExecutionCommit {
+        height: block.height,
+        state_root: sha256_parts(&[
+            tag,
+            prev.state_root.as_bytes(),
+            payload_hash(&block.payload).as_bytes(),
+        ]),
+        results_root: sha256_parts(&[b"sim/results", block.hash().as_bytes()]),
+    }
+}
 
 /// What a Byzantine validator does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +92,25 @@ pub enum ByzKind {
     BadSignatures,
     /// Sends random bytes and random well-formed but unsigned messages.
     Garbage,
+    /// As leader, certifies forged roots in its proposals (state root, results root or
+    /// both replaced, the proposal re-signed).
+    RootLiar,
+    /// A normal engine over an application that computes other state roots from
+    /// [`DIVERGES_AT`] on: its engine must report `Diverged` and stop.
+    DivergentExecutor,
 }
 
 impl ByzKind {
     /// Every behaviour.
-    pub const ALL: [ByzKind; 6] = [
+    pub const ALL: [ByzKind; 8] = [
         ByzKind::Silent,
         ByzKind::Equivocator,
         ByzKind::DoubleVoter,
         ByzKind::Twins,
         ByzKind::BadSignatures,
         ByzKind::Garbage,
+        ByzKind::RootLiar,
+        ByzKind::DivergentExecutor,
     ];
 }
 
@@ -127,6 +180,10 @@ pub struct SimConfig {
     /// the ordering contract), so restarts start from genesis safety state.
     #[cfg(test)]
     pub(crate) forget_persisted_state: bool,
+    /// Engines vote for blocks certifying any roots of the right height, without comparing
+    /// them with their application's (test-only, the broken variant a root liar exploits).
+    #[cfg(test)]
+    pub(crate) skip_execution_check: bool,
 }
 
 impl SimConfig {
@@ -198,6 +255,8 @@ impl SimConfig {
             broken_quorum: None,
             #[cfg(test)]
             forget_persisted_state: false,
+            #[cfg(test)]
+            skip_execution_check: false,
         }
     }
 
@@ -270,6 +329,22 @@ pub enum Violation {
         /// Virtual time of the check.
         at_ms: u64,
     },
+    /// An honest validator finalized a block certifying roots that differ from the honest
+    /// application's for the height it names (or an engine whose application is honest
+    /// saw a finalized block do so).
+    WrongCertifiedState {
+        /// Validator.
+        node: usize,
+        /// Height of the block.
+        height: u64,
+        /// The executed height it certifies.
+        executed: u64,
+    },
+    /// An engine sent a vote or a proposal after reporting `Diverged`.
+    ActedAfterDivergence {
+        /// Validator.
+        node: usize,
+    },
     /// The event budget ran out.
     EventBudget,
 }
@@ -322,6 +397,8 @@ pub struct SimReport {
     pub epoch_changes: u64,
     /// After a set change: the follower is now a validator and validator 0 is not.
     pub membership_changed: bool,
+    /// `Diverged` reports of divergent executors' engines (each then stopped).
+    pub divergences_detected: u64,
 }
 
 #[derive(Debug)]
@@ -373,6 +450,11 @@ struct NodeState {
     persisted: Vec<MemorySafetyStore>,
     incarnation: u64,
     finalized: Vec<FinalizedBlock>,
+    /// Per engine instance, its application's commits by height (index 0: genesis); the
+    /// application's state survives crashes, as the finalized blocks do.
+    apps: Vec<Vec<ExecutionCommit>>,
+    /// Per engine instance: reported `Diverged` (and must have stopped).
+    stopped: Vec<bool>,
     auditor: ChainAuditor,
     last_progress: u64,
     after_gst: u64,
@@ -391,6 +473,9 @@ struct Sim<'a> {
     engine_cfgs: Vec<EngineConfig>,
     partition: Option<Vec<bool>>,
     committed: BTreeMap<u64, Hash>,
+    /// The honest application's commits along the honest chain, by height (index 0:
+    /// genesis), computed once per height.
+    reference: Vec<ExecutionCommit>,
     honest_votes: BTreeMap<(u64, usize, u64), VoteData>,
     honest_proposals: BTreeMap<(u64, usize, u64), Hash>,
     epoch_sets: Vec<ValidatorSet>,
@@ -469,6 +554,7 @@ impl<'a> Sim<'a> {
         if quorum != set.quorum() {
             auditor = auditor.with_quorum(quorum);
         }
+        let genesis = ExecutionCommit::genesis(genesis_state_root());
         let nodes = (0..total)
             .map(|i| {
                 let instances = match byz_of[i] {
@@ -495,6 +581,8 @@ impl<'a> Sim<'a> {
                     persisted: vec![MemorySafetyStore::default(); instances],
                     incarnation: 0,
                     finalized: Vec::new(),
+                    apps: vec![vec![genesis]; instances],
+                    stopped: vec![false; instances],
                     auditor: auditor.clone(),
                     last_progress: 0,
                     after_gst: 0,
@@ -514,6 +602,7 @@ impl<'a> Sim<'a> {
             engine_cfgs,
             partition: None,
             committed: BTreeMap::new(),
+            reference: vec![genesis],
             honest_votes: BTreeMap::new(),
             honest_proposals: BTreeMap::new(),
             epoch_sets: vec![set.clone()],
@@ -530,9 +619,14 @@ impl<'a> Sim<'a> {
         );
         for (i, node) in self.nodes.iter().enumerate() {
             s += &format!(
-                "  node {i} byz={:?} finalized={} last_progress={}",
+                "  node {i} byz={:?} finalized={} executed={:?} stopped={:?} last_progress={}",
                 node.byz,
                 node.finalized.len(),
+                node.apps
+                    .iter()
+                    .map(|a| a.len().saturating_sub(1))
+                    .collect::<Vec<_>>(),
+                node.stopped,
                 node.last_progress
             );
             for e in node.engines.iter().flatten() {
@@ -553,11 +647,10 @@ impl<'a> Sim<'a> {
 
     #[cfg(test)]
     fn break_engines(&mut self) {
-        if let Some(q) = self.cfg.broken_quorum {
-            for node in &mut self.nodes {
-                for e in node.engines.iter_mut().flatten() {
-                    e.break_quorum_for_test(q);
-                }
+        let cfg = self.cfg;
+        for node in &mut self.nodes {
+            for e in node.engines.iter_mut().flatten() {
+                break_engine(cfg, e);
             }
         }
     }
@@ -639,7 +732,7 @@ impl<'a> Sim<'a> {
         self.schedule_faults();
         for node in 0..self.nodes.len() {
             for inst in 0..self.nodes[node].engines.len() {
-                self.step(node, inst, Input::Start)?;
+                self.start(node, inst)?;
             }
         }
         let end = self.cfg.gst_ms + self.cfg.run_after_gst_ms;
@@ -770,15 +863,15 @@ impl<'a> Sim<'a> {
                     Ok(None) => SafetyState::genesis(&cfg),
                     Err(e) => panic!("the in-memory store holds only what it encoded: {e}"),
                 };
+                // The application's state is as durable as the finalized blocks.
+                debug_assert_eq!(st.apps[0].len(), st.finalized.len() + 1);
                 let engine = Engine::new(cfg, safety, st.finalized.last());
                 #[allow(unused_mut)]
                 let mut engine = engine;
                 #[cfg(test)]
-                if let Some(q) = self.cfg.broken_quorum {
-                    engine.break_quorum_for_test(q);
-                }
+                break_engine(self.cfg, &mut engine);
                 self.nodes[node].engines[0] = Some(engine);
-                self.step(node, 0, Input::Start)?;
+                self.start(node, 0)?;
                 // The application re-reads a decided but not yet effective change from its
                 // own state after a restart.
                 let st = &self.nodes[node];
@@ -896,6 +989,18 @@ impl<'a> Sim<'a> {
         p
     }
 
+    /// `Input::Start`, then what the application has executed: its last few commits (at
+    /// least the last finalized height; the genesis state before any).
+    fn start(&mut self, node: usize, inst: usize) -> Result<(), Violation> {
+        self.step(node, inst, Input::Start)?;
+        let app = &self.nodes[node].apps[inst];
+        let recent = app[app.len().saturating_sub(EXECUTED_ON_START)..].to_vec();
+        for commit in recent {
+            self.step(node, inst, Input::Executed(commit))?;
+        }
+        Ok(())
+    }
+
     fn step(&mut self, node: usize, inst: usize, input: Input) -> Result<(), Violation> {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
@@ -956,7 +1061,14 @@ impl<'a> Sim<'a> {
         inputs: &mut VecDeque<Input>,
     ) -> Result<(), Violation> {
         match out {
-            Output::Send { to, message } => self.send(node, to, message)?,
+            Output::Send { to, message } => {
+                if self.nodes[node].stopped[inst]
+                    && matches!(message, Message::Vote(_) | Message::Proposal(_))
+                {
+                    return Err(Violation::ActedAfterDivergence { node });
+                }
+                self.send(node, to, message)?
+            }
             Output::SetTimer { id, after_ms } => {
                 let incarnation = self.nodes[node].incarnation;
                 self.push(
@@ -974,6 +1086,10 @@ impl<'a> Sim<'a> {
                 inputs.push_back(Input::Payload { round, payload });
             }
             Output::Finalized(fb) => {
+                // The application executes the block and reports its roots (in height
+                // order, through the same queue as every other feedback input).
+                let commit = self.execute_finalized(node, inst, &fb.block)?;
+                inputs.push_back(Input::Executed(commit));
                 if Some(fb.block.height) == self.cfg.reconfigure_at {
                     inputs.push_back(Input::ValidatorSetChange(self.next_set.clone()));
                 }
@@ -985,7 +1101,56 @@ impl<'a> Sim<'a> {
                     self.report.rejected += 1;
                 }
             }
+            Output::Diverged(d) => self.on_diverged(node, inst, d)?,
         }
+        Ok(())
+    }
+
+    /// `node`'s application (instance `inst`) executes its next finalized block.
+    fn execute_finalized(
+        &mut self,
+        node: usize,
+        inst: usize,
+        block: &Block,
+    ) -> Result<ExecutionCommit, Violation> {
+        let divergent = self.nodes[node].byz == Some(ByzKind::DivergentExecutor);
+        let app = &mut self.nodes[node].apps[inst];
+        let Some(prev) = app.last().filter(|p| p.height + 1 == block.height) else {
+            return Err(Violation::NotSequential {
+                node,
+                height: block.height,
+            });
+        };
+        let commit = execute(prev, block, divergent);
+        app.push(commit);
+        Ok(commit)
+    }
+
+    /// An engine stopped because a finalized block certifies roots its application did
+    /// not compute: expected of a divergent executor, a failure for everyone else.
+    fn on_diverged(&mut self, node: usize, inst: usize, d: Divergence) -> Result<(), Violation> {
+        self.nodes[node].stopped[inst] = true;
+        let height = d.block.height;
+        if self
+            .reference
+            .get(d.certified.height as usize)
+            .is_some_and(|r| *r != d.certified)
+        {
+            // A quorum certified roots the honest application never computed.
+            return Err(Violation::WrongCertifiedState {
+                node,
+                height,
+                executed: d.certified.height,
+            });
+        }
+        if self.nodes[node].byz != Some(ByzKind::DivergentExecutor) {
+            return Err(Violation::BadCertificate {
+                node,
+                height,
+                reason: format!("an honest application diverged: {d:?}"),
+            });
+        }
+        self.report.divergences_detected += 1;
         Ok(())
     }
 
@@ -1000,31 +1165,13 @@ impl<'a> Sim<'a> {
                 }
                 self.transmit(node, to, message.to_bytes());
             }
-            Some(ByzKind::Equivocator) => match &message {
-                Message::Proposal(p)
-                    if self.current_set(node).key(p.block.proposer)
-                        == Some(&self.keys[node].public()) =>
-                {
-                    let mut other = p.block.clone();
-                    other.payload.push(0xee);
-                    let alt = Message::Proposal(Box::new(Proposal::sign(
-                        other,
-                        p.tc.clone(),
-                        &self.keys[node],
-                    )));
-                    let (a, b) = (message.to_bytes(), alt.to_bytes());
-                    for j in 0..self.nodes.len() {
-                        if j != node {
-                            let bytes = if self.rng.gen_bool(0.5) {
-                                a.clone()
-                            } else {
-                                b.clone()
-                            };
-                            self.transmit_one(node, j, bytes);
-                        }
-                    }
-                }
-                _ => self.transmit(node, to, message.to_bytes()),
+            Some(ByzKind::Equivocator) => match self.own_proposal(node, &message) {
+                Some(p) => self.equivocate(node, p),
+                None => self.transmit(node, to, message.to_bytes()),
+            },
+            Some(ByzKind::RootLiar) => match self.own_proposal(node, &message) {
+                Some(p) => self.lie_about_roots(node, to, p),
+                None => self.transmit(node, to, message.to_bytes()),
             },
             Some(ByzKind::DoubleVoter) => {
                 if let Message::Vote(v) = &message {
@@ -1043,11 +1190,64 @@ impl<'a> Sim<'a> {
                 };
                 self.transmit(node, to, m.to_bytes());
             }
-            Some(ByzKind::Twins) | Some(ByzKind::Garbage) | Some(ByzKind::Silent) => {
+            Some(ByzKind::Twins)
+            | Some(ByzKind::Garbage)
+            | Some(ByzKind::Silent)
+            | Some(ByzKind::DivergentExecutor) => {
                 self.transmit(node, to, message.to_bytes());
             }
         }
         Ok(())
+    }
+
+    /// The proposal in `message`, if `node` made it as its round's leader.
+    fn own_proposal<'m>(&self, node: usize, message: &'m Message) -> Option<&'m Proposal> {
+        match message {
+            Message::Proposal(p)
+                if self.current_set(node).key(p.block.proposer)
+                    == Some(&self.keys[node].public()) =>
+            {
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+
+    /// Sends `p` to some validators and a different block of the same round to the others.
+    fn equivocate(&mut self, node: usize, p: &Proposal) {
+        let mut other = p.block.clone();
+        other.payload.push(0xee);
+        let alt = Proposal::sign(other, p.tc.clone(), &self.keys[node]);
+        let a = Message::Proposal(Box::new(p.clone())).to_bytes();
+        let b = Message::Proposal(Box::new(alt)).to_bytes();
+        for j in 0..self.nodes.len() {
+            if j != node {
+                let bytes = if self.rng.gen_bool(0.5) {
+                    a.clone()
+                } else {
+                    b.clone()
+                };
+                self.transmit_one(node, j, bytes);
+            }
+        }
+    }
+
+    /// Sends `p` re-signed with forged roots: the state root, the results root or both
+    /// (by round), each replaced by a hash of the real one.
+    fn lie_about_roots(&mut self, node: usize, to: Target, p: &Proposal) {
+        let mut block = p.block.clone();
+        let real = block.executed;
+        let forge = |root: Hash| sha256_parts(&[b"sim/forged", root.as_bytes()]);
+        match block.round % 3 {
+            0 => block.executed.state_root = forge(real.state_root),
+            1 => block.executed.results_root = forge(real.results_root),
+            _ => {
+                block.executed.state_root = forge(real.state_root);
+                block.executed.results_root = forge(real.results_root);
+            }
+        }
+        let forged = Proposal::sign(block, p.tc.clone(), &self.keys[node]);
+        self.transmit(node, to, Message::Proposal(Box::new(forged)).to_bytes());
     }
 
     fn corrupt(&mut self, node: usize, message: Message) -> Message {
@@ -1250,6 +1450,14 @@ impl<'a> Sim<'a> {
             None => {
                 self.committed.insert(height, hash);
                 self.report.payload_bytes += fb.block.payload.len() as u64;
+                // The honest application's roots for this height, computed once.
+                match self.reference.last() {
+                    Some(prev) if prev.height + 1 == height => {
+                        let commit = execute(prev, &fb.block, false);
+                        self.reference.push(commit);
+                    }
+                    _ => return Err(Violation::NotSequential { node, height }),
+                }
             }
         }
         // Exactly the audit the bank's auditors run: hash chain, epochs, certificates.
@@ -1262,6 +1470,15 @@ impl<'a> Sim<'a> {
                 reason: other.to_string(),
             },
         })?;
+        // The certified state is exactly what the honest application computed.
+        let executed = fb.block.executed;
+        if self.reference.get(executed.height as usize) != Some(&executed) {
+            return Err(Violation::WrongCertifiedState {
+                node,
+                height,
+                executed: executed.height,
+            });
+        }
         if let Some(next) = &fb.block.reconfig {
             let e = fb.block.epoch as usize;
             if self.epoch_sets.len() == e + 1 {
@@ -1286,6 +1503,17 @@ impl<'a> Sim<'a> {
 
 #[cfg(test)]
 mod tests;
+
+/// Applies the test-only broken variants the configuration asks for to an engine.
+#[cfg(test)]
+fn break_engine(cfg: &SimConfig, engine: &mut Engine) {
+    if let Some(q) = cfg.broken_quorum {
+        engine.break_quorum_for_test(q);
+    }
+    if cfg.skip_execution_check {
+        engine.skip_execution_check_for_test();
+    }
+}
 
 /// The broken variant's store: remembers nothing (a node that skips its fsync).
 struct ForgetfulStore;

@@ -4,6 +4,7 @@
 pub mod financing;
 pub mod fingerprint;
 pub mod governance;
+pub mod history;
 pub mod invoices;
 pub mod receivables;
 pub mod trade;
@@ -14,10 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
 use crate::error::{ContractError, DocKind, ExecError, StoreError};
-use crate::events::{Event, HistoryEntry, Receipt};
+use crate::events::{Event, Receipt};
 use crate::merkle::{compute_changes, StateChanges};
 use crate::model::{DocId, KeyRecord, Org, Params, Role};
-use crate::state::{keys, load, StateView, Storage, Writes};
+use crate::state::{keys, load, StateView, Storage};
 use crate::tx::VerifiedTransaction;
 
 /// Chain-wide bookkeeping kept in state.
@@ -51,6 +52,8 @@ pub struct BlockOutcome {
     pub ledger_events: Vec<Event>,
     /// The state writes, tree update and new root, to be committed atomically.
     pub changes: StateChanges,
+    /// The root of the receipts and ledger events ([`history::results_root`]).
+    pub results_root: Hash,
 }
 
 impl BlockOutcome {
@@ -343,12 +346,15 @@ pub fn execute_block<S: Storage>(
     meta.time_ms = block.time_ms;
     st.store(keys::META.to_vec(), &meta);
     st.commit_tx();
+    let index = history::record_history(&mut st, block, &ledger_events, txs, &receipts)?;
     let mut changes = compute_changes(store, block.height, st.into_writes())?;
-    changes.index = history_index(block, &ledger_events, txs, &receipts);
+    changes.index = index;
+    let results_root = history::results_root(&receipts, &ledger_events);
     Ok(BlockOutcome {
         receipts,
         ledger_events,
         changes,
+        results_root,
     })
 }
 
@@ -499,45 +505,6 @@ pub fn apply_action(
             net,
         } => financing::disburse(ctx, st, financing, payment_ref, *net),
     }
-}
-
-/// The history entries of a block: one per event per document it touches, keyed so a
-/// prefix scan returns a document's history in order. They are an index derived from
-/// the receipts, written with the block but outside the Merkle tree (which would
-/// otherwise spend most of its time on an append-only log the blocks already prove).
-fn history_index(
-    block: &BlockContext,
-    ledger_events: &[Event],
-    txs: &[VerifiedTransaction],
-    receipts: &[Receipt],
-) -> Writes {
-    let mut index = Writes::new();
-    let mut add = |tx_index: u32, by: Option<&VerifiedTransaction>, events: &[Event]| {
-        for (seq, event) in events.iter().enumerate() {
-            let entry = HistoryEntry {
-                height: block.height,
-                tx: by.map(|t| t.hash()),
-                signer: by.map(|t| t.tx().signer.org.clone()),
-                key: by.map(|t| t.tx().signer.key),
-                time_ms: block.time_ms,
-                event: event.clone(),
-            };
-            let bytes = lianrong_primitives::encode(&entry);
-            for (kind, id) in event.documents() {
-                index.insert(
-                    keys::history(kind, &id, block.height, tx_index, seq as u32),
-                    Some(bytes.clone()),
-                );
-            }
-        }
-    };
-    add(u32::MAX, None, ledger_events);
-    for (i, (tx, receipt)) in txs.iter().zip(receipts).enumerate() {
-        if let Ok(events) = &receipt.outcome {
-            add(i as u32, Some(tx), events);
-        }
-    }
-    index
 }
 
 /// Marks receivables overdue whose maturity plus grace days lies before `today`, walking

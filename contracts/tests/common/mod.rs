@@ -14,7 +14,8 @@ use lianrong_contracts::model::{DocId, Financing, Invoice, Receivable, Receivabl
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::World;
-use lianrong_contracts::DocKind;
+use lianrong_contracts::exec::history::HistoryHead;
+use lianrong_contracts::{DocKind, HistoryEntry};
 use lianrong_primitives::{decode, Hash};
 
 fn all<T: serde::Serialize + serde::de::DeserializeOwned>(w: &World, kind: DocKind) -> Vec<T> {
@@ -136,5 +137,37 @@ pub fn check_invariants(w: &World) {
             "receivable {} financing link",
             r.id
         );
+    }
+
+    check_history_heads(w);
+}
+
+/// Every document's history chain head in the state tree is the chain of exactly the
+/// entries its history index lists, in order: a proof of the head proves the history.
+fn check_history_heads(w: &World) {
+    let heads = w.store.scan_prefix(b"hhead/", usize::MAX).unwrap();
+    let mut entries_by_doc: BTreeMap<String, Vec<HistoryEntry>> = BTreeMap::new();
+    for (k, v) in w.store.scan_prefix(b"hist/", usize::MAX).unwrap() {
+        let key = String::from_utf8(k).unwrap();
+        // hist/<kind>/<id>/<height>/<tx>/<seq>: the document is everything before the
+        // last three parts.
+        let doc: Vec<&str> = key.rsplitn(4, '/').collect();
+        let doc = doc[3].trim_start_matches("hist/").to_string();
+        entries_by_doc
+            .entry(doc)
+            .or_default()
+            .push(decode(&v, 1 << 20).unwrap());
+    }
+    assert_eq!(
+        heads.len(),
+        entries_by_doc.len(),
+        "documents with history and history heads differ in number"
+    );
+    for (k, v) in heads {
+        let doc = String::from_utf8(k).unwrap();
+        let doc = doc.trim_start_matches("hhead/");
+        let head: HistoryHead = decode(&v, 1024).unwrap();
+        let entries = &entries_by_doc[doc];
+        assert_eq!(head, HistoryHead::of(entries), "history head of {doc}");
     }
 }

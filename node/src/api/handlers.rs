@@ -16,16 +16,15 @@ use lianrong_api_types::visibility::{
 };
 use lianrong_api_types::{
     event_names, BlockNotice, BlockView, ErrorBody, EvidenceRecord, HistorySteps, InvoiceQuery,
-    KeyInfo, ProofResponse, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody,
+    KeyInfo, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody,
     SubmitBody, SubmitQuery, SubmitResponse, SyncState, TxView, MAX_PAGE,
 };
-use lianrong_consensus::{Block, CommitCertificate};
 use lianrong_contracts::model::{
     DocId, Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
-    merkle, verify_batch, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError,
+    verify_batch, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError,
 };
 use lianrong_primitives::{codec, Hash};
 use serde::de::DeserializeOwned;
@@ -33,7 +32,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, oneshot};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, Command, CommitNotice};
 use crate::mempool::AdmitError;
 
@@ -97,6 +96,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
             syncing: status.syncing,
         },
         params,
+        divergence: status.divergence,
     }))
 }
 
@@ -545,7 +545,7 @@ fn masked_tx(view: TxView) -> ApiResult<TxView> {
 /// readable at `/v1/transactions/{hash}`) and those dropped before execution (a faulty
 /// proposer's transaction whose signature failed: every node drops it alike). Listing a
 /// dropped one as executed sent clients after a transaction no node has.
-fn split_executed(
+pub(super) fn split_executed(
     txs: &[SignedTransaction],
     mut stored_by_this_block: impl FnMut(&Hash) -> ApiResult<bool>,
 ) -> ApiResult<(Vec<Hash>, Vec<Hash>)> {
@@ -560,43 +560,6 @@ fn split_executed(
         }
     }
     Ok((executed, dropped))
-}
-
-/// A block as the API shows it.
-fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
-    let bytes = state
-        .db
-        .block(height)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("block {height}")))?;
-    let block: Block = codec::decode_stored(&bytes, lianrong_consensus::MAX_MESSAGE_BYTES)
-        .map_err(ApiError::internal)?;
-    let cert: Option<CommitCertificate> = match state.db.cert(height).map_err(ApiError::internal)? {
-        Some(c) => Some(
-            codec::decode_stored(&c, lianrong_consensus::MAX_MESSAGE_BYTES)
-                .map_err(ApiError::internal)?,
-        ),
-        None => None,
-    };
-    let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
-    let (executed, dropped) = split_executed(&txs, |hash| {
-        let rec = state.db.tx(hash).map_err(ApiError::internal)?;
-        Ok(rec.is_some_and(|r| r.height == height))
-    })?;
-    let root = state.db.state_root(height).map_err(ApiError::internal)?;
-    Ok(BlockView {
-        height: block.height,
-        hash: block.hash(),
-        parent: block.parent,
-        epoch: block.epoch,
-        round: block.round,
-        proposer: block.proposer,
-        timestamp_ms: block.timestamp_ms,
-        tx_hashes: executed,
-        dropped_tx_hashes: dropped,
-        state_root: root,
-        commit_certificate: cert,
-    })
 }
 
 /// `GET /v1/blocks/latest`.
@@ -615,20 +578,7 @@ pub async fn latest_block(
     if height == 0 {
         return Err(ApiError::not_found("block after genesis"));
     }
-    block_view(&state, height).map(Json)
-}
-
-/// `GET /v1/blocks/{height}`.
-#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "blocks",
-    summary = "A finalized block with its commit certificate",
-    params(("height" = u64, Path, minimum = 1)),
-    responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
-pub async fn block(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath(height): ApiPath<u64>,
-) -> ApiResult<Json<BlockView>> {
-    block_view(&state, height).map(Json)
+    super::proofs::block_view(&state, height).map(Json)
 }
 
 /// `GET /v1/orgs`.
@@ -894,50 +844,10 @@ pub async fn offer(
     Ok(Json(seen.0.offer))
 }
 
-/// `GET /v1/proofs/{kind}/{id}`: a Merkle proof of the document against the latest
-/// committed state root (anyone holding a certificate for that block can check it).
-#[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
-    summary = "Merkle proof of a document against the latest state root",
-    params(
-        ("kind" = String, Path, description = "org, proposal, order, shipment, warehouse_receipt, invoice, receivable, financing or offer"),
-        ("id" = String, Path)
-    ),
-    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
-pub async fn proof(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((kind, id)): Path<(String, String)>,
-) -> ApiResult<Json<ProofResponse>> {
-    let kind = DocKind::parse(&kind).ok_or_else(|| {
-        ApiError::bad_request("invalid_kind", format!("unknown document kind {kind:?}"))
-    })?;
-    if !may_read_doc(&state, &caller, kind, &id)? {
-        return Err(ApiError::not_found(format!("{kind} {id}")));
-    }
-    let (version, root) = state
-        .db
-        .latest()
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("state"))?;
-    let key = keys::doc(kind, &id);
-    let p = merkle::prove(state.db.as_ref(), &key, version, root).map_err(ApiError::internal)?;
-    p.verify(&root).map_err(ApiError::internal)?;
-    let proof = serde_json::to_value(&p.proof).map_err(ApiError::internal)?;
-    Ok(Json(ProofResponse {
-        kind: kind.to_string(),
-        id,
-        height: version,
-        state_root: root,
-        key: String::from_utf8_lossy(&key).into_owned(),
-        value_hex: p.value.as_ref().map(hex::encode),
-        proof,
-    }))
-}
-
 /// Whether `caller` may read the document `kind`/`id` (the rule of its own endpoint; a
 /// missing document is a 404). Kinds with no endpoint of their own (governance records)
 /// are for banks and auditors.
-fn may_read_doc(state: &AppState, caller: &Caller, kind: DocKind, id: &str) -> ApiResult<bool> {
+pub(super) fn may_read_doc(state: &AppState, caller: &Caller, kind: DocKind, id: &str) -> ApiResult<bool> {
     let reader = caller.reader();
     Ok(match kind {
         DocKind::Org => {

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub round_timeouts: Counter<u64, AtomicU64>,
     /// Equivocations (two proposals or two votes for one round) seen from validators.
     pub equivocations: Counter<u64, AtomicU64>,
+    /// 1 once a finalized block certified a state this node did not compute (consensus
+    /// stopped on this node; see `/v1/status`).
+    pub divergence: Gauge<i64, std::sync::atomic::AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -55,6 +58,7 @@ impl Default for Metrics {
             dropped_gossip: Counter::default(),
             round_timeouts: Counter::default(),
             equivocations: Counter::default(),
+            divergence: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Latest finalized block height", m.height.clone());
@@ -62,6 +66,11 @@ impl Default for Metrics {
             "equivocations",
             "Equivocations seen from validators (evidence at /v1/evidence)",
             m.equivocations.clone(),
+        );
+        registry.register(
+            "state_divergence",
+            "1 when a finalized block certified a state this node did not compute",
+            m.divergence.clone(),
         );
         registry.register(
             "round_timeouts",

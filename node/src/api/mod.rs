@@ -9,6 +9,7 @@ pub mod error;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;
+pub mod proofs;
 pub mod visibility;
 
 use std::sync::{Arc, RwLock};
@@ -54,6 +55,8 @@ pub struct NodeStatus {
     pub mempool: usize,
     /// True while the node is behind its peers and fetching blocks.
     pub syncing: bool,
+    /// Set once a finalized block certified a state this node did not compute.
+    pub divergence: Option<lianrong_consensus::Divergence>,
 }
 
 /// A finalized block as announced to API subscribers.
@@ -133,7 +136,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_batch))
         .routes(routes!(transaction))
         .routes(routes!(latest_block))
-        .routes(routes!(block))
+        .routes(routes!(proofs::block))
+        .routes(routes!(proofs::raw_block))
         .routes(routes!(orgs))
         .routes(routes!(org))
         .routes(routes!(key_info))
@@ -147,7 +151,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(receivable_history))
         .routes(routes!(financing))
         .routes(routes!(offer))
-        .routes(routes!(proof))
+        .routes(routes!(proofs::proof))
+        .routes(routes!(proofs::epochs))
         .routes(routes!(events))
         .routes(routes!(evidence))
 }

@@ -64,6 +64,8 @@ mod tests {
             [
                 "/v1/blocks/latest",
                 "/v1/blocks/{height}",
+                "/v1/blocks/{height}/raw",
+                "/v1/epochs",
                 "/v1/events",
                 "/v1/evidence",
                 "/v1/financings/{id}",

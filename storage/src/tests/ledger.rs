@@ -272,6 +272,8 @@ fn commit_before_genesis_and_foreign_genesis_are_refused() {
             .collect(),
         receipts: out.receipts,
         changes: out.changes,
+        results_root: out.results_root,
+        ends_epoch: None,
     };
     assert!(matches!(db.commit_block(&c), Err(DbError::NoGenesis)));
 

@@ -54,6 +54,8 @@ fn commit_of(ctx: &BlockContext, txs: &[VerifiedTransaction], db: &Db) -> Commit
         txs: tx_bytes,
         receipts: out.receipts,
         changes: out.changes,
+        results_root: out.results_root,
+        ends_epoch: None,
     }
 }
 
@@ -66,7 +68,15 @@ fn replay(db: &Db, blocks: &[Logged]) {
             "root differs at height {}",
             ctx.height
         );
+        let results_root = c.results_root;
         db.commit_block(&c).expect("commit");
+        let exec = db.execution(ctx.height).expect("read").expect("committed");
+        assert_eq!(
+            (exec.state_root, exec.results_root),
+            (*root, results_root),
+            "execution commit of height {}",
+            ctx.height
+        );
     }
 }
 

@@ -1,0 +1,246 @@
+//! What a client checks without trusting this node: blocks with their headers and the
+//! headers that tie them to a certificate, proofs of documents and of their histories
+//! against a certified state root, and every validator-set change since genesis.
+//!
+//! Separate because it is the one place that assembles evidence; what it must never do
+//! is answer with a root, header or certificate that was not stored by consensus (a
+//! client would reject it, but the node must not even offer it).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use lianrong_api_types::{
+    BlockView, EpochChange, EpochChanges, ErrorBody, ProofQuery, ProofResponse, ProofSubject,
+    RawBlock,
+};
+use lianrong_consensus::{Block, BlockHeader, CommitCertificate, MAX_MESSAGE_BYTES};
+use lianrong_contracts::state::keys;
+use lianrong_contracts::{merkle, DocKind};
+use lianrong_primitives::codec;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use super::handlers::{may_read_doc, split_executed};
+use super::AppState;
+
+/// Most headers a block view carries to reach the block its certificate commits (blocks
+/// finalized together after a run of timeouts; the engine keeps at most 1024 pending).
+const MAX_DESCENDANTS: u64 = 1024;
+/// How far below the latest height the directly certified block is looked for.
+const MAX_CERTIFIED_LOOKBACK: u64 = 1024;
+
+/// The finalized block at `height` and its stored certificate.
+pub(super) fn stored(state: &AppState, height: u64) -> ApiResult<(Block, Option<CommitCertificate>)> {
+    let bytes = state
+        .db
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("block {height}")))?;
+    let block: Block =
+        codec::decode_stored(&bytes, MAX_MESSAGE_BYTES).map_err(ApiError::internal)?;
+    let cert = match state.db.cert(height).map_err(ApiError::internal)? {
+        Some(c) => Some(codec::decode_stored(&c, MAX_MESSAGE_BYTES).map_err(ApiError::internal)?),
+        None => None,
+    };
+    Ok((block, cert))
+}
+
+/// A block as the API shows it: header, transactions, certificate, and the headers up to
+/// the block the certificate commits when that is a descendant.
+pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
+    let (block, cert) = stored(state, height)?;
+    let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
+    let (executed, dropped) = split_executed(&txs, |hash| {
+        let rec = state.db.tx(hash).map_err(ApiError::internal)?;
+        Ok(rec.is_some_and(|r| r.height == height))
+    })?;
+    let root = state.db.state_root(height).map_err(ApiError::internal)?;
+    let committed = cert
+        .as_ref()
+        .and_then(CommitCertificate::committed)
+        .map_or(height, |c| c.height);
+    let mut descendants = Vec::new();
+    if committed > height && committed - height <= MAX_DESCENDANTS {
+        for h in height + 1..=committed {
+            match stored(state, h) {
+                Ok((b, _)) => descendants.push(b.header()),
+                // Finalized in the same step but not yet written: the client sees an
+                // unproven block and asks again.
+                Err(_) => break,
+            }
+        }
+    }
+    Ok(BlockView {
+        height: block.height,
+        hash: block.hash(),
+        parent: block.parent,
+        epoch: block.epoch,
+        round: block.round,
+        proposer: block.proposer,
+        timestamp_ms: block.timestamp_ms,
+        tx_hashes: executed,
+        dropped_tx_hashes: dropped,
+        state_root: root,
+        header: block.header(),
+        commit_certificate: cert,
+        descendants,
+    })
+}
+
+/// The latest finalized block whose stored certificate commits exactly that block (the
+/// top of each finalization step), with the certificate.
+fn certified_tip(state: &AppState) -> ApiResult<(BlockHeader, CommitCertificate)> {
+    let (latest, _) = state
+        .db
+        .latest()
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("state"))?;
+    let lowest = latest.saturating_sub(MAX_CERTIFIED_LOOKBACK).max(1);
+    for height in (lowest..=latest).rev() {
+        let (block, cert) = stored(state, height)?;
+        let Some(cert) = cert else { continue };
+        if cert.committed().is_some_and(|c| c.height == height) {
+            return Ok((block.header(), cert));
+        }
+    }
+    Err(ApiError::not_found(
+        "a certified block (the chain has no finalized block yet)",
+    ))
+}
+
+/// Every validator-set change since genesis, in order.
+pub(super) fn epoch_changes(state: &AppState) -> ApiResult<Vec<EpochChange>> {
+    let ends = state.db.epoch_ends().map_err(ApiError::internal)?;
+    let mut out = Vec::with_capacity(ends.len());
+    for (epoch, height) in ends {
+        let (block, cert) = stored(state, height)?;
+        let (Some(validators), Some(certificate)) = (block.reconfig.clone(), cert) else {
+            return Err(ApiError::internal(format!(
+                "epoch {epoch} is recorded to end at height {height}, whose block has no \
+                 validator-set change or certificate"
+            )));
+        };
+        out.push(EpochChange {
+            epoch,
+            header: block.header(),
+            validators,
+            certificate,
+        });
+    }
+    Ok(out)
+}
+
+/// `GET /v1/proofs/{kind}/{id}`: a document (or its history) proven against the latest
+/// certified state root, with the header and certificate that certify the root and the
+/// validator-set changes that lead to the certificate's signers.
+#[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
+    summary = "A document or its history, proven against a certified state root",
+    params(("kind" = String, Path, description = "invoice, receivable, order, ..."), ("id" = String, Path), ProofQuery),
+    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+pub async fn proof(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<ProofQuery>,
+) -> ApiResult<Json<ProofResponse>> {
+    let kind = DocKind::parse(&kind).ok_or_else(|| {
+        ApiError::bad_request("invalid_kind", format!("unknown document kind {kind:?}"))
+    })?;
+    if !may_read_doc(&state, &caller, kind, &id)? {
+        return Err(ApiError::not_found(format!("{kind} {id}")));
+    }
+    let (header, certificate) = certified_tip(&state)?;
+    let executed = header.executed;
+    let ours = state.db.execution(executed.height).map_err(ApiError::internal)?;
+    if ours != Some(executed) {
+        return Err(ApiError::internal(format!(
+            "the certified state of height {} is not this node's ({ours:?}): divergence",
+            executed.height
+        )));
+    }
+    let key = match q.of {
+        ProofSubject::Document => keys::doc(kind, &id),
+        ProofSubject::History => keys::history_head(kind, &id),
+    };
+    let p = merkle::prove(state.db.as_ref(), &key, executed.height, executed.state_root)
+        .map_err(ApiError::internal)?;
+    p.verify(&executed.state_root).map_err(ApiError::internal)?;
+    let history = match q.of {
+        ProofSubject::Document => Vec::new(),
+        ProofSubject::History => state
+            .db
+            .history(kind, &id, lianrong_storage::schema::MAX_QUERY_LIMIT)
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .filter(|e| e.height <= executed.height)
+            .collect(),
+    };
+    Ok(Json(ProofResponse {
+        kind: kind.to_string(),
+        id,
+        subject: q.of,
+        height: executed.height,
+        state_root: executed.state_root,
+        key: String::from_utf8_lossy(&key).into_owned(),
+        value_hex: p.value.as_ref().map(hex::encode),
+        proof: serde_json::to_value(&p.proof).map_err(ApiError::internal)?,
+        header,
+        certificate,
+        epochs: epoch_changes(&state)?,
+        history,
+    }))
+}
+
+/// `GET /v1/epochs`.
+#[utoipa::path(get, path = "/v1/epochs", tag = "proofs",
+    summary = "Every validator-set change since genesis, with its certificate",
+    responses((status = 200, body = EpochChanges), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
+pub async fn epochs(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<EpochChanges>> {
+    Ok(Json(EpochChanges {
+        changes: epoch_changes(&state)?,
+    }))
+}
+
+/// `GET /v1/blocks/{height}/raw`.
+#[utoipa::path(get, path = "/v1/blocks/{height}/raw", tag = "blocks",
+    summary = "A finalized block as consensus encoded it, payload included (banks and auditors)",
+    params(("height" = u64, Path, minimum = 1)),
+    responses((status = 200, body = RawBlock), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "not a bank or an auditor", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+pub async fn raw_block(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(height): ApiPath<u64>,
+) -> ApiResult<Json<RawBlock>> {
+    if !caller.sees_everything() {
+        return Err(ApiError::forbidden(
+            "whole blocks (every transaction in full) are for banks and auditors",
+        ));
+    }
+    let block = state
+        .db
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("block {height}")))?;
+    let cert = state
+        .db
+        .cert(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal(format!("block {height} has no stored certificate")))?;
+    Ok(Json(RawBlock {
+        height,
+        block_hex: hex::encode(block),
+        certificate_hex: hex::encode(cert),
+    }))
+}
+
+/// `GET /v1/blocks/{height}` -- see [`block_view`].
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "blocks",
+    summary = "A finalized block with its header and commit certificate",
+    params(("height" = u64, Path, minimum = 1)),
+    responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+pub async fn block(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiPath(height): ApiPath<u64>,
+) -> ApiResult<Json<BlockView>> {
+    block_view(&state, height).map(Json)
+}
