@@ -61,6 +61,9 @@ impl NetworkConfig {
 pub struct Limits {
     /// Established connections in total (all peers together).
     pub max_connections: u32,
+    /// Peers the allow list may hold: the configured ones plus those admitted later
+    /// (validators added by governance). Bounds every map keyed by peer.
+    pub max_allowed_peers: usize,
     /// Established connections to one peer. 2, not 1: when two peers dial each other at
     /// the same moment both connections must be able to complete.
     pub max_connections_per_peer: u32,
@@ -113,6 +116,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 256,
+            max_allowed_peers: 1024,
             max_connections_per_peer: 2,
             max_pending_incoming: 64,
             max_pending_outgoing: 64,

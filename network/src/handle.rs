@@ -133,6 +133,7 @@ pub(crate) enum Command {
     ConnectedPeers(oneshot::Sender<Vec<PublicKey>>),
     TxPeers(oneshot::Sender<Vec<PublicKey>>),
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Admit(Vec<(PeerId, Option<Multiaddr>)>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -143,7 +144,9 @@ pub struct NetworkHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     /// Allowed peers by node key: turns keys into `PeerId`s without redoing the curve
     /// decompression, and refuses keys that are not in genesis.
-    pub(crate) peers: Arc<HashMap<PublicKey, PeerId>>,
+    pub(crate) peers: Arc<std::sync::RwLock<HashMap<PublicKey, PeerId>>>,
+    /// Most peers the allow list may hold (genesis plus admissions).
+    pub(crate) max_allowed: usize,
     pub(crate) counters: Arc<Counters>,
     pub(crate) max_message_bytes: usize,
     pub(crate) max_tx_bytes: usize,
@@ -152,9 +155,39 @@ pub struct NetworkHandle {
 impl NetworkHandle {
     fn peer(&self, key: &PublicKey) -> Result<PeerId, NetworkError> {
         self.peers
+            .read()
+            .map_err(|_| NetworkError::Stopped)?
             .get(key)
             .copied()
             .ok_or_else(|| NetworkError::UnknownPeer(key.to_string()))
+    }
+
+    /// Lets more peers in: validators added by governance (dialed at their address and
+    /// kept connected) or other members. Peers are only ever added -- a validator that
+    /// left the set may still connect to catch up, and a removed validator's messages
+    /// carry no weight in consensus anyway. Refused beyond `Limits::max_allowed_peers`.
+    pub async fn admit(
+        &self,
+        peers: Vec<(PublicKey, Option<Multiaddr>)>,
+    ) -> Result<(), NetworkError> {
+        let mut admitted = Vec::with_capacity(peers.len());
+        {
+            let mut known = self.peers.write().map_err(|_| NetworkError::Stopped)?;
+            for (key, addr) in peers {
+                let pid = crate::identity::peer_id_of(&key)?;
+                if !known.contains_key(&key) {
+                    if known.len() >= self.max_allowed {
+                        return Err(NetworkError::Config(format!(
+                            "allow list full ({} peers): cannot admit {key}",
+                            self.max_allowed
+                        )));
+                    }
+                    known.insert(key, pid);
+                }
+                admitted.push((pid, addr));
+            }
+        }
+        self.command(Command::Admit(admitted)).await
     }
 
     async fn command(&self, c: Command) -> Result<(), NetworkError> {

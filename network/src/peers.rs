@@ -60,6 +60,24 @@ impl RedialSchedule {
         }
     }
 
+    /// Adds `peer` at `addr` to the peers kept connected (due now); a known peer gets
+    /// the new address.
+    pub fn add(&mut self, peer: PeerId, addr: Multiaddr, now: Instant) {
+        match self.peers.get_mut(&peer) {
+            Some(r) => r.addr = addr,
+            None => {
+                let r = Redial {
+                    addr,
+                    backoff: self.initial,
+                    next_at: now,
+                    dialing: false,
+                    connected_since: None,
+                };
+                self.peers.insert(peer, r);
+            }
+        }
+    }
+
     /// The configured peers to dial now (not connected, not dialing, back-off elapsed);
     /// they are marked as dialing.
     pub fn due(&mut self, now: Instant) -> Vec<(PeerId, Multiaddr)> {

@@ -85,7 +85,8 @@ pub fn spawn(
     tokio::spawn(service.run());
     let handle = NetworkHandle {
         commands: cmd_tx,
-        peers: Arc::new(by_key),
+        max_allowed: limits.max_allowed_peers.max(by_key.len()),
+        peers: Arc::new(std::sync::RwLock::new(by_key)),
         counters,
         max_message_bytes: config.max_message_bytes,
         max_tx_bytes: config.max_tx_bytes,
@@ -349,6 +350,29 @@ impl Service {
             .send_request(&to, Frame::Message(bytes));
     }
 
+    /// Adds peers to the allow list (the handle has bounded how many), to gossip, and
+    /// those with an address to the peers kept connected.
+    fn admit(&mut self, peers: Vec<(PeerId, Option<Multiaddr>)>) {
+        let local = *self.swarm.local_peer_id();
+        let now = Instant::now().into_std();
+        for (pid, addr) in peers {
+            if pid == local {
+                continue;
+            }
+            if let Some(key) = super::identity::public_key_of(&pid) {
+                self.keys.insert(pid, key);
+            }
+            if !self.discipline.is_banned(&pid) {
+                self.swarm.behaviour_mut().allow.allow_peer(pid);
+            }
+            self.swarm.behaviour_mut().gossip.add_explicit_peer(&pid);
+            if let Some(addr) = addr {
+                info!(peer = %pid, %addr, "admitted and dialing");
+                self.redial.add(pid, addr, now);
+            }
+        }
+    }
+
     fn acked(&mut self, peer: &PeerId) {
         if let Some(n) = self.in_flight.get_mut(peer) {
             *n = n.saturating_sub(1);
@@ -413,6 +437,7 @@ impl Service {
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
+            Command::Admit(peers) => self.admit(peers),
             // Handled in `run`, which must leave the loop.
             Command::Shutdown(_) => {}
         }

@@ -448,3 +448,37 @@ async fn an_oversize_transaction_is_rejected_and_counted() {
     assert_eq!(bytes, b"small");
     assert_eq!(r.handle.stats().strikes, 1);
 }
+
+#[tokio::test]
+async fn an_admitted_validator_is_let_in_dialed_and_reached() {
+    // A knows only itself at first; C (a validator added by governance) is unknown to it.
+    let mut a = start(1, vec![], &[]).await;
+    let mut c = start(3, vec![], &[1]).await;
+    let c_key = c.key;
+    assert!(
+        a.handle.send(c_key, b"too early".to_vec()).await.is_err(),
+        "an unknown key has no peer id"
+    );
+    // Admitted with its address: A dials it and keeps the link.
+    a.handle
+        .admit(vec![(c_key, Some(c.addr.clone()))])
+        .await
+        .expect("admitted");
+    a.wait_connected(&[c_key]).await;
+    a.handle
+        .send(c_key, b"welcome".to_vec())
+        .await
+        .expect("queued");
+    let (from, bytes) = c.next_consensus().await;
+    assert_eq!((from, bytes.as_slice()), (a.key, &b"welcome"[..]));
+    // Admission is bounded.
+    let d = start_with(4, loopback(), vec![], &[], |cfg| {
+        cfg.limits.max_allowed_peers = 1;
+    })
+    .await;
+    d.handle
+        .admit(vec![(public(5), None)])
+        .await
+        .expect("one fits");
+    assert!(d.handle.admit(vec![(public(6), None)]).await.is_err());
+}

@@ -34,6 +34,8 @@ use lianrong_storage::{CommitBlock, Db};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
+/// Non-validator peers the engine answers (bounded anyway by the network's allow list).
+const MAX_FOLLOWERS: usize = 1024;
 /// Heights of executions (besides the latest) a restarted engine is told about: a block
 /// certifies a height at most a few below the chain's tip.
 const RECENT_EXECUTIONS: u64 = 16;
@@ -188,7 +190,9 @@ pub async fn run(
         status,
         metrics,
         validators: genesis.validators.clone(),
+        followers: Vec::new(),
     };
+    node.admit_ledger_validators().await?;
     let start = engine.handle(node.clock.now_ms(), Input::Start);
     node.carry_out(&mut engine, start).await?;
     node.report_recent_executions(&mut engine).await?;
@@ -313,7 +317,12 @@ struct Loop {
     commits: broadcast::Sender<Arc<CommitNotice>>,
     status: Arc<RwLock<NodeStatus>>,
     metrics: Arc<api::metrics::Metrics>,
+    /// The validator set the ledger records (changed by governance).
     validators: Vec<LedgerValidator>,
+    /// Allow-listed peers outside the current validator set that sent consensus messages
+    /// (full nodes, former validators catching up): the engine knows them by the label
+    /// `set size + position` and only ever answers them.
+    followers: Vec<PublicKey>,
 }
 
 /// A payload request waiting for a transaction.
@@ -489,8 +498,7 @@ impl Loop {
     async fn on_network(&mut self, engine: &mut Engine, ev: NetEvent) -> Result<()> {
         match ev {
             NetEvent::Consensus { from, bytes } => {
-                let Some(index) = engine.validators().index_of(&from) else {
-                    // A full node or a peer of an older epoch: nothing for the engine.
+                let Some(index) = self.label_of(engine, from) else {
                     return Ok(());
                 };
                 match decode_message(&bytes) {
@@ -681,6 +689,58 @@ impl Loop {
         Ok(())
     }
 
+    /// The engine's name for a peer: its index in the current set, or a follower label
+    /// above it (`None` once [`MAX_FOLLOWERS`] are known: the peer is ignored).
+    fn label_of(&mut self, engine: &Engine, key: PublicKey) -> Option<u16> {
+        if let Some(i) = engine.validators().index_of(&key) {
+            return Some(i);
+        }
+        let n = engine.validators().len();
+        let pos = match self.followers.iter().position(|k| *k == key) {
+            Some(p) => p,
+            None if self.followers.len() < MAX_FOLLOWERS => {
+                self.followers.push(key);
+                self.followers.len() - 1
+            }
+            None => return None,
+        };
+        u16::try_from(n + pos).ok()
+    }
+
+    /// The peer behind an engine label (see [`Loop::label_of`]).
+    fn key_of_label(&self, engine: &Engine, label: u16) -> Option<PublicKey> {
+        let n = engine.validators().len();
+        match usize::from(label).checked_sub(n) {
+            None => engine.validators().key(label).copied(),
+            Some(pos) => self.followers.get(pos).copied(),
+        }
+    }
+
+    /// Lets the validators the ledger records into the network (and dials them at their
+    /// recorded address): the allow list follows the certified set, so a validator added
+    /// by governance is heard. Former validators stay allowed, to catch up.
+    async fn admit_ledger_validators(&mut self) -> Result<()> {
+        if let Some(v) = load::<Vec<LedgerValidator>>(self.db.as_ref(), keys::VALIDATORS)? {
+            self.validators = v;
+        }
+        let peers = self
+            .validators
+            .iter()
+            .map(|v| {
+                let addr = v.address.parse().ok();
+                if addr.is_none() {
+                    tracing::warn!(node_key = %v.node_key, address = %v.address,
+                        "validator address is not a multiaddr; waiting for it to dial us");
+                }
+                (v.node_key, addr)
+            })
+            .collect();
+        self.net
+            .admit(peers)
+            .await
+            .map_err(|e| anyhow!("admitting the ledger's validators: {e}"))
+    }
+
     /// Tells a (re)started engine what this node's application executed for the last
     /// few heights, so it can check the states the next blocks certify.
     async fn report_recent_executions(&mut self, engine: &mut Engine) -> Result<()> {
@@ -728,8 +788,8 @@ impl Loop {
                         let _ = self.net.broadcast(bytes).await;
                     }
                     Target::One(i) => {
-                        if let Some(key) = engine.validators().key(i) {
-                            let _ = self.net.send(*key, bytes).await;
+                        if let Some(key) = self.key_of_label(engine, i) {
+                            let _ = self.net.send(key, bytes).await;
                         }
                     }
                 }
@@ -759,6 +819,7 @@ impl Loop {
                 let mut steps = vec![engine.handle(now, Input::Executed(executed))];
                 if let Some(set) = changed {
                     steps.push(engine.handle(now, Input::ValidatorSetChange(set)));
+                    self.admit_ledger_validators().await?;
                 }
                 return Ok(steps);
             }

@@ -1,5 +1,7 @@
-//! Local verification: a certificate signed by a quorum verifies, anything else does not;
-//! a state proof verifies only for its own document, value and root.
+//! Local verification from the genesis file alone: what a dishonest node can serve --
+//! a forged value under a genuine certificate, a proof of another key, a block below the
+//! certified one with a foreign hash, a root of another height, a certificate of the wrong
+//! epoch's set, reordered history -- is INVALID; the honest answers are VALID.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
 #![allow(
@@ -9,158 +11,410 @@
     clippy::too_many_lines
 )]
 
-use lianrong_consensus::{CommitCertificate, QuorumCert, ValidatorSet, VoteData};
+use lianrong_consensus::{
+    epoch_end_vote, executed_height, genesis_hash, Block, CommitCertificate, ExecutionCommit,
+    QuorumCert, ValidatorSet, VoteData,
+};
+use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::merkle::{compute_changes, prove, MemoryStorage};
 use lianrong_contracts::state::{keys, Writes};
-use lianrong_contracts::DocKind;
+use lianrong_contracts::{DocKind, Event, HistoryEntry};
 use lianrong_primitives::{Hash, SecretKey};
-use lianrong_sdk::{verify_block, verify_proof, BlockView, Finality, ProofResponse};
-use serde_json::json;
+use lianrong_sdk::{
+    verify_block, verify_document, verify_epochs, verify_history, BlockView, EpochChange,
+    Finality, ProofResponse, ProofSubject, TrustRoot,
+};
 
 const CHAIN: &str = "verify-chain";
 
-fn keys4() -> Vec<SecretKey> {
-    (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect()
+fn keys_from(seed: u8, n: u8) -> Vec<SecretKey> {
+    (0..n).map(|i| SecretKey::from_seed([seed + i; 32])).collect()
 }
 
-fn set() -> ValidatorSet {
-    ValidatorSet::from_keys(&keys4().iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap()
+fn set_of(keys: &[SecretKey]) -> ValidatorSet {
+    ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap()
 }
 
-/// A certificate on a child at (height + 1, round + 1) of the block (hash, height, round),
-/// signed by `signers`.
-fn cert(hash: Hash, height: u64, round: u64, signers: &[u16], chain: &str) -> CommitCertificate {
-    let vote = VoteData {
-        epoch: 0,
-        block_hash: Hash([9; 32]),
-        height: height + 1,
-        round: round + 1,
-        parent_hash: hash,
-        parent_round: round,
-    };
-    let msg = vote.signing_bytes(chain);
-    let k = keys4();
-    CommitCertificate {
-        qc: QuorumCert {
-            vote,
-            signers: signers.to_vec(),
-            signatures: signers.iter().map(|&i| k[i as usize].sign(&msg)).collect(),
-        },
+/// A quorum certificate on `b` signed by the first three of `keys`.
+fn qc_on(b: &Block, keys: &[SecretKey]) -> QuorumCert {
+    sign(VoteData::for_block(b), keys)
+}
+
+fn sign(vote: VoteData, keys: &[SecretKey]) -> QuorumCert {
+    let msg = vote.signing_bytes(CHAIN);
+    QuorumCert {
+        vote,
+        signers: vec![0, 1, 2],
+        signatures: keys[..3].iter().map(|k| k.sign(&msg)).collect(),
     }
 }
 
-fn block(cert: Option<CommitCertificate>) -> BlockView {
-    // Through JSON, as the node serves it.
-    serde_json::from_value(json!({
-        "height": 5, "hash": "aa".repeat(32), "parent": "bb".repeat(32), "epoch": 0,
-        "round": 8, "proposer": 0, "timestamp_ms": 1, "tx_hashes": [], "dropped_tx_hashes": [],
-        "state_root": "cc".repeat(32), "commit_certificate": cert,
-    }))
-    .unwrap()
+/// A chain under construction, with the state its blocks certify.
+struct Chain {
+    keys: Vec<SecretKey>,
+    root: TrustRoot,
+    blocks: Vec<Block>,
+    /// Execution commit per height (0 = genesis).
+    executed: Vec<ExecutionCommit>,
+    store: MemoryStorage,
+    epoch: u64,
+    epochs: Vec<EpochChange>,
+}
+
+impl Chain {
+    fn new() -> Chain {
+        let keys = keys_from(1, 4);
+        let set = set_of(&keys);
+        let root = TrustRoot {
+            chain_id: CHAIN.into(),
+            genesis_hash: genesis_hash(CHAIN, &set, 0),
+            validators: set,
+        };
+        Chain {
+            keys,
+            root,
+            blocks: Vec::new(),
+            executed: vec![ExecutionCommit::genesis(Hash([0x11; 32]))],
+            store: MemoryStorage::new(),
+            epoch: 0,
+            epochs: Vec::new(),
+        }
+    }
+
+    /// Appends a block in consecutive rounds (so each QC commits the grandparent) whose
+    /// execution writes `writes`; returns its height.
+    fn push(&mut self, writes: Writes, reconfig: Option<ValidatorSet>) -> u64 {
+        let (parent, justify, parent_executed, round) = match self.blocks.last() {
+            Some(p) if p.epoch == self.epoch => {
+                (p.hash(), qc_on(p, &self.keys), p.executed.height, p.round + 1)
+            }
+            Some(p) => {
+                // The first block of a new epoch: the signature-free epoch-root QC.
+                let qc = QuorumCert {
+                    vote: VoteData {
+                        epoch: self.epoch,
+                        block_hash: p.hash(),
+                        height: p.height,
+                        round: 0,
+                        parent_hash: Hash::ZERO,
+                        parent_round: 0,
+                    },
+                    signers: vec![],
+                    signatures: vec![],
+                };
+                (p.hash(), qc, p.executed.height, 1)
+            }
+            None => (
+                self.root.genesis_hash,
+                QuorumCert::genesis(self.root.genesis_hash),
+                0,
+                1,
+            ),
+        };
+        let height = self.blocks.len() as u64 + 1;
+        let k = executed_height(&justify, parent_executed);
+        let b = Block {
+            chain_id: CHAIN.into(),
+            epoch: self.epoch,
+            height,
+            round,
+            parent,
+            justify,
+            proposer: (round % 4) as u16,
+            timestamp_ms: height,
+            payload: vec![height as u8],
+            reconfig,
+            executed: self.executed[k as usize],
+        };
+        self.blocks.push(b);
+        let changes = compute_changes(&self.store, height, writes).unwrap();
+        self.store.apply(&changes);
+        self.executed.push(ExecutionCommit {
+            height,
+            state_root: changes.root,
+            results_root: Hash([height as u8; 32]),
+        });
+        height
+    }
+
+    fn block(&self, height: u64) -> &Block {
+        &self.blocks[height as usize - 1]
+    }
+
+    /// The certificate committing block `height` (a QC on a child in the next round).
+    fn cert(&self, height: u64) -> CommitCertificate {
+        let b = self.block(height);
+        let vote = VoteData {
+            epoch: b.epoch,
+            block_hash: Hash([0x99; 32]),
+            height: height + 1,
+            round: b.round + 1,
+            parent_hash: b.hash(),
+            parent_round: b.round,
+        };
+        CommitCertificate {
+            qc: sign(vote, &self.keys),
+        }
+    }
+
+    /// Ends the epoch at a reconfiguration block to `next` (keys seeded `seed`).
+    fn reconfigure(&mut self, seed: u8) {
+        let next_keys = keys_from(seed, 4);
+        let next = set_of(&next_keys);
+        let h = self.push(Writes::new(), Some(next.clone()));
+        let r = self.block(h).clone();
+        let cert = CommitCertificate {
+            qc: sign(epoch_end_vote(self.epoch, &r.id()), &self.keys),
+        };
+        self.epochs.push(lianrong_sdk::EpochChange {
+            epoch: self.epoch,
+            header: r.header(),
+            validators: next,
+            certificate: cert,
+        });
+        self.epoch += 1;
+        self.keys = next_keys;
+    }
+
+    /// The node's proof answer for `kind`/`id`, certified by block `by`.
+    fn proof(&self, kind: DocKind, id: &str, by: u64, subject: ProofSubject) -> ProofResponse {
+        let header = self.block(by).header();
+        let e = header.executed;
+        let key = match subject {
+            ProofSubject::Document => keys::doc(kind, id),
+            ProofSubject::History => keys::history_head(kind, id),
+        };
+        let p = prove(&self.store, &key, e.height, e.state_root).unwrap();
+        ProofResponse {
+            kind: kind.to_string(),
+            id: id.into(),
+            subject,
+            height: e.height,
+            state_root: e.state_root,
+            key: String::from_utf8_lossy(&key).into_owned(),
+            value_hex: p.value.as_ref().map(hex::encode),
+            proof: serde_json::to_value(&p.proof).unwrap(),
+            header,
+            certificate: self.cert(by),
+            epochs: self.epochs.clone(),
+            history: Vec::new(),
+        }
+    }
+
+    fn view(&self, height: u64, cert: CommitCertificate, descendants: u64) -> BlockView {
+        let b = self.block(height);
+        BlockView {
+            height,
+            hash: b.hash(),
+            parent: b.parent,
+            epoch: b.epoch,
+            round: b.round,
+            proposer: b.proposer,
+            timestamp_ms: b.timestamp_ms,
+            tx_hashes: vec![],
+            dropped_tx_hashes: vec![],
+            state_root: None,
+            header: b.header(),
+            commit_certificate: Some(cert),
+            descendants: (height + 1..=height + descendants)
+                .map(|h| self.block(h).header())
+                .collect(),
+        }
+    }
+}
+
+/// The answer is INVALID, for the reason named.
+fn invalid<T: std::fmt::Debug>(r: Result<T, lianrong_sdk::SdkError>, why: &str) {
+    match r {
+        Ok(v) => panic!("accepted: {v:?}"),
+        Err(e) => assert!(e.to_string().contains(why), "refused for another reason: {e}"),
+    }
+}
+
+fn doc_writes(pairs: &[(&str, &[u8])]) -> Writes {
+    let mut w = Writes::new();
+    for (id, v) in pairs {
+        w.insert(keys::doc(DocKind::Receivable, id), Some(v.to_vec()));
+    }
+    w
+}
+
+/// Genesis, RCV-1 and RCV-12 written at height 1, an empty block 2, and block 3 (which
+/// certifies the state of height 1).
+fn three_blocks() -> Chain {
+    let mut c = Chain::new();
+    c.push(doc_writes(&[("RCV-1", b"one"), ("RCV-12", b"twelve")]), None);
+    c.push(Writes::new(), None);
+    c.push(Writes::new(), None);
+    c
 }
 
 #[test]
-fn a_quorum_certificate_proves_the_block_final() {
-    let h = Hash([0xaa; 32]);
-    let v = verify_block(
-        &block(Some(cert(h, 5, 8, &[0, 1, 3], CHAIN))),
-        &set(),
-        CHAIN,
-        Hash::ZERO,
-    )
-    .unwrap();
-    assert_eq!((v.height, v.finality), (5, Finality::Direct));
-    // A certificate committing a later block of the run.
-    let v = verify_block(
-        &block(Some(cert(Hash([1; 32]), 7, 10, &[0, 1, 2], CHAIN))),
-        &set(),
-        CHAIN,
-        Hash::ZERO,
-    )
-    .unwrap();
-    assert!(matches!(v.finality, Finality::ByDescendant { committed } if committed.height == 7));
+fn an_honest_proof_verifies_from_genesis_alone() {
+    let c = three_blocks();
+    let p = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    let v = verify_document(&p, DocKind::Receivable, "RCV-1", &c.root).unwrap();
+    assert_eq!(v.value.as_deref(), Some(&b"one"[..]));
+    assert_eq!((v.height, v.certified_by.height), (1, 3));
+    // An absent document is proven absent.
+    let p = c.proof(DocKind::Receivable, "RCV-2", 3, ProofSubject::Document);
+    let v = verify_document(&p, DocKind::Receivable, "RCV-2", &c.root).unwrap();
+    assert_eq!(v.value, None);
 }
 
 #[test]
-fn bad_certificates_are_refused() {
-    let h = Hash([0xaa; 32]);
-    let s = set();
-    let check = |c: Option<CommitCertificate>| verify_block(&block(c), &s, CHAIN, Hash::ZERO);
-    assert!(check(None).is_err(), "no certificate");
-    assert!(
-        check(Some(cert(h, 5, 8, &[0, 1], CHAIN))).is_err(),
-        "2 of 4 is no quorum"
+fn a_dishonest_nodes_proofs_are_invalid() {
+    let c = three_blocks();
+    let honest = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    let check = |p: &ProofResponse| verify_document(p, DocKind::Receivable, "RCV-1", &c.root);
+
+    // A forged value under a genuine certificate.
+    let mut forged = honest.clone();
+    forged.value_hex = Some(hex::encode(b"forged: unfinanced, held by someone else"));
+    invalid(check(&forged), "Value hashes do not match");
+
+    // A proof of another key, relabelled as RCV-1 (RCV-12 contains "RCV-1").
+    let mut other = c.proof(DocKind::Receivable, "RCV-12", 3, ProofSubject::Document);
+    other.id = "RCV-1".into();
+    other.key = "doc/receivable/RCV-1".into();
+    invalid(check(&other), "state proof does not verify");
+
+    // A root the certified header does not carry (the node's own, of another height).
+    let mut root = honest.clone();
+    root.state_root = c.executed[2].state_root;
+    root.height = 2;
+    invalid(check(&root), "but block 3 certifies root");
+
+    // A header altered to carry a forged root: its hash no longer is the certified one.
+    let mut header = honest.clone();
+    header.header.executed.state_root = Hash([0xee; 32]);
+    invalid(check(&header), "not the header given");
+
+    // A certificate signed by strangers.
+    let mut strangers = honest.clone();
+    let outsiders = keys_from(100, 4);
+    let b = c.block(3);
+    strangers.certificate.qc = sign(
+        VoteData {
+            epoch: 0,
+            block_hash: Hash([0x99; 32]),
+            height: 4,
+            round: b.round + 1,
+            parent_hash: b.hash(),
+            parent_round: b.round,
+        },
+        &outsiders,
     );
-    assert!(
-        check(Some(cert(h, 5, 8, &[0, 1, 2], "other"))).is_err(),
-        "another chain"
+    invalid(check(&strangers), "certificate");
+
+    // An answer about another document than the one asked for.
+    invalid(
+        verify_document(&honest, DocKind::Receivable, "RCV-12", &c.root),
+        "not of receivable RCV-12",
     );
-    assert!(
-        check(Some(cert(Hash([1; 32]), 5, 8, &[0, 1, 2], CHAIN))).is_err(),
-        "another block"
-    );
-    assert!(
-        check(Some(cert(h, 4, 7, &[0, 1, 2], CHAIN))).is_err(),
-        "an older block"
-    );
-    let mut forged = cert(h, 5, 8, &[0, 1, 2], CHAIN);
-    forged.qc.signatures[1].0[0] ^= 1;
-    assert!(check(Some(forged)).is_err(), "a forged signature");
-    let other_set = ValidatorSet::from_keys(&[SecretKey::from_seed([42; 32]).public()]).unwrap();
-    assert!(
-        verify_block(
-            &block(Some(cert(h, 5, 8, &[0, 1, 2], CHAIN))),
-            &other_set,
-            CHAIN,
-            Hash::ZERO
-        )
-        .is_err(),
-        "signed by strangers"
-    );
+    assert!(check(&honest).is_ok());
 }
 
-fn proof_fixture() -> (ProofResponse, Hash) {
-    let mut s = MemoryStorage::new();
+#[test]
+fn blocks_are_final_directly_or_through_hashed_descendants() {
+    let c = three_blocks();
+    let sets = verify_epochs(&c.root, &[]).unwrap();
+    let v = verify_block(&c.view(3, c.cert(3), 0), &c.root, &sets).unwrap();
+    assert_eq!((v.height, v.finality), (3, Finality::Direct));
+    // Block 1 is final because block 3 is, through block 2 and 3's headers.
+    let v = verify_block(&c.view(1, c.cert(3), 2), &c.root, &sets).unwrap();
+    assert!(matches!(v.finality, Finality::ByDescendant { committed } if committed.height == 3));
+
+    // A block below the certified height with a foreign hash.
+    let mut foreign = c.view(1, c.cert(3), 2);
+    foreign.header.payload_hash = Hash([0xab; 32]);
+    foreign.hash = foreign.header.hash();
+    assert!(verify_block(&foreign, &c.root, &sets).is_err(), "foreign block");
+    // Headers between that do not chain.
+    let mut gap = c.view(1, c.cert(3), 2);
+    gap.descendants[0].timestamp_ms += 1;
+    assert!(verify_block(&gap, &c.root, &sets).is_err(), "broken link");
+    let short = c.view(1, c.cert(3), 1);
+    assert!(verify_block(&short, &c.root, &sets).is_err(), "missing header");
+    // The hash shown is not the header's.
+    let mut shown = c.view(3, c.cert(3), 0);
+    shown.hash = Hash([1; 32]);
+    assert!(verify_block(&shown, &c.root, &sets).is_err(), "hash not the header's");
+    // No quorum: two signatures of four.
+    let mut weak = c.cert(3);
+    weak.qc.signers.truncate(2);
+    weak.qc.signatures.truncate(2);
+    assert!(verify_block(&c.view(3, weak, 0), &c.root, &sets).is_err());
+}
+
+#[test]
+fn a_validator_set_change_is_followed_from_genesis() {
+    let mut c = three_blocks();
+    c.reconfigure(50);
+    c.push(doc_writes(&[("RCV-1", b"one, later")]), None);
+    c.push(Writes::new(), None);
+    c.push(Writes::new(), None);
+    let last = c.blocks.len() as u64;
+    let sets = verify_epochs(&c.root, &c.epochs).unwrap();
+    assert_eq!(sets.len(), 2);
+    let v = verify_block(&c.view(last, c.cert(last), 0), &c.root, &sets).unwrap();
+    assert_eq!(v.header.epoch, 1);
+    let p = c.proof(DocKind::Receivable, "RCV-1", last, ProofSubject::Document);
+    let v = verify_document(&p, DocKind::Receivable, "RCV-1", &c.root).unwrap();
+    assert_eq!(v.value.as_deref(), Some(&b"one, later"[..]));
+
+    // Without the epoch change, the new set's certificate proves nothing.
+    let mut no_epochs = p.clone();
+    no_epochs.epochs.clear();
+    assert!(verify_document(&no_epochs, DocKind::Receivable, "RCV-1", &c.root).is_err());
+    // A substituted next set (one the reconfiguration block did not commit).
+    let mut swapped = c.epochs.clone();
+    swapped[0].validators = set_of(&keys_from(100, 4));
+    assert!(verify_epochs(&c.root, &swapped).is_err(), "substituted set");
+    // An epoch-1 block checked with epoch 0's set only.
+    assert!(verify_block(&c.view(last, c.cert(last), 0), &c.root, &sets[..1]).is_err());
+}
+
+#[test]
+fn a_history_verifies_only_whole_and_in_order() {
+    let entry = |h: u64| HistoryEntry {
+        height: h,
+        tx: Some(Hash([h as u8; 32])),
+        signer: None,
+        key: None,
+        time_ms: h,
+        event: Event::OrgAdmitted {
+            org: lianrong_primitives::OrgId::new("CORE-A").unwrap(),
+        },
+    };
+    let entries = vec![entry(1), entry(1), entry(2)];
+    let mut c = Chain::new();
     let mut w = Writes::new();
     w.insert(
-        keys::doc(DocKind::Invoice, "INV-1"),
-        Some(b"invoice one".to_vec()),
+        keys::history_head(DocKind::Receivable, "RCV-1"),
+        Some(lianrong_primitives::encode(&HistoryHead::of(&entries))),
     );
-    w.insert(
-        keys::doc(DocKind::Invoice, "INV-2"),
-        Some(b"invoice two".to_vec()),
-    );
-    let c = compute_changes(&s, 1, w).unwrap();
-    s.apply(&c);
-    let key = keys::doc(DocKind::Invoice, "INV-1");
-    let p = prove(&s, &key, 1, c.root).unwrap();
-    // Exactly the node's JSON.
-    let body = json!({
-        "kind": DocKind::Invoice, "id": "INV-1", "height": 1, "state_root": c.root,
-        "key": String::from_utf8_lossy(&key), "value_hex": p.value.as_ref().map(hex::encode),
-        "proof": p.proof,
-    });
-    (serde_json::from_value(body).unwrap(), c.root)
-}
-
-#[test]
-fn a_state_proof_verifies_for_its_document_only() {
-    let (p, root) = proof_fixture();
-    assert_eq!(
-        verify_proof(&p, &root).unwrap().as_deref(),
-        Some(&b"invoice one"[..])
-    );
-    assert!(verify_proof(&p, &Hash([7; 32])).is_err(), "another root");
-    let mut forged = p.clone();
-    forged.value_hex = Some(hex::encode(b"invoice 999"));
-    assert!(verify_proof(&forged, &root).is_err(), "a changed value");
-    let mut other = p.clone();
-    other.id = "INV-2".into();
+    c.push(w, None);
+    c.push(Writes::new(), None);
+    c.push(Writes::new(), None);
+    let mut p = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::History);
+    p.history = entries.clone();
+    let v = verify_history(&p, DocKind::Receivable, "RCV-1", &c.root).unwrap();
+    assert_eq!(v.entries, entries);
+    let check = |h: Vec<HistoryEntry>| {
+        let mut q = p.clone();
+        q.history = h;
+        verify_history(&q, DocKind::Receivable, "RCV-1", &c.root)
+    };
+    assert!(check(entries[..2].to_vec()).is_err(), "an entry left out");
     assert!(
-        verify_proof(&other, &root).is_err(),
-        "a proof of INV-1 passed off as INV-2"
+        check(vec![entries[2].clone(), entries[0].clone(), entries[1].clone()]).is_err(),
+        "reordered"
     );
-    let mut garbage = p;
-    garbage.proof = json!({"nonsense": true});
-    assert!(verify_proof(&garbage, &root).is_err());
+    let mut changed = entries.clone();
+    changed[1].time_ms += 1;
+    assert!(check(changed).is_err(), "an entry changed");
+    // A document proof is not a history proof.
+    let doc = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    assert!(verify_history(&doc, DocKind::Receivable, "RCV-1", &c.root).is_err());
 }

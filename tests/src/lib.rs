@@ -10,6 +10,8 @@
     clippy::too_many_lines
 )]
 
+pub mod dishonest;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -462,4 +464,135 @@ pub fn sign(
         action,
     }
     .sign(key)
+}
+
+/// A spare node of a cluster (`lianrong testnet --spares`): running from the start, not
+/// in genesis, a full node of every validator, ready to be proposed as a validator.
+#[derive(Debug, Clone)]
+pub struct Spare {
+    /// Its position in [`Cluster::nodes`] (after the validators).
+    pub index: usize,
+    /// Its node key (hex), for `governance propose add-validator --node-key`.
+    pub node_key: String,
+    /// Its p2p multiaddr, for `--address`.
+    pub address: String,
+    /// The org meant to run it, for `--org`.
+    pub org: String,
+}
+
+impl Cluster {
+    /// Like [`Cluster::start`], plus `spares` spare nodes (listed after the validators in
+    /// `nodes`, described by the returned [`Spare`]s); every node is started and up.
+    pub fn start_with_spares(validators: usize, spares: usize) -> (Cluster, Vec<Spare>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("net");
+        let out = Command::new(lianrong_bin())
+            .args([
+                "testnet",
+                "--validators",
+                &validators.to_string(),
+                "--spares",
+                &spares.to_string(),
+                "--json",
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "testnet failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(listed.len(), validators + spares, "{listed:?}");
+        let mut nodes = Vec::new();
+        let mut found = Vec::new();
+        for (index, n) in listed.iter().enumerate() {
+            let spare = n["spare"].as_bool().unwrap();
+            assert_eq!(spare, index >= validators, "spares come last: {n}");
+            if spare {
+                found.push(Spare {
+                    index,
+                    node_key: n["node_key"].as_str().unwrap().into(),
+                    address: n["p2p"].as_str().unwrap().into(),
+                    org: n["org"].as_str().unwrap().into(),
+                });
+            }
+            nodes.push(NodeProc {
+                name: n["name"].as_str().unwrap().into(),
+                config: PathBuf::from(n["config"].as_str().unwrap()),
+                api: n["api"].as_str().unwrap().into(),
+                clock_file: None,
+                child: None,
+            });
+        }
+        let genesis: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
+                .unwrap();
+        let mut c = Cluster {
+            dir,
+            nodes,
+            chain_id: genesis["chain_id"].as_str().unwrap().into(),
+            clock_file: None,
+            _dir: tmp,
+        };
+        for n in &mut c.nodes {
+            n.start();
+        }
+        for i in 0..c.nodes.len() {
+            c.wait_up(i);
+        }
+        (c, found)
+    }
+
+    /// `GET /v1/status` of node `i` as the auditor (`Null` if it does not answer).
+    pub fn status(&self, i: usize) -> Value {
+        self.get(i, "/v1/status", "AUDIT").unwrap_or(Value::Null)
+    }
+
+    /// Waits until each of the nodes `which` reached `height` (the others may lag or be
+    /// stopped); the panic message names every node's height and the laggards' logs' tails.
+    pub fn wait_nodes_height(&self, which: &[usize], height: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let hs: Vec<u64> = which.iter().map(|i| self.height(*i)).collect();
+            if hs.iter().all(|h| *h >= height) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let tails: Vec<String> = which
+                    .iter()
+                    .zip(&hs)
+                    .filter(|(_, h)| **h < height)
+                    .map(|(i, h)| {
+                        format!(
+                            "--- {} at height {h}, last log lines:\n{}",
+                            self.nodes[*i].name,
+                            self.nodes[*i].log_tail(40)
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "heights {:?} of {:?} did not reach {height} in {timeout:?}\n{}",
+                    hs,
+                    which
+                        .iter()
+                        .map(|i| self.nodes[*i].name.as_str())
+                        .collect::<Vec<_>>(),
+                    tails.join("\n")
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl NodeProc {
+    /// The last `lines` lines of the node's log (for failure messages).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
 }

@@ -30,7 +30,7 @@ use lianrong_contracts::DocKind;
 use lianrong_explorer::index::{Follower, Index};
 use lianrong_explorer::node::{Doc, NodeApi, NodeError, SdkNode};
 use lianrong_primitives::{sha256, Hash, OrgId};
-use lianrong_sdk::{Auth, Client, MemberKey, NodeEvent, SdkError, Signer};
+use lianrong_sdk::{Auth, Client, MemberKey, NodeEvent, SdkError, Signer, TrustRoot};
 use lianrong_tests::Cluster;
 
 /// How long any awaited condition may take.
@@ -269,8 +269,14 @@ async fn check_documents(sdk: &Client, exp: &SdkNode, rcv: &DocId) -> (Invoice, 
 }
 
 /// The receivable's history and a Merkle proof through both: equal, the history naming
-/// the transaction, the proof verifying against the state root of its block.
-async fn check_history_and_proof(sdk: &Client, exp: &SdkNode, r: &Receivable, tx: Hash, h: u64) {
+/// the transaction, the proof verifying from the genesis file alone against a certified
+/// state root, and the history proven entry by entry.
+async fn check_history_and_proof(
+    c: &Cluster,
+    sdk: &Client,
+    exp: &SdkNode,
+    (r, tx, h): (&Receivable, Hash, u64),
+) {
     let hist = exp.receivable_history(r.id.as_str()).await.unwrap();
     assert_eq!(sdk.receivable_history(&r.id).await.unwrap(), hist);
     assert_eq!(&hist.receivable, r);
@@ -285,13 +291,14 @@ async fn check_history_and_proof(sdk: &Client, exp: &SdkNode, r: &Receivable, tx
             .any(|e| e.tx == Some(tx) && e.height == h && e.signer == Some(org("CORE-A"))),
         "{steps:?}"
     );
-    // The proof is against the latest state root: read both until they agree on it.
+    // The proof is against the latest certified state root (a block or two behind):
+    // read both until they agree on one that covers the invoice's block.
     let (a, p) = poll(
-        "the SDK and the explorer read a proof at one height",
+        "the SDK and the explorer read a proof at one certified height",
         || async {
             let a = sdk.proof(DocKind::Receivable, r.id.as_str()).await.unwrap();
             let p = exp.proof(DocKind::Receivable, r.id.as_str()).await.unwrap();
-            (a.height == p.height).then_some((a, p))
+            (a.height == p.height && p.height >= h).then_some((a, p))
         },
     )
     .await;
@@ -300,14 +307,27 @@ async fn check_history_and_proof(sdk: &Client, exp: &SdkNode, r: &Receivable, tx
         (p.kind.as_str(), p.id.as_str()),
         ("receivable", r.id.as_str())
     );
-    assert!(p.height >= h);
     let at = exp.block(p.height).await.unwrap();
     assert_eq!(at.state_root, Some(p.state_root));
-    let value = lianrong_sdk::verify_proof(&p, &p.state_root)
-        .unwrap()
-        .expect("an absence proof for an existing receivable");
+    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
+    let v = lianrong_sdk::verify_document(&p, DocKind::Receivable, r.id.as_str(), &root).unwrap();
+    assert_eq!((v.height, v.state_root), (p.height, p.state_root));
+    assert!(v.certified_by.height > v.height, "{v:?}");
+    let value = v.value.expect("an absence proof for an existing receivable");
     let proven: Receivable = lianrong_primitives::codec::decode_stored(&value, 1 << 20).unwrap();
     assert_eq!(&proven, r);
+    // Not a proof of another document, whatever the node says it is.
+    assert!(lianrong_sdk::verify_document(&p, DocKind::Receivable, "RCV-OTHER", &root).is_err());
+    let hp = sdk
+        .history_proof(DocKind::Receivable, r.id.as_str())
+        .await
+        .unwrap();
+    let proven = lianrong_sdk::verify_history(&hp, DocKind::Receivable, r.id.as_str(), &root)
+        .unwrap();
+    assert!(
+        proven.entries.iter().any(|e| e.tx == Some(tx)),
+        "{proven:?}"
+    );
 }
 
 /// The explorer's follower over the live node indexes the block, the transaction and the
@@ -357,7 +377,7 @@ async fn scenario(c: &Cluster) {
     check_status(c, &sdk, &exp, h).await;
     check_block_and_tx(&sdk, &exp, h, tx, &notice).await;
     let (inv, r) = check_documents(&sdk, &exp, &rcv).await;
-    check_history_and_proof(&sdk, &exp, &r, tx, h).await;
+    check_history_and_proof(c, &sdk, &exp, (&r, tx, h)).await;
     check_index(exp, notice.block_hash, tx, h, &inv, &r).await;
 }
 
