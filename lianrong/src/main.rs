@@ -1,9 +1,11 @@
 //! `lianrong`: the LianRong command line.
 
+mod audit;
 mod bench;
 mod cli;
 mod demo;
 mod testnet;
+mod verify_cmd;
 
 use lianrong_node::clock::LedgerClock;
 use lianrong_node::keyfile;
@@ -56,6 +58,10 @@ enum Command {
         /// Print each node's config path and API URL as JSON.
         #[arg(long)]
         json: bool,
+        /// Extra nodes outside genesis (full nodes of every validator), ready to be
+        /// proposed as validators; listed with `spare: true`.
+        #[arg(long, default_value_t = 0)]
+        spares: usize,
     },
     /// Run a validator (or a non-voting full node) from its config file.
     Node {
@@ -113,6 +119,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Check a document, its history or a block against the genesis file, trusting
+    /// nothing the node says (exit 0 VALID, 1 INVALID, 2 error).
+    #[command(after_help = crate::verify_cmd::AFTER_HELP)]
+    Verify(crate::verify_cmd::VerifyArgs),
+    /// Audit the whole chain from genesis: certificates, hash chain, re-execution of
+    /// every block; export it as a package and check a package offline (exit 0 passed,
+    /// 1 discrepancy, 2 error).
+    #[command(after_help = crate::audit::AFTER_HELP)]
+    Audit(crate::audit::AuditArgs),
     #[command(flatten)]
     Client(Box<crate::cli::ClientCommand>),
 }
@@ -125,14 +140,16 @@ enum ExplorerAction {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(Cli::parse().command) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Verify(args) => exit_with(crate::verify_cmd::run(args)),
+        Command::Audit(args) => exit_with(crate::audit::run(args)),
         Command::Demo {
             exit,
             dir,
@@ -143,21 +160,27 @@ fn run(cli: Cli) -> Result<()> {
             out,
             chain_id,
             json,
+            spares,
         } => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as u64;
-            let nodes = crate::testnet::write(&out, validators, &chain_id, now)?;
+            let nodes =
+                crate::testnet::write_with_spares(&out, validators, spares, &chain_id, now)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&nodes)?);
             } else {
-                println!("wrote {} validators to {}", nodes.len(), out.display());
+                println!(
+                    "wrote {validators} validators, {spares} spares to {}",
+                    out.display()
+                );
                 for n in &nodes {
                     println!(
-                        "  {:<10} lianrong node --config {}   (API {})",
+                        "  {:<10} lianrong node --config {}   (API {}{})",
                         n.name,
                         n.config.display(),
-                        n.api
+                        n.api,
+                        if n.spare { ", spare" } else { "" }
                     );
                 }
                 println!("member keys and API tokens: {}", out.join("keys").display());
@@ -177,11 +200,8 @@ fn run(cli: Cli) -> Result<()> {
             rate,
             batch,
             json,
-        } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let report = rt.block_on(crate::bench::run(crate::bench::BenchOptions {
+        } => run_bench(
+            crate::bench::BenchOptions {
                 validators,
                 keys,
                 warmup: std::time::Duration::from_secs(warmup),
@@ -189,14 +209,9 @@ fn run(cli: Cli) -> Result<()> {
                 dir,
                 rate,
                 batch,
-            }))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{report}");
-            }
-            Ok(())
-        }
+            },
+            json,
+        ),
         Command::Client(c) => crate::cli::run(*c),
         Command::Explorer {
             node,
@@ -209,6 +224,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `lianrong bench`: runs the benchmark and prints its report.
+fn run_bench(options: crate::bench::BenchOptions, json: bool) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(crate::bench::run(options))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// Ends the process with `code` unless it is 0: `verify` and `audit` tell "the evidence
+/// is wrong" (1) from "could not check" (2) themselves.
+fn exit_with(code: i32) -> Result<()> {
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }
 
 /// `lianrong explorer`: serves until SIGTERM or Ctrl-C.

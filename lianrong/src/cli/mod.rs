@@ -1,9 +1,11 @@
 //! The `lianrong` client verbs (`org`, `order`, `shipment`, `invoice`, `receivable`,
-//! `financing`, `repay`, `tx`, `status`): every one goes through `lianrong_sdk`, takes
-//! `--node URL` and `--key FILE` (or `--token`), and prints text or, with `--json`, JSON.
+//! `financing`, `repay`, `tx`, `status`, `governance`): every one goes through
+//! `lianrong_sdk`, takes `--node URL` and `--key FILE` (or `--token`), and prints text
+//! or, with `--json`, JSON.
 //! Amounts are decimal strings, dates `YYYY-MM-DD`. On any failure the caller gets a
 //! non-zero exit and a one-line reason on stderr (see `main.rs`).
 
+pub mod governance;
 pub mod output;
 
 use std::path::PathBuf;
@@ -161,6 +163,13 @@ pub enum ClientCommand {
     Status {
         #[command(flatten)]
         conn: Conn,
+    },
+    /// Governance (validator orgs): propose adding or removing a validator, approve.
+    Governance {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: governance::GovernanceCmd,
     },
 }
 
@@ -479,7 +488,8 @@ impl ClientCommand {
             | ClientCommand::Financing { conn, .. }
             | ClientCommand::Repay { conn, .. }
             | ClientCommand::Tx { conn, .. }
-            | ClientCommand::Status { conn } => conn,
+            | ClientCommand::Status { conn }
+            | ClientCommand::Governance { conn, .. } => conn,
         }
     }
 
@@ -503,6 +513,7 @@ impl ClientCommand {
                 amount: *amount,
                 payment_ref: payment_ref.clone(),
             })),
+            C::Governance { cmd, .. } => Ok(Some(cmd.action())),
             C::Org { .. } | C::Tx { .. } | C::Status { .. } => Ok(None),
         }
     }
@@ -658,28 +669,35 @@ fn read_token(arg: &str) -> Result<String> {
         .to_string())
 }
 
+/// The client `conn` describes (node, credential, chain id, timeout) and the member key
+/// it names, if any; shared by the client verbs, `verify` and `audit`.
+pub(crate) fn connect(conn: &Conn) -> Result<(Client, Option<MemberKey>)> {
+    let node = conn
+        .node
+        .as_deref()
+        .ok_or_else(|| anyhow!("give the node's API with --node URL"))?;
+    let key = match &conn.key {
+        Some(p) => Some(MemberKey::load(p)?),
+        None => None,
+    };
+    let auth = match (&conn.token, &key) {
+        (Some(t), _) => Auth::Token(read_token(t)?),
+        (None, Some(k)) => Auth::Key(k.clone()),
+        (None, None) => bail!("give a member key with --key FILE (or a token with --token)"),
+    };
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(conn.timeout.clamp(1, 600)),
+        chain_id: conn.chain_id.clone(),
+        ..ClientOptions::default()
+    };
+    Ok((Client::with_options(node, auth, opts)?, key))
+}
+
 impl Ctx {
     fn new(conn: &Conn) -> Result<Self> {
-        let node = conn
-            .node
-            .as_deref()
-            .ok_or_else(|| anyhow!("give the node's API with --node URL"))?;
-        let key = match &conn.key {
-            Some(p) => Some(MemberKey::load(p)?),
-            None => None,
-        };
-        let auth = match (&conn.token, &key) {
-            (Some(t), _) => Auth::Token(read_token(t)?),
-            (None, Some(k)) => Auth::Key(k.clone()),
-            (None, None) => bail!("give a member key with --key FILE (or a token with --token)"),
-        };
-        let opts = ClientOptions {
-            timeout: Duration::from_secs(conn.timeout.clamp(1, 600)),
-            chain_id: conn.chain_id.clone(),
-            ..ClientOptions::default()
-        };
+        let (client, key) = connect(conn)?;
         Ok(Self {
-            client: Client::with_options(node, auth, opts)?,
+            client,
             key,
             json: conn.json,
         })
