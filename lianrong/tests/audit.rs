@@ -1,10 +1,11 @@
 //! `lianrong audit export --blocks` and `lianrong audit verify` on a chain built here,
-//! without a node: the contract fixtures' cast trades through eight blocks, the blocks
-//! are real consensus blocks carrying the certified roots of an independent execution,
-//! certified by signatures of the fixtures' validators (`SecretKey::from_seed`), with a
-//! validator-set change after block 4 (so the certificates of blocks 5..8 are checked
-//! against the second epoch's set). The package must pass, and every kind of tampering
-//! must fail with the height it happened at.
+//! without a node: the contract fixtures' cast decides by governance to remove LOGI's
+//! validator (block 1), then trades through eight more blocks; the blocks are real
+//! consensus blocks carrying the certified roots of an independent execution, certified
+//! by signatures of the fixtures' validators (their testkit node keys), with the
+//! validator-set change the ledger decided carried by block 5 (so the certificates of
+//! blocks 6..9 are checked against the second epoch's set). The package must pass, and
+//! every kind of tampering must fail with the height it happened at.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
 #![allow(
@@ -21,9 +22,9 @@ use lianrong_consensus::{
     epoch_end_vote, executed_height, genesis_hash, Block, CommitCertificate, ExecutionCommit,
     QuorumCert, Validator, ValidatorSet, VoteData, MAX_MESSAGE_BYTES,
 };
-use lianrong_contracts::model::Params;
+use lianrong_contracts::model::{GovChange, Params};
 use lianrong_contracts::testkit::{self, doc, org, World, CHAIN_ID};
-use lianrong_contracts::{execute_block, Action, MemoryStorage, SignedTransaction};
+use lianrong_contracts::{execute_block, Action, Event, MemoryStorage, SignedTransaction};
 use lianrong_primitives::{codec, Hash, SecretKey};
 use serde_json::{json, Value};
 
@@ -38,13 +39,7 @@ struct Signers {
 }
 
 impl Signers {
-    fn of(keys: Vec<SecretKey>) -> Signers {
-        let set =
-            ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
-        Signers { keys, set }
-    }
-
-    /// A quorum (the first three of four) signing `vote`.
+    /// A quorum (the first three: of four, or all of three) signing `vote`.
     fn sign(&self, vote: VoteData) -> QuorumCert {
         let msg = vote.signing_bytes(CHAIN_ID);
         QuorumCert {
@@ -55,10 +50,27 @@ impl Signers {
     }
 }
 
+/// The validator whose removal the ledger decides in block 1.
+const REMOVED: &str = "LOGI";
+
 /// The genesis validators of the fixtures (node keys of BANK-A, CORE-A, CORE-B, LOGI),
 /// labelled with their orgs as the genesis file makes them.
 fn genesis_signers() -> Signers {
-    let cast: Vec<_> = testkit::CAST.iter().filter(|c| c.4).collect();
+    cast_signers_without(None)
+}
+
+/// The set the ledger decides and block `reconfig_at` hands over to: the genesis
+/// validators without LOGI's, in the ledger's order, labelled with their orgs.
+fn second_signers() -> Signers {
+    cast_signers_without(Some(REMOVED))
+}
+
+/// The cast's validators in genesis order, without `removed`'s.
+fn cast_signers_without(removed: Option<&str>) -> Signers {
+    let cast: Vec<_> = testkit::CAST
+        .iter()
+        .filter(|c| c.4 && Some(c.0) != removed)
+        .collect();
     let keys: Vec<SecretKey> = cast.iter().map(|c| testkit::node_key(c.0)).collect();
     let set = ValidatorSet::new(
         cast.iter()
@@ -73,11 +85,6 @@ fn genesis_signers() -> Signers {
     Signers { keys, set }
 }
 
-/// The set that takes over after the reconfiguration block.
-fn second_signers() -> Signers {
-    Signers::of((21..=24u8).map(|i| SecretKey::from_seed([i; 32])).collect())
-}
-
 /// What the ledger did, block by block: time, payload, and an independent execution's
 /// commit of each height (index 0 = genesis).
 struct Ledger {
@@ -85,11 +92,51 @@ struct Ledger {
     commits: Vec<ExecutionCommit>,
 }
 
-/// Eight blocks: a trade to a receivable (1-5), a transfer with a refused transaction and
-/// a transaction whose signature fails (6), an empty block (7), and, 100 days later, the
-/// overdue sweep (8).
+/// Nine blocks: the removal of LOGI's validator, proposed by BANK-A and approved by
+/// CORE-A and CORE-B (3 of 4 validator orgs, the quorum) (1), a trade to a receivable
+/// (2-6), a transfer with a refused transaction and a transaction whose signature fails
+/// (7), an empty block (8), and, 100 days later, the overdue sweep (9).
 fn ledger() -> Ledger {
     let mut w = World::new();
+    let propose = w.sign(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::RemoveValidator {
+                node_key: testkit::node_key(REMOVED).public(),
+            },
+        },
+    );
+    // Proposal ids count from GOV-1.
+    let approvals = ["CORE-A", "CORE-B"].map(|o| {
+        w.sign(
+            o,
+            Action::Approve {
+                proposal: doc("GOV-1"),
+            },
+        )
+    });
+    let out = w.block(&[propose, approvals[0].clone(), approvals[1].clone()]);
+    let decided: Vec<_> = out
+        .receipts
+        .iter()
+        .flat_map(|r| r.outcome.clone().unwrap())
+        .filter_map(|e| match e {
+            Event::ValidatorSetChanged { validators } => Some(validators),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decided.len(), 1, "the third approval executes the removal");
+    let decided: Vec<_> = decided[0]
+        .iter()
+        .map(|v| (v.org.clone(), v.node_key))
+        .collect();
+    let expected: Vec<_> = second_signers()
+        .set
+        .validators()
+        .iter()
+        .map(|v| (v.org.clone().unwrap(), v.key))
+        .collect();
+    assert_eq!(decided, expected, "the ledger decides the second set");
     let receivable = w.trade_to_receivable("CORE-A", "SUP-1", "1000.00", 90);
     let transfer = w.sign(
         "SUP-1",
@@ -135,21 +182,26 @@ fn ledger() -> Ledger {
             results_root: out.results_root,
         });
         let mut signed: Vec<SignedTransaction> = txs.iter().map(|t| t.signed().clone()).collect();
-        if ctx.height == 6 {
+        if ctx.height == 7 {
             signed.push(forged.clone());
         }
         blocks.push((ctx.time_ms, codec::encode(&signed)));
     }
-    assert_eq!(blocks.len(), 8);
+    assert_eq!(blocks.len(), 9);
     Ledger { blocks, commits }
 }
 
 /// The consensus blocks of `ledger` (one extra child at the end, whose certificate makes
 /// the last one final) and each exported block's certificate. Block `reconfig_at` hands
-/// over to the second set. With `lie`, the quorum certifies a wrong state root for that
-/// height.
-fn chain(ledger: &Ledger, reconfig_at: u64, lie: Option<u64>) -> Vec<(Block, CommitCertificate)> {
-    let sets = [genesis_signers(), second_signers()];
+/// over to `next` (the ledger's decision is `second_signers()`). With `lie`, the quorum
+/// certifies a wrong state root for that height.
+fn chain(
+    ledger: &Ledger,
+    reconfig_at: u64,
+    next: Signers,
+    lie: Option<u64>,
+) -> Vec<(Block, CommitCertificate)> {
+    let sets = [genesis_signers(), next];
     let genesis = genesis_hash(CHAIN_ID, &sets[0].set, testkit::GENESIS_TIME_MS);
     let mut blocks: Vec<Block> = Vec::new();
     let (mut epoch, mut round) = (0u64, 0u64);
@@ -331,22 +383,22 @@ fn edit_block(lines: &mut [String], h: u64, edit: impl FnOnce(&mut Block)) {
 fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger();
-    let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger, 4, None));
+    let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger, 5, second_signers(), None));
     let pkg = dir.path().join("pkg");
     let out = export(&raw, &genesis, &pkg);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("AUDIT PASSED"), "{t}");
-    assert!(t.contains("blocks        8 (heights 1 to 8)"), "{t}");
-    assert!(t.contains("transactions  7 (1 dropped"), "{t}");
+    assert!(t.contains("blocks        9 (heights 1 to 9)"), "{t}");
+    assert!(t.contains("transactions  10 (1 dropped"), "{t}");
     assert!(
         t.contains("epochs        2 (1 validator-set changes)"),
         "{t}"
     );
-    // Block 8 certifies the state after block 6 (two-chain rule, consecutive rounds).
-    assert!(t.contains("after height 6, certified by block 8"), "{t}");
+    // Block 9 certifies the state after block 7 (two-chain rule, consecutive rounds).
+    assert!(t.contains("after height 7, certified by block 9"), "{t}");
     assert!(
-        t.contains(&ledger.commits[6].state_root.to_string()),
+        t.contains(&ledger.commits[7].state_root.to_string()),
         "the certified root is the independent execution's: {t}"
     );
     for f in [
@@ -368,15 +420,16 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
     assert!(receipts.contains(r#""status":"refused""#), "{receipts}");
     assert!(receipts.contains("receivable_transferred"), "{receipts}");
     assert!(receipts.contains(r#""status":"ledger""#), "{receipts}");
+    assert!(receipts.contains("validator_set_changed"), "{receipts}");
     let blocks = std::fs::read_to_string(pkg.join("blocks.jsonl")).unwrap();
-    assert_eq!(blocks.lines().count(), 8);
+    assert_eq!(blocks.lines().count(), 9);
     assert!(blocks
         .lines()
-        .nth(5)
+        .nth(6)
         .unwrap()
         .contains("dropped_tx_hashes\":[\""));
     let certs = std::fs::read_to_string(pkg.join("certificates.jsonl")).unwrap();
-    assert!(certs.lines().nth(3).unwrap().contains("\"epoch_end\":true"));
+    assert!(certs.lines().nth(4).unwrap().contains("\"epoch_end\":true"));
 
     let ok = verify(&pkg, &genesis);
     assert!(ok.status.success(), "{}", text(&ok));
@@ -385,60 +438,92 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
     // A transaction changed in transactions.jsonl.
     let bad = dir.path().join("tx");
     tampered(&pkg, &bad, "transactions.jsonl", |l| {
-        let (i, mut v) = line_at(l, 6);
+        let (i, mut v) = line_at(l, 7);
         v["nonce"] = json!(v["nonce"].as_u64().unwrap() + 1);
         l[i] = v.to_string();
     });
     fails_at(
         &verify(&bad, &genesis),
-        6,
-        "transactions.jsonl line 6 field nonce",
+        7,
+        "transactions.jsonl line 9 field nonce",
     );
 
     // A transaction changed inside a block's payload: the certificate commits another block.
     let bad = dir.path().join("payload");
     tampered(&pkg, &bad, "blocks.jsonl", |l| {
-        edit_block(l, 3, |b| {
+        edit_block(l, 4, |b| {
             let mut txs: Vec<SignedTransaction> =
                 codec::decode(&b.payload, MAX_MESSAGE_BYTES).unwrap();
             txs[0].tx.nonce += 1;
             b.payload = codec::encode(&txs);
         })
     });
-    fails_at(&verify(&bad, &genesis), 3, "commits another block");
+    fails_at(&verify(&bad, &genesis), 4, "commits another block");
 
     // A certified root changed in a block.
     let bad = dir.path().join("root");
     tampered(&pkg, &bad, "blocks.jsonl", |l| {
-        edit_block(l, 7, |b| b.executed.state_root = Hash([1; 32]))
+        edit_block(l, 8, |b| b.executed.state_root = Hash([1; 32]))
     });
-    fails_at(&verify(&bad, &genesis), 7, "commits another block");
+    fails_at(&verify(&bad, &genesis), 8, "commits another block");
 
     // A block left out, in the middle and at the end.
     let bad = dir.path().join("gap");
     tampered(&pkg, &bad, "blocks.jsonl", |l| {
-        l.remove(4);
+        l.remove(5);
     });
-    fails_at(&verify(&bad, &genesis), 5, "block 5 is missing");
+    fails_at(&verify(&bad, &genesis), 6, "block 6 is missing");
     let bad = dir.path().join("short");
     tampered(&pkg, &bad, "blocks.jsonl", |l| {
         l.pop();
     });
-    fails_at(&verify(&bad, &genesis), 8, "certificates.jsonl line 8");
+    fails_at(&verify(&bad, &genesis), 9, "certificates.jsonl line 9");
 
     // A derived field of blocks.jsonl, and a CSV cell.
     let bad = dir.path().join("field");
     tampered(&pkg, &bad, "blocks.jsonl", |l| {
-        let (i, mut v) = line_at(l, 2);
+        let (i, mut v) = line_at(l, 3);
         v["state_root"] = json!(Hash([2; 32]));
         l[i] = v.to_string();
     });
-    fails_at(&verify(&bad, &genesis), 2, "field state_root");
+    fails_at(&verify(&bad, &genesis), 3, "field state_root");
     let bad = dir.path().join("csv");
     tampered(&pkg, &bad, "receipts.csv", |l| {
         l[1] = l[1].replace(",ok,", ",refused,");
     });
     fails_at(&verify(&bad, &genesis), 1, "receipts.csv record 2 column 5");
+
+    // The reconfiguration block hands over to another set than the ledger decided
+    // (CORE-B's validator removed instead of LOGI's), the chain re-signed from there on
+    // (block 4's certificate commits block 5) by the sets it names: consensus certifies
+    // it, only the ledger check finds it.
+    let wrong = dir.path().join("wrong-set");
+    std::fs::create_dir_all(&wrong).unwrap();
+    let resigned = chain(&ledger, 5, cast_signers_without(Some("CORE-B")), None);
+    let (_, wrong_raw) = write_inputs(&wrong, &resigned);
+    let bad = dir.path().join("set");
+    tampered(&pkg, &bad, "blocks.jsonl", |l| {
+        for (b, c) in &resigned {
+            let (i, mut v) = line_at(l, b.height);
+            let same = v["block_hex"] == json!(hex::encode(codec::encode(b)));
+            assert_eq!(
+                same,
+                b.height < 5,
+                "only blocks 5 on differ (block {})",
+                b.height
+            );
+            v["block_hex"] = json!(hex::encode(codec::encode(b)));
+            v["certificate_hex"] = json!(hex::encode(codec::encode(c)));
+            l[i] = v.to_string();
+        }
+    });
+    fails_at(
+        &verify(&bad, &genesis),
+        5,
+        "block 5 changes the validator set to another set than the ledger decided",
+    );
+    let out = export(&wrong_raw, &genesis, &wrong.join("pkg"));
+    fails_at(&out, 5, "another set than the ledger decided");
 
     // Another genesis than the package's.
     let mut other = testkit::genesis(Params::default());
@@ -459,7 +544,7 @@ fn a_root_certified_by_a_lying_quorum_is_found_by_re_execution() {
     let dir = tempfile::tempdir().unwrap();
     // Validly signed throughout, but the state after block 3 is certified wrongly (by
     // block 5, under the two-chain rule).
-    let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger(), 0, Some(3)));
+    let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger(), 0, second_signers(), Some(3)));
     let out = export(&raw, &genesis, &dir.path().join("pkg"));
     fails_at(&out, 5, "block 5 certifies state root");
     assert!(text(&out).contains("after height 3"), "{}", text(&out));
@@ -517,16 +602,16 @@ fn audit_and_verify_say_when_they_cannot_check() {
 #[test]
 fn a_certificate_carried_from_a_descendant_proves_a_block_only_with_that_descendant() {
     let dir = tempfile::tempdir().unwrap();
-    let mut blocks = chain(&ledger(), 4, None);
-    // Block 7 finalized together with block 8 by the certificate committing block 8.
-    blocks[6].1 = blocks[7].1.clone();
+    let mut blocks = chain(&ledger(), 5, second_signers(), None);
+    // Block 8 finalized together with block 9 by the certificate committing block 9.
+    blocks[7].1 = blocks[8].1.clone();
     let (genesis, raw) = write_inputs(dir.path(), &blocks);
     let out = export(&raw, &genesis, &dir.path().join("pkg"));
     assert!(out.status.success(), "{}", text(&out));
     let certs = std::fs::read_to_string(dir.path().join("pkg/certificates.jsonl")).unwrap();
-    assert!(certs.lines().nth(6).unwrap().contains("\"direct\":false"));
+    assert!(certs.lines().nth(7).unwrap().contains("\"direct\":false"));
 
-    let (_, raw) = write_inputs(dir.path(), &blocks[..7]);
+    let (_, raw) = write_inputs(dir.path(), &blocks[..8]);
     let out = export(&raw, &genesis, &dir.path().join("cut"));
-    fails_at(&out, 7, "1 trailing blocks are not yet proven");
+    fails_at(&out, 8, "1 trailing blocks are not yet proven");
 }

@@ -1019,15 +1019,18 @@ impl Loop {
             s.last_finalized_at_ms = self.clock.now_ms();
             s.mempool = self.mempool.len();
         }
+        // The last change of the block is the set the ledger holds after it (two changes
+        // in one block must not hand consensus to the intermediate set).
         let changed = outcome
             .receipts
             .iter()
             .filter_map(|r| r.outcome.as_ref().ok())
             .flatten()
-            .find_map(|e| match e {
+            .filter_map(|e| match e {
                 Event::ValidatorSetChanged { validators } => Some(validators.clone()),
                 _ => None,
-            });
+            })
+            .last();
         tracing::info!(
             height,
             txs = txs.len(),

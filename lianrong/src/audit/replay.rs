@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use lianrong_consensus::{
-    Block, ChainAuditor, CommitCertificate, ExecutionCommit, FinalizedBlock, MAX_MESSAGE_BYTES,
-    MAX_PAYLOAD_BYTES,
+    Block, ChainAuditor, CommitCertificate, ExecutionCommit, FinalizedBlock, ValidatorSet,
+    MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES,
 };
 use lianrong_contracts::{
     execute_block, BlockContext, Event, Genesis, MemoryStorage, Receipt, VerifiedTransaction,
@@ -123,6 +123,9 @@ pub struct Replay {
     store: MemoryStorage,
     /// This audit's commits from the last certified height on (older ones are done).
     commits: BTreeMap<u64, ExecutionCommit>,
+    /// The validator set the ledger decided (`ValidatorSetChanged`) and no block has
+    /// carried yet: the next reconfiguration block must carry exactly this set.
+    decided: Option<ValidatorSet>,
     summary: Summary,
 }
 
@@ -146,6 +149,7 @@ impl Replay {
             ),
             store,
             commits: BTreeMap::from([(0, start)]),
+            decided: None,
             summary: Summary {
                 chain_id: genesis.chain_id.clone(),
                 genesis_hash: root.genesis_hash,
@@ -194,6 +198,7 @@ impl Replay {
             .map_err(|e| discrepancy(height, e.to_string()))?;
         let FinalizedBlock { block, cert } = fb;
         self.check_certified(&block)?;
+        self.check_reconfig(&block)?;
         let (txs, dropped) = transactions(&block, &self.chain_id);
         let ctx = BlockContext {
             height,
@@ -202,6 +207,7 @@ impl Replay {
         let outcome = execute_block(&self.store, &ctx, &txs)
             .map_err(|e| discrepancy(height, format!("block {height} cannot be executed: {e}")))?;
         self.store.apply(&outcome.changes);
+        self.note_decided(height, &outcome.receipts)?;
         let commit = ExecutionCommit {
             height,
             state_root: outcome.state_root(),
@@ -263,6 +269,52 @@ impl Replay {
         }
         // Certified heights never decrease along a chain: older commits are done with.
         self.commits = self.commits.split_off(&claimed.height);
+        Ok(())
+    }
+
+    /// A validator-set change in a block must be the one the ledger decided before it:
+    /// consensus certifies whatever set a block carries, only the ledger says which is
+    /// right.
+    fn check_reconfig(&mut self, block: &Block) -> Result<(), AuditFailure> {
+        let Some(carried) = &block.reconfig else {
+            return Ok(());
+        };
+        let h = block.height;
+        match self.decided.take() {
+            Some(decided) if &decided == carried => Ok(()),
+            Some(_) => Err(discrepancy(
+                h,
+                format!(
+                    "block {h} changes the validator set to another set than the ledger decided"
+                ),
+            )),
+            None => Err(discrepancy(
+                h,
+                format!("block {h} changes the validator set, but the ledger decided no change"),
+            )),
+        }
+    }
+
+    /// Records the validator set a block's transactions decided, if any (the last one).
+    fn note_decided(&mut self, height: u64, receipts: &[Receipt]) -> Result<(), AuditFailure> {
+        let decided = receipts
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok())
+            .flatten()
+            .filter_map(|e| match e {
+                Event::ValidatorSetChanged { validators } => Some(validators),
+                _ => None,
+            })
+            .last();
+        if let Some(v) = decided {
+            let set = lianrong_sdk::validator_set(v).map_err(|e| {
+                discrepancy(
+                    height,
+                    format!("block {height} decides an invalid validator set: {e}"),
+                )
+            })?;
+            self.decided = Some(set);
+        }
         Ok(())
     }
 
