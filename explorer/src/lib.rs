@@ -8,7 +8,8 @@
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
 //! - [`lineage`]: a receivable's lineage as an SVG picture.
-//! - [`vectors`]: test vectors the in-browser verifier must reproduce.
+//! - [`vectors`]: what the in-browser verifier is given (the verify API's inputs, built
+//!   here) and the pinned vectors, honest and dishonest, it must judge like the SDK.
 //! - [`server`]: the axum routes, pages, CSV export and the live event stream.
 
 #![deny(missing_docs)]

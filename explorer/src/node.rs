@@ -14,7 +14,8 @@ use std::pin::Pin;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, ProofResponse, ReceivableHistory, Status, TxView,
+    event_names, BlockNotice, BlockView, EpochChanges, ProofResponse, ReceivableHistory, Status,
+    TxView,
 };
 use lianrong_contracts::model::{DocId, Financing, Invoice, Order, Org, Receivable, Shipment};
 use lianrong_contracts::DocKind;
@@ -148,6 +149,8 @@ pub mod paths {
     pub const ORGS: &str = "/v1/orgs";
     /// The pseudo-URL errors of the event stream name.
     pub const EVENTS: &str = "/v1/events";
+    /// `GET /v1/epochs`.
+    pub const EPOCHS: &str = "/v1/epochs";
 
     /// `GET /v1/blocks/{height}`.
     pub fn block(height: u64) -> String {
@@ -236,6 +239,9 @@ pub trait NodeApi: Send + Sync + 'static {
         kind: DocKind,
         id: &'a str,
     ) -> BoxFut<'a, Result<ProofResponse, NodeError>>;
+    /// `GET /v1/epochs`: every validator-set change since genesis (what the browser chains
+    /// from the genesis set to the set of a block's epoch).
+    fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -334,6 +340,10 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::proof(kind, id)?).await })
     }
 
+    fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>> {
+        Box::pin(async move { self.get(paths::EPOCHS).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -361,7 +371,9 @@ pub mod fake {
     use std::sync::Mutex;
 
     use lianrong_api_types::SyncState;
-    use lianrong_consensus::{CommitCertificate, QuorumCert, VoteData};
+    use lianrong_consensus::{
+        BlockHeader, CommitCertificate, ExecutionCommit, QuorumCert, VoteData,
+    };
     use lianrong_contracts::model::Validator;
     use lianrong_contracts::{Action, Event, Receipt, Signer};
     use lianrong_primitives::{PublicKey, Signature};
@@ -387,6 +399,8 @@ pub mod fake {
         History(Box<ReceivableHistory>),
         /// `/v1/proofs/{kind}/{id}`.
         Proof(Box<ProofResponse>),
+        /// `/v1/epochs`.
+        Epochs(Box<EpochChanges>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
@@ -429,6 +443,11 @@ pub mod fake {
     impl From<ProofResponse> for Answer {
         fn from(v: ProofResponse) -> Self {
             Answer::Proof(Box::new(v))
+        }
+    }
+    impl From<EpochChanges> for Answer {
+        fn from(v: EpochChanges) -> Self {
+            Answer::Epochs(Box::new(v))
         }
     }
     impl From<NodeError> for Answer {
@@ -495,6 +514,7 @@ pub mod fake {
             mempool: 0,
             sync: SyncState::default(),
             params: lianrong_contracts::model::Params::default(),
+            divergence: None,
         }
     }
 
@@ -512,7 +532,8 @@ pub mod fake {
         Hash([b; 32])
     }
 
-    /// Block `h` (hash `[h; 32]`) of `txs`, committed by validators 0, 1 and 3.
+    /// Block `h` (hash `[h; 32]`, not its header's: the fake's blocks are shown, not
+    /// verified) of `txs`, committed by validators 0, 1 and 3.
     pub fn block(h: u64, txs: &[Hash]) -> BlockView {
         let vote = VoteData {
             epoch: 0,
@@ -521,6 +542,19 @@ pub mod fake {
             round: h + 1,
             parent_hash: hash(h as u8),
             parent_round: h,
+        };
+        let header = BlockHeader {
+            chain_id: "c".into(),
+            epoch: 0,
+            height: h,
+            round: h,
+            parent: hash(h as u8 - 1),
+            justify_hash: Hash::ZERO,
+            proposer: 0,
+            timestamp_ms: 1_000 * h,
+            payload_hash: Hash::ZERO,
+            reconfig_hash: Hash::ZERO,
+            executed: ExecutionCommit::genesis(Hash::ZERO),
         };
         BlockView {
             height: h,
@@ -533,6 +567,7 @@ pub mod fake {
             tx_hashes: txs.to_vec(),
             dropped_tx_hashes: vec![],
             state_root: Some(Hash::ZERO),
+            header,
             commit_certificate: Some(CommitCertificate {
                 qc: QuorumCert {
                     vote,
@@ -540,6 +575,7 @@ pub mod fake {
                     signatures: vec![Signature([0; 64]); 3],
                 },
             }),
+            descendants: vec![],
         }
     }
 
@@ -623,6 +659,12 @@ pub mod fake {
         ) -> BoxFut<'a, Result<ProofResponse, NodeError>> {
             self.answer(paths::proof(kind, id), |a| match a {
                 Answer::Proof(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>> {
+            self.answer(Ok(paths::EPOCHS.into()), |a| match a {
+                Answer::Epochs(e) => Some(*e),
                 _ => None,
             })
         }

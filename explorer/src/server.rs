@@ -48,8 +48,6 @@ const LOGINS_BUSY: &str = "too many logins in progress, try again in a moment";
 pub const MAX_LIVE_CLIENTS: usize = 256;
 /// Largest request body (login form).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-/// Most blocks walked to prove a block final through a descendant.
-const MAX_CARRY: u64 = 16;
 
 #[derive(Clone)]
 struct AppState {
@@ -61,7 +59,15 @@ struct AppState {
     /// Password checks (argon2) that may run at once.
     login_slots: Arc<Semaphore>,
     secure_cookies: bool,
-    genesis: Option<Arc<(String, Vec<String>)>>,
+    /// The trust root from the pinned genesis file, if the config names one.
+    genesis: Option<Arc<GenesisTrust>>,
+}
+
+/// What the browser's verifier trusts, read from the genesis file the config pins: the
+/// chain id and the validator keys of epoch 0, in index order.
+struct GenesisTrust {
+    chain_id: String,
+    validators: Vec<String>,
 }
 
 /// A bound explorer, ready to serve (its address is known, so tests can use port 0).
@@ -128,15 +134,16 @@ fn app_state(
     config.validate().map_err(anyhow::Error::msg)?;
     let genesis = match &config.genesis {
         Some(p) => {
-            let text = std::fs::read_to_string(p)?;
-            let g: lianrong_contracts::Genesis = serde_json::from_str(&text)?;
-            Some(Arc::new((
-                g.chain_id.clone(),
-                g.validators
+            let root = lianrong_sdk::TrustRoot::from_genesis_file(p)?;
+            Some(Arc::new(GenesisTrust {
+                validators: root
+                    .validators
+                    .validators()
                     .iter()
-                    .map(|v| v.node_key.to_string())
+                    .map(|v| v.key.to_hex())
                     .collect(),
-            )))
+                chain_id: root.chain_id,
+            }))
         }
         None => None,
     };
@@ -837,7 +844,7 @@ fn related_txs(st: &AppState, v: &Viewer, kind: DocKind, id: &str) -> Markup {
 fn verify_buttons(kind: DocKind, id: &str) -> Markup {
     html! {
         h2 { "Verify in your browser" }
-        p class="muted" { "Checks, with this browser's WebCrypto, the commit certificate of the latest block (a quorum of Ed25519 signatures of the genesis validators) and the Merkle proof of this document against that block's state root. The state root is computed by every node from the certified block; the certificate signs the block hash." }
+        p class="muted" { "Checks, with this browser's WebCrypto and trusting only the genesis validators: the validator sets from genesis to now (each change certified by the set before it), the header of a finalized block hashed here and its commit certificate (a quorum of Ed25519 signatures of its epoch's set), and the Merkle proof of this document's state key, computed here, against the state root that header certifies (validators vote only for roots they computed themselves)." }
         button type="button" id="verify-doc" data-verify-doc="1" data-kind=(kind.as_str()) data-id=(id) { "Verify this " (kind.as_str()) }
         " "
         button type="button" id="verify-doc-tampered" data-verify-doc="1" data-tamper="1" data-kind=(kind.as_str()) data-id=(id) { "Verify a tampered copy" }
@@ -994,7 +1001,7 @@ async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<
             }
             @if hidden > 0 { p class="muted" { (hidden) " transactions of other organisations are not shown." } }
             h2 { "Verify finality in your browser" }
-            p class="muted" { "Your browser fetches the certificate and checks, with its own WebCrypto, that a quorum (2f+1) of the genesis validator set signed the exact vote bytes consensus signs, and that the vote commits this block." }
+            p class="muted" { "Your browser hashes this block's header itself, proves the validator set of its epoch from the genesis set through every certified validator-set change, and checks with its own WebCrypto that a quorum (n - f) of that set signed the exact vote bytes consensus signs, committing this block or a descendant whose headers (hashed here) lead back to it." }
             button type="button" id="verify-block" data-verify-block="1" data-height=(height) { "Verify block " (height) }
             " "
             button type="button" id="verify-block-tampered" data-verify-block="1" data-tamper="1" data-height=(height) { "Verify a tampered copy" }
@@ -1154,26 +1161,49 @@ async fn search(
 }
 
 // ---------- verify API ----------
+//
+// These answers carry raw evidence only (headers, certificates, validator-set changes,
+// Merkle proofs) plus the trust root the browser chains from; the verdict is computed in
+// the browser by `static/verify.js`, which hashes every header itself.
 
-/// The chain id and validator keys certificates are checked against, and where they come
-/// from: the pinned genesis, else the node's status (read now if not indexed yet).
-async fn validators(st: &AppState) -> Result<(String, Vec<String>, &'static str), NodeError> {
+/// Where the trust root came from, as the page says it.
+const PINNED_SOURCE: &str = "genesis.json pinned in the explorer config";
+
+/// The trust root the browser chains every validator set from: the pinned genesis, else
+/// the node's status (read now if not indexed yet). The node's status names the current
+/// set, which is the genesis set only while the network never changed its validators: with
+/// `changes` reported and no pinned genesis, there is nothing to chain from and the answer
+/// is a refusal saying how to fix the config.
+async fn trust_root(st: &AppState, changes: usize) -> Result<Result<Value, Response>, NodeError> {
     if let Some(g) = &st.genesis {
-        return Ok((
-            g.0.clone(),
-            g.1.clone(),
-            "genesis.json pinned in the explorer config",
-        ));
+        return Ok(Ok(vectors::trust_json(
+            &g.chain_id,
+            &g.validators,
+            PINNED_SOURCE,
+        )));
+    }
+    if changes > 0 {
+        let why = format!(
+            "the network changed its validator set {changes} times since genesis, so the \
+             node's current set is no trust root for its history: pin genesis.json in the \
+             explorer config (`genesis = \"...\"`) to verify"
+        );
+        return Ok(Err((StatusCode::SERVICE_UNAVAILABLE, why).into_response()));
     }
     let status = match st.index.read(|d| d.node.clone()) {
         Some(s) => s,
         None => st.node.status().await?,
     };
-    Ok((
-        status.chain_id,
-        status.validators.iter().map(|v| v.node_key.to_hex()).collect(),
+    let keys: Vec<String> = status
+        .validators
+        .iter()
+        .map(|v| v.node_key.to_hex())
+        .collect();
+    Ok(Ok(vectors::trust_json(
+        &status.chain_id,
+        &keys,
         "validator set reported by the node (pin genesis.json in the explorer config to check it independently)",
-    ))
+    )))
 }
 
 /// Block `height` from the node, refusing an answer about another block.
@@ -1192,37 +1222,23 @@ async fn node_block(
     Ok(b)
 }
 
-/// What the browser needs to check block `height` final: its certificate (vote numbers as
-/// strings, for JavaScript), the blocks up to the one the certificate votes for, and the
-/// validator set.
-async fn block_input(st: &AppState, height: u64) -> Result<Value, NodeError> {
+/// What the browser needs to check block `height` final: the trust root, the
+/// validator-set changes up to the block's epoch, and the block's header, certificate and
+/// the headers up to the block the certificate commits (`vectors::block_input`).
+async fn block_input(st: &AppState, height: u64) -> Result<Response, NodeError> {
     let b = node_block(st, height).await?;
-    let url = paths::block(height);
-    let mut cert = serde_json::to_value(&b.commit_certificate)
-        .map_err(|e| NodeError::decode(&url, format!("commit_certificate: {e}")))?;
-    if let Some(vote) = cert.get_mut("qc").and_then(|qc| qc.get_mut("vote")) {
-        vectors::vote_numbers_as_strings(vote);
-    }
-    let link = |b: &lianrong_api_types::BlockView| json!({"height": b.height, "hash": b.hash.to_hex(), "parent": b.parent.to_hex()});
-    let mut chain = vec![link(&b)];
-    if let Some(voted) = b.commit_certificate.as_ref().map(|c| c.qc.vote.height) {
-        let committed = voted.saturating_sub(1);
-        if committed > height && committed - height <= MAX_CARRY {
-            for h in height + 1..=committed {
-                chain.push(link(&node_block(st, h).await?));
-            }
-        }
-    }
-    let (chain_id, keys, source) = validators(st).await?;
-    Ok(json!({
-        "chain_id": chain_id,
-        "validators": keys,
-        "validator_source": source,
-        "block": {"height": height, "hash": b.hash.to_hex()},
-        "state_root": b.state_root.map(|r| r.to_hex()),
-        "cert": cert,
-        "chain": chain,
-    }))
+    let changes = st.node.epochs().await?.changes;
+    let trust = match trust_root(st, changes.len()).await? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
+    };
+    // The changes that end the epochs before the block's (the browser proves the set of
+    // the block's epoch through them); later ones do not concern this block.
+    let before: Vec<_> = changes
+        .into_iter()
+        .take_while(|c| c.epoch < b.header.epoch)
+        .collect();
+    Ok(Json(vectors::block_input(trust, &before, &b)).into_response())
 }
 
 async fn verify_block(
@@ -1231,18 +1247,21 @@ async fn verify_block(
     Path(height): Path<u64>,
 ) -> Response {
     match block_input(&st, height).await {
-        Ok(v) => Json(v).into_response(),
+        Ok(r) => r,
         Err(NodeError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
 }
 
-/// The proof of a document and the block input of its state root's height.
+/// The proof of document `kind`/`id` as the browser checks it (`vectors::document_input`),
+/// with the canonical bytes of `shown`, the copy the page shows `viewer`, so the browser
+/// also checks that the page shows the certified document.
 async fn doc_input(
     st: &AppState,
     kind: DocKind,
     id: &str,
     viewer: &Viewer,
+    shown: &Doc,
 ) -> Result<Response, NodeError> {
     let p = st.node.proof(kind, id).await?;
     if p.kind != kind.as_str() || p.id != id {
@@ -1261,16 +1280,30 @@ async fn doc_input(
         );
         return Ok((StatusCode::FORBIDDEN, why).into_response());
     }
-    let block = block_input(st, p.height).await?;
-    let out = json!({
-        "block": block,
-        "block_state_root": block["state_root"],
-        "proof": {
-            "key": p.key, "value_hex": p.value_hex, "state_root": p.state_root.to_hex(),
-            "proof": p.proof, "id": id,
-        },
-    });
-    Ok(Json(out).into_response())
+    let trust = match trust_root(st, p.epochs.len()).await? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
+    };
+    Ok(Json(vectors::document_input(
+        trust,
+        &p,
+        Some(&canonical_bytes(shown)),
+    ))
+    .into_response())
+}
+
+/// The canonical encoding of a document as the page shows it: the bytes the state holds
+/// for it when the page shows the stored document unchanged.
+fn canonical_bytes(d: &Doc) -> Vec<u8> {
+    use lianrong_primitives::codec::encode;
+    match d {
+        Doc::Org(x) => encode(x),
+        Doc::Order(x) => encode(x),
+        Doc::Shipment(x) => encode(x),
+        Doc::Invoice(x) => encode(x),
+        Doc::Receivable(x) => encode(x),
+        Doc::Financing(x) => encode(x),
+    }
 }
 
 async fn verify_doc(
@@ -1281,12 +1314,12 @@ async fn verify_doc(
     let Some(kind) = DocKind::parse(&kind) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match visible_doc(&st, &s.viewer, kind, &id).await {
-        Ok(Some(_)) => {}
+    let shown = match visible_doc(&st, &s.viewer, kind, &id).await {
+        Ok(Some(doc)) => doc,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
-    match doc_input(&st, kind, &id, &s.viewer).await {
+    };
+    match doc_input(&st, kind, &id, &s.viewer, &shown).await {
         Ok(r) => r,
         Err(NodeError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
@@ -1762,6 +1795,195 @@ mod tests {
         assert_eq!(login(addr, "username=sup1&password=x").await.0, 429);
         assert_eq!(login(addr, "username=sup1&password=s").await.0, 429);
 
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+
+    /// A proof of RCV-1 (as `node_with_two_suppliers` serves it) by a fake node: the fields
+    /// are passed through, not checked, by the explorer.
+    fn fake_proof(
+        epochs: Vec<lianrong_api_types::EpochChange>,
+    ) -> lianrong_api_types::ProofResponse {
+        let b = fake::block(1, &[]);
+        let rcv = testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-01-01",
+            "2026-12-30",
+            "5.00",
+        );
+        lianrong_api_types::ProofResponse {
+            kind: "receivable".into(),
+            id: "RCV-1".into(),
+            subject: lianrong_api_types::ProofSubject::Document,
+            height: 0,
+            state_root: Hash([9; 32]),
+            key: "doc/receivable/RCV-1".into(),
+            value_hex: Some(hex::encode(lianrong_primitives::codec::encode(&rcv))),
+            proof: json!({"leaf": null, "siblings": []}),
+            header: b.header,
+            certificate: b.commit_certificate.unwrap(),
+            epochs,
+            history: vec![],
+        }
+    }
+
+    /// One validator-set change (epoch 0 to 1), for the fake node.
+    fn fake_change() -> lianrong_api_types::EpochChange {
+        let b = fake::block(3, &[]);
+        lianrong_api_types::EpochChange {
+            epoch: 0,
+            header: b.header,
+            validators: lianrong_consensus::ValidatorSet::from_keys(&[
+                lianrong_primitives::PublicKey([7; 32]),
+            ])
+            .unwrap(),
+            certificate: b.commit_certificate.unwrap(),
+        }
+    }
+
+    /// An explorer over `node` with `cfg`, the auditor logged in and the index loaded: its
+    /// address, the auditor's session, and what stops it.
+    async fn serve_for_auditor(
+        cfg: ExplorerConfig,
+        node: Arc<FakeNode>,
+    ) -> (
+        SocketAddr,
+        String,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let e = bind_with_node(cfg, node).await.unwrap();
+        let addr = e.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(e.run(async move {
+            let _ = stopped.await;
+        }));
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        wait_until_indexed(addr, &audit).await;
+        (addr, audit, stop, server)
+    }
+
+    /// GET `path` as `session`: 200 and JSON, or the test fails.
+    async fn get_json(addr: SocketAddr, path: &str, session: &str) -> Value {
+        let (code, _, body) = http(addr, "GET", path, Some(session), None).await;
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// A fake node with block 1, no validator-set change, and RCV-1's proof.
+    fn node_with_evidence() -> Arc<FakeNode> {
+        let node = node_with_two_suppliers();
+        node.set(
+            "/v1/status",
+            fake::status(0, vec![fake::validator("VAL-A", 1)]),
+        );
+        node.set("/v1/blocks/1", fake::block(1, &[]));
+        node.set(
+            "/v1/epochs",
+            lianrong_api_types::EpochChanges { changes: vec![] },
+        );
+        let proof_path = paths::proof(DocKind::Receivable, "RCV-1").unwrap();
+        node.set(&proof_path, fake_proof(vec![]));
+        node
+    }
+
+    /// The verify API passes the node's evidence through for the browser (header,
+    /// certificate, descendants, validator-set changes, the proof, and the page's copy of
+    /// the document) with the trust root and where it came from. Without a pinned genesis
+    /// the trust root is the node's reported set, which is the genesis set only if the
+    /// validators never changed: once they did, the API refuses and says to pin genesis.
+    #[tokio::test]
+    async fn the_verify_api_passes_the_evidence_and_the_trust_root_through() {
+        let node = node_with_evidence();
+        let (addr, audit, stop, server) =
+            serve_for_auditor(config_with_auditor_and_sup1(), node.clone()).await;
+        let v = get_json(addr, "/api/verify/block/1", &audit).await;
+        assert_eq!(v["trust"]["chain_id"], "c");
+        assert_eq!(v["trust"]["validators"], json!(["01".repeat(32)]));
+        assert!(v["trust"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("validator set reported by the node"));
+        assert_eq!(v["epochs"], json!([]));
+        assert_eq!(v["block"]["header"]["height"], "1");
+        assert_eq!(v["block"]["certificate"]["qc"]["vote"]["height"], "2");
+        assert_eq!(v["block"]["descendants"], json!([]));
+        assert_eq!(v["block"]["hash"], Hash([1; 32]).to_hex());
+
+        let v = get_json(addr, "/api/verify/doc/receivable/RCV-1", &audit).await;
+        let p = fake_proof(vec![]);
+        assert_eq!(v["proof"]["value_hex"], json!(p.value_hex));
+        assert_eq!(v["shown_hex"], json!(p.value_hex), "the page's copy");
+        assert_eq!(v["proof"]["proof"], p.proof);
+        assert_eq!(v["proof"]["height"], "0");
+        assert_eq!(v["header"]["height"], "1");
+        assert_eq!(v["certificate"]["qc"]["signers"], json!([0, 1, 3]));
+
+        // The validators changed: the node's current set is no trust root for its history.
+        node.set(
+            "/v1/epochs",
+            lianrong_api_types::EpochChanges {
+                changes: vec![fake_change()],
+            },
+        );
+        let proof_path = paths::proof(DocKind::Receivable, "RCV-1").unwrap();
+        node.set(&proof_path, fake_proof(vec![fake_change()]));
+        for path in ["/api/verify/block/1", "/api/verify/doc/receivable/RCV-1"] {
+            let (code, _, body) = http(addr, "GET", path, Some(&audit), None).await;
+            assert_eq!(code, 503, "{path}: {body}");
+            assert!(body.contains("pin genesis.json"), "{path}: {body}");
+        }
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+
+    /// With genesis pinned, its set is the trust root, whatever the node reports, and the
+    /// validator-set changes are passed on for the browser to check.
+    #[tokio::test]
+    async fn the_verify_api_serves_the_pinned_genesis_as_trust_root() {
+        let node = node_with_evidence();
+        let proof_path = paths::proof(DocKind::Receivable, "RCV-1").unwrap();
+        node.set(&proof_path, fake_proof(vec![fake_change()]));
+        node.set(
+            "/v1/epochs",
+            lianrong_api_types::EpochChanges {
+                changes: vec![fake_change()],
+            },
+        );
+        let genesis = lianrong_contracts::Genesis {
+            chain_id: "c".into(),
+            genesis_time_ms: 0,
+            orgs: vec![],
+            validators: vec![fake::validator("VAL-A", 2), fake::validator("VAL-B", 3)],
+            params: lianrong_contracts::model::Params::default(),
+        };
+        let file = std::env::temp_dir().join(format!(
+            "lianrong-explorer-genesis-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&file, serde_json::to_string(&genesis).unwrap()).unwrap();
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.genesis = Some(file.clone());
+        let started = serve_for_auditor(cfg, node).await;
+        std::fs::remove_file(&file).unwrap();
+        let (addr, audit, stop, server) = started;
+        let v = get_json(addr, "/api/verify/doc/receivable/RCV-1", &audit).await;
+        assert_eq!(
+            v["trust"]["validators"],
+            json!(["02".repeat(32), "03".repeat(32)])
+        );
+        assert_eq!(v["trust"]["source"], PINNED_SOURCE);
+        assert_eq!(v["epochs"][0]["epoch"], "0");
+        assert_eq!(v["epochs"][0]["validators"][0]["key"], "07".repeat(32));
+        let v = get_json(addr, "/api/verify/block/1", &audit).await;
+        assert_eq!(
+            v["epochs"],
+            json!([]),
+            "block 1 is of epoch 0: no change concerns it"
+        );
         let _ = stop.send(());
         let _ = server.await;
     }

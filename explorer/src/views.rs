@@ -86,7 +86,10 @@ impl Table {
     }
 }
 
-fn csv_safe(s: &str) -> String {
+/// A cell as a spreadsheet may safely open it: text a spreadsheet would run as a formula
+/// gets a leading `'`. The one rule for every CSV the project writes (the explorer's
+/// exports, `lianrong audit export`).
+pub fn csv_safe(s: &str) -> String {
     // A leading '-' is a negative amount only when a plain number follows: `-1+cmd|...`
     // starts with a digit too, and a spreadsheet runs it as a formula.
     let negative_number = |rest: &str| {

@@ -19,6 +19,9 @@
   document.addEventListener('DOMContentLoaded', () => {
     if (!window.EventSource || !document.body.dataset.live) return;
     const es = new EventSource('/live');
+    // Close the stream when the page goes away: an open stream per visited page would
+    // hold the browser's few connections to this host and stall the next requests.
+    window.addEventListener('pagehide', () => es.close());
     es.addEventListener('block', (ev) => {
       let b;
       try { b = JSON.parse(ev.data); } catch (e) { return; }

@@ -1,14 +1,28 @@
-// LianRong in-browser verifier: checks a commit certificate (Ed25519 signatures of a
-// quorum of the validator set over the exact bytes consensus signs) and a Jellyfish
-// Merkle state proof (SHA-256), with the browser's own WebCrypto -- not the explorer
-// server's word. Plain JavaScript, no build step. Test vectors: /static/vectors.json.
+// LianRong in-browser verifier. Trusts the genesis validator set and chain id (the trust
+// root the explorer is configured with) and nothing the node says: it hashes every block
+// header itself, chains validator sets from genesis through certified reconfiguration
+// blocks, checks commit certificates (a quorum of Ed25519 signatures of the set of the
+// block's epoch over the exact bytes consensus signs), and checks a document's Jellyfish
+// Merkle proof, for the state key it computes from the kind and id asked, against the
+// state root a certified header commits. The same steps as the SDK's reference verifier
+// (sdk/src/verify.rs). Plain JavaScript with WebCrypto, no build step. Test vectors:
+// /static/vectors.json (generated from the Rust code), run by LianRongVerify.selfTest.
 (function () {
   'use strict';
   const enc = new TextEncoder();
   const NS_VOTE = 'lianrong/vote/v1';
+  const DS_BLOCK = enc.encode('lianrong/block/v2');
+  const DS_RECONFIG = enc.encode('lianrong/reconfig/v1');
   const LEAF_DS = enc.encode('JMT::LeafNode');
   const INTERNAL_DS = enc.encode('JMT::IntrnalNode');
   const PLACEHOLDER = enc.encode('SPARSE_MERKLE_PLACEHOLDER_HASH__');
+  const MAX_VALIDATORS = 256;
+  const U64_MAX = (1n << 64n) - 1n;
+  // contracts::DocKind::as_str
+  const KINDS = ['org', 'proposal', 'order', 'shipment', 'warehouse_receipt', 'invoice',
+    'receivable', 'financing', 'offer'];
+
+  // ---------- bytes ----------
 
   function hexToBytes(h) {
     if (typeof h !== 'string' || h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) {
@@ -33,24 +47,57 @@
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
+  // A u64 from JSON: a decimal string (how the explorer sends them) or a safe integer.
+  // Nothing else ("0x10", " 7", 1e21, -1) is read as a number.
+  function u64(v) {
+    let x;
+    if (typeof v === 'string' && /^(0|[1-9][0-9]{0,19})$/.test(v)) x = BigInt(v);
+    else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) x = BigInt(v);
+    else throw new Error('not a u64: ' + String(v).slice(0, 24));
+    if (x > U64_MAX) throw new Error('not a u64: ' + v);
+    return x;
+  }
   function u64le(v) {
-    let x = BigInt(v);
-    if (x < 0n || x >= (1n << 64n)) throw new Error('not a u64: ' + v);
+    let x = u64(v);
     const out = new Uint8Array(8);
     for (let i = 0; i < 8; i++) { out[i] = Number(x & 0xffn); x >>= 8n; }
     return out;
+  }
+  function u16le(v) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error('not a u16: ' + v);
+    return Uint8Array.of(v & 0xff, v >> 8);
   }
   function hash32(h) {
     const b = hexToBytes(h);
     if (b.length !== 32) throw new Error('not a 32-byte hash');
     return b;
   }
+  function hexOf32(h) { return bytesToHex(hash32(h)); }
   function arr32(a) {
     if (!Array.isArray(a) || a.length !== 32 || !a.every((x) => Number.isInteger(x) && x >= 0 && x < 256)) {
       throw new Error('not a 32-byte array');
     }
     return Uint8Array.from(a);
   }
+  // bincode (fixed-width, little-endian): a string is its u64 byte length and UTF-8 bytes.
+  function encString(s) {
+    if (typeof s !== 'string') throw new Error('not a string');
+    const b = enc.encode(s);
+    return concat([u64le(b.length), b]);
+  }
+  function short(h) { return String(h).slice(0, 16) + '...'; }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  }
+  // primitives::hash::sha256_parts: SHA-256 of each part prefixed by its u64 LE length.
+  async function sha256Parts(parts) {
+    const framed = [];
+    for (const p of parts) { framed.push(u64le(p.length), p); }
+    return sha256(concat(framed));
+  }
+
+  // ---------- canonical encodings ----------
 
   // The canonical (bincode, fixed-width little-endian) encoding of consensus VoteData.
   function encodeVote(v) {
@@ -66,9 +113,64 @@
   function voteSigningBytes(chainId, vote) {
     return signingMessage(NS_VOTE, chainId, encodeVote(vote));
   }
+  // consensus::BlockHeader, field by field in declaration order.
+  function encodeHeader(h) {
+    if (!h || typeof h !== 'object' || !h.executed || typeof h.executed !== 'object') {
+      throw new Error('not a block header');
+    }
+    const x = h.executed;
+    return concat([encString(h.chain_id), u64le(h.epoch), u64le(h.height), u64le(h.round),
+      hash32(h.parent), hash32(h.justify_hash), u16le(h.proposer), u64le(h.timestamp_ms),
+      hash32(h.payload_hash), hash32(h.reconfig_hash),
+      u64le(x.height), hash32(x.state_root), hash32(x.results_root)]);
+  }
+  // The block hash, computed here: sha256_parts(["lianrong/block/v2", encode(header)]).
+  async function headerHash(h) {
+    return bytesToHex(await sha256Parts([DS_BLOCK, encodeHeader(h)]));
+  }
+  // A validator set as JSON ([{key, org}], index order), checked as consensus checks it
+  // (1..=256 members, distinct keys); its encoding is Vec<Validator{key, org: Option}>.
+  function encodeValidatorSet(set) {
+    if (!Array.isArray(set) || set.length < 1 || set.length > MAX_VALIDATORS) {
+      throw new Error('a validator set needs 1 to ' + MAX_VALIDATORS + ' members');
+    }
+    const parts = [u64le(set.length)];
+    const seen = new Set();
+    for (const v of set) {
+      const key = hash32(v && v.key);
+      const hex = bytesToHex(key);
+      if (seen.has(hex)) throw new Error('duplicate validator key ' + short(hex));
+      seen.add(hex);
+      parts.push(key);
+      if (v.org === null || v.org === undefined) parts.push(Uint8Array.of(0));
+      else parts.push(Uint8Array.of(1), encString(v.org));
+    }
+    return concat(parts);
+  }
+  // consensus::reconfig_hash(Option<ValidatorSet>); `null` is "no change".
+  async function reconfigHash(set) {
+    const opt = set === null ? Uint8Array.of(0) : concat([Uint8Array.of(1), encodeValidatorSet(set)]);
+    return bytesToHex(await sha256Parts([DS_RECONFIG, opt]));
+  }
+  // Hex keys of a genesis set (or of a set's members), checked like a set.
+  function setKeys(keys) {
+    if (!Array.isArray(keys) || keys.length < 1 || keys.length > MAX_VALIDATORS) {
+      throw new Error('a validator set needs 1 to ' + MAX_VALIDATORS + ' members');
+    }
+    const out = keys.map(hexOf32);
+    if (new Set(out).size !== out.length) throw new Error('duplicate validator key');
+    return out;
+  }
 
-  async function sha256(bytes) {
-    return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  // ---------- checks ----------
+
+  function checklist() {
+    const checks = [];
+    const check = (name, ok, detail) => {
+      checks.push({ name, ok: !!ok, detail: detail || '' });
+      return !!ok;
+    };
+    return { checks, check, valid: () => checks.length > 0 && checks.every((c) => c.ok) };
   }
 
   async function ed25519Verify(pkHex, msg, sigHex) {
@@ -86,60 +188,133 @@
     }
   }
 
-  // input: {chain_id, validators: [hex key], block: {height, hash},
-  //         cert: {qc: {vote, signers, signatures}}, chain?: [{height, hash, parent}]}
-  async function verifyCertificate(input) {
-    const checks = [];
-    const check = (name, ok, detail) => { checks.push({ name, ok: !!ok, detail: detail || '' }); return !!ok; };
+  // Checks commit certificate `cert` against `keys` (hex keys of the set of `epoch`, index
+  // order) on chain `chainId`, recording each step under `label`. Returns the block it
+  // commits ({height: BigInt, hash: hex}) or null.
+  async function checkCertificate(ck, label, chainId, keys, epoch, cert) {
+    const qc = cert && cert.qc;
+    if (!ck.check(label + ': present', qc && qc.vote)) return null;
+    const vote = qc.vote;
+    const n = keys.length;
+    const quorum = n - Math.floor((n - 1) / 3);
+    const signers = qc.signers, sigs = qc.signatures;
+    let ok = ck.check(label + ': one signature per signer',
+      Array.isArray(signers) && Array.isArray(sigs) && signers.length === sigs.length);
+    if (!ok) return null;
+    let increasing = true;
+    for (let i = 0; i < signers.length; i++) {
+      if (!Number.isInteger(signers[i]) || signers[i] < 0 || signers[i] >= n) increasing = false;
+      if (i > 0 && signers[i] <= signers[i - 1]) increasing = false;
+    }
+    ok = ck.check(label + ': signers are distinct members of the set', increasing, signers.join(', ')) && ok;
+    ok = ck.check(label + ': quorum (n - f = ' + quorum + ' of ' + n + ')', signers.length >= quorum,
+      signers.length + ' signers') && ok;
+    ok = ck.check(label + ': signed by the validators of epoch ' + epoch, u64(vote.epoch) === BigInt(epoch),
+      'the vote is of epoch ' + vote.epoch) && ok;
+    const commits = u64(vote.height) >= 1n && u64(vote.parent_round) + 1n === u64(vote.round);
+    ok = ck.check(label + ': rounds consecutive (two-chain commit)', commits,
+      'round ' + vote.round + ' after ' + vote.parent_round) && ok;
+    const msg = voteSigningBytes(chainId, vote);
+    let good = 0;
+    for (let i = 0; i < signers.length; i++) {
+      const key = keys[signers[i]];
+      const sigOk = key !== undefined && await ed25519Verify(key, msg, sigs[i]);
+      ck.check(label + ': Ed25519 signature of validator ' + signers[i], sigOk, key ? short(key) : 'unknown');
+      if (sigOk) good++;
+    }
+    if (!ok || good !== signers.length) return null;
+    return { height: u64(vote.height) - 1n, hash: hexOf32(vote.parent_hash) };
+  }
+
+  // Chains validator sets from the trust root through `changes` (EpochChange JSON, epoch 0's
+  // end first): change i must be a header of epoch i whose reconfig_hash is the hash of
+  // the set given, committed exactly (its hash computed here) by a certificate of set i.
+  // Returns the keys of every proven epoch (index = epoch), or null.
+  async function verifyEpochs(ck, trust, changes) {
+    const genesis = setKeys(trust.validators);
+    ck.check('trust root: ' + genesis.length + ' genesis validators of chain ' + trust.chain_id, true,
+      trust.source);
+    if (!ck.check('validator-set changes listed', Array.isArray(changes))) return null;
+    const sets = [genesis];
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i] || {};
+      const h = c.header;
+      const name = 'epoch ' + (i + 1) + '\'s validators';
+      let ok = ck.check(name + ': change ' + i + ' ends epoch ' + i + ' and names a set',
+        u64(c.epoch) === BigInt(i) && h && u64(h.epoch) === BigInt(i) && Array.isArray(c.validators),
+        'epoch ' + c.epoch);
+      ok = ck.check(name + ': block of chain ' + trust.chain_id, h && h.chain_id === trust.chain_id) && ok;
+      if (!ok) return null;
+      const rh = await reconfigHash(c.validators);
+      ok = ck.check(name + ': the set given is the one block ' + h.height + ' commits (reconfig hash)',
+        rh === hexOf32(h.reconfig_hash), short(rh));
+      const hash = await headerHash(h);
+      const committed = await checkCertificate(ck, 'end of epoch ' + i, trust.chain_id, sets[i], i, c.certificate);
+      ok = ck.check(name + ': epoch ' + i + '\'s certificate commits block ' + h.height + ' (hashed here)',
+        committed && committed.height === u64(h.height) && committed.hash === hash, short(hash)) && ok;
+      if (!ok) return null;
+      sets.push(setKeys(c.validators.map((v) => v.key)));
+    }
+    return sets;
+  }
+
+  // The keys of `epoch` from proven `sets`, or null (recorded).
+  function setOf(ck, sets, epoch) {
+    const e = u64(epoch);
+    const keys = e < BigInt(sets.length) ? sets[Number(e)] : null;
+    ck.check('validator set of epoch ' + e + ' proven from genesis', keys,
+      (sets.length - 1) + ' validator-set changes proven');
+    return keys;
+  }
+
+  // input (GET /api/verify/block/{h}): {trust: {chain_id, validators, source}, epochs,
+  // block: {height, hash, parent, epoch, round, proposer, timestamp_ms, header,
+  // certificate, descendants}}. The block is final if a certificate of its epoch's set
+  // commits its header's hash (computed here), or commits a descendant that the headers
+  // given (hashed here) link back to it parent by parent.
+  async function verifyBlock(input) {
+    const ck = checklist();
+    const out = { valid: false, checks: ck.checks, epochs: 0 };
     try {
-      const qc = input.cert && input.cert.qc;
-      if (!check('certificate present', qc)) return { valid: false, checks };
-      const vote = qc.vote;
-      const n = input.validators.length;
-      const f = Math.floor((n - 1) / 3);
-      const quorum = n - f;
-      const signers = qc.signers, sigs = qc.signatures;
-      check('one signature per signer', Array.isArray(signers) && Array.isArray(sigs) && signers.length === sigs.length);
-      let increasing = true;
-      for (let i = 0; i < signers.length; i++) {
-        if (!Number.isInteger(signers[i]) || signers[i] < 0 || signers[i] >= n) increasing = false;
-        if (i > 0 && signers[i] <= signers[i - 1]) increasing = false;
-      }
-      check('signers are distinct validators', increasing, signers.join(', '));
-      check('quorum (n - f = ' + quorum + ' of ' + n + ')', signers.length >= quorum, signers.length + ' signers');
-      check('epoch 0 (genesis validator set)', BigInt(vote.epoch) === 0n, 'epoch ' + vote.epoch);
-      const commits = BigInt(vote.height) >= 1n && BigInt(vote.parent_round) + 1n === BigInt(vote.round);
-      check('rounds consecutive (two-chain commit)', commits, 'round ' + vote.round + ' after ' + vote.parent_round);
-      const msg = voteSigningBytes(input.chain_id, vote);
-      let good = 0;
-      for (let i = 0; i < signers.length && i < sigs.length; i++) {
-        const key = input.validators[signers[i]];
-        const ok = key !== undefined && await ed25519Verify(key, msg, sigs[i]);
-        check('Ed25519 signature of validator ' + signers[i], ok, key ? key.slice(0, 16) + '...' : 'unknown');
-        if (ok) good++;
-      }
-      const committedHeight = BigInt(vote.height) - 1n;
-      const committedHash = String(vote.parent_hash).toLowerCase();
-      const bh = BigInt(input.block.height), bhash = String(input.block.hash).toLowerCase();
-      if (committedHeight === bh) {
-        check('certificate commits this block', committedHash === bhash, 'height ' + committedHeight + ', hash ' + committedHash.slice(0, 16) + '...');
-      } else if (committedHeight > bh && Array.isArray(input.chain)) {
-        // Final through a descendant: follow the parent links up to the committed block.
-        let ok = input.chain.length > 0 && String(input.chain[0].hash).toLowerCase() === bhash;
-        for (let i = 1; i < input.chain.length; i++) {
-          ok = ok && String(input.chain[i].parent).toLowerCase() === String(input.chain[i - 1].hash).toLowerCase();
+      const trust = input.trust, b = input.block, h = b.header;
+      const hash = await headerHash(h);
+      ck.check('the header hashes to the block shown (computed here)', hash === hexOf32(b.hash), short(hash));
+      ck.check('the header is the block shown (height, parent, epoch, round, proposer, time)',
+        u64(h.height) === u64(b.height) && hexOf32(h.parent) === hexOf32(b.parent) &&
+        u64(h.epoch) === u64(b.epoch) && u64(h.round) === u64(b.round) &&
+        h.proposer === b.proposer && u64(h.timestamp_ms) === u64(b.timestamp_ms));
+      ck.check('block of chain ' + trust.chain_id, h.chain_id === trust.chain_id,
+        h.chain_id === trust.chain_id ? '' : 'it is of ' + h.chain_id);
+      const sets = await verifyEpochs(ck, trust, input.epochs);
+      if (!sets) return out;
+      out.epochs = sets.length - 1;
+      const keys = setOf(ck, sets, h.epoch);
+      if (!keys) return out;
+      const committed = await checkCertificate(ck, 'commit certificate', trust.chain_id, keys, u64(h.epoch), b.certificate);
+      if (!committed) return out;
+      const height = u64(h.height);
+      if (committed.height === height) {
+        ck.check('the certificate commits this block', committed.hash === hash, short(committed.hash));
+      } else if (committed.height > height) {
+        const ds = b.descendants;
+        const need = committed.height - height;
+        let ok = ck.check('headers of heights ' + (height + 1n) + '..' + committed.height + ' given',
+          Array.isArray(ds) && BigInt(ds.length) === need, (Array.isArray(ds) ? ds.length : 0) + ' of ' + need);
+        let cur = hash;
+        for (let i = 0; ok && i < ds.length; i++) {
+          ok = u64(ds[i].height) === height + 1n + BigInt(i) && hexOf32(ds[i].parent) === cur;
+          cur = await headerHash(ds[i]);
         }
-        const last = input.chain[input.chain.length - 1];
-        ok = ok && last && BigInt(last.height) === committedHeight && String(last.hash).toLowerCase() === committedHash;
-        check('certificate commits descendant ' + committedHeight + ' (parent links as reported by the node)', ok);
+        ck.check('final through block ' + committed.height + ': each header (hashed here) names the one below ' +
+          'as parent, up to the certified block', ok && cur === committed.hash, short(committed.hash));
       } else {
-        check('certificate commits this block', false, 'it commits height ' + committedHeight);
+        ck.check('the certificate commits this block', false, 'it commits height ' + committed.height);
       }
-      const valid = checks.every((c) => c.ok) && good >= quorum;
-      return { valid, checks, signing_bytes_hex: bytesToHex(msg) };
+      out.valid = ck.valid();
+      return out;
     } catch (e) {
-      check('well-formed input', false, String(e && e.message || e));
-      return { valid: false, checks };
+      ck.check('well-formed input', false, String(e && e.message || e));
+      return out;
     }
   }
 
@@ -155,59 +330,154 @@
   }
   function bit(hash, index) { return (hash[index >> 3] >> (7 - (index & 7))) & 1; }
 
-  // input: {key, value_hex (null for an exclusion proof), state_root, proof: {leaf, siblings}, id?}
+  // A jmt sparse Merkle proof. input: {key (the state key, as text), value_hex (null for
+  // an exclusion proof), state_root, proof: {leaf, siblings}}; the caller supplies a key and
+  // root it trusts.
   async function verifyProof(input) {
-    const checks = [];
-    const check = (name, ok, detail) => { checks.push({ name, ok: !!ok, detail: detail || '' }); return !!ok; };
+    const ck = checklist();
     try {
       const proof = input.proof;
-      const sibs = proof.siblings;
-      if (!check('at most 256 siblings', Array.isArray(sibs) && sibs.length <= 256)) return { valid: false, checks };
+      const sibs = proof && proof.siblings;
+      if (!ck.check('at most 256 siblings', Array.isArray(sibs) && sibs.length <= 256)) {
+        return { valid: false, checks: ck.checks };
+      }
       const keyHash = await sha256(enc.encode(input.key));
       const leaf = proof.leaf;
-      let current;
       if (input.value_hex !== null && input.value_hex !== undefined) {
         const value = hexToBytes(input.value_hex);
-        if (!check('inclusion proof has a leaf', leaf)) return { valid: false, checks };
-        check('leaf is this key', equal(arr32(leaf.key_hash), keyHash), input.key);
-        check('leaf holds this value (SHA-256)', equal(arr32(leaf.value_hash), await sha256(value)), value.length + ' bytes');
-        if (input.id) check('value names the document', bytesToHex(value).includes(bytesToHex(enc.encode(input.id))), input.id);
+        if (!ck.check('inclusion proof has a leaf', leaf)) return { valid: false, checks: ck.checks };
+        ck.check('the leaf is of key ' + input.key, equal(arr32(leaf.key_hash), keyHash));
+        ck.check('the leaf holds this value (SHA-256)', equal(arr32(leaf.value_hash), await sha256(value)),
+          value.length + ' bytes');
       } else if (leaf) {
         const other = arr32(leaf.key_hash);
         let common = 0;
         while (common < 256 && bit(other, common) === bit(keyHash, common)) common++;
-        check('exclusion: leaf is another key', !equal(other, keyHash));
-        check('exclusion: key would sit in that leaf\'s subtree', common >= sibs.length);
+        ck.check('exclusion: the leaf is of another key', !equal(other, keyHash));
+        ck.check('exclusion: the key would sit in that leaf\'s subtree', common >= sibs.length);
       }
-      current = leaf ? await sha256(concat([LEAF_DS, arr32(leaf.key_hash), arr32(leaf.value_hash)])) : PLACEHOLDER;
+      let current = leaf ? await sha256(concat([LEAF_DS, arr32(leaf.key_hash), arr32(leaf.value_hash)])) : PLACEHOLDER;
       for (let i = 0; i < sibs.length; i++) {
         const s = await siblingHash(sibs[i]);
         const b = bit(keyHash, sibs.length - 1 - i);
         current = await sha256(b ? concat([INTERNAL_DS, s, current]) : concat([INTERNAL_DS, current, s]));
       }
-      check('path hashes to the state root', bytesToHex(current) === String(input.state_root).toLowerCase(),
-        bytesToHex(current).slice(0, 16) + '...');
-      return { valid: checks.every((c) => c.ok), checks };
+      ck.check('the path hashes to the state root ' + short(hexOf32(input.state_root)),
+        bytesToHex(current) === hexOf32(input.state_root), 'got ' + short(bytesToHex(current)));
+      return { valid: ck.valid(), checks: ck.checks };
     } catch (e) {
-      check('well-formed proof', false, String(e && e.message || e));
-      return { valid: false, checks };
+      ck.check('well-formed proof', false, String(e && e.message || e));
+      return { valid: false, checks: ck.checks };
     }
   }
 
-  // Runs every vector; returns {ok, results}.
+  // input (GET /api/verify/doc/{kind}/{id}): {trust, epochs, header, certificate,
+  // proof: {kind, id, subject, height, state_root, key, value_hex, proof}, shown_hex?}.
+  // `kind` and `id` are what the user asked about: the state key doc/<kind>/<id> is
+  // computed here, the root is the one a certified header commits (header.executed), and
+  // when `shown_hex` is given the proven value must be exactly those bytes (the copy the
+  // page shows). Returns {valid, checks, present, height, epochs}.
+  async function verifyDocument(input, kind, id) {
+    const ck = checklist();
+    const out = { valid: false, checks: ck.checks, present: false, epochs: 0 };
+    try {
+      if (!ck.check('a document kind', KINDS.includes(kind), kind)) return out;
+      if (!ck.check('a document id', typeof id === 'string' && id.length > 0 && id.length <= 128, id)) return out;
+      const key = 'doc/' + kind + '/' + id;
+      const trust = input.trust, h = input.header, p = input.proof;
+      const asked = p.subject === 'document' && p.kind === kind && p.id === id;
+      ck.check('the answer is the proof of ' + kind + ' ' + id + ' (state key ' + key + ', computed here)', asked,
+        asked ? '' : 'it is a ' + p.subject + ' proof of ' + p.kind + ' ' + p.id);
+      ck.check('block of chain ' + trust.chain_id, h.chain_id === trust.chain_id,
+        h.chain_id === trust.chain_id ? '' : 'it is of ' + h.chain_id);
+      const sets = await verifyEpochs(ck, trust, input.epochs);
+      if (!sets) return out;
+      out.epochs = sets.length - 1;
+      const keys = setOf(ck, sets, h.epoch);
+      if (!keys) return out;
+      const hash = await headerHash(h);
+      const committed = await checkCertificate(ck, 'commit certificate', trust.chain_id, keys, u64(h.epoch), input.certificate);
+      if (!ck.check('the certificate commits block ' + h.height + ' (its header hashed here)',
+        committed && committed.height === u64(h.height) && committed.hash === hash, short(hash))) return out;
+      const x = h.executed;
+      out.height = String(u64(x.height));
+      ck.check('the proof is of the state of height ' + x.height + ' that block ' + h.height + ' certifies',
+        u64(p.height) === u64(x.height), 'proof of height ' + p.height);
+      ck.check('the proof names the certified state root', hexOf32(p.state_root) === hexOf32(x.state_root),
+        short(hexOf32(p.state_root)));
+      const merkle = await verifyProof({ key, value_hex: p.value_hex, state_root: x.state_root, proof: p.proof });
+      for (const c of merkle.checks) ck.checks.push(c);
+      out.present = p.value_hex !== null && p.value_hex !== undefined;
+      if (typeof input.shown_hex === 'string') {
+        const same = out.present && bytesToHex(hexToBytes(p.value_hex)) === bytesToHex(hexToBytes(input.shown_hex));
+        const why = !out.present ? 'absent from the state of height ' + x.height
+          : 'the page\'s copy differs (it may have changed after height ' + x.height + ': reload and verify again)';
+        ck.check('this page shows the certified document', same, same ? '' : why);
+      }
+      out.valid = ck.valid();
+      return out;
+    } catch (e) {
+      ck.check('well-formed input', false, String(e && e.message || e));
+      return out;
+    }
+  }
+
+  // A certificate alone. input: {chain_id, validators: [hex], epoch, cert}; returns
+  // {valid, committed: {height, hash} | null, checks}.
+  async function verifyCertificate(input) {
+    const ck = checklist();
+    try {
+      const keys = setKeys(input.validators);
+      const c = await checkCertificate(ck, 'certificate', input.chain_id, keys, u64(input.epoch), input.cert);
+      return { valid: !!c, checks: ck.checks, committed: c && { height: String(c.height), hash: c.hash } };
+    } catch (e) {
+      ck.check('well-formed input', false, String(e && e.message || e));
+      return { valid: false, checks: ck.checks, committed: null };
+    }
+  }
+
+  // Runs every vector; returns {ok, results: [{name, expect, got, ok}]}.
   async function selfTest(v) {
     const results = [];
-    const add = (name, expect, got) => results.push({ name, expect, got, ok: expect === got });
-    add('vote encoding', v.vote.encoded_hex, bytesToHex(encodeVote(v.vote.vote)));
-    add('vote signing bytes', v.vote.signing_bytes_hex, bytesToHex(voteSigningBytes(v.vote.chain_id, v.vote.vote)));
-    add('epoch-end vote signing bytes', v.epoch_end_vote.signing_bytes_hex,
-      bytesToHex(voteSigningBytes(v.epoch_end_vote.chain_id, v.epoch_end_vote.vote)));
-    for (const name of ['certificate', 'tampered_certificate', 'short_certificate', 'carried_certificate', 'broken_carry']) {
-      add(name, v[name].expect, (await verifyCertificate(v[name])).valid);
+    // JSON with object keys sorted, so {height, hash} equals {hash, height}.
+    const canon = (x) => {
+      if (Array.isArray(x)) return '[' + x.map(canon).join(',') + ']';
+      if (x && typeof x === 'object') {
+        return '{' + Object.keys(x).sort().map((k) => JSON.stringify(k) + ':' + canon(x[k])).join(',') + '}';
+      }
+      return x === undefined ? 'undefined' : JSON.stringify(x);
+    };
+    // A vector without its expected value never passes.
+    const add = (name, expect, got) => {
+      results.push({ name, expect, got, ok: expect !== undefined && canon(expect) === canon(got) });
+    };
+    const run = async (name, expect, f) => {
+      try { add(name, expect, await f()); } catch (e) { add(name, expect, 'threw: ' + (e && e.message || e)); }
+    };
+    await run('vote encoding', v.vote.encoded_hex, () => bytesToHex(encodeVote(v.vote.vote)));
+    await run('vote signing bytes', v.vote.signing_bytes_hex,
+      () => bytesToHex(voteSigningBytes(v.vote.chain_id, v.vote.vote)));
+    await run('epoch-end vote signing bytes', v.epoch_end_vote.signing_bytes_hex,
+      () => bytesToHex(voteSigningBytes(v.epoch_end_vote.chain_id, v.epoch_end_vote.vote)));
+    for (const x of v.headers) {
+      await run('header encoding: ' + x.name, x.encoded_hex, () => bytesToHex(encodeHeader(x.header)));
+      await run('header hash: ' + x.name, x.hash, () => headerHash(x.header));
     }
-    for (const p of v.proofs) add('proof: ' + p.name, p.expect, (await verifyProof(p.input)).valid);
-    return { ok: results.every((r) => r.ok), results };
+    for (const x of v.reconfig) await run('reconfig hash: ' + x.name, x.hash, () => reconfigHash(x.validators));
+    for (const x of v.certificates) {
+      await run('certificate: ' + x.name, x.commits, async () => (await verifyCertificate(x.input)).committed);
+    }
+    await run('epoch changes: the sets proven', v.epochs.sets,
+      () => verifyEpochs(checklist(), v.epochs.trust, v.epochs.changes));
+    for (const x of v.blocks) await run('block: ' + x.name, x.expect, async () => (await verifyBlock(x.input)).valid);
+    for (const x of v.documents) {
+      await run('document: ' + x.name, x.expect, async () => (await verifyDocument(x.input, x.kind, x.id)).valid);
+    }
+    for (const x of v.proofs) await run('proof: ' + x.name, x.expect, async () => (await verifyProof(x.input)).valid);
+    return { ok: results.length > 0 && results.every((r) => r.ok), results };
   }
+
+  // ---------- page ----------
 
   function flipHex(h, at) {
     const b = hexToBytes(h);
@@ -215,8 +485,8 @@
     return bytesToHex(b);
   }
 
-  function render(el, title, results) {
-    const valid = results.every((r) => r.valid);
+  function render(el, title, result) {
+    const valid = !!result.valid;
     el.textContent = '';
     el.dataset.result = valid ? 'valid' : 'invalid';
     el.className = 'verdict ' + (valid ? 'valid' : 'invalid');
@@ -224,22 +494,23 @@
     h.textContent = (valid ? 'VALID' : 'INVALID') + ' -- ' + title;
     el.appendChild(h);
     const ul = document.createElement('ul');
-    for (const r of results) {
-      for (const c of r.checks) {
-        const li = document.createElement('li');
-        li.className = c.ok ? 'ok' : 'bad';
-        li.textContent = (c.ok ? '\u2713 ' : '\u2717 ') + c.name + (c.detail ? ' (' + c.detail + ')' : '');
-        ul.appendChild(li);
-      }
+    for (const c of result.checks) {
+      const li = document.createElement('li');
+      li.className = c.ok ? 'ok' : 'bad';
+      li.textContent = (c.ok ? '\u2713 ' : '\u2717 ') + c.name + (c.detail ? ' (' + c.detail + ')' : '');
+      ul.appendChild(li);
     }
     el.appendChild(ul);
   }
 
-  function note(el, input) {
+  // Says where the trust root came from and how far the chain of validator sets was proven.
+  function note(el, input, result) {
     const p = document.createElement('p');
     p.className = 'muted';
-    p.textContent = 'Chain ' + input.chain_id + '; ' + input.validators.length + ' validators from the ' +
-      input.validator_source + '.';
+    const t = input.trust || {};
+    p.textContent = 'Trust root: chain ' + t.chain_id + ', ' + (t.validators || []).length +
+      ' genesis validators from the ' + t.source + '; ' + result.epochs +
+      ' validator-set changes verified from genesis in this browser.';
     el.appendChild(p);
   }
 
@@ -247,9 +518,13 @@
     const r = await fetch(url, { credentials: 'same-origin' });
     if (!r.ok) {
       const why = await r.text().catch(() => '');
-      throw new Error(why && r.status === 403 ? why : url + ': ' + r.status);
+      throw new Error(why ? why : url + ': ' + r.status);
     }
     return r.json();
+  }
+
+  function failed(out, e) {
+    render(out, 'could not verify', { valid: false, checks: [{ name: String(e && e.message || e), ok: false }] });
   }
 
   async function runBlock(el, tamper) {
@@ -258,14 +533,13 @@
     out.dataset.result = 'running';
     try {
       const input = await fetchJson('/api/verify/block/' + encodeURIComponent(el.dataset.height));
-      if (tamper && input.cert && input.cert.qc && input.cert.qc.signatures.length) {
-        input.cert.qc.signatures[0] = flipHex(input.cert.qc.signatures[0], 7);
-      }
-      const r = await verifyCertificate(input);
-      render(out, (tamper ? 'tampered copy of ' : '') + 'commit certificate of block ' + el.dataset.height, [r]);
-      note(out, input);
+      const c = input.block && input.block.certificate;
+      if (tamper && c && c.qc && c.qc.signatures.length) c.qc.signatures[0] = flipHex(c.qc.signatures[0], 7);
+      const r = await verifyBlock(input);
+      render(out, (tamper ? 'tampered copy of ' : '') + 'block ' + el.dataset.height + ' is final', r);
+      note(out, input, r);
     } catch (e) {
-      render(out, 'could not verify', [{ valid: false, checks: [{ name: String(e.message || e), ok: false }] }]);
+      failed(out, e);
     }
   }
 
@@ -274,22 +548,23 @@
     out.textContent = 'verifying...';
     out.dataset.result = 'running';
     try {
-      const input = await fetchJson('/api/verify/doc/' + encodeURIComponent(el.dataset.kind) + '/' + encodeURIComponent(el.dataset.id));
-      if (tamper && input.proof.value_hex) input.proof.value_hex = flipHex(input.proof.value_hex, 3);
-      const cert = await verifyCertificate(input.block);
-      const root = {
-        valid: String(input.block_state_root) === String(input.proof.state_root),
-        checks: [{ name: 'proof is against the state root of block ' + input.block.block.height, ok: String(input.block_state_root) === String(input.proof.state_root) }],
-      };
-      const proof = await verifyProof(input.proof);
-      render(out, (tamper ? 'tampered copy of ' : '') + el.dataset.kind + ' ' + el.dataset.id + ' at block ' + input.block.block.height, [cert, root, proof]);
-      note(out, input.block);
+      const kind = el.dataset.kind, id = el.dataset.id;
+      const input = await fetchJson('/api/verify/doc/' + encodeURIComponent(kind) + '/' + encodeURIComponent(id));
+      if (tamper && input.proof && input.proof.value_hex) input.proof.value_hex = flipHex(input.proof.value_hex, 3);
+      const r = await verifyDocument(input, kind, id);
+      const at = r.height !== undefined ? ' in the certified state of height ' + r.height : '';
+      render(out, (tamper ? 'tampered copy of ' : '') + kind + ' ' + id + at, r);
+      note(out, input, r);
     } catch (e) {
-      render(out, 'could not verify', [{ valid: false, checks: [{ name: String(e.message || e), ok: false }] }]);
+      failed(out, e);
     }
   }
 
-  window.LianRongVerify = { hexToBytes, bytesToHex, encodeVote, voteSigningBytes, verifyCertificate, verifyProof, selfTest };
+  window.LianRongVerify = {
+    hexToBytes, bytesToHex, encodeVote, voteSigningBytes, encodeHeader, headerHash, reconfigHash,
+    verifyCertificate, verifyEpochs: (trust, changes) => verifyEpochs(checklist(), trust, changes),
+    verifyBlock, verifyDocument, verifyProof, selfTest,
+  };
 
   document.addEventListener('DOMContentLoaded', () => {
     for (const b of document.querySelectorAll('[data-verify-block]')) {

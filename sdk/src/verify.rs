@@ -141,6 +141,12 @@ fn certified_directly(
             header.chain_id, root.chain_id
         )));
     }
+    if cert.qc.vote.epoch != header.epoch {
+        return Err(bad(format!(
+            "the certificate is of epoch {}, the header of epoch {}",
+            cert.qc.vote.epoch, header.epoch
+        )));
+    }
     let hash = header.hash();
     let committed = committed_by(root, set, cert)?;
     if committed.height != header.height || committed.hash != hash {

@@ -126,4 +126,11 @@ fn every_lie_of_a_dishonest_node_is_caught() {
     // And the honest path again, through the same proxy.
     proxy.lie(Lie::Honest);
     assert_valid(&verdicts(&c, &proxy.url, 2), "honest again");
+
+    // A proof carries the stored bytes: an org's identifiers, masked for other members,
+    // are proven only to the org itself, banks and auditors.
+    let other = c.get(0, "/v1/proofs/org/CORE-A", "SUP-1");
+    assert!(matches!(&other, Err((403, m)) if m.contains("masked")), "{other:?}");
+    assert!(c.get(0, "/v1/proofs/org/SUP-1", "SUP-1").is_ok());
+    assert!(c.get(0, "/v1/proofs/org/CORE-A", "BANK-A").is_ok());
 }

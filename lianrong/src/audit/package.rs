@@ -105,26 +105,6 @@ struct Manifest<'a> {
     files: Vec<&'static str>,
 }
 
-/// A cell as a spreadsheet may safely open it: text a spreadsheet would run as a formula
-/// gets a leading `'` (the explorer's CSV export does the same: `views::csv_safe`).
-pub fn csv_safe(s: &str) -> String {
-    // A leading '-' is a negative amount only when a plain number follows: `-1+cmd|...`
-    // starts with a digit too, and a spreadsheet runs it as a formula.
-    let negative_number = |rest: &str| {
-        rest.bytes().any(|b| b.is_ascii_digit())
-            && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && rest.bytes().filter(|b| *b == b'.').count() <= 1
-    };
-    let risky = s.starts_with(['=', '+', '@', '\t', '\r'])
-        || s.strip_prefix('-')
-            .is_some_and(|rest| !negative_number(rest));
-    if risky {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
-
 fn json_line<T: Serialize>(w: &mut impl Write, value: &T) -> Result<()> {
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")?;
@@ -132,7 +112,7 @@ fn json_line<T: Serialize>(w: &mut impl Write, value: &T) -> Result<()> {
 }
 
 fn csv_row(w: &mut csv::Writer<File>, cells: &[String]) -> Result<()> {
-    w.write_record(cells.iter().map(|c| csv_safe(c)))?;
+    w.write_record(cells.iter().map(|c| lianrong_explorer::views::csv_safe(c)))?;
     Ok(())
 }
 
@@ -453,26 +433,6 @@ pub fn read_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
-        for (cell, safe) in [
-            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
-            ("+1", "'+1"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("\rx", "'\rx"),
-            ("-1+cmd|' /C calc'!A0", "'-1+cmd|' /C calc'!A0"),
-            ("-2-3", "'-2-3"),
-            ("-", "'-"),
-            ("-12.5", "-12.5"),
-            ("1000.00", "1000.00"),
-            ("issue_order", "issue_order"),
-            ("", ""),
-        ] {
-            assert_eq!(csv_safe(cell), safe, "{cell:?}");
-        }
-    }
 
     #[test]
     fn lines_are_read_whole_and_bounded() {

@@ -148,6 +148,14 @@ pub async fn proof(
     if !may_read_doc(&state, &caller, kind, &id)? {
         return Err(ApiError::not_found(format!("{kind} {id}")));
     }
+    // A proof carries the stored bytes; an org record shows its identifiers only to the
+    // org itself, banks and auditors (`org_for`), so only they get its proof.
+    let reader = caller.reader();
+    if kind == DocKind::Org && !reader.sees_everything() && !reader.is(&id) {
+        return Err(ApiError::forbidden(format!(
+            "a proof of org {id} carries its identifiers, which are masked for you"
+        )));
+    }
     let (header, certificate) = certified_tip(&state)?;
     let executed = header.executed;
     let ours = state.db.execution(executed.height).map_err(ApiError::internal)?;
