@@ -1,6 +1,11 @@
 //! `lianrong testnet`: writes a local network -- genesis, one folder per validator with
 //! its `config.toml` and node key on free loopback ports, and member keys and API tokens
 //! for a demo cast -- so a developer can start it with `lianrong node --config`.
+//!
+//! Spare nodes (`--spares N`) are written the same way but stay out of genesis: every
+//! validator accepts them as full nodes and they dial every validator, so they follow
+//! the chain from the start and are ready to be proposed as validators by governance
+//! (`lianrong governance propose add-validator`) at the address listed for them.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -17,6 +22,9 @@ use lianrong_node::keyfile;
 
 /// Most validators a local testnet may have (each is a process with two ports).
 pub const MAX_TESTNET_VALIDATORS: usize = 16;
+
+/// Most spare nodes a local testnet may have.
+pub const MAX_TESTNET_SPARES: usize = 16;
 
 /// The demo cast: id, legal name, tax id, roles, whether it runs validators.
 pub const CAST: &[(&str, &str, &str, &[Role], bool)] = &[
@@ -118,6 +126,13 @@ pub struct NodeInfo {
     pub api: String,
     /// Its node key.
     pub node_key: PublicKey,
+    /// Its p2p listen multiaddr (what a validator entry records as `address`).
+    pub p2p: String,
+    /// The org that runs it (for a spare, the org to propose it for).
+    pub org: OrgId,
+    /// A spare: not a genesis validator but a full node every validator accepts, ready to
+    /// be proposed as a validator (by `node_key`, `org` and `p2p`).
+    pub spare: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
@@ -146,9 +161,26 @@ pub fn write(
     chain_id: &str,
     genesis_time_ms: u64,
 ) -> Result<Vec<NodeInfo>, TestnetError> {
+    write_with_spares(out, validators, 0, chain_id, genesis_time_ms)
+}
+
+/// Like [`write`], plus `spares` nodes outside genesis (listed after the validators,
+/// `spare: true`): full nodes of every validator, dialing every validator.
+pub fn write_with_spares(
+    out: &Path,
+    validators: usize,
+    spares: usize,
+    chain_id: &str,
+    genesis_time_ms: u64,
+) -> Result<Vec<NodeInfo>, TestnetError> {
     if validators == 0 || validators > MAX_TESTNET_VALIDATORS {
         return Err(TestnetError::Invalid(format!(
             "--validators must be 1..={MAX_TESTNET_VALIDATORS}"
+        )));
+    }
+    if spares > MAX_TESTNET_SPARES {
+        return Err(TestnetError::Invalid(format!(
+            "--spares must be 0..={MAX_TESTNET_SPARES}"
         )));
     }
     if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
@@ -161,11 +193,25 @@ pub fn write(
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
     let (orgs, tokens) = write_cast_keys(&keys_dir, chain_id)?;
     let nodes = write_node_keys(out, validators)?;
+    let spare_nodes = write_spare_keys(out, spares)?;
     write_genesis(out, chain_id, genesis_time_ms, orgs, &nodes)?;
-    nodes
-        .iter()
-        .map(|node| write_node_config(node, &nodes, &tokens))
-        .collect()
+    let spare_keys: Vec<PublicKey> = spare_nodes.iter().map(|n| n.key).collect();
+    let mut infos = Vec::with_capacity(nodes.len() + spare_nodes.len());
+    for node in &nodes {
+        // Every validator dials the others and lets the spares in.
+        let peers = nodes.iter().filter(|n| n.key != node.key);
+        infos.push(write_node_config(node, peers, &spare_keys, &tokens)?);
+    }
+    for spare in &spare_nodes {
+        // A spare dials every validator; the other spares may connect to it.
+        let others: Vec<PublicKey> = spare_keys
+            .iter()
+            .copied()
+            .filter(|k| *k != spare.key)
+            .collect();
+        infos.push(write_node_config(spare, nodes.iter(), &others, &tokens)?);
+    }
+    Ok(infos)
 }
 
 /// Member keys and API tokens for the cast; returns the orgs for genesis and the token
@@ -199,7 +245,7 @@ fn write_cast_keys(
     Ok((orgs, tokens))
 }
 
-/// A validator being written.
+/// A validator (or spare) being written.
 struct PlannedNode {
     name: String,
     dir: PathBuf,
@@ -208,6 +254,29 @@ struct PlannedNode {
     runner: &'static str,
     p2p: u16,
     api: u16,
+    /// Outside genesis.
+    spare: bool,
+}
+
+/// A node folder with a new node key and two free ports.
+fn plan_node(
+    out: &Path,
+    name: String,
+    runner: &'static str,
+    spare: bool,
+) -> Result<PlannedNode, TestnetError> {
+    let dir = out.join(&name);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let key = keyfile::write_new(&dir.join("node_key.json"))?;
+    Ok(PlannedNode {
+        name,
+        dir,
+        key,
+        runner,
+        p2p: free_port()?,
+        api: free_port()?,
+        spare,
+    })
 }
 
 /// A folder and node key per validator, run by the validator orgs in turn.
@@ -219,19 +288,32 @@ fn write_node_keys(out: &Path, validators: usize) -> Result<Vec<PlannedNode>, Te
             .get(i)
             .map(|s| s.to_string())
             .unwrap_or_else(|| format!("node-{}", i + 1));
-        let dir = out.join(&name);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let key = keyfile::write_new(&dir.join("node_key.json"))?;
-        nodes.push(PlannedNode {
-            name,
-            dir,
-            key,
-            runner: runners[i % runners.len()],
-            p2p: free_port()?,
-            api: free_port()?,
-        });
+        nodes.push(plan_node(out, name, runners[i % runners.len()], false)?);
     }
     Ok(nodes)
+}
+
+/// A folder and node key per spare (`spare-1`, ...). Each is meant to be run by an org
+/// that may run validators (bank, core enterprise, logistics), those that run none at
+/// genesis first, so adding the first spare also adds a validator org.
+fn write_spare_keys(out: &Path, spares: usize) -> Result<Vec<PlannedNode>, TestnetError> {
+    let eligible = |roles: &[Role]| {
+        roles
+            .iter()
+            .any(|r| matches!(r, Role::Bank | Role::Core | Role::Logistics))
+    };
+    let runners: Vec<&'static str> = CAST
+        .iter()
+        .filter(|c| eligible(c.3) && !c.4)
+        .chain(CAST.iter().filter(|c| eligible(c.3) && c.4))
+        .map(|c| c.0)
+        .collect();
+    (0..spares)
+        .map(|i| {
+            let name = format!("spare-{}", i + 1);
+            plan_node(out, name, runners[i % runners.len()], true)
+        })
+        .collect()
 }
 
 fn write_genesis(
@@ -266,19 +348,21 @@ fn write_genesis(
     std::fs::write(&genesis_path, json).map_err(io(&genesis_path))
 }
 
-/// The node's `config.toml`, peering with every other validator.
-fn write_node_config(
+/// The node's `config.toml`: it dials `peers` and also lets `full_nodes` in.
+fn write_node_config<'a>(
     node: &PlannedNode,
-    nodes: &[PlannedNode],
+    peers: impl Iterator<Item = &'a PlannedNode>,
+    full_nodes: &[PublicKey],
     tokens: &[TokenGrant],
 ) -> Result<NodeInfo, TestnetError> {
     let PlannedNode {
         name,
         dir,
         key,
+        runner,
         p2p,
         api,
-        ..
+        spare,
     } = node;
     let cfg = NodeConfig {
         node: NodeSection {
@@ -289,15 +373,13 @@ fn write_node_config(
         },
         p2p: P2pSection {
             listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-            peers: nodes
-                .iter()
-                .filter(|n| &n.key != key)
+            peers: peers
                 .map(|n| PeerEntry {
                     key: n.key,
                     addr: format!("/ip4/127.0.0.1/tcp/{}", n.p2p),
                 })
                 .collect(),
-            full_nodes: vec![],
+            full_nodes: full_nodes.to_vec(),
         },
         api: ApiSection {
             listen: format!("127.0.0.1:{api}")
@@ -318,6 +400,9 @@ fn write_node_config(
         config: path,
         api: format!("http://127.0.0.1:{api}"),
         node_key: *key,
+        p2p: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+        org: org(runner)?,
+        spare: *spare,
     })
 }
 
@@ -387,5 +472,64 @@ mod tests {
         // Refuses to overwrite.
         assert!(write(&out, 4, "lianrong-local", 0).is_err());
         assert!(write(&dir.path().join("x"), 0, "c", 0).is_err());
+        assert!(write_with_spares(&dir.path().join("y"), 4, 17, "c", 0).is_err());
+    }
+
+    #[test]
+    fn spares_stay_out_of_genesis_and_follow_every_validator() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let nodes = write_with_spares(&out, 4, 2, "lianrong-local", 1_767_542_400_000).unwrap();
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "bank",
+                "core-a",
+                "core-b",
+                "logistics",
+                "spare-1",
+                "spare-2"
+            ]
+        );
+        let (validators, spares): (Vec<&NodeInfo>, Vec<&NodeInfo>) =
+            nodes.iter().partition(|n| !n.spare);
+        let g = load_genesis(&out.join("genesis.json")).unwrap();
+        let genesis_keys: Vec<PublicKey> = g.validators.iter().map(|v| v.node_key).collect();
+        assert_eq!(
+            genesis_keys,
+            validators.iter().map(|n| n.node_key).collect::<Vec<_>>()
+        );
+        for (v, n) in g.validators.iter().zip(&validators) {
+            assert_eq!((&v.address, &v.org), (&n.p2p, &n.org));
+        }
+        let spare_keys: Vec<PublicKey> = spares.iter().map(|n| n.node_key).collect();
+        assert!(spare_keys.iter().all(|k| !genesis_keys.contains(k)));
+        // The first spare is run by a bank that runs no genesis validator, so adding it
+        // adds a validator org too.
+        assert_eq!(spares[0].org.as_str(), "BANK-B");
+        for n in &validators {
+            let cfg = NodeConfig::load(&n.config).unwrap();
+            assert_eq!(cfg.p2p.full_nodes, spare_keys, "{}", n.name);
+            assert_eq!(cfg.p2p.peers.len(), 3);
+        }
+        for n in &spares {
+            let cfg = NodeConfig::load(&n.config).unwrap();
+            let peers: Vec<(PublicKey, &str)> = cfg
+                .p2p
+                .peers
+                .iter()
+                .map(|p| (p.key, p.addr.as_str()))
+                .collect();
+            let expected: Vec<(PublicKey, &str)> = validators
+                .iter()
+                .map(|v| (v.node_key, v.p2p.as_str()))
+                .collect();
+            assert_eq!(peers, expected, "{} dials every validator", n.name);
+            assert_eq!(cfg.p2p.listen, n.p2p);
+            assert_eq!(cfg.p2p.full_nodes.len(), 1, "the other spare");
+            let key = lianrong_node::keyfile::read(&cfg.node.node_key).unwrap();
+            assert_eq!(key.public(), n.node_key);
+        }
     }
 }

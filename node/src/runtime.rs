@@ -196,6 +196,9 @@ pub async fn run(
     let start = engine.handle(node.clock.now_ms(), Input::Start);
     node.carry_out(&mut engine, start).await?;
     node.report_recent_executions(&mut engine).await?;
+    if let Some(step) = node.reassert_ledger_set(&mut engine, node.clock.now_ms())? {
+        node.carry_out(&mut engine, step).await?;
+    }
     let inputs = Inputs {
         net_events,
         verified,
@@ -741,6 +744,25 @@ impl Loop {
             .map_err(|e| anyhow!("admitting the ledger's validators: {e}"))
     }
 
+    /// Tells the engine the ledger's validator set again when its epoch does not have it;
+    /// idempotent. Needed after a restart (the engine does not keep a change decided but
+    /// not yet in force) and after an epoch switch: a change decided while the
+    /// reconfiguration block of an earlier one was already on its way is not in that
+    /// block, and the engine drops its pending change when the block's set takes over.
+    fn reassert_ledger_set(&self, engine: &mut Engine, now: u64) -> Result<Option<Step>> {
+        let set = consensus_set(&self.validators)?;
+        if engine.validators() == &set {
+            return Ok(None);
+        }
+        tracing::info!(
+            epoch = engine.current_epoch(),
+            epoch_validators = engine.validators().len(),
+            ledger_validators = set.len(),
+            "the ledger's validator set is not the epoch's yet: handing it to consensus"
+        );
+        Ok(Some(engine.handle(now, Input::ValidatorSetChange(set))))
+    }
+
     /// Tells a (re)started engine what this node's application executed for the last
     /// few heights, so it can check the states the next blocks certify.
     async fn report_recent_executions(&mut self, engine: &mut Engine) -> Result<()> {
@@ -820,6 +842,8 @@ impl Loop {
                 if let Some(set) = changed {
                     steps.push(engine.handle(now, Input::ValidatorSetChange(set)));
                     self.admit_ledger_validators().await?;
+                } else if fb.block.reconfig.is_some() {
+                    steps.extend(self.reassert_ledger_set(engine, now)?);
                 }
                 return Ok(steps);
             }
@@ -1030,7 +1054,7 @@ impl Loop {
                 Event::ValidatorSetChanged { validators } => Some(validators.clone()),
                 _ => None,
             })
-            .last();
+            .next_back();
         tracing::info!(
             height,
             txs = txs.len(),

@@ -78,7 +78,12 @@ impl NodeProc {
                     .iter()
                     .flat_map(|f| [OsStr::new("--dev-clock-file"), f.as_os_str()]),
             )
-            .env("RUST_LOG", "info,libp2p=warn")
+            // LIANRONG_TEST_NODE_LOG (e.g. `debug,libp2p=warn`) to diagnose a failure.
+            .env(
+                "RUST_LOG",
+                std::env::var("LIANRONG_TEST_NODE_LOG")
+                    .unwrap_or_else(|_| "info,libp2p=warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -484,6 +489,26 @@ impl Cluster {
     /// Like [`Cluster::start`], plus `spares` spare nodes (listed after the validators in
     /// `nodes`, described by the returned [`Spare`]s); every node is started and up.
     pub fn start_with_spares(validators: usize, spares: usize) -> (Cluster, Vec<Spare>) {
+        let (mut c, found) = Self::write_with_spares(validators, spares);
+        c.start_all();
+        (c, found)
+    }
+
+    /// Starts every node that is not running and waits until each answers.
+    pub fn start_all(&mut self) {
+        for n in &mut self.nodes {
+            if !n.running() {
+                n.start();
+            }
+        }
+        for i in 0..self.nodes.len() {
+            self.wait_up(i);
+        }
+    }
+
+    /// Writes a testnet like [`Cluster::start_with_spares`] but starts nothing, so a test
+    /// may change the configs first; then [`Cluster::start_all`].
+    pub fn write_with_spares(validators: usize, spares: usize) -> (Cluster, Vec<Spare>) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("net");
         let out = Command::new(lianrong_bin())
@@ -530,20 +555,22 @@ impl Cluster {
         let genesis: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
                 .unwrap();
-        let mut c = Cluster {
+        let c = Cluster {
             dir,
             nodes,
             chain_id: genesis["chain_id"].as_str().unwrap().into(),
             clock_file: None,
             _dir: tmp,
         };
-        for n in &mut c.nodes {
-            n.start();
-        }
-        for i in 0..c.nodes.len() {
-            c.wait_up(i);
-        }
         (c, found)
+    }
+
+    /// Rewrites node `i`'s `config.toml` through `edit` (the node reads it when it starts).
+    pub fn edit_config(&self, i: usize, edit: impl FnOnce(&mut toml::Table)) {
+        let path = &self.nodes[i].config;
+        let mut cfg: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+        edit(&mut cfg);
+        std::fs::write(path, toml::to_string(&cfg).unwrap()).unwrap();
     }
 
     /// `GET /v1/status` of node `i` as the auditor (`Null` if it does not answer).

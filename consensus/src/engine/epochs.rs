@@ -145,8 +145,10 @@ impl Engine {
         self.epoch_root_qc = Some(root_qc);
         self.me = set.index_of(&self.cfg.me.public());
         self.quorum = self.broken_quorum.unwrap_or(set.quorum());
+        // A second change the application decided while the first was on its way is
+        // still to be made in the new epoch.
+        self.pending_reconfig = self.pending_reconfig.take().filter(|p| *p != set);
         self.set = set;
-        self.pending_reconfig = None;
         self.ending = None;
         self.epoch_end_votes.clear();
         self.blocks.clear();

@@ -305,7 +305,7 @@ impl Replay {
                 Event::ValidatorSetChanged { validators } => Some(validators),
                 _ => None,
             })
-            .last();
+            .next_back();
         if let Some(v) = decided {
             let set = lianrong_sdk::validator_set(v).map_err(|e| {
                 discrepancy(
