@@ -521,6 +521,33 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     }
     wait_consensus_follows_ledger(&c, &all, 4);
     assert!(all.iter().all(|i| epoch_changes(&c, *i) == 2));
+
+    // ---- 8. The auditor's replay: every certificate across both epoch changes, every
+    // block re-executed, every certified root compared, each set change the ledger's.
+    let genesis_file = c.dir.join("genesis.json");
+    let audit = lianrong_tests::run_cli(&[
+        "audit",
+        "chain",
+        "--node",
+        &c.nodes[BANK].api,
+        "--genesis",
+        genesis_file.to_str().unwrap(),
+        "--token",
+        &c.token("AUDIT"),
+        "--json",
+    ]);
+    assert!(
+        audit.status.success(),
+        "audit chain failed: {}{}",
+        audit.stdout,
+        audit.stderr
+    );
+    assert_eq!(audit.json["passed"], true, "{}", audit.stdout);
+    assert_eq!(
+        audit.json["summary"]["validator_set_changes"], 2,
+        "{}",
+        audit.stdout
+    );
     eprintln!(
         "reconfiguration scenario took {:.1} s (switches after blocks {switch1} and {})",
         started.elapsed().as_secs_f64(),
