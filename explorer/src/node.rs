@@ -182,6 +182,10 @@ pub mod paths {
         checked_id(kind, id)?;
         Ok(format!("/v1/proofs/{}/{id}", kind.as_str()))
     }
+    /// `GET /v1/proofs/{kind}/{id}?of=history`.
+    pub fn history_proof(kind: DocKind, id: &str) -> Result<String, NodeError> {
+        Ok(format!("{}?of=history", proof(kind, id)?))
+    }
 
     /// An id that can name a document of `kind` (and so is safe in a path).
     fn checked_id(kind: DocKind, id: &str) -> Result<(), NodeError> {
@@ -235,6 +239,14 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> BoxFut<'a, Result<ReceivableHistory, NodeError>>;
     /// `GET /v1/proofs/{kind}/{id}`.
     fn proof<'a>(
+        &'a self,
+        kind: DocKind,
+        id: &'a str,
+    ) -> BoxFut<'a, Result<ProofResponse, NodeError>>;
+    /// `GET /v1/proofs/{kind}/{id}?of=history`: the document's history entries up to the
+    /// certified height, with the Merkle proof of its history-chain head (check it with
+    /// `lianrong_sdk::verify_history`).
+    fn history_proof<'a>(
         &'a self,
         kind: DocKind,
         id: &'a str,
@@ -340,6 +352,14 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::proof(kind, id)?).await })
     }
 
+    fn history_proof<'a>(
+        &'a self,
+        kind: DocKind,
+        id: &'a str,
+    ) -> BoxFut<'a, Result<ProofResponse, NodeError>> {
+        Box::pin(async move { self.get(&paths::history_proof(kind, id)?).await })
+    }
+
     fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>> {
         Box::pin(async move { self.get(paths::EPOCHS).await })
     }
@@ -397,7 +417,7 @@ pub mod fake {
         Doc(Box<Doc>),
         /// `/v1/receivables/{id}/history`.
         History(Box<ReceivableHistory>),
-        /// `/v1/proofs/{kind}/{id}`.
+        /// `/v1/proofs/{kind}/{id}` (and `?of=history`).
         Proof(Box<ProofResponse>),
         /// `/v1/epochs`.
         Epochs(Box<EpochChanges>),
@@ -658,6 +678,16 @@ pub mod fake {
             id: &'a str,
         ) -> BoxFut<'a, Result<ProofResponse, NodeError>> {
             self.answer(paths::proof(kind, id), |a| match a {
+                Answer::Proof(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn history_proof<'a>(
+            &'a self,
+            kind: DocKind,
+            id: &'a str,
+        ) -> BoxFut<'a, Result<ProofResponse, NodeError>> {
+            self.answer(paths::history_proof(kind, id), |a| match a {
                 Answer::Proof(p) => Some(*p),
                 _ => None,
             })

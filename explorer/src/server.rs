@@ -64,10 +64,12 @@ struct AppState {
 }
 
 /// What the browser's verifier trusts, read from the genesis file the config pins: the
-/// chain id and the validator keys of epoch 0, in index order.
+/// chain id and the validator keys of epoch 0, in index order; and the same trust root as
+/// the SDK's verifier takes it (the lineage's history proofs are checked here with it).
 struct GenesisTrust {
     chain_id: String,
     validators: Vec<String>,
+    root: lianrong_sdk::TrustRoot,
 }
 
 /// A bound explorer, ready to serve (its address is known, so tests can use port 0).
@@ -142,7 +144,8 @@ fn app_state(
                     .iter()
                     .map(|v| v.key.to_hex())
                     .collect(),
-                chain_id: root.chain_id,
+                chain_id: root.chain_id.clone(),
+                root,
             }))
         }
         None => None,
@@ -852,12 +855,37 @@ fn verify_buttons(kind: DocKind, id: &str) -> Markup {
     }
 }
 
-/// A receivable's lineage picture.
+/// The trust root the lineage's history proofs are checked from: the pinned genesis, else
+/// the validator set the node reports (`lineage::check_history` says "cannot be proven"
+/// once a proof carries a validator-set change), or why there is none.
+async fn history_trust(st: &AppState) -> Result<lineage::Trust, String> {
+    if let Some(g) = &st.genesis {
+        return Ok(lineage::Trust::pinned(g.root.clone()));
+    }
+    let status = match st.index.read(|d| d.node.clone()) {
+        Some(s) => s,
+        None => st
+            .node
+            .status()
+            .await
+            .map_err(|e| format!("no trust root: the node's status could not be read ({e})"))?,
+    };
+    lineage::Trust::reported(&status)
+}
+
+/// A receivable's lineage picture, each history entry checked against its receivable's
+/// history proof (at most `lineage::MAX_HISTORY_PROOFS` receivables per page).
 async fn lineage_section(st: &AppState, s: &Session, id: &str) -> Markup {
     match st.node.receivable_history(id).await {
         Ok(h) => {
-            let steps = st.index.read(|d| lineage::steps(&h, d, &s.viewer));
-            html! { h2 { "Lineage" } div class="lineage" { (lineage::svg(&steps)) } }
+            let trust = history_trust(st).await;
+            let proofs = lineage::check_lineage(st.node.as_ref(), id, &h, trust).await;
+            let steps = st.index.read(|d| lineage::steps(&h, &proofs, d, &s.viewer));
+            html! {
+                h2 { "Lineage" }
+                div class="lineage" { (lineage::svg(&steps)) }
+                (lineage::proofs_table(&h, &proofs, &s.viewer))
+            }
         }
         Err(e) => html! { p class="error" { "lineage unavailable: " (e.to_string()) } },
     }
@@ -1984,6 +2012,139 @@ mod tests {
             json!([]),
             "block 1 is of epoch 0: no change concerns it"
         );
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+
+    /// A genesis file of the test network of `lineage::testproofs` (its path; the caller
+    /// removes it).
+    fn test_genesis_file(name: &str) -> std::path::PathBuf {
+        let genesis = lianrong_contracts::Genesis {
+            chain_id: "c".into(),
+            genesis_time_ms: 0,
+            orgs: vec![],
+            validators: crate::lineage::testproofs::validators(),
+            params: lianrong_contracts::model::Params::default(),
+        };
+        let file = std::env::temp_dir().join(format!(
+            "lianrong-explorer-{name}-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&file, serde_json::to_string(&genesis).unwrap()).unwrap();
+        file
+    }
+
+    /// RCV-1's history: a transfer at height 2, the ledger's overdue mark at 3, a
+    /// transfer at 6.
+    fn rcv1_entries() -> Vec<lianrong_contracts::HistoryEntry> {
+        use crate::lineage::testproofs::entry;
+        vec![
+            entry("RCV-1", 2, 0xa2, "SUP-2"),
+            entry("RCV-1", 3, 0, ""),
+            entry("RCV-1", 6, 0xa6, "SUP-3"),
+        ]
+    }
+
+    /// The node's lineage answer for SUP-1's RCV-1 (no parent), serving `shown`.
+    fn rcv1_history(
+        shown: Vec<lianrong_contracts::HistoryEntry>,
+    ) -> lianrong_api_types::ReceivableHistory {
+        let rcv = testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-01-01",
+            "2026-12-30",
+            "5.00",
+        );
+        lianrong_api_types::ReceivableHistory {
+            receivable: rcv.clone(),
+            lineage: vec![rcv.clone()],
+            steps: vec![lianrong_api_types::HistorySteps {
+                receivable: rcv.id,
+                history: shown,
+            }],
+            invoice: None,
+        }
+    }
+
+    /// The paths of RCV-1's history and of its history proof.
+    fn rcv1_paths() -> (String, String) {
+        (
+            paths::history("RCV-1").unwrap(),
+            paths::history_proof(DocKind::Receivable, "RCV-1").unwrap(),
+        )
+    }
+
+    /// The receivable page checks RCV-1's history proof from the pinned genesis and says
+    /// of each entry whether it is proven: those up to the certified height from an honest
+    /// node, for the auditor and for SUP-1 alike (the check runs on the node's raw
+    /// entries); NOT PROVEN where the node's history leaves one out.
+    #[tokio::test]
+    async fn the_receivable_page_says_which_history_entries_are_proven() {
+        let node = node_with_two_suppliers();
+        let entries = rcv1_entries();
+        let (history_path, proof_path) = rcv1_paths();
+        node.set(&history_path, rcv1_history(entries.clone()));
+        let certified = crate::lineage::testproofs::proof("RCV-1", &entries[..2], 5);
+        node.set(&proof_path, certified);
+        let file = test_genesis_file("history");
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.genesis = Some(file.clone());
+        let started = serve_for_auditor(cfg, node.clone()).await;
+        std::fs::remove_file(&file).unwrap();
+        let (addr, audit, stop, server) = started;
+        let (_, head) = login(addr, "username=sup1&password=s").await;
+        let sup = session_of(&head);
+        for who in [&audit, &sup] {
+            let (code, _, page) = http(addr, "GET", "/receivables/RCV-1", Some(who), None).await;
+            assert_eq!(code, 200, "{page}");
+            let row = r#"class="history-entry" data-receivable="RCV-1" data-proof="proven""#;
+            assert_eq!(page.matches(row).count(), 2, "{page}");
+            assert!(page.contains(">proven, certified at height 5<"), "{page}");
+            assert!(page.contains(">not yet certified (certified up to height 5)<"));
+            assert!(page.contains("proven: its 2 entries up to height 5, certified by block 7"));
+            assert!(page.contains("trusting the genesis.json pinned in the explorer config"));
+        }
+        // The node's history index leaves out the entry of height 2.
+        node.set(&history_path, rcv1_history(entries[1..].to_vec()));
+        let (_, _, page) = http(addr, "GET", "/receivables/RCV-1", Some(&audit), None).await;
+        assert!(
+            page.contains("NOT PROVEN: not the entry the certified history has at place 1"),
+            "{page}"
+        );
+        assert!(page.contains(r#"data-verdict="not-proven""#));
+        assert!(!page.contains(r#"data-proof="proven""#), "{page}");
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+
+    /// Without a pinned genesis the node's reported set stands in; once a proof carries a
+    /// validator-set change, the page says the history cannot be proven (as the verify
+    /// API refuses).
+    #[tokio::test]
+    async fn without_a_pinned_genesis_a_changed_set_leaves_the_history_unproven() {
+        let node = node_with_two_suppliers();
+        let entries = rcv1_entries();
+        let (history_path, proof_path) = rcv1_paths();
+        let mut changed = crate::lineage::testproofs::proof("RCV-1", &entries[..2], 5);
+        changed.epochs = vec![fake_change()];
+        node.set(&proof_path, changed);
+        node.set(&history_path, rcv1_history(entries));
+        node.set(
+            "/v1/status",
+            fake::status(0, crate::lineage::testproofs::validators()),
+        );
+        let (addr, audit, stop, server) =
+            serve_for_auditor(config_with_auditor_and_sup1(), node).await;
+        let (_, _, page) = http(addr, "GET", "/receivables/RCV-1", Some(&audit), None).await;
+        assert!(
+            page.contains("cannot be proven: the network changed its validator set 1 times"),
+            "{page}"
+        );
+        assert!(page.contains("pin genesis.json"));
+        assert!(page.contains("trusting the validator set the node reports"));
+        assert!(!page.contains(r#"data-proof="proven""#));
         let _ = stop.send(());
         let _ = server.await;
     }

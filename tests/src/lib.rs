@@ -10,6 +10,7 @@
     clippy::too_many_lines
 )]
 
+pub mod browser;
 pub mod dishonest;
 
 use std::ffi::OsStr;

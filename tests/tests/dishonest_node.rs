@@ -3,6 +3,16 @@
 //! of another key, a block below the certified one with a foreign hash, a root of another
 //! height. The SDK and `lianrong verify`, holding only the genesis file, answer INVALID
 //! for every lie and VALID through the honest path.
+//!
+//! And the explorer's in-browser verifier: the explorer reads the node through the same
+//! proxy with genesis.json pinned, headless Chromium (chromedriver + fantoccini) keeps a
+//! tab on the document page of org SUP-1 and one on block 2's page and clicks "Verify" in
+//! both after each change of lie. Every lie reaches the browser unrefused (the explorer
+//! passes the node's evidence through) and the page's verdict says INVALID, naming the
+//! failed check, exactly where the node lies (the other page stays VALID); VALID
+//! everywhere through the honest path. Skipped with a message when chromedriver is
+//! missing, failed instead when `CI` is set. Screenshots go to
+//! `target/explorer-screenshots/dishonest-*.png`.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
 #![allow(
@@ -12,14 +22,26 @@
     clippy::too_many_lines
 )]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use lianrong_contracts::DocKind;
+use fantoccini::wd::{TimeoutConfiguration, WindowHandle};
+use fantoccini::{ClientBuilder, Locator};
+use lianrong_contracts::action::InvoiceSpec;
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::{Amount, Money};
+use lianrong_contracts::{Action, DocKind};
+use lianrong_explorer::{Account, AccountRole, ExplorerConfig};
+use lianrong_primitives::{Hash, OrgId};
 use lianrong_sdk::{verify_block, verify_document, verify_epochs, Auth, Client, TrustRoot};
+use lianrong_tests::browser::{chromedriver_available, connect_deadline, shots_dir, Chromedriver};
 use lianrong_tests::dishonest::{DishonestNode, Lie};
-use lianrong_tests::{run_cli, wait_until, Cluster};
+use lianrong_tests::{run_cli, sign, wait_until, Cluster};
+use serde_json::Value;
 
 const DOC: &str = "SUP-1";
+/// The block the block pages verify (its certificate is made to commit a descendant by
+/// [`Lie::ForeignBlockBelow`]).
+const BLOCK: u64 = 2;
 
 /// What each verifier says about the node at `url`: the document and block verdicts of
 /// the SDK and of `lianrong verify` (true = VALID).
@@ -54,7 +76,10 @@ fn verdicts(c: &Cluster, url: &str, block: u64) -> Verdicts {
         all.extend_from_slice(args);
         all.extend_from_slice(&["--node", url, "--genesis", g, "--token", &token]);
         let out = run_cli(&all);
-        (out.status.success(), format!("{}{}", out.stdout, out.stderr))
+        (
+            out.status.success(),
+            format!("{}{}", out.stdout, out.stderr),
+        )
     };
     Verdicts {
         sdk_doc,
@@ -67,7 +92,11 @@ fn verdicts(c: &Cluster, url: &str, block: u64) -> Verdicts {
 fn assert_valid(v: &Verdicts, what: &str) {
     assert!(v.sdk_doc.is_ok(), "{what}: SDK doc {:?}", v.sdk_doc);
     assert!(v.sdk_block.is_ok(), "{what}: SDK block {:?}", v.sdk_block);
-    assert!(v.cli_doc.0 && v.cli_doc.1.contains("VALID"), "{what}: CLI doc {}", v.cli_doc.1);
+    assert!(
+        v.cli_doc.0 && v.cli_doc.1.contains("VALID"),
+        "{what}: CLI doc {}",
+        v.cli_doc.1
+    );
     assert!(
         v.cli_block.0 && v.cli_block.1.contains("VALID"),
         "{what}: CLI block {}",
@@ -84,53 +113,536 @@ fn assert_doc_invalid(v: &Verdicts, what: &str) {
     );
 }
 
+/// A trade on the ledger, for the lineage: CORE-A orders from SUP-1, LOGI ships and
+/// delivers, CORE-A registers and confirms the invoice, SUP-1 splits the receivable.
+/// Returns the part split off last (its lineage: the confirmed receivable, then itself).
+fn seed_lineage(c: &Cluster) -> String {
+    let mut nonces = std::collections::HashMap::<&str, u64>::new();
+    let mut run = |org: &'static str, action: Action| -> Value {
+        let n = nonces.entry(org).or_insert(0);
+        let tx = sign(&c.chain_id, org, &c.member_key(org), *n, action.clone());
+        *n += 1;
+        let r = c
+            .submit(0, &tx, org, true)
+            .unwrap_or_else(|e| panic!("{org} {}: {e:?}", action.name()));
+        assert!(
+            r["status"] == "committed" && r["receipt"]["outcome"]["Ok"].is_array(),
+            "{org} {}: {r}",
+            action.name()
+        );
+        r
+    };
+    let event = |r: &Value, name: &str, field: &str| -> Value {
+        r["receipt"]["outcome"]["Ok"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|e| e.get(name).map(|b| b[field].clone()))
+            .unwrap_or_else(|| panic!("no {name} in {r}"))
+    };
+    let id = |s: &str| DocId::new(s).unwrap();
+    let cny = |a: &str| Money::parse(a, "CNY").unwrap();
+    run(
+        "CORE-A",
+        Action::IssueOrder {
+            id: id("PO-DN-1"),
+            seller: OrgId::new("SUP-1").unwrap(),
+            amount: cny("1000.00"),
+            terms: "net 90".into(),
+            doc_hash: Hash::ZERO,
+        },
+    );
+    run(
+        "SUP-1",
+        Action::AcceptOrder {
+            order: id("PO-DN-1"),
+        },
+    );
+    run(
+        "LOGI",
+        Action::AttestShipment {
+            id: id("SH-DN-1"),
+            order: id("PO-DN-1"),
+            doc_hash: Hash::ZERO,
+        },
+    );
+    run(
+        "LOGI",
+        Action::ConfirmDelivery {
+            shipment: id("SH-DN-1"),
+        },
+    );
+    let r = run(
+        "CORE-A",
+        Action::RegisterInvoice {
+            invoice: InvoiceSpec {
+                id: id("INV-DN-1"),
+                order: id("PO-DN-1"),
+                number: "FP-DN-0001".into(),
+                issue_date: business_date(-1),
+                due_date: business_date(90),
+                amount: cny("1000.00"),
+                seller_tax_id: "91330000MA2SUP106X".into(),
+                buyer_tax_id: "91310000MA1COREA3X".into(),
+                doc_hash: Hash::ZERO,
+            },
+            confirm: true,
+        },
+    );
+    let root = event(&r, "invoice_confirmed", "receivable");
+    let r = run(
+        "SUP-1",
+        Action::SplitReceivable {
+            receivable: id(root.as_str().unwrap()),
+            parts: vec![
+                Amount::parse("600.00").unwrap(),
+                Amount::parse("400.00").unwrap(),
+            ],
+        },
+    );
+    event(&r, "receivable_split", "parts")[1]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Today's business date (UTC+8) plus `days`.
+fn business_date(days: i64) -> lianrong_sdk::NaiveDate {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 8 * 3600;
+    // 1970-01-01 is day 719,163 of the common era.
+    let day = 719_163 + secs / 86_400 + days;
+    lianrong_sdk::NaiveDate::from_num_days_from_ce_opt(i32::try_from(day).unwrap()).unwrap()
+}
+
+/// What the page shows after a click on a verify button: `data-result` of
+/// `#verify-result` (`valid` or `invalid`), its title, and the checks marked failed.
+#[derive(Debug)]
+struct PageVerdict {
+    result: String,
+    title: String,
+    failed: Vec<String>,
+}
+
+/// The explorer (in-process, reading the node through the proxy, genesis.json pinned)
+/// and headless Chromium logged in as its auditor, with one tab on the document page of
+/// org SUP-1 and one on block 2's page.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: fantoccini::Client,
+    doc_tab: WindowHandle,
+    block_tab: WindowHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    _driver: Chromedriver,
+}
+
+impl Browser {
+    fn start(c: &Cluster, node_url: &str) -> Browser {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut cfg = ExplorerConfig::new(node_url, c.token("AUDIT"));
+        cfg.listen = "127.0.0.1:0".parse().unwrap();
+        cfg.genesis = Some(c.dir.join("genesis.json"));
+        cfg.accounts = vec![Account {
+            username: "auditor".into(),
+            password_hash: lianrong_explorer::hash_password("audit-pw"),
+            role: AccountRole::Auditor,
+            org: Some("AUDIT".into()),
+        }];
+        let explorer = rt.block_on(lianrong_explorer::bind(cfg)).unwrap();
+        // Secure cookies are accepted on http://localhost.
+        let base = format!("http://localhost:{}", explorer.local_addr().port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(async move {
+            explorer
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+        });
+        let driver = Chromedriver::start();
+        let (client, doc_tab, block_tab) = rt.block_on(open_tabs(&driver, &base));
+        Browser {
+            rt,
+            client,
+            doc_tab,
+            block_tab,
+            stop: Some(stop),
+            server: Some(server),
+            _driver: driver,
+        }
+    }
+
+    /// Clicks `button` in `tab` and waits for the verdict (polled).
+    fn click(&self, tab: &WindowHandle, button: &str, shot: &str) -> PageVerdict {
+        let c = &self.client;
+        self.rt.block_on(async {
+            c.switch_to_window(tab.clone()).await.unwrap();
+            // Forget the last verdict, so the one read below is this click's.
+            c.execute(
+                "document.getElementById('verify-result').dataset.result = '';",
+                vec![],
+            )
+            .await
+            .unwrap();
+            c.find(Locator::Id(button))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let v = c
+                    .execute(
+                        "const el = document.getElementById('verify-result'); \
+                         const h = el.querySelector('h3'); \
+                         return {result: el.dataset.result || '', \
+                                 title: h ? h.textContent : '', \
+                                 failed: Array.from(el.querySelectorAll('li.bad')).map((li) => li.textContent)};",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let result = v["result"].as_str().unwrap_or_default().to_string();
+                if result == "valid" || result == "invalid" {
+                    c.execute(
+                        "document.getElementById('verify-result').scrollIntoView();",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                    let png = c.screenshot().await.unwrap();
+                    std::fs::write(shots_dir().join(format!("dishonest-{shot}.png")), png)
+                        .unwrap();
+                    return PageVerdict {
+                        result,
+                        title: v["title"].as_str().unwrap_or_default().to_string(),
+                        failed: v["failed"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                    };
+                }
+                assert!(Instant::now() < deadline, "no verdict for {button} ({shot})");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    }
+
+    /// The verdict on org SUP-1's document page.
+    fn doc(&self, what: &str) -> PageVerdict {
+        self.click(&self.doc_tab, "verify-doc", &format!("{what}-doc"))
+    }
+
+    /// The history verdicts of receivable `id`'s page (its lineage's proof table): one
+    /// per entry, then one per receivable. Fetched in the browser's session and parsed
+    /// there, without opening the page (and its live stream) again.
+    fn lineage(&self, id: &str) -> (Vec<String>, Vec<String>) {
+        let c = &self.client;
+        let v = self.rt.block_on(async {
+            c.switch_to_window(self.doc_tab.clone()).await.unwrap();
+            c.execute(
+                "return fetch('/receivables/' + arguments[0], {credentials: 'same-origin'}) \
+                   .then((r) => r.text()).then((t) => { \
+                     const d = new DOMParser().parseFromString(t, 'text/html'); \
+                     const all = (sel, key) => Array.from(d.querySelectorAll(sel)).map((r) => r.dataset[key]); \
+                     return {entries: all('#history-proofs tr.history-entry', 'proof'), \
+                             histories: all('#history-proofs tr.history-verdict', 'verdict')}; });",
+                vec![Value::from(id)],
+            )
+            .await
+            .unwrap()
+        });
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        (list("entries"), list("histories"))
+    }
+
+    /// The verdict on block 2's page.
+    fn block(&self, what: &str) -> PageVerdict {
+        self.click(&self.block_tab, "verify-block", &format!("{what}-block"))
+    }
+
+    fn close(mut self) {
+        let client = self.client.clone();
+        self.rt.block_on(async { client.close().await.unwrap() });
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            self.rt.block_on(server).unwrap().unwrap();
+        }
+    }
+}
+
+/// Connects to `driver`, logs in to the explorer at `base` as its auditor, and opens org
+/// SUP-1's page in one tab and block 2's in another (each once the explorer's index has
+/// it: polled). Each page opens the explorer's live stream, so the tabs stay put and the
+/// verify buttons are clicked again rather than the pages reloaded (Chromium holds at
+/// most six connections per host).
+async fn open_tabs(
+    driver: &Chromedriver,
+    base: &str,
+) -> (fantoccini::Client, WindowHandle, WindowHandle) {
+    let deadline = connect_deadline();
+    let c = loop {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(driver.capabilities())
+            .connect(&driver.url())
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "chromedriver: {e}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    c.update_timeouts(TimeoutConfiguration::new(
+        Some(Duration::from_secs(60)),
+        Some(Duration::from_secs(60)),
+        Some(Duration::ZERO),
+    ))
+    .await
+    .unwrap();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    for (field, value) in [("username", "auditor"), ("password", "audit-pw")] {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("logout"))
+        .await
+        .expect("the auditor could not log in");
+    let doc_tab = c.window().await.unwrap();
+    open_when_indexed(&c, &format!("{base}/orgs/{DOC}"), "verify-doc").await;
+    let block_tab = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(block_tab.clone()).await.unwrap();
+    open_when_indexed(&c, &format!("{base}/blocks/{BLOCK}"), "verify-block").await;
+    (c, doc_tab, block_tab)
+}
+
+/// Opens `url` until it has the element `id` (the explorer indexes in the background).
+async fn open_when_indexed(c: &fantoccini::Client, url: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        c.goto(url).await.unwrap();
+        if c.find(Locator::Id(id)).await.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never showed #{id}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[track_caller]
+fn assert_page_valid(v: &PageVerdict, title: &str, what: &str) {
+    assert!(
+        v.result == "valid"
+            && v.title.starts_with(&format!("VALID -- {title}"))
+            && v.failed.is_empty(),
+        "{what}: the page said {v:?}"
+    );
+}
+
+/// The browser judged the node's evidence (the explorer passed it on: no "could not
+/// verify" refusal) and found it INVALID, failing the check `check`.
+#[track_caller]
+fn assert_page_invalid(v: &PageVerdict, title: &str, check: &str, what: &str) {
+    assert!(
+        v.result == "invalid" && v.title.starts_with(&format!("INVALID -- {title}")),
+        "{what}: the page said {v:?}"
+    );
+    assert!(
+        v.failed.iter().any(|f| f.contains(check)),
+        "{what}: no failed check {check:?} in {v:?}"
+    );
+}
+
+const DOC_TITLE: &str = "org SUP-1 in the certified state of height ";
+const BLOCK_TITLE: &str = "block 2 is final";
+
+/// Every history entry of receivable `id`'s lineage, and every receivable's whole
+/// history, has the verdict `want` (`proven`, `not-proven`, ...).
+#[track_caller]
+fn assert_lineage(b: &Browser, id: &str, want: &str, what: &str) {
+    let (entries, histories) = b.lineage(id);
+    // The root's history (issued, split) and the part's (issued).
+    assert!(
+        entries.len() >= 3 && histories.len() == 2,
+        "{what}: lineage of {id}: {entries:?} {histories:?}"
+    );
+    assert!(
+        entries.iter().chain(&histories).all(|v| v == want),
+        "{what}: lineage of {id} should be {want}: {entries:?} {histories:?}"
+    );
+}
+
+/// The browser on both pages through the honest path: VALID.
+fn assert_browser_valid(b: &Browser, what: &str) {
+    assert_page_valid(&b.doc(what), DOC_TITLE, what);
+    assert_page_valid(&b.block(what), BLOCK_TITLE, what);
+}
+
+/// A lie about the document: its page INVALID (failing `check`), the block's VALID.
+fn assert_browser_doc_invalid(b: &Browser, check: &str, what: &str) {
+    assert_page_invalid(&b.doc(what), DOC_TITLE, check, what);
+    assert_page_valid(&b.block(what), BLOCK_TITLE, what);
+}
+
 #[test]
 fn every_lie_of_a_dishonest_node_is_caught() {
     let c = Cluster::start(4);
     let node = c.nodes[0].api.clone();
     c.wait_height(4, Duration::from_secs(60));
+    // The browser part also reads a receivable's lineage: a trade and a split first.
+    let browsing = chromedriver_available();
+    let part = browsing.then(|| seed_lineage(&c));
     let proxy = DishonestNode::start(&node);
+    let started = Instant::now();
+    let browser = browsing.then(|| Browser::start(&c, &proxy.url));
+    // The lineage's verdicts under the current lie (the part's page: its history and its
+    // parent's), when the browser runs.
+    let lineage = |want: &str, what: &str| {
+        if let (Some(b), Some(part)) = (&browser, &part) {
+            assert_lineage(b, part, want, what);
+        }
+    };
 
     // Honest path: VALID everywhere (and the proxy records this proof).
-    let v = verdicts(&c, &proxy.url, 2);
+    let v = verdicts(&c, &proxy.url, BLOCK);
     assert_valid(&v, "honest proxy");
+    if let (Some(b), Some(part)) = (&browser, &part) {
+        assert_browser_valid(b, "honest");
+        // The split's entries are proven once a certified state covers its block (the
+        // proxy records these history proofs too).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while b.lineage(part).0.iter().any(|v| v == "not-yet-certified") {
+            assert!(Instant::now() < deadline, "the split was never certified");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert_lineage(b, part, "proven", "honest");
+    }
     let first = c.get(0, &format!("/v1/proofs/org/{DOC}"), "AUDIT").unwrap()["height"]
         .as_u64()
         .unwrap();
-    // The certified state moves on, so the recorded proof is of another height.
-    wait_until("the certified state moves past the recorded proof", Duration::from_secs(60), || {
-        c.get(0, &format!("/v1/proofs/org/{DOC}"), "AUDIT").unwrap()["height"]
-            .as_u64()
-            .unwrap()
-            > first
-    });
+    // The certified state moves on, so the recorded proofs are of another height.
+    wait_until(
+        "the certified state moves past the recorded proof",
+        Duration::from_secs(60),
+        || {
+            c.get(0, &format!("/v1/proofs/org/{DOC}"), "AUDIT").unwrap()["height"]
+                .as_u64()
+                .unwrap()
+                > first
+        },
+    );
 
-    proxy.lie(Lie::ForgedValue);
-    assert_doc_invalid(&verdicts(&c, &proxy.url, 2), "forged value");
-
-    proxy.lie(Lie::OtherKey { id: "SUP-2".into() });
-    assert_doc_invalid(&verdicts(&c, &proxy.url, 2), "proof of another key");
-
-    proxy.lie(Lie::StaleRoot);
-    assert_doc_invalid(&verdicts(&c, &proxy.url, 2), "root of another height");
+    // Each document lie, the check of the browser's verifier that catches it, and what
+    // the lineage's history proofs (told the same lie) come to.
+    for (lie, what, check, history) in [
+        (
+            Lie::ForgedValue,
+            "forged value",
+            "the leaf holds this value (SHA-256)",
+            Some("not-proven"),
+        ),
+        // (The proxy's other key is org SUP-2, which has no receivable history: its lie
+        // about a history proof is a failed answer, not a proof of another key.)
+        (
+            Lie::OtherKey { id: "SUP-2".into() },
+            "proof of another key",
+            "the leaf is of key doc/org/SUP-1",
+            None,
+        ),
+        (
+            Lie::StaleRoot,
+            "root of another height",
+            "the proof is of the state of height",
+            Some("not-proven"),
+        ),
+    ] {
+        proxy.lie(lie);
+        assert_doc_invalid(&verdicts(&c, &proxy.url, BLOCK), what);
+        if let Some(b) = &browser {
+            assert_browser_doc_invalid(b, check, &what.replace(' ', "-"));
+        }
+        if let Some(want) = history {
+            lineage(want, what);
+        }
+    }
 
     proxy.lie(Lie::ForeignBlockBelow);
-    let v = verdicts(&c, &proxy.url, 2);
+    let v = verdicts(&c, &proxy.url, BLOCK);
     assert!(v.sdk_block.is_err(), "the SDK accepted a foreign block");
     assert!(
         !v.cli_block.0 && v.cli_block.1.contains("INVALID"),
         "lianrong verify block said {}",
         v.cli_block.1
     );
+    assert!(
+        v.sdk_doc.is_ok(),
+        "a block lie leaves documents alone: {:?}",
+        v.sdk_doc
+    );
+    if let Some(b) = &browser {
+        let what = "foreign-block-below";
+        let check = "names the one below as parent, up to the certified block";
+        assert_page_invalid(&b.block(what), BLOCK_TITLE, check, what);
+        assert_page_valid(&b.doc(what), DOC_TITLE, what);
+    }
+    lineage("proven", "foreign block below (proofs untouched)");
 
     // And the honest path again, through the same proxy.
     proxy.lie(Lie::Honest);
-    assert_valid(&verdicts(&c, &proxy.url, 2), "honest again");
+    assert_valid(&verdicts(&c, &proxy.url, BLOCK), "honest again");
+    lineage("proven", "honest again");
+    if let Some(b) = browser {
+        assert_browser_valid(&b, "honest-again");
+        b.close();
+        eprintln!(
+            "the browser part (explorer, Chromium, with the SDK and CLI verdicts) took {:?}",
+            started.elapsed()
+        );
+    }
 
     // A proof carries the stored bytes: an org's identifiers, masked for other members,
     // are proven only to the org itself, banks and auditors.
     let other = c.get(0, "/v1/proofs/org/CORE-A", "SUP-1");
-    assert!(matches!(&other, Err((403, m)) if m.contains("masked")), "{other:?}");
+    assert!(
+        matches!(&other, Err((403, m)) if m.contains("masked")),
+        "{other:?}"
+    );
     assert!(c.get(0, "/v1/proofs/org/SUP-1", "SUP-1").is_ok());
     assert!(c.get(0, "/v1/proofs/org/CORE-A", "BANK-A").is_ok());
 }
