@@ -7,7 +7,8 @@
 //! - [`index`]: the bounded in-memory index that follows committed blocks.
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
-//! - [`lineage`]: a receivable's lineage as an SVG picture.
+//! - [`lineage`]: a receivable's lineage as an SVG picture, each history entry checked
+//!   against its certified history proof (proven, not yet certified, or NOT PROVEN).
 //! - [`vectors`]: what the in-browser verifier is given (the verify API's inputs, built
 //!   here) and the pinned vectors, honest and dishonest, it must judge like the SDK.
 //! - [`server`]: the axum routes, pages, CSV export and the live event stream.

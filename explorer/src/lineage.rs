@@ -1061,6 +1061,20 @@ pub(crate) mod testproofs {
         }
     }
 
+    /// The node's lineage answer for receivable `rcv` alone (no parent), serving `shown` as
+    /// its history.
+    pub fn history_alone(rcv: Receivable, shown: Vec<HistoryEntry>) -> ReceivableHistory {
+        ReceivableHistory {
+            receivable: rcv.clone(),
+            lineage: vec![rcv.clone()],
+            steps: vec![lianrong_api_types::HistorySteps {
+                receivable: rcv.id,
+                history: shown,
+            }],
+            invoice: None,
+        }
+    }
+
     /// An entry of `id`'s history at `height`: by transaction `[tx; 32]` (a transfer to
     /// `to`), or the ledger's (overdue) when `tx` is 0.
     pub fn entry(id: &str, height: u64, tx: u8, to: &str) -> HistoryEntry {
@@ -1327,15 +1341,7 @@ mod tests {
             "2027-01-31",
             "100.00",
         );
-        ReceivableHistory {
-            receivable: r.clone(),
-            lineage: vec![r.clone()],
-            steps: vec![lianrong_api_types::HistorySteps {
-                receivable: r.id,
-                history: shown,
-            }],
-            invoice: None,
-        }
+        super::testproofs::history_alone(r, shown)
     }
 
     /// A fake node serving `history` for RCV-1 and `proof` as its history proof.
@@ -1369,6 +1375,17 @@ mod tests {
         EntryProof::Proven { height: h }
     }
 
+    /// A history of which `proven` entries are proven at height 5 (certified by block 7,
+    /// as `proof(.., 5)` makes it) and `pending` later ones not yet certified.
+    fn proven_history(proven: usize, pending: usize) -> HistoryVerdict {
+        HistoryVerdict::Proven {
+            height: 5,
+            block: 7,
+            proven,
+            pending,
+        }
+    }
+
     fn is_not_proven(p: &EntryProof, why: &str) -> bool {
         matches!(p, EntryProof::NotProven(r) if r.contains(why))
     }
@@ -1380,15 +1397,7 @@ mod tests {
         let (proofs, page) = checked(rcv1_entries(), proof("RCV-1", &rcv1_entries(), 5)).await;
         let c = &proofs.checks[0];
         assert_eq!(c.entries, vec![proven(5); 3]);
-        assert_eq!(
-            c.verdict,
-            HistoryVerdict::Proven {
-                height: 5,
-                block: 7,
-                proven: 3,
-                pending: 0
-            }
-        );
+        assert_eq!(c.verdict, proven_history(3, 0));
         // Each node of the picture (its text and tooltip) and each row of the table.
         assert_eq!(
             page.matches(">proven, certified at height 5<").count(),
@@ -1463,15 +1472,7 @@ mod tests {
         let pending = EntryProof::NotYetCertified { certified: 5 };
         assert_eq!(c.entries[..3], [proven(5), proven(5), proven(5)]);
         assert_eq!(c.entries[3..], [pending.clone(), pending]);
-        assert_eq!(
-            c.verdict,
-            HistoryVerdict::Proven {
-                height: 5,
-                block: 7,
-                proven: 3,
-                pending: 2
-            }
-        );
+        assert_eq!(c.verdict, proven_history(3, 2));
         assert!(page.contains(">not yet certified (certified up to height 5)<"));
         assert!(page.contains("; 2 later entries not yet certified"));
 

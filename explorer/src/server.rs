@@ -1595,14 +1595,7 @@ mod tests {
                 org("CORE-B", "91320000MA1COREB4X"),
             ],
         );
-        let mine = testdata::receivable(
-            "RCV-1",
-            "SUP-1",
-            "CORE-A",
-            "2026-01-01",
-            "2026-12-30",
-            "5.00",
-        );
+        let mine = sup1_rcv1();
         let theirs = testdata::receivable(
             "RCV-9",
             "SUP-2",
@@ -1715,14 +1708,8 @@ mod tests {
         )
         .unwrap_err();
         node.set("/v1/orgs", bad);
-        let e = bind_with_node(config_with_auditor_and_sup1(), node)
-            .await
-            .unwrap();
-        let addr = e.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(e.run(async move {
-            let _ = stopped.await;
-        }));
+        let served = serve(config_with_auditor_and_sup1(), node).await;
+        let addr = served.addr;
         let (_, head) = login(addr, "username=audit&password=a").await;
         let audit = session_of(&head);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -1743,20 +1730,14 @@ mod tests {
             !list.contains("RCV-9"),
             "indexed despite the failed rebuild"
         );
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
     }
 
     #[tokio::test]
     async fn a_supplier_account_sees_nothing_of_others_in_any_page_or_csv() {
         let node = node_with_two_suppliers();
-        let cfg = config_with_auditor_and_sup1();
-        let e = bind_with_node(cfg, node).await.unwrap();
-        let addr = e.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(e.run(async move {
-            let _ = stopped.await;
-        }));
+        let served = serve(config_with_auditor_and_sup1(), node).await;
+        let addr = served.addr;
 
         // Not logged in: pages go to the login page, the API and the stream refuse.
         let (code, head, _) = http(addr, "GET", "/receivables", None, None).await;
@@ -1823,8 +1804,44 @@ mod tests {
         assert_eq!(login(addr, "username=sup1&password=x").await.0, 429);
         assert_eq!(login(addr, "username=sup1&password=s").await.0, 429);
 
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
+    }
+
+    /// An explorer served over a fake node (until [`Served::stop`]).
+    struct Served {
+        addr: SocketAddr,
+        stop: tokio::sync::oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    impl Served {
+        async fn stop(self) {
+            let _ = self.stop.send(());
+            let _ = self.server.await;
+        }
+    }
+
+    /// Binds an explorer over `node` with `cfg` on a free port and serves it.
+    async fn serve(cfg: ExplorerConfig, node: Arc<FakeNode>) -> Served {
+        let e = bind_with_node(cfg, node).await.unwrap();
+        let addr = e.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(e.run(async move {
+            let _ = stopped.await;
+        }));
+        Served { addr, stop, server }
+    }
+
+    /// SUP-1's RCV-1 on CORE-A, as `node_with_two_suppliers` serves it.
+    fn sup1_rcv1() -> lianrong_contracts::model::Receivable {
+        testdata::receivable(
+            "RCV-1",
+            "SUP-1",
+            "CORE-A",
+            "2026-01-01",
+            "2026-12-30",
+            "5.00",
+        )
     }
 
     /// A proof of RCV-1 (as `node_with_two_suppliers` serves it) by a fake node: the fields
@@ -1833,14 +1850,7 @@ mod tests {
         epochs: Vec<lianrong_api_types::EpochChange>,
     ) -> lianrong_api_types::ProofResponse {
         let b = fake::block(1, &[]);
-        let rcv = testdata::receivable(
-            "RCV-1",
-            "SUP-1",
-            "CORE-A",
-            "2026-01-01",
-            "2026-12-30",
-            "5.00",
-        );
+        let rcv = sup1_rcv1();
         lianrong_api_types::ProofResponse {
             kind: "receivable".into(),
             id: "RCV-1".into(),
@@ -1871,27 +1881,41 @@ mod tests {
         }
     }
 
-    /// An explorer over `node` with `cfg`, the auditor logged in and the index loaded: its
-    /// address, the auditor's session, and what stops it.
-    async fn serve_for_auditor(
-        cfg: ExplorerConfig,
-        node: Arc<FakeNode>,
-    ) -> (
-        SocketAddr,
-        String,
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<anyhow::Result<()>>,
-    ) {
-        let e = bind_with_node(cfg, node).await.unwrap();
-        let addr = e.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(e.run(async move {
-            let _ = stopped.await;
-        }));
-        let (_, head) = login(addr, "username=audit&password=a").await;
+    /// An explorer over `node` with `cfg`, the auditor logged in and the index loaded: the
+    /// served explorer and the auditor's session.
+    async fn serve_for_auditor(cfg: ExplorerConfig, node: Arc<FakeNode>) -> (Served, String) {
+        let served = serve(cfg, node).await;
+        let (_, head) = login(served.addr, "username=audit&password=a").await;
         let audit = session_of(&head);
-        wait_until_indexed(addr, &audit).await;
-        (addr, audit, stop, server)
+        wait_until_indexed(served.addr, &audit).await;
+        (served, audit)
+    }
+
+    /// [`serve_for_auditor`] with `config_with_auditor_and_sup1` pinning a genesis of
+    /// chain "c" whose validators are `validators` (written to a file named after `name`,
+    /// removed once the explorer has read it).
+    async fn serve_pinned_for_auditor(
+        name: &str,
+        validators: Vec<lianrong_contracts::model::Validator>,
+        node: Arc<FakeNode>,
+    ) -> (Served, String) {
+        let genesis = lianrong_contracts::Genesis {
+            chain_id: "c".into(),
+            genesis_time_ms: 0,
+            orgs: vec![],
+            validators,
+            params: lianrong_contracts::model::Params::default(),
+        };
+        let file = std::env::temp_dir().join(format!(
+            "lianrong-explorer-{name}-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&file, serde_json::to_string(&genesis).unwrap()).unwrap();
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.genesis = Some(file.clone());
+        let started = serve_for_auditor(cfg, node).await;
+        std::fs::remove_file(&file).unwrap();
+        started
     }
 
     /// GET `path` as `session`: 200 and JSON, or the test fails.
@@ -1926,8 +1950,8 @@ mod tests {
     #[tokio::test]
     async fn the_verify_api_passes_the_evidence_and_the_trust_root_through() {
         let node = node_with_evidence();
-        let (addr, audit, stop, server) =
-            serve_for_auditor(config_with_auditor_and_sup1(), node.clone()).await;
+        let (served, audit) = serve_for_auditor(config_with_auditor_and_sup1(), node.clone()).await;
+        let addr = served.addr;
         let v = get_json(addr, "/api/verify/block/1", &audit).await;
         assert_eq!(v["trust"]["chain_id"], "c");
         assert_eq!(v["trust"]["validators"], json!(["01".repeat(32)]));
@@ -1964,8 +1988,7 @@ mod tests {
             assert_eq!(code, 503, "{path}: {body}");
             assert!(body.contains("pin genesis.json"), "{path}: {body}");
         }
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
     }
 
     /// With genesis pinned, its set is the trust root, whatever the node reports, and the
@@ -1981,23 +2004,9 @@ mod tests {
                 changes: vec![fake_change()],
             },
         );
-        let genesis = lianrong_contracts::Genesis {
-            chain_id: "c".into(),
-            genesis_time_ms: 0,
-            orgs: vec![],
-            validators: vec![fake::validator("VAL-A", 2), fake::validator("VAL-B", 3)],
-            params: lianrong_contracts::model::Params::default(),
-        };
-        let file = std::env::temp_dir().join(format!(
-            "lianrong-explorer-genesis-{}.json",
-            std::process::id()
-        ));
-        std::fs::write(&file, serde_json::to_string(&genesis).unwrap()).unwrap();
-        let mut cfg = config_with_auditor_and_sup1();
-        cfg.genesis = Some(file.clone());
-        let started = serve_for_auditor(cfg, node).await;
-        std::fs::remove_file(&file).unwrap();
-        let (addr, audit, stop, server) = started;
+        let validators = vec![fake::validator("VAL-A", 2), fake::validator("VAL-B", 3)];
+        let (served, audit) = serve_pinned_for_auditor("genesis", validators, node).await;
+        let addr = served.addr;
         let v = get_json(addr, "/api/verify/doc/receivable/RCV-1", &audit).await;
         assert_eq!(
             v["trust"]["validators"],
@@ -2012,26 +2021,7 @@ mod tests {
             json!([]),
             "block 1 is of epoch 0: no change concerns it"
         );
-        let _ = stop.send(());
-        let _ = server.await;
-    }
-
-    /// A genesis file of the test network of `lineage::testproofs` (its path; the caller
-    /// removes it).
-    fn test_genesis_file(name: &str) -> std::path::PathBuf {
-        let genesis = lianrong_contracts::Genesis {
-            chain_id: "c".into(),
-            genesis_time_ms: 0,
-            orgs: vec![],
-            validators: crate::lineage::testproofs::validators(),
-            params: lianrong_contracts::model::Params::default(),
-        };
-        let file = std::env::temp_dir().join(format!(
-            "lianrong-explorer-{name}-{}.json",
-            std::process::id()
-        ));
-        std::fs::write(&file, serde_json::to_string(&genesis).unwrap()).unwrap();
-        file
+        served.stop().await;
     }
 
     /// RCV-1's history: a transfer at height 2, the ledger's overdue mark at 3, a
@@ -2049,23 +2039,7 @@ mod tests {
     fn rcv1_history(
         shown: Vec<lianrong_contracts::HistoryEntry>,
     ) -> lianrong_api_types::ReceivableHistory {
-        let rcv = testdata::receivable(
-            "RCV-1",
-            "SUP-1",
-            "CORE-A",
-            "2026-01-01",
-            "2026-12-30",
-            "5.00",
-        );
-        lianrong_api_types::ReceivableHistory {
-            receivable: rcv.clone(),
-            lineage: vec![rcv.clone()],
-            steps: vec![lianrong_api_types::HistorySteps {
-                receivable: rcv.id,
-                history: shown,
-            }],
-            invoice: None,
-        }
+        crate::lineage::testproofs::history_alone(sup1_rcv1(), shown)
     }
 
     /// The paths of RCV-1's history and of its history proof.
@@ -2088,12 +2062,9 @@ mod tests {
         node.set(&history_path, rcv1_history(entries.clone()));
         let certified = crate::lineage::testproofs::proof("RCV-1", &entries[..2], 5);
         node.set(&proof_path, certified);
-        let file = test_genesis_file("history");
-        let mut cfg = config_with_auditor_and_sup1();
-        cfg.genesis = Some(file.clone());
-        let started = serve_for_auditor(cfg, node.clone()).await;
-        std::fs::remove_file(&file).unwrap();
-        let (addr, audit, stop, server) = started;
+        let validators = crate::lineage::testproofs::validators();
+        let (served, audit) = serve_pinned_for_auditor("history", validators, node.clone()).await;
+        let addr = served.addr;
         let (_, head) = login(addr, "username=sup1&password=s").await;
         let sup = session_of(&head);
         for who in [&audit, &sup] {
@@ -2115,8 +2086,7 @@ mod tests {
         );
         assert!(page.contains(r#"data-verdict="not-proven""#));
         assert!(!page.contains(r#"data-proof="proven""#), "{page}");
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
     }
 
     /// Without a pinned genesis the node's reported set stands in; once a proof carries a
@@ -2135,8 +2105,8 @@ mod tests {
             "/v1/status",
             fake::status(0, crate::lineage::testproofs::validators()),
         );
-        let (addr, audit, stop, server) =
-            serve_for_auditor(config_with_auditor_and_sup1(), node).await;
+        let (served, audit) = serve_for_auditor(config_with_auditor_and_sup1(), node).await;
+        let addr = served.addr;
         let (_, _, page) = http(addr, "GET", "/receivables/RCV-1", Some(&audit), None).await;
         assert!(
             page.contains("cannot be proven: the network changed its validator set 1 times"),
@@ -2145,8 +2115,7 @@ mod tests {
         assert!(page.contains("pin genesis.json"));
         assert!(page.contains("trusting the validator set the node reports"));
         assert!(!page.contains(r#"data-proof="proven""#));
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
     }
 
     /// The shared state over a fake node, as `bind` builds it.
@@ -2226,14 +2195,8 @@ mod tests {
     /// field are both present and equal; the cookie is HttpOnly, Secure, SameSite=Strict.
     #[tokio::test]
     async fn login_and_logout_posts_without_a_matching_csrf_token_are_refused() {
-        let e = bind_with_node(config_with_auditor_and_sup1(), node_with_two_suppliers())
-            .await
-            .unwrap();
-        let addr = e.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(e.run(async move {
-            let _ = stopped.await;
-        }));
+        let served = serve(config_with_auditor_and_sup1(), node_with_two_suppliers()).await;
+        let addr = served.addr;
         let (_, head, _) = http(addr, "GET", "/login", None, None).await;
         let csrf_line = head
             .lines()
@@ -2294,7 +2257,6 @@ mod tests {
             303
         );
         assert!(same_token("ab", "ab") && !same_token("ab", "ac") && !same_token("", ""));
-        let _ = stop.send(());
-        let _ = server.await;
+        served.stop().await;
     }
 }

@@ -267,6 +267,18 @@
     return keys;
   }
 
+  // The keys of the set that must certify header `h`: it must be of the trust root's chain,
+  // and its epoch's set is proven from the trust root through `epochs` (`out.epochs` says
+  // how many changes were proven). Null when there is no such set (recorded).
+  async function headerSet(ck, out, trust, epochs, h) {
+    ck.check('block of chain ' + trust.chain_id, h.chain_id === trust.chain_id,
+      h.chain_id === trust.chain_id ? '' : 'it is of ' + h.chain_id);
+    const sets = await verifyEpochs(ck, trust, epochs);
+    if (!sets) return null;
+    out.epochs = sets.length - 1;
+    return setOf(ck, sets, h.epoch);
+  }
+
   // input (GET /api/verify/block/{h}): {trust: {chain_id, validators, source}, epochs,
   // block: {height, hash, parent, epoch, round, proposer, timestamp_ms, header,
   // certificate, descendants}}. The block is final if a certificate of its epoch's set
@@ -283,12 +295,7 @@
         u64(h.height) === u64(b.height) && hexOf32(h.parent) === hexOf32(b.parent) &&
         u64(h.epoch) === u64(b.epoch) && u64(h.round) === u64(b.round) &&
         h.proposer === b.proposer && u64(h.timestamp_ms) === u64(b.timestamp_ms));
-      ck.check('block of chain ' + trust.chain_id, h.chain_id === trust.chain_id,
-        h.chain_id === trust.chain_id ? '' : 'it is of ' + h.chain_id);
-      const sets = await verifyEpochs(ck, trust, input.epochs);
-      if (!sets) return out;
-      out.epochs = sets.length - 1;
-      const keys = setOf(ck, sets, h.epoch);
+      const keys = await headerSet(ck, out, trust, input.epochs, h);
       if (!keys) return out;
       const committed = await checkCertificate(ck, 'commit certificate', trust.chain_id, keys, u64(h.epoch), b.certificate);
       if (!committed) return out;
@@ -388,12 +395,7 @@
       const asked = p.subject === 'document' && p.kind === kind && p.id === id;
       ck.check('the answer is the proof of ' + kind + ' ' + id + ' (state key ' + key + ', computed here)', asked,
         asked ? '' : 'it is a ' + p.subject + ' proof of ' + p.kind + ' ' + p.id);
-      ck.check('block of chain ' + trust.chain_id, h.chain_id === trust.chain_id,
-        h.chain_id === trust.chain_id ? '' : 'it is of ' + h.chain_id);
-      const sets = await verifyEpochs(ck, trust, input.epochs);
-      if (!sets) return out;
-      out.epochs = sets.length - 1;
-      const keys = setOf(ck, sets, h.epoch);
+      const keys = await headerSet(ck, out, trust, input.epochs, h);
       if (!keys) return out;
       const hash = await headerHash(h);
       const committed = await checkCertificate(ck, 'commit certificate', trust.chain_id, keys, u64(h.epoch), input.certificate);

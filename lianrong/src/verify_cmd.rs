@@ -18,7 +18,7 @@ use lianrong_contracts::model::{
 use lianrong_contracts::state::MAX_VALUE_BYTES;
 use lianrong_contracts::DocKind;
 use lianrong_primitives::codec;
-use lianrong_sdk::{Client, Finality, SdkError, TrustRoot};
+use lianrong_sdk::{Client, Finality, SdkError, TrustRoot, VerifiedDocument};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -223,15 +223,15 @@ async fn verify_doc(
         })?,
         None => Value::Null,
     };
-    Ok(Verified {
+    let exists = doc.value.is_some();
+    // `verify_document` chose the validator set by this header's epoch.
+    let epoch = proof.header.epoch;
+    Ok(proven_in_state(
+        &doc,
+        epoch,
         value,
-        height: doc.height,
-        certified_by: (doc.certified_by.height, doc.certified_by.hash),
-        // `verify_document` chose the validator set by this header's epoch.
-        epoch: proof.header.epoch,
-        extra: json!({"kind": kind, "id": id, "state_root": doc.state_root,
-                      "exists": doc.value.is_some()}),
-    })
+        ("exists", json!(exists)),
+    ))
 }
 
 async fn verify_history(
@@ -242,15 +242,35 @@ async fn verify_history(
 ) -> std::result::Result<Verified, Failure> {
     let proof = client.history_proof(kind, id).await.map_err(classify)?;
     let h = lianrong_sdk::verify_history(&proof, kind, id, root).map_err(classify)?;
-    let doc = &h.document;
-    Ok(Verified {
-        value: serde_json::to_value(&h.entries).map_err(|e| Failure::Error(e.into()))?,
+    let value = serde_json::to_value(&h.entries).map_err(|e| Failure::Error(e.into()))?;
+    Ok(proven_in_state(
+        &h.document,
+        proof.header.epoch,
+        value,
+        ("entries", json!(h.entries.len())),
+    ))
+}
+
+/// The answer about a document (its value, or its history) proven as `doc` by a
+/// certificate of epoch `epoch`: `value`, and for `--json` the document's kind, id and
+/// certified state root and the field `more`.
+fn proven_in_state(
+    doc: &VerifiedDocument,
+    epoch: u64,
+    value: Value,
+    more: (&str, Value),
+) -> Verified {
+    let mut extra = json!({"kind": doc.kind, "id": doc.id, "state_root": doc.state_root});
+    if let Value::Object(fields) = &mut extra {
+        fields.insert(more.0.into(), more.1);
+    }
+    Verified {
+        value,
         height: doc.height,
         certified_by: (doc.certified_by.height, doc.certified_by.hash),
-        epoch: proof.header.epoch,
-        extra: json!({"kind": kind, "id": id, "state_root": doc.state_root,
-                      "entries": h.entries.len()}),
-    })
+        epoch,
+        extra,
+    }
 }
 
 async fn verify_block(

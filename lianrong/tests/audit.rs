@@ -15,6 +15,7 @@
     clippy::too_many_lines
 )]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -294,7 +295,7 @@ fn write_inputs(dir: &Path, chain: &[(Block, CommitCertificate)]) -> (PathBuf, P
     (genesis, raw)
 }
 
-fn run(args: &[&std::ffi::OsStr]) -> Output {
+fn run(args: &[&OsStr]) -> Output {
     lianrong().args(args).output().unwrap()
 }
 
@@ -566,29 +567,20 @@ fn audit_and_verify_say_when_they_cannot_check() {
     let dir = tempfile::tempdir().unwrap();
     let (genesis, _) = write_inputs(dir.path(), &[]);
     // No node there: exit 2, not a finding about the chain.
-    let out = run(&[
-        "audit".as_ref(),
-        "chain".as_ref(),
-        "--node".as_ref(),
-        "http://127.0.0.1:9".as_ref(),
-        "--token".as_ref(),
-        "t".as_ref(),
-        "--genesis".as_ref(),
-        genesis.as_os_str(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let out = run(&[
-        "verify".as_ref(),
-        "block".as_ref(),
-        "1".as_ref(),
-        "--node".as_ref(),
-        "http://127.0.0.1:9".as_ref(),
-        "--token".as_ref(),
-        "t".as_ref(),
-        "--genesis".as_ref(),
-        genesis.as_os_str(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let g = genesis.to_string_lossy();
+    let no_node = [
+        "--node",
+        "http://127.0.0.1:9",
+        "--token",
+        "t",
+        "--genesis",
+        &g,
+    ];
+    for verb in [&["audit", "chain"][..], &["verify", "block", "1"][..]] {
+        let args: Vec<&OsStr> = verb.iter().chain(&no_node).map(OsStr::new).collect();
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{verb:?}: {}", text(&out));
+    }
     // A package folder without blocks is a failed audit; a trusted genesis file that
     // cannot be read is an error.
     let out = verify(dir.path(), &genesis);

@@ -17,36 +17,15 @@ use std::path::Path;
 use lianrong_tests::{run_cli, CliRun, Cluster};
 use serde_json::Value;
 
+/// `lianrong verify {args} --genesis {genesis}` as `org` against the node.
 fn verify(c: &Cluster, org: &str, genesis: &Path, args: &[&str]) -> CliRun {
-    let mut all: Vec<String> = ["verify"]
-        .iter()
-        .chain(args)
-        .map(|s| s.to_string())
-        .collect();
-    all.extend([
-        "--node".into(),
-        c.nodes[0].api.clone(),
-        "--key".into(),
-        c.key_file(org).to_string_lossy().into_owned(),
-        "--genesis".into(),
-        genesis.to_string_lossy().into_owned(),
-    ]);
-    run_cli(&all)
+    let g = genesis.to_string_lossy();
+    c.run_as(0, org, &[&["verify"], args, &["--genesis", &g]].concat())
 }
 
+/// `lianrong audit {args}` as `org` against the node.
 fn audit(c: &Cluster, org: &str, args: &[&str]) -> CliRun {
-    let mut all: Vec<String> = ["audit"]
-        .iter()
-        .chain(args)
-        .map(|s| s.to_string())
-        .collect();
-    all.extend([
-        "--node".into(),
-        c.nodes[0].api.clone(),
-        "--key".into(),
-        c.key_file(org).to_string_lossy().into_owned(),
-    ]);
-    run_cli(&all)
+    c.run_as(0, org, &[&["audit"], args].concat())
 }
 
 fn valid(run: &CliRun) -> &str {
@@ -70,7 +49,7 @@ fn valid(run: &CliRun) -> &str {
 #[test]
 fn documents_blocks_and_the_chain_verify_from_the_genesis_file() {
     let c = Cluster::start(1);
-    let genesis = c.dir.join("genesis.json");
+    let genesis = c.genesis_file();
     let issued = c
         .cli(
             0,

@@ -18,8 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
+use lianrong_contracts::action::InvoiceSpec;
+use lianrong_contracts::exec::business_date;
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::Money;
 use lianrong_contracts::{Action, SignedTransaction, Signer, Transaction};
-use lianrong_primitives::{OrgId, SecretKey};
+use lianrong_primitives::{Hash, OrgId, SecretKey};
 use serde_json::Value;
 
 /// The `lianrong` binary built by this workspace.
@@ -187,56 +192,16 @@ impl Cluster {
     }
 
     fn start_inner(validators: usize, clock: bool) -> Cluster {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("net");
-        let out = Command::new(lianrong_bin())
-            .args([
-                "testnet",
-                "--validators",
-                &validators.to_string(),
-                "--json",
-                "--out",
-            ])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "testnet failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-        let clock_file = clock.then(|| {
-            let f = dir.join("clock-offset-ms");
+        let (mut c, _) = Self::write_with_spares(validators, 0);
+        if clock {
+            let f = c.dir.join("clock-offset-ms");
             std::fs::write(&f, "0\n").unwrap();
-            f
-        });
-        let nodes = listed
-            .iter()
-            .map(|n| NodeProc {
-                name: n["name"].as_str().unwrap().into(),
-                config: PathBuf::from(n["config"].as_str().unwrap()),
-                api: n["api"].as_str().unwrap().into(),
-                clock_file: clock_file.clone(),
-                child: None,
-            })
-            .collect();
-        let genesis: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
-                .unwrap();
-        let mut c = Cluster {
-            dir,
-            nodes,
-            chain_id: genesis["chain_id"].as_str().unwrap().into(),
-            clock_file,
-            _dir: tmp,
-        };
-        for n in &mut c.nodes {
-            n.start();
+            for n in &mut c.nodes {
+                n.clock_file = Some(f.clone());
+            }
+            c.clock_file = Some(f);
         }
-        for i in 0..c.nodes.len() {
-            c.wait_up(i);
-        }
+        c.start_all();
         c
     }
 
@@ -357,6 +322,11 @@ impl Cluster {
     /// Runs a `lianrong` client verb as `org` against node `i`, with `--node`, `--key` and
     /// `--json` appended.
     pub fn cli(&self, i: usize, org: &str, args: &[&str]) -> CliRun {
+        self.run_as(i, org, &[args, &["--json"]].concat())
+    }
+
+    /// Runs `lianrong` with `args` as `org` against node `i`: `--node` and `--key` appended.
+    pub fn run_as(&self, i: usize, org: &str, args: &[&str]) -> CliRun {
         let key = self.key_file(org);
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         all.extend([
@@ -364,9 +334,35 @@ impl Cluster {
             self.nodes[i].api.clone(),
             "--key".to_string(),
             key.to_string_lossy().into_owned(),
-            "--json".to_string(),
         ]);
         run_cli(&all)
+    }
+
+    /// The network's genesis file.
+    pub fn genesis_file(&self) -> PathBuf {
+        self.dir.join("genesis.json")
+    }
+
+    /// The network's genesis file as JSON.
+    pub fn genesis(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.genesis_file()).unwrap()).unwrap()
+    }
+
+    /// Today's business date on this network plus `days`: the ledger's rule
+    /// ([`business_date`]) at the wall clock, in the genesis `utc_offset_minutes`.
+    pub fn business_date(&self, days: i64) -> NaiveDate {
+        let offset = self.genesis()["params"]["utc_offset_minutes"]
+            .as_i64()
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        business_date(
+            u64::try_from(now + days * 86_400_000).unwrap(),
+            i32::try_from(offset).unwrap(),
+        )
+        .unwrap()
     }
 }
 
@@ -472,6 +468,137 @@ pub fn sign(
     .sign(key)
 }
 
+/// Commits actions through node 0 with each org's member key, counting each org's nonces
+/// from 0 (for a ledger on which nothing else signs with those keys meanwhile).
+pub struct Seeder<'a> {
+    c: &'a Cluster,
+    nonces: std::collections::HashMap<String, u64>,
+}
+
+/// A trade for [`Seeder::trade`]: its documents are order `PO-{ids}`, shipment `SH-{ids}`
+/// and invoice `INV-{ids}` (numbered `number`), for `amount` CNY.
+pub struct Trade<'t> {
+    /// What the document ids end with.
+    pub ids: &'t str,
+    /// The invoice number.
+    pub number: &'t str,
+    /// The buyer org (orders, registers and confirms the invoice).
+    pub buyer: &'t str,
+    /// The seller org (accepts the order).
+    pub seller: &'t str,
+    /// The amount of the order and the invoice, in CNY.
+    pub amount: &'t str,
+    /// The buyer's tax id on the invoice.
+    pub buyer_tax_id: &'t str,
+    /// The seller's tax id on the invoice.
+    pub seller_tax_id: &'t str,
+}
+
+impl<'a> Seeder<'a> {
+    /// A seeder of cluster `c`.
+    pub fn new(c: &'a Cluster) -> Seeder<'a> {
+        Seeder {
+            c,
+            nonces: Default::default(),
+        }
+    }
+
+    /// Signs `action` as `org`, submits it to node 0 and waits for the commit: the
+    /// transaction's view (`status`, `height`, `receipt`), or the test fails if the ledger
+    /// refused it.
+    pub fn run(&mut self, org: &str, action: Action) -> Value {
+        let key = self.c.member_key(org);
+        let n = self.nonces.entry(org.to_string()).or_insert(0);
+        let tx = sign(&self.c.chain_id, org, &key, *n, action.clone());
+        *n += 1;
+        let r = self
+            .c
+            .submit(0, &tx, org, true)
+            .unwrap_or_else(|e| panic!("{org} {}: {e:?}", action.name()));
+        assert_eq!(r["status"], "committed", "{org} {}: {r}", action.name());
+        assert!(
+            r["receipt"]["outcome"]["Ok"].is_array(),
+            "{org} {} refused: {r}",
+            action.name()
+        );
+        r
+    }
+
+    /// The buyer orders from the seller (net 90), the seller accepts, LOGI ships and
+    /// delivers, the buyer registers the invoice (issued yesterday, due in 90 days) and
+    /// confirms it. Returns the height the invoice was committed at and the receivable its
+    /// confirmation issued.
+    pub fn trade(&mut self, t: &Trade) -> (u64, String) {
+        let id = |s: String| DocId::new(s).unwrap();
+        let (order, shipment) = (format!("PO-{}", t.ids), format!("SH-{}", t.ids));
+        self.run(
+            t.buyer,
+            Action::IssueOrder {
+                id: id(order.clone()),
+                seller: OrgId::new(t.seller).unwrap(),
+                amount: Money::parse(t.amount, "CNY").unwrap(),
+                terms: "net 90".into(),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        self.run(
+            t.seller,
+            Action::AcceptOrder {
+                order: id(order.clone()),
+            },
+        );
+        self.run(
+            "LOGI",
+            Action::AttestShipment {
+                id: id(shipment.clone()),
+                order: id(order.clone()),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        self.run(
+            "LOGI",
+            Action::ConfirmDelivery {
+                shipment: id(shipment),
+            },
+        );
+        let r = self.run(
+            t.buyer,
+            Action::RegisterInvoice {
+                invoice: InvoiceSpec {
+                    id: id(format!("INV-{}", t.ids)),
+                    order: id(order),
+                    number: t.number.into(),
+                    issue_date: self.c.business_date(-1),
+                    due_date: self.c.business_date(90),
+                    amount: Money::parse(t.amount, "CNY").unwrap(),
+                    seller_tax_id: t.seller_tax_id.into(),
+                    buyer_tax_id: t.buyer_tax_id.into(),
+                    doc_hash: Hash::ZERO,
+                },
+                confirm: true,
+            },
+        );
+        (
+            r["height"].as_u64().unwrap(),
+            event_field(&r, "invoice_confirmed", "receivable")
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    }
+}
+
+/// Field `field` of the first event `event` of a committed transaction's view (as
+/// `GET /v1/transactions/{hash}` and [`Seeder::run`] give it).
+pub fn event_field(committed: &Value, event: &str, field: &str) -> Value {
+    committed["receipt"]["outcome"]["Ok"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|e| e.get(event).map(|b| b[field].clone()))
+        .unwrap_or_else(|| panic!("no {event} in {committed}"))
+}
+
 /// A spare node of a cluster (`lianrong testnet --spares`): running from the start, not
 /// in genesis, a full node of every validator, ready to be proposed as a validator.
 #[derive(Debug, Clone)]
@@ -507,8 +634,8 @@ impl Cluster {
         }
     }
 
-    /// Writes a testnet like [`Cluster::start_with_spares`] but starts nothing, so a test
-    /// may change the configs first; then [`Cluster::start_all`].
+    /// Writes a testnet like [`Cluster::start_with_spares`] (`spares` may be 0) but starts
+    /// nothing, so a test may change the configs first; then [`Cluster::start_all`].
     pub fn write_with_spares(validators: usize, spares: usize) -> (Cluster, Vec<Spare>) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("net");
@@ -553,16 +680,14 @@ impl Cluster {
                 child: None,
             });
         }
-        let genesis: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
-                .unwrap();
-        let c = Cluster {
+        let mut c = Cluster {
             dir,
             nodes,
-            chain_id: genesis["chain_id"].as_str().unwrap().into(),
+            chain_id: String::new(),
             clock_file: None,
             _dir: tmp,
         };
+        c.chain_id = c.genesis()["chain_id"].as_str().unwrap().into();
         (c, found)
     }
 

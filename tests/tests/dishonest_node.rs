@@ -25,17 +25,17 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::{TimeoutConfiguration, WindowHandle};
-use fantoccini::{ClientBuilder, Locator};
-use lianrong_contracts::action::InvoiceSpec;
 use lianrong_contracts::model::DocId;
-use lianrong_contracts::money::{Amount, Money};
+use lianrong_contracts::money::Amount;
 use lianrong_contracts::{Action, DocKind};
-use lianrong_explorer::{Account, AccountRole, ExplorerConfig};
-use lianrong_primitives::{Hash, OrgId};
+use lianrong_explorer::{AccountRole, ExplorerConfig};
 use lianrong_sdk::{verify_block, verify_document, verify_epochs, Auth, Client, TrustRoot};
-use lianrong_tests::browser::{chromedriver_available, connect_deadline, shots_dir, Chromedriver};
+use lianrong_tests::browser::{
+    account, chromedriver_available, click_verify, connect, login, open_until, serve_explorer,
+    shot, strings, Chromedriver, PageVerdict, ServedExplorer, Shows,
+};
 use lianrong_tests::dishonest::{DishonestNode, Lie};
-use lianrong_tests::{run_cli, sign, wait_until, Cluster};
+use lianrong_tests::{event_field, run_cli, wait_until, Cluster, Seeder, Trade};
 use serde_json::Value;
 
 const DOC: &str = "SUP-1";
@@ -53,7 +53,7 @@ struct Verdicts {
 }
 
 fn verdicts(c: &Cluster, url: &str, block: u64) -> Verdicts {
-    let genesis = c.dir.join("genesis.json");
+    let genesis = c.genesis_file();
     let root = TrustRoot::from_genesis_file(&genesis).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = Client::new(url, Auth::Token(c.token("AUDIT"))).unwrap();
@@ -117,114 +117,30 @@ fn assert_doc_invalid(v: &Verdicts, what: &str) {
 /// delivers, CORE-A registers and confirms the invoice, SUP-1 splits the receivable.
 /// Returns the part split off last (its lineage: the confirmed receivable, then itself).
 fn seed_lineage(c: &Cluster) -> String {
-    let mut nonces = std::collections::HashMap::<&str, u64>::new();
-    let mut run = |org: &'static str, action: Action| -> Value {
-        let n = nonces.entry(org).or_insert(0);
-        let tx = sign(&c.chain_id, org, &c.member_key(org), *n, action.clone());
-        *n += 1;
-        let r = c
-            .submit(0, &tx, org, true)
-            .unwrap_or_else(|e| panic!("{org} {}: {e:?}", action.name()));
-        assert!(
-            r["status"] == "committed" && r["receipt"]["outcome"]["Ok"].is_array(),
-            "{org} {}: {r}",
-            action.name()
-        );
-        r
-    };
-    let event = |r: &Value, name: &str, field: &str| -> Value {
-        r["receipt"]["outcome"]["Ok"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find_map(|e| e.get(name).map(|b| b[field].clone()))
-            .unwrap_or_else(|| panic!("no {name} in {r}"))
-    };
-    let id = |s: &str| DocId::new(s).unwrap();
-    let cny = |a: &str| Money::parse(a, "CNY").unwrap();
-    run(
-        "CORE-A",
-        Action::IssueOrder {
-            id: id("PO-DN-1"),
-            seller: OrgId::new("SUP-1").unwrap(),
-            amount: cny("1000.00"),
-            terms: "net 90".into(),
-            doc_hash: Hash::ZERO,
-        },
-    );
-    run(
-        "SUP-1",
-        Action::AcceptOrder {
-            order: id("PO-DN-1"),
-        },
-    );
-    run(
-        "LOGI",
-        Action::AttestShipment {
-            id: id("SH-DN-1"),
-            order: id("PO-DN-1"),
-            doc_hash: Hash::ZERO,
-        },
-    );
-    run(
-        "LOGI",
-        Action::ConfirmDelivery {
-            shipment: id("SH-DN-1"),
-        },
-    );
-    let r = run(
-        "CORE-A",
-        Action::RegisterInvoice {
-            invoice: InvoiceSpec {
-                id: id("INV-DN-1"),
-                order: id("PO-DN-1"),
-                number: "FP-DN-0001".into(),
-                issue_date: business_date(-1),
-                due_date: business_date(90),
-                amount: cny("1000.00"),
-                seller_tax_id: "91330000MA2SUP106X".into(),
-                buyer_tax_id: "91310000MA1COREA3X".into(),
-                doc_hash: Hash::ZERO,
-            },
-            confirm: true,
-        },
-    );
-    let root = event(&r, "invoice_confirmed", "receivable");
-    let r = run(
+    let mut s = Seeder::new(c);
+    let (_, root) = s.trade(&Trade {
+        ids: "DN-1",
+        number: "FP-DN-0001",
+        buyer: "CORE-A",
+        seller: "SUP-1",
+        amount: "1000.00",
+        buyer_tax_id: "91310000MA1COREA3X",
+        seller_tax_id: "91330000MA2SUP106X",
+    });
+    let r = s.run(
         "SUP-1",
         Action::SplitReceivable {
-            receivable: id(root.as_str().unwrap()),
+            receivable: DocId::new(root).unwrap(),
             parts: vec![
                 Amount::parse("600.00").unwrap(),
                 Amount::parse("400.00").unwrap(),
             ],
         },
     );
-    event(&r, "receivable_split", "parts")[1]
+    event_field(&r, "receivable_split", "parts")[1]
         .as_str()
         .unwrap()
         .to_string()
-}
-
-/// Today's business date (UTC+8) plus `days`.
-fn business_date(days: i64) -> lianrong_sdk::NaiveDate {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + 8 * 3600;
-    // 1970-01-01 is day 719,163 of the common era.
-    let day = 719_163 + secs / 86_400 + days;
-    lianrong_sdk::NaiveDate::from_num_days_from_ce_opt(i32::try_from(day).unwrap()).unwrap()
-}
-
-/// What the page shows after a click on a verify button: `data-result` of
-/// `#verify-result` (`valid` or `invalid`), its title, and the checks marked failed.
-#[derive(Debug)]
-struct PageVerdict {
-    result: String,
-    title: String,
-    failed: Vec<String>,
 }
 
 /// The explorer (in-process, reading the node through the proxy, genesis.json pinned)
@@ -235,8 +151,7 @@ struct Browser {
     client: fantoccini::Client,
     doc_tab: WindowHandle,
     block_tab: WindowHandle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    explorer: Option<ServedExplorer>,
     _driver: Chromedriver,
 }
 
@@ -248,96 +163,41 @@ impl Browser {
             .build()
             .unwrap();
         let mut cfg = ExplorerConfig::new(node_url, c.token("AUDIT"));
-        cfg.listen = "127.0.0.1:0".parse().unwrap();
-        cfg.genesis = Some(c.dir.join("genesis.json"));
-        cfg.accounts = vec![Account {
-            username: "auditor".into(),
-            password_hash: lianrong_explorer::hash_password("audit-pw"),
-            role: AccountRole::Auditor,
-            org: Some("AUDIT".into()),
-        }];
-        let explorer = rt.block_on(lianrong_explorer::bind(cfg)).unwrap();
-        // Secure cookies are accepted on http://localhost.
-        let base = format!("http://localhost:{}", explorer.local_addr().port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = rt.spawn(async move {
-            explorer
-                .run(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .map_err(|e| e.to_string())
-        });
+        cfg.genesis = Some(c.genesis_file());
+        cfg.accounts = vec![account(
+            "auditor",
+            "audit-pw",
+            AccountRole::Auditor,
+            "AUDIT",
+        )];
+        let explorer = rt.block_on(serve_explorer(cfg));
         let driver = Chromedriver::start();
-        let (client, doc_tab, block_tab) = rt.block_on(open_tabs(&driver, &base));
+        let (client, doc_tab, block_tab) = rt.block_on(open_tabs(&driver, &explorer.base));
         Browser {
             rt,
             client,
             doc_tab,
             block_tab,
-            stop: Some(stop),
-            server: Some(server),
+            explorer: Some(explorer),
             _driver: driver,
         }
     }
 
-    /// Clicks `button` in `tab` and waits for the verdict (polled).
-    fn click(&self, tab: &WindowHandle, button: &str, shot: &str) -> PageVerdict {
+    /// Clicks `button` in `tab`, waits for the verdict and takes the screenshot
+    /// `dishonest-{shot_name}`.
+    fn click(&self, tab: &WindowHandle, button: &str, shot_name: &str) -> PageVerdict {
         let c = &self.client;
         self.rt.block_on(async {
             c.switch_to_window(tab.clone()).await.unwrap();
-            // Forget the last verdict, so the one read below is this click's.
+            let v = click_verify(c, button).await;
             c.execute(
-                "document.getElementById('verify-result').dataset.result = '';",
+                "document.getElementById('verify-result').scrollIntoView();",
                 vec![],
             )
             .await
             .unwrap();
-            c.find(Locator::Id(button))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                let v = c
-                    .execute(
-                        "const el = document.getElementById('verify-result'); \
-                         const h = el.querySelector('h3'); \
-                         return {result: el.dataset.result || '', \
-                                 title: h ? h.textContent : '', \
-                                 failed: Array.from(el.querySelectorAll('li.bad')).map((li) => li.textContent)};",
-                        vec![],
-                    )
-                    .await
-                    .unwrap();
-                let result = v["result"].as_str().unwrap_or_default().to_string();
-                if result == "valid" || result == "invalid" {
-                    c.execute(
-                        "document.getElementById('verify-result').scrollIntoView();",
-                        vec![],
-                    )
-                    .await
-                    .unwrap();
-                    let png = c.screenshot().await.unwrap();
-                    std::fs::write(shots_dir().join(format!("dishonest-{shot}.png")), png)
-                        .unwrap();
-                    return PageVerdict {
-                        result,
-                        title: v["title"].as_str().unwrap_or_default().to_string(),
-                        failed: v["failed"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect(),
-                    };
-                }
-                assert!(Instant::now() < deadline, "no verdict for {button} ({shot})");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            shot(c, &format!("dishonest-{shot_name}")).await;
+            v
         })
     }
 
@@ -365,15 +225,7 @@ impl Browser {
             .await
             .unwrap()
         });
-        let list = |k: &str| -> Vec<String> {
-            v[k].as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
-        (list("entries"), list("histories"))
+        (strings(&v["entries"]), strings(&v["histories"]))
     }
 
     /// The verdict on block 2's page.
@@ -384,11 +236,8 @@ impl Browser {
     fn close(mut self) {
         let client = self.client.clone();
         self.rt.block_on(async { client.close().await.unwrap() });
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            self.rt.block_on(server).unwrap().unwrap();
+        if let Some(explorer) = self.explorer.take() {
+            self.rt.block_on(explorer.stop()).unwrap();
         }
     }
 }
@@ -402,67 +251,29 @@ async fn open_tabs(
     driver: &Chromedriver,
     base: &str,
 ) -> (fantoccini::Client, WindowHandle, WindowHandle) {
-    let deadline = connect_deadline();
-    let c = loop {
-        match ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(driver.capabilities())
-            .connect(&driver.url())
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "chromedriver: {e}");
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        }
-    };
-    c.update_timeouts(TimeoutConfiguration::new(
+    let timeouts = TimeoutConfiguration::new(
         Some(Duration::from_secs(60)),
         Some(Duration::from_secs(60)),
         Some(Duration::ZERO),
-    ))
-    .await
-    .unwrap();
-    c.goto(&format!("{base}/login")).await.unwrap();
-    for (field, value) in [("username", "auditor"), ("password", "audit-pw")] {
-        c.find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("logout"))
-        .await
-        .expect("the auditor could not log in");
+    );
+    let c = connect(driver, timeouts).await;
+    login(&c, base, "auditor", "audit-pw").await;
     let doc_tab = c.window().await.unwrap();
-    open_when_indexed(&c, &format!("{base}/orgs/{DOC}"), "verify-doc").await;
+    open_until(
+        &c,
+        &format!("{base}/orgs/{DOC}"),
+        Shows::Element("verify-doc"),
+    )
+    .await;
     let block_tab = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(block_tab.clone()).await.unwrap();
-    open_when_indexed(&c, &format!("{base}/blocks/{BLOCK}"), "verify-block").await;
+    open_until(
+        &c,
+        &format!("{base}/blocks/{BLOCK}"),
+        Shows::Element("verify-block"),
+    )
+    .await;
     (c, doc_tab, block_tab)
-}
-
-/// Opens `url` until it has the element `id` (the explorer indexes in the background).
-async fn open_when_indexed(c: &fantoccini::Client, url: &str, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        c.goto(url).await.unwrap();
-        if c.find(Locator::Id(id)).await.is_ok() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{url} never showed #{id}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 #[track_caller]

@@ -26,82 +26,21 @@
     clippy::too_many_lines
 )]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono_free::today_plus;
 use fantoccini::wd::TimeoutConfiguration;
-use fantoccini::{Client, ClientBuilder, Locator};
-use lianrong_contracts::action::InvoiceSpec;
+use fantoccini::{Client, Locator};
 use lianrong_contracts::model::DocId;
 use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::Action;
-use lianrong_explorer::{Account, AccountRole, ExplorerConfig};
+use lianrong_explorer::{AccountRole, ExplorerConfig};
 use lianrong_primitives::{Hash, OrgId};
-use lianrong_tests::{sign, Cluster};
+use lianrong_tests::browser::{
+    account, chromedriver_available, click, click_verify, connect, login, open_until,
+    serve_explorer, shot, text_of, wait_for_text, Chromedriver, Shows,
+};
+use lianrong_tests::{event_field, sign, Cluster, Seeder, Trade};
 use serde_json::{json, Value};
-
-/// Dates without a chrono dependency in this crate: business date (UTC+8) plus days.
-mod chrono_free {
-    pub fn today_plus(days: i64) -> String {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-            + 8 * 3600;
-        civil((secs / 86_400) + days)
-    }
-    // Howard Hinnant's days-to-civil.
-    fn civil(z: i64) -> String {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let y = yoe + era * 400;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = if m <= 2 { y + 1 } else { y };
-        format!("{y:04}-{m:02}-{d:02}")
-    }
-}
-
-struct Seeder<'a> {
-    c: &'a Cluster,
-    nonces: std::collections::HashMap<String, u64>,
-}
-
-impl Seeder<'_> {
-    fn run(&mut self, org: &str, action: Action) -> Value {
-        let key = self.c.member_key(org);
-        let n = self.nonces.entry(org.to_string()).or_insert(0);
-        let tx = sign(&self.c.chain_id, org, &key, *n, action.clone());
-        *n += 1;
-        let r = self
-            .c
-            .submit(0, &tx, org, true)
-            .unwrap_or_else(|e| panic!("{org} {}: {e:?}", action.name()));
-        assert_eq!(r["status"], "committed", "{org} {}: {r}", action.name());
-        assert!(
-            r["receipt"]["outcome"]["Ok"].is_array(),
-            "{org} {} refused: {r}",
-            action.name()
-        );
-        r
-    }
-}
-
-fn event_field(r: &Value, event: &str, field: &str) -> Value {
-    r["receipt"]["outcome"]["Ok"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|e| e.get(event).map(|b| b[field].clone()))
-        .unwrap_or_else(|| panic!("no {event} in {r}"))
-}
 
 fn id(s: &str) -> DocId {
     DocId::new(s).unwrap()
@@ -117,82 +56,25 @@ fn amt(s: &str) -> Amount {
 /// BANK-A) and CORE-B/SUP-2 (confirmed). Returns (the SUP-1 invoice's commit height, the
 /// receivable passed to SUP-3).
 fn seed(c: &Cluster) -> (u64, String) {
-    let mut s = Seeder {
-        c,
-        nonces: Default::default(),
-    };
-    let trade = |s: &mut Seeder,
-                 buyer: &str,
-                 seller: &str,
-                 n: u32,
-                 amount: &str,
-                 buyer_tax: &str,
-                 seller_tax: &str| {
-        let po = format!("PO-E2E-{n}");
-        s.run(
-            buyer,
-            Action::IssueOrder {
-                id: id(&po),
-                seller: org(seller),
-                amount: Money::parse(amount, "CNY").unwrap(),
-                terms: "net 90".into(),
-                doc_hash: Hash::ZERO,
-            },
-        );
-        s.run(seller, Action::AcceptOrder { order: id(&po) });
-        let sh = format!("SH-E2E-{n}");
-        s.run(
-            "LOGI",
-            Action::AttestShipment {
-                id: id(&sh),
-                order: id(&po),
-                doc_hash: Hash::ZERO,
-            },
-        );
-        s.run("LOGI", Action::ConfirmDelivery { shipment: id(&sh) });
-        let r = s.run(
-            buyer,
-            Action::RegisterInvoice {
-                invoice: InvoiceSpec {
-                    id: id(&format!("INV-E2E-{n}")),
-                    order: id(&po),
-                    number: format!("FP-E2E-000{n}"),
-                    issue_date: today_plus(-1).parse().unwrap(),
-                    due_date: today_plus(90).parse().unwrap(),
-                    amount: Money::parse(amount, "CNY").unwrap(),
-                    seller_tax_id: seller_tax.into(),
-                    buyer_tax_id: buyer_tax.into(),
-                    doc_hash: Hash::ZERO,
-                },
-                confirm: true,
-            },
-        );
-        (
-            r["height"].as_u64().unwrap(),
-            event_field(&r, "invoice_confirmed", "receivable")
-                .as_str()
-                .unwrap()
-                .to_string(),
-        )
-    };
-    let (h1, root) = trade(
-        &mut s,
-        "CORE-A",
-        "SUP-1",
-        1,
-        "1000000.00",
-        "91310000MA1COREA3X",
-        "91330000MA2SUP106X",
-    );
-    trade(
-        &mut s,
-        "CORE-B",
-        "SUP-2",
-        2,
-        "50000.00",
-        "91320000MA1COREB4X",
-        "91350000MA3SUP207X",
-    );
+    let mut s = Seeder::new(c);
+    let (h1, root) = s.trade(&Trade {
+        ids: "E2E-1",
+        number: "FP-E2E-0001",
+        buyer: "CORE-A",
+        seller: "SUP-1",
+        amount: "1000000.00",
+        buyer_tax_id: "91310000MA1COREA3X",
+        seller_tax_id: "91330000MA2SUP106X",
+    });
+    s.trade(&Trade {
+        ids: "E2E-2",
+        number: "FP-E2E-0002",
+        buyer: "CORE-B",
+        seller: "SUP-2",
+        amount: "50000.00",
+        buyer_tax_id: "91320000MA1COREB4X",
+        seller_tax_id: "91350000MA3SUP207X",
+    });
     let r = s.run(
         "SUP-1",
         Action::SplitReceivable {
@@ -245,88 +127,6 @@ fn seed(c: &Cluster) -> (u64, String) {
     (h1, pass)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Driver(Child);
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn shots_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let d = target.join("explorer-screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
-}
-
-async fn login(c: &Client, base: &str, user: &str, pw: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(pw)
-        .await
-        .unwrap();
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("logout"))
-        .await
-        .unwrap_or_else(|e| panic!("{user} could not log in: {e}"));
-}
-
-async fn verdict(c: &Client, button: &str) -> String {
-    c.find(Locator::Id(button))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let r = c
-            .find(Locator::Id("verify-result"))
-            .await
-            .unwrap()
-            .attr("data-result")
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        if r == "valid" || r == "invalid" {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "no verdict for {button}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn fetch_text(c: &Client, url: &str) -> String {
     c.execute(
         "return fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text());",
@@ -339,86 +139,53 @@ async fn fetch_text(c: &Client, url: &str) -> String {
     .to_string()
 }
 
-async fn wait_indexed(c: &Client, base: &str, path: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        c.goto(&format!("{base}{path}")).await.unwrap();
-        if c.source().await.unwrap().contains(needle) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{path} never showed {needle}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Whether chromedriver can run; without it a test is skipped on a developer's machine and
-/// fails in CI (a missing browser there is a broken setup, not a reason to pass).
-fn chromedriver_available() -> bool {
-    if Command::new("chromedriver")
-        .arg("--version")
-        .output()
-        .is_ok()
-    {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "chromedriver is not installed and CI is set: run scripts/setup (it installs chromium-driver)"
-    );
-    eprintln!("SKIPPED: chromedriver is not installed (scripts/setup installs chromium-driver)");
-    false
-}
-
-/// Headless Chromium driven through a chromedriver of its own: the client, and what must
-/// live as long as it (the driver process, killed on drop, and the browser profile).
-async fn start_browser() -> (Client, Driver, tempfile::TempDir) {
-    let port = free_port();
-    let driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--window-size=1400,1000",
-            format!("--user-data-dir={}", profile.path().display()),
-        ]}),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let c = loop {
-        match ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "chromedriver: {e}");
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        }
-    };
+/// Headless Chromium driven through a chromedriver of its own (the driver process, killed
+/// on drop with the browser profile, must live as long as the client).
+async fn start_browser() -> (Client, Chromedriver) {
+    let driver = Chromedriver::start();
     // Chromium keeps the `/live` event stream of a page it navigated away from open for
     // about 60 s (seen in its net log), and opens at most six connections per host: after
     // six page loads in a row, the next request (a page or a `fetch` in a script) waits up
     // to a minute for a connection. Scripts get two minutes.
-    c.update_timeouts(TimeoutConfiguration::new(
+    let timeouts = TimeoutConfiguration::new(
         Some(Duration::from_secs(120)),
         Some(Duration::from_secs(300)),
         Some(Duration::ZERO),
-    ))
+    );
+    let c = connect(&driver, timeouts).await;
+    (c, driver)
+}
+
+/// CORE-B issues order `order` to SUP-2 through node `node` with nonce `nonce` (after the
+/// seeded trade's), while the browser watches.
+async fn issue_order_live(
+    cluster: &std::sync::Arc<Cluster>,
+    node: usize,
+    nonce: u64,
+    order: &str,
+    amount: &str,
+) {
+    let cl = cluster.clone();
+    let (order, amount) = (order.to_string(), amount.to_string());
+    tokio::task::spawn_blocking(move || {
+        let key = cl.member_key("CORE-B");
+        let tx = sign(
+            &cl.chain_id,
+            "CORE-B",
+            &key,
+            nonce,
+            Action::IssueOrder {
+                id: id(&order),
+                seller: org("SUP-2"),
+                amount: Money::parse(&amount, "CNY").unwrap(),
+                terms: "live".into(),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        cl.submit(node, &tx, "CORE-B", true).unwrap();
+    })
     .await
     .unwrap();
-    (c, driver, profile)
 }
 
 /// The attacks the pinned vectors must hold, by section: each must be there and come out
@@ -450,15 +217,9 @@ async fn browser_verifier_reproduces_the_pinned_vectors() {
         return;
     }
     // A node nobody listens on: the follower's errors do not matter to a static page.
-    let mut cfg = ExplorerConfig::new("http://127.0.0.1:1", "unused");
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
-    let explorer = lianrong_explorer::bind(cfg).await.unwrap();
-    let base = format!("http://localhost:{}", explorer.local_addr().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(explorer.run(async move {
-        let _ = stopped.await;
-    }));
-    let (c, _driver, _profile) = start_browser().await;
+    let explorer = serve_explorer(ExplorerConfig::new("http://127.0.0.1:1", "unused")).await;
+    let base = &explorer.base;
+    let (c, _driver) = start_browser().await;
 
     // The login page loads verify.js like every page.
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -505,8 +266,7 @@ async fn browser_verifier_reproduces_the_pinned_vectors() {
     );
 
     c.close().await.unwrap();
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = explorer.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,30 +285,15 @@ async fn explorer_in_headless_chromium() {
 
     // The explorer, in-process, reading node 0 with the auditor's token.
     let mut cfg = ExplorerConfig::new(cluster.nodes[0].api.clone(), cluster.token("AUDIT"));
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
-    cfg.genesis = Some(cluster.dir.join("genesis.json"));
+    cfg.genesis = Some(cluster.genesis_file());
     cfg.accounts = vec![
-        Account {
-            username: "auditor".into(),
-            password_hash: lianrong_explorer::hash_password("audit-pw"),
-            role: AccountRole::Auditor,
-            org: Some("AUDIT".into()),
-        },
-        Account {
-            username: "sup1".into(),
-            password_hash: lianrong_explorer::hash_password("sup1-pw"),
-            role: AccountRole::Org,
-            org: Some("SUP-1".into()),
-        },
+        account("auditor", "audit-pw", AccountRole::Auditor, "AUDIT"),
+        account("sup1", "sup1-pw", AccountRole::Org, "SUP-1"),
     ];
-    let explorer = lianrong_explorer::bind(cfg).await.unwrap();
-    let base = format!("http://localhost:{}", explorer.local_addr().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(explorer.run(async move {
-        let _ = stopped.await;
-    }));
+    let explorer = serve_explorer(cfg).await;
+    let base = explorer.base.clone();
 
-    let (c, _driver, _profile) = start_browser().await;
+    let (c, _driver) = start_browser().await;
 
     // Unauthenticated: the login page, nothing else.
     c.goto(&format!("{base}/invoices")).await.unwrap();
@@ -556,52 +301,22 @@ async fn explorer_in_headless_chromium() {
 
     // The auditor.
     login(&c, &base, "auditor", "audit-pw").await;
-    wait_indexed(&c, &base, "/invoices", "INV-E2E-2").await;
-    wait_indexed(&c, &base, "/financings", "disbursed").await;
+    open_until(&c, &format!("{base}/invoices"), Shows::Text("INV-E2E-2")).await;
+    open_until(&c, &format!("{base}/financings"), Shows::Text("disbursed")).await;
     c.goto(&base).await.unwrap();
     c.wait()
         .for_element(Locator::Css("#validators tbody tr"))
         .await
         .unwrap();
     // Live: a new transaction shows on the dashboard without a reload.
-    let cl = cluster.clone();
-    tokio::task::spawn_blocking(move || {
-        let key = cl.member_key("CORE-B");
-        let tx = sign(
-            &cl.chain_id,
-            "CORE-B",
-            &key,
-            2,
-            Action::IssueOrder {
-                id: id("PO-E2E-LIVE"),
-                seller: org("SUP-2"),
-                amount: Money::parse("10.00", "CNY").unwrap(),
-                terms: "live".into(),
-                doc_hash: Hash::ZERO,
-            },
-        );
-        cl.submit(1, &tx, "CORE-B", true).unwrap();
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let feed = c
-            .find(Locator::Id("live-feed"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if feed.contains("issue_order by CORE-B") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dashboard did not update live: {feed}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    issue_order_live(&cluster, 1, 2, "PO-E2E-LIVE", "10.00").await;
+    wait_for_text(
+        &c,
+        "live-feed",
+        "issue_order by CORE-B",
+        "the dashboard did not update live",
+    )
+    .await;
     shot(&c, "dashboard").await;
 
     // (The pinned vectors run in `browser_verifier_reproduces_the_pinned_vectors`.)
@@ -625,28 +340,20 @@ async fn explorer_in_headless_chromium() {
         src.contains("91310000MA1COREA3X"),
         "auditors see tax ids in full"
     );
-    let summary = c
-        .find(Locator::Id("financing-summary"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = text_of(&c, "financing-summary").await;
     assert!(summary.contains("1 financings, 1 live"), "{summary}");
     shot(&c, "invoice").await;
 
     // The invoice verifies against the certified state root; a tampered copy does not.
-    assert_eq!(verdict(&c, "verify-doc").await, "valid");
+    assert_eq!(click_verify(&c, "verify-doc").await.result, "valid");
     shot(&c, "invoice-verified").await;
-    assert_eq!(verdict(&c, "verify-doc-tampered").await, "invalid");
+    assert_eq!(
+        click_verify(&c, "verify-doc-tampered").await.result,
+        "invalid"
+    );
 
     // Its receivable's lineage, then the part passed to SUP-3 and financed.
-    c.find(Locator::Id("lineage-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "lineage-link").await;
     c.wait().for_element(Locator::Id("lineage")).await.unwrap();
     let svg = c
         .find(Locator::Id("lineage"))
@@ -725,44 +432,14 @@ async fn explorer_in_headless_chromium() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cl = cluster.clone();
-    tokio::task::spawn_blocking(move || {
-        let key = cl.member_key("CORE-B");
-        let tx = sign(
-            &cl.chain_id,
-            "CORE-B",
-            &key,
-            3,
-            Action::IssueOrder {
-                id: id("PO-E2E-LIVE2"),
-                seller: org("SUP-2"),
-                amount: Money::parse("20.00", "CNY").unwrap(),
-                terms: "live".into(),
-                doc_hash: Hash::ZERO,
-            },
-        );
-        cl.submit(2, &tx, "CORE-B", true).unwrap();
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = c
-            .find(Locator::Id("live-table"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if t.contains("PO-E2E-LIVE2") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the orders list did not refresh live"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    issue_order_live(&cluster, 2, 3, "PO-E2E-LIVE2", "20.00").await;
+    wait_for_text(
+        &c,
+        "live-table",
+        "PO-E2E-LIVE2",
+        "the orders list did not refresh live",
+    )
+    .await;
 
     // Risk views.
     for (path, name, needle) in [
@@ -782,20 +459,18 @@ async fn explorer_in_headless_chromium() {
     c.goto(&format!("{base}/blocks/{inv_height}"))
         .await
         .unwrap();
-    assert_eq!(verdict(&c, "verify-block").await, "valid");
+    assert_eq!(click_verify(&c, "verify-block").await.result, "valid");
     shot(&c, "block-verified").await;
-    assert_eq!(verdict(&c, "verify-block-tampered").await, "invalid");
+    assert_eq!(
+        click_verify(&c, "verify-block-tampered").await.result,
+        "invalid"
+    );
     shot(&c, "block-tampered").await;
     c.goto(&format!("{base}/txs")).await.unwrap();
     shot(&c, "transactions").await;
 
     // Log out: pages are closed again.
-    c.find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "logout").await;
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     c.goto(&format!("{base}/receivables")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/login"));
@@ -838,6 +513,5 @@ async fn explorer_in_headless_chromium() {
     shot(&c, "supplier-not-found").await;
 
     c.close().await.unwrap();
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = explorer.stop().await;
 }

@@ -24,14 +24,13 @@
 
 use std::time::{Duration, Instant};
 
-use lianrong_contracts::exec::business_date;
-use lianrong_contracts::model::Receivable;
-use lianrong_contracts::DocKind;
+use lianrong_contracts::model::{DocId, Receivable};
+use lianrong_contracts::{Action, DocKind, SignedTransaction};
 use lianrong_primitives::{sha256, PublicKey};
 use lianrong_sdk::{
     validator_set, verify_block, verify_document, verify_epochs, Auth, Client, TrustRoot,
 };
-use lianrong_tests::{wait_until, Cluster};
+use lianrong_tests::{sign, wait_until, Cluster, Spare};
 use serde_json::Value;
 
 /// How long a condition around a reconfiguration may take to show.
@@ -62,6 +61,81 @@ fn write(c: &Cluster, i: usize, org: &str, args: &[&str]) -> Value {
     let v = c.cli(i, org, args).ok().clone();
     assert!(v["height"].as_u64().is_some(), "{args:?}: {v}");
     v
+}
+
+/// `governance propose` as `org` on node `i`, `change` its arguments (`add-validator ...`
+/// or `remove-validator ...`): the committed transaction and the proposal it opened.
+fn propose(c: &Cluster, i: usize, org: &str, change: &[&str]) -> (Value, String) {
+    let proposed = write(c, i, org, &[&["governance", "propose"], change].concat());
+    let id = event(&proposed, "proposal_opened")["proposal"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (proposed, id)
+}
+
+/// CORE-A proposes `spare` as a validator, run by the org meant for it.
+fn propose_adding(c: &Cluster, spare: &Spare) -> (Value, String) {
+    propose(
+        c,
+        CORE_A,
+        "CORE-A",
+        &[
+            "add-validator",
+            "--org",
+            &spare.org,
+            "--node-key",
+            &spare.node_key,
+            "--address",
+            &spare.address,
+        ],
+    )
+}
+
+/// `governance approve` of `proposal` as `org` on node `i` (it must commit).
+fn approve(c: &Cluster, i: usize, org: &str, proposal: &str) -> Value {
+    write(c, i, org, &["governance", "approve", proposal])
+}
+
+/// `org`'s approvals of `proposals`, signed here with consecutive nonces from its next one
+/// as node `i` knows it (to be submitted other than through the CLI).
+fn signed_approvals(
+    c: &Cluster,
+    i: usize,
+    org: &str,
+    proposals: &[String],
+) -> Vec<SignedTransaction> {
+    let key = c.member_key(org);
+    let nonce = c
+        .get(i, &format!("/v1/keys/{}", key.public()), org)
+        .unwrap()["next_nonce"]
+        .as_u64()
+        .unwrap();
+    proposals
+        .iter()
+        .zip(nonce..)
+        .map(|(id, n)| {
+            sign(
+                &c.chain_id,
+                org,
+                &key,
+                n,
+                Action::Approve {
+                    proposal: DocId::new(id).unwrap(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// With core-b frozen, the nodes `live` finalize three more blocks (so the validators
+/// among them are a quorum and each of them votes); then core-b resumes and the nodes
+/// `all` catch up.
+fn finalizes_without_core_b(c: &Cluster, live: &[usize], all: &[usize]) {
+    c.nodes[CORE_B].pause();
+    c.wait_nodes_height(live, top(c, live) + 3, WAIT);
+    c.nodes[CORE_B].resume();
+    c.wait_nodes_height(all, top(c, live), WAIT);
 }
 
 fn tax_id(genesis: &Value, org: &str) -> String {
@@ -123,13 +197,7 @@ fn trade_to_receivable(
         ],
     );
     write(c, logi, "LOGI", &["shipment", "deliver", &shipment]);
-    let offset = genesis["params"]["utc_offset_minutes"].as_i64().unwrap() as i32;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let today = business_date(now, offset).unwrap();
-    let due = business_date(now + 60 * 86_400_000, offset).unwrap();
+    let (today, due) = (c.business_date(0), c.business_date(60));
     let confirmed = write(
         c,
         core_a,
@@ -183,57 +251,84 @@ fn epoch_changes(c: &Cluster, i: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Waits until every node in `which` records `validators` validators and lists
-/// `changes` epoch changes.
-fn wait_epoch(c: &Cluster, which: &[usize], validators: usize, changes: usize) {
-    let describe = || {
-        which
-            .iter()
-            .map(|i| {
-                format!(
-                    "{}: {} validators, {} epoch changes, height {}",
-                    c.nodes[*i].name,
-                    validator_keys(&c.status(*i)).len(),
-                    epoch_changes(c, *i),
-                    c.height(*i)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+/// Polls every node in `which` until its `state` is `done`; after [`WAIT`] fails with
+/// `what`, each node's state as `show` says it, its height and the tail of its log.
+fn wait_nodes<T>(
+    c: &Cluster,
+    which: &[usize],
+    what: &str,
+    state: impl Fn(usize) -> T,
+    done: impl Fn(&T) -> bool,
+    show: impl Fn(&T) -> String,
+) {
     let deadline = Instant::now() + WAIT;
-    while !which.iter().all(|i| {
-        validator_keys(&c.status(*i)).len() == validators && epoch_changes(c, *i) == changes
-    }) {
+    loop {
+        let now: Vec<T> = which.iter().map(|i| state(*i)).collect();
+        if now.iter().all(&done) {
+            return;
+        }
         if Instant::now() > deadline {
+            let report: Vec<String> = which
+                .iter()
+                .zip(&now)
+                .map(|(i, s)| format!("{}: {}, height {}", c.nodes[*i].name, show(s), c.height(*i)))
+                .collect();
             let logs: Vec<String> = which
                 .iter()
                 .map(|i| format!("--- {}:\n{}", c.nodes[*i].name, c.nodes[*i].log_tail(30)))
                 .collect();
-            panic!(
-                "epoch change {changes} ({validators} validators) not reached: {}\n{}",
-                describe(),
-                logs.join("\n")
-            );
+            panic!("{what}:\n{}\n{}", report.join("\n"), logs.join("\n"));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Waits until every node in `which` records `validators` validators and lists
+/// `changes` epoch changes.
+fn wait_epoch(c: &Cluster, which: &[usize], validators: usize, changes: usize) {
+    wait_nodes(
+        c,
+        which,
+        &format!("epoch change {changes} ({validators} validators) not reached"),
+        |i| (validator_keys(&c.status(i)).len(), epoch_changes(c, i)),
+        |now| *now == (validators, changes),
+        |(v, n)| format!("{v} validators, {n} epoch changes"),
+    );
+}
+
+/// Says how long `what` took since `started` (on stderr, for the test's log).
+fn took(what: &str, started: Instant) {
+    eprintln!("{what} took {:.1} s", started.elapsed().as_secs_f64());
 }
 
 fn top(c: &Cluster, which: &[usize]) -> u64 {
     which.iter().map(|i| c.height(*i)).max().unwrap()
 }
 
+/// The trust root of the cluster's genesis file.
+fn genesis_root(c: &Cluster) -> TrustRoot {
+    TrustRoot::from_genesis_file(&c.genesis_file()).unwrap()
+}
+
+/// A runtime for the SDK's calls.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An SDK client of node `i`, as the auditor.
+fn auditor(c: &Cluster, i: usize) -> Client {
+    Client::new(&c.nodes[i].api, Auth::Token(c.token("AUDIT"))).unwrap()
+}
+
 /// Per node: (validators its ledger records, validators of the newest epoch it proves
 /// from the genesis file, whether the two sets are equal, epoch changes).
 fn sets_of(c: &Cluster, i: usize) -> (usize, usize, bool, usize) {
-    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = Client::new(&c.nodes[i].api, Auth::Token(c.token("AUDIT"))).unwrap();
+    let root = genesis_root(c);
+    runtime().block_on(async {
+        let client = auditor(c, i);
         let changes = client.epochs().await.unwrap().changes;
         let sets = verify_epochs(&root, &changes).unwrap();
         let ledger = validator_set(&client.status().await.unwrap().validators).unwrap();
@@ -246,32 +341,19 @@ fn sets_of(c: &Cluster, i: usize) -> (usize, usize, bool, usize) {
 /// the newest epoch it proves has exactly that set: governance and consensus agree on who
 /// validates.
 fn wait_consensus_follows_ledger(c: &Cluster, which: &[usize], validators: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let now: Vec<_> = which.iter().map(|i| sets_of(c, *i)).collect();
-        if now.iter().all(|(l, _, same, _)| *l == validators && *same) {
-            return;
-        }
-        if Instant::now() > deadline {
-            let report: Vec<String> = which
-                .iter()
-                .zip(&now)
-                .map(|(i, (l, e, same, n))| {
-                    format!(
-                        "{}: ledger {l} validators, newest of {n} epoch changes {e} ({}), height {}",
-                        c.nodes[*i].name,
-                        if *same { "same set" } else { "another set" },
-                        c.height(*i)
-                    )
-                })
-                .collect();
-            panic!(
-                "consensus did not follow the ledger's {validators} validators:\n{}",
-                report.join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_nodes(
+        c,
+        which,
+        &format!("consensus did not follow the ledger's {validators} validators"),
+        |i| sets_of(c, i),
+        |(l, _, same, _)| *l == validators && *same,
+        |(l, e, same, n)| {
+            format!(
+                "ledger {l} validators, newest of {n} epoch changes {e} ({})",
+                if *same { "same set" } else { "another set" }
+            )
+        },
+    );
 }
 
 /// Waits until node `i` has finalized a block of `epoch` proposed by validator `index`
@@ -308,9 +390,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
         "the spare is run by a bank without validators"
     );
     let all = [BANK, CORE_A, CORE_B, LOGISTICS, s];
-    let genesis: Value =
-        serde_json::from_str(&std::fs::read_to_string(c.dir.join("genesis.json")).unwrap())
-            .unwrap();
+    let genesis = c.genesis();
 
     // ---- 0. The spare is no validator but follows the chain as a full node.
     let keys = validator_keys(&c.status(BANK));
@@ -324,26 +404,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     // ---- 2. CORE-A proposes the spare (run by BANK-B) as a fifth validator; two more of
     // the four validator orgs approve (quorum 3 of 4).
     let logistics_key = keys[LOGISTICS].clone();
-    let proposed = write(
-        &c,
-        CORE_A,
-        "CORE-A",
-        &[
-            "governance",
-            "propose",
-            "add-validator",
-            "--org",
-            &spare.org,
-            "--node-key",
-            &spare.node_key,
-            "--address",
-            &spare.address,
-        ],
-    );
-    let add = event(&proposed, "proposal_opened")["proposal"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (proposed, add) = propose_adding(&c, &spare);
     assert!(!has_event(&proposed, "proposal_executed"), "{proposed}");
     // Not a validator org: refused by the ledger, with one line on stderr.
     let refused = c.cli(CORE_A, "SUP-1", &["governance", "approve", &add]);
@@ -352,7 +413,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
         "{}",
         refused.stderr
     );
-    let approved = write(&c, BANK, "BANK-A", &["governance", "approve", &add]);
+    let approved = approve(&c, BANK, "BANK-A", &add);
     let e = event(&approved, "proposal_approved");
     assert_eq!(
         (e["approvals"].as_u64(), e["needed"].as_u64()),
@@ -360,7 +421,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
         "{e}"
     );
     assert!(!has_event(&approved, "proposal_executed"));
-    let executed = write(&c, CORE_B, "CORE-B", &["governance", "approve", &add]);
+    let executed = approve(&c, CORE_B, "CORE-B", &add);
     assert_eq!(
         event(&executed, "proposal_executed")["proposal"],
         add.as_str()
@@ -388,41 +449,26 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     eprintln!("epoch 1 began after block {switch1}; the joined validator led block {led}");
     // ... and its vote is needed: with core-b frozen, four of the five (the quorum) are
     // left only if the joined validator votes.
-    c.nodes[CORE_B].pause();
-    let live = [BANK, CORE_A, LOGISTICS, s];
-    let frozen_at = top(&c, &live);
-    c.wait_nodes_height(&live, frozen_at + 3, WAIT);
-    c.nodes[CORE_B].resume();
-    c.wait_nodes_height(&all, top(&c, &live), WAIT);
+    finalizes_without_core_b(&c, &[BANK, CORE_A, LOGISTICS, s], &all);
 
     // ---- 4. BANK-A proposes removing the logistics validator; with five validator orgs
     // the quorum is 4, and BANK-B (the new one) approves through its own node.
-    let proposed = write(
+    let (_, remove) = propose(
         &c,
         BANK,
         "BANK-A",
-        &[
-            "governance",
-            "propose",
-            "remove-validator",
-            "--node-key",
-            &logistics_key,
-        ],
+        &["remove-validator", "--node-key", &logistics_key],
     );
-    let remove = event(&proposed, "proposal_opened")["proposal"]
-        .as_str()
-        .unwrap()
-        .to_string();
     assert_ne!(remove, add);
-    let approved = write(&c, CORE_A, "CORE-A", &["governance", "approve", &remove]);
+    let approved = approve(&c, CORE_A, "CORE-A", &remove);
     let e = event(&approved, "proposal_approved");
     assert_eq!(
         (e["approvals"].as_u64(), e["needed"].as_u64()),
         (Some(2), Some(4)),
         "{e}"
     );
-    write(&c, s, "BANK-B", &["governance", "approve", &remove]);
-    let executed = write(&c, CORE_B, "CORE-B", &["governance", "approve", &remove]);
+    approve(&c, s, "BANK-B", &remove);
+    let executed = approve(&c, CORE_B, "CORE-B", &remove);
     assert!(has_event(&executed, "proposal_executed"), "{executed}");
     let set = event(&executed, "validator_set_changed")["validators"]
         .as_array()
@@ -455,11 +501,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     }
     // The restarted validator votes again: with core-b frozen, the quorum (3 of 4) is
     // left only if it does.
-    c.nodes[CORE_B].pause();
-    let live = [BANK, CORE_A, s];
-    c.wait_nodes_height(&live, top(&c, &live) + 3, WAIT);
-    c.nodes[CORE_B].resume();
-    c.wait_nodes_height(&all, top(&c, &live), WAIT);
+    finalizes_without_core_b(&c, &[BANK, CORE_A, s], &all);
 
     // ---- 6. Business after both changes: LOGI still ships through its own (now full)
     // node, SUP-1 works through the joined validator.
@@ -468,15 +510,12 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
 
     // ---- 7. Proven from the genesis file alone, on a validator, the joined validator and
     // the removed one.
-    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let root = genesis_root(&c);
+    let rt = runtime();
     for i in [BANK, s, LOGISTICS] {
         c.wait_nodes_height(&[i], rcv_height + 2, WAIT);
         rt.block_on(async {
-            let client = Client::new(&c.nodes[i].api, Auth::Token(c.token("AUDIT"))).unwrap();
+            let client = auditor(&c, i);
             let name = &c.nodes[i].name;
             let changes = client.epochs().await.unwrap().changes;
             let sets = verify_epochs(&root, &changes)
@@ -524,7 +563,7 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
 
     // ---- 8. The auditor's replay: every certificate across both epoch changes, every
     // block re-executed, every certified root compared, each set change the ledger's.
-    let genesis_file = c.dir.join("genesis.json");
+    let genesis_file = c.genesis_file();
     let audit = lianrong_tests::run_cli(&[
         "audit",
         "chain",
@@ -585,39 +624,17 @@ fn a_node_no_config_names_joins_through_governance_alone() {
         "the unknown node synced before being admitted"
     );
 
-    let proposed = write(
-        &c,
-        CORE_A,
-        "CORE-A",
-        &[
-            "governance",
-            "propose",
-            "add-validator",
-            "--org",
-            &spare.org,
-            "--node-key",
-            &spare.node_key,
-            "--address",
-            &spare.address,
-        ],
-    );
-    let add = event(&proposed, "proposal_opened")["proposal"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    write(&c, BANK, "BANK-A", &["governance", "approve", &add]);
-    let executed = write(&c, LOGISTICS, "LOGI", &["governance", "approve", &add]);
+    let (_, add) = propose_adding(&c, &spare);
+    approve(&c, BANK, "BANK-A", &add);
+    let executed = approve(&c, LOGISTICS, "LOGI", &add);
     assert!(has_event(&executed, "validator_set_changed"), "{executed}");
 
     // Admitted and dialed by the validators, it syncs from genesis through the switch.
     wait_epoch(&c, &all, 5, 1);
     c.wait_nodes_height(&all, top(&c, &validators) + 5, WAIT);
     // Its vote is needed with core-b frozen (quorum 4 of 5).
-    c.nodes[CORE_B].pause();
     let live = [BANK, CORE_A, LOGISTICS, s];
-    c.wait_nodes_height(&live, top(&c, &live) + 3, WAIT);
-    c.nodes[CORE_B].resume();
-    c.wait_nodes_height(&all, top(&c, &live), WAIT);
+    finalizes_without_core_b(&c, &live, &all);
 
     // A validator restarted with a config that still does not name it lets it in from
     // the ledger's set, and the chain (which needs both with core-b frozen) goes on.
@@ -634,18 +651,11 @@ fn a_node_no_config_names_joins_through_governance_alone() {
         },
     );
     c.wait_nodes_height(&[BANK], top(&c, &all), WAIT);
-    c.nodes[CORE_B].pause();
-    c.wait_nodes_height(&live, top(&c, &live) + 3, WAIT);
-    c.nodes[CORE_B].resume();
-    c.wait_nodes_height(&all, top(&c, &live), WAIT);
+    finalizes_without_core_b(&c, &live, &all);
 
-    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = Client::new(&c.nodes[s].api, Auth::Token(c.token("AUDIT"))).unwrap();
+    let root = genesis_root(&c);
+    runtime().block_on(async {
+        let client = auditor(&c, s);
         let sets = verify_epochs(&root, &client.epochs().await.unwrap().changes).unwrap();
         assert_eq!(sets.len(), 2);
         let latest = client.latest_block().await.unwrap();
@@ -654,10 +664,7 @@ fn a_node_no_config_names_joins_through_governance_alone() {
     });
     wait_consensus_follows_ledger(&c, &all, 5);
     assert!(all.iter().all(|i| epoch_changes(&c, *i) == 1));
-    eprintln!(
-        "unannounced join took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    took("unannounced join", started);
 }
 
 /// Two validators added at once: the approvals that apply both changes are submitted as
@@ -679,51 +686,13 @@ fn two_validators_added_at_once_both_join() {
     assert_eq!((one.org.as_str(), two.org.as_str()), ("BANK-B", "BANK-A"));
     let mut proposals = Vec::new();
     for spare in [&two, &one] {
-        let proposed = write(
-            &c,
-            CORE_A,
-            "CORE-A",
-            &[
-                "governance",
-                "propose",
-                "add-validator",
-                "--org",
-                &spare.org,
-                "--node-key",
-                &spare.node_key,
-                "--address",
-                &spare.address,
-            ],
-        );
-        let id = event(&proposed, "proposal_opened")["proposal"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        write(&c, BANK, "BANK-A", &["governance", "approve", &id]);
+        let (_, id) = propose_adding(&c, spare);
+        approve(&c, BANK, "BANK-A", &id);
         proposals.push(id);
     }
     // CORE-B's two approvals, signed here, submitted as one batch to spare-1 (a full node
     // that never proposes).
-    let key = c.member_key("CORE-B");
-    let info = c
-        .get(CORE_B, &format!("/v1/keys/{}", key.public()), "CORE-B")
-        .unwrap();
-    let nonce = info["next_nonce"].as_u64().unwrap();
-    let txs: Vec<_> = proposals
-        .iter()
-        .enumerate()
-        .map(|(k, id)| {
-            lianrong_tests::sign(
-                &c.chain_id,
-                "CORE-B",
-                &key,
-                nonce + k as u64,
-                lianrong_contracts::Action::Approve {
-                    proposal: lianrong_contracts::model::DocId::new(id).unwrap(),
-                },
-            )
-        })
-        .collect();
+    let txs = signed_approvals(&c, CORE_B, "CORE-B", &proposals);
     let r = ureq::post(&format!("{}/v1/transactions/batch", c.nodes[one.index].api))
         .set("Authorization", &format!("Bearer {}", c.token("CORE-B")))
         .send_json(serde_json::json!({
@@ -766,15 +735,8 @@ fn two_validators_added_at_once_both_join() {
     wait_consensus_follows_ledger(&c, &all, 6);
     c.wait_nodes_height(&all, top(&c, &validators) + 5, WAIT);
     // Both vote: with core-b frozen the other five are exactly the quorum (5 of 6).
-    c.nodes[CORE_B].pause();
-    let live = [BANK, CORE_A, LOGISTICS, one.index, two.index];
-    c.wait_nodes_height(&live, top(&c, &live) + 3, WAIT);
-    c.nodes[CORE_B].resume();
-    c.wait_nodes_height(&all, top(&c, &live), WAIT);
-    eprintln!(
-        "two joins at once took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    finalizes_without_core_b(&c, &[BANK, CORE_A, LOGISTICS, one.index, two.index], &all);
+    took("two joins at once", started);
 }
 
 /// Two of four validators restart after the block deciding a change is final on them but
@@ -790,44 +752,11 @@ fn validators_restarted_between_decision_and_switch_still_switch() {
     let s = spare.index;
     let all = [BANK, CORE_A, CORE_B, LOGISTICS, s];
     c.wait_nodes_height(&all, 3, WAIT);
-    let proposed = write(
-        &c,
-        CORE_A,
-        "CORE-A",
-        &[
-            "governance",
-            "propose",
-            "add-validator",
-            "--org",
-            &spare.org,
-            "--node-key",
-            &spare.node_key,
-            "--address",
-            &spare.address,
-        ],
-    );
-    let add = event(&proposed, "proposal_opened")["proposal"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    write(&c, BANK, "BANK-A", &["governance", "approve", &add]);
+    let (_, add) = propose_adding(&c, &spare);
+    approve(&c, BANK, "BANK-A", &add);
     // CORE-B's approval decides the change; as soon as the bank and logistics nodes have
     // applied it, both are killed.
-    let key = c.member_key("CORE-B");
-    let nonce = c
-        .get(CORE_B, &format!("/v1/keys/{}", key.public()), "CORE-B")
-        .unwrap()["next_nonce"]
-        .as_u64()
-        .unwrap();
-    let tx = lianrong_tests::sign(
-        &c.chain_id,
-        "CORE-B",
-        &key,
-        nonce,
-        lianrong_contracts::Action::Approve {
-            proposal: lianrong_contracts::model::DocId::new(&add).unwrap(),
-        },
-    );
+    let tx = signed_approvals(&c, CORE_B, "CORE-B", &[add]).remove(0);
     c.submit(CORE_B, &tx, "CORE-B", false).unwrap();
     let path = format!("/v1/transactions/{}", tx.hash());
     let applied = |i: usize| c.get(i, &path, "AUDIT").is_ok();
@@ -856,8 +785,5 @@ fn validators_restarted_between_decision_and_switch_still_switch() {
     c.wait_up(LOGISTICS);
     wait_consensus_follows_ledger(&c, &all, 5);
     c.wait_nodes_height(&all, top(&c, &all) + 3, WAIT);
-    eprintln!(
-        "restarts between decision and switch took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    took("restarts between decision and switch", started);
 }

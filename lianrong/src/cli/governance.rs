@@ -132,31 +132,8 @@ impl ProposeCmd {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::cli::ClientCommand;
-
-    #[derive(Debug, Parser)]
-    #[command(name = "lianrong")]
-    struct TestCli {
-        #[command(subcommand)]
-        cmd: ClientCommand,
-    }
-
-    fn parse(args: &str) -> std::result::Result<ClientCommand, String> {
-        TestCli::try_parse_from(std::iter::once("lianrong").chain(args.split_whitespace()))
-            .map(|c| c.cmd)
-            .map_err(|e| e.to_string())
-    }
-
-    fn action(args: &str) -> Action {
-        parse(args)
-            .unwrap_or_else(|e| panic!("{args}: {e}"))
-            .action()
-            .unwrap()
-            .expect("a write verb")
-    }
+    use crate::cli::tests::{action, parse};
 
     fn key() -> PublicKey {
         lianrong_primitives::SecretKey::from_seed([7; 32]).public()

@@ -11,15 +11,17 @@ struct TestCli {
     cmd: ClientCommand,
 }
 
-fn parse(args: &str) -> std::result::Result<ClientCommand, String> {
+/// A client verb's command line (without `lianrong`), parsed as the binary parses it.
+pub(super) fn parse(args: &str) -> std::result::Result<ClientCommand, String> {
     TestCli::try_parse_from(std::iter::once("lianrong").chain(args.split_whitespace()))
         .map(|c| c.cmd)
         .map_err(|e| e.to_string())
 }
 
-fn action(args: &str) -> Action {
+/// The action a write verb's command line builds.
+pub(super) fn action(args: &str) -> Action {
     parse(args)
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{args}: {e}"))
         .action()
         .unwrap()
         .expect("a write verb")
