@@ -364,6 +364,12 @@ pub struct ReceivableHistory {
     /// The source invoice, if visible.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub invoice: Option<Invoice>,
+    /// The height of the latest certified state: a step's entries at or below it are
+    /// proven by that receivable's history proof
+    /// (`GET /v1/proofs/receivable/{id}?of=history`, checked with the SDK's
+    /// `verify_history`); entries above it are not certified yet. This answer itself is
+    /// the node's word.
+    pub certified_height: u64,
 }
 
 /// `?of=` of `GET /v1/proofs/{kind}/{id}`.

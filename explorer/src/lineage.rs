@@ -1072,6 +1072,7 @@ pub(crate) mod testproofs {
                 history: shown,
             }],
             invoice: None,
+            certified_height: 0,
         }
     }
 
@@ -1257,6 +1258,7 @@ mod tests {
                 history: vec![overdue],
             }],
             invoice: None,
+            certified_height: 0,
         }
     }
 

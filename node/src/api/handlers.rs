@@ -789,11 +789,13 @@ pub async fn receivable_history(
         .collect::<ApiResult<Vec<_>>>()?;
     let invoice = maybe_doc::<Invoice>(&state, DocKind::Invoice, r.invoice.as_str())?
         .map(|i| vis::seen_from_outside(&reader, i));
+    let (certified, _) = super::proofs::certified_tip(&state)?;
     Ok(Json(ReceivableHistory {
         receivable: r,
         lineage: chain,
         steps,
         invoice,
+        certified_height: certified.executed.height,
     }))
 }
 

@@ -88,7 +88,7 @@ pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> 
 
 /// The latest finalized block whose stored certificate commits exactly that block (the
 /// top of each finalization step), with the certificate.
-fn certified_tip(state: &AppState) -> ApiResult<(BlockHeader, CommitCertificate)> {
+pub(super) fn certified_tip(state: &AppState) -> ApiResult<(BlockHeader, CommitCertificate)> {
     let (latest, _) = state
         .db
         .latest()
