@@ -5,8 +5,10 @@
 //! argument and the input/output contract.
 //!
 //! ```
-//! use lianrong_consensus::{Engine, EngineConfig, Input, Output, SafetyState, ValidatorSet};
-//! use lianrong_primitives::SecretKey;
+//! use lianrong_consensus::{
+//!     Engine, EngineConfig, ExecutionCommit, Input, Output, SafetyState, ValidatorSet,
+//! };
+//! use lianrong_primitives::{sha256, SecretKey};
 //!
 //! let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect();
 //! let set = ValidatorSet::from_keys(&keys.iter().map(|k| k.public()).collect::<Vec<_>>()).unwrap();
@@ -16,6 +18,10 @@
 //! let step = engine.handle(1_000, Input::Start);
 //! assert!(step.outputs().iter().any(|o| matches!(o, Output::SetTimer { .. })));
 //! assert!(step.outputs().iter().any(|o| matches!(o, Output::RequestPayload { round: 1, .. })));
+//! // The application reports the state it starts from (here the genesis state): blocks
+//! // certify it, so the engine proposes and votes only once it knows it.
+//! let genesis = ExecutionCommit::genesis(sha256(b"genesis state"));
+//! let _ = engine.handle(1_000, Input::Executed(genesis));
 //! let step = engine.handle(1_001, Input::Payload { round: 1, payload: b"invoices".to_vec() });
 //! // The proposal is recorded before it may leave the node: its outputs come out only
 //! // once the store has the safety state.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
-use super::{Engine, Output, RejectReason, CLAIMS_KEPT, EXECUTED_KEPT};
+use super::{Engine, Output, RejectReason, TimerId, CLAIMS_KEPT, EXECUTED_KEPT};
 
 /// A finalized block certified roots this node's application did not compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,48 @@ impl Engine {
             self.on_payload(round, payload);
         }
         self.after_blocks_changed();
+    }
+
+    /// A proposal of `round` must certify height `needed`, which the application has not
+    /// executed yet (it was finalized in this very step): propose once it has. Unless that
+    /// height is this epoch's reconfiguration block (or later): final, but executed only
+    /// once the epoch-end certificate finalizes it, so no block of this epoch can be
+    /// proposed or voted for any more. This leader may then be the only one holding the
+    /// certificate that commits the block (it has just formed it): it gives the round up
+    /// now, as its timer would, so that the timeout carries the certificate to the others
+    /// and they send their epoch-end votes at once rather than a round timeout later.
+    pub(super) fn wait_for_execution(&mut self, round: u64, payload: Vec<u8>, needed: u64) {
+        let closing = self
+            .ending
+            .as_ref()
+            .and_then(|chain| chain.last())
+            .is_some_and(|r| needed >= r.height);
+        if closing {
+            let id = TimerId {
+                round: self.round,
+                generation: self.timer_generation,
+            };
+            self.on_timer(id);
+        } else {
+            self.catch_up_to_execute(needed);
+            self.waiting_payload = Some((round, payload));
+        }
+    }
+
+    /// A block to propose or vote for certifies `height`, which the application has not
+    /// executed. Usually this node finalized it in this very step and its application is
+    /// about to report it; but if this node has not finalized it (and is not finalizing it
+    /// already), it missed the certificate that did: nothing it will see may commit that
+    /// height again (the chain waits for its vote), so it fetches the finalized blocks
+    /// from the others, who certified their execution of that height.
+    pub(super) fn catch_up_to_execute(&mut self, height: u64) {
+        let committing = self
+            .pending_commit
+            .as_ref()
+            .is_some_and(|(target, _)| target.height >= height);
+        if height > self.root.height && !committing && self.ending.is_none() {
+            self.request_sync();
+        }
     }
 
     /// A finalized block's certified roots: compared with ours now, or once the

@@ -68,9 +68,8 @@ impl Engine {
         };
         let justify = self.safety.high_qc.clone();
         let Some(executed) = self.execution_for(&justify, parent.executed) else {
-            // The block must certify a height our application has not executed yet (it
-            // was finalized in this very step): propose once it has.
-            self.waiting_payload = Some((round, payload));
+            let needed = executed_height(&justify, parent.executed);
+            self.wait_for_execution(round, payload, needed);
             return;
         };
         let tc = if justify.round() + 1 == round {
@@ -264,6 +263,7 @@ impl Engine {
         match self.check_execution(b, parent.executed)? {
             Check::Matches => {}
             Check::NotYetExecuted => {
+                self.catch_up_to_execute(b.executed.height);
                 self.pending_proposal = Some(p);
                 return Ok(());
             }

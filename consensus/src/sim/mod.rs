@@ -29,7 +29,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::audit::{AuditError, ChainAuditor};
 use crate::engine::{
-    Divergence, Engine, EngineConfig, Input, Output, SafetyState, Target, TimerId,
+    Divergence, Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId,
 };
 use crate::persist::{MemorySafetyStore, SafetyStore, Step};
 use crate::types::*;
@@ -399,6 +399,9 @@ pub struct SimReport {
     pub membership_changed: bool,
     /// `Diverged` reports of divergent executors' engines (each then stopped).
     pub divergences_detected: u64,
+    /// Blocks honest engines refused because they certify roots their application did not
+    /// compute (`RejectReason::WrongExecution`: a root liar's or a divergent executor's).
+    pub refused_roots: u64,
 }
 
 #[derive(Debug)]
@@ -460,6 +463,40 @@ struct NodeState {
     after_gst: u64,
     epoch: u64,
     skew: i64,
+}
+
+impl NodeState {
+    /// A node at genesis: its engines (none for a silent validator, two for twins), and
+    /// beside each an application in the genesis state.
+    fn new(
+        byz: Option<ByzKind>,
+        cfg: &EngineConfig,
+        auditor: ChainAuditor,
+        genesis: ExecutionCommit,
+        skew: i64,
+    ) -> Self {
+        let instances = match byz {
+            Some(ByzKind::Silent) => 0,
+            Some(ByzKind::Twins) => 2,
+            _ => 1,
+        };
+        NodeState {
+            byz,
+            engines: (0..instances)
+                .map(|_| Some(Engine::new(cfg.clone(), SafetyState::genesis(cfg), None)))
+                .collect(),
+            persisted: vec![MemorySafetyStore::default(); instances],
+            incarnation: 0,
+            finalized: Vec::new(),
+            apps: vec![vec![genesis]; instances],
+            stopped: vec![false; instances],
+            auditor,
+            last_progress: 0,
+            after_gst: 0,
+            epoch: 0,
+            skew,
+        }
+    }
 }
 
 struct Sim<'a> {
@@ -557,38 +594,12 @@ impl<'a> Sim<'a> {
         let genesis = ExecutionCommit::genesis(genesis_state_root());
         let nodes = (0..total)
             .map(|i| {
-                let instances = match byz_of[i] {
-                    Some(ByzKind::Silent) => 0,
-                    Some(ByzKind::Twins) => 2,
-                    _ => 1,
-                };
                 let skew = if cfg.max_skew_ms == 0 {
                     0
                 } else {
                     rng.gen_range(-(cfg.max_skew_ms as i64)..=cfg.max_skew_ms as i64)
                 };
-                NodeState {
-                    byz: byz_of[i],
-                    engines: (0..instances)
-                        .map(|_| {
-                            Some(Engine::new(
-                                engine_cfgs[i].clone(),
-                                SafetyState::genesis(&engine_cfgs[i]),
-                                None,
-                            ))
-                        })
-                        .collect(),
-                    persisted: vec![MemorySafetyStore::default(); instances],
-                    incarnation: 0,
-                    finalized: Vec::new(),
-                    apps: vec![vec![genesis]; instances],
-                    stopped: vec![false; instances],
-                    auditor: auditor.clone(),
-                    last_progress: 0,
-                    after_gst: 0,
-                    epoch: 0,
-                    skew,
-                }
+                NodeState::new(byz_of[i], &engine_cfgs[i], auditor.clone(), genesis, skew)
             })
             .collect();
         Sim {
@@ -730,6 +741,11 @@ impl<'a> Sim<'a> {
         #[cfg(test)]
         self.break_engines();
         self.schedule_faults();
+        self.run_scheduled()
+    }
+
+    /// Starts every engine and runs the scheduled events to the end.
+    fn run_scheduled(&mut self) -> Result<(), Violation> {
         for node in 0..self.nodes.len() {
             for inst in 0..self.nodes[node].engines.len() {
                 self.start(node, inst)?;
@@ -851,44 +867,7 @@ impl<'a> Sim<'a> {
                 }
                 Ok(())
             }
-            EventKind::Restart(node) => {
-                if self.nodes[node].engines[0].is_some() {
-                    return Ok(());
-                }
-                let st = &self.nodes[node];
-                let cfg = self.engine_cfgs[node].clone();
-                // Exactly what was durably written (through its encoding), nothing more.
-                let safety = match st.persisted[0].load() {
-                    Ok(Some(s)) => s,
-                    Ok(None) => SafetyState::genesis(&cfg),
-                    Err(e) => panic!("the in-memory store holds only what it encoded: {e}"),
-                };
-                // The application's state is as durable as the finalized blocks.
-                debug_assert_eq!(st.apps[0].len(), st.finalized.len() + 1);
-                let engine = Engine::new(cfg, safety, st.finalized.last());
-                #[allow(unused_mut)]
-                let mut engine = engine;
-                #[cfg(test)]
-                break_engine(self.cfg, &mut engine);
-                self.nodes[node].engines[0] = Some(engine);
-                self.start(node, 0)?;
-                // The application re-reads a decided but not yet effective change from its
-                // own state after a restart.
-                let st = &self.nodes[node];
-                let decided = self
-                    .cfg
-                    .reconfigure_at
-                    .is_some_and(|h| st.finalized.len() as u64 >= h);
-                if decided
-                    && self.nodes[node].engines[0]
-                        .as_ref()
-                        .is_some_and(|e| e.current_epoch() == 0)
-                {
-                    let set = self.next_set.clone();
-                    self.step(node, 0, Input::ValidatorSetChange(set))?;
-                }
-                Ok(())
-            }
+            EventKind::Restart(node) => self.restart(node),
             EventKind::Partition(p) => {
                 self.partition = p;
                 Ok(())
@@ -900,6 +879,47 @@ impl<'a> Sim<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// A crashed validator comes back from exactly what it persisted, its finalized blocks
+    /// and its application's state.
+    fn restart(&mut self, node: usize) -> Result<(), Violation> {
+        if self.nodes[node].engines[0].is_some() {
+            return Ok(());
+        }
+        let st = &self.nodes[node];
+        let cfg = self.engine_cfgs[node].clone();
+        // Exactly what was durably written (through its encoding), nothing more.
+        let safety = match st.persisted[0].load() {
+            Ok(Some(s)) => s,
+            Ok(None) => SafetyState::genesis(&cfg),
+            Err(e) => panic!("the in-memory store holds only what it encoded: {e}"),
+        };
+        // The application's state is as durable as the finalized blocks.
+        debug_assert_eq!(st.apps[0].len(), st.finalized.len() + 1);
+        let engine = Engine::new(cfg, safety, st.finalized.last());
+        #[allow(unused_mut)]
+        let mut engine = engine;
+        #[cfg(test)]
+        break_engine(self.cfg, &mut engine);
+        self.nodes[node].engines[0] = Some(engine);
+        self.start(node, 0)?;
+        // The application re-reads a decided but not yet effective change from its
+        // own state after a restart.
+        let st = &self.nodes[node];
+        let decided = self
+            .cfg
+            .reconfigure_at
+            .is_some_and(|h| st.finalized.len() as u64 >= h);
+        if decided
+            && self.nodes[node].engines[0]
+                .as_ref()
+                .is_some_and(|e| e.current_epoch() == 0)
+        {
+            let set = self.next_set.clone();
+            self.step(node, 0, Input::ValidatorSetChange(set))?;
+        }
+        Ok(())
     }
 
     fn local_time(&self, node: usize) -> u64 {
@@ -1096,9 +1116,12 @@ impl<'a> Sim<'a> {
                 self.on_finalized(node, fb)?
             }
             Output::Evidence(ev) => self.on_evidence(node, ev)?,
-            Output::Rejected { .. } => {
+            Output::Rejected { reason, .. } => {
                 if self.honest(node) {
                     self.report.rejected += 1;
+                    if matches!(reason, RejectReason::WrongExecution { .. }) {
+                        self.report.refused_roots += 1;
+                    }
                 }
             }
             Output::Diverged(d) => self.on_diverged(node, inst, d)?,
@@ -1369,16 +1392,13 @@ impl<'a> Sim<'a> {
     fn transmit_one(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
         self.report.messages += 1;
         let before_gst = self.now < self.cfg.gst_ms;
+        // (Partitions come with network faults, or from a test that places one.)
+        if before_gst && self.partition.as_ref().is_some_and(|p| p[from] != p[to]) {
+            return;
+        }
         let faulty = before_gst && self.cfg.faults.network;
-        if faulty {
-            if let Some(p) = &self.partition {
-                if p[from] != p[to] {
-                    return;
-                }
-            }
-            if self.rng.gen_bool(0.1) {
-                return;
-            }
+        if faulty && self.rng.gen_bool(0.1) {
+            return;
         }
         let (lo, hi) = if faulty {
             self.cfg.delay_before_gst_ms
