@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use crate::error::SdkError;
 use crate::key::Auth;
 use lianrong_api_types::{
-    BlockNotice, BlockView, EpochChanges, KeyInfo, RawBlock, ProofResponse, ProofSubject, ReceivableFilter, ReceivableHistory, Status,
-    SubmitBody, SubmitResponse, SubmitStatus, TxView,
+    BlockNotice, BlockView, EpochChanges, KeyInfo, ProofResponse, ProofSubject, RawBlock,
+    ReceivableFilter, ReceivableHistory, Status, SubmitBody, SubmitResponse, SubmitStatus, TxView,
 };
 
 /// Most retries a client will ever make for one request, whatever the options say.

@@ -58,8 +58,12 @@ impl TrustRoot {
     pub fn from_genesis_file(path: &std::path::Path) -> Result<TrustRoot, SdkError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad(format!("reading genesis {}: {e}", path.display())))?;
-        let g: Genesis = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("genesis {} is not a genesis file: {e}", path.display())))?;
+        let g: Genesis = serde_json::from_str(&text).map_err(|e| {
+            bad(format!(
+                "genesis {} is not a genesis file: {e}",
+                path.display()
+            ))
+        })?;
         TrustRoot::from_genesis(&g)
     }
 }
@@ -219,7 +223,10 @@ pub fn verify_block(
         )));
     }
     if h.chain_id != root.chain_id {
-        return Err(bad(format!("block {} is of chain {:?}", block.height, h.chain_id)));
+        return Err(bad(format!(
+            "block {} is of chain {:?}",
+            block.height, h.chain_id
+        )));
     }
     let cert = block
         .commit_certificate

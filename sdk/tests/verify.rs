@@ -21,14 +21,16 @@ use lianrong_contracts::state::{keys, Writes};
 use lianrong_contracts::{DocKind, Event, HistoryEntry};
 use lianrong_primitives::{Hash, SecretKey};
 use lianrong_sdk::{
-    verify_block, verify_document, verify_epochs, verify_history, BlockView, EpochChange,
-    Finality, ProofResponse, ProofSubject, TrustRoot,
+    verify_block, verify_document, verify_epochs, verify_history, BlockView, EpochChange, Finality,
+    ProofResponse, ProofSubject, TrustRoot,
 };
 
 const CHAIN: &str = "verify-chain";
 
 fn keys_from(seed: u8, n: u8) -> Vec<SecretKey> {
-    (0..n).map(|i| SecretKey::from_seed([seed + i; 32])).collect()
+    (0..n)
+        .map(|i| SecretKey::from_seed([seed + i; 32]))
+        .collect()
 }
 
 fn set_of(keys: &[SecretKey]) -> ValidatorSet {
@@ -85,9 +87,12 @@ impl Chain {
     /// execution writes `writes`; returns its height.
     fn push(&mut self, writes: Writes, reconfig: Option<ValidatorSet>) -> u64 {
         let (parent, justify, parent_executed, round) = match self.blocks.last() {
-            Some(p) if p.epoch == self.epoch => {
-                (p.hash(), qc_on(p, &self.keys), p.executed.height, p.round + 1)
-            }
+            Some(p) if p.epoch == self.epoch => (
+                p.hash(),
+                qc_on(p, &self.keys),
+                p.executed.height,
+                p.round + 1,
+            ),
             Some(p) => {
                 // The first block of a new epoch: the signature-free epoch-root QC.
                 let qc = QuorumCert {
@@ -227,7 +232,10 @@ impl Chain {
 fn invalid<T: std::fmt::Debug>(r: Result<T, lianrong_sdk::SdkError>, why: &str) {
     match r {
         Ok(v) => panic!("accepted: {v:?}"),
-        Err(e) => assert!(e.to_string().contains(why), "refused for another reason: {e}"),
+        Err(e) => assert!(
+            e.to_string().contains(why),
+            "refused for another reason: {e}"
+        ),
     }
 }
 
@@ -243,7 +251,10 @@ fn doc_writes(pairs: &[(&str, &[u8])]) -> Writes {
 /// certifies the state of height 1).
 fn three_blocks() -> Chain {
     let mut c = Chain::new();
-    c.push(doc_writes(&[("RCV-1", b"one"), ("RCV-12", b"twelve")]), None);
+    c.push(
+        doc_writes(&[("RCV-1", b"one"), ("RCV-12", b"twelve")]),
+        None,
+    );
     c.push(Writes::new(), None);
     c.push(Writes::new(), None);
     c
@@ -329,17 +340,26 @@ fn blocks_are_final_directly_or_through_hashed_descendants() {
     let mut foreign = c.view(1, c.cert(3), 2);
     foreign.header.payload_hash = Hash([0xab; 32]);
     foreign.hash = foreign.header.hash();
-    assert!(verify_block(&foreign, &c.root, &sets).is_err(), "foreign block");
+    assert!(
+        verify_block(&foreign, &c.root, &sets).is_err(),
+        "foreign block"
+    );
     // Headers between that do not chain.
     let mut gap = c.view(1, c.cert(3), 2);
     gap.descendants[0].timestamp_ms += 1;
     assert!(verify_block(&gap, &c.root, &sets).is_err(), "broken link");
     let short = c.view(1, c.cert(3), 1);
-    assert!(verify_block(&short, &c.root, &sets).is_err(), "missing header");
+    assert!(
+        verify_block(&short, &c.root, &sets).is_err(),
+        "missing header"
+    );
     // The hash shown is not the header's.
     let mut shown = c.view(3, c.cert(3), 0);
     shown.hash = Hash([1; 32]);
-    assert!(verify_block(&shown, &c.root, &sets).is_err(), "hash not the header's");
+    assert!(
+        verify_block(&shown, &c.root, &sets).is_err(),
+        "hash not the header's"
+    );
     // No quorum: two signatures of four.
     let mut weak = c.cert(3);
     weak.qc.signers.truncate(2);
@@ -408,7 +428,12 @@ fn a_history_verifies_only_whole_and_in_order() {
     };
     assert!(check(entries[..2].to_vec()).is_err(), "an entry left out");
     assert!(
-        check(vec![entries[2].clone(), entries[0].clone(), entries[1].clone()]).is_err(),
+        check(vec![
+            entries[2].clone(),
+            entries[0].clone(),
+            entries[1].clone()
+        ])
+        .is_err(),
         "reordered"
     );
     let mut changed = entries.clone();

@@ -82,11 +82,12 @@ impl Db {
         let results_root = if height == 0 {
             Hash::ZERO
         } else {
-            let bytes = self
-                .read(CF_RESULTS, &height_key(height))?
-                .ok_or_else(|| DbError::corrupt(format!("results of height {height}"), "missing"))?;
-            let r = <[u8; 32]>::try_from(bytes.as_slice())
-                .map_err(|_| DbError::corrupt(format!("results of height {height}"), "not 32 bytes"))?;
+            let bytes = self.read(CF_RESULTS, &height_key(height))?.ok_or_else(|| {
+                DbError::corrupt(format!("results of height {height}"), "missing")
+            })?;
+            let r = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                DbError::corrupt(format!("results of height {height}"), "not 32 bytes")
+            })?;
             Hash(r)
         };
         Ok(Some(lianrong_consensus::ExecutionCommit {
@@ -105,7 +106,10 @@ impl Db {
                 let epoch = parse_height(&k[META_EPOCH_END.len()..]);
                 match (epoch, parse_height(&v)) {
                     (Some(e), Some(h)) => Ok((e, h)),
-                    _ => Err(DbError::corrupt("epoch index", "not 8-byte epoch and height")),
+                    _ => Err(DbError::corrupt(
+                        "epoch index",
+                        "not 8-byte epoch and height",
+                    )),
                 }
             })
             .collect()

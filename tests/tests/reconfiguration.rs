@@ -7,7 +7,10 @@
 //!   leads blocks and its vote is needed; the removed node keeps following as a full
 //!   node, also across restarts), and the SDK proves, from the genesis file alone, the
 //!   three validator sets, a block of the newest epoch and a receivable created after the
-//!   second change;
+//!   second change; `lianrong audit chain` passes across both changes; and the explorer,
+//!   with genesis.json pinned, has headless Chromium (skipped without chromedriver unless
+//!   `CI` is set) verify a block of epoch 2 and one of epoch 1 in the page, chaining the
+//!   validator sets from genesis itself;
 //! - a node no config names joins through governance alone (admitted from the ledger);
 //! - two validators added at once (one block or two in a row decide the two changes);
 //! - validators restarted between the block deciding a change and the switch.
@@ -24,11 +27,18 @@
 
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::Locator;
 use lianrong_contracts::model::{DocId, Receivable};
 use lianrong_contracts::{Action, DocKind, SignedTransaction};
+use lianrong_explorer::{AccountRole, ExplorerConfig};
 use lianrong_primitives::{sha256, PublicKey};
 use lianrong_sdk::{
     validator_set, verify_block, verify_document, verify_epochs, Auth, Client, TrustRoot,
+};
+use lianrong_tests::browser::{
+    account, chromedriver_available, click_verify, connect, login, open_until, serve_explorer,
+    shot, Chromedriver, PageVerdict, Shows,
 };
 use lianrong_tests::{sign, wait_until, Cluster, Spare};
 use serde_json::Value;
@@ -378,6 +388,63 @@ fn wait_block_led_by(c: &Cluster, i: usize, epoch: u64, index: u64, from: u64) -
     found.unwrap()
 }
 
+/// What the explorer's page of a block showed after a click on its verify button: the
+/// verdict, and the note on where the trust root came from and how many validator-set
+/// changes the browser verified from it.
+struct BlockPage {
+    verdict: PageVerdict,
+    note: String,
+}
+
+/// The explorer, reading node `i` with the cluster's genesis.json pinned, and headless
+/// Chromium logged in as its auditor: opens the page of each block of `heights` (polled
+/// until the explorer shows it), clicks "Verify block" and reads what the page says
+/// (screenshots: `target/explorer-screenshots/reconfiguration-block-{height}.png`).
+fn browser_verifies_blocks(c: &Cluster, i: usize, heights: &[u64]) -> Vec<BlockPage> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ExplorerConfig::new(&c.nodes[i].api, c.token("AUDIT"));
+    cfg.genesis = Some(c.genesis_file());
+    cfg.accounts = vec![account(
+        "auditor",
+        "audit-pw",
+        AccountRole::Auditor,
+        "AUDIT",
+    )];
+    let driver = Chromedriver::start();
+    rt.block_on(async {
+        let explorer = serve_explorer(cfg).await;
+        let timeouts = TimeoutConfiguration::new(
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::ZERO),
+        );
+        let b = connect(&driver, timeouts).await;
+        login(&b, &explorer.base, "auditor", "audit-pw").await;
+        let mut pages = Vec::new();
+        for h in heights {
+            let url = format!("{}/blocks/{h}", explorer.base);
+            open_until(&b, &url, Shows::Element("verify-block")).await;
+            let verdict = click_verify(&b, "verify-block").await;
+            let note = b
+                .find(Locator::Css("#verify-result p.muted"))
+                .await
+                .unwrap_or_else(|e| panic!("no trust-root note on block {h}'s page: {e}"))
+                .text()
+                .await
+                .unwrap();
+            shot(&b, &format!("reconfiguration-block-{h}")).await;
+            pages.push(BlockPage { verdict, note });
+        }
+        b.close().await.unwrap();
+        explorer.stop().await.unwrap();
+        pages
+    })
+}
+
 #[test]
 fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     let started = Instant::now();
@@ -587,10 +654,47 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
         "{}",
         audit.stdout
     );
+
+    // ---- 9. The browser checks it too: the explorer reads the bank's node with
+    // genesis.json pinned, and the page's verifier chains the validator sets from genesis
+    // itself -- through both changes for the newest block (of epoch 2), through the first
+    // for the first block of epoch 1.
+    let switch2 = c.get(BANK, "/v1/epochs", "AUDIT").unwrap()["changes"][1]["header"]["height"]
+        .as_u64()
+        .unwrap();
+    if chromedriver_available() {
+        let browsing = Instant::now();
+        let latest = c.height(BANK);
+        let first_of_1 = switch1 + 1;
+        for (h, epoch) in [(latest, 2), (first_of_1, 1)] {
+            let b = c.get(BANK, &format!("/v1/blocks/{h}"), "AUDIT").unwrap();
+            assert_eq!(b["epoch"], epoch, "block {h}");
+        }
+        let pages = browser_verifies_blocks(&c, BANK, &[latest, first_of_1]);
+        for (page, h, changes) in [(&pages[0], latest, 2), (&pages[1], first_of_1, 1)] {
+            let v = &page.verdict;
+            assert!(
+                v.result == "valid"
+                    && v.title == format!("VALID -- block {h} is final")
+                    && v.failed.is_empty(),
+                "block {h}: the page said {v:?}"
+            );
+            assert_eq!(
+                page.note,
+                format!(
+                    "Trust root: chain {}, 4 genesis validators from the genesis.json pinned \
+                     in the explorer config; {changes} validator-set changes verified from \
+                     genesis in this browser.",
+                    c.chain_id
+                ),
+                "block {h}"
+            );
+        }
+        took("the browser part", browsing);
+    }
     eprintln!(
-        "reconfiguration scenario took {:.1} s (switches after blocks {switch1} and {})",
+        "reconfiguration scenario took {:.1} s (switches after blocks {switch1} and {switch2})",
         started.elapsed().as_secs_f64(),
-        c.get(BANK, "/v1/epochs", "AUDIT").unwrap()["changes"][1]["header"]["height"]
     );
 }
 

@@ -313,7 +313,9 @@ async fn check_history_and_proof(
     let v = lianrong_sdk::verify_document(&p, DocKind::Receivable, r.id.as_str(), &root).unwrap();
     assert_eq!((v.height, v.state_root), (p.height, p.state_root));
     assert!(v.certified_by.height > v.height, "{v:?}");
-    let value = v.value.expect("an absence proof for an existing receivable");
+    let value = v
+        .value
+        .expect("an absence proof for an existing receivable");
     let proven: Receivable = lianrong_primitives::codec::decode_stored(&value, 1 << 20).unwrap();
     assert_eq!(&proven, r);
     // Not a proof of another document, whatever the node says it is.
@@ -322,8 +324,8 @@ async fn check_history_and_proof(
         .history_proof(DocKind::Receivable, r.id.as_str())
         .await
         .unwrap();
-    let proven = lianrong_sdk::verify_history(&hp, DocKind::Receivable, r.id.as_str(), &root)
-        .unwrap();
+    let proven =
+        lianrong_sdk::verify_history(&hp, DocKind::Receivable, r.id.as_str(), &root).unwrap();
     assert!(
         proven.entries.iter().any(|e| e.tx == Some(tx)),
         "{proven:?}"

@@ -10,11 +10,11 @@
 
 use std::collections::BTreeMap;
 
+use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::model::{DocId, Financing, Invoice, Receivable, ReceivableStatus};
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::World;
-use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::{DocKind, HistoryEntry};
 use lianrong_primitives::{decode, Hash};
 

@@ -16,8 +16,8 @@ use lianrong_api_types::visibility::{
 };
 use lianrong_api_types::{
     event_names, BlockNotice, BlockView, ErrorBody, EvidenceRecord, HistorySteps, InvoiceQuery,
-    KeyInfo, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody,
-    SubmitBody, SubmitQuery, SubmitResponse, SyncState, TxView, MAX_PAGE,
+    KeyInfo, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery,
+    SubmitResponse, SyncState, TxView, MAX_PAGE,
 };
 use lianrong_contracts::model::{
     DocId, Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
@@ -849,7 +849,12 @@ pub async fn offer(
 /// Whether `caller` may read the document `kind`/`id` (the rule of its own endpoint; a
 /// missing document is a 404). Kinds with no endpoint of their own (governance records)
 /// are for banks and auditors.
-pub(super) fn may_read_doc(state: &AppState, caller: &Caller, kind: DocKind, id: &str) -> ApiResult<bool> {
+pub(super) fn may_read_doc(
+    state: &AppState,
+    caller: &Caller,
+    kind: DocKind,
+    id: &str,
+) -> ApiResult<bool> {
     let reader = caller.reader();
     Ok(match kind {
         DocKind::Org => {

@@ -29,7 +29,10 @@ const MAX_DESCENDANTS: u64 = 1024;
 const MAX_CERTIFIED_LOOKBACK: u64 = 1024;
 
 /// The finalized block at `height` and its stored certificate.
-pub(super) fn stored(state: &AppState, height: u64) -> ApiResult<(Block, Option<CommitCertificate>)> {
+pub(super) fn stored(
+    state: &AppState,
+    height: u64,
+) -> ApiResult<(Block, Option<CommitCertificate>)> {
     let bytes = state
         .db
         .block(height)
@@ -158,7 +161,10 @@ pub async fn proof(
     }
     let (header, certificate) = certified_tip(&state)?;
     let executed = header.executed;
-    let ours = state.db.execution(executed.height).map_err(ApiError::internal)?;
+    let ours = state
+        .db
+        .execution(executed.height)
+        .map_err(ApiError::internal)?;
     if ours != Some(executed) {
         return Err(ApiError::internal(format!(
             "the certified state of height {} is not this node's ({ours:?}): divergence",
@@ -169,8 +175,13 @@ pub async fn proof(
         ProofSubject::Document => keys::doc(kind, &id),
         ProofSubject::History => keys::history_head(kind, &id),
     };
-    let p = merkle::prove(state.db.as_ref(), &key, executed.height, executed.state_root)
-        .map_err(ApiError::internal)?;
+    let p = merkle::prove(
+        state.db.as_ref(),
+        &key,
+        executed.height,
+        executed.state_root,
+    )
+    .map_err(ApiError::internal)?;
     p.verify(&executed.state_root).map_err(ApiError::internal)?;
     let history = match q.of {
         ProofSubject::Document => Vec::new(),
@@ -202,7 +213,10 @@ pub async fn proof(
 #[utoipa::path(get, path = "/v1/epochs", tag = "proofs",
     summary = "Every validator-set change since genesis, with its certificate",
     responses((status = 200, body = EpochChanges), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
-pub async fn epochs(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<EpochChanges>> {
+pub async fn epochs(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<Json<EpochChanges>> {
     Ok(Json(EpochChanges {
         changes: epoch_changes(&state)?,
     }))
