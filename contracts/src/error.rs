@@ -32,6 +32,19 @@ pub enum DocKind {
 }
 
 impl DocKind {
+    /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
+    pub const ALL: [DocKind; 9] = [
+        DocKind::Org,
+        DocKind::Proposal,
+        DocKind::Order,
+        DocKind::Shipment,
+        DocKind::WarehouseReceipt,
+        DocKind::Invoice,
+        DocKind::Receivable,
+        DocKind::Financing,
+        DocKind::Offer,
+    ];
+
     /// The short name used in state keys and URLs.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -49,19 +62,7 @@ impl DocKind {
 
     /// Parses [`DocKind::as_str`] output.
     pub fn parse(s: &str) -> Option<DocKind> {
-        [
-            DocKind::Org,
-            DocKind::Proposal,
-            DocKind::Order,
-            DocKind::Shipment,
-            DocKind::WarehouseReceipt,
-            DocKind::Invoice,
-            DocKind::Receivable,
-            DocKind::Financing,
-            DocKind::Offer,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        DocKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -321,6 +322,20 @@ pub enum ContractError {
 }
 
 impl ContractError {
+    /// A refusal of the envelope (who signed, with which nonce) rather than of the
+    /// action: the transaction changed nothing, not even its signer's nonce, so the same
+    /// signed bytes may still execute in a later block (a nonce not yet due) or already
+    /// did (a replay). `check_envelope` is the only source of these.
+    pub fn is_envelope_refusal(&self) -> bool {
+        matches!(
+            self,
+            ContractError::UnknownKey
+                | ContractError::KeyNotOfOrg { .. }
+                | ContractError::RevokedKey
+                | ContractError::WrongNonce { .. }
+        )
+    }
+
     /// A stable machine-readable code for API errors (`snake_case` of the variant).
     pub fn code(&self) -> &'static str {
         match self {

@@ -258,6 +258,20 @@ pub struct Receipt {
     pub outcome: Result<Vec<Event>, ContractError>,
 }
 
+impl Receipt {
+    /// Whether the ledger committed the transaction in this block: it executed (its
+    /// action applied, or was refused by the rules) and spent its nonce, once and for
+    /// all. An envelope refusal ([`ContractError::is_envelope_refusal`]) is not a
+    /// commitment: the receipt stays in the block's results, but no one may be told the
+    /// transaction is final because of it -- the same bytes may execute later.
+    pub fn committed(&self) -> bool {
+        match &self.outcome {
+            Ok(_) => true,
+            Err(e) => !e.is_envelope_refusal(),
+        }
+    }
+}
+
 /// One step in a document's history: what happened, by whom, in which transaction and
 /// block. `tx` and `signer` are `None` for changes the ledger makes by itself (overdue).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,10 @@ use libp2p::{Multiaddr, PeerId};
 #[derive(Debug, Clone)]
 struct Redial {
     addr: Multiaddr,
+    /// The address came from the node's own configuration (`[p2p.peers]`), not from the
+    /// ledger: an operator's word for how to reach that peer from here (a private link,
+    /// a NAT, a proxy) outranks the address the validator registered for everyone.
+    configured: bool,
     /// Delay used for the next failure.
     backoff: Duration,
     /// Earliest time of the next dial.
@@ -44,6 +48,7 @@ impl RedialSchedule {
             .map(|(p, addr)| {
                 let r = Redial {
                     addr,
+                    configured: true,
                     backoff: initial,
                     next_at: now,
                     dialing: false,
@@ -60,14 +65,17 @@ impl RedialSchedule {
         }
     }
 
-    /// Adds `peer` at `addr` to the peers kept connected (due now); a known peer gets
-    /// the new address.
+    /// Adds `peer` at the address the ledger records for it to the peers kept connected
+    /// (due now). A peer known from the ledger gets the new address; a peer configured
+    /// with an address of its own keeps that one.
     pub fn add(&mut self, peer: PeerId, addr: Multiaddr, now: Instant) {
         match self.peers.get_mut(&peer) {
+            Some(r) if r.configured => {}
             Some(r) => r.addr = addr,
             None => {
                 let r = Redial {
                     addr,
+                    configured: false,
                     backoff: self.initial,
                     next_at: now,
                     dialing: false,
@@ -240,6 +248,23 @@ mod tests {
             RedialSchedule::new([(p, addr)], 100 * MS, 800 * MS, 1000 * MS, now),
             p,
         )
+    }
+
+    #[test]
+    fn a_configured_address_outranks_the_ledger_address() {
+        let t0 = Instant::now();
+        let (mut s, configured) = schedule(t0);
+        let ledger: Multiaddr = "/ip4/10.0.0.9/tcp/7000".parse().expect("valid");
+        s.add(configured, ledger.clone(), t0);
+        let due = s.due(t0);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].1.to_string(), "/ip4/127.0.0.1/tcp/1", "config wins");
+        // A peer known only from the ledger follows the ledger.
+        let other = PeerId::random();
+        s.add(other, ledger, t0);
+        let moved: Multiaddr = "/ip4/10.0.0.10/tcp/7000".parse().expect("valid");
+        s.add(other, moved.clone(), t0);
+        assert_eq!(s.due(t0), vec![(other, moved)]);
     }
 
     #[test]

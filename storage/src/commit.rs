@@ -1,12 +1,10 @@
 //! Writing: genesis, and each finalized block with everything derived from it, in one
 //! synced `WriteBatch`.
 
-use std::collections::HashMap;
-
 use lianrong_contracts::exec::ChainMeta;
 use lianrong_contracts::state::keys;
 use lianrong_contracts::tx::MAX_TX_BYTES;
-use lianrong_contracts::{Receipt, StateChanges};
+use lianrong_contracts::StateChanges;
 use lianrong_primitives::{codec, Hash};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
@@ -257,32 +255,22 @@ impl Db {
         Ok(())
     }
 
-    /// Stages transactions and receipts. A hash seen before (the same signed bytes in an
-    /// earlier block, which the ledger refuses as a replay) keeps pointing at the copy that
-    /// succeeded, so a lookup shows the execution that counted; otherwise the newest copy
-    /// wins.
+    /// Stages transactions and receipts: only those the ledger committed
+    /// ([`lianrong_contracts::Receipt::committed`]: executed, nonce spent), each at the one place it did. A
+    /// copy refused at the envelope (a nonce not yet due, a replay of bytes already
+    /// committed) changed nothing and may still execute later (or already did), so it is
+    /// not recorded: a lookup never reports a transaction as final before it is, nor
+    /// points away from the copy that counted.
     fn stage_txs(
         &self,
         batch: &mut WriteBatch,
         height: u64,
         b: &CommitBlock,
     ) -> Result<(), DbError> {
-        // Whether the copy staged in this block so far succeeded, per hash.
-        let mut staged: HashMap<Hash, bool> = HashMap::new();
         for (i, ((hash, bytes), receipt)) in b.txs.iter().zip(&b.receipts).enumerate() {
-            // Only a refused copy can be shadowed by an earlier successful one, so only
-            // then is the stored receipt worth a lookup.
-            let earlier_ok = receipt.outcome.is_err()
-                && match staged.get(hash) {
-                    Some(ok) => *ok,
-                    None => self
-                        .receipt(hash)?
-                        .is_some_and(|r: Receipt| r.outcome.is_ok()),
-                };
-            if earlier_ok && receipt.outcome.is_err() {
+            if !receipt.committed() {
                 continue;
             }
-            staged.insert(*hash, receipt.outcome.is_ok());
             let index = u32::try_from(i).map_err(|_| DbError::TooLarge {
                 what: "transaction list".into(),
                 len: b.txs.len(),

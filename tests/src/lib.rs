@@ -12,6 +12,8 @@
 
 pub mod browser;
 pub mod dishonest;
+pub mod faultnet;
+pub mod load;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -27,8 +29,12 @@ use lianrong_contracts::{Action, SignedTransaction, Signer, Transaction};
 use lianrong_primitives::{Hash, OrgId, SecretKey};
 use serde_json::Value;
 
-/// The `lianrong` binary built by this workspace.
+/// The `lianrong` binary built by this workspace, or the one `LIANRONG_BIN` names (the
+/// long fault runs use a release build).
 pub fn lianrong_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("LIANRONG_BIN") {
+        return PathBuf::from(bin);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
@@ -51,6 +57,8 @@ pub struct NodeProc {
     pub api: String,
     /// The ledger clock offset file the node follows (`--dev-clock-file`), if any.
     pub clock_file: Option<PathBuf>,
+    /// Extra environment for the process (the fault harness's libfaketime settings).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -68,6 +76,7 @@ impl NodeProc {
             config,
             api: format!("http://127.0.0.1:{api_port}"),
             clock_file: None,
+            env: Vec::new(),
             child: None,
         }
     }
@@ -75,7 +84,12 @@ impl NodeProc {
     /// Starts (or restarts) the process.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
-        let log = std::fs::File::create(self.config.with_file_name("node.log")).unwrap();
+        // Appended to: a restarted node's log keeps what it said before.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.config.with_file_name("node.log"))
+            .unwrap();
         let child = Command::new(lianrong_bin())
             .args(["node", "--config"])
             .arg(&self.config)
@@ -90,11 +104,24 @@ impl NodeProc {
                 std::env::var("LIANRONG_TEST_NODE_LOG")
                     .unwrap_or_else(|_| "info,libp2p=warn".into()),
             )
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// If the process ended on its own, how (and it counts as not running from now on).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status)
     }
 
     /// SIGKILL, no chance to clean up.
@@ -677,6 +704,7 @@ impl Cluster {
                 config: PathBuf::from(n["config"].as_str().unwrap()),
                 api: n["api"].as_str().unwrap().into(),
                 clock_file: None,
+                env: Vec::new(),
                 child: None,
             });
         }

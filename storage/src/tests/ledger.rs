@@ -169,6 +169,51 @@ fn blocks_txs_receipts_and_history_are_queryable() {
         .is_empty());
 }
 
+/// Found by the fault harness on real processes: a transaction whose nonce was not yet
+/// due (its predecessor sat in a partitioned node's mempool) was refused at the envelope
+/// in one block -- and stored as committed there -- then executed in a later one. A
+/// client asking in between was told it was final, refused, at the wrong height.
+#[test]
+fn only_the_copy_that_spent_the_nonce_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = World::new();
+    let db = genesis_db(dir.path());
+    let order = |n: u32| Action::IssueOrder {
+        id: DocId::new(format!("PO-EARLY-{n}")).expect("id"),
+        seller: org("SUP-1"),
+        amount: lianrong_contracts::money::Money::parse("10.00", "CNY").expect("money"),
+        terms: "net 30".into(),
+        doc_hash: Hash::ZERO,
+    };
+    let first = w.sign("CORE-A", order(0));
+    let second = w.sign("CORE-A", order(1));
+    let early = w.block(std::slice::from_ref(&second));
+    assert!(matches!(
+        &early.receipts[0].outcome,
+        Err(lianrong_contracts::ContractError::WrongNonce { .. })
+    ));
+    let late = w.block(&[first.clone(), second.clone(), first.clone()]);
+    assert!(late.receipts[..2].iter().all(|r| r.outcome.is_ok()));
+    assert!(late.receipts[2].outcome.is_err(), "the replay is refused");
+
+    let (ctx, txs, _) = &w.log[0];
+    db.commit_block(&commit_of(ctx, txs, &db)).expect("commit");
+    assert_eq!(db.tx(&second.hash()).expect("tx"), None, "not final yet");
+    assert_eq!(db.receipt(&second.hash()).expect("receipt"), None);
+
+    let (ctx, txs, _) = &w.log[1];
+    db.commit_block(&commit_of(ctx, txs, &db)).expect("commit");
+    for (tx, index) in [(&first, 0), (&second, 1)] {
+        let rec = db.tx(&tx.hash()).expect("tx").expect("committed");
+        assert_eq!((rec.height, rec.index), (ctx.height, index));
+        let receipt = db.receipt(&tx.hash()).expect("receipt").expect("stored");
+        assert!(
+            receipt.outcome.is_ok(),
+            "the copy that executed: {receipt:?}"
+        );
+    }
+}
+
 #[test]
 fn refused_commits_change_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
