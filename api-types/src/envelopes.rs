@@ -4,7 +4,9 @@
 //! client that meets a missing field reports a malformed answer instead of a zero.
 
 use lianrong_consensus::{BlockHeader, CommitCertificate, Divergence, ValidatorSet};
-use lianrong_contracts::model::{DocId, Invoice, Params, Receivable, ReceivableStatus, Validator};
+use lianrong_contracts::model::{
+    DocId, Invoice, Org, Params, Receivable, ReceivableStatus, Validator,
+};
 use lianrong_contracts::{Action, Event, HistoryEntry, Receipt, Signer};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -188,7 +190,9 @@ pub enum SubmitStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SubmitQuery {
-    /// `commit` to answer only after finality (or after 30 s, still pending).
+    /// `commit` to answer only after finality (or after 30 s, still pending); no other
+    /// value is taken.
+    #[cfg_attr(feature = "openapi", param(pattern = "^commit$"))]
     pub wait: Option<String>,
 }
 
@@ -197,6 +201,7 @@ pub struct SubmitQuery {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBody {
     /// Hex of the signed transaction's canonical encoding.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([0-9a-fA-F]{2})+$"))]
     pub tx: String,
 }
 
@@ -206,6 +211,7 @@ pub struct SubmitBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBatchBody {
     /// Hex of each signed transaction's canonical encoding, at most 512.
+    #[cfg_attr(feature = "openapi", schema(max_items = 512))]
     pub txs: Vec<String>,
 }
 
@@ -310,23 +316,92 @@ pub struct KeyInfo {
 pub struct ReceivableFilter {
     /// Current holder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[A-Z][A-Z0-9-]{1,31}$")
+    )]
     pub holder: Option<OrgId>,
     /// Debtor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[A-Z][A-Z0-9-]{1,31}$")
+    )]
     pub debtor: Option<OrgId>,
     /// Status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<crate::schemas::ReceivableStatusName>, inline)
+    )]
     pub status: Option<ReceivableStatus>,
-    /// Page size (default 100, at most [`MAX_PAGE`]).
+    /// Cursor: start after this receivable id (the `next` of the previous page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")
+    )]
+    pub after: Option<DocId>,
+    /// Page size: 1 to 500 (`MAX_PAGE`), default 100 (`DEFAULT_PAGE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
     pub limit: Option<usize>,
 }
 
-/// Largest list page the node answers.
+/// Largest page of every list endpoint (`limit` above it is refused with 400).
 pub const MAX_PAGE: usize = 500;
+/// Page size of a list request that gives no `limit`.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// `GET /v1/receivables`: one page of receivables, in id order (byte order of the ids).
+///
+/// A list is read page by page: pass `next` back as `after` until an answer has no
+/// `next`. Only that absence means the end -- a page may hold fewer than `limit` items,
+/// even none, and still have a `next` (the node examines a bounded number of entries
+/// per request, and skips those the caller may not read or that fail the filter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceivablePage {
+    /// The receivables of this page, as the caller may read them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub items: Vec<Receivable>,
+    /// Where the next page starts (its `after`); absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub next: Option<DocId>,
+}
+
+/// Query of `GET /v1/orgs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct OrgQuery {
+    /// Cursor: start after this org id (the `next` of the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[A-Z][A-Z0-9-]{1,31}$")
+    )]
+    pub after: Option<OrgId>,
+    /// Page size: 1 to 500 (`MAX_PAGE`), default 100 (`DEFAULT_PAGE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/orgs`: one page of organisations, in id order (identifiers masked but the
+/// caller's own). Read it like a [`ReceivablePage`]: until an answer has no `next`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrgPage {
+    /// The organisations of this page.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub items: Vec<Org>,
+    /// Where the next page starts (its `after`); absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub next: Option<OrgId>,
+}
 
 /// Query of `GET /v1/invoices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,6 +409,7 @@ pub const MAX_PAGE: usize = 500;
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InvoiceQuery {
     /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
+    #[cfg_attr(feature = "openapi", param(pattern = "^[0-9a-fA-F]{64}$"))]
     pub fingerprint: String,
 }
 
@@ -380,7 +456,7 @@ pub struct ProofQuery {
     /// `document` (default) or `history` (the head of its history chain, with the
     /// entries it proves).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<ProofSubject>, inline))]
     pub of: ProofSubject,
 }
 
@@ -478,6 +554,33 @@ pub struct EvidenceRecord {
     pub evidence: lianrong_consensus::Evidence,
 }
 
+/// Query of `GET /v1/evidence`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct EvidenceQuery {
+    /// Cursor: start after this record (the `next` of the previous page, hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^([0-9a-fA-F]{2}){1,64}$"))]
+    pub after: Option<String>,
+    /// Page size: 1 to 500 (`MAX_PAGE`), default 100 (`DEFAULT_PAGE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/evidence`: one page of the equivocation evidence this node keeps, oldest
+/// epoch first. Read it like a [`ReceivablePage`]: until an answer has no `next`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvidencePage {
+    /// The records of this page.
+    pub items: Vec<EvidenceRecord>,
+    /// Where the next page starts (its `after`, hex); absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// Server-sent event names of `GET /v1/events`.
 pub mod event_names {
     /// A finalized block; data: a [`super::BlockNotice`] as JSON.
@@ -488,4 +591,29 @@ pub mod event_names {
     /// The credential the stream was opened with no longer holds (a revoked member
     /// key); the stream ends after it.
     pub const REVOKED: &str = "revoked";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The last page says so by having no `next` at all; any other page names where the
+    /// next one starts, and a page without `items` is malformed, not empty.
+    #[test]
+    fn a_page_has_next_until_the_last() {
+        let last = OrgPage {
+            items: vec![],
+            next: None,
+        };
+        assert_eq!(serde_json::to_string(&last).unwrap(), r#"{"items":[]}"#);
+        let more: ReceivablePage = serde_json::from_str(r#"{"items":[],"next":"RCV-9"}"#).unwrap();
+        assert_eq!(more.next.as_ref().map(DocId::as_str), Some("RCV-9"));
+        assert!(serde_json::from_str::<ReceivablePage>(r#"{"next":"RCV-9"}"#).is_err());
+        assert!(serde_json::from_str::<OrgPage>(r#"{"items":[],"next":"not an org"}"#).is_err());
+        let q = ReceivableFilter {
+            after: Some(DocId::new("RCV-1").unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_string(&q).unwrap(), r#"{"after":"RCV-1"}"#);
+    }
 }

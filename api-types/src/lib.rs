@@ -5,8 +5,12 @@
 //!   (documents themselves are the contract records of `lianrong_contracts::model`).
 //! - [`visibility`]: who may read which document, and what a reader outside a document's
 //!   parties sees of it -- the one rule the node and the explorer both apply.
+//! - `schemas` (feature `openapi`): the OpenAPI schemas of path and query values taken
+//!   from a fixed set (document kinds, receivable statuses).
 
 pub mod envelopes;
+#[cfg(feature = "openapi")]
+pub mod schemas;
 pub mod visibility;
 
 pub use envelopes::*;

@@ -14,7 +14,7 @@
 //!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
+    Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_primitives::OrgId;
 use serde_json::Value;
@@ -140,6 +140,19 @@ impl Document for Financing {
     }
     fn mask_identifiers(&mut self) {
         self.payment_ref = self.payment_ref.as_deref().map(mask);
+        if let Some(d) = &mut self.disbursement {
+            d.payment_ref = mask(&d.payment_ref);
+        }
+    }
+}
+
+impl Document for Settlement {
+    /// The paying debtor and the payee (banks and auditors read everything anyway).
+    fn parties(&self) -> Vec<&str> {
+        vec![self.debtor.as_str(), self.payee.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        self.payment_ref = mask(&self.payment_ref);
     }
 }
 

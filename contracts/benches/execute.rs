@@ -64,6 +64,7 @@ fn setup() -> (World, Vec<VerifiedTransaction>) {
             "CORE-A",
             Action::Repay {
                 receivable: receivables[ROUNDS + i].clone(),
+                payee: org("SUP-3"),
                 amount: Amount::parse("100.00").unwrap(),
                 payment_ref: format!("PAY-{i}"),
             },

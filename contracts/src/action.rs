@@ -170,7 +170,7 @@ pub enum Action {
         /// The financing.
         financing: DocId,
     },
-    /// An invited bank offers a discount rate and fees.
+    /// An invited bank offers a discount rate and fees, valid through a business date.
     OfferFinancing {
         /// The financing request.
         financing: DocId,
@@ -178,6 +178,9 @@ pub enum Action {
         rate: Rate,
         /// Flat fees, in the receivable's currency.
         fees: Amount,
+        /// Last business date the offer may be accepted and disbursed on (today up to
+        /// `max_offer_valid_days` ahead).
+        valid_until: NaiveDate,
     },
     /// A bank withdraws its open offer.
     WithdrawOffer {
@@ -194,7 +197,8 @@ pub enum Action {
         /// The financing.
         financing: DocId,
     },
-    /// The accepted bank records its payment; the receivable is assigned to it.
+    /// The accepted bank records its payment; the receivable is assigned to it. The
+    /// discount counts days from today (the value date), so `net` is today's figure.
     Disburse {
         /// The financing.
         financing: DocId,
@@ -204,14 +208,51 @@ pub enum Action {
         net: Amount,
     },
 
-    /// The debtor records a payment to the current holder.
+    /// The applicant acknowledges receiving a disbursement's net amount.
+    AcknowledgeDisbursement {
+        /// The financing.
+        financing: DocId,
+    },
+    /// The applicant disputes a disbursement (the net did not arrive, or not in full).
+    DisputeDisbursement {
+        /// The financing.
+        financing: DocId,
+        /// Why.
+        reason: String,
+    },
+
+    /// The debtor instructs a payment to the receivable's holder: a pending settlement
+    /// that lowers nothing until the payee acknowledges it.
     Repay {
         /// The receivable.
         receivable: DocId,
+        /// The holder paid; refused if it no longer holds the receivable.
+        payee: OrgId,
         /// Amount paid.
         amount: Amount,
         /// Payment reference.
         payment_ref: String,
+    },
+    /// Maturity settlement (清分): the debtor pays every current holder of a root's live
+    /// parts their outstanding amounts under one reference; one settlement per part.
+    SettleRoot {
+        /// The root receivable.
+        root: DocId,
+        /// Payment reference (of the whole batch).
+        payment_ref: String,
+    },
+    /// The payee acknowledges receiving a settlement; only now the receivable's
+    /// outstanding amount falls.
+    AcknowledgeSettlement {
+        /// The settlement.
+        settlement: DocId,
+    },
+    /// The payee disputes a settlement; nothing is repaid.
+    DisputeSettlement {
+        /// The settlement.
+        settlement: DocId,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -244,7 +285,12 @@ impl Action {
             Action::AcceptOffer { .. } => "accept_offer",
             Action::AbandonFinancing { .. } => "abandon_financing",
             Action::Disburse { .. } => "disburse",
+            Action::AcknowledgeDisbursement { .. } => "acknowledge_disbursement",
+            Action::DisputeDisbursement { .. } => "dispute_disbursement",
             Action::Repay { .. } => "repay",
+            Action::SettleRoot { .. } => "settle_root",
+            Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
+            Action::DisputeSettlement { .. } => "dispute_settlement",
         }
     }
 }

@@ -29,11 +29,13 @@ pub enum DocKind {
     Financing,
     /// A bank's offer.
     Offer,
+    /// A settlement (a debtor's payment to a holder, and the holder's answer).
+    Settlement,
 }
 
 impl DocKind {
     /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
-    pub const ALL: [DocKind; 9] = [
+    pub const ALL: [DocKind; 10] = [
         DocKind::Org,
         DocKind::Proposal,
         DocKind::Order,
@@ -43,6 +45,7 @@ impl DocKind {
         DocKind::Receivable,
         DocKind::Financing,
         DocKind::Offer,
+        DocKind::Settlement,
     ];
 
     /// The short name used in state keys and URLs.
@@ -57,6 +60,7 @@ impl DocKind {
             DocKind::Receivable => "receivable",
             DocKind::Financing => "financing",
             DocKind::Offer => "offer",
+            DocKind::Settlement => "settlement",
         }
     }
 
@@ -208,6 +212,32 @@ pub enum ContractError {
         /// The receivable that payment settled.
         receivable: String,
     },
+    /// The repayment names a payee that no longer holds the receivable.
+    #[error("{payee} no longer holds receivable {receivable} (the holder is {holder}): instruct the payment to the holder")]
+    PayeeNotHolder {
+        /// The receivable.
+        receivable: String,
+        /// The payee named.
+        payee: OrgId,
+        /// The holder now.
+        holder: OrgId,
+    },
+    /// The receivable has a settlement waiting for its payee's answer.
+    #[error("receivable {receivable} has settlement {settlement} waiting for the payee's answer")]
+    SettlementPending {
+        /// The receivable.
+        receivable: String,
+        /// The pending settlement.
+        settlement: String,
+    },
+    /// The offer's validity ran out.
+    #[error("offer {offer} was valid until {valid_until}")]
+    OfferExpired {
+        /// The offer.
+        offer: String,
+        /// Its last valid business date.
+        valid_until: String,
+    },
     /// The accepted financing was not disbursed in time and has lapsed.
     #[error("financing {financing} accepted on {accepted} was not disbursed within {days} days and has lapsed; the applicant may cancel it")]
     FinancingLapsed {
@@ -357,6 +387,9 @@ impl ContractError {
             ContractError::FinancingLapsed { .. } => "financing_lapsed",
             ContractError::DuplicatePaymentRef { .. } => "duplicate_payment_ref",
             ContractError::FinancedFaceChanged { .. } => "financed_face_changed",
+            ContractError::PayeeNotHolder { .. } => "payee_not_holder",
+            ContractError::SettlementPending { .. } => "settlement_pending",
+            ContractError::OfferExpired { .. } => "offer_expired",
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",

@@ -120,6 +120,28 @@ pub enum Event {
     },
     /// Fully repaid.
     ReceivableSettled { receivable: DocId },
+    /// The debtor instructed a payment to the holder; it waits for the payee's answer.
+    SettlementInstructed {
+        settlement: DocId,
+        receivable: DocId,
+        debtor: OrgId,
+        payee: OrgId,
+        amount: Money,
+        payment_ref: String,
+    },
+    /// The payee acknowledged receipt; the amount is repaid.
+    SettlementAcknowledged {
+        settlement: DocId,
+        receivable: DocId,
+        payee: OrgId,
+        amount: Money,
+    },
+    /// The payee disputed receipt; nothing is repaid.
+    SettlementDisputed {
+        settlement: DocId,
+        receivable: DocId,
+        reason: String,
+    },
     /// Unpaid after maturity plus grace days.
     ReceivableOverdue {
         receivable: DocId,
@@ -141,6 +163,7 @@ pub enum Event {
         bank: OrgId,
         rate: Rate,
         fees: Money,
+        valid_until: NaiveDate,
     },
     /// An offer was withdrawn (by its bank, or automatically).
     OfferWithdrawn { offer: DocId, financing: DocId },
@@ -155,13 +178,20 @@ pub enum Event {
     },
     /// The accepted bank abandoned the deal before paying.
     FinancingAbandoned { financing: DocId },
-    /// The bank paid.
+    /// The bank recorded its payment; days and discount run from `value_date`.
     FinancingDisbursed {
         financing: DocId,
         bank: OrgId,
         net: Money,
         payment_ref: String,
+        value_date: NaiveDate,
+        days: u32,
+        discount: Money,
     },
+    /// The applicant acknowledged receiving the disbursement.
+    DisbursementAcknowledged { financing: DocId, applicant: OrgId },
+    /// The applicant disputed the disbursement.
+    DisbursementDisputed { financing: DocId, reason: String },
     /// The financed receivable was repaid in full.
     FinancingClosed { financing: DocId },
 }
@@ -225,6 +255,27 @@ impl Event {
             } => {
                 vec![d(K::Receivable, receivable), d(K::Financing, financing)]
             }
+            Event::FinancingRequested { .. }
+            | Event::FinancingCancelled { .. }
+            | Event::FinancingAbandoned { .. }
+            | Event::FinancingDisbursed { .. }
+            | Event::DisbursementAcknowledged { .. }
+            | Event::DisbursementDisputed { .. }
+            | Event::FinancingClosed { .. }
+            | Event::SettlementInstructed { .. }
+            | Event::SettlementAcknowledged { .. }
+            | Event::SettlementDisputed { .. }
+            | Event::OfferMade { .. }
+            | Event::OfferWithdrawn { .. }
+            | Event::OfferAccepted { .. } => self.money_documents(),
+        }
+    }
+
+    /// [`Event::documents`] of the financing, offer and settlement events.
+    fn money_documents(&self) -> Vec<(DocKind, String)> {
+        use DocKind as K;
+        let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());
+        match self {
             Event::FinancingRequested {
                 financing,
                 receivable,
@@ -235,7 +286,24 @@ impl Event {
             Event::FinancingCancelled { financing }
             | Event::FinancingAbandoned { financing }
             | Event::FinancingDisbursed { financing, .. }
+            | Event::DisbursementAcknowledged { financing, .. }
+            | Event::DisbursementDisputed { financing, .. }
             | Event::FinancingClosed { financing } => vec![d(K::Financing, financing)],
+            Event::SettlementInstructed {
+                settlement,
+                receivable,
+                ..
+            }
+            | Event::SettlementAcknowledged {
+                settlement,
+                receivable,
+                ..
+            }
+            | Event::SettlementDisputed {
+                settlement,
+                receivable,
+                ..
+            } => vec![d(K::Settlement, settlement), d(K::Receivable, receivable)],
             Event::OfferMade {
                 offer, financing, ..
             }
@@ -243,6 +311,7 @@ impl Event {
             | Event::OfferAccepted {
                 offer, financing, ..
             } => vec![d(K::Offer, offer), d(K::Financing, financing)],
+            _ => vec![],
         }
     }
 }

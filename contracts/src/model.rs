@@ -187,10 +187,18 @@ pub struct Params {
     /// the bank can no longer disburse and the applicant may cancel (default 5).
     #[serde(default = "default_disburse_within_days")]
     pub disburse_within_days: u32,
+    /// Longest validity a bank may give an offer, in days from the day it is made
+    /// (default 30; an offer's `valid_until` lies within it).
+    #[serde(default = "default_max_offer_valid_days")]
+    pub max_offer_valid_days: u32,
 }
 
 fn default_disburse_within_days() -> u32 {
     5
+}
+
+fn default_max_offer_valid_days() -> u32 {
+    30
 }
 
 impl Default for Params {
@@ -205,6 +213,7 @@ impl Default for Params {
             utc_offset_minutes: 480,
             proposal_ttl_days: 7,
             disburse_within_days: default_disburse_within_days(),
+            max_offer_valid_days: default_max_offer_valid_days(),
         }
     }
 }
@@ -381,6 +390,14 @@ pub enum ReceivableStatus {
 }
 
 impl ReceivableStatus {
+    /// Every status (what the API's `?status=` takes).
+    pub const ALL: [ReceivableStatus; 4] = [
+        ReceivableStatus::Active,
+        ReceivableStatus::Overdue,
+        ReceivableStatus::Split,
+        ReceivableStatus::Settled,
+    ];
+
     /// Live receivables carry value; split and settled ones are closed.
     pub fn is_live(&self) -> bool {
         matches!(self, ReceivableStatus::Active | ReceivableStatus::Overdue)
@@ -489,6 +506,41 @@ pub struct Financing {
     pub terms: Option<FinancingTerms>,
     /// Set on disbursement.
     pub payment_ref: Option<String>,
+    /// Set on disbursement: the figures from its value date and the applicant's answer.
+    pub disbursement: Option<Disbursement>,
+}
+
+/// The applicant's answer to a disbursement: money received is a fact only once the
+/// receiving side says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisbursementStatus {
+    /// The bank recorded its payment; the applicant has not answered yet.
+    Unacknowledged,
+    /// The applicant acknowledged receiving the net amount.
+    Acknowledged,
+    /// The applicant says the net amount did not arrive (or not in full).
+    Disputed,
+}
+
+/// A recorded disbursement: discount days run from its value date (the business date of
+/// the block that recorded it), not from the acceptance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disbursement {
+    /// The bank's payment reference.
+    pub payment_ref: String,
+    /// Value date: the business date of the disbursing block.
+    pub value_date: NaiveDate,
+    /// Actual days from the value date to maturity.
+    pub days: u32,
+    /// Discount for those days (see [`crate::money::discount`]).
+    pub discount: Money,
+    /// What the bank paid: face - discount - fees.
+    pub net: Money,
+    /// The applicant's answer.
+    pub status: DisbursementStatus,
+    /// The applicant's reason, when disputed.
+    pub dispute_reason: Option<String>,
 }
 
 /// Terms fixed when the holder accepts an offer.
@@ -504,14 +556,17 @@ pub struct FinancingTerms {
     pub rate: Rate,
     /// Flat fees.
     pub fees: Money,
-    /// Value date (acceptance date) from which days are counted.
+    /// Acceptance date: the quote below (days, discount, net) is counted from it. The
+    /// disbursement counts again from its own value date ([`Disbursement`]).
     pub value_date: NaiveDate,
-    /// Actual days from value date to maturity.
+    /// Actual days from the acceptance date to maturity.
     pub days: u32,
-    /// Discount computed exactly (see [`crate::money::discount`]).
+    /// Discount quoted at acceptance, computed exactly (see [`crate::money::discount`]).
     pub discount: Money,
-    /// What the bank pays the holder: face - discount - fees.
+    /// Net quoted at acceptance: face - discount - fees.
     pub net: Money,
+    /// The accepted offer's validity: no disbursement after it.
+    pub valid_until: NaiveDate,
 }
 
 /// An offer's life.
@@ -540,8 +595,69 @@ pub struct Offer {
     pub rate: Rate,
     /// Flat fees.
     pub fees: Money,
+    /// Last business date on which it may be accepted (and the deal disbursed).
+    pub valid_until: NaiveDate,
     /// Status.
     pub status: OfferStatus,
+}
+
+/// A settlement's life: the debtor's instruction waits for the payee's answer, and only
+/// an acknowledgement lowers what the receivable owes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SettlementStatus {
+    /// Instructed by the debtor; the payee has not answered.
+    Pending,
+    /// The payee acknowledged receipt; the amount counts as repaid (once).
+    Acknowledged,
+    /// The payee disputed receipt; nothing was repaid.
+    Disputed,
+}
+
+impl SettlementStatus {
+    /// Every status.
+    pub const ALL: [SettlementStatus; 3] = [
+        SettlementStatus::Pending,
+        SettlementStatus::Acknowledged,
+        SettlementStatus::Disputed,
+    ];
+}
+
+/// Most settlement lines one maturity settlement (清分) instruction creates.
+pub const MAX_SETTLEMENT_LINES: usize = 64;
+/// Most receivables of one lineage a maturity settlement walks (splits and parts alike).
+pub const MAX_SETTLEMENT_WALK: usize = 256;
+
+/// One payment of a debtor to one holder of one receivable: created by the debtor's
+/// instruction (`Repay`, or one line of a maturity settlement), answered by the payee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// Id assigned by the ledger (`STL-n`).
+    pub id: DocId,
+    /// The paying debtor.
+    pub debtor: OrgId,
+    /// The holder paid (the holder when the instruction was recorded).
+    pub payee: OrgId,
+    /// The receivable paid.
+    pub receivable: DocId,
+    /// Its root.
+    pub root: DocId,
+    /// Amount paid.
+    pub amount: Money,
+    /// The debtor's payment reference (shared by every line of one instruction).
+    pub payment_ref: String,
+    /// This line's number in its instruction (1-based).
+    pub line: u32,
+    /// Lines in its instruction (1 for a plain repayment).
+    pub lines: u32,
+    /// Business date of the instruction.
+    pub instructed_on: NaiveDate,
+    /// Status.
+    pub status: SettlementStatus,
+    /// Business date of the payee's answer.
+    pub answered_on: Option<NaiveDate>,
+    /// The payee's reason, when disputed.
+    pub dispute_reason: Option<String>,
 }
 
 /// A governance change, applied once 2f+1 validator orgs approved it.

@@ -73,10 +73,16 @@ pub mod keys {
         format!("invno/{identity}").into_bytes()
     }
 
-    /// (payer, payment reference) -> the receivable the payment settled: a bank wire is
-    /// counted once.
+    /// (payer, payment reference) -> the receivable it was instructed for (the root, for
+    /// a maturity settlement): a bank wire is counted once.
     pub fn payment_ref(payer: &lianrong_primitives::OrgId, reference: &Hash) -> Vec<u8> {
         format!("payref/{payer}/{reference}").into_bytes()
+    }
+
+    /// Receivable id -> its settlement waiting for the payee's answer (at most one; it
+    /// locks the receivable against moves, financing and another instruction).
+    pub fn pending_settlement(receivable: &str) -> Vec<u8> {
+        format!("settling/{receivable}").into_bytes()
     }
 
     /// A ledger-assigned id counter.

@@ -35,6 +35,8 @@ struct Fixture {
     offer_open: String,
     fin_accepted: String,
     fin_accepted_net: Amount,
+    fin_disbursed: String,
+    settlement_pending: String,
     proposal: String,
 }
 
@@ -43,6 +45,7 @@ fn first_id(events: &[Event]) -> String {
         Event::FinancingRequested { financing, .. } => financing.to_string(),
         Event::OfferMade { offer, .. } => offer.to_string(),
         Event::ProposalOpened { proposal, .. } => proposal.to_string(),
+        Event::SettlementInstructed { settlement, .. } => settlement.to_string(),
         e => panic!("unexpected {e:?}"),
     }
 }
@@ -167,6 +170,7 @@ fn fixture() -> Fixture {
             financing: doc(&fin_requested),
             rate: Rate::parse("5").unwrap(),
             fees: Amount::ZERO,
+            valid_until: w.today(),
         },
     ));
     let r3 = w.trade_to_receivable("CORE-B", "SUP-1", "30000.00", 90);
@@ -183,6 +187,7 @@ fn fixture() -> Fixture {
             financing: doc(&fin_accepted),
             rate: Rate::parse("4").unwrap(),
             fees: Amount::ZERO,
+            valid_until: w.today(),
         },
     ));
     let accepted = w.ok(
@@ -195,6 +200,50 @@ fn fixture() -> Fixture {
         panic!()
     };
     let fin_accepted_net = net.amount;
+    let r4 = w.trade_to_receivable("CORE-A", "SUP-1", "40000.00", 90);
+    let fin_disbursed = first_id(&w.ok(
+        "SUP-1",
+        Action::RequestFinancing {
+            receivable: r4,
+            banks: vec![org("BANK-A")],
+        },
+    ));
+    let offer_a = first_id(&w.ok(
+        "BANK-A",
+        Action::OfferFinancing {
+            financing: doc(&fin_disbursed),
+            rate: Rate::parse("4").unwrap(),
+            fees: Amount::ZERO,
+            valid_until: w.today(),
+        },
+    ));
+    let accepted = w.ok(
+        "SUP-1",
+        Action::AcceptOffer {
+            offer: doc(&offer_a),
+        },
+    );
+    let Event::OfferAccepted { net, .. } = &accepted[0] else {
+        panic!()
+    };
+    w.ok(
+        "BANK-A",
+        Action::Disburse {
+            financing: doc(&fin_disbursed),
+            payment_ref: "CMB-FIX".into(),
+            net: net.amount,
+        },
+    );
+    let r5 = w.trade_to_receivable("CORE-A", "SUP-1", "50000.00", 90);
+    let settlement_pending = first_id(&w.ok(
+        "CORE-A",
+        Action::Repay {
+            receivable: r5,
+            payee: org("SUP-1"),
+            amount: Amount::parse("50000.00").unwrap(),
+            payment_ref: "HX-FIX".into(),
+        },
+    ));
     let proposal = first_id(&w.ok(
         "BANK-A",
         Action::Propose {
@@ -216,6 +265,8 @@ fn fixture() -> Fixture {
         offer_open,
         fin_accepted,
         fin_accepted_net,
+        fin_disbursed,
+        settlement_pending,
         proposal,
     }
 }
@@ -428,6 +479,7 @@ fn every_action_refuses_every_unauthorised_org() {
                 financing: d(&f.fin_requested),
                 rate: Rate::parse("3").unwrap(),
                 fees: Amount::ZERO,
+                valid_until: f.world.today(),
             },
             use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
             "BANK-A",
@@ -465,18 +517,57 @@ fn every_action_refuses_every_unauthorised_org() {
         (
             Action::Repay {
                 receivable: d(&f.rcv),
+                payee: org("SUP-1"),
                 amount: Amount::parse("1.00").unwrap(),
                 payment_ref: "R-1".into(),
             },
             use_role(&[Role::Core], &["CORE-A"]),
             "CORE-A",
         ),
+        (
+            Action::SettleRoot {
+                root: d(&f.rcv),
+                payment_ref: "M-1".into(),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::AcknowledgeSettlement {
+                settlement: d(&f.settlement_pending),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::DisputeSettlement {
+                settlement: d(&f.settlement_pending),
+                reason: "not received".into(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::AcknowledgeDisbursement {
+                financing: d(&f.fin_disbursed),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::DisputeDisbursement {
+                financing: d(&f.fin_disbursed),
+                reason: "short paid".into(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
     ];
     // Every action variant is in the matrix.
     let names: std::collections::BTreeSet<&str> = matrix.iter().map(|(a, ..)| a.name()).collect();
     assert_eq!(
         names.len(),
-        26,
+        31,
         "an action is missing from the matrix: {names:?}"
     );
 
@@ -539,7 +630,7 @@ fn every_action_refuses_every_unauthorised_org() {
             refusals += 1;
         }
     }
-    // 27 rows x 9 orgs, minus the parties.
+    // 33 rows x 9 orgs, minus the parties.
     assert!(refusals > 180, "only {refusals} refusals tried");
 }
 
@@ -557,8 +648,15 @@ fn auditor_can_do_nothing_at_all() {
         },
         Action::Repay {
             receivable: doc(&f.rcv),
+            payee: org("SUP-1"),
             amount: Amount::parse("1.00").unwrap(),
             payment_ref: "X".into(),
+        },
+        Action::AcknowledgeSettlement {
+            settlement: doc(&f.settlement_pending),
+        },
+        Action::AcknowledgeDisbursement {
+            financing: doc(&f.fin_disbursed),
         },
         Action::Propose {
             change: GovChange::SetParams(Default::default()),

@@ -12,7 +12,9 @@
 
 mod common;
 
-use lianrong_contracts::model::{Financing, Invoice, Offer, OfferStatus, Receivable};
+use lianrong_contracts::model::{
+    Financing, Invoice, Offer, OfferStatus, Receivable, Settlement, SettlementStatus,
+};
 use lianrong_contracts::money::{Amount, Rate};
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::{member_key, org, World, CAST};
@@ -58,6 +60,7 @@ enum Op {
         bank: usize,
         bp: u32,
         fee_cents: u64,
+        valid_days: u64,
     },
     Accept {
         offer: usize,
@@ -74,6 +77,20 @@ enum Op {
     Repay {
         receivable: usize,
         permille: u32,
+    },
+    /// The debtor pays every holder of a root's live parts (清分).
+    SettleRoot {
+        receivable: usize,
+    },
+    /// The payee answers a settlement: acknowledges (counted once) or disputes.
+    Answer {
+        settlement: usize,
+        acknowledge: bool,
+    },
+    /// The applicant answers a disbursement.
+    AnswerDisbursement {
+        financing: usize,
+        acknowledge: bool,
     },
     Advance {
         days: u64,
@@ -94,14 +111,17 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..16usize).prop_map(|receivable| Op::SplitWrongSum { receivable }),
         2 => (0..16usize, 0..3usize).prop_map(|(receivable, to)| Op::Transfer { receivable, to }),
         2 => (0..16usize, 1..4usize).prop_map(|(receivable, banks)| Op::Request { receivable, banks }),
-        2 => (0..8usize, 0..2usize, 0u32..2000, 0u64..10_000).prop_map(|(financing, bank, bp, fee_cents)| Op::Offer { financing, bank, bp, fee_cents }),
+        2 => (0..8usize, 0..2usize, 0u32..2000, 0u64..10_000, 0u64..8).prop_map(|(financing, bank, bp, fee_cents, valid_days)| Op::Offer { financing, bank, bp, fee_cents, valid_days }),
         2 => (0..8usize).prop_map(|offer| Op::Accept { offer }),
         2 => (0..8usize).prop_map(|financing| Op::Disburse { financing }),
         1 => (0..8usize).prop_map(|financing| Op::Cancel { financing }),
         1 => (0..8usize).prop_map(|financing| Op::Abandon { financing }),
         2 => (0..16usize, 1u32..1001).prop_map(|(receivable, permille)| Op::Repay { receivable, permille }),
+        1 => (0..16usize).prop_map(|receivable| Op::SettleRoot { receivable }),
+        3 => (0..16usize, any::<bool>()).prop_map(|(settlement, acknowledge)| Op::Answer { settlement, acknowledge }),
+        1 => (0..8usize, any::<bool>()).prop_map(|(financing, acknowledge)| Op::AnswerDisbursement { financing, acknowledge }),
         1 => (1u64..60).prop_map(|days| Op::Advance { days }),
-        2 => (0..9usize, 0..8usize, 0..16usize).prop_map(|(actor, what, target)| Op::Anyone { actor, what, target }),
+        2 => (0..9usize, 0..9usize, 0..16usize).prop_map(|(actor, what, target)| Op::Anyone { actor, what, target }),
     ]
 }
 
@@ -335,6 +355,7 @@ fn apply(w: &mut World, op: &Op) {
             bank,
             bp,
             fee_cents,
+            valid_days,
         } => {
             if let Some(f) = pick(&financings, *financing) {
                 let rate = Rate::parse(&Decimal::new(*bp as i64, 2).to_string()).unwrap();
@@ -346,6 +367,7 @@ fn apply(w: &mut World, op: &Op) {
                         financing: f.id.clone(),
                         rate,
                         fees,
+                        valid_until: w.today() + chrono::Days::new(*valid_days),
                     },
                 );
             }
@@ -383,17 +405,32 @@ fn apply(w: &mut World, op: &Op) {
         Op::Disburse { financing } => {
             if let Some(f) = pick(&financings, *financing) {
                 if let Some(t) = &f.terms {
+                    // Today's figure: the days run from the value date.
+                    let r = w.receivable(&f.receivable);
+                    let days = (r.maturity - w.today()).num_days().max(0) as u32;
+                    let net = lianrong_contracts::money::discount(
+                        &t.face,
+                        t.rate,
+                        days,
+                        lianrong_contracts::money::DayCount::Act360,
+                    )
+                    .ok()
+                    .and_then(|d| t.face.amount.checked_sub(d.amount))
+                    .and_then(|n| n.checked_sub(t.fees.amount))
+                    .unwrap_or(t.net.amount);
+                    let reference = w.fresh_id("CMB").to_string();
                     let res = run(
                         w,
                         &t.bank.to_string(),
                         Action::Disburse {
                             financing: f.id.clone(),
-                            payment_ref: "PAY".into(),
-                            net: t.net.amount,
+                            payment_ref: reference,
+                            net,
                         },
                     );
                     if res.is_ok() {
                         assert_eq!(w.receivable(&f.receivable).holder, t.bank);
+                        assert!(w.today() <= t.valid_until, "disbursed on an expired offer");
                     }
                 }
             }
@@ -439,15 +476,83 @@ fn apply(w: &mut World, op: &Op) {
                     &r.debtor.to_string(),
                     Action::Repay {
                         receivable: r.id.clone(),
+                        payee: r.holder.clone(),
                         amount: Amount::from_decimal(amount).unwrap(),
                         payment_ref: reference,
                     },
                 );
+                let repaid = r.repaid;
+                match res {
+                    Ok(()) => {}
+                    Err(ContractError::SettlementPending { .. }) => {}
+                    e => {
+                        panic!("the debtor can always instruct up to the outstanding amount: {e:?}")
+                    }
+                }
                 assert_eq!(
-                    res,
-                    Ok(()),
-                    "the debtor can always repay up to the outstanding amount"
+                    w.receivable(&r.id).repaid,
+                    repaid,
+                    "an instruction alone repays nothing"
                 );
+            }
+        }
+        Op::SettleRoot { receivable } => {
+            if let Some(r) = pick(&receivables, *receivable) {
+                let root = w.receivable(&r.root);
+                let reference = w.fresh_id("MAT").to_string();
+                let _ = run(
+                    w,
+                    &root.debtor.to_string(),
+                    Action::SettleRoot {
+                        root: root.id.clone(),
+                        payment_ref: reference,
+                    },
+                );
+            }
+        }
+        Op::Answer {
+            settlement,
+            acknowledge,
+        } => {
+            let settlements: Vec<Settlement> = all(w, DocKind::Settlement);
+            if let Some(s) = pick(&settlements, *settlement) {
+                let before = w.receivable(&s.receivable).repaid;
+                let action = if *acknowledge {
+                    Action::AcknowledgeSettlement {
+                        settlement: s.id.clone(),
+                    }
+                } else {
+                    Action::DisputeSettlement {
+                        settlement: s.id.clone(),
+                        reason: "not received".into(),
+                    }
+                };
+                let res = run(w, &s.payee.to_string(), action);
+                let after = w.receivable(&s.receivable).repaid;
+                if res.is_ok() && *acknowledge {
+                    assert_eq!(after, before.checked_add(s.amount.amount).unwrap());
+                } else {
+                    assert_eq!(after, before, "only a first acknowledgement counts");
+                }
+                assert_eq!(res.is_ok(), s.status == SettlementStatus::Pending);
+            }
+        }
+        Op::AnswerDisbursement {
+            financing,
+            acknowledge,
+        } => {
+            if let Some(f) = pick(&financings, *financing) {
+                let action = if *acknowledge {
+                    Action::AcknowledgeDisbursement {
+                        financing: f.id.clone(),
+                    }
+                } else {
+                    Action::DisputeDisbursement {
+                        financing: f.id.clone(),
+                        reason: "short".into(),
+                    }
+                };
+                let _ = run(w, &f.applicant.to_string(), action);
             }
         }
         Op::Advance { days } => {
@@ -470,6 +575,7 @@ fn apply(w: &mut World, op: &Op) {
                 },
                 (1, Some(r), ..) => Action::Repay {
                     receivable: r,
+                    payee: org(CAST[*target % CAST.len()].0),
                     amount: Amount::parse("1.00").unwrap(),
                     payment_ref: "X".into(),
                 },
@@ -485,6 +591,15 @@ fn apply(w: &mut World, op: &Op) {
                 },
                 (5, _, _, Some(o)) => Action::AcceptOffer { offer: o },
                 (6, _, _, Some(o)) => Action::WithdrawOffer { offer: o },
+                (7, Some(r), ..) if target % 2 == 0 => Action::SettleRoot {
+                    root: r,
+                    payment_ref: "X".into(),
+                },
+                (7, _, Some(f), _) => Action::AcknowledgeDisbursement { financing: f },
+                (8, ..) => match pick(&all::<Settlement>(w, DocKind::Settlement), *target) {
+                    Some(s) => Action::AcknowledgeSettlement { settlement: s.id },
+                    None => return,
+                },
                 (_, Some(r), ..) => Action::SplitReceivable {
                     receivable: r.clone(),
                     parts: vec![

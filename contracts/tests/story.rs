@@ -21,6 +21,32 @@ fn amt(s: &str) -> Amount {
     Amount::parse(s).unwrap()
 }
 
+/// The debtor instructs a payment to `payee` and the payee acknowledges it; returns the
+/// acknowledgement's events.
+fn pay(
+    w: &mut World,
+    debtor: &str,
+    receivable: &lianrong_contracts::model::DocId,
+    payee: &str,
+    amount: &str,
+    reference: &str,
+) -> Vec<Event> {
+    let ev = w.ok(
+        debtor,
+        Action::Repay {
+            receivable: receivable.clone(),
+            payee: org(payee),
+            amount: amt(amount),
+            payment_ref: reference.into(),
+        },
+    );
+    let Some(Event::SettlementInstructed { settlement, .. }) = ev.first() else {
+        panic!("{ev:?}")
+    };
+    let settlement = settlement.clone();
+    w.ok(payee, Action::AcknowledgeSettlement { settlement })
+}
+
 fn refused(w: &mut World, org_id: &str, action: Action) -> ContractError {
     match w.exec(org_id, action).outcome {
         Err(e) => e,
@@ -190,6 +216,7 @@ fn order_to_repayment_with_exact_amounts() {
             financing: fin.clone(),
             rate: Rate::parse("3.65").unwrap(),
             fees: Amount::ZERO,
+            valid_until: w.today() + chrono::Days::new(10),
         },
     );
     let ev_b = w.ok(
@@ -198,6 +225,7 @@ fn order_to_repayment_with_exact_amounts() {
             financing: fin.clone(),
             rate: Rate::parse("4.00").unwrap(),
             fees: amt("100.00"),
+            valid_until: w.today() + chrono::Days::new(10),
         },
     );
     let offer_id = |ev: &[Event]| match &ev[0] {
@@ -300,19 +328,13 @@ fn order_to_repayment_with_exact_amounts() {
         "CORE-A",
         Action::Repay {
             receivable: part_b.clone(),
+            payee: org("BANK-A"),
             amount: amt("400000.01"),
             payment_ref: "P1".into(),
         },
     );
     assert!(matches!(over, ContractError::Overpayment { .. }));
-    let ev = w.ok(
-        "CORE-A",
-        Action::Repay {
-            receivable: part_b.clone(),
-            amount: amt("400000.00"),
-            payment_ref: "P1".into(),
-        },
-    );
+    let ev = pay(&mut w, "CORE-A", &part_b, "BANK-A", "400000.00", "P1");
     assert!(ev
         .iter()
         .any(|e| matches!(e, Event::ReceivableRepaid { to, .. } if to.as_str() == "BANK-A")));
@@ -323,33 +345,12 @@ fn order_to_repayment_with_exact_amounts() {
     let f: Financing = w.get(DocKind::Financing, fin.as_str()).unwrap();
     assert_eq!(f.status, FinancingStatus::Closed);
 
-    w.ok(
-        "CORE-A",
-        Action::Repay {
-            receivable: part_a.clone(),
-            amount: amt("250000.00"),
-            payment_ref: "P2".into(),
-        },
-    );
+    pay(&mut w, "CORE-A", &part_a, "SUP-1", "250000.00", "P2");
     assert_eq!(w.receivable(&part_a).outstanding(), Some(amt("350000.00")));
-    w.ok(
-        "CORE-A",
-        Action::Repay {
-            receivable: part_a.clone(),
-            amount: amt("350000.00"),
-            payment_ref: "P3".into(),
-        },
-    );
+    pay(&mut w, "CORE-A", &part_a, "SUP-1", "350000.00", "P3");
     assert_eq!(w.receivable(&part_a).status, ReceivableStatus::Settled);
     // The overdue one can still be paid late.
-    w.ok(
-        "CORE-B",
-        Action::Repay {
-            receivable: late.clone(),
-            amount: amt("100000.00"),
-            payment_ref: "P4".into(),
-        },
-    );
+    pay(&mut w, "CORE-B", &late, "SUP-2", "100000.00", "P4");
     assert_eq!(w.receivable(&late).status, ReceivableStatus::Settled);
     common::check_invariants(&w);
 
@@ -376,6 +377,8 @@ fn order_to_repayment_with_exact_amounts() {
                 Event::ReceivableTransferred { .. } => "transferred",
                 Event::FinancingRequested { .. } => "financing requested",
                 Event::ReceivableAssigned { .. } => "assigned",
+                Event::SettlementInstructed { .. } => "settlement instructed",
+                Event::SettlementAcknowledged { .. } => "settlement acknowledged",
                 Event::ReceivableRepaid { .. } => "repaid",
                 Event::ReceivableSettled { .. } => "settled",
                 e => panic!("unexpected {e:?}"),
@@ -390,8 +393,10 @@ fn order_to_repayment_with_exact_amounts() {
             ("transferred", Some("SUP-1")),
             ("financing requested", Some("SUP-3")),
             ("assigned", Some("BANK-A")),
-            ("repaid", Some("CORE-A")),
-            ("settled", Some("CORE-A")),
+            ("settlement instructed", Some("CORE-A")),
+            ("settlement acknowledged", Some("BANK-A")),
+            ("repaid", Some("BANK-A")),
+            ("settled", Some("BANK-A")),
         ]
     );
     assert!(history.iter().all(|h| h.tx.is_some() && h.height > 0));
@@ -645,10 +650,11 @@ fn one_payment_reference_is_counted_once() {
     let b = w.trade_to_receivable("CORE-A", "SUP-2", "600000.00", 90);
     let repay = |receivable: &lianrong_contracts::model::DocId, reference: &str| Action::Repay {
         receivable: receivable.clone(),
+        payee: org(if receivable == &a { "SUP-1" } else { "SUP-2" }),
         amount: amt("300000.00"),
         payment_ref: reference.into(),
     };
-    w.ok("CORE-A", repay(&a, "HX-PAY-0201"));
+    pay(&mut w, "CORE-A", &a, "SUP-1", "300000.00", "HX-PAY-0201");
     for (rcv, reference) in [
         (&a, "HX-PAY-0201"),
         (&a, " hx pay 0201"),
@@ -665,7 +671,7 @@ fn one_payment_reference_is_counted_once() {
     }
     assert_eq!(w.receivable(&a).outstanding(), Some(amt("300000.00")));
     assert_eq!(w.receivable(&b).outstanding(), Some(amt("600000.00")));
-    w.ok("CORE-A", repay(&a, "HX-PAY-0202"));
+    pay(&mut w, "CORE-A", &a, "SUP-1", "300000.00", "HX-PAY-0202");
     assert_eq!(w.receivable(&a).outstanding(), Some(Amount::ZERO));
 }
 
@@ -692,6 +698,7 @@ fn accepted_financing(
             financing: fin.clone(),
             rate: Rate::parse("3.65").unwrap(),
             fees: Amount::ZERO,
+            valid_until: w.today() + chrono::Days::new(10),
         },
     );
     let Event::OfferMade { offer, .. } = &ev[0] else {
@@ -717,14 +724,7 @@ fn a_receivable_repaid_since_acceptance_cannot_be_disbursed_on() {
     let mut w = World::new();
     let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "1000000.00", 90);
     let (fin, net) = accepted_financing(&mut w, &rcv);
-    w.ok(
-        "CORE-A",
-        Action::Repay {
-            receivable: rcv.clone(),
-            amount: amt("999999.99"),
-            payment_ref: "HX-EARLY".into(),
-        },
-    );
+    pay(&mut w, "CORE-A", &rcv, "SUP-1", "999999.99", "HX-EARLY");
     let e = refused(
         &mut w,
         "BANK-A",

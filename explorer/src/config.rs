@@ -172,7 +172,17 @@ impl ExplorerConfig {
             return Err(err(format!("larger than {MAX_CONFIG_BYTES} bytes")));
         }
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut cfg: ExplorerConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of the config at `path` (which only names the file
+    /// in errors and anchors a relative `genesis`; nothing is read).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ExplorerError> {
+        let err = |reason: String| ExplorerError::Config {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut cfg: ExplorerConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         if let Some(g) = &cfg.genesis {
             if g.is_relative() {
                 cfg.genesis = Some(path.parent().unwrap_or(Path::new(".")).join(g));

@@ -1,7 +1,12 @@
 //! The in-memory index: follows committed blocks (`/v1/blocks/{h}` -> tx hashes ->
 //! `/v1/transactions/{hash}` receipts -> the documents they touched) so the explorer can
 //! list what the node API does not (blocks, transactions, orders, invoices, financings,
-//! invoice numbers). Rebuilt from the node at start; every table is bounded.
+//! invoice numbers). Rebuilt from the node at start -- every page of `/v1/orgs` and
+//! `/v1/receivables`, then every block from height 1, one page or block at a time -- and
+//! every table is bounded. Whatever it could not read (the rebuild still running, a full
+//! table, a transaction the node does not hold, a node it cannot follow) is kept as
+//! [`IndexData::incomplete`] and shown on every page and CSV, never silently left out of
+//! the totals.
 //!
 //! Everything is read as the typed answers of `lianrong_api_types`: a block, transaction
 //! or document the node answers with a missing or mistyped field stops the follower at
@@ -9,14 +14,17 @@
 //! zero.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt::Display;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lianrong_api_types::{BlockView, Status, TxView, MAX_PAGE};
 use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable, Shipment};
 use lianrong_contracts::{DocKind, Event};
 use lianrong_primitives::Hash;
+use lianrong_sdk::PageWalk;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
@@ -29,6 +37,28 @@ use lianrong_api_types::visibility::{tx_access, Reader, TxAccess};
 pub const MAX_TXS_PER_DOC: usize = 64;
 /// Blocks kept for the dashboard charts and liveness.
 pub const RECENT_BLOCKS: usize = 120;
+/// How often a running rebuild logs how far it has come.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// How far the rebuild at start has come: until it ends the index is incomplete.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuild {
+    /// Orgs and receivables read from their lists so far.
+    pub listed: u64,
+    /// Whether every page of both lists was read.
+    pub lists_read: bool,
+    /// The node's height when the rebuild read its status: every block up to it is read.
+    pub top: u64,
+}
+
+/// Something the index could not hold or read, from the first block it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// The first block whose data may be missing.
+    pub since: u64,
+    /// What is missing, in words.
+    pub reason: String,
+}
 
 /// A committed block as the explorer lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -181,17 +211,59 @@ pub struct IndexData {
     pub doc_txs: HashMap<(DocKind, String), VecDeque<String>>,
     /// Documents not indexed because a table was full.
     pub dropped: u64,
+    /// Transactions no longer kept (the oldest go once `cap` are kept).
+    pub evicted_txs: u64,
     /// The last error following the node (a malformed answer, an unreachable node), if
     /// the last attempt failed.
     pub last_error: Option<String>,
     /// The last block notice of the event stream that did not decode, until a good one
     /// arrives.
     pub event_error: Option<String>,
+    /// The rebuild at start, while it runs.
+    pub rebuilding: Option<Rebuild>,
+    /// The first data the index lost for good (until a restart rebuilds it).
+    pub gap: Option<Gap>,
     /// Most entries per table.
     pub cap: usize,
 }
 
 impl IndexData {
+    /// Why the index may not hold everything the node has, in words (`None`: complete up
+    /// to `height`). Every page and CSV built from the index shows it.
+    pub fn incomplete(&self) -> Option<String> {
+        let mut why = Vec::new();
+        match &self.rebuilding {
+            Some(r) if !r.lists_read => why.push(format!(
+                "rebuilding from the node: {} orgs and receivables listed so far",
+                r.listed
+            )),
+            Some(r) => why.push(format!(
+                "rebuilding from the node: block {} of {} read",
+                self.height, r.top
+            )),
+            None => {}
+        }
+        if let Some(g) = &self.gap {
+            why.push(format!("incomplete since block {}: {}", g.since, g.reason));
+        }
+        if let Some(e) = &self.last_error {
+            let since = self.height + 1;
+            why.push(format!(
+                "incomplete since block {since}: following the node failed: {e}"
+            ));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// Records data the index lost from block `since` on (the earliest loss is kept).
+    pub fn note_gap(&mut self, since: u64, reason: impl Into<String>) {
+        if self.gap.as_ref().is_none_or(|g| since < g.since) {
+            let reason = reason.into();
+            tracing::warn!(since, %reason, "explorer index incomplete");
+            self.gap = Some(Gap { since, reason });
+        }
+    }
+
     /// The transaction with this hash.
     pub fn tx(&self, hash: &str) -> Option<&TxRecord> {
         self.tx_by_hash.get(hash).and_then(|k| self.txs.get(k))
@@ -262,11 +334,24 @@ impl IndexData {
         while self.txs.len() > self.cap {
             if let Some((_, old)) = self.txs.pop_first() {
                 self.tx_by_hash.remove(&old.hash);
+                self.evicted_txs += 1;
             }
         }
     }
 
     fn put_doc(&mut self, doc: Doc) {
+        let before = self.dropped;
+        self.put_doc_bounded(doc);
+        if self.dropped > before {
+            let reason = format!(
+                "the index is full ({} documents per table, max_index_docs): documents not indexed",
+                self.cap
+            );
+            self.note_gap(self.height + 1, reason);
+        }
+    }
+
+    fn put_doc_bounded(&mut self, doc: Doc) {
         let cap = self.cap;
         let id = doc.id().to_string();
         let dropped = &mut self.dropped;
@@ -325,11 +410,13 @@ pub struct Index {
 }
 
 impl Index {
-    /// An empty index keeping at most `cap` entries per table.
+    /// An empty index keeping at most `cap` entries per table; incomplete until a
+    /// [`Follower`] has rebuilt it.
     pub fn new(cap: usize) -> Self {
         Index {
             data: RwLock::new(IndexData {
                 cap: cap.max(1),
+                rebuilding: Some(Rebuild::default()),
                 ..Default::default()
             }),
         }
@@ -356,10 +443,13 @@ pub struct Follower {
     node: Arc<dyn NodeApi>,
     index: Arc<Index>,
     updates: broadcast::Sender<Arc<LiveUpdate>>,
+    /// Items asked for per list page.
+    page_size: usize,
 }
 
 impl Follower {
-    /// A follower filling `index` and announcing on `updates`.
+    /// A follower filling `index` and announcing on `updates`, reading lists in pages of
+    /// the node's largest size ([`MAX_PAGE`]).
     pub fn new(
         node: Arc<dyn NodeApi>,
         index: Arc<Index>,
@@ -369,7 +459,14 @@ impl Follower {
             node,
             index,
             updates,
+            page_size: MAX_PAGE,
         }
+    }
+
+    /// The same, reading lists in pages of `size` (1 to [`MAX_PAGE`]).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = size.clamp(1, MAX_PAGE);
+        self
     }
 
     /// Reads `/v1/status` into the index; returns the node's height.
@@ -380,24 +477,107 @@ impl Follower {
         Ok(h)
     }
 
-    /// Loads orgs and the receivables list (so an index starting above old blocks still
-    /// knows them), then indexes blocks up to the node's height.
+    /// Rebuilds the index from the node: every page of the org and receivable lists
+    /// (documents no block's transaction names, and changes the ledger made by itself),
+    /// then every block from height 1 (or from where an earlier attempt stopped) up to
+    /// the node's height. One page or block in memory at a time; progress is logged and
+    /// the index says it is incomplete until this returns `Ok`.
     pub async fn rebuild(&self) -> Result<(), NodeError> {
         let top = self.refresh_status().await?;
-        let orgs = self.node.orgs().await?;
-        let receivables = self.node.receivables(MAX_PAGE).await?;
-        self.index.write(|d| {
-            orgs.into_iter().for_each(|o| d.put_doc(Doc::Org(o)));
-            receivables
-                .into_iter()
-                .for_each(|r| d.put_doc(Doc::Receivable(r)));
+        let lists_read = self.index.write(|d| {
+            let r = d.rebuilding.get_or_insert_with(Rebuild::default);
+            r.top = top;
+            r.lists_read
         });
-        let cap = self.index.read(|d| d.cap) as u64;
-        let start = top.saturating_sub(cap).max(self.index.read(|d| d.height)) + 1;
-        for h in start..=top {
-            self.index_block(h, &[]).await?;
+        if !lists_read {
+            self.read_lists().await?;
         }
+        let from = self.index.read(|d| d.height) + 1;
+        let mut logged = Instant::now();
+        for h in from..=top {
+            self.index_block(h, &[]).await?;
+            if logged.elapsed() >= PROGRESS_EVERY {
+                tracing::info!(height = h, top, "explorer rebuild: reading blocks");
+                logged = Instant::now();
+            }
+        }
+        self.index.write(|d| {
+            d.rebuilding = None;
+            d.last_error = None;
+        });
+        tracing::info!(height = top, "explorer rebuild: complete");
         Ok(())
+    }
+
+    /// Reads every page of `/v1/orgs`, then of `/v1/receivables`, into the index.
+    async fn read_lists(&self) -> Result<(), NodeError> {
+        // An earlier attempt's pages are read again from the first.
+        self.index.write(|d| {
+            if let Some(r) = &mut d.rebuilding {
+                r.listed = 0;
+            }
+        });
+        let size = self.page_size;
+        let node = &self.node;
+        let orgs = self
+            .read_list(paths::ORGS, Doc::Org, |after| async move {
+                let p = node.orgs_page(after.as_ref(), size).await?;
+                Ok((p.items, p.next))
+            })
+            .await?;
+        let receivables = self
+            .read_list(paths::RECEIVABLES, Doc::Receivable, |after| async move {
+                let p = node.receivables_page(after.as_ref(), size).await?;
+                Ok((p.items, p.next))
+            })
+            .await?;
+        self.index.write(|d| {
+            if let Some(r) = &mut d.rebuilding {
+                r.lists_read = true;
+            }
+        });
+        tracing::info!(orgs, receivables, "explorer rebuild: lists read");
+        Ok(())
+    }
+
+    /// Reads the list at `url` page by page (`fetch(after)` reads one) to its last page,
+    /// putting each page into the index before the next is read; how many items it had.
+    async fn read_list<C, T, F, Fut>(
+        &self,
+        url: &str,
+        doc: impl Fn(T) -> Doc,
+        mut fetch: F,
+    ) -> Result<u64, NodeError>
+    where
+        C: Ord + Clone + Display,
+        F: FnMut(Option<C>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, Option<C>), NodeError>>,
+    {
+        let mut walk = PageWalk::new(url, None);
+        let mut count = 0u64;
+        let mut logged = Instant::now();
+        while !walk.is_done() {
+            let (items, next) = fetch(walk.after().cloned()).await?;
+            walk.advance(next).map_err(crate::node::sdk_error)?;
+            let n = items.len() as u64;
+            count += n;
+            self.index.write(|d| {
+                items.into_iter().for_each(|t| d.put_doc(doc(t)));
+                if let Some(r) = &mut d.rebuilding {
+                    r.listed += n;
+                }
+            });
+            if logged.elapsed() >= PROGRESS_EVERY {
+                tracing::info!(
+                    url,
+                    count,
+                    pages = walk.pages(),
+                    "explorer rebuild: reading list"
+                );
+                logged = Instant::now();
+            }
+        }
+        Ok(count)
     }
 
     /// Indexes block `h`; `extra` are documents changed by the ledger itself (overdue).
@@ -434,7 +614,9 @@ impl Follower {
             // listed a faulty proposer's dropped ones): index the rest rather than
             // retry this height for ever.
             Err(NodeError::NotFound(_)) => {
-                tracing::warn!(height = h, tx = %hash, "block lists a transaction the node does not hold");
+                let why =
+                    format!("block {h} lists transaction {hash}, which the node does not hold");
+                self.index.write(|d| d.note_gap(h, why));
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -542,7 +724,12 @@ impl Follower {
                             // `/v1/blocks`, but its ledger-made changes are unknown.
                             Err(e @ NodeError::Decode { .. }) => {
                                 tracing::warn!(error = %e, "malformed block notice");
-                                self.index.write(|d| d.event_error = Some(e.to_string()));
+                                self.index.write(|d| {
+                                    d.event_error = Some(e.to_string());
+                                    let why = "a block notice did not decode: changes the \
+                                               ledger made by itself (overdue) may be missing";
+                                    d.note_gap(d.height + 1, why);
+                                });
                                 vec![]
                             }
                             Err(e) => {
@@ -609,6 +796,7 @@ mod tests {
     use crate::node::fake::{self, FakeNode};
     use crate::views::{self, testdata, ListQuery};
     use crate::vis::Viewer;
+    use lianrong_api_types::MAX_PAGE;
     use lianrong_contracts::action::InvoiceSpec;
     use lianrong_contracts::model::{DocId, OrderStatus};
     use lianrong_contracts::money::{Amount, Money};
@@ -710,8 +898,6 @@ mod tests {
             "/v1/status",
             fake::status(2, vec![fake::validator("BANK-A", 0xaa)]),
         );
-        node.set("/v1/orgs", Vec::<Org>::new());
-        node.set("/v1/receivables?limit=500", Vec::<Receivable>::new());
         let (t1, t2) = (fake::hash(0x11), fake::hash(0x22));
         serve_invoice_block(&node, t1);
         serve_order_block(&node, t2);
@@ -850,6 +1036,157 @@ mod tests {
         }
         index.read(|d| assert_eq!(d.height, 1, "block 2 is not indexed"));
         run.abort();
+    }
+
+    fn org_record(id: &str) -> Org {
+        Org {
+            id: testdata::org(id),
+            name: id.into(),
+            tax_id: "91330000MA2SUP106X".into(),
+            roles: vec![lianrong_contracts::model::Role::Supplier],
+            identifiers: vec![],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
+        }
+    }
+
+    fn rcv(i: usize) -> Receivable {
+        let id = format!("RCV-{i:05}");
+        testdata::receivable(&id, "SUP-1", "CORE-A", "2026-11-01", "2027-01-31", "1.00")
+    }
+
+    /// A node at height 0 listing `orgs` orgs and `rcvs` receivables.
+    fn listing_node(orgs: usize, rcvs: usize) -> Arc<FakeNode> {
+        let node = Arc::new(FakeNode::default());
+        node.set("/v1/status", fake::status(0, vec![]));
+        node.set_orgs(
+            (0..orgs)
+                .map(|i| org_record(&format!("ORG-{i:04}")))
+                .collect(),
+        );
+        node.set_receivables((0..rcvs).map(rcv).collect());
+        node
+    }
+
+    fn follower(node: Arc<FakeNode>, index: Arc<Index>) -> Follower {
+        Follower::new(node, index, broadcast::channel(16).0)
+    }
+
+    /// The finding: the rebuild read one page of 500 orgs and one of 500 receivables, so
+    /// risk views and CSVs missed the rest after a restart. It reads every page.
+    #[tokio::test]
+    async fn a_rebuild_reads_every_page_of_both_lists() {
+        let node = listing_node(612, 1_203);
+        let index = Arc::new(Index::new(10_000));
+        follower(node.clone(), index.clone())
+            .rebuild()
+            .await
+            .unwrap();
+        index.read(|d| {
+            assert_eq!((d.orgs.len(), d.receivables.len()), (612, 1_203));
+            assert!((0..1_203).all(|i| d.receivables[&format!("RCV-{i:05}")] == rcv(i)));
+            assert_eq!(d.incomplete(), None);
+            let everything = Viewer::Everything { org: None };
+            let q = ListQuery::default();
+            assert_eq!(views::receivables(d, &everything, &q).rows.len(), 1_203);
+            let csv = views::exposure(d, &everything, &q).to_csv().unwrap();
+            assert!(csv.contains("1203.00"), "{csv}");
+        });
+        assert_eq!(
+            node.pages_asked.lock().unwrap().as_slice(),
+            [
+                "/v1/orgs?limit=500",
+                "/v1/orgs?after=ORG-0499&limit=500",
+                "/v1/receivables?limit=500",
+                "/v1/receivables?after=RCV-00499&limit=500",
+                "/v1/receivables?after=RCV-00999&limit=500",
+            ]
+        );
+    }
+
+    /// The page size is a parameter: small pages give the same index.
+    #[tokio::test]
+    async fn small_pages_give_the_same_index() {
+        let node = listing_node(20, 50);
+        let index = Arc::new(Index::new(10_000));
+        let f = follower(node.clone(), index.clone()).with_page_size(7);
+        f.rebuild().await.unwrap();
+        index.read(|d| assert_eq!((d.orgs.len(), d.receivables.len()), (20, 50)));
+        assert_eq!(node.pages_asked.lock().unwrap().len(), 3 + 8);
+    }
+
+    /// The finding: the rebuild started `max_index_docs` blocks below the node's height,
+    /// so documents of older blocks were missing. It reads every block from height 1.
+    #[tokio::test]
+    async fn the_rebuild_reads_every_block_from_height_one() {
+        let (node, _, _) = two_block_node();
+        let index = Arc::new(Index::new(1));
+        follower(node, index.clone()).rebuild().await.unwrap();
+        index.read(|d| {
+            assert!(d.blocks.contains_key(&1) && d.invoices.contains_key("INV-1"));
+            assert!(d.orders.contains_key("PO-9"));
+            assert_eq!(d.incomplete(), None);
+        });
+    }
+
+    /// An index that has not finished its rebuild, or could not read a list page, says
+    /// so; once the node answers, the next attempt completes it.
+    #[tokio::test]
+    async fn an_unfinished_rebuild_says_so() {
+        let node = listing_node(3, 1_203);
+        let index = Arc::new(Index::new(10_000));
+        let why = index.read(IndexData::incomplete).unwrap();
+        assert!(why.contains("rebuilding"), "{why}");
+        let page = paths::receivables(Some(&DocId::new("RCV-00999").unwrap()), MAX_PAGE);
+        node.set(&page, NodeError::Transport("connection reset".into()));
+        let f = follower(node.clone(), index.clone());
+        assert!(f.rebuild().await.is_err());
+        let why = index.read(IndexData::incomplete).unwrap();
+        assert!(
+            why.contains("1003 orgs and receivables listed so far"),
+            "{why}"
+        );
+        node.answers.lock().unwrap().remove(&page);
+        f.rebuild().await.unwrap();
+        index.read(|d| assert_eq!((d.receivables.len(), d.incomplete()), (1_203, None)));
+    }
+
+    /// Data the index cannot hold (a full table) or read (a transaction the node does
+    /// not hold) is a gap from its block on, in every page's and CSV's note.
+    #[tokio::test]
+    async fn a_full_table_or_a_missing_transaction_is_a_gap() {
+        let (node, _, t2) = two_block_node();
+        node.answers
+            .lock()
+            .unwrap()
+            .remove(&paths::transaction(&t2));
+        let index = Arc::new(Index::new(100));
+        follower(node.clone(), index.clone())
+            .rebuild()
+            .await
+            .unwrap();
+        let why = index.read(IndexData::incomplete).unwrap();
+        assert!(
+            why.starts_with("incomplete since block 2: block 2 lists transaction"),
+            "{why}"
+        );
+
+        let node = listing_node(0, 3);
+        let index = Arc::new(Index::new(2));
+        follower(node, index.clone()).rebuild().await.unwrap();
+        index.read(|d| {
+            let why = d.incomplete().unwrap();
+            assert!(why.contains("since block 1: the index is full"), "{why}");
+            let mut t =
+                views::receivables(d, &Viewer::Everything { org: None }, &Default::default());
+            t.incomplete = d.incomplete();
+            let csv = t.to_csv().unwrap();
+            // One cell (quoted: the reason has a comma), then the header.
+            let start = "\"INCOMPLETE: incomplete since block 1: the index is full";
+            assert!(csv.starts_with(start), "{csv}");
+            assert_eq!(csv.lines().nth(1), Some(t.columns.join(",").as_str()));
+        });
     }
 
     #[test]

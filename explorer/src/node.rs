@@ -14,8 +14,8 @@ use std::pin::Pin;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, EpochChanges, ProofResponse, ReceivableHistory, Status,
-    TxView,
+    event_names, BlockNotice, BlockView, EpochChanges, OrgPage, ProofResponse, ReceivableHistory,
+    ReceivablePage, Status, TxView,
 };
 use lianrong_contracts::model::{DocId, Financing, Invoice, Order, Org, Receivable, Shipment};
 use lianrong_contracts::DocKind;
@@ -145,8 +145,10 @@ pub mod paths {
 
     /// `GET /v1/status`.
     pub const STATUS: &str = "/v1/status";
-    /// `GET /v1/orgs`.
+    /// `GET /v1/orgs` (each page adds its query).
     pub const ORGS: &str = "/v1/orgs";
+    /// `GET /v1/receivables` (each page adds its query).
+    pub const RECEIVABLES: &str = "/v1/receivables";
     /// The pseudo-URL errors of the event stream name.
     pub const EVENTS: &str = "/v1/events";
     /// `GET /v1/epochs`.
@@ -160,9 +162,20 @@ pub mod paths {
     pub fn transaction(hash: &Hash) -> String {
         format!("/v1/transactions/{hash}")
     }
-    /// `GET /v1/receivables?limit=N`.
-    pub fn receivables(limit: usize) -> String {
-        format!("/v1/receivables?limit={limit}")
+    /// `GET /v1/orgs?after=&limit=`: one page.
+    pub fn orgs(after: Option<&OrgId>, limit: usize) -> String {
+        page(ORGS, after.map(OrgId::as_str), limit)
+    }
+    /// `GET /v1/receivables?after=&limit=`: one page.
+    pub fn receivables(after: Option<&DocId>, limit: usize) -> String {
+        page(RECEIVABLES, after.map(DocId::as_str), limit)
+    }
+    /// A list page's path: ids are URL-safe as they are.
+    fn page(list: &str, after: Option<&str>, limit: usize) -> String {
+        match after {
+            Some(a) => format!("{list}?after={a}&limit={limit}"),
+            None => format!("{list}?limit={limit}"),
+        }
     }
     /// The document `id` of `kind`: its path, or `NotFound` for a kind the explorer does
     /// not read or an id no document can have.
@@ -225,10 +238,18 @@ pub trait NodeApi: Send + Sync + 'static {
     fn block(&self, height: u64) -> BoxFut<'_, Result<BlockView, NodeError>>;
     /// `GET /v1/transactions/{hash}`.
     fn transaction(&self, hash: Hash) -> BoxFut<'_, Result<TxView, NodeError>>;
-    /// `GET /v1/orgs`.
-    fn orgs(&self) -> BoxFut<'_, Result<Vec<Org>, NodeError>>;
-    /// `GET /v1/receivables?limit={limit}`.
-    fn receivables(&self, limit: usize) -> BoxFut<'_, Result<Vec<Receivable>, NodeError>>;
+    /// `GET /v1/orgs?after=&limit=`: one page of organisations, in id order.
+    fn orgs_page<'a>(
+        &'a self,
+        after: Option<&'a OrgId>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<OrgPage, NodeError>>;
+    /// `GET /v1/receivables?after=&limit=`: one page of receivables, in id order.
+    fn receivables_page<'a>(
+        &'a self,
+        after: Option<&'a DocId>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<ReceivablePage, NodeError>>;
     /// The document `id` of `kind` (orgs, orders, shipments, invoices, receivables and
     /// financings; `NotFound` for other kinds).
     fn document<'a>(&'a self, kind: DocKind, id: &'a str) -> BoxFut<'a, Result<Doc, NodeError>>;
@@ -286,7 +307,9 @@ impl SdkNode {
     }
 }
 
-fn sdk_error(e: lianrong_sdk::SdkError) -> NodeError {
+/// The SDK's error as the explorer reports it (also a page walk's refusal of a node's
+/// cursor).
+pub fn sdk_error(e: lianrong_sdk::SdkError) -> NodeError {
     use lianrong_sdk::SdkError as E;
     if e.is_not_found() {
         return NodeError::NotFound(e.to_string());
@@ -321,12 +344,20 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::transaction(&hash)).await })
     }
 
-    fn orgs(&self) -> BoxFut<'_, Result<Vec<Org>, NodeError>> {
-        Box::pin(self.get(paths::ORGS))
+    fn orgs_page<'a>(
+        &'a self,
+        after: Option<&'a OrgId>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<OrgPage, NodeError>> {
+        Box::pin(async move { self.get(&paths::orgs(after, limit)).await })
     }
 
-    fn receivables(&self, limit: usize) -> BoxFut<'_, Result<Vec<Receivable>, NodeError>> {
-        Box::pin(async move { self.get(&paths::receivables(limit)).await })
+    fn receivables_page<'a>(
+        &'a self,
+        after: Option<&'a DocId>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<ReceivablePage, NodeError>> {
+        Box::pin(async move { self.get(&paths::receivables(after, limit)).await })
     }
 
     fn document<'a>(&'a self, kind: DocKind, id: &'a str) -> BoxFut<'a, Result<Doc, NodeError>> {
@@ -409,10 +440,6 @@ pub mod fake {
         Block(Box<BlockView>),
         /// `/v1/transactions/{hash}`.
         Tx(Box<TxView>),
-        /// `/v1/orgs`.
-        Orgs(Vec<Org>),
-        /// `/v1/receivables?limit=N`.
-        Receivables(Vec<Receivable>),
         /// A document.
         Doc(Box<Doc>),
         /// `/v1/receivables/{id}/history`.
@@ -438,16 +465,6 @@ pub mod fake {
     impl From<TxView> for Answer {
         fn from(v: TxView) -> Self {
             Answer::Tx(Box::new(v))
-        }
-    }
-    impl From<Vec<Org>> for Answer {
-        fn from(v: Vec<Org>) -> Self {
-            Answer::Orgs(v)
-        }
-    }
-    impl From<Vec<Receivable>> for Answer {
-        fn from(v: Vec<Receivable>) -> Self {
-            Answer::Receivables(v)
         }
     }
     impl From<Doc> for Answer {
@@ -476,13 +493,21 @@ pub mod fake {
         }
     }
 
-    /// Answers from a map of path -> typed fixture; events from a list, then silence.
+    /// Answers from a map of path -> typed fixture; the org and receivable lists in pages
+    /// as the node pages them (unless the map answers a page's path, e.g. with a
+    /// failure); events from a list, then silence.
     #[derive(Default)]
     pub struct FakeNode {
         /// Path -> answer.
         pub answers: Mutex<HashMap<String, Answer>>,
         /// The notices the next `events()` call streams.
         pub notices: Mutex<Vec<Result<BlockNotice, NodeError>>>,
+        /// `/v1/orgs`, in id order.
+        pub orgs: Mutex<Vec<Org>>,
+        /// `/v1/receivables`, in id order.
+        pub receivables: Mutex<Vec<Receivable>>,
+        /// The list pages asked for, in order.
+        pub pages_asked: Mutex<Vec<String>>,
     }
 
     impl FakeNode {
@@ -492,6 +517,46 @@ pub mod fake {
                 .lock()
                 .unwrap()
                 .insert(path.to_string(), v.into());
+        }
+
+        /// Serves `orgs` (sorted here) as `/v1/orgs`.
+        pub fn set_orgs(&self, mut orgs: Vec<Org>) {
+            orgs.sort_by(|a, b| a.id.cmp(&b.id));
+            *self.orgs.lock().unwrap() = orgs;
+        }
+
+        /// Serves `list` (sorted here) as `/v1/receivables`.
+        pub fn set_receivables(&self, mut list: Vec<Receivable>) {
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            *self.receivables.lock().unwrap() = list;
+        }
+
+        /// The page at `path` of `list` (ordered by `key`): a failure set at `path`, or
+        /// the items after `after` and a `next` while more remain.
+        fn page<T: Clone, K: PartialOrd + Clone>(
+            &self,
+            path: String,
+            list: &Mutex<Vec<T>>,
+            key: impl Fn(&T) -> K,
+            after: Option<&K>,
+            limit: usize,
+        ) -> Result<(Vec<T>, Option<K>), NodeError> {
+            self.pages_asked.lock().unwrap().push(path.clone());
+            if let Some(a) = self.answers.lock().unwrap().get(&path) {
+                return Err(match a {
+                    Answer::Fail(e) => e.clone(),
+                    _ => NodeError::decode(&path, "wrong fixture"),
+                });
+            }
+            let list = list.lock().unwrap();
+            let mut rest = list
+                .iter()
+                .filter(|t| after.is_none_or(|a| &key(t) > a))
+                .cloned();
+            let items: Vec<T> = rest.by_ref().take(limit).collect();
+            let more = rest.next().is_some();
+            let next = items.last().filter(|_| more).map(&key);
+            Ok((items, next))
         }
 
         /// Serves document `d` at its path.
@@ -641,17 +706,23 @@ pub mod fake {
                 _ => None,
             })
         }
-        fn orgs(&self) -> BoxFut<'_, Result<Vec<Org>, NodeError>> {
-            self.answer(Ok(paths::ORGS.into()), |a| match a {
-                Answer::Orgs(o) => Some(o),
-                _ => None,
-            })
+        fn orgs_page<'a>(
+            &'a self,
+            after: Option<&'a OrgId>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<OrgPage, NodeError>> {
+            let path = paths::orgs(after, limit);
+            let got = self.page(path, &self.orgs, |o| o.id.clone(), after, limit);
+            Box::pin(async move { got.map(|(items, next)| OrgPage { items, next }) })
         }
-        fn receivables(&self, limit: usize) -> BoxFut<'_, Result<Vec<Receivable>, NodeError>> {
-            self.answer(Ok(paths::receivables(limit)), |a| match a {
-                Answer::Receivables(r) => Some(r),
-                _ => None,
-            })
+        fn receivables_page<'a>(
+            &'a self,
+            after: Option<&'a DocId>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<ReceivablePage, NodeError>> {
+            let path = paths::receivables(after, limit);
+            let got = self.page(path, &self.receivables, |r| r.id.clone(), after, limit);
+            Box::pin(async move { got.map(|(items, next)| ReceivablePage { items, next }) })
         }
         fn document<'a>(
             &'a self,

@@ -60,6 +60,9 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
 /// A table with links.
 pub fn table(t: &Table) -> Markup {
     html! {
+        @if let Some(why) = &t.incomplete {
+            p class="error" id="incomplete" { "Incomplete, totals may be short: " (why) }
+        }
         table class="list" {
             thead { tr { @for c in &t.columns { th { (c) } } } }
             tbody {
@@ -75,7 +78,7 @@ pub fn table(t: &Table) -> Markup {
             }
         }
         @if t.rows.is_empty() { p class="muted" { "Nothing to show." } }
-        @if t.truncated { p class="muted" { "Only the first rows are shown; narrow the filters." } }
+        @if t.truncated { p class="error" { "Only the first " (crate::views::MAX_ROWS) " rows are shown; narrow the filters." } }
     }
 }
 

@@ -573,6 +573,7 @@ async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
             @if let Some(e) = &d.last_error { p class="error" id="follow-error" { "following the node: " (e) } }
             @if let Some(e) = &d.event_error { p class="error" id="event-error" { "node event stream: " (e) } }
             @if d.dropped > 0 { p class="error" { (d.dropped) " documents were not indexed (index full)." } }
+            @if let Some(why) = d.incomplete() { p class="error" id="incomplete" { "Incomplete, totals may be short: " (why) } }
             h2 { "Validators" }
             table id="validators" {
                 thead { tr { th { "#" } th { "org" } th { "node key" } th { "signed (last " (recent.len()) " blocks)" } th { "last signed" } th { "liveness" } } }
@@ -655,6 +656,19 @@ fn list_response(
     )
 }
 
+/// A list or risk view built from the index, carrying why the index may be incomplete
+/// (the page and its CSV say so).
+fn table_of(st: &AppState, view: impl FnOnce(&IndexData) -> Table) -> Table {
+    st.index.read(|d| {
+        let mut t = view(d);
+        t.incomplete = match (d.incomplete(), t.incomplete.take()) {
+            (Some(index), Some(view)) => Some(format!("{index}; {view}")),
+            (index, view) => index.or(view),
+        };
+        t
+    })
+}
+
 fn query_string(q: &ListQuery) -> String {
     let mut parts = Vec::new();
     for (k, v) in [
@@ -687,11 +701,11 @@ async fn blocks(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::blocks(d, &q));
+    let t = table_of(&st, |d| views::blocks(d, &q));
     list_response(&s, "Blocks", "/blocks", &q, t, false)
 }
 async fn txs(State(st): State<AppState>, Sess(s, _): Sess, Query(q): Query<ListQuery>) -> Response {
-    let t = st.index.read(|d| views::transactions(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::transactions(d, &s.viewer, &q));
     list_response(&s, "Transactions", "/txs", &q, t, false)
 }
 async fn orgs(
@@ -699,7 +713,7 @@ async fn orgs(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::orgs(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::orgs(d, &s.viewer, &q));
     list_response(&s, "Organisations", "/orgs", &q, t, false)
 }
 async fn orders(
@@ -707,7 +721,7 @@ async fn orders(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::orders(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::orders(d, &s.viewer, &q));
     list_response(&s, "Orders", "/orders", &q, t, false)
 }
 async fn invoices(
@@ -715,7 +729,7 @@ async fn invoices(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::invoices(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::invoices(d, &s.viewer, &q));
     list_response(&s, "Invoices", "/invoices", &q, t, false)
 }
 async fn receivables(
@@ -723,7 +737,7 @@ async fn receivables(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::receivables(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::receivables(d, &s.viewer, &q));
     list_response(&s, "Receivables", "/receivables", &q, t, false)
 }
 async fn financings(
@@ -731,7 +745,7 @@ async fn financings(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = st.index.read(|d| views::financings(d, &s.viewer, &q));
+    let t = table_of(&st, |d| views::financings(d, &s.viewer, &q));
     list_response(&s, "Financings", "/financings", &q, t, false)
 }
 async fn risk(
@@ -744,19 +758,19 @@ async fn risk(
     let (title, t) = match view.as_str() {
         "ladder" => (
             "Maturity ladder",
-            st.index.read(|d| views::ladder(d, &s.viewer, &q, today)),
+            table_of(&st, |d| views::ladder(d, &s.viewer, &q, today)),
         ),
         "overdue" => (
             "Overdue receivables",
-            st.index.read(|d| views::overdue(d, &s.viewer, &q, today)),
+            table_of(&st, |d| views::overdue(d, &s.viewer, &q, today)),
         ),
         "exposure" => (
             "Exposure by core enterprise and bank",
-            st.index.read(|d| views::exposure(d, &s.viewer, &q)),
+            table_of(&st, |d| views::exposure(d, &s.viewer, &q)),
         ),
         "tenor" => (
             "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
-            st.index.read(|d| views::long_tenor(d, &s.viewer, &q)),
+            table_of(&st, |d| views::long_tenor(d, &s.viewer, &q)),
         ),
         _ => return not_found(&s, "That view"),
     };
@@ -1588,13 +1602,10 @@ mod tests {
             revoked_keys: vec![],
             admitted_at: 0,
         };
-        node.set(
-            "/v1/orgs",
-            vec![
-                org("SUP-1", "91330000MA2SUP106X"),
-                org("CORE-B", "91320000MA1COREB4X"),
-            ],
-        );
+        node.set_orgs(vec![
+            org("SUP-1", "91330000MA2SUP106X"),
+            org("CORE-B", "91320000MA1COREB4X"),
+        ]);
         let mine = sup1_rcv1();
         let theirs = testdata::receivable(
             "RCV-9",
@@ -1604,7 +1615,7 @@ mod tests {
             "2026-12-30",
             "777.00",
         );
-        node.set("/v1/receivables?limit=500", vec![mine, theirs]);
+        node.set_receivables(vec![mine, theirs]);
         node
     }
 
@@ -1702,12 +1713,13 @@ mod tests {
     #[tokio::test]
     async fn the_dashboard_reports_a_malformed_node_answer() {
         let node = node_with_two_suppliers();
-        let bad = crate::node::decode::<Vec<lianrong_contracts::model::Org>>(
-            "/v1/orgs",
-            json!([{"id": "SUP-1", "name": "S"}]),
+        let first_page = paths::orgs(None, lianrong_api_types::MAX_PAGE);
+        let bad = crate::node::decode::<lianrong_api_types::OrgPage>(
+            &first_page,
+            json!({"items": [{"id": "SUP-1", "name": "S"}]}),
         )
         .unwrap_err();
-        node.set("/v1/orgs", bad);
+        node.set(&first_page, bad);
         let served = serve(config_with_auditor_and_sup1(), node).await;
         let addr = served.addr;
         let (_, head) = login(addr, "username=audit&password=a").await;
@@ -1717,7 +1729,9 @@ mod tests {
             let (_, _, body) = http(addr, "GET", "/", Some(&audit), None).await;
             if body.contains("follow-error") {
                 assert!(
-                    body.contains("malformed answer from /v1/orgs: at [0]: missing field `tax_id`"),
+                    body.contains(
+                        "malformed answer from /v1/orgs?limit=500: at items[0]: missing field `tax_id`"
+                    ),
                     "{body}"
                 );
                 break;
@@ -1730,6 +1744,51 @@ mod tests {
             !list.contains("RCV-9"),
             "indexed despite the failed rebuild"
         );
+        served.stop().await;
+    }
+
+    /// While the index lacks something (here: block 1, which the node does not serve
+    /// yet), the dashboard, the risk views and their CSVs say so instead of showing
+    /// short totals as whole; once it is read, they stop saying so.
+    #[tokio::test]
+    async fn pages_and_csvs_say_when_the_index_is_incomplete() {
+        let node = node_with_two_suppliers();
+        node.set("/v1/status", fake::status(1, vec![]));
+        let served = serve(config_with_auditor_and_sup1(), node.clone()).await;
+        let addr = served.addr;
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        wait_until_indexed(addr, &audit).await;
+        for path in [
+            "/",
+            "/risk/exposure",
+            "/risk/ladder",
+            "/receivables?partial=1",
+        ] {
+            let (_, _, body) = http(addr, "GET", path, Some(&audit), None).await;
+            assert!(
+                body.contains(r#"id="incomplete""#) && body.contains("not found: /v1/blocks/1"),
+                "{path}: {body}"
+            );
+        }
+        let (_, _, csv) = http(addr, "GET", "/risk/exposure?format=csv", Some(&audit), None).await;
+        assert!(
+            csv.starts_with("INCOMPLETE: rebuilding from the node"),
+            "{csv}"
+        );
+
+        node.set("/v1/blocks/1", fake::block(1, &[]));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) = http(addr, "GET", "/risk/exposure", Some(&audit), None).await;
+            if !body.contains(r#"id="incomplete""#) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still incomplete: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (_, _, csv) = http(addr, "GET", "/risk/exposure?format=csv", Some(&audit), None).await;
+        assert!(!csv.contains("INCOMPLETE"), "{csv}");
         served.stop().await;
     }
 

@@ -54,6 +54,8 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// True if rows were cut at [`MAX_ROWS`].
     pub truncated: bool,
+    /// Why the index it was built from may be incomplete ([`IndexData::incomplete`]).
+    pub incomplete: Option<String>,
 }
 
 impl Table {
@@ -62,6 +64,20 @@ impl Table {
             columns,
             rows: vec![],
             truncated: false,
+            incomplete: None,
+        }
+    }
+
+    /// What the table lacks, in words: the index's gaps and a cut at [`MAX_ROWS`]
+    /// (`None`: every row the ledger has for these filters).
+    pub fn incomplete_note(&self) -> Option<String> {
+        let cut = self
+            .truncated
+            .then(|| format!("only the first {MAX_ROWS} rows; narrow the filters"));
+        match (&self.incomplete, cut) {
+            (Some(i), Some(c)) => Some(format!("{i}; {c}")),
+            (Some(i), None) => Some(i.clone()),
+            (None, c) => c,
         }
     }
 
@@ -74,9 +90,15 @@ impl Table {
     }
 
     /// The table as CSV (header row first). Cells that a spreadsheet would read as a
-    /// formula get a leading `'`.
+    /// formula get a leading `'`. An incomplete table starts with one `INCOMPLETE: why`
+    /// row before the header, so neither a reader nor a program takes it for the whole.
     pub fn to_csv(&self) -> Result<String, csv::Error> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        if let Some(why) = self.incomplete_note() {
+            w.write_record([csv_safe(&format!("INCOMPLETE: {why}"))])?;
+        }
         w.write_record(&self.columns)?;
         for r in &self.rows {
             w.write_record(r.iter().map(|c| csv_safe(&c.text)))?;
@@ -196,6 +218,10 @@ pub fn blocks(d: &IndexData, q: &ListQuery) -> Table {
                 .into(),
         ]);
     }
+    // The table keeps the latest blocks only (the dashboard's window and the index cap).
+    if let Some(first) = d.blocks.keys().next().filter(|h| **h > 1) {
+        t.incomplete = Some(format!("blocks before {first} are not kept here"));
+    }
     t
 }
 
@@ -219,6 +245,12 @@ pub fn transactions(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
             org_link(&x.signer_org),
             result.into(),
         ]);
+    }
+    if d.evicted_txs > 0 {
+        t.incomplete = Some(format!(
+            "the oldest {} transactions are not kept here (at most {} are)",
+            d.evicted_txs, d.cap
+        ));
     }
     t
 }
@@ -386,6 +418,22 @@ fn receivable_row(r: &Receivable) -> Vec<Cell> {
     ]
 }
 
+/// A disbursement as the financings list shows it: the applicant's answer (a disputed one
+/// with its reason), the value date and the days charged; a financing whose terms are
+/// taken but that was never disbursed shows nothing.
+fn disbursement_cell(d: Option<&lianrong_contracts::model::Disbursement>) -> String {
+    let Some(d) = d else {
+        return String::new();
+    };
+    let answer = status_str(&d.status);
+    let reason = d
+        .dispute_reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!("{answer}{reason} (value {}, {} days)", d.value_date, d.days)
+}
+
 /// Financings.
 pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     let mut t = Table::new(vec![
@@ -401,6 +449,7 @@ pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
         "discount",
         "net",
         "payment ref",
+        "disbursement",
     ]);
     for f in vis::filter(v, d.financings.values().cloned()) {
         let status = status_str(&f.status);
@@ -437,6 +486,7 @@ pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
             terms.map(|t| money(&t.discount)).unwrap_or_default().into(),
             terms.map(|t| money(&t.net)).unwrap_or_default().into(),
             f.payment_ref.clone().unwrap_or_default().into(),
+            disbursement_cell(f.disbursement.as_ref()).into(),
         ]);
     }
     t

@@ -13,7 +13,8 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use lianrong_contracts::genesis::Genesis;
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Proposal, Receivable, Shipment, WarehouseReceipt,
+    Financing, Invoice, Offer, Order, Org, Proposal, Receivable, Settlement, Shipment,
+    WarehouseReceipt,
 };
 use lianrong_contracts::state::MAX_VALUE_BYTES;
 use lianrong_contracts::DocKind;
@@ -314,5 +315,6 @@ pub fn document_json(kind: DocKind, bytes: &[u8]) -> Result<Value> {
         DocKind::Receivable => decode_as::<Receivable>(bytes),
         DocKind::Financing => decode_as::<Financing>(bytes),
         DocKind::Offer => decode_as::<Offer>(bytes),
+        DocKind::Settlement => decode_as::<Settlement>(bytes),
     }
 }

@@ -6,9 +6,11 @@
 pub mod admission;
 pub mod api;
 pub mod clock;
-pub mod config;
-pub mod gossip;
 pub mod keyfile;
 pub mod mempool;
-pub mod payload;
 pub mod runtime;
+
+// What the node reads from outside (config.toml, genesis.json, block payloads, gossip
+// bundles) lives in a crate without RocksDB, so the fuzz targets reach the real parsers;
+// re-exported here so `lianrong_node::config` and friends stay where they were.
+pub use lianrong_node_formats::{config, gossip, payload};

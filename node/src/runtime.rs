@@ -18,7 +18,7 @@ use lianrong_consensus::{
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::state::{keys, load};
-use lianrong_contracts::{Event, Genesis, SignedTransaction};
+use lianrong_contracts::{Event, Genesis, Receipt, SignedTransaction};
 use lianrong_primitives::{codec, Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
@@ -159,6 +159,7 @@ pub async fn run(
         commits: commits.clone(),
         status: status.clone(),
         metrics: metrics.clone(),
+        seen_requests: Arc::default(),
     };
     let api_task = serve_api(&config, app).await?;
 
@@ -1067,7 +1068,13 @@ impl Loop {
             block_hash,
             time_ms: fb.block.timestamp_ms,
             state_root: root,
-            receipts: outcome.receipts,
+            // What clients are told is final: a receipt of an envelope refusal is not
+            // (the same bytes may execute later), so it is not announced.
+            receipts: outcome
+                .receipts
+                .into_iter()
+                .filter(Receipt::committed)
+                .collect(),
             ledger_events: outcome.ledger_events,
         }));
         let Some(validators) = changed else {

@@ -4,14 +4,24 @@
 //! [`decode`]. Decoding is strict: input longer than the caller's limit is refused before
 //! any work, trailing bytes are refused, and bytes that do not re-encode to exactly the
 //! same bytes are refused -- so a value has one encoding and signed data is not malleable.
+//!
+//! Memory is bounded by the input, not by what it claims: a length prefix claiming more
+//! bytes than follow it is refused before anything is allocated for it, and a list's
+//! announced length preallocates at most as many elements as bytes are left (see
+//! `bounded`). The caller's limit therefore bounds both the input and what a hostile input
+//! can make us allocate, and it can be the largest *encoded* size of the value: a value
+//! larger in memory than on the wire is never refused for that.
 
 use serde::{de::DeserializeOwned, Serialize};
+
+mod bounded;
 
 /// Hard ceiling for any single decoded value; callers pass tighter limits.
 pub const MAX_DECODE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Fixed-width little-endian integers: one encoding per value, easy to reason about.
-/// The limit makes bincode refuse a claimed length before it allocates for it.
+/// Fixed-width little-endian integers: one encoding per value, easy to reason about (and
+/// every length prefix is 8 bytes, which `bounded` reads). bincode's own limit is only a
+/// second guard: `bounded` refuses a claimed length beyond the input first.
 type Config = bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Fixint,
@@ -87,8 +97,12 @@ pub fn decode_stored<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<
             limit,
         });
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
+    let input = bounded::Input::new(bytes);
+    let mut decoder =
+        bincode::serde::OwnedSerdeDecoder::from_reader(bounded::InputReader(&input), config());
+    let value: T = bounded::deserialize(decoder.as_deserializer(), &input)
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let read = input.read();
     if read != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - read));
     }

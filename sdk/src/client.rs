@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
+    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+    WarehouseReceipt,
 };
 use lianrong_contracts::{DocKind, SignedTransaction};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
@@ -16,9 +17,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::SdkError;
 use crate::key::Auth;
+use crate::pages::{collect_pages, MAX_LISTED};
 use lianrong_api_types::{
-    BlockNotice, BlockView, EpochChanges, KeyInfo, ProofResponse, ProofSubject, RawBlock,
-    ReceivableFilter, ReceivableHistory, Status, SubmitBody, SubmitResponse, SubmitStatus, TxView,
+    BlockNotice, BlockView, EpochChanges, EvidencePage, KeyInfo, OrgPage, ProofResponse,
+    ProofSubject, RawBlock, ReceivableFilter, ReceivableHistory, ReceivablePage, Status,
+    SubmitBody, SubmitResponse, SubmitStatus, TxView, MAX_PAGE,
 };
 
 /// Most retries a client will ever make for one request, whatever the options say.
@@ -110,6 +113,20 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// `?k=v&...` of the given parameters, or nothing. Every value here is an id, a status
+/// or a number: characters that need no escaping in a query.
+fn query_string(params: impl IntoIterator<Item = (&'static str, String)>) -> String {
+    let parts: Vec<String> = params
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
 }
 
 /// The full text of an error and its causes (reqwest's top-level message alone hides
@@ -381,8 +398,10 @@ impl Client {
                 // the node checks exactly what was signed.
                 let authority = authority_of(url)?;
                 let mut req = req.header(reqwest::header::HOST, authority.as_str());
-                let headers =
-                    k.request_headers(&chain_id, &authority, method.as_str(), &pq, now_ms());
+                // Signed anew on every attempt, with a time no earlier request of this key
+                // used: the node accepts a signed request once.
+                let time = k.next_request_time(now_ms());
+                let headers = k.request_headers(&chain_id, &authority, method.as_str(), &pq, time);
                 for (name, value) in headers {
                     req = req.header(name, value);
                 }
@@ -391,8 +410,9 @@ impl Client {
         })
     }
 
-    /// Sends with bounded retries of retryable failures. Every attempt sends the same
-    /// bytes, so retrying a transaction submission is safe (the node answers `duplicate`).
+    /// Sends with bounded retries of retryable failures. Every attempt sends the same body,
+    /// so retrying a transaction submission is safe (the node answers `duplicate`); a
+    /// member key signs each attempt anew (the node refuses a signed request seen before).
     async fn send(
         &self,
         method: Method,
@@ -454,9 +474,27 @@ impl Client {
         self.get_json(&format!("/v1/transactions/{hash}")).await
     }
 
-    /// `GET /v1/orgs`.
+    /// `GET /v1/orgs?after=&limit=`: one page of organisations, in id order (the node's
+    /// default page size without `limit`).
+    pub async fn orgs_page(
+        &self,
+        after: Option<&OrgId>,
+        limit: Option<usize>,
+    ) -> Result<OrgPage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        self.get_json(&format!("/v1/orgs{q}")).await
+    }
+
+    /// Every organisation: `GET /v1/orgs` page by page to the last (at most
+    /// [`MAX_LISTED`]).
     pub async fn orgs(&self) -> Result<Vec<Org>, SdkError> {
-        self.get_json("/v1/orgs").await
+        collect_pages("/v1/orgs", None, MAX_LISTED, |after| async move {
+            let p = self.orgs_page(after.as_ref(), Some(MAX_PAGE)).await?;
+            Ok((p.items, p.next))
+        })
+        .await
     }
 
     /// `GET /v1/orgs/{id}`.
@@ -518,34 +556,64 @@ impl Client {
         self.get_json(&format!("/v1/receivables/{id}")).await
     }
 
-    /// `GET /v1/receivables?holder=&debtor=&status=&limit=`.
+    /// `GET /v1/receivables?holder=&debtor=&status=&after=&limit=`: one page, in id
+    /// order (the node's default page size without `limit`).
+    pub async fn receivables_page(
+        &self,
+        filter: &ReceivableFilter,
+    ) -> Result<ReceivablePage, SdkError> {
+        let status = filter.status.map(|s| {
+            serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        });
+        let q = query_string(
+            [
+                ("holder", filter.holder.as_ref().map(OrgId::to_string)),
+                ("debtor", filter.debtor.as_ref().map(OrgId::to_string)),
+                ("status", status),
+                ("after", filter.after.as_ref().map(DocId::to_string)),
+                ("limit", filter.limit.map(|l| l.to_string())),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v))),
+        );
+        self.get_json(&format!("/v1/receivables{q}")).await
+    }
+
+    /// Every receivable matching `filter` from `filter.after` on: `GET /v1/receivables`
+    /// page by page (of `filter.limit`, default [`MAX_PAGE`]) to the last, at most
+    /// [`MAX_LISTED`].
     pub async fn receivables(
         &self,
         filter: &ReceivableFilter,
     ) -> Result<Vec<Receivable>, SdkError> {
-        let mut q = Vec::new();
-        if let Some(h) = &filter.holder {
-            q.push(format!("holder={h}"));
-        }
-        if let Some(d) = &filter.debtor {
-            q.push(format!("debtor={d}"));
-        }
-        if let Some(s) = filter.status {
-            let s = serde_json::to_value(s)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            q.push(format!("status={s}"));
-        }
-        if let Some(l) = filter.limit {
-            q.push(format!("limit={l}"));
-        }
-        let path = if q.is_empty() {
-            "/v1/receivables".to_string()
-        } else {
-            format!("/v1/receivables?{}", q.join("&"))
-        };
-        self.get_json(&path).await
+        let limit = Some(filter.limit.unwrap_or(MAX_PAGE));
+        let after = filter.after.clone();
+        collect_pages("/v1/receivables", after, MAX_LISTED, |after| async move {
+            let f = ReceivableFilter {
+                after,
+                limit,
+                ..filter.clone()
+            };
+            let p = self.receivables_page(&f).await?;
+            Ok((p.items, p.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/evidence?after=&limit=` (banks and auditors): one page of the
+    /// equivocation evidence the node keeps.
+    pub async fn evidence_page(
+        &self,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<EvidencePage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        self.get_json(&format!("/v1/evidence{q}")).await
     }
 
     /// `GET /v1/receivables/{id}/history`.
@@ -557,6 +625,11 @@ impl Client {
     /// `GET /v1/financings/{id}`.
     pub async fn financing(&self, id: &DocId) -> Result<Financing, SdkError> {
         self.get_json(&format!("/v1/financings/{id}")).await
+    }
+
+    /// `GET /v1/settlements/{id}`.
+    pub async fn settlement(&self, id: &DocId) -> Result<Settlement, SdkError> {
+        self.get_json(&format!("/v1/settlements/{id}")).await
     }
 
     /// `GET /v1/offers/{id}`.

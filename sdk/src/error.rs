@@ -79,6 +79,15 @@ pub enum SdkError {
     /// A key file could not be used.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
+    /// A list holds more items than the helper reading all its pages gathers (read it
+    /// page by page instead); never answered by a shortened list.
+    #[error("{url} lists more than {limit} items; read it page by page")]
+    TooLong {
+        /// The list's path.
+        url: String,
+        /// The most items gathered.
+        limit: usize,
+    },
     /// A caller-supplied value is invalid (bad amount, date, id, URL, ...).
     #[error("{0}")]
     Invalid(String),

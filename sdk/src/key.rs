@@ -19,6 +19,9 @@ struct KeyInner {
     secret: SecretKey,
     org: Option<OrgId>,
     chain_id: Option<String>,
+    /// The time of the last request signed with this key (ms), see
+    /// [`MemberKey::next_request_time`].
+    last_request_ms: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for MemberKey {
@@ -53,6 +56,7 @@ impl MemberKey {
                 secret,
                 org,
                 chain_id,
+                last_request_ms: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -75,6 +79,24 @@ impl MemberKey {
     /// The secret key (to sign transactions).
     pub fn secret(&self) -> &SecretKey {
         &self.inner.secret
+    }
+
+    /// The time to sign the next API request with, given the clock reads `now_ms`: `now_ms`,
+    /// or one past the last time this key (in this process) signed with if that is not
+    /// earlier. A node accepts a signed request once (the same signature again is a
+    /// replay), and Ed25519 signatures are deterministic, so two requests for the same path
+    /// in the same millisecond -- concurrent reads, a retry -- must carry different times.
+    pub fn next_request_time(&self, now_ms: u64) -> u64 {
+        use std::sync::atomic::Ordering;
+        let last = &self.inner.last_request_ms;
+        let mut prev = last.load(Ordering::Relaxed);
+        loop {
+            let next = now_ms.max(prev.saturating_add(1));
+            match last.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return next,
+                Err(seen) => prev = seen,
+            }
+        }
     }
 
     /// The three headers of a signed API request (key, time, signature) for `method` on

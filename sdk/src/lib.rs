@@ -1,7 +1,8 @@
 //! LianRong SDK: an async client of a LianRong node's HTTP API.
 //!
 //! - [`Client`]: typed queries, any GET as JSON, the event stream; timeouts, bounded
-//!   retries and bounded answers on every request.
+//!   retries and bounded answers on every request; lists page by page (`*_page`) or
+//!   whole ([`pages`]: every page to the last, bounded).
 //! - [`MemberKey`] and [`Auth`]: key files and signed requests (or an API token).
 //! - [`Signer`]: builds and signs every action, manages nonces, submits idempotently and
 //!   waits for finality.
@@ -34,6 +35,7 @@ pub mod client;
 mod committed;
 pub mod error;
 pub mod key;
+pub mod pages;
 pub mod signer;
 pub mod verify;
 
@@ -44,6 +46,7 @@ pub use key::{Auth, MemberKey};
 /// The node API's wire schema (every envelope the client parses).
 pub use lianrong_api_types as api_types;
 pub use lianrong_api_types::envelopes::*;
+pub use pages::{collect_pages, PageWalk, MAX_LISTED};
 pub use signer::Signer;
 pub use verify::{
     validator_set, verify_block, verify_document, verify_epochs, verify_history, Finality,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
+
 use lianrong_contracts::model::{DocId, GovChange};
 use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::{Action, InvoiceSpec, Receipt, SignedTransaction, Transaction};
@@ -426,17 +428,20 @@ impl Signer {
         self.submit(Action::CancelFinancing { financing }).await
     }
 
-    /// Offers an annual discount rate (percent) and flat fees (an invited bank).
+    /// Offers an annual discount rate (percent) and flat fees, valid through the
+    /// business date `valid_until` (an invited bank).
     pub async fn offer_financing(
         &self,
         financing: DocId,
         rate: Rate,
         fees: Amount,
+        valid_until: NaiveDate,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::OfferFinancing {
             financing,
             rate,
             fees,
+            valid_until,
         })
         .await
     }
@@ -456,7 +461,8 @@ impl Signer {
         self.submit(Action::AbandonFinancing { financing }).await
     }
 
-    /// Records the bank's payment of exactly the agreed net (the accepted bank).
+    /// Records the bank's payment of exactly the net counted from today's business date
+    /// (the value date) to maturity (the accepted bank).
     pub async fn disburse(
         &self,
         financing: DocId,
@@ -471,19 +477,65 @@ impl Signer {
         .await
     }
 
-    /// Records a repayment to the current holder (the debtor).
+    /// Acknowledges receiving a disbursement's net amount (the applicant).
+    pub async fn acknowledge_disbursement(&self, financing: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcknowledgeDisbursement { financing })
+            .await
+    }
+
+    /// Disputes a disbursement (the applicant).
+    pub async fn dispute_disbursement(
+        &self,
+        financing: DocId,
+        reason: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::DisputeDisbursement { financing, reason })
+            .await
+    }
+
+    /// Instructs a payment to `payee`, the receivable's holder (the debtor): a pending
+    /// settlement until the payee acknowledges it.
     pub async fn repay(
         &self,
         receivable: DocId,
+        payee: OrgId,
         amount: Amount,
         payment_ref: String,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::Repay {
             receivable,
+            payee,
             amount,
             payment_ref,
         })
         .await
+    }
+
+    /// Maturity settlement (清分): pays every current holder of a root's live parts
+    /// their outstanding amounts under one reference (the debtor).
+    pub async fn settle_root(
+        &self,
+        root: DocId,
+        payment_ref: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::SettleRoot { root, payment_ref }).await
+    }
+
+    /// Acknowledges receiving a settlement; only now the outstanding amount falls (the
+    /// payee).
+    pub async fn acknowledge_settlement(&self, settlement: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcknowledgeSettlement { settlement })
+            .await
+    }
+
+    /// Disputes a settlement; nothing is repaid (the payee).
+    pub async fn dispute_settlement(
+        &self,
+        settlement: DocId,
+        reason: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::DisputeSettlement { settlement, reason })
+            .await
     }
 }
 

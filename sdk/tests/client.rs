@@ -242,7 +242,7 @@ async fn key_requests_are_signed_as_the_node_verifies_them() {
                     match check_signature(&headers, "GET", &uri) {
                         Ok(k) => {
                             seen.lock().unwrap().push(format!("{k} {uri}"));
-                            Json(json!([])).into_response()
+                            Json(json!({"items": []})).into_response()
                         }
                         Err(e) => (
                             StatusCode::UNAUTHORIZED,
@@ -267,7 +267,7 @@ async fn key_requests_are_signed_as_the_node_verifies_them() {
     assert_eq!(
         seen.lock().unwrap().as_slice(),
         [format!(
-            "{} /v1/receivables?holder=SUP-1&status=active",
+            "{} /v1/receivables?holder=SUP-1&status=active&limit=500",
             secret.public()
         )]
     );
@@ -564,4 +564,53 @@ async fn block_events_carry_height_time_and_receipt_hashes_across_chunks() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The node accepts a signed request once (a replay is refused), and Ed25519 signatures are
+/// deterministic: requests for the same path signed in the same millisecond -- concurrent
+/// reads, or a retry right after a failure -- were byte-identical, and all but the first
+/// were refused. Each carries its own time now, retries included.
+#[tokio::test]
+async fn every_signed_request_is_unique_even_in_the_same_millisecond() {
+    /// The signatures the mock node saw, and how many requests it answered.
+    type Seen = (Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/v1/status",
+            get(
+                |State((seen, calls)): State<Seen>, headers: HeaderMap, uri: Uri| async move {
+                    check_signature(&headers, "GET", &uri).unwrap();
+                    let sig = headers[H_SIG].to_str().unwrap().to_string();
+                    let mut seen = seen.lock().unwrap();
+                    if seen.contains(&sig) {
+                        let e = json!({"error": {"code": "unauthorized", "message": "replayed"}});
+                        return (StatusCode::UNAUTHORIZED, Json(e)).into_response();
+                    }
+                    seen.push(sig);
+                    // The first call fails the way a busy node does: the client retries.
+                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        let e = json!({"error": {"code": "unavailable", "message": "busy"}});
+                        return (StatusCode::SERVICE_UNAVAILABLE, Json(e)).into_response();
+                    }
+                    Json(status_json()).into_response()
+                },
+            ),
+        )
+        .with_state((seen.clone(), calls.clone()));
+    let url = serve(app).await;
+    let key = MemberKey::new(SecretKey::from_seed([7; 32]), None, Some(CHAIN.into()));
+    let opts = ClientOptions {
+        backoff: Duration::ZERO,
+        ..fast(1)
+    };
+    let client = Client::with_options(&url, Auth::Key(key), opts).unwrap();
+    client.status().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one retry");
+    let all = futures::future::join_all((0..32).map(|_| client.status())).await;
+    for r in all {
+        r.unwrap();
+    }
+    assert_eq!(seen.lock().unwrap().len(), 34, "every request signed anew");
 }

@@ -60,6 +60,31 @@ impl Db {
             .collect()
     }
 
+    /// The stored evidence after the record `start_after` (a previous page's last),
+    /// oldest epoch first, at most `limit` (at most [`MAX_EVIDENCE_RECORDS`]): each with
+    /// its record id (the key after the prefix: the epoch, big-endian, and the digest).
+    pub fn evidence_page(
+        &self,
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Evidence)>, DbError> {
+        let after = start_after.map(|id| [PREFIX, id].concat());
+        let rows = self.scan_at(
+            None,
+            CF_META,
+            PREFIX,
+            after.as_deref(),
+            limit.min(MAX_EVIDENCE_RECORDS),
+        )?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let e = codec::decode_stored(&v, MAX_EVIDENCE_BYTES)
+                    .map_err(|e| DbError::codec("evidence record", e))?;
+                Ok((k[PREFIX.len()..].to_vec(), e))
+            })
+            .collect()
+    }
+
     fn evidence_records(&self, limit: usize) -> Result<Entries, DbError> {
         self.scan_at(None, CF_META, PREFIX, None, limit.min(MAX_EVIDENCE_RECORDS))
     }

@@ -145,6 +145,36 @@ impl Db {
             .collect()
     }
 
+    /// Documents of `kind` in id order (byte order of the ids), starting after the id
+    /// `start_after`, at most `limit` (at most [`MAX_QUERY_LIMIT`]): each id with its
+    /// stored bytes. One bounded range read, so a paged list costs the same per page
+    /// however many documents there are.
+    pub fn docs_after(
+        &self,
+        kind: DocKind,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, DbError> {
+        let prefix = keys::doc_prefix(kind);
+        let after = start_after.map(|id| keys::doc(kind, id));
+        let rows = self.scan_at(
+            None,
+            CF_STATE,
+            &prefix,
+            after.as_deref(),
+            limit.min(MAX_QUERY_LIMIT),
+        )?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                // Ids are ASCII; a lossy copy would make a cursor that names another key.
+                let id = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| {
+                    DbError::corrupt(String::from_utf8_lossy(&k).into_owned(), "id not UTF-8")
+                })?;
+                Ok((id, v))
+            })
+            .collect()
+    }
+
     /// Receivables in one index (by holder, debtor or status), in id order (byte order of
     /// the ids), starting after `start_after`, at most `limit` (at most
     /// [`MAX_QUERY_LIMIT`]). Read from one snapshot, so the list and the receivables

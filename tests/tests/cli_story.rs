@@ -671,6 +671,22 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     let f = s.read("AUDIT", &["financing", "show", &fin]);
     assert_eq!(f["financing"]["status"], "disbursed", "{f}");
     assert_eq!(f["financing"]["payment_ref"], "CMB-SZ-2026-000731");
+    // Disbursed the same day as accepted: 90 days from the value date.
+    let d = &f["financing"]["disbursement"];
+    assert_eq!(
+        (&d["value_date"], &d["days"], &d["status"]),
+        (&json!(today), &json!(90), &json!("unacknowledged")),
+        "{f}"
+    );
+    // Only the applicant acknowledges the money; then it is a fact.
+    s.refused("BANK-A", &["financing", "ack", &fin], "not_party");
+    let acked = s.write("SUP-3", &["financing", "ack", &fin]);
+    assert_eq!(
+        event(&acked, "disbursement_acknowledged")["applicant"],
+        "SUP-3"
+    );
+    let f = s.read("AUDIT", &["financing", "show", &fin]);
+    assert_eq!(f["financing"]["disbursement"]["status"], "acknowledged");
 
     // `tx show` of the disbursement: committed, by BANK-A, with the same receipt.
     let t = s.read("AUDIT", &["tx", "show", &disburse_tx]);
@@ -766,22 +782,89 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         );
     }
 
-    // ---- 7. Maturity of CORE-A's receivables (day 91): CORE-A repays the holders.
+    // ---- 7. Maturity of CORE-A's receivables (day 91): CORE-A pays the holders -- the
+    // maturity settlement (清分) of the split root, a repayment of the other -- and each
+    // holder acknowledges; only the acknowledgement counts.
     c.set_clock_offset_ms(base + 91 * DAY_MS);
     wait_block_time(&c, t0 + 91 * DAY_MS);
-    for (rcv, holder, amount, reference) in [
-        (&pass, "BANK-A", "400000.00", "HX-PAY-2027-0201"),
-        (&keep, "SUP-1", "300000.00", "HX-PAY-2027-0202"),
-        (&small, "SUP-1", "300000.00", "HX-PAY-2027-0203"),
+    let cleared = s.write(
+        "CORE-A",
+        &[
+            "settlement",
+            "root",
+            &big,
+            "--payment-ref",
+            "HX-PAY-2027-0201",
+        ],
+    );
+    let mut lines: Vec<(String, String, String)> = cleared["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.get("settlement_instructed"))
+        .map(|e| {
+            (
+                str_of(&e["receivable"]),
+                str_of(&e["payee"]),
+                str_of(&e["settlement"]),
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut want_lines = vec![
+        (pass.clone(), "BANK-A".to_string()),
+        (keep.clone(), "SUP-1".to_string()),
+    ];
+    want_lines.sort();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|(r, p, _)| (r.clone(), p.clone()))
+            .collect::<Vec<_>>(),
+        want_lines,
+        "one line per current holder: {cleared}"
+    );
+    let single = s.write(
+        "CORE-A",
+        &[
+            "repay",
+            &small,
+            "--amount",
+            "300000.00",
+            "--payment-ref",
+            "HX-PAY-2027-0203",
+        ],
+    );
+    let e = event(&single, "settlement_instructed");
+    assert_eq!(e["payee"], "SUP-1", "the payee defaults to the holder: {e}");
+    lines.push((small.clone(), "SUP-1".into(), str_of(&e["settlement"])));
+    let settlement_of = |rcv: &str| {
+        lines
+            .iter()
+            .find(|(r, ..)| r == rcv)
+            .map(|(_, _, st)| st.clone())
+            .unwrap()
+    };
+    for (rcv, holder, amount) in [
+        (&pass, "BANK-A", "400000.00"),
+        (&keep, "SUP-1", "300000.00"),
+        (&small, "SUP-1", "300000.00"),
     ] {
+        // Instructed but not acknowledged: nothing repaid yet.
         let before = s.read("CORE-A", &["receivable", "show", rcv]);
         assert_receivable(
             &before, rcv, holder, "CORE-A", amount, "0", &due90, "active",
         );
-        let repaid = s.write(
-            "CORE-A",
-            &["repay", rcv, "--amount", amount, "--payment-ref", reference],
+        let stl = settlement_of(rcv);
+        let shown = s.read(holder, &["settlement", "show", &stl]);
+        assert_eq!(
+            (&shown["status"], &shown["payee"]),
+            (&json!("pending"), &json!(holder)),
+            "{shown}"
         );
+        s.refused("CORE-A", &["settlement", "ack", &stl], "not_party");
+        let repaid = s.write(holder, &["settlement", "ack", &stl]);
+        s.refused(holder, &["settlement", "ack", &stl], "wrong_status");
         let e = event(&repaid, "receivable_repaid");
         assert_eq!(e["to"], holder, "repaid to the current holder: {e}");
         assert_cny(&e["amount"], amount);
@@ -875,8 +958,10 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         (pass.as_str(), "SUP-1", "receivable_transferred"),
         (pass.as_str(), "SUP-3", "financing_requested"),
         (pass.as_str(), "BANK-A", "receivable_assigned"),
-        (pass.as_str(), "CORE-A", "receivable_repaid"),
-        (pass.as_str(), "CORE-A", "receivable_settled"),
+        (pass.as_str(), "CORE-A", "settlement_instructed"),
+        (pass.as_str(), "BANK-A", "settlement_acknowledged"),
+        (pass.as_str(), "BANK-A", "receivable_repaid"),
+        (pass.as_str(), "BANK-A", "receivable_settled"),
     ] {
         assert!(
             names.contains(&expected),
@@ -887,6 +972,8 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         "receivable_transferred",
         "financing_requested",
         "receivable_assigned",
+        "settlement_instructed",
+        "settlement_acknowledged",
         "receivable_repaid",
     ]
     .iter()

@@ -192,7 +192,8 @@ fn four_nodes_finalize_the_same_blocks_and_refuse_bad_transactions() {
 /// The finding: a request signed by a member key for one node was accepted by every node
 /// for five minutes. A signed request names the node's address (`host:port`); replayed to
 /// another node it is refused, whether it keeps its Host (not that node's address) or not
-/// (the signature no longer matches).
+/// (the signature no longer matches); replayed to the node it was signed for, it is refused
+/// as already used.
 #[test]
 fn a_signed_request_for_one_node_is_refused_by_the_others() {
     let c = Cluster::start(4);
@@ -230,4 +231,8 @@ fn a_signed_request_for_one_node_is_refused_by_the_others() {
     let (code, body) = send(1, None);
     assert_eq!(code, 401, "{body}");
     assert!(body.contains("bad request signature"), "{body}");
+    // Nor does the node it was signed for take it twice.
+    let (code, body) = send(0, None);
+    assert_eq!(code, 401, "replayed at the node it was signed for: {body}");
+    assert!(body.contains("already used"), "{body}");
 }

@@ -106,6 +106,7 @@ fn seed(c: &Cluster) -> (u64, String) {
             financing: id(fin),
             rate: Rate::parse("3.65").unwrap(),
             fees: amt("0.00"),
+            valid_until: c.business_date(7),
         },
     );
     let offer = event_field(&r, "offer_made", "offer");

@@ -1,12 +1,13 @@
 //! One wire schema, read two ways: a real 4-node `lianrong testnet` commits a trade (order,
 //! acceptance, shipment, delivery, an invoice registered and confirmed into a receivable)
 //! through the SDK's signer, then every answer a user relies on -- status, a block, a
-//! transaction, documents, a receivable's history, a Merkle proof and one `/v1/events`
-//! block notice -- is read through the SDK's typed client AND through the explorer's
-//! `NodeApi` (`SdkNode`). Both must give equal typed values, every field must be present
-//! and agree with the others (heights, hashes, the block listing the transaction, the
-//! proof verifying against the block's state root), and the explorer's follower must index
-//! the same block, transaction and documents from the live node.
+//! transaction, documents, the org and receivable list pages, a receivable's history, a
+//! Merkle proof and one `/v1/events` block notice -- is read through the SDK's typed
+//! client AND through the explorer's `NodeApi` (`SdkNode`). Both must give equal typed
+//! values, every field must be present and agree with the others (heights, hashes, the
+//! block listing the transaction, the proof verifying against the block's state root), and
+//! the explorer's follower must index the same block, transaction and documents from the
+//! live node.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
 #![allow(
@@ -332,6 +333,27 @@ async fn check_history_and_proof(
     );
 }
 
+/// The org and receivable lists page the same through both readers (`next` on every page
+/// but the last), and the SDK's all-pages helpers follow them to the end.
+async fn check_lists(sdk: &Client, exp: &SdkNode, r: &Receivable) {
+    let a = sdk.orgs_page(None, Some(2)).await.unwrap();
+    assert_eq!(a, exp.orgs_page(None, 2).await.unwrap(), "org pages differ");
+    let next = a.next.clone().expect("the testnet has more than two orgs");
+    assert_eq!(Some(&next), a.items.last().map(|o| &o.id));
+    let b = sdk.orgs_page(Some(&next), Some(2)).await.unwrap();
+    assert!(b.items.iter().all(|o| o.id > next), "{b:?}");
+    let all = sdk.orgs().await.unwrap();
+    assert!(all.len() > 2 && all.windows(2).all(|w| w[0].id < w[1].id));
+    let filter = lianrong_sdk::ReceivableFilter {
+        limit: Some(1),
+        ..Default::default()
+    };
+    let page = sdk.receivables_page(&filter).await.unwrap();
+    assert_eq!(page, exp.receivables_page(None, 1).await.unwrap());
+    let every = sdk.receivables(&filter).await.unwrap();
+    assert!(every.contains(r), "{every:?}");
+}
+
 /// The explorer's follower over the live node indexes the block, the transaction and the
 /// documents exactly as read above.
 async fn check_index(exp: SdkNode, b_hash: Hash, tx: Hash, h: u64, inv: &Invoice, r: &Receivable) {
@@ -380,6 +402,7 @@ async fn scenario(c: &Cluster) {
     check_block_and_tx(&sdk, &exp, h, tx, &notice).await;
     let (inv, r) = check_documents(&sdk, &exp, &rcv).await;
     check_history_and_proof(c, &sdk, &exp, (&r, tx, h)).await;
+    check_lists(&sdk, &exp, &r).await;
     check_index(exp, notice.block_hash, tx, h, &inv, &r).await;
 }
 

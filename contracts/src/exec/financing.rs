@@ -3,15 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
 use lianrong_primitives::OrgId;
 
 use super::receivables::{load_movable, save as save_receivable, withdraw_open_offers};
-use super::{check_payment_ref, load_doc, load_party, next_id, status_err, Ctx};
+use super::{check_payment_ref, check_text, load_doc, load_party, next_id, status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
-    DocId, Financing, FinancingStatus, FinancingTerms, Offer, OfferStatus, Receivable,
-    ReceivableStatus, Role, MAX_INVITED_BANKS,
+    Disbursement, DisbursementStatus, DocId, Financing, FinancingStatus, FinancingTerms, Offer,
+    OfferStatus, Receivable, ReceivableStatus, Role, MAX_INVITED_BANKS,
 };
 use crate::money::{discount, Amount, Money, Rate};
 use crate::state::{keys, StateView};
@@ -56,6 +57,7 @@ pub fn request(
         status: FinancingStatus::Requested,
         terms: None,
         payment_ref: None,
+        disbursement: None,
     };
     save(st, &f);
     r.financing = Some(fid.clone());
@@ -108,6 +110,7 @@ pub fn offer(
     fid: &DocId,
     rate: Rate,
     fees: Amount,
+    valid_until: NaiveDate,
 ) -> Result<Vec<Event>, ExecError> {
     ctx.require_role(Role::Bank)?;
     let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
@@ -133,6 +136,7 @@ pub fn offer(
             .into());
         }
     }
+    check_validity(ctx, valid_until)?;
     if f.offers.len() >= MAX_OFFERS_PER_FINANCING {
         return Err(ContractError::LimitReached(format!(
             "{MAX_OFFERS_PER_FINANCING} offers per financing"
@@ -154,6 +158,7 @@ pub fn offer(
         bank: ctx.org_id().clone(),
         rate,
         fees,
+        valid_until,
         status: OfferStatus::Open,
     };
     save_offer(st, &o);
@@ -165,7 +170,74 @@ pub fn offer(
         bank: o.bank,
         rate,
         fees,
+        valid_until,
     }])
+}
+
+/// An offer is valid from today through at most `max_offer_valid_days` ahead.
+fn check_validity(ctx: &Ctx, valid_until: NaiveDate) -> Result<(), ContractError> {
+    let days = (valid_until - ctx.today).num_days();
+    let max = ctx.params.max_offer_valid_days;
+    if days < 0 || days > i64::from(max) {
+        return Err(ContractError::InvalidField {
+            field: "valid_until".into(),
+            reason: format!(
+                "{valid_until} must lie from today ({}) to {max} days ahead",
+                ctx.today
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an offer whose validity ran out before today.
+fn check_not_expired(
+    ctx: &Ctx,
+    offer: &DocId,
+    valid_until: NaiveDate,
+) -> Result<(), ContractError> {
+    if ctx.today > valid_until {
+        return Err(ContractError::OfferExpired {
+            offer: offer.to_string(),
+            valid_until: valid_until.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The exact figures of financing `face` at `rate` with `fees` from today to `maturity`:
+/// (days, discount, net). Refused past maturity or when nothing is left to pay.
+fn price(
+    ctx: &Ctx,
+    r: &Receivable,
+    face: &Money,
+    rate: Rate,
+    fees: &Money,
+) -> Result<(u32, Money, Money), ExecError> {
+    if !r.status.is_live() || r.status == ReceivableStatus::Overdue || ctx.today >= r.maturity {
+        return Err(ContractError::PastMaturity(r.id.to_string()).into());
+    }
+    let days = u32::try_from((r.maturity - ctx.today).num_days())
+        .map_err(|_| ContractError::InvalidDates("tenor out of range".into()))?;
+    let disc = discount(face, rate, days, ctx.params.day_count)?;
+    let net = face
+        .amount
+        .checked_sub(disc.amount)
+        .and_then(|x| x.checked_sub(fees.amount))
+        .filter(|n| !n.is_zero());
+    let Some(net) = net else {
+        return Err(ContractError::NothingToPay {
+            discount: disc.to_fixed(),
+            fees: fees.to_fixed(),
+            face: face.to_fixed(),
+        }
+        .into());
+    };
+    let net = Money {
+        amount: net,
+        currency: face.currency,
+    };
+    Ok((days, disc, net))
 }
 
 /// A bank withdraws its own open offer.
@@ -205,38 +277,13 @@ pub fn accept_offer(
     if o.status != OfferStatus::Open {
         return Err(status_err(DocKind::Offer, oid, o.status, "open"));
     }
+    check_not_expired(ctx, oid, o.valid_until)?;
     let r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
-    if !r.status.is_live()
-        || r.status == crate::model::ReceivableStatus::Overdue
-        || ctx.today >= r.maturity
-    {
-        return Err(ContractError::PastMaturity(r.id.to_string()).into());
-    }
-    let days = (r.maturity - ctx.today).num_days();
-    let days = u32::try_from(days)
-        .map_err(|_| ContractError::InvalidDates("tenor out of range".into()))?;
     let face = Money {
         amount: r.checked_outstanding()?,
         currency: r.face.currency,
     };
-    let disc = discount(&face, o.rate, days, ctx.params.day_count)?;
-    let net = face
-        .amount
-        .checked_sub(disc.amount)
-        .and_then(|x| x.checked_sub(o.fees.amount))
-        .filter(|n| !n.is_zero());
-    let Some(net) = net else {
-        return Err(ContractError::NothingToPay {
-            discount: disc.to_fixed(),
-            fees: o.fees.to_fixed(),
-            face: face.to_fixed(),
-        }
-        .into());
-    };
-    let net = Money {
-        amount: net,
-        currency: face.currency,
-    };
+    let (days, disc, net) = price(ctx, &r, &face, o.rate, &o.fees)?;
     let mut events = withdraw_open_offers(st, &f, Some(oid))?;
     o.status = OfferStatus::Accepted;
     save_offer(st, &o);
@@ -251,6 +298,7 @@ pub fn accept_offer(
         days,
         discount: disc,
         net,
+        valid_until: o.valid_until,
     });
     save(st, &f);
     events.insert(
@@ -309,8 +357,37 @@ pub fn abandon(ctx: &Ctx, st: &mut StateView<'_>, fid: &DocId) -> Result<Vec<Eve
     }])
 }
 
-/// The accepted bank records its payment of exactly the agreed net amount; the
-/// receivable is assigned to the bank.
+/// The receivable must still be what the terms priced: active (not overdue), owing the
+/// face financed (a repayment since then would have the bank pay for a debt already paid
+/// to the supplier) and with no settlement waiting for an answer.
+fn check_still_priced(
+    st: &StateView<'_>,
+    fid: &DocId,
+    r: &Receivable,
+    terms: &FinancingTerms,
+) -> Result<(), ExecError> {
+    if r.status != ReceivableStatus::Active {
+        return Err(status_err(DocKind::Receivable, &r.id, r.status, "active"));
+    }
+    let outstanding = r.checked_outstanding()?;
+    if outstanding != terms.face.amount {
+        return Err(ContractError::FinancedFaceChanged {
+            financing: fid.to_string(),
+            financed: terms.face.to_fixed(),
+            outstanding: Money {
+                amount: outstanding,
+                currency: terms.face.currency,
+            }
+            .to_fixed(),
+        }
+        .into());
+    }
+    super::settlement::require_not_settling(st, &r.id)
+}
+
+/// The accepted bank records its payment of exactly the net counted from today (the
+/// value date), within the lapse window and the offer's validity; the receivable is
+/// assigned to the bank and the applicant is asked to acknowledge the money.
 pub fn disburse(
     ctx: &Ctx,
     st: &mut StateView<'_>,
@@ -327,32 +404,29 @@ pub fn disburse(
         }
         .into());
     }
+    check_not_expired(ctx, &terms.offer, terms.valid_until)?;
     check_payment_ref(payment_ref)?;
-    if net != terms.net.amount {
+    let mut r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
+    check_still_priced(st, fid, &r, &terms)?;
+    let (days, disc, due) = price(ctx, &r, &terms.face, terms.rate, &terms.fees)?;
+    if net != due.amount {
         return Err(ContractError::NetAmountMismatch {
             given: net.to_string(),
-            expected: terms.net.to_fixed(),
-        }
-        .into());
-    }
-    let mut r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
-    // The terms were fixed at acceptance; the receivable must still be what they priced:
-    // active (not overdue) and owing the face financed (a repayment since then would have
-    // the bank pay for a debt already paid to the supplier).
-    if r.status != ReceivableStatus::Active {
-        return Err(status_err(DocKind::Receivable, &r.id, r.status, "active"));
-    }
-    let outstanding = r.checked_outstanding()?;
-    if outstanding != terms.face.amount {
-        return Err(ContractError::FinancedFaceChanged {
-            financing: fid.to_string(),
-            financed: terms.face.to_fixed(),
-            outstanding: outstanding.to_fixed(terms.face.currency.minor_units()),
+            expected: due.to_fixed(),
         }
         .into());
     }
     f.status = FinancingStatus::Disbursed;
     f.payment_ref = Some(payment_ref.to_string());
+    f.disbursement = Some(Disbursement {
+        payment_ref: payment_ref.to_string(),
+        value_date: ctx.today,
+        days,
+        discount: disc,
+        net: due,
+        status: DisbursementStatus::Unacknowledged,
+        dispute_reason: None,
+    });
     save(st, &f);
     let from = std::mem::replace(&mut r.holder, terms.bank.clone());
     save_receivable(st, &r);
@@ -360,8 +434,11 @@ pub fn disburse(
         Event::FinancingDisbursed {
             financing: fid.clone(),
             bank: terms.bank.clone(),
-            net: terms.net,
+            net: due,
             payment_ref: payment_ref.to_string(),
+            value_date: ctx.today,
+            days,
+            discount: disc,
         },
         Event::ReceivableAssigned {
             receivable: r.id.clone(),
@@ -370,4 +447,75 @@ pub fn disburse(
             financing: fid.clone(),
         },
     ])
+}
+
+/// Loads a disbursed financing whose applicant is the signer and which has not been
+/// acknowledged yet (unacknowledged, or disputed: a disputed disbursement may still be
+/// acknowledged once the money arrives).
+fn load_disbursed(
+    ctx: &Ctx,
+    st: &StateView<'_>,
+    fid: &DocId,
+) -> Result<(Financing, Disbursement), ExecError> {
+    let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
+    ctx.require_party(&f.applicant, "applicant", DocKind::Financing, fid)?;
+    let status = match &f.disbursement {
+        Some(d) if d.status != DisbursementStatus::Acknowledged => {
+            let d = d.clone();
+            return Ok((f, d));
+        }
+        Some(_) => "disbursed-acknowledged".to_string(),
+        None => format!("{:?}", f.status).to_lowercase(),
+    };
+    Err(not_unacknowledged(fid, status))
+}
+
+fn not_unacknowledged(fid: &DocId, status: String) -> ExecError {
+    ContractError::WrongStatus {
+        kind: DocKind::Financing,
+        id: fid.to_string(),
+        status,
+        expected: "disbursed, not yet acknowledged".into(),
+    }
+    .into()
+}
+
+/// The applicant acknowledges receiving the net amount: the disbursement is a fact.
+pub fn acknowledge_disbursement(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    fid: &DocId,
+) -> Result<Vec<Event>, ExecError> {
+    let (mut f, mut d) = load_disbursed(ctx, st, fid)?;
+    d.status = DisbursementStatus::Acknowledged;
+    d.dispute_reason = None;
+    f.disbursement = Some(d);
+    save(st, &f);
+    Ok(vec![Event::DisbursementAcknowledged {
+        financing: fid.clone(),
+        applicant: f.applicant,
+    }])
+}
+
+/// The applicant disputes the disbursement; the dispute is on the record for the
+/// parties (and auditors) to resolve, and can be ended by an acknowledgement.
+pub fn dispute_disbursement(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    fid: &DocId,
+    reason: &str,
+) -> Result<Vec<Event>, ExecError> {
+    let (mut f, mut d) = load_disbursed(ctx, st, fid)?;
+    if d.status == DisbursementStatus::Disputed {
+        return Err(not_unacknowledged(fid, "disbursed-disputed".into()));
+    }
+    check_text("reason", reason, 1, 256)?;
+    d.status = DisbursementStatus::Disputed;
+    d.dispute_reason = Some(reason.to_string());
+    f.disbursement = Some(d);
+    save(st, &f);
+    Ok(vec![Event::DisbursementDisputed {
+        financing: fid.clone(),
+        reason: reason.to_string(),
+    }])
 }

@@ -7,6 +7,7 @@ pub mod governance;
 pub mod history;
 pub mod invoices;
 pub mod receivables;
+pub mod settlement;
 pub mod trade;
 
 use chrono::{Duration, NaiveDate};
@@ -486,16 +487,23 @@ pub fn apply_action(
         A::TransferReceivable { receivable, to } => receivables::transfer(ctx, st, receivable, to),
         A::Repay {
             receivable,
+            payee,
             amount,
             payment_ref,
-        } => receivables::repay(ctx, st, receivable, *amount, payment_ref),
+        } => settlement::repay(ctx, st, receivable, payee, *amount, payment_ref),
+        A::SettleRoot { root, payment_ref } => settlement::settle_root(ctx, st, root, payment_ref),
+        A::AcknowledgeSettlement { settlement } => settlement::acknowledge(ctx, st, settlement),
+        A::DisputeSettlement { settlement, reason } => {
+            settlement::dispute(ctx, st, settlement, reason)
+        }
         A::RequestFinancing { receivable, banks } => financing::request(ctx, st, receivable, banks),
         A::CancelFinancing { financing } => financing::cancel(ctx, st, financing),
         A::OfferFinancing {
             financing,
             rate,
             fees,
-        } => financing::offer(ctx, st, financing, *rate, *fees),
+            valid_until,
+        } => financing::offer(ctx, st, financing, *rate, *fees, *valid_until),
         A::WithdrawOffer { offer } => financing::withdraw_offer(ctx, st, offer),
         A::AcceptOffer { offer } => financing::accept_offer(ctx, st, offer),
         A::AbandonFinancing { financing } => financing::abandon(ctx, st, financing),
@@ -504,6 +512,12 @@ pub fn apply_action(
             payment_ref,
             net,
         } => financing::disburse(ctx, st, financing, payment_ref, *net),
+        A::AcknowledgeDisbursement { financing } => {
+            financing::acknowledge_disbursement(ctx, st, financing)
+        }
+        A::DisputeDisbursement { financing, reason } => {
+            financing::dispute_disbursement(ctx, st, financing, reason)
+        }
     }
 }
 

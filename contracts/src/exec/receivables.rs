@@ -1,11 +1,9 @@
-//! Receivables: split, transfer and repayment, keeping every root's amounts conserved.
+//! Receivables: split and transfer, keeping every root's amounts conserved (repayment
+//! is in `settlement`).
 
-use lianrong_primitives::{sha256, OrgId};
+use lianrong_primitives::OrgId;
 
-use super::{
-    check_payment_ref, index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity,
-    Ctx,
-};
+use super::{index_maturity, load_doc, load_party, next_id, status_err, unindex_maturity, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
@@ -41,6 +39,7 @@ pub fn load_movable(ctx: &Ctx, st: &StateView<'_>, id: &DocId) -> Result<Receiva
     if ctx.today >= r.maturity {
         return Err(ContractError::PastMaturity(id.to_string()).into());
     }
+    super::settlement::require_not_settling(st, id)?;
     Ok(r)
 }
 
@@ -154,81 +153,9 @@ pub fn transfer(
     }])
 }
 
-/// The debtor records a payment to the current holder; fully paid means settled, which
-/// closes any financing on it.
-pub fn repay(
-    ctx: &Ctx,
-    st: &mut StateView<'_>,
-    id: &DocId,
-    amount: Amount,
-    payment_ref: &str,
-) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Core)?;
-    let mut r: Receivable = load_doc(st, DocKind::Receivable, id.as_str())?;
-    ctx.require_party(&r.debtor, "debtor", DocKind::Receivable, id)?;
-    if !r.status.is_live() {
-        return Err(status_err(
-            DocKind::Receivable,
-            id,
-            r.status,
-            "active or overdue",
-        ));
-    }
-    check_payment_ref(payment_ref)?;
-    // One wire, counted once: the debtor's references are unique ledger-wide (normalised
-    // like invoice numbers, so `HX-PAY-1` and `hx pay 1` are one reference).
-    let ref_key = keys::payment_ref(
-        ctx.org_id(),
-        &sha256(crate::exec::fingerprint::normalize_identifier(payment_ref).as_bytes()),
-    );
-    if let Some(used) = st.load::<DocId>(&ref_key)? {
-        return Err(ContractError::DuplicatePaymentRef {
-            payment_ref: payment_ref.to_string(),
-            receivable: used.to_string(),
-        }
-        .into());
-    }
-    st.store(ref_key, id);
-    let paid = Money {
-        amount,
-        currency: r.face.currency,
-    };
-    paid.validate(ctx.params.amount_cap)?;
-    let outstanding = r.checked_outstanding()?;
-    let Some(left) = outstanding.checked_sub(amount) else {
-        return Err(ContractError::Overpayment {
-            amount: paid.to_fixed(),
-            outstanding: outstanding.to_string(),
-        }
-        .into());
-    };
-    r.repaid = r.repaid.checked_add(amount)?;
-    let mut events = vec![Event::ReceivableRepaid {
-        receivable: id.clone(),
-        amount: paid,
-        to: r.holder.clone(),
-        outstanding: Money {
-            amount: left,
-            currency: r.face.currency,
-        },
-    }];
-    if left.is_zero() {
-        r.status = ReceivableStatus::Settled;
-        unindex_maturity(st, r.maturity, &r.id)?;
-        events.push(Event::ReceivableSettled {
-            receivable: id.clone(),
-        });
-        if let Some(fid) = r.financing.take() {
-            events.extend(end_financing_on_settlement(st, &fid)?);
-        }
-    }
-    save(st, &r);
-    Ok(events)
-}
-
 /// A settled receivable ends its financing: a disbursed one closes; one still being
 /// negotiated is cancelled with its open offers withdrawn.
-fn end_financing_on_settlement(
+pub fn end_financing_on_settlement(
     st: &mut StateView<'_>,
     fid: &DocId,
 ) -> Result<Vec<Event>, ExecError> {

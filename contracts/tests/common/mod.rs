@@ -11,7 +11,10 @@
 use std::collections::BTreeMap;
 
 use lianrong_contracts::exec::history::HistoryHead;
-use lianrong_contracts::model::{DocId, Financing, Invoice, Receivable, ReceivableStatus};
+use lianrong_contracts::model::{
+    DocId, Financing, FinancingStatus, Invoice, Receivable, ReceivableStatus, Settlement,
+    SettlementStatus,
+};
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::World;
@@ -139,7 +142,99 @@ pub fn check_invariants(w: &World) {
         );
     }
 
+    check_settlements(w, &receivables, &financings);
     check_history_heads(w);
+}
+
+/// Money movements are facts: every receivable's repaid amount is exactly the sum of its
+/// acknowledged settlements (each counted once); a pending settlement is the one lock on
+/// its receivable and fits what it still owes; what holders were paid never exceeds a
+/// root's face; no receivable (so no part of a root) is disbursed on twice.
+fn check_settlements(w: &World, receivables: &[Receivable], financings: &[Financing]) {
+    let settlements: Vec<Settlement> = all(w, DocKind::Settlement);
+    let by_id: BTreeMap<&DocId, &Receivable> = receivables.iter().map(|r| (&r.id, r)).collect();
+    let mut acknowledged: BTreeMap<&DocId, Amount> = BTreeMap::new();
+    let mut pending: BTreeMap<&DocId, &DocId> = BTreeMap::new();
+    let mut paid_per_root: BTreeMap<&DocId, Amount> = BTreeMap::new();
+    for s in &settlements {
+        let r = by_id[&s.receivable];
+        assert_eq!(
+            (&s.debtor, &s.root),
+            (&r.debtor, &r.root),
+            "{} parties",
+            s.id
+        );
+        assert!(!s.amount.amount.is_zero(), "{} pays nothing", s.id);
+        match s.status {
+            SettlementStatus::Acknowledged => {
+                let a = acknowledged.entry(&s.receivable).or_insert(Amount::ZERO);
+                *a = a.checked_add(s.amount.amount).unwrap();
+                let p = paid_per_root.entry(&s.root).or_insert(Amount::ZERO);
+                *p = p.checked_add(s.amount.amount).unwrap();
+            }
+            SettlementStatus::Pending => {
+                assert!(
+                    pending.insert(&s.receivable, &s.id).is_none(),
+                    "two pending settlements on {}",
+                    s.receivable
+                );
+                assert!(r.status.is_live(), "pending {} on closed {}", s.id, r.id);
+                assert_eq!(s.payee, r.holder, "pending {} to a former holder", s.id);
+                assert!(
+                    r.outstanding()
+                        .unwrap()
+                        .checked_sub(s.amount.amount)
+                        .is_some(),
+                    "pending {} exceeds what {} owes",
+                    s.id,
+                    r.id
+                );
+            }
+            SettlementStatus::Disputed => assert!(s.dispute_reason.is_some()),
+        }
+    }
+    for r in receivables {
+        assert_eq!(
+            r.repaid,
+            acknowledged.get(&r.id).copied().unwrap_or(Amount::ZERO),
+            "{} repaid differs from its acknowledged settlements",
+            r.id
+        );
+        let lock: Option<DocId> = w
+            .raw(&keys::pending_settlement(r.id.as_str()))
+            .map(|v| decode(&v, 1024).unwrap());
+        assert_eq!(lock.as_ref(), pending.get(&r.id).copied(), "{} lock", r.id);
+    }
+    for (root, paid) in paid_per_root {
+        let face = by_id[root].face.amount;
+        assert!(
+            face.checked_sub(paid).is_some(),
+            "holders of {root} were paid {paid:?}, over its face"
+        );
+    }
+    let mut disbursed: BTreeMap<&DocId, &DocId> = BTreeMap::new();
+    for f in financings.iter().filter(|f| f.disbursement.is_some()) {
+        assert!(
+            matches!(
+                f.status,
+                FinancingStatus::Disbursed | FinancingStatus::Closed
+            ),
+            "{} has a disbursement but is {:?}",
+            f.id,
+            f.status
+        );
+        assert!(
+            disbursed.insert(&f.receivable, &f.id).is_none(),
+            "{} financed twice",
+            f.receivable
+        );
+        let (t, d) = (f.terms.as_ref().unwrap(), f.disbursement.as_ref().unwrap());
+        assert!(d.value_date >= t.value_date && d.value_date <= t.valid_until);
+        assert_eq!(
+            t.face.amount.value(),
+            d.net.amount.value() + d.discount.amount.value() + t.fees.amount.value()
+        );
+    }
 }
 
 /// Every document's history chain head in the state tree is the chain of exactly the

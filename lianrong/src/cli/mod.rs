@@ -1,5 +1,5 @@
 //! The `lianrong` client verbs (`org`, `order`, `shipment`, `invoice`, `receivable`,
-//! `financing`, `repay`, `tx`, `status`, `governance`): every one goes through
+//! `financing`, `repay`, `settlement`, `tx`, `status`, `governance`): every one goes through
 //! `lianrong_sdk`, takes `--node URL` and `--key FILE` (or `--token`), and prints text
 //! or, with `--json`, JSON.
 //! Amounts are decimal strings, dates `YYYY-MM-DD`. On any failure the caller gets a
@@ -138,19 +138,32 @@ pub enum ClientCommand {
         #[command(subcommand)]
         cmd: FinancingCmd,
     },
-    /// Record a repayment of a receivable to its current holder (the debtor).
+    /// Instruct a repayment of a receivable to its holder (the debtor): a pending
+    /// settlement until the payee acknowledges it (`settlement ack`).
     Repay {
         #[command(flatten)]
         conn: Conn,
         /// The receivable.
         #[arg(value_parser = parse_doc_id)]
         receivable: DocId,
+        /// The holder paid (default: the current holder, read from the ledger); refused
+        /// if it no longer holds the receivable.
+        #[arg(long, value_parser = parse_org)]
+        payee: Option<OrgId>,
         /// Amount paid (decimal, in the receivable's currency).
         #[arg(long, value_parser = parse_amount)]
         amount: lianrong_contracts::money::Amount,
         /// Payment reference.
         #[arg(long)]
         payment_ref: String,
+    },
+    /// Settlements: root (maturity settlement 清分, the debtor), ack and dispute (the
+    /// payee), show.
+    Settlement {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: SettlementCmd,
     },
     /// Transactions: show.
     Tx {
@@ -368,7 +381,8 @@ pub enum ReceivableCmd {
         /// active, overdue, split or settled.
         #[arg(long, value_parser = parse_status)]
         status: Option<ReceivableStatus>,
-        /// At most this many (the node caps it at 500).
+        /// Print at most this many (default 100,000); every matching receivable is
+        /// read page by page, and a cut list says so on stderr.
         #[arg(long)]
         limit: Option<usize>,
     },
@@ -421,6 +435,10 @@ pub enum FinancingCmd {
         /// Flat fees (decimal, in the receivable's currency).
         #[arg(long, default_value = "0", value_parser = parse_amount)]
         fees: lianrong_contracts::money::Amount,
+        /// Last business date the offer may be accepted and disbursed on (default: 7 days
+        /// after the ledger's business date).
+        #[arg(long, value_parser = parse_date)]
+        valid_until: Option<lianrong_sdk::NaiveDate>,
     },
     /// Accept an offer; other open offers are withdrawn (the holder).
     Accept {
@@ -436,9 +454,25 @@ pub enum FinancingCmd {
         /// The bank's payment reference.
         #[arg(long)]
         payment_ref: String,
-        /// Net paid (default: the agreed net read from the ledger).
+        /// Net paid (default: the net counted from the ledger's business date, the value
+        /// date, to maturity).
         #[arg(long, value_parser = parse_amount)]
         net: Option<lianrong_contracts::money::Amount>,
+    },
+    /// Acknowledge receiving a disbursement's net amount (the applicant).
+    Ack {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+    },
+    /// Dispute a disbursement: the net did not arrive, or not in full (the applicant).
+    Dispute {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
     },
     /// Cancel a request not yet accepted (the holder).
     Cancel {
@@ -466,6 +500,62 @@ pub enum FinancingCmd {
     },
 }
 
+/// `settlement` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SettlementCmd {
+    /// Maturity settlement (清分): pay every current holder of a root's live parts their
+    /// outstanding amounts under one reference (the debtor).
+    Root {
+        /// The root receivable.
+        #[arg(value_parser = parse_doc_id)]
+        root: DocId,
+        /// Payment reference of the whole batch.
+        #[arg(long)]
+        payment_ref: String,
+    },
+    /// Acknowledge receiving a settlement; only now the outstanding amount falls (the
+    /// payee).
+    Ack {
+        /// The settlement.
+        #[arg(value_parser = parse_doc_id)]
+        settlement: DocId,
+    },
+    /// Dispute a settlement; nothing is repaid (the payee).
+    Dispute {
+        /// The settlement.
+        #[arg(value_parser = parse_doc_id)]
+        settlement: DocId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a settlement.
+    Show {
+        /// The settlement.
+        #[arg(value_parser = parse_doc_id)]
+        settlement: DocId,
+    },
+}
+
+impl SettlementCmd {
+    fn action(&self) -> Option<Action> {
+        Some(match self {
+            SettlementCmd::Root { root, payment_ref } => Action::SettleRoot {
+                root: root.clone(),
+                payment_ref: payment_ref.clone(),
+            },
+            SettlementCmd::Ack { settlement } => Action::AcknowledgeSettlement {
+                settlement: settlement.clone(),
+            },
+            SettlementCmd::Dispute { settlement, reason } => Action::DisputeSettlement {
+                settlement: settlement.clone(),
+                reason: reason.clone(),
+            },
+            SettlementCmd::Show { .. } => return None,
+        })
+    }
+}
+
 /// `tx` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TxCmd {
@@ -487,6 +577,7 @@ impl ClientCommand {
             | ClientCommand::Receivable { conn, .. }
             | ClientCommand::Financing { conn, .. }
             | ClientCommand::Repay { conn, .. }
+            | ClientCommand::Settlement { conn, .. }
             | ClientCommand::Tx { conn, .. }
             | ClientCommand::Status { conn }
             | ClientCommand::Governance { conn, .. } => conn,
@@ -505,14 +596,19 @@ impl ClientCommand {
             C::Financing { cmd, .. } => Ok(cmd.action()),
             C::Repay {
                 receivable,
+                payee: Some(payee),
                 amount,
                 payment_ref,
                 ..
             } => Ok(Some(Action::Repay {
                 receivable: receivable.clone(),
+                payee: payee.clone(),
                 amount: *amount,
                 payment_ref: payment_ref.clone(),
             })),
+            // Without --payee, the current holder is read from the ledger first.
+            C::Repay { .. } => Ok(None),
+            C::Settlement { cmd, .. } => Ok(cmd.action()),
             C::Governance { cmd, .. } => Ok(Some(cmd.action())),
             C::Org { .. } | C::Tx { .. } | C::Status { .. } => Ok(None),
         }
@@ -606,10 +702,19 @@ impl FinancingCmd {
                 financing,
                 rate,
                 fees,
+                valid_until: Some(valid_until),
             } => Action::OfferFinancing {
                 financing: financing.clone(),
                 rate: *rate,
                 fees: *fees,
+                valid_until: *valid_until,
+            },
+            FinancingCmd::Ack { financing } => Action::AcknowledgeDisbursement {
+                financing: financing.clone(),
+            },
+            FinancingCmd::Dispute { financing, reason } => Action::DisputeDisbursement {
+                financing: financing.clone(),
+                reason: reason.clone(),
             },
             FinancingCmd::Accept { offer } => Action::AcceptOffer {
                 offer: offer.clone(),
@@ -632,7 +737,8 @@ impl FinancingCmd {
             FinancingCmd::Abandon { financing } => Action::AbandonFinancing {
                 financing: financing.clone(),
             },
-            // Disbursing without --net reads the agreed net from the ledger first.
+            // Disbursing without --net, and offering without --valid-until, read the
+            // ledger first.
             _ => return None,
         })
     }
@@ -759,6 +865,25 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
         C::Invoice { cmd, .. } => run_invoice(&ctx, cmd).await,
         C::Receivable { cmd, .. } => run_receivable(&ctx, cmd).await,
         C::Financing { cmd, .. } => run_financing(&ctx, cmd).await,
+        C::Repay {
+            receivable,
+            amount,
+            payment_ref,
+            ..
+        } => {
+            let holder = c.receivable(receivable).await?.holder;
+            ctx.sign_and_submit(Action::Repay {
+                receivable: receivable.clone(),
+                payee: holder,
+                amount: *amount,
+                payment_ref: payment_ref.clone(),
+            })
+            .await
+        }
+        C::Settlement {
+            cmd: SettlementCmd::Show { settlement },
+            ..
+        } => ctx.show(&c.settlement(settlement).await?),
         C::Tx {
             cmd: TxCmd::Show { hash },
             ..
@@ -812,6 +937,35 @@ async fn run_invoice(ctx: &Ctx, cmd: &InvoiceCmd) -> Result<()> {
 }
 
 /// The `receivable` reads.
+/// At most `at_most` receivables matching `filter`, read page by page, and whether the
+/// list was cut there (the node's list goes on).
+async fn receivables_up_to(
+    c: &Client,
+    filter: &lianrong_sdk::ReceivableFilter,
+    at_most: usize,
+) -> Result<(Vec<lianrong_contracts::model::Receivable>, bool)> {
+    let mut walk = lianrong_sdk::PageWalk::new("/v1/receivables", None);
+    let mut out = Vec::new();
+    while !walk.is_done() {
+        if out.len() >= at_most {
+            return Ok((out, true));
+        }
+        let f = lianrong_sdk::ReceivableFilter {
+            after: walk.after().cloned(),
+            limit: Some(lianrong_sdk::MAX_PAGE),
+            ..filter.clone()
+        };
+        let page = c.receivables_page(&f).await?;
+        walk.advance(page.next)?;
+        out.extend(page.items);
+        if out.len() > at_most {
+            out.truncate(at_most);
+            return Ok((out, true));
+        }
+    }
+    Ok((out, false))
+}
+
 async fn run_receivable(ctx: &Ctx, cmd: &ReceivableCmd) -> Result<()> {
     let c = &ctx.client;
     match cmd {
@@ -826,9 +980,18 @@ async fn run_receivable(ctx: &Ctx, cmd: &ReceivableCmd) -> Result<()> {
                 holder: holder.clone(),
                 debtor: debtor.clone(),
                 status: *status,
-                limit: *limit,
+                ..Default::default()
             };
-            ctx.print(&c.receivables(&filter).await?, |r| output::receivables(r))
+            let at_most = limit.unwrap_or(lianrong_sdk::MAX_LISTED);
+            let (list, cut) = receivables_up_to(c, &filter, at_most).await?;
+            ctx.print(&list, |r| output::receivables(r))?;
+            if cut {
+                eprintln!(
+                    "only the first {} receivables are shown; more may match (raise --limit)",
+                    list.len()
+                );
+            }
+            Ok(())
         }
         ReceivableCmd::History { id } => {
             ctx.print(&c.receivable_history(id).await?, output::history)
@@ -859,19 +1022,76 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
             payment_ref,
             net: None,
         } => {
-            let f = c.financing(financing).await?;
-            let terms = f.terms.ok_or_else(|| {
-                anyhow!("{financing} has no accepted offer yet, so there is no agreed net")
-            })?;
+            let net = net_as_of_today(c, financing).await?;
             ctx.sign_and_submit(Action::Disburse {
                 financing: financing.clone(),
                 payment_ref: payment_ref.clone(),
-                net: terms.net.amount,
+                net,
+            })
+            .await
+        }
+        FinancingCmd::Offer {
+            financing,
+            rate,
+            fees,
+            valid_until: None,
+        } => {
+            let (today, _) = ledger_today(c).await?;
+            ctx.sign_and_submit(Action::OfferFinancing {
+                financing: financing.clone(),
+                rate: *rate,
+                fees: *fees,
+                valid_until: today + chrono::Days::new(DEFAULT_OFFER_VALID_DAYS),
             })
             .await
         }
         _ => unreachable_verb(),
     }
+}
+
+/// Days an offer stays valid when `financing offer` is given no `--valid-until`.
+const DEFAULT_OFFER_VALID_DAYS: u64 = 7;
+
+/// The ledger's business date (of its last finalized block) and its day count.
+async fn ledger_today(
+    c: &Client,
+) -> Result<(lianrong_sdk::NaiveDate, lianrong_contracts::money::DayCount)> {
+    let st = c.status().await?;
+    let today = lianrong_contracts::exec::business_date(
+        st.last_finalized_at_ms,
+        st.params.utc_offset_minutes,
+    )
+    .ok_or_else(|| anyhow!("the ledger's block time is out of the calendar's range"))?;
+    Ok((today, st.params.day_count))
+}
+
+/// The net a disbursement recorded today must state: the accepted terms' face, rate and
+/// fees, with the days counted from today (the value date) to maturity, exactly as the
+/// ledger computes them.
+async fn net_as_of_today(
+    c: &Client,
+    financing: &DocId,
+) -> Result<lianrong_contracts::money::Amount> {
+    let f = c.financing(financing).await?;
+    let terms = f.terms.ok_or_else(|| {
+        anyhow!("{financing} has no accepted offer yet, so there is no agreed net")
+    })?;
+    let r = c.receivable(&f.receivable).await?;
+    let (today, day_count) = ledger_today(c).await?;
+    let days = u32::try_from((r.maturity - today).num_days())
+        .map_err(|_| anyhow!("{} is past maturity", r.id))?;
+    let disc = lianrong_contracts::money::discount(&terms.face, terms.rate, days, day_count)?;
+    terms
+        .face
+        .amount
+        .checked_sub(disc.amount)
+        .and_then(|n| n.checked_sub(terms.fees.amount))
+        .ok_or_else(|| {
+            anyhow!(
+                "discount and fees leave nothing of {}",
+                terms.face.to_fixed()
+            )
+        })
 }
 
 /// Every write verb returns an action from [`ClientCommand::action`] before the match.

@@ -118,12 +118,24 @@ fn write_verbs_build_the_documented_actions() {
         action("financing request RCV-2 --bank BANK-A,BANK-B"),
         Action::RequestFinancing { banks, .. } if banks.len() == 2
     ));
-    match action("financing offer FIN-1 --rate 3.65") {
-        Action::OfferFinancing { rate, fees, .. } => {
+    match action("financing offer FIN-1 --rate 3.65 --valid-until 2026-03-10") {
+        Action::OfferFinancing {
+            rate,
+            fees,
+            valid_until,
+            ..
+        } => {
             assert_eq!((rate.to_string(), fees.is_zero()), ("3.65%".into(), true));
+            assert_eq!(valid_until.to_string(), "2026-03-10");
         }
         other => panic!("{other:?}"),
     }
+    // Without --valid-until the ledger's business date is read first.
+    assert!(parse("financing offer FIN-1 --rate 3.65")
+        .unwrap()
+        .action()
+        .unwrap()
+        .is_none());
     assert!(matches!(
         action("financing disburse FIN-1 --payment-ref PAY-9 --net 396350.00"),
         Action::Disburse { net, .. } if net.to_string() == "396350.00"
@@ -135,8 +147,34 @@ fn write_verbs_build_the_documented_actions() {
         .unwrap()
         .is_none());
     assert!(matches!(
-        action("repay RCV-3 --amount 50000.00 --payment-ref REP-1"),
-        Action::Repay { payment_ref, .. } if payment_ref == "REP-1"
+        action("repay RCV-3 --payee SUP-3 --amount 50000.00 --payment-ref REP-1"),
+        Action::Repay { payment_ref, payee, .. } if payment_ref == "REP-1" && payee.as_str() == "SUP-3"
+    ));
+    // Without --payee the current holder is read from the ledger first.
+    assert!(parse("repay RCV-3 --amount 50000.00 --payment-ref REP-1")
+        .unwrap()
+        .action()
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        action("settlement root RCV-1 --payment-ref MAT-1"),
+        Action::SettleRoot { root, .. } if root.as_str() == "RCV-1"
+    ));
+    assert!(matches!(
+        action("settlement ack STL-1"),
+        Action::AcknowledgeSettlement { settlement } if settlement.as_str() == "STL-1"
+    ));
+    assert!(matches!(
+        action("settlement dispute STL-1 --reason missing"),
+        Action::DisputeSettlement { reason, .. } if reason == "missing"
+    ));
+    assert!(matches!(
+        action("financing ack FIN-1"),
+        Action::AcknowledgeDisbursement { .. }
+    ));
+    assert!(matches!(
+        action("financing dispute FIN-1 --reason short"),
+        Action::DisputeDisbursement { .. }
     ));
     assert!(matches!(
         action("invoice dispute INV-1 --reason short"),

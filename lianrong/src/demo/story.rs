@@ -188,12 +188,7 @@ pub async fn play(net: &DemoNetwork) -> Result<()> {
     d.financing(&pass).await?;
     let late = d.second_trade().await?;
     d.overdue(&late).await?;
-    d.repayment([
-        (&pass, "400000.00", "HX-PAY-2027-0201"),
-        (&keep, "300000.00", "HX-PAY-2027-0202"),
-        (&small, "300000.00", "HX-PAY-2027-0203"),
-    ])
-    .await?;
+    d.repayment(&big, [&pass, &keep], &small).await?;
     d.finish().await
 }
 
@@ -417,7 +412,7 @@ impl<'n> Demo<'n> {
                     payment_ref: "CMB-SZ-2026-000731".into(),
                     net: net_amount,
                 },
-                "BANK-A disburses; the receivable is assigned to BANK-A",
+                "BANK-A disburses (days count from today, the value date); the receivable is assigned to BANK-A",
             )
             .await;
         self.story.caught_up(&self.reader).await?;
@@ -426,6 +421,15 @@ impl<'n> Demo<'n> {
             assigned.holder == org("BANK-A")?,
             format!("{pass} is now held by {}", assigned.holder),
         );
+        self.story
+            .step(
+                &self.sup3,
+                Action::AcknowledgeDisbursement {
+                    financing: fin.clone(),
+                },
+                "SUP-3 acknowledges receiving the net: the disbursement is a fact",
+            )
+            .await;
         Ok(())
     }
 
@@ -440,6 +444,7 @@ impl<'n> Demo<'n> {
                     financing: fin.clone(),
                     rate: rate("3.65")?,
                     fees: amt("0.00")?,
+                    valid_until: today(&self.net.clock, &self.params)? + chrono::Days::new(7),
                 },
                 "BANK-A offers 3.65% a year, no fees",
             )
@@ -453,6 +458,7 @@ impl<'n> Demo<'n> {
                     financing: fin.clone(),
                     rate: rate("4.20")?,
                     fees: amt("200.00")?,
+                    valid_until: today(&self.net.clock, &self.params)? + chrono::Days::new(7),
                 },
                 "BANK-B offers 4.20% a year, fees 200.00",
             )
@@ -566,31 +572,112 @@ impl<'n> Demo<'n> {
         Ok(())
     }
 
-    /// Act 7: each of `due` is (receivable, amount, payment reference).
-    async fn repayment(&mut self, due: [(&DocId, &str, &str); 3]) -> Result<()> {
-        println!("7. Maturity of CORE-A's receivables: CORE-A repays the current holders.");
+    /// Act 7: the maturity settlement (清分) of `root`, whose live `parts` are held by
+    /// BANK-A and SUP-1, then a plain repayment of `single`; each holder acknowledges.
+    async fn repayment(&mut self, root: &DocId, parts: [&DocId; 2], single: &DocId) -> Result<()> {
+        println!("7. Maturity of CORE-A's receivables: CORE-A pays the current holders, who acknowledge.");
         self.net.clock.advance(57 * DAY_MS);
-        for (rcv, amount, reference) in due {
-            self.story.caught_up(&self.reader).await?;
-            let holder = self.reader.receivable(rcv).await?.holder;
+        self.story.caught_up(&self.reader).await?;
+        let lines = self
+            .story
+            .step(
+                &self.core_a,
+                Action::SettleRoot {
+                    root: root.clone(),
+                    payment_ref: "HX-PAY-2027-0201".into(),
+                },
+                &format!("maturity settlement (清分) of {root}: one line per current holder"),
+            )
+            .await
+            .map(|c| instructed(&c.events))
+            .unwrap_or_default();
+        self.story.check(
+            lines.len() == 2,
+            format!(
+                "{} settlement lines for the 2 live parts of {root}",
+                lines.len()
+            ),
+        );
+        self.story.caught_up(&self.reader).await?;
+        let before = self.reader.receivable(parts[0]).await?;
+        self.story.check(
+            before.status == ReceivableStatus::Active,
+            format!("{} still owes until its holder acknowledges", parts[0]),
+        );
+        for (settlement, payee, amount) in &lines {
+            self.acknowledge(settlement, payee, &format!("{amount} received"))
+                .await?;
+        }
+        if let Some((settlement, payee, _)) = lines.first() {
+            let signers = [
+                &self.sup1,
+                &self.sup2,
+                &self.sup3,
+                &self.bank_a,
+                &self.bank_b,
+            ];
+            let who = signer_of(signers, payee)?;
             self.story
-                .step(
-                    &self.core_a,
-                    Action::Repay {
-                        receivable: rcv.clone(),
-                        amount: amt(amount)?,
-                        payment_ref: reference.into(),
+                .refused(
+                    who,
+                    Action::AcknowledgeSettlement {
+                        settlement: settlement.clone(),
                     },
-                    &format!("repay {rcv} {amount} to {holder}"),
+                    "acknowledge the same settlement twice",
+                    "wrong_status",
                 )
                 .await;
-            self.story.caught_up(&self.reader).await?;
+        }
+        let holder = self.reader.receivable(single).await?.holder;
+        let one = self
+            .story
+            .step(
+                &self.core_a,
+                Action::Repay {
+                    receivable: single.clone(),
+                    payee: holder.clone(),
+                    amount: amt("300000.00")?,
+                    payment_ref: "HX-PAY-2027-0203".into(),
+                },
+                &format!("repay {single} 300000.00 to {holder}"),
+            )
+            .await
+            .map(|c| instructed(&c.events))
+            .unwrap_or_default();
+        for (settlement, payee, amount) in &one {
+            self.acknowledge(settlement, payee, &format!("{amount} received"))
+                .await?;
+        }
+        self.story.caught_up(&self.reader).await?;
+        for rcv in [parts[0], parts[1], single] {
             let r = self.reader.receivable(rcv).await?;
             self.story.check(
                 r.status == ReceivableStatus::Settled,
                 format!("{rcv} is settled"),
             );
         }
+        Ok(())
+    }
+
+    /// `payee` acknowledges `settlement`.
+    async fn acknowledge(&mut self, settlement: &DocId, payee: &OrgId, what: &str) -> Result<()> {
+        let signers = [
+            &self.sup1,
+            &self.sup2,
+            &self.sup3,
+            &self.bank_a,
+            &self.bank_b,
+        ];
+        let who = signer_of(signers, payee)?;
+        self.story
+            .step(
+                who,
+                Action::AcknowledgeSettlement {
+                    settlement: settlement.clone(),
+                },
+                &format!("{payee} acknowledges {settlement}: {what}"),
+            )
+            .await;
         Ok(())
     }
 
@@ -618,4 +705,28 @@ impl<'n> Demo<'n> {
             )
         }
     }
+}
+
+/// The settlements an instruction created: (settlement, payee, amount).
+fn instructed(events: &[Event]) -> Vec<(DocId, OrgId, Money)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SettlementInstructed {
+                settlement,
+                payee,
+                amount,
+                ..
+            } => Some((settlement.clone(), payee.clone(), *amount)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The demo's signer of `org` among `signers`.
+fn signer_of<'s>(signers: [&'s Signer; 5], org: &OrgId) -> Result<&'s Signer> {
+    signers
+        .into_iter()
+        .find(|s| s.org() == org)
+        .ok_or_else(|| anyhow!("the demo has no signer for {org}"))
 }

@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lianrong_api_types::{ErrorBody, ErrorDetail};
@@ -84,6 +84,66 @@ impl IntoResponse for ApiError {
 
 /// Handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Largest plain-text error body [`json_errors`] reads to carry over as the message
+/// (axum's own rejections are one line).
+const MAX_PLAIN_ERROR_BYTES: usize = 4096;
+
+/// Every error answer in the documented shape. axum answers some errors itself, as plain
+/// text or with no body at all -- a body over the size limit (413), a method the route
+/// does not have (405), a path or body it cannot read before a handler runs -- and a
+/// client that parses `{"error": ...}` then reads nothing useful. Those are rewritten as
+/// [`ErrorBody`] with the same status and headers (`Allow` of a 405 stays).
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let allow = parts
+        .headers
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("this route does not take that method; it takes {allow}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", format!("request body too large: {text}")),
+        StatusCode::NOT_FOUND => ("not_found", or_reason(text, status)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", or_reason(text, status)),
+        s if s.is_client_error() => ("bad_request", or_reason(text, status)),
+        _ => ("internal", or_reason(text, status)),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let headers = out.headers_mut();
+    for (name, value) in parts.headers.iter() {
+        headers.insert(name.clone(), value.clone());
+    }
+    out
+}
+
+/// `text`, or the status' reason phrase when it is empty.
+fn or_reason(text: String, status: StatusCode) -> String {
+    if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    }
+}
 
 /// A query string parsed into `T`; a bad one is a JSON `invalid_query` error naming the
 /// parameter, like every other error (axum's own rejection is plain text).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
@@ -15,12 +15,13 @@ use lianrong_api_types::visibility::{
     self as vis, Document, OfferOfFinancing, ShipmentOfOrder, TxAccess,
 };
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, ErrorBody, EvidenceRecord, HistorySteps, InvoiceQuery,
-    KeyInfo, ReceivableFilter, ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery,
-    SubmitResponse, SyncState, TxView, MAX_PAGE,
+    event_names, BlockNotice, BlockView, ErrorBody, HistorySteps, InvoiceQuery, KeyInfo,
+    ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery, SubmitResponse, SyncState,
+    TxView, MAX_PAGE,
 };
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Shipment, WarehouseReceipt,
+    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+    WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
@@ -32,14 +33,16 @@ use serde::Serialize;
 use tokio::sync::{broadcast, oneshot};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiQuery, ApiResult};
+use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use super::{AppState, Command, CommitNotice};
 use crate::mempool::AdmitError;
 
 /// How long `?wait=commit` waits before answering "still pending".
 const WAIT_COMMIT: Duration = Duration::from_secs(30);
 
+/// The document `kind`/`id`: 400 for an id no document can have, 404 for one it has not.
 fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &str) -> ApiResult<T> {
+    DocId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     maybe_doc(state, kind, id)?.ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
 }
 
@@ -134,7 +137,7 @@ fn admit_error(e: AdmitError) -> ApiError {
     params(SubmitQuery),
     request_body(content(
         (SubmitBody = "application/json"),
-        (Vec<u8> = "application/octet-stream")
+        (inline(lianrong_api_types::schemas::RawBytes) = "application/octet-stream")
     )),
     responses(
         (status = 200, description = "committed (with `?wait=commit`)", body = SubmitResponse),
@@ -153,6 +156,16 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
+    let wait = match q.wait.as_deref() {
+        None => false,
+        Some("commit") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("wait={other:?}: the only value is 'commit' (answer after finality)"),
+            ))
+        }
+    };
     let raw = submitted_bytes(&headers, &body)?;
     let signed = SignedTransaction::decode(&raw).map_err(tx_error)?;
     let hash = signed.hash();
@@ -174,7 +187,7 @@ pub async fn submit(
         admit_error(e)
     })?;
     let pending = (StatusCode::ACCEPTED, Json(SubmitResponse::pending(hash)));
-    if q.wait.as_deref() != Some("commit") {
+    if !wait {
         return Ok(pending);
     }
     match tokio::time::timeout(WAIT_COMMIT, receipt_of(&state, commits, hash)).await {
@@ -288,7 +301,7 @@ pub const MAX_BATCH_TXS: usize = crate::gossip::MAX_BUNDLE_TXS;
     summary = "Submit up to 512 signed transactions (JSON hex list, or the block payload encoding as application/octet-stream); one answer per transaction, in order",
     request_body(content(
         (SubmitBatchBody = "application/json"),
-        (Vec<u8> = "application/octet-stream")
+        (inline(lianrong_api_types::schemas::RawBytes) = "application/octet-stream")
     )),
     responses((status = 200, body = Vec<SubmitResponse>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 413, description = "too large", body = ErrorBody)))]
 pub async fn submit_batch(
@@ -437,12 +450,12 @@ fn receipt_summary(r: &Receipt) -> String {
 /// `GET /v1/transactions/{hash}`.
 #[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "transactions",
     summary = "A committed transaction with its receipt",
-    params(("hash" = String, Path, description = "hex SHA-256 of the signed transaction")),
+    params(("hash" = String, Path, description = "hex SHA-256 of the signed transaction (64 hex digits)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = TxView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn transaction(
     State(state): State<AppState>,
     caller: Caller,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> ApiResult<Json<TxView>> {
     let hash = parse_hash(&hash)?;
     let Some(lianrong_storage::TxRecord {
@@ -520,6 +533,7 @@ fn party_to_doc(
         DocKind::Invoice => party::<Invoice>(state, reader, kind, id),
         DocKind::Receivable => party::<Receivable>(state, reader, kind, id),
         DocKind::Financing => party::<Financing>(state, reader, kind, id),
+        DocKind::Settlement => party::<Settlement>(state, reader, kind, id),
         DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
         DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
             Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
@@ -581,44 +595,29 @@ pub async fn latest_block(
     super::proofs::block_view(&state, height).map(Json)
 }
 
-/// `GET /v1/orgs`.
-#[utoipa::path(get, path = "/v1/orgs", tag = "documents",
-    summary = "Every organisation (identifiers masked but the caller's own)",
-    responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
-pub async fn orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Org>>> {
-    let rows = state
-        .db
-        .scan_prefix(&keys::doc_prefix(DocKind::Org), MAX_PAGE)
-        .map_err(ApiError::internal)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (_, v) in rows {
-        let o: Org = codec::decode_stored(&v, 1 << 20).map_err(ApiError::internal)?;
-        out.push(vis::org_for(&caller.reader(), o));
-    }
-    Ok(Json(out))
-}
-
 /// `GET /v1/orgs/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{id}", tag = "documents", summary = "An organisation",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Z][A-Z0-9-]{1,31}$", description = "org id: 2-32 of A-Z 0-9 -, starting with a letter")),
     responses((status = 200, description = "An organisation", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn org(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Org>> {
+    lianrong_primitives::OrgId::new(id.as_str())
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     let o: Org = doc(&state, DocKind::Org, &id)?;
     Ok(Json(vis::org_for(&caller.reader(), o)))
 }
 
 /// `GET /v1/orders/{id}`.
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "documents", summary = "A purchase order",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A purchase order", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Order>> {
     let o: Order = doc(&state, DocKind::Order, &id)?;
     readable(&caller, DocKind::Order, &id, o)
@@ -626,12 +625,12 @@ pub async fn order(
 
 /// `GET /v1/shipments/{id}`.
 #[utoipa::path(get, path = "/v1/shipments/{id}", tag = "documents", summary = "A shipment",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A shipment", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn shipment(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Shipment>> {
     let s: Shipment = doc(&state, DocKind::Shipment, &id)?;
     let seen = readable(
@@ -645,12 +644,12 @@ pub async fn shipment(
 
 /// `GET /v1/warehouse-receipts/{id}`.
 #[utoipa::path(get, path = "/v1/warehouse-receipts/{id}", tag = "documents", summary = "A warehouse receipt",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A warehouse receipt", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn warehouse_receipt(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<WarehouseReceipt>> {
     let r: WarehouseReceipt = doc(&state, DocKind::WarehouseReceipt, &id)?;
     readable(&caller, DocKind::WarehouseReceipt, &id, r)
@@ -658,12 +657,12 @@ pub async fn warehouse_receipt(
 
 /// `GET /v1/invoices/{id}`.
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "documents", summary = "An invoice",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "An invoice", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn invoice(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Invoice>> {
     let i: Invoice = doc(&state, DocKind::Invoice, &id)?;
     readable(&caller, DocKind::Invoice, &id, i)
@@ -693,80 +692,27 @@ pub async fn invoices_by_fingerprint(
 
 /// `GET /v1/receivables/{id}`.
 #[utoipa::path(get, path = "/v1/receivables/{id}", tag = "documents", summary = "A receivable",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A receivable", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn receivable(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Receivable>> {
     let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
     readable(&caller, DocKind::Receivable, &id, r)
-}
-
-/// `GET /v1/receivables?holder=&debtor=&status=&limit=`.
-#[utoipa::path(get, path = "/v1/receivables", tag = "documents",
-    summary = "Receivables by holder, debtor and status",
-    params(ReceivableFilter),
-    responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
-pub async fn receivables(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<ReceivableFilter>,
-) -> ApiResult<Json<Vec<Receivable>>> {
-    let limit = q.limit.unwrap_or(100).min(MAX_PAGE);
-    let ReceivableFilter {
-        holder,
-        debtor,
-        status,
-        ..
-    } = q;
-    // Use the most selective index given, then filter on the rest.
-    use lianrong_storage::ReceivableIndex as By;
-    let by = match (&holder, &debtor, status) {
-        (Some(h), ..) => Some(By::Holder(h.clone())),
-        (None, Some(d), _) => Some(By::Debtor(d.clone())),
-        (None, None, Some(s)) => Some(By::Status(s)),
-        (None, None, None) => None,
-    };
-    let reader = caller.reader();
-    let candidates: Vec<Receivable> = match by {
-        Some(by) => state
-            .db
-            .receivables_by(&by, MAX_PAGE * 4, None)
-            .map_err(ApiError::internal)?,
-        None => state
-            .db
-            .scan_prefix(&keys::doc_prefix(DocKind::Receivable), MAX_PAGE * 4)
-            .map_err(ApiError::internal)?
-            .iter()
-            .map(|(_, v)| codec::decode_stored(v, 1 << 20))
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?,
-    };
-    let out: Vec<Receivable> = candidates
-        .into_iter()
-        .filter(|r| {
-            holder.as_ref().is_none_or(|h| &r.holder == h)
-                && debtor.as_ref().is_none_or(|d| &r.debtor == d)
-                && status.is_none_or(|s| r.status == s)
-                && vis::may_read(&reader, r)
-        })
-        .take(limit)
-        .collect();
-    Ok(Json(out))
 }
 
 /// `GET /v1/receivables/{id}/history`: the lineage up to the root, then every step of
 /// each receivable on it, each with its transaction, signer and block.
 #[utoipa::path(get, path = "/v1/receivables/{id}/history", tag = "documents",
     summary = "Lineage and every step with tx, signer, block",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, body = ReceivableHistory), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn receivable_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ReceivableHistory>> {
     let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
     let reader = caller.reader();
@@ -821,25 +767,38 @@ fn history_steps(state: &AppState, rec: &Receivable) -> ApiResult<HistorySteps> 
 
 /// `GET /v1/financings/{id}`.
 #[utoipa::path(get, path = "/v1/financings/{id}", tag = "documents", summary = "A financing",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A financing", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn financing(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Financing>> {
     let f: Financing = doc(&state, DocKind::Financing, &id)?;
     readable(&caller, DocKind::Financing, &id, f)
 }
 
+/// `GET /v1/settlements/{id}`: readable by the debtor, the payee, banks and auditors.
+#[utoipa::path(get, path = "/v1/settlements/{id}", tag = "documents", summary = "A settlement (a debtor's payment to a holder and the holder's answer)",
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
+    responses((status = 200, description = "A settlement", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+pub async fn settlement(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Settlement>> {
+    let s: Settlement = doc(&state, DocKind::Settlement, &id)?;
+    readable(&caller, DocKind::Settlement, &id, s)
+}
+
 /// `GET /v1/offers/{id}`.
 #[utoipa::path(get, path = "/v1/offers/{id}", tag = "documents", summary = "A bank's offer",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
     responses((status = 200, description = "A bank's offer", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn offer(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Offer>> {
     let o: Offer = doc(&state, DocKind::Offer, &id)?;
     let seen = readable(&caller, DocKind::Offer, &id, offer_of_financing(&state, o)?)?;
@@ -869,6 +828,7 @@ pub(super) fn may_read_doc(
         DocKind::Invoice => vis::may_read(&reader, &doc::<Invoice>(state, kind, id)?),
         DocKind::Receivable => vis::may_read(&reader, &doc::<Receivable>(state, kind, id)?),
         DocKind::Financing => vis::may_read(&reader, &doc::<Financing>(state, kind, id)?),
+        DocKind::Settlement => vis::may_read(&reader, &doc::<Settlement>(state, kind, id)?),
         DocKind::Offer => {
             let o = doc::<Offer>(state, kind, id)?;
             vis::may_read(&reader, &offer_of_financing(state, o)?)
@@ -903,7 +863,7 @@ fn offer_of_financing(state: &AppState, offer: Offer) -> ApiResult<OfferOfFinanc
 /// transactions' receipts.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
     summary = "Server-sent events: a `block` event (a BlockNotice) per finalized block, `lagged` when the subscriber fell behind",
-    responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
+    responses((status = 200, description = "event stream: each event as its name and data", content_type = "text/event-stream", body = inline(lianrong_api_types::schemas::StreamEvent)), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -970,48 +930,14 @@ fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> BlockNotice {
 /// `GET /v1/keys/{public_key}`: the org a member key acts for, whether it is active and
 /// its next nonce (committed state), so a client can sign its next transaction. Banks
 /// and auditors see every key; other orgs only their own (the same 404 otherwise).
-#[utoipa::path(get, path = "/v1/evidence", tag = "node",
-    summary = "Equivocation evidence this node saw (banks and auditors)",
-    responses((status = 200, body = Vec<EvidenceRecord>), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "not a bank or an auditor", body = ErrorBody)))]
-pub async fn evidence(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<EvidenceRecord>>> {
-    if !caller.sees_everything() {
-        return Err(ApiError::forbidden("evidence is for banks and auditors"));
-    }
-    let found = state
-        .db
-        .evidence(lianrong_storage::MAX_EVIDENCE_RECORDS)
-        .map_err(ApiError::internal)?;
-    let set: Option<Vec<lianrong_contracts::model::Validator>> =
-        load(state.db.as_ref(), keys::VALIDATORS).map_err(ApiError::internal)?;
-    let current_epoch_key = |i: u16| {
-        set.as_ref()
-            .and_then(|s| s.get(usize::from(i)))
-            .map(|v| v.node_key)
-    };
-    Ok(Json(
-        found
-            .into_iter()
-            .map(|e| EvidenceRecord {
-                epoch: e.epoch(),
-                offender: e.offender(),
-                offender_key: current_epoch_key(e.offender()),
-                evidence: e,
-            })
-            .collect(),
-    ))
-}
-
 #[utoipa::path(get, path = "/v1/keys/{public_key}", tag = "transactions",
     summary = "A member key's org, active flag and next nonce (own org's keys; banks and auditors: all)",
-    params(("public_key" = String, Path, description = "hex Ed25519 public key")),
+    params(("public_key" = String, Path, description = "hex Ed25519 public key (64 hex digits)", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = KeyInfo), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn key_info(
     State(state): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<KeyInfo>> {
     let public = lianrong_primitives::PublicKey::from_hex(&key)
         .map_err(|e| ApiError::bad_request("invalid_key", format!("{key:?}: {e}")))?;

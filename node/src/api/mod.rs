@@ -7,10 +7,14 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod lists;
 pub mod metrics;
 pub mod openapi;
 pub mod proofs;
 pub mod visibility;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, RwLock};
 
@@ -24,6 +28,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use self::error::ApiError;
 use crate::config::NodeConfig;
 use crate::mempool::AdmitError;
 use lianrong_storage::Db;
@@ -105,6 +110,8 @@ pub struct AppState {
     pub status: Arc<RwLock<NodeStatus>>,
     /// Prometheus metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// Signed requests already accepted, so that none is accepted twice.
+    pub seen_requests: Arc<auth::SeenRequests>,
 }
 
 /// The router with every route, the body limit and request metrics. Routes are
@@ -114,7 +121,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.api.max_body_bytes;
     let (routes, doc) = documented_routes().split_for_parts();
     let doc = Arc::new(doc);
-    routes
+    let api = routes
         .route(
             "/openapi.json",
             get(move || {
@@ -123,8 +130,14 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::not_found("this route (see /openapi.json)") })
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, not its routes: axum adds a 405's `Allow` header after a
+    // route's own layers ran, and the rewritten error should name the methods.
+    Router::new()
+        .fallback_service(api)
+        .layer(axum::middleware::map_response(error::json_errors))
 }
 
 /// Every `/v1` route with its OpenAPI entry.
@@ -138,7 +151,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(latest_block))
         .routes(routes!(proofs::block))
         .routes(routes!(proofs::raw_block))
-        .routes(routes!(orgs))
+        .routes(routes!(lists::orgs))
         .routes(routes!(org))
         .routes(routes!(key_info))
         .routes(routes!(order))
@@ -146,23 +159,115 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(warehouse_receipt))
         .routes(routes!(invoices_by_fingerprint))
         .routes(routes!(invoice))
-        .routes(routes!(receivables))
+        .routes(routes!(lists::receivables))
         .routes(routes!(receivable))
         .routes(routes!(receivable_history))
         .routes(routes!(financing))
         .routes(routes!(offer))
+        .routes(routes!(settlement))
         .routes(routes!(proofs::proof))
         .routes(routes!(proofs::epochs))
         .routes(routes!(events))
-        .routes(routes!(evidence))
+        .routes(routes!(lists::evidence))
 }
 
-/// The OpenAPI document as JSON, for tests.
+/// The OpenAPI document as JSON, and the whole API over a genesis ledger, for tests.
 #[cfg(test)]
 pub(crate) mod tests_support {
+    use std::sync::{Arc, RwLock};
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::Router;
+    use lianrong_contracts::model::Params;
+    use lianrong_contracts::testkit;
+    use tokio::sync::{broadcast, mpsc};
+    use tower::ServiceExt;
+
+    use super::{AppState, Command};
+    use crate::config::NodeConfig;
+
     /// The document `/openapi.json` serves.
     pub fn document() -> serde_json::Value {
         let doc = super::documented_routes().into_openapi();
         serde_json::to_value(doc).unwrap()
+    }
+
+    /// The API token of `org` in [`App`]'s config.
+    pub fn token(org: &str) -> String {
+        format!("token-of-{org}")
+    }
+
+    /// The node's API over the testkit's genesis ledger (RocksDB in a temporary folder),
+    /// answering at `127.0.0.1:8080`, with a token for every org of the cast (see
+    /// [`token`]) and a 64 KiB body limit. Nothing runs the node loop: a submission that
+    /// passes the API's own checks waits for an answer that never comes.
+    pub struct App {
+        pub router: Router,
+        pub state: AppState,
+        _commands: mpsc::Receiver<Command>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl App {
+        pub fn new() -> App {
+            let dir = tempfile::tempdir().unwrap();
+            let db = lianrong_storage::Db::open(dir.path().join("db"), testkit::CHAIN_ID).unwrap();
+            let changes = testkit::genesis(Params::default()).changes(&db).unwrap();
+            db.apply_genesis(&changes).unwrap();
+            let tokens: String = testkit::CAST
+                .iter()
+                .map(|(org, ..)| {
+                    let sha = lianrong_primitives::sha256(token(org).as_bytes());
+                    format!("[[api.tokens]]\nsha256 = \"{sha}\"\norg = \"{org}\"\n")
+                })
+                .collect();
+            let config = NodeConfig::parse(
+                &format!(
+                    "[node]\nname = \"test\"\ndata_dir = \"db\"\nnode_key = \"k\"\n\
+                     genesis = \"g\"\n[p2p]\nlisten = \"/ip4/127.0.0.1/tcp/1\"\n\
+                     [api]\nlisten = \"127.0.0.1:8080\"\nmax_body_bytes = 65536\n{tokens}"
+                ),
+                &dir.path().join("config.toml"),
+            )
+            .unwrap();
+            let (commands, receiver) = mpsc::channel(16);
+            let state = AppState {
+                db: Arc::new(db),
+                chain_id: testkit::CHAIN_ID.into(),
+                config: Arc::new(config),
+                commands,
+                commits: broadcast::channel(16).0,
+                status: Arc::new(RwLock::new(super::NodeStatus::default())),
+                metrics: Arc::default(),
+                seen_requests: Arc::default(),
+            };
+            App {
+                router: super::router(state.clone()),
+                state,
+                _commands: receiver,
+                _dir: dir,
+            }
+        }
+
+        /// Sends `req` through the router: status and body (as JSON, `Null` if it is
+        /// not JSON).
+        pub async fn send(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+            let resp = self.router.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, serde_json::from_slice(&bytes).unwrap_or_default())
+        }
+
+        /// `GET path` with `org`'s token.
+        pub async fn get(&self, path: &str, org: &str) -> (StatusCode, serde_json::Value) {
+            let req = Request::get(path)
+                .header("authorization", format!("Bearer {}", token(org)))
+                .body(Body::empty())
+                .unwrap();
+            self.send(req).await
+        }
     }
 }

@@ -80,6 +80,7 @@ mod tests {
                 "/v1/receivables",
                 "/v1/receivables/{id}",
                 "/v1/receivables/{id}/history",
+                "/v1/settlements/{id}",
                 "/v1/shipments/{id}",
                 "/v1/status",
                 "/v1/transactions",
@@ -126,6 +127,6 @@ mod tests {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["holder", "debtor", "status", "limit"]);
+        assert_eq!(names, ["holder", "debtor", "status", "after", "limit"]);
     }
 }

@@ -6,7 +6,7 @@
 //! is answer with a root, header or certificate that was not stored by consensus (a
 //! client would reject it, but the node must not even offer it).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use lianrong_api_types::{
     BlockView, EpochChange, EpochChanges, ErrorBody, ProofQuery, ProofResponse, ProofSubject,
@@ -137,12 +137,12 @@ pub(super) fn epoch_changes(state: &AppState) -> ApiResult<Vec<EpochChange>> {
 /// validator-set changes that lead to the certificate's signers.
 #[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
     summary = "A document or its history, proven against a certified state root",
-    params(("kind" = String, Path, description = "invoice, receivable, order, ..."), ("id" = String, Path), ProofQuery),
-    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+    params(("kind" = inline(lianrong_api_types::schemas::DocKindName), Path), ("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -"), ProofQuery),
+    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "the record of another org, whose identifiers the caller reads masked (banks and auditors get every proof)", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn proof(
     State(state): State<AppState>,
     caller: Caller,
-    Path((kind, id)): Path<(String, String)>,
+    ApiPath((kind, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<ProofQuery>,
 ) -> ApiResult<Json<ProofResponse>> {
     let kind = DocKind::parse(&kind).ok_or_else(|| {

@@ -80,6 +80,20 @@ fn replay(db: &Db, blocks: &[Logged]) {
     }
 }
 
+/// `payee` acknowledges every settlement `events` instructed.
+fn acknowledge(w: &mut World, payee: &str, events: &[lianrong_contracts::Event]) {
+    for e in events {
+        if let lianrong_contracts::Event::SettlementInstructed { settlement, .. } = e {
+            w.ok(
+                payee,
+                Action::AcknowledgeSettlement {
+                    settlement: settlement.clone(),
+                },
+            );
+        }
+    }
+}
+
 /// A world exercising every kind of receivable index change: new receivables, splits,
 /// transfers, full and partial repayment, a refused transaction, a multi-transaction
 /// block, and the ledger's own overdue sweep. `rounds` repeats the core of it.
@@ -109,6 +123,7 @@ fn scenario(rounds: usize) -> World {
                 "CORE-A",
                 Action::Repay {
                     receivable: parts[1].clone(),
+                    payee: org("SUP-1"),
                     amount: amount("600.00"),
                     payment_ref: format!("PAY-{i}"),
                 },
@@ -117,6 +132,7 @@ fn scenario(rounds: usize) -> World {
                 "CORE-B",
                 Action::Repay {
                     receivable: r2.clone(),
+                    payee: org("SUP-2"),
                     amount: amount("9999.00"),
                     payment_ref: format!("BAD-{i}"),
                 },
@@ -125,14 +141,18 @@ fn scenario(rounds: usize) -> World {
         let out = w.block(&txs);
         assert!(out.receipts[0].outcome.is_ok() && out.receipts[1].outcome.is_ok());
         assert!(out.receipts[2].outcome.is_err());
-        w.ok(
+        // A repayment counts once its payee acknowledges it.
+        acknowledge(&mut w, "SUP-1", out.receipts[1].outcome.as_ref().unwrap());
+        let ev = w.ok(
             "CORE-B",
             Action::Repay {
                 receivable: r2,
+                payee: org("SUP-2"),
                 amount: amount("100.00"),
                 payment_ref: format!("PART-{i}"),
             },
         );
+        acknowledge(&mut w, "SUP-2", &ev);
     }
     // Past r2's maturity and grace: the sweep marks it overdue in an empty block.
     w.advance_days(30);

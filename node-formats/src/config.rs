@@ -204,8 +204,13 @@ fn read_limited(path: &Path) -> Result<String, ConfigError> {
 impl NodeConfig {
     /// Reads a config and resolves its relative paths against its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = read_limited(path)?;
-        let mut cfg: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        Self::parse(&read_limited(path)?, path)
+    }
+
+    /// Parses and checks the text of the config at `path` (which only names the file in
+    /// errors and anchors its relative paths; nothing is read).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut cfg: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
             reason: e.to_string(),
         })?;
@@ -245,8 +250,12 @@ impl NodeConfig {
 
 /// Reads and validates a genesis file.
 pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
-    let text = read_limited(path)?;
-    let g: Genesis = serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
+    parse_genesis(&read_limited(path)?, path)
+}
+
+/// Parses and validates the text of the genesis file at `path` (named in errors only).
+pub fn parse_genesis(text: &str, path: &Path) -> Result<Genesis, ConfigError> {
+    let g: Genesis = serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
         path: path.into(),
         reason: e.to_string(),
     })?;
@@ -260,4 +269,40 @@ pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
 /// The consensus validator set of a genesis, in genesis order.
 pub fn validator_set(g: &Genesis) -> Result<lianrong_consensus::ValidatorSet, String> {
     lianrong_api_types::consensus_set(&g.validators).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(file: &str) -> (PathBuf, String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../network-configs/local-4")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        (path, text)
+    }
+
+    #[test]
+    fn the_checked_in_example_parses_and_its_paths_are_anchored() {
+        let (path, text) = example("bank/config.toml");
+        let cfg = NodeConfig::parse(&text, &path).unwrap();
+        assert_eq!(cfg, NodeConfig::load(&path).unwrap());
+        let folder = path.parent().unwrap();
+        assert_eq!(cfg.node.genesis, folder.join("../genesis.json"));
+        assert_eq!(cfg.consensus, ConsensusSection::default());
+
+        let (gpath, gtext) = example("genesis.json");
+        let g = parse_genesis(&gtext, &gpath).unwrap();
+        assert_eq!(validator_set(&g).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn an_idle_delay_over_the_round_timeout_share_is_refused() {
+        let (path, text) = example("bank/config.toml");
+        let slow = format!("{text}\n[consensus]\nidle_block_delay_ms = 501\n");
+        let err = NodeConfig::parse(&slow, &path).unwrap_err().to_string();
+        assert!(err.contains("idle_block_delay_ms 501"), "{err}");
+        assert!(NodeConfig::parse("[node]\nname = 1", &path).is_err());
+    }
 }

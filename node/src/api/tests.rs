@@ -1,0 +1,162 @@
+//! The API through its real router over a genesis ledger: what a client meets at the edges
+//! (errors axum answers before a handler runs, malformed paths, replayed signed requests).
+//! Found by schemathesis against a live node (`tests/tests/api_schema.rs`), pinned here.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use lianrong_contracts::testkit;
+use serde_json::Value;
+
+use super::auth::{request_signing_bytes, H_KEY, H_SIG, H_TIME};
+use super::tests_support::{token, App};
+
+/// An error answer in the documented shape: `{"error": {"code", "message"}}`, nothing
+/// else, both non-empty.
+fn assert_error_body(body: &Value, code: &str) {
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+}
+
+/// The finding: a path parameter that is not UTF-8 once percent-decoded (`%FF`) was
+/// answered by axum's own rejection, 400 in plain text, not the documented error.
+#[tokio::test]
+async fn a_path_that_is_not_utf8_is_a_json_error() {
+    let app = App::new();
+    for path in [
+        "/v1/orders/%FF",
+        "/v1/receivables/%C3%28/history",
+        "/v1/transactions/%FF",
+        "/v1/proofs/invoice/%FF",
+    ] {
+        let (status, body) = app.get(path, "AUDIT").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, "invalid_path");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("UTF-8"),
+            "{path}: {body}"
+        );
+    }
+}
+
+/// The finding: a body over `[api] max_body_bytes` was refused with 413 in plain text,
+/// a method a route does not take with 405 and an empty body, an unknown route with 404
+/// and an empty body.
+#[tokio::test]
+async fn errors_axum_answers_itself_follow_the_error_schema() {
+    let app = App::new();
+    let big = Request::post("/v1/transactions")
+        .header("authorization", format!("Bearer {}", token("AUDIT")))
+        .header("content-type", "application/octet-stream")
+        .body(Body::from(vec![0u8; 100_000]))
+        .unwrap();
+    let (status, body) = app.send(big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_error_body(&body, "too_large");
+
+    let delete = Request::delete("/v1/status")
+        .header("authorization", format!("Bearer {}", token("AUDIT")))
+        .body(Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), delete)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = resp.headers().get("allow").cloned();
+    assert!(
+        allow
+            .as_ref()
+            .is_some_and(|a| a.to_str().unwrap().contains("GET")),
+        "the Allow header stays: {allow:?}"
+    );
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_error_body(&body, "method_not_allowed");
+    assert!(body["error"]["message"].as_str().unwrap().contains("GET"));
+
+    let (status, body) = app.get("/v1/no-such-route", "AUDIT").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error_body(&body, "not_found");
+}
+
+/// Ids that cannot exist are the caller's mistake, named as such (not a 404 that reads
+/// as "try later"), and the same rule the OpenAPI document states as their pattern.
+#[tokio::test]
+async fn malformed_ids_are_refused_naming_the_rule() {
+    let app = App::new();
+    for (path, code) in [
+        ("/v1/orders/PO%20ONE", "invalid_id"),
+        ("/v1/orgs/sup-1", "invalid_id"),
+        ("/v1/transactions/abc", "invalid_hash"),
+        ("/v1/keys/xyz", "invalid_key"),
+        ("/v1/proofs/invoices/INV-1", "invalid_kind"),
+    ] {
+        let (status, body) = app.get(path, "AUDIT").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, code);
+    }
+    let (status, body) = app.get("/v1/orders/PO-1", "AUDIT").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a well-formed id: {body}");
+}
+
+/// A request signed by SUP-1's member key for this node (`127.0.0.1:8080`) at `time`.
+fn signed_get(path: &str, time: u64) -> Request<Body> {
+    let key = testkit::member_key("SUP-1");
+    let authority = "127.0.0.1:8080";
+    let msg = request_signing_bytes(testkit::CHAIN_ID, authority, "GET", path, time);
+    Request::get(path)
+        .header("host", authority)
+        .header(H_KEY, key.public().to_hex())
+        .header(H_TIME, time.to_string())
+        .header(H_SIG, key.sign(&msg).to_hex())
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The finding: a signed request could be replayed at the node it was signed for, as
+/// often as wanted, for the five minutes its time stays valid. Now it is accepted once;
+/// the same request signed anew (a new time) is accepted again.
+#[tokio::test]
+async fn a_signed_request_is_accepted_once() {
+    let app = App::new();
+    let now = super::now_ms();
+    let (status, body) = app.send(signed_get("/v1/status", now)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.send(signed_get("/v1/status", now)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "replayed: {body}");
+    assert_error_body(&body, "unauthorized");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{body}"
+    );
+    let (status, body) = app.send(signed_get("/v1/status", now + 1)).await;
+    assert_eq!(status, StatusCode::OK, "signed anew: {body}");
+    // A refused request (its signature does not verify) takes no room.
+    let mut forged = signed_get("/v1/status", now + 2);
+    forged.headers_mut().insert(H_TIME, (now + 3).into());
+    let (status, _) = app.send(forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.state.seen_requests.len(), 2);
+}
+
+/// The finding: the proof of an org's record answers 403 to another org (which reads its
+/// identifiers masked), a status the document did not list for the operation.
+#[tokio::test]
+async fn the_403_of_a_proof_of_another_orgs_record_is_documented() {
+    let app = App::new();
+    let (status, body) = app.get("/v1/proofs/org/SUP-1", "SUP-3").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_error_body(&body, "forbidden");
+    let doc = super::tests_support::document();
+    let responses = &doc["paths"]["/v1/proofs/{kind}/{id}"]["get"]["responses"];
+    assert!(responses["403"].is_object(), "{responses}");
+}
