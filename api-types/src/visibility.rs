@@ -7,7 +7,9 @@
 //! - A document shown to a reader outside its parties (a later holder reading the lineage
 //!   of its receivable: the root invoice, its ancestors) has every identifier masked.
 //! - Org records are public within the network (names, roles, keys); their tax id and
-//!   identifiers are masked for everyone but the org itself.
+//!   identifiers are masked for everyone but the org itself and its counterparties: the
+//!   buyer and seller of an accepted order read each other's (each is a party to the
+//!   order and its invoices, and puts the other's tax id on them), non-parties never.
 //! - Transactions ([`tx_access`]): the signer's org, banks and auditors read one whole; a
 //!   party to a document it touched reads it with every field named in
 //!   [`SENSITIVE_FIELDS`] masked wherever it appears ([`mask_json`]), since its action and
@@ -88,9 +90,10 @@ pub fn seen_from_outside<T: Document>(reader: &Reader, mut doc: T) -> T {
 }
 
 /// An org record as `reader` sees it: public, with its identifiers masked unless the
-/// reader is that org, a bank or an auditor.
-pub fn org_for(reader: &Reader, mut org: Org) -> Org {
-    if !reader.sees_everything() && !reader.is(org.id.as_str()) {
+/// reader is that org, a bank or an auditor, or its `counterparty` (the caller looks it up:
+/// contract state key `trades/{reader}/{org}`, written when the seller accepts an order).
+pub fn org_for(reader: &Reader, mut org: Org, counterparty: bool) -> Org {
+    if !reader.sees_everything() && !reader.is(org.id.as_str()) && !counterparty {
         org.mask_identifiers();
     }
     org
@@ -108,8 +111,11 @@ impl Document for Org {
 }
 
 impl Document for Order {
+    /// The buyer, the seller and the carriers it names (they attest its shipments).
     fn parties(&self) -> Vec<&str> {
-        vec![self.buyer.as_str(), self.seller.as_str()]
+        let mut v = vec![self.buyer.as_str(), self.seller.as_str()];
+        v.extend(self.carriers.iter().map(OrgId::as_str));
+        v
     }
     fn mask_identifiers(&mut self) {}
 }
@@ -157,10 +163,11 @@ impl Document for Settlement {
 }
 
 impl Document for WarehouseReceipt {
-    /// The warehouse, the owner and the pledgee.
+    /// The warehouse, the owner, the pledgee and the bank offered the pledge.
     fn parties(&self) -> Vec<&str> {
         let mut v = vec![self.warehouse.as_str(), self.owner.as_str()];
         v.extend(self.pledgee.as_ref().map(OrgId::as_str));
+        v.extend(self.pledge_offer.as_ref().map(OrgId::as_str));
         v
     }
     fn mask_identifiers(&mut self) {}
@@ -294,6 +301,8 @@ mod tests {
             number: "JN-1".into(),
             issue_date: day(1),
             due_date: day(4),
+            maturity: None,
+            proposed_maturity: None,
             amount: Money::parse("100.00", "CNY").unwrap(),
             seller_tax_id: "91310000MA1SUP0001".into(),
             buyer_tax_id: "91310000MA1COREA3X".into(),
@@ -339,11 +348,45 @@ mod tests {
             revoked_keys: vec![],
             admitted_at: 0,
         };
-        let seen = org_for(&reader("SUP-1"), org.clone());
+        let seen = org_for(&reader("SUP-1"), org.clone(), false);
         assert_eq!(seen.tax_id, "9131************3X");
         assert_eq!(seen.identifiers, ["0088*********90"]);
-        assert_eq!(org_for(&Reader::Everything, org.clone()), org);
-        assert_eq!(org_for(&reader("CORE-A"), org.clone()), org);
+        assert_eq!(org_for(&Reader::Everything, org.clone(), false), org);
+        assert_eq!(org_for(&reader("CORE-A"), org.clone(), false), org);
+    }
+
+    /// Issue 12 item 3: `invoice register` as CORE-A said SUP-1's tax id was masked for
+    /// it, though CORE-A is the buyer on SUP-1's invoices. Counterparties read each
+    /// other's tax id; anyone else still sees it masked.
+    #[test]
+    fn counterparties_read_each_others_tax_id_and_others_do_not() {
+        let sup1 = Org {
+            id: org_id("SUP-1"),
+            name: "Jiangnan Components".into(),
+            tax_id: "91330000MA25UP1060".into(),
+            roles: vec![Role::Supplier],
+            identifiers: vec![],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
+        };
+        assert_eq!(org_for(&reader("CORE-A"), sup1.clone(), true), sup1);
+        assert_eq!(
+            org_for(&reader("CORE-B"), sup1.clone(), false).tax_id,
+            "9133************60"
+        );
+        // The invoice between them shows both tax ids to both, masked to a later holder.
+        let inv = invoice();
+        for r in [reader("SUP-1"), reader("CORE-A")] {
+            let seen = readable(&r, inv.clone()).unwrap();
+            assert_eq!(
+                (seen.seller_tax_id.as_str(), seen.buyer_tax_id.as_str()),
+                (inv.seller_tax_id.as_str(), inv.buyer_tax_id.as_str())
+            );
+        }
+        assert!(seen_from_outside(&reader("SUP-3"), inv)
+            .seller_tax_id
+            .contains('*'));
     }
 
     #[test]

@@ -78,6 +78,7 @@ fn setup() -> (World, Vec<VerifiedTransaction>) {
                 amount: cny("12345.67"),
                 terms: "net 60".into(),
                 doc_hash: Hash::ZERO,
+                carriers: vec![],
             },
         ));
     }

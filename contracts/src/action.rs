@@ -20,6 +20,10 @@ pub struct InvoiceSpec {
     pub issue_date: NaiveDate,
     /// Due date.
     pub due_date: NaiveDate,
+    /// The receivable's maturity the registrant names (`None`: the due date). Named by
+    /// the seller, a later maturity counts as the seller's acceptance of it; named by the
+    /// buyer, a maturity past the due date waits for the seller (`AcceptMaturity`).
+    pub maturity: Option<NaiveDate>,
     /// Payable amount.
     pub amount: Money,
     /// Seller tax id as printed (must match the seller's registered tax id).
@@ -56,6 +60,16 @@ pub enum Action {
         terms: String,
         /// Commitment to the full order document.
         doc_hash: Hash,
+        /// The carriers (logistics orgs, at most 4, neither buyer nor seller) that may
+        /// attest shipments of this order; more can be added with `AddCarrier`.
+        carriers: Vec<OrgId>,
+    },
+    /// The buyer names one more carrier for an issued or accepted order.
+    AddCarrier {
+        /// The order.
+        order: DocId,
+        /// The logistics org.
+        carrier: OrgId,
     },
     /// The seller accepts an issued order.
     AcceptOrder {
@@ -73,12 +87,15 @@ pub enum Action {
         order: DocId,
     },
 
-    /// A logistics firm attests that goods of an accepted order shipped.
+    /// A carrier the order names attests that goods of an accepted order shipped.
     AttestShipment {
         /// New shipment id.
         id: DocId,
         /// The order.
         order: DocId,
+        /// Value of the goods shipped, in the order's currency; the order's shipments
+        /// never add up to more than its amount.
+        value: Money,
         /// Commitment to the waybill.
         doc_hash: Hash,
     },
@@ -88,30 +105,55 @@ pub enum Action {
         shipment: DocId,
     },
 
-    /// A logistics warehouse issues a receipt for goods it holds for `owner`.
+    /// A logistics warehouse issues a receipt for goods it holds for `owner` in `lot`
+    /// (refused while it has another live receipt for that lot).
     IssueWarehouseReceipt {
         /// New receipt id.
         id: DocId,
         /// Owner of the goods.
         owner: OrgId,
+        /// The warehouse's lot number (1-64 characters, ASCII letters and digits once
+        /// normalised).
+        lot: String,
         /// Short description of the goods.
         goods: String,
         /// Commitment to the full receipt.
         doc_hash: Hash,
     },
-    /// The owner pledges a receipt to a bank.
-    PledgeWarehouseReceipt {
+    /// The owner offers to pledge a receipt to a bank; pledged only once it accepts.
+    OfferPledge {
         /// The receipt.
         receipt: DocId,
-        /// The pledgee bank.
+        /// The bank offered the pledge.
         bank: OrgId,
     },
-    /// The pledgee bank consents to release the goods.
-    ConsentRelease {
+    /// The offered bank accepts the pledge: the receipt is pledged to it.
+    AcceptPledge {
         /// The receipt.
         receipt: DocId,
     },
-    /// The warehouse releases the goods (after the bank's consent if pledged).
+    /// The offered bank declines the pledge.
+    DeclinePledge {
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The owner withdraws a pledge offer the bank has not answered.
+    WithdrawPledgeOffer {
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The pledgee bank releases its pledge (alone: it gives up only its security).
+    ReleasePledge {
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The owner instructs the warehouse to release the goods.
+    InstructRelease {
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The warehouse releases the goods: on the owner's instruction, and not while
+    /// pledged.
     ReleaseWarehouseReceipt {
         /// The receipt.
         receipt: DocId,
@@ -125,8 +167,19 @@ pub enum Action {
         /// Confirm at once (buyer only).
         confirm: bool,
     },
-    /// The buyer confirms (确权) an invoice, creating a receivable.
+    /// The buyer confirms (确权) an invoice, creating a receivable maturing on
+    /// `maturity`; a maturity past the due date the seller did not name waits for the
+    /// seller's `AcceptMaturity` and creates nothing yet.
     ConfirmInvoice {
+        /// The invoice.
+        invoice: DocId,
+        /// The receivable's maturity (`None`: the maturity named at registration, else
+        /// the due date).
+        maturity: Option<NaiveDate>,
+    },
+    /// The seller accepts the maturity past the due date the buyer confirmed with: the
+    /// confirmation completes and the receivable is created.
+    AcceptMaturity {
         /// The invoice.
         invoice: DocId,
     },
@@ -263,17 +316,23 @@ impl Action {
             Action::Propose { .. } => "propose",
             Action::Approve { .. } => "approve",
             Action::IssueOrder { .. } => "issue_order",
+            Action::AddCarrier { .. } => "add_carrier",
             Action::AcceptOrder { .. } => "accept_order",
             Action::CancelOrder { .. } => "cancel_order",
             Action::FulfilOrder { .. } => "fulfil_order",
             Action::AttestShipment { .. } => "attest_shipment",
             Action::ConfirmDelivery { .. } => "confirm_delivery",
             Action::IssueWarehouseReceipt { .. } => "issue_warehouse_receipt",
-            Action::PledgeWarehouseReceipt { .. } => "pledge_warehouse_receipt",
-            Action::ConsentRelease { .. } => "consent_release",
+            Action::OfferPledge { .. } => "offer_pledge",
+            Action::AcceptPledge { .. } => "accept_pledge",
+            Action::DeclinePledge { .. } => "decline_pledge",
+            Action::WithdrawPledgeOffer { .. } => "withdraw_pledge_offer",
+            Action::ReleasePledge { .. } => "release_pledge",
+            Action::InstructRelease { .. } => "instruct_release",
             Action::ReleaseWarehouseReceipt { .. } => "release_warehouse_receipt",
             Action::RegisterInvoice { .. } => "register_invoice",
             Action::ConfirmInvoice { .. } => "confirm_invoice",
+            Action::AcceptMaturity { .. } => "accept_maturity",
             Action::DisputeInvoice { .. } => "dispute_invoice",
             Action::VoidInvoice { .. } => "void_invoice",
             Action::SplitReceivable { .. } => "split_receivable",

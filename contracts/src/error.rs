@@ -275,6 +275,40 @@ pub enum ContractError {
     /// No delivery is attested for the order and the network requires one.
     #[error("no delivery is attested for order {0}")]
     DeliveryNotAttested(String),
+    /// Confirmed invoices would exceed the value delivered on their order.
+    #[error("order {order} has {delivered} delivered; confirming {amount} on top of {confirmed} confirmed would exceed it: confirm after more delivery")]
+    DeliveredValueExceeded {
+        /// The order.
+        order: String,
+        /// Value of its delivered shipments.
+        delivered: String,
+        /// Already confirmed against it.
+        confirmed: String,
+        /// This invoice.
+        amount: String,
+    },
+    /// The warehouse already has a live receipt for this lot.
+    #[error("warehouse {warehouse} already has live receipt {existing} for lot {lot:?}: one lot backs one receipt until released")]
+    LotAlreadyReceipted {
+        /// The warehouse.
+        warehouse: OrgId,
+        /// The lot as given.
+        lot: String,
+        /// The live receipt for it.
+        existing: String,
+    },
+    /// Attested shipments would be worth more than the order.
+    #[error("order {order} amount {order_amount} would be exceeded by shipments: {shipped} shipped + {value}")]
+    ShipmentValueExceeded {
+        /// The order.
+        order: String,
+        /// Its amount.
+        order_amount: String,
+        /// Value already attested.
+        shipped: String,
+        /// This shipment's value.
+        value: String,
+    },
     /// Dates that do not fit together.
     #[error("invalid dates: {0}")]
     InvalidDates(String),
@@ -349,6 +383,17 @@ pub enum ContractError {
     /// A list or counter reached its limit.
     #[error("limit reached: {0}")]
     LimitReached(String),
+    /// A tax id in no form the ledger can check (the reason names the accepted forms).
+    #[error("tax id refused: {0}")]
+    InvalidTaxId(String),
+    /// Another org is already registered with this (canonical) tax id.
+    #[error("tax id {tax_id} is already registered to org {org}: one company is admitted once")]
+    TaxIdTaken {
+        /// The canonical tax id.
+        tax_id: String,
+        /// The org holding it.
+        org: OrgId,
+    },
 }
 
 impl ContractError {
@@ -393,6 +438,9 @@ impl ContractError {
             ContractError::TaxIdMismatch { .. } => "tax_id_mismatch",
             ContractError::OrderAmountExceeded { .. } => "order_amount_exceeded",
             ContractError::DeliveryNotAttested(_) => "delivery_not_attested",
+            ContractError::DeliveredValueExceeded { .. } => "delivered_value_exceeded",
+            ContractError::ShipmentValueExceeded { .. } => "shipment_value_exceeded",
+            ContractError::LotAlreadyReceipted { .. } => "lot_already_receipted",
             ContractError::InvalidDates(_) => "invalid_dates",
             ContractError::TenorTooLong { .. } => "tenor_too_long",
             ContractError::SplitSumMismatch { .. } => "split_sum_mismatch",
@@ -407,6 +455,8 @@ impl ContractError {
             ContractError::ProposalExpired(_) => "proposal_expired",
             ContractError::InvalidChange(_) => "invalid_change",
             ContractError::LimitReached(_) => "limit_reached",
+            ContractError::InvalidTaxId(_) => "invalid_tax_id",
+            ContractError::TaxIdTaken { .. } => "tax_id_taken",
         }
     }
 

@@ -48,22 +48,37 @@ pub enum Event {
     OrderFulfilled { order: DocId },
     /// The buyer cancelled the order.
     OrderCancelled { order: DocId },
+    /// The buyer named another carrier for the order.
+    CarrierAdded { order: DocId, carrier: OrgId },
 
     /// Shipment attested.
     ShipmentAttested {
         shipment: DocId,
         order: DocId,
         carrier: OrgId,
+        value: Money,
     },
-    /// Delivery attested.
-    ShipmentDelivered { shipment: DocId, order: DocId },
+    /// Delivery attested; the order's delivered value grew by `value`.
+    ShipmentDelivered {
+        shipment: DocId,
+        order: DocId,
+        value: Money,
+    },
 
     /// Warehouse receipt issued.
     WarehouseReceiptIssued { receipt: DocId, owner: OrgId },
-    /// Warehouse receipt pledged.
+    /// The owner offered the receipt in pledge to a bank.
+    WarehouseReceiptPledgeOffered { receipt: DocId, bank: OrgId },
+    /// The bank accepted: the receipt is pledged to it.
     WarehouseReceiptPledged { receipt: DocId, bank: OrgId },
-    /// The pledgee consented to release.
-    WarehouseReceiptReleaseConsented { receipt: DocId, bank: OrgId },
+    /// The bank declined the pledge offer.
+    WarehouseReceiptPledgeDeclined { receipt: DocId, bank: OrgId },
+    /// The owner withdrew its pledge offer.
+    WarehouseReceiptPledgeWithdrawn { receipt: DocId, bank: OrgId },
+    /// The pledgee released its pledge.
+    WarehouseReceiptPledgeReleased { receipt: DocId, bank: OrgId },
+    /// The owner instructed the warehouse to release the goods.
+    WarehouseReceiptReleaseInstructed { receipt: DocId, owner: OrgId },
     /// Goods released.
     WarehouseReceiptReleased { receipt: DocId },
 
@@ -77,6 +92,14 @@ pub enum Event {
     },
     /// Invoice confirmed (确权) and its receivable created.
     InvoiceConfirmed { invoice: DocId, receivable: DocId },
+    /// The buyer confirmed with a maturity past the due date; it waits for the seller.
+    MaturityProposed {
+        invoice: DocId,
+        maturity: NaiveDate,
+        due_date: NaiveDate,
+    },
+    /// The seller accepted the proposed maturity; the confirmation completes.
+    MaturityAccepted { invoice: DocId, maturity: NaiveDate },
     /// Invoice disputed.
     InvoiceDisputed { invoice: DocId, reason: String },
     /// Invoice voided.
@@ -213,16 +236,23 @@ impl Event {
             Event::OrderIssued { order, .. }
             | Event::OrderAccepted { order }
             | Event::OrderFulfilled { order }
-            | Event::OrderCancelled { order } => vec![d(K::Order, order)],
+            | Event::OrderCancelled { order }
+            | Event::CarrierAdded { order, .. } => vec![d(K::Order, order)],
             Event::ShipmentAttested {
                 shipment, order, ..
             }
-            | Event::ShipmentDelivered { shipment, order } => {
+            | Event::ShipmentDelivered {
+                shipment, order, ..
+            } => {
                 vec![d(K::Shipment, shipment), d(K::Order, order)]
             }
             Event::WarehouseReceiptIssued { receipt, .. }
+            | Event::WarehouseReceiptPledgeOffered { receipt, .. }
             | Event::WarehouseReceiptPledged { receipt, .. }
-            | Event::WarehouseReceiptReleaseConsented { receipt, .. }
+            | Event::WarehouseReceiptPledgeDeclined { receipt, .. }
+            | Event::WarehouseReceiptPledgeWithdrawn { receipt, .. }
+            | Event::WarehouseReceiptPledgeReleased { receipt, .. }
+            | Event::WarehouseReceiptReleaseInstructed { receipt, .. }
             | Event::WarehouseReceiptReleased { receipt } => vec![d(K::WarehouseReceipt, receipt)],
             Event::InvoiceRegistered { invoice, order, .. } => {
                 vec![d(K::Invoice, invoice), d(K::Order, order)]
@@ -231,7 +261,10 @@ impl Event {
                 invoice,
                 receivable,
             } => vec![d(K::Invoice, invoice), d(K::Receivable, receivable)],
-            Event::InvoiceDisputed { invoice, .. } | Event::InvoiceVoided { invoice } => {
+            Event::InvoiceDisputed { invoice, .. }
+            | Event::InvoiceVoided { invoice }
+            | Event::MaturityProposed { invoice, .. }
+            | Event::MaturityAccepted { invoice, .. } => {
                 vec![d(K::Invoice, invoice)]
             }
             Event::ReceivableIssued {

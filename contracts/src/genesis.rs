@@ -1,11 +1,14 @@
 //! The genesis state: chain id, starting orgs, validators and parameters.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use lianrong_primitives::OrgId;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::exec::governance::{admit, validate_params, MAX_VALIDATORS};
+use crate::exec::tax_id::canonical_tax_id;
 use crate::exec::{business_date, ChainMeta};
 use crate::merkle::{compute_changes, StateChanges};
 use crate::model::{OrgSpec, Params, Validator, MAX_IDENTIFIERS, MAX_KEYS_PER_ORG};
@@ -38,6 +41,23 @@ pub enum GenesisError {
     Store(#[from] StoreError),
 }
 
+/// Every org's tax id is in a recognised form and no two orgs share one once written
+/// canonically (the same rule governance applies when admitting an org).
+fn validate_tax_ids(orgs: &[OrgSpec]) -> Result<(), GenesisError> {
+    let mut seen: BTreeMap<String, &OrgId> = BTreeMap::new();
+    for o in orgs {
+        let canonical = canonical_tax_id(&o.tax_id)
+            .map_err(|e| GenesisError::Invalid(format!("tax id of org {}: {e}", o.id)))?;
+        if let Some(first) = seen.insert(canonical.clone(), &o.id) {
+            return Err(GenesisError::Invalid(format!(
+                "org {} has tax id {canonical}, which org {first} already has: one company is admitted once",
+                o.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Genesis {
     /// Checks that the genesis can start a network.
     pub fn validate(&self) -> Result<(), GenesisError> {
@@ -55,6 +75,7 @@ impl Genesis {
             ));
         }
         validate_params(&self.params).map_err(|e| GenesisError::Invalid(e.to_string()))?;
+        validate_tax_ids(&self.orgs)?;
         let mut ids = BTreeSet::new();
         let mut member_keys = BTreeSet::new();
         for o in &self.orgs {
@@ -108,7 +129,7 @@ impl Genesis {
         }
         let mut st = StateView::new(store);
         for o in &self.orgs {
-            admit(&mut st, o, 0);
+            admit(&mut st, o, 0).map_err(|e| GenesisError::Invalid(e.to_string()))?;
         }
         st.store(keys::VALIDATORS.to_vec(), &self.validators);
         st.store(keys::PARAMS.to_vec(), &self.params);

@@ -253,14 +253,21 @@ pub struct Order {
     pub invoiced: Amount,
     /// Sum of the confirmed invoices against this order.
     pub confirmed: Amount,
+    /// The carriers the buyer named: only they attest shipments of this order (never
+    /// its buyer or seller), so no one else can fake delivery or fill the shipment cap.
+    pub carriers: Vec<OrgId>,
     /// Shipments attested for this order, in order.
     pub shipments: Vec<DocId>,
-    /// Whether any shipment of this order was delivered.
-    pub delivered: bool,
+    /// Sum of the attested shipments' values; never above the order amount.
+    pub shipped: Amount,
+    /// Sum of the delivered shipments' values: what confirmed invoices may add up to.
+    pub delivered: Amount,
 }
 
 /// Most shipments against one order.
 pub const MAX_SHIPMENTS_PER_ORDER: usize = 64;
+/// Most carriers an order names.
+pub const MAX_CARRIERS_PER_ORDER: usize = 4;
 
 /// A shipment's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -283,6 +290,8 @@ pub struct Shipment {
     pub carrier: OrgId,
     /// Commitment to the waybill.
     pub doc_hash: Hash,
+    /// Value of the goods shipped, in the order's currency.
+    pub value: Money,
     /// Status.
     pub status: ShipmentStatus,
     /// Business date of the shipment attestation.
@@ -295,9 +304,9 @@ pub struct Shipment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReceiptStatus {
-    /// Goods held for the owner.
+    /// Goods held for the owner (possibly with a pledge offered, not yet accepted).
     Issued,
-    /// Pledged to a bank as collateral.
+    /// Pledged to a bank as collateral: the bank accepted the owner's offer.
     Pledged,
     /// Goods released; the receipt is closed.
     Released,
@@ -312,16 +321,22 @@ pub struct WarehouseReceipt {
     pub warehouse: OrgId,
     /// Owner of the goods.
     pub owner: OrgId,
+    /// The warehouse's lot (storage) number, as printed: one live receipt per
+    /// (warehouse, lot), compared in the invoice numbers' normal form.
+    pub lot: String,
     /// Short description of the goods.
     pub goods: String,
     /// Commitment to the full receipt document.
     pub doc_hash: Hash,
     /// Status.
     pub status: ReceiptStatus,
-    /// The bank it is pledged to, while pledged.
+    /// The bank the owner offered the pledge to, until it accepts or declines (or the
+    /// owner withdraws the offer).
+    pub pledge_offer: Option<OrgId>,
+    /// The bank that accepted the pledge: set exactly while pledged.
     pub pledgee: Option<OrgId>,
-    /// Whether the pledgee bank consented to release.
-    pub release_consented: bool,
+    /// Whether the owner instructed the warehouse to release the goods.
+    pub release_instructed: bool,
 }
 
 /// An invoice's life.
@@ -353,8 +368,14 @@ pub struct Invoice {
     pub number: String,
     /// Issue date.
     pub issue_date: NaiveDate,
-    /// Due date; becomes the receivable's maturity.
+    /// Due date: the receivable's maturity unless the seller agreed to another.
     pub due_date: NaiveDate,
+    /// The maturity named at registration (`None`: the due date); the seller's own
+    /// naming is its acceptance of that maturity.
+    pub maturity: Option<NaiveDate>,
+    /// A maturity past the due date the buyer confirmed with, waiting for the seller's
+    /// acceptance; no receivable exists until then.
+    pub proposed_maturity: Option<NaiveDate>,
     /// Payable amount.
     pub amount: Money,
     /// Seller's tax id as printed.
@@ -419,7 +440,7 @@ pub struct Receivable {
     pub repaid: Amount,
     /// Business date of creation.
     pub issue_date: NaiveDate,
-    /// Maturity date (the invoice's due date).
+    /// Maturity date (the invoice's due date, or the later one its seller accepted).
     pub maturity: NaiveDate,
     /// The root of the lineage (itself for a root).
     pub root: DocId,

@@ -73,6 +73,21 @@ pub mod keys {
         format!("invno/{identity}").into_bytes()
     }
 
+    /// Canonical tax id (`exec::tax_id::canonical_tax_id`) -> the org registered with
+    /// it: one company, one org.
+    pub fn tax_id(canonical: &str) -> Vec<u8> {
+        format!("taxid/{canonical}").into_bytes()
+    }
+
+    /// (org, counterparty) -> `true`: the two are buyer and seller of an accepted order, so
+    /// each reads the other's tax id (api-types' visibility rule); written both ways.
+    pub fn counterparty(
+        org: &lianrong_primitives::OrgId,
+        other: &lianrong_primitives::OrgId,
+    ) -> Vec<u8> {
+        format!("trades/{org}/{other}").into_bytes()
+    }
+
     /// (payer, payment reference) -> the receivable it was instructed for (the root, for
     /// a maturity settlement): a bank wire is counted once.
     pub fn payment_ref(payer: &lianrong_primitives::OrgId, reference: &Hash) -> Vec<u8> {
@@ -83,6 +98,12 @@ pub mod keys {
     /// locks the receivable against moves, financing and another instruction).
     pub fn pending_settlement(receivable: &str) -> Vec<u8> {
         format!("settling/{receivable}").into_bytes()
+    }
+
+    /// (warehouse, canonical lot number) -> its live warehouse receipt: one live receipt
+    /// per lot, so one lot never backs two pledges.
+    pub fn receipt_lot(warehouse: &lianrong_primitives::OrgId, lot: &str) -> Vec<u8> {
+        format!("wrlot/{warehouse}/{lot}").into_bytes()
     }
 
     /// A ledger-assigned id counter.

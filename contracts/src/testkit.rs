@@ -38,63 +38,63 @@ pub const CAST: &[(&str, &str, &str, &[Role], bool)] = &[
     (
         "BANK-A",
         "Shenzhen Merchants Bank",
-        "91440300BANKA0001X",
+        "91440300BANKA0001R",
         &[Role::Bank],
         true,
     ),
     (
         "BANK-B",
         "Pearl River Commercial Bank",
-        "91440100BANKB0002X",
+        "91440100BANKB0002A",
         &[Role::Bank],
         false,
     ),
     (
         "CORE-A",
         "Huaxin Electronics Group",
-        "91310000COREA0003X",
+        "91310000C0REA0003R",
         &[Role::Core],
         true,
     ),
     (
         "CORE-B",
         "Dongfang Motor Works",
-        "91320000COREB0004X",
+        "91320000C0REB0004Q",
         &[Role::Core],
         true,
     ),
     (
         "LOGI",
         "Yangtze Logistics",
-        "91420000LOGI00005X",
+        "91420000L0G100005Y",
         &[Role::Logistics],
         true,
     ),
     (
         "SUP-1",
         "Jiangnan Components",
-        "91330000SUP100006X",
+        "913300005UP1000068",
         &[Role::Supplier],
         false,
     ),
     (
         "SUP-2",
         "Minjiang Plastics",
-        "91350000SUP200007X",
+        "913500005UP2000076",
         &[Role::Supplier],
         false,
     ),
     (
         "SUP-3",
         "Xiaoshan Fasteners (tier 2)",
-        "91330100SUP300008X",
+        "913301005UP300008Q",
         &[Role::Supplier],
         false,
     ),
     (
         "AUDIT",
         "Bank Audit Office",
-        "91110000AUDIT0009X",
+        "91110000AUD1T00090",
         &[Role::Auditor],
         false,
     ),
@@ -123,6 +123,15 @@ pub fn doc(id: &str) -> DocId {
 /// CNY money.
 pub fn cny(amount: &str) -> Money {
     Money::parse(amount, "CNY").unwrap_or_else(|e| panic!("test amount: {e}"))
+}
+
+/// A valid unified social credit code (`91330000MA` + 7 digits + check character) for
+/// orgs a test admits, distinct for distinct `n` below 10,000,000.
+pub fn tax_id_for(n: u32) -> String {
+    let first17 = format!("91330000MA{:07}", n % 10_000_000);
+    let check = crate::exec::tax_id::uscc_check_char(&first17)
+        .unwrap_or_else(|| panic!("{first17} is outside the code's characters"));
+    format!("{first17}{check}")
 }
 
 /// The genesis of the standard cast.
@@ -304,7 +313,8 @@ impl World {
             .unwrap_or_default()
     }
 
-    /// Issues, accepts, ships and delivers an order; returns its id.
+    /// Issues an order naming LOGI as its carrier, accepts it, and has LOGI ship and
+    /// deliver its whole amount; returns its id.
     pub fn delivered_order(&mut self, buyer: &str, seller: &str, amount: &str) -> DocId {
         let id = self.fresh_id("PO");
         self.ok(
@@ -315,6 +325,7 @@ impl World {
                 amount: cny(amount),
                 terms: "net 90".into(),
                 doc_hash: sha256(id.as_str().as_bytes()),
+                carriers: vec![org("LOGI")],
             },
         );
         self.ok(seller, Action::AcceptOrder { order: id.clone() });
@@ -324,6 +335,7 @@ impl World {
             Action::AttestShipment {
                 id: shipment.clone(),
                 order: id.clone(),
+                value: cny(amount),
                 doc_hash: sha256(shipment.as_str().as_bytes()),
             },
         );
@@ -348,6 +360,7 @@ impl World {
             number: format!("NO-{}", id.as_str()),
             issue_date: today,
             due_date: today + Duration::days(days),
+            maturity: None,
             amount: cny(amount),
             seller_tax_id: Self::tax_id(seller),
             buyer_tax_id: Self::tax_id(buyer),

@@ -303,6 +303,7 @@ mod tests {
                     amount: crate::money::Money::parse("10.00", "CNY").unwrap(),
                     terms,
                     doc_hash: Hash::ZERO,
+                    carriers: vec![],
                 },
             };
             let signed = tx.sign(&k);

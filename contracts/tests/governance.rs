@@ -31,7 +31,7 @@ fn admitting_an_org_needs_three_of_four_validator_orgs() {
     let spec = OrgSpec {
         id: org("SUP-9"),
         name: "Ningbo Castings".into(),
-        tax_id: "91330200SUP900010X".into(),
+        tax_id: "913302005UP900010M".into(),
         roles: vec![Role::Supplier],
         identifiers: vec!["0088:5798000000009".into()],
         keys: vec![newco_key.public()],
@@ -237,5 +237,119 @@ fn invalid_or_expired_proposals_are_refused() {
         w.exec("CORE-A", Action::Approve { proposal: doc(&p) })
             .outcome,
         Err(ContractError::ProposalExpired(p.clone()))
+    );
+}
+
+fn applicant(id: &str, tax_id: &str, seed: u8) -> OrgSpec {
+    OrgSpec {
+        id: org(id),
+        name: format!("{id} Ltd"),
+        tax_id: tax_id.into(),
+        roles: vec![Role::Supplier],
+        identifiers: vec![],
+        keys: vec![SecretKey::from_seed([seed; 32]).public()],
+    }
+}
+
+fn propose_admission(w: &mut World, spec: OrgSpec) -> Result<Vec<Event>, ContractError> {
+    w.exec(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::AdmitOrg(spec),
+        },
+    )
+    .outcome
+}
+
+/// Issue 12 item 3: an org is admitted only with a tax id the ledger can check, stored in
+/// canonical form.
+#[test]
+fn an_org_is_admitted_only_with_a_checkable_tax_id_stored_canonically() {
+    let mut w = World::new();
+    for bad in ["TAX-NEWCO", "91350100M000100Y44", "NO999999999"] {
+        let r = propose_admission(&mut w, applicant("SUP-9", bad, 40));
+        assert!(
+            matches!(&r, Err(ContractError::InvalidTaxId(m)) if m.contains("GB 32100") || m.contains("check character") || m.contains("MVA")),
+            "{bad}: {r:?}"
+        );
+    }
+    // A published code typed with spaces, a dash and lower case.
+    let p = proposal_id(
+        &propose_admission(&mut w, applicant("SUP-9", "9135 0100-m000 100y43", 40)).unwrap(),
+    );
+    w.ok("CORE-A", Action::Approve { proposal: doc(&p) });
+    w.ok("LOGI", Action::Approve { proposal: doc(&p) });
+    let admitted: Org = w.get(DocKind::Org, "SUP-9").unwrap();
+    assert_eq!(admitted.tax_id, "91350100M000100Y43");
+}
+
+/// Issue 12 item 3: a tax id another org has -- however it is typed -- is refused naming
+/// that org, when proposed and again when the quorum is reached.
+#[test]
+fn a_tax_id_another_org_has_is_refused_naming_that_org() {
+    let mut w = World::new();
+    let sup1 = World::tax_id("SUP-1");
+    let retyped = format!("{} {}", &sup1[..8], sup1[8..].to_lowercase());
+    let r = propose_admission(&mut w, applicant("SUP-9", &retyped, 41));
+    assert_eq!(
+        r,
+        Err(ContractError::TaxIdTaken {
+            tax_id: sup1.clone(),
+            org: org("SUP-1"),
+        })
+    );
+    // Two proposals for one company: the second is refused once the first applies.
+    let code = "91350100M000100Y43";
+    let first = proposal_id(&propose_admission(&mut w, applicant("SUP-8", code, 42)).unwrap());
+    let second = proposal_id(&propose_admission(&mut w, applicant("SUP-9", code, 43)).unwrap());
+    for approver in ["CORE-A", "LOGI"] {
+        w.ok(
+            approver,
+            Action::Approve {
+                proposal: doc(&first),
+            },
+        );
+    }
+    w.ok(
+        "CORE-A",
+        Action::Approve {
+            proposal: doc(&second),
+        },
+    );
+    let r = w.exec(
+        "LOGI",
+        Action::Approve {
+            proposal: doc(&second),
+        },
+    );
+    assert_eq!(
+        r.outcome,
+        Err(ContractError::TaxIdTaken {
+            tax_id: code.into(),
+            org: org("SUP-8"),
+        })
+    );
+    assert!(w.get::<Org>(DocKind::Org, "SUP-9").is_none());
+}
+
+/// Issue 12 item 3: the genesis refuses an org without a checkable tax id, and two orgs
+/// sharing one, naming both.
+#[test]
+fn genesis_refuses_unrecognised_and_shared_tax_ids() {
+    use lianrong_contracts::testkit::genesis;
+    let mut g = genesis(Params::default());
+    assert!(
+        g.validate().is_ok(),
+        "the standard cast has valid, distinct tax ids"
+    );
+    g.orgs[1].tax_id = "TAX-BANK-B".into();
+    let err = g.validate().unwrap_err().to_string();
+    assert!(err.contains("BANK-B") && err.contains("GB 32100"), "{err}");
+    g.orgs[1].tax_id = g.orgs[0].tax_id.to_lowercase();
+    let err = g.validate().unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("org {} has tax id", g.orgs[1].id))
+            && err.contains(&format!("org {} already has", g.orgs[0].id)),
+        "{err}"
     );
 }

@@ -16,7 +16,7 @@ use lianrong_contracts::action::{Action, InvoiceSpec};
 use lianrong_contracts::model::{GovChange, OrgSpec, Role};
 use lianrong_contracts::money::{Amount, Rate};
 use lianrong_contracts::state::keys;
-use lianrong_contracts::testkit::{cny, doc, member_key, org, World, CAST};
+use lianrong_contracts::testkit::{cny, doc, member_key, org, tax_id_for, World, CAST};
 use lianrong_contracts::{ContractError, Event};
 use lianrong_primitives::{Hash, SecretKey};
 
@@ -28,8 +28,11 @@ struct Fixture {
     po_delivered: String,
     shipment: String,
     wr_issued: String,
+    wr_offered: String,
     wr_pledged: String,
+    wr_instructed: String,
     inv_registered: String,
+    inv_proposed: String,
     rcv: String,
     fin_requested: String,
     offer_open: String,
@@ -54,7 +57,10 @@ fn new_org(id: &str) -> OrgSpec {
     OrgSpec {
         id: org(id),
         name: format!("{id} Ltd"),
-        tax_id: format!("TAX-{id}"),
+        tax_id: tax_id_for(
+            id.bytes()
+                .fold(0u32, |n, b| n.wrapping_mul(31).wrapping_add(u32::from(b))),
+        ),
         roles: vec![Role::Supplier],
         identifiers: vec![],
         keys: vec![SecretKey::from_seed([id.len() as u8; 32]).public()],
@@ -63,6 +69,23 @@ fn new_org(id: &str) -> OrgSpec {
 
 fn fixture() -> Fixture {
     let mut w = World::new();
+    // A second logistics firm that no order names yet: the buyer may add it as carrier.
+    let mut logi2 = new_org("LOGI-2");
+    logi2.roles = vec![Role::Logistics];
+    let admit = first_id(&w.ok(
+        "BANK-A",
+        Action::Propose {
+            change: GovChange::AdmitOrg(logi2),
+        },
+    ));
+    for validator in ["CORE-A", "LOGI"] {
+        w.ok(
+            validator,
+            Action::Approve {
+                proposal: doc(&admit),
+            },
+        );
+    }
     let po_issued = w.fresh_id("PO");
     w.ok(
         "CORE-A",
@@ -72,6 +95,7 @@ fn fixture() -> Fixture {
             amount: cny("100.00"),
             terms: String::new(),
             doc_hash: Hash::ZERO,
+            carriers: vec![org("LOGI")],
         },
     );
     let po_accepted = w.fresh_id("PO");
@@ -83,6 +107,7 @@ fn fixture() -> Fixture {
             amount: cny("100.00"),
             terms: String::new(),
             doc_hash: Hash::ZERO,
+            carriers: vec![org("LOGI")],
         },
     );
     w.ok(
@@ -100,6 +125,7 @@ fn fixture() -> Fixture {
             amount: cny("100.00"),
             terms: String::new(),
             doc_hash: Hash::ZERO,
+            carriers: vec![org("LOGI")],
         },
     );
     w.ok(
@@ -114,6 +140,7 @@ fn fixture() -> Fixture {
         Action::AttestShipment {
             id: shipment.clone(),
             order: po_shipping,
+            value: cny("40.00"),
             doc_hash: Hash::ZERO,
         },
     );
@@ -126,32 +153,60 @@ fn fixture() -> Fixture {
             confirm: false,
         },
     );
-
-    let wr_issued = w.fresh_id("WR");
+    // The buyer confirmed with a maturity past the due date: waiting for the seller.
+    let proposed = w.invoice_spec(&po_delivered, "CORE-A", "SUP-1", "2000.00", 60);
     w.ok(
-        "LOGI",
-        Action::IssueWarehouseReceipt {
-            id: wr_issued.clone(),
-            owner: org("SUP-1"),
-            goods: "200 t copper".into(),
-            doc_hash: Hash::ZERO,
+        "SUP-1",
+        Action::RegisterInvoice {
+            invoice: proposed.clone(),
+            confirm: false,
         },
     );
-    let wr_pledged = w.fresh_id("WR");
     w.ok(
-        "LOGI",
-        Action::IssueWarehouseReceipt {
-            id: wr_pledged.clone(),
-            owner: org("SUP-1"),
-            goods: "50 t steel".into(),
-            doc_hash: Hash::ZERO,
+        "CORE-A",
+        Action::ConfirmInvoice {
+            invoice: proposed.id.clone(),
+            maturity: Some(proposed.due_date + chrono::Days::new(30)),
+        },
+    );
+
+    let receipt = |w: &mut World, goods: &str| {
+        let id = w.fresh_id("WR");
+        w.ok(
+            "LOGI",
+            Action::IssueWarehouseReceipt {
+                id: id.clone(),
+                owner: org("SUP-1"),
+                lot: format!("LOT-{id}"),
+                goods: goods.into(),
+                doc_hash: Hash::ZERO,
+            },
+        );
+        id
+    };
+    let wr_issued = receipt(&mut w, "200 t copper");
+    let wr_offered = receipt(&mut w, "80 t zinc");
+    let wr_pledged = receipt(&mut w, "50 t steel");
+    let wr_instructed = receipt(&mut w, "10 t tin");
+    for wr in [&wr_offered, &wr_pledged] {
+        w.ok(
+            "SUP-1",
+            Action::OfferPledge {
+                receipt: wr.clone(),
+                bank: org("BANK-A"),
+            },
+        );
+    }
+    w.ok(
+        "BANK-A",
+        Action::AcceptPledge {
+            receipt: wr_pledged.clone(),
         },
     );
     w.ok(
         "SUP-1",
-        Action::PledgeWarehouseReceipt {
-            receipt: wr_pledged.clone(),
-            bank: org("BANK-A"),
+        Action::InstructRelease {
+            receipt: wr_instructed.clone(),
         },
     );
 
@@ -258,8 +313,11 @@ fn fixture() -> Fixture {
         po_delivered: po_delivered.to_string(),
         shipment: shipment.to_string(),
         wr_issued: wr_issued.to_string(),
+        wr_offered: wr_offered.to_string(),
         wr_pledged: wr_pledged.to_string(),
+        wr_instructed: wr_instructed.to_string(),
         inv_registered: inv.id.to_string(),
+        inv_proposed: proposed.id.to_string(),
         rcv: rcv.to_string(),
         fin_requested,
         offer_open,
@@ -329,6 +387,7 @@ fn every_action_refuses_every_unauthorised_org() {
                 amount: cny("1.00"),
                 terms: String::new(),
                 doc_hash: Hash::ZERO,
+                carriers: vec![org("LOGI")],
             },
             use_role(&[Role::Core], &["CORE-A", "CORE-B"]),
             "CORE-B",
@@ -355,9 +414,18 @@ fn every_action_refuses_every_unauthorised_org() {
             "CORE-A",
         ),
         (
+            Action::AddCarrier {
+                order: d(&f.po_accepted),
+                carrier: org("LOGI-2"),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
             Action::AttestShipment {
                 id: doc("SHP-NEW"),
                 order: d(&f.po_accepted),
+                value: cny("60.00"),
                 doc_hash: Hash::ZERO,
             },
             use_role(&[Role::Logistics], &["LOGI"]),
@@ -374,6 +442,7 @@ fn every_action_refuses_every_unauthorised_org() {
             Action::IssueWarehouseReceipt {
                 id: doc("WR-NEW"),
                 owner: org("SUP-1"),
+                lot: "LOT-NEW".into(),
                 goods: "coal".into(),
                 doc_hash: Hash::ZERO,
             },
@@ -381,7 +450,7 @@ fn every_action_refuses_every_unauthorised_org() {
             "LOGI",
         ),
         (
-            Action::PledgeWarehouseReceipt {
+            Action::OfferPledge {
                 receipt: d(&f.wr_issued),
                 bank: org("BANK-A"),
             },
@@ -389,15 +458,43 @@ fn every_action_refuses_every_unauthorised_org() {
             "SUP-1",
         ),
         (
-            Action::ConsentRelease {
+            Action::AcceptPledge {
+                receipt: d(&f.wr_offered),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::DeclinePledge {
+                receipt: d(&f.wr_offered),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::WithdrawPledgeOffer {
+                receipt: d(&f.wr_offered),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::ReleasePledge {
                 receipt: d(&f.wr_pledged),
             },
             use_role(&[Role::Bank], &["BANK-A"]),
             "BANK-A",
         ),
         (
+            Action::InstructRelease {
+                receipt: d(&f.wr_pledged),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
             Action::ReleaseWarehouseReceipt {
-                receipt: d(&f.wr_issued),
+                receipt: d(&f.wr_instructed),
             },
             use_role(&[Role::Logistics], &["LOGI"]),
             "LOGI",
@@ -421,9 +518,17 @@ fn every_action_refuses_every_unauthorised_org() {
         (
             Action::ConfirmInvoice {
                 invoice: d(&f.inv_registered),
+                maturity: None,
             },
             use_role(&[Role::Core], &["CORE-A"]),
             "CORE-A",
+        ),
+        (
+            Action::AcceptMaturity {
+                invoice: d(&f.inv_proposed),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
         ),
         (
             Action::DisputeInvoice {
@@ -567,7 +672,7 @@ fn every_action_refuses_every_unauthorised_org() {
     let names: std::collections::BTreeSet<&str> = matrix.iter().map(|(a, ..)| a.name()).collect();
     assert_eq!(
         names.len(),
-        31,
+        37,
         "an action is missing from the matrix: {names:?}"
     );
 
@@ -630,7 +735,7 @@ fn every_action_refuses_every_unauthorised_org() {
             refusals += 1;
         }
     }
-    // 33 rows x 9 orgs, minus the parties.
+    // 37 rows x 9 orgs, minus the parties.
     assert!(refusals > 180, "only {refusals} refusals tried");
 }
 
@@ -645,6 +750,7 @@ fn auditor_can_do_nothing_at_all() {
             amount: cny("1.00"),
             terms: String::new(),
             doc_hash: Hash::ZERO,
+            carriers: vec![org("LOGI")],
         },
         Action::Repay {
             receivable: doc(&f.rcv),

@@ -13,13 +13,14 @@
 mod common;
 
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, OfferStatus, Receivable, Settlement, SettlementStatus,
+    Financing, Invoice, Offer, OfferStatus, Order, OrderStatus, ReceiptStatus, Receivable,
+    Settlement, SettlementStatus, Shipment, ShipmentStatus, WarehouseReceipt,
 };
-use lianrong_contracts::money::{Amount, Rate};
+use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::{member_key, org, World, CAST};
 use lianrong_contracts::{Action, ContractError, DocKind};
-use lianrong_primitives::decode;
+use lianrong_primitives::{decode, Hash};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -95,6 +96,46 @@ enum Op {
     Advance {
         days: u64,
     },
+    /// The buyer registers and confirms with a maturity past the due date: nothing is
+    /// issued until the seller accepts (if `accept`).
+    LateTrade {
+        core: usize,
+        supplier: usize,
+        cents: u64,
+        accept: bool,
+    },
+    /// An order with LOGI named as carrier, accepted, nothing shipped yet.
+    OpenOrder {
+        core: usize,
+        supplier: usize,
+        cents: u64,
+    },
+    /// Anyone attests a shipment of an order worth `permille` of its amount: only a
+    /// named carrier can, and never past the order amount.
+    Ship {
+        order: usize,
+        actor: usize,
+        permille: u32,
+    },
+    /// The carrier confirms a shipment's delivery.
+    Deliver {
+        shipment: usize,
+    },
+    /// The buyer registers and confirms an invoice of `permille` of an order: refused
+    /// beyond what was delivered.
+    Invoice {
+        order: usize,
+        permille: u32,
+    },
+    /// A warehouse-receipt step (issue on one of a few lots, offer, accept, decline,
+    /// withdraw, release the pledge, instruct, release) by its party or by anyone.
+    Warehouse {
+        what: usize,
+        receipt: usize,
+        lot: usize,
+        bank: usize,
+        anyone: Option<usize>,
+    },
     /// Anyone tries anything on anything: refused unless allowed, and then harmless.
     Anyone {
         actor: usize,
@@ -121,6 +162,12 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..16usize, any::<bool>()).prop_map(|(settlement, acknowledge)| Op::Answer { settlement, acknowledge }),
         1 => (0..8usize, any::<bool>()).prop_map(|(financing, acknowledge)| Op::AnswerDisbursement { financing, acknowledge }),
         1 => (1u64..60).prop_map(|days| Op::Advance { days }),
+        1 => (0..2usize, 0..3usize, 1u64..50_000_000).prop_map(|(core, supplier, cents)| Op::OpenOrder { core, supplier, cents }),
+        1 => (0..2usize, 0..3usize, 1u64..50_000_000, any::<bool>()).prop_map(|(core, supplier, cents, accept)| Op::LateTrade { core, supplier, cents, accept }),
+        2 => (0..8usize, 0..9usize, 1u32..1200).prop_map(|(order, actor, permille)| Op::Ship { order, actor, permille }),
+        1 => (0..16usize).prop_map(|shipment| Op::Deliver { shipment }),
+        1 => (0..8usize, 1u32..1001).prop_map(|(order, permille)| Op::Invoice { order, permille }),
+        3 => (0..8usize, 0..8usize, 0..3usize, 0..2usize, prop::option::of(0..9usize)).prop_map(|(what, receipt, lot, bank, anyone)| Op::Warehouse { what, receipt, lot, bank, anyone }),
         2 => (0..9usize, 0..9usize, 0..16usize).prop_map(|(actor, what, target)| Op::Anyone { actor, what, target }),
     ]
 }
@@ -232,6 +279,7 @@ fn apply(w: &mut World, op: &Op) {
                     number: inv.number.clone(),
                     issue_date: inv.issue_date,
                     due_date: inv.due_date,
+                    maturity: inv.maturity,
                     amount: inv.amount,
                     seller_tax_id: inv.seller_tax_id.clone(),
                     buyer_tax_id: inv.buyer_tax_id.clone(),
@@ -559,6 +607,51 @@ fn apply(w: &mut World, op: &Op) {
             w.advance_days(*days);
             w.block(&[]);
         }
+        Op::LateTrade {
+            core,
+            supplier,
+            cents,
+            accept,
+        } => {
+            let (core, supplier) = (CORES[*core], SUPPLIERS[*supplier]);
+            let amount = Decimal::new(*cents as i64, 2).to_string();
+            let order = w.delivered_order(core, supplier, &amount);
+            let mut spec = w.invoice_spec(&order, core, supplier, &amount, 60);
+            let later = spec.due_date + chrono::Days::new(30);
+            spec.maturity = Some(later);
+            let id = spec.id.clone();
+            let register = Action::RegisterInvoice {
+                invoice: spec,
+                confirm: true,
+            };
+            assert_eq!(run(w, core, register), Ok(()));
+            let inv: Invoice = w.get(DocKind::Invoice, id.as_str()).unwrap();
+            assert_eq!((inv.receivable, inv.proposed_maturity), (None, Some(later)));
+            if *accept {
+                assert_eq!(
+                    run(
+                        w,
+                        supplier,
+                        Action::AcceptMaturity {
+                            invoice: id.clone()
+                        }
+                    ),
+                    Ok(())
+                );
+                let inv: Invoice = w.get(DocKind::Invoice, id.as_str()).unwrap();
+                assert_eq!(w.receivable(&inv.receivable.unwrap()).maturity, later);
+            }
+        }
+        Op::OpenOrder { .. } | Op::Ship { .. } | Op::Deliver { .. } | Op::Invoice { .. } => {
+            apply_trade(w, op);
+        }
+        Op::Warehouse {
+            what,
+            receipt,
+            lot,
+            bank,
+            anyone,
+        } => apply_warehouse(w, *what, *receipt, *lot, BANKS[*bank], *anyone),
         Op::Anyone {
             actor,
             what,
@@ -612,6 +705,180 @@ fn apply(w: &mut World, op: &Op) {
             let _ = run(w, who, action);
         }
     }
+}
+
+/// `permille` of `amount`, at least one cent.
+fn share(amount: Amount, permille: u32) -> Amount {
+    let v = (amount.value() * Decimal::from(permille) / Decimal::from(1000))
+        .round_dp(2)
+        .max(Decimal::new(1, 2));
+    Amount::from_decimal(v).unwrap()
+}
+
+/// The trade-evidence operations: orders, shipments by anyone, deliveries, invoices.
+fn apply_trade(w: &mut World, op: &Op) {
+    let orders: Vec<Order> = all::<Order>(w, DocKind::Order)
+        .into_iter()
+        .filter(|o| o.status == OrderStatus::Accepted)
+        .collect();
+    match op {
+        Op::OpenOrder {
+            core,
+            supplier,
+            cents,
+        } => {
+            let id = w.fresh_id("PO");
+            w.ok(
+                CORES[*core],
+                Action::IssueOrder {
+                    id: id.clone(),
+                    seller: org(SUPPLIERS[*supplier]),
+                    amount: Money::parse(&Decimal::new(*cents as i64, 2).to_string(), "CNY")
+                        .unwrap(),
+                    terms: String::new(),
+                    doc_hash: Hash::ZERO,
+                    carriers: vec![org("LOGI")],
+                },
+            );
+            w.ok(SUPPLIERS[*supplier], Action::AcceptOrder { order: id });
+        }
+        Op::Ship {
+            order,
+            actor,
+            permille,
+        } => {
+            if let Some(o) = pick(&orders, *order) {
+                let who = CAST[*actor].0;
+                let value = share(o.amount.amount, *permille);
+                let id = w.fresh_id("SHP");
+                let res = run(
+                    w,
+                    who,
+                    Action::AttestShipment {
+                        id,
+                        order: o.id.clone(),
+                        value: Money {
+                            amount: value,
+                            currency: o.amount.currency,
+                        },
+                        doc_hash: Hash::ZERO,
+                    },
+                );
+                let fits = o.shipped.checked_add(value).unwrap() <= o.amount.amount;
+                let named = o.carriers.iter().any(|c| c.as_str() == who);
+                if res.is_ok() {
+                    assert!(named && fits, "{who} attested {value:?} on {}", o.id);
+                }
+            }
+        }
+        Op::Deliver { shipment } => {
+            let shipments: Vec<Shipment> = all(w, DocKind::Shipment);
+            if let Some(s) = pick(&shipments, *shipment) {
+                let res = run(
+                    w,
+                    &s.carrier.to_string(),
+                    Action::ConfirmDelivery {
+                        shipment: s.id.clone(),
+                    },
+                );
+                assert_eq!(res.is_ok(), s.status == ShipmentStatus::Shipped);
+            }
+        }
+        Op::Invoice { order, permille } => {
+            if let Some(o) = pick(&orders, *order) {
+                let amount = share(o.amount.amount, *permille).value().to_string();
+                let (buyer, seller) = (o.buyer.to_string(), o.seller.to_string());
+                let spec = w.invoice_spec(&o.id, &buyer, &seller, &amount, 60);
+                let res = run(
+                    w,
+                    &buyer,
+                    Action::RegisterInvoice {
+                        invoice: spec.clone(),
+                        confirm: true,
+                    },
+                );
+                let confirmed = o.confirmed.checked_add(spec.amount.amount).unwrap();
+                let invoiced = o.invoiced.checked_add(spec.amount.amount).unwrap();
+                let allowed = confirmed <= o.delivered && invoiced <= o.amount.amount;
+                assert_eq!(res.is_ok(), allowed, "{res:?}");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One warehouse-receipt step; the invariants (one live receipt per lot, one accepted
+/// pledgee per pledged receipt) are checked after it by the caller.
+fn apply_warehouse(
+    w: &mut World,
+    what: usize,
+    receipt: usize,
+    lot: usize,
+    bank: &str,
+    anyone: Option<usize>,
+) {
+    let receipts: Vec<WarehouseReceipt> = all(w, DocKind::WarehouseReceipt);
+    let r = pick(&receipts, receipt);
+    let offered = r.as_ref().and_then(|r| r.pledge_offer.clone());
+    let pledgee = r.as_ref().and_then(|r| r.pledgee.clone());
+    let (party, action) = match (what, r) {
+        (0, _) | (_, None) => {
+            let id = w.fresh_id("WR");
+            let lot = format!("LOT-{lot}");
+            let live = receipts
+                .iter()
+                .any(|r| r.lot == lot && r.status != ReceiptStatus::Released);
+            let action = Action::IssueWarehouseReceipt {
+                id,
+                owner: org("SUP-1"),
+                lot,
+                goods: "copper".into(),
+                doc_hash: Hash::ZERO,
+            };
+            let res = run(w, anyone.map_or("LOGI", |a| CAST[a].0), action);
+            if anyone.is_none() {
+                assert_eq!(res.is_ok(), !live, "{res:?}");
+            }
+            return;
+        }
+        (1, Some(r)) => (
+            "SUP-1".to_string(),
+            Action::OfferPledge {
+                receipt: r.id,
+                bank: org(bank),
+            },
+        ),
+        (2, Some(r)) => (
+            offered.map_or(String::new(), |b| b.to_string()),
+            Action::AcceptPledge { receipt: r.id },
+        ),
+        (3, Some(r)) => (
+            offered.map_or(String::new(), |b| b.to_string()),
+            Action::DeclinePledge { receipt: r.id },
+        ),
+        (4, Some(r)) => (
+            "SUP-1".to_string(),
+            Action::WithdrawPledgeOffer { receipt: r.id },
+        ),
+        (5, Some(r)) => (
+            pledgee.map_or(String::new(), |b| b.to_string()),
+            Action::ReleasePledge { receipt: r.id },
+        ),
+        (6, Some(r)) => (
+            "SUP-1".to_string(),
+            Action::InstructRelease { receipt: r.id },
+        ),
+        (_, Some(r)) => (
+            "LOGI".to_string(),
+            Action::ReleaseWarehouseReceipt { receipt: r.id },
+        ),
+    };
+    let who = match anyone {
+        Some(a) => CAST[a].0.to_string(),
+        None if party.is_empty() => return,
+        None => party,
+    };
+    let _ = run(w, &who, action);
 }
 
 proptest! {

@@ -415,6 +415,7 @@ fn confirmation_checks_the_trade_background() {
             amount: cny("5000.00"),
             terms: String::new(),
             doc_hash: lianrong_primitives::Hash::ZERO,
+            carriers: vec![],
         },
     );
     let spec = w.invoice_spec(&order, "CORE-A", "SUP-1", "5000.00", 30);
@@ -448,6 +449,7 @@ fn confirmation_checks_the_trade_background() {
         "CORE-A",
         Action::ConfirmInvoice {
             invoice: spec.id.clone(),
+            maturity: None,
         },
     );
     assert_eq!(e, ContractError::DeliveryNotAttested(order.to_string()));
@@ -548,6 +550,7 @@ fn replayed_and_foreign_transactions_are_refused() {
             amount: cny("10.00"),
             terms: String::new(),
             doc_hash: lianrong_primitives::Hash::ZERO,
+            carriers: vec![],
         },
     );
     let first = w.block(std::slice::from_ref(&tx));

@@ -1,9 +1,9 @@
 //! The in-memory index: follows committed blocks (`/v1/blocks/{h}` -> tx hashes ->
 //! `/v1/transactions/{hash}` receipts -> the documents they touched) so the explorer can
 //! list what the node API does not (blocks, transactions, orders, invoices, financings,
-//! invoice numbers). Rebuilt from the node at start -- every page of `/v1/orgs` and
-//! `/v1/receivables`, then every block from height 1, one page or block at a time -- and
-//! every table is bounded. Whatever it could not read (the rebuild still running, a full
+//! offers, settlements, invoice numbers). Rebuilt from the node at start -- every page of
+//! `/v1/orgs` and `/v1/receivables`, then every block from height 1, one page or block at
+//! a time -- and every table is bounded. Whatever it could not read (the rebuild still running, a full
 //! table, a transaction the node does not hold, a node it cannot follow) is kept as
 //! [`IndexData::incomplete`] and shown on every page and CSV, never silently left out of
 //! the totals.
@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lianrong_api_types::{BlockView, Status, TxView, MAX_PAGE};
-use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable, Shipment};
+use lianrong_contracts::model::{
+    Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+};
 use lianrong_contracts::{DocKind, Event};
 use lianrong_primitives::Hash;
 use lianrong_sdk::PageWalk;
@@ -205,6 +207,10 @@ pub struct IndexData {
     pub receivables: BTreeMap<String, Receivable>,
     /// Financings.
     pub financings: BTreeMap<String, Financing>,
+    /// Banks' offers on financings.
+    pub offers: BTreeMap<String, Offer>,
+    /// Settlements (a debtor's payment to a holder and the holder's answer).
+    pub settlements: BTreeMap<String, Settlement>,
     /// Invoice ids by invoice number.
     pub invoice_numbers: HashMap<String, BTreeSet<String>>,
     /// Transactions that touched each document, oldest first.
@@ -228,6 +234,30 @@ pub struct IndexData {
 }
 
 impl IndexData {
+    /// The orgs `reader` trades with: the other side of every order it is buyer or seller
+    /// of that the seller accepted (the node reads the same from the contract state key
+    /// `trades/{reader}/{org}`; an order cancelled after acceptance keeps it there but
+    /// not here, so the explorer errs on masking).
+    pub fn counterparties(&self, reader: &Reader) -> BTreeSet<lianrong_primitives::OrgId> {
+        use lianrong_contracts::model::OrderStatus;
+        let Reader::Org(me) = reader else {
+            return BTreeSet::new();
+        };
+        self.orders
+            .values()
+            .filter(|o| matches!(o.status, OrderStatus::Accepted | OrderStatus::Fulfilled))
+            .filter_map(|o| {
+                if &o.buyer == me {
+                    Some(o.seller.clone())
+                } else if &o.seller == me {
+                    Some(o.buyer.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// Why the index may not hold everything the node has, in words (`None`: complete up
     /// to `height`). Every page and CSV built from the index shows it.
     pub fn incomplete(&self) -> Option<String> {
@@ -282,6 +312,17 @@ impl IndexData {
         }
     }
 
+    /// Offer with its financing's applicant, for [`crate::vis`].
+    pub fn offer_view(&self, o: &Offer) -> crate::vis::OfferOfFinancing {
+        crate::vis::OfferOfFinancing {
+            offer: o.clone(),
+            applicant: self
+                .financings
+                .get(o.financing.as_str())
+                .map(|f| f.applicant.clone()),
+        }
+    }
+
     /// The orgs party to a document, from what is indexed.
     pub fn doc_parties(&self, kind: DocKind, id: &str) -> Vec<String> {
         let own = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
@@ -294,6 +335,11 @@ impl IndexData {
             DocKind::Invoice => self.invoices.get(id).map(|d| own(d.parties())),
             DocKind::Receivable => self.receivables.get(id).map(|d| own(d.parties())),
             DocKind::Financing => self.financings.get(id).map(|d| own(d.parties())),
+            DocKind::Offer => self
+                .offers
+                .get(id)
+                .map(|o| own(self.offer_view(o).parties())),
+            DocKind::Settlement => self.settlements.get(id).map(|d| own(d.parties())),
             _ => None,
         }
         .unwrap_or_default()
@@ -372,6 +418,8 @@ impl IndexData {
             }
             Doc::Receivable(r) => Self::put(&mut self.receivables, cap, dropped, id, r),
             Doc::Financing(f) => Self::put(&mut self.financings, cap, dropped, id, f),
+            Doc::Offer(o) => Self::put(&mut self.offers, cap, dropped, id, o),
+            Doc::Settlement(x) => Self::put(&mut self.settlements, cap, dropped, id, x),
         }
     }
 
@@ -811,6 +859,7 @@ mod tests {
                 number: inv.number.clone(),
                 issue_date: inv.issue_date,
                 due_date: inv.due_date,
+                maturity: inv.maturity,
                 amount: inv.amount,
                 seller_tax_id: inv.seller_tax_id.clone(),
                 buyer_tax_id: inv.buyer_tax_id.clone(),
@@ -862,8 +911,10 @@ mod tests {
             status: OrderStatus::Issued,
             invoiced: Amount::ZERO,
             confirmed: Amount::ZERO,
+            carriers: vec![],
             shipments: vec![],
-            delivered: false,
+            shipped: Amount::ZERO,
+            delivered: Amount::ZERO,
         }
     }
 
@@ -877,6 +928,7 @@ mod tests {
             amount: po9.amount,
             terms: po9.terms.clone(),
             doc_hash: po9.doc_hash,
+            carriers: vec![],
         };
         let event = Event::OrderIssued {
             order: po9.id.clone(),

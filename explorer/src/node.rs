@@ -17,7 +17,9 @@ use lianrong_api_types::{
     event_names, BlockNotice, BlockView, EpochChanges, OrgPage, ProofResponse, ReceivableHistory,
     ReceivablePage, Status, TxView,
 };
-use lianrong_contracts::model::{DocId, Financing, Invoice, Order, Org, Receivable, Shipment};
+use lianrong_contracts::model::{
+    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+};
 use lianrong_contracts::DocKind;
 use lianrong_primitives::{Hash, OrgId};
 use serde::de::DeserializeOwned;
@@ -84,6 +86,10 @@ pub enum Doc {
     Receivable(Receivable),
     /// `/v1/financings/{id}`.
     Financing(Financing),
+    /// `/v1/offers/{id}`.
+    Offer(Offer),
+    /// `/v1/settlements/{id}`.
+    Settlement(Settlement),
 }
 
 impl Doc {
@@ -96,6 +102,8 @@ impl Doc {
             Doc::Invoice(_) => DocKind::Invoice,
             Doc::Receivable(_) => DocKind::Receivable,
             Doc::Financing(_) => DocKind::Financing,
+            Doc::Offer(_) => DocKind::Offer,
+            Doc::Settlement(_) => DocKind::Settlement,
         }
     }
 
@@ -108,6 +116,8 @@ impl Doc {
             Doc::Invoice(d) => d.id.as_str(),
             Doc::Receivable(d) => d.id.as_str(),
             Doc::Financing(d) => d.id.as_str(),
+            Doc::Offer(d) => d.id.as_str(),
+            Doc::Settlement(d) => d.id.as_str(),
         }
     }
 
@@ -120,6 +130,8 @@ impl Doc {
             DocKind::Invoice => Doc::Invoice(decode(url, v)?),
             DocKind::Receivable => Doc::Receivable(decode(url, v)?),
             DocKind::Financing => Doc::Financing(decode(url, v)?),
+            DocKind::Offer => Doc::Offer(decode(url, v)?),
+            DocKind::Settlement => Doc::Settlement(decode(url, v)?),
             other => return Err(NodeError::NotFound(format!("{other} documents"))),
         })
     }
@@ -134,6 +146,8 @@ pub fn doc_path(kind: DocKind) -> Option<&'static str> {
         DocKind::Invoice => "/v1/invoices/",
         DocKind::Receivable => "/v1/receivables/",
         DocKind::Financing => "/v1/financings/",
+        DocKind::Offer => "/v1/offers/",
+        DocKind::Settlement => "/v1/settlements/",
         _ => return None,
     })
 }
@@ -250,8 +264,8 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&'a DocId>,
         limit: usize,
     ) -> BoxFut<'a, Result<ReceivablePage, NodeError>>;
-    /// The document `id` of `kind` (orgs, orders, shipments, invoices, receivables and
-    /// financings; `NotFound` for other kinds).
+    /// The document `id` of `kind` (orgs, orders, shipments, invoices, receivables,
+    /// financings, offers and settlements; `NotFound` for other kinds).
     fn document<'a>(&'a self, kind: DocKind, id: &'a str) -> BoxFut<'a, Result<Doc, NodeError>>;
     /// `GET /v1/receivables/{id}/history`.
     fn receivable_history<'a>(
@@ -858,7 +872,7 @@ mod tests {
             Err(NodeError::NotFound(_))
         ));
         assert!(matches!(
-            node.document(DocKind::Offer, "OFR-1").await,
+            node.document(DocKind::Proposal, "GOV-1").await,
             Err(NodeError::NotFound(_))
         ));
     }

@@ -82,9 +82,12 @@ pub fn table(t: &Table) -> Markup {
     }
 }
 
-const ORG_FIELDS: [&str; 11] = [
+const ORG_FIELDS: [&str; 14] = [
     "buyer",
     "seller",
+    "carriers",
+    "pledgee",
+    "pledge_offer",
     "holder",
     "debtor",
     "applicant",
@@ -95,8 +98,9 @@ const ORG_FIELDS: [&str; 11] = [
     "warehouse",
     "signer",
 ];
-const DOC_FIELDS: [(&str, &str); 7] = [
+const DOC_FIELDS: [(&str, &str); 8] = [
     ("order", "/orders/"),
+    ("shipments", "/shipments/"),
     ("invoice", "/invoices/"),
     ("receivable", "/receivables/"),
     ("financing", "/financings/"),

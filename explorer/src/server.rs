@@ -821,7 +821,9 @@ fn indexed_doc(d: &IndexData, kind: DocKind, id: &str) -> Option<Doc> {
 /// `doc` as `v` may see it, or `None`.
 fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
     match doc {
-        Doc::Org(o) => vis::orgs(v, [o]).pop().map(Doc::Org),
+        Doc::Org(o) => vis::orgs(v, &d.counterparties(&v.reader()), [o])
+            .pop()
+            .map(Doc::Org),
         Doc::Order(x) => vis::one(v, x).map(Doc::Order),
         Doc::Invoice(x) => vis::one(v, x).map(Doc::Invoice),
         Doc::Receivable(x) => vis::one(v, x).map(Doc::Receivable),
@@ -1396,7 +1398,10 @@ fn proof_reveals_masked(kind: DocKind, value_hex: Option<&str>, viewer: &Viewer)
         DocKind::Order => shown_differently::<Order>(viewer, &bytes),
         DocKind::Receivable => shown_differently::<Receivable>(viewer, &bytes),
         DocKind::Org => {
-            decoded::<Org>(&bytes).is_none_or(|o| vis::orgs(viewer, [o.clone()]) != vec![o])
+            // Org proofs go to the org itself, banks and auditors only: a counterparty
+            // reads the tax id on pages, but gets no proof of the whole record.
+            let none = std::collections::BTreeSet::new();
+            decoded::<Org>(&bytes).is_none_or(|o| vis::orgs(viewer, &none, [o.clone()]) != vec![o])
         }
         // A shipment's readers depend on its order: the verify page only offers it to
         // viewers its page was shown to, and nothing of it is ever masked.

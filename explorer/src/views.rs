@@ -38,7 +38,7 @@ impl From<&str> for Cell {
     }
 }
 
-fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
+pub(crate) fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
     Cell {
         text: text.into(),
         link: Some(href.into()),
@@ -59,7 +59,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(columns: Vec<&'static str>) -> Self {
+    pub(crate) fn new(columns: Vec<&'static str>) -> Self {
         Table {
             columns,
             rows: vec![],
@@ -81,7 +81,7 @@ impl Table {
         }
     }
 
-    fn push(&mut self, row: Vec<Cell>) {
+    pub(crate) fn push(&mut self, row: Vec<Cell>) {
         if self.rows.len() >= MAX_ROWS {
             self.truncated = true;
         } else {
@@ -148,19 +148,23 @@ pub struct ListQuery {
     pub format: Option<String>,
     /// `1` for the table only (live refresh).
     pub partial: Option<String>,
+    /// The paying debtor (settlements).
+    pub debtor: Option<String>,
+    /// The payee (settlements).
+    pub payee: Option<String>,
 }
 
 impl ListQuery {
-    fn nonempty(v: &Option<String>) -> Option<&str> {
+    pub(crate) fn nonempty(v: &Option<String>) -> Option<&str> {
         v.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
-    fn status_ok(&self, s: &str) -> bool {
+    pub(crate) fn status_ok(&self, s: &str) -> bool {
         Self::nonempty(&self.status).is_none_or(|want| want.eq_ignore_ascii_case(s))
     }
-    fn org_ok(&self, parties: &[&str]) -> bool {
+    pub(crate) fn org_ok(&self, parties: &[&str]) -> bool {
         Self::nonempty(&self.org).is_none_or(|o| parties.contains(&o))
     }
-    fn text_ok(&self, texts: &[&str]) -> bool {
+    pub(crate) fn text_ok(&self, texts: &[&str]) -> bool {
         Self::nonempty(&self.q).is_none_or(|q| {
             let q = q.to_lowercase();
             texts.iter().any(|t| t.to_lowercase().contains(&q))
@@ -169,19 +173,19 @@ impl ListQuery {
     fn date(v: &Option<String>) -> Option<NaiveDate> {
         Self::nonempty(v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
     }
-    fn date_ok(&self, d: NaiveDate) -> bool {
+    pub(crate) fn date_ok(&self, d: NaiveDate) -> bool {
         Self::date(&self.from).is_none_or(|f| d >= f) && Self::date(&self.to).is_none_or(|t| d <= t)
     }
 }
 
-fn status_str<T: serde::Serialize>(s: &T) -> String {
+pub(crate) fn status_str<T: serde::Serialize>(s: &T) -> String {
     serde_json::to_value(s)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-fn money(m: &Money) -> String {
+pub(crate) fn money(m: &Money) -> String {
     format!(
         "{} {}",
         m.amount.to_fixed(m.currency.minor_units()),
@@ -189,7 +193,7 @@ fn money(m: &Money) -> String {
     )
 }
 
-fn org_link(o: &str) -> Cell {
+pub(crate) fn org_link(o: &str) -> Cell {
     link(o, format!("/orgs/{o}"))
 }
 
@@ -258,7 +262,8 @@ pub fn transactions(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
 /// Organisations (names and roles for everyone; identifiers masked for org accounts).
 pub fn orgs(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     let mut t = Table::new(vec!["id", "name", "roles", "tax id", "identifiers", "keys"]);
-    for o in vis::orgs(v, d.orgs.values().cloned()) {
+    let counterparties = d.counterparties(&v.reader());
+    for o in vis::orgs(v, &counterparties, d.orgs.values().cloned()) {
         if !q.text_ok(&[o.id.as_str(), &o.name]) {
             continue;
         }
@@ -288,7 +293,9 @@ pub fn orders(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
         "amount",
         "status",
         "invoiced",
+        "shipped",
         "delivered",
+        "carriers",
     ]);
     for o in vis::filter(v, d.orders.values().cloned()) {
         let status = status_str(&o.status);
@@ -302,14 +309,23 @@ pub fn orders(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
             money(&o.amount).into(),
             status.into(),
             o.invoiced.to_fixed(o.amount.currency.minor_units()).into(),
-            if o.delivered { "yes" } else { "no" }.into(),
+            o.shipped.to_fixed(o.amount.currency.minor_units()).into(),
+            o.delivered.to_fixed(o.amount.currency.minor_units()).into(),
+            o.carriers
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
         ]);
     }
     t
 }
 
 fn o_parties(o: &lianrong_contracts::model::Order) -> Vec<&str> {
-    vec![o.buyer.as_str(), o.seller.as_str()]
+    let mut v = vec![o.buyer.as_str(), o.seller.as_str()];
+    v.extend(o.carriers.iter().map(|c| c.as_str()));
+    v
 }
 
 /// Invoices (filter `from`/`to` on the issue date).
@@ -736,6 +752,8 @@ pub mod testdata {
             number: format!("FP-{id}"),
             issue_date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
             due_date: due.parse().unwrap(),
+            maturity: None,
+            proposed_maturity: None,
             amount: Money::parse(amount, "CNY").unwrap(),
             seller_tax_id: "91330000MA2SUP106X".into(),
             buyer_tax_id: "91310000MA1COREA3X".into(),

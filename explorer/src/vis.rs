@@ -9,12 +9,16 @@
 //! token the explorer uses sees everything, so this module is what stands between the
 //! ledger and a supplier's browser.
 
+use std::collections::BTreeSet;
+
 use lianrong_api_types::visibility::{self as rule, Reader};
 use lianrong_contracts::model::Org;
 use lianrong_primitives::OrgId;
 use serde_json::Value;
 
-pub use lianrong_api_types::visibility::{mask, mask_json, Document, ShipmentOfOrder};
+pub use lianrong_api_types::visibility::{
+    mask, mask_json, Document, OfferOfFinancing, ShipmentOfOrder,
+};
 
 /// The identity a page is rendered for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,14 +87,26 @@ impl Shown for lianrong_contracts::model::Invoice {}
 impl Shown for lianrong_contracts::model::Receivable {}
 impl Shown for lianrong_contracts::model::Financing {}
 impl Shown for ShipmentOfOrder {}
+/// Debtor and payee read a settlement whole (its payment reference too), as the node
+/// shows it; nobody else reads it.
+impl Shown for lianrong_contracts::model::Settlement {}
+impl Shown for OfferOfFinancing {}
 
 /// Orgs are listed for everyone (the node does the same), with identifiers masked but
-/// the viewer's own.
-pub fn orgs(viewer: &Viewer, items: impl IntoIterator<Item = Org>) -> Vec<Org> {
+/// the viewer's own and its `counterparties'` (orgs it trades with, see
+/// `IndexData::counterparties`).
+pub fn orgs(
+    viewer: &Viewer,
+    counterparties: &BTreeSet<OrgId>,
+    items: impl IntoIterator<Item = Org>,
+) -> Vec<Org> {
     let reader = viewer.reader();
     items
         .into_iter()
-        .map(|o| rule::org_for(&reader, o))
+        .map(|o| {
+            let counterparty = counterparties.contains(&o.id);
+            rule::org_for(&reader, o, counterparty)
+        })
         .collect()
 }
 

@@ -4,6 +4,8 @@
 use lianrong_importer::{parse_csv, SourceFormat};
 use libfuzzer_sys::fuzz_target;
 
+// Each row is checked on its own here; dates against each other, parties and limits are
+// the plan stage's (they need the ledger's orgs).
 fuzz_target!(|data: &[u8]| {
     let rows = parse_csv(data);
     let mut last_line = 0;
@@ -17,8 +19,9 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => e.line,
         };
-        // One result per row, in file order.
-        assert!(line > last_line || line == 1, "rows out of order");
+        // One result per row, in file order (two records may share a line: a bare CR
+        // ends a record but not a line).
+        assert!(line >= last_line, "rows out of order");
         last_line = line;
     }
 });

@@ -17,7 +17,8 @@ pub use model::{
     IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_PARTY_IDS,
 };
 pub use plan::{
-    derived_invoice_id, plan, ImportOptions, PlanError, PlannedInvoice, MAX_DEFAULT_DUE_DAYS,
+    derived_invoice_id, mismatches, plan, ImportOptions, PlanError, PlannedInvoice,
+    MAX_DEFAULT_DUE_DAYS,
 };
 pub use resolve::{
     MatchVia, PartyDirectory, PartyMap, PartyMapEntry, PartyMapError, ResolveError, Resolved,

@@ -24,6 +24,9 @@ pub enum PartyRole {
     Seller,
     /// The debtor (UBL `AccountingCustomerParty`, CSV `buyer_id`).
     Buyer,
+    /// Who is to be paid, when the document names one (UBL `PayeeParty`): another party
+    /// than the seller means the claim was assigned (to a factor, usually).
+    Payee,
 }
 
 impl std::fmt::Display for PartyRole {
@@ -31,6 +34,7 @@ impl std::fmt::Display for PartyRole {
         f.write_str(match self {
             PartyRole::Seller => "seller",
             PartyRole::Buyer => "buyer",
+            PartyRole::Payee => "payee",
         })
     }
 }
@@ -94,6 +98,7 @@ impl PartyRef {
             (SourceFormat::Ubl, PartyRole::Buyer) => "cac:AccountingCustomerParty/cac:Party",
             (SourceFormat::Csv, PartyRole::Seller) => "column seller_id",
             (SourceFormat::Csv, PartyRole::Buyer) => "column buyer_id",
+            (_, PartyRole::Payee) => "cac:PayeeParty",
         }
     }
 
@@ -103,6 +108,7 @@ impl PartyRef {
         let party = match self.role {
             PartyRole::Seller => "cac:AccountingSupplierParty/cac:Party",
             PartyRole::Buyer => "cac:AccountingCustomerParty/cac:Party",
+            PartyRole::Payee => "cac:PayeeParty",
         };
         match kind {
             IdKind::EndpointId => format!("{party}/cbc:EndpointID"),
@@ -111,7 +117,7 @@ impl PartyRef {
             IdKind::LegalCompanyId => format!("{party}/cac:PartyLegalEntity/cbc:CompanyID"),
             IdKind::CsvColumn => match self.role {
                 PartyRole::Seller => "column seller_id".into(),
-                PartyRole::Buyer => "column buyer_id".into(),
+                PartyRole::Buyer | PartyRole::Payee => "column buyer_id".into(),
             },
         }
     }
@@ -136,6 +142,8 @@ pub struct ImportedInvoice {
     pub seller: PartyRef,
     /// The buyer as named in the file.
     pub buyer: PartyRef,
+    /// The payee (UBL `cac:PayeeParty`), when the document names one; `None` for CSV.
+    pub payee: Option<PartyRef>,
     /// The purchase order referenced (UBL `cac:OrderReference/cbc:ID`, CSV `order_id`).
     pub order: Option<String>,
     /// An explicit ledger id (CSV `invoice_id`); otherwise one is derived from the

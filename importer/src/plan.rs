@@ -4,14 +4,14 @@
 
 use chrono::{Days, NaiveDate};
 use lianrong_contracts::exec::check_text;
-use lianrong_contracts::exec::invoices::fingerprint;
-use lianrong_contracts::model::{DocId, Org};
+use lianrong_contracts::exec::invoices::{fingerprint, normalize_identifier};
+use lianrong_contracts::model::{DocId, Invoice, Org};
 use lianrong_contracts::{Action, InvoiceSpec};
 use lianrong_primitives::{Hash, OrgId};
 use serde::Serialize;
 
 use super::error::clip;
-use super::model::{ImportedInvoice, PartyRef};
+use super::model::{IdKind, ImportedInvoice, PartyRef};
 use super::resolve::PartyMap;
 
 /// Longest default payment term accepted, in days (the ledger's tenor cap is below it).
@@ -115,6 +115,50 @@ pub enum PlanError {
         /// The buyer.
         buyer: OrgId,
     },
+    /// The document is payable to another party than the seller: the claim was assigned
+    /// (to a factor, usually), so it is not the seller's to register or finance again.
+    #[error(
+        "cac:PayeeParty {payee} is not the seller {seller}: the invoice is payable to another \
+         party (assigned to a factor?), and an assigned claim cannot be registered for \
+         financing; import the invoice as the seller issued it, payable to itself"
+    )]
+    PayeeNotSeller {
+        /// The payee as the file names it (name and identifiers, clipped).
+        payee: String,
+        /// The seller org.
+        seller: OrgId,
+    },
+    /// UNTDID 1001 type 393: the claim was sold to a factor before it reached the ledger.
+    #[error(
+        "cbc:InvoiceTypeCode 393 (factored invoice): the claim already belongs to a factor, \
+         so registering it would finance it twice"
+    )]
+    FactoredInvoice,
+    /// UNTDID 1001 type 384: a correction replaces an original the ledger may still hold.
+    #[error(
+        "cbc:InvoiceTypeCode 384 (corrected invoice): it replaces an original that may still \
+         be live on the ledger, and the file alone cannot show that the original was voided; \
+         void the original (lianrong invoice void ID) and import the correction as a \
+         commercial invoice (380)"
+    )]
+    CorrectedInvoice,
+    /// The file prints a tax id for a party that is not the one the org registered.
+    #[error(
+        "{element}: the file prints {role} tax id {printed:?}, but {org} is registered with \
+         {registered:?}: correct the invoice (or the org's registration) before importing"
+    )]
+    TaxIdDiffers {
+        /// The element printing it.
+        element: String,
+        /// seller or buyer.
+        role: String,
+        /// The org the party resolved to.
+        org: String,
+        /// As printed (clipped).
+        printed: String,
+        /// As the ledger shows it (masked for other orgs).
+        registered: String,
+    },
     /// `--confirm` was asked but only the buyer confirms.
     #[error("--confirm: only the buyer ({buyer}) confirms, the importer {importer} is the seller")]
     ConfirmNotBuyer {
@@ -131,7 +175,10 @@ impl PlanError {
         match self {
             PlanError::MissingOrder { element }
             | PlanError::MissingDueDate { element }
-            | PlanError::Invalid { element, .. } => Some(element),
+            | PlanError::Invalid { element, .. }
+            | PlanError::TaxIdDiffers { element, .. } => Some(element),
+            PlanError::PayeeNotSeller { .. } => Some("cac:PayeeParty"),
+            PlanError::FactoredInvoice | PlanError::CorrectedInvoice => Some("cbc:InvoiceTypeCode"),
             _ => None,
         }
     }
@@ -196,6 +243,10 @@ pub fn plan(
     opts: &ImportOptions,
 ) -> Result<PlannedInvoice, PlanError> {
     check_parties(seller, buyer, opts)?;
+    check_document_kind(inv)?;
+    check_payee(inv, seller)?;
+    check_printed_tax_ids(&inv.seller, seller)?;
+    check_printed_tax_ids(&inv.buyer, buyer)?;
     check_text("number", &inv.number, 1, 64).map_err(|e| PlanError::Invalid {
         element: inv.number_element().into(),
         value: clip(&inv.number),
@@ -223,6 +274,8 @@ pub fn plan(
             number: inv.number.clone(),
             issue_date: inv.issue_date,
             due_date,
+            // The receivable matures on the due date: a file names no other maturity.
+            maturity: None,
             amount: inv.amount,
             seller_tax_id,
             buyer_tax_id,
@@ -233,6 +286,51 @@ pub fn plan(
         seller: seller.id.clone(),
         buyer: buyer.id.clone(),
     })
+}
+
+/// How an invoice already on the ledger differs from the planned one, field by field
+/// (seller, buyer, order, number, dates, amount), each as "field: file X, ledger Y";
+/// empty when it is the same invoice.
+pub fn mismatches(planned: &PlannedInvoice, existing: &Invoice) -> Vec<String> {
+    let spec = &planned.spec;
+    let mut out = Vec::new();
+    let mut differ = |field: &str, file: String, ledger: String| {
+        if file != ledger {
+            out.push(format!("{field}: file {file}, ledger {ledger}"));
+        }
+    };
+    differ(
+        "seller",
+        planned.seller.to_string(),
+        existing.seller.to_string(),
+    );
+    differ(
+        "buyer",
+        planned.buyer.to_string(),
+        existing.buyer.to_string(),
+    );
+    differ("order", spec.order.to_string(), existing.order.to_string());
+    differ(
+        "number",
+        normalize_identifier(&spec.number),
+        normalize_identifier(&existing.number),
+    );
+    differ(
+        "issue date",
+        spec.issue_date.to_string(),
+        existing.issue_date.to_string(),
+    );
+    differ(
+        "due date",
+        spec.due_date.to_string(),
+        existing.due_date.to_string(),
+    );
+    differ(
+        "amount",
+        spec.amount.to_string(),
+        existing.amount.to_string(),
+    );
+    out
 }
 
 /// Refuses what the ledger would refuse about who registers: the importer must be the
@@ -255,6 +353,83 @@ fn check_parties(seller: &Org, buyer: &Org, opts: &ImportOptions) -> Result<(), 
             importer: opts.importer.clone(),
             buyer: buyer.id.clone(),
         });
+    }
+    Ok(())
+}
+
+/// Refuses the UNTDID 1001 invoice types whose claim is not plainly the seller's:
+/// 393 (factored) and 384 (corrected; see [`PlanError::CorrectedInvoice`]).
+fn check_document_kind(inv: &ImportedInvoice) -> Result<(), PlanError> {
+    match inv.type_code.as_deref() {
+        Some("393") => Err(PlanError::FactoredInvoice),
+        Some("384") => Err(PlanError::CorrectedInvoice),
+        _ => Ok(()),
+    }
+}
+
+/// An identifier as the ledger compares them (the contracts' normalisation).
+fn norm(s: &str) -> String {
+    normalize_identifier(s)
+}
+
+/// Does `value` name `org`: its tax id or one of its identifiers (also as
+/// `scheme:value`), compared normalised, or fitting one the ledger shows masked?
+fn names_org(org: &Org, scheme: Option<&str>, value: &str) -> bool {
+    let given = norm(value);
+    let with_scheme = scheme.map(|s| norm(&format!("{s}:{value}")));
+    std::iter::once(&org.tax_id)
+        .chain(org.identifiers.iter())
+        .any(|known| {
+            if known.contains('*') {
+                lianrong_primitives::mask(value.trim()) == *known
+            } else {
+                let k = norm(known);
+                k == given || with_scheme.as_ref() == Some(&k)
+            }
+        })
+}
+
+/// A `cac:PayeeParty` must be the seller: one of its identifiers names the seller (in the
+/// file or on the ledger), or, with no identifiers, its name is the seller's.
+fn check_payee(inv: &ImportedInvoice, seller: &Org) -> Result<(), PlanError> {
+    let Some(payee) = &inv.payee else {
+        return Ok(());
+    };
+    let printed: Vec<String> = inv.seller.ids.iter().map(|i| norm(&i.value)).collect();
+    let same = if payee.ids.is_empty() {
+        let name = |p: &PartyRef| p.name.as_deref().map(|n| n.trim().to_lowercase());
+        name(payee).is_some() && name(payee) == name(&inv.seller)
+    } else {
+        payee.ids.iter().any(|i| {
+            printed.contains(&norm(&i.value)) || names_org(seller, i.scheme.as_deref(), &i.value)
+        })
+    };
+    if same {
+        return Ok(());
+    }
+    let mut described: Vec<String> = payee.name.iter().map(|n| clip(n)).collect();
+    described.extend(payee.ids.iter().map(|i| clip(&i.value)));
+    Err(PlanError::PayeeNotSeller {
+        payee: format!("{described:?}"),
+        seller: seller.id.clone(),
+    })
+}
+
+/// Every tax id the file prints for a party (`cac:PartyTaxScheme/cbc:CompanyID`) must be
+/// the org's registered tax id or one of its registered identifiers: a different one means
+/// the file and the ledger disagree about who this is, and is reported before anything is
+/// submitted.
+fn check_printed_tax_ids(party: &PartyRef, org: &Org) -> Result<(), PlanError> {
+    for id in party.ids.iter().filter(|i| i.kind == IdKind::TaxCompanyId) {
+        if !names_org(org, id.scheme.as_deref(), &id.value) {
+            return Err(PlanError::TaxIdDiffers {
+                element: party.element(id.kind),
+                role: party.role.to_string(),
+                org: org.id.to_string(),
+                printed: clip(&id.value),
+                registered: org.tax_id.clone(),
+            });
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use lianrong_contracts::model::{DocId, Org, Role};
+use lianrong_contracts::model::{DocId, Invoice, InvoiceStatus, Org, Role};
 use lianrong_contracts::money::Money;
 use lianrong_contracts::InvoiceSpec;
 use lianrong_primitives::{Hash, OrgId};
@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use super::csv_layout::parse_csv;
 use super::error::{clip, ImportError};
 use super::model::{ImportedInvoice, SourceFormat};
-use super::plan::{plan, ImportOptions};
+use super::plan::{mismatches, plan, ImportOptions, PlannedInvoice};
 use super::resolve::PartyDirectory;
 use super::ubl::{parse_ubl, MAX_FILE_BYTES};
 
@@ -42,12 +42,16 @@ pub trait InvoiceLedger {
     /// Every admitted org (`GET /v1/orgs`), to resolve parties.
     fn orgs(&self) -> impl Future<Output = Result<Vec<Org>, LedgerError>> + Send;
 
-    /// The id of the invoice with this fingerprint, if any
+    /// The invoice with this fingerprint, if any and readable by the importer
     /// (`GET /v1/invoices?fingerprint=HEX`).
     fn invoice_by_fingerprint(
         &self,
         fingerprint: &Hash,
-    ) -> impl Future<Output = Result<Option<DocId>, LedgerError>> + Send;
+    ) -> impl Future<Output = Result<Option<Invoice>, LedgerError>> + Send;
+
+    /// Signs and submits `ConfirmInvoice { invoice }` (the buyer's 确权 of an invoice the
+    /// seller registered) and waits for commit.
+    fn confirm(&self, invoice: &DocId) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
     /// Signs and submits `RegisterInvoice { invoice: spec, confirm }`, waits for commit,
     /// and returns the registered invoice's id.
@@ -70,6 +74,9 @@ pub enum Stage {
     Resolve,
     /// The invoice cannot become a valid registration.
     Plan,
+    /// `--confirm` found the invoice already registered (by the seller) but it differs
+    /// from the file, or is no longer confirmable: nothing was confirmed.
+    Confirm,
     /// The ledger refused or could not be reached.
     Ledger,
 }
@@ -81,6 +88,7 @@ impl std::fmt::Display for Stage {
             Stage::Parse => "parse",
             Stage::Resolve => "resolve",
             Stage::Plan => "plan",
+            Stage::Confirm => "confirm",
             Stage::Ledger => "ledger",
         })
     }
@@ -97,7 +105,14 @@ pub enum Outcome {
         /// Whether it was confirmed in the same transaction.
         confirmed: bool,
     },
-    /// An invoice with the same fingerprint is already on the ledger; nothing submitted.
+    /// `--confirm`: the seller had registered this invoice, it matches the file field by
+    /// field, and the importer (its buyer) has now confirmed it.
+    ConfirmedExisting {
+        /// The existing invoice's id.
+        invoice: DocId,
+    },
+    /// An invoice with the same fingerprint is already on the ledger (with `--confirm`:
+    /// and already confirmed); nothing submitted.
     AlreadyOnLedger {
         /// The existing invoice's id.
         invoice: DocId,
@@ -161,6 +176,8 @@ impl ItemReport {
 pub struct BatchSummary {
     /// Registered now.
     pub registered: usize,
+    /// Registered earlier by the seller, confirmed now (`--confirm`).
+    pub confirmed_existing: usize,
     /// Already on the ledger.
     pub already_on_ledger: usize,
     /// Rejected.
@@ -188,6 +205,7 @@ impl BatchReport {
     fn push(&mut self, item: ItemReport) {
         match item.outcome {
             Outcome::Registered { .. } => self.summary.registered += 1,
+            Outcome::ConfirmedExisting { .. } => self.summary.confirmed_existing += 1,
             Outcome::AlreadyOnLedger { .. } => self.summary.already_on_ledger += 1,
             Outcome::Rejected { .. } => self.summary.rejected += 1,
         }
@@ -213,6 +231,11 @@ impl std::fmt::Display for BatchReport {
                     item.where_(),
                     if *confirmed { " (confirmed)" } else { "" }
                 )?,
+                Outcome::ConfirmedExisting { invoice } => writeln!(
+                    f,
+                    "confirmed    {}: {number} is {invoice}, registered by the seller",
+                    item.where_()
+                )?,
                 Outcome::AlreadyOnLedger { invoice } => writeln!(
                     f,
                     "already on ledger {}: {number} is {invoice}",
@@ -226,10 +249,18 @@ impl std::fmt::Display for BatchReport {
         if let Some(e) = &self.error {
             writeln!(f, "batch stopped: {e}")?;
         }
+        write!(f, "{} registered, ", self.summary.registered)?;
+        if self.summary.confirmed_existing > 0 {
+            write!(
+                f,
+                "{} confirmed after the seller registered them, ",
+                self.summary.confirmed_existing
+            )?;
+        }
         write!(
             f,
-            "{} registered, {} already on the ledger, {} rejected",
-            self.summary.registered, self.summary.already_on_ledger, self.summary.rejected
+            "{} already on the ledger, {} rejected",
+            self.summary.already_on_ledger, self.summary.rejected
         )
     }
 }
@@ -436,8 +467,14 @@ async fn import_one<L: InvoiceLedger>(
     }
     match ledger.invoice_by_fingerprint(&planned.fingerprint).await {
         Ok(Some(existing)) => {
-            settled.insert(planned.fingerprint, existing.clone());
-            item.outcome = Outcome::AlreadyOnLedger { invoice: existing };
+            settled.insert(planned.fingerprint, existing.id.clone());
+            item.outcome = if planned.confirm {
+                confirm_existing(ledger, &planned, &existing).await
+            } else {
+                Outcome::AlreadyOnLedger {
+                    invoice: existing.id,
+                }
+            };
             return item;
         }
         Ok(None) => {}
@@ -459,12 +496,53 @@ async fn import_one<L: InvoiceLedger>(
             // Someone may have registered the same invoice since the check.
             match ledger.invoice_by_fingerprint(&planned.fingerprint).await {
                 Ok(Some(existing)) => {
-                    settled.insert(planned.fingerprint, existing.clone());
-                    Outcome::AlreadyOnLedger { invoice: existing }
+                    settled.insert(planned.fingerprint, existing.id.clone());
+                    Outcome::AlreadyOnLedger {
+                        invoice: existing.id,
+                    }
                 }
                 _ => rejected(Stage::Ledger, &e, None),
             }
         }
     };
     item
+}
+
+/// `--confirm` of an invoice already on the ledger: the seller registered it first. It is
+/// confirmed only if it is the file's invoice field by field (a fingerprint match leaves
+/// the due date, order and buyer unchecked); otherwise every difference is reported and
+/// nothing is confirmed.
+async fn confirm_existing<L: InvoiceLedger>(
+    ledger: &L,
+    planned: &PlannedInvoice,
+    existing: &Invoice,
+) -> Outcome {
+    let id = existing.id.clone();
+    match existing.status {
+        InvoiceStatus::Confirmed => return Outcome::AlreadyOnLedger { invoice: id },
+        InvoiceStatus::Voided => {
+            return rejected(
+                Stage::Confirm,
+                format!("{id} is voided on the ledger: nothing to confirm"),
+                None,
+            )
+        }
+        InvoiceStatus::Registered | InvoiceStatus::Disputed => {}
+    }
+    let differences = mismatches(planned, existing);
+    if !differences.is_empty() {
+        return rejected(
+            Stage::Confirm,
+            format!(
+                "{id}, registered by {}, differs from the file: {}; nothing confirmed",
+                existing.registered_by,
+                differences.join("; ")
+            ),
+            None,
+        );
+    }
+    match ledger.confirm(&id).await {
+        Ok(()) => Outcome::ConfirmedExisting { invoice: id },
+        Err(e) => rejected(Stage::Ledger, format!("confirming {id}: {e}"), None),
+    }
 }

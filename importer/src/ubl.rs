@@ -87,6 +87,8 @@ struct Found {
     other_totals: Vec<(String, Option<String>)>,
     seller: PartyFound,
     buyer: PartyFound,
+    payee: PartyFound,
+    seen_payee: bool,
     seen_supplier: bool,
     seen_customer: bool,
     seen_totals: bool,
@@ -151,25 +153,34 @@ fn target_of(path: &[Tag]) -> Option<Target> {
                 "AccountingCustomerParty" => PartyRole::Buyer,
                 _ => return None,
             };
-            match rest {
-                [x] if is(x, Cbc, "EndpointID") => Some(Target::PartyId(role, IdKind::EndpointId)),
-                [x, y] if is(x, Cac, "PartyIdentification") && is(y, Cbc, "ID") => {
-                    Some(Target::PartyId(role, IdKind::PartyIdentification))
-                }
-                [x, y] if is(x, Cac, "PartyTaxScheme") && is(y, Cbc, "CompanyID") => {
-                    Some(Target::PartyId(role, IdKind::TaxCompanyId))
-                }
-                [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "CompanyID") => {
-                    Some(Target::PartyId(role, IdKind::LegalCompanyId))
-                }
-                [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "RegistrationName") => {
-                    Some(Target::PartyName(role, true))
-                }
-                [x, y] if is(x, Cac, "PartyName") && is(y, Cbc, "Name") => {
-                    Some(Target::PartyName(role, false))
-                }
-                _ => None,
-            }
+            party_target(role, rest)
+        }
+        // `cac:PayeeParty` is a party itself (no `cac:Party` inside).
+        [payee, rest @ ..] if is(payee, Cac, "PayeeParty") => party_target(PartyRole::Payee, rest),
+        _ => None,
+    }
+}
+
+/// Which identifier or name of a party the path below the party element names.
+fn party_target(role: PartyRole, rest: &[Tag]) -> Option<Target> {
+    use Ns::{Cac, Cbc};
+    let is = |t: &Tag, ns: Ns, name: &str| t.ns == ns && t.name == name;
+    match rest {
+        [x] if is(x, Cbc, "EndpointID") => Some(Target::PartyId(role, IdKind::EndpointId)),
+        [x, y] if is(x, Cac, "PartyIdentification") && is(y, Cbc, "ID") => {
+            Some(Target::PartyId(role, IdKind::PartyIdentification))
+        }
+        [x, y] if is(x, Cac, "PartyTaxScheme") && is(y, Cbc, "CompanyID") => {
+            Some(Target::PartyId(role, IdKind::TaxCompanyId))
+        }
+        [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "CompanyID") => {
+            Some(Target::PartyId(role, IdKind::LegalCompanyId))
+        }
+        [x, y] if is(x, Cac, "PartyLegalEntity") && is(y, Cbc, "RegistrationName") => {
+            Some(Target::PartyName(role, true))
+        }
+        [x, y] if is(x, Cac, "PartyName") && is(y, Cbc, "Name") => {
+            Some(Target::PartyName(role, false))
         }
         _ => None,
     }
@@ -214,6 +225,7 @@ impl Found {
         match role {
             PartyRole::Seller => &mut self.seller,
             PartyRole::Buyer => &mut self.buyer,
+            PartyRole::Payee => &mut self.payee,
         }
     }
 
@@ -528,6 +540,7 @@ fn note_aggregate(found: &mut Found, path: &[Tag]) -> Result<(), ImportError> {
         "AccountingSupplierParty" => &mut found.seen_supplier,
         "AccountingCustomerParty" => &mut found.seen_customer,
         "LegalMonetaryTotal" => &mut found.seen_totals,
+        "PayeeParty" => &mut found.seen_payee,
         _ => return Ok(()),
     };
     if *seen {
@@ -579,6 +592,7 @@ fn party_path(role: PartyRole) -> &'static str {
     match role {
         PartyRole::Seller => "cac:AccountingSupplierParty/cac:Party",
         PartyRole::Buyer => "cac:AccountingCustomerParty/cac:Party",
+        PartyRole::Payee => "cac:PayeeParty",
     }
 }
 
@@ -671,6 +685,7 @@ fn build(f: Found, doc_hash: lianrong_primitives::Hash) -> Result<ImportedInvoic
         amount,
         seller: party(PartyRole::Seller, f.seller),
         buyer: party(PartyRole::Buyer, f.buyer),
+        payee: f.seen_payee.then(|| party(PartyRole::Payee, f.payee)),
         order: f.order.filter(|s| !s.is_empty()),
         ledger_id: None,
         doc_hash,

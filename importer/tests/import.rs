@@ -19,7 +19,7 @@ mod import {
 
     use chrono::NaiveDate;
     use lianrong_contracts::exec::invoices::fingerprint;
-    use lianrong_contracts::model::{DocId, Org, Role};
+    use lianrong_contracts::model::{DocId, Invoice, InvoiceStatus, Org, Role};
     use lianrong_contracts::money::Money;
     use lianrong_contracts::InvoiceSpec;
     use lianrong_importer::*;
@@ -94,7 +94,8 @@ mod import {
 
     #[derive(Default)]
     struct FakeState {
-        by_fingerprint: HashMap<Hash, DocId>,
+        by_fingerprint: HashMap<Hash, Invoice>,
+        confirm_calls: usize,
         registered: Vec<Registered>,
         register_calls: usize,
         lookups: usize,
@@ -126,6 +127,73 @@ mod import {
         fn register_calls(&self) -> usize {
             self.state.lock().unwrap().register_calls
         }
+
+        fn confirm_calls(&self) -> usize {
+            self.state.lock().unwrap().confirm_calls
+        }
+
+        /// The org registered with `tax_id` (the fake's stand-in for the order's parties).
+        fn org_by_tax_id(&self, tax_id: &str) -> OrgId {
+            self.orgs
+                .iter()
+                .find(|o| o.tax_id == tax_id)
+                .map(|o| o.id.clone())
+                .unwrap_or_else(|| panic!("no org with tax id {tax_id}"))
+        }
+
+        /// The ledger record a registration makes.
+        fn invoice_of(&self, spec: &InvoiceSpec, fp: Hash, confirmed: bool) -> Invoice {
+            let seller = self.org_by_tax_id(&spec.seller_tax_id);
+            Invoice {
+                id: spec.id.clone(),
+                order: spec.order.clone(),
+                buyer: self.org_by_tax_id(&spec.buyer_tax_id),
+                registered_by: seller.clone(),
+                seller,
+                number: spec.number.clone(),
+                issue_date: spec.issue_date,
+                due_date: spec.due_date,
+                maturity: spec.maturity,
+                proposed_maturity: None,
+                amount: spec.amount,
+                seller_tax_id: spec.seller_tax_id.clone(),
+                buyer_tax_id: spec.buyer_tax_id.clone(),
+                doc_hash: spec.doc_hash,
+                fingerprint: fp,
+                status: if confirmed {
+                    InvoiceStatus::Confirmed
+                } else {
+                    InvoiceStatus::Registered
+                },
+                receivable: None,
+                dispute_reason: None,
+            }
+        }
+
+        /// The seller registers `spec` itself (before the buyer's ERP runs).
+        fn seller_registers(&self, spec: &InvoiceSpec) {
+            let fp = fingerprint(
+                &spec.seller_tax_id,
+                &spec.number,
+                spec.issue_date,
+                spec.amount.currency,
+                spec.amount.amount,
+            );
+            let invoice = self.invoice_of(spec, fp, false);
+            self.state
+                .lock()
+                .unwrap()
+                .by_fingerprint
+                .insert(fp, invoice);
+        }
+
+        fn status_of(&self, id: &DocId) -> Option<InvoiceStatus> {
+            let st = self.state.lock().unwrap();
+            st.by_fingerprint
+                .values()
+                .find(|i| &i.id == id)
+                .map(|i| i.status)
+        }
     }
 
     impl InvoiceLedger for FakeLedger {
@@ -133,7 +201,7 @@ mod import {
             Ok(self.orgs.clone())
         }
 
-        async fn invoice_by_fingerprint(&self, fp: &Hash) -> Result<Option<DocId>, LedgerError> {
+        async fn invoice_by_fingerprint(&self, fp: &Hash) -> Result<Option<Invoice>, LedgerError> {
             if self.fail_lookups {
                 return Err(LedgerError::Unavailable("connection refused".into()));
             }
@@ -161,7 +229,8 @@ mod import {
             );
             if let Some(existing) = st.by_fingerprint.get(&fp) {
                 return Err(LedgerError::Rejected(format!(
-                    "duplicate invoice (existing {existing})"
+                    "duplicate invoice (existing {})",
+                    existing.id
                 )));
             }
             if st.registered.iter().any(|r| r.spec.id == spec.id) {
@@ -170,12 +239,30 @@ mod import {
                     spec.id
                 )));
             }
-            st.by_fingerprint.insert(fp, spec.id.clone());
+            let invoice = self.invoice_of(spec, fp, confirm);
+            st.by_fingerprint.insert(fp, invoice);
             st.registered.push(Registered {
                 spec: spec.clone(),
                 confirm,
             });
             Ok(spec.id.clone())
+        }
+
+        async fn confirm(&self, invoice: &DocId) -> Result<(), LedgerError> {
+            let mut st = self.state.lock().unwrap();
+            st.confirm_calls += 1;
+            let found = st.by_fingerprint.values_mut().find(|i| &i.id == invoice);
+            match found {
+                Some(i) if i.status == InvoiceStatus::Registered => {
+                    i.status = InvoiceStatus::Confirmed;
+                    Ok(())
+                }
+                Some(i) => Err(LedgerError::Rejected(format!(
+                    "invoice {invoice} is {:?}",
+                    i.status
+                ))),
+                None => Err(LedgerError::Rejected(format!("no invoice {invoice}"))),
+            }
         }
     }
 
@@ -824,13 +911,23 @@ mod import {
             &[Role::Supplier],
             &[],
         );
+        // The file prints a tax id that cannot be the registered one: reported as such.
         let err = plan(&inv, &other, &buyer, &opts("CORE-SE")).unwrap_err();
-        assert!(matches!(err, PlanError::TaxIdNotInFile { .. }), "{err}");
+        assert!(matches!(err, PlanError::TaxIdDiffers { .. }), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains("GB1232434") && text.contains("masked"),
+            text.contains("GB1232434") && text.contains("GB99***99"),
             "{text}"
         );
+        // A file printing no tax id at all for the seller: refused, naming the mask.
+        let mut unprinted = inv.clone();
+        unprinted
+            .seller
+            .ids
+            .retain(|i| i.kind != IdKind::TaxCompanyId && i.value != "GB1232434");
+        let err = plan(&unprinted, &other, &buyer, &opts("CORE-SE")).unwrap_err();
+        assert!(matches!(err, PlanError::TaxIdNotInFile { .. }), "{err}");
+        assert!(err.to_string().contains("masked"), "{err}");
     }
 
     #[test]
@@ -902,6 +999,7 @@ mod import {
         assert_eq!(
             report.summary,
             BatchSummary {
+                confirmed_existing: 0,
                 registered: 3,
                 already_on_ledger: 0,
                 rejected: 7
@@ -986,6 +1084,7 @@ mod import {
         assert_eq!(
             again.summary,
             BatchSummary {
+                confirmed_existing: 0,
                 registered: 0,
                 already_on_ledger: 3,
                 rejected: 7
@@ -1019,6 +1118,7 @@ mod import {
         assert_eq!(
             report.summary,
             BatchSummary {
+                confirmed_existing: 0,
                 registered: 7,
                 already_on_ledger: 0,
                 rejected: 5
@@ -1220,6 +1320,176 @@ mod import {
         assert!(
             text.ends_with("1 registered, 0 already on the ledger, 1 rejected"),
             "{text}"
+        );
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Issue 12 item 7: what a buyer's ERP and a new Peppol user met
+
+    /// base-example.xml as a temporary file with `edit` applied to its text.
+    fn edited_sample(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let text = String::from_utf8(fixture("base-example.xml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("lianrong-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, edit(text)).unwrap();
+        path
+    }
+
+    fn sample_plan(importer: &str) -> PlannedInvoice {
+        let dir = PartyDirectory::new(sample_orgs(), &PartyMap::new()).unwrap();
+        let inv = parse_ubl(&fixture("base-example.xml")).unwrap();
+        let seller = dir.resolve(&inv.seller).unwrap().org;
+        let buyer = dir.resolve(&inv.buyer).unwrap().org;
+        plan(&inv, seller, buyer, &opts(importer)).unwrap()
+    }
+
+    /// The finding: `--confirm` of an invoice the supplier had already registered said
+    /// "already on ledger" and confirmed nothing. It confirms the matching invoice now.
+    #[tokio::test]
+    async fn confirm_of_an_invoice_the_seller_registered_confirms_it() {
+        let ledger = FakeLedger::new(sample_orgs());
+        let by_seller = sample_plan("SUP-GB");
+        ledger.seller_registers(&by_seller.spec);
+        let mut o = opts("CORE-SE");
+        o.confirm = true;
+        let report = run(&ledger, &paths(&["base-example.xml"]), &o).await;
+        assert_eq!(
+            report.items[0].outcome,
+            Outcome::ConfirmedExisting {
+                invoice: by_seller.spec.id.clone()
+            },
+            "{report}"
+        );
+        assert_eq!(ledger.confirm_calls(), 1);
+        assert_eq!(ledger.register_calls(), 0);
+        assert_eq!(
+            ledger.status_of(&by_seller.spec.id),
+            Some(InvoiceStatus::Confirmed)
+        );
+        assert!(report.is_success());
+        assert!(report
+            .to_string()
+            .contains("1 confirmed after the seller registered them"));
+        // Again: already confirmed, nothing more is sent.
+        let again = run(&ledger, &paths(&["base-example.xml"]), &o).await;
+        assert!(matches!(
+            again.items[0].outcome,
+            Outcome::AlreadyOnLedger { .. }
+        ));
+        assert_eq!(ledger.confirm_calls(), 1);
+    }
+
+    /// The same fingerprint with another due date or order is not the file's invoice: every
+    /// difference is reported and nothing is confirmed.
+    #[tokio::test]
+    async fn confirm_reports_field_mismatches_and_confirms_nothing() {
+        let ledger = FakeLedger::new(sample_orgs());
+        let mut by_seller = sample_plan("SUP-GB").spec;
+        by_seller.due_date = date(2018, 1, 15);
+        by_seller.order = doc_id("PO-7");
+        ledger.seller_registers(&by_seller);
+        let mut o = opts("CORE-SE");
+        o.confirm = true;
+        let report = run(&ledger, &paths(&["base-example.xml"]), &o).await;
+        let (stage, reason, _) = rejection(&report.items[0]);
+        assert_eq!(stage, Stage::Confirm);
+        assert!(
+            reason.contains("due date: file 2017-12-01, ledger 2018-01-15")
+                && reason.contains("order: file PO-1, ledger PO-7")
+                && reason.contains("nothing confirmed"),
+            "{reason}"
+        );
+        assert_eq!(ledger.confirm_calls(), 0);
+        assert_eq!(
+            ledger.status_of(&by_seller.id),
+            Some(InvoiceStatus::Registered)
+        );
+    }
+
+    /// An invoice payable to someone else than its seller (assigned to a factor), a
+    /// factored invoice (393) and a corrected one (384) are refused at the plan stage.
+    #[tokio::test]
+    async fn assigned_factored_and_corrected_invoices_are_refused_at_plan() {
+        let payee = |ids: &'static str| {
+            move |t: String| {
+                t.replace(
+                    "<cac:LegalMonetaryTotal>",
+                    &format!("<cac:PayeeParty>{ids}</cac:PayeeParty><cac:LegalMonetaryTotal>"),
+                )
+            }
+        };
+        let factor = edited_sample(
+            "payee-factor.xml",
+            payee(
+                "<cac:PartyIdentification><cbc:ID>FACTOR-NO-1</cbc:ID></cac:PartyIdentification>\
+                   <cac:PartyName><cbc:Name>Nordic Factoring AS</cbc:Name></cac:PartyName>",
+            ),
+        );
+        let itself = edited_sample(
+            "payee-seller.xml",
+            payee("<cac:PartyLegalEntity><cbc:CompanyID>GB1232434</cbc:CompanyID></cac:PartyLegalEntity>"),
+        );
+        let code = |c: &'static str| {
+            move |t: String| {
+                t.replace(
+                    "<cbc:InvoiceTypeCode>380<",
+                    &format!("<cbc:InvoiceTypeCode>{c}<"),
+                )
+            }
+        };
+        let factored = edited_sample("type-393.xml", code("393"));
+        let corrected = edited_sample("type-384.xml", code("384"));
+        let ledger = FakeLedger::new(sample_orgs());
+        let files = [factor, factored, corrected, itself];
+        let report = run(&ledger, &files, &opts("SUP-GB")).await;
+        let expect = [
+            ("cac:PayeeParty", "Nordic Factoring AS"),
+            ("cbc:InvoiceTypeCode", "393 (factored invoice)"),
+            ("cbc:InvoiceTypeCode", "384 (corrected invoice)"),
+        ];
+        for (item, (element, needle)) in report.items.iter().zip(expect) {
+            let (stage, reason, at) = rejection(item);
+            assert_eq!((stage, at), (Stage::Plan, Some(element)), "{reason}");
+            assert!(reason.contains(needle), "{reason}");
+        }
+        assert!(
+            matches!(report.items[3].outcome, Outcome::Registered { .. }),
+            "a payee that is the seller is fine: {report}"
+        );
+        assert_eq!(ledger.register_calls(), 1);
+    }
+
+    /// A new Peppol user's seller prints a VAT number other than the registered tax id:
+    /// reported at the plan stage, naming both.
+    #[test]
+    fn a_printed_seller_tax_id_other_than_the_registered_one_is_reported_at_plan() {
+        let orgs = vec![
+            org(
+                "SUP-GB",
+                "GB1232434",
+                &[Role::Supplier],
+                &["0088:9482348239847239874"],
+            ),
+            org("CORE-SE", "SE4598375937", &[Role::Core], &[]),
+        ];
+        let dir = PartyDirectory::new(orgs, &PartyMap::new()).unwrap();
+        let text = String::from_utf8(fixture("base-example.xml"))
+            .unwrap()
+            .replace(">GB1232434<", ">GB7777777<");
+        let inv = parse_ubl(text.as_bytes()).unwrap();
+        let seller = dir.resolve(&inv.seller).unwrap().org;
+        let buyer = dir.resolve(&inv.buyer).unwrap().org;
+        let err = plan(&inv, seller, buyer, &opts("CORE-SE")).unwrap_err();
+        assert!(matches!(err, PlanError::TaxIdDiffers { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("GB7777777") && text.contains("GB1232434") && text.contains("SUP-GB"),
+            "{text}"
+        );
+        assert_eq!(
+            err.element(),
+            Some("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID")
         );
     }
 

@@ -163,6 +163,15 @@ fn client_org(i: usize) -> String {
     format!("BENCH-{:02}", i / KEYS_PER_ORG)
 }
 
+/// A valid, distinct unified social credit code for bench org `n` (genesis refuses
+/// tax ids without their check character, and two orgs sharing one).
+fn bench_tax_id(n: usize) -> Result<String> {
+    let first17 = format!("91000000BENCH{:04}", n % 10_000);
+    let check = lianrong_contracts::exec::tax_id::uscc_check_char(&first17)
+        .ok_or_else(|| anyhow::anyhow!("{first17} is no code prefix"))?;
+    Ok(format!("{first17}{check}"))
+}
+
 /// Adds core-enterprise orgs holding the client keys to `genesis.json`.
 fn add_client_orgs(genesis: &Path, keys: usize) -> Result<()> {
     let text = std::fs::read_to_string(genesis)?;
@@ -172,7 +181,7 @@ fn add_client_orgs(genesis: &Path, keys: usize) -> Result<()> {
         g.orgs.push(OrgSpec {
             id: OrgId::new(id.clone())?,
             name: format!("Bench buyer {id}"),
-            tax_id: format!("91000000BENCH{:05}", first / KEYS_PER_ORG),
+            tax_id: bench_tax_id(first / KEYS_PER_ORG)?,
             roles: vec![Role::Core],
             identifiers: vec![],
             keys: (first..keys.min(first + KEYS_PER_ORG))
@@ -598,6 +607,7 @@ impl Orders {
                         amount: self.amount,
                         terms: "net 60".into(),
                         doc_hash: Hash::ZERO,
+                        carriers: vec![],
                     },
                 };
                 Some(tx.sign(&self.key))

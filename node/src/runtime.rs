@@ -1034,28 +1034,8 @@ impl Loop {
         })?;
 
         self.forget_committed(height, &committed)?;
-        self.metrics.height.set(height as i64);
-        self.metrics.committed_txs.inc_by(txs.len() as u64);
-        self.metrics.mempool.set(self.mempool.len() as i64);
-        if let Ok(mut s) = self.status.write() {
-            s.height = height;
-            s.last_block_hash = Some(block_hash);
-            s.state_root = Some(root);
-            s.last_finalized_at_ms = self.clock.now_ms();
-            s.mempool = self.mempool.len();
-        }
-        // The last change of the block is the set the ledger holds after it (two changes
-        // in one block must not hand consensus to the intermediate set).
-        let changed = outcome
-            .receipts
-            .iter()
-            .filter_map(|r| r.outcome.as_ref().ok())
-            .flatten()
-            .filter_map(|e| match e {
-                Event::ValidatorSetChanged { validators } => Some(validators.clone()),
-                _ => None,
-            })
-            .next_back();
+        self.record_finalized(height, block_hash, root, txs.len());
+        let changed = last_set_change(&outcome.receipts);
         tracing::info!(
             height,
             txs = txs.len(),
@@ -1085,6 +1065,20 @@ impl Loop {
         Ok((Some(set), executed))
     }
 
+    /// Metrics and `/v1/status` after a committed block.
+    fn record_finalized(&self, height: u64, block_hash: Hash, root: Hash, txs: usize) {
+        self.metrics.height.set(height as i64);
+        self.metrics.committed_txs.inc_by(txs as u64);
+        self.metrics.mempool.set(self.mempool.len() as i64);
+        if let Ok(mut s) = self.status.write() {
+            s.height = height;
+            s.last_block_hash = Some(block_hash);
+            s.state_root = Some(root);
+            s.last_finalized_at_ms = self.clock.now_ms();
+            s.mempool = self.mempool.len();
+        }
+    }
+
     /// Drops what a committed block settled: its transactions from the mempool and the
     /// in-flight set (stale entries too), their nonces from the cache; records finality.
     fn forget_committed(&mut self, height: u64, committed: &[(Hash, PublicKey)]) -> Result<()> {
@@ -1107,6 +1101,21 @@ impl Loop {
         }
         Ok(())
     }
+}
+
+/// The validator set a block's receipts leave the ledger with, if they change it: the
+/// last change counts (two changes in one block must not hand consensus to the
+/// intermediate set).
+fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
+    receipts
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .flatten()
+        .filter_map(|e| match e {
+            Event::ValidatorSetChanged { validators } => Some(validators.clone()),
+            _ => None,
+        })
+        .next_back()
 }
 
 /// The engine giving up on a round: its timeout message goes out.

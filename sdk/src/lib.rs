@@ -24,6 +24,7 @@
 //!         lianrong_sdk::args::money("1000000.00", "CNY")?,
 //!         "net 90".into(),
 //!         lianrong_primitives::Hash::ZERO,
+//!         vec![lianrong_sdk::args::org_id("LOGI")?],
 //!     )
 //!     .await?;
 //! println!("PO-1 issued in block {}", done.height);

@@ -271,7 +271,8 @@ impl Signer {
         self.submit(Action::Approve { proposal }).await
     }
 
-    /// Issues a purchase order to `seller` (`core`).
+    /// Issues a purchase order to `seller` (`core`), naming the carriers (logistics
+    /// orgs, at most 4, neither party) that may attest its shipments.
     pub async fn issue_order(
         &self,
         id: DocId,
@@ -279,6 +280,7 @@ impl Signer {
         amount: Money,
         terms: String,
         doc_hash: Hash,
+        carriers: Vec<OrgId>,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::IssueOrder {
             id,
@@ -286,8 +288,14 @@ impl Signer {
             amount,
             terms,
             doc_hash,
+            carriers,
         })
         .await
+    }
+
+    /// Names one more carrier for an issued or accepted order (its buyer).
+    pub async fn add_carrier(&self, order: DocId, carrier: OrgId) -> Result<Committed, SdkError> {
+        self.submit(Action::AddCarrier { order, carrier }).await
     }
 
     /// Accepts an issued order (its seller).
@@ -305,16 +313,18 @@ impl Signer {
         self.submit(Action::FulfilOrder { order }).await
     }
 
-    /// Attests that goods of an order shipped (`logistics`).
+    /// Attests that goods worth `value` of an order shipped (a carrier the order names).
     pub async fn attest_shipment(
         &self,
         id: DocId,
         order: DocId,
+        value: Money,
         doc_hash: Hash,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::AttestShipment {
             id,
             order,
+            value,
             doc_hash,
         })
         .await
@@ -325,39 +335,58 @@ impl Signer {
         self.submit(Action::ConfirmDelivery { shipment }).await
     }
 
-    /// Issues a warehouse receipt for goods held for `owner` (`logistics`).
+    /// Issues a warehouse receipt for goods held for `owner` in `lot` (`logistics`; one
+    /// live receipt per lot of a warehouse).
     pub async fn issue_warehouse_receipt(
         &self,
         id: DocId,
         owner: OrgId,
+        lot: String,
         goods: String,
         doc_hash: Hash,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::IssueWarehouseReceipt {
             id,
             owner,
+            lot,
             goods,
             doc_hash,
         })
         .await
     }
 
-    /// Pledges a warehouse receipt to a bank (its owner).
-    pub async fn pledge_warehouse_receipt(
-        &self,
-        receipt: DocId,
-        bank: OrgId,
-    ) -> Result<Committed, SdkError> {
-        self.submit(Action::PledgeWarehouseReceipt { receipt, bank })
-            .await
+    /// Offers a warehouse receipt in pledge to a bank (its owner); pledged only once the
+    /// bank accepts.
+    pub async fn offer_pledge(&self, receipt: DocId, bank: OrgId) -> Result<Committed, SdkError> {
+        self.submit(Action::OfferPledge { receipt, bank }).await
     }
 
-    /// Consents to releasing pledged goods (the pledgee bank).
-    pub async fn consent_release(&self, receipt: DocId) -> Result<Committed, SdkError> {
-        self.submit(Action::ConsentRelease { receipt }).await
+    /// Accepts a pledge offered to this bank.
+    pub async fn accept_pledge(&self, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcceptPledge { receipt }).await
     }
 
-    /// Releases the goods (the warehouse).
+    /// Declines a pledge offered to this bank.
+    pub async fn decline_pledge(&self, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::DeclinePledge { receipt }).await
+    }
+
+    /// Withdraws an unanswered pledge offer (the owner).
+    pub async fn withdraw_pledge_offer(&self, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::WithdrawPledgeOffer { receipt }).await
+    }
+
+    /// Releases the pledge (the pledgee bank).
+    pub async fn release_pledge(&self, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::ReleasePledge { receipt }).await
+    }
+
+    /// Instructs the warehouse to release the goods (the owner).
+    pub async fn instruct_release(&self, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::InstructRelease { receipt }).await
+    }
+
+    /// Releases the goods (the warehouse; on the owner's instruction, not while pledged).
     pub async fn release_warehouse_receipt(&self, receipt: DocId) -> Result<Committed, SdkError> {
         self.submit(Action::ReleaseWarehouseReceipt { receipt })
             .await
@@ -373,9 +402,22 @@ impl Signer {
             .await
     }
 
-    /// Confirms (确权) an invoice, creating a receivable (its buyer).
-    pub async fn confirm_invoice(&self, invoice: DocId) -> Result<Committed, SdkError> {
-        self.submit(Action::ConfirmInvoice { invoice }).await
+    /// Confirms (确权) an invoice, creating a receivable maturing on `maturity` (its
+    /// buyer; `None`: the maturity named at registration, else the due date). A maturity
+    /// past the due date the seller did not name waits for the seller's acceptance.
+    pub async fn confirm_invoice(
+        &self,
+        invoice: DocId,
+        maturity: Option<NaiveDate>,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::ConfirmInvoice { invoice, maturity })
+            .await
+    }
+
+    /// Accepts the maturity past the due date the buyer confirmed with (the seller): the
+    /// receivable is created.
+    pub async fn accept_maturity(&self, invoice: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcceptMaturity { invoice }).await
     }
 
     /// Disputes an invoice (its buyer).

@@ -566,6 +566,7 @@ impl<'a> Seeder<'a> {
                 amount: Money::parse(t.amount, "CNY").unwrap(),
                 terms: "net 90".into(),
                 doc_hash: Hash::ZERO,
+                carriers: vec![OrgId::new("LOGI").unwrap()],
             },
         );
         self.run(
@@ -580,6 +581,7 @@ impl<'a> Seeder<'a> {
                 id: id(shipment.clone()),
                 order: id(order.clone()),
                 doc_hash: Hash::ZERO,
+                value: Money::parse(t.amount, "CNY").unwrap(),
             },
         );
         self.run(
@@ -597,6 +599,7 @@ impl<'a> Seeder<'a> {
                     number: t.number.into(),
                     issue_date: self.c.business_date(-1),
                     due_date: self.c.business_date(90),
+                    maturity: None,
                     amount: Money::parse(t.amount, "CNY").unwrap(),
                     seller_tax_id: t.seller_tax_id.into(),
                     buyer_tax_id: t.buyer_tax_id.into(),

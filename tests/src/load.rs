@@ -101,6 +101,7 @@ pub fn order(org: &str, n: u64) -> Action {
         amount: Money::parse("250.00", "CNY").unwrap(),
         terms: "net 30".into(),
         doc_hash: Hash::ZERO,
+        carriers: vec![],
     }
 }
 

@@ -6,9 +6,10 @@
 //! A four-node network is seeded with a real trade (order, shipment, warehouse receipt,
 //! invoice, receivable split and passed to a tier-2 supplier, a settlement of the part kept,
 //! a financing request and a bank's offer), and the document is given those ids as
-//! examples, so generated requests reach past 404s. schemathesis (pinned in `tests/schemathesis/requirements.txt`,
-//! installed by `scripts/setup`) then runs once per role: a bank, an auditor, a core
-//! enterprise, a tier-2 supplier, a logistics firm, and no credentials at all.
+//! examples, so generated requests reach past 404s. schemathesis (pinned in
+//! `tests/schemathesis/requirements.txt`, installed by `scripts/setup`) then runs once per
+//! role: a bank, an auditor, a core enterprise, a tier-2 supplier, a logistics firm, and
+//! no credentials at all.
 //!
 //! Without schemathesis the test is skipped on a developer's machine and fails in CI (`CI`
 //! set), like the browser tests without Chromium. `LIANRONG_SCHEMATHESIS_EXAMPLES` raises
@@ -68,7 +69,7 @@ fn default_install() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
+        .unwrap_or_else(|| PathBuf::from("/tmp/.cache"));
     cache.join("lianrong/schemathesis/bin/schemathesis")
 }
 
@@ -133,14 +134,15 @@ fn seed(c: &Cluster) -> Seeded {
         buyer: "CORE-A",
         seller: "SUP-1",
         amount: "1000000.00",
-        buyer_tax_id: "91310000MA1COREA3X",
-        seller_tax_id: "91330000MA2SUP106X",
+        buyer_tax_id: "91310000MA1C0REA3U",
+        seller_tax_id: "91330000MA25UP1060",
     });
     let wr = s.run(
         "LOGI",
         Action::IssueWarehouseReceipt {
             id: id("WR-API-1"),
             owner: org("SUP-1"),
+            lot: "LOT-SCHEMA-1".into(),
             goods: "200 t cold-rolled steel coil".into(),
             doc_hash: Hash::ZERO,
         },

@@ -181,10 +181,13 @@ fn trade(s: &mut Story, buyer: &str, seller: &str, order: &str, amount: &str) {
             amount,
             "--terms",
             "net 90, DAP Shenzhen",
+            "--carrier",
+            "LOGI",
             "--doc",
             &po_doc,
         ],
     );
+    assert_eq!(event(&issued, "carrier_added")["carrier"], "LOGI");
     let e = event(&issued, "order_issued");
     assert_eq!(e["order"], order);
     assert_eq!(e["buyer"], buyer);
@@ -202,7 +205,8 @@ fn trade(s: &mut Story, buyer: &str, seller: &str, order: &str, amount: &str) {
     let shipped = s.write(
         "LOGI",
         &[
-            "shipment", "attest", "--id", &shipment, "--order", order, "--doc", &bl_doc,
+            "shipment", "attest", "--id", &shipment, "--order", order, "--value", amount, "--doc",
+            &bl_doc,
         ],
     );
     let e = event(&shipped, "shipment_attested");
@@ -210,6 +214,7 @@ fn trade(s: &mut Story, buyer: &str, seller: &str, order: &str, amount: &str) {
         (&e["shipment"], &e["order"], &e["carrier"]),
         (&json!(shipment), &json!(order), &json!("LOGI"))
     );
+    assert_cny(&e["value"], amount);
     let delivered = s.write("LOGI", &["shipment", "deliver", &shipment]);
     assert_eq!(
         event(&delivered, "shipment_delivered")["shipment"],
@@ -226,12 +231,20 @@ fn trade(s: &mut Story, buyer: &str, seller: &str, order: &str, amount: &str) {
         po_hash.as_str(),
         "the order commits to its document"
     );
-    assert_eq!(o["delivered"], true, "{o}");
+    // The whole order was shipped and delivered, by the carrier it names.
+    for field in ["shipped", "delivered"] {
+        let v = o[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {o}"));
+        assert_eq!(Amount::parse(v).unwrap(), Amount::parse(amount).unwrap());
+    }
+    assert_eq!(o["carriers"], json!(["LOGI"]));
     assert_eq!(o["shipments"], json!([shipment]));
     let sh = s.read("AUDIT", &["shipment", "show", &shipment]);
     assert_eq!(sh["status"], "delivered", "{sh}");
     assert_eq!(sh["carrier"], "LOGI");
     assert_eq!(sh["doc_hash"], bl_hash.as_str());
+    assert_cny(&sh["value"], amount);
 }
 
 /// Checks a receivable's holder, debtor, face, repaid amount, maturity and status.
@@ -310,9 +323,16 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     }
 
     // ---- 2. CORE-A's ERP imports SUP-1's two invoices (CSV) and confirms them.
-    // Members see other orgs' tax ids masked; the auditor sees them whole.
-    let masked = s.read("CORE-A", &["org", "show", "SUP-1"]);
+    // CORE-A and SUP-1 trade (SUP-1 accepted PO-2026-0001): each reads the other's tax
+    // id. Other members see it masked; the auditor sees it whole.
     let sup1_tax = str_of(&s.read("AUDIT", &["org", "show", "SUP-1"])["tax_id"]);
+    let seen = s.read("CORE-A", &["org", "show", "SUP-1"]);
+    assert_eq!(
+        seen["tax_id"],
+        sup1_tax.as_str(),
+        "the buyer reads its seller's"
+    );
+    let masked = s.read("CORE-B", &["org", "show", "SUP-1"]);
     assert!(str_of(&masked["tax_id"]).contains('*'), "{masked}");
     assert_ne!(masked["tax_id"], sup1_tax.as_str());
     let core_a_tax = str_of(&s.read("CORE-A", &["org", "show", "CORE-A"])["tax_id"]);
@@ -349,7 +369,7 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     let report = c.cli(node_of("CORE-A"), "CORE-A", &import).ok().clone();
     assert_eq!(
         report["summary"],
-        json!({"registered": 2, "already_on_ledger": 0, "rejected": 0}),
+        json!({"registered": 2, "confirmed_existing": 0, "already_on_ledger": 0, "rejected": 0}),
         "{report}"
     );
     assert_eq!(report["error"], Value::Null);
@@ -406,7 +426,7 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     let again = c.cli(node_of("CORE-A"), "CORE-A", &import).ok().clone();
     assert_eq!(
         again["summary"],
-        json!({"registered": 0, "already_on_ledger": 2, "rejected": 0}),
+        json!({"registered": 0, "confirmed_existing": 0, "already_on_ledger": 2, "rejected": 0}),
         "{again}"
     );
     for (item, (inv, _, _)) in again["items"].as_array().unwrap().iter().zip(&invoices) {
@@ -434,12 +454,8 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         "--doc-hash",
         &sha256(b"a re-typed copy of the same invoice").to_hex(),
     ];
-    // Without the buyer's tax id SUP-1 cannot fill it in: it is masked for SUP-1.
-    let line = s.refused("SUP-1", &args, "masked");
-    assert!(line.contains("--buyer-tax-id"), "{line}");
-    let mut with_tax = args.to_vec();
-    with_tax.extend(["--buyer-tax-id", &core_a_tax]);
-    let line = s.refused("SUP-1", &with_tax, "duplicate");
+    // SUP-1 reads its buyer's tax id (they trade), so the CLI fills both in.
+    let line = s.refused("SUP-1", &args, "duplicate");
     assert!(line.contains(&invoices[0].0), "names the original: {line}");
     let dup_tx = line
         .split_whitespace()
@@ -720,10 +736,15 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         &inv_doc,
         "--confirm",
     ];
-    s.refused("CORE-B", &register, "masked");
-    let mut register = register.to_vec();
-    register.extend(["--seller-tax-id", &sup2_tax]);
+    // CORE-B and SUP-2 trade (SUP-2 accepted PO-2026-0002): the CLI fills in SUP-2's tax
+    // id, which CORE-B reads as its counterparty (it used to be masked, so this failed).
     let confirmed = s.write("CORE-B", &register);
+    let registered = s.read("CORE-B", &["invoice", "show", "INV-DF-2026-55"]);
+    assert_eq!(
+        registered["seller_tax_id"],
+        sup2_tax.as_str(),
+        "{registered}"
+    );
     let issued = event(&confirmed, "receivable_issued");
     let late = str_of(&issued["receivable"]);
     let r = s.read("SUP-2", &["receivable", "show", &late]);

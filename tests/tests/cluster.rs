@@ -25,6 +25,7 @@ fn order(id: &str) -> Action {
         amount: Money::parse("1000.00", "CNY").unwrap(),
         terms: "net 60".into(),
         doc_hash: Hash::ZERO,
+        carriers: vec![],
     }
 }
 

@@ -124,8 +124,8 @@ fn seed_lineage(c: &Cluster) -> String {
         buyer: "CORE-A",
         seller: "SUP-1",
         amount: "1000.00",
-        buyer_tax_id: "91310000MA1COREA3X",
-        seller_tax_id: "91330000MA2SUP106X",
+        buyer_tax_id: "91310000MA1C0REA3U",
+        seller_tax_id: "91330000MA25UP1060",
     });
     let r = s.run(
         "SUP-1",

@@ -63,8 +63,8 @@ fn seed(c: &Cluster) -> (u64, String) {
         buyer: "CORE-A",
         seller: "SUP-1",
         amount: "1000000.00",
-        buyer_tax_id: "91310000MA1COREA3X",
-        seller_tax_id: "91330000MA2SUP106X",
+        buyer_tax_id: "91310000MA1C0REA3U",
+        seller_tax_id: "91330000MA25UP1060",
     });
     s.trade(&Trade {
         ids: "E2E-2",
@@ -72,8 +72,8 @@ fn seed(c: &Cluster) -> (u64, String) {
         buyer: "CORE-B",
         seller: "SUP-2",
         amount: "50000.00",
-        buyer_tax_id: "91320000MA1COREB4X",
-        seller_tax_id: "91350000MA3SUP207X",
+        buyer_tax_id: "91320000MA1C0REB44",
+        seller_tax_id: "91350000MA35UP2077",
     });
     let r = s.run(
         "SUP-1",
@@ -181,6 +181,7 @@ async fn issue_order_live(
                 amount: Money::parse(&amount, "CNY").unwrap(),
                 terms: "live".into(),
                 doc_hash: Hash::ZERO,
+                carriers: vec![],
             },
         );
         cl.submit(node, &tx, "CORE-B", true).unwrap();
@@ -338,7 +339,7 @@ async fn explorer_in_headless_chromium() {
         .ends_with("/invoices/INV-E2E-1"));
     let src = c.source().await.unwrap();
     assert!(
-        src.contains("91310000MA1COREA3X"),
+        src.contains("91310000MA1C0REA3U"),
         "auditors see tax ids in full"
     );
     let summary = text_of(&c, "financing-summary").await;
@@ -484,7 +485,7 @@ async fn explorer_in_headless_chromium() {
     assert!(src.contains("INV-E2E-1"));
     assert!(!src.contains("INV-E2E-2"), "SUP-1 sees CORE-B's invoice");
     assert!(
-        src.contains("91310000MA1COREA3X"),
+        src.contains("91310000MA1C0REA3U"),
         "the buyer's tax id on SUP-1's own invoice"
     );
     shot(&c, "supplier-invoices").await;
@@ -502,7 +503,7 @@ async fn explorer_in_headless_chromium() {
     c.goto(&format!("{base}/orgs")).await.unwrap();
     let src = c.source().await.unwrap();
     assert!(
-        src.contains("9144************1X") && !src.contains("91440300MA5BANKA1X"),
+        src.contains("9144************1J") && !src.contains("91440300MA5BANKA1J"),
         "org tax ids masked"
     );
     let api = fetch_text(&c, &format!("{base}/api/verify/doc/invoice/INV-E2E-2")).await;

@@ -90,11 +90,18 @@ async fn trade(c: &Cluster) {
     let logi = signer(c, 3, "LOGI").await;
     let amount = Money::parse("1000000.00", "CNY").unwrap();
     let po_hash = sha256(b"PO-WIRE-1 purchase order");
-    core.issue_order(id(ORDER), org("SUP-1"), amount, "net 90".into(), po_hash)
-        .await
-        .unwrap();
+    core.issue_order(
+        id(ORDER),
+        org("SUP-1"),
+        amount,
+        "net 90".into(),
+        po_hash,
+        vec![org("LOGI")],
+    )
+    .await
+    .unwrap();
     sup.accept_order(id(ORDER)).await.unwrap();
-    logi.attest_shipment(id(SHIPMENT), id(ORDER), sha256(b"bill of lading"))
+    logi.attest_shipment(id(SHIPMENT), id(ORDER), amount, sha256(b"bill of lading"))
         .await
         .unwrap();
     logi.confirm_delivery(id(SHIPMENT)).await.unwrap();
@@ -113,6 +120,7 @@ async fn register_invoice(c: &Cluster, sdk: &Client) -> (Hash, u64, DocId) {
         number: "FP-WIRE-0001".into(),
         issue_date: date(0),
         due_date: date(90),
+        maturity: None,
         amount: Money::parse("400000.00", "CNY").unwrap(),
         seller_tax_id: seller.tax_id,
         buyer_tax_id: buyer.tax_id,
@@ -244,7 +252,10 @@ async fn check_documents(sdk: &Client, exp: &SdkNode, rcv: &DocId) -> (Invoice, 
         panic!("not an order")
     };
     assert_eq!(sdk.order(&id(ORDER)).await.unwrap(), o);
-    assert!(o.delivered && o.shipments == [id(SHIPMENT)], "{o:?}");
+    assert!(
+        o.delivered == o.amount.amount && o.shipments == [id(SHIPMENT)],
+        "{o:?}"
+    );
     let Doc::Invoice(inv) = exp.document(DocKind::Invoice, INVOICE).await.unwrap() else {
         panic!("not an invoice")
     };
@@ -376,7 +387,7 @@ async fn check_index(exp: SdkNode, b_hash: Hash, tx: Hash, h: u64, inv: &Invoice
         assert!(t.parties.contains(&"SUP-1".to_string()), "{:?}", t.parties);
         assert_eq!(d.invoices.get(INVOICE), Some(inv));
         assert_eq!(d.receivables.get(r.id.as_str()), Some(r));
-        assert!(d.orders[ORDER].delivered);
+        assert!(!d.orders[ORDER].delivered.is_zero());
     });
 }
 

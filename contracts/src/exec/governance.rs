@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use lianrong_primitives::{OrgId, PublicKey};
 
+use super::tax_id::canonical_tax_id;
 use super::{check_text, load_doc, next_id, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
@@ -158,6 +159,7 @@ fn validate_spec(st: &StateView<'_>, spec: &OrgSpec) -> Result<(), ExecError> {
     }
     check_text("name", &spec.name, 1, 128)?;
     check_text("tax_id", &spec.tax_id, 1, 64)?;
+    free_tax_id(st, &spec.tax_id)?;
     let roles: BTreeSet<Role> = spec.roles.iter().copied().collect();
     if roles.is_empty() || roles.len() != spec.roles.len() {
         return Err(invalid("roles must be non-empty and without duplicates"));
@@ -186,6 +188,21 @@ fn validate_spec(st: &StateView<'_>, spec: &OrgSpec) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// The canonical form of an org's tax id, refused if it is in no recognised form or
+/// another org already holds it (a re-typed tax id is the same id, so one company cannot
+/// be admitted twice under two spellings).
+fn free_tax_id(st: &StateView<'_>, tax_id: &str) -> Result<String, ExecError> {
+    let canonical = canonical_tax_id(tax_id).map_err(ContractError::InvalidTaxId)?;
+    if let Some(org) = st.load::<OrgId>(&keys::tax_id(&canonical))? {
+        return Err(ContractError::TaxIdTaken {
+            tax_id: canonical,
+            org,
+        }
+        .into());
+    }
+    Ok(canonical)
+}
+
 /// Validates network parameters.
 pub fn validate_params(p: &Params) -> Result<(), ContractError> {
     let bad = |m: &str| Err(ContractError::InvalidChange(m.into()));
@@ -211,6 +228,9 @@ pub fn validate_params(p: &Params) -> Result<(), ContractError> {
     }
     if !(1..=90).contains(&p.disburse_within_days) {
         return bad("disburse_within_days must be 1..=90");
+    }
+    if !(1..=90).contains(&p.max_offer_valid_days) {
+        return bad("max_offer_valid_days must be 1..=90");
     }
     Ok(())
 }
@@ -273,15 +293,17 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
     }
 }
 
-/// Writes an admitted org and its keys (also used by genesis).
-pub fn admit(st: &mut StateView<'_>, spec: &OrgSpec, height: u64) {
+/// Writes an admitted org, its keys and its tax id's index entry (also used by genesis);
+/// the org is stored with its tax id in canonical form.
+pub fn admit(st: &mut StateView<'_>, spec: &OrgSpec, height: u64) -> Result<(), ContractError> {
+    let tax_id = canonical_tax_id(&spec.tax_id).map_err(ContractError::InvalidTaxId)?;
     let mut roles = spec.roles.clone();
     roles.sort();
     roles.dedup();
     let org = Org {
         id: spec.id.clone(),
         name: spec.name.clone(),
-        tax_id: spec.tax_id.clone(),
+        tax_id: tax_id.clone(),
         roles,
         identifiers: spec.identifiers.clone(),
         keys: spec.keys.clone(),
@@ -297,7 +319,9 @@ pub fn admit(st: &mut StateView<'_>, spec: &OrgSpec, height: u64) {
             },
         );
     }
+    st.store(keys::tax_id(&tax_id), &spec.id);
     st.store(keys::doc(DocKind::Org, spec.id.as_str()), &org);
+    Ok(())
 }
 
 fn apply_change(
@@ -307,7 +331,7 @@ fn apply_change(
 ) -> Result<Vec<Event>, ExecError> {
     Ok(match change {
         GovChange::AdmitOrg(spec) => {
-            admit(st, spec, ctx.height);
+            admit(st, spec, ctx.height)?;
             vec![Event::OrgAdmitted {
                 org: spec.id.clone(),
             }]

@@ -1,6 +1,8 @@
 //! Invoices: registration with the ledger-wide fingerprint guard, and confirmation (确权)
-//! with its trade-background checks, which creates the root receivable.
+//! with its trade-background checks, which creates the root receivable (a maturity past
+//! the due date only with the seller's acceptance).
 
+use chrono::NaiveDate;
 use lianrong_primitives::Hash;
 
 use super::{check_text, index_maturity, load_doc, next_id, require_new, status_err, Ctx};
@@ -30,6 +32,25 @@ fn order_room_err(order: &Order, used: Amount, amount: Amount) -> ExecError {
         amount: amount.to_string(),
     }
     .into()
+}
+
+/// Confirmed invoices are backed by delivered goods: their total (`confirmed`, this
+/// invoice's `amount` included) stays within the value of the order's delivered
+/// shipments, so one delivered pallet cannot back a ten-million invoice.
+fn require_delivered(order: &Order, confirmed: Amount, amount: Amount) -> Result<(), ExecError> {
+    if order.delivered.is_zero() {
+        return Err(ContractError::DeliveryNotAttested(order.id.to_string()).into());
+    }
+    if confirmed > order.delivered {
+        return Err(ContractError::DeliveredValueExceeded {
+            order: order.id.to_string(),
+            delivered: order.delivered.to_string(),
+            confirmed: order.confirmed.to_string(),
+            amount: amount.to_string(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Registers an invoice by its seller or buyer; `confirm` (buyer only) confirms it too.
@@ -83,7 +104,7 @@ pub fn register(
         fingerprint: fp,
     }];
     if confirm {
-        events.extend(confirm_checked(ctx, st, inv)?);
+        events.extend(confirm_as_buyer(ctx, st, inv, None)?);
     }
     Ok(events)
 }
@@ -149,6 +170,13 @@ fn check_spec(
         ))
         .into());
     }
+    if let Some(m) = spec.maturity.filter(|m| *m < spec.issue_date) {
+        return Err(ContractError::InvalidDates(format!(
+            "maturity {m} is before issue date {}",
+            spec.issue_date
+        ))
+        .into());
+    }
     Ok(())
 }
 
@@ -182,6 +210,8 @@ fn new_invoice(ctx: &Ctx, spec: &InvoiceSpec, order: &Order, fp: Hash) -> Invoic
         number: spec.number.clone(),
         issue_date: spec.issue_date,
         due_date: spec.due_date,
+        maturity: spec.maturity,
+        proposed_maturity: None,
         amount: spec.amount,
         seller_tax_id: spec.seller_tax_id.clone(),
         buyer_tax_id: spec.buyer_tax_id.clone(),
@@ -194,33 +224,98 @@ fn new_invoice(ctx: &Ctx, spec: &InvoiceSpec, order: &Order, fp: Hash) -> Invoic
     }
 }
 
-/// The buyer confirms a registered (or disputed) invoice.
-pub fn confirm(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>, ExecError> {
+/// The buyer confirms a registered (or disputed) invoice, with the receivable's
+/// maturity (`None`: the one named at registration, else the due date).
+pub fn confirm(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    id: &DocId,
+    maturity: Option<NaiveDate>,
+) -> Result<Vec<Event>, ExecError> {
     ctx.require_role(Role::Core)?;
     let inv: Invoice = load_doc(st, DocKind::Invoice, id.as_str())?;
     ctx.require_party(&inv.buyer, "buyer", DocKind::Invoice, id)?;
-    if !matches!(
+    require_open(&inv)?;
+    confirm_as_buyer(ctx, st, inv, maturity)
+}
+
+fn require_open(inv: &Invoice) -> Result<(), ExecError> {
+    if matches!(
         inv.status,
         InvoiceStatus::Registered | InvoiceStatus::Disputed
     ) {
+        Ok(())
+    } else {
+        Err(status_err(
+            DocKind::Invoice,
+            &inv.id,
+            inv.status,
+            "registered or disputed",
+        ))
+    }
+}
+
+/// The buyer's confirmation, the confirmer already known to be the buyer. A maturity
+/// past the due date costs the seller time, so the buyer cannot impose it: unless the
+/// seller named exactly that maturity when it registered the invoice, it is only
+/// proposed (checked as far as it can be today) and waits for `AcceptMaturity`.
+fn confirm_as_buyer(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    mut inv: Invoice,
+    maturity: Option<NaiveDate>,
+) -> Result<Vec<Event>, ExecError> {
+    let m = maturity.or(inv.maturity).unwrap_or(inv.due_date);
+    let seller_named = inv.registered_by == inv.seller && inv.maturity == Some(m);
+    if m <= inv.due_date || seller_named {
+        return issue_receivable(ctx, st, inv, m);
+    }
+    check_background(ctx, st, &inv, m)?;
+    inv.proposed_maturity = Some(m);
+    save(st, &inv);
+    Ok(vec![Event::MaturityProposed {
+        invoice: inv.id,
+        maturity: m,
+        due_date: inv.due_date,
+    }])
+}
+
+/// The seller accepts the maturity past the due date the buyer confirmed with; the
+/// trade background is checked again as of today and the receivable is created.
+pub fn accept_maturity(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    id: &DocId,
+) -> Result<Vec<Event>, ExecError> {
+    ctx.require_role(Role::Supplier)?;
+    let inv: Invoice = load_doc(st, DocKind::Invoice, id.as_str())?;
+    ctx.require_party(&inv.seller, "seller", DocKind::Invoice, id)?;
+    require_open(&inv)?;
+    let Some(m) = inv.proposed_maturity else {
         return Err(status_err(
             DocKind::Invoice,
             id,
             inv.status,
-            "registered or disputed",
+            "a maturity proposed by the buyer",
         ));
-    }
-    confirm_checked(ctx, st, inv)
+    };
+    let mut events = vec![Event::MaturityAccepted {
+        invoice: id.clone(),
+        maturity: m,
+    }];
+    events.extend(issue_receivable(ctx, st, inv, m)?);
+    Ok(events)
 }
 
-/// The trade-background checks and the receivable, for an invoice whose confirmer is
-/// already known to be its buyer.
-fn confirm_checked(
+/// The trade-background checks of a confirmation maturing on `maturity`; returns the
+/// order and its confirmed total with this invoice.
+fn check_background(
     ctx: &Ctx,
-    st: &mut StateView<'_>,
-    mut inv: Invoice,
-) -> Result<Vec<Event>, ExecError> {
-    let mut order: Order = load_doc(st, DocKind::Order, inv.order.as_str())?;
+    st: &StateView<'_>,
+    inv: &Invoice,
+    maturity: NaiveDate,
+) -> Result<(Order, Amount), ExecError> {
+    let order: Order = load_doc(st, DocKind::Order, inv.order.as_str())?;
     if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
         return Err(status_err(
             DocKind::Order,
@@ -233,17 +328,17 @@ fn confirm_checked(
     if confirmed > order.amount.amount {
         return Err(order_room_err(&order, order.confirmed, inv.amount.amount));
     }
-    if ctx.params.require_delivery && !order.delivered {
-        return Err(ContractError::DeliveryNotAttested(order.id.to_string()).into());
+    if ctx.params.require_delivery {
+        require_delivered(&order, confirmed, inv.amount.amount)?;
     }
-    if inv.due_date <= ctx.today {
+    if maturity <= ctx.today {
         return Err(ContractError::InvalidDates(format!(
-            "maturity {} is not after the confirmation date {}",
-            inv.due_date, ctx.today
+            "maturity {maturity} is not after the confirmation date {}",
+            ctx.today
         ))
         .into());
     }
-    let tenor = (inv.due_date - ctx.today).num_days();
+    let tenor = (maturity - ctx.today).num_days();
     if tenor > i64::from(ctx.params.max_tenor_days) {
         return Err(ContractError::TenorTooLong {
             days: tenor,
@@ -251,6 +346,18 @@ fn confirm_checked(
         }
         .into());
     }
+    Ok((order, confirmed))
+}
+
+/// Completes a confirmation: checks the trade background and creates the root
+/// receivable maturing on `maturity`.
+fn issue_receivable(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    mut inv: Invoice,
+    maturity: NaiveDate,
+) -> Result<Vec<Event>, ExecError> {
+    let (mut order, confirmed) = check_background(ctx, st, &inv, maturity)?;
     order.confirmed = confirmed;
     st.store(keys::doc(DocKind::Order, order.id.as_str()), &order);
 
@@ -262,7 +369,7 @@ fn confirm_checked(
         face: inv.amount,
         repaid: Amount::ZERO,
         issue_date: ctx.today,
-        maturity: inv.due_date,
+        maturity,
         root: rid.clone(),
         parent: None,
         children: vec![],
@@ -275,6 +382,7 @@ fn confirm_checked(
     inv.status = InvoiceStatus::Confirmed;
     inv.receivable = Some(rid.clone());
     inv.dispute_reason = None;
+    inv.proposed_maturity = None;
     save(st, &inv);
     Ok(vec![
         Event::InvoiceConfirmed {
@@ -310,6 +418,8 @@ pub fn dispute(
     check_text("reason", reason, 1, 256)?;
     inv.status = InvoiceStatus::Disputed;
     inv.dispute_reason = Some(reason.to_string());
+    // Disputing withdraws any maturity the buyer proposed.
+    inv.proposed_maturity = None;
     save(st, &inv);
     Ok(vec![Event::InvoiceDisputed {
         invoice: id.clone(),
@@ -357,7 +467,6 @@ pub fn void(ctx: &Ctx, st: &mut StateView<'_>, id: &DocId) -> Result<Vec<Event>,
 mod tests {
     use super::*;
     use crate::money::Currency;
-    use chrono::NaiveDate;
 
     #[test]
     fn fingerprint_ignores_formatting_but_not_content() {

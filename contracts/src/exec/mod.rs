@@ -8,7 +8,9 @@ pub mod history;
 pub mod invoices;
 pub mod receivables;
 pub mod settlement;
+pub mod tax_id;
 pub mod trade;
+pub mod warehouse;
 
 use chrono::{Duration, NaiveDate};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
@@ -458,29 +460,36 @@ pub fn apply_action(
             amount,
             terms,
             doc_hash,
-        } => trade::issue_order(ctx, st, id, seller, amount, terms, *doc_hash),
+            carriers,
+        } => trade::issue_order(ctx, st, id, seller, amount, terms, *doc_hash, carriers),
+        A::AddCarrier { order, carrier } => trade::add_carrier(ctx, st, order, carrier),
         A::AcceptOrder { order } => trade::accept_order(ctx, st, order),
         A::CancelOrder { order } => trade::cancel_order(ctx, st, order),
         A::FulfilOrder { order } => trade::fulfil_order(ctx, st, order),
         A::AttestShipment {
             id,
             order,
+            value,
             doc_hash,
-        } => trade::attest_shipment(ctx, st, id, order, *doc_hash),
+        } => trade::attest_shipment(ctx, st, id, order, value, *doc_hash),
         A::ConfirmDelivery { shipment } => trade::confirm_delivery(ctx, st, shipment),
         A::IssueWarehouseReceipt {
             id,
             owner,
+            lot,
             goods,
             doc_hash,
-        } => trade::issue_receipt(ctx, st, id, owner, goods, *doc_hash),
-        A::PledgeWarehouseReceipt { receipt, bank } => {
-            trade::pledge_receipt(ctx, st, receipt, bank)
-        }
-        A::ConsentRelease { receipt } => trade::consent_release(ctx, st, receipt),
-        A::ReleaseWarehouseReceipt { receipt } => trade::release_receipt(ctx, st, receipt),
+        } => warehouse::issue(ctx, st, id, owner, lot, goods, *doc_hash),
+        A::OfferPledge { receipt, bank } => warehouse::offer_pledge(ctx, st, receipt, bank),
+        A::AcceptPledge { receipt } => warehouse::accept_pledge(ctx, st, receipt),
+        A::DeclinePledge { receipt } => warehouse::decline_pledge(ctx, st, receipt),
+        A::WithdrawPledgeOffer { receipt } => warehouse::withdraw_pledge_offer(ctx, st, receipt),
+        A::ReleasePledge { receipt } => warehouse::release_pledge(ctx, st, receipt),
+        A::InstructRelease { receipt } => warehouse::instruct_release(ctx, st, receipt),
+        A::ReleaseWarehouseReceipt { receipt } => warehouse::release(ctx, st, receipt),
         A::RegisterInvoice { invoice, confirm } => invoices::register(ctx, st, invoice, *confirm),
-        A::ConfirmInvoice { invoice } => invoices::confirm(ctx, st, invoice),
+        A::ConfirmInvoice { invoice, maturity } => invoices::confirm(ctx, st, invoice, *maturity),
+        A::AcceptMaturity { invoice } => invoices::accept_maturity(ctx, st, invoice),
         A::DisputeInvoice { invoice, reason } => invoices::dispute(ctx, st, invoice, reason),
         A::VoidInvoice { invoice } => invoices::void(ctx, st, invoice),
         A::SplitReceivable { receivable, parts } => receivables::split(ctx, st, receivable, parts),

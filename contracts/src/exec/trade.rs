@@ -1,5 +1,5 @@
-//! Purchase orders, shipments and warehouse receipts: the trade background that later
-//! proves an invoice is real.
+//! Purchase orders and shipments: the trade background that later proves an invoice is
+//! real (warehouse receipts are in `warehouse`).
 
 use lianrong_primitives::{Hash, OrgId};
 
@@ -7,7 +7,7 @@ use super::{check_text, load_doc, load_party, require_new, status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
-    DocId, Order, OrderStatus, ReceiptStatus, Role, Shipment, ShipmentStatus, WarehouseReceipt,
+    DocId, Order, OrderStatus, Role, Shipment, ShipmentStatus, MAX_CARRIERS_PER_ORDER,
     MAX_SHIPMENTS_PER_ORDER,
 };
 use crate::money::{Amount, Money};
@@ -17,7 +17,9 @@ fn save_order(st: &mut StateView<'_>, o: &Order) {
     st.store(keys::doc(DocKind::Order, o.id.as_str()), o);
 }
 
-/// The buyer issues an order to a supplier.
+/// The buyer issues an order to a supplier, naming the carriers that may attest it.
+// One argument per field of the action, as every other action's rule takes them.
+#[allow(clippy::too_many_arguments)]
 pub fn issue_order(
     ctx: &Ctx,
     st: &mut StateView<'_>,
@@ -26,6 +28,7 @@ pub fn issue_order(
     amount: &Money,
     terms: &str,
     doc_hash: Hash,
+    carriers: &[OrgId],
 ) -> Result<Vec<Event>, ExecError> {
     ctx.require_role(Role::Core)?;
     require_new(st, DocKind::Order, id)?;
@@ -40,7 +43,10 @@ pub fn issue_order(
     load_party(st, seller, "seller", Some(Role::Supplier))?;
     amount.validate(ctx.params.amount_cap)?;
     check_text("terms", terms, 0, 256)?;
-    let order = Order {
+    if carriers.len() > MAX_CARRIERS_PER_ORDER {
+        return Err(carrier_limit());
+    }
+    let mut order = Order {
         id: id.clone(),
         buyer: ctx.org_id().clone(),
         seller: seller.clone(),
@@ -50,16 +56,83 @@ pub fn issue_order(
         status: OrderStatus::Issued,
         invoiced: Amount::ZERO,
         confirmed: Amount::ZERO,
+        carriers: Vec::with_capacity(carriers.len()),
         shipments: vec![],
-        delivered: false,
+        shipped: Amount::ZERO,
+        delivered: Amount::ZERO,
     };
-    save_order(st, &order);
-    Ok(vec![Event::OrderIssued {
+    let mut events = vec![Event::OrderIssued {
         order: id.clone(),
-        buyer: order.buyer,
+        buyer: order.buyer.clone(),
         seller: seller.clone(),
         amount: *amount,
-    }])
+    }];
+    for c in carriers {
+        events.push(name_carrier(st, &mut order, c)?);
+    }
+    save_order(st, &order);
+    Ok(events)
+}
+
+fn carrier_limit() -> ExecError {
+    ContractError::LimitReached(format!("{MAX_CARRIERS_PER_ORDER} carriers per order")).into()
+}
+
+/// Adds `carrier` to the order's named carriers: an admitted logistics org that is
+/// neither the buyer nor the seller (a party cannot attest its own trade), named once.
+fn name_carrier(
+    st: &StateView<'_>,
+    order: &mut Order,
+    carrier: &OrgId,
+) -> Result<Event, ExecError> {
+    let refuse = |reason: &str| -> ExecError {
+        ContractError::InvalidParty {
+            org: carrier.clone(),
+            party: "carrier".into(),
+            reason: reason.into(),
+        }
+        .into()
+    };
+    if carrier == &order.buyer || carrier == &order.seller {
+        return Err(refuse(
+            "a party to the order cannot attest its own shipments",
+        ));
+    }
+    if order.carriers.contains(carrier) {
+        return Err(refuse("already named on this order"));
+    }
+    if order.carriers.len() >= MAX_CARRIERS_PER_ORDER {
+        return Err(carrier_limit());
+    }
+    load_party(st, carrier, "carrier", Some(Role::Logistics))?;
+    order.carriers.push(carrier.clone());
+    Ok(Event::CarrierAdded {
+        order: order.id.clone(),
+        carrier: carrier.clone(),
+    })
+}
+
+/// The buyer names one more carrier for an order still open for shipments.
+pub fn add_carrier(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    id: &DocId,
+    carrier: &OrgId,
+) -> Result<Vec<Event>, ExecError> {
+    ctx.require_role(Role::Core)?;
+    let mut o: Order = load_doc(st, DocKind::Order, id.as_str())?;
+    ctx.require_party(&o.buyer, "buyer", DocKind::Order, id)?;
+    if !matches!(o.status, OrderStatus::Issued | OrderStatus::Accepted) {
+        return Err(status_err(
+            DocKind::Order,
+            id,
+            o.status,
+            "issued or accepted",
+        ));
+    }
+    let event = name_carrier(st, &mut o, carrier)?;
+    save_order(st, &o);
+    Ok(vec![event])
 }
 
 /// The seller accepts an issued order.
@@ -76,6 +149,9 @@ pub fn accept_order(
     }
     o.status = OrderStatus::Accepted;
     save_order(st, &o);
+    // Both have now agreed to trade: each may read the other's tax id from here on.
+    st.store(keys::counterparty(&o.buyer, &o.seller), &true);
+    st.store(keys::counterparty(&o.seller, &o.buyer), &true);
     Ok(vec![Event::OrderAccepted { order: id.clone() }])
 }
 
@@ -116,7 +192,7 @@ pub fn fulfil_order(
     if o.status != OrderStatus::Accepted {
         return Err(status_err(DocKind::Order, id, o.status, "accepted"));
     }
-    if !o.delivered {
+    if o.delivered.is_zero() {
         return Err(ContractError::DeliveryNotAttested(id.to_string()).into());
     }
     o.status = OrderStatus::Fulfilled;
@@ -124,17 +200,30 @@ pub fn fulfil_order(
     Ok(vec![Event::OrderFulfilled { order: id.clone() }])
 }
 
-/// A logistics firm attests a shipment for an accepted order.
+/// A carrier the order names attests a shipment of an accepted order, worth `value`;
+/// the order's shipments never add up to more than its amount.
 pub fn attest_shipment(
     ctx: &Ctx,
     st: &mut StateView<'_>,
     id: &DocId,
     order: &DocId,
+    value: &Money,
     doc_hash: Hash,
 ) -> Result<Vec<Event>, ExecError> {
     ctx.require_role(Role::Logistics)?;
     require_new(st, DocKind::Shipment, id)?;
     let mut o: Order = load_doc(st, DocKind::Order, order.as_str())?;
+    // Only a named carrier may attest (and so use up the shipment cap); a named carrier
+    // is never the buyer or seller, checked again here in case an org gained a role.
+    if !o.carriers.contains(ctx.org_id()) || ctx.org_id() == &o.seller || ctx.org_id() == &o.buyer {
+        return Err(ContractError::NotParty {
+            org: ctx.org_id().clone(),
+            party: "named carrier".into(),
+            kind: DocKind::Order,
+            id: order.to_string(),
+        }
+        .into());
+    }
     if o.status != OrderStatus::Accepted {
         return Err(status_err(DocKind::Order, order, o.status, "accepted"));
     }
@@ -144,6 +233,19 @@ pub fn attest_shipment(
         ))
         .into());
     }
+    value.validate(ctx.params.amount_cap)?;
+    o.amount.same_currency(value.currency)?;
+    let shipped = o.shipped.checked_add(value.amount)?;
+    if shipped > o.amount.amount {
+        return Err(ContractError::ShipmentValueExceeded {
+            order: order.to_string(),
+            order_amount: o.amount.to_fixed(),
+            shipped: o.shipped.to_string(),
+            value: value.amount.to_string(),
+        }
+        .into());
+    }
+    o.shipped = shipped;
     o.shipments.push(id.clone());
     save_order(st, &o);
     let s = Shipment {
@@ -151,6 +253,7 @@ pub fn attest_shipment(
         order: order.clone(),
         carrier: ctx.org_id().clone(),
         doc_hash,
+        value: *value,
         status: ShipmentStatus::Shipped,
         shipped_on: ctx.today,
         delivered_on: None,
@@ -160,10 +263,12 @@ pub fn attest_shipment(
         shipment: id.clone(),
         order: order.clone(),
         carrier: s.carrier,
+        value: *value,
     }])
 }
 
-/// The carrier that attested a shipment attests its delivery.
+/// The carrier that attested a shipment attests its delivery; the order's delivered
+/// value grows by the shipment's value.
 pub fn confirm_delivery(
     ctx: &Ctx,
     st: &mut StateView<'_>,
@@ -179,129 +284,12 @@ pub fn confirm_delivery(
     s.delivered_on = Some(ctx.today);
     st.store(keys::doc(DocKind::Shipment, id.as_str()), &s);
     let mut o: Order = load_doc(st, DocKind::Order, s.order.as_str())?;
-    o.delivered = true;
+    // Delivered values are a part of the shipped ones, which stay within the amount.
+    o.delivered = o.delivered.checked_add(s.value.amount)?;
     save_order(st, &o);
     Ok(vec![Event::ShipmentDelivered {
         shipment: id.clone(),
         order: s.order,
-    }])
-}
-
-/// A warehouse issues a receipt for goods it holds.
-pub fn issue_receipt(
-    ctx: &Ctx,
-    st: &mut StateView<'_>,
-    id: &DocId,
-    owner: &OrgId,
-    goods: &str,
-    doc_hash: Hash,
-) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Logistics)?;
-    require_new(st, DocKind::WarehouseReceipt, id)?;
-    let o = load_party(st, owner, "owner", None)?;
-    if !(o.has(Role::Core) || o.has(Role::Supplier)) {
-        return Err(ContractError::InvalidParty {
-            org: owner.clone(),
-            party: "owner".into(),
-            reason: "goods owners are core enterprises or suppliers".into(),
-        }
-        .into());
-    }
-    check_text("goods", goods, 1, 256)?;
-    let r = WarehouseReceipt {
-        id: id.clone(),
-        warehouse: ctx.org_id().clone(),
-        owner: owner.clone(),
-        goods: goods.to_string(),
-        doc_hash,
-        status: ReceiptStatus::Issued,
-        pledgee: None,
-        release_consented: false,
-    };
-    st.store(keys::doc(DocKind::WarehouseReceipt, id.as_str()), &r);
-    Ok(vec![Event::WarehouseReceiptIssued {
-        receipt: id.clone(),
-        owner: owner.clone(),
-    }])
-}
-
-/// The goods' owner pledges the receipt to a bank.
-pub fn pledge_receipt(
-    ctx: &Ctx,
-    st: &mut StateView<'_>,
-    id: &DocId,
-    bank: &OrgId,
-) -> Result<Vec<Event>, ExecError> {
-    let mut r: WarehouseReceipt = load_doc(st, DocKind::WarehouseReceipt, id.as_str())?;
-    ctx.require_party(&r.owner, "owner", DocKind::WarehouseReceipt, id)?;
-    if r.status != ReceiptStatus::Issued {
-        return Err(status_err(
-            DocKind::WarehouseReceipt,
-            id,
-            r.status,
-            "issued",
-        ));
-    }
-    load_party(st, bank, "pledgee", Some(Role::Bank))?;
-    r.status = ReceiptStatus::Pledged;
-    r.pledgee = Some(bank.clone());
-    r.release_consented = false;
-    st.store(keys::doc(DocKind::WarehouseReceipt, id.as_str()), &r);
-    Ok(vec![Event::WarehouseReceiptPledged {
-        receipt: id.clone(),
-        bank: bank.clone(),
-    }])
-}
-
-/// The pledgee bank consents to releasing pledged goods.
-pub fn consent_release(
-    ctx: &Ctx,
-    st: &mut StateView<'_>,
-    id: &DocId,
-) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Bank)?;
-    let mut r: WarehouseReceipt = load_doc(st, DocKind::WarehouseReceipt, id.as_str())?;
-    let pledgee = r.pledgee.clone().unwrap_or_else(|| r.owner.clone());
-    ctx.require_party(&pledgee, "pledgee", DocKind::WarehouseReceipt, id)?;
-    if r.status != ReceiptStatus::Pledged || r.release_consented {
-        return Err(status_err(
-            DocKind::WarehouseReceipt,
-            id,
-            r.status,
-            "pledged without consent yet",
-        ));
-    }
-    r.release_consented = true;
-    st.store(keys::doc(DocKind::WarehouseReceipt, id.as_str()), &r);
-    Ok(vec![Event::WarehouseReceiptReleaseConsented {
-        receipt: id.clone(),
-        bank: pledgee,
-    }])
-}
-
-/// The issuing warehouse releases the goods: at once if not pledged, or after the
-/// pledgee's consent.
-pub fn release_receipt(
-    ctx: &Ctx,
-    st: &mut StateView<'_>,
-    id: &DocId,
-) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Logistics)?;
-    let mut r: WarehouseReceipt = load_doc(st, DocKind::WarehouseReceipt, id.as_str())?;
-    ctx.require_party(&r.warehouse, "warehouse", DocKind::WarehouseReceipt, id)?;
-    let ok = r.status == ReceiptStatus::Issued
-        || (r.status == ReceiptStatus::Pledged && r.release_consented);
-    if !ok {
-        return Err(status_err(
-            DocKind::WarehouseReceipt,
-            id,
-            r.status,
-            "issued, or pledged with the bank's consent",
-        ));
-    }
-    r.status = ReceiptStatus::Released;
-    st.store(keys::doc(DocKind::WarehouseReceipt, id.as_str()), &r);
-    Ok(vec![Event::WarehouseReceiptReleased {
-        receipt: id.clone(),
+        value: s.value,
     }])
 }

@@ -10,10 +10,12 @@
 
 use std::collections::BTreeMap;
 
+use lianrong_contracts::exec::fingerprint::canonical_number;
 use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::model::{
-    DocId, Financing, FinancingStatus, Invoice, Receivable, ReceivableStatus, Settlement,
-    SettlementStatus,
+    DocId, Financing, FinancingStatus, Invoice, Order, Org, Params, ReceiptStatus, Receivable,
+    ReceivableStatus, Role, Settlement, SettlementStatus, Shipment, ShipmentStatus,
+    WarehouseReceipt, MAX_CARRIERS_PER_ORDER,
 };
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, Storage};
@@ -143,7 +145,122 @@ pub fn check_invariants(w: &World) {
     }
 
     check_settlements(w, &receivables, &financings);
+    check_trade(w);
+    check_receipts(w);
     check_history_heads(w);
+}
+
+/// Warehouse receipts: one live receipt per (warehouse, lot), and the lot index points
+/// at exactly the live ones; a pledged receipt has exactly one accepted pledgee (a bank)
+/// and no open offer; an unpledged one has no pledgee.
+fn check_receipts(w: &World) {
+    let mut live: BTreeMap<(String, String), DocId> = BTreeMap::new();
+    for r in all::<WarehouseReceipt>(w, DocKind::WarehouseReceipt) {
+        let lot = canonical_number(&r.lot).unwrap();
+        let indexed: Option<DocId> = w
+            .raw(&keys::receipt_lot(&r.warehouse, &lot))
+            .map(|v| decode(&v, 1024).unwrap());
+        if r.status == ReceiptStatus::Released {
+            assert_ne!(
+                indexed.as_ref(),
+                Some(&r.id),
+                "released {} still holds its lot",
+                r.id
+            );
+        } else {
+            assert_eq!(indexed.as_ref(), Some(&r.id), "{} lot index", r.id);
+            let prev = live.insert((r.warehouse.to_string(), lot), r.id.clone());
+            assert!(prev.is_none(), "two live receipts for the lot of {}", r.id);
+        }
+        match r.status {
+            ReceiptStatus::Pledged => {
+                let bank = r
+                    .pledgee
+                    .as_ref()
+                    .expect("a pledged receipt has its pledgee");
+                let org: Org = w.get(DocKind::Org, bank.as_str()).unwrap();
+                assert!(org.has(Role::Bank), "{} pledged to a non-bank", r.id);
+                assert!(
+                    r.pledge_offer.is_none(),
+                    "{} pledged with an open offer",
+                    r.id
+                );
+            }
+            ReceiptStatus::Issued => assert!(r.pledgee.is_none(), "{} pledgee unpledged", r.id),
+            ReceiptStatus::Released => {
+                assert!(r.pledgee.is_none() && r.pledge_offer.is_none() && r.release_instructed);
+            }
+        }
+    }
+    let lots = w.store.scan_prefix(b"wrlot/", usize::MAX).unwrap();
+    assert_eq!(
+        lots.len(),
+        live.len(),
+        "lot index entries without a live receipt"
+    );
+}
+
+/// Trade evidence: an order's shipments are attested by carriers it names (never its
+/// buyer or seller, at most four), are worth no more than the order together, its
+/// shipped and delivered values are exactly the sums of its (delivered) shipments, and
+/// what was confirmed against it never exceeds what was delivered.
+fn check_trade(w: &World) {
+    let params: Params = w
+        .raw(keys::PARAMS)
+        .map(|v| decode(&v, 1 << 16).unwrap())
+        .unwrap();
+    let shipments: BTreeMap<DocId, Shipment> = all::<Shipment>(w, DocKind::Shipment)
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let mut counted = 0;
+    for o in all::<Order>(w, DocKind::Order) {
+        assert!(
+            o.carriers.len() <= MAX_CARRIERS_PER_ORDER,
+            "{} carriers",
+            o.id
+        );
+        assert!(
+            !o.carriers.contains(&o.buyer) && !o.carriers.contains(&o.seller),
+            "{} names a party as carrier",
+            o.id
+        );
+        let (mut shipped, mut delivered) = (Amount::ZERO, Amount::ZERO);
+        for sid in &o.shipments {
+            let s = &shipments[sid];
+            counted += 1;
+            assert_eq!(s.order, o.id);
+            assert!(
+                o.carriers.contains(&s.carrier),
+                "{} by an unnamed carrier",
+                s.id
+            );
+            assert_eq!(s.value.currency, o.amount.currency);
+            shipped = shipped.checked_add(s.value.amount).unwrap();
+            if s.status == ShipmentStatus::Delivered {
+                delivered = delivered.checked_add(s.value.amount).unwrap();
+            }
+        }
+        assert_eq!(
+            (o.shipped, o.delivered),
+            (shipped, delivered),
+            "{} sums",
+            o.id
+        );
+        assert!(
+            shipped <= o.amount.amount,
+            "{} shipped over its amount",
+            o.id
+        );
+        if params.require_delivery {
+            assert!(
+                o.confirmed <= o.delivered,
+                "{} confirmed over delivery",
+                o.id
+            );
+        }
+    }
+    assert_eq!(counted, shipments.len(), "a shipment outside its order");
 }
 
 /// Money movements are facts: every receivable's repaid amount is exactly the sum of its

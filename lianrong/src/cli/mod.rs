@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use lianrong_contracts::model::{DocId, Org, ReceivableStatus};
+use lianrong_contracts::model::{DocId, Invoice, Org, ReceivableStatus};
 use lianrong_contracts::{Action, InvoiceSpec};
 use lianrong_importer::{ImportOptions, InvoiceLedger, LedgerError, PartyMap};
 use lianrong_primitives::{Hash, OrgId};
@@ -103,7 +103,7 @@ pub enum ClientCommand {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
-    /// Purchase orders: create, accept, cancel, fulfil, show.
+    /// Purchase orders: create, add-carrier, accept, cancel, fulfil, show.
     Order {
         #[command(flatten)]
         conn: Conn,
@@ -219,8 +219,20 @@ pub enum OrderCmd {
         /// Short terms text.
         #[arg(long, default_value = "")]
         terms: String,
+        /// A carrier (logistics org) that may attest shipments; repeat, at most 4.
+        #[arg(long = "carrier", value_parser = parse_org)]
+        carriers: Vec<OrgId>,
         #[command(flatten)]
         doc: DocArg,
+    },
+    /// Name one more carrier for an issued or accepted order (the buyer).
+    AddCarrier {
+        /// The order.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+        /// The logistics org.
+        #[arg(long, value_parser = parse_org)]
+        carrier: OrgId,
     },
     /// Accept an issued order (the supplier).
     Accept {
@@ -251,7 +263,7 @@ pub enum OrderCmd {
 /// `shipment` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ShipmentCmd {
-    /// Attest that goods of an order shipped (logistics).
+    /// Attest that goods of an order shipped (a carrier the order names).
     Attest {
         /// New shipment id.
         #[arg(long, value_parser = parse_doc_id)]
@@ -259,6 +271,12 @@ pub enum ShipmentCmd {
         /// The order.
         #[arg(long, value_parser = parse_doc_id)]
         order: DocId,
+        /// Value of the goods shipped (decimal, the order's currency).
+        #[arg(long)]
+        value: String,
+        /// ISO 4217 currency.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
         #[command(flatten)]
         doc: DocArg,
     },
@@ -293,9 +311,13 @@ pub enum InvoiceCmd {
         /// Issue date (YYYY-MM-DD).
         #[arg(long, value_parser = parse_date)]
         issue_date: lianrong_sdk::NaiveDate,
-        /// Due date (YYYY-MM-DD); becomes the receivable's maturity.
+        /// Due date (YYYY-MM-DD); the receivable's maturity unless --maturity.
         #[arg(long, value_parser = parse_date)]
         due_date: lianrong_sdk::NaiveDate,
+        /// The receivable's maturity (YYYY-MM-DD); named by the seller it is the seller's
+        /// acceptance of it, named by the buyer past the due date it waits for the seller.
+        #[arg(long, value_parser = parse_date)]
+        maturity: Option<lianrong_sdk::NaiveDate>,
         /// Payable amount (decimal).
         #[arg(long)]
         amount: String,
@@ -316,6 +338,16 @@ pub enum InvoiceCmd {
     },
     /// Confirm (确权) an invoice, creating its receivable (the buyer).
     Confirm {
+        /// The invoice.
+        #[arg(value_parser = parse_doc_id)]
+        id: DocId,
+        /// Maturity (YYYY-MM-DD; default: named at registration, else the due date); past
+        /// the due date it waits for the seller's accept-maturity.
+        #[arg(long, value_parser = parse_date)]
+        maturity: Option<lianrong_sdk::NaiveDate>,
+    },
+    /// Accept the maturity past the due date the buyer confirmed with (the seller).
+    AcceptMaturity {
         /// The invoice.
         #[arg(value_parser = parse_doc_id)]
         id: DocId,
@@ -624,6 +656,7 @@ impl OrderCmd {
                 amount,
                 currency,
                 terms,
+                carriers,
                 doc,
             } => Action::IssueOrder {
                 id: id.clone(),
@@ -631,6 +664,11 @@ impl OrderCmd {
                 amount: args::money(amount, currency)?,
                 terms: terms.clone(),
                 doc_hash: doc.hash()?,
+                carriers: carriers.clone(),
+            },
+            OrderCmd::AddCarrier { id, carrier } => Action::AddCarrier {
+                order: id.clone(),
+                carrier: carrier.clone(),
             },
             OrderCmd::Accept { id } => Action::AcceptOrder { order: id.clone() },
             OrderCmd::Cancel { id } => Action::CancelOrder { order: id.clone() },
@@ -643,9 +681,16 @@ impl OrderCmd {
 impl ShipmentCmd {
     fn action(&self) -> Result<Option<Action>> {
         Ok(Some(match self {
-            ShipmentCmd::Attest { id, order, doc } => Action::AttestShipment {
+            ShipmentCmd::Attest {
+                id,
+                order,
+                value,
+                currency,
+                doc,
+            } => Action::AttestShipment {
                 id: id.clone(),
                 order: order.clone(),
+                value: args::money(value, currency)?,
                 doc_hash: doc.hash()?,
             },
             ShipmentCmd::Deliver { id } => Action::ConfirmDelivery {
@@ -659,7 +704,11 @@ impl ShipmentCmd {
 impl InvoiceCmd {
     fn action(&self) -> Option<Action> {
         Some(match self {
-            InvoiceCmd::Confirm { id } => Action::ConfirmInvoice {
+            InvoiceCmd::Confirm { id, maturity } => Action::ConfirmInvoice {
+                invoice: id.clone(),
+                maturity: *maturity,
+            },
+            InvoiceCmd::AcceptMaturity { id } => Action::AcceptMaturity {
                 invoice: id.clone(),
             },
             InvoiceCmd::Dispute { id, reason } => Action::DisputeInvoice {
@@ -1100,7 +1149,8 @@ fn unreachable_verb() -> Result<()> {
 }
 
 /// `invoice register`: the tax ids default to the parties' registered ones (readable for
-/// one's own org; the counterparty's is masked for non-banks, so pass it explicitly).
+/// one's own org and, once the seller accepted an order between them, for its
+/// counterparty; otherwise masked, so pass it explicitly).
 async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
     let InvoiceCmd::Register {
         id,
@@ -1108,6 +1158,7 @@ async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
         number,
         issue_date,
         due_date,
+        maturity,
         amount,
         currency,
         seller_tax_id,
@@ -1147,6 +1198,7 @@ async fn register_action(c: &Client, cmd: &InvoiceCmd) -> Result<Action> {
             number: number.clone(),
             issue_date: *issue_date,
             due_date: *due_date,
+            maturity: *maturity,
             amount,
             seller_tax_id,
             buyer_tax_id,
@@ -1182,14 +1234,22 @@ impl InvoiceLedger for SignerLedger<'_> {
     async fn invoice_by_fingerprint(
         &self,
         fingerprint: &Hash,
-    ) -> std::result::Result<Option<DocId>, LedgerError> {
+    ) -> std::result::Result<Option<Invoice>, LedgerError> {
         let found = self
             .0
             .client()
             .invoices_by_fingerprint(fingerprint)
             .await
             .map_err(ledger_error)?;
-        Ok(found.into_iter().next().map(|i| i.id))
+        Ok(found.into_iter().next())
+    }
+
+    async fn confirm(&self, invoice: &DocId) -> std::result::Result<(), LedgerError> {
+        self.0
+            .confirm_invoice(invoice.clone(), None)
+            .await
+            .map(|_| ())
+            .map_err(ledger_error)
     }
 
     async fn register(

@@ -97,23 +97,6 @@ fn bad_amounts_dates_and_ids_are_refused_with_the_reason() {
 
 #[test]
 fn write_verbs_build_the_documented_actions() {
-    let h = "ab".repeat(32);
-    match action(&format!(
-        "order create --id PO-1 --seller SUP-1 --amount 1000000.00 --terms net90 --doc-hash {h}"
-    )) {
-        Action::IssueOrder {
-            id,
-            seller,
-            amount,
-            terms,
-            doc_hash,
-        } => {
-            assert_eq!((id.as_str(), seller.as_str()), ("PO-1", "SUP-1"));
-            assert_eq!(amount.to_string(), "1000000.00 CNY", "CNY by default");
-            assert_eq!((terms.as_str(), doc_hash.to_hex()), ("net90", h.clone()));
-        }
-        other => panic!("{other:?}"),
-    }
     assert!(matches!(
         action("financing request RCV-2 --bank BANK-A,BANK-B"),
         Action::RequestFinancing { banks, .. } if banks.len() == 2
@@ -187,27 +170,71 @@ fn write_verbs_build_the_documented_actions() {
 }
 
 #[test]
+fn carrier_and_maturity_verbs_build_their_actions() {
+    let h = "ab".repeat(32);
+    match action(&format!(
+        "order create --id PO-1 --seller SUP-1 --amount 1000000.00 --terms net90 --carrier LOGI --doc-hash {h}"
+    )) {
+        Action::IssueOrder {
+            id,
+            seller,
+            amount,
+            terms,
+            doc_hash,
+            carriers,
+        } => {
+            assert_eq!((id.as_str(), seller.as_str()), ("PO-1", "SUP-1"));
+            assert_eq!(amount.to_string(), "1000000.00 CNY", "CNY by default");
+            assert_eq!((terms.as_str(), doc_hash.to_hex()), ("net90", h.clone()));
+            assert_eq!(carriers, vec![lianrong_sdk::args::org_id("LOGI").unwrap()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        action("order add-carrier PO-1 --carrier LOGI-2"),
+        Action::AddCarrier { carrier, .. } if carrier.as_str() == "LOGI-2"
+    ));
+    assert!(matches!(
+        action("invoice confirm INV-1 --maturity 2026-09-30"),
+        Action::ConfirmInvoice { maturity: Some(m), .. } if m.to_string() == "2026-09-30"
+    ));
+    assert!(matches!(
+        action("invoice accept-maturity INV-1"),
+        Action::AcceptMaturity { invoice } if invoice.as_str() == "INV-1"
+    ));
+    assert!(matches!(
+        action("invoice confirm INV-1"),
+        Action::ConfirmInvoice { maturity: None, .. }
+    ));
+}
+
+#[test]
 fn a_document_commitment_is_required_and_hashes_the_file() {
-    let cmd = parse("shipment attest --id SH-1 --order PO-1").unwrap();
+    let cmd = parse("shipment attest --id SH-1 --order PO-1 --value 10.00").unwrap();
     let e = cmd.action().unwrap_err().to_string();
     assert!(e.contains("--doc FILE"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("waybill.pdf");
     std::fs::write(&file, b"abc").unwrap();
     match action(&format!(
-        "shipment attest --id SH-1 --order PO-1 --doc {}",
+        "shipment attest --id SH-1 --order PO-1 --value 10.00 --doc {}",
         file.display()
     )) {
-        Action::AttestShipment { doc_hash, .. } => assert_eq!(
-            doc_hash.to_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        ),
+        Action::AttestShipment {
+            doc_hash, value, ..
+        } => {
+            assert_eq!(
+                doc_hash.to_hex(),
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            );
+            assert_eq!(value.to_string(), "10.00 CNY");
+        }
         other => panic!("{other:?}"),
     }
     let h = "00".repeat(32);
     assert!(
         parse(&format!(
-            "shipment attest --id SH-1 --order PO-1 --doc {} --doc-hash {h}",
+            "shipment attest --id SH-1 --order PO-1 --value 1 --doc {} --doc-hash {h}",
             file.display()
         ))
         .is_err(),

@@ -127,8 +127,13 @@ async fn trade(
             amount: cny(amount)?,
             terms: "net 90, DAP Shenzhen".into(),
             doc_hash: sha256(format!("{order} purchase order PDF").as_bytes()),
+            carriers: vec![carrier.org().clone()],
         },
-        &format!("issue order {order} for {amount} CNY to {}", seller.org()),
+        &format!(
+            "issue order {order} for {amount} CNY to {}, carrier {}",
+            seller.org(),
+            carrier.org()
+        ),
     )
     .await;
     s.step(
@@ -145,9 +150,10 @@ async fn trade(
         Action::AttestShipment {
             id: shipment.clone(),
             order: order_id.clone(),
+            value: cny(amount)?,
             doc_hash: sha256(format!("{order} bill of lading").as_bytes()),
         },
-        &format!("attest shipment {shipment}"),
+        &format!("attest shipment {shipment} worth {amount} CNY"),
     )
     .await;
     s.step(
@@ -322,6 +328,7 @@ impl<'n> Demo<'n> {
                         number: " jn-2026-0117 ".into(),
                         issue_date: original.issue_date,
                         due_date: original.due_date,
+                        maturity: original.maturity,
                         amount: original.amount,
                         seller_tax_id: original.seller_tax_id.clone(),
                         buyer_tax_id: original.buyer_tax_id.clone(),
@@ -530,6 +537,7 @@ impl<'n> Demo<'n> {
                         due_date: today_b
                             .checked_add_days(Days::new(30))
                             .unwrap_or(NaiveDate::MAX),
+                        maturity: None,
                         amount: cny("250000.00")?,
                         seller_tax_id: sup2_org.tax_id.clone(),
                         buyer_tax_id: core_b_org.tax_id.clone(),
@@ -577,57 +585,7 @@ impl<'n> Demo<'n> {
     async fn repayment(&mut self, root: &DocId, parts: [&DocId; 2], single: &DocId) -> Result<()> {
         println!("7. Maturity of CORE-A's receivables: CORE-A pays the current holders, who acknowledge.");
         self.net.clock.advance(57 * DAY_MS);
-        self.story.caught_up(&self.reader).await?;
-        let lines = self
-            .story
-            .step(
-                &self.core_a,
-                Action::SettleRoot {
-                    root: root.clone(),
-                    payment_ref: "HX-PAY-2027-0201".into(),
-                },
-                &format!("maturity settlement (清分) of {root}: one line per current holder"),
-            )
-            .await
-            .map(|c| instructed(&c.events))
-            .unwrap_or_default();
-        self.story.check(
-            lines.len() == 2,
-            format!(
-                "{} settlement lines for the 2 live parts of {root}",
-                lines.len()
-            ),
-        );
-        self.story.caught_up(&self.reader).await?;
-        let before = self.reader.receivable(parts[0]).await?;
-        self.story.check(
-            before.status == ReceivableStatus::Active,
-            format!("{} still owes until its holder acknowledges", parts[0]),
-        );
-        for (settlement, payee, amount) in &lines {
-            self.acknowledge(settlement, payee, &format!("{amount} received"))
-                .await?;
-        }
-        if let Some((settlement, payee, _)) = lines.first() {
-            let signers = [
-                &self.sup1,
-                &self.sup2,
-                &self.sup3,
-                &self.bank_a,
-                &self.bank_b,
-            ];
-            let who = signer_of(signers, payee)?;
-            self.story
-                .refused(
-                    who,
-                    Action::AcknowledgeSettlement {
-                        settlement: settlement.clone(),
-                    },
-                    "acknowledge the same settlement twice",
-                    "wrong_status",
-                )
-                .await;
-        }
+        self.clear(root, parts[0]).await?;
         let holder = self.reader.receivable(single).await?.holder;
         let one = self
             .story
@@ -655,6 +613,64 @@ impl<'n> Demo<'n> {
                 r.status == ReceivableStatus::Settled,
                 format!("{rcv} is settled"),
             );
+        }
+        Ok(())
+    }
+
+    /// The maturity settlement (清分) of `root`: one line per current holder of its live
+    /// parts, nothing repaid (`first` still owes) until each holder acknowledges its line,
+    /// and a second acknowledgement refused.
+    async fn clear(&mut self, root: &DocId, first: &DocId) -> Result<()> {
+        self.story.caught_up(&self.reader).await?;
+        let lines = self
+            .story
+            .step(
+                &self.core_a,
+                Action::SettleRoot {
+                    root: root.clone(),
+                    payment_ref: "HX-PAY-2027-0201".into(),
+                },
+                &format!("maturity settlement (清分) of {root}: one line per current holder"),
+            )
+            .await
+            .map(|c| instructed(&c.events))
+            .unwrap_or_default();
+        self.story.check(
+            lines.len() == 2,
+            format!(
+                "{} settlement lines for the 2 live parts of {root}",
+                lines.len()
+            ),
+        );
+        self.story.caught_up(&self.reader).await?;
+        let before = self.reader.receivable(first).await?;
+        self.story.check(
+            before.status == ReceivableStatus::Active,
+            format!("{} still owes until its holder acknowledges", first),
+        );
+        for (settlement, payee, amount) in &lines {
+            self.acknowledge(settlement, payee, &format!("{amount} received"))
+                .await?;
+        }
+        if let Some((settlement, payee, _)) = lines.first() {
+            let signers = [
+                &self.sup1,
+                &self.sup2,
+                &self.sup3,
+                &self.bank_a,
+                &self.bank_b,
+            ];
+            let who = signer_of(signers, payee)?;
+            self.story
+                .refused(
+                    who,
+                    Action::AcknowledgeSettlement {
+                        settlement: settlement.clone(),
+                    },
+                    "acknowledge the same settlement twice",
+                    "wrong_status",
+                )
+                .await;
         }
         Ok(())
     }

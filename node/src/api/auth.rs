@@ -31,7 +31,7 @@ pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
 pub const MAX_SEEN_REQUESTS: usize = 100_000;
 
 /// Most of [`MAX_SEEN_REQUESTS`] one member key may hold, so that one busy (or hostile)
-/// member cannot lock every other member out for five minutes.
+/// member key alone cannot fill the cache and lock every other member out for minutes.
 pub const MAX_SEEN_PER_KEY: usize = MAX_SEEN_REQUESTS / 5;
 
 /// The signed requests this node accepted, each remembered until its signed time leaves

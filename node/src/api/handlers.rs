@@ -607,7 +607,10 @@ pub async fn org(
     lianrong_primitives::OrgId::new(id.as_str())
         .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     let o: Org = doc(&state, DocKind::Org, &id)?;
-    Ok(Json(vis::org_for(&caller.reader(), o)))
+    let reader = caller.reader();
+    let counterparty =
+        super::visibility::trades_with(&state.db, &reader, &o.id).map_err(ApiError::internal)?;
+    Ok(Json(vis::org_for(&reader, o, counterparty)))
 }
 
 /// `GET /v1/orders/{id}`.

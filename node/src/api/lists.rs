@@ -123,10 +123,15 @@ pub(super) fn org_page(db: &Db, reader: &Reader, q: OrgQuery) -> ApiResult<OrgPa
             .collect()
     };
     let (orgs, next) = read_page(q.after, limit, scan, |_| true)?;
-    Ok(OrgPage {
-        items: orgs.into_iter().map(|o| vis::org_for(reader, o)).collect(),
-        next,
-    })
+    let items = orgs
+        .into_iter()
+        .map(|o| {
+            let counterparty =
+                super::visibility::trades_with(db, reader, &o.id).map_err(ApiError::internal)?;
+            Ok(vis::org_for(reader, o, counterparty))
+        })
+        .collect::<ApiResult<Vec<Org>>>()?;
+    Ok(OrgPage { items, next })
 }
 
 /// `GET /v1/receivables?holder=&debtor=&status=&after=&limit=`.

@@ -160,3 +160,106 @@ async fn the_403_of_a_proof_of_another_orgs_record_is_documented() {
     let responses = &doc["paths"]["/v1/proofs/{kind}/{id}"]["get"]["responses"];
     assert!(responses["403"].is_object(), "{responses}");
 }
+
+/// The parameter of `method path` named `name`, as the document describes it.
+fn parameter(doc: &Value, method: &str, path: &str, name: &str) -> Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+}
+
+/// The finding (schemathesis, every role): the document called these parameters plain
+/// strings, so values it allowed (`/v1/transactions/0`, `?of=`, `?holder=`,
+/// `?fingerprint=`) were refused with 400, and a raw body was "an array of integers". Each
+/// now states the rule the server parses it by.
+#[test]
+fn the_document_states_the_rules_the_server_parses_by() {
+    let doc = super::tests_support::document();
+    let hex64 = "^[0-9a-fA-F]{64}$";
+    for (path, name) in [
+        ("/v1/transactions/{hash}", "hash"),
+        ("/v1/keys/{public_key}", "public_key"),
+        ("/v1/invoices", "fingerprint"),
+    ] {
+        let p = parameter(&doc, "get", path, name);
+        assert_eq!(p["schema"]["pattern"], hex64, "{path} {name}: {p}");
+    }
+    for name in ["holder", "debtor"] {
+        let p = parameter(&doc, "get", "/v1/receivables", name);
+        assert_eq!(p["schema"]["pattern"], "^[A-Z][A-Z0-9-]{1,31}$", "{p}");
+    }
+    let status = parameter(&doc, "get", "/v1/receivables", "status");
+    assert_eq!(
+        status["schema"]["enum"],
+        serde_json::json!(["active", "overdue", "split", "settled"])
+    );
+    let kinds = parameter(&doc, "get", "/v1/proofs/{kind}/{id}", "kind");
+    let names: Vec<&str> = lianrong_contracts::DocKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(kinds["schema"]["enum"], serde_json::json!(names));
+    let of = parameter(&doc, "get", "/v1/proofs/{kind}/{id}", "of");
+    assert_eq!(
+        of["schema"]["enum"],
+        serde_json::json!(["document", "history"])
+    );
+    let wait = parameter(&doc, "post", "/v1/transactions", "wait");
+    assert_eq!(wait["schema"]["pattern"], "^commit$");
+    for path in ["/v1/transactions", "/v1/transactions/batch"] {
+        let raw = &doc["paths"][path]["post"]["requestBody"]["content"]["application/octet-stream"]
+            ["schema"];
+        assert_eq!(raw["type"], "string", "{path}: {raw}");
+        assert_eq!(raw["format"], "binary", "{path}: {raw}");
+    }
+}
+
+/// The finding: the event stream was documented as one string, while each event is an
+/// `event` name with its `data`; and a `wait` other than `commit` was taken silently as
+/// "do not wait".
+#[tokio::test]
+async fn events_are_documented_one_by_one_and_wait_takes_only_commit() {
+    let doc = super::tests_support::document();
+    let stream = &doc["paths"]["/v1/events"]["get"]["responses"]["200"]["content"]
+        ["text/event-stream"]["schema"];
+    let events: Vec<&Value> = stream["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stream}"))
+        .iter()
+        .map(|e| &e["properties"]["event"]["enum"][0])
+        .collect();
+    assert_eq!(events, [&"block", &"lagged", &"revoked"]);
+
+    let app = App::new();
+    let req = Request::post("/v1/transactions?wait=comit")
+        .header("authorization", format!("Bearer {}", token("AUDIT")))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"tx\": \"00\"}"))
+        .unwrap();
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error_body(&body, "invalid_query");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("commit"),
+        "{body}"
+    );
+}
+
+/// A value the document allows is never refused as malformed: an upper-case hash of a
+/// transaction this node does not have is a 404, not a 400.
+#[tokio::test]
+async fn a_value_the_document_allows_is_not_refused_as_malformed() {
+    let app = App::new();
+    let hash = "AB".repeat(32);
+    let (status, body) = app.get(&format!("/v1/transactions/{hash}"), "AUDIT").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = app
+        .get(&format!("/v1/invoices?fingerprint={hash}"), "AUDIT")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -2,8 +2,21 @@
 //! explorer applies the same one); here a caller becomes its reader.
 
 use lianrong_api_types::visibility::Reader;
+use lianrong_contracts::state::{keys, load};
+use lianrong_contracts::StoreError;
+use lianrong_primitives::OrgId;
+use lianrong_storage::Db;
 
 use super::auth::Caller;
+
+/// True if `reader` is a counterparty of `org` (buyer and seller of an accepted order,
+/// recorded in contract state both ways), which lets it read `org`'s tax id.
+pub fn trades_with(db: &Db, reader: &Reader, org: &OrgId) -> Result<bool, StoreError> {
+    match reader {
+        Reader::Everything => Ok(false),
+        Reader::Org(r) => Ok(load::<bool>(db, &keys::counterparty(r, org))?.unwrap_or(false)),
+    }
+}
 
 impl Caller {
     /// The caller as the visibility rule sees it.

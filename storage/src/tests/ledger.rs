@@ -184,6 +184,7 @@ fn only_the_copy_that_spent_the_nonce_is_recorded() {
         amount: lianrong_contracts::money::Money::parse("10.00", "CNY").expect("money"),
         terms: "net 30".into(),
         doc_hash: Hash::ZERO,
+        carriers: vec![],
     };
     let first = w.sign("CORE-A", order(0));
     let second = w.sign("CORE-A", order(1));
