@@ -7,6 +7,7 @@
 //! - [`index`]: the bounded in-memory index that follows committed blocks.
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
+//! - [`money`]: settlements, disbursements and their answers, offers' validity, lapses.
 //! - [`lineage`]: a receivable's lineage as an SVG picture, each history entry checked
 //!   against its certified history proof (proven, not yet certified, or NOT PROVEN).
 //! - [`vectors`]: what the in-browser verifier is given (the verify API's inputs, built
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod index;
 pub mod lineage;
+pub mod money;
 pub mod node;
 mod pages;
 pub mod server;

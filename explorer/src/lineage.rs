@@ -457,7 +457,7 @@ fn stage_of(title: &str) -> &'static str {
     match title {
         t if t.contains("order") || t.contains("shipment") || t.contains("delivery") => "trade",
         t if t.contains("invoice") => "invoice",
-        t if t.contains("repay") || t.contains("settled") => "repay",
+        t if t.contains("repay") || t.contains("settle") => "repay",
         t if t.contains("financ") || t.contains("offer") || t.contains("disburse") => "finance",
         t if t.contains("overdue") => "ledger",
         _ => "receivable",
@@ -529,6 +529,20 @@ fn receivable_event_detail(name: &str, body: &Value) -> Option<String> {
             field("amount"),
             field("to")
         ),
+        "settlement instructed" => format!(
+            "{} {} {} to {}",
+            field("settlement"),
+            field("receivable"),
+            field("amount"),
+            field("payee")
+        ),
+        "settlement acknowledged" => format!(
+            "{} {} by {}",
+            field("settlement"),
+            field("amount"),
+            field("payee")
+        ),
+        "settlement disputed" => format!("{}: {}", field("settlement"), field("reason")),
         _ => return None,
     })
 }
@@ -583,6 +597,7 @@ fn event_doc_ids(body: &Value) -> String {
         "receivable",
         "financing",
         "offer",
+        "settlement",
     ]
     .iter()
     .map(|k| event_field(body, k))
@@ -598,6 +613,8 @@ fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
         DocKind::Receivable => "/receivables/",
         DocKind::Financing => "/financings/",
         DocKind::Shipment => "/shipments/",
+        DocKind::Offer => "/offers/",
+        DocKind::Settlement => "/settlements/",
         _ => return None,
     };
     Some((format!("{kind} {id}"), format!("{base}{id}")))

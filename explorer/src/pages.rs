@@ -30,10 +30,12 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/invoices" { "Invoices" }
                         a href="/receivables" { "Receivables" }
                         a href="/financings" { "Financings" }
+                        a href="/settlements" { "Settlements" }
                         a href="/risk/ladder" { "Maturity" }
                         a href="/risk/overdue" { "Overdue" }
                         a href="/risk/exposure" { "Exposure" }
                         a href="/risk/tenor" { "Long tenor" }
+                        a href="/risk/disbursements" { "Disbursements" }
                         form action="/search" method="get" {
                             input type="search" name="q" id="search" placeholder="height, hash, id, invoice no." size="28";
                         }
@@ -82,7 +84,7 @@ pub fn table(t: &Table) -> Markup {
     }
 }
 
-const ORG_FIELDS: [&str; 14] = [
+const ORG_FIELDS: [&str; 15] = [
     "buyer",
     "seller",
     "carriers",
@@ -90,6 +92,7 @@ const ORG_FIELDS: [&str; 14] = [
     "pledge_offer",
     "holder",
     "debtor",
+    "payee",
     "applicant",
     "carrier",
     "bank",
@@ -98,12 +101,13 @@ const ORG_FIELDS: [&str; 14] = [
     "warehouse",
     "signer",
 ];
-const DOC_FIELDS: [(&str, &str); 8] = [
+const DOC_FIELDS: [(&str, &str); 9] = [
     ("order", "/orders/"),
     ("shipments", "/shipments/"),
     ("invoice", "/invoices/"),
     ("receivable", "/receivables/"),
     ("financing", "/financings/"),
+    ("offers", "/offers/"),
     ("parent", "/receivables/"),
     ("root", "/receivables/"),
     ("children", "/receivables/"),
@@ -154,6 +158,10 @@ pub fn fields(v: &Value) -> Markup {
     }
 }
 
+/// The lists that also filter by debtor and payee (each a filter of its own, beside `org`
+/// which matches either).
+const PARTY_FILTERS: [&str; 1] = ["/settlements"];
+
 /// The filter form of a list (the export link keeps the same filters).
 pub fn filters(path: &str, q: &crate::views::ListQuery, csv_href: &str, ladder: bool) -> Markup {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -162,6 +170,10 @@ pub fn filters(path: &str, q: &crate::views::ListQuery, csv_href: &str, ladder: 
             input name="q" placeholder="id / number contains" value=(v(&q.q));
             input name="status" placeholder="status" value=(v(&q.status)) size="10";
             input name="org" placeholder="party org id" value=(v(&q.org)) size="10";
+            @if PARTY_FILTERS.contains(&path) {
+                input name="debtor" placeholder="debtor" value=(v(&q.debtor)) size="10";
+                input name="payee" placeholder="payee" value=(v(&q.payee)) size="10";
+            }
             input name="from" type="date" value=(v(&q.from));
             input name="to" type="date" value=(v(&q.to));
             @if ladder {

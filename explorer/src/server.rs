@@ -33,7 +33,7 @@ use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
 use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
-use crate::{lineage, vectors};
+use crate::{lineage, money, vectors};
 
 /// Session cookie name.
 pub const COOKIE: &str = "lr_session";
@@ -197,6 +197,9 @@ fn router(state: AppState) -> Router {
         .route("/receivables/{id}", get(receivable))
         .route("/financings", get(financings))
         .route("/financings/{id}", get(financing))
+        .route("/offers/{id}", get(offer))
+        .route("/settlements", get(settlements))
+        .route("/settlements/{id}", get(settlement))
         .route("/risk/{view}", get(risk))
         .route("/search", get(search))
         .route("/api/verify/block/{height}", get(verify_block))
@@ -678,6 +681,8 @@ fn query_string(q: &ListQuery) -> String {
         ("from", &q.from),
         ("to", &q.to),
         ("by", &q.by),
+        ("debtor", &q.debtor),
+        ("payee", &q.payee),
         ("format", &q.format),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
@@ -748,6 +753,14 @@ async fn financings(
     let t = table_of(&st, |d| views::financings(d, &s.viewer, &q));
     list_response(&s, "Financings", "/financings", &q, t, false)
 }
+async fn settlements(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = table_of(&st, |d| money::settlements(d, &s.viewer, &q));
+    list_response(&s, "Settlements", "/settlements", &q, t, false)
+}
 async fn risk(
     State(st): State<AppState>,
     Sess(s, _): Sess,
@@ -767,6 +780,12 @@ async fn risk(
         "exposure" => (
             "Exposure by core enterprise and bank",
             table_of(&st, |d| views::exposure(d, &s.viewer, &q)),
+        ),
+        "disbursements" => (
+            "Disbursements unacknowledged, disputed or lapsed",
+            table_of(&st, |d| {
+                money::disbursement_risk(d, &s.viewer, &q, money::ledger_today(d))
+            }),
         ),
         "tenor" => (
             "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
@@ -814,6 +833,8 @@ fn indexed_doc(d: &IndexData, kind: DocKind, id: &str) -> Option<Doc> {
         DocKind::Invoice => d.invoices.get(id).cloned().map(Doc::Invoice),
         DocKind::Receivable => d.receivables.get(id).cloned().map(Doc::Receivable),
         DocKind::Financing => d.financings.get(id).cloned().map(Doc::Financing),
+        DocKind::Offer => d.offers.get(id).cloned().map(Doc::Offer),
+        DocKind::Settlement => d.settlements.get(id).cloned().map(Doc::Settlement),
         _ => None,
     }
 }
@@ -829,6 +850,8 @@ fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
         Doc::Receivable(x) => vis::one(v, x).map(Doc::Receivable),
         Doc::Financing(x) => vis::one(v, x).map(Doc::Financing),
         Doc::Shipment(x) => vis::one(v, d.shipment_view(&x)).map(|sv| Doc::Shipment(sv.shipment)),
+        Doc::Offer(x) => vis::one(v, d.offer_view(&x)).map(|ov| Doc::Offer(ov.offer)),
+        Doc::Settlement(x) => vis::one(v, x).map(Doc::Settlement),
     }
 }
 
@@ -891,7 +914,7 @@ async fn history_trust(st: &AppState) -> Result<lineage::Trust, String> {
 
 /// A receivable's lineage picture, each history entry checked against its receivable's
 /// history proof (at most `lineage::MAX_HISTORY_PROOFS` receivables per page).
-async fn lineage_section(st: &AppState, s: &Session, id: &str) -> Markup {
+async fn lineage_section(st: &AppState, s: &Session, id: &str, root: &str) -> Markup {
     match st.node.receivable_history(id).await {
         Ok(h) => {
             let trust = history_trust(st).await;
@@ -900,6 +923,7 @@ async fn lineage_section(st: &AppState, s: &Session, id: &str) -> Markup {
             html! {
                 h2 { "Lineage" }
                 div class="lineage" { (lineage::svg(&steps)) }
+                (st.index.read(|d| money::lineage_settlements(d, &s.viewer, root)))
                 (lineage::proofs_table(&h, &proofs, &s.viewer))
             }
         }
@@ -959,8 +983,15 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     let extra = match &doc {
-        Doc::Receivable(_) => lineage_section(&st, &s, &id).await,
+        Doc::Receivable(r) => {
+            let settled = st
+                .index
+                .read(|d| money::receivable_settlements(d, &s.viewer, r.id.as_str()));
+            html! { (settled) (lineage_section(&st, &s, &id, r.root.as_str()).await) }
+        }
         Doc::Invoice(inv) => invoice_section(&st, &s, inv),
+        Doc::Financing(f) => st.index.read(|d| money::financing_section(d, &s.viewer, f)),
+        Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
         _ => html! {},
     };
     let verify = if kind == DocKind::Shipment {
@@ -1009,6 +1040,16 @@ async fn financing(
     Path(id): Path<String>,
 ) -> Response {
     doc_page(st, s, DocKind::Financing, id, "Financing").await
+}
+async fn offer(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
+    doc_page(st, s, DocKind::Offer, id, "Offer").await
+}
+async fn settlement(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::Settlement, id, "Settlement").await
 }
 
 async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
@@ -1132,6 +1173,30 @@ struct SearchQuery {
     q: Option<String>,
 }
 
+/// The receivable, financing or settlement with id `q`, if `v` may see it: (label, link).
+fn money_doc_hits(d: &IndexData, v: &Viewer, q: &str) -> Vec<(String, String)> {
+    let mut hits = Vec::new();
+    if let Some(x) = d.receivables.get(q).cloned().and_then(|x| vis::one(v, x)) {
+        hits.push((
+            format!("receivable {}", x.id),
+            format!("/receivables/{}", x.id),
+        ));
+    }
+    if let Some(x) = d.financings.get(q).cloned().and_then(|x| vis::one(v, x)) {
+        hits.push((
+            format!("financing {}", x.id),
+            format!("/financings/{}", x.id),
+        ));
+    }
+    if let Some(x) = d.settlements.get(q).cloned().and_then(|x| vis::one(v, x)) {
+        hits.push((
+            format!("settlement {}", x.id),
+            format!("/settlements/{}", x.id),
+        ));
+    }
+    hits
+}
+
 async fn search(
     State(st): State<AppState>,
     Sess(s, _): Sess,
@@ -1176,18 +1241,7 @@ async fn search(
                 }
             }
         }
-        if let Some(x) = d.receivables.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
-            hits.push((
-                format!("receivable {}", x.id),
-                format!("/receivables/{}", x.id),
-            ));
-        }
-        if let Some(x) = d.financings.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
-            hits.push((
-                format!("financing {}", x.id),
-                format!("/financings/{}", x.id),
-            ));
-        }
+        hits.extend(money_doc_hits(d, &v, &q));
         hits
     });
     if hits.len() == 1 {
@@ -1347,6 +1401,8 @@ fn canonical_bytes(d: &Doc) -> Vec<u8> {
         Doc::Invoice(x) => encode(x),
         Doc::Receivable(x) => encode(x),
         Doc::Financing(x) => encode(x),
+        Doc::Offer(x) => encode(x),
+        Doc::Settlement(x) => encode(x),
     }
 }
 
@@ -1374,7 +1430,7 @@ async fn verify_doc(
 /// hashes) would show `viewer` more than its pages do: a document it may not see, or an
 /// identifier its pages mask. Anything undecodable is refused.
 fn proof_reveals_masked(kind: DocKind, value_hex: Option<&str>, viewer: &Viewer) -> bool {
-    use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable};
+    use lianrong_contracts::model::{Financing, Invoice, Order, Org, Receivable, Settlement};
     use lianrong_primitives::codec::decode_stored;
     fn decoded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
         decode_stored::<T>(bytes, MAX_PROOF_VALUE_BYTES).ok()
@@ -1397,15 +1453,17 @@ fn proof_reveals_masked(kind: DocKind, value_hex: Option<&str>, viewer: &Viewer)
         DocKind::Financing => shown_differently::<Financing>(viewer, &bytes),
         DocKind::Order => shown_differently::<Order>(viewer, &bytes),
         DocKind::Receivable => shown_differently::<Receivable>(viewer, &bytes),
+        DocKind::Settlement => shown_differently::<Settlement>(viewer, &bytes),
         DocKind::Org => {
             // Org proofs go to the org itself, banks and auditors only: a counterparty
             // reads the tax id on pages, but gets no proof of the whole record.
             let none = std::collections::BTreeSet::new();
             decoded::<Org>(&bytes).is_none_or(|o| vis::orgs(viewer, &none, [o.clone()]) != vec![o])
         }
-        // A shipment's readers depend on its order: the verify page only offers it to
-        // viewers its page was shown to, and nothing of it is ever masked.
-        DocKind::Shipment => false,
+        // A shipment's (an offer's) readers depend on its order (financing): the verify
+        // page only offers it to viewers its page was shown to, and nothing of it is ever
+        // masked.
+        DocKind::Shipment | DocKind::Offer => false,
         _ => true,
     }
 }
@@ -1698,6 +1756,13 @@ mod tests {
             "/search?q=RCV-9",
             "/receivables/RCV-9",
             "/api/verify/doc/receivable/RCV-9",
+            "/settlements",
+            "/settlements?format=csv",
+            "/settlements?payee=SUP-2",
+            "/settlements/STL-9",
+            "/search?q=STL-9",
+            "/api/verify/doc/settlement/STL-9",
+            "/risk/disbursements?format=csv",
         ] {
             let (code, _, body) = http(addr, "GET", path, Some(sup), None).await;
             assert!(code == 200 || code == 404, "{path}: {code}");
@@ -1868,6 +1933,94 @@ mod tests {
         assert_eq!(login(addr, "username=sup1&password=x").await.0, 429);
         assert_eq!(login(addr, "username=sup1&password=s").await.0, 429);
 
+        served.stop().await;
+    }
+
+    /// [`node_with_two_suppliers`] at height 1, whose block 1 is CORE-B's repayment of
+    /// SUP-2's RCV-9 (settlement STL-9, acknowledged since).
+    fn node_with_a_settlement() -> Arc<FakeNode> {
+        use lianrong_contracts::model::{Settlement, SettlementStatus};
+        let node = node_with_two_suppliers();
+        let stl = Settlement {
+            id: "STL-9".parse().unwrap(),
+            debtor: testdata::org("CORE-B"),
+            payee: testdata::org("SUP-2"),
+            receivable: "RCV-9".parse().unwrap(),
+            root: "RCV-9".parse().unwrap(),
+            amount: lianrong_contracts::money::Money::parse("777.00", "CNY").unwrap(),
+            payment_ref: "HX-PAY-9".into(),
+            line: 1,
+            lines: 1,
+            instructed_on: "2026-12-30".parse().unwrap(),
+            status: SettlementStatus::Acknowledged,
+            answered_on: Some("2026-12-31".parse().unwrap()),
+            dispute_reason: None,
+        };
+        let action = lianrong_contracts::Action::Repay {
+            receivable: stl.receivable.clone(),
+            payee: stl.payee.clone(),
+            amount: stl.amount.amount,
+            payment_ref: stl.payment_ref.clone(),
+        };
+        let event = lianrong_contracts::Event::SettlementInstructed {
+            settlement: stl.id.clone(),
+            receivable: stl.receivable.clone(),
+            debtor: stl.debtor.clone(),
+            payee: stl.payee.clone(),
+            amount: stl.amount,
+            payment_ref: stl.payment_ref.clone(),
+        };
+        let t = fake::hash(0x91);
+        node.set("/v1/status", fake::status(1, vec![]));
+        node.set("/v1/blocks/1", fake::block(1, &[t]));
+        node.set(
+            &paths::transaction(&t),
+            fake::tx(t, 1, "CORE-B", action, vec![event]),
+        );
+        node.set_doc(Doc::Settlement(stl));
+        node
+    }
+
+    /// The auditor opens the settlement and finds it in the list filtered by payee; the
+    /// supplier who is neither debtor nor payee finds it nowhere (the same 404 as a
+    /// missing one).
+    #[tokio::test]
+    async fn a_settlement_shows_to_auditors_and_its_parties_only() {
+        let served = serve(config_with_auditor_and_sup1(), node_with_a_settlement()).await;
+        let addr = served.addr;
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) =
+                http(addr, "GET", "/settlements?payee=SUP-2", Some(&audit), None).await;
+            if body.contains("STL-9") {
+                assert!(body.contains(r#"href="/receivables/RCV-9""#), "{body}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "settlement never indexed: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (code, _, page) = http(addr, "GET", "/settlements/STL-9", Some(&audit), None).await;
+        assert_eq!(code, 200, "{page}");
+        assert!(page.contains("acknowledged on 2026-12-31"), "{page}");
+        let (_, _, rcv) = http(addr, "GET", "/receivables/RCV-9", Some(&audit), None).await;
+        assert!(rcv.contains(r#"href="/settlements/STL-9""#), "{rcv}");
+        let (_, _, none) = http(addr, "GET", "/settlements?payee=SUP-1", Some(&audit), None).await;
+        assert!(!none.contains("STL-9"), "{none}");
+
+        let (_, head) = login(addr, "username=sup1&password=s").await;
+        let sup = session_of(&head);
+        assert_no_page_shows_rcv9_or_core_b_tax_id(addr, &sup).await;
+        assert_eq!(
+            http(addr, "GET", "/settlements/STL-9", Some(&sup), None)
+                .await
+                .0,
+            404
+        );
         served.stop().await;
     }
 

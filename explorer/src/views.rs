@@ -441,13 +441,8 @@ fn disbursement_cell(d: Option<&lianrong_contracts::model::Disbursement>) -> Str
     let Some(d) = d else {
         return String::new();
     };
-    let answer = status_str(&d.status);
-    let reason = d
-        .dispute_reason
-        .as_deref()
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default();
-    format!("{answer}{reason} (value {}, {} days)", d.value_date, d.days)
+    let answer = crate::money::disbursement_answer(d);
+    format!("{answer} (value {}, {} days)", d.value_date, d.days)
 }
 
 /// Financings.
@@ -466,7 +461,9 @@ pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
         "net",
         "payment ref",
         "disbursement",
+        "lapse",
     ]);
+    let today = crate::money::ledger_today(d);
     for f in vis::filter(v, d.financings.values().cloned()) {
         let status = status_str(&f.status);
         let mut parties: Vec<&str> = vec![f.applicant.as_str()];
@@ -503,6 +500,10 @@ pub fn financings(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
             terms.map(|t| money(&t.net)).unwrap_or_default().into(),
             f.payment_ref.clone().unwrap_or_default().into(),
             disbursement_cell(f.disbursement.as_ref()).into(),
+            crate::money::lapse_state(d, &f, today)
+                .map(|l| l.to_string())
+                .unwrap_or_default()
+                .into(),
         ]);
     }
     t

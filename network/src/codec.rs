@@ -2,15 +2,20 @@
 //! a 4-byte big-endian length, then that many bytes, then the end of the stream. The
 //! answer is an empty acknowledgement (the stream just ends).
 //!
-//! The length is checked against the limit *before* a buffer is allocated, and a frame
-//! that is short, too long, or followed by anything is refused: strict decoding means a
-//! peer cannot make us buffer more than the limit or smuggle extra bytes.
+//! The length is checked against the limit *before* anything is read, the buffer grows
+//! only with the bytes that actually arrive, and a frame that is short, too long, or
+//! followed by anything is refused: strict decoding means a peer cannot make us buffer
+//! more than the limit, or more than it sent, or smuggle extra bytes.
 
 use std::io;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::request_response;
 use libp2p::StreamProtocol;
+
+/// Room reserved for a frame before its bytes arrive (a vote is ~170 bytes, a proposal
+/// up to a payload of 256 KiB); larger frames grow the buffer as they are read.
+const INITIAL_FRAME_CAPACITY: usize = 16 * 1024;
 
 /// Protocol name of point-to-point consensus messages.
 pub const CONSENSUS_PROTOCOL: StreamProtocol = StreamProtocol::new("/lianrong/consensus/1");
@@ -106,8 +111,20 @@ impl ConsensusCodec {
             }
             .into());
         }
-        let mut buf = vec![0u8; len as usize];
-        io.read_exact(&mut buf).await.map_err(eof_is_truncation)?;
+        // The buffer grows with the bytes that arrive instead of being sized by the
+        // prefix: a peer announcing the limit and then stalling until the request timeout
+        // costs what it sent, not the limit, on each of its (up to 128 per connection)
+        // streams.
+        let len = len as usize;
+        let mut buf = Vec::with_capacity(len.min(INITIAL_FRAME_CAPACITY));
+        (&mut *io)
+            .take(len as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(eof_is_truncation)?;
+        if buf.len() < len {
+            return Err(FrameError::Truncated.into());
+        }
         expect_end(io).await?;
         Ok(buf)
     }

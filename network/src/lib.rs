@@ -4,8 +4,8 @@
 //! * Only peers listed in genesis may connect: the allow list refuses anyone else right
 //!   after the Noise handshake authenticates its `PeerId` ([`NetEvent::PeerRefused`]).
 //! * Consensus messages go point to point on a request-response protocol whose codec
-//!   checks a length prefix against `max_message_bytes` before allocating
-//!   ([`codec`]); transactions are gossiped with validation on: nothing is forwarded
+//!   checks a length prefix against `max_message_bytes` before reading and buffers only
+//!   what arrives ([`codec`]); transactions are gossiped with validation on: nothing is forwarded
 //!   before the node's verdict ([`NetworkHandle::report_tx`]).
 //! * Misbehaviour (bad frames, rejected transactions, [`NetworkHandle::penalize`]) counts
 //!   strikes; too many disconnect and ban the peer for a while.

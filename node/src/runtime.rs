@@ -894,17 +894,8 @@ impl Loop {
     /// next leaders do not propose them again while that block becomes final (a second
     /// copy would only fail its nonce check and waste the block's space).
     fn note_proposed(&mut self, payload_bytes: &[u8], height: u64) {
-        if payload_bytes.is_empty() {
-            return;
-        }
-        let Ok(signed) = codec::decode::<Vec<SignedTransaction>>(payload_bytes, MAX_PROPOSAL_BYTES)
-        else {
-            return;
-        };
-        if signed.len() > payload::MAX_BLOCK_TXS {
-            return;
-        }
-        for t in signed {
+        // The list every node would execute (none if the payload is not one).
+        for t in payload::listed(payload_bytes, MAX_PROPOSAL_BYTES) {
             // Only transactions this node knows (and so verified) count; a faulty
             // leader cannot hold back others' transactions with invented ones.
             if let Some(v) = self.mempool.get_same(&t) {

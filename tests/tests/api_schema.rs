@@ -373,7 +373,11 @@ fn run_schemathesis(st: &Path, spec: &Path, base: &str, token: Option<&str>, wor
         cmd.arg("--header")
             .arg(format!("Authorization: Bearer {t}"));
     }
-    eprintln!("running {cmd:?}");
+    let shown = format!("{cmd:?}");
+    eprintln!(
+        "running {}",
+        token.map_or(shown.clone(), |t| shown.replace(t, "<token>"))
+    );
     let started = Instant::now();
     let mut child = cmd.spawn().unwrap();
     // Both pipes drained while it runs (a full pipe would stall it).

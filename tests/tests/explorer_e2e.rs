@@ -53,9 +53,10 @@ fn amt(s: &str) -> Amount {
 }
 
 /// Seeds two trades: CORE-A/SUP-1 (confirmed, split, part passed to SUP-3, financed by
-/// BANK-A) and CORE-B/SUP-2 (confirmed). Returns (the SUP-1 invoice's commit height, the
-/// receivable passed to SUP-3).
-fn seed(c: &Cluster) -> (u64, String) {
+/// BANK-A) and CORE-B/SUP-2 (confirmed, partly repaid to SUP-2, who acknowledged it).
+/// Returns (the SUP-1 invoice's commit height, the receivable passed to SUP-3, the
+/// acknowledged settlement).
+fn seed(c: &Cluster) -> (u64, String, String) {
     let mut s = Seeder::new(c);
     let (h1, root) = s.trade(&Trade {
         ids: "E2E-1",
@@ -66,7 +67,7 @@ fn seed(c: &Cluster) -> (u64, String) {
         buyer_tax_id: "91310000MA1C0REA3U",
         seller_tax_id: "91330000MA25UP1060",
     });
-    s.trade(&Trade {
+    let (_, rcv2) = s.trade(&Trade {
         ids: "E2E-2",
         number: "FP-E2E-0002",
         buyer: "CORE-B",
@@ -125,7 +126,30 @@ fn seed(c: &Cluster) -> (u64, String) {
             net: amt(net["amount"].as_str().unwrap()),
         },
     );
-    (h1, pass)
+    let stl = repay_acknowledged(&mut s, &rcv2);
+    (h1, pass, stl)
+}
+
+/// CORE-B repays part of `rcv` to its holder SUP-2, who acknowledges it; the settlement.
+fn repay_acknowledged(s: &mut Seeder<'_>, rcv: &str) -> String {
+    let r = s.run(
+        "CORE-B",
+        Action::Repay {
+            receivable: id(rcv),
+            payee: org("SUP-2"),
+            amount: amt("10000.00"),
+            payment_ref: "HX-PAY-E2E-1".into(),
+        },
+    );
+    let stl = event_field(&r, "settlement_instructed", "settlement");
+    let stl = stl.as_str().unwrap().to_string();
+    s.run(
+        "SUP-2",
+        Action::AcknowledgeSettlement {
+            settlement: id(&stl),
+        },
+    );
+    stl
 }
 
 async fn fetch_text(c: &Client, url: &str) -> String {
@@ -158,7 +182,8 @@ async fn start_browser() -> (Client, Chromedriver) {
 }
 
 /// CORE-B issues order `order` to SUP-2 through node `node` with nonce `nonce` (after the
-/// seeded trade's), while the browser watches.
+/// seed's: CORE-B signs nonces 0 and 1 in its trade and 2 for the repayment), while the
+/// browser watches.
 async fn issue_order_live(
     cluster: &std::sync::Arc<Cluster>,
     node: usize,
@@ -281,7 +306,7 @@ async fn explorer_in_headless_chromium() {
         .unwrap();
     let cluster = std::sync::Arc::new(cluster);
     let cl = cluster.clone();
-    let (inv_height, passed) = tokio::task::spawn_blocking(move || seed(&cl))
+    let (inv_height, passed, stl) = tokio::task::spawn_blocking(move || seed(&cl))
         .await
         .unwrap();
 
@@ -311,7 +336,7 @@ async fn explorer_in_headless_chromium() {
         .await
         .unwrap();
     // Live: a new transaction shows on the dashboard without a reload.
-    issue_order_live(&cluster, 1, 2, "PO-E2E-LIVE", "10.00").await;
+    issue_order_live(&cluster, 1, 3, "PO-E2E-LIVE", "10.00").await;
     wait_for_text(
         &c,
         "live-feed",
@@ -434,7 +459,7 @@ async fn explorer_in_headless_chromium() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    issue_order_live(&cluster, 2, 3, "PO-E2E-LIVE2", "20.00").await;
+    issue_order_live(&cluster, 2, 4, "PO-E2E-LIVE2", "20.00").await;
     wait_for_text(
         &c,
         "live-table",
@@ -443,9 +468,31 @@ async fn explorer_in_headless_chromium() {
     )
     .await;
 
+    // The settlement, acknowledged by its payee, on its own page and in the list.
+    open_until(
+        &c,
+        &format!("{base}/settlements/{stl}"),
+        Shows::Element("settlement-state"),
+    )
+    .await;
+    let state = text_of(&c, "settlement-state").await;
+    assert!(state.contains("acknowledged on"), "{state}");
+    shot(&c, "settlement-detail").await;
+    c.goto(&format!(
+        "{base}/settlements?status=acknowledged&payee=SUP-2"
+    ))
+    .await
+    .unwrap();
+    assert!(
+        c.source().await.unwrap().contains(&stl),
+        "settlements list lacks {stl}"
+    );
+    shot(&c, "settlements").await;
+
     // Risk views.
     for (path, name, needle) in [
-        ("/risk/ladder?by=month", "ladder", "1050000.00"),
+        // 1,050,000.00 confirmed, 10,000.00 of it repaid and acknowledged.
+        ("/risk/ladder?by=month", "ladder", "1040000.00"),
         ("/risk/exposure", "exposure", "CORE-A"),
         ("/risk/overdue", "overdue", "Nothing to show"),
     ] {
@@ -508,6 +555,12 @@ async fn explorer_in_headless_chromium() {
     );
     let api = fetch_text(&c, &format!("{base}/api/verify/doc/invoice/INV-E2E-2")).await;
     assert!(!api.contains("INV-E2E-2"), "verify API leaks: {api}");
+    c.goto(&format!("{base}/settlements/{stl}")).await.unwrap();
+    let src = c.source().await.unwrap();
+    assert!(
+        src.contains("was not found") && !src.contains("HX-PAY-E2E-1"),
+        "SUP-1 opened CORE-B's payment to SUP-2"
+    );
     c.goto(&format!("{base}/search?q=FP-E2E-0002"))
         .await
         .unwrap();
