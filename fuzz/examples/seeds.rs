@@ -279,7 +279,7 @@ impl Network {
             }
             Output::Finalized(f) => {
                 let commit = execute(&self.executed[i], &f.block);
-                self.executed[i] = commit.clone();
+                self.executed[i] = commit;
                 if i == 0 {
                     self.finalized.push(f);
                 }
@@ -304,10 +304,15 @@ fn kind(m: &Message) -> &'static str {
     }
 }
 
-/// An explorer config with an auditor and an org account (real argon2 hashes).
+/// A real argon2id hash (of "correct horse"), fixed so that the seed does not change with
+/// every run (`hash_password` salts at random).
+const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$CsSHp7e/36ljwB2HNe6eng$\
+                             WcVNdBEfwH/IPCaHgKkYZqRFitxCwO49MRKsVnsnvLA";
+
+/// An explorer config with an auditor and an org account.
 fn explorer_config() -> Result<String> {
     let mut cfg = ExplorerConfig::new("http://127.0.0.1:7001", "node-api-token");
-    let hash = lianrong_explorer::hash_password("correct horse");
+    let hash = PASSWORD_HASH.to_string();
     cfg.accounts = vec![
         Account {
             username: "auditor".into(),

@@ -30,6 +30,15 @@ fn normalize(s: &str) -> String {
         .collect()
 }
 
+/// Control characters and the invisible formatting characters that get pasted into
+/// identifiers: soft hyphen, zero-width spaces and joiners, direction marks and
+/// embeddings, word joiner and invisible operators, byte-order mark.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// Why a party map file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -182,6 +191,18 @@ impl PartyMap {
                 return Err(PartyMapError::BadLine {
                     line,
                     message: format!("external id {:?} is empty or too long", clip(ext)),
+                });
+            }
+            // An id with a character nobody can see (a byte-order mark left by joining two
+            // files, a zero-width space pasted from a document) would never match the
+            // party the operator reads in it: refused, not kept unmatchable.
+            if ext.chars().any(is_invisible) {
+                return Err(PartyMapError::BadLine {
+                    line,
+                    message: format!(
+                        "external id {:?} contains a control or invisible character",
+                        clip(ext)
+                    ),
                 });
             }
             let org = OrgId::new(org).map_err(|e| PartyMapError::BadLine {
@@ -395,5 +416,31 @@ impl PartyDirectory {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_external_id_with_an_invisible_character_is_refused_not_kept_unmatchable() {
+        // Found by fuzzing: two party maps joined into one file leave the second's
+        // byte-order mark at the start of a line, and that id (U+FEFF + the real id)
+        // was accepted but could never match the party it names.
+        let joined = "external_id,org_id\n\u{feff}0088:7300010000001,SUP-1\n";
+        match PartyMap::parse(joined.as_bytes()) {
+            Err(PartyMapError::BadLine { line: 2, message }) => {
+                assert!(message.contains("invisible"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        for hidden in ["73\u{200b}00", "7300\u{7}", "\u{2060}7300", "73\u{ad}00"] {
+            let text = format!("{hidden},SUP-1\n");
+            assert!(PartyMap::parse(text.as_bytes()).is_err(), "{hidden:?}");
+        }
+        // A byte-order mark opening the file is still just an encoding mark.
+        let map = PartyMap::parse("\u{feff}7300,SUP-1\n".as_bytes()).unwrap();
+        assert_eq!(map.entries()[0].external_id, "7300");
     }
 }

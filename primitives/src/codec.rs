@@ -177,6 +177,20 @@ mod tests {
         assert!(decode::<Vec<u64>>(&bytes, 1024).is_err());
     }
 
+    #[test]
+    fn a_length_claiming_more_than_follows_is_refused_before_reading() {
+        // 8 bytes claiming a 15 MiB string: refused by the claim, not at the end of input
+        // after allocating 15 MiB (tests/codec_allocation.rs measures the memory).
+        let bytes = (15u64 << 20).to_le_bytes();
+        match decode::<String>(&bytes, MAX_DECODE_BYTES) {
+            Err(CodecError::Malformed(why)) => assert!(why.contains("15728640"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let mut sample = encode(&sample());
+        sample.truncate(sample.len() - 1);
+        assert!(decode::<Sample>(&sample, 1024).is_err());
+    }
+
     proptest! {
         #[test]
         fn any_value_round_trips(n: u64, flag: bool, name in ".{0,40}", parts in prop::collection::vec(any::<u32>(), 0..20), maybe: Option<i16>) {

@@ -80,17 +80,18 @@ impl<'a> Input<'a> {
 pub(super) struct InputReader<'a, 'b>(pub(super) &'b Input<'a>);
 
 impl Reader for InputReader<'_, '_> {
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, out: &mut [u8]) -> Result<(), DecodeError> {
-        let rest = self.0.rest();
-        match rest.get(..out.len()) {
+        let pos = self.0.pos.get();
+        let end = pos.saturating_add(out.len());
+        match self.0.bytes.get(pos..end) {
             Some(src) => {
                 out.copy_from_slice(src);
-                self.0.pos.set(self.0.pos.get() + out.len());
+                self.0.pos.set(end);
                 Ok(())
             }
             None => Err(DecodeError::UnexpectedEnd {
-                additional: out.len() - rest.len(),
+                additional: end - self.0.bytes.len(),
             }),
         }
     }
