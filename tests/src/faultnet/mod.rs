@@ -428,9 +428,13 @@ fn play(net: &mut FaultNet, run: &mut check::Run, k: usize, e: &Episode, opts: &
         // A validator with a wrong clock may refuse to vote for blocks it thinks are from
         // the future, but it must still follow what the others finalize.
         let others: Vec<usize> = (0..net.c.nodes.len()).filter(|j| *j != node).collect();
-        let top = crate::load::heights(&net.c, &others).into_iter().max().unwrap_or(0);
+        let top = crate::load::heights(&net.c, &others)
+            .into_iter()
+            .max()
+            .unwrap_or(0);
         let name = net.c.nodes[node].name.clone();
-        net.c.wait_nodes_height(&[node], top, e.hold.max(Duration::from_secs(20)));
+        net.c
+            .wait_nodes_height(&[node], top, e.hold.max(Duration::from_secs(20)));
         eprintln!("  {name} with its clock off follows the chain (height {top})");
     }
     // Holding the fault: the one place the harness waits for time itself, since the
