@@ -2,6 +2,7 @@
 //! admitted order final on every node, and one chain (same block hashes and state roots
 //! at every height) everywhere.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -165,26 +166,33 @@ pub fn heights(c: &Cluster, nodes: &[usize]) -> Vec<u64> {
 
 /// Block hash and state root of every height up to `top` agree on `nodes`.
 pub fn assert_same_chain(c: &Cluster, nodes: &[usize], top: u64) {
+    same_chain_placing_txs(c, nodes, top);
+}
+
+/// Block hash and state root of every height up to `top` agree on `nodes`; returns where
+/// each executed transaction sits (as every node agrees, having the same blocks).
+pub fn same_chain_placing_txs(c: &Cluster, nodes: &[usize], top: u64) -> HashMap<Hash, u64> {
+    let mut placed = HashMap::new();
     for h in 1..=top {
-        let first = c
-            .get(nodes[0], &format!("/v1/blocks/{h}"), "AUDIT")
-            .unwrap();
+        let path = format!("/v1/blocks/{h}");
+        let first = c.get(nodes[0], &path, "AUDIT").unwrap();
         for i in &nodes[1..] {
             let b = c
-                .get(*i, &format!("/v1/blocks/{h}"), "AUDIT")
+                .get(*i, &path, "AUDIT")
                 .unwrap_or_else(|e| panic!("{} lacks block {h}: {e:?}", c.nodes[*i].name));
-            assert_eq!(
-                b["hash"], first["hash"],
-                "block {h} differs on {}",
-                c.nodes[*i].name
-            );
+            let who = &c.nodes[*i].name;
+            assert_eq!(b["hash"], first["hash"], "block {h} differs on {who}");
             assert_eq!(
                 b["state_root"], first["state_root"],
-                "state root {h} differs on {}",
-                c.nodes[*i].name
+                "state root {h} differs on {who}"
             );
         }
+        for t in first["tx_hashes"].as_array().into_iter().flatten() {
+            let hash = Hash::from_hex(t.as_str().unwrap()).unwrap();
+            placed.insert(hash, h);
+        }
     }
+    placed
 }
 
 /// Every order a client got admitted is final on every node: the last nonce of each org

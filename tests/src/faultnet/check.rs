@@ -17,7 +17,6 @@ use lianrong_primitives::Hash;
 use super::schedule::{Fault, Schedule};
 use super::{FaultNet, Options};
 use crate::load::{assert_orders_final_everywhere, wait_progress, Load};
-use crate::Cluster;
 
 /// The orgs whose clients sign the load.
 pub const LOAD_ORGS: [&str; 2] = ["CORE-A", "CORE-B"];
@@ -131,7 +130,7 @@ impl Run {
             .into_iter()
             .min()
             .unwrap();
-        let placed = same_chain_with_txs(&net.c, &all, height);
+        let placed = crate::load::same_chain_placing_txs(&net.c, &all, height);
         let seen = self.seen.lock().unwrap();
         let lost: Vec<String> = seen
             .iter()
@@ -166,32 +165,6 @@ impl Run {
             wall: self.started.elapsed(),
         }
     }
-}
-
-/// Block hash and state root of every height up to `top` agree on `nodes`; returns where
-/// each executed transaction sits (as every node agrees, having the same blocks).
-fn same_chain_with_txs(c: &Cluster, nodes: &[usize], top: u64) -> HashMap<Hash, u64> {
-    let mut placed = HashMap::new();
-    for h in 1..=top {
-        let path = format!("/v1/blocks/{h}");
-        let first = c.get(nodes[0], &path, "AUDIT").unwrap();
-        for i in &nodes[1..] {
-            let b = c
-                .get(*i, &path, "AUDIT")
-                .unwrap_or_else(|e| panic!("{} lacks block {h}: {e:?}", c.nodes[*i].name));
-            let who = &c.nodes[*i].name;
-            assert_eq!(b["hash"], first["hash"], "block {h} differs on {who}");
-            assert_eq!(
-                b["state_root"], first["state_root"],
-                "state root {h} differs on {who}"
-            );
-        }
-        for t in first["tx_hashes"].as_array().into_iter().flatten() {
-            let hash = Hash::from_hex(t.as_str().unwrap()).unwrap();
-            placed.insert(hash, h);
-        }
-    }
-    placed
 }
 
 /// Asks the nodes, round robin, whether admitted transactions are committed, and
