@@ -142,11 +142,23 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
     }
 }
 
-/// A free loopback port (bound and released; a small race remains, fine for local use).
-fn free_port() -> Result<u16, TestnetError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(io(Path::new("127.0.0.1:0")))?;
-    let port = l.local_addr().map_err(io(Path::new("127.0.0.1:0")))?.port();
-    Ok(port)
+/// Free loopback ports for one testnet. Each port's listener is held until the whole
+/// testnet is written, so the kernel cannot hand the same port out twice (a released
+/// port is often the next one `bind(0)` returns: a node once got its API and p2p
+/// listeners on one port). A small race with other processes remains between writing
+/// and starting the nodes, fine for local use.
+#[derive(Default)]
+struct FreePorts {
+    held: Vec<TcpListener>,
+}
+
+impl FreePorts {
+    fn take(&mut self) -> Result<u16, TestnetError> {
+        let l = TcpListener::bind("127.0.0.1:0").map_err(io(Path::new("127.0.0.1:0")))?;
+        let port = l.local_addr().map_err(io(Path::new("127.0.0.1:0")))?.port();
+        self.held.push(l);
+        Ok(port)
+    }
 }
 
 fn org(id: &str) -> Result<OrgId, TestnetError> {
@@ -192,8 +204,9 @@ pub fn write_with_spares(
     let keys_dir = out.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
     let (orgs, tokens) = write_cast_keys(&keys_dir, chain_id)?;
-    let nodes = write_node_keys(out, validators)?;
-    let spare_nodes = write_spare_keys(out, spares)?;
+    let mut ports = FreePorts::default();
+    let nodes = write_node_keys(out, validators, &mut ports)?;
+    let spare_nodes = write_spare_keys(out, spares, &mut ports)?;
     write_genesis(out, chain_id, genesis_time_ms, orgs, &nodes)?;
     let spare_keys: Vec<PublicKey> = spare_nodes.iter().map(|n| n.key).collect();
     let mut infos = Vec::with_capacity(nodes.len() + spare_nodes.len());
@@ -264,6 +277,7 @@ fn plan_node(
     name: String,
     runner: &'static str,
     spare: bool,
+    ports: &mut FreePorts,
 ) -> Result<PlannedNode, TestnetError> {
     let dir = out.join(&name);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -273,14 +287,18 @@ fn plan_node(
         dir,
         key,
         runner,
-        p2p: free_port()?,
-        api: free_port()?,
+        p2p: ports.take()?,
+        api: ports.take()?,
         spare,
     })
 }
 
 /// A folder and node key per validator, run by the validator orgs in turn.
-fn write_node_keys(out: &Path, validators: usize) -> Result<Vec<PlannedNode>, TestnetError> {
+fn write_node_keys(
+    out: &Path,
+    validators: usize,
+    ports: &mut FreePorts,
+) -> Result<Vec<PlannedNode>, TestnetError> {
     let runners: Vec<&'static str> = CAST.iter().filter(|c| c.4).map(|c| c.0).collect();
     let mut nodes = Vec::new();
     for i in 0..validators {
@@ -288,7 +306,13 @@ fn write_node_keys(out: &Path, validators: usize) -> Result<Vec<PlannedNode>, Te
             .get(i)
             .map(|s| s.to_string())
             .unwrap_or_else(|| format!("node-{}", i + 1));
-        nodes.push(plan_node(out, name, runners[i % runners.len()], false)?);
+        nodes.push(plan_node(
+            out,
+            name,
+            runners[i % runners.len()],
+            false,
+            ports,
+        )?);
     }
     Ok(nodes)
 }
@@ -296,7 +320,11 @@ fn write_node_keys(out: &Path, validators: usize) -> Result<Vec<PlannedNode>, Te
 /// A folder and node key per spare (`spare-1`, ...). Each is meant to be run by an org
 /// that may run validators (bank, core enterprise, logistics), those that run none at
 /// genesis first, so adding the first spare also adds a validator org.
-fn write_spare_keys(out: &Path, spares: usize) -> Result<Vec<PlannedNode>, TestnetError> {
+fn write_spare_keys(
+    out: &Path,
+    spares: usize,
+    ports: &mut FreePorts,
+) -> Result<Vec<PlannedNode>, TestnetError> {
     let eligible = |roles: &[Role]| {
         roles
             .iter()
@@ -311,7 +339,7 @@ fn write_spare_keys(out: &Path, spares: usize) -> Result<Vec<PlannedNode>, Testn
     (0..spares)
         .map(|i| {
             let name = format!("spare-{}", i + 1);
-            plan_node(out, name, runners[i % runners.len()], true)
+            plan_node(out, name, runners[i % runners.len()], true, ports)
         })
         .collect()
 }

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use lianrong_tests::browser::free_port;
 use lianrong_tests::load::{
     assert_orders_final_everywhere, assert_same_chain, heights, round_timeouts, Load,
 };
@@ -168,14 +169,6 @@ fn a_validator_down_for_many_rounds_catches_up_with_every_order() {
     assert_orders_final_everywhere(&c, &["CORE-A", "CORE-B"], &sent);
     let top = heights(&c, &[0, 1, 2, 3]).into_iter().min().unwrap();
     assert_same_chain(&c, &[0, 1, 2, 3], top);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
