@@ -5,7 +5,6 @@
 //! open a page once the explorer has indexed what it shows, click a verify button and
 //! read the verdict, wait for a live update, take screenshots.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,31 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use lianrong_explorer::{Account, AccountRole, ExplorerConfig};
 use serde_json::{json, Map, Value};
 
-/// A free loopback port, never one this test process handed out before: a released
-/// port is often the next one `bind(0)` returns, so two calls in a row could name the
-/// same port (tests in one binary run in parallel). A race with other processes remains
-/// between here and the server binding it.
-pub fn free_port() -> u16 {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
-    let handed_out = HANDED_OUT.get_or_init(Default::default);
-    // Hold every candidate until a new one is found, so the kernel cannot return the
-    // same one again while we look.
-    let mut held = Vec::new();
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let port = l
-            .local_addr()
-            .expect("a bound listener has an address")
-            .port();
-        if handed_out.lock().expect("port set").insert(port) {
-            return port;
-        }
-        assert!(held.len() < 1000, "no fresh loopback port after 1000 tries");
-        held.push(l);
-    }
-}
+pub use crate::ports::free_port;
 
 /// Whether chromedriver can run; without it a browser test is skipped on a developer's
 /// machine and fails in CI (a missing browser there is a broken setup, not a reason to

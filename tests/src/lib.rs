@@ -14,6 +14,7 @@ pub mod browser;
 pub mod dishonest;
 pub mod faultnet;
 pub mod load;
+pub mod ports;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -192,6 +193,17 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub const POLL: Duration = Duration::from_millis(100);
 
 /// Polls `cond` every [`POLL`] until it holds; panics after `timeout`, naming `what`.
+/// The port of a `http://host:port` URL.
+fn port_of_url(url: &str) -> u16 {
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap_or_default();
+    port.parse()
+        .unwrap_or_else(|_| panic!("URL {url} has no port"))
+}
+
 /// The one way these tests wait: for a condition that shows what they need, never for a
 /// fixed time that is supposed to prove something did not happen.
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
@@ -692,6 +704,10 @@ impl Cluster {
         let mut nodes = Vec::new();
         let mut found = Vec::new();
         for (index, n) in listed.iter().enumerate() {
+            // Not bound until the node starts: keep this process's own servers off them.
+            let p2p = n["p2p"].as_str().unwrap();
+            ports::mark_taken(p2p.rsplit('/').next().unwrap().parse().unwrap());
+            ports::mark_taken(port_of_url(n["api"].as_str().unwrap()));
             let spare = n["spare"].as_bool().unwrap();
             assert_eq!(spare, index >= validators, "spares come last: {n}");
             if spare {

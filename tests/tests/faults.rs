@@ -11,10 +11,10 @@
 
 use std::time::Duration;
 
-use lianrong_tests::browser::free_port;
 use lianrong_tests::load::{
     assert_orders_final_everywhere, assert_same_chain, heights, round_timeouts, Load,
 };
+use lianrong_tests::ports::free_port;
 use lianrong_tests::{wait_until, Cluster};
 
 #[test]

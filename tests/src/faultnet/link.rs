@@ -72,7 +72,7 @@ pub struct Link {
 impl Link {
     /// Starts a clean link to `target`; `seed` drives its loss decisions.
     pub fn start(target: SocketAddr, seed: u64) -> Link {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a link port");
+        let listener = crate::ports::bind_fresh();
         let listen = listener.local_addr().expect("link address");
         listener.set_nonblocking(true).expect("non-blocking accept");
         let shared = Arc::new(Shared {
