@@ -403,14 +403,26 @@ pub struct OrgPage {
     pub next: Option<OrgId>,
 }
 
-/// Query of `GET /v1/invoices`.
+/// Query of `GET /v1/invoices`: either `fingerprint`, or `seller` and `number` (the
+/// invoice that seller issued under that number, whatever its state: a seller issues a
+/// number once, so a voided invoice still answers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InvoiceQuery {
     /// Hex SHA-256 invoice fingerprint (see `contracts::exec::invoices::fingerprint`).
+    #[serde(default)]
     #[cfg_attr(feature = "openapi", param(pattern = "^[0-9a-fA-F]{64}$"))]
-    pub fingerprint: String,
+    pub fingerprint: Option<String>,
+    /// The seller's org id (with `number`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(pattern = "^[A-Z][A-Z0-9-]{1,31}$"))]
+    pub seller: Option<String>,
+    /// The invoice number as printed or in its canonical form (with `seller`; compared
+    /// in the ledger's normal form, see `contracts::exec::invoices::canonical_number`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(max_length = 64))]
+    pub number: Option<String>,
 }
 
 /// One receivable's steps in a [`ReceivableHistory`].

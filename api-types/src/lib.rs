@@ -5,15 +5,26 @@
 //!   (documents themselves are the contract records of `lianrong_contracts::model`).
 //! - [`visibility`]: who may read which document, and what a reader outside a document's
 //!   parties sees of it -- the one rule the node and the explorer both apply.
+//! - [`governance`]: governance proposals and where they stand (open, executed, lapsed;
+//!   approvals counted and still needed), computed once for the node and the explorer.
+//! - [`approvals`]: actions held for a second member key (dual control) and where they
+//!   stand (pending, executed, rejected, lapsed; approvals that count today).
+//! - [`limits`]: credit limits with their use and headroom, computed once.
 //! - `schemas` (feature `openapi`): the OpenAPI schemas of path and query values taken
 //!   from a fixed set (document kinds, receivable statuses).
 
+pub mod approvals;
 pub mod envelopes;
+pub mod governance;
+pub mod limits;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 pub mod visibility;
 
 pub use envelopes::*;
+pub use approvals::{ApprovalPage, ApprovalQuery, ApprovalState, ApprovalView};
+pub use governance::{ProposalPage, ProposalQuery, ProposalState, ProposalView};
+pub use limits::{LimitPage, LimitQuery, LimitView};
 
 /// The consensus validator set of the ledger's validator list (genesis, `/v1/status`,
 /// a `ValidatorSetChanged` event), in index order: the one mapping the node, the SDK's

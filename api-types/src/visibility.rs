@@ -16,8 +16,10 @@
 //!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment, WarehouseReceipt,
+    Financing, GovChange, Invoice, LimitScope, Offer, Order, Org, PendingApproval, Proposal,
+    Receivable, Settlement, Shipment, WarehouseReceipt,
 };
+use lianrong_contracts::Action;
 use lianrong_primitives::OrgId;
 use serde_json::Value;
 
@@ -162,6 +164,26 @@ impl Document for Settlement {
     }
 }
 
+impl Document for PendingApproval {
+    /// The org whose policy holds it: its approvals are its internal control (banks and
+    /// auditors read everything anyway).
+    fn parties(&self) -> Vec<&str> {
+        vec![self.org.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        match &mut self.action {
+            Action::RegisterInvoice { invoice, .. } => {
+                invoice.seller_tax_id = mask(&invoice.seller_tax_id);
+                invoice.buyer_tax_id = mask(&invoice.buyer_tax_id);
+            }
+            Action::Repay { payment_ref, .. }
+            | Action::SettleRoot { payment_ref, .. }
+            | Action::Disburse { payment_ref, .. } => *payment_ref = mask(payment_ref),
+            _ => {}
+        }
+    }
+}
+
 impl Document for WarehouseReceipt {
     /// The warehouse, the owner, the pledgee and the bank offered the pledge.
     fn parties(&self) -> Vec<&str> {
@@ -206,6 +228,74 @@ impl Document for OfferOfFinancing {
         let mut v = vec![self.offer.bank.as_str()];
         v.extend(self.applicant.as_ref().map(OrgId::as_str));
         v
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+impl Document for Proposal {
+    /// The proposer, the orgs that approved it and the org the change is about (admitted,
+    /// given or losing a key, running the validator added, given an issuance limit).
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.proposer.as_str()];
+        v.extend(self.approvals.iter().map(OrgId::as_str));
+        match &self.change {
+            GovChange::AdmitOrg(spec) => v.push(spec.id.as_str()),
+            GovChange::AddMemberKey { org, .. } | GovChange::RevokeMemberKey { org, .. } => {
+                v.push(org.as_str())
+            }
+            GovChange::AddValidator(val) => v.push(val.org.as_str()),
+            GovChange::SetIssuanceLimit { debtor, .. } => v.push(debtor.as_str()),
+            GovChange::SetParams(_) | GovChange::RemoveValidator { .. } => {}
+        }
+        v
+    }
+    /// An admission carries the new org's tax id and identifiers.
+    fn mask_identifiers(&mut self) {
+        if let GovChange::AdmitOrg(spec) = &mut self.change {
+            spec.tax_id = mask(&spec.tax_id);
+            spec.identifiers = spec.identifiers.iter().map(|i| mask(i)).collect();
+        }
+    }
+}
+
+/// A governance proposal as `reader` sees it: whole for banks, auditors, every org that
+/// runs a validator (`runs_validator`: each is asked to vote on it, and judges an
+/// admission by the tax id it names) and the proposal's parties; `None` for anyone else.
+pub fn proposal_for(reader: &Reader, proposal: Proposal, runs_validator: bool) -> Option<Proposal> {
+    if runs_validator || may_read(reader, &proposal) {
+        Some(proposal)
+    } else {
+        None
+    }
+}
+
+/// Who reads a credit limit and its use (`/v1/limits`, the CLI's `limit show|list`, the
+/// explorer's risk view): banks and auditors every limit; a core enterprise its own
+/// issuance limit; no one else any (a bank's limit on a supplier is its credit policy,
+/// not the supplier's business).
+///
+/// Banks read other banks' exposure limits too, unlike what issue 15's design first
+/// said: a bank reads every transaction whole (`SetExposureLimit` names the limit) and
+/// every raw block (`lianrong audit` re-executes the chain), so hiding them here would
+/// only pretend.
+pub fn may_read_limit(reader: &Reader, scope: &LimitScope) -> bool {
+    reader.may_see(limit_parties(scope).into_iter())
+}
+
+/// The orgs besides banks and auditors that read a limit: the debtor of its issuance
+/// limit; nobody of an exposure limit.
+fn limit_parties(scope: &LimitScope) -> Vec<&str> {
+    match scope {
+        LimitScope::Issuance { debtor } => vec![debtor.as_str()],
+        LimitScope::Exposure { .. } => vec![],
+    }
+}
+
+/// A limit with its use, read as [`may_read_limit`] says (the explorer's filters take
+/// it as a document).
+impl Document for crate::limits::LimitView {
+    fn parties(&self) -> Vec<&str> {
+        limit_parties(&self.scope)
     }
     fn mask_identifiers(&mut self) {}
 }
@@ -407,6 +497,31 @@ mod tests {
             tx_access(&reader("SUP-2"), "CORE-A", false),
             TxAccess::Hidden
         );
+    }
+
+    #[test]
+    fn limits_are_read_by_banks_auditors_and_a_debtor_its_own_issuance_limit() {
+        use lianrong_contracts::model::ExposureScope;
+        let issuance = LimitScope::Issuance {
+            debtor: org_id("CORE-A"),
+        };
+        let exposure = LimitScope::Exposure {
+            bank: org_id("BANK-A"),
+            scope: ExposureScope::Supplier,
+            on: org_id("SUP-1"),
+        };
+        for scope in [&issuance, &exposure] {
+            assert!(may_read_limit(&Reader::Everything, scope));
+        }
+        assert!(may_read_limit(&reader("CORE-A"), &issuance));
+        for r in ["CORE-B", "SUP-1", "LOGI"] {
+            assert!(!may_read_limit(&reader(r), &issuance), "{r}");
+        }
+        // The supplier a bank's limit is on does not read it, nor anyone else not reading
+        // everything.
+        for r in ["SUP-1", "CORE-A", "SUP-2"] {
+            assert!(!may_read_limit(&reader(r), &exposure), "{r}");
+        }
     }
 
     #[test]

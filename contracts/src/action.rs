@@ -1,10 +1,10 @@
 //! Every action a member key can sign (domain.md, "Documents and their lives").
 
 use chrono::NaiveDate;
-use lianrong_primitives::{Hash, OrgId};
+use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DocId, GovChange};
+use crate::model::{ApprovalPolicy, DocId, ExposureScope, GovChange};
 use crate::money::{Amount, Money, Rate};
 
 /// The data of an invoice to register.
@@ -273,6 +273,16 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+    /// A bank sets (or with `None` removes) its exposure limit on a debtor or a
+    /// supplier: the financed face of its live financings with that counterparty.
+    SetExposureLimit {
+        /// The counterparty.
+        on: OrgId,
+        /// Whether `on` is capped as debtor or as applicant (supplier).
+        scope: ExposureScope,
+        /// The cap (`None` removes the limit).
+        limit: Option<Money>,
+    },
 
     /// The debtor instructs a payment to the receivable's holder: a pending settlement
     /// that lowers nothing until the payee acknowledges it.
@@ -307,7 +317,82 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+
+    /// Another member key of the maker's org approves a held action (see
+    /// `exec::approvals`); it executes in this transaction, its rules checked as of
+    /// today, once the org's policy is met.
+    ApproveAction {
+        /// The held action (`APR-n`).
+        approval: DocId,
+    },
+    /// A member key of the org rejects a held action (the maker withdraws it this way).
+    RejectAction {
+        /// The held action.
+        approval: DocId,
+        /// Why.
+        reason: String,
+    },
+    /// The org replaces its approval policy (`None` removes it); the change is itself an
+    /// action the current policy governs.
+    SetApprovalPolicy {
+        /// The new policy.
+        policy: Option<ApprovalPolicy>,
+    },
+    /// The org names the actions one of its member keys may sign (`None`: every action).
+    SetKeyScopes {
+        /// The org's member key.
+        key: PublicKey,
+        /// Action names ([`Action::name`]).
+        scopes: Option<Vec<String>>,
+    },
 }
+
+/// Every [`Action::name`]: what approval policies and key scopes may name. The
+/// permission matrix test checks that every action's name is listed here.
+pub const ACTION_NAMES: &[&str] = &[
+    "propose",
+    "approve",
+    "issue_order",
+    "add_carrier",
+    "accept_order",
+    "cancel_order",
+    "fulfil_order",
+    "attest_shipment",
+    "confirm_delivery",
+    "issue_warehouse_receipt",
+    "offer_pledge",
+    "accept_pledge",
+    "decline_pledge",
+    "withdraw_pledge_offer",
+    "release_pledge",
+    "instruct_release",
+    "release_warehouse_receipt",
+    "register_invoice",
+    "confirm_invoice",
+    "accept_maturity",
+    "dispute_invoice",
+    "void_invoice",
+    "split_receivable",
+    "transfer_receivable",
+    "request_financing",
+    "cancel_financing",
+    "offer_financing",
+    "withdraw_offer",
+    "accept_offer",
+    "abandon_financing",
+    "disburse",
+    "acknowledge_disbursement",
+    "dispute_disbursement",
+    "set_exposure_limit",
+    "repay",
+    "settle_root",
+    "acknowledge_settlement",
+    "dispute_settlement",
+    "approve_action",
+    "reject_action",
+    "set_approval_policy",
+    "set_key_scopes",
+];
 
 impl Action {
     /// A short name for logs, metrics and the explorer.
@@ -346,10 +431,15 @@ impl Action {
             Action::Disburse { .. } => "disburse",
             Action::AcknowledgeDisbursement { .. } => "acknowledge_disbursement",
             Action::DisputeDisbursement { .. } => "dispute_disbursement",
+            Action::SetExposureLimit { .. } => "set_exposure_limit",
             Action::Repay { .. } => "repay",
             Action::SettleRoot { .. } => "settle_root",
             Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
             Action::DisputeSettlement { .. } => "dispute_settlement",
+            Action::ApproveAction { .. } => "approve_action",
+            Action::RejectAction { .. } => "reject_action",
+            Action::SetApprovalPolicy { .. } => "set_approval_policy",
+            Action::SetKeyScopes { .. } => "set_key_scopes",
         }
     }
 }

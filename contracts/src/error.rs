@@ -4,7 +4,7 @@
 use lianrong_primitives::OrgId;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Role;
+use crate::model::{LimitScope, Role};
 use crate::money::MoneyError;
 
 /// The kinds of document, for error messages, history and proofs.
@@ -31,11 +31,13 @@ pub enum DocKind {
     Offer,
     /// A settlement (a debtor's payment to a holder, and the holder's answer).
     Settlement,
+    /// An action held for more member keys' approval (maker-checker).
+    Approval,
 }
 
 impl DocKind {
     /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
-    pub const ALL: [DocKind; 10] = [
+    pub const ALL: [DocKind; 11] = [
         DocKind::Org,
         DocKind::Proposal,
         DocKind::Order,
@@ -46,6 +48,7 @@ impl DocKind {
         DocKind::Financing,
         DocKind::Offer,
         DocKind::Settlement,
+        DocKind::Approval,
     ];
 
     /// The short name used in state keys and URLs.
@@ -61,6 +64,7 @@ impl DocKind {
             DocKind::Financing => "financing",
             DocKind::Offer => "offer",
             DocKind::Settlement => "settlement",
+            DocKind::Approval => "approval",
         }
     }
 
@@ -248,6 +252,30 @@ pub enum ContractError {
         /// The parameter in force.
         days: u32,
     },
+    /// The action would take a credit limit's use past the limit.
+    #[error("{scope} is {limit} with {used} in use: {amount} more would exceed it")]
+    LimitExceeded {
+        /// The limit (its kind and who and what it caps); boxed to keep every refusal
+        /// small.
+        scope: Box<LimitScope>,
+        /// The limit.
+        limit: String,
+        /// Its use before this action.
+        used: String,
+        /// What this action would add.
+        amount: String,
+    },
+    /// An amount in another currency than a limit that caps it: it cannot be compared
+    /// with the limit, so it is refused rather than left unlimited.
+    #[error("{scope} is in {limit_currency}; {amount} cannot be counted against it")]
+    LimitCurrencyMismatch {
+        /// The limit.
+        scope: Box<LimitScope>,
+        /// The limit's currency.
+        limit_currency: String,
+        /// The amount refused.
+        amount: String,
+    },
     /// A tax id on the invoice does not match the org's registered tax id.
     #[error("{party} tax id {given:?} does not match the registered {registered:?}")]
     TaxIdMismatch {
@@ -394,6 +422,23 @@ pub enum ContractError {
         /// The org holding it.
         org: OrgId,
     },
+    /// The signing member key's scopes do not include this action.
+    #[error("this member key may not sign {action}: its org limited it to other actions (set_key_scopes)")]
+    OutOfScope {
+        /// The action's name.
+        action: String,
+    },
+    /// A held action waited past its last day.
+    #[error("held action {approval} lapsed after {expired_on}; sign the action again")]
+    ApprovalLapsed {
+        /// The held action.
+        approval: String,
+        /// Its last day.
+        expired_on: chrono::NaiveDate,
+    },
+    /// This member key already signed the held action.
+    #[error("this member key already approved {0}; another key of the org must approve")]
+    KeyAlreadyApproved(String),
 }
 
 impl ContractError {
@@ -430,6 +475,8 @@ impl ContractError {
             ContractError::DuplicateInvoice { .. } => "duplicate_invoice",
             ContractError::InvoiceNumberConflict { .. } => "invoice_number_conflict",
             ContractError::FinancingLapsed { .. } => "financing_lapsed",
+            ContractError::LimitExceeded { .. } => "limit_exceeded",
+            ContractError::LimitCurrencyMismatch { .. } => "limit_currency_mismatch",
             ContractError::DuplicatePaymentRef { .. } => "duplicate_payment_ref",
             ContractError::FinancedFaceChanged { .. } => "financed_face_changed",
             ContractError::PayeeNotHolder { .. } => "payee_not_holder",
@@ -457,6 +504,9 @@ impl ContractError {
             ContractError::LimitReached(_) => "limit_reached",
             ContractError::InvalidTaxId(_) => "invalid_tax_id",
             ContractError::TaxIdTaken { .. } => "tax_id_taken",
+            ContractError::OutOfScope { .. } => "out_of_scope",
+            ContractError::ApprovalLapsed { .. } => "approval_lapsed",
+            ContractError::KeyAlreadyApproved(_) => "key_already_approved",
         }
     }
 

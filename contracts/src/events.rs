@@ -6,7 +6,7 @@ use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ContractError, DocKind};
-use crate::model::{DocId, Validator};
+use crate::model::{DocId, LimitScope, Validator};
 use crate::money::{Money, Rate};
 
 /// One thing that changed.
@@ -217,6 +217,45 @@ pub enum Event {
     DisbursementDisputed { financing: DocId, reason: String },
     /// The financed receivable was repaid in full.
     FinancingClosed { financing: DocId },
+    /// A credit limit was set (`None`: removed); it belongs to its holder's history.
+    LimitSet {
+        scope: LimitScope,
+        limit: Option<Money>,
+    },
+
+    /// A member key signed an action its org's policy holds for more keys' approval.
+    ApprovalRequested {
+        approval: DocId,
+        org: OrgId,
+        action: String,
+        amount: Option<Money>,
+        required: u32,
+        key: PublicKey,
+    },
+    /// Another member key of the org approved a held action.
+    ActionApproved {
+        approval: DocId,
+        key: PublicKey,
+        approvals: u32,
+        required: u32,
+    },
+    /// The policy was met: the held action executed in this transaction (its own events
+    /// follow this one).
+    ApprovalExecuted { approval: DocId },
+    /// A member key of the org rejected a held action.
+    ApprovalRejected {
+        approval: DocId,
+        key: PublicKey,
+        reason: String,
+    },
+    /// The org replaced (or removed) its approval policy.
+    ApprovalPolicySet { org: OrgId },
+    /// The org named the actions one of its member keys may sign.
+    KeyScopesSet {
+        org: OrgId,
+        key: PublicKey,
+        scopes: Option<Vec<String>>,
+    },
 }
 
 impl Event {
@@ -228,8 +267,15 @@ impl Event {
         match self {
             Event::OrgAdmitted { org }
             | Event::MemberKeyAdded { org, .. }
-            | Event::MemberKeyRevoked { org, .. } => vec![o(org)],
+            | Event::MemberKeyRevoked { org, .. }
+            | Event::ApprovalPolicySet { org }
+            | Event::KeyScopesSet { org, .. } => vec![o(org)],
+            Event::ApprovalRequested { .. }
+            | Event::ActionApproved { .. }
+            | Event::ApprovalExecuted { .. }
+            | Event::ApprovalRejected { .. } => self.approval_documents(),
             Event::ParamsChanged | Event::ValidatorSetChanged { .. } => vec![],
+            Event::LimitSet { scope, .. } => vec![o(scope.holder())],
             Event::ProposalOpened { proposal, .. }
             | Event::ProposalApproved { proposal, .. }
             | Event::ProposalExecuted { proposal } => vec![d(K::Proposal, proposal)],
@@ -267,6 +313,34 @@ impl Event {
             | Event::MaturityAccepted { invoice, .. } => {
                 vec![d(K::Invoice, invoice)]
             }
+            Event::ReceivableIssued { .. }
+            | Event::ReceivableSplit { .. }
+            | Event::ReceivableTransferred { .. }
+            | Event::ReceivableRepaid { .. }
+            | Event::ReceivableSettled { .. }
+            | Event::ReceivableOverdue { .. }
+            | Event::ReceivableAssigned { .. } => self.receivable_documents(),
+            Event::FinancingRequested { .. }
+            | Event::FinancingCancelled { .. }
+            | Event::FinancingAbandoned { .. }
+            | Event::FinancingDisbursed { .. }
+            | Event::DisbursementAcknowledged { .. }
+            | Event::DisbursementDisputed { .. }
+            | Event::FinancingClosed { .. }
+            | Event::SettlementInstructed { .. }
+            | Event::SettlementAcknowledged { .. }
+            | Event::SettlementDisputed { .. }
+            | Event::OfferMade { .. }
+            | Event::OfferWithdrawn { .. }
+            | Event::OfferAccepted { .. } => self.money_documents(),
+        }
+    }
+
+    /// [`Event::documents`] of the receivable events.
+    fn receivable_documents(&self) -> Vec<(DocKind, String)> {
+        use DocKind as K;
+        let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());
+        match self {
             Event::ReceivableIssued {
                 receivable, parent, ..
             } => {
@@ -288,19 +362,20 @@ impl Event {
             } => {
                 vec![d(K::Receivable, receivable), d(K::Financing, financing)]
             }
-            Event::FinancingRequested { .. }
-            | Event::FinancingCancelled { .. }
-            | Event::FinancingAbandoned { .. }
-            | Event::FinancingDisbursed { .. }
-            | Event::DisbursementAcknowledged { .. }
-            | Event::DisbursementDisputed { .. }
-            | Event::FinancingClosed { .. }
-            | Event::SettlementInstructed { .. }
-            | Event::SettlementAcknowledged { .. }
-            | Event::SettlementDisputed { .. }
-            | Event::OfferMade { .. }
-            | Event::OfferWithdrawn { .. }
-            | Event::OfferAccepted { .. } => self.money_documents(),
+            _ => vec![],
+        }
+    }
+
+    /// [`Event::documents`] of the dual-control events: the held action.
+    fn approval_documents(&self) -> Vec<(DocKind, String)> {
+        match self {
+            Event::ApprovalRequested { approval, .. }
+            | Event::ActionApproved { approval, .. }
+            | Event::ApprovalExecuted { approval }
+            | Event::ApprovalRejected { approval, .. } => {
+                vec![(DocKind::Approval, approval.as_str().to_string())]
+            }
+            _ => vec![],
         }
     }
 

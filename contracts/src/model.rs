@@ -622,6 +622,86 @@ pub struct Offer {
     pub status: OfferStatus,
 }
 
+/// Which counterparty of its financings a bank's exposure limit caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExposureScope {
+    /// The debtor (core enterprise) of the financed receivables.
+    Debtor,
+    /// The supplier applying for the financings.
+    Supplier,
+}
+
+impl ExposureScope {
+    /// The name used in state keys, URLs and the CLI.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ExposureScope::Debtor => "debtor",
+            ExposureScope::Supplier => "supplier",
+        }
+    }
+}
+
+/// What a credit limit caps (see `exec::limits`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitScope {
+    /// The outstanding amounts of the live receivables `debtor` owes (set by governance).
+    Issuance {
+        /// The core enterprise.
+        debtor: OrgId,
+    },
+    /// The financed face still owed on `bank`'s live (accepted or disbursed) financings
+    /// whose debtor or applicant is `on` (set by the bank itself).
+    Exposure {
+        /// The bank.
+        bank: OrgId,
+        /// Whether `on` is the debtor or the applicant.
+        scope: ExposureScope,
+        /// The counterparty.
+        on: OrgId,
+    },
+}
+
+impl LimitScope {
+    /// The org the limit belongs to: the debtor of an issuance limit, the bank of an
+    /// exposure limit. Its limits share one state key prefix.
+    pub fn holder(&self) -> &OrgId {
+        match self {
+            LimitScope::Issuance { debtor } => debtor,
+            LimitScope::Exposure { bank, .. } => bank,
+        }
+    }
+}
+
+impl std::fmt::Display for LimitScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitScope::Issuance { debtor } => write!(f, "issuance limit of {debtor}"),
+            LimitScope::Exposure { bank, scope, on } => {
+                write!(f, "{bank}'s exposure limit on {} {on}", scope.as_str())
+            }
+        }
+    }
+}
+
+/// A credit limit in force. Its utilisation is kept apart (`keys::limit_use`), per
+/// currency, whether or not a limit is set, so a limit set later applies to the real use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLimit {
+    /// What it caps.
+    pub scope: LimitScope,
+    /// The cap, in the one currency it applies to.
+    pub limit: Money,
+    /// The use in that currency when it was set: a limit lowered below the use blocks
+    /// every increase but unwinds nothing, so the use may stay above it until it falls.
+    pub used_when_set: Amount,
+    /// Height of the block that set it.
+    pub set_at: u64,
+    /// Business date it was set.
+    pub set_on: NaiveDate,
+}
+
 /// A settlement's life: the debtor's instruction waits for the payee's answer, and only
 /// an acknowledgement lowers what the receivable owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -709,6 +789,14 @@ pub enum GovChange {
         /// Its node key.
         node_key: PublicKey,
     },
+    /// Set (or with `None` remove) a core enterprise's issuance limit: the members
+    /// jointly grant a core its issuance line.
+    SetIssuanceLimit {
+        /// The core enterprise.
+        debtor: OrgId,
+        /// The cap on the outstanding amounts of its live receivables.
+        limit: Option<Money>,
+    },
 }
 
 /// A proposal's life.
@@ -736,4 +824,74 @@ pub struct Proposal {
     pub status: ProposalStatus,
     /// Business date it was opened; it expires `proposal_ttl_days` later.
     pub opened_on: NaiveDate,
+}
+
+/// Most rules in one org's approval policy.
+pub const MAX_POLICY_RULES: usize = 32;
+/// Most distinct member keys a rule may ask for (never more than an org may hold).
+pub const MAX_REQUIRED_APPROVALS: u8 = MAX_KEYS_PER_ORG as u8;
+/// Longest time a held action waits for its approvals, in days.
+pub const MAX_APPROVAL_TTL_DAYS: u32 = 30;
+/// The rule name that matches every action.
+pub const ANY_ACTION: &str = "*";
+
+/// One rule of an org's approval policy (maker-checker): `action` (an
+/// [`crate::Action::name`], or [`ANY_ACTION`]) with an amount above `above` needs
+/// `approvals` distinct member keys of the org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRule {
+    /// The action kind the rule governs.
+    pub action: String,
+    /// The band: `None` covers every instance of the action; `Some(m)` covers amounts
+    /// strictly above `m` -- and amounts in another currency, which cannot be compared
+    /// with it (the stricter reading), but not actions that move no amount.
+    pub above: Option<Money>,
+    /// Distinct member keys that must sign (the maker's counts), 1..=16.
+    pub approvals: u8,
+}
+
+/// An org's approval policy; with none, one member key signs anything in its scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalPolicy {
+    /// The rules; an action needs the most approvals any matching rule asks.
+    pub rules: Vec<ApprovalRule>,
+    /// Days a held action waits for its approvals before it lapses (1..=30).
+    pub ttl_days: u32,
+}
+
+/// A held action's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalStatus {
+    /// Waiting for approvals (lapsed once `expires_on` has passed).
+    Pending,
+    /// The policy was met and the action executed.
+    Executed,
+    /// A member key of the org rejected it.
+    Rejected,
+}
+
+/// An action one member key signed that the org's policy holds for more keys (`APR-n`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// Id assigned by the ledger (`APR-n`).
+    pub id: DocId,
+    /// The org acting.
+    pub org: OrgId,
+    /// What executes once approved.
+    pub action: crate::Action,
+    /// The amount the policy judged it by, if the action moves one.
+    pub amount: Option<Money>,
+    /// Distinct member keys needed when it was opened.
+    pub required: u8,
+    /// Keys that signed it, the maker first.
+    pub approvals: Vec<PublicKey>,
+    /// Status.
+    pub status: ApprovalStatus,
+    /// Business date it was opened.
+    pub opened_on: NaiveDate,
+    /// Last business date it may execute.
+    pub expires_on: NaiveDate,
+    /// The key that rejected it and why.
+    pub rejection: Option<(PublicKey, String)>,
 }

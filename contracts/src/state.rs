@@ -100,10 +100,55 @@ pub mod keys {
         format!("settling/{receivable}").into_bytes()
     }
 
+    /// The path of a limit under its holder: `issuance`, or `exposure/<scope>/<on>`.
+    fn limit_path(scope: &crate::model::LimitScope) -> String {
+        use crate::model::LimitScope as S;
+        match scope {
+            S::Issuance { debtor } => format!("{debtor}/issuance"),
+            S::Exposure { bank, scope, on } => format!("{bank}/exposure/{}/{on}", scope.as_str()),
+        }
+    }
+
+    /// A credit limit in force ([`crate::model::CreditLimit`]): `limit/<holder>/...`, so
+    /// one org's limits (a debtor's issuance limit, a bank's exposure limits) share the
+    /// prefix [`limits_of`].
+    pub fn limit(scope: &crate::model::LimitScope) -> Vec<u8> {
+        format!("limit/{}", limit_path(scope)).into_bytes()
+    }
+
+    /// Prefix of every limit (`None`) or of one holder's limits.
+    pub fn limits_of(holder: Option<&lianrong_primitives::OrgId>) -> Vec<u8> {
+        match holder {
+            Some(org) => format!("limit/{org}/").into_bytes(),
+            None => b"limit/".to_vec(),
+        }
+    }
+
+    /// A limit's utilisation in one currency (an `Amount`, absent when zero), kept
+    /// whether or not the limit is set: `use/<holder>/.../<currency>`.
+    pub fn limit_use(scope: &crate::model::LimitScope, currency: &str) -> Vec<u8> {
+        format!("use/{}/{currency}", limit_path(scope)).into_bytes()
+    }
+
+    /// Prefix of a limit's utilisation in every currency.
+    pub fn limit_use_prefix(scope: &crate::model::LimitScope) -> Vec<u8> {
+        format!("use/{}/", limit_path(scope)).into_bytes()
+    }
+
     /// (warehouse, canonical lot number) -> its live warehouse receipt: one live receipt
     /// per lot, so one lot never backs two pledges.
     pub fn receipt_lot(warehouse: &lianrong_primitives::OrgId, lot: &str) -> Vec<u8> {
         format!("wrlot/{warehouse}/{lot}").into_bytes()
+    }
+
+    /// An org's approval policy (maker-checker), if it set one.
+    pub fn approval_policy(org: &lianrong_primitives::OrgId) -> Vec<u8> {
+        format!("policy/{org}").into_bytes()
+    }
+
+    /// The action names a member key may sign, if its org limited it.
+    pub fn key_scopes(key: &PublicKey) -> Vec<u8> {
+        format!("scope/{key}").into_bytes()
     }
 
     /// A ledger-assigned id counter.
@@ -249,6 +294,11 @@ impl<'a> StateView<'a> {
     /// Drops the current transaction's writes.
     pub fn rollback_tx(&mut self) {
         self.tx.clear();
+    }
+
+    /// True when the current transaction has written nothing yet.
+    pub fn tx_is_empty(&self) -> bool {
+        self.tx.is_empty()
     }
 
     /// True when nothing has been written yet, so the committed state is the whole truth

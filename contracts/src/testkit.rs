@@ -105,6 +105,12 @@ pub fn member_key(org: &str) -> SecretKey {
     SecretKey::from_seed(sha256(format!("lianrong-testkit/member/{org}").as_bytes()).0)
 }
 
+/// The `n`th extra member key of a cast org (deterministic), for dual control; give it
+/// to the org with [`World::add_member_key`].
+pub fn extra_member_key(org: &str, n: u32) -> SecretKey {
+    SecretKey::from_seed(sha256(format!("lianrong-testkit/member/{org}/{n}").as_bytes()).0)
+}
+
 /// The node key of a cast validator (deterministic).
 pub fn node_key(org: &str) -> SecretKey {
     SecretKey::from_seed(sha256(format!("lianrong-testkit/node/{org}").as_bytes()).0)
@@ -241,7 +247,16 @@ impl World {
 
     /// Signs `action` as `org`'s member key with the next nonce.
     pub fn sign(&mut self, org_id: &str, action: Action) -> VerifiedTransaction {
-        let key = member_key(org_id);
+        self.sign_with(org_id, &member_key(org_id), action)
+    }
+
+    /// Signs `action` as `org` with `key` (one of its member keys) and the next nonce.
+    pub fn sign_with(
+        &mut self,
+        org_id: &str,
+        key: &SecretKey,
+        action: Action,
+    ) -> VerifiedTransaction {
         let pk = key.public();
         let committed: u64 = load(&self.store, &keys::nonce(&pk))
             .ok()
@@ -258,7 +273,7 @@ impl World {
             nonce,
             action,
         }
-        .sign(&key)
+        .sign(key)
         .verify(CHAIN_ID)
         .unwrap_or_else(|e| panic!("test transaction: {e}"))
     }
@@ -283,6 +298,49 @@ impl World {
         let tx = self.sign(org_id, action);
         let mut out = self.block(&[tx]);
         out.receipts.remove(0)
+    }
+
+    /// Executes `action` by `org` signed with `key` alone in a block.
+    pub fn exec_with(&mut self, org_id: &str, key: &SecretKey, action: Action) -> Receipt {
+        let tx = self.sign_with(org_id, key, action);
+        let mut out = self.block(&[tx]);
+        out.receipts.remove(0)
+    }
+
+    /// Gives a cast org its `n`th extra member key ([`extra_member_key`]) through
+    /// governance, every validator org approving; returns the key.
+    pub fn add_member_key(&mut self, org_id: &str, n: u32) -> SecretKey {
+        let key = extra_member_key(org_id, n);
+        let change = crate::model::GovChange::AddMemberKey {
+            org: org(org_id),
+            key: key.public(),
+        };
+        let mut validators = CAST.iter().filter(|c| c.4).map(|c| c.0);
+        let proposer = validators
+            .next()
+            .unwrap_or_else(|| panic!("no validator org"));
+        let events = self.ok(proposer, Action::Propose { change });
+        let proposal = events
+            .iter()
+            .find_map(|e| match e {
+                crate::events::Event::ProposalOpened { proposal, .. } => Some(proposal.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no proposal opened"));
+        for v in validators {
+            let applied: Option<crate::model::Proposal> =
+                self.get(DocKind::Proposal, proposal.as_str());
+            if applied.is_some_and(|p| p.status == crate::model::ProposalStatus::Executed) {
+                break;
+            }
+            self.ok(
+                v,
+                Action::Approve {
+                    proposal: proposal.clone(),
+                },
+            );
+        }
+        key
     }
 
     /// Like [`World::exec`] but panics with the reason if the action was refused.

@@ -13,7 +13,9 @@
 mod common;
 
 use lianrong_contracts::action::{Action, InvoiceSpec};
-use lianrong_contracts::model::{GovChange, OrgSpec, Role};
+use lianrong_contracts::model::{
+    ApprovalPolicy, ApprovalRule, ExposureScope, GovChange, OrgSpec, Role,
+};
 use lianrong_contracts::money::{Amount, Rate};
 use lianrong_contracts::state::keys;
 use lianrong_contracts::testkit::{cny, doc, member_key, org, tax_id_for, World, CAST};
@@ -41,6 +43,7 @@ struct Fixture {
     fin_disbursed: String,
     settlement_pending: String,
     proposal: String,
+    approval: String,
 }
 
 fn first_id(events: &[Event]) -> String {
@@ -299,6 +302,37 @@ fn fixture() -> Fixture {
             payment_ref: "HX-FIX".into(),
         },
     ));
+    // CORE-A's policy holds new orders for two keys; its second key made one.
+    let maker = w.add_member_key("CORE-A", 1);
+    w.ok(
+        "CORE-A",
+        Action::SetApprovalPolicy {
+            policy: Some(ApprovalPolicy {
+                rules: vec![ApprovalRule {
+                    action: "issue_order".into(),
+                    above: None,
+                    approvals: 2,
+                }],
+                ttl_days: 5,
+            }),
+        },
+    );
+    let held = w.exec_with(
+        "CORE-A",
+        &maker,
+        Action::IssueOrder {
+            id: doc("PO-HELD"),
+            seller: org("SUP-1"),
+            amount: cny("10.00"),
+            terms: String::new(),
+            doc_hash: Hash::ZERO,
+            carriers: vec![],
+        },
+    );
+    let approval = match held.outcome.as_deref() {
+        Ok([Event::ApprovalRequested { approval, .. }]) => approval.to_string(),
+        other => panic!("not held: {other:?}"),
+    };
     let proposal = first_id(&w.ok(
         "BANK-A",
         Action::Propose {
@@ -326,6 +360,7 @@ fn fixture() -> Fixture {
         fin_disbursed,
         settlement_pending,
         proposal,
+        approval,
     }
 }
 
@@ -341,6 +376,10 @@ enum Rule {
 }
 
 const VALIDATOR_ORGS: &[&str] = &["BANK-A", "CORE-A", "CORE-B", "LOGI"];
+
+const ALL_ORGS: &[&str] = &[
+    "BANK-A", "BANK-B", "CORE-A", "CORE-B", "LOGI", "SUP-1", "SUP-2", "SUP-3", "AUDIT",
+];
 
 fn roles_of(org_id: &str) -> &'static [Role] {
     CAST.iter()
@@ -667,14 +706,62 @@ fn every_action_refuses_every_unauthorised_org() {
             use_role(&[], &["SUP-1"]),
             "SUP-1",
         ),
+        (
+            // Any bank sets its own exposure limits; no one else sets any.
+            Action::SetExposureLimit {
+                on: org("CORE-A"),
+                scope: ExposureScope::Debtor,
+                limit: Some(cny("1000000.00")),
+            },
+            use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            // Only the maker's org approves its held action, with another of its keys.
+            Action::ApproveAction {
+                approval: d(&f.approval),
+            },
+            use_role(&[], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            Action::RejectAction {
+                approval: d(&f.approval),
+                reason: "not in the ERP".into(),
+            },
+            use_role(&[], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            // Every org sets its own policy and no one else's: nobody to refuse.
+            Action::SetApprovalPolicy { policy: None },
+            use_role(&[], ALL_ORGS),
+            "SUP-1",
+        ),
+        (
+            Action::SetKeyScopes {
+                key: member_key("SUP-1").public(),
+                scopes: Some(vec!["repay".into()]),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
     ];
-    // Every action variant is in the matrix.
+    // Every name the ledger lists is an action, and every action is in the matrix.
+    for (a, ..) in &matrix {
+        assert!(
+            lianrong_contracts::action::ACTION_NAMES.contains(&a.name()),
+            "{} missing from ACTION_NAMES",
+            a.name()
+        );
+    }
+    // Every action variant is in the matrix (some more than once, in other states).
     let names: std::collections::BTreeSet<&str> = matrix.iter().map(|(a, ..)| a.name()).collect();
-    assert_eq!(
-        names.len(),
-        37,
-        "an action is missing from the matrix: {names:?}"
-    );
+    let listed: std::collections::BTreeSet<&str> = lianrong_contracts::action::ACTION_NAMES
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(names, listed, "ACTION_NAMES and the matrix disagree");
 
     let mut refusals = 0;
     for (action, rule, allowed) in &matrix {
@@ -735,7 +822,7 @@ fn every_action_refuses_every_unauthorised_org() {
             refusals += 1;
         }
     }
-    // 37 rows x 9 orgs, minus the parties.
+    // 42 rows x 9 orgs, minus the parties.
     assert!(refusals > 180, "only {refusals} refusals tried");
 }
 

@@ -8,6 +8,12 @@
 //! session_ttl_secs = 3600
 //! secure_cookies = true
 //! max_concurrent_logins = 2     # password checks (argon2) running at once; more get 503
+//! node_ca = "tls/ca.pem"        # an https node_url: the CA its certificate chains to
+//! node_client_cert = "tls/client.pem"    # for a node that requires client certificates
+//! node_client_key = "tls/client-key.pem"
+//! [tls]                         # serve HTTPS (otherwise plain HTTP)
+//! cert = "explorer.pem"         # certificate chain, leaf first
+//! key = "explorer-key.pem"
 //! [lockout]
 //! max_failures = 5              # per (username, client address)
 //! max_address_failures = 50     # per client address, across all usernames
@@ -24,7 +30,7 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +147,30 @@ pub struct ExplorerConfig {
     /// against; without it the node's reported validator set is used (and the page says so).
     #[serde(default)]
     pub genesis: Option<std::path::PathBuf>,
+    /// For an `https://` node: the CA certificate(s) (PEM) its certificate must chain
+    /// to; without it, the system's trust store.
+    #[serde(default)]
+    pub node_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for a node that requires one (`[api.tls] client_ca`).
+    #[serde(default)]
+    pub node_client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub node_client_key: Option<PathBuf>,
+    /// `[tls]`: serve HTTPS with these files instead of plain HTTP.
+    #[serde(default)]
+    pub tls: Option<ServeTls>,
+}
+
+/// `[tls]`: the explorer serves HTTPS with a certificate chain and its key (PEM). The
+/// files are read when it starts; a missing or wrong one stops it, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeTls {
+    /// The certificate chain served, leaf first.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
 }
 
 impl ExplorerConfig {
@@ -157,11 +187,15 @@ impl ExplorerConfig {
             lockout: Lockout::default(),
             max_index_docs: default_index_docs(),
             genesis: None,
+            node_ca: None,
+            node_client_cert: None,
+            node_client_key: None,
+            tls: None,
         }
     }
 
-    /// Reads and validates a TOML config; a relative `genesis` path is taken from the
-    /// config's folder.
+    /// Reads and validates a TOML config; relative paths (`genesis`, the TLS files) are
+    /// taken from the config's folder.
     pub fn load(path: &Path) -> Result<Self, ExplorerError> {
         let err = |reason: String| ExplorerError::Config {
             path: path.display().to_string(),
@@ -176,16 +210,24 @@ impl ExplorerConfig {
     }
 
     /// Parses and validates the text of the config at `path` (which only names the file
-    /// in errors and anchors a relative `genesis`; nothing is read).
+    /// in errors and anchors relative paths; nothing is read).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ExplorerError> {
         let err = |reason: String| ExplorerError::Config {
             path: path.display().to_string(),
             reason,
         };
         let mut cfg: ExplorerConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-        if let Some(g) = &cfg.genesis {
-            if g.is_relative() {
-                cfg.genesis = Some(path.parent().unwrap_or(Path::new(".")).join(g));
+        let base = path.parent().unwrap_or(Path::new("."));
+        let serve = cfg.tls.iter_mut().flat_map(|t| [&mut t.cert, &mut t.key]);
+        let paths = [
+            &mut cfg.genesis,
+            &mut cfg.node_ca,
+            &mut cfg.node_client_cert,
+            &mut cfg.node_client_key,
+        ];
+        for p in paths.into_iter().flatten().chain(serve) {
+            if p.is_relative() {
+                *p = base.join(&*p);
             }
         }
         cfg.validate().map_err(err)?;
@@ -227,6 +269,9 @@ impl ExplorerConfig {
             || self.lockout.max_address_failures == 0
         {
             return Err("session_ttl_secs, lockout.max_failures and lockout.max_address_failures must be positive".into());
+        }
+        if self.node_client_cert.is_some() != self.node_client_key.is_some() {
+            return Err("node_client_cert and node_client_key go together".into());
         }
         if !(1..=MAX_CONCURRENT_LOGINS).contains(&self.max_concurrent_logins) {
             return Err(format!(
@@ -283,5 +328,31 @@ mod tests {
         let mut bad = c;
         bad.accounts[0].password_hash = "plain".into();
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn tls_paths_are_anchored_and_a_lone_client_certificate_is_refused() {
+        let path = Path::new("/etc/explorer/explorer.toml");
+        let base = "node_url = \"https://127.0.0.1:1\"\nnode_token = \"t\"\n";
+        let plain = ExplorerConfig::parse(base, path).unwrap();
+        assert_eq!((plain.tls, plain.node_ca), (None, None));
+        let text = format!(
+            "{base}node_ca = \"tls/ca.pem\"\nnode_client_cert = \"/pki/c.pem\"\n\
+             node_client_key = \"c-key.pem\"\n[tls]\ncert = \"e.pem\"\nkey = \"e-key.pem\"\n"
+        );
+        let c = ExplorerConfig::parse(&text, path).unwrap();
+        let dir = Path::new("/etc/explorer");
+        assert_eq!(c.node_ca, Some(dir.join("tls/ca.pem")));
+        assert_eq!(c.node_client_cert, Some(PathBuf::from("/pki/c.pem")));
+        assert_eq!(c.node_client_key, Some(dir.join("c-key.pem")));
+        let tls = c.tls.unwrap();
+        assert_eq!((tls.cert, tls.key), (dir.join("e.pem"), dir.join("e-key.pem")));
+
+        let lone = format!("{base}node_client_cert = \"c.pem\"\n");
+        let err = ExplorerConfig::parse(&lone, path).unwrap_err().to_string();
+        assert!(err.contains("node_client_key"), "{err}");
+        let typo = format!("{base}[tls]\ncert = \"e.pem\"\nkey = \"k\"\nca = \"x\"\n");
+        let err = ExplorerConfig::parse(&typo, path).unwrap_err().to_string();
+        assert!(err.contains("ca"), "{err}");
     }
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use lianrong_api_types::{BlockView, Status, TxView, MAX_PAGE};
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+    Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::{DocKind, Event};
 use lianrong_primitives::Hash;
@@ -211,6 +211,10 @@ pub struct IndexData {
     pub offers: BTreeMap<String, Offer>,
     /// Settlements (a debtor's payment to a holder and the holder's answer).
     pub settlements: BTreeMap<String, Settlement>,
+    /// Governance proposals (the records; where each stands is computed when shown).
+    pub proposals: BTreeMap<String, lianrong_contracts::model::Proposal>,
+    /// Warehouse receipts (goods in a lot, and their pledge to a bank).
+    pub warehouse_receipts: BTreeMap<String, WarehouseReceipt>,
     /// Invoice ids by invoice number.
     pub invoice_numbers: HashMap<String, BTreeSet<String>>,
     /// Transactions that touched each document, oldest first.
@@ -340,6 +344,8 @@ impl IndexData {
                 .get(id)
                 .map(|o| own(self.offer_view(o).parties())),
             DocKind::Settlement => self.settlements.get(id).map(|d| own(d.parties())),
+            DocKind::Proposal => self.proposals.get(id).map(|d| own(d.parties())),
+            DocKind::WarehouseReceipt => self.warehouse_receipts.get(id).map(|d| own(d.parties())),
             _ => None,
         }
         .unwrap_or_default()
@@ -420,6 +426,10 @@ impl IndexData {
             Doc::Financing(f) => Self::put(&mut self.financings, cap, dropped, id, f),
             Doc::Offer(o) => Self::put(&mut self.offers, cap, dropped, id, o),
             Doc::Settlement(x) => Self::put(&mut self.settlements, cap, dropped, id, x),
+            Doc::Proposal(x) => Self::put(&mut self.proposals, cap, dropped, id, x),
+            Doc::WarehouseReceipt(x) => {
+                Self::put(&mut self.warehouse_receipts, cap, dropped, id, x)
+            }
         }
     }
 

@@ -8,6 +8,9 @@
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
 //! - [`money`]: settlements, disbursements and their answers, offers' validity, lapses.
+//! - [`limits`]: the credit limits risk view (limits, use, headroom) and its CSV.
+//! - [`governance`]: governance proposals (open, executed, lapsed) and who approved them.
+//! - [`warehouse`]: warehouse receipts, their lot, owner, pledge state and history.
 //! - [`lineage`]: a receivable's lineage as an SVG picture, each history entry checked
 //!   against its certified history proof (proven, not yet certified, or NOT PROVEN).
 //! - [`vectors`]: what the in-browser verifier is given (the verify API's inputs, built
@@ -18,7 +21,10 @@
 
 pub mod auth;
 pub mod config;
+pub mod governance;
+mod https;
 pub mod index;
+pub mod limits;
 pub mod lineage;
 pub mod money;
 pub mod node;
@@ -27,9 +33,10 @@ pub mod server;
 pub mod vectors;
 pub mod views;
 pub mod vis;
+pub mod warehouse;
 
 pub use auth::hash_password;
-pub use config::{Account, AccountRole, ExplorerConfig};
+pub use config::{Account, AccountRole, ExplorerConfig, ServeTls};
 pub use server::{bind, serve, Explorer};
 
 /// Everything that can go wrong inside the explorer library.

@@ -598,6 +598,7 @@ fn event_doc_ids(body: &Value) -> String {
         "financing",
         "offer",
         "settlement",
+        "receipt",
     ]
     .iter()
     .map(|k| event_field(body, k))
@@ -615,6 +616,7 @@ fn doc_link(kind: DocKind, id: &str) -> Option<(String, String)> {
         DocKind::Shipment => "/shipments/",
         DocKind::Offer => "/offers/",
         DocKind::Settlement => "/settlements/",
+        DocKind::WarehouseReceipt => "/warehouse/",
         _ => return None,
     };
     Some((format!("{kind} {id}"), format!("{base}{id}")))

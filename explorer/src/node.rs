@@ -15,10 +15,11 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use lianrong_api_types::{
     event_names, BlockNotice, BlockView, EpochChanges, OrgPage, ProofResponse, ReceivableHistory,
-    ReceivablePage, Status, TxView,
+    ProposalView, ReceivablePage, Status, TxView,
 };
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
+    DocId, Financing, Invoice, Offer, Order, Org, Proposal, Receivable, Settlement, Shipment,
+    WarehouseReceipt,
 };
 use lianrong_contracts::DocKind;
 use lianrong_primitives::{Hash, OrgId};
@@ -90,6 +91,10 @@ pub enum Doc {
     Offer(Offer),
     /// `/v1/settlements/{id}`.
     Settlement(Settlement),
+    /// `/v1/proposals/{id}` (the record; where it stands is computed when shown).
+    Proposal(Proposal),
+    /// `/v1/warehouse-receipts/{id}`.
+    WarehouseReceipt(WarehouseReceipt),
 }
 
 impl Doc {
@@ -104,6 +109,8 @@ impl Doc {
             Doc::Financing(_) => DocKind::Financing,
             Doc::Offer(_) => DocKind::Offer,
             Doc::Settlement(_) => DocKind::Settlement,
+            Doc::Proposal(_) => DocKind::Proposal,
+            Doc::WarehouseReceipt(_) => DocKind::WarehouseReceipt,
         }
     }
 
@@ -118,6 +125,8 @@ impl Doc {
             Doc::Financing(d) => d.id.as_str(),
             Doc::Offer(d) => d.id.as_str(),
             Doc::Settlement(d) => d.id.as_str(),
+            Doc::Proposal(d) => d.id.as_str(),
+            Doc::WarehouseReceipt(d) => d.id.as_str(),
         }
     }
 
@@ -132,6 +141,8 @@ impl Doc {
             DocKind::Financing => Doc::Financing(decode(url, v)?),
             DocKind::Offer => Doc::Offer(decode(url, v)?),
             DocKind::Settlement => Doc::Settlement(decode(url, v)?),
+            DocKind::Proposal => Doc::Proposal(decode::<ProposalView>(url, v)?.proposal),
+            DocKind::WarehouseReceipt => Doc::WarehouseReceipt(decode(url, v)?),
             other => return Err(NodeError::NotFound(format!("{other} documents"))),
         })
     }
@@ -148,6 +159,8 @@ pub fn doc_path(kind: DocKind) -> Option<&'static str> {
         DocKind::Financing => "/v1/financings/",
         DocKind::Offer => "/v1/offers/",
         DocKind::Settlement => "/v1/settlements/",
+        DocKind::Proposal => "/v1/proposals/",
+        DocKind::WarehouseReceipt => "/v1/warehouse-receipts/",
         _ => return None,
     })
 }
@@ -183,6 +196,11 @@ pub mod paths {
     /// `GET /v1/receivables?after=&limit=`: one page.
     pub fn receivables(after: Option<&DocId>, limit: usize) -> String {
         page(RECEIVABLES, after.map(DocId::as_str), limit)
+    }
+    /// `GET /v1/limits?after=&limit=`: one page (cursors are `A-Z a-z 0-9 / -`, safe in
+    /// a query as they are).
+    pub fn limits(after: Option<&str>, limit: usize) -> String {
+        page("/v1/limits", after, limit)
     }
     /// A list page's path: ids are URL-safe as they are.
     fn page(list: &str, after: Option<&str>, limit: usize) -> String {
@@ -289,6 +307,12 @@ pub trait NodeApi: Send + Sync + 'static {
     /// `GET /v1/epochs`: every validator-set change since genesis (what the browser chains
     /// from the genesis set to the set of a block's epoch).
     fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>>;
+    /// `GET /v1/limits?after=&limit=`: one page of credit limits with their use.
+    fn limits_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::LimitPage, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -409,6 +433,14 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(paths::EPOCHS).await })
     }
 
+    fn limits_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::LimitPage, NodeError>> {
+        Box::pin(async move { self.get(&paths::limits(after, limit)).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -462,10 +494,17 @@ pub mod fake {
         Proof(Box<ProofResponse>),
         /// `/v1/epochs`.
         Epochs(Box<EpochChanges>),
+        /// `/v1/limits?...`: one page.
+        Limits(Box<lianrong_api_types::LimitPage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
 
+    impl From<lianrong_api_types::LimitPage> for Answer {
+        fn from(v: lianrong_api_types::LimitPage) -> Self {
+            Answer::Limits(Box::new(v))
+        }
+    }
     impl From<Status> for Answer {
         fn from(v: Status) -> Self {
             Answer::Status(Box::new(v))
@@ -780,6 +819,16 @@ pub mod fake {
         fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>> {
             self.answer(Ok(paths::EPOCHS.into()), |a| match a {
                 Answer::Epochs(e) => Some(*e),
+                _ => None,
+            })
+        }
+        fn limits_page<'a>(
+            &'a self,
+            after: Option<&'a str>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<lianrong_api_types::LimitPage, NodeError>> {
+            self.answer(Ok(paths::limits(after, limit)), |a| match a {
+                Answer::Limits(p) => Some(*p),
                 _ => None,
             })
         }

@@ -31,9 +31,12 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/receivables" { "Receivables" }
                         a href="/financings" { "Financings" }
                         a href="/settlements" { "Settlements" }
+                        a href="/warehouse" { "Warehouse" }
+                        a href="/governance" { "Governance" }
                         a href="/risk/ladder" { "Maturity" }
                         a href="/risk/overdue" { "Overdue" }
                         a href="/risk/exposure" { "Exposure" }
+                        a href="/risk/limits" { "Limits" }
                         a href="/risk/tenor" { "Long tenor" }
                         a href="/risk/disbursements" { "Disbursements" }
                         form action="/search" method="get" {
@@ -101,7 +104,7 @@ const ORG_FIELDS: [&str; 15] = [
     "warehouse",
     "signer",
 ];
-const DOC_FIELDS: [(&str, &str); 9] = [
+const DOC_FIELDS: [(&str, &str); 10] = [
     ("order", "/orders/"),
     ("shipments", "/shipments/"),
     ("invoice", "/invoices/"),
@@ -111,6 +114,8 @@ const DOC_FIELDS: [(&str, &str); 9] = [
     ("parent", "/receivables/"),
     ("root", "/receivables/"),
     ("children", "/receivables/"),
+    // The warehouse events name their receipt.
+    ("receipt", "/warehouse/"),
 ];
 
 fn value_cell(key: &str, v: &Value) -> Markup {

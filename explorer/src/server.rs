@@ -33,7 +33,7 @@ use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
 use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
-use crate::{lineage, money, vectors};
+use crate::{governance, lineage, money, vectors, warehouse};
 
 /// Session cookie name.
 pub const COOKIE: &str = "lr_session";
@@ -74,7 +74,7 @@ struct GenesisTrust {
 
 /// A bound explorer, ready to serve (its address is known, so tests can use port 0).
 pub struct Explorer {
-    listener: tokio::net::TcpListener,
+    listener: crate::https::Listening,
     router: Router,
     follower: Arc<Follower>,
     addr: SocketAddr,
@@ -92,23 +92,16 @@ impl Explorer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let follower = tokio::spawn(self.follower.clone().run());
-        // The peer address feeds the per-address login limits (behind a reverse proxy it
-        // is the proxy's: see README).
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let r = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let r = crate::https::serve(self.listener, self.router, shutdown).await;
         follower.abort();
         r.map_err(anyhow::Error::from)
     }
 }
 
 /// Binds the configured address and connects to the configured node (through the SDK
-/// client with the config's token).
+/// client with the config's token and TLS settings).
 pub async fn bind(config: ExplorerConfig) -> anyhow::Result<Explorer> {
-    let node = SdkNode::new(&config.node_url, &config.node_token)?;
+    let node = SdkNode::with_client(crate::https::node_client(&config)?);
     bind_with_node(config, Arc::new(node)).await
 }
 
@@ -118,8 +111,7 @@ pub async fn bind_with_node(
     node: Arc<dyn NodeApi>,
 ) -> anyhow::Result<Explorer> {
     let (state, follower) = app_state(&config, node)?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = crate::https::listen(&config).await?;
     Ok(Explorer {
         listener,
         router: router(state),
@@ -171,8 +163,9 @@ pub async fn serve(
     config: ExplorerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let https = config.tls.is_some();
     let e = bind(config).await?;
-    tracing::info!(addr = %e.local_addr(), "explorer listening");
+    tracing::info!(addr = %e.local_addr(), https, "explorer listening");
     e.run(shutdown).await
 }
 
@@ -200,6 +193,10 @@ fn router(state: AppState) -> Router {
         .route("/offers/{id}", get(offer))
         .route("/settlements", get(settlements))
         .route("/settlements/{id}", get(settlement))
+        .route("/warehouse", get(warehouse_receipts))
+        .route("/warehouse/{id}", get(warehouse_receipt))
+        .route("/governance", get(proposals))
+        .route("/governance/{id}", get(proposal))
         .route("/risk/{view}", get(risk))
         .route("/search", get(search))
         .route("/api/verify/block/{height}", get(verify_block))
@@ -761,6 +758,22 @@ async fn settlements(
     let t = table_of(&st, |d| money::settlements(d, &s.viewer, &q));
     list_response(&s, "Settlements", "/settlements", &q, t, false)
 }
+async fn warehouse_receipts(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = table_of(&st, |d| warehouse::receipts(d, &s.viewer, &q));
+    list_response(&s, "Warehouse receipts", "/warehouse", &q, t, false)
+}
+async fn proposals(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = table_of(&st, |d| governance::proposals(d, &s.viewer, &q));
+    list_response(&s, "Governance proposals", "/governance", &q, t, false)
+}
 async fn risk(
     State(st): State<AppState>,
     Sess(s, _): Sess,
@@ -791,9 +804,27 @@ async fn risk(
             "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
             table_of(&st, |d| views::long_tenor(d, &s.viewer, &q)),
         ),
+        "limits" => ("Credit limits and their use", limits_table(&st, &s.viewer, &q).await),
         _ => return not_found(&s, "That view"),
     };
     list_response(&s, title, &format!("/risk/{view}"), &q, t, view == "ladder")
+}
+
+/// The limits risk view: read from the node when asked (the ledger keeps the counters),
+/// what could not be read said on the page and in its CSV rather than shown short.
+async fn limits_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table {
+    match crate::limits::fetch(st.node.as_ref()).await {
+        Ok((items, incomplete)) => {
+            let mut t = crate::limits::table(items, viewer, q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = crate::limits::table(vec![], viewer, q);
+            t.incomplete = Some(format!("the node's limits could not be read: {e}"));
+            t
+        }
+    }
 }
 
 // ---------- details ----------
@@ -835,6 +866,12 @@ fn indexed_doc(d: &IndexData, kind: DocKind, id: &str) -> Option<Doc> {
         DocKind::Financing => d.financings.get(id).cloned().map(Doc::Financing),
         DocKind::Offer => d.offers.get(id).cloned().map(Doc::Offer),
         DocKind::Settlement => d.settlements.get(id).cloned().map(Doc::Settlement),
+        DocKind::Proposal => d.proposals.get(id).cloned().map(Doc::Proposal),
+        DocKind::WarehouseReceipt => d
+            .warehouse_receipts
+            .get(id)
+            .cloned()
+            .map(Doc::WarehouseReceipt),
         _ => None,
     }
 }
@@ -852,6 +889,10 @@ fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
         Doc::Shipment(x) => vis::one(v, d.shipment_view(&x)).map(|sv| Doc::Shipment(sv.shipment)),
         Doc::Offer(x) => vis::one(v, d.offer_view(&x)).map(|ov| Doc::Offer(ov.offer)),
         Doc::Settlement(x) => vis::one(v, x).map(Doc::Settlement),
+        Doc::Proposal(x) => {
+            vis::proposal(v, &governance::validator_orgs(d), x).map(Doc::Proposal)
+        }
+        Doc::WarehouseReceipt(x) => vis::one(v, x).map(Doc::WarehouseReceipt),
     }
 }
 
@@ -992,6 +1033,10 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         Doc::Invoice(inv) => invoice_section(&st, &s, inv),
         Doc::Financing(f) => st.index.read(|d| money::financing_section(d, &s.viewer, f)),
         Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
+        Doc::Proposal(x) => st.index.read(|d| governance::standing_section(d, x)),
+        Doc::WarehouseReceipt(x) => st
+            .index
+            .read(|d| warehouse::receipt_section(d, &s.viewer, x)),
         _ => html! {},
     };
     let verify = if kind == DocKind::Shipment {
@@ -1050,6 +1095,20 @@ async fn settlement(
     Path(id): Path<String>,
 ) -> Response {
     doc_page(st, s, DocKind::Settlement, id, "Settlement").await
+}
+async fn warehouse_receipt(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::WarehouseReceipt, id, "Warehouse receipt").await
+}
+async fn proposal(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    doc_page(st, s, DocKind::Proposal, id, "Governance proposal").await
 }
 
 async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
@@ -1242,6 +1301,17 @@ async fn search(
             }
         }
         hits.extend(money_doc_hits(d, &v, &q));
+        if let Some(x) = d
+            .warehouse_receipts
+            .get(&q)
+            .cloned()
+            .and_then(|x| vis::one(&v, x))
+        {
+            hits.push((
+                format!("warehouse receipt {}", x.id),
+                format!("/warehouse/{}", x.id),
+            ));
+        }
         hits
     });
     if hits.len() == 1 {
@@ -1403,6 +1473,8 @@ fn canonical_bytes(d: &Doc) -> Vec<u8> {
         Doc::Financing(x) => encode(x),
         Doc::Offer(x) => encode(x),
         Doc::Settlement(x) => encode(x),
+        Doc::Proposal(x) => encode(x),
+        Doc::WarehouseReceipt(x) => encode(x),
     }
 }
 
@@ -1454,6 +1526,9 @@ fn proof_reveals_masked(kind: DocKind, value_hex: Option<&str>, viewer: &Viewer)
         DocKind::Order => shown_differently::<Order>(viewer, &bytes),
         DocKind::Receivable => shown_differently::<Receivable>(viewer, &bytes),
         DocKind::Settlement => shown_differently::<Settlement>(viewer, &bytes),
+        DocKind::WarehouseReceipt => {
+            shown_differently::<lianrong_contracts::model::WarehouseReceipt>(viewer, &bytes)
+        }
         DocKind::Org => {
             // Org proofs go to the org itself, banks and auditors only: a counterparty
             // reads the tax id on pages, but gets no proof of the whole record.
@@ -2021,6 +2096,121 @@ mod tests {
                 .0,
             404
         );
+        served.stop().await;
+    }
+
+    /// SUP-2's WR-9 (issued by LOGI, pledged to BANK-A) and SUP-1's WR-1 (just issued),
+    /// each learnt from the transactions that touched it.
+    fn node_with_warehouse_receipts() -> Arc<FakeNode> {
+        use lianrong_contracts::model::{ReceiptStatus, WarehouseReceipt};
+        use lianrong_contracts::{Action, Event};
+        let node = node_with_two_suppliers();
+        let receipt = |id: &str, owner: &str| WarehouseReceipt {
+            id: id.parse().unwrap(),
+            warehouse: testdata::org("LOGI"),
+            owner: testdata::org(owner),
+            lot: format!("LOT-{id}"),
+            goods: "120 t copper cathode".into(),
+            doc_hash: lianrong_primitives::Hash::ZERO,
+            status: ReceiptStatus::Issued,
+            pledge_offer: None,
+            pledgee: None,
+            release_instructed: false,
+        };
+        let mut wr9 = receipt("WR-9", "SUP-2");
+        wr9.status = ReceiptStatus::Pledged;
+        wr9.pledgee = Some(testdata::org("BANK-A"));
+        let wr1 = receipt("WR-1", "SUP-1");
+        let issue = |r: &WarehouseReceipt| Action::IssueWarehouseReceipt {
+            id: r.id.clone(),
+            owner: r.owner.clone(),
+            lot: r.lot.clone(),
+            goods: r.goods.clone(),
+            doc_hash: r.doc_hash,
+        };
+        let issued = |r: &WarehouseReceipt| Event::WarehouseReceiptIssued {
+            receipt: r.id.clone(),
+            owner: r.owner.clone(),
+        };
+        let (t1, t2, t3) = (fake::hash(0xa1), fake::hash(0xa2), fake::hash(0xa3));
+        // One transaction per block: the index keys transactions by (height, position).
+        node.set("/v1/status", fake::status(3, vec![]));
+        for (h, t) in [(1, t1), (2, t2), (3, t3)] {
+            node.set(&format!("/v1/blocks/{h}"), fake::block(h, &[t]));
+        }
+        node.set(
+            &paths::transaction(&t1),
+            fake::tx(t1, 1, "LOGI", issue(&wr9), vec![issued(&wr9)]),
+        );
+        let pledged = Event::WarehouseReceiptPledged {
+            receipt: wr9.id.clone(),
+            bank: testdata::org("BANK-A"),
+        };
+        let accept = Action::AcceptPledge {
+            receipt: wr9.id.clone(),
+        };
+        node.set(
+            &paths::transaction(&t2),
+            fake::tx(t2, 2, "BANK-A", accept, vec![pledged]),
+        );
+        node.set(
+            &paths::transaction(&t3),
+            fake::tx(t3, 3, "LOGI", issue(&wr1), vec![issued(&wr1)]),
+        );
+        node.set_doc(Doc::WarehouseReceipt(wr9));
+        node.set_doc(Doc::WarehouseReceipt(wr1));
+        node
+    }
+
+    /// The auditor finds both receipts in the warehouse list (linked from the nav) with
+    /// their lot, owner and pledge, and WR-9's page with its pledge history; SUP-1 sees
+    /// its own receipt and nothing of SUP-2's (the same 404 as a missing one).
+    #[tokio::test]
+    async fn warehouse_receipts_show_their_pledge_to_auditors_and_their_parties_only() {
+        let served = serve(config_with_auditor_and_sup1(), node_with_warehouse_receipts()).await;
+        let addr = served.addr;
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, body) = http(addr, "GET", "/warehouse", Some(&audit), None).await;
+            if body.contains("WR-9") && body.contains("WR-1") {
+                assert!(body.contains(r#"href="/warehouse/WR-9""#), "{body}");
+                assert!(body.contains("pledged to BANK-A (accepted)"), "{body}");
+                assert!(body.contains("LOT-WR-9"), "{body}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "receipts never indexed: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (_, _, dash) = http(addr, "GET", "/", Some(&audit), None).await;
+        assert!(dash.contains(r#"href="/warehouse""#), "no nav link: {dash}");
+        let (code, _, page) = http(addr, "GET", "/warehouse/WR-9", Some(&audit), None).await;
+        assert_eq!(code, 200, "{page}");
+        assert!(page.contains(r#"id="receipt-history""#), "{page}");
+        assert!(page.contains("issued for SUP-2"), "{page}");
+        assert!(page.contains("pledge accepted by BANK-A"), "{page}");
+        assert!(page.contains(r#"data-kind="warehouse_receipt""#), "{page}");
+        let (_, _, csv) = http(addr, "GET", "/warehouse?format=csv&status=pledged", Some(&audit), None).await;
+        assert!(csv.contains("WR-9") && !csv.contains("WR-1,"), "{csv}");
+
+        let (_, head) = login(addr, "username=sup1&password=s").await;
+        let sup = session_of(&head);
+        let (code, _, own) = http(addr, "GET", "/warehouse/WR-1", Some(&sup), None).await;
+        assert_eq!(code, 200, "{own}");
+        for path in [
+            "/warehouse",
+            "/warehouse?format=csv",
+            "/warehouse/WR-9",
+            "/search?q=WR-9",
+            "/api/verify/doc/warehouse_receipt/WR-9",
+        ] {
+            let (code, _, body) = http(addr, "GET", path, Some(&sup), None).await;
+            assert!(code == 200 || code == 404, "{path}: {code}");
+            assert!(!body.contains("LOT-WR-9"), "{path} leaks WR-9: {body}");
+            assert!(!body.contains("href=\"/warehouse/WR-9\""), "{path}: {body}");
+        }
+        assert_eq!(http(addr, "GET", "/warehouse/WR-9", Some(&sup), None).await.0, 404);
         served.stop().await;
     }
 

@@ -91,6 +91,12 @@ impl Shown for ShipmentOfOrder {}
 /// shows it; nobody else reads it.
 impl Shown for lianrong_contracts::model::Settlement {}
 impl Shown for OfferOfFinancing {}
+/// The warehouse, the owner, the pledgee and the bank offered the pledge read a receipt
+/// whole (it carries no identifiers to mask); nobody else reads it.
+impl Shown for lianrong_contracts::model::WarehouseReceipt {}
+/// Banks and auditors read every credit limit, a core enterprise its own issuance limit
+/// (`visibility::may_read_limit`).
+impl Shown for lianrong_api_types::LimitView {}
 
 /// Orgs are listed for everyone (the node does the same), with identifiers masked but
 /// the viewer's own and its `counterparties'` (orgs it trades with, see
@@ -114,6 +120,19 @@ pub fn orgs(
 /// for its parties, masked for anyone else.
 pub fn seen_from_outside<T: Document>(viewer: &Viewer, doc: T) -> T {
     rule::seen_from_outside(&viewer.reader(), doc)
+}
+
+/// A governance proposal as `viewer` may see it (the node's rule,
+/// `visibility::proposal_for`): whole for auditor and bank accounts, accounts of orgs in
+/// `validator_orgs` (they vote on it) and its parties; `None` for anyone else.
+pub fn proposal(
+    viewer: &Viewer,
+    validator_orgs: &BTreeSet<OrgId>,
+    p: lianrong_contracts::model::Proposal,
+) -> Option<lianrong_contracts::model::Proposal> {
+    let reader = viewer.reader();
+    let runs_validator = matches!(&reader, Reader::Org(o) if validator_orgs.contains(o));
+    rule::proposal_for(&reader, p, runs_validator)
 }
 
 /// Masks a decoded action or event for a restricted viewer (see [`mask_json`]).

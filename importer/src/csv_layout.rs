@@ -230,6 +230,7 @@ fn parse_row(
         issue_date,
         due_date: Some(due_date),
         type_code: None,
+        billing_references: Vec::new(),
         payee: None,
         amount,
         seller: party(PartyRole::Seller, seller),

@@ -14,7 +14,8 @@ pub use csv_layout::{
 };
 pub use error::{ImportError, RowError};
 pub use model::{
-    IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_PARTY_IDS,
+    IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_BILLING_REFERENCES,
+    MAX_PARTY_IDS,
 };
 pub use plan::{
     derived_invoice_id, mismatches, plan, ImportOptions, PlanError, PlannedInvoice,
@@ -28,4 +29,4 @@ pub use run::{
     detect_format, parse_file, run, BatchReport, BatchSummary, InvoiceLedger, ItemReport,
     LedgerError, Outcome, Stage, MAX_BATCH_FILES, MAX_BATCH_ITEMS,
 };
-pub use ubl::{parse_ubl, MAX_DEPTH, MAX_ELEMENTS, MAX_FILE_BYTES};
+pub use ubl::{parse_ubl, BILLING_REFERENCE, MAX_DEPTH, MAX_ELEMENTS, MAX_FILE_BYTES};

@@ -69,6 +69,10 @@ pub struct PartyId {
 /// Most identifiers kept per party: UBL allows repeats, real documents carry a few.
 pub const MAX_PARTY_IDS: usize = 16;
 
+/// Most invoices one document may reference (`cac:BillingReference`): a correction
+/// replaces one original, rarely a few.
+pub const MAX_BILLING_REFERENCES: usize = 16;
+
 /// A party as the file names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartyRef {
@@ -146,6 +150,10 @@ pub struct ImportedInvoice {
     pub payee: Option<PartyRef>,
     /// The purchase order referenced (UBL `cac:OrderReference/cbc:ID`, CSV `order_id`).
     pub order: Option<String>,
+    /// The earlier invoices this one refers to, by number (UBL
+    /// `cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID`, in document order): the
+    /// originals a corrected invoice (type code 384) replaces. Empty for CSV.
+    pub billing_references: Vec<String>,
     /// An explicit ledger id (CSV `invoice_id`); otherwise one is derived from the
     /// fingerprint.
     pub ledger_id: Option<String>,

@@ -4,7 +4,7 @@
 
 use chrono::{Days, NaiveDate};
 use lianrong_contracts::exec::check_text;
-use lianrong_contracts::exec::invoices::{fingerprint, normalize_identifier};
+use lianrong_contracts::exec::invoices::{canonical_number, fingerprint, normalize_identifier};
 use lianrong_contracts::model::{DocId, Invoice, Org};
 use lianrong_contracts::{Action, InvoiceSpec};
 use lianrong_primitives::{Hash, OrgId};
@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::error::clip;
 use super::model::{IdKind, ImportedInvoice, PartyRef};
 use super::resolve::PartyMap;
+use super::ubl::BILLING_REFERENCE;
 
 /// Longest default payment term accepted, in days (the ledger's tenor cap is below it).
 pub const MAX_DEFAULT_DUE_DAYS: u32 = 3650;
@@ -134,14 +135,27 @@ pub enum PlanError {
          so registering it would finance it twice"
     )]
     FactoredInvoice,
-    /// UNTDID 1001 type 384: a correction replaces an original the ledger may still hold.
+    /// UNTDID 1001 type 384 naming no original: a correction replaces an invoice, and
+    /// without its number nobody can check that the original was voided on the ledger.
     #[error(
-        "cbc:InvoiceTypeCode 384 (corrected invoice): it replaces an original that may still \
-         be live on the ledger, and the file alone cannot show that the original was voided; \
-         void the original (lianrong invoice void ID) and import the correction as a \
-         commercial invoice (380)"
+        "cbc:InvoiceTypeCode 384 (corrected invoice) without an original: it names no \
+         {BILLING_REFERENCE}, so nothing shows that the invoice it corrects was voided on the \
+         ledger; reference the original's number, or import it as a commercial invoice (380)"
     )]
-    CorrectedInvoice,
+    CorrectedWithoutOriginal,
+    /// UNTDID 1001 type 384 whose original is not voided on the ledger (or not there):
+    /// registering the correction would put the same claim on the ledger twice.
+    #[error(
+        "cbc:InvoiceTypeCode 384 (corrected invoice): its original {number:?} {state}; a \
+         correction is imported only once its original is voided on the ledger (the seller \
+         runs `lianrong invoice void ID`)"
+    )]
+    OriginalNotVoided {
+        /// The original's number as the file references it (clipped).
+        number: String,
+        /// What the ledger holds under it, e.g. "is INV-7, confirmed on the ledger".
+        state: String,
+    },
     /// The file prints a tax id for a party that is not the one the org registered.
     #[error(
         "{element}: the file prints {role} tax id {printed:?}, but {org} is registered with \
@@ -178,7 +192,10 @@ impl PlanError {
             | PlanError::Invalid { element, .. }
             | PlanError::TaxIdDiffers { element, .. } => Some(element),
             PlanError::PayeeNotSeller { .. } => Some("cac:PayeeParty"),
-            PlanError::FactoredInvoice | PlanError::CorrectedInvoice => Some("cbc:InvoiceTypeCode"),
+            PlanError::FactoredInvoice | PlanError::CorrectedWithoutOriginal => {
+                Some("cbc:InvoiceTypeCode")
+            }
+            PlanError::OriginalNotVoided { .. } => Some(BILLING_REFERENCE),
             _ => None,
         }
     }
@@ -357,13 +374,37 @@ fn check_parties(seller: &Org, buyer: &Org, opts: &ImportOptions) -> Result<(), 
     Ok(())
 }
 
-/// Refuses the UNTDID 1001 invoice types whose claim is not plainly the seller's:
-/// 393 (factored) and 384 (corrected; see [`PlanError::CorrectedInvoice`]).
+/// Refuses the UNTDID 1001 invoice types whose claim is not plainly the seller's: 393
+/// (factored), and 384 (corrected) naming no original or an original that cannot be an
+/// invoice number. Whether a 384's originals are voided is the ledger's to say: the run
+/// looks them up ([`corrected_originals`]) before submitting anything.
 fn check_document_kind(inv: &ImportedInvoice) -> Result<(), PlanError> {
     match inv.type_code.as_deref() {
         Some("393") => Err(PlanError::FactoredInvoice),
-        Some("384") => Err(PlanError::CorrectedInvoice),
+        Some("384") => {
+            if inv.billing_references.is_empty() {
+                return Err(PlanError::CorrectedWithoutOriginal);
+            }
+            for number in &inv.billing_references {
+                canonical_number(number).map_err(|reason| PlanError::Invalid {
+                    element: BILLING_REFERENCE.into(),
+                    value: clip(number),
+                    reason,
+                })?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
+    }
+}
+
+/// The originals a corrected invoice (type code 384) replaces, by number; empty for any
+/// other document. Each must be voided on the ledger, by the same seller, before the
+/// correction is registered.
+pub(crate) fn corrected_originals(inv: &ImportedInvoice) -> &[String] {
+    match inv.type_code.as_deref() {
+        Some("384") => &inv.billing_references,
+        _ => &[],
     }
 }
 

@@ -14,8 +14,10 @@ use tokio::io::AsyncReadExt;
 
 use super::csv_layout::parse_csv;
 use super::error::{clip, ImportError};
-use super::model::{ImportedInvoice, SourceFormat};
-use super::plan::{mismatches, plan, ImportOptions, PlannedInvoice};
+use super::model::{ImportedInvoice, PartyRef, SourceFormat};
+use super::plan::{
+    corrected_originals, mismatches, plan, ImportOptions, PlanError, PlannedInvoice,
+};
 use super::resolve::PartyDirectory;
 use super::ubl::{parse_ubl, MAX_FILE_BYTES};
 
@@ -47,6 +49,15 @@ pub trait InvoiceLedger {
     fn invoice_by_fingerprint(
         &self,
         fingerprint: &Hash,
+    ) -> impl Future<Output = Result<Option<Invoice>, LedgerError>> + Send;
+
+    /// The invoice `seller` issued under `number` (compared in the ledger's normal form),
+    /// voided ones included, if any and readable by the importer
+    /// (`GET /v1/invoices?seller=ORG&number=N`): a corrected invoice's original.
+    fn invoice_by_number(
+        &self,
+        seller: &OrgId,
+        number: &str,
     ) -> impl Future<Output = Result<Option<Invoice>, LedgerError>> + Send;
 
     /// Signs and submits `ConfirmInvoice { invoice }` (the buyer's 确权 of an invoice the
@@ -433,24 +444,13 @@ async fn import_one<L: InvoiceLedger>(
     let mut item = ItemReport::new(file, line, rejected(Stage::Parse, "", None));
     item.number = Some(inv.number.clone());
     item.amount = Some(inv.amount);
-    let seller = match directory.resolve(&inv.seller) {
-        Ok(r) => r.org,
-        Err(e) => {
-            let element = inv.seller.location(inv.format);
-            item.outcome = rejected(Stage::Resolve, &e, Some(element));
+    let (seller, buyer) = match resolve_parties(directory, inv, &mut item) {
+        Ok(parties) => parties,
+        Err(outcome) => {
+            item.outcome = outcome;
             return item;
         }
     };
-    item.seller = Some(seller.id.clone());
-    let buyer = match directory.resolve(&inv.buyer) {
-        Ok(r) => r.org,
-        Err(e) => {
-            let element = inv.buyer.location(inv.format);
-            item.outcome = rejected(Stage::Resolve, &e, Some(element));
-            return item;
-        }
-    };
-    item.buyer = Some(buyer.id.clone());
     let planned = match plan(inv, seller, buyer, opts) {
         Ok(p) => p,
         Err(e) => {
@@ -459,6 +459,10 @@ async fn import_one<L: InvoiceLedger>(
         }
     };
     item.fingerprint = Some(planned.fingerprint);
+    if let Err(outcome) = check_originals_voided(ledger, inv, &planned.seller).await {
+        item.outcome = outcome;
+        return item;
+    }
     if let Some(existing) = settled.get(&planned.fingerprint) {
         item.outcome = Outcome::AlreadyOnLedger {
             invoice: existing.clone(),
@@ -506,6 +510,77 @@ async fn import_one<L: InvoiceLedger>(
         }
     };
     item
+}
+
+/// The seller and buyer orgs of `inv`, each noted on `item` once resolved; otherwise the
+/// rejection naming the party's element.
+fn resolve_parties<'d>(
+    directory: &'d PartyDirectory,
+    inv: &ImportedInvoice,
+    item: &mut ItemReport,
+) -> Result<(&'d Org, &'d Org), Outcome> {
+    let resolve = |party: &PartyRef| {
+        directory
+            .resolve(party)
+            .map(|r| r.org)
+            .map_err(|e| rejected(Stage::Resolve, &e, Some(party.location(inv.format))))
+    };
+    let seller = resolve(&inv.seller)?;
+    item.seller = Some(seller.id.clone());
+    let buyer = resolve(&inv.buyer)?;
+    item.buyer = Some(buyer.id.clone());
+    Ok((seller, buyer))
+}
+
+/// A corrected invoice (type code 384) is imported only if every original it references
+/// is on the ledger, issued by the same seller, and voided: otherwise the correction would
+/// be a second claim for the same goods. Checked before anything else touches the ledger,
+/// also on a re-run and for `--confirm` of a correction the seller registered.
+async fn check_originals_voided<L: InvoiceLedger>(
+    ledger: &L,
+    inv: &ImportedInvoice,
+    seller: &OrgId,
+) -> Result<(), Outcome> {
+    for number in corrected_originals(inv) {
+        let found = ledger
+            .invoice_by_number(seller, number)
+            .await
+            .map_err(|e| {
+                rejected(
+                    Stage::Ledger,
+                    format!("looking up the corrected invoice's original {number:?}: {e}"),
+                    None,
+                )
+            })?;
+        let state = match found {
+            Some(o) if &o.seller == seller && o.status == InvoiceStatus::Voided => continue,
+            Some(o) if &o.seller != seller => {
+                format!("is {}, issued by {}, not {seller}", o.id, o.seller)
+            }
+            Some(o) => format!(
+                "is {}, {} on the ledger, not voided",
+                o.id,
+                status_name(o.status)
+            ),
+            None => format!("of {seller} is not on the ledger (or not readable by you)"),
+        };
+        let e = PlanError::OriginalNotVoided {
+            number: clip(number),
+            state,
+        };
+        return Err(rejected(Stage::Plan, &e, e.element()));
+    }
+    Ok(())
+}
+
+/// An invoice status as the ledger's JSON names it.
+fn status_name(s: InvoiceStatus) -> &'static str {
+    match s {
+        InvoiceStatus::Registered => "registered",
+        InvoiceStatus::Confirmed => "confirmed",
+        InvoiceStatus::Disputed => "disputed",
+        InvoiceStatus::Voided => "voided",
+    }
 }
 
 /// `--confirm` of an invoice already on the ledger: the seller registered it first. It is

@@ -9,7 +9,8 @@ use quick_xml::XmlVersion;
 
 use super::error::{clip, ImportError};
 use super::model::{
-    IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_PARTY_IDS,
+    IdKind, ImportedInvoice, PartyId, PartyRef, PartyRole, SourceFormat, MAX_BILLING_REFERENCES,
+    MAX_PARTY_IDS,
 };
 use super::values::{parse_currency, parse_date, parse_payable};
 
@@ -28,6 +29,8 @@ const NS_CAC: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:CommonAggre
 const NS_CBC: &[u8] = b"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
 
 const PAYABLE: &str = "cac:LegalMonetaryTotal/cbc:PayableAmount";
+/// Where a referenced invoice's number sits (BT-25 in EN 16931).
+pub const BILLING_REFERENCE: &str = "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID";
 
 /// UNTDID 1001 document types that are credit notes (381 is the usual one; Peppol sends
 /// them as `CreditNote` documents, but an ERP may mislabel an `Invoice`).
@@ -59,6 +62,7 @@ enum Target {
     TypeCode,
     Currency,
     Order,
+    BillingReference,
     Payable,
     /// Another amount in `cac:LegalMonetaryTotal`, checked for its currency only.
     OtherTotal(String),
@@ -83,6 +87,7 @@ struct Found {
     type_code: Option<String>,
     currency: Option<String>,
     order: Option<String>,
+    billing_references: Vec<String>,
     payable: Option<(String, Option<String>)>,
     other_totals: Vec<(String, Option<String>)>,
     seller: PartyFound,
@@ -140,6 +145,13 @@ fn target_of(path: &[Tag]) -> Option<Target> {
             _ => None,
         },
         [a, b] if is(a, Cac, "OrderReference") && is(b, Cbc, "ID") => Some(Target::Order),
+        [a, b, c]
+            if is(a, Cac, "BillingReference")
+                && is(b, Cac, "InvoiceDocumentReference")
+                && is(c, Cbc, "ID") =>
+        {
+            Some(Target::BillingReference)
+        }
         [a, b] if is(a, Cac, "LegalMonetaryTotal") && b.ns == Cbc => {
             if b.name == "PayableAmount" {
                 Some(Target::Payable)
@@ -239,6 +251,20 @@ impl Found {
             Target::TypeCode => set_once(&mut self.type_code, text, "cbc:InvoiceTypeCode"),
             Target::Currency => set_once(&mut self.currency, text, "cbc:DocumentCurrencyCode"),
             Target::Order => set_once(&mut self.order, text, "cac:OrderReference/cbc:ID"),
+            Target::BillingReference => {
+                if text.is_empty() {
+                    return Ok(());
+                }
+                if self.billing_references.len() >= MAX_BILLING_REFERENCES {
+                    return Err(ImportError::invalid(
+                        BILLING_REFERENCE,
+                        &text,
+                        format!("is one reference too many (at most {MAX_BILLING_REFERENCES})"),
+                    ));
+                }
+                self.billing_references.push(text);
+                Ok(())
+            }
             Target::Payable => {
                 if self.payable.is_some() {
                     return Err(ImportError::Repeated {
@@ -575,6 +601,7 @@ fn target_element(t: &Target) -> String {
         Target::TypeCode => "cbc:InvoiceTypeCode".into(),
         Target::Currency => "cbc:DocumentCurrencyCode".into(),
         Target::Order => "cac:OrderReference/cbc:ID".into(),
+        Target::BillingReference => BILLING_REFERENCE.into(),
         Target::Payable => PAYABLE.into(),
         Target::OtherTotal(n) => format!("cac:LegalMonetaryTotal/cbc:{n}"),
         Target::PartyId(role, kind) => PartyRef::new(*role).element(*kind),
@@ -687,6 +714,7 @@ fn build(f: Found, doc_hash: lianrong_primitives::Hash) -> Result<ImportedInvoic
         buyer: party(PartyRole::Buyer, f.buyer),
         payee: f.seen_payee.then(|| party(PartyRole::Payee, f.payee)),
         order: f.order.filter(|s| !s.is_empty()),
+        billing_references: f.billing_references,
         ledger_id: None,
         doc_hash,
         line: None,
@@ -736,6 +764,28 @@ mod tests {
             );
         }
         assert!(parse_ubl(typed("380").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn billing_references_are_read_in_document_order_and_bounded() {
+        let one = |n: &str| {
+            format!(
+                "<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID> {n} </cbc:ID>\
+                 <cbc:IssueDate>2026-01-01</cbc:IssueDate></cac:InvoiceDocumentReference>\
+                 </cac:BillingReference>"
+            )
+        };
+        let inv = parse_ubl(minimal(&format!("{}{}", one("A-0"), one("A-00"))).as_bytes()).unwrap();
+        assert_eq!(inv.billing_references, ["A-0", "A-00"]);
+        assert!(parse_ubl(minimal("").as_bytes())
+            .unwrap()
+            .billing_references
+            .is_empty());
+        let many: String = (0..=MAX_BILLING_REFERENCES)
+            .map(|i| one(&format!("A-{i}")))
+            .collect();
+        let err = parse_ubl(minimal(&many).as_bytes()).unwrap_err();
+        assert_eq!(err.element(), Some(BILLING_REFERENCE));
     }
 
     #[test]

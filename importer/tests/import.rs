@@ -18,7 +18,7 @@ mod import {
     use std::sync::Mutex;
 
     use chrono::NaiveDate;
-    use lianrong_contracts::exec::invoices::fingerprint;
+    use lianrong_contracts::exec::invoices::{fingerprint, normalize_identifier};
     use lianrong_contracts::model::{DocId, Invoice, InvoiceStatus, Org, Role};
     use lianrong_contracts::money::Money;
     use lianrong_contracts::InvoiceSpec;
@@ -187,6 +187,17 @@ mod import {
                 .insert(fp, invoice);
         }
 
+        /// The seller voids an invoice (as `lianrong invoice void` would).
+        fn void(&self, id: &DocId) {
+            let mut st = self.state.lock().unwrap();
+            let inv = st
+                .by_fingerprint
+                .values_mut()
+                .find(|i| &i.id == id)
+                .unwrap();
+            inv.status = InvoiceStatus::Voided;
+        }
+
         fn status_of(&self, id: &DocId) -> Option<InvoiceStatus> {
             let st = self.state.lock().unwrap();
             st.by_fingerprint
@@ -208,6 +219,24 @@ mod import {
             let mut st = self.state.lock().unwrap();
             st.lookups += 1;
             Ok(st.by_fingerprint.get(fp).cloned())
+        }
+
+        async fn invoice_by_number(
+            &self,
+            seller: &OrgId,
+            number: &str,
+        ) -> Result<Option<Invoice>, LedgerError> {
+            if self.fail_lookups {
+                return Err(LedgerError::Unavailable("connection refused".into()));
+            }
+            let mut st = self.state.lock().unwrap();
+            st.lookups += 1;
+            let n = normalize_identifier(number);
+            Ok(st
+                .by_fingerprint
+                .values()
+                .find(|i| &i.seller == seller && normalize_identifier(&i.number) == n)
+                .cloned())
         }
 
         async fn register(&self, spec: &InvoiceSpec, confirm: bool) -> Result<DocId, LedgerError> {
@@ -1458,6 +1487,115 @@ mod import {
             "a payee that is the seller is fine: {report}"
         );
         assert_eq!(ledger.register_calls(), 1);
+    }
+
+    /// Issue 12, Deliver 7: a corrected invoice (384) is refused, with the reason, while its
+    /// original is live on the ledger, missing, or not named; once the seller voided the
+    /// original it is imported like any invoice, and a re-run submits nothing.
+    #[tokio::test]
+    async fn a_corrected_invoice_is_imported_once_its_original_is_voided() {
+        let ledger = FakeLedger::new(sample_orgs());
+        let corrected = paths(&["corrected-384.xml"]);
+        let parsed = parse_ubl(&fixture("corrected-384.xml")).unwrap();
+        assert_eq!(parsed.type_code.as_deref(), Some("384"));
+        assert_eq!(parsed.billing_references, ["Snippet1"]);
+        assert_eq!(parsed.amount.to_fixed(), "1600.00");
+
+        // No original on the ledger yet.
+        let report = run(&ledger, &corrected, &opts("SUP-GB")).await;
+        let (stage, reason, at) = rejection(&report.items[0]);
+        assert_eq!((stage, at), (Stage::Plan, Some(BILLING_REFERENCE)));
+        assert!(
+            reason.contains("\"Snippet1\" of SUP-GB is not on the ledger"),
+            "{reason}"
+        );
+
+        // The original is registered (live): still refused, naming it.
+        let original = run(&ledger, &paths(&["base-example.xml"]), &opts("SUP-GB")).await;
+        let Outcome::Registered { invoice: orig, .. } = &original.items[0].outcome else {
+            panic!("{original}");
+        };
+        let report = run(&ledger, &corrected, &opts("SUP-GB")).await;
+        let (stage, reason, _) = rejection(&report.items[0]);
+        assert_eq!(stage, Stage::Plan);
+        assert!(
+            reason.contains(&format!("is {orig}, registered on the ledger, not voided"))
+                && reason.contains("lianrong invoice void"),
+            "{reason}"
+        );
+        assert_eq!(
+            ledger.register_calls(),
+            1,
+            "nothing submitted for the correction"
+        );
+
+        // Voided by its seller: the correction is registered, once.
+        ledger.void(orig);
+        let report = run(&ledger, &corrected, &opts("SUP-GB")).await;
+        let Outcome::Registered { invoice, .. } = &report.items[0].outcome else {
+            panic!("{report}");
+        };
+        let spec = ledger.registered().last().unwrap().spec.clone();
+        assert_eq!((&spec.id, spec.number.as_str()), (invoice, "Snippet1-C"));
+        assert_eq!(spec.amount.to_fixed(), "1600.00");
+        let again = run(&ledger, &corrected, &opts("SUP-GB")).await;
+        assert!(
+            matches!(again.items[0].outcome, Outcome::AlreadyOnLedger { .. }),
+            "{again}"
+        );
+        assert_eq!(ledger.register_calls(), 2);
+    }
+
+    /// A 384 that names no original, or one that cannot be an invoice number, is refused
+    /// at plan without asking the ledger; a failed lookup refuses it at the ledger stage
+    /// (never submitted blind).
+    #[tokio::test]
+    async fn a_corrected_invoice_without_a_usable_original_is_refused() {
+        let text = String::from_utf8(fixture("corrected-384.xml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("lianrong-384-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, body: String| {
+            let p = dir.join(name);
+            std::fs::write(&p, body).unwrap();
+            p
+        };
+        let start = text.find("<cac:BillingReference>").unwrap();
+        let end = text.find("</cac:BillingReference>").unwrap() + "</cac:BillingReference>".len();
+        let unnamed = write(
+            "no-reference.xml",
+            format!("{}{}", &text[..start], &text[end..]),
+        );
+        let bad = write(
+            "bad-reference.xml",
+            text.replace("<cbc:ID>Snippet1</cbc:ID>", "<cbc:ID>发票 1</cbc:ID>"),
+        );
+        let ledger = FakeLedger::new(sample_orgs());
+        let report = run(&ledger, &[unnamed, bad], &opts("SUP-GB")).await;
+        let (stage, reason, at) = rejection(&report.items[0]);
+        assert_eq!(
+            (stage, at),
+            (Stage::Plan, Some("cbc:InvoiceTypeCode")),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("384 (corrected invoice) without an original"),
+            "{reason}"
+        );
+        let (stage, reason, at) = rejection(&report.items[1]);
+        assert_eq!(
+            (stage, at),
+            (Stage::Plan, Some(BILLING_REFERENCE)),
+            "{reason}"
+        );
+        assert_eq!(ledger.state.lock().unwrap().lookups, 0);
+
+        let mut down = FakeLedger::new(sample_orgs());
+        down.fail_lookups = true;
+        let report = run(&down, &paths(&["corrected-384.xml"]), &opts("SUP-GB")).await;
+        let (stage, reason, _) = rejection(&report.items[0]);
+        assert_eq!(stage, Stage::Ledger, "{reason}");
+        assert!(reason.contains("original \"Snippet1\""), "{reason}");
+        assert_eq!(down.register_calls(), 0);
     }
 
     /// A new Peppol user's seller prints a VAT number other than the registered tax id:

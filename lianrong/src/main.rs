@@ -62,6 +62,10 @@ enum Command {
         /// proposed as validators; listed with `spare: true`.
         #[arg(long, default_value_t = 0)]
         spares: usize,
+        /// Serve every node's API over HTTPS: writes a local CA (tls/ca.pem, for clients'
+        /// --ca), each node's certificate, and a client certificate (tls/client.pem).
+        #[arg(long)]
+        tls: bool,
     },
     /// Run a validator (or a non-voting full node) from its config file.
     Node {
@@ -72,6 +76,10 @@ enum Command {
         /// in this file, so maturity can arrive in seconds. Never on a real network.
         #[arg(long, hide = true)]
         dev_clock_file: Option<PathBuf>,
+        /// Check the config and everything it names (key, genesis, peers, listen
+        /// addresses, data dir), print every problem found and exit (1 if any).
+        #[arg(long)]
+        check_config: bool,
     },
     /// Benchmark a local network: committed tx/s, finality p50/p99, RSS and CPU per node.
     Bench {
@@ -161,12 +169,12 @@ fn run(command: Command) -> Result<()> {
             chain_id,
             json,
             spares,
+            tls,
         } => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as u64;
-            let nodes =
-                crate::testnet::write_with_spares(&out, validators, spares, &chain_id, now)?;
+            let nodes = crate::testnet::write_full(&out, validators, spares, &chain_id, now, tls)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&nodes)?);
             } else {
@@ -184,13 +192,23 @@ fn run(command: Command) -> Result<()> {
                     );
                 }
                 println!("member keys and API tokens: {}", out.join("keys").display());
+                if tls {
+                    let dir = out.join("tls");
+                    println!(
+                        "HTTPS: clients trust --ca {}; client certificate {} (key {})",
+                        dir.join("ca.pem").display(),
+                        dir.join("client.pem").display(),
+                        dir.join("client-key.pem").display()
+                    );
+                }
             }
             Ok(())
         }
         Command::Node {
             config,
             dev_clock_file,
-        } => run_node(&config, dev_clock_file.as_deref()),
+            check_config,
+        } => run_node(&config, dev_clock_file.as_deref(), check_config),
         Command::Bench {
             validators,
             keys,
@@ -323,9 +341,33 @@ fn run_demo(exit: bool, dir: Option<PathBuf>, explorer_port: u16) -> Result<()> 
     })
 }
 
+/// `lianrong node --check-config`: every finding on stderr, one a line; "config OK" on
+/// stdout and 0 when none is a problem, else 1.
+fn check_node_config(config: &std::path::Path) -> i32 {
+    let report = lianrong_node::check_config::check(config);
+    for finding in &report.findings {
+        eprintln!("{finding}");
+    }
+    let problems = report.problems().count();
+    if problems == 0 {
+        println!("config OK: {}", config.display());
+        0
+    } else {
+        eprintln!("{problems} problem(s) in {}", config.display());
+        1
+    }
+}
+
 /// Runs a node until SIGTERM or Ctrl-C, then shuts down cleanly (the database is flushed
-/// and closed when the last handle drops).
-fn run_node(config: &std::path::Path, dev_clock_file: Option<&std::path::Path>) -> Result<()> {
+/// and closed when the last handle drops); with `check_config`, only checks its config.
+fn run_node(
+    config: &std::path::Path,
+    dev_clock_file: Option<&std::path::Path>,
+    check_config: bool,
+) -> Result<()> {
+    if check_config {
+        return exit_with(check_node_config(config));
+    }
     let cfg = lianrong_node::config::NodeConfig::load(config)?;
     init_logs("info,libp2p=warn");
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -2,6 +2,11 @@
 //! its `config.toml` and node key on free loopback ports, and member keys and API tokens
 //! for a demo cast -- so a developer can start it with `lianrong node --config`.
 //!
+//! With `--tls` every node's API serves HTTPS: a local CA (`tls/ca.pem`, its key never
+//! written) signs each node's certificate for 127.0.0.1 and localhost (`api-cert.pem`,
+//! `api-key.pem` in its folder) and one client certificate (`tls/client.pem`,
+//! `tls/client-key.pem`) for nodes whose `[api.tls] client_ca` asks for one.
+//!
 //! Spare nodes (`--spares N`) are written the same way but stay out of genesis: every
 //! validator accepts them as full nodes and they dial every validator, so they follow
 //! the chain from the start and are ready to be proposed as validators by governance
@@ -16,9 +21,10 @@ use lianrong_primitives::{sha256, OrgId, PublicKey, SecretKey};
 use serde::Serialize;
 
 use lianrong_node::config::{
-    ApiSection, MempoolSection, NodeConfig, NodeSection, P2pSection, PeerEntry, TokenGrant,
+    ApiSection, ApiTls, MempoolSection, NodeConfig, NodeSection, P2pSection, PeerEntry, TokenGrant,
 };
 use lianrong_node::keyfile;
+use lianrong_tls::issue::LocalCa;
 
 /// Most validators a local testnet may have (each is a process with two ports).
 pub const MAX_TESTNET_VALIDATORS: usize = 16;
@@ -113,6 +119,9 @@ pub enum TestnetError {
     /// Key generation failed.
     #[error(transparent)]
     Key(#[from] anyhow::Error),
+    /// A TLS certificate could not be issued.
+    #[error(transparent)]
+    Tls(#[from] lianrong_tls::TlsError),
 }
 
 /// What `--json` prints for each node.
@@ -133,6 +142,9 @@ pub struct NodeInfo {
     /// A spare: not a genesis validator but a full node every validator accepts, ready to
     /// be proposed as a validator (by `node_key`, `org` and `p2p`).
     pub spare: bool,
+    /// With `--tls`: the CA certificate clients must trust (`--ca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
@@ -185,6 +197,19 @@ pub fn write_with_spares(
     chain_id: &str,
     genesis_time_ms: u64,
 ) -> Result<Vec<NodeInfo>, TestnetError> {
+    write_full(out, validators, spares, chain_id, genesis_time_ms, false)
+}
+
+/// Like [`write_with_spares`]; with `tls`, every API serves HTTPS with certificates of
+/// a local CA written to `tls/` (see the module's documentation).
+pub fn write_full(
+    out: &Path,
+    validators: usize,
+    spares: usize,
+    chain_id: &str,
+    genesis_time_ms: u64,
+    tls: bool,
+) -> Result<Vec<NodeInfo>, TestnetError> {
     if validators == 0 || validators > MAX_TESTNET_VALIDATORS {
         return Err(TestnetError::Invalid(format!(
             "--validators must be 1..={MAX_TESTNET_VALIDATORS}"
@@ -208,12 +233,18 @@ pub fn write_with_spares(
     let nodes = write_node_keys(out, validators, &mut ports)?;
     let spare_nodes = write_spare_keys(out, spares, &mut ports)?;
     write_genesis(out, chain_id, genesis_time_ms, orgs, &nodes)?;
+    let tls = if tls {
+        Some(write_tls(out, chain_id, nodes.iter().chain(&spare_nodes))?)
+    } else {
+        None
+    };
+    let tls = tls.as_deref();
     let spare_keys: Vec<PublicKey> = spare_nodes.iter().map(|n| n.key).collect();
     let mut infos = Vec::with_capacity(nodes.len() + spare_nodes.len());
     for node in &nodes {
         // Every validator dials the others and lets the spares in.
         let peers = nodes.iter().filter(|n| n.key != node.key);
-        infos.push(write_node_config(node, peers, &spare_keys, &tokens)?);
+        infos.push(write_node_config(node, peers, &spare_keys, &tokens, tls)?);
     }
     for spare in &spare_nodes {
         // A spare dials every validator; the other spares may connect to it.
@@ -222,7 +253,13 @@ pub fn write_with_spares(
             .copied()
             .filter(|k| *k != spare.key)
             .collect();
-        infos.push(write_node_config(spare, nodes.iter(), &others, &tokens)?);
+        infos.push(write_node_config(
+            spare,
+            nodes.iter(),
+            &others,
+            &tokens,
+            tls,
+        )?);
     }
     Ok(infos)
 }
@@ -376,12 +413,46 @@ fn write_genesis(
     std::fs::write(&genesis_path, json).map_err(io(&genesis_path))
 }
 
-/// The node's `config.toml`: it dials `peers` and also lets `full_nodes` in.
+/// Certificate and key file names in a node's folder (`--tls`).
+const API_CERT: &str = "api-cert.pem";
+const API_KEY: &str = "api-key.pem";
+
+/// `--tls`: a local CA for this network (`tls/ca.pem`; its key stays in memory), a
+/// certificate for each node's API in the node's folder, and one client certificate
+/// (`tls/client.pem`, `tls/client-key.pem`). Returns the CA file.
+fn write_tls<'a>(
+    out: &Path,
+    chain_id: &str,
+    nodes: impl Iterator<Item = &'a PlannedNode>,
+) -> Result<PathBuf, TestnetError> {
+    let dir = out.join("tls");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let ca = LocalCa::new(&format!("LianRong test network {chain_id} CA"))?;
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.cert_pem()).map_err(io(&ca_file))?;
+    // The API listens on 127.0.0.1; clients may also say localhost.
+    let hosts = ["127.0.0.1".to_string(), "localhost".to_string()];
+    for node in nodes {
+        let issued = ca.server(&format!("{} API", node.name), &hosts)?;
+        let (cert, key) = (node.dir.join(API_CERT), node.dir.join(API_KEY));
+        issued.write(&cert, &key).map_err(io(&cert))?;
+    }
+    let client = ca.client(&format!("LianRong test network {chain_id} client"))?;
+    let cert = dir.join("client.pem");
+    client
+        .write(&cert, &dir.join("client-key.pem"))
+        .map_err(io(&cert))?;
+    Ok(ca_file)
+}
+
+/// The node's `config.toml`: it dials `peers` and also lets `full_nodes` in; with `ca`
+/// (`--tls`) its API serves HTTPS with the certificate [`write_tls`] wrote for it.
 fn write_node_config<'a>(
     node: &PlannedNode,
     peers: impl Iterator<Item = &'a PlannedNode>,
     full_nodes: &[PublicKey],
     tokens: &[TokenGrant],
+    ca: Option<&Path>,
 ) -> Result<NodeInfo, TestnetError> {
     let PlannedNode {
         name,
@@ -416,6 +487,11 @@ fn write_node_config<'a>(
             max_body_bytes: 256 * 1024,
             tokens: tokens.to_vec(),
             public_addresses: vec![],
+            tls: ca.map(|_| ApiTls {
+                cert: PathBuf::from(API_CERT),
+                key: PathBuf::from(API_KEY),
+                client_ca: None,
+            }),
         },
         mempool: MempoolSection::default(),
         consensus: Default::default(),
@@ -426,11 +502,15 @@ fn write_node_config<'a>(
     Ok(NodeInfo {
         name: name.clone(),
         config: path,
-        api: format!("http://127.0.0.1:{api}"),
+        api: format!(
+            "{}://127.0.0.1:{api}",
+            if ca.is_some() { "https" } else { "http" }
+        ),
         node_key: *key,
         p2p: format!("/ip4/127.0.0.1/tcp/{p2p}"),
         org: org(runner)?,
         spare: *spare,
+        ca: ca.map(Path::to_path_buf),
     })
 }
 
@@ -501,6 +581,42 @@ mod tests {
         assert!(write(&out, 4, "lianrong-local", 0).is_err());
         assert!(write(&dir.path().join("x"), 0, "c", 0).is_err());
         assert!(write_with_spares(&dir.path().join("y"), 4, 17, "c", 0).is_err());
+    }
+
+    #[test]
+    fn a_tls_testnet_serves_https_with_certificates_of_its_own_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let nodes = write_full(&out, 4, 1, "lianrong-local", 1_767_542_400_000, true).unwrap();
+        let ca = out.join("tls/ca.pem");
+        for n in &nodes {
+            assert!(n.api.starts_with("https://127.0.0.1:"), "{}", n.api);
+            assert_eq!(n.ca.as_deref(), Some(ca.as_path()));
+            let cfg = NodeConfig::load(&n.config).unwrap();
+            let tls = cfg.api.tls.unwrap();
+            assert_eq!(tls.cert, n.config.with_file_name(API_CERT));
+            assert_eq!(tls.client_ca, None, "client certificates are not required");
+            let served = lianrong_tls::server_config(&tls.cert, &tls.key, Some(&ca)).unwrap();
+            assert!(served.not_after.is_some());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&tls.key).unwrap().permissions().mode();
+                assert_eq!(
+                    mode & 0o077,
+                    0,
+                    "the API key is readable by others: {mode:o}"
+                );
+            }
+        }
+        let pem = |f: &str| std::fs::read_to_string(out.join("tls").join(f)).unwrap();
+        assert!(pem("client.pem").starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(pem("client-key.pem").contains("PRIVATE KEY"));
+        // Without --tls nothing of it.
+        let plain = write(&dir.path().join("plain"), 1, "c", 0).unwrap();
+        assert!(plain[0].api.starts_with("http://") && plain[0].ca.is_none());
+        let text = std::fs::read_to_string(&plain[0].config).unwrap();
+        assert!(!text.contains("tls"), "{text}");
     }
 
     #[test]

@@ -13,8 +13,8 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use lianrong_contracts::genesis::Genesis;
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, Proposal, Receivable, Settlement, Shipment,
-    WarehouseReceipt,
+    Financing, Invoice, Offer, Order, Org, PendingApproval, Proposal, Receivable, Settlement,
+    Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::MAX_VALUE_BYTES;
 use lianrong_contracts::DocKind;
@@ -316,5 +316,6 @@ pub fn document_json(kind: DocKind, bytes: &[u8]) -> Result<Value> {
         DocKind::Financing => decode_as::<Financing>(bytes),
         DocKind::Offer => decode_as::<Offer>(bytes),
         DocKind::Settlement => decode_as::<Settlement>(bytes),
+        DocKind::Approval => decode_as::<PendingApproval>(bytes),
     }
 }

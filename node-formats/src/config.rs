@@ -100,6 +100,36 @@ pub struct ApiSection {
     /// replayed against another node.
     #[serde(default)]
     pub public_addresses: Vec<String>,
+    /// `[api.tls]`: serve HTTPS instead of plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ApiTls>,
+}
+
+/// `[api.tls]`: the API serves HTTPS with these PEM files (relative paths are taken from
+/// the config's folder). Read when the node starts; a file that is missing or holds the
+/// wrong thing stops it with the file named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTls {
+    /// The certificate chain served, leaf first.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// When set, only clients presenting a certificate signed by a CA of this file get a
+    /// connection at all (mutual TLS, on top of tokens and signed requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+}
+
+impl ApiTls {
+    /// Every file it names, with the config key naming it.
+    pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        let mut files = vec![("api.tls.cert", self.cert.as_path()), ("api.tls.key", self.key.as_path())];
+        if let Some(ca) = &self.client_ca {
+            files.push(("api.tls.client_ca", ca.as_path()));
+        }
+        files
+    }
 }
 
 impl ApiSection {
@@ -215,11 +245,19 @@ impl NodeConfig {
             reason: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let tls = cfg.api.tls.iter_mut().flat_map(|t| {
+            [Some(&mut t.cert), Some(&mut t.key), t.client_ca.as_mut()]
+                .into_iter()
+                .flatten()
+        });
         for p in [
             &mut cfg.node.data_dir,
             &mut cfg.node.node_key,
             &mut cfg.node.genesis,
-        ] {
+        ]
+        .into_iter()
+        .chain(tls)
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -304,5 +342,34 @@ mod tests {
         let err = NodeConfig::parse(&slow, &path).unwrap_err().to_string();
         assert!(err.contains("idle_block_delay_ms 501"), "{err}");
         assert!(NodeConfig::parse("[node]\nname = 1", &path).is_err());
+    }
+
+    #[test]
+    fn api_tls_paths_are_anchored_and_round_trip() {
+        let (path, text) = example("bank/config.toml");
+        let plain = NodeConfig::parse(&text, &path).unwrap();
+        assert_eq!(plain.api.tls, None, "plain HTTP without [api.tls]");
+        let with = format!(
+            "{text}\n[api.tls]\ncert = \"tls/cert.pem\"\nkey = \"/etc/lr/key.pem\"\n\
+             client_ca = \"../ca.pem\"\n"
+        );
+        let cfg = NodeConfig::parse(&with, &path).unwrap();
+        let tls = cfg.api.tls.clone().unwrap();
+        let folder = path.parent().unwrap();
+        assert_eq!(tls.cert, folder.join("tls/cert.pem"));
+        assert_eq!(tls.key, Path::new("/etc/lr/key.pem"));
+        assert_eq!(tls.client_ca, Some(folder.join("../ca.pem")));
+        let keys: Vec<&str> = tls.files().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["api.tls.cert", "api.tls.key", "api.tls.client_ca"]);
+        // What `lianrong testnet --tls` writes reads back the same.
+        let written = toml::to_string_pretty(&cfg).unwrap();
+        assert_eq!(NodeConfig::parse(&written, &path).unwrap(), cfg);
+        // A misspelt key is an error, not a silently plain API.
+        let typo = format!("{text}\n[api.tls]\ncert = \"c\"\nkey = \"k\"\nclient_cert = \"x\"\n");
+        let err = NodeConfig::parse(&typo, &path).unwrap_err().to_string();
+        assert!(err.contains("client_cert"), "{err}");
+        let no_key = format!("{text}\n[api.tls]\ncert = \"c\"\n");
+        let err = NodeConfig::parse(&no_key, &path).unwrap_err().to_string();
+        assert!(err.contains("key"), "{err}");
     }
 }

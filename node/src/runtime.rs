@@ -136,6 +136,7 @@ pub async fn run(
 ) -> Result<()> {
     let genesis = load_genesis(&config.node.genesis)?;
     let node_key = keyfile::read(&config.node.node_key)?;
+    let own_key = node_key.public();
     let db = Arc::new(open_db(&config, &genesis)?);
     let last = last_finalized(&db)?;
     let mut engine = start_engine(&genesis, &db, node_key.clone(), last.as_ref())?;
@@ -149,8 +150,8 @@ pub async fn run(
         initial.state_root = Some(root);
         initial.last_block_hash = last.as_ref().map(|f| f.block.hash());
     }
+    let metrics = start_metrics(&config, initial.height);
     let status = Arc::new(RwLock::new(initial));
-    let metrics = Arc::new(api::metrics::Metrics::default());
     let app = AppState {
         db: db.clone(),
         chain_id: genesis.chain_id.clone(),
@@ -192,6 +193,7 @@ pub async fn run(
         metrics,
         validators: genesis.validators.clone(),
         followers: Vec::new(),
+        own_key,
     };
     node.admit_ledger_validators().await?;
     let start = engine.handle(node.clock.now_ms(), Input::Start);
@@ -268,17 +270,24 @@ fn network_config(
     Ok(net_cfg)
 }
 
-/// Binds the API's listen address (an error if taken) and serves it in the background.
+/// The node's metrics with what is known before the first block (the stored height, the
+/// mempool's capacity), the data directory's free space kept fresh until they are dropped.
+fn start_metrics(config: &NodeConfig, height: u64) -> Arc<api::metrics::Metrics> {
+    let metrics = Arc::new(api::metrics::Metrics::default());
+    metrics
+        .height
+        .set(i64::try_from(height).unwrap_or(i64::MAX));
+    metrics
+        .mempool_capacity
+        .set(i64::try_from(config.mempool.max_txs).unwrap_or(i64::MAX));
+    api::metrics::watch_disk(&metrics, config.node.data_dir.clone());
+    metrics
+}
+
+/// Binds the API's listen address (an error if taken) and serves it in the background,
+/// over HTTPS when the config has `[api.tls]`.
 async fn serve_api(config: &NodeConfig, app: AppState) -> Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(config.api.listen)
-        .await
-        .with_context(|| format!("API listen {}", config.api.listen))?;
-    tracing::info!(api = %config.api.listen, p2p = %config.p2p.listen, node = %config.node.name, "node started");
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, api::router(app)).await {
-            tracing::error!(error = %e, "API server stopped");
-        }
-    }))
+    api::https::serve(config, app).await
 }
 
 /// Everything the loop waits on besides shutdown.
@@ -327,6 +336,8 @@ struct Loop {
     /// (full nodes, former validators catching up): the engine knows them by the label
     /// `set size + position` and only ever answers them.
     followers: Vec<PublicKey>,
+    /// This node's key (whether it counts itself among the validators it hears).
+    own_key: PublicKey,
 }
 
 /// A payload request waiting for a transaction.
@@ -540,6 +551,7 @@ impl Loop {
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
                 let peers = self.net.connected_peers().await.unwrap_or_default();
                 self.metrics.peers.set(peers.len() as i64);
+                self.record_quorum(&peers);
                 if let Ok(mut s) = self.status.write() {
                     s.peers = peers;
                 }
@@ -727,6 +739,7 @@ impl Loop {
         if let Some(v) = load::<Vec<LedgerValidator>>(self.db.as_ref(), keys::VALIDATORS)? {
             self.validators = v;
         }
+        self.record_quorum(&self.status_peers());
         let peers = self
             .validators
             .iter()
@@ -743,6 +756,23 @@ impl Loop {
             .admit(peers)
             .await
             .map_err(|e| anyhow!("admitting the ledger's validators: {e}"))
+    }
+
+    /// The peers connected when the network last said.
+    fn status_peers(&self) -> Vec<PublicKey> {
+        self.status
+            .read()
+            .map(|s| s.peers.clone())
+            .unwrap_or_default()
+    }
+
+    /// The quorum metrics for the ledger's validator set and the peers connected now.
+    fn record_quorum(&self, peers: &[PublicKey]) {
+        let in_set = |k: &PublicKey| self.validators.iter().any(|v| v.node_key == *k);
+        let heard = peers.iter().filter(|k| in_set(k)).count() + usize::from(in_set(&self.own_key));
+        let quorum = consensus_set(&self.validators).map_or(0, |set| set.quorum());
+        self.metrics.quorum.set(quorum as i64);
+        self.metrics.validators_reachable.set(heard as i64);
     }
 
     /// Tells the engine the ledger's validator set again when its epoch does not have it;
@@ -1053,6 +1083,7 @@ impl Loop {
         };
         let set = consensus_set(&validators)?;
         self.validators = validators;
+        self.record_quorum(&self.status_peers());
         Ok((Some(set), executed))
     }
 

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use crate::error::SdkError;
 use crate::key::Auth;
 use crate::pages::{collect_pages, MAX_LISTED};
+use crate::tls::{tls_failure, TlsOptions};
 use lianrong_api_types::{
     BlockNotice, BlockView, EpochChanges, EvidencePage, KeyInfo, OrgPage, ProofResponse,
     ProofSubject, RawBlock, ReceivableFilter, ReceivableHistory, ReceivablePage, Status,
@@ -57,6 +58,9 @@ pub struct ClientOptions {
     /// The chain id, if known; otherwise taken from the key file, or (with a token)
     /// from `GET /v1/status`.
     pub chain_id: Option<String>,
+    /// For `https://` nodes: the CA to trust and a client certificate to present;
+    /// `None` trusts the system's trust store and presents none.
+    pub tls: Option<TlsOptions>,
 }
 
 impl Default for ClientOptions {
@@ -70,12 +74,15 @@ impl Default for ClientOptions {
             max_response_bytes: 16 * 1024 * 1024,
             event_idle_timeout: Duration::from_secs(60),
             chain_id: None,
+            tls: None,
         }
     }
 }
 
 struct Inner {
     http: reqwest::Client,
+    /// Whom the client trusts over https (named when a handshake fails).
+    trust: String,
     base: Url,
     auth: Auth,
     opts: ClientOptions,
@@ -152,7 +159,13 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 
 fn transport(url: &Url, e: reqwest::Error, timeout: Duration) -> SdkError {
     let url = url.to_string();
-    if e.is_timeout() {
+    if let Some(reason) = tls_failure(&e) {
+        SdkError::Tls {
+            url,
+            reason,
+            trust: None,
+        }
+    } else if e.is_timeout() {
         SdkError::Timeout {
             url,
             after: timeout,
@@ -269,9 +282,15 @@ impl Client {
                 ));
             }
         }
+        // reqwest is built without a crypto provider of its own: it always gets a config.
+        let tls = match &opts.tls {
+            Some(t) => t.clone(),
+            None => TlsOptions::system()?,
+        };
         // No client-wide total timeout: the event stream is long-lived. Every other
         // request sets its own.
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls.rustls())
             .connect_timeout(opts.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
@@ -287,12 +306,26 @@ impl Client {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                trust: tls.trust().to_string(),
                 base,
                 auth,
                 opts,
                 chain_id,
             }),
         })
+    }
+
+    /// A request that could not be sent; a failed TLS handshake says whom this client
+    /// trusts (the usual cause: no or the wrong CA for the node's certificate).
+    fn send_error(&self, url: &Url, e: reqwest::Error, timeout: Duration) -> SdkError {
+        match transport(url, e, timeout) {
+            SdkError::Tls { url, reason, .. } => SdkError::Tls {
+                url,
+                reason,
+                trust: Some(self.inner.trust.clone()),
+            },
+            other => other,
+        }
     }
 
     /// The options in use.
@@ -365,7 +398,10 @@ impl Client {
                 .header("content-type", b.content_type)
                 .body(b.bytes.clone());
         }
-        let resp = req.send().await.map_err(|e| transport(url, e, timeout))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.send_error(url, e, timeout))?;
         let status = resp.status();
         if status.is_success() {
             read_limited(resp, url, self.inner.opts.max_response_bytes, timeout).await
@@ -551,6 +587,24 @@ impl Client {
         })
     }
 
+    /// `GET /v1/invoices?seller=ORG&number=N`: the invoice `seller` issued under
+    /// `number` (compared in the ledger's normal form), voided ones included, if the
+    /// caller may read it. A number that can never be an invoice number is refused here.
+    pub async fn invoice_by_number(
+        &self,
+        seller: &OrgId,
+        number: &str,
+    ) -> Result<Option<Invoice>, SdkError> {
+        // The canonical form is ASCII letters and digits only, so it needs no escaping
+        // in the query, and the node normalises it to itself.
+        let canonical = lianrong_contracts::exec::invoices::canonical_number(number)
+            .map_err(|reason| SdkError::Invalid(format!("invoice number: {reason}")))?;
+        let list: Vec<Invoice> = self
+            .get_json(&format!("/v1/invoices?seller={seller}&number={canonical}"))
+            .await?;
+        Ok(list.into_iter().next())
+    }
+
     /// `GET /v1/receivables/{id}`.
     pub async fn receivable(&self, id: &DocId) -> Result<Receivable, SdkError> {
         self.get_json(&format!("/v1/receivables/{id}")).await
@@ -635,6 +689,107 @@ impl Client {
     /// `GET /v1/offers/{id}`.
     pub async fn offer(&self, id: &DocId) -> Result<Offer, SdkError> {
         self.get_json(&format!("/v1/offers/{id}")).await
+    }
+
+    /// `GET /v1/proposals?after=&limit=`: one page of the governance proposals the
+    /// caller may read, each with where it stands.
+    pub async fn proposals_page(
+        &self,
+        after: Option<&DocId>,
+        limit: Option<usize>,
+    ) -> Result<lianrong_api_types::ProposalPage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        self.get_json(&format!("/v1/proposals{q}")).await
+    }
+
+    /// Every governance proposal the caller may read: `GET /v1/proposals` page by page to
+    /// the last (at most [`MAX_LISTED`]).
+    pub async fn proposals(&self) -> Result<Vec<lianrong_api_types::ProposalView>, SdkError> {
+        collect_pages("/v1/proposals", None, MAX_LISTED, |after| async move {
+            let p = self.proposals_page(after.as_ref(), Some(MAX_PAGE)).await?;
+            Ok((p.items, p.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/proposals/{id}`: a governance proposal and where it stands.
+    pub async fn proposal(&self, id: &DocId) -> Result<lianrong_api_types::ProposalView, SdkError> {
+        self.get_json(&format!("/v1/proposals/{id}")).await
+    }
+
+    /// `GET /v1/approvals?state=&after=&limit=`: one page of the actions held for more
+    /// member keys' approval (dual control) the caller may read, each with where it stands.
+    pub async fn approvals_page(
+        &self,
+        state: Option<lianrong_api_types::ApprovalState>,
+        after: Option<&DocId>,
+        limit: Option<usize>,
+    ) -> Result<lianrong_api_types::ApprovalPage, SdkError> {
+        let state = state.map(|s| ("state", s.as_str().to_string()));
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(state.into_iter().chain(after).chain(limit));
+        self.get_json(&format!("/v1/approvals{q}")).await
+    }
+
+    /// Every held action in `state` (all states with `None`) the caller may read:
+    /// `GET /v1/approvals` page by page to the last (at most [`MAX_LISTED`]).
+    pub async fn approvals(
+        &self,
+        state: Option<lianrong_api_types::ApprovalState>,
+    ) -> Result<Vec<lianrong_api_types::ApprovalView>, SdkError> {
+        collect_pages("/v1/approvals", None, MAX_LISTED, |after| async move {
+            let p = self
+                .approvals_page(state, after.as_ref(), Some(MAX_PAGE))
+                .await?;
+            Ok((p.items, p.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/approvals/{id}`: a held action and where it stands.
+    pub async fn approval(&self, id: &DocId) -> Result<lianrong_api_types::ApprovalView, SdkError> {
+        self.get_json(&format!("/v1/approvals/{id}")).await
+    }
+
+    /// `GET /v1/limits?after=&limit=` (or `/v1/limits/{org}`, the limits `holder`
+    /// holds): one page of the credit limits the caller may read, each with its use and
+    /// headroom.
+    pub async fn limits_page(
+        &self,
+        holder: Option<&OrgId>,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<lianrong_api_types::LimitPage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        match holder {
+            Some(org) => self.get_json(&format!("/v1/limits/{org}{q}")).await,
+            None => self.get_json(&format!("/v1/limits{q}")).await,
+        }
+    }
+
+    /// Every credit limit the caller may read (of `holder` alone when given), with its
+    /// use and headroom: page by page to the last (at most [`MAX_LISTED`]).
+    pub async fn limits(
+        &self,
+        holder: Option<&OrgId>,
+    ) -> Result<Vec<lianrong_api_types::LimitView>, SdkError> {
+        collect_pages(
+            "/v1/limits",
+            None,
+            MAX_LISTED,
+            |after: Option<String>| async move {
+                let p = self
+                    .limits_page(holder, after.as_deref(), Some(MAX_PAGE))
+                    .await?;
+                Ok((p.items, p.next))
+            },
+        )
+        .await
     }
 
     /// `GET /v1/proofs/{kind}/{id}`: the document proven against the latest certified
@@ -834,7 +989,7 @@ impl Client {
                     after: opts.timeout,
                 })
             }
-            Ok(r) => r.map_err(|e| transport(&url, e, opts.timeout))?,
+            Ok(r) => r.map_err(|e| self.send_error(&url, e, opts.timeout))?,
         };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();

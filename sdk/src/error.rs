@@ -18,6 +18,17 @@ pub enum SdkError {
         /// The transport's reason.
         reason: String,
     },
+    /// The TLS handshake with an `https://` node failed: its certificate is not signed
+    /// by a CA this client trusts, names another host, or it wants a client certificate.
+    #[error("TLS with {url} failed: {reason}{}", trust.as_ref().map(|t| format!(" (trusting {t})")).unwrap_or_default())]
+    Tls {
+        /// The request URL.
+        url: String,
+        /// rustls's reason.
+        reason: String,
+        /// Whom the client trusts and what it presents.
+        trust: Option<String>,
+    },
     /// The node did not answer in time.
     #[error("no answer from {url} within {after:?}")]
     Timeout {

@@ -38,6 +38,7 @@ pub mod error;
 pub mod key;
 pub mod pages;
 pub mod signer;
+pub mod tls;
 pub mod verify;
 
 pub use client::{Client, ClientOptions, NodeEvent};
@@ -49,6 +50,7 @@ pub use lianrong_api_types as api_types;
 pub use lianrong_api_types::envelopes::*;
 pub use pages::{collect_pages, PageWalk, MAX_LISTED};
 pub use signer::Signer;
+pub use tls::{TlsFiles, TlsOptions};
 pub use verify::{
     validator_set, verify_block, verify_document, verify_epochs, verify_history, Finality,
     TrustRoot, VerifiedBlock, VerifiedDocument, VerifiedHistory,

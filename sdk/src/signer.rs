@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use lianrong_contracts::model::{DocId, GovChange};
+use lianrong_contracts::model::{DocId, ExposureScope, GovChange};
 use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::{Action, InvoiceSpec, Receipt, SignedTransaction, Transaction};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
@@ -532,6 +532,29 @@ impl Signer {
         reason: String,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::DisputeDisbursement { financing, reason })
+            .await
+    }
+
+    /// Sets (or with `None` removes) the bank's own exposure limit on a core enterprise
+    /// (`ExposureScope::Debtor`) or a supplier (`ExposureScope::Supplier`) (banks only).
+    pub async fn set_exposure_limit(
+        &self,
+        on: OrgId,
+        scope: ExposureScope,
+        limit: Option<Money>,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::SetExposureLimit { on, scope, limit })
+            .await
+    }
+
+    /// Proposes a core enterprise's issuance limit (or with `None` its removal): a
+    /// governance change, applied once a quorum of validator orgs approved it.
+    pub async fn propose_issuance_limit(
+        &self,
+        debtor: OrgId,
+        limit: Option<Money>,
+    ) -> Result<Committed, SdkError> {
+        self.propose(GovChange::SetIssuanceLimit { debtor, limit })
             .await
     }
 

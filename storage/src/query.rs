@@ -175,6 +175,24 @@ impl Db {
             .collect()
     }
 
+    /// Contract state entries whose key starts with `prefix`, in key order, starting
+    /// after the key `start_after`, at most `limit` (at most [`MAX_QUERY_LIMIT`]): the
+    /// paged lists of records that are not documents (credit limits).
+    pub fn state_after(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<lianrong_contracts::state::Entries, DbError> {
+        self.scan_at(
+            None,
+            CF_STATE,
+            prefix,
+            start_after,
+            limit.min(MAX_QUERY_LIMIT),
+        )
+    }
+
     /// Receivables in one index (by holder, debtor or status), in id order (byte order of
     /// the ids), starting after `start_after`, at most `limit` (at most
     /// [`MAX_QUERY_LIMIT`]). Read from one snapshot, so the list and the receivables

@@ -175,7 +175,60 @@ pub struct Cluster {
     pub chain_id: String,
     /// The ledger clock offset file every node follows (`start_with_clock`).
     pub clock_file: Option<PathBuf>,
+    /// The CA and client certificate of a network written with `testnet --tls`.
+    pub tls: Option<ClusterTls>,
+    /// The HTTP(S) client of [`Cluster::get`] and [`Cluster::submit`].
+    agent: ureq::Agent,
     _dir: tempfile::TempDir,
+}
+
+/// The TLS files `lianrong testnet --tls` writes (under `tls/`).
+#[derive(Debug, Clone)]
+pub struct ClusterTls {
+    /// The network's CA certificate (what `--ca` takes).
+    pub ca: PathBuf,
+    /// A client certificate of that CA (`--client-cert`).
+    pub client_cert: PathBuf,
+    /// Its key (`--client-key`).
+    pub client_key: PathBuf,
+}
+
+impl ClusterTls {
+    /// The files of the testnet in `dir`.
+    pub fn of(dir: &Path) -> ClusterTls {
+        ClusterTls {
+            ca: dir.join("tls/ca.pem"),
+            client_cert: dir.join("tls/client.pem"),
+            client_key: dir.join("tls/client-key.pem"),
+        }
+    }
+
+    /// The CLI flags that trust the CA and present the client certificate.
+    pub fn cli_args(&self) -> Vec<String> {
+        [
+            ("--ca", &self.ca),
+            ("--client-cert", &self.client_cert),
+            ("--client-key", &self.client_key),
+        ]
+        .iter()
+        .flat_map(|(flag, path)| [flag.to_string(), path.to_string_lossy().into_owned()])
+        .collect()
+    }
+}
+
+/// A client that opens a new connection for every request (as `ureq::get` does: a
+/// killed node leaves no stale pooled connection behind); with `tls`, it trusts the
+/// network's CA and presents its client certificate.
+fn agent(tls: Option<&ClusterTls>) -> ureq::Agent {
+    let builder = ureq::AgentBuilder::new().max_idle_connections(0);
+    let builder = match tls {
+        None => builder,
+        Some(t) => builder.tls_config(std::sync::Arc::new(
+            lianrong_tls::client_config(Some(&t.ca), Some((&t.client_cert, &t.client_key)))
+                .unwrap(),
+        )),
+    };
+    builder.build()
 }
 
 impl Drop for Cluster {
@@ -281,7 +334,9 @@ impl Cluster {
 
     /// GET as `org` (bearer token); Err carries (status, body).
     pub fn get(&self, i: usize, path: &str, org: &str) -> Result<Value, (u16, String)> {
-        let r = ureq::get(&format!("{}{path}", self.nodes[i].api))
+        let r = self
+            .agent
+            .get(&format!("{}{path}", self.nodes[i].api))
             .set("Authorization", &format!("Bearer {}", self.token(org)))
             .timeout(Duration::from_secs(10))
             .call();
@@ -297,7 +352,9 @@ impl Cluster {
         wait: bool,
     ) -> Result<Value, (u16, String)> {
         let q = if wait { "?wait=commit" } else { "" };
-        let r = ureq::post(&format!("{}/v1/transactions{q}", self.nodes[i].api))
+        let r = self
+            .agent
+            .post(&format!("{}/v1/transactions{q}", self.nodes[i].api))
             .set("Authorization", &format!("Bearer {}", self.token(org)))
             .timeout(Duration::from_secs(40))
             .send_json(serde_json::json!({"tx": hex::encode(tx.encode())}));
@@ -364,7 +421,8 @@ impl Cluster {
         self.run_as(i, org, &[args, &["--json"]].concat())
     }
 
-    /// Runs `lianrong` with `args` as `org` against node `i`: `--node` and `--key` appended.
+    /// Runs `lianrong` with `args` as `org` against node `i`: `--node` and `--key`
+    /// appended (and, on a TLS network, the CA and the client certificate).
     pub fn run_as(&self, i: usize, org: &str, args: &[&str]) -> CliRun {
         let key = self.key_file(org);
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -374,7 +432,14 @@ impl Cluster {
             "--key".to_string(),
             key.to_string_lossy().into_owned(),
         ]);
+        all.extend(self.tls.iter().flat_map(ClusterTls::cli_args));
         run_cli(&all)
+    }
+
+    /// The client [`Cluster::get`] uses (over HTTPS, it trusts the network's CA and
+    /// presents its client certificate).
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
     }
 
     /// The network's genesis file.
@@ -679,6 +744,16 @@ impl Cluster {
     /// Writes a testnet like [`Cluster::start_with_spares`] (`spares` may be 0) but starts
     /// nothing, so a test may change the configs first; then [`Cluster::start_all`].
     pub fn write_with_spares(validators: usize, spares: usize) -> (Cluster, Vec<Spare>) {
+        Self::write_inner(validators, spares, false)
+    }
+
+    /// Writes a `lianrong testnet --tls` network (every API on HTTPS, see
+    /// [`Cluster::tls`]) and starts nothing.
+    pub fn write_tls(validators: usize) -> Cluster {
+        Self::write_inner(validators, 0, true).0
+    }
+
+    fn write_inner(validators: usize, spares: usize, tls: bool) -> (Cluster, Vec<Spare>) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("net");
         let out = Command::new(lianrong_bin())
@@ -692,6 +767,7 @@ impl Cluster {
                 "--out",
             ])
             .arg(&dir)
+            .args(tls.then_some("--tls"))
             .output()
             .unwrap();
         assert!(
@@ -727,7 +803,10 @@ impl Cluster {
                 child: None,
             });
         }
+        let tls = tls.then(|| ClusterTls::of(&dir));
         let mut c = Cluster {
+            agent: agent(tls.as_ref()),
+            tls,
             dir,
             nodes,
             chain_id: String::new(),

@@ -269,6 +269,203 @@ fn assert_receivable(
     assert_eq!(r["status"], status, "{id} status: {r}");
 }
 
+/// LOGI holds SUP-1's goods in a lot and issues a receipt; SUP-1 offers it in pledge to
+/// BANK-B, which declines, then to BANK-A, which accepts; the goods are released only
+/// after SUP-1's instruction and BANK-A's release of its pledge; the lot is then free.
+fn warehouse_pledge(s: &mut Story) {
+    let wr = "WR-2027-07";
+    let (wr_doc, wr_hash) = doc(s.c, "WR-2027-07.pdf", "warehouse receipt, lot LOT-2027-07");
+    // The file's SHA-256 goes on the ledger (`--doc`); the second receipt names it by hash.
+    let issue = |id: &'static str, lot: &'static str| {
+        vec![
+            "warehouse",
+            "issue",
+            "--id",
+            id,
+            "--owner",
+            "SUP-1",
+            "--lot",
+            lot,
+            "--goods",
+            "120 t copper cathode",
+        ]
+    };
+    let issued = s.write(
+        "LOGI",
+        &[&issue(wr, "LOT-2027-07")[..], &["--doc", &wr_doc]].concat(),
+    );
+    let e = event(&issued, "warehouse_receipt_issued");
+    assert_eq!((&e["receipt"], &e["owner"]), (&json!(wr), &json!("SUP-1")));
+    // The same lot typed another way is the same lot: one live receipt per lot.
+    let again = [
+        &issue("WR-2027-07B", "lot 2027 07")[..],
+        &["--doc-hash", &wr_hash],
+    ]
+    .concat();
+    s.refused("LOGI", &again, "lot_already_receipted");
+
+    let offered = s.write(
+        "SUP-1",
+        &["warehouse", "pledge", "offer", wr, "--bank", "BANK-B"],
+    );
+    assert_eq!(
+        event(&offered, "warehouse_receipt_pledge_offered")["bank"],
+        "BANK-B"
+    );
+    let declined = s.write("BANK-B", &["warehouse", "pledge", "decline", wr]);
+    assert_eq!(
+        event(&declined, "warehouse_receipt_pledge_declined")["bank"],
+        "BANK-B"
+    );
+    s.write(
+        "SUP-1",
+        &["warehouse", "pledge", "offer", wr, "--bank", "BANK-A"],
+    );
+    // Only the bank offered the pledge accepts it.
+    s.refused(
+        "BANK-B",
+        &["warehouse", "pledge", "accept", wr],
+        "not_party",
+    );
+    let pledged = s.write("BANK-A", &["warehouse", "pledge", "accept", wr]);
+    assert_eq!(
+        event(&pledged, "warehouse_receipt_pledged")["bank"],
+        "BANK-A"
+    );
+    let r = s.read("SUP-1", &["warehouse", "show", wr]);
+    assert_eq!(
+        (&r["status"], &r["pledgee"], &r["pledge_offer"]),
+        (&json!("pledged"), &json!("BANK-A"), &Value::Null),
+        "{r}"
+    );
+    assert_eq!(
+        (&r["warehouse"], &r["owner"]),
+        (&json!("LOGI"), &json!("SUP-1"))
+    );
+    assert_eq!(
+        (&r["lot"], &r["doc_hash"]),
+        (&json!("LOT-2027-07"), &json!(wr_hash))
+    );
+
+    // Release: the owner instructs, the warehouse waits for the pledgee's release, which
+    // only the pledgee gives.
+    let instructed = s.write("SUP-1", &["warehouse", "instruct-release", wr]);
+    assert_eq!(
+        event(&instructed, "warehouse_receipt_release_instructed")["owner"],
+        "SUP-1"
+    );
+    s.refused("LOGI", &["warehouse", "release", wr], "wrong_status");
+    s.refused(
+        "SUP-1",
+        &["warehouse", "pledge", "release", wr],
+        "missing_role",
+    );
+    s.refused(
+        "BANK-B",
+        &["warehouse", "pledge", "release", wr],
+        "not_party",
+    );
+    let lifted = s.write("BANK-A", &["warehouse", "pledge", "release", wr]);
+    assert_eq!(
+        event(&lifted, "warehouse_receipt_pledge_released")["bank"],
+        "BANK-A"
+    );
+    let released = s.write("LOGI", &["warehouse", "release", wr]);
+    assert_eq!(
+        event(&released, "warehouse_receipt_released")["receipt"],
+        wr
+    );
+    let r = s.read("AUDIT", &["warehouse", "show", wr]);
+    assert_eq!(
+        (&r["status"], &r["pledgee"], &r["release_instructed"]),
+        (&json!("released"), &Value::Null, &json!(true)),
+        "{r}"
+    );
+    // The lot is free for a new receipt.
+    s.write("LOGI", &again);
+}
+
+/// CORE-A's ERP imports SUP-1's corrected invoice (UBL 384, the importer's fixture with
+/// this network's parties, dates and currency): refused while the original it names is
+/// live on the ledger, imported and confirmed once SUP-1 voided the original.
+fn corrected_invoice(s: &mut Story, today: &str, due: &str, sup1_tax: &str, core_a_tax: &str) {
+    let order = "PO-2027-0003";
+    trade(s, "CORE-A", "SUP-1", order, "1600.00");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../importer/tests/fixtures/import/corrected-384.xml");
+    let xml = std::fs::read_to_string(fixture)
+        .unwrap()
+        .replace("Snippet1", "JN-2027-0301")
+        .replace("GB1232434", sup1_tax)
+        .replace("SE4598375937", core_a_tax)
+        .replace("2017-11-13", today)
+        .replace("2017-12-01", due)
+        .replace("EUR", "CNY");
+    let file = s.c.dir.join("JN-2027-0301-C.xml");
+    std::fs::write(&file, xml).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let import = ["invoice", "import", &file, "--confirm", "--order", order];
+
+    s.write(
+        "SUP-1",
+        &[
+            "invoice",
+            "register",
+            "--id",
+            "INV-JN-2027-0301",
+            "--order",
+            order,
+            "--number",
+            "JN-2027-0301",
+            "--issue-date",
+            today,
+            "--due-date",
+            due,
+            "--amount",
+            "1600.00",
+            "--doc-hash",
+            &sha256(b"JN-2027-0301").to_hex(),
+        ],
+    );
+    s.read("CORE-A", &["invoice", "show", "INV-JN-2027-0301"]);
+    let refused = s.c.cli(node_of("CORE-A"), "CORE-A", &import);
+    assert!(
+        refused.refused().contains("1 rejected"),
+        "{}",
+        refused.stderr
+    );
+    let item = &refused.json["items"][0];
+    assert_eq!(item["outcome"]["stage"], "plan", "{item}");
+    let reason = str_of(&item["outcome"]["reason"]);
+    assert!(
+        reason.contains("384 (corrected invoice)")
+            && reason.contains("INV-JN-2027-0301, registered on the ledger, not voided"),
+        "{reason}"
+    );
+
+    s.write("SUP-1", &["invoice", "void", "INV-JN-2027-0301"]);
+    s.read("CORE-A", &["invoice", "show", "INV-JN-2027-0301"]);
+    let report = s.c.cli(node_of("CORE-A"), "CORE-A", &import).ok().clone();
+    assert_eq!(report["summary"]["registered"], 1, "{report}");
+    let outcome = &report["items"][0]["outcome"];
+    assert_eq!(outcome["confirmed"], true, "{report}");
+    s.last = s.last.max(s.c.height(node_of("CORE-A")));
+    let i = s.read("AUDIT", &["invoice", "show", &str_of(&outcome["invoice"])]);
+    assert_eq!(
+        (&i["number"], &i["status"], &i["seller"], &i["order"]),
+        (
+            &json!("JN-2027-0301-C"),
+            &json!("confirmed"),
+            &json!("SUP-1"),
+            &json!(order)
+        ),
+        "{i}"
+    );
+    assert_cny(&i["amount"], "1600.00");
+    let original = s.read("AUDIT", &["invoice", "show", "INV-JN-2027-0301"]);
+    assert_eq!(original["status"], "voided", "{original}");
+}
+
 #[test]
 fn the_demo_story_through_the_cli_on_four_nodes() {
     let started = Instant::now();
@@ -1017,6 +1214,12 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         "the assignment is the disbursement"
     );
     assert_eq!(assigned["height"], paid["height"]);
+
+    // ---- 8. A warehouse receipt pledged to a bank, accepted, and released.
+    warehouse_pledge(&mut s);
+
+    // ---- 9. A corrected invoice (UBL 384) is imported only once its original is voided.
+    corrected_invoice(&mut s, &date(91), &date(121), &sup1_tax, &core_a_tax);
 
     eprintln!(
         "story through the CLI on 4 nodes: {} blocks, {:.1} s",

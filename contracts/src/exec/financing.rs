@@ -94,6 +94,8 @@ pub fn cancel(ctx: &Ctx, st: &mut StateView<'_>, fid: &DocId) -> Result<Vec<Even
         ));
     }
     let mut events = withdraw_open_offers(st, &f, None)?;
+    // A lapsed acceptance counted against the bank's limits until now.
+    super::limits::financing_ended(st, &f)?;
     f.status = FinancingStatus::Cancelled;
     save(st, &f);
     release_receivable(st, &f)?;
@@ -300,6 +302,7 @@ pub fn accept_offer(
         net,
         valid_until: o.valid_until,
     });
+    super::limits::offer_accepted(st, &f, &r)?;
     save(st, &f);
     events.insert(
         0,
@@ -349,6 +352,7 @@ fn lapsed(ctx: &Ctx, terms: &FinancingTerms) -> bool {
 /// The accepted bank walks away before paying; the receivable is free again.
 pub fn abandon(ctx: &Ctx, st: &mut StateView<'_>, fid: &DocId) -> Result<Vec<Event>, ExecError> {
     let (mut f, _) = load_accepted(ctx, st, fid)?;
+    super::limits::financing_ended(st, &f)?;
     f.status = FinancingStatus::Cancelled;
     save(st, &f);
     release_receivable(st, &f)?;
@@ -408,6 +412,7 @@ pub fn disburse(
     check_payment_ref(payment_ref)?;
     let mut r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
     check_still_priced(st, fid, &r, &terms)?;
+    super::limits::check_disbursement(st, &f, &r)?;
     let (days, disc, due) = price(ctx, &r, &terms.face, terms.rate, &terms.fees)?;
     if net != due.amount {
         return Err(ContractError::NetAmountMismatch {

@@ -57,7 +57,7 @@ pub fn propose(
     change: &GovChange,
 ) -> Result<Vec<Event>, ExecError> {
     let orgs = require_validator_org(ctx, st)?;
-    validate_change(st, change)?;
+    validate_change(ctx, st, change)?;
     let id = next_id(st, "proposal", "GOV")?;
     let mut p = Proposal {
         id: id.clone(),
@@ -130,7 +130,7 @@ fn maybe_execute(
         return Ok(vec![]);
     }
     // The state may have moved since the proposal was opened: check again.
-    validate_change(st, &p.change)?;
+    validate_change(ctx, st, &p.change)?;
     let mut events = apply_change(ctx, st, &p.change)?;
     p.status = ProposalStatus::Executed;
     events.push(Event::ProposalExecuted {
@@ -235,7 +235,7 @@ pub fn validate_params(p: &Params) -> Result<(), ContractError> {
     Ok(())
 }
 
-fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecError> {
+fn validate_change(ctx: &Ctx, st: &StateView<'_>, change: &GovChange) -> Result<(), ExecError> {
     match change {
         GovChange::AdmitOrg(spec) => validate_spec(st, spec),
         GovChange::AddMemberKey { org, key } => {
@@ -289,6 +289,9 @@ fn validate_change(st: &StateView<'_>, change: &GovChange) -> Result<(), ExecErr
                 return Err(invalid("the last validator cannot be removed"));
             }
             Ok(())
+        }
+        GovChange::SetIssuanceLimit { debtor, limit } => {
+            super::limits::validate_issuance_limit(ctx, st, debtor, limit)
         }
     }
 }
@@ -384,6 +387,9 @@ fn apply_change(
             set.retain(|v| &v.node_key != node_key);
             st.store(keys::VALIDATORS.to_vec(), &set);
             vec![Event::ValidatorSetChanged { validators: set }]
+        }
+        GovChange::SetIssuanceLimit { debtor, limit } => {
+            super::limits::set_issuance_limit(ctx, st, debtor, *limit)?
         }
     })
 }

@@ -377,6 +377,7 @@ fn issue_receivable(
         status: ReceivableStatus::Active,
         financing: None,
     };
+    super::limits::receivable_issued(st, &r)?;
     st.store(keys::doc(DocKind::Receivable, rid.as_str()), &r);
     index_maturity(st, r.maturity, &rid)?;
     inv.status = InvoiceStatus::Confirmed;

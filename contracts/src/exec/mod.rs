@@ -1,11 +1,13 @@
 //! Executing blocks: envelope checks, dispatch to the action rules, the overdue sweep,
 //! history, and the state changes with their Merkle root.
 
+pub mod approvals;
 pub mod financing;
 pub mod fingerprint;
 pub mod governance;
 pub mod history;
 pub mod invoices;
+pub mod limits;
 pub mod receivables;
 pub mod settlement;
 pub mod tax_id;
@@ -128,6 +130,8 @@ pub struct Ctx {
     pub params: Params,
     /// The signer's org.
     pub org: Org,
+    /// The signing member key (approvals count keys, not orgs).
+    pub key: PublicKey,
 }
 
 impl Ctx {
@@ -392,8 +396,9 @@ fn execute_tx(
         today,
         params: params.clone(),
         org,
+        key: tx.signer.key,
     };
-    match apply_action(&ctx, st, &tx.action) {
+    match approvals::run_signed(&ctx, st, &tx.action) {
         Ok(events) => {
             st.commit_tx();
             Ok(receipt(Ok(events)))
@@ -444,7 +449,9 @@ pub fn check_envelope(
     Ok(org)
 }
 
-/// Applies one action's rules. On `Err`, the caller discards every write it made.
+/// Applies one action's rules, whoever's policy held it ([`approvals::run_signed`] is
+/// the way in for a signed transaction). On `Err`, the caller discards every write it
+/// made.
 pub fn apply_action(
     ctx: &Ctx,
     st: &mut StateView<'_>,
@@ -492,6 +499,39 @@ pub fn apply_action(
         A::AcceptMaturity { invoice } => invoices::accept_maturity(ctx, st, invoice),
         A::DisputeInvoice { invoice, reason } => invoices::dispute(ctx, st, invoice, reason),
         A::VoidInvoice { invoice } => invoices::void(ctx, st, invoice),
+        A::SplitReceivable { .. }
+        | A::TransferReceivable { .. }
+        | A::Repay { .. }
+        | A::SettleRoot { .. }
+        | A::AcknowledgeSettlement { .. }
+        | A::DisputeSettlement { .. }
+        | A::RequestFinancing { .. }
+        | A::CancelFinancing { .. }
+        | A::OfferFinancing { .. }
+        | A::WithdrawOffer { .. }
+        | A::AcceptOffer { .. }
+        | A::AbandonFinancing { .. }
+        | A::Disburse { .. }
+        | A::AcknowledgeDisbursement { .. }
+        | A::DisputeDisbursement { .. } => apply_money_action(ctx, st, action),
+        A::SetExposureLimit { on, scope, limit } => limits::set_exposure(ctx, st, on, scope, limit),
+        A::ApproveAction { approval } => approvals::approve(ctx, st, approval),
+        A::RejectAction { approval, reason } => approvals::reject(ctx, st, approval, reason),
+        A::SetApprovalPolicy { policy } => approvals::set_policy(ctx, st, policy.as_ref()),
+        A::SetKeyScopes { key, scopes } => {
+            approvals::set_key_scopes(ctx, st, key, scopes.as_deref())
+        }
+    }
+}
+
+/// [`apply_action`] of the receivable, settlement and financing actions.
+fn apply_money_action(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    action: &Action,
+) -> Result<Vec<Event>, ExecError> {
+    use Action as A;
+    match action {
         A::SplitReceivable { receivable, parts } => receivables::split(ctx, st, receivable, parts),
         A::TransferReceivable { receivable, to } => receivables::transfer(ctx, st, receivable, to),
         A::Repay {
@@ -527,6 +567,11 @@ pub fn apply_action(
         A::DisputeDisbursement { financing, reason } => {
             financing::dispute_disbursement(ctx, st, financing, reason)
         }
+        other => Err(StoreError::Invariant(format!(
+            "{} is not a receivable, settlement or financing action",
+            other.name()
+        ))
+        .into()),
     }
 }
 

@@ -160,6 +160,8 @@ pub fn end_financing_on_settlement(
     fid: &DocId,
 ) -> Result<Vec<Event>, ExecError> {
     let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
+    // Nothing to release from the bank's limits: each acknowledged settlement released
+    // what it repaid (`limits::settlement_acknowledged`), and this one repaid the rest.
     let mut events = Vec::new();
     match f.status {
         FinancingStatus::Disbursed => {

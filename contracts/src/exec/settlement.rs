@@ -257,6 +257,7 @@ pub fn acknowledge(
             StoreError::Invariant(format!("settlement {sid} no longer fits {}", r.id))
         })?;
     r.repaid = r.repaid.checked_add(s.amount.amount)?;
+    super::limits::settlement_acknowledged(st, &r, &s.amount)?;
     s.status = SettlementStatus::Acknowledged;
     s.answered_on = Some(ctx.today);
     save(st, &s);

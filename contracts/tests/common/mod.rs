@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use lianrong_contracts::exec::fingerprint::canonical_number;
 use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::model::{
-    DocId, Financing, FinancingStatus, Invoice, Order, Org, Params, ReceiptStatus, Receivable,
-    ReceivableStatus, Role, Settlement, SettlementStatus, Shipment, ShipmentStatus,
-    WarehouseReceipt, MAX_CARRIERS_PER_ORDER,
+    CreditLimit, DocId, ExposureScope, Financing, FinancingStatus, Invoice, LimitScope, Order, Org,
+    Params, ReceiptStatus, Receivable, ReceivableStatus, Role, Settlement, SettlementStatus,
+    Shipment, ShipmentStatus, WarehouseReceipt, MAX_CARRIERS_PER_ORDER,
 };
-use lianrong_contracts::money::Amount;
+use lianrong_contracts::money::{Amount, Money};
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::World;
 use lianrong_contracts::{DocKind, HistoryEntry};
@@ -145,6 +145,7 @@ pub fn check_invariants(w: &World) {
     }
 
     check_settlements(w, &receivables, &financings);
+    check_limits(w, &receivables, &financings);
     check_trade(w);
     check_receipts(w);
     check_history_heads(w);
@@ -381,5 +382,96 @@ fn check_history_heads(w: &World) {
         let head: HistoryHead = decode(&v, 1024).unwrap();
         let entries = &entries_by_doc[doc];
         assert_eq!(head, HistoryHead::of(entries), "history head of {doc}");
+    }
+}
+
+/// The use of every limit in every currency as the documents say it is: each live
+/// receivable's outstanding amount against its debtor's issuance, each accepted or
+/// disbursed financing's receivable's outstanding amount against its bank's exposure on
+/// the debtor and on the applicant. Keyed like the ledger's counters.
+fn uses_from_documents(
+    receivables: &[Receivable],
+    financings: &[Financing],
+) -> BTreeMap<Vec<u8>, Amount> {
+    let by_id: BTreeMap<&DocId, &Receivable> = receivables.iter().map(|r| (&r.id, r)).collect();
+    let mut uses: BTreeMap<Vec<u8>, Amount> = BTreeMap::new();
+    let mut add = |scope: LimitScope, m: Money| {
+        if !m.amount.is_zero() {
+            let u = uses
+                .entry(keys::limit_use(&scope, m.currency.code()))
+                .or_insert(Amount::ZERO);
+            *u = u.checked_add(m.amount).unwrap();
+        }
+    };
+    for r in receivables.iter().filter(|r| r.status.is_live()) {
+        let owed = Money {
+            amount: r.outstanding().unwrap(),
+            currency: r.face.currency,
+        };
+        let debtor = r.debtor.clone();
+        add(LimitScope::Issuance { debtor }, owed);
+    }
+    for f in financings {
+        let counted = matches!(
+            f.status,
+            FinancingStatus::Accepted | FinancingStatus::Disbursed
+        );
+        let Some(t) = f.terms.as_ref().filter(|_| counted) else {
+            continue;
+        };
+        let r = by_id[&f.receivable];
+        let owed = Money {
+            amount: r.outstanding().unwrap(),
+            currency: r.face.currency,
+        };
+        for (scope, on) in [
+            (ExposureScope::Debtor, &r.debtor),
+            (ExposureScope::Supplier, &f.applicant),
+        ] {
+            let bank = t.bank.clone();
+            let on = on.clone();
+            add(LimitScope::Exposure { bank, scope, on }, owed);
+        }
+    }
+    uses
+}
+
+/// Limits: every utilisation counter equals the sum of the live exposures recomputed
+/// from the documents (no counter without use, no use without its counter), and no use
+/// is above its limit unless it already was when the limit was set (a lowered limit
+/// blocks increases, it unwinds nothing).
+fn check_limits(w: &World, receivables: &[Receivable], financings: &[Financing]) {
+    let expected = uses_from_documents(receivables, financings);
+    let stored: BTreeMap<Vec<u8>, Amount> = w
+        .store
+        .scan_prefix(b"use/", usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, decode(&v, 1024).unwrap()))
+        .collect();
+    let show = |m: &BTreeMap<Vec<u8>, Amount>| -> Vec<String> {
+        m.iter()
+            .map(|(k, v)| format!("{}={v}", String::from_utf8_lossy(k)))
+            .collect()
+    };
+    assert_eq!(
+        show(&stored),
+        show(&expected),
+        "utilisation counters differ from the documents"
+    );
+    for (k, v) in w.store.scan_prefix(b"limit/", usize::MAX).unwrap() {
+        let l: CreditLimit = decode(&v, 1024).unwrap();
+        assert_eq!(k, keys::limit(&l.scope), "limit stored under another key");
+        let used = expected
+            .get(&keys::limit_use(&l.scope, l.limit.currency.code()))
+            .copied()
+            .unwrap_or(Amount::ZERO);
+        let ceiling = l.limit.amount.max(l.used_when_set);
+        assert!(
+            used <= ceiling,
+            "{} is {} but {used} is used",
+            l.scope,
+            l.limit
+        );
     }
 }

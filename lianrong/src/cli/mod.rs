@@ -1,12 +1,15 @@
 //! The `lianrong` client verbs (`org`, `order`, `shipment`, `invoice`, `receivable`,
-//! `financing`, `repay`, `settlement`, `tx`, `status`, `governance`): every one goes through
-//! `lianrong_sdk`, takes `--node URL` and `--key FILE` (or `--token`), and prints text
-//! or, with `--json`, JSON.
+//! `financing`, `repay`, `settlement`, `limit`, `warehouse`, `tx`, `status`, `gov`, `key`): every one
+//! goes through `lianrong_sdk`, takes `--node URL` and `--key FILE` (or `--token`), and
+//! prints text or, with `--json`, JSON.
 //! Amounts are decimal strings, dates `YYYY-MM-DD`. On any failure the caller gets a
 //! non-zero exit and a one-line reason on stderr (see `main.rs`).
 
+pub mod dual_control;
 pub mod governance;
+pub mod limits;
 pub mod output;
+pub mod warehouse;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use lianrong_contracts::model::{DocId, Invoice, Org, ReceivableStatus};
 use lianrong_contracts::{Action, InvoiceSpec};
 use lianrong_importer::{ImportOptions, InvoiceLedger, LedgerError, PartyMap};
 use lianrong_primitives::{Hash, OrgId};
-use lianrong_sdk::{args, Auth, Client, ClientOptions, MemberKey, SdkError, Signer};
+use lianrong_sdk::{args, Auth, Client, ClientOptions, MemberKey, SdkError, Signer, TlsFiles};
 use serde::Serialize;
 
 /// Largest token file read with `--token @FILE`.
@@ -45,6 +48,35 @@ pub struct Conn {
     /// Seconds to wait for each answer.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
+    /// For an https:// node: the CA certificate(s) (PEM) its certificate must chain to;
+    /// only they are trusted (default: $LIANRONG_CA, else the system's trust store).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a node that requires one, with --client-key
+    /// (default: $LIANRONG_CLIENT_CERT).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) of --client-cert (default: $LIANRONG_CLIENT_KEY).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl Conn {
+    /// The TLS files of the flags, each falling back to its environment variable.
+    pub(crate) fn tls_files(&self) -> TlsFiles {
+        let or_env = |flag: &Option<PathBuf>, var: &str| {
+            flag.clone().or_else(|| {
+                std::env::var_os(var)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+        };
+        TlsFiles {
+            ca: or_env(&self.ca, "LIANRONG_CA"),
+            client_cert: or_env(&self.client_cert, "LIANRONG_CLIENT_CERT"),
+            client_key: or_env(&self.client_key, "LIANRONG_CLIENT_KEY"),
+        }
+    }
 }
 
 /// A document's commitment: the file (hashed here) or its SHA-256.
@@ -165,6 +197,23 @@ pub enum ClientCommand {
         #[command(subcommand)]
         cmd: SettlementCmd,
     },
+    /// Credit limits: set (a core's issuance limit by governance proposal, a bank's own
+    /// exposure limit on a debtor or a supplier), show an org's, list all, each with its
+    /// use and headroom.
+    Limit {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: limits::LimitCmd,
+    },
+    /// Warehouse receipts: issue, pledge (offer, accept, decline, withdraw, release),
+    /// instruct-release, release, show.
+    Warehouse {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: warehouse::WarehouseCmd,
+    },
     /// Transactions: show.
     Tx {
         #[command(flatten)]
@@ -177,12 +226,58 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
-    /// Governance (validator orgs): propose adding or removing a validator, approve.
+    /// Governance (validator orgs): propose admitting an org, adding or revoking a member
+    /// key, parameters, adding or removing a validator; approve; list and show proposals.
+    #[command(name = "gov", visible_alias = "governance")]
     Governance {
         #[command(flatten)]
         conn: Conn,
         #[command(subcommand)]
         cmd: governance::GovernanceCmd,
+    },
+    /// Member keys: rotate (a new key file; governance adds it and revokes the old one).
+    Key {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: governance::KeyCmd,
+    },
+    /// Dual control: the org's approval policy (which actions, above which amounts, need
+    /// how many of its member keys) and its keys' scopes: set, clear, scope.
+    Policy {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: dual_control::PolicyCmd,
+    },
+    /// Actions of the caller's org held for another member key's approval (`--all`: in
+    /// any state, with who approved).
+    Pending {
+        #[command(flatten)]
+        conn: Conn,
+        /// Every held action, executed, rejected and lapsed ones too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Approve an action held for a second key (APR-n); it executes, its rules checked
+    /// as of today, once the org's policy is met.
+    Approve {
+        #[command(flatten)]
+        conn: Conn,
+        /// The held action.
+        #[arg(value_parser = parse_doc_id)]
+        approval: DocId,
+    },
+    /// Reject an action held for approval (the maker withdraws it this way too).
+    Reject {
+        #[command(flatten)]
+        conn: Conn,
+        /// The held action.
+        #[arg(value_parser = parse_doc_id)]
+        approval: DocId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -610,9 +705,16 @@ impl ClientCommand {
             | ClientCommand::Financing { conn, .. }
             | ClientCommand::Repay { conn, .. }
             | ClientCommand::Settlement { conn, .. }
+            | ClientCommand::Warehouse { conn, .. }
+            | ClientCommand::Limit { conn, .. }
             | ClientCommand::Tx { conn, .. }
             | ClientCommand::Status { conn }
-            | ClientCommand::Governance { conn, .. } => conn,
+            | ClientCommand::Governance { conn, .. }
+            | ClientCommand::Key { conn, .. }
+            | ClientCommand::Policy { conn, .. }
+            | ClientCommand::Pending { conn, .. }
+            | ClientCommand::Approve { conn, .. }
+            | ClientCommand::Reject { conn, .. } => conn,
         }
     }
 
@@ -641,8 +743,22 @@ impl ClientCommand {
             // Without --payee, the current holder is read from the ledger first.
             C::Repay { .. } => Ok(None),
             C::Settlement { cmd, .. } => Ok(cmd.action()),
-            C::Governance { cmd, .. } => Ok(Some(cmd.action())),
-            C::Org { .. } | C::Tx { .. } | C::Status { .. } => Ok(None),
+            C::Warehouse { cmd, .. } => cmd.action(),
+            C::Limit { cmd, .. } => cmd.action(),
+            C::Governance { cmd, .. } => cmd.action(),
+            C::Policy { cmd, .. } => Ok(Some(cmd.action())),
+            C::Approve { approval, .. } => Ok(Some(Action::ApproveAction {
+                approval: approval.clone(),
+            })),
+            C::Reject {
+                approval, reason, ..
+            } => Ok(Some(Action::RejectAction {
+                approval: approval.clone(),
+                reason: reason.clone(),
+            })),
+            C::Org { .. } | C::Tx { .. } | C::Status { .. } | C::Key { .. } | C::Pending { .. } => {
+                Ok(None)
+            }
         }
     }
 }
@@ -843,6 +959,7 @@ pub(crate) fn connect(conn: &Conn) -> Result<(Client, Option<MemberKey>)> {
     let opts = ClientOptions {
         timeout: Duration::from_secs(conn.timeout.clamp(1, 600)),
         chain_id: conn.chain_id.clone(),
+        tls: Some(conn.tls_files().load()?),
         ..ClientOptions::default()
     };
     Ok((Client::with_options(node, auth, opts)?, key))
@@ -933,10 +1050,21 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
             cmd: SettlementCmd::Show { settlement },
             ..
         } => ctx.show(&c.settlement(settlement).await?),
+        C::Warehouse {
+            cmd: warehouse::WarehouseCmd::Show { id },
+            ..
+        } => ctx.show(&c.warehouse_receipt(id).await?),
         C::Tx {
             cmd: TxCmd::Show { hash },
             ..
         } => ctx.show(&c.transaction(hash).await?),
+        C::Governance { cmd, .. } => governance::run(&ctx, cmd).await,
+        C::Limit { cmd, .. } => limits::run(&ctx, cmd).await,
+        C::Key { cmd, .. } => governance::run_key(&ctx, cmd).await,
+        C::Pending { all, .. } => {
+            let items = c.approvals(dual_control::state_filter(*all)).await?;
+            ctx.print(&items, |i| dual_control::text(i))
+        }
         _ => unreachable_verb(),
     }
 }
@@ -1242,6 +1370,18 @@ impl InvoiceLedger for SignerLedger<'_> {
             .await
             .map_err(ledger_error)?;
         Ok(found.into_iter().next())
+    }
+
+    async fn invoice_by_number(
+        &self,
+        seller: &OrgId,
+        number: &str,
+    ) -> std::result::Result<Option<Invoice>, LedgerError> {
+        self.0
+            .client()
+            .invoice_by_number(seller, number)
+            .await
+            .map_err(ledger_error)
     }
 
     async fn confirm(&self, invoice: &DocId) -> std::result::Result<(), LedgerError> {

@@ -20,8 +20,8 @@ use lianrong_api_types::{
     TxView, MAX_PAGE,
 };
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, Receivable, Settlement, Shipment,
-    WarehouseReceipt,
+    DocId, Financing, Invoice, Offer, Order, Org, PendingApproval, Receivable, Settlement,
+    Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
@@ -534,6 +534,7 @@ fn party_to_doc(
         DocKind::Receivable => party::<Receivable>(state, reader, kind, id),
         DocKind::Financing => party::<Financing>(state, reader, kind, id),
         DocKind::Settlement => party::<Settlement>(state, reader, kind, id),
+        DocKind::Approval => party::<PendingApproval>(state, reader, kind, id),
         DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
         DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
             Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
@@ -671,11 +672,13 @@ pub async fn invoice(
     readable(&caller, DocKind::Invoice, &id, i)
 }
 
-/// `GET /v1/invoices?fingerprint=HEX`: the invoice registered under a fingerprint, as a
-/// list of zero or one that the caller may see. Importers check it before registering,
-/// so re-running a batch submits nothing.
+/// `GET /v1/invoices?fingerprint=HEX` or `?seller=ORG&number=N`: the invoice registered
+/// under a fingerprint, or the one a seller issued under a number (voided ones too: a
+/// seller issues a number once), as a list of zero or one that the caller may see.
+/// Importers check the fingerprint before registering, so re-running a batch submits
+/// nothing, and look a corrected invoice's original up by its number.
 #[utoipa::path(get, path = "/v1/invoices", tag = "documents",
-    summary = "The invoice registered under a fingerprint (a list of zero or one)",
+    summary = "The invoice under a fingerprint, or a seller's invoice number (a list of zero or one)",
     params(InvoiceQuery),
     responses((status = 200, body = Vec<serde_json::Value>), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody)))]
 pub async fn invoices_by_fingerprint(
@@ -683,14 +686,46 @@ pub async fn invoices_by_fingerprint(
     caller: Caller,
     ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> ApiResult<Json<Vec<Invoice>>> {
-    let fp = parse_hash(&q.fingerprint)?;
-    let id: Option<DocId> =
-        load(state.db.as_ref(), &keys::fingerprint(&fp)).map_err(ApiError::internal)?;
+    let key = match (&q.fingerprint, &q.seller, &q.number) {
+        (Some(fp), None, None) => keys::fingerprint(&parse_hash(fp)?),
+        (None, Some(seller), Some(number)) => match number_key(&state, seller, number)? {
+            Some(key) => key,
+            None => return Ok(Json(Vec::new())),
+        },
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give fingerprint=HEX, or seller=ORG and number=N",
+            ))
+        }
+    };
+    let id: Option<DocId> = load(state.db.as_ref(), &key).map_err(ApiError::internal)?;
     let Some(id) = id else {
         return Ok(Json(Vec::new()));
     };
     let i: Invoice = doc(&state, DocKind::Invoice, id.as_str())?;
     Ok(Json(vis::filter(&caller.reader(), [i])))
+}
+
+/// The state key of `seller`'s invoice `number` (the contracts' (seller tax id, number)
+/// identity); `None` when no such org is admitted. A number that cannot be an invoice
+/// number is the caller's mistake.
+fn number_key(state: &AppState, seller: &str, number: &str) -> ApiResult<Option<Vec<u8>>> {
+    let seller = lianrong_primitives::OrgId::new(seller)
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    if number.chars().count() > 64 {
+        return Err(ApiError::bad_request(
+            "invalid_number",
+            "an invoice number has at most 64 characters",
+        ));
+    }
+    let canonical = lianrong_contracts::exec::invoices::canonical_number(number)
+        .map_err(|reason| ApiError::bad_request("invalid_number", reason))?;
+    let Some(org) = maybe_doc::<Org>(state, DocKind::Org, seller.as_str())? else {
+        return Ok(None);
+    };
+    let identity = lianrong_contracts::exec::invoices::number_identity(&org.tax_id, &canonical);
+    Ok(Some(keys::invoice_number(&identity)))
 }
 
 /// `GET /v1/receivables/{id}`.
@@ -832,6 +867,7 @@ pub(super) fn may_read_doc(
         DocKind::Receivable => vis::may_read(&reader, &doc::<Receivable>(state, kind, id)?),
         DocKind::Financing => vis::may_read(&reader, &doc::<Financing>(state, kind, id)?),
         DocKind::Settlement => vis::may_read(&reader, &doc::<Settlement>(state, kind, id)?),
+        DocKind::Approval => vis::may_read(&reader, &doc::<PendingApproval>(state, kind, id)?),
         DocKind::Offer => {
             let o = doc::<Offer>(state, kind, id)?;
             vis::may_read(&reader, &offer_of_financing(state, o)?)

@@ -1,14 +1,20 @@
 //! `/metrics` in the Prometheus text format (`prometheus-client`).
 
-use std::sync::atomic::AtomicU64;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::error::ApiError;
@@ -42,6 +48,21 @@ pub struct Metrics {
     /// 1 once a finalized block certified a state this node did not compute (consensus
     /// stopped on this node; see `/v1/status`).
     pub divergence: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// The mempool's `max_txs`: with `mempool` it tells how full the mempool is.
+    pub mempool_capacity: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Votes a certificate of the current validator set needs (`n - f`).
+    pub quorum: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Validators of the current set this node hears: connected peers in the set, plus
+    /// itself if it is one. Below `quorum` no block can be finalized with this node.
+    pub validators_reachable: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Bytes an unprivileged writer may still use on the data directory's filesystem
+    /// (refreshed by [`watch_disk`]).
+    pub data_dir_free_bytes: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Size of the data directory's filesystem in bytes (refreshed by [`watch_disk`]).
+    pub data_dir_size_bytes: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// When the certificate the API serves expires (see
+    /// [`Metrics::set_tls_certificate_expiry`]).
+    tls_expiry: Arc<TlsExpiry>,
 }
 
 impl Default for Metrics {
@@ -59,8 +80,15 @@ impl Default for Metrics {
             round_timeouts: Counter::default(),
             equivocations: Counter::default(),
             divergence: Gauge::default(),
+            mempool_capacity: Gauge::default(),
+            quorum: Gauge::default(),
+            validators_reachable: Gauge::default(),
+            data_dir_free_bytes: Gauge::default(),
+            data_dir_size_bytes: Gauge::default(),
+            tls_expiry: Arc::default(),
             registry: Registry::default(),
         };
+        m.register_operations(&mut registry);
         registry.register("height", "Latest finalized block height", m.height.clone());
         registry.register(
             "equivocations",
@@ -112,6 +140,155 @@ impl Default for Metrics {
     }
 }
 
+impl Metrics {
+    /// Registers what operators alert on beyond the consensus and transaction counters
+    /// (`network-configs/monitoring/rules.yml`): capacity, quorum, disk and certificate.
+    fn register_operations(&self, registry: &mut Registry) {
+        registry.register(
+            "mempool_capacity_transactions",
+            "Most transactions the mempool holds (mempool.max_txs)",
+            self.mempool_capacity.clone(),
+        );
+        registry.register(
+            "quorum",
+            "Votes a certificate of the current validator set needs (n - f)",
+            self.quorum.clone(),
+        );
+        registry.register(
+            "validators_reachable",
+            "Validators of the current set this node hears, itself included if it is one",
+            self.validators_reachable.clone(),
+        );
+        registry.register(
+            "data_dir_free_bytes",
+            "Bytes still available to the node on its data directory's filesystem",
+            self.data_dir_free_bytes.clone(),
+        );
+        registry.register(
+            "data_dir_size_bytes",
+            "Size of the data directory's filesystem in bytes",
+            self.data_dir_size_bytes.clone(),
+        );
+        registry.register_collector(Box::new(self.tls_expiry.clone()));
+    }
+
+    /// Records when the certificate the API serves expires (seconds since the Unix
+    /// epoch, its `notAfter`); for the TLS set-up to call whenever it loads a
+    /// certificate. Until then `lianrong_tls_certificate_expiry_seconds` has no sample,
+    /// so a node serving plain HTTP never raises a certificate alert.
+    pub fn set_tls_certificate_expiry(&self, unix_seconds: i64) {
+        self.tls_expiry.set(unix_seconds);
+    }
+
+    /// Records the free and total space of the data directory's filesystem.
+    fn record_disk(&self, space: DiskSpace) {
+        self.data_dir_free_bytes
+            .set(saturating_i64(space.available));
+        self.data_dir_size_bytes.set(saturating_i64(space.total));
+    }
+}
+
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// `lianrong_tls_certificate_expiry_seconds`: computed at each scrape from the stored
+/// `notAfter`, so it counts down without anyone refreshing it.
+#[derive(Debug, Default)]
+struct TlsExpiry {
+    /// `notAfter` in Unix seconds; [`TlsExpiry::UNSET`] until TLS records one.
+    not_after: AtomicI64,
+}
+
+impl TlsExpiry {
+    /// No certificate recorded (0 would read as "expired in 1970").
+    const UNSET: i64 = 0;
+
+    fn set(&self, unix_seconds: i64) {
+        // A certificate expiring at the epoch itself is no certificate at all.
+        self.not_after
+            .store(unix_seconds.max(Self::UNSET + 1), Ordering::Relaxed);
+    }
+
+    /// Seconds until expiry (negative once expired), if a certificate was recorded.
+    fn seconds_left(&self, now_unix: i64) -> Option<i64> {
+        let not_after = self.not_after.load(Ordering::Relaxed);
+        (not_after != Self::UNSET).then(|| not_after.saturating_sub(now_unix))
+    }
+}
+
+impl Collector for TlsExpiry {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        // The family is always described, so its name is visibly part of what the node
+        // exports; it has a sample only once a certificate was recorded.
+        let metric = encoder.encode_descriptor(
+            "tls_certificate_expiry_seconds",
+            "Seconds until the certificate the API serves expires",
+            None,
+            MetricType::Gauge,
+        )?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| saturating_i64(d.as_secs()));
+        match self.seconds_left(now) {
+            Some(left) => ConstGauge::new(left).encode(metric),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Space on one filesystem, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    /// Available to an unprivileged writer (what RocksDB, not run as root, can use).
+    pub available: u64,
+    /// The filesystem's size.
+    pub total: u64,
+}
+
+/// The space of the filesystem holding `dir` (`statvfs`).
+// The block counts are `u32` on 32-bit targets: `u64::from` is needed there.
+#[allow(clippy::useless_conversion)]
+pub fn disk_space(dir: &Path) -> Result<DiskSpace, nix::Error> {
+    let st = nix::sys::statvfs::statvfs(dir)?;
+    let unit = u64::from(st.fragment_size());
+    Ok(DiskSpace {
+        available: u64::from(st.blocks_available()).saturating_mul(unit),
+        total: u64::from(st.blocks()).saturating_mul(unit),
+    })
+}
+
+/// How often [`watch_disk`] looks again: a few scrapes' worth, and a filesystem does
+/// not fill from 10 % in 15 s.
+pub const DISK_REFRESH: Duration = Duration::from_secs(15);
+
+/// Refreshes the data directory gauges every [`DISK_REFRESH`] until `metrics` is dropped
+/// (the node stopped) or the task is aborted. `statvfs` runs off the async threads (a
+/// hung network filesystem must not stall the API).
+pub fn watch_disk(metrics: &Arc<Metrics>, dir: PathBuf) -> tokio::task::JoinHandle<()> {
+    let metrics = Arc::downgrade(metrics);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DISK_REFRESH);
+        let mut warned = false;
+        loop {
+            tick.tick().await;
+            let Some(metrics) = metrics.upgrade() else {
+                return;
+            };
+            let d = dir.clone();
+            match tokio::task::spawn_blocking(move || disk_space(&d)).await {
+                Ok(Ok(space)) => metrics.record_disk(space),
+                Ok(Err(e)) if !warned => {
+                    warned = true;
+                    tracing::warn!(dir = %dir.display(), error = %e,
+                        "cannot read the data directory's free space");
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
+        }
+    })
+}
+
 /// `GET /metrics`.
 pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let mut out = String::new();
@@ -123,4 +300,87 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
         )],
         out,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrape(m: &Metrics) -> String {
+        let mut out = String::new();
+        encode(&mut out, &m.registry).unwrap();
+        out
+    }
+
+    fn sample<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+    }
+
+    #[test]
+    fn the_certificate_expiry_is_described_but_has_no_sample_until_tls_sets_it() {
+        let m = Metrics::default();
+        let name = "lianrong_tls_certificate_expiry_seconds";
+        let before = scrape(&m);
+        assert!(before.contains(&format!("# TYPE {name} gauge")), "{before}");
+        assert_eq!(sample(&before, name), None, "{before}");
+
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        m.set_tls_certificate_expiry(now + 30 * 86_400);
+        let left: i64 = sample(&scrape(&m), name).unwrap().parse().unwrap();
+        assert!((30 * 86_400 - 5..=30 * 86_400).contains(&left), "{left}");
+
+        m.set_tls_certificate_expiry(now - 60);
+        let left: i64 = sample(&scrape(&m), name).unwrap().parse().unwrap();
+        assert!(left < 0, "an expired certificate counts below zero: {left}");
+    }
+
+    #[test]
+    fn the_operations_gauges_are_exported() {
+        let m = Metrics::default();
+        m.record_disk(DiskSpace {
+            available: 10,
+            total: 100,
+        });
+        m.mempool_capacity.set(50_000);
+        let text = scrape(&m);
+        assert_eq!(sample(&text, "lianrong_data_dir_free_bytes"), Some("10"));
+        assert_eq!(sample(&text, "lianrong_data_dir_size_bytes"), Some("100"));
+        assert_eq!(
+            sample(&text, "lianrong_mempool_capacity_transactions"),
+            Some("50000")
+        );
+        for name in ["lianrong_quorum", "lianrong_validators_reachable"] {
+            assert!(sample(&text, name).is_some(), "{name} missing:\n{text}");
+        }
+    }
+
+    #[test]
+    fn disk_space_reads_the_filesystem_and_names_a_missing_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = disk_space(dir.path()).unwrap();
+        assert!(
+            space.total > 0 && space.available <= space.total,
+            "{space:?}"
+        );
+        assert!(disk_space(&dir.path().join("absent")).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_disk_watch_fills_the_gauges_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Arc::new(Metrics::default());
+        let task = watch_disk(&m, dir.path().to_owned());
+        for _ in 0..100 {
+            if m.data_dir_size_bytes.get() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort();
+        assert!(m.data_dir_size_bytes.get() > 0);
+    }
 }

@@ -4,9 +4,13 @@
 //! the node's event loop as commands. Every route but `/openapi.json` and `/metrics`
 //! needs authentication.
 
+pub mod approvals;
 pub mod auth;
 pub mod error;
+pub mod governance;
 pub mod handlers;
+pub mod https;
+pub mod limits;
 pub mod lists;
 pub mod metrics;
 pub mod openapi;
@@ -169,6 +173,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(proofs::epochs))
         .routes(routes!(events))
         .routes(routes!(lists::evidence))
+        .routes(routes!(governance::proposals))
+        .routes(routes!(governance::proposal))
+        .routes(routes!(limits::limits))
+        .routes(routes!(limits::limits_of))
+        .routes(routes!(approvals::approvals))
+        .routes(routes!(approvals::approval))
 }
 
 /// The OpenAPI document as JSON, and the whole API over a genesis ledger, for tests.
