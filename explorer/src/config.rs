@@ -345,8 +345,13 @@ mod tests {
         assert_eq!(c.node_ca, Some(dir.join("tls/ca.pem")));
         assert_eq!(c.node_client_cert, Some(PathBuf::from("/pki/c.pem")));
         assert_eq!(c.node_client_key, Some(dir.join("c-key.pem")));
+        let written = toml::to_string(&c).unwrap();
+        assert_eq!(ExplorerConfig::parse(&written, path).unwrap(), c);
         let tls = c.tls.unwrap();
-        assert_eq!((tls.cert, tls.key), (dir.join("e.pem"), dir.join("e-key.pem")));
+        assert_eq!(
+            (tls.cert, tls.key),
+            (dir.join("e.pem"), dir.join("e-key.pem"))
+        );
 
         let lone = format!("{base}node_client_cert = \"c.pem\"\n");
         let err = ExplorerConfig::parse(&lone, path).unwrap_err().to_string();

@@ -126,6 +126,13 @@ enum Command {
         /// Where to write the key (JSON, mode 0600).
         #[arg(long)]
         out: PathBuf,
+        /// For a member key: the org it will belong to (written into the file, so client
+        /// verbs sign as that org without being told); give `--chain-id` with it.
+        #[arg(long, requires = "chain_id", value_parser = crate::cli::parse_org)]
+        org: Option<lianrong_primitives::OrgId>,
+        /// The chain the member key signs for (see `lianrong status`).
+        #[arg(long, requires = "org")]
+        chain_id: Option<String>,
     },
     /// Check a document, its history or a block against the genesis file, trusting
     /// nothing the node says (exit 0 VALID, 1 INVALID, 2 error).
@@ -175,34 +182,7 @@ fn run(command: Command) -> Result<()> {
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as u64;
             let nodes = crate::testnet::write_full(&out, validators, spares, &chain_id, now, tls)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&nodes)?);
-            } else {
-                println!(
-                    "wrote {validators} validators, {spares} spares to {}",
-                    out.display()
-                );
-                for n in &nodes {
-                    println!(
-                        "  {:<10} lianrong node --config {}   (API {}{})",
-                        n.name,
-                        n.config.display(),
-                        n.api,
-                        if n.spare { ", spare" } else { "" }
-                    );
-                }
-                println!("member keys and API tokens: {}", out.join("keys").display());
-                if tls {
-                    let dir = out.join("tls");
-                    println!(
-                        "HTTPS: clients trust --ca {}; client certificate {} (key {})",
-                        dir.join("ca.pem").display(),
-                        dir.join("client.pem").display(),
-                        dir.join("client-key.pem").display()
-                    );
-                }
-            }
-            Ok(())
+            print_testnet(&out, &nodes, json, tls)
         }
         Command::Node {
             config,
@@ -236,12 +216,54 @@ fn run(command: Command) -> Result<()> {
             config,
             action,
         } => run_explorer(node, config, action),
-        Command::Keygen { out } => {
-            let public = keyfile::write_new(&out)?;
+        Command::Keygen { out, org, chain_id } => {
+            let public = match (org, chain_id) {
+                (Some(org), Some(chain)) => keyfile::write_new_member(&out, &org, &chain)?,
+                _ => keyfile::write_new(&out)?,
+            };
             println!("{public}");
             Ok(())
         }
     }
+}
+
+/// What `lianrong testnet` wrote: JSON for scripts, or how to start each node.
+fn print_testnet(
+    out: &std::path::Path,
+    nodes: &[crate::testnet::NodeInfo],
+    json: bool,
+    tls: bool,
+) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(nodes)?);
+        return Ok(());
+    }
+    let spares = nodes.iter().filter(|n| n.spare).count();
+    println!(
+        "wrote {} validators, {spares} spares to {}",
+        nodes.len() - spares,
+        out.display()
+    );
+    for n in nodes {
+        println!(
+            "  {:<10} lianrong node --config {}   (API {}{})",
+            n.name,
+            n.config.display(),
+            n.api,
+            if n.spare { ", spare" } else { "" }
+        );
+    }
+    println!("member keys and API tokens: {}", out.join("keys").display());
+    if tls {
+        let dir = out.join("tls");
+        println!(
+            "HTTPS: clients trust --ca {}; client certificate {} (key {})",
+            dir.join("ca.pem").display(),
+            dir.join("client.pem").display(),
+            dir.join("client-key.pem").display()
+        );
+    }
+    Ok(())
 }
 
 /// `lianrong bench`: runs the benchmark and prints its report.

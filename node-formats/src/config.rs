@@ -124,7 +124,10 @@ pub struct ApiTls {
 impl ApiTls {
     /// Every file it names, with the config key naming it.
     pub fn files(&self) -> Vec<(&'static str, &Path)> {
-        let mut files = vec![("api.tls.cert", self.cert.as_path()), ("api.tls.key", self.key.as_path())];
+        let mut files = vec![
+            ("api.tls.cert", self.cert.as_path()),
+            ("api.tls.key", self.key.as_path()),
+        ];
         if let Some(ca) = &self.client_ca {
             files.push(("api.tls.client_ca", ca.as_path()));
         }

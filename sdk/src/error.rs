@@ -20,7 +20,7 @@ pub enum SdkError {
     },
     /// The TLS handshake with an `https://` node failed: its certificate is not signed
     /// by a CA this client trusts, names another host, or it wants a client certificate.
-    #[error("TLS with {url} failed: {reason}{}", trust.as_ref().map(|t| format!(" (trusting {t})")).unwrap_or_default())]
+    #[error("TLS with {url} failed: {reason}{}", trusting(trust))]
     Tls {
         /// The request URL.
         url: String,
@@ -102,6 +102,14 @@ pub enum SdkError {
     /// A caller-supplied value is invalid (bad amount, date, id, URL, ...).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// " (trusting ...)" after a TLS failure, when the client said whom it trusted.
+fn trusting(trust: &Option<String>) -> String {
+    trust
+        .as_ref()
+        .map(|t| format!(" (trusting {t})"))
+        .unwrap_or_default()
 }
 
 impl SdkError {

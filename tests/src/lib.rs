@@ -424,7 +424,16 @@ impl Cluster {
     /// Runs `lianrong` with `args` as `org` against node `i`: `--node` and `--key`
     /// appended (and, on a TLS network, the CA and the client certificate).
     pub fn run_as(&self, i: usize, org: &str, args: &[&str]) -> CliRun {
-        let key = self.key_file(org);
+        self.run_with_key(i, &self.key_file(org), args)
+    }
+
+    /// Runs `lianrong` with `args` signed by the member key file `key` against node `i`
+    /// (another key of an org than its cast key: dual control), `--json` appended.
+    pub fn cli_with_key(&self, i: usize, key: &Path, args: &[&str]) -> CliRun {
+        self.run_with_key(i, key, &[args, &["--json"]].concat())
+    }
+
+    fn run_with_key(&self, i: usize, key: &Path, args: &[&str]) -> CliRun {
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         all.extend([
             "--node".to_string(),

@@ -284,6 +284,7 @@ fn document_with_examples(c: &Cluster, seeded: &Seeded) -> PathBuf {
         ("/v1/offers/{id}", "id", s(&[&seeded.offer])),
         ("/v1/settlements/{id}", "id", s(&[&seeded.settlement])),
         ("/v1/orgs/{id}", "id", orgs.clone()),
+        ("/v1/limits/{org}", "org", s(&["CORE-A", "BANK-A"])),
         ("/v1/receivables", "holder", orgs),
         ("/v1/receivables", "debtor", s(&["CORE-A"])),
         ("/v1/receivables", "status", s(&["active"])),

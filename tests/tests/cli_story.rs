@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use lianrong_contracts::exec::business_date;
 use lianrong_contracts::money::Amount;
 use lianrong_primitives::sha256;
-use lianrong_tests::{wait_until, Cluster};
+use lianrong_tests::{run_cli, wait_until, Cluster};
 use serde_json::{json, Value};
 
 /// One day of the ledger clock.
@@ -464,6 +464,122 @@ fn corrected_invoice(s: &mut Story, today: &str, due: &str, sup1_tax: &str, core
     assert_cny(&i["amount"], "1600.00");
     let original = s.read("AUDIT", &["invoice", "show", "INV-JN-2027-0301"]);
     assert_eq!(original["status"], "voided", "{original}");
+}
+
+/// Dual control: CORE-A gets a second finance key through governance and a policy that
+/// confirmations above 1,000,000.00 CNY need two keys; a 1,500,000.00 confirmation (made
+/// at registration, which counts as a confirmation) waits in `pending` until the second
+/// key approves it, and then the receivable exists.
+fn maker_checker(s: &mut Story, today: &str, due: &str) {
+    let checker = s.c.dir.join("keys").join("CORE-A-checker.json");
+    let chain = s.c.chain_id.clone();
+    let made = run_cli(&[
+        "keygen",
+        "--out",
+        checker.to_str().unwrap(),
+        "--org",
+        "CORE-A",
+        "--chain-id",
+        &chain,
+    ]);
+    assert!(made.status.success(), "{}", made.stderr);
+    let checker_pub = made.stdout.trim().to_string();
+    let opened = s.write(
+        "CORE-A",
+        &[
+            "gov",
+            "propose",
+            "add-key",
+            "--org",
+            "CORE-A",
+            "--member-key",
+            &checker_pub,
+        ],
+    );
+    let proposal = str_of(&event(&opened, "proposal_opened")["proposal"]);
+    s.write("BANK-A", &["gov", "approve", &proposal]);
+    let applied = s.write("CORE-B", &["gov", "approve", &proposal]);
+    assert_eq!(
+        event(&applied, "member_key_added")["key"],
+        checker_pub.as_str()
+    );
+    let set = s.write(
+        "CORE-A",
+        &[
+            "policy",
+            "set",
+            "--rule",
+            "confirm_invoice,2,1000000,CNY",
+            "--ttl-days",
+            "3",
+        ],
+    );
+    assert_eq!(event(&set, "approval_policy_set")["org"], "CORE-A");
+
+    let order = "PO-2027-0004";
+    trade(s, "CORE-A", "SUP-2", order, "1500000.00");
+    let (inv_doc, _) = doc(s.c, "HX-2027-88.pdf", "HX-2027-88 invoice");
+    let held = s.write(
+        "CORE-A",
+        &[
+            "invoice",
+            "register",
+            "--id",
+            "INV-HX-2027-88",
+            "--order",
+            order,
+            "--number",
+            "HX-2027-88",
+            "--issue-date",
+            today,
+            "--due-date",
+            due,
+            "--amount",
+            "1500000.00",
+            "--doc",
+            &inv_doc,
+            "--confirm",
+        ],
+    );
+    let requested = event(&held, "approval_requested");
+    assert_eq!(
+        (&requested["action"], &requested["required"]),
+        (&json!("register_invoice"), &json!(2)),
+        "{held}"
+    );
+    let apr = str_of(&requested["approval"]);
+    // Nothing is registered yet; the held action waits for CORE-A's second key.
+    let waiting = s.read("CORE-A", &["pending"]);
+    let item = &waiting.as_array().unwrap()[0];
+    assert_eq!(
+        (&item["state"], &item["counted"], &item["required"]),
+        (&json!("pending"), &json!(1), &json!(2)),
+        "{waiting}"
+    );
+    // The maker cannot be its own checker.
+    s.refused("CORE-A", &["approve", &apr], "key_already_approved");
+    let out =
+        s.c.cli_with_key(node_of("CORE-A"), &checker, &["approve", &apr]);
+    let approved = out.ok().clone();
+    s.last = s.last.max(approved["height"].as_u64().unwrap());
+    assert!(
+        approved["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.get("approval_executed").is_some()),
+        "{approved}"
+    );
+    let receivable = str_of(&event(&approved, "receivable_issued")["receivable"]);
+    let r = s.read("SUP-2", &["receivable", "show", &receivable]);
+    assert_eq!(
+        (&r["holder"], &r["debtor"]),
+        (&json!("SUP-2"), &json!("CORE-A"))
+    );
+    assert_cny(&r["face"], "1500000.00");
+    let done = s.read("CORE-A", &["pending", "--all"]);
+    assert_eq!(done[0]["state"], "executed", "{done}");
+    assert_eq!(done[0]["approval"]["approvals"][1], checker_pub.as_str());
 }
 
 #[test]
@@ -1220,6 +1336,9 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
 
     // ---- 9. A corrected invoice (UBL 384) is imported only once its original is voided.
     corrected_invoice(&mut s, &date(91), &date(121), &sup1_tax, &core_a_tax);
+
+    // ---- 10. Dual control: a large confirmation waits for CORE-A's second key.
+    maker_checker(&mut s, &date(91), &date(151));
 
     eprintln!(
         "story through the CLI on 4 nodes: {} blocks, {:.1} s",

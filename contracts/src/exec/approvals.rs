@@ -31,6 +31,16 @@ fn is_approval_step(name: &str) -> bool {
     matches!(name, "approve_action" | "reject_action")
 }
 
+/// The kinds of action `action` performs, as policies and scopes name them: its own, and
+/// for a registration with `confirm`, the confirmation too -- so a rule or a scope on
+/// confirmations cannot be walked around by confirming at registration.
+pub fn action_kinds(action: &Action) -> Vec<&'static str> {
+    match action {
+        Action::RegisterInvoice { confirm: true, .. } => vec![action.name(), "confirm_invoice"],
+        _ => vec![action.name()],
+    }
+}
+
 /// Runs a signed action for `ctx.key`: refuses it if the key's scopes exclude it,
 /// executes it if the org's policy needs one key, and otherwise checks that it would
 /// execute today and holds it for the other keys' approvals.
@@ -50,7 +60,7 @@ pub fn run_signed(
         // Approving checks the scope against the held action, not against itself.
         return apply_action(ctx, st, action);
     }
-    require_scope(st, &ctx.key, action.name())?;
+    require_scope(st, &ctx.key, action)?;
     let amount = action_amount(st, action)?;
     let required = required_now(st, ctx.org_id(), action, amount.as_ref())?;
     if required <= 1 {
@@ -63,21 +73,30 @@ pub fn run_signed(
     open(ctx, st, action, amount, required)
 }
 
-/// Refuses if `key`'s org limited it to other actions than `action`.
-fn require_scope(st: &StateView<'_>, key: &PublicKey, action: &str) -> Result<(), ExecError> {
-    if in_scope(st, key, action)? {
-        Ok(())
-    } else {
-        Err(ContractError::OutOfScope {
-            action: action.into(),
+/// Refuses if `key`'s org limited it to other actions than (every kind of) `action`.
+fn require_scope(st: &StateView<'_>, key: &PublicKey, action: &Action) -> Result<(), ExecError> {
+    match out_of_scope(st, key, action)? {
+        None => Ok(()),
+        Some(kind) => Err(ContractError::OutOfScope {
+            action: kind.into(),
         }
-        .into())
+        .into()),
     }
 }
 
-fn in_scope(st: &StateView<'_>, key: &PublicKey, action: &str) -> Result<bool, ExecError> {
+/// The first kind of `action` outside `key`'s scopes, if any.
+fn out_of_scope(
+    st: &StateView<'_>,
+    key: &PublicKey,
+    action: &Action,
+) -> Result<Option<&'static str>, ExecError> {
     let scopes: Option<Vec<String>> = st.load(&keys::key_scopes(key))?;
-    Ok(scopes.is_none_or(|s| s.iter().any(|a| a == action)))
+    let Some(scopes) = scopes else {
+        return Ok(None);
+    };
+    Ok(action_kinds(action)
+        .into_iter()
+        .find(|kind| !scopes.iter().any(|s| s == kind)))
 }
 
 /// Member keys `org`'s policy requires for `action` moving `amount` (1 without a policy).
@@ -88,7 +107,13 @@ fn required_now(
     amount: Option<&Money>,
 ) -> Result<u8, ExecError> {
     let policy: Option<ApprovalPolicy> = st.load(&keys::approval_policy(org))?;
-    Ok(policy.map_or(1, |p| required(&p, action.name(), amount)))
+    Ok(policy.map_or(1, |p| {
+        action_kinds(action)
+            .into_iter()
+            .map(|kind| required(&p, kind, amount))
+            .max()
+            .unwrap_or(1)
+    }))
 }
 
 /// The most approvals any rule matching (`action`, `amount`) asks for; 1 if none does.
@@ -284,7 +309,7 @@ fn load_pending(ctx: &Ctx, st: &StateView<'_>, id: &DocId) -> Result<PendingAppr
         }
         .into());
     }
-    require_scope(st, &ctx.key, p.action.name())?;
+    require_scope(st, &ctx.key, &p.action)?;
     Ok(p)
 }
 
@@ -324,7 +349,7 @@ fn counting_approvals(st: &StateView<'_>, p: &PendingApproval) -> Result<u32, Ex
     for key in &p.approvals {
         let record: Option<KeyRecord> = st.load(&keys::member_key(key))?;
         let member = record.is_some_and(|r| r.active && r.org == p.org);
-        if member && in_scope(st, key, p.action.name())? {
+        if member && out_of_scope(st, key, &p.action)?.is_none() {
             n += 1;
         }
     }

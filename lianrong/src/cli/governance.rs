@@ -242,20 +242,24 @@ impl ParamsArgs {
     /// The parameters in force (`current`) with the given ones replaced, checked by the
     /// ledger's own rule before anything is signed.
     pub fn apply(&self, current: &Params) -> Result<Params> {
-        let c = current.clone();
-        let p = Params {
-            max_tenor_days: self.max_tenor_days.unwrap_or(c.max_tenor_days),
-            flag_tenor_days: self.flag_tenor_days.unwrap_or(c.flag_tenor_days),
-            require_delivery: self.require_delivery.unwrap_or(c.require_delivery),
-            day_count: self.day_count.unwrap_or(c.day_count),
-            grace_days: self.grace_days.unwrap_or(c.grace_days),
-            amount_cap: self.amount_cap.unwrap_or(c.amount_cap),
-            utc_offset_minutes: self.utc_offset_minutes.unwrap_or(c.utc_offset_minutes),
-            proposal_ttl_days: self.proposal_ttl_days.unwrap_or(c.proposal_ttl_days),
-            disburse_within_days: self.disburse_within_days.unwrap_or(c.disburse_within_days),
-            max_offer_valid_days: self.max_offer_valid_days.unwrap_or(c.max_offer_valid_days),
-            ..c
-        };
+        // Field by field onto a copy, so a parameter this CLI has no flag for keeps the
+        // value in force.
+        fn set<T>(field: &mut T, given: Option<T>) {
+            if let Some(v) = given {
+                *field = v;
+            }
+        }
+        let mut p = current.clone();
+        set(&mut p.max_tenor_days, self.max_tenor_days);
+        set(&mut p.flag_tenor_days, self.flag_tenor_days);
+        set(&mut p.require_delivery, self.require_delivery);
+        set(&mut p.day_count, self.day_count);
+        set(&mut p.grace_days, self.grace_days);
+        set(&mut p.amount_cap, self.amount_cap);
+        set(&mut p.utc_offset_minutes, self.utc_offset_minutes);
+        set(&mut p.proposal_ttl_days, self.proposal_ttl_days);
+        set(&mut p.disburse_within_days, self.disburse_within_days);
+        set(&mut p.max_offer_valid_days, self.max_offer_valid_days);
         if &p == current {
             bail!("these parameters are already in force: give at least one that changes");
         }
@@ -448,12 +452,22 @@ pub(super) async fn run(ctx: &Ctx, cmd: &GovernanceCmd) -> Result<()> {
     let c = &ctx.client;
     match cmd {
         GovernanceCmd::List { all } => {
-            let list: Vec<ProposalView> = c
+            let mut list: Vec<ProposalView> = c
                 .proposals()
                 .await?
                 .into_iter()
                 .filter(|v| *all || v.state == ProposalState::Open)
                 .collect();
+            // The API lists ids in text order (GOV-10 before GOV-2); people read numbers.
+            list.sort_by_key(|v| {
+                let id = v.proposal.id.as_str();
+                let n: u64 = id
+                    .rsplit('-')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                (n, id.to_string())
+            });
             ctx.print(&list, |l| proposals_table(l))
         }
         GovernanceCmd::Show { proposal } => {

@@ -105,7 +105,7 @@ impl DocArg {
 fn parse_doc_id(s: &str) -> std::result::Result<DocId, String> {
     args::doc_id(s).map_err(|e| e.to_string())
 }
-fn parse_org(s: &str) -> std::result::Result<OrgId, String> {
+pub(crate) fn parse_org(s: &str) -> std::result::Result<OrgId, String> {
     args::org_id(s).map_err(|e| e.to_string())
 }
 fn parse_hash(s: &str) -> std::result::Result<Hash, String> {

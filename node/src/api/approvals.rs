@@ -12,6 +12,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ApprovalPage, ApprovalQuery, ApprovalView, ErrorBody};
+use lianrong_contracts::exec::approvals::action_kinds;
 use lianrong_contracts::exec::{business_date, ChainMeta};
 use lianrong_contracts::model::{DocId, KeyRecord, Params, PendingApproval};
 use lianrong_contracts::state::{keys, load};
@@ -46,7 +47,11 @@ fn counts(db: &Db, a: &PendingApproval, key: &PublicKey) -> ApiResult<bool> {
     }
     let scopes: Option<Vec<String>> =
         load(db, &keys::key_scopes(key)).map_err(ApiError::internal)?;
-    Ok(scopes.is_none_or(|s| s.iter().any(|n| n == a.action.name())))
+    Ok(scopes.is_none_or(|s| {
+        action_kinds(&a.action)
+            .iter()
+            .all(|kind| s.iter().any(|n| n == kind))
+    }))
 }
 
 /// `a` as `reader` may see it, with where it stands; `None` if it may not.
@@ -209,11 +214,21 @@ mod tests {
         // The non-member key never counts; the ten-day-old one has lapsed.
         assert_eq!(
             seen,
-            [(ApprovalState::Pending, 1, 2), (ApprovalState::Lapsed, 1, 2)]
+            [
+                (ApprovalState::Pending, 1, 2),
+                (ApprovalState::Lapsed, 1, 2)
+            ]
         );
-        assert_eq!(ids(&db, &Reader::Org(org("CORE-A")), None), ["APR-1", "APR-2"]);
         assert_eq!(
-            ids(&db, &Reader::Org(org("CORE-A")), Some(ApprovalState::Pending)),
+            ids(&db, &Reader::Org(org("CORE-A")), None),
+            ["APR-1", "APR-2"]
+        );
+        assert_eq!(
+            ids(
+                &db,
+                &Reader::Org(org("CORE-A")),
+                Some(ApprovalState::Pending)
+            ),
             ["APR-1"]
         );
         assert!(ids(&db, &Reader::Org(org("SUP-1")), None).is_empty());
