@@ -291,6 +291,16 @@ fn limit_parties(scope: &LimitScope) -> Vec<&str> {
     }
 }
 
+/// A held action as the API shows it: read like its record.
+impl Document for crate::approvals::ApprovalView {
+    fn parties(&self) -> Vec<&str> {
+        self.approval.parties()
+    }
+    fn mask_identifiers(&mut self) {
+        self.approval.mask_identifiers();
+    }
+}
+
 /// A limit with its use, read as [`may_read_limit`] says (the explorer's filters take
 /// it as a document).
 impl Document for crate::limits::LimitView {

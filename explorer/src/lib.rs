@@ -8,6 +8,8 @@
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
 //! - [`money`]: settlements, disbursements and their answers, offers' validity, lapses.
+//! - [`approvals`]: actions held for a second member key (dual control), who made and
+//!   approved them, and its CSV.
 //! - [`limits`]: the credit limits risk view (limits, use, headroom) and its CSV.
 //! - [`governance`]: governance proposals (open, executed, lapsed) and who approved them.
 //! - [`warehouse`]: warehouse receipts, their lot, owner, pledge state and history.
@@ -19,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod approvals;
 pub mod auth;
 pub mod config;
 pub mod governance;

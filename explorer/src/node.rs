@@ -197,6 +197,10 @@ pub mod paths {
     pub fn receivables(after: Option<&DocId>, limit: usize) -> String {
         page(RECEIVABLES, after.map(DocId::as_str), limit)
     }
+    /// `GET /v1/approvals?after=&limit=`: one page of held actions (ids are URL-safe).
+    pub fn approvals(after: Option<&str>, limit: usize) -> String {
+        page("/v1/approvals", after, limit)
+    }
     /// `GET /v1/limits?after=&limit=`: one page (cursors are `A-Z a-z 0-9 / -`, safe in
     /// a query as they are).
     pub fn limits(after: Option<&str>, limit: usize) -> String {
@@ -313,6 +317,12 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFut<'a, Result<lianrong_api_types::LimitPage, NodeError>>;
+    /// `GET /v1/approvals?after=&limit=`: one page of actions held for a second key.
+    fn approvals_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::ApprovalPage, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -441,6 +451,14 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::limits(after, limit)).await })
     }
 
+    fn approvals_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::ApprovalPage, NodeError>> {
+        Box::pin(async move { self.get(&paths::approvals(after, limit)).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -496,10 +514,17 @@ pub mod fake {
         Epochs(Box<EpochChanges>),
         /// `/v1/limits?...`: one page.
         Limits(Box<lianrong_api_types::LimitPage>),
+        /// `/v1/approvals?...`: one page.
+        Approvals(Box<lianrong_api_types::ApprovalPage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
 
+    impl From<lianrong_api_types::ApprovalPage> for Answer {
+        fn from(v: lianrong_api_types::ApprovalPage) -> Self {
+            Answer::Approvals(Box::new(v))
+        }
+    }
     impl From<lianrong_api_types::LimitPage> for Answer {
         fn from(v: lianrong_api_types::LimitPage) -> Self {
             Answer::Limits(Box::new(v))
@@ -829,6 +854,16 @@ pub mod fake {
         ) -> BoxFut<'a, Result<lianrong_api_types::LimitPage, NodeError>> {
             self.answer(Ok(paths::limits(after, limit)), |a| match a {
                 Answer::Limits(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn approvals_page<'a>(
+            &'a self,
+            after: Option<&'a str>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<lianrong_api_types::ApprovalPage, NodeError>> {
+            self.answer(Ok(paths::approvals(after, limit)), |a| match a {
+                Answer::Approvals(p) => Some(*p),
                 _ => None,
             })
         }

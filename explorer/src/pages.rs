@@ -37,6 +37,7 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/risk/overdue" { "Overdue" }
                         a href="/risk/exposure" { "Exposure" }
                         a href="/risk/limits" { "Limits" }
+                        a href="/risk/approvals" { "Approvals" }
                         a href="/risk/tenor" { "Long tenor" }
                         a href="/risk/disbursements" { "Disbursements" }
                         form action="/search" method="get" {

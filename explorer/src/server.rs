@@ -805,6 +805,10 @@ async fn risk(
             table_of(&st, |d| views::long_tenor(d, &s.viewer, &q)),
         ),
         "limits" => ("Credit limits and their use", limits_table(&st, &s.viewer, &q).await),
+        "approvals" => (
+            "Actions held for a second key (dual control): who made and approved them",
+            approvals_table(&st, &s.viewer, &q).await,
+        ),
         _ => return not_found(&s, "That view"),
     };
     list_response(&s, title, &format!("/risk/{view}"), &q, t, view == "ladder")
@@ -822,6 +826,22 @@ async fn limits_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table {
         Err(e) => {
             let mut t = crate::limits::table(vec![], viewer, q);
             t.incomplete = Some(format!("the node's limits could not be read: {e}"));
+            t
+        }
+    }
+}
+
+/// The dual-control view: read from the node when asked, like the limits.
+async fn approvals_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table {
+    match crate::approvals::fetch(st.node.as_ref()).await {
+        Ok((items, incomplete)) => {
+            let mut t = crate::approvals::table(items, viewer, q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = crate::approvals::table(vec![], viewer, q);
+            t.incomplete = Some(format!("the node's held actions could not be read: {e}"));
             t
         }
     }

@@ -97,6 +97,9 @@ impl Shown for lianrong_contracts::model::WarehouseReceipt {}
 /// Banks and auditors read every credit limit, a core enterprise its own issuance limit
 /// (`visibility::may_read_limit`).
 impl Shown for lianrong_api_types::LimitView {}
+/// The org whose policy held an action reads it (and who approved it); banks and
+/// auditors read all.
+impl Shown for lianrong_api_types::ApprovalView {}
 
 /// Orgs are listed for everyone (the node does the same), with identifiers masked but
 /// the viewer's own and its `counterparties'` (orgs it trades with, see
