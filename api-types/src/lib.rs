@@ -10,6 +10,11 @@
 //! - [`approvals`]: actions held for a second member key (dual control) and where they
 //!   stand (pending, executed, rejected, lapsed; approvals that count today).
 //! - [`limits`]: credit limits with their use and headroom, computed once.
+//! - [`programmes`]: supply-chain finance programmes with their limit's use and headroom.
+//! - [`pricing`]: an offer with its all-in annualised cost to the supplier, computed once
+//!   from the figures chosen once (`GET /v1/offers/{id}`, SDK, CLI, explorer).
+//! - [`registration`]: a disbursed financing's record in the fields of the PBoC
+//!   movable-property financing registry (中登网), for the CLI and the explorer.
 //! - `schemas` (feature `openapi`): the OpenAPI schemas of path and query values taken
 //!   from a fixed set (document kinds, receivable statuses).
 
@@ -17,6 +22,9 @@ pub mod approvals;
 pub mod envelopes;
 pub mod governance;
 pub mod limits;
+pub mod programmes;
+pub mod pricing;
+pub mod registration;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 pub mod visibility;
@@ -25,6 +33,8 @@ pub use envelopes::*;
 pub use approvals::{ApprovalPage, ApprovalQuery, ApprovalState, ApprovalView};
 pub use governance::{ProposalPage, ProposalQuery, ProposalState, ProposalView};
 pub use limits::{LimitPage, LimitQuery, LimitView};
+pub use programmes::{ProgrammePage, ProgrammeQuery, ProgrammeView};
+pub use pricing::{AllInAsOf, AllInCost, OfferView};
 
 /// The consensus validator set of the ledger's validator list (genesis, `/v1/status`,
 /// a `ValidatorSetChanged` event), in index order: the one mapping the node, the SDK's

@@ -16,8 +16,8 @@
 //!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
-    Financing, GovChange, Invoice, LimitScope, Offer, Order, Org, PendingApproval, Proposal,
-    Receivable, Settlement, Shipment, WarehouseReceipt,
+    Financing, GovChange, Invoice, LimitScope, Offer, Order, Org, PendingApproval, Programme,
+    Proposal, Receivable, Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::Action;
 use lianrong_primitives::OrgId;
@@ -154,6 +154,26 @@ impl Document for Financing {
     }
 }
 
+impl Document for Programme {
+    /// Its bank, its core enterprise and its eligible suppliers (the members are among
+    /// them: a supplier reads the programmes it may join, and still reads one it left);
+    /// banks and auditors read everything anyway.
+    fn parties(&self) -> Vec<&str> {
+        let mut v = vec![self.bank.as_str(), self.terms.core.as_str()];
+        v.extend(self.terms.suppliers.iter().map(OrgId::as_str));
+        v
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
+/// A programme with its use, read like its record.
+impl Document for crate::programmes::ProgrammeView {
+    fn parties(&self) -> Vec<&str> {
+        self.programme.parties()
+    }
+    fn mask_identifiers(&mut self) {}
+}
+
 impl Document for Settlement {
     /// The paying debtor and the payee (banks and auditors read everything anyway).
     fn parties(&self) -> Vec<&str> {
@@ -283,11 +303,12 @@ pub fn may_read_limit(reader: &Reader, scope: &LimitScope) -> bool {
 }
 
 /// The orgs besides banks and auditors that read a limit: the debtor of its issuance
-/// limit; nobody of an exposure limit.
+/// limit; nobody of an exposure or programme limit (a programme's parties read its use
+/// on the programme itself).
 fn limit_parties(scope: &LimitScope) -> Vec<&str> {
     match scope {
         LimitScope::Issuance { debtor } => vec![debtor.as_str()],
-        LimitScope::Exposure { .. } => vec![],
+        LimitScope::Exposure { .. } | LimitScope::Programme { .. } => vec![],
     }
 }
 
@@ -531,6 +552,24 @@ mod tests {
         // everything.
         for r in ["SUP-1", "CORE-A", "SUP-2"] {
             assert!(!may_read_limit(&reader(r), &exposure), "{r}");
+        }
+    }
+
+    #[test]
+    fn a_programme_is_read_by_its_bank_core_and_eligible_suppliers() {
+        let p = crate::programmes::tests::programme("1000.00");
+        for r in [
+            reader("BANK-A"),
+            reader("CORE-A"),
+            reader("SUP-1"),
+            reader("SUP-3"),
+            Reader::Everything,
+        ] {
+            assert!(may_read(&r, &p), "{r:?}");
+        }
+        // Not eligible, or another core: not at all.
+        for r in ["SUP-2", "CORE-B", "LOGI"] {
+            assert!(!may_read(&reader(r), &p), "{r}");
         }
     }
 

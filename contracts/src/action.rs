@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ApprovalPolicy, DocId, ExposureScope, GovChange};
+use crate::model::{ApprovalPolicy, DocId, ExposureScope, GovChange, ProgrammeTerms};
 use crate::money::{Amount, Money, Rate};
 
 /// The data of an invoice to register.
@@ -261,6 +261,15 @@ pub enum Action {
         net: Amount,
     },
 
+    /// The funding bank records the financing's registration number in the PBoC
+    /// movable-property financing registry (中登网), once, after disbursing.
+    RecordRegistration {
+        /// The financing.
+        financing: DocId,
+        /// The registry's registration number.
+        number: String,
+    },
+
     /// The applicant acknowledges receiving a disbursement's net amount.
     AcknowledgeDisbursement {
         /// The financing.
@@ -345,6 +354,50 @@ pub enum Action {
         /// Action names ([`Action::name`]).
         scopes: Option<Vec<String>>,
     },
+
+    /// A bank sets up a supply-chain finance programme with a core enterprise
+    /// (`PRG-n`, with its programme limit); it is active once the core accepts it.
+    CreateProgramme {
+        /// Its terms.
+        terms: ProgrammeTerms,
+    },
+    /// The programme's core enterprise accepts it: it becomes active.
+    AcceptProgramme {
+        /// The programme.
+        programme: DocId,
+    },
+    /// An eligible supplier joins an active programme.
+    JoinProgramme {
+        /// The programme.
+        programme: DocId,
+    },
+    /// A member supplier leaves a programme (its deals run their course).
+    LeaveProgramme {
+        /// The programme.
+        programme: DocId,
+    },
+    /// The programme's bank removes a member supplier (its deals run their course).
+    RemoveFromProgramme {
+        /// The programme.
+        programme: DocId,
+        /// The member supplier.
+        supplier: OrgId,
+    },
+    /// The programme's bank closes it: no new financing under it, existing deals
+    /// untouched.
+    CloseProgramme {
+        /// The programme.
+        programme: DocId,
+    },
+    /// The holder, a member supplier, asks for financing under a programme: its bank is
+    /// the one invited, every offer follows the programme's grid, and with auto-offer
+    /// the ledger makes the grid's offer at once.
+    RequestProgrammeFinancing {
+        /// The receivable.
+        receivable: DocId,
+        /// The programme.
+        programme: DocId,
+    },
 }
 
 /// Every [`Action::name`]: what approval policies and key scopes may name. The
@@ -381,6 +434,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "accept_offer",
     "abandon_financing",
     "disburse",
+    "record_registration",
     "acknowledge_disbursement",
     "dispute_disbursement",
     "set_exposure_limit",
@@ -392,6 +446,13 @@ pub const ACTION_NAMES: &[&str] = &[
     "reject_action",
     "set_approval_policy",
     "set_key_scopes",
+    "create_programme",
+    "accept_programme",
+    "join_programme",
+    "leave_programme",
+    "remove_from_programme",
+    "close_programme",
+    "request_programme_financing",
 ];
 
 impl Action {
@@ -429,6 +490,7 @@ impl Action {
             Action::AcceptOffer { .. } => "accept_offer",
             Action::AbandonFinancing { .. } => "abandon_financing",
             Action::Disburse { .. } => "disburse",
+            Action::RecordRegistration { .. } => "record_registration",
             Action::AcknowledgeDisbursement { .. } => "acknowledge_disbursement",
             Action::DisputeDisbursement { .. } => "dispute_disbursement",
             Action::SetExposureLimit { .. } => "set_exposure_limit",
@@ -440,6 +502,13 @@ impl Action {
             Action::RejectAction { .. } => "reject_action",
             Action::SetApprovalPolicy { .. } => "set_approval_policy",
             Action::SetKeyScopes { .. } => "set_key_scopes",
+            Action::CreateProgramme { .. } => "create_programme",
+            Action::AcceptProgramme { .. } => "accept_programme",
+            Action::JoinProgramme { .. } => "join_programme",
+            Action::LeaveProgramme { .. } => "leave_programme",
+            Action::RemoveFromProgramme { .. } => "remove_from_programme",
+            Action::CloseProgramme { .. } => "close_programme",
+            Action::RequestProgrammeFinancing { .. } => "request_programme_financing",
         }
     }
 }

@@ -33,11 +33,13 @@ pub enum DocKind {
     Settlement,
     /// An action held for more member keys' approval (maker-checker).
     Approval,
+    /// A supply-chain finance programme.
+    Programme,
 }
 
 impl DocKind {
     /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
-    pub const ALL: [DocKind; 11] = [
+    pub const ALL: [DocKind; 12] = [
         DocKind::Org,
         DocKind::Proposal,
         DocKind::Order,
@@ -49,6 +51,7 @@ impl DocKind {
         DocKind::Offer,
         DocKind::Settlement,
         DocKind::Approval,
+        DocKind::Programme,
     ];
 
     /// The short name used in state keys and URLs.
@@ -65,6 +68,7 @@ impl DocKind {
             DocKind::Offer => "offer",
             DocKind::Settlement => "settlement",
             DocKind::Approval => "approval",
+            DocKind::Programme => "programme",
         }
     }
 
@@ -439,6 +443,26 @@ pub enum ContractError {
     /// This member key already signed the held action.
     #[error("this member key already approved {0}; another key of the org must approve")]
     KeyAlreadyApproved(String),
+    /// A financing request outside a programme's terms (debtor, tier, currency, tenor).
+    #[error("outside programme {programme}: {reason}")]
+    OutsideProgramme {
+        /// The programme.
+        programme: String,
+        /// Which term the request breaks.
+        reason: String,
+    },
+    /// A bank's offer under a programme that does not follow its pricing grid.
+    #[error("offer off programme {programme}'s grid: {offered} offered, the grid gives {grid} for {days} days")]
+    OfferOffGrid {
+        /// The programme.
+        programme: String,
+        /// The rate and fees offered (`3.60% and fees 850.00`).
+        offered: String,
+        /// The grid's rate for the tenor and its fees on the advanced amount.
+        grid: String,
+        /// The tenor priced, days from today to maturity.
+        days: u32,
+    },
 }
 
 impl ContractError {
@@ -507,6 +531,8 @@ impl ContractError {
             ContractError::OutOfScope { .. } => "out_of_scope",
             ContractError::ApprovalLapsed { .. } => "approval_lapsed",
             ContractError::KeyAlreadyApproved(_) => "key_already_approved",
+            ContractError::OutsideProgramme { .. } => "outside_programme",
+            ContractError::OfferOffGrid { .. } => "offer_off_grid",
         }
     }
 

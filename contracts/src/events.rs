@@ -171,11 +171,12 @@ pub enum Event {
         maturity: NaiveDate,
     },
 
-    /// Financing requested.
+    /// Financing requested (under `programme`, or an open auction among `banks`).
     FinancingRequested {
         financing: DocId,
         receivable: DocId,
         banks: Vec<OrgId>,
+        programme: Option<DocId>,
     },
     /// Request cancelled by the holder.
     FinancingCancelled { financing: DocId },
@@ -211,6 +212,8 @@ pub enum Event {
         days: u32,
         discount: Money,
     },
+    /// The funding bank recorded the financing's registry registration number.
+    FinancingRegistered { financing: DocId, number: String },
     /// The applicant acknowledged receiving the disbursement.
     DisbursementAcknowledged { financing: DocId, applicant: OrgId },
     /// The applicant disputed the disbursement.
@@ -222,6 +225,23 @@ pub enum Event {
         scope: LimitScope,
         limit: Option<Money>,
     },
+
+    /// A bank set up a programme with a core enterprise; it waits for the core.
+    ProgrammeCreated {
+        programme: DocId,
+        bank: OrgId,
+        core: OrgId,
+    },
+    /// The core enterprise accepted the programme: it is active.
+    ProgrammeAccepted { programme: DocId, core: OrgId },
+    /// An eligible supplier joined the programme.
+    ProgrammeJoined { programme: DocId, supplier: OrgId },
+    /// A member supplier left the programme.
+    ProgrammeLeft { programme: DocId, supplier: OrgId },
+    /// The programme's bank removed a member supplier.
+    ProgrammeMemberRemoved { programme: DocId, supplier: OrgId },
+    /// The programme's bank closed it: no new financing under it.
+    ProgrammeClosed { programme: DocId },
 
     /// A member key signed an action its org's policy holds for more keys' approval.
     ApprovalRequested {
@@ -275,7 +295,13 @@ impl Event {
             | Event::ApprovalExecuted { .. }
             | Event::ApprovalRejected { .. } => self.approval_documents(),
             Event::ParamsChanged | Event::ValidatorSetChanged { .. } => vec![],
-            Event::LimitSet { scope, .. } => vec![o(scope.holder())],
+            Event::LimitSet { .. }
+            | Event::ProgrammeCreated { .. }
+            | Event::ProgrammeAccepted { .. }
+            | Event::ProgrammeJoined { .. }
+            | Event::ProgrammeLeft { .. }
+            | Event::ProgrammeMemberRemoved { .. }
+            | Event::ProgrammeClosed { .. } => self.limit_and_programme_documents(),
             Event::ProposalOpened { proposal, .. }
             | Event::ProposalApproved { proposal, .. }
             | Event::ProposalExecuted { proposal } => vec![d(K::Proposal, proposal)],
@@ -326,6 +352,7 @@ impl Event {
             | Event::FinancingDisbursed { .. }
             | Event::DisbursementAcknowledged { .. }
             | Event::DisbursementDisputed { .. }
+            | Event::FinancingRegistered { .. }
             | Event::FinancingClosed { .. }
             | Event::SettlementInstructed { .. }
             | Event::SettlementAcknowledged { .. }
@@ -366,6 +393,28 @@ impl Event {
         }
     }
 
+    /// [`Event::documents`] of limits (their holder's; a programme limit's programme's
+    /// too) and programmes.
+    fn limit_and_programme_documents(&self) -> Vec<(DocKind, String)> {
+        let p = |id: &DocId| (DocKind::Programme, id.as_str().to_string());
+        match self {
+            Event::LimitSet { scope, .. } => {
+                let mut v = vec![(DocKind::Org, scope.holder().as_str().to_string())];
+                if let LimitScope::Programme { programme, .. } = scope {
+                    v.push(p(programme));
+                }
+                v
+            }
+            Event::ProgrammeCreated { programme, .. }
+            | Event::ProgrammeAccepted { programme, .. }
+            | Event::ProgrammeJoined { programme, .. }
+            | Event::ProgrammeLeft { programme, .. }
+            | Event::ProgrammeMemberRemoved { programme, .. }
+            | Event::ProgrammeClosed { programme } => vec![p(programme)],
+            _ => vec![],
+        }
+    }
+
     /// [`Event::documents`] of the dual-control events: the held action.
     fn approval_documents(&self) -> Vec<(DocKind, String)> {
         match self {
@@ -387,15 +436,19 @@ impl Event {
             Event::FinancingRequested {
                 financing,
                 receivable,
+                programme,
                 ..
             } => {
-                vec![d(K::Financing, financing), d(K::Receivable, receivable)]
+                let mut v = vec![d(K::Financing, financing), d(K::Receivable, receivable)];
+                v.extend(programme.iter().map(|p| d(K::Programme, p)));
+                v
             }
             Event::FinancingCancelled { financing }
             | Event::FinancingAbandoned { financing }
             | Event::FinancingDisbursed { financing, .. }
             | Event::DisbursementAcknowledged { financing, .. }
             | Event::DisbursementDisputed { financing, .. }
+            | Event::FinancingRegistered { financing, .. }
             | Event::FinancingClosed { financing } => vec![d(K::Financing, financing)],
             Event::SettlementInstructed {
                 settlement,

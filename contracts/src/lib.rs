@@ -17,6 +17,7 @@ pub mod genesis;
 pub mod merkle;
 pub mod model;
 pub mod money;
+pub mod pricing;
 pub mod state;
 /// Test fixtures (a standard cast, panicking helpers): only in tests and under the
 /// `testkit` feature, never in a validator build.

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Amount, DayCount, Money, Rate};
+use crate::money::{Amount, Currency, DayCount, Money, Rate};
 
 /// Longest document id accepted.
 pub const MAX_DOC_ID_LEN: usize = 64;
@@ -454,6 +454,10 @@ pub struct Receivable {
     pub status: ReceivableStatus,
     /// The live financing on it (requested, accepted or disbursed), if any.
     pub financing: Option<DocId>,
+    /// Its tier in the supply chain: 1 when a confirmation creates it (the holder sold
+    /// to the debtor), one more with each transfer to another supplier; a split keeps
+    /// it (the same holder holds the parts). Programmes allow tiers up to a depth.
+    pub tier: u32,
 }
 
 impl Receivable {
@@ -529,6 +533,27 @@ pub struct Financing {
     pub payment_ref: Option<String>,
     /// Set on disbursement: the figures from its value date and the applicant's answer.
     pub disbursement: Option<Disbursement>,
+    /// The funding bank's registration of the financing in the PBoC credit-reference
+    /// centre's movable-property financing registry (中登网), once recorded.
+    pub registration: Option<Registration>,
+    /// The programme it was requested under (`None`: an open auction among the banks
+    /// the applicant named).
+    pub programme: Option<DocId>,
+    /// Whether the bank has recourse to the applicant (the programme's term); `None`
+    /// outside programmes, where nothing about recourse was agreed.
+    pub recourse: Option<bool>,
+}
+
+/// A financing's entry in the PBoC movable-property financing registry (中登网,
+/// required by 银发〔2025〕77号 for financing of e-receivable certificates), as the
+/// funding bank recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Registration {
+    /// The registry's registration number (登记证明编号), 1-64 ASCII letters, digits
+    /// and dashes.
+    pub number: String,
+    /// Business date the bank recorded it on the ledger.
+    pub recorded_on: NaiveDate,
 }
 
 /// The applicant's answer to a disbursement: money received is a fact only once the
@@ -556,7 +581,7 @@ pub struct Disbursement {
     pub days: u32,
     /// Discount for those days (see [`crate::money::discount`]).
     pub discount: Money,
-    /// What the bank paid: face - discount - fees.
+    /// What the bank paid: advanced - discount - fees.
     pub net: Money,
     /// The applicant's answer.
     pub status: DisbursementStatus,
@@ -571,8 +596,13 @@ pub struct FinancingTerms {
     pub offer: DocId,
     /// The funding bank.
     pub bank: OrgId,
-    /// Face amount financed.
+    /// Face amount financed: the receivable's outstanding amount, taken whole by
+    /// assignment on disbursement.
     pub face: Money,
+    /// What the bank advances against it: the face x the programme's advance ratio,
+    /// rounded down to the minor unit (the whole face outside programmes). The discount
+    /// runs on it, and discount and fees come off it.
+    pub advanced: Money,
     /// Annual discount rate.
     pub rate: Rate,
     /// Flat fees.
@@ -582,9 +612,10 @@ pub struct FinancingTerms {
     pub value_date: NaiveDate,
     /// Actual days from the acceptance date to maturity.
     pub days: u32,
-    /// Discount quoted at acceptance, computed exactly (see [`crate::money::discount`]).
+    /// Discount quoted at acceptance on the advanced amount, computed exactly (see
+    /// [`crate::money::discount`]).
     pub discount: Money,
-    /// Net quoted at acceptance: face - discount - fees.
+    /// Net quoted at acceptance: advanced - discount - fees.
     pub net: Money,
     /// The accepted offer's validity: no disbursement after it.
     pub valid_until: NaiveDate,
@@ -661,15 +692,23 @@ pub enum LimitScope {
         /// The counterparty.
         on: OrgId,
     },
+    /// The financed face still owed on the live financings under `programme` (set with
+    /// the programme by its bank).
+    Programme {
+        /// The programme's bank.
+        bank: OrgId,
+        /// The programme.
+        programme: DocId,
+    },
 }
 
 impl LimitScope {
     /// The org the limit belongs to: the debtor of an issuance limit, the bank of an
-    /// exposure limit. Its limits share one state key prefix.
+    /// exposure or programme limit. Its limits share one state key prefix.
     pub fn holder(&self) -> &OrgId {
         match self {
             LimitScope::Issuance { debtor } => debtor,
-            LimitScope::Exposure { bank, .. } => bank,
+            LimitScope::Exposure { bank, .. } | LimitScope::Programme { bank, .. } => bank,
         }
     }
 }
@@ -680,6 +719,9 @@ impl std::fmt::Display for LimitScope {
             LimitScope::Issuance { debtor } => write!(f, "issuance limit of {debtor}"),
             LimitScope::Exposure { bank, scope, on } => {
                 write!(f, "{bank}'s exposure limit on {} {on}", scope.as_str())
+            }
+            LimitScope::Programme { bank, programme } => {
+                write!(f, "{bank}'s limit of programme {programme}")
             }
         }
     }
@@ -894,4 +936,112 @@ pub struct PendingApproval {
     pub expires_on: NaiveDate,
     /// The key that rejected it and why.
     pub rejection: Option<(PublicKey, String)>,
+}
+
+/// Most suppliers one programme names eligible.
+pub const MAX_PROGRAMME_SUPPLIERS: usize = 256;
+/// Most tenor buckets in a programme's pricing grid.
+pub const MAX_GRID_BUCKETS: usize = 8;
+/// Deepest tier a programme may allow.
+pub const MAX_PROGRAMME_TIER: u32 = 16;
+
+/// One bucket of a programme's pricing grid: tenors (days from the offer to maturity) up
+/// to `max_days` that no earlier bucket covers are priced at `rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GridBucket {
+    /// The longest tenor, in days, the bucket covers.
+    pub max_days: u32,
+    /// Annual discount rate of the bucket.
+    pub rate: Rate,
+}
+
+/// What a bank offers every eligible supplier of a core enterprise (reverse factoring,
+/// 供应链金融项目): the terms of `CreateProgramme`, fixed once created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeTerms {
+    /// The core enterprise whose receivables it finances (their debtor); it must accept
+    /// the programme before it is active.
+    pub core: OrgId,
+    /// The suppliers eligible to join (1 to 256, distinct, admitted suppliers).
+    pub suppliers: Vec<OrgId>,
+    /// The deepest tier financed ([`Receivable::tier`]: 1 = sold to the core itself).
+    pub max_tier: u32,
+    /// The one currency it finances.
+    pub currency: Currency,
+    /// The pricing grid: 1 to 8 buckets, `max_days` strictly increasing, the last
+    /// covering `max_tenor_days`.
+    pub grid: Vec<GridBucket>,
+    /// Fee as a percentage of the advanced amount (rounded half away from zero to the
+    /// minor unit), added to `fee_fixed`.
+    pub fee_percent: Rate,
+    /// Fixed fee per financing, in `currency` (may be zero).
+    pub fee_fixed: Amount,
+    /// Longest tenor financed, days from the offer to maturity (1 to 365).
+    pub max_tenor_days: u32,
+    /// Advance ratio in percent of the face (above 0, at most 100): the advanced
+    /// amount is face x advance / 100 rounded down to the minor unit.
+    pub advance: Rate,
+    /// Whether the bank keeps recourse to the supplier (recorded on each financing).
+    pub recourse: bool,
+    /// Whether a request gets the grid's offer from the ledger at once.
+    pub auto_offer: bool,
+    /// Days an offer under the programme stays valid (0 = today only; at most
+    /// `max_offer_valid_days`).
+    pub offer_valid_days: u32,
+    /// The programme limit: the financed face still owed on its live financings (kept
+    /// as a credit limit, `LimitScope::Programme`).
+    pub limit: Money,
+}
+
+/// A programme's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProgrammeStatus {
+    /// Set up by the bank, waiting for the core enterprise's acceptance.
+    Proposed,
+    /// Accepted by the core: suppliers join and finance under it.
+    Active,
+    /// Closed by the bank: no new financing; existing deals run their course.
+    Closed,
+}
+
+/// A supply-chain finance programme (`PRG-n`): a bank, a core enterprise, its eligible
+/// suppliers and the terms every financing under it follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programme {
+    /// Id assigned by the ledger (`PRG-n`).
+    pub id: DocId,
+    /// The bank that set it up and funds it.
+    pub bank: OrgId,
+    /// Its terms.
+    pub terms: ProgrammeTerms,
+    /// Eligible suppliers that joined (and have not left), in joining order.
+    pub members: Vec<OrgId>,
+    /// Status.
+    pub status: ProgrammeStatus,
+    /// Business date it was set up.
+    pub created_on: NaiveDate,
+    /// Business date the core accepted it.
+    pub accepted_on: Option<NaiveDate>,
+    /// Business date the bank closed it.
+    pub closed_on: Option<NaiveDate>,
+}
+
+impl Programme {
+    /// The grid's rate for a tenor of `days` (the first bucket covering it).
+    pub fn rate_for(&self, days: u32) -> Option<Rate> {
+        self.terms
+            .grid
+            .iter()
+            .find(|b| days <= b.max_days)
+            .map(|b| b.rate)
+    }
+
+    /// The credit limit scope of its programme limit.
+    pub fn limit_scope(&self) -> LimitScope {
+        LimitScope::Programme {
+            bank: self.bank.clone(),
+            programme: self.id.clone(),
+        }
+    }
 }

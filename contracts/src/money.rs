@@ -365,6 +365,43 @@ pub fn discount(
     })
 }
 
+/// `share` percent of `amount`, computed exactly and rounded *down* to the currency's
+/// minor unit: what a bank advances against a face at an advance ratio (it never
+/// advances a fraction of a cent more than the ratio allows).
+pub fn share_down(amount: &Money, share: Rate) -> Result<Money, MoneyError> {
+    let exact = amount
+        .amount
+        .0
+        .checked_mul(share.0)
+        .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+        .ok_or(MoneyError::Overflow)?;
+    let rounded =
+        exact.round_dp_with_strategy(amount.currency.minor_units, RoundingStrategy::ToZero);
+    Ok(Money {
+        amount: Amount(rounded),
+        currency: amount.currency,
+    })
+}
+
+/// `percent` percent of `amount`, computed exactly and rounded half away from zero to the
+/// currency's minor unit, like the discount: a fee quoted as a percentage.
+pub fn percent_of(amount: &Money, percent: Rate) -> Result<Money, MoneyError> {
+    let exact = amount
+        .amount
+        .0
+        .checked_mul(percent.0)
+        .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+        .ok_or(MoneyError::Overflow)?;
+    let rounded = exact.round_dp_with_strategy(
+        amount.currency.minor_units,
+        RoundingStrategy::MidpointAwayFromZero,
+    );
+    Ok(Money {
+        amount: Amount(rounded),
+        currency: amount.currency,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,6 +584,39 @@ mod tests {
         );
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, r#"{"amount":"1234.50","currency":"CNY"}"#);
+    }
+
+    #[test]
+    fn an_advance_rounds_down_and_a_percentage_fee_half_away_from_zero() {
+        let r = |s| Rate::parse(s).unwrap();
+        // 1,000,000.01 x 80% = 800,000.008 -> 800,000.00 (never a fraction more).
+        assert_eq!(
+            share_down(&cny("1000000.01"), r("80")).unwrap().to_fixed(),
+            "800000.00"
+        );
+        assert_eq!(
+            share_down(&cny("333.33"), r("100")).unwrap().to_fixed(),
+            "333.33"
+        );
+        // 0.03 x 50% = 0.015 -> 0.01 down; the fee 0.015 -> 0.02 half away from zero.
+        assert_eq!(
+            share_down(&cny("0.03"), r("50")).unwrap().to_fixed(),
+            "0.01"
+        );
+        assert_eq!(
+            percent_of(&cny("0.03"), r("50")).unwrap().to_fixed(),
+            "0.02"
+        );
+        // 800,000.00 x 0.125% = 1,000.00; 999,999 JPY x 0.15% = 1,499.9985 -> 1,500.
+        assert_eq!(
+            percent_of(&cny("800000.00"), r("0.125"))
+                .unwrap()
+                .to_fixed(),
+            "1000.00"
+        );
+        let jpy = Money::parse("999999", "JPY").unwrap();
+        assert_eq!(percent_of(&jpy, r("0.15")).unwrap().to_fixed(), "1500");
+        assert_eq!(share_down(&jpy, r("99.99")).unwrap().to_fixed(), "999899");
     }
 
     proptest! {

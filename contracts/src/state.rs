@@ -100,12 +100,14 @@ pub mod keys {
         format!("settling/{receivable}").into_bytes()
     }
 
-    /// The path of a limit under its holder: `issuance`, or `exposure/<scope>/<on>`.
+    /// The path of a limit under its holder: `issuance`, `exposure/<scope>/<on>` or
+    /// `programme/<id>`.
     fn limit_path(scope: &crate::model::LimitScope) -> String {
         use crate::model::LimitScope as S;
         match scope {
             S::Issuance { debtor } => format!("{debtor}/issuance"),
             S::Exposure { bank, scope, on } => format!("{bank}/exposure/{}/{on}", scope.as_str()),
+            S::Programme { bank, programme } => format!("{bank}/programme/{programme}"),
         }
     }
 

@@ -14,9 +14,10 @@ mod common;
 
 use lianrong_contracts::action::{Action, InvoiceSpec};
 use lianrong_contracts::model::{
-    ApprovalPolicy, ApprovalRule, ExposureScope, GovChange, OrgSpec, Role,
+    ApprovalPolicy, ApprovalRule, ExposureScope, GovChange, GridBucket, OrgSpec, ProgrammeTerms,
+    Role,
 };
-use lianrong_contracts::money::{Amount, Rate};
+use lianrong_contracts::money::{Amount, Currency, Rate};
 use lianrong_contracts::state::keys;
 use lianrong_contracts::testkit::{cny, doc, member_key, org, tax_id_for, World, CAST};
 use lianrong_contracts::{ContractError, Event};
@@ -44,6 +45,8 @@ struct Fixture {
     settlement_pending: String,
     proposal: String,
     approval: String,
+    prg_proposed: String,
+    prg_active: String,
 }
 
 fn first_id(events: &[Event]) -> String {
@@ -52,6 +55,7 @@ fn first_id(events: &[Event]) -> String {
         Event::OfferMade { offer, .. } => offer.to_string(),
         Event::ProposalOpened { proposal, .. } => proposal.to_string(),
         Event::SettlementInstructed { settlement, .. } => settlement.to_string(),
+        Event::ProgrammeCreated { programme, .. } => programme.to_string(),
         e => panic!("unexpected {e:?}"),
     }
 }
@@ -302,6 +306,32 @@ fn fixture() -> Fixture {
             payment_ref: "HX-FIX".into(),
         },
     ));
+    // BANK-A's programmes with CORE-A: one proposed, one active with SUP-1 a member
+    // (SUP-3 eligible, not joined).
+    let prg_proposed = first_id(&w.ok(
+        "BANK-A",
+        Action::CreateProgramme {
+            terms: programme_terms(),
+        },
+    ));
+    let prg_active = first_id(&w.ok(
+        "BANK-A",
+        Action::CreateProgramme {
+            terms: programme_terms(),
+        },
+    ));
+    w.ok(
+        "CORE-A",
+        Action::AcceptProgramme {
+            programme: doc(&prg_active),
+        },
+    );
+    w.ok(
+        "SUP-1",
+        Action::JoinProgramme {
+            programme: doc(&prg_active),
+        },
+    );
     // CORE-A's policy holds new orders for two keys; its second key made one.
     let maker = w.add_member_key("CORE-A", 1);
     w.ok(
@@ -361,6 +391,30 @@ fn fixture() -> Fixture {
         settlement_pending,
         proposal,
         approval,
+        prg_proposed,
+        prg_active,
+    }
+}
+
+/// BANK-A's programme with CORE-A: SUP-1 and SUP-3 eligible, one 4 % bucket, auto-offer.
+fn programme_terms() -> ProgrammeTerms {
+    ProgrammeTerms {
+        core: org("CORE-A"),
+        suppliers: vec![org("SUP-1"), org("SUP-3")],
+        max_tier: 2,
+        currency: Currency::new("CNY").unwrap(),
+        grid: vec![GridBucket {
+            max_days: 180,
+            rate: Rate::parse("4").unwrap(),
+        }],
+        fee_percent: Rate::parse("0").unwrap(),
+        fee_fixed: Amount::ZERO,
+        max_tenor_days: 180,
+        advance: Rate::parse("90").unwrap(),
+        recourse: true,
+        auto_offer: true,
+        offer_valid_days: 3,
+        limit: cny("5000000.00"),
     }
 }
 
@@ -699,6 +753,15 @@ fn every_action_refuses_every_unauthorised_org() {
             "SUP-1",
         ),
         (
+            // The funding bank alone records the registry's number.
+            Action::RecordRegistration {
+                financing: d(&f.fin_disbursed),
+                number: "05383857000123456789".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
             Action::DisputeDisbursement {
                 financing: d(&f.fin_disbursed),
                 reason: "short paid".into(),
@@ -731,6 +794,60 @@ fn every_action_refuses_every_unauthorised_org() {
             },
             use_role(&[], &["CORE-A"]),
             "CORE-A",
+        ),
+        (
+            // Any bank sets up its own programmes.
+            Action::CreateProgramme {
+                terms: programme_terms(),
+            },
+            use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::AcceptProgramme {
+                programme: d(&f.prg_proposed),
+            },
+            use_role(&[Role::Core], &["CORE-A"]),
+            "CORE-A",
+        ),
+        (
+            // An eligible supplier joins (SUP-1 already did).
+            Action::JoinProgramme {
+                programme: d(&f.prg_active),
+            },
+            use_role(&[Role::Supplier], &["SUP-1", "SUP-3"]),
+            "SUP-3",
+        ),
+        (
+            Action::LeaveProgramme {
+                programme: d(&f.prg_active),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::RemoveFromProgramme {
+                programme: d(&f.prg_active),
+                supplier: org("SUP-1"),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::CloseProgramme {
+                programme: d(&f.prg_active),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            // The holder, a member, finances under it.
+            Action::RequestProgrammeFinancing {
+                receivable: d(&f.rcv),
+                programme: d(&f.prg_active),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
         ),
         (
             // Every org sets its own policy and no one else's: nobody to refuse.
@@ -822,7 +939,7 @@ fn every_action_refuses_every_unauthorised_org() {
             refusals += 1;
         }
     }
-    // 42 rows x 9 orgs, minus the parties.
+    // Every row x 9 orgs, minus the parties.
     assert!(refusals > 180, "only {refusals} refusals tried");
 }
 

@@ -15,9 +15,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use lianrong_contracts::model::{
-    CreditLimit, ExposureScope, Financing, GovChange, Invoice, LimitScope, Offer, OfferStatus,
-    Order, OrderStatus, Proposal, ProposalStatus, ReceiptStatus, Receivable, Settlement,
-    SettlementStatus, Shipment, ShipmentStatus, WarehouseReceipt,
+    CreditLimit, ExposureScope, Financing, GovChange, GridBucket, Invoice, LimitScope, Offer,
+    OfferStatus, Order, OrderStatus, Programme, ProgrammeStatus, ProgrammeTerms, Proposal,
+    ProposalStatus, ReceiptStatus, Receivable, Settlement, SettlementStatus, Shipment,
+    ShipmentStatus, WarehouseReceipt,
 };
 use lianrong_contracts::money::{Amount, Money, Rate};
 use lianrong_contracts::state::{keys, Storage};
@@ -156,6 +157,17 @@ enum Op {
         bank: usize,
         disburse: bool,
     },
+    /// A programme step: a bank sets one up (random grid, advance ratio, limit,
+    /// auto-offer), its core accepts, a supplier joins or leaves, the bank removes one or
+    /// closes it, or a holder asks for financing under one.
+    Programme {
+        what: usize,
+        programme: usize,
+        bank: usize,
+        core: usize,
+        supplier: usize,
+        seed: u64,
+    },
     /// Anyone tries anything on anything: refused unless allowed, and then harmless.
     Anyone {
         actor: usize,
@@ -189,6 +201,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..8usize, 1u32..1001).prop_map(|(order, permille)| Op::Invoice { order, permille }),
         3 => (0..8usize, 0..8usize, 0..3usize, 0..2usize, prop::option::of(0..9usize)).prop_map(|(what, receipt, lot, bank, anyone)| Op::Warehouse { what, receipt, lot, bank, anyone }),
         2 => (0..9usize, 0..9usize, 0..16usize).prop_map(|(actor, what, target)| Op::Anyone { actor, what, target }),
+        4 => (0..10usize, 0..4usize, 0..2usize, 0..2usize, 0..3usize, any::<u64>()).prop_map(|(what, programme, bank, core, supplier, seed)| Op::Programme { what, programme, bank, core, supplier, seed }),
         2 => (0..16usize, 0..2usize, any::<bool>()).prop_map(|(receivable, bank, disburse)| Op::Finance { receivable, bank, disburse }),
         3 => (0..3usize, 0..2usize, 0..3usize, prop::option::of(0u64..30_000_000), prop::bool::weighted(0.1)).prop_map(|(what, bank, on, cents, usd)| Op::Limit { what, bank, on, cents, usd }),
     ]
@@ -466,7 +479,7 @@ fn apply(w: &mut World, op: &Op) {
                     assert_eq!(open, 0, "other offers are withdrawn on acceptance");
                     let t = f.terms.unwrap();
                     assert_eq!(
-                        t.face.amount.value(),
+                        t.advanced.amount.value(),
                         t.net.amount.value() + t.discount.amount.value() + t.fees.amount.value()
                     );
                 }
@@ -479,13 +492,13 @@ fn apply(w: &mut World, op: &Op) {
                     let r = w.receivable(&f.receivable);
                     let days = (r.maturity - w.today()).num_days().max(0) as u32;
                     let net = lianrong_contracts::money::discount(
-                        &t.face,
+                        &t.advanced,
                         t.rate,
                         days,
                         lianrong_contracts::money::DayCount::Act360,
                     )
                     .ok()
-                    .and_then(|d| t.face.amount.checked_sub(d.amount))
+                    .and_then(|d| t.advanced.amount.checked_sub(d.amount))
                     .and_then(|n| n.checked_sub(t.fees.amount))
                     .unwrap_or(t.net.amount);
                     let reference = w.fresh_id("CMB").to_string();
@@ -691,6 +704,24 @@ fn apply(w: &mut World, op: &Op) {
             cents,
             usd,
         } => apply_limit(w, *what, BANKS[*bank], *on, *cents, *usd),
+        Op::Programme {
+            what,
+            programme,
+            bank,
+            core,
+            supplier,
+            seed,
+        } => {
+            let target = pick(&live, *seed as usize);
+            apply_programme(
+                w,
+                *what,
+                *programme,
+                (BANKS[*bank], CORES[*core], SUPPLIERS[*supplier]),
+                *seed,
+                target,
+            );
+        }
         Op::Anyone {
             actor,
             what,
@@ -783,6 +814,152 @@ fn finance(w: &mut World, r: &Receivable, bank: &str, disburse: bool) {
         net,
     };
     let _ = run(w, bank, pay);
+}
+
+/// One programme step (see [`Op::Programme`]); `target` is a live receivable for a
+/// request.
+fn apply_programme(
+    w: &mut World,
+    what: usize,
+    programme: usize,
+    (bank, core, supplier): (&str, &str, &str),
+    seed: u64,
+    target: Option<Receivable>,
+) {
+    let programmes: Vec<Programme> = all(w, DocKind::Programme);
+    if what == 0 || programmes.is_empty() {
+        // Random but sound terms: the bank's set-up always succeeds.
+        let bit = |i: u32| (seed >> i) & 1 == 1;
+        let suppliers: Vec<_> = SUPPLIERS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bit(*i as u32) || *i == (seed % 3) as usize)
+            .map(|(_, s)| org(s))
+            .collect();
+        let buckets = 1 + (seed >> 3) % 3;
+        let grid: Vec<GridBucket> = (1..=buckets)
+            .map(|i| GridBucket {
+                max_days: (i * 365 / buckets) as u32,
+                rate: Rate::parse(&format!("{}.{:02}", 2 + i, (seed >> 5) % 100)).unwrap(),
+            })
+            .collect();
+        let terms = ProgrammeTerms {
+            core: org(core),
+            suppliers,
+            max_tier: 1 + ((seed >> 12) % 3) as u32,
+            currency: lianrong_contracts::money::Currency::new("CNY").unwrap(),
+            grid,
+            fee_percent: Rate::parse(&format!("0.{:02}", (seed >> 14) % 50)).unwrap(),
+            fee_fixed: Amount::from_decimal(Decimal::new(((seed >> 20) % 10_000) as i64, 2))
+                .unwrap(),
+            max_tenor_days: 365,
+            advance: Rate::parse(&format!("{}.5", 50 + (seed >> 27) % 50)).unwrap(),
+            recourse: bit(33),
+            auto_offer: !bit(34),
+            offer_valid_days: ((seed >> 35) % 6) as u32,
+            limit: Money::parse(
+                &Decimal::new(((seed >> 40) % 3_000_000_000) as i64, 2).to_string(),
+                "CNY",
+            )
+            .unwrap(),
+        };
+        assert_eq!(run(w, bank, Action::CreateProgramme { terms }), Ok(()));
+        return;
+    }
+    let mut p = programmes[programme % programmes.len()].clone();
+    let id = p.id.clone();
+    let res = match what {
+        1 => run(
+            w,
+            p.terms.core.as_str(),
+            Action::AcceptProgramme { programme: id },
+        ),
+        2 => run(w, supplier, Action::JoinProgramme { programme: id }),
+        3 => run(w, supplier, Action::LeaveProgramme { programme: id }),
+        4 => run(
+            w,
+            p.bank.as_str(),
+            Action::RemoveFromProgramme {
+                programme: id,
+                supplier: org(supplier),
+            },
+        ),
+        5 => run(w, p.bank.as_str(), Action::CloseProgramme { programme: id }),
+        _ => {
+            let Some(r) = target else { return };
+            // A programme of the receivable's debtor if there is one, accepted and
+            // joined on the way when its parties may (each step may be refused).
+            let of_debtor: Vec<&Programme> = programmes
+                .iter()
+                .filter(|q| q.terms.core == r.debtor)
+                .collect();
+            if let Some(q) = pick(&of_debtor, programme) {
+                p = q.clone();
+            }
+            let id = p.id.clone();
+            let holder = r.holder.to_string();
+            let _ = run(
+                w,
+                p.terms.core.as_str(),
+                Action::AcceptProgramme {
+                    programme: id.clone(),
+                },
+            );
+            let _ = run(
+                w,
+                &holder,
+                Action::JoinProgramme {
+                    programme: id.clone(),
+                },
+            );
+            p = w.get(DocKind::Programme, id.as_str()).unwrap();
+            let res = run(
+                w,
+                &holder,
+                Action::RequestProgrammeFinancing {
+                    receivable: r.id.clone(),
+                    programme: id,
+                },
+            );
+            if res.is_ok() {
+                // Its bank alone is invited; with auto-offer the grid's offer is made.
+                let fid = w.receivable(&r.id).financing.unwrap();
+                let f: Financing = w.get(DocKind::Financing, fid.as_str()).unwrap();
+                assert_eq!(f.banks, std::slice::from_ref(&p.bank));
+                assert_eq!(f.offers.len(), usize::from(p.terms.auto_offer));
+                assert!(p.members.contains(&r.holder) && r.tier <= p.terms.max_tier);
+                if let Some(oid) = f.offers.first() {
+                    let o: Offer = w.get(DocKind::Offer, oid.as_str()).unwrap();
+                    let days = u32::try_from((r.maturity - w.today()).num_days()).unwrap();
+                    assert_eq!(Some(o.rate), p.rate_for(days));
+                    // Often taken at once, and paid (each may be refused by a limit).
+                    let accept = Action::AcceptOffer { offer: oid.clone() };
+                    if what >= 8 && run(w, &holder, accept).is_ok() && seed % 2 == 0 {
+                        let f: Financing = w.get(DocKind::Financing, fid.as_str()).unwrap();
+                        let t = f.terms.unwrap();
+                        let pay = Action::Disburse {
+                            financing: fid,
+                            payment_ref: w.fresh_id("CMB").to_string(),
+                            net: t.net.amount,
+                        };
+                        let _ = run(w, p.bank.as_str(), pay);
+                    }
+                }
+            }
+            res
+        }
+    };
+    // A step that changes the programme is allowed only to its parties, in its status.
+    if res.is_ok() {
+        let after: Programme = w.get(DocKind::Programme, p.id.as_str()).unwrap();
+        match what {
+            1 => assert_eq!(p.status, ProgrammeStatus::Proposed),
+            2 => assert!(after.members.contains(&org(supplier))),
+            3 | 4 => assert!(!after.members.contains(&org(supplier))),
+            5 => assert_eq!(after.status, ProgrammeStatus::Closed),
+            _ => assert_eq!(p.status, ProgrammeStatus::Active),
+        }
+    }
 }
 
 /// Sets (or removes) a limit; refused only when removing one that is not set.

@@ -711,3 +711,51 @@ fn the_supplier_acknowledges_or_disputes_a_disbursement() {
     assert!(matches!(e, ContractError::WrongStatus { .. }), "{e}");
     common::check_invariants(&w);
 }
+
+/// Issue 13 (registration): the funding bank records the financing's 中登网 registration
+/// number once it disbursed; nobody else records it, nor twice, nor before the money moved.
+#[test]
+fn the_funding_bank_records_the_registry_number_once_after_disbursing() {
+    let mut w = World::new();
+    let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "100000.00", 90);
+    let (fin, net) = accepted(&mut w, &rcv, 10);
+    let record = |number: &str| Action::RecordRegistration {
+        financing: fin.clone(),
+        number: number.into(),
+    };
+    // Accepted but not paid: nothing to register yet.
+    let e = refused(&mut w, "BANK-A", record("05383857000123456789"));
+    assert_eq!(e.code(), "wrong_status", "{e}");
+    w.ok(
+        "BANK-A",
+        Action::Disburse {
+            financing: fin.clone(),
+            payment_ref: "CMB-REG-1".into(),
+            net,
+        },
+    );
+    for who in ["BANK-B", "SUP-1", "CORE-A"] {
+        let e = refused(&mut w, who, record("05383857000123456789"));
+        assert!(e.is_permission(), "{who}: {e}");
+    }
+    let e = refused(&mut w, "BANK-A", record("0538 3857"));
+    assert_eq!(e.code(), "invalid_field", "{e}");
+    let ev = w.ok("BANK-A", record("05383857000123456789"));
+    assert_eq!(
+        ev,
+        [Event::FinancingRegistered {
+            financing: fin.clone(),
+            number: "05383857000123456789".into(),
+        }]
+    );
+    let f: Financing = w.get(DocKind::Financing, fin.as_str()).unwrap();
+    let reg = f.registration.unwrap();
+    assert_eq!(
+        (reg.number.as_str(), reg.recorded_on),
+        ("05383857000123456789", w.today())
+    );
+    // Recorded once: a second number is refused, naming the first.
+    let e = refused(&mut w, "BANK-A", record("05383857000999999999"));
+    assert!(e.to_string().contains("05383857000123456789"), "{e}");
+    common::check_invariants(&w);
+}

@@ -11,6 +11,8 @@
 //! node_ca = "tls/ca.pem"        # an https node_url: the CA its certificate chains to
 //! node_client_cert = "tls/client.pem"    # for a node that requires client certificates
 //! node_client_key = "tls/client-key.pem"
+//! reference_rate = "3.45"       # the cost report's yardstick, percent a year, with its label
+//! reference_label = "1-year LPR 3.00 + SME spread 0.45"
 //! [tls]                         # serve HTTPS (otherwise plain HTTP)
 //! cert = "explorer.pem"         # certificate chain, leaf first
 //! key = "explorer-key.pem"
@@ -160,6 +162,13 @@ pub struct ExplorerConfig {
     /// `[tls]`: serve HTTPS with these files instead of plain HTTP.
     #[serde(default)]
     pub tls: Option<ServeTls>,
+    /// The rate the cost report (`/risk/cost`) compares suppliers' all-in cost with, in
+    /// percent a year (`"3.45"`: e.g. the 1-year LPR plus the usual SME spread).
+    #[serde(default)]
+    pub reference_rate: Option<lianrong_contracts::money::Rate>,
+    /// What the reference rate is, shown beside it (required with `reference_rate`).
+    #[serde(default)]
+    pub reference_label: Option<String>,
 }
 
 /// `[tls]`: the explorer serves HTTPS with a certificate chain and its key (PEM). The
@@ -191,7 +200,17 @@ impl ExplorerConfig {
             node_client_cert: None,
             node_client_key: None,
             tls: None,
+            reference_rate: None,
+            reference_label: None,
         }
+    }
+
+    /// The cost report's reference rate and label, if configured.
+    pub fn reference(&self) -> Option<crate::pricing::Reference> {
+        Some(crate::pricing::Reference {
+            rate: self.reference_rate?,
+            label: self.reference_label.clone()?,
+        })
     }
 
     /// Reads and validates a TOML config; relative paths (`genesis`, the TLS files) are
@@ -272,6 +291,17 @@ impl ExplorerConfig {
         }
         if self.node_client_cert.is_some() != self.node_client_key.is_some() {
             return Err("node_client_cert and node_client_key go together".into());
+        }
+        if self.reference_rate.is_some() != self.reference_label.is_some() {
+            return Err("reference_rate and reference_label go together (the label says what the rate is, e.g. \"1-year LPR 3.00 + SME spread 0.45\")".into());
+        }
+        if self.reference_label.as_ref().is_some_and(|l| {
+            l.trim().is_empty() || l.chars().count() > crate::pricing::MAX_REFERENCE_LABEL
+        }) {
+            return Err(format!(
+                "reference_label must be 1-{} characters",
+                crate::pricing::MAX_REFERENCE_LABEL
+            ));
         }
         if !(1..=MAX_CONCURRENT_LOGINS).contains(&self.max_concurrent_logins) {
             return Err(format!(
@@ -359,5 +389,26 @@ mod tests {
         let typo = format!("{base}[tls]\ncert = \"e.pem\"\nkey = \"k\"\nca = \"x\"\n");
         let err = ExplorerConfig::parse(&typo, path).unwrap_err().to_string();
         assert!(err.contains("ca"), "{err}");
+    }
+
+    #[test]
+    fn a_reference_rate_needs_its_label_and_a_valid_rate() {
+        let path = Path::new("/etc/explorer/explorer.toml");
+        let base = "node_url = \"http://127.0.0.1:1\"\nnode_token = \"t\"\n";
+        let c = ExplorerConfig::parse(
+            &format!("{base}reference_rate = \"3.45\"\nreference_label = \"1-year LPR 3.00 + SME spread 0.45\"\n"),
+            path,
+        )
+        .unwrap();
+        let r = c.reference().unwrap();
+        assert_eq!(r.rate.percent().to_string(), "3.45");
+        assert_eq!(r.label, "1-year LPR 3.00 + SME spread 0.45");
+        assert_eq!(ExplorerConfig::parse(base, path).unwrap().reference(), None);
+        let alone = format!("{base}reference_rate = \"3.45\"\n");
+        let err = ExplorerConfig::parse(&alone, path).unwrap_err().to_string();
+        assert!(err.contains("reference_label"), "{err}");
+        let bad = format!("{base}reference_rate = \"three\"\nreference_label = \"LPR\"\n");
+        let err = ExplorerConfig::parse(&bad, path).unwrap_err().to_string();
+        assert!(err.contains("rate"), "{err}");
     }
 }

@@ -11,6 +11,8 @@
 //! - [`approvals`]: actions held for a second member key (dual control), who made and
 //!   approved them, and its CSV.
 //! - [`limits`]: the credit limits risk view (limits, use, headroom) and its CSV.
+//! - [`pricing`]: offers' all-in annualised cost to the supplier, and the cost report
+//!   (net-weighted all-in by month, programme and tier beside a reference rate) and its CSV.
 //! - [`governance`]: governance proposals (open, executed, lapsed) and who approved them.
 //! - [`warehouse`]: warehouse receipts, their lot, owner, pledge state and history.
 //! - [`lineage`]: a receivable's lineage as an SVG picture, each history entry checked
@@ -32,6 +34,7 @@ pub mod lineage;
 pub mod money;
 pub mod node;
 mod pages;
+pub mod pricing;
 pub mod server;
 pub mod vectors;
 pub mod views;

@@ -63,6 +63,7 @@ pub fn table(items: Vec<LimitView>, v: &Viewer, q: &ListQuery) -> Table {
         let (kind, scope, on) = match &l.scope {
             S::Issuance { debtor } => ("issuance", "debtor", debtor.as_str()),
             S::Exposure { scope, on, .. } => ("exposure", scope.as_str(), on.as_str()),
+            S::Programme { programme, .. } => ("programme", "programme", programme.as_str()),
         };
         if !q.org_ok(&[l.holder.as_str(), on]) {
             continue;

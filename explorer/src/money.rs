@@ -30,6 +30,11 @@ use crate::vis::{self, Viewer};
 /// days, so a third day without an answer is worth an auditor's look.
 pub const UNACKNOWLEDGED_FLAG_DAYS: i64 = 3;
 
+/// Days after its value date a disbursed financing may stay without a recorded 中登网
+/// registration before the risk view flags it: the registry takes filings online the
+/// same day, so ten days leaves a bank's back office two working weeks.
+pub const UNREGISTERED_FLAG_DAYS: i64 = 10;
+
 /// Most settlement rows a receivable page or its lineage lists (a 清分 has at most 64
 /// lines; a root's lineage may carry several instructions and disputes).
 pub const MAX_SETTLEMENT_ROWS: usize = 200;
@@ -280,10 +285,12 @@ fn offers_table(d: &IndexData, v: &Viewer, f: &Financing, today: NaiveDate) -> T
         "valid until",
         "status",
         "validity",
+        "all-in cost to the supplier",
     ]);
     let offers = f.offers.iter().filter_map(|id| d.offers.get(id.as_str()));
     for ov in vis::filter(v, offers.map(|o| d.offer_view(o))) {
         let o = &ov.offer;
+        let all_in = crate::pricing::all_in_cell(&crate::pricing::offer_view(d, o));
         t.push(vec![
             link(o.id.to_string(), format!("/offers/{}", o.id)),
             org_link(o.bank.as_str()),
@@ -292,6 +299,7 @@ fn offers_table(d: &IndexData, v: &Viewer, f: &Financing, today: NaiveDate) -> T
             o.valid_until.to_string().into(),
             status_str(&o.status).into(),
             offer_validity(o, today).into(),
+            all_in.into(),
         ]);
     }
     t.incomplete = d.incomplete();
@@ -316,6 +324,7 @@ pub fn financing_section(d: &IndexData, v: &Viewer, f: &Financing) -> Markup {
                 tr { th { "net" } td { (money(&x.net)) } }
                 tr { th { "payment ref" } td { (x.payment_ref) } }
                 tr { th { "applicant's answer" } td id="disbursement-answer" { (disbursement_answer(x)) } }
+                tr { th { "registry (中登网)" } td id="registration" { (registration_text(f)) } }
             }
         } @else {
             p class="muted" id="disbursement" { "Not disbursed." }
@@ -325,8 +334,18 @@ pub fn financing_section(d: &IndexData, v: &Viewer, f: &Financing) -> Markup {
     }
 }
 
+/// The financing's 中登网 registration as the bank recorded it.
+fn registration_text(f: &Financing) -> String {
+    match &f.registration {
+        Some(r) => format!("{} (recorded {})", r.number, r.recorded_on),
+        None => "not recorded".into(),
+    }
+}
+
 /// Risk view: disbursements unacknowledged more than [`UNACKNOWLEDGED_FLAG_DAYS`] after
-/// their value date, disputed ones, and accepted financings that lapsed undisbursed.
+/// their value date, disputed ones, those without a recorded 中登网 registration more
+/// than [`UNREGISTERED_FLAG_DAYS`] after it, and accepted financings that lapsed
+/// undisbursed.
 pub fn disbursement_risk(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
     let mut t = Table::new(vec![
         "financing",
@@ -344,15 +363,24 @@ pub fn disbursement_risk(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveD
             continue;
         }
         let (date, net, flag) = match (&f.disbursement, lapse_state(d, &f, today)) {
-            (Some(x), _) => match x.status {
-                DisbursementStatus::Disputed => (x.value_date, &x.net, disbursement_answer(x)),
-                DisbursementStatus::Unacknowledged
-                    if (today - x.value_date).num_days() > UNACKNOWLEDGED_FLAG_DAYS =>
-                {
-                    (x.value_date, &x.net, "unacknowledged".to_string())
+            (Some(x), _) => {
+                let days = (today - x.value_date).num_days();
+                let mut flags = Vec::new();
+                match x.status {
+                    DisbursementStatus::Disputed => flags.push(disbursement_answer(x)),
+                    DisbursementStatus::Unacknowledged if days > UNACKNOWLEDGED_FLAG_DAYS => {
+                        flags.push("unacknowledged".to_string());
+                    }
+                    _ => {}
                 }
-                _ => continue,
-            },
+                if f.registration.is_none() && days > UNREGISTERED_FLAG_DAYS {
+                    flags.push(format!("not registered with 中登网 after {days} days"));
+                }
+                if flags.is_empty() {
+                    continue;
+                }
+                (x.value_date, &x.net, flags.join("; "))
+            }
             (None, Some(l @ Lapse::Lapsed { .. })) => (terms.value_date, &terms.net, l.to_string()),
             _ => continue,
         };
@@ -663,6 +691,7 @@ mod tests {
             }),
             payment_ref: disbursed.as_ref().map(|x| x.payment_ref.clone()),
             disbursement: disbursed,
+            registration: None,
         }
     }
 
@@ -789,5 +818,31 @@ mod tests {
         }
         let ack = financing_section(&d, &audit(), &financing("2027-01-06", Some(ok)));
         assert!(ack.into_string().contains(">acknowledged<"));
+    }
+
+    #[test]
+    fn a_disbursement_without_a_registry_number_is_flagged_after_ten_days() {
+        let mut d = settled_root();
+        at(&mut d, "2027-01-20");
+        let today = ledger_today(&d);
+        let flagged = |d: &IndexData| {
+            col(
+                &disbursement_risk(d, &audit(), &ListQuery::default(), today),
+                "flag",
+            )
+        };
+        let paid = |day: &str| disbursement(day, DisbursementStatus::Acknowledged);
+        d.financings
+            .insert("FIN-1".into(), financing("2027-01-10", Some(paid("2027-01-10"))));
+        assert!(flagged(&d).is_empty(), "10 days: not yet");
+        let mut late = financing("2027-01-09", Some(paid("2027-01-09")));
+        d.financings.insert("FIN-1".into(), late.clone());
+        assert_eq!(flagged(&d), ["not registered with 中登网 after 11 days"]);
+        late.registration = Some(lianrong_contracts::model::Registration {
+            number: "05383857000123456789".into(),
+            recorded_on: day("2027-01-12"),
+        });
+        d.financings.insert("FIN-1".into(), late);
+        assert!(flagged(&d).is_empty(), "registered: nothing to flag");
     }
 }

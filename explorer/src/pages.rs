@@ -40,6 +40,7 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/risk/approvals" { "Approvals" }
                         a href="/risk/tenor" { "Long tenor" }
                         a href="/risk/disbursements" { "Disbursements" }
+                        a href="/risk/cost" { "Cost" }
                         form action="/search" method="get" {
                             input type="search" name="q" id="search" placeholder="height, hash, id, invoice no." size="28";
                         }

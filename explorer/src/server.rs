@@ -61,6 +61,8 @@ struct AppState {
     secure_cookies: bool,
     /// The trust root from the pinned genesis file, if the config names one.
     genesis: Option<Arc<GenesisTrust>>,
+    /// The cost report's reference rate (config `reference_rate`, `reference_label`).
+    reference: Option<crate::pricing::Reference>,
 }
 
 /// What the browser's verifier trusts, read from the genesis file the config pins: the
@@ -154,6 +156,7 @@ fn app_state(
         login_slots: Arc::new(Semaphore::new(config.max_concurrent_logins)),
         secure_cookies: config.secure_cookies,
         genesis,
+        reference: config.reference(),
     };
     Ok((state, follower))
 }
@@ -800,6 +803,12 @@ async fn risk(
                 money::disbursement_risk(d, &s.viewer, &q, money::ledger_today(d))
             }),
         ),
+        "cost" => (
+            "All-in cost of disbursed financings to suppliers, net-weighted, beside the reference rate",
+            table_of(&st, |d| {
+                crate::pricing::cost_report(d, &s.viewer, &q, st.reference.as_ref())
+            }),
+        ),
         "tenor" => (
             "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
             table_of(&st, |d| views::long_tenor(d, &s.viewer, &q)),
@@ -1052,6 +1061,7 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         }
         Doc::Invoice(inv) => invoice_section(&st, &s, inv),
         Doc::Financing(f) => st.index.read(|d| money::financing_section(d, &s.viewer, f)),
+        Doc::Offer(o) => st.index.read(|d| crate::pricing::offer_section(d, o)),
         Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
         Doc::Proposal(x) => st.index.read(|d| governance::standing_section(d, x)),
         Doc::WarehouseReceipt(x) => st

@@ -8,7 +8,21 @@
 //!
 //! CPU is reported per committed transaction and divided by the time of one Ed25519
 //! verification measured in the same run, so the figure compares across machines: it
-//! says how many signature checks' worth of work each node spends per transaction.
+//! says how many signature checks' worth of work each node spends per transaction. The
+//! unit is given twice: the ledger's own verification, and the floor -- the fastest
+//! ZIP-215 verification measured in this process ([`floor`]).
+//!
+//! Two workloads: `orders` (purchase orders from fresh keys, the default) and
+//! `lifecycle` ([`lifecycle`]: documents walked through their whole lives). Either runs
+//! for `--seconds` after a warm-up, or with `--total N` until N transactions committed.
+//! Commits and finality per second and each node's CPU and RSS once a second
+//! ([`series`]) go into `--json` and the `--report FILE` charts ([`html`]).
+
+mod commits;
+mod floor;
+mod html;
+mod lifecycle;
+mod series;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use std::future::Future;
 use futures::StreamExt;
 use lianrong_contracts::model::{DocId, OrgSpec, Role};
 use lianrong_contracts::money::Money;
@@ -27,6 +42,9 @@ use lianrong_sdk::{Auth, BlockNotice, Client, ClientOptions, NodeEvent, SubmitSt
 use serde::Serialize;
 
 use crate::testnet;
+pub use floor::Floor;
+use lifecycle::LifecycleFigures;
+use series::{Sampler, Series, Timeline};
 
 /// Most client keys (each is one submitting task).
 pub const MAX_KEYS: usize = 1024;
@@ -42,6 +60,28 @@ const WINDOW_PER_KEY: u64 = 192;
 const MAX_TRACKED: usize = 1_000_000;
 /// Clock ticks per second of /proc/<pid>/stat (USER_HZ, fixed at 100 in Linux's ABI).
 const CLOCK_TICKS: f64 = 100.0;
+/// Largest `--total`.
+pub const MAX_TOTAL: u64 = 1_000_000_000;
+/// A `--total` run gives up when nothing committed for this long.
+const STALL: Duration = Duration::from_secs(120);
+
+/// What the bench's clients submit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Purchase orders from fresh keys of bench core enterprises (nothing read back).
+    Orders,
+    /// Documents through their lives: order to repayment, 14 transactions each.
+    Lifecycle,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Orders => "orders",
+            Workload::Lifecycle => "lifecycle",
+        }
+    }
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -60,6 +100,12 @@ pub struct BenchOptions {
     pub rate: Option<u32>,
     /// Transactions per request (`POST /v1/transactions/batch` when above 1).
     pub batch: usize,
+    /// What to submit.
+    pub workload: Workload,
+    /// Run until this many transactions committed (instead of warm-up and seconds).
+    pub total: Option<u64>,
+    /// Where to write the charts (`.svg`, else a self-contained HTML page).
+    pub report: Option<PathBuf>,
 }
 
 /// Figures of one node.
@@ -73,11 +119,17 @@ pub struct NodeFigures {
     pub cpu_seconds: f64,
     /// CPU seconds per committed transaction, divided by one Ed25519 verification.
     pub cpu_per_tx_in_verifies: f64,
+    /// The same in floor verifications (the fastest ZIP-215 verification measured).
+    pub cpu_per_tx_in_floor: f64,
 }
 
 /// The result.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// `orders` or `lifecycle`.
+    pub workload: String,
+    /// `--total`, if the run went until that many transactions committed.
+    pub total: Option<u64>,
     /// Validators.
     pub validators: usize,
     /// Client keys.
@@ -106,14 +158,20 @@ pub struct BenchReport {
     pub nodes: Vec<NodeFigures>,
     /// CPUs of this machine (everything shares them).
     pub cpus: usize,
+    /// The floor: verification speeds measured in this process.
+    pub floor: Floor,
+    /// The lifecycle workload's counts and read-back.
+    pub lifecycle: Option<LifecycleFigures>,
+    /// Figures over time.
+    pub series: Series,
 }
 
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} validators, {} client keys, {} tx per request, {:.1} s measured on {} CPUs (nodes and clients share them)",
-            self.validators, self.keys, self.batch, self.seconds, self.cpus
+            "workload {}: {} validators, {} client keys, {} tx per request, {:.1} s measured on {} CPUs (nodes and clients share them)",
+            self.workload, self.validators, self.keys, self.batch, self.seconds, self.cpus
         )?;
         match self.offered_tx_per_second {
             Some(rate) => writeln!(
@@ -137,16 +195,58 @@ impl std::fmt::Display for BenchReport {
             "finality:  p50 {:.0} ms, p99 {:.0} ms ({} samples)",
             self.finality_p50_ms, self.finality_p99_ms, self.latency_samples
         )?;
-        writeln!(f, "ed25519 verify: {:.1} us", self.ed25519_verify_us)?;
+        writeln!(
+            f,
+            "ed25519 verify: {:.1} us (ledger's own); floor {:.1} us (ZIP-215 on curve25519-dalek 4: {:.1} us)",
+            self.ed25519_verify_us, self.floor.floor_us, self.floor.dalek4_zip215_us
+        )?;
         for n in &self.nodes {
             writeln!(
                 f,
-                "  {:<10} peak RSS {:>7.1} MiB   CPU {:>6.2} s   CPU per tx = {:.1} verifies",
-                n.name, n.peak_rss_mib, n.cpu_seconds, n.cpu_per_tx_in_verifies
+                "  {:<10} peak RSS {:>7.1} MiB   CPU {:>6.2} s   CPU per tx = {:.1} verifies = {:.1} floor",
+                n.name, n.peak_rss_mib, n.cpu_seconds, n.cpu_per_tx_in_verifies, n.cpu_per_tx_in_floor
             )?;
+        }
+        if let Some(l) = &self.lifecycle {
+            write_lifecycle(f, l)?;
         }
         Ok(())
     }
+}
+
+/// The lifecycle lines of the text report.
+fn write_lifecycle(f: &mut std::fmt::Formatter<'_>, l: &LifecycleFigures) -> std::fmt::Result {
+    writeln!(
+        f,
+        "documents: {} started, {} through all {} steps",
+        l.documents_started,
+        l.documents_completed,
+        lifecycle::STEPS.len()
+    )?;
+    for (step, n) in &l.steps {
+        writeln!(f, "  {step:<26} {n}")?;
+    }
+    let none = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{m:?}")
+        }
+    };
+    writeln!(f, "refused:      {}", none(&l.refused))?;
+    writeln!(f, "not admitted: {}; lost: {}", none(&l.not_admitted), l.lost)?;
+    for line in &l.failures {
+        writeln!(f, "  {line}")?;
+    }
+    writeln!(
+        f,
+        "read back:    {} documents, {} inconsistent",
+        l.checked, l.inconsistent
+    )?;
+    for line in &l.inconsistencies {
+        writeln!(f, "  {line}")?;
+    }
+    Ok(())
 }
 
 /// The client key `i` of the bench (deterministic, so a kept network can be re-driven).
@@ -195,7 +295,13 @@ fn add_client_orgs(genesis: &Path, keys: usize) -> Result<()> {
 }
 
 /// Child processes killed when dropped.
-struct Nodes(Vec<(String, Child)>);
+pub(crate) struct Nodes(Vec<(String, Child)>);
+
+impl Nodes {
+    fn pids(&self) -> Vec<(String, u32)> {
+        self.0.iter().map(|(n, c)| (n.clone(), c.id())).collect()
+    }
+}
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -227,23 +333,6 @@ fn proc_figures(pid: u32) -> Result<(f64, f64)> {
     Ok((ticks / CLOCK_TICKS, hwm_kib / 1024.0))
 }
 
-/// Mean time of one Ed25519 verification, microseconds.
-fn measure_verify() -> f64 {
-    let key = SecretKey::from_seed([7; 32]);
-    let public = key.public();
-    let msgs: Vec<Vec<u8>> = (0..2000u32).map(|i| i.to_le_bytes().repeat(40)).collect();
-    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
-    let start = Instant::now();
-    let mut ok = 0;
-    for (m, s) in msgs.iter().zip(&sigs) {
-        if lianrong_primitives::verify(&public, m, s).is_ok() {
-            ok += 1;
-        }
-    }
-    assert_eq!(ok, msgs.len(), "own signatures must verify");
-    start.elapsed().as_secs_f64() * 1e6 / msgs.len() as f64
-}
-
 struct Shared {
     /// tx hash -> submit time, for latency.
     submitted: Mutex<HashMap<Hash, Instant>>,
@@ -255,6 +344,8 @@ struct Shared {
     committed: Vec<AtomicU64>,
     /// Transactions admitted by the nodes while measuring.
     admitted: AtomicU64,
+    /// Commits per second.
+    timeline: Arc<Timeline>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -283,12 +374,18 @@ impl BenchOptions {
         if self.batch == 0 || self.batch > MAX_BATCH {
             bail!("--batch must be 1..={MAX_BATCH}");
         }
+        if self.total.is_some_and(|t| t == 0 || t > MAX_TOTAL) {
+            bail!("--total must be 1..={MAX_TOTAL}");
+        }
+        if self.workload == Workload::Lifecycle {
+            lifecycle::check_options(self)?;
+        }
         Ok(())
     }
 }
 
 impl Shared {
-    fn new(keys: usize) -> Shared {
+    fn new(keys: usize, timeline: Arc<Timeline>) -> Shared {
         Shared {
             submitted: Mutex::new(HashMap::new()),
             latencies: Mutex::new(Vec::new()),
@@ -296,20 +393,28 @@ impl Shared {
             stop: AtomicBool::new(false),
             committed: (0..keys).map(|_| AtomicU64::new(0)).collect(),
             admitted: AtomicU64::new(0),
+            timeline,
         }
     }
+}
+
+/// What a workload's run measured.
+pub(crate) struct Run {
+    measured: Measured,
+    /// Finality samples (ms) of the measured period.
+    latencies: Vec<f64>,
+    /// Transactions admitted while measuring (the order workload counts them).
+    admitted: u64,
+    lifecycle: Option<LifecycleFigures>,
 }
 
 /// Runs the benchmark.
 pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     opts.check()?;
-    let pace = opts
-        .rate
-        .map(|r| Duration::from_secs_f64((opts.keys * opts.batch) as f64 / f64::from(r)));
     let tmp = tempfile::tempdir()?;
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
-    let (infos, token) = write_network(&dir, &opts, chain_id)?;
+    let (infos, token, parties) = write_network(&dir, &opts, chain_id)?;
     let nodes = start_nodes(&infos)?;
     let apis: Vec<Client> = infos
         .iter()
@@ -318,29 +423,92 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     for api in &apis {
         wait_up(api).await?;
     }
-
-    let shared = Arc::new(Shared::new(opts.keys));
-    let key_index: Arc<HashMap<PublicKey, usize>> = Arc::new(
-        (0..opts.keys)
-            .map(|i| (client_key(i).public(), i))
-            .collect(),
-    );
-    let load = Load::spawn(
-        &apis,
-        chain_id,
-        Plan {
-            pace,
-            batch: opts.batch,
-        },
-        &shared,
-        &key_index,
-    );
-
-    tokio::time::sleep(opts.warmup).await;
-    let measured = measure(&nodes, &apis[0], &key_index, &shared, opts.duration).await?;
-    load.stop(&shared).await;
+    let timeline = Arc::new(Timeline::new());
+    let sampler = Sampler::spawn(nodes.pids(), &timeline);
+    let run = match parties {
+        None => run_orders(&opts, &nodes, &apis, chain_id, &timeline).await,
+        Some(parties) => lifecycle::run(&opts, &nodes, &apis, chain_id, parties, &timeline)
+            .await
+            .map(|r| Run {
+                measured: r.measured,
+                latencies: r.latencies,
+                admitted: r.admitted,
+                lifecycle: Some(r.figures),
+            }),
+    };
+    let node_series = sampler.stop().await;
     drop(nodes);
-    report(&opts, measured, &shared)
+    let run = run?;
+    let series = Series {
+        measured_from_s: run.measured.from_s,
+        measured_to_s: run.measured.from_s + run.measured.seconds,
+        points: timeline.points(),
+        nodes: node_series,
+    };
+    let report = report(&opts, run, series);
+    if let Some(path) = &opts.report {
+        html::write(path, &report)?;
+    }
+    Ok(report)
+}
+
+/// The order workload: each client key submits orders, paced or as fast as admitted.
+async fn run_orders(
+    opts: &BenchOptions,
+    nodes: &Nodes,
+    apis: &[Client],
+    chain_id: &str,
+    timeline: &Arc<Timeline>,
+) -> Result<Run> {
+    let pace = opts
+        .rate
+        .map(|r| Duration::from_secs_f64((opts.keys * opts.batch) as f64 / f64::from(r)));
+    let shared = Arc::new(Shared::new(opts.keys, timeline.clone()));
+    let keys: Vec<PublicKey> = (0..opts.keys).map(|i| client_key(i).public()).collect();
+    let key_index: Arc<HashMap<PublicKey, usize>> =
+        Arc::new(keys.iter().enumerate().map(|(i, k)| (*k, i)).collect());
+    let plan = Plan {
+        pace,
+        batch: opts.batch,
+    };
+    let load = Load::spawn(apis, chain_id, plan, &shared, &key_index);
+    let set_measuring = |on: bool| shared.measuring.store(on, Ordering::SeqCst);
+    let measured = if let Some(total) = opts.total {
+        let period = until_total(&apis[0], &keys, total);
+        measure(nodes, &apis[0], &keys, timeline, &set_measuring, period).await
+    } else {
+        tokio::time::sleep(opts.warmup).await;
+        let period = async {
+            tokio::time::sleep(opts.duration).await;
+            Ok(())
+        };
+        measure(nodes, &apis[0], &keys, timeline, &set_measuring, period).await
+    };
+    load.stop(&shared).await;
+    let latencies = std::mem::take(&mut *shared.latencies.lock().map_err(|_| anyhow!("poisoned"))?);
+    Ok(Run {
+        measured: measured?.0,
+        latencies,
+        admitted: shared.admitted.load(Ordering::SeqCst),
+        lifecycle: None,
+    })
+}
+
+/// Returns once the keys' transactions on the ledger reach `total`.
+async fn until_total(api: &Client, keys: &[PublicKey], total: u64) -> Result<()> {
+    let mut last = (0, Instant::now());
+    loop {
+        let now = exact_committed(api, keys).await?;
+        if now >= total {
+            return Ok(());
+        }
+        if now > last.0 {
+            last = (now, Instant::now());
+        } else if last.1.elapsed() > STALL {
+            bail!("nothing committed for {STALL:?} ({now} of --total {total})");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// The bench's client of one node's API, with the auditor's token. No retries: a client
@@ -359,21 +527,29 @@ fn node_client(api: &str, token: &str, chain_id: &str) -> Result<Client> {
     )?)
 }
 
-/// Writes the network's configuration with the bench's client orgs in genesis; returns
-/// the nodes and the auditor token that reads from them.
+/// Writes the network's configuration with the workload's orgs and keys in genesis;
+/// returns the nodes, the auditor token that reads from them and, for the lifecycle,
+/// its parties.
 fn write_network(
     dir: &Path,
     opts: &BenchOptions,
     chain_id: &str,
-) -> Result<(Vec<testnet::NodeInfo>, String)> {
+) -> Result<(Vec<testnet::NodeInfo>, String, Option<lifecycle::Parties>)> {
     let now = lianrong_node::api::now_ms();
     let infos = testnet::write(dir, opts.validators, chain_id, now)?;
-    add_client_orgs(&dir.join("genesis.json"), opts.keys)?;
+    let genesis = dir.join("genesis.json");
+    let parties = match opts.workload {
+        Workload::Orders => {
+            add_client_orgs(&genesis, opts.keys)?;
+            None
+        }
+        Workload::Lifecycle => Some(lifecycle::add_orgs(&genesis, opts.keys)?),
+    };
     let token = std::fs::read_to_string(dir.join("keys").join("AUDIT.token"))
         .context("reading the auditor token")?
         .trim()
         .to_string();
-    Ok((infos, token))
+    Ok((infos, token, parties))
 }
 
 /// Starts each validator as a `lianrong node` process of this executable.
@@ -450,7 +626,9 @@ impl Load {
 }
 
 /// What the measured period showed.
-struct Measured {
+pub(crate) struct Measured {
+    /// Start of the period, seconds since the load started.
+    from_s: f64,
     seconds: f64,
     /// Transactions of the client keys committed in the period.
     committed: u64,
@@ -458,81 +636,93 @@ struct Measured {
     figures: Vec<(String, f64, f64)>,
 }
 
-/// Measures the running network for `duration`. Committed transactions are counted from
-/// the keys' nonces, which no skipped event can falsify.
-async fn measure(
+/// Measures the running network while `period` runs (seconds, or until a total).
+/// Committed transactions are counted from the keys' nonces, which no skipped event can
+/// falsify; `set_measuring` tells the workload when finality samples count.
+async fn measure<T>(
     nodes: &Nodes,
     api: &Client,
-    key_index: &HashMap<PublicKey, usize>,
-    shared: &Shared,
-    duration: Duration,
-) -> Result<Measured> {
-    let pids: Vec<(String, u32)> = nodes.0.iter().map(|(n, c)| (n.clone(), c.id())).collect();
+    keys: &[PublicKey],
+    timeline: &Timeline,
+    set_measuring: &dyn Fn(bool),
+    period: impl Future<Output = Result<T>>,
+) -> Result<(Measured, T)> {
+    let pids = nodes.pids();
     let cpu_before: Vec<f64> = pids
         .iter()
         .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
         .collect();
-    let exact_before = exact_committed(api, key_index).await?;
-    shared.measuring.store(true, Ordering::SeqCst);
+    let exact_before = exact_committed(api, keys).await?;
+    set_measuring(true);
     let started = Instant::now();
-    tokio::time::sleep(duration).await;
-    let exact_after = exact_committed(api, key_index).await?;
+    let outcome = period.await;
+    set_measuring(false);
+    let outcome = outcome?;
+    let exact_after = exact_committed(api, keys).await?;
     let seconds = started.elapsed().as_secs_f64();
-    shared.measuring.store(false, Ordering::SeqCst);
     let mut figures = Vec::new();
     for ((name, pid), before) in pids.iter().zip(&cpu_before) {
         let (cpu, rss) = proc_figures(*pid).with_context(|| format!("{name} exited early"))?;
         figures.push((name.clone(), cpu - before, rss));
     }
-    Ok(Measured {
+    let measured = Measured {
+        from_s: timeline.seconds(started),
         seconds,
         committed: exact_after.saturating_sub(exact_before),
         figures,
-    })
+    };
+    Ok((measured, outcome))
 }
 
-fn report(opts: &BenchOptions, measured: Measured, shared: &Shared) -> Result<BenchReport> {
+fn report(opts: &BenchOptions, run: Run, series: Series) -> BenchReport {
     let Measured {
         seconds,
         committed,
         figures,
-    } = measured;
-    let verify_us = measure_verify();
-    let mut lat = std::mem::take(&mut *shared.latencies.lock().map_err(|_| anyhow!("poisoned"))?);
+        ..
+    } = run.measured;
+    let floor = floor::measure();
+    let mut lat = run.latencies;
     lat.sort_by(|a, b| a.total_cmp(b));
-    let per_tx = |cpu: f64| {
+    let per_tx = |cpu: f64, unit_us: f64| {
         if committed == 0 {
             f64::NAN
         } else {
-            cpu / committed as f64 / (verify_us / 1e6)
+            cpu / committed as f64 / (unit_us / 1e6)
         }
     };
-    Ok(BenchReport {
+    BenchReport {
+        workload: opts.workload.name().to_string(),
+        total: opts.total,
         validators: opts.validators,
         keys: opts.keys,
         offered_tx_per_second: opts.rate,
         batch: opts.batch,
         seconds,
-        admitted: shared.admitted.load(Ordering::SeqCst),
+        admitted: run.admitted,
         committed,
         tx_per_second: committed as f64 / seconds,
         finality_p50_ms: percentile(&lat, 0.50),
         finality_p99_ms: percentile(&lat, 0.99),
         latency_samples: lat.len(),
-        ed25519_verify_us: verify_us,
+        ed25519_verify_us: floor.ledger_verify_us,
         nodes: figures
             .into_iter()
             .map(|(name, cpu, rss)| NodeFigures {
                 name,
                 peak_rss_mib: rss,
                 cpu_seconds: cpu,
-                cpu_per_tx_in_verifies: per_tx(cpu),
+                cpu_per_tx_in_verifies: per_tx(cpu, floor.ledger_verify_us),
+                cpu_per_tx_in_floor: per_tx(cpu, floor.floor_us),
             })
             .collect(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-    })
+        floor,
+        lifecycle: run.lifecycle,
+        series,
+    }
 }
 
 async fn wait_up(api: &Client) -> Result<()> {
@@ -547,9 +737,9 @@ async fn wait_up(api: &Client) -> Result<()> {
 }
 
 /// Transactions of the client keys on the ledger (exact, from their nonces).
-async fn exact_committed(api: &Client, keys: &HashMap<PublicKey, usize>) -> Result<u64> {
+async fn exact_committed(api: &Client, keys: &[PublicKey]) -> Result<u64> {
     let mut sum = 0;
-    for k in keys.keys() {
+    for k in keys {
         sum += api.key_info(k).await?.next_nonce;
     }
     Ok(sum)
@@ -735,13 +925,16 @@ fn on_block(block: &BlockNotice, shared: &Shared) {
     let mut samples = Vec::new();
     for r in &block.receipts {
         if let Some(at) = submitted.remove(&r.tx_hash) {
-            if measuring {
-                samples.push(now.duration_since(at).as_secs_f64() * 1000.0);
-            }
+            samples.push(now.duration_since(at).as_secs_f64() * 1000.0);
         }
     }
     drop(submitted);
-    if let Ok(mut l) = shared.latencies.lock() {
-        l.extend(samples);
+    shared
+        .timeline
+        .record(now, samples.len() as u64, &samples);
+    if measuring {
+        if let Ok(mut l) = shared.latencies.lock() {
+            l.extend(samples);
+        }
     }
 }

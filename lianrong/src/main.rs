@@ -4,6 +4,8 @@ mod audit;
 mod bench;
 mod cli;
 mod demo;
+mod deploy;
+mod node_admin;
 mod testnet;
 mod verify_cmd;
 
@@ -68,10 +70,11 @@ enum Command {
         tls: bool,
     },
     /// Run a validator (or a non-voting full node) from its config file.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Node {
         /// The node's config.toml.
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(long, required = true)]
+        config: Option<PathBuf>,
         /// Development and test networks only: block time follows the offset (ms) written
         /// in this file, so maturity can arrive in seconds. Never on a real network.
         #[arg(long, hide = true)]
@@ -80,6 +83,9 @@ enum Command {
         /// addresses, data dir), print every problem found and exit (1 if any).
         #[arg(long)]
         check_config: bool,
+        /// `backup` or `restore` the node's database instead of running it.
+        #[command(subcommand)]
+        action: Option<crate::node_admin::NodeAction>,
     },
     /// Benchmark a local network: committed tx/s, finality p50/p99, RSS and CPU per node.
     Bench {
@@ -106,6 +112,18 @@ enum Command {
         /// transactions at once through `POST /v1/transactions/batch`.
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// `orders` (purchase orders from fresh keys) or `lifecycle` (documents from
+        /// order to repayment, 14 transactions each, from many orgs' keys).
+        #[arg(long, value_enum, default_value = "orders")]
+        workload: crate::bench::Workload,
+        /// Run until this many transactions committed (no warm-up; `--seconds` unused);
+        /// the lifecycle rounds it up to whole lives.
+        #[arg(long)]
+        total: Option<u64>,
+        /// Also draw the run: throughput, finality, CPU and RSS per node over time
+        /// (`.svg`, else a self-contained HTML page).
+        #[arg(long)]
+        report: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -120,6 +138,17 @@ enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         action: Option<ExplorerAction>,
+    },
+    /// Assemble a genesis on several hosts from public keys only: each org writes its
+    /// `entry`, one party `build`s genesis.json, every host `check`s it.
+    Genesis {
+        #[command(subcommand)]
+        action: crate::deploy::GenesisAction,
+    },
+    /// Write one host's node config from the shared genesis (`config init`).
+    Config {
+        #[command(subcommand)]
+        action: crate::deploy::ConfigAction,
     },
     /// Write a new Ed25519 member or node key to FILE (never overwrites).
     Keygen {
@@ -185,10 +214,18 @@ fn run(command: Command) -> Result<()> {
             print_testnet(&out, &nodes, json, tls)
         }
         Command::Node {
+            action: Some(action),
+            ..
+        } => crate::node_admin::run(action),
+        Command::Node {
             config,
             dev_clock_file,
             check_config,
-        } => run_node(&config, dev_clock_file.as_deref(), check_config),
+            action: None,
+        } => {
+            let config = config.ok_or_else(|| anyhow::anyhow!("--config is required"))?;
+            run_node(&config, dev_clock_file.as_deref(), check_config)
+        }
         Command::Bench {
             validators,
             keys,
@@ -197,6 +234,9 @@ fn run(command: Command) -> Result<()> {
             dir,
             rate,
             batch,
+            workload,
+            total,
+            report,
             json,
         } => run_bench(
             crate::bench::BenchOptions {
@@ -207,6 +247,9 @@ fn run(command: Command) -> Result<()> {
                 dir,
                 rate,
                 batch,
+                workload,
+                total,
+                report,
             },
             json,
         ),
@@ -216,6 +259,8 @@ fn run(command: Command) -> Result<()> {
             config,
             action,
         } => run_explorer(node, config, action),
+        Command::Genesis { action } => crate::deploy::run_genesis(action),
+        Command::Config { action } => crate::deploy::run_config(action),
         Command::Keygen { out, org, chain_id } => {
             let public = match (org, chain_id) {
                 (Some(org), Some(chain)) => keyfile::write_new_member(&out, &org, &chain)?,

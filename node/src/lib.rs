@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod backup;
 pub mod check_config;
 pub mod clock;
 pub mod keyfile;

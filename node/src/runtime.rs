@@ -163,6 +163,7 @@ pub async fn run(
         seen_requests: Arc::default(),
     };
     let api_task = serve_api(&config, app).await?;
+    let admin_task = serve_admin(&config, &db);
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
@@ -212,6 +213,10 @@ pub async fn run(
     let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
     api_task.abort();
+    if let Some(task) = admin_task {
+        task.abort();
+        let _ = std::fs::remove_file(crate::backup::admin::socket_path(&config.node.data_dir));
+    }
     let _ = node.net.shutdown().await;
     result
 }
@@ -288,6 +293,16 @@ fn start_metrics(config: &NodeConfig, height: u64) -> Arc<api::metrics::Metrics>
 /// over HTTPS when the config has `[api.tls]`.
 async fn serve_api(config: &NodeConfig, app: AppState) -> Result<tokio::task::JoinHandle<()>> {
     api::https::serve(config, app).await
+}
+
+/// The admin socket `lianrong node backup` talks to; a node that cannot make one runs
+/// on (backups are not consensus) and says why in its log.
+fn serve_admin(config: &NodeConfig, db: &Arc<Db>) -> Option<tokio::task::JoinHandle<()>> {
+    crate::backup::admin::serve(db.clone(), &config.node.data_dir, &config.node.name)
+        .inspect_err(|e| {
+            tracing::warn!("no admin socket, so `lianrong node backup` cannot reach this node: {e}")
+        })
+        .ok()
 }
 
 /// Everything the loop waits on besides shutdown.

@@ -691,6 +691,16 @@ impl Client {
         self.get_json(&format!("/v1/offers/{id}")).await
     }
 
+    /// `GET /v1/offers/{id}` whole: the offer with its all-in annualised cost to the
+    /// supplier (`lianrong_api_types::pricing`: as of its disbursement, or of the
+    /// ledger's date today), or why there is none.
+    pub async fn offer_view(
+        &self,
+        id: &DocId,
+    ) -> Result<lianrong_api_types::OfferView, SdkError> {
+        self.get_json(&format!("/v1/offers/{id}")).await
+    }
+
     /// `GET /v1/proposals?after=&limit=`: one page of the governance proposals the
     /// caller may read, each with where it stands.
     pub async fn proposals_page(

@@ -602,6 +602,49 @@ impl Signer {
         self.submit(Action::DisputeSettlement { settlement, reason })
             .await
     }
+
+    /// Records a disbursed financing's registration number in the PBoC movable-property
+    /// financing registry (中登网) (the funding bank, once).
+    pub async fn record_registration(
+        &self,
+        financing: DocId,
+        number: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RecordRegistration { financing, number })
+            .await
+    }
+
+    /// Approves an action of this org held for another member key (`APR-n`); it
+    /// executes once the org's policy is met.
+    pub async fn approve_action(&self, approval: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::ApproveAction { approval }).await
+    }
+
+    /// Rejects an action of this org held for approval.
+    pub async fn reject_action(
+        &self,
+        approval: DocId,
+        reason: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RejectAction { approval, reason }).await
+    }
+
+    /// Replaces (or with `None` removes) this org's approval policy.
+    pub async fn set_approval_policy(
+        &self,
+        policy: Option<lianrong_contracts::model::ApprovalPolicy>,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::SetApprovalPolicy { policy }).await
+    }
+
+    /// Names the actions one of this org's member keys may sign (`None`: every action).
+    pub async fn set_key_scopes(
+        &self,
+        key: PublicKey,
+        scopes: Option<Vec<String>>,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::SetKeyScopes { key, scopes }).await
+    }
 }
 
 /// Finds the org whose active keys include `key` (for key files without an `org`).

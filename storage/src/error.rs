@@ -16,6 +16,14 @@ pub enum DbError {
         /// RocksDB's reason.
         source: rocksdb::Error,
     },
+    /// A checkpoint (an online backup) could not be written to a folder.
+    #[error("cannot write a checkpoint to {path}: {reason}")]
+    Checkpoint {
+        /// The folder asked for.
+        path: String,
+        /// Why not.
+        reason: String,
+    },
     /// RocksDB reported an error on a read or write.
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),

@@ -16,8 +16,11 @@
 //!    `SafetyStore` impl);
 //! 5. [`Db::close`] on shutdown.
 //!
+//! [`Db::checkpoint`] copies the live database for a backup without stopping commits.
+//!
 //! Layout and limits: [`schema`].
 
+mod checkpoint;
 mod commit;
 mod db;
 mod error;

@@ -582,6 +582,64 @@ fn maker_checker(s: &mut Story, today: &str, due: &str) {
     assert_eq!(done[0]["approval"]["approvals"][1], checker_pub.as_str());
 }
 
+/// The registry record (中登网) BANK-A files for the disbursed financing `fin`, and the
+/// registration number it then records on the ledger (issue 13, registration).
+fn registry(s: &mut Story, fin: &str, value_date: &str, maturity: &str) {
+    let rec = s.read("BANK-A", &["financing", "registration", fin]);
+    assert_eq!(
+        (
+            &rec["transferor_org"],
+            &rec["transferee_org"],
+            &rec["contract_amount"],
+            &rec["currency"],
+            &rec["contract_start"],
+            &rec["contract_end"],
+        ),
+        (
+            &json!("SUP-3"),
+            &json!("BANK-A"),
+            &json!("400000.00"),
+            &json!("CNY"),
+            &json!(value_date),
+            &json!(maturity)
+        ),
+        "{rec}"
+    );
+    // 90 days: three whole months, or four when the maturity's day of the month is later.
+    assert!(matches!(rec["term_months"].as_u64(), Some(3 | 4)), "{rec}");
+    assert!(
+        rec["debtor_credit_code"]
+            .as_str()
+            .is_some_and(|t| t.len() == 18),
+        "{rec}"
+    );
+    assert!(rec["registration_number"].is_null(), "{rec}");
+    let csv = s.c.run_as(
+        node_of("BANK-A"),
+        "BANK-A",
+        &["financing", "registration", fin, "--csv"],
+    );
+    assert!(csv.status.success(), "{}", csv.stderr);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.stdout);
+    assert!(
+        lines[0].starts_with("registration_type,term_months,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("400000.00"), "{}", lines[1]);
+
+    let number = "05383857000123456789";
+    let register = ["financing", "register", fin, "--number", number];
+    s.refused("SUP-3", &register, "missing_role");
+    s.refused("BANK-B", &register, "not_party");
+    let done = s.write("BANK-A", &register);
+    assert_eq!(event(&done, "financing_registered")["number"], number);
+    let rec = s.read("AUDIT", &["financing", "registration", fin]);
+    assert_eq!(rec["registration_number"], number, "{rec}");
+    s.refused("BANK-A", &register, "already registered");
+}
+
 #[test]
 fn the_demo_story_through_the_cli_on_four_nodes() {
     let started = Instant::now();
@@ -944,6 +1002,38 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
             (json!(offer_b), json!("withdrawn"))
         ]
     );
+    // What each offer costs SUP-3, all-in a year (lianrong_contracts::pricing): the
+    // accepted one 3,650.00 / 396,350.00 x 360/90 x 100 = 29,200/7,927 = 3.683612...;
+    // BANK-B's 4.20 % + 200.00 fees: 4,400.00 / 395,600.00 x 4 x 100 = 4.448938...
+    let all_in: Vec<(Value, Value, Value)> = shown["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let c = &o["all_in"];
+            (c["all_in"].clone(), c["days"].clone(), c["as_of"].clone())
+        })
+        .collect();
+    assert_eq!(
+        all_in,
+        vec![
+            (json!("3.6836"), json!(90), json!("today")),
+            (json!("4.4489"), json!(90), json!("today"))
+        ],
+        "{shown}"
+    );
+    assert_cny(&shown["offers"][0]["all_in"]["net"], "396350.00");
+    let text = s.c.run_as(node_of("SUP-3"), "SUP-3", &["financing", "show", &fin]);
+    assert!(text.status.success(), "{}", text.stderr);
+    let accepted_line = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(offer_a.as_str()))
+        .unwrap_or_else(|| panic!("no line for {offer_a}: {}", text.stdout));
+    assert!(
+        accepted_line.contains("all-in 3.6836 % p.a. (90 days from"),
+        "{accepted_line}"
+    );
     // Financing the same receivable a second time is refused.
     s.refused(
         "SUP-3",
@@ -1000,6 +1090,13 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     let f = s.read("AUDIT", &["financing", "show", &fin]);
     assert_eq!(f["financing"]["status"], "disbursed", "{f}");
     assert_eq!(f["financing"]["payment_ref"], "CMB-SZ-2026-000731");
+    // Disbursed: the accepted offer's all-in is now the disbursement's, the same figure.
+    let cost = &f["offers"][0]["all_in"];
+    assert_eq!(
+        (&cost["all_in"], &cost["as_of"], &cost["days"]),
+        (&json!("3.6836"), &json!("disbursement"), &json!(90)),
+        "{f}"
+    );
     // Disbursed the same day as accepted: 90 days from the value date.
     let d = &f["financing"]["disbursement"];
     assert_eq!(
@@ -1016,6 +1113,7 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     );
     let f = s.read("AUDIT", &["financing", "show", &fin]);
     assert_eq!(f["financing"]["disbursement"]["status"], "acknowledged");
+    registry(&mut s, &fin, &today, &due90);
 
     // `tx show` of the disbursement: committed, by BANK-A, with the same receipt.
     let t = s.read("AUDIT", &["tx", "show", &disburse_tx]);

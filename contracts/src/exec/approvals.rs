@@ -33,10 +33,12 @@ fn is_approval_step(name: &str) -> bool {
 
 /// The kinds of action `action` performs, as policies and scopes name them: its own, and
 /// for a registration with `confirm`, the confirmation too -- so a rule or a scope on
-/// confirmations cannot be walked around by confirming at registration.
+/// confirmations cannot be walked around by confirming at registration; likewise a
+/// request under a programme is a financing request.
 pub fn action_kinds(action: &Action) -> Vec<&'static str> {
     match action {
         Action::RegisterInvoice { confirm: true, .. } => vec![action.name(), "confirm_invoice"],
+        Action::RequestProgrammeFinancing { .. } => vec![action.name(), "request_financing"],
         _ => vec![action.name()],
     }
 }
@@ -151,7 +153,10 @@ pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money
         }
         A::SplitReceivable { receivable: id, .. }
         | A::TransferReceivable { receivable: id, .. }
-        | A::RequestFinancing { receivable: id, .. } => outstanding(st, id)?,
+        | A::RequestFinancing { receivable: id, .. }
+        | A::RequestProgrammeFinancing { receivable: id, .. } => outstanding(st, id)?,
+        // A programme commits the bank up to its limit.
+        A::CreateProgramme { terms } => terms.limit,
         A::SettleRoot { root, .. } => {
             load_doc::<Receivable>(st, DocKind::Receivable, root.as_str())?.face
         }
@@ -169,6 +174,7 @@ pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money
             load_doc::<Settlement>(st, DocKind::Settlement, settlement.as_str())?.amount
         }
         A::CancelFinancing { .. }
+        | A::RecordRegistration { .. }
         | A::OfferFinancing { .. }
         | A::AbandonFinancing { .. }
         | A::AcceptOffer { .. }
@@ -195,7 +201,12 @@ pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money
         | A::ApproveAction { .. }
         | A::RejectAction { .. }
         | A::SetApprovalPolicy { .. }
-        | A::SetKeyScopes { .. } => return Ok(None),
+        | A::SetKeyScopes { .. }
+        | A::AcceptProgramme { .. }
+        | A::JoinProgramme { .. }
+        | A::LeaveProgramme { .. }
+        | A::RemoveFromProgramme { .. }
+        | A::CloseProgramme { .. } => return Ok(None),
     };
     Ok(Some(amount))
 }
@@ -238,6 +249,7 @@ fn financing_amount(st: &StateView<'_>, action: &Action) -> Result<Money, ExecEr
             }
         }
         A::CancelFinancing { financing }
+        | A::RecordRegistration { financing, .. }
         | A::OfferFinancing { financing, .. }
         | A::AbandonFinancing { financing } => financed(st, financing)?,
         other => {

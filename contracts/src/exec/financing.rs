@@ -12,7 +12,7 @@ use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{
     Disbursement, DisbursementStatus, DocId, Financing, FinancingStatus, FinancingTerms, Offer,
-    OfferStatus, Receivable, ReceivableStatus, Role, MAX_INVITED_BANKS,
+    OfferStatus, Programme, Receivable, ReceivableStatus, Role, MAX_INVITED_BANKS,
 };
 use crate::money::{discount, Amount, Money, Rate};
 use crate::state::{keys, StateView};
@@ -35,7 +35,7 @@ pub fn request(
     rid: &DocId,
     banks: &[OrgId],
 ) -> Result<Vec<Event>, ExecError> {
-    let mut r = load_movable(ctx, st, rid)?;
+    let r = load_movable(ctx, st, rid)?;
     let unique: BTreeSet<&OrgId> = banks.iter().collect();
     if banks.is_empty() || banks.len() > MAX_INVITED_BANKS || unique.len() != banks.len() {
         return Err(ContractError::InvalidField {
@@ -47,10 +47,23 @@ pub fn request(
     for b in banks {
         load_party(st, b, "bank", Some(Role::Bank))?;
     }
+    Ok(open_request(ctx, st, r, banks, None)?.1)
+}
+
+/// Records the signer's request on `r` (a receivable it may move) inviting `banks`,
+/// under `programme` if given, and locks the receivable; returns the new financing's id
+/// and the event.
+pub fn open_request(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    mut r: Receivable,
+    banks: &[OrgId],
+    programme: Option<&Programme>,
+) -> Result<(DocId, Vec<Event>), ExecError> {
     let fid = next_id(st, "financing", "FIN")?;
     let f = Financing {
         id: fid.clone(),
-        receivable: rid.clone(),
+        receivable: r.id.clone(),
         applicant: ctx.org_id().clone(),
         banks: banks.to_vec(),
         offers: vec![],
@@ -58,15 +71,20 @@ pub fn request(
         terms: None,
         payment_ref: None,
         disbursement: None,
+        registration: None,
+        programme: programme.map(|p| p.id.clone()),
+        recourse: programme.map(|p| p.terms.recourse),
     };
     save(st, &f);
     r.financing = Some(fid.clone());
     save_receivable(st, &r);
-    Ok(vec![Event::FinancingRequested {
-        financing: fid,
-        receivable: rid.clone(),
+    let event = Event::FinancingRequested {
+        financing: fid.clone(),
+        receivable: r.id.clone(),
         banks: banks.to_vec(),
-    }])
+        programme: f.programme,
+    };
+    Ok((fid, vec![event]))
 }
 
 fn release_receivable(st: &mut StateView<'_>, f: &Financing) -> Result<(), ExecError> {
@@ -115,7 +133,7 @@ pub fn offer(
     valid_until: NaiveDate,
 ) -> Result<Vec<Event>, ExecError> {
     ctx.require_role(Role::Bank)?;
-    let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
+    let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
     if !f.banks.contains(ctx.org_id()) {
         return Err(ContractError::NotParty {
             org: ctx.org_id().clone(),
@@ -139,6 +157,26 @@ pub fn offer(
         }
     }
     check_validity(ctx, valid_until)?;
+    if let Some(p) = super::programmes::check_open(st, &f)? {
+        let r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
+        super::programmes::check_offer(ctx, &p, &r, rate, fees, valid_until)?;
+    }
+    let event = make_offer(ctx, st, fid, ctx.org_id(), rate, fees, valid_until)?;
+    Ok(vec![event])
+}
+
+/// Records `bank`'s open offer on the requested financing `fid` (checked by the caller;
+/// the ledger's own offer under an auto-offer programme comes here too).
+pub fn make_offer(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    fid: &DocId,
+    bank: &OrgId,
+    rate: Rate,
+    fees: Amount,
+    valid_until: NaiveDate,
+) -> Result<Event, ExecError> {
+    let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
     if f.offers.len() >= MAX_OFFERS_PER_FINANCING {
         return Err(ContractError::LimitReached(format!(
             "{MAX_OFFERS_PER_FINANCING} offers per financing"
@@ -157,7 +195,7 @@ pub fn offer(
     let o = Offer {
         id: oid.clone(),
         financing: fid.clone(),
-        bank: ctx.org_id().clone(),
+        bank: bank.clone(),
         rate,
         fees,
         valid_until,
@@ -166,14 +204,14 @@ pub fn offer(
     save_offer(st, &o);
     f.offers.push(oid.clone());
     save(st, &f);
-    Ok(vec![Event::OfferMade {
+    Ok(Event::OfferMade {
         offer: oid,
         financing: fid.clone(),
         bank: o.bank,
         rate,
         fees,
         valid_until,
-    }])
+    })
 }
 
 /// An offer is valid from today through at most `max_offer_valid_days` ahead.
@@ -207,12 +245,14 @@ fn check_not_expired(
     Ok(())
 }
 
-/// The exact figures of financing `face` at `rate` with `fees` from today to `maturity`:
-/// (days, discount, net). Refused past maturity or when nothing is left to pay.
-fn price(
+/// The exact figures of financing `r` by advancing `advanced` at `rate` with `fees`
+/// from today to maturity: (days, discount, net), the discount running on the advanced
+/// amount and net = advanced - discount - fees. Refused past maturity or when nothing is
+/// left to pay.
+pub fn price(
     ctx: &Ctx,
     r: &Receivable,
-    face: &Money,
+    advanced: &Money,
     rate: Rate,
     fees: &Money,
 ) -> Result<(u32, Money, Money), ExecError> {
@@ -221,8 +261,8 @@ fn price(
     }
     let days = u32::try_from((r.maturity - ctx.today).num_days())
         .map_err(|_| ContractError::InvalidDates("tenor out of range".into()))?;
-    let disc = discount(face, rate, days, ctx.params.day_count)?;
-    let net = face
+    let disc = discount(advanced, rate, days, ctx.params.day_count)?;
+    let net = advanced
         .amount
         .checked_sub(disc.amount)
         .and_then(|x| x.checked_sub(fees.amount))
@@ -231,13 +271,13 @@ fn price(
         return Err(ContractError::NothingToPay {
             discount: disc.to_fixed(),
             fees: fees.to_fixed(),
-            face: face.to_fixed(),
+            face: advanced.to_fixed(),
         }
         .into());
     };
     let net = Money {
         amount: net,
-        currency: face.currency,
+        currency: advanced.currency,
     };
     Ok((days, disc, net))
 }
@@ -280,12 +320,14 @@ pub fn accept_offer(
         return Err(status_err(DocKind::Offer, oid, o.status, "open"));
     }
     check_not_expired(ctx, oid, o.valid_until)?;
+    super::programmes::check_open(st, &f)?;
     let r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
     let face = Money {
         amount: r.checked_outstanding()?,
         currency: r.face.currency,
     };
-    let (days, disc, net) = price(ctx, &r, &face, o.rate, &o.fees)?;
+    let advanced = super::programmes::advanced(st, &f, &face)?;
+    let (days, disc, net) = price(ctx, &r, &advanced, o.rate, &o.fees)?;
     let mut events = withdraw_open_offers(st, &f, Some(oid))?;
     o.status = OfferStatus::Accepted;
     save_offer(st, &o);
@@ -294,6 +336,7 @@ pub fn accept_offer(
         offer: oid.clone(),
         bank: o.bank.clone(),
         face,
+        advanced,
         rate: o.rate,
         fees: o.fees,
         value_date: ctx.today,
@@ -413,7 +456,7 @@ pub fn disburse(
     let mut r: Receivable = load_doc(st, DocKind::Receivable, f.receivable.as_str())?;
     check_still_priced(st, fid, &r, &terms)?;
     super::limits::check_disbursement(st, &f, &r)?;
-    let (days, disc, due) = price(ctx, &r, &terms.face, terms.rate, &terms.fees)?;
+    let (days, disc, due) = price(ctx, &r, &terms.advanced, terms.rate, &terms.fees)?;
     if net != due.amount {
         return Err(ContractError::NetAmountMismatch {
             given: net.to_string(),

@@ -376,6 +376,7 @@ fn issue_receivable(
         invoice: inv.id.clone(),
         status: ReceivableStatus::Active,
         financing: None,
+        tier: 1,
     };
     super::limits::receivable_issued(st, &r)?;
     st.store(keys::doc(DocKind::Receivable, rid.as_str()), &r);

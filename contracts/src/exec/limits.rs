@@ -1,11 +1,14 @@
 //! Credit limits and their utilisation (issue 15 item 2).
 //!
-//! Three kinds, each one [`Money`] (one currency):
+//! Four kinds, each one [`Money`] (one currency):
 //! - a core enterprise's **issuance limit** (set by governance): the outstanding amounts
 //!   of the live receivables it owes;
 //! - a bank's **exposure limit on a debtor** and **on a supplier** (set by the bank):
 //!   the financed face still owed on its live financings whose receivable that debtor
-//!   owes, or that supplier applied for.
+//!   owes, or that supplier applied for;
+//! - a **programme limit** (set with the programme by its bank): the financed face still
+//!   owed on the live financings under the programme. It counts exactly like the
+//!   exposure limits.
 //!
 //! Utilisation is a stored counter per limit and currency, kept whether or not a limit
 //! is set (a limit set later applies to the real use). Issuance use grows when a
@@ -25,7 +28,7 @@ use super::{load_doc, load_party, Ctx};
 use crate::error::{ContractError, DocKind, ExecError, StoreError};
 use crate::events::Event;
 use crate::model::{
-    CreditLimit, ExposureScope, Financing, FinancingStatus, LimitScope, Receivable, Role,
+    CreditLimit, DocId, ExposureScope, Financing, FinancingStatus, LimitScope, Receivable, Role,
 };
 use crate::money::{Amount, Currency, Money};
 use crate::state::{keys, StateView};
@@ -116,10 +119,15 @@ fn sub_use(st: &mut StateView<'_>, scope: &LimitScope, amount: &Money) -> Result
     Ok(())
 }
 
-/// The two exposure scopes a financing counts under: its bank on the receivable's debtor
-/// and on the applicant.
-fn exposure_scopes(bank: &OrgId, debtor: &OrgId, applicant: &OrgId) -> [LimitScope; 2] {
-    [
+/// The scopes a financing counts under: its bank's exposure on the receivable's debtor
+/// and on the applicant, and the limit of the programme it was requested under, if any.
+pub fn financing_scopes(
+    bank: &OrgId,
+    debtor: &OrgId,
+    applicant: &OrgId,
+    programme: Option<&DocId>,
+) -> Vec<LimitScope> {
+    let mut scopes = vec![
         LimitScope::Exposure {
             bank: bank.clone(),
             scope: ExposureScope::Debtor,
@@ -130,17 +138,27 @@ fn exposure_scopes(bank: &OrgId, debtor: &OrgId, applicant: &OrgId) -> [LimitSco
             scope: ExposureScope::Supplier,
             on: applicant.clone(),
         },
-    ]
+    ];
+    scopes.extend(programme.map(|p| LimitScope::Programme {
+        bank: bank.clone(),
+        programme: p.clone(),
+    }));
+    scopes
 }
 
-/// The financing's counted exposure scopes, if it counts (accepted or disbursed).
-fn counted_scopes(f: &Financing, r: &Receivable) -> Option<[LimitScope; 2]> {
+/// The financing's counted scopes, if it counts (accepted or disbursed).
+fn counted_scopes(f: &Financing, r: &Receivable) -> Option<Vec<LimitScope>> {
     let counts = matches!(
         f.status,
         FinancingStatus::Accepted | FinancingStatus::Disbursed
     );
     let terms = f.terms.as_ref().filter(|_| counts)?;
-    Some(exposure_scopes(&terms.bank, &r.debtor, &f.applicant))
+    Some(financing_scopes(
+        &terms.bank,
+        &r.debtor,
+        &f.applicant,
+        f.programme.as_ref(),
+    ))
 }
 
 /// A confirmation created receivable `r`: its face counts against its debtor's issuance
@@ -153,7 +171,8 @@ pub fn receivable_issued(st: &mut StateView<'_>, r: &Receivable) -> Result<(), E
 }
 
 /// An offer was accepted on `r` (the financing `f` already accepted with its terms): the
-/// face financed counts against the bank's limits on the debtor and the applicant.
+/// face financed counts against the bank's limits on the debtor and the applicant, and
+/// against its programme's limit.
 pub fn offer_accepted(
     st: &mut StateView<'_>,
     f: &Financing,
@@ -168,9 +187,9 @@ pub fn offer_accepted(
     Ok(())
 }
 
-/// Before a disbursement: the bank's use on the debtor and the applicant (this financing
-/// already in it) must still be within its limits, which may have been lowered since the
-/// acceptance.
+/// Before a disbursement: the bank's use on the debtor and the applicant, and the
+/// programme's use (this financing already in each), must still be within their limits,
+/// which may have been lowered since the acceptance.
 pub fn check_disbursement(
     st: &StateView<'_>,
     f: &Financing,
@@ -208,8 +227,8 @@ pub fn settlement_acknowledged(
     sub_use(st, &issuance, amount)?;
     if let Some(fid) = &r.financing {
         let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
-        for scope in counted_scopes(&f, r).iter().flatten() {
-            sub_use(st, scope, amount)?;
+        for scope in counted_scopes(&f, r).into_iter().flatten() {
+            sub_use(st, &scope, amount)?;
         }
     }
     Ok(())
@@ -303,6 +322,18 @@ pub fn set_exposure(
         on: on.clone(),
     };
     set(st, scope, limit, ctx.height, ctx.today)
+}
+
+/// Sets the limit of a programme being created (`scope` is a [`LimitScope::Programme`]);
+/// its use starts at what is counted under it (nothing, for a new programme).
+pub fn set_programme_limit(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    scope: LimitScope,
+    limit: Money,
+) -> Result<Vec<Event>, ExecError> {
+    check_amount(ctx, &Some(limit))?;
+    set(st, scope, Some(limit), ctx.height, ctx.today)
 }
 
 /// Checks a governance `SetIssuanceLimit` as it is proposed and again as it executes.

@@ -8,7 +8,9 @@ pub mod governance;
 pub mod history;
 pub mod invoices;
 pub mod limits;
+pub mod programmes;
 pub mod receivables;
+pub mod registration;
 pub mod settlement;
 pub mod tax_id;
 pub mod trade;
@@ -514,6 +516,9 @@ pub fn apply_action(
         | A::Disburse { .. }
         | A::AcknowledgeDisbursement { .. }
         | A::DisputeDisbursement { .. } => apply_money_action(ctx, st, action),
+        A::RecordRegistration { financing, number } => {
+            registration::record(ctx, st, financing, number)
+        }
         A::SetExposureLimit { on, scope, limit } => limits::set_exposure(ctx, st, on, scope, limit),
         A::ApproveAction { approval } => approvals::approve(ctx, st, approval),
         A::RejectAction { approval, reason } => approvals::reject(ctx, st, approval, reason),
@@ -521,6 +526,13 @@ pub fn apply_action(
         A::SetKeyScopes { key, scopes } => {
             approvals::set_key_scopes(ctx, st, key, scopes.as_deref())
         }
+        A::CreateProgramme { .. }
+        | A::AcceptProgramme { .. }
+        | A::JoinProgramme { .. }
+        | A::LeaveProgramme { .. }
+        | A::RemoveFromProgramme { .. }
+        | A::CloseProgramme { .. }
+        | A::RequestProgrammeFinancing { .. } => programmes::apply(ctx, st, action),
     }
 }
 

@@ -98,6 +98,7 @@ pub fn split(
             invoice: r.invoice.clone(),
             status: ReceivableStatus::Active,
             financing: None,
+            tier: r.tier,
         };
         save(st, &child);
         index_maturity(st, child.maturity, &cid)?;
@@ -145,6 +146,8 @@ pub fn transfer(
     }
     load_party(st, to, "new holder", Some(Role::Supplier))?;
     let from = std::mem::replace(&mut r.holder, to.clone());
+    // One tier further down the chain.
+    r.tier = r.tier.saturating_add(1);
     save(st, &r);
     Ok(vec![Event::ReceivableTransferred {
         receivable: id.clone(),

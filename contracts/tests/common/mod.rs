@@ -14,10 +14,11 @@ use lianrong_contracts::exec::fingerprint::canonical_number;
 use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::model::{
     CreditLimit, DocId, ExposureScope, Financing, FinancingStatus, Invoice, LimitScope, Order, Org,
-    Params, ReceiptStatus, Receivable, ReceivableStatus, Role, Settlement, SettlementStatus,
-    Shipment, ShipmentStatus, WarehouseReceipt, MAX_CARRIERS_PER_ORDER,
+    Params, Programme, ProgrammeStatus, ReceiptStatus, Receivable, ReceivableStatus, Role,
+    Settlement, SettlementStatus, Shipment, ShipmentStatus, WarehouseReceipt,
+    MAX_CARRIERS_PER_ORDER,
 };
-use lianrong_contracts::money::{Amount, Money};
+use lianrong_contracts::money::{share_down, Amount, Money};
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::World;
 use lianrong_contracts::{DocKind, HistoryEntry};
@@ -146,6 +147,7 @@ pub fn check_invariants(w: &World) {
 
     check_settlements(w, &receivables, &financings);
     check_limits(w, &receivables, &financings);
+    check_programmes(w, &financings);
     check_trade(w);
     check_receipts(w);
     check_history_heads(w);
@@ -349,7 +351,7 @@ fn check_settlements(w: &World, receivables: &[Receivable], financings: &[Financ
         let (t, d) = (f.terms.as_ref().unwrap(), f.disbursement.as_ref().unwrap());
         assert!(d.value_date >= t.value_date && d.value_date <= t.valid_until);
         assert_eq!(
-            t.face.amount.value(),
+            t.advanced.amount.value(),
             d.net.amount.value() + d.discount.amount.value() + t.fees.amount.value()
         );
     }
@@ -432,6 +434,12 @@ fn uses_from_documents(
             let on = on.clone();
             add(LimitScope::Exposure { bank, scope, on }, owed);
         }
+        // A programme's use: the sum of its live financings' outstanding amounts.
+        if let Some(programme) = &f.programme {
+            let bank = t.bank.clone();
+            let programme = programme.clone();
+            add(LimitScope::Programme { bank, programme }, owed);
+        }
     }
     uses
 }
@@ -473,5 +481,62 @@ fn check_limits(w: &World, receivables: &[Receivable], financings: &[Financing])
             l.scope,
             l.limit
         );
+    }
+}
+
+/// Programmes: members are distinct eligible suppliers (none before the core accepted);
+/// the status matches its dates; each has its limit as a credit limit in its currency;
+/// every financing under it invites its bank alone, records its recourse term, and (once
+/// accepted) advances exactly the face x its advance ratio rounded down, funded by its
+/// bank; outside programmes the whole face is advanced.
+fn check_programmes(w: &World, financings: &[Financing]) {
+    let programmes: BTreeMap<DocId, Programme> = all::<Programme>(w, DocKind::Programme)
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    for p in programmes.values() {
+        let distinct: std::collections::BTreeSet<_> = p.members.iter().collect();
+        assert_eq!(distinct.len(), p.members.len(), "{} members twice", p.id);
+        for m in &p.members {
+            assert!(
+                p.terms.suppliers.contains(m),
+                "{} member {m} not eligible",
+                p.id
+            );
+        }
+        match p.status {
+            ProgrammeStatus::Proposed => {
+                assert!(p.accepted_on.is_none() && p.closed_on.is_none() && p.members.is_empty());
+            }
+            ProgrammeStatus::Active => {
+                assert!(p.accepted_on.is_some() && p.closed_on.is_none());
+            }
+            ProgrammeStatus::Closed => assert!(p.closed_on.is_some()),
+        }
+        let l: CreditLimit = decode(&w.raw(&keys::limit(&p.limit_scope())).unwrap(), 1024).unwrap();
+        assert_eq!(l.limit, p.terms.limit, "{} limit", p.id);
+        assert_eq!(l.limit.currency, p.terms.currency);
+    }
+    for f in financings {
+        let Some(pid) = &f.programme else {
+            assert!(f.recourse.is_none(), "{} recourse outside programmes", f.id);
+            if let Some(t) = &f.terms {
+                assert_eq!(t.advanced, t.face, "{} advanced outside programmes", f.id);
+            }
+            continue;
+        };
+        let p = &programmes[pid];
+        assert_eq!(f.banks, std::slice::from_ref(&p.bank), "{} invites other banks", f.id);
+        assert_eq!(f.recourse, Some(p.terms.recourse), "{} recourse", f.id);
+        if let Some(t) = &f.terms {
+            assert_eq!(t.bank, p.bank);
+            assert_eq!(t.face.currency, p.terms.currency);
+            assert_eq!(
+                t.advanced,
+                share_down(&t.face, p.terms.advance).unwrap(),
+                "{} advanced",
+                f.id
+            );
+        }
     }
 }

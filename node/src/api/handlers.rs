@@ -20,7 +20,7 @@ use lianrong_api_types::{
     TxView, MAX_PAGE,
 };
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, PendingApproval, Receivable, Settlement,
+    DocId, Financing, Invoice, Offer, Order, Org, PendingApproval, Programme, Receivable, Settlement,
     Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
@@ -535,6 +535,7 @@ fn party_to_doc(
         DocKind::Financing => party::<Financing>(state, reader, kind, id),
         DocKind::Settlement => party::<Settlement>(state, reader, kind, id),
         DocKind::Approval => party::<PendingApproval>(state, reader, kind, id),
+        DocKind::Programme => party::<Programme>(state, reader, kind, id),
         DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
         DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
             Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
@@ -830,17 +831,17 @@ pub async fn settlement(
 }
 
 /// `GET /v1/offers/{id}`.
-#[utoipa::path(get, path = "/v1/offers/{id}", tag = "documents", summary = "A bank's offer",
+#[utoipa::path(get, path = "/v1/offers/{id}", tag = "documents", summary = "A bank's offer, with its all-in annualised cost to the supplier",
     params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
-    responses((status = 200, description = "A bank's offer", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+    responses((status = 200, description = "A bank's offer: the record's fields, and `all_in` (the all-in cost in percent a year and the figures it is computed from: as of its disbursement, or of the ledger's date today) or `all_in_unavailable` (why not)", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn offer(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Offer>> {
+) -> ApiResult<Json<lianrong_api_types::OfferView>> {
     let o: Offer = doc(&state, DocKind::Offer, &id)?;
     let seen = readable(&caller, DocKind::Offer, &id, offer_of_financing(&state, o)?)?;
-    Ok(Json(seen.0.offer))
+    super::pricing::offer_view(state.db.as_ref(), seen.0.offer).map(Json)
 }
 
 /// Whether `caller` may read the document `kind`/`id` (the rule of its own endpoint; a
@@ -868,6 +869,7 @@ pub(super) fn may_read_doc(
         DocKind::Financing => vis::may_read(&reader, &doc::<Financing>(state, kind, id)?),
         DocKind::Settlement => vis::may_read(&reader, &doc::<Settlement>(state, kind, id)?),
         DocKind::Approval => vis::may_read(&reader, &doc::<PendingApproval>(state, kind, id)?),
+        DocKind::Programme => vis::may_read(&reader, &doc::<Programme>(state, kind, id)?),
         DocKind::Offer => {
             let o = doc::<Offer>(state, kind, id)?;
             vis::may_read(&reader, &offer_of_financing(state, o)?)

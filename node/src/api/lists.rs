@@ -298,6 +298,7 @@ mod tests {
             invoice: DocId::new("INV-1").unwrap(),
             status: ReceivableStatus::Active,
             financing: None,
+            tier: 1,
         }
     }
 

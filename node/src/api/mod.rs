@@ -14,6 +14,8 @@ pub mod limits;
 pub mod lists;
 pub mod metrics;
 pub mod openapi;
+pub mod pricing;
+pub mod programmes;
 pub mod proofs;
 pub mod visibility;
 
@@ -179,6 +181,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(limits::limits_of))
         .routes(routes!(approvals::approvals))
         .routes(routes!(approvals::approval))
+        .routes(routes!(programmes::programmes))
+        .routes(routes!(programmes::programme))
 }
 
 /// The OpenAPI document as JSON, and the whole API over a genesis ledger, for tests.

@@ -80,6 +80,8 @@ mod tests {
                 "/v1/orders/{id}",
                 "/v1/orgs",
                 "/v1/orgs/{id}",
+                "/v1/programmes",
+                "/v1/programmes/{id}",
                 "/v1/proofs/{kind}/{id}",
                 "/v1/proposals",
                 "/v1/proposals/{id}",

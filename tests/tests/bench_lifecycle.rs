@@ -1,0 +1,101 @@
+//! The short lifecycle bench (issue 17): `lianrong bench --workload lifecycle --total 600`
+//! on four validator processes, its JSON report checked -- transactions committed, every
+//! document it read back in the state its steps imply, no transaction refused -- and the
+//! HTML report drawn.
+// Helpers outside `#[test]` unwrap too: a failed test is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use lianrong_tests::lianrong_bin;
+use serde_json::Value;
+
+/// Transactions the short run commits (rounded up to whole lives of 14).
+const TOTAL: u64 = 600;
+const STEPS: u64 = 14;
+
+fn run_bench(dir: &std::path::Path) -> Value {
+    let out = Command::new(lianrong_bin())
+        .args([
+            "bench",
+            "--workload",
+            "lifecycle",
+            "--total",
+            &TOTAL.to_string(),
+            "--keys",
+            "32",
+            "--json",
+            "--report",
+        ])
+        .arg(dir.join("report.html"))
+        .arg("--dir")
+        .arg(dir.join("net"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn assert_clean_lives(r: &Value) {
+    let l = &r["lifecycle"];
+    assert_eq!(l["refused"], serde_json::json!({}), "refused: {l}");
+    assert_eq!(l["not_admitted"], serde_json::json!({}), "not admitted: {l}");
+    assert_eq!(l["lost"], 0, "{l}");
+    let docs = TOTAL.div_ceil(STEPS);
+    assert_eq!(l["documents_started"], docs, "{l}");
+    assert_eq!(l["documents_completed"], docs, "{l}");
+    let steps = l["steps"].as_object().unwrap();
+    assert_eq!(steps.len() as u64, STEPS, "{l}");
+    for (step, n) in steps {
+        assert_eq!(n.as_u64(), Some(docs), "{step}: {l}");
+    }
+    // Every document was read back and matched what its 14 steps imply.
+    assert_eq!(l["checked"], docs, "{l}");
+    assert_eq!(l["inconsistent"], 0, "{}", l["inconsistencies"]);
+}
+
+#[test]
+fn lifecycle_bench_walks_documents_to_repayment_with_nothing_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_bench(dir.path());
+    assert_eq!(r["workload"], "lifecycle");
+    assert_eq!(r["total"], TOTAL);
+    let committed = r["committed"].as_u64().unwrap();
+    assert_eq!(committed, TOTAL.div_ceil(STEPS) * STEPS, "{r}");
+    assert!(r["tx_per_second"].as_f64().unwrap() > 0.0);
+    assert!(r["latency_samples"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["finality_p50_ms"].as_f64().unwrap() <= r["finality_p99_ms"].as_f64().unwrap());
+    assert_clean_lives(&r);
+
+    let floor = &r["floor"];
+    assert!(floor["floor_us"].as_f64().unwrap() <= floor["ledger_verify_us"].as_f64().unwrap());
+    let nodes = r["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    for n in nodes {
+        assert!(n["cpu_per_tx_in_floor"].as_f64().unwrap() > 0.0, "{n}");
+        assert!(
+            n["cpu_per_tx_in_floor"].as_f64().unwrap()
+                >= n["cpu_per_tx_in_verifies"].as_f64().unwrap(),
+            "{n}"
+        );
+    }
+    let series = &r["series"];
+    let seen: u64 = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["committed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(seen, committed, "every commit is in the series once");
+    assert_eq!(series["nodes"].as_array().unwrap().len(), 4);
+
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg") && html.contains("<polyline"));
+    assert!(html.contains("Resident memory per node"));
+    assert!(!html.contains("<script"), "self-contained, no script");
+}
