@@ -11,6 +11,8 @@
 //!   stand (pending, executed, rejected, lapsed; approvals that count today).
 //! - [`limits`]: credit limits with their use and headroom, computed once.
 //! - [`programmes`]: supply-chain finance programmes with their limit's use and headroom.
+//! - [`loans`]: loans against pledged warehouse receipts with today's value, LTV and
+//!   margin-call state.
 //! - [`pricing`]: an offer with its all-in annualised cost to the supplier, computed once
 //!   from the figures chosen once (`GET /v1/offers/{id}`, SDK, CLI, explorer).
 //! - [`registration`]: a disbursed financing's record in the fields of the PBoC
@@ -22,6 +24,7 @@ pub mod approvals;
 pub mod envelopes;
 pub mod governance;
 pub mod limits;
+pub mod loans;
 pub mod programmes;
 pub mod pricing;
 pub mod registration;
@@ -33,6 +36,7 @@ pub use envelopes::*;
 pub use approvals::{ApprovalPage, ApprovalQuery, ApprovalState, ApprovalView};
 pub use governance::{ProposalPage, ProposalQuery, ProposalState, ProposalView};
 pub use limits::{LimitPage, LimitQuery, LimitView};
+pub use loans::{LoanPage, LoanQuery, LoanView};
 pub use programmes::{ProgrammePage, ProgrammeQuery, ProgrammeView};
 pub use pricing::{AllInAsOf, AllInCost, OfferView};
 

@@ -136,10 +136,12 @@ mod tests {
             DocKind::Offer => 8,
             DocKind::Settlement => 9,
             DocKind::Approval => 10,
+            DocKind::Programme => 11,
+            DocKind::Loan => 12,
         };
         let mut seen: Vec<usize> = DocKind::ALL.into_iter().map(kind_index).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..11).collect::<Vec<_>>());
+        assert_eq!(seen, (0..13).collect::<Vec<_>>());
         let kinds = values(DocKindName::schema());
         assert_eq!(kinds.len(), DocKind::ALL.len());
         for k in &kinds {

@@ -16,8 +16,8 @@
 //!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
-    Financing, GovChange, Invoice, LimitScope, Offer, Order, Org, PendingApproval, Programme,
-    Proposal, Receivable, Settlement, Shipment, WarehouseReceipt,
+    Financing, GovChange, Invoice, LimitScope, Loan, Offer, Order, Org, PendingApproval,
+    Programme, Proposal, Receivable, Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::Action;
 use lianrong_primitives::OrgId;
@@ -213,6 +213,22 @@ impl Document for WarehouseReceipt {
         v
     }
     fn mask_identifiers(&mut self) {}
+}
+
+impl Document for Loan {
+    /// The borrower and the lending bank (other banks and auditors read everything).
+    fn parties(&self) -> Vec<&str> {
+        vec![self.borrower.as_str(), self.bank.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        // Payment references are bank-account detail, like a repayment's.
+        if let Some(d) = self.disbursement.as_mut() {
+            d.payment_ref = mask(&d.payment_ref);
+        }
+        if let Some(p) = self.pending_repayment.as_mut() {
+            p.payment_ref = mask(&p.payment_ref);
+        }
+    }
 }
 
 /// A shipment with its order's parties: the carrier and the order's buyer and seller

@@ -5,7 +5,7 @@ use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ApprovalPolicy, DocId, ExposureScope, GovChange, ProgrammeTerms};
-use crate::money::{Amount, Money, Rate};
+use crate::money::{Amount, Money, Quantity, Rate, Unit};
 
 /// The data of an invoice to register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,8 +115,12 @@ pub enum Action {
         /// The warehouse's lot number (1-64 characters, ASCII letters and digits once
         /// normalised).
         lot: String,
-        /// Short description of the goods.
+        /// Short description of the goods (what prices name, exactly).
         goods: String,
+        /// How much, exactly (positive, at most 3 decimals).
+        quantity: Quantity,
+        /// The unit counted (`t`, `kg`, `pcs`, `m3`).
+        unit: Unit,
         /// Commitment to the full receipt.
         doc_hash: Hash,
     },
@@ -157,6 +161,102 @@ pub enum Action {
     ReleaseWarehouseReceipt {
         /// The receipt.
         receipt: DocId,
+    },
+
+    /// A bank posts the price of one unit of some goods; its loans value their receipts
+    /// at its latest price for (goods, unit) in the loan's currency.
+    PostPrice {
+        /// The goods, exactly as receipts name them.
+        goods: String,
+        /// The unit priced.
+        unit: Unit,
+        /// The price of one unit.
+        price: Money,
+    },
+    /// The owner of receipts pledged to one bank asks that bank for a loan against them.
+    RequestLoan {
+        /// The receipts (1-16, all pledged to the same bank, in no other live loan).
+        receipts: Vec<DocId>,
+        /// The principal asked for.
+        amount: Money,
+    },
+    /// The bank offers terms on a requested loan.
+    OfferLoan {
+        /// The loan.
+        loan: DocId,
+        /// Annual interest rate.
+        rate: Rate,
+        /// Highest LTV (balance / goods value) at acceptance, disbursement and release.
+        ltv_max: Rate,
+        /// LTV strictly above which the bank may call for margin (>= `ltv_max`).
+        margin_call_ltv: Rate,
+        /// Days to cure a margin call (1-90).
+        cure_days: u32,
+        /// Maturity of the loan.
+        maturity: NaiveDate,
+    },
+    /// The borrower accepts the offered terms (refused above `ltv_max` today).
+    AcceptLoan {
+        /// The loan.
+        loan: DocId,
+    },
+    /// Either side cancels a loan before its disbursement; its receipts are free again.
+    CancelLoan {
+        /// The loan.
+        loan: DocId,
+    },
+    /// The bank pays the principal (refused above `ltv_max` today).
+    DisburseLoan {
+        /// The loan.
+        loan: DocId,
+        /// The bank's payment reference.
+        payment_ref: String,
+    },
+    /// The borrower acknowledges receiving the principal.
+    AcknowledgeLoanDisbursement {
+        /// The loan.
+        loan: DocId,
+    },
+    /// The borrower instructs a repayment of principal; the balance falls only when the
+    /// bank acknowledges it.
+    RepayLoan {
+        /// The loan.
+        loan: DocId,
+        /// Principal repaid, in the loan's currency.
+        amount: Amount,
+        /// The borrower's payment reference.
+        payment_ref: String,
+    },
+    /// The bank acknowledges the pending repayment: the balance falls.
+    AcknowledgeLoanRepayment {
+        /// The loan.
+        loan: DocId,
+    },
+    /// The bank calls for margin: only while LTV is strictly above the threshold.
+    MarginCall {
+        /// The loan.
+        loan: DocId,
+    },
+    /// The borrower adds a receipt pledged to the loan's bank to the loan's security.
+    TopUp {
+        /// The loan.
+        loan: DocId,
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The borrower takes one receipt out of the loan and its pledge (赎货), only if the
+    /// goods left keep LTV within `ltv_max`.
+    ReleaseGoods {
+        /// The loan.
+        loan: DocId,
+        /// The receipt.
+        receipt: DocId,
+    },
+    /// The bank enforces a loan after an uncured margin call's cure period: the loan's
+    /// receipts become the bank's.
+    Enforce {
+        /// The loan.
+        loan: DocId,
     },
 
     /// Register an invoice (by its seller or buyer); with `confirm` the buyer also
@@ -420,6 +520,19 @@ pub const ACTION_NAMES: &[&str] = &[
     "release_pledge",
     "instruct_release",
     "release_warehouse_receipt",
+    "post_price",
+    "request_loan",
+    "offer_loan",
+    "accept_loan",
+    "cancel_loan",
+    "disburse_loan",
+    "acknowledge_loan_disbursement",
+    "repay_loan",
+    "acknowledge_loan_repayment",
+    "margin_call",
+    "top_up",
+    "release_goods",
+    "enforce_loan",
     "register_invoice",
     "confirm_invoice",
     "accept_maturity",
@@ -476,6 +589,19 @@ impl Action {
             Action::ReleasePledge { .. } => "release_pledge",
             Action::InstructRelease { .. } => "instruct_release",
             Action::ReleaseWarehouseReceipt { .. } => "release_warehouse_receipt",
+            Action::PostPrice { .. } => "post_price",
+            Action::RequestLoan { .. } => "request_loan",
+            Action::OfferLoan { .. } => "offer_loan",
+            Action::AcceptLoan { .. } => "accept_loan",
+            Action::CancelLoan { .. } => "cancel_loan",
+            Action::DisburseLoan { .. } => "disburse_loan",
+            Action::AcknowledgeLoanDisbursement { .. } => "acknowledge_loan_disbursement",
+            Action::RepayLoan { .. } => "repay_loan",
+            Action::AcknowledgeLoanRepayment { .. } => "acknowledge_loan_repayment",
+            Action::MarginCall { .. } => "margin_call",
+            Action::TopUp { .. } => "top_up",
+            Action::ReleaseGoods { .. } => "release_goods",
+            Action::Enforce { .. } => "enforce_loan",
             Action::RegisterInvoice { .. } => "register_invoice",
             Action::ConfirmInvoice { .. } => "confirm_invoice",
             Action::AcceptMaturity { .. } => "accept_maturity",

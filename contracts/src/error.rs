@@ -35,11 +35,13 @@ pub enum DocKind {
     Approval,
     /// A supply-chain finance programme.
     Programme,
+    /// A loan against pledged warehouse receipts.
+    Loan,
 }
 
 impl DocKind {
     /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
-    pub const ALL: [DocKind; 12] = [
+    pub const ALL: [DocKind; 13] = [
         DocKind::Org,
         DocKind::Proposal,
         DocKind::Order,
@@ -52,6 +54,7 @@ impl DocKind {
         DocKind::Settlement,
         DocKind::Approval,
         DocKind::Programme,
+        DocKind::Loan,
     ];
 
     /// The short name used in state keys and URLs.
@@ -69,6 +72,7 @@ impl DocKind {
             DocKind::Settlement => "settlement",
             DocKind::Approval => "approval",
             DocKind::Programme => "programme",
+            DocKind::Loan => "loan",
         }
     }
 
@@ -329,6 +333,62 @@ pub enum ContractError {
         /// The live receipt for it.
         existing: String,
     },
+    /// A receipt is under a live loan, which its action would break.
+    #[error("warehouse receipt {receipt} secures live loan {loan}")]
+    UnderLoan {
+        /// The receipt.
+        receipt: String,
+        /// The loan.
+        loan: String,
+    },
+    /// No price is posted by the loan's bank for some goods of a loan.
+    #[error("{bank} has posted no price for {goods:?} per {unit} in {currency}: post one (post_price) first")]
+    NoPrice {
+        /// The bank.
+        bank: OrgId,
+        /// The goods.
+        goods: String,
+        /// The unit.
+        unit: String,
+        /// The loan's currency.
+        currency: String,
+    },
+    /// A loan's balance would exceed its goods value times the LTV limit.
+    #[error("loan {loan}: {balance} against goods worth {value} is an LTV of {ltv}%, above the limit of {limit}%")]
+    LtvExceeded {
+        /// The loan.
+        loan: String,
+        /// The balance (or principal) judged.
+        balance: String,
+        /// The goods value judged.
+        value: String,
+        /// The LTV in percent (4 decimals; "inf" for goods of no value).
+        ltv: String,
+        /// The limit in percent.
+        limit: String,
+    },
+    /// A margin call or enforcement while the LTV is at or below the call threshold.
+    #[error("loan {loan}: {balance} against goods worth {value} is an LTV of {ltv}%, not above the margin-call threshold of {threshold}%")]
+    LtvWithinThreshold {
+        /// The loan.
+        loan: String,
+        /// The balance.
+        balance: String,
+        /// The goods value.
+        value: String,
+        /// The LTV in percent.
+        ltv: String,
+        /// The threshold in percent.
+        threshold: String,
+    },
+    /// Enforcement before a margin call's cure period ended.
+    #[error("loan {loan}: the cure period of the margin call runs through {deadline}; enforcement is possible from the day after")]
+    CurePeriodRunning {
+        /// The loan.
+        loan: String,
+        /// Last day of the cure period.
+        deadline: String,
+    },
     /// Attested shipments would be worth more than the order.
     #[error("order {order} amount {order_amount} would be exceeded by shipments: {shipped} shipped + {value}")]
     ShipmentValueExceeded {
@@ -512,6 +572,11 @@ impl ContractError {
             ContractError::DeliveredValueExceeded { .. } => "delivered_value_exceeded",
             ContractError::ShipmentValueExceeded { .. } => "shipment_value_exceeded",
             ContractError::LotAlreadyReceipted { .. } => "lot_already_receipted",
+            ContractError::UnderLoan { .. } => "under_loan",
+            ContractError::NoPrice { .. } => "no_price",
+            ContractError::LtvExceeded { .. } => "ltv_exceeded",
+            ContractError::LtvWithinThreshold { .. } => "ltv_within_threshold",
+            ContractError::CurePeriodRunning { .. } => "cure_period_running",
             ContractError::InvalidDates(_) => "invalid_dates",
             ContractError::TenorTooLong { .. } => "tenor_too_long",
             ContractError::SplitSumMismatch { .. } => "split_sum_mismatch",

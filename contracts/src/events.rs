@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ContractError, DocKind};
 use crate::model::{DocId, LimitScope, Validator};
-use crate::money::{Money, Rate};
+use crate::money::{Money, Rate, Unit};
 
 /// One thing that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +81,70 @@ pub enum Event {
     WarehouseReceiptReleaseInstructed { receipt: DocId, owner: OrgId },
     /// Goods released.
     WarehouseReceiptReleased { receipt: DocId },
+
+    /// A bank posted the price of one unit of some goods.
+    PricePosted {
+        bank: OrgId,
+        goods: String,
+        unit: Unit,
+        price: Money,
+    },
+    /// The owner of pledged receipts asked their bank for a loan.
+    LoanRequested {
+        loan: DocId,
+        borrower: OrgId,
+        bank: OrgId,
+        receipts: Vec<DocId>,
+        amount: Money,
+    },
+    /// The bank offered terms.
+    LoanOffered { loan: DocId, bank: OrgId },
+    /// The borrower accepted the terms; `value` is the goods value that day.
+    LoanAccepted { loan: DocId, value: Money },
+    /// Either side cancelled the loan before its disbursement.
+    LoanCancelled { loan: DocId, by: OrgId },
+    /// The bank paid the principal.
+    LoanDisbursed {
+        loan: DocId,
+        amount: Money,
+        payment_ref: String,
+        value_date: NaiveDate,
+    },
+    /// The borrower acknowledged the principal.
+    LoanDisbursementAcknowledged { loan: DocId },
+    /// The borrower instructed a repayment (the balance falls on acknowledgement).
+    LoanRepaymentInstructed {
+        loan: DocId,
+        amount: Money,
+        payment_ref: String,
+    },
+    /// The bank acknowledged the repayment; `balance` is what is left.
+    LoanRepaymentAcknowledged {
+        loan: DocId,
+        amount: Money,
+        balance: Money,
+    },
+    /// The loan was repaid in full: closed, its receipts' pledges lifted.
+    LoanRepaid { loan: DocId, receipts: Vec<DocId> },
+    /// The bank called for margin: cure by `deadline`.
+    MarginCalled {
+        loan: DocId,
+        balance: Money,
+        value: Money,
+        deadline: NaiveDate,
+    },
+    /// A top-up or repayment brought the LTV back to the threshold or below.
+    MarginCallCured { loan: DocId },
+    /// The borrower added a pledged receipt to the loan's security.
+    LoanToppedUp { loan: DocId, receipt: DocId },
+    /// A receipt left the loan and its pledge against repayment (赎货).
+    GoodsReleased { loan: DocId, receipt: DocId },
+    /// The bank enforced the loan: its receipts are the bank's.
+    LoanEnforced {
+        loan: DocId,
+        bank: OrgId,
+        receipts: Vec<DocId>,
+    },
 
     /// Invoice registered.
     InvoiceRegistered {
@@ -326,6 +390,21 @@ impl Event {
             | Event::WarehouseReceiptPledgeReleased { receipt, .. }
             | Event::WarehouseReceiptReleaseInstructed { receipt, .. }
             | Event::WarehouseReceiptReleased { receipt } => vec![d(K::WarehouseReceipt, receipt)],
+            Event::PricePosted { .. }
+            | Event::LoanRequested { .. }
+            | Event::LoanOffered { .. }
+            | Event::LoanAccepted { .. }
+            | Event::LoanCancelled { .. }
+            | Event::LoanDisbursed { .. }
+            | Event::LoanDisbursementAcknowledged { .. }
+            | Event::LoanRepaymentInstructed { .. }
+            | Event::LoanRepaymentAcknowledged { .. }
+            | Event::LoanRepaid { .. }
+            | Event::MarginCalled { .. }
+            | Event::MarginCallCured { .. }
+            | Event::LoanToppedUp { .. }
+            | Event::GoodsReleased { .. }
+            | Event::LoanEnforced { .. } => self.loan_documents(),
             Event::InvoiceRegistered { invoice, order, .. } => {
                 vec![d(K::Invoice, invoice), d(K::Order, order)]
             }
@@ -411,6 +490,36 @@ impl Event {
             | Event::ProgrammeLeft { programme, .. }
             | Event::ProgrammeMemberRemoved { programme, .. }
             | Event::ProgrammeClosed { programme } => vec![p(programme)],
+            _ => vec![],
+        }
+    }
+
+    /// [`Event::documents`] of inventory finance: a price is its bank's; a loan event
+    /// belongs to the loan and to the receipts it moves.
+    fn loan_documents(&self) -> Vec<(DocKind, String)> {
+        use DocKind as K;
+        let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());
+        match self {
+            Event::PricePosted { bank, .. } => vec![(K::Org, bank.as_str().to_string())],
+            Event::LoanRequested { loan, receipts, .. }
+            | Event::LoanRepaid { loan, receipts }
+            | Event::LoanEnforced { loan, receipts, .. } => {
+                let mut v = vec![d(K::Loan, loan)];
+                v.extend(receipts.iter().map(|r| d(K::WarehouseReceipt, r)));
+                v
+            }
+            Event::LoanToppedUp { loan, receipt } | Event::GoodsReleased { loan, receipt } => {
+                vec![d(K::Loan, loan), d(K::WarehouseReceipt, receipt)]
+            }
+            Event::LoanOffered { loan, .. }
+            | Event::LoanAccepted { loan, .. }
+            | Event::LoanCancelled { loan, .. }
+            | Event::LoanDisbursed { loan, .. }
+            | Event::LoanDisbursementAcknowledged { loan }
+            | Event::LoanRepaymentInstructed { loan, .. }
+            | Event::LoanRepaymentAcknowledged { loan, .. }
+            | Event::MarginCalled { loan, .. }
+            | Event::MarginCallCured { loan } => vec![d(K::Loan, loan)],
             _ => vec![],
         }
     }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Amount, Currency, DayCount, Money, Rate};
+use crate::money::{Amount, Currency, DayCount, Money, Quantity, Rate, Unit};
 
 /// Longest document id accepted.
 pub const MAX_DOC_ID_LEN: usize = 64;
@@ -324,8 +324,12 @@ pub struct WarehouseReceipt {
     /// The warehouse's lot (storage) number, as printed: one live receipt per
     /// (warehouse, lot), compared in the invoice numbers' normal form.
     pub lot: String,
-    /// Short description of the goods.
+    /// Short description of the goods (what a bank's posted prices name, exactly).
     pub goods: String,
+    /// How much of the goods, exactly (positive, at most 3 decimals).
+    pub quantity: Quantity,
+    /// The unit the quantity counts (`t`, `kg`, `pcs`, `m3`).
+    pub unit: Unit,
     /// Commitment to the full receipt document.
     pub doc_hash: Hash,
     /// Status.
@@ -337,6 +341,168 @@ pub struct WarehouseReceipt {
     pub pledgee: Option<OrgId>,
     /// Whether the owner instructed the warehouse to release the goods.
     pub release_instructed: bool,
+}
+
+/// Most warehouse receipts securing one loan at a time.
+pub const MAX_LOAN_RECEIPTS: usize = 16;
+/// Longest cure period a loan's terms may give after a margin call, in days.
+pub const MAX_CURE_DAYS: u32 = 90;
+/// Most (goods, unit, currency) prices one bank may keep.
+pub const MAX_PRICES_PER_BANK: u64 = 1024;
+
+/// The latest price a bank posted for one unit of some goods (inventory finance):
+/// what the goods of its loans are valued at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedPrice {
+    /// The bank that posted it (prices are kept per bank).
+    pub bank: OrgId,
+    /// The goods, exactly as warehouse receipts name them.
+    pub goods: String,
+    /// The unit priced.
+    pub unit: Unit,
+    /// The price of one unit.
+    pub price: Money,
+    /// Business date it was posted.
+    pub posted_on: NaiveDate,
+    /// Height of the block that posted it.
+    pub height: u64,
+}
+
+/// A loan against pledged warehouse receipts: its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoanStatus {
+    /// Asked by the owner of the receipts, waiting for the bank's terms.
+    Requested,
+    /// The bank offered terms; waiting for the borrower.
+    Offered,
+    /// The borrower accepted the terms; waiting for the money.
+    Accepted,
+    /// The bank paid the principal; the loan runs until repaid or enforced.
+    Disbursed,
+    /// Repaid in full (acknowledged by the bank): closed, its pledges lifted.
+    Repaid,
+    /// Enforced after an uncured margin call: its receipts belong to the bank.
+    Enforced,
+    /// Cancelled by either side before the money was paid.
+    Cancelled,
+}
+
+impl LoanStatus {
+    /// Live loans hold their receipts (no receipt is in two live loans).
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self,
+            LoanStatus::Requested
+                | LoanStatus::Offered
+                | LoanStatus::Accepted
+                | LoanStatus::Disbursed
+        )
+    }
+}
+
+/// The terms a bank offers on a loan request. LTV is the loan balance over the goods
+/// value, in percent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanTerms {
+    /// Annual interest rate (simple, on the balance, the network's day count).
+    pub rate: Rate,
+    /// Highest LTV at acceptance, disbursement and after a release of goods.
+    pub ltv_max: Rate,
+    /// The LTV strictly above which the bank may call for margin (at least `ltv_max`).
+    pub margin_call_ltv: Rate,
+    /// Days the borrower has after a margin call to top up or repay.
+    pub cure_days: u32,
+    /// Maturity of the loan.
+    pub maturity: NaiveDate,
+    /// Business date of the offer.
+    pub offered_on: NaiveDate,
+}
+
+/// The bank's payment of a loan's principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanDisbursement {
+    /// The bank's payment reference.
+    pub payment_ref: String,
+    /// Business date of the payment: interest runs from it.
+    pub value_date: NaiveDate,
+    /// Whether the borrower acknowledged receiving it.
+    pub acknowledged: bool,
+}
+
+/// A borrower's repayment instruction, waiting for the bank's acknowledgement (only then
+/// the balance falls).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanRepayment {
+    /// Principal repaid.
+    pub amount: Money,
+    /// The borrower's payment reference.
+    pub payment_ref: String,
+    /// Business date of the instruction.
+    pub instructed_on: NaiveDate,
+}
+
+/// A margin call the bank made and the borrower has not cured yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarginCallState {
+    /// Business date of the call.
+    pub called_on: NaiveDate,
+    /// Last day of the cure period: the bank may enforce from the day after.
+    pub deadline: NaiveDate,
+    /// The balance when called.
+    pub balance: Money,
+    /// The goods value when called.
+    pub value: Money,
+}
+
+/// A loan against warehouse receipts pledged to its bank (`LOAN-n`, inventory finance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loan {
+    /// Id assigned by the ledger (`LOAN-n`).
+    pub id: DocId,
+    /// The owner of the receipts.
+    pub borrower: OrgId,
+    /// The pledgee of the receipts, which lends.
+    pub bank: OrgId,
+    /// The receipts securing it now (pledged to `bank`).
+    pub receipts: Vec<DocId>,
+    /// Receipts released from it against repayment (赎货), in order.
+    pub released: Vec<DocId>,
+    /// The principal asked for and, once disbursed, paid.
+    pub amount: Money,
+    /// The bank's terms, once offered.
+    pub terms: Option<LoanTerms>,
+    /// Status.
+    pub status: LoanStatus,
+    /// Business date of the request.
+    pub requested_on: NaiveDate,
+    /// Business date of the borrower's acceptance.
+    pub accepted_on: Option<NaiveDate>,
+    /// The payment of the principal.
+    pub disbursement: Option<LoanDisbursement>,
+    /// Principal repaid, counted from the bank's acknowledgements only.
+    pub repaid: Amount,
+    /// A repayment instruction waiting for the bank.
+    pub pending_repayment: Option<LoanRepayment>,
+    /// Interest accrued on earlier balances, through `accrued_through`.
+    pub interest_accrued: Amount,
+    /// The day through which `interest_accrued` counts (the last balance change).
+    pub accrued_through: Option<NaiveDate>,
+    /// The margin call outstanding, if any.
+    pub margin_call: Option<MarginCallState>,
+    /// Business date it was repaid, enforced or cancelled.
+    pub closed_on: Option<NaiveDate>,
+}
+
+impl Loan {
+    /// The principal still owed: disbursed less acknowledged repayments (zero before
+    /// the disbursement); `None` if the record is inconsistent.
+    pub fn balance(&self) -> Option<Amount> {
+        if self.disbursement.is_none() {
+            return Some(Amount::ZERO);
+        }
+        self.amount.amount.checked_sub(self.repaid)
+    }
 }
 
 /// An invoice's life.

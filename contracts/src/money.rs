@@ -316,6 +316,124 @@ impl<'de> Deserialize<'de> for Rate {
     }
 }
 
+/// Most decimal places of a [`Quantity`] (a gram of a tonne, a litre of a cubic metre).
+pub const QUANTITY_DECIMALS: u32 = 3;
+/// Largest [`Quantity`] accepted (10^12 units of anything).
+pub const MAX_QUANTITY: u64 = 1_000_000_000_000;
+
+/// Why a quantity or unit of goods was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum GoodsError {
+    /// Not a positive decimal with at most 3 places up to 10^12.
+    #[error("invalid quantity {0:?}: use a positive decimal number up to 1000000000000 with at most 3 decimals (e.g. 200 or 12.5)")]
+    Quantity(String),
+    /// Not 1-8 ASCII letters and digits.
+    #[error("invalid unit {0:?}: use 1-8 ASCII letters or digits (t, kg, pcs, m3)")]
+    Unit(String),
+}
+
+/// An exact quantity of goods: positive, at most [`QUANTITY_DECIMALS`] decimals, at most
+/// [`MAX_QUANTITY`]. Every value of this type obeys that (parsing and decoding refuse
+/// anything else), so a receipt never carries a quantity a price cannot multiply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity(Decimal);
+
+impl Quantity {
+    /// Parses a plain decimal string such as `"200"` or `"12.345"`.
+    pub fn parse(s: &str) -> Result<Self, GoodsError> {
+        let bad = || GoodsError::Quantity(s.chars().take(MAX_AMOUNT_CHARS).collect());
+        let d = parse_plain_decimal(s).map_err(|_| bad())?;
+        if d.is_zero()
+            || d.normalize().scale() > QUANTITY_DECIMALS
+            || d > Decimal::from(MAX_QUANTITY)
+        {
+            return Err(bad());
+        }
+        Ok(Quantity(d))
+    }
+
+    /// The decimal value.
+    pub fn value(&self) -> Decimal {
+        self.0
+    }
+
+    /// `self x price`, rounded half away from zero to the price currency's minor unit:
+    /// the value of one receipt's goods (the only rounding in a goods value).
+    pub fn value_at(&self, price: &Money) -> Result<Money, MoneyError> {
+        let exact = self
+            .0
+            .checked_mul(price.amount.0)
+            .ok_or(MoneyError::Overflow)?;
+        let rounded = exact.round_dp_with_strategy(
+            price.currency.minor_units,
+            RoundingStrategy::MidpointAwayFromZero,
+        );
+        Ok(Money {
+            amount: Amount(rounded),
+            currency: price.currency,
+        })
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Quantity::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The unit a quantity of goods is counted in: 1-8 ASCII letters and digits, kept in
+/// lower case (`T` and `t` are one unit), e.g. `t`, `kg`, `pcs`, `m3`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unit(String);
+
+impl Unit {
+    /// Parses and lower-cases a unit code.
+    pub fn parse(s: &str) -> Result<Self, GoodsError> {
+        if (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            Ok(Unit(s.to_ascii_lowercase()))
+        } else {
+            Err(GoodsError::Unit(s.chars().take(16).collect()))
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Unit::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The day-count convention for discounting (a network parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DayCount {
@@ -617,6 +735,38 @@ mod tests {
         let jpy = Money::parse("999999", "JPY").unwrap();
         assert_eq!(percent_of(&jpy, r("0.15")).unwrap().to_fixed(), "1500");
         assert_eq!(share_down(&jpy, r("99.99")).unwrap().to_fixed(), "999899");
+    }
+
+    #[test]
+    fn quantities_are_positive_with_at_most_three_decimals_and_units_short_codes() {
+        for ok in ["200", "12.345", "0.001", "1000000000000", "1.500"] {
+            assert!(Quantity::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0",
+            "0.000",
+            "1.2345",
+            "-1",
+            "1e3",
+            "",
+            "1000000000000.001",
+            "1,5",
+        ] {
+            assert!(Quantity::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        assert_eq!(Unit::parse("T").unwrap().as_str(), "t");
+        assert_eq!(Unit::parse("m3").unwrap().as_str(), "m3");
+        for bad in ["", "kg ", "metric-t", "abcdefghi", "吨"] {
+            assert!(Unit::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        // 12.345 t at 1,000.01 CNY/t = 12,345.123450 -> 12,345.12; 0.005 x 1.00 -> 0.01.
+        let q = Quantity::parse("12.345").unwrap();
+        assert_eq!(q.value_at(&cny("1000.01")).unwrap().to_fixed(), "12345.12");
+        let half = Quantity::parse("0.005").unwrap();
+        assert_eq!(half.value_at(&cny("1.00")).unwrap().to_fixed(), "0.01");
+        let json = serde_json::to_string(&q).unwrap();
+        assert_eq!(json, "\"12.345\"");
+        assert!(serde_json::from_str::<Quantity>("\"0\"").is_err());
     }
 
     proptest! {

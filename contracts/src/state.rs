@@ -143,6 +143,38 @@ pub mod keys {
         format!("wrlot/{warehouse}/{lot}").into_bytes()
     }
 
+    /// A bank's latest price of some goods per unit in one currency
+    /// ([`crate::model::PostedPrice`]): `price/<bank>/<sha256 of (goods, unit,
+    /// currency)>`, since goods are free text.
+    pub fn price(
+        bank: &lianrong_primitives::OrgId,
+        goods: &str,
+        unit: &str,
+        currency: &str,
+    ) -> Vec<u8> {
+        let id = lianrong_primitives::sha256(&codec::encode(&(goods, unit, currency)));
+        format!("price/{bank}/{id}").into_bytes()
+    }
+
+    /// Prefix of one bank's prices (or every bank's).
+    pub fn prices_of(bank: Option<&lianrong_primitives::OrgId>) -> Vec<u8> {
+        match bank {
+            Some(b) => format!("price/{b}/").into_bytes(),
+            None => b"price/".to_vec(),
+        }
+    }
+
+    /// How many prices a bank keeps (a `u64`), so their number stays bounded.
+    pub fn price_count(bank: &lianrong_primitives::OrgId) -> Vec<u8> {
+        format!("pricecount/{bank}").into_bytes()
+    }
+
+    /// Warehouse receipt id -> the live loan it secures: no receipt in two live loans,
+    /// and no pledge lifted from under a loan.
+    pub fn loan_receipt(receipt: &str) -> Vec<u8> {
+        format!("loanrcpt/{receipt}").into_bytes()
+    }
+
     /// An org's approval policy (maker-checker), if it set one.
     pub fn approval_policy(org: &lianrong_primitives::OrgId) -> Vec<u8> {
         format!("policy/{org}").into_bytes()

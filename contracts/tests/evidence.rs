@@ -16,6 +16,7 @@ use chrono::Days;
 use lianrong_contracts::model::{
     DocId, GovChange, Invoice, InvoiceStatus, Order, OrgSpec, ReceiptStatus, Role, WarehouseReceipt,
 };
+use lianrong_contracts::money::{Quantity, Unit};
 use lianrong_contracts::state::keys;
 use lianrong_contracts::testkit::{cny, doc, member_key, org, tax_id_for, World};
 use lianrong_contracts::{Action, ContractError, DocKind, Event};
@@ -355,7 +356,9 @@ fn issue_receipt(id: &str, lot: &str) -> Action {
         id: doc(id),
         owner: org("SUP-1"),
         lot: lot.into(),
-        goods: "200 t copper cathode".into(),
+        goods: "copper cathode".into(),
+        quantity: Quantity::parse("200").unwrap(),
+        unit: Unit::parse("t").unwrap(),
         doc_hash: Hash::ZERO,
     }
 }

@@ -17,7 +17,7 @@ use lianrong_contracts::model::{
     ApprovalPolicy, ApprovalRule, ExposureScope, GovChange, GridBucket, OrgSpec, ProgrammeTerms,
     Role,
 };
-use lianrong_contracts::money::{Amount, Currency, Rate};
+use lianrong_contracts::money::{Amount, Currency, Quantity, Rate, Unit};
 use lianrong_contracts::state::keys;
 use lianrong_contracts::testkit::{cny, doc, member_key, org, tax_id_for, World, CAST};
 use lianrong_contracts::{ContractError, Event};
@@ -47,6 +47,7 @@ struct Fixture {
     approval: String,
     prg_proposed: String,
     prg_active: String,
+    loans: common::inventory::MatrixLoans,
 }
 
 fn first_id(events: &[Event]) -> String {
@@ -93,6 +94,8 @@ fn fixture() -> Fixture {
             },
         );
     }
+    // Loans first: they need days to pass (a cure period) before the rest is built.
+    let loans = common::inventory::matrix_loans(&mut w);
     let po_issued = w.fresh_id("PO");
     w.ok(
         "CORE-A",
@@ -186,15 +189,17 @@ fn fixture() -> Fixture {
                 owner: org("SUP-1"),
                 lot: format!("LOT-{id}"),
                 goods: goods.into(),
+                quantity: Quantity::parse("50").unwrap(),
+                unit: Unit::parse("t").unwrap(),
                 doc_hash: Hash::ZERO,
             },
         );
         id
     };
-    let wr_issued = receipt(&mut w, "200 t copper");
-    let wr_offered = receipt(&mut w, "80 t zinc");
-    let wr_pledged = receipt(&mut w, "50 t steel");
-    let wr_instructed = receipt(&mut w, "10 t tin");
+    let wr_issued = receipt(&mut w, "copper");
+    let wr_offered = receipt(&mut w, "zinc");
+    let wr_pledged = receipt(&mut w, "steel");
+    let wr_instructed = receipt(&mut w, "tin");
     for wr in [&wr_offered, &wr_pledged] {
         w.ok(
             "SUP-1",
@@ -393,6 +398,7 @@ fn fixture() -> Fixture {
         approval,
         prg_proposed,
         prg_active,
+        loans,
     }
 }
 
@@ -537,6 +543,8 @@ fn every_action_refuses_every_unauthorised_org() {
                 owner: org("SUP-1"),
                 lot: "LOT-NEW".into(),
                 goods: "coal".into(),
+                quantity: Quantity::parse("1000").unwrap(),
+                unit: Unit::parse("t").unwrap(),
                 doc_hash: Hash::ZERO,
             },
             use_role(&[Role::Logistics], &["LOGI"]),
@@ -591,6 +599,102 @@ fn every_action_refuses_every_unauthorised_org() {
             },
             use_role(&[Role::Logistics], &["LOGI"]),
             "LOGI",
+        ),
+        (
+            // Any bank posts its own prices.
+            common::inventory::post_price_action("copper", "t", "101.00"),
+            use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            // The owner of receipts pledged to one bank asks that bank.
+            Action::RequestLoan {
+                receipts: vec![f.loans.free.clone()],
+                amount: cny("1000.00"),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            common::inventory::offer_action(&f.world, &f.loans.requested, "70", "80", 5),
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::AcceptLoan {
+                loan: f.loans.offered.clone(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            // Either side cancels before the money moves.
+            Action::CancelLoan {
+                loan: f.loans.accepted.clone(),
+            },
+            use_role(&[], &["SUP-1", "BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::DisburseLoan {
+                loan: f.loans.accepted.clone(),
+                payment_ref: "LP-1".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::AcknowledgeLoanDisbursement {
+                loan: f.loans.disbursed.clone(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::RepayLoan {
+                loan: f.loans.disbursed.clone(),
+                amount: Amount::parse("100.00").unwrap(),
+                payment_ref: "LR-2".into(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::AcknowledgeLoanRepayment {
+                loan: f.loans.repaying.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::MarginCall {
+                loan: f.loans.crashed.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::TopUp {
+                loan: f.loans.disbursed.clone(),
+                receipt: f.loans.free.clone(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::ReleaseGoods {
+                loan: f.loans.disbursed.clone(),
+                receipt: f.loans.releasable.clone(),
+            },
+            use_role(&[], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::Enforce {
+                loan: f.loans.callable.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
         ),
         (
             Action::RegisterInvoice {

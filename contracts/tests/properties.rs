@@ -20,7 +20,7 @@ use lianrong_contracts::model::{
     ProposalStatus, ReceiptStatus, Receivable, Settlement, SettlementStatus, Shipment,
     ShipmentStatus, WarehouseReceipt,
 };
-use lianrong_contracts::money::{Amount, Money, Rate};
+use lianrong_contracts::money::{Amount, Money, Quantity, Rate, Unit};
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::{member_key, org, World, CAST};
 use lianrong_contracts::{Action, ContractError, DocKind};
@@ -1189,6 +1189,8 @@ fn apply_warehouse(
                 owner: org("SUP-1"),
                 lot,
                 goods: "copper".into(),
+                quantity: Quantity::parse("25.5").unwrap(),
+                unit: Unit::parse("t").unwrap(),
                 doc_hash: Hash::ZERO,
             };
             let res = run(w, anyone.map_or("LOGI", |a| CAST[a].0), action);

@@ -35,6 +35,7 @@ pub mod money;
 pub mod node;
 mod pages;
 pub mod pricing;
+pub mod programmes;
 pub mod server;
 pub mod vectors;
 pub mod views;

@@ -681,6 +681,7 @@ mod tests {
                 offer: id("OFR-1"),
                 bank: org("BANK-A"),
                 face,
+                advanced: face,
                 rate: Rate::parse("3.65").unwrap(),
                 fees: Money::parse("0.00", "CNY").unwrap(),
                 value_date: day(accepted),
@@ -692,6 +693,8 @@ mod tests {
             payment_ref: disbursed.as_ref().map(|x| x.payment_ref.clone()),
             disbursement: disbursed,
             registration: None,
+            programme: None,
+            recourse: None,
         }
     }
 

@@ -72,6 +72,10 @@ impl NodeError {
 }
 
 /// A document the explorer indexes and shows, as the node serves it.
+// A financing (its terms, disbursement, registration and programme) is the largest
+// record by far; documents are held one per id in the index, not in bulk arrays, so the
+// enum's size costs little and boxing would only add indirection at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Doc {
@@ -201,6 +205,10 @@ pub mod paths {
     pub fn approvals(after: Option<&str>, limit: usize) -> String {
         page("/v1/approvals", after, limit)
     }
+    /// `GET /v1/programmes?after=&limit=`: one page of programmes (ids are URL-safe).
+    pub fn programmes(after: Option<&str>, limit: usize) -> String {
+        page("/v1/programmes", after, limit)
+    }
     /// `GET /v1/limits?after=&limit=`: one page (cursors are `A-Z a-z 0-9 / -`, safe in
     /// a query as they are).
     pub fn limits(after: Option<&str>, limit: usize) -> String {
@@ -323,6 +331,12 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFut<'a, Result<lianrong_api_types::ApprovalPage, NodeError>>;
+    /// `GET /v1/programmes?after=&limit=`: one page of programmes with their limit's use.
+    fn programmes_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::ProgrammePage, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -459,6 +473,14 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::approvals(after, limit)).await })
     }
 
+    fn programmes_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::ProgrammePage, NodeError>> {
+        Box::pin(async move { self.get(&paths::programmes(after, limit)).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -516,6 +538,8 @@ pub mod fake {
         Limits(Box<lianrong_api_types::LimitPage>),
         /// `/v1/approvals?...`: one page.
         Approvals(Box<lianrong_api_types::ApprovalPage>),
+        /// `/v1/programmes?...`: one page.
+        Programmes(Box<lianrong_api_types::ProgrammePage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
@@ -523,6 +547,11 @@ pub mod fake {
     impl From<lianrong_api_types::ApprovalPage> for Answer {
         fn from(v: lianrong_api_types::ApprovalPage) -> Self {
             Answer::Approvals(Box::new(v))
+        }
+    }
+    impl From<lianrong_api_types::ProgrammePage> for Answer {
+        fn from(v: lianrong_api_types::ProgrammePage) -> Self {
+            Answer::Programmes(Box::new(v))
         }
     }
     impl From<lianrong_api_types::LimitPage> for Answer {
@@ -864,6 +893,16 @@ pub mod fake {
         ) -> BoxFut<'a, Result<lianrong_api_types::ApprovalPage, NodeError>> {
             self.answer(Ok(paths::approvals(after, limit)), |a| match a {
                 Answer::Approvals(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn programmes_page<'a>(
+            &'a self,
+            after: Option<&'a str>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<lianrong_api_types::ProgrammePage, NodeError>> {
+            self.answer(Ok(paths::programmes(after, limit)), |a| match a {
+                Answer::Programmes(p) => Some(*p),
                 _ => None,
             })
         }

@@ -31,6 +31,7 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/receivables" { "Receivables" }
                         a href="/financings" { "Financings" }
                         a href="/settlements" { "Settlements" }
+                        a href="/programmes" { "Programmes" }
                         a href="/warehouse" { "Warehouse" }
                         a href="/governance" { "Governance" }
                         a href="/risk/ladder" { "Maturity" }

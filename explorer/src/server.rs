@@ -198,6 +198,8 @@ fn router(state: AppState) -> Router {
         .route("/settlements/{id}", get(settlement))
         .route("/warehouse", get(warehouse_receipts))
         .route("/warehouse/{id}", get(warehouse_receipt))
+        .route("/programmes", get(programmes))
+        .route("/programmes/{id}", get(programme))
         .route("/governance", get(proposals))
         .route("/governance/{id}", get(proposal))
         .route("/risk/{view}", get(risk))
@@ -777,6 +779,56 @@ async fn proposals(
     let t = table_of(&st, |d| governance::proposals(d, &s.viewer, &q));
     list_response(&s, "Governance proposals", "/governance", &q, t, false)
 }
+/// Programmes with their terms and utilisation, read from the node when asked (like the
+/// limits); what could not be read is said on the page and in its CSV.
+async fn programmes(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = match crate::programmes::fetch(st.node.as_ref()).await {
+        Ok((items, incomplete)) => {
+            let mut t = crate::programmes::table(items, &s.viewer, &q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = crate::programmes::table(vec![], &s.viewer, &q);
+            t.incomplete = Some(format!("the node's programmes could not be read: {e}"));
+            t
+        }
+    };
+    list_response(
+        &s,
+        "Supply-chain finance programmes",
+        "/programmes",
+        &q,
+        t,
+        false,
+    )
+}
+
+/// One programme: its terms, grid, suppliers and utilisation, if the viewer may see it.
+async fn programme(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+) -> Response {
+    let items = match crate::programmes::fetch(st.node.as_ref()).await {
+        Ok((items, _)) => items,
+        Err(e) => return node_error(&s, &e),
+    };
+    let found = items.into_iter().find(|p| p.programme.id.as_str() == id);
+    match found.and_then(|p| vis::one(&s.viewer, p)) {
+        Some(p) => page(
+            &format!("Programme {id}"),
+            &s,
+            crate::programmes::detail(&p),
+        ),
+        None => not_found(&s, &format!("Programme {id}")),
+    }
+}
+
 async fn risk(
     State(st): State<AppState>,
     Sess(s, _): Sess,
@@ -1868,6 +1920,8 @@ mod tests {
             "/search?q=STL-9",
             "/api/verify/doc/settlement/STL-9",
             "/risk/disbursements?format=csv",
+            "/risk/cost",
+            "/risk/cost?format=csv",
         ] {
             let (code, _, body) = http(addr, "GET", path, Some(sup), None).await;
             assert!(code == 200 || code == 404, "{path}: {code}");
@@ -2140,7 +2194,9 @@ mod tests {
             warehouse: testdata::org("LOGI"),
             owner: testdata::org(owner),
             lot: format!("LOT-{id}"),
-            goods: "120 t copper cathode".into(),
+            goods: "copper cathode".into(),
+            quantity: lianrong_contracts::money::Quantity::parse("120").unwrap(),
+            unit: lianrong_contracts::money::Unit::parse("t").unwrap(),
             doc_hash: lianrong_primitives::Hash::ZERO,
             status: ReceiptStatus::Issued,
             pledge_offer: None,
@@ -2156,6 +2212,8 @@ mod tests {
             owner: r.owner.clone(),
             lot: r.lot.clone(),
             goods: r.goods.clone(),
+            quantity: r.quantity,
+            unit: r.unit.clone(),
             doc_hash: r.doc_hash,
         };
         let issued = |r: &WarehouseReceipt| Event::WarehouseReceiptIssued {

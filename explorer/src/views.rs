@@ -790,6 +790,7 @@ pub mod testdata {
             invoice: DocId::new("INV-1").unwrap(),
             status: ReceivableStatus::Active,
             financing: None,
+            tier: 1,
         }
     }
 }

@@ -97,6 +97,9 @@ impl Shown for lianrong_contracts::model::WarehouseReceipt {}
 /// Banks and auditors read every credit limit, a core enterprise its own issuance limit
 /// (`visibility::may_read_limit`).
 impl Shown for lianrong_api_types::LimitView {}
+/// A programme's bank, core and eligible suppliers read it (with the use of its limit);
+/// banks and auditors read all.
+impl Shown for lianrong_api_types::ProgrammeView {}
 /// The org whose policy held an action reads it (and who approved it); banks and
 /// auditors read all.
 impl Shown for lianrong_api_types::ApprovalView {}

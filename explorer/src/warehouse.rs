@@ -3,8 +3,8 @@
 //! offer, released only on the owner's instruction and, while pledged, after the
 //! pledgee's release.
 //!
-//! The list (`/warehouse`) and each receipt's page (`/warehouse/{id}`) show the lot,
-//! warehouse, owner and the pledge in words: `offered to B`, `pledged to B (accepted)`,
+//! The list (`/warehouse`) and each receipt's page (`/warehouse/{id}`) show the lot, the
+//! goods' quantity and unit, warehouse, owner and the pledge in words: `offered to B`, `pledged to B (accepted)`,
 //! `declined by B`, `offer to B withdrawn`, `pledge released by B`, `released`. A receipt
 //! record holds only the open offer and the pledgee, so the answers that leave nothing
 //! behind (declined, withdrawn, a released pledge) come from the receipt's indexed
@@ -30,10 +30,11 @@ use crate::vis::{self, Viewer};
 /// document anyway).
 pub const MAX_HISTORY_ROWS: usize = 200;
 
-const COLUMNS: [&str; 8] = [
+const COLUMNS: [&str; 9] = [
     "id",
     "lot",
     "goods",
+    "quantity",
     "warehouse",
     "owner",
     "status",
@@ -170,6 +171,7 @@ fn row(r: &WarehouseReceipt, pledge: String) -> Vec<Cell> {
         link(id, format!("/warehouse/{id}")),
         r.lot.as_str().into(),
         r.goods.as_str().into(),
+        format!("{} {}", r.quantity, r.unit).into(),
         org_link(r.warehouse.as_str()),
         org_link(r.owner.as_str()),
         status_str(r.status).into(),
@@ -246,7 +248,9 @@ mod tests {
             warehouse: org("LOGI"),
             owner: org(owner),
             lot: format!("LOT-{id}"),
-            goods: "120 t copper cathode".into(),
+            goods: "copper cathode".into(),
+            quantity: lianrong_contracts::money::Quantity::parse("120").unwrap(),
+            unit: lianrong_contracts::money::Unit::parse("t").unwrap(),
             doc_hash: Hash::ZERO,
             status: ReceiptStatus::Issued,
             pledge_offer: None,
@@ -376,12 +380,13 @@ mod tests {
         assert_eq!(ids(&t), ["WR-1", "WR-2"]);
         let wr1 = &t.rows[0];
         assert_eq!(wr1[1].text, "LOT-WR-1");
-        assert_eq!(wr1[3].link.as_deref(), Some("/orgs/LOGI"));
-        assert_eq!(wr1[4].text, "SUP-1");
-        assert_eq!(wr1[5].text, "pledged");
-        assert_eq!(wr1[6].text, "pledged to BANK-A (accepted)");
+        assert_eq!(wr1[3].text, "120 t");
+        assert_eq!(wr1[4].link.as_deref(), Some("/orgs/LOGI"));
+        assert_eq!(wr1[5].text, "SUP-1");
+        assert_eq!(wr1[6].text, "pledged");
+        assert_eq!(wr1[7].text, "pledged to BANK-A (accepted)");
         assert_eq!(wr1[0].link.as_deref(), Some("/warehouse/WR-1"));
-        assert_eq!(t.rows[1][6].text, "none");
+        assert_eq!(t.rows[1][7].text, "none");
 
         let steps = history(&d, &audit, "WR-1");
         let what: Vec<&str> = steps.iter().map(|s| s.what.as_str()).collect();

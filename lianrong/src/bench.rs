@@ -32,7 +32,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use std::future::Future;
 use futures::StreamExt;
 use lianrong_contracts::model::{DocId, OrgSpec, Role};
 use lianrong_contracts::money::Money;
@@ -40,6 +39,7 @@ use lianrong_contracts::{Action, Genesis, SignedTransaction, Signer, Transaction
 use lianrong_primitives::{sha256, Hash, OrgId, PublicKey, SecretKey};
 use lianrong_sdk::{Auth, BlockNotice, Client, ClientOptions, NodeEvent, SubmitStatus};
 use serde::Serialize;
+use std::future::Future;
 
 use crate::testnet;
 pub use floor::Floor;
@@ -234,7 +234,12 @@ fn write_lifecycle(f: &mut std::fmt::Formatter<'_>, l: &LifecycleFigures) -> std
         }
     };
     writeln!(f, "refused:      {}", none(&l.refused))?;
-    writeln!(f, "not admitted: {}; lost: {}", none(&l.not_admitted), l.lost)?;
+    writeln!(
+        f,
+        "not admitted: {}; lost: {}",
+        none(&l.not_admitted),
+        l.lost
+    )?;
     for line in &l.failures {
         writeln!(f, "  {line}")?;
     }
@@ -929,9 +934,7 @@ fn on_block(block: &BlockNotice, shared: &Shared) {
         }
     }
     drop(submitted);
-    shared
-        .timeline
-        .record(now, samples.len() as u64, &samples);
+    shared.timeline.record(now, samples.len() as u64, &samples);
     if measuring {
         if let Ok(mut l) = shared.latencies.lock() {
             l.extend(samples);

@@ -13,7 +13,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use lianrong_contracts::genesis::Genesis;
 use lianrong_contracts::model::{
-    Financing, Invoice, Offer, Order, Org, PendingApproval, Programme, Proposal, Receivable, Settlement,
+    Financing, Invoice, Loan, Offer, Order, Org, PendingApproval, Programme, Proposal, Receivable, Settlement,
     Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::MAX_VALUE_BYTES;
@@ -318,5 +318,6 @@ pub fn document_json(kind: DocKind, bytes: &[u8]) -> Result<Value> {
         DocKind::Settlement => decode_as::<Settlement>(bytes),
         DocKind::Approval => decode_as::<PendingApproval>(bytes),
         DocKind::Programme => decode_as::<Programme>(bytes),
+        DocKind::Loan => decode_as::<Loan>(bytes),
     }
 }

@@ -23,6 +23,7 @@ use lianrong_primitives::{codec, Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
+use crate::backup::admin::AdminSocket;
 use crate::clock::LedgerClock;
 use crate::config::{load_genesis, validator_set, NodeConfig};
 use crate::gossip::{self, Outbox};
@@ -162,8 +163,7 @@ pub async fn run(
         metrics: metrics.clone(),
         seen_requests: Arc::default(),
     };
-    let api_task = serve_api(&config, app).await?;
-    let admin_task = serve_admin(&config, &db);
+    let (api_task, _admin_socket) = serve_api(&config, app).await?;
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
@@ -213,10 +213,6 @@ pub async fn run(
     let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
     api_task.abort();
-    if let Some(task) = admin_task {
-        task.abort();
-        let _ = std::fs::remove_file(crate::backup::admin::socket_path(&config.node.data_dir));
-    }
     let _ = node.net.shutdown().await;
     result
 }
@@ -290,19 +286,19 @@ fn start_metrics(config: &NodeConfig, height: u64) -> Arc<api::metrics::Metrics>
 }
 
 /// Binds the API's listen address (an error if taken) and serves it in the background,
-/// over HTTPS when the config has `[api.tls]`.
-async fn serve_api(config: &NodeConfig, app: AppState) -> Result<tokio::task::JoinHandle<()>> {
-    api::https::serve(config, app).await
-}
-
-/// The admin socket `lianrong node backup` talks to; a node that cannot make one runs
-/// on (backups are not consensus) and says why in its log.
-fn serve_admin(config: &NodeConfig, db: &Arc<Db>) -> Option<tokio::task::JoinHandle<()>> {
-    crate::backup::admin::serve(db.clone(), &config.node.data_dir, &config.node.name)
+/// over HTTPS when the config has `[api.tls]`; and the admin socket `lianrong node
+/// backup` talks to (closed when the returned guard drops). A node that cannot make the
+/// socket runs on -- backups are not consensus -- and says why in its log.
+async fn serve_api(
+    config: &NodeConfig,
+    app: AppState,
+) -> Result<(tokio::task::JoinHandle<()>, Option<AdminSocket>)> {
+    let admin = AdminSocket::serve(app.db.clone(), &config.node.data_dir, &config.node.name)
         .inspect_err(|e| {
             tracing::warn!("no admin socket, so `lianrong node backup` cannot reach this node: {e}")
         })
-        .ok()
+        .ok();
+    Ok((api::https::serve(config, app).await?, admin))
 }
 
 /// Everything the loop waits on besides shutdown.

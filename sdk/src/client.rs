@@ -802,6 +802,66 @@ impl Client {
         .await
     }
 
+    /// `GET /v1/programmes?after=&limit=`: one page of the supply-chain finance
+    /// programmes the caller may read, each with the use and headroom of its limit.
+    pub async fn programmes_page(
+        &self,
+        after: Option<&DocId>,
+        limit: Option<usize>,
+    ) -> Result<lianrong_api_types::ProgrammePage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        self.get_json(&format!("/v1/programmes{q}")).await
+    }
+
+    /// Every programme the caller may read: `GET /v1/programmes` page by page to the
+    /// last (at most [`MAX_LISTED`]).
+    pub async fn programmes(&self) -> Result<Vec<lianrong_api_types::ProgrammeView>, SdkError> {
+        collect_pages("/v1/programmes", None, MAX_LISTED, |after| async move {
+            let p = self.programmes_page(after.as_ref(), Some(MAX_PAGE)).await?;
+            Ok((p.items, p.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/programmes/{id}`: a programme with its members and the use of its limit.
+    pub async fn programme(
+        &self,
+        id: &DocId,
+    ) -> Result<lianrong_api_types::ProgrammeView, SdkError> {
+        self.get_json(&format!("/v1/programmes/{id}")).await
+    }
+
+    /// `GET /v1/loans?after=&limit=`: one page of the loans against warehouse receipts
+    /// the caller may read, each with today's value, LTV and margin-call state.
+    pub async fn loans_page(
+        &self,
+        after: Option<&DocId>,
+        limit: Option<usize>,
+    ) -> Result<lianrong_api_types::LoanPage, SdkError> {
+        let after = after.map(|a| ("after", a.to_string()));
+        let limit = limit.map(|l| ("limit", l.to_string()));
+        let q = query_string(after.into_iter().chain(limit));
+        self.get_json(&format!("/v1/loans{q}")).await
+    }
+
+    /// Every loan the caller may read: `GET /v1/loans` page by page to the last (at most
+    /// [`MAX_LISTED`]).
+    pub async fn loans(&self) -> Result<Vec<lianrong_api_types::LoanView>, SdkError> {
+        collect_pages("/v1/loans", None, MAX_LISTED, |after| async move {
+            let p = self.loans_page(after.as_ref(), Some(MAX_PAGE)).await?;
+            Ok((p.items, p.next))
+        })
+        .await
+    }
+
+    /// `GET /v1/loans/{id}`: a loan with today's goods value, balance, LTV, margin-call
+    /// state and deadline, and accrued interest.
+    pub async fn loan(&self, id: &DocId) -> Result<lianrong_api_types::LoanView, SdkError> {
+        self.get_json(&format!("/v1/loans/{id}")).await
+    }
+
     /// `GET /v1/proofs/{kind}/{id}`: the document proven against the latest certified
     /// state root, with everything needed to check it; check it with
     /// [`crate::verify_document`].

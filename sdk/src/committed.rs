@@ -18,7 +18,7 @@ pub struct Committed {
 
 impl Committed {
     /// The first id of a newly created document of the given kind in the events
-    /// (`RCV-n`, `FIN-n`, `OFR-n` are assigned by the ledger).
+    /// (`RCV-n`, `FIN-n`, `OFR-n`, `PRG-n` are assigned by the ledger).
     pub fn created(&self, kind: lianrong_contracts::DocKind) -> Option<DocId> {
         use lianrong_contracts::DocKind as K;
         self.events.iter().find_map(|e| match (kind, e) {
@@ -26,6 +26,7 @@ impl Committed {
             (K::Financing, Event::FinancingRequested { financing, .. }) => Some(financing.clone()),
             (K::Offer, Event::OfferMade { offer, .. }) => Some(offer.clone()),
             (K::Proposal, Event::ProposalOpened { proposal, .. }) => Some(proposal.clone()),
+            (K::Programme, Event::ProgrammeCreated { programme, .. }) => Some(programme.clone()),
             _ => None,
         })
     }
@@ -51,6 +52,7 @@ mod tests {
                     financing: d("FIN-4"),
                     receivable: d("RCV-2"),
                     banks: vec![],
+                    programme: None,
                 },
             ],
         };

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use lianrong_contracts::model::{DocId, ExposureScope, GovChange};
-use lianrong_contracts::money::{Amount, Money, Rate};
+use lianrong_contracts::model::{DocId, ExposureScope, GovChange, ProgrammeTerms};
+use lianrong_contracts::money::{Amount, Money, Quantity, Rate, Unit};
 use lianrong_contracts::{Action, InvoiceSpec, Receipt, SignedTransaction, Transaction};
 use lianrong_primitives::{Hash, OrgId, PublicKey};
 use tokio::sync::Mutex;
@@ -335,14 +335,15 @@ impl Signer {
         self.submit(Action::ConfirmDelivery { shipment }).await
     }
 
-    /// Issues a warehouse receipt for goods held for `owner` in `lot` (`logistics`; one
-    /// live receipt per lot of a warehouse).
+    /// Issues a warehouse receipt for `quantity` (an amount in a unit) of `goods` held
+    /// for `owner` in `lot` (`logistics`; one live receipt per lot of a warehouse).
     pub async fn issue_warehouse_receipt(
         &self,
         id: DocId,
         owner: OrgId,
         lot: String,
         goods: String,
+        quantity: (Quantity, Unit),
         doc_hash: Hash,
     ) -> Result<Committed, SdkError> {
         self.submit(Action::IssueWarehouseReceipt {
@@ -350,6 +351,8 @@ impl Signer {
             owner,
             lot,
             goods,
+            quantity: quantity.0,
+            unit: quantity.1,
             doc_hash,
         })
         .await
@@ -390,6 +393,114 @@ impl Signer {
     pub async fn release_warehouse_receipt(&self, receipt: DocId) -> Result<Committed, SdkError> {
         self.submit(Action::ReleaseWarehouseReceipt { receipt })
             .await
+    }
+
+    /// Posts this bank's price of one `unit` of `goods` (inventory finance).
+    pub async fn post_price(
+        &self,
+        goods: String,
+        unit: Unit,
+        price: Money,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::PostPrice { goods, unit, price }).await
+    }
+
+    /// Asks the pledgee bank of `receipts` (their owner) for a loan of `amount`.
+    pub async fn request_loan(
+        &self,
+        receipts: Vec<DocId>,
+        amount: Money,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RequestLoan { receipts, amount }).await
+    }
+
+    /// Offers terms on a requested loan (the bank): `rates` = (interest rate, ltv_max,
+    /// margin-call LTV) in percent, `cure_days` after a call, `maturity`.
+    pub async fn offer_loan(
+        &self,
+        loan: DocId,
+        rates: (Rate, Rate, Rate),
+        cure_days: u32,
+        maturity: NaiveDate,
+    ) -> Result<Committed, SdkError> {
+        let (rate, ltv_max, margin_call_ltv) = rates;
+        self.submit(Action::OfferLoan {
+            loan,
+            rate,
+            ltv_max,
+            margin_call_ltv,
+            cure_days,
+            maturity,
+        })
+        .await
+    }
+
+    /// Accepts the offered terms (the borrower).
+    pub async fn accept_loan(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcceptLoan { loan }).await
+    }
+
+    /// Cancels a loan before its disbursement (borrower or bank).
+    pub async fn cancel_loan(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::CancelLoan { loan }).await
+    }
+
+    /// Pays the principal (the bank).
+    pub async fn disburse_loan(
+        &self,
+        loan: DocId,
+        payment_ref: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::DisburseLoan { loan, payment_ref })
+            .await
+    }
+
+    /// Acknowledges receiving the principal (the borrower).
+    pub async fn acknowledge_loan_disbursement(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcknowledgeLoanDisbursement { loan })
+            .await
+    }
+
+    /// Instructs a repayment of principal (the borrower); the bank acknowledges it.
+    pub async fn repay_loan(
+        &self,
+        loan: DocId,
+        amount: Amount,
+        payment_ref: String,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RepayLoan {
+            loan,
+            amount,
+            payment_ref,
+        })
+        .await
+    }
+
+    /// Acknowledges the pending repayment (the bank): the balance falls.
+    pub async fn acknowledge_loan_repayment(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcknowledgeLoanRepayment { loan })
+            .await
+    }
+
+    /// Calls for margin (the bank; only while LTV is above the threshold).
+    pub async fn margin_call(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::MarginCall { loan }).await
+    }
+
+    /// Adds a receipt pledged to the loan's bank to its security (the borrower).
+    pub async fn top_up(&self, loan: DocId, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::TopUp { loan, receipt }).await
+    }
+
+    /// Takes one receipt out of the loan and its pledge (the borrower; 赎货).
+    pub async fn release_goods(&self, loan: DocId, receipt: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::ReleaseGoods { loan, receipt })
+            .await
+    }
+
+    /// Enforces after an uncured margin call's cure period (the bank).
+    pub async fn enforce_loan(&self, loan: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::Enforce { loan }).await
     }
 
     /// Registers an invoice (seller or buyer); `confirm` also confirms it (buyer only).
@@ -545,6 +656,59 @@ impl Signer {
     ) -> Result<Committed, SdkError> {
         self.submit(Action::SetExposureLimit { on, scope, limit })
             .await
+    }
+
+    /// Sets up a supply-chain finance programme with a core enterprise (a bank; `PRG-n`,
+    /// see [`Committed::created`]); active once the core accepts it.
+    pub async fn create_programme(&self, terms: ProgrammeTerms) -> Result<Committed, SdkError> {
+        self.submit(Action::CreateProgramme { terms }).await
+    }
+
+    /// Accepts a programme set up with the signer's org as its core enterprise.
+    pub async fn accept_programme(&self, programme: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::AcceptProgramme { programme }).await
+    }
+
+    /// Joins an active programme the signer's org is eligible for (a supplier).
+    pub async fn join_programme(&self, programme: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::JoinProgramme { programme }).await
+    }
+
+    /// Leaves a programme (a member supplier); its financings run their course.
+    pub async fn leave_programme(&self, programme: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::LeaveProgramme { programme }).await
+    }
+
+    /// Removes a member supplier from the signer's programme (its bank).
+    pub async fn remove_from_programme(
+        &self,
+        programme: DocId,
+        supplier: OrgId,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RemoveFromProgramme {
+            programme,
+            supplier,
+        })
+        .await
+    }
+
+    /// Closes the signer's programme (its bank): no new financing under it.
+    pub async fn close_programme(&self, programme: DocId) -> Result<Committed, SdkError> {
+        self.submit(Action::CloseProgramme { programme }).await
+    }
+
+    /// Asks for financing of a receivable under a programme (its holder, a member): with
+    /// auto-offer the grid's offer is among the events (`OfferMade`).
+    pub async fn request_programme_financing(
+        &self,
+        receivable: DocId,
+        programme: DocId,
+    ) -> Result<Committed, SdkError> {
+        self.submit(Action::RequestProgrammeFinancing {
+            receivable,
+            programme,
+        })
+        .await
     }
 
     /// Proposes a core enterprise's issuance limit (or with `None` its removal): a

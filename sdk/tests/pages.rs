@@ -40,6 +40,7 @@ fn receivable(i: usize) -> Receivable {
         invoice: args::doc_id("INV-1").unwrap(),
         status: ReceivableStatus::Active,
         financing: None,
+        tier: 1,
     }
 }
 

@@ -143,7 +143,9 @@ fn seed(c: &Cluster) -> Seeded {
             id: id("WR-API-1"),
             owner: org("SUP-1"),
             lot: "LOT-SCHEMA-1".into(),
-            goods: "200 t cold-rolled steel coil".into(),
+            goods: "cold-rolled steel coil".into(),
+            quantity: lianrong_contracts::money::Quantity::parse("200").unwrap(),
+            unit: lianrong_contracts::money::Unit::parse("t").unwrap(),
             doc_hash: Hash::ZERO,
         },
     );

@@ -43,7 +43,11 @@ fn run_bench(dir: &std::path::Path) -> Value {
 fn assert_clean_lives(r: &Value) {
     let l = &r["lifecycle"];
     assert_eq!(l["refused"], serde_json::json!({}), "refused: {l}");
-    assert_eq!(l["not_admitted"], serde_json::json!({}), "not admitted: {l}");
+    assert_eq!(
+        l["not_admitted"],
+        serde_json::json!({}),
+        "not admitted: {l}"
+    );
     assert_eq!(l["lost"], 0, "{l}");
     let docs = TOTAL.div_ceil(STEPS);
     assert_eq!(l["documents_started"], docs, "{l}");

@@ -287,7 +287,11 @@ fn warehouse_pledge(s: &mut Story) {
             "--lot",
             lot,
             "--goods",
-            "120 t copper cathode",
+            "copper cathode",
+            "--quantity",
+            "120",
+            "--unit",
+            "t",
         ]
     };
     let issued = s.write(
@@ -346,6 +350,7 @@ fn warehouse_pledge(s: &mut Story) {
         (&r["lot"], &r["doc_hash"]),
         (&json!("LOT-2027-07"), &json!(wr_hash))
     );
+    assert_eq!((&r["quantity"], &r["unit"]), (&json!("120"), &json!("t")));
 
     // Release: the owner instructs, the warehouse waits for the pledgee's release, which
     // only the pledgee gives.
@@ -383,6 +388,170 @@ fn warehouse_pledge(s: &mut Story) {
     );
     // The lot is free for a new receipt.
     s.write("LOGI", &again);
+}
+
+/// Inventory finance: LOGI holds 100 t, 50 t and 40 t of SUP-1's copper, pledged to
+/// BANK-A, which prices copper at 70,000.00/t and lends 6,000,000.00 on the first two
+/// (10,500,000.00 of goods, LTV 57.1429 %). Copper falls to 45,000.00: 6,750,000.00,
+/// LTV 88.8889 % > 80 %, BANK-A calls for margin; SUP-1 tops up with the 40 t (8,550,000.00,
+/// 70.1755 %: cured) and asks for the 50 t back: refused (6,300,000.00 left, 95.2381 %)
+/// until it repaid 1,590,000.00 (acknowledged): 4,410,000.00 is exactly 70 % of it.
+fn inventory_loan(s: &mut Story, maturity: &str) {
+    for (id, qty) in [
+        ("WR-2027-08", "100"),
+        ("WR-2027-09", "50"),
+        ("WR-2027-10", "40"),
+    ] {
+        let lot = format!("LOT-{id}");
+        let goods = [
+            "warehouse",
+            "issue",
+            "--id",
+            id,
+            "--owner",
+            "SUP-1",
+            "--lot",
+            &lot,
+            "--goods",
+            "copper cathode",
+            "--quantity",
+            qty,
+            "--unit",
+            "t",
+            "--doc-hash",
+        ];
+        let hash = "ab".repeat(32);
+        s.write("LOGI", &[&goods[..], &[hash.as_str()]].concat());
+        s.write(
+            "SUP-1",
+            &["warehouse", "pledge", "offer", id, "--bank", "BANK-A"],
+        );
+        s.write("BANK-A", &["warehouse", "pledge", "accept", id]);
+    }
+    let price = |p: &'static str| {
+        vec![
+            "loan",
+            "price",
+            "--goods",
+            "copper cathode",
+            "--unit",
+            "t",
+            "--price",
+            p,
+        ]
+    };
+    s.refused("SUP-1", &price("70000.00"), "missing_role");
+    s.write("BANK-A", &price("70000.00"));
+    let requested = s.write(
+        "SUP-1",
+        &[
+            "loan",
+            "request",
+            "--receipt",
+            "WR-2027-08,WR-2027-09",
+            "--amount",
+            "6000000.00",
+        ],
+    );
+    let loan = str_of(&event(&requested, "loan_requested")["loan"]);
+    let l = loan.as_str();
+    s.write(
+        "BANK-A",
+        &[
+            "loan",
+            "offer",
+            l,
+            "--rate",
+            "4.5",
+            "--ltv-max",
+            "70",
+            "--margin-call-ltv",
+            "80",
+            "--cure-days",
+            "5",
+            "--maturity",
+            maturity,
+        ],
+    );
+    s.write("SUP-1", &["loan", "accept", l]);
+    s.write(
+        "BANK-A",
+        &["loan", "disburse", l, "--payment-ref", "BANK-A-LOAN-0001"],
+    );
+    s.write("SUP-1", &["loan", "ack", l]);
+    let v = s.read("SUP-1", &["loan", "show", l]);
+    assert_eq!(
+        (&v["status"], &v["ltv_percent"], &v["value"]["amount"]),
+        (
+            &json!("disbursed"),
+            &json!("57.1429"),
+            &json!("10500000.00")
+        ),
+        "{v}"
+    );
+
+    // Copper falls: not yet called, LTV above 80 %.
+    s.write("BANK-A", &price("45000.00"));
+    let v = s.read("AUDIT", &["loan", "show", l]);
+    assert_eq!(
+        (&v["ltv_percent"], &v["above_margin_call"]),
+        (&json!("88.8889"), &json!(true)),
+        "{v}"
+    );
+    let called = s.write("BANK-A", &["loan", "margin-call", l]);
+    assert_eq!(
+        event(&called, "margin_called")["value"]["amount"],
+        "6750000.00"
+    );
+    s.refused("BANK-A", &["loan", "enforce", l], "cure_period_running");
+    let topped = s.write("SUP-1", &["loan", "top-up", l, "--receipt", "WR-2027-10"]);
+    assert!(
+        topped["events"].to_string().contains("margin_call_cured"),
+        "{topped}"
+    );
+
+    // 赎货: the 50 t back only once the goods left cover the balance at 70 %.
+    let release = ["loan", "release", l, "--receipt", "WR-2027-09"];
+    let why = s.refused("SUP-1", &release, "ltv_exceeded");
+    assert!(why.contains("95.2381%"), "{why}");
+    s.write(
+        "SUP-1",
+        &[
+            "loan",
+            "repay",
+            l,
+            "--amount",
+            "1590000.00",
+            "--payment-ref",
+            "SUP-1-LOAN-R1",
+        ],
+    );
+    s.refused("SUP-1", &release, "ltv_exceeded");
+    s.write("BANK-A", &["loan", "ack-repayment", l]);
+    let released = s.write("SUP-1", &release);
+    assert_eq!(event(&released, "goods_released")["receipt"], "WR-2027-09");
+    let v = s.read("AUDIT", &["loan", "show", l]);
+    assert_eq!(
+        (
+            &v["balance"]["amount"],
+            &v["ltv_percent"],
+            &v["loan"]["released"]
+        ),
+        (
+            &json!("4410000.00"),
+            &json!("70.0000"),
+            &json!(["WR-2027-09"])
+        ),
+        "{v}"
+    );
+    let r = s.read("SUP-1", &["warehouse", "show", "WR-2027-09"]);
+    assert_eq!(
+        (&r["status"], &r["pledgee"]),
+        (&json!("issued"), &Value::Null)
+    );
+    // Another supplier reads nothing of it.
+    s.c.cli(node_of("SUP-2"), "SUP-2", &["loan", "show", l])
+        .refused();
 }
 
 /// CORE-A's ERP imports SUP-1's corrected invoice (UBL 384, the importer's fixture with
@@ -638,6 +807,143 @@ fn registry(s: &mut Story, fin: &str, value_date: &str, maturity: &str) {
     let rec = s.read("AUDIT", &["financing", "registration", fin]);
     assert_eq!(rec["registration_number"], number, "{rec}");
     s.refused("BANK-A", &register, "already registered");
+}
+
+/// BANK-A sets up a programme with CORE-A (SUP-1 and SUP-3 eligible; 3.00 % up to 30
+/// days, 3.65 % up to 90, 4.20 % up to 180; fees 0.10 % of the advanced amount + 50.00;
+/// 80 % advanced; auto-offer valid 5 days; a 5,000,000.00 limit); CORE-A accepts it
+/// (nothing happens under it before), SUP-1 joins and finances a 600,000.00 receivable
+/// maturing in 60 days: the ledger's offer is the grid's, SUP-1 accepts, BANK-A pays the
+/// net the CLI computes, and the programme's use is the face financed.
+fn programme(s: &mut Story, today: &str, due: &str) {
+    let order = "PO-2027-0005";
+    trade(s, "CORE-A", "SUP-1", order, "600000.00");
+    let (inv_doc, _) = doc(s.c, "HX-2027-91.pdf", "HX-2027-91 invoice");
+    let confirmed = s.write(
+        "CORE-A",
+        &[
+            "invoice",
+            "register",
+            "--id",
+            "INV-HX-2027-91",
+            "--order",
+            order,
+            "--number",
+            "HX-2027-91",
+            "--issue-date",
+            today,
+            "--due-date",
+            due,
+            "--amount",
+            "600000.00",
+            "--doc",
+            &inv_doc,
+            "--confirm",
+        ],
+    );
+    let rcv = str_of(&event(&confirmed, "receivable_issued")["receivable"]);
+
+    let created = s.write(
+        "BANK-A",
+        &[
+            "programme",
+            "create",
+            "--core",
+            "CORE-A",
+            "--supplier",
+            "SUP-1,SUP-3",
+            "--max-tier",
+            "2",
+            "--grid",
+            "30:3.00,90:3.65,180:4.20",
+            "--fee-percent",
+            "0.10",
+            "--fee-fixed",
+            "50.00",
+            "--max-tenor-days",
+            "180",
+            "--advance",
+            "80",
+            "--auto-offer",
+            "--offer-valid-days",
+            "5",
+            "--limit",
+            "5000000.00",
+        ],
+    );
+    let e = event(&created, "programme_created");
+    assert_eq!(
+        (&e["bank"], &e["core"]),
+        (&json!("BANK-A"), &json!("CORE-A"))
+    );
+    let prg = str_of(&e["programme"]);
+    // Nothing under it before the core accepts.
+    s.refused("SUP-1", &["programme", "join", &prg], "proposed");
+    s.refused("CORE-B", &["programme", "accept", &prg], "not_party");
+    s.write("CORE-A", &["programme", "accept", &prg]);
+    let joined = s.write("SUP-1", &["programme", "join", &prg]);
+    assert_eq!(event(&joined, "programme_joined")["supplier"], "SUP-1");
+    let shown = s.read("SUP-1", &["programme", "show", &prg]);
+    assert_eq!(shown["status"], "active", "{shown}");
+    assert_eq!(shown["programme"]["members"], json!(["SUP-1"]));
+    // SUP-2 is not eligible: it does not even see the programme.
+    s.refused("SUP-2", &["programme", "show", &prg], "not found");
+
+    // 60 days: the 3.65 % bucket. Advanced 600,000.00 x 80 % = 480,000.00; fees
+    // 480,000.00 x 0.10 % = 480.00 + 50.00 = 530.00.
+    let asked = s.write(
+        "SUP-1",
+        &["financing", "request", &rcv, "--programme", &prg],
+    );
+    let e = event(&asked, "financing_requested");
+    assert_eq!(
+        (&e["programme"], &e["banks"]),
+        (&json!(prg), &json!(["BANK-A"]))
+    );
+    let fin = str_of(&e["financing"]);
+    let o = event(&asked, "offer_made");
+    assert_eq!((&o["bank"], &o["rate"]), (&json!("BANK-A"), &json!("3.65")));
+    assert_cny(&o["fees"], "530.00");
+    let offer = str_of(&o["offer"]);
+    // Discount on the advanced amount: 480,000.00 x 3.65 % x 60 / 360 = 2,920.00; net
+    // 480,000.00 - 2,920.00 - 530.00 = 476,550.00.
+    let accepted = s.write("SUP-1", &["financing", "accept", &offer]);
+    let e = event(&accepted, "offer_accepted");
+    assert_eq!(e["days"], 60, "{e}");
+    assert_cny(&e["discount"], "2920.00");
+    assert_cny(&e["net"], "476550.00");
+    let f = s.read("BANK-A", &["financing", "show", &fin]);
+    assert_eq!(
+        (&f["financing"]["programme"], &f["financing"]["recourse"]),
+        (&json!(prg), &json!(false))
+    );
+    assert_cny(&f["financing"]["terms"]["advanced"], "480000.00");
+    let paid = s.write(
+        "BANK-A",
+        &[
+            "financing",
+            "disburse",
+            &fin,
+            "--payment-ref",
+            "CMB-PRG-0001",
+        ],
+    );
+    assert_cny(&event(&paid, "financing_disbursed")["net"], "476550.00");
+    let r = s.read("BANK-A", &["receivable", "show", &rcv]);
+    assert_eq!((&r["holder"], &r["tier"]), (&json!("BANK-A"), &json!(1)));
+    // The programme's limit counts the face financed.
+    let shown = s.read("CORE-A", &["programme", "show", &prg]);
+    assert_cny(&shown["used"], "600000.00");
+    assert_cny(&shown["headroom"], "4400000.00");
+    let listed = s.read("BANK-A", &["programme", "list"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["programme"]["id"] == prg.as_str()),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -1023,7 +1329,8 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
         "{shown}"
     );
     assert_cny(&shown["offers"][0]["all_in"]["net"], "396350.00");
-    let text = s.c.run_as(node_of("SUP-3"), "SUP-3", &["financing", "show", &fin]);
+    let text =
+        s.c.run_as(node_of("SUP-3"), "SUP-3", &["financing", "show", &fin]);
     assert!(text.status.success(), "{}", text.stderr);
     let accepted_line = text
         .stdout
@@ -1437,6 +1744,14 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
 
     // ---- 10. Dual control: a large confirmation waits for CORE-A's second key.
     maker_checker(&mut s, &date(91), &date(151));
+
+    // ---- 11. A programme: BANK-A's with CORE-A, accepted, SUP-1 joins; its request
+    // gets the grid's offer at once, accepted and disbursed at 80 % advanced.
+    programme(&mut s, &date(91), &date(151));
+
+    // ---- 12. Inventory finance: a loan against pledged copper, a price drop, a margin
+    // call, a top-up and a partial release against repayment.
+    inventory_loan(&mut s, &date(151));
 
     eprintln!(
         "story through the CLI on 4 nodes: {} blocks, {:.1} s",

@@ -182,6 +182,22 @@ pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money
         | A::Disburse { .. }
         | A::AcknowledgeDisbursement { .. }
         | A::DisputeDisbursement { .. } => financing_amount(st, action)?,
+        // Inventory finance (`exec::inventory::action_amount`): a loan's principal, a
+        // repayment's amount, the balance a call, release or enforcement puts at stake;
+        // a posted price and a top-up move no money.
+        A::PostPrice { .. }
+        | A::RequestLoan { .. }
+        | A::OfferLoan { .. }
+        | A::AcceptLoan { .. }
+        | A::CancelLoan { .. }
+        | A::DisburseLoan { .. }
+        | A::AcknowledgeLoanDisbursement { .. }
+        | A::RepayLoan { .. }
+        | A::AcknowledgeLoanRepayment { .. }
+        | A::MarginCall { .. }
+        | A::TopUp { .. }
+        | A::ReleaseGoods { .. }
+        | A::Enforce { .. } => return super::inventory::action_amount(st, action),
         // Listed, not a wildcard: a new action that moves money must be placed here.
         A::Propose { .. }
         | A::Approve { .. }

@@ -6,6 +6,7 @@ pub mod financing;
 pub mod fingerprint;
 pub mod governance;
 pub mod history;
+pub mod inventory;
 pub mod invoices;
 pub mod limits;
 pub mod programmes;
@@ -487,8 +488,18 @@ pub fn apply_action(
             owner,
             lot,
             goods,
+            quantity,
+            unit,
             doc_hash,
-        } => warehouse::issue(ctx, st, id, owner, lot, goods, *doc_hash),
+        } => {
+            let g = warehouse::Goods {
+                lot,
+                goods,
+                quantity: *quantity,
+                unit,
+            };
+            warehouse::issue(ctx, st, id, owner, &g, *doc_hash)
+        }
         A::OfferPledge { receipt, bank } => warehouse::offer_pledge(ctx, st, receipt, bank),
         A::AcceptPledge { receipt } => warehouse::accept_pledge(ctx, st, receipt),
         A::DeclinePledge { receipt } => warehouse::decline_pledge(ctx, st, receipt),
@@ -496,6 +507,19 @@ pub fn apply_action(
         A::ReleasePledge { receipt } => warehouse::release_pledge(ctx, st, receipt),
         A::InstructRelease { receipt } => warehouse::instruct_release(ctx, st, receipt),
         A::ReleaseWarehouseReceipt { receipt } => warehouse::release(ctx, st, receipt),
+        A::PostPrice { .. }
+        | A::RequestLoan { .. }
+        | A::OfferLoan { .. }
+        | A::AcceptLoan { .. }
+        | A::CancelLoan { .. }
+        | A::DisburseLoan { .. }
+        | A::AcknowledgeLoanDisbursement { .. }
+        | A::RepayLoan { .. }
+        | A::AcknowledgeLoanRepayment { .. }
+        | A::MarginCall { .. }
+        | A::TopUp { .. }
+        | A::ReleaseGoods { .. }
+        | A::Enforce { .. } => inventory::apply(ctx, st, action),
         A::RegisterInvoice { invoice, confirm } => invoices::register(ctx, st, invoice, *confirm),
         A::ConfirmInvoice { invoice, maturity } => invoices::confirm(ctx, st, invoice, *maturity),
         A::AcceptMaturity { invoice } => invoices::accept_maturity(ctx, st, invoice),

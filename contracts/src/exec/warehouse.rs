@@ -9,13 +9,16 @@ use super::{check_text, load_doc, load_party, require_new, status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
 use crate::model::{DocId, ReceiptStatus, Role, WarehouseReceipt};
+use crate::money::{Quantity, Unit};
 use crate::state::{keys, StateView};
 
-fn save(st: &mut StateView<'_>, r: &WarehouseReceipt) {
+/// Writes a receipt (also for `exec::inventory`, which lifts pledges and enforces).
+pub(crate) fn save(st: &mut StateView<'_>, r: &WarehouseReceipt) {
     st.store(keys::doc(DocKind::WarehouseReceipt, r.id.as_str()), r);
 }
 
-fn load(st: &StateView<'_>, id: &DocId) -> Result<WarehouseReceipt, ExecError> {
+/// Loads a receipt or refuses with `NotFound`.
+pub(crate) fn load(st: &StateView<'_>, id: &DocId) -> Result<WarehouseReceipt, ExecError> {
     load_doc(st, DocKind::WarehouseReceipt, id.as_str())
 }
 
@@ -33,6 +36,18 @@ fn wrong(r: &WarehouseReceipt, expected: &str) -> ExecError {
     status_err(DocKind::WarehouseReceipt, &r.id, r.status, expected)
 }
 
+/// What a warehouse receipt says it holds: `quantity` `unit` of `goods` in `lot`.
+pub struct Goods<'a> {
+    /// The warehouse's lot number.
+    pub lot: &'a str,
+    /// The goods, as prices name them.
+    pub goods: &'a str,
+    /// How much.
+    pub quantity: Quantity,
+    /// In which unit.
+    pub unit: &'a Unit,
+}
+
 /// A warehouse issues a receipt for goods it holds in `lot`; refused while another
 /// receipt of this warehouse for the same lot is live, so one lot never backs two pledges.
 pub fn issue(
@@ -40,10 +55,10 @@ pub fn issue(
     st: &mut StateView<'_>,
     id: &DocId,
     owner: &OrgId,
-    lot: &str,
-    goods: &str,
+    g: &Goods<'_>,
     doc_hash: Hash,
 ) -> Result<Vec<Event>, ExecError> {
+    let Goods { lot, goods, .. } = *g;
     ctx.require_role(Role::Logistics)?;
     require_new(st, DocKind::WarehouseReceipt, id)?;
     let o = load_party(st, owner, "owner", None)?;
@@ -72,6 +87,8 @@ pub fn issue(
         owner: owner.clone(),
         lot: lot.to_string(),
         goods: goods.to_string(),
+        quantity: g.quantity,
+        unit: g.unit.clone(),
         doc_hash,
         status: ReceiptStatus::Issued,
         pledge_offer: None,
@@ -185,6 +202,15 @@ pub fn release_pledge(
         return Err(wrong(&r, "pledged"));
     };
     ctx.require_party(&pledgee, "pledgee", DocKind::WarehouseReceipt, id)?;
+    // A loan's security leaves it by the loan's own rules (release of goods against
+    // repayment, full repayment, cancellation), never from under it.
+    if let Some(loan) = st.load::<DocId>(&keys::loan_receipt(id.as_str()))? {
+        return Err(ContractError::UnderLoan {
+            receipt: id.to_string(),
+            loan: loan.to_string(),
+        }
+        .into());
+    }
     r.pledgee = None;
     r.status = ReceiptStatus::Issued;
     save(st, &r);

@@ -8,6 +8,8 @@
     clippy::too_many_lines
 )]
 
+pub mod inventory;
+
 use std::collections::BTreeMap;
 
 use lianrong_contracts::exec::fingerprint::canonical_number;
@@ -150,6 +152,7 @@ pub fn check_invariants(w: &World) {
     check_programmes(w, &financings);
     check_trade(w);
     check_receipts(w);
+    inventory::check_loans(w);
     check_history_heads(w);
 }
 
@@ -526,7 +529,12 @@ fn check_programmes(w: &World, financings: &[Financing]) {
             continue;
         };
         let p = &programmes[pid];
-        assert_eq!(f.banks, std::slice::from_ref(&p.bank), "{} invites other banks", f.id);
+        assert_eq!(
+            f.banks,
+            std::slice::from_ref(&p.bank),
+            "{} invites other banks",
+            f.id
+        );
         assert_eq!(f.recourse, Some(p.terms.recourse), "{} recourse", f.id);
         if let Some(t) = &f.terms {
             assert_eq!(t.bank, p.bank);

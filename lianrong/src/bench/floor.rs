@@ -118,9 +118,8 @@ mod tests {
 
     #[test]
     fn agrees_with_the_ledgers_rule_on_honest_tampered_and_crafted_signatures() {
-        let ledger = |k: &PublicKey, m: &[u8], s: &Signature| {
-            lianrong_primitives::verify(k, m, s).is_ok()
-        };
+        let ledger =
+            |k: &PublicKey, m: &[u8], s: &Signature| lianrong_primitives::verify(k, m, s).is_ok();
         for i in 0..32u8 {
             let key = SecretKey::from_seed([i; 32]);
             let msg = vec![i; 100];

@@ -36,7 +36,9 @@ fn escape(s: &str) -> String {
 fn chart(out: &mut String, y0: f64, title: &str, unit: &str, lines: &[Line], window: (f64, f64)) {
     let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
     let x_max = xs.fold(1.0f64, f64::max);
-    let ys = lines.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1));
+    let ys = lines
+        .iter()
+        .flat_map(|l| l.points.iter().filter_map(|p| p.1));
     let y_max = ys.fold(0.0f64, f64::max).max(1e-9) * 1.1;
     let plot_w = WIDTH - MARGIN_LEFT - 10.0;
     let plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
@@ -164,12 +166,33 @@ fn charts(series: &Series) -> String {
             })
             .collect()
     };
-    chart(&mut out, 0.0, "Throughput (shaded: measured)", "tx/s", &[tx], window);
+    chart(
+        &mut out,
+        0.0,
+        "Throughput (shaded: measured)",
+        "tx/s",
+        &[tx],
+        window,
+    );
     chart(&mut out, HEIGHT, "Finality per second", "ms", &fin, window);
     let cpu = per_node(|p| p.cpu_percent);
-    chart(&mut out, HEIGHT * 2.0, "CPU per node", "% of a core", &cpu, window);
+    chart(
+        &mut out,
+        HEIGHT * 2.0,
+        "CPU per node",
+        "% of a core",
+        &cpu,
+        window,
+    );
     let rss = per_node(|p| p.rss_mib);
-    chart(&mut out, HEIGHT * 3.0, "Resident memory per node", "MiB", &rss, window);
+    chart(
+        &mut out,
+        HEIGHT * 3.0,
+        "Resident memory per node",
+        "MiB",
+        &rss,
+        window,
+    );
     out.push_str("</svg>");
     out
 }
@@ -180,7 +203,10 @@ fn summary(r: &BenchReport) -> String {
         ("workload", r.workload.clone()),
         (
             "network",
-            format!("{} validators, {} keys, {} CPUs", r.validators, r.keys, r.cpus),
+            format!(
+                "{} validators, {} keys, {} CPUs",
+                r.validators, r.keys, r.cpus
+            ),
         ),
         ("measured", format!("{:.1} s", r.seconds)),
         (
@@ -231,7 +257,10 @@ fn summary(r: &BenchReport) -> String {
 /// Writes the report to `path` (SVG if it ends in `.svg`, else HTML).
 pub fn write(path: &Path, r: &BenchReport) -> Result<()> {
     let svg = charts(&r.series);
-    let body = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
+    let body = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    {
         svg
     } else {
         format!(

@@ -585,9 +585,10 @@ impl Life {
                     net: self.net_as_of_today(doc, &financing).await?,
                 },
             ),
-            "acknowledge_disbursement" => {
-                (doc.tier2.clone(), Action::AcknowledgeDisbursement { financing })
-            }
+            "acknowledge_disbursement" => (
+                doc.tier2.clone(),
+                Action::AcknowledgeDisbursement { financing },
+            ),
             "repay" => self.repay_action(doc).await?,
             _ => (
                 doc.bank.clone(),
@@ -734,7 +735,9 @@ impl Life {
                 Err(e) => {
                     self.commits.forget(&hash);
                     return Err(StepFail::NotAdmitted(
-                        e.code().map(str::to_string).unwrap_or_else(|| e.to_string()),
+                        e.code()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| e.to_string()),
                     ));
                 }
             }
@@ -852,7 +855,11 @@ pub(crate) async fn run(
         .map(|r| Duration::from_secs_f64(STEPS.len() as f64 / f64::from(r)));
     let plan = Drive {
         docs: opts.total.map(|t| t.div_ceil(STEPS.len() as u64)),
-        in_flight: if pace.is_some() { MAX_IN_FLIGHT } else { opts.keys },
+        in_flight: if pace.is_some() {
+            MAX_IN_FLIGHT
+        } else {
+            opts.keys
+        },
         pace,
     };
     let set_measuring = |on: bool| commits.set_measuring(on);
@@ -869,7 +876,9 @@ pub(crate) async fn run(
         };
         let m = super::measure(nodes, &apis[0], &keys, timeline, &set_measuring, period).await?;
         life.stop.store(true, Ordering::SeqCst);
-        let docs = (&mut driver).await.context("the document driver failed")??;
+        let docs = (&mut driver)
+            .await
+            .context("the document driver failed")??;
         (m.0, docs)
     };
     let latencies = commits.take_latencies();
@@ -884,7 +893,12 @@ pub(crate) async fn run(
     })
 }
 
-fn figures(stats: &Stats, checked: usize, inconsistent: usize, lines: Vec<String>) -> LifecycleFigures {
+fn figures(
+    stats: &Stats,
+    checked: usize,
+    inconsistent: usize,
+    lines: Vec<String>,
+) -> LifecycleFigures {
     let map = |m: &Mutex<BTreeMap<String, u64>>| m.lock().map(|m| m.clone()).unwrap_or_default();
     LifecycleFigures {
         documents_started: stats.started.load(Ordering::SeqCst),

@@ -118,8 +118,8 @@ impl Timeline {
 
     /// `n` transactions seen committed at `at`, with their finality in ms when known.
     pub fn record(&self, at: Instant, n: u64, latencies_ms: &[f64]) {
-        let i = (at.saturating_duration_since(self.start).as_millis() / BUCKET.as_millis())
-            as usize;
+        let i =
+            (at.saturating_duration_since(self.start).as_millis() / BUCKET.as_millis()) as usize;
         if i >= MAX_POINTS {
             return;
         }

@@ -8,8 +8,10 @@
 pub mod dual_control;
 pub mod governance;
 pub mod limits;
+pub mod loans;
 pub mod offers;
 pub mod output;
+pub mod programmes;
 pub mod warehouse;
 
 use std::path::PathBuf;
@@ -207,6 +209,14 @@ pub enum ClientCommand {
         #[command(subcommand)]
         cmd: limits::LimitCmd,
     },
+    /// Supply-chain finance programmes: create (a bank), accept (the core), join and
+    /// leave (eligible suppliers), remove and close (the bank), show, list.
+    Programme {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: programmes::ProgrammeCmd,
+    },
     /// Warehouse receipts: issue, pledge (offer, accept, decline, withdraw, release),
     /// instruct-release, release, show.
     Warehouse {
@@ -214,6 +224,15 @@ pub enum ClientCommand {
         conn: Conn,
         #[command(subcommand)]
         cmd: warehouse::WarehouseCmd,
+    },
+    /// Loans against pledged warehouse receipts: request, offer, accept, cancel,
+    /// disburse, ack, price, margin-call, top-up, repay, ack-repayment, release,
+    /// enforce, show, list.
+    Loan {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: loans::LoanCmd,
     },
     /// Transactions: show.
     Tx {
@@ -549,8 +568,12 @@ pub enum FinancingCmd {
         #[arg(value_parser = parse_doc_id)]
         receivable: DocId,
         /// Banks invited: repeat --bank or separate with commas.
-        #[arg(long = "bank", required = true, value_delimiter = ',', value_parser = parse_org)]
+        #[arg(long = "bank", required_unless_present = "programme", value_delimiter = ',', value_parser = parse_org)]
         banks: Vec<OrgId>,
+        /// Ask under a programme (a member supplier): its bank is invited, offers follow
+        /// its grid, with auto-offer the grid's offer comes at once.
+        #[arg(long, value_parser = parse_doc_id, conflicts_with = "banks")]
+        programme: Option<DocId>,
     },
     /// Offer an annual discount rate and fees (an invited bank).
     Offer {
@@ -730,7 +753,9 @@ impl ClientCommand {
             | ClientCommand::Repay { conn, .. }
             | ClientCommand::Settlement { conn, .. }
             | ClientCommand::Warehouse { conn, .. }
+            | ClientCommand::Loan { conn, .. }
             | ClientCommand::Limit { conn, .. }
+            | ClientCommand::Programme { conn, .. }
             | ClientCommand::Tx { conn, .. }
             | ClientCommand::Status { conn }
             | ClientCommand::Governance { conn, .. }
@@ -768,7 +793,9 @@ impl ClientCommand {
             C::Repay { .. } => Ok(None),
             C::Settlement { cmd, .. } => Ok(cmd.action()),
             C::Warehouse { cmd, .. } => cmd.action(),
+            C::Loan { cmd, .. } => cmd.action(),
             C::Limit { cmd, .. } => cmd.action(),
+            C::Programme { cmd, .. } => cmd.action(),
             C::Governance { cmd, .. } => cmd.action(),
             C::Policy { cmd, .. } => Ok(Some(cmd.action())),
             C::Approve { approval, .. } => Ok(Some(Action::ApproveAction {
@@ -883,10 +910,11 @@ impl ReceivableCmd {
 impl FinancingCmd {
     fn action(&self) -> Option<Action> {
         Some(match self {
-            FinancingCmd::Request { receivable, banks } => Action::RequestFinancing {
-                receivable: receivable.clone(),
-                banks: banks.clone(),
-            },
+            FinancingCmd::Request {
+                receivable,
+                banks,
+                programme,
+            } => programmes::request_action(receivable, programme.as_ref(), banks),
             FinancingCmd::Offer {
                 financing,
                 rate,
@@ -1088,6 +1116,8 @@ async fn run_async(cmd: ClientCommand) -> Result<()> {
         } => ctx.show(&c.transaction(hash).await?),
         C::Governance { cmd, .. } => governance::run(&ctx, cmd).await,
         C::Limit { cmd, .. } => limits::run(&ctx, cmd).await,
+        C::Programme { cmd, .. } => programmes::run(&ctx, cmd).await,
+        C::Loan { cmd, .. } => loans::run(&ctx, cmd).await,
         C::Key { cmd, .. } => governance::run_key(&ctx, cmd).await,
         C::Pending { all, .. } => {
             let items = c.approvals(dual_control::state_filter(*all)).await?;
@@ -1251,11 +1281,16 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
             valid_until: None,
         } => {
             let (today, _) = ledger_today(c).await?;
+            // Under a programme, offers stay valid as long as its terms say.
+            let days = match c.financing(financing).await?.programme {
+                Some(p) => u64::from(c.programme(&p).await?.programme.terms.offer_valid_days),
+                None => DEFAULT_OFFER_VALID_DAYS,
+            };
             ctx.sign_and_submit(Action::OfferFinancing {
                 financing: financing.clone(),
                 rate: *rate,
                 fees: *fees,
-                valid_until: today + chrono::Days::new(DEFAULT_OFFER_VALID_DAYS),
+                valid_until: today + chrono::Days::new(days),
             })
             .await
         }
@@ -1327,16 +1362,18 @@ async fn net_as_of_today(
     let (today, day_count) = ledger_today(c).await?;
     let days = u32::try_from((r.maturity - today).num_days())
         .map_err(|_| anyhow!("{} is past maturity", r.id))?;
-    let disc = lianrong_contracts::money::discount(&terms.face, terms.rate, days, day_count)?;
+    // The discount runs on what is advanced (the whole face outside programmes).
+    let disc =
+        lianrong_contracts::money::discount(&terms.advanced, terms.rate, days, day_count)?;
     terms
-        .face
+        .advanced
         .amount
         .checked_sub(disc.amount)
         .and_then(|n| n.checked_sub(terms.fees.amount))
         .ok_or_else(|| {
             anyhow!(
                 "discount and fees leave nothing of {}",
-                terms.face.to_fixed()
+                terms.advanced.to_fixed()
             )
         })
 }

@@ -8,6 +8,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::{Quantity, Unit};
 use lianrong_contracts::Action;
 use lianrong_primitives::OrgId;
 
@@ -28,9 +29,16 @@ pub enum WarehouseCmd {
         /// The warehouse's lot number as printed (compared like invoice numbers).
         #[arg(long)]
         lot: String,
-        /// Short description of the goods (at most 256 characters).
+        /// Short description of the goods (at most 256 characters): what a bank's prices
+        /// name, exactly.
         #[arg(long)]
         goods: String,
+        /// How much: a positive decimal with at most 3 places (e.g. 200 or 12.5).
+        #[arg(long, value_parser = parse_quantity)]
+        quantity: Quantity,
+        /// The unit counted: 1-8 ASCII letters or digits (t, kg, pcs, m3).
+        #[arg(long, value_parser = parse_unit)]
+        unit: Unit,
         #[command(flatten)]
         doc: DocArg,
     },
@@ -60,6 +68,16 @@ pub enum WarehouseCmd {
         #[arg(value_parser = parse_doc_id)]
         id: DocId,
     },
+}
+
+/// Parses `--quantity` (the ledger's rule, so a bad one is refused before signing).
+pub fn parse_quantity(s: &str) -> Result<Quantity, String> {
+    Quantity::parse(s).map_err(|e| e.to_string())
+}
+
+/// Parses `--unit`.
+pub fn parse_unit(s: &str) -> Result<Unit, String> {
+    Unit::parse(s).map_err(|e| e.to_string())
 }
 
 /// `warehouse pledge` subcommands.
@@ -109,12 +127,16 @@ impl WarehouseCmd {
                 owner,
                 lot,
                 goods,
+                quantity,
+                unit,
                 doc,
             } => Action::IssueWarehouseReceipt {
                 id: id.clone(),
                 owner: owner.clone(),
                 lot: lot.clone(),
                 goods: goods.clone(),
+                quantity: *quantity,
+                unit: unit.clone(),
                 doc_hash: doc.hash()?,
             },
             WarehouseCmd::Pledge { cmd } => cmd.action(),
@@ -171,7 +193,7 @@ mod tests {
         let hash = sha256(b"warehouse receipt WR-1");
         let issued = action(&format!(
             "warehouse issue --id WR-1 --owner SUP-1 --lot LOT-7 --goods copper \
-             --doc-hash {hash} --node http://n:1 --key k.json --json"
+             --quantity 200.5 --unit T --doc-hash {hash} --node http://n:1 --key k.json --json"
         ));
         assert_eq!(
             issued,
@@ -180,6 +202,8 @@ mod tests {
                 owner: org("SUP-1"),
                 lot: "LOT-7".into(),
                 goods: "copper".into(),
+                quantity: Quantity::parse("200.5").unwrap(),
+                unit: Unit::parse("t").unwrap(),
                 doc_hash: hash,
             }
         );
@@ -227,7 +251,11 @@ mod tests {
     #[test]
     fn bad_warehouse_arguments_are_refused_before_signing() {
         for bad in [
-            "warehouse issue --id WR/1 --owner SUP-1 --lot L --goods g --doc-hash 00",
+            "warehouse issue --id WR/1 --owner SUP-1 --lot L --goods g --quantity 1 --unit t --doc-hash 00",
+            "warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g --quantity 0 --unit t --doc-hash 00",
+            "warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g --quantity 1.2345 --unit t --doc-hash 00",
+            "warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g --quantity 1 --unit metric-t --doc-hash 00",
+            "warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g --unit t --doc-hash 00",
             "warehouse pledge offer WR-1",
             "warehouse pledge offer WR-1 --bank bank_a!",
             "warehouse pledge accept",
@@ -237,11 +265,13 @@ mod tests {
             assert!(parse(bad).is_err(), "accepted: {bad}");
         }
         // Without --doc or --doc-hash the issue verb says what to give.
-        let e = parse("warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g")
-            .unwrap()
-            .action()
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "warehouse issue --id WR-1 --owner SUP-1 --lot L --goods g --quantity 1 --unit t",
+        )
+        .unwrap()
+        .action()
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("--doc FILE"), "{e}");
     }
 }

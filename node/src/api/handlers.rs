@@ -20,8 +20,8 @@ use lianrong_api_types::{
     TxView, MAX_PAGE,
 };
 use lianrong_contracts::model::{
-    DocId, Financing, Invoice, Offer, Order, Org, PendingApproval, Programme, Receivable, Settlement,
-    Shipment, WarehouseReceipt,
+    DocId, Financing, Invoice, Loan, Offer, Order, Org, PendingApproval, Programme, Receivable,
+    Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
@@ -537,6 +537,7 @@ fn party_to_doc(
         DocKind::Approval => party::<PendingApproval>(state, reader, kind, id),
         DocKind::Programme => party::<Programme>(state, reader, kind, id),
         DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
+        DocKind::Loan => party::<Loan>(state, reader, kind, id),
         DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
             Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
             None => Ok(false),
@@ -877,6 +878,7 @@ pub(super) fn may_read_doc(
         DocKind::WarehouseReceipt => {
             vis::may_read(&reader, &doc::<WarehouseReceipt>(state, kind, id)?)
         }
+        DocKind::Loan => vis::may_read(&reader, &doc::<Loan>(state, kind, id)?),
         _ => reader.sees_everything(),
     })
 }

@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod https;
 pub mod limits;
 pub mod lists;
+pub mod loans;
 pub mod metrics;
 pub mod openapi;
 pub mod pricing;
@@ -183,6 +184,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(approvals::approval))
         .routes(routes!(programmes::programmes))
         .routes(routes!(programmes::programme))
+        .routes(routes!(loans::loans))
+        .routes(routes!(loans::loan))
 }
 
 /// The OpenAPI document as JSON, and the whole API over a genesis ledger, for tests.

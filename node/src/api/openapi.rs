@@ -76,6 +76,8 @@ mod tests {
                 "/v1/keys/{public_key}",
                 "/v1/limits",
                 "/v1/limits/{org}",
+                "/v1/loans",
+                "/v1/loans/{id}",
                 "/v1/offers/{id}",
                 "/v1/orders/{id}",
                 "/v1/orgs",

@@ -134,7 +134,10 @@ mod tests {
     /// with a financing accepted under it) written into a node database.
     fn db() -> (tempfile::TempDir, Db) {
         let mut w = World::new();
-        for (core, sups) in [("CORE-A", &["SUP-1", "SUP-2"][..]), ("CORE-B", &["SUP-3"][..])] {
+        for (core, sups) in [
+            ("CORE-A", &["SUP-1", "SUP-2"][..]),
+            ("CORE-B", &["SUP-3"][..]),
+        ] {
             w.ok(
                 "BANK-A",
                 Action::CreateProgramme {
@@ -143,8 +146,18 @@ mod tests {
             );
         }
         let p1 = DocId::new("PRG-1").unwrap();
-        w.ok("CORE-A", Action::AcceptProgramme { programme: p1.clone() });
-        w.ok("SUP-1", Action::JoinProgramme { programme: p1.clone() });
+        w.ok(
+            "CORE-A",
+            Action::AcceptProgramme {
+                programme: p1.clone(),
+            },
+        );
+        w.ok(
+            "SUP-1",
+            Action::JoinProgramme {
+                programme: p1.clone(),
+            },
+        );
         let r = w.trade_to_receivable("CORE-A", "SUP-1", "250000.00", 60);
         let ev = w.ok(
             "SUP-1",

@@ -57,17 +57,43 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.with_file_name(format!("{name}.admin.sock"))
 }
 
-/// Binds the admin socket (replacing a stale one a killed node left) and answers
-/// requests in the background until the task is aborted.
-pub fn serve(
+/// The admin socket being served; dropping it stops answering and removes the socket.
+#[derive(Debug)]
+pub struct AdminSocket {
+    task: tokio::task::JoinHandle<()>,
+    path: PathBuf,
+}
+
+impl Drop for AdminSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl AdminSocket {
+    /// Binds the admin socket of the node whose data dir is `data_dir` (replacing a stale
+    /// one a killed node left) and answers requests in the background.
+    pub fn serve(db: Arc<Db>, data_dir: &Path, node: &str) -> Result<AdminSocket, BackupError> {
+        let path = socket_path(data_dir);
+        let task = serve(db, data_dir, &path, node)?;
+        Ok(AdminSocket { task, path })
+    }
+}
+
+fn serve(
     db: Arc<Db>,
     data_dir: &Path,
+    path: &Path,
     node: &str,
 ) -> Result<tokio::task::JoinHandle<()>, BackupError> {
-    let path = socket_path(data_dir);
+    let path = path.to_path_buf();
     // The database is open, so its lock is ours: a socket left there is a dead node's.
     let removed = std::fs::remove_file(&path);
-    if let Some(e) = removed.err().filter(|e| e.kind() != std::io::ErrorKind::NotFound) {
+    if let Some(e) = removed
+        .err()
+        .filter(|e| e.kind() != std::io::ErrorKind::NotFound)
+    {
         return Err(BackupError::io(&path)(e));
     }
     let listener = UnixListener::bind(&path).map_err(BackupError::io(&path))?;

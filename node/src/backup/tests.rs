@@ -155,7 +155,7 @@ async fn a_running_node_backs_itself_up_through_its_admin_socket() {
     let root = tempfile::tempdir().unwrap();
     let a = node_dir(root.path(), "a", testkit::CHAIN_ID);
     let db = std::sync::Arc::new(with_db(&a));
-    let task = admin::serve(db.clone(), &a.node.data_dir, "n").unwrap();
+    let socket = admin::AdminSocket::serve(db.clone(), &a.node.data_dir, "n").unwrap();
     let out: PathBuf = root.path().join("online");
     let cfg = a.clone();
     let (manifest, taken) = tokio::task::spawn_blocking(move || backup(&cfg, &out))
@@ -183,5 +183,6 @@ async fn a_running_node_backs_itself_up_through_its_admin_socket() {
         .unwrap()
         .unwrap_err();
     assert!(err.to_string().contains("is running: stop it"), "{err}");
-    task.abort();
+    drop(socket);
+    assert!(!admin::socket_path(&a.node.data_dir).exists());
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use lianrong_contracts::model::{
-    DisbursementStatus, FinancingStatus, InvoiceStatus, OfferStatus, OrderStatus,
-    ReceivableStatus, SettlementStatus, ShipmentStatus,
+    DisbursementStatus, FinancingStatus, InvoiceStatus, OfferStatus, OrderStatus, ReceivableStatus,
+    SettlementStatus, ShipmentStatus,
 };
 use lianrong_contracts::money::{discount, Amount, DayCount, Money};
 use lianrong_sdk::Client;
@@ -23,7 +23,10 @@ struct Progress(usize);
 
 impl Progress {
     fn past(&self, step: &str) -> bool {
-        STEPS.iter().position(|s| *s == step).is_some_and(|i| self.0 > i)
+        STEPS
+            .iter()
+            .position(|s| *s == step)
+            .is_some_and(|i| self.0 > i)
     }
 }
 
@@ -106,7 +109,11 @@ async fn trade(api: &Client, doc: &Doc, f: &mut Findings<'_>) -> Result<()> {
             ShipmentStatus::Shipped
         };
         f.expect("shipment status", s.status, status);
-        f.expect("shipment by a carrier of the order", o.carriers.contains(&s.carrier), true);
+        f.expect(
+            "shipment by a carrier of the order",
+            o.carriers.contains(&s.carrier),
+            true,
+        );
     }
     if p.past("register_invoice") {
         let i = api.invoice(&doc.invoice).await?;
