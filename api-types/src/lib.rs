@@ -25,20 +25,20 @@ pub mod envelopes;
 pub mod governance;
 pub mod limits;
 pub mod loans;
-pub mod programmes;
 pub mod pricing;
+pub mod programmes;
 pub mod registration;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 pub mod visibility;
 
-pub use envelopes::*;
 pub use approvals::{ApprovalPage, ApprovalQuery, ApprovalState, ApprovalView};
+pub use envelopes::*;
 pub use governance::{ProposalPage, ProposalQuery, ProposalState, ProposalView};
 pub use limits::{LimitPage, LimitQuery, LimitView};
 pub use loans::{LoanPage, LoanQuery, LoanView};
-pub use programmes::{ProgrammePage, ProgrammeQuery, ProgrammeView};
 pub use pricing::{AllInAsOf, AllInCost, OfferView};
+pub use programmes::{ProgrammePage, ProgrammeQuery, ProgrammeView};
 
 /// The consensus validator set of the ledger's validator list (genesis, `/v1/status`,
 /// a `ValidatorSetChanged` event), in index order: the one mapping the node, the SDK's

@@ -232,6 +232,48 @@ mod tests {
         offer.clone()
     }
 
+    /// SUP-1's request for financing a receivable of `face` due in 90 days from `banks`.
+    fn requested(w: &mut World, face: &str, banks: &[&str]) -> DocId {
+        let rcv = w.trade_to_receivable("CORE-A", "SUP-1", face, 90);
+        let events = w.ok(
+            "SUP-1",
+            Action::RequestFinancing {
+                receivable: rcv,
+                banks: banks.iter().map(|b| org(b)).collect(),
+            },
+        );
+        let Event::FinancingRequested { financing, .. } = &events[0] else {
+            panic!("{events:?}")
+        };
+        financing.clone()
+    }
+
+    /// Under a programme advancing 80 %: 800,000.00 x 4.35 % x 90/360 = 8,700.00;
+    /// 9,200.00 over 790,800.00 x 4 x 100 = 4.653515... -> 4.6535.
+    #[test]
+    fn under_a_programme_an_open_offer_is_priced_on_the_advance() {
+        let mut w = World::new();
+        let fin = requested(&mut w, "1000000.00", &["BANK-A"]);
+        let dear = offer(&mut w, "BANK-A", &fin, "4.35", "500.00");
+        let o: Offer = w.get(DocKind::Offer, dear.as_str()).unwrap();
+        let mut f: Financing = w.get(DocKind::Financing, fin.as_str()).unwrap();
+        f.programme = Some(DocId::new("PRG-1").unwrap());
+        let r = w.receivable(&f.receivable);
+        let mut on = Priced {
+            financing: Some(&f),
+            receivable: Some(&r),
+            advance: Some(Rate::parse("80").unwrap()),
+        };
+        let c = offer_all_in(&o, &on, w.today(), DayCount::Act360).unwrap();
+        assert_eq!(
+            (c.principal.to_fixed(), c.all_in.to_string()),
+            ("800000.00".into(), "4.6535 % p.a.".into())
+        );
+        on.advance = None;
+        let why = offer_all_in(&o, &on, w.today(), DayCount::Act360).unwrap_err();
+        assert!(why.contains("advance ratio of programme PRG-1"), "{why}");
+    }
+
     /// Two offers on 1,000,000.00 due in 90 days: each quoted as of today (4.35 % + 500.00
     /// fees: 4.6024; 3.65 % no fees: 9,125.00 / 990,875.00 x 4 = 3.6836...); accepted,
     /// the offer keeps today's quote; disbursed 4 days later, it carries the
@@ -240,17 +282,7 @@ mod tests {
     #[test]
     fn an_offer_carries_its_all_in_cost_from_quote_to_disbursement() {
         let mut w = World::new();
-        let rcv = w.trade_to_receivable("CORE-A", "SUP-1", "1000000.00", 90);
-        let events = w.ok(
-            "SUP-1",
-            Action::RequestFinancing {
-                receivable: rcv.clone(),
-                banks: vec![org("BANK-A"), org("BANK-B")],
-            },
-        );
-        let Event::FinancingRequested { financing: fin, .. } = &events[0] else {
-            panic!("{events:?}")
-        };
+        let fin = &requested(&mut w, "1000000.00", &["BANK-A", "BANK-B"]);
         let dear = offer(&mut w, "BANK-A", fin, "4.35", "500.00");
         let cheap = offer(&mut w, "BANK-B", fin, "3.65", "0");
         assert_eq!(
@@ -275,26 +307,6 @@ mod tests {
             view(&w, &dear).offer,
             "an old client reads the record"
         );
-
-        // Under a programme advancing 80 %: 800,000.00 x 4.35 % x 90/360 = 8,700.00;
-        // 9,200.00 over 790,800.00 x 4 x 100 = 4.653515... -> 4.6535.
-        let o: Offer = w.get(DocKind::Offer, dear.as_str()).unwrap();
-        let mut f: Financing = w.get(DocKind::Financing, fin.as_str()).unwrap();
-        f.programme = Some(DocId::new("PRG-1").unwrap());
-        let r = w.receivable(&f.receivable);
-        let mut on = Priced {
-            financing: Some(&f),
-            receivable: Some(&r),
-            advance: Some(Rate::parse("80").unwrap()),
-        };
-        let c = offer_all_in(&o, &on, w.today(), DayCount::Act360).unwrap();
-        assert_eq!(
-            (c.principal.to_fixed(), c.all_in.to_string()),
-            ("800000.00".into(), "4.6535 % p.a.".into())
-        );
-        on.advance = None;
-        let why = offer_all_in(&o, &on, w.today(), DayCount::Act360).unwrap_err();
-        assert!(why.contains("advance ratio of programme PRG-1"), "{why}");
 
         w.ok(
             "SUP-1",

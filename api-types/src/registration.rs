@@ -159,7 +159,11 @@ fn describe(r: &Receivable, invoice: &Invoice, debtor: &Org) -> String {
 /// Whole months from `start` to `end`, rounded up, within the registry's 1..=360.
 pub fn term_months(start: NaiveDate, end: NaiveDate) -> u32 {
     let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
-    let whole = if end.day() > start.day() { months + 1 } else { months };
+    let whole = if end.day() > start.day() {
+        months + 1
+    } else {
+        months
+    };
     u32::try_from(whole).unwrap_or(0).clamp(1, MAX_TERM_MONTHS)
 }
 

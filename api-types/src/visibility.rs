@@ -16,8 +16,8 @@
 //!   events may name other orgs' identifiers; anyone else does not see it.
 
 use lianrong_contracts::model::{
-    Financing, GovChange, Invoice, LimitScope, Loan, Offer, Order, Org, PendingApproval,
-    Programme, Proposal, Receivable, Settlement, Shipment, WarehouseReceipt,
+    Financing, GovChange, Invoice, LimitScope, Loan, Offer, Order, Org, PendingApproval, Programme,
+    Proposal, Receivable, Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::Action;
 use lianrong_primitives::OrgId;
@@ -172,6 +172,16 @@ impl Document for crate::programmes::ProgrammeView {
         self.programme.parties()
     }
     fn mask_identifiers(&mut self) {}
+}
+
+/// A loan with its figures, read like its record.
+impl Document for crate::loans::LoanView {
+    fn parties(&self) -> Vec<&str> {
+        self.loan.parties()
+    }
+    fn mask_identifiers(&mut self) {
+        self.loan.mask_identifiers();
+    }
 }
 
 impl Document for Settlement {

@@ -354,30 +354,23 @@ pub enum ContractError {
         currency: String,
     },
     /// A loan's balance would exceed its goods value times the LTV limit.
-    #[error("loan {loan}: {balance} against goods worth {value} is an LTV of {ltv}%, above the limit of {limit}%")]
+    #[error("loan {loan}: {figures}, above the limit of {limit}%")]
     LtvExceeded {
         /// The loan.
         loan: String,
-        /// The balance (or principal) judged.
-        balance: String,
-        /// The goods value judged.
-        value: String,
-        /// The LTV in percent (4 decimals; "inf" for goods of no value).
-        ltv: String,
+        /// The balance (or principal), the goods value and the LTV in percent (rounded
+        /// up to 4 decimals; "inf" for goods of no value), in words.
+        figures: String,
         /// The limit in percent.
         limit: String,
     },
     /// A margin call or enforcement while the LTV is at or below the call threshold.
-    #[error("loan {loan}: {balance} against goods worth {value} is an LTV of {ltv}%, not above the margin-call threshold of {threshold}%")]
+    #[error("loan {loan}: {figures}, not above the margin-call threshold of {threshold}%")]
     LtvWithinThreshold {
         /// The loan.
         loan: String,
-        /// The balance.
-        balance: String,
-        /// The goods value.
-        value: String,
-        /// The LTV in percent.
-        ltv: String,
+        /// The balance, the goods value and the LTV, in words.
+        figures: String,
         /// The threshold in percent.
         threshold: String,
     },

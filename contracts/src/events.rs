@@ -344,6 +344,9 @@ pub enum Event {
 
 impl Event {
     /// The documents this event belongs to, for history and indexes.
+    // One line per event kind, no wildcard: a new event cannot be left out of history
+    // silently, so the match stays whole rather than split to fit a line count.
+    #[allow(clippy::too_many_lines)]
     pub fn documents(&self) -> Vec<(DocKind, String)> {
         use DocKind as K;
         let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());

@@ -389,7 +389,7 @@ fn requests_need_free_receipts_pledged_to_one_bank_and_cancelling_frees_them() {
         code(&refused(&mut w, "SUP-1", ask(vec![]))),
         "invalid_field"
     );
-    let first = request(&mut w, "SUP-1", &[a.clone()], "1000.00");
+    let first = request(&mut w, "SUP-1", std::slice::from_ref(&a), "1000.00");
     let e = refused(&mut w, "SUP-1", ask(vec![b.clone(), a.clone()]));
     assert_eq!(
         e,
@@ -440,7 +440,7 @@ fn receipts_carry_quantity_and_unit_and_values_round_half_away_from_zero() {
     let v = lianrong_contracts::exec::inventory::goods_value(
         &st,
         &org("BANK-A"),
-        &[a.clone()],
+        std::slice::from_ref(&a),
         cny("1.00").currency,
     )
     .unwrap();

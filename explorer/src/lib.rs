@@ -11,6 +11,10 @@
 //! - [`approvals`]: actions held for a second member key (dual control), who made and
 //!   approved them, and its CSV.
 //! - [`limits`]: the credit limits risk view (limits, use, headroom) and its CSV.
+//! - [`loans`]: loans against pledged warehouse receipts (today's value, LTV, margin
+//!   call and its deadline, accrued interest).
+//! - [`programmes`]: supply-chain finance programmes (terms, grid, members, the use of
+//!   their limit), a list with CSV and a page each.
 //! - [`pricing`]: offers' all-in annualised cost to the supplier, and the cost report
 //!   (net-weighted all-in by month, programme and tier beside a reference rate) and its CSV.
 //! - [`governance`]: governance proposals (open, executed, lapsed) and who approved them.
@@ -31,6 +35,7 @@ mod https;
 pub mod index;
 pub mod limits;
 pub mod lineage;
+pub mod loans;
 pub mod money;
 pub mod node;
 mod pages;

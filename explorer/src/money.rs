@@ -835,8 +835,10 @@ mod tests {
             )
         };
         let paid = |day: &str| disbursement(day, DisbursementStatus::Acknowledged);
-        d.financings
-            .insert("FIN-1".into(), financing("2027-01-10", Some(paid("2027-01-10"))));
+        d.financings.insert(
+            "FIN-1".into(),
+            financing("2027-01-10", Some(paid("2027-01-10"))),
+        );
         assert!(flagged(&d).is_empty(), "10 days: not yet");
         let mut late = financing("2027-01-09", Some(paid("2027-01-09")));
         d.financings.insert("FIN-1".into(), late.clone());

@@ -14,8 +14,8 @@ use std::pin::Pin;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, EpochChanges, OrgPage, ProofResponse, ReceivableHistory,
-    ProposalView, ReceivablePage, Status, TxView,
+    event_names, BlockNotice, BlockView, EpochChanges, OrgPage, ProofResponse, ProposalView,
+    ReceivableHistory, ReceivablePage, Status, TxView,
 };
 use lianrong_contracts::model::{
     DocId, Financing, Invoice, Offer, Order, Org, Proposal, Receivable, Settlement, Shipment,
@@ -209,6 +209,10 @@ pub mod paths {
     pub fn programmes(after: Option<&str>, limit: usize) -> String {
         page("/v1/programmes", after, limit)
     }
+    /// `GET /v1/loans?after=&limit=`: one page of loans (ids are URL-safe).
+    pub fn loans(after: Option<&str>, limit: usize) -> String {
+        page("/v1/loans", after, limit)
+    }
     /// `GET /v1/limits?after=&limit=`: one page (cursors are `A-Z a-z 0-9 / -`, safe in
     /// a query as they are).
     pub fn limits(after: Option<&str>, limit: usize) -> String {
@@ -337,6 +341,12 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFut<'a, Result<lianrong_api_types::ProgrammePage, NodeError>>;
+    /// `GET /v1/loans?after=&limit=`: one page of loans with today's figures.
+    fn loans_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::LoanPage, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -481,6 +491,14 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::programmes(after, limit)).await })
     }
 
+    fn loans_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFut<'a, Result<lianrong_api_types::LoanPage, NodeError>> {
+        Box::pin(async move { self.get(&paths::loans(after, limit)).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -540,6 +558,8 @@ pub mod fake {
         Approvals(Box<lianrong_api_types::ApprovalPage>),
         /// `/v1/programmes?...`: one page.
         Programmes(Box<lianrong_api_types::ProgrammePage>),
+        /// `/v1/loans?...`: one page.
+        Loans(Box<lianrong_api_types::LoanPage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
@@ -903,6 +923,16 @@ pub mod fake {
         ) -> BoxFut<'a, Result<lianrong_api_types::ProgrammePage, NodeError>> {
             self.answer(Ok(paths::programmes(after, limit)), |a| match a {
                 Answer::Programmes(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn loans_page<'a>(
+            &'a self,
+            after: Option<&'a str>,
+            limit: usize,
+        ) -> BoxFut<'a, Result<lianrong_api_types::LoanPage, NodeError>> {
+            self.answer(Ok(paths::loans(after, limit)), |a| match a {
+                Answer::Loans(p) => Some(*p),
                 _ => None,
             })
         }

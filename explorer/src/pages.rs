@@ -33,6 +33,7 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/settlements" { "Settlements" }
                         a href="/programmes" { "Programmes" }
                         a href="/warehouse" { "Warehouse" }
+                        a href="/loans" { "Loans" }
                         a href="/governance" { "Governance" }
                         a href="/risk/ladder" { "Maturity" }
                         a href="/risk/overdue" { "Overdue" }

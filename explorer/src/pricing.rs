@@ -392,7 +392,7 @@ mod tests {
     fn the_offer_page_shows_the_cost_and_its_figures() {
         let mut w = World::new();
         let fin = financed(&mut w, "400000.00", "3.65", "0");
-        let d = index_of(&w, &[fin.clone()]);
+        let d = index_of(&w, std::slice::from_ref(&fin));
         let html = offer_section(&d, &d.offers[fin.1.as_str()]).into_string();
         for want in [
             "3.6836 % p.a.",

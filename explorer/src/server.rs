@@ -200,6 +200,8 @@ fn router(state: AppState) -> Router {
         .route("/warehouse/{id}", get(warehouse_receipt))
         .route("/programmes", get(programmes))
         .route("/programmes/{id}", get(programme))
+        .route("/loans", get(loans))
+        .route("/loans/{id}", get(loan))
         .route("/governance", get(proposals))
         .route("/governance/{id}", get(proposal))
         .route("/risk/{view}", get(risk))
@@ -808,6 +810,48 @@ async fn programmes(
     )
 }
 
+/// Loans against warehouse receipts with today's value, LTV and margin call, read from
+/// the node when asked; what could not be read is said on the page and in its CSV.
+async fn loans(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = match crate::loans::fetch(st.node.as_ref()).await {
+        Ok((items, incomplete)) => {
+            let mut t = crate::loans::table(items, &s.viewer, &q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = crate::loans::table(vec![], &s.viewer, &q);
+            t.incomplete = Some(format!("the node's loans could not be read: {e}"));
+            t
+        }
+    };
+    list_response(
+        &s,
+        "Loans against warehouse receipts",
+        "/loans",
+        &q,
+        t,
+        false,
+    )
+}
+
+/// One loan: its terms, today's figures and its receipts, if the viewer may see it.
+async fn loan(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
+    let items = match crate::loans::fetch(st.node.as_ref()).await {
+        Ok((items, _)) => items,
+        Err(e) => return node_error(&s, &e),
+    };
+    let found = items.into_iter().find(|l| l.loan.id.as_str() == id);
+    match found.and_then(|l| vis::one(&s.viewer, l)) {
+        Some(l) => page(&format!("Loan {id}"), &s, crate::loans::detail(&l)),
+        None => not_found(&s, &format!("Loan {id}")),
+    }
+}
+
 /// One programme: its terms, grid, suppliers and utilisation, if the viewer may see it.
 async fn programme(
     State(st): State<AppState>,
@@ -970,9 +1014,7 @@ fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
         Doc::Shipment(x) => vis::one(v, d.shipment_view(&x)).map(|sv| Doc::Shipment(sv.shipment)),
         Doc::Offer(x) => vis::one(v, d.offer_view(&x)).map(|ov| Doc::Offer(ov.offer)),
         Doc::Settlement(x) => vis::one(v, x).map(Doc::Settlement),
-        Doc::Proposal(x) => {
-            vis::proposal(v, &governance::validator_orgs(d), x).map(Doc::Proposal)
-        }
+        Doc::Proposal(x) => vis::proposal(v, &governance::validator_orgs(d), x).map(Doc::Proposal),
         Doc::WarehouseReceipt(x) => vis::one(v, x).map(Doc::WarehouseReceipt),
     }
 }
@@ -2255,7 +2297,11 @@ mod tests {
     /// its own receipt and nothing of SUP-2's (the same 404 as a missing one).
     #[tokio::test]
     async fn warehouse_receipts_show_their_pledge_to_auditors_and_their_parties_only() {
-        let served = serve(config_with_auditor_and_sup1(), node_with_warehouse_receipts()).await;
+        let served = serve(
+            config_with_auditor_and_sup1(),
+            node_with_warehouse_receipts(),
+        )
+        .await;
         let addr = served.addr;
         let (_, head) = login(addr, "username=audit&password=a").await;
         let audit = session_of(&head);
@@ -2279,7 +2325,14 @@ mod tests {
         assert!(page.contains("issued for SUP-2"), "{page}");
         assert!(page.contains("pledge accepted by BANK-A"), "{page}");
         assert!(page.contains(r#"data-kind="warehouse_receipt""#), "{page}");
-        let (_, _, csv) = http(addr, "GET", "/warehouse?format=csv&status=pledged", Some(&audit), None).await;
+        let (_, _, csv) = http(
+            addr,
+            "GET",
+            "/warehouse?format=csv&status=pledged",
+            Some(&audit),
+            None,
+        )
+        .await;
         assert!(csv.contains("WR-9") && !csv.contains("WR-1,"), "{csv}");
 
         let (_, head) = login(addr, "username=sup1&password=s").await;
@@ -2298,7 +2351,12 @@ mod tests {
             assert!(!body.contains("LOT-WR-9"), "{path} leaks WR-9: {body}");
             assert!(!body.contains("href=\"/warehouse/WR-9\""), "{path}: {body}");
         }
-        assert_eq!(http(addr, "GET", "/warehouse/WR-9", Some(&sup), None).await.0, 404);
+        assert_eq!(
+            http(addr, "GET", "/warehouse/WR-9", Some(&sup), None)
+                .await
+                .0,
+            404
+        );
         served.stop().await;
     }
 

@@ -100,6 +100,8 @@ impl Shown for lianrong_api_types::LimitView {}
 /// A programme's bank, core and eligible suppliers read it (with the use of its limit);
 /// banks and auditors read all.
 impl Shown for lianrong_api_types::ProgrammeView {}
+/// A loan's borrower and bank read it (with today's figures); banks and auditors read all.
+impl Shown for lianrong_api_types::LoanView {}
 /// The org whose policy held an action reads it (and who approved it); banks and
 /// auditors read all.
 impl Shown for lianrong_api_types::ApprovalView {}

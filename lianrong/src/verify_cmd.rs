@@ -13,8 +13,8 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use lianrong_contracts::genesis::Genesis;
 use lianrong_contracts::model::{
-    Financing, Invoice, Loan, Offer, Order, Org, PendingApproval, Programme, Proposal, Receivable, Settlement,
-    Shipment, WarehouseReceipt,
+    Financing, Invoice, Loan, Offer, Order, Org, PendingApproval, Programme, Proposal, Receivable,
+    Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::MAX_VALUE_BYTES;
 use lianrong_contracts::DocKind;

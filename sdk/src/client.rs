@@ -694,10 +694,7 @@ impl Client {
     /// `GET /v1/offers/{id}` whole: the offer with its all-in annualised cost to the
     /// supplier (`lianrong_api_types::pricing`: as of its disbursement, or of the
     /// ledger's date today), or why there is none.
-    pub async fn offer_view(
-        &self,
-        id: &DocId,
-    ) -> Result<lianrong_api_types::OfferView, SdkError> {
+    pub async fn offer_view(&self, id: &DocId) -> Result<lianrong_api_types::OfferView, SdkError> {
         self.get_json(&format!("/v1/offers/{id}")).await
     }
 

@@ -478,8 +478,7 @@ impl Signer {
 
     /// Acknowledges the pending repayment (the bank): the balance falls.
     pub async fn acknowledge_loan_repayment(&self, loan: DocId) -> Result<Committed, SdkError> {
-        self.submit(Action::AcknowledgeLoanRepayment { loan })
-            .await
+        self.submit(Action::AcknowledgeLoanRepayment { loan }).await
     }
 
     /// Calls for margin (the bank; only while LTV is above the threshold).
@@ -494,8 +493,7 @@ impl Signer {
 
     /// Takes one receipt out of the loan and its pledge (the borrower; 赎货).
     pub async fn release_goods(&self, loan: DocId, receipt: DocId) -> Result<Committed, SdkError> {
-        self.submit(Action::ReleaseGoods { loan, receipt })
-            .await
+        self.submit(Action::ReleaseGoods { loan, receipt }).await
     }
 
     /// Enforces after an uncured margin call's cure period (the bank).

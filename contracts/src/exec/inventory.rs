@@ -212,8 +212,11 @@ pub fn ltv_percent(balance: Amount, value: Amount) -> Option<Decimal> {
     Some(exact.round_dp_with_strategy(4, RoundingStrategy::AwayFromZero))
 }
 
-fn ltv_text(balance: Amount, value: Amount) -> String {
-    ltv_percent(balance, value).map_or_else(|| "inf".into(), |d| format!("{d:.4}"))
+/// `6000000.00 CNY against goods worth 7500000.00 CNY is an LTV of 80.0000%`.
+fn ltv_figures(balance: &Money, value: &Money) -> String {
+    let ltv = ltv_percent(balance.amount, value.amount)
+        .map_or_else(|| "inf".into(), |d| format!("{d:.4}"));
+    format!("{balance} against goods worth {value} is an LTV of {ltv}%")
 }
 
 /// Refuses `balance` against `value` above `limit` (`ltv_exceeded`, with the figures).
@@ -221,9 +224,7 @@ fn require_within(l: &Loan, balance: &Money, value: &Money, limit: Rate) -> Resu
     if ltv_above(balance.amount, value.amount, limit)? {
         return Err(ContractError::LtvExceeded {
             loan: l.id.to_string(),
-            balance: balance.to_string(),
-            value: value.to_string(),
-            ltv: ltv_text(balance.amount, value.amount),
+            figures: ltv_figures(balance, value),
             limit: limit.percent().to_string(),
         }
         .into());
@@ -707,9 +708,7 @@ fn acknowledge_repayment(
 fn within_threshold(l: &Loan, owed: &Money, value: &Money, threshold: Rate) -> ExecError {
     ContractError::LtvWithinThreshold {
         loan: l.id.to_string(),
-        balance: owed.to_string(),
-        value: value.to_string(),
-        ltv: ltv_text(owed.amount, value.amount),
+        figures: ltv_figures(owed, value),
         threshold: threshold.percent().to_string(),
     }
     .into()

@@ -472,7 +472,10 @@ pub fn request(
     let (fid, mut events) = open_request(ctx, st, r, std::slice::from_ref(&p.bank), Some(&p))?;
     if p.terms.auto_offer {
         // Within the network's longest validity too, should governance lower it later.
-        let days = p.terms.offer_valid_days.min(ctx.params.max_offer_valid_days);
+        let days = p
+            .terms
+            .offer_valid_days
+            .min(ctx.params.max_offer_valid_days);
         let valid_until = ctx.today + Duration::days(i64::from(days));
         events.push(make_offer(
             ctx,

@@ -6,7 +6,8 @@ use lianrong_primitives::{Hash, OrgId};
 
 use super::fingerprint::canonical_number;
 use super::{check_text, load_doc, load_party, require_new, status_err, Ctx};
-use crate::error::{ContractError, DocKind, ExecError};
+use crate::action::Action;
+use crate::error::{ContractError, DocKind, ExecError, StoreError};
 use crate::events::Event;
 use crate::model::{DocId, ReceiptStatus, Role, WarehouseReceipt};
 use crate::money::{Quantity, Unit};
@@ -46,6 +47,37 @@ pub struct Goods<'a> {
     pub quantity: Quantity,
     /// In which unit.
     pub unit: &'a Unit,
+}
+
+/// [`issue`] of an `IssueWarehouseReceipt` action.
+pub fn issue_action(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    action: &Action,
+) -> Result<Vec<Event>, ExecError> {
+    let Action::IssueWarehouseReceipt {
+        id,
+        owner,
+        lot,
+        goods,
+        quantity,
+        unit,
+        doc_hash,
+    } = action
+    else {
+        return Err(StoreError::Invariant(format!(
+            "{} is not issue_warehouse_receipt",
+            action.name()
+        ))
+        .into());
+    };
+    let g = Goods {
+        lot,
+        goods,
+        quantity: *quantity,
+        unit,
+    };
+    issue(ctx, st, id, owner, &g, *doc_hash)
 }
 
 /// A warehouse issues a receipt for goods it holds in `lot`; refused while another

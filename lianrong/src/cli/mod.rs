@@ -1319,7 +1319,9 @@ async fn registration_record(
         bank: &bank,
         debtor: &debtor,
     };
-    Ok(RegistrationRecord::build(&chain_id, &f, &r, &invoice, &parties)?)
+    Ok(RegistrationRecord::build(
+        &chain_id, &f, &r, &invoice, &parties,
+    )?)
 }
 
 /// The record as one CSV row under its header.
@@ -1363,8 +1365,7 @@ async fn net_as_of_today(
     let days = u32::try_from((r.maturity - today).num_days())
         .map_err(|_| anyhow!("{} is past maturity", r.id))?;
     // The discount runs on what is advanced (the whole face outside programmes).
-    let disc =
-        lianrong_contracts::money::discount(&terms.advanced, terms.rate, days, day_count)?;
+    let disc = lianrong_contracts::money::discount(&terms.advanced, terms.rate, days, day_count)?;
     terms
         .advanced
         .amount

@@ -3,8 +3,8 @@
 //! `lianrong_api_types::pricing`), printed as `all-in 3.6836 % p.a.`. Pure, so the format
 //! is tested without a node.
 
-use lianrong_sdk::api_types::{AllInAsOf, OfferView};
 use lianrong_contracts::model::Financing;
+use lianrong_sdk::api_types::{AllInAsOf, OfferView};
 
 use super::output;
 
@@ -64,11 +64,11 @@ pub fn financing_text(f: &Financing, offers: &[OfferView]) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
-    use lianrong_sdk::api_types::AllInCost;
     use lianrong_contracts::model::{DocId, Offer, OfferStatus};
     use lianrong_contracts::money::{DayCount, Money, Rate};
     use lianrong_contracts::pricing::quote;
     use lianrong_primitives::OrgId;
+    use lianrong_sdk::api_types::AllInCost;
 
     use super::*;
 
