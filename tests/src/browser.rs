@@ -98,6 +98,9 @@ pub fn chrome_capabilities(profile: &Path) -> Map<String, Value> {
 /// until the freshly started driver listens), with `timeouts` (script, page load,
 /// implicit wait).
 pub async fn connect(driver: &Chromedriver, timeouts: TimeoutConfiguration) -> Client {
+    // fantoccini's rustls takes the process default provider, and this test binary links
+    // both of rustls' providers: name one.
+    lianrong_tls::install_default_provider();
     let deadline = Instant::now() + Duration::from_secs(20);
     let c = loop {
         match ClientBuilder::rustls()

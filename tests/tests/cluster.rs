@@ -16,7 +16,7 @@ use lianrong_contracts::model::DocId;
 use lianrong_contracts::money::Money;
 use lianrong_contracts::Action;
 use lianrong_primitives::{Hash, OrgId};
-use lianrong_tests::{sign, Cluster};
+use lianrong_tests::{sign, wait_until, Cluster};
 
 fn order(id: &str) -> Action {
     Action::IssueOrder {
@@ -45,17 +45,23 @@ fn four_nodes_finalize_the_same_blocks_and_refuse_bad_transactions() {
             assert_eq!(r["status"], "committed", "{r}");
         }
     }
-    let top = c.height(0);
-    c.wait_height(top, Duration::from_secs(30));
-    // Every node has every order, and the same block hash and state root at every height.
+    // Every node gets every order: only PO-11 was waited for, and orders sent to other
+    // nodes without waiting may land in a later block than it.
     for i in 0..4 {
         for n in 0..12 {
-            let o = c
-                .get(i, &format!("/v1/orders/PO-{n}"), "CORE-A")
-                .unwrap_or_else(|e| panic!("{} lacks PO-{n}: {e:?}", c.nodes[i].name));
+            let path = format!("/v1/orders/PO-{n}");
+            wait_until(
+                &format!("{} has PO-{n}", c.nodes[i].name),
+                Duration::from_secs(30),
+                || c.get(i, &path, "CORE-A").is_ok(),
+            );
+            let o = c.get(i, &path, "CORE-A").unwrap();
             assert_eq!(o["buyer"], "CORE-A");
         }
     }
+    // ... and the same block hash and state root at every height.
+    let top = c.height(0);
+    c.wait_height(top, Duration::from_secs(30));
     for h in 1..=top {
         let blocks: Vec<_> = (0..4)
             .map(|i| c.get(i, &format!("/v1/blocks/{h}"), "AUDIT").unwrap())

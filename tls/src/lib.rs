@@ -60,3 +60,12 @@ pub enum TlsError {
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
+
+/// Makes [`provider`] the process-wide default for code that builds its own rustls
+/// config without naming a provider (a third-party client such as fantoccini's). A
+/// process whose dependency graph enables both of rustls' providers (ring here,
+/// aws-lc-rs for another crate) otherwise has no default and such code panics. An
+/// earlier default, if any, stays.
+pub fn install_default_provider() {
+    let _already_set = rustls::crypto::ring::default_provider().install_default();
+}
