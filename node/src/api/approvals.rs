@@ -14,16 +14,15 @@ use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ApprovalPage, ApprovalQuery, ApprovalView, ErrorBody};
 use lianrong_contracts::exec::approvals::action_kinds;
 use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{DocId, KeyRecord, Params, PendingApproval};
+use lianrong_contracts::model::{KeyRecord, Params, PendingApproval};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
-use lianrong_primitives::{codec, PublicKey};
-use lianrong_storage::schema::MAX_VALUE_BYTES;
+use lianrong_primitives::PublicKey;
 use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{page_size, read_page};
+use super::lists::{view_one, view_page};
 use super::AppState;
 
 /// The ledger's business date of its last executed block.
@@ -88,29 +87,13 @@ pub async fn approvals(
 
 /// The page of held actions `q` asks for, of those `reader` may read.
 pub(super) fn approval_page(db: &Db, reader: &Reader, q: ApprovalQuery) -> ApiResult<ApprovalPage> {
-    let limit = page_size(q.limit)?;
     let today = ledger_today(db)?;
     let wanted = q.state;
-    let scan = |after: Option<&DocId>, n| -> ApiResult<Vec<(DocId, Option<ApprovalView>)>> {
-        let rows = db
-            .docs_after(DocKind::Approval, after.map(DocId::as_str), n)
-            .map_err(ApiError::internal)?;
-        rows.into_iter()
-            .map(|(id, bytes)| {
-                let a: PendingApproval =
-                    codec::decode_stored(&bytes, MAX_VALUE_BYTES).map_err(ApiError::internal)?;
-                let id = DocId::new(id).map_err(ApiError::internal)?;
-                let seen =
-                    view(db, reader, today, a)?.filter(|v| wanted.is_none_or(|s| s == v.state));
-                Ok((id, seen))
-            })
-            .collect()
-    };
-    let (items, next) = read_page(q.after, limit, scan, Option::is_some)?;
-    Ok(ApprovalPage {
-        items: items.into_iter().flatten().collect(),
-        next,
-    })
+    let (items, next) = view_page(db, DocKind::Approval, q.after, q.limit, |a| {
+        let seen = view(db, reader, today, a)?;
+        Ok(seen.filter(|v| wanted.is_none_or(|s| s == v.state)))
+    })?;
+    Ok(ApprovalPage { items, next })
 }
 
 /// `GET /v1/approvals/{id}`.
@@ -123,19 +106,12 @@ pub async fn approval(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ApprovalView>> {
-    let doc_id =
-        DocId::new(id.as_str()).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
-    let missing = || ApiError::not_found(format!("approval {doc_id}"));
-    let a: PendingApproval = load(
-        state.db.as_ref(),
-        &keys::doc(DocKind::Approval, doc_id.as_str()),
-    )
-    .map_err(ApiError::internal)?
-    .ok_or_else(missing)?;
     let today = ledger_today(&state.db)?;
-    view(&state.db, &caller.reader(), today, a)?
-        .map(Json)
-        .ok_or_else(missing)
+    let reader = caller.reader();
+    view_one(&state.db, DocKind::Approval, "approval", &id, |a| {
+        view(&state.db, &reader, today, a)
+    })
+    .map(Json)
 }
 
 #[cfg(test)]
@@ -144,8 +120,10 @@ mod tests {
     use lianrong_api_types::ApprovalState;
     use lianrong_contracts::merkle::compute_changes;
     use lianrong_contracts::model::ApprovalStatus;
+    use lianrong_contracts::model::DocId;
     use lianrong_contracts::testkit;
     use lianrong_contracts::Action;
+    use lianrong_primitives::codec;
     use lianrong_primitives::OrgId;
 
     fn org(s: &str) -> OrgId {

@@ -16,16 +16,15 @@ use chrono::NaiveDate;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ErrorBody, ProposalPage, ProposalQuery, ProposalView};
 use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{DocId, Params, Proposal, Validator};
+use lianrong_contracts::model::{Params, Proposal, Validator};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
-use lianrong_primitives::{codec, OrgId};
-use lianrong_storage::schema::MAX_VALUE_BYTES;
+use lianrong_primitives::OrgId;
 use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{page_size, read_page};
+use super::lists::{view_one, view_page};
 use super::AppState;
 
 /// What a proposal's standing depends on, read once per request from committed state.
@@ -85,26 +84,11 @@ pub async fn proposals(
 
 /// The page of proposals `q` asks for, of those `reader` may read.
 pub(super) fn proposal_page(db: &Db, reader: &Reader, q: ProposalQuery) -> ApiResult<ProposalPage> {
-    let limit = page_size(q.limit)?;
     let standing = Standing::read(db)?;
-    let scan = |after: Option<&DocId>, n| -> ApiResult<Vec<(DocId, Option<ProposalView>)>> {
-        let rows = db
-            .docs_after(DocKind::Proposal, after.map(DocId::as_str), n)
-            .map_err(ApiError::internal)?;
-        rows.into_iter()
-            .map(|(id, bytes)| {
-                let p: Proposal =
-                    codec::decode_stored(&bytes, MAX_VALUE_BYTES).map_err(ApiError::internal)?;
-                let id = DocId::new(id).map_err(ApiError::internal)?;
-                Ok((id, standing.view(reader, p)))
-            })
-            .collect()
-    };
-    let (items, next) = read_page(q.after, limit, scan, Option::is_some)?;
-    Ok(ProposalPage {
-        items: items.into_iter().flatten().collect(),
-        next,
-    })
+    let (items, next) = view_page(db, DocKind::Proposal, q.after, q.limit, |p: Proposal| {
+        Ok(standing.view(reader, p))
+    })?;
+    Ok(ProposalPage { items, next })
 }
 
 /// `GET /v1/proposals/{id}`.
@@ -117,19 +101,16 @@ pub async fn proposal(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ProposalView>> {
-    let doc_id =
-        DocId::new(id.as_str()).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
-    let missing = || ApiError::not_found(format!("proposal {doc_id}"));
-    let p: Proposal = load(
-        state.db.as_ref(),
-        &keys::doc(DocKind::Proposal, doc_id.as_str()),
+    let standing = Standing::read(&state.db)?;
+    let reader = caller.reader();
+    view_one(
+        &state.db,
+        DocKind::Proposal,
+        "proposal",
+        &id,
+        |p: Proposal| Ok(standing.view(&reader, p)),
     )
-    .map_err(ApiError::internal)?
-    .ok_or_else(missing)?;
-    Standing::read(&state.db)?
-        .view(&caller.reader(), p)
-        .map(Json)
-        .ok_or_else(missing)
+    .map(Json)
 }
 
 #[cfg(test)]
@@ -137,8 +118,10 @@ mod tests {
     use super::*;
     use lianrong_api_types::ProposalState;
     use lianrong_contracts::merkle::compute_changes;
+    use lianrong_contracts::model::DocId;
     use lianrong_contracts::model::{GovChange, ProposalStatus};
     use lianrong_contracts::testkit;
+    use lianrong_primitives::codec;
 
     fn org(s: &str) -> OrgId {
         OrgId::new(s).unwrap()

@@ -100,6 +100,45 @@ fn docs_after<T: DeserializeOwned>(
         .collect()
 }
 
+/// One page of the documents of `kind` as `view` shows them to a reader (`None`: not
+/// shown), in id order after `after`, with the next page's cursor: the one way the
+/// document lists (proposals, approvals, programmes, loans) page.
+pub(super) fn view_page<T: DeserializeOwned, V>(
+    db: &Db,
+    kind: DocKind,
+    after: Option<DocId>,
+    limit: Option<usize>,
+    mut view: impl FnMut(T) -> ApiResult<Option<V>>,
+) -> ApiResult<(Vec<V>, Option<DocId>)> {
+    let limit = page_size(limit)?;
+    let scan = |after: Option<&DocId>, n| -> ApiResult<Vec<(DocId, Option<V>)>> {
+        docs_after::<T>(db, kind, after.map(DocId::as_str), n)?
+            .into_iter()
+            .map(|(id, doc)| Ok((DocId::new(id).map_err(ApiError::internal)?, view(doc)?)))
+            .collect()
+    };
+    let (items, next) = read_page(after, limit, scan, Option::is_some)?;
+    Ok((items.into_iter().flatten().collect(), next))
+}
+
+/// The document of `kind` with the id of a request path, as `view` shows it to the
+/// caller: a malformed id is 400 `invalid_id`; an absent document and one the caller may
+/// not read are the same 404 naming `noun`.
+pub(super) fn view_one<T: serde::Serialize + DeserializeOwned, V>(
+    db: &Db,
+    kind: DocKind,
+    noun: &str,
+    id: &str,
+    view: impl FnOnce(T) -> ApiResult<Option<V>>,
+) -> ApiResult<V> {
+    let doc_id = DocId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let missing = || ApiError::not_found(format!("{noun} {doc_id}"));
+    let doc: T = load(db, &keys::doc(kind, doc_id.as_str()))
+        .map_err(ApiError::internal)?
+        .ok_or_else(missing)?;
+    view(doc)?.ok_or_else(missing)
+}
+
 /// `GET /v1/orgs?after=&limit=`.
 #[utoipa::path(get, path = "/v1/orgs", tag = "documents",
     summary = "One page of organisations in id order (identifiers masked but the caller's own); pass `next` as `after` until an answer has none",

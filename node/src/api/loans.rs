@@ -14,17 +14,15 @@ use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ErrorBody, LoanPage, LoanQuery, LoanView};
 use lianrong_contracts::exec::inventory::figures;
 use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{DocId, Loan, Params};
+use lianrong_contracts::model::{Loan, Params};
 use lianrong_contracts::money::DayCount;
 use lianrong_contracts::state::{keys, load, StateView};
 use lianrong_contracts::DocKind;
-use lianrong_primitives::codec;
-use lianrong_storage::schema::MAX_VALUE_BYTES;
 use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{page_size, read_page};
+use super::lists::{view_one, view_page};
 use super::AppState;
 
 /// The ledger's business date (of its last executed block) and day count in force.
@@ -70,26 +68,11 @@ pub async fn loans(
 
 /// The page of loans `q` asks for, of those `reader` may read.
 pub(super) fn loan_page(db: &Db, reader: &Reader, q: LoanQuery) -> ApiResult<LoanPage> {
-    let limit = page_size(q.limit)?;
     let day = ledger_day(db)?;
-    let scan = |after: Option<&DocId>, n| -> ApiResult<Vec<(DocId, Option<LoanView>)>> {
-        let rows = db
-            .docs_after(DocKind::Loan, after.map(DocId::as_str), n)
-            .map_err(ApiError::internal)?;
-        rows.into_iter()
-            .map(|(id, bytes)| {
-                let l: Loan =
-                    codec::decode_stored(&bytes, MAX_VALUE_BYTES).map_err(ApiError::internal)?;
-                let id = DocId::new(id).map_err(ApiError::internal)?;
-                Ok((id, view(db, reader, l, day)?))
-            })
-            .collect()
-    };
-    let (items, next) = read_page(q.after, limit, scan, Option::is_some)?;
-    Ok(LoanPage {
-        items: items.into_iter().flatten().collect(),
-        next,
-    })
+    let (items, next) = view_page(db, DocKind::Loan, q.after, q.limit, |l: Loan| {
+        view(db, reader, l, day)
+    })?;
+    Ok(LoanPage { items, next })
 }
 
 /// `GET /v1/loans/{id}`.
@@ -102,25 +85,19 @@ pub async fn loan(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<LoanView>> {
-    let doc_id =
-        DocId::new(id.as_str()).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
-    let missing = || ApiError::not_found(format!("loan {doc_id}"));
-    let l: Loan = load(
-        state.db.as_ref(),
-        &keys::doc(DocKind::Loan, doc_id.as_str()),
-    )
-    .map_err(ApiError::internal)?
-    .ok_or_else(missing)?;
     let day = ledger_day(&state.db)?;
-    view(&state.db, &caller.reader(), l, day)?
-        .map(Json)
-        .ok_or_else(missing)
+    let reader = caller.reader();
+    view_one(&state.db, DocKind::Loan, "loan", &id, |l: Loan| {
+        view(&state.db, &reader, l, day)
+    })
+    .map(Json)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use lianrong_contracts::action::Action;
+    use lianrong_contracts::model::DocId;
     use lianrong_contracts::money::{Money, Quantity, Unit};
     use lianrong_contracts::state::Storage;
     use lianrong_contracts::testkit::{cny, org, World};

@@ -11,17 +11,15 @@ use axum::extract::State;
 use axum::Json;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ErrorBody, ProgrammePage, ProgrammeQuery, ProgrammeView};
-use lianrong_contracts::model::{DocId, Programme};
+use lianrong_contracts::model::Programme;
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
-use lianrong_primitives::codec;
-use lianrong_storage::schema::MAX_VALUE_BYTES;
 use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{page_size, read_page};
+use super::lists::{view_one, view_page};
 use super::AppState;
 
 /// `p` with its limit's use, if `reader` may read it.
@@ -55,25 +53,10 @@ pub(super) fn programme_page(
     reader: &Reader,
     q: ProgrammeQuery,
 ) -> ApiResult<ProgrammePage> {
-    let limit = page_size(q.limit)?;
-    let scan = |after: Option<&DocId>, n| -> ApiResult<Vec<(DocId, Option<ProgrammeView>)>> {
-        let rows = db
-            .docs_after(DocKind::Programme, after.map(DocId::as_str), n)
-            .map_err(ApiError::internal)?;
-        rows.into_iter()
-            .map(|(id, bytes)| {
-                let p: Programme =
-                    codec::decode_stored(&bytes, MAX_VALUE_BYTES).map_err(ApiError::internal)?;
-                let id = DocId::new(id).map_err(ApiError::internal)?;
-                Ok((id, view(db, reader, p)?))
-            })
-            .collect()
-    };
-    let (items, next) = read_page(q.after, limit, scan, Option::is_some)?;
-    Ok(ProgrammePage {
-        items: items.into_iter().flatten().collect(),
-        next,
-    })
+    let (items, next) = view_page(db, DocKind::Programme, q.after, q.limit, |p: Programme| {
+        view(db, reader, p)
+    })?;
+    Ok(ProgrammePage { items, next })
 }
 
 /// `GET /v1/programmes/{id}`.
@@ -86,24 +69,22 @@ pub async fn programme(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ProgrammeView>> {
-    let doc_id =
-        DocId::new(id.as_str()).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
-    let missing = || ApiError::not_found(format!("programme {doc_id}"));
-    let p: Programme = load(
-        state.db.as_ref(),
-        &keys::doc(DocKind::Programme, doc_id.as_str()),
+    let reader = caller.reader();
+    view_one(
+        &state.db,
+        DocKind::Programme,
+        "programme",
+        &id,
+        |p: Programme| view(&state.db, &reader, p),
     )
-    .map_err(ApiError::internal)?
-    .ok_or_else(missing)?;
-    view(&state.db, &caller.reader(), p)?
-        .map(Json)
-        .ok_or_else(missing)
+    .map(Json)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use lianrong_contracts::action::Action;
+    use lianrong_contracts::model::DocId;
     use lianrong_contracts::model::{GridBucket, ProgrammeStatus, ProgrammeTerms};
     use lianrong_contracts::money::{Currency, Money, Rate};
     use lianrong_contracts::state::Storage;
