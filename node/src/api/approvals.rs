@@ -13,8 +13,7 @@ use chrono::NaiveDate;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ApprovalPage, ApprovalQuery, ApprovalView, ErrorBody};
 use lianrong_contracts::exec::approvals::action_kinds;
-use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{KeyRecord, Params, PendingApproval};
+use lianrong_contracts::model::{KeyRecord, PendingApproval};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
 use lianrong_primitives::PublicKey;
@@ -22,20 +21,8 @@ use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{view_one, view_page};
+use super::lists::{ledger_today, view_one, view_page};
 use super::AppState;
-
-/// The ledger's business date of its last executed block.
-fn ledger_today(db: &Db) -> ApiResult<NaiveDate> {
-    let params: Params = load(db, keys::PARAMS)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no parameters in state"))?;
-    let meta: ChainMeta = load(db, keys::META)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no chain metadata in state"))?;
-    business_date(meta.time_ms, params.utc_offset_minutes)
-        .ok_or_else(|| ApiError::internal("block time outside the calendar"))
-}
 
 /// Whether `key`'s approval of `a` counts today: an active member key of its org whose
 /// scopes (if any) include the action -- the contract's own counting rule.
@@ -87,7 +74,7 @@ pub async fn approvals(
 
 /// The page of held actions `q` asks for, of those `reader` may read.
 pub(super) fn approval_page(db: &Db, reader: &Reader, q: ApprovalQuery) -> ApiResult<ApprovalPage> {
-    let today = ledger_today(db)?;
+    let (_, today) = ledger_today(db)?;
     let wanted = q.state;
     let (items, next) = view_page(db, DocKind::Approval, q.after, q.limit, |a| {
         let seen = view(db, reader, today, a)?;
@@ -106,7 +93,7 @@ pub async fn approval(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ApprovalView>> {
-    let today = ledger_today(&state.db)?;
+    let (_, today) = ledger_today(&state.db)?;
     let reader = caller.reader();
     view_one(&state.db, DocKind::Approval, "approval", &id, |a| {
         view(&state.db, &reader, today, a)
@@ -118,9 +105,11 @@ pub async fn approval(
 mod tests {
     use super::*;
     use lianrong_api_types::ApprovalState;
+    use lianrong_contracts::exec::business_date;
     use lianrong_contracts::merkle::compute_changes;
     use lianrong_contracts::model::ApprovalStatus;
     use lianrong_contracts::model::DocId;
+    use lianrong_contracts::model::Params;
     use lianrong_contracts::testkit;
     use lianrong_contracts::Action;
     use lianrong_primitives::codec;

@@ -15,8 +15,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ErrorBody, ProposalPage, ProposalQuery, ProposalView};
-use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{Params, Proposal, Validator};
+use lianrong_contracts::model::{Proposal, Validator};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
 use lianrong_primitives::OrgId;
@@ -24,7 +23,7 @@ use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{view_one, view_page};
+use super::lists::{ledger_today, view_one, view_page};
 use super::AppState;
 
 /// What a proposal's standing depends on, read once per request from committed state.
@@ -39,16 +38,8 @@ impl Standing {
         let set: Vec<Validator> = load(db, keys::VALIDATORS)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("no validator set in state"))?;
-        let params: Params = load(db, keys::PARAMS)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("no parameters in state"))?;
-        let meta: ChainMeta = load(db, keys::META)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("no chain metadata in state"))?;
-        // The ledger's date of its last executed block: the one its next approval is
-        // judged by, give or take that block's time.
-        let today = business_date(meta.time_ms, params.utc_offset_minutes)
-            .ok_or_else(|| ApiError::internal("block time outside the calendar"))?;
+        // The next approval is judged by the ledger's date.
+        let (params, today) = ledger_today(db)?;
         Ok(Standing {
             validator_orgs: set.into_iter().map(|v| v.org).collect(),
             ttl_days: params.proposal_ttl_days,
@@ -117,8 +108,10 @@ pub async fn proposal(
 mod tests {
     use super::*;
     use lianrong_api_types::ProposalState;
+    use lianrong_contracts::exec::business_date;
     use lianrong_contracts::merkle::compute_changes;
     use lianrong_contracts::model::DocId;
+    use lianrong_contracts::model::Params;
     use lianrong_contracts::model::{GovChange, ProposalStatus};
     use lianrong_contracts::testkit;
     use lianrong_primitives::codec;

@@ -100,6 +100,23 @@ fn docs_after<T: DeserializeOwned>(
         .collect()
 }
 
+/// The network parameters in force and the ledger's business date: the date of its last
+/// executed block, the one its next transaction is judged by (give or take that block's
+/// time). Lapses, expiries and as-of figures are read against it, never a wall clock.
+pub(super) fn ledger_today(
+    db: &Db,
+) -> ApiResult<(lianrong_contracts::model::Params, chrono::NaiveDate)> {
+    let params: lianrong_contracts::model::Params = load(db, keys::PARAMS)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("no parameters in state"))?;
+    let meta: lianrong_contracts::exec::ChainMeta = load(db, keys::META)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("no chain metadata in state"))?;
+    let today = lianrong_contracts::exec::business_date(meta.time_ms, params.utc_offset_minutes)
+        .ok_or_else(|| ApiError::internal("block time outside the calendar"))?;
+    Ok((params, today))
+}
+
 /// One page of the documents of `kind` as `view` shows them to a reader (`None`: not
 /// shown), in id order after `after`, with the next page's cursor: the one way the
 /// document lists (proposals, approvals, programmes, loans) page.

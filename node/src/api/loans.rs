@@ -13,28 +13,20 @@ use chrono::NaiveDate;
 use lianrong_api_types::visibility::{self as vis, Reader};
 use lianrong_api_types::{ErrorBody, LoanPage, LoanQuery, LoanView};
 use lianrong_contracts::exec::inventory::figures;
-use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{Loan, Params};
+use lianrong_contracts::model::Loan;
 use lianrong_contracts::money::DayCount;
-use lianrong_contracts::state::{keys, load, StateView};
+use lianrong_contracts::state::StateView;
 use lianrong_contracts::DocKind;
 use lianrong_storage::Db;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use super::lists::{view_one, view_page};
+use super::lists::{ledger_today, view_one, view_page};
 use super::AppState;
 
-/// The ledger's business date (of its last executed block) and day count in force.
+/// The ledger's date and day count.
 fn ledger_day(db: &Db) -> ApiResult<(NaiveDate, DayCount)> {
-    let params: Params = load(db, keys::PARAMS)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no parameters in state"))?;
-    let meta: ChainMeta = load(db, keys::META)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no chain metadata in state"))?;
-    let today = business_date(meta.time_ms, params.utc_offset_minutes)
-        .ok_or_else(|| ApiError::internal("block time outside the calendar"))?;
+    let (params, today) = ledger_today(db)?;
     Ok((today, params.day_count))
 }
 

@@ -4,8 +4,7 @@
 //! last executed block and under the day count in force.
 
 use lianrong_api_types::OfferView;
-use lianrong_contracts::exec::{business_date, ChainMeta};
-use lianrong_contracts::model::{Financing, Offer, Params, Programme, Receivable};
+use lianrong_contracts::model::{Financing, Offer, Programme, Receivable};
 use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::DocKind;
 use lianrong_storage::Db;
@@ -14,15 +13,8 @@ use super::error::{ApiError, ApiResult};
 
 /// `offer` (already checked readable by the caller) with its all-in cost.
 pub fn offer_view(db: &Db, offer: Offer) -> ApiResult<OfferView> {
-    let params: Params = load(db, keys::PARAMS)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no parameters in state"))?;
-    let meta: ChainMeta = load(db, keys::META)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("no chain metadata in state"))?;
     // The date a disbursement recorded next would carry, give or take that block's time.
-    let today = business_date(meta.time_ms, params.utc_offset_minutes)
-        .ok_or_else(|| ApiError::internal("block time outside the calendar"))?;
+    let (params, today) = super::lists::ledger_today(db)?;
     let financing: Option<Financing> =
         load(db, &keys::doc(DocKind::Financing, offer.financing.as_str()))
             .map_err(ApiError::internal)?;
@@ -51,7 +43,9 @@ pub fn offer_view(db: &Db, offer: Offer) -> ApiResult<OfferView> {
 #[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use lianrong_api_types::AllInAsOf;
+    use lianrong_contracts::exec::business_date;
     use lianrong_contracts::merkle::compute_changes;
+    use lianrong_contracts::model::Params;
     use lianrong_contracts::money::{Amount, DayCount, Rate};
     use lianrong_contracts::pricing::quote;
     use lianrong_contracts::testkit::{self, org, World};
