@@ -13,10 +13,17 @@
 //! - [`programmes`]: supply-chain finance programmes with their limit's use and headroom.
 //! - [`loans`]: loans against pledged warehouse receipts with today's value, LTV and
 //!   margin-call state.
+//! - [`overdue`]: a financing with its overdue figures (days past due, penalty, the
+//!   claim a buy-back pays or a write-off writes off) as of the ledger's date, and the
+//!   ageing buckets of the risk view.
 //! - [`pricing`]: an offer with its all-in annualised cost to the supplier, computed once
 //!   from the figures chosen once (`GET /v1/offers/{id}`, SDK, CLI, explorer).
+//! - [`sales`]: banks' secondary sales of financings, with the face sold and whether an
+//!   unanswered offer lapsed.
 //! - [`registration`]: a disbursed financing's record in the fields of the PBoC
 //!   movable-property financing registry (中登网), for the CLI and the explorer.
+//! - [`snapshot`]: the state at a certified height in proven chunks, for a node that
+//!   joins without replaying the chain.
 //! - `schemas` (feature `openapi`): the OpenAPI schemas of path and query values taken
 //!   from a fixed set (document kinds, receivable statuses).
 
@@ -25,11 +32,14 @@ pub mod envelopes;
 pub mod governance;
 pub mod limits;
 pub mod loans;
+pub mod overdue;
 pub mod pricing;
 pub mod programmes;
 pub mod registration;
+pub mod sales;
 #[cfg(feature = "openapi")]
 pub mod schemas;
+pub mod snapshot;
 pub mod visibility;
 
 pub use approvals::{ApprovalPage, ApprovalQuery, ApprovalState, ApprovalView};
@@ -37,8 +47,14 @@ pub use envelopes::*;
 pub use governance::{ProposalPage, ProposalQuery, ProposalState, ProposalView};
 pub use limits::{LimitPage, LimitQuery, LimitView};
 pub use loans::{LoanPage, LoanQuery, LoanView};
+pub use overdue::{AgeingBucket, FinancingView};
 pub use pricing::{AllInAsOf, AllInCost, OfferView};
 pub use programmes::{ProgrammePage, ProgrammeQuery, ProgrammeView};
+pub use sales::{SalePage, SaleQuery, SaleView};
+pub use snapshot::{
+    SnapshotEntry, SnapshotHistoryChunk, SnapshotHistoryQuery, SnapshotManifest,
+    SnapshotStateChunk, SnapshotStateQuery,
+};
 
 /// The consensus validator set of the ledger's validator list (genesis, `/v1/status`,
 /// a `ValidatorSetChanged` event), in index order: the one mapping the node, the SDK's

@@ -93,7 +93,7 @@ pub fn terms_summary(p: &Programme) -> String {
         currency: t.currency,
     };
     format!(
-        "core {}, {} {} advanced, grid {}, fees {} + {}, tenor <= {} days, tiers <= {}, {}recourse, {}",
+        "core {}, {} {} advanced, grid {}, fees {} + {}, tenor <= {} days, tiers <= {}, {}recourse, penalty {} a year, {}",
         t.core,
         t.currency,
         t.advance,
@@ -103,6 +103,7 @@ pub fn terms_summary(p: &Programme) -> String {
         t.max_tenor_days,
         t.max_tier,
         if t.recourse { "with " } else { "without " },
+        t.penalty_rate,
         if t.auto_offer {
             format!("auto-offer valid {} days", t.offer_valid_days)
         } else {
@@ -146,6 +147,7 @@ pub(crate) mod tests {
                 auto_offer: true,
                 offer_valid_days: 5,
                 limit: Money::parse(limit, "CNY").unwrap(),
+                penalty_rate: Rate::parse("18").unwrap(),
             },
             members: vec![org("SUP-1")],
             status: ProgrammeStatus::Active,
@@ -165,7 +167,7 @@ pub(crate) mod tests {
         assert_eq!(over.headroom.amount, Amount::ZERO);
         assert_eq!(
             terms_summary(&v.programme),
-            "core CORE-A, CNY 80% advanced, grid <=90d 3.65% / <=180d 4.2%, fees 0.1% + 50.00, tenor <= 180 days, tiers <= 2, without recourse, auto-offer valid 5 days"
+            "core CORE-A, CNY 80% advanced, grid <=90d 3.65% / <=180d 4.2%, fees 0.1% + 50.00, tenor <= 180 days, tiers <= 2, without recourse, penalty 18% a year, auto-offer valid 5 days"
         );
     }
 }

@@ -138,10 +138,11 @@ mod tests {
             DocKind::Approval => 10,
             DocKind::Programme => 11,
             DocKind::Loan => 12,
+            DocKind::Sale => 13,
         };
         let mut seen: Vec<usize> = DocKind::ALL.into_iter().map(kind_index).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..13).collect::<Vec<_>>());
+        assert_eq!(seen, (0..14).collect::<Vec<_>>());
         let kinds = values(DocKindName::schema());
         assert_eq!(kinds.len(), DocKind::ALL.len());
         for k in &kinds {

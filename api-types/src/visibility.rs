@@ -208,7 +208,8 @@ impl Document for PendingApproval {
             }
             Action::Repay { payment_ref, .. }
             | Action::SettleRoot { payment_ref, .. }
-            | Action::Disburse { payment_ref, .. } => *payment_ref = mask(payment_ref),
+            | Action::Disburse { payment_ref, .. }
+            | Action::PaySale { payment_ref, .. } => *payment_ref = mask(payment_ref),
             _ => {}
         }
     }
@@ -223,6 +224,29 @@ impl Document for WarehouseReceipt {
         v
     }
     fn mask_identifiers(&mut self) {}
+}
+
+impl Document for lianrong_contracts::model::Sale {
+    /// The selling and the buying bank (other banks and auditors read everything): the
+    /// price is theirs.
+    fn parties(&self) -> Vec<&str> {
+        vec![self.seller.as_str(), self.buyer.as_str()]
+    }
+    fn mask_identifiers(&mut self) {
+        if let Some(p) = self.payment.as_mut() {
+            p.payment_ref = mask(&p.payment_ref);
+        }
+    }
+}
+
+/// A sale with its face and lapse, read like its record.
+impl Document for crate::sales::SaleView {
+    fn parties(&self) -> Vec<&str> {
+        self.sale.parties()
+    }
+    fn mask_identifiers(&mut self) {
+        self.sale.mask_identifiers();
+    }
 }
 
 impl Document for Loan {

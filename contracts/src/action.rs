@@ -498,6 +498,114 @@ pub enum Action {
         /// The programme.
         programme: DocId,
     },
+
+    /// An invited bank offers like `OfferFinancing` and names the default terms too: the
+    /// annual penalty rate on an overdue financing and whether it keeps recourse to the
+    /// supplier (under a programme both must be the programme's).
+    OfferFinancingWithTerms {
+        /// The financing request.
+        financing: DocId,
+        /// Annual discount rate in percent.
+        rate: Rate,
+        /// Flat fees, in the receivable's currency.
+        fees: Amount,
+        /// Last business date the offer may be accepted and disbursed on.
+        valid_until: NaiveDate,
+        /// Annual penalty rate in percent (ACT/360 by default: 18 is 0.05 % a day).
+        penalty_rate: Rate,
+        /// Whether the bank keeps recourse to the supplier.
+        recourse: bool,
+    },
+    /// The supplier (the applicant) buys back an overdue financing with recourse: it pays
+    /// the bank's outstanding advance plus the penalty as of today; nothing changes hands
+    /// on the ledger until the bank acknowledges the money.
+    InstructBuyback {
+        /// The financing.
+        financing: DocId,
+        /// What the supplier pays; must equal the ledger's figure for today.
+        amount: Amount,
+        /// The supplier's payment reference.
+        payment_ref: String,
+    },
+    /// The funding bank acknowledges the buy-back money: the receivable returns to the
+    /// supplier and the financing closes.
+    AcknowledgeBuyback {
+        /// The financing.
+        financing: DocId,
+    },
+    /// The funding bank disputes the buy-back money; nothing changes, the supplier may
+    /// instruct again.
+    DisputeBuyback {
+        /// The financing.
+        financing: DocId,
+        /// Why.
+        reason: String,
+    },
+    /// The funding bank writes off an overdue financing without recourse: the amount
+    /// (its outstanding advance plus the penalty as of today) and the reason are
+    /// recorded, the financing closes and its exposure ends.
+    WriteOff {
+        /// The financing.
+        financing: DocId,
+        /// The amount written off; must equal the ledger's figure for today.
+        amount: Amount,
+        /// Why.
+        reason: String,
+    },
+
+    /// The funding bank offers a disbursed financing to another bank at a price: the
+    /// whole, or with `part` a part of its receivable's face, carved out by a split when
+    /// the buyer accepts (`exec::secondary`).
+    OfferSale {
+        /// The financing.
+        financing: DocId,
+        /// The buying bank.
+        buyer: OrgId,
+        /// The face of the part sold, in the receivable's currency (`None`: the whole).
+        part: Option<Amount>,
+        /// The price, in the receivable's currency (at most the face sold).
+        price: Amount,
+        /// Last business date the buyer may accept (today up to
+        /// `max_offer_valid_days` ahead).
+        valid_until: NaiveDate,
+    },
+    /// The buying bank accepts: it becomes the financing's funder and the receivable's
+    /// holder (its exposure limits checked), and owes the price.
+    AcceptSale {
+        /// The sale.
+        sale: DocId,
+    },
+    /// The buying bank declines a sale offered to it.
+    DeclineSale {
+        /// The sale.
+        sale: DocId,
+    },
+    /// The selling bank withdraws a sale not yet answered.
+    WithdrawSale {
+        /// The sale.
+        sale: DocId,
+    },
+    /// The buying bank instructs the payment of the price; it is a fact only once the
+    /// seller acknowledges it.
+    PaySale {
+        /// The sale.
+        sale: DocId,
+        /// The buyer's payment reference.
+        payment_ref: String,
+    },
+    /// The selling bank acknowledges receiving the price.
+    AcknowledgeSalePayment {
+        /// The sale.
+        sale: DocId,
+    },
+    /// The selling bank disputes the price payment; the buyer may pay again under a new
+    /// reference.
+    DisputeSalePayment {
+        /// The sale.
+        sale: DocId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Every [`Action::name`]: what approval policies and key scopes may name. The
@@ -566,6 +674,18 @@ pub const ACTION_NAMES: &[&str] = &[
     "remove_from_programme",
     "close_programme",
     "request_programme_financing",
+    "offer_financing_with_terms",
+    "instruct_buyback",
+    "acknowledge_buyback",
+    "dispute_buyback",
+    "write_off",
+    "offer_sale",
+    "accept_sale",
+    "decline_sale",
+    "withdraw_sale",
+    "pay_sale",
+    "acknowledge_sale_payment",
+    "dispute_sale_payment",
 ];
 
 impl Action {
@@ -635,6 +755,18 @@ impl Action {
             Action::RemoveFromProgramme { .. } => "remove_from_programme",
             Action::CloseProgramme { .. } => "close_programme",
             Action::RequestProgrammeFinancing { .. } => "request_programme_financing",
+            Action::OfferFinancingWithTerms { .. } => "offer_financing_with_terms",
+            Action::InstructBuyback { .. } => "instruct_buyback",
+            Action::AcknowledgeBuyback { .. } => "acknowledge_buyback",
+            Action::DisputeBuyback { .. } => "dispute_buyback",
+            Action::WriteOff { .. } => "write_off",
+            Action::OfferSale { .. } => "offer_sale",
+            Action::AcceptSale { .. } => "accept_sale",
+            Action::DeclineSale { .. } => "decline_sale",
+            Action::WithdrawSale { .. } => "withdraw_sale",
+            Action::PaySale { .. } => "pay_sale",
+            Action::AcknowledgeSalePayment { .. } => "acknowledge_sale_payment",
+            Action::DisputeSalePayment { .. } => "dispute_sale_payment",
         }
     }
 }

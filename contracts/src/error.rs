@@ -37,11 +37,13 @@ pub enum DocKind {
     Programme,
     /// A loan against pledged warehouse receipts.
     Loan,
+    /// A bank's secondary sale of a financing to another bank.
+    Sale,
 }
 
 impl DocKind {
     /// Every kind (the API's `/v1/proofs/{kind}/...` takes exactly these).
-    pub const ALL: [DocKind; 13] = [
+    pub const ALL: [DocKind; 14] = [
         DocKind::Org,
         DocKind::Proposal,
         DocKind::Order,
@@ -55,6 +57,7 @@ impl DocKind {
         DocKind::Approval,
         DocKind::Programme,
         DocKind::Loan,
+        DocKind::Sale,
     ];
 
     /// The short name used in state keys and URLs.
@@ -73,6 +76,7 @@ impl DocKind {
             DocKind::Approval => "approval",
             DocKind::Programme => "programme",
             DocKind::Loan => "loan",
+            DocKind::Sale => "sale",
         }
     }
 
@@ -516,6 +520,35 @@ pub enum ContractError {
         /// The tenor priced, days from today to maturity.
         days: u32,
     },
+    /// A stated amount differs from the ledger's figure for the day (a buy-back's or a
+    /// write-off's outstanding advance plus penalty).
+    #[error("{what} {given} differs from the ledger's {expected} as of today")]
+    AmountMismatch {
+        /// What the amount is (`buy-back of FIN-3`).
+        what: String,
+        /// Stated by the signer.
+        given: String,
+        /// The ledger's figure.
+        expected: String,
+    },
+    /// A default action the financing's recourse term does not allow (a buy-back
+    /// without recourse, a write-off with it).
+    #[error("financing {financing}: {reason}")]
+    RecourseTerm {
+        /// The financing.
+        financing: String,
+        /// Which term forbids it.
+        reason: String,
+    },
+    /// The supplier's buy-back of the receivable's financing waits for the bank's answer:
+    /// no settlement of it may be instructed meanwhile.
+    #[error("receivable {receivable} has the buy-back of financing {financing} pending")]
+    BuybackPending {
+        /// The receivable.
+        receivable: String,
+        /// Its financing.
+        financing: String,
+    },
 }
 
 impl ContractError {
@@ -591,6 +624,9 @@ impl ContractError {
             ContractError::KeyAlreadyApproved(_) => "key_already_approved",
             ContractError::OutsideProgramme { .. } => "outside_programme",
             ContractError::OfferOffGrid { .. } => "offer_off_grid",
+            ContractError::AmountMismatch { .. } => "amount_mismatch",
+            ContractError::RecourseTerm { .. } => "recourse_term",
+            ContractError::BuybackPending { .. } => "buyback_pending",
         }
     }
 

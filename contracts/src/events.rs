@@ -340,6 +340,100 @@ pub enum Event {
         key: PublicKey,
         scopes: Option<Vec<String>>,
     },
+
+    /// The ledger marked a disbursed financing overdue with its receivable: the penalty
+    /// runs after `penalty_from` at `penalty_rate` a year (`exec::default`).
+    FinancingOverdue {
+        financing: DocId,
+        receivable: DocId,
+        bank: OrgId,
+        penalty_from: NaiveDate,
+        penalty_rate: Rate,
+        recourse: bool,
+    },
+    /// An acknowledged repayment is about to change an overdue financing's outstanding
+    /// advance: the penalty so far (`accrued`, through `through`) is folded in.
+    FinancingPenaltyAccrued {
+        financing: DocId,
+        through: NaiveDate,
+        accrued: Money,
+    },
+    /// The supplier instructed the buy-back of an overdue financing (advance + penalty).
+    BuybackInstructed {
+        financing: DocId,
+        supplier: OrgId,
+        bank: OrgId,
+        amount: Money,
+        advanced: Money,
+        penalty: Money,
+        payment_ref: String,
+    },
+    /// The bank acknowledged the buy-back money: the receivable returns to the supplier.
+    BuybackAcknowledged {
+        financing: DocId,
+        receivable: DocId,
+        bank: OrgId,
+        amount: Money,
+    },
+    /// The bank disputed the buy-back money; nothing changed.
+    BuybackDisputed { financing: DocId, reason: String },
+    /// The bank wrote off an overdue financing without recourse.
+    FinancingWrittenOff {
+        financing: DocId,
+        receivable: DocId,
+        bank: OrgId,
+        amount: Money,
+        advanced: Money,
+        penalty: Money,
+        reason: String,
+    },
+
+    /// A funding bank offered a disbursed financing to another bank: `face` is the face
+    /// sold (the whole outstanding amount, or the part), at `price` (`exec::secondary`).
+    SaleOffered {
+        sale: DocId,
+        financing: DocId,
+        seller: OrgId,
+        buyer: OrgId,
+        face: Money,
+        price: Money,
+        valid_until: NaiveDate,
+    },
+    /// The buying bank accepted: it funds `bought` and holds `receivable` (for a part,
+    /// split off `kept`, which the seller's `financing` continues on). No price here:
+    /// the financing's and the receivable's readers learn who funds and holds them, not
+    /// what the banks agreed.
+    SaleAccepted {
+        sale: DocId,
+        seller: OrgId,
+        buyer: OrgId,
+        financing: DocId,
+        bought: DocId,
+        receivable: DocId,
+        kept: Option<DocId>,
+        face: Money,
+        advanced: Money,
+    },
+    /// The buying bank declined the sale.
+    SaleDeclined { sale: DocId, buyer: OrgId },
+    /// The selling bank withdrew the sale.
+    SaleWithdrawn { sale: DocId, seller: OrgId },
+    /// The buying bank instructed the payment of the price.
+    SalePaymentInstructed {
+        sale: DocId,
+        buyer: OrgId,
+        seller: OrgId,
+        price: Money,
+        payment_ref: String,
+    },
+    /// The selling bank acknowledged receiving the price.
+    SalePaymentAcknowledged {
+        sale: DocId,
+        seller: OrgId,
+        price: Money,
+    },
+    /// The selling bank disputed the price payment.
+    SalePaymentDisputed { sale: DocId, reason: String },
 }
 
 impl Event {
@@ -362,6 +456,19 @@ impl Event {
             | Event::ApprovalExecuted { .. }
             | Event::ApprovalRejected { .. } => self.approval_documents(),
             Event::ParamsChanged | Event::ValidatorSetChanged { .. } => vec![],
+            Event::FinancingOverdue { .. }
+            | Event::FinancingPenaltyAccrued { .. }
+            | Event::BuybackInstructed { .. }
+            | Event::BuybackAcknowledged { .. }
+            | Event::BuybackDisputed { .. }
+            | Event::FinancingWrittenOff { .. } => self.default_documents(),
+            Event::SaleOffered { .. }
+            | Event::SaleAccepted { .. }
+            | Event::SaleDeclined { .. }
+            | Event::SaleWithdrawn { .. }
+            | Event::SalePaymentInstructed { .. }
+            | Event::SalePaymentAcknowledged { .. }
+            | Event::SalePaymentDisputed { .. } => self.sale_documents(),
             Event::LimitSet { .. }
             | Event::ProgrammeCreated { .. }
             | Event::ProgrammeAccepted { .. }
@@ -523,6 +630,36 @@ impl Event {
             | Event::LoanRepaymentAcknowledged { loan, .. }
             | Event::MarginCalled { loan, .. }
             | Event::MarginCallCured { loan } => vec![d(K::Loan, loan)],
+            _ => vec![],
+        }
+    }
+
+    /// [`Event::documents`] of overdue financings, buy-backs and write-offs: the
+    /// financing, and the receivable when it changes too.
+    fn default_documents(&self) -> Vec<(DocKind, String)> {
+        use DocKind as K;
+        let d = |k: DocKind, id: &DocId| (k, id.as_str().to_string());
+        match self {
+            Event::FinancingOverdue {
+                financing,
+                receivable,
+                ..
+            }
+            | Event::BuybackAcknowledged {
+                financing,
+                receivable,
+                ..
+            }
+            | Event::FinancingWrittenOff {
+                financing,
+                receivable,
+                ..
+            } => vec![d(K::Financing, financing), d(K::Receivable, receivable)],
+            Event::BuybackInstructed { financing, .. }
+            | Event::BuybackDisputed { financing, .. }
+            | Event::FinancingPenaltyAccrued { financing, .. } => {
+                vec![d(K::Financing, financing)]
+            }
             _ => vec![],
         }
     }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 use crate::state::{Entries, StateRead, Storage, Writes};
 
+/// The tree's hash function (what jmt's generic proof and restore types take).
+pub type TreeHasher = sha2::Sha256;
+
 /// The root of an empty tree.
 pub fn empty_root() -> Hash {
     Hash(Sha256Jmt::<MemoryStorage>::EMPTY_ROOT.0)

@@ -662,7 +662,8 @@ pub enum FinancingStatus {
     Accepted,
     /// The bank paid and now holds the receivable.
     Disbursed,
-    /// The receivable was repaid in full.
+    /// Ended: the receivable was repaid in full, the supplier's buy-back was settled, or
+    /// the bank wrote it off (`Financing::overdue` says which).
     Closed,
     /// Cancelled by the holder, or abandoned by the accepted bank before paying.
     Cancelled,
@@ -705,9 +706,14 @@ pub struct Financing {
     /// The programme it was requested under (`None`: an open auction among the banks
     /// the applicant named).
     pub programme: Option<DocId>,
-    /// Whether the bank has recourse to the applicant (the programme's term); `None`
-    /// outside programmes, where nothing about recourse was agreed.
+    /// Whether the bank has recourse to the applicant: the programme's term, or outside
+    /// programmes the accepted offer's (`None`: nothing about recourse was agreed, which
+    /// the default rules read as without recourse).
     pub recourse: Option<bool>,
+    /// Set once its receivable went overdue while disbursed: the penalty terms, the
+    /// supplier's buy-back (with recourse) or the bank's write-off (`exec::default`).
+    #[serde(default)]
+    pub overdue: Option<FinancingOverdue>,
 }
 
 /// A financing's entry in the PBoC movable-property financing registry (中登网,
@@ -817,6 +823,14 @@ pub struct Offer {
     pub valid_until: NaiveDate,
     /// Status.
     pub status: OfferStatus,
+    /// The annual penalty rate on an overdue financing (ACT/360 by default: 18 % a year
+    /// is 0.05 % a day), when the bank's offer named one (`OfferFinancingWithTerms`);
+    /// under a programme its terms rule (`exec::default`).
+    #[serde(default)]
+    pub penalty_rate: Option<Rate>,
+    /// Whether the bank keeps recourse to the supplier, when the offer said so.
+    #[serde(default)]
+    pub recourse: Option<bool>,
 }
 
 /// Which counterparty of its financings a bank's exposure limit caps.
@@ -1157,6 +1171,10 @@ pub struct ProgrammeTerms {
     /// The programme limit: the financed face still owed on its live financings (kept
     /// as a credit limit, `LimitScope::Programme`).
     pub limit: Money,
+    /// Annual penalty rate on its overdue financings (`exec::default`; ACT/360 by
+    /// default, so 18 is 0.05 % a day); zero charges none.
+    #[serde(default = "Rate::zero")]
+    pub penalty_rate: Rate,
 }
 
 /// A programme's life.
@@ -1209,5 +1227,180 @@ impl Programme {
             bank: self.bank.clone(),
             programme: self.id.clone(),
         }
+    }
+}
+
+/// What became of a financing whose receivable went overdue while it was disbursed
+/// (`exec::default`): the penalty terms fixed that day, the penalty folded in so far, and
+/// the supplier's buy-back (with recourse) or the bank's write-off (without).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinancingOverdue {
+    /// Business date the ledger marked it overdue (its overdue sweep).
+    pub since: NaiveDate,
+    /// Maturity + the grace days in force that day: penalty days count after it, and
+    /// days past due are counted from it.
+    pub penalty_from: NaiveDate,
+    /// Annual penalty rate (the programme's, else the accepted offer's, else zero).
+    pub penalty_rate: Rate,
+    /// The day count the rate is divided by (the network's that day).
+    pub day_count: DayCount,
+    /// Whether the bank has recourse to the supplier (buy-back) or not (write-off).
+    pub recourse: bool,
+    /// Penalty on earlier outstanding advanced amounts, through `accrued_through`
+    /// (folded in when an acknowledged repayment changed the amount).
+    pub accrued: Amount,
+    /// The last day `accrued` counts.
+    pub accrued_through: NaiveDate,
+    /// The supplier's latest buy-back instruction and the bank's answer.
+    pub buyback: Option<Buyback>,
+    /// The bank's write-off.
+    pub write_off: Option<WriteOff>,
+}
+
+impl FinancingOverdue {
+    /// The day the penalty stopped: a settled buy-back's instruction day or the
+    /// write-off's day; `None` while it runs.
+    pub fn ended_on(&self) -> Option<NaiveDate> {
+        match (&self.buyback, &self.write_off) {
+            (_, Some(w)) => Some(w.written_off_on),
+            (Some(b), None) if b.status == SettlementStatus::Acknowledged => Some(b.instructed_on),
+            _ => None,
+        }
+    }
+}
+
+/// The supplier's buy-back of an overdue financing with recourse, two-sided like a
+/// settlement: the supplier instructs it, the bank acknowledges (or disputes) receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buyback {
+    /// What the supplier pays: `advanced` + `penalty`, as of `instructed_on`.
+    pub amount: Money,
+    /// The bank's advance not yet recovered, that day.
+    pub advanced: Money,
+    /// The penalty accrued through that day.
+    pub penalty: Money,
+    /// The supplier's payment reference.
+    pub payment_ref: String,
+    /// Business date of the instruction (the figures are as of it).
+    pub instructed_on: NaiveDate,
+    /// Pending until the bank answers.
+    pub status: SettlementStatus,
+    /// Business date of the bank's answer.
+    pub answered_on: Option<NaiveDate>,
+    /// The bank's reason, when disputed.
+    pub dispute_reason: Option<String>,
+}
+
+/// The funding bank's write-off of an overdue financing without recourse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOff {
+    /// The amount written off: `advanced` + `penalty`, as of `written_off_on`.
+    pub amount: Money,
+    /// The bank's advance not yet recovered, that day.
+    pub advanced: Money,
+    /// The penalty accrued through that day.
+    pub penalty: Money,
+    /// Why (1-256 characters).
+    pub reason: String,
+    /// Business date of the write-off.
+    pub written_off_on: NaiveDate,
+}
+
+/// Most price payments one secondary sale records: a disputed payment may be instructed
+/// again under a new reference, this many times in all.
+pub const MAX_SALE_PAYMENTS: u32 = 8;
+
+/// A secondary sale's life (`exec::secondary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SaleStatus {
+    /// The selling bank offered it; the buying bank has not answered.
+    Offered,
+    /// The buying bank accepted: it funds the financing sold and holds its receivable;
+    /// the price is owed to the seller until the seller acknowledges it.
+    Sold,
+    /// The seller acknowledged receiving the price.
+    Paid,
+    /// The buying bank declined.
+    Declined,
+    /// The selling bank withdrew its offer.
+    Withdrawn,
+}
+
+/// What changed hands when the buying bank accepted a sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleTransfer {
+    /// Business date of the acceptance.
+    pub accepted_on: NaiveDate,
+    /// The buyer's financing: the one sold (whole), or the new one carrying the part.
+    pub financing: DocId,
+    /// The receivable the buyer holds now.
+    pub receivable: DocId,
+    /// For a part: the rest of the split, which the seller keeps (its financing
+    /// continues on it).
+    pub kept: Option<DocId>,
+    /// The outstanding face sold.
+    pub face: Money,
+    /// The advanced amount sold (for a part: the whole's x part / face, rounded toward
+    /// zero to the minor unit; the seller's side keeps the remainder).
+    pub advanced: Money,
+}
+
+/// The buying bank's payment of the price, two-sided like a settlement: the buyer
+/// instructs it, the seller acknowledges (or disputes) receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalePayment {
+    /// The buyer's payment reference (counted once among the buyer's references).
+    pub payment_ref: String,
+    /// Business date of the instruction.
+    pub instructed_on: NaiveDate,
+    /// Pending until the seller answers.
+    pub status: SettlementStatus,
+    /// Business date of the seller's answer.
+    pub answered_on: Option<NaiveDate>,
+    /// The seller's reason, when disputed.
+    pub dispute_reason: Option<String>,
+}
+
+/// A funding bank's sale of a disbursed financing -- whole, or a part of its receivable
+/// carved out by a split -- to another bank at a price both sign (`SAL-n`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    /// Id assigned by the ledger (`SAL-n`).
+    pub id: DocId,
+    /// The seller's financing offered.
+    pub financing: DocId,
+    /// Its receivable when offered.
+    pub receivable: DocId,
+    /// The selling (funding) bank.
+    pub seller: OrgId,
+    /// The buying bank.
+    pub buyer: OrgId,
+    /// What the receivable owed when offered; the sale needs it unchanged at acceptance.
+    pub outstanding: Money,
+    /// The face of the part sold (`None`: the whole).
+    pub part: Option<Money>,
+    /// The price the buyer pays the seller.
+    pub price: Money,
+    /// Business date of the offer.
+    pub offered_on: NaiveDate,
+    /// Last business date the buyer may accept.
+    pub valid_until: NaiveDate,
+    /// Status.
+    pub status: SaleStatus,
+    /// Business date the buyer declined or the seller withdrew.
+    pub closed_on: Option<NaiveDate>,
+    /// Set on acceptance: what changed hands.
+    pub transfer: Option<SaleTransfer>,
+    /// The latest price payment and the seller's answer.
+    pub payment: Option<SalePayment>,
+    /// Price payments instructed so far (at most [`MAX_SALE_PAYMENTS`]).
+    pub payments: u32,
+}
+
+impl Sale {
+    /// The face sold: the part, or everything the receivable owed when offered.
+    pub fn face(&self) -> Money {
+        self.part.unwrap_or(self.outstanding)
     }
 }

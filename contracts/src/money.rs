@@ -295,6 +295,21 @@ impl Rate {
     pub fn percent(&self) -> Decimal {
         self.0
     }
+
+    /// Zero percent (a term that charges nothing).
+    pub fn zero() -> Rate {
+        Rate(Decimal::ZERO)
+    }
+
+    /// A daily percentage as the annual rate of `day_count` (0.05 a day is 18 under
+    /// ACT/360), exactly; refused above 100 % a year.
+    pub fn from_daily(daily: Rate, day_count: DayCount) -> Result<Rate, MoneyError> {
+        let annual = daily
+            .0
+            .checked_mul(Decimal::from(day_count.basis()))
+            .ok_or(MoneyError::Overflow)?;
+        Rate::parse(&annual.normalize().to_string())
+    }
 }
 
 impl std::fmt::Display for Rate {

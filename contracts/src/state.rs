@@ -175,6 +175,11 @@ pub mod keys {
         format!("loanrcpt/{receipt}").into_bytes()
     }
 
+    /// Financing id -> its secondary sale offered and not yet answered (at most one).
+    pub fn open_sale(financing: &str) -> Vec<u8> {
+        format!("selling/{financing}").into_bytes()
+    }
+
     /// An org's approval policy (maker-checker), if it set one.
     pub fn approval_policy(org: &lianrong_primitives::OrgId) -> Vec<u8> {
         format!("policy/{org}").into_bytes()

@@ -48,6 +48,8 @@ struct Fixture {
     prg_proposed: String,
     prg_active: String,
     loans: common::inventory::MatrixLoans,
+    sales: common::secondary::MatrixSales,
+    defaults: common::default::MatrixDefaults,
 }
 
 fn first_id(events: &[Event]) -> String {
@@ -96,6 +98,9 @@ fn fixture() -> Fixture {
     }
     // Loans first: they need days to pass (a cure period) before the rest is built.
     let loans = common::inventory::matrix_loans(&mut w);
+    // Overdue financings: their receivables must pass maturity + grace first.
+    let defaults = common::default::matrix_defaults(&mut w);
+    let sales = common::secondary::matrix_sales(&mut w);
     let po_issued = w.fresh_id("PO");
     w.ok(
         "CORE-A",
@@ -399,6 +404,8 @@ fn fixture() -> Fixture {
         prg_proposed,
         prg_active,
         loans,
+        sales,
+        defaults,
     }
 }
 
@@ -421,6 +428,7 @@ fn programme_terms() -> ProgrammeTerms {
         auto_offer: true,
         offer_valid_days: 3,
         limit: cny("5000000.00"),
+        penalty_rate: Rate::parse("18").unwrap(),
     }
 }
 
@@ -952,6 +960,110 @@ fn every_action_refuses_every_unauthorised_org() {
             },
             use_role(&[Role::Supplier], &["SUP-1"]),
             "SUP-1",
+        ),
+        (
+            // The funding bank sells to another bank; the buyer answers and pays, the
+            // seller withdraws and acknowledges the price.
+            Action::OfferSale {
+                financing: f.sales.free.clone(),
+                buyer: org("BANK-B"),
+                part: Some(Amount::parse("4000.00").unwrap()),
+                price: Amount::parse("3900.00").unwrap(),
+                valid_until: f.world.today(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::AcceptSale {
+                sale: f.sales.offered.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::DeclineSale {
+                sale: f.sales.offered.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::WithdrawSale {
+                sale: f.sales.offered.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::PaySale {
+                sale: f.sales.sold.clone(),
+                payment_ref: "BANK-B-SALE-9".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
+        ),
+        (
+            Action::AcknowledgeSalePayment {
+                sale: f.sales.paying.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::DisputeSalePayment {
+                sale: f.sales.paying.clone(),
+                reason: "not received".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::OfferFinancingWithTerms {
+                financing: d(&f.fin_requested),
+                rate: Rate::parse("3").unwrap(),
+                fees: Amount::ZERO,
+                valid_until: f.world.today(),
+                penalty_rate: Rate::parse("18").unwrap(),
+                recourse: true,
+            },
+            use_role(&[Role::Bank], &["BANK-A", "BANK-B"]),
+            "BANK-A",
+        ),
+        (
+            // The applicant buys back its overdue financing with recourse.
+            Action::InstructBuyback {
+                financing: f.defaults.recourse.clone(),
+                amount: f.defaults.recourse_claim,
+                payment_ref: "SUP1-BB-M".into(),
+            },
+            use_role(&[Role::Supplier], &["SUP-1"]),
+            "SUP-1",
+        ),
+        (
+            Action::AcknowledgeBuyback {
+                financing: f.defaults.pending.clone(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            Action::DisputeBuyback {
+                financing: f.defaults.pending.clone(),
+                reason: "not received".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-A"]),
+            "BANK-A",
+        ),
+        (
+            // The funding bank writes off its overdue financing without recourse.
+            Action::WriteOff {
+                financing: f.defaults.plain.clone(),
+                amount: f.defaults.plain_claim,
+                reason: "uncollectable".into(),
+            },
+            use_role(&[Role::Bank], &["BANK-B"]),
+            "BANK-B",
         ),
         (
             // Every org sets its own policy and no one else's: nobody to refuse.

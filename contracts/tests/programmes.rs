@@ -66,6 +66,7 @@ fn terms() -> ProgrammeTerms {
         auto_offer: true,
         offer_valid_days: 5,
         limit: cny("2000000.00"),
+        penalty_rate: rate("18"),
     }
 }
 

@@ -862,6 +862,7 @@ fn apply_programme(
                 "CNY",
             )
             .unwrap(),
+            penalty_rate: Rate::parse(&format!("{}", (seed >> 50) % 37)).unwrap(),
         };
         assert_eq!(run(w, bank, Action::CreateProgramme { terms }), Ok(()));
         return;

@@ -13,6 +13,8 @@
 //! node_client_key = "tls/client-key.pem"
 //! reference_rate = "3.45"       # the cost report's yardstick, percent a year, with its label
 //! reference_label = "1-year LPR 3.00 + SME spread 0.45"
+//! database = "sqlite://explorer.db"   # the index's database (default: this file next to
+//!                               # the config); or "postgres://user:pw@host/db"
 //! [tls]                         # serve HTTPS (otherwise plain HTTP)
 //! cert = "explorer.pem"         # certificate chain, leaf first
 //! key = "explorer-key.pem"
@@ -113,6 +115,28 @@ fn default_concurrent_logins() -> usize {
     2
 }
 
+/// The database of a config file that names none: a SQLite file next to it.
+pub const DEFAULT_DATABASE: &str = "sqlite://explorer.db";
+
+/// A SQLite URL with a relative path taken from `base` (the config's folder, or the
+/// `--data-dir`); other URLs unchanged.
+pub fn anchor_sqlite(url: &str, base: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (rest, String::new()),
+    };
+    if path.is_empty() || path == ":memory:" || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    format!("sqlite://{}{query}", base.join(path).display())
+}
+
 /// Most password checks a config may allow at once (each holds ~19 MiB for tens of ms).
 pub const MAX_CONCURRENT_LOGINS: usize = 64;
 
@@ -142,9 +166,15 @@ pub struct ExplorerConfig {
     /// Lock-out policy.
     #[serde(default)]
     pub lockout: Lockout,
-    /// Most documents of each kind kept in the in-memory index.
+    /// Most documents of each kind kept in the in-memory index (the pages' cache; the
+    /// database holds every one).
     #[serde(default = "default_index_docs")]
     pub max_index_docs: usize,
+    /// The index's database: `sqlite://PATH` (a relative path is taken from the config's
+    /// folder; [`ExplorerConfig::load`] defaults to `explorer.db` there) or
+    /// `postgres://...`. `None` (programmatic configs): an in-memory SQLite database.
+    #[serde(default)]
+    pub database: Option<String>,
     /// Optional genesis.json whose validator set the browser verifies certificates
     /// against; without it the node's reported validator set is used (and the page says so).
     #[serde(default)]
@@ -195,6 +225,7 @@ impl ExplorerConfig {
             max_concurrent_logins: default_concurrent_logins(),
             lockout: Lockout::default(),
             max_index_docs: default_index_docs(),
+            database: None,
             genesis: None,
             node_ca: None,
             node_client_cert: None,
@@ -249,12 +280,20 @@ impl ExplorerConfig {
                 *p = base.join(&*p);
             }
         }
+        let db = cfg
+            .database
+            .take()
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        cfg.database = Some(anchor_sqlite(&db, base));
         cfg.validate().map_err(err)?;
         Ok(cfg)
     }
 
     /// Checks accounts are unique, org accounts name an org, and limits hold.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(db) = &self.database {
+            crate::store::Backend::of(db).map_err(|e| e.to_string())?;
+        }
         if self.accounts.len() > MAX_ACCOUNTS {
             return Err(format!("more than {MAX_ACCOUNTS} accounts"));
         }
@@ -339,6 +378,25 @@ mod tests {
         assert_eq!(c.lockout, Lockout::default());
         assert_eq!(c.lockout.max_address_failures, 50);
         assert_eq!(c.max_concurrent_logins, 2, "a sane default");
+        let next_to_it = format!("sqlite://{}", dir.join("explorer.db").display());
+        assert_eq!(
+            c.database.as_deref(),
+            Some(next_to_it.as_str()),
+            "nothing to set up"
+        );
+        assert_eq!(
+            anchor_sqlite("sqlite://data/e.db?mode=rwc", Path::new("/etc/x")),
+            "sqlite:///etc/x/data/e.db?mode=rwc"
+        );
+        for kept in ["sqlite:///var/e.db", "postgres://u@h/db", "sqlite::memory:"] {
+            assert_eq!(anchor_sqlite(kept, Path::new("/etc/x")), kept);
+        }
+        let mut other = c.clone();
+        other.database = Some("mysql://h/db".into());
+        assert!(other
+            .validate()
+            .unwrap_err()
+            .contains("sqlite: or postgres://"));
 
         let mut bad = c.clone();
         bad.accounts[1].org = None;

@@ -1,12 +1,15 @@
-//! The in-memory index: follows committed blocks (`/v1/blocks/{h}` -> tx hashes ->
-//! `/v1/transactions/{hash}` receipts -> the documents they touched) so the explorer can
-//! list what the node API does not (blocks, transactions, orders, invoices, financings,
-//! offers, settlements, invoice numbers). Rebuilt from the node at start -- every page of
-//! `/v1/orgs` and `/v1/receivables`, then every block from height 1, one page or block at
-//! a time -- and every table is bounded. Whatever it could not read (the rebuild still running, a full
-//! table, a transaction the node does not hold, a node it cannot follow) is kept as
-//! [`IndexData::incomplete`] and shown on every page and CSV, never silently left out of
-//! the totals.
+//! The follower and the in-memory index: follows committed blocks (`/v1/blocks/{h}` ->
+//! tx hashes -> `/v1/transactions/{hash}` receipts -> the documents they touched) so the
+//! explorer can list what the node API does not (blocks, transactions, orders, invoices,
+//! financings, offers, settlements, invoice numbers). Each block is written to the
+//! [`crate::store`] whole, in one database transaction with the new height, then to the
+//! in-memory [`IndexData`]: the bounded cache the dashboard, detail pages and the views
+//! not read from SQL use, loaded from the store at start. A restart continues from the
+//! store's height after reading the org and receivable lists again (the ledger's own
+//! changes while it was away); a new database is filled from block 1. Whatever it could
+//! not read (catching up still running, a transaction the node does not hold, a node it
+//! cannot follow) or hold (a full cache table) is kept as [`IndexData::incomplete`] and
+//! shown on every page and CSV, never silently left out of the totals.
 //!
 //! Everything is read as the typed answers of `lianrong_api_types`: a block, transaction
 //! or document the node answers with a missing or mistyped field stops the follower at
@@ -27,11 +30,12 @@ use lianrong_contracts::model::{
 use lianrong_contracts::{DocKind, Event};
 use lianrong_primitives::Hash;
 use lianrong_sdk::PageWalk;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::node::{paths, Doc, NodeApi, NodeError};
+use crate::store::{Context, DocRow, Store, StoreError};
 use crate::vis::{mask_json, Document, Shown};
 use lianrong_api_types::visibility::{tx_access, Reader, TxAccess};
 
@@ -63,7 +67,7 @@ pub struct Gap {
 }
 
 /// A committed block as the explorer lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockRow {
     /// Height.
     pub height: u64,
@@ -114,7 +118,7 @@ impl BlockRow {
 }
 
 /// A committed transaction with its decoded action and receipt.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TxRecord {
     /// Hash (hex).
     pub hash: String,
@@ -231,8 +235,12 @@ pub struct IndexData {
     pub event_error: Option<String>,
     /// The rebuild at start, while it runs.
     pub rebuilding: Option<Rebuild>,
-    /// The first data the index lost for good (until a restart rebuilds it).
+    /// The first data the index lost for good (kept in the store: a restart does not
+    /// read the chain again).
     pub gap: Option<Gap>,
+    /// The block from which a full table left documents out of this in-memory index
+    /// (the store holds them: lists and CSVs read it, detail sections read this cache).
+    pub full_since: Option<u64>,
     /// Most entries per table.
     pub cap: usize,
 }
@@ -262,9 +270,28 @@ impl IndexData {
             .collect()
     }
 
-    /// Why the index may not hold everything the node has, in words (`None`: complete up
-    /// to `height`). Every page and CSV built from the index shows it.
+    /// Why the in-memory index may not hold everything the node has, in words (`None`:
+    /// complete up to `height`). Every page and CSV built from it shows it.
     pub fn incomplete(&self) -> Option<String> {
+        let mut why = self.store_notes();
+        if let Some(since) = self.full_since {
+            why.push(format!(
+                "incomplete since block {since}: the index is full ({} documents per table, \
+                 max_index_docs): documents not indexed",
+                self.cap
+            ));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// Why the store may not hold everything the node has (`None`: complete up to
+    /// `height`): what lists, CSVs and risk views read from the store say.
+    pub fn store_incomplete(&self) -> Option<String> {
+        let why = self.store_notes();
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    fn store_notes(&self) -> Vec<String> {
         let mut why = Vec::new();
         match &self.rebuilding {
             Some(r) if !r.lists_read => why.push(format!(
@@ -286,7 +313,7 @@ impl IndexData {
                 "incomplete since block {since}: following the node failed: {e}"
             ));
         }
-        (!why.is_empty()).then(|| why.join("; "))
+        why
     }
 
     /// Records data the index lost from block `since` on (the earliest loss is kept).
@@ -359,7 +386,7 @@ impl IndexData {
         map.insert(id, v);
     }
 
-    fn add_block(&mut self, b: BlockRow) {
+    pub(crate) fn add_block(&mut self, b: BlockRow) {
         self.height = self.height.max(b.height);
         self.blocks.insert(b.height, b);
         while self.blocks.len() > self.cap.max(RECENT_BLOCKS) {
@@ -369,17 +396,28 @@ impl IndexData {
 
     fn add_tx(&mut self, t: TxRecord) {
         for d in &t.docs {
-            if self.doc_txs.len() >= self.cap.saturating_mul(4) && !self.doc_txs.contains_key(d) {
-                continue;
-            }
-            let list = self.doc_txs.entry(d.clone()).or_default();
-            if !list.contains(&t.hash) {
-                list.push_back(t.hash.clone());
-                if list.len() > MAX_TXS_PER_DOC {
-                    list.pop_front();
-                }
+            self.note_doc_tx(d.clone(), t.hash.clone());
+        }
+        self.add_tx_record(t);
+    }
+
+    /// Remembers that transaction `hash` touched document `doc` (the newest
+    /// [`MAX_TXS_PER_DOC`] per document, for at most 4 x `cap` documents).
+    pub(crate) fn note_doc_tx(&mut self, doc: (DocKind, String), hash: String) {
+        if self.doc_txs.len() >= self.cap.saturating_mul(4) && !self.doc_txs.contains_key(&doc) {
+            return;
+        }
+        let list = self.doc_txs.entry(doc).or_default();
+        if !list.contains(&hash) {
+            list.push_back(hash);
+            if list.len() > MAX_TXS_PER_DOC {
+                list.pop_front();
             }
         }
+    }
+
+    /// Keeps transaction `t` (the newest `cap` are kept).
+    pub(crate) fn add_tx_record(&mut self, t: TxRecord) {
         let key = (t.height, t.index);
         self.tx_by_hash.insert(t.hash.clone(), key);
         self.txs.insert(key, t);
@@ -391,15 +429,20 @@ impl IndexData {
         }
     }
 
-    fn put_doc(&mut self, doc: Doc) {
+    pub(crate) fn put_doc(&mut self, doc: Doc) {
         let before = self.dropped;
         self.put_doc_bounded(doc);
         if self.dropped > before {
-            let reason = format!(
-                "the index is full ({} documents per table, max_index_docs): documents not indexed",
-                self.cap
-            );
-            self.note_gap(self.height + 1, reason);
+            self.note_full(0);
+        }
+    }
+
+    /// Records that `more` documents (besides those already counted) did not fit.
+    pub(crate) fn note_full(&mut self, more: u64) {
+        self.dropped += more;
+        if self.full_since.is_none() {
+            tracing::warn!(cap = self.cap, "explorer in-memory index full");
+            self.full_since = Some(self.height + 1);
         }
     }
 
@@ -433,19 +476,12 @@ impl IndexData {
         }
     }
 
-    /// Indexes a fetched block: its documents (as of now), its transactions with their
-    /// parties, then the block itself; the update for live pages.
-    fn add_indexed(&mut self, row: BlockRow, mut txs: Vec<TxRecord>, docs: Vec<Doc>) -> LiveUpdate {
+    /// Indexes a fetched block: its documents (as of now), its transactions (their
+    /// parties already found, see [`Follower::index_block`]), then the block itself; the
+    /// update for live pages.
+    fn add_indexed(&mut self, row: BlockRow, txs: Vec<TxRecord>, docs: Vec<Doc>) -> LiveUpdate {
         for doc in docs {
             self.put_doc(doc);
-        }
-        for t in &mut txs {
-            let mut parties: BTreeSet<String> = BTreeSet::new();
-            parties.insert(t.signer_org.clone());
-            for (k, id) in &t.docs {
-                parties.extend(self.doc_parties(*k, id));
-            }
-            t.parties = parties.into_iter().collect();
         }
         for t in &txs {
             self.add_tx(t.clone());
@@ -480,6 +516,13 @@ impl Index {
         }
     }
 
+    /// An index holding `data` (read from the store at start, [`Store::load_index`]).
+    pub fn with_data(data: IndexData) -> Self {
+        Index {
+            data: RwLock::new(data),
+        }
+    }
+
     /// Runs `f` on the indexed data (never across an await).
     pub fn read<R>(&self, f: impl FnOnce(&IndexData) -> R) -> R {
         match self.data.read() {
@@ -496,26 +539,51 @@ impl Index {
     }
 }
 
-/// Follows the node: indexes every committed block and publishes [`LiveUpdate`]s.
+/// Why following the node stopped at a block.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The node answered badly or not at all.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The store could not be read or written (or belongs to another chain).
+    #[error("index store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl FollowError {
+    /// True if trying again cannot help: the database indexes another chain.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            FollowError::Store(StoreError::OtherChain { .. } | StoreError::OtherBlock { .. })
+        )
+    }
+}
+
+/// Follows the node: writes every committed block to the store (then to the in-memory
+/// index) and publishes [`LiveUpdate`]s.
 pub struct Follower {
     node: Arc<dyn NodeApi>,
     index: Arc<Index>,
+    store: Store,
     updates: broadcast::Sender<Arc<LiveUpdate>>,
     /// Items asked for per list page.
     page_size: usize,
 }
 
 impl Follower {
-    /// A follower filling `index` and announcing on `updates`, reading lists in pages of
-    /// the node's largest size ([`MAX_PAGE`]).
+    /// A follower writing to `store` and `index` and announcing on `updates`, reading
+    /// lists in pages of the node's largest size ([`MAX_PAGE`]).
     pub fn new(
         node: Arc<dyn NodeApi>,
         index: Arc<Index>,
+        store: Store,
         updates: broadcast::Sender<Arc<LiveUpdate>>,
     ) -> Self {
         Follower {
             node,
             index,
+            store,
             updates,
             page_size: MAX_PAGE,
         }
@@ -527,21 +595,26 @@ impl Follower {
         self
     }
 
-    /// Reads `/v1/status` into the index; returns the node's height.
-    pub async fn refresh_status(&self) -> Result<u64, NodeError> {
+    /// Reads `/v1/status` into the index (once the store holds, or now claims, the
+    /// node's chain); returns the node's height.
+    pub async fn refresh_status(&self) -> Result<u64, FollowError> {
         let s = self.node.status().await?;
+        self.store.claim_chain(&s.chain_id).await?;
         let h = s.height;
         self.index.write(|d| d.node = Some(s));
         Ok(h)
     }
 
-    /// Rebuilds the index from the node: every page of the org and receivable lists
-    /// (documents no block's transaction names, and changes the ledger made by itself),
-    /// then every block from height 1 (or from where an earlier attempt stopped) up to
-    /// the node's height. One page or block in memory at a time; progress is logged and
-    /// the index says it is incomplete until this returns `Ok`.
-    pub async fn rebuild(&self) -> Result<(), NodeError> {
+    /// Brings the index up to the node: every page of the org and receivable lists
+    /// (documents no block's transaction names, and changes the ledger made by itself
+    /// while the explorer was away), then every block above the store's height (from
+    /// height 1 only for a new database, or from where an earlier attempt stopped) up to
+    /// the node's height. One page or block in memory at a time, each written to the
+    /// store in one transaction; progress is logged and the index says it is incomplete
+    /// until this returns `Ok`.
+    pub async fn rebuild(&self) -> Result<(), FollowError> {
         let top = self.refresh_status().await?;
+        self.same_chain(top).await?;
         let lists_read = self.index.write(|d| {
             let r = d.rebuilding.get_or_insert_with(Rebuild::default);
             r.top = top;
@@ -555,7 +628,7 @@ impl Follower {
         for h in from..=top {
             self.index_block(h, &[]).await?;
             if logged.elapsed() >= PROGRESS_EVERY {
-                tracing::info!(height = h, top, "explorer rebuild: reading blocks");
+                tracing::info!(height = h, top, "explorer index: reading blocks");
                 logged = Instant::now();
             }
         }
@@ -563,12 +636,46 @@ impl Follower {
             d.rebuilding = None;
             d.last_error = None;
         });
-        tracing::info!(height = top, "explorer rebuild: complete");
+        tracing::info!(
+            height = top,
+            from,
+            "explorer index: up to date with the node"
+        );
         Ok(())
     }
 
+    /// Checks the store's newest block is the node's block of that height (a network
+    /// written anew under the same chain id is another chain). A node below it is waited
+    /// for.
+    async fn same_chain(&self, top: u64) -> Result<(), FollowError> {
+        let height = self.index.read(|d| d.height);
+        if height == 0 {
+            return Ok(());
+        }
+        if top < height {
+            let why = format!(
+                "the node is at height {top}, below the {height} blocks indexed: waiting for it"
+            );
+            return Err(NodeError::Status {
+                status: 503,
+                message: why,
+            }
+            .into());
+        }
+        let node = self.node.block(height).await?.hash.to_hex();
+        match self.store.block_hash(height).await? {
+            Some(stored) if stored != node => Err(StoreError::OtherBlock {
+                height,
+                stored,
+                node,
+            }
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Reads every page of `/v1/orgs`, then of `/v1/receivables`, into the index.
-    async fn read_lists(&self) -> Result<(), NodeError> {
+    async fn read_lists(&self) -> Result<(), FollowError> {
         // An earlier attempt's pages are read again from the first.
         self.index.write(|d| {
             if let Some(r) = &mut d.rebuilding {
@@ -594,18 +701,18 @@ impl Follower {
                 r.lists_read = true;
             }
         });
-        tracing::info!(orgs, receivables, "explorer rebuild: lists read");
+        tracing::info!(orgs, receivables, "explorer index: lists read");
         Ok(())
     }
 
     /// Reads the list at `url` page by page (`fetch(after)` reads one) to its last page,
-    /// putting each page into the index before the next is read; how many items it had.
+    /// writing each page before the next is read; how many items it had.
     async fn read_list<C, T, F, Fut>(
         &self,
         url: &str,
         doc: impl Fn(T) -> Doc,
         mut fetch: F,
-    ) -> Result<u64, NodeError>
+    ) -> Result<u64, FollowError>
     where
         C: Ord + Clone + Display,
         F: FnMut(Option<C>) -> Fut,
@@ -619,8 +726,8 @@ impl Follower {
             walk.advance(next).map_err(crate::node::sdk_error)?;
             let n = items.len() as u64;
             count += n;
+            self.put_docs(items.into_iter().map(&doc).collect()).await?;
             self.index.write(|d| {
-                items.into_iter().for_each(|t| d.put_doc(doc(t)));
                 if let Some(r) = &mut d.rebuilding {
                     r.listed += n;
                 }
@@ -630,7 +737,7 @@ impl Follower {
                     url,
                     count,
                     pages = walk.pages(),
-                    "explorer rebuild: reading list"
+                    "explorer index: reading list"
                 );
                 logged = Instant::now();
             }
@@ -638,12 +745,93 @@ impl Follower {
         Ok(count)
     }
 
+    /// Writes documents read outside a block (list pages, the ledger's own changes) to
+    /// the store, then to the in-memory index.
+    async fn put_docs(&self, docs: Vec<Doc>) -> Result<(), FollowError> {
+        let rows = self.doc_rows(&docs).await?;
+        let height = self.index.read(|d| d.height);
+        self.store.put_docs(&rows, height).await?;
+        self.index
+            .write(|d| docs.into_iter().for_each(|doc| d.put_doc(doc)));
+        Ok(())
+    }
+
+    /// The store's rows of `docs`, each with what its parties depend on.
+    async fn doc_rows(&self, docs: &[Doc]) -> Result<Vec<DocRow>, FollowError> {
+        let mut rows = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let ctx = self.context(doc, docs).await?;
+            rows.push(DocRow::of(doc, &ctx)?);
+        }
+        Ok(rows)
+    }
+
+    /// A shipment's order parties, an offer's financing applicant: from the same
+    /// `batch`, else from the store.
+    async fn context(&self, doc: &Doc, batch: &[Doc]) -> Result<Context, FollowError> {
+        let find = |kind: DocKind, id: &str| {
+            batch
+                .iter()
+                .find(|d| d.kind() == kind && d.id() == id)
+                .cloned()
+        };
+        let mut ctx = Context::default();
+        match doc {
+            Doc::Shipment(s) => {
+                let order = match find(DocKind::Order, s.order.as_str()) {
+                    Some(o) => Some(o),
+                    None => self.store.doc(DocKind::Order, s.order.as_str()).await?,
+                };
+                if let Some(Doc::Order(o)) = order {
+                    ctx.order_parties = vec![o.buyer.to_string(), o.seller.to_string()];
+                }
+            }
+            Doc::Offer(o) => {
+                let financing = match find(DocKind::Financing, o.financing.as_str()) {
+                    Some(f) => Some(f),
+                    None => {
+                        self.store
+                            .doc(DocKind::Financing, o.financing.as_str())
+                            .await?
+                    }
+                };
+                if let Some(Doc::Financing(f)) = financing {
+                    ctx.applicant = Some(f.applicant.to_string());
+                }
+            }
+            _ => {}
+        }
+        Ok(ctx)
+    }
+
+    /// Each transaction's parties: its signer and the parties of the documents it
+    /// touched (as written with its block, else as stored).
+    async fn set_parties(&self, txs: &mut [TxRecord], rows: &[DocRow]) -> Result<(), FollowError> {
+        for t in txs.iter_mut() {
+            let mut parties = BTreeSet::from([t.signer_org.clone()]);
+            for (k, id) in &t.docs {
+                match rows.iter().find(|r| r.kind == k.as_str() && &r.id == id) {
+                    Some(r) => parties.extend(r.parties.iter().cloned()),
+                    None => parties.extend(self.store.doc_parties(*k, id).await?),
+                }
+            }
+            t.parties = parties.into_iter().collect();
+        }
+        Ok(())
+    }
+
     /// Indexes block `h`; `extra` are documents changed by the ledger itself (overdue).
-    pub async fn index_block(&self, h: u64, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
+    /// The block is written to the store whole (one transaction, with the new height),
+    /// then to the in-memory index.
+    pub async fn index_block(
+        &self,
+        h: u64,
+        extra: &[(DocKind, String)],
+    ) -> Result<(), FollowError> {
         let b = self.node.block(h).await?;
         if b.height != h {
             let why = format!("asked for block {h}, the node answered block {}", b.height);
-            return Err(NodeError::decode(&paths::block(h), why));
+            return Err(NodeError::decode(&paths::block(h), why).into());
         }
         let row = BlockRow::from_view(&b);
         let mut txs = Vec::with_capacity(b.tx_hashes.len());
@@ -658,14 +846,25 @@ impl Follower {
         }
         // Fetch each touched document once, as of now.
         let docs = self.documents(&touched).await?;
+        let rows = self.doc_rows(&docs).await?;
+        self.set_parties(&mut txs, &rows).await?;
+        self.store.write_block(&row, &txs, &rows).await?;
         let update = self.index.write(|d| d.add_indexed(row, txs, docs));
         let _ = self.updates.send(Arc::new(update));
         Ok(())
     }
 
+    /// Records data lost for good from block `since` (in the store: a restart does not
+    /// read the chain again, so it stays said).
+    async fn note_gap(&self, since: u64, why: String) -> Result<(), FollowError> {
+        self.store.note_gap(since, &why).await?;
+        self.index.write(|d| d.note_gap(since, why));
+        Ok(())
+    }
+
     /// Transaction `hash` listed by block `h`: `None` if the node does not hold it, an
     /// error if it answers for another transaction or another block.
-    async fn block_tx(&self, h: u64, hash: Hash) -> Result<Option<TxView>, NodeError> {
+    async fn block_tx(&self, h: u64, hash: Hash) -> Result<Option<TxView>, FollowError> {
         let t = match self.node.transaction(hash).await {
             Ok(t) => t,
             // A block listing a transaction its node does not hold (an older node
@@ -674,17 +873,17 @@ impl Follower {
             Err(NodeError::NotFound(_)) => {
                 let why =
                     format!("block {h} lists transaction {hash}, which the node does not hold");
-                self.index.write(|d| d.note_gap(h, why));
+                self.note_gap(h, why).await?;
                 return Ok(None);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if t.hash != hash || t.height != h {
             let why = format!(
                 "block {h} lists it, the node answered transaction {} at height {}",
                 t.hash, t.height
             );
-            return Err(NodeError::decode(&paths::transaction(&hash), why));
+            return Err(NodeError::decode(&paths::transaction(&hash), why).into());
         }
         Ok(Some(t))
     }
@@ -693,7 +892,7 @@ impl Follower {
     async fn documents<'a>(
         &self,
         wanted: impl IntoIterator<Item = &'a (DocKind, String)>,
-    ) -> Result<Vec<Doc>, NodeError> {
+    ) -> Result<Vec<Doc>, FollowError> {
         let mut docs = Vec::new();
         for (kind, id) in wanted {
             if crate::node::doc_path(*kind).is_none() {
@@ -702,15 +901,16 @@ impl Follower {
             match self.node.document(*kind, id).await {
                 Ok(d) => docs.push(d),
                 Err(NodeError::NotFound(_)) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(docs)
     }
 
-    /// Follows the node until the process ends: rebuilds, then indexes each new block as
-    /// the event stream announces it (polling every 2 s as a fallback). Every failure is
-    /// logged and shown on the dashboard until the next attempt succeeds.
+    /// Follows the node until the process ends: catches up, then indexes each new block
+    /// as the event stream announces it (polling every 2 s as a fallback). Every failure
+    /// is logged and shown on the dashboard until the next attempt succeeds; a database
+    /// of another chain stops it for good.
     pub async fn run(self: Arc<Self>) {
         let (tx, mut rx) = mpsc::channel::<Vec<(DocKind, String)>>(64);
         let events = {
@@ -722,8 +922,13 @@ impl Follower {
             match self.rebuild().await {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(error = %e, "explorer index rebuild failed; retrying");
                     self.index.write(|d| d.last_error = Some(e.to_string()));
+                    if e.is_permanent() {
+                        tracing::error!(error = %e, "explorer index: not following the node");
+                        events.abort();
+                        return;
+                    }
+                    tracing::warn!(error = %e, "explorer index rebuild failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
@@ -750,7 +955,7 @@ impl Follower {
 
     /// Indexes every block up to the node's height; `extra` are documents the ledger
     /// changed by itself in the newest block.
-    pub async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), NodeError> {
+    pub async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), FollowError> {
         let top = self.refresh_status().await?;
         let from = self.index.read(|d| d.height) + 1;
         for h in from..=top {
@@ -760,8 +965,7 @@ impl Follower {
         if from > top && !extra.is_empty() {
             // Ledger-made changes (overdue) of an already indexed block.
             let docs = self.documents(extra).await?;
-            self.index
-                .write(|d| docs.into_iter().for_each(|doc| d.put_doc(doc)));
+            self.put_docs(docs).await?;
         }
         Ok(())
     }
@@ -781,13 +985,7 @@ impl Follower {
                             // The stream goes on; the block is still indexed from
                             // `/v1/blocks`, but its ledger-made changes are unknown.
                             Err(e @ NodeError::Decode { .. }) => {
-                                tracing::warn!(error = %e, "malformed block notice");
-                                self.index.write(|d| {
-                                    d.event_error = Some(e.to_string());
-                                    let why = "a block notice did not decode: changes the \
-                                               ledger made by itself (overdue) may be missing";
-                                    d.note_gap(d.height + 1, why);
-                                });
+                                self.bad_notice(e).await;
                                 vec![]
                             }
                             Err(e) => {
@@ -804,6 +1002,21 @@ impl Follower {
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// A block notice that did not decode: said on the dashboard, and a gap from the
+    /// next block on (its ledger-made changes may be missing).
+    async fn bad_notice(&self, e: NodeError) {
+        tracing::warn!(error = %e, "malformed block notice");
+        let since = self.index.write(|d| {
+            d.event_error = Some(e.to_string());
+            d.height + 1
+        });
+        let why = "a block notice did not decode: changes the ledger made by itself \
+                   (overdue) may be missing";
+        if let Err(e) = self.note_gap(since, why.to_string()).await {
+            tracing::warn!(error = %e, "explorer index: could not record a gap");
         }
     }
 }
@@ -849,7 +1062,7 @@ pub fn tx_record(t: &TxView, time_ms: u64) -> Result<TxRecord, NodeError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::node::fake::{self, FakeNode};
     use crate::views::{self, testdata, ListQuery};
@@ -954,7 +1167,7 @@ mod tests {
     }
 
     /// A node at height 2 with the invoice block and the order block.
-    fn two_block_node() -> (Arc<FakeNode>, Hash, Hash) {
+    pub(crate) fn two_block_node() -> (Arc<FakeNode>, Hash, Hash) {
         let node = Arc::new(FakeNode::default());
         node.set(
             "/v1/status",
@@ -992,7 +1205,7 @@ mod tests {
         let (t1, t2) = (t1.to_hex(), t2.to_hex());
         let index = Arc::new(Index::new(100));
         let (updates, mut rx) = broadcast::channel(16);
-        let f = Follower::new(node, index.clone(), updates);
+        let f = Follower::new(node, index.clone(), store().await, updates);
         f.rebuild().await.unwrap();
 
         index.read(|d| {
@@ -1049,8 +1262,8 @@ mod tests {
         node.set("/v1/blocks/2", bad.clone());
         let index = Arc::new(Index::new(100));
         let (updates, _rx) = broadcast::channel(16);
-        let f = Follower::new(node.clone(), index.clone(), updates);
-        assert_eq!(f.rebuild().await, Err(bad));
+        let f = Follower::new(node.clone(), index.clone(), store().await, updates);
+        assert_eq!(f.rebuild().await.unwrap_err().to_string(), bad.to_string());
         index.read(|d| {
             assert_eq!(d.height, 1);
             assert!(!d.blocks.contains_key(&2) && !d.orders.contains_key("PO-9"));
@@ -1060,7 +1273,7 @@ mod tests {
         node.set("/v1/blocks/2", fake::block(3, &[t2]));
         let e = f.catch_up(&[]).await.unwrap_err();
         assert!(
-            matches!(&e, NodeError::Decode { url, reason }
+            matches!(&e, FollowError::Node(NodeError::Decode { url, reason })
                 if url == "/v1/blocks/2" && reason.contains("answered block 3")),
             "{e}"
         );
@@ -1083,7 +1296,7 @@ mod tests {
         )));
         let index = Arc::new(Index::new(100));
         let (updates, _rx) = broadcast::channel(16);
-        let f = Arc::new(Follower::new(node, index.clone(), updates));
+        let f = Arc::new(Follower::new(node, index.clone(), store().await, updates));
         let run = tokio::spawn(f.run());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -1131,8 +1344,13 @@ mod tests {
         node
     }
 
-    fn follower(node: Arc<FakeNode>, index: Arc<Index>) -> Follower {
-        Follower::new(node, index, broadcast::channel(16).0)
+    /// A fresh in-memory store.
+    pub(crate) async fn store() -> Store {
+        Store::memory().await.unwrap()
+    }
+
+    async fn follower(node: Arc<FakeNode>, index: Arc<Index>) -> Follower {
+        Follower::new(node, index, store().await, broadcast::channel(16).0)
     }
 
     /// The finding: the rebuild read one page of 500 orgs and one of 500 receivables, so
@@ -1142,6 +1360,7 @@ mod tests {
         let node = listing_node(612, 1_203);
         let index = Arc::new(Index::new(10_000));
         follower(node.clone(), index.clone())
+            .await
             .rebuild()
             .await
             .unwrap();
@@ -1172,7 +1391,9 @@ mod tests {
     async fn small_pages_give_the_same_index() {
         let node = listing_node(20, 50);
         let index = Arc::new(Index::new(10_000));
-        let f = follower(node.clone(), index.clone()).with_page_size(7);
+        let f = follower(node.clone(), index.clone())
+            .await
+            .with_page_size(7);
         f.rebuild().await.unwrap();
         index.read(|d| assert_eq!((d.orgs.len(), d.receivables.len()), (20, 50)));
         assert_eq!(node.pages_asked.lock().unwrap().len(), 3 + 8);
@@ -1184,7 +1405,7 @@ mod tests {
     async fn the_rebuild_reads_every_block_from_height_one() {
         let (node, _, _) = two_block_node();
         let index = Arc::new(Index::new(1));
-        follower(node, index.clone()).rebuild().await.unwrap();
+        follower(node, index.clone()).await.rebuild().await.unwrap();
         index.read(|d| {
             assert!(d.blocks.contains_key(&1) && d.invoices.contains_key("INV-1"));
             assert!(d.orders.contains_key("PO-9"));
@@ -1202,7 +1423,7 @@ mod tests {
         assert!(why.contains("rebuilding"), "{why}");
         let page = paths::receivables(Some(&DocId::new("RCV-00999").unwrap()), MAX_PAGE);
         node.set(&page, NodeError::Transport("connection reset".into()));
-        let f = follower(node.clone(), index.clone());
+        let f = follower(node.clone(), index.clone()).await;
         assert!(f.rebuild().await.is_err());
         let why = index.read(IndexData::incomplete).unwrap();
         assert!(
@@ -1225,6 +1446,7 @@ mod tests {
             .remove(&paths::transaction(&t2));
         let index = Arc::new(Index::new(100));
         follower(node.clone(), index.clone())
+            .await
             .rebuild()
             .await
             .unwrap();
@@ -1236,7 +1458,7 @@ mod tests {
 
         let node = listing_node(0, 3);
         let index = Arc::new(Index::new(2));
-        follower(node, index.clone()).rebuild().await.unwrap();
+        follower(node, index.clone()).await.rebuild().await.unwrap();
         index.read(|d| {
             let why = d.incomplete().unwrap();
             assert!(why.contains("since block 1: the index is full"), "{why}");
@@ -1249,6 +1471,140 @@ mod tests {
             assert!(csv.starts_with(start), "{csv}");
             assert_eq!(csv.lines().nth(1), Some(t.columns.join(",").as_str()));
         });
+    }
+
+    /// A SQLite file in a fresh temporary folder (kept while the guard lives).
+    fn sqlite_file() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("explorer.db").display());
+        (dir, url)
+    }
+
+    /// The index as a restart reads it from the database at `url`.
+    async fn reopen(url: &str, cap: usize) -> (Store, Arc<Index>) {
+        let store = Store::open(url).await.unwrap();
+        let index = Arc::new(Index::with_data(store.load_index(cap).await.unwrap()));
+        (store, index)
+    }
+
+    /// The finding: every start read the whole chain again from block 1 into memory.
+    /// The store keeps what was indexed; a restart serves it at once and the follower
+    /// continues above the stored height (block 1 is no longer even served).
+    #[tokio::test]
+    async fn a_restart_continues_from_the_stored_height() {
+        let (_dir, url) = sqlite_file();
+        restart_continues(&url).await;
+    }
+
+    #[tokio::test]
+    async fn a_restart_continues_from_the_stored_height_on_postgres() {
+        let Some(pg) = crate::store::testpg::TestPostgres::start() else {
+            return;
+        };
+        restart_continues(&pg.database("restart").await).await;
+    }
+
+    async fn restart_continues(url: &str) {
+        let (node, t1, _) = two_block_node();
+        let (store, index) = reopen(url, 100).await;
+        let (updates, _rx) = broadcast::channel(16);
+        let f = Follower::new(node.clone(), index, store.clone(), updates.clone());
+        f.rebuild().await.unwrap();
+        assert_eq!(store.meta().await.unwrap().height, 2);
+        assert_eq!(store.meta().await.unwrap().chain_id.as_deref(), Some("c"));
+        drop(f);
+        drop(store);
+
+        let (store, index) = reopen(url, 100).await;
+        index.read(|d| {
+            assert_eq!(d.height, 2);
+            assert!(d.blocks.contains_key(&1) && d.orders.contains_key("PO-9"));
+            assert_eq!(d.tx(&t1.to_hex()).unwrap().parties, ["CORE-A", "SUP-1"]);
+            assert_eq!(
+                d.doc_txs[&(DocKind::Receivable, "RCV-1".to_string())],
+                [t1.to_hex()]
+            );
+        });
+        // Block 2 is read once more (is the stored block the node's?), block 1 never.
+        node.answers.lock().unwrap().remove("/v1/blocks/1");
+        node.set("/v1/blocks/3", fake::block(3, &[]));
+        node.set("/v1/status", fake::status(3, vec![]));
+        let f = Follower::new(node, index.clone(), store.clone(), updates);
+        f.rebuild().await.unwrap();
+        assert_eq!(store.meta().await.unwrap().height, 3);
+        assert_eq!(store.count(crate::store::Table::Blocks).await.unwrap(), 3);
+        index.read(|d| assert_eq!((d.height, d.incomplete()), (3, None)));
+    }
+
+    /// A database holds one chain: a node of another is refused for good, nothing of
+    /// it written.
+    #[tokio::test]
+    async fn a_database_of_another_chain_is_refused() {
+        let (_dir, url) = sqlite_file();
+        let (node, _, _) = two_block_node();
+        let (store, index) = reopen(&url, 100).await;
+        store.claim_chain("another-chain").await.unwrap();
+        let f = Arc::new(Follower::new(
+            node,
+            index.clone(),
+            store.clone(),
+            broadcast::channel(16).0,
+        ));
+        let e = f.rebuild().await.unwrap_err();
+        assert!(e.is_permanent(), "{e}");
+        assert!(e.to_string().contains("\"another-chain\""), "{e}");
+        // `run` stops and says why on the dashboard.
+        f.run().await;
+        let why = index.read(IndexData::incomplete).unwrap();
+        assert!(why.contains("indexes chain"), "{why}");
+        assert_eq!(store.meta().await.unwrap().height, 0);
+        assert_eq!(store.count(crate::store::Table::Docs).await.unwrap(), 0);
+    }
+
+    /// A network written anew under the same chain id is another chain: its block at
+    /// the stored height differs, and the database is refused for good.
+    #[tokio::test]
+    async fn a_chain_written_anew_under_the_same_id_is_refused() {
+        let (_dir, url) = sqlite_file();
+        let (node, _, t2) = two_block_node();
+        let (store, index) = reopen(&url, 100).await;
+        follower_on(node.clone(), index, store)
+            .rebuild()
+            .await
+            .unwrap();
+        let mut other = fake::block(2, &[t2]);
+        other.hash = fake::hash(0x99);
+        node.set("/v1/blocks/2", other);
+        let (store, index) = reopen(&url, 100).await;
+        let e = follower_on(node, index, store).rebuild().await.unwrap_err();
+        assert!(
+            e.is_permanent() && e.to_string().contains("block 2 is"),
+            "{e}"
+        );
+    }
+
+    /// A transaction the node does not hold is a gap the database keeps: a restart does
+    /// not read the chain again, so it must still say so.
+    #[tokio::test]
+    async fn a_gap_outlives_a_restart() {
+        let (_dir, url) = sqlite_file();
+        let (node, _, t2) = two_block_node();
+        node.answers
+            .lock()
+            .unwrap()
+            .remove(&paths::transaction(&t2));
+        let (store, index) = reopen(&url, 100).await;
+        follower_on(node, index, store).rebuild().await.unwrap();
+        let (_, index) = reopen(&url, 100).await;
+        let why = index.read(IndexData::incomplete).unwrap();
+        assert!(
+            why.contains("since block 2: block 2 lists transaction"),
+            "{why}"
+        );
+    }
+
+    fn follower_on(node: Arc<FakeNode>, index: Arc<Index>, store: Store) -> Follower {
+        Follower::new(node, index, store, broadcast::channel(16).0)
     }
 
     #[test]

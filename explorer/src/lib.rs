@@ -4,17 +4,23 @@
 //! - [`config`]: the TOML config (listen address, node, accounts, sessions, lock-out).
 //! - [`auth`]: argon2 passwords, sessions, lock-out after repeated failures.
 //! - [`node`]: the [`node::NodeApi`] trait the explorer reads the node through.
-//! - [`index`]: the bounded in-memory index that follows committed blocks.
+//! - [`index`]: the follower of committed blocks and the bounded in-memory index (the
+//!   pages' cache) it fills.
+//! - [`store`]: the index's database (SQLite or PostgreSQL through sqlx): every block,
+//!   transaction and document, written block by block; restarts continue from its height.
 //! - [`vis`]: THE visibility filter every page, CSV and live event goes through.
 //! - [`views`]: list tables, risk views (maturity ladder, overdue, exposure, long tenor).
 //! - [`money`]: settlements, disbursements and their answers, offers' validity, lapses.
 //! - [`approvals`]: actions held for a second member key (dual control), who made and
 //!   approved them, and its CSV.
 //! - [`limits`]: the credit limits risk view (limits, use, headroom) and its CSV.
+//! - [`overdue`]: the risk view of overdue and written-off financings by bank and debtor,
+//!   aged 1-30, 31-90 and 90+ days past due, with totals per currency, and its CSV.
 //! - [`loans`]: loans against pledged warehouse receipts (today's value, LTV, margin
 //!   call and its deadline, accrued interest).
 //! - [`programmes`]: supply-chain finance programmes (terms, grid, members, the use of
 //!   their limit), a list with CSV and a page each.
+//! - [`sales`]: banks' secondary sales of a financing, on its page.
 //! - [`pricing`]: offers' all-in annualised cost to the supplier, and the cost report
 //!   (net-weighted all-in by month, programme and tier beside a reference rate) and its CSV.
 //! - [`governance`]: governance proposals (open, executed, lapsed) and who approved them.
@@ -38,10 +44,13 @@ pub mod lineage;
 pub mod loans;
 pub mod money;
 pub mod node;
+pub mod overdue;
 mod pages;
 pub mod pricing;
 pub mod programmes;
+pub mod sales;
 pub mod server;
+pub mod store;
 pub mod vectors;
 pub mod views;
 pub mod vis;

@@ -458,7 +458,13 @@ fn stage_of(title: &str) -> &'static str {
         t if t.contains("order") || t.contains("shipment") || t.contains("delivery") => "trade",
         t if t.contains("invoice") => "invoice",
         t if t.contains("repay") || t.contains("settle") => "repay",
-        t if t.contains("financ") || t.contains("offer") || t.contains("disburse") => "finance",
+        t if t.contains("financ")
+            || t.contains("offer")
+            || t.contains("disburse")
+            || t.contains("sale") =>
+        {
+            "finance"
+        }
         t if t.contains("overdue") => "ledger",
         _ => "receivable",
     }
@@ -543,6 +549,14 @@ fn receivable_event_detail(name: &str, body: &Value) -> Option<String> {
             field("payee")
         ),
         "settlement disputed" => format!("{}: {}", field("settlement"), field("reason")),
+        // A secondary sale: the receivable and its financing pass from bank to bank.
+        "sale accepted" => format!(
+            "{} {} {} -> {}",
+            field("sale"),
+            field("receivable"),
+            field("seller"),
+            field("buyer")
+        ),
         _ => return None,
     })
 }
@@ -1316,6 +1330,21 @@ mod tests {
         assert!(svg.contains("href=\"/orgs/SUP-1\""));
         assert_eq!(svg.matches("<rect").count(), 6);
         assert_eq!(svg.matches("<line").count(), 5);
+    }
+
+    #[test]
+    fn a_secondary_sale_reads_as_the_receivable_passing_between_banks() {
+        let sold = serde_json::json!({"sale_accepted": {
+            "sale": "SAL-1", "seller": "BANK-A", "buyer": "BANK-B", "financing": "FIN-1",
+            "bought": "FIN-2", "receivable": "RCV-5", "kept": "RCV-6",
+            "face": {"amount": "400.00", "currency": "CNY"},
+            "advanced": {"amount": "400.00", "currency": "CNY"}
+        }});
+        assert_eq!(
+            event_line(&sold),
+            "sale accepted: SAL-1 RCV-5 BANK-A -> BANK-B"
+        );
+        assert_eq!(stage_of("accept sale"), "finance");
     }
 
     #[test]

@@ -503,7 +503,8 @@ mod tests {
         serve_block(&node, 1, "CORE-A", repay, vec![instructed(&s)]);
         node.set_doc(Doc::Settlement(s.clone()));
         let index = Arc::new(Index::new(100));
-        let f = Follower::new(node.clone(), index.clone(), broadcast::channel(16).0);
+        let store = crate::store::Store::memory().await.unwrap();
+        let f = Follower::new(node.clone(), index.clone(), store, broadcast::channel(16).0);
         f.rebuild().await.unwrap();
         index.read(|d| {
             let t = settlements(d, &audit(), &ListQuery::default());
@@ -695,6 +696,7 @@ mod tests {
             registration: None,
             programme: None,
             recourse: None,
+            overdue: None,
         }
     }
 
@@ -761,6 +763,8 @@ mod tests {
             fees: Money::parse("0.00", "CNY").unwrap(),
             valid_until: day("2027-01-07"),
             status: OfferStatus::Open,
+            penalty_rate: None,
+            recourse: None,
         };
         assert!(offer_expired(&offer, ledger_today(&d)));
         assert_eq!(

@@ -213,6 +213,11 @@ pub mod paths {
     pub fn loans(after: Option<&str>, limit: usize) -> String {
         page("/v1/loans", after, limit)
     }
+    /// `GET /v1/sales?after=&limit=&financing=`: one page of one financing's sales
+    /// (ids are URL-safe).
+    pub fn sales(after: Option<&str>, limit: usize, financing: &str) -> String {
+        format!("{}&financing={financing}", page("/v1/sales", after, limit))
+    }
     /// `GET /v1/limits?after=&limit=`: one page (cursors are `A-Z a-z 0-9 / -`, safe in
     /// a query as they are).
     pub fn limits(after: Option<&str>, limit: usize) -> String {
@@ -347,6 +352,13 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFut<'a, Result<lianrong_api_types::LoanPage, NodeError>>;
+    /// `GET /v1/sales?after=&limit=&financing=`: one page of the sales of a financing.
+    fn sales_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+        financing: &'a str,
+    ) -> BoxFut<'a, Result<lianrong_api_types::SalePage, NodeError>>;
     /// The `block` events of `GET /v1/events`; a notice that does not decode is an
     /// `Err(NodeError::Decode)` item (the stream goes on).
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>>;
@@ -499,6 +511,15 @@ impl NodeApi for SdkNode {
         Box::pin(async move { self.get(&paths::loans(after, limit)).await })
     }
 
+    fn sales_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+        financing: &'a str,
+    ) -> BoxFut<'a, Result<lianrong_api_types::SalePage, NodeError>> {
+        Box::pin(async move { self.get(&paths::sales(after, limit, financing)).await })
+    }
+
     fn events(&self) -> BoxFut<'_, Result<Notices, NodeError>> {
         Box::pin(async move {
             let s = self.client.events().await.map_err(sdk_error)?;
@@ -560,6 +581,8 @@ pub mod fake {
         Programmes(Box<lianrong_api_types::ProgrammePage>),
         /// `/v1/loans?...`: one page.
         Loans(Box<lianrong_api_types::LoanPage>),
+        /// `/v1/sales?...`: one page.
+        Sales(Box<lianrong_api_types::SalePage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
     }
@@ -572,6 +595,11 @@ pub mod fake {
     impl From<lianrong_api_types::ProgrammePage> for Answer {
         fn from(v: lianrong_api_types::ProgrammePage) -> Self {
             Answer::Programmes(Box::new(v))
+        }
+    }
+    impl From<lianrong_api_types::SalePage> for Answer {
+        fn from(v: lianrong_api_types::SalePage) -> Self {
+            Answer::Sales(Box::new(v))
         }
     }
     impl From<lianrong_api_types::LimitPage> for Answer {
@@ -933,6 +961,17 @@ pub mod fake {
         ) -> BoxFut<'a, Result<lianrong_api_types::LoanPage, NodeError>> {
             self.answer(Ok(paths::loans(after, limit)), |a| match a {
                 Answer::Loans(p) => Some(*p),
+                _ => None,
+            })
+        }
+        fn sales_page<'a>(
+            &'a self,
+            after: Option<&'a str>,
+            limit: usize,
+            financing: &'a str,
+        ) -> BoxFut<'a, Result<lianrong_api_types::SalePage, NodeError>> {
+            self.answer(Ok(paths::sales(after, limit, financing)), |a| match a {
+                Answer::Sales(p) => Some(*p),
                 _ => None,
             })
         }

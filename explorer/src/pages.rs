@@ -34,9 +34,11 @@ pub fn layout(title: &str, session: Option<&Session>, live: bool, body: Markup) 
                         a href="/programmes" { "Programmes" }
                         a href="/warehouse" { "Warehouse" }
                         a href="/loans" { "Loans" }
+                        a href="/loans/margin-calls" { "Margin calls" }
                         a href="/governance" { "Governance" }
                         a href="/risk/ladder" { "Maturity" }
-                        a href="/risk/overdue" { "Overdue" }
+                        a href="/risk/overdue" { "Overdue & default" }
+                        a href="/risk/overdue?by=receivable" { "Overdue receivables" }
                         a href="/risk/exposure" { "Exposure" }
                         a href="/risk/limits" { "Limits" }
                         a href="/risk/approvals" { "Approvals" }
@@ -87,7 +89,8 @@ pub fn table(t: &Table) -> Markup {
             }
         }
         @if t.rows.is_empty() { p class="muted" { "Nothing to show." } }
-        @if t.truncated { p class="error" { "Only the first " (crate::views::MAX_ROWS) " rows are shown; narrow the filters." } }
+        @if t.truncated && t.page == 0 { p class="error" { "Only the first " (crate::views::MAX_ROWS) " rows are shown; narrow the filters." } }
+        @if t.truncated && t.page > 0 { p class="muted" { "Page " (t.page) ": more rows on the next page; the CSV export has every row." } }
     }
 }
 

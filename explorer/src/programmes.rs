@@ -168,6 +168,7 @@ pub fn detail(v: &ProgrammeView) -> Markup {
             tr { th { "fees" } td { (fees(v)) " (percentage of the advanced amount)" } }
             tr { th { "maximum tenor" } td { (t.max_tenor_days) " days" } }
             tr { th { "recourse" } td { @if t.recourse { "with recourse" } @else { "without recourse" } } }
+            tr { th { "penalty rate" } td { (t.penalty_rate) " a year on overdue financings" } }
             tr { th { "offers" } td { @if t.auto_offer { "auto-offered by the ledger, valid " (t.offer_valid_days) " days" } @else { "by the bank at the grid, valid up to " (t.offer_valid_days) " days" } } }
         }
         h2 { "Pricing grid" }
@@ -239,6 +240,7 @@ mod tests {
                 auto_offer: true,
                 offer_valid_days: 5,
                 limit: Money::parse("2000000.00", "CNY").unwrap(),
+                penalty_rate: lianrong_contracts::money::Rate::parse("18").unwrap(),
             },
             members: vec![org(suppliers[0])],
             status,

@@ -31,9 +31,14 @@ use crate::config::ExplorerConfig;
 use crate::index::{Follower, Index, IndexData, LiveUpdate};
 use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
+use crate::store::sql::Spec;
+use crate::store::Store;
 use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
 use crate::{governance, lineage, money, vectors, warehouse};
+
+mod lists;
+use lists::ListKind;
 
 /// Session cookie name.
 pub const COOKIE: &str = "lr_session";
@@ -53,6 +58,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 struct AppState {
     node: Arc<dyn NodeApi>,
     index: Arc<Index>,
+    /// The index's database: list pages, CSVs and risk views read it.
+    store: Store,
     auth: Arc<Auth>,
     updates: broadcast::Sender<Arc<LiveUpdate>>,
     live_clients: Arc<AtomicUsize>,
@@ -107,12 +114,21 @@ pub async fn bind(config: ExplorerConfig) -> anyhow::Result<Explorer> {
     bind_with_node(config, Arc::new(node)).await
 }
 
-/// [`bind`] over any [`NodeApi`] (tests use a fake).
+/// [`bind`] over any [`NodeApi`] (tests use a fake): opens the config's database (an
+/// in-memory one if it names none), brings its schema up to date and reads the index
+/// from it, so pages serve what it holds at once and the follower continues from its
+/// last height.
 pub async fn bind_with_node(
     config: ExplorerConfig,
     node: Arc<dyn NodeApi>,
 ) -> anyhow::Result<Explorer> {
-    let (state, follower) = app_state(&config, node)?;
+    config.validate().map_err(anyhow::Error::msg)?;
+    let url = config.database.as_deref().unwrap_or(crate::store::MEMORY);
+    let store = Store::open(url).await?;
+    let index = Arc::new(Index::with_data(
+        store.load_index(config.max_index_docs).await?,
+    ));
+    let (state, follower) = app_state(&config, node, store, index)?;
     let (listener, addr) = crate::https::listen(&config).await?;
     Ok(Explorer {
         listener,
@@ -126,8 +142,9 @@ pub async fn bind_with_node(
 fn app_state(
     config: &ExplorerConfig,
     node: Arc<dyn NodeApi>,
+    store: Store,
+    index: Arc<Index>,
 ) -> anyhow::Result<(AppState, Arc<Follower>)> {
-    config.validate().map_err(anyhow::Error::msg)?;
     let genesis = match &config.genesis {
         Some(p) => {
             let root = lianrong_sdk::TrustRoot::from_genesis_file(p)?;
@@ -144,12 +161,17 @@ fn app_state(
         }
         None => None,
     };
-    let index = Arc::new(Index::new(config.max_index_docs));
     let (updates, _) = broadcast::channel(256);
-    let follower = Arc::new(Follower::new(node.clone(), index.clone(), updates.clone()));
+    let follower = Arc::new(Follower::new(
+        node.clone(),
+        index.clone(),
+        store.clone(),
+        updates.clone(),
+    ));
     let state = AppState {
         node,
         index,
+        store,
         auth: Arc::new(Auth::new(config)),
         updates,
         live_clients: Arc::new(AtomicUsize::new(0)),
@@ -201,6 +223,7 @@ fn router(state: AppState) -> Router {
         .route("/programmes", get(programmes))
         .route("/programmes/{id}", get(programme))
         .route("/loans", get(loans))
+        .route("/loans/margin-calls", get(margin_calls))
         .route("/loans/{id}", get(loan))
         .route("/governance", get(proposals))
         .route("/governance/{id}", get(proposal))
@@ -653,12 +676,23 @@ fn list_response(
     csv_q.format = Some("csv".into());
     csv_q.partial = None;
     let csv_href = format!("{path}?{}", query_string(&csv_q));
+    let next = (t.page > 0 && t.truncated).then(|| {
+        let mut page_q = q.clone();
+        page_q.partial = None;
+        let sep = if query_string(&page_q).is_empty() {
+            ""
+        } else {
+            "&"
+        };
+        format!("{path}?{}{sep}page={}", query_string(&page_q), t.page + 1)
+    });
     page(
         title,
         s,
         html! {
             (filters(path, q, &csv_href, ladder))
             div id="live-table" { (table(&t)) }
+            @if let Some(href) = next { p { a id="next-page" href=(href) { "Next page" } } }
         },
     )
 }
@@ -710,60 +744,64 @@ async fn blocks(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::blocks(d, &q));
-    list_response(&s, "Blocks", "/blocks", &q, t, false)
+    lists::store_list(&st, &s, &q, ListKind::Blocks, "Blocks", "/blocks").await
 }
 async fn txs(State(st): State<AppState>, Sess(s, _): Sess, Query(q): Query<ListQuery>) -> Response {
-    let t = table_of(&st, |d| views::transactions(d, &s.viewer, &q));
-    list_response(&s, "Transactions", "/txs", &q, t, false)
+    lists::store_list(&st, &s, &q, ListKind::Txs, "Transactions", "/txs").await
 }
 async fn orgs(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::orgs(d, &s.viewer, &q));
-    list_response(&s, "Organisations", "/orgs", &q, t, false)
+    match lists::orgs_kind(&st, &s.viewer).await {
+        Ok(kind) => lists::store_list(&st, &s, &q, kind, "Organisations", "/orgs").await,
+        Err(e) => page(
+            "Organisations",
+            &s,
+            html! { p class="error" { "The index's database could not be read: " (e) } },
+        ),
+    }
 }
 async fn orders(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::orders(d, &s.viewer, &q));
-    list_response(&s, "Orders", "/orders", &q, t, false)
+    let kind = ListKind::Docs(Spec::ORDERS, views::orders);
+    lists::store_list(&st, &s, &q, kind, "Orders", "/orders").await
 }
 async fn invoices(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::invoices(d, &s.viewer, &q));
-    list_response(&s, "Invoices", "/invoices", &q, t, false)
+    let kind = ListKind::Docs(Spec::INVOICES, views::invoices);
+    lists::store_list(&st, &s, &q, kind, "Invoices", "/invoices").await
 }
 async fn receivables(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::receivables(d, &s.viewer, &q));
-    list_response(&s, "Receivables", "/receivables", &q, t, false)
+    let kind = ListKind::Docs(Spec::RECEIVABLES, views::receivables);
+    lists::store_list(&st, &s, &q, kind, "Receivables", "/receivables").await
 }
 async fn financings(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| views::financings(d, &s.viewer, &q));
-    list_response(&s, "Financings", "/financings", &q, t, false)
+    let kind = ListKind::Docs(Spec::FINANCINGS, views::financings);
+    lists::store_list(&st, &s, &q, kind, "Financings", "/financings").await
 }
 async fn settlements(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| money::settlements(d, &s.viewer, &q));
-    list_response(&s, "Settlements", "/settlements", &q, t, false)
+    let kind = ListKind::Docs(Spec::SETTLEMENTS, money::settlements);
+    lists::store_list(&st, &s, &q, kind, "Settlements", "/settlements").await
 }
 async fn warehouse_receipts(
     State(st): State<AppState>,
@@ -847,9 +885,45 @@ async fn loan(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<Strin
     };
     let found = items.into_iter().find(|l| l.loan.id.as_str() == id);
     match found.and_then(|l| vis::one(&s.viewer, l)) {
-        Some(l) => page(&format!("Loan {id}"), &s, crate::loans::detail(&l)),
+        Some(l) => {
+            // The LTV over time, from the loan's events and its bank's prices the index
+            // holds.
+            let (series, note) = st
+                .index
+                .read(|d| crate::loans::series_from_index(d, &l.loan));
+            let body = crate::loans::detail(&l, &series, note.as_deref());
+            page(&format!("Loan {id}"), &s, body)
+        }
         None => not_found(&s, &format!("Loan {id}")),
     }
+}
+
+/// Open margin calls by cure deadline with the days left, read from the node when asked.
+async fn margin_calls(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let t = match crate::loans::fetch(st.node.as_ref()).await {
+        Ok((items, incomplete)) => {
+            let mut t = crate::loans::margin_calls(items, &s.viewer, &q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = crate::loans::margin_calls(vec![], &s.viewer, &q);
+            t.incomplete = Some(format!("the node's loans could not be read: {e}"));
+            t
+        }
+    };
+    list_response(
+        &s,
+        "Margin calls and their cure deadlines",
+        "/loans/margin-calls",
+        &q,
+        t,
+        false,
+    )
 }
 
 /// One programme: its terms, grid, suppliers and utilisation, if the viewer may see it.
@@ -880,18 +954,26 @@ async fn risk(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let today = views::business_today();
+    let path = format!("/risk/{view}");
     let (title, t) = match view.as_str() {
         "ladder" => (
             "Maturity ladder",
-            table_of(&st, |d| views::ladder(d, &s.viewer, &q, today)),
+            lists::ladder(&st, &s.viewer, &q, today).await,
         ),
-        "overdue" => (
-            "Overdue receivables",
-            table_of(&st, |d| views::overdue(d, &s.viewer, &q, today)),
+        // Financings at risk, aged; `?by=receivable` lists the overdue receivables.
+        "overdue" if q.by.as_deref() != Some("receivable") => (
+            "Overdue and written-off financings by bank and debtor, aged by days past due",
+            table_of(&st, |d| {
+                crate::overdue::ageing(d, &s.viewer, &q, money::ledger_today(d))
+            }),
         ),
+        "overdue" => {
+            let kind = ListKind::Overdue(today);
+            return lists::store_list(&st, &s, &q, kind, "Overdue receivables", &path).await;
+        }
         "exposure" => (
             "Exposure by core enterprise and bank",
-            table_of(&st, |d| views::exposure(d, &s.viewer, &q)),
+            lists::exposure(&st, &s.viewer, &q).await,
         ),
         "disbursements" => (
             "Disbursements unacknowledged, disputed or lapsed",
@@ -905,10 +987,13 @@ async fn risk(
                 crate::pricing::cost_report(d, &s.viewer, &q, st.reference.as_ref())
             }),
         ),
-        "tenor" => (
-            "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date",
-            table_of(&st, |d| views::long_tenor(d, &s.viewer, &q)),
-        ),
+        "tenor" => {
+            let flag = st
+                .index
+                .read(|d| d.node.as_ref().map(|n| i64::from(n.params.flag_tenor_days)));
+            let title = "Receivables with tenor over the network's flag (flag_tenor_days), from the root's issue date";
+            return lists::store_list(&st, &s, &q, ListKind::Tenor(flag), title, &path).await;
+        }
         "limits" => ("Credit limits and their use", limits_table(&st, &s.viewer, &q).await),
         "approvals" => (
             "Actions held for a second key (dual control): who made and approved them",
@@ -916,7 +1001,7 @@ async fn risk(
         ),
         _ => return not_found(&s, "That view"),
     };
-    list_response(&s, title, &format!("/risk/{view}"), &q, t, view == "ladder")
+    list_response(&s, title, &path, &q, t, view == "ladder")
 }
 
 /// The limits risk view: read from the node when asked (the ledger keeps the counters),
@@ -1154,7 +1239,20 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
             html! { (settled) (lineage_section(&st, &s, &id, r.root.as_str()).await) }
         }
         Doc::Invoice(inv) => invoice_section(&st, &s, inv),
-        Doc::Financing(f) => st.index.read(|d| money::financing_section(d, &s.viewer, f)),
+        Doc::Financing(f) => {
+            let sales = match crate::sales::fetch(st.node.as_ref(), f.id.as_str()).await {
+                Ok((items, incomplete)) => {
+                    crate::sales::section(items, &s.viewer, incomplete.as_deref())
+                }
+                Err(e) => {
+                    let why = format!("the node's sales could not be read: {e}");
+                    crate::sales::section(vec![], &s.viewer, Some(&why))
+                }
+            };
+            let money = st.index.read(|d| money::financing_section(d, &s.viewer, f));
+            let overdue = st.index.read(|d| crate::overdue::financing_section(d, f));
+            html! { (money) (overdue) (sales) }
+        }
         Doc::Offer(o) => st.index.read(|d| crate::pricing::offer_section(d, o)),
         Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
         Doc::Proposal(x) => st.index.read(|d| governance::standing_section(d, x)),
@@ -1386,58 +1484,13 @@ async fn search(
     Query(sq): Query<SearchQuery>,
 ) -> Response {
     let q: String = sq.q.unwrap_or_default().trim().chars().take(128).collect();
-    let v = s.viewer.clone();
-    let hits: Vec<(String, String)> = st.index.read(|d| {
-        let mut hits = Vec::new();
-        if let Ok(h) = q.parse::<u64>() {
-            if d.blocks.contains_key(&h) {
-                hits.push((format!("block {h}"), format!("/blocks/{h}")));
-            }
+    let hits = match lists::search_data(&st, &q).await {
+        Ok(d) => search_hits(&d, &s.viewer, &q),
+        Err(e) => {
+            tracing::warn!(error = %e, "search: the index's database failed; searching the cache");
+            st.index.read(|d| search_hits(d, &s.viewer, &q))
         }
-        let lower = q.to_lowercase();
-        if let Some(b) = d.blocks.values().find(|b| b.hash == lower) {
-            hits.push((
-                format!("block {}", b.height),
-                format!("/blocks/{}", b.height),
-            ));
-        }
-        if let Some(t) = d.tx(&lower).cloned().and_then(|t| vis::one(&v, t)) {
-            hits.push((format!("transaction {}", t.hash), format!("/tx/{}", t.hash)));
-        }
-        if d.orgs.contains_key(&q) {
-            hits.push((format!("org {q}"), format!("/orgs/{q}")));
-        }
-        if let Some(x) = d.orders.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
-            hits.push((format!("order {}", x.id), format!("/orders/{}", x.id)));
-        }
-        if let Some(x) = d.invoices.get(&q).cloned().and_then(|x| vis::one(&v, x)) {
-            hits.push((format!("invoice {}", x.id), format!("/invoices/{}", x.id)));
-        }
-        for id in d.invoice_numbers.get(&q).into_iter().flatten() {
-            if let Some(x) = d.invoices.get(id).cloned().and_then(|x| vis::one(&v, x)) {
-                let hit = (
-                    format!("invoice {} (no. {})", x.id, x.number),
-                    format!("/invoices/{}", x.id),
-                );
-                if !hits.iter().any(|h| h.1 == hit.1) {
-                    hits.push(hit);
-                }
-            }
-        }
-        hits.extend(money_doc_hits(d, &v, &q));
-        if let Some(x) = d
-            .warehouse_receipts
-            .get(&q)
-            .cloned()
-            .and_then(|x| vis::one(&v, x))
-        {
-            hits.push((
-                format!("warehouse receipt {}", x.id),
-                format!("/warehouse/{}", x.id),
-            ));
-        }
-        hits
-    });
+    };
     if hits.len() == 1 {
         return Redirect::to(&hits[0].1).into_response();
     }
@@ -1450,6 +1503,60 @@ async fn search(
             ul id="search-results" { @for (label, href) in &hits { li { a href=(href) { (label) } } } }
         },
     )
+}
+
+/// What `q` names in `d` that `v` may see: (label, link) per hit.
+fn search_hits(d: &IndexData, v: &Viewer, q: &str) -> Vec<(String, String)> {
+    let q = q.to_string();
+    let mut hits = Vec::new();
+    if let Ok(h) = q.parse::<u64>() {
+        if d.blocks.contains_key(&h) {
+            hits.push((format!("block {h}"), format!("/blocks/{h}")));
+        }
+    }
+    let lower = q.to_lowercase();
+    if let Some(b) = d.blocks.values().find(|b| b.hash == lower) {
+        hits.push((
+            format!("block {}", b.height),
+            format!("/blocks/{}", b.height),
+        ));
+    }
+    if let Some(t) = d.tx(&lower).cloned().and_then(|t| vis::one(v, t)) {
+        hits.push((format!("transaction {}", t.hash), format!("/tx/{}", t.hash)));
+    }
+    if d.orgs.contains_key(&q) {
+        hits.push((format!("org {q}"), format!("/orgs/{q}")));
+    }
+    if let Some(x) = d.orders.get(&q).cloned().and_then(|x| vis::one(v, x)) {
+        hits.push((format!("order {}", x.id), format!("/orders/{}", x.id)));
+    }
+    if let Some(x) = d.invoices.get(&q).cloned().and_then(|x| vis::one(v, x)) {
+        hits.push((format!("invoice {}", x.id), format!("/invoices/{}", x.id)));
+    }
+    for id in d.invoice_numbers.get(&q).into_iter().flatten() {
+        if let Some(x) = d.invoices.get(id).cloned().and_then(|x| vis::one(v, x)) {
+            let hit = (
+                format!("invoice {} (no. {})", x.id, x.number),
+                format!("/invoices/{}", x.id),
+            );
+            if !hits.iter().any(|h| h.1 == hit.1) {
+                hits.push(hit);
+            }
+        }
+    }
+    hits.extend(money_doc_hits(d, v, &q));
+    if let Some(x) = d
+        .warehouse_receipts
+        .get(&q)
+        .cloned()
+        .and_then(|x| vis::one(v, x))
+    {
+        hits.push((
+            format!("warehouse receipt {}", x.id),
+            format!("/warehouse/{}", x.id),
+        ));
+    }
+    hits
 }
 
 // ---------- verify API ----------
@@ -1832,7 +1939,29 @@ mod tests {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        (status, head.to_string(), body.to_string())
+        let chunked = head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (status, head.to_string(), body)
+    }
+
+    /// The body of a chunked response (a streamed CSV).
+    fn dechunk(mut rest: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = &tail[n + 2..];
+        }
+        out
     }
 
     fn session_of(head: &str) -> String {
@@ -2671,9 +2800,300 @@ mod tests {
         served.stop().await;
     }
 
+    /// The store suite's node: blocks 1 (INV-1, RCV-1 of SUP-1) and 2 (PO-9), and in the
+    /// lists BANK-A (a bank) holding RCV-7 and SUP-2 holding RCV-9 (past maturity).
+    fn suite_node() -> Arc<FakeNode> {
+        let (node, _, _) = crate::index::tests::two_block_node();
+        let org = |id: &str, role| lianrong_contracts::model::Org {
+            id: testdata::org(id),
+            name: id.into(),
+            tax_id: "91330000MA2SUP106X".into(),
+            roles: vec![role],
+            identifiers: vec![],
+            keys: vec![],
+            revoked_keys: vec![],
+            admitted_at: 0,
+        };
+        use lianrong_contracts::model::Role;
+        node.set_orgs(vec![
+            org("BANK-A", Role::Bank),
+            org("CORE-A", Role::Core),
+            org("SUP-1", Role::Supplier),
+        ]);
+        node.set_receivables(suite_receivables().into_iter().skip(1).collect());
+        node
+    }
+
+    /// RCV-1 (from block 1), RCV-7 and RCV-9 (from the list).
+    fn suite_receivables() -> Vec<lianrong_contracts::model::Receivable> {
+        let r = testdata::receivable;
+        vec![
+            r(
+                "RCV-1",
+                "SUP-1",
+                "CORE-A",
+                "2026-11-01",
+                "2027-01-31",
+                "100.00",
+            ),
+            r(
+                "RCV-7",
+                "BANK-A",
+                "CORE-A",
+                "2026-11-01",
+                "2026-12-04",
+                "50.50",
+            ),
+            r(
+                "RCV-9",
+                "SUP-2",
+                "CORE-B",
+                "2026-01-01",
+                "2026-02-27",
+                "777.00",
+            ),
+        ]
+    }
+
+    /// What the in-memory views make of the suite's documents: the answers the store's
+    /// SQL must give.
+    fn suite_expected(path: &str, v: &Viewer) -> String {
+        let mut d = IndexData::default();
+        for r in suite_receivables() {
+            d.receivables.insert(r.id.to_string(), r);
+        }
+        for (id, role) in [
+            ("BANK-A", lianrong_contracts::model::Role::Bank),
+            ("CORE-A", lianrong_contracts::model::Role::Core),
+        ] {
+            let mut o = d
+                .orgs
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| lianrong_contracts::model::Org {
+                    id: testdata::org(id),
+                    name: id.into(),
+                    tax_id: String::new(),
+                    roles: vec![],
+                    identifiers: vec![],
+                    keys: vec![],
+                    revoked_keys: vec![],
+                    admitted_at: 0,
+                });
+            o.roles = vec![role];
+            d.orgs.insert(id.into(), o);
+        }
+        let (q, today) = (ListQuery::default(), views::business_today());
+        let t = match path {
+            "/receivables" => views::receivables(&d, v, &q),
+            "/risk/ladder" => views::ladder(&d, v, &q, today),
+            "/risk/exposure" => views::exposure(&d, v, &q),
+            "/risk/overdue" => views::overdue(&d, v, &q, today),
+            other => panic!("{other}"),
+        };
+        t.to_csv().unwrap()
+    }
+
+    /// Polls `path` until its body contains `want`.
+    async fn poll_for(addr: SocketAddr, cookie: &str, path: &str, want: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, _, body) = http(addr, "GET", path, Some(cookie), None).await;
+            if body.contains(want) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never showed {want}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The CSVs and a page an auditor and SUP-1 get equal the in-memory views' answers.
+    async fn suite_answers(addr: SocketAddr, audit: &str, sup: &str) {
+        let sup1 = Viewer::Org(testdata::org("SUP-1"));
+        let audit_v = Viewer::Everything { org: None };
+        for (path, url) in [
+            ("/receivables", "/receivables?format=csv"),
+            ("/risk/ladder", "/risk/ladder?format=csv"),
+            ("/risk/exposure", "/risk/exposure?format=csv"),
+            ("/risk/overdue", "/risk/overdue?by=receivable&format=csv"),
+        ] {
+            for (cookie, v) in [(audit, &audit_v), (sup, &sup1)] {
+                let (code, _, csv) = http(addr, "GET", url, Some(cookie), None).await;
+                assert_eq!(code, 200, "{path}");
+                assert_eq!(csv, suite_expected(path, v), "{path} for {v:?}");
+            }
+        }
+        let (_, _, txs) = http(addr, "GET", "/txs", Some(sup), None).await;
+        assert!(
+            txs.contains("register_invoice") && !txs.contains("issue_order"),
+            "{txs}"
+        );
+        let (_, _, orders) = http(addr, "GET", "/orders?q=po-9", Some(audit), None).await;
+        assert!(orders.contains("/orders/PO-9"), "{orders}");
+        let (_, _, blocks) = http(addr, "GET", "/blocks?q=2", Some(audit), None).await;
+        assert!(blocks.contains(r#"href="/blocks/2""#), "{blocks}");
+        assert!(!blocks.contains(r#"href="/blocks/1""#), "{blocks}");
+        let (_, _, refused) = http(addr, "GET", "/txs?status=refused", Some(audit), None).await;
+        assert!(refused.contains("Nothing to show."), "{refused}");
+        let (_, _, found) = http(addr, "GET", "/txs?q=REGISTER_", Some(audit), None).await;
+        assert!(found.contains("register_invoice") && !found.contains("issue_order"));
+        // Search by invoice number, from the store.
+        let (code, head, _) = http(addr, "GET", "/search?q=FP-INV-1", Some(sup), None).await;
+        assert_eq!(code, 303, "{head}");
+        assert!(
+            head.to_lowercase().contains("location: /invoices/inv-1"),
+            "{head}"
+        );
+    }
+
+    /// The same suite on any database: index a chain, answer pages, CSVs and risk views
+    /// as the in-memory views do; restart, continue from the stored height (block 1 is
+    /// no longer served), and answer the same.
+    async fn store_suite(url: String) {
+        let node = suite_node();
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.database = Some(url);
+        for round in 0..2 {
+            if round == 1 {
+                node.answers.lock().unwrap().remove("/v1/blocks/1");
+                node.set("/v1/blocks/3", fake::block(3, &[]));
+                node.set("/v1/status", fake::status(3, vec![]));
+            }
+            let served = serve(cfg.clone(), node.clone()).await;
+            let (_, head) = login(served.addr, "username=audit&password=a").await;
+            let audit = session_of(&head);
+            let (_, head) = login(served.addr, "username=sup1&password=s").await;
+            let sup = session_of(&head);
+            let top = format!("href=\"/blocks/{}\"", round + 2);
+            poll_for(served.addr, &audit, "/blocks", &top).await;
+            poll_for(served.addr, &audit, "/receivables?format=csv", "id,holder").await;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (_, _, csv) = http(
+                    served.addr,
+                    "GET",
+                    "/receivables?format=csv",
+                    Some(&audit),
+                    None,
+                )
+                .await;
+                if csv.starts_with("id,") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "never complete: {csv}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let (_, _, blocks) = http(served.addr, "GET", "/blocks", Some(&audit), None).await;
+            assert!(blocks.contains("href=\"/blocks/1\""), "{blocks}");
+            suite_answers(served.addr, &audit, &sup).await;
+            served.stop().await;
+        }
+    }
+
+    /// The finding: lists and CSVs were cut at 5,000 rows, and the index at
+    /// `max_index_docs`. From the store, a page shows 5,000 rows with a link to the next,
+    /// and the CSV every row, whatever the in-memory cache holds.
+    #[tokio::test]
+    async fn lists_page_and_csvs_hold_every_row_beyond_the_cache() {
+        let node = Arc::new(FakeNode::default());
+        node.set("/v1/status", fake::status(0, vec![]));
+        let n = views::MAX_ROWS + 7;
+        node.set_receivables(
+            (0..n)
+                .map(|i| {
+                    let id = format!("RCV-{i:05}");
+                    testdata::receivable(&id, "SUP-1", "CORE-A", "2026-11-01", "2027-01-31", "1.00")
+                })
+                .collect(),
+        );
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.max_index_docs = 100;
+        let served = serve(cfg, node).await;
+        let (_, head) = login(served.addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let csv = loop {
+            let (_, _, csv) = http(
+                served.addr,
+                "GET",
+                "/receivables?format=csv",
+                Some(&audit),
+                None,
+            )
+            .await;
+            if csv.starts_with("id,") {
+                break csv;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never indexed: {}",
+                &csv[..200.min(csv.len())]
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(csv.lines().count(), n + 1, "every row and the header");
+        assert!(csv
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with(&format!("RCV-{:05},", n - 1)));
+        let (_, _, first) = http(served.addr, "GET", "/receivables", Some(&audit), None).await;
+        assert!(
+            first.contains(r#"id="next-page" href="/receivables?page=2""#),
+            "{first}"
+        );
+        assert!(!first.contains("RCV-05000") && first.contains("RCV-04999"));
+        let (_, _, second) = http(
+            served.addr,
+            "GET",
+            "/receivables?page=2",
+            Some(&audit),
+            None,
+        )
+        .await;
+        assert!(second.contains("RCV-05000") && second.contains(&format!("RCV-{:05}", n - 1)));
+        assert!(!second.contains("next-page") && !second.contains("RCV-04999"));
+        // The ladder totals every receivable too.
+        let (_, _, ladder) = http(
+            served.addr,
+            "GET",
+            "/risk/ladder?format=csv",
+            Some(&audit),
+            None,
+        )
+        .await;
+        assert!(ladder.contains(&format!(",{n},{n}.00")), "{ladder}");
+        served.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_store_suite_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        store_suite(format!(
+            "sqlite://{}",
+            dir.path().join("explorer.db").display()
+        ))
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_store_suite_on_postgres() {
+        let Some(pg) = crate::store::testpg::TestPostgres::start() else {
+            return;
+        };
+        store_suite(pg.database("explorer").await).await;
+    }
+
     /// The shared state over a fake node, as `bind` builds it.
-    fn test_state(cfg: &ExplorerConfig) -> AppState {
-        app_state(cfg, node_with_two_suppliers()).unwrap().0
+    async fn test_state(cfg: &ExplorerConfig) -> AppState {
+        let store = Store::memory().await.unwrap();
+        let index = Arc::new(Index::new(cfg.max_index_docs));
+        app_state(cfg, node_with_two_suppliers(), store, index)
+            .unwrap()
+            .0
     }
 
     /// Calls the login handler as a browser at `peer` with a matching CSRF token would.
@@ -2698,9 +3118,9 @@ mod tests {
     async fn logins_beyond_the_concurrency_cap_get_503_at_once() {
         let mut cfg = config_with_auditor_and_sup1();
         assert_eq!(cfg.max_concurrent_logins, 2, "the default");
-        assert_eq!(test_state(&cfg).login_slots.available_permits(), 2);
+        assert_eq!(test_state(&cfg).await.login_slots.available_permits(), 2);
         cfg.max_concurrent_logins = 1;
-        let st = test_state(&cfg);
+        let st = test_state(&cfg).await;
         let busy = st.login_slots.clone().try_acquire_owned().unwrap();
         for _ in 0..5 {
             let started = Instant::now();
@@ -2729,7 +3149,7 @@ mod tests {
     /// out of a name leaves the real user at another address (any port) able to log in.
     #[tokio::test]
     async fn a_lock_out_applies_to_the_failing_client_address_only() {
-        let st = test_state(&config_with_auditor_and_sup1());
+        let st = test_state(&config_with_auditor_and_sup1()).await;
         for port in 1..=2 {
             let peer = format!("192.0.2.1:{port}");
             let (code, _) = post_login(&st, &peer, "audit", "wrong").await;

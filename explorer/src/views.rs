@@ -56,6 +56,9 @@ pub struct Table {
     pub truncated: bool,
     /// Why the index it was built from may be incomplete ([`IndexData::incomplete`]).
     pub incomplete: Option<String>,
+    /// For a list read from the store a page at a time: its page number (1 is the
+    /// first; 0: not paged). `truncated` then says more rows follow on the next page.
+    pub page: u64,
 }
 
 impl Table {
@@ -65,15 +68,24 @@ impl Table {
             rows: vec![],
             truncated: false,
             incomplete: None,
+            page: 0,
         }
     }
 
     /// What the table lacks, in words: the index's gaps and a cut at [`MAX_ROWS`]
     /// (`None`: every row the ledger has for these filters).
     pub fn incomplete_note(&self) -> Option<String> {
-        let cut = self
-            .truncated
-            .then(|| format!("only the first {MAX_ROWS} rows; narrow the filters"));
+        let cut = match (self.truncated, self.page) {
+            (false, _) => None,
+            (true, 0) => Some(format!(
+                "only the first {MAX_ROWS} rows; narrow the filters"
+            )),
+            (true, p) => Some(format!(
+                "rows {}-{} of more: the next page has the rest (the CSV export has every row)",
+                (p - 1) * MAX_ROWS as u64 + 1,
+                (p - 1) * MAX_ROWS as u64 + self.rows.len() as u64
+            )),
+        };
         match (&self.incomplete, cut) {
             (Some(i), Some(c)) => Some(format!("{i}; {c}")),
             (Some(i), None) => Some(i.clone()),
@@ -93,18 +105,26 @@ impl Table {
     /// formula get a leading `'`. An incomplete table starts with one `INCOMPLETE: why`
     /// row before the header, so neither a reader nor a program takes it for the whole.
     pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let bytes = self.csv_part(true)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The CSV of the table (`head`: with the INCOMPLETE row, if any, and the header
+    /// row), for an export written a chunk of rows at a time.
+    pub fn csv_part(&self, head: bool) -> Result<Vec<u8>, csv::Error> {
         let mut w = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(Vec::new());
-        if let Some(why) = self.incomplete_note() {
-            w.write_record([csv_safe(&format!("INCOMPLETE: {why}"))])?;
+        if head {
+            if let Some(why) = self.incomplete_note() {
+                w.write_record([csv_safe(&format!("INCOMPLETE: {why}"))])?;
+            }
+            w.write_record(&self.columns)?;
         }
-        w.write_record(&self.columns)?;
         for r in &self.rows {
             w.write_record(r.iter().map(|c| csv_safe(&c.text)))?;
         }
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
     }
 }
 
@@ -152,6 +172,8 @@ pub struct ListQuery {
     pub debtor: Option<String>,
     /// The payee (settlements).
     pub payee: Option<String>,
+    /// The page of a list read from the store (1, the default, is the first).
+    pub page: Option<u64>,
 }
 
 impl ListQuery {
@@ -261,9 +283,18 @@ pub fn transactions(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
 
 /// Organisations (names and roles for everyone; identifiers masked for org accounts).
 pub fn orgs(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    orgs_with(d, &d.counterparties(&v.reader()), v, q)
+}
+
+/// [`orgs`], the viewer's `counterparties` given (read from the store: every order).
+pub fn orgs_with(
+    d: &IndexData,
+    counterparties: &std::collections::BTreeSet<lianrong_primitives::OrgId>,
+    v: &Viewer,
+    q: &ListQuery,
+) -> Table {
     let mut t = Table::new(vec!["id", "name", "roles", "tax id", "identifiers", "keys"]);
-    let counterparties = d.counterparties(&v.reader());
-    for o in vis::orgs(v, &counterparties, d.orgs.values().cloned()) {
+    for o in vis::orgs(v, counterparties, d.orgs.values().cloned()) {
         if !q.text_ok(&[o.id.as_str(), &o.name]) {
             continue;
         }
@@ -543,6 +574,30 @@ pub fn bucket(date: NaiveDate, monthly: bool) -> (NaiveDate, NaiveDate) {
     }
 }
 
+/// The maturity ladder's columns.
+const LADDER_COLUMNS: [&str; 6] = [
+    "bucket",
+    "from",
+    "to",
+    "currency",
+    "receivables",
+    "outstanding",
+];
+
+/// The exposure view's columns.
+const EXPOSURE_COLUMNS: [&str; 5] = ["kind", "org", "currency", "receivables", "outstanding"];
+
+/// A ladder bucket's name: `past due`, `2026-12` or `2026-W49`.
+fn ladder_label(from: NaiveDate, past: bool, monthly: bool) -> String {
+    if past {
+        "past due".to_string()
+    } else if monthly {
+        from.format("%Y-%m").to_string()
+    } else {
+        from.format("%G-W%V").to_string()
+    }
+}
+
 /// (bucket end, past due, count, sum, minor units) of one ladder bucket.
 type LadderCell = (NaiveDate, bool, usize, Amount, u32);
 
@@ -550,14 +605,7 @@ type LadderCell = (NaiveDate, bool, usize, Amount, u32);
 /// (`by=month`), per currency; what is already past maturity is one "past due" bucket.
 pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
     let monthly = q.by.as_deref() == Some("month");
-    let mut t = Table::new(vec![
-        "bucket",
-        "from",
-        "to",
-        "currency",
-        "receivables",
-        "outstanding",
-    ]);
+    let mut t = Table::new(LADDER_COLUMNS.to_vec());
     let mut sums: BTreeMap<(NaiveDate, String), LadderCell> = BTreeMap::new();
     for r in live(v, d, q) {
         if !q.date_ok(r.maturity) {
@@ -579,15 +627,8 @@ pub fn ladder(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Tab
             .unwrap_or(e.3);
     }
     for ((from, cur), (to, past, n, amt, mu)) in sums {
-        let label = if past {
-            "past due".to_string()
-        } else if monthly {
-            from.format("%Y-%m").to_string()
-        } else {
-            from.format("%G-W%V").to_string()
-        };
         t.push(vec![
-            label.into(),
+            ladder_label(from, past, monthly).into(),
             if past {
                 String::new()
             } else {
@@ -641,13 +682,7 @@ pub fn overdue(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Ta
 /// Exposure: outstanding live receivables per core enterprise (debtor) and per bank
 /// (holder with the bank role, i.e. financed and assigned), per currency.
 pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
-    let mut t = Table::new(vec![
-        "kind",
-        "org",
-        "currency",
-        "receivables",
-        "outstanding",
-    ]);
+    let mut t = Table::new(EXPOSURE_COLUMNS.to_vec());
     let is_bank = |o: &str| d.orgs.get(o).is_some_and(|o| o.roles.contains(&Role::Bank));
     let mut sums: BTreeMap<(&'static str, String, String), (usize, Amount, u32)> = BTreeMap::new();
     for r in live(v, d, q) {
@@ -685,17 +720,7 @@ pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
 /// issue date (its confirmation): a split part keeps its root's tenor, it does not start a
 /// new one.
 pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
-    let mut t = Table::new(vec![
-        "id",
-        "holder",
-        "debtor",
-        "face",
-        "issue date",
-        "maturity",
-        "tenor days",
-        "tenor from",
-        "status",
-    ]);
+    let mut t = Table::new(TENOR_COLUMNS.to_vec());
     let Some(flag) = d.node.as_ref().map(|s| i64::from(s.params.flag_tenor_days)) else {
         return t;
     };
@@ -711,21 +736,110 @@ pub fn long_tenor(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
         {
             continue;
         }
+        t.push(tenor_row(&r, root_issue.is_some(), tenor));
+    }
+    t
+}
+
+/// The tenor view's columns.
+pub const TENOR_COLUMNS: [&str; 9] = [
+    "id",
+    "holder",
+    "debtor",
+    "face",
+    "issue date",
+    "maturity",
+    "tenor days",
+    "tenor from",
+    "status",
+];
+
+/// A row of the tenor view (`from_root`: the tenor counts from the root's issue date).
+pub fn tenor_row(r: &Receivable, from_root: bool, tenor: i64) -> Vec<Cell> {
+    vec![
+        link(r.id.to_string(), format!("/receivables/{}", r.id)),
+        org_link(r.holder.as_str()),
+        org_link(r.debtor.as_str()),
+        money(&r.face).into(),
+        r.issue_date.to_string().into(),
+        r.maturity.to_string().into(),
+        tenor.to_string().into(),
+        if from_root {
+            "root's issue date"
+        } else {
+            // Said, not hidden: an old root may be missing from the index.
+            "this part's issue date (root not indexed)"
+        }
+        .into(),
+        status_str(&r.status).into(),
+    ]
+}
+
+/// (bucket end, past due, count, total in minor units, minor units) of one ladder bucket
+/// totalled by the store.
+type StoredLadderCell = (NaiveDate, bool, u64, i64, u32);
+
+/// The maturity ladder from the store's totals of live receivables per maturity day and
+/// currency ([`crate::store::sql::GroupBy::Maturity`]): the same buckets and rows as
+/// [`ladder`].
+pub fn ladder_of(groups: &[crate::store::sql::Group], q: &ListQuery, today: NaiveDate) -> Table {
+    let monthly = q.by.as_deref() == Some("month");
+    let mut t = Table::new(LADDER_COLUMNS.to_vec());
+    let mut sums: BTreeMap<(NaiveDate, String), StoredLadderCell> = BTreeMap::new();
+    for g in groups {
+        let Ok(maturity) = g.key.parse::<NaiveDate>() else {
+            continue;
+        };
+        let past = maturity < today;
+        let (from, to) = if past {
+            (NaiveDate::MIN, today - Days::days(1))
+        } else {
+            bucket(maturity, monthly)
+        };
+        let e = sums
+            .entry((from, g.currency.clone()))
+            .or_insert((to, past, 0, 0, g.minor_units));
+        e.2 += g.count;
+        e.3 = e.3.saturating_add(g.outstanding);
+    }
+    for ((from, cur), (to, past, n, sum, mu)) in sums {
         t.push(vec![
-            link(r.id.to_string(), format!("/receivables/{}", r.id)),
-            org_link(r.holder.as_str()),
-            org_link(r.debtor.as_str()),
-            money(&r.face).into(),
-            r.issue_date.to_string().into(),
-            r.maturity.to_string().into(),
-            tenor.to_string().into(),
-            match root_issue {
-                // Said, not hidden: the bounded index may have dropped an old root.
-                Some(_) => "root's issue date",
-                None => "this part's issue date (root not indexed)",
+            ladder_label(from, past, monthly).into(),
+            if past {
+                String::new()
+            } else {
+                from.to_string()
             }
             .into(),
-            status_str(&r.status).into(),
+            to.to_string().into(),
+            cur.into(),
+            n.to_string().into(),
+            crate::store::sql::fixed(sum, mu).into(),
+        ]);
+    }
+    t
+}
+
+/// Exposure from the store's totals of live receivables per debtor and per bank holder
+/// ([`crate::store::sql::GroupBy`]): the same rows as [`exposure`].
+pub fn exposure_of(
+    debtors: &[crate::store::sql::Group],
+    banks: &[crate::store::sql::Group],
+) -> Table {
+    let mut t = Table::new(EXPOSURE_COLUMNS.to_vec());
+    let mut rows: BTreeMap<(&'static str, &str, &str), &crate::store::sql::Group> = BTreeMap::new();
+    for (kind, groups) in [("core enterprise", debtors), ("bank", banks)] {
+        for g in groups {
+            rows.insert((kind, g.key.as_str(), g.currency.as_str()), g);
+        }
+    }
+    for ((kind, org, cur), g) in rows {
+        t.push(vec![
+            kind.into(),
+            org_link(org),
+            cur.into(),
+            g.count.to_string().into(),
+            crate::store::sql::fixed(g.outstanding, g.minor_units).into(),
         ]);
     }
     t

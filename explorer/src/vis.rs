@@ -102,6 +102,8 @@ impl Shown for lianrong_api_types::LimitView {}
 impl Shown for lianrong_api_types::ProgrammeView {}
 /// A loan's borrower and bank read it (with today's figures); banks and auditors read all.
 impl Shown for lianrong_api_types::LoanView {}
+/// A sale's two banks read it (its price is theirs); banks and auditors read all.
+impl Shown for lianrong_api_types::SaleView {}
 /// The org whose policy held an action reads it (and who approved it); banks and
 /// auditors read all.
 impl Shown for lianrong_api_types::ApprovalView {}

@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod deploy;
 mod node_admin;
+mod snapshot_join;
 mod testnet;
 mod verify_cmd;
 
@@ -68,6 +69,10 @@ enum Command {
         /// --ca), each node's certificate, and a client certificate (tls/client.pem).
         #[arg(long)]
         tls: bool,
+        /// Encrypt every node's data at rest: a data key per node (data.key in its
+        /// folder, named by [encryption] in its config) and its node key sealed under it.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Run a validator (or a non-voting full node) from its config file.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -83,6 +88,8 @@ enum Command {
         /// addresses, data dir), print every problem found and exit (1 if any).
         #[arg(long)]
         check_config: bool,
+        #[command(flatten)]
+        snapshot: crate::snapshot_join::SnapshotFrom,
         /// `backup` or `restore` the node's database instead of running it.
         #[command(subcommand)]
         action: Option<crate::node_admin::NodeAction>,
@@ -136,6 +143,15 @@ enum Command {
         /// The explorer's config.toml (accounts, node token, listen address).
         #[arg(long, required_unless_present = "action")]
         config: Option<PathBuf>,
+        /// The index's database (overrides `database` of the config): `sqlite://PATH`
+        /// or `postgres://user:password@host/db`.
+        #[arg(long)]
+        database: Option<String>,
+        /// Keep the index's SQLite database (`explorer.db`) in this folder instead of
+        /// next to the config (ignored with `--database`, or when the config names a
+        /// `database` of its own).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         #[command(subcommand)]
         action: Option<ExplorerAction>,
     },
@@ -206,13 +222,8 @@ fn run(command: Command) -> Result<()> {
             json,
             spares,
             tls,
-        } => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as u64;
-            let nodes = crate::testnet::write_full(&out, validators, spares, &chain_id, now, tls)?;
-            print_testnet(&out, &nodes, json, tls)
-        }
+            encrypt,
+        } => run_testnet(&out, (validators, spares), &chain_id, json, tls, encrypt),
         Command::Node {
             action: Some(action),
             ..
@@ -221,10 +232,11 @@ fn run(command: Command) -> Result<()> {
             config,
             dev_clock_file,
             check_config,
+            snapshot,
             action: None,
         } => {
             let config = config.ok_or_else(|| anyhow::anyhow!("--config is required"))?;
-            run_node(&config, dev_clock_file.as_deref(), check_config)
+            run_node(&config, dev_clock_file.as_deref(), check_config, &snapshot)
         }
         Command::Bench {
             validators,
@@ -257,8 +269,10 @@ fn run(command: Command) -> Result<()> {
         Command::Explorer {
             node,
             config,
+            database,
+            data_dir,
             action,
-        } => run_explorer(node, config, action),
+        } => run_explorer(node, config, ExplorerDb { database, data_dir }, action),
         Command::Genesis { action } => crate::deploy::run_genesis(action),
         Command::Config { action } => crate::deploy::run_config(action),
         Command::Keygen { out, org, chain_id } => {
@@ -273,6 +287,22 @@ fn run(command: Command) -> Result<()> {
 }
 
 /// What `lianrong testnet` wrote: JSON for scripts, or how to start each node.
+/// `lianrong testnet`: writes the network (genesis now) and prints where it is.
+fn run_testnet(
+    out: &std::path::Path,
+    (validators, spares): (usize, usize),
+    chain_id: &str,
+    json: bool,
+    tls: bool,
+    encrypt: bool,
+) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let nodes = crate::testnet::write_full(out, validators, spares, chain_id, now, tls, encrypt)?;
+    print_testnet(out, &nodes, json, tls)
+}
+
 fn print_testnet(
     out: &std::path::Path,
     nodes: &[crate::testnet::NodeInfo],
@@ -334,10 +364,17 @@ fn exit_with(code: i32) -> Result<()> {
     Ok(())
 }
 
+/// `lianrong explorer`'s `--database` and `--data-dir`.
+struct ExplorerDb {
+    database: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
 /// `lianrong explorer`: serves until SIGTERM or Ctrl-C.
 fn run_explorer(
     node: Option<String>,
     config: Option<PathBuf>,
+    db: ExplorerDb,
     action: Option<ExplorerAction>,
 ) -> Result<()> {
     if let Some(ExplorerAction::HashPassword) = action {
@@ -357,6 +394,20 @@ fn run_explorer(
     if let Some(url) = node {
         cfg.node_url = url;
     }
+    use lianrong_explorer::config::{anchor_sqlite, DEFAULT_DATABASE};
+    let next_to_config = anchor_sqlite(
+        DEFAULT_DATABASE,
+        path.parent().unwrap_or(std::path::Path::new(".")),
+    );
+    match (db.database, db.data_dir) {
+        (Some(url), _) => cfg.database = Some(url),
+        // Only instead of the default: a database the config names stays.
+        (None, Some(dir)) if cfg.database.as_deref() == Some(next_to_config.as_str()) => {
+            cfg.database = Some(anchor_sqlite(DEFAULT_DATABASE, &dir));
+        }
+        _ => {}
+    }
+    cfg.validate().map_err(anyhow::Error::msg)?;
     init_logs("info");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -431,6 +482,7 @@ fn run_node(
     config: &std::path::Path,
     dev_clock_file: Option<&std::path::Path>,
     check_config: bool,
+    snapshot: &crate::snapshot_join::SnapshotFrom,
 ) -> Result<()> {
     if check_config {
         return exit_with(check_node_config(config));
@@ -441,6 +493,8 @@ fn run_node(
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        // An empty node may start from another node's snapshot instead of genesis.
+        crate::snapshot_join::join_if_empty(&cfg, snapshot).await?;
         let clock = LedgerClock::wall();
         if let Some(path) = dev_clock_file {
             clock.follow_file(path.to_owned());

@@ -42,6 +42,14 @@ pub enum NodeAction {
         #[arg(long)]
         json: bool,
     },
+    /// Seal the node's key file under the data key of the config's [encryption] section
+    /// (in place: the plain secret is gone from the file afterwards). Keep a copy of the
+    /// data key with the organisation's key escrow: without it the node key is lost.
+    SealKey {
+        /// The node's config.toml (its [encryption] names the data key).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// Runs a `lianrong node` action.
@@ -60,6 +68,21 @@ pub fn run(action: NodeAction) -> Result<()> {
                 json,
                 &format!("backed up {} ({how}) to {}", cfg.node.name, out.display()),
             )
+        }
+        NodeAction::SealKey { config } => {
+            let cfg = load(&config)?;
+            let data_key = lianrong_node::keyfile::data_key(&cfg)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} has no [encryption] section: nothing to seal the key under",
+                    config.display()
+                )
+            })?;
+            let public = lianrong_node::keyfile::seal_in_place(&cfg.node.node_key, &data_key)?;
+            println!(
+                "sealed {} (node key {public}) under the data key",
+                cfg.node.node_key.display()
+            );
+            Ok(())
         }
         NodeAction::Restore {
             config,

@@ -7,6 +7,10 @@
 //! `api-key.pem` in its folder) and one client certificate (`tls/client.pem`,
 //! `tls/client-key.pem`) for nodes whose `[api.tls] client_ca` asks for one.
 //!
+//! With `--encrypt` every node keeps its data encrypted at rest: a fresh data key per node
+//! (`data.key` in its folder, mode 0600, named by the config's `[encryption] key_file`),
+//! and its node key file sealed under it.
+//!
 //! Spare nodes (`--spares N`) are written the same way but stay out of genesis: every
 //! validator accepts them as full nodes and they dial every validator, so they follow
 //! the chain from the start and are ready to be proposed as validators by governance
@@ -21,7 +25,8 @@ use lianrong_primitives::{sha256, OrgId, PublicKey, SecretKey};
 use serde::Serialize;
 
 use lianrong_node::config::{
-    ApiSection, ApiTls, MempoolSection, NodeConfig, NodeSection, P2pSection, PeerEntry, TokenGrant,
+    ApiSection, ApiTls, EncryptionSection, MempoolSection, NodeConfig, NodeSection, P2pSection,
+    PeerEntry, TokenGrant,
 };
 use lianrong_node::keyfile;
 use lianrong_tls::issue::LocalCa;
@@ -145,6 +150,9 @@ pub struct NodeInfo {
     /// With `--tls`: the CA certificate clients must trust (`--ca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca: Option<PathBuf>,
+    /// With `--encrypt`: the node's data key file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<PathBuf>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
@@ -197,11 +205,20 @@ pub fn write_with_spares(
     chain_id: &str,
     genesis_time_ms: u64,
 ) -> Result<Vec<NodeInfo>, TestnetError> {
-    write_full(out, validators, spares, chain_id, genesis_time_ms, false)
+    write_full(
+        out,
+        validators,
+        spares,
+        chain_id,
+        genesis_time_ms,
+        false,
+        false,
+    )
 }
 
 /// Like [`write_with_spares`]; with `tls`, every API serves HTTPS with certificates of
-/// a local CA written to `tls/` (see the module's documentation).
+/// a local CA written to `tls/`; with `encrypt`, every node encrypts at rest under its
+/// own data key (see the module's documentation).
 pub fn write_full(
     out: &Path,
     validators: usize,
@@ -209,6 +226,7 @@ pub fn write_full(
     chain_id: &str,
     genesis_time_ms: u64,
     tls: bool,
+    encrypt: bool,
 ) -> Result<Vec<NodeInfo>, TestnetError> {
     if validators == 0 || validators > MAX_TESTNET_VALIDATORS {
         return Err(TestnetError::Invalid(format!(
@@ -230,8 +248,8 @@ pub fn write_full(
     std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
     let (orgs, tokens) = write_cast_keys(&keys_dir, chain_id)?;
     let mut ports = FreePorts::default();
-    let nodes = write_node_keys(out, validators, &mut ports)?;
-    let spare_nodes = write_spare_keys(out, spares, &mut ports)?;
+    let nodes = write_node_keys(out, validators, &mut ports, encrypt)?;
+    let spare_nodes = write_spare_keys(out, spares, &mut ports, encrypt)?;
     write_genesis(out, chain_id, genesis_time_ms, orgs, &nodes)?;
     let tls = if tls {
         Some(write_tls(out, chain_id, nodes.iter().chain(&spare_nodes))?)
@@ -306,19 +324,35 @@ struct PlannedNode {
     api: u16,
     /// Outside genesis.
     spare: bool,
+    /// Encrypted at rest under the data key in [`DATA_KEY_FILE`].
+    encrypted: bool,
 }
 
-/// A node folder with a new node key and two free ports.
+/// The data key file's name in a node's folder (`--encrypt`).
+const DATA_KEY_FILE: &str = "data.key";
+
+/// A node folder with a new node key (with `encrypt`, a new data key and the node key
+/// sealed under it) and two free ports.
 fn plan_node(
     out: &Path,
     name: String,
     runner: &'static str,
     spare: bool,
     ports: &mut FreePorts,
+    encrypt: bool,
 ) -> Result<PlannedNode, TestnetError> {
     let dir = out.join(&name);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let key = keyfile::write_new(&dir.join("node_key.json"))?;
+    let key_file = dir.join("node_key.json");
+    let key = if encrypt {
+        let data_key = keyfile::DataKey::generate();
+        let path = dir.join(DATA_KEY_FILE);
+        let text = format!("{}\n", data_key.to_hex().as_str());
+        lianrong_primitives::keyfile::write_private(&path, text.as_bytes()).map_err(io(&path))?;
+        keyfile::write_new_sealed(&key_file, &data_key)?
+    } else {
+        keyfile::write_new(&key_file)?
+    };
     Ok(PlannedNode {
         name,
         dir,
@@ -327,6 +361,7 @@ fn plan_node(
         p2p: ports.take()?,
         api: ports.take()?,
         spare,
+        encrypted: encrypt,
     })
 }
 
@@ -335,6 +370,7 @@ fn write_node_keys(
     out: &Path,
     validators: usize,
     ports: &mut FreePorts,
+    encrypt: bool,
 ) -> Result<Vec<PlannedNode>, TestnetError> {
     let runners: Vec<&'static str> = CAST.iter().filter(|c| c.4).map(|c| c.0).collect();
     let mut nodes = Vec::new();
@@ -349,6 +385,7 @@ fn write_node_keys(
             runners[i % runners.len()],
             false,
             ports,
+            encrypt,
         )?);
     }
     Ok(nodes)
@@ -361,6 +398,7 @@ fn write_spare_keys(
     out: &Path,
     spares: usize,
     ports: &mut FreePorts,
+    encrypt: bool,
 ) -> Result<Vec<PlannedNode>, TestnetError> {
     let eligible = |roles: &[Role]| {
         roles
@@ -376,7 +414,7 @@ fn write_spare_keys(
     (0..spares)
         .map(|i| {
             let name = format!("spare-{}", i + 1);
-            plan_node(out, name, runners[i % runners.len()], true, ports)
+            plan_node(out, name, runners[i % runners.len()], true, ports, encrypt)
         })
         .collect()
 }
@@ -462,6 +500,7 @@ fn write_node_config<'a>(
         p2p,
         api,
         spare,
+        encrypted,
     } = node;
     let cfg = NodeConfig {
         node: NodeSection {
@@ -495,6 +534,10 @@ fn write_node_config<'a>(
         },
         mempool: MempoolSection::default(),
         consensus: Default::default(),
+        encryption: encrypted.then(|| EncryptionSection {
+            key_file: Some(PathBuf::from(DATA_KEY_FILE)),
+            key_env: None,
+        }),
     };
     let path = dir.join("config.toml");
     let text = toml::to_string_pretty(&cfg).map_err(|e| TestnetError::Invalid(e.to_string()))?;
@@ -511,6 +554,7 @@ fn write_node_config<'a>(
         org: org(runner)?,
         spare: *spare,
         ca: ca.map(Path::to_path_buf),
+        data_key: encrypted.then(|| dir.join(DATA_KEY_FILE)),
     })
 }
 
@@ -584,10 +628,43 @@ mod tests {
     }
 
     #[test]
+    fn an_encrypted_testnet_gives_each_node_its_own_data_key_and_a_sealed_node_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let nodes =
+            write_full(&out, 2, 1, "lianrong-local", 1_767_542_400_000, false, true).unwrap();
+        let mut seen = Vec::new();
+        for n in &nodes {
+            let cfg = NodeConfig::load(&n.config).unwrap();
+            let file = n.data_key.clone().unwrap();
+            assert_eq!(
+                cfg.encryption.as_ref().and_then(|e| e.key_file.clone()),
+                Some(file.clone())
+            );
+            let data_key = lianrong_node::keyfile::data_key(&cfg).unwrap().unwrap();
+            assert!(!seen.contains(&data_key), "one key per node");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "the data key is the owner's only");
+            }
+            let text = std::fs::read_to_string(&cfg.node.node_key).unwrap();
+            assert!(text.contains("sealed_secret_key") && !text.contains("\"secret_key\""));
+            assert_eq!(
+                lianrong_node::keyfile::node_key(&cfg).unwrap().public(),
+                n.node_key
+            );
+            seen.push(data_key);
+        }
+    }
+
+    #[test]
     fn a_tls_testnet_serves_https_with_certificates_of_its_own_ca() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("net");
-        let nodes = write_full(&out, 4, 1, "lianrong-local", 1_767_542_400_000, true).unwrap();
+        let nodes =
+            write_full(&out, 4, 1, "lianrong-local", 1_767_542_400_000, true, false).unwrap();
         let ca = out.join("tls/ca.pem");
         for n in &nodes {
             assert!(n.api.starts_with("https://127.0.0.1:"), "{}", n.api);

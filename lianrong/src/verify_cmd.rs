@@ -319,5 +319,6 @@ pub fn document_json(kind: DocKind, bytes: &[u8]) -> Result<Value> {
         DocKind::Approval => decode_as::<PendingApproval>(bytes),
         DocKind::Programme => decode_as::<Programme>(bytes),
         DocKind::Loan => decode_as::<Loan>(bytes),
+        DocKind::Sale => decode_as::<lianrong_contracts::model::Sale>(bytes),
     }
 }

@@ -203,6 +203,22 @@ impl Default for ConsensusSection {
     }
 }
 
+/// `[encryption]`: the node's database (and so its backups) and its node key file are
+/// encrypted at rest under the operator's 32-byte data key (64 hex digits or base64), read
+/// from a file or from an environment variable -- exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionSection {
+    /// A file holding the key (relative paths are taken from the config's folder); keep
+    /// it off the disk that holds the data dir where you can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// The name of an environment variable holding the key (e.g. `LIANRONG_DATA_KEY`,
+    /// set by the service manager from a secret store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_env: Option<String>,
+}
+
 /// A node's `config.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -218,6 +234,9 @@ pub struct NodeConfig {
     /// Block pacing.
     #[serde(default)]
     pub consensus: ConsensusSection,
+    /// Encryption at rest; none without the section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionSection>,
 }
 
 fn read_limited(path: &Path) -> Result<String, ConfigError> {
@@ -260,9 +279,21 @@ impl NodeConfig {
         ]
         .into_iter()
         .chain(tls)
-        {
+        .chain(
+            cfg.encryption
+                .iter_mut()
+                .filter_map(|e| e.key_file.as_mut()),
+        ) {
             if p.is_relative() {
                 *p = base.join(&*p);
+            }
+        }
+        if let Some(e) = &cfg.encryption {
+            if e.key_file.is_some() == e.key_env.is_some() {
+                return Err(ConfigError::Invalid {
+                    path: path.into(),
+                    reason: "[encryption] takes exactly one of key_file and key_env".into(),
+                });
             }
         }
         if cfg.consensus.idle_block_delay_ms > MAX_IDLE_BLOCK_DELAY_MS {
@@ -345,6 +376,31 @@ mod tests {
         let err = NodeConfig::parse(&slow, &path).unwrap_err().to_string();
         assert!(err.contains("idle_block_delay_ms 501"), "{err}");
         assert!(NodeConfig::parse("[node]\nname = 1", &path).is_err());
+    }
+
+    #[test]
+    fn encryption_takes_one_key_source_and_its_file_is_anchored() {
+        let (path, text) = example("bank/config.toml");
+        assert_eq!(NodeConfig::parse(&text, &path).unwrap().encryption, None);
+        let with = format!("{text}\n[encryption]\nkey_file = \"data.key\"\n");
+        let cfg = NodeConfig::parse(&with, &path).unwrap();
+        let e = cfg.encryption.clone().unwrap();
+        assert_eq!(e.key_file, Some(path.parent().unwrap().join("data.key")));
+        let written = toml::to_string_pretty(&cfg).unwrap();
+        assert_eq!(NodeConfig::parse(&written, &path).unwrap(), cfg);
+        let env = format!("{text}\n[encryption]\nkey_env = \"LIANRONG_DATA_KEY\"\n");
+        let e = NodeConfig::parse(&env, &path).unwrap().encryption.unwrap();
+        assert_eq!(e.key_env.as_deref(), Some("LIANRONG_DATA_KEY"));
+        for bad in [
+            "[encryption]\n",
+            "[encryption]\nkey_file = \"k\"\nkey_env = \"K\"\n",
+            "[encryption]\nkey = \"k\"\n",
+        ] {
+            assert!(
+                NodeConfig::parse(&format!("{text}\n{bad}"), &path).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -194,11 +194,33 @@ pub fn certificate_expiry(not_after: Option<i64>, now_unix: i64) -> Option<Findi
     }
 }
 
-/// Reads the node key (as the node will) and warns when others may read it.
+/// Reads the data key of `[encryption]` and the node key (as the node will: a sealed
+/// one with that data key), and warns when others may read either, or when a node with
+/// encryption at rest keeps its node key in clear.
 fn check_node_key(config: &NodeConfig, report: &mut Report) -> Option<PublicKey> {
+    let data_key = match crate::keyfile::data_key(config) {
+        Ok(k) => k,
+        Err(e) => {
+            report.problem(format!("{e:#}"));
+            return None;
+        }
+    };
+    let key_file = config.encryption.as_ref().and_then(|e| e.key_file.as_ref());
+    if let Some(mode) = key_file.and_then(|f| group_or_world_readable(f)) {
+        report.warning(format!(
+            "encryption.key_file: readable by others (mode {mode:o}): chmod 600 it"
+        ));
+    }
     let path = &config.node.node_key;
-    match KeyFile::read(path) {
-        Ok((_, key)) => {
+    if data_key.is_some() && KeyFile::read(path).is_ok() {
+        report.warning(format!(
+            "node.node_key: {} is not sealed under the data key: `lianrong node seal-key \
+             --config FILE` seals it",
+            path.display()
+        ));
+    }
+    match crate::keyfile::read_node_key(path, data_key.as_ref()) {
+        Ok(key) => {
             if let Some(mode) = group_or_world_readable(path) {
                 report.warning(format!(
                     "node.node_key: {} is readable by others (mode {mode:o}): chmod 600 it",
@@ -208,7 +230,7 @@ fn check_node_key(config: &NodeConfig, report: &mut Report) -> Option<PublicKey>
             Some(key.public())
         }
         Err(e) => {
-            report.problem(format!("node.node_key: {e}"));
+            report.problem(format!("node.node_key: {e:#}"));
             None
         }
     }
@@ -530,6 +552,51 @@ mod tests {
             vec![]
         );
         assert_eq!(values(&config), vec![]);
+    }
+
+    #[test]
+    fn an_encrypted_nodes_data_key_and_sealed_node_key_are_read_as_the_node_will() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_key = crate::keyfile::DataKey::generate();
+        std::fs::write(dir.path().join("data.key"), data_key.to_hex().as_str()).unwrap();
+        let public =
+            crate::keyfile::write_new_sealed(&dir.path().join("k.json"), &data_key).unwrap();
+        let (path, text, _, _) = example();
+        let with = |key_file: &str, node_key: &str| {
+            let mut c = NodeConfig::parse(
+                &format!("{text}\n[encryption]\nkey_file = \"{key_file}\"\n"),
+                &path,
+            )
+            .unwrap();
+            c.encryption.as_mut().unwrap().key_file = Some(dir.path().join(key_file));
+            c.node.node_key = dir.path().join(node_key);
+            c
+        };
+        let mut report = Report::default();
+        assert_eq!(
+            check_node_key(&with("data.key", "k.json"), &mut report),
+            Some(public)
+        );
+        assert!(report.ok(), "{:?}", report.findings);
+        let mut report = Report::default();
+        assert_eq!(
+            check_node_key(&with("missing.key", "k.json"), &mut report),
+            None
+        );
+        let problems: Vec<String> = report.problems().map(|f| f.message.clone()).collect();
+        assert!(
+            problems[0].starts_with("encryption.key_file: "),
+            "{problems:?}"
+        );
+        // A node key left in clear beside a data key: read, with a warning.
+        crate::keyfile::write_new(&dir.path().join("plain.json")).unwrap();
+        let mut report = Report::default();
+        assert!(check_node_key(&with("data.key", "plain.json"), &mut report).is_some());
+        let warnings = messages(&report.findings, Severity::Warning);
+        assert!(
+            warnings.iter().any(|w| w.contains("not sealed")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

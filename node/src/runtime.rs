@@ -31,7 +31,7 @@ use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::payload;
 use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
-use lianrong_storage::{CommitBlock, Db};
+use lianrong_storage::{CommitBlock, Db, DbOptions};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
@@ -57,10 +57,22 @@ const NOTICE_QUEUE: usize = 256;
 /// Largest payload this node proposes.
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
 
+/// The database options of `config`: the defaults, with `[encryption]`'s data key.
+pub fn db_options(config: &NodeConfig) -> Result<DbOptions> {
+    Ok(DbOptions {
+        encryption: keyfile::data_key(config)?,
+        ..DbOptions::default()
+    })
+}
+
 /// Opens (or initialises from genesis) the database of `config`.
 pub fn open_db(config: &NodeConfig, genesis: &Genesis) -> Result<Db> {
-    let db = Db::open(&config.node.data_dir, &genesis.chain_id)
-        .with_context(|| format!("opening {}", config.node.data_dir.display()))?;
+    let db = Db::open_with(
+        &config.node.data_dir,
+        &genesis.chain_id,
+        &db_options(config)?,
+    )
+    .with_context(|| format!("opening {}", config.node.data_dir.display()))?;
     if db.latest()?.is_none() {
         let changes = genesis.changes(&db)?;
         db.apply_genesis(&changes)?;
@@ -128,6 +140,29 @@ fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
     Ok(Some(Message::SyncResponse { blocks, cert }))
 }
 
+/// The status a node reports before its first new block: the stored tip.
+fn initial_status(db: &Db, last_block_hash: Option<Hash>) -> Result<NodeStatus> {
+    let mut initial = NodeStatus::default();
+    if let Some((height, root)) = db.latest()? {
+        initial.height = height;
+        initial.state_root = Some(root);
+        initial.last_block_hash = last_block_hash;
+    }
+    Ok(initial)
+}
+
+/// Says in the log when this node started from a snapshot rather than from genesis.
+fn log_snapshot_base(db: &Db) -> Result<()> {
+    if let Some(base) = db.snapshot_base()? {
+        tracing::info!(
+            base,
+            "this node started from a snapshot at height {base}: blocks below it were not \
+             replayed and are not kept here"
+        );
+    }
+    Ok(())
+}
+
 /// Runs a node until `shutdown` resolves. Block time comes from `clock` (the only clock
 /// that enters consensus).
 pub async fn run(
@@ -136,21 +171,17 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let genesis = load_genesis(&config.node.genesis)?;
-    let node_key = keyfile::read(&config.node.node_key)?;
+    let node_key = keyfile::node_key(&config)?;
     let own_key = node_key.public();
     let db = Arc::new(open_db(&config, &genesis)?);
+    log_snapshot_base(&db)?;
     let last = last_finalized(&db)?;
     let mut engine = start_engine(&genesis, &db, node_key.clone(), last.as_ref())?;
     let (net, net_events) = lianrong_network::spawn(network_config(&config, &genesis, node_key)?)?;
 
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (commits, _) = broadcast::channel(NOTICE_QUEUE);
-    let mut initial = NodeStatus::default();
-    if let Some((height, root)) = db.latest()? {
-        initial.height = height;
-        initial.state_root = Some(root);
-        initial.last_block_hash = last.as_ref().map(|f| f.block.hash());
-    }
+    let initial = initial_status(&db, last.as_ref().map(|f| f.block.hash()))?;
     let metrics = start_metrics(&config, initial.height);
     let status = Arc::new(RwLock::new(initial));
     let app = AppState {
@@ -162,6 +193,7 @@ pub async fn run(
         status: status.clone(),
         metrics: metrics.clone(),
         seen_requests: Arc::default(),
+        snapshots: Arc::new(api::snapshot::Exports::new(&config.node.data_dir)),
     };
     let (api_task, _admin_socket) = serve_api(&config, app).await?;
 
@@ -811,7 +843,9 @@ impl Loop {
         let Some((latest, _)) = self.db.latest()? else {
             return Ok(());
         };
-        for height in latest.saturating_sub(RECENT_EXECUTIONS)..=latest {
+        // A node started from a snapshot executed nothing below it.
+        let first = self.db.snapshot_base()?.unwrap_or(0);
+        for height in latest.saturating_sub(RECENT_EXECUTIONS).max(first)..=latest {
             let commit = self
                 .db
                 .execution(height)?

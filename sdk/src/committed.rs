@@ -27,6 +27,14 @@ impl Committed {
             (K::Offer, Event::OfferMade { offer, .. }) => Some(offer.clone()),
             (K::Proposal, Event::ProposalOpened { proposal, .. }) => Some(proposal.clone()),
             (K::Programme, Event::ProgrammeCreated { programme, .. }) => Some(programme.clone()),
+            (K::Sale, Event::SaleOffered { sale, .. }) => Some(sale.clone()),
+            // A part sold: the buyer's new financing.
+            (
+                K::Financing,
+                Event::SaleAccepted {
+                    bought, financing, ..
+                },
+            ) if bought != financing => Some(bought.clone()),
             _ => None,
         })
     }

@@ -79,7 +79,7 @@ impl Db {
         }
         let mut batch = WriteBatch::default();
         self.stage_changes(&mut batch, 0, changes)?;
-        batch.put_cf(self.cf(CF_META), META_GENESIS, changes.root.0);
+        self.put(&mut batch, CF_META, META_GENESIS, &changes.root.0)?;
         self.db.write_opt(batch, &synced())?;
         tracing::info!(root = %changes.root, "genesis committed");
         Ok(())
@@ -113,13 +113,13 @@ impl Db {
         let mut batch = WriteBatch::default();
         self.stage_changes(&mut batch, height, &block.changes)?;
         let hkey = height_key(height);
-        batch.put_cf(self.cf(CF_BLOCKS), hkey, &block.block);
-        batch.put_cf(self.cf(CF_CERTS), hkey, &block.cert);
-        batch.put_cf(self.cf(CF_RESULTS), hkey, block.results_root.0);
+        self.put(&mut batch, CF_BLOCKS, &hkey, &block.block)?;
+        self.put(&mut batch, CF_CERTS, &hkey, &block.cert)?;
+        self.put(&mut batch, CF_RESULTS, &hkey, &block.results_root.0)?;
         if let Some(epoch) = block.ends_epoch {
-            batch.put_cf(self.cf(CF_META), epoch_end_key(epoch), hkey);
+            self.put(&mut batch, CF_META, &epoch_end_key(epoch), &hkey)?;
         }
-        batch.put_cf(self.cf(CF_BLOCK_HASHES), block.block_hash.0, hkey);
+        self.put(&mut batch, CF_BLOCK_HASHES, &block.block_hash.0, &hkey)?;
         self.stage_txs(&mut batch, height, block)?;
         let entries = batch.len();
         self.db.write_opt(batch, &synced())?;
@@ -187,8 +187,6 @@ impl Db {
         changes: &StateChanges,
     ) -> Result<(), DbError> {
         let inconsistent = |reason: String| DbError::Inconsistent { height, reason };
-        let state = self.cf(CF_STATE);
-        let index = self.cf(CF_INDEX);
         for (key, value) in &changes.values {
             // Reads route `hist/` keys to the index family; a state key there would be
             // unreadable.
@@ -202,15 +200,15 @@ impl Db {
                 let old = self.read(CF_STATE, key)?;
                 let diff = indexes::diff(key, old.as_deref(), value.as_deref())?;
                 for k in diff.remove {
-                    batch.delete_cf(index, k);
+                    self.delete(batch, CF_INDEX, &k);
                 }
                 for k in diff.add {
-                    batch.put_cf(index, k, []);
+                    self.put(batch, CF_INDEX, &k, &[])?;
                 }
             }
             match value {
-                Some(v) => batch.put_cf(state, key, v),
-                None => batch.delete_cf(state, key),
+                Some(v) => self.put(batch, CF_STATE, key, v)?,
+                None => self.delete(batch, CF_STATE, key),
             }
         }
         for (key, value) in &changes.index {
@@ -221,11 +219,10 @@ impl Db {
                 )));
             }
             match value {
-                Some(v) => batch.put_cf(index, key, v),
-                None => batch.delete_cf(index, key),
+                Some(v) => self.put(batch, CF_INDEX, key, v)?,
+                None => self.delete(batch, CF_INDEX, key),
             }
         }
-        let nodes = self.cf(CF_JMT_NODES);
         // In key order: RocksDB inserts a sorted run into its memtable far faster than
         // scattered keys (each insert starts where the previous one ended).
         let mut encoded: Vec<(Vec<u8>, Vec<u8>)> = changes
@@ -237,21 +234,22 @@ impl Db {
             .collect();
         encoded.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (key, node) in encoded {
-            batch.put_cf(nodes, key, node);
+            self.put(batch, CF_JMT_NODES, &key, &node)?;
         }
-        let values = self.cf(CF_JMT_VALUES);
         for ((version, key_hash), value) in changes.tree.node_batch.values() {
-            batch.put_cf(
-                values,
-                jmt_value_key(key_hash, *version),
-                encode_jmt_value(value.as_deref()),
-            );
+            self.put(
+                batch,
+                CF_JMT_VALUES,
+                &jmt_value_key(key_hash, *version),
+                &encode_jmt_value(value.as_deref()),
+            )?;
         }
-        batch.put_cf(
-            self.cf(CF_META),
+        self.put(
+            batch,
+            CF_META,
             META_LATEST,
-            encode_latest(height, &changes.root.0),
-        );
+            &encode_latest(height, &changes.root.0),
+        )?;
         Ok(())
     }
 
@@ -281,8 +279,8 @@ impl Db {
                 index,
                 bytes: bytes.clone(),
             };
-            batch.put_cf(self.cf(CF_TXS), hash.0, codec::encode(&record));
-            batch.put_cf(self.cf(CF_RECEIPTS), hash.0, codec::encode(receipt));
+            self.put(batch, CF_TXS, &hash.0, &codec::encode(&record))?;
+            self.put(batch, CF_RECEIPTS, &hash.0, &codec::encode(receipt))?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Opening, closing and the low-level reads every other module shares.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -8,9 +9,10 @@ use lianrong_contracts::state::Entries;
 use lianrong_primitives::Hash;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions,
-    SnapshotWithThreadMode, WriteOptions, DB,
+    SnapshotWithThreadMode, WriteBatch, WriteOptions, DB,
 };
 
+use super::crypt::{Crypt, DataKey, Record};
 use super::error::DbError;
 use super::node_cache::{NodeCache, NODE_CACHE_ENTRIES};
 use super::schema::{self, *};
@@ -26,6 +28,10 @@ pub struct DbOptions {
     pub max_total_wal_bytes: u64,
     /// Memtable size per column family, in bytes.
     pub write_buffer_bytes: usize,
+    /// The operator's data key: encryption at rest ([`crate::crypt`]). A new database
+    /// opened with a key is encrypted for good; an encrypted one opens only with its key,
+    /// and a plain one only without.
+    pub encryption: Option<DataKey>,
 }
 
 impl Default for DbOptions {
@@ -35,6 +41,7 @@ impl Default for DbOptions {
             max_open_files: 512,
             max_total_wal_bytes: 256 * 1024 * 1024,
             write_buffer_bytes: 16 * 1024 * 1024,
+            encryption: None,
         }
     }
 }
@@ -61,6 +68,8 @@ pub struct Db {
     _cache: Cache,
     /// Recently used Merkle tree nodes.
     pub(crate) nodes: NodeCache,
+    /// The ciphers of an encrypted database.
+    crypt: Option<Crypt>,
 }
 
 impl std::fmt::Debug for Db {
@@ -131,21 +140,54 @@ impl Db {
             path: path.display().to_string(),
             source,
         })?;
-        let db = Db {
+        let mut db = Db {
             db,
             path,
             chain_id: chain_id.to_string(),
             commit_lock: Mutex::new(()),
             _cache: cache,
             nodes: NodeCache::new(NODE_CACHE_ENTRIES),
+            crypt: None,
         };
-        db.check_or_init_meta()?;
+        let new_record = db.unlock(options.encryption.as_ref())?;
+        db.check_or_init_meta(new_record)?;
         db.check_latest_root()?;
         Ok(db)
     }
 
-    /// Records the chain id and layout in a new database, or checks them in an old one.
-    fn check_or_init_meta(&self) -> Result<(), DbError> {
+    /// Sets up the ciphers of an encrypted database (checking `key` against the stored
+    /// key check value), or refuses a key the database does not take. Returns the
+    /// encryption record to write when a new database is to be encrypted.
+    fn unlock(&mut self, key: Option<&DataKey>) -> Result<Option<Vec<u8>>, DbError> {
+        let path = || self.path.display().to_string();
+        let stored = self.db.get_cf(self.cf(CF_META), META_ENCRYPTION)?;
+        match (stored, key) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(DbError::KeyRequired { path: path() }),
+            (Some(bytes), Some(key)) => {
+                let crypt = Record::decode(&bytes)?
+                    .unlock(key)
+                    .ok_or_else(|| DbError::WrongKey { path: path() })?;
+                self.crypt = Some(crypt);
+                Ok(None)
+            }
+            (None, Some(key)) => {
+                if self.db.get_cf(self.cf(CF_META), META_CHAIN_ID)?.is_some() {
+                    return Err(DbError::NotEncrypted { path: path() });
+                }
+                let record = Record::new(key);
+                let crypt = record.unlock(key).ok_or_else(|| {
+                    DbError::corrupt("meta encryption record", "a new record refuses its key")
+                })?;
+                self.crypt = Some(crypt);
+                Ok(Some(record.encode()))
+            }
+        }
+    }
+
+    /// Records the chain id and layout in a new database (with `encryption`, the record
+    /// of a new encrypted one), or checks them in an old one.
+    fn check_or_init_meta(&self, encryption: Option<Vec<u8>>) -> Result<(), DbError> {
         let stored_chain = self.read(CF_META, META_CHAIN_ID)?;
         let stored_format = self.read(CF_META, META_FORMAT)?;
         match (stored_chain, stored_format) {
@@ -179,8 +221,17 @@ impl Db {
                     ));
                 }
                 let mut batch = rocksdb::WriteBatch::default();
-                batch.put_cf(self.cf(CF_META), META_CHAIN_ID, self.chain_id.as_bytes());
-                batch.put_cf(self.cf(CF_META), META_FORMAT, FORMAT_VERSION.to_be_bytes());
+                if let Some(record) = encryption {
+                    // The one record kept in clear: it says how to read the others.
+                    batch.put_cf(self.cf(CF_META), META_ENCRYPTION, record);
+                }
+                self.put(&mut batch, CF_META, META_CHAIN_ID, self.chain_id.as_bytes())?;
+                self.put(
+                    &mut batch,
+                    CF_META,
+                    META_FORMAT,
+                    &FORMAT_VERSION.to_be_bytes(),
+                )?;
                 self.db.write_opt(batch, &synced())?;
                 Ok(())
             }
@@ -215,6 +266,12 @@ impl Db {
         self.db.flush_wal(true)?;
         tracing::debug!(path = %self.path.display(), "database closed");
         Ok(())
+    }
+
+    /// The data key of an encrypted database (what opens a checkpoint of it), `None` for
+    /// a plain one.
+    pub fn data_key(&self) -> Option<&DataKey> {
+        self.crypt.as_ref().map(Crypt::key)
     }
 
     /// The chain id this database belongs to.
@@ -270,7 +327,108 @@ impl Db {
         cf: &str,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(self.db.get_cf_opt(self.cf(cf), key, &read_opts(snap))?)
+        let Some(crypt) = &self.crypt else {
+            return Ok(self.db.get_cf_opt(self.cf(cf), key, &read_opts(snap))?);
+        };
+        let stored = crypt.encode_key(cf, key);
+        let Some(sealed) = self.db.get_cf_opt(self.cf(cf), &stored, &read_opts(snap))? else {
+            return Ok(None);
+        };
+        let (plain_key, value) = crypt.open(cf, &stored, &sealed)?;
+        if plain_key.is_some_and(|k| k != key) {
+            return Err(DbError::corrupt(
+                format!("{cf} record {}", String::from_utf8_lossy(key)),
+                "the sealed record is another key's",
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    /// The key `key` of `cf` is stored under (itself, unless encrypted).
+    pub(crate) fn stored_key<'k>(&self, cf: &str, key: &'k [u8]) -> Cow<'k, [u8]> {
+        match &self.crypt {
+            None => Cow::Borrowed(key),
+            Some(crypt) => Cow::Owned(crypt.encode_key(cf, key)),
+        }
+    }
+
+    /// A value read from `cf` under `stored_key` by an iterator, opened if encrypted.
+    pub(crate) fn open_value<'v>(
+        &self,
+        cf: &str,
+        stored_key: &[u8],
+        bytes: &'v [u8],
+    ) -> Result<Cow<'v, [u8]>, DbError> {
+        match &self.crypt {
+            None => Ok(Cow::Borrowed(bytes)),
+            Some(crypt) => Ok(Cow::Owned(crypt.open(cf, stored_key, bytes)?.1)),
+        }
+    }
+
+    /// Stages a write of `value` at `key` of `cf` (sealed if encrypted).
+    pub(crate) fn put(
+        &self,
+        batch: &mut WriteBatch,
+        cf: &str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), DbError> {
+        match &self.crypt {
+            None => batch.put_cf(self.cf(cf), key, value),
+            Some(crypt) => {
+                let stored = crypt.encode_key(cf, key);
+                let sealed = crypt.seal(cf, &stored, key, value)?;
+                batch.put_cf(self.cf(cf), stored, sealed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stages the deletion of `key` of `cf`.
+    pub(crate) fn delete(&self, batch: &mut WriteBatch, cf: &str, key: &[u8]) {
+        batch.delete_cf(self.cf(cf), self.stored_key(cf, key));
+    }
+
+    /// Writes one value now (synced if `sync`).
+    pub(crate) fn put_now(
+        &self,
+        cf: &str,
+        key: &[u8],
+        value: &[u8],
+        sync: bool,
+    ) -> Result<(), DbError> {
+        let mut batch = WriteBatch::default();
+        self.put(&mut batch, cf, key, value)?;
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        Ok(self.db.write_opt(batch, &opts)?)
+    }
+
+    /// Entries of `cf` whose key starts with `prefix`, in plain key order (also when
+    /// encrypted, where stored order is token order: then the whole prefix is read,
+    /// at most [`MAX_SORTED_SCAN`] entries, and sorted), at most `limit`. What the
+    /// contract layer scans, whose order decides what it does.
+    pub(crate) fn scan_in_key_order(
+        &self,
+        snap: Option<&Snapshot<'_>>,
+        cf: &str,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Entries, DbError> {
+        if self.crypt.is_none() || limit == 0 {
+            return self.scan_at(snap, cf, prefix, None, limit);
+        }
+        let mut all = self.scan_at(snap, cf, prefix, None, MAX_SORTED_SCAN + 1)?;
+        if all.len() > MAX_SORTED_SCAN {
+            return Err(DbError::TooLarge {
+                what: format!("scan of {}", String::from_utf8_lossy(prefix)),
+                len: all.len(),
+                limit: MAX_SORTED_SCAN,
+            });
+        }
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all.truncate(limit);
+        Ok(all)
     }
 
     /// Entries of `cf` whose key starts with `prefix` and is greater than `start_after`
@@ -282,6 +440,33 @@ impl Db {
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
+    ) -> Result<Entries, DbError> {
+        let Some(crypt) = &self.crypt else {
+            return self.scan_stored(snap, cf, prefix, start_after, limit, |k, v| {
+                Ok(Some((k.to_vec(), v.to_vec())))
+            });
+        };
+        // Stored keys: the prefix's and the start's, in token order.
+        let (stored_prefix, exact) = crypt.encode_prefix(cf, prefix);
+        let after = start_after.map(|a| crypt.encode_key(cf, a));
+        self.scan_stored(snap, cf, &stored_prefix, after.as_deref(), limit, |k, v| {
+            let (plain_key, value) = crypt.open(cf, k, v)?;
+            let plain_key = plain_key.unwrap_or_else(|| k.to_vec());
+            Ok((exact || plain_key.starts_with(prefix)).then_some((plain_key, value)))
+        })
+    }
+
+    /// The stored entries of `cf` under the stored `prefix` after the stored key
+    /// `start_after`, each passed through `accept` (`None` skips it), at most `limit`
+    /// accepted.
+    fn scan_stored(
+        &self,
+        snap: Option<&Snapshot<'_>>,
+        cf: &str,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+        mut accept: impl FnMut(&[u8], &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, DbError>,
     ) -> Result<Entries, DbError> {
         let mut out = Vec::new();
         if limit == 0 {
@@ -308,7 +493,7 @@ impl Db {
             if !k.starts_with(prefix) {
                 break;
             }
-            out.push((k.to_vec(), v.to_vec()));
+            out.extend(accept(k, v)?);
             it.next();
         }
         it.status()?;

@@ -45,6 +45,34 @@ pub enum DbError {
         /// The chain id the node was started for.
         expected: String,
     },
+    /// The database is encrypted at rest and no data key was given.
+    #[error(
+        "the database at {path} is encrypted at rest: give its data key ([encryption] key_file \
+         or key_env in the node's config.toml)"
+    )]
+    KeyRequired {
+        /// The directory.
+        path: String,
+    },
+    /// The data key given is not the database's.
+    #[error(
+        "the data key given does not open the database at {path} (its key check value \
+         differs): the wrong key file or variable?"
+    )]
+    WrongKey {
+        /// The directory.
+        path: String,
+    },
+    /// A data key was given for a database written without encryption.
+    #[error(
+        "the database at {path} was written without encryption and cannot be encrypted in \
+         place: remove [encryption] from the config, or start from an empty data dir (the \
+         node catches up from its peers) or an encrypted backup"
+    )]
+    NotEncrypted {
+        /// The directory.
+        path: String,
+    },
     /// Blocks must be committed one after the other.
     #[error("expected block height {expected}, got {got}")]
     WrongHeight {

@@ -44,7 +44,7 @@ impl Db {
         if self.evidence_records(MAX_EVIDENCE_RECORDS)?.len() >= MAX_EVIDENCE_RECORDS {
             return Ok(Recorded::Full);
         }
-        self.db.put_cf(self.cf(CF_META), &key, &bytes)?;
+        self.put_now(CF_META, &key, &bytes, false)?;
         Ok(Recorded::New)
     }
 

@@ -31,7 +31,7 @@ impl Storage for Db {
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
         // One snapshot, so the two column families are read at the same block.
         let snap = self.db.snapshot();
-        let mut state = self.scan_at(Some(&snap), CF_STATE, prefix, None, limit)?;
+        let mut state = self.scan_in_key_order(Some(&snap), CF_STATE, prefix, limit)?;
         // History keys match the prefix if one of the two prefixes extends the other; the
         // longer one then selects exactly the matching history keys (and never the
         // receivable indexes that share the column family).
@@ -45,7 +45,7 @@ impl Storage for Db {
         let Some(hist_prefix) = hist_prefix else {
             return Ok(state);
         };
-        let hist = self.scan_at(Some(&snap), CF_INDEX, hist_prefix, None, limit)?;
+        let hist = self.scan_in_key_order(Some(&snap), CF_INDEX, hist_prefix, limit)?;
         if hist.is_empty() {
             return Ok(state);
         }
@@ -97,10 +97,14 @@ impl Db {
         key_hash: KeyHash,
     ) -> Result<Option<OwnedValue>, DbError> {
         let mut it = self.db.raw_iterator_cf(self.cf(CF_JMT_VALUES));
-        it.seek_for_prev(jmt_value_key(&key_hash, max_version));
+        let plain = jmt_value_key(&key_hash, max_version);
+        // Encrypted, the key hash is stored as its keyed hash; the version follows as is.
+        let wanted = self.stored_key(CF_JMT_VALUES, &plain);
+        it.seek_for_prev(&wanted);
         let found = match (it.key(), it.value()) {
-            (Some(k), Some(v)) if k.len() == 40 && k[..32] == key_hash.0 => {
-                let value = decode_jmt_value(v).ok_or_else(|| {
+            (Some(k), Some(v)) if k.len() == 40 && k[..32] == wanted[..32] => {
+                let v = self.open_value(CF_JMT_VALUES, k, v)?;
+                let value = decode_jmt_value(&v).ok_or_else(|| {
                     DbError::corrupt(format!("jmt value {}", hex::encode(k)), "unknown tag")
                 })?;
                 Some(value)
@@ -131,7 +135,8 @@ impl TreeReader for Db {
         let mut it = self.db.raw_iterator_cf(self.cf(CF_JMT_NODES));
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let node: Node = codec::decode_stored(v, MAX_NODE_BYTES)
+            let v = self.open_value(CF_JMT_NODES, k, v)?;
+            let node: Node = codec::decode_stored(&v, MAX_NODE_BYTES)
                 .map_err(|e| DbError::codec("jmt node", e))?;
             if let Node::Leaf(leaf) = node {
                 if best

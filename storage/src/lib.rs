@@ -17,11 +17,17 @@
 //! 5. [`Db::close`] on shutdown.
 //!
 //! [`Db::checkpoint`] copies the live database for a backup without stopping commits.
+//! [`snapshot`] exports the state at one height in proven chunks, and imports it into an
+//! empty database (a node that joins without replaying the chain).
+//!
+//! With [`DbOptions::encryption`] (the operator's [`DataKey`]) everything written is
+//! encrypted at rest ([`crypt`]).
 //!
 //! Layout and limits: [`schema`].
 
 mod checkpoint;
 mod commit;
+pub mod crypt;
 mod db;
 mod error;
 mod evidence;
@@ -31,8 +37,10 @@ mod node_cache;
 mod query;
 mod safety;
 pub mod schema;
+pub mod snapshot;
 
 pub use commit::{CommitBlock, TxRecord};
+pub use crypt::{CryptError, DataKey};
 pub use db::{Db, DbOptions};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};

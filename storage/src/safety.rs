@@ -3,7 +3,7 @@
 
 use lianrong_consensus::{SafetyState, SafetyStore};
 
-use super::db::{synced, Db};
+use super::db::Db;
 use super::error::DbError;
 use super::schema::{CF_SAFETY, SAFETY_KEY};
 
@@ -20,9 +20,7 @@ impl Db {
                 limit: MAX_SAFETY_BYTES,
             });
         }
-        self.db
-            .put_cf_opt(self.cf(CF_SAFETY), SAFETY_KEY, bytes, &synced())?;
-        Ok(())
+        self.put_now(CF_SAFETY, SAFETY_KEY, bytes, true)
     }
 
     /// The last stored safety record, or `None` for a node that never stored one.

@@ -59,9 +59,15 @@ pub const META_FORMAT: &[u8] = b"format";
 pub const META_LATEST: &[u8] = b"latest";
 /// `meta` key: the genesis state root (32 bytes); present once genesis is applied.
 pub const META_GENESIS: &[u8] = b"genesis";
+/// `meta` key of an encrypted database: its encryption record (version, salt, key check
+/// value; see [`crate::crypt`]), the one record never encrypted. Absent in a plain one.
+pub const META_ENCRYPTION: &[u8] = b"encryption";
 /// `meta` key prefix of the epoch index: `epoch_end/ ++ epoch BE -> height BE` of the
 /// reconfiguration block that ended the epoch.
 pub const META_EPOCH_END: &[u8] = b"epoch_end/";
+/// `meta` key of a database imported from a snapshot (`crate::snapshot`): the height it
+/// starts at (u64 BE). Absent in a database that executed every block since genesis.
+pub const META_SNAPSHOT_BASE: &[u8] = b"snapshot_base";
 /// Most epoch changes listed at once (governance changes the set rarely; a chain with
 /// more than this is far outside what the explorer and the proofs are built for).
 pub const MAX_EPOCHS: usize = 10_000;
@@ -91,6 +97,11 @@ pub const MAX_NODE_KEY_BYTES: usize = 128;
 pub const MAX_VALUE_BYTES: usize = lianrong_contracts::state::MAX_VALUE_BYTES;
 /// Most entries any one query returns, whatever the caller asks for.
 pub const MAX_QUERY_LIMIT: usize = 1000;
+/// Most entries an encrypted database reads to give a prefix scan in plain key order
+/// (its stored order is token order; see [`crate::crypt`]). Only the contract layer's
+/// scans are sorted, and the one in production (an overdue sweep, one maturity date at a
+/// time) reads the receivables maturing on one day.
+pub const MAX_SORTED_SCAN: usize = 1_000_000;
 
 /// A height as a key: big-endian so that key order is height order.
 pub fn height_key(height: u64) -> [u8; 8] {

@@ -12,6 +12,7 @@
 
 pub mod browser;
 pub mod dishonest;
+pub mod drill;
 pub mod faultnet;
 pub mod load;
 pub mod ports;
@@ -60,6 +61,8 @@ pub struct NodeProc {
     pub clock_file: Option<PathBuf>,
     /// Extra environment for the process (the fault harness's libfaketime settings).
     pub env: Vec<(String, String)>,
+    /// Extra arguments of `lianrong node` (e.g. `--snapshot-from URL`).
+    pub args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -78,6 +81,7 @@ impl NodeProc {
             api: format!("http://127.0.0.1:{api_port}"),
             clock_file: None,
             env: Vec::new(),
+            args: Vec::new(),
             child: None,
         }
     }
@@ -99,6 +103,7 @@ impl NodeProc {
                     .iter()
                     .flat_map(|f| [OsStr::new("--dev-clock-file"), f.as_os_str()]),
             )
+            .args(&self.args)
             // LIANRONG_TEST_NODE_LOG (e.g. `debug,libp2p=warn`) to diagnose a failure.
             .env(
                 "RUST_LOG",
@@ -616,6 +621,17 @@ impl<'a> Seeder<'a> {
         }
     }
 
+    /// A seeder that goes on with the nonces an earlier one used (from
+    /// [`Seeder::into_nonces`]), for a test that changes the cluster between the two.
+    pub fn resume(c: &'a Cluster, nonces: std::collections::HashMap<String, u64>) -> Seeder<'a> {
+        Seeder { c, nonces }
+    }
+
+    /// The next nonce of each org this seeder signed for, to [`Seeder::resume`] later.
+    pub fn into_nonces(self) -> std::collections::HashMap<String, u64> {
+        self.nonces
+    }
+
     /// Signs `action` as `org`, submits it to node 0 and waits for the commit: the
     /// transaction's view (`status`, `height`, `receipt`), or the test fails if the ledger
     /// refused it.
@@ -809,6 +825,7 @@ impl Cluster {
                 api: n["api"].as_str().unwrap().into(),
                 clock_file: None,
                 env: Vec::new(),
+                args: Vec::new(),
                 child: None,
             });
         }

@@ -12,71 +12,14 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use lianrong_tests::drill::{data_dir, new_site, survivors_finalize, Watch};
 use lianrong_tests::load::{
     assert_orders_final_everywhere, assert_same_chain, heights, wait_progress, Load,
 };
-use lianrong_tests::ports::free_port;
 use lianrong_tests::{run_cli, wait_until, Cluster, NodeProc};
 use serde_json::Value;
-
-/// Watches the bank's node (never touched by the drill) finalize: the longest time its
-/// height stood still.
-struct Watch {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Duration>,
-}
-
-impl Watch {
-    fn start(c: &Cluster) -> Watch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let url = format!("{}/v1/status", c.nodes[0].api);
-        let auth = format!("Bearer {}", c.token("AUDIT"));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let (mut last, mut since, mut longest) = (0, Instant::now(), Duration::ZERO);
-            while !flag.load(Ordering::SeqCst) {
-                let height = ureq::get(&url)
-                    .set("authorization", &auth)
-                    .call()
-                    .ok()
-                    .and_then(|r| r.into_json::<Value>().ok())
-                    .and_then(|v| v["height"].as_u64())
-                    .unwrap_or(last);
-                if height > last {
-                    (last, since) = (height, Instant::now());
-                }
-                longest = longest.max(since.elapsed());
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            longest
-        });
-        Watch { stop, thread }
-    }
-
-    fn finish(self) -> Duration {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
-}
-
-/// The data dir a node's config names (relative paths are the config folder's).
-fn data_dir(config: &Path) -> PathBuf {
-    let cfg: toml::Table = std::fs::read_to_string(config).unwrap().parse().unwrap();
-    let dir = PathBuf::from(cfg["node"]["data_dir"].as_str().unwrap());
-    config.parent().unwrap().join(dir)
-}
-
-/// The three survivors finalize `blocks` more blocks (the network never stops).
-fn survivors_finalize(c: &Cluster, blocks: u64, what: &str) {
-    let from = heights(c, &[0, 1, 2]).into_iter().max().unwrap();
-    wait_until(what, Duration::from_secs(90), || {
-        heights(c, &[0, 1, 2]).iter().all(|h| *h >= from + blocks)
-    });
-}
 
 /// `lianrong node restore` that must be refused; its one-line reason.
 fn restore_refused(config: &Path, from: &Path) -> String {
@@ -111,43 +54,13 @@ fn tampered_copy(from: &Path, to: &Path) {
     std::fs::write(&victim, bytes).unwrap();
 }
 
-/// The organisation's new site: a config like `old`'s, its own data dir and new ports
-/// (the peers still list the old address; the node dials them), the same node key.
-/// Returns the config and its API port.
-fn new_site(old: &Path, site: &Path) -> (PathBuf, u16) {
-    std::fs::create_dir_all(site).unwrap();
-    let mut cfg: toml::Table = std::fs::read_to_string(old).unwrap().parse().unwrap();
-    let base = old.parent().unwrap();
-    let node = cfg["node"].as_table_mut().unwrap();
-    // The org keeps its node key and the genesis file outside the site, like backups.
-    let key = base.join(node["node_key"].as_str().unwrap());
-    std::fs::copy(&key, site.join("node_key.json")).unwrap();
-    node.insert("node_key".into(), "node_key.json".into());
-    let genesis = base.join(node["genesis"].as_str().unwrap());
-    std::fs::copy(&genesis, site.join("genesis.json")).unwrap();
-    node.insert("genesis".into(), "genesis.json".into());
-    node.insert("data_dir".into(), "data".into());
-    let (p2p, api) = (free_port(), free_port());
-    cfg["p2p"]
-        .as_table_mut()
-        .unwrap()
-        .insert("listen".into(), format!("/ip4/127.0.0.1/tcp/{p2p}").into());
-    cfg["api"]
-        .as_table_mut()
-        .unwrap()
-        .insert("listen".into(), format!("127.0.0.1:{api}").into());
-    let config = site.join("config.toml");
-    std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
-    (config, api)
-}
-
 #[test]
 fn a_lost_validator_is_restored_at_another_address_from_its_online_backup() {
     let mut c = Cluster::start(4);
     let orgs = ["CORE-A", "CORE-B"];
     let load = Load::start(&c, &orgs, vec![0, 1, 2]);
     c.wait_height(5, Duration::from_secs(60));
-    let watch = Watch::start(&c);
+    let watch = Watch::start(&c, 0);
 
     // The nightly backup of LOGI's validator, cut by the running node under load.
     let config = c.nodes[3].config.clone();

@@ -370,7 +370,8 @@ async fn check_lists(sdk: &Client, exp: &SdkNode, r: &Receivable) {
 async fn check_index(exp: SdkNode, b_hash: Hash, tx: Hash, h: u64, inv: &Invoice, r: &Receivable) {
     let index = Arc::new(Index::new(10_000));
     let (updates, _rx) = tokio::sync::broadcast::channel(1024);
-    let follower = Follower::new(Arc::new(exp), index.clone(), updates);
+    let store = lianrong_explorer::store::Store::memory().await.unwrap();
+    let follower = Follower::new(Arc::new(exp), index.clone(), store, updates);
     follower.rebuild().await.unwrap();
     index.read(|d| {
         assert!(d.height >= h && d.last_error.is_none());

@@ -39,6 +39,8 @@ pub fn action_kinds(action: &Action) -> Vec<&'static str> {
     match action {
         Action::RegisterInvoice { confirm: true, .. } => vec![action.name(), "confirm_invoice"],
         Action::RequestProgrammeFinancing { .. } => vec![action.name(), "request_financing"],
+        // An offer naming its default terms is an offer.
+        Action::OfferFinancingWithTerms { .. } => vec![action.name(), "offer_financing"],
         _ => vec![action.name()],
     }
 }
@@ -139,6 +141,9 @@ pub fn required(policy: &ApprovalPolicy, action: &str, amount: Option<&Money>) -
 /// The amount a policy judges an action by: the money it moves or commits, read from
 /// the documents it names (a missing document refuses the action here, as it would be
 /// refused anyway). `None` for actions that move no amount.
+// Every action listed, no wildcard (a new action that moves money must be placed), one
+// line per action or group: it grows with the action list, not with logic.
+#[allow(clippy::too_many_lines)]
 pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money>, ExecError> {
     use Action as A;
     let amount = match action {
@@ -198,6 +203,21 @@ pub fn action_amount(st: &StateView<'_>, action: &Action) -> Result<Option<Money
         | A::TopUp { .. }
         | A::ReleaseGoods { .. }
         | A::Enforce { .. } => return super::inventory::action_amount(st, action),
+        // Overdue and default (`exec::default::action_amount`): an offer's face, the
+        // amount a buy-back or write-off states, a pending buy-back's amount.
+        A::OfferFinancingWithTerms { .. }
+        | A::InstructBuyback { .. }
+        | A::AcknowledgeBuyback { .. }
+        | A::DisputeBuyback { .. }
+        | A::WriteOff { .. } => return super::default::action_amount(st, action),
+        // Secondary sale (`exec::secondary::action_amount`): the sale's price.
+        A::OfferSale { .. }
+        | A::AcceptSale { .. }
+        | A::DeclineSale { .. }
+        | A::WithdrawSale { .. }
+        | A::PaySale { .. }
+        | A::AcknowledgeSalePayment { .. }
+        | A::DisputeSalePayment { .. } => return super::secondary::action_amount(st, action),
         // Listed, not a wildcard: a new action that moves money must be placed here.
         A::Propose { .. }
         | A::Approve { .. }

@@ -74,6 +74,7 @@ pub fn open_request(
         registration: None,
         programme: programme.map(|p| p.id.clone()),
         recourse: programme.map(|p| p.terms.recourse),
+        overdue: None,
     };
     save(st, &f);
     r.financing = Some(fid.clone());
@@ -200,6 +201,8 @@ pub fn make_offer(
         fees,
         valid_until,
         status: OfferStatus::Open,
+        penalty_rate: None,
+        recourse: None,
     };
     save_offer(st, &o);
     f.offers.push(oid.clone());
@@ -215,7 +218,7 @@ pub fn make_offer(
 }
 
 /// An offer is valid from today through at most `max_offer_valid_days` ahead.
-fn check_validity(ctx: &Ctx, valid_until: NaiveDate) -> Result<(), ContractError> {
+pub(super) fn check_validity(ctx: &Ctx, valid_until: NaiveDate) -> Result<(), ContractError> {
     let days = (valid_until - ctx.today).num_days();
     let max = ctx.params.max_offer_valid_days;
     if days < 0 || days > i64::from(max) {
@@ -231,7 +234,7 @@ fn check_validity(ctx: &Ctx, valid_until: NaiveDate) -> Result<(), ContractError
 }
 
 /// Refuses an offer whose validity ran out before today.
-fn check_not_expired(
+pub(super) fn check_not_expired(
     ctx: &Ctx,
     offer: &DocId,
     valid_until: NaiveDate,
@@ -332,6 +335,10 @@ pub fn accept_offer(
     o.status = OfferStatus::Accepted;
     save_offer(st, &o);
     f.status = FinancingStatus::Accepted;
+    if f.programme.is_none() {
+        // Outside programmes the accepted offer's recourse term is the deal's.
+        f.recourse = o.recourse;
+    }
     f.terms = Some(FinancingTerms {
         offer: oid.clone(),
         bank: o.bank.clone(),

@@ -234,6 +234,28 @@ pub fn settlement_acknowledged(
     Ok(())
 }
 
+/// A secondary sale moved `amount` of exposure from the seller's financing `from` to the
+/// buyer's `to` (both counted, on receivables of `r`'s debtor): the seller's use falls,
+/// the buyer's grows, refused past any of the buyer's limits (`exec::secondary`).
+pub fn financing_sold(
+    st: &mut StateView<'_>,
+    from: &Financing,
+    to: &Financing,
+    r: &Receivable,
+    amount: &Money,
+) -> Result<(), ExecError> {
+    let (Some(out), Some(into)) = (counted_scopes(from, r), counted_scopes(to, r)) else {
+        return Err(StoreError::Invariant(format!("financing {} sold uncounted", from.id)).into());
+    };
+    for scope in &out {
+        sub_use(st, scope, amount)?;
+    }
+    for scope in &into {
+        add_use(st, scope, amount)?;
+    }
+    Ok(())
+}
+
 /// Financing `f` (still in its counted status) ends without being repaid: what it still
 /// counts (its receivable's outstanding amount) leaves the bank's use.
 pub fn financing_ended(st: &mut StateView<'_>, f: &Financing) -> Result<(), ExecError> {

@@ -2,6 +2,7 @@
 //! history, and the state changes with their Merkle root.
 
 pub mod approvals;
+pub mod default;
 pub mod financing;
 pub mod fingerprint;
 pub mod governance;
@@ -12,6 +13,7 @@ pub mod limits;
 pub mod programmes;
 pub mod receivables;
 pub mod registration;
+pub mod secondary;
 pub mod settlement;
 pub mod tax_id;
 pub mod trade;
@@ -343,7 +345,7 @@ pub fn execute_block<S: Storage>(
         },
     )?;
 
-    let ledger_events = sweep_overdue(store, &mut st, &mut meta, today, params.grace_days)?;
+    let ledger_events = sweep_overdue(store, &mut st, &mut meta, today, &params)?;
     st.commit_tx();
 
     let mut receipts = Vec::with_capacity(txs.len());
@@ -544,6 +546,18 @@ pub fn apply_action(
         | A::RemoveFromProgramme { .. }
         | A::CloseProgramme { .. }
         | A::RequestProgrammeFinancing { .. } => programmes::apply(ctx, st, action),
+        A::OfferFinancingWithTerms { .. }
+        | A::InstructBuyback { .. }
+        | A::AcknowledgeBuyback { .. }
+        | A::DisputeBuyback { .. }
+        | A::WriteOff { .. } => default::apply(ctx, st, action),
+        A::OfferSale { .. }
+        | A::AcceptSale { .. }
+        | A::DeclineSale { .. }
+        | A::WithdrawSale { .. }
+        | A::PaySale { .. }
+        | A::AcknowledgeSalePayment { .. }
+        | A::DisputeSalePayment { .. } => secondary::apply(ctx, st, action),
     }
 }
 
@@ -599,15 +613,18 @@ fn apply_money_action(
 }
 
 /// Marks receivables overdue whose maturity plus grace days lies before `today`, walking
-/// the maturity index date by date. Each swept entry leaves the index, so a sweep that
-/// stops at its per-block limit simply continues from the same date next block.
+/// the maturity index date by date, and with each one a disbursed financing on it
+/// (`default::mark_overdue`: one financing more per receivable, within the same bound).
+/// Each swept entry leaves the index, so a sweep that stops at its per-block limit simply
+/// continues from the same date next block.
 fn sweep_overdue<S: Storage>(
     store: &S,
     st: &mut StateView<'_>,
     meta: &mut ChainMeta,
     today: NaiveDate,
-    grace_days: u32,
+    params: &Params,
 ) -> Result<Vec<Event>, StoreError> {
+    let grace_days = params.grace_days;
     // The sweep runs first in the block, so the committed state is all there is to scan.
     assert!(
         st.is_clean(),
@@ -644,6 +661,7 @@ fn sweep_overdue<S: Storage>(
                     maturity: r.maturity,
                 });
                 st.store(rkey, &r);
+                events.extend(default::mark_overdue(st, &r, today, params)?);
             }
         }
         if !complete {

@@ -51,6 +51,19 @@ pub fn split(
     parts: &[Amount],
 ) -> Result<Vec<Event>, ExecError> {
     let mut r = load_movable(ctx, st, id)?;
+    split_into(ctx, st, &mut r, parts)
+}
+
+/// Splits `r` (the caller checked who may, and that it may move) into parts summing
+/// exactly to its face, nothing repaid: the parts go to its holder, `r` closes as split
+/// naming them in `children`. The events start with the split's.
+pub fn split_into(
+    ctx: &Ctx,
+    st: &mut StateView<'_>,
+    r: &mut Receivable,
+    parts: &[Amount],
+) -> Result<Vec<Event>, ExecError> {
+    let id = r.id.clone();
     if !r.repaid.is_zero() {
         return Err(ContractError::PartlyRepaid(id.to_string()).into());
     }
@@ -117,11 +130,11 @@ pub fn split(
     r.status = ReceivableStatus::Split;
     unindex_maturity(st, r.maturity, &r.id)?;
     r.children = children.clone();
-    save(st, &r);
+    save(st, r);
     events.insert(
         0,
         Event::ReceivableSplit {
-            receivable: id.clone(),
+            receivable: id,
             parts: children,
         },
     );

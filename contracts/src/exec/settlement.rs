@@ -40,9 +40,10 @@ fn load_owed(ctx: &Ctx, st: &StateView<'_>, rid: &DocId) -> Result<Receivable, E
     Ok(r)
 }
 
-/// One wire, counted once: the debtor's references are unique ledger-wide (normalised
-/// like invoice numbers, so `HX-PAY-1` and `hx pay 1` are one reference).
-fn claim_payment_ref(
+/// One wire, counted once: the payer's references (a debtor's, a supplier's buy-back)
+/// are unique ledger-wide (normalised like invoice numbers, so `HX-PAY-1` and
+/// `hx pay 1` are one reference).
+pub(super) fn claim_payment_ref(
     ctx: &Ctx,
     st: &mut StateView<'_>,
     payment_ref: &str,
@@ -74,6 +75,7 @@ fn instruct(
     line: (u32, u32),
 ) -> Result<Event, ExecError> {
     require_not_settling(st, &r.id)?;
+    super::default::require_no_buyback(st, r)?;
     let sid = next_id(st, "settlement", "STL")?;
     let s = Settlement {
         id: sid.clone(),
@@ -256,6 +258,8 @@ pub fn acknowledge(
         .ok_or_else(|| {
             StoreError::Invariant(format!("settlement {sid} no longer fits {}", r.id))
         })?;
+    // An overdue financing's penalty so far runs on the advance as it stood.
+    let folded = super::default::before_repayment(ctx, st, &r)?;
     r.repaid = r.repaid.checked_add(s.amount.amount)?;
     super::limits::settlement_acknowledged(st, &r, &s.amount)?;
     s.status = SettlementStatus::Acknowledged;
@@ -278,6 +282,7 @@ pub fn acknowledge(
             },
         },
     ];
+    events.extend(folded);
     if left.is_zero() {
         r.status = ReceivableStatus::Settled;
         unindex_maturity(st, r.maturity, &r.id)?;

@@ -8,7 +8,9 @@
     clippy::too_many_lines
 )]
 
+pub mod default;
 pub mod inventory;
+pub mod secondary;
 
 use std::collections::BTreeMap;
 
@@ -150,9 +152,11 @@ pub fn check_invariants(w: &World) {
     check_settlements(w, &receivables, &financings);
     check_limits(w, &receivables, &financings);
     check_programmes(w, &financings);
+    default::check_defaults(w, &financings);
     check_trade(w);
     check_receipts(w);
     inventory::check_loans(w);
+    secondary::check_sales(w);
     check_history_heads(w);
 }
 
@@ -522,7 +526,7 @@ fn check_programmes(w: &World, financings: &[Financing]) {
     }
     for f in financings {
         let Some(pid) = &f.programme else {
-            assert!(f.recourse.is_none(), "{} recourse outside programmes", f.id);
+            // Outside programmes the accepted offer's recourse term (`check_defaults`).
             if let Some(t) = &f.terms {
                 assert_eq!(t.advanced, t.face, "{} advanced outside programmes", f.id);
             }

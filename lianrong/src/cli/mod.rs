@@ -11,7 +11,9 @@ pub mod limits;
 pub mod loans;
 pub mod offers;
 pub mod output;
+pub mod overdue;
 pub mod programmes;
+pub mod sales;
 pub mod warehouse;
 
 use std::path::PathBuf;
@@ -590,6 +592,14 @@ pub enum FinancingCmd {
         /// after the ledger's business date).
         #[arg(long, value_parser = parse_date)]
         valid_until: Option<lianrong_sdk::NaiveDate>,
+        /// Annual penalty rate in percent on the financing once overdue (ACT/360 by
+        /// default: 18 is 0.05 % a day); names the offer's default terms.
+        #[arg(long, value_parser = parse_rate)]
+        penalty_rate: Option<lianrong_contracts::money::Rate>,
+        /// The bank keeps recourse to the supplier: once overdue the supplier buys the
+        /// financing back (without it the bank may write it off).
+        #[arg(long)]
+        recourse: bool,
     },
     /// Accept an offer; other open offers are withdrawn (the holder).
     Accept {
@@ -660,6 +670,78 @@ pub enum FinancingCmd {
         /// The registry's registration number (登记证明编号).
         #[arg(long)]
         number: String,
+    },
+    /// Sell a disbursed financing to another bank at a price (the funding bank): the
+    /// whole, or with --part a part of its receivable's face, split off when the buyer
+    /// accepts (its advanced amount, fees and discount divided pro rata to the cent).
+    Sell {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// The buying bank.
+        #[arg(long, value_parser = parse_org)]
+        to: OrgId,
+        /// The price (decimal, in the receivable's currency; at most the face sold).
+        #[arg(long, value_parser = parse_amount)]
+        price: lianrong_contracts::money::Amount,
+        /// The face of the part sold (decimal); without it, the whole financing.
+        #[arg(long, value_parser = parse_amount)]
+        part: Option<lianrong_contracts::money::Amount>,
+        /// Last business date the buyer may accept (default: 7 days after the ledger's
+        /// business date).
+        #[arg(long, value_parser = parse_date)]
+        valid_until: Option<lianrong_sdk::NaiveDate>,
+    },
+    /// A secondary sale: the buyer accepts, declines or pays the price; the seller
+    /// withdraws, acknowledges or disputes the payment; show and list sales.
+    Sale {
+        #[command(subcommand)]
+        cmd: sales::SaleCmd,
+    },
+    /// Buy back an overdue financing with recourse (the applicant): pay the bank its
+    /// outstanding advance + the penalty as of today; it counts once the bank
+    /// acknowledges it.
+    Buyback {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// The supplier's payment reference.
+        #[arg(long)]
+        payment_ref: String,
+        /// The amount paid (default: the claim as of the ledger's business date, read
+        /// from the node); the ledger refuses any other.
+        #[arg(long, value_parser = parse_amount)]
+        amount: Option<lianrong_contracts::money::Amount>,
+    },
+    /// Acknowledge the buy-back money (the funding bank): the receivable returns to the
+    /// supplier and the financing closes.
+    BuybackAck {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+    },
+    /// Dispute the buy-back money: it did not arrive, or not in full (the funding bank).
+    BuybackDispute {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Write off an overdue financing without recourse (the funding bank): the amount
+    /// (its outstanding advance + the penalty as of today, see `financing show`) and
+    /// the reason are recorded; its exposure ends.
+    WriteOff {
+        /// The financing.
+        #[arg(value_parser = parse_doc_id)]
+        financing: DocId,
+        /// The amount written off; the ledger refuses any other than its claim today.
+        #[arg(long, value_parser = parse_amount)]
+        amount: lianrong_contracts::money::Amount,
+        /// Why (1-256 characters).
+        #[arg(long)]
+        reason: String,
     },
     /// Print the registry record of a disbursed financing (中登网 fields: transferor,
     /// transferee, debtor, amount, term, property description) to file with the registry:
@@ -920,12 +1002,14 @@ impl FinancingCmd {
                 rate,
                 fees,
                 valid_until: Some(valid_until),
-            } => Action::OfferFinancing {
-                financing: financing.clone(),
-                rate: *rate,
-                fees: *fees,
-                valid_until: *valid_until,
-            },
+                penalty_rate,
+                recourse,
+            } => overdue::offer_action(
+                financing,
+                (*rate, *fees, *valid_until),
+                *penalty_rate,
+                *recourse,
+            ),
             FinancingCmd::Ack { financing } => Action::AcknowledgeDisbursement {
                 financing: financing.clone(),
             },
@@ -958,8 +1042,20 @@ impl FinancingCmd {
                 financing: financing.clone(),
                 number: number.clone(),
             },
-            // Disbursing without --net, and offering without --valid-until, read the
-            // ledger first.
+            FinancingCmd::Sell {
+                financing,
+                to,
+                price,
+                part,
+                valid_until: Some(valid_until),
+            } => sales::sell_action(financing, to, *part, *price, *valid_until),
+            FinancingCmd::Sale { cmd } => return cmd.action(),
+            FinancingCmd::Buyback { .. }
+            | FinancingCmd::BuybackAck { .. }
+            | FinancingCmd::BuybackDispute { .. }
+            | FinancingCmd::WriteOff { .. } => return overdue::action(self),
+            // Disbursing without --net, and offering or selling without --valid-until,
+            // read the ledger first.
             _ => return None,
         })
     }
@@ -1240,7 +1336,8 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
     let c = &ctx.client;
     match cmd {
         FinancingCmd::Show { financing } => {
-            let f = c.financing(financing).await?;
+            let view = c.financing_view(financing).await?;
+            let f = &view.financing;
             let mut offers = Vec::new();
             for o in f
                 .offers
@@ -1249,9 +1346,22 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
             {
                 offers.push(c.offer_view(o).await?);
             }
-            let both = serde_json::json!({"financing": f, "offers": offers});
-            ctx.print(&both, |_| offers::financing_text(&f, &offers))
+            let both = serde_json::json!({"financing": view, "offers": offers});
+            ctx.print(&both, |_| {
+                let overdue = overdue::overdue_text(&view);
+                let text = offers::financing_text(f, &offers);
+                if overdue.is_empty() {
+                    text
+                } else {
+                    format!("{text}\n\n{overdue}")
+                }
+            })
         }
+        FinancingCmd::Buyback {
+            financing,
+            payment_ref,
+            amount: None,
+        } => overdue::buyback_today(ctx, financing, payment_ref).await,
         FinancingCmd::Disburse {
             financing,
             payment_ref,
@@ -1274,11 +1384,14 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
                 ctx.show(&record)
             }
         }
+        FinancingCmd::Sell { .. } | FinancingCmd::Sale { .. } => sales::run(ctx, cmd).await,
         FinancingCmd::Offer {
             financing,
             rate,
             fees,
             valid_until: None,
+            penalty_rate,
+            recourse,
         } => {
             let (today, _) = ledger_today(c).await?;
             // Under a programme, offers stay valid as long as its terms say.
@@ -1286,13 +1399,10 @@ async fn run_financing(ctx: &Ctx, cmd: &FinancingCmd) -> Result<()> {
                 Some(p) => u64::from(c.programme(&p).await?.programme.terms.offer_valid_days),
                 None => DEFAULT_OFFER_VALID_DAYS,
             };
-            ctx.sign_and_submit(Action::OfferFinancing {
-                financing: financing.clone(),
-                rate: *rate,
-                fees: *fees,
-                valid_until: today + chrono::Days::new(days),
-            })
-            .await
+            let until = today + chrono::Days::new(days);
+            let action =
+                overdue::offer_action(financing, (*rate, *fees, until), *penalty_rate, *recourse);
+            ctx.sign_and_submit(action).await
         }
         _ => unreachable_verb(),
     }

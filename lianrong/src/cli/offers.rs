@@ -85,6 +85,8 @@ mod tests {
             fees: cny("0.00"),
             valid_until: "2026-03-09".parse().unwrap(),
             status: OfferStatus::Open,
+            penalty_rate: None,
+            recourse: None,
         };
         let v = OfferView {
             offer: offer.clone(),

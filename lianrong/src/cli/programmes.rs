@@ -54,9 +54,14 @@ pub enum ProgrammeCmd {
         /// rounded down to the minor unit, is advanced.
         #[arg(long, default_value = "100", value_parser = parse_rate)]
         advance: Rate,
-        /// The bank keeps recourse to the supplier.
+        /// The bank keeps recourse to the supplier: on default the supplier buys the
+        /// financing back (without it the bank may write it off).
         #[arg(long)]
         recourse: bool,
+        /// Annual penalty rate in percent on its overdue financings (ACT/360 by default:
+        /// 18 is 0.05 % a day); 0 charges none.
+        #[arg(long, default_value = "0", value_parser = parse_rate)]
+        penalty_rate: Rate,
         /// Every request gets the grid's offer from the ledger at once.
         #[arg(long)]
         auto_offer: bool,
@@ -139,6 +144,7 @@ impl ProgrammeCmd {
                 max_tenor_days,
                 advance,
                 recourse,
+                penalty_rate,
                 auto_offer,
                 offer_valid_days,
                 limit,
@@ -161,6 +167,7 @@ impl ProgrammeCmd {
                         auto_offer: *auto_offer,
                         offer_valid_days: *offer_valid_days,
                         limit,
+                        penalty_rate: *penalty_rate,
                     },
                 }
             }

@@ -54,6 +54,14 @@ pub async fn explorer(net: &DemoNetwork, port: u16) -> anyhow::Result<lianrong_e
     let mut cfg = lianrong_explorer::ExplorerConfig::new(node.api.clone(), net.token("AUDIT")?);
     cfg.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     cfg.genesis = Some(net.genesis());
+    // The index's SQLite database in the demo's folder: nothing to set up, gone with it.
+    // The network is new every run, so an earlier run's index (same chain id, another
+    // chain) is removed first.
+    for stale in ["explorer.db", "explorer.db-wal", "explorer.db-shm"] {
+        let _ = std::fs::remove_file(net.dir.join(stale));
+    }
+    let db = lianrong_explorer::config::DEFAULT_DATABASE;
+    cfg.database = Some(lianrong_explorer::config::anchor_sqlite(db, &net.dir));
     cfg.accounts = DEMO_ACCOUNTS
         .iter()
         .map(|(user, password, role, org)| lianrong_explorer::Account {

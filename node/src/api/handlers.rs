@@ -538,6 +538,7 @@ fn party_to_doc(
         DocKind::Programme => party::<Programme>(state, reader, kind, id),
         DocKind::WarehouseReceipt => party::<WarehouseReceipt>(state, reader, kind, id),
         DocKind::Loan => party::<Loan>(state, reader, kind, id),
+        DocKind::Sale => party::<lianrong_contracts::model::Sale>(state, reader, kind, id),
         DocKind::Shipment => match maybe_doc::<Shipment>(state, kind, id)? {
             Some(s) => Ok(vis::may_read(reader, &shipment_of_order(state, s)?)),
             None => Ok(false),
@@ -806,16 +807,17 @@ fn history_steps(state: &AppState, rec: &Receivable) -> ApiResult<HistorySteps> 
 }
 
 /// `GET /v1/financings/{id}`.
-#[utoipa::path(get, path = "/v1/financings/{id}", tag = "documents", summary = "A financing",
+#[utoipa::path(get, path = "/v1/financings/{id}", tag = "documents", summary = "A financing, with its overdue figures as of the ledger's date",
     params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
-    responses((status = 200, description = "A financing", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+    responses((status = 200, description = "A financing: the record's fields (`overdue`: penalty terms, buy-back, write-off), and `overdue_figures` (days past due, outstanding advance, penalty accrued and the claim, as of the ledger's date or the day the penalty stopped) or `overdue_unavailable` (why not); both null for a financing never overdue", body = serde_json::Value), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn financing(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Financing>> {
+) -> ApiResult<Json<lianrong_api_types::FinancingView>> {
     let f: Financing = doc(&state, DocKind::Financing, &id)?;
-    readable(&caller, DocKind::Financing, &id, f)
+    let Json(f) = readable(&caller, DocKind::Financing, &id, f)?;
+    super::overdue::financing_view(state.db.as_ref(), f).map(Json)
 }
 
 /// `GET /v1/settlements/{id}`: readable by the debtor, the payee, banks and auditors.
@@ -879,6 +881,10 @@ pub(super) fn may_read_doc(
             vis::may_read(&reader, &doc::<WarehouseReceipt>(state, kind, id)?)
         }
         DocKind::Loan => vis::may_read(&reader, &doc::<Loan>(state, kind, id)?),
+        DocKind::Sale => vis::may_read(
+            &reader,
+            &doc::<lianrong_contracts::model::Sale>(state, kind, id)?,
+        ),
         _ => reader.sees_everything(),
     })
 }

@@ -15,9 +15,12 @@ pub mod lists;
 pub mod loans;
 pub mod metrics;
 pub mod openapi;
+pub mod overdue;
 pub mod pricing;
 pub mod programmes;
 pub mod proofs;
+pub mod sales;
+pub mod snapshot;
 pub mod visibility;
 
 #[cfg(test)]
@@ -119,6 +122,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Signed requests already accepted, so that none is accepted twice.
     pub seen_requests: Arc<auth::SeenRequests>,
+    /// The state snapshot served to joining nodes (`/v1/snapshot`).
+    pub snapshots: Arc<snapshot::Exports>,
 }
 
 /// The router with every route, the body limit and request metrics. Routes are
@@ -174,6 +179,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settlement))
         .routes(routes!(proofs::proof))
         .routes(routes!(proofs::epochs))
+        .routes(routes!(snapshot::manifest))
+        .routes(routes!(snapshot::state_chunk))
+        .routes(routes!(snapshot::history_chunk))
         .routes(routes!(events))
         .routes(routes!(lists::evidence))
         .routes(routes!(governance::proposals))
@@ -186,6 +194,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(programmes::programme))
         .routes(routes!(loans::loans))
         .routes(routes!(loans::loan))
+        .routes(routes!(sales::sales))
+        .routes(routes!(sales::sale))
 }
 
 /// The OpenAPI document as JSON, and the whole API over a genesis ledger, for tests.
@@ -258,6 +268,7 @@ pub(crate) mod tests_support {
                 status: Arc::new(RwLock::new(super::NodeStatus::default())),
                 metrics: Arc::default(),
                 seen_requests: Arc::default(),
+                snapshots: Arc::new(super::snapshot::Exports::new(&dir.path().join("db"))),
             };
             App {
                 router: super::router(state.clone()),

@@ -22,6 +22,7 @@ use utoipa::Modify;
         (name = "blocks", description = "finalized blocks and their certificates"),
         (name = "documents", description = "ledger documents, as the caller may read them"),
         (name = "proofs", description = "Merkle proofs against a committed state root"),
+        (name = "snapshots", description = "the state at a certified height, for a node that joins without replaying the chain"),
         (name = "events", description = "the live stream of finalized blocks")
     )
 )]
@@ -90,8 +91,13 @@ mod tests {
                 "/v1/receivables",
                 "/v1/receivables/{id}",
                 "/v1/receivables/{id}/history",
+                "/v1/sales",
+                "/v1/sales/{id}",
                 "/v1/settlements/{id}",
                 "/v1/shipments/{id}",
+                "/v1/snapshot",
+                "/v1/snapshot/{height}/history",
+                "/v1/snapshot/{height}/state",
                 "/v1/status",
                 "/v1/transactions",
                 "/v1/transactions/batch",

@@ -108,6 +108,7 @@ mod tests {
             auto_offer: true,
             offer_valid_days: 2,
             limit: Money::parse("1000000.00", "CNY").unwrap(),
+            penalty_rate: Rate::parse("18").unwrap(),
         }
     }
 

@@ -47,9 +47,22 @@ pub(super) fn stored(
     Ok((block, cert))
 }
 
+/// Refuses a height below the snapshot this node started from: of those it keeps only
+/// the blocks that changed the validator set (for `/v1/epochs`), not a block history.
+fn kept(state: &AppState, height: u64) -> ApiResult<()> {
+    match state.db.snapshot_base().map_err(ApiError::internal)? {
+        Some(base) if height < base => Err(ApiError::not_found(format!(
+            "block {height}: this node started from a snapshot at height {base} and keeps no \
+             block below it (ask a node that replayed the chain)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A block as the API shows it: header, transactions, certificate, and the headers up to
 /// the block the certificate commits when that is a descendant.
 pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
+    kept(state, height)?;
     let (block, cert) = stored(state, height)?;
     let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
     let (executed, dropped) = split_executed(&txs, |hash| {
@@ -97,7 +110,10 @@ pub(super) fn certified_tip(state: &AppState) -> ApiResult<(BlockHeader, CommitC
         .latest()
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("state"))?;
-    let lowest = latest.saturating_sub(MAX_CERTIFIED_LOOKBACK).max(1);
+    let base = state.db.snapshot_base().map_err(ApiError::internal)?;
+    let lowest = latest
+        .saturating_sub(MAX_CERTIFIED_LOOKBACK)
+        .max(base.unwrap_or(1));
     for height in (lowest..=latest).rev() {
         let (block, cert) = stored(state, height)?;
         let Some(cert) = cert else { continue };
@@ -138,7 +154,7 @@ pub(super) fn epoch_changes(state: &AppState) -> ApiResult<Vec<EpochChange>> {
 #[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
     summary = "A document or its history, proven against a certified state root",
     params(("kind" = inline(lianrong_api_types::schemas::DocKindName), Path), ("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -"), ProofQuery),
-    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "the record of another org, whose identifiers the caller reads masked (banks and auditors get every proof)", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
+    responses((status = 200, body = ProofResponse), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 403, description = "the record of another org, whose identifiers the caller reads masked (banks and auditors get every proof)", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody), (status = 503, description = "a node started from a snapshot has no certified state at or above it yet: ask again shortly", body = ErrorBody)))]
 pub async fn proof(
     State(state): State<AppState>,
     caller: Caller,
@@ -161,6 +177,14 @@ pub async fn proof(
     }
     let (header, certificate) = certified_tip(&state)?;
     let executed = header.executed;
+    if let Some(base) = state.db.snapshot_base().map_err(ApiError::internal)? {
+        if executed.height < base {
+            return Err(ApiError::unavailable(format!(
+                "this node started from a snapshot at height {base} and has not yet finalized \
+                 a block certifying a state at or above it: ask again shortly"
+            )));
+        }
+    }
     let ours = state
         .db
         .execution(executed.height)
@@ -237,6 +261,7 @@ pub async fn raw_block(
             "whole blocks (every transaction in full) are for banks and auditors",
         ));
     }
+    kept(&state, height)?;
     let block = state
         .db
         .block(height)

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use lianrong_consensus::Block;
 use lianrong_primitives::{codec, Hash};
-use lianrong_storage::{Db, DbError, DbOptions};
+use lianrong_storage::{DataKey, Db, DbError, DbOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -126,7 +126,7 @@ pub fn write_backup(db: &Db, out: &Path, node: &str) -> Result<Manifest, BackupE
     let created_ms = crate::api::now_ms();
     let db_dir = out.join(DB_DIR);
     db.checkpoint(&db_dir)?;
-    let (height, state_root, block_hash) = inspect(&db_dir, db.chain_id())?;
+    let (height, state_root, block_hash) = inspect(&db_dir, db.chain_id(), db.data_key())?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
         chain_id: db.chain_id().to_string(),
@@ -162,16 +162,18 @@ pub(crate) fn prepare_empty_dir(dir: &Path) -> Result<(), BackupError> {
     }
 }
 
-/// Opens the database at `dir` (a checkpoint or a restored copy) and reads its latest
-/// height, state root and the hash of the block there. Opening checks the chain id and
-/// that the recorded root is the Merkle tree's.
+/// Opens the database at `dir` (a checkpoint or a restored copy; encrypted ones with
+/// `data_key`) and reads its latest height, state root and the hash of the block there.
+/// Opening checks the chain id and that the recorded root is the Merkle tree's.
 pub(crate) fn inspect(
     dir: &Path,
     chain_id: &str,
+    data_key: Option<&DataKey>,
 ) -> Result<(u64, Hash, Option<Hash>), BackupError> {
     // A reader, not a validator: a small cache is plenty.
     let options = DbOptions {
         block_cache_bytes: 8 * 1024 * 1024,
+        encryption: data_key.cloned(),
         ..DbOptions::default()
     };
     let db = Db::open_with(dir, chain_id, &options)?;

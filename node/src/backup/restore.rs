@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lianrong_storage::Db;
+use lianrong_storage::{DataKey, Db};
 
 use super::{admin, inspect, verify_backup, write_backup, BackupError, Manifest, DB_DIR};
 use crate::config::{load_genesis, NodeConfig};
@@ -34,7 +34,9 @@ pub fn backup(config: &NodeConfig, out: &Path) -> Result<(Manifest, Taken), Back
     }
     let genesis =
         load_genesis(&config.node.genesis).map_err(|e| BackupError::Refused(format!("{e}")))?;
-    let db = Db::open(data_dir, &genesis.chain_id).map_err(|e| {
+    let options =
+        crate::runtime::db_options(config).map_err(|e| BackupError::Refused(format!("{e:#}")))?;
+    let db = Db::open_with(data_dir, &genesis.chain_id, &options).map_err(|e| {
         BackupError::Refused(format!(
             "{e} (and no node answered on {}: a running node without an admin socket says why \
              in its log)",
@@ -74,9 +76,11 @@ pub fn restore(config: &NodeConfig, from: &Path, force: bool) -> Result<Manifest
             data_dir.display()
         )));
     }
+    let data_key =
+        crate::keyfile::data_key(config).map_err(|e| BackupError::Refused(format!("{e:#}")))?;
     let staging = sibling(data_dir, "restoring")?;
     let checked = copy_checked(&from.join(DB_DIR), &staging, &manifest)
-        .and_then(|()| check_restored(&staging, &manifest));
+        .and_then(|()| check_restored(&staging, &manifest, data_key.as_ref()));
     if let Err(e) = checked {
         // Nothing of a refused restore stays beside the data dir.
         let _ = std::fs::remove_dir_all(&staging);
@@ -114,10 +118,14 @@ fn copy_checked(src: &Path, dst: &Path, manifest: &Manifest) -> Result<(), Backu
     Ok(())
 }
 
-/// The restored copy must open (right chain, recorded root = tree root) at the
-/// manifest's height, root and block.
-fn check_restored(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
-    let (height, root, block) = inspect(dir, &manifest.chain_id)?;
+/// The restored copy must open (right chain, recorded root = tree root; an encrypted one
+/// with the config's data key) at the manifest's height, root and block.
+fn check_restored(
+    dir: &Path,
+    manifest: &Manifest,
+    data_key: Option<&DataKey>,
+) -> Result<(), BackupError> {
+    let (height, root, block) = inspect(dir, &manifest.chain_id, data_key)?;
     if (height, root, block) != (manifest.height, manifest.state_root, manifest.block_hash) {
         return Err(BackupError::Invalid {
             dir: dir.to_path_buf(),

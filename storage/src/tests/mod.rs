@@ -5,7 +5,9 @@
 mod checkpoint;
 mod crash;
 mod durability;
+mod encryption;
 mod ledger;
+mod snapshot;
 
 use std::collections::BTreeSet;
 

@@ -1,0 +1,441 @@
+//! Risk view of overdue and defaulted exposure (`/risk/overdue`, and its CSV): the
+//! financings whose receivable went overdue while disbursed, per state (overdue: the
+//! penalty still running or a buy-back pending; written off), bank, debtor and currency,
+//! the bank's outstanding advance aged by days past due -- 1-30, 31-90, 90+ days after
+//! maturity + grace (`lianrong_api_types::AgeingBucket`) -- with the penalty accrued, and
+//! a total per state and currency. Bought-back and repaid financings ended without a
+//! loss and are not listed. (`/risk/overdue?by=receivable` lists the overdue receivables
+//! themselves.)
+//!
+//! Every figure is the ledger's (`lianrong_contracts::exec::default::figures`) as of the
+//! ledger's date ([`crate::money::ledger_today`]): an overdue financing is aged as of
+//! today, a written-off one as of its write-off. Financings go through [`crate::vis`]:
+//! banks and auditors see all, an org account its own.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use lianrong_api_types::AgeingBucket;
+use lianrong_contracts::exec::default::figures;
+use lianrong_contracts::model::{Financing, FinancingStatus};
+use lianrong_contracts::money::{Amount, Currency, Money};
+
+use maud::{html, Markup};
+
+use crate::index::IndexData;
+use crate::money::ledger_today;
+use crate::views::{money, org_link, status_str, Cell, ListQuery, Table};
+use crate::vis::{self, Viewer};
+
+/// Financings without figures the note names (it counts them all).
+const MAX_NAMED: usize = 10;
+
+/// What a row sums.
+#[derive(Default)]
+struct Sums {
+    financings: usize,
+    aged: [Amount; 3],
+    penalty: Amount,
+}
+
+impl Sums {
+    fn add(&mut self, bucket: AgeingBucket, advanced: Amount, penalty: Amount) -> Option<()> {
+        let i = AgeingBucket::ALL.iter().position(|b| *b == bucket)?;
+        self.aged[i] = self.aged[i].checked_add(advanced).ok()?;
+        self.penalty = self.penalty.checked_add(penalty).ok()?;
+        self.financings += 1;
+        Some(())
+    }
+
+    fn total(&self) -> Option<Amount> {
+        self.aged
+            .iter()
+            .try_fold(Amount::ZERO, |t, a| t.checked_add(*a).ok())
+    }
+}
+
+/// (state, bank, debtor, currency) of a row; totals use `None` for bank and debtor.
+type Key = (&'static str, Option<String>, Option<String>, Currency);
+
+/// One financing's row key and figures: (key, bucket, outstanding advance, penalty);
+/// `Ok(None)` when it is not at risk (never overdue, bought back, repaid).
+fn entry(
+    d: &IndexData,
+    f: &Financing,
+    today: NaiveDate,
+) -> Result<Option<(Key, AgeingBucket, Money, Money)>, String> {
+    let Some(o) = &f.overdue else {
+        return Ok(None);
+    };
+    let state = match (f.status, &o.write_off) {
+        (_, Some(_)) => "written off",
+        (FinancingStatus::Disbursed, None) => "overdue",
+        _ => return Ok(None),
+    };
+    let Some(r) = d.receivables.get(f.receivable.as_str()) else {
+        return Err(format!("{}: receivable {} not indexed", f.id, f.receivable));
+    };
+    let Some(bank) = f.terms.as_ref().map(|t| t.bank.to_string()) else {
+        return Err(format!("{}: no funding bank", f.id));
+    };
+    let fig = figures(f, r, today)
+        .map_err(|e| format!("{}: {e}", f.id))?
+        .ok_or_else(|| format!("{}: no figures", f.id))?;
+    let key = (
+        state,
+        Some(bank),
+        Some(r.debtor.to_string()),
+        fig.advanced.currency,
+    );
+    Ok(Some((
+        key,
+        AgeingBucket::of(fig.days_past_due),
+        fig.advanced,
+        fig.penalty,
+    )))
+}
+
+/// The view (`/risk/overdue`): rows per state, bank, debtor and currency, then a total
+/// per state and currency; filtered by `?org=` (bank, debtor or supplier) and
+/// `?status=` (`overdue`, `written off`).
+pub fn ageing(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
+    let mut columns = vec!["state", "bank", "debtor", "currency", "financings"];
+    columns.extend(AgeingBucket::ALL.iter().map(AgeingBucket::label));
+    columns.extend(["total outstanding advance", "penalty accrued"]);
+    let mut t = Table::new(columns);
+    let mut rows: BTreeMap<Key, Sums> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for f in vis::filter(v, d.financings.values().cloned()) {
+        let (key, bucket, advanced, penalty) = match entry(d, &f, today) {
+            Ok(Some(e)) => e,
+            Ok(None) => continue,
+            Err(why) => {
+                missing.push(why);
+                continue;
+            }
+        };
+        let (state, bank, debtor, currency) = &key;
+        let parties = [
+            bank.as_deref().unwrap_or(""),
+            debtor.as_deref().unwrap_or(""),
+            f.applicant.as_str(),
+        ];
+        if !q.org_ok(&parties) || !q.status_ok(state) {
+            continue;
+        }
+        let total_key = (*state, None, None, *currency);
+        for k in [key.clone(), total_key] {
+            if rows
+                .entry(k)
+                .or_default()
+                .add(bucket, advanced.amount, penalty.amount)
+                .is_none()
+            {
+                missing.push(format!("{}: a sum overflows", f.id));
+            }
+        }
+    }
+    // Groups first, each state's totals after them.
+    let (groups, totals): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(k, _)| k.1.is_some());
+    for ((state, bank, debtor, currency), s) in groups.into_iter().chain(totals) {
+        let mu = currency.minor_units();
+        let who = |o: Option<String>| -> Cell {
+            o.map_or_else(|| Cell::from("all (total)"), |o| org_link(&o))
+        };
+        let mut row: Vec<Cell> = vec![
+            state.into(),
+            who(bank),
+            who(debtor),
+            currency.code().into(),
+            s.financings.to_string().into(),
+        ];
+        row.extend(s.aged.iter().map(|a| Cell::from(a.to_fixed(mu))));
+        row.push(s.total().map_or("-".into(), |a| a.to_fixed(mu)).into());
+        row.push(s.penalty.to_fixed(mu).into());
+        t.push(row);
+    }
+    if !missing.is_empty() {
+        t.incomplete = Some(format!(
+            "{} financing(s) without figures: {}",
+            missing.len(),
+            missing
+                .iter()
+                .take(MAX_NAMED)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    t
+}
+
+/// The financing page's section once it went overdue: its terms, the figures as of the
+/// ledger's date (or the day the penalty stopped), the buy-back and the write-off.
+pub fn financing_section(d: &IndexData, f: &Financing) -> Markup {
+    let Some(o) = &f.overdue else {
+        return html! {};
+    };
+    let fig = d
+        .receivables
+        .get(f.receivable.as_str())
+        .ok_or_else(|| format!("receivable {} not indexed", f.receivable))
+        .and_then(|r| figures(f, r, ledger_today(d)).map_err(|e| e.to_string()));
+    html! {
+        h2 { "Overdue and default" }
+        table class="fields" id="overdue" {
+            tr { th { "overdue since" } td { (o.since) } }
+            tr { th { "penalty" } td { (o.penalty_rate) " a year, " (format!("{:?}", o.day_count)) ", counted after " (o.penalty_from) } }
+            tr { th { "recourse" } td { @if o.recourse { "with recourse: the supplier buys it back" } @else { "without recourse: the bank may write it off" } } }
+            @match &fig {
+                Ok(Some(x)) => {
+                    tr { th { "as of" } td { (x.as_of) @if !x.running { " (fixed)" } } }
+                    tr { th { "days past due" } td { (x.days_past_due) } }
+                    tr { th { "outstanding advance" } td { (money(&x.advanced)) } }
+                    tr { th { "penalty a day" } td { (money(&x.daily_penalty)) } }
+                    tr { th { "penalty accrued" } td id="overdue-penalty" { (money(&x.penalty)) } }
+                    tr { th { "claim" } td id="overdue-claim" { (money(&x.claim)) } }
+                }
+                Ok(None) => {}
+                Err(why) => { tr { th { "figures" } td { "none: " (why) } } }
+            }
+            @if let Some(b) = &o.buyback {
+                tr { th { "buy-back" } td { (status_str(&b.status)) ": " (money(&b.amount)) " (advance " (money(&b.advanced)) " + penalty " (money(&b.penalty)) "), ref " (b.payment_ref) ", instructed " (b.instructed_on) @if let Some(r) = &b.dispute_reason { ", disputed: " (r) } } }
+            }
+            @if let Some(w) = &o.write_off {
+                tr { th { "written off" } td { (w.written_off_on) ": " (money(&w.amount)) " (advance " (money(&w.advanced)) " + penalty " (money(&w.penalty)) "): " (w.reason) } }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::too_many_lines,
+    reason = "tests: a scenario reads top to bottom"
+)]
+mod tests {
+    use chrono::Days;
+    use lianrong_contracts::model::DocId;
+    use lianrong_contracts::money::Rate;
+    use lianrong_contracts::testkit::{org, World};
+    use lianrong_contracts::{Action, DocKind, Event};
+    use lianrong_primitives::OrgId;
+
+    use super::*;
+
+    fn col(t: &Table, name: &str) -> Vec<String> {
+        let i = t.columns.iter().position(|c| *c == name).unwrap();
+        t.rows.iter().map(|r| r[i].text.clone()).collect()
+    }
+
+    /// `supplier`'s receivable on `core` of `face` due in `days`, financed by `bank` with
+    /// the penalty rate `penalty` % a year and `recourse`, disbursed today.
+    fn financed(
+        w: &mut World,
+        (core, supplier, bank): (&str, &str, &str),
+        face: &str,
+        days: i64,
+        (penalty, recourse): (&str, bool),
+    ) -> (DocId, DocId) {
+        let r = w.trade_to_receivable(core, supplier, face, days);
+        let ev = w.ok(
+            supplier,
+            Action::RequestFinancing {
+                receivable: r.clone(),
+                banks: vec![org(bank)],
+            },
+        );
+        let Event::FinancingRequested { financing: fid, .. } = ev[0].clone() else {
+            panic!("{ev:?}")
+        };
+        let ev = w.ok(
+            bank,
+            Action::OfferFinancingWithTerms {
+                financing: fid.clone(),
+                rate: Rate::parse("3.65").unwrap(),
+                fees: Amount::ZERO,
+                valid_until: w.today(),
+                penalty_rate: Rate::parse(penalty).unwrap(),
+                recourse,
+            },
+        );
+        let Event::OfferMade { offer, .. } = ev[0].clone() else {
+            panic!("{ev:?}")
+        };
+        let ev = w.ok(supplier, Action::AcceptOffer { offer });
+        let Event::OfferAccepted { net, .. } = ev[0].clone() else {
+            panic!("{ev:?}")
+        };
+        w.ok(
+            bank,
+            Action::Disburse {
+                financing: fid.clone(),
+                payment_ref: format!("PAY-{fid}"),
+                net: net.amount,
+            },
+        );
+        (r, fid)
+    }
+
+    /// Moves `w` to `n` days after maturity + 3 grace days of `r`, sweeping there.
+    fn to_day_past_due(w: &mut World, r: &DocId, n: u64) {
+        let target = w.receivable(r).maturity + Days::new(3 + n);
+        w.advance_days(u64::try_from((target - w.today()).num_days()).unwrap());
+        w.block(&[]);
+    }
+
+    /// The ledger's documents as the explorer's index holds them.
+    fn indexed(w: &World, ids: &[&DocId]) -> IndexData {
+        let mut d = IndexData::default();
+        for fid in ids {
+            let f: Financing = w.get(DocKind::Financing, fid.as_str()).unwrap();
+            let r = w.receivable(&f.receivable);
+            d.receivables.insert(r.id.to_string(), r);
+            d.financings.insert(fid.to_string(), f);
+        }
+        d
+    }
+
+    /// Three financings, aged by hand: A (BANK-A on CORE-A, 100,000.00 at 18 %: 50.00 a
+    /// day) 105 days past due; B (BANK-A on CORE-A, 200,000.00 at 18 %: 100.00 a day) 5
+    /// days; C (BANK-B on CORE-B, 50,000.00 at 36 %: 50.00 a day, without recourse)
+    /// written off 47 days past due. A bought-back one (D) is not listed.
+    #[test]
+    fn exposure_is_aged_1_30_31_90_and_90_plus_with_totals_per_currency() {
+        let mut w = World::new();
+        let (ra, a) = financed(
+            &mut w,
+            ("CORE-A", "SUP-1", "BANK-A"),
+            "100000.00",
+            30,
+            ("18", true),
+        );
+        let (rb, b) = financed(
+            &mut w,
+            ("CORE-A", "SUP-1", "BANK-A"),
+            "200000.00",
+            130,
+            ("18", true),
+        );
+        let (rc, c) = financed(
+            &mut w,
+            ("CORE-B", "SUP-2", "BANK-B"),
+            "50000.00",
+            10,
+            ("36", false),
+        );
+        let (_, dd) = financed(
+            &mut w,
+            ("CORE-A", "SUP-3", "BANK-A"),
+            "10000.00",
+            10,
+            ("18", true),
+        );
+        // Day 47 past due of C: 50.00 x 47 = 2,350.00; claim 52,350.00, written off.
+        to_day_past_due(&mut w, &rc, 47);
+        w.ok(
+            "BANK-B",
+            Action::WriteOff {
+                financing: c.clone(),
+                amount: Amount::parse("52350.00").unwrap(),
+                reason: "insolvent".into(),
+            },
+        );
+        // D bought back the same day: 5.00 x 47 = 235.00; claim 10,235.00.
+        w.ok(
+            "SUP-3",
+            Action::InstructBuyback {
+                financing: dd.clone(),
+                amount: Amount::parse("10235.00").unwrap(),
+                payment_ref: "SUP3-BB".into(),
+            },
+        );
+        w.ok(
+            "BANK-A",
+            Action::AcknowledgeBuyback {
+                financing: dd.clone(),
+            },
+        );
+        // Day 5 past due of B is day 105 of A: 50.00 x 105 = 5,250.00 and 100.00 x 5 =
+        // 500.00.
+        to_day_past_due(&mut w, &rb, 5);
+        let today = w.today();
+        assert_eq!((today - w.receivable(&ra).maturity).num_days(), 3 + 105);
+        let d = indexed(&w, &[&a, &b, &c, &dd]);
+
+        let audit = Viewer::Everything { org: None };
+        let t = ageing(&d, &audit, &ListQuery::default(), today);
+        assert_eq!(
+            col(&t, "state"),
+            ["overdue", "written off", "overdue", "written off"]
+        );
+        assert_eq!(
+            col(&t, "bank"),
+            ["BANK-A", "BANK-B", "all (total)", "all (total)"]
+        );
+        assert_eq!(col(&t, "debtor")[..2], ["CORE-A", "CORE-B"]);
+        assert_eq!(col(&t, "financings"), ["2", "1", "2", "1"]);
+        assert_eq!(
+            col(&t, "1-30 days"),
+            ["200000.00", "0.00", "200000.00", "0.00"]
+        );
+        assert_eq!(
+            col(&t, "31-90 days"),
+            ["0.00", "50000.00", "0.00", "50000.00"]
+        );
+        assert_eq!(
+            col(&t, "90+ days"),
+            ["100000.00", "0.00", "100000.00", "0.00"]
+        );
+        assert_eq!(
+            col(&t, "total outstanding advance"),
+            ["300000.00", "50000.00", "300000.00", "50000.00"]
+        );
+        assert_eq!(
+            col(&t, "penalty accrued"),
+            ["5750.00", "2350.00", "5750.00", "2350.00"]
+        );
+        assert!(t.incomplete.is_none());
+        let csv = t.to_csv().unwrap();
+        assert!(
+            csv.starts_with("state,bank,debtor,currency,financings,1-30 days,31-90 days,90+ days"),
+            "{csv}"
+        );
+
+        // The written-off financing's page shows the fixed figures and the reason.
+        let page = financing_section(&d, &d.financings[c.as_str()]).into_string();
+        assert!(
+            page.contains("52350.00 CNY") && page.contains("insolvent"),
+            "{page}"
+        );
+
+        // SUP-2 sees its own written-off financing only; ?org= and ?status= filter.
+        let sup2 = Viewer::Org(OrgId::new("SUP-2").unwrap());
+        let mine = ageing(&d, &sup2, &ListQuery::default(), today);
+        assert_eq!(col(&mine, "bank"), ["BANK-B", "all (total)"]);
+        let q = ListQuery {
+            status: Some("overdue".into()),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            col(&ageing(&d, &audit, &q, today), "financings"),
+            ["2", "2"]
+        );
+        let q = ListQuery {
+            org: Some("CORE-B".into()),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            col(&ageing(&d, &audit, &q, today), "state"),
+            ["written off", "written off"]
+        );
+
+        // A financing whose receivable the index lacks is named, not counted.
+        let mut partial = d;
+        partial.receivables.remove(rb.as_str());
+        let t = ageing(&partial, &audit, &ListQuery::default(), today);
+        assert!(t.incomplete.unwrap().contains(b.as_str()));
+    }
+}

@@ -1,0 +1,341 @@
+//! The lists, CSV exports and risk views read from the store (SQL): a page shows
+//! `?page=N` (at most [`MAX_ROWS`] rows, a link to the next), a CSV export walks the
+//! whole list chunk by chunk and streams it, so neither is bounded by memory. Each
+//! chunk's rows are built by the same row code as from the in-memory index, and pass
+//! `vis` again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use lianrong_contracts::model::Receivable;
+use lianrong_primitives::OrgId;
+
+use super::{list_response, AppState};
+use crate::auth::Session;
+use crate::index::{BlockRow, IndexData, TxRecord};
+use crate::node::Doc;
+use crate::store::sql::{Cursor, GroupBy, Spec, CHUNK};
+use crate::store::StoreError;
+use crate::views::{self, csv_safe, ListQuery, Table, MAX_ROWS};
+use crate::vis::{self, Viewer};
+
+/// A list view over documents of the in-memory index's shape.
+pub(super) type DocView = fn(&IndexData, &Viewer, &ListQuery) -> Table;
+
+/// What a list reads from the store and how its rows are made.
+#[derive(Clone)]
+pub(super) enum ListKind {
+    /// Documents of a kind, in id order, shown by a list view.
+    Docs(Spec, DocView),
+    /// Organisations (names for everyone; identifiers but the viewer's and its
+    /// counterparties' masked).
+    Orgs(Arc<BTreeSet<OrgId>>),
+    /// Transactions, newest first.
+    Txs,
+    /// Blocks, newest first.
+    Blocks,
+    /// Live receivables overdue or past maturity on the date given.
+    Overdue(NaiveDate),
+    /// Receivables whose tenor exceeds the network's flag (days), if known.
+    Tenor(Option<i64>),
+}
+
+/// One item a list reads.
+enum Item {
+    Doc(Doc),
+    Tx(TxRecord),
+    Block(BlockRow),
+    Tenor(Doc, Option<NaiveDate>),
+}
+
+/// The in-memory data a chunk of rows is shown through: the chunk's items, the node's
+/// status and the newest block (the ledger's date), nothing else.
+fn scratch(st: &AppState) -> IndexData {
+    st.index.read(|d| IndexData {
+        node: d.node.clone(),
+        height: d.height,
+        blocks: d
+            .blocks
+            .last_key_value()
+            .map(|(h, b)| BTreeMap::from([(*h, b.clone())]))
+            .unwrap_or_default(),
+        cap: usize::MAX,
+        ..Default::default()
+    })
+}
+
+fn skipped(from: &Cursor) -> u64 {
+    match from {
+        Cursor::Skip(n) => *n,
+        _ => 0,
+    }
+}
+
+impl ListKind {
+    /// Up to `limit` items from `from`.
+    async fn load(
+        &self,
+        st: &AppState,
+        v: &Viewer,
+        q: &ListQuery,
+        from: &Cursor,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let store = &st.store;
+        let docs = |d: Vec<Doc>| d.into_iter().map(Item::Doc).collect();
+        Ok(match self {
+            ListKind::Docs(spec, _) => docs(store.docs(*spec, v, q, from, limit).await?),
+            ListKind::Orgs(_) => docs(store.docs(Spec::ORGS, v, q, from, limit).await?),
+            ListKind::Txs => store
+                .txs(v, q, from, limit)
+                .await?
+                .into_iter()
+                .map(Item::Tx)
+                .collect(),
+            ListKind::Blocks => store
+                .blocks(q, from, limit)
+                .await?
+                .into_iter()
+                .map(Item::Block)
+                .collect(),
+            ListKind::Overdue(today) => {
+                docs(store.overdue(v, q, *today, skipped(from), limit).await?)
+            }
+            ListKind::Tenor(None) => vec![],
+            ListKind::Tenor(Some(flag)) => store
+                .long_tenor(v, q, *flag, skipped(from), limit)
+                .await?
+                .into_iter()
+                .map(|(d, root)| Item::Tenor(d, root))
+                .collect(),
+        })
+    }
+
+    /// Where the chunk after `items` (read from `from`) starts.
+    fn next(&self, items: &[Item], from: &Cursor) -> Cursor {
+        match (self, items.last()) {
+            (ListKind::Docs(..) | ListKind::Orgs(_), Some(Item::Doc(d))) => {
+                Cursor::After(d.id().to_string())
+            }
+            (ListKind::Txs, Some(Item::Tx(t))) => {
+                Cursor::After(format!("{}:{}", t.height, t.index))
+            }
+            (ListKind::Blocks, Some(Item::Block(b))) => Cursor::After(b.height.to_string()),
+            _ => Cursor::Skip(skipped(from) + items.len() as u64),
+        }
+    }
+
+    /// The rows of `items`.
+    fn table(&self, st: &AppState, v: &Viewer, q: &ListQuery, items: Vec<Item>) -> Table {
+        let mut d = scratch(st);
+        let mut tenor = vec![];
+        for i in items {
+            match i {
+                Item::Doc(doc) => d.put_doc(doc),
+                Item::Tx(t) => d.add_tx_record(t),
+                Item::Block(b) => {
+                    d.blocks.insert(b.height, b);
+                }
+                Item::Tenor(doc, root) => tenor.push((doc, root)),
+            }
+        }
+        match self {
+            ListKind::Docs(_, view) => view(&d, v, q),
+            ListKind::Orgs(counterparties) => views::orgs_with(&d, counterparties, v, q),
+            ListKind::Txs => views::transactions(&d, v, q),
+            ListKind::Blocks => {
+                let mut t = views::blocks(&d, q);
+                // Its note is about the in-memory window; the store keeps every block.
+                t.incomplete = None;
+                t
+            }
+            ListKind::Overdue(today) => views::overdue(&d, v, q, *today),
+            ListKind::Tenor(_) => tenor_table(v, tenor),
+        }
+    }
+}
+
+/// The tenor view's rows: each receivable `v` reads, its tenor from its root's issue date
+/// (its own when the root is not stored).
+fn tenor_table(v: &Viewer, items: Vec<(Doc, Option<NaiveDate>)>) -> Table {
+    let mut t = Table::new(views::TENOR_COLUMNS.to_vec());
+    for (doc, root_issue) in items {
+        let Doc::Receivable(r) = doc else { continue };
+        let Some(r): Option<Receivable> = vis::one(v, r) else {
+            continue;
+        };
+        let tenor = (r.maturity - root_issue.unwrap_or(r.issue_date)).num_days();
+        t.push(views::tenor_row(&r, root_issue.is_some(), tenor));
+    }
+    t
+}
+
+fn join(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What the store may lack, then what the table says of itself.
+fn with_store_note(st: &AppState, mut t: Table) -> Table {
+    let note = st.index.read(IndexData::store_incomplete);
+    t.incomplete = join(note, t.incomplete.take());
+    t
+}
+
+/// A table that could not be read from the store, saying so.
+fn failed(columns: Vec<&'static str>, e: &StoreError) -> Table {
+    let mut t = Table::new(columns);
+    t.incomplete = Some(format!("the index's database could not be read: {e}"));
+    t
+}
+
+/// A list page (`?page=N`) or, for `format=csv`, the whole list as a streamed CSV.
+pub(super) async fn store_list(
+    st: &AppState,
+    s: &Session,
+    q: &ListQuery,
+    kind: ListKind,
+    title: &str,
+    path: &str,
+) -> Response {
+    if q.format.as_deref() == Some("csv") {
+        return csv_export(st.clone(), s.viewer.clone(), q.clone(), kind, path);
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let from = Cursor::Skip((page - 1).saturating_mul(MAX_ROWS as u64));
+    let t = match kind.load(st, &s.viewer, q, &from, MAX_ROWS + 1).await {
+        Ok(mut items) => {
+            let more = items.len() > MAX_ROWS;
+            items.truncate(MAX_ROWS);
+            let mut t = kind.table(st, &s.viewer, q, items);
+            t.truncated = more;
+            t.page = page;
+            t
+        }
+        Err(e) => failed(kind.table(st, &s.viewer, q, vec![]).columns, &e),
+    };
+    list_response(s, title, path, q, with_store_note(st, t), false)
+}
+
+/// One line of a CSV (a note the export ends with).
+fn csv_line(text: &str) -> Bytes {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([csv_safe(text)]);
+    Bytes::from(w.into_inner().unwrap_or_default())
+}
+
+/// The state of a streamed export: what it reads, where the next chunk starts, and
+/// whether the header is still to be written.
+struct Export {
+    st: AppState,
+    viewer: Viewer,
+    q: ListQuery,
+    kind: ListKind,
+    note: Option<String>,
+}
+
+/// The next chunk of an export: its CSV and where the one after starts (`None`: done).
+async fn export_chunk(e: Arc<Export>, from: Cursor, head: bool) -> (Bytes, Option<Cursor>) {
+    match e.kind.load(&e.st, &e.viewer, &e.q, &from, CHUNK).await {
+        Ok(items) => {
+            let n = items.len();
+            let next = e.kind.next(&items, &from);
+            let mut t = e.kind.table(&e.st, &e.viewer, &e.q, items);
+            t.incomplete = join(e.note.clone(), t.incomplete.take());
+            t.truncated = false;
+            match t.csv_part(head) {
+                Ok(bytes) => (Bytes::from(bytes), (n == CHUNK).then_some(next)),
+                Err(err) => (
+                    csv_line(&format!("ERROR: the export stops here: {err}")),
+                    None,
+                ),
+            }
+        }
+        Err(err) => {
+            let line = format!("ERROR: the index's database failed, the export stops here: {err}");
+            (csv_line(&line), None)
+        }
+    }
+}
+
+/// The whole list as CSV, streamed a chunk at a time (the first line says if the store
+/// may lack something, a last line if reading it failed half way).
+fn csv_export(st: AppState, viewer: Viewer, q: ListQuery, kind: ListKind, path: &str) -> Response {
+    let note = st.index.read(IndexData::store_incomplete);
+    let export = Arc::new(Export {
+        st,
+        viewer,
+        q,
+        kind,
+        note,
+    });
+    let chunks = futures::stream::unfold(Some((Cursor::Start, true)), move |state| {
+        let export = export.clone();
+        async move {
+            let (from, head) = state?;
+            let (bytes, next) = export_chunk(export, from, head).await;
+            Some((Ok::<_, Infallible>(bytes), next.map(|n| (n, false))))
+        }
+    });
+    let name = path.trim_start_matches('/').replace('/', "-");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// The maturity ladder from the store's totals per maturity day.
+pub(super) async fn ladder(st: &AppState, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
+    let t = match st.store.live_totals(GroupBy::Maturity, v, q).await {
+        Ok(groups) => views::ladder_of(&groups, q, today),
+        Err(e) => failed(views::ladder_of(&[], q, today).columns, &e),
+    };
+    with_store_note(st, t)
+}
+
+/// Exposure from the store's totals per debtor and per bank holder.
+pub(super) async fn exposure(st: &AppState, v: &Viewer, q: &ListQuery) -> Table {
+    let debtors = st.store.live_totals(GroupBy::Debtor, v, q).await;
+    let banks = st.store.live_totals(GroupBy::BankHolder, v, q).await;
+    let t = match (debtors, banks) {
+        (Ok(d), Ok(b)) => views::exposure_of(&d, &b),
+        (Err(e), _) | (_, Err(e)) => failed(views::exposure_of(&[], &[]).columns, &e),
+    };
+    with_store_note(st, t)
+}
+
+/// The orgs list's kind for `v`: its counterparties read from every stored order.
+pub(super) async fn orgs_kind(st: &AppState, v: &Viewer) -> Result<ListKind, StoreError> {
+    let counterparties = match v {
+        Viewer::Org(me) => st.store.counterparties(me).await?,
+        Viewer::Everything { .. } => BTreeSet::new(),
+    };
+    Ok(ListKind::Orgs(Arc::new(counterparties)))
+}
+
+/// The in-memory data a search runs over: what the store holds under `q` (blocks,
+/// transactions, documents, invoice numbers), whatever the cache keeps.
+pub(super) async fn search_data(st: &AppState, q: &str) -> Result<IndexData, StoreError> {
+    let found = st.store.lookup(q).await?;
+    let mut d = scratch(st);
+    for b in found.blocks {
+        d.blocks.insert(b.height, b);
+    }
+    found.txs.into_iter().for_each(|t| d.add_tx_record(t));
+    found.docs.into_iter().for_each(|doc| d.put_doc(doc));
+    Ok(d)
+}

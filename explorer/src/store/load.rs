@@ -1,0 +1,117 @@
+//! The in-memory index at start, read from the store instead of the node: the pages'
+//! cache (bounded by `max_index_docs` per table, like the index the follower fills),
+//! so a restart serves at once what it had and the follower continues from `height`.
+
+use futures::TryStreamExt;
+use sqlx::Row;
+
+use super::{decode_doc, int, kind_named, Store, StoreError};
+use crate::index::{BlockRow, IndexData, Rebuild, TxRecord, RECENT_BLOCKS};
+
+/// The kinds of document the index keeps.
+const KINDS: [&str; 10] = [
+    "org",
+    "order",
+    "shipment",
+    "invoice",
+    "receivable",
+    "financing",
+    "offer",
+    "settlement",
+    "proposal",
+    "warehouse_receipt",
+];
+
+impl Store {
+    /// The index as stored: its height and gap, the newest blocks and transactions, at
+    /// most `cap` documents of each kind (in id order; more is a gap, as when the
+    /// follower fills a full table) and the transactions that touched them. Rebuilding
+    /// until the follower has read the node's lists again.
+    pub async fn load_index(&self, cap: usize) -> Result<IndexData, StoreError> {
+        let meta = self.meta().await?;
+        let mut d = IndexData {
+            cap: cap.max(1),
+            rebuilding: Some(Rebuild::default()),
+            height: meta.height,
+            gap: meta.gap,
+            ..Default::default()
+        };
+        self.load_docs(&mut d).await?;
+        self.load_blocks(&mut d).await?;
+        self.load_txs(&mut d).await?;
+        self.load_doc_txs(&mut d).await?;
+        Ok(d)
+    }
+
+    async fn load_docs(&self, d: &mut IndexData) -> Result<(), StoreError> {
+        for kind in KINDS {
+            let Some(k) = kind_named(kind) else { continue };
+            let rows =
+                sqlx::query("SELECT id, doc_json FROM docs WHERE kind = $1 ORDER BY id LIMIT $2")
+                    .bind(kind)
+                    .bind(int(d.cap as u64))
+                    .fetch_all(self.pool())
+                    .await?;
+            for r in &rows {
+                let id: String = r.try_get(0)?;
+                d.put_doc(decode_doc(k, &id, &r.try_get::<String, _>(1)?)?);
+            }
+            let n: i64 = sqlx::query("SELECT COUNT(*) FROM docs WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?;
+            let more = u64::try_from(n)
+                .unwrap_or(0)
+                .saturating_sub(rows.len() as u64);
+            if more > 0 {
+                d.note_full(more);
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_blocks(&self, d: &mut IndexData) -> Result<(), StoreError> {
+        let keep = d.cap.max(RECENT_BLOCKS);
+        let rows = sqlx::query("SELECT row_json FROM blocks ORDER BY height DESC LIMIT $1")
+            .bind(int(keep as u64))
+            .fetch_all(self.pool())
+            .await?;
+        for r in rows.iter().rev() {
+            let json: String = r.try_get(0)?;
+            let b: BlockRow =
+                serde_json::from_str(&json).map_err(|e| super::corrupt("block", e))?;
+            d.add_block(b);
+        }
+        Ok(())
+    }
+
+    async fn load_txs(&self, d: &mut IndexData) -> Result<(), StoreError> {
+        let total = self.count(super::Table::Txs).await?;
+        let rows =
+            sqlx::query("SELECT record_json FROM txs ORDER BY height DESC, position DESC LIMIT $1")
+                .bind(int(d.cap as u64))
+                .fetch_all(self.pool())
+                .await?;
+        for r in rows.iter().rev() {
+            let json: String = r.try_get(0)?;
+            let t: TxRecord = serde_json::from_str(&json).map_err(|e| super::corrupt("tx", e))?;
+            d.add_tx_record(t);
+        }
+        d.evicted_txs = total.saturating_sub(rows.len() as u64);
+        Ok(())
+    }
+
+    /// Each document's transactions, oldest first (bounded per document and in all, as
+    /// the follower bounds them).
+    async fn load_doc_txs(&self, d: &mut IndexData) -> Result<(), StoreError> {
+        let mut rows = sqlx::query("SELECT kind, id, tx FROM tx_docs ORDER BY height, position")
+            .fetch(self.pool());
+        while let Some(r) = rows.try_next().await? {
+            let kind: String = r.try_get(0)?;
+            let Some(k) = kind_named(&kind) else { continue };
+            d.note_doc_tx((k, r.try_get(1)?), r.try_get(2)?);
+        }
+        Ok(())
+    }
+}

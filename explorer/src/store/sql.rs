@@ -1,0 +1,636 @@
+//! The lists, CSVs and risk views as SQL over the store: filters, visibility and paging
+//! run in the database, so no list is bounded by memory. Each query returns documents
+//! (or transactions, blocks) in the list's order a chunk at a time, from a cursor; the
+//! pages build their rows from a chunk exactly as from the in-memory index (same row
+//! code, same `vis` filter applied again on every item), and a CSV walks every chunk.
+//!
+//! The risk views' totals are SQL aggregates: the maturity ladder groups live
+//! receivables by maturity day and currency (the weeks and months are drawn from those
+//! groups), exposure groups them by debtor and by bank holder.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use lianrong_contracts::model::{Order, OrderStatus};
+use lianrong_contracts::DocKind;
+use lianrong_primitives::OrgId;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use super::{day_number, decode_doc, int, Store, StoreError};
+use crate::index::{BlockRow, TxRecord};
+use crate::node::Doc;
+use crate::views::ListQuery;
+use crate::vis::Viewer;
+
+/// Items read per chunk (a page shows at most [`crate::views::MAX_ROWS`], a CSV walks
+/// chunks of this size).
+pub const CHUNK: usize = 1000;
+
+/// One bound parameter.
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement with `$n` parameters, built piece by piece.
+#[derive(Debug, Default)]
+struct Sql {
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    /// Binds `p`; its placeholder.
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+    fn text(&mut self, s: impl Into<String>) -> String {
+        self.bind(Param::Text(s.into()))
+    }
+    fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for p in &self.params {
+            q = match p {
+                Param::Text(s) => q.bind(s.clone()),
+                Param::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// `q` as a LIKE pattern matching any text containing it (lower case, wildcards
+/// escaped with `\`).
+fn contains_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn nonempty(v: &Option<String>) -> Option<String> {
+    ListQuery::nonempty(v).map(str::to_string)
+}
+
+/// A date filter as the lists read it (`YYYY-MM-DD`; anything else is no filter).
+fn date(v: &Option<String>) -> Option<NaiveDate> {
+    ListQuery::nonempty(v).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+/// Which filters of a [`ListQuery`] a document list honours (as its page does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// The kind listed.
+    pub kind: DocKind,
+    /// `status` applies.
+    pub status: bool,
+    /// `org` (and `debtor`, `payee`) apply.
+    pub org: bool,
+    /// `from`/`to` apply to the document's list date.
+    pub dated: bool,
+}
+
+impl Spec {
+    /// Organisations (`q` only; everyone reads the list).
+    pub const ORGS: Spec = Spec::new(DocKind::Org, false, false, false);
+    /// Purchase orders.
+    pub const ORDERS: Spec = Spec::new(DocKind::Order, true, true, false);
+    /// Invoices (dated by issue date).
+    pub const INVOICES: Spec = Spec::new(DocKind::Invoice, true, true, true);
+    /// Receivables (dated by maturity).
+    pub const RECEIVABLES: Spec = Spec::new(DocKind::Receivable, true, true, true);
+    /// Financings.
+    pub const FINANCINGS: Spec = Spec::new(DocKind::Financing, true, true, false);
+    /// Settlements (dated by instruction date).
+    pub const SETTLEMENTS: Spec = Spec::new(DocKind::Settlement, true, true, true);
+
+    const fn new(kind: DocKind, status: bool, org: bool, dated: bool) -> Spec {
+        Spec {
+            kind,
+            status,
+            org,
+            dated,
+        }
+    }
+}
+
+/// `EXISTS` a party row of document `d` for `org`.
+fn party(sql: &mut Sql, org: String) -> String {
+    let p = sql.text(org);
+    format!(
+        "EXISTS (SELECT 1 FROM doc_parties p WHERE p.kind = d.kind AND p.id = d.id AND p.org = {p})"
+    )
+}
+
+/// The conditions on `docs d` of a list: kind, what `viewer` reads, the filters.
+fn doc_conditions(sql: &mut Sql, spec: Spec, viewer: &Viewer, q: &ListQuery) -> Vec<String> {
+    let kind = sql.text(spec.kind.as_str());
+    let mut w = vec![format!("d.kind = {kind}")];
+    if spec.kind != DocKind::Org {
+        if let Viewer::Org(me) = viewer {
+            w.push(party(sql, me.to_string()));
+        }
+    }
+    if spec.org {
+        for o in [&q.org, &q.debtor, &q.payee]
+            .into_iter()
+            .filter_map(nonempty)
+        {
+            w.push(party(sql, o));
+        }
+    }
+    if spec.status {
+        if let Some(s) = nonempty(&q.status) {
+            let s = sql.text(s.to_ascii_lowercase());
+            w.push(format!("(d.status = {s} OR d.alt_status = {s})"));
+        }
+    }
+    if let Some(t) = nonempty(&q.q) {
+        let t = sql.text(contains_pattern(&t));
+        w.push(format!("d.search LIKE {t} ESCAPE '\\'"));
+    }
+    if spec.dated {
+        if let Some(from) = date(&q.from) {
+            let f = sql.text(from.to_string());
+            w.push(format!("d.day >= {f}"));
+        }
+        if let Some(to) = date(&q.to) {
+            let t = sql.text(to.to_string());
+            w.push(format!("d.day <= {t}"));
+        }
+    }
+    w
+}
+
+/// Where a chunk starts: after an item (keyset, for walking a whole list) or after
+/// skipping some (a page number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// From the first item.
+    Start,
+    /// After the item with this key (a document id, or a block's or transaction's
+    /// position as `height` / `height:position`).
+    After(String),
+    /// After skipping this many items.
+    Skip(u64),
+}
+
+impl Store {
+    /// Up to `limit` documents of a list, in id order, from `from`: the `spec` filters of
+    /// `q` and what `viewer` reads, in SQL (the page applies `vis` and its filters again).
+    pub async fn docs(
+        &self,
+        spec: Spec,
+        viewer: &Viewer,
+        q: &ListQuery,
+        from: &Cursor,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = doc_conditions(&mut sql, spec, viewer, q);
+        if let Cursor::After(id) = from {
+            let id = sql.text(id.clone());
+            w.push(format!("d.id > {id}"));
+        }
+        let lim = sql.bind(Param::Int(int(limit as u64)));
+        sql.text = format!(
+            "SELECT d.id, d.doc_json FROM docs d WHERE {} ORDER BY d.id LIMIT {lim}",
+            w.join(" AND ")
+        );
+        if let Cursor::Skip(n) = from {
+            let n = sql.bind(Param::Int(int(*n)));
+            sql.text.push_str(&format!(" OFFSET {n}"));
+        }
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                decode_doc(spec.kind, &id, &r.try_get::<String, _>(1)?)
+            })
+            .collect()
+    }
+
+    /// Up to `limit` transactions `viewer` reads that `q` selects, newest first, from
+    /// `from` (`After("height:position")`).
+    pub async fn txs(
+        &self,
+        viewer: &Viewer,
+        q: &ListQuery,
+        from: &Cursor,
+        limit: usize,
+    ) -> Result<Vec<TxRecord>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = vec!["1 = 1".to_string()];
+        let tx_party = |sql: &mut Sql, org: String| {
+            let o = sql.text(org);
+            format!(
+                "EXISTS (SELECT 1 FROM tx_parties p WHERE p.height = t.height \
+                 AND p.position = t.position AND p.org = {o})"
+            )
+        };
+        if let Viewer::Org(me) = viewer {
+            w.push(tx_party(&mut sql, me.to_string()));
+        }
+        if let Some(o) = nonempty(&q.org) {
+            w.push(tx_party(&mut sql, o));
+        }
+        match nonempty(&q.status)
+            .map(|s| s.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("executed") => w.push("t.ok = 1".into()),
+            Some("refused") => w.push("t.ok = 0".into()),
+            Some(_) => w.push("1 = 0".into()),
+            None => {}
+        }
+        if let Some(t) = nonempty(&q.q) {
+            let t = sql.text(contains_pattern(&t));
+            w.push(format!("t.search LIKE {t} ESCAPE '\\'"));
+        }
+        if let Cursor::After(key) = from {
+            let (h, p) = key.split_once(':').unwrap_or((key, "0"));
+            let h = sql.bind(Param::Int(h.parse().unwrap_or(0)));
+            let p = sql.bind(Param::Int(p.parse().unwrap_or(0)));
+            w.push(format!(
+                "(t.height < {h} OR (t.height = {h} AND t.position < {p}))"
+            ));
+        }
+        let lim = sql.bind(Param::Int(int(limit as u64)));
+        sql.text = format!(
+            "SELECT t.record_json FROM txs t WHERE {} \
+             ORDER BY t.height DESC, t.position DESC LIMIT {lim}",
+            w.join(" AND ")
+        );
+        if let Cursor::Skip(n) = from {
+            let n = sql.bind(Param::Int(int(*n)));
+            sql.text.push_str(&format!(" OFFSET {n}"));
+        }
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                serde_json::from_str(&json).map_err(|e| super::corrupt("tx", e))
+            })
+            .collect()
+    }
+
+    /// Up to `limit` blocks `q` selects (hash or height containing `q`), newest first,
+    /// from `from` (`After("height")`).
+    pub async fn blocks(
+        &self,
+        q: &ListQuery,
+        from: &Cursor,
+        limit: usize,
+    ) -> Result<Vec<BlockRow>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = vec!["1 = 1".to_string()];
+        if let Some(t) = nonempty(&q.q) {
+            let t = sql.text(contains_pattern(&t));
+            w.push(format!(
+                "(LOWER(b.hash) LIKE {t} ESCAPE '\\' OR CAST(b.height AS TEXT) LIKE {t} ESCAPE '\\')"
+            ));
+        }
+        if let Cursor::After(h) = from {
+            let h = sql.bind(Param::Int(h.parse().unwrap_or(0)));
+            w.push(format!("b.height < {h}"));
+        }
+        let lim = sql.bind(Param::Int(int(limit as u64)));
+        sql.text = format!(
+            "SELECT b.row_json FROM blocks b WHERE {} ORDER BY b.height DESC LIMIT {lim}",
+            w.join(" AND ")
+        );
+        if let Cursor::Skip(n) = from {
+            let n = sql.bind(Param::Int(int(*n)));
+            sql.text.push_str(&format!(" OFFSET {n}"));
+        }
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                serde_json::from_str(&json).map_err(|e| super::corrupt("block", e))
+            })
+            .collect()
+    }
+
+    /// The orgs `me` trades with: the other side of every order it is buyer or seller of
+    /// that the seller accepted (as `IndexData::counterparties`, over every stored order).
+    pub async fn counterparties(&self, me: &OrgId) -> Result<BTreeSet<OrgId>, StoreError> {
+        let mut sql = Sql::default();
+        let viewer = Viewer::Org(me.clone());
+        let mut w = doc_conditions(&mut sql, Spec::ORDERS, &viewer, &ListQuery::default());
+        w.push("d.status IN ('accepted', 'fulfilled')".into());
+        sql.text = format!(
+            "SELECT d.id, d.doc_json FROM docs d WHERE {}",
+            w.join(" AND ")
+        );
+        let mut rows = sql.query().fetch(self.pool());
+        let mut out = BTreeSet::new();
+        while let Some(r) = rows.try_next().await? {
+            let id: String = r.try_get(0)?;
+            let Doc::Order(o) = decode_doc(DocKind::Order, &id, &r.try_get::<String, _>(1)?)?
+            else {
+                continue;
+            };
+            out.extend(other_side(&o, me));
+        }
+        Ok(out)
+    }
+}
+
+/// Most documents a search looks at (ids are unique per kind, invoice numbers per
+/// seller, so a real search finds a handful).
+pub const MAX_SEARCH_DOCS: usize = 100;
+
+/// What a search for `q` may name: blocks of that height or hash, the transaction of
+/// that hash, documents of that id and invoices of that number.
+pub struct Found {
+    /// Blocks.
+    pub blocks: Vec<BlockRow>,
+    /// Transactions.
+    pub txs: Vec<TxRecord>,
+    /// Documents.
+    pub docs: Vec<Doc>,
+}
+
+impl Store {
+    /// Everything a search for `q` may name (see [`Found`]); the page decides what the
+    /// viewer may see.
+    pub async fn lookup(&self, q: &str) -> Result<Found, StoreError> {
+        let lower = q.to_lowercase();
+        let height = q.parse::<u64>().map_or(-1, int);
+        let blocks = sqlx::query("SELECT row_json FROM blocks WHERE height = $1 OR hash = $2")
+            .bind(height)
+            .bind(lower.clone())
+            .fetch_all(self.pool())
+            .await?;
+        let txs = sqlx::query("SELECT record_json FROM txs WHERE hash = $1")
+            .bind(lower)
+            .fetch_all(self.pool())
+            .await?;
+        let docs = sqlx::query(
+            "SELECT kind, id, doc_json FROM docs WHERE id = $1 OR (kind = 'invoice' AND ref = $1) \
+             ORDER BY kind, id LIMIT $2",
+        )
+        .bind(q.to_string())
+        .bind(int(MAX_SEARCH_DOCS as u64))
+        .fetch_all(self.pool())
+        .await?;
+        let json = |r: &sqlx::any::AnyRow| r.try_get::<String, _>(0);
+        Ok(Found {
+            blocks: blocks
+                .iter()
+                .map(|r| serde_json::from_str(&json(r)?).map_err(|e| super::corrupt("block", e)))
+                .collect::<Result<_, _>>()?,
+            txs: txs
+                .iter()
+                .map(|r| serde_json::from_str(&json(r)?).map_err(|e| super::corrupt("tx", e)))
+                .collect::<Result<_, _>>()?,
+            docs: docs
+                .iter()
+                .filter_map(|r| {
+                    let kind = r.try_get::<String, _>(0).ok()?;
+                    let kind = super::kind_named(&kind)?;
+                    Some((kind, r))
+                })
+                .map(|(kind, r)| {
+                    let id: String = r.try_get(1)?;
+                    decode_doc(kind, &id, &r.try_get::<String, _>(2)?)
+                })
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn other_side(o: &Order, me: &OrgId) -> Option<OrgId> {
+    if !matches!(o.status, OrderStatus::Accepted | OrderStatus::Fulfilled) {
+        return None;
+    }
+    if &o.buyer == me {
+        Some(o.seller.clone())
+    } else if &o.seller == me {
+        Some(o.buyer.clone())
+    } else {
+        None
+    }
+}
+
+/// One group of live receivables: a maturity day (or a debtor, a bank) and currency, how
+/// many, and their outstanding total in minor units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The maturity (`YYYY-MM-DD`) or org the group is of.
+    pub key: String,
+    /// Currency code.
+    pub currency: String,
+    /// Its minor units.
+    pub minor_units: u32,
+    /// Receivables in the group.
+    pub count: u64,
+    /// Their outstanding total, minor units (receivables repaid beyond face left out).
+    pub outstanding: i64,
+}
+
+/// The conditions on `receivables r` of a risk view: live, read by `viewer`, `org`.
+fn live_conditions(sql: &mut Sql, viewer: &Viewer, q: &ListQuery) -> Vec<String> {
+    let mut w = vec!["r.live = 1".to_string()];
+    let either = |sql: &mut Sql, org: String| {
+        let o = sql.text(org);
+        format!("(r.holder = {o} OR r.debtor = {o})")
+    };
+    if let Viewer::Org(me) = viewer {
+        w.push(either(sql, me.to_string()));
+    }
+    if let Some(o) = nonempty(&q.org) {
+        w.push(either(sql, o));
+    }
+    w
+}
+
+/// Which total [`Store::live_totals`] groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Maturity day (the ladder; `from`/`to` filter the maturity).
+    Maturity,
+    /// Debtor (core enterprise exposure).
+    Debtor,
+    /// Holder, holders with the bank role only (bank exposure).
+    BankHolder,
+}
+
+impl Store {
+    /// Live receivables `viewer` reads that `q` selects, counted and totalled per group.
+    pub async fn live_totals(
+        &self,
+        by: GroupBy,
+        viewer: &Viewer,
+        q: &ListQuery,
+    ) -> Result<Vec<Group>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = live_conditions(&mut sql, viewer, q);
+        let key = match by {
+            GroupBy::Maturity => {
+                if let Some(from) = date(&q.from) {
+                    let f = sql.bind(Param::Int(day_number(from)));
+                    w.push(format!("r.maturity_day >= {f}"));
+                }
+                if let Some(to) = date(&q.to) {
+                    let t = sql.bind(Param::Int(day_number(to)));
+                    w.push(format!("r.maturity_day <= {t}"));
+                }
+                "r.maturity"
+            }
+            GroupBy::Debtor => "r.debtor",
+            GroupBy::BankHolder => {
+                w.push(
+                    "EXISTS (SELECT 1 FROM org_roles o WHERE o.org = r.holder AND o.role = 'bank')"
+                        .into(),
+                );
+                "r.holder"
+            }
+        };
+        sql.text = format!(
+            "SELECT {key}, r.currency, r.minor_units, COUNT(*), \
+             CAST(COALESCE(SUM(r.outstanding), 0) AS BIGINT) FROM receivables r WHERE {} \
+             GROUP BY {key}, r.currency, r.minor_units ORDER BY {key}, r.currency",
+            w.join(" AND ")
+        );
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Group {
+                    key: r.try_get(0)?,
+                    currency: r.try_get(1)?,
+                    minor_units: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+                    count: u64::try_from(r.try_get::<i64, _>(3)?).unwrap_or(0),
+                    outstanding: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` live receivables `viewer` reads that are overdue by the ledger's
+    /// mark or past maturity on `today`, by maturity then id, after `skip`.
+    pub async fn overdue(
+        &self,
+        viewer: &Viewer,
+        q: &ListQuery,
+        today: NaiveDate,
+        skip: u64,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = live_conditions(&mut sql, viewer, q);
+        let today = sql.bind(Param::Int(day_number(today)));
+        w.push(format!(
+            "(r.status = 'overdue' OR r.maturity_day < {today})"
+        ));
+        let (lim, off) = (
+            sql.bind(Param::Int(int(limit as u64))),
+            sql.bind(Param::Int(int(skip))),
+        );
+        sql.text = format!(
+            "SELECT d.id, d.doc_json FROM receivables r \
+             JOIN docs d ON d.kind = 'receivable' AND d.id = r.id WHERE {} \
+             ORDER BY r.maturity, r.id LIMIT {lim} OFFSET {off}",
+            w.join(" AND ")
+        );
+        self.receivable_docs(&sql).await
+    }
+
+    /// Up to `limit` receivables `viewer` reads whose tenor, from their root's issue date
+    /// (their own if the root is not stored), exceeds `flag_days`; each with its root's
+    /// issue date when stored; in id order, after `skip`.
+    pub async fn long_tenor(
+        &self,
+        viewer: &Viewer,
+        q: &ListQuery,
+        flag_days: i64,
+        skip: u64,
+        limit: usize,
+    ) -> Result<Vec<(Doc, Option<NaiveDate>)>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = doc_conditions(&mut sql, Spec::RECEIVABLES, viewer, &tenor_query(q));
+        let flag = sql.bind(Param::Int(flag_days));
+        w.push(format!(
+            "(r.maturity_day - COALESCE(root.issue_day, r.issue_day)) > {flag}"
+        ));
+        let (lim, off) = (
+            sql.bind(Param::Int(int(limit as u64))),
+            sql.bind(Param::Int(int(skip))),
+        );
+        sql.text = format!(
+            "SELECT d.id, d.doc_json, root.issue_day FROM docs d \
+             JOIN receivables r ON r.id = d.id \
+             LEFT JOIN receivables root ON root.id = r.root WHERE {} \
+             ORDER BY d.id LIMIT {lim} OFFSET {off}",
+            w.join(" AND ")
+        );
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let doc = decode_doc(DocKind::Receivable, &id, &r.try_get::<String, _>(1)?)?;
+                let root_issue = r
+                    .try_get::<Option<i64>, _>(2)?
+                    .map(|n| NaiveDate::default() + chrono::Duration::days(n));
+                Ok((doc, root_issue))
+            })
+            .collect()
+    }
+
+    async fn receivable_docs(&self, sql: &Sql) -> Result<Vec<Doc>, StoreError> {
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                decode_doc(DocKind::Receivable, &id, &r.try_get::<String, _>(1)?)
+            })
+            .collect()
+    }
+}
+
+/// The tenor view filters by `org` and `status` only (not by `q` or dates).
+fn tenor_query(q: &ListQuery) -> ListQuery {
+    ListQuery {
+        org: q.org.clone(),
+        status: q.status.clone(),
+        ..Default::default()
+    }
+}
+
+/// Minor units as the pages write an amount (`12345`, 2 -> `123.45`).
+pub fn fixed(minor: i64, minor_units: u32) -> String {
+    let digits = minor.unsigned_abs().to_string();
+    let mu = minor_units as usize;
+    let padded = format!("{digits:0>width$}", width = mu + 1);
+    let (int, frac) = padded.split_at(padded.len() - mu);
+    let sign = if minor < 0 { "-" } else { "" };
+    if mu == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_units_print_like_amounts() {
+        assert_eq!(fixed(12_345, 2), "123.45");
+        assert_eq!(fixed(5, 2), "0.05");
+        assert_eq!(fixed(7, 0), "7");
+        assert_eq!(contains_pattern("A_b%"), "%a\\_b\\%%");
+    }
+}
