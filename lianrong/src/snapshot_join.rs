@@ -72,8 +72,10 @@ pub async fn join_if_empty(cfg: &NodeConfig, from: &SnapshotFrom) -> Result<()> 
         .await
         .with_context(|| format!("the snapshot {url} serves does not check"))?;
     let counts = (manifest.leaves, manifest.history_entries);
+    let options = lianrong_node::runtime::db_options(cfg)?;
     let mut join = Join::begin(
         data_dir,
+        &options,
         &genesis.chain_id,
         manifest.height,
         manifest.state_root,

@@ -32,7 +32,7 @@ use lianrong_storage::snapshot::{
     EpochEndBlock, SnapshotBase, SnapshotError, SnapshotImport, MAX_CHUNK_ENTRIES,
     MAX_EPOCH_BLOCKS, MAX_KEY_BYTES,
 };
-use lianrong_storage::{Db, DbError};
+use lianrong_storage::{Db, DbError, DbOptions};
 
 /// Most state entries (and, separately, history entries) a snapshot may declare: far
 /// above any ledger these machines hold, it bounds how long a lying server can keep a
@@ -95,22 +95,43 @@ pub struct Certified {
     pub vote_floor: u64,
 }
 
-/// A database being built from a snapshot; see the module docs.
+/// A database being built from a snapshot; see the module docs. Dropped unfinished (a
+/// refusal), it leaves nothing beside the data dir.
 pub struct Join {
     height: u64,
     declared: (u64, u64),
-    staging: PathBuf,
     data_dir: PathBuf,
     db: Arc<Db>,
     import: SnapshotImport,
+    // Last: dropped after the database is closed.
+    staging: Staging,
+}
+
+/// The folder a join builds in, removed when dropped unless it was put in place.
+struct Staging {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.placed {
+            if let Err(e) = std::fs::remove_dir_all(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %e,
+                    "a refused snapshot's database was not removed");
+            }
+        }
+    }
 }
 
 impl Join {
-    /// Starts building the database of chain `chain_id` for `data_dir` (absent or empty)
-    /// from the state at `height` with the certified `state_root`; the snapshot declares
-    /// `leaves` state and `history` history entries.
+    /// Starts building the database of chain `chain_id` for `data_dir` (absent or empty),
+    /// opened with the node's `options` (its data key: the database is encrypted as the
+    /// node's own would be), from the state at `height` with the certified `state_root`;
+    /// the snapshot declares `leaves` state and `history` history entries.
     pub fn begin(
         data_dir: &Path,
+        options: &DbOptions,
         chain_id: &str,
         height: u64,
         state_root: Hash,
@@ -133,7 +154,11 @@ impl Join {
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        let db = Arc::new(Db::open(&staging, chain_id)?);
+        let staging = Staging {
+            path: staging,
+            placed: false,
+        };
+        let db = Arc::new(Db::open_with(&staging.path, chain_id, options)?);
         let import = SnapshotImport::begin(db.clone(), height, state_root)?;
         tracing::info!(height, %state_root, leaves, history,
             "snapshot certified; fetching its state");
@@ -214,7 +239,7 @@ impl Join {
         let base = self.base(certified, genesis)?;
         let (height, leaves, history) = (self.height, self.leaves(), self.history_entries());
         let Join {
-            staging,
+            mut staging,
             data_dir,
             db,
             import,
@@ -234,7 +259,8 @@ impl Join {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
         // A rename replaces an empty folder.
-        std::fs::rename(&staging, &data_dir).map_err(io(&data_dir))?;
+        std::fs::rename(&staging.path, &data_dir).map_err(io(&data_dir))?;
+        staging.placed = true;
         tracing::info!(
             height,
             leaves,

@@ -195,6 +195,7 @@ pub async fn run(
         seen_requests: Arc::default(),
         snapshots: Arc::new(api::snapshot::Exports::new(&config.node.data_dir)),
     };
+    api::snapshot::Exports::expire_idle_in_background(&app.snapshots);
     let (api_task, _admin_socket) = serve_api(&config, app).await?;
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);

@@ -6,6 +6,10 @@
 //! queries and proofs of documents written before H that a client verifies. Restarted, it
 //! starts from its own database.
 //!
+//! After a validator-set change, a node joins in the new epoch (checking the change from
+//! genesis) and another joins from that one, which serves the change's block it kept. A
+//! validator whose data was lost rejoins from a snapshot and votes again.
+//!
 //! A server that lies about a chunk is refused at that chunk: see the unit tests of
 //! `lianrong_storage::snapshot` and `lianrong_node::join`.
 
@@ -23,6 +27,9 @@ use lianrong_contracts::DocKind;
 use lianrong_sdk::api_types::ProofResponse;
 use lianrong_sdk::TrustRoot;
 use lianrong_tests::{wait_until, Cluster, Seeder, Trade};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
 
 fn trade<'t>(ids: &'t str, number: &'t str) -> Trade<'t> {
     Trade {
@@ -164,4 +171,154 @@ fn a_new_node_joins_from_a_certified_snapshot_without_replaying_the_chain() {
     assert!(c.nodes[joiner]
         .log()
         .contains("the data dir holds a database: starting from it"));
+}
+
+/// Starts node `i` (empty data dir) from the snapshot node `from` serves, and waits until
+/// it answers; returns the height it started at.
+fn start_from(c: &mut Cluster, i: usize, from: usize) -> u64 {
+    let token = c.token("AUDIT");
+    c.nodes[i].args = vec![
+        "--snapshot-from".into(),
+        c.nodes[from].api.clone(),
+        "--snapshot-token".into(),
+        token,
+    ];
+    c.nodes[i].start();
+    c.wait_up(i);
+    snapshot_base(c, i)
+}
+
+/// `GET /v1/epochs` of node `i`.
+fn epochs(c: &Cluster, i: usize) -> Value {
+    c.get(i, "/v1/epochs", "AUDIT").unwrap()
+}
+
+/// The first event `name` of a committed transaction as the CLI prints it.
+fn event<'v>(committed: &'v Value, name: &str) -> &'v Value {
+    committed["events"]
+        .as_array()
+        .and_then(|evs| evs.iter().find_map(|e| e.get(name)))
+        .unwrap_or_else(|| panic!("no {name} event in {committed}"))
+}
+
+#[test]
+fn nodes_join_across_a_validator_set_change_and_from_a_node_that_joined() {
+    let (mut c, spares) = Cluster::write_with_spares(4, 3);
+    let added = spares[0].clone();
+    let (first, second) = (spares[1].index, spares[2].index);
+    for i in 0..=added.index {
+        c.nodes[i].start();
+    }
+    for i in 0..=added.index {
+        c.wait_up(i);
+    }
+    let (written_at, receivable) = Seeder::new(&c).trade(&trade("SJE-1", "FP-SJE-0001"));
+
+    // The validator orgs add the first spare (CORE-A proposes, two more approve: 3 of 4).
+    let proposed = c
+        .cli(
+            1,
+            "CORE-A",
+            &[
+                "governance",
+                "propose",
+                "add-validator",
+                "--org",
+                &added.org,
+                "--node-key",
+                &added.node_key,
+                "--address",
+                &added.address,
+            ],
+        )
+        .ok()
+        .clone();
+    let id = event(&proposed, "proposal_opened")["proposal"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.cli(0, "BANK-A", &["governance", "approve", &id]).ok();
+    let executed = c
+        .cli(2, "CORE-B", &["governance", "approve", &id])
+        .ok()
+        .clone();
+    event(&executed, "validator_set_changed");
+    let mut switch = 0;
+    wait_until("the epoch switches", WAIT, || {
+        let epochs = c.get(0, "/v1/epochs", "AUDIT").unwrap();
+        switch = epochs["changes"][0]["header"]["height"]
+            .as_u64()
+            .unwrap_or(0);
+        switch > 0
+    });
+    c.wait_nodes_height(&[0, added.index], switch + 3, WAIT);
+
+    // A node joins in epoch 1, checking the change from genesis; its epochs are the bank's.
+    let base1 = start_from(&mut c, first, 0);
+    assert!(base1 > switch, "snapshot at {base1}, switch at {switch}");
+    assert_eq!(epochs(&c, first), epochs(&c, 0));
+    // Another joins from that one, which serves the change's block whole.
+    c.wait_nodes_height(&[first], base1 + 3, WAIT);
+    let base2 = start_from(&mut c, second, first);
+    assert!(base2 >= base1, "{base2} < {base1}");
+    assert_eq!(epochs(&c, second), epochs(&c, 0));
+
+    // All follow the chain with the same blocks and roots.
+    let all = [0, added.index, first, second];
+    let target = c.height(0) + 3;
+    c.wait_nodes_height(&all, target, WAIT);
+    for h in base2..=target {
+        let path = format!("/v1/blocks/{h}");
+        let bank = c.get(0, &path, "AUDIT").unwrap();
+        for i in &all[1..] {
+            let b = c.get(*i, &path, "AUDIT").unwrap();
+            assert_eq!(b["hash"], bank["hash"], "block {h} on {}", c.nodes[*i].name);
+            assert_eq!(
+                b["state_root"], bank["state_root"],
+                "root {h} on {}",
+                c.nodes[*i].name
+            );
+        }
+    }
+    // A document written in epoch 0, proven by the second joiner across the change.
+    let trust = TrustRoot::from_genesis_file(&c.genesis_file()).unwrap();
+    let path = format!("/v1/proofs/receivable/{receivable}?of=history");
+    let proof: ProofResponse =
+        serde_json::from_value(c.get(second, &path, "AUDIT").unwrap()).unwrap();
+    let h = lianrong_sdk::verify_history(&proof, DocKind::Receivable, &receivable, &trust).unwrap();
+    assert!(h.entries.iter().any(|e| e.height == written_at));
+}
+
+/// The data dir a node's config names (relative paths are the config folder's).
+fn data_dir(config: &std::path::Path) -> std::path::PathBuf {
+    let cfg: toml::Table = std::fs::read_to_string(config).unwrap().parse().unwrap();
+    let dir = std::path::PathBuf::from(cfg["node"]["data_dir"].as_str().unwrap());
+    config.parent().unwrap().join(dir)
+}
+
+#[test]
+fn a_validator_whose_data_was_lost_rejoins_from_a_snapshot_and_votes() {
+    let mut c = Cluster::start(4);
+    let (logistics, core_b) = (3, 2);
+    Seeder::new(&c).trade(&trade("SJV-1", "FP-SJV-0001"));
+    // The logistics validator's disk is lost.
+    c.nodes[logistics].kill();
+    std::fs::remove_dir_all(data_dir(&c.nodes[logistics].config)).unwrap();
+    let live = [0, 1, 2];
+    let h = live.iter().map(|i| c.height(*i)).max().unwrap();
+    c.wait_nodes_height(&live, h + 3, WAIT);
+    let base = start_from(&mut c, logistics, 0);
+    assert!(base >= h + 3, "snapshot at {base}");
+    c.wait_nodes_height(&[logistics], c.height(0), WAIT);
+    // Its vote is needed: with core-b frozen, three of four (the quorum) are left only
+    // if the rejoined validator votes.
+    c.nodes[core_b].pause();
+    let now = [0, 1, logistics]
+        .iter()
+        .map(|i| c.height(*i))
+        .max()
+        .unwrap();
+    c.wait_nodes_height(&[0, 1, logistics], now + 3, WAIT);
+    c.nodes[core_b].resume();
+    c.wait_nodes_height(&[0, 1, 2, logistics], now + 3, WAIT);
 }

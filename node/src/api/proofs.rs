@@ -49,20 +49,31 @@ pub(super) fn stored(
 
 /// Refuses a height below the snapshot this node started from: of those it keeps only
 /// the blocks that changed the validator set (for `/v1/epochs`), not a block history.
-fn kept(state: &AppState, height: u64) -> ApiResult<()> {
-    match state.db.snapshot_base().map_err(ApiError::internal)? {
-        Some(base) if height < base => Err(ApiError::not_found(format!(
-            "block {height}: this node started from a snapshot at height {base} and keeps no \
-             block below it (ask a node that replayed the chain)"
-        ))),
-        _ => Ok(()),
+/// With `epoch_ends`, the validator-set changes it keeps are served (whole: a node
+/// joining from this one's snapshot fetches them raw).
+fn kept(state: &AppState, height: u64, epoch_ends: bool) -> ApiResult<()> {
+    let Some(base) = state.db.snapshot_base().map_err(ApiError::internal)? else {
+        return Ok(());
+    };
+    if height >= base {
+        return Ok(());
     }
+    if epoch_ends {
+        let ends = state.db.epoch_ends().map_err(ApiError::internal)?;
+        if ends.iter().any(|(_, h)| *h == height) {
+            return Ok(());
+        }
+    }
+    Err(ApiError::not_found(format!(
+        "block {height}: this node started from a snapshot at height {base} and keeps no \
+         block below it (ask a node that replayed the chain)"
+    )))
 }
 
 /// A block as the API shows it: header, transactions, certificate, and the headers up to
 /// the block the certificate commits when that is a descendant.
 pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
-    kept(state, height)?;
+    kept(state, height, false)?;
     let (block, cert) = stored(state, height)?;
     let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
     let (executed, dropped) = split_executed(&txs, |hash| {
@@ -261,7 +272,7 @@ pub async fn raw_block(
             "whole blocks (every transaction in full) are for banks and auditors",
         ));
     }
-    kept(&state, height)?;
+    kept(&state, height, true)?;
     let block = state
         .db
         .block(height)

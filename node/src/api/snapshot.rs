@@ -5,8 +5,9 @@
 //! certificate commits it directly (so a later block's header certifies its state), kept in
 //! `<data_dir>.snapshot/` and opened read-only in spirit (only its preimage index is
 //! written, once). A manifest request reuses the export for [`EXPORT_REUSE`] and cuts a new
-//! one after; a joining node still reading the old one is told to start again. The live
-//! database is never held up: the copy is hard links, and chunks are read from it.
+//! one after; a joining node still reading the old one is told to start again. An export
+//! no one read for [`EXPORT_IDLE`] is removed. The live database is never held up: the
+//! copy is hard links, and chunks are read from it.
 //!
 //! Separate because it is the only part of the API that hands out the whole state (banks
 //! and auditors only, like whole blocks) and the only one with files of its own.
@@ -32,6 +33,11 @@ use super::AppState;
 
 /// How long an export is handed to new joiners before a newer one is cut.
 pub const EXPORT_REUSE: Duration = Duration::from_secs(600);
+/// An export no one read for this long is removed (its checkpoint keeps RocksDB files
+/// the live database has compacted away).
+pub const EXPORT_IDLE: Duration = Duration::from_secs(300);
+/// How often idle exports are looked for.
+const EXPIRY_CHECK: Duration = Duration::from_secs(60);
 /// How many heights past the export a block certifying its state is looked for.
 const MAX_CERTIFYING_LOOKAHEAD: u64 = 64;
 /// Cuts tried before giving up when the latest height is not directly certified (the
@@ -53,6 +59,8 @@ pub struct Export {
     root: Hash,
     counts: ExportCounts,
     created: Instant,
+    /// When a request last read it.
+    used: Mutex<Instant>,
     db: Option<Db>,
     dir: PathBuf,
 }
@@ -68,6 +76,20 @@ impl Drop for Export {
 }
 
 impl Export {
+    fn touch(&self) {
+        *self
+            .used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    fn idle(&self) -> Duration {
+        self.used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .elapsed()
+    }
+
     fn db(&self) -> ApiResult<&Db> {
         self.db
             .as_ref()
@@ -94,11 +116,34 @@ impl Exports {
         }
     }
 
+    /// Removes the export served if no one read it for [`EXPORT_IDLE`], checking every
+    /// minute in the background (requests reading it keep it until they are done).
+    pub fn expire_idle_in_background(exports: &Arc<Exports>) {
+        let exports = exports.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(EXPIRY_CHECK).await;
+                let exports = exports.clone();
+                // Closing RocksDB and removing files blocks.
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut current = exports.lock();
+                    if current.as_ref().is_some_and(|e| e.idle() > EXPORT_IDLE) {
+                        *current = None;
+                    }
+                })
+                .await;
+            }
+        });
+    }
+
     /// The export being served, if it holds `height`.
     fn at(&self, height: u64) -> ApiResult<Arc<Export>> {
         let current = self.lock().clone();
         match current {
-            Some(e) if e.height == height => Ok(e),
+            Some(e) if e.height == height => {
+                e.touch();
+                Ok(e)
+            }
             Some(e) => Err(ApiError::not_found(format!(
                 "the snapshot at height {height} (this node now serves height {}: start again \
                  from GET /v1/snapshot)",
@@ -125,6 +170,7 @@ impl Exports {
             .as_ref()
             .filter(|e| e.created.elapsed() < EXPORT_REUSE)
         {
+            e.touch();
             return Ok(e.clone());
         }
         *current = None;
@@ -154,6 +200,7 @@ impl Exports {
             root: Hash::ZERO,
             counts,
             created: Instant::now(),
+            used: Mutex::new(Instant::now()),
             db: Some(copy),
             dir,
         };

@@ -170,7 +170,8 @@ fn certified(height: u64) -> Certified {
 
 /// Feeds `s` to a join into `data_dir`; the first error.
 fn join(data_dir: &Path, s: &Served) -> Result<(), super::JoinError> {
-    let mut j = Join::begin(data_dir, CHAIN_ID, s.height, s.root, s.counts)?;
+    let options = lianrong_storage::DbOptions::default();
+    let mut j = Join::begin(data_dir, &options, CHAIN_ID, s.height, s.root, s.counts)?;
     for c in &s.state {
         j.state_chunk(c)?;
     }
@@ -218,6 +219,10 @@ fn an_altered_chunk_is_refused_and_the_data_dir_left_alone() {
         "{err}"
     );
     assert!(!data_dir.exists(), "a refused snapshot wrote the data dir");
+    assert!(
+        !dir.path().join("data.joining").exists(),
+        "a refused snapshot left its database beside the data dir"
+    );
 
     let more = served(&dir.path().join("again"));
     let mut lied = more;

@@ -11,6 +11,7 @@ use super::*;
 use crate::snapshot::{
     ChunkLimits, HistoryChunk, SnapshotBase, SnapshotError, SnapshotImport, StateChunk,
 };
+use crate::{DataKey, DbOptions};
 
 /// Small chunks, so a test world's state spans many of them.
 const SMALL: ChunkLimits = ChunkLimits {
@@ -29,9 +30,17 @@ struct Served {
 /// A live database at half of a test world's chain (then one block on), its export copy
 /// cut at the half, what the copy serves, and the world.
 fn served(dir: &std::path::Path) -> (Db, Db, Served, World) {
+    served_from(dir, &DbOptions::default())
+}
+
+/// [`served`] from a live database opened with `options`.
+fn served_from(dir: &std::path::Path, options: &DbOptions) -> (Db, Db, Served, World) {
     let w = scenario(2);
     let half = w.log.len() / 2;
-    let live = genesis_db(&dir.join("live"));
+    let live = Db::open_with(dir.join("live"), CHAIN_ID, options).expect("open");
+    let genesis = testkit::genesis(Params::default());
+    live.apply_genesis(&genesis.changes(&live).expect("genesis changes"))
+        .expect("apply genesis");
     replay(&live, &w.log[..half]);
     let (height, root) = live.latest().expect("latest").expect("some");
     let (copy, counts) = live.cut_export(&dir.join("export")).expect("export");
@@ -100,6 +109,13 @@ fn base() -> SnapshotBase {
 
 fn fresh(dir: &std::path::Path) -> Arc<Db> {
     Arc::new(Db::open(dir, CHAIN_ID).expect("open"))
+}
+
+fn encrypted() -> DbOptions {
+    DbOptions {
+        encryption: Some(DataKey::generate()),
+        ..DbOptions::default()
+    }
 }
 
 /// Imports `s` into `db`; the first error.
@@ -266,4 +282,24 @@ fn an_import_goes_into_an_empty_database_only() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("not empty"), "{err}");
+}
+
+#[test]
+fn an_encrypted_database_exports_and_an_encrypted_one_imports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_live, copy, s, w) = served_from(dir.path(), &encrypted());
+    let options = encrypted();
+    let path = dir.path().join("joined");
+    let db = Arc::new(Db::open_with(&path, CHAIN_ID, &options).expect("open"));
+    import(&db, &s).expect("import");
+    let every = |d: &Db| d.scan_prefix(b"", usize::MAX).expect("scan");
+    assert_eq!(every(&db), every(&copy));
+    assert_indexes_match_state(&db);
+    drop(db);
+    let db = Db::open_with(&path, CHAIN_ID, &options).expect("reopen");
+    replay(&db, &w.log[s.height as usize..]);
+    assert_eq!(
+        db.latest().expect("latest"),
+        w.store.latest().expect("latest")
+    );
 }
