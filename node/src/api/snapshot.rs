@@ -45,6 +45,10 @@ const MAX_CERTIFYING_LOOKAHEAD: u64 = 64;
 const CUT_ATTEMPTS: u32 = 5;
 /// Pause between such cuts.
 const CUT_RETRY: Duration = Duration::from_millis(200);
+/// How long a manifest request waits for the block certifying a fresh cut to be final.
+const CERTIFYING_WAIT: Duration = Duration::from_secs(10);
+/// How often it looks.
+const CERTIFYING_POLL: Duration = Duration::from_millis(100);
 
 /// The export being served, if any, and where exports are cut.
 pub struct Exports {
@@ -260,6 +264,26 @@ fn certifying_block(state: &AppState, height: u64) -> ApiResult<Option<u64>> {
     Ok(None)
 }
 
+/// [`certifying_block`], waiting up to [`CERTIFYING_WAIT`] for it: a fresh cut is at the
+/// latest height, and the block certifying it is usually a block or two away (a chain with
+/// nothing to do still makes an empty block every `idle_block_delay_ms`).
+async fn await_certifying_block(state: &AppState, height: u64) -> ApiResult<u64> {
+    let deadline = tokio::time::Instant::now() + CERTIFYING_WAIT;
+    loop {
+        if let Some(h) = certifying_block(state, height)? {
+            return Ok(h);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::unavailable(format!(
+                "the snapshot at height {height} is cut, but no block certifying its state \
+                 became final within {} s: is the chain making progress? Ask again shortly",
+                CERTIFYING_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(CERTIFYING_POLL).await;
+    }
+}
+
 fn only_banks_and_auditors(caller: &Caller) -> ApiResult<()> {
     if caller.sees_everything() {
         Ok(())
@@ -284,12 +308,7 @@ pub async fn manifest(
         .await
         .map_err(ApiError::internal)??;
     let height = export.height;
-    let Some(certifying) = certifying_block(&state, height)? else {
-        return Err(ApiError::unavailable(format!(
-            "the snapshot at height {height} is cut, but the block certifying its state is not \
-             final yet: ask again in a second"
-        )));
-    };
+    let certifying = await_certifying_block(&state, height).await?;
     let certified_by = super::proofs::block_view(&state, certifying)?;
     if certified_by.header.executed.state_root != export.root {
         return Err(ApiError::internal(format!(
