@@ -19,6 +19,7 @@ use chrono::Days;
 use common::default::{
     buyback, figures_today, financed, financing, overdue_on, write_off, GRACE_DAYS,
 };
+use common::financed::refused;
 use lianrong_contracts::exec::default::{figures, penalty};
 use lianrong_contracts::model::{
     DocId, FinancingStatus, GridBucket, LimitScope, Offer, ProgrammeTerms, ReceivableStatus,
@@ -26,7 +27,7 @@ use lianrong_contracts::model::{
 };
 use lianrong_contracts::money::{Amount, Currency, DayCount, Money, Rate};
 use lianrong_contracts::state::{keys, Storage};
-use lianrong_contracts::testkit::{cny, member_key, org, World};
+use lianrong_contracts::testkit::{cny, org, World};
 use lianrong_contracts::{Action, ContractError, DocKind, Event};
 use lianrong_primitives::decode;
 use proptest::prelude::*;
@@ -37,26 +38,6 @@ fn rate(s: &str) -> Rate {
 
 fn amount(s: &str) -> Amount {
     Amount::parse(s).unwrap()
-}
-
-/// Runs `action` as `who`, expects a refusal, and checks that only the signer's nonce and
-/// the chain metadata were written.
-fn refused(w: &mut World, who: &str, action: Action) -> ContractError {
-    let tx = w.sign(who, action);
-    let out = w.block(&[tx]);
-    let e = match &out.receipts[0].outcome {
-        Err(e) => e.clone(),
-        Ok(ev) => panic!("{who} was allowed: {ev:?}"),
-    };
-    let nonce = keys::nonce(&member_key(who).public());
-    for k in out.changes.values.keys() {
-        assert!(
-            k == &nonce || k.as_slice() == keys::META,
-            "refused {e:?} wrote {}",
-            String::from_utf8_lossy(k)
-        );
-    }
-    e
 }
 
 /// Every limit use `bank` has (its exposure and programme counters), as text.

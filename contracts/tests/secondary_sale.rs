@@ -16,38 +16,19 @@
 
 mod common;
 
+use common::financed::refused;
 use common::secondary::{disbursed, financing, sale, sale_id, sell};
 use lianrong_contracts::model::{
     DocId, ExposureScope, LimitScope, Receivable, SaleStatus, SettlementStatus,
 };
 use lianrong_contracts::money::{Amount, Currency, Money};
 use lianrong_contracts::state::{keys, Storage};
-use lianrong_contracts::testkit::{cny, member_key, org, World};
-use lianrong_contracts::{Action, ContractError, DocKind, Event, HistoryEntry};
+use lianrong_contracts::testkit::{cny, org, World};
+use lianrong_contracts::{Action, DocKind, Event, HistoryEntry};
 use proptest::prelude::*;
 
 fn amt(s: &str) -> Amount {
     Amount::parse(s).unwrap()
-}
-
-/// Runs `action` as `who`, expects a refusal, and checks that only the signer's nonce and
-/// the chain metadata were written.
-fn refused(w: &mut World, who: &str, action: Action) -> ContractError {
-    let tx = w.sign(who, action);
-    let out = w.block(&[tx]);
-    let e = match &out.receipts[0].outcome {
-        Err(e) => e.clone(),
-        Ok(ev) => panic!("expected a refusal, got {ev:?}"),
-    };
-    let nonce = keys::nonce(&member_key(who).public());
-    for k in out.changes.values.keys() {
-        assert!(
-            k == &nonce || k.as_slice() == keys::META,
-            "refused {e:?} wrote {}",
-            String::from_utf8_lossy(k)
-        );
-    }
-    e
 }
 
 /// The bank's use of its exposure limit on CORE-A as debtor (zero when none).

@@ -342,6 +342,12 @@ fn registration_text(f: &Financing) -> String {
     }
 }
 
+/// The disbursement risk view as of the ledger's date of `d` (the list the page reads
+/// from the store a chunk at a time: every financing `v` reads, `org` in SQL).
+pub fn disbursements(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
+    disbursement_risk(d, v, q, ledger_today(d))
+}
+
 /// Risk view: disbursements unacknowledged more than [`UNACKNOWLEDGED_FLAG_DAYS`] after
 /// their value date, disputed ones, those without a recorded 中登网 registration more
 /// than [`UNREGISTERED_FLAG_DAYS`] after it, and accepted financings that lapsed

@@ -438,4 +438,98 @@ mod tests {
         let t = ageing(&partial, &audit, &ListQuery::default(), today);
         assert!(t.incomplete.unwrap().contains(b.as_str()));
     }
+
+    /// The finding: `/risk/exposure` counted every live receivable a bank held, so a
+    /// written-off financing's receivable (the bank's, still owed by the debtor) stayed in
+    /// the bank's exposure after the ledger ended it. Now the debtor's exposure keeps it
+    /// and the bank's does not, alike in memory, in SQLite and in PostgreSQL.
+    #[tokio::test]
+    async fn a_written_off_financing_leaves_its_banks_exposure_not_its_debtors() {
+        let mut w = World::new();
+        let (_, a) = financed(
+            &mut w,
+            ("CORE-A", "SUP-1", "BANK-A"),
+            "100000.00",
+            30,
+            ("18", true),
+        );
+        let (rc, c) = financed(
+            &mut w,
+            ("CORE-B", "SUP-2", "BANK-B"),
+            "50000.00",
+            10,
+            ("36", false),
+        );
+        // Day 47 past due of C: 50.00 x 47 = 2,350.00; claim 52,350.00.
+        to_day_past_due(&mut w, &rc, 47);
+        w.ok(
+            "BANK-B",
+            Action::WriteOff {
+                financing: c.clone(),
+                amount: Amount::parse("52350.00").unwrap(),
+                reason: "insolvent".into(),
+            },
+        );
+        let written_off = w.receivable(&rc);
+        assert_eq!(
+            (written_off.holder.as_str(), written_off.financing.as_ref()),
+            ("BANK-B", None)
+        );
+        let mut d = indexed(&w, &[&a, &c]);
+        for id in ["BANK-A", "BANK-B", "CORE-A", "CORE-B"] {
+            let o: lianrong_contracts::model::Org = w.get(DocKind::Org, id).unwrap();
+            d.orgs.insert(id.to_string(), o);
+        }
+        let audit = Viewer::Everything { org: None };
+        let q = ListQuery::default();
+        let t = crate::views::exposure(&d, &audit, &q);
+        let rows: Vec<(String, String, String)> = col(&t, "kind")
+            .into_iter()
+            .zip(col(&t, "org"))
+            .zip(col(&t, "outstanding"))
+            .map(|((k, o), a)| (k, o, a))
+            .collect();
+        let row = |k: &str, o: &str, a: &str| (k.to_string(), o.to_string(), a.to_string());
+        assert_eq!(
+            rows,
+            [
+                row("bank", "BANK-A", "100000.00"),
+                row("core enterprise", "CORE-A", "100000.00"),
+                row("core enterprise", "CORE-B", "50000.00"),
+            ]
+        );
+
+        // The store's SQL totals give the same table.
+        let docs: Vec<crate::store::DocRow> = d
+            .orgs
+            .values()
+            .map(|o| crate::node::Doc::Org(o.clone()))
+            .chain(
+                d.receivables
+                    .values()
+                    .map(|r| crate::node::Doc::Receivable(r.clone())),
+            )
+            .map(|doc| crate::store::DocRow::of(&doc, &crate::store::Context::default()).unwrap())
+            .collect();
+        let want = t.to_csv().unwrap();
+        let pg = crate::store::testpg::TestPostgres::start();
+        let mut urls = vec![crate::store::MEMORY.to_string()];
+        if let Some(pg) = &pg {
+            urls.push(pg.database("exposure").await);
+        }
+        for url in urls {
+            let store = crate::store::Store::open(&url).await.unwrap();
+            store.put_docs(&docs, 1).await.unwrap();
+            let total = |by| store.live_totals(by, &audit, &q);
+            use crate::store::sql::GroupBy;
+            let (debtors, banks) = (
+                total(GroupBy::Debtor).await.unwrap(),
+                total(GroupBy::BankHolder).await.unwrap(),
+            );
+            let got = crate::views::exposure_of(&debtors, &banks)
+                .to_csv()
+                .unwrap();
+            assert_eq!(got, want, "{url}");
+        }
+    }
 }

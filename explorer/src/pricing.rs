@@ -21,8 +21,9 @@ use lianrong_api_types::pricing::disbursed_all_in;
 use lianrong_api_types::{AllInAsOf, OfferView};
 use lianrong_contracts::model::{Financing, Offer};
 use lianrong_contracts::money::{Amount, DayCount, Rate};
-use lianrong_contracts::pricing::{weighted_all_in, AllIn};
+use lianrong_contracts::pricing::{exact_ratio, AllIn, ALL_IN_DECIMALS};
 use maud::{html, Markup};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::index::IndexData;
@@ -47,7 +48,7 @@ const MAX_NAMED: usize = 10;
 pub const MAX_REFERENCE_LABEL: usize = 200;
 
 /// The network's day count, once the node's status is read.
-fn day_count(d: &IndexData) -> Option<DayCount> {
+pub fn day_count(d: &IndexData) -> Option<DayCount> {
     d.node.as_ref().map(|s| s.params.day_count)
 }
 
@@ -110,122 +111,177 @@ fn programme_of(f: &Financing) -> String {
         .map_or_else(|| "outside programmes".into(), |p| p.to_string())
 }
 
-/// One group of the report.
+/// One group of the report, as running sums: the cost report is a pass over every
+/// disbursed financing in the store, a chunk at a time, so it keeps one entry per group
+/// (month, programme, tier, currency), never one per financing. The all-in figure comes
+/// from the ledger's formula (`disbursed_all_in`, with the network's day count), which
+/// SQL cannot compute, hence a pass rather than a SQL aggregate; the sums are exact
+/// decimals, as `lianrong_contracts::pricing::weighted_all_in` adds them.
 #[derive(Default)]
 struct Group {
-    items: Vec<(Amount, AllIn)>,
+    count: u64,
+    /// Sum of net x all-in (percent).
+    weighted: Decimal,
+    /// Sum of the nets, as the weight.
+    weight: Decimal,
+    /// A sum overflowed: no average.
+    overflow: bool,
     net: Amount,
+}
+
+impl Group {
+    fn add(&mut self, net: Amount, all_in: AllIn) {
+        self.count += 1;
+        let sums = net.value().checked_mul(all_in.percent()).and_then(|x| {
+            Some((
+                self.weighted.checked_add(x)?,
+                self.weight.checked_add(net.value())?,
+            ))
+        });
+        match sums {
+            Some((w, n)) => (self.weighted, self.weight) = (w, n),
+            None => self.overflow = true,
+        }
+    }
+
+    /// The net-weighted average, rounded as `weighted_all_in` rounds it.
+    fn average(&self) -> Option<AllIn> {
+        if self.overflow || self.weight.is_zero() {
+            return None;
+        }
+        exact_ratio(self.weighted, self.weight, ALL_IN_DECIMALS).map(AllIn::from_percent)
+    }
 }
 
 /// The report's key: (month `YYYY-MM`, programme, tier, currency).
 type Key = (String, String, Option<u32>, String);
 
-/// Disbursed financings `v` may see, grouped, with why some have no figure.
-fn groups(
-    d: &IndexData,
-    v: &Viewer,
-    q: &ListQuery,
-    dc: DayCount,
-) -> (BTreeMap<Key, Group>, Vec<String>) {
-    let mut out: BTreeMap<Key, Group> = BTreeMap::new();
-    let mut missing = Vec::new();
-    for f in vis::filter(v, d.financings.values().cloned()) {
-        let Some(cost) = disbursed_all_in(&f, dc) else {
-            continue;
-        };
-        let bank = f.terms.as_ref().map_or("", |t| t.bank.as_str());
-        let cost = match cost {
-            Ok(c) => c,
-            Err(why) => {
-                missing.push(format!("{}: {why}", f.id));
-                continue;
-            }
-        };
-        if !q.org_ok(&[f.applicant.as_str(), bank]) || !q.date_ok(cost.value_date) {
-            continue;
-        }
-        let tier = d.receivables.get(f.receivable.as_str()).map(|r| r.tier);
-        let key = (
-            cost.value_date.format("%Y-%m").to_string(),
-            programme_of(&f),
-            tier,
-            cost.net.currency.code().to_string(),
-        );
-        let g = out.entry(key).or_default();
-        match g.net.checked_add(cost.net.amount) {
-            Ok(n) => g.net = n,
-            Err(_) => missing.push(format!("{}: the group's total overflows", f.id)),
-        }
-        g.items.push((cost.net.amount, cost.all_in));
-    }
-    (out, missing)
+/// The cost report's running totals: fed the disbursed financings a chunk at a time
+/// ([`CostTotals::add`]), then drawn as the table ([`CostTotals::table`]).
+#[derive(Default)]
+pub struct CostTotals {
+    groups: BTreeMap<Key, Group>,
+    /// Financings without a figure: how many, and the first [`MAX_NAMED`] with why.
+    missing: u64,
+    named: Vec<String>,
 }
 
-/// The cost report (`/risk/cost`): per month, programme, tier and currency, the
-/// net-weighted all-in cost of disbursed financings beside `reference`.
+impl CostTotals {
+    fn miss(&mut self, why: String) {
+        self.missing += 1;
+        if self.named.len() < MAX_NAMED {
+            self.named.push(why);
+        }
+    }
+
+    /// Adds the disbursed financings of `d` that `v` may see and `q` selects (their tier
+    /// from the receivables `d` holds), under day count `dc`.
+    pub fn add(&mut self, d: &IndexData, v: &Viewer, q: &ListQuery, dc: DayCount) {
+        for f in vis::filter(v, d.financings.values().cloned()) {
+            let Some(cost) = disbursed_all_in(&f, dc) else {
+                continue;
+            };
+            let bank = f.terms.as_ref().map_or("", |t| t.bank.as_str());
+            let cost = match cost {
+                Ok(c) => c,
+                Err(why) => {
+                    self.miss(format!("{}: {why}", f.id));
+                    continue;
+                }
+            };
+            if !q.org_ok(&[f.applicant.as_str(), bank]) || !q.date_ok(cost.value_date) {
+                continue;
+            }
+            let tier = d.receivables.get(f.receivable.as_str()).map(|r| r.tier);
+            let key = (
+                cost.value_date.format("%Y-%m").to_string(),
+                programme_of(&f),
+                tier,
+                cost.net.currency.code().to_string(),
+            );
+            let g = self.groups.entry(key).or_default();
+            g.add(cost.net.amount, cost.all_in);
+            match g.net.checked_add(cost.net.amount) {
+                Ok(n) => g.net = n,
+                Err(_) => self.miss(format!("{}: the group's total overflows", f.id)),
+            }
+        }
+    }
+
+    /// The report's table beside `reference` (`dc`: the network's day count, `None`
+    /// before the node's status is read).
+    pub fn table(&self, dc: Option<DayCount>, reference: Option<&Reference>) -> Table {
+        let mut t = Table::new(COLUMNS.to_vec());
+        if dc.is_none() {
+            t.incomplete = Some("the node's parameters (day count) are not read yet".into());
+            return t;
+        }
+        for ((period, programme, tier, currency), g) in &self.groups {
+            let avg = g.average();
+            let diff = match (avg, reference) {
+                (Some(a), Some(r)) => signed(a, r.rate),
+                _ => None,
+            };
+            t.push(vec![
+                period.as_str().into(),
+                programme.as_str().into(),
+                tier.map_or("unknown (receivable not indexed)".into(), |n| {
+                    format!("tier {n}")
+                })
+                .into(),
+                currency.as_str().into(),
+                g.count.to_string().into(),
+                format!("{} {currency}", g.net).into(),
+                avg.map_or("-".into(), |a| a.percent().to_string()).into(),
+                reference
+                    .map_or("-".into(), |r| r.rate.percent().to_string())
+                    .into(),
+                reference
+                    .map_or("no reference_rate configured".into(), |r| r.label.clone())
+                    .into(),
+                diff.unwrap_or_else(|| "-".into()).into(),
+            ]);
+        }
+        if self.missing > 0 {
+            // The first few name the problem; the count says how many.
+            t.incomplete = Some(format!(
+                "{} disbursed financing(s) without an all-in figure: {}",
+                self.missing,
+                self.named.join("; ")
+            ));
+        }
+        t
+    }
+}
+
+const COLUMNS: [&str; 10] = [
+    "period",
+    "programme",
+    "tier",
+    "currency",
+    "financings",
+    "net received",
+    "all-in % p.a. (net-weighted)",
+    "reference % p.a.",
+    "reference",
+    "difference (pp)",
+];
+
+/// The cost report (`/risk/cost`) over the financings `d` holds: per month, programme,
+/// tier and currency, the net-weighted all-in cost of disbursed financings beside
+/// `reference` (the page runs [`CostTotals`] over the whole store instead).
 pub fn cost_report(
     d: &IndexData,
     v: &Viewer,
     q: &ListQuery,
     reference: Option<&Reference>,
 ) -> Table {
-    let mut t = Table::new(vec![
-        "period",
-        "programme",
-        "tier",
-        "currency",
-        "financings",
-        "net received",
-        "all-in % p.a. (net-weighted)",
-        "reference % p.a.",
-        "reference",
-        "difference (pp)",
-    ]);
-    let Some(dc) = day_count(d) else {
-        t.incomplete = Some("the node's parameters (day count) are not read yet".into());
-        return t;
-    };
-    let (groups, missing) = groups(d, v, q, dc);
-    for ((period, programme, tier, currency), g) in groups {
-        let avg = weighted_all_in(&g.items);
-        let diff = match (avg, reference) {
-            (Some(a), Some(r)) => signed(a, r.rate),
-            _ => None,
-        };
-        t.push(vec![
-            period.into(),
-            programme.into(),
-            tier.map_or("unknown (receivable not indexed)".into(), |n| {
-                format!("tier {n}")
-            })
-            .into(),
-            currency.clone().into(),
-            g.items.len().to_string().into(),
-            format!("{} {currency}", g.net).into(),
-            avg.map_or("-".into(), |a| a.percent().to_string()).into(),
-            reference
-                .map_or("-".into(), |r| r.rate.percent().to_string())
-                .into(),
-            reference
-                .map_or("no reference_rate configured".into(), |r| r.label.clone())
-                .into(),
-            diff.unwrap_or_else(|| "-".into()).into(),
-        ]);
+    let dc = day_count(d);
+    let mut totals = CostTotals::default();
+    if let Some(dc) = dc {
+        totals.add(d, v, q, dc);
     }
-    if !missing.is_empty() {
-        t.incomplete = Some(format!(
-            "{} disbursed financing(s) without an all-in figure: {}",
-            missing.len(),
-            // The first few name the problem; the count says how many.
-            missing
-                .iter()
-                .take(MAX_NAMED)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    t
+    totals.table(dc, reference)
 }
 
 /// A difference in percentage points with its sign: `+0.2336`, `-1.0000`, `0.0000`.

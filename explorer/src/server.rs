@@ -808,73 +808,65 @@ async fn warehouse_receipts(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| warehouse::receipts(d, &s.viewer, &q));
-    list_response(&s, "Warehouse receipts", "/warehouse", &q, t, false)
+    let (title, kind) = ("Warehouse receipts", ListKind::Receipts);
+    lists::store_list(&st, &s, &q, kind, title, "/warehouse").await
 }
 async fn proposals(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = table_of(&st, |d| governance::proposals(d, &s.viewer, &q));
-    list_response(&s, "Governance proposals", "/governance", &q, t, false)
+    let (title, kind) = ("Governance proposals", ListKind::Proposals);
+    lists::store_list(&st, &s, &q, kind, title, "/governance").await
 }
+/// A list the node answers when asked (programmes, loans, limits, held actions): its
+/// table from the items read, saying what the node left out, or an empty table saying
+/// the node could not be read (`what`) -- on the page and in its CSV, never shown short.
+fn node_table<T>(
+    read: Result<(Vec<T>, Option<String>), NodeError>,
+    what: &str,
+    table: fn(Vec<T>, &Viewer, &ListQuery) -> Table,
+    v: &Viewer,
+    q: &ListQuery,
+) -> Table {
+    match read {
+        Ok((items, incomplete)) => {
+            let mut t = table(items, v, q);
+            t.incomplete = incomplete;
+            t
+        }
+        Err(e) => {
+            let mut t = table(vec![], v, q);
+            t.incomplete = Some(format!("the node's {what} could not be read: {e}"));
+            t
+        }
+    }
+}
+
 /// Programmes with their terms and utilisation, read from the node when asked (like the
-/// limits); what could not be read is said on the page and in its CSV.
+/// limits).
 async fn programmes(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = match crate::programmes::fetch(st.node.as_ref()).await {
-        Ok((items, incomplete)) => {
-            let mut t = crate::programmes::table(items, &s.viewer, &q);
-            t.incomplete = incomplete;
-            t
-        }
-        Err(e) => {
-            let mut t = crate::programmes::table(vec![], &s.viewer, &q);
-            t.incomplete = Some(format!("the node's programmes could not be read: {e}"));
-            t
-        }
-    };
-    list_response(
-        &s,
-        "Supply-chain finance programmes",
-        "/programmes",
-        &q,
-        t,
-        false,
-    )
+    let read = crate::programmes::fetch(st.node.as_ref()).await;
+    let t = node_table(read, "programmes", crate::programmes::table, &s.viewer, &q);
+    let title = "Supply-chain finance programmes";
+    list_response(&s, title, "/programmes", &q, t, false)
 }
 
 /// Loans against warehouse receipts with today's value, LTV and margin call, read from
-/// the node when asked; what could not be read is said on the page and in its CSV.
+/// the node when asked.
 async fn loans(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = match crate::loans::fetch(st.node.as_ref()).await {
-        Ok((items, incomplete)) => {
-            let mut t = crate::loans::table(items, &s.viewer, &q);
-            t.incomplete = incomplete;
-            t
-        }
-        Err(e) => {
-            let mut t = crate::loans::table(vec![], &s.viewer, &q);
-            t.incomplete = Some(format!("the node's loans could not be read: {e}"));
-            t
-        }
-    };
-    list_response(
-        &s,
-        "Loans against warehouse receipts",
-        "/loans",
-        &q,
-        t,
-        false,
-    )
+    let read = crate::loans::fetch(st.node.as_ref()).await;
+    let t = node_table(read, "loans", crate::loans::table, &s.viewer, &q);
+    let title = "Loans against warehouse receipts";
+    list_response(&s, title, "/loans", &q, t, false)
 }
 
 /// One loan: its terms, today's figures and its receipts, if the viewer may see it.
@@ -904,26 +896,10 @@ async fn margin_calls(
     Sess(s, _): Sess,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let t = match crate::loans::fetch(st.node.as_ref()).await {
-        Ok((items, incomplete)) => {
-            let mut t = crate::loans::margin_calls(items, &s.viewer, &q);
-            t.incomplete = incomplete;
-            t
-        }
-        Err(e) => {
-            let mut t = crate::loans::margin_calls(vec![], &s.viewer, &q);
-            t.incomplete = Some(format!("the node's loans could not be read: {e}"));
-            t
-        }
-    };
-    list_response(
-        &s,
-        "Margin calls and their cure deadlines",
-        "/loans/margin-calls",
-        &q,
-        t,
-        false,
-    )
+    let read = crate::loans::fetch(st.node.as_ref()).await;
+    let t = node_table(read, "loans", crate::loans::margin_calls, &s.viewer, &q);
+    let title = "Margin calls and their cure deadlines";
+    list_response(&s, title, "/loans/margin-calls", &q, t, false)
 }
 
 /// One programme: its terms, grid, suppliers and utilisation, if the viewer may see it.
@@ -975,17 +951,14 @@ async fn risk(
             "Exposure by core enterprise and bank",
             lists::exposure(&st, &s.viewer, &q).await,
         ),
-        "disbursements" => (
-            "Disbursements unacknowledged, disputed or lapsed",
-            table_of(&st, |d| {
-                money::disbursement_risk(d, &s.viewer, &q, money::ledger_today(d))
-            }),
-        ),
+        "disbursements" => {
+            let kind = ListKind::Docs(Spec::DISBURSED, money::disbursements);
+            let title = "Disbursements unacknowledged, disputed or lapsed";
+            return lists::store_list(&st, &s, &q, kind, title, &path).await;
+        }
         "cost" => (
             "All-in cost of disbursed financings to suppliers, net-weighted, beside the reference rate",
-            table_of(&st, |d| {
-                crate::pricing::cost_report(d, &s.viewer, &q, st.reference.as_ref())
-            }),
+            lists::cost(&st, &s.viewer, &q, st.reference.as_ref()).await,
         ),
         "tenor" => {
             let flag = st
@@ -1004,37 +977,16 @@ async fn risk(
     list_response(&s, title, &path, &q, t, view == "ladder")
 }
 
-/// The limits risk view: read from the node when asked (the ledger keeps the counters),
-/// what could not be read said on the page and in its CSV rather than shown short.
+/// The limits risk view: read from the node when asked (the ledger keeps the counters).
 async fn limits_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table {
-    match crate::limits::fetch(st.node.as_ref()).await {
-        Ok((items, incomplete)) => {
-            let mut t = crate::limits::table(items, viewer, q);
-            t.incomplete = incomplete;
-            t
-        }
-        Err(e) => {
-            let mut t = crate::limits::table(vec![], viewer, q);
-            t.incomplete = Some(format!("the node's limits could not be read: {e}"));
-            t
-        }
-    }
+    let read = crate::limits::fetch(st.node.as_ref()).await;
+    node_table(read, "limits", crate::limits::table, viewer, q)
 }
 
 /// The dual-control view: read from the node when asked, like the limits.
 async fn approvals_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table {
-    match crate::approvals::fetch(st.node.as_ref()).await {
-        Ok((items, incomplete)) => {
-            let mut t = crate::approvals::table(items, viewer, q);
-            t.incomplete = incomplete;
-            t
-        }
-        Err(e) => {
-            let mut t = crate::approvals::table(vec![], viewer, q);
-            t.incomplete = Some(format!("the node's held actions could not be read: {e}"));
-            t
-        }
-    }
+    let read = crate::approvals::fetch(st.node.as_ref()).await;
+    node_table(read, "held actions", crate::approvals::table, viewer, q)
 }
 
 // ---------- details ----------
@@ -2801,7 +2753,7 @@ mod tests {
     }
 
     /// The store suite's node: blocks 1 (INV-1, RCV-1 of SUP-1) and 2 (PO-9), and in the
-    /// lists BANK-A (a bank) holding RCV-7 and SUP-2 holding RCV-9 (past maturity).
+    /// lists BANK-A (a bank) holding RCV-7, which it financed, and SUP-2 holding RCV-9 (past maturity).
     fn suite_node() -> Arc<FakeNode> {
         let (node, _, _) = crate::index::tests::two_block_node();
         let org = |id: &str, role| lianrong_contracts::model::Org {
@@ -2824,9 +2776,19 @@ mod tests {
         node
     }
 
-    /// RCV-1 (from block 1), RCV-7 and RCV-9 (from the list).
+    /// RCV-1 (from block 1), RCV-7 (financed by BANK-A: the bank's exposure) and RCV-9
+    /// (from the list).
     fn suite_receivables() -> Vec<lianrong_contracts::model::Receivable> {
         let r = testdata::receivable;
+        let mut financed = r(
+            "RCV-7",
+            "BANK-A",
+            "CORE-A",
+            "2026-11-01",
+            "2026-12-04",
+            "50.50",
+        );
+        financed.financing = Some(lianrong_contracts::model::DocId::new("FIN-7").unwrap());
         vec![
             r(
                 "RCV-1",
@@ -2836,14 +2798,7 @@ mod tests {
                 "2027-01-31",
                 "100.00",
             ),
-            r(
-                "RCV-7",
-                "BANK-A",
-                "CORE-A",
-                "2026-11-01",
-                "2026-12-04",
-                "50.50",
-            ),
+            financed,
             r(
                 "RCV-9",
                 "SUP-2",
@@ -3085,6 +3040,246 @@ mod tests {
             return;
         };
         store_suite(pg.database("explorer").await).await;
+    }
+
+    /// A disbursed financing of RCV-1 (disputed, so the disbursement view flags it),
+    /// applied for by `applicant` at BANK-A.
+    fn disputed_financing(i: usize, applicant: &str) -> lianrong_contracts::model::Financing {
+        use lianrong_contracts::model::{
+            Disbursement, DisbursementStatus, Financing, FinancingStatus, FinancingTerms,
+        };
+        use lianrong_contracts::money::{Money, Rate};
+        let cny = |s: &str| Money::parse(s, "CNY").unwrap();
+        let (face, value_date) = (cny("100.00"), "2026-03-02".parse().unwrap());
+        Financing {
+            id: format!("FIN-{i:04}").parse().unwrap(),
+            receivable: "RCV-1".parse().unwrap(),
+            applicant: testdata::org(applicant),
+            banks: vec![testdata::org("BANK-A")],
+            offers: vec!["OFR-1".parse().unwrap()],
+            status: FinancingStatus::Disbursed,
+            terms: Some(FinancingTerms {
+                offer: "OFR-1".parse().unwrap(),
+                bank: testdata::org("BANK-A"),
+                face,
+                advanced: face,
+                rate: Rate::parse("3.65").unwrap(),
+                fees: cny("0.00"),
+                value_date,
+                days: 88,
+                discount: cny("0.89"),
+                net: cny("99.11"),
+                valid_until: "2026-03-10".parse().unwrap(),
+            }),
+            payment_ref: Some("CMB-1".into()),
+            disbursement: Some(Disbursement {
+                payment_ref: "CMB-1".into(),
+                value_date,
+                days: 88,
+                discount: cny("0.89"),
+                net: cny("99.11"),
+                status: DisbursementStatus::Disputed,
+                dispute_reason: Some("short".into()),
+            }),
+            registration: None,
+            programme: None,
+            recourse: None,
+            overdue: None,
+        }
+    }
+
+    /// A transaction of block 1 at `position` touching warehouse receipt `id`, with
+    /// one event `name` about it.
+    fn receipt_tx(position: u64, id: &str, owner: &str, name: &str) -> crate::index::TxRecord {
+        crate::index::TxRecord {
+            hash: format!("{:064x}", position + 1),
+            height: 1,
+            index: position,
+            time_ms: 1_800_000_000_000,
+            signer_org: "BANK-B".into(),
+            signer_key: String::new(),
+            nonce: position,
+            action_name: "x".into(),
+            action: json!({}),
+            ok: true,
+            error: None,
+            events: vec![json!({ name: { "receipt": id, "bank": "BANK-B", "owner": owner } })],
+            docs: vec![(DocKind::WarehouseReceipt, id.to_string())],
+            parties: vec![owner.to_string(), "BANK-B".into(), "LOGI".into()],
+        }
+    }
+
+    const RECEIPTS: usize = 150;
+    const PROPOSALS: usize = 1050;
+    const FINANCINGS: usize = 150;
+
+    /// Writes the documents the index lacks beyond its cache: receipts (every third
+    /// declined by BANK-B; WR-0000 touched by 70 older transactions too), proposals
+    /// (more than a CSV chunk) and disputed financings, straight into the store, as a
+    /// follower would have over a long chain (block 1).
+    async fn write_beyond_the_cache(url: &str) -> Store {
+        use crate::store::{Context, DocRow};
+        use lianrong_contracts::model::{GovChange, Proposal, ProposalStatus};
+        let store = Store::open(url).await.unwrap();
+        let mut docs = vec![];
+        let mut txs = vec![];
+        for k in 0..70 {
+            txs.push(receipt_tx(
+                k,
+                "WR-0000",
+                "SUP-1",
+                "warehouse_receipt_issued",
+            ));
+        }
+        let row = |d: Doc| DocRow::of(&d, &Context::default()).unwrap();
+        for i in 0..RECEIPTS {
+            let id = format!("WR-{i:04}");
+            let owner = if i % 2 == 0 { "SUP-1" } else { "SUP-2" };
+            let mut r = crate::warehouse::tests::receipt(&id, owner);
+            r.lot = format!("LOT-{id}");
+            docs.push(row(Doc::WarehouseReceipt(r)));
+            if i % 3 == 0 {
+                let name = "warehouse_receipt_pledge_declined";
+                txs.push(receipt_tx(1000 + i as u64, &id, owner, name));
+            }
+        }
+        for n in 1..=PROPOSALS {
+            docs.push(row(Doc::Proposal(Proposal {
+                id: format!("GOV-{n}").parse().unwrap(),
+                proposer: testdata::org("BANK-A"),
+                change: GovChange::SetIssuanceLimit {
+                    debtor: testdata::org("CORE-A"),
+                    limit: None,
+                },
+                approvals: vec![testdata::org("BANK-A")],
+                status: ProposalStatus::Executed,
+                opened_on: "2026-03-01".parse().unwrap(),
+            })));
+        }
+        for i in 0..FINANCINGS {
+            let applicant = if i % 2 == 0 { "SUP-1" } else { "SUP-2" };
+            docs.push(row(Doc::Financing(disputed_financing(i, applicant))));
+        }
+        docs.push(row(Doc::Receivable(sup1_rcv1())));
+        let mut block = crate::index::BlockRow::from_view(&fake::block(1, &[]));
+        block.tx_hashes = txs.iter().map(|t| t.hash.clone()).collect();
+        store.write_block(&block, &txs, &docs).await.unwrap();
+        store
+    }
+
+    /// A CSV once the index has caught up (no INCOMPLETE line).
+    async fn complete_csv(addr: SocketAddr, session: &str, path: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, _, csv) = http(addr, "GET", path, Some(session), None).await;
+            if !csv.starts_with("INCOMPLETE") && csv.contains('\n') {
+                return csv;
+            }
+            assert!(Instant::now() < deadline, "never complete: {csv}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Warehouse receipts, proposals, disbursements and the cost report list every
+    /// document the store holds, far beyond the in-memory cache's `max_index_docs`, with
+    /// the viewer's visibility and the filters; the cache loads only the newest 64
+    /// transactions of a document.
+    async fn lists_beyond_the_cache(url: String) {
+        let store = write_beyond_the_cache(&url).await;
+        let loaded = store.load_index(100).await.unwrap();
+        let wr0 = &loaded.doc_txs[&(DocKind::WarehouseReceipt, "WR-0000".to_string())];
+        assert_eq!(wr0.len(), crate::index::MAX_TXS_PER_DOC, "bounded at load");
+        assert_eq!(
+            wr0.back(),
+            Some(&format!("{:064x}", 1001)),
+            "the newest kept"
+        );
+        assert!(!wr0.contains(&format!("{:064x}", 1)), "the oldest left out");
+        drop(store);
+
+        let node = Arc::new(FakeNode::default());
+        node.set("/v1/status", fake::status(1, vec![]));
+        node.set("/v1/blocks/1", fake::block(1, &[]));
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.max_index_docs = 20;
+        cfg.database = Some(url);
+        let served = serve(cfg, node).await;
+        let addr = served.addr;
+        let (_, head) = login(addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let (_, head) = login(addr, "username=sup1&password=s").await;
+        let sup = session_of(&head);
+        let rows = |csv: &str| csv.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+
+        let all = complete_csv(addr, &audit, "/warehouse?format=csv").await;
+        assert_eq!(rows(&all).len(), RECEIPTS, "{all}");
+        let (_, _, page) = http(addr, "GET", "/warehouse", Some(&audit), None).await;
+        assert!(
+            page.contains("WR-0000") && page.contains("WR-0149"),
+            "{page}"
+        );
+        let declined = complete_csv(addr, &audit, "/warehouse?format=csv&status=declined").await;
+        assert_eq!(rows(&declined).len(), RECEIPTS / 3, "{declined}");
+        assert!(rows(&declined)
+            .iter()
+            .all(|r| r.contains("declined by BANK-B")));
+        let own = complete_csv(addr, &sup, "/warehouse?format=csv").await;
+        assert_eq!(rows(&own).len(), RECEIPTS / 2, "{own}");
+        assert!(!own.contains("SUP-2"), "{own}");
+
+        let gov = complete_csv(addr, &audit, "/governance?format=csv").await;
+        let ids: Vec<String> = rows(&gov)
+            .iter()
+            .map(|r| r.split(',').next().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = (1..=PROPOSALS).rev().map(|n| format!("GOV-{n}")).collect();
+        assert_eq!(ids, want, "every proposal, newest first, across CSV chunks");
+        let (_, _, page) = http(addr, "GET", "/governance", Some(&audit), None).await;
+        assert!(
+            page.contains("GOV-1050") && page.contains(">GOV-1<"),
+            "{page}"
+        );
+        let none = complete_csv(addr, &sup, "/governance?format=csv").await;
+        assert!(rows(&none).is_empty(), "not SUP-1's: {none}");
+
+        let flagged = complete_csv(addr, &audit, "/risk/disbursements?format=csv").await;
+        assert_eq!(rows(&flagged).len(), FINANCINGS, "{flagged}");
+        let own = complete_csv(addr, &sup, "/risk/disbursements?format=csv").await;
+        assert_eq!(rows(&own).len(), FINANCINGS / 2, "{own}");
+        assert!(!own.contains("SUP-2"), "{own}");
+
+        let all_in = lianrong_api_types::pricing::disbursed_all_in(
+            &disputed_financing(0, "SUP-1"),
+            fake::status(1, vec![]).params.day_count,
+        )
+        .unwrap()
+        .unwrap()
+        .all_in
+        .percent()
+        .to_string();
+        let cost = complete_csv(addr, &audit, "/risk/cost?format=csv").await;
+        let tier = format!("tier {}", sup1_rcv1().tier);
+        let row = format!("2026-03,outside programmes,{tier},CNY,150,14866.50 CNY,{all_in},");
+        assert_eq!(rows(&cost).len(), 1, "{cost}");
+        assert!(cost.contains(&row), "{row} in {cost}");
+        let own = complete_csv(addr, &sup, "/risk/cost?format=csv").await;
+        assert!(own.contains(",CNY,75,7433.25 CNY,"), "{own}");
+        served.stop().await;
+    }
+
+    #[tokio::test]
+    async fn lists_beyond_the_cache_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("explorer.db");
+        lists_beyond_the_cache(format!("sqlite://{}", db.display())).await;
+    }
+
+    #[tokio::test]
+    async fn lists_beyond_the_cache_on_postgres() {
+        let Some(pg) = crate::store::testpg::TestPostgres::start() else {
+            return;
+        };
+        lists_beyond_the_cache(pg.database("beyond").await).await;
     }
 
     /// The shared state over a fake node, as `bind` builds it.

@@ -679,8 +679,17 @@ pub fn overdue(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Ta
     t
 }
 
+/// Whether live receivable `r` counts in its holder's exposure as a bank: it carries a
+/// live financing (disbursed, so assigned to the bank). A written-off financing closes
+/// and unlinks it: the receivable stays the bank's and owed by the debtor (still in the
+/// debtor's exposure) but the bank's financed exposure ended, as on the ledger's limits
+/// (docs/domain.md, "Overdue and default"). The one rule of both exposure views.
+pub fn bank_exposure(r: &Receivable) -> bool {
+    r.financing.is_some()
+}
+
 /// Exposure: outstanding live receivables per core enterprise (debtor) and per bank
-/// (holder with the bank role, i.e. financed and assigned), per currency.
+/// (holder with the bank role whose financing is live, [`bank_exposure`]), per currency.
 pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
     let mut t = Table::new(EXPOSURE_COLUMNS.to_vec());
     let is_bank = |o: &str| d.orgs.get(o).is_some_and(|o| o.roles.contains(&Role::Bank));
@@ -699,7 +708,7 @@ pub fn exposure(d: &IndexData, v: &Viewer, q: &ListQuery) -> Table {
                 .unwrap_or(e.1);
         };
         add("core enterprise", r.debtor.to_string());
-        if is_bank(r.holder.as_str()) {
+        if is_bank(r.holder.as_str()) && bank_exposure(&r) {
             add("bank", r.holder.to_string());
         }
     }
@@ -981,7 +990,11 @@ mod tests {
                 "1.00",
             ),
         ];
-        for r in rs {
+        for mut r in rs {
+            // The bank holds RCV-2 as a disbursed financing assigns it.
+            if r.holder.as_str() == "BANK-A" {
+                r.financing = Some(lianrong_contracts::model::DocId::new("FIN-2").unwrap());
+            }
             d.receivables.insert(r.id.to_string(), r);
         }
         let mut settled = receivable(

@@ -235,14 +235,14 @@ pub fn receipt_section(d: &IndexData, v: &Viewer, r: &WarehouseReceipt) -> Marku
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::views::testdata::org;
     use lianrong_contracts::model::DocId;
     use lianrong_primitives::Hash;
     use serde_json::json;
 
-    fn receipt(id: &str, owner: &str) -> WarehouseReceipt {
+    pub(crate) fn receipt(id: &str, owner: &str) -> WarehouseReceipt {
         WarehouseReceipt {
             id: DocId::new(id).unwrap(),
             warehouse: org("LOGI"),

@@ -3,7 +3,8 @@
 //! with `--json`: trade, CSV import with confirmation, duplicate invoice and double
 //! financing refused, split, transfer to tier 2, two offers, disbursement of the exact
 //! net, overdue after a clock jump, repayment to the current holders, `tx show` and
-//! `receivable history`. Every amount, holder and status is read back from the ledger;
+//! `receivable history`, and a secondary sale of part of a financing between banks.
+//! Every amount, holder and status is read back from the ledger;
 //! every refusal is a non-zero exit with a one-line reason on stderr.
 
 // Test code: a failed unwrap is a failed test, and a scenario reads top to bottom.
@@ -946,6 +947,328 @@ fn programme(s: &mut Story, today: &str, due: &str) {
     );
 }
 
+/// Secondary sale (issue 13): SUP-3's 500,000.00 receivable on CORE-B, financed by BANK-A
+/// at 3.60 % for 60 days (discount 3,000.00, net 497,000.00). BANK-B may not sell what
+/// it does not fund, nor BANK-A more than the face; BANK-A offers 200,000.00 of it to
+/// BANK-B for 198,500.00, BANK-B declines; the second offer, 199,100.00, BANK-B accepts:
+/// the receivable splits into the 200,000.00 part BANK-B now holds and funds (advanced
+/// 200,000.00, discount 3,000.00 x 2/5 = 1,200.00) and the 300,000.00 rest BANK-A keeps
+/// (discount 1,800.00); BANK-B pays the price, BANK-A acknowledges it.
+fn secondary_sale(s: &mut Story, today: &str, due: &str) {
+    let order = "PO-2027-0006";
+    trade(s, "CORE-B", "SUP-3", order, "500000.00");
+    let (inv_doc, _) = doc(s.c, "DF-2027-12.pdf", "DF-2027-12 invoice");
+    let confirmed = s.write(
+        "CORE-B",
+        &[
+            "invoice",
+            "register",
+            "--id",
+            "INV-DF-2027-12",
+            "--order",
+            order,
+            "--number",
+            "DF-2027-12",
+            "--issue-date",
+            today,
+            "--due-date",
+            due,
+            "--amount",
+            "500000.00",
+            "--doc",
+            &inv_doc,
+            "--confirm",
+        ],
+    );
+    let rcv = str_of(&event(&confirmed, "receivable_issued")["receivable"]);
+    let asked = s.write("SUP-3", &["financing", "request", &rcv, "--bank", "BANK-A"]);
+    let fin = str_of(&event(&asked, "financing_requested")["financing"]);
+    let made = s.write("BANK-A", &["financing", "offer", &fin, "--rate", "3.60"]);
+    let offer = str_of(&event(&made, "offer_made")["offer"]);
+    let accepted = s.write("SUP-3", &["financing", "accept", &offer]);
+    // 500,000.00 x 3.60 % x 60 / 360 = 3,000.00.
+    let e = event(&accepted, "offer_accepted");
+    assert_eq!(e["days"], 60, "{e}");
+    assert_cny(&e["discount"], "3000.00");
+    assert_cny(&e["net"], "497000.00");
+    let paid = s.write(
+        "BANK-A",
+        &[
+            "financing",
+            "disburse",
+            &fin,
+            "--payment-ref",
+            "CMB-SZ-2027-0412",
+        ],
+    );
+    assert_cny(&event(&paid, "financing_disbursed")["net"], "497000.00");
+
+    let sell = |price: &'static str, part: &'static str| {
+        vec![
+            "financing",
+            "sell",
+            fin.as_str(),
+            "--to",
+            "BANK-B",
+            "--part",
+            part,
+            "--price",
+            price,
+        ]
+    };
+    // Only the funding bank sells, and no more than the receivable's face.
+    s.refused(
+        "BANK-B",
+        &[
+            "financing",
+            "sell",
+            &fin,
+            "--to",
+            "BANK-A",
+            "--price",
+            "100000.00",
+        ],
+        "not_party",
+    );
+    let why = s.refused("BANK-A", &sell("590000.00", "600000.00"), "invalid_field");
+    assert!(why.contains("500000.00"), "{why}");
+    s.refused("BANK-A", &sell("200000.01", "200000.00"), "invalid_field");
+
+    let first = s.write("BANK-A", &sell("198500.00", "200000.00"));
+    let e = event(&first, "sale_offered");
+    assert_eq!(
+        (&e["financing"], &e["seller"], &e["buyer"]),
+        (&json!(fin), &json!("BANK-A"), &json!("BANK-B")),
+        "{e}"
+    );
+    assert_cny(&e["face"], "200000.00");
+    assert_cny(&e["price"], "198500.00");
+    let declined_sale = str_of(&e["sale"]);
+    // One open sale per financing.
+    s.refused(
+        "BANK-A",
+        &sell("199100.00", "200000.00"),
+        "offer_not_allowed",
+    );
+    // Only the buyer answers.
+    s.refused(
+        "BANK-A",
+        &["financing", "sale", "accept", &declined_sale],
+        "not_party",
+    );
+    let declined = s.write("BANK-B", &["financing", "sale", "decline", &declined_sale]);
+    assert_eq!(event(&declined, "sale_declined")["buyer"], "BANK-B");
+
+    let second = s.write("BANK-A", &sell("199100.00", "200000.00"));
+    let e = event(&second, "sale_offered");
+    assert_cny(&e["price"], "199100.00");
+    let sale = str_of(&e["sale"]);
+    let took = s.write("BANK-B", &["financing", "sale", "accept", &sale]);
+    let split = event(&took, "receivable_split");
+    assert_eq!(split["receivable"], rcv.as_str(), "{took}");
+    let e = event(&took, "sale_accepted");
+    assert_eq!(
+        (&e["sale"], &e["seller"], &e["buyer"], &e["financing"]),
+        (
+            &json!(sale),
+            &json!("BANK-A"),
+            &json!("BANK-B"),
+            &json!(fin)
+        ),
+        "{e}"
+    );
+    assert_cny(&e["face"], "200000.00");
+    assert_cny(&e["advanced"], "200000.00");
+    let bought = str_of(&e["bought"]);
+    let part = str_of(&e["receivable"]);
+    let kept = str_of(&e["kept"]);
+    assert_ne!(bought, fin);
+    assert_eq!(split["parts"], json!([part, kept]), "{took}");
+
+    s.refused(
+        "BANK-A",
+        &["financing", "sale", "pay", &sale, "--payment-ref", "X-1"],
+        "not_party",
+    );
+    let instructed = s.write(
+        "BANK-B",
+        &[
+            "financing",
+            "sale",
+            "pay",
+            &sale,
+            "--payment-ref",
+            "BANK-B-SAL-0001",
+        ],
+    );
+    let e = event(&instructed, "sale_payment_instructed");
+    assert_eq!(
+        (&e["buyer"], &e["seller"], &e["payment_ref"]),
+        (
+            &json!("BANK-B"),
+            &json!("BANK-A"),
+            &json!("BANK-B-SAL-0001")
+        ),
+        "{e}"
+    );
+    assert_cny(&e["price"], "199100.00");
+    s.refused("BANK-B", &["financing", "sale", "ack", &sale], "not_party");
+    let acked = s.write("BANK-A", &["financing", "sale", "ack", &sale]);
+    let e = event(&acked, "sale_payment_acknowledged");
+    assert_eq!(e["seller"], "BANK-A", "{e}");
+    assert_cny(&e["price"], "199100.00");
+
+    // The sale read back: paid, what changed hands, the payment acknowledged.
+    let v = s.read("BANK-B", &["financing", "sale", "show", &sale]);
+    assert_eq!(
+        (&v["status"], &v["lapsed"]),
+        (&json!("paid"), &json!(false)),
+        "{v}"
+    );
+    assert_cny(&v["face"], "200000.00");
+    let sv = &v["sale"];
+    assert_eq!(
+        (
+            &sv["financing"],
+            &sv["receivable"],
+            &sv["seller"],
+            &sv["buyer"]
+        ),
+        (&json!(fin), &json!(rcv), &json!("BANK-A"), &json!("BANK-B")),
+        "{v}"
+    );
+    assert_cny(&sv["price"], "199100.00");
+    assert_cny(&sv["part"], "200000.00");
+    assert_cny(&sv["outstanding"], "500000.00");
+    let t = &sv["transfer"];
+    assert_eq!(
+        (
+            &t["financing"],
+            &t["receivable"],
+            &t["kept"],
+            &t["accepted_on"]
+        ),
+        (&json!(bought), &json!(part), &json!(kept), &json!(today)),
+        "{v}"
+    );
+    assert_cny(&t["face"], "200000.00");
+    assert_cny(&t["advanced"], "200000.00");
+    assert_eq!(
+        (&sv["payment"]["payment_ref"], &sv["payment"]["status"]),
+        (&json!("BANK-B-SAL-0001"), &json!("acknowledged")),
+        "{v}"
+    );
+    let listed = s.read(
+        "BANK-A",
+        &["financing", "sale", "list", "--financing", &fin],
+    );
+    let mut rows: Vec<(String, String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                str_of(&i["sale"]["id"]),
+                str_of(&i["status"]),
+                str_of(&i["sale"]["price"]["amount"]),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut want = vec![
+        (
+            declined_sale.clone(),
+            "declined".to_string(),
+            "198500.00".to_string(),
+        ),
+        (sale.clone(), "paid".into(), "199100.00".into()),
+    ];
+    want.sort();
+    assert_eq!(rows, want, "{listed}");
+
+    // The part is BANK-B's, funded by its own financing; BANK-A keeps the rest.
+    let r = s.read("BANK-B", &["receivable", "show", &part]);
+    assert_receivable(
+        &r,
+        &part,
+        "BANK-B",
+        "CORE-B",
+        "200000.00",
+        "0",
+        due,
+        "active",
+    );
+    assert_eq!(
+        (&r["parent"], &r["financing"]),
+        (&json!(rcv), &json!(bought))
+    );
+    let r = s.read("AUDIT", &["receivable", "show", &kept]);
+    assert_receivable(
+        &r,
+        &kept,
+        "BANK-A",
+        "CORE-B",
+        "300000.00",
+        "0",
+        due,
+        "active",
+    );
+    assert_eq!((&r["parent"], &r["financing"]), (&json!(rcv), &json!(fin)));
+    let r = s.read("AUDIT", &["receivable", "show", &rcv]);
+    assert_eq!(r["status"], "split", "{r}");
+    for (id, bank, face, discount) in [
+        (&bought, "BANK-B", "200000.00", "1200.00"),
+        (&fin, "BANK-A", "300000.00", "1800.00"),
+    ] {
+        let f = s.read("AUDIT", &["financing", "show", id]);
+        let terms = &f["financing"]["terms"];
+        assert_eq!(
+            (&f["financing"]["status"], &terms["bank"]),
+            (&json!("disbursed"), &json!(bank)),
+            "{f}"
+        );
+        assert_cny(&terms["face"], face);
+        assert_cny(&f["financing"]["disbursement"]["discount"], discount);
+    }
+    // Its history names the sale: the part's lineage from the root, the acceptance by
+    // BANK-B, after BANK-A's assignment on disbursement.
+    let h = s.read("BANK-B", &["receivable", "history", &part]);
+    assert_eq!(h["receivable"]["holder"], "BANK-B", "{h}");
+    let lineage: Vec<&Value> = h["lineage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert_eq!(lineage, vec![&json!(rcv), &json!(part)], "{h}");
+    let steps: Vec<(String, String, String)> = h["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| {
+            st["history"].as_array().unwrap().iter().map(move |e| {
+                let name = e["event"].as_object().unwrap().keys().next().unwrap();
+                (
+                    str_of(&st["receivable"]),
+                    e["signer"].as_str().unwrap_or("(ledger)").to_string(),
+                    name.clone(),
+                )
+            })
+        })
+        .collect();
+    let at = |want: (&str, &str, &str)| {
+        steps
+            .iter()
+            .position(|(r, who, n)| (r.as_str(), who.as_str(), n.as_str()) == want)
+            .unwrap_or_else(|| panic!("history lacks {want:?}: {steps:?}"))
+    };
+    assert!(
+        at((&rcv, "BANK-A", "receivable_assigned")) < at((&rcv, "BANK-B", "receivable_split")),
+        "{steps:?}"
+    );
+    at((&part, "BANK-B", "sale_accepted"));
+}
+
 #[test]
 fn the_demo_story_through_the_cli_on_four_nodes() {
     let started = Instant::now();
@@ -1752,6 +2075,9 @@ fn the_demo_story_through_the_cli_on_four_nodes() {
     // ---- 12. Inventory finance: a loan against pledged copper, a price drop, a margin
     // call, a top-up and a partial release against repayment.
     inventory_loan(&mut s, &date(151));
+
+    // ---- 13. A secondary sale: BANK-A sells part of a financing to BANK-B.
+    secondary_sale(&mut s, &date(91), &date(151));
 
     eprintln!(
         "story through the CLI on 4 nodes: {} blocks, {:.1} s",

@@ -442,18 +442,7 @@ fn load_pending_for_bank(
     st: &StateView<'_>,
     fid: &DocId,
 ) -> Result<(Financing, FinancingTerms, Receivable), ExecError> {
-    ctx.require_role(Role::Bank)?;
-    let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
-    let bank = f.terms.as_ref().map(|t| t.bank.clone());
-    if bank.as_ref() != Some(ctx.org_id()) {
-        return Err(ContractError::NotParty {
-            org: ctx.org_id().clone(),
-            party: "funding bank".into(),
-            kind: DocKind::Financing,
-            id: fid.to_string(),
-        }
-        .into());
-    }
+    super::financing::load_funded(ctx, st, fid)?;
     let (f, terms, r) = load_running(st, fid)?;
     if pending_buyback(&f).is_none() {
         return Err(ContractError::WrongStatus {
@@ -544,18 +533,7 @@ pub fn write_off(
     amount: Amount,
     reason: &str,
 ) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Bank)?;
-    let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
-    let bank = f.terms.as_ref().map(|t| t.bank.clone());
-    if bank.as_ref() != Some(ctx.org_id()) {
-        return Err(ContractError::NotParty {
-            org: ctx.org_id().clone(),
-            party: "funding bank".into(),
-            kind: DocKind::Financing,
-            id: fid.to_string(),
-        }
-        .into());
-    }
+    super::financing::load_funded(ctx, st, fid)?;
     let (mut f, terms, mut r) = load_running(st, fid)?;
     if f.overdue.as_ref().is_some_and(|o| o.recourse) {
         return Err(recourse_term(

@@ -368,7 +368,10 @@ pub fn accept_offer(
     Ok(events)
 }
 
-fn load_accepted(
+/// The financing `fid` the signer (a bank) funds, with its terms, in any status: the one
+/// rule of every funding bank's action (disburse, abandon, register, sell, buy-back,
+/// write-off). A financing never accepted has no funder, so the signer is not its party.
+pub(super) fn load_funded(
     ctx: &Ctx,
     st: &StateView<'_>,
     fid: &DocId,
@@ -376,7 +379,6 @@ fn load_accepted(
     ctx.require_role(Role::Bank)?;
     let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
     let Some(terms) = f.terms.clone() else {
-        // Not accepted yet: no bank is its funder, so the signer cannot be the party.
         return Err(ContractError::NotParty {
             org: ctx.org_id().clone(),
             party: "funding bank".into(),
@@ -386,6 +388,15 @@ fn load_accepted(
         .into());
     };
     ctx.require_party(&terms.bank, "funding bank", DocKind::Financing, fid)?;
+    Ok((f, terms))
+}
+
+fn load_accepted(
+    ctx: &Ctx,
+    st: &StateView<'_>,
+    fid: &DocId,
+) -> Result<(Financing, FinancingTerms), ExecError> {
+    let (f, terms) = load_funded(ctx, st, fid)?;
     if f.status != FinancingStatus::Accepted {
         return Err(status_err(DocKind::Financing, fid, f.status, "accepted"));
     }

@@ -4,10 +4,10 @@
 //! bank registers the disbursed financing and records the registration number here, once,
 //! so every party (and the explorer's risk view) sees which financings are registered.
 
-use super::{load_doc, status_err, Ctx};
+use super::{status_err, Ctx};
 use crate::error::{ContractError, DocKind, ExecError};
 use crate::events::Event;
-use crate::model::{DocId, Financing, FinancingStatus, Registration, Role};
+use crate::model::{DocId, FinancingStatus, Registration};
 use crate::state::{keys, StateView};
 
 /// Longest registration number accepted.
@@ -20,18 +20,7 @@ pub fn record(
     fid: &DocId,
     number: &str,
 ) -> Result<Vec<Event>, ExecError> {
-    ctx.require_role(Role::Bank)?;
-    let mut f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
-    let Some(terms) = &f.terms else {
-        return Err(ContractError::NotParty {
-            org: ctx.org_id().clone(),
-            party: "funding bank".into(),
-            kind: DocKind::Financing,
-            id: fid.to_string(),
-        }
-        .into());
-    };
-    ctx.require_party(&terms.bank, "funding bank", DocKind::Financing, fid)?;
+    let (mut f, _) = super::financing::load_funded(ctx, st, fid)?;
     if !matches!(
         f.status,
         FinancingStatus::Disbursed | FinancingStatus::Closed

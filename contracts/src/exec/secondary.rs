@@ -26,7 +26,7 @@
 use chrono::NaiveDate;
 use lianrong_primitives::OrgId;
 
-use super::financing::{check_not_expired, check_validity};
+use super::financing::{check_not_expired, check_validity, load_funded};
 use super::receivables::{save as save_receivable, split_into};
 use super::{check_text, load_doc, load_party, next_id, status_err, Ctx};
 use crate::action::Action;
@@ -166,28 +166,6 @@ fn sale_status_err(s: &Sale, status: &str, expected: &str) -> ExecError {
         expected: expected.into(),
     }
     .into()
-}
-
-/// The financing `fid` the signer (a bank) funds, with its terms.
-fn load_funded(
-    ctx: &Ctx,
-    st: &StateView<'_>,
-    fid: &DocId,
-) -> Result<(Financing, FinancingTerms), ExecError> {
-    ctx.require_role(Role::Bank)?;
-    let f: Financing = load_doc(st, DocKind::Financing, fid.as_str())?;
-    let Some(t) = f.terms.clone() else {
-        // Never accepted: no bank funds it, so the signer is not its funder.
-        return Err(ContractError::NotParty {
-            org: ctx.org_id().clone(),
-            party: "funding bank".into(),
-            kind: DocKind::Financing,
-            id: fid.to_string(),
-        }
-        .into());
-    };
-    ctx.require_party(&t.bank, "funding bank", DocKind::Financing, fid)?;
-    Ok((f, t))
 }
 
 /// Refuses a financing that cannot be sold today; returns its receivable and

@@ -11,15 +11,15 @@ use lianrong_contracts::model::{
     DocId, Financing, FinancingStatus, Offer, SettlementStatus, MAX_INVITED_BANKS,
 };
 use lianrong_contracts::money::{Amount, Rate};
-use lianrong_contracts::testkit::{org, World};
+use lianrong_contracts::testkit::World;
 use lianrong_contracts::{Action, DocKind, Event};
+
+use super::financed::Fixture;
 
 /// The grace days of the test worlds' default parameters.
 pub const GRACE_DAYS: u64 = 3;
 
-pub fn financing(w: &World, id: &DocId) -> Financing {
-    w.get(DocKind::Financing, id.as_str()).unwrap()
-}
+pub use super::financed::financing;
 
 /// `supplier`'s receivable of `face` on CORE-A due in `days`, financed by `bank` at
 /// 3.65 % without fees (with `terms` = (annual penalty rate, recourse) named in the
@@ -33,56 +33,14 @@ pub fn financed(
     days: i64,
     terms: Option<(Rate, bool)>,
 ) -> (DocId, DocId) {
-    let r = w.trade_to_receivable("CORE-A", supplier, face, days);
-    let ev = w.ok(
+    Fixture {
         supplier,
-        Action::RequestFinancing {
-            receivable: r.clone(),
-            banks: vec![org(bank)],
-        },
-    );
-    let Event::FinancingRequested { financing: fid, .. } = &ev[0] else {
-        panic!("{ev:?}")
-    };
-    let (rate, fees, valid_until) = (Rate::parse("3.65").unwrap(), Amount::ZERO, w.today());
-    let offer = match terms {
-        Some((penalty_rate, recourse)) => Action::OfferFinancingWithTerms {
-            financing: fid.clone(),
-            rate,
-            fees,
-            valid_until,
-            penalty_rate,
-            recourse,
-        },
-        None => Action::OfferFinancing {
-            financing: fid.clone(),
-            rate,
-            fees,
-            valid_until,
-        },
-    };
-    let ev = w.ok(bank, offer);
-    let Event::OfferMade { offer, .. } = &ev[0] else {
-        panic!("{ev:?}")
-    };
-    let ev = w.ok(
-        supplier,
-        Action::AcceptOffer {
-            offer: offer.clone(),
-        },
-    );
-    let Event::OfferAccepted { net, .. } = &ev[0] else {
-        panic!("{ev:?}")
-    };
-    w.ok(
         bank,
-        Action::Disburse {
-            financing: fid.clone(),
-            payment_ref: format!("PAY-{fid}"),
-            net: net.amount,
-        },
-    );
-    (r, fid.clone())
+        days,
+        default_terms: terms,
+        ..Fixture::new(face)
+    }
+    .disburse(w)
 }
 
 /// Moves the clock to `n` days past due of receivable `r` (maturity + grace + `n`) and

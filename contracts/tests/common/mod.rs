@@ -9,6 +9,7 @@
 )]
 
 pub mod default;
+pub mod financed;
 pub mod inventory;
 pub mod secondary;
 

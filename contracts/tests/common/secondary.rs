@@ -9,52 +9,23 @@ use std::collections::BTreeMap;
 use lianrong_contracts::model::{
     DocId, Financing, Sale, SaleStatus, SettlementStatus, MAX_SALE_PAYMENTS,
 };
-use lianrong_contracts::money::{Amount, Rate};
+use lianrong_contracts::money::Amount;
 use lianrong_contracts::state::{keys, Storage};
 use lianrong_contracts::testkit::{org, World};
 use lianrong_contracts::{Action, DocKind, Event};
 use lianrong_primitives::decode;
 
+use super::financed::Fixture;
+
 /// SUP-1's receivable of `face` CNY owed by CORE-A in 90 days, financed by BANK-A at
 /// `rate` % with `fees`, disbursed the same day and acknowledged; (financing, receivable).
 pub fn disbursed(w: &mut World, face: &str, rate: &str, fees: &str) -> (DocId, DocId) {
-    let rcv = w.trade_to_receivable("CORE-A", "SUP-1", face, 90);
-    let fin = match &w.ok(
-        "SUP-1",
-        Action::RequestFinancing {
-            receivable: rcv.clone(),
-            banks: vec![org("BANK-A")],
-        },
-    )[0]
-    {
-        Event::FinancingRequested { financing, .. } => financing.clone(),
-        e => panic!("unexpected {e:?}"),
-    };
-    let offer = match &w.ok(
-        "BANK-A",
-        Action::OfferFinancing {
-            financing: fin.clone(),
-            rate: Rate::parse(rate).unwrap(),
-            fees: Amount::parse(fees).unwrap(),
-            valid_until: w.today(),
-        },
-    )[0]
-    {
-        Event::OfferMade { offer, .. } => offer.clone(),
-        e => panic!("unexpected {e:?}"),
-    };
-    let net = match &w.ok("SUP-1", Action::AcceptOffer { offer })[0] {
-        Event::OfferAccepted { net, .. } => net.amount,
-        e => panic!("unexpected {e:?}"),
-    };
-    w.ok(
-        "BANK-A",
-        Action::Disburse {
-            financing: fin.clone(),
-            payment_ref: format!("PAY-{fin}"),
-            net,
-        },
-    );
+    let (rcv, fin) = Fixture {
+        rate,
+        fees,
+        ..Fixture::new(face)
+    }
+    .disburse(w);
     w.ok(
         "SUP-1",
         Action::AcknowledgeDisbursement {
@@ -88,10 +59,7 @@ pub fn sale(w: &World, id: &DocId) -> Sale {
     w.get(DocKind::Sale, id.as_str()).unwrap()
 }
 
-/// A committed financing.
-pub fn financing(w: &World, id: &DocId) -> Financing {
-    w.get(DocKind::Financing, id.as_str()).unwrap()
-}
+pub use super::financed::financing;
 
 /// BANK-A's sales to BANK-B in the states the permission matrix needs.
 pub struct MatrixSales {
@@ -165,7 +133,7 @@ pub fn check_sales(w: &World) {
                 let t = s.transfer.as_ref().expect("an accepted sale's transfer");
                 assert_eq!(t.face, s.face(), "{} face moved", s.id);
                 let f: Financing = w.get(DocKind::Financing, t.financing.as_str()).unwrap();
-                assert_eq!(f.applicant, financing_of(w, &s.financing).applicant);
+                assert_eq!(f.applicant, financing(w, &s.financing).applicant);
             }
             SaleStatus::Declined | SaleStatus::Withdrawn => {
                 assert!(s.transfer.is_none() && s.closed_on.is_some());
@@ -187,8 +155,4 @@ pub fn check_sales(w: &World) {
         stored, locks,
         "open-sale locks differ from the offered sales"
     );
-}
-
-fn financing_of(w: &World, id: &DocId) -> Financing {
-    w.get(DocKind::Financing, id.as_str()).unwrap()
 }

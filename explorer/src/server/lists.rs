@@ -17,12 +17,15 @@ use lianrong_primitives::OrgId;
 
 use super::{list_response, AppState};
 use crate::auth::Session;
-use crate::index::{BlockRow, IndexData, TxRecord};
+use crate::index::{BlockRow, IndexData, TxRecord, MAX_TXS_PER_DOC};
 use crate::node::Doc;
+use crate::pricing::{self, CostTotals, Reference};
 use crate::store::sql::{Cursor, GroupBy, Spec, CHUNK};
 use crate::store::StoreError;
 use crate::views::{self, csv_safe, ListQuery, Table, MAX_ROWS};
 use crate::vis::{self, Viewer};
+use crate::{governance, warehouse};
+use lianrong_contracts::DocKind;
 
 /// A list view over documents of the in-memory index's shape.
 pub(super) type DocView = fn(&IndexData, &Viewer, &ListQuery) -> Table;
@@ -32,6 +35,10 @@ pub(super) type DocView = fn(&IndexData, &Viewer, &ListQuery) -> Table;
 pub(super) enum ListKind {
     /// Documents of a kind, in id order, shown by a list view.
     Docs(Spec, DocView),
+    /// Warehouse receipts, each with its newest transactions (its pledge history).
+    Receipts,
+    /// Governance proposals, newest first (an org that runs a validator reads them all).
+    Proposals,
     /// Organisations (names for everyone; identifiers but the viewer's and its
     /// counterparties' masked).
     Orgs(Arc<BTreeSet<OrgId>>),
@@ -48,6 +55,7 @@ pub(super) enum ListKind {
 /// One item a list reads.
 enum Item {
     Doc(Doc),
+    Receipt(Doc, Vec<TxRecord>),
     Tx(TxRecord),
     Block(BlockRow),
     Tenor(Doc, Option<NaiveDate>),
@@ -69,11 +77,44 @@ fn scratch(st: &AppState) -> IndexData {
     })
 }
 
-fn skipped(from: &Cursor) -> u64 {
-    match from {
-        Cursor::Skip(n) => *n,
-        _ => 0,
+/// Who reads what in SQL: an org that runs a validator reads every proposal (it votes),
+/// so its proposals list is not narrowed to its own; the view applies `vis` again.
+fn proposal_reader(st: &AppState, v: &Viewer) -> Viewer {
+    match v {
+        Viewer::Org(me) if st.index.read(governance::validator_orgs).contains(me) => {
+            Viewer::Everything {
+                org: Some(me.to_string()),
+            }
+        }
+        _ => v.clone(),
     }
+}
+
+/// Warehouse receipts from `from`, each with its newest transactions.
+async fn receipts(
+    st: &AppState,
+    v: &Viewer,
+    q: &ListQuery,
+    from: &Cursor,
+    limit: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let found = st
+        .store
+        .docs(Spec::WAREHOUSE_RECEIPTS, v, q, from, limit)
+        .await?;
+    let ids: Vec<String> = found.iter().map(|d| d.id().to_string()).collect();
+    let mut txs: BTreeMap<String, Vec<TxRecord>> = BTreeMap::new();
+    let kind = DocKind::WarehouseReceipt;
+    for (id, t) in st.store.doc_txs(kind, &ids, MAX_TXS_PER_DOC).await? {
+        txs.entry(id).or_default().push(t);
+    }
+    Ok(found
+        .into_iter()
+        .map(|d| {
+            let t = txs.remove(d.id()).unwrap_or_default();
+            Item::Receipt(d, t)
+        })
+        .collect())
 }
 
 impl ListKind {
@@ -90,6 +131,11 @@ impl ListKind {
         let docs = |d: Vec<Doc>| d.into_iter().map(Item::Doc).collect();
         Ok(match self {
             ListKind::Docs(spec, _) => docs(store.docs(*spec, v, q, from, limit).await?),
+            ListKind::Receipts => receipts(st, v, q, from, limit).await?,
+            ListKind::Proposals => {
+                let reader = proposal_reader(st, v);
+                docs(store.docs(Spec::PROPOSALS, &reader, q, from, limit).await?)
+            }
             ListKind::Orgs(_) => docs(store.docs(Spec::ORGS, v, q, from, limit).await?),
             ListKind::Txs => store
                 .txs(v, q, from, limit)
@@ -104,11 +150,11 @@ impl ListKind {
                 .map(Item::Block)
                 .collect(),
             ListKind::Overdue(today) => {
-                docs(store.overdue(v, q, *today, skipped(from), limit).await?)
+                docs(store.overdue(v, q, *today, from.skipped(), limit).await?)
             }
             ListKind::Tenor(None) => vec![],
             ListKind::Tenor(Some(flag)) => store
-                .long_tenor(v, q, *flag, skipped(from), limit)
+                .long_tenor(v, q, *flag, from.skipped(), limit)
                 .await?
                 .into_iter()
                 .map(|(d, root)| Item::Tenor(d, root))
@@ -119,14 +165,13 @@ impl ListKind {
     /// Where the chunk after `items` (read from `from`) starts.
     fn next(&self, items: &[Item], from: &Cursor) -> Cursor {
         match (self, items.last()) {
-            (ListKind::Docs(..) | ListKind::Orgs(_), Some(Item::Doc(d))) => {
-                Cursor::After(d.id().to_string())
-            }
+            (ListKind::Docs(..) | ListKind::Orgs(_) | ListKind::Proposals, Some(Item::Doc(d)))
+            | (ListKind::Receipts, Some(Item::Receipt(d, _))) => Cursor::After(d.id().to_string()),
             (ListKind::Txs, Some(Item::Tx(t))) => {
                 Cursor::After(format!("{}:{}", t.height, t.index))
             }
             (ListKind::Blocks, Some(Item::Block(b))) => Cursor::After(b.height.to_string()),
-            _ => Cursor::Skip(skipped(from) + items.len() as u64),
+            _ => Cursor::Skip(from.skipped() + items.len() as u64),
         }
     }
 
@@ -137,6 +182,13 @@ impl ListKind {
         for i in items {
             match i {
                 Item::Doc(doc) => d.put_doc(doc),
+                Item::Receipt(doc, txs) => {
+                    for t in txs {
+                        d.note_doc_tx((doc.kind(), doc.id().to_string()), t.hash.clone());
+                        d.add_tx_record(t);
+                    }
+                    d.put_doc(doc);
+                }
                 Item::Tx(t) => d.add_tx_record(t),
                 Item::Block(b) => {
                     d.blocks.insert(b.height, b);
@@ -146,6 +198,8 @@ impl ListKind {
         }
         match self {
             ListKind::Docs(_, view) => view(&d, v, q),
+            ListKind::Receipts => warehouse::receipts(&d, v, q),
+            ListKind::Proposals => governance::proposals(&d, v, q),
             ListKind::Orgs(counterparties) => views::orgs_with(&d, counterparties, v, q),
             ListKind::Txs => views::transactions(&d, v, q),
             ListKind::Blocks => {
@@ -316,6 +370,66 @@ pub(super) async fn exposure(st: &AppState, v: &Viewer, q: &ListQuery) -> Table 
         (Err(e), _) | (_, Err(e)) => failed(views::exposure_of(&[], &[]).columns, &e),
     };
     with_store_note(st, t)
+}
+
+/// The cost report over every disbursed financing the store holds: a pass over them a
+/// chunk at a time (with each chunk's receivables, for the tier) into running totals
+/// per group (see [`CostTotals`]: the all-in figure is the ledger's formula, not SQL).
+pub(super) async fn cost(
+    st: &AppState,
+    v: &Viewer,
+    q: &ListQuery,
+    reference: Option<&Reference>,
+) -> Table {
+    let dc = st.index.read(pricing::day_count);
+    let mut totals = CostTotals::default();
+    let read = match dc {
+        Some(dc) => cost_pass(st, v, q, dc, &mut totals).await,
+        None => Ok(()),
+    };
+    let t = match read {
+        Ok(()) => totals.table(dc, reference),
+        Err(e) => failed(totals.table(dc, reference).columns, &e),
+    };
+    with_store_note(st, t)
+}
+
+async fn cost_pass(
+    st: &AppState,
+    v: &Viewer,
+    q: &ListQuery,
+    dc: lianrong_contracts::money::DayCount,
+    totals: &mut CostTotals,
+) -> Result<(), StoreError> {
+    let mut from = Cursor::Start;
+    loop {
+        let found = st.store.docs(Spec::DISBURSED, v, q, &from, CHUNK).await?;
+        let Some(last) = found.last() else {
+            return Ok(());
+        };
+        from = Cursor::After(last.id().to_string());
+        let n = found.len();
+        let receivables: Vec<String> = found
+            .iter()
+            .filter_map(|d| match d {
+                Doc::Financing(f) => Some(f.receivable.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut d = scratch(st);
+        for r in st
+            .store
+            .docs_by_id(DocKind::Receivable, &receivables)
+            .await?
+        {
+            d.put_doc(r);
+        }
+        found.into_iter().for_each(|f| d.put_doc(f));
+        totals.add(&d, v, q, dc);
+        if n < CHUNK {
+            return Ok(());
+        }
+    }
 }
 
 /// The orgs list's kind for `v`: its counterparties read from every stored order.

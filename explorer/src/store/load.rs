@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::{decode_doc, int, kind_named, Store, StoreError};
-use crate::index::{BlockRow, IndexData, Rebuild, TxRecord, RECENT_BLOCKS};
+use crate::index::{BlockRow, IndexData, Rebuild, TxRecord, MAX_TXS_PER_DOC, RECENT_BLOCKS};
 
 /// The kinds of document the index keeps.
 const KINDS: [&str; 10] = [
@@ -102,10 +102,21 @@ impl Store {
         Ok(())
     }
 
-    /// Each document's transactions, oldest first (bounded per document and in all, as
-    /// the follower bounds them).
+    /// The transactions of each cached document (the `cap` first of each kind, as
+    /// [`Store::load_docs`] reads them), the newest [`MAX_TXS_PER_DOC`] of each, in chain
+    /// order: bounded in SQL (windows numbering each kind's documents and each
+    /// document's transactions), never every `tx_docs` row.
     async fn load_doc_txs(&self, d: &mut IndexData) -> Result<(), StoreError> {
-        let mut rows = sqlx::query("SELECT kind, id, tx FROM tx_docs ORDER BY height, position")
+        let sql = format!(
+            "SELECT x.kind, x.id, x.tx FROM ({}) x JOIN (SELECT kind, id, ROW_NUMBER() \
+             OVER (PARTITION BY kind ORDER BY id) AS r FROM docs) c \
+             ON c.kind = x.kind AND c.id = x.id \
+             WHERE c.r <= $1 AND x.n <= $2 ORDER BY x.height, x.position",
+            super::sql::newest_doc_txs("1 = 1")
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(int(d.cap as u64))
+            .bind(int(MAX_TXS_PER_DOC as u64))
             .fetch(self.pool());
         while let Some(r) = rows.try_next().await? {
             let kind: String = r.try_get(0)?;

@@ -166,18 +166,29 @@ struct Schema(Backend);
 
 impl<'s> MigrationSource<'s> for Schema {
     fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
-        let sql = match self.0 {
-            Backend::Sqlite => include_str!("../../migrations/sqlite/0001_index.sql"),
-            Backend::Postgres => include_str!("../../migrations/postgres/0001_index.sql"),
+        let sqls = match self.0 {
+            Backend::Sqlite => [
+                include_str!("../../migrations/sqlite/0001_index.sql"),
+                include_str!("../../migrations/sqlite/0002_financed.sql"),
+            ],
+            Backend::Postgres => [
+                include_str!("../../migrations/postgres/0001_index.sql"),
+                include_str!("../../migrations/postgres/0002_financed.sql"),
+            ],
         };
-        let first = Migration::new(
-            1,
-            Cow::Borrowed("index"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        );
-        Box::pin(async move { Ok(vec![first]) })
+        let migrations = (1..)
+            .zip(["index", "financed"].into_iter().zip(sqls))
+            .map(|(version, (name, sql))| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
     }
 }
 
@@ -501,13 +512,13 @@ async fn put_receivable(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO receivables (id, holder, debtor, status, live, currency, minor_units, \
-         outstanding, maturity, maturity_day, issue_day, root) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         outstanding, maturity, maturity_day, issue_day, root, financed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, debtor = excluded.debtor, \
          status = excluded.status, live = excluded.live, currency = excluded.currency, \
          minor_units = excluded.minor_units, outstanding = excluded.outstanding, \
          maturity = excluded.maturity, maturity_day = excluded.maturity_day, \
-         issue_day = excluded.issue_day, root = excluded.root",
+         issue_day = excluded.issue_day, root = excluded.root, financed = excluded.financed",
     )
     .bind(id.to_string())
     .bind(r.holder.clone())
@@ -521,6 +532,7 @@ async fn put_receivable(
     .bind(day_number(r.maturity))
     .bind(day_number(r.issue_date))
     .bind(r.root.clone())
+    .bind(i64::from(r.financed))
     .execute(c)
     .await?;
     Ok(())
@@ -622,5 +634,10 @@ mod tests {
         let postgres = include_str!("../../migrations/postgres/0001_index.sql");
         assert_eq!(postgres.replace(" COLLATE \"C\"", ""), sqlite);
         assert!(postgres.contains("id TEXT COLLATE \"C\" NOT NULL"));
+        // No text column added: the second file is the same for both.
+        assert_eq!(
+            include_str!("../../migrations/sqlite/0002_financed.sql"),
+            include_str!("../../migrations/postgres/0002_financed.sql")
+        );
     }
 }

@@ -67,6 +67,8 @@ pub struct ReceivableFigures {
     pub root: String,
     /// Issue date.
     pub issue_date: NaiveDate,
+    /// Counts in its holder's bank exposure ([`crate::views::bank_exposure`]).
+    pub financed: bool,
 }
 
 /// Days since 1970-01-01 (the store's integer dates: both databases subtract them alike).
@@ -107,6 +109,7 @@ fn receivable_figures(r: &Receivable) -> ReceivableFigures {
         maturity: r.maturity,
         root: r.root.to_string(),
         issue_date: r.issue_date,
+        financed: crate::views::bank_exposure(r),
     }
 }
 

@@ -98,6 +98,21 @@ pub struct Spec {
     pub org: bool,
     /// `from`/`to` apply to the document's list date.
     pub dated: bool,
+    /// `q` applies to the document's search column (a view that matches `q` against
+    /// text the column lacks, such as a proposal's change, filters it itself).
+    pub text: bool,
+    /// The list's order.
+    pub order: DocOrder,
+}
+
+/// The order a document list is read in (and its keyset cursor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocOrder {
+    /// By id, byte-wise.
+    Id,
+    /// Newest number first: by id length, then id, both descending, so `GOV-10`
+    /// precedes `GOV-9` (ids of one prefix and a running number).
+    NumberDesc,
 }
 
 impl Spec {
@@ -113,6 +128,22 @@ impl Spec {
     pub const FINANCINGS: Spec = Spec::new(DocKind::Financing, true, true, false);
     /// Settlements (dated by instruction date).
     pub const SETTLEMENTS: Spec = Spec::new(DocKind::Settlement, true, true, true);
+    /// Warehouse receipts (`status` is the receipt's or its pledge's: see
+    /// [`receipt_status`]).
+    pub const WAREHOUSE_RECEIPTS: Spec = Spec::new(DocKind::WarehouseReceipt, true, true, false);
+    /// Governance proposals, newest first, dated by the day opened (`status` is where a
+    /// proposal stands today and `q` matches its change: the view judges both).
+    pub const PROPOSALS: Spec = Spec {
+        status: false,
+        text: false,
+        order: DocOrder::NumberDesc,
+        ..Spec::new(DocKind::Proposal, false, true, true)
+    };
+    /// Financings for the disbursement view and the cost report (`org` only).
+    pub const DISBURSED: Spec = Spec {
+        text: false,
+        ..Spec::new(DocKind::Financing, false, true, false)
+    };
 
     const fn new(kind: DocKind, status: bool, org: bool, dated: bool) -> Spec {
         Spec {
@@ -120,8 +151,30 @@ impl Spec {
             status,
             org,
             dated,
+            text: true,
+            order: DocOrder::Id,
         }
     }
+}
+
+/// The warehouse events a receipt's pledge word (the list's `status` filter) may come
+/// from: the pledge's last answer is judged from the receipt's history by the view, so
+/// SQL keeps every receipt that has such an event (a superset; `vis` and the view's own
+/// filter run again on every row).
+fn receipt_status(sql: &mut Sql, status: &str) -> String {
+    let event = match status {
+        "offered" => "warehouse_receipt_pledge_offered",
+        "pledged" => "warehouse_receipt_pledged",
+        "declined" => "warehouse_receipt_pledge_declined",
+        "withdrawn" => "warehouse_receipt_pledge_withdrawn",
+        "released" => "warehouse_receipt_pledge_released",
+        _ => return "1 = 0".into(),
+    };
+    let e = sql.text(event);
+    format!(
+        "EXISTS (SELECT 1 FROM tx_docs x JOIN events e ON e.height = x.height \
+         AND e.position = x.position WHERE x.kind = d.kind AND x.id = d.id AND e.kind = {e})"
+    )
 }
 
 /// `EXISTS` a party row of document `d` for `org`.
@@ -151,11 +204,16 @@ fn doc_conditions(sql: &mut Sql, spec: Spec, viewer: &Viewer, q: &ListQuery) -> 
     }
     if spec.status {
         if let Some(s) = nonempty(&q.status) {
-            let s = sql.text(s.to_ascii_lowercase());
-            w.push(format!("(d.status = {s} OR d.alt_status = {s})"));
+            let lower = s.to_ascii_lowercase();
+            let pledge = (spec.kind == DocKind::WarehouseReceipt)
+                .then(|| receipt_status(sql, &lower))
+                .map(|c| format!(" OR {c}"))
+                .unwrap_or_default();
+            let s = sql.text(lower);
+            w.push(format!("(d.status = {s} OR d.alt_status = {s}{pledge})"));
         }
     }
-    if let Some(t) = nonempty(&q.q) {
+    if let Some(t) = nonempty(&q.q).filter(|_| spec.text) {
         let t = sql.text(contains_pattern(&t));
         w.push(format!("d.search LIKE {t} ESCAPE '\\'"));
     }
@@ -185,6 +243,27 @@ pub enum Cursor {
     Skip(u64),
 }
 
+impl Cursor {
+    /// How many items it skips.
+    pub fn skipped(&self) -> u64 {
+        match self {
+            Cursor::Skip(n) => *n,
+            _ => 0,
+        }
+    }
+}
+
+/// Makes `sql` the one shape every list query has: `head WHERE w ORDER BY order`, at
+/// most `limit` rows after skipping `skip`.
+fn paged(sql: &mut Sql, head: &str, w: &[String], order: &str, limit: usize, skip: u64) {
+    let lim = sql.bind(Param::Int(int(limit as u64)));
+    let off = sql.bind(Param::Int(int(skip)));
+    sql.text = format!(
+        "{head} WHERE {} ORDER BY {order} LIMIT {lim} OFFSET {off}",
+        w.join(" AND ")
+    );
+}
+
 impl Store {
     /// Up to `limit` documents of a list, in id order, from `from`: the `spec` filters of
     /// `q` and what `viewer` reads, in SQL (the page applies `vis` and its filters again).
@@ -198,19 +277,27 @@ impl Store {
     ) -> Result<Vec<Doc>, StoreError> {
         let mut sql = Sql::default();
         let mut w = doc_conditions(&mut sql, spec, viewer, q);
-        if let Cursor::After(id) = from {
-            let id = sql.text(id.clone());
-            w.push(format!("d.id > {id}"));
-        }
-        let lim = sql.bind(Param::Int(int(limit as u64)));
-        sql.text = format!(
-            "SELECT d.id, d.doc_json FROM docs d WHERE {} ORDER BY d.id LIMIT {lim}",
-            w.join(" AND ")
-        );
-        if let Cursor::Skip(n) = from {
-            let n = sql.bind(Param::Int(int(*n)));
-            sql.text.push_str(&format!(" OFFSET {n}"));
-        }
+        let order = match spec.order {
+            DocOrder::Id => {
+                if let Cursor::After(id) = from {
+                    let id = sql.text(id.clone());
+                    w.push(format!("d.id > {id}"));
+                }
+                "d.id"
+            }
+            DocOrder::NumberDesc => {
+                if let Cursor::After(id) = from {
+                    let len = sql.bind(Param::Int(int(id.chars().count() as u64)));
+                    let id = sql.text(id.clone());
+                    w.push(format!(
+                        "(LENGTH(d.id) < {len} OR (LENGTH(d.id) = {len} AND d.id < {id}))"
+                    ));
+                }
+                "LENGTH(d.id) DESC, d.id DESC"
+            }
+        };
+        let head = "SELECT d.id, d.doc_json FROM docs d";
+        paged(&mut sql, head, &w, order, limit, from.skipped());
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
@@ -265,16 +352,11 @@ impl Store {
                 "(t.height < {h} OR (t.height = {h} AND t.position < {p}))"
             ));
         }
-        let lim = sql.bind(Param::Int(int(limit as u64)));
-        sql.text = format!(
-            "SELECT t.record_json FROM txs t WHERE {} \
-             ORDER BY t.height DESC, t.position DESC LIMIT {lim}",
-            w.join(" AND ")
+        let (head, order) = (
+            "SELECT t.record_json FROM txs t",
+            "t.height DESC, t.position DESC",
         );
-        if let Cursor::Skip(n) = from {
-            let n = sql.bind(Param::Int(int(*n)));
-            sql.text.push_str(&format!(" OFFSET {n}"));
-        }
+        paged(&mut sql, head, &w, order, limit, from.skipped());
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
@@ -304,15 +386,8 @@ impl Store {
             let h = sql.bind(Param::Int(h.parse().unwrap_or(0)));
             w.push(format!("b.height < {h}"));
         }
-        let lim = sql.bind(Param::Int(int(limit as u64)));
-        sql.text = format!(
-            "SELECT b.row_json FROM blocks b WHERE {} ORDER BY b.height DESC LIMIT {lim}",
-            w.join(" AND ")
-        );
-        if let Cursor::Skip(n) = from {
-            let n = sql.bind(Param::Int(int(*n)));
-            sql.text.push_str(&format!(" OFFSET {n}"));
-        }
+        let head = "SELECT b.row_json FROM blocks b";
+        paged(&mut sql, head, &w, "b.height DESC", limit, from.skipped());
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
@@ -345,6 +420,69 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+impl Store {
+    /// The stored documents of `kind` among `ids` (any order; those not stored left out).
+    pub async fn docs_by_id(&self, kind: DocKind, ids: &[String]) -> Result<Vec<Doc>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for part in ids.chunks(CHUNK) {
+            let mut sql = Sql::default();
+            let k = sql.text(kind.as_str());
+            let set = in_list(&mut sql, part);
+            sql.text = format!("SELECT id, doc_json FROM docs WHERE kind = {k} AND id IN ({set})");
+            for r in sql.query().fetch_all(self.pool()).await? {
+                let id: String = r.try_get(0)?;
+                out.push(decode_doc(kind, &id, &r.try_get::<String, _>(1)?)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest `per_doc` transactions that touched each document of `kind` among
+    /// `ids`, as (document id, transaction), oldest first.
+    pub async fn doc_txs(
+        &self,
+        kind: DocKind,
+        ids: &[String],
+        per_doc: usize,
+    ) -> Result<Vec<(String, TxRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for part in ids.chunks(CHUNK) {
+            let mut sql = Sql::default();
+            let k = sql.text(kind.as_str());
+            let set = in_list(&mut sql, part);
+            let n = sql.bind(Param::Int(int(per_doc as u64)));
+            sql.text = format!(
+                "SELECT x.id, t.record_json FROM ({}) x JOIN txs t ON t.height = x.height \
+                 AND t.position = x.position WHERE x.n <= {n} ORDER BY x.height, x.position",
+                newest_doc_txs(&format!("kind = {k} AND id IN ({set})"))
+            );
+            for r in sql.query().fetch_all(self.pool()).await? {
+                let json: String = r.try_get(1)?;
+                let tx = serde_json::from_str(&json).map_err(|e| super::corrupt("tx", e))?;
+                out.push((r.try_get(0)?, tx));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `tx_docs` rows matching `condition`, each numbered `n` from its document's newest
+/// transaction (1) back: a window both databases run, so a per-document bound is SQL.
+pub(crate) fn newest_doc_txs(condition: &str) -> String {
+    format!(
+        "SELECT kind, id, height, position, tx, ROW_NUMBER() OVER (PARTITION BY kind, id \
+         ORDER BY height DESC, position DESC) AS n FROM tx_docs WHERE {condition}"
+    )
+}
+
+/// `ids` bound one placeholder each, comma-separated (for `IN (...)`).
+fn in_list(sql: &mut Sql, ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| sql.text(id.clone()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Most documents a search looks at (ids are unique per kind, invoice numbers per
@@ -463,7 +601,8 @@ pub enum GroupBy {
     Maturity,
     /// Debtor (core enterprise exposure).
     Debtor,
-    /// Holder, holders with the bank role only (bank exposure).
+    /// Holder, holders with the bank role only, of receivables carrying a live financing
+    /// (bank exposure, [`crate::views::bank_exposure`]).
     BankHolder,
 }
 
@@ -491,8 +630,10 @@ impl Store {
             }
             GroupBy::Debtor => "r.debtor",
             GroupBy::BankHolder => {
+                // `financed` is `views::bank_exposure`, computed when the row is written.
                 w.push(
-                    "EXISTS (SELECT 1 FROM org_roles o WHERE o.org = r.holder AND o.role = 'bank')"
+                    "r.financed = 1 AND EXISTS \
+                     (SELECT 1 FROM org_roles o WHERE o.org = r.holder AND o.role = 'bank')"
                         .into(),
                 );
                 "r.holder"
@@ -534,16 +675,9 @@ impl Store {
         w.push(format!(
             "(r.status = 'overdue' OR r.maturity_day < {today})"
         ));
-        let (lim, off) = (
-            sql.bind(Param::Int(int(limit as u64))),
-            sql.bind(Param::Int(int(skip))),
-        );
-        sql.text = format!(
-            "SELECT d.id, d.doc_json FROM receivables r \
-             JOIN docs d ON d.kind = 'receivable' AND d.id = r.id WHERE {} \
-             ORDER BY r.maturity, r.id LIMIT {lim} OFFSET {off}",
-            w.join(" AND ")
-        );
+        let head = "SELECT d.id, d.doc_json FROM receivables r \
+                    JOIN docs d ON d.kind = 'receivable' AND d.id = r.id";
+        paged(&mut sql, head, &w, "r.maturity, r.id", limit, skip);
         self.receivable_docs(&sql).await
     }
 
@@ -564,17 +698,10 @@ impl Store {
         w.push(format!(
             "(r.maturity_day - COALESCE(root.issue_day, r.issue_day)) > {flag}"
         ));
-        let (lim, off) = (
-            sql.bind(Param::Int(int(limit as u64))),
-            sql.bind(Param::Int(int(skip))),
-        );
-        sql.text = format!(
-            "SELECT d.id, d.doc_json, root.issue_day FROM docs d \
-             JOIN receivables r ON r.id = d.id \
-             LEFT JOIN receivables root ON root.id = r.root WHERE {} \
-             ORDER BY d.id LIMIT {lim} OFFSET {off}",
-            w.join(" AND ")
-        );
+        let head = "SELECT d.id, d.doc_json, root.issue_day FROM docs d \
+                    JOIN receivables r ON r.id = d.id \
+                    LEFT JOIN receivables root ON root.id = r.root";
+        paged(&mut sql, head, &w, "d.id", limit, skip);
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {

@@ -106,10 +106,8 @@ mod tests {
     use super::*;
     use lianrong_api_types::ApprovalState;
     use lianrong_contracts::exec::business_date;
-    use lianrong_contracts::merkle::compute_changes;
     use lianrong_contracts::model::ApprovalStatus;
     use lianrong_contracts::model::DocId;
-    use lianrong_contracts::model::Params;
     use lianrong_contracts::testkit;
     use lianrong_contracts::Action;
     use lianrong_primitives::codec;
@@ -144,17 +142,12 @@ mod tests {
     }
 
     fn db_with(held: &[PendingApproval]) -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
-        let genesis = testkit::genesis(Params::default());
-        let mut writes = genesis.changes(&db).unwrap().values;
-        for a in held {
-            let key = keys::doc(DocKind::Approval, a.id.as_str());
-            writes.insert(key, Some(codec::encode(a)));
-        }
-        db.apply_genesis(&compute_changes(&db, 0, writes).unwrap())
-            .unwrap();
-        (dir, db)
+        crate::api::tests_support::genesis_db_with(held.iter().map(|a| {
+            (
+                keys::doc(DocKind::Approval, a.id.as_str()),
+                Some(codec::encode(a)),
+            )
+        }))
     }
 
     fn ids(db: &Db, reader: &Reader, state: Option<ApprovalState>) -> Vec<String> {

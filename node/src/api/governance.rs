@@ -109,7 +109,6 @@ mod tests {
     use super::*;
     use lianrong_api_types::ProposalState;
     use lianrong_contracts::exec::business_date;
-    use lianrong_contracts::merkle::compute_changes;
     use lianrong_contracts::model::DocId;
     use lianrong_contracts::model::Params;
     use lianrong_contracts::model::{GovChange, ProposalStatus};
@@ -139,17 +138,12 @@ mod tests {
     /// The testkit's genesis ledger (validator orgs BANK-A, CORE-A, CORE-B, LOGI) with
     /// `proposals` stored.
     fn db_with(proposals: &[Proposal]) -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
-        let genesis = testkit::genesis(Params::default());
-        let mut writes = genesis.changes(&db).unwrap().values;
-        for p in proposals {
-            let key = keys::doc(DocKind::Proposal, p.id.as_str());
-            writes.insert(key, Some(codec::encode(p)));
-        }
-        db.apply_genesis(&compute_changes(&db, 0, writes).unwrap())
-            .unwrap();
-        (dir, db)
+        crate::api::tests_support::genesis_db_with(proposals.iter().map(|p| {
+            (
+                keys::doc(DocKind::Proposal, p.id.as_str()),
+                Some(codec::encode(p)),
+            )
+        }))
     }
 
     fn ids(db: &Db, reader: &Reader) -> Vec<String> {

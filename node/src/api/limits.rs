@@ -131,9 +131,7 @@ fn uses(db: &Db, scope: &LimitScope) -> ApiResult<Vec<Money>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lianrong_contracts::merkle::compute_changes;
-    use lianrong_contracts::model::{ExposureScope, Params};
-    use lianrong_contracts::testkit;
+    use lianrong_contracts::model::ExposureScope;
 
     fn org(s: &str) -> OrgId {
         OrgId::new(s).unwrap()
@@ -160,12 +158,7 @@ mod tests {
     /// The testkit's genesis ledger with CORE-A's issuance limit (600.00 of 1000.00
     /// used) and BANK-A's and BANK-B's exposure limits on CORE-A.
     fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
-        let mut writes = testkit::genesis(Params::default())
-            .changes(&db)
-            .unwrap()
-            .values;
+        let mut writes = lianrong_contracts::state::Writes::new();
         let issuance = LimitScope::Issuance {
             debtor: org("CORE-A"),
         };
@@ -182,9 +175,7 @@ mod tests {
             let l = limit(scope, amount);
             writes.insert(keys::limit(&l.scope), Some(codec::encode(&l)));
         }
-        db.apply_genesis(&compute_changes(&db, 0, writes).unwrap())
-            .unwrap();
-        (dir, db)
+        crate::api::tests_support::genesis_db_with(writes)
     }
 
     fn holders(page: &LimitPage) -> Vec<String> {

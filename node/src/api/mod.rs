@@ -214,6 +214,48 @@ pub(crate) mod tests_support {
     use super::{AppState, Command};
     use crate::config::NodeConfig;
 
+    /// A node database (RocksDB in a temporary folder) whose genesis state is exactly
+    /// `writes`: the API views' unit tests read documents from it as the node would.
+    pub fn db_holding(
+        writes: impl FnOnce(&lianrong_storage::Db) -> lianrong_contracts::state::Writes,
+    ) -> (tempfile::TempDir, lianrong_storage::Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = lianrong_storage::Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
+        let writes = writes(&db);
+        let changes = lianrong_contracts::merkle::compute_changes(&db, 0, writes).unwrap();
+        db.apply_genesis(&changes).unwrap();
+        (dir, db)
+    }
+
+    /// [`db_holding`] the testkit's genesis ledger with `extra` written over it.
+    pub fn genesis_db_with(
+        extra: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> (tempfile::TempDir, lianrong_storage::Db) {
+        db_holding(|db| {
+            let mut writes = testkit::genesis(Params::default())
+                .changes(db)
+                .unwrap()
+                .values;
+            writes.extend(extra);
+            writes
+        })
+    }
+
+    /// [`db_holding`] the whole state of a contracts test world (its history index
+    /// aside: that lives beside the tree, not in it).
+    pub fn db_of_world(w: &testkit::World) -> (tempfile::TempDir, lianrong_storage::Db) {
+        use lianrong_contracts::state::Storage;
+        let writes = w
+            .store
+            .scan_prefix(b"", usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(b"hist/"))
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        db_holding(|_| writes)
+    }
+
     /// The document `/openapi.json` serves.
     pub fn document() -> serde_json::Value {
         let doc = super::documented_routes().into_openapi();

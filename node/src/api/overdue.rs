@@ -26,10 +26,8 @@ pub fn financing_view(db: &Db, f: Financing) -> ApiResult<FinancingView> {
 #[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use chrono::Days;
-    use lianrong_contracts::merkle::compute_changes;
-    use lianrong_contracts::model::Params;
     use lianrong_contracts::money::{Amount, Rate};
-    use lianrong_contracts::testkit::{self, org, World};
+    use lianrong_contracts::testkit::{org, World};
     use lianrong_contracts::{Action, Event};
 
     use super::*;
@@ -83,26 +81,19 @@ mod tests {
         w.advance_days(u64::try_from((target - w.today()).num_days()).unwrap());
         w.block(&[]);
 
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
-        let mut writes = testkit::genesis(Params::default())
-            .changes(&db)
-            .unwrap()
-            .values;
         // The financing, its receivable, and the chain's date (its last block's time).
         let rid = w
             .get::<Financing>(DocKind::Financing, fid.as_str())
             .unwrap()
             .receivable;
-        for key in [
-            keys::doc(DocKind::Financing, fid.as_str()),
-            keys::doc(DocKind::Receivable, rid.as_str()),
-            keys::META.to_vec(),
-        ] {
-            writes.insert(key.clone(), w.raw(&key));
-        }
-        db.apply_genesis(&compute_changes(&db, 0, writes).unwrap())
-            .unwrap();
+        let (_dir, db) = crate::api::tests_support::genesis_db_with(
+            [
+                keys::doc(DocKind::Financing, fid.as_str()),
+                keys::doc(DocKind::Receivable, rid.as_str()),
+                keys::META.to_vec(),
+            ]
+            .map(|key| (key.clone(), w.raw(&key))),
+        );
 
         let f: Financing = w.get(DocKind::Financing, fid.as_str()).unwrap();
         let view = financing_view(&db, f).unwrap();

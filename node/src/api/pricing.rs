@@ -44,8 +44,6 @@ pub fn offer_view(db: &Db, offer: Offer) -> ApiResult<OfferView> {
 mod tests {
     use lianrong_api_types::AllInAsOf;
     use lianrong_contracts::exec::business_date;
-    use lianrong_contracts::merkle::compute_changes;
-    use lianrong_contracts::model::Params;
     use lianrong_contracts::money::{Amount, DayCount, Rate};
     use lianrong_contracts::pricing::quote;
     use lianrong_contracts::testkit::{self, org, World};
@@ -87,22 +85,16 @@ mod tests {
         let f: Financing = w.get(DocKind::Financing, fin.as_str()).unwrap();
         let r = w.receivable(&rcv);
 
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), testkit::CHAIN_ID).unwrap();
-        let mut writes = testkit::genesis(Params::default())
-            .changes(&db)
-            .unwrap()
-            .values;
-        writes.insert(
-            keys::doc(DocKind::Financing, fin.as_str()),
-            Some(codec::encode(&f)),
-        );
-        writes.insert(
-            keys::doc(DocKind::Receivable, rcv.as_str()),
-            Some(codec::encode(&r)),
-        );
-        db.apply_genesis(&compute_changes(&db, 0, writes).unwrap())
-            .unwrap();
+        let (_dir, db) = crate::api::tests_support::genesis_db_with([
+            (
+                keys::doc(DocKind::Financing, fin.as_str()),
+                Some(codec::encode(&f)),
+            ),
+            (
+                keys::doc(DocKind::Receivable, rcv.as_str()),
+                Some(codec::encode(&r)),
+            ),
+        ]);
 
         let view = offer_view(&db, offer.clone()).unwrap();
         let cost = view.all_in.clone().unwrap_or_else(|| panic!("{view:?}"));

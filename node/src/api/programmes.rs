@@ -87,7 +87,6 @@ mod tests {
     use lianrong_contracts::model::DocId;
     use lianrong_contracts::model::{GridBucket, ProgrammeStatus, ProgrammeTerms};
     use lianrong_contracts::money::{Currency, Money, Rate};
-    use lianrong_contracts::state::Storage;
     use lianrong_contracts::testkit::{org, World};
 
     fn terms(core: &str, suppliers: &[&str]) -> ProgrammeTerms {
@@ -156,20 +155,7 @@ mod tests {
             })
             .unwrap();
         w.ok("SUP-1", Action::AcceptOffer { offer });
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), lianrong_contracts::testkit::CHAIN_ID).unwrap();
-        let writes = w
-            .store
-            .scan_prefix(b"", usize::MAX)
-            .unwrap()
-            .into_iter()
-            // The history index lives beside the tree, not in it.
-            .filter(|(k, _)| !k.starts_with(b"hist/"))
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
-        let changes = lianrong_contracts::merkle::compute_changes(&db, 0, writes).unwrap();
-        db.apply_genesis(&changes).unwrap();
-        (dir, db)
+        crate::api::tests_support::db_of_world(&w)
     }
 
     fn ids(page: &ProgrammePage) -> Vec<&str> {

@@ -73,7 +73,6 @@ mod tests {
     use lianrong_contracts::action::Action;
     use lianrong_contracts::model::SaleStatus;
     use lianrong_contracts::money::{Amount, Rate};
-    use lianrong_contracts::state::Storage;
     use lianrong_contracts::testkit::{cny, org, World};
     use lianrong_contracts::Event;
 
@@ -135,19 +134,7 @@ mod tests {
         );
         let a = offer(None, "590.00", &w);
         w.ok("BANK-A", a);
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), lianrong_contracts::testkit::CHAIN_ID).unwrap();
-        let writes = w
-            .store
-            .scan_prefix(b"", usize::MAX)
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with(b"hist/"))
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
-        let changes = lianrong_contracts::merkle::compute_changes(&db, 0, writes).unwrap();
-        db.apply_genesis(&changes).unwrap();
-        (dir, db)
+        crate::api::tests_support::db_of_world(&w)
     }
 
     #[test]
