@@ -24,8 +24,12 @@ use maud::{html, Markup};
 
 use crate::index::IndexData;
 use crate::money::ledger_today;
+use crate::node::Doc;
+use crate::store::sql::Cursor;
+use crate::store::{Store, StoreError};
 use crate::views::{money, org_link, status_str, Cell, ListQuery, Table};
 use crate::vis::{self, Viewer};
+use lianrong_contracts::DocKind;
 
 /// Financings without figures the note names (it counts them all).
 const MAX_NAMED: usize = 10;
@@ -95,78 +99,148 @@ fn entry(
     )))
 }
 
-/// The view (`/risk/overdue`): rows per state, bank, debtor and currency, then a total
-/// per state and currency; filtered by `?org=` (bank, debtor or supplier) and
-/// `?status=` (`overdue`, `written off`).
+/// The view (`/risk/overdue`) over the financings `d` holds: rows per state, bank,
+/// debtor and currency, then a total per state and currency; filtered by `?org=` (bank,
+/// debtor or supplier) and `?status=` (`overdue`, `written off`).
 pub fn ageing(d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) -> Table {
-    let mut columns = vec!["state", "bank", "debtor", "currency", "financings"];
-    columns.extend(AgeingBucket::ALL.iter().map(AgeingBucket::label));
-    columns.extend(["total outstanding advance", "penalty accrued"]);
-    let mut t = Table::new(columns);
-    let mut rows: BTreeMap<Key, Sums> = BTreeMap::new();
-    let mut missing = Vec::new();
-    for f in vis::filter(v, d.financings.values().cloned()) {
-        let (key, bucket, advanced, penalty) = match entry(d, &f, today) {
-            Ok(Some(e)) => e,
-            Ok(None) => continue,
-            Err(why) => {
-                missing.push(why);
+    let mut a = Ageing::default();
+    a.add(d, v, q, today);
+    a.table()
+}
+
+/// The view over every financing the store holds: one pass, `chunk` financings at a
+/// time (only those SQL marks overdue or written off, what `v` reads) with their
+/// receivables, into running totals per group. Not SQL sums: the penalty accrued (and
+/// the days past due that age the advance) is the ledger's formula
+/// (`lianrong_contracts::exec::default::figures`: day count, grace, the day the penalty
+/// stopped), so each row is computed in Rust and the groups keep exact [`Amount`] sums;
+/// memory holds one chunk and one line per group.
+pub async fn ageing_in_store(
+    store: &Store,
+    v: &Viewer,
+    q: &ListQuery,
+    today: NaiveDate,
+    chunk: usize,
+) -> Result<Table, StoreError> {
+    let mut a = Ageing::default();
+    let status = ListQuery::nonempty(&q.status);
+    let mut from = Cursor::Start;
+    loop {
+        let found = store
+            .financings_at_risk(v, status, &from, chunk.max(1))
+            .await?;
+        let Some(last) = found.last() else { break };
+        from = Cursor::After(last.id().to_string());
+        let n = found.len();
+        let ids: Vec<String> = found
+            .iter()
+            .filter_map(|d| match d {
+                Doc::Financing(f) => Some(f.receivable.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut d = IndexData {
+            cap: usize::MAX,
+            ..Default::default()
+        };
+        for r in store.docs_by_id(DocKind::Receivable, &ids).await? {
+            d.put_doc(r);
+        }
+        found.into_iter().for_each(|f| d.put_doc(f));
+        a.add(&d, v, q, today);
+        if n < chunk.max(1) {
+            break;
+        }
+    }
+    Ok(a.table())
+}
+
+/// The view's running totals: one line per group, and the financings without figures
+/// (counted, the first [`MAX_NAMED`] named).
+#[derive(Default)]
+pub struct Ageing {
+    rows: BTreeMap<Key, Sums>,
+    missing: usize,
+    named: Vec<String>,
+}
+
+impl Ageing {
+    fn miss(&mut self, why: String) {
+        self.missing += 1;
+        if self.named.len() < MAX_NAMED {
+            self.named.push(why);
+        }
+    }
+
+    /// Adds the financings of `d` that `v` reads and `q` selects.
+    pub fn add(&mut self, d: &IndexData, v: &Viewer, q: &ListQuery, today: NaiveDate) {
+        for f in vis::filter(v, d.financings.values().cloned()) {
+            let (key, bucket, advanced, penalty) = match entry(d, &f, today) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(why) => {
+                    self.miss(why);
+                    continue;
+                }
+            };
+            let (state, bank, debtor, currency) = &key;
+            let parties = [
+                bank.as_deref().unwrap_or(""),
+                debtor.as_deref().unwrap_or(""),
+                f.applicant.as_str(),
+            ];
+            if !q.org_ok(&parties) || !q.status_ok(state) {
                 continue;
             }
-        };
-        let (state, bank, debtor, currency) = &key;
-        let parties = [
-            bank.as_deref().unwrap_or(""),
-            debtor.as_deref().unwrap_or(""),
-            f.applicant.as_str(),
-        ];
-        if !q.org_ok(&parties) || !q.status_ok(state) {
-            continue;
-        }
-        let total_key = (*state, None, None, *currency);
-        for k in [key.clone(), total_key] {
-            if rows
-                .entry(k)
-                .or_default()
-                .add(bucket, advanced.amount, penalty.amount)
-                .is_none()
-            {
-                missing.push(format!("{}: a sum overflows", f.id));
+            let total_key = (*state, None, None, *currency);
+            for k in [key.clone(), total_key] {
+                if self
+                    .rows
+                    .entry(k)
+                    .or_default()
+                    .add(bucket, advanced.amount, penalty.amount)
+                    .is_none()
+                {
+                    self.miss(format!("{}: a sum overflows", f.id));
+                }
             }
         }
     }
-    // Groups first, each state's totals after them.
-    let (groups, totals): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(k, _)| k.1.is_some());
-    for ((state, bank, debtor, currency), s) in groups.into_iter().chain(totals) {
-        let mu = currency.minor_units();
-        let who = |o: Option<String>| -> Cell {
-            o.map_or_else(|| Cell::from("all (total)"), |o| org_link(&o))
-        };
-        let mut row: Vec<Cell> = vec![
-            state.into(),
-            who(bank),
-            who(debtor),
-            currency.code().into(),
-            s.financings.to_string().into(),
-        ];
-        row.extend(s.aged.iter().map(|a| Cell::from(a.to_fixed(mu))));
-        row.push(s.total().map_or("-".into(), |a| a.to_fixed(mu)).into());
-        row.push(s.penalty.to_fixed(mu).into());
-        t.push(row);
+
+    /// The table: groups first, each state's totals after them.
+    pub fn table(self) -> Table {
+        let mut columns = vec!["state", "bank", "debtor", "currency", "financings"];
+        columns.extend(AgeingBucket::ALL.iter().map(AgeingBucket::label));
+        columns.extend(["total outstanding advance", "penalty accrued"]);
+        let mut t = Table::new(columns);
+        let (groups, totals): (Vec<_>, Vec<_>) =
+            self.rows.into_iter().partition(|(k, _)| k.1.is_some());
+        for ((state, bank, debtor, currency), s) in groups.into_iter().chain(totals) {
+            let mu = currency.minor_units();
+            let who = |o: Option<String>| -> Cell {
+                o.map_or_else(|| Cell::from("all (total)"), |o| org_link(&o))
+            };
+            let mut row: Vec<Cell> = vec![
+                state.into(),
+                who(bank),
+                who(debtor),
+                currency.code().into(),
+                s.financings.to_string().into(),
+            ];
+            row.extend(s.aged.iter().map(|a| Cell::from(a.to_fixed(mu))));
+            row.push(s.total().map_or("-".into(), |a| a.to_fixed(mu)).into());
+            row.push(s.penalty.to_fixed(mu).into());
+            t.push(row);
+        }
+        if self.missing > 0 {
+            t.incomplete = Some(format!(
+                "{} financing(s) without figures: {}",
+                self.missing,
+                self.named.join("; ")
+            ));
+        }
+        t
     }
-    if !missing.is_empty() {
-        t.incomplete = Some(format!(
-            "{} financing(s) without figures: {}",
-            missing.len(),
-            missing
-                .iter()
-                .take(MAX_NAMED)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    t
 }
 
 /// The financing page's section once it went overdue: its terms, the figures as of the
@@ -437,6 +511,109 @@ mod tests {
         partial.receivables.remove(rb.as_str());
         let t = ageing(&partial, &audit, &ListQuery::default(), today);
         assert!(t.incomplete.unwrap().contains(b.as_str()));
+    }
+
+    /// The finding: `/risk/overdue` aged only the financings the in-memory cache held
+    /// (`max_index_docs`), silently short on a long chain. Now it is one pass over every
+    /// financing the store marks overdue or written off, a chunk at a time (here 2, so
+    /// several chunks), into the same table the in-memory view gives: alike in SQLite and
+    /// PostgreSQL, for an auditor, a supplier and the filters; a financing not at risk is
+    /// left out in SQL, and a row written before the `overdue_state` column is still read.
+    #[tokio::test]
+    async fn the_ageing_over_the_store_is_the_in_memory_ageing_across_chunks() {
+        let mut w = World::new();
+        let mut fins = vec![];
+        for (parties, face, days, terms) in [
+            (("CORE-A", "SUP-1", "BANK-A"), "100000.00", 30, ("18", true)),
+            (
+                ("CORE-A", "SUP-1", "BANK-A"),
+                "200000.00",
+                130,
+                ("18", true),
+            ),
+            (("CORE-B", "SUP-2", "BANK-B"), "50000.00", 10, ("36", false)),
+            (("CORE-B", "SUP-2", "BANK-A"), "70000.00", 60, ("18", true)),
+            (("CORE-A", "SUP-2", "BANK-B"), "30000.00", 120, ("36", true)),
+            (("CORE-B", "SUP-1", "BANK-B"), "40000.00", 20, ("18", true)),
+            (("CORE-A", "SUP-1", "BANK-A"), "90000.00", 300, ("18", true)),
+        ] {
+            fins.push(financed(&mut w, parties, face, days, terms));
+        }
+        // The third is written off 47 days past due (50.00 a day).
+        to_day_past_due(&mut w, &fins[2].0, 47);
+        w.ok(
+            "BANK-B",
+            Action::WriteOff {
+                financing: fins[2].1.clone(),
+                amount: Amount::parse("52350.00").unwrap(),
+                reason: "insolvent".into(),
+            },
+        );
+        to_day_past_due(&mut w, &fins[1].0, 5);
+        let today = w.today();
+        let ids: Vec<&DocId> = fins.iter().map(|(_, f)| f).collect();
+        let d = indexed(&w, &ids);
+        let rows: Vec<crate::store::DocRow> = d
+            .financings
+            .values()
+            .cloned()
+            .map(Doc::Financing)
+            .chain(d.receivables.values().cloned().map(Doc::Receivable))
+            .map(|doc| crate::store::DocRow::of(&doc, &crate::store::Context::default()).unwrap())
+            .collect();
+        let states: Vec<Option<&str>> = rows.iter().map(|r| r.overdue_state).collect();
+        assert!(states.contains(&Some("written off")) && states.contains(&None));
+        let audit = Viewer::Everything { org: None };
+        let sup1 = Viewer::Org(OrgId::new("SUP-1").unwrap());
+        let q = |status: Option<&str>, org: Option<&str>| ListQuery {
+            status: status.map(str::to_string),
+            org: org.map(str::to_string),
+            ..ListQuery::default()
+        };
+        let cases = [
+            (&audit, q(None, None)),
+            (&sup1, q(None, None)),
+            (&audit, q(Some("overdue"), None)),
+            (&audit, q(Some("Written Off"), None)),
+            (&audit, q(None, Some("CORE-B"))),
+            (&audit, q(None, Some("BANK-B"))),
+        ];
+        let whole = ageing(&d, &audit, &q(None, None), today);
+        assert_eq!(col(&whole, "state").len(), 7, "{:?}", col(&whole, "bank"));
+
+        let pg = crate::store::testpg::TestPostgres::start();
+        let mut urls = vec![crate::store::MEMORY.to_string()];
+        if let Some(pg) = &pg {
+            urls.push(pg.database("ageing").await);
+        }
+        for url in urls {
+            let store = Store::open(&url).await.unwrap();
+            store.put_docs(&rows, 1).await.unwrap();
+            // As a row written before migration 0003 is marked.
+            sqlx::query(
+                "UPDATE docs SET overdue_state = 'unknown' WHERE kind = 'financing' AND id = $1",
+            )
+            .bind(fins[0].1.to_string())
+            .execute(store.pool())
+            .await
+            .unwrap();
+            for (v, q) in &cases {
+                let want = ageing(&d, v, q, today).to_csv().unwrap();
+                for chunk in [2, crate::store::sql::CHUNK] {
+                    let got = ageing_in_store(&store, v, q, today, chunk).await.unwrap();
+                    assert_eq!(
+                        got.to_csv().unwrap(),
+                        want,
+                        "{url} {v:?} {q:?} chunk {chunk}"
+                    );
+                }
+            }
+            let at_risk = store
+                .financings_at_risk(&audit, None, &Cursor::Start, 100)
+                .await
+                .unwrap();
+            assert_eq!(at_risk.len(), 6, "not the one never overdue: {url}");
+        }
     }
 
     /// The finding: `/risk/exposure` counted every live receivable a bank held, so a

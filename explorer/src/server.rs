@@ -37,6 +37,7 @@ use crate::views::{self, ListQuery, Table};
 use crate::vis::{self, Viewer};
 use crate::{governance, lineage, money, vectors, warehouse};
 
+mod docs;
 mod lists;
 use lists::ListKind;
 
@@ -588,6 +589,9 @@ fn finality_svg(d: &IndexData) -> Markup {
 }
 
 async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
+    // Counted in SQL over every stored document; the charts and liveness read the newest
+    // blocks, which the cache always holds.
+    let counts = docs::visible_counts(&st, &s.viewer).await;
     let body = st.index.read(|d| {
         let recent: Vec<_> = d.blocks.values().rev().take(20).collect();
         let last = d.blocks.values().next_back();
@@ -597,13 +601,17 @@ async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
                 div class="card" { div class="muted" { "last block time" } div id="live-time" { (last.map(|b| fmt_time(b.time_ms)).unwrap_or_default()) } }
                 div class="card" { div class="muted" { "node finalized last at" } div id="last-finality" { (d.node.as_ref().map_or_else(|| "-".into(), |n| fmt_time(n.last_finalized_at_ms))) } }
                 div class="card" { div class="muted" { "chain" } div { (d.node.as_ref().map_or("-", |n| n.chain_id.as_str())) } }
-                div class="card" { div class="muted" { "you can see" } div { (vis::filter(&s.viewer, d.invoices.values().cloned()).len()) " invoices, " (vis::filter(&s.viewer, d.receivables.values().cloned()).len()) " receivables, " (vis::filter(&s.viewer, d.txs.values().cloned()).len()) " txs" } }
+                div class="card" { div class="muted" { "you can see" } div id="you-can-see" {
+                    @match &counts {
+                        Ok((invoices, receivables, txs)) => { (invoices) " invoices, " (receivables) " receivables, " (txs) " txs" }
+                        Err(e) => { "the index's database could not be read: " (e) }
+                    }
+                } }
             }
             p class="muted" id="live-status" { "waiting for the next block..." }
             @if let Some(e) = &d.last_error { p class="error" id="follow-error" { "following the node: " (e) } }
             @if let Some(e) = &d.event_error { p class="error" id="event-error" { "node event stream: " (e) } }
-            @if d.dropped > 0 { p class="error" { (d.dropped) " documents were not indexed (index full)." } }
-            @if let Some(why) = d.incomplete() { p class="error" id="incomplete" { "Incomplete, totals may be short: " (why) } }
+            @if let Some(why) = d.store_incomplete() { p class="error" id="incomplete" { "Incomplete, totals may be short: " (why) } }
             h2 { "Validators" }
             table id="validators" {
                 thead { tr { th { "#" } th { "org" } th { "node key" } th { "signed (last " (recent.len()) " blocks)" } th { "last signed" } th { "liveness" } } }
@@ -695,19 +703,6 @@ fn list_response(
             @if let Some(href) = next { p { a id="next-page" href=(href) { "Next page" } } }
         },
     )
-}
-
-/// A list or risk view built from the index, carrying why the index may be incomplete
-/// (the page and its CSV say so).
-fn table_of(st: &AppState, view: impl FnOnce(&IndexData) -> Table) -> Table {
-    st.index.read(|d| {
-        let mut t = view(d);
-        t.incomplete = match (d.incomplete(), t.incomplete.take()) {
-            (Some(index), Some(view)) => Some(format!("{index}; {view}")),
-            (index, view) => index.or(view),
-        };
-        t
-    })
 }
 
 fn query_string(q: &ListQuery) -> String {
@@ -939,9 +934,7 @@ async fn risk(
         // Financings at risk, aged; `?by=receivable` lists the overdue receivables.
         "overdue" if q.by.as_deref() != Some("receivable") => (
             "Overdue and written-off financings by bank and debtor, aged by days past due",
-            table_of(&st, |d| {
-                crate::overdue::ageing(d, &s.viewer, &q, money::ledger_today(d))
-            }),
+            lists::overdue_ageing(&st, &s.viewer, &q).await,
         ),
         "overdue" => {
             let kind = ListKind::Overdue(today);
@@ -991,18 +984,20 @@ async fn approvals_table(st: &AppState, viewer: &Viewer, q: &ListQuery) -> Table
 
 // ---------- details ----------
 
-/// A document by kind and id: from the index, else from the node; `None` if missing OR
-/// not visible to the viewer (the same answer on purpose), else as the viewer may see it.
+/// A document by kind and id: from the store (every indexed document, whatever the
+/// cache holds), else from the node; `None` if missing OR not visible to the viewer (the
+/// same answer on purpose), else as the viewer may see it, with the data its page is
+/// shown through ([`docs::page_data`]).
 async fn visible_doc(
     st: &AppState,
     v: &Viewer,
     kind: DocKind,
     id: &str,
-) -> Result<Option<Doc>, NodeError> {
+) -> Result<Option<(Doc, IndexData)>, NodeError> {
     let Ok(url) = paths::document(kind, id) else {
         return Ok(None);
     };
-    let doc = match st.index.read(|d| indexed_doc(d, kind, id)) {
+    let doc = match docs::stored_doc(st, kind, id).await {
         Some(doc) => doc,
         None => match st.node.document(kind, id).await {
             Ok(doc) => doc,
@@ -1014,7 +1009,8 @@ async fn visible_doc(
         let why = format!("the node answered {} {}", doc.kind(), doc.id());
         return Err(NodeError::decode(&url, why));
     }
-    Ok(st.index.read(|d| shown_doc(d, v, doc)))
+    let data = docs::page_data(st, &doc).await;
+    Ok(docs::shown(st, &data, v, doc).await.map(|doc| (doc, data)))
 }
 
 /// The indexed document `id` of `kind`, if any.
@@ -1053,34 +1049,6 @@ fn shown_doc(d: &IndexData, v: &Viewer, doc: Doc) -> Option<Doc> {
         Doc::Settlement(x) => vis::one(v, x).map(Doc::Settlement),
         Doc::Proposal(x) => vis::proposal(v, &governance::validator_orgs(d), x).map(Doc::Proposal),
         Doc::WarehouseReceipt(x) => vis::one(v, x).map(Doc::WarehouseReceipt),
-    }
-}
-
-fn related_txs(st: &AppState, v: &Viewer, kind: DocKind, id: &str) -> Markup {
-    let rows = st.index.read(|d| {
-        let list = d
-            .doc_txs
-            .get(&(kind, id.to_string()))
-            .cloned()
-            .unwrap_or_default();
-        vis::filter(v, list.iter().filter_map(|h| d.tx(h).cloned()))
-    });
-    html! {
-        h2 { "Transactions" }
-        table id="doc-txs" {
-            thead { tr { th { "block" } th { "tx" } th { "action" } th { "signer" } th { "events" } } }
-            tbody {
-                @for t in rows {
-                    tr {
-                        td { a href=(format!("/blocks/{}", t.height)) { (t.height) } }
-                        td { a href=(format!("/tx/{}", t.hash)) { (t.hash.chars().take(16).collect::<String>()) "..." } }
-                        td { (t.action_name) }
-                        td { a href=(format!("/orgs/{}", t.signer_org)) { (t.signer_org) } }
-                        td { @for e in &t.events { (lineage::event_line(e)) br; } }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -1173,8 +1141,20 @@ fn invoice_section(st: &AppState, s: &Session, inv: &lianrong_contracts::model::
     }
 }
 
-async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &str) -> Response {
-    let doc = match visible_doc(&st, &s.viewer, kind, &id).await {
+/// Which page of a document's transactions to show (`?txpage=N`, from 1).
+#[derive(Debug, Default, Deserialize)]
+struct DocQuery {
+    txpage: Option<u64>,
+}
+
+async fn doc_page(
+    st: AppState,
+    s: Session,
+    (kind, id): (DocKind, String),
+    title: &str,
+    q: DocQuery,
+) -> Response {
+    let (doc, data) = match visible_doc(&st, &s.viewer, kind, &id).await {
         Ok(Some(d)) => d,
         Ok(None) => return not_found(&s, &format!("{kind} {id}")),
         Err(e) => return node_error(&s, &e),
@@ -1201,16 +1181,14 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
                     crate::sales::section(vec![], &s.viewer, Some(&why))
                 }
             };
-            let money = st.index.read(|d| money::financing_section(d, &s.viewer, f));
-            let overdue = st.index.read(|d| crate::overdue::financing_section(d, f));
+            let money = money::financing_section(&data, &s.viewer, f);
+            let overdue = crate::overdue::financing_section(&data, f);
             html! { (money) (overdue) (sales) }
         }
-        Doc::Offer(o) => st.index.read(|d| crate::pricing::offer_section(d, o)),
+        Doc::Offer(o) => crate::pricing::offer_section(&data, o),
         Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
-        Doc::Proposal(x) => st.index.read(|d| governance::standing_section(d, x)),
-        Doc::WarehouseReceipt(x) => st
-            .index
-            .read(|d| warehouse::receipt_section(d, &s.viewer, x)),
+        Doc::Proposal(x) => governance::standing_section(&data, x),
+        Doc::WarehouseReceipt(x) => warehouse::receipt_section(&data, &s.viewer, x),
         _ => html! {},
     };
     let verify = if kind == DocKind::Shipment {
@@ -1224,65 +1202,98 @@ async fn doc_page(st: AppState, s: Session, kind: DocKind, id: String, title: &s
         html! {
             (fields(&json))
             (extra)
-            (related_txs(&st, &s.viewer, kind, &id))
+            (docs::history_section(&st, &s.viewer, kind, &id, q.txpage.unwrap_or(1)).await)
             (verify)
         },
     )
 }
 
-async fn org(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
-    doc_page(st, s, DocKind::Org, id, "Organisation").await
+async fn org(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
+) -> Response {
+    doc_page(st, s, (DocKind::Org, id), "Organisation", q).await
 }
-async fn order(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
-    doc_page(st, s, DocKind::Order, id, "Order").await
+async fn order(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
+) -> Response {
+    doc_page(st, s, (DocKind::Order, id), "Order", q).await
 }
 async fn shipment(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::Shipment, id, "Shipment").await
+    doc_page(st, s, (DocKind::Shipment, id), "Shipment", q).await
 }
-async fn invoice(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
-    doc_page(st, s, DocKind::Invoice, id, "Invoice").await
+async fn invoice(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
+) -> Response {
+    doc_page(st, s, (DocKind::Invoice, id), "Invoice", q).await
 }
 async fn receivable(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::Receivable, id, "Receivable").await
+    doc_page(st, s, (DocKind::Receivable, id), "Receivable", q).await
 }
 async fn financing(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::Financing, id, "Financing").await
+    doc_page(st, s, (DocKind::Financing, id), "Financing", q).await
 }
-async fn offer(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<String>) -> Response {
-    doc_page(st, s, DocKind::Offer, id, "Offer").await
+async fn offer(
+    State(st): State<AppState>,
+    Sess(s, _): Sess,
+    Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
+) -> Response {
+    doc_page(st, s, (DocKind::Offer, id), "Offer", q).await
 }
 async fn settlement(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::Settlement, id, "Settlement").await
+    doc_page(st, s, (DocKind::Settlement, id), "Settlement", q).await
 }
 async fn warehouse_receipt(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::WarehouseReceipt, id, "Warehouse receipt").await
+    doc_page(
+        st,
+        s,
+        (DocKind::WarehouseReceipt, id),
+        "Warehouse receipt",
+        q,
+    )
+    .await
 }
 async fn proposal(
     State(st): State<AppState>,
     Sess(s, _): Sess,
     Path(id): Path<String>,
+    Query(q): Query<DocQuery>,
 ) -> Response {
-    doc_page(st, s, DocKind::Proposal, id, "Governance proposal").await
+    doc_page(st, s, (DocKind::Proposal, id), "Governance proposal", q).await
 }
 
 async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
@@ -1670,7 +1681,7 @@ async fn verify_doc(
         return StatusCode::NOT_FOUND.into_response();
     };
     let shown = match visible_doc(&st, &s.viewer, kind, &id).await {
-        Ok(Some(doc)) => doc,
+        Ok(Some((doc, _))) => doc,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     };
@@ -3180,6 +3191,26 @@ mod tests {
         }
     }
 
+    /// A document's page reads all its transactions (WR-0000: 71), newest first, a page
+    /// at a time, those the viewer is party to.
+    async fn doc_history_pages(store: &Store) {
+        let everyone = Viewer::Everything { org: None };
+        let mut paged = vec![];
+        for skip in (0..80).step_by(30) {
+            let kind = DocKind::WarehouseReceipt;
+            let part = store
+                .doc_history(kind, "WR-0000", &everyone, skip, 30)
+                .await
+                .unwrap();
+            paged.extend(part.into_iter().map(|t| t.index));
+        }
+        let want: Vec<u64> = [1000].into_iter().chain((0..70).rev()).collect();
+        assert_eq!(paged, want);
+        let sup2 = Viewer::Org(testdata::org("SUP-2"));
+        let none = store.doc_history(DocKind::WarehouseReceipt, "WR-0000", &sup2, 0, 100);
+        assert!(none.await.unwrap().is_empty(), "not SUP-2's");
+    }
+
     /// Warehouse receipts, proposals, disbursements and the cost report list every
     /// document the store holds, far beyond the in-memory cache's `max_index_docs`, with
     /// the viewer's visibility and the filters; the cache loads only the newest 64
@@ -3195,6 +3226,7 @@ mod tests {
             "the newest kept"
         );
         assert!(!wr0.contains(&format!("{:064x}", 1)), "the oldest left out");
+        doc_history_pages(&store).await;
         drop(store);
 
         let node = Arc::new(FakeNode::default());
@@ -3264,7 +3296,65 @@ mod tests {
         assert!(cost.contains(&row), "{row} in {cost}");
         let own = complete_csv(addr, &sup, "/risk/cost?format=csv").await;
         assert!(own.contains(",CNY,75,7433.25 CNY,"), "{own}");
+        pages_beyond_the_cache(addr, &audit, &sup).await;
         served.stop().await;
+    }
+
+    /// Document pages and the dashboard read the store: documents far beyond the
+    /// cache's 20 are shown (the fake node serves none of them), each with every
+    /// transaction that touched it (WR-0000: 71, the cache keeps 64), newest first, and
+    /// the visibility rule as ever (a missing and a forbidden document alike 404).
+    async fn pages_beyond_the_cache(addr: SocketAddr, audit: &str, sup: &str) {
+        let get = |path: &'static str, who: &str| {
+            let who = who.to_string();
+            async move { http(addr, "GET", path, Some(&who), None).await }
+        };
+        let (code, _, page) = get("/warehouse/WR-0000", audit).await;
+        assert_eq!(code, 200, "{page}");
+        let txs = page.split("id=\"doc-txs\"").nth(1).unwrap_or_default();
+        let hashes: Vec<String> = (1..=70)
+            .chain([1001])
+            .map(|n| format!("href=\"/tx/{n:064x}\""))
+            .collect();
+        for h in &hashes {
+            assert!(txs.contains(h.as_str()), "{h} in {txs}");
+        }
+        let at = |h: &str| txs.find(h).unwrap();
+        assert!(at(&hashes[70]) < at(&hashes[69]) && at(&hashes[1]) < at(&hashes[0]));
+        assert_eq!(txs.matches("href=\"/tx/").count(), 71, "every one, once");
+        for (path, who, want) in [
+            ("/warehouse/WR-0149", audit, 200),
+            ("/warehouse/WR-0149", sup, 404),
+            ("/financings/FIN-0149", audit, 200),
+            ("/financings/FIN-0149", sup, 404),
+            ("/financings/FIN-0148", sup, 200),
+            ("/governance/GOV-1050", audit, 200),
+            ("/governance/GOV-1050", sup, 404),
+            ("/receivables/RCV-1", sup, 200),
+        ] {
+            let (code, _, page) = get(path, who).await;
+            assert_eq!(code, want, "{path}: {page}");
+        }
+        let (_, _, page) = get("/warehouse/WR-0144", sup).await;
+        assert!(
+            page.contains("declined by BANK-B"),
+            "its pledge history: {page}"
+        );
+        let (_, _, page) = get("/financings/FIN-0148", sup).await;
+        assert!(
+            page.contains("id=\"disbursement-answer\">disputed: short"),
+            "{page}"
+        );
+        let (_, _, page) = get("/governance/GOV-1050", audit).await;
+        assert!(page.contains("proposal-standing"), "{page}");
+        // The dashboard counts every stored document and transaction the viewer reads.
+        let (_, _, page) = get("/", audit).await;
+        assert!(
+            page.contains("0 invoices, 1 receivables, 120 txs"),
+            "{page}"
+        );
+        let (_, _, page) = get("/", sup).await;
+        assert!(page.contains("0 invoices, 1 receivables, 95 txs"), "{page}");
     }
 
     #[tokio::test]

@@ -534,6 +534,8 @@ fn write_node_config<'a>(
         },
         mempool: MempoolSection::default(),
         consensus: Default::default(),
+        // The default budget: every cache and the mempool are sized from it.
+        memory: Default::default(),
         encryption: encrypted.then(|| EncryptionSection {
             key_file: Some(PathBuf::from(DATA_KEY_FILE)),
             key_env: None,

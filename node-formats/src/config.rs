@@ -10,6 +10,8 @@ use lianrong_contracts::Genesis;
 use lianrong_primitives::{sha256, Hash, OrgId, PublicKey};
 use serde::{Deserialize, Serialize};
 
+pub use crate::memory::{MemoryError, MemoryPlan, MemorySection};
+
 /// Largest config or genesis file read (they are small; this bounds a mistake).
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -164,8 +166,13 @@ fn default_body_limit() -> usize {
 /// `[mempool]`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MempoolSection {
-    /// Most transactions held.
-    pub max_txs: usize,
+    /// Most transactions held; derived from `[memory]` unless set (then it must fit in
+    /// the mempool's part of the budget: [`crate::memory::plan`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_txs: Option<usize>,
+    /// Most encoded bytes of transactions held; derived from `[memory]` unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<usize>,
     /// Most transactions held per signing key.
     pub max_per_signer: usize,
     /// Most transactions in one proposed block.
@@ -175,7 +182,8 @@ pub struct MempoolSection {
 impl Default for MempoolSection {
     fn default() -> Self {
         Self {
-            max_txs: 50_000,
+            max_txs: None,
+            max_bytes: None,
             max_per_signer: 512,
             max_block_txs: 2_000,
         }
@@ -234,6 +242,9 @@ pub struct NodeConfig {
     /// Block pacing.
     #[serde(default)]
     pub consensus: ConsensusSection,
+    /// The memory budget every cache, memtable and mempool size is derived from.
+    #[serde(default)]
+    pub memory: MemorySection,
     /// Encryption at rest; none without the section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionSection>,
@@ -309,6 +320,12 @@ impl NodeConfig {
         Ok(cfg)
     }
 
+    /// Every size derived from `[memory]`, with the explicit `[mempool]` bounds; an error
+    /// names what does not fit.
+    pub fn memory_plan(&self) -> Result<MemoryPlan, MemoryError> {
+        crate::memory::plan(&self.memory, &self.mempool)
+    }
+
     /// The org a presented API token acts for, if granted.
     pub fn token_org(&self, token: &str) -> Option<&OrgId> {
         let h = sha256(token.as_bytes());
@@ -367,6 +384,35 @@ mod tests {
         let (gpath, gtext) = example("genesis.json");
         let g = parse_genesis(&gtext, &gpath).unwrap();
         assert_eq!(validator_set(&g).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn the_memory_budget_is_read_defaulted_and_checked_with_the_mempool() {
+        let (path, text) = example("bank/config.toml");
+        let cfg = NodeConfig::parse(&text, &path).unwrap();
+        assert_eq!(cfg.memory, MemorySection::default());
+        assert!(cfg.memory_plan().unwrap().total_bytes() <= 192 << 20);
+        // Without the section: the default budget; written back, the section appears.
+        let without = text.replace("[memory]\nbudget_mib = 192\n", "");
+        let cfg = NodeConfig::parse(&without, &path).unwrap();
+        assert_eq!(cfg.memory.budget_mib, crate::memory::DEFAULT_BUDGET_MIB);
+        let written = toml::to_string_pretty(&cfg).unwrap();
+        assert!(written.contains("[memory]\nbudget_mib = 192"), "{written}");
+        assert!(
+            !written.contains("max_txs"),
+            "a derived bound is not written"
+        );
+        // Explicit mempool bounds are overrides, held to the budget.
+        let over = text.replace("[mempool]\n", "[mempool]\nmax_txs = 50000\n");
+        let cfg = NodeConfig::parse(&over, &path).unwrap();
+        assert_eq!(cfg.mempool.max_txs, Some(50_000));
+        let err = cfg.memory_plan().unwrap_err().to_string();
+        assert!(err.contains("mempool.max_txs = 50000"), "{err}");
+        let small = text.replace("budget_mib = 192", "budget_mib = 32");
+        let err = NodeConfig::parse(&small, &path).unwrap().memory_plan();
+        assert!(err.unwrap_err().to_string().contains("minimum of 64 MiB"));
+        let typo = text.replace("budget_mib", "budget_mb");
+        assert!(NodeConfig::parse(&typo, &path).is_err(), "a misspelt key");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use lianrong_network::Multiaddr;
 use lianrong_primitives::keyfile::KeyFile;
 use lianrong_primitives::{sha256, PublicKey};
 
-use crate::config::{load_genesis, NodeConfig};
+use crate::config::{load_genesis, MemoryError, NodeConfig};
 use crate::payload;
 
 /// How bad a finding is.
@@ -351,20 +351,22 @@ pub fn values(config: &NodeConfig) -> Vec<Finding> {
     let m = &config.mempool;
     for (name, value) in [
         ("mempool.max_txs", m.max_txs),
-        ("mempool.max_per_signer", m.max_per_signer),
-        ("mempool.max_block_txs", m.max_block_txs),
-        ("api.max_body_bytes", config.api.max_body_bytes),
+        ("mempool.max_per_signer", Some(m.max_per_signer)),
+        ("mempool.max_block_txs", Some(m.max_block_txs)),
+        ("api.max_body_bytes", Some(config.api.max_body_bytes)),
     ] {
-        if value == 0 {
+        if value == Some(0) {
             out.push(problem(format!(
                 "{name} is 0: nothing would ever be accepted"
             )));
         }
     }
-    if m.max_per_signer > m.max_txs {
+    let plan = config.memory_plan();
+    let max_txs = plan.as_ref().map_or(m.max_txs, |p| Some(p.mempool_max_txs));
+    if let Some(max_txs) = max_txs.filter(|n| m.max_per_signer > *n) {
         out.push(warning(format!(
-            "mempool.max_per_signer {} is above mempool.max_txs {}",
-            m.max_per_signer, m.max_txs
+            "mempool.max_per_signer {} is above mempool.max_txs {max_txs}",
+            m.max_per_signer
         )));
     }
     if m.max_block_txs > payload::MAX_BLOCK_TXS {
@@ -386,7 +388,23 @@ pub fn values(config: &NodeConfig) -> Vec<Finding> {
             "api.listen has port 0: the API gets a random port clients cannot know",
         ));
     }
+    if let Err(e) = plan {
+        memory_problems(e, &mut out);
+    }
     out
+}
+
+/// `[memory]`: a budget below what a node needs (the minimum named), or explicit
+/// settings that take more than their parts of it (each named).
+fn memory_problems(e: MemoryError, out: &mut Vec<Finding>) {
+    match e {
+        MemoryError::OverBudget(excess) => out.extend(
+            excess
+                .iter()
+                .map(|x| problem(format!("{x}: lower it or raise memory.budget_mib"))),
+        ),
+        other => out.push(problem(other.to_string())),
+    }
 }
 
 fn peer_values(config: &NodeConfig, out: &mut Vec<Finding>) {
@@ -665,7 +683,7 @@ mod tests {
     #[test]
     fn bad_values_are_each_named() {
         let (_, _, mut config, _) = example();
-        config.mempool.max_txs = 0;
+        config.mempool.max_txs = Some(0);
         config.mempool.max_block_txs = payload::MAX_BLOCK_TXS + 1;
         config.p2p.peers[1].addr = "10.0.0.1:26656".into();
         config.p2p.peers[2].key = config.p2p.peers[0].key;
@@ -682,6 +700,39 @@ mod tests {
         assert!(problems[4].starts_with("api.public_addresses[1]"));
         let warnings = messages(&found, Severity::Warning);
         assert_eq!(warnings.len(), 3, "{warnings:?}");
+    }
+
+    #[test]
+    fn a_config_over_its_memory_budget_is_refused_with_the_part_named() {
+        let (_, _, mut config, _) = example();
+        config.mempool.max_txs = Some(50_000);
+        config.mempool.max_bytes = Some(64 << 20);
+        let found = values(&config);
+        let problems = messages(&found, Severity::Problem);
+        assert_eq!(problems.len(), 2, "{found:?}");
+        assert!(
+            problems[0].starts_with("mempool.max_txs = 50000 takes 12.2 MiB, above its 6.0 MiB")
+        );
+        assert!(problems[1].starts_with("mempool.max_bytes = 67108864 takes 128.0 MiB"));
+        assert!(problems[1].ends_with("raise memory.budget_mib"));
+        // Raised far enough, the same settings fit.
+        config.memory.budget_mib = 2048;
+        assert_eq!(values(&config), vec![]);
+        // Below what a node needs: refused with the minimum named.
+        config.memory.budget_mib = 48;
+        let found = values(&config);
+        let problems = messages(&found, Severity::Problem);
+        assert_eq!(
+            problems,
+            ["memory.budget_mib 48 is below the minimum of 64 MiB a node needs"]
+        );
+        config.memory.budget_mib = 192;
+        config.mempool.max_txs = None;
+        config.mempool.max_bytes = Some(100);
+        let problems = values(&config);
+        assert!(problems[0]
+            .message
+            .contains("mempool.max_bytes = 100 is below"));
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct MempoolLimits {
     /// Most transactions held per signing key (also how far ahead of the committed nonce
     /// a transaction may be).
     pub max_per_signer: usize,
+    /// Most encoded bytes of transactions held: with `max_txs` it bounds the mempool's
+    /// memory whatever the transactions' sizes (`[memory]` derives both).
+    pub max_bytes: usize,
 }
 
 /// Why a transaction was not admitted.
@@ -52,27 +55,36 @@ pub enum AdmitError {
     #[error("this key already has {0} transactions waiting; wait for some to be committed")]
     SignerFull(usize),
     /// The mempool is full.
-    #[error("the mempool is full ({0} transactions); try again shortly")]
+    #[error("the mempool is full (mempool.max_txs: {0} transactions); try again shortly")]
     Full(usize),
+    /// The mempool's bytes are taken: the transaction does not fit.
+    #[error(
+        "the mempool is full (mempool.max_bytes: {0} bytes of transactions); try again shortly"
+    )]
+    FullBytes(usize),
 }
 
 /// Waiting transactions.
 #[derive(Debug)]
 pub struct Mempool {
     limits: MempoolLimits,
-    by_hash: HashMap<Hash, (PublicKey, u64)>,
+    /// Hash -> (signer, nonce, encoded size).
+    by_hash: HashMap<Hash, (PublicKey, u64, usize)>,
     by_signer: BTreeMap<PublicKey, BTreeMap<u64, VerifiedTransaction>>,
+    /// Encoded bytes of every waiting transaction together.
+    bytes: usize,
     rotation: usize,
 }
 
 impl Mempool {
     /// An empty mempool.
     pub fn new(limits: MempoolLimits) -> Self {
-        assert!(limits.max_txs > 0 && limits.max_per_signer > 0);
+        assert!(limits.max_txs > 0 && limits.max_per_signer > 0 && limits.max_bytes > 0);
         Self {
             limits,
             by_hash: HashMap::new(),
             by_signer: BTreeMap::new(),
+            bytes: 0,
             rotation: 0,
         }
     }
@@ -80,6 +92,11 @@ impl Mempool {
     /// Number of waiting transactions.
     pub fn len(&self) -> usize {
         self.by_hash.len()
+    }
+
+    /// Encoded bytes of the waiting transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// True when nothing waits.
@@ -105,7 +122,7 @@ impl Mempool {
 
     /// The waiting transaction with this hash.
     pub fn get(&self, hash: &Hash) -> Option<&VerifiedTransaction> {
-        let (key, nonce) = self.by_hash.get(hash)?;
+        let (key, nonce, _) = self.by_hash.get(hash)?;
         self.by_signer.get(key)?.get(nonce)
     }
 
@@ -140,7 +157,12 @@ impl Mempool {
         if self.by_hash.len() >= self.limits.max_txs {
             return Err(AdmitError::Full(self.limits.max_txs));
         }
-        self.by_hash.insert(hash, (key, nonce));
+        let size = tx.signed().encode().len();
+        if self.bytes.saturating_add(size) > self.limits.max_bytes {
+            return Err(AdmitError::FullBytes(self.limits.max_bytes));
+        }
+        self.by_hash.insert(hash, (key, nonce, size));
+        self.bytes += size;
         self.by_signer.entry(key).or_default().insert(nonce, tx);
         Ok(hash)
     }
@@ -194,7 +216,9 @@ impl Mempool {
             if let Some(q) = self.by_signer.get_mut(&key) {
                 let keep = q.split_off(&next);
                 for tx in q.values() {
-                    self.by_hash.remove(&tx.hash());
+                    if let Some((_, _, size)) = self.by_hash.remove(&tx.hash()) {
+                        self.bytes -= size;
+                    }
                 }
                 *q = keep;
                 if q.is_empty() {
@@ -207,13 +231,14 @@ impl Mempool {
         // it landed behind a gap (an earlier nonce sat in a proposal that never became
         // final) and can still succeed once the gap is filled, so it waits again.
         for (h, _) in committed {
-            let Some(&(key, nonce)) = self.by_hash.get(h) else {
+            let Some(&(key, nonce, _)) = self.by_hash.get(h) else {
                 continue;
             };
             if nonce > next_nonce(&key)? {
                 continue;
             }
-            if let Some((key, nonce)) = self.by_hash.remove(h) {
+            if let Some((key, nonce, size)) = self.by_hash.remove(h) {
+                self.bytes -= size;
                 if let Some(q) = self.by_signer.get_mut(&key) {
                     q.remove(&nonce);
                     if q.is_empty() {
@@ -286,6 +311,7 @@ mod tests {
         MempoolLimits {
             max_txs: 10,
             max_per_signer: 4,
+            max_bytes: usize::MAX,
         }
     }
 
@@ -337,11 +363,44 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_over_the_byte_bound_waits_until_a_block_makes_room() {
+        let mut w = World::new();
+        let a = txs(&mut w, "SUP-1", 2);
+        let b = txs(&mut w, "SUP-2", 1);
+        let size = |t: &VerifiedTransaction| t.signed().encode().len();
+        // Room for SUP-1's two first transactions and not one byte more.
+        let max_bytes = size(&a[0]) + size(&a[1]);
+        assert_eq!(size(&b[0]), size(&a[0]), "same shape, same size");
+        let mut m = Mempool::new(MempoolLimits {
+            max_txs: 100,
+            max_per_signer: 10,
+            max_bytes,
+        });
+        m.admit(a[0].clone(), 0).unwrap();
+        m.admit(a[1].clone(), 0).unwrap();
+        assert_eq!(m.bytes(), max_bytes);
+        let err = m.admit(b[0].clone(), 0).unwrap_err();
+        assert_eq!(err, AdmitError::FullBytes(max_bytes));
+        assert!(err.to_string().contains("mempool.max_bytes"), "{err}");
+        assert!(!m.contains(&b[0].hash()) && m.len() == 2);
+        // A block takes SUP-1's first transaction: its bytes are free again.
+        let key = a[0].tx().signer.key;
+        m.prune(&[(a[0].hash(), key)], |_| ok(1)).unwrap();
+        assert_eq!(m.bytes(), size(&a[1]));
+        m.admit(b[0].clone(), 0).unwrap();
+        // Refused at its own nonce (the second prune path) frees its bytes too.
+        m.prune(&[(a[1].hash(), key)], |_| ok(1)).unwrap();
+        assert_eq!(m.bytes(), size(&b[0]));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
     fn proposals_are_fair_contiguous_and_bounded() {
         let mut w = World::new();
         let mut m = Mempool::new(MempoolLimits {
             max_txs: 100,
             max_per_signer: 10,
+            max_bytes: usize::MAX,
         });
         let busy = txs(&mut w, "SUP-1", 8);
         let quiet = txs(&mut w, "SUP-2", 1);
@@ -375,6 +434,7 @@ mod tests {
         let mut m = Mempool::new(MempoolLimits {
             max_txs: 100,
             max_per_signer: 10,
+            max_bytes: usize::MAX,
         });
         let a = txs(&mut w, "SUP-1", 4);
         for i in [0usize, 1, 3] {

@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
 use crate::backup::admin::AdminSocket;
 use crate::clock::LedgerClock;
-use crate::config::{load_genesis, validator_set, NodeConfig};
+use crate::config::{load_genesis, validator_set, MemoryPlan, NodeConfig};
 use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
@@ -57,12 +57,43 @@ const NOTICE_QUEUE: usize = 256;
 /// Largest payload this node proposes.
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
 
-/// The database options of `config`: the defaults, with `[encryption]`'s data key.
+/// The database options of `config`: the sizes of its `[memory]` budget, with
+/// `[encryption]`'s data key.
 pub fn db_options(config: &NodeConfig) -> Result<DbOptions> {
     Ok(DbOptions {
         encryption: keyfile::data_key(config)?,
-        ..DbOptions::default()
+        ..sized_db_options(&config.memory_plan()?)
     })
+}
+
+/// The database sizes of a memory plan (the rest RocksDB's defaults in `DbOptions`).
+pub fn sized_db_options(plan: &MemoryPlan) -> DbOptions {
+    DbOptions {
+        block_cache_bytes: plan.block_cache_bytes,
+        write_buffer_bytes: plan.write_buffer_bytes,
+        max_write_buffer_number: i32::try_from(plan.memtable_count).unwrap_or(i32::MAX),
+        memtables_bytes: plan.memtables_bytes,
+        node_cache_entries: plan.node_cache_entries,
+        ..DbOptions::default()
+    }
+}
+
+/// The mempool bounds of `config`: `[mempool]`'s per-signer bound, the rest from the
+/// memory plan (which holds explicit `mempool.max_txs` / `max_bytes` when set).
+pub fn mempool_limits(config: &NodeConfig, plan: &MemoryPlan) -> MempoolLimits {
+    MempoolLimits {
+        max_txs: plan.mempool_max_txs,
+        max_per_signer: config.mempool.max_per_signer,
+        max_bytes: plan.mempool_max_bytes,
+    }
+}
+
+/// The sizes of `config`'s `[memory]` budget, logged so an operator sees what it gave.
+fn logged_memory_plan(config: &NodeConfig) -> Result<MemoryPlan> {
+    let plan = config.memory_plan()?;
+    let budget_mib = config.memory.budget_mib;
+    tracing::info!(budget_mib, ?plan, "memory budget");
+    Ok(plan)
 }
 
 /// Opens (or initialises from genesis) the database of `config`.
@@ -171,6 +202,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let genesis = load_genesis(&config.node.genesis)?;
+    let plan = logged_memory_plan(&config)?;
     let node_key = keyfile::node_key(&config)?;
     let own_key = node_key.public();
     let db = Arc::new(open_db(&config, &genesis)?);
@@ -182,7 +214,7 @@ pub async fn run(
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (commits, _) = broadcast::channel(NOTICE_QUEUE);
     let initial = initial_status(&db, last.as_ref().map(|f| f.block.hash()))?;
-    let metrics = start_metrics(&config, initial.height);
+    let metrics = start_metrics(&config, initial.height, plan.mempool_max_txs);
     let status = Arc::new(RwLock::new(initial));
     let app = AppState {
         db: db.clone(),
@@ -206,10 +238,7 @@ pub async fn run(
         clock,
         db,
         net,
-        mempool: Mempool::new(MempoolLimits {
-            max_txs: config.mempool.max_txs,
-            max_per_signer: config.mempool.max_per_signer,
-        }),
+        mempool: Mempool::new(mempool_limits(&config, &plan)),
         max_block_txs: config.mempool.max_block_txs.min(payload::MAX_BLOCK_TXS),
         inflight: HashMap::new(),
         admitted_at: HashMap::new(),
@@ -306,14 +335,14 @@ fn network_config(
 
 /// The node's metrics with what is known before the first block (the stored height, the
 /// mempool's capacity), the data directory's free space kept fresh until they are dropped.
-fn start_metrics(config: &NodeConfig, height: u64) -> Arc<api::metrics::Metrics> {
+fn start_metrics(config: &NodeConfig, height: u64, max_txs: usize) -> Arc<api::metrics::Metrics> {
     let metrics = Arc::new(api::metrics::Metrics::default());
     metrics
         .height
         .set(i64::try_from(height).unwrap_or(i64::MAX));
     metrics
         .mempool_capacity
-        .set(i64::try_from(config.mempool.max_txs).unwrap_or(i64::MAX));
+        .set(i64::try_from(max_txs).unwrap_or(i64::MAX));
     api::metrics::watch_disk(&metrics, config.node.data_dir.clone());
     metrics
 }
@@ -1200,4 +1229,93 @@ fn is_timeout_broadcast(o: &Output) -> bool {
 /// The consensus view of the ledger's validator list.
 fn consensus_set(validators: &[LedgerValidator]) -> Result<ValidatorSet> {
     lianrong_api_types::consensus_set(validators).map_err(|e| anyhow!("ledger validator set: {e}"))
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+    use crate::config::{MemorySection, MempoolSection};
+    use std::path::Path;
+
+    fn plan_of(budget_mib: u64) -> MemoryPlan {
+        lianrong_node_formats::memory::plan(
+            &MemorySection { budget_mib },
+            &MempoolSection::default(),
+        )
+        .unwrap()
+    }
+
+    /// Every `key=value` line of the OPTIONS file RocksDB wrote when it opened `dir`.
+    fn written_options(dir: &Path, key: &str) -> Vec<String> {
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("OPTIONS-")
+            })
+            .max()
+            .unwrap();
+        let prefix = format!("{key}=");
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(&prefix).map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn rocksdb_and_the_tree_cache_get_the_sizes_of_the_budget() {
+        let root = tempfile::tempdir().unwrap();
+        for mib in [64, 192, 1024] {
+            let plan = plan_of(mib);
+            let dir = root.path().join(mib.to_string());
+            let db = Db::open_with(&dir, "c", &sized_db_options(&plan)).unwrap();
+            let limits = db.memory_limits().unwrap();
+            assert_eq!(limits.block_cache_bytes, plan.block_cache_bytes as u64);
+            assert_eq!(limits.memtables_bytes, plan.memtables_bytes);
+            assert_eq!(limits.node_cache_entries, plan.node_cache_entries);
+            // Every column family got the memtable size and count.
+            let sizes = written_options(&dir, "write_buffer_size");
+            assert!(sizes.len() >= 12, "{sizes:?}");
+            assert!(sizes
+                .iter()
+                .all(|s| *s == plan.write_buffer_bytes.to_string()));
+            let counts = written_options(&dir, "max_write_buffer_number");
+            assert!(counts.iter().all(|c| *c == plan.memtable_count.to_string()));
+            // Index and filter blocks are charged to the block cache, not kept beside it.
+            let cached = written_options(&dir, "cache_index_and_filter_blocks");
+            assert!(!cached.is_empty() && cached.iter().all(|c| c == "true"));
+        }
+    }
+
+    #[test]
+    fn the_node_sizes_its_database_and_mempool_from_its_config() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../network-configs/local-4/bank/config.toml");
+        let mut config = NodeConfig::load(&path).unwrap();
+        let plan = config.memory_plan().unwrap();
+        assert_eq!(plan, plan_of(192));
+        let options = db_options(&config).unwrap();
+        assert_eq!(
+            DbOptions {
+                encryption: None,
+                ..options
+            },
+            sized_db_options(&plan)
+        );
+        let limits = mempool_limits(&config, &plan);
+        assert_eq!(limits.max_txs, plan.mempool_max_txs);
+        assert_eq!(limits.max_bytes, plan.mempool_max_bytes);
+        assert_eq!(limits.max_per_signer, 512);
+        // A bigger budget, bigger parts; an override over its share stops the node.
+        config.memory.budget_mib = 512;
+        assert!(db_options(&config).unwrap().block_cache_bytes > options.block_cache_bytes);
+        config.memory.budget_mib = 192;
+        config.mempool.max_bytes = Some(1 << 30);
+        let err = db_options(&config).unwrap_err().to_string();
+        assert!(err.contains("mempool.max_bytes"), "{err}");
+    }
 }

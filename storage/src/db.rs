@@ -9,7 +9,7 @@ use lianrong_contracts::state::Entries;
 use lianrong_primitives::Hash;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions,
-    SnapshotWithThreadMode, WriteBatch, WriteOptions, DB,
+    SnapshotWithThreadMode, WriteBatch, WriteBufferManager, WriteOptions, DB,
 };
 
 use super::crypt::{Crypt, DataKey, Record};
@@ -28,6 +28,14 @@ pub struct DbOptions {
     pub max_total_wal_bytes: u64,
     /// Memtable size per column family, in bytes.
     pub write_buffer_bytes: usize,
+    /// Memtables one column family may hold (one filling, the others being flushed).
+    pub max_write_buffer_number: i32,
+    /// All memtables of all column families together, in bytes (RocksDB's write buffer
+    /// manager flushes the largest when they reach it). Without it every column family
+    /// could hold `max_write_buffer_number` full memtables.
+    pub memtables_bytes: usize,
+    /// Merkle tree nodes kept in memory ([`NodeCache`]).
+    pub node_cache_entries: usize,
     /// The operator's data key: encryption at rest ([`crate::crypt`]). A new database
     /// opened with a key is encrypted for good; an encrypted one opens only with its key,
     /// and a plain one only without.
@@ -41,9 +49,23 @@ impl Default for DbOptions {
             max_open_files: 512,
             max_total_wal_bytes: 256 * 1024 * 1024,
             write_buffer_bytes: 16 * 1024 * 1024,
+            max_write_buffer_number: 2,
+            memtables_bytes: 64 * 1024 * 1024,
+            node_cache_entries: NODE_CACHE_ENTRIES,
             encryption: None,
         }
     }
+}
+
+/// What [`Db::memory_limits`] reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// The block cache's capacity, in bytes.
+    pub block_cache_bytes: u64,
+    /// The limit of all memtables together, in bytes.
+    pub memtables_bytes: usize,
+    /// Tree nodes the node cache holds at most.
+    pub node_cache_entries: usize,
 }
 
 /// A read view: the live database, or one consistent snapshot of it (for queries that
@@ -66,6 +88,8 @@ pub struct Db {
     pub(crate) commit_lock: Mutex<()>,
     /// Kept so the cache visibly lives as long as the database using it.
     _cache: Cache,
+    /// The limit of all memtables together (kept to report it).
+    memtables: WriteBufferManager,
     /// Recently used Merkle tree nodes.
     pub(crate) nodes: NodeCache,
     /// The ciphers of an encrypted database.
@@ -106,10 +130,21 @@ impl Db {
         // Most reads are point lookups (state keys, tree nodes, hashes): bloom filters
         // save a disk read per miss.
         table.set_bloom_filter(10.0, false);
+        // Index and filter blocks live in the block cache (the L0 ones pinned, they are
+        // read for every lookup): outside it they take memory that grows with the
+        // database, beyond any budget.
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_cache_index_and_filter_blocks_with_high_priority(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        // No stall: the limit makes RocksDB flush early, and a block's commit must not
+        // wait on a flush while holding the commit lock.
+        let memtables =
+            WriteBufferManager::new_write_buffer_manager(options.memtables_bytes, false);
 
         let mut cf_opts = Options::default();
         cf_opts.set_block_based_table_factory(&table);
         cf_opts.set_write_buffer_size(options.write_buffer_bytes);
+        cf_opts.set_max_write_buffer_number(options.max_write_buffer_number);
         cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         // A bloom filter over each memtable's keys: most point reads (receipts of new
         // transactions, records written long ago) miss the memtable, and without it each
@@ -122,6 +157,7 @@ impl Db {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_open_files(options.max_open_files);
         db_opts.set_max_total_wal_size(options.max_total_wal_bytes);
+        db_opts.set_write_buffer_manager(&memtables);
         db_opts.set_paranoid_checks(true);
         // RocksDB's own info log would otherwise grow without bound.
         db_opts.set_keep_log_file_num(4);
@@ -133,8 +169,11 @@ impl Db {
         // the previous one ended instead of searching the skip list from the top.
         db_opts.set_allow_concurrent_memtable_write(false);
 
+        // The default column family holds nothing, but rust-rocksdb would open it with
+        // RocksDB's defaults (a 32 MiB block cache of its own, 64 MiB memtables).
         let cfs = ALL_CFS
             .iter()
+            .chain([&rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(|source| DbError::Open {
             path: path.display().to_string(),
@@ -146,7 +185,8 @@ impl Db {
             chain_id: chain_id.to_string(),
             commit_lock: Mutex::new(()),
             _cache: cache,
-            nodes: NodeCache::new(NODE_CACHE_ENTRIES),
+            memtables,
+            nodes: NodeCache::new(options.node_cache_entries.max(1)),
             crypt: None,
         };
         let new_record = db.unlock(options.encryption.as_ref())?;
@@ -266,6 +306,24 @@ impl Db {
         self.db.flush_wal(true)?;
         tracing::debug!(path = %self.path.display(), "database closed");
         Ok(())
+    }
+
+    /// The memory limits RocksDB and the tree-node cache actually hold, read back from
+    /// them (so the node can show, and its tests check, that its budget arrived).
+    pub fn memory_limits(&self) -> Result<MemoryLimits, DbError> {
+        const CAPACITY: &str = "rocksdb.block-cache-capacity";
+        // All column families share one cache: the largest any reports (the default
+        // one's included) is the capacity, and a family with a cache of its own shows.
+        let mut block_cache = self.db.property_int_value(CAPACITY)?.unwrap_or(0);
+        for name in ALL_CFS {
+            let cf = self.db.property_int_value_cf(self.cf(name), CAPACITY)?;
+            block_cache = block_cache.max(cf.unwrap_or(0));
+        }
+        Ok(MemoryLimits {
+            block_cache_bytes: block_cache,
+            memtables_bytes: self.memtables.get_buffer_size(),
+            node_cache_entries: self.nodes.capacity(),
+        })
     }
 
     /// The data key of an encrypted database (what opens a checkpoint of it), `None` for

@@ -41,7 +41,7 @@ pub mod snapshot;
 
 pub use commit::{CommitBlock, TxRecord};
 pub use crypt::{CryptError, DataKey};
-pub use db::{Db, DbOptions};
+pub use db::{Db, DbOptions, MemoryLimits};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};

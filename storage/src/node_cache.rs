@@ -40,6 +40,11 @@ impl NodeCache {
         self.lock().insert(key, node);
     }
 
+    /// Nodes it holds at most.
+    pub fn capacity(&self) -> usize {
+        self.lock().capacity()
+    }
+
     /// Nodes cached.
     #[cfg(test)]
     fn len(&self) -> usize {

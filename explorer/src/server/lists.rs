@@ -394,6 +394,18 @@ pub(super) async fn cost(
     with_store_note(st, t)
 }
 
+/// The overdue-and-default view over every financing the store holds, as of the
+/// ledger's date: one pass a chunk at a time into exact running totals per group (see
+/// [`crate::overdue::ageing_in_store`]: the penalty is the ledger's formula, not SQL).
+pub(super) async fn overdue_ageing(st: &AppState, v: &Viewer, q: &ListQuery) -> Table {
+    let today = st.index.read(crate::money::ledger_today);
+    let t = match crate::overdue::ageing_in_store(&st.store, v, q, today, CHUNK).await {
+        Ok(t) => t,
+        Err(e) => failed(crate::overdue::Ageing::default().table().columns, &e),
+    };
+    with_store_note(st, t)
+}
+
 async fn cost_pass(
     st: &AppState,
     v: &Viewer,

@@ -170,14 +170,16 @@ impl<'s> MigrationSource<'s> for Schema {
             Backend::Sqlite => [
                 include_str!("../../migrations/sqlite/0001_index.sql"),
                 include_str!("../../migrations/sqlite/0002_financed.sql"),
+                include_str!("../../migrations/sqlite/0003_overdue.sql"),
             ],
             Backend::Postgres => [
                 include_str!("../../migrations/postgres/0001_index.sql"),
                 include_str!("../../migrations/postgres/0002_financed.sql"),
+                include_str!("../../migrations/postgres/0003_overdue.sql"),
             ],
         };
         let migrations = (1..)
-            .zip(["index", "financed"].into_iter().zip(sqls))
+            .zip(["index", "financed", "overdue"].into_iter().zip(sqls))
             .map(|(version, (name, sql))| {
                 Migration::new(
                     version,
@@ -456,11 +458,11 @@ async fn set_meta(c: &mut AnyConnection, name: &str, value: &str) -> Result<(), 
 async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO docs (kind, id, status, alt_status, day, search, ref, doc_json, \
-         updated_height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         updated_height, overdue_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, \
          alt_status = excluded.alt_status, day = excluded.day, search = excluded.search, \
          ref = excluded.ref, doc_json = excluded.doc_json, \
-         updated_height = excluded.updated_height",
+         updated_height = excluded.updated_height, overdue_state = excluded.overdue_state",
     )
     .bind(d.kind)
     .bind(d.id.clone())
@@ -471,6 +473,7 @@ async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), S
     .bind(d.reference.clone())
     .bind(d.json.clone())
     .bind(int(height))
+    .bind(d.overdue_state.map(str::to_string))
     .execute(&mut *c)
     .await?;
     sqlx::query("DELETE FROM doc_parties WHERE kind = $1 AND id = $2")
@@ -634,10 +637,14 @@ mod tests {
         let postgres = include_str!("../../migrations/postgres/0001_index.sql");
         assert_eq!(postgres.replace(" COLLATE \"C\"", ""), sqlite);
         assert!(postgres.contains("id TEXT COLLATE \"C\" NOT NULL"));
-        // No text column added: the second file is the same for both.
+        // No text key added: the later files are the same for both.
         assert_eq!(
             include_str!("../../migrations/sqlite/0002_financed.sql"),
             include_str!("../../migrations/postgres/0002_financed.sql")
+        );
+        assert_eq!(
+            include_str!("../../migrations/sqlite/0003_overdue.sql"),
+            include_str!("../../migrations/postgres/0003_overdue.sql")
         );
     }
 }

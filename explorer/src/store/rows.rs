@@ -3,7 +3,7 @@
 //! for the risk views' SQL totals. Computed once, when the document is written.
 
 use chrono::NaiveDate;
-use lianrong_contracts::model::{Order, Org, Receivable};
+use lianrong_contracts::model::{Financing, FinancingStatus, Order, Org, Receivable};
 use lianrong_contracts::money::Amount;
 use lianrong_contracts::DocKind;
 
@@ -42,6 +42,8 @@ pub struct DocRow {
     pub receivable: Option<ReceivableFigures>,
     /// An org's roles.
     pub roles: Option<Vec<String>>,
+    /// A financing's place in the overdue-and-default view ([`overdue_state`]).
+    pub overdue_state: Option<&'static str>,
 }
 
 /// The figures of a receivable the risk views total in SQL.
@@ -69,6 +71,19 @@ pub struct ReceivableFigures {
     pub issue_date: NaiveDate,
     /// Counts in its holder's bank exposure ([`crate::views::bank_exposure`]).
     pub financed: bool,
+}
+
+/// Where a financing stands in the overdue-and-default view (`/risk/overdue`, the
+/// `overdue_state` column): `written off`, `overdue` (went overdue while disbursed), or
+/// not at risk (`None`: never overdue, bought back, repaid, cancelled). The view judges
+/// each row again from its document; this only lets SQL leave the others out.
+pub fn overdue_state(f: &Financing) -> Option<&'static str> {
+    let o = f.overdue.as_ref()?;
+    match (f.status, &o.write_off) {
+        (_, Some(_)) => Some("written off"),
+        (FinancingStatus::Disbursed, None) => Some("overdue"),
+        _ => None,
+    }
 }
 
 /// Days since 1970-01-01 (the store's integer dates: both databases subtract them alike).
@@ -142,6 +157,7 @@ impl DocRow {
             parties: vec![],
             receivable: None,
             roles: None,
+            overdue_state: None,
         };
         row.fill(doc, ctx);
         Ok(row)
@@ -173,6 +189,7 @@ impl DocRow {
             }
             Doc::Financing(f) => {
                 self.status = status_str(&f.status);
+                self.overdue_state = overdue_state(f);
                 self.search = search(&[f.id.as_str(), f.receivable.as_str()]);
                 self.parties = owned(f.parties());
             }

@@ -468,6 +468,117 @@ impl Store {
     }
 }
 
+/// Financings the overdue-and-default view reads: of `kind = 'financing'` only.
+const AT_RISK: Spec = Spec {
+    status: false,
+    org: false,
+    text: false,
+    ..Spec::FINANCINGS
+};
+
+impl Store {
+    /// Up to `limit` financings `viewer` reads that went overdue or were written off (the
+    /// `overdue_state` column; rows not judged yet are read too), in id order, after
+    /// `from` (`After(id)`); `status` (`overdue`, `written off`) narrows them. The view
+    /// judges each again from its document (`overdue::Ageing`).
+    pub async fn financings_at_risk(
+        &self,
+        viewer: &Viewer,
+        status: Option<&str>,
+        from: &Cursor,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError> {
+        let mut sql = Sql::default();
+        let mut w = doc_conditions(&mut sql, AT_RISK, viewer, &ListQuery::default());
+        match status.map(str::to_ascii_lowercase) {
+            Some(s) if s == "overdue" || s == "written off" => {
+                let s = sql.text(s);
+                w.push(format!("d.overdue_state IN ({s}, 'unknown')"));
+            }
+            _ => w.push("d.overdue_state IS NOT NULL".into()),
+        }
+        if let Cursor::After(id) = from {
+            let id = sql.text(id.clone());
+            w.push(format!("d.id > {id}"));
+        }
+        let head = "SELECT d.id, d.doc_json FROM docs d";
+        paged(&mut sql, head, &w, "d.id", limit, from.skipped());
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                decode_doc(DocKind::Financing, &id, &r.try_get::<String, _>(1)?)
+            })
+            .collect()
+    }
+
+    /// Up to `limit` transactions that touched document `id` of `kind` and `viewer`
+    /// reads (a party, as the transactions list reads them), newest first, after `skip`;
+    /// the page applies `vis` again.
+    pub async fn doc_history(
+        &self,
+        kind: DocKind,
+        id: &str,
+        viewer: &Viewer,
+        skip: u64,
+        limit: usize,
+    ) -> Result<Vec<TxRecord>, StoreError> {
+        let mut sql = Sql::default();
+        let k = sql.text(kind.as_str());
+        let i = sql.text(id.to_string());
+        let mut w = vec![format!("x.kind = {k}"), format!("x.id = {i}")];
+        if let Viewer::Org(me) = viewer {
+            let o = sql.text(me.to_string());
+            w.push(format!(
+                "EXISTS (SELECT 1 FROM tx_parties p WHERE p.height = t.height \
+                 AND p.position = t.position AND p.org = {o})"
+            ));
+        }
+        let head = "SELECT t.record_json FROM tx_docs x JOIN txs t ON t.height = x.height \
+                    AND t.position = x.position";
+        let order = "x.height DESC, x.position DESC";
+        paged(&mut sql, head, &w, order, limit, skip);
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                serde_json::from_str(&json).map_err(|e| super::corrupt("tx", e))
+            })
+            .collect()
+    }
+
+    /// How many documents of `kind` `viewer` reads (a party to them), in SQL.
+    pub async fn visible_docs(&self, kind: DocKind, viewer: &Viewer) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        let spec = Spec {
+            kind,
+            status: false,
+            org: false,
+            dated: false,
+            text: false,
+            order: DocOrder::Id,
+        };
+        let w = doc_conditions(&mut sql, spec, viewer, &ListQuery::default());
+        sql.text = format!("SELECT COUNT(*) FROM docs d WHERE {}", w.join(" AND "));
+        let n: i64 = sql.query().fetch_one(self.pool()).await?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many transactions `viewer` reads (a party to them), in SQL.
+    pub async fn visible_txs(&self, viewer: &Viewer) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        sql.text = match viewer {
+            Viewer::Org(me) => {
+                let o = sql.text(me.to_string());
+                format!("SELECT COUNT(*) FROM tx_parties WHERE org = {o}")
+            }
+            Viewer::Everything { .. } => "SELECT COUNT(*) FROM txs".into(),
+        };
+        let n: i64 = sql.query().fetch_one(self.pool()).await?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
 /// `tx_docs` rows matching `condition`, each numbered `n` from its document's newest
 /// transaction (1) back: a window both databases run, so a per-document bound is SQL.
 pub(crate) fn newest_doc_txs(condition: &str) -> String {

@@ -223,7 +223,7 @@ fn summary(r: &BenchReport) -> String {
         (
             "floor",
             format!(
-                "{:.1} us per ZIP-215 verification (ledger's own {:.1} us)",
+                "{:.1} us CPU per ZIP-215 verification, the fastest measured at start (ledger's own {:.1} us)",
                 r.floor.floor_us, r.floor.ledger_verify_us
             ),
         ),

@@ -107,6 +107,8 @@ pub fn build(input: &ConfigInput) -> Result<NodeConfig> {
         },
         mempool: MempoolSection::default(),
         consensus: Default::default(),
+        // The default budget: every cache and the mempool are sized from it.
+        memory: Default::default(),
         // Encryption at rest is added by the operator (docs/operations.md).
         encryption: None,
     })

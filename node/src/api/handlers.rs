@@ -125,7 +125,9 @@ fn admit_error(e: AdmitError) -> ApiError {
         AdmitError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
         AdmitError::NonceTooFar { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far"),
         AdmitError::SignerFull(_) => (StatusCode::TOO_MANY_REQUESTS, "signer_full"),
-        AdmitError::Full(_) => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+        AdmitError::Full(_) | AdmitError::FullBytes(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "mempool_full")
+        }
     };
     ApiError::new(status, code, e.to_string())
 }
