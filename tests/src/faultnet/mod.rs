@@ -219,15 +219,22 @@ impl FaultNet {
     /// Fills node `i`'s volume to the last byte (a no-op without volumes: see `start`).
     fn fill_volume(&self, i: usize) {
         let Some(v) = &self.volumes[i] else { return };
-        let out = Command::new("fallocate")
-            .arg("-l")
-            .arg(format!("{}", free_bytes(&v.mount)))
-            .arg(&v.ballast)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "fallocate: {out:?}");
-        // Whatever fallocate left (rounding), plain writes take until ENOSPC.
+        // The node keeps writing while this runs: fallocate all but a margin of what is
+        // free now (asking for exactly that failed with ENOSPC when a write came between),
+        // and plain writes take the rest.
+        let bulk = free_bytes(&v.mount).saturating_sub(FILL_MARGIN_BYTES);
+        if bulk > 0 {
+            let out = Command::new("fallocate")
+                .arg("-l")
+                .arg(format!("{bulk}"))
+                .arg(&v.ballast)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "fallocate: {out:?}");
+        }
+        // Whatever fallocate left (the margin, rounding), plain writes take until ENOSPC.
         let mut f = std::fs::OpenOptions::new()
+            .create(true)
             .append(true)
             .open(&v.ballast)
             .unwrap();
@@ -365,6 +372,9 @@ fn mount_volume(c: &Cluster, i: usize, mib: u64) -> Option<Volume> {
         mount,
     })
 }
+
+/// What [`FaultNet::fill_volume`] leaves to plain writes after its fallocate.
+const FILL_MARGIN_BYTES: u64 = 4 * 1024 * 1024;
 
 fn free_bytes(path: &Path) -> u64 {
     let out = Command::new("df")
