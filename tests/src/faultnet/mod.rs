@@ -222,15 +222,24 @@ impl FaultNet {
         // The node keeps writing while this runs: fallocate all but a margin of what is
         // free now (asking for exactly that failed with ENOSPC when a write came between),
         // and plain writes take the rest.
-        let bulk = free_bytes(&v.mount).saturating_sub(FILL_MARGIN_BYTES);
-        if bulk > 0 {
+        let mut bulk = free_bytes(&v.mount).saturating_sub(FILL_MARGIN_BYTES);
+        while bulk > FILL_MARGIN_BYTES {
             let out = Command::new("fallocate")
                 .arg("-l")
                 .arg(format!("{bulk}"))
                 .arg(&v.ballast)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "fallocate: {out:?}");
+            if out.status.success() {
+                break;
+            }
+            // Refused whole (ENOSPC: the node took more meanwhile): ask for half.
+            eprintln!(
+                "fill_volume: fallocate of {bulk} bytes refused ({}), {} free now",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                free_bytes(&v.mount)
+            );
+            bulk /= 2;
         }
         // Whatever fallocate left (the margin, rounding), plain writes take until ENOSPC.
         let mut f = std::fs::OpenOptions::new()
