@@ -648,9 +648,8 @@ pub fn steps(
     d: &IndexData,
     viewer: &Viewer,
 ) -> Vec<Step> {
-    let mut docs = chain_docs(&history.lineage);
-    let entries = history_entries(history, proofs, &mut docs);
-    add_trade_docs(d, &mut docs);
+    let entries = history_entries(history, proofs, &mut BTreeSet::new());
+    let docs = lineage_docs(history, d);
     let mut by_tx = StepsByTx::new();
     for doc in &docs {
         if let Some(list) = d.doc_txs.get(doc) {
@@ -669,6 +668,28 @@ pub fn steps(
         }
     }
     by_tx.into_values().take(MAX_NODES).collect()
+}
+
+/// The documents whose transactions a lineage picture shows: its receivables, their
+/// invoices and financings (current, and those their history names), and the trade
+/// behind the invoices `d` holds (their orders and the orders' shipments).
+pub fn lineage_docs(history: &ReceivableHistory, d: &IndexData) -> BTreeSet<(DocKind, String)> {
+    let mut docs = chain_docs(&history.lineage);
+    history_entries(history, &LineageProofs::default(), &mut docs);
+    add_trade_docs(d, &mut docs);
+    docs
+}
+
+/// The transactions the lineage's history entries name (hex).
+pub fn entry_txs(history: &ReceivableHistory) -> Vec<String> {
+    let mut out: Vec<String> = history
+        .steps
+        .iter()
+        .flat_map(|s| s.history.iter().filter_map(|e| e.tx.map(|t| t.to_hex())))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn chain_docs(chain: &[Receivable]) -> BTreeSet<(DocKind, String)> {

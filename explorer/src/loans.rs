@@ -24,9 +24,11 @@ use lianrong_contracts::Event;
 use maud::{html, Markup};
 
 use crate::index::IndexData;
-use crate::node::{NodeApi, NodeError};
+use crate::node::{Doc, NodeApi, NodeError};
+use crate::store::{PriceKey, Store, StoreError, StoredEvent};
 use crate::views::{link, org_link, Cell, ListQuery, Table};
 use crate::vis::{self, Viewer};
+use lianrong_contracts::DocKind;
 
 /// Most pages of `/v1/loans` one view reads (500 each); more is shown as incomplete.
 const MAX_LOAN_PAGES: usize = 40;
@@ -324,58 +326,125 @@ pub fn ltv_series(
     points
 }
 
-/// The events `ltv_series` needs, from the index: the loan's and every `price_posted`,
-/// in ledger order (refused transactions left out).
-pub fn loan_events(d: &IndexData, loan: &Loan) -> Vec<Placed> {
-    const NAMES: [&str; 9] = [
-        "price_posted",
-        "loan_requested",
-        "loan_disbursed",
-        "loan_repayment_acknowledged",
-        "loan_topped_up",
-        "goods_released",
-        "loan_repaid",
-        "loan_enforced",
-        "loan_cancelled",
-    ];
-    let mut out = Vec::new();
-    for t in d.txs.values().filter(|t| t.ok) {
-        for v in &t.events {
-            let named = v
-                .as_object()
-                .and_then(|o| o.keys().next())
-                .is_some_and(|k| NAMES.contains(&k.as_str()));
-            if !named {
-                continue;
-            }
-            if let Ok(e) = serde_json::from_value::<Event>(v.clone()) {
-                out.push(((t.height, t.index, t.time_ms), e));
-            }
+/// Most of a loan's own events an LTV chart reads (a repayment, a top-up, a release each
+/// make one; more is said above the chart).
+pub const MAX_LOAN_EVENTS: usize = 2_000;
+
+/// Most price posts per goods an LTV chart reads after the loan's request (a bank
+/// posting daily for five years; more is said above the chart).
+pub const MAX_PRICE_EVENTS: usize = 2_000;
+
+/// The series of `loan` from the store (its events and its bank's prices of the goods
+/// its receipts hold), and why it may lack points (`d`: what the store may lack).
+pub async fn series_from_store(
+    store: &Store,
+    d: &IndexData,
+    loan: &Loan,
+) -> (Vec<LtvPoint>, Option<String>) {
+    let mut why: Vec<String> = d.store_incomplete().into_iter().collect();
+    let series = match stored_events(store, loan).await {
+        Ok((receipts, events, cut)) => {
+            why.extend(cut);
+            ltv_series(loan, &receipts, events)
         }
-    }
-    // Only this loan's events (and its bank's prices) matter; the walk ignores the rest.
-    out.retain(|(_, e)| match e {
-        Event::PricePosted { bank, .. } => bank == &loan.bank,
-        other => other
-            .documents()
-            .iter()
-            .any(|(_, id)| id == loan.id.as_str()),
-    });
-    out
+        Err(e) => {
+            why.push(format!("the index's database could not be read: {e}"));
+            vec![]
+        }
+    };
+    (series, (!why.is_empty()).then(|| why.join("; ")))
 }
 
-/// The series of `loan` from the index, and why it may lack points.
-pub fn series_from_index(d: &IndexData, loan: &Loan) -> (Vec<LtvPoint>, Option<String>) {
-    let series = ltv_series(loan, &d.warehouse_receipts, loan_events(d, loan));
-    let mut why: Vec<String> = d.incomplete().into_iter().collect();
-    if d.evicted_txs > 0 {
-        why.push(format!(
-            "the index let {} older transactions go (prices and changes before them are not \
-             in the chart)",
-            d.evicted_txs
+/// An event the walk reads, at its place (height, position, time, sequence).
+type Walked = ((u64, u64, u64, u64), Event);
+
+fn decoded(rows: Vec<StoredEvent>) -> Vec<Walked> {
+    rows.into_iter()
+        .filter_map(|(at, v)| serde_json::from_value::<Event>(v).ok().map(|e| (at, e)))
+        .collect()
+}
+
+/// The receipts, events (the loan's and its bank's prices of its goods, in ledger order)
+/// and what was cut, read from the store.
+async fn stored_events(
+    store: &Store,
+    loan: &Loan,
+) -> Result<(BTreeMap<String, WarehouseReceipt>, Vec<Placed>, Vec<String>), StoreError> {
+    let mut cut = Vec::new();
+    let mut own = decoded(
+        store
+            .loan_events(loan.id.as_str(), MAX_LOAN_EVENTS + 1)
+            .await?,
+    );
+    if own.len() > MAX_LOAN_EVENTS {
+        own.truncate(MAX_LOAN_EVENTS);
+        cut.push(format!(
+            "only the loan's first {MAX_LOAN_EVENTS} changes are read"
         ));
     }
-    (series, (!why.is_empty()).then(|| why.join("; ")))
+    let mut ids: Vec<String> = loan.receipts.iter().map(ToString::to_string).collect();
+    for (_, e) in &own {
+        match e {
+            Event::LoanRequested { receipts, .. } => {
+                ids.extend(receipts.iter().map(ToString::to_string));
+            }
+            Event::LoanToppedUp { receipt, .. } => ids.push(receipt.to_string()),
+            _ => {}
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    let receipts: BTreeMap<String, WarehouseReceipt> = store
+        .docs_by_id(DocKind::WarehouseReceipt, &ids)
+        .await?
+        .into_iter()
+        .filter_map(|d| match d {
+            Doc::WarehouseReceipt(r) => Some((r.id.to_string(), r)),
+            _ => None,
+        })
+        .collect();
+    let mut events = own.clone();
+    if let Some(((h, p, _, s), _)) = own.first() {
+        let ends = |e: &Event| {
+            matches!(
+                e,
+                Event::LoanRepaid { .. } | Event::LoanEnforced { .. } | Event::LoanCancelled { .. }
+            )
+        };
+        let end = own
+            .iter()
+            .find(|(_, e)| ends(e))
+            .map(|((h, p, _, s), _)| (*h, *p, *s));
+        let goods: std::collections::BTreeSet<PriceKey> = receipts
+            .values()
+            .map(|r| PriceKey {
+                bank: loan.bank.to_string(),
+                goods: r.goods.clone(),
+                unit: r.unit.to_string(),
+                currency: loan.amount.currency.code().to_string(),
+            })
+            .collect();
+        for key in goods {
+            let (before, mut after) = store
+                .prices(&key, (*h, *p, *s), end, MAX_PRICE_EVENTS + 1)
+                .await?;
+            if after.len() > MAX_PRICE_EVENTS {
+                after.truncate(MAX_PRICE_EVENTS);
+                cut.push(format!(
+                    "only the first {MAX_PRICE_EVENTS} prices of {} per {} are read",
+                    key.goods, key.unit
+                ));
+            }
+            events.extend(decoded(before));
+            events.extend(decoded(after));
+        }
+    }
+    events.sort_by_key(|(at, _)| *at);
+    let placed = events
+        .into_iter()
+        .map(|((h, p, t, _), e)| ((h, p, t), e))
+        .collect();
+    Ok((receipts, placed, cut))
 }
 
 /// A date for people: `YYYY-MM-DD` (UTC) of a block time.
@@ -583,7 +652,7 @@ pub fn margin_calls(items: Vec<LoanView>, v: &Viewer, q: &ListQuery) -> Table {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use lianrong_contracts::exec::inventory::figures;
     use lianrong_contracts::model::MarginCallState;
@@ -865,14 +934,30 @@ mod tests {
         assert_eq!(series.last().unwrap().ltv, now.ltv_percent);
         // Points carry their blocks, in order.
         assert!(series.windows(2).all(|w| w[0].height < w[1].height));
+    }
 
-        // From the index: the same points, read from its transactions.
-        let mut d = IndexData::default();
-        for (i, ((height, index, time_ms), e)) in s.placed.iter().enumerate() {
-            d.txs.insert(
-                (*height, i as u64),
-                crate::index::TxRecord {
-                    hash: format!("{i:064x}"),
+    /// Writes the story into `store` as a follower would have (one transaction per
+    /// `exec`, its events and documents; the receipts), its heights raised by `offset`;
+    /// the loan and the series the ledger's events give.
+    pub(crate) async fn write_story(store: &Store, offset: u64) -> (Loan, Vec<LtvPoint>) {
+        use crate::store::{Context, DocRow};
+        let s = story();
+        let l: Loan = s.w.get(DocKind::Loan, "LOAN-1").unwrap();
+        let placed: Vec<Placed> = s
+            .placed
+            .iter()
+            .map(|((h, p, t), e)| ((h + offset, *p, *t), e.clone()))
+            .collect();
+        let mut txs: Vec<crate::index::TxRecord> = vec![];
+        for ((height, index, time_ms), e) in &placed {
+            let json = serde_json::to_value(e).unwrap();
+            match txs.last_mut() {
+                Some(t) if (t.height, t.index) == (*height, *index) => {
+                    t.events.push(json);
+                    t.docs.extend(e.documents());
+                }
+                _ => txs.push(crate::index::TxRecord {
+                    hash: format!("{:064x}", 0x10a0_0000 + offset + txs.len() as u64),
                     height: *height,
                     index: *index,
                     time_ms: *time_ms,
@@ -883,15 +968,36 @@ mod tests {
                     action: serde_json::Value::Null,
                     ok: true,
                     error: None,
-                    events: vec![serde_json::to_value(e).unwrap()],
-                    docs: vec![],
+                    events: vec![json],
+                    docs: e.documents(),
                     parties: vec![],
-                },
-            );
+                }),
+            }
         }
-        d.warehouse_receipts = s.receipts();
-        let (from_index, note) = series_from_index(&d, &l);
-        assert_eq!(from_index, series);
+        for t in &mut txs {
+            t.docs.sort();
+            t.docs.dedup();
+        }
+        let docs: Vec<DocRow> = s
+            .receipts()
+            .into_values()
+            .map(|r| DocRow::of(&Doc::WarehouseReceipt(r), &Context::default()).unwrap())
+            .collect();
+        let mut block = crate::index::BlockRow::from_view(&crate::node::fake::block(1, &[]));
+        block.tx_hashes = txs.iter().map(|t| t.hash.clone()).collect();
+        store.write_block(&block, &txs, &docs).await.unwrap();
+        let series = ltv_series(&l, &s.receipts(), placed);
+        (l, series)
+    }
+
+    /// From the store: the same points, read from its events and prices.
+    #[tokio::test]
+    async fn the_ltv_series_reads_the_store() {
+        let store = Store::memory().await.unwrap();
+        let (l, series) = write_story(&store, 0).await;
+        assert_eq!(series.len(), 6);
+        let (from_store, note) = series_from_store(&store, &IndexData::default(), &l).await;
+        assert_eq!(from_store, series);
         assert_eq!(note, None);
     }
 

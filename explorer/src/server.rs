@@ -873,11 +873,10 @@ async fn loan(State(st): State<AppState>, Sess(s, _): Sess, Path(id): Path<Strin
     let found = items.into_iter().find(|l| l.loan.id.as_str() == id);
     match found.and_then(|l| vis::one(&s.viewer, l)) {
         Some(l) => {
-            // The LTV over time, from the loan's events and its bank's prices the index
+            // The LTV over time, from the loan's events and its bank's prices the store
             // holds.
-            let (series, note) = st
-                .index
-                .read(|d| crate::loans::series_from_index(d, &l.loan));
+            let status = docs::status_data(&st);
+            let (series, note) = crate::loans::series_from_store(&st.store, &status, &l.loan).await;
             let body = crate::loans::detail(&l, &series, note.as_deref());
             page(&format!("Loan {id}"), &s, body)
         }
@@ -1083,16 +1082,24 @@ async fn history_trust(st: &AppState) -> Result<lineage::Trust, String> {
 
 /// A receivable's lineage picture, each history entry checked against its receivable's
 /// history proof (at most `lineage::MAX_HISTORY_PROOFS` receivables per page).
-async fn lineage_section(st: &AppState, s: &Session, id: &str, root: &str) -> Markup {
+/// Its transactions and trade steps are read from the store, its settlements from
+/// `data` (the page's, [`docs::section_data`]).
+async fn lineage_section(
+    st: &AppState,
+    s: &Session,
+    (id, root): (&str, &str),
+    data: &IndexData,
+) -> Markup {
     match st.node.receivable_history(id).await {
         Ok(h) => {
             let trust = history_trust(st).await;
             let proofs = lineage::check_lineage(st.node.as_ref(), id, &h, trust).await;
-            let steps = st.index.read(|d| lineage::steps(&h, &proofs, d, &s.viewer));
+            let from_store = docs::lineage_data(st, &h).await;
+            let steps = lineage::steps(&h, &proofs, &from_store, &s.viewer);
             html! {
                 h2 { "Lineage" }
                 div class="lineage" { (lineage::svg(&steps)) }
-                (st.index.read(|d| money::lineage_settlements(d, &s.viewer, root)))
+                (money::lineage_settlements(data, &s.viewer, root))
                 (lineage::proofs_table(&h, &proofs, &s.viewer))
             }
         }
@@ -1100,25 +1107,31 @@ async fn lineage_section(st: &AppState, s: &Session, id: &str, root: &str) -> Ma
     }
 }
 
-/// Registered once, financed once? Every financing on any receivable born of `inv`.
-fn invoice_section(st: &AppState, s: &Session, inv: &lianrong_contracts::model::Invoice) -> Markup {
-    let (parts, fins) = st.index.read(|d| {
-        let parts = vis::filter(
-            &s.viewer,
-            d.receivables
-                .values()
-                .filter(|r| r.invoice == inv.id)
-                .cloned(),
-        );
-        let fins = vis::filter(
-            &s.viewer,
-            d.financings
-                .values()
-                .filter(|f| parts.iter().any(|r| r.id == f.receivable))
-                .cloned(),
-        );
-        (parts, fins)
-    });
+/// Most receivables of one invoice, and most financings on them, its page lists (a
+/// receivable split into parts keeps its invoice; the ledger bounds the parts far below).
+pub(crate) const MAX_INVOICE_ROWS: usize = 1000;
+
+/// Registered once, financed once? Every financing on any receivable born of `inv`, from
+/// `d` (the page's: [`docs::section_data`] read them from the store, one past
+/// [`MAX_INVOICE_ROWS`]).
+fn invoice_section(d: &IndexData, s: &Session, inv: &lianrong_contracts::model::Invoice) -> Markup {
+    let mut parts = vis::filter(
+        &s.viewer,
+        d.receivables
+            .values()
+            .filter(|r| r.invoice == inv.id)
+            .cloned(),
+    );
+    let mut fins = vis::filter(
+        &s.viewer,
+        d.financings
+            .values()
+            .filter(|f| parts.iter().any(|r| r.id == f.receivable))
+            .cloned(),
+    );
+    let cut = parts.len() > MAX_INVOICE_ROWS || fins.len() > MAX_INVOICE_ROWS;
+    parts.truncate(MAX_INVOICE_ROWS);
+    fins.truncate(MAX_INVOICE_ROWS);
     let live = fins.iter().filter(|f| f.status.is_live()).count();
     html! {
         @if let Some(r) = &inv.receivable {
@@ -1130,9 +1143,11 @@ fn invoice_section(st: &AppState, s: &Session, inv: &lianrong_contracts::model::
             ": the ledger refuses a second invoice with the same seller tax id, number, date, currency and amount, under any id."
         }
         p id="financing-summary" {
+            @if cut { "At least " }
             (parts.len()) " receivables from this invoice, " (fins.len()) " financings, "
             (live) " live (requested, accepted or disbursed)."
         }
+        @if cut { p class="error" id="invoice-cut" { "Only the first " (MAX_INVOICE_ROWS) " receivables and financings are read; the receivables and financings lists (q = the invoice) have them all." } }
         ul {
             @for f in &fins {
                 li { a href=(format!("/financings/{}", f.id)) { (f.id) } " on " (f.receivable) ": " (serde_json::to_value(f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) }
@@ -1163,14 +1178,15 @@ async fn doc_page(
         Ok(v) => v,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
+    let mut data = data;
+    docs::section_data(&st, &s.viewer, &doc, &mut data).await;
     let extra = match &doc {
         Doc::Receivable(r) => {
-            let settled = st
-                .index
-                .read(|d| money::receivable_settlements(d, &s.viewer, r.id.as_str()));
-            html! { (settled) (lineage_section(&st, &s, &id, r.root.as_str()).await) }
+            let settled = money::receivable_settlements(&data, &s.viewer, r.id.as_str());
+            let ids = (id.as_str(), r.root.as_str());
+            html! { (settled) (lineage_section(&st, &s, ids, &data).await) }
         }
-        Doc::Invoice(inv) => invoice_section(&st, &s, inv),
+        Doc::Invoice(inv) => invoice_section(&data, &s, inv),
         Doc::Financing(f) => {
             let sales = match crate::sales::fetch(st.node.as_ref(), f.id.as_str()).await {
                 Ok((items, incomplete)) => {
@@ -1186,7 +1202,7 @@ async fn doc_page(
             html! { (money) (overdue) (sales) }
         }
         Doc::Offer(o) => crate::pricing::offer_section(&data, o),
-        Doc::Settlement(x) => st.index.read(|d| money::instruction_lines(d, &s.viewer, x)),
+        Doc::Settlement(x) => money::instruction_lines(&data, &s.viewer, x),
         Doc::Proposal(x) => governance::standing_section(&data, x),
         Doc::WarehouseReceipt(x) => warehouse::receipt_section(&data, &s.viewer, x),
         _ => html! {},
@@ -3234,8 +3250,8 @@ mod tests {
         node.set("/v1/blocks/1", fake::block(1, &[]));
         let mut cfg = config_with_auditor_and_sup1();
         cfg.max_index_docs = 20;
-        cfg.database = Some(url);
-        let served = serve(cfg, node).await;
+        cfg.database = Some(url.clone());
+        let served = serve(cfg, node.clone()).await;
         let addr = served.addr;
         let (_, head) = login(addr, "username=audit&password=a").await;
         let audit = session_of(&head);
@@ -3297,7 +3313,120 @@ mod tests {
         let own = complete_csv(addr, &sup, "/risk/cost?format=csv").await;
         assert!(own.contains(",CNY,75,7433.25 CNY,"), "{own}");
         pages_beyond_the_cache(addr, &audit, &sup).await;
+        sections_beyond_the_cache(&url, addr, (&audit, &sup), &node).await;
         served.stop().await;
+    }
+
+    const SETTLEMENTS: usize = 30;
+
+    /// Writes, while the explorer runs (the cache never sees them), what the document
+    /// pages' sections look up by other fields than an id: RCV-1's invoice INV-1 (its 150
+    /// financings are already stored), 30 settlement lines of one CORE-A instruction on
+    /// RCV-1 (paying SUP-1 and SUP-2 in turn) and 30 transactions on RCV-1 (returned).
+    async fn write_sections(store: &Store) -> Vec<crate::index::TxRecord> {
+        use crate::store::{Context, DocRow};
+        use lianrong_contracts::model::{Settlement, SettlementStatus};
+        let row = |d: Doc| DocRow::of(&d, &Context::default()).unwrap();
+        let inv = testdata::invoice("INV-1", "SUP-1", "CORE-A", "2026-12-30", "5.00");
+        let mut docs = vec![row(Doc::Invoice(inv))];
+        for i in 0..SETTLEMENTS {
+            docs.push(row(Doc::Settlement(Settlement {
+                id: format!("STL-{i:04}").parse().unwrap(),
+                debtor: testdata::org("CORE-A"),
+                payee: testdata::org(if i % 2 == 0 { "SUP-1" } else { "SUP-2" }),
+                receivable: "RCV-1".parse().unwrap(),
+                root: "RCV-1".parse().unwrap(),
+                amount: lianrong_contracts::money::Money::parse("0.10", "CNY").unwrap(),
+                payment_ref: "PAY-1".into(),
+                line: i as u32 + 1,
+                lines: SETTLEMENTS as u32,
+                instructed_on: "2026-12-30".parse().unwrap(),
+                status: SettlementStatus::Pending,
+                answered_on: None,
+                dispute_reason: None,
+            })));
+        }
+        let txs: Vec<crate::index::TxRecord> = (0..SETTLEMENTS as u64)
+            .map(|k| {
+                let mut t = receipt_tx(5000 + k, "-", "SUP-1", "x");
+                t.docs = vec![(DocKind::Receivable, "RCV-1".to_string())];
+                t.events = vec![];
+                t
+            })
+            .collect();
+        let mut block = crate::index::BlockRow::from_view(&fake::block(1, &[]));
+        block.tx_hashes = txs.iter().map(|t| t.hash.clone()).collect();
+        store.write_block(&block, &txs, &docs).await.unwrap();
+        txs
+    }
+
+    /// Each document page's section reads the store (see [`write_sections`]), checked
+    /// against what was written, with the viewer's visibility; and the loan's LTV series
+    /// from the store against the ledger's.
+    async fn sections_beyond_the_cache(
+        url: &str,
+        addr: SocketAddr,
+        (audit, sup): (&str, &str),
+        node: &FakeNode,
+    ) {
+        let store = Store::open(url).await.unwrap();
+        let txs = write_sections(&store).await;
+        let history = crate::lineage::testproofs::history_alone(sup1_rcv1(), vec![]);
+        node.set("/v1/receivables/RCV-1/history", history);
+
+        let get = |path: &'static str, who: &str| {
+            let who = who.to_string();
+            async move { http(addr, "GET", path, Some(&who), None).await.2 }
+        };
+        let section = |page: &str, id: &str| {
+            let from = format!("id=\"{id}\"");
+            let part = page.split(from.as_str()).nth(1).unwrap_or_default();
+            part.split("</table>")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let stl_links = |html: &str| html.matches("href=\"/settlements/STL-").count();
+        let page = get("/receivables/RCV-1", audit).await;
+        assert_eq!(
+            stl_links(&section(&page, "settlements")),
+            SETTLEMENTS,
+            "{page}"
+        );
+        let lineage = section(&page, "lineage-settlements");
+        assert_eq!(stl_links(&lineage), SETTLEMENTS, "{page}");
+        for t in &txs {
+            let link = format!("href=\"/tx/{}\"", t.hash);
+            assert!(page.contains(&link), "the lineage's tx {link}: {page}");
+        }
+        let page = get("/receivables/RCV-1", sup).await;
+        let own = section(&page, "settlements");
+        assert_eq!(
+            stl_links(&own),
+            SETTLEMENTS / 2,
+            "SUP-1's lines only: {page}"
+        );
+        assert!(!own.contains("SUP-2"), "{own}");
+
+        let page = get("/settlements/STL-0007", audit).await;
+        let lines = section(&page, "instruction-lines");
+        assert_eq!(stl_links(&lines), SETTLEMENTS, "{page}");
+
+        let page = get("/invoices/INV-1", audit).await;
+        let want =
+            format!("1 receivables from this invoice, {FINANCINGS} financings, {FINANCINGS} live");
+        assert!(page.contains(&want), "{want} in {page}");
+        let page = get("/invoices/INV-1", sup).await;
+        let half = FINANCINGS / 2;
+        let want = format!("1 receivables from this invoice, {half} financings, {half} live");
+        assert!(page.contains(&want), "{want} in {page}");
+
+        let (loan, ledger) = crate::loans::tests::write_story(&store, 1_000_000).await;
+        let status = IndexData::default();
+        let (series, note) = crate::loans::series_from_store(&store, &status, &loan).await;
+        assert_eq!(series, ledger, "the LTV chart's points are the ledger's");
+        assert_eq!(series.len(), 6);
+        assert_eq!(note, None);
     }
 
     /// Document pages and the dashboard read the store: documents far beyond the

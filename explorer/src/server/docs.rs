@@ -14,9 +14,11 @@ use maud::{html, Markup};
 use super::AppState;
 use crate::index::{IndexData, MAX_TXS_PER_DOC};
 use crate::lineage;
+use crate::money;
 use crate::node::Doc;
-use crate::store::StoreError;
+use crate::store::{SettlementsOf, StoreError};
 use crate::vis::{self, Viewer};
+use lianrong_api_types::ReceivableHistory;
 
 /// Transactions a document's page lists at once, newest first (`?txpage=N` for older).
 pub(super) const DOC_TX_ROWS: usize = 200;
@@ -38,7 +40,19 @@ pub(super) async fn stored_doc(st: &AppState, kind: DocKind, id: &str) -> Option
 /// the documents its visibility and sections read, from the store. A failed read is
 /// logged and leaves those documents out (the section then says what it lacks).
 pub(super) async fn page_data(st: &AppState, doc: &Doc) -> IndexData {
-    let mut d = st.index.read(|c| IndexData {
+    let mut d = status_data(st);
+    if let Err(e) = related(st, doc, &mut d).await {
+        tracing::warn!(error = %e, kind = %doc.kind(), id = doc.id(), "document page: related documents not read");
+    }
+    d.put_doc(doc.clone());
+    d
+}
+
+/// What a page read from the store is shown through besides its documents: the node's
+/// status, the newest block (the ledger's date) and what the store may lack. Unbounded
+/// (`cap`): it holds only what the page read, each list bounded by its query.
+pub(super) fn status_data(st: &AppState) -> IndexData {
+    st.index.read(|c| IndexData {
         node: c.node.clone(),
         height: c.height,
         blocks: c
@@ -51,12 +65,108 @@ pub(super) async fn page_data(st: &AppState, doc: &Doc) -> IndexData {
         last_error: c.last_error.clone(),
         cap: usize::MAX,
         ..Default::default()
-    });
-    if let Err(e) = related(st, doc, &mut d).await {
-        tracing::warn!(error = %e, kind = %doc.kind(), id = doc.id(), "document page: related documents not read");
+    })
+}
+
+/// Reads into `d` what the sections of `doc`'s page list, as `v` may see them: a
+/// receivable's settlements and its lineage's, an invoice's receivables and their
+/// financings, the other lines of a settlement's instruction -- each bounded one row
+/// past what the section shows, so it can say it cut. A failed read is logged and
+/// leaves the rows out.
+pub(super) async fn section_data(st: &AppState, v: &Viewer, doc: &Doc, d: &mut IndexData) {
+    if let Err(e) = sections(st, v, doc, d).await {
+        tracing::warn!(error = %e, kind = %doc.kind(), id = doc.id(), "document page: its sections' rows not read");
     }
-    d.put_doc(doc.clone());
+}
+
+async fn sections(
+    st: &AppState,
+    v: &Viewer,
+    doc: &Doc,
+    d: &mut IndexData,
+) -> Result<(), StoreError> {
+    let store = &st.store;
+    let rows = money::MAX_SETTLEMENT_ROWS + 1;
+    let found = match doc {
+        Doc::Receivable(r) => {
+            let mut found = store
+                .settlements_of(&SettlementsOf::Receivable(r.id.to_string()), v, rows)
+                .await?;
+            let root = SettlementsOf::Root(r.root.to_string());
+            found.extend(store.settlements_of(&root, v, rows).await?);
+            found
+        }
+        Doc::Settlement(x) => {
+            let which = SettlementsOf::Instruction {
+                debtor: x.debtor.to_string(),
+                payment_ref: x.payment_ref.clone(),
+                root: x.root.to_string(),
+            };
+            store.settlements_of(&which, v, rows).await?
+        }
+        Doc::Invoice(inv) => {
+            let n = super::MAX_INVOICE_ROWS + 1;
+            let mut found = store.invoice_receivables(inv.id.as_str(), v, n).await?;
+            found.extend(store.invoice_financings(inv.id.as_str(), v, n).await?);
+            found
+        }
+        _ => vec![],
+    };
+    found.into_iter().for_each(|x| d.put_doc(x));
+    Ok(())
+}
+
+/// What a receivable's lineage picture is drawn from, read from the store: the
+/// documents of its chain (receivables, invoices, financings) and the trade behind them
+/// (the invoices' orders and their shipments), each with its newest
+/// [`MAX_TXS_PER_DOC`] transactions, and the transactions of its history entries.
+pub(super) async fn lineage_data(st: &AppState, h: &ReceivableHistory) -> IndexData {
+    let mut d = status_data(st);
+    if let Err(e) = lineage_related(st, h, &mut d).await {
+        tracing::warn!(error = %e, "lineage: its transactions not read from the database");
+    }
     d
+}
+
+async fn lineage_related(
+    st: &AppState,
+    h: &ReceivableHistory,
+    d: &mut IndexData,
+) -> Result<(), StoreError> {
+    let store = &st.store;
+    let ids = |docs: &BTreeSet<(DocKind, String)>, kind: DocKind| -> Vec<String> {
+        docs.iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    // The trade is found through the invoices and their orders: read those first.
+    let chain = lineage::lineage_docs(h, d);
+    for x in store
+        .docs_by_id(DocKind::Invoice, &ids(&chain, DocKind::Invoice))
+        .await?
+    {
+        d.put_doc(x);
+    }
+    let orders: Vec<String> = d.invoices.values().map(|i| i.order.to_string()).collect();
+    for x in store.docs_by_id(DocKind::Order, &orders).await? {
+        d.put_doc(x);
+    }
+    let docs = lineage::lineage_docs(h, d);
+    let kinds: BTreeSet<DocKind> = docs.iter().map(|(k, _)| *k).collect();
+    for kind in kinds {
+        for (id, t) in store
+            .doc_txs(kind, &ids(&docs, kind), MAX_TXS_PER_DOC)
+            .await?
+        {
+            d.note_doc_tx((kind, id), t.hash.clone());
+            d.add_tx_record(t);
+        }
+    }
+    for t in store.txs_by_hash(&lineage::entry_txs(h)).await? {
+        d.add_tx_record(t);
+    }
+    Ok(())
 }
 
 async fn related(st: &AppState, doc: &Doc, d: &mut IndexData) -> Result<(), StoreError> {

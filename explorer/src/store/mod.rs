@@ -12,6 +12,8 @@
 //! A database belongs to one chain: the first node status read claims it (`chain_id`),
 //! and a node of another chain is refused rather than mixed in.
 
+mod backfill;
+mod links;
 mod load;
 mod rows;
 pub mod sql;
@@ -32,7 +34,10 @@ use crate::index::{BlockRow, Gap, TxRecord};
 use crate::node::Doc;
 use lianrong_contracts::DocKind;
 
-pub use rows::{day_number, decode_doc, kind_named, minor, Context, DocRow, SEARCH_SEP};
+pub use links::{EventAt, PriceKey, SettlementsOf, StoredEvent};
+pub use rows::{
+    day_number, decode_doc, kind_named, minor, Context, DocRow, SettlementLinks, SEARCH_SEP,
+};
 
 /// The database a config names when it names none: an in-memory SQLite (programmatic
 /// configs and tests; `ExplorerConfig::load` defaults to a file next to the config).
@@ -171,15 +176,21 @@ impl<'s> MigrationSource<'s> for Schema {
                 include_str!("../../migrations/sqlite/0001_index.sql"),
                 include_str!("../../migrations/sqlite/0002_financed.sql"),
                 include_str!("../../migrations/sqlite/0003_overdue.sql"),
+                include_str!("../../migrations/sqlite/0004_links.sql"),
             ],
             Backend::Postgres => [
                 include_str!("../../migrations/postgres/0001_index.sql"),
                 include_str!("../../migrations/postgres/0002_financed.sql"),
                 include_str!("../../migrations/postgres/0003_overdue.sql"),
+                include_str!("../../migrations/postgres/0004_links.sql"),
             ],
         };
         let migrations = (1..)
-            .zip(["index", "financed", "overdue"].into_iter().zip(sqls))
+            .zip(
+                ["index", "financed", "overdue", "links"]
+                    .into_iter()
+                    .zip(sqls),
+            )
             .map(|(version, (name, sql))| {
                 Migration::new(
                     version,
@@ -239,7 +250,9 @@ impl Store {
                 .await?;
         }
         Migrator::new(Schema(backend)).await?.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        store.backfill().await?;
+        Ok(store)
     }
 
     /// A fresh in-memory SQLite store.
@@ -458,11 +471,13 @@ async fn set_meta(c: &mut AnyConnection, name: &str, value: &str) -> Result<(), 
 async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO docs (kind, id, status, alt_status, day, search, ref, doc_json, \
-         updated_height, overdue_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         updated_height, overdue_state, receivable) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, \
          alt_status = excluded.alt_status, day = excluded.day, search = excluded.search, \
          ref = excluded.ref, doc_json = excluded.doc_json, \
-         updated_height = excluded.updated_height, overdue_state = excluded.overdue_state",
+         updated_height = excluded.updated_height, overdue_state = excluded.overdue_state, \
+         receivable = excluded.receivable",
     )
     .bind(d.kind)
     .bind(d.id.clone())
@@ -474,6 +489,7 @@ async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), S
     .bind(d.json.clone())
     .bind(int(height))
     .bind(d.overdue_state.map(str::to_string))
+    .bind(d.on_receivable.clone())
     .execute(&mut *c)
     .await?;
     sqlx::query("DELETE FROM doc_parties WHERE kind = $1 AND id = $2")
@@ -491,6 +507,9 @@ async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), S
     }
     if let Some(r) = &d.receivable {
         put_receivable(c, &d.id, r).await?;
+    }
+    if let Some(s) = &d.settlement {
+        put_settlement(c, &d.id, s).await?;
     }
     if let Some(roles) = &d.roles {
         sqlx::query("DELETE FROM org_roles WHERE org = $1")
@@ -515,13 +534,14 @@ async fn put_receivable(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO receivables (id, holder, debtor, status, live, currency, minor_units, \
-         outstanding, maturity, maturity_day, issue_day, root, financed) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         outstanding, maturity, maturity_day, issue_day, root, financed, invoice) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, debtor = excluded.debtor, \
          status = excluded.status, live = excluded.live, currency = excluded.currency, \
          minor_units = excluded.minor_units, outstanding = excluded.outstanding, \
          maturity = excluded.maturity, maturity_day = excluded.maturity_day, \
-         issue_day = excluded.issue_day, root = excluded.root, financed = excluded.financed",
+         issue_day = excluded.issue_day, root = excluded.root, financed = excluded.financed, \
+         invoice = excluded.invoice",
     )
     .bind(id.to_string())
     .bind(r.holder.clone())
@@ -536,6 +556,56 @@ async fn put_receivable(
     .bind(day_number(r.issue_date))
     .bind(r.root.clone())
     .bind(i64::from(r.financed))
+    .bind(r.invoice.clone())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The row of settlement `id` in `settlements` (its root, instruction and line).
+pub(crate) async fn put_settlement(
+    c: &mut AnyConnection,
+    id: &str,
+    s: &SettlementLinks,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO settlements (id, root, debtor, payment_ref, instructed_day, line) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+         root = excluded.root, debtor = excluded.debtor, payment_ref = excluded.payment_ref, \
+         instructed_day = excluded.instructed_day, line = excluded.line",
+    )
+    .bind(id.to_string())
+    .bind(s.root.clone())
+    .bind(s.debtor.clone())
+    .bind(s.payment_ref.clone())
+    .bind(s.instructed_day)
+    .bind(i64::from(s.line))
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The `prices` row of event `seq` of the transaction at (`height`, `position`), if it
+/// is a `price_posted`.
+pub(crate) async fn put_price(
+    c: &mut AnyConnection,
+    (height, position, seq): (i64, i64, i64),
+    e: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let Some(p) = rows::price_of(e) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO prices (height, position, seq, bank, goods, unit, currency) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(height)
+    .bind(position)
+    .bind(seq)
+    .bind(p.bank)
+    .bind(p.goods)
+    .bind(p.unit)
+    .bind(p.currency)
     .execute(c)
     .await?;
     Ok(())
@@ -608,6 +678,7 @@ async fn put_tx(c: &mut AnyConnection, x: &TxRecord) -> Result<(), StoreError> {
         .bind(e.to_string())
         .execute(&mut *c)
         .await?;
+        put_price(c, (h, p, int(seq as u64)), e).await?;
     }
     Ok(())
 }
@@ -646,5 +717,10 @@ mod tests {
             include_str!("../../migrations/sqlite/0003_overdue.sql"),
             include_str!("../../migrations/postgres/0003_overdue.sql")
         );
+        // 0004 adds text columns: byte-wise collation again, nothing else differs.
+        let sqlite = include_str!("../../migrations/sqlite/0004_links.sql");
+        let postgres = include_str!("../../migrations/postgres/0004_links.sql");
+        assert_eq!(postgres.replace(" COLLATE \"C\"", ""), sqlite);
+        assert!(postgres.contains("payment_ref TEXT COLLATE \"C\" NOT NULL"));
     }
 }

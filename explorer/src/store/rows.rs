@@ -3,9 +3,9 @@
 //! for the risk views' SQL totals. Computed once, when the document is written.
 
 use chrono::NaiveDate;
-use lianrong_contracts::model::{Financing, FinancingStatus, Order, Org, Receivable};
+use lianrong_contracts::model::{Financing, FinancingStatus, Order, Org, Receivable, Settlement};
 use lianrong_contracts::money::Amount;
-use lianrong_contracts::DocKind;
+use lianrong_contracts::{DocKind, Event};
 
 use crate::node::Doc;
 use crate::views::status_str;
@@ -44,6 +44,71 @@ pub struct DocRow {
     pub roles: Option<Vec<String>>,
     /// A financing's place in the overdue-and-default view ([`overdue_state`]).
     pub overdue_state: Option<&'static str>,
+    /// The receivable a financing or a settlement is on (`docs.receivable`).
+    pub on_receivable: Option<String>,
+    /// A settlement's root, instruction and line (the `settlements` table).
+    pub settlement: Option<SettlementLinks>,
+}
+
+/// What the settlement tables look a settlement up and order it by: its lineage's root,
+/// its instruction (debtor, payment reference) and its place (instruction day, line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementLinks {
+    /// The root of the receivable's lineage.
+    pub root: String,
+    /// The debtor who instructed it.
+    pub debtor: String,
+    /// The instruction's payment reference.
+    pub payment_ref: String,
+    /// The instruction date, days since 1970-01-01.
+    pub instructed_day: i64,
+    /// Its line in the instruction.
+    pub line: u32,
+}
+
+impl SettlementLinks {
+    /// The links of `s`.
+    pub fn of(s: &Settlement) -> SettlementLinks {
+        SettlementLinks {
+            root: s.root.to_string(),
+            debtor: s.debtor.to_string(),
+            payment_ref: s.payment_ref.clone(),
+            instructed_day: day_number(s.instructed_on),
+            line: s.line,
+        }
+    }
+}
+
+/// A `price_posted` event's columns in `prices`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRow {
+    /// The bank that posted it.
+    pub bank: String,
+    /// The goods.
+    pub goods: String,
+    /// The unit priced.
+    pub unit: String,
+    /// The price's currency code.
+    pub currency: String,
+}
+
+/// The price row of event JSON `e`, if it is a `price_posted`.
+pub fn price_of(e: &serde_json::Value) -> Option<PriceRow> {
+    e.get("price_posted")?;
+    match serde_json::from_value::<Event>(e.clone()).ok()? {
+        Event::PricePosted {
+            bank,
+            goods,
+            unit,
+            price,
+        } => Some(PriceRow {
+            bank: bank.to_string(),
+            goods,
+            unit: unit.to_string(),
+            currency: price.currency.code().to_string(),
+        }),
+        _ => None,
+    }
 }
 
 /// The figures of a receivable the risk views total in SQL.
@@ -71,6 +136,8 @@ pub struct ReceivableFigures {
     pub issue_date: NaiveDate,
     /// Counts in its holder's bank exposure ([`crate::views::bank_exposure`]).
     pub financed: bool,
+    /// The invoice it is born of.
+    pub invoice: String,
 }
 
 /// Where a financing stands in the overdue-and-default view (`/risk/overdue`, the
@@ -125,6 +192,7 @@ fn receivable_figures(r: &Receivable) -> ReceivableFigures {
         root: r.root.to_string(),
         issue_date: r.issue_date,
         financed: crate::views::bank_exposure(r),
+        invoice: r.invoice.to_string(),
     }
 }
 
@@ -158,6 +226,8 @@ impl DocRow {
             receivable: None,
             roles: None,
             overdue_state: None,
+            on_receivable: None,
+            settlement: None,
         };
         row.fill(doc, ctx);
         Ok(row)
@@ -190,6 +260,7 @@ impl DocRow {
             Doc::Financing(f) => {
                 self.status = status_str(&f.status);
                 self.overdue_state = overdue_state(f);
+                self.on_receivable = Some(f.receivable.to_string());
                 self.search = search(&[f.id.as_str(), f.receivable.as_str()]);
                 self.parties = owned(f.parties());
             }
@@ -203,6 +274,8 @@ impl DocRow {
                 self.status = status_str(&s.status);
                 self.day = Some(s.instructed_on.to_string());
                 self.search = search(&[s.id.as_str(), s.receivable.as_str(), &s.payment_ref]);
+                self.on_receivable = Some(s.receivable.to_string());
+                self.settlement = Some(SettlementLinks::of(s));
                 self.parties = owned(s.parties());
             }
             Doc::Proposal(p) => {

@@ -31,28 +31,28 @@ pub const CHUNK: usize = 1000;
 
 /// One bound parameter.
 #[derive(Debug, Clone)]
-enum Param {
+pub(super) enum Param {
     Text(String),
     Int(i64),
 }
 
 /// A statement with `$n` parameters, built piece by piece.
 #[derive(Debug, Default)]
-struct Sql {
-    text: String,
+pub(super) struct Sql {
+    pub(super) text: String,
     params: Vec<Param>,
 }
 
 impl Sql {
     /// Binds `p`; its placeholder.
-    fn bind(&mut self, p: Param) -> String {
+    pub(super) fn bind(&mut self, p: Param) -> String {
         self.params.push(p);
         format!("${}", self.params.len())
     }
-    fn text(&mut self, s: impl Into<String>) -> String {
+    pub(super) fn text(&mut self, s: impl Into<String>) -> String {
         self.bind(Param::Text(s.into()))
     }
-    fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+    pub(super) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
         for p in &self.params {
             q = match p {
@@ -178,7 +178,7 @@ fn receipt_status(sql: &mut Sql, status: &str) -> String {
 }
 
 /// `EXISTS` a party row of document `d` for `org`.
-fn party(sql: &mut Sql, org: String) -> String {
+pub(super) fn party(sql: &mut Sql, org: String) -> String {
     let p = sql.text(org);
     format!(
         "EXISTS (SELECT 1 FROM doc_parties p WHERE p.kind = d.kind AND p.id = d.id AND p.org = {p})"
@@ -589,7 +589,7 @@ pub(crate) fn newest_doc_txs(condition: &str) -> String {
 }
 
 /// `ids` bound one placeholder each, comma-separated (for `IN (...)`).
-fn in_list(sql: &mut Sql, ids: &[String]) -> String {
+pub(super) fn in_list(sql: &mut Sql, ids: &[String]) -> String {
     ids.iter()
         .map(|id| sql.text(id.clone()))
         .collect::<Vec<_>>()
