@@ -19,7 +19,9 @@
 //! Commits and finality per second and each node's CPU and RSS once a second
 //! ([`series`]) go into `--json` and the `--report FILE` charts ([`html`]).
 
+mod catch_up;
 mod commits;
+mod disk;
 mod floor;
 mod html;
 mod lifecycle;
@@ -107,6 +109,9 @@ pub struct BenchOptions {
     pub total: Option<u64>,
     /// Where to write the charts (`.svg`, else a self-contained HTML page).
     pub report: Option<PathBuf>,
+    /// Keep the last validator stopped until `total` committed, then measure how fast
+    /// it catches up ([`catch_up`]).
+    pub catch_up: bool,
 }
 
 /// Figures of one node.
@@ -165,6 +170,10 @@ pub struct BenchReport {
     pub floor: Floor,
     /// The lifecycle workload's counts and read-back.
     pub lifecycle: Option<LifecycleFigures>,
+    /// `--catch-up`: the late validator's catch-up.
+    pub catch_up: Option<catch_up::CatchUpFigures>,
+    /// Bytes on disk per committed transaction, per validator ([`disk`]).
+    pub disk: Option<disk::DiskFigures>,
     /// Figures over time.
     pub series: Series,
 }
@@ -212,6 +221,12 @@ impl std::fmt::Display for BenchReport {
         }
         if let Some(l) = &self.lifecycle {
             write_lifecycle(f, l)?;
+        }
+        if let Some(c) = &self.catch_up {
+            catch_up::write_text(f, c)?;
+        }
+        if let Some(d) = &self.disk {
+            disk::write_text(f, d)?;
         }
         Ok(())
     }
@@ -388,6 +403,12 @@ impl BenchOptions {
         if self.workload == Workload::Lifecycle {
             lifecycle::check_options(self)?;
         }
+        if self.catch_up {
+            if self.workload != Workload::Orders {
+                bail!("--catch-up runs the orders workload");
+            }
+            catch_up::check(self.validators, self.total)?;
+        }
         Ok(())
     }
 }
@@ -425,19 +446,22 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     let dir = opts.dir.clone().unwrap_or_else(|| tmp.path().join("net"));
     let chain_id = "lianrong-bench";
     let (infos, token, parties) = write_network(&dir, &opts, chain_id)?;
-    let nodes = start_nodes(&infos)?;
-    let apis: Vec<Client> = infos
+    // With --catch-up the last validator starts only once the others committed --total.
+    let held = infos.len() - usize::from(opts.catch_up);
+    let mut nodes = start_nodes(&infos[..held])?;
+    let all_apis: Vec<Client> = infos
         .iter()
         .map(|n| node_client(&n.api, &token, chain_id))
         .collect::<Result<_>>()?;
-    for api in &apis {
+    let apis = &all_apis[..held];
+    for api in apis {
         wait_up(api).await?;
     }
     let timeline = Arc::new(Timeline::new());
     let sampler = Sampler::spawn(nodes.pids(), &timeline);
     let run = match parties {
-        None => run_orders(&opts, &nodes, &apis, chain_id, &timeline).await,
-        Some(parties) => lifecycle::run(&opts, &nodes, &apis, chain_id, parties, &timeline)
+        None => run_orders(&opts, &nodes, apis, chain_id, &timeline).await,
+        Some(parties) => lifecycle::run(&opts, &nodes, apis, chain_id, parties, &timeline)
             .await
             .map(|r| Run {
                 measured: r.measured,
@@ -446,16 +470,34 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
                 lifecycle: Some(r.figures),
             }),
     };
+    let caught = match (&run, infos.get(held), all_apis.get(held)) {
+        (Ok(_), Some(late), Some(late_api)) => {
+            let keys: Vec<PublicKey> = (0..opts.keys).map(|i| client_key(i).public()).collect();
+            Some(catch_up::run(late, &mut nodes, apis, late_api, &keys).await)
+        }
+        _ => None,
+    };
+    // While the nodes still run: their data directories as an operator would see them.
+    let disk = match &run {
+        Ok(r) => disk::after_run(&infos, &apis[0], &opts, r)
+            .await
+            .map_err(|e| tracing::warn!("bytes on disk not measured: {e:#}"))
+            .ok(),
+        Err(_) => None,
+    };
     let node_series = sampler.stop().await;
     drop(nodes);
     let run = run?;
+    let caught = caught.transpose()?;
     let series = Series {
         measured_from_s: run.measured.from_s,
         measured_to_s: run.measured.from_s + run.measured.seconds,
         points: timeline.points(),
         nodes: node_series,
     };
-    let report = report(&opts, run, series, floor);
+    let mut report = report(&opts, run, series, floor);
+    report.catch_up = caught;
+    report.disk = disk;
     if let Some(path) = &opts.report {
         html::write(path, &report)?;
     }
@@ -730,6 +772,8 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
             .unwrap_or(1),
         floor,
         lifecycle: run.lifecycle,
+        catch_up: None,
+        disk: None,
         series,
     }
 }

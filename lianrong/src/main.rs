@@ -131,6 +131,10 @@ enum Command {
         /// (`.svg`, else a self-contained HTML page).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Keep the last validator stopped until --total committed, then start it and
+        /// measure its catch-up (tx/s and blocks/s to the others' height).
+        #[arg(long)]
+        catch_up: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -249,6 +253,7 @@ fn run(command: Command) -> Result<()> {
             workload,
             total,
             report,
+            catch_up,
             json,
         } => run_bench(
             crate::bench::BenchOptions {
@@ -262,6 +267,7 @@ fn run(command: Command) -> Result<()> {
                 workload,
                 total,
                 report,
+                catch_up,
             },
             json,
         ),

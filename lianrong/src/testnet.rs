@@ -536,6 +536,8 @@ fn write_node_config<'a>(
         consensus: Default::default(),
         // The default budget: every cache and the mempool are sized from it.
         memory: Default::default(),
+        // The default window of state versions (`[storage] keep_versions`).
+        storage: Default::default(),
         encryption: encrypted.then(|| EncryptionSection {
             key_file: Some(PathBuf::from(DATA_KEY_FILE)),
             key_env: None,

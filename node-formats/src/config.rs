@@ -211,6 +211,49 @@ impl Default for ConsensusSection {
     }
 }
 
+/// `[storage]`: how much of the state's history the node's database keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Versions of the Merkle state tree kept (one per block): older versions' tree nodes
+    /// and superseded values are pruned, so the state at a block further back can no
+    /// longer be proven (blocks, transactions, receipts, history and every block's state
+    /// root are kept). 0 keeps every version (an archive node); otherwise at least
+    /// [`MIN_KEEP_VERSIONS`].
+    pub keep_versions: u64,
+}
+
+/// `storage.keep_versions` when not set: the proofs API proves the state of the latest
+/// block certified by its own certificate, which it looks for up to 1,024 blocks back.
+pub const DEFAULT_KEEP_VERSIONS: u64 = 1024;
+/// Smallest `storage.keep_versions` besides 0: the certified state the proofs API proves
+/// lies a few blocks behind the latest, further after a run of timeouts.
+pub const MIN_KEEP_VERSIONS: u64 = 64;
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            keep_versions: DEFAULT_KEEP_VERSIONS,
+        }
+    }
+}
+
+impl StorageSection {
+    /// The pruning window to open the database with (`None`: keep every version), or why
+    /// `keep_versions` cannot be used.
+    pub fn keep_versions(&self) -> Result<Option<u64>, String> {
+        match self.keep_versions {
+            0 => Ok(None),
+            k if k < MIN_KEEP_VERSIONS => Err(format!(
+                "storage.keep_versions {k} is below the minimum of {MIN_KEEP_VERSIONS}: the \
+                 proofs API proves a state a few blocks (after timeouts, dozens) behind the \
+                 latest; set at least {MIN_KEEP_VERSIONS}, or 0 to keep every version"
+            )),
+            k => Ok(Some(k)),
+        }
+    }
+}
+
 /// `[encryption]`: the node's database (and so its backups) and its node key file are
 /// encrypted at rest under the operator's 32-byte data key (64 hex digits or base64), read
 /// from a file or from an environment variable -- exactly one of the two.
@@ -248,6 +291,9 @@ pub struct NodeConfig {
     /// Encryption at rest; none without the section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionSection>,
+    /// How many versions of the state tree the database keeps.
+    #[serde(default)]
+    pub storage: StorageSection,
 }
 
 fn read_limited(path: &Path) -> Result<String, ConfigError> {

@@ -391,6 +391,9 @@ pub fn values(config: &NodeConfig) -> Vec<Finding> {
     if let Err(e) = plan {
         memory_problems(e, &mut out);
     }
+    if let Err(e) = config.storage.keep_versions() {
+        out.push(problem(e));
+    }
     out
 }
 
@@ -690,14 +693,19 @@ mod tests {
         config.api.tokens[1].sha256 = config.api.tokens[0].sha256;
         config.api.tokens[2].sha256 = sha256(b"");
         config.api.public_addresses = vec!["node.example.com:443".into(), "no port".into()];
+        config.storage.keep_versions = 10;
         let found = values(&config);
         let problems = messages(&found, Severity::Problem);
-        assert_eq!(problems.len(), 5, "{found:?}");
+        assert_eq!(problems.len(), 6, "{found:?}");
         assert!(problems[0].starts_with("p2p.peers[1]: address \"10.0.0.1:26656\""));
         assert!(problems[1].starts_with("api.tokens[1]: the same token is granted twice"));
         assert!(problems[2].starts_with("api.tokens[2]: the SHA-256 of the empty string"));
         assert!(problems[3].starts_with("mempool.max_txs is 0"));
         assert!(problems[4].starts_with("api.public_addresses[1]"));
+        assert!(
+            problems[5].starts_with("storage.keep_versions 10 is below the minimum of 64"),
+            "{problems:?}"
+        );
         let warnings = messages(&found, Severity::Warning);
         assert_eq!(warnings.len(), 3, "{warnings:?}");
     }

@@ -58,10 +58,11 @@ const NOTICE_QUEUE: usize = 256;
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
 
 /// The database options of `config`: the sizes of its `[memory]` budget, with
-/// `[encryption]`'s data key.
+/// `[encryption]`'s data key and `[storage]`'s pruning window.
 pub fn db_options(config: &NodeConfig) -> Result<DbOptions> {
     Ok(DbOptions {
         encryption: keyfile::data_key(config)?,
+        keep_versions: config.storage.keep_versions().map_err(|e| anyhow!(e))?,
         ..sized_db_options(&config.memory_plan()?)
     })
 }
@@ -909,6 +910,9 @@ impl Loop {
     async fn act(&mut self, engine: &mut Engine, out: Output) -> Result<Vec<Step>> {
         match out {
             Output::Send { to, message } => {
+                if let Message::SyncRequest { from_height } = &message {
+                    tracing::debug!(from_height, ?to, "sync request");
+                }
                 let bytes = message.to_bytes();
                 match to {
                     // Best effort: consensus re-sends on its own timeouts.
@@ -986,9 +990,20 @@ impl Loop {
     /// last one), the database every block since genesis, so a peer down for hours
     /// still catches up. Returns whether the request was answered here.
     async fn serve_old_sync(&mut self, from: PublicKey, from_height: u64) -> Result<bool> {
+        let started = std::time::Instant::now();
         match sync_from_db(&self.db, from_height)? {
             Some(answer) => {
-                let _ = self.net.send(from, answer.to_bytes()).await;
+                let bytes = answer.to_bytes();
+                // How long serving takes (reading and encoding up to 32 blocks) is what
+                // a catching-up peer waits for between batches.
+                tracing::debug!(
+                    peer = %from,
+                    from_height,
+                    bytes = bytes.len(),
+                    read_ms = started.elapsed().as_millis() as u64,
+                    "sync answered from the database"
+                );
+                let _ = self.net.send(from, bytes).await;
                 Ok(true)
             }
             None => Ok(false),
@@ -1302,10 +1317,12 @@ mod memory_tests {
         assert_eq!(
             DbOptions {
                 encryption: None,
+                keep_versions: None,
                 ..options
             },
             sized_db_options(&plan)
         );
+        assert_eq!(options.keep_versions, Some(1024), "the default window");
         let limits = mempool_limits(&config, &plan);
         assert_eq!(limits.max_txs, plan.mempool_max_txs);
         assert_eq!(limits.max_bytes, plan.mempool_max_bytes);
@@ -1317,5 +1334,12 @@ mod memory_tests {
         config.mempool.max_bytes = Some(1 << 30);
         let err = db_options(&config).unwrap_err().to_string();
         assert!(err.contains("mempool.max_bytes"), "{err}");
+        // A pruning window too small to prove certified states stops the node; 0 keeps all.
+        config.mempool.max_bytes = None;
+        config.storage.keep_versions = 10;
+        let err = db_options(&config).unwrap_err().to_string();
+        assert!(err.contains("storage.keep_versions 10 is below"), "{err}");
+        config.storage.keep_versions = 0;
+        assert_eq!(db_options(&config).unwrap().keep_versions, None);
     }
 }

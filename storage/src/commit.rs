@@ -121,13 +121,15 @@ impl Db {
         }
         self.put(&mut batch, CF_BLOCK_HASHES, &block.block_hash.0, &hkey)?;
         self.stage_txs(&mut batch, height, block)?;
+        let stale = self.stage_stale_index(&mut batch, height, &block.changes.tree)?;
+        let pruned = self.stage_prune(&mut batch, height, super::prune::prune_budget(stale))?;
         let entries = batch.len();
         self.db.write_opt(batch, &synced())?;
         // Only once they are on disk: the next block reads these paths first.
         for (key, node) in block.changes.tree.node_batch.nodes() {
             self.nodes.insert(key.clone(), node.clone());
         }
-        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, "block committed");
+        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, ?pruned, "block committed");
         Ok(())
     }
 

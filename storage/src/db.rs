@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use jmt::Sha256Jmt;
@@ -40,6 +41,10 @@ pub struct DbOptions {
     /// opened with a key is encrypted for good; an encrypted one opens only with its key,
     /// and a plain one only without.
     pub encryption: Option<DataKey>,
+    /// Prune the Merkle tree to its last `n` versions ([`crate::prune`]; at least
+    /// [`crate::prune::MIN_WINDOW`]);
+    /// `None` keeps every version (and writes no stale index).
+    pub keep_versions: Option<u64>,
 }
 
 impl Default for DbOptions {
@@ -53,6 +58,7 @@ impl Default for DbOptions {
             memtables_bytes: 64 * 1024 * 1024,
             node_cache_entries: NODE_CACHE_ENTRIES,
             encryption: None,
+            keep_versions: None,
         }
     }
 }
@@ -94,6 +100,12 @@ pub struct Db {
     pub(crate) nodes: NodeCache,
     /// The ciphers of an encrypted database.
     crypt: Option<Crypt>,
+    /// The pruning window ([`DbOptions::keep_versions`]).
+    pub(crate) keep_versions: Option<u64>,
+    /// The oldest tree version kept whole ([`META_PRUNED_BELOW`]; 0 when never pruned).
+    /// Raised before the deletions that follow it are written, so no read starts on a
+    /// version whose nodes may be going.
+    pub(crate) pruned_below: AtomicU64,
 }
 
 impl std::fmt::Debug for Db {
@@ -188,9 +200,15 @@ impl Db {
             memtables,
             nodes: NodeCache::new(options.node_cache_entries.max(1)),
             crypt: None,
+            keep_versions: options
+                .keep_versions
+                .map(|k| k.max(super::prune::MIN_WINDOW)),
+            pruned_below: AtomicU64::new(0),
         };
         let new_record = db.unlock(options.encryption.as_ref())?;
         db.check_or_init_meta(new_record)?;
+        let floor = db.read_pruned_below()?;
+        db.pruned_below.store(floor, Ordering::SeqCst);
         db.check_latest_root()?;
         Ok(db)
     }

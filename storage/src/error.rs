@@ -98,6 +98,22 @@ pub enum DbError {
         /// What does not match.
         reason: String,
     },
+    /// A tree version older than the pruning window was asked for (a proof or a read of
+    /// the state at that version): its nodes are, or are being, deleted.
+    #[error(
+        "the state at version {version} is pruned: this node keeps the Merkle tree from \
+         version {oldest_kept} on{}",
+        window_note(.keep_versions)
+    )]
+    Pruned {
+        /// The version asked for.
+        version: u64,
+        /// The oldest version kept whole.
+        oldest_kept: u64,
+        /// The window this database prunes to (`[storage] keep_versions`), `None` when it
+        /// prunes no more (versions were pruned under an earlier setting).
+        keep_versions: Option<u64>,
+    },
     /// A record is larger than this store accepts.
     #[error("{what} of {len} bytes exceeds the limit of {limit}")]
     TooLarge {
@@ -108,6 +124,14 @@ pub enum DbError {
         /// The limit.
         limit: usize,
     },
+}
+
+/// The window part of [`DbError::Pruned`]'s message.
+fn window_note(keep_versions: &Option<u64>) -> String {
+    match keep_versions {
+        Some(k) => format!(" (the last {k} versions: [storage] keep_versions)"),
+        None => " (pruned under an earlier [storage] keep_versions)".into(),
+    }
 }
 
 impl DbError {

@@ -118,6 +118,11 @@ impl Db {
 
 impl TreeReader for Db {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        // Every read of a version starts at its root: refuse it there for a version
+        // outside the pruning window, whose lower nodes may be gone.
+        if node_key.nibble_path().num_nibbles() == 0 {
+            self.check_kept(node_key.version())?;
+        }
         Ok(self.node(node_key)?)
     }
 

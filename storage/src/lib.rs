@@ -16,6 +16,9 @@
 //!    `SafetyStore` impl);
 //! 5. [`Db::close`] on shutdown.
 //!
+//! With [`DbOptions::keep_versions`] the Merkle tree is pruned to a window of recent
+//! versions in each block's commit ([`prune`]).
+//!
 //! [`Db::checkpoint`] copies the live database for a backup without stopping commits.
 //! [`snapshot`] exports the state at one height in proven chunks, and imports it into an
 //! empty database (a node that joins without replaying the chain).
@@ -34,6 +37,7 @@ mod evidence;
 mod indexes;
 mod ledger;
 mod node_cache;
+pub mod prune;
 mod query;
 mod safety;
 pub mod schema;
@@ -45,6 +49,7 @@ pub use db::{Db, DbOptions, MemoryLimits};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
+pub use prune::PruneStats;
 pub use safety::MAX_SAFETY_BYTES;
 
 #[cfg(test)]

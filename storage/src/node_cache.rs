@@ -45,6 +45,12 @@ impl NodeCache {
         self.lock().capacity()
     }
 
+    /// Forgets every node, so what follows reads the database (tests of what is on disk).
+    #[cfg(test)]
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// Nodes cached.
     #[cfg(test)]
     fn len(&self) -> usize {

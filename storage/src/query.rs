@@ -62,12 +62,10 @@ impl Db {
         }
     }
 
-    /// The state root after the block at `height`, if that height is committed.
+    /// The state root after the block at `height`, if that height is committed (also
+    /// when its tree version is pruned: the root's hash is kept).
     pub fn state_root(&self, height: u64) -> Result<Option<Hash>, DbError> {
-        jmt::Sha256Jmt::new(self)
-            .get_root_hash_option(height)
-            .map(|r| r.map(|r| Hash(r.0)))
-            .map_err(|e| DbError::corrupt(format!("merkle root at height {height}"), e))
+        self.root_of(height)
     }
 
     /// The execution commit of `height` (state root and results root; height 0 is the

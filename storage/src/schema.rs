@@ -34,6 +34,17 @@ pub const CF_INDEX: &str = "index";
 pub const CF_SAFETY: &str = "safety";
 /// Column family of chain bookkeeping (chain id, latest height and root, genesis root).
 pub const CF_META: &str = "meta";
+/// Column family of the tree's stale index, written only by a pruning database
+/// (`crate::prune`): `stale_since BE ++ tag ++ payload -> empty`, where `tag` is
+/// [`STALE_NODE`] or [`STALE_ROOT`] (payload: the `jmt_nodes` key of a node no version
+/// from `stale_since` on reaches) or [`STALE_VALUE`] (payload: the stored 32-byte key
+/// hash part of a `jmt_values` key, whose versions below `stale_since` no version from
+/// `stale_since` on reads). Keys and values are stored as is, also when encrypted: heights,
+/// node keys and the already keyed hashes of `jmt_values` keys.
+pub const CF_JMT_STALE: &str = "jmt_stale";
+/// Column family of the state roots of pruned versions (`height BE -> 32 bytes`): written
+/// when a version's root node is pruned, so a block's state root stays readable.
+pub const CF_ROOTS: &str = "roots";
 
 /// Every column family, in the order they are opened.
 pub const ALL_CFS: &[&str] = &[
@@ -49,6 +60,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_INDEX,
     CF_SAFETY,
     CF_META,
+    CF_JMT_STALE,
+    CF_ROOTS,
 ];
 
 /// `meta` key: the chain id (UTF-8).
@@ -68,6 +81,18 @@ pub const META_EPOCH_END: &[u8] = b"epoch_end/";
 /// `meta` key of a database imported from a snapshot (`crate::snapshot`): the height it
 /// starts at (u64 BE). Absent in a database that executed every block since genesis.
 pub const META_SNAPSHOT_BASE: &[u8] = b"snapshot_base";
+/// `meta` key of a pruning database (`crate::prune`): the oldest tree version kept whole
+/// (u64 BE); proofs and tree reads below it are refused. Absent: every version is kept.
+pub const META_PRUNED_BELOW: &[u8] = b"pruned_below";
+/// `meta` key of a pruning database: the `stale_since` version the pruner reached (u64
+/// BE); its next pass starts there instead of reading over what it already deleted.
+pub const META_PRUNE_CURSOR: &[u8] = b"prune_cursor";
+/// [`CF_JMT_STALE`] tag of a tree node below the root.
+pub const STALE_NODE: u8 = 0;
+/// [`CF_JMT_STALE`] tag of a version's root node (its hash is kept in [`CF_ROOTS`]).
+pub const STALE_ROOT: u8 = 1;
+/// [`CF_JMT_STALE`] tag of a value superseded by a newer version of the same key.
+pub const STALE_VALUE: u8 = 2;
 /// Most epoch changes listed at once (governance changes the set rarely; a chain with
 /// more than this is far outside what the explorer and the proofs are built for).
 pub const MAX_EPOCHS: usize = 10_000;
@@ -113,6 +138,22 @@ pub fn epoch_end_key(epoch: u64) -> Vec<u8> {
     let mut k = META_EPOCH_END.to_vec();
     k.extend_from_slice(&epoch.to_be_bytes());
     k
+}
+
+/// A [`CF_JMT_STALE`] key: the version from which the entry is stale, the tag, the payload.
+pub fn stale_key(stale_since: u64, tag: u8, payload: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + payload.len());
+    k.extend_from_slice(&stale_since.to_be_bytes());
+    k.push(tag);
+    k.extend_from_slice(payload);
+    k
+}
+
+/// Splits a [`CF_JMT_STALE`] key into its version, tag and payload.
+pub fn parse_stale_key(key: &[u8]) -> Option<(u64, u8, &[u8])> {
+    let (version, rest) = key.split_at_checked(8)?;
+    let (tag, payload) = rest.split_first()?;
+    Some((parse_height(version)?, *tag, payload))
 }
 
 /// Parses a height key or value.

@@ -10,7 +10,9 @@ use lianrong_primitives::Hash;
 
 use crate::types::*;
 
-use super::{Engine, Output, RejectReason, Target, LOCAL, MAX_PENDING_BLOCKS, MAX_WANTED};
+use super::{
+    Engine, Output, RejectReason, Target, LOCAL, MAX_PENDING_BLOCKS, MAX_WANTED, SYNC_GAP,
+};
 
 impl Engine {
     pub(super) fn fetch(&mut self, hash: Hash) {
@@ -203,6 +205,7 @@ impl Engine {
             ));
         }
         self.ending = None;
+        let full = blocks.len() >= MAX_SYNC_BLOCKS;
         for b in blocks {
             self.finalize(b, cert.clone());
         }
@@ -210,6 +213,19 @@ impl Engine {
         self.remember_verified(cert.qc.digest());
         self.process_qc(&cert.qc);
         self.after_blocks_changed();
+        self.continue_sync(full);
         Ok(())
+    }
+
+    /// Asks for the next batch at once while the peers are ahead: a full answer (the
+    /// peer likely has more) or a certified block above our root says so. Without this,
+    /// a network that went idle (its certificates commit nothing, so there is no commit
+    /// target) left the next request to this node's round timer, whose backoff grows.
+    /// At most one request per answer; an answer-less request is retried by the timer.
+    fn continue_sync(&mut self, full: bool) {
+        let certified = self.safety.high_qc.vote.height;
+        if full || certified > self.root.height + SYNC_GAP {
+            self.request_sync();
+        }
     }
 }

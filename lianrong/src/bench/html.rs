@@ -249,6 +249,12 @@ fn summary(r: &BenchReport) -> String {
             ),
         ));
     }
+    if let Some(c) = &r.catch_up {
+        rows.extend(super::catch_up::rows(c));
+    }
+    if let Some(d) = &r.disk {
+        rows.extend(super::disk::rows(d));
+    }
     rows.iter()
         .map(|(k, v)| format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)))
         .collect()

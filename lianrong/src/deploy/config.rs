@@ -109,6 +109,8 @@ pub fn build(input: &ConfigInput) -> Result<NodeConfig> {
         consensus: Default::default(),
         // The default budget: every cache and the mempool are sized from it.
         memory: Default::default(),
+        // The default window of state versions (`[storage] keep_versions`).
+        storage: Default::default(),
         // Encryption at rest is added by the operator (docs/operations.md).
         encryption: None,
     })

@@ -14,8 +14,9 @@ use lianrong_api_types::{
 };
 use lianrong_consensus::{Block, BlockHeader, CommitCertificate, MAX_MESSAGE_BYTES};
 use lianrong_contracts::state::keys;
-use lianrong_contracts::{merkle, DocKind};
+use lianrong_contracts::DocKind;
 use lianrong_primitives::codec;
+use lianrong_storage::DbError;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
@@ -210,13 +211,15 @@ pub async fn proof(
         ProofSubject::Document => keys::doc(kind, &id),
         ProofSubject::History => keys::history_head(kind, &id),
     };
-    let p = merkle::prove(
-        state.db.as_ref(),
-        &key,
-        executed.height,
-        executed.state_root,
-    )
-    .map_err(ApiError::internal)?;
+    let p = state
+        .db
+        .prove(&key, executed.height, executed.state_root)
+        .map_err(|e| match e {
+            // The certified state lies outside the pruning window (a long run of
+            // timeouts, or a window below the default): the next certified block is newer.
+            e @ DbError::Pruned { .. } => ApiError::unavailable(e.to_string()),
+            e => ApiError::internal(e),
+        })?;
     p.verify(&executed.state_root).map_err(ApiError::internal)?;
     let history = match q.of {
         ProofSubject::Document => Vec::new(),

@@ -14,6 +14,8 @@ use super::*;
 
 /// Names the database directory of a writer child; unset in a normal test run.
 const WRITER_ENV: &str = "LIANRONG_STORAGE_CRASH_WRITER_DIR";
+/// The pruning window of a writer child (`crate::prune`), when set.
+const KEEP_ENV: &str = "LIANRONG_STORAGE_CRASH_KEEP";
 /// The line a writer prints once it starts committing.
 const READY: &str = "CRASH-WRITER-READY";
 /// Rounds of the scenario the writer commits first (about 50 blocks, with every kind of
@@ -29,7 +31,11 @@ fn crash_writer_child() {
         return;
     };
     let mut w = scenario(ROUNDS);
-    let db = Db::open(&dir, CHAIN_ID).expect("writer opens");
+    let options = crate::DbOptions {
+        keep_versions: std::env::var(KEEP_ENV).ok().and_then(|k| k.parse().ok()),
+        ..crate::DbOptions::default()
+    };
+    let db = Db::open_with(&dir, CHAIN_ID, &options).expect("writer opens");
     if db.latest().expect("latest").is_none() {
         let g = lianrong_contracts::testkit::genesis(Default::default());
         db.apply_genesis(&g.changes(&db).expect("genesis"))
@@ -80,10 +86,15 @@ fn kill_delay(seed: u64, round: u64) -> Duration {
     Duration::from_millis(round * 100 + (mixed >> 32) % 150)
 }
 
-/// Starts a writer on `dir`, waits until it commits, lets it run `after` and kills it.
-fn run_and_kill(dir: &std::path::Path, after: Duration) {
+/// Starts a writer on `dir` (pruning to `keep` versions if given), waits until it
+/// commits, lets it run `after` and kills it.
+fn run_and_kill(dir: &std::path::Path, after: Duration, keep: Option<u64>) {
     let exe = std::env::current_exe().expect("test binary");
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    if let Some(keep) = keep {
+        command.env(KEEP_ENV, keep.to_string());
+    }
+    let mut child = command
         .args([
             "--exact",
             "tests::crash::crash_writer_child",
@@ -183,7 +194,7 @@ fn a_killed_writer_leaves_a_consistent_database() {
     for round in 0..2u64 {
         let delay = kill_delay(seed, round);
         eprintln!("crash test: round {round} kills the writer {delay:?} after it is ready");
-        run_and_kill(dir.path(), delay);
+        run_and_kill(dir.path(), delay, None);
         let db = Db::open(dir.path(), CHAIN_ID).expect("reopen after kill");
         heights.push(check_consistent(&db, &mut w));
     }
@@ -204,4 +215,34 @@ fn a_killed_writer_leaves_a_consistent_database() {
         heights.windows(2).all(|p| p[0] <= p[1]),
         "no committed block was lost"
     );
+}
+
+/// A writer pruning to 2 versions (so every block's commit also prunes) killed twice:
+/// each reopened database holds a whole prefix of the chain whose kept versions are
+/// complete -- the nodes on disk are exactly those they reach -- and pruning goes on.
+#[test]
+fn a_writer_killed_mid_prune_leaves_its_window_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keep = 2;
+    let options = crate::DbOptions {
+        keep_versions: Some(keep),
+        ..crate::DbOptions::default()
+    };
+    let mut w = scenario(ROUNDS);
+    let seed = kill_seed();
+    eprintln!("pruning crash test: seed {seed} (replay with {SEED_ENV}={seed})");
+    let check = |w: &mut World| {
+        let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("reopen after kill");
+        let h = check_consistent(&db, w);
+        super::prune::assert_window_whole(&db, keep);
+        h
+    };
+    for round in 0..2u64 {
+        run_and_kill(dir.path(), kill_delay(seed, round), Some(keep));
+        check(&mut w);
+    }
+    let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("reopen");
+    let h = check_consistent(&db, &mut w);
+    replay(&db, &w.log[h as usize..]);
+    super::prune::assert_window_whole(&db, keep);
 }

@@ -303,3 +303,27 @@ fn an_encrypted_database_exports_and_an_encrypted_one_imports() {
         w.store.latest().expect("latest")
     );
 }
+
+#[test]
+fn a_pruning_database_exports_and_a_pruning_one_imports_and_prunes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pruning = DbOptions {
+        keep_versions: Some(2),
+        ..DbOptions::default()
+    };
+    let (live, copy, s, w) = served_from(dir.path(), &pruning);
+    assert!(live.pruned_below() > 0, "the live database pruned");
+    let path = dir.path().join("joined");
+    let db = Arc::new(Db::open_with(&path, CHAIN_ID, &pruning).expect("open"));
+    import(&db, &s).expect("import");
+    let every = |d: &Db| d.scan_prefix(b"", usize::MAX).expect("scan");
+    assert_eq!(every(&db), every(&copy));
+    drop(db);
+    let db = Db::open_with(&path, CHAIN_ID, &pruning).expect("reopen");
+    replay(&db, &w.log[s.height as usize..]);
+    assert_eq!(
+        db.latest().expect("latest"),
+        w.store.latest().expect("latest")
+    );
+    super::prune::assert_window_whole(&db, 2);
+}
