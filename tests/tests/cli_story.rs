@@ -49,6 +49,7 @@ struct Story<'a> {
 impl Story<'_> {
     /// A write that must commit; returns its `{hash, height, events}`.
     fn write(&mut self, org: &str, args: &[&str]) -> Value {
+        self.caught_up(node_of(org));
         let out = self.c.cli(node_of(org), org, args);
         let v = out.ok().clone();
         let height = v["height"]
@@ -64,6 +65,7 @@ impl Story<'_> {
 
     /// A command that must fail: non-zero exit, one line on stderr containing `reason`.
     fn refused(&mut self, org: &str, args: &[&str], reason: &str) -> String {
+        self.caught_up(node_of(org));
         let out = self.c.cli(node_of(org), org, args);
         let line = out.refused().to_string();
         assert!(
@@ -85,12 +87,19 @@ impl Story<'_> {
     /// A read as `org` on its own node, once that node has every block written so far.
     fn read(&self, org: &str, args: &[&str]) -> Value {
         let i = node_of(org);
+        self.caught_up(i);
+        self.c.cli(i, org, args).ok().clone()
+    }
+
+    /// Waits until node `i` has every block written so far: an org acts on what its own
+    /// node shows, as a user would, and a verb that reads first (an offer reads its
+    /// financing) must not race the block another node just committed.
+    fn caught_up(&self, i: usize) {
         wait_until(
             &format!("{} reaches block {}", self.c.nodes[i].name, self.last),
             WAIT,
             || self.c.height(i) >= self.last,
         );
-        self.c.cli(i, org, args).ok().clone()
     }
 }
 
