@@ -37,4 +37,7 @@ pub use events::{Event, HistoryEntry, Receipt};
 pub use exec::{execute_block, BlockContext, BlockError, BlockOutcome};
 pub use genesis::Genesis;
 pub use merkle::{MemoryStorage, StateChanges, StateProof};
-pub use tx::{verify_batch, SignedTransaction, Signer, Transaction, TxError, VerifiedTransaction};
+pub use tx::{
+    verify_batch, verify_envelopes, Envelope, SignedTransaction, Signer, Transaction, TxError,
+    VerifiedTransaction,
+};

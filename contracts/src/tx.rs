@@ -12,6 +12,7 @@ use lianrong_primitives::{
     Signature, SignatureError,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::action::Action;
 
@@ -116,42 +117,129 @@ impl SignedTransaction {
         })
     }
 
-    /// The transaction hash: SHA-256 of the canonical signed bytes.
+    /// The transaction hash: SHA-256 of the canonical signed bytes. A node handling a
+    /// transaction uses [`Envelope::hash`] instead, computed once with its bytes.
     pub fn hash(&self) -> Hash {
         sha256(&self.encode())
     }
 
-    /// Checks chain id and size -- what verification refuses without touching the
-    /// signature, so a caller can refuse cheaply first; returns the transaction hash,
-    /// from the one encoding both need.
-    pub fn precheck(&self, chain_id: &str) -> Result<Hash, TxError> {
-        if self.tx.chain_id != chain_id {
-            return Err(TxError::WrongChain {
-                expected: chain_id.to_string(),
-                got: self.tx.chain_id.chars().take(MAX_CHAIN_ID_LEN).collect(),
-            });
-        }
+    /// Encodes once: the envelope that carries the bytes and hash every later step
+    /// (checks, mempool, gossip, block, commit) reuses.
+    pub fn envelope(self) -> Envelope {
         let bytes = self.encode();
-        let len = bytes.len();
-        if len > MAX_TX_BYTES {
-            return Err(TxError::TooLarge {
-                len,
-                limit: MAX_TX_BYTES,
-            });
-        }
-        Ok(sha256(&bytes))
+        Envelope::new(self, bytes.into())
     }
 
     /// Checks chain id, size and signature.
     pub fn verify(self, chain_id: &str) -> Result<VerifiedTransaction, TxError> {
-        let hash = self.precheck(chain_id)?;
+        self.envelope().verify(chain_id)
+    }
+}
+
+/// A signed transaction with its canonical bytes and their hash, each computed once per
+/// node: from the bytes it arrived in ([`Envelope::decode`]; strict decoding already
+/// proved they are the canonical encoding) or by one encoding
+/// ([`SignedTransaction::envelope`]). [`Envelope::precheck`] checks its chain id and size,
+/// [`Envelope::verify`] those and its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    signed: SignedTransaction,
+    hash: Hash,
+    /// Shared, so the mempool, a proposal, a gossip bundle and the commit hold one copy.
+    bytes: Arc<[u8]>,
+}
+
+impl Envelope {
+    fn new(signed: SignedTransaction, bytes: Arc<[u8]>) -> Self {
+        Envelope {
+            hash: sha256(&bytes),
+            signed,
+            bytes,
+        }
+    }
+
+    /// Strict decoding with the size limit checked first, keeping `bytes` (canonical,
+    /// since strict decoding refuses any other encoding) and hashing them once.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
+        let signed = SignedTransaction::decode(bytes)?;
+        Ok(Envelope::new(signed, bytes.into()))
+    }
+
+    /// A list of signed transactions as gossip bundles and block payloads encode it
+    /// (strictly, at most `limit` bytes and `max_items` transactions), each envelope
+    /// keeping its own slice of `bytes`: checked canonical once, never encoded again.
+    pub fn decode_list(
+        bytes: &[u8],
+        limit: usize,
+        max_items: usize,
+    ) -> Result<Vec<Envelope>, CodecError> {
+        let listed = codec::decode_list_with_bytes(bytes, limit, max_items, |_, _| false)?;
+        Ok(listed
+            .into_iter()
+            .map(|(signed, own)| Envelope::new(signed, own.into()))
+            .collect())
+    }
+
+    /// The transaction hash (SHA-256 of the canonical bytes).
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// The signed transaction.
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// The canonical bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Checks chain id and size -- what verification refuses without touching the
+    /// signature, so a caller can refuse cheaply first.
+    pub fn precheck(&self, chain_id: &str) -> Result<(), TxError> {
+        if self.signed.tx.chain_id != chain_id {
+            return Err(TxError::WrongChain {
+                expected: chain_id.to_string(),
+                got: self
+                    .signed
+                    .tx
+                    .chain_id
+                    .chars()
+                    .take(MAX_CHAIN_ID_LEN)
+                    .collect(),
+            });
+        }
+        if self.bytes.len() > MAX_TX_BYTES {
+            return Err(TxError::TooLarge {
+                len: self.bytes.len(),
+                limit: MAX_TX_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks chain id, size and signature.
+    pub fn verify(self, chain_id: &str) -> Result<VerifiedTransaction, TxError> {
+        self.precheck(chain_id)?;
         lianrong_primitives::verify(
-            &self.tx.signer.key,
-            &self.tx.signing_bytes(),
-            &self.signature,
+            &self.signed.tx.signer.key,
+            &self.signing_bytes(),
+            &self.signed.signature,
         )
         .map_err(TxError::BadSignature)?;
-        Ok(VerifiedTransaction { signed: self, hash })
+        Ok(VerifiedTransaction { envelope: self })
+    }
+
+    /// [`Transaction::signing_bytes`] without encoding the transaction again: a struct
+    /// encodes as its fields one after another, so the transaction's bytes are the
+    /// signed bytes before the signature's. Encodes only if that ever stops holding.
+    fn signing_bytes(&self) -> Vec<u8> {
+        let signature = codec::encode(&self.signed.signature);
+        match self.bytes.strip_suffix(signature.as_slice()) {
+            Some(tx) => signing_message(TX_NAMESPACE, &self.signed.tx.chain_id, tx),
+            None => self.signed.tx.signing_bytes(),
+        }
     }
 }
 
@@ -161,23 +249,33 @@ pub fn verify_batch(
     txs: Vec<SignedTransaction>,
     chain_id: &str,
 ) -> Vec<Result<VerifiedTransaction, TxError>> {
+    let envelopes = txs.into_iter().map(SignedTransaction::envelope).collect();
+    verify_envelopes(envelopes, chain_id)
+}
+
+/// [`verify_batch`] of envelopes.
+pub fn verify_envelopes(
+    envelopes: Vec<Envelope>,
+    chain_id: &str,
+) -> Vec<Result<VerifiedTransaction, TxError>> {
     let mut results: Vec<Option<Result<VerifiedTransaction, TxError>>> =
-        Vec::with_capacity(txs.len());
+        Vec::with_capacity(envelopes.len());
     let mut batch = BatchVerifier::new();
     let mut pending = Vec::new();
-    for (i, tx) in txs.into_iter().enumerate() {
-        match tx.precheck(chain_id) {
+    for (i, e) in envelopes.into_iter().enumerate() {
+        match e.precheck(chain_id).map(|()| e) {
             Err(e) => results.push(Some(Err(e))),
-            Ok(hash) => {
-                batch.push(tx.tx.signer.key, tx.tx.signing_bytes(), tx.signature);
-                pending.push((i, tx, hash));
+            Ok(e) => {
+                let t = &e.signed;
+                batch.push(t.tx.signer.key, e.signing_bytes(), t.signature);
+                pending.push((i, e));
                 results.push(None);
             }
         }
     }
-    for ((i, signed, hash), r) in pending.into_iter().zip(batch.verify()) {
+    for ((i, envelope), r) in pending.into_iter().zip(batch.verify()) {
         results[i] = Some(match r {
-            Ok(()) => Ok(VerifiedTransaction { signed, hash }),
+            Ok(()) => Ok(VerifiedTransaction { envelope }),
             Err(e) => Err(TxError::BadSignature(e)),
         });
     }
@@ -190,24 +288,28 @@ pub fn verify_batch(
 /// A transaction whose chain id, size and signature were checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedTransaction {
-    signed: SignedTransaction,
-    hash: Hash,
+    envelope: Envelope,
 }
 
 impl VerifiedTransaction {
     /// The transaction content.
     pub fn tx(&self) -> &Transaction {
-        &self.signed.tx
+        &self.envelope.signed.tx
     }
 
     /// The signed transaction.
     pub fn signed(&self) -> &SignedTransaction {
-        &self.signed
+        &self.envelope.signed
     }
 
     /// Its hash.
     pub fn hash(&self) -> Hash {
-        self.hash
+        self.envelope.hash
+    }
+
+    /// Its canonical bytes (what blocks, gossip and the ledger store), encoded once.
+    pub fn bytes(&self) -> &[u8] {
+        &self.envelope.bytes
     }
 }
 
@@ -317,6 +419,27 @@ mod tests {
                 let back = SignedTransaction::decode(&t.encode()).unwrap();
                 prop_assert_eq!(&back, &t);
                 prop_assert!(back.verify("lianrong-test").is_ok());
+            }
+
+            /// What a node computes once and reuses is what encoding, hashing and
+            /// signing from scratch give -- by both ways an envelope is made.
+            #[test]
+            fn an_envelope_s_bytes_hash_and_signed_message_are_the_canonical_ones(
+                (nonce, terms, seed) in any_tx()
+            ) {
+                let (_, t) = make(nonce, terms, seed);
+                let encoded = t.encode();
+                let decoded = Envelope::decode(&encoded).unwrap();
+                let made = t.clone().envelope();
+                prop_assert_eq!(&decoded, &made);
+                prop_assert_eq!(made.bytes(), encoded.as_slice());
+                prop_assert_eq!(made.hash(), t.hash());
+                prop_assert_eq!(made.signing_bytes(), t.tx.signing_bytes());
+                let listed = Envelope::decode_list(&codec::encode(&vec![&t, &t]), 1 << 20, 2);
+                prop_assert_eq!(listed.unwrap(), vec![made.clone(), made.clone()]);
+                let verified = decoded.verify("lianrong-test").unwrap();
+                prop_assert_eq!(verified.bytes(), encoded.as_slice());
+                prop_assert_eq!(verified.hash(), t.hash());
             }
 
             #[test]

@@ -11,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(txs.len() <= MAX_BUNDLE_TXS);
-    assert_eq!(codec::encode(&txs), data, "accepted a non-canonical bundle");
+    let signed: Vec<_> = txs.iter().map(|t| t.signed()).collect();
+    assert_eq!(codec::encode(&signed), data, "accepted a non-canonical bundle");
+    for t in &txs {
+        // Each transaction keeps its own bytes: exactly its canonical encoding.
+        assert_eq!(t.bytes(), codec::encode(t.signed()), "a transaction's bytes");
+    }
     let count = txs.len();
     let (ok, failure) = gossip::verify(txs, CHAIN_ID);
     assert!(

@@ -6,7 +6,7 @@
 //! id, a cache entry and a verification per transaction; a bundle pays those once, and
 //! its transactions are verified with one batch equation by each receiver.
 
-use lianrong_contracts::{verify_batch, SignedTransaction, TxError, VerifiedTransaction};
+use lianrong_contracts::{verify_envelopes, Envelope, TxError, VerifiedTransaction};
 use lianrong_primitives::codec;
 
 /// Most transactions in one bundle.
@@ -27,9 +27,10 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Adds a transaction of `len` encoded bytes; returns a full bundle to send now when
-    /// this one would not fit beside the waiting ones.
-    pub fn push(&mut self, tx: VerifiedTransaction, len: usize) -> Option<Vec<u8>> {
+    /// Adds a transaction; returns a full bundle to send now when this one would not fit
+    /// beside the waiting ones.
+    pub fn push(&mut self, tx: VerifiedTransaction) -> Option<Vec<u8>> {
+        let len = tx.bytes().len();
         let full = self.txs.len() >= MAX_BUNDLE_TXS
             || self.bytes + len + BUNDLE_HEADER_BYTES > MAX_BUNDLE_BYTES;
         let flushed = if full { self.take() } else { None };
@@ -50,8 +51,8 @@ impl Outbox {
         }
         let txs = std::mem::take(&mut self.txs);
         self.bytes = 0;
-        let signed: Vec<&SignedTransaction> = txs.iter().map(|t| t.signed()).collect();
-        let bytes = codec::encode(&signed);
+        // The transactions' own bytes, encoded once when they arrived.
+        let bytes = codec::encode_list_of_encoded(txs.iter().map(VerifiedTransaction::bytes));
         debug_assert!(bytes.len() <= MAX_BUNDLE_BYTES);
         Some(bytes)
     }
@@ -68,9 +69,10 @@ pub enum BundleError {
     TooMany(usize),
 }
 
-/// Strictly decodes a received bundle.
-pub fn decode(bytes: &[u8]) -> Result<Vec<SignedTransaction>, BundleError> {
-    let txs = codec::decode::<Vec<SignedTransaction>>(bytes, MAX_BUNDLE_BYTES)
+/// Strictly decodes a received bundle; each transaction keeps its bytes and hash.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Envelope>, BundleError> {
+    // Any count up to what the bytes could hold, so that too many is named as such.
+    let txs = Envelope::decode_list(bytes, MAX_BUNDLE_BYTES, MAX_BUNDLE_BYTES)
         .map_err(|e| BundleError::Malformed(e.to_string()))?;
     if txs.len() > MAX_BUNDLE_TXS {
         return Err(BundleError::TooMany(txs.len()));
@@ -81,13 +83,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<SignedTransaction>, BundleError> {
 /// The verdict on a bundle's transactions: the verified ones, and the first reason one
 /// of them failed (an honest node gossips only transactions it verified, so any failure
 /// marks the relaying peer as faulty).
-pub fn verify(
-    txs: Vec<SignedTransaction>,
-    chain_id: &str,
-) -> (Vec<VerifiedTransaction>, Option<TxError>) {
+pub fn verify(txs: Vec<Envelope>, chain_id: &str) -> (Vec<VerifiedTransaction>, Option<TxError>) {
     let mut ok = Vec::with_capacity(txs.len());
     let mut failure = None;
-    for r in verify_batch(txs, chain_id) {
+    for r in verify_envelopes(txs, chain_id) {
         match r {
             Ok(t) => ok.push(t),
             Err(e) => {
@@ -102,7 +101,7 @@ pub fn verify(
 mod tests {
     use super::*;
     use lianrong_contracts::testkit::{doc, World, CHAIN_ID};
-    use lianrong_contracts::Action;
+    use lianrong_contracts::{Action, SignedTransaction};
 
     fn txs(w: &mut World, n: usize) -> Vec<VerifiedTransaction> {
         (0..n)
@@ -123,7 +122,7 @@ mod tests {
         let sent = txs(&mut w, 5);
         let mut outbox = Outbox::default();
         for t in &sent {
-            assert!(outbox.push(t.clone(), t.signed().encode().len()).is_none());
+            assert!(outbox.push(t.clone()).is_none());
         }
         let bytes = outbox.take().expect("a bundle");
         assert!(outbox.is_empty() && outbox.take().is_none());
@@ -139,7 +138,7 @@ mod tests {
         let mut outbox = Outbox::default();
         let mut bundles = Vec::new();
         for t in &sent {
-            bundles.extend(outbox.push(t.clone(), t.signed().encode().len()));
+            bundles.extend(outbox.push(t.clone()));
         }
         bundles.extend(outbox.take());
         let mut back = Vec::new();
@@ -148,7 +147,8 @@ mod tests {
             back.extend(decode(b).expect("decodes"));
         }
         assert_eq!(bundles.len(), 2);
-        let sent: Vec<SignedTransaction> = sent.iter().map(|t| t.signed().clone()).collect();
+        let back: Vec<&SignedTransaction> = back.iter().map(Envelope::signed).collect();
+        let sent: Vec<&SignedTransaction> = sent.iter().map(|t| t.signed()).collect();
         assert_eq!(back, sent, "every transaction once, in order");
     }
 
@@ -158,10 +158,17 @@ mod tests {
         let sent = txs(&mut w, 4);
         let mut signed: Vec<SignedTransaction> = sent.iter().map(|t| t.signed().clone()).collect();
         signed[1].signature.0[3] ^= 1;
-        let (ok, failure) = verify(signed.clone(), CHAIN_ID);
+        let envelopes = || {
+            signed
+                .iter()
+                .cloned()
+                .map(SignedTransaction::envelope)
+                .collect()
+        };
+        let (ok, failure) = verify(envelopes(), CHAIN_ID);
         assert_eq!(ok.len(), 3);
         assert!(matches!(failure, Some(TxError::BadSignature(_))));
-        let (ok, failure) = verify(signed, "another-chain");
+        let (ok, failure) = verify(envelopes(), "another-chain");
         assert!(ok.is_empty());
         assert!(matches!(failure, Some(TxError::WrongChain { .. })));
     }
@@ -177,7 +184,7 @@ mod tests {
         let sent = txs(&mut w, 2);
         let mut outbox = Outbox::default();
         for t in &sent {
-            outbox.push(t.clone(), t.signed().encode().len());
+            outbox.push(t.clone());
         }
         let bytes = outbox.take().expect("a bundle");
         assert!(decode(&bytes[..bytes.len() - 1]).is_err(), "truncated");

@@ -51,9 +51,11 @@ pub const NODE_ENTRY_BYTES: u64 = 1024;
 /// Memory per waiting transaction besides its contents: its hash index entry, its place
 /// in its signer's queue and the in-flight and admission-time records.
 pub const MEMPOOL_ENTRY_BYTES: u64 = 256;
-/// A decoded transaction takes up to this many times its encoded size (strings and
-/// vectors carry headers and capacity, enums their largest variant).
-pub const MEMPOOL_DECODED_FACTOR: u64 = 2;
+/// A waiting transaction takes up to this many times its encoded size: up to twice for
+/// the decoded value (strings and vectors carry headers and capacity, enums their largest
+/// variant) and once more for its canonical bytes, kept so that it is encoded and hashed
+/// once per node (`lianrong_contracts::Envelope`).
+pub const MEMPOOL_DECODED_FACTOR: u64 = 3;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -354,7 +356,7 @@ mod tests {
         assert_eq!(p.memtable_count, 2);
         assert_eq!(p.node_cache_entries, 32 * 1024);
         assert_eq!(p.mempool_max_txs, 24_576);
-        assert_eq!(p.mempool_max_bytes, 9 * MIB as usize);
+        assert_eq!(p.mempool_max_bytes, 6 * MIB as usize);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! size or signature fail are left out (ZIP-215 makes that decision identical on every
 //! node). A faulty proposer can therefore waste a block, never fork the state.
 
-use lianrong_contracts::{verify_batch, SignedTransaction, VerifiedTransaction};
+use lianrong_contracts::{verify_envelopes, SignedTransaction, VerifiedTransaction};
 use lianrong_primitives::codec;
 
 /// Most transactions in one block.
@@ -15,8 +15,9 @@ pub const MAX_BLOCK_TXS: usize = 4096;
 /// The payload bytes for `txs`.
 pub fn encode(txs: &[VerifiedTransaction]) -> Vec<u8> {
     assert!(txs.len() <= MAX_BLOCK_TXS);
-    let signed: Vec<&SignedTransaction> = txs.iter().map(|t| t.signed()).collect();
-    codec::encode(&signed)
+    // The canonical encoding of the list of signed transactions, from the bytes each was
+    // encoded in once when it arrived.
+    codec::encode_list_of_encoded(txs.iter().map(VerifiedTransaction::bytes))
 }
 
 /// The transactions a finalized payload executes, in order (see the module docs).
@@ -38,31 +39,41 @@ pub fn listed(bytes: &[u8], max_bytes: usize) -> Vec<SignedTransaction> {
 }
 
 /// Like [`decode`], but transactions for which `known` returns their verified equal
-/// (already checked for this chain, e.g. waiting in the mempool) skip the signature
-/// check: each transaction's signature is then checked once per node, on admission, not
-/// again at commit. The result is the same list `decode` gives, provided `known` only
-/// returns a transaction equal to the one it is given.
+/// with the very bytes the payload lists (already checked for this chain, e.g. waiting in
+/// the mempool) skip the signature check and are not encoded again: each transaction's
+/// signature is then checked once per node, on admission, not again at commit. The result
+/// is the same list `decode` gives, whatever `known` answers.
 pub fn decode_with(
     bytes: &[u8],
     chain_id: &str,
     max_bytes: usize,
     known: impl Fn(&SignedTransaction) -> Option<VerifiedTransaction>,
 ) -> Vec<VerifiedTransaction> {
-    let signed = listed(bytes, max_bytes);
-    let mut out: Vec<Option<VerifiedTransaction>> = Vec::with_capacity(signed.len());
+    if bytes.is_empty() {
+        return vec![];
+    }
+    // Asked once per listed transaction, in order: the held equal, if its bytes match.
+    let mut held: Vec<Option<VerifiedTransaction>> = Vec::new();
+    let listed = codec::decode_list_with_bytes(bytes, max_bytes, MAX_BLOCK_TXS, |t, own| {
+        let same = known(t).filter(|v| v.bytes() == own);
+        let canonical = same.is_some();
+        held.push(same);
+        canonical
+    });
+    let Ok(listed) = listed else {
+        return vec![];
+    };
+    let mut out: Vec<Option<VerifiedTransaction>> = Vec::with_capacity(listed.len());
     let mut unknown = Vec::new();
     let mut slots = Vec::new();
-    for t in signed {
-        match known(&t) {
-            Some(v) if v.signed() == &t => out.push(Some(v)),
-            _ => {
-                slots.push(out.len());
-                out.push(None);
-                unknown.push(t);
-            }
+    for ((t, _), same) in listed.into_iter().zip(held) {
+        if same.is_none() {
+            slots.push(out.len());
+            unknown.push(t.envelope());
         }
+        out.push(same);
     }
-    for (slot, r) in slots.into_iter().zip(verify_batch(unknown, chain_id)) {
+    for (slot, r) in slots.into_iter().zip(verify_envelopes(unknown, chain_id)) {
         out[slot] = r.ok();
     }
     out.into_iter().flatten().collect()
@@ -88,6 +99,9 @@ mod tests {
             })
             .collect();
         let bytes = encode(&txs);
+        // Built from the transactions' own bytes, it is the list's canonical encoding.
+        let listed: Vec<&SignedTransaction> = txs.iter().map(|t| t.signed()).collect();
+        assert_eq!(bytes, lianrong_primitives::encode(&listed));
         let back = decode(&bytes, CHAIN_ID, 1 << 20);
         assert_eq!(back, txs);
         assert!(decode(&bytes, "other-chain", 1 << 20).is_empty());

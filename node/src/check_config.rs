@@ -721,7 +721,7 @@ mod tests {
         assert!(
             problems[0].starts_with("mempool.max_txs = 50000 takes 12.2 MiB, above its 6.0 MiB")
         );
-        assert!(problems[1].starts_with("mempool.max_bytes = 67108864 takes 128.0 MiB"));
+        assert!(problems[1].starts_with("mempool.max_bytes = 67108864 takes 192.0 MiB"));
         assert!(problems[1].ends_with("raise memory.budget_mib"));
         // Raised far enough, the same settings fit.
         config.memory.budget_mib = 2048;

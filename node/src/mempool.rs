@@ -157,7 +157,7 @@ impl Mempool {
         if self.by_hash.len() >= self.limits.max_txs {
             return Err(AdmitError::Full(self.limits.max_txs));
         }
-        let size = tx.signed().encode().len();
+        let size = tx.bytes().len();
         if self.bytes.saturating_add(size) > self.limits.max_bytes {
             return Err(AdmitError::FullBytes(self.limits.max_bytes));
         }
@@ -277,7 +277,7 @@ fn take_round_robin(
             }
             match c.range.next() {
                 Some((nonce, tx)) if *nonce == c.expected => {
-                    let size = tx.signed().encode().len();
+                    let size = tx.bytes().len();
                     if bytes + size > max_bytes {
                         return out;
                     }

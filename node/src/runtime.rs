@@ -18,7 +18,7 @@ use lianrong_consensus::{
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::state::{keys, load};
-use lianrong_contracts::{Event, Genesis, Receipt, SignedTransaction};
+use lianrong_contracts::{Envelope, Event, Genesis, Receipt};
 use lianrong_primitives::{codec, Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
@@ -568,12 +568,11 @@ impl Loop {
         match cmd {
             Command::Submit { tx, reply } => {
                 let next = self.committed_nonce(&tx.tx().signer.key)?;
-                let len = tx.signed().encode().len();
                 let hash = tx.hash();
                 let result = self.mempool.admit(tx.clone(), next);
                 if result.is_ok() {
                     self.admitted_at.insert(hash, self.clock.now_ms());
-                    if let Some(bundle) = self.outbox.push(tx, len) {
+                    if let Some(bundle) = self.outbox.push(tx) {
                         self.publish(bundle);
                     }
                 }
@@ -662,20 +661,16 @@ impl Loop {
     /// Checks the signatures of a received bundle's new transactions: on a blocking
     /// thread (the loop keeps answering consensus meanwhile) unless too many checks
     /// already run, then here.
-    fn verify_bundle(
-        &mut self,
-        from: PublicKey,
-        id: TxId,
-        txs: Vec<SignedTransaction>,
-    ) -> Result<()> {
+    fn verify_bundle(&mut self, from: PublicKey, id: TxId, txs: Vec<Envelope>) -> Result<()> {
         // Transactions already held were verified when they arrived; those execution
         // would refuse (unknown or revoked key, used nonce) are not worth a signature check.
-        let fresh: Vec<SignedTransaction> = txs
+        let fresh: Vec<Envelope> = txs
             .into_iter()
-            .filter(|t| self.mempool.get_same(t).is_none())
+            .filter(|t| self.mempool.get_same(t.signed()).is_none())
             .collect();
-        let (fresh, left_out) = crate::admission::admissible(self.db.as_ref(), fresh, |t| &t.tx)
-            .context("checking gossiped transactions against committed state")?;
+        let (fresh, left_out) =
+            crate::admission::admissible(self.db.as_ref(), fresh, |t| &t.signed().tx)
+                .context("checking gossiped transactions against committed state")?;
         self.metrics.rejected_txs.inc_by(left_out as u64);
         if fresh.is_empty() {
             self.judge_bundle(from, id, Verdict::Known);
@@ -1134,10 +1129,7 @@ impl Loop {
             block_hash,
             block: codec::encode(&fb.block),
             cert: codec::encode(&fb.cert),
-            txs: txs
-                .iter()
-                .map(|t| (t.hash(), t.signed().encode()))
-                .collect(),
+            txs: txs.iter().map(|t| (t.hash(), t.bytes().to_vec())).collect(),
             receipts: outcome.receipts.clone(),
             changes: outcome.changes,
             results_root: outcome.results_root,

@@ -97,16 +97,86 @@ pub fn decode_stored<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<
             limit,
         });
     }
+    let (value, read) = decode_prefix(bytes)?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - read));
+    }
+    Ok(value)
+}
+
+/// One value from the start of `bytes`, with the bounds of the module docs, and how many
+/// bytes it took.
+fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
     let input = bounded::Input::new(bytes);
     let mut decoder =
         bincode::serde::OwnedSerdeDecoder::from_reader(bounded::InputReader(&input), config());
     let value: T = bounded::deserialize(decoder.as_deserializer(), &input)
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
-    let read = input.read();
-    if read != bytes.len() {
-        return Err(CodecError::TrailingBytes(bytes.len() - read));
+    Ok((value, input.read()))
+}
+
+/// Decodes what [`decode`] decodes as a `Vec<T>` (at most `limit` bytes, strictly,
+/// canonically), at most `max_items` of them, and gives each element beside its own
+/// bytes, a slice of `bytes`: a caller that keeps elements' encodings (transactions in
+/// a gossip bundle or a block) need not encode them again. Each element's canonical
+/// encoding is checked by encoding it again unless `already_canonical(value, own_bytes)`
+/// says those bytes are known to be canonical (equal to bytes that passed this check);
+/// it is asked once per element, in order.
+pub fn decode_list_with_bytes<'b, T: Serialize + DeserializeOwned>(
+    bytes: &'b [u8],
+    limit: usize,
+    max_items: usize,
+    mut already_canonical: impl FnMut(&T, &[u8]) -> bool,
+) -> Result<Vec<(T, &'b [u8])>, CodecError> {
+    let limit = limit.min(MAX_DECODE_BYTES);
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
     }
-    Ok(value)
+    let Some((count, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(CodecError::Malformed("no list length".into()));
+    };
+    let count = u64::from_le_bytes(*count);
+    // Every element takes at least one byte, so `rest` bounds what is allocated.
+    if count > max_items as u64 || count > rest.len() as u64 {
+        return Err(CodecError::Malformed(format!(
+            "a list of {count} items (at most {max_items}) in {} bytes",
+            rest.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    let mut at = 8;
+    for _ in 0..count {
+        let tail = bytes.get(at..).unwrap_or_default();
+        let (value, used) = decode_prefix::<T>(tail)?;
+        let own = tail.get(..used).unwrap_or_default();
+        if !already_canonical(&value, own) {
+            match bincode::serde::encode_to_vec(&value, config()) {
+                Ok(again) if again == own => {}
+                _ => return Err(CodecError::NonCanonical),
+            }
+        }
+        out.push((value, own));
+        at += used;
+    }
+    if at != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - at));
+    }
+    Ok(out)
+}
+
+/// What [`encode`] gives for a list of values whose canonical encodings are `items`, in
+/// order, without encoding any of them again: the list's 8-byte little-endian length, then
+/// each item's bytes (a sequence encodes as its length and its elements, nothing between).
+/// For values a node already holds encoded, e.g. transactions gathered into a block.
+pub fn encode_list_of_encoded<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = (items.len() as u64).to_le_bytes().to_vec();
+    for item in items {
+        out.extend_from_slice(item);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -122,6 +192,89 @@ mod tests {
         name: String,
         parts: Vec<u32>,
         maybe: Option<i16>,
+    }
+
+    #[test]
+    fn a_list_of_encoded_values_is_the_encoding_of_the_list() {
+        for n in [0usize, 1, 3, 40] {
+            let list: Vec<Sample> = (0..n)
+                .map(|i| Sample {
+                    n: i as u64,
+                    name: "x".repeat(i),
+                    parts: vec![i as u32; i % 5],
+                    ..sample()
+                })
+                .collect();
+            let parts: Vec<Vec<u8>> = list.iter().map(|s| encode(s)).collect();
+            let joined = encode_list_of_encoded(parts.iter().map(Vec::as_slice));
+            assert_eq!(joined, encode(&list));
+            let back: Vec<Sample> = decode(&joined, MAX_DECODE_BYTES).unwrap();
+            assert_eq!(back, list);
+        }
+    }
+
+    fn samples(n: usize) -> Vec<Sample> {
+        (0..n)
+            .map(|i| Sample {
+                n: i as u64,
+                name: "x".repeat(i),
+                parts: vec![i as u32; i % 5],
+                ..sample()
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// The element-wise decoder agrees with decoding the whole list, on any bytes:
+        /// the same values, or a refusal from both; each element's bytes are its own.
+        #[test]
+        fn a_list_decoded_with_its_elements_bytes_agrees_with_the_whole(
+            n in 0usize..12,
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let mut bytes = encode(&samples(n));
+            for (at, x) in flips {
+                let i = at % bytes.len();
+                bytes[i] ^= x;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            let whole = decode::<Vec<Sample>>(&bytes, 1 << 20);
+            let parts = decode_list_with_bytes::<Sample>(&bytes, 1 << 20, 100, |_, _| false);
+            prop_assert_eq!(whole.is_ok(), parts.is_ok(), "{:?} vs {:?}", whole, parts);
+            if let (Ok(whole), Ok(parts)) = (whole, parts) {
+                let values: Vec<Sample> = parts.iter().map(|(v, _)| v.clone()).collect();
+                prop_assert_eq!(&values, &whole);
+                for (v, own) in &parts {
+                    let again = encode(v);
+                    prop_assert_eq!(*own, again.as_slice());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_decoded_with_its_elements_bytes_keeps_the_limits() {
+        let bytes = encode(&samples(5));
+        let none = |_: &Sample, _: &[u8]| false;
+        assert!(decode_list_with_bytes(&bytes, 1 << 20, 5, none).is_ok());
+        assert!(decode_list_with_bytes(&bytes, 1 << 20, 4, none).is_err());
+        assert!(matches!(
+            decode_list_with_bytes(&bytes, 10, 5, none),
+            Err(CodecError::TooLarge { .. })
+        ));
+        // A huge claimed count is refused before anything is allocated for it.
+        let mut huge = bytes.clone();
+        huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode_list_with_bytes(&huge, 1 << 20, usize::MAX, none).is_err());
+        // Bytes said to be canonical skip the re-encoding, and only those.
+        let all = |_: &Sample, _: &[u8]| true;
+        assert_eq!(
+            decode_list_with_bytes(&bytes, 1 << 20, 5, all).unwrap(),
+            decode_list_with_bytes(&bytes, 1 << 20, 5, none).unwrap()
+        );
     }
 
     fn sample() -> Sample {

@@ -25,7 +25,7 @@ use lianrong_contracts::model::{
 };
 use lianrong_contracts::state::{keys, load, Storage};
 use lianrong_contracts::{
-    verify_batch, DocKind, HistoryEntry, Receipt, SignedTransaction, TxError,
+    verify_envelopes, DocKind, Envelope, HistoryEntry, Receipt, SignedTransaction, TxError,
 };
 use lianrong_primitives::{codec, Hash};
 use serde::de::DeserializeOwned;
@@ -169,13 +169,14 @@ pub async fn submit(
         }
     };
     let raw = submitted_bytes(&headers, &body)?;
-    let signed = SignedTransaction::decode(&raw).map_err(tx_error)?;
-    let hash = signed.hash();
+    // Decoded, hashed and (for the signature) sliced once: the node keeps these bytes.
+    let envelope = Envelope::decode(&raw).map_err(tx_error)?;
+    let hash = envelope.hash();
     if let Some(e) = already_committed(&state, &hash)? {
         return Err(e);
     }
-    cheap_checks(&state, &signed)?;
-    let verified = signed.verify(&state.chain_id).map_err(|e| {
+    cheap_checks(&state, &envelope)?;
+    let verified = envelope.verify(&state.chain_id).map_err(|e| {
         state.metrics.rejected_txs.inc();
         tx_error(e)
     })?;
@@ -329,11 +330,11 @@ pub async fn submit_batch(
             },
         }
     }
-    let (slots, txs): (Vec<(usize, Hash)>, Vec<SignedTransaction>) =
+    let (slots, txs): (Vec<(usize, Hash)>, Vec<Envelope>) =
         fresh.into_iter().map(|(i, h, t)| ((i, h), t)).unzip();
     // A batch check is milliseconds of CPU: off the async workers that serve requests.
     let chain_id = state.chain_id.clone();
-    let verdicts = tokio::task::spawn_blocking(move || verify_batch(txs, &chain_id))
+    let verdicts = tokio::task::spawn_blocking(move || verify_envelopes(txs, &chain_id))
         .await
         .map_err(|e| ApiError::internal(format!("signature check: {e}")))?;
     let mut answers = Vec::with_capacity(verdicts.len());
@@ -368,14 +369,14 @@ pub async fn submit_batch(
 
 /// The signed transactions of a batch body: the block payload encoding, or hex strings
 /// inside `{"txs": [...]}`; at most [`MAX_BATCH_TXS`].
-fn submitted_batch(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<SignedTransaction>> {
+fn submitted_batch(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<Envelope>> {
     let too_many = |n: usize| {
         ApiError::bad_request(
             "too_many",
             format!("{n} transactions (at most {MAX_BATCH_TXS})"),
         )
     };
-    let signed: Vec<SignedTransaction> = if is_octet_stream(headers) {
+    let signed: Vec<Envelope> = if is_octet_stream(headers) {
         crate::gossip::decode(body)
             .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?
     } else {
@@ -395,7 +396,7 @@ fn submitted_batch(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<SignedTra
                 let raw = hex::decode(h.trim()).map_err(|e| {
                     ApiError::bad_request("malformed_body", format!("txs[{i}] is not hex: {e}"))
                 })?;
-                SignedTransaction::decode(&raw).map_err(|e| {
+                Envelope::decode(&raw).map_err(|e| {
                     let mut err = tx_error(e);
                     err.message = format!("txs[{i}]: {}", err.message);
                     err
@@ -412,11 +413,11 @@ fn submitted_batch(headers: &HeaderMap, body: &Bytes) -> ApiResult<Vec<SignedTra
 /// What a submitted transaction must pass before its signature is checked: the right
 /// chain and size, then the envelope checks execution would refuse it for (key
 /// registered and active for its org, nonce not used), so it is stored nowhere.
-fn cheap_checks(state: &AppState, signed: &SignedTransaction) -> ApiResult<()> {
-    let checked = signed
+fn cheap_checks(state: &AppState, envelope: &Envelope) -> ApiResult<()> {
+    let checked = envelope
         .precheck(&state.chain_id)
         .map_err(tx_error)
-        .and_then(|_| envelope_precheck(state, &signed.tx));
+        .and_then(|_| envelope_precheck(state, &envelope.signed().tx));
     if checked.is_err() {
         state.metrics.rejected_txs.inc();
     }
