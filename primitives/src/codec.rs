@@ -122,12 +122,12 @@ fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecE
 /// encoding is checked by encoding it again unless `already_canonical(value, own_bytes)`
 /// says those bytes are known to be canonical (equal to bytes that passed this check);
 /// it is asked once per element, in order.
-pub fn decode_list_with_bytes<'b, T: Serialize + DeserializeOwned>(
-    bytes: &'b [u8],
+pub fn decode_list_with_bytes<T: Serialize + DeserializeOwned>(
+    bytes: &[u8],
     limit: usize,
     max_items: usize,
     mut already_canonical: impl FnMut(&T, &[u8]) -> bool,
-) -> Result<Vec<(T, &'b [u8])>, CodecError> {
+) -> Result<Vec<(T, &[u8])>, CodecError> {
     let limit = limit.min(MAX_DECODE_BYTES);
     if bytes.len() > limit {
         return Err(CodecError::TooLarge {
@@ -205,7 +205,7 @@ mod tests {
                     ..sample()
                 })
                 .collect();
-            let parts: Vec<Vec<u8>> = list.iter().map(|s| encode(s)).collect();
+            let parts: Vec<Vec<u8>> = list.iter().map(encode).collect();
             let joined = encode_list_of_encoded(parts.iter().map(Vec::as_slice));
             assert_eq!(joined, encode(&list));
             let back: Vec<Sample> = decode(&joined, MAX_DECODE_BYTES).unwrap();
