@@ -140,12 +140,16 @@ enum Command {
         json: bool,
     },
     /// Serve the auditors' web explorer of a node (`hash-password` makes account entries).
+    // `--config` is required unless the `hash-password` subcommand is given: a
+    // `required_unless_present` naming the subcommand failed clap's debug assertions, so
+    // `lianrong explorer` panicked at start in every debug build.
+    #[command(subcommand_negates_reqs = true)]
     Explorer {
         /// The node's API URL (overrides `node_url` of the config).
         #[arg(long)]
         node: Option<String>,
         /// The explorer's config.toml (accounts, node token, listen address).
-        #[arg(long, required_unless_present = "action")]
+        #[arg(long, required = true)]
         config: Option<PathBuf>,
         /// The index's database (overrides `database` of the config): `sqlite://PATH`
         /// or `postgres://user:password@host/db`.
@@ -507,4 +511,19 @@ fn run_node(
         }
         lianrong_node::runtime::run(cfg, clock, stop_signal()).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap checks a command line's definition only when it parses one, and only in
+    /// debug builds: an inconsistent argument of one subcommand (`lianrong explorer`'s
+    /// `--config` once named a missing argument) panics when that subcommand starts.
+    /// Checked here for every subcommand at once.
+    #[test]
+    fn every_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }
