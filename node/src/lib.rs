@@ -11,7 +11,9 @@ pub mod clock;
 pub mod join;
 pub mod keyfile;
 pub mod mempool;
+pub mod precheck;
 pub mod runtime;
+pub mod sync_io;
 
 // What the node reads from outside (config.toml, genesis.json, block payloads, gossip
 // bundles) lives in a crate without RocksDB, so the fuzz targets reach the real parsers;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use lianrong_consensus::{
-    decode_message, Block, CommitCertificate, Engine, EngineConfig, ExecutionCommit,
-    FinalizedBlock, Input, Message, Output, SafetyState, Step, Target, TimerId, ValidatorSet,
+    decode_message, Engine, EngineConfig, ExecutionCommit, FinalizedBlock, Input, Message, Output,
+    SafetyState, Step, Target, TimerId, ValidatorSet,
 };
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
@@ -30,6 +30,8 @@ use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::payload;
+use crate::precheck::Ahead;
+use crate::sync_io::{self, finalized_at, Decoded, Slots};
 use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
 use lianrong_storage::{CommitBlock, Db, DbOptions};
 
@@ -124,54 +126,6 @@ fn last_finalized(db: &Db) -> Result<Option<FinalizedBlock>> {
         .ok_or_else(|| anyhow!("block or certificate {height} missing"))
 }
 
-/// The finalized block at `height` with the certificate stored beside it.
-fn finalized_at(db: &Db, height: u64) -> Result<Option<FinalizedBlock>> {
-    let (Some(block), Some(cert)) = (db.block(height)?, db.cert(height)?) else {
-        return Ok(None);
-    };
-    Ok(Some(FinalizedBlock {
-        block: codec::decode_stored::<Block>(&block, lianrong_consensus::MAX_MESSAGE_BYTES)?,
-        cert: codec::decode_stored::<CommitCertificate>(
-            &cert,
-            lianrong_consensus::MAX_MESSAGE_BYTES,
-        )?,
-    }))
-}
-
-/// A sync answer from the database, for a peer further behind than the engine's memory
-/// of recent blocks reaches: consecutive blocks from `from_height`, ending at one that
-/// its own certificate commits (and at a reconfiguration, whose successors are checked
-/// against the next validator set) -- the same shape the engine sends.
-fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
-    let top = db.latest()?.map_or(0, |(h, _)| h);
-    if from_height == 0 || from_height > top {
-        return Ok(None);
-    }
-    let mut blocks = Vec::new();
-    let mut cert = None;
-    let mut end = 0;
-    let last = top.min(from_height + 2 * lianrong_consensus::MAX_SYNC_BLOCKS as u64 - 1);
-    for h in from_height..=last {
-        let Some(f) = finalized_at(db, h)? else {
-            break;
-        };
-        let reconfig = f.block.reconfig.is_some();
-        blocks.push(f.block);
-        if f.cert.committed().is_some_and(|id| id.height == h) {
-            cert = Some(f.cert);
-            end = h;
-            if blocks.len() >= lianrong_consensus::MAX_SYNC_BLOCKS || reconfig {
-                break;
-            }
-        }
-    }
-    let Some(cert) = cert else {
-        return Ok(None);
-    };
-    blocks.retain(|b| b.height <= end);
-    Ok(Some(Message::SyncResponse { blocks, cert }))
-}
-
 /// The status a node reports before its first new block: the stored tip.
 fn initial_status(db: &Db, last_block_hash: Option<Hash>) -> Result<NodeStatus> {
     let mut initial = NodeStatus::default();
@@ -234,6 +188,9 @@ pub async fn run(
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
     let (verified_tx, verified) = mpsc::channel::<VerifiedBundle>(MAX_VERIFY_JOBS);
+    let (decoded_tx, decoded) = mpsc::channel::<Decoded>(sync_io::DECODE_JOBS);
+    let net_events =
+        sync_io::decode_ahead(net_events, decoded_tx, Slots::new(sync_io::DECODE_JOBS));
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         clock,
@@ -258,16 +215,13 @@ pub async fn run(
         validators: genesis.validators.clone(),
         followers: Vec::new(),
         own_key,
+        ahead: None,
+        serving: Slots::new(sync_io::SERVE_JOBS),
     };
-    node.admit_ledger_validators().await?;
-    let start = engine.handle(node.clock.now_ms(), Input::Start);
-    node.carry_out(&mut engine, start).await?;
-    node.report_recent_executions(&mut engine).await?;
-    if let Some(step) = node.reassert_ledger_set(&mut engine, node.clock.now_ms())? {
-        node.carry_out(&mut engine, step).await?;
-    }
+    node.start(&mut engine).await?;
     let inputs = Inputs {
         net_events,
+        decoded,
         verified,
         timers,
         commands,
@@ -367,6 +321,7 @@ async fn serve_api(
 /// Everything the loop waits on besides shutdown.
 struct Inputs {
     net_events: mpsc::Receiver<NetEvent>,
+    decoded: mpsc::Receiver<Decoded>,
     verified: mpsc::Receiver<VerifiedBundle>,
     timers: mpsc::Receiver<TimerId>,
     commands: mpsc::Receiver<Command>,
@@ -412,6 +367,11 @@ struct Loop {
     followers: Vec<PublicKey>,
     /// This node's key (whether it counts itself among the validators it hears).
     own_key: PublicKey,
+    /// Signature checks of the blocks the step being carried out finalizes, started
+    /// ahead of their execution (`precheck`).
+    ahead: Option<Ahead>,
+    /// Sync answers being served from the database off the loop (`sync_io`).
+    serving: Slots,
 }
 
 /// A payload request waiting for a transaction.
@@ -511,6 +471,19 @@ fn next_nonce(
 }
 
 impl Loop {
+    /// Starts the engine: the network admits the ledger's validators, the engine learns
+    /// what this node already executed and the ledger's current validator set.
+    async fn start(&mut self, engine: &mut Engine) -> Result<()> {
+        self.admit_ledger_validators().await?;
+        let start = engine.handle(self.clock.now_ms(), Input::Start);
+        self.carry_out(engine, start).await?;
+        self.report_recent_executions(engine).await?;
+        if let Some(step) = self.reassert_ledger_set(engine, self.clock.now_ms())? {
+            self.carry_out(engine, step).await?;
+        }
+        Ok(())
+    }
+
     /// Takes inputs one at a time until `shutdown` resolves or a step fails.
     async fn drive(
         &mut self,
@@ -533,6 +506,9 @@ impl Loop {
                     if gossip {
                         self.answer_deferred(engine).await?;
                     }
+                }
+                Some(d) = inputs.decoded.recv() => {
+                    self.on_consensus(engine, d.from, d.message).await?;
                 }
                 Some(bundle) = inputs.verified.recv() => {
                     self.on_verified(bundle)?;
@@ -586,36 +562,9 @@ impl Loop {
     async fn on_network(&mut self, engine: &mut Engine, ev: NetEvent) -> Result<()> {
         match ev {
             NetEvent::Consensus { from, bytes } => {
-                let Some(index) = self.label_of(engine, from) else {
-                    return Ok(());
-                };
-                match decode_message(&bytes) {
-                    Ok(message) => {
-                        if let Message::Proposal(p) = &message {
-                            self.note_proposed(&p.block.payload, p.block.height);
-                        }
-                        if let Message::SyncRequest { from_height } = &message {
-                            if self.serve_old_sync(from, *from_height).await? {
-                                return Ok(());
-                            }
-                        }
-                        let out = engine.handle(
-                            self.clock.now_ms(),
-                            Input::Message {
-                                from: index,
-                                message,
-                            },
-                        );
-                        self.carry_out(engine, out).await?;
-                    }
-                    Err(e) => {
-                        self.metrics.rejected_messages.inc();
-                        let _ = self
-                            .net
-                            .penalize(from, format!("undecodable consensus message: {e}"))
-                            .await;
-                    }
-                }
+                // (Large ones were decoded ahead, unless every decoding slot was taken.)
+                self.on_consensus(engine, from, decode_message(&bytes))
+                    .await?;
             }
             NetEvent::Transaction { from, id, bytes } => match gossip::decode(&bytes) {
                 Ok(txs) => self.verify_bundle(from, id, txs)?,
@@ -636,6 +585,45 @@ impl Loop {
                 tracing::warn!(%peer, %reason, "banned a misbehaving peer")
             }
             NetEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
+        }
+        Ok(())
+    }
+
+    /// A decoded consensus message (or undecodable bytes) from `from`: to the engine,
+    /// unless it is a sync request the database answers.
+    async fn on_consensus(
+        &mut self,
+        engine: &mut Engine,
+        from: PublicKey,
+        decoded: Result<Message, lianrong_primitives::codec::CodecError>,
+    ) -> Result<()> {
+        let Some(index) = self.label_of(engine, from) else {
+            return Ok(());
+        };
+        match decoded {
+            Ok(message) => {
+                if let Message::Proposal(p) = &message {
+                    self.note_proposed(&p.block.payload, p.block.height);
+                }
+                if let Message::SyncRequest { from_height } = &message {
+                    if self.serve_old_sync(from, *from_height).await? {
+                        return Ok(());
+                    }
+                }
+                let input = Input::Message {
+                    from: index,
+                    message,
+                };
+                let out = engine.handle(self.clock.now_ms(), input);
+                self.carry_out(engine, out).await?;
+            }
+            Err(e) => {
+                self.metrics.rejected_messages.inc();
+                let _ = self
+                    .net
+                    .penalize(from, format!("undecodable consensus message: {e}"))
+                    .await;
+            }
         }
         Ok(())
     }
@@ -749,6 +737,7 @@ impl Loop {
         // guards against a bug turning into a livelock.
         let mut budget = 100_000usize;
         while let Some(step) = steps.pop_front() {
+            self.ahead = Ahead::start(&step, &self.chain_id);
             let mut released = step.persist(&mut store)?;
             while let Some(out) = released.next() {
                 budget = budget
@@ -758,6 +747,7 @@ impl Loop {
             }
             released.finish(&mut store)?;
         }
+        self.ahead = None;
         Ok(())
     }
 
@@ -936,7 +926,11 @@ impl Loop {
                 None => self.defer_proposal(round, height),
             },
             Output::Finalized(fb) => {
-                let (changed, executed) = self.apply_finalized(&fb)?;
+                let checked = match self.ahead.as_mut() {
+                    Some(ahead) => ahead.take(fb.block.height).await,
+                    None => None,
+                };
+                let (changed, executed) = self.apply_finalized(&fb, checked)?;
                 if let Ok(mut s) = self.status.write() {
                     s.round = engine.round();
                 }
@@ -983,20 +977,26 @@ impl Loop {
     /// Answers a sync request from the database rather than the engine: the engine
     /// remembers only its last 1024 finalized blocks (and after a restart only the
     /// last one), the database every block since genesis, so a peer down for hours
-    /// still catches up. Returns whether the request was answered here.
+    /// still catches up. Off the loop when a serving slot is free (`sync_io`), else
+    /// here. Returns whether the request was answered here or is being answered.
     async fn serve_old_sync(&mut self, from: PublicKey, from_height: u64) -> Result<bool> {
+        if !sync_io::has_height(&self.db, from_height)? {
+            return Ok(false);
+        }
+        if let Some(slot) = self.serving.try_take() {
+            sync_io::serve_off_loop(self.db.clone(), self.net.clone(), from, from_height, slot);
+            return Ok(true);
+        }
         let started = std::time::Instant::now();
-        match sync_from_db(&self.db, from_height)? {
+        match sync_io::sync_from_db(&self.db, from_height)? {
             Some(answer) => {
                 let bytes = answer.to_bytes();
-                // How long serving takes (reading and encoding up to 32 blocks) is what
-                // a catching-up peer waits for between batches.
                 tracing::debug!(
                     peer = %from,
                     from_height,
                     bytes = bytes.len(),
                     read_ms = started.elapsed().as_millis() as u64,
-                    "sync answered from the database"
+                    "sync answered from the database, on the loop"
                 );
                 let _ = self.net.send(from, bytes).await;
                 Ok(true)
@@ -1096,19 +1096,24 @@ impl Loop {
 
     /// Executes a finalized block and commits it atomically; returns a new validator set
     /// when the block changed it, and the execution commit later blocks must certify.
+    /// `checked`: its transactions, if checked ahead (`precheck`); else checked here.
     fn apply_finalized(
         &mut self,
         fb: &FinalizedBlock,
+        checked: Option<Vec<lianrong_contracts::VerifiedTransaction>>,
     ) -> Result<(Option<ValidatorSet>, ExecutionCommit)> {
         let height = fb.block.height;
         let started = std::time::Instant::now();
         let mempool = &self.mempool;
-        let txs = payload::decode_with(
-            &fb.block.payload,
-            &self.chain_id,
-            lianrong_consensus::MAX_PAYLOAD_BYTES,
-            |t| mempool.get_same(t).cloned(),
-        );
+        let ahead = checked.is_some();
+        let txs = checked.unwrap_or_else(|| {
+            payload::decode_with(
+                &fb.block.payload,
+                &self.chain_id,
+                lianrong_consensus::MAX_PAYLOAD_BYTES,
+                |t| mempool.get_same(t).cloned(),
+            )
+        });
         let ctx = BlockContext {
             height,
             time_ms: fb.block.timestamp_ms,
@@ -1144,6 +1149,7 @@ impl Loop {
             txs = txs.len(),
             root = %root,
             apply_ms = started.elapsed().as_millis() as u64,
+            checked_ahead = ahead,
             "finalized"
         );
         let _ = self.commits.send(Arc::new(CommitNotice {

@@ -57,6 +57,8 @@ impl Engine {
             self.enter_round(qc.round() + 1);
         }
         if let Some(target) = qc.vote.commits() {
+            // 2f + 1 validators have it final: catch-up may ask for blocks up to it.
+            self.windows.raise_target(target.height);
             let higher = self
                 .pending_commit
                 .as_ref()

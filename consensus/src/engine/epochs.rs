@@ -156,7 +156,7 @@ impl Engine {
         self.pending_proposal = None;
         self.waiting_payload = None;
         self.wanted.clear();
-        self.last_sync_at = None;
+        self.windows.new_epoch();
         self.votes.clear();
         self.seen_votes.clear();
         self.qc_formed.clear();

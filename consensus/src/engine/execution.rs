@@ -40,12 +40,10 @@ impl Engine {
             return;
         }
         self.executed.insert(commit.height, commit);
-        if self.last_sync_at.is_some() {
-            // The node was executing the blocks a sync answer brought, not waiting for
-            // the next answer: a retry counts from now, or it would duplicate the request
-            // the node only sends once those blocks are executed.
-            self.last_sync_at = Some(self.now);
-        }
+        // The node was executing, not waiting for sync answers (they wait in its queue):
+        // a request's timeout counts from now, or every answer that arrived meanwhile
+        // would look lost and be asked for again.
+        self.windows.executed(self.now);
         while self.executed.len() > EXECUTED_KEPT {
             self.executed.pop_first();
         }

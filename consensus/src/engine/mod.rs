@@ -21,6 +21,7 @@ mod execution;
 mod pacemaker;
 mod proposals;
 mod sync;
+mod windows;
 
 /// Rounds beyond the current one for which votes, timeouts and proposals are accepted;
 /// bounds every per-round map against a peer inventing far-future rounds.
@@ -45,6 +46,7 @@ pub const EXECUTED_KEPT: usize = 256;
 const CLAIMS_KEPT: usize = 1024;
 
 pub use execution::Divergence;
+pub use windows::{SHUN_MS, SYNC_WINDOWS};
 
 /// Static configuration of one engine.
 #[derive(Debug, Clone)]
@@ -379,8 +381,8 @@ pub struct Engine {
     pending_commit: Option<(BlockId, CommitCertificate)>,
     pending_proposal: Option<Proposal>,
     wanted: BTreeMap<Hash, u64>,
-    last_sync_at: Option<u64>,
-    sync_attempts: u64,
+    /// Catch-up: ranges asked for and ranges waiting for their turn.
+    windows: windows::SyncWindows,
     verified_qcs: BTreeSet<Hash>,
     votes: BTreeMap<u64, BTreeMap<VoteData, BTreeMap<u16, lianrong_primitives::Signature>>>,
     seen_votes: BTreeMap<u64, BTreeMap<u16, (VoteData, lianrong_primitives::Signature)>>,
@@ -463,8 +465,7 @@ impl Engine {
             pending_commit: None,
             pending_proposal: None,
             wanted: BTreeMap::new(),
-            last_sync_at: None,
-            sync_attempts: 0,
+            windows: windows::SyncWindows::default(),
             verified_qcs: BTreeSet::new(),
             votes: BTreeMap::new(),
             seen_votes: BTreeMap::new(),
@@ -525,7 +526,8 @@ impl Engine {
     /// A one-line summary of internal progress state, for logs.
     pub fn debug_status(&self) -> String {
         format!(
-            "ending={:?} pending_commit={:?} blocks={} wanted={} pending_reconfig={}",
+            "ending={:?} pending_commit={:?} blocks={} wanted={} pending_reconfig={} \
+             sync_in_flight={} sync_waiting={} sync_target={}",
             self.ending
                 .as_ref()
                 .map(|c| c.iter().map(|b| b.height).collect::<Vec<_>>()),
@@ -533,6 +535,9 @@ impl Engine {
             self.blocks.len(),
             self.wanted.len(),
             self.pending_reconfig.is_some(),
+            self.windows.in_flight(),
+            self.windows.waiting(),
+            self.windows.target(),
         )
     }
 
@@ -611,6 +616,12 @@ impl Engine {
             self.wanted.len()
         );
         debug_assert!(
+            self.windows.in_flight() <= SYNC_WINDOWS && self.windows.waiting() <= SYNC_WINDOWS,
+            "{} sync requests, {} ranges",
+            self.windows.in_flight(),
+            self.windows.waiting()
+        );
+        debug_assert!(
             self.recent.len() <= RECENT_FINALIZED,
             "{} recent",
             self.recent.len()
@@ -657,7 +668,10 @@ impl Engine {
         while let Some(m) = self.self_queue.pop_front() {
             self.on_message(LOCAL, m);
         }
-        let outputs = std::mem::take(&mut self.out);
+        let mut outputs = std::mem::take(&mut self.out);
+        // Sync requests leave first (a stable sort keeps the rest in order): their answers
+        // travel while the caller executes the blocks this step finalized.
+        outputs.sort_by_key(|o| !is_sync_request(o));
         let mut first = self.persist_first.take();
         let mut last = self.persist_last.take();
         if self.safety_dirty {
@@ -691,7 +705,7 @@ impl Engine {
                 self.on_sync_request(from, from_height);
                 Ok(())
             }
-            Message::SyncResponse { blocks, cert } => self.on_sync_response(blocks, cert),
+            Message::SyncResponse { blocks, cert } => self.on_sync_response(from, blocks, cert),
             Message::EpochEnd(v) => self.on_epoch_end_vote(v),
             Message::EpochCert(c) => self.on_epoch_cert(c),
         };
@@ -728,5 +742,18 @@ impl Engine {
     }
 }
 
+/// A sync request: sent ahead of everything else of its step.
+fn is_sync_request(o: &Output) -> bool {
+    matches!(
+        o,
+        Output::Send {
+            message: Message::SyncRequest { .. },
+            ..
+        }
+    )
+}
+
+#[cfg(test)]
+mod sync_tests;
 #[cfg(test)]
 mod tests;

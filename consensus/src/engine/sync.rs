@@ -1,6 +1,7 @@
-//! Catch-up: fetching missing blocks by hash, batch sync requests and responses (and
-//! serving both to others), the bounded store of uncommitted blocks, and retrying
-//! whatever was waiting for a block.
+//! Catch-up: fetching missing blocks by hash, sync requests for ranges of final blocks
+//! (several at once, to several peers, see `windows`) and their answers (and serving
+//! both to others), the bounded store of uncommitted blocks, and retrying whatever was
+//! waiting for a block.
 //!
 //! Separate because it is the only way blocks arrive other than in proposals, and none of
 //! it trusts the peer: an answer is taken only if it hashes to a block fixed by a verified
@@ -10,6 +11,10 @@ use lianrong_primitives::Hash;
 
 use crate::types::*;
 
+use super::windows::Range;
+
+/// A sync request unanswered for this many base round timeouts is asked of another peer.
+pub const SYNC_TIMEOUT_ROUNDS: u64 = 4;
 use super::{
     Engine, Output, RejectReason, Target, LOCAL, MAX_PENDING_BLOCKS, MAX_WANTED, SYNC_GAP,
 };
@@ -37,36 +42,40 @@ impl Engine {
         });
     }
 
+    /// Makes sure catch-up runs: at least the height after our last finalized block is
+    /// asked for (and up to the target, see `SyncWindows::plan`). Asks whoever showed
+    /// us the reason first, since it has the blocks; later requests rotate through the
+    /// others, since one peer may have pruned, be slow or be lying.
     pub(super) fn request_sync(&mut self) {
-        // At most one request per base timeout: rounds may be stalled while we lag.
-        if self
-            .last_sync_at
-            .is_some_and(|t| self.now < t + self.cfg.base_timeout_ms)
+        self.windows
+            .raise_target(self.root.height.saturating_add(1));
+        if let Some(f) = self
+            .current_from
+            .filter(|&f| usize::from(f) < self.set.len())
         {
-            return;
+            self.windows.prefer(f);
         }
-        let retry = self.last_sync_at.is_some();
-        self.last_sync_at = Some(self.now);
-        self.sync_attempts += 1;
-        // First ask whoever showed us the commit; on retries rotate through the others,
-        // since one peer may have pruned or may be lying.
-        let n = self.set.len() as u64;
-        let to = match self.current_from {
-            Some(f) if !retry && f != LOCAL => Target::One(f),
-            _ => {
-                let mut i = (self.sync_attempts % n) as u16;
-                if Some(i) == self.me {
-                    i = ((self.sync_attempts + 1) % n) as u16;
-                }
-                Target::One(i)
-            }
-        };
-        self.out.push(Output::Send {
-            to,
-            message: Message::SyncRequest {
-                from_height: self.root.height + 1,
-            },
-        });
+        self.plan_sync();
+    }
+
+    /// Sends the sync requests the windows have room for.
+    pub(super) fn plan_sync(&mut self) {
+        let peers = u16::try_from(self.set.len()).unwrap_or(u16::MAX);
+        // An answer is a disk read and one message away, but it may queue behind the
+        // other windows' answers at a busy peer: in a debug build a 4 MB answer took up
+        // to 1.2 s to read and encode, and at twice the base timeout the first four
+        // requests timed out and were served twice (`lianrong bench --catch-up`). A
+        // late answer is still taken, so a short timeout costs only duplicate work.
+        let timeout = self.cfg.base_timeout_ms.saturating_mul(SYNC_TIMEOUT_ROUNDS);
+        let asks = self
+            .windows
+            .plan(self.now, self.root.height, peers, self.me, timeout);
+        for (peer, from_height) in asks {
+            self.out.push(Output::Send {
+                to: Target::One(peer),
+                message: Message::SyncRequest { from_height },
+            });
+        }
     }
 
     /// Retries whatever was waiting for a block.
@@ -165,18 +174,84 @@ impl Engine {
         self.send(Target::One(from), Message::SyncResponse { blocks, cert });
     }
 
+    /// A sync answer: verified whole (hash chain, certificate) before anything of it is
+    /// kept; kept until the range below it is final, then finalized; the sender blamed if
+    /// it fails. Requests for what the windows have room for go out in the same step
+    /// (ahead of the finalized blocks, see [`Engine::handle`]).
     pub(super) fn on_sync_response(
         &mut self,
+        from: u16,
         blocks: Vec<Block>,
         cert: CommitCertificate,
     ) -> Result<(), RejectReason> {
-        if blocks.is_empty() || blocks.len() > 2 * MAX_SYNC_BLOCKS {
+        let range = match self.check_range(from, blocks, cert) {
+            Ok(Some(range)) => range,
+            Ok(None) => return Ok(()),
+            Err(reason) => {
+                self.blame(from);
+                self.plan_sync();
+                return Err(reason);
+            }
+        };
+        self.windows.answered(range.first());
+        // A full answer says the peer likely has more: keep asking past it.
+        let full = range.blocks.len() >= MAX_SYNC_BLOCKS;
+        self.windows
+            .raise_target(range.last().saturating_add(u64::from(full)));
+        self.windows.accept(range, self.root.height);
+        self.apply_ranges();
+        self.continue_sync();
+        Ok(())
+    }
+
+    /// A sync answer's blocks and certificate checked against this epoch's set; `None`
+    /// when it holds nothing to take now: only heights finalized already, or blocks of an
+    /// older epoch, or of a later one (not checkable before this node has switched).
+    fn check_range(
+        &mut self,
+        from: u16,
+        blocks: Vec<Block>,
+        cert: CommitCertificate,
+    ) -> Result<Option<Range>, RejectReason> {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+            return Err(RejectReason::TooLarge);
+        };
+        if blocks.len() > 2 * MAX_SYNC_BLOCKS {
             return Err(RejectReason::TooLarge);
         }
-        if blocks[0].height != self.root.height + 1 || blocks[0].parent != self.root.hash {
-            return Ok(()); // stale or not from our root; nothing to learn
+        if first.chain_id != self.cfg.chain_id {
+            return Err(RejectReason::WrongChain);
         }
-        let mut hashes = Vec::with_capacity(blocks.len());
+        if first.epoch > self.epoch() {
+            self.windows.later_epoch(first.height);
+            return Ok(None);
+        }
+        if first.epoch < self.epoch() || last.height <= self.root.height {
+            self.windows.answered(first.height);
+            return Ok(None);
+        }
+        let hashes = self.check_chain(&blocks)?;
+        let id =
+            cert.verify_with_quorum(&self.set, &self.cfg.chain_id, self.genesis, self.quorum)?;
+        let end = blocks.len() - 1;
+        if Some(&id.hash) != hashes.last() || id.height != blocks[end].height {
+            return Err(RejectReason::Malformed(
+                "certificate does not commit the last block",
+            ));
+        }
+        if blocks[end].reconfig.is_some() && cert.qc.vote.round != EPOCH_END_ROUND {
+            return Err(RejectReason::Malformed(
+                "reconfiguration block without its epoch-end certificate",
+            ));
+        }
+        self.remember_verified(cert.qc.digest());
+        Ok(Some(Range { from, blocks, cert }))
+    }
+
+    /// The hashes of a sync answer's blocks, if they form one chain of this chain and
+    /// epoch, with a reconfiguration block (which ends an epoch) only at the end.
+    fn check_chain(&self, blocks: &[Block]) -> Result<Vec<Hash>, RejectReason> {
+        let mut hashes: Vec<Hash> = Vec::with_capacity(blocks.len());
         for (i, b) in blocks.iter().enumerate() {
             if b.chain_id != self.cfg.chain_id || b.epoch != self.epoch() {
                 return Err(RejectReason::WrongChain);
@@ -186,46 +261,65 @@ impl Engine {
                     "reconfiguration block inside a sync batch",
                 ));
             }
-            if i > 0 && (b.parent != hashes[i - 1] || b.height != blocks[i - 1].height + 1) {
-                return Err(RejectReason::Malformed("sync blocks do not form a chain"));
+            if let (Some(prev), Some(prev_hash)) = (i.checked_sub(1), hashes.last()) {
+                let next = blocks[prev].height.checked_add(1);
+                if b.parent != *prev_hash || Some(b.height) != next {
+                    return Err(RejectReason::Malformed("sync blocks do not form a chain"));
+                }
             }
             hashes.push(b.hash());
         }
-        let id =
-            cert.verify_with_quorum(&self.set, &self.cfg.chain_id, self.genesis, self.quorum)?;
-        let last = blocks.len() - 1;
-        if id.hash != hashes[last] || id.height != blocks[last].height {
-            return Err(RejectReason::Malformed(
-                "certificate does not commit the last block",
-            ));
-        }
-        if blocks[last].reconfig.is_some() && cert.qc.vote.round != EPOCH_END_ROUND {
-            return Err(RejectReason::Malformed(
-                "reconfiguration block without its epoch-end certificate",
-            ));
-        }
-        self.ending = None;
-        let full = blocks.len() >= MAX_SYNC_BLOCKS;
-        for b in blocks {
-            self.finalize(b, cert.clone());
-        }
-        self.last_sync_at = None;
-        self.remember_verified(cert.qc.digest());
-        self.process_qc(&cert.qc);
-        self.after_blocks_changed();
-        self.continue_sync(full);
-        Ok(())
+        Ok(hashes)
     }
 
-    /// Asks for the next batch at once while the peers are ahead: a full answer (the
-    /// peer likely has more) or a certified block above our root says so. Without this,
-    /// a network that went idle (its certificates commit nothing, so there is no commit
-    /// target) left the next request to this node's round timer, whose backoff grows.
-    /// At most one request per answer; an answer-less request is retried by the timer.
-    fn continue_sync(&mut self, full: bool) {
-        let certified = self.safety.high_qc.vote.height;
-        if full || certified > self.root.height + SYNC_GAP {
-            self.request_sync();
+    /// Finalizes the waiting ranges that go on from our last finalized block, in order.
+    /// A range that does not join it (two certified chains apart: more than f faulty
+    /// validators) is dropped and its sender blamed.
+    fn apply_ranges(&mut self) {
+        let mut applied = None;
+        while let Some(Range { from, blocks, cert }) = self.windows.next(self.root.height) {
+            let root = self.root;
+            let fresh: Vec<Block> = blocks
+                .into_iter()
+                .filter(|b| b.height > root.height)
+                .collect();
+            if fresh.first().is_none_or(|b| b.parent != root.hash) {
+                self.blame(from);
+                self.out.push(Output::Rejected {
+                    from,
+                    reason: RejectReason::Malformed("sync range does not join the finalized chain"),
+                });
+                continue;
+            }
+            self.ending = None;
+            for b in fresh {
+                self.finalize(b, cert.clone());
+            }
+            applied = Some(cert);
         }
+        if let Some(cert) = applied {
+            self.process_qc(&cert.qc);
+            self.after_blocks_changed();
+        }
+    }
+
+    /// Skips a validator whose sync answer failed (a non-member peer is never asked).
+    fn blame(&mut self, from: u16) {
+        if usize::from(from) < self.set.len() {
+            self.windows.blame(from, self.now);
+        }
+    }
+
+    /// Keeps catch-up going while the peers are ahead: the target from the answers, or a
+    /// certified block above our root, says so. Without this, a network that went idle
+    /// (its certificates commit nothing, so there is no commit target) left the next
+    /// request to this node's round timer, whose backoff grows.
+    fn continue_sync(&mut self) {
+        let certified = self.safety.high_qc.vote.height;
+        if certified > self.root.height + SYNC_GAP {
+            self.windows
+                .raise_target(self.root.height.saturating_add(1));
+        }
+        self.plan_sync();
     }
 }

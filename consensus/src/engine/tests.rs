@@ -1,9 +1,9 @@
 use super::*;
 
-const CHAIN: &str = "unit-chain";
+pub(super) const CHAIN: &str = "unit-chain";
 
 /// The genesis state every test application starts from.
-fn genesis_state() -> ExecutionCommit {
+pub(super) fn genesis_state() -> ExecutionCommit {
     ExecutionCommit::genesis(lianrong_primitives::sha256(b"unit/genesis"))
 }
 
@@ -19,7 +19,7 @@ fn executed_by(block: &Block) -> ExecutionCommit {
     }
 }
 
-fn keys() -> Vec<SecretKey> {
+pub(super) fn keys() -> Vec<SecretKey> {
     (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect()
 }
 
@@ -30,7 +30,7 @@ fn config(me: usize) -> EngineConfig {
 }
 
 /// A round-1 proposal by its leader (validator 1) on top of genesis.
-fn proposal(payload: &[u8], timestamp_ms: u64) -> Proposal {
+pub(super) fn proposal(payload: &[u8], timestamp_ms: u64) -> Proposal {
     let cfg = config(1);
     let genesis = cfg.genesis_hash();
     let block = Block {
@@ -49,7 +49,7 @@ fn proposal(payload: &[u8], timestamp_ms: u64) -> Proposal {
     Proposal::sign(block, None, &keys()[1])
 }
 
-fn started(me: usize, safety: Option<SafetyState>) -> Engine {
+pub(super) fn started(me: usize, safety: Option<SafetyState>) -> Engine {
     let cfg = config(me);
     let safety = safety.unwrap_or_else(|| SafetyState::genesis(&cfg));
     let mut e = Engine::new(cfg, safety, None);
@@ -58,7 +58,7 @@ fn started(me: usize, safety: Option<SafetyState>) -> Engine {
     e
 }
 
-fn deliver(e: &mut Engine, from: u16, m: Message) -> Vec<Output> {
+pub(super) fn deliver(e: &mut Engine, from: u16, m: Message) -> Vec<Output> {
     e.handle(1_000, Input::Message { from, message: m })
         .into_outputs()
 }
@@ -180,7 +180,7 @@ fn bad_signatures_and_bad_timestamps_are_rejected_without_a_vote() {
 }
 
 /// A certificate on `block` signed by validators 0, 1 and 2.
-fn qc_on(block: &Block) -> QuorumCert {
+pub(super) fn qc_on(block: &Block) -> QuorumCert {
     let vote = VoteData {
         epoch: 0,
         block_hash: block.hash(),
@@ -506,7 +506,7 @@ fn the_verified_certificate_cache_stays_bounded() {
 
 /// The block of the next round after `parent` (whose leader proposes it), extending it
 /// through a certificate on it and certifying `executed`.
-fn child(parent: &Block, executed: ExecutionCommit) -> Block {
+pub(super) fn child(parent: &Block, executed: ExecutionCommit) -> Block {
     let round = parent.round + 1;
     Block {
         height: parent.height + 1,
@@ -520,7 +520,7 @@ fn child(parent: &Block, executed: ExecutionCommit) -> Block {
     }
 }
 
-fn signed(block: Block) -> Message {
+pub(super) fn signed(block: Block) -> Message {
     let key = keys()[block.proposer as usize].clone();
     Message::Proposal(Box::new(Proposal::sign(block, None, &key)))
 }

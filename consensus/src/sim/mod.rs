@@ -1293,6 +1293,18 @@ impl<'a> Sim<'a> {
                 t.signature.0[9] ^= 2;
                 Message::Timeout(t)
             }
+            // A forged sync answer: a bad signature in its certificate, or (without
+            // signatures to spoil) its blocks out of order.
+            Message::SyncResponse {
+                mut blocks,
+                mut cert,
+            } => {
+                match cert.qc.signatures.first_mut() {
+                    Some(sig) => sig.0[5] ^= 8,
+                    None => blocks.reverse(),
+                }
+                Message::SyncResponse { blocks, cert }
+            }
             other => other,
         }
     }

@@ -102,6 +102,41 @@ fn a_validator_down_for_hundreds_of_rounds_catches_up() {
     }
 }
 
+/// The same with a Byzantine peer that forges most of its sync answers (a bad signature
+/// in the certificate) or never answers at all: the returning validator asks several
+/// peers at once, refuses the forged ranges, gives up on the silent peer after a timeout
+/// and asks the others, and catches up within the liveness bound all the same.
+#[test]
+fn a_validator_down_for_long_catches_up_past_a_lying_or_silent_peer() {
+    for kind in [ByzKind::BadSignatures, ByzKind::Silent] {
+        let mut outages = 0;
+        for seed in 11..15 {
+            let mut cfg = SimConfig::fault_free(seed, 7, 10, 100, 0);
+            cfg.base_timeout_ms = 300;
+            // Long enough for more blocks than the sync windows reach, with a silent
+            // leader's rounds timing out.
+            cfg.gst_ms = 150_000;
+            cfg.delay_before_gst_ms = (10, 10);
+            cfg.faults.byzantine = vec![kind];
+            cfg.long_outage = Some(6);
+            cfg.run_after_gst_ms = cfg.liveness_bound_ms + 1_000;
+            cfg.stop_after_blocks = Some(3);
+            let r = run(&cfg).unwrap_or_else(|f| panic!("{kind:?} seed {seed}: {f:?}"));
+            // (The outage is skipped when the Byzantine validator took its seat.)
+            if r.crashes == 1 {
+                outages += 1;
+                let reach = (crate::engine::SYNC_WINDOWS * MAX_SYNC_BLOCKS) as u64;
+                assert!(r.blocks > reach, "{kind:?} {seed}: {} blocks", r.blocks);
+                assert!(
+                    r.sync_responses > 0,
+                    "{kind:?} seed {seed}: it never synced"
+                );
+            }
+        }
+        assert!(outages >= 2, "{kind:?}: only {outages} runs had the outage");
+    }
+}
+
 #[test]
 fn validator_set_changes_take_effect_under_faults() {
     let mut changed = 0;
