@@ -25,6 +25,7 @@ mod disk;
 mod floor;
 mod html;
 mod lifecycle;
+pub mod preload;
 mod series;
 
 use std::collections::HashMap;
@@ -112,6 +113,8 @@ pub struct BenchOptions {
     /// Keep the last validator stopped until `total` committed, then measure how fast
     /// it catches up ([`catch_up`]).
     pub catch_up: bool,
+    /// Preload a large ledger and measure its read side instead ([`preload`]).
+    pub preload: Option<preload::PreloadOptions>,
 }
 
 /// Figures of one node.
@@ -174,6 +177,8 @@ pub struct BenchReport {
     pub catch_up: Option<catch_up::CatchUpFigures>,
     /// Bytes on disk per committed transaction, per validator ([`disk`]).
     pub disk: Option<disk::DiskFigures>,
+    /// `--preload-docs`: the preload and the read side measured on it.
+    pub preload: Option<preload::PreloadFigures>,
     /// Figures over time.
     pub series: Series,
 }
@@ -227,6 +232,9 @@ impl std::fmt::Display for BenchReport {
         }
         if let Some(d) = &self.disk {
             disk::write_text(f, d)?;
+        }
+        if let Some(p) = &self.preload {
+            preload::write_text(f, p)?;
         }
         Ok(())
     }
@@ -409,6 +417,15 @@ impl BenchOptions {
             }
             catch_up::check(self.validators, self.total)?;
         }
+        if let Some(p) = &self.preload {
+            p.check()?;
+            if self.workload != Workload::Orders || self.catch_up {
+                bail!("--preload-docs is its own workload: no --workload lifecycle or --catch-up");
+            }
+            if self.total.is_some() || self.rate.is_some() {
+                bail!("--preload-docs runs until its documents committed: no --total or --rate");
+            }
+        }
         Ok(())
     }
 }
@@ -435,6 +452,7 @@ pub(crate) struct Run {
     /// Transactions admitted while measuring (the order workload counts them).
     admitted: u64,
     lifecycle: Option<LifecycleFigures>,
+    preload: Option<preload::PreloadFigures>,
 }
 
 /// Runs the benchmark.
@@ -459,17 +477,14 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     }
     let timeline = Arc::new(Timeline::new());
     let sampler = Sampler::spawn(nodes.pids(), &timeline);
-    let run = match parties {
-        None => run_orders(&opts, &nodes, apis, chain_id, &timeline).await,
-        Some(parties) => lifecycle::run(&opts, &nodes, apis, chain_id, parties, &timeline)
-            .await
-            .map(|r| Run {
-                measured: r.measured,
-                latencies: r.latencies,
-                admitted: r.admitted,
-                lifecycle: Some(r.figures),
-            }),
+    let net = preload::Network {
+        dir: &dir,
+        token: &token,
+        nodes: &nodes,
+        apis,
+        chain_id,
     };
+    let run = run_workload(&opts, parties, net, &timeline).await;
     let caught = match (&run, infos.get(held), all_apis.get(held)) {
         (Ok(_), Some(late), Some(late_api)) => {
             let keys: Vec<PublicKey> = (0..opts.keys).map(|i| client_key(i).public()).collect();
@@ -502,6 +517,29 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         html::write(path, &report)?;
     }
     Ok(report)
+}
+
+/// Runs the workload whose orgs `cast` admitted on the started network.
+async fn run_workload(
+    opts: &BenchOptions,
+    cast: Cast,
+    net: preload::Network<'_>,
+    timeline: &Arc<Timeline>,
+) -> Result<Run> {
+    let (nodes, apis, chain_id) = (net.nodes, net.apis, net.chain_id);
+    match cast {
+        Cast::Orders => run_orders(opts, nodes, apis, chain_id, timeline).await,
+        Cast::Preload(pre, plan) => preload::run(opts, &pre, net, *plan, timeline).await,
+        Cast::Lifecycle(parties) => lifecycle::run(opts, nodes, apis, chain_id, parties, timeline)
+            .await
+            .map(|r| Run {
+                measured: r.measured,
+                latencies: r.latencies,
+                admitted: r.admitted,
+                lifecycle: Some(r.figures),
+                preload: None,
+            }),
+    }
 }
 
 /// The order workload: each client key submits orders, paced or as fast as admitted.
@@ -543,6 +581,7 @@ async fn run_orders(
         latencies,
         admitted: shared.admitted.load(Ordering::SeqCst),
         lifecycle: None,
+        preload: None,
     })
 }
 
@@ -579,23 +618,33 @@ fn node_client(api: &str, token: &str, chain_id: &str) -> Result<Client> {
     )?)
 }
 
+/// Who the workload's genesis admitted.
+enum Cast {
+    /// The order workload's bench cores.
+    Orders,
+    /// The lifecycle's parties.
+    Lifecycle(lifecycle::Parties),
+    /// The preload's orgs.
+    Preload(preload::PreloadOptions, Box<preload::Plan>),
+}
+
 /// Writes the network's configuration with the workload's orgs and keys in genesis;
-/// returns the nodes, the auditor token that reads from them and, for the lifecycle,
-/// its parties.
+/// returns the nodes, the auditor token that reads from them and who was admitted.
 fn write_network(
     dir: &Path,
     opts: &BenchOptions,
     chain_id: &str,
-) -> Result<(Vec<testnet::NodeInfo>, String, Option<lifecycle::Parties>)> {
+) -> Result<(Vec<testnet::NodeInfo>, String, Cast)> {
     let now = lianrong_node::api::now_ms();
     let infos = testnet::write(dir, opts.validators, chain_id, now)?;
     let genesis = dir.join("genesis.json");
-    let parties = match opts.workload {
-        Workload::Orders => {
+    let parties = match (&opts.preload, opts.workload) {
+        (Some(p), _) => Cast::Preload(p.clone(), Box::new(preload::add_orgs(&genesis, p)?)),
+        (None, Workload::Orders) => {
             add_client_orgs(&genesis, opts.keys)?;
-            None
+            Cast::Orders
         }
-        Workload::Lifecycle => Some(lifecycle::add_orgs(&genesis, opts.keys)?),
+        (None, Workload::Lifecycle) => Cast::Lifecycle(lifecycle::add_orgs(&genesis, opts.keys)?),
     };
     let token = std::fs::read_to_string(dir.join("keys").join("AUDIT.token"))
         .context("reading the auditor token")?
@@ -743,7 +792,11 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
         }
     };
     BenchReport {
-        workload: opts.workload.name().to_string(),
+        workload: if opts.preload.is_some() {
+            "preload".to_string()
+        } else {
+            opts.workload.name().to_string()
+        },
         total: opts.total,
         validators: opts.validators,
         keys: opts.keys,
@@ -772,6 +825,7 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
             .unwrap_or(1),
         floor,
         lifecycle: run.lifecycle,
+        preload: run.preload,
         catch_up: None,
         disk: None,
         series,

@@ -135,6 +135,18 @@ enum Command {
         /// measure its catch-up (tx/s and blocks/s to the others' height).
         #[arg(long)]
         catch_up: bool,
+        /// Preload this many receivables (orders, invoices, splits, transfers and
+        /// settlements from the bench orgs' own keys) through the network, then measure
+        /// the node API's lists and lookups and the explorer's pages and CSV exports.
+        #[arg(long)]
+        preload_docs: Option<u64>,
+        /// With --preload-docs: bench orgs in genesis (one in 11 a core enterprise, the
+        /// rest SMEs).
+        #[arg(long, default_value_t = 1_100)]
+        orgs: usize,
+        /// With --preload-docs: requests timed per endpoint class.
+        #[arg(long, default_value_t = 300)]
+        samples: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -246,35 +258,7 @@ fn run(command: Command) -> Result<()> {
             let config = config.ok_or_else(|| anyhow::anyhow!("--config is required"))?;
             run_node(&config, dev_clock_file.as_deref(), check_config, &snapshot)
         }
-        Command::Bench {
-            validators,
-            keys,
-            warmup,
-            seconds,
-            dir,
-            rate,
-            batch,
-            workload,
-            total,
-            report,
-            catch_up,
-            json,
-        } => run_bench(
-            crate::bench::BenchOptions {
-                validators,
-                keys,
-                warmup: std::time::Duration::from_secs(warmup),
-                duration: std::time::Duration::from_secs(seconds),
-                dir,
-                rate,
-                batch,
-                workload,
-                total,
-                report,
-                catch_up,
-            },
-            json,
-        ),
+        bench @ Command::Bench { .. } => run_bench(bench),
         Command::Client(c) => crate::cli::run(*c),
         Command::Explorer {
             node,
@@ -352,7 +336,45 @@ fn print_testnet(
 }
 
 /// `lianrong bench`: runs the benchmark and prints its report.
-fn run_bench(options: crate::bench::BenchOptions, json: bool) -> Result<()> {
+fn run_bench(command: Command) -> Result<()> {
+    let Command::Bench {
+        validators,
+        keys,
+        warmup,
+        seconds,
+        dir,
+        rate,
+        batch,
+        workload,
+        total,
+        report,
+        catch_up,
+        preload_docs,
+        orgs,
+        samples,
+        json,
+    } = command
+    else {
+        anyhow::bail!("not the bench command");
+    };
+    let options = crate::bench::BenchOptions {
+        validators,
+        keys,
+        warmup: std::time::Duration::from_secs(warmup),
+        duration: std::time::Duration::from_secs(seconds),
+        dir,
+        rate,
+        batch,
+        workload,
+        total,
+        report,
+        catch_up,
+        preload: preload_docs.map(|docs| crate::bench::preload::PreloadOptions {
+            orgs,
+            docs,
+            samples,
+        }),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -144,9 +144,11 @@ pub(super) async fn after_run(
     opts: &super::BenchOptions,
     run: &super::Run,
 ) -> Result<DiskFigures> {
-    let transactions = match &run.lifecycle {
-        Some(l) => l.steps.values().sum(),
-        None => {
+    let transactions = match (&run.lifecycle, &run.preload) {
+        (Some(l), _) => l.steps.values().sum(),
+        // Every transaction of the preload took a nonce, refused ones too.
+        (None, Some(_)) => run.measured.committed,
+        (None, None) => {
             let keys: Vec<_> = (0..opts.keys)
                 .map(|i| super::client_key(i).public())
                 .collect();
