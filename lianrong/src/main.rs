@@ -95,62 +95,7 @@ enum Command {
         action: Option<crate::node_admin::NodeAction>,
     },
     /// Benchmark a local network: committed tx/s, finality p50/p99, RSS and CPU per node.
-    Bench {
-        /// Validators to start (separate processes of this binary).
-        #[arg(long, default_value_t = 4)]
-        validators: usize,
-        /// Client keys submitting transactions concurrently.
-        #[arg(long, default_value_t = 64)]
-        keys: usize,
-        /// Warm-up seconds before measuring.
-        #[arg(long, default_value_t = 5)]
-        warmup: u64,
-        /// Measured seconds.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Keep the network (genesis, configs, data, node logs) in this folder.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Offered load in transactions per second, spread over the keys (finality is
-        /// then measured at that load); without it the clients saturate the network.
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Transactions per request: above 1, each key submits that many consecutive
-        /// transactions at once through `POST /v1/transactions/batch`.
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// `orders` (purchase orders from fresh keys) or `lifecycle` (documents from
-        /// order to repayment, 14 transactions each, from many orgs' keys).
-        #[arg(long, value_enum, default_value = "orders")]
-        workload: crate::bench::Workload,
-        /// Run until this many transactions committed (no warm-up; `--seconds` unused);
-        /// the lifecycle rounds it up to whole lives.
-        #[arg(long)]
-        total: Option<u64>,
-        /// Also draw the run: throughput, finality, CPU and RSS per node over time
-        /// (`.svg`, else a self-contained HTML page).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Keep the last validator stopped until --total committed, then start it and
-        /// measure its catch-up (tx/s and blocks/s to the others' height).
-        #[arg(long)]
-        catch_up: bool,
-        /// Preload this many receivables (orders, invoices, splits, transfers and
-        /// settlements from the bench orgs' own keys) through the network, then measure
-        /// the node API's lists and lookups and the explorer's pages and CSV exports.
-        #[arg(long)]
-        preload_docs: Option<u64>,
-        /// With --preload-docs: bench orgs in genesis (one in 11 a core enterprise, the
-        /// rest SMEs).
-        #[arg(long, default_value_t = 1_100)]
-        orgs: usize,
-        /// With --preload-docs: requests timed per endpoint class.
-        #[arg(long, default_value_t = 300)]
-        samples: usize,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Bench(BenchArgs),
     /// Serve the auditors' web explorer of a node (`hash-password` makes account entries).
     // `--config` is required unless the `hash-password` subcommand is given: a
     // `required_unless_present` naming the subcommand failed clap's debug assertions, so
@@ -258,7 +203,7 @@ fn run(command: Command) -> Result<()> {
             let config = config.ok_or_else(|| anyhow::anyhow!("--config is required"))?;
             run_node(&config, dev_clock_file.as_deref(), check_config, &snapshot)
         }
-        bench @ Command::Bench { .. } => run_bench(bench),
+        Command::Bench(args) => run_bench(args),
         Command::Client(c) => crate::cli::run(*c),
         Command::Explorer {
             node,
@@ -335,46 +280,94 @@ fn print_testnet(
     Ok(())
 }
 
+/// `lianrong bench`'s options.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Validators to start (separate processes of this binary).
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Client keys submitting transactions concurrently.
+    #[arg(long, default_value_t = 64)]
+    keys: usize,
+    /// Warm-up seconds before measuring.
+    #[arg(long, default_value_t = 5)]
+    warmup: u64,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Keep the network (genesis, configs, data, node logs) in this folder.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Offered load in transactions per second, spread over the keys (finality is
+    /// then measured at that load); without it the clients saturate the network.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Transactions per request: above 1, each key submits that many consecutive
+    /// transactions at once through `POST /v1/transactions/batch`.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// `orders` (purchase orders from fresh keys) or `lifecycle` (documents from
+    /// order to repayment, 14 transactions each, from many orgs' keys).
+    #[arg(long, value_enum, default_value = "orders")]
+    workload: crate::bench::Workload,
+    /// Run until this many transactions committed (no warm-up; `--seconds` unused);
+    /// the lifecycle rounds it up to whole lives.
+    #[arg(long)]
+    total: Option<u64>,
+    /// Also draw the run: throughput, finality, CPU and RSS per node over time
+    /// (`.svg`, else a self-contained HTML page).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Keep the last validator stopped until --total committed, then start it and
+    /// measure its catch-up (tx/s and blocks/s to the others' height).
+    #[arg(long)]
+    catch_up: bool,
+    /// Preload this many receivables (orders, invoices, splits, transfers and
+    /// settlements from the bench orgs' own keys) through the network, then measure
+    /// the node API's lists and lookups and the explorer's pages and CSV exports.
+    #[arg(long)]
+    preload_docs: Option<u64>,
+    /// With --preload-docs: bench orgs in genesis (one in 11 a core enterprise, the
+    /// rest SMEs).
+    #[arg(long, default_value_t = 1_100, requires = "preload_docs")]
+    orgs: usize,
+    /// With --preload-docs: requests timed per endpoint class.
+    #[arg(long, default_value_t = 300, requires = "preload_docs")]
+    samples: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl BenchArgs {
+    fn into_options(self) -> crate::bench::BenchOptions {
+        crate::bench::BenchOptions {
+            validators: self.validators,
+            keys: self.keys,
+            warmup: std::time::Duration::from_secs(self.warmup),
+            duration: std::time::Duration::from_secs(self.seconds),
+            dir: self.dir,
+            rate: self.rate,
+            batch: self.batch,
+            workload: self.workload,
+            total: self.total,
+            report: self.report,
+            catch_up: self.catch_up,
+            preload: self
+                .preload_docs
+                .map(|docs| crate::bench::preload::PreloadOptions {
+                    orgs: self.orgs,
+                    docs,
+                    samples: self.samples,
+                }),
+        }
+    }
+}
+
 /// `lianrong bench`: runs the benchmark and prints its report.
-fn run_bench(command: Command) -> Result<()> {
-    let Command::Bench {
-        validators,
-        keys,
-        warmup,
-        seconds,
-        dir,
-        rate,
-        batch,
-        workload,
-        total,
-        report,
-        catch_up,
-        preload_docs,
-        orgs,
-        samples,
-        json,
-    } = command
-    else {
-        anyhow::bail!("not the bench command");
-    };
-    let options = crate::bench::BenchOptions {
-        validators,
-        keys,
-        warmup: std::time::Duration::from_secs(warmup),
-        duration: std::time::Duration::from_secs(seconds),
-        dir,
-        rate,
-        batch,
-        workload,
-        total,
-        report,
-        catch_up,
-        preload: preload_docs.map(|docs| crate::bench::preload::PreloadOptions {
-            orgs,
-            docs,
-            samples,
-        }),
-    };
+fn run_bench(args: BenchArgs) -> Result<()> {
+    let json = args.json;
+    let options = args.into_options();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -547,5 +540,25 @@ mod tests {
     #[test]
     fn every_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `--orgs` and `--samples` shape only a preload: given without `--preload-docs`
+    /// they would be silently ignored, so the command line refuses them.
+    #[test]
+    fn preload_options_without_a_preload_are_refused() {
+        let refused = Cli::try_parse_from(["lianrong", "bench", "--orgs", "300"]);
+        let error = refused
+            .err()
+            .expect("--orgs without --preload-docs was accepted");
+        assert!(error.to_string().contains("--preload-docs"), "{error}");
+        assert!(Cli::try_parse_from(["lianrong", "bench", "--samples", "5"]).is_err());
+        let cli =
+            Cli::try_parse_from(["lianrong", "bench", "--preload-docs", "10", "--orgs", "300"])
+                .expect("a preload with its org count");
+        let Command::Bench(args) = cli.command else {
+            panic!("not the bench command");
+        };
+        let preload = args.into_options().preload.expect("a preload");
+        assert_eq!((preload.docs, preload.orgs), (10, 300));
     }
 }

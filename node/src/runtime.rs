@@ -987,17 +987,8 @@ impl Loop {
             sync_io::serve_off_loop(self.db.clone(), self.net.clone(), from, from_height, slot);
             return Ok(true);
         }
-        let started = std::time::Instant::now();
-        match sync_io::sync_from_db(&self.db, from_height)? {
-            Some(answer) => {
-                let bytes = answer.to_bytes();
-                tracing::debug!(
-                    peer = %from,
-                    from_height,
-                    bytes = bytes.len(),
-                    read_ms = started.elapsed().as_millis() as u64,
-                    "sync answered from the database, on the loop"
-                );
+        match sync_io::answer_bytes(&self.db, &from, from_height)? {
+            Some(bytes) => {
                 let _ = self.net.send(from, bytes).await;
                 Ok(true)
             }

@@ -113,6 +113,25 @@ pub fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
     Ok(Some(Message::SyncResponse { blocks, cert }))
 }
 
+/// The encoded sync answer from `from_height` for `to` (None when this node holds no
+/// certified block there), timed: how long reading and encoding up to 32 blocks takes
+/// is what a catching-up peer waits for.
+pub fn answer_bytes(db: &Db, to: &PublicKey, from_height: u64) -> Result<Option<Vec<u8>>> {
+    let started = std::time::Instant::now();
+    let Some(answer) = sync_from_db(db, from_height)? else {
+        return Ok(None);
+    };
+    let bytes = answer.to_bytes();
+    tracing::debug!(
+        peer = %to,
+        from_height,
+        bytes = bytes.len(),
+        read_ms = started.elapsed().as_millis() as u64,
+        "sync answered from the database"
+    );
+    Ok(Some(bytes))
+}
+
 /// Reads, encodes and sends the sync answer from `from_height` to `to` on a blocking
 /// thread, holding `slot` until it is sent. A read error is logged: the peer asks another.
 pub fn serve_off_loop(
@@ -124,24 +143,14 @@ pub fn serve_off_loop(
 ) {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let answer = match sync_from_db(&db, from_height) {
-            Ok(Some(answer)) => answer.to_bytes(),
+        let answer = match answer_bytes(&db, &to, from_height) {
+            Ok(Some(answer)) => answer,
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(peer = %to, from_height, error = %e, "sync answer not read");
                 return;
             }
         };
-        // How long serving takes (reading and encoding up to 32 blocks) is what a
-        // catching-up peer waits for.
-        tracing::debug!(
-            peer = %to,
-            from_height,
-            bytes = answer.len(),
-            read_ms = started.elapsed().as_millis() as u64,
-            "sync answered from the database"
-        );
         // Best effort, like every consensus send.
         let _ = runtime.block_on(net.send(to, answer));
         drop(slot);

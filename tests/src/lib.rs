@@ -49,6 +49,26 @@ pub fn lianrong_bin() -> PathBuf {
     panic!("the lianrong binary is not built: run `cargo build -p lianrong` (scripts/test does)");
 }
 
+/// Runs `lianrong bench` with `args` (which should include `--json`) and returns its
+/// report; a failed run fails the test with the bench's own message.
+pub fn bench_report<I, S>(args: I) -> Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(lianrong_bin())
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("lianrong bench did not start");
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("bench --json printed no report")
+}
+
 /// One node process of a cluster.
 pub struct NodeProc {
     /// Folder name (bank, core-a, ...).

@@ -5,9 +5,9 @@
 // Helpers outside `#[test]` unwrap too: a failed test is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+use std::ffi::OsStr;
 
-use lianrong_tests::lianrong_bin;
+use lianrong_tests::bench_report;
 use serde_json::Value;
 
 /// Transactions the short run commits (rounded up to whole lives of 14).
@@ -15,29 +15,21 @@ const TOTAL: u64 = 600;
 const STEPS: u64 = 14;
 
 fn run_bench(dir: &std::path::Path) -> Value {
-    let out = Command::new(lianrong_bin())
-        .args([
-            "bench",
-            "--workload",
-            "lifecycle",
-            "--total",
-            &TOTAL.to_string(),
-            "--keys",
-            "32",
-            "--json",
-            "--report",
-        ])
-        .arg(dir.join("report.html"))
-        .arg("--dir")
-        .arg(dir.join("net"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bench failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let total = TOTAL.to_string();
+    let (report, net) = (dir.join("report.html"), dir.join("net"));
+    bench_report::<_, &OsStr>([
+        "--workload".as_ref(),
+        "lifecycle".as_ref(),
+        "--total".as_ref(),
+        total.as_ref(),
+        "--keys".as_ref(),
+        "32".as_ref(),
+        "--json".as_ref(),
+        "--report".as_ref(),
+        report.as_os_str(),
+        "--dir".as_ref(),
+        net.as_os_str(),
+    ])
 }
 
 fn assert_clean_lives(r: &Value) {

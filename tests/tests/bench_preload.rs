@@ -7,9 +7,9 @@
 // Helpers outside `#[test]` unwrap too: a failed test is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+use std::ffi::OsStr;
 
-use lianrong_tests::lianrong_bin;
+use lianrong_tests::bench_report;
 use serde_json::Value;
 
 const ORGS: u64 = 300;
@@ -17,29 +17,21 @@ const DOCS: u64 = 2_000;
 const SAMPLES: u64 = 30;
 
 fn run_bench(dir: &std::path::Path) -> Value {
-    let out = Command::new(lianrong_bin())
-        .args([
-            "bench",
-            "--orgs",
-            &ORGS.to_string(),
-            "--preload-docs",
-            &DOCS.to_string(),
-            "--samples",
-            &SAMPLES.to_string(),
-            "--batch",
-            "32",
-            "--json",
-        ])
-        .arg("--dir")
-        .arg(dir.join("net"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bench failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let (orgs, docs, samples) = (ORGS.to_string(), DOCS.to_string(), SAMPLES.to_string());
+    let net = dir.join("net");
+    bench_report::<_, &OsStr>([
+        "--orgs".as_ref(),
+        orgs.as_ref(),
+        "--preload-docs".as_ref(),
+        docs.as_ref(),
+        "--samples".as_ref(),
+        samples.as_ref(),
+        "--batch".as_ref(),
+        "32".as_ref(),
+        "--json".as_ref(),
+        "--dir".as_ref(),
+        net.as_os_str(),
+    ])
 }
 
 /// Every phase executed all it submitted.
