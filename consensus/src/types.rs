@@ -547,10 +547,22 @@ impl ExecutionCommit {
     }
 }
 
+/// How many finalized heights the state a block certifies trails the block its `justify`
+/// commits. With no lag, a leader that has just formed the certificate finalizing height
+/// `h` must execute `h` before it can propose, and every voter must execute `h` (which it
+/// finalizes on receiving that proposal) before it can vote: execution sat twice on every
+/// block's critical path. With a lag of one, a block certifies `h - 1`, which every voter
+/// finalized a round earlier, so each node executes a block while the next one is being
+/// proposed and voted on (the node's executor runs beside its consensus loop).
+pub const EXECUTION_LAG: u64 = 1;
+
 /// The height whose [`ExecutionCommit`] a block extending `justify` (whose parent carries
-/// `parent_executed`) must carry: the block that `justify` commits under the two-chain
-/// rule, or, when it commits nothing, the same height as the parent. The signature-free
-/// genesis and epoch-root certificates (round 0) certify a block that is already final.
+/// `parent_executed`) must carry: [`EXECUTION_LAG`] below the block that `justify` commits
+/// under the two-chain rule (never below the parent's), or, when it commits nothing, the
+/// same height as the parent. The signature-free genesis and epoch-root certificates
+/// (round 0) certify a block that is already final: an epoch's first block certifies the
+/// state its reconfiguration block left, with no lag, so the new set starts from a state
+/// it checked.
 ///
 /// A pure function of the chain, so proposer, voters and auditors agree on it, and the
 /// height only grows along a chain. Every validator that votes for the block has
@@ -560,7 +572,10 @@ pub fn executed_height(justify: &QuorumCert, parent_executed: u64) -> u64 {
         return justify.vote.height;
     }
     match justify.vote.commits() {
-        Some(committed) => committed.height.max(parent_executed),
+        Some(committed) => committed
+            .height
+            .saturating_sub(EXECUTION_LAG)
+            .max(parent_executed),
         None => parent_executed,
     }
 }

@@ -131,6 +131,12 @@ impl Engine {
         }
     }
 
+    /// Whether the application has not yet reported every block this node finalized:
+    /// its executor runs beside the engine, a block or so behind.
+    pub(super) fn executing(&self) -> bool {
+        self.last_executed().is_some_and(|h| h < self.root.height)
+    }
+
     fn last_executed(&self) -> Option<u64> {
         self.executed.last_key_value().map(|(h, _)| *h)
     }

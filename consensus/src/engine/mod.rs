@@ -172,6 +172,8 @@ pub enum Input {
     /// The application decided (in a finalized block) to change the validator set: the
     /// engine proposes, and votes only for, a block carrying exactly this set. Give it to
     /// every validator's engine; it takes effect after the block carrying it is final.
+    /// Give it before the `Executed` of the block that decided it: a proposal carrying the
+    /// change waits for that report, and is tried again when it comes.
     ValidatorSetChange(ValidatorSet),
     /// Answer to [`Output::RequestPayload`].
     Payload {

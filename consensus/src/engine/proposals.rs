@@ -244,10 +244,16 @@ impl Engine {
             }
             Ok(true) => {}
             // Only the set the application itself decided is ever voted for.
-            // If our application has not decided it (yet), we are probably behind the
-            // proposer, who decided it from a block it finalized: catch up from it.
+            // If our application has not decided it (yet), it may still be executing
+            // the block that decides it: wait for its report (`Executed` tries the
+            // proposal again). Otherwise we are probably behind the proposer, who
+            // decided it from a block it finalized: catch up from it.
             Ok(false) if b.reconfig.is_some() && b.reconfig != self.pending_reconfig => {
-                self.request_sync();
+                if self.executing() {
+                    self.pending_proposal = Some(p);
+                } else {
+                    self.request_sync();
+                }
                 return Ok(());
             }
             Ok(false) => {}

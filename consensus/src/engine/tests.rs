@@ -535,14 +535,20 @@ fn wrong_execution(out: &[Output]) -> Option<u64> {
     })
 }
 
-/// Blocks 1 and 2 (both certify the genesis state) and block 3, which certifies height 1
-/// with `executed_1`.
-fn chain_to_3(executed_1: impl FnOnce(&Block) -> ExecutionCommit) -> [Block; 3] {
+/// Blocks 1 to 3 (each certifies the genesis state: block 3's certificate commits block
+/// 1, and [`EXECUTION_LAG`] puts the state it must carry one height below) and block 4,
+/// whose certificate commits block 2 and which certifies height 1 with `executed_1`.
+fn chain_to_4(executed_1: impl FnOnce(&Block) -> ExecutionCommit) -> [Block; 4] {
+    assert_eq!(
+        EXECUTION_LAG, 1,
+        "these chains are drawn for a lag of one height"
+    );
     let b1 = proposal(b"one", 900).block;
     let b2 = child(&b1, genesis_state());
+    let b3 = child(&b2, genesis_state());
     let e1 = executed_1(&b1);
-    let b3 = child(&b2, e1);
-    [b1, b2, b3]
+    let b4 = child(&b3, e1);
+    [b1, b2, b3, b4]
 }
 
 fn forged(mut c: ExecutionCommit) -> ExecutionCommit {
@@ -553,7 +559,7 @@ fn forged(mut c: ExecutionCommit) -> ExecutionCommit {
 #[test]
 fn a_block_certifying_a_state_this_node_did_not_compute_gets_no_vote() {
     let mut e = started(0, None);
-    let [b1, b2, _] = chain_to_3(executed_by);
+    let [b1, b2, ..] = chain_to_4(executed_by);
     assert_eq!(votes(&deliver(&mut e, 1, signed(b1.clone()))).len(), 1);
     // Block 2 certifies the genesis state, which this node has: refused at once.
     let bad = child(&b1, forged(genesis_state()));
@@ -578,12 +584,14 @@ fn a_block_certifying_a_state_this_node_did_not_compute_gets_no_vote() {
     assert_eq!(e.safety().last_voted_round, 1);
 }
 
-/// Block 3 certifies height 1, which this node finalizes only on seeing block 3's
-/// certificate: it waits for its application, then votes (right roots) or refuses.
+/// Block 4 certifies height 1, which this node finalized on seeing block 3's certificate
+/// on block 2 (in block 3) and has not executed yet: it waits for its application, then
+/// votes (right roots) or refuses. Its application's report arriving a block after the
+/// finalization is the pipelining [`EXECUTION_LAG`] makes room for.
 #[test]
 fn a_vote_waits_for_the_execution_it_certifies() {
     for right in [true, false] {
-        let [b1, b2, b3] = chain_to_3(|b| {
+        let [b1, b2, b3, b4] = chain_to_4(|b| {
             if right {
                 executed_by(b)
             } else {
@@ -593,64 +601,67 @@ fn a_vote_waits_for_the_execution_it_certifies() {
         let mut e = started(0, None);
         deliver(&mut e, 1, signed(b1.clone()));
         deliver(&mut e, 2, signed(b2));
-        assert_eq!(e.safety().last_voted_round, 2);
         let out = deliver(&mut e, 3, signed(b3));
         assert!(out
             .iter()
             .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
+        // Block 3 certifies the genesis state: voted for at once.
+        assert_eq!(e.safety().last_voted_round, 3);
+        let out = deliver(&mut e, 0, signed(b4));
         assert!(
             !out.iter().any(|o| matches!(o, Output::Rejected { .. })),
             "{out:?}"
         );
-        assert_eq!(e.safety().last_voted_round, 2, "voted before executing");
-        let step = e.handle(1_000, Input::Executed(executed_by(&b1)));
+        assert_eq!(e.safety().last_voted_round, 3, "voted before executing");
+        let out = e
+            .handle(1_000, Input::Executed(executed_by(&b1)))
+            .into_outputs();
         if right {
-            // The vote goes to the leader of round 4, this node itself: it shows as the
-            // safety state stored before it is counted.
-            assert!(step.persists_first());
-            assert!(matches!(step.safety(), Some(s) if s.last_voted_round == 3));
-            assert_eq!(e.safety().last_voted_round, 3);
+            assert_eq!(votes(&out).len(), 1, "{out:?}");
+            assert_eq!(e.safety().last_voted_round, 4);
         } else {
-            assert_eq!(wrong_execution(&step.into_outputs()), Some(1));
-            assert_eq!(e.safety().last_voted_round, 2);
+            assert_eq!(wrong_execution(&out), Some(1));
+            assert!(votes(&out).is_empty());
+            assert_eq!(e.safety().last_voted_round, 3);
         }
     }
 }
 
-/// A leader whose block must certify a height finalized in the same step proposes once its
-/// application reports that height, with exactly its roots.
+/// A leader whose block must certify a height its application has not reported yet
+/// proposes once it has, with exactly its roots.
 #[test]
 fn a_leader_proposes_once_its_application_has_executed() {
-    let [b1, b2, _] = chain_to_3(executed_by);
-    // Validator 3 leads round 3 and collects the round-2 votes.
-    let mut e = started(3, None);
+    let [b1, b2, b3, _] = chain_to_4(executed_by);
+    // Validator 0 leads round 4 and collects the round-3 votes.
+    let mut e = started(0, None);
     deliver(&mut e, 1, signed(b1.clone()));
     deliver(&mut e, 2, signed(b2.clone()));
-    let data = VoteData::for_block(&b2);
+    deliver(&mut e, 3, signed(b3.clone()));
+    let data = VoteData::for_block(&b3);
     deliver(
-        &mut e,
-        0,
-        Message::Vote(Vote::sign(data, 0, &keys()[0], CHAIN)),
-    );
-    let out = deliver(
         &mut e,
         1,
         Message::Vote(Vote::sign(data, 1, &keys()[1], CHAIN)),
     );
+    let out = deliver(
+        &mut e,
+        2,
+        Message::Vote(Vote::sign(data, 2, &keys()[2], CHAIN)),
+    );
     assert!(out
         .iter()
-        .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
+        .any(|o| matches!(o, Output::Finalized(f) if f.block == b2)));
     assert!(
         out.iter()
-            .any(|o| matches!(o, Output::RequestPayload { round: 3, .. })),
+            .any(|o| matches!(o, Output::RequestPayload { round: 4, .. })),
         "{out:?}"
     );
     let out = e
         .handle(
             1_000,
             Input::Payload {
-                round: 3,
-                payload: b"three".to_vec(),
+                round: 4,
+                payload: b"four".to_vec(),
             },
         )
         .into_outputs();
@@ -671,8 +682,8 @@ fn a_leader_proposes_once_its_application_has_executed() {
         .into_outputs();
     let sent = proposals(&out);
     assert_eq!(sent.len(), 1, "{out:?}");
-    assert_eq!(sent[0].round, 3);
-    assert_eq!(sent[0].payload, b"three");
+    assert_eq!(sent[0].round, 4);
+    assert_eq!(sent[0].payload, b"four");
     assert_eq!(sent[0].executed, executed_by(&b1));
 }
 
@@ -680,30 +691,30 @@ fn a_leader_proposes_once_its_application_has_executed() {
 /// engine for good: `Diverged`, then nothing for any input.
 #[test]
 fn a_finalized_block_certifying_another_state_stops_the_engine() {
-    let [b1, b2, b3] = chain_to_3(|b| forged(executed_by(b)));
-    let b4 = child(&b3, genesis_state());
+    let [b1, b2, b3, b4] = chain_to_4(|b| forged(executed_by(b)));
+    let b5 = child(&b4, executed_by(&b2));
     let mut e = started(0, None);
     let out = deliver(
         &mut e,
         2,
         Message::SyncResponse {
-            blocks: vec![b1.clone(), b2.clone(), b3.clone()],
-            cert: CommitCertificate { qc: qc_on(&b4) },
+            blocks: vec![b1.clone(), b2.clone(), b3.clone(), b4.clone()],
+            cert: CommitCertificate { qc: qc_on(&b5) },
         },
     );
     let finalized = out
         .iter()
         .filter(|o| matches!(o, Output::Finalized(_)))
         .count();
-    assert_eq!(finalized, 3, "{out:?}");
+    assert_eq!(finalized, 4, "{out:?}");
     // Height 1 is not executed yet: nothing to compare with so far.
     assert!(!out.iter().any(|o| matches!(o, Output::Diverged(_))));
     assert!(e.divergence().is_none());
-    // The application executes height 1 and gets other roots than block 3 certifies.
+    // The application executes height 1 and gets other roots than block 4 certifies.
     let ours = executed_by(&b1);
     let out = e.handle(1_000, Input::Executed(ours)).into_outputs();
     let expected = Divergence {
-        block: b3.id(),
+        block: b4.id(),
         certified: forged(ours),
         ours,
     };
@@ -723,7 +734,7 @@ fn a_finalized_block_certifying_another_state_stops_the_engine() {
         Input::Start,
         Input::Message {
             from: 1,
-            message: signed(child(&b4, executed_by(&b2))),
+            message: signed(child(&b5, executed_by(&b3))),
         },
     ];
     for input in inputs {
@@ -731,7 +742,7 @@ fn a_finalized_block_certifying_another_state_stops_the_engine() {
         assert!(step.safety().is_none());
         assert!(step.into_outputs().is_empty());
     }
-    assert_eq!(e.finalized_height(), 3);
+    assert_eq!(e.finalized_height(), 4);
 }
 
 /// The same when the roots are known before the block is finalized: `Diverged` in the
@@ -768,24 +779,36 @@ fn a_divergence_on_an_executed_height_is_reported_with_the_block() {
 /// 10,000-seed run: seed 3334 stalled for good after GST).
 #[test]
 fn a_voter_behind_on_the_certified_height_catches_up_and_votes() {
-    let [b1, b2, _] = chain_to_3(executed_by);
-    // Block 3 comes a round late, so the certificate on it commits nothing; it certifies
-    // height 1, which the certificate on block 2 committed.
-    let b3 = Block {
-        round: 4,
-        proposer: 0,
-        ..child(&b2, executed_by(&b1))
+    let [b1, b2, b3, _] = chain_to_4(executed_by);
+    // Block 4 comes a round late, so the certificate on it commits nothing; it certifies
+    // height 1, one below the block 2 that the certificate on block 3 committed.
+    let b4 = Block {
+        round: 5,
+        proposer: 1,
+        ..child(&b3, executed_by(&b1))
     };
-    let b4 = child(&b3, executed_by(&b1));
+    let b5 = child(&b4, executed_by(&b1));
     let mut e = started(3, None);
     deliver(&mut e, 1, signed(b1.clone()));
     deliver(&mut e, 2, signed(b2.clone()));
-    let out = deliver(&mut e, 1, signed(b4.clone()));
+    // This node never saw block 3 (nor so the certificate on block 2 committing block 1).
+    let out = deliver(&mut e, 2, signed(b5.clone()));
     assert!(out.iter().any(|o| matches!(
         o,
-        Output::Send { message: Message::BlockRequest(h), .. } if *h == b3.hash()
+        Output::Send { message: Message::BlockRequest(h), .. } if *h == b4.hash()
     )));
-    let out = deliver(&mut e, 1, Message::BlockResponse(Box::new(b3)));
+    let out = deliver(&mut e, 1, Message::BlockResponse(Box::new(b4)));
+    assert!(votes(&out).is_empty());
+    let out = if out.iter().any(|o| {
+        matches!(
+            o,
+            Output::Send { message: Message::BlockRequest(h), .. } if *h == b3.hash()
+        )
+    }) {
+        deliver(&mut e, 1, Message::BlockResponse(Box::new(b3)))
+    } else {
+        out
+    };
     assert!(votes(&out).is_empty());
     assert!(
         out.iter().any(|o| matches!(
@@ -808,10 +831,11 @@ fn a_voter_behind_on_the_certified_height_catches_up_and_votes() {
     assert!(out
         .iter()
         .any(|o| matches!(o, Output::Finalized(f) if f.block == b1)));
-    let out = e
-        .handle(1_000, Input::Executed(executed_by(&b1)))
-        .into_outputs();
-    let v = votes(&out);
-    assert_eq!(v.len(), 1, "{out:?}");
-    assert_eq!(v[0].data.block_hash, b4.hash());
+    assert_eq!(e.safety().last_voted_round, 2);
+    // The vote goes to the leader of round 7, this node itself: it shows as the safety
+    // state stored before it is counted.
+    let step = e.handle(1_000, Input::Executed(executed_by(&b1)));
+    assert!(step.persists_first());
+    assert!(matches!(step.safety(), Some(s) if s.last_voted_round == b5.round));
+    assert_eq!(e.safety().last_voted_round, b5.round);
 }

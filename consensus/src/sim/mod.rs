@@ -172,6 +172,11 @@ pub struct SimConfig {
     /// When a validator finalizes this height, its application decides a new validator
     /// set (the same keys in reverse order, so every index and leader slot changes).
     pub reconfigure_at: Option<u64>,
+    /// How long each validator's application takes to execute a finalized block before it
+    /// reports the roots (`Input::Executed`, with any validator-set change the block
+    /// decided). 0: at once, in the step that finalized it; above 0 the engine runs on
+    /// meanwhile, as a node whose executor runs beside its consensus loop does.
+    pub execution_delay_ms: u64,
     /// Quorum used by engines and certificate checks instead of `n - f` (test-only,
     /// the deliberately broken variant).
     #[cfg(test)]
@@ -224,6 +229,8 @@ impl SimConfig {
         } else {
             rng.gen_range(1_000..5_000)
         };
+        // Drawn last, so every other setting of a seed is what it was before this existed.
+        let execution_delay_ms = [0, 0, 5, 30, 100][rng.gen_range(0..5)];
         let base_timeout_ms = 300;
         let max_backoff_exponent = 3;
         // Worst case after GST: rounds whose leader or next leader is faulty fail (at most
@@ -251,6 +258,7 @@ impl SimConfig {
             max_skew_ms: 50,
             long_outage: None,
             reconfigure_at,
+            execution_delay_ms,
             #[cfg(test)]
             broken_quorum: None,
             #[cfg(test)]
@@ -281,6 +289,7 @@ impl SimConfig {
         c.payload_bytes = (payload, payload);
         c.max_skew_ms = 0;
         c.reconfigure_at = None;
+        c.execution_delay_ms = 0;
         c.base_timeout_ms = 50 * delay_ms.max(1);
         c
     }
@@ -421,6 +430,15 @@ enum EventKind {
     Restart(usize),
     Partition(Option<Vec<bool>>),
     Garbage(usize),
+    /// A node's application reports a block it executed (`execution_delay_ms` after it
+    /// was finalized), and the validator-set change the block decided, if any.
+    Executed {
+        node: usize,
+        inst: usize,
+        incarnation: u64,
+        commit: ExecutionCommit,
+        set_change: Option<ValidatorSet>,
+    },
 }
 
 #[derive(Debug)]
@@ -868,6 +886,23 @@ impl<'a> Sim<'a> {
                 Ok(())
             }
             EventKind::Restart(node) => self.restart(node),
+            EventKind::Executed {
+                node,
+                inst,
+                incarnation,
+                commit,
+                set_change,
+            } => {
+                // A crash loses the report, not the execution: the restarted node reads
+                // its executed heights from its application's state (`start`).
+                if self.nodes[node].incarnation == incarnation {
+                    if let Some(set) = set_change {
+                        self.step(node, inst, Input::ValidatorSetChange(set))?;
+                    }
+                    self.step(node, inst, Input::Executed(commit))?;
+                }
+                Ok(())
+            }
             EventKind::Partition(p) => {
                 self.partition = p;
                 Ok(())
@@ -1109,9 +1144,25 @@ impl<'a> Sim<'a> {
                 // The application executes the block and reports its roots (in height
                 // order, through the same queue as every other feedback input).
                 let commit = self.execute_finalized(node, inst, &fb.block)?;
-                inputs.push_back(Input::Executed(commit));
-                if Some(fb.block.height) == self.cfg.reconfigure_at {
-                    inputs.push_back(Input::ValidatorSetChange(self.next_set.clone()));
+                let set_change = (Some(fb.block.height) == self.cfg.reconfigure_at)
+                    .then(|| self.next_set.clone());
+                if self.cfg.execution_delay_ms == 0 {
+                    inputs.extend(set_change.map(Input::ValidatorSetChange));
+                    inputs.push_back(Input::Executed(commit));
+                } else {
+                    // Reports keep height order: one delay per node, and events of the
+                    // same time run in the order they were pushed.
+                    let incarnation = self.nodes[node].incarnation;
+                    self.push(
+                        self.now + self.cfg.execution_delay_ms,
+                        EventKind::Executed {
+                            node,
+                            inst,
+                            incarnation,
+                            commit,
+                            set_change,
+                        },
+                    );
                 }
                 self.on_finalized(node, fb)?
             }

@@ -32,6 +32,20 @@ fn fault_free_runs_commit_at_every_size() {
     }
 }
 
+/// An application as slow as a message delay: with [`EXECUTION_LAG`] each block executes
+/// while the next is proposed and voted on, so the chain keeps its pace (the same bound
+/// as with instant execution) rather than waiting for it twice per block.
+#[test]
+fn execution_beside_the_engine_keeps_the_chain_moving() {
+    for n in [4, 7] {
+        let mut cfg = SimConfig::fault_free(1, n, 10, 100, 3_000);
+        cfg.execution_delay_ms = 10;
+        let r = run(&cfg).unwrap_or_else(|f| panic!("n={n}: {f:?}"));
+        assert!(r.blocks > 50, "n={n}: only {} blocks", r.blocks);
+        assert_eq!(r.rejected, 0);
+    }
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let cfg = SimConfig::for_seed(5, Some(4));
@@ -49,6 +63,10 @@ fn every_fault_family_and_behaviour_is_generated() {
             "{kind:?} never chosen"
         );
     }
+    assert!(cfgs.iter().any(|c| c.execution_delay_ms == 0));
+    assert!(cfgs
+        .iter()
+        .any(|c| c.execution_delay_ms >= 100 && c.faults.crashes));
     for n in [4, 7, 10] {
         assert!(cfgs
             .iter()
@@ -303,9 +321,17 @@ fn ignoring_the_persistence_contract_is_caught() {
     for seed in (2..600).step_by(6) {
         let mut cfg = SimConfig::for_seed(seed, None);
         cfg.forget_persisted_state = true;
-        if let Err(f) = run(&cfg) {
-            caught = Some((seed, f));
-            break;
+        match run(&cfg) {
+            // A node that forgot its safety state can also forget that it switched epochs
+            // and stall in the old one (seed 26: restarted in epoch 0 with the others in
+            // epoch 1): a real failure of the broken node, but this test wants the
+            // equivocation detector to catch it, so it looks further.
+            Err(f) if matches!(f.violation, Violation::Liveness { .. }) => {}
+            Err(f) => {
+                caught = Some((seed, f));
+                break;
+            }
+            Ok(_) => {}
         }
     }
     let (seed, f) = caught.expect("forgetting the safety state went unnoticed");
