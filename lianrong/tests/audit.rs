@@ -396,10 +396,12 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
         t.contains("epochs        2 (1 validator-set changes)"),
         "{t}"
     );
-    // Block 9 certifies the state after block 7 (two-chain rule, consecutive rounds).
-    assert!(t.contains("after height 7, certified by block 9"), "{t}");
+    // Block 9 certifies the state after block 6: its certificate commits block 7
+    // (two-chain rule, consecutive rounds), one height above what it certifies
+    // (EXECUTION_LAG).
+    assert!(t.contains("after height 6, certified by block 9"), "{t}");
     assert!(
-        t.contains(&ledger.commits[7].state_root.to_string()),
+        t.contains(&ledger.commits[6].state_root.to_string()),
         "the certified root is the independent execution's: {t}"
     );
     for f in [
@@ -544,10 +546,10 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
 fn a_root_certified_by_a_lying_quorum_is_found_by_re_execution() {
     let dir = tempfile::tempdir().unwrap();
     // Validly signed throughout, but the state after block 3 is certified wrongly (by
-    // block 5, under the two-chain rule).
+    // block 6: its certificate commits block 4, one height above what it certifies).
     let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger(), 0, second_signers(), Some(3)));
     let out = export(&raw, &genesis, &dir.path().join("pkg"));
-    fails_at(&out, 5, "block 5 certifies state root");
+    fails_at(&out, 6, "block 6 certifies state root");
     assert!(text(&out).contains("after height 3"), "{}", text(&out));
     assert!(
         !dir.path().join("pkg").join("blocks.jsonl").exists(),
@@ -559,7 +561,7 @@ fn a_root_certified_by_a_lying_quorum_is_found_by_re_execution() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::copy(&genesis, pkg.join("genesis.json")).unwrap();
     std::fs::copy(&raw, pkg.join("blocks.jsonl")).unwrap();
-    fails_at(&verify(&pkg, &genesis), 5, "re-execution gives");
+    fails_at(&verify(&pkg, &genesis), 6, "re-execution gives");
 }
 
 #[test]

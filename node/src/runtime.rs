@@ -12,20 +12,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use lianrong_consensus::{
-    decode_message, Engine, EngineConfig, ExecutionCommit, FinalizedBlock, Input, Message, Output,
-    SafetyState, Step, Target, TimerId, ValidatorSet,
+    decode_message, Engine, EngineConfig, FinalizedBlock, Input, Message, Output, SafetyState,
+    Step, Target, TimerId, ValidatorSet,
 };
-use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::state::{keys, load};
-use lianrong_contracts::{Envelope, Event, Genesis, Receipt};
-use lianrong_primitives::{codec, Hash, PublicKey, SecretKey};
+use lianrong_contracts::{Envelope, Genesis};
+use lianrong_primitives::{Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
+use crate::api::{self, AppState, Command, NodeStatus};
 use crate::backup::admin::AdminSocket;
 use crate::clock::LedgerClock;
 use crate::config::{load_genesis, validator_set, MemoryPlan, NodeConfig};
+use crate::executor::{self, Executor};
 use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
@@ -33,7 +33,7 @@ use crate::payload;
 use crate::precheck::Ahead;
 use crate::sync_io::{self, finalized_at, Decoded, Slots};
 use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
-use lianrong_storage::{CommitBlock, Db, DbOptions};
+use lianrong_storage::{Db, DbOptions};
 
 /// Heights after which an unfinalized proposal's transactions may be proposed again.
 const INFLIGHT_HEIGHTS: u64 = 4;
@@ -191,6 +191,7 @@ pub async fn run(
     let (decoded_tx, decoded) = mpsc::channel::<Decoded>(sync_io::DECODE_JOBS);
     let net_events =
         sync_io::decode_ahead(net_events, decoded_tx, Slots::new(sync_io::DECODE_JOBS));
+    let (executor, executed) = Executor::start(db.clone(), commits.clone())?;
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         clock,
@@ -209,7 +210,6 @@ pub async fn run(
         verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         deferred: None,
         idle_block_delay: Duration::from_millis(config.consensus.idle_block_delay_ms),
-        commits,
         status,
         metrics,
         validators: genesis.validators.clone(),
@@ -217,6 +217,7 @@ pub async fn run(
         own_key,
         ahead: None,
         serving: Slots::new(sync_io::SERVE_JOBS),
+        executor,
     };
     node.start(&mut engine).await?;
     let inputs = Inputs {
@@ -226,6 +227,7 @@ pub async fn run(
         timers,
         commands,
         pace,
+        executed,
     };
     let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
@@ -326,6 +328,8 @@ struct Inputs {
     timers: mpsc::Receiver<TimerId>,
     commands: mpsc::Receiver<Command>,
     pace: mpsc::Receiver<u64>,
+    /// The executor's results, in height order.
+    executed: mpsc::UnboundedReceiver<Result<executor::Done>>,
 }
 
 struct Loop {
@@ -356,7 +360,6 @@ struct Loop {
     /// A payload request waiting for a transaction.
     deferred: Option<Deferred>,
     idle_block_delay: Duration,
-    commits: broadcast::Sender<Arc<CommitNotice>>,
     status: Arc<RwLock<NodeStatus>>,
     metrics: Arc<api::metrics::Metrics>,
     /// The validator set the ledger records (changed by governance).
@@ -372,6 +375,8 @@ struct Loop {
     ahead: Option<Ahead>,
     /// Sync answers being served from the database off the loop (`sync_io`).
     serving: Slots,
+    /// Executes and commits finalized blocks beside the loop.
+    executor: Executor,
 }
 
 /// A payload request waiting for a transaction.
@@ -509,6 +514,12 @@ impl Loop {
                 }
                 Some(d) = inputs.decoded.recv() => {
                     self.on_consensus(engine, d.from, d.message).await?;
+                }
+                Some(done) = inputs.executed.recv() => {
+                    self.on_executed(engine, done?).await?;
+                    // A proposal deferred for want of transactions may now have them
+                    // (the block's own are gone from the mempool, others' nonces freed).
+                    self.answer_deferred(engine).await?;
                 }
                 Some(bundle) = inputs.verified.recv() => {
                     self.on_verified(bundle)?;
@@ -930,21 +941,9 @@ impl Loop {
                     Some(ahead) => ahead.take(fb.block.height).await,
                     None => None,
                 };
-                let (changed, executed) = self.apply_finalized(&fb, checked)?;
-                if let Ok(mut s) = self.status.write() {
-                    s.round = engine.round();
-                }
-                // Handled now, not after this step's other outputs: a payload request
-                // later in the same step must see the roots the new block certifies.
-                let now = self.clock.now_ms();
-                let mut steps = vec![engine.handle(now, Input::Executed(executed))];
-                if let Some(set) = changed {
-                    steps.push(engine.handle(now, Input::ValidatorSetChange(set)));
-                    self.admit_ledger_validators().await?;
-                } else if fb.block.reconfig.is_some() {
-                    steps.extend(self.reassert_ledger_set(engine, now)?);
-                }
-                return Ok(steps);
+                // Executed beside the loop: its roots come back as `Input::Executed`
+                // (`on_executed`); blocks certify them a height later (EXECUTION_LAG).
+                self.execute(fb, checked).await?;
             }
             Output::Diverged(d) => self.on_divergence(&d),
             Output::Evidence(e) => self.keep_evidence(&e)?,
@@ -1085,18 +1084,16 @@ impl Loop {
         })
     }
 
-    /// Executes a finalized block and commits it atomically; returns a new validator set
-    /// when the block changed it, and the execution commit later blocks must certify.
-    /// `checked`: its transactions, if checked ahead (`precheck`); else checked here.
-    fn apply_finalized(
+    /// Hands a finalized block to the executor with its transactions: `checked`, if
+    /// their signatures were checked ahead (`precheck`); else the mempool's copies, and
+    /// the rest checked here.
+    async fn execute(
         &mut self,
-        fb: &FinalizedBlock,
+        fb: FinalizedBlock,
         checked: Option<Vec<lianrong_contracts::VerifiedTransaction>>,
-    ) -> Result<(Option<ValidatorSet>, ExecutionCommit)> {
-        let height = fb.block.height;
-        let started = std::time::Instant::now();
+    ) -> Result<()> {
         let mempool = &self.mempool;
-        let ahead = checked.is_some();
+        let checked_ahead = checked.is_some();
         let txs = checked.unwrap_or_else(|| {
             payload::decode_with(
                 &fb.block.payload,
@@ -1105,65 +1102,42 @@ impl Loop {
                 |t| mempool.get_same(t).cloned(),
             )
         });
-        let ctx = BlockContext {
-            height,
-            time_ms: fb.block.timestamp_ms,
+        let job = executor::Job {
+            block: fb,
+            txs,
+            checked_ahead,
         };
-        let outcome = execute_block(self.db.as_ref(), &ctx, &txs)
-            .map_err(|e| anyhow!("executing block {height}: {e}"))?;
-        let root = outcome.state_root();
-        let executed = ExecutionCommit {
-            height,
-            state_root: root,
-            results_root: outcome.results_root,
-        };
-        let block_hash = fb.block.hash();
-        let committed: Vec<(Hash, PublicKey)> =
-            txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect();
-        self.db.commit_block(&CommitBlock {
-            height,
-            block_hash,
-            block: codec::encode(&fb.block),
-            cert: codec::encode(&fb.cert),
-            txs: txs.iter().map(|t| (t.hash(), t.bytes().to_vec())).collect(),
-            receipts: outcome.receipts.clone(),
-            changes: outcome.changes,
-            results_root: outcome.results_root,
-            ends_epoch: fb.block.reconfig.as_ref().map(|_| fb.block.epoch),
-        })?;
+        self.executor.push(job).await
+    }
 
-        self.forget_committed(height, &committed)?;
-        self.record_finalized(height, block_hash, root, txs.len());
-        let changed = last_set_change(&outcome.receipts);
-        tracing::info!(
-            height,
-            txs = txs.len(),
-            root = %root,
-            apply_ms = started.elapsed().as_millis() as u64,
-            checked_ahead = ahead,
-            "finalized"
+    /// What the executor did with a block: the mempool and the status learn of it, then
+    /// the engine gets the block's validator-set change (if it made one) and its roots.
+    async fn on_executed(&mut self, engine: &mut Engine, done: executor::Done) -> Result<()> {
+        self.forget_committed(done.height, &done.committed)?;
+        self.record_finalized(
+            done.height,
+            done.block_hash,
+            done.executed.state_root,
+            done.committed.len(),
         );
-        let _ = self.commits.send(Arc::new(CommitNotice {
-            height,
-            block_hash,
-            time_ms: fb.block.timestamp_ms,
-            state_root: root,
-            // What clients are told is final: a receipt of an envelope refusal is not
-            // (the same bytes may execute later), so it is not announced.
-            receipts: outcome
-                .receipts
-                .into_iter()
-                .filter(Receipt::committed)
-                .collect(),
-            ledger_events: outcome.ledger_events,
-        }));
-        let Some(validators) = changed else {
-            return Ok((None, executed));
-        };
-        let set = consensus_set(&validators)?;
-        self.validators = validators;
-        self.record_quorum(&self.status_peers());
-        Ok((Some(set), executed))
+        if let Ok(mut s) = self.status.write() {
+            s.round = engine.round();
+        }
+        let now = self.clock.now_ms();
+        if let Some(validators) = done.set_change {
+            let set = consensus_set(&validators)?;
+            self.validators = validators;
+            self.record_quorum(&self.status_peers());
+            let step = engine.handle(now, Input::ValidatorSetChange(set));
+            self.carry_out(engine, step).await?;
+            self.admit_ledger_validators().await?;
+        } else if done.reconfig {
+            if let Some(step) = self.reassert_ledger_set(engine, now)? {
+                self.carry_out(engine, step).await?;
+            }
+        }
+        let step = engine.handle(now, Input::Executed(done.executed));
+        self.carry_out(engine, step).await
     }
 
     /// Metrics and `/v1/status` after a committed block.
@@ -1202,21 +1176,6 @@ impl Loop {
         }
         Ok(())
     }
-}
-
-/// The validator set a block's receipts leave the ledger with, if they change it: the
-/// last change counts (two changes in one block must not hand consensus to the
-/// intermediate set).
-fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
-    receipts
-        .iter()
-        .filter_map(|r| r.outcome.as_ref().ok())
-        .flatten()
-        .filter_map(|e| match e {
-            Event::ValidatorSetChanged { validators } => Some(validators.clone()),
-            _ => None,
-        })
-        .next_back()
 }
 
 /// The engine giving up on a round: its timeout message goes out.

@@ -13,7 +13,7 @@
 
 use lianrong_consensus::{
     epoch_end_vote, executed_height, genesis_hash, Block, CommitCertificate, ExecutionCommit,
-    QuorumCert, ValidatorSet, VoteData,
+    QuorumCert, ValidatorSet, VoteData, EXECUTION_LAG,
 };
 use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::merkle::{compute_changes, prove, MemoryStorage};
@@ -142,6 +142,19 @@ impl Chain {
         height
     }
 
+    /// Appends empty blocks until the last one certifies the state of `height` (with
+    /// [`EXECUTION_LAG`], two heights and the lag above it); returns the last height.
+    fn certify(&mut self, height: u64) -> u64 {
+        while self
+            .blocks
+            .last()
+            .is_none_or(|b| b.executed.height < height)
+        {
+            self.push(Writes::new(), None);
+        }
+        self.blocks.len() as u64
+    }
+
     fn block(&self, height: u64) -> &Block {
         &self.blocks[height as usize - 1]
     }
@@ -247,28 +260,41 @@ fn doc_writes(pairs: &[(&str, &[u8])]) -> Writes {
     w
 }
 
-/// Genesis, RCV-1 and RCV-12 written at height 1, an empty block 2, and block 3 (which
-/// certifies the state of height 1).
+/// Genesis, RCV-1 and RCV-12 written at height 1, and empty blocks up to [`CERTIFIER`]
+/// (the first that certifies the state of height 1).
 fn three_blocks() -> Chain {
     let mut c = Chain::new();
     c.push(
         doc_writes(&[("RCV-1", b"one"), ("RCV-12", b"twelve")]),
         None,
     );
-    c.push(Writes::new(), None);
-    c.push(Writes::new(), None);
+    assert_eq!(c.certify(1), CERTIFIER);
     c
 }
+
+/// The block certifying height 1 of a chain in consecutive rounds: its certificate
+/// commits height 1 + [`EXECUTION_LAG`] (two-chain rule).
+const CERTIFIER: u64 = 3 + EXECUTION_LAG;
 
 #[test]
 fn an_honest_proof_verifies_from_genesis_alone() {
     let c = three_blocks();
-    let p = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    let p = c.proof(
+        DocKind::Receivable,
+        "RCV-1",
+        CERTIFIER,
+        ProofSubject::Document,
+    );
     let v = verify_document(&p, DocKind::Receivable, "RCV-1", &c.root).unwrap();
     assert_eq!(v.value.as_deref(), Some(&b"one"[..]));
-    assert_eq!((v.height, v.certified_by.height), (1, 3));
+    assert_eq!((v.height, v.certified_by.height), (1, CERTIFIER));
     // An absent document is proven absent.
-    let p = c.proof(DocKind::Receivable, "RCV-2", 3, ProofSubject::Document);
+    let p = c.proof(
+        DocKind::Receivable,
+        "RCV-2",
+        CERTIFIER,
+        ProofSubject::Document,
+    );
     let v = verify_document(&p, DocKind::Receivable, "RCV-2", &c.root).unwrap();
     assert_eq!(v.value, None);
 }
@@ -276,7 +302,12 @@ fn an_honest_proof_verifies_from_genesis_alone() {
 #[test]
 fn a_dishonest_nodes_proofs_are_invalid() {
     let c = three_blocks();
-    let honest = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    let honest = c.proof(
+        DocKind::Receivable,
+        "RCV-1",
+        CERTIFIER,
+        ProofSubject::Document,
+    );
     let check = |p: &ProofResponse| verify_document(p, DocKind::Receivable, "RCV-1", &c.root);
 
     // A forged value under a genuine certificate.
@@ -285,7 +316,12 @@ fn a_dishonest_nodes_proofs_are_invalid() {
     invalid(check(&forged), "Value hashes do not match");
 
     // A proof of another key, relabelled as RCV-1 (RCV-12 contains "RCV-1").
-    let mut other = c.proof(DocKind::Receivable, "RCV-12", 3, ProofSubject::Document);
+    let mut other = c.proof(
+        DocKind::Receivable,
+        "RCV-12",
+        CERTIFIER,
+        ProofSubject::Document,
+    );
     other.id = "RCV-1".into();
     other.key = "doc/receivable/RCV-1".into();
     invalid(check(&other), "state proof does not verify");
@@ -294,7 +330,10 @@ fn a_dishonest_nodes_proofs_are_invalid() {
     let mut root = honest.clone();
     root.state_root = c.executed[2].state_root;
     root.height = 2;
-    invalid(check(&root), "but block 3 certifies root");
+    invalid(
+        check(&root),
+        &format!("but block {CERTIFIER} certifies root"),
+    );
 
     // A header altered to carry a forged root: its hash no longer is the certified one.
     let mut header = honest.clone();
@@ -304,12 +343,12 @@ fn a_dishonest_nodes_proofs_are_invalid() {
     // A certificate signed by strangers.
     let mut strangers = honest.clone();
     let outsiders = keys_from(100, 4);
-    let b = c.block(3);
+    let b = c.block(CERTIFIER);
     strangers.certificate.qc = sign(
         VoteData {
             epoch: 0,
             block_hash: Hash([0x99; 32]),
-            height: 4,
+            height: CERTIFIER + 1,
             round: b.round + 1,
             parent_hash: b.hash(),
             parent_round: b.round,
@@ -371,10 +410,8 @@ fn blocks_are_final_directly_or_through_hashed_descendants() {
 fn a_validator_set_change_is_followed_from_genesis() {
     let mut c = three_blocks();
     c.reconfigure(50);
-    c.push(doc_writes(&[("RCV-1", b"one, later")]), None);
-    c.push(Writes::new(), None);
-    c.push(Writes::new(), None);
-    let last = c.blocks.len() as u64;
+    let written = c.push(doc_writes(&[("RCV-1", b"one, later")]), None);
+    let last = c.certify(written);
     let sets = verify_epochs(&c.root, &c.epochs).unwrap();
     assert_eq!(sets.len(), 2);
     let v = verify_block(&c.view(last, c.cert(last), 0), &c.root, &sets).unwrap();
@@ -415,9 +452,13 @@ fn a_history_verifies_only_whole_and_in_order() {
         Some(lianrong_primitives::encode(&HistoryHead::of(&entries))),
     );
     c.push(w, None);
-    c.push(Writes::new(), None);
-    c.push(Writes::new(), None);
-    let mut p = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::History);
+    assert_eq!(c.certify(1), CERTIFIER);
+    let mut p = c.proof(
+        DocKind::Receivable,
+        "RCV-1",
+        CERTIFIER,
+        ProofSubject::History,
+    );
     p.history = entries.clone();
     let v = verify_history(&p, DocKind::Receivable, "RCV-1", &c.root).unwrap();
     assert_eq!(v.entries, entries);
@@ -440,6 +481,11 @@ fn a_history_verifies_only_whole_and_in_order() {
     changed[1].time_ms += 1;
     assert!(check(changed).is_err(), "an entry changed");
     // A document proof is not a history proof.
-    let doc = c.proof(DocKind::Receivable, "RCV-1", 3, ProofSubject::Document);
+    let doc = c.proof(
+        DocKind::Receivable,
+        "RCV-1",
+        CERTIFIER,
+        ProofSubject::Document,
+    );
     assert!(verify_history(&doc, DocKind::Receivable, "RCV-1", &c.root).is_err());
 }

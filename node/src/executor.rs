@@ -1,0 +1,178 @@
+//! The executor: executes finalized blocks and commits them to the database on a thread of
+//! its own, beside the consensus loop.
+//!
+//! Separate because a block's execution and its synced write took 10-30 ms of every block
+//! on the loop, during which no vote, proposal or timeout was handled. Consensus certifies
+//! the state one height below the block it commits (`EXECUTION_LAG`), so the loop can vote
+//! on the next block while this thread executes the last one; the engine waits (it never
+//! votes or proposes with roots this node has not computed) only when the executor falls
+//! behind by more than that.
+//!
+//! Blocks are executed in the order they are handed over, one at a time, and each result
+//! comes back in that order, so the engine's `Executed` inputs keep height order. A block
+//! is acknowledged to clients (`CommitNotice`) only after its synced write, as before.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use lianrong_consensus::{ExecutionCommit, FinalizedBlock};
+use lianrong_contracts::exec::{execute_block, BlockContext};
+use lianrong_contracts::model::Validator as LedgerValidator;
+use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
+use lianrong_primitives::{codec, Hash, PublicKey};
+use lianrong_storage::{CommitBlock, Db};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::api::CommitNotice;
+
+/// Finalized blocks waiting for the executor. Consensus runs at most a block or two ahead
+/// of execution (it needs this node's roots to vote), but catching up finalizes whole
+/// windows at once; beyond this many the loop waits for the executor.
+pub const QUEUE: usize = 256;
+
+/// A finalized block and its transactions (signatures checked), to execute.
+pub struct Job {
+    pub block: FinalizedBlock,
+    pub txs: Vec<VerifiedTransaction>,
+    /// Whether the signatures were checked ahead of the block's finalization (logged).
+    pub checked_ahead: bool,
+}
+
+/// What executing and committing one block changed, for the loop to pass on.
+#[derive(Debug)]
+pub struct Done {
+    pub height: u64,
+    pub block_hash: Hash,
+    /// The roots later blocks certify (`Input::Executed`).
+    pub executed: ExecutionCommit,
+    /// The block's transactions (hash, signer), to drop from the mempool.
+    pub committed: Vec<(Hash, PublicKey)>,
+    /// The validator set the block's receipts leave the ledger with, if they change it.
+    pub set_change: Option<Vec<LedgerValidator>>,
+    /// Whether the block was a reconfiguration block.
+    pub reconfig: bool,
+}
+
+/// The loop's side of the executor.
+pub struct Executor {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Executor {
+    /// Starts the executor thread; its results arrive on the returned receiver (an error
+    /// there is fatal to the node: a block it could not execute or store).
+    pub fn start(
+        db: Arc<Db>,
+        commits: broadcast::Sender<Arc<CommitNotice>>,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
+        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+        // Unbounded, yet never longer than QUEUE + 1: each result answers one job.
+        let (done_tx, done) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("executor".into())
+            .spawn(move || {
+                while let Some(job) = queue.blocking_recv() {
+                    let result = execute_and_commit(&db, &commits, job);
+                    let failed = result.is_err();
+                    if done_tx.send(result).is_err() || failed {
+                        return;
+                    }
+                }
+            })?;
+        Ok((Self { jobs }, done))
+    }
+
+    /// Hands a finalized block over (waits while the queue is full).
+    pub async fn push(&self, job: Job) -> Result<()> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| anyhow!("the executor stopped"))
+    }
+}
+
+/// Executes a finalized block and commits it atomically (a synced write), then tells
+/// subscribers it is final.
+fn execute_and_commit(
+    db: &Db,
+    commits: &broadcast::Sender<Arc<CommitNotice>>,
+    job: Job,
+) -> Result<Done> {
+    let Job {
+        block: fb,
+        txs,
+        checked_ahead,
+    } = job;
+    let height = fb.block.height;
+    let started = std::time::Instant::now();
+    let ctx = BlockContext {
+        height,
+        time_ms: fb.block.timestamp_ms,
+    };
+    let outcome =
+        execute_block(db, &ctx, &txs).map_err(|e| anyhow!("executing block {height}: {e}"))?;
+    let root = outcome.state_root();
+    let executed = ExecutionCommit {
+        height,
+        state_root: root,
+        results_root: outcome.results_root,
+    };
+    let block_hash = fb.block.hash();
+    db.commit_block(&CommitBlock {
+        height,
+        block_hash,
+        block: codec::encode(&fb.block),
+        cert: codec::encode(&fb.cert),
+        txs: txs.iter().map(|t| (t.hash(), t.bytes().to_vec())).collect(),
+        receipts: outcome.receipts.clone(),
+        changes: outcome.changes,
+        results_root: outcome.results_root,
+        ends_epoch: fb.block.reconfig.as_ref().map(|_| fb.block.epoch),
+    })?;
+    tracing::info!(
+        height,
+        txs = txs.len(),
+        root = %root,
+        apply_ms = started.elapsed().as_millis() as u64,
+        checked_ahead,
+        "finalized"
+    );
+    let set_change = last_set_change(&outcome.receipts);
+    let _ = commits.send(Arc::new(CommitNotice {
+        height,
+        block_hash,
+        time_ms: fb.block.timestamp_ms,
+        state_root: root,
+        // What clients are told is final: a receipt of an envelope refusal is not (the
+        // same bytes may execute later), so it is not announced.
+        receipts: outcome
+            .receipts
+            .into_iter()
+            .filter(Receipt::committed)
+            .collect(),
+        ledger_events: outcome.ledger_events,
+    }));
+    Ok(Done {
+        height,
+        block_hash,
+        executed,
+        committed: txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect(),
+        set_change,
+        reconfig: fb.block.reconfig.is_some(),
+    })
+}
+
+/// The validator set a block's receipts leave the ledger with, if they change it: the
+/// last change counts (two changes in one block must not hand consensus to the
+/// intermediate set).
+fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
+    receipts
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .flatten()
+        .filter_map(|e| match e {
+            Event::ValidatorSetChanged { validators } => Some(validators.clone()),
+            _ => None,
+        })
+        .next_back()
+}
