@@ -60,7 +60,8 @@ pub struct ChainAuditor {
     quorum: Option<usize>,
     last_hash: Hash,
     last_height: u64,
-    last_executed: u64,
+    /// What the last block hands on to its child ([`Block::hands_on`]).
+    last_hands_on: u64,
     // Blocks accepted by hash chain but whose certificate commits a later block.
     unproven: usize,
     target: Option<BlockId>,
@@ -84,7 +85,7 @@ impl ChainAuditor {
             quorum: None,
             last_hash: genesis,
             last_height: 0,
-            last_executed: 0,
+            last_hands_on: 0,
             unproven: 0,
             target: None,
             verified: BTreeSet::new(),
@@ -119,7 +120,7 @@ impl ChainAuditor {
         {
             return Err(AuditError::NotExtending(b.height));
         }
-        let expected = executed_height(&b.justify, self.last_executed);
+        let expected = executed_height(&b.justify, self.last_hands_on);
         if b.executed.height != expected {
             return Err(AuditError::WrongExecutedHeight {
                 height: b.height,
@@ -152,7 +153,7 @@ impl ChainAuditor {
         let hash = b.hash();
         self.last_hash = hash;
         self.last_height = b.height;
-        self.last_executed = b.executed.height;
+        self.last_hands_on = b.hands_on();
         self.unproven += 1;
         if target.height > b.height {
             self.target = Some(target);
@@ -217,12 +218,12 @@ mod tests {
         let genesis = genesis_hash(CHAIN, &set(), 0);
         let mut out: Vec<Block> = Vec::new();
         for h in 1..=n {
-            let (parent, justify, parent_executed) = match out.last() {
-                Some(p) => (p.hash(), qc_on(p), p.executed.height),
+            let (parent, justify, parent_hands_on) = match out.last() {
+                Some(p) => (p.hash(), qc_on(p), p.hands_on()),
                 None => (genesis, QuorumCert::genesis(genesis), 0),
             };
             let executed = ExecutionCommit {
-                height: executed_height(&justify, parent_executed),
+                height: executed_height(&justify, parent_hands_on),
                 ..ExecutionCommit::genesis(Hash::ZERO)
             };
             out.push(Block {

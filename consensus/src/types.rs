@@ -547,36 +547,47 @@ impl ExecutionCommit {
     }
 }
 
-/// How many finalized heights the state a block certifies trails the block its `justify`
-/// commits. With no lag, a leader that has just formed the certificate finalizing height
-/// `h` must execute `h` before it can propose, and every voter must execute `h` (which it
-/// finalizes on receiving that proposal) before it can vote: execution sat twice on every
-/// block's critical path. With a lag of one, a block certifies `h - 1`, which every voter
-/// finalized a round earlier, so each node executes a block while the next one is being
-/// proposed and voted on (the node's executor runs beside its consensus loop).
+/// How many blocks the state a block certifies trails. With no lag, a block certified the
+/// height its own `justify` commits: a leader that had just formed that certificate had to
+/// execute the height before it could propose, and every voter (which finalizes it on
+/// receiving the proposal) before it could vote, so execution sat twice on every block's
+/// critical path. With a lag of one block, a block certifies what its parent's `justify`
+/// committed, which every voter finalized a round earlier, on receiving the parent: each
+/// node executes a block while the next one is being proposed and voted on (the node's
+/// executor runs beside its consensus loop). The heights certified are the same as
+/// without the lag (those committed by their own certificate), one block later.
 pub const EXECUTION_LAG: u64 = 1;
 
-/// The height whose [`ExecutionCommit`] a block extending `justify` (whose parent carries
-/// `parent_executed`) must carry: [`EXECUTION_LAG`] below the block that `justify` commits
-/// under the two-chain rule (never below the parent's), or, when it commits nothing, the
-/// same height as the parent. The signature-free genesis and epoch-root certificates
-/// (round 0) certify a block that is already final: an epoch's first block certifies the
-/// state its reconfiguration block left, with no lag, so the new set starts from a state
-/// it checked.
-///
-/// A pure function of the chain, so proposer, voters and auditors agree on it, and the
-/// height only grows along a chain. Every validator that votes for the block has
-/// finalized that height (it processed `justify` first), so it can check the roots.
-pub fn executed_height(justify: &QuorumCert, parent_executed: u64) -> u64 {
+/// The height final at a block with this `justify` whose own certified height is
+/// `executed`: the block `justify` commits under the two-chain rule, or, when it commits
+/// nothing, `executed`. A signature-free genesis or epoch-root certificate (round 0)
+/// certifies a block that is already final. What the block hands on to its children
+/// ([`executed_height`]); [`Block::hands_on`] for a whole block.
+pub fn final_at(justify: &QuorumCert, executed: u64) -> u64 {
     if justify.round() == 0 {
         return justify.vote.height;
     }
     match justify.vote.commits() {
-        Some(committed) => committed
-            .height
-            .saturating_sub(EXECUTION_LAG)
-            .max(parent_executed),
-        None => parent_executed,
+        Some(committed) => committed.height.max(executed),
+        None => executed,
+    }
+}
+
+/// The height whose [`ExecutionCommit`] a block extending `justify` must carry, given
+/// what its parent hands on ([`Block::hands_on`]; 0 for genesis): that height, the chain's
+/// finality one block ([`EXECUTION_LAG`]) behind. An epoch's first block (its `justify` the
+/// signature-free epoch-root certificate, round 0) certifies the state its
+/// reconfiguration block left, with no lag, so the new set starts from a state it checked.
+///
+/// A pure function of the chain, so proposer, voters and auditors agree on it, and the
+/// height only grows along a chain. Every validator that votes for the block has
+/// finalized that height (it processed the parent's `justify` first), so it can check the
+/// roots.
+pub fn executed_height(justify: &QuorumCert, parent_hands_on: u64) -> u64 {
+    if justify.round() == 0 {
+        justify.vote.height
+    } else {
+        parent_hands_on
     }
 }
 
@@ -661,6 +672,12 @@ pub struct Block {
 }
 
 impl Block {
+    /// The height this block's children certify unless they start an epoch
+    /// ([`executed_height`]): what was final at this block ([`final_at`]).
+    pub fn hands_on(&self) -> u64 {
+        final_at(&self.justify, self.executed.height)
+    }
+
     /// The block's header: what its hash covers.
     pub fn header(&self) -> BlockHeader {
         BlockHeader {

@@ -215,7 +215,7 @@ fn chain(
                 codec::encode(&Vec::<u8>::new()),
             ),
         };
-        let (parent, justify, parent_executed) = match blocks.last() {
+        let (parent, justify, parent_hands_on) = match blocks.last() {
             None => (genesis, QuorumCert::genesis(genesis), 0),
             Some(p) if p.reconfig.is_some() => {
                 epoch += 1;
@@ -233,16 +233,16 @@ fn chain(
                     signers: vec![],
                     signatures: vec![],
                 };
-                (p.hash(), root, p.executed.height)
+                (p.hash(), root, p.hands_on())
             }
             Some(p) => (
                 p.hash(),
                 sets[epoch as usize].sign(VoteData::for_block(p)),
-                p.executed.height,
+                p.hands_on(),
             ),
         };
         round += 1;
-        let k = executed_height(&justify, parent_executed);
+        let k = executed_height(&justify, parent_hands_on);
         let mut executed = ledger.commits[k as usize];
         if lie == Some(k) {
             executed.state_root = Hash([0xee; 32]);
@@ -396,9 +396,8 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
         t.contains("epochs        2 (1 validator-set changes)"),
         "{t}"
     );
-    // Block 9 certifies the state after block 6: its certificate commits block 7
-    // (two-chain rule, consecutive rounds), one height above what it certifies
-    // (EXECUTION_LAG).
+    // Block 9 certifies the state after block 6: its parent's certificate commits it
+    // (two-chain rule, consecutive rounds; EXECUTION_LAG: one block later).
     assert!(t.contains("after height 6, certified by block 9"), "{t}");
     assert!(
         t.contains(&ledger.commits[6].state_root.to_string()),
@@ -546,7 +545,7 @@ fn an_exported_package_verifies_and_every_tampering_is_found_at_its_height() {
 fn a_root_certified_by_a_lying_quorum_is_found_by_re_execution() {
     let dir = tempfile::tempdir().unwrap();
     // Validly signed throughout, but the state after block 3 is certified wrongly (by
-    // block 6: its certificate commits block 4, one height above what it certifies).
+    // block 6: its parent's certificate commits block 3, EXECUTION_LAG).
     let (genesis, raw) = write_inputs(dir.path(), &chain(&ledger(), 0, second_signers(), Some(3)));
     let out = export(&raw, &genesis, &dir.path().join("pkg"));
     fails_at(&out, 6, "block 6 certifies state root");

@@ -70,8 +70,8 @@ fn documents_blocks_and_the_chain_verify_from_the_genesis_file() {
         .ok()
         .clone();
     let height = issued["height"].as_u64().unwrap();
-    // The order's state is certified by the block whose certificate commits the block
-    // EXECUTION_LAG above it (two-chain rule: two above that); one more for slack.
+    // The order's state is certified EXECUTION_LAG blocks after the one whose
+    // certificate commits it (two-chain rule: two above it); one more for slack.
     let certified = height + 3 + lianrong_consensus::EXECUTION_LAG;
     c.wait_height(certified, std::time::Duration::from_secs(30));
 

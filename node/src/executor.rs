@@ -2,8 +2,8 @@
 //! its own, beside the consensus loop.
 //!
 //! Separate because a block's execution and its synced write took 10-30 ms of every block
-//! on the loop, during which no vote, proposal or timeout was handled. Consensus certifies
-//! the state one height below the block it commits (`EXECUTION_LAG`), so the loop can vote
+//! on the loop, during which no vote, proposal or timeout was handled. A block certifies
+//! the state its parent's certificate made final (`EXECUTION_LAG`), so the loop can vote
 //! on the next block while this thread executes the last one; the engine waits (it never
 //! votes or proposes with roots this node has not computed) only when the executor falls
 //! behind by more than that.

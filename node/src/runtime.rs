@@ -942,7 +942,7 @@ impl Loop {
                     None => None,
                 };
                 // Executed beside the loop: its roots come back as `Input::Executed`
-                // (`on_executed`); blocks certify them a height later (EXECUTION_LAG).
+                // (`on_executed`); blocks certify them a block later (EXECUTION_LAG).
                 self.execute(fb, checked).await?;
             }
             Output::Diverged(d) => self.on_divergence(&d),

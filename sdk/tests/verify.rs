@@ -86,13 +86,10 @@ impl Chain {
     /// Appends a block in consecutive rounds (so each QC commits the grandparent) whose
     /// execution writes `writes`; returns its height.
     fn push(&mut self, writes: Writes, reconfig: Option<ValidatorSet>) -> u64 {
-        let (parent, justify, parent_executed, round) = match self.blocks.last() {
-            Some(p) if p.epoch == self.epoch => (
-                p.hash(),
-                qc_on(p, &self.keys),
-                p.executed.height,
-                p.round + 1,
-            ),
+        let (parent, justify, parent_hands_on, round) = match self.blocks.last() {
+            Some(p) if p.epoch == self.epoch => {
+                (p.hash(), qc_on(p, &self.keys), p.hands_on(), p.round + 1)
+            }
             Some(p) => {
                 // The first block of a new epoch: the signature-free epoch-root QC.
                 let qc = QuorumCert {
@@ -107,7 +104,7 @@ impl Chain {
                     signers: vec![],
                     signatures: vec![],
                 };
-                (p.hash(), qc, p.executed.height, 1)
+                (p.hash(), qc, p.hands_on(), 1)
             }
             None => (
                 self.root.genesis_hash,
@@ -117,7 +114,7 @@ impl Chain {
             ),
         };
         let height = self.blocks.len() as u64 + 1;
-        let k = executed_height(&justify, parent_executed);
+        let k = executed_height(&justify, parent_hands_on);
         let b = Block {
             chain_id: CHAIN.into(),
             epoch: self.epoch,
@@ -143,7 +140,8 @@ impl Chain {
     }
 
     /// Appends empty blocks until the last one certifies the state of `height` (with
-    /// [`EXECUTION_LAG`], two heights and the lag above it); returns the last height.
+    /// [`EXECUTION_LAG`], a block after the one whose certificate commits it); returns
+    /// the last height.
     fn certify(&mut self, height: u64) -> u64 {
         while self
             .blocks
@@ -272,8 +270,8 @@ fn three_blocks() -> Chain {
     c
 }
 
-/// The block certifying height 1 of a chain in consecutive rounds: its certificate
-/// commits height 1 + [`EXECUTION_LAG`] (two-chain rule).
+/// The block certifying height 1 of a chain in consecutive rounds: block 3's certificate
+/// commits it (two-chain rule), and [`EXECUTION_LAG`] blocks later it is certified.
 const CERTIFIER: u64 = 3 + EXECUTION_LAG;
 
 #[test]

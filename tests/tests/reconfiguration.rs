@@ -584,8 +584,8 @@ fn a_spare_joins_as_validator_and_an_original_validator_leaves() {
     let root = genesis_root(&c);
     let rt = runtime();
     for i in [BANK, s, LOGISTICS] {
-        // A block certifies the state one height (consensus's EXECUTION_LAG) below
-        // the one its certificate commits, which is two below it (two-chain rule).
+        // A block certifies the state its parent's certificate committed (consensus's
+        // EXECUTION_LAG), three heights below it in consecutive rounds.
         c.wait_nodes_height(&[i], rcv_height + 3, WAIT);
         rt.block_on(async {
             let client = auditor(&c, i);

@@ -141,25 +141,25 @@ impl Engine {
         self.executed.last_key_value().map(|(h, _)| *h)
     }
 
-    /// The roots a new block extending `justify` (whose parent certifies
-    /// `parent_executed`) must carry, if this node has executed that height.
+    /// The roots a new block extending `justify` (whose parent hands on
+    /// `parent_hands_on`) must carry, if this node has executed that height.
     pub(super) fn execution_for(
         &self,
         justify: &QuorumCert,
-        parent_executed: u64,
+        parent_hands_on: u64,
     ) -> Option<ExecutionCommit> {
-        let height = executed_height(justify, parent_executed);
+        let height = executed_height(justify, parent_hands_on);
         self.executed.get(&height).copied()
     }
 
-    /// Whether `b`'s certified roots (for a parent certifying `parent_executed`) are the
+    /// Whether `b`'s certified roots (for a parent handing on `parent_hands_on`) are the
     /// height the rule demands and exactly what this node's application computed.
     pub(super) fn check_execution(
         &self,
         b: &Block,
-        parent_executed: u64,
+        parent_hands_on: u64,
     ) -> Result<Check, RejectReason> {
-        let height = executed_height(&b.justify, parent_executed);
+        let height = executed_height(&b.justify, parent_hands_on);
         if b.executed.height != height {
             return Err(RejectReason::Malformed(
                 "block certifies the state of the wrong height",

@@ -292,8 +292,8 @@ struct Meta {
     hash: Hash,
     height: u64,
     timestamp_ms: u64,
-    /// The executed height the block certifies.
-    executed: u64,
+    /// The executed height its children certify ([`Block::hands_on`]).
+    hands_on: u64,
 }
 
 impl Meta {
@@ -302,7 +302,7 @@ impl Meta {
             hash: block.hash(),
             height: block.height,
             timestamp_ms: block.timestamp_ms,
-            executed: block.executed.height,
+            hands_on: block.hands_on(),
         }
     }
 }
@@ -431,7 +431,7 @@ impl Engine {
                 hash: genesis,
                 height: 0,
                 timestamp_ms: cfg.genesis_time_ms,
-                executed: 0,
+                hands_on: 0,
             },
         };
         let set = safety.validators.clone();
@@ -739,7 +739,7 @@ impl Engine {
             hash: *hash,
             height: b.height,
             timestamp_ms: b.timestamp_ms,
-            executed: b.executed.height,
+            hands_on: b.hands_on(),
         })
     }
 }

@@ -67,8 +67,8 @@ impl Engine {
             }
         };
         let justify = self.safety.high_qc.clone();
-        let Some(executed) = self.execution_for(&justify, parent.executed) else {
-            let needed = executed_height(&justify, parent.executed);
+        let Some(executed) = self.execution_for(&justify, parent.hands_on) else {
+            let needed = executed_height(&justify, parent.hands_on);
             self.wait_for_execution(round, payload, needed);
             return;
         };
@@ -266,7 +266,7 @@ impl Engine {
             }
         }
         // Only a state our own application computed is ever certified with our vote.
-        match self.check_execution(b, parent.executed)? {
+        match self.check_execution(b, parent.hands_on)? {
             Check::Matches => {}
             Check::NotYetExecuted => {
                 self.catch_up_to_execute(b.executed.height);

@@ -40,8 +40,9 @@ pub const EXPORT_IDLE: Duration = Duration::from_secs(300);
 const EXPIRY_CHECK: Duration = Duration::from_secs(60);
 /// How many heights past the export a block certifying its state is looked for.
 const MAX_CERTIFYING_LOOKAHEAD: u64 = 64;
-/// Cuts tried before giving up when the latest height is not directly certified (the
-/// copy fell between the blocks of one finalization step).
+/// Cuts tried before giving up when no block will certify a cut's height: only heights
+/// committed by their own certificate are ever certified (consensus's `executed_height`),
+/// and a round without a proposal (a validator down) leaves heights that are not.
 const CUT_ATTEMPTS: u32 = 5;
 /// Pause between such cuts.
 const CUT_RETRY: Duration = Duration::from_millis(200);
@@ -168,7 +169,7 @@ impl Exports {
 
     /// The export to hand a new joiner: the current one while fresh, else a new cut.
     /// Blocking (RocksDB checkpoint and a pass over the state).
-    fn current_or_cut(&self, live: &Db) -> ApiResult<Arc<Export>> {
+    fn current_or_cut(&self, live: &Db, attempt: u32) -> ApiResult<Arc<Export>> {
         let mut current = self.lock();
         if let Some(e) = current
             .as_ref()
@@ -178,22 +179,22 @@ impl Exports {
             return Ok(e.clone());
         }
         *current = None;
-        for attempt in 0..CUT_ATTEMPTS {
-            if let Some(e) = self.cut(live, attempt)? {
-                let e = Arc::new(e);
-                *current = Some(e.clone());
-                return Ok(e);
-            }
-            std::thread::sleep(CUT_RETRY);
-        }
-        Err(ApiError::unavailable(
-            "no snapshot could be cut at a directly certified height just now: ask again",
-        ))
+        let e = Arc::new(self.cut(live, attempt)?);
+        *current = Some(e.clone());
+        Ok(e)
     }
 
-    /// A new export, or `None` when the copy's latest block is not committed by its own
-    /// certificate (no later header will certify exactly its state).
-    fn cut(&self, live: &Db, attempt: u32) -> ApiResult<Option<Export>> {
+    /// Stops serving `export` (no block will certify its height); requests reading it
+    /// keep it until they are done.
+    fn discard(&self, export: &Arc<Export>) {
+        let mut current = self.lock();
+        if current.as_ref().is_some_and(|e| Arc::ptr_eq(e, export)) {
+            *current = None;
+        }
+    }
+
+    /// A new export, at the copy's latest height.
+    fn cut(&self, live: &Db, attempt: u32) -> ApiResult<Export> {
         std::fs::create_dir_all(&self.dir).map_err(ApiError::internal)?;
         let dir = self.dir.join(format!("{}-{attempt}", super::now_ms()));
         let (copy, counts) = live.cut_export(&dir).map_err(ApiError::internal)?;
@@ -216,19 +217,15 @@ impl Exports {
                 "the chain has no finalized block yet: nothing to snapshot",
             ));
         }
-        let direct = stored_cert(export.db()?, height)?
-            .committed()
-            .is_some_and(|id| id.height == height);
         export.height = height;
         export.root = root;
         tracing::info!(
             height,
             leaves = counts.leaves,
             history = counts.history_entries,
-            direct,
             "snapshot export cut"
         );
-        Ok(direct.then_some(export))
+        Ok(export)
     }
 }
 
@@ -240,9 +237,20 @@ fn stored_cert(db: &Db, height: u64) -> ApiResult<CommitCertificate> {
     codec::decode_stored(&bytes, MAX_MESSAGE_BYTES).map_err(ApiError::internal)
 }
 
-/// The first final block above `height` whose header certifies the state at `height`,
-/// and whose certificate's committed block is stored too (so its view is complete).
-fn certifying_block(state: &AppState, height: u64) -> ApiResult<Option<u64>> {
+/// Whether a block certifies the state at a height.
+enum Certifying {
+    /// This final block does, and its certificate's committed block is stored too (so
+    /// its view is complete).
+    By(u64),
+    /// A final block above certifies a later height: none ever will (certified heights
+    /// only grow along the chain).
+    Never,
+    /// Not yet known.
+    NotYet,
+}
+
+/// The first final block above `height` whose header certifies the state at `height`.
+fn certifying_block(state: &AppState, height: u64) -> ApiResult<Certifying> {
     let latest = state
         .db
         .latest()
@@ -254,24 +262,34 @@ fn certifying_block(state: &AppState, height: u64) -> ApiResult<Option<u64>> {
         };
         let block: Block =
             codec::decode_stored(&bytes, MAX_MESSAGE_BYTES).map_err(ApiError::internal)?;
+        if block.executed.height > height {
+            return Ok(Certifying::Never);
+        }
         if block.executed.height == height {
             let committed = stored_cert(&state.db, h)?
                 .committed()
                 .map_or(u64::MAX, |id| id.height);
-            return Ok((committed <= latest).then_some(h));
+            return Ok(if committed <= latest {
+                Certifying::By(h)
+            } else {
+                Certifying::NotYet
+            });
         }
     }
-    Ok(None)
+    Ok(Certifying::NotYet)
 }
 
 /// [`certifying_block`], waiting up to [`CERTIFYING_WAIT`] for it: a fresh cut is at the
-/// latest height, and the block certifying it is usually a block or two away (a chain with
-/// nothing to do still makes an empty block every `idle_block_delay_ms`).
-async fn await_certifying_block(state: &AppState, height: u64) -> ApiResult<u64> {
+/// latest height, and the block certifying it is usually a few blocks away (a chain with
+/// nothing to do still makes an empty block every `idle_block_delay_ms`). `None`: no
+/// block will certify it.
+async fn await_certifying_block(state: &AppState, height: u64) -> ApiResult<Option<u64>> {
     let deadline = tokio::time::Instant::now() + CERTIFYING_WAIT;
     loop {
-        if let Some(h) = certifying_block(state, height)? {
-            return Ok(h);
+        match certifying_block(state, height)? {
+            Certifying::By(h) => return Ok(Some(h)),
+            Certifying::Never => return Ok(None),
+            Certifying::NotYet => {}
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ApiError::unavailable(format!(
@@ -282,6 +300,33 @@ async fn await_certifying_block(state: &AppState, height: u64) -> ApiResult<u64>
         }
         tokio::time::sleep(CERTIFYING_POLL).await;
     }
+}
+
+/// An export and the final block certifying its state: cut again (up to
+/// [`CUT_ATTEMPTS`] times) while no block will certify the cut's height.
+async fn certified_export(state: &AppState) -> ApiResult<(Arc<Export>, u64)> {
+    for attempt in 0..CUT_ATTEMPTS {
+        let (exports, live) = (state.snapshots.clone(), state.db.clone());
+        let export = tokio::task::spawn_blocking(move || exports.current_or_cut(&live, attempt))
+            .await
+            .map_err(ApiError::internal)??;
+        if let Some(h) = await_certifying_block(state, export.height).await? {
+            return Ok((export, h));
+        }
+        tracing::info!(
+            height = export.height,
+            "no block certifies the snapshot's height: cutting again"
+        );
+        let exports = state.snapshots.clone();
+        // Closing RocksDB and removing files blocks.
+        tokio::task::spawn_blocking(move || exports.discard(&export))
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::time::sleep(CUT_RETRY).await;
+    }
+    Err(ApiError::unavailable(
+        "no snapshot could be cut at a certified height just now: ask again",
+    ))
 }
 
 fn only_banks_and_auditors(caller: &Caller) -> ApiResult<()> {
@@ -303,12 +348,8 @@ pub async fn manifest(
     caller: Caller,
 ) -> ApiResult<Json<SnapshotManifest>> {
     only_banks_and_auditors(&caller)?;
-    let (exports, live) = (state.snapshots.clone(), state.db.clone());
-    let export = tokio::task::spawn_blocking(move || exports.current_or_cut(&live))
-        .await
-        .map_err(ApiError::internal)??;
+    let (export, certifying) = certified_export(&state).await?;
     let height = export.height;
-    let certifying = await_certifying_block(&state, height).await?;
     let certified_by = super::proofs::block_view(&state, certifying)?;
     if certified_by.header.executed.state_root != export.root {
         return Err(ApiError::internal(format!(
