@@ -55,7 +55,9 @@ pub struct Done {
 
 /// The loop's side of the executor.
 pub struct Executor {
-    jobs: mpsc::Sender<Job>,
+    /// `None` once stopping.
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Executor {
@@ -68,7 +70,7 @@ impl Executor {
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
         // Unbounded, yet never longer than QUEUE + 1: each result answers one job.
         let (done_tx, done) = mpsc::unbounded_channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("executor".into())
             .spawn(move || {
                 while let Some(job) = queue.blocking_recv() {
@@ -79,15 +81,35 @@ impl Executor {
                     }
                 }
             })?;
-        Ok((Self { jobs }, done))
+        let executor = Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        };
+        Ok((executor, done))
     }
 
     /// Hands a finalized block over (waits while the queue is full).
     pub async fn push(&self, job: Job) -> Result<()> {
-        self.jobs
-            .send(job)
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| anyhow!("the executor is stopping"))?;
+        jobs.send(job)
             .await
             .map_err(|_| anyhow!("the executor stopped"))
+    }
+
+    /// Stops taking blocks and waits for the block being executed, once the loop has
+    /// stopped taking results: blocks still queued are dropped (each block is one atomic
+    /// write, and a restarted node fetches the blocks it misses, as after a crash).
+    pub async fn finish(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the executor thread panicked");
+            }
+        }
     }
 }
 
@@ -175,4 +197,92 @@ fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
             _ => None,
         })
         .next_back()
+}
+
+#[cfg(test)]
+mod tests {
+    use lianrong_consensus::{Block, CommitCertificate, QuorumCert};
+    use lianrong_contracts::exec::BlockContext;
+    use lianrong_contracts::model::Params;
+    use lianrong_contracts::testkit::{self, World};
+
+    use super::*;
+
+    /// A node database holding the testkit's genesis ledger.
+    fn genesis_db() -> (tempfile::TempDir, Arc<Db>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db"), testkit::CHAIN_ID).unwrap();
+        let changes = testkit::genesis(Params::default()).changes(&db).unwrap();
+        db.apply_genesis(&changes).unwrap();
+        (dir, Arc::new(db))
+    }
+
+    /// The finalized block of `ctx` listing `txs` (its certificate is not looked at).
+    fn finalized(ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> Job {
+        let genesis = QuorumCert::genesis(Hash::ZERO);
+        let block = Block {
+            chain_id: testkit::CHAIN_ID.into(),
+            epoch: 0,
+            height: ctx.height,
+            round: ctx.height,
+            parent: Hash::ZERO,
+            justify: genesis.clone(),
+            proposer: 0,
+            timestamp_ms: ctx.time_ms,
+            payload: Vec::new(),
+            reconfig: None,
+            executed: ExecutionCommit::genesis(Hash::ZERO),
+        };
+        Job {
+            block: FinalizedBlock {
+                block,
+                cert: CommitCertificate { qc: genesis },
+            },
+            txs,
+            checked_ahead: false,
+        }
+    }
+
+    /// Blocks handed over one after another come back in order, each with the roots the
+    /// contracts compute for the same blocks in memory, stored, and announced to clients.
+    #[tokio::test]
+    async fn blocks_come_back_in_order_with_their_roots_stored_and_announced() {
+        let mut w = World::new();
+        w.delivered_order("CORE-A", "SUP-1", "50000.00");
+        assert!(w.log.len() >= 3, "a few blocks to pipeline");
+        let (_dir, db) = genesis_db();
+        let (commits, mut notices) = broadcast::channel(64);
+        let (mut executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        for (ctx, txs, _) in &w.log {
+            executor.push(finalized(ctx, txs.clone())).await.unwrap();
+        }
+        for (ctx, txs, root) in &w.log {
+            let d = done.recv().await.unwrap().unwrap();
+            assert_eq!((d.height, d.executed.height), (ctx.height, ctx.height));
+            assert_eq!(d.executed.state_root, *root);
+            assert_eq!(d.committed.len(), txs.len());
+            assert_eq!(db.execution(ctx.height).unwrap(), Some(d.executed));
+            let notice = notices.recv().await.unwrap();
+            assert_eq!((notice.height, notice.state_root), (ctx.height, *root));
+        }
+        executor.finish().await;
+        assert!(executor.push(finalized(&w.log[0].0, vec![])).await.is_err());
+    }
+
+    /// A block the database refuses (not the next height) comes back as an error, and the
+    /// executor takes nothing more: the node stops rather than run on without state.
+    #[tokio::test]
+    async fn a_block_that_cannot_be_committed_stops_the_executor() {
+        let (_dir, db) = genesis_db();
+        let (commits, _) = broadcast::channel(4);
+        let (executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        let ctx = BlockContext {
+            height: 5,
+            time_ms: testkit::GENESIS_TIME_MS + 1_000,
+        };
+        executor.push(finalized(&ctx, vec![])).await.unwrap();
+        assert!(done.recv().await.unwrap().is_err());
+        assert!(done.recv().await.is_none(), "the thread ended");
+        assert_eq!(db.latest().unwrap().map(|(h, _)| h), Some(0));
+    }
 }

@@ -231,6 +231,7 @@ pub async fn run(
     };
     let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
+    node.executor.finish().await;
     api_task.abort();
     let _ = node.net.shutdown().await;
     result
@@ -515,7 +516,10 @@ impl Loop {
                 Some(d) = inputs.decoded.recv() => {
                     self.on_consensus(engine, d.from, d.message).await?;
                 }
-                Some(done) = inputs.executed.recv() => {
+                done = inputs.executed.recv() => {
+                    // Closed only if the executor thread died: nothing would be executed
+                    // any more, and the engine would wait for roots forever.
+                    let done = done.ok_or_else(|| anyhow!("the executor thread stopped"))?;
                     self.on_executed(engine, done?).await?;
                     // A proposal deferred for want of transactions may now have them
                     // (the block's own are gone from the mempool, others' nonces freed).
