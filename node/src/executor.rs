@@ -41,9 +41,8 @@ pub struct Job {
 /// What executing and committing one block changed, for the loop to pass on.
 #[derive(Debug)]
 pub struct Done {
-    pub height: u64,
     pub block_hash: Hash,
-    /// The roots later blocks certify (`Input::Executed`).
+    /// The block's height and the roots later blocks certify (`Input::Executed`).
     pub executed: ExecutionCommit,
     /// The block's transactions (hash, signer), to drop from the mempool.
     pub committed: Vec<(Hash, PublicKey)>,
@@ -175,7 +174,6 @@ fn execute_and_commit(
         ledger_events: outcome.ledger_events,
     }));
     Ok(Done {
-        height,
         block_hash,
         executed,
         committed: txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect(),
@@ -258,7 +256,7 @@ mod tests {
         }
         for (ctx, txs, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
-            assert_eq!((d.height, d.executed.height), (ctx.height, ctx.height));
+            assert_eq!(d.executed.height, ctx.height);
             assert_eq!(d.executed.state_root, *root);
             assert_eq!(d.committed.len(), txs.len());
             assert_eq!(db.execution(ctx.height).unwrap(), Some(d.executed));

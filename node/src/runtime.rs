@@ -1117,9 +1117,9 @@ impl Loop {
     /// What the executor did with a block: the mempool and the status learn of it, then
     /// the engine gets the block's validator-set change (if it made one) and its roots.
     async fn on_executed(&mut self, engine: &mut Engine, done: executor::Done) -> Result<()> {
-        self.forget_committed(done.height, &done.committed)?;
+        self.forget_committed(done.executed.height, &done.committed)?;
         self.record_finalized(
-            done.height,
+            done.executed.height,
             done.block_hash,
             done.executed.state_root,
             done.committed.len(),
