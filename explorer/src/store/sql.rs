@@ -301,10 +301,12 @@ fn tx_conditions(sql: &mut Sql, viewer: &Viewer, q: &ListQuery) -> Vec<String> {
 pub enum Cursor {
     /// From the first item.
     Start,
-    /// After the item with this key (a document id, or a block's or transaction's
-    /// position as `height` / `height:position`).
+    /// After the item with this key (a document id, a block's or transaction's
+    /// position as `height` / `height:position`, an overdue receivable's
+    /// `maturity:id`): the list's index seeks to it, whatever its depth.
     After(String),
-    /// After skipping this many items.
+    /// After skipping this many items (SQL `OFFSET`: it costs every item skipped, so
+    /// only a small page number, `server::lists::MAX_NUMBERED_PAGE`, skips).
     Skip(u64),
 }
 
