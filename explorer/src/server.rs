@@ -725,7 +725,7 @@ fn next_page_href(path: &str, q: &ListQuery, after: &str, number: Option<u64>) -
     href.push(if href.contains('?') { '&' } else { '?' });
     href.push_str(&format!("after={}", url_encode(after)));
     if let Some(n) = number {
-        href.push_str(&format!("&page={}", n + 1));
+        href.push_str(&format!("&page={}", n.saturating_add(1)));
     }
     href
 }
@@ -3097,6 +3097,11 @@ mod tests {
             "{filtered}"
         );
         assert!(filtered.contains("RCV-00003") && !filtered.contains(">RCV-00002<"));
+        // A hand-made number with a key only labels the page, whatever it is.
+        let path = format!("/receivables?after=RCV-00002&page={}", u64::MAX);
+        let (status, _, labelled) = http(addr, "GET", &path, Some(audit), None).await;
+        assert_eq!(status, 200, "{labelled}");
+        assert!(labelled.contains("RCV-00003"));
         // A page number beyond what numbers open: said, with the way on, not counted to.
         let (status, _, deep) = http(
             addr,

@@ -94,11 +94,15 @@ impl Table {
             (true, None) => Some(format!(
                 "only the first {MAX_ROWS} rows; narrow the filters"
             )),
-            (true, Some(Some(p))) => Some(format!(
-                "rows {}-{} of more: the next page has the rest (the CSV export has every row)",
-                (p - 1) * MAX_ROWS as u64 + 1,
-                (p - 1) * MAX_ROWS as u64 + self.rows.len() as u64
-            )),
+            (true, Some(Some(p))) => {
+                // Saturating: a hand-made `after=` link may carry any number.
+                let before = p.saturating_sub(1).saturating_mul(MAX_ROWS as u64);
+                Some(format!(
+                    "rows {}-{} of more: the next page has the rest (the CSV export has every row)",
+                    before.saturating_add(1),
+                    before.saturating_add(self.rows.len() as u64)
+                ))
+            }
             (true, Some(None)) => Some(format!(
                 "{} rows of more: the next page has the rest (the CSV export has every row)",
                 self.rows.len()
