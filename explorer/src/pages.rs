@@ -89,8 +89,13 @@ pub fn table(t: &Table) -> Markup {
             }
         }
         @if t.rows.is_empty() { p class="muted" { "Nothing to show." } }
-        @if t.truncated && t.page == 0 { p class="error" { "Only the first " (crate::views::MAX_ROWS) " rows are shown; narrow the filters." } }
-        @if t.truncated && t.page > 0 { p class="muted" { "Page " (t.page) ": more rows on the next page; the CSV export has every row." } }
+        @if t.truncated && t.page.is_none() { p class="error" { "Only the first " (crate::views::MAX_ROWS) " rows are shown; narrow the filters." } }
+        @if let (true, Some(at)) = (t.truncated, &t.page) {
+            p class="muted" {
+                @if let Some(n) = at.number { "Page " (n) ": more" } @else { "More" }
+                " rows on the next page; the CSV export has every row."
+            }
+        }
     }
 }
 

@@ -684,25 +684,50 @@ fn list_response(
     csv_q.format = Some("csv".into());
     csv_q.partial = None;
     let csv_href = format!("{path}?{}", query_string(&csv_q));
-    let next = (t.page > 0 && t.truncated).then(|| {
-        let mut page_q = q.clone();
-        page_q.partial = None;
-        let sep = if query_string(&page_q).is_empty() {
-            ""
-        } else {
-            "&"
-        };
-        format!("{path}?{}{sep}page={}", query_string(&page_q), t.page + 1)
-    });
+    let next = t
+        .page
+        .as_ref()
+        .filter(|_| t.truncated)
+        .and_then(|at| Some(next_page_href(path, q, at.next.as_deref()?, at.number)));
+    let first = t
+        .page
+        .as_ref()
+        .filter(|at| !at.first)
+        .map(|_| first_page_href(path, q));
     page(
         title,
         s,
         html! {
             (filters(path, q, &csv_href, ladder))
             div id="live-table" { (table(&t)) }
-            @if let Some(href) = next { p { a id="next-page" href=(href) { "Next page" } } }
+            @if next.is_some() || first.is_some() {
+                p {
+                    @if let Some(href) = first { a id="first-page" href=(href) { "First page" } " " }
+                    @if let Some(href) = next { a id="next-page" href=(href) { "Next page" } }
+                }
+            }
         },
     )
+}
+
+/// The first page of list `path` under `q`'s filters.
+fn first_page_href(path: &str, q: &ListQuery) -> String {
+    match query_string(q) {
+        qs if qs.is_empty() => path.to_string(),
+        qs => format!("{path}?{qs}"),
+    }
+}
+
+/// The page of list `path` under `q`'s filters after the row keyed `after`, numbered
+/// after page `number` when known: walked by key, so any page costs one page.
+fn next_page_href(path: &str, q: &ListQuery, after: &str, number: Option<u64>) -> String {
+    let mut href = first_page_href(path, q);
+    href.push(if href.contains('?') { '&' } else { '?' });
+    href.push_str(&format!("after={}", url_encode(after)));
+    if let Some(n) = number {
+        href.push_str(&format!("&page={}", n.saturating_add(1)));
+    }
+    href
 }
 
 fn query_string(q: &ListQuery) -> String {
@@ -3022,22 +3047,7 @@ mod tests {
             .last()
             .unwrap()
             .starts_with(&format!("RCV-{:05},", n - 1)));
-        let (_, _, first) = http(served.addr, "GET", "/receivables", Some(&audit), None).await;
-        assert!(
-            first.contains(r#"id="next-page" href="/receivables?page=2""#),
-            "{first}"
-        );
-        assert!(!first.contains("RCV-05000") && first.contains("RCV-04999"));
-        let (_, _, second) = http(
-            served.addr,
-            "GET",
-            "/receivables?page=2",
-            Some(&audit),
-            None,
-        )
-        .await;
-        assert!(second.contains("RCV-05000") && second.contains(&format!("RCV-{:05}", n - 1)));
-        assert!(!second.contains("next-page") && !second.contains("RCV-04999"));
+        pages_walk_by_key(served.addr, &audit, n).await;
         // The ladder totals every receivable too.
         let (_, _, ladder) = http(
             served.addr,
@@ -3049,6 +3059,64 @@ mod tests {
         .await;
         assert!(ladder.contains(&format!(",{n},{n}.00")), "{ladder}");
         served.stop().await;
+    }
+
+    /// The receivables list of `n` rows, `audit`'s session: pages walked by key, earlier
+    /// numbered links, and a number too deep to count to.
+    async fn pages_walk_by_key(addr: SocketAddr, audit: &str, n: usize) {
+        let (_, _, first) = http(addr, "GET", "/receivables", Some(audit), None).await;
+        // "Next page" carries where the page ended (a keyset walk: any depth costs one
+        // page) and the next page's number.
+        let next = "/receivables?after=RCV-04999&page=2";
+        assert!(
+            first.contains(r#"id="next-page" href="/receivables?after=RCV-04999&amp;page=2""#),
+            "{first}"
+        );
+        assert!(!first.contains("RCV-05000") && first.contains("RCV-04999"));
+        assert!(!first.contains("first-page"));
+        // The keyset page, and the numbered one of earlier links: the same rows.
+        for path in [next, "/receivables?page=2"] {
+            let (_, _, second) = http(addr, "GET", path, Some(audit), None).await;
+            assert!(second.contains("RCV-05000") && second.contains(&format!("RCV-{:05}", n - 1)));
+            assert!(!second.contains("next-page") && !second.contains("RCV-04999"));
+            assert!(second.contains(r#"id="first-page" href="/receivables""#));
+        }
+        // Filters ride along; a hand-made key without a number still pages.
+        let (_, _, filtered) = http(
+            addr,
+            "GET",
+            "/receivables?status=active&after=RCV-00002",
+            Some(audit),
+            None,
+        )
+        .await;
+        assert!(
+            filtered.contains(
+                r#"id="next-page" href="/receivables?status=active&amp;after=RCV-05002""#
+            ),
+            "{filtered}"
+        );
+        assert!(filtered.contains("RCV-00003") && !filtered.contains(">RCV-00002<"));
+        // A hand-made number with a key only labels the page, whatever it is.
+        let path = format!("/receivables?after=RCV-00002&page={}", u64::MAX);
+        let (status, _, labelled) = http(addr, "GET", &path, Some(audit), None).await;
+        assert_eq!(status, 200, "{labelled}");
+        assert!(labelled.contains("RCV-00003"));
+        // A page number beyond what numbers open: said, with the way on, not counted to.
+        let (status, _, deep) = http(
+            addr,
+            "GET",
+            "/receivables?status=active&page=11",
+            Some(audit),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "{deep}");
+        assert!(
+            deep.contains("page-too-deep") && !deep.contains("RCV-0"),
+            "{deep}"
+        );
+        assert!(deep.contains(r#"id="first-page" href="/receivables?status=active""#));
     }
 
     #[tokio::test]

@@ -56,9 +56,22 @@ pub struct Table {
     pub truncated: bool,
     /// Why the index it was built from may be incomplete ([`IndexData::incomplete`]).
     pub incomplete: Option<String>,
-    /// For a list read from the store a page at a time: its page number (1 is the
-    /// first; 0: not paged). `truncated` then says more rows follow on the next page.
-    pub page: u64,
+    /// For a list read from the store a page at a time, where the page stands (`None`:
+    /// not paged). `truncated` then says more rows follow on the next page.
+    pub page: Option<PageAt>,
+}
+
+/// Where a page of a list read from the store stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageAt {
+    /// Its number, 1 the first: the links the explorer writes carry it (`page=`); a
+    /// page opened by a hand-made `after=` link has none.
+    pub number: Option<u64>,
+    /// It is the list's first page.
+    pub first: bool,
+    /// The key the next page starts after (`after=`: the last row's), when more rows
+    /// follow.
+    pub next: Option<String>,
 }
 
 impl Table {
@@ -68,22 +81,31 @@ impl Table {
             rows: vec![],
             truncated: false,
             incomplete: None,
-            page: 0,
+            page: None,
         }
     }
 
     /// What the table lacks, in words: the index's gaps and a cut at [`MAX_ROWS`]
     /// (`None`: every row the ledger has for these filters).
     pub fn incomplete_note(&self) -> Option<String> {
-        let cut = match (self.truncated, self.page) {
+        let number = self.page.as_ref().map(|p| p.number);
+        let cut = match (self.truncated, number) {
             (false, _) => None,
-            (true, 0) => Some(format!(
+            (true, None) => Some(format!(
                 "only the first {MAX_ROWS} rows; narrow the filters"
             )),
-            (true, p) => Some(format!(
-                "rows {}-{} of more: the next page has the rest (the CSV export has every row)",
-                (p - 1) * MAX_ROWS as u64 + 1,
-                (p - 1) * MAX_ROWS as u64 + self.rows.len() as u64
+            (true, Some(Some(p))) => {
+                // Saturating: a hand-made `after=` link may carry any number.
+                let before = p.saturating_sub(1).saturating_mul(MAX_ROWS as u64);
+                Some(format!(
+                    "rows {}-{} of more: the next page has the rest (the CSV export has every row)",
+                    before.saturating_add(1),
+                    before.saturating_add(self.rows.len() as u64)
+                ))
+            }
+            (true, Some(None)) => Some(format!(
+                "{} rows of more: the next page has the rest (the CSV export has every row)",
+                self.rows.len()
             )),
         };
         match (&self.incomplete, cut) {
@@ -172,8 +194,13 @@ pub struct ListQuery {
     pub debtor: Option<String>,
     /// The payee (settlements).
     pub payee: Option<String>,
-    /// The page of a list read from the store (1, the default, is the first).
+    /// The page of a list read from the store (1, the default, is the first): with
+    /// `after`, only its number; without, pages up to
+    /// `server::lists::MAX_NUMBERED_PAGE` are opened by number.
     pub page: Option<u64>,
+    /// The key a page of a list read from the store starts after (the last row of the
+    /// page before: an id, `height`, `height:position`, or `maturity:id`).
+    pub after: Option<String>,
 }
 
 impl ListQuery {

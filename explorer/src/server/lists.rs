@@ -1,6 +1,7 @@
-//! The lists, CSV exports and risk views read from the store (SQL): a page shows
-//! `?page=N` (at most [`MAX_ROWS`] rows, a link to the next), a CSV export walks the
-//! whole list chunk by chunk and streams it, so neither is bounded by memory. Each
+//! The lists, CSV exports and risk views read from the store (SQL): a page shows at most
+//! [`MAX_ROWS`] rows from a key (`?after=`, the link to the next page) or a small page
+//! number (`?page=N`, [`MAX_NUMBERED_PAGE`]), a CSV export walks the whole list chunk
+//! by chunk by key and streams it, so neither is bounded by memory. Each
 //! chunk's rows are built by the same row code as from the in-memory index, and pass
 //! `vis` again.
 
@@ -20,9 +21,9 @@ use crate::auth::Session;
 use crate::index::{BlockRow, IndexData, TxRecord, MAX_TXS_PER_DOC};
 use crate::node::Doc;
 use crate::pricing::{self, CostTotals, Reference};
-use crate::store::sql::{Cursor, GroupBy, Spec, CHUNK};
+use crate::store::sql::{overdue_key, Cursor, GroupBy, Spec, CHUNK};
 use crate::store::StoreError;
-use crate::views::{self, csv_safe, ListQuery, Table, MAX_ROWS};
+use crate::views::{self, csv_safe, ListQuery, PageAt, Table, MAX_ROWS};
 use crate::vis::{self, Viewer};
 use crate::{governance, warehouse};
 use lianrong_contracts::DocKind;
@@ -149,12 +150,10 @@ impl ListKind {
                 .into_iter()
                 .map(Item::Block)
                 .collect(),
-            ListKind::Overdue(today) => {
-                docs(store.overdue(v, q, *today, from.skipped(), limit).await?)
-            }
+            ListKind::Overdue(today) => docs(store.overdue(v, q, *today, from, limit).await?),
             ListKind::Tenor(None) => vec![],
             ListKind::Tenor(Some(flag)) => store
-                .long_tenor(v, q, *flag, from.skipped(), limit)
+                .long_tenor(v, q, *flag, from, limit)
                 .await?
                 .into_iter()
                 .map(|(d, root)| Item::Tenor(d, root))
@@ -162,11 +161,16 @@ impl ListKind {
         })
     }
 
-    /// Where the chunk after `items` (read from `from`) starts.
+    /// Where the chunk after `items` (read from `from`) starts: after the last item's
+    /// key (each list's order has one).
     fn next(&self, items: &[Item], from: &Cursor) -> Cursor {
         match (self, items.last()) {
+            (ListKind::Overdue(_), Some(Item::Doc(Doc::Receivable(r)))) => {
+                Cursor::After(overdue_key(r.maturity, r.id.as_str()))
+            }
             (ListKind::Docs(..) | ListKind::Orgs(_) | ListKind::Proposals, Some(Item::Doc(d)))
-            | (ListKind::Receipts, Some(Item::Receipt(d, _))) => Cursor::After(d.id().to_string()),
+            | (ListKind::Receipts, Some(Item::Receipt(d, _)))
+            | (ListKind::Tenor(_), Some(Item::Tenor(d, _))) => Cursor::After(d.id().to_string()),
             (ListKind::Txs, Some(Item::Tx(t))) => {
                 Cursor::After(format!("{}:{}", t.height, t.index))
             }
@@ -250,7 +254,28 @@ fn failed(columns: Vec<&'static str>, e: &StoreError) -> Table {
     t
 }
 
-/// A list page (`?page=N`) or, for `format=csv`, the whole list as a streamed CSV.
+/// The deepest page a `?page=N` link opens by its number: reaching page N skips the
+/// (N - 1) x [`MAX_ROWS`] rows before it (SQL `OFFSET`), so a deep number would cost what
+/// the list up to it costs. Pages are walked by key instead ("Next page" carries
+/// `after=`, the last row's key, and the next page's number), which costs one page
+/// whatever its depth; numbers up to this one keep the links of earlier versions and
+/// hand-typed short ones working, at most 45,000 rows skipped.
+pub(super) const MAX_NUMBERED_PAGE: u64 = 10;
+
+/// Where page `q` of a list starts and its number (`None`: opened by a hand-made
+/// `after=` without one), or `Err(n)` for a number beyond [`MAX_NUMBERED_PAGE`].
+fn page_start(q: &ListQuery) -> Result<(Cursor, Option<u64>), u64> {
+    match ListQuery::nonempty(&q.after) {
+        Some(key) => Ok((Cursor::After(key.to_string()), q.page.filter(|n| *n > 1))),
+        None => match q.page.unwrap_or(1).max(1) {
+            n if n > MAX_NUMBERED_PAGE => Err(n),
+            n => Ok((Cursor::Skip((n - 1) * MAX_ROWS as u64), Some(n))),
+        },
+    }
+}
+
+/// A list page (`?page=N`, or `?after=KEY` from "Next page") or, for `format=csv`, the
+/// whole list as a streamed CSV.
 pub(super) async fn store_list(
     st: &AppState,
     s: &Session,
@@ -262,20 +287,54 @@ pub(super) async fn store_list(
     if q.format.as_deref() == Some("csv") {
         return csv_export(st.clone(), s.viewer.clone(), q.clone(), kind, path);
     }
-    let page = q.page.unwrap_or(1).max(1);
-    let from = Cursor::Skip((page - 1).saturating_mul(MAX_ROWS as u64));
+    let (from, number) = match page_start(q) {
+        Ok(start) => start,
+        Err(n) => return too_deep(s, title, path, q, n),
+    };
     let t = match kind.load(st, &s.viewer, q, &from, MAX_ROWS + 1).await {
         Ok(mut items) => {
             let more = items.len() > MAX_ROWS;
             items.truncate(MAX_ROWS);
+            let next = match more.then(|| kind.next(&items, &from)) {
+                Some(Cursor::After(key)) => Some(key),
+                _ => None,
+            };
             let mut t = kind.table(st, &s.viewer, q, items);
             t.truncated = more;
-            t.page = page;
+            t.page = Some(PageAt {
+                number,
+                first: from == Cursor::Start || from == Cursor::Skip(0),
+                next,
+            });
             t
         }
         Err(e) => failed(kind.table(st, &s.viewer, q, vec![]).columns, &e),
     };
     list_response(s, title, path, q, with_store_note(st, t), false)
+}
+
+/// The answer to `?page=N` beyond [`MAX_NUMBERED_PAGE`]: what to do instead, and the
+/// first page's link (a 400: the page is not served, and a script must not take the
+/// answer for an empty page).
+fn too_deep(s: &Session, title: &str, path: &str, q: &ListQuery, n: u64) -> Response {
+    let first = super::first_page_href(path, q);
+    let body = maud::html! {
+        p class="error" id="page-too-deep" {
+            "Page " (n) " is not opened by its number: only pages 1 to " (MAX_NUMBERED_PAGE)
+            " are. Lists are walked from the first page with \"Next page\", whose link carries \
+             where the page before ended, so every page costs what one page costs; reaching \
+             page " (n) " by its number would mean counting every row before it."
+        }
+        p {
+            a id="first-page" href=(first) { "First page" }
+            " -- or narrow the filters, or export the CSV, which has every row."
+        }
+    };
+    (
+        axum::http::StatusCode::BAD_REQUEST,
+        super::page(title, s, body),
+    )
+        .into_response()
 }
 
 /// One line of a CSV (a note the export ends with).

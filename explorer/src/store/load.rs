@@ -56,14 +56,9 @@ impl Store {
                 let id: String = r.try_get(0)?;
                 d.put_doc(decode_doc(k, &id, &r.try_get::<String, _>(1)?)?);
             }
-            let n: i64 = sqlx::query("SELECT COUNT(*) FROM docs WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(self.pool())
-                .await?
-                .try_get(0)?;
-            let more = u64::try_from(n)
-                .unwrap_or(0)
-                .saturating_sub(rows.len() as u64);
+            // The kept count, not a COUNT(*) over the kind (`store::totals`).
+            let n = self.kept_count(super::totals::LEDGER, kind).await?;
+            let more = n.saturating_sub(rows.len() as u64);
             if more > 0 {
                 d.note_full(more);
             }
@@ -87,7 +82,9 @@ impl Store {
     }
 
     async fn load_txs(&self, d: &mut IndexData) -> Result<(), StoreError> {
-        let total = self.count(super::Table::Txs).await?;
+        let total = self
+            .kept_count(super::totals::LEDGER, super::totals::TXS)
+            .await?;
         let rows =
             sqlx::query("SELECT record_json FROM txs ORDER BY height DESC, position DESC LIMIT $1")
                 .bind(int(d.cap as u64))

@@ -19,8 +19,10 @@ mod rows;
 pub mod sql;
 #[cfg(test)]
 pub(crate) mod testpg;
+mod totals;
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use crate::index::{BlockRow, Gap, TxRecord};
 use crate::node::Doc;
 use lianrong_contracts::DocKind;
+use totals::Tally;
 
 pub use links::{EventAt, PriceKey, SettlementsOf, StoredEvent};
 pub use rows::{
@@ -177,17 +180,19 @@ impl<'s> MigrationSource<'s> for Schema {
                 include_str!("../../migrations/sqlite/0002_financed.sql"),
                 include_str!("../../migrations/sqlite/0003_overdue.sql"),
                 include_str!("../../migrations/sqlite/0004_links.sql"),
+                include_str!("../../migrations/sqlite/0005_totals.sql"),
             ],
             Backend::Postgres => [
                 include_str!("../../migrations/postgres/0001_index.sql"),
                 include_str!("../../migrations/postgres/0002_financed.sql"),
                 include_str!("../../migrations/postgres/0003_overdue.sql"),
                 include_str!("../../migrations/postgres/0004_links.sql"),
+                include_str!("../../migrations/postgres/0005_totals.sql"),
             ],
         };
         let migrations = (1..)
             .zip(
-                ["index", "financed", "overdue", "links"]
+                ["index", "financed", "overdue", "links", "totals"]
                     .into_iter()
                     .zip(sqls),
             )
@@ -340,12 +345,14 @@ impl Store {
         docs: &[DocRow],
     ) -> Result<(), StoreError> {
         let mut t = self.pool.begin().await?;
+        let mut tally = Tally::default();
         for d in docs {
-            put_doc(&mut t, d, block.height).await?;
+            put_doc(&mut t, d, block.height, &mut tally).await?;
         }
         for x in txs {
-            put_tx(&mut t, x).await?;
+            put_tx(&mut t, x, &mut tally).await?;
         }
+        tally.write(&mut t).await?;
         let row_json = serde_json::to_string(block).map_err(|e| corrupt("block", e))?;
         sqlx::query(
             "INSERT INTO blocks (height, hash, time_ms, tx_count, row_json) \
@@ -369,9 +376,11 @@ impl Store {
     /// changes of an indexed block), stamped with the current height, in one transaction.
     pub async fn put_docs(&self, docs: &[DocRow], height: u64) -> Result<(), StoreError> {
         let mut t = self.pool.begin().await?;
+        let mut tally = Tally::default();
         for d in docs {
-            put_doc(&mut t, d, height).await?;
+            put_doc(&mut t, d, height, &mut tally).await?;
         }
+        tally.write(&mut t).await?;
         t.commit().await?;
         Ok(())
     }
@@ -412,7 +421,8 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// How many rows `table` holds (tests and the dashboard).
+    /// How many rows `table` holds, counted (tests; the dashboard and the start read the
+    /// kept counts, `store::totals`).
     pub async fn count(&self, table: Table) -> Result<u64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM {}", table.name());
         let n: i64 = sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
@@ -468,45 +478,22 @@ async fn set_meta(c: &mut AnyConnection, name: &str, value: &str) -> Result<(), 
     Ok(())
 }
 
-async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO docs (kind, id, status, alt_status, day, search, ref, doc_json, \
-         updated_height, overdue_state, receivable) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, \
-         alt_status = excluded.alt_status, day = excluded.day, search = excluded.search, \
-         ref = excluded.ref, doc_json = excluded.doc_json, \
-         updated_height = excluded.updated_height, overdue_state = excluded.overdue_state, \
-         receivable = excluded.receivable",
-    )
-    .bind(d.kind)
-    .bind(d.id.clone())
-    .bind(d.status.clone())
-    .bind(d.alt_status.clone())
-    .bind(d.day.clone())
-    .bind(d.search.clone())
-    .bind(d.reference.clone())
-    .bind(d.json.clone())
-    .bind(int(height))
-    .bind(d.overdue_state.map(str::to_string))
-    .bind(d.on_receivable.clone())
-    .execute(&mut *c)
-    .await?;
-    sqlx::query("DELETE FROM doc_parties WHERE kind = $1 AND id = $2")
-        .bind(d.kind)
-        .bind(d.id.clone())
-        .execute(&mut *c)
-        .await?;
-    for org in &d.parties {
-        sqlx::query("INSERT INTO doc_parties (org, kind, id) VALUES ($1, $2, $3)")
-            .bind(org.clone())
-            .bind(d.kind)
-            .bind(d.id.clone())
-            .execute(&mut *c)
-            .await?;
+/// Writes document row `d` (its parties, figures and roles) as of `height`, and what it
+/// moves in the kept counts and totals into `tally`.
+async fn put_doc(
+    c: &mut AnyConnection,
+    d: &DocRow,
+    height: u64,
+    tally: &mut Tally,
+) -> Result<(), StoreError> {
+    if upsert_doc(c, d, height).await? {
+        tally.count(totals::LEDGER, d.kind, 1);
     }
+    put_doc_parties(c, d, tally).await?;
     if let Some(r) = &d.receivable {
+        let before = totals::shares(c, &d.id).await?;
         put_receivable(c, &d.id, r).await?;
+        tally.receivable(before, totals::shares(c, &d.id).await?);
     }
     if let Some(s) = &d.settlement {
         put_settlement(c, &d.id, s).await?;
@@ -523,6 +510,87 @@ async fn put_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<(), S
                 .execute(&mut *c)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes the `docs` row of `d`: inserted (true) if new, else updated. Two statements
+/// rather than one upsert, so the kept counts learn from the database itself whether
+/// the row is new (a document written again counts once).
+async fn upsert_doc(c: &mut AnyConnection, d: &DocRow, height: u64) -> Result<bool, StoreError> {
+    let bind = |sql| {
+        sqlx::query(sql)
+            .bind(d.kind)
+            .bind(d.id.clone())
+            .bind(d.status.clone())
+            .bind(d.alt_status.clone())
+            .bind(d.day.clone())
+            .bind(d.search.clone())
+            .bind(d.reference.clone())
+            .bind(d.json.clone())
+            .bind(int(height))
+            .bind(d.overdue_state.map(str::to_string))
+            .bind(d.on_receivable.clone())
+    };
+    let inserted = bind(
+        "INSERT INTO docs (kind, id, status, alt_status, day, search, ref, doc_json, \
+         updated_height, overdue_state, receivable) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (kind, id) DO NOTHING",
+    )
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        bind(
+            "UPDATE docs SET status = $3, alt_status = $4, day = $5, search = $6, ref = $7, \
+             doc_json = $8, updated_height = $9, overdue_state = $10, receivable = $11 \
+             WHERE kind = $1 AND id = $2",
+        )
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(inserted > 0)
+}
+
+/// Makes `d`'s `doc_parties` rows its parties: deletes the orgs no longer party,
+/// inserts the new ones, and counts each org by the rows that really changed.
+async fn put_doc_parties(
+    c: &mut AnyConnection,
+    d: &DocRow,
+    tally: &mut Tally,
+) -> Result<(), StoreError> {
+    let old: BTreeSet<String> =
+        sqlx::query("SELECT org FROM doc_parties WHERE kind = $1 AND id = $2")
+            .bind(d.kind)
+            .bind(d.id.clone())
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+    let new: BTreeSet<String> = d.parties.iter().cloned().collect();
+    for org in old.difference(&new) {
+        let n = sqlx::query("DELETE FROM doc_parties WHERE org = $1 AND kind = $2 AND id = $3")
+            .bind(org.clone())
+            .bind(d.kind)
+            .bind(d.id.clone())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        tally.count(org, d.kind, -int(n));
+    }
+    for org in new.difference(&old) {
+        let n = sqlx::query(
+            "INSERT INTO doc_parties (org, kind, id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(org.clone())
+        .bind(d.kind)
+        .bind(d.id.clone())
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        tally.count(org, d.kind, int(n));
     }
     Ok(())
 }
@@ -620,29 +688,13 @@ fn event_name(e: &serde_json::Value) -> String {
     }
 }
 
-async fn put_tx(c: &mut AnyConnection, x: &TxRecord) -> Result<(), StoreError> {
-    let record = serde_json::to_string(x).map_err(|e| corrupt(&format!("tx {}", x.hash), e))?;
-    let search =
-        [x.hash.to_lowercase(), x.action_name.to_lowercase()].join(&SEARCH_SEP.to_string());
+/// Writes transaction `x` (its parties, documents and events), and what it moves in the
+/// kept counts into `tally`.
+async fn put_tx(c: &mut AnyConnection, x: &TxRecord, tally: &mut Tally) -> Result<(), StoreError> {
     let (h, p) = (int(x.height), int(x.index));
-    sqlx::query(
-        "INSERT INTO txs (hash, height, position, time_ms, action, signer_org, ok, search, \
-         record_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (hash) DO UPDATE SET record_json = excluded.record_json",
-    )
-    .bind(x.hash.clone())
-    .bind(h)
-    .bind(p)
-    .bind(int(x.time_ms))
-    .bind(x.action_name.clone())
-    .bind(x.signer_org.clone())
-    .bind(i64::from(x.ok))
-    .bind(search)
-    .bind(record)
-    .execute(&mut *c)
-    .await?;
+    upsert_tx(c, x, tally).await?;
     for org in &x.parties {
-        sqlx::query(
+        let n = sqlx::query(
             "INSERT INTO tx_parties (org, height, position) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
@@ -650,7 +702,9 @@ async fn put_tx(c: &mut AnyConnection, x: &TxRecord) -> Result<(), StoreError> {
         .bind(h)
         .bind(p)
         .execute(&mut *c)
-        .await?;
+        .await?
+        .rows_affected();
+        tally.count(org, totals::TXS, int(n));
     }
     for (kind, id) in &x.docs {
         sqlx::query(
@@ -680,6 +734,44 @@ async fn put_tx(c: &mut AnyConnection, x: &TxRecord) -> Result<(), StoreError> {
         .await?;
         put_price(c, (h, p, int(seq as u64)), e).await?;
     }
+    Ok(())
+}
+
+/// Writes the `txs` row of `x`, counted once when new (a transaction written again only
+/// replaces its record), as [`upsert_doc`] does documents.
+async fn upsert_tx(
+    c: &mut AnyConnection,
+    x: &TxRecord,
+    tally: &mut Tally,
+) -> Result<(), StoreError> {
+    let record = serde_json::to_string(x).map_err(|e| corrupt(&format!("tx {}", x.hash), e))?;
+    let search =
+        [x.hash.to_lowercase(), x.action_name.to_lowercase()].join(&SEARCH_SEP.to_string());
+    let inserted = sqlx::query(
+        "INSERT INTO txs (hash, height, position, time_ms, action, signer_org, ok, search, \
+         record_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(x.hash.clone())
+    .bind(int(x.height))
+    .bind(int(x.index))
+    .bind(int(x.time_ms))
+    .bind(x.action_name.clone())
+    .bind(x.signer_org.clone())
+    .bind(i64::from(x.ok))
+    .bind(search)
+    .bind(record.clone())
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        sqlx::query("UPDATE txs SET record_json = $1 WHERE hash = $2")
+            .bind(record)
+            .bind(x.hash.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    tally.count(totals::LEDGER, totals::TXS, int(inserted));
     Ok(())
 }
 
@@ -722,5 +814,10 @@ mod tests {
         let postgres = include_str!("../../migrations/postgres/0004_links.sql");
         assert_eq!(postgres.replace(" COLLATE \"C\"", ""), sqlite);
         assert!(postgres.contains("payment_ref TEXT COLLATE \"C\" NOT NULL"));
+        // 0005 adds tables with text keys: the same again.
+        let sqlite = include_str!("../../migrations/sqlite/0005_totals.sql");
+        let postgres = include_str!("../../migrations/postgres/0005_totals.sql");
+        assert_eq!(postgres.replace(" COLLATE \"C\"", ""), sqlite);
+        assert!(postgres.contains("group_key TEXT COLLATE \"C\" NOT NULL"));
     }
 }

@@ -4,9 +4,9 @@
 //! pages build their rows from a chunk exactly as from the in-memory index (same row
 //! code, same `vis` filter applied again on every item), and a CSV walks every chunk.
 //!
-//! The risk views' totals are SQL aggregates: the maturity ladder groups live
-//! receivables by maturity day and currency (the weeks and months are drawn from those
-//! groups), exposure groups them by debtor and by bank holder.
+//! The risk views' totals (the maturity ladder's live receivables per maturity day and
+//! currency, exposure's per debtor and bank holder) and the dashboard's counts are kept
+//! as rows are written: `store::totals`.
 
 use std::collections::BTreeSet;
 
@@ -301,10 +301,12 @@ fn tx_conditions(sql: &mut Sql, viewer: &Viewer, q: &ListQuery) -> Vec<String> {
 pub enum Cursor {
     /// From the first item.
     Start,
-    /// After the item with this key (a document id, or a block's or transaction's
-    /// position as `height` / `height:position`).
+    /// After the item with this key (a document id, a block's or transaction's
+    /// position as `height` / `height:position`, an overdue receivable's
+    /// `maturity:id`): the list's index seeks to it, whatever its depth.
     After(String),
-    /// After skipping this many items.
+    /// After skipping this many items (SQL `OFFSET`: it costs every item skipped, so
+    /// only a small page number, `server::lists::MAX_NUMBERED_PAGE`, skips).
     Skip(u64),
 }
 
@@ -600,38 +602,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// How many documents of `kind` `viewer` reads (a party to them), in SQL.
-    pub async fn visible_docs(&self, kind: DocKind, viewer: &Viewer) -> Result<u64, StoreError> {
-        let mut sql = Sql::default();
-        let spec = Spec {
-            kind,
-            status: false,
-            org: false,
-            dated: false,
-            text: false,
-            order: DocOrder::Id,
-        };
-        // An org's own documents counted from its `doc_parties` rows (`doc_source`).
-        let (source, w, _) = doc_source(&mut sql, spec, viewer, &ListQuery::default());
-        sql.text = format!("SELECT COUNT(*) FROM {source} WHERE {}", w.join(" AND "));
-        let n: i64 = sql.query().fetch_one(self.pool()).await?.try_get(0)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// How many transactions `viewer` reads (a party to them), in SQL.
-    pub async fn visible_txs(&self, viewer: &Viewer) -> Result<u64, StoreError> {
-        let mut sql = Sql::default();
-        sql.text = match viewer {
-            Viewer::Org(me) => {
-                let o = sql.text(me.to_string());
-                format!("SELECT COUNT(*) FROM tx_parties WHERE org = {o}")
-            }
-            Viewer::Everything { .. } => "SELECT COUNT(*) FROM txs".into(),
-        };
-        let n: i64 = sql.query().fetch_one(self.pool()).await?.try_get(0)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }
 
 /// `tx_docs` rows matching `condition`, each numbered `n` from its document's newest
@@ -744,18 +714,22 @@ pub struct Group {
     pub outstanding: i64,
 }
 
-/// The conditions on `receivables r` of a risk view: live, read by `viewer`, `org`.
+/// `org` is party to receivable `at` (a `receivables` row, or a `receivable_scopes`
+/// one): its holder or its debtor, as the risk views read them (and as
+/// `receivable_scopes` scopes them).
+pub(super) fn receivable_party(sql: &mut Sql, at: &str, org: String) -> String {
+    let o = sql.text(org);
+    format!("({at}.holder = {o} OR {at}.debtor = {o})")
+}
+
+/// The conditions on `receivables r` of the overdue list: live, read by `viewer`, `org`.
 fn live_conditions(sql: &mut Sql, viewer: &Viewer, q: &ListQuery) -> Vec<String> {
     let mut w = vec!["r.live = 1".to_string()];
-    let either = |sql: &mut Sql, org: String| {
-        let o = sql.text(org);
-        format!("(r.holder = {o} OR r.debtor = {o})")
-    };
     if let Viewer::Org(me) = viewer {
-        w.push(either(sql, me.to_string()));
+        w.push(receivable_party(sql, "r", me.to_string()));
     }
     if let Some(o) = nonempty(&q.org) {
-        w.push(either(sql, o));
+        w.push(receivable_party(sql, "r", o));
     }
     w
 }
@@ -773,66 +747,15 @@ pub enum GroupBy {
 }
 
 impl Store {
-    /// Live receivables `viewer` reads that `q` selects, counted and totalled per group.
-    pub async fn live_totals(
-        &self,
-        by: GroupBy,
-        viewer: &Viewer,
-        q: &ListQuery,
-    ) -> Result<Vec<Group>, StoreError> {
-        let mut sql = Sql::default();
-        let mut w = live_conditions(&mut sql, viewer, q);
-        let key = match by {
-            GroupBy::Maturity => {
-                if let Some(from) = date(&q.from) {
-                    let f = sql.bind(Param::Int(day_number(from)));
-                    w.push(format!("r.maturity_day >= {f}"));
-                }
-                if let Some(to) = date(&q.to) {
-                    let t = sql.bind(Param::Int(day_number(to)));
-                    w.push(format!("r.maturity_day <= {t}"));
-                }
-                "r.maturity"
-            }
-            GroupBy::Debtor => "r.debtor",
-            GroupBy::BankHolder => {
-                // `financed` is `views::bank_exposure`, computed when the row is written.
-                w.push(
-                    "r.financed = 1 AND EXISTS \
-                     (SELECT 1 FROM org_roles o WHERE o.org = r.holder AND o.role = 'bank')"
-                        .into(),
-                );
-                "r.holder"
-            }
-        };
-        sql.text = format!(
-            "SELECT {key}, r.currency, r.minor_units, COUNT(*), \
-             CAST(COALESCE(SUM(r.outstanding), 0) AS BIGINT) FROM receivables r WHERE {} \
-             GROUP BY {key}, r.currency, r.minor_units ORDER BY {key}, r.currency",
-            w.join(" AND ")
-        );
-        let rows = sql.query().fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Group {
-                    key: r.try_get(0)?,
-                    currency: r.try_get(1)?,
-                    minor_units: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
-                    count: u64::try_from(r.try_get::<i64, _>(3)?).unwrap_or(0),
-                    outstanding: r.try_get(4)?,
-                })
-            })
-            .collect()
-    }
-
     /// Up to `limit` live receivables `viewer` reads that are overdue by the ledger's
-    /// mark or past maturity on `today`, by maturity then id, after `skip`.
+    /// mark or past maturity on `today`, by maturity then id, from `from`
+    /// (`After("maturity:id")`, [`overdue_key`]).
     pub async fn overdue(
         &self,
         viewer: &Viewer,
         q: &ListQuery,
         today: NaiveDate,
-        skip: u64,
+        from: &Cursor,
         limit: usize,
     ) -> Result<Vec<Doc>, StoreError> {
         let mut sql = Sql::default();
@@ -841,21 +764,37 @@ impl Store {
         w.push(format!(
             "(r.status = 'overdue' OR r.maturity_day < {today})"
         ));
+        if let Cursor::After(key) = from {
+            let (maturity, id) = key.split_once(':').unwrap_or((key, ""));
+            let m = sql.text(maturity);
+            let i = sql.text(id);
+            // The first term lets the index seek to the cursor; the rest is exact.
+            w.push(format!(
+                "r.maturity >= {m} AND (r.maturity > {m} OR (r.maturity = {m} AND r.id > {i}))"
+            ));
+        }
         let head = "SELECT d.id, d.doc_json FROM receivables r \
                     JOIN docs d ON d.kind = 'receivable' AND d.id = r.id";
-        paged(&mut sql, head, &w, "r.maturity, r.id", limit, skip);
+        paged(
+            &mut sql,
+            head,
+            &w,
+            "r.maturity, r.id",
+            limit,
+            from.skipped(),
+        );
         self.receivable_docs(&sql).await
     }
 
     /// Up to `limit` receivables `viewer` reads whose tenor, from their root's issue date
     /// (their own if the root is not stored), exceeds `flag_days`; each with its root's
-    /// issue date when stored; in id order, after `skip`.
+    /// issue date when stored; in id order, from `from` (`After(id)`).
     pub async fn long_tenor(
         &self,
         viewer: &Viewer,
         q: &ListQuery,
         flag_days: i64,
-        skip: u64,
+        from: &Cursor,
         limit: usize,
     ) -> Result<Vec<(Doc, Option<NaiveDate>)>, StoreError> {
         let mut sql = Sql::default();
@@ -864,10 +803,14 @@ impl Store {
         w.push(format!(
             "(r.maturity_day - COALESCE(root.issue_day, r.issue_day)) > {flag}"
         ));
+        if let Cursor::After(id) = from {
+            let id = sql.text(id.clone());
+            w.push(format!("d.id > {id}"));
+        }
         let head = "SELECT d.id, d.doc_json, root.issue_day FROM docs d \
                     JOIN receivables r ON r.id = d.id \
                     LEFT JOIN receivables root ON root.id = r.root";
-        paged(&mut sql, head, &w, "d.id", limit, skip);
+        paged(&mut sql, head, &w, "d.id", limit, from.skipped());
         let rows = sql.query().fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
@@ -890,6 +833,12 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The keyset cursor of the overdue list after receivable `id` maturing on `maturity`
+/// (`YYYY-MM-DD:id`: a date holds no `:`).
+pub fn overdue_key(maturity: NaiveDate, id: &str) -> String {
+    format!("{maturity}:{id}")
 }
 
 /// The tenor view filters by `org` and `status` only (not by `q` or dates).
@@ -929,7 +878,7 @@ mod tests {
 
     /// The finding of the preload bench: an org's list (its own account, or the `org`
     /// filter) read every document of the kind. SQLite's plan now starts from the org's
-    /// `doc_parties` key range, for a page and for the dashboard's count alike.
+    /// `doc_parties` key range (the dashboard's count is kept: `store::totals`).
     #[tokio::test]
     async fn an_orgs_list_starts_from_its_own_party_rows() {
         let store = Store::open(crate::store::MEMORY).await.unwrap();
@@ -940,25 +889,20 @@ mod tests {
             ..Default::default()
         };
         let cases = [
-            (Viewer::Org(sup1()), ListQuery::default(), true),
-            (Viewer::Everything { org: None }, filtered, true),
-            (Viewer::Org(sup1()), ListQuery::default(), false),
+            (Viewer::Org(sup1()), ListQuery::default()),
+            (Viewer::Everything { org: None }, filtered),
         ];
-        for (viewer, q, page) in cases {
+        for (viewer, q) in cases {
             let mut sql = Sql::default();
             let (source, w, id) = doc_source(&mut sql, Spec::RECEIVABLES, &viewer, &q);
-            if page {
-                paged(
-                    &mut sql,
-                    &format!("SELECT d.id FROM {source}"),
-                    &w,
-                    id,
-                    10,
-                    0,
-                );
-            } else {
-                sql.text = format!("SELECT COUNT(*) FROM {source} WHERE {}", w.join(" AND "));
-            }
+            paged(
+                &mut sql,
+                &format!("SELECT d.id FROM {source}"),
+                &w,
+                id,
+                10,
+                0,
+            );
             sql.text = format!("EXPLAIN QUERY PLAN {}", sql.text);
             let rows = sql.query().fetch_all(store.pool()).await.unwrap();
             let plan: Vec<String> = rows.iter().map(|r| r.try_get(3).unwrap()).collect();
@@ -967,5 +911,74 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    /// The overdue and tenor lists walked by key, a few rows at a time (their pages'
+    /// "Next page" and their CSVs), give every row once, in the order of one read.
+    #[tokio::test]
+    async fn the_overdue_and_tenor_lists_walk_by_key() {
+        use crate::store::{Context, DocRow};
+        use crate::views::testdata;
+        let store = Store::open(crate::store::MEMORY).await.unwrap();
+        let rows: Vec<DocRow> = (0..23)
+            .map(|i| {
+                // Maturities shared by several receivables, out of id order.
+                let maturity = format!("2026-0{}-1{}", 1 + (i * 7) % 9, i % 3);
+                let r = testdata::receivable(
+                    &format!("RCV-{i:02}"),
+                    "SUP-1",
+                    "CORE-A",
+                    "2025-01-01",
+                    &maturity,
+                    "1.00",
+                );
+                DocRow::of(&Doc::Receivable(r), &Context::default()).unwrap()
+            })
+            .collect();
+        store.put_docs(&rows, 1).await.unwrap();
+        let audit = Viewer::Everything { org: None };
+        let q = ListQuery::default();
+        let today: NaiveDate = "2027-01-01".parse().unwrap();
+        let ids = |docs: Vec<Doc>| docs.iter().map(|d| d.id().to_string()).collect::<Vec<_>>();
+        let whole = ids(store
+            .overdue(&audit, &q, today, &Cursor::Start, 100)
+            .await
+            .unwrap());
+        assert_eq!(whole.len(), 23);
+        let mut walked = vec![];
+        let mut from = Cursor::Start;
+        loop {
+            let part = store.overdue(&audit, &q, today, &from, 4).await.unwrap();
+            let Some(Doc::Receivable(last)) = part.last() else {
+                break;
+            };
+            from = Cursor::After(overdue_key(last.maturity, last.id.as_str()));
+            walked.extend(ids(part));
+        }
+        assert_eq!(walked, whole);
+        let tenor = |from: Cursor, n| {
+            let store = store.clone();
+            let (audit, q) = (audit.clone(), q.clone());
+            async move {
+                let got = store.long_tenor(&audit, &q, 30, &from, n).await.unwrap();
+                got.into_iter()
+                    .map(|(d, _)| d.id().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let whole = tenor(Cursor::Start, 100).await;
+        assert_eq!(whole.len(), 23);
+        let mut walked: Vec<String> = vec![];
+        loop {
+            let from = walked
+                .last()
+                .map_or(Cursor::Start, |id| Cursor::After(id.clone()));
+            let part = tenor(from, 5).await;
+            if part.is_empty() {
+                break;
+            }
+            walked.extend(part);
+        }
+        assert_eq!(walked, whole);
     }
 }
