@@ -7,6 +7,7 @@ mod crash;
 mod durability;
 mod encryption;
 mod ledger;
+mod memtables;
 mod prune;
 mod snapshot;
 

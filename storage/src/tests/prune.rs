@@ -272,7 +272,7 @@ fn random_writes(rng: &mut rand::rngs::StdRng) -> Writes {
 }
 
 /// Commits `writes` as the next block, without transactions.
-fn commit_writes(db: &Db, height: u64, writes: Writes) -> Hash {
+pub(super) fn commit_writes(db: &Db, height: u64, writes: Writes) -> Hash {
     let changes = compute_changes(db, height, writes).expect("tree update");
     let root = changes.root;
     let block = height.to_be_bytes().to_vec();
