@@ -6,9 +6,8 @@
 //! 40 s of `lianrong bench --rate 1000` on one node, its CPU per transaction 20 % higher).
 
 use lianrong_contracts::state::Writes;
-use lianrong_contracts::testkit::CHAIN_ID;
 
-use super::prune::commit_writes;
+use super::prune::{commit_writes, genesis_db_with};
 use super::*;
 use crate::schema::ALL_CFS;
 use crate::DbOptions;
@@ -52,12 +51,7 @@ fn flushed_bytes(db: &Db) -> u64 {
 #[test]
 fn memtables_holding_a_fraction_of_the_budget_are_not_flushed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = default_plan_options();
-    let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("open");
-    let changes = testkit::genesis(Params::default())
-        .changes(&db)
-        .expect("genesis changes");
-    db.apply_genesis(&changes).expect("apply genesis");
+    let db = genesis_db_with(dir.path(), &default_plan_options());
     // ~7 MiB of writes (values in the state's and the tree's column families, the tree
     // nodes they make, each block's rows), a sixth of the memtables' budget: nothing
     // needs a flush.

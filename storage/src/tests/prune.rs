@@ -25,7 +25,7 @@ fn pruning(keep: u64) -> DbOptions {
 }
 
 /// A database opened with `options`, genesis applied when new.
-fn genesis_db_with(dir: &std::path::Path, options: &DbOptions) -> Db {
+pub(super) fn genesis_db_with(dir: &std::path::Path, options: &DbOptions) -> Db {
     let db = Db::open_with(dir, CHAIN_ID, options).expect("open");
     if db.latest().expect("latest").is_none() {
         let changes = testkit::genesis(Params::default())
