@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use lianrong_consensus::{ExecutionCommit, FinalizedBlock};
+use lianrong_consensus::{Block, CommitCertificate, ExecutionCommit, FinalizedBlock, QuorumCert};
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
@@ -113,8 +113,9 @@ impl Executor {
 }
 
 /// Executes a finalized block and commits it atomically (a synced write), then tells
-/// subscribers it is final.
-fn execute_and_commit(
+/// subscribers it is final. Public for the executor bench (`benches/execute_commit.rs`),
+/// which times this one step on a real database.
+pub fn execute_and_commit(
     db: &Db,
     commits: &broadcast::Sender<Arc<CommitNotice>>,
     job: Job,
@@ -197,10 +198,36 @@ fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
         .next_back()
 }
 
+/// The job of chain `chain_id`'s block at `ctx` listing `txs`, with a genesis certificate that nothing
+/// here looks at: what the executor's tests and bench hand over (execution and the commit
+/// read only the block's height, time and transactions).
+pub fn job_at(chain_id: &str, ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> Job {
+    let genesis = QuorumCert::genesis(Hash::ZERO);
+    let block = Block {
+        chain_id: chain_id.into(),
+        epoch: 0,
+        height: ctx.height,
+        round: ctx.height,
+        parent: Hash::ZERO,
+        justify: genesis.clone(),
+        proposer: 0,
+        timestamp_ms: ctx.time_ms,
+        payload: Vec::new(),
+        reconfig: None,
+        executed: ExecutionCommit::genesis(Hash::ZERO),
+    };
+    Job {
+        block: FinalizedBlock {
+            block,
+            cert: CommitCertificate { qc: genesis },
+        },
+        txs,
+        checked_ahead: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use lianrong_consensus::{Block, CommitCertificate, QuorumCert};
-    use lianrong_contracts::exec::BlockContext;
     use lianrong_contracts::model::Params;
     use lianrong_contracts::testkit::{self, World};
 
@@ -215,32 +242,6 @@ mod tests {
         (dir, Arc::new(db))
     }
 
-    /// The finalized block of `ctx` listing `txs` (its certificate is not looked at).
-    fn finalized(ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> Job {
-        let genesis = QuorumCert::genesis(Hash::ZERO);
-        let block = Block {
-            chain_id: testkit::CHAIN_ID.into(),
-            epoch: 0,
-            height: ctx.height,
-            round: ctx.height,
-            parent: Hash::ZERO,
-            justify: genesis.clone(),
-            proposer: 0,
-            timestamp_ms: ctx.time_ms,
-            payload: Vec::new(),
-            reconfig: None,
-            executed: ExecutionCommit::genesis(Hash::ZERO),
-        };
-        Job {
-            block: FinalizedBlock {
-                block,
-                cert: CommitCertificate { qc: genesis },
-            },
-            txs,
-            checked_ahead: false,
-        }
-    }
-
     /// Blocks handed over one after another come back in order, each with the roots the
     /// contracts compute for the same blocks in memory, stored, and announced to clients.
     #[tokio::test]
@@ -252,7 +253,10 @@ mod tests {
         let (commits, mut notices) = broadcast::channel(64);
         let (mut executor, mut done) = Executor::start(db.clone(), commits).unwrap();
         for (ctx, txs, _) in &w.log {
-            executor.push(finalized(ctx, txs.clone())).await.unwrap();
+            executor
+                .push(job_at(testkit::CHAIN_ID, ctx, txs.clone()))
+                .await
+                .unwrap();
         }
         for (ctx, txs, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
@@ -264,7 +268,10 @@ mod tests {
             assert_eq!((notice.height, notice.state_root), (ctx.height, *root));
         }
         executor.finish().await;
-        assert!(executor.push(finalized(&w.log[0].0, vec![])).await.is_err());
+        assert!(executor
+            .push(job_at(testkit::CHAIN_ID, &w.log[0].0, vec![]))
+            .await
+            .is_err());
     }
 
     /// A block the database refuses (not the next height) comes back as an error, and the
@@ -278,7 +285,10 @@ mod tests {
             height: 5,
             time_ms: testkit::GENESIS_TIME_MS + 1_000,
         };
-        executor.push(finalized(&ctx, vec![])).await.unwrap();
+        executor
+            .push(job_at(testkit::CHAIN_ID, &ctx, vec![]))
+            .await
+            .unwrap();
         assert!(done.recv().await.unwrap().is_err());
         assert!(done.recv().await.is_none(), "the thread ended");
         assert_eq!(db.latest().unwrap().map(|(h, _)| h), Some(0));

@@ -8,6 +8,7 @@ pub mod api;
 pub mod backup;
 pub mod check_config;
 pub mod clock;
+pub mod cpu;
 pub mod executor;
 pub mod join;
 pub mod keyfile;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::db::{synced, Db};
 use super::error::DbError;
 use super::indexes;
+use super::node_codec::{encode_node, encode_node_key};
 use super::schema::*;
 
 /// Everything of one finalized block, to be stored atomically by [`Db::commit_block`].
@@ -227,13 +228,10 @@ impl Db {
         }
         // In key order: RocksDB inserts a sorted run into its memtable far faster than
         // scattered keys (each insert starts where the previous one ended).
-        let mut encoded: Vec<(Vec<u8>, Vec<u8>)> = changes
-            .tree
-            .node_batch
-            .nodes()
-            .iter()
-            .map(|(key, node)| (codec::encode(key), codec::encode(node)))
-            .collect();
+        let mut encoded = Vec::with_capacity(changes.tree.node_batch.nodes().len());
+        for (key, node) in changes.tree.node_batch.nodes() {
+            encoded.push((encode_node_key(key), encode_node(node)?));
+        }
         encoded.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (key, node) in encoded {
             self.put(batch, CF_JMT_NODES, &key, &node)?;

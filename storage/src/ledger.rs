@@ -9,6 +9,7 @@ use lianrong_primitives::{codec, Hash};
 
 use super::db::Db;
 use super::error::DbError;
+use super::node_codec::{decode_node, encode_node_key};
 use super::schema::*;
 
 /// History entries live in the index column family but are part of what the contract
@@ -77,11 +78,11 @@ impl Db {
         if let Some(node) = self.nodes.get(node_key) {
             return Ok(Some(node));
         }
-        let key = codec::encode(node_key);
+        let key = encode_node_key(node_key);
         match self.read(CF_JMT_NODES, &key)? {
             None => Ok(None),
             Some(bytes) => {
-                let node: Node = codec::decode_stored(&bytes, MAX_NODE_BYTES)
+                let node = decode_node(&bytes)
                     .map_err(|e| DbError::codec(format!("jmt node {node_key:?}"), e))?;
                 self.nodes.insert(node_key.clone(), node.clone());
                 Ok(Some(node))
@@ -141,8 +142,7 @@ impl TreeReader for Db {
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
             let v = self.open_value(CF_JMT_NODES, k, v)?;
-            let node: Node = codec::decode_stored(&v, MAX_NODE_BYTES)
-                .map_err(|e| DbError::codec("jmt node", e))?;
+            let node = decode_node(&v).map_err(|e| DbError::codec("jmt node", e))?;
             if let Node::Leaf(leaf) = node {
                 if best
                     .as_ref()

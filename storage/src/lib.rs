@@ -37,6 +37,7 @@ mod evidence;
 mod indexes;
 mod ledger;
 mod node_cache;
+pub mod node_codec;
 pub mod prune;
 mod query;
 mod safety;

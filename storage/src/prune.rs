@@ -39,6 +39,7 @@ use rocksdb::WriteBatch;
 
 use super::db::{read_opts, Db};
 use super::error::DbError;
+use super::node_codec::encode_node_key;
 use super::schema::*;
 
 /// Stale entries every pruning block may delete besides twice its own: a steady load is
@@ -170,13 +171,13 @@ impl Db {
             let is_root = stale.node_key.nibble_path().num_nibbles() == 0;
             root_staged |= is_root;
             let tag = if is_root { STALE_ROOT } else { STALE_NODE };
-            let payload = codec::encode(&stale.node_key);
+            let payload = encode_node_key(&stale.node_key);
             batch.put_cf(cf, stale_key(height, tag, &payload), b"");
             staged += 1;
         }
         if !root_staged && height > 0 {
             // jmt copies an unchanged root to the new version without marking the old one.
-            let payload = codec::encode(&root_key(height - 1));
+            let payload = encode_node_key(&root_key(height - 1));
             batch.put_cf(cf, stale_key(height, STALE_ROOT, &payload), b"");
             staged += 1;
         }

@@ -37,6 +37,7 @@ use rocksdb::WriteBatch;
 use super::db::{synced, Db, DbOptions};
 use super::error::DbError;
 use super::indexes;
+use super::node_codec::{encode_node, encode_node_key};
 use super::schema::*;
 
 /// Most entries in one chunk (state or history).
@@ -345,8 +346,8 @@ impl TreeWriter for TreeSink {
             db.put(
                 &mut batch,
                 CF_JMT_NODES,
-                &codec::encode(key),
-                &codec::encode(node),
+                &encode_node_key(key),
+                &encode_node(node)?,
             )?;
         }
         for ((version, key_hash), value) in node_batch.values() {

@@ -63,12 +63,11 @@ pub struct Floor {
     pub floor_us: f64,
 }
 
-/// This thread's CPU time, nanoseconds: the first field of `/proc/thread-self/schedstat`
-/// (time on a CPU). Where that file is missing (not Linux), wall time since `epoch`.
+/// This thread's CPU time, nanoseconds; where the scheduler's count is missing (not
+/// Linux), wall time since `epoch`.
 fn thread_cpu_ns(epoch: Instant) -> u128 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+    lianrong_node::cpu::thread_ns()
+        .map(u128::from)
         .unwrap_or_else(|| epoch.elapsed().as_nanos())
 }
 
