@@ -228,11 +228,16 @@ pub mod keys {
     }
 }
 
+/// Decodes a state value. Without the codec's canonical re-encoding check
+/// (`codec::decode_stored`): every state value was written by `codec::encode` while
+/// executing, and the state root all validators certify vouches for the very bytes, so a
+/// second encoding per read (the Org record behind every transaction's envelope, say) would
+/// only prove it again. Limits and trailing bytes are still checked.
 fn decode_value<T: Serialize + DeserializeOwned>(
     key: &[u8],
     bytes: &[u8],
 ) -> Result<T, StoreError> {
-    codec::decode(bytes, MAX_VALUE_BYTES).map_err(|e| StoreError::Corrupt {
+    codec::decode_stored(bytes, MAX_VALUE_BYTES).map_err(|e| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: e.to_string(),
     })
