@@ -198,9 +198,9 @@ fn last_set_change(receipts: &[Receipt]) -> Option<Vec<LedgerValidator>> {
         .next_back()
 }
 
-/// The job of chain `chain_id`'s block at `ctx` listing `txs`, with a genesis certificate that nothing
-/// here looks at: what the executor's tests and bench hand over (execution and the commit
-/// read only the block's height, time and transactions).
+/// The job of chain `chain_id`'s block at `ctx` listing `txs`, with a genesis certificate
+/// that nothing here looks at: what the executor's tests and bench hand over (execution
+/// and the commit read only the block's height, time and transactions).
 pub fn job_at(chain_id: &str, ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> Job {
     let genesis = QuorumCert::genesis(Hash::ZERO);
     let block = Block {

@@ -120,11 +120,13 @@ mod tests {
     use super::*;
 
     /// The nodes a few blocks of random writes make, from a random first version: leaves,
-    /// internal nodes of every width, children of many versions, deletions.
+    /// internal nodes of every width, children of many versions, deletions. A first block
+    /// of 40 keys makes sure there are internal nodes whatever the random blocks do.
     fn tree_nodes(first: u64, blocks: &[Vec<(u16, Option<u8>)>]) -> Vec<(NodeKey, Node)> {
         let mut store = MemoryStorage::new();
         let mut out = Vec::new();
-        for (i, writes) in blocks.iter().enumerate() {
+        let seed: Vec<(u16, Option<u8>)> = (1000..1040).map(|k| (k, Some(7))).collect();
+        for (i, writes) in std::iter::once(&seed).chain(blocks).enumerate() {
             let writes: Writes = writes
                 .iter()
                 .map(|(k, v)| (format!("k/{k}").into_bytes(), v.map(|v| vec![v; 3])))
