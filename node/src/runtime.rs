@@ -978,8 +978,8 @@ impl Loop {
     }
 
     /// Answers a sync request from the database rather than the engine: the engine
-    /// remembers only its last 1024 finalized blocks (and after a restart only the
-    /// last one), the database every block since genesis, so a peer down for hours
+    /// remembers only its last few finalized blocks (at most `RECENT_FINALIZED_BYTES`
+    /// of payload; after a restart only the last one), the database every block since genesis, so a peer down for hours
     /// still catches up. Off the loop when a serving slot is free (`sync_io`), else
     /// here. Returns whether the request was answered here or is being answered.
     async fn serve_old_sync(&mut self, from: PublicKey, from_height: u64) -> Result<bool> {

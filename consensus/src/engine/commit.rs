@@ -6,7 +6,7 @@
 
 use crate::types::*;
 
-use super::{Engine, Meta, Output, RECENT_FINALIZED, SYNC_GAP};
+use super::{Engine, Meta, Output, SYNC_GAP};
 
 impl Engine {
     pub(super) fn try_commit(&mut self) {
@@ -81,10 +81,7 @@ impl Engine {
         let root_height = self.root.height;
         self.blocks.retain(|_, b| b.height > root_height);
         let fb = FinalizedBlock { block, cert };
-        if self.recent.len() >= RECENT_FINALIZED {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(fb.clone());
+        self.recent.push(fb.clone());
         let reconfig = fb.block.reconfig.clone();
         let id = fb.block.id();
         self.out.push(Output::Finalized(fb));

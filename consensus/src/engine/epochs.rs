@@ -76,9 +76,8 @@ impl Engine {
     fn epoch_root_cert(&self) -> Option<CommitCertificate> {
         let root = self.safety.epoch_root?;
         self.recent
-            .iter()
-            .rev()
-            .find(|f| f.block.height == root.height && f.block.hash() == root.hash)
+            .by_hash(&root.hash)
+            .filter(|f| f.block.height == root.height)
             .map(|f| f.cert.clone())
     }
 

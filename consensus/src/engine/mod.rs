@@ -20,6 +20,7 @@ mod epochs;
 mod execution;
 mod pacemaker;
 mod proposals;
+mod recent;
 mod sync;
 mod windows;
 
@@ -32,8 +33,6 @@ pub const STALE_ROUNDS: u64 = 8;
 pub const MAX_PENDING_BLOCKS: usize = 1024;
 /// Most block hashes being fetched at once.
 pub const MAX_WANTED: usize = 64;
-/// Finalized blocks kept in memory to serve catch-up requests.
-pub const RECENT_FINALIZED: usize = 1024;
 /// Verified-certificate cache size (a cache miss only costs a re-verification).
 const QC_CACHE: usize = 512;
 /// Gap (in heights) above which catch-up switches from per-hash fetches to batch sync.
@@ -46,6 +45,7 @@ pub const EXECUTED_KEPT: usize = 256;
 const CLAIMS_KEPT: usize = 1024;
 
 pub use execution::Divergence;
+pub use recent::{RECENT_FINALIZED, RECENT_FINALIZED_BYTES};
 pub use windows::{SHUN_MS, SYNC_WINDOWS};
 
 /// Static configuration of one engine.
@@ -391,7 +391,8 @@ pub struct Engine {
     qc_formed: BTreeSet<u64>,
     timeouts: BTreeMap<u64, BTreeMap<u16, (u64, lianrong_primitives::Signature)>>,
     seen_proposals: BTreeMap<u64, (ProposalData, lianrong_primitives::Signature)>,
-    recent: VecDeque<FinalizedBlock>,
+    /// Finalized blocks kept to answer peers.
+    recent: recent::RecentFinalized,
     /// The application's execution commits, by height (the last [`EXECUTED_KEPT`]).
     executed: BTreeMap<u64, ExecutionCommit>,
     /// Execution commits certified by finalized blocks, waiting for the application to
@@ -439,9 +440,9 @@ impl Engine {
         let me = set.index_of(&cfg.me.public());
         let quorum = set.quorum();
         let epoch_root_qc = safety.epoch_root.map(|r| epoch_root_qc(safety.epoch, &r));
-        let mut recent = VecDeque::new();
+        let mut recent = recent::RecentFinalized::default();
         if let Some(f) = last_finalized {
-            recent.push_back(f.clone());
+            recent.push(f.clone());
         }
         let mut engine = Self {
             set,
@@ -624,9 +625,11 @@ impl Engine {
             self.windows.waiting()
         );
         debug_assert!(
-            self.recent.len() <= RECENT_FINALIZED,
-            "{} recent",
-            self.recent.len()
+            self.recent.len() <= RECENT_FINALIZED
+                && self.recent.payload_bytes() <= RECENT_FINALIZED_BYTES,
+            "{} recent, {} bytes",
+            self.recent.len(),
+            self.recent.payload_bytes()
         );
         debug_assert!(
             self.executed.len() <= EXECUTED_KEPT && self.claims.len() <= CLAIMS_KEPT,

@@ -112,13 +112,9 @@ impl Engine {
     }
 
     fn find_block(&self, hash: &Hash) -> Option<&Block> {
-        self.blocks.get(hash).or_else(|| {
-            self.recent
-                .iter()
-                .rev()
-                .map(|f| &f.block)
-                .find(|b| b.hash() == *hash)
-        })
+        self.blocks
+            .get(hash)
+            .or_else(|| self.recent.by_hash(hash).map(|f| &f.block))
     }
 
     pub(super) fn on_block_request(&mut self, from: u16, hash: Hash) {
@@ -144,7 +140,7 @@ impl Engine {
     }
 
     pub(super) fn on_sync_request(&mut self, from: u16, from_height: u64) {
-        let Some(first) = self.recent.front().map(|f| f.block.height) else {
+        let Some(first) = self.recent.first_height() else {
             return;
         };
         if from_height < first || from_height > self.root.height {
@@ -153,7 +149,7 @@ impl Engine {
         let start = (from_height - first) as usize;
         let mut blocks = Vec::new();
         let mut cert = None;
-        for f in self.recent.iter().skip(start).take(2 * MAX_SYNC_BLOCKS) {
+        for f in self.recent.from(start).take(2 * MAX_SYNC_BLOCKS) {
             blocks.push(f.block.clone());
             let direct = f
                 .cert

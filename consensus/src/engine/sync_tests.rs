@@ -238,3 +238,67 @@ fn unasked_answers_never_hold_more_than_the_windows() {
     let out = deliver(&mut e, 2, answer(&blocks, 1, W));
     assert!(finalized(&out).len() as u64 >= W, "{out:?}");
 }
+
+/// A validator that caught up on 100 full blocks keeps two sync answers' worth of them
+/// for its peers (8 MiB), not all 100 (25 MiB; with the old count bound of 1,024, a
+/// quarter of a gigabyte under load), and answers from what it kept: older heights are
+/// its host's to serve from its store.
+#[test]
+fn finalized_blocks_kept_for_peers_are_bounded_by_their_bytes() {
+    let blocks = chain(100, &vec![7; MAX_PAYLOAD_BYTES]);
+    let mut e = started(3, None);
+    e.windows.open_all();
+    let tip = blocks[99].clone();
+    let proposer = tip.proposer;
+    let mut queue = requests(&deliver(&mut e, proposer, signed(tip)));
+    while let Some((peer, first)) = queue.pop() {
+        let last = (first + W - 1).min(98);
+        queue.extend(requests(&deliver(
+            &mut e,
+            peer,
+            answer(&blocks, first, last),
+        )));
+    }
+    assert_eq!(e.finalized_height(), 98);
+    assert_eq!(e.recent.len(), 2 * MAX_SYNC_BLOCKS);
+    assert!(e.recent.payload_bytes() <= RECENT_FINALIZED_BYTES);
+
+    let oldest = 98 - 2 * W + 1;
+    let sent = |out: &[Output]| -> Vec<Message> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to: Target::One(0),
+                    message,
+                } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let out = deliver(
+        &mut e,
+        0,
+        Message::SyncRequest {
+            from_height: oldest,
+        },
+    );
+    match sent(&out).as_slice() {
+        [Message::SyncResponse { blocks: b, .. }] => {
+            let heights: Vec<u64> = b.iter().map(|b| b.height).collect();
+            assert_eq!(
+                heights,
+                (oldest..oldest + b.len() as u64).collect::<Vec<_>>()
+            );
+        }
+        other => panic!("no sync answer from the kept blocks: {other:?}"),
+    }
+    let out = deliver(&mut e, 0, Message::SyncRequest { from_height: 10 });
+    assert!(sent(&out).is_empty(), "height 10 was dropped: {out:?}");
+    let out = deliver(&mut e, 0, Message::BlockRequest(blocks[97].hash()));
+    assert!(
+        matches!(sent(&out).as_slice(), [Message::BlockResponse(b)] if b.height == 98),
+        "{out:?}"
+    );
+    let out = deliver(&mut e, 0, Message::BlockRequest(blocks[9].hash()));
+    assert!(sent(&out).is_empty(), "{out:?}");
+}
