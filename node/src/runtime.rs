@@ -54,8 +54,13 @@ const GOSSIP_QUEUE: usize = 512;
 const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the timer queue (only the latest timer matters; stale ones are ignored).
 const TIMER_QUEUE: usize = 64;
-/// Capacity of the commit notice broadcast (slow subscribers skip ahead).
-const NOTICE_QUEUE: usize = 256;
+/// Capacity of the commit notice broadcast (slow subscribers skip ahead). Each notice
+/// holds its block's receipts and the channel keeps the last this many whoever has read
+/// them: 256 held ~50 MiB of receipts on a validator under load (heaptrack, 300-tx
+/// blocks), outside the memory budget. 32 is seconds of blocks at full speed; a lagging
+/// commit waiter reads its receipt from the store, an event stream gets `lagged` and
+/// re-reads the blocks it skipped from `/v1/blocks`.
+const NOTICE_QUEUE: usize = 32;
 /// Largest payload this node proposes.
 const MAX_PROPOSAL_BYTES: usize = lianrong_consensus::MAX_PAYLOAD_BYTES;
 
