@@ -79,7 +79,7 @@ impl Engine {
         self.root = Meta::of(&block);
         self.note_certified_execution(block.executed, block.id());
         let root_height = self.root.height;
-        self.blocks.retain(|_, b| b.height > root_height);
+        self.blocks.retain(|b| b.height > root_height);
         let fb = FinalizedBlock { block, cert };
         self.recent.push(fb.clone());
         let reconfig = fb.block.reconfig.clone();

@@ -19,6 +19,7 @@ mod commit;
 mod epochs;
 mod execution;
 mod pacemaker;
+mod pending;
 mod proposals;
 mod recent;
 mod sync;
@@ -29,8 +30,6 @@ mod windows;
 pub const MAX_ROUNDS_AHEAD: u64 = 64;
 /// Rounds behind the current one for which state is kept (evidence, late votes).
 pub const STALE_ROUNDS: u64 = 8;
-/// Most uncommitted blocks held in memory.
-pub const MAX_PENDING_BLOCKS: usize = 1024;
 /// Most block hashes being fetched at once.
 pub const MAX_WANTED: usize = 64;
 /// Verified-certificate cache size (a cache miss only costs a re-verification).
@@ -45,6 +44,7 @@ pub const EXECUTED_KEPT: usize = 256;
 const CLAIMS_KEPT: usize = 1024;
 
 pub use execution::Divergence;
+pub use pending::{MAX_PENDING_BLOCKS, MAX_PENDING_BYTES};
 pub use recent::{RECENT_FINALIZED, RECENT_FINALIZED_BYTES};
 pub use windows::{SHUN_MS, SYNC_WINDOWS};
 
@@ -379,7 +379,7 @@ pub struct Engine {
     last_tc: Option<TimeoutCert>,
     payload_requested: Option<u64>,
     root: Meta,
-    blocks: BTreeMap<Hash, Block>,
+    blocks: pending::PendingBlocks,
     pending_commit: Option<(BlockId, CommitCertificate)>,
     pending_proposal: Option<Proposal>,
     wanted: BTreeMap<Hash, u64>,
@@ -464,7 +464,7 @@ impl Engine {
             last_tc,
             payload_requested: None,
             root,
-            blocks: BTreeMap::new(),
+            blocks: pending::PendingBlocks::default(),
             pending_commit: None,
             pending_proposal: None,
             wanted: BTreeMap::new(),
@@ -609,9 +609,11 @@ impl Engine {
             self.seen_proposals.len()
         );
         debug_assert!(
-            self.blocks.len() <= MAX_PENDING_BLOCKS,
-            "{} blocks",
-            self.blocks.len()
+            self.blocks.len() <= MAX_PENDING_BLOCKS
+                && self.blocks.payload_bytes() <= MAX_PENDING_BYTES,
+            "{} blocks, {} bytes",
+            self.blocks.len(),
+            self.blocks.payload_bytes()
         );
         debug_assert!(
             self.wanted.len() <= MAX_WANTED,

@@ -154,7 +154,6 @@ impl Engine {
             self.process_tc(tc);
         }
         if b.height > self.root.height {
-            self.make_room_for_a_block();
             self.blocks.insert(hash, p.block.clone());
             self.wanted.remove(&hash);
         }

@@ -15,9 +15,7 @@ use super::windows::Range;
 
 /// A sync request unanswered for this many base round timeouts is asked of another peer.
 pub const SYNC_TIMEOUT_ROUNDS: u64 = 4;
-use super::{
-    Engine, Output, RejectReason, Target, LOCAL, MAX_PENDING_BLOCKS, MAX_WANTED, SYNC_GAP,
-};
+use super::{Engine, Output, RejectReason, Target, LOCAL, MAX_WANTED, SYNC_GAP};
 
 impl Engine {
     pub(super) fn fetch(&mut self, hash: Hash) {
@@ -94,23 +92,6 @@ impl Engine {
         self.maybe_request_payload();
     }
 
-    /// Keeps the uncommitted-block store bounded during long periods without commits by
-    /// dropping its oldest-round block; a dropped block that turns out to be needed is
-    /// fetched again from the validators that certified it.
-    pub(super) fn make_room_for_a_block(&mut self) {
-        while self.blocks.len() >= MAX_PENDING_BLOCKS {
-            let oldest = self
-                .blocks
-                .iter()
-                .min_by_key(|(_, b)| b.round)
-                .map(|(h, _)| *h);
-            match oldest {
-                Some(h) => self.blocks.remove(&h),
-                None => return,
-            };
-        }
-    }
-
     fn find_block(&self, hash: &Hash) -> Option<&Block> {
         self.blocks
             .get(hash)
@@ -129,7 +110,6 @@ impl Engine {
         if self.wanted.remove(&hash).is_none() || block.height <= self.root.height {
             return;
         }
-        self.make_room_for_a_block();
         let parent = block.parent;
         let needs_parent = block.height > self.root.height + 1 && self.meta(&parent).is_none();
         self.blocks.insert(hash, block);
