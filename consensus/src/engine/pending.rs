@@ -89,24 +89,7 @@ impl PendingBlocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{ExecutionCommit, QuorumCert};
-
-    fn block(round: u64, payload_len: usize) -> Block {
-        let genesis = Hash([0; 32]);
-        Block {
-            chain_id: "pending".into(),
-            epoch: 0,
-            height: round,
-            round,
-            parent: genesis,
-            justify: QuorumCert::genesis(genesis),
-            proposer: 0,
-            timestamp_ms: round,
-            payload: vec![round as u8; payload_len],
-            reconfig: None,
-            executed: ExecutionCommit::genesis(genesis),
-        }
-    }
+    use crate::engine::tests::unsigned_block as block;
 
     #[test]
     fn full_blocks_are_held_by_bytes_small_ones_by_count_oldest_round_dropped_first() {

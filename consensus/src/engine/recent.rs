@@ -73,26 +73,15 @@ impl RecentFinalized {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tests::unsigned_block;
+    use crate::types::{CommitCertificate, QuorumCert};
 
     /// A finalized block at `height` with `payload_len` bytes (nothing here checks certificates).
     fn block(height: u64, payload_len: usize) -> FinalizedBlock {
-        let genesis = Hash([0; 32]);
         FinalizedBlock {
-            block: crate::types::Block {
-                chain_id: "recent".into(),
-                epoch: 0,
-                height,
-                round: height,
-                parent: genesis,
-                justify: crate::types::QuorumCert::genesis(genesis),
-                proposer: 0,
-                timestamp_ms: height,
-                payload: vec![height as u8; payload_len],
-                reconfig: None,
-                executed: crate::types::ExecutionCommit::genesis(genesis),
-            },
-            cert: crate::types::CommitCertificate {
-                qc: crate::types::QuorumCert::genesis(genesis),
+            block: unsigned_block(height, payload_len),
+            cert: CommitCertificate {
+                qc: QuorumCert::genesis(Hash::ZERO),
             },
         }
     }

@@ -19,6 +19,25 @@ fn executed_by(block: &Block) -> ExecutionCommit {
     }
 }
 
+/// A block at `height` (and round) with `payload_len` bytes of payload, signed by no one:
+/// for the stores that hold blocks without judging them (`pending`, `recent`).
+pub(super) fn unsigned_block(height: u64, payload_len: usize) -> Block {
+    let genesis = Hash::ZERO;
+    Block {
+        chain_id: CHAIN.into(),
+        epoch: 0,
+        height,
+        round: height,
+        parent: genesis,
+        justify: QuorumCert::genesis(genesis),
+        proposer: 0,
+        timestamp_ms: height,
+        payload: vec![height as u8; payload_len],
+        reconfig: None,
+        executed: ExecutionCommit::genesis(genesis),
+    }
+}
+
 pub(super) fn keys() -> Vec<SecretKey> {
     (1..=4u8).map(|i| SecretKey::from_seed([i; 32])).collect()
 }
