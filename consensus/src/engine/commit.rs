@@ -81,7 +81,7 @@ impl Engine {
         let root_height = self.root.height;
         self.blocks.retain(|b| b.height > root_height);
         let fb = FinalizedBlock { block, cert };
-        self.recent.push(fb.clone());
+        self.recent.push(self.root.hash, fb.clone());
         let reconfig = fb.block.reconfig.clone();
         let id = fb.block.id();
         self.out.push(Output::Finalized(fb));

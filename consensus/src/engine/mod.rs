@@ -442,7 +442,7 @@ impl Engine {
         let epoch_root_qc = safety.epoch_root.map(|r| epoch_root_qc(safety.epoch, &r));
         let mut recent = recent::RecentFinalized::default();
         if let Some(f) = last_finalized {
-            recent.push(f.clone());
+            recent.push(f.block.hash(), f.clone());
         }
         let mut engine = Self {
             set,

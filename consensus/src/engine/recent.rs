@@ -26,14 +26,16 @@ pub(super) struct RecentFinalized {
 }
 
 impl RecentFinalized {
-    /// Keeps `f` as the newest, dropping the oldest beyond either bound.
-    pub(super) fn push(&mut self, f: FinalizedBlock) {
+    /// Keeps `f`, whose block hashes to `hash` (the caller has it: hashing a block costs
+    /// as much as its payload), as the newest, dropping the oldest beyond either bound.
+    pub(super) fn push(&mut self, hash: Hash, f: FinalizedBlock) {
+        debug_assert_eq!(hash, f.block.hash());
         assert!(
             f.block.payload.len() <= MAX_PAYLOAD_BYTES,
             "a finalized block's payload is within MAX_PAYLOAD_BYTES (checked on receipt)"
         );
         self.payload_bytes += f.block.payload.len();
-        self.blocks.push_back((f.block.hash(), f));
+        self.blocks.push_back((hash, f));
         while self.blocks.len() > RECENT_FINALIZED || self.payload_bytes > RECENT_FINALIZED_BYTES {
             let Some((_, old)) = self.blocks.pop_front() else {
                 break;
@@ -86,11 +88,15 @@ mod tests {
         }
     }
 
+    fn push(w: &mut RecentFinalized, f: FinalizedBlock) {
+        w.push(f.block.hash(), f);
+    }
+
     #[test]
     fn full_blocks_are_kept_by_bytes_and_small_ones_by_count() {
         let mut full = RecentFinalized::default();
         for h in 1..=200 {
-            full.push(block(h, MAX_PAYLOAD_BYTES));
+            push(&mut full, block(h, MAX_PAYLOAD_BYTES));
             assert!(full.payload_bytes() <= RECENT_FINALIZED_BYTES);
         }
         assert_eq!(
@@ -106,7 +112,7 @@ mod tests {
 
         let mut small = RecentFinalized::default();
         for h in 1..=2_000 {
-            small.push(block(h, 100));
+            push(&mut small, block(h, 100));
         }
         assert_eq!(small.len(), RECENT_FINALIZED);
         assert_eq!(small.payload_bytes(), RECENT_FINALIZED * 100);
@@ -121,12 +127,12 @@ mod tests {
         let mut w = RecentFinalized::default();
         let first = block(1, MAX_PAYLOAD_BYTES);
         let last = block(100, 10);
-        w.push(first.clone());
+        push(&mut w, first.clone());
         assert_eq!(w.by_hash(&first.block.hash()), Some(&first));
         for h in 2..100 {
-            w.push(block(h, MAX_PAYLOAD_BYTES));
+            push(&mut w, block(h, MAX_PAYLOAD_BYTES));
         }
-        w.push(last.clone());
+        push(&mut w, last.clone());
         assert_eq!(w.by_hash(&first.block.hash()), None, "dropped for bytes");
         assert_eq!(w.by_hash(&last.block.hash()), Some(&last));
         let heights: Vec<u64> = w.from(w.len() - 2).map(|f| f.block.height).collect();
