@@ -17,10 +17,14 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-/// mimalloc instead of glibc's malloc: a node allocates and frees small buffers for every
-/// transaction, block and message, and on two cores this alone took ~9% of its CPU.
+/// jemalloc instead of glibc's malloc: a node allocates and frees small buffers for every
+/// transaction, block and message. Alternated preloads (node/README.md, "Memory budget"):
+/// less CPU per transaction than glibc's malloc (~15 % on the lifecycle, ~25-35 % on a
+/// preload), and a half to three quarters of mimalloc's peak RSS at the same CPU. Its
+/// options (returning freed pages within a second, from a background thread) are compiled
+/// in from `.cargo/config.toml`; `_RJEM_MALLOC_CONF` overrides them.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::{Parser, Subcommand};
 
 /// LianRong (链融): a permissioned BFT ledger for supply-chain finance.
@@ -455,13 +459,26 @@ async fn stop_signal() {
 
 /// Logs on stderr, so stdout stays for what a command prints for scripts.
 fn init_logs(default: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let chosen = std::env::var("RUST_LOG").unwrap_or_else(|_| default.into());
+    let filter = tracing_subscriber::EnvFilter::new(with_quiet_gossip(&chosen));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// libp2p's gossipsub warns once per message a slow peer's send queue refuses, with the
+/// whole message in the line (every byte of the relayed transactions): under load that is
+/// thousands of lines a second. The network counts those drops and logs them itself
+/// ("slow peer, gossip dropped"), so gossipsub's own warnings are off unless a filter
+/// names gossipsub.
+fn with_quiet_gossip(filter: &str) -> String {
+    if filter.contains("libp2p_gossipsub") {
+        filter.to_string()
+    } else {
+        format!("{filter},libp2p_gossipsub=error")
+    }
 }
 
 /// Plays the demo; with `exit`, stops after the story (exit code 1 if a step
@@ -560,5 +577,34 @@ mod tests {
         };
         let preload = args.into_options().preload.expect("a preload");
         assert_eq!((preload.docs, preload.orgs), (10, 300));
+    }
+
+    /// Whether a warning from `target` gets through the filter a process builds from
+    /// `chosen` (its `RUST_LOG` or default).
+    fn warns(chosen: &str, target_is_gossipsub: bool) -> bool {
+        let filter = tracing_subscriber::EnvFilter::new(with_quiet_gossip(chosen));
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            if target_is_gossipsub {
+                tracing::enabled!(target: "libp2p_gossipsub::behaviour", tracing::Level::WARN)
+            } else {
+                tracing::enabled!(target: "libp2p_swarm", tracing::Level::WARN)
+            }
+        })
+    }
+
+    /// A node under load must not write a line per dropped gossip message (each carrying
+    /// the message's bytes), whatever filter it runs with -- unless the operator asks
+    /// for gossipsub's logs by name. Other libp2p warnings still get through.
+    #[test]
+    fn gossipsub_warnings_are_off_unless_asked_for() {
+        for chosen in ["warn", "info,libp2p=warn", "debug"] {
+            assert!(!warns(chosen, true), "{chosen}: gossipsub warns");
+            assert!(warns(chosen, false), "{chosen}: other libp2p warnings lost");
+        }
+        assert!(warns("warn,libp2p_gossipsub=warn", true));
     }
 }

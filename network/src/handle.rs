@@ -70,6 +70,7 @@ pub(crate) struct Counters {
     pub bans: AtomicU64,
     pub refused: AtomicU64,
     pub transport_faults: AtomicU64,
+    pub gossip_dropped: AtomicU64,
 }
 
 /// A snapshot of the network's counters.
@@ -88,6 +89,10 @@ pub struct NetStats {
     /// Inbound consensus streams their sender abandoned mid-frame (timeouts, closed
     /// connections): transport faults, not counted against anyone.
     pub transport_faults: u64,
+    /// Gossip messages (transactions relayed) that a slow peer's send queue had no room
+    /// for: under load the relay is best effort, every validator still gets the
+    /// transaction from its proposer's block.
+    pub gossip_dropped: u64,
 }
 
 impl Counters {
@@ -99,6 +104,7 @@ impl Counters {
             bans: self.bans.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             transport_faults: self.transport_faults.load(Ordering::Relaxed),
+            gossip_dropped: self.gossip_dropped.load(Ordering::Relaxed),
         }
     }
 

@@ -2,6 +2,7 @@
 //! handle commands into protocol actions and swarm events into [`NetEvent`]s.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -647,7 +648,17 @@ impl Service {
                 peer_id,
                 failed_messages,
             } => {
-                warn!(peer = %peer_id, ?failed_messages, "slow peer, gossip dropped");
+                let lost = (failed_messages.priority + failed_messages.non_priority) as u64;
+                let before = self
+                    .counters
+                    .gossip_dropped
+                    .fetch_add(lost, Ordering::Relaxed);
+                // Under load this fires for every heartbeat: log when the total passes a
+                // power of two, so a flood of drops is a handful of lines, not thousands.
+                let after = before + lost;
+                if lost > 0 && before.checked_ilog2() != after.checked_ilog2() {
+                    warn!(peer = %peer_id, dropped = after, "slow peer, gossip dropped");
+                }
             }
             _ => {}
         }

@@ -35,7 +35,7 @@ use tokio::sync::broadcast;
 /// The allocator the `lianrong` binary runs validators with: under glibc's malloc,
 /// allocation would be another share of the figures than it is in a node.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Orders per block: about what a block holds at 1,000 tx/s offered to `lianrong bench`.
 const BLOCK_TXS: usize = 256;
