@@ -297,7 +297,7 @@ fn network_config(
 }
 
 /// The node's metrics with what is known before the first block (the stored height, the
-/// mempool's capacity), the data directory's free space kept fresh until they are dropped.
+/// mempool's capacity, the memory budget), the data directory's free space kept fresh until they are dropped.
 fn start_metrics(config: &NodeConfig, height: u64, max_txs: usize) -> Arc<api::metrics::Metrics> {
     let metrics = Arc::new(api::metrics::Metrics::default());
     metrics
@@ -306,6 +306,10 @@ fn start_metrics(config: &NodeConfig, height: u64, max_txs: usize) -> Arc<api::m
     metrics
         .mempool_capacity
         .set(i64::try_from(max_txs).unwrap_or(i64::MAX));
+    let budget_bytes = config.memory.budget_mib.saturating_mul(1 << 20);
+    metrics
+        .memory_budget_bytes
+        .set(i64::try_from(budget_bytes).unwrap_or(i64::MAX));
     api::metrics::watch_disk(&metrics, config.node.data_dir.clone());
     metrics
 }

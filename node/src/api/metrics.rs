@@ -60,6 +60,9 @@ pub struct Metrics {
     pub data_dir_free_bytes: Gauge<i64, std::sync::atomic::AtomicI64>,
     /// Size of the data directory's filesystem in bytes (refreshed by [`watch_disk`]).
     pub data_dir_size_bytes: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// `[memory] budget_mib` in bytes: with the process's resident memory it tells how
+    /// far the node is over what its budget sizes.
+    pub memory_budget_bytes: Gauge<i64, std::sync::atomic::AtomicI64>,
     /// When the certificate the API serves expires (see
     /// [`Metrics::set_tls_certificate_expiry`]).
     tls_expiry: Arc<TlsExpiry>,
@@ -85,6 +88,7 @@ impl Default for Metrics {
             validators_reachable: Gauge::default(),
             data_dir_free_bytes: Gauge::default(),
             data_dir_size_bytes: Gauge::default(),
+            memory_budget_bytes: Gauge::default(),
             tls_expiry: Arc::default(),
             registry: Registry::default(),
         };
@@ -169,6 +173,12 @@ impl Metrics {
             "Size of the data directory's filesystem in bytes",
             self.data_dir_size_bytes.clone(),
         );
+        registry.register(
+            "memory_budget_bytes",
+            "The memory budget the node sizes its caches, memtables and mempool by",
+            self.memory_budget_bytes.clone(),
+        );
+        registry.register_collector(Box::new(ProcessMemory));
         registry.register_collector(Box::new(self.tls_expiry.clone()));
     }
 
@@ -234,6 +244,55 @@ impl Collector for TlsExpiry {
             Some(left) => ConstGauge::new(left).encode(metric),
             None => Ok(()),
         }
+    }
+}
+
+/// `lianrong_process_resident_memory_bytes` and `..._peak_bytes`: the process's resident
+/// memory now and at its highest, read from `/proc/self/status` at each scrape (what an
+/// OOM killer or a systemd `MemoryMax` judges; the budget sizes only part of it). Off
+/// Linux the families are described without samples.
+#[derive(Debug)]
+struct ProcessMemory;
+
+impl ProcessMemory {
+    /// `VmRSS` and `VmHWM` in bytes, if the system has `/proc`.
+    fn read() -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        Some((
+            status_kib(&status, "VmRSS:")? * 1024,
+            status_kib(&status, "VmHWM:")? * 1024,
+        ))
+    }
+}
+
+/// The value of a `/proc/<pid>/status` line such as `VmRSS:\t  123456 kB`.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix(field))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+impl Collector for ProcessMemory {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let now = ProcessMemory::read();
+        let families = [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory of the node's process",
+                now.map(|m| m.0),
+            ),
+            (
+                "process_resident_memory_peak_bytes",
+                "Highest resident memory of the node's process since it started",
+                now.map(|m| m.1),
+            ),
+        ];
+        for (name, help, bytes) in families {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            if let Some(bytes) = bytes {
+                ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -356,6 +415,29 @@ mod tests {
         for name in ["lianrong_quorum", "lianrong_validators_reachable"] {
             assert!(sample(&text, name).is_some(), "{name} missing:\n{text}");
         }
+    }
+
+    /// An operator compares the node's memory with its budget and its limit: all three
+    /// are exported, and the process figures are this process's own (/proc).
+    #[test]
+    fn resident_memory_and_the_budget_are_exported() {
+        let m = Metrics::default();
+        m.memory_budget_bytes.set(192 << 20);
+        let text = scrape(&m);
+        assert_eq!(
+            sample(&text, "lianrong_memory_budget_bytes"),
+            Some("201326592")
+        );
+        let (now, peak) = ProcessMemory::read().expect("this test runs on Linux");
+        let exported = |name| -> u64 { sample(&text, name).unwrap().parse().unwrap() };
+        let resident = exported("lianrong_process_resident_memory_bytes");
+        let highest = exported("lianrong_process_resident_memory_peak_bytes");
+        // A test process holds megabytes, not bytes or terabytes; the peak is a peak.
+        assert!((1 << 20..1 << 40).contains(&resident), "{resident}");
+        assert!(highest >= resident, "peak {highest} < resident {resident}");
+        assert!(now > 0 && peak >= now);
+        assert_eq!(status_kib("VmRSS:\t  123456 kB\n", "VmRSS:"), Some(123_456));
+        assert_eq!(status_kib("VmRSS:\t  lots\n", "VmRSS:"), None);
     }
 
     #[test]

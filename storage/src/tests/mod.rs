@@ -6,6 +6,7 @@ mod checkpoint;
 mod crash;
 mod durability;
 mod encryption;
+mod filters;
 mod ledger;
 mod memtables;
 mod prune;

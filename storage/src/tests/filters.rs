@@ -1,0 +1,77 @@
+//! Bloom filters and indexes of a database larger than its block cache. They are charged
+//! to the cache (so they do not grow beside it), and were whole blocks per SST file: ~1.25
+//! bytes a key for the filter. Once the database outgrew the cache those blocks were
+//! evicted, and each point read that needed one read, checksummed and cached all of it
+//! again; on a 1,000,000-document preload the executor spent most of its time there and
+//! committed invoices at a quarter of its early rate. In partitions, a read loads 4 KiB.
+
+use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
+
+use super::*;
+use crate::schema::CF_STATE;
+use crate::DbOptions;
+
+/// Keys in the one SST file: a 500 KB filter and ~100 KB of index, larger than the cache.
+const KEYS: u64 = 400_000;
+/// The block cache: a quarter of the filter.
+const CACHE_BYTES: usize = 128 * 1024;
+/// Point reads measured.
+const READS: u64 = 2_000;
+
+fn key(i: u64) -> Hash {
+    sha256(&i.to_be_bytes())
+}
+
+/// A database whose `state` column family holds [`KEYS`] keys in one SST file below L0
+/// (L0's filters and indexes are pinned in the cache; the rest of a database is not).
+fn large_db(dir: &std::path::Path) -> Db {
+    let options = DbOptions {
+        block_cache_bytes: CACHE_BYTES,
+        ..DbOptions::default()
+    };
+    let db = Db::open_with(dir, CHAIN_ID, &options).expect("open");
+    let cf = db.cf(CF_STATE);
+    for chunk in (0..KEYS).collect::<Vec<_>>().chunks(20_000) {
+        let mut batch = rocksdb::WriteBatch::default();
+        for &i in chunk {
+            batch.put_cf(cf, key(i).0, i.to_be_bytes());
+        }
+        db.db.write(batch).expect("write");
+    }
+    db.db.flush_cf(cf).expect("flush");
+    db.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+    let in_l0 = db
+        .db
+        .property_int_value_cf(cf, "rocksdb.num-files-at-level0")
+        .expect("property");
+    assert_eq!(in_l0, Some(0), "the keys were compacted out of L0");
+    db
+}
+
+#[test]
+fn a_point_read_loads_a_partition_of_the_filter_and_index_not_all_of_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = large_db(dir.path());
+    let cf = db.cf(CF_STATE);
+    set_perf_stats(PerfStatsLevel::EnableCount);
+    let mut perf = PerfContext::default();
+    perf.reset();
+    // Scattered reads, as the executor's are: present keys and absent ones alternate.
+    let mut i = 7_u64;
+    for n in 0..READS {
+        i = i
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407)
+            % (2 * KEYS);
+        let found = db.db.get_pinned_cf(cf, key(i).0).expect("read");
+        assert_eq!(found.is_some(), i < KEYS, "read {n}: key {i}");
+    }
+    let bytes_per_read = perf.metric(PerfMetric::BlockReadByte) / READS;
+    set_perf_stats(PerfStatsLevel::Disable);
+    // A data block and a partition or two of index and filter: ~4-12 KiB. A whole
+    // filter and index read again would be ~600 KB.
+    assert!(
+        bytes_per_read < 32 * 1024,
+        "{bytes_per_read} bytes read from files per point read"
+    );
+}
