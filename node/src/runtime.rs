@@ -297,7 +297,8 @@ fn network_config(
 }
 
 /// The node's metrics with what is known before the first block (the stored height, the
-/// mempool's capacity, the memory budget), the data directory's free space kept fresh until they are dropped.
+/// mempool's capacity, the memory budget), the data directory's free space kept fresh
+/// until they are dropped.
 fn start_metrics(config: &NodeConfig, height: u64, max_txs: usize) -> Arc<api::metrics::Metrics> {
     let metrics = Arc::new(api::metrics::Metrics::default());
     metrics

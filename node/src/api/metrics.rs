@@ -259,8 +259,8 @@ impl ProcessMemory {
     fn read() -> Option<(u64, u64)> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
         Some((
-            status_kib(&status, "VmRSS:")? * 1024,
-            status_kib(&status, "VmHWM:")? * 1024,
+            status_kib(&status, "VmRSS:")?.saturating_mul(1024),
+            status_kib(&status, "VmHWM:")?.saturating_mul(1024),
         ))
     }
 }
