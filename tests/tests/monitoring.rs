@@ -60,10 +60,11 @@ fn promtool_accepts_the_config_and_the_rules_and_their_unit_tests_pass() {
     let config = promtool(&["check", "config", "prometheus.yml"]);
     assert!(config.contains("SUCCESS"), "{config}");
     let rules = promtool(&["check", "rules", "rules.yml"]);
-    assert!(rules.contains("SUCCESS: 11 rules found"), "{rules}");
+    assert!(rules.contains("SUCCESS: 12 rules found"), "{rules}");
     // Proves on synthetic series that the alerts fire when they should and not before:
-    // no finalized block, a node behind, disk nearly full and full, divergence, quorum,
-    // mempool, certificate expiry (and nothing without a certificate).
+    // no finalized block, a node behind, disk nearly full and full, memory far over the
+    // budget, divergence, quorum, mempool, certificate expiry (and nothing without a
+    // certificate).
     let tests = promtool(&["test", "rules", "rules_test.yml"]);
     assert!(tests.contains("SUCCESS"), "{tests}");
 }
