@@ -582,10 +582,7 @@ mod tests {
         assert_eq!(col(&whole, "state").len(), 7, "{:?}", col(&whole, "bank"));
 
         let pg = crate::store::testpg::TestPostgres::start();
-        let mut urls = vec![crate::store::MEMORY.to_string()];
-        if let Some(pg) = &pg {
-            urls.push(pg.database("ageing").await);
-        }
+        let urls = crate::store::testpg::TestPostgres::urls(&pg, "ageing").await;
         for url in urls {
             let store = Store::open(&url).await.unwrap();
             store.put_docs(&rows, 1).await.unwrap();
@@ -690,10 +687,7 @@ mod tests {
             .collect();
         let want = t.to_csv().unwrap();
         let pg = crate::store::testpg::TestPostgres::start();
-        let mut urls = vec![crate::store::MEMORY.to_string()];
-        if let Some(pg) = &pg {
-            urls.push(pg.database("exposure").await);
-        }
+        let urls = crate::store::testpg::TestPostgres::urls(&pg, "exposure").await;
         for url in urls {
             let store = crate::store::Store::open(&url).await.unwrap();
             store.put_docs(&docs, 1).await.unwrap();

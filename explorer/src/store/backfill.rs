@@ -6,7 +6,8 @@
 
 use sqlx::Row;
 
-use super::{decode_doc, kind_named, put_price, put_settlement, Store, StoreError};
+use super::write::{put_price, put_settlement};
+use super::{decode_doc, kind_named, Store, StoreError};
 use crate::node::Doc;
 use crate::store::SettlementLinks;
 use lianrong_contracts::DocKind;

@@ -34,6 +34,10 @@ pub const CHUNK: usize = 1000;
 pub(super) enum Param {
     Text(String),
     Int(i64),
+    /// Text or NULL (a NULL bound as text: PostgreSQL types every parameter).
+    OptText(Option<String>),
+    /// An integer or NULL.
+    OptInt(Option<i64>),
 }
 
 /// A statement with `$n` parameters, built piece by piece.
@@ -58,6 +62,8 @@ impl Sql {
             q = match p {
                 Param::Text(s) => q.bind(s.clone()),
                 Param::Int(i) => q.bind(*i),
+                Param::OptText(s) => q.bind(s.clone()),
+                Param::OptInt(i) => q.bind(*i),
             };
         }
         q

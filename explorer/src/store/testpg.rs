@@ -157,6 +157,16 @@ impl TestPostgres {
         )
     }
 
+    /// The databases a test runs on: an in-memory SQLite one, and database `db` of the
+    /// private server `pg` if PostgreSQL is installed (kept alive by the caller's `pg`).
+    pub async fn urls(pg: &Option<TestPostgres>, db: &str) -> Vec<String> {
+        let mut urls = vec![crate::store::MEMORY.to_string()];
+        if let Some(pg) = pg {
+            urls.push(pg.database(db).await);
+        }
+        urls
+    }
+
     /// Creates database `db` and returns its URL.
     pub async fn database(&self, db: &str) -> String {
         use sqlx::Connection;
