@@ -447,7 +447,10 @@ impl IndexData {
     pub(crate) fn note_full(&mut self, more: u64) {
         self.dropped += more;
         if self.full_since.is_none() {
-            tracing::warn!(cap = self.cap, "explorer in-memory index full");
+            tracing::info!(
+                cap = self.cap,
+                "explorer in-memory cache full: pages read older documents from the database"
+            );
             self.full_since = Some(self.height + 1);
         }
     }
@@ -961,6 +964,13 @@ impl Follower {
                 self.index.write(|d| d.last_error = None);
             }
             if events.is_finished() {
+                // The listener returns only once this loop is gone: finished here, it
+                // panicked, and so does the follower (`Explorer::run` exits on it).
+                if let Err(e) = events.await {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                }
                 break;
             }
         }

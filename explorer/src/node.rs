@@ -585,6 +585,8 @@ pub mod fake {
         Sales(Box<lianrong_api_types::SalePage>),
         /// A failure (e.g. a malformed answer).
         Fail(NodeError),
+        /// A bug in the caller's path: answering panics with this text.
+        Panic(String),
     }
 
     impl From<lianrong_api_types::ApprovalPage> for Answer {
@@ -733,6 +735,7 @@ pub mod fake {
                 match a {
                     None => Err(NodeError::NotFound(path)),
                     Some(Answer::Fail(e)) => Err(e),
+                    Some(Answer::Panic(why)) => panic!("{why}"),
                     Some(a) => pick(a).ok_or_else(|| NodeError::decode(&path, "wrong fixture")),
                 }
             });

@@ -96,16 +96,42 @@ impl Explorer {
         self.addr
     }
 
-    /// Follows the node and serves until `shutdown` completes.
+    /// Follows the node and serves until `shutdown` completes. A follower that panics
+    /// ends this with an error: serving a frozen index as if it were current would show
+    /// users a stale ledger, while a process that exits is restarted by its supervisor
+    /// and resumes from the store's height. (A follower that stops on a permanent error,
+    /// a database of another chain, returns normally: the dashboard says why.)
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let follower = tokio::spawn(self.follower.clone().run());
-        let r = crate::https::serve(self.listener, self.router, shutdown).await;
-        follower.abort();
-        r.map_err(anyhow::Error::from)
+        let mut follower = tokio::spawn(self.follower.clone().run());
+        let serve = crate::https::serve(self.listener, self.router, shutdown);
+        tokio::pin!(serve);
+        tokio::select! {
+            r = &mut serve => {
+                follower.abort();
+                r.map_err(anyhow::Error::from)
+            }
+            ended = &mut follower => match ended {
+                Err(e) if e.is_panic() => Err(anyhow::anyhow!(
+                    "the explorer's follower panicked ({}); exiting so that a restart \
+                     resumes indexing from the database's height",
+                    panic_message(e.into_panic().as_ref())
+                )),
+                _ => serve.await.map_err(anyhow::Error::from),
+            },
+        }
     }
+}
+
+/// The text a panic was raised with, if it was raised with text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// Binds the configured address and connects to the configured node (through the SDK
@@ -2516,6 +2542,26 @@ mod tests {
             let _ = stopped.await;
         }));
         Served { addr, stop, server }
+    }
+
+    /// A bug in the follower (here: the node fake panics when block 1 is read) ends
+    /// `run` with an error naming it, rather than serving a frozen index as current: a
+    /// supervisor restarts the process, which resumes from the database's height.
+    #[tokio::test]
+    async fn a_panicking_follower_stops_the_explorer() {
+        let node = node_with_two_suppliers();
+        node.set("/v1/status", fake::status(1, vec![]));
+        node.set(
+            &crate::node::paths::block(1),
+            fake::Answer::Panic("an invariant broke".into()),
+        );
+        let served = serve(config_with_auditor_and_sup1(), node).await;
+        let ended = tokio::time::timeout(Duration::from_secs(30), served.server)
+            .await
+            .expect("the explorer still serves after its follower panicked")
+            .expect("run itself does not panic");
+        let e = ended.expect_err("run ends with an error").to_string();
+        assert!(e.contains("follower panicked (an invariant broke)"), "{e}");
     }
 
     /// SUP-1's RCV-1 on CORE-A, as `node_with_two_suppliers` serves it.

@@ -344,7 +344,7 @@ impl Drop for Nodes {
 }
 
 /// (CPU seconds, peak RSS MiB) of a process from /proc.
-fn proc_figures(pid: u32) -> Result<(f64, f64)> {
+pub(crate) fn proc_figures(pid: u32) -> Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name (which may contain spaces).
     let rest = stat

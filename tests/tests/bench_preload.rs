@@ -130,4 +130,7 @@ fn a_preloaded_ledger_is_counted_back_and_every_read_is_measured() {
     assert_eq!(ex["receivables_seen"], p["receivables"], "{ex}");
     assert!(ex["target_height"].as_u64().unwrap() > 0);
     assert_measured(&ex["endpoints"], 18, "explorer");
+    // Its CPU and memory (node/README.md reports them) are read from its process.
+    assert!(ex["cpu_seconds_to_index"].as_f64().unwrap() > 0.0, "{ex}");
+    assert!(ex["peak_rss_mib"].as_f64().unwrap() > 1.0, "{ex}");
 }

@@ -210,6 +210,26 @@ impl<'s> MigrationSource<'s> for Schema {
     }
 }
 
+/// Pages of its file each SQLite connection keeps in memory, in KiB (a negative
+/// `cache_size` is KiB): 16 MiB, four connections at most. SQLite's default, 2 MB, sent
+/// catch-up to the OS for the same index pages block after block (~10 % of the
+/// explorer's CPU in perf).
+const SQLITE_CACHE_KIB: u32 = 16 * 1024;
+
+/// Per connection of a SQLite file: write-ahead logging (readers, the pages, go on
+/// while the follower writes), the page cache above, and `synchronous = NORMAL`,
+/// which in WAL mode syncs at checkpoints rather than at every commit. A power cut may
+/// then lose the newest blocks' writes, never the file's consistency, and each block's
+/// rows commit with its `height`: the follower reads what was lost from the node again.
+async fn sqlite_settings(c: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    c.execute("PRAGMA journal_mode = WAL").await?;
+    c.execute(format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}").as_str())
+        .await?;
+    c.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating a SQLite file if missing) the database at `url` and brings its
     /// schema up to date.
@@ -243,17 +263,13 @@ impl Store {
                     url.push(if url.contains('?') { '&' } else { '?' });
                     url.push_str("mode=rwc");
                 }
-                options.max_connections(4)
+                options
+                    .max_connections(4)
+                    .after_connect(|c, _| Box::pin(sqlite_settings(c)))
             }
             (Backend::Postgres, _) => options.max_connections(8),
         };
         let pool = options.connect(&url).await.map_err(|e| failed(&e))?;
-        if file.is_some() {
-            // Readers (pages) go on while the follower writes.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .fetch_optional(&pool)
-                .await?;
-        }
         Migrator::new(Schema(backend)).await?.run(&pool).await?;
         let store = Store { pool, backend };
         store.backfill().await?;
@@ -488,6 +504,29 @@ mod tests {
         assert_eq!(redacted("sqlite:///x/e.db"), "sqlite:///x/e.db");
         assert_eq!(sqlite_path("sqlite:///x/e.db?mode=rwc"), Some("/x/e.db"));
         assert_eq!(sqlite_path(MEMORY), None);
+    }
+
+    /// Every connection to a SQLite file, not just the first, logs ahead, keeps the
+    /// larger page cache and syncs at checkpoints.
+    #[tokio::test]
+    async fn every_sqlite_connection_gets_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("e.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(store.pool().acquire().await.unwrap());
+        }
+        for c in &mut held {
+            let pragma = |name: &'static str| sqlx::query(name);
+            let row = pragma("PRAGMA journal_mode").fetch_one(&mut **c).await;
+            assert_eq!(row.unwrap().get::<String, _>(0), "wal");
+            let row = pragma("PRAGMA cache_size").fetch_one(&mut **c).await;
+            assert_eq!(row.unwrap().get::<i64, _>(0), -i64::from(SQLITE_CACHE_KIB));
+            // 1: NORMAL (2, FULL, is SQLite's default).
+            let row = pragma("PRAGMA synchronous").fetch_one(&mut **c).await;
+            assert_eq!(row.unwrap().get::<i64, _>(0), 1);
+        }
     }
 
     /// The schema is written once: PostgreSQL's copy differs only by byte-wise collation.

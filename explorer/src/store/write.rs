@@ -214,10 +214,11 @@ async fn put_doc_rows(
         tally.count(totals::LEDGER, &kind, 1);
         inserted.insert((kind, id));
     }
-    let again: Vec<Values> = docs
-        .iter()
-        .filter(|d| !inserted.contains(&(d.kind.to_string(), d.id.clone())))
-        .map(|d| doc_row(d, height))
+    let again: Vec<Values> = all
+        .into_iter()
+        .zip(docs)
+        .filter(|(_, d)| !inserted.contains(&(d.kind.to_string(), d.id.clone())))
+        .map(|(row, _)| row)
         .collect();
     let tail = "ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, \
                 alt_status = excluded.alt_status, day = excluded.day, search = excluded.search, \

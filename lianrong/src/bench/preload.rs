@@ -400,6 +400,12 @@ pub(super) fn write_text(f: &mut std::fmt::Formatter<'_>, p: &PreloadFigures) ->
         "explorer: index at height {} after {:.1} s ({:.1} s after the preload), dashboard counts {:?} receivables",
         e.target_height, e.seconds_to_index, e.seconds_after_preload, e.receivables_seen
     )?;
+    if let (Some(cpu), Some(rss)) = (e.cpu_seconds_to_index, e.peak_rss_mib) {
+        writeln!(
+            f,
+            "  {cpu:.0} CPU-s to index, peak RSS {rss:.0} MiB after the pages were timed"
+        )?;
+    }
     if let Some(err) = &e.error {
         writeln!(f, "  NOT MEASURED: {err}")?;
     }

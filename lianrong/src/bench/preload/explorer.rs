@@ -54,6 +54,10 @@ pub struct ExplorerFigures {
     pub seconds_after_preload: f64,
     /// Receivables its dashboard counts for the auditor.
     pub receivables_seen: Option<u64>,
+    /// Its CPU seconds (user + system) until its index reached the target height.
+    pub cpu_seconds_to_index: Option<f64>,
+    /// Its peak RSS (VmHWM, MiB) once every page was timed.
+    pub peak_rss_mib: Option<f64>,
     /// Per page or export.
     pub endpoints: Vec<EndpointFigures>,
     /// Why it was not (fully) measured.
@@ -223,6 +227,7 @@ pub async fn wait_index(
             f.receivables_seen = seen;
             f.seconds_to_index = proc.started.elapsed().as_secs_f64();
             f.seconds_after_preload = p.preload_end.elapsed().as_secs_f64();
+            f.cpu_seconds_to_index = proc.usage().map(|(cpu, _)| cpu);
             (f, Some(auditor))
         }
         Err(e) => {
@@ -232,7 +237,17 @@ pub async fn wait_index(
     }
 }
 
-/// Times every page class into `f` (a failure to log in ends up in `error`).
+impl ExplorerProc {
+    /// (CPU seconds, peak RSS MiB) of the process so far, if /proc tells.
+    fn usage(&self) -> Option<(f64, f64)> {
+        crate::bench::proc_figures(self.child.id())
+            .map_err(|e| tracing::warn!("explorer CPU and memory not read: {e:#}"))
+            .ok()
+    }
+}
+
+/// Times every page class into `f` (a failure to log in ends up in `error`), then
+/// reads the process's peak RSS.
 pub async fn time_pages(
     proc: &mut ExplorerProc,
     p: &Pages<'_>,
@@ -249,6 +264,7 @@ pub async fn time_pages(
     for c in classes(proc.addr, p.samples, &auditor, &sme) {
         f.endpoints.push(c.time(p).await);
     }
+    f.peak_rss_mib = proc.usage().map(|(_, rss)| rss);
 }
 
 /// Every page class with its session and sample count.
