@@ -164,6 +164,7 @@ impl Engine {
         self.last_tc = None;
         self.timed_out_round = 0;
         self.consecutive_timeouts = 0;
+        self.quiet.clear();
         self.payload_requested = None;
         self.round = 0;
         self.enter_round(1);

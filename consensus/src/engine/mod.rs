@@ -42,6 +42,14 @@ pub const EXECUTED_KEPT: usize = 256;
 /// Certified execution commits of finalized blocks kept until the application executes
 /// their height (it executes finalized blocks in order, so only a few ever wait).
 const CLAIMS_KEPT: usize = 1024;
+/// A validator not heard from (no verified proposal, vote or timeout) over this many round
+/// changes per member of the set is treated as silent (crashed, paused or cut off): its
+/// rounds get a shorter timer and the votes it would collect go to everyone. A live
+/// validator is heard at least once per `n` rounds (its own proposal), so twice that
+/// leaves a round's slack. Liveness only: nothing here decides what is safe to vote for.
+const SILENT_AFTER_ROUNDS_PER_MEMBER: u32 = 2;
+/// A round led by a silent validator times out after this share of the normal timer.
+const SILENT_LEADER_TIMEOUT_SHARE: u64 = 4;
 
 pub use execution::Divergence;
 pub use pending::{MAX_PENDING_BLOCKS, MAX_PENDING_BYTES};
@@ -376,6 +384,9 @@ pub struct Engine {
     timer_generation: u64,
     timed_out_round: u64,
     consecutive_timeouts: u32,
+    /// Per validator of the current set: round changes since a verified message from it
+    /// (one entry per member, reset at an epoch change).
+    quiet: Vec<u32>,
     last_tc: Option<TimeoutCert>,
     payload_requested: Option<u64>,
     root: Meta,
@@ -461,6 +472,7 @@ impl Engine {
             timer_generation: 0,
             timed_out_round: 0,
             consecutive_timeouts: 0,
+            quiet: Vec::new(),
             last_tc,
             payload_requested: None,
             root,

@@ -8,7 +8,10 @@ use lianrong_primitives::verify;
 
 use crate::types::*;
 
-use super::{Engine, Output, RejectReason, Target, TimerId, MAX_ROUNDS_AHEAD, STALE_ROUNDS};
+use super::{
+    Engine, Output, RejectReason, Target, TimerId, MAX_ROUNDS_AHEAD,
+    SILENT_AFTER_ROUNDS_PER_MEMBER, SILENT_LEADER_TIMEOUT_SHARE, STALE_ROUNDS,
+};
 
 impl Engine {
     pub(super) fn leader(&self, round: u64) -> u16 {
@@ -17,7 +20,29 @@ impl Engine {
 
     fn timeout_ms(&self) -> u64 {
         let exp = self.consecutive_timeouts.min(self.cfg.max_backoff_exponent);
-        self.cfg.base_timeout_ms.saturating_mul(1u64 << exp)
+        let full = self.cfg.base_timeout_ms.saturating_mul(1u64 << exp);
+        // Waiting the full timer for a leader that has been silent for rounds only delays
+        // the view change: its round ends sooner (and if it is back, its next rounds have
+        // the full timer again, since its proposal is a message from it).
+        if self.silent(self.leader(self.round)) {
+            (full / SILENT_LEADER_TIMEOUT_SHARE).max(1)
+        } else {
+            full
+        }
+    }
+
+    /// Whether validator `v` has been silent for [`SILENT_AFTER_ROUNDS_PER_MEMBER`] round
+    /// changes per member. Never this node itself.
+    pub(super) fn silent(&self, v: u16) -> bool {
+        let after = SILENT_AFTER_ROUNDS_PER_MEMBER.saturating_mul(self.set.len() as u32);
+        self.me != Some(v) && self.quiet.get(v as usize).is_some_and(|q| *q >= after)
+    }
+
+    /// A verified message from validator `v`: it is not silent.
+    pub(super) fn heard_from(&mut self, v: u16) {
+        if let Some(q) = self.quiet.get_mut(v as usize) {
+            *q = 0;
+        }
     }
 
     fn arm_timer(&mut self) {
@@ -35,6 +60,12 @@ impl Engine {
             return;
         }
         self.round = round;
+        // Counted per round change, not per round number: a jump over many rounds (a
+        // restart, a catch-up) is one change and makes nobody silent.
+        self.quiet.resize(self.set.len(), 0);
+        for q in &mut self.quiet {
+            *q = q.saturating_add(1);
+        }
         let keep_from = round.saturating_sub(STALE_ROUNDS);
         self.qc_formed = self.qc_formed.split_off(&keep_from);
         self.votes = self.votes.split_off(&keep_from);
@@ -140,6 +171,7 @@ impl Engine {
             &t.signature,
         )
         .map_err(|_| RejectReason::BadSignature)?;
+        self.heard_from(t.voter);
         self.verify_qc(&t.high_qc)?;
         self.process_qc(&t.high_qc);
         if t.round < self.round {

@@ -173,6 +173,7 @@ impl Engine {
             .ok_or(RejectReason::UnknownValidator(b.proposer))?;
         verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
             .map_err(|_| RejectReason::BadSignature)?;
+        self.heard_from(b.proposer);
         match self.seen_proposals.get(&b.round) {
             Some((d, _)) if *d == data => Ok(None),
             Some((d, s)) => {
@@ -278,7 +279,20 @@ impl Engine {
         self.safety_dirty = true;
         let vote = Vote::sign(data, me, &self.cfg.me, &self.cfg.chain_id);
         let next = self.leader(b.round + 1);
-        self.send(Target::One(next), Message::Vote(vote));
+        if self.silent(next) {
+            // The next leader would be the only one holding these votes, and with it
+            // silent the block would be lost with the round. Everyone gets them instead,
+            // so the QC forms anyway and the timeouts of the silent leader's round carry
+            // it into the TC: a crashed leader costs its own round, not its
+            // predecessor's block as well.
+            self.self_queue.push_back(Message::Vote(vote.clone()));
+            self.out.push(Output::Send {
+                to: Target::All,
+                message: Message::Vote(vote),
+            });
+        } else {
+            self.send(Target::One(next), Message::Vote(vote));
+        }
         Ok(())
     }
 
@@ -298,7 +312,10 @@ impl Engine {
                 "vote in the epoch-end pseudo-round",
             ));
         }
-        if self.me != Some(self.leader(d.round + 1)) || d.round + 1 < self.round {
+        // The next leader forms the QC; when it is silent, everyone does (the voters
+        // broadcast to all then, `try_vote`).
+        let next = self.leader(d.round + 1);
+        if (self.me != Some(next) && !self.silent(next)) || d.round + 1 < self.round {
             return Ok(());
         }
         if d.round > self.round + MAX_ROUNDS_AHEAD {
@@ -306,6 +323,7 @@ impl Engine {
         }
         verify(&key, &d.signing_bytes(&self.cfg.chain_id), &v.signature)
             .map_err(|_| RejectReason::BadSignature)?;
+        self.heard_from(v.voter);
         let seen = self.seen_votes.entry(d.round).or_default();
         match seen.get(&v.voter) {
             Some((prev, _)) if *prev == d => return Ok(()),

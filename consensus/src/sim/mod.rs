@@ -404,6 +404,8 @@ pub struct SimReport {
     pub block_responses: u64,
     /// Epoch changes finalized.
     pub epoch_changes: u64,
+    /// Blocks committed, by their proposer's seat in the set that proposed them.
+    pub committed_by_seat: BTreeMap<u16, u64>,
     /// After a set change: the follower is now a validator and validator 0 is not.
     pub membership_changed: bool,
     /// `Diverged` reports of divergent executors' engines (each then stopped).
@@ -1533,6 +1535,11 @@ impl<'a> Sim<'a> {
             None => {
                 self.committed.insert(height, hash);
                 self.report.payload_bytes += fb.block.payload.len() as u64;
+                *self
+                    .report
+                    .committed_by_seat
+                    .entry(fb.block.proposer)
+                    .or_default() += 1;
                 // The honest application's roots for this height, computed once.
                 match self.reference.last() {
                     Some(prev) if prev.height + 1 == height => {
