@@ -101,6 +101,12 @@ pub struct BlockView {
     /// to that descendant, whose parent links tie this block to the certified one.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub descendants: Vec<BlockHeader>,
+    /// Changes the ledger made by itself in this block, before its transactions (the
+    /// overdue sweep: receivables and financings marked overdue); banks and auditors
+    /// only, others get an empty list. The same as the block's notice on
+    /// `/v1/events`, so a reader that missed the notice loses nothing.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub ledger_events: Vec<Event>,
 }
 
 /// `GET /v1/blocks/{height}/raw` (banks and auditors): a finalized block exactly as

@@ -635,7 +635,7 @@ impl Follower {
         let from = self.index.read(|d| d.height) + 1;
         let mut logged = Instant::now();
         for h in from..=top {
-            self.index_block(h, &[]).await?;
+            self.index_block(h).await?;
             if logged.elapsed() >= PROGRESS_EVERY {
                 tracing::info!(height = h, top, "explorer index: reading blocks");
                 logged = Instant::now();
@@ -829,14 +829,11 @@ impl Follower {
         Ok(())
     }
 
-    /// Indexes block `h`; `extra` are documents changed by the ledger itself (overdue).
-    /// The block is written to the store whole (one transaction, with the new height),
-    /// then to the in-memory index.
-    pub async fn index_block(
-        &self,
-        h: u64,
-        extra: &[(DocKind, String)],
-    ) -> Result<(), FollowError> {
+    /// Indexes block `h`: its transactions, the documents they touched and those the
+    /// ledger changed by itself in it (overdue; the block lists them, so nothing depends
+    /// on having seen its notice). The block is written to the store whole (one
+    /// transaction, with the new height), then to the in-memory index.
+    pub async fn index_block(&self, h: u64) -> Result<(), FollowError> {
         let b = self.node.block(h).await?;
         if b.height != h {
             let why = format!("asked for block {h}, the node answered block {}", b.height);
@@ -844,7 +841,8 @@ impl Follower {
         }
         let row = BlockRow::from_view(&b);
         let mut txs = Vec::with_capacity(b.tx_hashes.len());
-        let mut touched: BTreeSet<(DocKind, String)> = extra.iter().cloned().collect();
+        let mut touched: BTreeSet<(DocKind, String)> =
+            b.ledger_events.iter().flat_map(Event::documents).collect();
         let fetched: Vec<Option<TxView>> = futures::stream::iter(b.tx_hashes.clone())
             .map(|hash| self.block_tx(h, hash))
             .buffered(NODE_READS_AT_ONCE)
@@ -928,7 +926,7 @@ impl Follower {
     /// is logged and shown on the dashboard until the next attempt succeeds; a database
     /// of another chain stops it for good.
     pub async fn run(self: Arc<Self>) {
-        let (tx, mut rx) = mpsc::channel::<Vec<(DocKind, String)>>(64);
+        let (tx, mut rx) = mpsc::channel::<()>(64);
         let events = {
             let me = self.clone();
             tokio::spawn(async move { me.listen(tx).await })
@@ -951,12 +949,12 @@ impl Follower {
             }
         }
         loop {
-            let extra = tokio::select! {
+            tokio::select! {
                 // `None`: the listener ended (checked below).
-                got = rx.recv() => got.unwrap_or_default(),
-                _ = tokio::time::sleep(Duration::from_secs(2)) => vec![],
+                _ = rx.recv() => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             };
-            if let Err(e) = self.catch_up(&extra).await {
+            if let Err(e) = self.catch_up().await {
                 tracing::warn!(error = %e, "explorer index update failed");
                 self.index.write(|d| d.last_error = Some(e.to_string()));
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -976,47 +974,39 @@ impl Follower {
         }
     }
 
-    /// Indexes every block up to the node's height; `extra` are documents the ledger
-    /// changed by itself in the newest block.
-    pub async fn catch_up(&self, extra: &[(DocKind, String)]) -> Result<(), FollowError> {
+    /// Indexes every block up to the node's height.
+    pub async fn catch_up(&self) -> Result<(), FollowError> {
         let top = self.refresh_status().await?;
         let from = self.index.read(|d| d.height) + 1;
         for h in from..=top {
-            let x = if h == top { extra } else { &[] };
-            self.index_block(h, x).await?;
-        }
-        if from > top && !extra.is_empty() {
-            // Ledger-made changes (overdue) of an already indexed block.
-            let docs = self.documents(extra).await?;
-            self.put_docs(docs).await?;
+            self.index_block(h).await?;
         }
         Ok(())
     }
 
-    async fn listen(&self, tx: mpsc::Sender<Vec<(DocKind, String)>>) {
+    /// Wakes the follower on each block notice. A notice is only a wake-up: everything
+    /// is read from the block, so a notice the stream skipped (`lagged`), or one sent
+    /// while the stream was down, loses nothing.
+    async fn listen(&self, tx: mpsc::Sender<()>) {
         let mut backoff = Duration::from_millis(500);
         loop {
             match self.node.events().await {
                 Ok(mut s) => {
                     backoff = Duration::from_millis(500);
                     while let Some(ev) = s.next().await {
-                        let docs = match ev {
-                            Ok(n) => {
-                                self.index.write(|d| d.event_error = None);
-                                n.ledger_events.iter().flat_map(Event::documents).collect()
-                            }
-                            // The stream goes on; the block is still indexed from
-                            // `/v1/blocks`, but its ledger-made changes are unknown.
+                        match ev {
+                            Ok(_) => self.index.write(|d| d.event_error = None),
+                            // The stream goes on; the block is indexed from `/v1/blocks`.
                             Err(e @ NodeError::Decode { .. }) => {
-                                self.bad_notice(e).await;
-                                vec![]
+                                tracing::warn!(error = %e, "malformed block notice");
+                                self.index.write(|d| d.event_error = Some(e.to_string()));
                             }
                             Err(e) => {
                                 tracing::debug!(error = %e, "node event stream ended");
                                 break;
                             }
-                        };
-                        if tx.send(docs).await.is_err() {
+                        }
+                        if tx.send(()).await.is_err() {
                             return;
                         }
                     }
@@ -1025,21 +1015,6 @@ impl Follower {
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
-        }
-    }
-
-    /// A block notice that did not decode: said on the dashboard, and a gap from the
-    /// next block on (its ledger-made changes may be missing).
-    async fn bad_notice(&self, e: NodeError) {
-        tracing::warn!(error = %e, "malformed block notice");
-        let since = self.index.write(|d| {
-            d.event_error = Some(e.to_string());
-            d.height + 1
-        });
-        let why = "a block notice did not decode: changes the ledger made by itself \
-                   (overdue) may be missing";
-        if let Err(e) = self.note_gap(since, why.to_string()).await {
-            tracing::warn!(error = %e, "explorer index: could not record a gap");
         }
     }
 }
@@ -1092,7 +1067,7 @@ pub(crate) mod tests {
     use crate::vis::Viewer;
     use lianrong_api_types::MAX_PAGE;
     use lianrong_contracts::action::InvoiceSpec;
-    use lianrong_contracts::model::{DocId, OrderStatus};
+    use lianrong_contracts::model::{DocId, OrderStatus, ReceivableStatus};
     use lianrong_contracts::money::{Amount, Money};
     use lianrong_contracts::Action;
 
@@ -1135,15 +1110,19 @@ pub(crate) mod tests {
         let t = fake::tx(t1, 1, "CORE-A", register(&inv), events);
         node.set(&paths::transaction(&t1), t);
         node.set_doc(Doc::Invoice(inv));
-        let rcv = testdata::receivable(
+        node.set_doc(Doc::Receivable(rcv1()));
+    }
+
+    /// RCV-1 of INV-1, held by SUP-1, owed by CORE-A.
+    fn rcv1() -> Receivable {
+        testdata::receivable(
             "RCV-1",
             "SUP-1",
             "CORE-A",
             "2026-11-01",
             "2027-01-31",
             "100.00",
-        );
-        node.set_doc(Doc::Receivable(rcv));
+        )
     }
 
     fn order_po9() -> Order {
@@ -1294,7 +1273,7 @@ pub(crate) mod tests {
 
         // A block that answers for another height is refused as well.
         node.set("/v1/blocks/2", fake::block(3, &[t2]));
-        let e = f.catch_up(&[]).await.unwrap_err();
+        let e = f.catch_up().await.unwrap_err();
         assert!(
             matches!(&e, FollowError::Node(NodeError::Decode { url, reason })
                 if url == "/v1/blocks/2" && reason.contains("answered block 3")),
@@ -1302,8 +1281,40 @@ pub(crate) mod tests {
         );
 
         node.set("/v1/blocks/2", fake::block(2, &[t2]));
-        f.catch_up(&[]).await.unwrap();
+        f.catch_up().await.unwrap();
         index.read(|d| assert!(d.height == 2 && d.orders.contains_key("PO-9")));
+    }
+
+    /// The finding: the ledger's own changes (a receivable swept overdue) reached the
+    /// index only through the block's notice on the event stream, so a notice the stream
+    /// skipped (`lagged`) or sent while it was down lost them for good, silently. They
+    /// are read from the block now: no notice at all, and the overdue status is indexed.
+    #[tokio::test]
+    async fn ledger_made_changes_are_read_from_the_block_not_its_notice() {
+        let (node, _, _) = two_block_node();
+        let f = follower(node.clone(), Arc::new(Index::new(100))).await;
+        f.rebuild().await.unwrap();
+        let mut rcv = rcv1();
+        rcv.status = ReceivableStatus::Overdue;
+        let mut b3 = fake::block(3, &[]);
+        b3.ledger_events = vec![Event::ReceivableOverdue {
+            receivable: rcv.id.clone(),
+            maturity: rcv.maturity,
+        }];
+        node.set("/v1/blocks/3", b3);
+        node.set_doc(Doc::Receivable(rcv));
+        node.set("/v1/status", fake::status(3, vec![]));
+        assert!(node.notices.lock().unwrap().is_empty());
+        f.catch_up().await.unwrap();
+        f.index.read(|d| {
+            assert_eq!(d.height, 3);
+            assert_eq!(d.receivables["RCV-1"].status, ReceivableStatus::Overdue);
+        });
+        let stored = f.store.doc(DocKind::Receivable, "RCV-1").await.unwrap();
+        assert!(
+            matches!(&stored, Some(Doc::Receivable(r)) if r.status == ReceivableStatus::Overdue),
+            "{stored:?}"
+        );
     }
 
     /// The follower's loop puts the error on the dashboard's data (`last_error`), and a

@@ -532,7 +532,7 @@ mod tests {
         };
         serve_block(&node, 2, "SUP-1", ack, vec![event]);
         node.set_doc(Doc::Settlement(s.clone()));
-        f.catch_up(&[]).await.unwrap();
+        f.catch_up().await.unwrap();
         index.read(|d| {
             let q = ListQuery {
                 status: Some("acknowledged".into()),

@@ -819,6 +819,7 @@ pub mod fake {
                 },
             }),
             descendants: vec![],
+            ledger_events: vec![],
         }
     }
 

@@ -233,6 +233,7 @@ mod tests {
             header: h.clone(),
             commit_certificate: Some(cert.clone()),
             descendants: descendants.to_vec(),
+            ledger_events: vec![],
         }
     }
 

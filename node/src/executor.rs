@@ -67,7 +67,9 @@ impl Executor {
         commits: broadcast::Sender<Arc<CommitNotice>>,
     ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
-        // Unbounded, yet never longer than QUEUE + 1: each result answers one job.
+        // Unbounded, yet short: each result answers one job, and the loop takes every
+        // waiting result before any other input, so at most the jobs queued plus those
+        // one input finalized (a step's sync ranges) wait here.
         let (done_tx, done) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("executor".into())
@@ -150,6 +152,8 @@ pub fn execute_and_commit(
         changes: outcome.changes,
         results_root: outcome.results_root,
         ends_epoch: fb.block.reconfig.as_ref().map(|_| fb.block.epoch),
+        // Usually empty; the notice below takes the original.
+        ledger_events: outcome.ledger_events.clone(),
     })?;
     tracing::info!(
         height,

@@ -235,6 +235,7 @@ impl Chain {
             descendants: (height + 1..=height + descendants)
                 .map(|h| self.block(h).header())
                 .collect(),
+            ledger_events: vec![],
         }
     }
 }

@@ -36,6 +36,11 @@ pub struct CommitBlock {
     pub results_root: Hash,
     /// The epoch this block ends, when it carries a validator-set change.
     pub ends_epoch: Option<u64>,
+    /// The changes the ledger made by itself in this block (`BlockOutcome::ledger_events`:
+    /// the overdue sweep), kept so that a reader of the block learns them from the block
+    /// and not only from a notice it may have missed. Most blocks have none; then nothing
+    /// is written.
+    pub ledger_events: Vec<lianrong_contracts::Event>,
 }
 
 /// A stored transaction and where it is.
@@ -132,6 +137,11 @@ impl Db {
         self.put(&mut batch, CF_BLOCKS, &hkey, &block.block)?;
         self.put(&mut batch, CF_CERTS, &hkey, &block.cert)?;
         self.put(&mut batch, CF_RESULTS, &hkey, &block.results_root.0)?;
+        if !block.ledger_events.is_empty() {
+            let events = codec::encode(&block.ledger_events);
+            too_large("ledger events", events.len(), MAX_LEDGER_EVENTS_BYTES)?;
+            self.put(&mut batch, CF_RESULTS, &ledger_events_key(height), &events)?;
+        }
         if let Some(epoch) = block.ends_epoch {
             self.put(&mut batch, CF_META, &epoch_end_key(epoch), &hkey)?;
         }

@@ -3,7 +3,7 @@
 
 use lianrong_contracts::model::{DocId, Receivable};
 use lianrong_contracts::state::keys;
-use lianrong_contracts::{DocKind, HistoryEntry, Receipt};
+use lianrong_contracts::{DocKind, Event, HistoryEntry, Receipt};
 use lianrong_primitives::{codec, Hash};
 
 use super::commit::TxRecord;
@@ -49,6 +49,16 @@ impl Db {
             Some(bytes) => codec::decode_stored(&bytes, MAX_TX_RECORD_BYTES)
                 .map(Some)
                 .map_err(|e| DbError::codec(format!("transaction {hash}"), e)),
+        }
+    }
+
+    /// The changes the ledger made by itself in the block at `height` (the overdue
+    /// sweep's events), empty when it made none or the height is not stored.
+    pub fn ledger_events(&self, height: u64) -> Result<Vec<Event>, DbError> {
+        match self.read(CF_RESULTS, &ledger_events_key(height))? {
+            None => Ok(Vec::new()),
+            Some(bytes) => codec::decode_stored(&bytes, MAX_LEDGER_EVENTS_BYTES)
+                .map_err(|e| DbError::codec(format!("ledger events of block {height}"), e)),
         }
     }
 

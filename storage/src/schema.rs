@@ -19,7 +19,8 @@ pub const CF_BLOCKS: &str = "blocks";
 /// Column family of commit certificates (`height BE -> opaque certificate bytes`).
 pub const CF_CERTS: &str = "certs";
 /// Column family of each block's results root (`height BE -> 32 bytes`), which with the
-/// state root makes the block's execution commit (what later blocks certify).
+/// state root makes the block's execution commit (what later blocks certify), and of the
+/// ledger events of a block that has any ([`ledger_events_key`] -> encoded events).
 pub const CF_RESULTS: &str = "results";
 /// Column family of block hashes (`hash -> height BE`).
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
@@ -112,6 +113,9 @@ pub const MAX_CERT_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_BLOCK_TXS: usize = 65_536;
 /// Largest encoded receipt decoded (events plus a refusal message).
 pub const MAX_RECEIPT_BYTES: usize = 1024 * 1024;
+/// Largest encoded list of a block's ledger events stored or decoded (an overdue sweep
+/// marks at most `MAX_SWEEP_PER_BLOCK` = 4,096 receivables, each with a financing: ~1 MB).
+pub const MAX_LEDGER_EVENTS_BYTES: usize = 4 * 1024 * 1024;
 /// Largest stored transaction record decoded (a transaction plus its location).
 pub const MAX_TX_RECORD_BYTES: usize = lianrong_contracts::tx::MAX_TX_BYTES + 64;
 /// Largest encoded jmt node decoded (an internal node has at most 16 children).
@@ -131,6 +135,14 @@ pub const MAX_SORTED_SCAN: usize = 1_000_000;
 /// A height as a key: big-endian so that key order is height order.
 pub fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
+}
+
+/// The [`CF_RESULTS`] key of a block's ledger events: its height key and a suffix, so it
+/// sorts right after the block's results root and never equals a height key.
+pub fn ledger_events_key(height: u64) -> Vec<u8> {
+    let mut k = height_key(height).to_vec();
+    k.extend_from_slice(b"/ledger");
+    k
 }
 
 /// The `meta` key recording where `epoch` ended.

@@ -589,7 +589,7 @@ pub(super) fn split_executed(
     responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn latest_block(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> ApiResult<Json<BlockView>> {
     let (height, _) = state
         .db
@@ -599,7 +599,7 @@ pub async fn latest_block(
     if height == 0 {
         return Err(ApiError::not_found("block after genesis"));
     }
-    super::proofs::block_view(&state, height).map(Json)
+    super::proofs::block_view(&state, &caller, height).map(Json)
 }
 
 /// `GET /v1/orgs/{id}`.
@@ -971,11 +971,7 @@ fn view_notice(n: &Arc<CommitNotice>, caller: &Caller) -> BlockNotice {
             .filter(|r| everything || r.signer == caller.org)
             .cloned()
             .collect(),
-        ledger_events: if everything {
-            n.ledger_events.clone()
-        } else {
-            Vec::new()
-        },
+        ledger_events: caller.ledger_events(&n.ledger_events),
     }
 }
 

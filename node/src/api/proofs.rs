@@ -71,9 +71,10 @@ fn kept(state: &AppState, height: u64, epoch_ends: bool) -> ApiResult<()> {
     )))
 }
 
-/// A block as the API shows it: header, transactions, certificate, and the headers up to
-/// the block the certificate commits when that is a descendant.
-pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> {
+/// A block as the API shows it: header, transactions, certificate, the headers up to
+/// the block the certificate commits when that is a descendant, and the ledger's own
+/// changes in it as far as `caller` may see them.
+pub(super) fn block_view(state: &AppState, caller: &Caller, height: u64) -> ApiResult<BlockView> {
     kept(state, height, false)?;
     let (block, cert) = stored(state, height)?;
     let txs = crate::payload::listed(&block.payload, lianrong_consensus::MAX_PAYLOAD_BYTES);
@@ -111,6 +112,8 @@ pub(super) fn block_view(state: &AppState, height: u64) -> ApiResult<BlockView> 
         header: block.header(),
         commit_certificate: cert,
         descendants,
+        ledger_events: caller
+            .ledger_events(&state.db.ledger_events(height).map_err(ApiError::internal)?),
     })
 }
 
@@ -300,8 +303,8 @@ pub async fn raw_block(
     responses((status = 200, body = BlockView), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
 pub async fn block(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(height): ApiPath<u64>,
 ) -> ApiResult<Json<BlockView>> {
-    block_view(&state, height).map(Json)
+    block_view(&state, &caller, height).map(Json)
 }

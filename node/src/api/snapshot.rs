@@ -350,13 +350,13 @@ pub async fn manifest(
     only_banks_and_auditors(&caller)?;
     let (export, certifying) = certified_export(&state).await?;
     let height = export.height;
-    let certified_by = super::proofs::block_view(&state, certifying)?;
+    let certified_by = super::proofs::block_view(&state, &caller, certifying)?;
     if certified_by.header.executed.state_root != export.root {
         return Err(ApiError::internal(format!(
             "the certified state of height {height} is not this node's: divergence"
         )));
     }
-    let block = super::proofs::block_view(&state, height)?;
+    let block = super::proofs::block_view(&state, &caller, height)?;
     let raw = |what: Option<Vec<u8>>| {
         what.map(hex::encode)
             .ok_or_else(|| ApiError::internal(format!("block {height} is not stored")))

@@ -263,3 +263,62 @@ async fn a_value_the_document_allows_is_not_refused_as_malformed() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// `/v1/blocks/{h}` carries the changes the ledger made by itself in the block (what its
+/// notice on `/v1/events` carries, so a reader that missed the notice loses nothing), to
+/// banks and auditors only, like the notice.
+#[tokio::test]
+async fn a_block_shows_its_ledger_events_to_banks_and_auditors_only() {
+    use lianrong_consensus::{Block, CommitCertificate, ExecutionCommit, QuorumCert};
+    use lianrong_contracts::model::DocId;
+    use lianrong_contracts::Event;
+    use lianrong_primitives::{codec, Hash};
+    use lianrong_storage::CommitBlock;
+
+    let app = App::new();
+    let db = &app.state.db;
+    let changes =
+        lianrong_contracts::merkle::compute_changes(db.as_ref(), 1, Default::default()).unwrap();
+    let genesis = Hash([7; 32]);
+    let block = Block {
+        chain_id: testkit::CHAIN_ID.into(),
+        epoch: 0,
+        height: 1,
+        round: 1,
+        parent: genesis,
+        justify: QuorumCert::genesis(genesis),
+        proposer: 0,
+        timestamp_ms: 1_000,
+        payload: Vec::new(),
+        reconfig: None,
+        executed: ExecutionCommit::genesis(changes.root),
+    };
+    let overdue = Event::ReceivableOverdue {
+        receivable: DocId::new("RCV-1").unwrap(),
+        maturity: "2026-01-31".parse().unwrap(),
+    };
+    db.commit_block(&CommitBlock {
+        height: 1,
+        block_hash: block.hash(),
+        block: codec::encode(&block),
+        cert: codec::encode(&CommitCertificate {
+            qc: QuorumCert::genesis(genesis),
+        }),
+        txs: Vec::new(),
+        receipts: Vec::new(),
+        changes,
+        results_root: Hash::ZERO,
+        ends_epoch: None,
+        ledger_events: vec![overdue.clone()],
+    })
+    .unwrap();
+    let expected = serde_json::to_value(vec![overdue]).unwrap();
+    for org in ["AUDIT", "BANK-A"] {
+        let (status, body) = app.get("/v1/blocks/1", org).await;
+        assert_eq!(status, StatusCode::OK, "{org}: {body}");
+        assert_eq!(body["ledger_events"], expected, "{org}: {body}");
+    }
+    let (status, body) = app.get("/v1/blocks/1", "SUP-1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ledger_events"], serde_json::json!([]), "{body}");
+}

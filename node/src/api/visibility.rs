@@ -3,7 +3,7 @@
 
 use lianrong_api_types::visibility::Reader;
 use lianrong_contracts::state::{keys, load};
-use lianrong_contracts::StoreError;
+use lianrong_contracts::{Event, StoreError};
 use lianrong_primitives::OrgId;
 use lianrong_storage::Db;
 
@@ -25,6 +25,17 @@ impl Caller {
             Reader::Everything
         } else {
             Reader::Org(self.org.clone())
+        }
+    }
+
+    /// The changes the ledger made by itself (overdue sweeps) this caller may see: they
+    /// name any org's receivables and financings, so banks and auditors see them and
+    /// everyone else none. The one rule for block notices and blocks alike.
+    pub fn ledger_events(&self, events: &[Event]) -> Vec<Event> {
+        if self.sees_everything() {
+            events.to_vec()
+        } else {
+            Vec::new()
         }
     }
 }

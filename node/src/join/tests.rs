@@ -66,6 +66,7 @@ fn live_db(dir: &Path) -> Db {
             changes: out.changes,
             results_root: out.results_root,
             ends_epoch: None,
+            ledger_events: out.ledger_events,
         })
         .unwrap();
     }

@@ -173,6 +173,41 @@ fn blocks_txs_receipts_and_history_are_queryable() {
 /// due (its predecessor sat in a partitioned node's mempool) was refused at the envelope
 /// in one block -- and stored as committed there -- then executed in a later one. A
 /// client asking in between was told it was final, refused, at the wrong height.
+/// The changes the ledger makes by itself (a receivable swept overdue) are stored with
+/// their block and read back by height; blocks without any read back none.
+#[test]
+fn a_blocks_ledger_events_are_stored_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = World::new();
+    let r = w.trade_to_receivable("CORE-A", "SUP-1", "1000.00", 20);
+    let due = w.receivable(&r).maturity;
+    // Past maturity and the grace days: the next block's sweep marks it overdue.
+    let ahead = (due - w.today()).num_days() + 10;
+    w.advance_days(u64::try_from(ahead).expect("maturity ahead"));
+    w.block(&[]);
+    assert_eq!(w.receivable(&r).status, ReceivableStatus::Overdue);
+    let db = genesis_db(dir.path());
+    let mut with_events = Vec::new();
+    for (ctx, txs, _) in &w.log {
+        let c = commit_of(ctx, txs, &db);
+        db.commit_block(&c).expect("commit");
+        let stored = db.ledger_events(ctx.height).expect("read");
+        assert_eq!(stored, c.ledger_events, "height {}", ctx.height);
+        if !stored.is_empty() {
+            with_events.push(ctx.height);
+        }
+    }
+    assert_eq!(with_events.len(), 1, "one sweep marked it overdue");
+    let events = db.ledger_events(with_events[0]).expect("read");
+    assert!(
+        events.iter().any(|e| e
+            .documents()
+            .contains(&(DocKind::Receivable, r.to_string()))),
+        "{events:?}"
+    );
+    assert!(db.ledger_events(9_999).expect("read").is_empty());
+}
+
 #[test]
 fn only_the_copy_that_spent_the_nonce_is_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -320,6 +355,7 @@ fn commit_before_genesis_and_foreign_genesis_are_refused() {
         changes: out.changes,
         results_root: out.results_root,
         ends_epoch: None,
+        ledger_events: out.ledger_events,
     };
     assert!(matches!(db.commit_block(&c), Err(DbError::NoGenesis)));
 

@@ -62,6 +62,7 @@ fn commit_of(ctx: &BlockContext, txs: &[VerifiedTransaction], db: &Db) -> Commit
         changes: out.changes,
         results_root: out.results_root,
         ends_epoch: None,
+        ledger_events: out.ledger_events,
     }
 }
 

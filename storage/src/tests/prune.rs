@@ -286,6 +286,7 @@ pub(super) fn commit_writes(db: &Db, height: u64, writes: Writes) -> Hash {
         changes,
         results_root: Hash::ZERO,
         ends_epoch: None,
+        ledger_events: Vec::new(),
     })
     .expect("commit");
     root
