@@ -21,7 +21,7 @@ use lianrong_contracts::model::Validator as LedgerValidator;
 use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
 use lianrong_primitives::{codec, Hash, PublicKey};
 use lianrong_storage::{CommitBlock, Db};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::api::CommitNotice;
 
@@ -29,6 +29,18 @@ use crate::api::CommitNotice;
 /// of execution (it needs this node's roots to vote), but catching up finalizes whole
 /// windows at once; beyond this many the loop waits for the executor.
 pub const QUEUE: usize = 256;
+
+/// What the blocks handed to the executor and not yet committed may hold in memory
+/// (estimated by [`job_bytes`]); beyond it the loop waits for the executor. Bounded in
+/// bytes because a count alone let a catching-up node hold 256 full blocks (each ~1 MB
+/// encoded, ~4 MB with its decoded transactions): 616 MiB RSS against a 192 MiB budget.
+/// 16 MiB still queues several full blocks, enough that the executor never waits on the
+/// network while the sync fetches ahead. Outside `[memory]`, like the node's other fixed
+/// queues (node/README.md lists them).
+pub const QUEUE_BYTES: usize = 16 << 20;
+
+/// Room is counted in KiB: a semaphore's permits are `u32`.
+const ROOM_UNIT: usize = 1024;
 
 /// A finalized block and its transactions (signatures checked), to execute.
 pub struct Job {
@@ -52,10 +64,54 @@ pub struct Done {
     pub reconfig: bool,
 }
 
+/// What a job holds in memory, estimated: the block's encoded payload, and each
+/// transaction's kept bytes and decoded value at the mempool's factor (the same estimate
+/// the memory plan makes for a waiting transaction).
+pub fn job_bytes(job: &Job) -> usize {
+    let txs: usize = job.txs.iter().map(|t| t.bytes().len()).sum();
+    let factor = lianrong_node_formats::memory::MEMPOOL_DECODED_FACTOR as usize;
+    job.block
+        .block
+        .payload
+        .len()
+        .saturating_add(txs.saturating_mul(factor))
+}
+
+/// The executor's room in bytes: a job takes its [`job_bytes`] (at most all of the room,
+/// so a block larger than the bound still runs, alone) until it is committed.
+#[derive(Clone)]
+struct Room {
+    units: Arc<Semaphore>,
+    capacity: u32,
+}
+
+impl Room {
+    fn new(bytes: usize) -> Self {
+        let capacity = u32::try_from(bytes.div_ceil(ROOM_UNIT).max(1)).unwrap_or(u32::MAX);
+        Self {
+            units: Arc::new(Semaphore::new(capacity as usize)),
+            capacity,
+        }
+    }
+
+    /// Waits until `bytes` fit beside the jobs not yet committed.
+    async fn take(&self, bytes: usize) -> Result<OwnedSemaphorePermit> {
+        let units = u32::try_from(bytes.div_ceil(ROOM_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.capacity);
+        self.units
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .map_err(|_| anyhow!("the executor stopped"))
+    }
+}
+
 /// The loop's side of the executor.
 pub struct Executor {
     /// `None` once stopping.
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::Sender<(Job, OwnedSemaphorePermit)>>,
+    room: Room,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -66,7 +122,16 @@ impl Executor {
         db: Arc<Db>,
         commits: broadcast::Sender<Arc<CommitNotice>>,
     ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
-        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+        Self::start_with(db, commits, QUEUE_BYTES)
+    }
+
+    /// [`Self::start`] with room for `queue_bytes` of blocks not yet committed.
+    pub fn start_with(
+        db: Arc<Db>,
+        commits: broadcast::Sender<Arc<CommitNotice>>,
+        queue_bytes: usize,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
+        let (jobs, mut queue) = mpsc::channel::<(Job, OwnedSemaphorePermit)>(QUEUE);
         // Unbounded, yet short: each result answers one job, and the loop takes every
         // waiting result before any other input, so at most the jobs queued plus those
         // one input finalized (a step's sync ranges) wait here.
@@ -74,8 +139,10 @@ impl Executor {
         let thread = std::thread::Builder::new()
             .name("executor".into())
             .spawn(move || {
-                while let Some(job) = queue.blocking_recv() {
+                while let Some((job, room)) = queue.blocking_recv() {
                     let result = execute_and_commit(&db, &commits, job);
+                    // The block is committed and dropped: its room is free.
+                    drop(room);
                     let failed = result.is_err();
                     if done_tx.send(result).is_err() || failed {
                         return;
@@ -84,18 +151,20 @@ impl Executor {
             })?;
         let executor = Self {
             jobs: Some(jobs),
+            room: Room::new(queue_bytes),
             thread: Some(thread),
         };
         Ok((executor, done))
     }
 
-    /// Hands a finalized block over (waits while the queue is full).
+    /// Hands a finalized block over (waits while the queue is full, in blocks or bytes).
     pub async fn push(&self, job: Job) -> Result<()> {
         let jobs = self
             .jobs
             .as_ref()
             .ok_or_else(|| anyhow!("the executor is stopping"))?;
-        jobs.send(job)
+        let room = self.room.take(job_bytes(&job)).await?;
+        jobs.send((job, room))
             .await
             .map_err(|_| anyhow!("the executor stopped"))
     }
@@ -276,6 +345,64 @@ mod tests {
             .push(job_at(testkit::CHAIN_ID, &w.log[0].0, vec![]))
             .await
             .is_err());
+    }
+
+    /// The executor's queue is bounded by bytes as well as by count: a block waits for
+    /// room while the blocks before it hold it, gets it as soon as one is committed, and
+    /// a block larger than the whole room still gets it, alone.
+    #[tokio::test]
+    async fn the_queue_holds_blocks_up_to_its_bytes_and_a_larger_block_alone() {
+        use futures::FutureExt;
+        let room = Room::new(10 * ROOM_UNIT);
+        let first = room.take(6 * ROOM_UNIT).now_or_never().unwrap().unwrap();
+        assert!(
+            room.take(6 * ROOM_UNIT).now_or_never().is_none(),
+            "12 KiB do not fit in 10"
+        );
+        let small = room.take(4 * ROOM_UNIT).now_or_never().unwrap().unwrap();
+        drop(first);
+        let waiting = room.take(6 * ROOM_UNIT).now_or_never().unwrap().unwrap();
+        drop((small, waiting));
+        let huge = room.take(1 << 30).now_or_never().unwrap().unwrap();
+        assert!(
+            room.take(1).now_or_never().is_none(),
+            "the huge block runs alone"
+        );
+        drop(huge);
+        assert!(room.take(1).now_or_never().is_some());
+
+        // What a job is charged: its payload, and its transactions decoded.
+        let mut w = World::new();
+        w.delivered_order("CORE-A", "SUP-1", "50000.00");
+        let (ctx, txs, _) = w.log.last().unwrap().clone();
+        let tx_bytes: usize = txs.iter().map(|t| t.bytes().len()).sum();
+        let mut job = job_at(testkit::CHAIN_ID, &ctx, txs);
+        job.block.block.payload = vec![0; 1000];
+        assert_eq!(job_bytes(&job), 1000 + 3 * tx_bytes);
+    }
+
+    /// With room for less than one block, every block still executes, in order.
+    #[tokio::test]
+    async fn blocks_larger_than_the_room_execute_one_at_a_time() {
+        let mut w = World::new();
+        w.delivered_order("CORE-A", "SUP-1", "50000.00");
+        let (_dir, db) = genesis_db();
+        let (commits, _) = broadcast::channel(64);
+        let (mut executor, mut done) = Executor::start_with(db.clone(), commits, 1).unwrap();
+        for (ctx, txs, _) in &w.log {
+            executor
+                .push(job_at(testkit::CHAIN_ID, ctx, txs.clone()))
+                .await
+                .unwrap();
+        }
+        for (ctx, _, root) in &w.log {
+            let d = done.recv().await.unwrap().unwrap();
+            assert_eq!(
+                (d.executed.height, d.executed.state_root),
+                (ctx.height, *root)
+            );
+        }
+        executor.finish().await;
     }
 
     /// A block the database refuses (not the next height) comes back as an error, and the
