@@ -97,7 +97,7 @@ pub(crate) type Snapshot<'a> = SnapshotWithThreadMode<'a, DB>;
 /// commit returned, or those plus the one in flight -- never part of a block.
 pub struct Db {
     pub(crate) db: DB,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     chain_id: String,
     /// Serialises commits: the height check, the reads of old receivables for the
     /// indexes and the write must see no other commit in between.
@@ -292,10 +292,7 @@ impl Db {
                     .map(u32::from_be_bytes)
                     .map_err(|_| DbError::corrupt("meta format", "not 4 bytes"))?;
                 if format != FORMAT_VERSION {
-                    return Err(DbError::corrupt(
-                        "meta format",
-                        format!("layout version {format}, this node reads {FORMAT_VERSION}"),
-                    ));
+                    self.migrate_from(format)?;
                 }
                 Ok(())
             }

@@ -35,6 +35,20 @@ pub enum DbError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The database was written in a layout this node neither reads nor upgrades.
+    #[error(
+        "the database at {path} has layout version {stored}; this node reads {reads} and \
+         upgrades from 2 on: run the node release that wrote it, or restore a backup taken \
+         with a release that reads {reads}"
+    )]
+    OtherFormat {
+        /// The directory.
+        path: String,
+        /// The layout version recorded in the database.
+        stored: u32,
+        /// The layout version this node reads.
+        reads: u32,
+    },
     /// The database belongs to another chain.
     #[error("the database at {path} holds chain {stored:?}, not {expected:?}")]
     WrongChain {

@@ -5,11 +5,11 @@ use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
 use lianrong_contracts::state::{Entries, StateRead, Storage};
 use lianrong_contracts::StoreError;
-use lianrong_primitives::{codec, Hash};
+use lianrong_primitives::Hash;
 
 use super::db::Db;
 use super::error::DbError;
-use super::node_codec::{decode_node, encode_node_key};
+use super::node_codec::{decode_node, decode_node_key, encode_node_key};
 use super::schema::*;
 
 /// History entries live in the index column family but are part of what the contract
@@ -148,9 +148,7 @@ impl TreeReader for Db {
                     .as_ref()
                     .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
                 {
-                    let key: NodeKey = codec::decode_stored(k, MAX_NODE_KEY_BYTES)
-                        .map_err(|e| DbError::codec("jmt node key", e))?;
-                    best = Some((key, leaf));
+                    best = Some((decode_node_key(k)?, leaf));
                 }
             }
             it.next();

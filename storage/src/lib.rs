@@ -36,6 +36,7 @@ mod error;
 mod evidence;
 mod indexes;
 mod ledger;
+mod migrate;
 mod node_cache;
 pub mod node_codec;
 pub mod prune;

@@ -34,12 +34,12 @@ use std::sync::atomic::Ordering;
 use jmt::storage::{LeafNode, NibblePath, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
 use lianrong_contracts::merkle::{key_hash, StateProof};
-use lianrong_primitives::{codec, Hash};
+use lianrong_primitives::Hash;
 use rocksdb::WriteBatch;
 
 use super::db::{read_opts, Db};
 use super::error::DbError;
-use super::node_codec::encode_node_key;
+use super::node_codec::{decode_node_key, encode_node_key};
 use super::schema::*;
 
 /// Stale entries every pruning block may delete besides twice its own: a steady load is
@@ -308,8 +308,7 @@ impl Db {
 
     /// Deletes a version's root node, recording its hash as that version's state root.
     fn stage_root_deletion(&self, batch: &mut WriteBatch, payload: &[u8]) -> Result<(), DbError> {
-        let key: NodeKey = codec::decode_stored(payload, MAX_NODE_KEY_BYTES)
-            .map_err(|e| DbError::codec("jmt stale root key", e))?;
+        let key = decode_node_key(payload)?;
         let hash = self.root_node_hash(key.version())?.ok_or_else(|| {
             DbError::corrupt(
                 format!("root node of version {}", key.version()),

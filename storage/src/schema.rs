@@ -4,8 +4,9 @@
 use jmt::KeyHash;
 
 /// Bumped when the layout below changes incompatibly; a node refuses to open a database
-/// written in another format rather than misread it.
-pub const FORMAT_VERSION: u32 = 2;
+/// written in another format rather than misread it. 3: tree node keys sort by version
+/// (`node_codec::encode_node_key`).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.
@@ -120,8 +121,6 @@ pub const MAX_LEDGER_EVENTS_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_TX_RECORD_BYTES: usize = lianrong_contracts::tx::MAX_TX_BYTES + 64;
 /// Largest encoded jmt node decoded (an internal node has at most 16 children).
 pub const MAX_NODE_BYTES: usize = 4096;
-/// Largest encoded jmt node key decoded (a version and at most 64 nibbles).
-pub const MAX_NODE_KEY_BYTES: usize = 128;
 /// Largest stored state value decoded by this module's queries.
 pub const MAX_VALUE_BYTES: usize = lianrong_contracts::state::MAX_VALUE_BYTES;
 /// Most entries any one query returns, whatever the caller asks for.

@@ -9,6 +9,7 @@ mod encryption;
 mod filters;
 mod ledger;
 mod memtables;
+mod migrate;
 mod prune;
 mod snapshot;
 

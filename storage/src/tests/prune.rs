@@ -12,6 +12,7 @@ use lianrong_contracts::testkit::CHAIN_ID;
 use rand::{Rng, SeedableRng};
 
 use super::*;
+use crate::node_codec::encode_node_key;
 use crate::prune::prune_budget;
 use crate::schema::{parse_stale_key, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, MAX_NODE_BYTES};
 use crate::{DataKey, DbError, DbOptions};
@@ -51,7 +52,7 @@ fn count(db: &Db, cf: &str) -> (usize, usize) {
 }
 
 /// Every stored key of a column family.
-fn stored_keys(db: &Db, cf: &str) -> BTreeSet<Vec<u8>> {
+pub(super) fn stored_keys(db: &Db, cf: &str) -> BTreeSet<Vec<u8>> {
     let mut it = db.db.raw_iterator_cf(db.cf(cf));
     it.seek_to_first();
     let mut out = BTreeSet::new();
@@ -72,7 +73,7 @@ fn reachable(db: &Db, version: u64) -> BTreeSet<Vec<u8>> {
         std::iter::empty().collect::<NibblePath>(),
     )];
     while let Some(key) = todo.pop() {
-        let stored = codec::encode(&key);
+        let stored = encode_node_key(&key);
         let bytes = db
             .read(CF_JMT_NODES, &stored)
             .expect("read node")
@@ -145,7 +146,7 @@ fn a_pruned_database_keeps_its_window_current_proofs_and_every_root() {
         "{values} of {full_values} values kept"
     );
     // The root of version 1 is gone; its hash is still version 1's state root.
-    assert!(!kept.contains(&codec::encode(&NodeKey::new(
+    assert!(!kept.contains(&encode_node_key(&NodeKey::new(
         1,
         std::iter::empty().collect::<NibblePath>()
     ))));
@@ -257,7 +258,7 @@ fn a_backlog_is_pruned_in_bounded_steps_and_the_floor_never_goes_back() {
 
 /// One block of random writes to a small key space (so leaves split, merge and move),
 /// sometimes none at all (jmt then copies the root to the new version).
-fn random_writes(rng: &mut rand::rngs::StdRng) -> Writes {
+pub(super) fn random_writes(rng: &mut rand::rngs::StdRng) -> Writes {
     let mut writes = Writes::new();
     let n = rng.gen_range(0..7);
     for _ in 0..n {
