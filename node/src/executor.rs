@@ -32,8 +32,9 @@ pub const QUEUE: usize = 256;
 
 /// What the blocks handed to the executor and not yet committed may hold in memory
 /// (estimated by [`job_bytes`]); beyond it the loop waits for the executor. Bounded in
-/// bytes because a count alone let a catching-up node hold 256 full blocks (each ~1 MB
-/// encoded, ~4 MB with its decoded transactions): 616 MiB RSS against a 192 MiB budget.
+/// bytes because a count alone let a catching-up node hold 256 full blocks (each up to
+/// 256 KiB encoded, ~1 MiB with its decoded transactions): 616 MiB RSS against a 192 MiB
+/// budget.
 /// 16 MiB still queues several full blocks, enough that the executor never waits on the
 /// network while the sync fetches ahead. Outside `[memory]`, like the node's other fixed
 /// queues (node/README.md lists them).
@@ -79,7 +80,6 @@ pub fn job_bytes(job: &Job) -> usize {
 
 /// The executor's room in bytes: a job takes its [`job_bytes`] (at most all of the room,
 /// so a block larger than the bound still runs, alone) until it is committed.
-#[derive(Clone)]
 struct Room {
     units: Arc<Semaphore>,
     capacity: u32,
