@@ -13,7 +13,7 @@ use jmt::storage::NodeKey;
 use lianrong_primitives::codec;
 use rocksdb::WriteBatch;
 
-use super::db::{synced, Db};
+use super::db::Db;
 use super::error::DbError;
 use super::node_codec::encode_node_key;
 use super::schema::*;
@@ -58,14 +58,7 @@ impl Db {
                 })
             }
         };
-        let mut batch = WriteBatch::default();
-        self.put(
-            &mut batch,
-            CF_META,
-            META_FORMAT,
-            &FORMAT_VERSION.to_be_bytes(),
-        )?;
-        self.db.write_opt(batch, &synced())?;
+        self.put_now(CF_META, META_FORMAT, &FORMAT_VERSION.to_be_bytes(), true)?;
         tracing::info!(
             from = format,
             to = FORMAT_VERSION,
