@@ -315,6 +315,16 @@ mod tests {
         (dir, Arc::new(db))
     }
 
+    /// Hands every block `w` executed to `executor`, in order.
+    async fn push_log(executor: &Executor, w: &World) {
+        for (ctx, txs, _) in &w.log {
+            executor
+                .push(job_at(testkit::CHAIN_ID, ctx, txs.clone()))
+                .await
+                .unwrap();
+        }
+    }
+
     /// Blocks handed over one after another come back in order, each with the roots the
     /// contracts compute for the same blocks in memory, stored, and announced to clients.
     #[tokio::test]
@@ -325,12 +335,7 @@ mod tests {
         let (_dir, db) = genesis_db();
         let (commits, mut notices) = broadcast::channel(64);
         let (mut executor, mut done) = Executor::start(db.clone(), commits).unwrap();
-        for (ctx, txs, _) in &w.log {
-            executor
-                .push(job_at(testkit::CHAIN_ID, ctx, txs.clone()))
-                .await
-                .unwrap();
-        }
+        push_log(&executor, &w).await;
         for (ctx, txs, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
             assert_eq!(d.executed.height, ctx.height);
@@ -389,12 +394,7 @@ mod tests {
         let (_dir, db) = genesis_db();
         let (commits, _) = broadcast::channel(64);
         let (mut executor, mut done) = Executor::start_with(db.clone(), commits, 1).unwrap();
-        for (ctx, txs, _) in &w.log {
-            executor
-                .push(job_at(testkit::CHAIN_ID, ctx, txs.clone()))
-                .await
-                .unwrap();
-        }
+        push_log(&executor, &w).await;
         for (ctx, _, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
             assert_eq!(
