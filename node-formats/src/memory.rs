@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | RocksDB block cache | 40 % | every point read (state, tree nodes, receipts) and, since they are charged to it, the index and filter blocks of every table file -- without that they grow with the database |
 //! | RocksDB memtables | 25 % | one limit over all column families together (RocksDB's write buffer manager), [`MEMTABLE_COUNT`] memtables of half of it each, so one column family can take a whole block's writes while the other is flushed |
-//! | tree-node cache | 20 % | the upper levels of the Merkle tree and the paths of the last blocks, at [`NODE_ENTRY_BYTES`] per node |
+//! | tree-node cache | 20 % | the Merkle tree's internal nodes: its upper levels and the paths of the last blocks, at [`NODE_ENTRY_BYTES`] per node |
 //! | mempool | 15 % | transactions waiting for a block: bounded by count and by encoded bytes, see [`MEMPOOL_ENTRY_BYTES`] and [`MEMPOOL_DECODED_FACTOR`] |
 //!
 //! Outside the budget (see node/README.md): the program's code and thread stacks, the
@@ -45,8 +45,8 @@ pub const MEMPOOL_PERCENT: u64 = 15;
 /// Memtables per column family (`max_write_buffer_number`): one filling while one is
 /// flushed, so writes do not stall on a flush.
 pub const MEMTABLE_COUNT: u32 = 2;
-/// Memory of one cached tree node: an internal node boxes 16 child slots of ~60 bytes,
-/// plus its key and the LRU entry (leaves are smaller; most cached nodes are internal).
+/// Memory of one cached tree node: an internal node (the cache keeps no leaves) boxes 16
+/// child slots of ~56 bytes, plus its key and the LRU entry.
 pub const NODE_ENTRY_BYTES: u64 = 1024;
 /// Memory per waiting transaction besides its contents: its hash index entry, its place
 /// in its signer's queue and the in-flight and admission-time records.

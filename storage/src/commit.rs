@@ -153,7 +153,7 @@ impl Db {
         self.db.write_opt(batch, &synced())?;
         // Only once they are on disk: the next block reads these paths first.
         for (key, node) in block.changes.tree.node_batch.nodes() {
-            self.nodes.insert(key.clone(), node.clone());
+            self.nodes.insert(key, node);
         }
         tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, ?pruned, "block committed");
         Ok(())

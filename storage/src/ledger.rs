@@ -84,7 +84,7 @@ impl Db {
             Some(bytes) => {
                 let node = decode_node(&bytes)
                     .map_err(|e| DbError::codec(format!("jmt node {node_key:?}"), e))?;
-                self.nodes.insert(node_key.clone(), node.clone());
+                self.nodes.insert(node_key, &node);
                 Ok(Some(node))
             }
         }

@@ -8,7 +8,7 @@
 use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
 
 use super::*;
-use crate::schema::CF_STATE;
+use crate::schema::{CF_JMT_NODES, CF_STATE};
 use crate::DbOptions;
 
 /// Keys in the one SST file: a 500 KB filter and ~100 KB of index, larger than the cache.
@@ -74,4 +74,40 @@ fn a_point_read_loads_a_partition_of_the_filter_and_index_not_all_of_them() {
         bytes_per_read < 32 * 1024,
         "{bytes_per_read} bytes read from files per point read"
     );
+}
+
+/// Bloom filter checks of reads of `KEYS / 20` present keys of column family `cf`, once
+/// they sit in its last level.
+fn filter_checks_of_present_keys(cf_name: &str) -> u64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), CHAIN_ID).expect("open");
+    let cf = db.cf(cf_name);
+    let keys = KEYS / 20;
+    let mut batch = rocksdb::WriteBatch::default();
+    for i in 0..keys {
+        batch.put_cf(cf, key(i).0, i.to_be_bytes());
+    }
+    db.db.write(batch).expect("write");
+    db.db.flush_cf(cf).expect("flush");
+    db.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+    set_perf_stats(PerfStatsLevel::EnableCount);
+    let mut perf = PerfContext::default();
+    perf.reset();
+    for i in 0..keys {
+        assert!(db.db.get_pinned_cf(cf, key(i).0).expect("read").is_some());
+    }
+    let checks =
+        perf.metric(PerfMetric::BloomSstHitCount) + perf.metric(PerfMetric::BloomSstMissCount);
+    set_perf_stats(PerfStatsLevel::Disable);
+    checks
+}
+
+/// Every tree node read is of a node that exists, so in the last level (most of the
+/// tree's bytes) a filter can only answer "maybe": the tree's column families keep none
+/// there, and a node read that misses the node cache goes straight to the index. The
+/// state's keys are often absent (a new nonce, a new document), so its filters stay.
+#[test]
+fn tree_nodes_in_the_last_level_are_read_without_a_filter_check() {
+    assert_eq!(filter_checks_of_present_keys(CF_JMT_NODES), 0);
+    assert!(filter_checks_of_present_keys(CF_STATE) >= KEYS / 20);
 }
