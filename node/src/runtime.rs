@@ -175,6 +175,7 @@ pub async fn run(
     let (commits, _) = broadcast::channel(NOTICE_QUEUE);
     let initial = initial_status(&db, last.as_ref().map(|f| f.block.hash()))?;
     let metrics = start_metrics(&config, initial.height, plan.mempool_max_txs);
+    metrics.watch_storage(&db);
     let status = Arc::new(RwLock::new(initial));
     let app = AppState {
         db: db.clone(),

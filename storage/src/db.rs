@@ -84,6 +84,24 @@ pub struct MemoryLimits {
     pub node_cache_entries: usize,
 }
 
+/// What the database holds in memory now ([`Db::memory_usage`]), for `/metrics`: each
+/// against the limit [`MemoryLimits`] gives it, and what no limit bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Bytes in the block cache (data, index and filter blocks of every column family).
+    pub block_cache_bytes: u64,
+    /// Of those, bytes pinned (blocks in use by readers, L0's and the top-level index
+    /// and filter partitions), which the cache cannot evict.
+    pub block_cache_pinned_bytes: u64,
+    /// Bytes of all memtables together, as the write buffer manager counts them.
+    pub memtables_bytes: u64,
+    /// Table readers' memory outside the block cache, over all column families: it
+    /// grows with the number of table files, not with any budget.
+    pub table_readers_bytes: u64,
+    /// Tree nodes in the node cache.
+    pub node_cache_nodes: u64,
+}
+
 /// A read view: the live database, or one consistent snapshot of it (for queries that
 /// read several records that must belong to the same block).
 pub(crate) type Snapshot<'a> = SnapshotWithThreadMode<'a, DB>;
@@ -133,10 +151,20 @@ impl std::fmt::Debug for Db {
 /// there its filter (most of the filter's bytes, ~1.25 per key) would only answer "maybe"
 /// -- a filter partition read from the block cache, or the file, on each node read that
 /// missed the node cache, and block cache room taken from the nodes themselves.
+///
+/// Tree nodes are stored uncompressed: mostly hashes, LZ4 saved a fifth of their bytes
+/// (ratio 0.79), but each node read that missed the caches decompressed a whole block,
+/// and each flush compressed a block's ~10,000 new nodes. Over 1,000,000 orders: ~5 % of
+/// a validator's CPU for ~20 % more disk (node/README.md, "Catch-up"). Files written
+/// compressed before stay readable; compaction moves this column family's files down
+/// without rewriting them (format 3), so they keep their compression until pruned.
 fn column_family_options(name: &str, shared: &Options) -> Options {
     let mut opts = shared.clone();
     if [CF_JMT_NODES, CF_JMT_VALUES].contains(&name) {
         opts.set_optimize_filters_for_hits(true);
+    }
+    if name == CF_JMT_NODES {
+        opts.set_compression_type(rocksdb::DBCompressionType::None);
     }
     opts
 }
@@ -193,7 +221,7 @@ impl Db {
         cf_opts.set_block_based_table_factory(&table);
         cf_opts.set_write_buffer_size(options.write_buffer_bytes);
         cf_opts.set_max_write_buffer_number(options.max_write_buffer_number);
-        cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        cf_opts.set_compression_type(rocksdb::DBCompressionType::None);
         // A bloom filter over each memtable's keys: most point reads (receipts of new
         // transactions, records written long ago) miss the memtable, and without it each
         // miss is a full skip-list search.
@@ -381,6 +409,30 @@ impl Db {
             block_cache_bytes: block_cache,
             memtables_bytes: self.memtables.get_buffer_size(),
             node_cache_entries: self.nodes.capacity(),
+        })
+    }
+
+    /// What the database holds in memory now (see [`MemoryUsage`]).
+    pub fn memory_usage(&self) -> Result<MemoryUsage, DbError> {
+        // One cache is shared by every column family: any of them reports all of it.
+        let meta = self.cf(CF_META);
+        let cache = |name: &str| -> Result<u64, DbError> {
+            Ok(self.db.property_int_value_cf(meta, name)?.unwrap_or(0))
+        };
+        let mut table_readers = 0u64;
+        for name in ALL_CFS {
+            let cf = self.cf(name);
+            let bytes = self
+                .db
+                .property_int_value_cf(cf, "rocksdb.estimate-table-readers-mem")?;
+            table_readers = table_readers.saturating_add(bytes.unwrap_or(0));
+        }
+        Ok(MemoryUsage {
+            block_cache_bytes: cache("rocksdb.block-cache-usage")?,
+            block_cache_pinned_bytes: cache("rocksdb.block-cache-pinned-usage")?,
+            memtables_bytes: self.memtables.get_usage() as u64,
+            table_readers_bytes: table_readers,
+            node_cache_nodes: self.nodes.len() as u64,
         })
     }
 

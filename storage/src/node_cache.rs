@@ -63,8 +63,7 @@ impl NodeCache {
     }
 
     /// Nodes cached.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 

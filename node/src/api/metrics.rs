@@ -66,6 +66,8 @@ pub struct Metrics {
     /// When the certificate the API serves expires (see
     /// [`Metrics::set_tls_certificate_expiry`]).
     tls_expiry: Arc<TlsExpiry>,
+    /// The database whose memory `/metrics` reports (see [`Metrics::watch_storage`]).
+    storage: Arc<StorageMemory>,
 }
 
 impl Default for Metrics {
@@ -90,6 +92,7 @@ impl Default for Metrics {
             data_dir_size_bytes: Gauge::default(),
             memory_budget_bytes: Gauge::default(),
             tls_expiry: Arc::default(),
+            storage: Arc::default(),
             registry: Registry::default(),
         };
         m.register_operations(&mut registry);
@@ -179,6 +182,7 @@ impl Metrics {
             self.memory_budget_bytes.clone(),
         );
         registry.register_collector(Box::new(ProcessMemory));
+        registry.register_collector(Box::new(self.storage.clone()));
         registry.register_collector(Box::new(self.tls_expiry.clone()));
     }
 
@@ -188,6 +192,12 @@ impl Metrics {
     /// so a node serving plain HTTP never raises a certificate alert.
     pub fn set_tls_certificate_expiry(&self, unix_seconds: i64) {
         self.tls_expiry.set(unix_seconds);
+    }
+
+    /// Reports `db`'s memory from now on (the first database named counts; the node
+    /// has one). Held weakly: the metrics never keep a stopped node's database open.
+    pub fn watch_storage(&self, db: &Arc<lianrong_storage::Db>) {
+        let _ = self.storage.db.set(Arc::downgrade(db));
     }
 
     /// Records the free and total space of the data directory's filesystem.
@@ -293,6 +303,52 @@ impl Collector for ProcessMemory {
             }
         }
         Ok(())
+    }
+}
+
+/// `lianrong_storage_memory_bytes{part}` and `lianrong_tree_node_cache_nodes`: what the
+/// database holds in memory, read at each scrape once [`Metrics::watch_storage`] named the
+/// database -- the parts the memory budget sizes, and the table readers it does not, so
+/// an operator (and the bench) can tell which part of the process's memory grew.
+#[derive(Debug, Default)]
+struct StorageMemory {
+    db: std::sync::OnceLock<std::sync::Weak<lianrong_storage::Db>>,
+}
+
+impl Collector for StorageMemory {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let usage = self
+            .db
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .and_then(|db| db.memory_usage().ok());
+        let mut bytes = encoder.encode_descriptor(
+            "storage_memory_bytes",
+            "What the database holds in memory, by part (block_cache includes block_cache_pinned)",
+            None,
+            MetricType::Gauge,
+        )?;
+        if let Some(u) = usage {
+            for (part, value) in [
+                ("block_cache", u.block_cache_bytes),
+                ("block_cache_pinned", u.block_cache_pinned_bytes),
+                ("memtables", u.memtables_bytes),
+                ("table_readers", u.table_readers_bytes),
+            ] {
+                let labels: &[(&str, &str)] = &[("part", part)];
+                ConstGauge::new(saturating_i64(value)).encode(bytes.encode_family(&labels)?)?;
+            }
+        }
+        let nodes = encoder.encode_descriptor(
+            "tree_node_cache_nodes",
+            "Merkle tree nodes in the node cache",
+            None,
+            MetricType::Gauge,
+        )?;
+        match usage {
+            Some(u) => ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes),
+            None => Ok(()),
+        }
     }
 }
 
@@ -438,6 +494,42 @@ mod tests {
         assert!(now > 0 && peak >= now);
         assert_eq!(status_kib("VmRSS:\t  123456 kB\n", "VmRSS:"), Some(123_456));
         assert_eq!(status_kib("VmRSS:\t  lots\n", "VmRSS:"), None);
+    }
+
+    /// Which part of the node's memory grew: the database's parts are exported once the
+    /// node names its database, read fresh at each scrape, and never keep it open.
+    #[test]
+    fn the_databases_memory_is_exported_by_part_while_it_is_open() {
+        let m = Metrics::default();
+        let text = scrape(&m);
+        assert!(text.contains("# TYPE lianrong_storage_memory_bytes gauge"));
+        assert!(!text.contains("lianrong_storage_memory_bytes{"), "{text}");
+        assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(lianrong_storage::Db::open(dir.path(), "c").unwrap());
+        m.watch_storage(&db);
+        let text = scrape(&m);
+        let part = |p: &str| -> u64 {
+            let name = format!("lianrong_storage_memory_bytes{{part=\"{p}\"}}");
+            sample(&text, &name)
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+                .parse()
+                .unwrap()
+        };
+        // Fifteen empty memtables' fixed cost (bloom filters, first arena blocks).
+        assert!(part("memtables") >= 1 << 20, "{text}");
+        assert_eq!(
+            part("memtables"),
+            db.memory_usage().unwrap().memtables_bytes
+        );
+        assert!(part("block_cache_pinned") <= part("block_cache"));
+        part("table_readers");
+        assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), Some("0"));
+
+        drop(db);
+        let text = scrape(&m);
+        assert!(!text.contains("lianrong_storage_memory_bytes{"), "{text}");
     }
 
     #[test]
