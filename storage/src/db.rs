@@ -90,8 +90,8 @@ pub struct MemoryLimits {
 pub struct MemoryUsage {
     /// Bytes in the block cache (data, index and filter blocks of every column family).
     pub block_cache_bytes: u64,
-    /// Of those, bytes pinned (blocks in use by readers, L0's and the top-level index
-    /// and filter partitions), which the cache cannot evict.
+    /// Of those, bytes pinned (blocks in use by readers, and the top-level index and
+    /// filter partitions), which the cache cannot evict.
     pub block_cache_pinned_bytes: u64,
     /// Bytes of all memtables together, as the write buffer manager counts them.
     pub memtables_bytes: u64,
