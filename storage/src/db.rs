@@ -145,12 +145,54 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// A column family's options: `shared`, and for the tree's two column families no bloom
-/// filter in the last level. Every tree node read is of a node that exists and values
-/// are only sought, never looked up, so a key not found above the last level is in it:
-/// there its filter (most of the filter's bytes, ~1.25 per key) would only answer "maybe"
-/// -- a filter partition read from the block cache, or the file, on each node read that
-/// missed the node cache, and block cache room taken from the nodes themselves.
+/// The table options of every column family: blocks in `cache`, with bloom filters if
+/// `filtered` (see [`column_family_options`] for the column families without).
+fn table_options(cache: &Cache, filtered: bool) -> BlockBasedOptions {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    // Most reads are point lookups (state keys, tree nodes, hashes): bloom filters
+    // save a disk read per miss.
+    if filtered {
+        table.set_bloom_filter(10.0, false);
+    }
+    // Index and filter blocks live in the block cache, at high priority: outside it
+    // they take memory that grows with the database, beyond any budget. Not pinned
+    // for L0: RocksDB decides that when a file is opened, at its flush, and our
+    // ascending keys (blocks, certificates, tree nodes) move flushed files down
+    // without reopening them, so "L0" pins stayed for good -- 35 MiB of a 64 MiB
+    // cache after 1,000,000 transactions (`tests/filters.rs`). L0's blocks are read
+    // by every lookup and stay in the cache's high-priority part unpinned.
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(false);
+    // ...in partitions of `METADATA_BLOCK_BYTES`, under a small top-level index that
+    // stays pinned. A whole filter is ~1.25 bytes a key (an SST file of a million
+    // keys has a 1.2 MiB filter, its index ~0.5 MiB): once the database outgrows the
+    // cache, those blocks were evicted and each point read that needed one read,
+    // checksummed and cached all of it again -- at ~600,000 transactions on a 2 GiB
+    // database the executor spent most of its time there (perf: filter block reads,
+    // XXH3 checksums, copies) and a block of invoices committed at a quarter of the
+    // rate it had at the start. A partition is one 4 KiB read.
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(filtered);
+    table.set_metadata_block_size(METADATA_BLOCK_BYTES);
+    table.set_pin_top_level_index_and_filter(true);
+    table
+}
+
+/// A column family's options: `shared`, and for the tree's column families:
+///
+/// Tree nodes keep no bloom filter in the last level. Every node read is of a node that
+/// exists, so a key not found above the last level is in it: there its filter (most of
+/// the filter's bytes, ~1.25 per key) would only answer "maybe" -- a filter partition
+/// read from the block cache, or the file, on each node read that missed the node
+/// cache, and block cache room taken from the nodes themselves.
+///
+/// Tree values and the stale index keep no filter at all: they are only sought (the
+/// newest version of a value at or before a version; the pruner's walk in version
+/// order), and a seek never consults a whole-key filter, so building one only cost
+/// flush and compaction CPU and ~1.25 bytes a key on disk (10.5 MB in the stale index
+/// after 1,000,000 transactions).
 ///
 /// Tree nodes are stored uncompressed: mostly hashes, LZ4 saved a fifth of their bytes
 /// (ratio 0.79), but each node read that missed the caches decompressed a whole block,
@@ -158,13 +200,14 @@ impl std::fmt::Debug for Db {
 /// a validator's CPU for ~20 % more disk (node/README.md, "Catch-up"). Files written
 /// compressed before stay readable; compaction moves this column family's files down
 /// without rewriting them (format 3), so they keep their compression until pruned.
-fn column_family_options(name: &str, shared: &Options) -> Options {
+fn column_family_options(name: &str, shared: &Options, cache: &Cache) -> Options {
     let mut opts = shared.clone();
-    if [CF_JMT_NODES, CF_JMT_VALUES].contains(&name) {
-        opts.set_optimize_filters_for_hits(true);
-    }
     if name == CF_JMT_NODES {
+        opts.set_optimize_filters_for_hits(true);
         opts.set_compression_type(rocksdb::DBCompressionType::None);
+    }
+    if [CF_JMT_VALUES, CF_JMT_STALE].contains(&name) {
+        opts.set_block_based_table_factory(&table_options(cache, false));
     }
     opts
 }
@@ -189,33 +232,7 @@ impl Db {
     ) -> Result<Db, DbError> {
         let path = path.as_ref().to_path_buf();
         let cache = Cache::new_lru_cache(options.block_cache_bytes);
-        let mut table = BlockBasedOptions::default();
-        table.set_block_cache(&cache);
-        // Most reads are point lookups (state keys, tree nodes, hashes): bloom filters
-        // save a disk read per miss.
-        table.set_bloom_filter(10.0, false);
-        // Index and filter blocks live in the block cache, at high priority: outside it
-        // they take memory that grows with the database, beyond any budget. Not pinned
-        // for L0: RocksDB decides that when a file is opened, at its flush, and our
-        // ascending keys (blocks, certificates, tree nodes) move flushed files down
-        // without reopening them, so "L0" pins stayed for good -- 35 MiB of a 64 MiB
-        // cache after 1,000,000 transactions (`tests/filters.rs`). L0's blocks are read
-        // by every lookup and stay in the cache's high-priority part unpinned.
-        table.set_cache_index_and_filter_blocks(true);
-        table.set_cache_index_and_filter_blocks_with_high_priority(true);
-        table.set_pin_l0_filter_and_index_blocks_in_cache(false);
-        // ...in partitions of `METADATA_BLOCK_BYTES`, under a small top-level index that
-        // stays pinned. A whole filter is ~1.25 bytes a key (an SST file of a million
-        // keys has a 1.2 MiB filter, its index ~0.5 MiB): once the database outgrows the
-        // cache, those blocks were evicted and each point read that needed one read,
-        // checksummed and cached all of it again -- at ~600,000 transactions on a 2 GiB
-        // database the executor spent most of its time there (perf: filter block reads,
-        // XXH3 checksums, copies) and a block of invoices committed at a quarter of the
-        // rate it had at the start. A partition is one 4 KiB read.
-        table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
-        table.set_partition_filters(true);
-        table.set_metadata_block_size(METADATA_BLOCK_BYTES);
-        table.set_pin_top_level_index_and_filter(true);
+        let table = table_options(&cache, true);
         // No stall: the limit makes RocksDB flush early, and a block's commit must not
         // wait on a flush while holding the commit lock.
         let memtables =
@@ -261,7 +278,9 @@ impl Db {
         let cfs = ALL_CFS
             .iter()
             .chain([&rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
-            .map(|name| ColumnFamilyDescriptor::new(*name, column_family_options(name, &cf_opts)));
+            .map(|name| {
+                ColumnFamilyDescriptor::new(*name, column_family_options(name, &cf_opts, &cache))
+            });
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(|source| DbError::Open {
             path: path.display().to_string(),
             source,

@@ -114,9 +114,9 @@ fn tree_nodes_in_the_last_level_are_read_without_a_filter_check() {
     assert!(filter_checks_of_present_keys(CF_STATE) >= KEYS / 20);
 }
 
-/// Of `cf_name`'s data blocks once a few thousand keys were flushed: how many, and how
-/// many were written without trying to compress them (RocksDB's table properties).
-fn data_blocks_and_uncompressed(cf_name: &str) -> (u64, u64) {
+/// RocksDB's table properties of `cf_name`'s files once a few thousand keys were
+/// flushed, and a reader of one of its counts.
+fn flushed_table_properties(cf_name: &str) -> impl Fn(&str) -> u64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), CHAIN_ID).expect("open");
     let cf = db.cf(cf_name);
@@ -131,12 +131,16 @@ fn data_blocks_and_uncompressed(cf_name: &str) -> (u64, u64) {
         .property_value_cf(cf, "rocksdb.aggregated-table-properties")
         .expect("property")
         .expect("tables");
-    let count = |name: &str| -> u64 {
+    move |name: &str| -> u64 {
         props
             .split(';')
             .find_map(|p| p.trim().strip_prefix(name)?.strip_prefix('=')?.parse().ok())
             .unwrap_or_else(|| panic!("no {name} in {props}"))
-    };
+    }
+}
+
+fn data_blocks_and_uncompressed(cf_name: &str) -> (u64, u64) {
+    let count = flushed_table_properties(cf_name);
     (
         count("# data blocks"),
         count("# data blocks compression bypassed"),
@@ -204,4 +208,15 @@ fn pinned_index_and_filter_blocks_do_not_grow_with_the_files_flushed() {
         pinned < 200 * 1024,
         "{pinned} bytes pinned over {files} files"
     );
+}
+
+/// Tree values and the stale index are only sought, and a seek never consults a
+/// whole-key filter: their files carry none (it cost flush and compaction CPU and disk).
+/// The state's point reads keep theirs.
+#[test]
+fn column_families_only_sought_keep_no_bloom_filter() {
+    for cf in [crate::schema::CF_JMT_VALUES, crate::schema::CF_JMT_STALE] {
+        assert_eq!(flushed_table_properties(cf)("filter block size"), 0, "{cf}");
+    }
+    assert!(flushed_table_properties(CF_STATE)("filter block size") > 1000);
 }
