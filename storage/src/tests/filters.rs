@@ -78,19 +78,26 @@ fn a_point_read_loads_a_partition_of_the_filter_and_index_not_all_of_them() {
     );
 }
 
+/// Writes keys `key(0..count)` (scattered, as hashes are) into `cf_name` and flushes
+/// them into one table file; returns the column family.
+fn flushed_keys<'a>(db: &'a Db, cf_name: &str, count: u64) -> &'a rocksdb::ColumnFamily {
+    let cf = db.cf(cf_name);
+    let mut batch = rocksdb::WriteBatch::default();
+    for i in 0..count {
+        batch.put_cf(cf, key(i).0, key(i + KEYS).0);
+    }
+    db.db.write(batch).expect("write");
+    db.db.flush_cf(cf).expect("flush");
+    cf
+}
+
 /// Bloom filter checks of reads of `KEYS / 20` present keys of column family `cf`, once
 /// they sit in its last level.
 fn filter_checks_of_present_keys(cf_name: &str) -> u64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), CHAIN_ID).expect("open");
-    let cf = db.cf(cf_name);
     let keys = KEYS / 20;
-    let mut batch = rocksdb::WriteBatch::default();
-    for i in 0..keys {
-        batch.put_cf(cf, key(i).0, i.to_be_bytes());
-    }
-    db.db.write(batch).expect("write");
-    db.db.flush_cf(cf).expect("flush");
+    let cf = flushed_keys(&db, cf_name, keys);
     db.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
     set_perf_stats(PerfStatsLevel::EnableCount);
     let mut perf = PerfContext::default();
@@ -119,13 +126,7 @@ fn tree_nodes_in_the_last_level_are_read_without_a_filter_check() {
 fn flushed_table_properties(cf_name: &str) -> impl Fn(&str) -> u64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), CHAIN_ID).expect("open");
-    let cf = db.cf(cf_name);
-    let mut batch = rocksdb::WriteBatch::default();
-    for i in 0..KEYS / 100 {
-        batch.put_cf(cf, key(i).0, key(i + KEYS).0);
-    }
-    db.db.write(batch).expect("write");
-    db.db.flush_cf(cf).expect("flush");
+    let cf = flushed_keys(&db, cf_name, KEYS / 100);
     let props = db
         .db
         .property_value_cf(cf, "rocksdb.aggregated-table-properties")
