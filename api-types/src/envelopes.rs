@@ -466,7 +466,7 @@ pub struct ReceivableHistory {
     pub certified_height: u64,
 }
 
-/// `?of=` of `GET /v1/proofs/{kind}/{id}`.
+/// `?of=&after=` of `GET /v1/proofs/{kind}/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
@@ -476,6 +476,14 @@ pub struct ProofQuery {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", param(value_type = Option<ProofSubject>, inline))]
     pub of: ProofSubject,
+    /// For `of=history`: the `history_next` of the previous page (`HEIGHT.TX.SEQ`), to
+    /// get the entries after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[0-9]{1,20}\\.[0-9]{1,10}\\.[0-9]{1,10}$")
+    )]
+    pub after: Option<String>,
 }
 
 /// What a proof is of: a document's value, or the head of its history chain.
@@ -525,9 +533,15 @@ pub struct ProofResponse {
     /// Every validator-set change from genesis up to the header's epoch.
     pub epochs: Vec<EpochChange>,
     /// For a history proof: the document's history entries, oldest first, as far as the
-    /// proven head covers them (entries of later blocks are not yet certified).
+    /// proven head covers them (entries of later blocks are not yet certified) -- one
+    /// page of at most 1,000 (the first, or the one `after` asked for).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub history: Vec<HistoryEntry>,
+    /// For a history proof with more entries than this page: ask again with
+    /// `after=` this (`HEIGHT.TX.SEQ`). The head proves the whole history, so the pages
+    /// verify only together (the SDK's `Client::history_proof` fetches them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_next: Option<String>,
 }
 
 /// `GET /v1/events` `block` event: a finalized block as this caller may see it.

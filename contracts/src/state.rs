@@ -215,6 +215,23 @@ pub mod keys {
         .into_bytes()
     }
 
+    /// The history entry of `kind`/`id` at `pos`.
+    pub fn history_at(kind: DocKind, id: &str, pos: HistoryPos) -> Vec<u8> {
+        history(kind, id, pos.height, pos.tx_index, pos.seq)
+    }
+
+    /// Where the history key `key` (of `kind`/`id`: a key under its
+    /// [`history_prefix`]) places its entry, or `None` if it is not such a key.
+    pub fn history_pos(kind: DocKind, id: &str, key: &[u8]) -> Option<HistoryPos> {
+        let rest = key.strip_prefix(history_prefix(kind, id).as_slice())?;
+        let pos: HistoryPos = std::str::from_utf8(rest)
+            .ok()?
+            .replace('/', ".")
+            .parse()
+            .ok()?;
+        (history_at(kind, id, pos) == key).then_some(pos)
+    }
+
     /// Prefix of a document's history.
     pub fn history_prefix(kind: DocKind, id: &str) -> Vec<u8> {
         format!("hist/{}/{}/", kind.as_str(), id).into_bytes()
@@ -225,6 +242,52 @@ pub mod keys {
     /// proves every history entry.
     pub fn history_head(kind: DocKind, id: &str) -> Vec<u8> {
         format!("hhead/{}/{}", kind.as_str(), id).into_bytes()
+    }
+}
+
+/// Where an entry sits in a document's history: its block, its transaction's index in the
+/// block (`u32::MAX` for the ledger's own events), and its event's index in the
+/// transaction. Written `HEIGHT.TX.SEQ` (the `history_next` cursor of a history proof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HistoryPos {
+    /// Block height.
+    pub height: u64,
+    /// Transaction index in the block (`u32::MAX`: the ledger's own events).
+    pub tx_index: u32,
+    /// Event index in the transaction.
+    pub seq: u32,
+}
+
+impl std::fmt::Display for HistoryPos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.height, self.tx_index, self.seq)
+    }
+}
+
+impl std::str::FromStr for HistoryPos {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("{s:?} is not a history position (HEIGHT.TX.SEQ, three decimal numbers)");
+        let mut parts = s.split('.');
+        let (Some(h), Some(t), Some(q), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        // Digits only: `u64::from_str` would also take a leading `+`.
+        if [h, t, q]
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad());
+        }
+        Ok(HistoryPos {
+            height: h.parse().map_err(|_| bad())?,
+            tx_index: t.parse().map_err(|_| bad())?,
+            seq: q.parse().map_err(|_| bad())?,
+        })
     }
 }
 
@@ -358,5 +421,58 @@ impl<'a> StateView<'a> {
             "a transaction was left open at the end of the block"
         );
         self.block
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A history proof's `history_next` cursor names exactly one entry key, and text that
+    /// is not a position is refused rather than read as some other one.
+    #[test]
+    fn history_positions_round_trip_through_keys_and_text() {
+        let kind = DocKind::Org;
+        for pos in [
+            HistoryPos {
+                height: 1,
+                tx_index: 0,
+                seq: 0,
+            },
+            HistoryPos {
+                height: 123_456,
+                tx_index: 4_095,
+                seq: 12,
+            },
+            HistoryPos {
+                height: u64::MAX,
+                tx_index: u32::MAX,
+                seq: u32::MAX,
+            },
+        ] {
+            let key = keys::history_at(kind, "BANK-A", pos);
+            assert_eq!(keys::history_pos(kind, "BANK-A", &key), Some(pos));
+            assert_eq!(pos.to_string().parse::<HistoryPos>(), Ok(pos));
+            // Another document's key is not a position in this one's history.
+            assert_eq!(keys::history_pos(kind, "BANK-B", &key), None);
+            assert_eq!(keys::history_pos(DocKind::Invoice, "BANK-A", &key), None);
+        }
+        for bad in [
+            "",
+            "1.2",
+            "1.2.3.4",
+            "1..3",
+            "+1.2.3",
+            "a.2.3",
+            "1.2.99999999999",
+            "1/2/3",
+        ] {
+            assert!(bad.parse::<HistoryPos>().is_err(), "{bad:?} was read");
+        }
+        assert_eq!(
+            keys::history_pos(kind, "BANK-A", b"hist/org/BANK-A/1/2/3"),
+            None,
+            "a key not in the canonical widths"
+        );
     }
 }

@@ -1112,6 +1112,7 @@ pub(crate) mod testproofs {
             certificate,
             epochs: vec![],
             history: proven.to_vec(),
+            history_next: None,
         }
     }
 

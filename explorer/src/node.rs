@@ -317,9 +317,9 @@ pub trait NodeApi: Send + Sync + 'static {
         kind: DocKind,
         id: &'a str,
     ) -> BoxFut<'a, Result<ProofResponse, NodeError>>;
-    /// `GET /v1/proofs/{kind}/{id}?of=history`: the document's history entries up to the
-    /// certified height, with the Merkle proof of its history-chain head (check it with
-    /// `lianrong_sdk::verify_history`).
+    /// `GET /v1/proofs/{kind}/{id}?of=history`, every page: the document's history
+    /// entries up to the certified height, with the Merkle proof of its history-chain head
+    /// (check it with `lianrong_sdk::verify_history`).
     fn history_proof<'a>(
         &'a self,
         kind: DocKind,
@@ -472,7 +472,12 @@ impl NodeApi for SdkNode {
         kind: DocKind,
         id: &'a str,
     ) -> BoxFut<'a, Result<ProofResponse, NodeError>> {
-        Box::pin(async move { self.get(&paths::history_proof(kind, id)?).await })
+        Box::pin(async move {
+            // Every page (the SDK's walk): the head proves the whole history, so a page
+            // alone verifies nothing, and a bank's org record outgrows one page.
+            paths::history_proof(kind, id)?;
+            self.client.history_proof(kind, id).await.map_err(sdk_error)
+        })
     }
 
     fn epochs(&self) -> BoxFut<'_, Result<EpochChanges, NodeError>> {

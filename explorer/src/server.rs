@@ -2596,6 +2596,7 @@ mod tests {
             certificate: b.commit_certificate.unwrap(),
             epochs,
             history: vec![],
+            history_next: None,
         }
     }
 

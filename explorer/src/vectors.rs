@@ -702,6 +702,7 @@ mod tests {
             certificate: certificate.clone(),
             epochs: vec![n.change.clone()],
             history: vec![],
+            history_next: None,
         }
     }
 

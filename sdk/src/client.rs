@@ -866,10 +866,20 @@ impl Client {
         self.proof_of(kind, id, ProofSubject::Document).await
     }
 
-    /// `GET /v1/proofs/{kind}/{id}?of=history`: the document's history with the proof of
-    /// its chain head; check it with [`crate::verify_history`].
+    /// `GET /v1/proofs/{kind}/{id}?of=history`, every page (`&after=`): the document's
+    /// whole history with the proof of its chain head; check it with
+    /// [`crate::verify_history`].
     pub async fn history_proof(&self, kind: DocKind, id: &str) -> Result<ProofResponse, SdkError> {
-        self.proof_of(kind, id, ProofSubject::History).await
+        let url = proof_path(kind, id, ProofSubject::History)?;
+        let mut pages = crate::HistoryPages::new(url.clone());
+        while !pages.is_done() {
+            let page = match pages.after() {
+                None => self.get_json(&url).await?,
+                Some(after) => self.get_json(&format!("{url}&after={after}")).await?,
+            };
+            pages.add(page)?;
+        }
+        pages.finish()
     }
 
     async fn proof_of(
@@ -878,18 +888,7 @@ impl Client {
         id: &str,
         subject: ProofSubject,
     ) -> Result<ProofResponse, SdkError> {
-        if !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err(SdkError::Invalid(format!("invalid document id {id:?}")));
-        }
-        let of = match subject {
-            ProofSubject::Document => "document",
-            ProofSubject::History => "history",
-        };
-        self.get_json(&format!("/v1/proofs/{}/{id}?of={of}", kind.as_str()))
-            .await
+        self.get_json(&proof_path(kind, id, subject)?).await
     }
 
     /// `GET /v1/epochs`: every validator-set change since genesis; check them with
@@ -1332,6 +1331,21 @@ impl SseParser {
             None => Ok(None),
         }
     }
+}
+
+/// `/v1/proofs/{kind}/{id}?of=...` of a checked id.
+fn proof_path(kind: DocKind, id: &str, subject: ProofSubject) -> Result<String, SdkError> {
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(SdkError::Invalid(format!("invalid document id {id:?}")));
+    }
+    let of = match subject {
+        ProofSubject::Document => "document",
+        ProofSubject::History => "history",
+    };
+    Ok(format!("/v1/proofs/{}/{id}?of={of}", kind.as_str()))
 }
 
 #[cfg(test)]

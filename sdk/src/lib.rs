@@ -55,7 +55,7 @@ pub use signer::Signer;
 pub use tls::{TlsFiles, TlsOptions};
 pub use verify::{
     validator_set, verify_block, verify_document, verify_epochs, verify_history, Finality,
-    TrustRoot, VerifiedBlock, VerifiedDocument, VerifiedHistory,
+    HistoryPages, TrustRoot, VerifiedBlock, VerifiedDocument, VerifiedHistory,
 };
 
 /// Civil dates as the ledger uses them (re-exported so callers need no chrono).

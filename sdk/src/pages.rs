@@ -39,6 +39,11 @@ impl<C: Ord + Clone + Display> PageWalk<C> {
         }
     }
 
+    /// The list's path, as errors name it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The cursor of the next request (`None`: from the first entry).
     pub fn after(&self) -> Option<&C> {
         self.after.as_ref()

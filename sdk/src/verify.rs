@@ -22,11 +22,12 @@ use lianrong_consensus::{
 };
 use lianrong_contracts::exec::history::HistoryHead;
 use lianrong_contracts::genesis::Genesis;
-use lianrong_contracts::state::keys;
+use lianrong_contracts::state::{keys, HistoryPos};
 use lianrong_contracts::{DocKind, HistoryEntry, StateProof};
 use lianrong_primitives::Hash;
 
 use crate::error::SdkError;
+use crate::pages::{PageWalk, MAX_LISTED};
 
 fn bad(m: impl Into<String>) -> SdkError {
     SdkError::Verify(m.into())
@@ -406,15 +407,102 @@ pub struct VerifiedHistory {
     pub entries: Vec<HistoryEntry>,
 }
 
-/// Checks a history proof (`GET /v1/proofs/{kind}/{id}?of=history`): the head of the
-/// document's history chain is proven like a document, and the entries served must chain
-/// to exactly that head.
+/// The pages of one history proof (`GET /v1/proofs/{kind}/{id}?of=history`, then
+/// `&after=` each page's `history_next`) gathered into the one answer [`verify_history`]
+/// checks: the last page's proof -- the newest head, which chains every entry up to its
+/// height -- with every page's entries in order. Sans-IO: the caller fetches
+/// [`Self::after`] until [`Self::is_done`].
+///
+/// Pages from one node fit together (each lists entries up to its own proof's height, and
+/// heights only grow); pages from nodes at different heights may not, and then the chain
+/// check fails -- never a false positive.
+#[derive(Debug, Clone)]
+pub struct HistoryPages {
+    walk: PageWalk<HistoryPos>,
+    entries: Vec<HistoryEntry>,
+    last: Option<ProofResponse>,
+}
+
+impl HistoryPages {
+    /// Gathering the history proof at `url` (named in errors).
+    pub fn new(url: impl Into<String>) -> Self {
+        HistoryPages {
+            walk: PageWalk::new(url, None),
+            entries: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// The `after=` of the next page (`None`: the first).
+    pub fn after(&self) -> Option<&HistoryPos> {
+        self.walk.after()
+    }
+
+    /// True once a page without `history_next` was added.
+    pub fn is_done(&self) -> bool {
+        self.walk.is_done()
+    }
+
+    /// Adds the page just fetched. A cursor that does not move forward, more than
+    /// [`MAX_LISTED`] entries or more than `MAX_PAGES` pages is an error, never a cut
+    /// history.
+    pub fn add(&mut self, mut page: ProofResponse) -> Result<(), SdkError> {
+        let url = self.walk.url().to_string();
+        let next = match page.history_next.take() {
+            None => None,
+            Some(text) => Some(
+                text.parse::<HistoryPos>()
+                    .map_err(|e| SdkError::BadResponse {
+                        url: url.clone(),
+                        reason: format!("history_next: {e}"),
+                    })?,
+            ),
+        };
+        if self.entries.len() + page.history.len() > MAX_LISTED {
+            return Err(SdkError::TooLong {
+                url,
+                limit: MAX_LISTED,
+            });
+        }
+        self.walk.advance(next)?;
+        self.entries.append(&mut page.history);
+        self.last = Some(page);
+        Ok(())
+    }
+
+    /// The gathered answer, for [`verify_history`].
+    pub fn finish(self) -> Result<ProofResponse, SdkError> {
+        if !self.is_done() {
+            return Err(SdkError::BadResponse {
+                url: self.walk.url().to_string(),
+                reason: "the history's last page was not read".into(),
+            });
+        }
+        let mut proof = self.last.ok_or_else(|| SdkError::BadResponse {
+            url: self.walk.url().to_string(),
+            reason: "no page".into(),
+        })?;
+        proof.history = self.entries;
+        Ok(proof)
+    }
+}
+
+/// Checks a history proof (`GET /v1/proofs/{kind}/{id}?of=history`, every page gathered
+/// by [`HistoryPages`]): the head of the document's history chain is proven like a
+/// document, and the entries served must chain to exactly that head.
 pub fn verify_history(
     proof: &ProofResponse,
     kind: DocKind,
     id: &str,
     root: &TrustRoot,
 ) -> Result<VerifiedHistory, SdkError> {
+    if let Some(next) = &proof.history_next {
+        return Err(bad(format!(
+            "this is one page of the history of {kind} {id} (the next starts after {next}): \
+             the head proves the whole history, so gather every page first (HistoryPages, \
+             or Client::history_proof)"
+        )));
+    }
     let document = verify_subject(proof, kind, id, root, ProofSubject::History)?;
     let head: HistoryHead = match &document.value {
         Some(bytes) => lianrong_primitives::codec::decode(bytes, 1024)

@@ -214,6 +214,7 @@ impl Chain {
             certificate: self.cert(by),
             epochs: self.epochs.clone(),
             history: Vec::new(),
+            history_next: None,
         }
     }
 
@@ -487,4 +488,83 @@ fn a_history_verifies_only_whole_and_in_order() {
         ProofSubject::Document,
     );
     assert!(verify_history(&doc, DocKind::Receivable, "RCV-1", &c.root).is_err());
+}
+
+/// A history longer than a page (a bank's org record gains an entry per limit and per
+/// price, without end): the pages verify together, gathered by `HistoryPages`; one page
+/// alone, or the pages with one left out, do not.
+#[test]
+fn a_long_history_verifies_only_with_every_page() {
+    use lianrong_contracts::state::HistoryPos;
+    use lianrong_sdk::HistoryPages;
+    let entry = |i: u64| HistoryEntry {
+        height: 1,
+        tx: Some(Hash([(i % 251) as u8; 32])),
+        signer: None,
+        key: None,
+        time_ms: i,
+        event: Event::OrgAdmitted {
+            org: lianrong_primitives::OrgId::new("BANK-A").unwrap(),
+        },
+    };
+    let entries: Vec<HistoryEntry> = (0..2_500).map(entry).collect();
+    let pos = |i: usize| HistoryPos {
+        height: 1,
+        tx_index: i as u32,
+        seq: 0,
+    };
+    let mut c = Chain::new();
+    let mut w = Writes::new();
+    w.insert(
+        keys::history_head(DocKind::Org, "BANK-A"),
+        Some(lianrong_primitives::encode(&HistoryHead::of(&entries))),
+    );
+    c.push(w, None);
+    assert_eq!(c.certify(1), CERTIFIER);
+    let base = c.proof(DocKind::Org, "BANK-A", CERTIFIER, ProofSubject::History);
+    // The node's pages of 1,000, each naming where the next starts.
+    let page = |from: usize, to: usize| {
+        let mut p = base.clone();
+        p.history = entries[from..to].to_vec();
+        p.history_next = (to < entries.len()).then(|| pos(to - 1).to_string());
+        p
+    };
+    let gather = |pages: Vec<ProofResponse>| {
+        let mut g = HistoryPages::new("/v1/proofs/org/BANK-A?of=history");
+        for p in pages {
+            assert!(!g.is_done());
+            g.add(p)?;
+        }
+        g.finish()
+    };
+    let whole = gather(vec![page(0, 1_000), page(1_000, 2_000), page(2_000, 2_500)]).unwrap();
+    let v = verify_history(&whole, DocKind::Org, "BANK-A", &c.root).unwrap();
+    assert_eq!(v.entries, entries);
+
+    let e = verify_history(&page(0, 1_000), DocKind::Org, "BANK-A", &c.root).unwrap_err();
+    assert!(e.to_string().contains("one page of the history"), "{e}");
+    // A node that skips the middle page: its last page follows the first's cursor.
+    let skipped = gather(vec![page(0, 1_000), page(2_000, 2_500)]).unwrap();
+    invalid(
+        verify_history(&skipped, DocKind::Org, "BANK-A", &c.root),
+        "do not chain to the certified head",
+    );
+    // Pages gathered only part way are not an answer.
+    let mut g = HistoryPages::new("/h");
+    g.add(page(0, 1_000)).unwrap();
+    assert_eq!(g.after(), Some(&pos(999)));
+    assert!(g.finish().is_err());
+    // A cursor that is not a position, or does not move forward, is a malformed answer.
+    let mut bad = page(0, 1_000);
+    bad.history_next = Some("999".into());
+    assert!(matches!(
+        gather(vec![bad]),
+        Err(lianrong_sdk::SdkError::BadResponse { .. })
+    ));
+    let mut back = page(1_000, 2_000);
+    back.history_next = Some(pos(10).to_string());
+    assert!(matches!(
+        gather(vec![page(0, 1_000), back]),
+        Err(lianrong_sdk::SdkError::BadResponse { .. })
+    ));
 }

@@ -2,7 +2,7 @@
 //! transactions, receipts, document history and the receivable indexes.
 
 use lianrong_contracts::model::{DocId, Receivable};
-use lianrong_contracts::state::keys;
+use lianrong_contracts::state::{keys, HistoryPos};
 use lianrong_contracts::{DocKind, Event, HistoryEntry, Receipt};
 use lianrong_primitives::{codec, Hash};
 
@@ -133,22 +133,35 @@ impl Db {
         }
     }
 
-    /// The first `limit` (at most [`MAX_QUERY_LIMIT`]) history entries of a document,
-    /// oldest first.
-    pub fn history(
+    /// A document's history entries after position `after` (from its first without),
+    /// oldest first, at most `limit` (at most [`MAX_QUERY_LIMIT`]), each with its
+    /// position: one bounded range read, so a page of a long history costs what the first
+    /// page does.
+    pub fn history_after(
         &self,
         kind: DocKind,
         id: &str,
+        after: Option<HistoryPos>,
         limit: usize,
-    ) -> Result<Vec<HistoryEntry>, DbError> {
+    ) -> Result<Vec<(HistoryPos, HistoryEntry)>, DbError> {
         let prefix = keys::history_prefix(kind, id);
-        let entries = self.scan_at(None, CF_INDEX, &prefix, None, limit.min(MAX_QUERY_LIMIT))?;
+        let after = after.map(|pos| keys::history_at(kind, id, pos));
+        let entries = self.scan_at(
+            None,
+            CF_INDEX,
+            &prefix,
+            after.as_deref(),
+            limit.min(MAX_QUERY_LIMIT),
+        )?;
         entries
             .into_iter()
             .map(|(k, v)| {
-                codec::decode_stored(&v, MAX_VALUE_BYTES).map_err(|e| {
-                    DbError::codec(format!("history {}", String::from_utf8_lossy(&k)), e)
-                })
+                let what = || format!("history {}", String::from_utf8_lossy(&k));
+                let pos = keys::history_pos(kind, id, &k)
+                    .ok_or_else(|| DbError::corrupt(what(), "not a history entry's key"))?;
+                let entry = codec::decode_stored(&v, MAX_VALUE_BYTES)
+                    .map_err(|e| DbError::codec(what(), e))?;
+                Ok((pos, entry))
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 //! acceptance, shipment, delivery, an invoice registered and confirmed into a receivable)
 //! through the SDK's signer, then every answer a user relies on -- status, a block, a
 //! transaction, documents, the org and receivable list pages, a receivable's history, a
-//! Merkle proof and one `/v1/events` block notice -- is read through the SDK's typed
+//! Merkle proof, a history proof of many pages and one `/v1/events` block notice -- is read through the SDK's typed
 //! client AND through the explorer's `NodeApi` (`SdkNode`). Both must give equal typed
 //! values, every field must be present and agree with the others (heights, hashes, the
 //! block listing the transaction, the proof verifying against the block's state root), and
@@ -22,12 +22,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use lianrong_api_types::{BlockNotice, Status};
+use lianrong_api_types::{BlockNotice, ProofResponse, Status};
 use lianrong_contracts::action::InvoiceSpec;
 use lianrong_contracts::exec::business_date;
 use lianrong_contracts::model::{DocId, Invoice, Receivable};
-use lianrong_contracts::money::Money;
-use lianrong_contracts::DocKind;
+use lianrong_contracts::money::{Money, Unit};
+use lianrong_contracts::{Action, DocKind, Event};
 use lianrong_explorer::index::{Follower, Index};
 use lianrong_explorer::node::{Doc, NodeApi, NodeError, SdkNode};
 use lianrong_primitives::{sha256, Hash, OrgId};
@@ -344,6 +344,66 @@ async fn check_history_and_proof(
     );
 }
 
+/// A bank's own org record gains an entry per price it posts, without end: past one page
+/// (1,000 entries) its history proof comes in pages (`history_next`, `after=`), which the
+/// SDK and the explorer gather and verify whole -- one page alone verifies nothing.
+async fn check_long_history(c: &Cluster, sdk: &Client, exp: &SdkNode) {
+    const PRICES: usize = 1_100;
+    let bank = signer(c, 2, "BANK-A").await;
+    let mut committed_at = 0;
+    // In runs the mempool's per-signer bound (512) admits; a run's last commit means the
+    // whole run committed (one signer's nonces execute in order).
+    for run in (0..PRICES).collect::<Vec<_>>().chunks(400) {
+        let mut last = None;
+        for i in run {
+            let price = Money::parse(&format!("{}.00", 50_000 + i), "CNY").unwrap();
+            let action = Action::PostPrice {
+                goods: "copper".into(),
+                unit: Unit::parse("t").unwrap(),
+                price,
+            };
+            last = Some(bank.submit_nowait(action).await.unwrap());
+        }
+        committed_at = bank.wait(&last.unwrap()).await.unwrap().height;
+    }
+    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
+    let whole = poll("the certified history covers every price", || async {
+        let p = sdk.history_proof(DocKind::Org, "BANK-A").await.unwrap();
+        (p.height >= committed_at).then_some(p)
+    })
+    .await;
+    let v = lianrong_sdk::verify_history(&whole, DocKind::Org, "BANK-A", &root).unwrap();
+    let prices = |entries: &[lianrong_contracts::HistoryEntry]| {
+        entries
+            .iter()
+            .filter(|e| matches!(e.event, Event::PricePosted { .. }))
+            .count()
+    };
+    assert_eq!(prices(&v.entries), PRICES);
+    let first: ProofResponse = sdk
+        .get_json("/v1/proofs/org/BANK-A?of=history")
+        .await
+        .unwrap();
+    assert_eq!(first.history.len(), 1_000);
+    let next = first.history_next.clone().expect("a next page");
+    assert!(lianrong_sdk::verify_history(&first, DocKind::Org, "BANK-A", &root).is_err());
+    let second: ProofResponse = sdk
+        .get_json(&format!("/v1/proofs/org/BANK-A?of=history&after={next}"))
+        .await
+        .unwrap();
+    assert_eq!(second.history.first(), whole.history.get(1_000));
+    // The explorer gathers the same pages.
+    let e = exp.history_proof(DocKind::Org, "BANK-A").await.unwrap();
+    let ev = lianrong_sdk::verify_history(&e, DocKind::Org, "BANK-A", &root).unwrap();
+    assert_eq!(prices(&ev.entries), PRICES);
+    // A cursor that is not one is the caller's mistake, named.
+    let bad = sdk
+        .get_json::<serde_json::Value>("/v1/proofs/org/BANK-A?of=history&after=12")
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("HEIGHT.TX.SEQ"), "{bad}");
+}
+
 /// The org and receivable lists page the same through both readers (`next` on every page
 /// but the last), and the SDK's all-pages helpers follow them to the end.
 async fn check_lists(sdk: &Client, exp: &SdkNode, r: &Receivable) {
@@ -415,6 +475,7 @@ async fn scenario(c: &Cluster) {
     let (inv, r) = check_documents(&sdk, &exp, &rcv).await;
     check_history_and_proof(c, &sdk, &exp, (&r, tx, h)).await;
     check_lists(&sdk, &exp, &r).await;
+    check_long_history(c, &sdk, &exp).await;
     check_index(exp, notice.block_hash, tx, h, &inv, &r).await;
 }
 

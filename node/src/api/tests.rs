@@ -105,6 +105,26 @@ async fn malformed_ids_are_refused_naming_the_rule() {
     assert_eq!(status, StatusCode::NOT_FOUND, "a well-formed id: {body}");
 }
 
+/// A history proof's page cursor is a position (`HEIGHT.TX.SEQ`, the `history_next` of
+/// the page before) and pages a history only: anything else is named back, never read
+/// as the first page.
+#[tokio::test]
+async fn a_malformed_history_cursor_is_refused_naming_the_form() {
+    let app = App::new();
+    for (query, says) in [
+        ("?of=history&after=12", "HEIGHT.TX.SEQ"),
+        ("?of=history&after=1.2.3.4", "HEIGHT.TX.SEQ"),
+        ("?of=history&after=-1.2.3", "HEIGHT.TX.SEQ"),
+        ("?after=1.2.3", "needs of=history"),
+    ] {
+        let path = format!("/v1/proofs/org/BANK-A{query}");
+        let (status, body) = app.get(&path, "AUDIT").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, "invalid_query");
+        assert!(body.to_string().contains(says), "{path}: {body}");
+    }
+}
+
 /// A request signed by SUP-1's member key for this node (`127.0.0.1:8080`) at `time`.
 fn signed_get(path: &str, time: u64) -> Request<Body> {
     let key = testkit::member_key("SUP-1");

@@ -23,7 +23,7 @@ fn snapshot_of(db: &Db, w: &World, upto: usize) -> Vec<String> {
     for r in receivables_in_state(db) {
         out.push(format!(
             "{:?}",
-            db.history(DocKind::Receivable, r.id.as_str(), 1000)
+            db.history_after(DocKind::Receivable, r.id.as_str(), None, 1000)
                 .expect("history")
         ));
         out.push(format!("{r:?}"));

@@ -153,18 +153,28 @@ fn blocks_txs_receipts_and_history_are_queryable() {
         .map(|(_, v)| codec::decode_stored(&v, MAX_VALUE_BYTES).expect("entry"))
         .collect();
     assert!(expected.len() >= 2, "created and then moved or repaid");
+    let history = |after, limit| {
+        db.history_after(DocKind::Receivable, r.id.as_str(), after, limit)
+            .expect("history")
+    };
+    let all = history(None, 100);
     assert_eq!(
-        db.history(DocKind::Receivable, r.id.as_str(), 100)
-            .expect("history"),
+        all.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
         expected
     );
-    assert_eq!(
-        db.history(DocKind::Receivable, r.id.as_str(), 1)
-            .expect("history"),
-        expected[..1]
-    );
+    // Pages of one entry, each after the position of the last, are the same entries.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = history(after, 1);
+        let Some((pos, _)) = page.last() else { break };
+        after = Some(*pos);
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "positions ascend");
     assert!(db
-        .history(DocKind::Receivable, "NOPE", 100)
+        .history_after(DocKind::Receivable, "NOPE", None, 100)
         .expect("history")
         .is_empty());
 }
