@@ -41,7 +41,10 @@ use lianrong_api_types::visibility::{tx_access, Reader, TxAccess};
 
 /// Most transactions remembered per document (for lineage and detail pages).
 pub const MAX_TXS_PER_DOC: usize = 64;
-/// Blocks kept for the dashboard charts and liveness.
+/// Blocks kept in memory, for the dashboard's charts and signing counts. Only these: a
+/// block holds its transactions' hashes, hundreds on a busy chain, so a cache of blocks
+/// counted like documents (`max_index_docs`) held every transaction hash of the ledger
+/// (1.7 million at 1,000,000 documents). Block pages and lists read the store.
 pub const RECENT_BLOCKS: usize = 120;
 /// How often a running rebuild logs how far it has come.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -70,6 +73,35 @@ pub struct Gap {
     pub since: u64,
     /// What is missing, in words.
     pub reason: String,
+}
+
+/// The newest block each validator signed in one epoch: validator indexes name other
+/// validators in another epoch, so a newer epoch starts it afresh. Bounded by the
+/// validator set's size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastSigned {
+    /// The epoch the indexes are of.
+    epoch: u64,
+    /// Validator index -> height.
+    heights: BTreeMap<u64, u64>,
+}
+
+impl LastSigned {
+    fn note(&mut self, b: &BlockRow) {
+        if b.epoch < self.epoch {
+            return;
+        }
+        if b.epoch > self.epoch {
+            *self = LastSigned {
+                epoch: b.epoch,
+                heights: BTreeMap::new(),
+            };
+        }
+        for &i in b.signers.iter().flatten() {
+            let h = self.heights.entry(i).or_insert(b.height);
+            *h = (*h).max(b.height);
+        }
+    }
 }
 
 /// A committed block as the explorer lists it.
@@ -199,8 +231,11 @@ pub struct IndexData {
     pub height: u64,
     /// The node's status, once read.
     pub node: Option<Status>,
-    /// Blocks by height.
+    /// The newest [`RECENT_BLOCKS`] blocks by height.
     pub blocks: BTreeMap<u64, BlockRow>,
+    /// The newest block each validator (by index) signed the certificate of, in the
+    /// epoch of the newest block indexed ([`IndexData::last_signed`]).
+    pub signed: LastSigned,
     /// Transactions by (height, index).
     pub txs: BTreeMap<(u64, u64), TxRecord>,
     /// Transaction position by hash.
@@ -394,10 +429,18 @@ impl IndexData {
 
     pub(crate) fn add_block(&mut self, b: BlockRow) {
         self.height = self.height.max(b.height);
+        self.signed.note(&b);
         self.blocks.insert(b.height, b);
-        while self.blocks.len() > self.cap.max(RECENT_BLOCKS) {
+        while self.blocks.len() > RECENT_BLOCKS {
             self.blocks.pop_first();
         }
+    }
+
+    /// The newest block validator `i` of the current epoch signed the certificate of,
+    /// among those indexed since the explorer started (and the [`RECENT_BLOCKS`] it read
+    /// back from the store then).
+    pub fn last_signed(&self, i: u64) -> Option<u64> {
+        self.signed.heights.get(&i).copied()
     }
 
     fn add_tx(&mut self, t: TxRecord) {
@@ -1639,6 +1682,42 @@ pub(crate) mod tests {
 
     fn follower_on(node: Arc<FakeNode>, index: Arc<Index>, store: Store) -> Follower {
         Follower::new(node, index, store, broadcast::channel(16).0)
+    }
+
+    /// Blocks are held by number, not by the documents' cap (each holds its
+    /// transactions' hashes); who signed last is remembered past them, per epoch.
+    #[test]
+    fn only_recent_blocks_are_held_and_last_signers_outlive_them() {
+        let mut d = IndexData {
+            cap: 10_000,
+            ..Default::default()
+        };
+        let txs: Vec<Hash> = (0..50u8).map(|i| Hash([i; 32])).collect();
+        let row = |h: u64, signers: Vec<u64>, epoch: u64| {
+            let mut b = BlockRow::from_view(&fake::block(h, &txs));
+            b.signers = Some(signers);
+            b.epoch = epoch;
+            b
+        };
+        d.add_block(row(1, vec![0, 1, 2], 0));
+        // (The fake names blocks by a byte.)
+        for h in 2..=(RECENT_BLOCKS as u64 * 2) {
+            d.add_block(row(h, vec![0, 1], 0));
+        }
+        assert_eq!(d.blocks.len(), RECENT_BLOCKS);
+        let held: usize = d.blocks.values().map(|b| b.tx_hashes.len()).sum();
+        assert_eq!(held, RECENT_BLOCKS * txs.len());
+        let top = RECENT_BLOCKS as u64 * 2;
+        assert_eq!(d.last_signed(0), Some(top));
+        assert_eq!(d.last_signed(2), Some(1), "long evicted, still known");
+        assert_eq!(d.last_signed(3), None);
+        // A new epoch: index 2 is another validator now.
+        d.add_block(row(top + 1, vec![0, 1, 3], 1));
+        assert_eq!(d.last_signed(2), None);
+        assert_eq!(d.last_signed(3), Some(top + 1));
+        // A late block of the old epoch changes nothing.
+        d.add_block(row(top + 2, vec![2], 0));
+        assert_eq!(d.last_signed(2), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::sync::{broadcast, Semaphore};
 
 use crate::auth::{new_token, Auth, LoginError, Session};
 use crate::config::ExplorerConfig;
-use crate::index::{Follower, Index, IndexData, LiveUpdate};
+use crate::index::{BlockRow, Follower, Index, IndexData, LiveUpdate, TxRecord};
 use crate::node::{paths, Doc, NodeApi, NodeError, SdkNode};
 use crate::pages::{fields, filters, layout, table};
 use crate::store::sql::Spec;
@@ -644,7 +644,7 @@ async fn dashboard(State(st): State<AppState>, Sess(s, _): Sess) -> Response {
                 tbody {
                     @for (i, v) in d.node.iter().flat_map(|n| &n.validators).enumerate() {
                         @let signed = recent.iter().filter(|b| b.signed_by(i as u64)).count();
-                        @let last_signed = d.blocks.values().rev().find(|b| b.signed_by(i as u64)).map(|b| b.height);
+                        @let last_signed = d.last_signed(i as u64);
                         tr {
                             td { (i) }
                             td { (v.org) }
@@ -1363,18 +1363,56 @@ async fn proposal(
     doc_page(st, s, (DocKind::Proposal, id), "Governance proposal", q).await
 }
 
-async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
-    let row = st.index.read(|d| d.blocks.get(&height).cloned());
-    let Some(b) = row else {
-        return not_found(&s, &format!("Block {height}"));
+/// A block and its transactions in block order, from the cache or else the store (which
+/// holds every indexed block: the cache keeps only the newest). `None`: not indexed.
+async fn block_with_txs(
+    st: &AppState,
+    height: u64,
+) -> Result<Option<(BlockRow, Vec<TxRecord>)>, crate::store::StoreError> {
+    let cached = st.index.read(|d| d.blocks.get(&height).cloned());
+    let b = match cached {
+        Some(b) => b,
+        None => match st.store.block(height).await? {
+            Some(b) => b,
+            None => return Ok(None),
+        },
     };
-    let txs = st.index.read(|d| {
-        vis::filter(
-            &s.viewer,
-            b.tx_hashes.iter().filter_map(|h| d.tx(h).cloned()),
-        )
+    // The block's size is bounded by consensus (`mempool.max_block_txs`), so is this.
+    let mut found: std::collections::HashMap<String, TxRecord> = st.index.read(|d| {
+        b.tx_hashes
+            .iter()
+            .filter_map(|h| d.tx(h).map(|t| (h.clone(), t.clone())))
+            .collect()
     });
-    let hidden = b.tx_hashes.len() - txs.len();
+    let missing: Vec<String> = b
+        .tx_hashes
+        .iter()
+        .filter(|h| !found.contains_key(*h))
+        .cloned()
+        .collect();
+    for t in st.store.txs_by_hash(&missing).await? {
+        found.insert(t.hash.clone(), t);
+    }
+    let txs = b.tx_hashes.iter().filter_map(|h| found.remove(h)).collect();
+    Ok(Some((b, txs)))
+}
+
+async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<u64>) -> Response {
+    let (b, all) = match block_with_txs(&st, height).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(&s, &format!("Block {height}")),
+        Err(e) => {
+            let body = html! { p class="error" { "The index's database could not be read: " (e) } };
+            let page = layout(&format!("Block {height}"), Some(&s), false, body);
+            return (StatusCode::INTERNAL_SERVER_ERROR, page).into_response();
+        }
+    };
+    // Every transaction of an indexed block is stored with it; a shortfall is reported,
+    // never passed off as other organisations' transactions.
+    let unstored = b.tx_hashes.len() - all.len();
+    let readable = all.len();
+    let txs = vis::filter(&s.viewer, all);
+    let hidden = readable - txs.len();
     page(
         &format!("Block {height}"),
         &s,
@@ -1395,7 +1433,8 @@ async fn block(State(st): State<AppState>, Sess(s, _): Sess, Path(height): Path<
                     li { a href=(format!("/tx/{}", t.hash)) { (t.hash) } " " (t.action_name) " by " (t.signer_org) @if !t.ok { " (refused)" } }
                 }
             }
-            @if hidden > 0 { p class="muted" { (hidden) " transactions of other organisations are not shown." } }
+            @if hidden > 0 { p class="muted" id="hidden-txs" { (hidden) " transactions of other organisations are not shown." } }
+            @if unstored > 0 { p class="error" id="unstored-txs" { (unstored) " of the block's transactions are missing from the index's database." } }
             h2 { "Verify finality in your browser" }
             p class="muted" { "Your browser hashes this block's header itself, proves the validator set of its epoch from the genesis set through every certified validator-set change, and checks with its own WebCrypto that a quorum (n - f) of that set signed the exact vote bytes consensus signs, committing this block or a descendant whose headers (hashed here) lead back to it." }
             button type="button" id="verify-block" data-verify-block="1" data-height=(height) { "Verify block " (height) }
@@ -2387,6 +2426,11 @@ mod tests {
     /// SUP-2's WR-9 (issued by LOGI, pledged to BANK-A) and SUP-1's WR-1 (just issued),
     /// each learnt from the transactions that touched it.
     fn node_with_warehouse_receipts() -> Arc<FakeNode> {
+        node_with_warehouse_receipts_at([1, 2, 3])
+    }
+
+    /// The same, its three transactions in blocks `at`.
+    fn node_with_warehouse_receipts_at(at: [u64; 3]) -> Arc<FakeNode> {
         use lianrong_contracts::model::{ReceiptStatus, WarehouseReceipt};
         use lianrong_contracts::{Action, Event};
         let node = node_with_two_suppliers();
@@ -2423,13 +2467,13 @@ mod tests {
         };
         let (t1, t2, t3) = (fake::hash(0xa1), fake::hash(0xa2), fake::hash(0xa3));
         // One transaction per block: the index keys transactions by (height, position).
-        node.set("/v1/status", fake::status(3, vec![]));
-        for (h, t) in [(1, t1), (2, t2), (3, t3)] {
+        node.set("/v1/status", fake::status(at[2], vec![]));
+        for (h, t) in at.into_iter().zip([t1, t2, t3]) {
             node.set(&format!("/v1/blocks/{h}"), fake::block(h, &[t]));
         }
         node.set(
             &paths::transaction(&t1),
-            fake::tx(t1, 1, "LOGI", issue(&wr9), vec![issued(&wr9)]),
+            fake::tx(t1, at[0], "LOGI", issue(&wr9), vec![issued(&wr9)]),
         );
         let pledged = Event::WarehouseReceiptPledged {
             receipt: wr9.id.clone(),
@@ -2440,15 +2484,84 @@ mod tests {
         };
         node.set(
             &paths::transaction(&t2),
-            fake::tx(t2, 2, "BANK-A", accept, vec![pledged]),
+            fake::tx(t2, at[1], "BANK-A", accept, vec![pledged]),
         );
         node.set(
             &paths::transaction(&t3),
-            fake::tx(t3, 3, "LOGI", issue(&wr1), vec![issued(&wr1)]),
+            fake::tx(t3, at[2], "LOGI", issue(&wr1), vec![issued(&wr1)]),
         );
         node.set_doc(Doc::WarehouseReceipt(wr9));
         node.set_doc(Doc::WarehouseReceipt(wr1));
         node
+    }
+
+    /// The finding: the block page read only the in-memory cache -- a block older than its
+    /// blocks was "not found", and a cached block whose transactions had left the
+    /// 10,000-transaction cache told an auditor they were "other organisations'". Here
+    /// the cache keeps one transaction and the 120 newest of 130 blocks: every block's
+    /// page lists all of its transactions, from the store, and hides from a supplier only
+    /// what is not its own.
+    #[tokio::test]
+    async fn a_block_page_lists_its_transactions_however_old_the_block() {
+        let (t1, t2, t3) = (fake::hash(0xa1), fake::hash(0xa2), fake::hash(0xa3));
+        let top = crate::index::RECENT_BLOCKS as u64 + 10;
+        let at = [1, top - 5, top - 3];
+        let node = node_with_warehouse_receipts_at(at);
+        for h in (1..=top).filter(|h| !at.contains(h)) {
+            node.set(&format!("/v1/blocks/{h}"), fake::block(h, &[]));
+        }
+        node.set("/v1/status", fake::status(top, vec![]));
+        let with_tx = at.into_iter().zip([t1, t2, t3]);
+        let mut cfg = config_with_auditor_and_sup1();
+        cfg.max_index_docs = 1;
+        let served = serve(cfg, node).await;
+        let (_, head) = login(served.addr, "username=audit&password=a").await;
+        let audit = session_of(&head);
+        let (_, head) = login(served.addr, "username=sup1&password=s").await;
+        let sup = session_of(&head);
+        poll_for(
+            served.addr,
+            &audit,
+            "/blocks",
+            &format!("href=\"/blocks/{top}\""),
+        )
+        .await;
+        for (h, t) in with_tx.clone() {
+            let (code, _, page) = http(
+                served.addr,
+                "GET",
+                &format!("/blocks/{h}"),
+                Some(&audit),
+                None,
+            )
+            .await;
+            assert_eq!(code, 200, "block {h}: {page}");
+            assert!(
+                page.contains(&t.to_hex()),
+                "block {h} lists its transaction: {page}"
+            );
+            assert!(
+                !page.contains("hidden-txs") && !page.contains("unstored-txs"),
+                "{page}"
+            );
+        }
+        // WR-9 is SUP-2's: its issue in block 1 is not SUP-1's to see, and is counted.
+        let (code, _, page) = http(served.addr, "GET", "/blocks/1", Some(&sup), None).await;
+        assert_eq!(code, 200, "{page}");
+        assert!(
+            !page.contains(&t1.to_hex()) && page.contains("hidden-txs"),
+            "{page}"
+        );
+        let (code, _, _) = http(
+            served.addr,
+            "GET",
+            &format!("/blocks/{}", top + 1),
+            Some(&audit),
+            None,
+        )
+        .await;
+        assert_eq!(code, 404);
+        served.stop().await;
     }
 
     /// The auditor finds both receipts in the warehouse list (linked from the nav) with

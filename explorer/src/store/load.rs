@@ -67,7 +67,7 @@ impl Store {
     }
 
     async fn load_blocks(&self, d: &mut IndexData) -> Result<(), StoreError> {
-        let keep = d.cap.max(RECENT_BLOCKS);
+        let keep = RECENT_BLOCKS;
         let rows = sqlx::query("SELECT row_json FROM blocks ORDER BY height DESC LIMIT $1")
             .bind(int(keep as u64))
             .fetch_all(self.pool())

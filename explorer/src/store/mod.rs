@@ -404,6 +404,19 @@ impl Store {
         Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
     }
 
+    /// Stored block `height`, if stored.
+    pub async fn block(&self, height: u64) -> Result<Option<BlockRow>, StoreError> {
+        let row = sqlx::query("SELECT row_json FROM blocks WHERE height = $1")
+            .bind(int(height))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let json: String = row.try_get(0)?;
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| corrupt("block", e))
+    }
+
     /// The stored document `id` of `kind`, if any.
     pub async fn doc(&self, kind: DocKind, id: &str) -> Result<Option<Doc>, StoreError> {
         let row = sqlx::query("SELECT doc_json FROM docs WHERE kind = $1 AND id = $2")
