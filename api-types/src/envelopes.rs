@@ -464,6 +464,63 @@ pub struct ReceivableHistory {
     /// `verify_history`); entries above it are not certified yet. This answer itself is
     /// the node's word.
     pub certified_height: u64,
+    /// Present when the steps go on past this page (at most [`HISTORY_STEPS_PAGE`]
+    /// entries a page): ask again with `?after=` it ([`StepsPos`]). The next page's first
+    /// step continues the same receivable. The SDK's `receivable_history` gathers every
+    /// page into one answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Most history entries in one page of `GET /v1/receivables/{id}/history`, over all of
+/// its steps.
+pub const HISTORY_STEPS_PAGE: usize = 500;
+
+/// Where a page of a receivable's steps ends: after the entry at `pos` of lineage member
+/// `member` (0: the root). Written `MEMBER:HEIGHT.TX.SEQ`, the `next` of a
+/// [`ReceivableHistory`]; ordered as the steps are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StepsPos {
+    /// The lineage member's place, from the root.
+    pub member: u32,
+    /// The last entry of its history on the page.
+    pub pos: lianrong_contracts::state::HistoryPos,
+}
+
+impl std::fmt::Display for StepsPos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.member, self.pos)
+    }
+}
+
+impl std::str::FromStr for StepsPos {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a place in the steps (MEMBER:HEIGHT.TX.SEQ)");
+        let (member, pos) = s.split_once(':').ok_or_else(bad)?;
+        if member.is_empty() || !member.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        Ok(StepsPos {
+            member: member.parse().map_err(|_| bad())?,
+            pos: pos.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// `?after=` of `GET /v1/receivables/{id}/history`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct HistoryQuery {
+    /// The `next` of the previous page (`MEMBER:HEIGHT.TX.SEQ`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<String>, pattern = "^[0-9]{1,10}:[0-9]{1,20}\\.[0-9]{1,10}\\.[0-9]{1,10}$")
+    )]
+    pub after: Option<String>,
 }
 
 /// `?of=&after=` of `GET /v1/proofs/{kind}/{id}`.

@@ -1128,6 +1128,7 @@ pub(crate) mod testproofs {
             }],
             invoice: None,
             certified_height: 0,
+            next: None,
         }
     }
 
@@ -1314,6 +1315,7 @@ mod tests {
             }],
             invoice: None,
             certified_height: 0,
+            next: None,
         }
     }
 

@@ -456,7 +456,16 @@ impl NodeApi for SdkNode {
         &'a self,
         id: &'a str,
     ) -> BoxFut<'a, Result<ReceivableHistory, NodeError>> {
-        Box::pin(async move { self.get(&paths::history(id)?).await })
+        Box::pin(async move {
+            // Every page (the SDK's walk): a receivable's steps come at most 500 entries
+            // a page, and a cut history would fail the lineage's proof check.
+            paths::history(id)?;
+            let id = lianrong_contracts::model::DocId::new(id).map_err(|e| NodeError::Decode {
+                url: format!("/v1/receivables/{id}/history"),
+                reason: e.to_string(),
+            })?;
+            self.client.receivable_history(&id).await.map_err(sdk_error)
+        })
     }
 
     fn proof<'a>(

@@ -670,10 +670,19 @@ impl Client {
         self.get_json(&format!("/v1/evidence{q}")).await
     }
 
-    /// `GET /v1/receivables/{id}/history`.
+    /// `GET /v1/receivables/{id}/history`, every page gathered ([`crate::StepsPages`]):
+    /// the lineage from the root and each member's whole history.
     pub async fn receivable_history(&self, id: &DocId) -> Result<ReceivableHistory, SdkError> {
-        self.get_json(&format!("/v1/receivables/{id}/history"))
-            .await
+        let url = format!("/v1/receivables/{id}/history");
+        let mut pages = crate::StepsPages::new(url.clone());
+        while !pages.is_done() {
+            let page = match pages.after() {
+                None => self.get_json(&url).await?,
+                Some(after) => self.get_json(&format!("{url}?after={after}")).await?,
+            };
+            pages.add(page)?;
+        }
+        pages.finish()
     }
 
     /// `GET /v1/financings/{id}`.

@@ -40,6 +40,7 @@ mod overdue;
 pub mod pages;
 mod sales;
 pub mod signer;
+pub mod steps;
 pub mod tls;
 pub mod verify;
 
@@ -52,6 +53,7 @@ pub use lianrong_api_types as api_types;
 pub use lianrong_api_types::envelopes::*;
 pub use pages::{collect_pages, PageWalk, MAX_LISTED};
 pub use signer::Signer;
+pub use steps::StepsPages;
 pub use tls::{TlsFiles, TlsOptions};
 pub use verify::{
     validator_set, verify_block, verify_document, verify_epochs, verify_history, Finality,

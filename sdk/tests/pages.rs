@@ -13,8 +13,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use lianrong_sdk::contracts::model::{Org, Receivable, ReceivableStatus, Role};
 use lianrong_sdk::contracts::money::{Amount, Money};
+use lianrong_sdk::contracts::{Event, HistoryEntry};
 use lianrong_sdk::primitives::OrgId;
-use lianrong_sdk::{args, Auth, Client, OrgPage, OrgQuery, ReceivableFilter, ReceivablePage};
+use lianrong_sdk::{
+    args, Auth, Client, HistorySteps, OrgPage, OrgQuery, ReceivableFilter, ReceivableHistory,
+    ReceivablePage, StepsPages,
+};
 
 /// What the mock node holds, and the requests it answered.
 #[derive(Default)]
@@ -177,4 +181,104 @@ async fn a_node_whose_list_never_ends_is_refused() {
     let client = Client::new(&format!("http://{addr}"), Auth::Token("t".into())).unwrap();
     let e = client.orgs().await.unwrap_err();
     assert!(e.to_string().contains("not forward"), "{e}");
+}
+
+/// One page of a receivable's history: lineage `RCV-00000..=RCV-00002`, the steps given
+/// as (member, entries at heights), `next` as written by the node.
+fn steps_page(steps: &[(usize, &[u64])], next: Option<&str>, certified: u64) -> ReceivableHistory {
+    let entry = |height: u64| HistoryEntry {
+        height,
+        tx: None,
+        signer: None,
+        key: None,
+        time_ms: height,
+        event: Event::ParamsChanged,
+    };
+    let lineage: Vec<Receivable> = (0..3).map(receivable).collect();
+    ReceivableHistory {
+        receivable: lineage[2].clone(),
+        steps: steps
+            .iter()
+            .map(|(m, hs)| HistorySteps {
+                receivable: lineage[*m].id.clone(),
+                history: hs.iter().map(|h| entry(*h)).collect(),
+            })
+            .collect(),
+        lineage,
+        invoice: None,
+        certified_height: certified,
+        next: next.map(str::to_string),
+    }
+}
+
+/// The finding: each receivable's steps were cut at 500 entries without a word. Pages
+/// now name the next; gathered, a member cut across pages is one step again, and a page
+/// of another lineage or a cursor going back is refused rather than spliced in.
+#[test]
+fn a_receivables_history_pages_gather_into_one_answer() {
+    let mut pages = StepsPages::new("/v1/receivables/RCV-00002/history");
+    pages
+        .add(steps_page(
+            &[(0, &[1, 2]), (1, &[3, 4, 5])],
+            Some("1:5.0.0"),
+            9,
+        ))
+        .unwrap();
+    assert_eq!(
+        pages.after().map(ToString::to_string).as_deref(),
+        Some("1:5.0.0")
+    );
+    pages
+        .add(steps_page(&[(1, &[6, 7])], Some("1:7.0.0"), 8))
+        .unwrap();
+    pages
+        .add(steps_page(&[(1, &[]), (2, &[8])], None, 10))
+        .unwrap();
+    let whole = pages.finish().unwrap();
+    let shape: Vec<(String, Vec<u64>)> = whole
+        .steps
+        .iter()
+        .map(|s| {
+            let hs = s.history.iter().map(|e| e.height).collect();
+            (s.receivable.to_string(), hs)
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("RCV-00000".to_string(), vec![1, 2]),
+            ("RCV-00001".to_string(), vec![3, 4, 5, 6, 7]),
+            ("RCV-00002".to_string(), vec![8]),
+        ]
+    );
+    assert_eq!(whole.certified_height, 8, "certified on every page");
+    assert_eq!(whole.next, None);
+
+    let first = || steps_page(&[(0, &[1])], Some("0:1.0.0"), 1);
+    let mut other = StepsPages::new("u");
+    other.add(first()).unwrap();
+    let mut page = steps_page(&[(0, &[2])], None, 1);
+    page.lineage.swap(0, 1);
+    assert!(other
+        .add(page)
+        .unwrap_err()
+        .to_string()
+        .contains("another lineage"));
+
+    let mut back = StepsPages::new("u");
+    back.add(first()).unwrap();
+    let err = back
+        .add(steps_page(&[(0, &[])], Some("0:0.0.0"), 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("not forward"), "{err}");
+
+    let mut unread = StepsPages::new("u");
+    unread.add(first()).unwrap();
+    assert!(unread.finish().is_err());
+    let mut bad = StepsPages::new("u");
+    assert!(bad
+        .add(steps_page(&[], Some("12.0.0"), 1))
+        .unwrap_err()
+        .to_string()
+        .contains("MEMBER:HEIGHT.TX.SEQ"));
 }

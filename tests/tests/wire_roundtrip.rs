@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use lianrong_api_types::{BlockNotice, ProofResponse, Status};
+use lianrong_api_types::{BlockNotice, ProofResponse, ReceivableHistory, Status};
 use lianrong_contracts::action::InvoiceSpec;
 use lianrong_contracts::exec::business_date;
 use lianrong_contracts::model::{DocId, Invoice, Receivable};
@@ -404,6 +404,79 @@ async fn check_long_history(c: &Cluster, sdk: &Client, exp: &SdkNode) {
     assert!(bad.to_string().contains("HEIGHT.TX.SEQ"), "{bad}");
 }
 
+/// The finding: `GET /v1/receivables/{id}/history` cut each receivable's steps at 500
+/// entries without a word, so a long lineage or a long-lived receivable showed a short
+/// history, and the explorer's lineage check (which proves every entry) reported it not
+/// proven. SUP-1 splits off 0.01 two hundred times, each time from the newest remainder:
+/// the last remainder's lineage is 201 receivables with ~600 entries. The node's first
+/// page holds 500 and a `next`; the SDK's and the explorer's readers gather every page,
+/// and each member's gathered steps are exactly the entries its certified history proves.
+async fn check_long_lineage(c: &Cluster, sdk: &Client, exp: &SdkNode, r: &Receivable) {
+    const SPLITS: u64 = 200;
+    let sup = signer(c, 0, "SUP-1").await;
+    let first_child: u64 = sdk
+        .receivables(&lianrong_sdk::ReceivableFilter::default())
+        .await
+        .unwrap()
+        .len() as u64
+        + 1;
+    let cent = Money::parse("0.01", "CNY").unwrap().amount;
+    let (mut parent, mut rest, mut last) = (r.id.clone(), r.face.amount, None);
+    for k in 0..SPLITS {
+        rest = rest.checked_sub(cent).unwrap();
+        let action = Action::SplitReceivable {
+            receivable: parent.clone(),
+            parts: vec![cent, rest],
+        };
+        last = Some(sup.submit_nowait(action).await.unwrap());
+        // The parts take the next receivable numbers in order; the remainder is second.
+        parent = id(&format!("RCV-{}", first_child + 2 * k + 1));
+    }
+    let committed_at = committed_height(&sup, last.unwrap()).await;
+    let leaf = parent;
+    let url = format!("/v1/receivables/{leaf}/history");
+    let first: ReceivableHistory = sdk.get_json(&url).await.unwrap();
+    let listed: usize = first.steps.iter().map(|s| s.history.len()).sum();
+    assert_eq!(listed, lianrong_api_types::HISTORY_STEPS_PAGE);
+    assert!(first.next.is_some(), "a first page of 500 says more follow");
+    let whole = sdk.receivable_history(&leaf).await.unwrap();
+    assert_eq!(whole, exp.receivable_history(leaf.as_str()).await.unwrap());
+    assert_eq!(whole.next, None);
+    assert_eq!(whole.lineage.len() as u64, SPLITS + 1);
+    assert_eq!(
+        whole.steps.len(),
+        whole.lineage.len(),
+        "one step per member"
+    );
+    let entries: usize = whole.steps.iter().map(|s| s.history.len()).sum();
+    assert!(entries > listed, "{entries} entries gathered");
+    let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
+    for (member, step) in whole.lineage.iter().zip(&whole.steps).step_by(40) {
+        assert_eq!(member.id, step.receivable);
+        let proof = poll("the certified history covers every split", || async {
+            let p = sdk
+                .history_proof(DocKind::Receivable, member.id.as_str())
+                .await
+                .unwrap();
+            (p.height >= committed_at).then_some(p)
+        })
+        .await;
+        let v =
+            lianrong_sdk::verify_history(&proof, DocKind::Receivable, member.id.as_str(), &root)
+                .unwrap();
+        assert_eq!(
+            step.history, v.entries,
+            "{}: the gathered steps are the proven history",
+            member.id
+        );
+    }
+}
+
+/// The height `tx` (submitted by `s`) committed at.
+async fn committed_height(s: &Signer, tx: Hash) -> u64 {
+    s.wait(&tx).await.unwrap().height
+}
+
 /// The org and receivable lists page the same through both readers (`next` on every page
 /// but the last), and the SDK's all-pages helpers follow them to the end.
 async fn check_lists(sdk: &Client, exp: &SdkNode, r: &Receivable) {
@@ -431,11 +504,12 @@ async fn check_index(exp: SdkNode, b_hash: Hash, tx: Hash, h: u64, inv: &Invoice
     let index = Arc::new(Index::new(10_000));
     let (updates, _rx) = tokio::sync::broadcast::channel(1024);
     let store = lianrong_explorer::store::Store::memory().await.unwrap();
-    let follower = Follower::new(Arc::new(exp), index.clone(), store, updates);
+    let follower = Follower::new(Arc::new(exp), index.clone(), store.clone(), updates);
     follower.rebuild().await.unwrap();
+    // The store holds every block (the in-memory cache only the newest 120).
+    let row = store.block(h).await.unwrap().expect("the block is stored");
     index.read(|d| {
         assert!(d.height >= h && d.last_error.is_none());
-        let row = &d.blocks[&h];
         assert_eq!(row.hash, b_hash.to_hex());
         assert!(row.tx_hashes.contains(&tx.to_hex()));
         assert!(row.signers.as_ref().is_some_and(|s| s.len() >= 3));
@@ -477,6 +551,9 @@ async fn scenario(c: &Cluster) {
     check_lists(&sdk, &exp, &r).await;
     check_long_history(c, &sdk, &exp).await;
     check_index(exp, notice.block_hash, tx, h, &inv, &r).await;
+    // Last: it splits the receivable the checks above compare.
+    let exp = SdkNode::new(api, &c.token("AUDIT")).unwrap();
+    check_long_lineage(c, &sdk, &exp, &r).await;
 }
 
 #[test]

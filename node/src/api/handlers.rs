@@ -15,17 +15,16 @@ use lianrong_api_types::visibility::{
     self as vis, Document, OfferOfFinancing, ShipmentOfOrder, TxAccess,
 };
 use lianrong_api_types::{
-    event_names, BlockNotice, BlockView, ErrorBody, HistorySteps, InvoiceQuery, KeyInfo,
-    ReceivableHistory, Status, SubmitBatchBody, SubmitBody, SubmitQuery, SubmitResponse, SyncState,
-    TxView, MAX_PAGE,
+    event_names, BlockNotice, BlockView, ErrorBody, InvoiceQuery, KeyInfo, Status, SubmitBatchBody,
+    SubmitBody, SubmitQuery, SubmitResponse, SyncState, TxView,
 };
 use lianrong_contracts::model::{
     DocId, Financing, Invoice, Loan, Offer, Order, Org, PendingApproval, Programme, Receivable,
     Settlement, Shipment, WarehouseReceipt,
 };
-use lianrong_contracts::state::{keys, load, Storage};
+use lianrong_contracts::state::{keys, load};
 use lianrong_contracts::{
-    verify_envelopes, DocKind, Envelope, HistoryEntry, Receipt, SignedTransaction, TxError,
+    verify_envelopes, DocKind, Envelope, Receipt, SignedTransaction, TxError,
 };
 use lianrong_primitives::{codec, Hash};
 use serde::de::DeserializeOwned;
@@ -41,13 +40,17 @@ use crate::mempool::AdmitError;
 const WAIT_COMMIT: Duration = Duration::from_secs(30);
 
 /// The document `kind`/`id`: 400 for an id no document can have, 404 for one it has not.
-fn doc<T: Serialize + DeserializeOwned>(state: &AppState, kind: DocKind, id: &str) -> ApiResult<T> {
+pub(super) fn doc<T: Serialize + DeserializeOwned>(
+    state: &AppState,
+    kind: DocKind,
+    id: &str,
+) -> ApiResult<T> {
     DocId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     maybe_doc(state, kind, id)?.ok_or_else(|| ApiError::not_found(format!("{kind} {id}")))
 }
 
 /// A document that may not exist: a missing one is `None`, a read failure an error.
-fn maybe_doc<T: Serialize + DeserializeOwned>(
+pub(super) fn maybe_doc<T: Serialize + DeserializeOwned>(
     state: &AppState,
     kind: DocKind,
     id: &str,
@@ -745,68 +748,6 @@ pub async fn receivable(
 ) -> ApiResult<Json<Receivable>> {
     let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
     readable(&caller, DocKind::Receivable, &id, r)
-}
-
-/// `GET /v1/receivables/{id}/history`: the lineage up to the root, then every step of
-/// each receivable on it, each with its transaction, signer and block.
-#[utoipa::path(get, path = "/v1/receivables/{id}/history", tag = "documents",
-    summary = "Lineage and every step with tx, signer, block",
-    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "document id: 1-64 of A-Z a-z 0-9 . _ -")),
-    responses((status = 200, body = ReceivableHistory), (status = 400, description = "the caller's mistake", body = ErrorBody), (status = 401, description = "no or bad credentials", body = ErrorBody), (status = 404, description = "not found, or not readable by the caller", body = ErrorBody)))]
-pub async fn receivable_history(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<ReceivableHistory>> {
-    let r: Receivable = doc(&state, DocKind::Receivable, &id)?;
-    let reader = caller.reader();
-    if !vis::may_read(&reader, &r) {
-        return Err(ApiError::not_found(format!("receivable {id}")));
-    }
-    let mut chain = vec![r.clone()];
-    let mut cur = r.clone();
-    // Lineage depth is bounded by the number of splits, each of which needs a block; cap
-    // the walk anyway.
-    for _ in 0..1024 {
-        let Some(p) = cur.parent.clone() else { break };
-        cur = doc(&state, DocKind::Receivable, p.as_str())?;
-        chain.push(vis::seen_from_outside(&reader, cur.clone()));
-    }
-    chain.reverse();
-    let steps = chain
-        .iter()
-        .map(|rec| history_steps(&state, rec))
-        .collect::<ApiResult<Vec<_>>>()?;
-    let invoice = maybe_doc::<Invoice>(&state, DocKind::Invoice, r.invoice.as_str())?
-        .map(|i| vis::seen_from_outside(&reader, i));
-    let (certified, _) = super::proofs::certified_tip(&state)?;
-    Ok(Json(ReceivableHistory {
-        receivable: r,
-        lineage: chain,
-        steps,
-        invoice,
-        certified_height: certified.executed.height,
-    }))
-}
-
-/// One receivable's recorded steps, oldest first.
-fn history_steps(state: &AppState, rec: &Receivable) -> ApiResult<HistorySteps> {
-    let rows = state
-        .db
-        .scan_prefix(
-            &keys::history_prefix(DocKind::Receivable, rec.id.as_str()),
-            MAX_PAGE,
-        )
-        .map_err(ApiError::internal)?;
-    let history: Vec<HistoryEntry> = rows
-        .iter()
-        .map(|(_, v)| codec::decode_stored(v, 1 << 20))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)?;
-    Ok(HistorySteps {
-        receivable: rec.id.clone(),
-        history,
-    })
 }
 
 /// `GET /v1/financings/{id}`.

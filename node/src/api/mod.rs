@@ -21,6 +21,7 @@ pub mod programmes;
 pub mod proofs;
 pub mod sales;
 pub mod snapshot;
+pub mod steps;
 pub mod visibility;
 
 #[cfg(test)]
@@ -173,7 +174,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invoice))
         .routes(routes!(lists::receivables))
         .routes(routes!(receivable))
-        .routes(routes!(receivable_history))
+        .routes(routes!(steps::receivable_history))
         .routes(routes!(financing))
         .routes(routes!(offer))
         .routes(routes!(settlement))

@@ -106,8 +106,8 @@ async fn malformed_ids_are_refused_naming_the_rule() {
 }
 
 /// A history proof's page cursor is a position (`HEIGHT.TX.SEQ`, the `history_next` of
-/// the page before) and pages a history only: anything else is named back, never read
-/// as the first page.
+/// the page before) and pages a history only, a receivable's steps' a lineage member and
+/// a position: anything else is named back, never read as the first page.
 #[tokio::test]
 async fn a_malformed_history_cursor_is_refused_naming_the_form() {
     let app = App::new();
@@ -118,6 +118,18 @@ async fn a_malformed_history_cursor_is_refused_naming_the_form() {
         ("?after=1.2.3", "needs of=history"),
     ] {
         let path = format!("/v1/proofs/org/BANK-A{query}");
+        let (status, body) = app.get(&path, "AUDIT").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, "invalid_query");
+        assert!(body.to_string().contains(says), "{path}: {body}");
+    }
+    // A receivable's steps page by `MEMBER:HEIGHT.TX.SEQ` (the `next` of the page before).
+    for (query, says) in [
+        ("?after=1.2.3", "MEMBER:HEIGHT.TX.SEQ"),
+        ("?after=x:1.2.3", "MEMBER:HEIGHT.TX.SEQ"),
+        ("?after=0:1.2", "MEMBER:HEIGHT.TX.SEQ"),
+    ] {
+        let path = format!("/v1/receivables/RCV-1/history{query}");
         let (status, body) = app.get(&path, "AUDIT").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         assert_error_body(&body, "invalid_query");
