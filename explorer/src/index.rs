@@ -121,8 +121,17 @@ pub struct BlockRow {
     pub epoch: u64,
     /// Round.
     pub round: u64,
-    /// Transactions in block order (hex hashes).
+    /// Transactions in block order (hex hashes). Empty in a row listed from the store:
+    /// the store keeps them in `txs` by position, and a list of 5,000 blocks of a busy
+    /// chain read hundreds of hashes per row to show one count ([`Store::block`] and the
+    /// cache's rows have them).
+    ///
+    /// [`Store::block`]: crate::store::Store::block
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tx_hashes: Vec<String>,
+    /// How many transactions it holds.
+    #[serde(default)]
+    pub tx_count: usize,
     /// State root after the block (hex), as reported by the node (none if it has none).
     pub state_root: Option<String>,
     /// Validator indexes that signed its commit certificate (none without a certificate).
@@ -141,6 +150,7 @@ impl BlockRow {
             epoch: b.epoch,
             round: b.round,
             tx_hashes: b.tx_hashes.iter().map(Hash::to_hex).collect(),
+            tx_count: b.tx_hashes.len(),
             state_root: b.state_root.map(|r| r.to_hex()),
             signers: b
                 .commit_certificate

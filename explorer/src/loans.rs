@@ -985,6 +985,7 @@ pub(crate) mod tests {
             .collect();
         let mut block = crate::index::BlockRow::from_view(&crate::node::fake::block(1, &[]));
         block.tx_hashes = txs.iter().map(|t| t.hash.clone()).collect();
+        block.tx_count = txs.len();
         store.write_block(&block, &txs, &docs).await.unwrap();
         let series = ltv_series(&l, &s.receipts(), placed);
         (l, series)

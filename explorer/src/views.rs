@@ -263,7 +263,7 @@ pub fn blocks(d: &IndexData, q: &ListQuery) -> Table {
             link(b.height.to_string(), format!("/blocks/{}", b.height)),
             b.hash.clone().into(),
             fmt_time(b.time_ms).into(),
-            b.tx_hashes.len().to_string().into(),
+            b.tx_count.to_string().into(),
             b.proposer.to_string().into(),
             b.signers
                 .as_ref()

@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::{decode_doc, int, kind_named, Store, StoreError};
-use crate::index::{BlockRow, IndexData, Rebuild, TxRecord, MAX_TXS_PER_DOC, RECENT_BLOCKS};
+use crate::index::{IndexData, Rebuild, TxRecord, MAX_TXS_PER_DOC, RECENT_BLOCKS};
 
 /// The kinds of document the index keeps.
 const KINDS: [&str; 10] = [
@@ -68,14 +68,13 @@ impl Store {
 
     async fn load_blocks(&self, d: &mut IndexData) -> Result<(), StoreError> {
         let keep = RECENT_BLOCKS;
-        let rows = sqlx::query("SELECT row_json FROM blocks ORDER BY height DESC LIMIT $1")
-            .bind(int(keep as u64))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT row_json, tx_count FROM blocks ORDER BY height DESC LIMIT $1")
+                .bind(int(keep as u64))
+                .fetch_all(self.pool())
+                .await?;
         for r in rows.iter().rev() {
-            let json: String = r.try_get(0)?;
-            let b: BlockRow =
-                serde_json::from_str(&json).map_err(|e| super::corrupt("block", e))?;
+            let b = self.with_tx_hashes(super::block_row(r)?).await?;
             d.add_block(b);
         }
         Ok(())

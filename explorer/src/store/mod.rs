@@ -365,7 +365,13 @@ impl Store {
         write::put_docs(&mut t, docs, block.height, &mut tally).await?;
         write::put_txs(&mut t, txs, &mut tally).await?;
         tally.write(&mut t).await?;
-        let row_json = serde_json::to_string(block).map_err(|e| corrupt("block", e))?;
+        // Without its transactions' hashes: `txs` holds them by position.
+        let stored = BlockRow {
+            tx_hashes: Vec::new(),
+            tx_count: block.tx_hashes.len(),
+            ..block.clone()
+        };
+        let row_json = serde_json::to_string(&stored).map_err(|e| corrupt("block", e))?;
         sqlx::query(
             "INSERT INTO blocks (height, hash, time_ms, tx_count, row_json) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (height) DO UPDATE SET \
@@ -404,17 +410,32 @@ impl Store {
         Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
     }
 
-    /// Stored block `height`, if stored.
+    /// Stored block `height` with its transactions' hashes, if stored.
     pub async fn block(&self, height: u64) -> Result<Option<BlockRow>, StoreError> {
-        let row = sqlx::query("SELECT row_json FROM blocks WHERE height = $1")
+        let row = sqlx::query("SELECT row_json, tx_count FROM blocks WHERE height = $1")
             .bind(int(height))
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let json: String = row.try_get(0)?;
-        serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|e| corrupt("block", e))
+        match row {
+            Some(row) => Ok(Some(self.with_tx_hashes(block_row(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `row` with its transactions' hashes in block order (a row stored with them keeps
+    /// them): at most the block's transactions, which consensus bounds.
+    pub(crate) async fn with_tx_hashes(&self, mut row: BlockRow) -> Result<BlockRow, StoreError> {
+        if row.tx_hashes.is_empty() && row.tx_count > 0 {
+            let rows = sqlx::query("SELECT hash FROM txs WHERE height = $1 ORDER BY position")
+                .bind(int(row.height))
+                .fetch_all(&self.pool)
+                .await?;
+            row.tx_hashes = rows
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(row)
     }
 
     /// The stored document `id` of `kind`, if any.
@@ -475,6 +496,16 @@ impl Table {
             Table::Events => "events",
         }
     }
+}
+
+/// A block row from `SELECT row_json, tx_count`: its count from the column (rows
+/// written before the count was in the JSON lack it).
+pub(crate) fn block_row(r: &sqlx::any::AnyRow) -> Result<BlockRow, StoreError> {
+    let json: String = r.try_get(0)?;
+    let count: i64 = r.try_get(1)?;
+    let mut row: BlockRow = serde_json::from_str(&json).map_err(|e| corrupt("block", e))?;
+    row.tx_count = usize::try_from(count).map_err(|e| corrupt("block", e))?;
+    Ok(row)
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {

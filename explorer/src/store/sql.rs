@@ -448,15 +448,10 @@ impl Store {
             let h = sql.bind(Param::Int(h.parse().unwrap_or(0)));
             w.push(format!("b.height < {h}"));
         }
-        let head = "SELECT b.row_json FROM blocks b";
+        let head = "SELECT b.row_json, b.tx_count FROM blocks b";
         paged(&mut sql, head, &w, "b.height DESC", limit, from.skipped());
         let rows = sql.query().fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                let json: String = r.try_get(0)?;
-                serde_json::from_str(&json).map_err(|e| super::corrupt("block", e))
-            })
-            .collect()
+        rows.iter().map(super::block_row).collect()
     }
 
     /// The orgs `me` trades with: the other side of every order it is buyer or seller of
@@ -648,11 +643,12 @@ impl Store {
     pub async fn lookup(&self, q: &str) -> Result<Found, StoreError> {
         let lower = q.to_lowercase();
         let height = q.parse::<u64>().map_or(-1, int);
-        let blocks = sqlx::query("SELECT row_json FROM blocks WHERE height = $1 OR hash = $2")
-            .bind(height)
-            .bind(lower.clone())
-            .fetch_all(self.pool())
-            .await?;
+        let blocks =
+            sqlx::query("SELECT row_json, tx_count FROM blocks WHERE height = $1 OR hash = $2")
+                .bind(height)
+                .bind(lower.clone())
+                .fetch_all(self.pool())
+                .await?;
         let txs = sqlx::query("SELECT record_json FROM txs WHERE hash = $1")
             .bind(lower)
             .fetch_all(self.pool())
@@ -669,7 +665,7 @@ impl Store {
         Ok(Found {
             blocks: blocks
                 .iter()
-                .map(|r| serde_json::from_str(&json(r)?).map_err(|e| super::corrupt("block", e)))
+                .map(super::block_row)
                 .collect::<Result<_, _>>()?,
             txs: txs
                 .iter()
