@@ -364,7 +364,7 @@ async fn check_long_history(c: &Cluster, sdk: &Client, exp: &SdkNode) {
             };
             last = Some(bank.submit_nowait(action).await.unwrap());
         }
-        committed_at = bank.wait(&last.unwrap()).await.unwrap().height;
+        committed_at = committed_height(&bank, last.unwrap()).await;
     }
     let root = TrustRoot::from_genesis_file(&c.dir.join("genesis.json")).unwrap();
     let whole = poll("the certified history covers every price", || async {
