@@ -578,6 +578,12 @@ pub struct ProofResponse {
     pub key: String,
     /// Hex of the stored value (canonical encoding), or none for an absence proof.
     pub value_hex: Option<String>,
+    /// Hex of the tree leaf that holds the value when the key shares one: a document and
+    /// its history head share the leaf of the document's key (the leaf's encoding: for the
+    /// document, then the head, a byte 0 if absent or 1 and a little-endian u64 length and
+    /// the bytes if present). None when the key is a leaf of its own, or no leaf exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_hex: Option<String>,
     /// The Jellyfish Merkle proof, as the node serialised it.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub proof: serde_json::Value,

@@ -1,7 +1,14 @@
 //! The Merkle state root: a Jellyfish Merkle Tree (`jmt`, SHA-256) over
 //! `(sha256(key), value)`, one tree version per block height. Inclusion and exclusion
 //! proofs come from the same tree.
+//!
+//! A document and the head of its history chain share one leaf ([`leaf_of`]): every
+//! change to a document appends to its history, so the two change together, and one leaf
+//! costs one tree path per touched document where two leaves cost two (the tree's
+//! insertion and commit were most of an order's execution). Every other state key is a
+//! leaf of its own.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
@@ -10,7 +17,7 @@ use lianrong_primitives::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::state::{Entries, StateRead, Storage, Writes};
+use crate::state::{keys, Entries, StateRead, Storage, Writes, MAX_VALUE_BYTES};
 
 /// The tree's hash function (what jmt's generic proof and restore types take).
 pub type TreeHasher = sha2::Sha256;
@@ -23,6 +30,139 @@ pub fn empty_root() -> Hash {
 /// The tree key of a state key.
 pub fn key_hash(key: &[u8]) -> KeyHash {
     KeyHash::with::<sha2::Sha256>(key)
+}
+
+/// Which part of a tree leaf a state value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The whole leaf (every key but documents and history heads).
+    Own,
+    /// The document of a [`DocLeaf`].
+    Document,
+    /// The history head of a [`DocLeaf`].
+    HistoryHead,
+}
+
+/// The leaf a document (`doc/<kind>/<id>`) and its history head (`hhead/<kind>/<id>`)
+/// share, keyed by the document's key; its value is this, in the canonical encoding (a
+/// `u8` 0 or 1 for each absent or present value, a present one as a little-endian `u64`
+/// length and its bytes: what `static/verify.js` in the explorer reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocLeaf {
+    /// The document's state value.
+    pub document: Option<Vec<u8>>,
+    /// Its history head's state value.
+    pub history_head: Option<Vec<u8>>,
+}
+
+/// Largest leaf: two values of at most [`MAX_VALUE_BYTES`] and their framing.
+pub const MAX_LEAF_BYTES: usize = 2 * MAX_VALUE_BYTES + 18;
+
+impl DocLeaf {
+    /// The leaf's encoding, or `None` (no leaf) when both values are absent.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        (self.document.is_some() || self.history_head.is_some())
+            .then(|| lianrong_primitives::codec::encode(self))
+    }
+
+    /// Reads a leaf's bytes (canonical only, and never empty: one state has one tree).
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let leaf: DocLeaf = lianrong_primitives::codec::decode(bytes, MAX_LEAF_BYTES)
+            .map_err(|e| format!("a document leaf that does not decode: {e}"))?;
+        if leaf.encode().is_none() {
+            return Err("a document leaf with neither a document nor a history head".into());
+        }
+        Ok(leaf)
+    }
+
+    /// The value in `slot` (`Slot::Own` has none here).
+    fn get(&self, slot: Slot) -> Option<&Vec<u8>> {
+        match slot {
+            Slot::Own => None,
+            Slot::Document => self.document.as_ref(),
+            Slot::HistoryHead => self.history_head.as_ref(),
+        }
+    }
+}
+
+/// For a document or history head key: the `<kind>/<id>` that names its leaf, and which
+/// part of the leaf it is.
+fn doc_part(key: &[u8]) -> Option<(&[u8], Slot)> {
+    match key.strip_prefix(keys::DOC_PREFIX) {
+        Some(rest) => Some((rest, Slot::Document)),
+        None => key
+            .strip_prefix(keys::HEAD_PREFIX)
+            .map(|rest| (rest, Slot::HistoryHead)),
+    }
+}
+
+/// The tree leaf that holds the state value of `key`: its own, or (for a document or a
+/// history head) the document's, and which part of it the value is.
+pub fn leaf_of(key: &[u8]) -> (Cow<'_, [u8]>, Slot) {
+    match doc_part(key) {
+        Some((_, Slot::Document)) => (Cow::Borrowed(key), Slot::Document),
+        Some((rest, slot)) => (Cow::Owned([keys::DOC_PREFIX, rest].concat()), slot),
+        None => (Cow::Borrowed(key), Slot::Own),
+    }
+}
+
+/// The state values a leaf holds (what a snapshot import stores for it): the leaf itself,
+/// or a document leaf's values under their own keys. A history head key is never a leaf.
+pub fn state_values(leaf_key: &[u8], leaf: &[u8]) -> Result<Entries, String> {
+    match doc_part(leaf_key) {
+        None => Ok(vec![(leaf_key.to_vec(), leaf.to_vec())]),
+        Some((_, Slot::HistoryHead | Slot::Own)) => Err(format!(
+            "{} is a history head, which lives in its document's leaf",
+            String::from_utf8_lossy(leaf_key)
+        )),
+        Some((rest, Slot::Document)) => {
+            let d = DocLeaf::decode(leaf)?;
+            let head_key = [keys::HEAD_PREFIX, rest].concat();
+            Ok(
+                [(leaf_key.to_vec(), d.document), (head_key, d.history_head)]
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v?)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// What one block writes to a document leaf's two parts (`None`: a part not written).
+type LeafWrites = [Option<Option<Vec<u8>>>; 2];
+
+/// The tree's writes for a block's state writes: each document leaf once, with the part
+/// the block did not write read from `store` (the state before the block).
+fn tree_writes<S: StateRead>(
+    store: &S,
+    values: &Writes,
+) -> Result<Vec<(KeyHash, Option<OwnedValue>)>, StoreError> {
+    let mut set = Vec::with_capacity(values.len());
+    let mut docs: BTreeMap<&[u8], LeafWrites> = BTreeMap::new();
+    for (key, value) in values {
+        match doc_part(key) {
+            None => set.push((key_hash(key), value.clone())),
+            Some((rest, slot)) => {
+                let part = usize::from(slot == Slot::HistoryHead);
+                docs.entry(rest).or_default()[part] = Some(value.clone());
+            }
+        }
+    }
+    for (rest, [document, head]) in docs {
+        let doc_key = [keys::DOC_PREFIX, rest].concat();
+        let leaf = DocLeaf {
+            document: match document {
+                Some(v) => v,
+                None => store.get(&doc_key)?,
+            },
+            history_head: match head {
+                Some(v) => v,
+                None => store.get(&[keys::HEAD_PREFIX, rest].concat())?,
+            },
+        };
+        set.push((key_hash(&doc_key), leaf.encode()));
+    }
+    Ok(set)
 }
 
 /// Everything one block changes, ready to be written atomically.
@@ -48,10 +188,7 @@ pub fn compute_changes<S: Storage>(
     values: Writes,
 ) -> Result<StateChanges, StoreError> {
     let tree = Sha256Jmt::new(store);
-    let set: Vec<(KeyHash, Option<OwnedValue>)> = values
-        .iter()
-        .map(|(k, v)| (key_hash(k), v.clone()))
-        .collect();
+    let set = tree_writes(store, &values)?;
     let (root, batch) = tree
         .put_value_set(set, version)
         .map_err(|e| StoreError::Backend(format!("merkle update at version {version}: {e}")))?;
@@ -71,6 +208,10 @@ pub struct StateProof {
     pub key: Vec<u8>,
     /// Its value, or `None` for an exclusion proof.
     pub value: Option<Vec<u8>>,
+    /// The whole leaf when the key shares one ([`leaf_of`]) and it exists: the
+    /// [`DocLeaf`] encoding, whose part for the key is `value`.
+    #[serde(default)]
+    pub leaf: Option<Vec<u8>>,
     /// The tree version (block height).
     pub version: u64,
     /// The root the proof is against.
@@ -88,14 +229,93 @@ impl StateProof {
     /// Checks the proof against `root` (which the caller trusts, e.g. from a block with a
     /// valid commit certificate).
     pub fn verify(&self, root: &Hash) -> Result<(), ProofError> {
+        let (leaf_key, slot) = leaf_of(&self.key);
+        let leaf = match slot {
+            Slot::Own if self.leaf.is_some() => {
+                return Err(ProofError(
+                    "a shared leaf given for a key that has its own".into(),
+                ))
+            }
+            Slot::Own => self.value.as_ref(),
+            _ => {
+                let part = match &self.leaf {
+                    Some(bytes) => DocLeaf::decode(bytes)
+                        .map_err(ProofError)?
+                        .get(slot)
+                        .cloned(),
+                    None => None,
+                };
+                if part != self.value {
+                    return Err(ProofError(
+                        "the value is not the one its document leaf holds".into(),
+                    ));
+                }
+                self.leaf.as_ref()
+            }
+        };
         self.proof
-            .verify(
-                jmt::RootHash(root.0),
-                key_hash(&self.key),
-                self.value.as_ref(),
-            )
+            .verify(jmt::RootHash(root.0), key_hash(&leaf_key), leaf)
             .map_err(|e| ProofError(e.to_string()))
     }
+}
+
+/// Why a proof could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    /// The tree could not be read at that version (missing nodes: pruned, or a fault).
+    #[error("merkle proof at version {version}: {source}")]
+    Tree {
+        /// The version asked for.
+        version: u64,
+        /// jmt's error.
+        source: anyhow::Error,
+    },
+    /// The leaf read is not a document leaf (a corrupt store).
+    #[error("the tree leaf of {key} at version {version}: {reason}")]
+    Leaf {
+        /// The leaf's key, as text.
+        key: String,
+        /// The version.
+        version: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Builds a proof for `key` at `version` from the tree `reader` holds.
+pub fn prove_in<R: TreeReader>(
+    reader: &R,
+    key: &[u8],
+    version: u64,
+    root: Hash,
+) -> Result<StateProof, ProveError> {
+    let (leaf_key, slot) = leaf_of(key);
+    let (leaf, proof) = Sha256Jmt::new(reader)
+        .get_with_proof(key_hash(&leaf_key), version)
+        .map_err(|source| ProveError::Tree { version, source })?;
+    let (value, leaf) = match (slot, leaf) {
+        (Slot::Own, leaf) => (leaf, None),
+        (_, None) => (None, None),
+        (_, Some(bytes)) => {
+            let value = DocLeaf::decode(&bytes)
+                .map_err(|reason| ProveError::Leaf {
+                    key: String::from_utf8_lossy(&leaf_key).into_owned(),
+                    version,
+                    reason,
+                })?
+                .get(slot)
+                .cloned();
+            (value, Some(bytes))
+        }
+    };
+    Ok(StateProof {
+        key: key.to_vec(),
+        value,
+        leaf,
+        version,
+        root,
+        proof,
+    })
 }
 
 /// Builds a proof for `key` at `version`.
@@ -105,17 +325,7 @@ pub fn prove<S: Storage>(
     version: u64,
     root: Hash,
 ) -> Result<StateProof, StoreError> {
-    let tree = Sha256Jmt::new(store);
-    let (value, proof) = tree
-        .get_with_proof(key_hash(key), version)
-        .map_err(|e| StoreError::Backend(format!("merkle proof at version {version}: {e}")))?;
-    Ok(StateProof {
-        key: key.to_vec(),
-        value,
-        version,
-        root,
-        proof,
-    })
+    prove_in(store, key, version, root).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// An in-memory [`Storage`] for tests, benchmarks and the in-process demo.
@@ -282,5 +492,135 @@ mod tests {
         s.apply(&c2);
         assert_eq!(c2.root, c0.root);
         assert_eq!(s.get(b"y").unwrap(), None);
+    }
+
+    #[test]
+    fn a_document_and_its_history_head_share_one_leaf_and_each_proves_its_own_part() {
+        let mut s = MemoryStorage::new();
+        let c0 = compute_changes(
+            &s,
+            0,
+            writes(&[
+                ("doc/order/A", Some("o1")),
+                ("hhead/order/A", Some("h1")),
+                ("n", Some("1")),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c0.tree.node_batch.values().len(),
+            2,
+            "one leaf for the document and its head"
+        );
+        s.apply(&c0);
+        // A later block writes the head alone: the leaf keeps the document.
+        let c1 = compute_changes(&s, 1, writes(&[("hhead/order/A", Some("h2"))])).unwrap();
+        s.apply(&c1);
+        let mut t = MemoryStorage::new();
+        let same = writes(&[
+            ("doc/order/A", Some("o1")),
+            ("hhead/order/A", Some("h2")),
+            ("n", Some("1")),
+        ]);
+        assert_eq!(compute_changes(&t, 0, same).unwrap().root, c1.root);
+
+        let doc = prove(&s, b"doc/order/A", 1, c1.root).unwrap();
+        assert_eq!(doc.value.as_deref(), Some(&b"o1"[..]));
+        doc.verify(&c1.root).unwrap();
+        let head = prove(&s, b"hhead/order/A", 1, c1.root).unwrap();
+        assert_eq!(head.value.as_deref(), Some(&b"h2"[..]));
+        assert_eq!(
+            head.leaf, doc.leaf,
+            "both parts are proven by the same leaf"
+        );
+        head.verify(&c1.root).unwrap();
+        let old = prove(&s, b"hhead/order/A", 0, c0.root).unwrap();
+        assert_eq!(old.value.as_deref(), Some(&b"h1"[..]));
+        old.verify(&c0.root).unwrap();
+
+        // The other part's value, a value the leaf does not hold, a leaf with its parts
+        // swapped, a leaf without a value, a shared leaf for an own key: all refused.
+        let mut forged = prove(&s, b"hhead/order/A", 1, c1.root).unwrap();
+        forged.value = Some(b"o1".to_vec());
+        assert!(forged.verify(&c1.root).is_err());
+        let mut forged = prove(&s, b"doc/order/A", 1, c1.root).unwrap();
+        forged.leaf = DocLeaf {
+            document: Some(b"h2".to_vec()),
+            history_head: Some(b"o1".to_vec()),
+        }
+        .encode();
+        assert!(forged.verify(&c1.root).is_err());
+        forged.leaf = None;
+        assert!(forged.verify(&c1.root).is_err());
+        forged.value = None;
+        assert!(
+            forged.verify(&c1.root).is_err(),
+            "a present leaf proven absent"
+        );
+        let mut own = prove(&s, b"n", 1, c1.root).unwrap();
+        own.leaf = doc.leaf.clone();
+        assert!(own.verify(&c1.root).is_err());
+
+        // A document never written: proven absent, with its head.
+        let absent = prove(&s, b"hhead/order/B", 1, c1.root).unwrap();
+        assert_eq!((absent.value.as_ref(), absent.leaf.as_ref()), (None, None));
+        absent.verify(&c1.root).unwrap();
+        t = MemoryStorage::new();
+        let c = compute_changes(&t, 0, writes(&[("hhead/order/B", Some("h"))])).unwrap();
+        t.apply(&c);
+        let no_doc = prove(&t, b"doc/order/B", 0, c.root).unwrap();
+        assert_eq!(no_doc.value, None);
+        assert!(
+            no_doc.leaf.is_some(),
+            "absent from the leaf that holds its head"
+        );
+        no_doc.verify(&c.root).unwrap();
+    }
+
+    #[test]
+    fn a_leaf_splits_back_into_the_state_values_it_holds() {
+        let leaf = DocLeaf {
+            document: Some(b"o".to_vec()),
+            history_head: Some(b"h".to_vec()),
+        };
+        let bytes = leaf.encode().unwrap();
+        assert_eq!(
+            state_values(b"doc/order/A", &bytes).unwrap(),
+            vec![
+                (b"doc/order/A".to_vec(), b"o".to_vec()),
+                (b"hhead/order/A".to_vec(), b"h".to_vec())
+            ]
+        );
+        let head_only = DocLeaf {
+            document: None,
+            history_head: Some(b"h".to_vec()),
+        };
+        assert_eq!(
+            state_values(b"doc/x/1", &head_only.encode().unwrap()).unwrap(),
+            vec![(b"hhead/x/1".to_vec(), b"h".to_vec())]
+        );
+        assert_eq!(
+            state_values(b"nonce/k", b"7").unwrap(),
+            vec![(b"nonce/k".to_vec(), b"7".to_vec())]
+        );
+        assert!(
+            state_values(b"hhead/order/A", &bytes).is_err(),
+            "a head is never a leaf"
+        );
+        assert!(
+            state_values(b"doc/order/A", b"o").is_err(),
+            "not a leaf's encoding"
+        );
+        assert!(
+            state_values(b"doc/order/A", &[0, 0]).is_err(),
+            "an empty leaf"
+        );
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(
+            state_values(b"doc/order/A", &long).is_err(),
+            "trailing bytes"
+        );
+        assert_eq!(DocLeaf::default().encode(), None, "no values, no leaf");
     }
 }

@@ -42,9 +42,14 @@ pub mod keys {
     /// The validator set as recorded by governance.
     pub const VALIDATORS: &[u8] = b"validators";
 
+    /// Prefix of every document key ([`doc`]).
+    pub const DOC_PREFIX: &[u8] = b"doc/";
+    /// Prefix of every history head key ([`history_head`]).
+    pub const HEAD_PREFIX: &[u8] = b"hhead/";
+
     /// A document.
     pub fn doc(kind: DocKind, id: &str) -> Vec<u8> {
-        format!("doc/{}/{}", kind.as_str(), id).into_bytes()
+        [DOC_PREFIX, kind.as_str().as_bytes(), b"/", id.as_bytes()].concat()
     }
 
     /// Prefix of all documents of a kind.
@@ -238,10 +243,10 @@ pub mod keys {
     }
 
     /// The head of a document's history hash chain
-    /// ([`crate::exec::history::HistoryHead`]): in the state tree, so a proof of it
-    /// proves every history entry.
+    /// ([`crate::exec::history::HistoryHead`]): in the state tree (in its document's
+    /// leaf, [`crate::merkle::leaf_of`]), so a proof of it proves every history entry.
     pub fn history_head(kind: DocKind, id: &str) -> Vec<u8> {
-        format!("hhead/{}/{}", kind.as_str(), id).into_bytes()
+        [HEAD_PREFIX, kind.as_str().as_bytes(), b"/", id.as_bytes()].concat()
     }
 }
 

@@ -1107,6 +1107,7 @@ pub(crate) mod testproofs {
             state_root: root,
             key: String::from_utf8_lossy(&key).into_owned(),
             value_hex: Some(hex::encode(&head)),
+            leaf_hex: p.leaf.as_ref().map(hex::encode),
             proof: serde_json::to_value(&p.proof).unwrap(),
             header,
             certificate,

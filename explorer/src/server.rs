@@ -2699,6 +2699,7 @@ mod tests {
             state_root: Hash([9; 32]),
             key: "doc/receivable/RCV-1".into(),
             value_hex: Some(hex::encode(lianrong_primitives::codec::encode(&rcv))),
+            leaf_hex: None,
             proof: json!({"leaf": null, "siblings": []}),
             header: b.header,
             certificate: b.commit_certificate.unwrap(),

@@ -125,6 +125,7 @@ pub fn document_input(trust: Value, p: &ProofResponse, shown: Option<&[u8]>) -> 
             "state_root": p.state_root,
             "key": p.key,
             "value_hex": p.value_hex,
+            "leaf_hex": p.leaf_hex,
             "proof": p.proof,
         },
         "shown_hex": shown.map(hex::encode),
@@ -285,10 +286,17 @@ mod tests {
             b"doc/receivable/RCV-12".to_vec(),
             Some(b"RCV-12 held by SUP-3, 900000.00 CNY".to_vec()),
         ));
-        let v1 = vec![(
-            b"doc/receivable/RCV-1".to_vec(),
-            Some(b"RCV-1 held by SUP-2, 100.00 CNY".to_vec()),
-        )];
+        // History heads share their documents' leaves; a nonce is a leaf of its own.
+        v0.push((b"hhead/receivable/RCV-1".to_vec(), Some(b"head 1".to_vec())));
+        v0.push((b"hhead/invoice/INV-7".to_vec(), Some(b"head 1".to_vec())));
+        v0.push((b"nonce/SUP-1".to_vec(), Some(b"7".to_vec())));
+        let v1 = vec![
+            (
+                b"doc/receivable/RCV-1".to_vec(),
+                Some(b"RCV-1 held by SUP-2, 100.00 CNY".to_vec()),
+            ),
+            (b"hhead/receivable/RCV-1".to_vec(), Some(b"head 2".to_vec())),
+        ];
         [v0, v1]
     }
 
@@ -697,6 +705,7 @@ mod tests {
             state_root: p.root,
             key: String::from_utf8_lossy(&p.key).into_owned(),
             value_hex: p.value.as_ref().map(hex::encode),
+            leaf_hex: p.leaf.as_ref().map(hex::encode),
             proof: serde_json::to_value(&p.proof).unwrap(),
             header: header.clone(),
             certificate: certificate.clone(),
@@ -916,6 +925,7 @@ mod tests {
         json!({
             "key": String::from_utf8_lossy(&p.key),
             "value_hex": p.value.as_ref().map(hex::encode),
+            "leaf_hex": p.leaf.as_ref().map(hex::encode),
             "state_root": p.root,
             "proof": serde_json::to_value(&p.proof).unwrap(),
         })
@@ -947,14 +957,87 @@ mod tests {
         other_root["state_root"] = json!(root0);
         let mut other_key = proof_json(&p);
         other_key["key"] = json!("doc/invoice/INV-8");
-        json!([
-            {"name": "inclusion", "expect": true, "input": proof_json(&p)},
-            {"name": "exclusion", "expect": true, "input": proof_json(&absent)},
-            {"name": "tampered value", "expect": false, "input": bad_value},
-            {"name": "tampered sibling", "expect": false, "input": bad_sibling},
-            {"name": "other root", "expect": false, "input": other_root},
-            {"name": "other key", "expect": false, "input": other_key},
-        ])
+        let mut cases = vec![
+            ("inclusion", true, proof_json(&p)),
+            ("exclusion", true, proof_json(&absent)),
+            ("tampered value", false, bad_value),
+            ("tampered sibling", false, bad_sibling),
+            ("other root", false, other_root),
+            ("other key", false, other_key),
+        ];
+        cases.extend(shared_leaf_proof_cases(n));
+        Value::Array(
+            cases
+                .into_iter()
+                .map(
+                    |(name, expect, input)| json!({"name": name, "expect": expect, "input": input}),
+                )
+                .collect(),
+        )
+    }
+
+    /// Proofs of values in a shared leaf (a document and its history head), of one in a
+    /// leaf of its own, and their forgeries.
+    fn shared_leaf_proof_cases(n: &Net) -> Vec<(&'static str, bool, Value)> {
+        let root1 = n.roots[1];
+        let proven = |key: &[u8]| {
+            let p = prove(&n.state, key, 1, root1).unwrap();
+            p.verify(&root1).unwrap();
+            proof_json(&p)
+        };
+        let head = proven(b"hhead/receivable/RCV-1");
+        assert!(head["leaf_hex"].is_string());
+        let no_head = proven(b"hhead/invoice/INV-3");
+        assert!(no_head["value_hex"].is_null() && no_head["leaf_hex"].is_string());
+        let own = proven(b"nonce/SUP-1");
+        let doc = proven(b"doc/invoice/INV-7");
+        let mut doc_as_head = head.clone();
+        doc_as_head["value_hex"] = json!(hex::encode(b"RCV-1 held by SUP-2, 100.00 CNY"));
+        let mut old_head = head.clone();
+        old_head["value_hex"] = json!(hex::encode(b"head 1"));
+        let mut without_leaf = doc.clone();
+        without_leaf["leaf_hex"] = Value::Null;
+        let mut claimed_head = no_head.clone();
+        claimed_head["value_hex"] = json!(hex::encode(b"head 1"));
+        let mut own_with_leaf = own.clone();
+        own_with_leaf["leaf_hex"] = doc["leaf_hex"].clone();
+        let mut trailing = doc.clone();
+        trailing["leaf_hex"] = json!(format!("{}00", doc["leaf_hex"].as_str().unwrap()));
+        for (forged, why) in [
+            (&doc_as_head, "another part"),
+            (&old_head, "an older head"),
+            (&without_leaf, "no leaf"),
+            (&claimed_head, "an absent head"),
+            (&own_with_leaf, "an own leaf"),
+            (&trailing, "trailing bytes"),
+        ] {
+            let p = StateProof {
+                key: forged["key"].as_str().unwrap().as_bytes().to_vec(),
+                value: forged["value_hex"]
+                    .as_str()
+                    .map(|h| hex::decode(h).unwrap()),
+                leaf: forged["leaf_hex"].as_str().map(|h| hex::decode(h).unwrap()),
+                version: 1,
+                root: root1,
+                proof: serde_json::from_value(forged["proof"].clone()).unwrap(),
+            };
+            assert!(p.verify(&root1).is_err(), "the SDK takes {why}");
+        }
+        vec![
+            ("history head in its document's leaf", true, head),
+            ("no history head, in its document's leaf", true, no_head),
+            ("a leaf of its own", true, own),
+            (
+                "the document's part as the history head",
+                false,
+                doc_as_head,
+            ),
+            ("an older history head", false, old_head),
+            ("a document without its leaf", false, without_leaf),
+            ("an absent history head claimed", false, claimed_head),
+            ("a shared leaf for an own key", false, own_with_leaf),
+            ("a leaf with trailing bytes", false, trailing),
+        ]
     }
 
     fn generate() -> Value {

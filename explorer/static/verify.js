@@ -337,9 +337,42 @@
   }
   function bit(hash, index) { return (hash[index >> 3] >> (7 - (index & 7))) & 1; }
 
+  // Where a state key's value sits in the tree (lianrong_contracts::merkle::leaf_of): a
+  // document and its history head share the leaf of the document's key (slot 0 and 1);
+  // every other key is a leaf of its own (slot -1).
+  function leafOf(key) {
+    if (key.startsWith('doc/')) return { leafKey: key, slot: 0 };
+    if (key.startsWith('hhead/')) return { leafKey: 'doc/' + key.slice('hhead/'.length), slot: 1 };
+    return { leafKey: key, slot: -1 };
+  }
+
+  // The two parts of a document leaf (lianrong_contracts::merkle::DocLeaf): for the
+  // document, then its history head, a byte 0 (absent), or 1 then a little-endian u64
+  // length and the bytes. Throws on anything else, trailing bytes and an empty leaf.
+  function docLeafParts(bytes) {
+    let at = 0;
+    const parts = [];
+    for (let i = 0; i < 2; i++) {
+      if (at >= bytes.length) throw new Error('a document leaf cut short');
+      const tag = bytes[at++];
+      if (tag === 0) { parts.push(null); continue; }
+      if (tag !== 1) throw new Error('a document leaf with option tag ' + tag);
+      if (at + 8 > bytes.length) throw new Error('a document leaf cut short');
+      let len = 0;
+      for (let j = 7; j >= 0; j--) len = len * 256 + bytes[at + j];
+      at += 8;
+      if (len > bytes.length - at) throw new Error('a document leaf part longer than the leaf');
+      parts.push(bytes.slice(at, at + len));
+      at += len;
+    }
+    if (at !== bytes.length) throw new Error('a document leaf with trailing bytes');
+    if (parts[0] === null && parts[1] === null) throw new Error('an empty document leaf');
+    return parts;
+  }
+
   // A jmt sparse Merkle proof. input: {key (the state key, as text), value_hex (null for
-  // an exclusion proof), state_root, proof: {leaf, siblings}}; the caller supplies a key and
-  // root it trusts.
+  // an exclusion proof), leaf_hex (the shared leaf of a document or history head key),
+  // state_root, proof: {leaf, siblings}}; the caller supplies a key and root it trusts.
   async function verifyProof(input) {
     const ck = checklist();
     try {
@@ -348,14 +381,28 @@
       if (!ck.check('at most 256 siblings', Array.isArray(sibs) && sibs.length <= 256)) {
         return { valid: false, checks: ck.checks };
       }
-      const keyHash = await sha256(enc.encode(input.key));
+      const has = (x) => x !== null && x !== undefined;
+      const { leafKey, slot } = leafOf(input.key);
+      const keyHash = await sha256(enc.encode(leafKey));
       const leaf = proof.leaf;
-      if (input.value_hex !== null && input.value_hex !== undefined) {
-        const value = hexToBytes(input.value_hex);
+      // The bytes the tree's leaf must hold: the value, or the leaf it shares.
+      let held = has(input.value_hex) ? hexToBytes(input.value_hex) : null;
+      if (slot >= 0 && has(input.leaf_hex)) {
+        const shared = hexToBytes(input.leaf_hex);
+        const part = docLeafParts(shared)[slot];
+        const same = part === null ? held === null : held !== null && bytesToHex(part) === bytesToHex(held);
+        ck.check('the value is the ' + (slot ? 'history head' : 'document') + ' its leaf holds (leaf of ' + leafKey + ')', same);
+        held = shared;
+      } else if (slot >= 0 && held !== null) {
+        ck.check('the value comes with the leaf it shares (leaf_hex)', false);
+      } else if (slot < 0 && has(input.leaf_hex)) {
+        ck.check('no shared leaf for ' + input.key + ', a leaf of its own', false);
+      }
+      if (held !== null) {
         if (!ck.check('inclusion proof has a leaf', leaf)) return { valid: false, checks: ck.checks };
-        ck.check('the leaf is of key ' + input.key, equal(arr32(leaf.key_hash), keyHash));
-        ck.check('the leaf holds this value (SHA-256)', equal(arr32(leaf.value_hash), await sha256(value)),
-          value.length + ' bytes');
+        ck.check('the leaf is of key ' + leafKey, equal(arr32(leaf.key_hash), keyHash));
+        ck.check('the leaf holds this value (SHA-256)', equal(arr32(leaf.value_hash), await sha256(held)),
+          held.length + ' bytes');
       } else if (leaf) {
         const other = arr32(leaf.key_hash);
         let common = 0;
@@ -379,7 +426,7 @@
   }
 
   // input (GET /api/verify/doc/{kind}/{id}): {trust, epochs, header, certificate,
-  // proof: {kind, id, subject, height, state_root, key, value_hex, proof}, shown_hex?}.
+  // proof: {kind, id, subject, height, state_root, key, value_hex, leaf_hex, proof}, shown_hex?}.
   // `kind` and `id` are what the user asked about: the state key doc/<kind>/<id> is
   // computed here, the root is the one a certified header commits (header.executed), and
   // when `shown_hex` is given the proven value must be exactly those bytes (the copy the
@@ -407,7 +454,7 @@
         u64(p.height) === u64(x.height), 'proof of height ' + p.height);
       ck.check('the proof names the certified state root', hexOf32(p.state_root) === hexOf32(x.state_root),
         short(hexOf32(p.state_root)));
-      const merkle = await verifyProof({ key, value_hex: p.value_hex, state_root: x.state_root, proof: p.proof });
+      const merkle = await verifyProof({ key, value_hex: p.value_hex, leaf_hex: p.leaf_hex, state_root: x.state_root, proof: p.proof });
       for (const c of merkle.checks) ck.checks.push(c);
       out.present = p.value_hex !== null && p.value_hex !== undefined;
       if (typeof input.shown_hex === 'string') {

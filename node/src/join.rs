@@ -364,7 +364,7 @@ fn decode_entries(entries: &[SnapshotEntry], max_key: usize) -> Result<Vec<Entry
         .iter()
         .map(|e| {
             if e.key_hex.len() > 2 * max_key
-                || e.value_hex.len() > 2 * lianrong_contracts::state::MAX_VALUE_BYTES
+                || e.value_hex.len() > 2 * lianrong_contracts::merkle::MAX_LEAF_BYTES
             {
                 return Err(refused("a chunk entry over the size limits"));
             }

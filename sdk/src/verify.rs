@@ -381,13 +381,18 @@ fn merkle_value(
     version: u64,
     state_root: &Hash,
 ) -> Result<Option<Vec<u8>>, SdkError> {
-    let value = match &proof.value_hex {
-        Some(h) => Some(hex::decode(h).map_err(|e| bad(format!("value_hex: {e}")))?),
-        None => None,
+    let hex_field = |name: &str, h: &Option<String>| match h {
+        Some(h) => hex::decode(h)
+            .map(Some)
+            .map_err(|e| bad(format!("{name}: {e}"))),
+        None => Ok(None),
     };
+    let value = hex_field("value_hex", &proof.value_hex)?;
+    let leaf = hex_field("leaf_hex", &proof.leaf_hex)?;
     let sp: StateProof = serde_json::from_value(serde_json::json!({
         "key": key,
         "value": value,
+        "leaf": leaf,
         "version": version,
         "root": state_root,
         "proof": proof.proof,

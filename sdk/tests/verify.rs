@@ -16,7 +16,7 @@ use lianrong_consensus::{
     QuorumCert, ValidatorSet, VoteData, EXECUTION_LAG,
 };
 use lianrong_contracts::exec::history::HistoryHead;
-use lianrong_contracts::merkle::{compute_changes, prove, MemoryStorage};
+use lianrong_contracts::merkle::{compute_changes, prove, DocLeaf, MemoryStorage};
 use lianrong_contracts::state::{keys, Writes};
 use lianrong_contracts::{DocKind, Event, HistoryEntry};
 use lianrong_primitives::{Hash, SecretKey};
@@ -209,6 +209,7 @@ impl Chain {
             state_root: e.state_root,
             key: String::from_utf8_lossy(&key).into_owned(),
             value_hex: p.value.as_ref().map(hex::encode),
+            leaf_hex: p.leaf.as_ref().map(hex::encode),
             proof: serde_json::to_value(&p.proof).unwrap(),
             header,
             certificate: self.cert(by),
@@ -310,9 +311,21 @@ fn a_dishonest_nodes_proofs_are_invalid() {
     );
     let check = |p: &ProofResponse| verify_document(p, DocKind::Receivable, "RCV-1", &c.root);
 
-    // A forged value under a genuine certificate.
+    // A forged value under a genuine certificate: alone, and with the leaf that would
+    // hold it.
     let mut forged = honest.clone();
-    forged.value_hex = Some(hex::encode(b"forged: unfinanced, held by someone else"));
+    let fake = b"forged: unfinanced, held by someone else".to_vec();
+    forged.value_hex = Some(hex::encode(&fake));
+    invalid(
+        check(&forged),
+        "the value is not the one its document leaf holds",
+    );
+    let leaf = DocLeaf::decode(&hex::decode(honest.leaf_hex.as_ref().unwrap()).unwrap()).unwrap();
+    let forged_leaf = DocLeaf {
+        document: Some(fake),
+        ..leaf
+    };
+    forged.leaf_hex = forged_leaf.encode().map(hex::encode);
     invalid(check(&forged), "Value hashes do not match");
 
     // A proof of another key, relabelled as RCV-1 (RCV-12 contains "RCV-1").

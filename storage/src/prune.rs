@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering;
 
 use jmt::storage::{LeafNode, NibblePath, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
-use lianrong_contracts::merkle::{key_hash, StateProof};
+use lianrong_contracts::merkle::{prove_in, ProveError, StateProof};
 use lianrong_primitives::Hash;
 use rocksdb::WriteBatch;
 
@@ -117,17 +117,12 @@ impl Db {
     /// window, also when the window passes it while the proof is being built.
     pub fn prove(&self, key: &[u8], version: u64, root: Hash) -> Result<StateProof, DbError> {
         self.check_kept(version)?;
-        let proved = Sha256Jmt::new(self).get_with_proof(key_hash(key), version);
-        let (value, proof) = proved.map_err(|e| match self.check_kept(version) {
-            Err(pruned) => pruned,
-            Ok(()) => DbError::corrupt(format!("merkle proof at version {version}"), e),
-        })?;
-        Ok(StateProof {
-            key: key.to_vec(),
-            value,
-            version,
-            root,
-            proof,
+        prove_in(self, key, version, root).map_err(|e| match (e, self.check_kept(version)) {
+            (_, Err(pruned)) => pruned,
+            (ProveError::Tree { source, .. }, Ok(())) => {
+                DbError::corrupt(format!("merkle proof at version {version}"), source)
+            }
+            (e @ ProveError::Leaf { .. }, Ok(())) => DbError::corrupt("merkle proof", e),
         })
     }
 

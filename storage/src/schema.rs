@@ -5,8 +5,9 @@ use jmt::KeyHash;
 
 /// Bumped when the layout below changes incompatibly; a node refuses to open a database
 /// written in another format rather than misread it. 3: tree node keys sort by version
-/// (`node_codec::encode_node_key`).
-pub const FORMAT_VERSION: u32 = 3;
+/// (`node_codec::encode_node_key`). 4: a document and its history head share one tree
+/// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.

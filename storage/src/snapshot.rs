@@ -29,7 +29,8 @@ use jmt::restore::{JellyfishMerkleRestore, StateSnapshotReceiver};
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeWriter};
 use jmt::{JellyfishMerkleIterator, KeyHash, OwnedValue, RootHash, Sha256Jmt, Version};
 use lianrong_contracts::exec::history::HistoryHead;
-use lianrong_contracts::merkle::{key_hash, TreeHasher};
+use lianrong_contracts::merkle::{key_hash, leaf_of, state_values, TreeHasher, MAX_LEAF_BYTES};
+use lianrong_contracts::state::keys::HEAD_PREFIX;
 use lianrong_contracts::state::Entries;
 use lianrong_primitives::{codec, Hash};
 use rocksdb::WriteBatch;
@@ -43,7 +44,7 @@ use super::schema::*;
 /// Most entries in one chunk (state or history).
 pub const MAX_CHUNK_ENTRIES: usize = 1000;
 /// Most key and value bytes in one chunk; a single larger entry (up to
-/// [`MAX_VALUE_BYTES`]) still travels, alone.
+/// [`MAX_LEAF_BYTES`]) still travels, alone.
 pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 /// Largest encoded range proof accepted (256 siblings of at most ~100 bytes).
 pub const MAX_PROOF_BYTES: usize = 64 * 1024;
@@ -56,8 +57,6 @@ pub const MAX_EPOCH_BLOCKS: usize = MAX_EPOCHS;
 const PREIMAGE_PREFIX: &[u8] = b"preimage/";
 /// Block cache of an export copy (it is read once, front to back).
 const EXPORT_CACHE_BYTES: usize = 8 * 1024 * 1024;
-/// Prefix of the history heads in state (`lianrong_contracts::state::keys::history_head`).
-const HEAD_PREFIX: &[u8] = b"hhead/";
 
 /// Why a snapshot could not be exported or imported.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +132,9 @@ pub struct ExportCounts {
 /// One run of state leaves in tree order, with the range proof of its last leaf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChunk {
-    /// (state key, value), by the SHA-256 of the key.
+    /// (leaf key, leaf value), by the SHA-256 of the key: a state key and its value, or a
+    /// document's key and the leaf it shares with its history head
+    /// (`lianrong_contracts::merkle::leaf_of`).
     pub entries: Entries,
     /// The canonical encoding of jmt's `SparseMerkleRangeProof` for the last entry.
     pub proof: Vec<u8>,
@@ -173,9 +174,8 @@ impl Db {
         Ok((copy, counts))
     }
 
-    /// Records every state key under its hash and counts leaves and history entries.
+    /// Records every leaf key under its hash and counts leaves and history entries.
     fn prepare_export(&self) -> Result<ExportCounts, DbError> {
-        let mut leaves = 0u64;
         let mut after: Option<Vec<u8>> = None;
         loop {
             let rows = self.scan_at(None, CF_STATE, b"", after.as_deref(), MAX_QUERY_LIMIT)?;
@@ -183,11 +183,18 @@ impl Db {
             after = Some(last.clone());
             let mut batch = WriteBatch::default();
             for (key, _) in &rows {
-                self.put(&mut batch, CF_INDEX, &preimage_key(&key_hash(key).0), key)?;
+                // A history head's leaf is its document's (written twice when both exist).
+                let (leaf, _) = leaf_of(key);
+                self.put(
+                    &mut batch,
+                    CF_INDEX,
+                    &preimage_key(&key_hash(&leaf).0),
+                    &leaf,
+                )?;
             }
             self.db.write(batch)?;
-            leaves += rows.len() as u64;
         }
+        let leaves = self.count_prefix(CF_INDEX, PREIMAGE_PREFIX)?;
         let history_entries = self.count_prefix(CF_INDEX, HISTORY_PREFIX)?;
         Ok(ExportCounts {
             leaves,
@@ -475,7 +482,7 @@ impl SnapshotImport {
         let Phase::State(restore) = &mut self.phase else {
             return Err(SnapshotError::Misuse("a state chunk after the state ended"));
         };
-        let leaves = checked_leaves(&entries, self.last_leaf).map_err(bad)?;
+        let (leaves, values) = checked_leaves(&entries, self.last_leaf).map_err(bad)?;
         let proof = codec::decode(proof, MAX_PROOF_BYTES)
             .map_err(|e| bad(format!("its range proof does not decode: {e}")))?;
         let last = leaves.last().map(|(k, _)| *k);
@@ -487,11 +494,11 @@ impl SnapshotImport {
         })?;
         self.last_leaf = last;
         self.leaves += entries.len() as u64;
-        self.keep_state(&entries)?;
+        self.keep_state(&values)?;
         Ok(())
     }
 
-    /// Writes proven leaves as state values, with the receivable indexes they imply.
+    /// Writes the state values of proven leaves, with the receivable indexes they imply.
     fn keep_state(&self, entries: &Entries) -> Result<(), SnapshotError> {
         let db = &self.db;
         let mut batch = WriteBatch::default();
@@ -731,12 +738,15 @@ impl SnapshotImport {
     }
 }
 
-/// The leaves of a state chunk: within bounds, keys outside the history key space, key
-/// hashes strictly increasing from after `previous`.
+/// Leaves as jmt's restore takes them.
+type TreeLeaves = Vec<(KeyHash, Vec<u8>)>;
+
+/// The leaves of a state chunk (within bounds, keys outside the history key space, key
+/// hashes strictly increasing from after `previous`) and the state values they hold.
 fn checked_leaves(
     entries: &Entries,
     previous: Option<KeyHash>,
-) -> Result<Vec<(KeyHash, Vec<u8>)>, String> {
+) -> Result<(TreeLeaves, Entries), String> {
     if entries.is_empty() || entries.len() > MAX_CHUNK_ENTRIES {
         return Err(format!(
             "{} entries (1 to {MAX_CHUNK_ENTRIES})",
@@ -745,9 +755,10 @@ fn checked_leaves(
     }
     let mut prev = previous;
     let mut out = Vec::with_capacity(entries.len());
+    let mut values = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         let shown = String::from_utf8_lossy(key);
-        if key.len() > MAX_KEY_BYTES || value.len() > MAX_VALUE_BYTES {
+        if key.len() > MAX_KEY_BYTES || value.len() > MAX_LEAF_BYTES {
             return Err(format!("entry {shown} is too large"));
         }
         if key.starts_with(HISTORY_PREFIX) || key.starts_with(PREIMAGE_PREFIX) {
@@ -758,9 +769,10 @@ fn checked_leaves(
             return Err(format!("entry {shown} is out of the tree's order"));
         }
         prev = Some(hash);
+        values.extend(state_values(key, value).map_err(|e| format!("entry {shown}: {e}"))?);
         out.push((hash, value.clone()));
     }
-    Ok(out)
+    Ok((out, values))
 }
 
 /// `hist/<kind>/<id>/` of a history key `hist/<kind>/<id>/<height>/<tx>/<seq>`.

@@ -241,6 +241,7 @@ pub async fn proof(
         state_root: executed.state_root,
         key: String::from_utf8_lossy(&key).into_owned(),
         value_hex: p.value.as_ref().map(hex::encode),
+        leaf_hex: p.leaf.as_ref().map(hex::encode),
         proof: serde_json::to_value(&p.proof).map_err(ApiError::internal)?,
         header,
         certificate,

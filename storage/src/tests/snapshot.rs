@@ -222,6 +222,22 @@ fn a_lying_server_is_caught_at_its_first_bad_chunk() {
         bad_chunk_2(&e) && e.contains("outside the state key space"),
         "{e}"
     );
+    let e = refused(dir.path(), "head as a leaf", &s, |l| {
+        l.state[1].entries[0].0 = b"hhead/order/PO-1".to_vec();
+    });
+    assert!(
+        bad_chunk_2(&e) && e.contains("lives in its document's leaf"),
+        "{e}"
+    );
+    let e = refused(dir.path(), "document leaf", &s, |l| {
+        let doc = l.state[1]
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.starts_with(b"doc/"))
+            .expect("a document leaf in chunk 2");
+        doc.1 = b"a bare document".to_vec();
+    });
+    assert!(bad_chunk_2(&e) && e.contains("does not decode"), "{e}");
     let e = refused(dir.path(), "stops early", &s, |l| {
         l.state.pop();
     });
