@@ -11,7 +11,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use lianrong_api_types::{BlockView, ProofResponse};
+use lianrong_api_types::{BlockView, ProofResponse, ProofSubject};
+use lianrong_contracts::merkle::DocLeaf;
 use lianrong_primitives::Hash;
 
 /// How the proxy lies.
@@ -184,6 +185,15 @@ fn tell(
                 let mut bytes = hex::decode(v).unwrap();
                 if let Some(last) = bytes.last_mut() {
                     *last ^= 1;
+                }
+                // The leaf the value shares with its document or head, forged to match.
+                if let Some(leaf) = &p.leaf_hex {
+                    let mut leaf = DocLeaf::decode(&hex::decode(leaf).unwrap()).unwrap();
+                    match p.subject {
+                        ProofSubject::Document => leaf.document = Some(bytes.clone()),
+                        ProofSubject::History => leaf.history_head = Some(bytes.clone()),
+                    }
+                    p.leaf_hex = leaf.encode().map(hex::encode);
                 }
                 p.value_hex = Some(hex::encode(bytes));
             }
