@@ -48,9 +48,13 @@ pub const MEMTABLE_COUNT: u32 = 2;
 /// Memory of one cached tree node: an internal node (the cache keeps no leaves) boxes 16
 /// child slots of ~56 bytes, plus its key and the LRU entry.
 pub const NODE_ENTRY_BYTES: u64 = 1024;
-/// Memory per waiting transaction besides its contents: its hash index entry, its place
-/// in its signer's queue and the in-flight and admission-time records.
-pub const MEMPOOL_ENTRY_BYTES: u64 = 256;
+/// Memory per waiting transaction besides its contents: the decoded transaction's inline
+/// size (424 bytes, boxed), its hash index entry and its place in its signer's queue
+/// (B-tree nodes of up to 11 entries, nearly empty when each signer waits with one).
+/// Measured by `node/tests/mempool_memory.rs`: 1,068 bytes held for a 156-byte
+/// transaction from a signer of its own, 1,306 for a 339-byte invoice, against 1,492 and
+/// 2,041 here with [`MEMPOOL_DECODED_FACTOR`] (the allocator's own rounding on top).
+pub const MEMPOOL_ENTRY_BYTES: u64 = 1024;
 /// A waiting transaction takes up to this many times its encoded size: up to twice for
 /// the decoded value (strings and vectors carry headers and capacity, enums their largest
 /// variant) and once more for its canonical bytes, kept so that it is encoded and hashed
@@ -215,10 +219,10 @@ pub fn plan(memory: &MemorySection, mempool: &MempoolSection) -> Result<MemoryPl
     let memtables = share(rest, MEMTABLES_PERCENT);
     let write_buffer = memtables / u64::from(MEMTABLE_COUNT);
     let mempool_share = share(rest, MEMPOOL_PERCENT);
-    // Of the mempool's part, a quarter for the entries and three quarters for the
-    // decoded transactions: room for a full block of the smallest transactions and for
-    // blocks' worth of large ones.
-    let count_share = mempool_share / 4;
+    // Of the mempool's part, half for the entries and half for the decoded
+    // transactions: room for a full block of the smallest transactions and for blocks'
+    // worth of large ones, at the smallest budget too.
+    let count_share = mempool_share / 2;
     let bytes_share = mempool_share - count_share;
     let (max_txs, max_bytes) = mempool_bounds(mempool, count_share, bytes_share)?;
     Ok(MemoryPlan {
@@ -355,8 +359,8 @@ mod tests {
         assert_eq!(p.write_buffer_bytes, 20 * MIB as usize);
         assert_eq!(p.memtable_count, 2);
         assert_eq!(p.node_cache_entries, 32 * 1024);
-        assert_eq!(p.mempool_max_txs, 24_576);
-        assert_eq!(p.mempool_max_bytes, 6 * MIB as usize);
+        assert_eq!(p.mempool_max_txs, 12_288);
+        assert_eq!(p.mempool_max_bytes, 4 * MIB as usize);
     }
 
     #[test]
@@ -383,7 +387,7 @@ mod tests {
         assert_eq!(named, ["mempool.max_txs", "mempool.max_bytes"]);
         assert!(excess[0].to_string().contains("mempool.max_txs = 50000"));
         // The same settings fit a larger budget.
-        assert!(plan(&MemorySection { budget_mib: 1024 }, &big).is_ok());
+        assert!(plan(&MemorySection { budget_mib: 2048 }, &big).is_ok());
 
         let tiny = MempoolSection {
             max_bytes: Some(1024),

@@ -189,11 +189,11 @@ fn every_metric_the_rules_and_the_dashboard_name_is_exported_by_a_running_node()
     );
     assert_eq!(sample(&text, "lianrong_quorum"), Some(3.0), "{text}");
     // The testnet's configs set no `mempool.max_txs`: the capacity is the default memory
-    // budget's (192 MiB) mempool share, 24,576 transactions (node-formats' memory::plan,
+    // budget's (192 MiB) mempool share, 12,288 transactions (node-formats' memory::plan,
     // whose own tests pin the split).
     assert_eq!(
         sample(&text, "lianrong_mempool_capacity_transactions"),
-        Some(24_576.0)
+        Some(12_288.0)
     );
     assert!(sample(&text, "lianrong_data_dir_size_bytes").unwrap() > 0.0);
     assert!(sample(&text, "lianrong_data_dir_free_bytes").is_some());
