@@ -719,12 +719,13 @@ mod tests {
         let problems = messages(&found, Severity::Problem);
         assert_eq!(problems.len(), 2, "{found:?}");
         assert!(
-            problems[0].starts_with("mempool.max_txs = 50000 takes 12.2 MiB, above its 6.0 MiB")
+            problems[0].starts_with("mempool.max_txs = 50000 takes 48.8 MiB, above its 12.0 MiB"),
+            "{problems:?}"
         );
         assert!(problems[1].starts_with("mempool.max_bytes = 67108864 takes 192.0 MiB"));
         assert!(problems[1].ends_with("raise memory.budget_mib"));
         // Raised far enough, the same settings fit.
-        config.memory.budget_mib = 2048;
+        config.memory.budget_mib = 4096;
         assert_eq!(values(&config), vec![]);
         // Below what a node needs: refused with the minimum named.
         config.memory.budget_mib = 48;
