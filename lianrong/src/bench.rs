@@ -847,9 +847,31 @@ async fn wait_up(api: &Client) -> Result<()> {
 async fn exact_committed(api: &Client, keys: &[PublicKey]) -> Result<u64> {
     let mut sum = 0;
     for k in keys {
-        sum += api.key_info(k).await?.next_nonce;
+        sum += next_nonce(api, k).await?;
     }
     Ok(sum)
+}
+
+/// Attempts of one nonce read before the bench gives up.
+const NONCE_READ_ATTEMPTS: u32 = 5;
+
+/// A key's next nonce, read again after a transport failure: the bench's client does not
+/// retry (its submitting keys resend themselves), so one transient failure of these
+/// reads ("connection closed before message completed", seen once at the end of a
+/// 1,000,000-transaction run on a machine whose disk had just filled) would throw away
+/// the whole run's figures.
+async fn next_nonce(api: &Client, key: &PublicKey) -> Result<u64> {
+    let mut attempt = 1;
+    loop {
+        match api.key_info(key).await {
+            Ok(info) => return Ok(info.next_nonce),
+            Err(e) if e.is_retryable() && attempt < NONCE_READ_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Keeps the per-key committed nonces fresh even when the event stream skipped blocks.
