@@ -348,3 +348,42 @@ async fn a_block_shows_its_ledger_events_to_banks_and_auditors_only() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ledger_events"], serde_json::json!([]), "{body}");
 }
+
+/// The finding: under overload every submission the full mempool refused had first cost
+/// a signature check. A full mempool now refuses before the check: a transaction with a
+/// broken signature gets 503 `mempool_full` while it is full and 400 `bad_signature`
+/// once there is room.
+#[tokio::test]
+async fn a_full_mempool_refuses_before_checking_the_signature() {
+    use lianrong_contracts::{Action, Signer, Transaction};
+    let app = App::new();
+    let mut signed = Transaction {
+        chain_id: testkit::CHAIN_ID.into(),
+        signer: Signer {
+            org: testkit::org("SUP-1"),
+            key: testkit::member_key("SUP-1").public(),
+        },
+        nonce: 0,
+        action: Action::AcceptOrder {
+            order: testkit::doc("PO-1"),
+        },
+    }
+    .sign(&testkit::member_key("SUP-1"));
+    signed.signature.0[0] ^= 1;
+    let submit = || {
+        Request::post("/v1/transactions")
+            .header("authorization", format!("Bearer {}", token("SUP-1")))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(signed.encode()))
+            .unwrap()
+    };
+    app.state.metrics.mempool_capacity.set(10);
+    app.state.metrics.mempool.set(10);
+    let (status, body) = app.send(submit()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_error_body(&body, "mempool_full");
+    app.state.metrics.mempool.set(9);
+    let (status, body) = app.send(submit()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error_body(&body, "bad_signature");
+}
