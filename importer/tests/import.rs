@@ -1248,8 +1248,7 @@ mod import {
         let first = run(&ledger, &paths(&["invoices.csv"]), &opts("CORE-CN")).await;
         assert_eq!(first.summary.registered, 3, "{first}");
         let calls = ledger.register_calls();
-        let dir = std::env::temp_dir().join(format!("lianrong-retyped-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
         let header = "invoice_number,issue_date,due_date,currency,amount,seller_id,buyer_id,order_id,invoice_id\n";
         let mut files = Vec::new();
         for (i, number) in [
@@ -1262,12 +1261,11 @@ mod import {
         .enumerate()
         {
             let row = format!("{number},2026-11-01,2027-02-01,CNY,120000.00,91310000MA1K4SUP1X,91440300MA5CORE01Y,PO-2026-001,\n");
-            let path = dir.join(format!("retyped-{i}.csv"));
+            let path = dir.path().join(format!("retyped-{i}.csv"));
             std::fs::write(&path, format!("{header}{row}")).unwrap();
             files.push(path);
         }
         let again = run(&ledger, &files, &opts("CORE-CN")).await;
-        std::fs::remove_dir_all(&dir).ok();
         assert_eq!(again.summary.registered, 0, "{again}");
         assert_eq!(again.summary.already_on_ledger, 4, "{again}");
         assert_eq!(ledger.register_calls(), calls);
@@ -1275,15 +1273,13 @@ mod import {
 
     #[tokio::test]
     async fn unreadable_and_oversize_files_are_rejected_without_reading_them() {
-        let dir = std::env::temp_dir().join(format!("lianrong-import-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let big = dir.join("big.xml");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.xml");
         std::fs::write(&big, vec![b' '; MAX_FILE_BYTES + 1]).unwrap();
-        let missing = dir.join("missing.xml");
+        let missing = dir.path().join("missing.xml");
         let files = vec![big.clone(), missing, fixture_path("base-example.xml")];
         let ledger = FakeLedger::new(sample_orgs());
         let report = run(&ledger, &files, &opts("SUP-GB")).await;
-        std::fs::remove_dir_all(&dir).ok();
         assert_eq!(report.summary.registered, 1, "{report}");
         let (stage, reason, _) = rejection(&report.items[0]);
         assert_eq!(stage, Stage::Read);
@@ -1355,12 +1351,14 @@ mod import {
     // ---------------------------------------------------------------------------------------
     // Issue 12 item 7: what a buyer's ERP and a new Peppol user met
 
-    /// base-example.xml as a temporary file with `edit` applied to its text.
-    fn edited_sample(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    /// base-example.xml as a file in `dir` with `edit` applied to its text.
+    fn edited_sample(
+        dir: &tempfile::TempDir,
+        name: &str,
+        edit: impl Fn(String) -> String,
+    ) -> PathBuf {
         let text = String::from_utf8(fixture("base-example.xml")).unwrap();
-        let dir = std::env::temp_dir().join(format!("lianrong-import-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+        let path = dir.path().join(name);
         std::fs::write(&path, edit(text)).unwrap();
         path
     }
@@ -1448,7 +1446,10 @@ mod import {
                 )
             }
         };
+        // Removed when dropped: a test leaves nothing behind in the temporary directory.
+        let dir = tempfile::tempdir().unwrap();
         let factor = edited_sample(
+            &dir,
             "payee-factor.xml",
             payee(
                 "<cac:PartyIdentification><cbc:ID>FACTOR-NO-1</cbc:ID></cac:PartyIdentification>\
@@ -1456,6 +1457,7 @@ mod import {
             ),
         );
         let itself = edited_sample(
+            &dir,
             "payee-seller.xml",
             payee("<cac:PartyLegalEntity><cbc:CompanyID>GB1232434</cbc:CompanyID></cac:PartyLegalEntity>"),
         );
@@ -1467,8 +1469,8 @@ mod import {
                 )
             }
         };
-        let factored = edited_sample("type-393.xml", code("393"));
-        let corrected = edited_sample("type-384.xml", code("384"));
+        let factored = edited_sample(&dir, "type-393.xml", code("393"));
+        let corrected = edited_sample(&dir, "type-384.xml", code("384"));
         let ledger = FakeLedger::new(sample_orgs());
         let files = [factor, factored, corrected, itself];
         let report = run(&ledger, &files, &opts("SUP-GB")).await;
@@ -1552,10 +1554,9 @@ mod import {
     #[tokio::test]
     async fn a_corrected_invoice_without_a_usable_original_is_refused() {
         let text = String::from_utf8(fixture("corrected-384.xml")).unwrap();
-        let dir = std::env::temp_dir().join(format!("lianrong-384-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, body: String| {
-            let p = dir.join(name);
+            let p = dir.path().join(name);
             std::fs::write(&p, body).unwrap();
             p
         };
