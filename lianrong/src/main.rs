@@ -22,9 +22,24 @@ use anyhow::Result;
 /// less CPU per transaction than glibc's malloc (~15 % on the lifecycle, ~25-35 % on a
 /// preload), and a half to three quarters of mimalloc's peak RSS at the same CPU. Its
 /// options (returning freed pages within a second, from a background thread) are compiled
-/// in from `.cargo/config.toml`; `_RJEM_MALLOC_CONF` overrides them.
+/// in from `.cargo/config.toml`; `MALLOC_CONF` overrides them. It is the process's
+/// `malloc` too (`unprefixed_malloc_on_supported_platforms`), so RocksDB's C++ allocations
+/// (block cache, memtables) follow the same options instead of glibc's arenas, and its
+/// statistics (`/metrics`, `lianrong_heap_*`) and heap profiles (`MALLOC_CONF=prof:true`
+/// in a build with the `profiling` feature) cover the whole heap.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's live and resident bytes for `/metrics`. Its statistics are a snapshot
+/// refreshed by advancing its epoch, so each scrape reads current figures.
+fn heap_stats() -> Option<lianrong_node::api::metrics::HeapStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    Some(lianrong_node::api::metrics::HeapStats {
+        allocated: u64::try_from(stats::allocated::read().ok()?).ok()?,
+        resident: u64::try_from(stats::resident::read().ok()?).ok()?,
+    })
+}
 use clap::{Parser, Subcommand};
 
 /// LianRong (链融): a permissioned BFT ledger for supply-chain finance.
@@ -169,6 +184,7 @@ enum ExplorerAction {
 }
 
 fn main() {
+    lianrong_node::api::metrics::set_heap_reader(heap_stats);
     if let Err(e) = run(Cli::parse().command) {
         eprintln!("error: {e:#}");
         std::process::exit(1);

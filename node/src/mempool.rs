@@ -72,7 +72,7 @@ pub struct Mempool {
     by_hash: HashMap<Hash, (PublicKey, u64, usize)>,
     /// Boxed: a B-tree leaf keeps room for 11 values inline, so a signer with one
     /// waiting transaction would hold eleven transactions' inline size (424 bytes each)
-    /// unboxed -- 5 KiB for a 156-byte transaction (`tests/mempool_memory.rs`).
+    /// unboxed -- 5 KiB for a 156-byte transaction (`tests/memory_model.rs`).
     by_signer: BTreeMap<PublicKey, BTreeMap<u64, Box<VerifiedTransaction>>>,
     /// Encoded bytes of every waiting transaction together.
     bytes: usize,

@@ -47,9 +47,11 @@ const MAX_GOSSIP_CHORES: usize = 8192;
 /// Most received bundles being verified off the event loop at once; beyond that they
 /// are verified on it, which slows the intake down to what the machine can check.
 const MAX_VERIFY_JOBS: usize = 4;
-/// Gossip messages queued per connection: bundles are large, so fewer than libp2p's
-/// default fit in a reasonable amount of memory (512 x 128 KiB at worst).
-const GOSSIP_QUEUE: usize = 512;
+/// Gossip messages queued per connection: at most 8 MiB of bundles (64 x 128 KiB), about
+/// a second of gossip at a bundle every 15 ms. A heap profile of a saturated validator
+/// (2026-12-05) found 34 MB of bundles queued for its peers with 512; a peer that slow
+/// gets the transactions it missed in the proposer's block instead.
+const GOSSIP_QUEUE: usize = 64;
 /// Capacity of the API command queue.
 const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the timer queue (only the latest timer matters; stale ones are ignored).

@@ -51,6 +51,7 @@ pub use db::{Db, DbOptions, MemoryLimits, MemoryUsage};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
+pub use node_cache::NodeCache;
 pub use prune::PruneStats;
 pub use safety::MAX_SAFETY_BYTES;
 

@@ -19,12 +19,13 @@ use hashlink::LruCache;
 use jmt::storage::{Node, NodeKey};
 
 /// Internal nodes kept: the upper levels of the tree plus the paths of the last few
-/// blocks (a block of 1,000 orders writes some 8,000). About 1 KiB each (16 boxed child
-/// slots), so this bounds the cache to some 64 MiB; a node's memory plan sizes it from
-/// its budget instead.
+/// blocks (a block of 1,000 orders writes some 8,000). About 1.1 KiB each (16 boxed
+/// child slots, the key, the LRU entry; measured by `node/tests/memory_model.rs`), so this
+/// bounds the cache to some 72 MiB; a node's memory plan sizes it from its budget instead.
 pub const NODE_CACHE_ENTRIES: usize = 64 * 1024;
 
-/// A bounded, thread-safe LRU map of tree nodes.
+/// A bounded, thread-safe LRU map of tree nodes. Public so that the memory budget's model
+/// of it can be checked against what it holds (`node/tests/memory_model.rs`).
 pub struct NodeCache {
     nodes: Mutex<LruCache<NodeKey, Node>>,
 }

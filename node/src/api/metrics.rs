@@ -182,6 +182,7 @@ impl Metrics {
             self.memory_budget_bytes.clone(),
         );
         registry.register_collector(Box::new(ProcessMemory));
+        registry.register_collector(Box::new(HeapMemory));
         registry.register_collector(Box::new(self.storage.clone()));
         registry.register_collector(Box::new(self.tls_expiry.clone()));
     }
@@ -294,6 +295,63 @@ impl Collector for ProcessMemory {
                 "process_resident_memory_peak_bytes",
                 "Highest resident memory of the node's process since it started",
                 now.map(|m| m.1),
+            ),
+        ];
+        for (name, help, bytes) in families {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            if let Some(bytes) = bytes {
+                ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the process's memory allocator reports: the one allocator every part of the
+/// node allocates from (Rust and RocksDB's C++ alike, see the `lianrong` binary), so
+/// resident memory splits into what the program holds, what the allocator keeps after
+/// frees, and what no allocation explains (code, stacks, page tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Bytes in live allocations.
+    pub allocated: u64,
+    /// Bytes of the allocator's pages resident in memory: live allocations, freed
+    /// memory not yet returned to the system, and the allocator's own metadata.
+    pub resident: u64,
+}
+
+/// Reads the allocator's figures; `None` when they cannot be read now.
+pub type HeapReader = fn() -> Option<HeapStats>;
+
+/// The process's allocator reader, set once by the binary that chose the allocator (a
+/// library cannot know it: the node's tests run under the system allocator).
+static HEAP_READER: std::sync::OnceLock<HeapReader> = std::sync::OnceLock::new();
+
+/// Names how `/metrics` reads the process's allocator (`lianrong_heap_*_bytes`). The
+/// first call counts: there is one allocator per process.
+pub fn set_heap_reader(reader: HeapReader) {
+    let _ = HEAP_READER.set(reader);
+}
+
+/// `lianrong_heap_allocated_bytes` and `lianrong_heap_resident_bytes`, read from the
+/// allocator at each scrape once [`set_heap_reader`] named it; described without samples
+/// otherwise.
+#[derive(Debug)]
+struct HeapMemory;
+
+impl Collector for HeapMemory {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let now = HEAP_READER.get().and_then(|read| read());
+        let families = [
+            (
+                "heap_allocated_bytes",
+                "Bytes the node holds in live allocations",
+                now.map(|h| h.allocated),
+            ),
+            (
+                "heap_resident_bytes",
+                "Bytes of the allocator's resident pages (live, freed but kept, metadata)",
+                now.map(|h| h.resident),
             ),
         ];
         for (name, help, bytes) in families {
@@ -494,6 +552,42 @@ mod tests {
         assert!(now > 0 && peak >= now);
         assert_eq!(status_kib("VmRSS:\t  123456 kB\n", "VmRSS:"), Some(123_456));
         assert_eq!(status_kib("VmRSS:\t  lots\n", "VmRSS:"), None);
+    }
+
+    /// The allocator's figures are exported once the binary names its reader, read fresh
+    /// at each scrape; before that the families are described without samples.
+    #[test]
+    fn the_allocators_figures_are_exported_once_named() {
+        static CALLS: AtomicU64 = AtomicU64::new(0);
+        fn reader() -> Option<HeapStats> {
+            let n = CALLS.fetch_add(1, Ordering::SeqCst);
+            Some(HeapStats {
+                allocated: 1000 + n,
+                resident: 5000 + n,
+            })
+        }
+        let m = Metrics::default();
+        let text = scrape(&m);
+        assert!(
+            text.contains("# TYPE lianrong_heap_allocated_bytes gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE lianrong_heap_resident_bytes gauge"),
+            "{text}"
+        );
+        assert_eq!(sample(&text, "lianrong_heap_allocated_bytes"), None);
+        set_heap_reader(reader);
+        let first = scrape(&m);
+        let second = scrape(&m);
+        let read = |text: &str, name| -> u64 { sample(text, name).unwrap().parse().unwrap() };
+        let allocated = read(&first, "lianrong_heap_allocated_bytes");
+        assert!(allocated >= 1000, "{first}");
+        assert_eq!(
+            read(&first, "lianrong_heap_resident_bytes"),
+            allocated + 4000
+        );
+        assert!(read(&second, "lianrong_heap_allocated_bytes") > allocated);
     }
 
     /// Which part of the node's memory grew: the database's parts are exported once the
