@@ -22,11 +22,13 @@ use anyhow::Result;
 /// less CPU per transaction than glibc's malloc (~15 % on the lifecycle, ~25-35 % on a
 /// preload), and a half to three quarters of mimalloc's peak RSS at the same CPU. Its
 /// options (returning freed pages within a second, from a background thread) are compiled
-/// in from `.cargo/config.toml`; `MALLOC_CONF` overrides them. It is the process's
-/// `malloc` too (`unprefixed_malloc_on_supported_platforms`), so RocksDB's C++ allocations
-/// (block cache, memtables) follow the same options instead of glibc's arenas, and its
-/// statistics (`/metrics`, `lianrong_heap_*`) and heap profiles (`MALLOC_CONF=prof:true`
-/// in a build with the `profiling` feature) cover the whole heap.
+/// in from `.cargo/config.toml`; `_RJEM_MALLOC_CONF` overrides them. It is not the
+/// process's `malloc` (tikv-jemallocator's `unprefixed_malloc_on_supported_platforms`):
+/// RocksDB's C++ allocations stay with glibc, because a process whose `malloc` is
+/// jemalloc cannot start under libfaketime (the fault harness's clock skew; its
+/// `clock_gettime` and jemalloc's initialisation call each other). A heap profile that
+/// should include RocksDB is taken with a build that sets that feature
+/// (node/README.md, "Where a saturated validator's heap goes").
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

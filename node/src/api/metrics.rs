@@ -307,10 +307,10 @@ impl Collector for ProcessMemory {
     }
 }
 
-/// What the process's memory allocator reports: the one allocator every part of the
-/// node allocates from (Rust and RocksDB's C++ alike, see the `lianrong` binary), so
-/// resident memory splits into what the program holds, what the allocator keeps after
-/// frees, and what no allocation explains (code, stacks, page tables).
+/// What the allocator of the node's Rust code reports (jemalloc in the `lianrong` binary;
+/// RocksDB's C++ allocations are not in it: `lianrong_storage_memory_bytes` shows what
+/// the database holds), so the Rust heap splits into what the program holds and what the
+/// allocator keeps after frees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeapStats {
     /// Bytes in live allocations.
