@@ -345,7 +345,7 @@ impl Collector for HeapMemory {
         let families = [
             (
                 "heap_allocated_bytes",
-                "Bytes the node holds in live allocations",
+                "Bytes the node's Rust code holds in live allocations (RocksDB's not included)",
                 now.map(|h| h.allocated),
             ),
             (
