@@ -297,14 +297,23 @@ impl Collector for ProcessMemory {
                 now.map(|m| m.1),
             ),
         ];
-        for (name, help, bytes) in families {
-            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            if let Some(bytes) = bytes {
-                ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
-            }
-        }
-        Ok(())
+        encode_byte_gauges(&mut encoder, families)
     }
+}
+
+/// Gauge families of bytes, each described always and sampled when its figure could be
+/// read (off Linux, or before the allocator is named, the family has no sample).
+fn encode_byte_gauges(
+    encoder: &mut DescriptorEncoder,
+    families: [(&str, &str, Option<u64>); 2],
+) -> Result<(), std::fmt::Error> {
+    for (name, help, bytes) in families {
+        let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        if let Some(bytes) = bytes {
+            ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
+        }
+    }
+    Ok(())
 }
 
 /// What the allocator of the node's Rust code reports (jemalloc in the `lianrong` binary;
@@ -354,13 +363,7 @@ impl Collector for HeapMemory {
                 now.map(|h| h.resident),
             ),
         ];
-        for (name, help, bytes) in families {
-            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            if let Some(bytes) = bytes {
-                ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
-            }
-        }
-        Ok(())
+        encode_byte_gauges(&mut encoder, families)
     }
 }
 
