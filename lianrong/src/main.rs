@@ -549,6 +549,10 @@ fn run_node(
     }
     let cfg = lianrong_node::config::NodeConfig::load(config)?;
     init_logs("info,libp2p=warn");
+    // Before any thread that reaches RocksDB starts (glibc_malloc says why).
+    for s in lianrong_node::glibc_malloc::tune() {
+        tracing::info!(setting = ?s.knob, value = s.value, "glibc malloc for RocksDB");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -10,6 +10,7 @@ pub mod check_config;
 pub mod clock;
 pub mod cpu;
 pub mod executor;
+pub mod glibc_malloc;
 pub mod join;
 pub mod keyfile;
 pub mod mempool;

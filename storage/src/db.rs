@@ -22,7 +22,7 @@ use super::schema::{self, *};
 /// memtable: ~10 bits a key up to the ~200,000 entries of ~100 bytes a full one holds).
 const MEMTABLE_BLOOM_RATIO: f64 = 1.0 / 64.0;
 /// A memtable's arena grows in blocks of this size (RocksDB's default is 1 MiB).
-const MEMTABLE_ARENA_BLOCK_BYTES: usize = 256 * 1024;
+pub const MEMTABLE_ARENA_BLOCK_BYTES: usize = 256 * 1024;
 /// Size of one partition of an SST file's index or bloom filter: the unit a point read
 /// loads into the block cache when the partition it needs is not there (RocksDB's
 /// default data block size too).

@@ -47,7 +47,7 @@ pub mod snapshot;
 
 pub use commit::{CommitBlock, TxRecord};
 pub use crypt::{CryptError, DataKey};
-pub use db::{Db, DbOptions, MemoryLimits, MemoryUsage};
+pub use db::{Db, DbOptions, MemoryLimits, MemoryUsage, MEMTABLE_ARENA_BLOCK_BYTES};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
