@@ -35,10 +35,11 @@ pub const QUEUE: usize = 256;
 /// bytes because a count alone let a catching-up node hold 256 full blocks (each up to
 /// 256 KiB encoded, ~1 MiB with its decoded transactions): 616 MiB RSS against a 192 MiB
 /// budget.
-/// 16 MiB still queues several full blocks, enough that the executor never waits on the
-/// network while the sync fetches ahead. Outside `[memory]`, like the node's other fixed
-/// queues (node/README.md lists them).
-pub const QUEUE_BYTES: usize = 16 << 20;
+/// 4 MiB still queues about four full blocks, enough that the executor never waits on the
+/// network while the sync fetches ahead (16 MiB until 2026-12-05 caught up no faster and
+/// held ~10 MiB more). Outside `[memory]`, like the node's other fixed queues
+/// (node/README.md lists them).
+pub const QUEUE_BYTES: usize = 4 << 20;
 
 /// Room is counted in KiB: a semaphore's permits are `u32`.
 const ROOM_UNIT: usize = 1024;

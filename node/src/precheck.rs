@@ -21,6 +21,11 @@ pub const AHEAD_FROM: usize = 3;
 /// Most blocks of one step checked ahead (each payload is copied for the job, at most
 /// 256 KiB): the rest of such a step is checked on the loop, as before.
 pub const MAX_AHEAD: usize = 64;
+/// Blocks whose checked transactions wait for the loop, at most: the checker stays this
+/// far ahead of execution, no further. Unbounded (the whole step), a catching-up node
+/// held a sync answer's worth of decoded transactions (~3x its 8 MiB) besides the
+/// executor's queue.
+pub const CHECKED_WAITING: usize = 2;
 
 /// The checks started for one step: the checked transactions of its blocks, by height,
 /// in the order the job finishes them (the order of the blocks).
@@ -58,7 +63,7 @@ impl Ahead {
             return None;
         };
         let covers = first.0..=last.0;
-        let (tx, rx) = mpsc::channel(blocks.len().max(1));
+        let (tx, rx) = mpsc::channel(CHECKED_WAITING);
         let chain_id = chain_id.to_string();
         tokio::task::spawn_blocking(move || {
             for (height, bytes) in blocks {

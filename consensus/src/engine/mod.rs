@@ -633,7 +633,8 @@ impl Engine {
             self.wanted.len()
         );
         debug_assert!(
-            self.windows.in_flight() <= SYNC_WINDOWS && self.windows.waiting() <= SYNC_WINDOWS,
+            self.windows.in_flight() <= self.windows.max()
+                && self.windows.waiting() <= self.windows.max(),
             "{} sync requests, {} ranges",
             self.windows.in_flight(),
             self.windows.waiting()

@@ -72,13 +72,38 @@ fn rejected(out: &[Output]) -> Vec<(u16, RejectReason)> {
 fn behind() -> (Engine, Vec<Block>, Vec<(u16, u64)>) {
     let blocks = chain(100, b"one");
     let mut e = started(3, None);
-    // Past the slow start (one request first): tested in `windows`.
+    // More windows than an engine opens (see `windows::tests::WINDOWS`), past the slow
+    // start (one request first): tested in `windows`.
+    e.windows = super::windows::SyncWindows::with_max(4);
     e.windows.open_all();
     let tip = blocks[99].clone();
     let proposer = tip.proposer;
     let out = deliver(&mut e, proposer, signed(tip));
     let asked = requests(&out);
     (e, blocks, asked)
+}
+
+/// What a node does: [`SYNC_WINDOWS`] ranges fetched at once, each from another peer.
+#[test]
+fn an_engine_fetches_two_ranges_at_once_from_two_peers() {
+    let blocks = chain(100, b"one");
+    let mut e = started(3, None);
+    e.windows.open_all();
+    let tip = blocks[99].clone();
+    let out = deliver(&mut e, tip.proposer, signed(tip));
+    let asked = requests(&out);
+    assert_eq!(SYNC_WINDOWS, 2);
+    assert_eq!(
+        asked.iter().map(|a| a.1).collect::<Vec<_>>(),
+        vec![1, 1 + W],
+        "{asked:?}"
+    );
+    assert_ne!(asked[0].0, asked[1].0, "two peers: {asked:?}");
+    // Windows full: the next range is asked once the first has come and gone.
+    let out = deliver(&mut e, asked[0].0, answer(&blocks, 1, W));
+    assert_eq!(finalized(&out), (1..=W).collect::<Vec<_>>());
+    let next: Vec<u64> = requests(&out).iter().map(|a| a.1).collect();
+    assert_eq!(next, vec![1 + 2 * W], "{out:?}");
 }
 
 #[test]
@@ -232,7 +257,7 @@ fn unasked_answers_never_hold_more_than_the_windows() {
     for first in (2..=80).step_by(5) {
         let last = (first + W - 1).min(98);
         let _ = deliver(&mut e, 1, answer(&blocks, first, last));
-        assert!(e.windows.waiting() <= SYNC_WINDOWS && e.windows.in_flight() <= SYNC_WINDOWS);
+        assert!(e.windows.waiting() <= e.windows.max() && e.windows.in_flight() <= e.windows.max());
     }
     assert_eq!(e.finalized_height(), 0);
     let out = deliver(&mut e, 2, answer(&blocks, 1, W));
