@@ -374,8 +374,8 @@ mod tests {
     const TIMEOUT: u64 = 2_000;
     /// Windows in these tests: more than an engine opens, so that requests to all three
     /// peers, a peer asked twice and answers in every order are exercised; the logic
-    /// does not depend on the number (`an_engine_fetches_two_ranges_at_once` checks the
-    /// engine's own).
+    /// does not depend on the number (the engine's own is checked by
+    /// `sync_tests::an_engine_fetches_two_ranges_at_once_from_two_peers`).
     const WINDOWS: usize = 4;
     const W: u64 = MAX_SYNC_BLOCKS as u64;
 
