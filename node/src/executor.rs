@@ -36,9 +36,9 @@ pub const QUEUE: usize = 256;
 /// 256 KiB encoded, ~1 MiB with its decoded transactions): 616 MiB RSS against a 192 MiB
 /// budget.
 /// 4 MiB still queues about four full blocks, enough that the executor never waits on the
-/// network while the sync fetches ahead (16 MiB until 2026-12-05 caught up no faster and
-/// held ~10 MiB more). Outside `[memory]`, like the node's other fixed queues
-/// (node/README.md lists them).
+/// network while the sync fetches ahead (16 MiB until 2026-12-05; 4 MiB caught up as fast
+/// and held less, node/README.md "Catching up within 256 MiB"). Outside `[memory]`, like
+/// the node's other fixed queues (node/README.md lists them).
 pub const QUEUE_BYTES: usize = 4 << 20;
 
 /// Room is counted in KiB: a semaphore's permits are `u32`.
