@@ -70,11 +70,16 @@ fn rejected(out: &[Output]) -> Vec<(u16, RejectReason)> {
 /// block 98 is final and asks its three peers for the first four ranges at once (its
 /// windows opened beforehand, as after a few answers).
 fn behind() -> (Engine, Vec<Block>, Vec<(u16, u64)>) {
+    // More windows than an engine opens (see `windows::tests::WINDOWS`).
+    behind_with(4)
+}
+
+/// [`behind`] with `windows` sync windows, past the slow start (one request first):
+/// tested in `windows`.
+fn behind_with(windows: usize) -> (Engine, Vec<Block>, Vec<(u16, u64)>) {
     let blocks = chain(100, b"one");
     let mut e = started(3, None);
-    // More windows than an engine opens (see `windows::tests::WINDOWS`), past the slow
-    // start (one request first): tested in `windows`.
-    e.windows = super::windows::SyncWindows::with_max(4);
+    e.windows = super::windows::SyncWindows::with_max(windows);
     e.windows.open_all();
     let tip = blocks[99].clone();
     let proposer = tip.proposer;
@@ -86,12 +91,7 @@ fn behind() -> (Engine, Vec<Block>, Vec<(u16, u64)>) {
 /// What a node does: [`SYNC_WINDOWS`] ranges fetched at once, each from another peer.
 #[test]
 fn an_engine_fetches_two_ranges_at_once_from_two_peers() {
-    let blocks = chain(100, b"one");
-    let mut e = started(3, None);
-    e.windows.open_all();
-    let tip = blocks[99].clone();
-    let out = deliver(&mut e, tip.proposer, signed(tip));
-    let asked = requests(&out);
+    let (mut e, blocks, asked) = behind_with(SYNC_WINDOWS);
     assert_eq!(SYNC_WINDOWS, 2);
     assert_eq!(
         asked.iter().map(|a| a.1).collect::<Vec<_>>(),
