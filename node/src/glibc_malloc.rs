@@ -18,9 +18,9 @@
 //!   executor, the API's threads and its own flush and compaction threads. Two arenas.
 //!
 //! The price measured: ~8 % of throughput under long saturation, not yet attributed (a
-//! higher trim threshold did not win it back). An operator's own `GLIBC_TUNABLES`, `MALLOC_ARENA_MAX`,
-//! `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` wins: a setting named by any of
-//! them is left alone.
+//! higher trim threshold did not win it back). An operator's own `GLIBC_TUNABLES`,
+//! `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` wins: a
+//! setting named by any of them is left alone.
 //!
 //! A no-op where the C library is not glibc.
 
