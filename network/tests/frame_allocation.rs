@@ -64,7 +64,8 @@ fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, PEAK.with(Cell::get) - before)
 }
 
-/// The node's limit: `lianrong_consensus::MAX_MESSAGE_BYTES` (9 MiB).
+/// A limit of the node's order (`lianrong_consensus::MAX_MESSAGE_BYTES`: 4.5 MiB, 9 MiB
+/// until 2026-12-05).
 const LIMIT: usize = 9 * 1024 * 1024;
 
 fn stream(announced: u32, body: &[u8]) -> Cursor<Vec<u8>> {

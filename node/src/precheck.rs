@@ -23,7 +23,7 @@ pub const AHEAD_FROM: usize = 3;
 pub const MAX_AHEAD: usize = 64;
 /// Blocks whose checked transactions wait for the loop, at most: the checker stays this
 /// far ahead of execution, no further. Unbounded (the whole step), a catching-up node
-/// held a sync answer's worth of decoded transactions (~3x its 8 MiB) besides the
+/// held a sync answer's worth of decoded transactions (~3x its 8 MiB then) besides the
 /// executor's queue.
 pub const CHECKED_WAITING: usize = 2;
 

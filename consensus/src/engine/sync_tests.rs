@@ -265,7 +265,7 @@ fn unasked_answers_never_hold_more_than_the_windows() {
 }
 
 /// A validator that caught up on 100 full blocks keeps two sync answers' worth of them
-/// for its peers (8 MiB), not all 100 (25 MiB; with the old count bound of 1,024, a
+/// for its peers (4 MiB), not all 100 (25 MiB; with the old count bound of 1,024, a
 /// quarter of a gigabyte under load), and answers from what it kept: older heights are
 /// its host's to serve from its store.
 #[test]

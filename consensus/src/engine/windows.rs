@@ -27,7 +27,7 @@ use crate::types::{Block, CommitCertificate, MAX_SYNC_BLOCKS};
 ///
 /// Two: ranges are fetched from two peers at once, and one range is still executing
 /// below them (it has left the windows for the node's executor), so fetching overlaps
-/// executing. Four held up to 32 MiB of blocks ahead (8 MiB a full range) on a node
+/// executing. Four held up to 32 MiB of blocks ahead (8 MiB a full range of 16-block requests) on a node
 /// whose executor, not the network, set the pace: its peak RSS after 360,000
 /// transactions fell by ~10 MiB with two, at the same catch-up rate (node/README.md).
 pub const SYNC_WINDOWS: usize = 2;
@@ -463,7 +463,7 @@ mod tests {
         );
         assert!(w.plan(0, 10, 4, Some(3), TIMEOUT).is_empty(), "all open");
         // Not beyond the target, but always the next height.
-        let mut w = windows(20);
+        let mut w = windows(10 + W);
         assert_eq!(w.plan(0, 10, 4, Some(0), TIMEOUT), vec![(1, 11)]);
         let mut w = windows(0);
         assert!(w.plan(0, 10, 4, None, TIMEOUT).is_empty(), "no target");
