@@ -25,7 +25,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 ///
 /// Eight: a catching-up node holds a few answers at every stage (the frame being read,
 /// decoded and verified ranges waiting in the windows), and an answer of full blocks
-/// grows with this. At 16 answers of over 8 MiB made the late node of `lianrong bench
+/// grows with this. At 16, answers of over 8 MiB made the late node of `lianrong bench
 /// --catch-up` peak above 256 MiB; at 8 it caught up as fast (the executor sets the pace,
 /// not the round trips) with ~18 MiB less (node/README.md, "Smaller sync answers").
 pub const MAX_SYNC_BLOCKS: usize = 8;

@@ -516,11 +516,11 @@ impl Loop {
         tokio::pin!(shutdown);
         loop {
             // The executor's results first, all that wait: a catching-up node hands it
-            // whole verified ranges (up to `2 * MAX_SYNC_BLOCKS` blocks per input) and gets one result per
-            // block, so a fair pick among ready inputs let them pile up by hundreds --
-            // the status, metrics and the engine's view of execution minutes behind the
-            // blocks actually executed (found with `lianrong bench --catch-up --total
-            // 1000000`: the status stood still for 120 s while the node executed).
+            // whole verified ranges (up to `2 * MAX_SYNC_BLOCKS` blocks per input) and gets
+            // one result per block, so a fair pick among ready inputs let them pile up by
+            // hundreds -- the status, metrics and the engine's view of execution minutes
+            // behind the blocks actually executed (found with `lianrong bench --catch-up
+            // --total 1000000`: the status stood still for 120 s while the node executed).
             while let Ok(done) = inputs.executed.try_recv() {
                 self.on_executed(engine, done?).await?;
                 self.answer_deferred(engine).await?;

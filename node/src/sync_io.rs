@@ -3,12 +3,12 @@
 //! blocking thread.
 //!
 //! Separate from `runtime` because neither needs the engine: serving reads only final
-//! blocks from RocksDB (readable while the loop writes), and decoding is a pure function
-//! of the received bytes. Done on the loop, a server stopped its own consensus for the
-//! time it read and encoded up to `2 * MAX_SYNC_BLOCKS` blocks, and a catching-up node decoded the next
-//! answer only once it had executed the range before (the loop takes no event while it
-//! executes), instead of meanwhile. A bounded number of jobs run at once ([`Slots`]);
-//! when all are busy the loop does the work itself, as before.
+//! blocks from RocksDB (readable while the loop writes), and decoding is a pure function of
+//! the received bytes. Done on the loop, a server stopped its own consensus for the time it
+//! read and encoded up to `2 * MAX_SYNC_BLOCKS` blocks, and a catching-up node decoded the
+//! next answer only once it had executed the range before (the loop takes no event while it
+//! executes), instead of meanwhile. A bounded number of jobs run at once ([`Slots`]); when
+//! all are busy the loop does the work itself, as before.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -114,8 +114,8 @@ pub fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
 }
 
 /// The encoded sync answer from `from_height` for `to` (None when this node holds no
-/// certified block there), timed: how long reading and encoding up to `2 * MAX_SYNC_BLOCKS` blocks takes
-/// is what a catching-up peer waits for.
+/// certified block there), timed: how long reading and encoding up to
+/// `2 * MAX_SYNC_BLOCKS` blocks takes is what a catching-up peer waits for.
 pub fn answer_bytes(db: &Db, to: &PublicKey, from_height: u64) -> Result<Option<Vec<u8>>> {
     let started = std::time::Instant::now();
     let Some(answer) = sync_from_db(db, from_height)? else {

@@ -27,9 +27,10 @@ use crate::types::{Block, CommitCertificate, MAX_SYNC_BLOCKS};
 ///
 /// Two: ranges are fetched from two peers at once, and one range is still executing
 /// below them (it has left the windows for the node's executor), so fetching overlaps
-/// executing. Four held up to 32 MiB of blocks ahead (8 MiB a full range of 16-block requests) on a node
-/// whose executor, not the network, set the pace: its peak RSS after 360,000
-/// transactions fell by ~10 MiB with two, at the same catch-up rate (node/README.md).
+/// executing. Four held up to 32 MiB of blocks ahead (8 MiB a full range, when requests
+/// asked for 16 blocks) on a node whose executor, not the network, set the pace: its
+/// peak RSS after 360,000 transactions fell by ~10 MiB with two, at the same catch-up
+/// rate (node/README.md).
 pub const SYNC_WINDOWS: usize = 2;
 /// A peer whose answer failed verification, or that let a request time out, is not
 /// asked again for this long (ms) while another peer can be: a silent peer would
