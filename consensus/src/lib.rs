@@ -45,6 +45,7 @@ pub mod persist;
     reason = "the simulator's checker stops a run at the first violated property"
 )]
 pub mod sim;
+pub mod sync_answer;
 pub mod types;
 
 pub use audit::{AuditError, ChainAuditor};
@@ -52,4 +53,5 @@ pub use engine::{
     Divergence, Engine, EngineConfig, Input, Output, RejectReason, SafetyState, Target, TimerId,
 };
 pub use persist::{carry_out, MemorySafetyStore, Released, SafetyStore, Step};
+pub use sync_answer::sync_answer;
 pub use types::*;

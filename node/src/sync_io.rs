@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use lianrong_consensus::{
-    decode_message, Block, CommitCertificate, FinalizedBlock, Message, MAX_MESSAGE_BYTES,
-    MAX_PAYLOAD_BYTES, MAX_SYNC_BLOCKS,
+    decode_message, sync_answer, Block, CommitCertificate, FinalizedBlock, Message,
+    MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES,
 };
 use lianrong_network::{NetEvent, NetworkHandle};
 use lianrong_primitives::{codec, PublicKey};
@@ -80,37 +80,15 @@ pub fn finalized_at(db: &Db, height: u64) -> Result<Option<FinalizedBlock>> {
 }
 
 /// A sync answer from the database, for a peer further behind than the engine's memory
-/// of recent blocks reaches: consecutive blocks from `from_height`, ending at one that
-/// its own certificate commits (and at a reconfiguration, whose successors are checked
-/// against the next validator set) -- the same shape the engine sends.
+/// of recent blocks reaches: consecutive blocks from `from_height`, shaped by the rule
+/// the engine's answers follow too ([`sync_answer`]).
 pub fn sync_from_db(db: &Db, from_height: u64) -> Result<Option<Message>> {
     let top = db.latest()?.map_or(0, |(h, _)| h);
     if from_height == 0 || from_height > top {
         return Ok(None);
     }
-    let mut blocks = Vec::new();
-    let mut cert = None;
-    let mut end = 0;
-    let last = top.min(from_height.saturating_add(2 * MAX_SYNC_BLOCKS as u64 - 1));
-    for h in from_height..=last {
-        let Some(f) = finalized_at(db, h)? else {
-            break;
-        };
-        let reconfig = f.block.reconfig.is_some();
-        blocks.push(f.block);
-        if f.cert.committed().is_some_and(|id| id.height == h) {
-            cert = Some(f.cert);
-            end = h;
-            if blocks.len() >= MAX_SYNC_BLOCKS || reconfig {
-                break;
-            }
-        }
-    }
-    let Some(cert) = cert else {
-        return Ok(None);
-    };
-    blocks.retain(|b| b.height <= end);
-    Ok(Some(Message::SyncResponse { blocks, cert }))
+    let stored = (from_height..=top).map_while(|h| finalized_at(db, h).transpose());
+    sync_answer(stored)
 }
 
 /// The encoded sync answer from `from_height` for `to` (None when this node holds no

@@ -7,6 +7,8 @@
 //! it trusts the peer: an answer is taken only if it hashes to a block fixed by a verified
 //! certificate (or by the hash chain below one).
 
+use std::convert::Infallible;
+
 use lianrong_primitives::Hash;
 
 use crate::types::*;
@@ -127,27 +129,11 @@ impl Engine {
             return;
         }
         let start = (from_height - first) as usize;
-        let mut blocks = Vec::new();
-        let mut cert = None;
-        for f in self.recent.from(start).take(2 * MAX_SYNC_BLOCKS) {
-            blocks.push(f.block.clone());
-            let direct = f
-                .cert
-                .committed()
-                .is_some_and(|id| id.height == f.block.height);
-            if direct {
-                cert = Some(f.cert.clone());
-                // A reconfiguration block ends a response: what follows is checked
-                // against the next epoch's set.
-                if blocks.len() >= MAX_SYNC_BLOCKS || f.block.reconfig.is_some() {
-                    break;
-                }
-            }
-        }
-        let Some(cert) = cert else { return };
-        let last_height = cert.committed().map_or(0, |id| id.height);
-        blocks.retain(|b| b.height <= last_height);
-        self.send(Target::One(from), Message::SyncResponse { blocks, cert });
+        let kept = self.recent.from(start).cloned().map(Ok::<_, Infallible>);
+        let Ok(Some(answer)) = crate::sync_answer::sync_answer(kept) else {
+            return;
+        };
+        self.send(Target::One(from), answer);
     }
 
     /// A sync answer: verified whole (hash chain, certificate) before anything of it is
