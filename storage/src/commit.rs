@@ -130,8 +130,33 @@ impl Db {
             });
         }
         self.check_block(block)?;
+        let (batch, pruned) = self.stage_block(block)?;
+        let entries = batch.len();
+        self.db.write_opt(batch, &synced())?;
+        // Only once they are on disk: the next block reads these paths first.
+        for (key, node) in block.changes.tree.node_batch.nodes() {
+            self.nodes.insert(key, node);
+        }
+        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, ?pruned, "block committed");
+        Ok(())
+    }
 
-        let mut batch = WriteBatch::default();
+    fn commit_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The mutex guards no data, only ordering; a panic in another commit left nothing
+        // half-done in memory (the batch was either written whole or not at all).
+        self.commit_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The write batch that commits `block` (checked already), and what its pruning
+    /// deletes.
+    pub(crate) fn stage_block(
+        &self,
+        block: &CommitBlock,
+    ) -> Result<(WriteBatch, super::prune::PruneStats), DbError> {
+        let height = block.height;
+        let mut batch = WriteBatch::with_capacity_bytes(self.batch_bytes_estimate(block));
         self.stage_changes(&mut batch, height, &block.changes)?;
         let hkey = height_key(height);
         self.put(&mut batch, CF_BLOCKS, &hkey, &block.block)?;
@@ -149,22 +174,47 @@ impl Db {
         self.stage_txs(&mut batch, height, block)?;
         let stale = self.stage_stale_index(&mut batch, height, &block.changes.tree)?;
         let pruned = self.stage_prune(&mut batch, height, super::prune::prune_budget(stale))?;
-        let entries = batch.len();
-        self.db.write_opt(batch, &synced())?;
-        // Only once they are on disk: the next block reads these paths first.
-        for (key, node) in block.changes.tree.node_batch.nodes() {
-            self.nodes.insert(key, node);
-        }
-        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, ?pruned, "block committed");
-        Ok(())
+        Ok((batch, pruned))
     }
 
-    fn commit_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        // The mutex guards no data, only ordering; a panic in another commit left nothing
-        // half-done in memory (the batch was either written whole or not at all).
-        self.commit_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// What `block`'s write batch will hold, a little more rather than less, so that it is
+    /// allocated once. Grown as filled, a batch of a few MiB was copied a dozen times, and
+    /// under the node's malloc settings (`node/src/glibc_malloc.rs`: allocations above
+    /// 128 KiB are fresh mappings) each copy faulted in fresh pages too: 5 % of a
+    /// catching-up executor's samples (perf, 2026-12-06). Pages reserved and never
+    /// written cost address space, not memory.
+    pub(crate) fn batch_bytes_estimate(&self, b: &CommitBlock) -> usize {
+        // Per entry: the lengths, tags and column family id; sealed, a nonce and a tag
+        // besides, and keys of keyed hashes.
+        let framing = if self.crypt.is_some() { 8 + 64 } else { 8 };
+        let entry = |key: usize, value: usize| key + value + framing;
+        let len = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, Vec::len);
+        let values: usize = (b.changes.values.iter())
+            .chain(&b.changes.index)
+            .map(|(k, v)| entry(k.len(), len(v)))
+            .sum();
+        let tree = &b.changes.tree;
+        let jmt_values: usize = (tree.node_batch.values().values())
+            .map(|v| entry(40, len(v)))
+            .sum();
+        // An internal node with all 16 children encodes to some 600 bytes; most are smaller.
+        let nodes = tree.node_batch.nodes().len() * entry(16, 600);
+        let stale = tree.stale_node_index_batch.len() + tree.node_batch.values().len();
+        // Pruning deletes, block by block, about as many entries as blocks make stale,
+        // each with the node or value it names; a backlog's more (up to
+        // `prune::prune_budget`) grow the batch once more.
+        let pruned = match self.keep_versions {
+            Some(_) => 2 * stale,
+            None => 0,
+        };
+        let stale_and_pruned = (stale + pruned) * entry(48, 0);
+        // A transaction's record and its receipt, both keyed by its hash.
+        let txs: usize = (b.txs.iter())
+            .map(|(_, bytes)| entry(32, 20 + bytes.len()) + entry(32, 128))
+            .sum();
+        let fixed = b.block.len() + b.cert.len() + 4096;
+        let total = values + jmt_values + nodes + stale_and_pruned + txs + fixed;
+        total.min(MAX_BATCH_RESERVE)
     }
 
     /// The caller-side checks of a block, before anything is staged.
@@ -310,6 +360,10 @@ impl Db {
         Ok(())
     }
 }
+
+/// Most bytes reserved for a block's write batch ahead ([`Db::batch_bytes_estimate`]):
+/// above it the batch grows as it is filled, as it always may.
+const MAX_BATCH_RESERVE: usize = 64 << 20;
 
 fn too_large(what: &str, len: usize, limit: usize) -> Result<(), DbError> {
     if len > limit {

@@ -127,7 +127,7 @@ pub struct Db {
     /// Recently used Merkle tree nodes.
     pub(crate) nodes: NodeCache,
     /// The ciphers of an encrypted database.
-    crypt: Option<Crypt>,
+    pub(crate) crypt: Option<Crypt>,
     /// The pruning window ([`DbOptions::keep_versions`]).
     pub(crate) keep_versions: Option<u64>,
     /// The oldest tree version kept whole ([`META_PRUNED_BELOW`]; 0 when never pruned).

@@ -2,6 +2,7 @@
 //! against [`MemoryStorage`](lianrong_contracts::MemoryStorage) (inside `World`) and
 //! against a [`Db`], which must agree on everything.
 
+mod batch;
 mod checkpoint;
 mod crash;
 mod durability;
