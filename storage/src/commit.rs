@@ -150,7 +150,8 @@ impl Db {
     }
 
     /// The write batch that commits `block` (checked already), and what its pruning
-    /// deletes.
+    /// deletes. Staging moves the pruning floor (`stage_prune`: no read may start on a
+    /// version the batch deletes), so a staged batch is written, under the commit guard.
     pub(crate) fn stage_block(
         &self,
         block: &CommitBlock,
