@@ -137,7 +137,21 @@ impl Db {
         for (key, node) in block.changes.tree.node_batch.nodes() {
             self.nodes.insert(key, node);
         }
-        tracing::debug!(height, root = %block.changes.root, txs = block.txs.len(), entries, ?pruned, "block committed");
+        let (changes, tree) = (&block.changes, &block.changes.tree);
+        // What the batch's entries are, by kind: what a change to the layout would save.
+        tracing::debug!(
+            height,
+            root = %changes.root,
+            txs = block.txs.len(),
+            entries,
+            state = changes.values.len(),
+            history = changes.index.len(),
+            tree_nodes = tree.node_batch.nodes().len(),
+            tree_values = tree.node_batch.values().len(),
+            stale = tree.stale_node_index_batch.len(),
+            ?pruned,
+            "block committed"
+        );
         Ok(())
     }
 
