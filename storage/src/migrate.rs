@@ -1,5 +1,5 @@
-//! Opening a database an older node wrote: refused by name when its layout is not this
-//! node's, before anything reads it.
+//! Opening a database an older node wrote: upgraded in place when only an index changed,
+//! refused by name when its layout is not this node's, before anything reads it.
 //!
 //! Layouts 2 and 3 hold a state tree in which each document's history head is a leaf of
 //! its own; from layout 4 a document and its head share one leaf
@@ -8,19 +8,97 @@
 //! cannot be continued here: rather than diverge at the next block, the node says so.
 //! (Layout 2 -> 3, a re-keying of tree nodes, was upgraded in place; it is in the
 //! repository's history.)
+//!
+//! Layout 4 -> 5 packs the stale index ([`CF_JMT_STALE`]): layout 4 kept one empty-valued
+//! entry per item, `stale_since BE ++ tag ++ payload`; layout 5 one entry per version
+//! holding its items. The upgrade rewrites it in place, a version's items and the removal
+//! of their old entries in one batch, so an interrupted upgrade resumes where it stopped
+//! (a packed entry's key is 8 bytes, an old one's longer).
 
-use super::db::Db;
+use rocksdb::WriteBatch;
+
+use super::db::{synced, Db};
 use super::error::DbError;
 use super::schema::*;
 
+/// Old entries removed per batch of the upgrade, at least (a version's items are never
+/// split across batches).
+const UPGRADE_BATCH_ITEMS: usize = 65_536;
+
 impl Db {
-    /// Refuses a database of layout `format` (not [`FORMAT_VERSION`]): no older layout
-    /// holds a state tree this node continues.
+    /// Upgrades a layout-4 database in place; refuses any other layout that is not
+    /// [`FORMAT_VERSION`]: no older layout holds a state tree this node continues.
     pub(crate) fn migrate_from(&self, format: u32) -> Result<(), DbError> {
+        if format == 4 && FORMAT_VERSION == 5 {
+            return self.pack_stale_index();
+        }
         Err(DbError::OtherFormat {
             path: self.path.display().to_string(),
             stored: format,
             reads: FORMAT_VERSION,
         })
     }
+
+    /// Layout 4 -> 5: one stale-index entry per version (the module's comment).
+    fn pack_stale_index(&self) -> Result<(), DbError> {
+        let cf = self.cf(CF_JMT_STALE);
+        let mut it = self.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        let mut batch = WriteBatch::default();
+        let (mut items_moved, mut versions) = (0u64, 0u64);
+        // The version being gathered and its items.
+        let mut group: Option<(u64, Vec<u8>)> = None;
+        while let Some(key) = it.key() {
+            if key.len() == 8 {
+                // Packed by an upgrade that was interrupted.
+                it.next();
+                continue;
+            }
+            let (since, tag, payload) = layout4_stale_key(key)
+                .ok_or_else(|| DbError::corrupt("layout 4 stale index", "short key"))?;
+            if group.as_ref().is_some_and(|(v, _)| *v != since) {
+                if let Some((v, items)) = group.take() {
+                    batch.put_cf(cf, height_key(v), &items);
+                    versions += 1;
+                }
+                if batch.len() >= UPGRADE_BATCH_ITEMS {
+                    self.db.write_opt(std::mem::take(&mut batch), &synced())?;
+                }
+            }
+            let (_, items) = group.get_or_insert_with(|| (since, Vec::new()));
+            push_stale_item(items, tag, payload)
+                .ok_or_else(|| DbError::corrupt("layout 4 stale index", "payload too long"))?;
+            batch.delete_cf(cf, key);
+            items_moved += 1;
+            it.next();
+        }
+        it.status()?;
+        if let Some((v, items)) = group {
+            batch.put_cf(cf, height_key(v), &items);
+            versions += 1;
+        }
+        self.put(
+            &mut batch,
+            CF_META,
+            META_FORMAT,
+            &FORMAT_VERSION.to_be_bytes(),
+        )?;
+        self.db.write_opt(batch, &synced())?;
+        tracing::info!(
+            path = %self.path.display(),
+            from = 4,
+            to = FORMAT_VERSION,
+            stale_items = items_moved,
+            versions,
+            "database layout upgraded: the stale index packed into one entry per version"
+        );
+        Ok(())
+    }
+}
+
+/// Splits a layout-4 stale-index key into its version, tag and payload.
+fn layout4_stale_key(key: &[u8]) -> Option<(u64, u8, &[u8])> {
+    let (version, rest) = key.split_at_checked(8)?;
+    let (tag, payload) = rest.split_first()?;
+    Some((parse_height(version)?, *tag, payload))
 }

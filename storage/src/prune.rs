@@ -7,14 +7,16 @@
 //! keeps the versions `h - K + 1 ..= h` whole and deletes what only older versions reach:
 //!
 //! - at commit, jmt's stale node index of the block (the nodes its version no longer
-//!   reaches) and one entry per value written (older versions of that key no longer
-//!   read from this version on) go into [`CF_JMT_STALE`], keyed by the version they are
-//!   stale from, so the pruner finds its work in version order without a scan;
-//! - in the same write batch, the pruner deletes the nodes and values of entries stale
+//!   reaches) and one item per value written (older versions of that key no longer
+//!   read from this version on) go into [`CF_JMT_STALE`] as one entry, keyed by the
+//!   version they are stale from, so the pruner finds its work in version order without
+//!   a scan (one entry a block, not one an item: fewer entries to write and delete);
+//! - in the same write batch, the pruner deletes the nodes and values of items stale
 //!   from a version at or below the oldest kept (no kept version reaches them: node keys
 //!   are never reused, and a value version is read only by versions before the next one),
-//!   at most [`prune_budget`] entries per block, so a block's commit does bounded work
-//!   and a backlog (a lowered window) is worked off over the next blocks;
+//!   at most [`prune_budget`] items per block, so a block's commit does bounded work
+//!   and a backlog (a lowered window) is worked off over the next blocks (an entry the
+//!   budget ends within is written back with the items left);
 //! - a pruned root node leaves its hash in [`CF_ROOTS`], so every block's state root stays
 //!   readable ([`Db::state_root`], [`Db::execution`]) and a block view still shows it;
 //! - [`META_PRUNED_BELOW`] records the oldest version kept whole; tree reads and proofs
@@ -42,18 +44,18 @@ use super::error::DbError;
 use super::node_codec::{decode_node_key, encode_node_key};
 use super::schema::*;
 
-/// Stale entries every pruning block may delete besides twice its own: a steady load is
+/// Stale items every pruning block may delete besides twice its own: a steady load is
 /// pruned as fast as it goes stale, and a backlog shrinks by at least this much a block.
 pub const PRUNE_BASE_PER_BLOCK: usize = 4096;
-/// Most stale entries one block's commit deletes, however large the block (bounds the
+/// Most stale items one block's commit deletes, however large the block (bounds the
 /// batch and the time the commit lock is held).
 pub const MAX_PRUNE_PER_BLOCK: usize = 262_144;
 
-/// The smallest window: a block's own stale entries are written with it and pruned from
+/// The smallest window: a block's own stale items are written with it and pruned from
 /// the next block's commit on, so the version before the latest is always whole.
 pub const MIN_WINDOW: u64 = 2;
 
-/// The entries a block that staged `new_stale` stale entries may prune.
+/// The items a block that staged `new_stale` stale items may prune.
 pub fn prune_budget(new_stale: usize) -> usize {
     new_stale
         .saturating_mul(2)
@@ -64,7 +66,7 @@ pub fn prune_budget(new_stale: usize) -> usize {
 /// What one block's pruning deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneStats {
-    /// Stale index entries handled (each deletes what it names).
+    /// Stale items handled (each deletes what it names).
     pub entries: usize,
     /// Tree nodes deleted (roots included).
     pub nodes: usize,
@@ -141,9 +143,10 @@ impl Db {
         }
     }
 
-    /// Stages the stale index of a block at `height` (only when pruning): the nodes jmt
-    /// reports stale, the previous root when jmt copied it instead (a block that changed
-    /// nothing), and one entry per value written. Returns how many entries it staged.
+    /// Stages the stale index of a block at `height` (only when pruning), as one entry:
+    /// the nodes jmt reports stale, the previous root when jmt copied it instead (a block
+    /// that changed nothing), and one item per value written. Returns how many items it
+    /// staged.
     pub(crate) fn stage_stale_index(
         &self,
         batch: &mut WriteBatch,
@@ -153,44 +156,54 @@ impl Db {
         if self.keep_versions.is_none() {
             return Ok(0);
         }
-        let cf = self.cf(CF_JMT_STALE);
-        let mut staged = 0;
+        let inconsistent = |reason: String| DbError::Inconsistent { height, reason };
+        let nodes = &tree.stale_node_index_batch;
+        let values = tree.node_batch.values();
+        let mut items = Vec::with_capacity((nodes.len() + values.len() + 1) * 44);
+        let mut push = |tag: u8, payload: &[u8]| {
+            push_stale_item(&mut items, tag, payload)
+                .ok_or_else(|| inconsistent(format!("a stale item of {} bytes", payload.len())))
+        };
         let mut root_staged = false;
-        for stale in &tree.stale_node_index_batch {
+        for stale in nodes {
             if stale.stale_since_version != height {
-                return Err(DbError::Inconsistent {
-                    height,
-                    reason: format!("a node stale since {}", stale.stale_since_version),
-                });
+                return Err(inconsistent(format!(
+                    "a node stale since {}",
+                    stale.stale_since_version
+                )));
             }
             let is_root = stale.node_key.nibble_path().num_nibbles() == 0;
             root_staged |= is_root;
             let tag = if is_root { STALE_ROOT } else { STALE_NODE };
-            let payload = encode_node_key(&stale.node_key);
-            batch.put_cf(cf, stale_key(height, tag, &payload), b"");
-            staged += 1;
+            push(tag, &encode_node_key(&stale.node_key))?;
         }
         if !root_staged && height > 0 {
             // jmt copies an unchanged root to the new version without marking the old one.
-            let payload = encode_node_key(&root_key(height - 1));
-            batch.put_cf(cf, stale_key(height, STALE_ROOT, &payload), b"");
-            staged += 1;
+            push(STALE_ROOT, &encode_node_key(&root_key(height - 1)))?;
         }
-        for (version, hash) in tree.node_batch.values().keys() {
+        for (version, hash) in values.keys() {
+            if *version != height {
+                return Err(inconsistent(format!(
+                    "a value written at version {version}"
+                )));
+            }
             // The stored form: a keyed hash when encrypted, never the bare key hash.
             let plain = jmt_value_key(hash, *version);
             let stored = self.stored_key(CF_JMT_VALUES, &plain);
             let part = stored.get(..32).ok_or_else(|| {
                 DbError::corrupt("jmt value key", "stored key shorter than 32 bytes")
             })?;
-            batch.put_cf(cf, stale_key(*version, STALE_VALUE, part), b"");
-            staged += 1;
+            push(STALE_VALUE, part)?;
+        }
+        let staged = nodes.len() + values.len() + usize::from(!root_staged && height > 0);
+        if !items.is_empty() {
+            batch.put_cf(self.cf(CF_JMT_STALE), height_key(height), &items);
         }
         Ok(staged)
     }
 
     /// Stages the pruning that follows the commit of `height` (only when pruning): the
-    /// new oldest version kept, and the deletions of at most `budget` stale entries of
+    /// new oldest version kept, and the deletions of at most `budget` stale items of
     /// versions at or below it, oldest first, with what they name.
     pub(crate) fn stage_prune(
         &self,
@@ -217,7 +230,7 @@ impl Db {
                 .ok_or_else(|| DbError::corrupt("meta prune_cursor", "not 8 bytes"))?,
         };
         let (stats, done) = self.stage_stale_deletions(batch, cursor, oldest, budget)?;
-        // All entries stale from `oldest` or earlier are gone when `done`; this block's own
+        // All items stale from `oldest` or earlier are gone when `done`; this block's own
         // (stale from `height`, in this batch) must stay ahead of the cursor.
         let next = if done {
             (oldest + 1).min(height)
@@ -230,8 +243,9 @@ impl Db {
         Ok(stats.0)
     }
 
-    /// Deletes the stale entries of versions `cursor ..= oldest`, at most `budget`, and
-    /// what they name. Returns the counts with the version of the last entry handled, and
+    /// Deletes the stale items of versions `cursor ..= oldest`, at most `budget`, and
+    /// what they name; an entry whose items the budget ends within is written back with
+    /// the items left. Returns the counts with the version of the last entry handled, and
     /// whether none is left.
     fn stage_stale_deletions(
         &self,
@@ -249,47 +263,75 @@ impl Db {
         let mut stats = PruneStats::default();
         let mut last = cursor;
         while stats.entries < budget {
-            let Some(key) = it.key() else { break };
-            let (since, tag, payload) = parse_stale_key(key)
-                .ok_or_else(|| DbError::corrupt("jmt stale index", "short key"))?;
-            match tag {
-                STALE_NODE => {
-                    self.delete(batch, CF_JMT_NODES, payload);
-                    stats.nodes += 1;
+            let (Some(key), Some(value)) = (it.key(), it.value()) else {
+                break;
+            };
+            let corrupt = |what: &str| DbError::corrupt("jmt stale index", what.to_string());
+            let since = parse_height(key).ok_or_else(|| corrupt("a key not 8 bytes"))?;
+            let items = stale_items(value).ok_or_else(|| corrupt("an entry cut short"))?;
+            let room = budget - stats.entries;
+            for &(tag, payload) in items.iter().take(room) {
+                self.stage_stale_item(batch, &mut values, since, tag, payload, &mut stats)?;
+            }
+            last = since;
+            if let Some(left) = items.get(room..).filter(|left| !left.is_empty()) {
+                let mut rest = Vec::with_capacity(value.len());
+                for &(tag, payload) in left {
+                    push_stale_item(&mut rest, tag, payload).ok_or_else(|| corrupt("long item"))?;
                 }
-                STALE_ROOT => {
-                    self.stage_root_deletion(batch, payload)?;
-                    stats.nodes += 1;
-                    stats.roots += 1;
-                }
-                STALE_VALUE => {
-                    // The newest older version of the key: `since` supersedes it.
-                    let mut probe = payload.to_vec();
-                    probe.extend_from_slice(&since.saturating_sub(1).to_be_bytes());
-                    values.seek_for_prev(&probe);
-                    if let Some(found) = values.key() {
-                        if since > 0 && found.len() == 40 && found.starts_with(payload) {
-                            batch.delete_cf(self.cf(CF_JMT_VALUES), found);
-                            stats.values += 1;
-                        }
-                    }
-                    values.status()?;
-                }
-                other => {
-                    return Err(DbError::corrupt(
-                        "jmt stale index",
-                        format!("unknown tag {other}"),
-                    ))
-                }
+                batch.put_cf(self.cf(CF_JMT_STALE), key, &rest);
+                return Ok(((stats, last), false));
             }
             batch.delete_cf(self.cf(CF_JMT_STALE), key);
-            stats.entries += 1;
-            last = since;
             it.next();
         }
         it.status()?;
         let done = it.key().is_none();
         Ok(((stats, last), done))
+    }
+
+    /// Deletes what one stale item names: a node, a root (its hash recorded), or the
+    /// newest version of a value below `since` (which `since` supersedes).
+    fn stage_stale_item(
+        &self,
+        batch: &mut WriteBatch,
+        values: &mut rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB>,
+        since: u64,
+        tag: u8,
+        payload: &[u8],
+        stats: &mut PruneStats,
+    ) -> Result<(), DbError> {
+        match tag {
+            STALE_NODE => {
+                self.delete(batch, CF_JMT_NODES, payload);
+                stats.nodes += 1;
+            }
+            STALE_ROOT => {
+                self.stage_root_deletion(batch, payload)?;
+                stats.nodes += 1;
+                stats.roots += 1;
+            }
+            STALE_VALUE => {
+                let mut probe = payload.to_vec();
+                probe.extend_from_slice(&since.saturating_sub(1).to_be_bytes());
+                values.seek_for_prev(&probe);
+                if let Some(found) = values.key() {
+                    if since > 0 && found.len() == 40 && found.starts_with(payload) {
+                        batch.delete_cf(self.cf(CF_JMT_VALUES), found);
+                        stats.values += 1;
+                    }
+                }
+                values.status()?;
+            }
+            other => {
+                return Err(DbError::corrupt(
+                    "jmt stale index",
+                    format!("unknown tag {other}"),
+                ))
+            }
+        }
+        stats.entries += 1;
+        Ok(())
     }
 
     /// The hash of a version's root node while it is stored, whatever the window (jmt

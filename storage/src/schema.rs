@@ -6,8 +6,9 @@ use jmt::KeyHash;
 /// Bumped when the layout below changes incompatibly; a node refuses to open a database
 /// written in another format rather than misread it. 3: tree node keys sort by version
 /// (`node_codec::encode_node_key`). 4: a document and its history head share one tree
-/// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's.
-pub const FORMAT_VERSION: u32 = 4;
+/// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's. 5: the
+/// stale index holds one entry per version ([`CF_JMT_STALE`]), not one per item.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.
@@ -38,12 +39,15 @@ pub const CF_SAFETY: &str = "safety";
 /// Column family of chain bookkeeping (chain id, latest height and root, genesis root).
 pub const CF_META: &str = "meta";
 /// Column family of the tree's stale index, written only by a pruning database
-/// (`crate::prune`): `stale_since BE ++ tag ++ payload -> empty`, where `tag` is
-/// [`STALE_NODE`] or [`STALE_ROOT`] (payload: the `jmt_nodes` key of a node no version
-/// from `stale_since` on reaches) or [`STALE_VALUE`] (payload: the stored 32-byte key
-/// hash part of a `jmt_values` key, whose versions below `stale_since` no version from
-/// `stale_since` on reads). Keys and values are stored as is, also when encrypted: heights,
-/// node keys and the already keyed hashes of `jmt_values` keys.
+/// (`crate::prune`): one entry per version, `stale_since BE -> items` ([`stale_value`]),
+/// each item a tag and its payload: [`STALE_NODE`] or [`STALE_ROOT`] (payload: the
+/// `jmt_nodes` key of a node no version from `stale_since` on reaches) or [`STALE_VALUE`]
+/// (payload: the stored 32-byte key hash part of a `jmt_values` key, whose versions below
+/// `stale_since` no version from `stale_since` on reads). One entry a block, not one an
+/// item (layout 5): a lifecycle transaction made some 11 items stale, a third of the
+/// entries its block wrote, and pruning deleted each entry again. Keys and values are
+/// stored as is, also when encrypted: heights, node keys and the already keyed hashes of
+/// `jmt_values` keys.
 pub const CF_JMT_STALE: &str = "jmt_stale";
 /// Column family of the state roots of pruned versions (`height BE -> 32 bytes`): written
 /// when a version's root node is pruned, so a block's state root stays readable.
@@ -90,6 +94,9 @@ pub const META_PRUNED_BELOW: &[u8] = b"pruned_below";
 /// `meta` key of a pruning database: the `stale_since` version the pruner reached (u64
 /// BE); its next pass starts there instead of reading over what it already deleted.
 pub const META_PRUNE_CURSOR: &[u8] = b"prune_cursor";
+/// Longest payload of a [`CF_JMT_STALE`] item (an encoded node key: a version, a nibble
+/// count, up to 32 bytes of path).
+pub const MAX_STALE_PAYLOAD: usize = 64;
 /// [`CF_JMT_STALE`] tag of a tree node below the root.
 pub const STALE_NODE: u8 = 0;
 /// [`CF_JMT_STALE`] tag of a version's root node (its hash is kept in [`CF_ROOTS`]).
@@ -152,20 +159,33 @@ pub fn epoch_end_key(epoch: u64) -> Vec<u8> {
     k
 }
 
-/// A [`CF_JMT_STALE`] key: the version from which the entry is stale, the tag, the payload.
-pub fn stale_key(stale_since: u64, tag: u8, payload: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9 + payload.len());
-    k.extend_from_slice(&stale_since.to_be_bytes());
-    k.push(tag);
-    k.extend_from_slice(payload);
-    k
+/// Appends one item to a [`CF_JMT_STALE`] value: its tag, its payload's length (one
+/// byte) and the payload. `None` for a payload over [`MAX_STALE_PAYLOAD`].
+pub fn push_stale_item(value: &mut Vec<u8>, tag: u8, payload: &[u8]) -> Option<()> {
+    if payload.len() > MAX_STALE_PAYLOAD {
+        return None;
+    }
+    value.push(tag);
+    value.push(u8::try_from(payload.len()).ok()?);
+    value.extend_from_slice(payload);
+    Some(())
 }
 
-/// Splits a [`CF_JMT_STALE`] key into its version, tag and payload.
-pub fn parse_stale_key(key: &[u8]) -> Option<(u64, u8, &[u8])> {
-    let (version, rest) = key.split_at_checked(8)?;
-    let (tag, payload) = rest.split_first()?;
-    Some((parse_height(version)?, *tag, payload))
+/// The items of a [`CF_JMT_STALE`] value, in the order they were pushed; `None` when it
+/// is cut short or an item's payload is longer than [`MAX_STALE_PAYLOAD`].
+pub fn stale_items(mut value: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut items = Vec::with_capacity(value.len() / 34);
+    while let Some((&tag, rest)) = value.split_first() {
+        let (&len, rest) = rest.split_first()?;
+        let len = usize::from(len);
+        if len > MAX_STALE_PAYLOAD {
+            return None;
+        }
+        let (payload, rest) = rest.split_at_checked(len)?;
+        items.push((tag, payload));
+        value = rest;
+    }
+    Some(items)
 }
 
 /// Parses a height key or value.

@@ -14,7 +14,9 @@ use rand::{Rng, SeedableRng};
 use super::*;
 use crate::node_codec::encode_node_key;
 use crate::prune::prune_budget;
-use crate::schema::{parse_stale_key, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, MAX_NODE_BYTES};
+use crate::schema::{
+    parse_height, stale_items, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, MAX_NODE_BYTES,
+};
 use crate::{DataKey, DbError, DbOptions};
 
 /// Options of a database pruning to the last `keep` versions.
@@ -49,6 +51,19 @@ fn count(db: &Db, cf: &str) -> (usize, usize) {
     }
     it.status().expect("iterate");
     (keys, bytes)
+}
+
+/// Stale items waiting in the index, over all its entries.
+fn stale_item_count(db: &Db) -> usize {
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_JMT_STALE));
+    it.seek_to_first();
+    let mut items = 0;
+    while let Some(v) = it.value() {
+        items += stale_items(v).expect("stale entry").len();
+        it.next();
+    }
+    it.status().expect("iterate");
+    items
 }
 
 /// Every stored key of a column family.
@@ -111,7 +126,7 @@ pub(super) fn assert_window_whole(db: &Db, keep: u64) {
     assert_eq!(stored_keys(db, CF_JMT_NODES), kept, "nodes at {latest}");
     assert!(stored_keys(db, CF_JMT_STALE)
         .iter()
-        .all(|k| parse_stale_key(k).expect("stale key").0 > oldest));
+        .all(|k| parse_height(k).expect("stale key") > oldest));
 }
 
 #[test]
@@ -220,7 +235,7 @@ fn a_backlog_is_pruned_in_bounded_steps_and_the_floor_never_goes_back() {
     let db = genesis_db_with(&path, &pruning(10_000));
     replay(&db, &w.log[..half]);
     assert_eq!(db.pruned_below(), 0);
-    let backlog = count(&db, CF_JMT_STALE).0;
+    let backlog = stale_item_count(&db);
     assert!(backlog > 0);
     drop(db);
 
@@ -228,7 +243,7 @@ fn a_backlog_is_pruned_in_bounded_steps_and_the_floor_never_goes_back() {
     let keep = 2;
     let db = genesis_db_with(&path, &pruning(keep));
     for logged in &w.log[half..] {
-        let before = count(&db, CF_JMT_STALE).0;
+        let before = stale_item_count(&db);
         let c = commit_of(&logged.0, &logged.1, &db);
         let new_stale = {
             let mut batch = rocksdb::WriteBatch::default();
@@ -236,7 +251,7 @@ fn a_backlog_is_pruned_in_bounded_steps_and_the_floor_never_goes_back() {
                 .expect("stage")
         };
         db.commit_block(&c).expect("commit");
-        let after = count(&db, CF_JMT_STALE).0;
+        let after = stale_item_count(&db);
         let deleted = before + new_stale - after;
         assert!(deleted <= prune_budget(new_stale), "{deleted} deleted");
     }
@@ -254,6 +269,44 @@ fn a_backlog_is_pruned_in_bounded_steps_and_the_floor_never_goes_back() {
             ..
         })
     ));
+}
+
+#[test]
+fn a_backlog_pruned_a_few_items_at_a_time_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(2);
+    let path = dir.path().join("db");
+    let db = genesis_db_with(&path, &pruning(10_000));
+    replay(&db, &w.log);
+    let backlog = stale_item_count(&db);
+    drop(db);
+
+    // Narrowed, and pruned 7 items a pass: most passes end inside a block's entry, whose
+    // items left are written back for the next pass.
+    let keep = 2;
+    let db = genesis_db_with(&path, &pruning(keep));
+    let (latest, _) = db.latest().expect("latest").expect("genesis");
+    let mut left = backlog;
+    let mut passes = 0;
+    loop {
+        let mut batch = rocksdb::WriteBatch::default();
+        let stats = db.stage_prune(&mut batch, latest, 7).expect("stage");
+        db.db.write(batch).expect("write");
+        let now = stale_item_count(&db);
+        assert_eq!(now, left - stats.entries, "items handled are items gone");
+        assert!(stats.entries <= 7);
+        left = now;
+        passes += 1;
+        if stats.entries == 0 {
+            break;
+        }
+    }
+    // Each pass took its whole budget while any was left.
+    let pruned = backlog - left;
+    assert!(pruned > 100, "{pruned} of {backlog} items pruned");
+    assert_eq!(passes - 1, pruned.div_ceil(7), "passes for {pruned} items");
+    // What is left is stale from the kept versions only.
+    assert_window_whole(&db, keep);
 }
 
 /// One block of random writes to a small key space (so leaves split, merge and move),
