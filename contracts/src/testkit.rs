@@ -343,6 +343,44 @@ impl World {
         key
     }
 
+    /// The keys blocks of orders come from, as `lianrong bench` signs them: each core
+    /// enterprise's member key and `extra` more of its keys, registered through
+    /// governance.
+    pub fn order_signers(&mut self, extra: u32) -> Vec<(&'static str, SecretKey)> {
+        let mut signers = Vec::new();
+        for core in ["CORE-A", "CORE-B"] {
+            signers.push((core, member_key(core)));
+            for n in 0..extra {
+                signers.push((core, self.add_member_key(core, n)));
+            }
+        }
+        signers
+    }
+
+    /// `n` purchase orders of fresh ids, signed round-robin by `signers`, to SUP-1 and
+    /// SUP-2 in turn.
+    pub fn orders(
+        &mut self,
+        signers: &[(&'static str, SecretKey)],
+        n: usize,
+    ) -> Vec<VerifiedTransaction> {
+        assert!(!signers.is_empty(), "orders need a signer");
+        (0..n)
+            .map(|i| {
+                let (core, key) = &signers[i % signers.len()];
+                let action = Action::IssueOrder {
+                    id: self.fresh_id("PO"),
+                    seller: org(if i % 2 == 0 { "SUP-1" } else { "SUP-2" }),
+                    amount: cny("12345.67"),
+                    terms: "net 60".into(),
+                    doc_hash: Hash::ZERO,
+                    carriers: vec![],
+                };
+                self.sign_with(core, key, action)
+            })
+            .collect()
+    }
+
     /// Like [`World::exec`] but panics with the reason if the action was refused.
     pub fn ok(&mut self, org_id: &str, action: Action) -> Vec<crate::events::Event> {
         let name = action.name();

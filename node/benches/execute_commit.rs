@@ -18,10 +18,9 @@
 // Bench code: a failed unwrap is a failed bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lianrong_contracts::action::Action;
 use lianrong_contracts::exec::BlockContext;
 use lianrong_contracts::model::Params;
-use lianrong_contracts::testkit::{self, cny, org, World};
+use lianrong_contracts::testkit::{self, World};
 use lianrong_contracts::VerifiedTransaction;
 use lianrong_node::executor::{execute_and_commit, job_at};
 use lianrong_node::runtime::sized_db_options;
@@ -59,13 +58,7 @@ struct Ledger {
 impl Ledger {
     fn new() -> Self {
         let mut world = World::new();
-        let mut signers = Vec::new();
-        for core in ["CORE-A", "CORE-B"] {
-            signers.push((core, testkit::member_key(core)));
-            for n in 0..KEYS_PER_CORE {
-                signers.push((core, world.add_member_key(core, n)));
-            }
-        }
+        let signers = world.order_signers(KEYS_PER_CORE);
         let dir = tempfile::tempdir().unwrap();
         let plan = lianrong_node_formats::memory::plan(
             &MemorySection::default(),
@@ -110,22 +103,7 @@ impl Ledger {
             height: height + 1,
             time_ms: self.world.time_ms,
         };
-        let txs = (0..BLOCK_TXS)
-            .map(|i| {
-                let (core, key) = self.signers[i % self.signers.len()].clone();
-                let id = self.world.fresh_id("PO");
-                let seller = if i % 2 == 0 { "SUP-1" } else { "SUP-2" };
-                let action = Action::IssueOrder {
-                    id,
-                    seller: org(seller),
-                    amount: cny("12345.67"),
-                    terms: "net 60".into(),
-                    doc_hash: Hash::ZERO,
-                    carriers: vec![],
-                };
-                self.world.sign_with(core, &key, action)
-            })
-            .collect();
+        let txs = self.world.orders(&self.signers, BLOCK_TXS);
         (ctx, txs)
     }
 }

@@ -375,17 +375,18 @@ impl Db {
                     batch.put_cf(self.cf(CF_META), META_ENCRYPTION, record);
                 }
                 self.put(&mut batch, CF_META, META_CHAIN_ID, self.chain_id.as_bytes())?;
-                self.put(
-                    &mut batch,
-                    CF_META,
-                    META_FORMAT,
-                    &FORMAT_VERSION.to_be_bytes(),
-                )?;
+                self.stage_format(&mut batch)?;
                 self.db.write_opt(batch, &synced())?;
                 Ok(())
             }
             _ => Err(DbError::corrupt("meta", "only one of chain id and format")),
         }
+    }
+
+    /// Stages the record of this node's layout ([`FORMAT_VERSION`]): in a new database,
+    /// or with the last step of an upgrade.
+    pub(crate) fn stage_format(&self, batch: &mut rocksdb::WriteBatch) -> Result<(), DbError> {
+        self.put(batch, CF_META, META_FORMAT, &FORMAT_VERSION.to_be_bytes())
     }
 
     /// The recorded latest root must be the tree's root at the latest version.

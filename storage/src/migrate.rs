@@ -77,12 +77,7 @@ impl Db {
             batch.put_cf(cf, height_key(v), &items);
             versions += 1;
         }
-        self.put(
-            &mut batch,
-            CF_META,
-            META_FORMAT,
-            &FORMAT_VERSION.to_be_bytes(),
-        )?;
+        self.stage_format(&mut batch)?;
         self.db.write_opt(batch, &synced())?;
         tracing::info!(
             path = %self.path.display(),

@@ -2,8 +2,6 @@
 //! ([`Db::batch_bytes_estimate`]) holds what is staged, on plain, pruning and encrypted
 //! databases, for blocks of every kind of transaction and for a block of many orders.
 
-use lianrong_contracts::testkit::{cny, member_key};
-
 use super::prune::genesis_db_with;
 use super::*;
 use crate::{DataKey, DbOptions};
@@ -32,27 +30,8 @@ fn check_batches(db: &Db, w: &World, what: &str) -> (usize, usize) {
 /// `lianrong bench` fills a block).
 fn world_with_a_full_block() -> World {
     let mut w = scenario(2);
-    let mut signers = Vec::new();
-    for core in ["CORE-A", "CORE-B"] {
-        signers.push((core, member_key(core)));
-        for n in 0..8 {
-            signers.push((core, w.add_member_key(core, n)));
-        }
-    }
-    let txs: Vec<VerifiedTransaction> = (0..256)
-        .map(|i| {
-            let (core, key) = signers[i % signers.len()].clone();
-            let action = Action::IssueOrder {
-                id: w.fresh_id("PO"),
-                seller: org(if i % 2 == 0 { "SUP-1" } else { "SUP-2" }),
-                amount: cny("12345.67"),
-                terms: "net 60".into(),
-                doc_hash: Hash::ZERO,
-                carriers: vec![],
-            };
-            w.sign_with(core, &key, action)
-        })
-        .collect();
+    let signers = w.order_signers(8);
+    let txs = w.orders(&signers, 256);
     w.block(&txs);
     w
 }
