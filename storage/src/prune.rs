@@ -67,7 +67,7 @@ pub fn prune_budget(new_stale: usize) -> usize {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneStats {
     /// Stale items handled (each deletes what it names).
-    pub entries: usize,
+    pub items: usize,
     /// Tree nodes deleted (roots included).
     pub nodes: usize,
     /// Value versions deleted.
@@ -160,7 +160,9 @@ impl Db {
         let nodes = &tree.stale_node_index_batch;
         let values = tree.node_batch.values();
         let mut items = Vec::with_capacity((nodes.len() + values.len() + 1) * 44);
+        let mut staged = 0;
         let mut push = |tag: u8, payload: &[u8]| {
+            staged += 1;
             push_stale_item(&mut items, tag, payload)
                 .ok_or_else(|| inconsistent(format!("a stale item of {} bytes", payload.len())))
         };
@@ -195,7 +197,6 @@ impl Db {
             })?;
             push(STALE_VALUE, part)?;
         }
-        let staged = nodes.len() + values.len() + usize::from(!root_staged && height > 0);
         if !items.is_empty() {
             batch.put_cf(self.cf(CF_JMT_STALE), height_key(height), &items);
         }
@@ -262,14 +263,14 @@ impl Db {
         let mut values = self.db.raw_iterator_cf(self.cf(CF_JMT_VALUES));
         let mut stats = PruneStats::default();
         let mut last = cursor;
-        while stats.entries < budget {
+        while stats.items < budget {
             let (Some(key), Some(value)) = (it.key(), it.value()) else {
                 break;
             };
             let corrupt = |what: &str| DbError::corrupt("jmt stale index", what.to_string());
             let since = parse_height(key).ok_or_else(|| corrupt("a key not 8 bytes"))?;
             let items = stale_items(value).ok_or_else(|| corrupt("an entry cut short"))?;
-            let room = budget - stats.entries;
+            let room = budget - stats.items;
             for &(tag, payload) in items.iter().take(room) {
                 self.stage_stale_item(batch, &mut values, since, tag, payload, &mut stats)?;
             }
@@ -330,7 +331,7 @@ impl Db {
                 ))
             }
         }
-        stats.entries += 1;
+        stats.items += 1;
         Ok(())
     }
 

@@ -293,11 +293,11 @@ fn a_backlog_pruned_a_few_items_at_a_time_leaves_nothing_behind() {
         let stats = db.stage_prune(&mut batch, latest, 7).expect("stage");
         db.db.write(batch).expect("write");
         let now = stale_item_count(&db);
-        assert_eq!(now, left - stats.entries, "items handled are items gone");
-        assert!(stats.entries <= 7);
+        assert_eq!(now, left - stats.items, "items handled are items gone");
+        assert!(stats.items <= 7);
         left = now;
         passes += 1;
-        if stats.entries == 0 {
+        if stats.items == 0 {
             break;
         }
     }
