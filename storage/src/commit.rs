@@ -148,7 +148,7 @@ impl Db {
             history = changes.index.len(),
             tree_nodes = tree.node_batch.nodes().len(),
             tree_values = tree.node_batch.values().len(),
-            stale = tree.stale_node_index_batch.len(),
+            stale_nodes = tree.stale_node_index_batch.len(),
             ?pruned,
             "block committed"
         );

@@ -39,7 +39,7 @@ pub const CF_SAFETY: &str = "safety";
 /// Column family of chain bookkeeping (chain id, latest height and root, genesis root).
 pub const CF_META: &str = "meta";
 /// Column family of the tree's stale index, written only by a pruning database
-/// (`crate::prune`): one entry per version, `stale_since BE -> items` ([`stale_value`]),
+/// (`crate::prune`): one entry per version, `stale_since BE -> items` ([`push_stale_item`]),
 /// each item a tag and its payload: [`STALE_NODE`] or [`STALE_ROOT`] (payload: the
 /// `jmt_nodes` key of a node no version from `stale_since` on reaches) or [`STALE_VALUE`]
 /// (payload: the stored 32-byte key hash part of a `jmt_values` key, whose versions below

@@ -34,7 +34,7 @@ fn a_database_of_a_layout_this_node_does_not_continue_is_refused() {
 /// upgrade interrupted between versions, and pruning goes on from it.
 #[test]
 fn a_layout_4_stale_index_is_packed_in_place_and_pruning_goes_on() {
-    use super::prune::{assert_window_whole, commit_writes, random_writes};
+    use super::prune::{assert_window_whole, column, commit_writes, random_writes};
     use rand::SeedableRng;
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -99,17 +99,4 @@ fn by_version(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<StaleEntry> {
             (parse_height(k).expect("version key"), items)
         })
         .collect()
-}
-
-/// Every entry of a column family, as stored.
-fn column(db: &Db, cf: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut it = db.db.raw_iterator_cf(db.cf(cf));
-    it.seek_to_first();
-    let mut out = Vec::new();
-    while let (Some(k), Some(v)) = (it.key(), it.value()) {
-        out.push((k.to_vec(), v.to_vec()));
-        it.next();
-    }
-    it.status().expect("iterate");
-    out
 }

@@ -55,15 +55,23 @@ fn count(db: &Db, cf: &str) -> (usize, usize) {
 
 /// Stale items waiting in the index, over all its entries.
 fn stale_item_count(db: &Db) -> usize {
-    let mut it = db.db.raw_iterator_cf(db.cf(CF_JMT_STALE));
+    column(db, CF_JMT_STALE)
+        .iter()
+        .map(|(_, v)| stale_items(v).expect("stale entry").len())
+        .sum()
+}
+
+/// Every entry of a column family, as stored.
+pub(super) fn column(db: &Db, cf: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut it = db.db.raw_iterator_cf(db.cf(cf));
     it.seek_to_first();
-    let mut items = 0;
-    while let Some(v) = it.value() {
-        items += stale_items(v).expect("stale entry").len();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        out.push((k.to_vec(), v.to_vec()));
         it.next();
     }
     it.status().expect("iterate");
-    items
+    out
 }
 
 /// Every stored key of a column family.
