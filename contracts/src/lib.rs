@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod genesis;
+pub mod layered;
 pub mod merkle;
 pub mod model;
 pub mod money;
@@ -36,6 +37,7 @@ pub use error::{ContractError, DocKind, StoreError};
 pub use events::{Event, HistoryEntry, Receipt};
 pub use exec::{execute_block, BlockContext, BlockError, BlockOutcome};
 pub use genesis::Genesis;
+pub use layered::Layered;
 pub use merkle::{MemoryStorage, StateChanges, StateProof};
 pub use tx::{
     verify_batch, verify_envelopes, Envelope, SignedTransaction, Signer, Transaction, TxError,

@@ -8,17 +8,28 @@
 //! votes or proposes with roots this node has not computed) only when the executor falls
 //! behind by more than that.
 //!
-//! Blocks are executed in the order they are handed over, one at a time, and each result
+//! Two threads: the executor executes (contracts, Merkle tree) and hands each block to
+//! the writer, which commits it (encoding, RocksDB's synced write) while the executor
+//! executes the next block over the changes of the one being written
+//! (`lianrong_contracts::Layered`). A catching-up node has many blocks queued, and
+//! committing was ~40 % of one block's time on the executor's thread (node/README.md,
+//! "Catch-up"); a validator at the tip rarely has two blocks at once, and for it the
+//! writer only takes over the second half of the same work.
+//!
+//! Blocks are executed and written in the order they are handed over, and each result
 //! comes back in that order, so the engine's `Executed` inputs keep height order. A block
-//! is acknowledged to clients (`CommitNotice`) only after its synced write, as before.
+//! is acknowledged to clients (`CommitNotice`) and to the engine only after its synced
+//! write, as before.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use lianrong_consensus::{Block, CommitCertificate, ExecutionCommit, FinalizedBlock, QuorumCert};
 use lianrong_contracts::exec::{execute_block, BlockContext};
 use lianrong_contracts::model::Validator as LedgerValidator;
-use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
+use lianrong_contracts::state::Storage;
+use lianrong_contracts::{Event, Layered, Receipt, VerifiedTransaction};
 use lianrong_primitives::{codec, Hash, PublicKey};
 use lianrong_storage::{CommitBlock, Db};
 use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
@@ -113,8 +124,13 @@ pub struct Executor {
     /// `None` once stopping.
     jobs: Option<mpsc::Sender<(Job, OwnedSemaphorePermit)>>,
     room: Room,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The executor's thread, then the writer's.
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
+
+/// What the executor hands the writer: a block executed (or why it could not be), and
+/// the room its job holds until it is committed.
+type Handover = (Result<Executed>, OwnedSemaphorePermit);
 
 impl Executor {
     /// Starts the executor thread; its results arrive on the returned receiver (an error
@@ -137,11 +153,30 @@ impl Executor {
         // waiting result before any other input, so at most the jobs queued plus those
         // one input finalized (a step's sync ranges) wait here.
         let (done_tx, done) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
+        // A rendezvous: the executor hands block N + 1 over only when the writer takes
+        // it, which is once block N is durable. So the block being executed reads the
+        // database with at most one block's write not yet landed -- the one its layer
+        // holds (see `execute_over`).
+        let (to_writer, written) = std::sync::mpsc::sync_channel::<Handover>(0);
+        let executor_db = db.clone();
+        let executor = std::thread::Builder::new()
             .name("executor".into())
             .spawn(move || {
+                let mut last: Option<Arc<CommitBlock>> = None;
                 while let Some((job, room)) = queue.blocking_recv() {
-                    let result = execute_and_commit(&db, &commits, job);
+                    let result = execute_over(&executor_db, last.as_deref(), job);
+                    last = result.as_ref().ok().map(|e| e.block.clone());
+                    let failed = result.is_err();
+                    if to_writer.send((result, room)).is_err() || failed {
+                        return;
+                    }
+                }
+            })?;
+        let writer = std::thread::Builder::new()
+            .name("block-writer".into())
+            .spawn(move || {
+                while let Ok((executed, room)) = written.recv() {
+                    let result = executed.and_then(|e| commit(&db, &commits, e));
                     // The block is committed and dropped: its room is free.
                     drop(room);
                     let failed = result.is_err();
@@ -153,7 +188,7 @@ impl Executor {
         let executor = Self {
             jobs: Some(jobs),
             room: Room::new(queue_bytes),
-            thread: Some(thread),
+            threads: vec![executor, writer],
         };
         Ok((executor, done))
     }
@@ -170,12 +205,14 @@ impl Executor {
             .map_err(|_| anyhow!("the executor stopped"))
     }
 
-    /// Stops taking blocks and waits for the block being executed, once the loop has
-    /// stopped taking results: blocks still queued are dropped (each block is one atomic
-    /// write, and a restarted node fetches the blocks it misses, as after a crash).
+    /// Stops taking blocks and waits for the block being executed and the one being
+    /// written, once the loop has stopped taking results: blocks still queued are dropped
+    /// (each block is one atomic write, and a restarted node fetches the blocks it
+    /// misses, as after a crash).
     pub async fn finish(&mut self) {
         drop(self.jobs.take());
-        if let Some(thread) = self.thread.take() {
+        // The executor first: its end closes the writer's queue.
+        for thread in std::mem::take(&mut self.threads) {
             let joined = tokio::task::spawn_blocking(move || thread.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 tracing::error!("the executor thread panicked");
@@ -184,77 +221,127 @@ impl Executor {
     }
 }
 
-/// Executes a finalized block and commits it atomically (a synced write), then tells
-/// subscribers it is final. Public for the executor bench (`benches/execute_commit.rs`),
-/// which times this one step on a real database.
-pub fn execute_and_commit(
-    db: &Db,
-    commits: &broadcast::Sender<Arc<CommitNotice>>,
-    job: Job,
-) -> Result<Done> {
+/// A block executed whose write is not yet made: what it writes, and what is announced
+/// and handed back once it is durable.
+pub struct Executed {
+    /// What the block writes. Shared: the executor executes the next block over its
+    /// changes ([`Layered`]) while the writer writes it.
+    pub block: Arc<CommitBlock>,
+    notice: CommitNotice,
+    done: Done,
+    started: Instant,
+    checked_ahead: bool,
+}
+
+/// Executes a finalized block on `store` (the database, or the database under the
+/// changes of the block before, being written): the contracts and the Merkle tree.
+pub fn execute<S: Storage>(store: &S, job: Job) -> Result<Executed> {
     let Job {
         block: fb,
         txs,
         checked_ahead,
     } = job;
     let height = fb.block.height;
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let ctx = BlockContext {
         height,
         time_ms: fb.block.timestamp_ms,
     };
     let outcome =
-        execute_block(db, &ctx, &txs).map_err(|e| anyhow!("executing block {height}: {e}"))?;
+        execute_block(store, &ctx, &txs).map_err(|e| anyhow!("executing block {height}: {e}"))?;
     let root = outcome.state_root();
-    let executed = ExecutionCommit {
-        height,
-        state_root: root,
-        results_root: outcome.results_root,
-    };
     let block_hash = fb.block.hash();
-    db.commit_block(&CommitBlock {
+    // What clients are told is final: a receipt of an envelope refusal is not (the same
+    // bytes may execute later), so it is not announced.
+    let announced = outcome.receipts.iter().filter(|r| r.committed()).cloned();
+    let notice = CommitNotice {
+        height,
+        block_hash,
+        time_ms: fb.block.timestamp_ms,
+        state_root: root,
+        receipts: announced.collect(),
+        ledger_events: outcome.ledger_events.clone(),
+    };
+    let done = Done {
+        block_hash,
+        executed: ExecutionCommit {
+            height,
+            state_root: root,
+            results_root: outcome.results_root,
+        },
+        committed: txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect(),
+        set_change: last_set_change(&outcome.receipts),
+        reconfig: fb.block.reconfig.is_some(),
+    };
+    let block = CommitBlock {
         height,
         block_hash,
         block: codec::encode(&fb.block),
         cert: codec::encode(&fb.cert),
         txs: txs.iter().map(|t| (t.hash(), t.bytes().to_vec())).collect(),
-        receipts: outcome.receipts.clone(),
+        receipts: outcome.receipts,
         changes: outcome.changes,
         results_root: outcome.results_root,
         ends_epoch: fb.block.reconfig.as_ref().map(|_| fb.block.epoch),
-        // Usually empty; the notice below takes the original.
-        ledger_events: outcome.ledger_events.clone(),
-    })?;
+        ledger_events: outcome.ledger_events,
+    };
+    Ok(Executed {
+        block: Arc::new(block),
+        notice,
+        done,
+        started,
+        checked_ahead,
+    })
+}
+
+/// Commits an executed block atomically (a synced write), then tells subscribers it is
+/// final.
+pub fn commit(
+    db: &Db,
+    commits: &broadcast::Sender<Arc<CommitNotice>>,
+    executed: Executed,
+) -> Result<Done> {
+    let Executed {
+        block,
+        notice,
+        done,
+        started,
+        checked_ahead,
+    } = executed;
+    db.commit_block(&block)?;
     tracing::info!(
-        height,
-        txs = txs.len(),
-        root = %root,
+        height = block.height,
+        txs = block.txs.len(),
+        root = %notice.state_root,
         apply_ms = started.elapsed().as_millis() as u64,
         checked_ahead,
         "finalized"
     );
-    let set_change = last_set_change(&outcome.receipts);
-    let _ = commits.send(Arc::new(CommitNotice {
-        height,
-        block_hash,
-        time_ms: fb.block.timestamp_ms,
-        state_root: root,
-        // What clients are told is final: a receipt of an envelope refusal is not (the
-        // same bytes may execute later), so it is not announced.
-        receipts: outcome
-            .receipts
-            .into_iter()
-            .filter(Receipt::committed)
-            .collect(),
-        ledger_events: outcome.ledger_events,
-    }));
-    Ok(Done {
-        block_hash,
-        executed,
-        committed: txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect(),
-        set_change,
-        reconfig: fb.block.reconfig.is_some(),
-    })
+    let _ = commits.send(Arc::new(notice));
+    Ok(done)
+}
+
+/// Executes a finalized block and commits it, on the caller's thread: [`execute`] then
+/// [`commit`]. Public for the executor bench (`benches/execute_commit.rs`), which times
+/// the two on a real database.
+pub fn execute_and_commit(
+    db: &Db,
+    commits: &broadcast::Sender<Arc<CommitNotice>>,
+    job: Job,
+) -> Result<Done> {
+    commit(db, commits, execute(db, job)?)
+}
+
+/// Executes `job` over `last` (the block before, if its write may not have landed yet).
+fn execute_over(db: &Db, last: Option<&CommitBlock>, job: Job) -> Result<Executed> {
+    match last {
+        Some(top) => {
+            let layered = Layered::new(db, &top.changes)
+                .map_err(|e| anyhow!("executing block {}: {e}", job.block.block.height))?;
+            execute(&layered, job)
+        }
+        None => execute(db, job),
+    }
 }
 
 /// The validator set a block's receipts leave the ledger with, if they change it: the
@@ -385,6 +472,64 @@ mod tests {
         let mut job = job_at(testkit::CHAIN_ID, &ctx, txs);
         job.block.block.payload = vec![0; 1000];
         assert_eq!(job_bytes(&job), 1000 + 3 * tx_bytes);
+    }
+
+    /// A block executed over the block before it, whose write has not landed, has the
+    /// roots the contracts compute for it after that block; both then commit in order.
+    /// Over a block that is not the one before (the database two behind), execution is
+    /// refused, naming the block.
+    #[test]
+    fn a_block_executes_over_the_one_before_while_that_one_is_unwritten() {
+        let mut w = World::new();
+        w.delivered_order("CORE-A", "SUP-1", "50000.00");
+        let (_dir, db) = genesis_db();
+        let (commits, _) = broadcast::channel(64);
+        let job = |i: usize| job_at(testkit::CHAIN_ID, &w.log[i].0, w.log[i].1.clone());
+        let first = execute(&*db, job(0)).unwrap();
+        let second = execute_over(&db, Some(&first.block), job(1)).unwrap();
+        assert_eq!(second.done.executed.state_root, w.log[1].2);
+        let third = execute_over(&db, Some(&second.block), job(2));
+        let refused = third.err().unwrap().to_string();
+        assert!(refused.contains("executing block 3"), "{refused}");
+        commit(&db, &commits, first).unwrap();
+        let done = commit(&db, &commits, second).unwrap();
+        assert_eq!(db.execution(2).unwrap(), Some(done.executed));
+    }
+
+    /// A block that cannot execute after blocks the writer is still writing: those are
+    /// committed and come back first, then the error, and nothing after it.
+    #[tokio::test]
+    async fn a_failing_block_after_others_comes_back_after_they_are_committed() {
+        let mut w = World::new();
+        w.delivered_order("CORE-A", "SUP-1", "50000.00");
+        let (_dir, db) = genesis_db();
+        let (commits, _) = broadcast::channel(64);
+        let (executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        let bad = BlockContext {
+            height: 10,
+            time_ms: w.log[1].0.time_ms,
+        };
+        for (ctx, txs) in [
+            (w.log[0].0, w.log[0].1.clone()),
+            (w.log[1].0, w.log[1].1.clone()),
+            (bad, vec![]),
+            (w.log[2].0, w.log[2].1.clone()),
+        ] {
+            executor
+                .push(job_at(testkit::CHAIN_ID, &ctx, txs))
+                .await
+                .ok();
+        }
+        for (ctx, _, root) in &w.log[..2] {
+            let d = done.recv().await.unwrap().unwrap();
+            assert_eq!(
+                (d.executed.height, d.executed.state_root),
+                (ctx.height, *root)
+            );
+        }
+        assert!(done.recv().await.unwrap().is_err());
+        assert!(done.recv().await.is_none(), "both threads ended");
+        assert_eq!(db.latest().unwrap().map(|(h, _)| h), Some(2));
     }
 
     /// With room for less than one block, every block still executes, in order.
