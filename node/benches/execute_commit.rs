@@ -1,15 +1,18 @@
 //! The executor's step on a real database: executing a finalized block of orders and
-//! committing it (`executor::execute_and_commit`: contracts, Merkle tree, RocksDB batch,
-//! synced write), in CPU time per transaction.
+//! committing it (`executor::execute` -- contracts, Merkle tree -- and `executor::commit`
+//! -- RocksDB batch, synced write), in CPU time per transaction. A node runs the two on
+//! two threads, one block apart (the executor and the block writer); here they run one
+//! after the other on one thread, each timed, so the figures say which thread bounds a
+//! node that has many blocks to execute (a catching-up one).
 //!
 //! `lianrong bench` measures a whole validator (consensus, HTTP, gossip, signatures); this
 //! isolates the part that runs on the executor thread, so a change to execution or storage
 //! is compared in seconds, side by side, without four processes sharing two cores.
 //!
 //! A fixed schedule, so two builds do the same work: 100 blocks of 256 orders to warm up,
-//! then 300 measured (`-- N` for N). Two figures, both CPU time (the machine is shared):
-//! the executor thread's per transaction (median and spread over blocks: robust to the
-//! odd slow block), and the whole process's (RocksDB's flush and compaction threads
+//! then 300 measured (`-- N` for N). Figures in CPU time (the machine is shared): the
+//! thread's per transaction, executing and committing and each half (median and spread
+//! over blocks: robust to the odd slow block), and the whole process's (RocksDB's flush and compaction threads
 //! included) over the measured blocks. Not criterion: its iteration counts differ between
 //! runs, and here each iteration grows the ledger, so two runs would not measure the same.
 //!
@@ -22,7 +25,7 @@ use lianrong_contracts::exec::BlockContext;
 use lianrong_contracts::model::Params;
 use lianrong_contracts::testkit::{self, World};
 use lianrong_contracts::VerifiedTransaction;
-use lianrong_node::executor::{execute_and_commit, job_at};
+use lianrong_node::executor::{commit, execute, job_at};
 use lianrong_node::runtime::sized_db_options;
 use lianrong_node::{api::CommitNotice, cpu};
 use lianrong_node_formats::config::{MempoolSection, DEFAULT_KEEP_VERSIONS};
@@ -90,9 +93,18 @@ impl Ledger {
 
     /// Executes and commits one block; returns its state root.
     fn commit(&self, ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> Hash {
-        let done = execute_and_commit(&self.db, &self.commits, job_at(testkit::CHAIN_ID, ctx, txs))
-            .unwrap();
-        done.executed.state_root
+        self.timed_commit(ctx, txs).0
+    }
+
+    /// Executes and commits one block; returns its state root and the thread's CPU
+    /// nanoseconds executing and committing it.
+    fn timed_commit(&self, ctx: &BlockContext, txs: Vec<VerifiedTransaction>) -> (Hash, u64, u64) {
+        let t0 = cpu::thread_ns().unwrap();
+        let executed = execute(&self.db, job_at(testkit::CHAIN_ID, ctx, txs)).unwrap();
+        let t1 = cpu::thread_ns().unwrap();
+        let done = commit(&self.db, &self.commits, executed).unwrap();
+        let t2 = cpu::thread_ns().unwrap();
+        (done.executed.state_root, t1 - t0, t2 - t1)
     }
 
     /// The next block of orders, signed round-robin by the signers.
@@ -110,8 +122,9 @@ impl Ledger {
 
 /// The figures of one run.
 struct Figures {
-    /// Executor-thread CPU per transaction of each measured block, nanoseconds.
-    per_block: Vec<u64>,
+    /// Thread CPU per transaction of each measured block, nanoseconds, sorted: executing
+    /// and committing, executing, committing.
+    per_block: [Vec<u64>; 3],
     /// Process CPU over the measured blocks, nanoseconds.
     process: u64,
     txs: usize,
@@ -123,17 +136,21 @@ fn run(ledger: &mut Ledger, warmup: usize, blocks: usize) -> Figures {
         let (ctx, txs) = ledger.next_orders();
         ledger.commit(&ctx, txs);
     }
-    let mut per_block = Vec::with_capacity(blocks);
+    let mut per_block: [Vec<u64>; 3] = Default::default();
     let mut process = 0;
     for _ in 0..blocks {
         let (ctx, txs) = ledger.next_orders();
-        let (t0, p0) = (cpu::thread_ns().unwrap(), cpu::process_ns().unwrap());
-        ledger.commit(&ctx, txs);
-        let (t1, p1) = (cpu::thread_ns().unwrap(), cpu::process_ns().unwrap());
-        per_block.push((t1 - t0) / BLOCK_TXS as u64);
-        process += p1 - p0;
+        let p0 = cpu::process_ns().unwrap();
+        let (_, executing, committing) = ledger.timed_commit(&ctx, txs);
+        process += cpu::process_ns().unwrap() - p0;
+        let halves = [executing + committing, executing, committing];
+        for (figures, ns) in per_block.iter_mut().zip(halves) {
+            figures.push(ns / BLOCK_TXS as u64);
+        }
     }
-    per_block.sort_unstable();
+    for figures in &mut per_block {
+        figures.sort_unstable();
+    }
     Figures {
         per_block,
         process,
@@ -161,17 +178,27 @@ fn main() {
         );
     }
     let f = run(&mut ledger, WARMUP_BLOCKS, blocks);
-    let pct = |p: usize| f.per_block[(f.per_block.len() - 1) * p / 100] as f64 / 1e3;
+    let pct =
+        |i: usize, p: usize| f.per_block[i][(f.per_block[i].len() - 1) * p / 100] as f64 / 1e3;
     let (height, _) = ledger.db.latest().unwrap().unwrap();
     println!(
         "execute_commit: {blocks} blocks of {BLOCK_TXS} orders after {WARMUP_BLOCKS} (height {height})"
     );
-    println!(
-        "  executor thread CPU per tx: p10 {:.1} us, median {:.1} us, p90 {:.1} us",
-        pct(10),
-        pct(50),
-        pct(90)
-    );
+    for (i, what) in [
+        "executing and committing",
+        "  executing (a node's executor thread)",
+        "  committing (a node's block writer)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "  {what}, thread CPU per tx: p10 {:.1} us, median {:.1} us, p90 {:.1} us",
+            pct(i, 10),
+            pct(i, 50),
+            pct(i, 90)
+        );
+    }
     println!(
         "  process CPU per tx (RocksDB flush and compaction included): {:.1} us",
         f.process as f64 / 1e3 / f.txs as f64

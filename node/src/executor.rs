@@ -46,11 +46,13 @@ pub const QUEUE: usize = 256;
 /// bytes because a count alone let a catching-up node hold 256 full blocks (each up to
 /// 256 KiB encoded, ~1 MiB with its decoded transactions): 616 MiB RSS against a 192 MiB
 /// budget.
-/// 4 MiB still queues about four full blocks, enough that the executor never waits on the
-/// network while the sync fetches ahead (16 MiB until 2026-12-05; 4 MiB caught up as fast
-/// and held less, node/README.md "Catching up within 256 MiB"). Outside `[memory]`, like
-/// the node's other fixed queues (node/README.md lists them).
-pub const QUEUE_BYTES: usize = 4 << 20;
+/// 2 MiB still queues about two full blocks besides the one being written, enough that
+/// the executor never waits on the network while the sync fetches ahead (16 MiB until
+/// 2026-12-05, 4 MiB until the block writer took a block of its own: 2 MiB caught up a
+/// 1,000,000-transaction chain as fast and peaked 10 MiB lower, node/README.md "Committing
+/// beside executing"). Outside `[memory]`, like the node's other fixed queues
+/// (node/README.md lists them).
+pub const QUEUE_BYTES: usize = 2 << 20;
 
 /// Room is counted in KiB: a semaphore's permits are `u32`.
 const ROOM_UNIT: usize = 1024;
