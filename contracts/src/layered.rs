@@ -16,7 +16,7 @@ use jmt::{KeyHash, OwnedValue, Version};
 use lianrong_primitives::Hash;
 
 use crate::error::StoreError;
-use crate::merkle::StateChanges;
+use crate::merkle::{rightmost_leaf, StateChanges};
 use crate::state::{Entries, StateRead, Storage};
 
 /// `top` (one block's changes, the newest) over `base` (the state before it).
@@ -142,18 +142,8 @@ impl<S: Storage> TreeReader for Layered<'_, S> {
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
         // Over all nodes of all versions, as the stores answer it: the base's or the
         // top's, whichever lies further right.
-        let mut best = self.base.get_rightmost_leaf()?;
-        for (key, node) in self.top.tree.node_batch.nodes() {
-            if let Node::Leaf(leaf) = node {
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
-                {
-                    best = Some((key.clone(), leaf.clone()));
-                }
-            }
-        }
-        Ok(best)
+        let base = self.base.get_rightmost_leaf()?;
+        Ok(rightmost_leaf(base, self.top.tree.node_batch.nodes()))
     }
 }
 

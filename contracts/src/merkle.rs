@@ -408,19 +408,27 @@ impl TreeReader for MemoryStorage {
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
         // Only jmt's restore path asks for this; a linear scan is fine there.
-        let mut best: Option<(NodeKey, LeafNode)> = None;
-        for (key, node) in &self.nodes {
-            if let Node::Leaf(leaf) = node {
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
-                {
-                    best = Some((key.clone(), leaf.clone()));
-                }
+        Ok(rightmost_leaf(None, &self.nodes))
+    }
+}
+
+/// Of `best` and the leaves among `nodes`, the one with the greatest key hash: jmt's
+/// `get_rightmost_leaf`, over every node a store holds.
+pub(crate) fn rightmost_leaf<'a>(
+    mut best: Option<(NodeKey, LeafNode)>,
+    nodes: impl IntoIterator<Item = (&'a NodeKey, &'a Node)>,
+) -> Option<(NodeKey, LeafNode)> {
+    for (key, node) in nodes {
+        if let Node::Leaf(leaf) = node {
+            if best
+                .as_ref()
+                .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+            {
+                best = Some((key.clone(), leaf.clone()));
             }
         }
-        Ok(best)
     }
+    best
 }
 
 #[cfg(test)]
