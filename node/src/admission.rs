@@ -22,27 +22,28 @@ pub enum Refusal {
     Store(StoreError),
 }
 
-/// The envelope checks against committed state. A nonce ahead of the next one passes:
-/// earlier ones may still be waiting in a mempool.
+/// The envelope checks against committed state, as execution makes them
+/// (`check_envelope`'s key checks, then the nonce), in two reads: the key's record and its
+/// nonce. A nonce ahead of the next one passes: earlier ones may still be waiting in a
+/// mempool. (Execution also reads the org's record, which a registered key always has.)
 pub fn check(state: &dyn StateRead, tx: &Transaction) -> Result<(), Refusal> {
     let view = StateView::new(state);
+    let refusal = |e: ExecError| match e {
+        ExecError::Rejected(c) => Refusal::Envelope(c),
+        ExecError::Store(e) => Refusal::Store(e),
+    };
+    lianrong_contracts::exec::check_key(&view, &tx.signer.org, &tx.signer.key).map_err(refusal)?;
     let next: u64 = view
         .load(&keys::nonce(&tx.signer.key))
         .map_err(Refusal::Store)?
         .unwrap_or(0);
-    match lianrong_contracts::exec::check_envelope(
-        &view,
-        &tx.signer.org,
-        &tx.signer.key,
-        next.min(tx.nonce),
-    ) {
-        Ok(_) => Ok(()),
-        Err(ExecError::Rejected(c @ ContractError::WrongNonce { .. })) => {
-            Err(Refusal::StaleNonce(c))
-        }
-        Err(ExecError::Rejected(c)) => Err(Refusal::Envelope(c)),
-        Err(ExecError::Store(e)) => Err(Refusal::Store(e)),
+    if tx.nonce < next {
+        return Err(Refusal::StaleNonce(ContractError::WrongNonce {
+            expected: next,
+            got: tx.nonce,
+        }));
     }
+    Ok(())
 }
 
 /// Splits gossiped transactions into those worth a signature check and the number left
@@ -103,6 +104,63 @@ mod tests {
         assert!(matches!(
             check(&w.store, &signed_by(&throwaway, "CORE-A", 0)),
             Err(Refusal::Envelope(_))
+        ));
+    }
+
+    /// A store that counts the reads made of it.
+    struct Counting<'a>(&'a dyn StateRead, std::cell::Cell<usize>);
+
+    impl StateRead for Counting<'_> {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.1.set(self.1.get() + 1);
+            self.0.get(key)
+        }
+    }
+
+    /// Admission is on every transaction's path, through the API and through gossip on
+    /// every node: two reads (the key's record, its nonce), where it once made four (the
+    /// nonce twice, and the org's record, which it does not need).
+    #[test]
+    fn admission_reads_the_key_and_the_nonce_once_each() {
+        let w = World::new();
+        let store = Counting(&w.store, std::cell::Cell::new(0));
+        let tx = signed_by(&member_key("CORE-A"), "CORE-A", 0);
+        assert_eq!(check(&store, &tx), Ok(()));
+        assert_eq!(store.1.get(), 2);
+    }
+
+    /// A key revoked, and a key named for another org, are refused as execution refuses
+    /// them.
+    #[test]
+    fn a_revoked_key_or_another_orgs_key_is_refused_with_executions_reason() {
+        let mut w = World::new();
+        let key = member_key("CORE-A");
+        assert!(matches!(
+            check(&w.store, &signed_by(&key, "SUP-1", 0)),
+            Err(Refusal::Envelope(ContractError::KeyNotOfOrg { .. }))
+        ));
+        // Governance revokes SUP-1's key (three of the four validator orgs).
+        let sup = member_key("SUP-1");
+        let change = lianrong_contracts::model::GovChange::RevokeMemberKey {
+            org: org("SUP-1"),
+            key: sup.public(),
+        };
+        let opened = w.ok("CORE-A", Action::Propose { change });
+        let Some(lianrong_contracts::Event::ProposalOpened { proposal, .. }) = opened.first()
+        else {
+            panic!("no proposal opened: {opened:?}");
+        };
+        let proposal = doc(proposal.as_str());
+        w.ok(
+            "CORE-B",
+            Action::Approve {
+                proposal: proposal.clone(),
+            },
+        );
+        w.ok("LOGI", Action::Approve { proposal });
+        assert!(matches!(
+            check(&w.store, &signed_by(&sup, "SUP-1", 0)),
+            Err(Refusal::Envelope(ContractError::RevokedKey))
         ));
     }
 

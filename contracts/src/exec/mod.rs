@@ -424,19 +424,7 @@ pub fn check_envelope(
     key: &PublicKey,
     nonce: u64,
 ) -> Result<Org, ExecError> {
-    let record: KeyRecord = st
-        .load(&keys::member_key(key))?
-        .ok_or(ContractError::UnknownKey)?;
-    if &record.org != org {
-        return Err(ContractError::KeyNotOfOrg {
-            claimed: org.clone(),
-            actual: record.org,
-        }
-        .into());
-    }
-    if !record.active {
-        return Err(ContractError::RevokedKey.into());
-    }
+    check_key(st, org, key)?;
     let expected: u64 = st.load(&keys::nonce(key))?.unwrap_or(0);
     if nonce != expected {
         return Err(ContractError::WrongNonce {
@@ -452,6 +440,25 @@ pub fn check_envelope(
             reason: "key of a missing org".into(),
         })?;
     Ok(org)
+}
+
+/// The first of the envelope checks: `key` is registered, to `org`, and active. Public
+/// for the node's admission, which checks this and the nonce alone (one read each).
+pub fn check_key(st: &StateView<'_>, org: &OrgId, key: &PublicKey) -> Result<(), ExecError> {
+    let record: KeyRecord = st
+        .load(&keys::member_key(key))?
+        .ok_or(ContractError::UnknownKey)?;
+    if &record.org != org {
+        return Err(ContractError::KeyNotOfOrg {
+            claimed: org.clone(),
+            actual: record.org,
+        }
+        .into());
+    }
+    if !record.active {
+        return Err(ContractError::RevokedKey.into());
+    }
+    Ok(())
 }
 
 /// Applies one action's rules, whoever's policy held it ([`approvals::run_signed`] is
