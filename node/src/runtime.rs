@@ -688,11 +688,12 @@ impl Loop {
     /// thread (the loop keeps answering consensus meanwhile) unless too many checks
     /// already run, then here.
     fn verify_bundle(&mut self, from: PublicKey, id: TxId, txs: Vec<Envelope>) -> Result<()> {
-        // Transactions already held were verified when they arrived; those execution
-        // would refuse (unknown or revoked key, used nonce) are not worth a signature check.
+        // Transactions already held were verified when they arrived (the same hash: the
+        // same canonical bytes); those execution would refuse (unknown or revoked key,
+        // used nonce) are not worth a signature check.
         let fresh: Vec<Envelope> = txs
             .into_iter()
-            .filter(|t| self.mempool.get_same(t.signed()).is_none())
+            .filter(|t| !self.mempool.contains(&t.hash()))
             .collect();
         let (fresh, left_out) =
             crate::admission::admissible(self.db.as_ref(), fresh, |t| &t.signed().tx)
