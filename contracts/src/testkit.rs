@@ -390,6 +390,25 @@ impl World {
         }
     }
 
+    /// Governance revokes `org_id`'s member `key`: CORE-A proposes, CORE-B and LOGI
+    /// approve (three of the four validator orgs), and the proposal passes.
+    pub fn revoke_member_key(&mut self, org_id: &str, key: PublicKey) {
+        let change = crate::model::GovChange::RevokeMemberKey {
+            org: org(org_id),
+            key,
+        };
+        let opened = self.ok("CORE-A", Action::Propose { change });
+        let Some(crate::events::Event::ProposalOpened { proposal, .. }) = opened.first() else {
+            panic!("no proposal opened: {opened:?}");
+        };
+        let proposal = doc(proposal.as_str());
+        let approve = |proposal: &DocId| Action::Approve {
+            proposal: proposal.clone(),
+        };
+        self.ok("CORE-B", approve(&proposal));
+        self.ok("LOGI", approve(&proposal));
+    }
+
     /// A committed document.
     pub fn get<T: Serialize + DeserializeOwned>(&self, kind: DocKind, id: &str) -> Option<T> {
         load(&self.store, &keys::doc(kind, id)).unwrap_or_else(|e| panic!("state: {e}"))

@@ -139,25 +139,8 @@ mod tests {
             check(&w.store, &signed_by(&key, "SUP-1", 0)),
             Err(Refusal::Envelope(ContractError::KeyNotOfOrg { .. }))
         ));
-        // Governance revokes SUP-1's key (three of the four validator orgs).
         let sup = member_key("SUP-1");
-        let change = lianrong_contracts::model::GovChange::RevokeMemberKey {
-            org: org("SUP-1"),
-            key: sup.public(),
-        };
-        let opened = w.ok("CORE-A", Action::Propose { change });
-        let Some(lianrong_contracts::Event::ProposalOpened { proposal, .. }) = opened.first()
-        else {
-            panic!("no proposal opened: {opened:?}");
-        };
-        let proposal = doc(proposal.as_str());
-        w.ok(
-            "CORE-B",
-            Action::Approve {
-                proposal: proposal.clone(),
-            },
-        );
-        w.ok("LOGI", Action::Approve { proposal });
+        w.revoke_member_key("SUP-1", sup.public());
         assert!(matches!(
             check(&w.store, &signed_by(&sup, "SUP-1", 0)),
             Err(Refusal::Envelope(ContractError::RevokedKey))

@@ -281,9 +281,7 @@ impl FromRequestParts<AppState> for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lianrong_contracts::model::GovChange;
-    use lianrong_contracts::testkit::{doc, member_key, org, World};
-    use lianrong_contracts::{Action, Event};
+    use lianrong_contracts::testkit::{member_key, org, World};
 
     fn caller(org_id: &str, key: Option<PublicKey>) -> Caller {
         Caller {
@@ -352,26 +350,7 @@ mod tests {
                 .unwrap(),
             "another org's key"
         );
-        let opened = w.ok(
-            "CORE-A",
-            Action::Propose {
-                change: GovChange::RevokeMemberKey {
-                    org: org("SUP-1"),
-                    key,
-                },
-            },
-        );
-        let Some(Event::ProposalOpened { proposal, .. }) = opened.first() else {
-            panic!("no proposal opened: {opened:?}");
-        };
-        let proposal = doc(proposal.as_str());
-        w.ok(
-            "CORE-B",
-            Action::Approve {
-                proposal: proposal.clone(),
-            },
-        );
-        w.ok("LOGI", Action::Approve { proposal });
+        w.revoke_member_key("SUP-1", key);
         assert!(!signed.still_authorised(&w.store).unwrap(), "revoked key");
         assert!(caller("SUP-1", None).still_authorised(&w.store).unwrap());
     }
