@@ -46,6 +46,8 @@ pub struct Commits {
     measuring: AtomicBool,
     /// Transactions admitted while measuring.
     admitted: AtomicU64,
+    /// The highest block a receipt was delivered from.
+    highest: AtomicU64,
 }
 
 fn outcome(height: u64, receipt: Receipt) -> Outcome {
@@ -64,7 +66,14 @@ impl Commits {
             latencies: Mutex::new(Vec::new()),
             measuring: AtomicBool::new(false),
             admitted: AtomicU64::new(0),
+            highest: AtomicU64::new(0),
         }
+    }
+
+    /// The highest block any committed receipt was heard from: the node it came from
+    /// has written that block, though its `/v1/status` may not say so yet.
+    pub fn highest(&self) -> u64 {
+        self.highest.load(Ordering::SeqCst)
     }
 
     /// Latencies count from now on (`true`) or no more.
@@ -119,6 +128,7 @@ impl Commits {
 
     /// The committed receipts of a block (or one polled answer): each waiter is told once.
     fn deliver(&self, height: u64, receipts: Vec<Receipt>) {
+        self.highest.fetch_max(height, Ordering::SeqCst);
         let now = Instant::now();
         let mut lat = Vec::new();
         let mut n = 0;

@@ -158,28 +158,32 @@ fn public_keys(plan: &Plan) -> Vec<PublicKey> {
 async fn phases(shared: &Arc<Shared>) -> Result<Vec<PhaseFigures>> {
     let plan = &shared.plan;
     let mut out = vec![submit::run_phase(shared, "orders", lanes::orders(plan)?).await];
-    level(&shared.apis).await?;
+    level(shared).await?;
     out.push(submit::run_phase(shared, "accept", lanes::accept(plan)?).await);
-    level(&shared.apis).await?;
+    level(shared).await?;
     out.push(submit::run_phase(shared, "ship", lanes::ship(plan)?).await);
-    level(&shared.apis).await?;
+    level(shared).await?;
     out.push(submit::run_phase(shared, "invoices", lanes::invoices(plan)?).await);
-    level(&shared.apis).await?;
+    level(shared).await?;
     let roots = take(shared, |t| std::mem::take(&mut t.roots));
     out.push(submit::run_phase(shared, "mix", lanes::mix(plan, &roots)?).await);
     drop(roots);
-    level(&shared.apis).await?;
+    level(shared).await?;
     let settled = take(shared, |t| std::mem::take(&mut t.settlements));
     out.push(submit::run_phase(shared, "acknowledge", lanes::acknowledge(plan, &settled)?).await);
     Ok(out)
 }
 
-/// Waits until every node has applied the highest block any of them has: a lane reads
-/// its key's next nonce from its own node, and a node a few blocks behind would give a
-/// nonce the previous phase already used (the bench measured such transactions admitted,
-/// then dropped as stale once that node caught up, never committed).
-async fn level(apis: &[Client]) -> Result<()> {
-    let mut top = 0;
+/// Waits until every node has applied the highest block any of them has and every block
+/// a receipt was heard from: a lane reads its key's next nonce from its own node, and a
+/// node a block behind would give a nonce the previous phase already used (the bench
+/// measured such transactions admitted, then dropped as stale once that node caught up,
+/// never committed). The receipts' heights count because a node's event stream tells of
+/// a block as soon as it is written, before its `/v1/status` moves (a CI run lost five
+/// acknowledgements, all submitted through one node, with the receipts' heights left out).
+async fn level(shared: &Shared) -> Result<()> {
+    let apis = &shared.apis;
+    let mut top = shared.commits.highest();
     for api in apis {
         top = top.max(api.status().await?.height);
     }
