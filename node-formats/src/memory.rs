@@ -9,7 +9,8 @@
 //!
 //! | part | share | why |
 //! |---|---|---|
-//! | RocksDB block cache | 40 % | every point read (state, tree nodes, receipts) and, since they are charged to it, the index and filter blocks of every table file -- without that they grow with the database |
+//! | RocksDB block cache | 36 % | every point read (state, tree nodes, receipts) and, since they are charged to it, the index and filter blocks of every table file -- without that they grow with the database |
+//! | state cache | 4 % | the latest state's most read values (signers' key records and nonces, orgs, parameters), read by every admission and execution, without a RocksDB lookup |
 //! | RocksDB memtables | 25 % | one limit over all column families together (RocksDB's write buffer manager), [`MEMTABLE_COUNT`] memtables of half of it each, so one column family can take a whole block's writes while the other is flushed |
 //! | tree-node cache | 20 % | the Merkle tree's internal nodes: its upper levels and the paths of the last blocks, at [`NODE_ENTRY_BYTES`] per node |
 //! | mempool | 15 % | transactions waiting for a block: bounded by count and by encoded bytes, see [`MEMPOOL_ENTRY_BYTES`] and [`MEMPOOL_DECODED_FACTOR`] |
@@ -35,12 +36,15 @@ pub const MAX_BUDGET_MIB: u64 = 1024 * 1024;
 /// 8 MiB of a snapshot export's block cache, and queues of verified and outgoing gossip).
 pub const FIXED_MIB: u64 = 32;
 /// Share of the rest for the RocksDB block cache, in percent.
-pub const BLOCK_CACHE_PERCENT: u64 = 40;
+pub const BLOCK_CACHE_PERCENT: u64 = 36;
+/// Share for the state cache, in percent: taken from the block cache's 40 (until
+/// 2026-12-06), whose blocks held the same hot values among their neighbours.
+pub const STATE_CACHE_PERCENT: u64 = 4;
 /// Share for all memtables together, in percent.
 pub const MEMTABLES_PERCENT: u64 = 25;
 /// Share for the tree-node cache, in percent.
 pub const NODE_CACHE_PERCENT: u64 = 20;
-/// Share for the mempool, in percent (the four shares add up to 100).
+/// Share for the mempool, in percent (the five shares add up to 100).
 pub const MEMPOOL_PERCENT: u64 = 15;
 /// Memtables per column family (`max_write_buffer_number`): one filling while one is
 /// flushed, so writes do not stall on a flush.
@@ -100,6 +104,9 @@ pub struct MemoryPlan {
     pub write_buffer_bytes: usize,
     /// Tree nodes cached.
     pub node_cache_entries: usize,
+    /// Bytes of state values cached (`lianrong_storage::StateCache`, which counts each
+    /// entry's key, value and bookkeeping).
+    pub state_cache_bytes: usize,
     /// Most transactions in the mempool (`mempool.max_txs` if set).
     pub mempool_max_txs: usize,
     /// Most encoded bytes of transactions in the mempool (`mempool.max_bytes` if set).
@@ -108,7 +115,7 @@ pub struct MemoryPlan {
 
 impl MemoryPlan {
     /// What each part may take, in bytes, named as in the docs.
-    pub fn parts(&self) -> [(&'static str, u64); 5] {
+    pub fn parts(&self) -> [(&'static str, u64); 6] {
         [
             ("fixed reserve", self.fixed_bytes),
             ("RocksDB block cache", self.block_cache_bytes as u64),
@@ -120,6 +127,7 @@ impl MemoryPlan {
                 "tree-node cache",
                 self.node_cache_entries as u64 * NODE_ENTRY_BYTES,
             ),
+            ("state cache", self.state_cache_bytes as u64),
             (
                 "mempool",
                 mempool_cost(self.mempool_max_txs, self.mempool_max_bytes),
@@ -237,6 +245,7 @@ pub fn plan(memory: &MemorySection, mempool: &MempoolSection) -> Result<MemoryPl
         memtable_count: MEMTABLE_COUNT,
         write_buffer_bytes: to_usize(write_buffer),
         node_cache_entries: to_usize(share(rest, NODE_CACHE_PERCENT) / NODE_ENTRY_BYTES),
+        state_cache_bytes: to_usize(share(rest, STATE_CACHE_PERCENT)),
         mempool_max_txs: max_txs,
         mempool_max_bytes: max_bytes,
     })
@@ -324,6 +333,7 @@ mod tests {
                 assert!(p.block_cache_bytes >= l.block_cache_bytes, "{mib}");
                 assert!(p.write_buffer_bytes >= l.write_buffer_bytes, "{mib}");
                 assert!(p.node_cache_entries >= l.node_cache_entries, "{mib}");
+                assert!(p.state_cache_bytes >= l.state_cache_bytes, "{mib}");
                 assert!(p.mempool_max_txs >= l.mempool_max_txs, "{mib}");
                 assert!(p.mempool_max_bytes >= l.mempool_max_bytes, "{mib}");
             }
@@ -341,6 +351,8 @@ mod tests {
         assert!(p.write_buffer_bytes >= 4 * MIB as usize, "{p:?}");
         assert!(p.node_cache_entries >= 4096, "{p:?}");
         assert!(p.block_cache_bytes >= 8 * MIB as usize, "{p:?}");
+        // The key records and nonces of thousands of signers.
+        assert!(p.state_cache_bytes >= MIB as usize, "{p:?}");
         let err = plan(
             &MemorySection {
                 budget_mib: MIN_BUDGET_MIB - 1,
@@ -359,7 +371,9 @@ mod tests {
     #[test]
     fn the_default_budget_splits_as_documented() {
         let p = derived(DEFAULT_BUDGET_MIB);
-        assert_eq!(p.block_cache_bytes, 64 * MIB as usize);
+        // 36 % and 4 % of the 160 MiB left after the fixed reserve.
+        assert_eq!(p.block_cache_bytes, 60_397_977);
+        assert_eq!(p.state_cache_bytes, 6_710_886);
         assert_eq!(p.write_buffer_bytes, 20 * MIB as usize);
         assert_eq!(p.memtable_count, 2);
         assert_eq!(p.node_cache_entries, 29_127);

@@ -10,6 +10,9 @@
 //! - The tree-node cache (`NODE_ENTRY_BYTES` per internal node): a heap profile of a
 //!   saturated validator (jemalloc's, 2026-12-05) put 45 MB in a cache of 32,768 nodes
 //!   modelled at 32 MiB.
+//! - The state cache (`lianrong_storage::StateCache`, its bytes counted as each entry's
+//!   key, value and `ENTRY_OVERHEAD`): what a full cache of signers' nonces and key
+//!   records holds.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -216,5 +219,44 @@ fn the_budget_covers_what_cached_tree_nodes_hold() {
     assert!(
         held > 0 && held as u64 <= modelled,
         "{n} cached tree nodes hold {held} bytes, the budget's model {modelled}"
+    );
+}
+
+#[test]
+fn the_budget_covers_what_cached_state_values_hold() {
+    use lianrong_contracts::state::keys;
+    use lianrong_storage::{Lookup, StateCache};
+
+    let _alone = COUNTING.lock().unwrap_or_else(|p| p.into_inner());
+    let capacity = 1 << 20;
+    let cache = StateCache::new(capacity);
+    let before = LIVE.load(Ordering::Relaxed);
+    // Many more signers than fit: the cache fills, then evicts as it goes.
+    for i in 0..40_000u64 {
+        let mut seed = [3u8; 32];
+        seed[..8].copy_from_slice(&i.to_le_bytes());
+        let key = SecretKey::from_seed(seed).public();
+        // A nonce (8 bytes) and a key record (its org and state, ~60 bytes).
+        for (k, v) in [
+            (keys::nonce(&key), vec![1u8; 8]),
+            (keys::member_key(&key), vec![2u8; 60]),
+        ] {
+            let Lookup::Miss(ticket) = cache.lookup(&k) else {
+                panic!("a new key is cached");
+            };
+            cache.fill(&k, &v, ticket);
+        }
+    }
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    let entries = cache.len();
+    assert!(entries > 4_000, "{entries} entries");
+    assert!(cache.bytes() <= capacity);
+    eprintln!(
+        "state cache: {entries} entries, {held} bytes held, {} counted (capacity {capacity})",
+        cache.bytes()
+    );
+    assert!(
+        held > 0 && held as usize <= capacity,
+        "{entries} cached state values hold {held} bytes, more than the cache's {capacity}"
     );
 }

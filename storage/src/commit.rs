@@ -101,7 +101,7 @@ impl Db {
         let mut batch = WriteBatch::default();
         self.stage_changes(&mut batch, 0, changes)?;
         self.put(&mut batch, CF_META, META_GENESIS, &changes.root.0)?;
-        self.db.write_opt(batch, &synced())?;
+        self.write_state(batch, &synced(), state_keys(changes))?;
         tracing::info!(root = %changes.root, "genesis committed");
         Ok(())
     }
@@ -132,7 +132,7 @@ impl Db {
         self.check_block(block)?;
         let (batch, pruned) = self.stage_block(block)?;
         let entries = batch.len();
-        self.db.write_opt(batch, &synced())?;
+        self.write_state(batch, &synced(), state_keys(&block.changes))?;
         // Only once they are on disk: the next block reads these paths first.
         for (key, node) in block.changes.tree.node_batch.nodes() {
             self.nodes.insert(key, node);
@@ -374,6 +374,11 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// The state keys `changes` writes or deletes.
+fn state_keys(changes: &StateChanges) -> impl Iterator<Item = &[u8]> {
+    changes.values.keys().map(Vec::as_slice)
 }
 
 /// Most bytes reserved for a block's write batch ahead ([`Db::batch_bytes_estimate`]):

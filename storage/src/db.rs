@@ -17,6 +17,7 @@ use super::crypt::{Crypt, DataKey, Record};
 use super::error::DbError;
 use super::node_cache::{NodeCache, NODE_CACHE_ENTRIES};
 use super::schema::{self, *};
+use super::state_cache::{Lookup, StateCache, STATE_CACHE_BYTES};
 
 /// A memtable's bloom filter as a share of its size: 1/64 (320 KiB, 2.6 Mbit, of a 20 MiB
 /// memtable: ~10 bits a key up to the ~200,000 entries of ~100 bytes a full one holds).
@@ -47,6 +48,8 @@ pub struct DbOptions {
     pub memtables_bytes: usize,
     /// Merkle tree nodes kept in memory ([`NodeCache`]).
     pub node_cache_entries: usize,
+    /// Bytes of the latest state's values kept in memory ([`StateCache`]).
+    pub state_cache_bytes: usize,
     /// The operator's data key: encryption at rest ([`crate::crypt`]). A new database
     /// opened with a key is encrypted for good; an encrypted one opens only with its key,
     /// and a plain one only without.
@@ -67,6 +70,7 @@ impl Default for DbOptions {
             max_write_buffer_number: 2,
             memtables_bytes: 64 * 1024 * 1024,
             node_cache_entries: NODE_CACHE_ENTRIES,
+            state_cache_bytes: STATE_CACHE_BYTES,
             encryption: None,
             keep_versions: None,
         }
@@ -82,6 +86,8 @@ pub struct MemoryLimits {
     pub memtables_bytes: usize,
     /// Tree nodes the node cache holds at most.
     pub node_cache_entries: usize,
+    /// Bytes the state cache holds at most.
+    pub state_cache_bytes: usize,
 }
 
 /// What the database holds in memory now ([`Db::memory_usage`]), for `/metrics`: each
@@ -100,6 +106,8 @@ pub struct MemoryUsage {
     pub table_readers_bytes: u64,
     /// Tree nodes in the node cache.
     pub node_cache_nodes: u64,
+    /// Bytes in the state cache, as it counts them against its capacity.
+    pub state_cache_bytes: u64,
 }
 
 /// A read view: the live database, or one consistent snapshot of it (for queries that
@@ -126,6 +134,9 @@ pub struct Db {
     memtables: WriteBufferManager,
     /// Recently used Merkle tree nodes.
     pub(crate) nodes: NodeCache,
+    /// Recently read values of the latest state. Every write that changes the state
+    /// goes through [`Db::write_state`], which keeps it true.
+    pub(crate) state: StateCache,
     /// The ciphers of an encrypted database.
     pub(crate) crypt: Option<Crypt>,
     /// The pruning window ([`DbOptions::keep_versions`]).
@@ -293,6 +304,7 @@ impl Db {
             _cache: cache,
             memtables,
             nodes: NodeCache::new(options.node_cache_entries.max(1)),
+            state: StateCache::new(options.state_cache_bytes),
             crypt: None,
             keep_versions: options
                 .keep_versions
@@ -433,6 +445,7 @@ impl Db {
             block_cache_bytes: block_cache,
             memtables_bytes: self.memtables.get_buffer_size(),
             node_cache_entries: self.nodes.capacity(),
+            state_cache_bytes: self.state.capacity_bytes(),
         })
     }
 
@@ -457,6 +470,7 @@ impl Db {
             memtables_bytes: self.memtables.get_usage() as u64,
             table_readers_bytes: table_readers,
             node_cache_nodes: self.nodes.len() as u64,
+            state_cache_bytes: self.state.bytes() as u64,
         })
     }
 
@@ -508,8 +522,35 @@ impl Db {
     }
 
     /// A point read from the live database.
+    /// A point read of the latest state; a state value through the [`StateCache`].
     pub(crate) fn read(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        self.read_at(None, cf, key)
+        if cf != CF_STATE {
+            return self.read_at(None, cf, key);
+        }
+        let ticket = match self.state.lookup(key) {
+            Lookup::Hit(value) => return Ok(Some(value)),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let value = self.read_at(None, cf, key)?;
+        if let Some(v) = &value {
+            self.state.fill(key, v, ticket);
+        }
+        Ok(value)
+    }
+
+    /// Writes `batch`, which changes the state values of `keys` and no others, keeping
+    /// the [`StateCache`] true (its module says how).
+    pub(crate) fn write_state<'k>(
+        &self,
+        batch: WriteBatch,
+        opts: &WriteOptions,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Result<(), DbError> {
+        self.state.begin_write(keys);
+        let written = self.db.write_opt(batch, opts);
+        // Also after a failed write: what it may have left is read from disk again.
+        self.state.end_write();
+        Ok(written?)
     }
 
     /// A point read, from a snapshot if given.

@@ -44,6 +44,7 @@ mod query;
 mod safety;
 pub mod schema;
 pub mod snapshot;
+mod state_cache;
 
 pub use commit::{CommitBlock, TxRecord};
 pub use crypt::{CryptError, DataKey};
@@ -54,6 +55,7 @@ pub use indexes::{status_name, ReceivableIndex};
 pub use node_cache::NodeCache;
 pub use prune::PruneStats;
 pub use safety::MAX_SAFETY_BYTES;
+pub use state_cache::{Lookup, StateCache, Ticket, ENTRY_OVERHEAD, STATE_CACHE_BYTES};
 
 #[cfg(test)]
 #[allow(clippy::too_many_lines, reason = "test scenarios read top to bottom")]

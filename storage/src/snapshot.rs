@@ -33,7 +33,7 @@ use lianrong_contracts::merkle::{key_hash, leaf_of, state_values, TreeHasher, MA
 use lianrong_contracts::state::keys::HEAD_PREFIX;
 use lianrong_contracts::state::Entries;
 use lianrong_primitives::{codec, Hash};
-use rocksdb::WriteBatch;
+use rocksdb::{WriteBatch, WriteOptions};
 
 use super::db::{synced, Db, DbOptions};
 use super::error::DbError;
@@ -510,7 +510,8 @@ impl SnapshotImport {
             }
             db.put(&mut batch, CF_STATE, key, value)?;
         }
-        db.db.write(batch).map_err(DbError::from)?;
+        let keys = entries.iter().map(|(k, _)| k.as_slice());
+        db.write_state(batch, &WriteOptions::default(), keys)?;
         Ok(())
     }
 

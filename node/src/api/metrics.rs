@@ -395,6 +395,7 @@ impl Collector for StorageMemory {
                 ("block_cache_pinned", u.block_cache_pinned_bytes),
                 ("memtables", u.memtables_bytes),
                 ("table_readers", u.table_readers_bytes),
+                ("state_cache", u.state_cache_bytes),
             ] {
                 let labels: &[(&str, &str)] = &[("part", part)];
                 ConstGauge::new(saturating_i64(value)).encode(bytes.encode_family(&labels)?)?;
@@ -622,6 +623,10 @@ mod tests {
         );
         assert!(part("block_cache_pinned") <= part("block_cache"));
         part("table_readers");
+        assert_eq!(
+            part("state_cache"),
+            db.memory_usage().unwrap().state_cache_bytes
+        );
         assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), Some("0"));
 
         drop(db);

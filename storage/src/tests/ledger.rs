@@ -417,3 +417,27 @@ fn indexes_follow_split_transfer_repay_and_overdue() {
         .expect("query")
         .is_empty());
 }
+
+/// Every value a block changes was read (and so cached) just before the block was
+/// committed: each reads as the block left it, never as it was (the state cache).
+#[test]
+fn a_value_read_before_a_block_changes_it_reads_as_the_block_left_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(1);
+    let db = genesis_db(dir.path());
+    let mut changed = 0;
+    for (ctx, txs, _) in &w.log {
+        let c = commit_of(ctx, txs, &db);
+        for k in c.changes.values.keys() {
+            StateRead::get(&db, k).expect("get before");
+        }
+        db.commit_block(&c).expect("commit");
+        for (k, v) in &c.changes.values {
+            let read = StateRead::get(&db, k).expect("get after");
+            assert_eq!(&read, v, "{}", String::from_utf8_lossy(k));
+            changed += usize::from(v.is_some());
+        }
+    }
+    assert!(changed > 50, "{changed} values written");
+    assert!(!db.state.is_empty(), "the reads were cached");
+}

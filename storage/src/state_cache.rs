@@ -1,0 +1,369 @@
+//! The latest state's most read values in memory.
+//!
+//! Every transaction reads its signer's key record and nonce twice on each node (once
+//! when a node admits it, from the API or from gossip, and once when it executes), and
+//! most actions read a few more records that rarely change (the parties' orgs, the
+//! parameters). Each read was a RocksDB lookup -- memtables, then table files through
+//! their filter and index partitions -- some 5 us: about a tenth of a validator's CPU at
+//! saturation (perf of `lianrong bench`, 2026-12-06). Here such a value is a hash lookup.
+//!
+//! Only the latest state is cached (reads at a snapshot bypass it), and only values
+//! that exist (a miss of a key that does not exist is cheap already: the bloom filters
+//! answer it). Entries never go stale, by a protocol with the writer ([`Db`] brackets
+//! every write that may change the state with [`StateCache::begin_write`] and
+//! [`StateCache::end_write`]):
+//!
+//! - before the write, the keys it changes are forgotten, so a hit during the write is
+//!   of a key the write leaves as it was;
+//! - a reader that missed takes a [`Ticket`] before it reads the database, and may fill
+//!   the cache with what it read only if no write began or ended since and none is under
+//!   way: the value it read may otherwise predate the write.
+//!
+//! [`Db`]: crate::Db
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hashlink::LruCache;
+
+/// The cache's size when the node's memory plan does not give one: the values of some
+/// tens of thousands of keys (a key record is ~100 bytes, a nonce 8).
+pub const STATE_CACHE_BYTES: usize = 4 << 20;
+/// Bookkeeping per entry besides the key and value bytes: the LRU's entry (the two
+/// slices' pointers and lengths, its links), the shared value's counts, the entry's
+/// hash-table slot (~95 bytes requested, `node/tests/memory_model.rs` measures it), and
+/// the allocator's rounding of the three allocations to its size classes.
+pub const ENTRY_OVERHEAD: usize = 128;
+/// The largest share of the cache one value may take: a document's large record would
+/// push out hundreds of small hot ones for a single later read.
+const MAX_VALUE_SHARE: usize = 256;
+
+/// A bounded, thread-safe LRU map of state keys to their latest values.
+pub struct StateCache {
+    inner: Mutex<Inner>,
+    capacity_bytes: usize,
+}
+
+struct Inner {
+    values: LruCache<Box<[u8]>, Arc<[u8]>>,
+    bytes: usize,
+    /// Moves at the start and the end of every write.
+    generation: u64,
+    /// A write is under way: nothing read now may be kept.
+    writing: bool,
+}
+
+/// What a reader that missed holds while it reads the database: the generation it
+/// missed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// A cache lookup's answer.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The key's latest value.
+    Hit(Vec<u8>),
+    /// Not cached: read the database, then [`StateCache::fill`] with this ticket.
+    Miss(Ticket),
+}
+
+impl StateCache {
+    /// An empty cache of at most `capacity_bytes`.
+    pub fn new(capacity_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                values: LruCache::new_unbounded(),
+                bytes: 0,
+                generation: 0,
+                writing: false,
+            }),
+            capacity_bytes,
+        }
+    }
+
+    /// The latest value of `key` if cached, else a ticket to fill it with.
+    pub fn lookup(&self, key: &[u8]) -> Lookup {
+        let mut inner = self.lock();
+        match inner.values.get(key) {
+            Some(v) => Lookup::Hit(v.to_vec()),
+            None => Lookup::Miss(Ticket(inner.generation)),
+        }
+    }
+
+    /// Keeps `value`, read from the database as `key`'s latest after `ticket` was taken,
+    /// unless a write began since (the value may be older than the write) or it is too
+    /// large to be worth its room.
+    pub fn fill(&self, key: &[u8], value: &[u8], ticket: Ticket) {
+        let cost = entry_cost(key, value);
+        if cost > self.capacity_bytes / MAX_VALUE_SHARE {
+            return;
+        }
+        let mut inner = self.lock();
+        if inner.writing || inner.generation != ticket.0 {
+            return;
+        }
+        if let Some(old) = inner.values.insert(key.into(), value.into()) {
+            inner.bytes -= entry_cost(key, &old);
+        }
+        inner.bytes += cost;
+        while inner.bytes > self.capacity_bytes {
+            let Some((k, v)) = inner.values.remove_lru() else {
+                break;
+            };
+            inner.bytes -= entry_cost(&k, &v);
+        }
+    }
+
+    /// Before a write that changes `keys` (and no other state key): forgets them, and
+    /// keeps nothing read until [`Self::end_write`].
+    pub fn begin_write<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        let mut inner = self.lock();
+        for key in keys {
+            if let Some(old) = inner.values.remove(key) {
+                inner.bytes -= entry_cost(key, &old);
+            }
+        }
+        inner.writing = true;
+        inner.generation += 1;
+    }
+
+    /// After a write (done or failed): reads from now on see it and may be kept.
+    pub fn end_write(&self) {
+        let mut inner = self.lock();
+        inner.writing = false;
+        inner.generation += 1;
+    }
+
+    /// Bytes it holds at most.
+    pub fn capacity_bytes(&self) -> usize {
+        self.capacity_bytes
+    }
+
+    /// Bytes held, as counted against the capacity.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.lock().values.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every operation leaves the map and its byte count consistent before it can
+        // panic (none of them does), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn entry_cost(key: &[u8], value: &[u8]) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD
+}
+
+impl std::fmt::Debug for StateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateCache")
+            .field("capacity_bytes", &self.capacity_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn hit(c: &StateCache, key: &[u8]) -> Option<Vec<u8>> {
+        match c.lookup(key) {
+            Lookup::Hit(v) => Some(v),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    fn ticket(c: &StateCache, key: &[u8]) -> Ticket {
+        match c.lookup(key) {
+            Lookup::Hit(v) => panic!("{key:?} is cached as {v:?}"),
+            Lookup::Miss(t) => t,
+        }
+    }
+
+    #[test]
+    fn a_value_filled_is_a_hit_until_a_write_changes_its_key() {
+        let c = StateCache::new(STATE_CACHE_BYTES);
+        let t = ticket(&c, b"nonce/a");
+        c.fill(b"nonce/a", b"1", t);
+        let t = ticket(&c, b"org/b");
+        c.fill(b"org/b", b"B", t);
+        assert_eq!(hit(&c, b"nonce/a").as_deref(), Some(&b"1"[..]));
+        c.begin_write([&b"nonce/a"[..]]);
+        assert_eq!(
+            hit(&c, b"nonce/a"),
+            None,
+            "the key the write changes is gone"
+        );
+        assert_eq!(
+            hit(&c, b"org/b").as_deref(),
+            Some(&b"B"[..]),
+            "the others stay"
+        );
+        c.end_write();
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn what_was_read_before_a_write_or_during_it_is_not_kept() {
+        let c = StateCache::new(STATE_CACHE_BYTES);
+        // Read before the write began, filled after it ended: maybe the old value.
+        let before = ticket(&c, b"k");
+        c.begin_write([&b"k"[..]]);
+        // Read during the write: the old value or the new one.
+        let during = ticket(&c, b"k");
+        c.fill(b"k", b"old", during);
+        assert_eq!(hit(&c, b"k"), None, "filled while the write is under way");
+        c.end_write();
+        c.fill(b"k", b"old", before);
+        c.fill(b"k", b"old", during);
+        assert_eq!(
+            hit(&c, b"k"),
+            None,
+            "filled with a ticket of before the write's end"
+        );
+        // Read after the write: the new value.
+        let after = ticket(&c, b"k");
+        c.fill(b"k", b"new", after);
+        assert_eq!(hit(&c, b"k").as_deref(), Some(&b"new"[..]));
+    }
+
+    #[test]
+    fn the_least_recently_used_go_first_and_the_bytes_stay_bounded() {
+        let capacity = 64 * 1024;
+        let c = StateCache::new(capacity);
+        let value = [7u8; 100];
+        let per_entry = entry_cost(b"key/00000", &value);
+        for i in 0..1000u32 {
+            let key = format!("key/{i:05}");
+            if i >= 2 {
+                // Keep the first key the most recently used.
+                assert!(hit(&c, b"key/00000").is_some(), "{i}");
+            }
+            let t = ticket(&c, key.as_bytes());
+            c.fill(key.as_bytes(), &value, t);
+            assert!(c.bytes() <= capacity, "{i}");
+        }
+        assert_eq!(c.len(), capacity / per_entry);
+        assert!(hit(&c, b"key/00000").is_some(), "used last, kept");
+        assert!(hit(&c, b"key/00001").is_none(), "used least, gone");
+        assert!(hit(&c, b"key/00999").is_some(), "the newest is kept");
+    }
+
+    #[test]
+    fn a_value_too_large_for_its_share_is_not_kept() {
+        let c = StateCache::new(64 * 1024);
+        let t = ticket(&c, b"doc/large");
+        c.fill(b"doc/large", &[0u8; 1024], t);
+        assert_eq!(hit(&c, b"doc/large"), None);
+        assert_eq!(c.bytes(), 0);
+    }
+
+    /// One step of readers and a writer interleaved.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Reader `r` looks `key` up (a hit must be the database's value now).
+        Lookup(usize, u8),
+        /// Reader `r` reads the database.
+        Read(usize),
+        /// Reader `r` fills the cache with what it read.
+        Fill(usize),
+        /// The writer begins a write of these keys and values.
+        Begin(Vec<(u8, Option<u8>)>),
+        /// The writer's batch lands.
+        Land,
+        /// The writer ends its write.
+        End,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let key = 0u8..6;
+        prop_oneof![
+            3 => (0usize..3, key.clone()).prop_map(|(r, k)| Step::Lookup(r, k)),
+            3 => (0usize..3).prop_map(Step::Read),
+            3 => (0usize..3).prop_map(Step::Fill),
+            1 => prop::collection::vec((key, prop::option::of(any::<u8>())), 1..4)
+                .prop_map(Step::Begin),
+            1 => Just(Step::Land),
+            1 => Just(Step::End),
+        ]
+    }
+
+    #[derive(Default, Clone)]
+    struct Reader {
+        key: Option<u8>,
+        ticket: Option<Ticket>,
+        read: Option<Option<u8>>,
+    }
+
+    proptest! {
+        /// Whatever the order in which readers look up, read and fill and a writer
+        /// forgets, lands and ends its writes, every hit is the database's value at
+        /// that moment.
+        #[test]
+        fn every_hit_is_the_value_the_database_holds_then(
+            steps in prop::collection::vec(step(), 1..120),
+        ) {
+            let c = StateCache::new(STATE_CACHE_BYTES);
+            let mut db: BTreeMap<u8, u8> = (0..6).map(|k| (k, k)).collect();
+            let mut readers = vec![Reader::default(); 3];
+            // The write begun and not yet landed, and whether one is under way.
+            let mut pending: Option<Vec<(u8, Option<u8>)>> = None;
+            let mut writing = false;
+            for s in steps {
+                match s {
+                    Step::Lookup(r, k) => {
+                        readers[r] = Reader { key: Some(k), ..Reader::default() };
+                        match c.lookup(&[k]) {
+                            Lookup::Hit(v) => prop_assert_eq!(Some(v[0]), db.get(&k).copied()),
+                            Lookup::Miss(t) => readers[r].ticket = Some(t),
+                        }
+                    }
+                    Step::Read(r) => {
+                        if let (Some(k), Some(_)) = (readers[r].key, readers[r].ticket) {
+                            readers[r].read = Some(db.get(&k).copied());
+                        }
+                    }
+                    Step::Fill(r) => {
+                        let rd = std::mem::take(&mut readers[r]);
+                        if let (Some(k), Some(t), Some(Some(v))) = (rd.key, rd.ticket, rd.read) {
+                            c.fill(&[k], &[v], t);
+                        }
+                    }
+                    Step::Begin(writes) if !writing => {
+                        let keys: Vec<[u8; 1]> = writes.iter().map(|(k, _)| [*k]).collect();
+                        c.begin_write(keys.iter().map(|k| &k[..]));
+                        pending = Some(writes);
+                        writing = true;
+                    }
+                    Step::Land => {
+                        for (k, v) in pending.take().into_iter().flatten() {
+                            match v {
+                                Some(v) => db.insert(k, v),
+                                None => db.remove(&k),
+                            };
+                        }
+                    }
+                    Step::End if writing && pending.is_none() => {
+                        c.end_write();
+                        writing = false;
+                    }
+                    Step::Begin(_) | Step::End => {}
+                }
+            }
+        }
+    }
+}
