@@ -25,14 +25,13 @@ use lianrong_contracts::exec::BlockContext;
 use lianrong_contracts::model::Params;
 use lianrong_contracts::testkit::{self, World};
 use lianrong_contracts::VerifiedTransaction;
+use lianrong_node::cpu;
 use lianrong_node::executor::{commit, execute, job_at};
 use lianrong_node::runtime::sized_db_options;
-use lianrong_node::{api::CommitNotice, cpu};
 use lianrong_node_formats::config::{MempoolSection, DEFAULT_KEEP_VERSIONS};
 use lianrong_node_formats::memory::MemorySection;
 use lianrong_primitives::{Hash, SecretKey};
 use lianrong_storage::Db;
-use tokio::sync::broadcast;
 
 /// The allocator the `lianrong` binary runs validators with: under glibc's malloc,
 /// allocation would be another share of the figures than it is in a node.
@@ -55,7 +54,6 @@ struct Ledger {
     db: Db,
     world: World,
     signers: Vec<(&'static str, SecretKey)>,
-    commits: broadcast::Sender<std::sync::Arc<CommitNotice>>,
 }
 
 impl Ledger {
@@ -75,13 +73,11 @@ impl Ledger {
         let db = Db::open_with(dir.path().join("db"), testkit::CHAIN_ID, &options).unwrap();
         let changes = testkit::genesis(Params::default()).changes(&db).unwrap();
         db.apply_genesis(&changes).unwrap();
-        let (commits, _) = broadcast::channel(16);
         let ledger = Self {
             _dir: dir,
             db,
             world,
             signers,
-            commits,
         };
         // The governance blocks that registered the keys, on the database too.
         for (ctx, txs, root) in ledger.world.log.clone() {
@@ -102,7 +98,7 @@ impl Ledger {
         let t0 = cpu::thread_ns().unwrap();
         let executed = execute(&self.db, job_at(testkit::CHAIN_ID, ctx, txs)).unwrap();
         let t1 = cpu::thread_ns().unwrap();
-        let done = commit(&self.db, &self.commits, executed).unwrap();
+        let done = commit(&self.db, executed).unwrap();
         let t2 = cpu::thread_ns().unwrap();
         (done.executed.state_root, t1 - t0, t2 - t1)
     }

@@ -32,7 +32,7 @@ use lianrong_contracts::state::Storage;
 use lianrong_contracts::{Event, Layered, Receipt, VerifiedTransaction};
 use lianrong_primitives::{codec, Hash, PublicKey};
 use lianrong_storage::{CommitBlock, Db};
-use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::api::CommitNotice;
 
@@ -77,6 +77,11 @@ pub struct Done {
     pub set_change: Option<Vec<LedgerValidator>>,
     /// Whether the block was a reconfiguration block.
     pub reconfig: bool,
+    /// What subscribers (`/v1/events`, `?wait=commit`) are told: sent by the loop once
+    /// it has recorded the block in `/v1/status`, so a client that hears of block N reads
+    /// a status of at least N (sent from the writer, the notice ran ahead of the status:
+    /// docs/field-notes.md).
+    pub notice: Arc<CommitNotice>,
 }
 
 /// What a job holds in memory, estimated: the block's encoded payload, and each
@@ -137,17 +142,13 @@ type Handover = (Result<Executed>, OwnedSemaphorePermit);
 impl Executor {
     /// Starts the executor thread; its results arrive on the returned receiver (an error
     /// there is fatal to the node: a block it could not execute or store).
-    pub fn start(
-        db: Arc<Db>,
-        commits: broadcast::Sender<Arc<CommitNotice>>,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
-        Self::start_with(db, commits, QUEUE_BYTES)
+    pub fn start(db: Arc<Db>) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
+        Self::start_with(db, QUEUE_BYTES)
     }
 
     /// [`Self::start`] with room for `queue_bytes` of blocks not yet committed.
     pub fn start_with(
         db: Arc<Db>,
-        commits: broadcast::Sender<Arc<CommitNotice>>,
         queue_bytes: usize,
     ) -> Result<(Self, mpsc::UnboundedReceiver<Result<Done>>)> {
         let (jobs, mut queue) = mpsc::channel::<(Job, OwnedSemaphorePermit)>(QUEUE);
@@ -178,7 +179,7 @@ impl Executor {
             .name("block-writer".into())
             .spawn(move || {
                 while let Ok((executed, room)) = written.recv() {
-                    let result = executed.and_then(|e| commit(&db, &commits, e));
+                    let result = executed.and_then(|e| commit(&db, e));
                     // The block is committed and dropped: its room is free.
                     drop(room);
                     let failed = result.is_err();
@@ -229,7 +230,6 @@ pub struct Executed {
     /// What the block writes. Shared: the executor executes the next block over its
     /// changes ([`Layered`]) while the writer writes it.
     pub block: Arc<CommitBlock>,
-    notice: CommitNotice,
     done: Done,
     started: Instant,
     checked_ahead: bool,
@@ -274,6 +274,7 @@ pub fn execute<S: Storage>(store: &S, job: Job) -> Result<Executed> {
         committed: txs.iter().map(|t| (t.hash(), t.tx().signer.key)).collect(),
         set_change: last_set_change(&outcome.receipts),
         reconfig: fb.block.reconfig.is_some(),
+        notice: Arc::new(notice),
     };
     let block = CommitBlock {
         height,
@@ -289,23 +290,17 @@ pub fn execute<S: Storage>(store: &S, job: Job) -> Result<Executed> {
     };
     Ok(Executed {
         block: Arc::new(block),
-        notice,
         done,
         started,
         checked_ahead,
     })
 }
 
-/// Commits an executed block atomically (a synced write), then tells subscribers it is
-/// final.
-pub fn commit(
-    db: &Db,
-    commits: &broadcast::Sender<Arc<CommitNotice>>,
-    executed: Executed,
-) -> Result<Done> {
+/// Commits an executed block atomically (a synced write); what the loop is handed back,
+/// to record and announce.
+pub fn commit(db: &Db, executed: Executed) -> Result<Done> {
     let Executed {
         block,
-        notice,
         done,
         started,
         checked_ahead,
@@ -314,24 +309,19 @@ pub fn commit(
     tracing::info!(
         height = block.height,
         txs = block.txs.len(),
-        root = %notice.state_root,
+        root = %done.executed.state_root,
         apply_ms = started.elapsed().as_millis() as u64,
         checked_ahead,
         "finalized"
     );
-    let _ = commits.send(Arc::new(notice));
     Ok(done)
 }
 
 /// Executes a finalized block and commits it, on the caller's thread: [`execute`] then
 /// [`commit`]. Public for the executor bench (`benches/execute_commit.rs`), which times
 /// the two on a real database.
-pub fn execute_and_commit(
-    db: &Db,
-    commits: &broadcast::Sender<Arc<CommitNotice>>,
-    job: Job,
-) -> Result<Done> {
-    commit(db, commits, execute(db, job)?)
+pub fn execute_and_commit(db: &Db, job: Job) -> Result<Done> {
+    commit(db, execute(db, job)?)
 }
 
 /// Executes `job` over `last` (the block before, if its write may not have landed yet).
@@ -423,8 +413,7 @@ mod tests {
         w.delivered_order("CORE-A", "SUP-1", "50000.00");
         assert!(w.log.len() >= 3, "a few blocks to pipeline");
         let (_dir, db) = genesis_db();
-        let (commits, mut notices) = broadcast::channel(64);
-        let (mut executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        let (mut executor, mut done) = Executor::start(db.clone()).unwrap();
         push_log(&executor, &w).await;
         for (ctx, txs, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
@@ -432,7 +421,7 @@ mod tests {
             assert_eq!(d.executed.state_root, *root);
             assert_eq!(d.committed.len(), txs.len());
             assert_eq!(db.execution(ctx.height).unwrap(), Some(d.executed));
-            let notice = notices.recv().await.unwrap();
+            let notice = &d.notice;
             assert_eq!((notice.height, notice.state_root), (ctx.height, *root));
         }
         executor.finish().await;
@@ -485,7 +474,6 @@ mod tests {
         let mut w = World::new();
         w.delivered_order("CORE-A", "SUP-1", "50000.00");
         let (_dir, db) = genesis_db();
-        let (commits, _) = broadcast::channel(64);
         let job = |i: usize| job_at(testkit::CHAIN_ID, &w.log[i].0, w.log[i].1.clone());
         let first = execute(&*db, job(0)).unwrap();
         let second = execute_over(&db, Some(&first.block), job(1)).unwrap();
@@ -493,8 +481,8 @@ mod tests {
         let third = execute_over(&db, Some(&second.block), job(2));
         let refused = third.err().unwrap().to_string();
         assert!(refused.contains("executing block 3"), "{refused}");
-        commit(&db, &commits, first).unwrap();
-        let done = commit(&db, &commits, second).unwrap();
+        commit(&db, first).unwrap();
+        let done = commit(&db, second).unwrap();
         assert_eq!(db.execution(2).unwrap(), Some(done.executed));
     }
 
@@ -505,8 +493,7 @@ mod tests {
         let mut w = World::new();
         w.delivered_order("CORE-A", "SUP-1", "50000.00");
         let (_dir, db) = genesis_db();
-        let (commits, _) = broadcast::channel(64);
-        let (executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        let (executor, mut done) = Executor::start(db.clone()).unwrap();
         let bad = BlockContext {
             height: 10,
             time_ms: w.log[1].0.time_ms,
@@ -540,8 +527,7 @@ mod tests {
         let mut w = World::new();
         w.delivered_order("CORE-A", "SUP-1", "50000.00");
         let (_dir, db) = genesis_db();
-        let (commits, _) = broadcast::channel(64);
-        let (mut executor, mut done) = Executor::start_with(db.clone(), commits, 1).unwrap();
+        let (mut executor, mut done) = Executor::start_with(db.clone(), 1).unwrap();
         push_log(&executor, &w).await;
         for (ctx, _, root) in &w.log {
             let d = done.recv().await.unwrap().unwrap();
@@ -558,8 +544,7 @@ mod tests {
     #[tokio::test]
     async fn a_block_that_cannot_be_committed_stops_the_executor() {
         let (_dir, db) = genesis_db();
-        let (commits, _) = broadcast::channel(4);
-        let (executor, mut done) = Executor::start(db.clone(), commits).unwrap();
+        let (executor, mut done) = Executor::start(db.clone()).unwrap();
         let ctx = BlockContext {
             height: 5,
             time_ms: testkit::GENESIS_TIME_MS + 1_000,

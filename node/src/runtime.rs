@@ -21,7 +21,7 @@ use lianrong_contracts::{Envelope, Genesis};
 use lianrong_primitives::{Hash, PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api::{self, AppState, Command, NodeStatus};
+use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
 use crate::backup::admin::AdminSocket;
 use crate::clock::LedgerClock;
 use crate::config::{load_genesis, validator_set, MemoryPlan, NodeConfig};
@@ -174,25 +174,7 @@ pub async fn run(
     let mut engine = start_engine(&genesis, &db, node_key.clone(), last.as_ref())?;
     let (net, net_events) = lianrong_network::spawn(network_config(&config, &genesis, node_key)?)?;
 
-    let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
-    let (commits, _) = broadcast::channel(NOTICE_QUEUE);
-    let initial = initial_status(&db, last.as_ref().map(|f| f.block.hash()))?;
-    let metrics = start_metrics(&config, initial.height, plan.mempool_max_txs);
-    metrics.watch_storage(&db);
-    let status = Arc::new(RwLock::new(initial));
-    let app = AppState {
-        db: db.clone(),
-        chain_id: genesis.chain_id.clone(),
-        config: Arc::new(config.clone()),
-        commands: commands_tx,
-        commits: commits.clone(),
-        status: status.clone(),
-        metrics: metrics.clone(),
-        seen_requests: Arc::default(),
-        snapshots: Arc::new(api::snapshot::Exports::new(&config.node.data_dir)),
-    };
-    api::snapshot::Exports::expire_idle_in_background(&app.snapshots);
-    let (api_task, _admin_socket) = serve_api(&config, app).await?;
+    let api = start_api(&config, &genesis.chain_id, &db, &plan, last.as_ref()).await?;
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
@@ -200,7 +182,7 @@ pub async fn run(
     let (decoded_tx, decoded) = mpsc::channel::<Decoded>(sync_io::DECODE_JOBS);
     let net_events =
         sync_io::decode_ahead(net_events, decoded_tx, Slots::new(sync_io::DECODE_JOBS));
-    let (executor, executed) = Executor::start(db.clone(), commits.clone())?;
+    let (executor, executed) = Executor::start(db.clone())?;
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         clock,
@@ -219,14 +201,15 @@ pub async fn run(
         verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         deferred: None,
         idle_block_delay: Duration::from_millis(config.consensus.idle_block_delay_ms),
-        status,
-        metrics,
+        status: api.status,
+        metrics: api.metrics,
         validators: genesis.validators.clone(),
         followers: Vec::new(),
         own_key,
         ahead: None,
         serving: Slots::new(sync_io::SERVE_JOBS),
         executor,
+        commits: api.commits,
     };
     node.start(&mut engine).await?;
     let inputs = Inputs {
@@ -234,14 +217,14 @@ pub async fn run(
         decoded,
         verified,
         timers,
-        commands,
+        commands: api.commands,
         pace,
         executed,
     };
     let result = node.drive(&mut engine, inputs, shutdown).await;
     tracing::info!("node stopping");
     node.executor.finish().await;
-    api_task.abort();
+    api.task.abort();
     let _ = node.net.shutdown().await;
     result
 }
@@ -323,6 +306,57 @@ fn start_metrics(config: &NodeConfig, height: u64, max_txs: usize) -> Arc<api::m
 /// over HTTPS when the config has `[api.tls]`; and the admin socket `lianrong node
 /// backup` talks to (closed when the returned guard drops). A node that cannot make the
 /// socket runs on -- backups are not consensus -- and says why in its log.
+/// The API, served: what the loop keeps of it.
+struct Api {
+    /// Transactions submitted, for the loop.
+    commands: mpsc::Receiver<Command>,
+    /// Committed blocks' notices, sent by the loop.
+    commits: broadcast::Sender<Arc<CommitNotice>>,
+    /// `/v1/status`, kept by the loop.
+    status: Arc<RwLock<NodeStatus>>,
+    metrics: Arc<api::metrics::Metrics>,
+    task: tokio::task::JoinHandle<()>,
+    /// Kept open while the node runs (`lianrong node backup` reaches it there).
+    _admin_socket: Option<AdminSocket>,
+}
+
+/// Serves the API over `db` (the status starts at the last finalized block, `last`).
+async fn start_api(
+    config: &NodeConfig,
+    chain_id: &str,
+    db: &Arc<Db>,
+    plan: &MemoryPlan,
+    last: Option<&FinalizedBlock>,
+) -> Result<Api> {
+    let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
+    let (commits, _) = broadcast::channel(NOTICE_QUEUE);
+    let initial = initial_status(db, last.map(|f| f.block.hash()))?;
+    let metrics = start_metrics(config, initial.height, plan.mempool_max_txs);
+    metrics.watch_storage(db);
+    let status = Arc::new(RwLock::new(initial));
+    let app = AppState {
+        db: db.clone(),
+        chain_id: chain_id.to_string(),
+        config: Arc::new(config.clone()),
+        commands: commands_tx,
+        commits: commits.clone(),
+        status: status.clone(),
+        metrics: metrics.clone(),
+        seen_requests: Arc::default(),
+        snapshots: Arc::new(api::snapshot::Exports::new(&config.node.data_dir)),
+    };
+    api::snapshot::Exports::expire_idle_in_background(&app.snapshots);
+    let (task, admin_socket) = serve_api(config, app).await?;
+    Ok(Api {
+        commands,
+        commits,
+        status,
+        metrics,
+        task,
+        _admin_socket: admin_socket,
+    })
+}
+
 async fn serve_api(
     config: &NodeConfig,
     app: AppState,
@@ -392,6 +426,8 @@ struct Loop {
     serving: Slots,
     /// Executes and commits finalized blocks beside the loop.
     executor: Executor,
+    /// Committed blocks' notices to API subscribers (`/v1/events`, `?wait=commit`).
+    commits: broadcast::Sender<Arc<CommitNotice>>,
 }
 
 /// A payload request waiting for a transaction.
@@ -1149,6 +1185,9 @@ impl Loop {
             done.executed.state_root,
             done.committed.len(),
         );
+        // Only now that `/v1/status` says so: a client told of the block reads a status
+        // of at least its height. No subscriber is no error.
+        let _ = self.commits.send(done.notice.clone());
         if let Ok(mut s) = self.status.write() {
             s.round = engine.round();
         }

@@ -168,6 +168,18 @@ async fn notices_of(
         .expect("no block notice with the transaction")
 }
 
+/// Told of block `height` on the event stream, a client reads a status of at least that
+/// height from the same node: the stream never runs ahead of `/v1/status` (it did, and a
+/// client that waited for status heights read a nonce a block old; docs/field-notes.md).
+async fn status_keeps_up_with(sdk: &Client, height: u64) {
+    let status = sdk.status().await.unwrap();
+    assert!(
+        status.height >= height,
+        "told of block {height}, the status says {}",
+        status.height
+    );
+}
+
 /// Status read as SDK, explorer, SDK: the same chain and validators, heights in order,
 /// and every field present and plausible.
 async fn check_status(c: &Cluster, sdk: &Client, exp: &SdkNode, tx_height: u64) -> Status {
@@ -536,6 +548,7 @@ async fn scenario(c: &Cluster) {
     let mut exp_events = exp.events().await.unwrap();
     let (tx, h, rcv) = register_invoice(c, &sdk).await;
     let (notice, exp_notice) = notices_of(&mut sdk_events, &mut exp_events, tx).await;
+    status_keeps_up_with(&sdk, notice.height).await;
     assert_eq!(notice, exp_notice, "the block notice differs");
     assert_eq!((notice.height, notice.tx_count > 0), (h, true));
     assert!(notice.ledger_events.is_empty(), "{notice:?}");
@@ -545,6 +558,12 @@ async fn scenario(c: &Cluster) {
     })
     .await;
     check_status(c, &sdk, &exp, h).await;
+    for _ in 0..4 {
+        let next = tokio::time::timeout(WAIT, next_sdk_notice(&mut sdk_events))
+            .await
+            .expect("no next block notice");
+        status_keeps_up_with(&sdk, next.height).await;
+    }
     check_block_and_tx(&sdk, &exp, h, tx, &notice).await;
     let (inv, r) = check_documents(&sdk, &exp, &rcv).await;
     check_history_and_proof(c, &sdk, &exp, (&r, tx, h)).await;
