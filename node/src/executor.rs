@@ -18,8 +18,8 @@
 //!
 //! Blocks are executed and written in the order they are handed over, and each result
 //! comes back in that order, so the engine's `Executed` inputs keep height order. A block
-//! is acknowledged to clients (`CommitNotice`) and to the engine only after its synced
-//! write, as before.
+//! is acknowledged to the engine and to clients (its `CommitNotice`, which the loop sends
+//! once `/v1/status` shows the block) only after its synced write, as before.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,7 +80,7 @@ pub struct Done {
     /// What subscribers (`/v1/events`, `?wait=commit`) are told: sent by the loop once
     /// it has recorded the block in `/v1/status`, so a client that hears of block N reads
     /// a status of at least N (sent from the writer, the notice ran ahead of the status:
-    /// docs/field-notes.md).
+    /// docs/field-notes.md, "A node's event stream ran ahead of its `/v1/status`").
     pub notice: Arc<CommitNotice>,
 }
 
