@@ -178,9 +178,10 @@ async fn phases(shared: &Arc<Shared>) -> Result<Vec<PhaseFigures>> {
 /// a receipt was heard from: a lane reads its key's next nonce from its own node, and a
 /// node a block behind would give a nonce the previous phase already used (the bench
 /// measured such transactions admitted, then dropped as stale once that node caught up,
-/// never committed). The receipts' heights count because a node's event stream tells of
-/// a block as soon as it is written, before its `/v1/status` moves (a CI run lost five
-/// acknowledgements, all submitted through one node, with the receipts' heights left out).
+/// never committed). The receipts' heights count too: the followed stream may have told
+/// of a block whose status reads all came before it (until 2026-12-06 a node announced a
+/// block before its own `/v1/status` moved, and a CI run lost five acknowledgements, all
+/// submitted through one node, with the receipts' heights left out).
 async fn level(shared: &Shared) -> Result<()> {
     let apis = &shared.apis;
     let mut top = shared.commits.highest();
