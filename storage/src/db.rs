@@ -521,8 +521,7 @@ impl Db {
             .unwrap_or_else(|| panic!("column family {name} was opened with the database"))
     }
 
-    /// A point read from the live database.
-    /// A point read of the latest state; a state value through the [`StateCache`].
+    /// A point read from the live database; a state value through the [`StateCache`].
     pub(crate) fn read(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         if cf != CF_STATE {
             return self.read_at(None, cf, key);
