@@ -61,8 +61,32 @@ const ROOM_UNIT: usize = 1024;
 pub struct Job {
     pub block: FinalizedBlock,
     pub txs: Vec<VerifiedTransaction>,
-    /// Whether the signatures were checked ahead of the block's finalization (logged).
-    pub checked_ahead: bool,
+    /// Where the loop found them (logged).
+    pub txs_from: TxsFrom,
+}
+
+/// Where a finalized block's verified transactions came from, logged with the block: a
+/// payload decoded on the consensus loop is the costly case in steady operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxsFrom {
+    /// Checked ahead of the block's finalization, off the loop (`precheck`: catch-up).
+    Ahead,
+    /// From the proposal's index (`proposed`): the mempool's copies, and only the
+    /// transactions it did not hold decoded (and checked) on the loop.
+    Indexed,
+    /// The payload decoded on the loop, the mempool's copies standing in for the
+    /// transactions it holds.
+    Decoded,
+}
+
+impl std::fmt::Display for TxsFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TxsFrom::Ahead => "ahead",
+            TxsFrom::Indexed => "indexed",
+            TxsFrom::Decoded => "decoded",
+        })
+    }
 }
 
 /// What executing and committing one block changed, for the loop to pass on.
@@ -232,7 +256,7 @@ pub struct Executed {
     pub block: Arc<CommitBlock>,
     done: Done,
     started: Instant,
-    checked_ahead: bool,
+    txs_from: TxsFrom,
 }
 
 /// Executes a finalized block on `store` (the database, or the database under the
@@ -241,7 +265,7 @@ pub fn execute<S: Storage>(store: &S, job: Job) -> Result<Executed> {
     let Job {
         block: fb,
         txs,
-        checked_ahead,
+        txs_from,
     } = job;
     let height = fb.block.height;
     let started = Instant::now();
@@ -292,7 +316,7 @@ pub fn execute<S: Storage>(store: &S, job: Job) -> Result<Executed> {
         block: Arc::new(block),
         done,
         started,
-        checked_ahead,
+        txs_from,
     })
 }
 
@@ -303,7 +327,7 @@ pub fn commit(db: &Db, executed: Executed) -> Result<Done> {
         block,
         done,
         started,
-        checked_ahead,
+        txs_from,
     } = executed;
     db.commit_block(&block)?;
     tracing::info!(
@@ -311,7 +335,7 @@ pub fn commit(db: &Db, executed: Executed) -> Result<Done> {
         txs = block.txs.len(),
         root = %done.executed.state_root,
         apply_ms = started.elapsed().as_millis() as u64,
-        checked_ahead,
+        %txs_from,
         "finalized"
     );
     Ok(done)
@@ -375,7 +399,7 @@ pub fn job_at(chain_id: &str, ctx: &BlockContext, txs: Vec<VerifiedTransaction>)
             cert: CommitCertificate { qc: genesis },
         },
         txs,
-        checked_ahead: false,
+        txs_from: TxsFrom::Decoded,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod join;
 pub mod keyfile;
 pub mod mempool;
 pub mod precheck;
+pub mod proposed;
 pub mod runtime;
 pub mod sync_io;
 

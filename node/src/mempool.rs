@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lianrong_contracts::{SignedTransaction, VerifiedTransaction};
+use lianrong_contracts::VerifiedTransaction;
 use lianrong_primitives::{Hash, PublicKey};
 
 /// Limits of a mempool.
@@ -112,15 +112,17 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
-    /// The waiting transaction equal to `signed`, found by its signer and nonce (no
-    /// hashing): lets a block's transactions that this node already verified skip the
-    /// check again.
-    pub fn get_same(&self, signed: &SignedTransaction) -> Option<&VerifiedTransaction> {
-        let t = self
-            .by_signer
-            .get(&signed.tx.signer.key)?
-            .get(&signed.tx.nonce)?;
-        (t.signed() == signed).then_some(&**t)
+    /// The waiting transaction of `signer` at `nonce` whose canonical bytes are `bytes`
+    /// (found without hashing, compared as bytes, not field by field): lets a block's
+    /// transactions that this node already verified skip the check again.
+    pub fn get_same(
+        &self,
+        signer: &PublicKey,
+        nonce: u64,
+        bytes: &[u8],
+    ) -> Option<&VerifiedTransaction> {
+        let t = self.by_signer.get(signer)?.get(&nonce)?;
+        (t.bytes() == bytes).then_some(&**t)
     }
 
     /// The waiting transaction with this hash.
@@ -366,6 +368,30 @@ mod tests {
         assert_eq!(m.len(), 10);
         let extra = txs(&mut w, "CORE-B", 1);
         assert_eq!(m.admit(extra[0].clone(), 0), Err(AdmitError::Full(10)));
+    }
+
+    #[test]
+    fn the_same_transaction_is_found_by_its_bytes_only() {
+        let mut w = World::new();
+        let mut m = Mempool::new(limits());
+        let a = txs(&mut w, "SUP-1", 1);
+        m.admit(a[0].clone(), 0).unwrap();
+        let key = a[0].tx().signer.key;
+        let found = m.get_same(&key, 0, a[0].bytes());
+        assert_eq!(found.map(|t| t.hash()), Some(a[0].hash()));
+        // Another transaction of the same signer and nonce (another world signs the
+        // same keys from nonce 0): not the one held.
+        let mut other = World::new();
+        let b = other.sign(
+            "SUP-1",
+            Action::AcceptOrder {
+                order: doc("PO-other"),
+            },
+        );
+        assert_eq!((b.tx().signer.key, b.tx().nonce), (key, 0));
+        assert_ne!(b.hash(), a[0].hash());
+        assert!(m.get_same(&key, 0, b.bytes()).is_none());
+        assert!(m.get_same(&key, 1, a[0].bytes()).is_none(), "another nonce");
     }
 
     #[test]

@@ -134,7 +134,7 @@ mod tests {
         assert!(ahead.take(10).await.is_none());
         for (height, bytes) in (11..).zip(&payloads) {
             let checked = ahead.take(height).await.unwrap();
-            let on_loop = payload::decode_with(bytes, CHAIN_ID, MAX_PAYLOAD_BYTES, |_| None);
+            let on_loop = payload::decode_with(bytes, CHAIN_ID, MAX_PAYLOAD_BYTES, |_, _| None);
             assert_eq!(checked, on_loop, "height {height}");
         }
         assert_eq!(

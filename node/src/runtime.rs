@@ -25,12 +25,13 @@ use crate::api::{self, AppState, Command, CommitNotice, NodeStatus};
 use crate::backup::admin::AdminSocket;
 use crate::clock::LedgerClock;
 use crate::config::{load_genesis, validator_set, MemoryPlan, NodeConfig};
-use crate::executor::{self, Executor};
+use crate::executor::{self, Executor, TxsFrom};
 use crate::gossip::{self, Outbox};
 use crate::keyfile;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::payload;
 use crate::precheck::Ahead;
+use crate::proposed::Proposed;
 use crate::sync_io::{self, finalized_at, Decoded, Slots};
 use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
 use lianrong_storage::{Db, DbOptions};
@@ -191,6 +192,7 @@ pub async fn run(
         mempool: Mempool::new(mempool_limits(&config, &plan)),
         max_block_txs: config.mempool.max_block_txs.min(payload::MAX_BLOCK_TXS),
         inflight: HashMap::new(),
+        proposed: Proposed::default(),
         admitted_at: HashMap::new(),
         timer_tx,
         pace_tx,
@@ -391,6 +393,9 @@ struct Loop {
     max_block_txs: usize,
     /// Proposed but not yet finalized: tx hash -> (signer, nonce, height proposed at).
     inflight: HashMap<Hash, (PublicKey, u64, u64)>,
+    /// The last proposals whose every transaction this node held verified, so that
+    /// their blocks are executed without their payloads decoded again.
+    proposed: Proposed,
     /// When this node admitted a transaction (for the finality latency metric).
     admitted_at: HashMap<Hash, u64>,
     timer_tx: mpsc::Sender<TimerId>,
@@ -1063,16 +1068,26 @@ impl Loop {
     /// Marks the transactions of another leader's proposal as in flight, so that the
     /// next leaders do not propose them again while that block becomes final (a second
     /// copy would only fail its nonce check and waste the block's space).
+    /// Decodes the payload once, and keeps where each transaction is in it: when the
+    /// block is finalized it is executed from the mempool's copies, if the mempool holds
+    /// them all by then, without decoding it again (`proposed`).
     fn note_proposed(&mut self, payload_bytes: &[u8], height: u64) {
-        // The list every node would execute (none if the payload is not one).
-        for t in payload::listed(payload_bytes, MAX_PROPOSAL_BYTES) {
-            // Only transactions this node knows (and so verified) count; a faulty
-            // leader cannot hold back others' transactions with invented ones.
-            if let Some(v) = self.mempool.get_same(&t) {
-                self.inflight
-                    .insert(v.hash(), (t.tx.signer.key, t.tx.nonce, height));
+        // The list every node would execute (none if the payload is not one). Only
+        // transactions this node knows (and so verified) count; a faulty leader cannot
+        // hold back others' transactions with invented ones.
+        let mempool = &self.mempool;
+        let listed = payload::index(payload_bytes, MAX_PROPOSAL_BYTES, |t, own| {
+            mempool
+                .get_same(&t.tx.signer.key, t.tx.nonce, own)
+                .is_some()
+        });
+        for l in &listed {
+            let own = payload_bytes.get(l.at.clone()).unwrap_or_default();
+            if let Some(v) = mempool.get_same(&l.signer, l.nonce, own) {
+                self.inflight.insert(v.hash(), (l.signer, l.nonce, height));
             }
         }
+        self.proposed.note(height, payload_bytes, listed);
     }
 
     /// Nothing to propose yet: wait for a transaction, or until the idle delay ends.
@@ -1138,7 +1153,9 @@ impl Loop {
                 .insert(t.hash(), (t.tx().signer.key, t.tx().nonce, height));
         }
         Ok(if !txs.is_empty() {
-            Some(payload::encode(&txs))
+            let (bytes, listed) = payload::encode_indexed(&txs);
+            self.proposed.note(height, &bytes, listed);
+            Some(bytes)
         } else if force || !self.inflight.is_empty() || !self.mempool.is_empty() {
             // Blocks carrying transactions need successors to become final, and a
             // mempool with transactions (of other leaders' unfinalized blocks) means
@@ -1150,29 +1167,53 @@ impl Loop {
     }
 
     /// Hands a finalized block to the executor with its transactions: `checked`, if
-    /// their signatures were checked ahead (`precheck`); else the mempool's copies, and
+    /// their signatures were checked ahead (`precheck`); else from the proposal's index
+    /// (`proposed`): the mempool's copies, and only the others decoded and checked here;
+    /// else the payload decoded, the mempool's copies standing in for those it holds and
     /// the rest checked here.
     async fn execute(
         &mut self,
         fb: FinalizedBlock,
         checked: Option<Vec<lianrong_contracts::VerifiedTransaction>>,
     ) -> Result<()> {
-        let mempool = &self.mempool;
-        let checked_ahead = checked.is_some();
-        let txs = checked.unwrap_or_else(|| {
-            payload::decode_with(
-                &fb.block.payload,
-                &self.chain_id,
-                lianrong_consensus::MAX_PAYLOAD_BYTES,
-                |t| mempool.get_same(t).cloned(),
-            )
-        });
+        let (txs, txs_from) = match checked {
+            Some(txs) => (txs, TxsFrom::Ahead),
+            None => match self.txs_by_index(&fb) {
+                Some(txs) => (txs, TxsFrom::Indexed),
+                None => {
+                    let mempool = &self.mempool;
+                    let txs = payload::decode_with(
+                        &fb.block.payload,
+                        &self.chain_id,
+                        lianrong_consensus::MAX_PAYLOAD_BYTES,
+                        |t, own| mempool.get_same(&t.tx.signer.key, t.tx.nonce, own).cloned(),
+                    );
+                    (txs, TxsFrom::Decoded)
+                }
+            },
+        };
         let job = executor::Job {
             block: fb,
             txs,
-            checked_ahead,
+            txs_from,
         };
         self.executor.push(job).await
+    }
+
+    /// The transactions of `fb` without decoding its payload whole, when its proposal
+    /// was indexed (`note_proposed`, `propose`): the mempool's copies where it holds a
+    /// transaction with exactly the bytes at a listed place, the others decoded from
+    /// their places and checked (`payload::decode_indexed`: what decoding it gives).
+    fn txs_by_index(
+        &mut self,
+        fb: &FinalizedBlock,
+    ) -> Option<Vec<lianrong_contracts::VerifiedTransaction>> {
+        let payload = &fb.block.payload;
+        let listed = self.proposed.take(fb.block.height, payload)?;
+        let mempool = &self.mempool;
+        payload::decode_indexed(payload, &self.chain_id, &listed, |l, own| {
+            mempool.get_same(&l.signer, l.nonce, own).cloned()
+        })
     }
 
     /// What the executor did with a block: the mempool and the status learn of it, then

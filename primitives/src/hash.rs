@@ -56,4 +56,21 @@ mod tests {
         assert_eq!(json, format!("\"{}\"", h.to_hex()));
         assert_eq!(serde_json::from_str::<Hash>(&json).unwrap(), h);
     }
+
+    proptest::proptest! {
+        /// Display (which state keys and `to_hex` go through) is the hex crate's lower-case
+        /// hex, for hashes and for the longest of these types, signatures; Debug names the type.
+        #[test]
+        fn display_is_lower_case_hex(bytes in proptest::prelude::any::<[u8; 32]>(), more in proptest::prelude::any::<[u8; 32]>()) {
+            let h = Hash(bytes);
+            proptest::prop_assert_eq!(h.to_string(), hex::encode(bytes));
+            proptest::prop_assert_eq!(h.to_hex(), hex::encode(bytes));
+            proptest::prop_assert_eq!(format!("{h:?}"), format!("Hash({})", hex::encode(bytes)));
+            let mut long = [0u8; 64];
+            long[..32].copy_from_slice(&bytes);
+            long[32..].copy_from_slice(&more);
+            let sig = crate::Signature(long);
+            proptest::prop_assert_eq!(sig.to_string(), hex::encode(long));
+        }
+    }
 }
