@@ -76,6 +76,17 @@ pub fn decode_with(
         }
         out.push(same);
     }
+    with_checked(out, slots, unknown, chain_id)
+}
+
+/// `out` with the empty place `slots[i]` filled by the check of `unknown[i]` (all checked
+/// with one batch equation), and the places still empty (refused) left out.
+fn with_checked(
+    mut out: Vec<Option<VerifiedTransaction>>,
+    slots: Vec<usize>,
+    unknown: Vec<Envelope>,
+    chain_id: &str,
+) -> Vec<VerifiedTransaction> {
     for (slot, r) in slots.into_iter().zip(verify_envelopes(unknown, chain_id)) {
         out[slot] = r.ok();
     }
@@ -101,17 +112,14 @@ pub struct Listed {
 pub fn index(
     bytes: &[u8],
     max_bytes: usize,
-    mut held: impl FnMut(&SignedTransaction, &[u8]) -> bool,
+    held: impl FnMut(&SignedTransaction, &[u8]) -> bool,
 ) -> Vec<Listed> {
     if bytes.is_empty() {
         return vec![];
     }
-    let Ok(listed) = codec::decode_list_with_bytes::<SignedTransaction>(
-        bytes,
-        max_bytes,
-        MAX_BLOCK_TXS,
-        |t, own| held(t, own),
-    ) else {
+    let Ok(listed) =
+        codec::decode_list_with_bytes::<SignedTransaction>(bytes, max_bytes, MAX_BLOCK_TXS, held)
+    else {
         return vec![];
     };
     // The list's 8-byte length, then each transaction's bytes, nothing between.
@@ -154,10 +162,7 @@ pub fn decode_indexed(
         }
         out.push(same);
     }
-    for (slot, r) in slots.into_iter().zip(verify_envelopes(unknown, chain_id)) {
-        out[slot] = r.ok();
-    }
-    Some(out.into_iter().flatten().collect())
+    Some(with_checked(out, slots, unknown, chain_id))
 }
 
 /// [`encode`]'s payload and where each transaction is in it ([`index`]'s answer for it).

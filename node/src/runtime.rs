@@ -393,7 +393,7 @@ struct Loop {
     max_block_txs: usize,
     /// Proposed but not yet finalized: tx hash -> (signer, nonce, height proposed at).
     inflight: HashMap<Hash, (PublicKey, u64, u64)>,
-    /// The last proposals whose every transaction this node held verified, so that
+    /// The last proposals' indexes (where each transaction is in the payload), so that
     /// their blocks are executed without their payloads decoded again.
     proposed: Proposed,
     /// When this node admitted a transaction (for the finality latency metric).
@@ -1068,9 +1068,10 @@ impl Loop {
     /// Marks the transactions of another leader's proposal as in flight, so that the
     /// next leaders do not propose them again while that block becomes final (a second
     /// copy would only fail its nonce check and waste the block's space).
+    ///
     /// Decodes the payload once, and keeps where each transaction is in it: when the
-    /// block is finalized it is executed from the mempool's copies, if the mempool holds
-    /// them all by then, without decoding it again (`proposed`).
+    /// block is finalized it is executed from the mempool's copies, decoding only those
+    /// the mempool does not hold by then (`proposed`, `txs_by_index`).
     fn note_proposed(&mut self, payload_bytes: &[u8], height: u64) {
         // The list every node would execute (none if the payload is not one). Only
         // transactions this node knows (and so verified) count; a faulty leader cannot
