@@ -55,19 +55,55 @@ pub struct TxRecord {
 }
 
 impl TxRecord {
-    /// The stored bytes of the record of `bytes` at `height`, `index`: exactly the codec's
-    /// encoding of a [`TxRecord`] (fixed-width little-endian height and index, the bytes'
-    /// length as a `u64`, the bytes), written directly. Through serde each byte of the
-    /// transaction was an encoder call of its own, after a copy into the record.
-    pub(crate) fn encode(height: u64, index: u32, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 4 + 8 + bytes.len());
+    /// The stored [`CF_TXS`] entry of the transaction `bytes` at `height`, `index` and its
+    /// receipt: first the record exactly as the codec encodes a [`TxRecord`] (fixed-width
+    /// little-endian height and index, the bytes' length as a `u64`, the bytes), written
+    /// directly -- through serde each byte of the transaction was an encoder call of its
+    /// own, after a copy into the record --, then the receipt's codec encoding.
+    pub(crate) fn encode_entry(
+        height: u64,
+        index: u32,
+        bytes: &[u8],
+        receipt: &lianrong_contracts::Receipt,
+    ) -> Vec<u8> {
+        let receipt = codec::encode(receipt);
+        let mut out = Vec::with_capacity(RECORD_HEAD + bytes.len() + receipt.len());
         out.extend_from_slice(&height.to_le_bytes());
         out.extend_from_slice(&index.to_le_bytes());
         out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         out.extend_from_slice(bytes);
+        out.extend_from_slice(&receipt);
         out
     }
+
+    /// A stored entry's record and the bytes of its receipt (an error names what is
+    /// malformed: the entry is this node's own, so that is corruption).
+    pub(crate) fn split_entry(entry: &[u8]) -> Result<(TxRecord, &[u8]), &'static str> {
+        let (height, rest) = entry
+            .split_first_chunk::<8>()
+            .ok_or("shorter than its height")?;
+        let (index, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or("shorter than its index")?;
+        let (len, rest) = rest
+            .split_first_chunk::<8>()
+            .ok_or("shorter than its length")?;
+        let len = usize::try_from(u64::from_le_bytes(*len))
+            .ok()
+            .filter(|&len| len <= MAX_TX_BYTES && len <= rest.len())
+            .ok_or("a transaction length past its end or the limit")?;
+        let (bytes, receipt) = rest.split_at(len);
+        let record = TxRecord {
+            height: u64::from_le_bytes(*height),
+            index: u32::from_le_bytes(*index),
+            bytes: bytes.to_vec(),
+        };
+        Ok((record, receipt))
+    }
 }
+
+/// Bytes of a stored record before the transaction: height, index, length.
+const RECORD_HEAD: usize = 8 + 4 + 8;
 
 impl Db {
     /// Writes the genesis state (tree version 0). Only on an empty database; the chain id
@@ -223,9 +259,9 @@ impl Db {
             None => 0,
         };
         let stale_and_pruned = (stale + pruned) * entry(48, 0);
-        // A transaction's record and its receipt, both keyed by its hash.
+        // A transaction's record and its receipt, one entry keyed by its hash.
         let txs: usize = (b.txs.iter())
-            .map(|(_, bytes)| entry(32, 20 + bytes.len()) + entry(32, 128))
+            .map(|(_, bytes)| entry(32, RECORD_HEAD + bytes.len() + 128))
             .sum();
         let fixed = b.block.len() + b.cert.len() + 4096;
         let total = values + jmt_values + nodes + stale_and_pruned + txs + fixed;
@@ -343,7 +379,7 @@ impl Db {
         Ok(())
     }
 
-    /// Stages transactions and receipts: only those the ledger committed
+    /// Stages transactions with their receipts: only those the ledger committed
     /// ([`lianrong_contracts::Receipt::committed`]: executed, nonce spent), each at the one place it did. A
     /// copy refused at the envelope (a nonce not yet due, a replay of bytes already
     /// committed) changed nothing and may still execute later (or already did), so it is
@@ -364,13 +400,8 @@ impl Db {
                 len: b.txs.len(),
                 limit: MAX_BLOCK_TXS,
             })?;
-            self.put(
-                batch,
-                CF_TXS,
-                &hash.0,
-                &TxRecord::encode(height, index, bytes),
-            )?;
-            self.put(batch, CF_RECEIPTS, &hash.0, &codec::encode(receipt))?;
+            let entry = TxRecord::encode_entry(height, index, bytes, receipt);
+            self.put(batch, CF_TXS, &hash.0, &entry)?;
         }
         Ok(())
     }
@@ -403,17 +434,37 @@ mod tests {
     use super::*;
 
     proptest! {
-        /// The direct encoding is the codec's, byte for byte, and reads back.
+        /// The record part is the codec's encoding of a [`TxRecord`], byte for byte, the
+        /// receipt follows it as the codec encodes it, and both read back.
         #[test]
-        fn tx_records_are_stored_as_the_codec_wrote_them(
+        fn tx_entries_are_the_codecs_record_then_receipt(
             height in any::<u64>(),
             index in any::<u32>(),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
+            refused in any::<bool>(),
         ) {
             let record = TxRecord { height, index, bytes: bytes.clone() };
-            let direct = TxRecord::encode(height, index, &bytes);
-            prop_assert_eq!(&direct, &codec::encode(&record));
-            prop_assert_eq!(codec::decode_stored::<TxRecord>(&direct, 1 << 20).unwrap(), record);
+            let receipt = lianrong_contracts::Receipt {
+                tx_hash: Hash([7; 32]),
+                signer: lianrong_primitives::OrgId::new("ORG-1").unwrap(),
+                outcome: if refused {
+                    Err(lianrong_contracts::ContractError::RevokedKey)
+                } else {
+                    Ok(Vec::new())
+                },
+            };
+            let entry = TxRecord::encode_entry(height, index, &bytes, &receipt);
+            let head = codec::encode(&record);
+            prop_assert_eq!(&entry[..head.len()], head.as_slice());
+            let receipt_bytes = codec::encode(&receipt);
+            prop_assert_eq!(&entry[head.len()..], receipt_bytes.as_slice());
+            let (read, rest) = TxRecord::split_entry(&entry).unwrap();
+            prop_assert_eq!(read, record);
+            prop_assert_eq!(codec::decode_stored::<lianrong_contracts::Receipt>(rest, 1 << 20).unwrap(), receipt);
+            // Cut anywhere inside the record, an entry is refused, never misread.
+            for cut in 0..head.len() {
+                prop_assert!(TxRecord::split_entry(&entry[..cut]).is_err());
+            }
         }
     }
 }

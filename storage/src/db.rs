@@ -286,8 +286,18 @@ impl Db {
 
         // The default column family holds nothing, but rust-rocksdb would open it with
         // RocksDB's defaults (a 32 MiB block cache of its own, 64 MiB memtables).
+        // A database of an older layout may hold column families this one folded into
+        // others (`crate::migrate`): RocksDB opens a database with all of them or not
+        // at all, and the upgrade drops them.
+        let legacy: Vec<&str> = match DB::list_cf(&db_opts, &path) {
+            Ok(names) => (LEGACY_CFS.iter().copied())
+                .filter(|legacy| names.iter().any(|n| n == legacy))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let cfs = ALL_CFS
             .iter()
+            .chain(&legacy)
             .chain([&rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
             .map(|name| {
                 ColumnFamilyDescriptor::new(*name, column_family_options(name, &cf_opts, &cache))
@@ -313,6 +323,7 @@ impl Db {
         };
         let new_record = db.unlock(options.encryption.as_ref())?;
         db.check_or_init_meta(new_record)?;
+        db.drop_legacy_cfs(&legacy)?;
         let floor = db.read_pruned_below()?;
         db.pruned_below.store(floor, Ordering::SeqCst);
         db.check_latest_root()?;
@@ -395,10 +406,29 @@ impl Db {
         }
     }
 
-    /// Stages the record of this node's layout ([`FORMAT_VERSION`]): in a new database,
-    /// or with the last step of an upgrade.
-    pub(crate) fn stage_format(&self, batch: &mut rocksdb::WriteBatch) -> Result<(), DbError> {
-        self.put(batch, CF_META, META_FORMAT, &FORMAT_VERSION.to_be_bytes())
+    /// Stages the record of this node's layout ([`FORMAT_VERSION`]) in a new database.
+    fn stage_format(&self, batch: &mut rocksdb::WriteBatch) -> Result<(), DbError> {
+        self.stage_format_of(batch, FORMAT_VERSION)
+    }
+
+    /// Stages the record of layout `format`: with the last batch of an upgrade to it.
+    pub(crate) fn stage_format_of(
+        &self,
+        batch: &mut rocksdb::WriteBatch,
+        format: u32,
+    ) -> Result<(), DbError> {
+        self.put(batch, CF_META, META_FORMAT, &format.to_be_bytes())
+    }
+
+    /// Drops the column families of older layouts this database was opened with, once
+    /// it is of this layout (the upgrade moved what they held; after a crash between the
+    /// upgrade's last batch and this, the next open drops them).
+    fn drop_legacy_cfs(&mut self, legacy: &[&str]) -> Result<(), DbError> {
+        for name in legacy {
+            self.db.drop_cf(name)?;
+            tracing::info!(path = %self.path.display(), column_family = name, "dropped a column family of an older layout");
+        }
+        Ok(())
     }
 
     /// The recorded latest root must be the tree's root at the latest version.

@@ -14,6 +14,13 @@
 //! holding its items. The upgrade rewrites it in place, a version's items and the removal
 //! of their old entries in one batch, so an interrupted upgrade resumes where it stopped
 //! (a packed entry's key is 8 bytes, an old one's longer).
+//!
+//! Layout 5 -> 6 folds each receipt into its transaction's [`CF_TXS`] entry: layout 5
+//! kept receipts in a column family of their own ([`LAYOUT5_CF_RECEIPTS`]), one more
+//! RocksDB entry per committed transaction. Each batch of the upgrade rewrites some
+//! transactions' entries with their receipts and deletes those receipts, so an
+//! interrupted upgrade resumes with the receipts left; opening the database drops the
+//! empty column family once the layout says 6.
 
 use rocksdb::WriteBatch;
 
@@ -26,17 +33,88 @@ use super::schema::*;
 const UPGRADE_BATCH_ITEMS: usize = 65_536;
 
 impl Db {
-    /// Upgrades a layout-4 database in place; refuses any other layout that is not
-    /// [`FORMAT_VERSION`]: no older layout holds a state tree this node continues.
+    /// Upgrades a layout-4 or layout-5 database in place, a layout at a time; refuses
+    /// any other layout that is not [`FORMAT_VERSION`]: no older layout holds a state
+    /// tree this node continues.
     pub(crate) fn migrate_from(&self, format: u32) -> Result<(), DbError> {
-        if format == 4 && FORMAT_VERSION == 5 {
-            return self.pack_stale_index();
+        const _: () = assert!(FORMAT_VERSION == 6, "a new layout needs its upgrade here");
+        let mut format = format;
+        while format != FORMAT_VERSION {
+            match format {
+                4 => self.pack_stale_index()?,
+                5 => self.fold_receipts()?,
+                _ => {
+                    return Err(DbError::OtherFormat {
+                        path: self.path.display().to_string(),
+                        stored: format,
+                        reads: FORMAT_VERSION,
+                    })
+                }
+            }
+            format += 1;
         }
-        Err(DbError::OtherFormat {
-            path: self.path.display().to_string(),
-            stored: format,
-            reads: FORMAT_VERSION,
-        })
+        Ok(())
+    }
+
+    /// Layout 5 -> 6: each receipt into its transaction's entry (the module's comment).
+    fn fold_receipts(&self) -> Result<(), DbError> {
+        let mut folded = 0u64;
+        if let Some(receipts) = self.db.cf_handle(LAYOUT5_CF_RECEIPTS) {
+            let mut it = self.db.raw_iterator_cf(receipts);
+            it.seek_to_first();
+            let mut batch = WriteBatch::default();
+            while let (Some(key), Some(value)) = (it.key(), it.value()) {
+                self.fold_receipt(&mut batch, key, value)?;
+                batch.delete_cf(receipts, key);
+                folded += 1;
+                if batch.len() >= UPGRADE_BATCH_ITEMS {
+                    self.db.write_opt(std::mem::take(&mut batch), &synced())?;
+                }
+                it.next();
+            }
+            it.status()?;
+            self.db.write_opt(batch, &synced())?;
+        }
+        let mut batch = WriteBatch::default();
+        self.stage_format_of(&mut batch, 6)?;
+        self.db.write_opt(batch, &synced())?;
+        tracing::info!(
+            path = %self.path.display(),
+            from = 5,
+            to = 6,
+            receipts = folded,
+            "database layout upgraded: receipts stored with their transactions"
+        );
+        Ok(())
+    }
+
+    /// Stages the entry of the transaction whose layout-5 receipt is `sealed` under
+    /// `stored_key` (a transaction hash, stored as is also when encrypted): its record,
+    /// then the receipt.
+    fn fold_receipt(
+        &self,
+        batch: &mut WriteBatch,
+        stored_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<(), DbError> {
+        let receipt = self.open_value(LAYOUT5_CF_RECEIPTS, stored_key, sealed)?;
+        let what = || format!("layout 5 receipt {}", hex::encode(stored_key));
+        let record = self
+            .read(CF_TXS, stored_key)?
+            .ok_or_else(|| DbError::corrupt(what(), "its transaction is not stored"))?;
+        // Layout 5's record is exactly the codec's `TxRecord`, the head of a layout-6
+        // entry, and nothing after it (a receipt and its fold leave in the same batch).
+        let (tx, rest) =
+            crate::TxRecord::split_entry(&record).map_err(|why| DbError::corrupt(what(), why))?;
+        if !rest.is_empty() {
+            return Err(DbError::corrupt(
+                what(),
+                "its transaction holds a receipt already",
+            ));
+        }
+        let entry = [record.as_slice(), &receipt].concat();
+        debug_assert_eq!(crate::TxRecord::split_entry(&entry).map(|e| e.0), Ok(tx));
+        self.put(batch, CF_TXS, stored_key, &entry)
     }
 
     /// Layout 4 -> 5: one stale-index entry per version (the module's comment).
@@ -77,12 +155,12 @@ impl Db {
             batch.put_cf(cf, height_key(v), &items);
             versions += 1;
         }
-        self.stage_format(&mut batch)?;
+        self.stage_format_of(&mut batch, 5)?;
         self.db.write_opt(batch, &synced())?;
         tracing::info!(
             path = %self.path.display(),
             from = 4,
-            to = FORMAT_VERSION,
+            to = 5,
             stale_items = items_moved,
             versions,
             "database layout upgraded: the stale index packed into one entry per version"

@@ -44,12 +44,34 @@ impl Db {
 
     /// A transaction by hash, with the height and position of its block.
     pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, DbError> {
-        match self.read(CF_TXS, &hash.0)? {
-            None => Ok(None),
-            Some(bytes) => codec::decode_stored(&bytes, MAX_TX_RECORD_BYTES)
-                .map(Some)
-                .map_err(|e| DbError::codec(format!("transaction {hash}"), e)),
+        Ok(self.tx_entry(hash)?.map(|(record, _)| record))
+    }
+
+    /// A committed transaction by hash with its receipt (one read: they are stored
+    /// together).
+    pub fn tx_with_receipt(&self, hash: &Hash) -> Result<Option<(TxRecord, Receipt)>, DbError> {
+        let Some((record, receipt)) = self.tx_entry(hash)? else {
+            return Ok(None);
+        };
+        let receipt = codec::decode_stored(&receipt, MAX_RECEIPT_BYTES)
+            .map_err(|e| DbError::codec(format!("receipt {hash}"), e))?;
+        Ok(Some((record, receipt)))
+    }
+
+    /// The stored entry of `hash`: its record and the receipt's bytes.
+    fn tx_entry(&self, hash: &Hash) -> Result<Option<(TxRecord, Vec<u8>)>, DbError> {
+        let Some(entry) = self.read(CF_TXS, &hash.0)? else {
+            return Ok(None);
+        };
+        if entry.len() > MAX_TX_ENTRY_BYTES {
+            return Err(DbError::corrupt(
+                format!("transaction {hash}"),
+                format!("{} bytes, above {MAX_TX_ENTRY_BYTES}", entry.len()),
+            ));
         }
+        let (record, receipt) = TxRecord::split_entry(&entry)
+            .map_err(|why| DbError::corrupt(format!("transaction {hash}"), why))?;
+        Ok(Some((record, receipt.to_vec())))
     }
 
     /// The changes the ledger made by itself in the block at `height` (the overdue
@@ -62,14 +84,9 @@ impl Db {
         }
     }
 
-    /// The receipt of a transaction by hash.
+    /// The receipt of a committed transaction by hash.
     pub fn receipt(&self, hash: &Hash) -> Result<Option<Receipt>, DbError> {
-        match self.read(CF_RECEIPTS, &hash.0)? {
-            None => Ok(None),
-            Some(bytes) => codec::decode_stored(&bytes, MAX_RECEIPT_BYTES)
-                .map(Some)
-                .map_err(|e| DbError::codec(format!("receipt {hash}"), e)),
-        }
+        Ok(self.tx_with_receipt(hash)?.map(|(_, receipt)| receipt))
     }
 
     /// The state root after the block at `height`, if that height is committed (also

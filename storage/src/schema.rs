@@ -7,8 +7,10 @@ use jmt::KeyHash;
 /// written in another format rather than misread it. 3: tree node keys sort by version
 /// (`node_codec::encode_node_key`). 4: a document and its history head share one tree
 /// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's. 5: the
-/// stale index holds one entry per version ([`CF_JMT_STALE`]), not one per item.
-pub const FORMAT_VERSION: u32 = 5;
+/// stale index holds one entry per version ([`CF_JMT_STALE`]), not one per item. 6: a
+/// transaction's receipt is stored in its [`CF_TXS`] entry, after the record (layout 5 kept
+/// receipts in a column family of their own, [`LAYOUT5_CF_RECEIPTS`]).
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.
@@ -27,10 +29,16 @@ pub const CF_CERTS: &str = "certs";
 pub const CF_RESULTS: &str = "results";
 /// Column family of block hashes (`hash -> height BE`).
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
-/// Column family of transactions (`tx hash -> encode(TxRecord)`).
+/// Column family of committed transactions and their receipts (`tx hash -> record ++
+/// receipt`: the record as [`crate::TxRecord::encode`] writes it, then the receipt's codec
+/// encoding). One entry a transaction: both are written once, together, and read by the
+/// same hash, and a second column family of them cost every block one more RocksDB entry
+/// per transaction (a tenth of an orders block's entries) and every submission a second
+/// lookup.
 pub const CF_TXS: &str = "txs";
-/// Column family of receipts (`tx hash -> encode(Receipt)`).
-pub const CF_RECEIPTS: &str = "receipts";
+/// Layout 5's column family of receipts (`tx hash -> encode(Receipt)`): opened only to
+/// fold it into [`CF_TXS`] (`crate::migrate`), then dropped.
+pub const LAYOUT5_CF_RECEIPTS: &str = "receipts";
 /// Column family of derived indexes: document history (`hist/...`, as the contract layer
 /// writes it) and the receivable indexes (`rcv/...`).
 pub const CF_INDEX: &str = "index";
@@ -63,13 +71,15 @@ pub const ALL_CFS: &[&str] = &[
     CF_RESULTS,
     CF_BLOCK_HASHES,
     CF_TXS,
-    CF_RECEIPTS,
     CF_INDEX,
     CF_SAFETY,
     CF_META,
     CF_JMT_STALE,
     CF_ROOTS,
 ];
+
+/// Column families of older layouts, opened only to be upgraded from and then dropped.
+pub const LEGACY_CFS: &[&str] = &[LAYOUT5_CF_RECEIPTS];
 
 /// `meta` key: the chain id (UTF-8).
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -125,8 +135,8 @@ pub const MAX_RECEIPT_BYTES: usize = 1024 * 1024;
 /// Largest encoded list of a block's ledger events stored or decoded (an overdue sweep
 /// marks at most `MAX_SWEEP_PER_BLOCK` = 4,096 receivables, each with a financing: ~1 MB).
 pub const MAX_LEDGER_EVENTS_BYTES: usize = 4 * 1024 * 1024;
-/// Largest stored transaction record decoded (a transaction plus its location).
-pub const MAX_TX_RECORD_BYTES: usize = lianrong_contracts::tx::MAX_TX_BYTES + 64;
+/// Largest stored transaction entry read (a transaction, its location and its receipt).
+pub const MAX_TX_ENTRY_BYTES: usize = lianrong_contracts::tx::MAX_TX_BYTES + 64 + MAX_RECEIPT_BYTES;
 /// Largest encoded jmt node decoded (an internal node has at most 16 children).
 pub const MAX_NODE_BYTES: usize = 4096;
 /// Largest stored state value decoded by this module's queries.

@@ -238,11 +238,9 @@ async fn receipt_of(
                 }
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                // Receipt and transaction record are written in one batch: both or
-                // neither (a read error means "not yet", and the wait goes on).
-                let receipt = state.db.receipt(&hash).ok().flatten();
-                let record = state.db.tx(&hash).ok().flatten();
-                if let (Some(r), Some(t)) = (receipt, record) {
+                // Receipt and transaction record are one entry (a read error means
+                // "not yet", and the wait goes on).
+                if let Ok(Some((t, r))) = state.db.tx_with_receipt(&hash) {
                     return Some((t.height, r));
                 }
             }
@@ -484,22 +482,27 @@ pub async fn transaction(
     ApiPath(hash): ApiPath<String>,
 ) -> ApiResult<Json<TxView>> {
     let hash = parse_hash(&hash)?;
-    let Some(lianrong_storage::TxRecord {
-        height,
-        index,
-        bytes,
-    }) = state.db.tx(&hash).map_err(ApiError::internal)?
+    let Some((
+        lianrong_storage::TxRecord {
+            height,
+            index,
+            bytes,
+        },
+        receipt,
+    )) = state
+        .db
+        .tx_with_receipt(&hash)
+        .map_err(ApiError::internal)?
     else {
         return Err(ApiError::not_found(format!("committed transaction {hash}")));
     };
     let signed: SignedTransaction =
         codec::decode_stored(&bytes, lianrong_contracts::tx::MAX_TX_BYTES)
             .map_err(ApiError::internal)?;
-    let receipt = state.db.receipt(&hash).map_err(ApiError::internal)?;
     let reader = caller.reader();
     let party = !reader.sees_everything()
         && signed.tx.signer.org != caller.org
-        && party_to_touched(&state, &reader, receipt.as_ref())?;
+        && party_to_touched(&state, &reader, Some(&receipt))?;
     let access = vis::tx_access(&reader, signed.tx.signer.org.as_str(), party);
     let action_name = signed.tx.action.name().to_string();
     let view = TxView {
@@ -511,7 +514,7 @@ pub async fn transaction(
         nonce: signed.tx.nonce,
         action: signed.tx.action,
         action_name,
-        receipt,
+        receipt: Some(receipt),
     };
     match access {
         TxAccess::Whole => Ok(Json(view)),

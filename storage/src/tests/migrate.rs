@@ -100,3 +100,71 @@ fn by_version(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<StaleEntry> {
         })
         .collect()
 }
+
+/// Layout 5 kept receipts in a column family of their own. At open they are folded into
+/// their transactions' entries (also after an upgrade that stopped part way), the column
+/// family is dropped, and every transaction and receipt reads as it did -- in a plain and
+/// in an encrypted database (a receipt is sealed under its own column family's name).
+#[test]
+fn layout_5_receipts_fold_into_their_transactions_at_open() {
+    use super::{commit_of, scenario};
+    use crate::crypt::DataKey;
+
+    for key in [None, Some(DataKey::generate())] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = DbOptions {
+            encryption: key.clone(),
+            ..DbOptions::default()
+        };
+        let w = scenario(1);
+        let mut db = genesis_db_with(dir.path(), &options);
+        let mut commits = Vec::new();
+        for (ctx, txs, _) in &w.log {
+            let c = commit_of(ctx, txs, &db);
+            db.commit_block(&c).expect("commit");
+            commits.push(c);
+        }
+        let read_all = |db: &Db| -> Vec<_> {
+            (commits.iter().flat_map(|c| &c.txs))
+                .map(|(hash, _)| db.tx_with_receipt(hash).expect("read"))
+                .collect()
+        };
+        let before = read_all(&db);
+        assert!(before.iter().flatten().count() >= 10, "{before:?}");
+
+        // Written back as layout 5 held them, but for the first block's: as if an
+        // upgrade had folded those and stopped.
+        db.db
+            .create_cf(LAYOUT5_CF_RECEIPTS, &rocksdb::Options::default())
+            .expect("create");
+        let mut batch = rocksdb::WriteBatch::default();
+        let mut layout5 = 0;
+        for (hash, _) in commits.iter().skip(1).flat_map(|c| &c.txs) {
+            let Some(entry) = db.read(CF_TXS, &hash.0).expect("read") else {
+                continue;
+            };
+            let (_, receipt) = crate::TxRecord::split_entry(&entry).expect("entry");
+            let record = &entry[..entry.len() - receipt.len()];
+            db.put(&mut batch, CF_TXS, &hash.0, record).expect("put");
+            db.put(&mut batch, LAYOUT5_CF_RECEIPTS, &hash.0, receipt)
+                .expect("put");
+            layout5 += 1;
+        }
+        assert!(layout5 >= 5, "{layout5} receipts written back");
+        db.db.write(batch).expect("write");
+        db.put_now(CF_META, META_FORMAT, &5u32.to_be_bytes(), true)
+            .expect("put");
+        drop(db);
+
+        let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("upgraded at open");
+        let format = db.read(CF_META, META_FORMAT).expect("read");
+        assert_eq!(format, Some(FORMAT_VERSION.to_be_bytes().to_vec()));
+        assert_eq!(read_all(&db), before);
+        drop(db);
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).expect("list");
+        assert!(!cfs.iter().any(|c| c == LAYOUT5_CF_RECEIPTS), "{cfs:?}");
+        // And it opens again as layout 6.
+        let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("reopened");
+        assert_eq!(read_all(&db), before);
+    }
+}
