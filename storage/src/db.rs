@@ -284,17 +284,17 @@ impl Db {
         // the previous one ended instead of searching the skip list from the top.
         db_opts.set_allow_concurrent_memtable_write(false);
 
-        // The default column family holds nothing, but rust-rocksdb would open it with
-        // RocksDB's defaults (a 32 MiB block cache of its own, 64 MiB memtables).
         // A database of an older layout may hold column families this one folded into
         // others (`crate::migrate`): RocksDB opens a database with all of them or not
-        // at all, and the upgrade drops them.
+        // at all, and the upgrade drops them. (No list: a new database.)
         let legacy: Vec<&str> = match DB::list_cf(&db_opts, &path) {
             Ok(names) => (LEGACY_CFS.iter().copied())
                 .filter(|legacy| names.iter().any(|n| n == legacy))
                 .collect(),
             Err(_) => Vec::new(),
         };
+        // The default column family holds nothing, but rust-rocksdb would open it with
+        // RocksDB's defaults (a 32 MiB block cache of its own, 64 MiB memtables).
         let cfs = ALL_CFS
             .iter()
             .chain(&legacy)
