@@ -44,22 +44,25 @@ impl Db {
 
     /// A transaction by hash, with the height and position of its block.
     pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, DbError> {
-        Ok(self.tx_entry(hash)?.map(|(record, _)| record))
+        self.read_tx(hash, |record, _| Ok(record))
     }
 
     /// A committed transaction by hash with its receipt (one read: they are stored
     /// together).
     pub fn tx_with_receipt(&self, hash: &Hash) -> Result<Option<(TxRecord, Receipt)>, DbError> {
-        let Some((record, receipt)) = self.tx_entry(hash)? else {
-            return Ok(None);
-        };
-        let receipt = codec::decode_stored(&receipt, MAX_RECEIPT_BYTES)
-            .map_err(|e| DbError::codec(format!("receipt {hash}"), e))?;
-        Ok(Some((record, receipt)))
+        self.read_tx(hash, |record, receipt| {
+            let receipt = codec::decode_stored(receipt, MAX_RECEIPT_BYTES)
+                .map_err(|e| DbError::codec(format!("receipt {hash}"), e))?;
+            Ok((record, receipt))
+        })
     }
 
-    /// The stored entry of `hash`: its record and the receipt's bytes.
-    fn tx_entry(&self, hash: &Hash) -> Result<Option<(TxRecord, Vec<u8>)>, DbError> {
+    /// `read` of the stored entry of `hash`: its record and the receipt's bytes.
+    fn read_tx<T>(
+        &self,
+        hash: &Hash,
+        read: impl FnOnce(TxRecord, &[u8]) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
         let Some(entry) = self.read(CF_TXS, &hash.0)? else {
             return Ok(None);
         };
@@ -71,7 +74,7 @@ impl Db {
         }
         let (record, receipt) = TxRecord::split_entry(&entry)
             .map_err(|why| DbError::corrupt(format!("transaction {hash}"), why))?;
-        Ok(Some((record, receipt.to_vec())))
+        read(record, receipt).map(Some)
     }
 
     /// The changes the ledger made by itself in the block at `height` (the overdue
