@@ -55,7 +55,7 @@ pub struct TxRecord {
 }
 
 impl TxRecord {
-    /// The stored [`CF_TXS`] entry of the transaction `bytes` at `height`, `index` and its
+    /// The stored [`CF_TX_ENTRIES`] entry of the transaction `bytes` at `height`, `index` and its
     /// receipt: first the record exactly as the codec encodes a [`TxRecord`] (fixed-width
     /// little-endian height and index, the bytes' length as a `u64`, the bytes), written
     /// directly -- through serde each byte of the transaction was an encoder call of its
@@ -259,9 +259,13 @@ impl Db {
             None => 0,
         };
         let stale_and_pruned = (stale + pruned) * entry(48, 0);
-        // A transaction's record and its receipt, one entry keyed by its hash.
+        // A transaction's record and its receipt keyed by its position, and the position
+        // keyed by its hash.
         let txs: usize = (b.txs.iter())
-            .map(|(_, bytes)| entry(32, RECORD_HEAD + bytes.len() + 128))
+            .map(|(_, bytes)| {
+                entry(TX_POSITION_BYTES, RECORD_HEAD + bytes.len() + 128)
+                    + entry(32, TX_POSITION_BYTES)
+            })
             .sum();
         let fixed = b.block.len() + b.cert.len() + 4096;
         let total = values + jmt_values + nodes + stale_and_pruned + txs + fixed;
@@ -401,7 +405,9 @@ impl Db {
                 limit: MAX_BLOCK_TXS,
             })?;
             let entry = TxRecord::encode_entry(height, index, bytes, receipt);
-            self.put(batch, CF_TXS, &hash.0, &entry)?;
+            let position = tx_position_key(height, index);
+            self.put(batch, CF_TX_ENTRIES, &position, &entry)?;
+            self.put(batch, CF_TX_POSITIONS, &hash.0, &position)?;
         }
         Ok(())
     }

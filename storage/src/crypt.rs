@@ -20,7 +20,8 @@
 //! - **Tree value keys** (`jmt_values`: the SHA-256 of a state key, then a version): the
 //!   hash becomes its HMAC (a hash of a guessed key would otherwise confirm the guess);
 //!   the version stays big-endian, so versions stay in order.
-//! - Everything else keeps its key: heights, block and transaction hashes, tree node keys
+//! - Everything else keeps its key: heights, block and transaction hashes, transaction
+//!   positions (a height and an index), tree node keys
 //!   (a version and a few nibbles of a key's hash), the `meta` and `safety` record names.
 //!   None of it is ledger plaintext.
 //!

@@ -15,12 +15,20 @@
 //! of their old entries in one batch, so an interrupted upgrade resumes where it stopped
 //! (a packed entry's key is 8 bytes, an old one's longer).
 //!
-//! Layout 5 -> 6 folds each receipt into its transaction's [`CF_TXS`] entry: layout 5
+//! Layout 5 -> 6 folds each receipt into its transaction's [`LAYOUT6_CF_TXS`] entry: layout 5
 //! kept receipts in a column family of their own ([`LAYOUT5_CF_RECEIPTS`]), one more
 //! RocksDB entry per committed transaction. Each batch of the upgrade rewrites some
 //! transactions' entries with their receipts and deletes those receipts, so an
 //! interrupted upgrade resumes with the receipts left; opening the database drops the
 //! empty column family once the layout says 6.
+//!
+//! Layout 6 -> 7 keys transactions by position: layout 6 kept each transaction's entry
+//! under its hash ([`LAYOUT6_CF_TXS`]), and compaction rewrote those entries, spread over
+//! the whole key space, many times over. Each batch of the upgrade moves some entries to
+//! their position ([`CF_TX_ENTRIES`], the entry's bytes as they were) with the position
+//! under the hash ([`CF_TX_POSITIONS`]), and deletes them from the old column family, so
+//! an interrupted upgrade resumes with the entries left; opening the database drops the
+//! empty column family once the layout says 7.
 
 use rocksdb::WriteBatch;
 
@@ -33,16 +41,17 @@ use super::schema::*;
 const UPGRADE_BATCH_ITEMS: usize = 65_536;
 
 impl Db {
-    /// Upgrades a layout-4 or layout-5 database in place, a layout at a time; refuses
+    /// Upgrades a layout-4, 5 or 6 database in place, a layout at a time; refuses
     /// any other layout that is not [`FORMAT_VERSION`]: no older layout holds a state
     /// tree this node continues.
     pub(crate) fn migrate_from(&self, format: u32) -> Result<(), DbError> {
-        const _: () = assert!(FORMAT_VERSION == 6, "a new layout needs its upgrade here");
+        const _: () = assert!(FORMAT_VERSION == 7, "a new layout needs its upgrade here");
         let mut format = format;
         while format != FORMAT_VERSION {
             match format {
                 4 => self.pack_stale_index()?,
                 5 => self.fold_receipts()?,
+                6 => self.key_txs_by_position()?,
                 _ => {
                     return Err(DbError::OtherFormat {
                         path: self.path.display().to_string(),
@@ -58,15 +67,38 @@ impl Db {
 
     /// Layout 5 -> 6: each receipt into its transaction's entry (the module's comment).
     fn fold_receipts(&self) -> Result<(), DbError> {
-        let mut folded = 0u64;
-        if let Some(receipts) = self.db.cf_handle(LAYOUT5_CF_RECEIPTS) {
-            let mut it = self.db.raw_iterator_cf(receipts);
+        let folded = self.drain_legacy(LAYOUT5_CF_RECEIPTS, 6, |batch, key, value| {
+            self.fold_receipt(batch, key, value)
+        })?;
+        tracing::info!(
+            path = %self.path.display(),
+            from = 5,
+            to = 6,
+            receipts = folded,
+            "database layout upgraded: receipts stored with their transactions"
+        );
+        Ok(())
+    }
+
+    /// Stages what `stage` makes of each entry of the older layout's column family
+    /// `legacy` (when the database has it), a batch at a time, each batch deleting the
+    /// entries it staged, so an interrupted upgrade resumes with those left; then records
+    /// layout `to`. Returns how many entries it staged.
+    fn drain_legacy(
+        &self,
+        legacy: &str,
+        to: u32,
+        mut stage: impl FnMut(&mut WriteBatch, &[u8], &[u8]) -> Result<(), DbError>,
+    ) -> Result<u64, DbError> {
+        let mut staged = 0u64;
+        if let Some(cf) = self.db.cf_handle(legacy) {
+            let mut it = self.db.raw_iterator_cf(cf);
             it.seek_to_first();
             let mut batch = WriteBatch::default();
             while let (Some(key), Some(value)) = (it.key(), it.value()) {
-                self.fold_receipt(&mut batch, key, value)?;
-                batch.delete_cf(receipts, key);
-                folded += 1;
+                stage(&mut batch, key, value)?;
+                batch.delete_cf(cf, key);
+                staged += 1;
                 if batch.len() >= UPGRADE_BATCH_ITEMS {
                     self.db.write_opt(std::mem::take(&mut batch), &synced())?;
                 }
@@ -76,16 +108,9 @@ impl Db {
             self.db.write_opt(batch, &synced())?;
         }
         let mut batch = WriteBatch::default();
-        self.stage_format_of(&mut batch, 6)?;
+        self.stage_format_of(&mut batch, to)?;
         self.db.write_opt(batch, &synced())?;
-        tracing::info!(
-            path = %self.path.display(),
-            from = 5,
-            to = 6,
-            receipts = folded,
-            "database layout upgraded: receipts stored with their transactions"
-        );
-        Ok(())
+        Ok(staged)
     }
 
     /// Stages the entry of the transaction whose layout-5 receipt is `sealed` under
@@ -100,7 +125,7 @@ impl Db {
         let receipt = self.open_value(LAYOUT5_CF_RECEIPTS, stored_key, sealed)?;
         let what = || format!("layout 5 receipt {}", hex::encode(stored_key));
         let record = self
-            .read(CF_TXS, stored_key)?
+            .read(LAYOUT6_CF_TXS, stored_key)?
             .ok_or_else(|| DbError::corrupt(what(), "its transaction is not stored"))?;
         // Layout 5's record is exactly the codec's `TxRecord`, the head of a layout-6
         // entry, and nothing after it (a receipt and its fold leave in the same batch).
@@ -114,7 +139,42 @@ impl Db {
         }
         let entry = [record.as_slice(), &receipt].concat();
         debug_assert_eq!(crate::TxRecord::split_entry(&entry).map(|e| e.0), Ok(tx));
-        self.put(batch, CF_TXS, stored_key, &entry)
+        self.put(batch, LAYOUT6_CF_TXS, stored_key, &entry)
+    }
+
+    /// Layout 6 -> 7: each transaction's entry to its position (the module's comment).
+    fn key_txs_by_position(&self) -> Result<(), DbError> {
+        let moved = self.drain_legacy(LAYOUT6_CF_TXS, 7, |batch, key, value| {
+            self.move_tx_entry(batch, key, value)
+        })?;
+        tracing::info!(
+            path = %self.path.display(),
+            from = 6,
+            to = 7,
+            transactions = moved,
+            "database layout upgraded: transactions stored by position"
+        );
+        Ok(())
+    }
+
+    /// Stages the layout-7 entries of the transaction whose layout-6 entry is `sealed`
+    /// under `stored_key` (its hash, stored as is also when encrypted).
+    fn move_tx_entry(
+        &self,
+        batch: &mut WriteBatch,
+        stored_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<(), DbError> {
+        let entry = self.open_value(LAYOUT6_CF_TXS, stored_key, sealed)?;
+        let (record, _) = crate::TxRecord::split_entry(&entry).map_err(|why| {
+            DbError::corrupt(
+                format!("layout 6 transaction {}", hex::encode(stored_key)),
+                why,
+            )
+        })?;
+        let position = tx_position_key(record.height, record.index);
+        self.put(batch, CF_TX_ENTRIES, &position, &entry)?;
+        self.put(batch, CF_TX_POSITIONS, stored_key, &position)
     }
 
     /// Layout 4 -> 5: one stale-index entry per version (the module's comment).

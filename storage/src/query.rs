@@ -47,8 +47,8 @@ impl Db {
         self.read_tx(hash, |record, _| Ok(record))
     }
 
-    /// A committed transaction by hash with its receipt (one read: they are stored
-    /// together).
+    /// A committed transaction by hash with its receipt (stored together: a read of its
+    /// position, then one of both).
     pub fn tx_with_receipt(&self, hash: &Hash) -> Result<Option<(TxRecord, Receipt)>, DbError> {
         self.read_tx(hash, |record, receipt| {
             let receipt = codec::decode_stored(receipt, MAX_RECEIPT_BYTES)
@@ -63,17 +63,30 @@ impl Db {
         hash: &Hash,
         read: impl FnOnce(TxRecord, &[u8]) -> Result<T, DbError>,
     ) -> Result<Option<T>, DbError> {
-        let Some(entry) = self.read(CF_TXS, &hash.0)? else {
+        let Some(position) = self.read(CF_TX_POSITIONS, &hash.0)? else {
             return Ok(None);
         };
+        let what = || format!("transaction {hash}");
+        if !is_tx_position(&position) {
+            return Err(DbError::corrupt(
+                what(),
+                "its position is not a height and index",
+            ));
+        }
+        let entry = self
+            .read(CF_TX_ENTRIES, &position)?
+            .ok_or_else(|| DbError::corrupt(what(), "no entry at its position"))?;
         if entry.len() > MAX_TX_ENTRY_BYTES {
             return Err(DbError::corrupt(
-                format!("transaction {hash}"),
+                what(),
                 format!("{} bytes, above {MAX_TX_ENTRY_BYTES}", entry.len()),
             ));
         }
-        let (record, receipt) = TxRecord::split_entry(&entry)
-            .map_err(|why| DbError::corrupt(format!("transaction {hash}"), why))?;
+        let (record, receipt) =
+            TxRecord::split_entry(&entry).map_err(|why| DbError::corrupt(what(), why))?;
+        if tx_position_key(record.height, record.index) != position.as_slice() {
+            return Err(DbError::corrupt(what(), "its entry is of another position"));
+        }
         read(record, receipt).map(Some)
     }
 

@@ -8,9 +8,11 @@ use jmt::KeyHash;
 /// (`node_codec::encode_node_key`). 4: a document and its history head share one tree
 /// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's. 5: the
 /// stale index holds one entry per version ([`CF_JMT_STALE`]), not one per item. 6: a
-/// transaction's receipt is stored in its [`CF_TXS`] entry, after the record (layout 5 kept
-/// receipts in a column family of their own, [`LAYOUT5_CF_RECEIPTS`]).
-pub const FORMAT_VERSION: u32 = 6;
+/// transaction's receipt is stored in its transaction's entry, after the record (layout 5
+/// kept receipts in a column family of their own, [`LAYOUT5_CF_RECEIPTS`]). 7: those
+/// entries are keyed by the transaction's position ([`CF_TX_ENTRIES`]), found by hash
+/// through [`CF_TX_POSITIONS`] (layout 6 keyed them by hash, [`LAYOUT6_CF_TXS`]).
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.
@@ -29,15 +31,28 @@ pub const CF_CERTS: &str = "certs";
 pub const CF_RESULTS: &str = "results";
 /// Column family of block hashes (`hash -> height BE`).
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
-/// Column family of committed transactions and their receipts (`tx hash -> record ++
-/// receipt`: the record as [`crate::TxRecord::encode`] writes it, then the receipt's codec
-/// encoding). One entry a transaction: both are written once, together, and read by the
-/// same hash, and a second column family of them cost every block one more RocksDB entry
-/// per transaction (a tenth of an orders block's entries) and every submission a second
-/// lookup.
-pub const CF_TXS: &str = "txs";
+/// Column family of committed transactions and their receipts by position
+/// ([`tx_position_key`] -> record ++ receipt: the record as the codec encodes a
+/// [`crate::TxRecord`], then the receipt's codec encoding). One entry a transaction: both
+/// are written once, together, and read together (a column family of receipts cost every
+/// block one more RocksDB entry per transaction, until layout 6).
+///
+/// Keyed by position because a position only grows: each flush's entries sort after
+/// every file already written, so compaction moves those files down without rewriting
+/// them, as it does blocks'. Keyed by hash (layout 6) the entries were spread over the
+/// whole key space, and compaction rewrote them ~7 times over: 1,617 MB of compaction
+/// output for the 234 MB flushed by a node catching up 1,073,653 transactions, 45 % of
+/// all its compaction output (node/README.md, "Transactions by position").
+pub const CF_TX_ENTRIES: &str = "tx_entries";
+/// Column family of where each committed transaction is (`tx hash -> ` [`tx_position_key`]):
+/// the small entries a lookup by hash reads first.
+pub const CF_TX_POSITIONS: &str = "tx_positions";
+/// Layout 6's column family of transaction entries keyed by hash (`tx hash -> record ++
+/// receipt`): opened only to move them into [`CF_TX_ENTRIES`] and [`CF_TX_POSITIONS`]
+/// (`crate::migrate`), then dropped. Layout 5 -> 6 folds receipts into it.
+pub const LAYOUT6_CF_TXS: &str = "txs";
 /// Layout 5's column family of receipts (`tx hash -> encode(Receipt)`): opened only to
-/// fold it into [`CF_TXS`] (`crate::migrate`), then dropped.
+/// fold it into [`LAYOUT6_CF_TXS`] (`crate::migrate`), then dropped.
 pub const LAYOUT5_CF_RECEIPTS: &str = "receipts";
 /// Column family of derived indexes: document history (`hist/...`, as the contract layer
 /// writes it) and the receivable indexes (`rcv/...`).
@@ -70,7 +85,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_CERTS,
     CF_RESULTS,
     CF_BLOCK_HASHES,
-    CF_TXS,
+    CF_TX_ENTRIES,
+    CF_TX_POSITIONS,
     CF_INDEX,
     CF_SAFETY,
     CF_META,
@@ -79,7 +95,7 @@ pub const ALL_CFS: &[&str] = &[
 ];
 
 /// Column families of older layouts, opened only to be upgraded from and then dropped.
-pub const LEGACY_CFS: &[&str] = &[LAYOUT5_CF_RECEIPTS];
+pub const LEGACY_CFS: &[&str] = &[LAYOUT5_CF_RECEIPTS, LAYOUT6_CF_TXS];
 
 /// `meta` key: the chain id (UTF-8).
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
@@ -152,6 +168,24 @@ pub const MAX_SORTED_SCAN: usize = 1_000_000;
 /// A height as a key: big-endian so that key order is height order.
 pub fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
+}
+
+/// Bytes of a [`tx_position_key`].
+pub const TX_POSITION_BYTES: usize = 8 + 4;
+
+/// A committed transaction's position: its block's height, then its index in the block,
+/// both big-endian, so positions sort in the order transactions were committed (the
+/// [`CF_TX_ENTRIES`] key, and the [`CF_TX_POSITIONS`] value).
+pub fn tx_position_key(height: u64, index: u32) -> [u8; TX_POSITION_BYTES] {
+    let mut k = [0u8; TX_POSITION_BYTES];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Whether `bytes` is a [`tx_position_key`] (what a [`CF_TX_POSITIONS`] entry must hold).
+pub fn is_tx_position(bytes: &[u8]) -> bool {
+    bytes.len() == TX_POSITION_BYTES
 }
 
 /// The [`CF_RESULTS`] key of a block's ledger events: its height key and a suffix, so it
@@ -277,6 +311,17 @@ mod tests {
         assert!(jmt_value_key(&a, 1) < jmt_value_key(&a, 2));
         assert!(jmt_value_key(&a, 255) < jmt_value_key(&a, 256));
         assert!(jmt_value_key(&a, u64::MAX) < jmt_value_key(&b, 0));
+    }
+
+    proptest::proptest! {
+        /// Positions sort as the transactions were committed, by height then index: what
+        /// lets compaction move a flushed file of entries down instead of rewriting it.
+        #[test]
+        fn tx_positions_sort_in_commit_order(a: (u64, u32), b: (u64, u32)) {
+            let (ka, kb) = (tx_position_key(a.0, a.1), tx_position_key(b.0, b.1));
+            proptest::prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            proptest::prop_assert!(is_tx_position(&ka));
+        }
     }
 
     #[test]

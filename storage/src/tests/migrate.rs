@@ -5,6 +5,7 @@ use super::prune::genesis_db_with;
 use crate::schema::*;
 use crate::{Db, DbError, DbOptions};
 use lianrong_contracts::testkit::CHAIN_ID;
+use lianrong_primitives::Hash;
 
 #[test]
 fn a_database_of_a_layout_this_node_does_not_continue_is_refused() {
@@ -101,80 +102,174 @@ fn by_version(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<StaleEntry> {
         .collect()
 }
 
-/// Layout 5 kept receipts in a column family of their own. At open they are folded into
-/// their transactions' entries (also after an upgrade that stopped part way), the column
-/// family is dropped, and every transaction and receipt reads as it did -- in a plain and
-/// in an encrypted database (a receipt is sealed under its own column family's name).
-#[test]
-fn layout_5_receipts_fold_into_their_transactions_at_open() {
+/// A plain and an encrypted database holding a few blocks of transactions, with the
+/// blocks committed and every transaction's record and receipt as read before an upgrade.
+struct WithTxs {
+    dir: tempfile::TempDir,
+    options: DbOptions,
+    db: Db,
+    hashes: Vec<Vec<Hash>>,
+    before: Vec<Option<TxAndReceipt>>,
+}
+
+fn databases_with_txs() -> Vec<WithTxs> {
     use super::{commit_of, scenario};
     use crate::crypt::DataKey;
 
+    let mut out = Vec::new();
     for key in [None, Some(DataKey::generate())] {
         let dir = tempfile::tempdir().expect("tempdir");
         let options = DbOptions {
-            encryption: key.clone(),
+            encryption: key,
             ..DbOptions::default()
         };
         let w = scenario(1);
-        let mut db = genesis_db_with(dir.path(), &options);
-        let mut commits = Vec::new();
+        let db = genesis_db_with(dir.path(), &options);
+        let mut hashes = Vec::new();
         for (ctx, txs, _) in &w.log {
             let c = commit_of(ctx, txs, &db);
             db.commit_block(&c).expect("commit");
-            commits.push(c);
+            hashes.push(c.txs.iter().map(|(h, _)| *h).collect());
         }
-        let read_all = |db: &Db| -> Vec<_> {
-            (commits.iter().flat_map(|c| &c.txs))
-                .map(|(hash, _)| db.tx_with_receipt(hash).expect("read"))
-                .collect()
-        };
-        let before = read_all(&db);
+        let before = read_all(&db, &hashes);
         assert!(before.iter().flatten().count() >= 10, "{before:?}");
+        out.push(WithTxs {
+            dir,
+            options,
+            db,
+            hashes,
+            before,
+        });
+    }
+    out
+}
 
-        // Written back as layout 5 held them, but for the first block's: as if an
-        // upgrade had folded those and stopped.
+type TxAndReceipt = (crate::TxRecord, lianrong_contracts::Receipt);
+
+/// Every transaction of `hashes` with its receipt, as `db` reads them.
+fn read_all(db: &Db, hashes: &[Vec<Hash>]) -> Vec<Option<TxAndReceipt>> {
+    (hashes.iter().flatten())
+        .map(|hash| db.tx_with_receipt(hash).expect("read"))
+        .collect()
+}
+
+fn column_families(dir: &std::path::Path) -> Vec<String> {
+    rocksdb::DB::list_cf(&rocksdb::Options::default(), dir).expect("list")
+}
+
+impl WithTxs {
+    /// The transactions of every block but the first `skip` written back as layout 6 kept
+    /// them: each entry under its hash in a column family of its own. Returns how many.
+    fn write_back_as_layout_6(&mut self, skip: usize) -> usize {
+        let db = &mut self.db;
+        db.db
+            .create_cf(LAYOUT6_CF_TXS, &rocksdb::Options::default())
+            .expect("create");
+        let mut batch = rocksdb::WriteBatch::default();
+        let mut written = 0;
+        for hash in self.hashes.iter().skip(skip).flatten() {
+            let Some(position) = db.read(CF_TX_POSITIONS, &hash.0).expect("read") else {
+                continue;
+            };
+            let entry = (db.read(CF_TX_ENTRIES, &position).expect("read")).expect("entry");
+            db.put(&mut batch, LAYOUT6_CF_TXS, &hash.0, &entry)
+                .expect("put");
+            batch.delete_cf(db.cf(CF_TX_POSITIONS), hash.0);
+            batch.delete_cf(db.cf(CF_TX_ENTRIES), position);
+            written += 1;
+        }
+        db.db.write(batch).expect("write");
+        written
+    }
+
+    /// Reopens the database with layout `format` recorded, expects it upgraded to this
+    /// node's layout with every transaction and receipt as before and the older column
+    /// families `legacy` dropped, also one a crash left empty after the upgrade.
+    fn reopen_upgraded_from(self, format: u32, legacy: &[&str]) {
+        let WithTxs {
+            dir,
+            options,
+            db,
+            hashes,
+            before,
+        } = self;
+        db.put_now(CF_META, META_FORMAT, &format.to_be_bytes(), true)
+            .expect("put");
+        drop(db);
+        let reopen = |what: &str| {
+            let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect(what);
+            let format = db.read(CF_META, META_FORMAT).expect("read");
+            assert_eq!(
+                format,
+                Some(FORMAT_VERSION.to_be_bytes().to_vec()),
+                "{what}"
+            );
+            assert_eq!(read_all(&db, &hashes), before, "{what}");
+            db
+        };
+        let dropped = || {
+            let cfs = column_families(dir.path());
+            assert!(!cfs.iter().any(|c| legacy.contains(&c.as_str())), "{cfs:?}");
+        };
+        drop(reopen("upgraded at open"));
+        dropped();
+        // An empty column family of the older layout left by a crash between the
+        // upgrade's last batch and the drop is dropped at the next open.
+        let mut db = reopen("reopened");
+        for cf in legacy {
+            db.db
+                .create_cf(cf, &rocksdb::Options::default())
+                .expect("create");
+        }
+        drop(db);
+        drop(reopen("reopened after a crash"));
+        dropped();
+    }
+}
+
+/// Layout 6 kept each transaction's entry under its hash. At open the entries move to
+/// their positions (also after an upgrade that stopped part way), the column family is
+/// dropped, and every transaction and receipt reads as it did -- in a plain and in an
+/// encrypted database (an entry is sealed under its column family's name and key).
+#[test]
+fn layout_6_transactions_move_to_their_positions_at_open() {
+    for mut with in databases_with_txs() {
+        // All but the first block's: as if an upgrade had moved those and stopped.
+        let written = with.write_back_as_layout_6(1);
+        assert!(written >= 5, "{written} entries written back");
+        with.reopen_upgraded_from(6, &[LAYOUT6_CF_TXS]);
+    }
+}
+
+/// Layout 5 kept receipts in a column family of their own. At open they are folded into
+/// their transactions' entries (also after an upgrade that stopped part way), and those
+/// entries then move to their positions; both older column families are dropped.
+#[test]
+fn layout_5_receipts_fold_into_their_transactions_at_open() {
+    for mut with in databases_with_txs() {
+        assert!(with.write_back_as_layout_6(0) >= 10);
+        // Receipts written back as layout 5 held them, but for the first block's: as if
+        // an upgrade had folded those and stopped.
+        let db = &mut with.db;
         db.db
             .create_cf(LAYOUT5_CF_RECEIPTS, &rocksdb::Options::default())
             .expect("create");
         let mut batch = rocksdb::WriteBatch::default();
         let mut layout5 = 0;
-        for (hash, _) in commits.iter().skip(1).flat_map(|c| &c.txs) {
-            let Some(entry) = db.read(CF_TXS, &hash.0).expect("read") else {
+        for hash in with.hashes.iter().skip(1).flatten() {
+            let Some(entry) = db.read(LAYOUT6_CF_TXS, &hash.0).expect("read") else {
                 continue;
             };
             let (_, receipt) = crate::TxRecord::split_entry(&entry).expect("entry");
             let record = &entry[..entry.len() - receipt.len()];
-            db.put(&mut batch, CF_TXS, &hash.0, record).expect("put");
+            db.put(&mut batch, LAYOUT6_CF_TXS, &hash.0, record)
+                .expect("put");
             db.put(&mut batch, LAYOUT5_CF_RECEIPTS, &hash.0, receipt)
                 .expect("put");
             layout5 += 1;
         }
         assert!(layout5 >= 5, "{layout5} receipts written back");
         db.db.write(batch).expect("write");
-        db.put_now(CF_META, META_FORMAT, &5u32.to_be_bytes(), true)
-            .expect("put");
-        drop(db);
-
-        let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("upgraded at open");
-        let format = db.read(CF_META, META_FORMAT).expect("read");
-        assert_eq!(format, Some(FORMAT_VERSION.to_be_bytes().to_vec()));
-        assert_eq!(read_all(&db), before);
-        drop(db);
-        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).expect("list");
-        assert!(!cfs.iter().any(|c| c == LAYOUT5_CF_RECEIPTS), "{cfs:?}");
-        // And it opens again as layout 6; an empty receipts column family left by a
-        // crash between the upgrade's last batch and the drop is dropped then.
-        let mut db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("reopened");
-        assert_eq!(read_all(&db), before);
-        db.db
-            .create_cf(LAYOUT5_CF_RECEIPTS, &rocksdb::Options::default())
-            .expect("create");
-        drop(db);
-        let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("reopened");
-        assert_eq!(read_all(&db), before);
-        drop(db);
-        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).expect("list");
-        assert!(!cfs.iter().any(|c| c == LAYOUT5_CF_RECEIPTS), "{cfs:?}");
+        with.reopen_upgraded_from(5, &[LAYOUT5_CF_RECEIPTS, LAYOUT6_CF_TXS]);
     }
 }
