@@ -40,6 +40,6 @@ pub use genesis::Genesis;
 pub use layered::Layered;
 pub use merkle::{MemoryStorage, StateChanges, StateProof};
 pub use tx::{
-    verify_batch, verify_envelopes, Envelope, SignedTransaction, Signer, Transaction, TxError,
-    VerifiedTransaction,
+    verify_batch, verify_envelopes, Envelope, ListedTx, SignedTransaction, Signer, Transaction,
+    TxError, VerifiedTransaction,
 };

@@ -173,10 +173,40 @@ impl Envelope {
         limit: usize,
         max_items: usize,
     ) -> Result<Vec<Envelope>, CodecError> {
-        let listed = codec::decode_list_with_bytes(bytes, limit, max_items, |_, _| false)?;
-        Ok(listed
-            .into_iter()
-            .map(|(signed, own)| Envelope::new(signed, own.into()))
+        let listed = Self::decode_list_held(bytes, limit, max_items, |_, _| None)?;
+        Ok((listed.into_iter())
+            .filter_map(|t| match t {
+                ListedTx::New(envelope) => Some(envelope),
+                ListedTx::Held(_) => None,
+            })
+            .collect())
+    }
+
+    /// [`Self::decode_list`] of a list some of whose transactions the caller holds
+    /// verified already (a block's, most of them in the mempool): `held(t, own)` may
+    /// answer the one it holds for `t` listed as the bytes `own`, which counts only when
+    /// its bytes are `own` and is then neither encoded again nor enveloped anew. Every
+    /// other transaction comes back as an envelope of its own slice of `bytes`, encoded
+    /// once to check that slice canonical, never again.
+    pub fn decode_list_held(
+        bytes: &[u8],
+        limit: usize,
+        max_items: usize,
+        held: impl Fn(&SignedTransaction, &[u8]) -> Option<VerifiedTransaction>,
+    ) -> Result<Vec<ListedTx>, CodecError> {
+        // Asked once per listed transaction, in order.
+        let mut found: Vec<Option<VerifiedTransaction>> = Vec::new();
+        let listed = codec::decode_list_with_bytes(bytes, limit, max_items, |t, own| {
+            let same = held(t, own).filter(|v| v.bytes() == own);
+            let canonical = same.is_some();
+            found.push(same);
+            canonical
+        })?;
+        Ok((listed.into_iter().zip(found))
+            .map(|((signed, own), same)| match same {
+                Some(held) => ListedTx::Held(held),
+                None => ListedTx::New(Envelope::new(signed, own.into())),
+            })
             .collect())
     }
 
@@ -241,6 +271,15 @@ impl Envelope {
             None => self.signed.tx.signing_bytes(),
         }
     }
+}
+
+/// One transaction of a list [`Envelope::decode_list_held`] decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListedTx {
+    /// The verified transaction the caller held, with the very bytes listed.
+    Held(VerifiedTransaction),
+    /// An envelope of the listed bytes, its signature not yet checked.
+    New(Envelope),
 }
 
 /// Verifies many transactions with one batch equation; each answer is exactly what
@@ -427,7 +466,7 @@ mod tests {
             fn an_envelope_s_bytes_hash_and_signed_message_are_the_canonical_ones(
                 (nonce, terms, seed) in any_tx()
             ) {
-                let (_, t) = make(nonce, terms, seed);
+                let (_, t) = make(nonce, terms.clone(), seed);
                 let encoded = t.encode();
                 let decoded = Envelope::decode(&encoded).unwrap();
                 let made = t.clone().envelope();
@@ -440,6 +479,21 @@ mod tests {
                 let verified = decoded.verify("lianrong-test").unwrap();
                 prop_assert_eq!(verified.bytes(), encoded.as_slice());
                 prop_assert_eq!(verified.hash(), t.hash());
+                // A held transaction counts only with the listed bytes; the others come
+                // back as envelopes of the list's own bytes.
+                let list = codec::encode(&vec![&t, &t]);
+                let asked = std::cell::RefCell::new(Vec::new());
+                let held = Envelope::decode_list_held(&list, 1 << 20, 2, |_, own| {
+                    asked.borrow_mut().push(own.to_vec());
+                    Some(verified.clone())
+                }).unwrap();
+                prop_assert_eq!(asked.into_inner(), vec![encoded.clone(), encoded.clone()]);
+                prop_assert_eq!(&held, &vec![ListedTx::Held(verified.clone()), ListedTx::Held(verified.clone())]);
+                let (_, other) = make(nonce.wrapping_add(1), terms, seed);
+                let wrong = other.envelope().verify("lianrong-test").unwrap();
+                let held = Envelope::decode_list_held(&list, 1 << 20, 2, |_, _| Some(wrong.clone()))
+                    .unwrap();
+                prop_assert_eq!(held, vec![ListedTx::New(made.clone()), ListedTx::New(made.clone())]);
             }
 
             #[test]

@@ -6,7 +6,9 @@
 //! size or signature fail are left out (ZIP-215 makes that decision identical on every
 //! node). A faulty proposer can therefore waste a block, never fork the state.
 
-use lianrong_contracts::{verify_envelopes, Envelope, SignedTransaction, VerifiedTransaction};
+use lianrong_contracts::{
+    verify_envelopes, Envelope, ListedTx, SignedTransaction, VerifiedTransaction,
+};
 use std::ops::Range;
 
 use lianrong_primitives::{codec, PublicKey};
@@ -55,26 +57,21 @@ pub fn decode_with(
     if bytes.is_empty() {
         return vec![];
     }
-    // Asked once per listed transaction, in order: the held equal, if its bytes match.
-    let mut held: Vec<Option<VerifiedTransaction>> = Vec::new();
-    let listed = codec::decode_list_with_bytes(bytes, max_bytes, MAX_BLOCK_TXS, |t, own| {
-        let same = known(t, own).filter(|v| v.bytes() == own);
-        let canonical = same.is_some();
-        held.push(same);
-        canonical
-    });
-    let Ok(listed) = listed else {
+    let Ok(listed) = Envelope::decode_list_held(bytes, max_bytes, MAX_BLOCK_TXS, known) else {
         return vec![];
     };
     let mut out: Vec<Option<VerifiedTransaction>> = Vec::with_capacity(listed.len());
     let mut unknown = Vec::new();
     let mut slots = Vec::new();
-    for ((t, _), same) in listed.into_iter().zip(held) {
-        if same.is_none() {
-            slots.push(out.len());
-            unknown.push(t.envelope());
+    for item in listed {
+        match item {
+            ListedTx::Held(same) => out.push(Some(same)),
+            ListedTx::New(envelope) => {
+                slots.push(out.len());
+                unknown.push(envelope);
+                out.push(None);
+            }
         }
-        out.push(same);
     }
     with_checked(out, slots, unknown, chain_id)
 }
