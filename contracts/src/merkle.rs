@@ -223,16 +223,7 @@ fn tree_update<S: Storage>(
 ) -> anyhow::Result<(jmt::RootHash, TreeUpdateBatch)> {
     let tree = Sha256Jmt::new(store);
     let inserts_only = !set.is_empty() && set.iter().all(|(_, v)| v.is_some());
-    // Key by key, jmt takes a missing previous root for an empty tree; its batch insertion
-    // refuses it. A chain's tree has one at every version from genesis (0) on, but a
-    // store begun at a later version has none before it.
-    let has_previous_root = match version.checked_sub(1) {
-        None => true,
-        Some(previous) => store
-            .get_node_option(&NodeKey::new(previous, std::iter::empty().collect()))?
-            .is_some(),
-    };
-    if how == Insertion::Batched && inserts_only && has_previous_root {
+    if how == Insertion::Batched && inserts_only && has_previous_root(store, version)? {
         let inserts = set.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
         let (roots, batch) = tree.batch_put_value_sets(vec![inserts], None, version)?;
         let [root] = roots[..] else {
@@ -241,6 +232,18 @@ fn tree_update<S: Storage>(
         return Ok((root, batch));
     }
     tree.put_value_set(set, version)
+}
+
+/// Whether the tree has a root at the version before `version` (or `version` is 0). Key
+/// by key, jmt takes a missing previous root for an empty tree; its batch insertion
+/// refuses it. A chain's tree has one at every version from genesis (0) on, but a store
+/// begun at a later version has none before it.
+fn has_previous_root<S: Storage>(store: &S, version: u64) -> anyhow::Result<bool> {
+    let Some(previous) = version.checked_sub(1) else {
+        return Ok(true);
+    };
+    let root = NodeKey::new(previous, std::iter::empty().collect());
+    Ok(store.get_node_option(&root)?.is_some())
 }
 
 /// A Merkle proof that `key` has `value` (or is absent) under `root`.
