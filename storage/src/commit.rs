@@ -169,11 +169,15 @@ impl Db {
         let (batch, pruned) = self.stage_block(block)?;
         let entries = batch.len();
         self.write_state(batch, &synced(), state_keys(&block.changes))?;
-        // Only once they are on disk: the next block reads these paths first.
-        for (key, node) in block.changes.tree.node_batch.nodes() {
+        // Only once they are on disk: the next block reads these paths first, and no
+        // longer the old versions they replace.
+        let tree = &block.changes.tree;
+        self.nodes
+            .forget(tree.stale_node_index_batch.iter().map(|s| &s.node_key));
+        for (key, node) in tree.node_batch.nodes() {
             self.nodes.insert(key, node);
         }
-        let (changes, tree) = (&block.changes, &block.changes.tree);
+        let changes = &block.changes;
         // What the batch's entries are, by kind: what a change to the layout would save.
         tracing::debug!(
             height,

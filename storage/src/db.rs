@@ -504,6 +504,11 @@ impl Db {
         })
     }
 
+    /// Tree-node lookups since the database was opened, by where they were answered.
+    pub fn node_reads(&self) -> super::NodeReads {
+        self.nodes.reads()
+    }
+
     /// The data key of an encrypted database (what opens a checkpoint of it), `None` for
     /// a plain one.
     pub fn data_key(&self) -> Option<&DataKey> {

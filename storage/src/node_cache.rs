@@ -3,8 +3,14 @@
 //! Every block rewrites the paths from its changed keys up to the root, and jmt reads
 //! the previous version of each path first: without a cache that is a RocksDB lookup and
 //! a decode per node, the largest cost of executing a block. Tree nodes never change
-//! once written (a node key names a version), so a cached node is never stale; the cache
+//! once written (a node key names a version), so a cached node is never wrong; the cache
 //! is filled by reads and by committed blocks, and forgets the least recently used.
+//!
+//! A committed block also forgets the nodes it superseded ([`NodeCache::forget`]): a
+//! block reads the old version of each node on its paths and writes a new one, so both
+//! were used last by the same block and LRU alone kept them alike -- about half the
+//! cache held old versions that only a proof of an older height would read, while
+//! current nodes of the tree's fourth level came from RocksDB.
 //!
 //! It holds internal nodes only. A leaf is read again only when its key changes (and
 //! then replaced by a leaf of the new version) or when a new key lands on its path, so
@@ -13,6 +19,7 @@
 //! block reads again (a block of 1,000 orders writes ~3,000 leaves; the tree's fourth
 //! and fifth levels, read on every key's path, then came from RocksDB).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use hashlink::LruCache;
@@ -28,6 +35,19 @@ pub const NODE_CACHE_ENTRIES: usize = 64 * 1024;
 /// of it can be checked against what it holds (`node/tests/memory_model.rs`).
 pub struct NodeCache {
     nodes: Mutex<LruCache<NodeKey, Node>>,
+    /// Lookups answered, and lookups that went on to the database, since the start: how
+    /// well the cache's size fits the tree (`lianrong_tree_node_reads_total`).
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Tree-node lookups since the start, by where they were answered ([`NodeCache::reads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeReads {
+    /// From the cache.
+    pub cached: u64,
+    /// Not cached, so read from the database (or found missing there).
+    pub from_disk: u64,
 }
 
 impl NodeCache {
@@ -36,12 +56,30 @@ impl NodeCache {
         assert!(capacity > 0);
         Self {
             nodes: Mutex::new(LruCache::new(capacity)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
     /// The node under `key`, if cached.
     pub fn get(&self, key: &NodeKey) -> Option<Node> {
-        self.lock().get(key).cloned()
+        let found = self.lock().get(key).cloned();
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        // A statistic: no other memory access is ordered by it.
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups since the start, by where they were answered.
+    pub fn reads(&self) -> NodeReads {
+        NodeReads {
+            cached: self.hits.load(Ordering::Relaxed),
+            from_disk: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// Remembers a node read from or written to the database, if it is an internal one
@@ -49,6 +87,16 @@ impl NodeCache {
     pub fn insert(&self, key: &NodeKey, node: &Node) {
         if matches!(node, Node::Internal(_)) {
             self.lock().insert(key.clone(), node.clone());
+        }
+    }
+
+    /// Drops the nodes a committed block superseded (no-op for those not cached). Only
+    /// reads of older versions (proofs at past heights) want them again, and those go
+    /// to the database.
+    pub fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a NodeKey>) {
+        let mut nodes = self.lock();
+        for key in keys {
+            nodes.remove(key);
         }
     }
 
@@ -61,6 +109,12 @@ impl NodeCache {
     #[cfg(test)]
     pub fn clear(&self) {
         self.lock().clear();
+    }
+
+    /// Whether `key` is cached, without making it recently used.
+    #[cfg(test)]
+    pub(crate) fn contains(&self, key: &NodeKey) -> bool {
+        self.lock().contains_key(key)
     }
 
     /// Nodes cached.
@@ -127,6 +181,33 @@ mod tests {
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&k2).is_none());
         assert_eq!(cache.get(&k3), Some(n3));
+        assert_eq!(
+            cache.reads(),
+            NodeReads {
+                cached: 2,
+                from_disk: 1
+            }
+        );
+    }
+
+    #[test]
+    fn forgets_superseded_nodes_and_only_those() {
+        let all = internal(&nodes());
+        let cache = NodeCache::new(all.len());
+        for (k, n) in &all {
+            cache.insert(k, n);
+        }
+        let (gone, kept) = all.split_at(2);
+        cache.forget(gone.iter().map(|(k, _)| k));
+        for (k, _) in gone {
+            assert!(!cache.contains(k), "a superseded node is still cached");
+        }
+        for (k, n) in kept {
+            assert_eq!(cache.get(k).as_ref(), Some(n));
+        }
+        // Forgetting what is not cached changes nothing.
+        cache.forget(gone.iter().map(|(k, _)| k));
+        assert_eq!(cache.len(), kept.len());
     }
 
     #[test]

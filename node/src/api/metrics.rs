@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
@@ -370,7 +370,9 @@ impl Collector for HeapMemory {
 /// `lianrong_storage_memory_bytes{part}` and `lianrong_tree_node_cache_nodes`: what the
 /// database holds in memory, read at each scrape once [`Metrics::watch_storage`] named the
 /// database -- the parts the memory budget sizes, and the table readers it does not, so
-/// an operator (and the bench) can tell which part of the process's memory grew.
+/// an operator (and the bench) can tell which part of the process's memory grew; and
+/// `lianrong_tree_node_reads_total{from}`, tree-node lookups answered by the node cache
+/// or the database: whether the budget's share for the cache fits the tree.
 #[derive(Debug, Default)]
 struct StorageMemory {
     db: std::sync::OnceLock<std::sync::Weak<lianrong_storage::Db>>,
@@ -407,10 +409,27 @@ impl Collector for StorageMemory {
             None,
             MetricType::Gauge,
         )?;
-        match usage {
-            Some(u) => ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes),
-            None => Ok(()),
+        if let Some(u) = usage {
+            ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes)?;
         }
+        let reads = self
+            .db
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .map(|db| db.node_reads());
+        let mut family = encoder.encode_descriptor(
+            "tree_node_reads",
+            "Merkle tree node lookups since the start, by where they were answered",
+            None,
+            MetricType::Counter,
+        )?;
+        if let Some(r) = reads {
+            for (from, value) in [("cache", r.cached), ("disk", r.from_disk)] {
+                let labels: &[(&str, &str)] = &[("from", from)];
+                ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -628,6 +647,10 @@ mod tests {
             db.memory_usage().unwrap().state_cache_bytes
         );
         assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), Some("0"));
+        for from in ["cache", "disk"] {
+            let name = format!("lianrong_tree_node_reads_total{{from=\"{from}\"}}");
+            assert_eq!(sample(&text, &name), Some("0"), "{text}");
+        }
 
         drop(db);
         let text = scrape(&m);

@@ -8,6 +8,37 @@ use lianrong_contracts::state::StateRead;
 use super::*;
 use crate::DbError;
 
+/// A committed block leaves the nodes it wrote in the cache and none it superseded: the
+/// next block reads the new versions, and an old one would only take their room.
+#[test]
+fn the_node_cache_keeps_current_nodes_not_superseded_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(2);
+    let db = genesis_db(dir.path());
+    let mut superseded = 0;
+    for (ctx, txs, _) in &w.log {
+        let block = commit_of(ctx, txs, &db);
+        db.commit_block(&block).expect("commit");
+        let tree = &block.changes.tree;
+        for stale in &tree.stale_node_index_batch {
+            assert!(
+                !db.nodes.contains(&stale.node_key),
+                "height {}: a superseded node is still cached",
+                ctx.height
+            );
+            superseded += 1;
+        }
+        for (key, node) in tree.node_batch.nodes() {
+            let internal = matches!(node, jmt::storage::Node::Internal(_));
+            assert_eq!(db.nodes.contains(key), internal, "height {}", ctx.height);
+        }
+    }
+    assert!(
+        superseded > 10,
+        "the scenario superseded {superseded} nodes"
+    );
+}
+
 #[test]
 fn roots_reads_and_proofs_match_memory_storage() {
     let dir = tempfile::tempdir().expect("tempdir");
