@@ -90,12 +90,16 @@ impl NodeCache {
     }
 
     /// Remembers a node read from or written to the database, if it is an internal one
-    /// (the module's comment says why leaves are not kept).
+    /// of a level the cache keeps (the module's comment says why leaves are not kept).
     pub fn insert(&self, key: &NodeKey, node: &Node) {
-        let level = key.nibble_path().num_nibbles();
-        if matches!(node, Node::Internal(_)) && level <= self.deepest {
+        if self.keeps(key, node) {
             self.lock().insert(key.clone(), node.clone());
         }
+    }
+
+    /// Whether [`NodeCache::insert`] keeps `node`: an internal node of a kept level.
+    pub(crate) fn keeps(&self, key: &NodeKey, node: &Node) -> bool {
+        matches!(node, Node::Internal(_)) && key.nibble_path().num_nibbles() <= self.deepest
     }
 
     /// Drops the nodes a committed block superseded (no-op for those not cached). Only
@@ -138,12 +142,12 @@ impl NodeCache {
 }
 
 /// The deepest level whose nodes a cache of `capacity` keeps: the first level that does
-/// not fit whole beside the levels above it (kept in part, by LRU). A node of a level is on the path of
-/// sixteen times the keys a node of the level below is, so any node above is worth more
-/// than any below; and below that level a node is seldom read again before LRU drops it
-/// (over 1,000,000 documents a fifth-level node lies on the paths of one key in a
-/// million, a block has some 2,000), while it takes the room of a fourth-level node that
-/// a block reads sixteen times as often: the cache kept ~40 % fifth-level nodes.
+/// not fit whole beside the levels above it (kept in part, by LRU). A node is on the
+/// paths of sixteen times the keys a node of the level below it is, so any node above is
+/// worth more than any below; and further down a node is seldom read again before LRU
+/// drops it (over 1,000,000 documents a fifth-level node lies on the paths of one key in
+/// a million, a block has some 2,000), while it takes the room of a fourth-level node a
+/// block reads sixteen times as often.
 fn deepest_level_kept(capacity: usize) -> usize {
     let (mut level, mut above) = (0usize, 0usize);
     loop {

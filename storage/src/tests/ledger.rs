@@ -15,7 +15,7 @@ fn the_node_cache_keeps_current_nodes_not_superseded_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let w = scenario(2);
     let db = genesis_db(dir.path());
-    let mut superseded = 0;
+    let (mut superseded, mut written_and_kept) = (0, 0);
     for (ctx, txs, _) in &w.log {
         let block = commit_of(ctx, txs, &db);
         db.commit_block(&block).expect("commit");
@@ -29,13 +29,18 @@ fn the_node_cache_keeps_current_nodes_not_superseded_ones() {
             superseded += 1;
         }
         for (key, node) in tree.node_batch.nodes() {
-            let internal = matches!(node, jmt::storage::Node::Internal(_));
-            assert_eq!(db.nodes.contains(key), internal, "height {}", ctx.height);
+            let kept = db.nodes.keeps(key, node);
+            assert_eq!(db.nodes.contains(key), kept, "height {}", ctx.height);
+            written_and_kept += usize::from(kept);
         }
     }
     assert!(
         superseded > 10,
         "the scenario superseded {superseded} nodes"
+    );
+    assert!(
+        written_and_kept > 10,
+        "{written_and_kept} written nodes kept"
     );
 }
 
