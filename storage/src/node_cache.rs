@@ -8,9 +8,10 @@
 //!
 //! A committed block also forgets the nodes it superseded ([`NodeCache::forget`]): a
 //! block reads the old version of each node on its paths and writes a new one, so both
-//! were used last by the same block and LRU alone kept them alike -- about half the
-//! cache held old versions that only a proof of an older height would read, while
-//! current nodes of the tree's fourth level came from RocksDB.
+//! were used last by the same block and LRU alone kept them alike -- much of the cache
+//! held old versions that only a proof of an older height would read, while current
+//! nodes of the tree's fourth level came from RocksDB (dropping them: 19 % fewer node
+//! reads from disk catching up 1,000,000 orders).
 //!
 //! And it keeps a level of the tree only when the levels above it fit whole
 //! (`deepest_level_kept`), so nodes read once a million keys do not push out those read
