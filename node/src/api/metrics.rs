@@ -380,11 +380,11 @@ struct StorageMemory {
 
 impl Collector for StorageMemory {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let usage = self
-            .db
-            .get()
-            .and_then(std::sync::Weak::upgrade)
-            .and_then(|db| db.memory_usage().ok());
+        let db = self.db.get().and_then(std::sync::Weak::upgrade);
+        let usage = db.as_ref().and_then(|db| db.memory_usage().ok());
+        let reads = db.as_ref().map(|db| db.node_reads());
+        // Held no longer than the reads: the metrics never keep the database open.
+        drop(db);
         let mut bytes = encoder.encode_descriptor(
             "storage_memory_bytes",
             "What the database holds in memory, by part (block_cache includes block_cache_pinned)",
@@ -412,11 +412,6 @@ impl Collector for StorageMemory {
         if let Some(u) = usage {
             ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes)?;
         }
-        let reads = self
-            .db
-            .get()
-            .and_then(std::sync::Weak::upgrade)
-            .map(|db| db.node_reads());
         let mut family = encoder.encode_descriptor(
             "tree_node_reads",
             "Merkle tree node lookups since the start, by where they were answered",
