@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 use crate::state::{keys, Entries, StateRead, Storage, Writes, MAX_VALUE_BYTES};
 
+mod two_pass;
+
 /// The tree's hash function (what jmt's generic proof and restore types take).
 pub type TreeHasher = sha2::Sha256;
 
@@ -202,13 +204,14 @@ pub fn compute_changes<S: Storage>(
 /// How jmt is asked to apply a block's tree writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Insertion {
-    /// All keys in one pass over the tree when the block deletes none: each node on the
-    /// touched paths is read, rebuilt and hashed once. Key by key (`put_value_set`), every
-    /// internal node on each key's path is rebuilt, hashed and cloned into jmt's cache
-    /// again -- the root and the levels below it once per key.
+    /// The writes in one pass over the tree: each node on the touched paths is read,
+    /// rebuilt and hashed once. Key by key (`put_value_set`), every internal node on each
+    /// key's path is rebuilt, hashed and cloned into jmt's cache again -- the root and the
+    /// levels below it once per key. jmt's batch insertion cannot delete: a block's
+    /// deletes go key by key first ([`two_pass`]).
     Batched,
-    /// Key by key, which also deletes (jmt's batch insertion does not): what a block
-    /// that deletes gets, and what the tests compare `Batched` with.
+    /// Every key one by one: what a block of deletes only gets, and what the tests
+    /// compare `Batched` with.
     #[cfg(test)]
     KeyByKey,
 }
@@ -222,16 +225,31 @@ fn tree_update<S: Storage>(
     how: Insertion,
 ) -> anyhow::Result<(jmt::RootHash, TreeUpdateBatch)> {
     let tree = Sha256Jmt::new(store);
-    let inserts_only = !set.is_empty() && set.iter().all(|(_, v)| v.is_some());
-    if how == Insertion::Batched && inserts_only && has_previous_root(store, version)? {
-        let inserts = set.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
-        let (roots, batch) = tree.batch_put_value_sets(vec![inserts], None, version)?;
+    let writes_some = set.iter().any(|(_, v)| v.is_some());
+    // The two passes need a previous version to start the second from; a genesis that
+    // deletes (none does) goes key by key.
+    let genesis_deletes = version == 0 && set.iter().any(|(_, v)| v.is_none());
+    if how != Insertion::Batched
+        || !writes_some
+        || genesis_deletes
+        || !has_previous_root(store, version)?
+    {
+        return tree.put_value_set(set, version);
+    }
+    let (writes, deletes): (Vec<_>, Vec<_>) = set.into_iter().partition(|(_, v)| v.is_some());
+    let writes: Vec<_> = writes
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+    if deletes.is_empty() {
+        let (roots, batch) = tree.batch_put_value_sets(vec![writes], None, version)?;
         let [root] = roots[..] else {
             anyhow::bail!("{} roots for one version", roots.len());
         };
         return Ok((root, batch));
     }
-    tree.put_value_set(set, version)
+    let deletes = deletes.into_iter().map(|(k, _)| k).collect();
+    two_pass::deletes_then_writes(store, version, deletes, writes)
 }
 
 /// Whether the tree has a root at the version before `version` (or `version` is 0). Key
@@ -479,13 +497,19 @@ pub(crate) fn rightmost_leaf<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     proptest::proptest! {
-        /// jmt's batch insertion and its key-by-key insertion write the same tree: the
-        /// same root, nodes, stale nodes and values, block after block from an empty
-        /// tree, with new keys, updated keys, keys that land on an existing leaf and (in
-        /// some blocks, which both take key by key) deletions; each block applied as
-        /// `compute_changes` would make it, so later blocks read what batches wrote.
+        /// The batch insertion (in two passes when a block also deletes) and jmt's
+        /// key-by-key insertion write the same tree, block after block from an empty
+        /// tree, with new keys, updated keys, keys that land on an existing leaf and
+        /// deletions (of present and absent keys): the same root and values, and without
+        /// deletions the same nodes and stale nodes. With deletions the node versions
+        /// may differ (a leaf the deletes moved up and the writes pushed down again is
+        /// new), so there the update must be exact instead: every node it writes and no
+        /// other is new under the new root, and every node it marks stale and no other
+        /// left the tree. Each block is applied as `compute_changes` would make it, so
+        /// later blocks read what batches wrote.
         #[test]
         fn batched_and_key_by_key_insertion_agree(
             blocks in proptest::collection::vec(
@@ -509,9 +533,26 @@ mod tests {
                     tree_update(&store, version, set.clone(), Insertion::Batched).unwrap();
                 let (by_key, b) = tree_update(&store, version, set, Insertion::KeyByKey).unwrap();
                 proptest::prop_assert_eq!(one_pass, by_key);
-                proptest::prop_assert_eq!(a.node_batch.nodes(), b.node_batch.nodes());
                 proptest::prop_assert_eq!(a.node_batch.values(), b.node_batch.values());
-                proptest::prop_assert_eq!(&a.stale_node_index_batch, &b.stale_node_index_batch);
+                if block.values().all(Option::is_some) {
+                    proptest::prop_assert_eq!(a.node_batch.nodes(), b.node_batch.nodes());
+                    proptest::prop_assert_eq!(
+                        &a.stale_node_index_batch,
+                        &b.stale_node_index_batch
+                    );
+                }
+                let before = nodes_under_root(&store, version.checked_sub(1));
+                let stale: BTreeSet<NodeKey> = (a.stale_node_index_batch.iter())
+                    .inspect(|s| assert_eq!(s.stale_since_version, version))
+                    .map(|s| s.node_key.clone())
+                    .filter(|key| !key.nibble_path().is_empty())
+                    .collect();
+                let new: BTreeSet<NodeKey> = (a.node_batch.nodes().keys())
+                    .filter(|key| !key.nibble_path().is_empty())
+                    .cloned()
+                    .collect();
+                proptest::prop_assert!(stale.is_subset(&before), "stale nodes were in the tree");
+                proptest::prop_assert!(new.is_disjoint(&before), "new nodes are new");
                 store.apply(&StateChanges {
                     version,
                     root: Hash(one_pass.0),
@@ -519,8 +560,40 @@ mod tests {
                     tree: a,
                     index: Writes::new(),
                 });
+                let after = nodes_under_root(&store, Some(version));
+                let expected: BTreeSet<NodeKey> =
+                    before.difference(&stale).chain(&new).cloned().collect();
+                proptest::prop_assert_eq!(after, expected);
             }
         }
+    }
+
+    /// The keys of every node below the root at `version` (none without one). The root
+    /// itself is left out: jmt copies an unchanged root to the new version without
+    /// marking the old one stale.
+    fn nodes_under_root(store: &MemoryStorage, version: Option<u64>) -> BTreeSet<NodeKey> {
+        let mut found = BTreeSet::new();
+        let Some(version) = version else {
+            return found;
+        };
+        let root = NodeKey::new(version, std::iter::empty().collect());
+        let mut pending = vec![root];
+        while let Some(key) = pending.pop() {
+            let Some(Node::Internal(node)) = store.get_node_option(&key).unwrap() else {
+                continue;
+            };
+            for (nibble, child) in node.children_sorted() {
+                let path = key.nibble_path().nibbles().chain([nibble]).collect();
+                let child_key = NodeKey::new(child.version, path);
+                assert!(
+                    store.nodes.contains_key(&child_key),
+                    "{child_key:?} is missing"
+                );
+                found.insert(child_key.clone());
+                pending.push(child_key);
+            }
+        }
+        found
     }
 
     fn writes(pairs: &[(&str, Option<&str>)]) -> Writes {
@@ -588,6 +661,39 @@ mod tests {
         s.apply(&c2);
         assert_eq!(c2.root, c0.root);
         assert_eq!(s.get(b"y").unwrap(), None);
+    }
+
+    /// A block that deletes every key there is (its first pass leaves an empty tree) and
+    /// writes others, then one that deletes an absent key and writes: the root is the
+    /// root of what is left, as a tree built from that alone has it, and each key proves
+    /// its value or its absence against it.
+    #[test]
+    fn a_block_that_deletes_and_writes_proves_what_is_left() {
+        let mut s = MemoryStorage::new();
+        s.apply(&compute_changes(&s, 0, writes(&[("x", Some("1")), ("y", Some("2"))])).unwrap());
+        let c1 = compute_changes(
+            &s,
+            1,
+            writes(&[("x", None), ("y", None), ("z", Some("3")), ("w", Some("4"))]),
+        )
+        .unwrap();
+        s.apply(&c1);
+        let c2 = compute_changes(&s, 2, writes(&[("absent", None), ("v", Some("5"))])).unwrap();
+        s.apply(&c2);
+        let alone = MemoryStorage::new();
+        let left = [("z", Some("3")), ("w", Some("4")), ("v", Some("5"))];
+        assert_eq!(
+            c2.root,
+            compute_changes(&alone, 0, writes(&left)).unwrap().root
+        );
+        for (key, value) in [("x", None), ("y", None), ("absent", None)]
+            .iter()
+            .chain(&left)
+        {
+            let proof = prove(&s, key.as_bytes(), 2, c2.root).unwrap();
+            assert_eq!(proof.value.as_deref(), value.map(str::as_bytes), "{key}");
+            proof.verify(&c2.root).unwrap();
+        }
     }
 
     #[test]
