@@ -168,9 +168,15 @@ impl Db {
         self.check_block(block)?;
         let (batch, pruned) = self.stage_block(block)?;
         let entries = batch.len();
-        self.write_state(batch, &synced(), state_keys(&block.changes))?;
-        // Only once they are on disk: the next block reads these paths first, and no
-        // longer the old versions they replace.
+        let ticket = self.write_state(batch, &synced(), state_keys(&block.changes))?;
+        // Only once they are on disk: the next blocks read what this one wrote first.
+        let written = block.changes.values.iter();
+        self.state.keep(
+            ticket,
+            written.filter_map(|(key, value)| Some((key.as_slice(), value.as_deref()?))),
+        );
+        // The next block reads these paths first, and no longer the old versions they
+        // replace.
         let tree = &block.changes.tree;
         self.nodes
             .forget(tree.stale_node_index_batch.iter().map(|s| &s.node_key));

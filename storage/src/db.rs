@@ -17,7 +17,7 @@ use super::crypt::{Crypt, DataKey, Record};
 use super::error::DbError;
 use super::node_cache::{NodeCache, NODE_CACHE_ENTRIES};
 use super::schema::{self, *};
-use super::state_cache::{Lookup, StateCache, STATE_CACHE_BYTES};
+use super::state_cache::{Lookup, StateCache, Ticket, STATE_CACHE_BYTES};
 
 /// A memtable's bloom filter as a share of its size: 1/64 (320 KiB, 2.6 Mbit, of a 20 MiB
 /// memtable: ~10 bits a key up to the ~200,000 entries of ~100 bytes a full one holds).
@@ -505,8 +505,14 @@ impl Db {
     }
 
     /// Tree-node lookups since the database was opened, by where they were answered.
-    pub fn node_reads(&self) -> super::NodeReads {
+    pub fn node_reads(&self) -> super::CacheReads {
         self.nodes.reads()
+    }
+
+    /// Lookups of the latest state's values since the start, by where they were
+    /// answered (the [`StateCache`] or RocksDB).
+    pub fn state_reads(&self) -> super::CacheReads {
+        self.state.reads()
     }
 
     /// The data key of an encrypted database (what opens a checkpoint of it), `None` for
@@ -573,18 +579,20 @@ impl Db {
     }
 
     /// Writes `batch`, which changes the state values of `keys` and no others, keeping
-    /// the [`StateCache`] true (its module says how).
+    /// the [`StateCache`] true (its module says how). The ticket lets the caller keep
+    /// the values it wrote in the cache ([`StateCache::keep`]).
     pub(crate) fn write_state<'k>(
         &self,
         batch: WriteBatch,
         opts: &WriteOptions,
         keys: impl IntoIterator<Item = &'k [u8]>,
-    ) -> Result<(), DbError> {
+    ) -> Result<Ticket, DbError> {
         self.state.begin_write(keys);
         let written = self.db.write_opt(batch, opts);
         // Also after a failed write: what it may have left is read from disk again.
-        self.state.end_write();
-        Ok(written?)
+        let ticket = self.state.end_write();
+        written?;
+        Ok(ticket)
     }
 
     /// A point read, from a snapshot if given.

@@ -28,6 +28,7 @@
 //!
 //! Layout and limits: [`schema`].
 
+mod cache_reads;
 mod checkpoint;
 mod commit;
 pub mod crypt;
@@ -46,13 +47,14 @@ pub mod schema;
 pub mod snapshot;
 mod state_cache;
 
+pub use cache_reads::CacheReads;
 pub use commit::{CommitBlock, TxRecord};
 pub use crypt::{CryptError, DataKey};
 pub use db::{Db, DbOptions, MemoryLimits, MemoryUsage, MEMTABLE_ARENA_BLOCK_BYTES};
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
-pub use node_cache::{NodeCache, NodeReads};
+pub use node_cache::NodeCache;
 pub use prune::PruneStats;
 pub use safety::MAX_SAFETY_BYTES;
 pub use state_cache::{Lookup, StateCache, Ticket, ENTRY_OVERHEAD, STATE_CACHE_BYTES};

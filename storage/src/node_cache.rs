@@ -24,11 +24,12 @@
 //! block reads again (a block of 1,000 orders writes ~3,000 leaves; the tree's fourth
 //! and fifth levels, read on every key's path, then came from RocksDB).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use hashlink::LruCache;
 use jmt::storage::{Node, NodeKey};
+
+use crate::cache_reads::{CacheReads, ReadCounter};
 
 /// Internal nodes kept: the upper levels of the tree plus the paths of the last few
 /// blocks (a block of 1,000 orders writes some 8,000). About 1.1 KiB each (16 boxed
@@ -44,17 +45,7 @@ pub struct NodeCache {
     deepest: usize,
     /// Lookups answered, and lookups that went on to the database, since the start: how
     /// well the cache's size fits the tree (`lianrong_tree_node_reads_total`).
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-/// Tree-node lookups since the start, by where they were answered ([`NodeCache::reads`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct NodeReads {
-    /// From the cache.
-    pub cached: u64,
-    /// Not cached, so read from the database (or found missing there).
-    pub from_disk: u64,
+    reads: ReadCounter,
 }
 
 impl NodeCache {
@@ -64,30 +55,20 @@ impl NodeCache {
         Self {
             nodes: Mutex::new(LruCache::new(capacity)),
             deepest: deepest_level_kept(capacity),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            reads: ReadCounter::default(),
         }
     }
 
     /// The node under `key`, if cached.
     pub fn get(&self, key: &NodeKey) -> Option<Node> {
         let found = self.lock().get(key).cloned();
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        // A statistic: no other memory access is ordered by it.
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.reads.count(found.is_some());
         found
     }
 
     /// Lookups since the start, by where they were answered.
-    pub fn reads(&self) -> NodeReads {
-        NodeReads {
-            cached: self.hits.load(Ordering::Relaxed),
-            from_disk: self.misses.load(Ordering::Relaxed),
-        }
+    pub fn reads(&self) -> CacheReads {
+        self.reads.reads()
     }
 
     /// Remembers a node read from or written to the database, if it is an internal one
@@ -216,7 +197,7 @@ mod tests {
         assert_eq!(cache.get(&k3), Some(n3));
         assert_eq!(
             cache.reads(),
-            NodeReads {
+            CacheReads {
                 cached: 2,
                 from_disk: 1
             }

@@ -17,13 +17,20 @@
 //!   of a key the write leaves as it was;
 //! - a reader that missed takes a [`Ticket`] before it reads the database, and may fill
 //!   the cache with what it read only if no write began or ended since and none is under
-//!   way: the value it read may otherwise predate the write.
+//!   way: the value it read may otherwise predate the write;
+//! - after a write is done, the writer may keep the values it wrote, with the ticket the
+//!   write's end gave, under the same rule: they are the keys' latest values until the
+//!   next write begins. A committed block's values are what the next blocks read first
+//!   (every signer's nonce, the documents the next steps of their lives load), and each
+//!   was a read of RocksDB's memtables (lifecycle bench, session 39).
 //!
 //! [`Db`]: crate::Db
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hashlink::LruCache;
+
+use crate::cache_reads::{CacheReads, ReadCounter};
 
 /// The cache's size when the node's memory plan does not give one: the values of some
 /// tens of thousands of keys (a key record is ~100 bytes, a nonce 8).
@@ -36,11 +43,17 @@ pub const ENTRY_OVERHEAD: usize = 128;
 /// The largest share of the cache one value may take: a document's large record would
 /// push out hundreds of small hot ones for a single later read.
 const MAX_VALUE_SHARE: usize = 256;
+/// Values [`StateCache::keep`] inserts under one hold of the lock (a block writes
+/// thousands).
+const KEEP_CHUNK: usize = 256;
 
 /// A bounded, thread-safe LRU map of state keys to their latest values.
 pub struct StateCache {
     inner: Mutex<Inner>,
     capacity_bytes: usize,
+    /// Lookups since the start, by where they were answered
+    /// (`lianrong_state_reads_total`).
+    reads: ReadCounter,
 }
 
 struct Inner {
@@ -77,39 +90,60 @@ impl StateCache {
                 writing: false,
             }),
             capacity_bytes,
+            reads: ReadCounter::default(),
         }
     }
 
     /// The latest value of `key` if cached, else a ticket to fill it with.
     pub fn lookup(&self, key: &[u8]) -> Lookup {
         let mut inner = self.lock();
-        match inner.values.get(key) {
+        let found = match inner.values.get(key) {
             Some(v) => Lookup::Hit(v.to_vec()),
             None => Lookup::Miss(Ticket(inner.generation)),
-        }
+        };
+        self.reads.count(matches!(found, Lookup::Hit(_)));
+        found
     }
 
     /// Keeps `value`, read from the database as `key`'s latest after `ticket` was taken,
     /// unless a write began since (the value may be older than the write) or it is too
     /// large to be worth its room.
     pub fn fill(&self, key: &[u8], value: &[u8], ticket: Ticket) {
-        let cost = entry_cost(key, value);
-        if cost > self.capacity_bytes / MAX_VALUE_SHARE {
-            return;
-        }
-        let mut inner = self.lock();
-        if inner.writing || inner.generation != ticket.0 {
-            return;
-        }
-        if let Some(old) = inner.values.insert(key.into(), value.into()) {
-            inner.bytes -= entry_cost(key, &old);
-        }
-        inner.bytes += cost;
-        while inner.bytes > self.capacity_bytes {
-            let Some((k, v)) = inner.values.remove_lru() else {
-                break;
-            };
-            inner.bytes -= entry_cost(&k, &v);
+        self.keep(ticket, [(key, value)]);
+    }
+
+    /// Keeps `written`, the values a write that ended with `ticket` ([`Self::end_write`])
+    /// gave their keys, unless another write began since; values too large to be worth
+    /// their room are left out. What a block writes is what the next ones read first:
+    /// every signer's nonce, the documents the next steps of their lives load. Taken a
+    /// chunk at a time, so a reader waits on the lock for one chunk at most.
+    pub fn keep<'k>(
+        &self,
+        ticket: Ticket,
+        written: impl IntoIterator<Item = (&'k [u8], &'k [u8])>,
+    ) {
+        let largest = self.capacity_bytes / MAX_VALUE_SHARE;
+        let mut written = written
+            .into_iter()
+            .filter(|(key, value)| entry_cost(key, value) <= largest)
+            .peekable();
+        while written.peek().is_some() {
+            let mut inner = self.lock();
+            if inner.writing || inner.generation != ticket.0 {
+                return;
+            }
+            for (key, value) in written.by_ref().take(KEEP_CHUNK) {
+                if let Some(old) = inner.values.insert(key.into(), value.into()) {
+                    inner.bytes -= entry_cost(key, &old);
+                }
+                inner.bytes += entry_cost(key, value);
+            }
+            while inner.bytes > self.capacity_bytes {
+                let Some((k, v)) = inner.values.remove_lru() else {
+                    break;
+                };
+                inner.bytes -= entry_cost(&k, &v);
+            }
         }
     }
 
@@ -126,11 +160,18 @@ impl StateCache {
         inner.generation += 1;
     }
 
-    /// After a write (done or failed): reads from now on see it and may be kept.
-    pub fn end_write(&self) {
+    /// After a write (done or failed): reads from now on see it and may be kept. The
+    /// ticket keeps what the write wrote, if it was done ([`Self::keep`]).
+    pub fn end_write(&self) -> Ticket {
         let mut inner = self.lock();
         inner.writing = false;
         inner.generation += 1;
+        Ticket(inner.generation)
+    }
+
+    /// Lookups since the start, by where they were answered.
+    pub fn reads(&self) -> CacheReads {
+        self.reads.reads()
     }
 
     /// Bytes it holds at most.
@@ -287,6 +328,8 @@ mod tests {
         Land,
         /// The writer ends its write.
         End,
+        /// The writer keeps the values its last ended write wrote, with that end's ticket.
+        Keep,
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -295,12 +338,17 @@ mod tests {
             3 => (0usize..3, key.clone()).prop_map(|(r, k)| Step::Lookup(r, k)),
             3 => (0usize..3).prop_map(Step::Read),
             3 => (0usize..3).prop_map(Step::Fill),
-            1 => prop::collection::vec((key, prop::option::of(any::<u8>())), 1..4)
-                .prop_map(Step::Begin),
+            // One value a key, as a block's changes have.
+            1 => prop::collection::btree_map(key, prop::option::of(any::<u8>()), 1..4)
+                .prop_map(|writes| Step::Begin(writes.into_iter().collect())),
             1 => Just(Step::Land),
             1 => Just(Step::End),
+            1 => Just(Step::Keep),
         ]
     }
+
+    /// A write's keys and values (`None` deletes).
+    type Writes = Vec<(u8, Option<u8>)>;
 
     #[derive(Default, Clone)]
     struct Reader {
@@ -311,8 +359,8 @@ mod tests {
 
     proptest! {
         /// Whatever the order in which readers look up, read and fill and a writer
-        /// forgets, lands and ends its writes, every hit is the database's value at
-        /// that moment.
+        /// forgets, lands, ends and keeps its writes (also after a later write began),
+        /// every hit is the database's value at that moment.
         #[test]
         fn every_hit_is_the_value_the_database_holds_then(
             steps in prop::collection::vec(step(), 1..120),
@@ -323,6 +371,9 @@ mod tests {
             // The write begun and not yet landed, and whether one is under way.
             let mut pending: Option<Vec<(u8, Option<u8>)>> = None;
             let mut writing = false;
+            // The write that landed and not yet ended, and the last one that ended.
+            let mut landed: Writes = Vec::new();
+            let mut ended: Option<(Ticket, Writes)> = None;
             for s in steps {
                 match s {
                     Step::Lookup(r, k) => {
@@ -350,6 +401,7 @@ mod tests {
                         writing = true;
                     }
                     Step::Land => {
+                        landed = pending.clone().unwrap_or_default();
                         for (k, v) in pending.take().into_iter().flatten() {
                             match v {
                                 Some(v) => db.insert(k, v),
@@ -358,8 +410,16 @@ mod tests {
                         }
                     }
                     Step::End if writing && pending.is_none() => {
-                        c.end_write();
+                        ended = Some((c.end_write(), std::mem::take(&mut landed)));
                         writing = false;
+                    }
+                    Step::Keep => {
+                        if let Some((ticket, writes)) = ended.take() {
+                            let values: Vec<([u8; 1], [u8; 1])> = (writes.iter())
+                                .filter_map(|(k, v)| Some(([*k], [(*v)?])))
+                                .collect();
+                            c.keep(ticket, values.iter().map(|(k, v)| (&k[..], &v[..])));
+                        }
                     }
                     Step::Begin(_) | Step::End => {}
                 }

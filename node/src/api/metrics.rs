@@ -371,8 +371,9 @@ impl Collector for HeapMemory {
 /// database holds in memory, read at each scrape once [`Metrics::watch_storage`] named the
 /// database -- the parts the memory budget sizes, and the table readers it does not, so
 /// an operator (and the bench) can tell which part of the process's memory grew; and
-/// `lianrong_tree_node_reads_total{from}`, tree-node lookups answered by the node cache
-/// or the database: whether the budget's share for the cache fits the tree.
+/// `lianrong_tree_node_reads_total{from}` and `lianrong_state_reads_total{from}`, lookups
+/// answered by the node cache or the state cache, or by the database: whether the
+/// budget's shares for the caches fit what is read.
 #[derive(Debug, Default)]
 struct StorageMemory {
     db: std::sync::OnceLock<std::sync::Weak<lianrong_storage::Db>>,
@@ -382,7 +383,7 @@ impl Collector for StorageMemory {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let db = self.db.get().and_then(std::sync::Weak::upgrade);
         let usage = db.as_ref().and_then(|db| db.memory_usage().ok());
-        let reads = db.as_ref().map(|db| db.node_reads());
+        let reads = db.as_ref().map(|db| (db.node_reads(), db.state_reads()));
         // Held no longer than the reads: the metrics never keep the database open.
         drop(db);
         let mut bytes = encoder.encode_descriptor(
@@ -412,16 +413,24 @@ impl Collector for StorageMemory {
         if let Some(u) = usage {
             ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes)?;
         }
-        let mut family = encoder.encode_descriptor(
-            "tree_node_reads",
-            "Merkle tree node lookups since the start, by where they were answered",
-            None,
-            MetricType::Counter,
-        )?;
-        if let Some(r) = reads {
-            for (from, value) in [("cache", r.cached), ("disk", r.from_disk)] {
-                let labels: &[(&str, &str)] = &[("from", from)];
-                ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+        for (name, help, r) in [
+            (
+                "tree_node_reads",
+                "Merkle tree node lookups since the start, by where they were answered",
+                reads.map(|(nodes, _)| nodes),
+            ),
+            (
+                "state_reads",
+                "Lookups of the latest state's values since the start, by where they were answered",
+                reads.map(|(_, state)| state),
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            if let Some(r) = r {
+                for (from, value) in [("cache", r.cached), ("disk", r.from_disk)] {
+                    let labels: &[(&str, &str)] = &[("from", from)];
+                    ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+                }
             }
         }
         Ok(())
@@ -642,9 +651,11 @@ mod tests {
             db.memory_usage().unwrap().state_cache_bytes
         );
         assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), Some("0"));
-        for from in ["cache", "disk"] {
-            let name = format!("lianrong_tree_node_reads_total{{from=\"{from}\"}}");
-            assert_eq!(sample(&text, &name), Some("0"), "{text}");
+        for family in ["tree_node_reads", "state_reads"] {
+            for from in ["cache", "disk"] {
+                let name = format!("lianrong_{family}_total{{from=\"{from}\"}}");
+                assert_eq!(sample(&text, &name), Some("0"), "{text}");
+            }
         }
 
         drop(db);

@@ -44,6 +44,43 @@ fn the_node_cache_keeps_current_nodes_not_superseded_ones() {
     );
 }
 
+/// A committed block's values are answered from memory: the next block's transactions
+/// read what it wrote first (every signer's nonce, the documents they move on). A key it
+/// deleted is not cached, and nothing cached differs from the database.
+#[test]
+fn a_committed_blocks_values_are_read_from_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = scenario(2);
+    let db = genesis_db(dir.path());
+    let (mut kept, mut deleted) = (0, 0);
+    for (ctx, txs, _) in &w.log {
+        let block = commit_of(ctx, txs, &db);
+        db.commit_block(&block).expect("commit");
+        for (key, value) in &block.changes.values {
+            let cached = match db.state.lookup(key) {
+                crate::Lookup::Hit(v) => Some(v),
+                crate::Lookup::Miss(_) => None,
+            };
+            match value {
+                Some(v) => {
+                    assert_eq!(cached.as_ref(), Some(v), "height {}", ctx.height);
+                    kept += 1;
+                }
+                None => {
+                    assert_eq!(cached, None, "height {}: a deleted key", ctx.height);
+                    deleted += 1;
+                }
+            }
+            let on_disk = db
+                .read_at(None, crate::schema::CF_STATE, key)
+                .expect("read");
+            assert_eq!(&on_disk, value, "height {}", ctx.height);
+        }
+    }
+    assert!(kept > 10, "the scenario wrote {kept} values");
+    assert!(deleted > 0, "the scenario deleted {deleted} keys");
+}
+
 #[test]
 fn roots_reads_and_proofs_match_memory_storage() {
     let dir = tempfile::tempdir().expect("tempdir");
