@@ -7,8 +7,9 @@
 //! receivable leaves the maturity index, a repaid limit's use goes to zero), that was half
 //! of the executor's time. So the few deletes go key by key over the store, and the many
 //! writes go in one batch over the store as the deletes left it; the two updates are then
-//! merged into what one key-by-key pass would have given (`tree_update`'s proptest
-//! compares the nodes, the stale nodes and the values).
+//! merged into one with key by key's root and values, whose written nodes are exactly the
+//! new ones under that root and whose stale nodes exactly those that left the tree
+//! (`tree_update`'s proptest checks both of every block).
 
 use std::collections::BTreeSet;
 
