@@ -550,8 +550,15 @@ fn run_node(
     let cfg = lianrong_node::config::NodeConfig::load(config)?;
     init_logs("info,libp2p=warn");
     // Before any thread that reaches RocksDB starts (glibc_malloc says why).
-    for s in lianrong_node::glibc_malloc::tune() {
+    let tuned = lianrong_node::glibc_malloc::tune();
+    for s in &tuned {
         tracing::info!(setting = ?s.knob, value = s.value, "glibc malloc for RocksDB");
+    }
+    if lianrong_node::glibc_malloc::start_trimming(&tuned)? {
+        tracing::info!(
+            slack_bytes = lianrong_node::glibc_malloc::TRIM_SLACK_BYTES,
+            "glibc malloc: free memory inside its heaps given back every second"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
