@@ -183,6 +183,7 @@ impl Metrics {
         );
         registry.register_collector(Box::new(ProcessMemory));
         registry.register_collector(Box::new(HeapMemory));
+        registry.register_collector(Box::new(MallocMemory));
         registry.register_collector(Box::new(self.storage.clone()));
         registry.register_collector(Box::new(self.tls_expiry.clone()));
     }
@@ -361,6 +362,34 @@ impl Collector for HeapMemory {
                 "heap_resident_bytes",
                 "Bytes of the allocator's resident pages (live, freed but kept, metadata)",
                 now.map(|h| h.resident),
+            ),
+        ];
+        encode_byte_gauges(&mut encoder, families)
+    }
+}
+
+/// `lianrong_malloc_in_use_bytes` and `lianrong_malloc_free_bytes`: glibc's `malloc`,
+/// which serves RocksDB's C++ (its block cache, memtables and buffers), read at each
+/// scrape (`crate::glibc_malloc::heap_bytes`); described without samples where the C
+/// library is not glibc. What is free inside its heaps stays resident until the
+/// `malloc-trim` thread gives it back (node/src/glibc_malloc.rs).
+#[derive(Debug)]
+struct MallocMemory;
+
+impl Collector for MallocMemory {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
+        let now = glibc.then(crate::glibc_malloc::heap_bytes);
+        let families = [
+            (
+                "malloc_in_use_bytes",
+                "Bytes RocksDB's C++ holds in glibc's malloc (block cache, memtables, buffers)",
+                now.map(|h| h.in_use as u64),
+            ),
+            (
+                "malloc_free_bytes",
+                "Bytes free inside glibc's heaps, resident until trimmed",
+                now.map(|h| h.free as u64),
             ),
         ];
         encode_byte_gauges(&mut encoder, families)
@@ -615,6 +644,29 @@ mod tests {
             allocated + 4000
         );
         assert!(read(&second, "lianrong_heap_allocated_bytes") > allocated);
+    }
+
+    /// glibc's figures are read at each scrape: RocksDB's side of the process, and what
+    /// glibc keeps free inside its heaps.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn glibcs_malloc_figures_are_exported() {
+        let m = Metrics::default();
+        let dir = tempfile::tempdir().unwrap();
+        // A database allocates its cache and memtables from glibc.
+        let _db = lianrong_storage::Db::open(dir.path(), "c").unwrap();
+        let text = scrape(&m);
+        assert!(
+            text.contains("# TYPE lianrong_malloc_in_use_bytes gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE lianrong_malloc_free_bytes gauge"),
+            "{text}"
+        );
+        let read = |name| -> u64 { sample(&text, name).unwrap().parse().unwrap() };
+        assert!(read("lianrong_malloc_in_use_bytes") > 0, "{text}");
+        let _free = read("lianrong_malloc_free_bytes");
     }
 
     /// Which part of the node's memory grew: the database's parts are exported once the
