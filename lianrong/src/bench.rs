@@ -134,6 +134,26 @@ pub struct NodeFigures {
     pub cpu_per_tx_in_floor: f64,
 }
 
+/// The whole machine's CPU per committed transaction: the validators' and this process's
+/// (the clients: signing every transaction, the HTTP requests, the measuring), and the
+/// rate the machine's CPUs would allow at that cost. Validators and clients share the
+/// CPUs, so a run whose rate is close to `cpu_bound_tx_per_second` was bound by CPU, and
+/// only less CPU per transaction raises it; one well below it waited on something else
+/// (finality, in the lifecycle's closed loop).
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineFigures {
+    /// CPU seconds of this process (the clients) in the measured period.
+    pub client_cpu_seconds: f64,
+    /// The same per committed transaction, in floor verifications.
+    pub client_cpu_per_tx_in_floor: f64,
+    /// The validators' and the clients' CPU per committed transaction, in floor
+    /// verifications.
+    pub cpu_per_tx_in_floor: f64,
+    /// The machine's CPUs divided by that CPU per transaction: committed tx/s if every
+    /// CPU did nothing else.
+    pub cpu_bound_tx_per_second: f64,
+}
+
 /// The result.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -169,6 +189,8 @@ pub struct BenchReport {
     pub nodes: Vec<NodeFigures>,
     /// CPUs of this machine (everything shares them).
     pub cpus: usize,
+    /// The validators and the clients together.
+    pub machine: MachineFigures,
     /// The floor: verification speeds measured in this process.
     pub floor: Floor,
     /// The lifecycle workload's counts and read-back.
@@ -224,6 +246,17 @@ impl std::fmt::Display for BenchReport {
                 n.name, n.peak_rss_mib, n.cpu_seconds, n.cpu_per_tx_in_floor, n.cpu_per_tx_in_verifies
             )?;
         }
+        let m = &self.machine;
+        writeln!(
+            f,
+            "  {:<10} CPU {:>6.2} s   CPU per tx = {:.1} floor verifications (signing, requests, measuring)",
+            "clients", m.client_cpu_seconds, m.client_cpu_per_tx_in_floor
+        )?;
+        writeln!(
+            f,
+            "machine:   {:.1} floor verifications of CPU per committed tx (validators and clients): {} CPUs allow {:.0} tx/s at that cost",
+            m.cpu_per_tx_in_floor, self.cpus, m.cpu_bound_tx_per_second
+        )?;
         if let Some(l) = &self.lifecycle {
             write_lifecycle(f, l)?;
         }
@@ -735,6 +768,8 @@ pub(crate) struct Measured {
     committed: u64,
     /// Per node: name, CPU seconds in the period, peak RSS MiB.
     figures: Vec<(String, f64, f64)>,
+    /// CPU seconds of this process (the clients) in the period.
+    client_cpu: f64,
 }
 
 /// Measures the running network while `period` runs (seconds, or until a total).
@@ -753,6 +788,7 @@ async fn measure<T>(
         .iter()
         .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
         .collect();
+    let client_before = proc_figures(std::process::id())?.0;
     let exact_before = exact_committed(api, keys).await?;
     set_measuring(true);
     let started = Instant::now();
@@ -771,6 +807,7 @@ async fn measure<T>(
         seconds,
         committed: exact_after.saturating_sub(exact_before),
         figures,
+        client_cpu: proc_figures(std::process::id())?.0 - client_before,
     };
     Ok((measured, outcome))
 }
@@ -780,10 +817,13 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
         seconds,
         committed,
         figures,
+        client_cpu,
         ..
     } = run.measured;
     let mut lat = run.latencies;
     lat.sort_by(|a, b| a.total_cmp(b));
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let machine_cpu = client_cpu + figures.iter().map(|(_, cpu, _)| cpu).sum::<f64>();
     let per_tx = |cpu: f64, unit_us: f64| {
         if committed == 0 {
             f64::NAN
@@ -820,9 +860,17 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
                 cpu_per_tx_in_floor: per_tx(cpu, floor.floor_us),
             })
             .collect(),
-        cpus: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        cpus,
+        machine: MachineFigures {
+            client_cpu_seconds: client_cpu,
+            client_cpu_per_tx_in_floor: per_tx(client_cpu, floor.floor_us),
+            cpu_per_tx_in_floor: per_tx(machine_cpu, floor.floor_us),
+            cpu_bound_tx_per_second: if machine_cpu > 0.0 {
+                cpus as f64 * committed as f64 / machine_cpu
+            } else {
+                f64::NAN
+            },
+        },
         floor,
         lifecycle: run.lifecycle,
         preload: run.preload,

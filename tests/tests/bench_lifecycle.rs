@@ -79,6 +79,24 @@ fn lifecycle_bench_walks_documents_to_repayment_with_nothing_refused() {
             "{n}"
         );
     }
+    // The machine's CPU per transaction is the validators' and the clients' together, and
+    // the rate it allows bounds the rate measured (the CPU windows start a status read
+    // before the measured seconds do, hence the margin).
+    let m = &r["machine"];
+    let f = |v: &Value| v.as_f64().unwrap();
+    let validators: f64 = nodes.iter().map(|n| f(&n["cpu_per_tx_in_floor"])).sum();
+    let clients = f(&m["client_cpu_per_tx_in_floor"]);
+    assert!(clients > 0.0 && f(&m["client_cpu_seconds"]) > 0.0, "{m}");
+    let machine = f(&m["cpu_per_tx_in_floor"]);
+    assert!(
+        (machine - validators - clients).abs() <= 1e-9 * machine,
+        "{m}"
+    );
+    assert!(
+        f(&m["cpu_bound_tx_per_second"]) >= 0.75 * f(&r["tx_per_second"]),
+        "{m} against {}",
+        r["tx_per_second"]
+    );
     let series = &r["series"];
     let seen: u64 = series["points"]
         .as_array()

@@ -237,6 +237,21 @@ fn summary(r: &BenchReport) -> String {
             ),
         ));
     }
+    let m = &r.machine;
+    rows.push((
+        "clients",
+        format!(
+            "CPU {:.2} s, {:.2} floor verifications per tx",
+            m.client_cpu_seconds, m.client_cpu_per_tx_in_floor
+        ),
+    ));
+    rows.push((
+        "machine",
+        format!(
+            "{:.2} floor verifications of CPU per committed tx (validators and clients): {} CPUs allow {:.0} tx/s at that cost",
+            m.cpu_per_tx_in_floor, r.cpus, m.cpu_bound_tx_per_second
+        ),
+    ));
     if let Some(l) = &r.lifecycle {
         rows.push(("steps", format!("{:?}", l.steps)));
         rows.push(("refused", format!("{:?}", l.refused)));
