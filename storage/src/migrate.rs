@@ -29,6 +29,11 @@
 //! under the hash ([`CF_TX_POSITIONS`]), and deletes them from the old column family, so
 //! an interrupted upgrade resumes with the entries left; opening the database drops the
 //! empty column family once the layout says 7.
+//!
+//! Layout 7 -> 8 writes tree nodes in a compact form (`crate::node_codec`) and reads both,
+//! so the upgrade only records the new layout: the older nodes stay until pruning or a
+//! compaction's deletes replace them. The record keeps a layout-7 node from opening the
+//! database afterwards, as it could not read the nodes written since.
 
 use rocksdb::WriteBatch;
 
@@ -41,17 +46,18 @@ use super::schema::*;
 const UPGRADE_BATCH_ITEMS: usize = 65_536;
 
 impl Db {
-    /// Upgrades a layout-4, 5 or 6 database in place, a layout at a time; refuses
+    /// Upgrades a layout-4, 5, 6 or 7 database in place, a layout at a time; refuses
     /// any other layout that is not [`FORMAT_VERSION`]: no older layout holds a state
     /// tree this node continues.
     pub(crate) fn migrate_from(&self, format: u32) -> Result<(), DbError> {
-        const _: () = assert!(FORMAT_VERSION == 7, "a new layout needs its upgrade here");
+        const _: () = assert!(FORMAT_VERSION == 8, "a new layout needs its upgrade here");
         let mut format = format;
         while format != FORMAT_VERSION {
             match format {
                 4 => self.pack_stale_index()?,
                 5 => self.fold_receipts()?,
                 6 => self.key_txs_by_position()?,
+                7 => self.record_compact_nodes()?,
                 _ => {
                     return Err(DbError::OtherFormat {
                         path: self.path.display().to_string(),
@@ -153,6 +159,20 @@ impl Db {
             to = 7,
             transactions = moved,
             "database layout upgraded: transactions stored by position"
+        );
+        Ok(())
+    }
+
+    /// Layout 7 -> 8: nothing to rewrite (the module's comment), the layout recorded.
+    fn record_compact_nodes(&self) -> Result<(), DbError> {
+        let mut batch = WriteBatch::default();
+        self.stage_format_of(&mut batch, 8)?;
+        self.db.write_opt(batch, &synced())?;
+        tracing::info!(
+            path = %self.path.display(),
+            from = 7,
+            to = 8,
+            "database layout upgraded: tree nodes written in their compact form"
         );
         Ok(())
     }

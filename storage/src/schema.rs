@@ -11,8 +11,9 @@ use jmt::KeyHash;
 /// transaction's receipt is stored in its transaction's entry, after the record (layout 5
 /// kept receipts in a column family of their own, [`LAYOUT5_CF_RECEIPTS`]). 7: those
 /// entries are keyed by the transaction's position ([`CF_TX_ENTRIES`]), found by hash
-/// through [`CF_TX_POSITIONS`] (layout 6 keyed them by hash, [`LAYOUT6_CF_TXS`]).
-pub const FORMAT_VERSION: u32 = 7;
+/// through [`CF_TX_POSITIONS`] (layout 6 keyed them by hash, [`LAYOUT6_CF_TXS`]). 8: tree
+/// nodes are written in a compact form (`node_codec`), layout 7's still read.
+pub const FORMAT_VERSION: u32 = 8;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
 /// covers.

@@ -30,25 +30,60 @@ fn a_database_of_a_layout_this_node_does_not_continue_is_refused() {
     }
 }
 
+/// A database pruning to its last [`KEEP`] versions, with `blocks` blocks of random
+/// writes committed, and the generator to write more with.
+fn pruned_db(seed: u64, blocks: u64) -> (tempfile::TempDir, Db, rand::rngs::StdRng) {
+    use super::prune::{commit_writes, random_writes};
+    use rand::SeedableRng;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let db = genesis_db_with(dir.path(), &pruning());
+    for height in 1..=blocks {
+        commit_writes(&db, height, random_writes(&mut rng));
+    }
+    (dir, db, rng)
+}
+
+/// Versions kept by [`pruned_db`]'s databases.
+const KEEP: u64 = 4;
+
+fn pruning() -> DbOptions {
+    DbOptions {
+        keep_versions: Some(KEEP),
+        ..DbOptions::default()
+    }
+}
+
+/// Opens the database in `dir` again (recorded as an older layout), checks it is recorded
+/// as this node's after the open, commits `more` blocks of random writes on it, and
+/// checks the window of kept versions is whole.
+fn reopen_and_continue(dir: &std::path::Path, rng: &mut rand::rngs::StdRng, more: u64) -> Db {
+    use super::prune::{assert_window_whole, commit_writes, random_writes};
+
+    let db = Db::open_with(dir, CHAIN_ID, &pruning()).expect("upgraded at open");
+    let format = db
+        .read(CF_META, META_FORMAT)
+        .expect("read")
+        .expect("format");
+    assert_eq!(format, FORMAT_VERSION.to_be_bytes());
+    assert_window_whole(&db, KEEP);
+    let (latest, _) = db.latest().expect("latest").expect("a block");
+    for height in latest + 1..=latest + more {
+        commit_writes(&db, height, random_writes(rng));
+    }
+    assert_window_whole(&db, KEEP);
+    db
+}
+
 /// Layout 4's stale index (one empty-valued entry per item, keyed by version, tag and
 /// payload) is packed into layout 5's one entry per version at open, also after an
 /// upgrade interrupted between versions, and pruning goes on from it.
 #[test]
 fn a_layout_4_stale_index_is_packed_in_place_and_pruning_goes_on() {
-    use super::prune::{assert_window_whole, column, commit_writes, random_writes};
-    use rand::SeedableRng;
+    use super::prune::column;
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keep = 4;
-    let options = DbOptions {
-        keep_versions: Some(keep),
-        ..DbOptions::default()
-    };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    let db = genesis_db_with(dir.path(), &options);
-    for height in 1..=30 {
-        commit_writes(&db, height, random_writes(&mut rng));
-    }
+    let (dir, db, mut rng) = pruned_db(5, 30);
     let packed = column(&db, CF_JMT_STALE);
     assert!(packed.len() >= 3, "{} stale entries", packed.len());
 
@@ -71,18 +106,44 @@ fn a_layout_4_stale_index_is_packed_in_place_and_pruning_goes_on() {
     assert!(column(&db, CF_JMT_STALE).len() > packed.len());
     drop(db);
 
-    let db = Db::open_with(dir.path(), CHAIN_ID, &options).expect("upgraded at open");
-    let format = db
-        .read(CF_META, META_FORMAT)
-        .expect("read")
-        .expect("format");
-    assert_eq!(format, FORMAT_VERSION.to_be_bytes());
+    let db = Db::open_with(dir.path(), CHAIN_ID, &pruning()).expect("upgraded at open");
     // The same items under each version (layout 4 kept them in key order).
     assert_eq!(by_version(&column(&db, CF_JMT_STALE)), by_version(&packed));
-    for height in 31..=40 {
-        commit_writes(&db, height, random_writes(&mut rng));
+    drop(db);
+    reopen_and_continue(dir.path(), &mut rng, 10);
+}
+
+/// Layout 7 stored every tree node in the codec's form. Such a database is recorded as
+/// layout 8 at open without rewriting anything; its nodes are read (the same roots and
+/// proofs), the blocks after it write compact nodes beside them, and pruning removes both.
+#[test]
+fn a_layout_7_tree_is_read_as_it_is_and_continued_in_the_compact_form() {
+    use super::prune::column;
+    use crate::node_codec::decode_node;
+
+    let (dir, db, mut rng) = pruned_db(7, 20);
+    let latest = db.latest().expect("latest");
+    let mut batch = rocksdb::WriteBatch::default();
+    let nodes = column(&db, CF_JMT_NODES);
+    for (key, value) in &nodes {
+        let node = decode_node(value).expect("node");
+        let codec_form = lianrong_primitives::codec::encode(&node);
+        batch.put_cf(db.cf(CF_JMT_NODES), key, codec_form);
     }
-    assert_window_whole(&db, keep);
+    db.db.write(batch).expect("write");
+    db.put_now(CF_META, META_FORMAT, &7u32.to_be_bytes(), true)
+        .expect("put");
+    let bytes =
+        |entries: &[(Vec<u8>, Vec<u8>)]| entries.iter().map(|(_, v)| v.len()).sum::<usize>();
+    assert!(bytes(&column(&db, CF_JMT_NODES)) > bytes(&nodes));
+    drop(db);
+
+    let db = Db::open_with(dir.path(), CHAIN_ID, &pruning()).expect("upgraded at open");
+    assert_eq!(db.latest().expect("latest"), latest);
+    let stored = column(&db, CF_JMT_NODES);
+    assert!(stored.iter().all(|(_, v)| v[0] <= 2), "read as they are");
+    drop(db);
+    reopen_and_continue(dir.path(), &mut rng, 10);
 }
 
 /// A stale entry's version and its items (tag, payload).

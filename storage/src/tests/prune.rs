@@ -12,11 +12,9 @@ use lianrong_contracts::testkit::CHAIN_ID;
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use crate::node_codec::encode_node_key;
+use crate::node_codec::{decode_node, encode_node_key};
 use crate::prune::prune_budget;
-use crate::schema::{
-    parse_height, stale_items, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, MAX_NODE_BYTES,
-};
+use crate::schema::{parse_height, stale_items, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES};
 use crate::{DataKey, DbError, DbOptions};
 
 /// Options of a database pruning to the last `keep` versions.
@@ -101,7 +99,7 @@ fn reachable(db: &Db, version: u64) -> BTreeSet<Vec<u8>> {
             .read(CF_JMT_NODES, &stored)
             .expect("read node")
             .unwrap_or_else(|| panic!("node {key:?} of version {version} is gone"));
-        let node: Node = codec::decode_stored(&bytes, MAX_NODE_BYTES).expect("node");
+        let node = decode_node(&bytes).expect("node");
         if let Node::Internal(internal) = &node {
             for (nibble, child) in internal.children_sorted() {
                 let path = key
