@@ -62,9 +62,13 @@ pub mod keys {
         format!("key/{key}").into_bytes()
     }
 
+    /// Prefix of every member key's nonce (its tree keys share a subtree:
+    /// `crate::merkle::key_hash`).
+    pub const NONCE_PREFIX: &[u8] = b"nonce/";
+
     /// Next nonce of a member key.
     pub fn nonce(key: &PublicKey) -> Vec<u8> {
-        format!("nonce/{key}").into_bytes()
+        [NONCE_PREFIX, key.to_string().as_bytes()].concat()
     }
 
     /// Invoice fingerprint -> invoice id.

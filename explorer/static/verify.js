@@ -340,6 +340,17 @@
   // Where a state key's value sits in the tree (lianrong_contracts::merkle::leaf_of): a
   // document and its history head share the leaf of the document's key (slot 0 and 1);
   // every other key is a leaf of its own (slot -1).
+  // The tree key of a leaf's key (lianrong_contracts::merkle::key_hash): its SHA-256, but
+  // a nonce's first two bytes are those of SHA-256 of 'nonce/' (a9 a6), so that nonces
+  // share one subtree.
+  const NONCE_PREFIX = 'nonce/';
+  const NONCE_SUBTREE = [0xa9, 0xa6];
+  async function treeKey(leafKey) {
+    const hash = await sha256(enc.encode(leafKey));
+    if (leafKey.startsWith(NONCE_PREFIX)) hash.set(NONCE_SUBTREE, 0);
+    return hash;
+  }
+
   function leafOf(key) {
     if (key.startsWith('doc/')) return { leafKey: key, slot: 0 };
     if (key.startsWith('hhead/')) return { leafKey: 'doc/' + key.slice('hhead/'.length), slot: 1 };
@@ -383,7 +394,7 @@
       }
       const has = (x) => x !== null && x !== undefined;
       const { leafKey, slot } = leafOf(input.key);
-      const keyHash = await sha256(enc.encode(leafKey));
+      const keyHash = await treeKey(leafKey);
       const leaf = proof.leaf;
       // The bytes the tree's leaf must hold: the value, or the leaf it shares.
       let held = has(input.value_hex) ? hexToBytes(input.value_hex) : null;

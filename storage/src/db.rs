@@ -284,23 +284,25 @@ impl Db {
         // the previous one ended instead of searching the skip list from the top.
         db_opts.set_allow_concurrent_memtable_write(false);
 
-        // A database of an older layout may hold column families this one folded into
-        // others (`crate::migrate`): RocksDB opens a database with all of them or not
-        // at all, and the upgrade drops them. (No list: a new database.)
-        let legacy: Vec<&str> = match DB::list_cf(&db_opts, &path) {
-            Ok(names) => (LEGACY_CFS.iter().copied())
-                .filter(|legacy| names.iter().any(|n| n == legacy))
+        // A database of an older layout may hold column families this layout does not
+        // have, and RocksDB opens a database with all of them or not at all: they are
+        // opened too, so that its layout record is read and the database refused by name
+        // (`check_or_init_meta`). (No list: a new database.)
+        let others: Vec<String> = match DB::list_cf(&db_opts, &path) {
+            Ok(names) => (names.into_iter())
+                .filter(|n| {
+                    !ALL_CFS.contains(&n.as_str()) && n != rocksdb::DEFAULT_COLUMN_FAMILY_NAME
+                })
                 .collect(),
             Err(_) => Vec::new(),
         };
         // The default column family holds nothing, but rust-rocksdb would open it with
         // RocksDB's defaults (a 32 MiB block cache of its own, 64 MiB memtables).
-        let cfs = ALL_CFS
-            .iter()
-            .chain(&legacy)
-            .chain([&rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
+        let cfs = (ALL_CFS.iter().copied())
+            .chain(others.iter().map(String::as_str))
+            .chain([rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
             .map(|name| {
-                ColumnFamilyDescriptor::new(*name, column_family_options(name, &cf_opts, &cache))
+                ColumnFamilyDescriptor::new(name, column_family_options(name, &cf_opts, &cache))
             });
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(|source| DbError::Open {
             path: path.display().to_string(),
@@ -323,7 +325,12 @@ impl Db {
         };
         let new_record = db.unlock(options.encryption.as_ref())?;
         db.check_or_init_meta(new_record)?;
-        db.drop_legacy_cfs(&legacy)?;
+        if !others.is_empty() {
+            return Err(DbError::corrupt(
+                "column families",
+                format!("{others:?} are not of layout {FORMAT_VERSION}"),
+            ));
+        }
         let floor = db.read_pruned_below()?;
         db.pruned_below.store(floor, Ordering::SeqCst);
         db.check_latest_root()?;
@@ -380,7 +387,11 @@ impl Db {
                     .map(u32::from_be_bytes)
                     .map_err(|_| DbError::corrupt("meta format", "not 4 bytes"))?;
                 if format != FORMAT_VERSION {
-                    self.migrate_from(format)?;
+                    return Err(DbError::OtherFormat {
+                        path: self.path.display().to_string(),
+                        stored: format,
+                        reads: FORMAT_VERSION,
+                    });
                 }
                 Ok(())
             }
@@ -408,27 +419,7 @@ impl Db {
 
     /// Stages the record of this node's layout ([`FORMAT_VERSION`]) in a new database.
     fn stage_format(&self, batch: &mut rocksdb::WriteBatch) -> Result<(), DbError> {
-        self.stage_format_of(batch, FORMAT_VERSION)
-    }
-
-    /// Stages the record of layout `format`: with the last batch of an upgrade to it.
-    pub(crate) fn stage_format_of(
-        &self,
-        batch: &mut rocksdb::WriteBatch,
-        format: u32,
-    ) -> Result<(), DbError> {
-        self.put(batch, CF_META, META_FORMAT, &format.to_be_bytes())
-    }
-
-    /// Drops the column families of older layouts this database was opened with, once
-    /// it is of this layout (the upgrade moved what they held; after a crash between the
-    /// upgrade's last batch and this, the next open drops them).
-    fn drop_legacy_cfs(&mut self, legacy: &[&str]) -> Result<(), DbError> {
-        for name in legacy {
-            self.db.drop_cf(name)?;
-            tracing::info!(path = %self.path.display(), column_family = name, "dropped a column family of an older layout");
-        }
-        Ok(())
+        self.put(batch, CF_META, META_FORMAT, &FORMAT_VERSION.to_be_bytes())
     }
 
     /// The recorded latest root must be the tree's root at the latest version.

@@ -38,9 +38,10 @@ pub enum DbError {
     /// The database was written in a layout this node neither reads nor upgrades.
     #[error(
         "the database at {path} has layout version {stored}; this node reads {reads} only \
-         (from 4 a document and its history head share one state-tree leaf, so a chain \
-         begun by an older release certifies roots this one does not compute): run the \
-         node release that wrote it, or join a chain begun with a release that reads {reads}"
+         (from 4 a document and its history head share one state-tree leaf, from 8 the \
+         signers' nonces share one subtree, so a chain begun by an older release certifies \
+         roots this one does not compute): run the node release that wrote it, or join a \
+         chain begun with a release that reads {reads}"
     )]
     OtherFormat {
         /// The directory.

@@ -37,7 +37,6 @@ mod error;
 mod evidence;
 mod indexes;
 mod ledger;
-mod migrate;
 mod node_cache;
 pub mod node_codec;
 pub mod prune;

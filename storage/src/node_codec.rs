@@ -1,18 +1,16 @@
 //! The stored form of the Merkle tree's nodes and node keys.
 //!
-//! A node is written in this module's compact form (since layout 8): a one-byte tag, for
+//! A node is stored in this module's compact form (since layout 8): a one-byte tag, for
 //! an internal node a bitmap of its present children and one of those that are leaves,
 //! then each present child's hash, its version as a LEB128 varint and, for an internal
 //! child, its leaf count as one. Until layout 8 nodes were stored as
 //! `lianrong_primitives::codec` (bincode's serde encoding: fixed width little-endian
-//! integers, `u32` enum tags, one byte per `Option` tag) makes of jmt's `Node`, and those
-//! bytes are still read: a database upgraded from layout 7 holds both until pruning has
-//! replaced its older nodes, and the two never start with the same byte (the codec's first
-//! byte is a `u32` tag of 0, 1 or 2). Why compact: a block rewrites every internal node on
-//! its keys' paths, so the tree's nodes were 59 % of the bytes a validator flushed (orders,
-//! 2026-12-07), and of an internal child's 53 bytes in the codec's form 20 were the zero
-//! high bytes of a version and a leaf count, four a type tag. What RocksDB copies,
-//! checksums, compresses, flushes and compacts shrinks with them.
+//! integers, `u32` enum tags, one byte per `Option` tag) makes of jmt's `Node`; only an
+//! empty tree's null root keeps that form (four zero bytes). Why compact: a block rewrites
+//! every internal node on its keys' paths, so the tree's nodes were 59 % of the bytes a
+//! validator flushed (orders, 2026-12-07), and of an internal child's 53 bytes in the
+//! codec's form 20 were the zero high bytes of a version and a leaf count, four a type
+//! tag. What RocksDB copies, checksums, compresses, flushes and compacts shrinks with them.
 //!
 //! A node's *key* is this module's own ([`encode_node_key`], since format 3):
 //! the version first and big-endian, so that the nodes one block writes (all at its version)
@@ -35,10 +33,9 @@ use lianrong_primitives::codec;
 use super::error::DbError;
 use super::schema::MAX_NODE_BYTES;
 
-/// bincode's serde tags of jmt's `Node` variants (their declaration order): the first
-/// four bytes of a node in the codec's form, as layouts up to 7 wrote them.
-const TAG_NULL: u32 = 0;
-/// The compact form's first byte for an internal node (the codec's form never starts so).
+/// The stored null node: the codec's form of jmt's `Node::Null` (a `u32` tag of 0).
+const NULL: [u8; 4] = [0; 4];
+/// The compact form's first byte for an internal node.
 const COMPACT_INTERNAL: u8 = 0x11;
 /// The compact form's first byte for a leaf.
 const COMPACT_LEAF: u8 = 0x12;
@@ -51,8 +48,8 @@ const MAX_VARINT_BYTES: usize = 10;
 /// [`leaf_value_hash`]).
 pub fn encode_node(node: &Node) -> Result<Vec<u8>, DbError> {
     Ok(match node {
-        // Only an empty tree's root is null; it keeps the codec's form.
-        Node::Null => TAG_NULL.to_le_bytes().to_vec(),
+        // Only an empty tree's root is null.
+        Node::Null => NULL.to_vec(),
         Node::Leaf(leaf) => {
             let mut out = Vec::with_capacity(1 + 64);
             out.push(COMPACT_LEAF);
@@ -117,8 +114,7 @@ fn leaf_value_hash(leaf: &LeafNode) -> Result<[u8; 32], DbError> {
     Ok(hash)
 }
 
-/// The node stored as `bytes`, in either form (this node's own database: a malformed
-/// node is corruption).
+/// The node stored as `bytes` (this node's own database: a malformed node is corruption).
 pub fn decode_node(bytes: &[u8]) -> Result<Node, codec::CodecError> {
     if bytes.len() > MAX_NODE_BYTES {
         return Err(codec::CodecError::TooLarge {
@@ -135,7 +131,8 @@ pub fn decode_node(bytes: &[u8]) -> Result<Node, codec::CodecError> {
                 .ok_or_else(|| malformed("a leaf is not two hashes"))?;
             Ok(Node::Leaf(LeafNode::new(KeyHash(*key), ValueHash(*value))))
         }
-        _ => codec::decode_stored(bytes, MAX_NODE_BYTES),
+        _ if bytes == NULL => Ok(Node::Null),
+        _ => Err(malformed("not a node's stored form")),
     }
 }
 
@@ -315,11 +312,11 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Each node is read back from its compact form and from the codec's form (what
-        /// databases up to layout 8 hold), to the same node; the compact form is the
-        /// shorter, and a byte changed in it is refused or read as another node.
+        /// Each node is read back from its stored form, which is shorter than the codec's
+        /// (what layouts up to 7 stored); a byte changed in it is refused or read as
+        /// another node.
         #[test]
-        fn nodes_are_read_back_from_either_form(
+        fn nodes_are_read_back_from_their_compact_form(
             first in prop_oneof![0..4u64, (1u64 << 32)..(1u64 << 33), (u64::MAX / 2)..(u64::MAX / 2 + 4)],
             blocks in blocks(),
             flip in (any::<prop::sample::Index>(), 1..=255u8),
@@ -328,10 +325,9 @@ mod tests {
             prop_assert!(nodes.iter().any(|(_, n)| matches!(n, Node::Internal(_))));
             for (key, node) in nodes {
                 let bytes = encode_node(&node).unwrap();
-                let old = codec::encode(&node);
                 prop_assert_eq!(decode_node(&bytes).unwrap(), node.clone());
-                prop_assert_eq!(decode_node(&old).unwrap(), node.clone());
-                prop_assert!(bytes.len() < old.len(), "{} >= {}", bytes.len(), old.len());
+                let old = codec::encode(&node).len();
+                prop_assert!(bytes.len() < old, "{} >= {}", bytes.len(), old);
                 prop_assert_eq!(decode_node_key(&encode_node_key(&key)).unwrap(), key);
                 let mut changed = bytes.clone();
                 changed[flip.0.index(bytes.len())] ^= flip.1;
@@ -392,6 +388,7 @@ mod tests {
             encode_node(&Node::Null).unwrap(),
             codec::encode(&Node::Null)
         );
+        assert_eq!(decode_node(&NULL).unwrap(), Node::Null);
     }
 
     /// A full internal node (16 internal children) of a tree a million blocks old: its
@@ -443,6 +440,7 @@ mod tests {
             ("not minimal", overlong),
             ("bitmaps", good[..3].to_vec()),
             ("two hashes", [&[COMPACT_LEAF][..], &[0; 63]].concat()),
+            ("stored form", codec::encode(&decode_node(&good).unwrap())),
         ];
         for (what, bytes) in cases {
             let err = decode_node(&bytes).expect_err(what).to_string();

@@ -4,15 +4,18 @@
 use jmt::KeyHash;
 
 /// Bumped when the layout below changes incompatibly; a node refuses to open a database
-/// written in another format rather than misread it. 3: tree node keys sort by version
-/// (`node_codec::encode_node_key`). 4: a document and its history head share one tree
-/// leaf (`lianrong_contracts::merkle::leaf_of`), so the state roots differ from 3's. 5: the
+/// written in another layout rather than misread it (`DbError::OtherFormat`). Layout 8
+/// changed the state tree itself (a nonce's tree key, `lianrong_contracts::merkle::key_hash`),
+/// so no older database holds roots this node computes, and none is upgraded; git history
+/// keeps the in-place upgrades of layouts 4 to 7. What each layout changed:
+/// 3: tree node keys sort by version (`node_codec::encode_node_key`). 4: a document and
+/// its history head share one tree leaf (`lianrong_contracts::merkle::leaf_of`). 5: the
 /// stale index holds one entry per version ([`CF_JMT_STALE`]), not one per item. 6: a
 /// transaction's receipt is stored in its transaction's entry, after the record (layout 5
-/// kept receipts in a column family of their own, [`LAYOUT5_CF_RECEIPTS`]). 7: those
-/// entries are keyed by the transaction's position ([`CF_TX_ENTRIES`]), found by hash
-/// through [`CF_TX_POSITIONS`] (layout 6 keyed them by hash, [`LAYOUT6_CF_TXS`]). 8: tree
-/// nodes are written in a compact form (`node_codec`), layout 7's still read.
+/// kept receipts in a column family of their own). 7: those entries are keyed by the
+/// transaction's position ([`CF_TX_ENTRIES`]), found by hash through [`CF_TX_POSITIONS`]
+/// (layout 6 keyed them by hash). 8: nonces share one subtree of the state tree, and tree
+/// nodes are stored in a compact form (`node_codec`).
 pub const FORMAT_VERSION: u32 = 8;
 
 /// Column family of raw contract state (`state key -> value`), the values the Merkle root
@@ -48,13 +51,6 @@ pub const CF_TX_ENTRIES: &str = "tx_entries";
 /// Column family of where each committed transaction is (`tx hash -> ` [`tx_position_key`]):
 /// the small entries a lookup by hash reads first.
 pub const CF_TX_POSITIONS: &str = "tx_positions";
-/// Layout 6's column family of transaction entries keyed by hash (`tx hash -> record ++
-/// receipt`): opened only to move them into [`CF_TX_ENTRIES`] and [`CF_TX_POSITIONS`]
-/// (`crate::migrate`), then dropped. Layout 5 -> 6 folds receipts into it.
-pub const LAYOUT6_CF_TXS: &str = "txs";
-/// Layout 5's column family of receipts (`tx hash -> encode(Receipt)`): opened only to
-/// fold it into [`LAYOUT6_CF_TXS`] (`crate::migrate`), then dropped.
-pub const LAYOUT5_CF_RECEIPTS: &str = "receipts";
 /// Column family of derived indexes: document history (`hist/...`, as the contract layer
 /// writes it) and the receivable indexes (`rcv/...`).
 pub const CF_INDEX: &str = "index";
@@ -94,9 +90,6 @@ pub const ALL_CFS: &[&str] = &[
     CF_JMT_STALE,
     CF_ROOTS,
 ];
-
-/// Column families of older layouts, opened only to be upgraded from and then dropped.
-pub const LEGACY_CFS: &[&str] = &[LAYOUT5_CF_RECEIPTS, LAYOUT6_CF_TXS];
 
 /// `meta` key: the chain id (UTF-8).
 pub const META_CHAIN_ID: &[u8] = b"chain_id";
