@@ -33,8 +33,8 @@ pub fn empty_root() -> Hash {
 /// two bytes are [`NONCE_SUBTREE`]'s. Every transaction rewrites its signer's nonce, and
 /// nonces hashed anywhere in the tree made each block rewrite, per signer, a path of
 /// internal nodes no other key of the block shared; under one two-byte prefix they share
-/// the path down to the subtree (5 % less CPU per lifecycle transaction across the
-/// machine, 2-3 % per order: node/README.md, "Nonces in one subtree"). The other 30
+/// the path down to the subtree (measured in node/README.md, "Nonces in one subtree, tree
+/// nodes in a compact form"). The other 30
 /// bytes keep nonces apart, and a key of another kind whose hash happens to start alike
 /// only lands among them. `static/verify.js` in the explorer follows the same rule.
 pub fn key_hash(key: &[u8]) -> KeyHash {

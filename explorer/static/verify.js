@@ -337,9 +337,6 @@
   }
   function bit(hash, index) { return (hash[index >> 3] >> (7 - (index & 7))) & 1; }
 
-  // Where a state key's value sits in the tree (lianrong_contracts::merkle::leaf_of): a
-  // document and its history head share the leaf of the document's key (slot 0 and 1);
-  // every other key is a leaf of its own (slot -1).
   // The tree key of a leaf's key (lianrong_contracts::merkle::key_hash): its SHA-256, but
   // a nonce's first two bytes are those of SHA-256 of 'nonce/' (a9 a6), so that nonces
   // share one subtree.
@@ -351,6 +348,9 @@
     return hash;
   }
 
+  // Where a state key's value sits in the tree (lianrong_contracts::merkle::leaf_of): a
+  // document and its history head share the leaf of the document's key (slot 0 and 1);
+  // every other key is a leaf of its own (slot -1).
   function leafOf(key) {
     if (key.startsWith('doc/')) return { leafKey: key, slot: 0 };
     if (key.startsWith('hhead/')) return { leafKey: 'doc/' + key.slice('hhead/'.length), slot: 1 };

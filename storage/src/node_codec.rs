@@ -23,7 +23,7 @@
 //! serde each 32-byte hash is a tuple of 32 `u8`s, written one byte at a call, and a block
 //! writes ~10 nodes per transaction of up to 16 child hashes each: encoding them was a
 //! tenth of the executor's CPU (perf of `node/benches/execute_commit.rs`). The tests read
-//! both forms back to the same nodes of random trees, so a jmt upgrade that changed its
+//! each node of random trees back from its stored form, so a jmt upgrade that changed its
 //! types fails them.
 
 use jmt::storage::{LeafNode, NibblePath, Node, NodeKey};
