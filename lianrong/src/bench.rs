@@ -183,6 +183,10 @@ pub struct BenchReport {
     pub finality_p99_ms: f64,
     /// Latency samples behind the percentiles.
     pub latency_samples: usize,
+    /// The slowest, median and fastest committed tx/s over 30-second windows of the
+    /// measured period, and whether the slowest was a stall (`None` for a period shorter
+    /// than one window).
+    pub windows: Option<series::Windows>,
     /// One of the ledger's own verifications on this machine, microseconds of CPU.
     pub ed25519_verify_us: f64,
     /// Per node.
@@ -229,6 +233,9 @@ impl std::fmt::Display for BenchReport {
             "committed: {} tx, {:.0} tx/s",
             self.committed, self.tx_per_second
         )?;
+        if let Some(w) = &self.windows {
+            writeln!(f, "windows:   {}", w.summary())?;
+        }
         writeln!(
             f,
             "finality:  p50 {:.0} ms, p99 {:.0} ms ({} samples)",
@@ -849,6 +856,7 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
         finality_p50_ms: percentile(&lat, 0.50),
         finality_p99_ms: percentile(&lat, 0.99),
         latency_samples: lat.len(),
+        windows: series::windows(&series.points, series.measured_from_s, series.measured_to_s),
         ed25519_verify_us: floor.ledger_verify_us,
         nodes: figures
             .into_iter()

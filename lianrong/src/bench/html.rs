@@ -228,6 +228,9 @@ fn summary(r: &BenchReport) -> String {
             ),
         ),
     ];
+    if let Some(w) = &r.windows {
+        rows.push(("windows", w.summary()));
+    }
     for n in &r.nodes {
         rows.push((
             "node",

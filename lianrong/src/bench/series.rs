@@ -53,6 +53,81 @@ pub struct NodeSeries {
     pub points: Vec<NodePoint>,
 }
 
+/// Seconds one throughput window spans ([`windows`]).
+pub const WINDOW_SECONDS: usize = 30;
+/// A window below this share of the run's fastest is reported as a stall.
+pub const STALL_SHARE: f64 = 0.25;
+
+/// The measured period cut into whole [`WINDOW_SECONDS`]-second windows: the slowest,
+/// median and fastest committed tx/s among them. A long run's average hides minutes in
+/// which the network nearly stopped (a 1,000,000-transaction run averaged 1,290 tx/s
+/// while it committed ~35-170 tx/s for seven minutes, node/README.md "A network that
+/// slowed to a crawl"); its slowest window does not. Stalls are judged against the
+/// fastest window, not the median: that slump took more than half of its run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Windows {
+    /// Whole windows in the measured period.
+    pub windows: usize,
+    /// The slowest window's committed tx/s.
+    pub slowest_tx_per_second: f64,
+    /// When it began, seconds since the load started.
+    pub slowest_from_s: f64,
+    /// The median window's committed tx/s.
+    pub median_tx_per_second: f64,
+    /// The fastest window's committed tx/s.
+    pub fastest_tx_per_second: f64,
+    /// Whether the slowest window committed less than [`STALL_SHARE`] of the fastest.
+    pub stalled: bool,
+}
+
+impl Windows {
+    /// One line for the text and HTML reports.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} of {} s: slowest {:.0} tx/s (from {:.0} s), median {:.0}, fastest {:.0}{}",
+            self.windows,
+            WINDOW_SECONDS,
+            self.slowest_tx_per_second,
+            self.slowest_from_s,
+            self.median_tx_per_second,
+            self.fastest_tx_per_second,
+            if self.stalled {
+                " -- STALLED: below a quarter of the fastest"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// [`Windows`] of the buckets that end within `from_s..=to_s`; `None` when the period
+/// holds no whole window.
+pub fn windows(points: &[SeriesPoint], from_s: f64, to_s: f64) -> Option<Windows> {
+    let inside: Vec<&SeriesPoint> = (points.iter())
+        .filter(|p| p.t_s > from_s && p.t_s <= to_s)
+        .collect();
+    let mut rates: Vec<(f64, f64)> = inside
+        .chunks_exact(WINDOW_SECONDS)
+        .map(|w| {
+            let committed: u64 = w.iter().map(|p| p.committed).sum();
+            let began = w[0].t_s - BUCKET.as_secs_f64();
+            (committed as f64 / WINDOW_SECONDS as f64, began)
+        })
+        .collect();
+    let &(slowest, slowest_from_s) = rates.iter().min_by(|a, b| a.0.total_cmp(&b.0))?;
+    rates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let median = rates[rates.len() / 2].0;
+    let fastest = rates[rates.len() - 1].0;
+    Some(Windows {
+        windows: rates.len(),
+        slowest_tx_per_second: slowest,
+        slowest_from_s,
+        median_tx_per_second: median,
+        fastest_tx_per_second: fastest,
+        stalled: slowest < STALL_SHARE * fastest,
+    })
+}
+
 /// Everything over time.
 #[derive(Debug, Clone, Serialize)]
 pub struct Series {
@@ -245,6 +320,56 @@ mod tests {
         assert!((500.0..=550.0).contains(&p50), "{p50}");
         assert!((990.0..=1090.0).contains(&p99), "{p99}");
         assert!(p[0].finality_p50_ms.is_none());
+    }
+
+    fn second(t_s: f64, committed: u64) -> SeriesPoint {
+        SeriesPoint {
+            t_s,
+            committed,
+            finality_p50_ms: None,
+            finality_p99_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_slump_inside_a_long_run_is_its_slowest_window_and_a_stall() {
+        // 300 s: 3,000 tx/s, then 100 tx/s for 180 s from t = 90 s (more than half of
+        // the run, as in the slump the README describes), then 3,500. The average (1,310
+        // tx/s) hides it, and so would a comparison with the median window.
+        let rate = |t: u64| match t {
+            91..=270 => 100,
+            271.. => 3_500,
+            _ => 3_000,
+        };
+        let points: Vec<SeriesPoint> = (1..=300).map(|t| second(t as f64, rate(t))).collect();
+        let w = windows(&points, 0.0, 300.0).unwrap();
+        assert_eq!(w.windows, 10);
+        assert_eq!(w.slowest_tx_per_second, 100.0);
+        assert_eq!(w.slowest_from_s, 90.0);
+        assert_eq!(w.median_tx_per_second, 100.0);
+        assert_eq!(w.fastest_tx_per_second, 3_500.0);
+        assert!(w.stalled);
+        assert!(
+            w.summary().contains("slowest 100 tx/s (from 90 s)"),
+            "{}",
+            w.summary()
+        );
+        assert!(w.summary().contains("STALLED"), "{}", w.summary());
+    }
+
+    #[test]
+    fn windows_lie_inside_the_measured_period_and_steady_runs_do_not_stall() {
+        // The warm-up's slow start and a partial last window are not windows.
+        let points: Vec<SeriesPoint> = (1..=100)
+            .map(|t| second(t as f64, if t <= 5 { 0 } else { 2_000 + t }))
+            .collect();
+        let w = windows(&points, 5.0, 100.0).unwrap();
+        assert_eq!(w.windows, 3);
+        assert_eq!(w.slowest_from_s, 5.0);
+        assert!(!w.stalled);
+        assert!(!w.summary().contains("STALLED"), "{}", w.summary());
+        assert!(w.slowest_tx_per_second > 2_000.0);
+        assert!(windows(&points, 5.0, 30.0).is_none(), "no whole window");
     }
 
     #[test]
