@@ -74,6 +74,13 @@ impl Engine {
         self.seen_proposals = self.seen_proposals.split_off(&keep_from);
         self.arm_timer();
         self.maybe_request_payload();
+        // Nothing will be proposed in a silent leader's round, and waiting only delays
+        // the view change: the QC of the round before (its votes went to everyone,
+        // `try_vote`) is already here or rides in with the others' timeouts. The timer
+        // armed above re-broadcasts the timeout if the TC does not form.
+        if self.silent(self.leader(round)) {
+            self.time_out_round();
+        }
     }
 
     pub(super) fn process_tc(&mut self, tc: TimeoutCert) {
@@ -95,9 +102,14 @@ impl Engine {
         if id.round != self.round || id.generation != self.timer_generation {
             return;
         }
+        self.time_out_round();
+        self.arm_timer();
+    }
+
+    /// Gives up on the current round and says so, as its timer does.
+    fn time_out_round(&mut self) {
         self.local_timeout();
         self.broadcast_epoch_end();
-        self.arm_timer();
     }
 
     /// Gives up on the current round: never vote in it again, and tell everyone.

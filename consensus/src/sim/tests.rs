@@ -137,8 +137,13 @@ fn a_validator_down_for_long_catches_up_past_a_lying_or_silent_peer() {
             // Long enough for more blocks than the sync windows reach, with a silent
             // leader's rounds timing out, and short enough for fewer than the others'
             // engines keep to answer syncs (`RECENT_FINALIZED`; the simulator has no
-            // store to answer older ones from).
-            cfg.gst_ms = 30_000;
+            // store to answer older ones from). A silent leader's round is given up at
+            // once, a forger's runs its timer: 30 s made ~2,250 blocks with the first
+            // (10 s: ~750), a few dozen with the second.
+            cfg.gst_ms = match kind {
+                ByzKind::Silent => 10_000,
+                _ => 30_000,
+            };
             cfg.delay_before_gst_ms = (10, 10);
             cfg.faults.byzantine = vec![kind];
             cfg.long_outage = Some(6);
@@ -252,8 +257,8 @@ fn an_epoch_change_costs_no_round_timeout() {
     }
 }
 
-/// A crashed (here: silent) validator costs its own rounds only, each at a shortened
-/// timer, once it has been silent for a few rounds. Before, the votes for its
+/// A crashed (here: silent) validator costs its own rounds only, each given up at once,
+/// once it has been silent for a few rounds. Before, the votes for its
 /// predecessor's block went to it alone, so that block never committed either, and its
 /// round followed a timed-out one at the doubled timer: at n = 4 two rounds in four were
 /// lost, 3 of the 4 timers' worth of time, and one live validator never had a block
@@ -281,8 +286,11 @@ fn a_silent_validator_costs_only_its_own_rounds() {
             least.zip(most).is_some_and(|(l, m)| 2 * l >= *m),
             "n={n}: one live seat far behind the others: {seats:?}"
         );
+        // Its round is given up as soon as it starts (a message delay or two, not a
+        // quarter timer): at least half the healthy run's blocks (at most (n - 1) / n
+        // are possible; 109 of 499 at n = 4 with the quarter timer).
         assert!(
-            6 * r.blocks >= healthy.blocks,
+            2 * r.blocks >= healthy.blocks,
             "n={n}: {} blocks with a silent validator, {} without",
             r.blocks,
             healthy.blocks

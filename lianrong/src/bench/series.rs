@@ -92,9 +92,12 @@ impl Windows {
             self.median_tx_per_second,
             self.fastest_tx_per_second,
             if self.stalled {
-                " -- STALLED: below a quarter of the fastest"
+                format!(
+                    " -- STALLED: below {:.0} % of the fastest",
+                    STALL_SHARE * 100.0
+                )
             } else {
-                ""
+                String::new()
             }
         )
     }
