@@ -180,7 +180,11 @@ pub async fn submit(
         state.metrics.rejected_txs.inc();
         tx_error(e)
     })?;
-    let commits = state.commits.subscribe();
+    // Subscribed before the loop may commit it, and only to wait: while any receiver
+    // lives the channel keeps its last `NOTICE_QUEUE` blocks' receipts, and every
+    // submission of a loaded node subscribing (a lock on the channel each) kept them
+    // held on nodes nobody follows.
+    let commits = wait.then(|| state.commits.subscribe());
     let answer = hand_to_loop(&state, verified)?;
     let admitted = answer
         .await
@@ -190,9 +194,9 @@ pub async fn submit(
         admit_error(e)
     })?;
     let pending = (StatusCode::ACCEPTED, Json(SubmitResponse::pending(hash)));
-    if !wait {
+    let Some(commits) = commits else {
         return Ok(pending);
-    }
+    };
     match tokio::time::timeout(WAIT_COMMIT, receipt_of(&state, commits, hash)).await {
         Ok(Some((height, receipt))) => Ok((
             StatusCode::OK,

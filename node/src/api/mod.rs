@@ -340,5 +340,10 @@ pub(crate) mod tests_support {
                 .unwrap();
             self.send(req).await
         }
+
+        /// The next command the API handed to the node loop (none answers them here).
+        pub async fn next_command(&mut self) -> Option<Command> {
+            self._commands.recv().await
+        }
     }
 }

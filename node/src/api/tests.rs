@@ -387,3 +387,55 @@ async fn a_full_mempool_refuses_before_checking_the_signature() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_error_body(&body, "bad_signature");
 }
+
+/// Every submission held a subscription to the commit notices while it waited for the
+/// loop, so under load the channel kept its last blocks' receipts on nodes no event
+/// stream follows. Only a submission that waits for its commit subscribes.
+#[tokio::test]
+async fn only_a_submission_waiting_for_its_commit_subscribes_to_commits() {
+    use lianrong_contracts::{Action, Signer, Transaction};
+    let mut app = App::new();
+    let signed = |nonce| {
+        Transaction {
+            chain_id: testkit::CHAIN_ID.into(),
+            signer: Signer {
+                org: testkit::org("SUP-1"),
+                key: testkit::member_key("SUP-1").public(),
+            },
+            nonce,
+            action: Action::AcceptOrder {
+                order: testkit::doc("PO-1"),
+            },
+        }
+        .sign(&testkit::member_key("SUP-1"))
+    };
+    for (nonce, query, waits) in [(0, "", false), (1, "?wait=commit", true)] {
+        let req = Request::post(format!("/v1/transactions{query}"))
+            .header("authorization", format!("Bearer {}", token("SUP-1")))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(signed(nonce).encode()))
+            .unwrap();
+        let router = app.router.clone();
+        let submitted = tokio::spawn(async move {
+            tower::ServiceExt::oneshot(router, req)
+                .await
+                .unwrap()
+                .status()
+        });
+        let Some(super::Command::Submit { tx, reply }) = app.next_command().await else {
+            panic!("the submission never reached the loop");
+        };
+        // Handed to the loop, not answered yet: the window the subscription lived in.
+        assert_eq!(
+            app.state.commits.receiver_count(),
+            usize::from(waits),
+            "{query:?}"
+        );
+        reply.send(Ok(tx.hash())).unwrap();
+        if !waits {
+            assert_eq!(submitted.await.unwrap(), StatusCode::ACCEPTED);
+        } else {
+            submitted.abort();
+        }
+    }
+}
