@@ -211,12 +211,19 @@ impl Engine {
             if round > self.round {
                 self.enter_round(round);
             }
-            if round == self.round {
+            // Entering a silent leader's round gives it up at once (`enter_round`): a
+            // second timeout of ours would be a duplicate.
+            if round == self.round && self.timed_out_round < round {
                 self.local_timeout();
+            }
+            if self.timed_out_round >= round {
                 return; // local_timeout re-entered record_timeout and checked the quorum
             }
         }
-        let entry = &self.timeouts[&round];
+        // (Gone only if the calls above moved more than `STALE_ROUNDS` rounds on.)
+        let Some(entry) = self.timeouts.get(&round) else {
+            return;
+        };
         if entry.len() >= self.quorum && round >= self.round {
             let tc = TimeoutCert {
                 epoch: self.epoch(),
