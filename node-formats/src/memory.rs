@@ -9,10 +9,11 @@
 //!
 //! | part | share | why |
 //! |---|---|---|
-//! | RocksDB block cache | 36 % | every point read (state, tree nodes, receipts) and, since they are charged to it, the index and filter blocks of every table file -- without that they grow with the database |
+//! | RocksDB block cache | 33 % | every point read (state, tree nodes, receipts) and, since they are charged to it, the index and filter blocks of every table file -- without that they grow with the database |
 //! | state cache | 4 % | the latest state's most read values (signers' key records and nonces, orgs, parameters), read by every admission and execution, without a RocksDB lookup |
 //! | RocksDB memtables | 25 % | one limit over all column families together (RocksDB's write buffer manager), [`MEMTABLE_COUNT`] memtables of half of it each, so one column family can take a whole block's writes while the other is flushed |
 //! | tree-node cache | 20 % | the Merkle tree's internal nodes: its upper levels and the paths of the last blocks, at [`NODE_ENTRY_BYTES`] per node |
+//! | tree-leaf cache | 3 % | the leaves of the last seconds' writes, apart from the internal nodes: the next change of a nonce or a document reads its leaf first, at [`LEAF_ENTRY_BYTES`] per leaf |
 //! | mempool | 15 % | transactions waiting for a block: bounded by count and by encoded bytes, see [`MEMPOOL_ENTRY_BYTES`] and [`MEMPOOL_DECODED_FACTOR`] |
 //!
 //! Outside the budget (see node/README.md): the program's code and thread stacks, the
@@ -35,8 +36,9 @@ pub const MAX_BUDGET_MIB: u64 = 1024 * 1024;
 /// replay cache, 6 MiB of nonce cache, 4 MiB of recent blocks in the consensus engine,
 /// 8 MiB of a snapshot export's block cache, and queues of verified and outgoing gossip).
 pub const FIXED_MIB: u64 = 32;
-/// Share of the rest for the RocksDB block cache, in percent.
-pub const BLOCK_CACHE_PERCENT: u64 = 36;
+/// Share of the rest for the RocksDB block cache, in percent (36 until 2026-12-07, when
+/// the tree-leaf cache took 3 of it: the leaves it keeps were read from its blocks).
+pub const BLOCK_CACHE_PERCENT: u64 = 33;
 /// Share for the state cache, in percent: taken from the block cache's 40 (until
 /// 2026-12-06), whose blocks held the same hot values among their neighbours.
 pub const STATE_CACHE_PERCENT: u64 = 4;
@@ -44,8 +46,19 @@ pub const STATE_CACHE_PERCENT: u64 = 4;
 pub const MEMTABLES_PERCENT: u64 = 25;
 /// Share for the tree-node cache, in percent.
 pub const NODE_CACHE_PERCENT: u64 = 20;
-/// Share for the mempool, in percent (the five shares add up to 100).
+/// Share for the tree-leaf cache, in percent.
+pub const LEAF_CACHE_PERCENT: u64 = 3;
+/// Share for the mempool, in percent (the six shares add up to 100).
 pub const MEMPOOL_PERCENT: u64 = 15;
+const _: () = assert!(
+    BLOCK_CACHE_PERCENT
+        + STATE_CACHE_PERCENT
+        + MEMTABLES_PERCENT
+        + NODE_CACHE_PERCENT
+        + LEAF_CACHE_PERCENT
+        + MEMPOOL_PERCENT
+        == 100
+);
 /// Memtables per column family (`max_write_buffer_number`): one filling while one is
 /// flushed, so writes do not stall on a flush.
 pub const MEMTABLE_COUNT: u32 = 2;
@@ -56,6 +69,11 @@ pub const MEMTABLE_COUNT: u32 = 2;
 /// classes. 1,024 until 2026-12-05: below what the nodes held (a heap profile of a
 /// saturated validator put 45 MB in the 32,768-node cache the plan counted as 32 MiB).
 pub const NODE_ENTRY_BYTES: u64 = 1152;
+/// Memory of one cached tree leaf: its key (a version and a nibble path, boxed), the
+/// leaf (key and value hashes), the LRU entry and its hash-table slot. Measured by
+/// `node/tests/memory_model.rs`: 150 bytes requested per leaf of a real tree; this adds
+/// the allocator's rounding of the entries to its size classes.
+pub const LEAF_ENTRY_BYTES: u64 = 192;
 /// Memory per waiting transaction besides its contents: the decoded transaction's inline
 /// size (424 bytes, boxed), its hash index entry and its place in its signer's queue
 /// (B-tree nodes of up to 11 entries, nearly empty when each signer waits with one).
@@ -102,8 +120,10 @@ pub struct MemoryPlan {
     pub memtable_count: u32,
     /// One memtable's size (`write_buffer_size`): `memtables_bytes / memtable_count`.
     pub write_buffer_bytes: usize,
-    /// Tree nodes cached.
+    /// Internal tree nodes cached.
     pub node_cache_entries: usize,
+    /// Tree leaves cached.
+    pub leaf_cache_entries: usize,
     /// Bytes of state values cached (`lianrong_storage::StateCache`, which counts each
     /// entry's key, value and bookkeeping).
     pub state_cache_bytes: usize,
@@ -115,7 +135,7 @@ pub struct MemoryPlan {
 
 impl MemoryPlan {
     /// What each part may take, in bytes, named as in the docs.
-    pub fn parts(&self) -> [(&'static str, u64); 6] {
+    pub fn parts(&self) -> [(&'static str, u64); 7] {
         [
             ("fixed reserve", self.fixed_bytes),
             ("RocksDB block cache", self.block_cache_bytes as u64),
@@ -126,6 +146,10 @@ impl MemoryPlan {
             (
                 "tree-node cache",
                 self.node_cache_entries as u64 * NODE_ENTRY_BYTES,
+            ),
+            (
+                "tree-leaf cache",
+                self.leaf_cache_entries as u64 * LEAF_ENTRY_BYTES,
             ),
             ("state cache", self.state_cache_bytes as u64),
             (
@@ -245,6 +269,7 @@ pub fn plan(memory: &MemorySection, mempool: &MempoolSection) -> Result<MemoryPl
         memtable_count: MEMTABLE_COUNT,
         write_buffer_bytes: to_usize(write_buffer),
         node_cache_entries: to_usize(share(rest, NODE_CACHE_PERCENT) / NODE_ENTRY_BYTES),
+        leaf_cache_entries: to_usize(share(rest, LEAF_CACHE_PERCENT) / LEAF_ENTRY_BYTES),
         state_cache_bytes: to_usize(share(rest, STATE_CACHE_PERCENT)),
         mempool_max_txs: max_txs,
         mempool_max_bytes: max_bytes,
@@ -333,6 +358,7 @@ mod tests {
                 assert!(p.block_cache_bytes >= l.block_cache_bytes, "{mib}");
                 assert!(p.write_buffer_bytes >= l.write_buffer_bytes, "{mib}");
                 assert!(p.node_cache_entries >= l.node_cache_entries, "{mib}");
+                assert!(p.leaf_cache_entries >= l.leaf_cache_entries, "{mib}");
                 assert!(p.state_cache_bytes >= l.state_cache_bytes, "{mib}");
                 assert!(p.mempool_max_txs >= l.mempool_max_txs, "{mib}");
                 assert!(p.mempool_max_bytes >= l.mempool_max_bytes, "{mib}");
@@ -371,12 +397,14 @@ mod tests {
     #[test]
     fn the_default_budget_splits_as_documented() {
         let p = derived(DEFAULT_BUDGET_MIB);
-        // 36 % and 4 % of the 160 MiB left after the fixed reserve.
-        assert_eq!(p.block_cache_bytes, 60_397_977);
+        // 33 % and 4 % of the 160 MiB left after the fixed reserve.
+        assert_eq!(p.block_cache_bytes, 55_364_812);
         assert_eq!(p.state_cache_bytes, 6_710_886);
         assert_eq!(p.write_buffer_bytes, 20 * MIB as usize);
         assert_eq!(p.memtable_count, 2);
         assert_eq!(p.node_cache_entries, 29_127);
+        // 3 % of it at 192 bytes a leaf.
+        assert_eq!(p.leaf_cache_entries, 26_214);
         assert_eq!(p.mempool_max_txs, 12_288);
         assert_eq!(p.mempool_max_bytes, 4 * MIB as usize);
     }

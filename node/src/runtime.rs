@@ -85,6 +85,7 @@ pub fn sized_db_options(plan: &MemoryPlan) -> DbOptions {
         max_write_buffer_number: i32::try_from(plan.memtable_count).unwrap_or(i32::MAX),
         memtables_bytes: plan.memtables_bytes,
         node_cache_entries: plan.node_cache_entries,
+        leaf_cache_entries: plan.leaf_cache_entries,
         state_cache_bytes: plan.state_cache_bytes,
         ..DbOptions::default()
     }
@@ -1350,6 +1351,7 @@ mod memory_tests {
             assert_eq!(limits.block_cache_bytes, plan.block_cache_bytes as u64);
             assert_eq!(limits.memtables_bytes, plan.memtables_bytes);
             assert_eq!(limits.node_cache_entries, plan.node_cache_entries);
+            assert_eq!(limits.leaf_cache_entries, plan.leaf_cache_entries);
             assert_eq!(limits.state_cache_bytes, plan.state_cache_bytes);
             // Every column family got the memtable size and count.
             let sizes = written_options(&dir, "write_buffer_size");

@@ -9,7 +9,7 @@
 //!   24,576-transaction mempool filled under saturation.
 //! - The tree-node cache (`NODE_ENTRY_BYTES` per internal node): a heap profile of a
 //!   saturated validator (jemalloc's, 2026-12-05) put 45 MB in a cache of 32,768 nodes
-//!   modelled at 32 MiB.
+//!   modelled at 32 MiB. Its leaves, apart (`LEAF_ENTRY_BYTES` per leaf).
 //! - The state cache (`lianrong_storage::StateCache`, its bytes counted as each entry's
 //!   key, value and `ENTRY_OVERHEAD`): what a full cache of signers' nonces and key
 //!   records holds.
@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use lianrong_contracts::testkit::{doc, World};
 use lianrong_contracts::{Action, Envelope, VerifiedTransaction};
 use lianrong_node::mempool::{Mempool, MempoolLimits};
-use lianrong_node_formats::memory::{mempool_cost, NODE_ENTRY_BYTES};
+use lianrong_node_formats::memory::{mempool_cost, LEAF_ENTRY_BYTES, NODE_ENTRY_BYTES};
 use lianrong_primitives::SecretKey;
 
 /// The system allocator, with the bytes it holds live.
@@ -180,9 +180,9 @@ impl jmt::storage::TreeReader for EmptyTree {
     }
 }
 
-/// The internal nodes of a tree of `leaves` keys: full upper levels and sparser lower
-/// ones, as in a ledger's tree.
-fn internal_nodes(leaves: u32) -> Vec<(jmt::storage::NodeKey, jmt::storage::Node)> {
+/// The nodes of one kind (internal ones, or leaves) of a tree of `leaves` keys: full
+/// upper levels and sparser lower ones, as in a ledger's tree.
+fn tree_nodes(leaves: u32, internal: bool) -> Vec<(jmt::storage::NodeKey, jmt::storage::Node)> {
     let tree = jmt::Sha256Jmt::new(&EmptyTree);
     let values = (0..leaves).map(|i| {
         let key = lianrong_primitives::sha256(&i.to_le_bytes());
@@ -193,33 +193,57 @@ fn internal_nodes(leaves: u32) -> Vec<(jmt::storage::NodeKey, jmt::storage::Node
         .node_batch
         .nodes()
         .iter()
-        .filter(|(_, n)| matches!(n, jmt::storage::Node::Internal(_)))
+        .filter(|(_, n)| matches!(n, jmt::storage::Node::Internal(_)) == internal)
         .map(|(k, n)| (k.clone(), n.clone()))
         .collect()
+}
+
+/// Fills a node cache sized to hold all of `nodes` (internal ones or leaves) and checks
+/// that what they hold stays within `per_entry` bytes each, the budget's model of them.
+/// The caller holds `COUNTING`, from before it built `nodes`.
+fn check_cached_nodes(
+    what: &str,
+    nodes: &[(jmt::storage::NodeKey, jmt::storage::Node)],
+    per_entry: u64,
+) {
+    let n = nodes.len();
+    let leaves = matches!(nodes[0].1, jmt::storage::Node::Leaf(_));
+    let cache = if leaves {
+        lianrong_storage::NodeCache::new(1, n)
+    } else {
+        lianrong_storage::NodeCache::new(n, 0)
+    };
+    let before = LIVE.load(Ordering::Relaxed);
+    for (key, node) in nodes {
+        cache.insert(key, node);
+    }
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    assert_eq!(if leaves { cache.leaves_len() } else { n }, n, "all kept");
+    let modelled = n as u64 * per_entry;
+    eprintln!(
+        "{what}: {n} cached, {} bytes held each, {per_entry} modelled",
+        held as usize / n
+    );
+    assert!(
+        held > 0 && held as u64 <= modelled,
+        "{n} cached {what} hold {held} bytes, the budget's model {modelled}"
+    );
 }
 
 #[test]
 fn the_budget_covers_what_cached_tree_nodes_hold() {
     let _alone = COUNTING.lock().unwrap_or_else(|p| p.into_inner());
-    let nodes = internal_nodes(60_000);
-    let n = nodes.len();
-    assert!(n > 4_000, "{n} internal nodes");
-    let cache = lianrong_storage::NodeCache::new(n);
-    let before = LIVE.load(Ordering::Relaxed);
-    for (key, node) in &nodes {
-        cache.insert(key, node);
-    }
-    let held = LIVE.load(Ordering::Relaxed) - before;
-    assert_eq!(cache.capacity(), n);
-    let modelled = n as u64 * NODE_ENTRY_BYTES;
-    eprintln!(
-        "tree-node cache: {n} internal nodes, {} bytes held, {NODE_ENTRY_BYTES} modelled per node",
-        held as usize / n
-    );
-    assert!(
-        held > 0 && held as u64 <= modelled,
-        "{n} cached tree nodes hold {held} bytes, the budget's model {modelled}"
-    );
+    let nodes = tree_nodes(60_000, true);
+    assert!(nodes.len() > 4_000, "{} internal nodes", nodes.len());
+    check_cached_nodes("internal tree nodes", &nodes, NODE_ENTRY_BYTES);
+}
+
+#[test]
+fn the_budget_covers_what_cached_tree_leaves_hold() {
+    let _alone = COUNTING.lock().unwrap_or_else(|p| p.into_inner());
+    let leaves = tree_nodes(60_000, false);
+    assert_eq!(leaves.len(), 60_000, "one leaf per key");
+    check_cached_nodes("tree leaves", &leaves, LEAF_ENTRY_BYTES);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use rocksdb::{
 
 use super::crypt::{Crypt, DataKey, Record};
 use super::error::DbError;
-use super::node_cache::{NodeCache, NODE_CACHE_ENTRIES};
+use super::node_cache::{NodeCache, LEAF_CACHE_ENTRIES, NODE_CACHE_ENTRIES};
 use super::schema::{self, *};
 use super::state_cache::{Lookup, StateCache, Ticket, STATE_CACHE_BYTES};
 
@@ -46,8 +46,10 @@ pub struct DbOptions {
     /// manager flushes the largest when they reach it). Without it every column family
     /// could hold `max_write_buffer_number` full memtables.
     pub memtables_bytes: usize,
-    /// Merkle tree nodes kept in memory ([`NodeCache`]).
+    /// Merkle tree internal nodes kept in memory ([`NodeCache`]).
     pub node_cache_entries: usize,
+    /// Merkle tree leaves kept in memory, apart from the internal nodes ([`NodeCache`]).
+    pub leaf_cache_entries: usize,
     /// Bytes of the latest state's values kept in memory ([`StateCache`]).
     pub state_cache_bytes: usize,
     /// The operator's data key: encryption at rest ([`crate::crypt`]). A new database
@@ -70,6 +72,7 @@ impl Default for DbOptions {
             max_write_buffer_number: 2,
             memtables_bytes: 64 * 1024 * 1024,
             node_cache_entries: NODE_CACHE_ENTRIES,
+            leaf_cache_entries: LEAF_CACHE_ENTRIES,
             state_cache_bytes: STATE_CACHE_BYTES,
             encryption: None,
             keep_versions: None,
@@ -84,8 +87,10 @@ pub struct MemoryLimits {
     pub block_cache_bytes: u64,
     /// The limit of all memtables together, in bytes.
     pub memtables_bytes: usize,
-    /// Tree nodes the node cache holds at most.
+    /// Internal tree nodes the node cache holds at most.
     pub node_cache_entries: usize,
+    /// Tree leaves the node cache holds at most.
+    pub leaf_cache_entries: usize,
     /// Bytes the state cache holds at most.
     pub state_cache_bytes: usize,
 }
@@ -104,8 +109,10 @@ pub struct MemoryUsage {
     /// Table readers' memory outside the block cache, over all column families: it
     /// grows with the number of table files, not with any budget.
     pub table_readers_bytes: u64,
-    /// Tree nodes in the node cache.
+    /// Internal tree nodes in the node cache.
     pub node_cache_nodes: u64,
+    /// Tree leaves in the node cache.
+    pub leaf_cache_leaves: u64,
     /// Bytes in the state cache, as it counts them against its capacity.
     pub state_cache_bytes: u64,
 }
@@ -315,7 +322,10 @@ impl Db {
             commit_lock: Mutex::new(()),
             _cache: cache,
             memtables,
-            nodes: NodeCache::new(options.node_cache_entries.max(1)),
+            nodes: NodeCache::new(
+                options.node_cache_entries.max(1),
+                options.leaf_cache_entries,
+            ),
             state: StateCache::new(options.state_cache_bytes),
             crypt: None,
             keep_versions: options
@@ -466,6 +476,7 @@ impl Db {
             block_cache_bytes: block_cache,
             memtables_bytes: self.memtables.get_buffer_size(),
             node_cache_entries: self.nodes.capacity(),
+            leaf_cache_entries: self.nodes.leaf_capacity(),
             state_cache_bytes: self.state.capacity_bytes(),
         })
     }
@@ -491,6 +502,7 @@ impl Db {
             memtables_bytes: self.memtables.get_usage() as u64,
             table_readers_bytes: table_readers,
             node_cache_nodes: self.nodes.len() as u64,
+            leaf_cache_leaves: self.nodes.leaves_len() as u64,
             state_cache_bytes: self.state.bytes() as u64,
         })
     }

@@ -53,7 +53,7 @@ pub use db::{Db, DbOptions, MemoryLimits, MemoryUsage, MEMTABLE_ARENA_BLOCK_BYTE
 pub use error::DbError;
 pub use evidence::{Recorded, MAX_EVIDENCE_RECORDS};
 pub use indexes::{status_name, ReceivableIndex};
-pub use node_cache::NodeCache;
+pub use node_cache::{NodeCache, LEAF_CACHE_ENTRIES};
 pub use prune::PruneStats;
 pub use safety::MAX_SAFETY_BYTES;
 pub use state_cache::{Lookup, StateCache, Ticket, ENTRY_OVERHEAD, STATE_CACHE_BYTES};

@@ -17,12 +17,17 @@
 //! (`deepest_level_kept`), so nodes read once a million keys do not push out those read
 //! once every sixteen thousand.
 //!
-//! It holds internal nodes only. A leaf is read again only when its key changes (and
-//! then replaced by a leaf of the new version) or when a new key lands on its path, so
-//! over a large tree almost no cached leaf is ever read; yet a block writes a leaf per
-//! changed key, and leaves took most of the room, pushing out the internal nodes every
-//! block reads again (a block of 1,000 orders writes ~3,000 leaves; the tree's fourth
-//! and fifth levels, read on every key's path, then came from RocksDB).
+//! Internal nodes and leaves are kept apart, each in an LRU of its own size. A leaf is
+//! read again only when its key changes (and then replaced by a leaf of the new
+//! version) or when a new key lands on its path: over a large tree most leaves are never
+//! read again, and a block writes a leaf per changed key, so in one LRU with the internal
+//! nodes leaves took most of the room and pushed out the internal nodes every block
+//! reads again (a block of 1,000 orders writes ~3,000 leaves; the tree's fourth and
+//! fifth levels, read on every key's path, then came from RocksDB). Yet the keys that do
+//! change again change soon: a signer's nonce at its next transaction, a document at its
+//! next step (a lifecycle transaction read back ~2.4 leaves from RocksDB before the leaf
+//! part existed). A small LRU of their own keeps the leaves of the last seconds' writes
+//! without touching the internal nodes' room.
 
 use std::sync::Mutex;
 
@@ -37,10 +42,16 @@ use crate::cache_reads::{CacheReads, ReadCounter};
 /// bounds the cache to some 72 MiB; a node's memory plan sizes it from its budget instead.
 pub const NODE_CACHE_ENTRIES: usize = 64 * 1024;
 
-/// A bounded, thread-safe LRU map of tree nodes. Public so that the memory budget's model
-/// of it can be checked against what it holds (`node/tests/memory_model.rs`).
+/// Leaves kept: a few seconds of a loaded validator's writes (a lifecycle transaction
+/// writes ~3.3), so the next change of a nonce or a document finds its leaf. A node's
+/// memory plan sizes it from its budget instead.
+pub const LEAF_CACHE_ENTRIES: usize = 16 * 1024;
+
+/// A bounded, thread-safe LRU map of tree nodes: internal nodes and leaves apart, each
+/// within its own capacity. Public so that the memory budget's model of it can be
+/// checked against what it holds (`node/tests/memory_model.rs`).
 pub struct NodeCache {
-    nodes: Mutex<LruCache<NodeKey, Node>>,
+    nodes: Mutex<Parts>,
     /// The deepest level of the tree whose nodes are kept ([`deepest_level_kept`]).
     deepest: usize,
     /// Lookups answered, and lookups that went on to the database, since the start: how
@@ -48,12 +59,23 @@ pub struct NodeCache {
     reads: ReadCounter,
 }
 
+/// The two LRUs, under one lock: a lookup does not know a node's kind before it finds it.
+struct Parts {
+    internal: LruCache<NodeKey, Node>,
+    /// `None` when sized 0.
+    leaves: Option<LruCache<NodeKey, Node>>,
+}
+
 impl NodeCache {
-    /// An empty cache holding at most `capacity` nodes.
-    pub fn new(capacity: usize) -> Self {
+    /// An empty cache holding at most `capacity` internal nodes and `leaf_capacity`
+    /// leaves (none if 0).
+    pub fn new(capacity: usize, leaf_capacity: usize) -> Self {
         assert!(capacity > 0);
         Self {
-            nodes: Mutex::new(LruCache::new(capacity)),
+            nodes: Mutex::new(Parts {
+                internal: LruCache::new(capacity),
+                leaves: (leaf_capacity > 0).then(|| LruCache::new(leaf_capacity)),
+            }),
             deepest: deepest_level_kept(capacity),
             reads: ReadCounter::default(),
         }
@@ -61,7 +83,12 @@ impl NodeCache {
 
     /// The node under `key`, if cached.
     pub fn get(&self, key: &NodeKey) -> Option<Node> {
-        let found = self.lock().get(key).cloned();
+        let mut parts = self.lock();
+        let found = match parts.internal.get(key) {
+            Some(node) => Some(node.clone()),
+            None => parts.leaves.as_mut().and_then(|l| l.get(key)).cloned(),
+        };
+        drop(parts);
         self.reads.count(found.is_some());
         found
     }
@@ -71,52 +98,91 @@ impl NodeCache {
         self.reads.reads()
     }
 
-    /// Remembers a node read from or written to the database, if it is an internal one
-    /// of a level the cache keeps (the module's comment says why leaves are not kept).
+    /// Remembers a node read from or written to the database: an internal one if of a
+    /// level the cache keeps, a leaf in the leaves' part.
     pub fn insert(&self, key: &NodeKey, node: &Node) {
-        if self.keeps(key, node) {
-            self.lock().insert(key.clone(), node.clone());
+        let mut parts = self.lock();
+        match node {
+            Node::Internal(_) if self.keeps_level(key) => {
+                parts.internal.insert(key.clone(), node.clone());
+            }
+            Node::Leaf(_) => {
+                if let Some(leaves) = parts.leaves.as_mut() {
+                    leaves.insert(key.clone(), node.clone());
+                }
+            }
+            _ => {}
         }
     }
 
-    /// Whether [`NodeCache::insert`] keeps `node`: an internal node of a kept level.
+    /// Whether [`NodeCache::insert`] keeps `node` (until the LRU of its kind drops it):
+    /// an internal node of a kept level, or a leaf if the leaves' part is not sized 0.
+    #[cfg(test)]
     pub(crate) fn keeps(&self, key: &NodeKey, node: &Node) -> bool {
-        matches!(node, Node::Internal(_)) && key.nibble_path().num_nibbles() <= self.deepest
+        match node {
+            Node::Internal(_) => self.keeps_level(key),
+            Node::Leaf(_) => self.leaf_capacity() > 0,
+            Node::Null => false,
+        }
+    }
+
+    fn keeps_level(&self, key: &NodeKey) -> bool {
+        key.nibble_path().num_nibbles() <= self.deepest
     }
 
     /// Drops the nodes a committed block superseded (no-op for those not cached). Only
     /// reads of older versions (proofs at past heights) want them again, and those go
     /// to the database.
     pub fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a NodeKey>) {
-        let mut nodes = self.lock();
+        let mut parts = self.lock();
         for key in keys {
-            nodes.remove(key);
+            if parts.internal.remove(key).is_none() {
+                if let Some(leaves) = parts.leaves.as_mut() {
+                    leaves.remove(key);
+                }
+            }
         }
     }
 
-    /// Nodes it holds at most.
+    /// Internal nodes it holds at most.
     pub fn capacity(&self) -> usize {
-        self.lock().capacity()
+        self.lock().internal.capacity()
+    }
+
+    /// Leaves it holds at most.
+    pub fn leaf_capacity(&self) -> usize {
+        self.lock().leaves.as_ref().map_or(0, LruCache::capacity)
     }
 
     /// Forgets every node, so what follows reads the database (tests of what is on disk).
     #[cfg(test)]
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut parts = self.lock();
+        parts.internal.clear();
+        if let Some(leaves) = parts.leaves.as_mut() {
+            leaves.clear();
+        }
     }
 
     /// Whether `key` is cached, without making it recently used.
     #[cfg(test)]
     pub(crate) fn contains(&self, key: &NodeKey) -> bool {
-        self.lock().contains_key(key)
+        let parts = self.lock();
+        parts.internal.contains_key(key)
+            || parts.leaves.as_ref().is_some_and(|l| l.contains_key(key))
     }
 
-    /// Nodes cached.
+    /// Internal nodes cached.
     pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().internal.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<NodeKey, Node>> {
+    /// Leaves cached.
+    pub fn leaves_len(&self) -> usize {
+        self.lock().leaves.as_ref().map_or(0, LruCache::len)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Parts> {
         // The map is consistent after any panic (each call is one map operation), so a
         // poisoned lock is safe to keep using.
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
@@ -186,7 +252,7 @@ mod tests {
     fn keeps_the_recently_used_within_its_capacity() {
         let all = internal(&nodes());
         let [(k1, n1), (k2, n2), (k3, n3)] = [all[0].clone(), all[1].clone(), all[2].clone()];
-        let cache = NodeCache::new(2);
+        let cache = NodeCache::new(2, 0);
         cache.insert(&k1, &n1);
         cache.insert(&k2, &n2);
         // Using k1 makes k2 the least recently used, so k3 pushes k2 out.
@@ -222,7 +288,7 @@ mod tests {
     #[test]
     fn forgets_superseded_nodes_and_only_those() {
         let all = internal(&nodes());
-        let cache = NodeCache::new(all.len());
+        let cache = NodeCache::new(all.len(), 0);
         for (k, n) in &all {
             cache.insert(k, n);
         }
@@ -239,27 +305,70 @@ mod tests {
         assert_eq!(cache.len(), kept.len());
     }
 
+    fn leaves(all: &[(NodeKey, Node)]) -> Vec<(NodeKey, Node)> {
+        let found: Vec<_> = all
+            .iter()
+            .filter(|(_, n)| matches!(n, Node::Leaf(_)))
+            .cloned()
+            .collect();
+        assert_eq!(found.len(), 64, "one leaf per key of the test tree");
+        found
+    }
+
     #[test]
     fn leaves_never_push_out_internal_nodes() {
         let all = nodes();
         let kept = internal(&all);
-        let leaves: Vec<_> = all
-            .iter()
-            .filter(|(_, n)| matches!(n, Node::Leaf(_)))
-            .collect();
-        assert_eq!(leaves.len(), 64, "one leaf per key of the test tree");
-        let cache = NodeCache::new(kept.len());
-        for (k, n) in &kept {
-            cache.insert(k, n);
+        let leaves = leaves(&all);
+        for leaf_capacity in [0, 8] {
+            let cache = NodeCache::new(kept.len(), leaf_capacity);
+            for (k, n) in &kept {
+                cache.insert(k, n);
+            }
+            // A block's worth of leaves written after them: the last `leaf_capacity` of
+            // them are kept, in their own part.
+            for (k, n) in &leaves {
+                cache.insert(k, n);
+            }
+            assert_eq!(cache.len(), kept.len());
+            assert_eq!(cache.leaves_len(), leaf_capacity);
+            assert_eq!(cache.leaf_capacity(), leaf_capacity);
+            for (k, n) in &kept {
+                assert_eq!(cache.get(k).as_ref(), Some(n));
+            }
+            let (older, newest) = leaves.split_at(leaves.len() - leaf_capacity);
+            for (k, n) in newest {
+                assert_eq!(cache.get(k).as_ref(), Some(n), "a recent leaf was dropped");
+            }
+            for (k, _) in older {
+                assert!(cache.get(k).is_none(), "more leaves than the capacity");
+            }
         }
-        // A block's worth of leaves written after them, and read back.
+    }
+
+    #[test]
+    fn a_superseded_leaf_is_forgotten_and_read_counts_include_leaves() {
+        let all = nodes();
+        let leaves = leaves(&all);
+        let cache = NodeCache::new(1, leaves.len());
         for (k, n) in &leaves {
             cache.insert(k, n);
-            assert!(cache.get(k).is_none(), "a leaf was cached");
         }
-        assert_eq!(cache.len(), kept.len());
-        for (k, n) in &kept {
+        let (gone, kept) = leaves.split_at(10);
+        cache.forget(gone.iter().map(|(k, _)| k));
+        for (k, _) in gone {
+            assert!(!cache.contains(k), "a superseded leaf is still cached");
+            assert!(cache.get(k).is_none());
+        }
+        for (k, n) in kept {
             assert_eq!(cache.get(k).as_ref(), Some(n));
         }
+        assert_eq!(
+            cache.reads(),
+            CacheReads {
+                cached: kept.len() as u64,
+                from_disk: gone.len() as u64
+            }
+        );
     }
 }

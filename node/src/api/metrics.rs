@@ -396,7 +396,8 @@ impl Collector for MallocMemory {
     }
 }
 
-/// `lianrong_storage_memory_bytes{part}` and `lianrong_tree_node_cache_nodes`: what the
+/// `lianrong_storage_memory_bytes{part}`, `lianrong_tree_node_cache_nodes` and
+/// `lianrong_tree_leaf_cache_leaves`: what the
 /// database holds in memory, read at each scrape once [`Metrics::watch_storage`] named the
 /// database -- the parts the memory budget sizes, and the table readers it does not, so
 /// an operator (and the bench) can tell which part of the process's memory grew; and
@@ -441,6 +442,15 @@ impl Collector for StorageMemory {
         )?;
         if let Some(u) = usage {
             ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes)?;
+        }
+        let leaves = encoder.encode_descriptor(
+            "tree_leaf_cache_leaves",
+            "Merkle tree leaves in the node cache (kept apart from the internal nodes)",
+            None,
+            MetricType::Gauge,
+        )?;
+        if let Some(u) = usage {
+            ConstGauge::new(saturating_i64(u.leaf_cache_leaves)).encode(leaves)?;
         }
         for (name, help, r) in [
             (
@@ -678,6 +688,7 @@ mod tests {
         assert!(text.contains("# TYPE lianrong_storage_memory_bytes gauge"));
         assert!(!text.contains("lianrong_storage_memory_bytes{"), "{text}");
         assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), None);
+        assert_eq!(sample(&text, "lianrong_tree_leaf_cache_leaves"), None);
 
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(lianrong_storage::Db::open(dir.path(), "c").unwrap());
@@ -703,6 +714,7 @@ mod tests {
             db.memory_usage().unwrap().state_cache_bytes
         );
         assert_eq!(sample(&text, "lianrong_tree_node_cache_nodes"), Some("0"));
+        assert_eq!(sample(&text, "lianrong_tree_leaf_cache_leaves"), Some("0"));
         for family in ["tree_node_reads", "state_reads"] {
             for from in ["cache", "disk"] {
                 let name = format!("lianrong_{family}_total{{from=\"{from}\"}}");
