@@ -124,6 +124,12 @@ impl Engine {
             return Err(RejectReason::TooLarge);
         }
         if b.round > self.round + MAX_ROUNDS_AHEAD {
+            // Its proposer is heard from before its certificates move this node on: they
+            // move it to the proposer's own round, and a leader still counted silent
+            // there has its round given up at once (`enter_round`), with no vote for
+            // this very proposal. (Its signature is checked again below: rare.)
+            self.check_proposer_signature(&p)?;
+            self.heard_from(b.proposer);
             self.learn_from_certificates(&b.justify, p.tc.as_ref())?;
             if b.round > self.round + MAX_ROUNDS_AHEAD {
                 return Err(RejectReason::TooFarAhead);
@@ -166,13 +172,7 @@ impl Engine {
     /// the block's hash.
     fn first_proposal_of_its_round(&mut self, p: &Proposal) -> Result<Option<Hash>, RejectReason> {
         let b = &p.block;
-        let data = Proposal::data_of(b);
-        let key = *self
-            .set
-            .key(b.proposer)
-            .ok_or(RejectReason::UnknownValidator(b.proposer))?;
-        verify(&key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
-            .map_err(|_| RejectReason::BadSignature)?;
+        let data = self.check_proposer_signature(p)?;
         self.heard_from(b.proposer);
         match self.seen_proposals.get(&b.round) {
             Some((d, _)) if *d == data => Ok(None),
@@ -190,6 +190,20 @@ impl Engine {
                 Ok(Some(data.block_hash))
             }
         }
+    }
+
+    /// The proposal is signed by its proposer, a member of this epoch's set: what it
+    /// signed.
+    fn check_proposer_signature(&self, p: &Proposal) -> Result<ProposalData, RejectReason> {
+        let b = &p.block;
+        let data = Proposal::data_of(b);
+        let key = self
+            .set
+            .key(b.proposer)
+            .ok_or(RejectReason::UnknownValidator(b.proposer))?;
+        verify(key, &data.signing_bytes(&self.cfg.chain_id), &p.signature)
+            .map_err(|_| RejectReason::BadSignature)?;
+        Ok(data)
     }
 
     /// The proposal's certificates are valid and make it safe to extend (Jolteon's rule).

@@ -863,3 +863,81 @@ fn a_voter_behind_on_the_certified_height_catches_up_and_votes() {
     assert!(step.persists_first());
     assert!(matches!(step.safety(), Some(s) if s.last_voted_round == b5.round));
 }
+
+/// A timeout certificate for `round` of epoch 0, signed by validators 1, 2 and 3 (a
+/// quorum of four), none of whom had a QC above genesis.
+fn timeout_cert(round: u64) -> TimeoutCert {
+    let data = TimeoutData {
+        epoch: 0,
+        round,
+        high_qc_round: 0,
+    };
+    let bytes = data.signing_bytes(CHAIN);
+    let signers = vec![1u16, 2, 3];
+    TimeoutCert {
+        epoch: 0,
+        round,
+        high_qc_rounds: vec![0; signers.len()],
+        signatures: signers
+            .iter()
+            .map(|&v| keys()[v as usize].sign(&bytes))
+            .collect(),
+        signers,
+    }
+}
+
+/// A validator left far behind, that for many rounds heard from one peer only (so counts
+/// the others silent), receives a proposal from far ahead: its certificates move the
+/// validator into the proposer's own round, and the validator must vote for it there --
+/// not find that round's leader silent and give the round up as it enters it, losing
+/// the one proposal it has. (The proposer was heard from only after its certificates had
+/// been taken in, until this was pinned.)
+#[test]
+fn a_far_ahead_proposal_from_a_leader_counted_silent_gets_a_vote() {
+    let mut e = started(0, None);
+    let genesis = config(0).genesis_hash();
+    // Validator 3 alone relays each round's timeout certificate: every round change
+    // leaves validators 1 and 2 one round quieter.
+    for r in 1..=12u64 {
+        let data = TimeoutData {
+            epoch: 0,
+            round: r + 1,
+            high_qc_round: 0,
+        };
+        let t = Timeout {
+            epoch: 0,
+            round: r + 1,
+            high_qc: QuorumCert::genesis(genesis),
+            voter: 3,
+            signature: keys()[3].sign(&data.signing_bytes(CHAIN)),
+            last_tc: Some(timeout_cert(r)),
+        };
+        deliver(&mut e, 3, Message::Timeout(Box::new(t)));
+    }
+    assert_eq!(e.round, 13);
+    assert!(e.silent(1) && e.silent(2), "1 and 2 count as silent");
+    // A round beyond reach, led by validator 1, after a timeout certificate of the round
+    // before it.
+    let round = (e.round + MAX_ROUNDS_AHEAD + 1..)
+        .find(|r| e.leader(*r) == 1)
+        .unwrap();
+    let block = Block {
+        chain_id: CHAIN.into(),
+        epoch: 0,
+        height: 1,
+        round,
+        parent: genesis,
+        justify: QuorumCert::genesis(genesis),
+        proposer: 1,
+        timestamp_ms: 1_000,
+        payload: b"late".to_vec(),
+        reconfig: None,
+        executed: genesis_state(),
+    };
+    let p = Proposal::sign(block, Some(timeout_cert(round - 1)), &keys()[1]);
+    let out = deliver(&mut e, 1, Message::Proposal(Box::new(p)));
+    assert_eq!(e.round, round);
+    let voted = votes(&out);
+    assert_eq!(voted.len(), 1, "{out:?}");
+    assert_eq!(voted[0].data.round, round);
+}
