@@ -117,8 +117,9 @@ pub fn windows(points: &[SeriesPoint], from_s: f64, to_s: f64) -> Option<Windows
             (committed as f64 / WINDOW_SECONDS as f64, began)
         })
         .collect();
-    let &(slowest, slowest_from_s) = rates.iter().min_by(|a, b| a.0.total_cmp(&b.0))?;
+    // A stable sort: of windows equally slow, the earliest is named.
     rates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let &(slowest, slowest_from_s) = rates.first()?;
     let median = rates[rates.len() / 2].0;
     let fastest = rates[rates.len() - 1].0;
     Some(Windows {
