@@ -34,7 +34,8 @@ pub const MIN_BUDGET_MIB: u64 = 64;
 pub const MAX_BUDGET_MIB: u64 = 1024 * 1024;
 /// The fixed reserve: the node's own constant bounds (about 10 MiB of signed-request
 /// replay cache, 6 MiB of nonce cache, 4 MiB of recent blocks in the consensus engine,
-/// 8 MiB of a snapshot export's block cache, and queues of verified and outgoing gossip).
+/// 8 MiB of a snapshot export's block cache and ~1 MiB of its tree nodes, and queues of
+/// verified and outgoing gossip).
 pub const FIXED_MIB: u64 = 32;
 /// Share of the rest for the RocksDB block cache, in percent (36 until 2026-12-07, when
 /// the tree-leaf cache took 3 of it: the leaves it keeps were read from its blocks).
@@ -62,7 +63,8 @@ const _: () = assert!(
 /// Memtables per column family (`max_write_buffer_number`): one filling while one is
 /// flushed, so writes do not stall on a flush.
 pub const MEMTABLE_COUNT: u32 = 2;
-/// Memory of one cached tree node: an internal node (the cache keeps no leaves) boxes 16
+/// Memory of one cached tree node: an internal node (leaves are counted apart,
+/// [`LEAF_ENTRY_BYTES`]) boxes 16
 /// child slots of 56 bytes (896), plus its key, the LRU entry and its hash-table slot.
 /// Measured by `node/tests/memory_model.rs`: 1,039 bytes requested per node of a real
 /// tree's internal nodes; this adds the allocator's rounding of the entries to its size

@@ -501,7 +501,7 @@ impl Db {
             block_cache_pinned_bytes: cache("rocksdb.block-cache-pinned-usage")?,
             memtables_bytes: self.memtables.get_usage() as u64,
             table_readers_bytes: table_readers,
-            node_cache_nodes: self.nodes.len() as u64,
+            node_cache_nodes: self.nodes.internal_len() as u64,
             leaf_cache_leaves: self.nodes.leaves_len() as u64,
             state_cache_bytes: self.state.bytes() as u64,
         })

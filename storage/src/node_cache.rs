@@ -173,7 +173,7 @@ impl NodeCache {
     }
 
     /// Internal nodes cached.
-    pub(crate) fn len(&self) -> usize {
+    pub fn internal_len(&self) -> usize {
         self.lock().internal.len()
     }
 
@@ -258,7 +258,7 @@ mod tests {
         // Using k1 makes k2 the least recently used, so k3 pushes k2 out.
         assert_eq!(cache.get(&k1), Some(n1));
         cache.insert(&k3, &n3);
-        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.internal_len(), 2);
         assert!(cache.get(&k2).is_none());
         assert_eq!(cache.get(&k3), Some(n3));
         assert_eq!(
@@ -302,7 +302,7 @@ mod tests {
         }
         // Forgetting what is not cached changes nothing.
         cache.forget(gone.iter().map(|(k, _)| k));
-        assert_eq!(cache.len(), kept.len());
+        assert_eq!(cache.internal_len(), kept.len());
     }
 
     fn leaves(all: &[(NodeKey, Node)]) -> Vec<(NodeKey, Node)> {
@@ -330,7 +330,7 @@ mod tests {
             for (k, n) in &leaves {
                 cache.insert(k, n);
             }
-            assert_eq!(cache.len(), kept.len());
+            assert_eq!(cache.internal_len(), kept.len());
             assert_eq!(cache.leaves_len(), leaf_capacity);
             assert_eq!(cache.leaf_capacity(), leaf_capacity);
             for (k, n) in &kept {

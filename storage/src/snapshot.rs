@@ -57,6 +57,10 @@ pub const MAX_EPOCH_BLOCKS: usize = MAX_EPOCHS;
 const PREIMAGE_PREFIX: &[u8] = b"preimage/";
 /// Block cache of an export copy (it is read once, front to back).
 const EXPORT_CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// Internal tree nodes an export copy caches (~1.1 MiB): the tree's top three levels
+/// whole, which each chunk's proof reads again, and the walk's current path. The
+/// default, a validator's 64 Ki, would hold ~72 MiB of nodes read once.
+const EXPORT_NODE_CACHE_ENTRIES: usize = 1024;
 
 /// Why a snapshot could not be exported or imported.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +170,11 @@ impl Db {
         self.checkpoint(dir)?;
         let options = DbOptions {
             block_cache_bytes: EXPORT_CACHE_BYTES,
+            // The walk reads each node once, in key order: the top levels' paths are
+            // all it reads again, and a validator's memory budget counts no more
+            // for an export (its fixed reserve).
+            node_cache_entries: EXPORT_NODE_CACHE_ENTRIES,
+            leaf_cache_entries: 0,
             encryption: self.data_key().cloned(),
             ..DbOptions::default()
         };

@@ -124,12 +124,21 @@ impl Engine {
             return Err(RejectReason::TooLarge);
         }
         if b.round > self.round + MAX_ROUNDS_AHEAD {
-            // Its proposer is heard from before its certificates move this node on: they
-            // move it to the proposer's own round, and a leader still counted silent
+            // Its leader is heard from before its certificates move this node on: they
+            // move it to the leader's own round, and a leader still counted silent
             // there has its round given up at once (`enter_round`), with no vote for
-            // this very proposal. (Its signature is checked again below: rare.)
-            self.check_proposer_signature(&p)?;
-            self.heard_from(b.proposer);
+            // this very proposal. Checked only when the certificates will move it (a
+            // stale far-ahead proposal costs no hash or signature check), and a bad
+            // signature only keeps the proposer silent: the certificates teach whoever
+            // relayed them. (An accepted one is checked again below: rare.)
+            let moves_on = b.justify.round() >= self.round
+                || p.tc.as_ref().is_some_and(|tc| tc.round >= self.round);
+            if moves_on
+                && b.proposer == self.leader(b.round)
+                && self.check_proposer_signature(&p).is_ok()
+            {
+                self.heard_from(b.proposer);
+            }
             self.learn_from_certificates(&b.justify, p.tc.as_ref())?;
             if b.round > self.round + MAX_ROUNDS_AHEAD {
                 return Err(RejectReason::TooFarAhead);

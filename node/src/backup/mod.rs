@@ -173,6 +173,7 @@ pub(crate) fn inspect(
     // A reader, not a validator: a small cache is plenty.
     let options = DbOptions {
         block_cache_bytes: 8 * 1024 * 1024,
+        leaf_cache_entries: 0,
         encryption: data_key.cloned(),
         ..DbOptions::default()
     };
