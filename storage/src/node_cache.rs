@@ -101,16 +101,16 @@ impl NodeCache {
     /// Remembers a node read from or written to the database: an internal one if of a
     /// level the cache keeps, a leaf in the leaves' part.
     pub fn insert(&self, key: &NodeKey, node: &Node) {
-        let mut parts = self.lock();
         match node {
             Node::Internal(_) if self.keeps_level(key) => {
-                parts.internal.insert(key.clone(), node.clone());
+                self.lock().internal.insert(key.clone(), node.clone());
             }
             Node::Leaf(_) => {
-                if let Some(leaves) = parts.leaves.as_mut() {
+                if let Some(leaves) = self.lock().leaves.as_mut() {
                     leaves.insert(key.clone(), node.clone());
                 }
             }
+            // Not kept: no lock taken.
             _ => {}
         }
     }
