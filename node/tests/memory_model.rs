@@ -269,15 +269,17 @@ fn the_budget_covers_what_cached_state_values_hold() {
         let mut seed = [3u8; 32];
         seed[..8].copy_from_slice(&i.to_le_bytes());
         let key = SecretKey::from_seed(seed).public();
-        // A nonce (8 bytes) and a key record (its org and state, ~60 bytes).
+        // A nonce (8 bytes), a key record (its org and state, ~60 bytes), and the key's
+        // scopes, which most keys do not have (kept as absent).
         for (k, v) in [
-            (keys::nonce(&key), vec![1u8; 8]),
-            (keys::member_key(&key), vec![2u8; 60]),
+            (keys::nonce(&key), Some(vec![1u8; 8])),
+            (keys::member_key(&key), Some(vec![2u8; 60])),
+            (keys::key_scopes(&key), None),
         ] {
             let Lookup::Miss(ticket) = cache.lookup(&k) else {
                 panic!("a new key is cached");
             };
-            cache.fill(&k, &v, ticket);
+            cache.fill(&k, v.as_deref(), ticket);
         }
     }
     let held = LIVE.load(Ordering::Relaxed) - before;

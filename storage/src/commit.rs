@@ -173,7 +173,7 @@ impl Db {
         let written = block.changes.values.iter();
         self.state.keep(
             ticket,
-            written.filter_map(|(key, value)| Some((key.as_slice(), value.as_deref()?))),
+            written.map(|(key, value)| (key.as_slice(), value.as_deref())),
         );
         // The next block reads these paths first, and no longer the old versions they
         // replace.

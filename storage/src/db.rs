@@ -571,13 +571,11 @@ impl Db {
             return self.read_at(None, cf, key);
         }
         let ticket = match self.state.lookup(key) {
-            Lookup::Hit(value) => return Ok(Some(value)),
+            Lookup::Hit(value) => return Ok(value),
             Lookup::Miss(ticket) => ticket,
         };
         let value = self.read_at(None, cf, key)?;
-        if let Some(v) = &value {
-            self.state.fill(key, v, ticket);
-        }
+        self.state.fill(key, value.as_deref(), ticket);
         Ok(value)
     }
 

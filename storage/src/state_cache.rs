@@ -7,9 +7,14 @@
 //! their filter and index partitions -- some 5 us: about a tenth of a validator's CPU at
 //! saturation (perf of `lianrong bench`, 2026-12-06). Here such a value is a hash lookup.
 //!
-//! Only the latest state is cached (reads at a snapshot bypass it), and only values
-//! that exist (a miss of a key that does not exist is cheap already: the bloom filters
-//! answer it). Entries never go stale, by a protocol with the writer ([`Db`] brackets
+//! Only the latest state is cached (reads at a snapshot bypass it). A key read and found
+//! absent is kept too, as absent: every transaction asks whether its key is limited to
+//! some actions and whether its org requires a second approval, and for almost every key
+//! and org the answer is a key that does not exist. Such a lookup went through every
+//! memtable and the filters of every table file that may hold it -- 2.3 of an order's
+//! ~5 state reads and 2.7 of a lifecycle step's ~11 went to RocksDB that way (the node's
+//! `lianrong_state_reads_total`, `lianrong bench`, 2026-12-07). Entries never go stale,
+//! by a protocol with the writer ([`Db`] brackets
 //! every write that may change the state with [`StateCache::begin_write`] and
 //! [`StateCache::end_write`]):
 //!
@@ -47,7 +52,8 @@ const MAX_VALUE_SHARE: usize = 256;
 /// thousands).
 const KEEP_CHUNK: usize = 256;
 
-/// A bounded, thread-safe LRU map of state keys to their latest values.
+/// A bounded, thread-safe LRU map of state keys to their latest values (`None`: the key
+/// does not exist).
 pub struct StateCache {
     inner: Mutex<Inner>,
     capacity_bytes: usize,
@@ -57,7 +63,7 @@ pub struct StateCache {
 }
 
 struct Inner {
-    values: LruCache<Box<[u8]>, Arc<[u8]>>,
+    values: LruCache<Box<[u8]>, Option<Arc<[u8]>>>,
     bytes: usize,
     /// Moves at the start and the end of every write.
     generation: u64,
@@ -73,8 +79,8 @@ pub struct Ticket(u64);
 /// A cache lookup's answer.
 #[derive(Debug)]
 pub enum Lookup {
-    /// The key's latest value.
-    Hit(Vec<u8>),
+    /// The key's latest value (`None`: the key does not exist).
+    Hit(Option<Vec<u8>>),
     /// Not cached: read the database, then [`StateCache::fill`] with this ticket.
     Miss(Ticket),
 }
@@ -94,38 +100,39 @@ impl StateCache {
         }
     }
 
-    /// The latest value of `key` if cached, else a ticket to fill it with.
+    /// The latest value of `key` if cached (or that it does not exist), else a ticket to
+    /// fill it with.
     pub fn lookup(&self, key: &[u8]) -> Lookup {
         let mut inner = self.lock();
         let found = match inner.values.get(key) {
-            Some(v) => Lookup::Hit(v.to_vec()),
+            Some(v) => Lookup::Hit(v.as_deref().map(<[u8]>::to_vec)),
             None => Lookup::Miss(Ticket(inner.generation)),
         };
         self.reads.count(matches!(found, Lookup::Hit(_)));
         found
     }
 
-    /// Keeps `value`, read from the database as `key`'s latest after `ticket` was taken,
-    /// unless a write began since (the value may be older than the write) or it is too
-    /// large to be worth its room.
-    pub fn fill(&self, key: &[u8], value: &[u8], ticket: Ticket) {
+    /// Keeps `value`, read from the database as `key`'s latest after `ticket` was taken
+    /// (`None`: not there), unless a write began since (the value may be older than the
+    /// write) or it is too large to be worth its room.
+    pub fn fill(&self, key: &[u8], value: Option<&[u8]>, ticket: Ticket) {
         self.keep(ticket, [(key, value)]);
     }
 
     /// Keeps `written`, the values a write that ended with `ticket` ([`Self::end_write`])
-    /// gave their keys, unless another write began since; values too large to be worth
-    /// their room are left out. What a block writes is what the next ones read first:
+    /// gave their keys (`None`: deleted), unless another write began since; values too
+    /// large to be worth their room are left out. What a block writes is what the next ones read first:
     /// every signer's nonce, the documents the next steps of their lives load. Taken a
     /// chunk at a time, so a reader waits on the lock for one chunk at most.
     pub fn keep<'k>(
         &self,
         ticket: Ticket,
-        written: impl IntoIterator<Item = (&'k [u8], &'k [u8])>,
+        written: impl IntoIterator<Item = (&'k [u8], Option<&'k [u8]>)>,
     ) {
         let largest = self.capacity_bytes / MAX_VALUE_SHARE;
         let mut written = written
             .into_iter()
-            .filter(|(key, value)| entry_cost(key, value) <= largest)
+            .filter(|(key, value)| entry_cost(key, *value) <= largest)
             .peekable();
         while written.peek().is_some() {
             let mut inner = self.lock();
@@ -133,8 +140,8 @@ impl StateCache {
                 return;
             }
             for (key, value) in written.by_ref().take(KEEP_CHUNK) {
-                if let Some(old) = inner.values.insert(key.into(), value.into()) {
-                    inner.bytes -= entry_cost(key, &old);
+                if let Some(old) = inner.values.insert(key.into(), value.map(Arc::from)) {
+                    inner.bytes -= entry_cost(key, old.as_deref());
                 }
                 inner.bytes += entry_cost(key, value);
             }
@@ -142,7 +149,7 @@ impl StateCache {
                 let Some((k, v)) = inner.values.remove_lru() else {
                     break;
                 };
-                inner.bytes -= entry_cost(&k, &v);
+                inner.bytes -= entry_cost(&k, v.as_deref());
             }
         }
     }
@@ -153,7 +160,7 @@ impl StateCache {
         let mut inner = self.lock();
         for key in keys {
             if let Some(old) = inner.values.remove(key) {
-                inner.bytes -= entry_cost(key, &old);
+                inner.bytes -= entry_cost(key, old.as_deref());
             }
         }
         inner.writing = true;
@@ -201,8 +208,9 @@ impl StateCache {
     }
 }
 
-fn entry_cost(key: &[u8], value: &[u8]) -> usize {
-    key.len() + value.len() + ENTRY_OVERHEAD
+/// What an entry counts against the capacity (an absent key's: its key and overhead).
+fn entry_cost(key: &[u8], value: Option<&[u8]>) -> usize {
+    key.len() + value.map_or(0, <[u8]>::len) + ENTRY_OVERHEAD
 }
 
 impl std::fmt::Debug for StateCache {
@@ -221,11 +229,17 @@ mod tests {
 
     use super::*;
 
-    fn hit(c: &StateCache, key: &[u8]) -> Option<Vec<u8>> {
+    /// What the cache answers for `key`: `None` a miss, `Some(None)` known absent.
+    fn hit(c: &StateCache, key: &[u8]) -> Option<Option<Vec<u8>>> {
         match c.lookup(key) {
             Lookup::Hit(v) => Some(v),
             Lookup::Miss(_) => None,
         }
+    }
+
+    /// A cached present value.
+    fn value(v: &[u8]) -> Option<Option<Vec<u8>>> {
+        Some(Some(v.to_vec()))
     }
 
     fn ticket(c: &StateCache, key: &[u8]) -> Ticket {
@@ -239,23 +253,44 @@ mod tests {
     fn a_value_filled_is_a_hit_until_a_write_changes_its_key() {
         let c = StateCache::new(STATE_CACHE_BYTES);
         let t = ticket(&c, b"nonce/a");
-        c.fill(b"nonce/a", b"1", t);
+        c.fill(b"nonce/a", Some(b"1"), t);
         let t = ticket(&c, b"org/b");
-        c.fill(b"org/b", b"B", t);
-        assert_eq!(hit(&c, b"nonce/a").as_deref(), Some(&b"1"[..]));
+        c.fill(b"org/b", Some(b"B"), t);
+        assert_eq!(hit(&c, b"nonce/a"), value(b"1"));
         c.begin_write([&b"nonce/a"[..]]);
         assert_eq!(
             hit(&c, b"nonce/a"),
             None,
             "the key the write changes is gone"
         );
-        assert_eq!(
-            hit(&c, b"org/b").as_deref(),
-            Some(&b"B"[..]),
-            "the others stay"
-        );
+        assert_eq!(hit(&c, b"org/b"), value(b"B"), "the others stay");
         c.end_write();
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn a_key_found_absent_is_answered_absent_until_a_write_changes_it() {
+        let c = StateCache::new(STATE_CACHE_BYTES);
+        let t = ticket(&c, b"scopes/k");
+        c.fill(b"scopes/k", None, t);
+        assert_eq!(
+            hit(&c, b"scopes/k"),
+            Some(None),
+            "known absent, from memory"
+        );
+        assert_eq!(c.bytes(), entry_cost(b"scopes/k", None));
+        c.begin_write([&b"scopes/k"[..]]);
+        assert_eq!(hit(&c, b"scopes/k"), None, "the write may create it");
+        let ticket = c.end_write();
+        c.keep(ticket, [(&b"scopes/k"[..], Some(&b"[pay]"[..]))]);
+        assert_eq!(hit(&c, b"scopes/k"), value(b"[pay]"));
+        // A key a block deletes is kept as absent.
+        c.begin_write([&b"scopes/k"[..]]);
+        let ticket = c.end_write();
+        c.keep(ticket, [(&b"scopes/k"[..], None)]);
+        assert_eq!(hit(&c, b"scopes/k"), Some(None));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.bytes(), entry_cost(b"scopes/k", None));
     }
 
     #[test]
@@ -266,11 +301,11 @@ mod tests {
         c.begin_write([&b"k"[..]]);
         // Read during the write: the old value or the new one.
         let during = ticket(&c, b"k");
-        c.fill(b"k", b"old", during);
+        c.fill(b"k", Some(b"old"), during);
         assert_eq!(hit(&c, b"k"), None, "filled while the write is under way");
         c.end_write();
-        c.fill(b"k", b"old", before);
-        c.fill(b"k", b"old", during);
+        c.fill(b"k", Some(b"old"), before);
+        c.fill(b"k", None, during);
         assert_eq!(
             hit(&c, b"k"),
             None,
@@ -278,8 +313,8 @@ mod tests {
         );
         // Read after the write: the new value.
         let after = ticket(&c, b"k");
-        c.fill(b"k", b"new", after);
-        assert_eq!(hit(&c, b"k").as_deref(), Some(&b"new"[..]));
+        c.fill(b"k", Some(b"new"), after);
+        assert_eq!(hit(&c, b"k"), value(b"new"));
     }
 
     #[test]
@@ -287,7 +322,7 @@ mod tests {
         let capacity = 64 * 1024;
         let c = StateCache::new(capacity);
         let value = [7u8; 100];
-        let per_entry = entry_cost(b"key/00000", &value);
+        let per_entry = entry_cost(b"key/00000", Some(&value));
         for i in 0..1000u32 {
             let key = format!("key/{i:05}");
             if i >= 2 {
@@ -295,7 +330,7 @@ mod tests {
                 assert!(hit(&c, b"key/00000").is_some(), "{i}");
             }
             let t = ticket(&c, key.as_bytes());
-            c.fill(key.as_bytes(), &value, t);
+            c.fill(key.as_bytes(), Some(&value), t);
             assert!(c.bytes() <= capacity, "{i}");
         }
         assert_eq!(c.len(), capacity / per_entry);
@@ -308,7 +343,7 @@ mod tests {
     fn a_value_too_large_for_its_share_is_not_kept() {
         let c = StateCache::new(64 * 1024);
         let t = ticket(&c, b"doc/large");
-        c.fill(b"doc/large", &[0u8; 1024], t);
+        c.fill(b"doc/large", Some(&[0u8; 1024]), t);
         assert_eq!(hit(&c, b"doc/large"), None);
         assert_eq!(c.bytes(), 0);
     }
@@ -379,7 +414,10 @@ mod tests {
                     Step::Lookup(r, k) => {
                         readers[r] = Reader { key: Some(k), ..Reader::default() };
                         match c.lookup(&[k]) {
-                            Lookup::Hit(v) => prop_assert_eq!(Some(v[0]), db.get(&k).copied()),
+                            Lookup::Hit(v) => prop_assert_eq!(
+                                v.map(|v| v[0]),
+                                db.get(&k).copied()
+                            ),
                             Lookup::Miss(t) => readers[r].ticket = Some(t),
                         }
                     }
@@ -390,8 +428,9 @@ mod tests {
                     }
                     Step::Fill(r) => {
                         let rd = std::mem::take(&mut readers[r]);
-                        if let (Some(k), Some(t), Some(Some(v))) = (rd.key, rd.ticket, rd.read) {
-                            c.fill(&[k], &[v], t);
+                        if let (Some(k), Some(t), Some(read)) = (rd.key, rd.ticket, rd.read) {
+                            let v = read.map(|v| [v]);
+                            c.fill(&[k], v.as_ref().map(|v| &v[..]), t);
                         }
                     }
                     Step::Begin(writes) if !writing => {
@@ -415,10 +454,13 @@ mod tests {
                     }
                     Step::Keep => {
                         if let Some((ticket, writes)) = ended.take() {
-                            let values: Vec<([u8; 1], [u8; 1])> = (writes.iter())
-                                .filter_map(|(k, v)| Some(([*k], [(*v)?])))
+                            let values: Vec<([u8; 1], Option<[u8; 1]>)> = (writes.iter())
+                                .map(|(k, v)| ([*k], v.map(|v| [v])))
                                 .collect();
-                            c.keep(ticket, values.iter().map(|(k, v)| (&k[..], &v[..])));
+                            c.keep(
+                                ticket,
+                                values.iter().map(|(k, v)| (&k[..], v.as_ref().map(|v| &v[..]))),
+                            );
                         }
                     }
                     Step::Begin(_) | Step::End => {}
