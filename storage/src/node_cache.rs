@@ -234,12 +234,21 @@ mod tests {
             .collect()
     }
 
-    fn internal(all: &[(NodeKey, Node)]) -> Vec<(NodeKey, Node)> {
-        let found: Vec<_> = all
-            .iter()
-            .filter(|(_, n)| matches!(n, Node::Internal(_)))
+    /// The nodes of `all` that are leaves (`leaf`) or internal nodes (not).
+    fn of_kind(all: &[(NodeKey, Node)], leaf: bool) -> Vec<(NodeKey, Node)> {
+        (all.iter())
+            .filter(|(_, n)| {
+                matches!(
+                    (n, leaf),
+                    (Node::Leaf(_), true) | (Node::Internal(_), false)
+                )
+            })
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    fn internal(all: &[(NodeKey, Node)]) -> Vec<(NodeKey, Node)> {
+        let found = of_kind(all, false);
         assert!(
             found.len() >= 3,
             "the test tree has {} internal nodes",
@@ -306,11 +315,7 @@ mod tests {
     }
 
     fn leaves(all: &[(NodeKey, Node)]) -> Vec<(NodeKey, Node)> {
-        let found: Vec<_> = all
-            .iter()
-            .filter(|(_, n)| matches!(n, Node::Leaf(_)))
-            .cloned()
-            .collect();
+        let found = of_kind(all, true);
         assert_eq!(found.len(), 64, "one leaf per key of the test tree");
         found
     }

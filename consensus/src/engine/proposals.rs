@@ -123,6 +123,9 @@ impl Engine {
         if b.payload.len() > self.cfg.max_payload_bytes.min(MAX_PAYLOAD_BYTES) {
             return Err(RejectReason::TooLarge);
         }
+        // The proposer's signature when checked already (far ahead, below), with the
+        // epoch whose set it was checked against.
+        let mut checked = None;
         if b.round > self.round + MAX_ROUNDS_AHEAD {
             // Its leader is heard from before its certificates move this node on: they
             // move it to the leader's own round, and a leader still counted silent
@@ -130,13 +133,13 @@ impl Engine {
             // this very proposal. Checked only when the certificates will move it (a
             // stale far-ahead proposal costs no hash or signature check), and a bad
             // signature only keeps the proposer silent: the certificates teach whoever
-            // relayed them. (An accepted one is checked again below: rare.)
+            // relayed them.
             let moves_on = b.justify.round() >= self.round
                 || p.tc.as_ref().is_some_and(|tc| tc.round >= self.round);
-            if moves_on
-                && b.proposer == self.leader(b.round)
-                && self.check_proposer_signature(&p).is_ok()
-            {
+            if moves_on && b.proposer == self.leader(b.round) {
+                checked = (self.check_proposer_signature(&p).ok()).map(|d| (self.epoch(), d));
+            }
+            if checked.is_some() {
                 self.heard_from(b.proposer);
             }
             self.learn_from_certificates(&b.justify, p.tc.as_ref())?;
@@ -159,7 +162,10 @@ impl Engine {
             ));
         }
         // Hashing a block costs as much as its payload: done once, here.
-        let Some(hash) = self.first_proposal_of_its_round(&p)? else {
+        // Checked against this epoch's set, the signature is not checked (nor the block
+        // hashed) again.
+        let checked = checked.and_then(|(epoch, data)| (epoch == self.epoch()).then_some(data));
+        let Some(hash) = self.first_proposal_of_its_round(&p, checked)? else {
             return Ok(());
         };
         self.check_proposal_certificates(&p)?;
@@ -175,13 +181,20 @@ impl Engine {
         self.try_vote(p)
     }
 
-    /// Checks the proposer's signature and remembers the proposal of its round. A second,
-    /// different proposal of the same round is equivocation: evidence out, and `None`
-    /// (nothing more is done with it), as for a copy of the one already seen. Otherwise
-    /// the block's hash.
-    fn first_proposal_of_its_round(&mut self, p: &Proposal) -> Result<Option<Hash>, RejectReason> {
+    /// Checks the proposer's signature (unless `checked` is what it signed, checked
+    /// already) and remembers the proposal of its round. A second, different proposal of
+    /// the same round is equivocation: evidence out, and `None` (nothing more is done
+    /// with it), as for a copy of the one already seen. Otherwise the block's hash.
+    fn first_proposal_of_its_round(
+        &mut self,
+        p: &Proposal,
+        checked: Option<ProposalData>,
+    ) -> Result<Option<Hash>, RejectReason> {
         let b = &p.block;
-        let data = self.check_proposer_signature(p)?;
+        let data = match checked {
+            Some(data) => data,
+            None => self.check_proposer_signature(p)?,
+        };
         self.heard_from(b.proposer);
         match self.seen_proposals.get(&b.round) {
             Some((d, _)) if *d == data => Ok(None),

@@ -298,20 +298,20 @@ impl Collector for ProcessMemory {
                 now.map(|m| m.1),
             ),
         ];
-        encode_byte_gauges(&mut encoder, families)
+        encode_gauges(&mut encoder, families)
     }
 }
 
-/// Gauge families of bytes, each described always and sampled when its figure could be
-/// read (off Linux, or before the allocator is named, the family has no sample).
-fn encode_byte_gauges(
+/// Gauge families, each described always and sampled when its figure could be read (off
+/// Linux, before the allocator or the database is named, the family has no sample).
+fn encode_gauges(
     encoder: &mut DescriptorEncoder,
     families: [(&str, &str, Option<u64>); 2],
 ) -> Result<(), std::fmt::Error> {
-    for (name, help, bytes) in families {
+    for (name, help, value) in families {
         let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        if let Some(bytes) = bytes {
-            ConstGauge::new(saturating_i64(bytes)).encode(metric)?;
+        if let Some(value) = value {
+            ConstGauge::new(saturating_i64(value)).encode(metric)?;
         }
     }
     Ok(())
@@ -364,7 +364,7 @@ impl Collector for HeapMemory {
                 now.map(|h| h.resident),
             ),
         ];
-        encode_byte_gauges(&mut encoder, families)
+        encode_gauges(&mut encoder, families)
     }
 }
 
@@ -392,7 +392,7 @@ impl Collector for MallocMemory {
                 now.map(|h| h.free as u64),
             ),
         ];
-        encode_byte_gauges(&mut encoder, families)
+        encode_gauges(&mut encoder, families)
     }
 }
 
@@ -434,24 +434,19 @@ impl Collector for StorageMemory {
                 ConstGauge::new(saturating_i64(value)).encode(bytes.encode_family(&labels)?)?;
             }
         }
-        let nodes = encoder.encode_descriptor(
-            "tree_node_cache_nodes",
-            "Merkle tree nodes in the node cache",
-            None,
-            MetricType::Gauge,
-        )?;
-        if let Some(u) = usage {
-            ConstGauge::new(saturating_i64(u.node_cache_nodes)).encode(nodes)?;
-        }
-        let leaves = encoder.encode_descriptor(
-            "tree_leaf_cache_leaves",
-            "Merkle tree leaves in the node cache (kept apart from the internal nodes)",
-            None,
-            MetricType::Gauge,
-        )?;
-        if let Some(u) = usage {
-            ConstGauge::new(saturating_i64(u.leaf_cache_leaves)).encode(leaves)?;
-        }
+        let caches = [
+            (
+                "tree_node_cache_nodes",
+                "Merkle tree nodes in the node cache",
+                usage.map(|u| u.node_cache_nodes),
+            ),
+            (
+                "tree_leaf_cache_leaves",
+                "Merkle tree leaves in the node cache (kept apart from the internal nodes)",
+                usage.map(|u| u.leaf_cache_leaves),
+            ),
+        ];
+        encode_gauges(&mut encoder, caches)?;
         for (name, help, r) in [
             (
                 "tree_node_reads",
