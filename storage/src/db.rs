@@ -24,6 +24,14 @@ use super::state_cache::{Lookup, StateCache, Ticket, STATE_CACHE_BYTES};
 const MEMTABLE_BLOOM_RATIO: f64 = 1.0 / 64.0;
 /// A memtable's arena grows in blocks of this size (RocksDB's default is 1 MiB).
 pub const MEMTABLE_ARENA_BLOCK_BYTES: usize = 256 * 1024;
+/// L0 files that start a compaction in the column families written at random keys and
+/// read only by the API (history and receivable indexes, transactions' positions by
+/// hash), not while executing: RocksDB's default, 4, merged ~1.4 MB files (the write
+/// buffer manager flushes fifteen column families from one 40 MiB) into a level of random
+/// keys each time. Twice as many halve those merges; a lookup checks a few more files'
+/// filters. The state and the tree's values keep the default: the executor's and the
+/// pruner's reads paid for it (node/README.md, "Performance", session 46).
+pub const L0_FILES_WRITE_MOSTLY: i32 = 8;
 /// Size of one partition of an SST file's index or bloom filter: the unit a point read
 /// loads into the block cache when the partition it needs is not there (RocksDB's
 /// default data block size too).
@@ -226,6 +234,9 @@ fn column_family_options(name: &str, shared: &Options, cache: &Cache) -> Options
     }
     if [CF_JMT_VALUES, CF_JMT_STALE].contains(&name) {
         opts.set_block_based_table_factory(&table_options(cache, false));
+    }
+    if [CF_INDEX, CF_TX_POSITIONS].contains(&name) {
+        opts.set_level_zero_file_num_compaction_trigger(L0_FILES_WRITE_MOSTLY);
     }
     opts
 }

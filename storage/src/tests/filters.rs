@@ -221,3 +221,46 @@ fn column_families_only_sought_keep_no_bloom_filter() {
     }
     assert!(flushed_table_properties(CF_STATE)("filter block size") > 1000);
 }
+
+/// `key`'s value in the options RocksDB wrote for `cf_name` (its newest `OPTIONS-*`
+/// file, section `[CFOptions "<cf_name>"]`).
+fn written_cf_option(dir: &std::path::Path, cf_name: &str, key: &str) -> String {
+    let newest = (std::fs::read_dir(dir).expect("read dir"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("OPTIONS-"))
+        })
+        .max()
+        .expect("an OPTIONS file");
+    let text = std::fs::read_to_string(newest).expect("read options");
+    let section = format!("[CFOptions \"{cf_name}\"]");
+    let prefix = format!("{key}=");
+    (text.lines())
+        .skip_while(|l| l.trim() != section)
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .find_map(|l| l.trim().strip_prefix(&prefix).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {key} for {cf_name}"))
+}
+
+/// The column families the executor never reads merge twice as many L0 files at a time
+/// (half the rewrites of their levels of random keys); the ones it reads keep RocksDB's 4
+/// (each L0 file is one more filter a lookup checks).
+#[test]
+fn only_column_families_the_executor_never_reads_wait_for_more_l0_files() {
+    use crate::schema::{CF_INDEX, CF_TX_POSITIONS};
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(Db::open(dir.path(), CHAIN_ID).expect("open"));
+    let trigger = |cf| written_cf_option(dir.path(), cf, "level0_file_num_compaction_trigger");
+    for cf in [CF_INDEX, CF_TX_POSITIONS] {
+        assert_eq!(
+            trigger(cf),
+            crate::db::L0_FILES_WRITE_MOSTLY.to_string(),
+            "{cf}"
+        );
+    }
+    for cf in [CF_STATE, CF_JMT_NODES, crate::schema::CF_JMT_VALUES] {
+        assert_eq!(trigger(cf), "4", "{cf}");
+    }
+}
