@@ -206,7 +206,8 @@ fn table_options(cache: &Cache, filtered: bool) -> BlockBasedOptions {
     table
 }
 
-/// A column family's options: `shared`, and for the tree's column families:
+/// A column family's options: `shared`; for the column families only the API reads,
+/// [`L0_FILES_WRITE_MOSTLY`]; and for the tree's column families:
 ///
 /// Tree nodes keep no bloom filter in the last level. Every node read is of a node that
 /// exists, so a key not found above the last level is in it: there its filter (most of

@@ -11,10 +11,11 @@
 //! absent is kept too, as absent: every transaction asks whether its key is limited to
 //! some actions and whether its org requires a second approval, and for almost every key
 //! and org the answer is a key that does not exist. Such a lookup went through every
-//! memtable and the filters of every table file that may hold it -- 2.3 of an order's
-//! ~5 state reads and 2.7 of a lifecycle step's ~11 went to RocksDB that way (the node's
-//! `lianrong_state_reads_total`, `lianrong bench`, 2026-12-07). Entries never go stale,
-//! by a protocol with the writer ([`Db`] brackets
+//! memtable and the filters of every table file that may hold it. Of a lifecycle step's
+//! ~11 state reads, 2.7 went to RocksDB before and 1.5 after; of an order's ~5, 2.3 and
+//! 2.1 (the node's `lianrong_state_reads_total`, `lianrong bench`, 2026-12-07): the rest
+//! are new documents' keys, each read once. Entries never go stale, by a protocol with
+//! the writer ([`Db`] brackets
 //! every write that may change the state with [`StateCache::begin_write`] and
 //! [`StateCache::end_write`]):
 //!
@@ -121,9 +122,9 @@ impl StateCache {
 
     /// Keeps `written`, the values a write that ended with `ticket` ([`Self::end_write`])
     /// gave their keys (`None`: deleted), unless another write began since; values too
-    /// large to be worth their room are left out. What a block writes is what the next ones read first:
-    /// every signer's nonce, the documents the next steps of their lives load. Taken a
-    /// chunk at a time, so a reader waits on the lock for one chunk at most.
+    /// large to be worth their room are left out. What a block writes is what the next
+    /// ones read first: every signer's nonce, the documents the next steps of their lives
+    /// load. Taken a chunk at a time, so a reader waits on the lock for one chunk at most.
     pub fn keep<'k>(
         &self,
         ticket: Ticket,
