@@ -21,6 +21,8 @@ struct Verdicts {
     single: bool,
     batch_alone: bool,
     batch_mixed: bool,
+    ledger_batch_equation: bool,
+    ledger_batch_equation_cached_key: bool,
     zebra_batch_equation: bool,
     old_single: bool,
     old_batch_equation: bool,
@@ -50,7 +52,11 @@ fn verdicts(key: [u8; 32], msg: &[u8], sig: [u8; 64]) -> Verdicts {
         "honest neighbours refused"
     );
     // The raw batch equations, without BatchVerifier's single-check fallback (which would
-    // hide a batch equation that refuses a valid signature).
+    // hide a batch equation that refuses a valid signature). The ledger's twice: the
+    // second time with the key's point from its cache (a key that is a point).
+    let mut equation = BatchVerifier::new();
+    equation.push(pk, msg.to_vec(), s);
+    let ledger_batch_equation = equation.equation_holds();
     let mut zb = ed25519_zebra::batch::Verifier::new();
     zb.queue((
         ed25519_zebra::VerificationKeyBytes::from(key),
@@ -67,6 +73,8 @@ fn verdicts(key: [u8; 32], msg: &[u8], sig: [u8; 64]) -> Verdicts {
         single: verify(&pk, msg, &s).is_ok(),
         batch_alone: alone.verify()[0].is_ok(),
         batch_mixed: mixed[1].is_ok(),
+        ledger_batch_equation,
+        ledger_batch_equation_cached_key: equation.equation_holds(),
         zebra_batch_equation: zb.verify(rand::thread_rng()).is_ok(),
         old_single: ed25519_consensus::VerificationKey::try_from(key)
             .and_then(|vk| vk.verify(&ed25519_consensus::Signature::from(sig), msg))
@@ -82,6 +90,8 @@ fn assert_all(key: [u8; 32], msg: &[u8], sig: [u8; 64], expected: bool, what: &s
         single: expected,
         batch_alone: expected,
         batch_mixed: expected,
+        ledger_batch_equation: expected,
+        ledger_batch_equation_cached_key: expected,
         zebra_batch_equation: expected,
         old_single: expected,
         old_batch_equation: expected,
