@@ -71,6 +71,7 @@ pub(crate) struct Counters {
     pub refused: AtomicU64,
     pub transport_faults: AtomicU64,
     pub gossip_dropped: AtomicU64,
+    pub gossip_not_relayed: AtomicU64,
 }
 
 /// A snapshot of the network's counters.
@@ -93,6 +94,9 @@ pub struct NetStats {
     /// for: under load the relay is best effort, every validator still gets the
     /// transaction from its proposer's block.
     pub gossip_dropped: u64,
+    /// Transaction bundles received and not relayed: their origin had sent them to every
+    /// peer this node has (`relay`).
+    pub gossip_not_relayed: u64,
 }
 
 impl Counters {
@@ -105,6 +109,7 @@ impl Counters {
             refused: self.refused.load(Ordering::Relaxed),
             transport_faults: self.transport_faults.load(Ordering::Relaxed),
             gossip_dropped: self.gossip_dropped.load(Ordering::Relaxed),
+            gossip_not_relayed: self.gossip_not_relayed.load(Ordering::Relaxed),
         }
     }
 

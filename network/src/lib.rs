@@ -23,6 +23,7 @@ mod error;
 mod handle;
 mod identity;
 mod peers;
+mod relay;
 mod service;
 #[cfg(test)]
 mod tests;

@@ -22,10 +22,13 @@ use super::codec::{ConsensusCodec, Frame, CONSENSUS_PROTOCOL};
 use super::handle::{Command, Counters, NetEvent, NetworkHandle, TxId};
 use super::identity::{keypair_from_secret, peer_id_of};
 use super::peers::{Discipline, RedialSchedule, StrikeOutcome};
+use super::relay;
 use super::{Limits, NetworkConfig, NetworkError};
 
 /// Topic of transaction gossip.
-pub const TX_TOPIC: &str = "lianrong/tx/1";
+/// Topic of transaction gossip. Version 2: each message starts with whom its origin sent
+/// it to ([`relay`]).
+pub const TX_TOPIC: &str = "lianrong/tx/2";
 
 /// Room in a gossipsub RPC around the transaction payload: the protobuf envelope, topic,
 /// and a little control traffic. The payload itself is
@@ -61,6 +64,7 @@ pub fn spawn(
         commands: cmd_rx,
         events: ev_tx,
         keys: by_peer,
+        local_key: config.node_key.public(),
         in_flight: HashMap::new(),
         redial: RedialSchedule::new(
             dial,
@@ -136,7 +140,11 @@ fn gossip_behaviour(
         // signature. A gossipsub signature would add an Ed25519 signing per message and a
         // verification per received copy (duplicates included) for nothing we use.
         .validation_mode(gossipsub::ValidationMode::Anonymous)
-        .max_transmit_size(config.max_tx_bytes.saturating_add(GOSSIP_RPC_OVERHEAD))
+        .max_transmit_size(
+            config
+                .max_tx_bytes
+                .saturating_add(relay::MAX_HEADER_BYTES + GOSSIP_RPC_OVERHEAD),
+        )
         .max_publish_messages(limits.max_txs_per_rpc)
         .connection_handler_queue_len(limits.gossip_queue)
         // Content-addressed ids: the same transaction from two peers is one message.
@@ -226,6 +234,8 @@ struct Service {
     events: mpsc::Sender<NetEvent>,
     /// Allowed peers (never contains anyone else, so maps keyed by it stay bounded).
     keys: HashMap<PeerId, PublicKey>,
+    /// This node's own key (the origin it names in the transaction bundles it publishes).
+    local_key: PublicKey,
     /// Unacknowledged point-to-point messages per peer.
     in_flight: HashMap<PeerId, usize>,
     redial: RedialSchedule,
@@ -395,9 +405,12 @@ impl Service {
                 }
             }
             Command::PublishTx { bytes, reply } => {
-                let id = TxId(sha256(&bytes));
+                // Flood publishing sends to every peer subscribed to the topic.
+                let reached: Vec<PublicKey> = self.tx_peers().map(|(_, k)| k).collect();
+                let message = relay::wrap(&self.local_key, reached.iter(), &bytes);
+                let id = TxId(sha256(&message));
                 let topic = self.topic.clone();
-                let res = self.swarm.behaviour_mut().gossip.publish(topic, bytes);
+                let res = self.swarm.behaviour_mut().gossip.publish(topic, message);
                 let _ = reply.send(res.map(|_| id).map_err(NetworkError::from));
             }
             Command::ReportTx { id, from, verdict } => {
@@ -424,16 +437,7 @@ impl Service {
                 let _ = reply.send(peers);
             }
             Command::TxPeers(reply) => {
-                let hash = self.topic.hash();
-                let peers = self
-                    .swarm
-                    .behaviour()
-                    .gossip
-                    .all_peers()
-                    .filter(|(_, topics)| topics.contains(&&hash))
-                    .filter_map(|(p, _)| self.keys.get(p).copied())
-                    .collect();
-                let _ = reply.send(peers);
+                let _ = reply.send(self.tx_peers().map(|(_, k)| k).collect());
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
@@ -442,6 +446,17 @@ impl Service {
             // Handled in `run`, which must leave the loop.
             Command::Shutdown(_) => {}
         }
+    }
+
+    /// The connected, allowed peers subscribed to transaction gossip.
+    fn tx_peers(&self) -> impl Iterator<Item = (PeerId, PublicKey)> + '_ {
+        let hash = self.topic.hash();
+        self.swarm
+            .behaviour()
+            .gossip
+            .all_peers()
+            .filter(move |(_, topics)| topics.contains(&&hash))
+            .filter_map(|(p, _)| Some((*p, *self.keys.get(p)?)))
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -595,49 +610,67 @@ impl Service {
         }
     }
 
+    /// A transaction bundle: refused if malformed, oversize or relayed by a peer outside
+    /// the allow list; released at once (not to be forwarded) when its origin reached
+    /// every peer this node has ([`relay`]); then handed to the node to judge.
+    fn on_gossip_message(
+        &mut self,
+        source: PeerId,
+        message_id: MessageId,
+        message: gossipsub::Message,
+    ) {
+        let relayed_by = self.keys.get(&source).copied();
+        let read = relay::unwrap(&message.data);
+        let problem = match &read {
+            Err(_) => Some("malformed transaction gossip"),
+            Ok((_, bundle)) if bundle.len() > self.max_tx_bytes => Some("oversize transaction"),
+            Ok(_) => None,
+        };
+        let (Some(from), Ok((reached, bundle))) = (relayed_by.filter(|_| problem.is_none()), read)
+        else {
+            let reason = problem.unwrap_or("transaction relayed by an unknown peer");
+            self.validated(&message_id, &source, MessageAcceptance::Reject);
+            self.strike(source, reason);
+            return;
+        };
+        let others: Vec<PublicKey> = self
+            .tx_peers()
+            .filter(|(p, _)| *p != source)
+            .map(|(_, k)| k)
+            .collect();
+        let relay = reached.needs_relay(others.iter());
+        let event = NetEvent::Transaction {
+            from,
+            id: TxId(sha256(&message.data)),
+            bytes: bundle.to_vec(),
+        };
+        if !relay {
+            // Released now, it is forwarded to no one whatever the node's verdict; a
+            // `report_tx(.., false)` still strikes the peer that sent it.
+            Counters::bump(&self.counters.gossip_not_relayed);
+            self.validated(&message_id, &source, MessageAcceptance::Ignore);
+        }
+        if !self.emit(event) && relay {
+            // Nobody will judge it: release it from the validation cache.
+            self.validated(&message_id, &source, MessageAcceptance::Ignore);
+        }
+    }
+
+    /// Gossipsub's validation verdict on a held message.
+    fn validated(&mut self, id: &MessageId, source: &PeerId, verdict: MessageAcceptance) {
+        self.swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(id, source, verdict);
+    }
+
     fn on_gossip(&mut self, ev: gossipsub::Event) {
         match ev {
             gossipsub::Event::Message {
                 propagation_source,
                 message_id,
                 message,
-            } => {
-                let relay = self.keys.get(&propagation_source).copied();
-                let problem = if message.data.len() > self.max_tx_bytes {
-                    Some("oversize transaction")
-                } else {
-                    None
-                };
-                let Some(from) = relay.filter(|_| problem.is_none()) else {
-                    let reason = problem.unwrap_or("transaction relayed by an unknown peer");
-                    self.swarm
-                        .behaviour_mut()
-                        .gossip
-                        .report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            MessageAcceptance::Reject,
-                        );
-                    self.strike(propagation_source, reason);
-                    return;
-                };
-                let event = NetEvent::Transaction {
-                    from,
-                    id: TxId(sha256(&message.data)),
-                    bytes: message.data,
-                };
-                if !self.emit(event) {
-                    // Nobody will judge it: release it from the validation cache.
-                    self.swarm
-                        .behaviour_mut()
-                        .gossip
-                        .report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            MessageAcceptance::Ignore,
-                        );
-                }
-            }
+            } => self.on_gossip_message(propagation_source, message_id, message),
             gossipsub::Event::Subscribed { peer_id, topic, .. } => {
                 debug!(peer = %peer_id, %topic, "peer subscribed");
             }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lianrong_primitives::{sha256, PublicKey, SecretKey};
+use lianrong_primitives::{PublicKey, SecretKey};
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
@@ -199,19 +199,16 @@ async fn three_nodes_exchange_point_to_point_broadcast_and_gossip() {
         .publish_tx(b"tx-1".to_vec())
         .await
         .expect("published");
-    assert_eq!(id, TxId(sha256(b"tx-1")));
     for node in [&mut b, &mut c] {
         let (from, got_id, bytes) = node.next_tx().await;
-        // C may hear it first from A or from B (which forwards once it judged it valid).
-        assert!(
-            from == ka || (node.key == kc && from == kb),
-            "relayed by {from}"
-        );
+        // From A itself: A reached both, so neither relays it to the other.
+        assert_eq!(from, ka, "relayed");
         assert_eq!((got_id, bytes.as_slice()), (id, &b"tx-1"[..]));
         node.handle
             .report_tx(got_id, from, true)
             .await
             .expect("queued");
+        assert_eq!(node.handle.stats().gossip_not_relayed, 1);
     }
     // Publishing the same bytes again is a duplicate, not a second message.
     assert!(matches!(
@@ -252,6 +249,9 @@ async fn a_transaction_judged_invalid_is_not_forwarded() {
         assert_eq!((from, bytes.as_slice()), (kb, tx));
         c.handle.report_tx(id, from, true).await.expect("queued");
     }
+    // B relayed (A had not reached C); C, whose one peer sent it, has no one to relay to.
+    assert_eq!(b.handle.stats().gossip_not_relayed, 0);
+    assert_eq!(c.handle.stats().gossip_not_relayed, 2);
     assert_eq!(
         b.handle.stats().strikes,
         1,
