@@ -148,6 +148,17 @@ pub(crate) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// Reads the network's counters ([`NetworkHandle::stats_reader`]).
+#[derive(Debug, Clone)]
+pub struct StatsReader(Arc<Counters>);
+
+impl StatsReader {
+    /// The counters now.
+    pub fn stats(&self) -> NetStats {
+        self.0.snapshot()
+    }
+}
+
 /// Handle to a running network. Cheap to clone; every call goes through one bounded
 /// command queue, so a caller waits (asynchronously) when the network task is busy.
 #[derive(Debug, Clone)]
@@ -305,6 +316,12 @@ impl NetworkHandle {
     /// Counters of dropped messages, strikes, bans and refusals.
     pub fn stats(&self) -> NetStats {
         self.counters.snapshot()
+    }
+
+    /// A reader of [`Self::stats`] that, unlike a handle, does not keep the network
+    /// running (for metrics, which may outlive the node's loop).
+    pub fn stats_reader(&self) -> StatsReader {
+        StatsReader(self.counters.clone())
     }
 
     /// Stops the network task and waits until its sockets are closed (so the port can be

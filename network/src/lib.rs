@@ -30,7 +30,7 @@ mod tests;
 
 pub use config::{Limits, NetworkConfig, PeerAddr};
 pub use error::NetworkError;
-pub use handle::{NetEvent, NetStats, NetworkHandle, TxId};
+pub use handle::{NetEvent, NetStats, NetworkHandle, StatsReader, TxId};
 pub use identity::{keypair_from_secret, peer_id_of, public_key_of};
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{spawn, TX_TOPIC};

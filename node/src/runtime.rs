@@ -177,6 +177,7 @@ pub async fn run(
     let (net, net_events) = lianrong_network::spawn(network_config(&config, &genesis, node_key)?)?;
 
     let api = start_api(&config, &genesis.chain_id, &db, &plan, last.as_ref()).await?;
+    api.metrics.watch_network(net.stats_reader());
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);

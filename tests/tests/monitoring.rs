@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use lianrong_tests::{wait_until, Cluster};
+use lianrong_contracts::model::DocId;
+use lianrong_contracts::money::Money;
+use lianrong_contracts::Action;
+use lianrong_primitives::{Hash, OrgId};
+use lianrong_tests::{sign, wait_until, Cluster};
 
 fn monitoring() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../network-configs/monitoring")
@@ -201,5 +205,32 @@ fn every_metric_the_rules_and_the_dashboard_name_is_exported_by_a_running_node()
     assert_eq!(
         sample(&text, "lianrong_tls_certificate_expiry_seconds"),
         None
+    );
+
+    // Four connected validators: a bundle from node 0 reached every other node, so none
+    // relays it (`lianrong-network`'s relay rule), and the counter says so. Orders are
+    // submitted until one such bundle arrives: node 0 lists only the peers whose
+    // subscriptions it already heard of.
+    let not_relayed = |i: usize| sample(&scrape(i), "lianrong_network_gossip_not_relayed_total");
+    assert_eq!(not_relayed(1), Some(0.0), "nothing gossiped yet");
+    let key = c.member_key("CORE-A");
+    let mut nonce = 0u64;
+    wait_until(
+        "a node received a bundle it need not relay",
+        Duration::from_secs(60),
+        || {
+            let order = Action::IssueOrder {
+                id: DocId::new(format!("PO-M{nonce}")).unwrap(),
+                seller: OrgId::new("SUP-1").unwrap(),
+                amount: Money::parse("10.00", "CNY").unwrap(),
+                terms: "net 30".into(),
+                doc_hash: Hash::ZERO,
+                carriers: vec![],
+            };
+            let tx = sign(&c.chain_id, "CORE-A", &key, nonce, order);
+            c.submit(0, &tx, "CORE-A", false).unwrap();
+            nonce += 1;
+            (1..4).any(|i| not_relayed(i).unwrap_or(0.0) >= 1.0)
+        },
     );
 }

@@ -68,6 +68,8 @@ pub struct Metrics {
     tls_expiry: Arc<TlsExpiry>,
     /// The database whose memory `/metrics` reports (see [`Metrics::watch_storage`]).
     storage: Arc<StorageMemory>,
+    /// The network whose counters `/metrics` reports (see [`Metrics::watch_network`]).
+    network: Arc<NetworkCounters>,
 }
 
 impl Default for Metrics {
@@ -93,6 +95,7 @@ impl Default for Metrics {
             memory_budget_bytes: Gauge::default(),
             tls_expiry: Arc::default(),
             storage: Arc::default(),
+            network: Arc::default(),
             registry: Registry::default(),
         };
         m.register_operations(&mut registry);
@@ -185,6 +188,7 @@ impl Metrics {
         registry.register_collector(Box::new(HeapMemory));
         registry.register_collector(Box::new(MallocMemory));
         registry.register_collector(Box::new(self.storage.clone()));
+        registry.register_collector(Box::new(self.network.clone()));
         registry.register_collector(Box::new(self.tls_expiry.clone()));
     }
 
@@ -200,6 +204,11 @@ impl Metrics {
     /// has one). Held weakly: the metrics never keep a stopped node's database open.
     pub fn watch_storage(&self, db: &Arc<lianrong_storage::Db>) {
         let _ = self.storage.db.set(Arc::downgrade(db));
+    }
+
+    /// Reports the network's counters from now on (the first network named counts).
+    pub fn watch_network(&self, stats: lianrong_network::StatsReader) {
+        let _ = self.network.stats.set(stats);
     }
 
     /// Records the free and total space of the data directory's filesystem.
@@ -299,6 +308,37 @@ impl Collector for ProcessMemory {
             ),
         ];
         encode_gauges(&mut encoder, families)
+    }
+}
+
+/// `lianrong_network_*_total`: what the peer-to-peer layer refused, dropped or did not
+/// relay since the start (`lianrong_network::NetStats`), read at each scrape once
+/// [`Metrics::watch_network`] named the network; described without samples before.
+#[derive(Debug, Default)]
+struct NetworkCounters {
+    stats: std::sync::OnceLock<lianrong_network::StatsReader>,
+}
+
+impl Collector for NetworkCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.stats.get().map(lianrong_network::StatsReader::stats);
+        let families: [(&str, &str, Option<u64>); 8] = [
+            ("network_strikes", "Misbehaviours counted against peers (bad frames, invalid transactions)", s.map(|s| s.strikes)),
+            ("network_bans", "Peers banned for a while after too many strikes", s.map(|s| s.bans)),
+            ("network_refused_connections", "Connections refused: peer not allowed, banned, or over a limit", s.map(|s| s.refused)),
+            ("network_events_dropped", "Network events dropped because the node's event queue was full", s.map(|s| s.events_dropped)),
+            ("network_sends_dropped", "Consensus messages not sent: peer not connected, or too many in flight", s.map(|s| s.sends_dropped)),
+            ("network_transport_faults", "Inbound consensus streams abandoned mid-frame (timeouts, closed connections)", s.map(|s| s.transport_faults)),
+            ("network_gossip_dropped", "Transaction bundles a slow peer's send queue had no room for", s.map(|s| s.gossip_dropped)),
+            ("network_gossip_not_relayed", "Transaction bundles received and not relayed: their origin had sent them to every peer this node has", s.map(|s| s.gossip_not_relayed)),
+        ];
+        for (name, help, value) in families {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            if let Some(value) = value {
+                ConstCounter::new(value).encode(metric)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -570,6 +610,43 @@ mod tests {
         m.set_tls_certificate_expiry(now - 60);
         let left: i64 = sample(&scrape(&m), name).unwrap().parse().unwrap();
         assert!(left < 0, "an expired certificate counts below zero: {left}");
+    }
+
+    /// The network's counters are described from the start and read from the running
+    /// network once it is named.
+    #[tokio::test]
+    async fn the_network_counters_are_exported_once_the_network_is_named() {
+        let m = Metrics::default();
+        let names = [
+            "strikes",
+            "bans",
+            "refused_connections",
+            "events_dropped",
+            "sends_dropped",
+            "transport_faults",
+            "gossip_dropped",
+            "gossip_not_relayed",
+        ]
+        .map(|n| format!("lianrong_network_{n}_total"));
+        let before = scrape(&m);
+        for name in &names {
+            assert_eq!(sample(&before, name), None, "{before}");
+            let family = name.trim_end_matches("_total");
+            assert!(
+                before.contains(&format!("# TYPE {family} counter")),
+                "{before}"
+            );
+        }
+        let key = lianrong_primitives::SecretKey::from_seed([7; 32]);
+        let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
+        let config = lianrong_network::NetworkConfig::new(key, listen, vec![], vec![]);
+        let (net, _events) = lianrong_network::spawn(config).unwrap();
+        m.watch_network(net.stats_reader());
+        let after = scrape(&m);
+        for name in &names {
+            assert_eq!(sample(&after, name), Some("0"), "{after}");
+        }
+        net.shutdown().await.unwrap();
     }
 
     #[test]
