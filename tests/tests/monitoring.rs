@@ -16,10 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use lianrong_contracts::model::DocId;
-use lianrong_contracts::money::Money;
-use lianrong_contracts::Action;
-use lianrong_primitives::{Hash, OrgId};
+use lianrong_tests::load::order;
 use lianrong_tests::{sign, wait_until, Cluster};
 
 fn monitoring() -> PathBuf {
@@ -219,15 +216,7 @@ fn every_metric_the_rules_and_the_dashboard_name_is_exported_by_a_running_node()
         "a node received a bundle it need not relay",
         Duration::from_secs(60),
         || {
-            let order = Action::IssueOrder {
-                id: DocId::new(format!("PO-M{nonce}")).unwrap(),
-                seller: OrgId::new("SUP-1").unwrap(),
-                amount: Money::parse("10.00", "CNY").unwrap(),
-                terms: "net 30".into(),
-                doc_hash: Hash::ZERO,
-                carriers: vec![],
-            };
-            let tx = sign(&c.chain_id, "CORE-A", &key, nonce, order);
+            let tx = sign(&c.chain_id, "CORE-A", &key, nonce, order("CORE-A", nonce));
             c.submit(0, &tx, "CORE-A", false).unwrap();
             nonce += 1;
             (1..4).any(|i| not_relayed(i).unwrap_or(0.0) >= 1.0)
