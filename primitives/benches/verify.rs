@@ -164,7 +164,7 @@ fn main() {
     let inp = input(n);
     println!("{n} signatures from {KEYS} keys, ~280-byte messages; CPU time of this thread");
     singles(&inp);
-    for size in [8, 64, 1024] {
+    for size in [1, 8, 64, 1024] {
         batches(&inp, size);
     }
 }
