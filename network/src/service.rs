@@ -25,7 +25,6 @@ use super::peers::{Discipline, RedialSchedule, StrikeOutcome};
 use super::relay;
 use super::{Limits, NetworkConfig, NetworkError};
 
-/// Topic of transaction gossip.
 /// Topic of transaction gossip. Version 2: each message starts with whom its origin sent
 /// it to ([`relay`]).
 pub const TX_TOPIC: &str = "lianrong/tx/2";
