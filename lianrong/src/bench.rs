@@ -27,8 +27,9 @@ mod html;
 mod lifecycle;
 pub mod preload;
 mod series;
+mod threads;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -132,6 +133,10 @@ pub struct NodeFigures {
     /// The same in floor verifications: the fastest ZIP-215 single verification measured
     /// (CPU time) at the bench's start. The headline unit.
     pub cpu_per_tx_in_floor: f64,
+    /// CPU microseconds per committed transaction by thread name (`threads`): `main`
+    /// (the consensus loop), `executor`, `block-writer`, `tokio-rt-worker` (API, gossip,
+    /// signature batches), `rocksdb:high` / `rocksdb:low` (flushes, compactions).
+    pub cpu_us_per_tx_by_thread: BTreeMap<String, f64>,
 }
 
 /// The whole machine's CPU per committed transaction: the validators' and this process's
@@ -251,6 +256,11 @@ impl std::fmt::Display for BenchReport {
                 f,
                 "  {:<10} peak RSS {:>7.1} MiB   CPU {:>6.2} s   CPU per tx = {:.1} floor verifications ({:.1} ledger verifications)",
                 n.name, n.peak_rss_mib, n.cpu_seconds, n.cpu_per_tx_in_floor, n.cpu_per_tx_in_verifies
+            )?;
+            writeln!(
+                f,
+                "             us per tx by thread: {}",
+                threads::line(&n.cpu_us_per_tx_by_thread)
             )?;
         }
         let m = &self.machine;
@@ -386,15 +396,7 @@ impl Drop for Nodes {
 /// (CPU seconds, peak RSS MiB) of a process from /proc.
 pub(crate) fn proc_figures(pid: u32) -> Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name (which may contain spaces).
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or_else(|| anyhow!("odd /proc stat"))?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = threads::stat_cpu_ticks(&stat).ok_or_else(|| anyhow!("odd /proc stat"))?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let hwm_kib: f64 = status
         .lines()
@@ -775,6 +777,8 @@ pub(crate) struct Measured {
     committed: u64,
     /// Per node: name, CPU seconds in the period, peak RSS MiB.
     figures: Vec<(String, f64, f64)>,
+    /// Per node (in `figures`' order): CPU seconds in the period by thread name.
+    threads: Vec<BTreeMap<String, f64>>,
     /// CPU seconds of this process (the clients) in the period.
     client_cpu: f64,
 }
@@ -795,6 +799,10 @@ async fn measure<T>(
         .iter()
         .map(|(_, p)| proc_figures(*p).map(|f| f.0).unwrap_or(0.0))
         .collect();
+    let threads_before: Vec<_> = pids
+        .iter()
+        .map(|(_, p)| threads::cpu_by_thread(*p))
+        .collect();
     let client_before = proc_figures(std::process::id())?.0;
     let exact_before = exact_committed(api, keys).await?;
     set_measuring(true);
@@ -805,15 +813,22 @@ async fn measure<T>(
     let exact_after = exact_committed(api, keys).await?;
     let seconds = started.elapsed().as_secs_f64();
     let mut figures = Vec::new();
-    for ((name, pid), before) in pids.iter().zip(&cpu_before) {
+    let mut by_thread = Vec::new();
+    for (((name, pid), before), threads_before) in pids.iter().zip(&cpu_before).zip(&threads_before)
+    {
         let (cpu, rss) = proc_figures(*pid).with_context(|| format!("{name} exited early"))?;
         figures.push((name.clone(), cpu - before, rss));
+        by_thread.push(threads::spent(
+            threads_before,
+            &threads::cpu_by_thread(*pid),
+        ));
     }
     let measured = Measured {
         from_s: timeline.seconds(started),
         seconds,
         committed: exact_after.saturating_sub(exact_before),
         figures,
+        threads: by_thread,
         client_cpu: proc_figures(std::process::id())?.0 - client_before,
     };
     Ok((measured, outcome))
@@ -824,6 +839,7 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
         seconds,
         committed,
         figures,
+        threads: node_threads,
         client_cpu,
         ..
     } = run.measured;
@@ -860,12 +876,17 @@ fn report(opts: &BenchOptions, run: Run, series: Series, floor: Floor) -> BenchR
         ed25519_verify_us: floor.ledger_verify_us,
         nodes: figures
             .into_iter()
-            .map(|(name, cpu, rss)| NodeFigures {
+            .zip(node_threads)
+            .map(|((name, cpu, rss), threads)| NodeFigures {
                 name,
                 peak_rss_mib: rss,
                 cpu_seconds: cpu,
                 cpu_per_tx_in_verifies: per_tx(cpu, floor.ledger_verify_us),
                 cpu_per_tx_in_floor: per_tx(cpu, floor.floor_us),
+                // per_tx in a unit of 1 us: microseconds a transaction.
+                cpu_us_per_tx_by_thread: (threads.into_iter())
+                    .map(|(thread, cpu)| (thread, per_tx(cpu, 1.0)))
+                    .collect(),
             })
             .collect(),
         cpus,

@@ -73,6 +73,11 @@ fn lifecycle_bench_walks_documents_to_repayment_with_nothing_refused() {
     assert_eq!(nodes.len(), 4);
     for n in nodes {
         assert!(n["cpu_per_tx_in_floor"].as_f64().unwrap() > 0.0, "{n}");
+        // Which threads spent it: every node executes and writes every block.
+        let threads = &n["cpu_us_per_tx_by_thread"];
+        for t in ["main", "executor", "block-writer"] {
+            assert!(threads[t].as_f64().is_some(), "no {t} thread in {n}");
+        }
         assert!(
             n["cpu_per_tx_in_floor"].as_f64().unwrap()
                 >= n["cpu_per_tx_in_verifies"].as_f64().unwrap(),

@@ -48,6 +48,9 @@ pub struct CatchUpFigures {
     pub sync_tx_per_second: f64,
     /// Its CPU seconds to the tip.
     pub cpu_seconds: f64,
+    /// Those CPU seconds by thread name (`threads`): executing, writing blocks, flushing
+    /// and compacting, checking signatures ahead...
+    pub cpu_seconds_by_thread: std::collections::BTreeMap<String, f64>,
     /// Its peak resident memory, MiB.
     pub peak_rss_mib: f64,
     /// Whether its block at the tip has the hash and state root of the first node's.
@@ -135,6 +138,7 @@ pub(super) async fn run(
     }
     let seconds = started.elapsed().as_secs_f64();
     let (cpu_seconds, peak_rss_mib) = proc_figures(pid)?;
+    let cpu_seconds_by_thread = super::threads::cpu_by_thread(pid);
     let same = same_block(&running[0], late_api, tip).await?;
     let first = first_block.unwrap_or(seconds);
     Ok(CatchUpFigures {
@@ -147,6 +151,7 @@ pub(super) async fn run(
         blocks_per_second: tip as f64 / seconds,
         sync_tx_per_second: transactions as f64 / (seconds - first).max(1e-3),
         cpu_seconds,
+        cpu_seconds_by_thread,
         peak_rss_mib,
         same_block_and_state_root: same,
         heights,
@@ -170,6 +175,11 @@ pub(super) fn write_text(f: &mut std::fmt::Formatter<'_>, c: &CatchUpFigures) ->
         f,
         "           first block after {:.1} s, then {:.0} tx/s; CPU {:.1} s, peak RSS {:.1} MiB; same block and state root at the tip: {}",
         c.seconds_to_first_block, c.sync_tx_per_second, c.cpu_seconds, c.peak_rss_mib, c.same_block_and_state_root
+    )?;
+    writeln!(
+        f,
+        "           CPU s by thread: {}",
+        super::threads::line(&c.cpu_seconds_by_thread)
     )
 }
 
