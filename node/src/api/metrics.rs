@@ -332,13 +332,7 @@ impl Collector for NetworkCounters {
             ("network_gossip_dropped", "Transaction bundles a slow peer's send queue had no room for", s.map(|s| s.gossip_dropped)),
             ("network_gossip_not_relayed", "Transaction bundles received and not relayed: their origin had sent them to every peer this node has", s.map(|s| s.gossip_not_relayed)),
         ];
-        for (name, help, value) in families {
-            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            if let Some(value) = value {
-                ConstCounter::new(value).encode(metric)?;
-            }
-        }
-        Ok(())
+        encode_families(&mut encoder, MetricType::Counter, families)
     }
 }
 
@@ -348,10 +342,22 @@ fn encode_gauges(
     encoder: &mut DescriptorEncoder,
     families: [(&str, &str, Option<u64>); 2],
 ) -> Result<(), std::fmt::Error> {
+    encode_families(encoder, MetricType::Gauge, families)
+}
+
+/// Families of one type (gauges or counters), each described always and sampled when its
+/// figure could be read.
+fn encode_families<'a>(
+    encoder: &mut DescriptorEncoder,
+    kind: MetricType,
+    families: impl IntoIterator<Item = (&'a str, &'a str, Option<u64>)>,
+) -> Result<(), std::fmt::Error> {
     for (name, help, value) in families {
-        let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        if let Some(value) = value {
-            ConstGauge::new(saturating_i64(value)).encode(metric)?;
+        let metric = encoder.encode_descriptor(name, help, None, kind)?;
+        match (value, kind) {
+            (None, _) => {}
+            (Some(v), MetricType::Counter) => ConstCounter::new(v).encode(metric)?,
+            (Some(v), _) => ConstGauge::new(saturating_i64(v)).encode(metric)?,
         }
     }
     Ok(())
