@@ -13,8 +13,9 @@
 //! A gossip message is `[n: u8][n × 8-byte key prefixes][bundle]`: the first 8 bytes of
 //! the origin's node key and of each peer its flood publish went to. `n = 0` lists no one
 //! (more peers than [`MAX_LISTED`]): every receiver relays, as gossipsub does by itself.
-//! A prefix that collides with an unreached peer's only costs that peer a relay; an
-//! origin that lists falsely only keeps its own transactions from being relayed.
+//! A listed prefix that an unreached peer's key shares (one chance in 2^64 a pair) only
+//! keeps that peer from a relay: it still gets the transactions in the blocks it follows.
+//! An origin that lists falsely only keeps its own transactions from being relayed.
 
 use lianrong_primitives::PublicKey;
 
