@@ -17,6 +17,7 @@ pub mod mempool;
 pub mod precheck;
 pub mod proposed;
 pub mod runtime;
+pub mod submissions;
 pub mod sync_io;
 
 // What the node reads from outside (config.toml, genesis.json, block payloads, gossip

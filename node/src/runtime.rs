@@ -32,6 +32,7 @@ use crate::mempool::{Mempool, MempoolLimits};
 use crate::payload;
 use crate::precheck::Ahead;
 use crate::proposed::Proposed;
+use crate::submissions::{self, Gathered, SubmitError};
 use crate::sync_io::{self, finalized_at, Decoded, Slots};
 use lianrong_network::{NetEvent, NetworkConfig, NetworkHandle, PeerAddr, TxId};
 use lianrong_storage::{Db, DbOptions};
@@ -45,8 +46,9 @@ const MAX_FOLLOWERS: usize = 1024;
 const RECENT_EXECUTIONS: u64 = 16;
 /// Most gossip chores (publish, verdict) in flight at once.
 const MAX_GOSSIP_CHORES: usize = 8192;
-/// Most received bundles being verified off the event loop at once; beyond that they
-/// are verified on it, which slows the intake down to what the machine can check.
+/// Most signature checks (received bundles, windows of submissions) running off the
+/// event loop at once; beyond that they run on it, which slows the intake down to what
+/// the machine can check.
 const MAX_VERIFY_JOBS: usize = 4;
 /// Gossip messages queued per connection: at most 8 MiB of bundles (64 x 128 KiB), about
 /// a second of gossip at a bundle every 15 ms. A heap profile of a saturated validator
@@ -181,7 +183,7 @@ pub async fn run(
 
     let (timer_tx, timers) = mpsc::channel::<TimerId>(TIMER_QUEUE);
     let (pace_tx, pace) = mpsc::channel::<u64>(TIMER_QUEUE);
-    let (verified_tx, verified) = mpsc::channel::<VerifiedBundle>(MAX_VERIFY_JOBS);
+    let (verified_tx, verified) = mpsc::channel::<Checked>(MAX_VERIFY_JOBS);
     let (decoded_tx, decoded) = mpsc::channel::<Decoded>(sync_io::DECODE_JOBS);
     let net_events =
         sync_io::decode_ahead(net_events, decoded_tx, Slots::new(sync_io::DECODE_JOBS));
@@ -200,6 +202,7 @@ pub async fn run(
         pace_tx,
         gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         outbox: Outbox::default(),
+        submitted: Gathered::default(),
         nonces: NonceCache::default(),
         verified_tx,
         verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -377,7 +380,7 @@ async fn serve_api(
 struct Inputs {
     net_events: mpsc::Receiver<NetEvent>,
     decoded: mpsc::Receiver<Decoded>,
-    verified: mpsc::Receiver<VerifiedBundle>,
+    verified: mpsc::Receiver<Checked>,
     timers: mpsc::Receiver<TimerId>,
     commands: mpsc::Receiver<Command>,
     pace: mpsc::Receiver<u64>,
@@ -405,10 +408,12 @@ struct Loop {
     gossip_chores: Arc<std::sync::atomic::AtomicUsize>,
     /// Transactions admitted from the API, waiting to be gossiped as one bundle.
     outbox: Outbox,
+    /// Submissions waiting for their window's signature check (`crate::submissions`).
+    submitted: Gathered,
     /// Committed nonces already read.
     nonces: NonceCache,
-    /// Where verification jobs hand their bundles back to the loop.
-    verified_tx: mpsc::Sender<VerifiedBundle>,
+    /// Where signature checks hand their results back to the loop.
+    verified_tx: mpsc::Sender<Checked>,
     /// Verification jobs running.
     verify_jobs: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a deferred proposal (carries its round).
@@ -454,6 +459,14 @@ struct VerifiedBundle {
     txs: Vec<lianrong_contracts::VerifiedTransaction>,
     /// Why one of them failed, if one did.
     failure: Option<String>,
+}
+
+/// A signature check run off the loop, handed back.
+enum Checked {
+    /// A received gossip bundle's new transactions.
+    Bundle(VerifiedBundle),
+    /// The API's submissions of one window.
+    Submissions(submissions::Checked),
 }
 
 /// What gossip should do with a received bundle.
@@ -592,11 +605,16 @@ impl Loop {
                     // (the block's own are gone from the mempool, others' nonces freed).
                     self.answer_deferred(engine).await?;
                 }
-                Some(bundle) = inputs.verified.recv() => {
-                    self.on_verified(bundle)?;
+                Some(checked) = inputs.verified.recv() => {
+                    self.on_checked(checked)?;
                     self.answer_deferred(engine).await?;
                 }
-                _ = bundle_window.tick(), if !self.outbox.is_empty() => self.flush_outbox(),
+                _ = bundle_window.tick(), if !self.submitted.is_empty() => {
+                    let window = self.submitted.take();
+                    self.check_submissions(window)?;
+                    // Checked on the loop (every job slot busy): admitted already.
+                    self.answer_deferred(engine).await?;
+                }
                 Some(id) = inputs.timers.recv() => {
                     tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
                     let out = engine.handle(self.clock.now_ms(), Input::Timer(id));
@@ -624,21 +642,74 @@ impl Loop {
 
     async fn on_command(&mut self, cmd: Command) -> Result<()> {
         match cmd {
-            Command::Submit { tx, reply } => {
-                let next = self.committed_nonce(&tx.tx().signer.key)?;
-                let hash = tx.hash();
-                let result = self.mempool.admit(tx.clone(), next);
-                if result.is_ok() {
-                    self.admitted_at.insert(hash, self.clock.now_ms());
-                    if let Some(bundle) = self.outbox.push(tx) {
-                        self.publish(bundle);
-                    }
+            Command::Submit(submission) => {
+                if let Some(full) = self.submitted.push(submission) {
+                    self.check_submissions(full)?;
                 }
-                self.metrics.mempool.set(self.mempool.len() as i64);
-                let _ = reply.send(result);
             }
         }
         Ok(())
+    }
+
+    /// Checks a window's submissions with one batch equation, off the loop.
+    fn check_submissions(&mut self, window: Vec<submissions::Submission>) -> Result<()> {
+        self.check_off_loop(move |chain_id| {
+            Checked::Submissions(submissions::check(window, chain_id))
+        })
+    }
+
+    /// Admits a window's verified submissions, answers each, and gossips the admitted
+    /// ones at once as one bundle (they waited their window already).
+    fn on_submissions_checked(&mut self, checked: submissions::Checked) -> Result<()> {
+        for (tx, reply) in checked.answer_refused() {
+            let next = self.committed_nonce(&tx.tx().signer.key)?;
+            let hash = tx.hash();
+            let result = self.mempool.admit(tx.clone(), next);
+            if result.is_ok() {
+                self.admitted_at.insert(hash, self.clock.now_ms());
+                if let Some(bundle) = self.outbox.push(tx) {
+                    self.publish(bundle);
+                }
+            }
+            // The submitter may have gone; the transaction stays admitted.
+            let _ = reply.send(result.map_err(SubmitError::Admit));
+        }
+        self.metrics.mempool.set(self.mempool.len() as i64);
+        self.flush_outbox();
+        Ok(())
+    }
+
+    /// Runs a signature check on a blocking thread (the loop keeps answering consensus
+    /// meanwhile) and hands its result back through `verified`; on the loop when
+    /// [`MAX_VERIFY_JOBS`] already run, which slows intake to what the machine can check.
+    fn check_off_loop(
+        &mut self,
+        check: impl FnOnce(&str) -> Checked + Send + 'static,
+    ) -> Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let jobs = self.verify_jobs.clone();
+        if jobs.fetch_add(1, SeqCst) >= MAX_VERIFY_JOBS {
+            jobs.fetch_sub(1, SeqCst);
+            let checked = check(&self.chain_id);
+            return self.on_checked(checked);
+        }
+        let chain_id = self.chain_id.clone();
+        let back = self.verified_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let checked = check(&chain_id);
+            // Waits for room in the (bounded) queue; the loop always drains it.
+            let _ = back.blocking_send(checked);
+            jobs.fetch_sub(1, SeqCst);
+        });
+        Ok(())
+    }
+
+    /// A signature check's result, on the loop.
+    fn on_checked(&mut self, checked: Checked) -> Result<()> {
+        match checked {
+            Checked::Bundle(bundle) => self.on_verified(bundle),
+            Checked::Submissions(s) => self.on_submissions_checked(s),
+        }
     }
 
     async fn on_network(&mut self, engine: &mut Engine, ev: NetEvent) -> Result<()> {
@@ -728,9 +799,8 @@ impl Loop {
         });
     }
 
-    /// Checks the signatures of a received bundle's new transactions: on a blocking
-    /// thread (the loop keeps answering consensus meanwhile) unless too many checks
-    /// already run, then here.
+    /// Checks the signatures of a received bundle's new transactions
+    /// ([`Self::check_off_loop`]).
     fn verify_bundle(&mut self, from: PublicKey, id: TxId, txs: Vec<Envelope>) -> Result<()> {
         // Transactions already held were verified when they arrived (the same hash: the
         // same canonical bytes); those execution would refuse (unknown or revoked key,
@@ -747,31 +817,15 @@ impl Loop {
             self.judge_bundle(from, id, Verdict::Known);
             return Ok(());
         }
-        let jobs = self.verify_jobs.clone();
-        if jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_VERIFY_JOBS {
-            jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            let (txs, failure) = gossip::verify(fresh, &self.chain_id);
-            return self.on_verified(VerifiedBundle {
+        self.check_off_loop(move |chain_id| {
+            let (txs, failure) = gossip::verify(fresh, chain_id);
+            Checked::Bundle(VerifiedBundle {
                 from,
                 id,
                 txs,
                 failure: failure.map(|e| e.to_string()),
-            });
-        }
-        let chain_id = self.chain_id.clone();
-        let back = self.verified_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let (txs, failure) = gossip::verify(fresh, &chain_id);
-            // Waits for room in the (bounded) queue; the loop always drains it.
-            let _ = back.blocking_send(VerifiedBundle {
-                from,
-                id,
-                txs,
-                failure: failure.map(|e| e.to_string()),
-            });
-            jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        });
-        Ok(())
+            })
+        })
     }
 
     /// Admits a verified bundle's transactions and tells gossip whether to forward it.

@@ -23,9 +23,7 @@ use lianrong_contracts::model::{
     Settlement, Shipment, WarehouseReceipt,
 };
 use lianrong_contracts::state::{keys, load};
-use lianrong_contracts::{
-    verify_envelopes, DocKind, Envelope, Receipt, SignedTransaction, TxError,
-};
+use lianrong_contracts::{DocKind, Envelope, Receipt, SignedTransaction, TxError};
 use lianrong_primitives::{codec, Hash};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -35,6 +33,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use super::{AppState, Command, CommitNotice};
 use crate::mempool::AdmitError;
+use crate::submissions::{Submission, SubmitError};
 
 /// How long `?wait=commit` waits before answering "still pending".
 const WAIT_COMMIT: Duration = Duration::from_secs(30);
@@ -176,22 +175,18 @@ pub async fn submit(
     let envelope = Envelope::decode(&raw).map_err(tx_error)?;
     let hash = envelope.hash();
     first_checks(&state, &hash, &envelope)?;
-    let verified = envelope.verify(&state.chain_id).map_err(|e| {
-        state.metrics.rejected_txs.inc();
-        tx_error(e)
-    })?;
     // Subscribed before the loop may commit it, and only to wait: while any receiver
     // lives the channel keeps its last `NOTICE_QUEUE` blocks' receipts, and every
     // submission of a loaded node subscribing (a lock on the channel each) kept them
     // held on nodes nobody follows.
     let commits = wait.then(|| state.commits.subscribe());
-    let answer = hand_to_loop(&state, verified)?;
+    let answer = hand_to_loop(&state, envelope)?;
     let admitted = answer
         .await
         .map_err(|_| ApiError::unavailable("the node is shutting down"))?;
     admitted.map_err(|e| {
         state.metrics.rejected_txs.inc();
-        admit_error(e)
+        submit_error(e)
     })?;
     let pending = (StatusCode::ACCEPTED, Json(SubmitResponse::pending(hash)));
     let Some(commits) = commits else {
@@ -276,21 +271,26 @@ fn already_committed(state: &AppState, hash: &Hash) -> ApiResult<Option<ApiError
     }))
 }
 
-/// Hands a transaction that passed [`cheap_checks`] and its signature check to the
-/// node loop for the mempool; the answer comes back on the returned channel.
+/// Hands a transaction that passed [`cheap_checks`] to the node loop, which checks its
+/// signature with the other submissions of its gossip window (`crate::submissions`) and
+/// admits it to the mempool; the answer comes back on the returned channel.
 fn hand_to_loop(
     state: &AppState,
-    verified: lianrong_contracts::VerifiedTransaction,
-) -> ApiResult<oneshot::Receiver<Result<Hash, AdmitError>>> {
+    envelope: Envelope,
+) -> ApiResult<oneshot::Receiver<Result<Hash, SubmitError>>> {
     let (reply, answer) = oneshot::channel();
     state
         .commands
-        .try_send(Command::Submit {
-            tx: verified,
-            reply,
-        })
+        .try_send(Command::Submit(Submission { envelope, reply }))
         .map_err(|_| ApiError::unavailable("the node is busy; try again shortly"))?;
     Ok(answer)
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Refused(e) => tx_error(e),
+        SubmitError::Admit(e) => admit_error(e),
+    }
 }
 
 /// Most transactions in one `POST /v1/transactions/batch` (a gossip bundle's worth).
@@ -329,22 +329,11 @@ pub async fn submit_batch(
             Err(e) => results[i] = Some(refused(hash, e)),
         }
     }
-    let (slots, txs): (Vec<(usize, Hash)>, Vec<Envelope>) =
-        fresh.into_iter().map(|(i, h, t)| ((i, h), t)).unzip();
-    // A batch check is milliseconds of CPU: off the async workers that serve requests.
-    let chain_id = state.chain_id.clone();
-    let verdicts = tokio::task::spawn_blocking(move || verify_envelopes(txs, &chain_id))
-        .await
-        .map_err(|e| ApiError::internal(format!("signature check: {e}")))?;
-    let mut answers = Vec::with_capacity(verdicts.len());
-    for ((i, hash), verdict) in slots.into_iter().zip(verdicts) {
-        let admitted = verdict
-            .map_err(|e| {
-                state.metrics.rejected_txs.inc();
-                tx_error(e)
-            })
-            .and_then(|verified| hand_to_loop(&state, verified));
-        match admitted {
+    // Their signatures are checked with the other submissions of this node's gossip
+    // window, one batch equation for all (`crate::submissions`).
+    let mut answers = Vec::with_capacity(fresh.len());
+    for (i, hash, envelope) in fresh {
+        match hand_to_loop(&state, envelope) {
             Ok(answer) => answers.push((i, hash, answer)),
             Err(e) => results[i] = Some(refused(hash, e)),
         }
@@ -354,7 +343,7 @@ pub async fn submit_batch(
             Ok(Ok(_)) => SubmitResponse::pending(hash),
             Ok(Err(e)) => {
                 state.metrics.rejected_txs.inc();
-                refused(hash, admit_error(e))
+                refused(hash, submit_error(e))
             }
             Err(_) => refused(hash, ApiError::unavailable("the node is shutting down")),
         });

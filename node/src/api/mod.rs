@@ -32,16 +32,15 @@ use std::sync::{Arc, RwLock};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router};
-use lianrong_contracts::{Event, Receipt, VerifiedTransaction};
+use lianrong_contracts::{Event, Receipt};
 use lianrong_primitives::{Hash, PublicKey};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::error::ApiError;
 use crate::config::NodeConfig;
-use crate::mempool::AdmitError;
 use lianrong_storage::Db;
 
 /// Milliseconds since the Unix epoch by the node's clock.
@@ -95,13 +94,9 @@ pub struct CommitNotice {
 /// Commands from the API to the node loop.
 #[derive(Debug)]
 pub enum Command {
-    /// Admit a verified transaction to the mempool and gossip it.
-    Submit {
-        /// The transaction.
-        tx: VerifiedTransaction,
-        /// The answer.
-        reply: oneshot::Sender<Result<Hash, AdmitError>>,
-    },
+    /// Check a submission's signature with the others of its gossip window, then admit it
+    /// to the mempool and gossip it (`crate::submissions`).
+    Submit(crate::submissions::Submission),
 }
 
 /// Shared state of the API handlers.
@@ -226,6 +221,24 @@ pub(crate) mod tests_support {
         let changes = lianrong_contracts::merkle::compute_changes(&db, 0, writes).unwrap();
         db.apply_genesis(&changes).unwrap();
         (dir, db)
+    }
+
+    /// SUP-1 accepting order PO-1 at `nonce`, signed with its member key: a submission
+    /// the API takes (whether the ledger would execute it does not matter to these tests).
+    pub fn accept_order(nonce: u64) -> lianrong_contracts::SignedTransaction {
+        use lianrong_contracts::{Action, Signer, Transaction};
+        Transaction {
+            chain_id: testkit::CHAIN_ID.into(),
+            signer: Signer {
+                org: testkit::org("SUP-1"),
+                key: testkit::member_key("SUP-1").public(),
+            },
+            nonce,
+            action: Action::AcceptOrder {
+                order: testkit::doc("PO-1"),
+            },
+        }
+        .sign(&testkit::member_key("SUP-1"))
     }
 
     /// [`db_holding`] the testkit's genesis ledger with `extra` written over it.

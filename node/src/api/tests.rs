@@ -8,7 +8,7 @@ use lianrong_contracts::testkit;
 use serde_json::Value;
 
 use super::auth::{request_signing_bytes, H_KEY, H_SIG, H_TIME};
-use super::tests_support::{token, App};
+use super::tests_support::{accept_order, token, App};
 
 /// An error answer in the documented shape: `{"error": {"code", "message"}}`, nothing
 /// else, both non-empty.
@@ -355,20 +355,8 @@ async fn a_block_shows_its_ledger_events_to_banks_and_auditors_only() {
 /// once there is room.
 #[tokio::test]
 async fn a_full_mempool_refuses_before_checking_the_signature() {
-    use lianrong_contracts::{Action, Signer, Transaction};
-    let app = App::new();
-    let mut signed = Transaction {
-        chain_id: testkit::CHAIN_ID.into(),
-        signer: Signer {
-            org: testkit::org("SUP-1"),
-            key: testkit::member_key("SUP-1").public(),
-        },
-        nonce: 0,
-        action: Action::AcceptOrder {
-            order: testkit::doc("PO-1"),
-        },
-    }
-    .sign(&testkit::member_key("SUP-1"));
+    let mut app = App::new();
+    let mut signed = accept_order(0);
     signed.signature.0[0] ^= 1;
     let submit = || {
         Request::post("/v1/transactions")
@@ -383,9 +371,20 @@ async fn a_full_mempool_refuses_before_checking_the_signature() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_error_body(&body, "mempool_full");
     app.state.metrics.mempool.set(9);
-    let (status, body) = app.send(submit()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_error_body(&body, "bad_signature");
+    // With room, the loop checks it with its window's submissions and refuses it.
+    let router = app.router.clone();
+    let submitted = tokio::spawn(tower::ServiceExt::oneshot(router, submit()));
+    let Some(super::Command::Submit(s)) = app.next_command().await else {
+        panic!("the submission never reached the loop");
+    };
+    let verified = crate::submissions::check(vec![s], testkit::CHAIN_ID).answer_refused();
+    assert!(verified.is_empty(), "a broken signature passed the check");
+    let resp = submitted.await.unwrap().unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert_error_body(&serde_json::from_slice(&bytes).unwrap(), "bad_signature");
 }
 
 /// Every submission held a subscription to the commit notices while it waited for the
@@ -393,22 +392,8 @@ async fn a_full_mempool_refuses_before_checking_the_signature() {
 /// stream follows. Only a submission that waits for its commit subscribes.
 #[tokio::test]
 async fn only_a_submission_waiting_for_its_commit_subscribes_to_commits() {
-    use lianrong_contracts::{Action, Signer, Transaction};
     let mut app = App::new();
-    let signed = |nonce| {
-        Transaction {
-            chain_id: testkit::CHAIN_ID.into(),
-            signer: Signer {
-                org: testkit::org("SUP-1"),
-                key: testkit::member_key("SUP-1").public(),
-            },
-            nonce,
-            action: Action::AcceptOrder {
-                order: testkit::doc("PO-1"),
-            },
-        }
-        .sign(&testkit::member_key("SUP-1"))
-    };
+    let signed = accept_order;
     for (nonce, query, waits) in [(0, "", false), (1, "?wait=commit", true)] {
         let req = Request::post(format!("/v1/transactions{query}"))
             .header("authorization", format!("Bearer {}", token("SUP-1")))
@@ -422,7 +407,7 @@ async fn only_a_submission_waiting_for_its_commit_subscribes_to_commits() {
                 .unwrap()
                 .status()
         });
-        let Some(super::Command::Submit { tx, reply }) = app.next_command().await else {
+        let Some(super::Command::Submit(s)) = app.next_command().await else {
             panic!("the submission never reached the loop");
         };
         // Handed to the loop, not answered yet: the window the subscription lived in.
@@ -431,7 +416,7 @@ async fn only_a_submission_waiting_for_its_commit_subscribes_to_commits() {
             usize::from(waits),
             "{query:?}"
         );
-        reply.send(Ok(tx.hash())).unwrap();
+        s.reply.send(Ok(s.envelope.hash())).unwrap();
         if !waits {
             assert_eq!(submitted.await.unwrap(), StatusCode::ACCEPTED);
         } else {
