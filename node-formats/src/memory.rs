@@ -35,7 +35,8 @@ pub const MAX_BUDGET_MIB: u64 = 1024 * 1024;
 /// The fixed reserve: the node's own constant bounds (about 10 MiB of signed-request
 /// replay cache, 6 MiB of nonce cache, 4 MiB of recent blocks in the consensus engine,
 /// 8 MiB of a snapshot export's block cache and ~1 MiB of its tree nodes, ~0.8 MiB of
-/// keys' points for batch signature checks, and queues of verified and outgoing gossip).
+/// keys' points for batch signature checks, ~0.6 MiB of API submissions waiting for their
+/// signature check, and queues of verified and outgoing gossip).
 pub const FIXED_MIB: u64 = 32;
 /// Share of the rest for the RocksDB block cache, in percent (36 until 2026-12-07, when
 /// the tree-leaf cache took 3 of it: the leaves it keeps were read from its blocks).

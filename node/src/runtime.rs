@@ -46,9 +46,8 @@ const MAX_FOLLOWERS: usize = 1024;
 const RECENT_EXECUTIONS: u64 = 16;
 /// Most gossip chores (publish, verdict) in flight at once.
 const MAX_GOSSIP_CHORES: usize = 8192;
-/// Most signature checks (received bundles, windows of submissions) running off the
-/// event loop at once; beyond that they run on it, which slows the intake down to what
-/// the machine can check.
+/// Most received bundles being verified off the event loop at once; beyond that they
+/// are verified on it, which slows the intake down to what the machine can check.
 const MAX_VERIFY_JOBS: usize = 4;
 /// Gossip messages queued per connection: at most 8 MiB of bundles (64 x 128 KiB), about
 /// a second of gossip at a bundle every 15 ms. A heap profile of a saturated validator
@@ -188,6 +187,11 @@ pub async fn run(
     let net_events =
         sync_io::decode_ahead(net_events, decoded_tx, Slots::new(sync_io::DECODE_JOBS));
     let (executor, executed) = Executor::start(db.clone())?;
+    let back = verified_tx.clone();
+    let checker = submissions::Checker::start(genesis.chain_id.clone(), move |c| {
+        back.blocking_send(Checked::Submissions(c)).is_ok()
+    })
+    .context("starting the submissions thread")?;
     let mut node = Loop {
         chain_id: genesis.chain_id.clone(),
         clock,
@@ -203,6 +207,7 @@ pub async fn run(
         gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         outbox: Outbox::default(),
         submitted: Gathered::default(),
+        checker,
         nonces: NonceCache::default(),
         verified_tx,
         verify_jobs: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -410,6 +415,8 @@ struct Loop {
     outbox: Outbox,
     /// Submissions waiting for their window's signature check (`crate::submissions`).
     submitted: Gathered,
+    /// Checks the windows of submissions, in order, on a thread of its own.
+    checker: submissions::Checker,
     /// Committed nonces already read.
     nonces: NonceCache,
     /// Where signature checks hand their results back to the loop.
@@ -610,10 +617,7 @@ impl Loop {
                     self.answer_deferred(engine).await?;
                 }
                 _ = bundle_window.tick(), if !self.submitted.is_empty() => {
-                    let window = self.submitted.take();
-                    self.check_submissions(window)?;
-                    // Checked on the loop (every job slot busy): admitted already.
-                    self.answer_deferred(engine).await?;
+                    self.checker.check(self.submitted.take());
                 }
                 Some(id) = inputs.timers.recv() => {
                     tracing::debug!(timer = ?id, round = engine.round(), "consensus timer");
@@ -644,18 +648,11 @@ impl Loop {
         match cmd {
             Command::Submit(submission) => {
                 if let Some(full) = self.submitted.push(submission) {
-                    self.check_submissions(full)?;
+                    self.checker.check(full);
                 }
             }
         }
         Ok(())
-    }
-
-    /// Checks a window's submissions with one batch equation, off the loop.
-    fn check_submissions(&mut self, window: Vec<submissions::Submission>) -> Result<()> {
-        self.check_off_loop(move |chain_id| {
-            Checked::Submissions(submissions::check(window, chain_id))
-        })
     }
 
     /// Admits a window's verified submissions, answers each, and gossips the admitted
@@ -1213,10 +1210,13 @@ impl Loop {
             let (bytes, listed) = payload::encode_indexed(&txs);
             self.proposed.note(height, &bytes, listed);
             Some(bytes)
-        } else if force || !self.inflight.is_empty() || !self.mempool.is_empty() {
-            // Blocks carrying transactions need successors to become final, and a
-            // mempool with transactions (of other leaders' unfinalized blocks) means
-            // the same: keep the chain moving.
+        } else if force || !self.inflight.is_empty() {
+            // Blocks carrying transactions need successors to become final: keep the
+            // chain moving. Not for a mempool that holds only what cannot be proposed
+            // (transactions behind a nonce gap nobody fills): leaders proposed empty
+            // blocks back to back for it, hundreds a second for as long as the gap
+            // stayed open (found with `lianrong bench --total N --catch-up`); those wait
+            // for the idle delay like an empty mempool.
             Some(Vec::new())
         } else {
             None

@@ -9,13 +9,20 @@
 //! once. A peer sees a transaction no later than before; the submitter's answer comes
 //! after the window instead of before it.
 //!
-//! Pure: the loop (`runtime`) owns the gathering, runs [`check`] on a blocking thread
-//! and admits what it returns.
+//! Windows are checked one after another on one thread ([`Checker`]) and come back in
+//! the order they were gathered, so a key's transactions are admitted in the order they
+//! arrived. Checked in parallel, a later window could be admitted first and fill the
+//! mempool or the key's share, and its key's earlier transactions, refused, left a
+//! nonce gap behind the admitted ones: `lianrong bench --total N --catch-up` found
+//! mempools that never emptied. A window that finds the checker's queue full is refused
+//! as busy (the API's 503), as a full command queue is.
+//!
+//! The loop (`runtime`) owns the gathering and admits what comes back.
 
 use lianrong_contracts::{verify_envelopes, Envelope, TxError, VerifiedTransaction};
 use lianrong_node_formats::gossip::{MAX_BUNDLE_BYTES, MAX_BUNDLE_TXS};
 use lianrong_primitives::Hash;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::mempool::AdmitError;
 
@@ -31,6 +38,54 @@ pub enum SubmitError {
     /// The mempool did not admit it.
     #[error(transparent)]
     Admit(#[from] AdmitError),
+    /// The signature checks are behind by [`QUEUED_WINDOWS`] windows.
+    #[error("the node is busy checking signatures; try again shortly")]
+    Busy,
+}
+
+/// Windows waiting for the checker beyond the one it checks: ~0.5 MiB of transactions at
+/// most, some 40 ms of checks when full.
+pub const QUEUED_WINDOWS: usize = 4;
+
+/// The thread that checks windows of submissions, in order.
+pub struct Checker {
+    windows: mpsc::Sender<Vec<Submission>>,
+}
+
+impl Checker {
+    /// Starts the `submissions` thread: it checks each window handed to it and passes the
+    /// verdicts to `deliver`, in order, until `deliver` says the loop is gone or the
+    /// checker is dropped.
+    pub fn start(
+        chain_id: String,
+        deliver: impl Fn(Checked) -> bool + Send + 'static,
+    ) -> std::io::Result<Checker> {
+        let (windows, mut queued) = mpsc::channel::<Vec<Submission>>(QUEUED_WINDOWS);
+        std::thread::Builder::new()
+            .name("submissions".into())
+            .spawn(move || {
+                while let Some(window) = queued.blocking_recv() {
+                    if !deliver(check(window, &chain_id)) {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Checker { windows })
+    }
+
+    /// Hands a window to the checker; if [`QUEUED_WINDOWS`] wait already, refuses each of
+    /// its submissions as busy.
+    pub fn check(&self, window: Vec<Submission>) {
+        if let Err(e) = self.windows.try_send(window) {
+            let window = match e {
+                mpsc::error::TrySendError::Full(w) | mpsc::error::TrySendError::Closed(w) => w,
+            };
+            for s in window {
+                // The submitter may have gone; nothing else waits for the answer.
+                drop(s.reply.send(Err(SubmitError::Busy)));
+            }
+        }
+    }
 }
 
 /// Where the loop answers one submission: its hash once admitted.
@@ -164,6 +219,50 @@ mod tests {
         // The verified ones are not answered yet: their admission answers them.
         assert!(answers[0].try_recv().is_err());
         assert!(answers[3].try_recv().is_err());
+    }
+
+    /// Windows come back in the order they were handed over, and a window beyond the
+    /// queue's room is refused as busy, each of its submissions answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn windows_are_checked_in_order_and_a_full_queue_answers_busy() {
+        let (done_tx, done) = std::sync::mpsc::channel::<Checked>();
+        // The checker's first window waits here until released, so the queue fills.
+        let (release_tx, release) = std::sync::mpsc::channel::<()>();
+        let release = std::sync::Mutex::new(release);
+        let checker = Checker::start(testkit::CHAIN_ID.into(), move |c| {
+            let _ = release.lock().unwrap().recv();
+            done_tx.send(c).is_ok()
+        })
+        .unwrap();
+        let mut answers = Vec::new();
+        // The first window is taken at once; QUEUED_WINDOWS more fill the queue. Each
+        // window is handed over only once the one before has left for the thread, so
+        // the count is exact.
+        for w in 0..=QUEUED_WINDOWS + 1 {
+            let (s, a) = submission(envelope(w as u64, testkit::CHAIN_ID, false));
+            answers.push(a);
+            checker.check(vec![s]);
+            if w == 0 {
+                while checker.windows.capacity() < QUEUED_WINDOWS {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        // The last one found the queue full.
+        let busy = answers.pop().unwrap();
+        assert_eq!(busy.await.unwrap(), Err(SubmitError::Busy));
+        for _ in 0..=QUEUED_WINDOWS {
+            release_tx.send(()).unwrap();
+        }
+        let order: Vec<u64> = (0..=QUEUED_WINDOWS)
+            .map(|_| {
+                let checked = done.recv().unwrap();
+                let verified = checked.answer_refused();
+                assert_eq!(verified.len(), 1);
+                verified[0].0.tx().nonce
+            })
+            .collect();
+        assert_eq!(order, (0..=QUEUED_WINDOWS as u64).collect::<Vec<_>>());
     }
 
     /// The gathered submissions never exceed one bundle: the one that would not fit is

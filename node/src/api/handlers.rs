@@ -290,6 +290,7 @@ fn submit_error(e: SubmitError) -> ApiError {
     match e {
         SubmitError::Refused(e) => tx_error(e),
         SubmitError::Admit(e) => admit_error(e),
+        SubmitError::Busy => ApiError::unavailable(SubmitError::Busy.to_string()),
     }
 }
 
