@@ -205,7 +205,6 @@ pub async fn run(
         timer_tx,
         pace_tx,
         gossip_chores: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-        outbox: Outbox::default(),
         submitted: Gathered::default(),
         checker,
         nonces: NonceCache::default(),
@@ -411,8 +410,6 @@ struct Loop {
     timer_tx: mpsc::Sender<TimerId>,
     /// Gossip chores running in the background.
     gossip_chores: Arc<std::sync::atomic::AtomicUsize>,
-    /// Transactions admitted from the API, waiting to be gossiped as one bundle.
-    outbox: Outbox,
     /// Submissions waiting for their window's signature check (`crate::submissions`).
     submitted: Gathered,
     /// Checks the windows of submissions, in order, on a thread of its own.
@@ -658,13 +655,15 @@ impl Loop {
     /// Admits a window's verified submissions, answers each, and gossips the admitted
     /// ones at once as one bundle (they waited their window already).
     fn on_submissions_checked(&mut self, checked: submissions::Checked) -> Result<()> {
+        // A window holds at most a bundle's worth (`Gathered`), so this sends one bundle.
+        let mut outbox = Outbox::default();
         for (tx, reply) in checked.answer_refused() {
             let next = self.committed_nonce(&tx.tx().signer.key)?;
             let hash = tx.hash();
             let result = self.mempool.admit(tx.clone(), next);
             if result.is_ok() {
                 self.admitted_at.insert(hash, self.clock.now_ms());
-                if let Some(bundle) = self.outbox.push(tx) {
+                if let Some(bundle) = outbox.push(tx) {
                     self.publish(bundle);
                 }
             }
@@ -672,7 +671,9 @@ impl Loop {
             let _ = reply.send(result.map_err(SubmitError::Admit));
         }
         self.metrics.mempool.set(self.mempool.len() as i64);
-        self.flush_outbox();
+        if let Some(bundle) = outbox.take() {
+            self.publish(bundle);
+        }
         Ok(())
     }
 
@@ -776,13 +777,6 @@ impl Loop {
             }
         }
         Ok(())
-    }
-
-    /// Sends the waiting transactions as one bundle.
-    fn flush_outbox(&mut self) {
-        if let Some(bundle) = self.outbox.take() {
-            self.publish(bundle);
-        }
     }
 
     /// Gossips a bundle. Best effort: with no peer yet, its transactions still reach a
