@@ -19,6 +19,12 @@ pub const BUNDLE_WINDOW_MS: u64 = 15;
 /// Room for the bundle's own length prefix.
 const BUNDLE_HEADER_BYTES: usize = 16;
 
+/// Whether a transaction of `len` encoded bytes fits in one bundle beside `count`
+/// others of `bytes` together (the rule of every list meant to become one bundle).
+pub fn fits_beside(count: usize, bytes: usize, len: usize) -> bool {
+    count < MAX_BUNDLE_TXS && bytes + len + BUNDLE_HEADER_BYTES <= MAX_BUNDLE_BYTES
+}
+
 /// Admitted transactions waiting to be gossiped.
 #[derive(Debug, Default)]
 pub struct Outbox {
@@ -31,8 +37,7 @@ impl Outbox {
     /// beside the waiting ones.
     pub fn push(&mut self, tx: VerifiedTransaction) -> Option<Vec<u8>> {
         let len = tx.bytes().len();
-        let full = self.txs.len() >= MAX_BUNDLE_TXS
-            || self.bytes + len + BUNDLE_HEADER_BYTES > MAX_BUNDLE_BYTES;
+        let full = !fits_beside(self.txs.len(), self.bytes, len);
         let flushed = if full { self.take() } else { None };
         self.txs.push(tx);
         self.bytes += len;

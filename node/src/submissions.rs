@@ -20,14 +20,11 @@
 //! The loop (`runtime`) owns the gathering and admits what comes back.
 
 use lianrong_contracts::{verify_envelopes, Envelope, TxError, VerifiedTransaction};
-use lianrong_node_formats::gossip::{MAX_BUNDLE_BYTES, MAX_BUNDLE_TXS};
+use lianrong_node_formats::gossip;
 use lianrong_primitives::Hash;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::mempool::AdmitError;
-
-/// Room for the bundle's own framing (as the outbox keeps it).
-const BUNDLE_HEADER_BYTES: usize = 16;
 
 /// Why the loop refused a submission.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -113,8 +110,7 @@ impl Gathered {
     /// beside them in one bundle (it then waits alone).
     pub fn push(&mut self, s: Submission) -> Option<Vec<Submission>> {
         let len = s.envelope.bytes().len();
-        let full = self.waiting.len() >= MAX_BUNDLE_TXS
-            || self.bytes + len + BUNDLE_HEADER_BYTES > MAX_BUNDLE_BYTES;
+        let full = !gossip::fits_beside(self.waiting.len(), self.bytes, len);
         let ready = if full { Some(self.take()) } else { None };
         self.waiting.push(s);
         self.bytes += len;
@@ -173,6 +169,7 @@ pub fn check(batch: Vec<Submission>, chain_id: &str) -> Checked {
 mod tests {
     use super::*;
     use lianrong_contracts::testkit;
+    use lianrong_node_formats::gossip::MAX_BUNDLE_TXS;
 
     fn envelope(nonce: u64, chain_id: &str, bad_signature: bool) -> Envelope {
         let mut signed = crate::api::tests_support::accept_order(nonce);
